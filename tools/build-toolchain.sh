@@ -17,8 +17,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/versions.env"
 
 cache_root=${HCB_CACHE_DIR:-$HOME/.cache/hardened-cluster-blueprint}
-key_input=$(cat "$here/versions.env" \
-  "$here"/go/*/go.mod "$here"/go/*/go.sum "$here"/go/k8sprovider/main.go | sha256sum | cut -c1-12)
+# The key changes with any pinned version or wrapper module (comments do not count).
+key_input=$( (grep -v '^#' "$here/versions.env"; cat "$here"/go/*/go.mod "$here"/go/*/go.sum \
+  "$here"/go/k8sprovider/main.go) | sha256sum | cut -c1-12)
 key="pulumi-${PULUMI_VERSION}_k8sprov-${K8S_PROVIDER_VERSION}_k8s-${KUBERNETES_VERSION}_etcd-${ETCD_VERSION}_${key_input}"
 prefix="$cache_root/toolchain/$key"
 bin="$prefix/bin"

@@ -1,0 +1,19 @@
+// Two projects: fast tests (unit, snapshot, fixtures) and end-to-end tests that start the real
+// local control plane and the real Pulumi CLI. scripts/test.sh runs both.
+const tsJest = { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, tsconfig: 'tsconfig.json' }] };
+module.exports = {
+  projects: [
+    {
+      displayName: 'unit',
+      testEnvironment: 'node',
+      transform: tsJest,
+      testMatch: ['<rootDir>/test/unit/**/*.test.ts', '<rootDir>/test/snapshot/**/*.test.ts', '<rootDir>/policies/**/*.test.ts'],
+    },
+    {
+      displayName: 'e2e',
+      testEnvironment: 'node',
+      transform: tsJest,
+      testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
+    },
+  ],
+};
