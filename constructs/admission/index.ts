@@ -1,0 +1,2 @@
+// Re-exports of constructs/admission (filled in as constructs land).
+export {};

@@ -1,0 +1,2 @@
+// Re-exports of constructs/control-plane (filled in as constructs land).
+export {};

@@ -1,0 +1,2 @@
+// Re-exports of constructs/network (filled in as constructs land).
+export {};

@@ -1,0 +1,2 @@
+// Re-exports of constructs/rbac (filled in as constructs land).
+export {};

@@ -1,0 +1,2 @@
+// Re-exports of constructs/tenant (filled in as constructs land).
+export {};

@@ -1,0 +1,2 @@
+// Re-exports of constructs/workload (filled in as constructs land).
+export {};
