@@ -179,15 +179,6 @@ fi
 build pulumi-resource-kubernetes "$scratch" . \
   "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$K8S_PROVIDER_VERSION"
 
-# Policy packs run through a shim named pulumi-analyzer-policy that this Pulumi version looks
-# for next to the CLI; it starts the policy pack runner of the project's @pulumi/pulumi.
-cat >"$bin/pulumi-analyzer-policy" <<'SH'
-#!/bin/sh
-# Runs a Node.js Pulumi policy pack (written by tools/build-toolchain.sh).
-exec node "$(node -e "process.stdout.write(require.resolve('@pulumi/pulumi/cmd/run-policy-pack'))")" "$@"
-SH
-chmod 755 "$bin/pulumi-analyzer-policy"
-
 {
   echo "{"
   for b in "${binaries[@]}"; do printf '  "%s": "%s",\n' "$b" "$(reported_version "$b")"; done
