@@ -1,0 +1,610 @@
+/**
+ * The embedded default cluster: a hardened control plane running as local processes.
+ *
+ * From the blueprint's own node files (kubeadm configuration, audit policy, encryption and
+ * admission configuration), kubeadm itself renders certificates, kubeconfigs and static pod
+ * manifests into a private root directory (`<stateDir>/rootfs`, used as kubeadm's --rootfs).
+ * etcd, kube-apiserver and kube-controller-manager are then started as processes on loopback
+ * with exactly the command lines of those manifests; only host paths are rewritten to point
+ * into the private root. There is no kubelet: pods are admitted and stored, never run.
+ */
+import { spawn, spawnSync } from 'child_process';
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as https from 'https';
+import * as http from 'http';
+import * as path from 'path';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
+import type { NodeFile } from '../../policies/model';
+
+/** The components this runner starts, in start order. */
+export const COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager'] as const;
+export type Component = (typeof COMPONENTS)[number];
+
+export interface LocalControlPlaneOptions {
+  /** Private state directory (certificates, keys, data, logs). Created with mode 0700. */
+  stateDir: string;
+  /** Directory holding kubeadm, etcd, kube-apiserver and kube-controller-manager. */
+  binDir: string;
+  /** The blueprint's node files; exactly one must have role 'kubeadm-config'. */
+  nodeFiles: NodeFile[];
+  /** Progress output; defaults to stderr. */
+  log?: (line: string) => void;
+  /** How long to wait for each component to become healthy. @default 120000 */
+  healthTimeoutMs?: number;
+}
+
+export interface ComponentStatus {
+  name: Component;
+  pid?: number;
+  running: boolean;
+  healthy: boolean;
+  log: string;
+}
+
+export interface ClusterStatus {
+  stateDir: string;
+  components: ComponentStatus[];
+  /** True when every component runs and answers its health check. */
+  ready: boolean;
+  apiServerUrl?: string;
+  kubeconfigPath?: string;
+}
+
+export interface ClusterInfo {
+  apiServerUrl: string;
+  /** Path of the admin kubeconfig (mode 0600) inside the state directory. */
+  kubeconfigPath: string;
+  /** The admin kubeconfig itself: secret, never log it. */
+  kubeconfig: string;
+  /** What GET /version reports, e.g. v1.36.3. */
+  serverVersion: string;
+  /** True when this call started (or restarted) at least one process. */
+  started: boolean;
+}
+
+interface ProcessRecord {
+  pid: number;
+  fingerprint: string;
+  binary: string;
+  args: string[];
+}
+
+interface RenderedComponent {
+  name: Component;
+  binary: string;
+  args: string[];
+  fingerprint: string;
+}
+
+const SECRET_TOKEN = /\{\{hcb-secret:([a-z0-9][a-z0-9-]{0,62})\}\}/g;
+const KUBEADM_CONFIG_ROLE = 'kubeadm-config';
+
+export class LocalControlPlane {
+  readonly stateDir: string;
+  readonly rootfs: string;
+  private readonly runDir: string;
+  private readonly logDir: string;
+  private readonly secretDir: string;
+  private readonly log: (line: string) => void;
+  private readonly healthTimeoutMs: number;
+
+  constructor(private readonly opts: LocalControlPlaneOptions) {
+    this.stateDir = path.resolve(opts.stateDir);
+    this.rootfs = path.join(this.stateDir, 'rootfs');
+    this.runDir = path.join(this.stateDir, 'run');
+    this.logDir = path.join(this.stateDir, 'logs');
+    this.secretDir = path.join(this.stateDir, 'secrets');
+    this.log = opts.log ?? ((line) => process.stderr.write(`[local-cluster] ${line}\n`));
+    this.healthTimeoutMs = opts.healthTimeoutMs ?? 120_000;
+  }
+
+  /** Starts the control plane; a no-op when it already runs with the same configuration. */
+  async up(): Promise<ClusterInfo> {
+    this.checkBinaries();
+    for (const d of [this.stateDir, this.runDir, this.logDir, this.secretDir, this.rootfs]) {
+      fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+    }
+    fs.chmodSync(this.stateDir, 0o700);
+    return this.withLock(async () => {
+      const configChanged = this.writeNodeFiles();
+      this.renderWithKubeadm(configChanged);
+      const components = this.renderComponents();
+      let started = false;
+      for (const c of components) {
+        const rec = this.readRecord(c.name);
+        const alive = rec !== undefined && this.isAlive(rec);
+        if (alive && rec.fingerprint === c.fingerprint && (await this.healthy(c.name))) {
+          continue;
+        }
+        if (alive) {
+          this.log(`${c.name}: configuration changed, restarting`);
+          await this.stopOne(c.name);
+        }
+        this.startOne(c);
+        started = true;
+        await this.waitHealthy(c.name);
+        this.log(`${c.name}: healthy`);
+        if (c.name === 'kube-apiserver') await this.ensureAdminBinding();
+      }
+      if (!started) {
+        // Nothing was started: still make sure the admin binding exists (it is idempotent).
+        await this.ensureAdminBinding();
+      }
+      const info = await this.info(started);
+      if (!started) this.log(`already running: ${info.apiServerUrl} (${info.serverVersion})`);
+      return info;
+    });
+  }
+
+  /** Stops every process; with purge, also deletes data, certificates and keys. */
+  async down(options: { purge?: boolean } = {}): Promise<void> {
+    if (!fs.existsSync(this.stateDir)) return;
+    for (const name of [...COMPONENTS].reverse()) {
+      await this.stopOne(name);
+    }
+    if (options.purge) {
+      for (const d of [this.rootfs, this.runDir, this.secretDir]) {
+        fs.rmSync(d, { recursive: true, force: true });
+      }
+      this.log(`purged ${this.stateDir} (logs kept in ${this.logDir})`);
+    }
+  }
+
+  async status(): Promise<ClusterStatus> {
+    const components: ComponentStatus[] = [];
+    for (const name of COMPONENTS) {
+      const rec = this.readRecord(name);
+      const running = rec !== undefined && this.isAlive(rec);
+      components.push({
+        name,
+        pid: running ? rec!.pid : undefined,
+        running,
+        healthy: running ? await this.healthy(name) : false,
+        log: path.join(this.logDir, `${name}.log`),
+      });
+    }
+    const kubeconfigPath = this.adminKubeconfigPath();
+    const exists = fs.existsSync(kubeconfigPath);
+    return {
+      stateDir: this.stateDir,
+      components,
+      ready: components.every((c) => c.healthy),
+      apiServerUrl: exists ? this.apiServerUrl() : undefined,
+      kubeconfigPath: exists ? kubeconfigPath : undefined,
+    };
+  }
+
+  adminKubeconfigPath(): string {
+    return path.join(this.rootfs, 'etc/kubernetes/admin.conf');
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // node files and kubeadm
+
+  private kubeadmConfig(): NodeFile {
+    const configs = this.opts.nodeFiles.filter((f) => f.role === KUBEADM_CONFIG_ROLE);
+    if (configs.length !== 1 || !configs[0].content) {
+      throw new Error(
+        `local control plane: expected exactly one node file with role "${KUBEADM_CONFIG_ROLE}" and content, found ${configs.length}. ` +
+          'Pass HardenedControlPlane.nodeFiles.',
+      );
+    }
+    return configs[0];
+  }
+
+  /** Writes the blueprint's files under the private root; returns true when any changed. */
+  private writeNodeFiles(): boolean {
+    this.kubeadmConfig();
+    let changed = false;
+    const owned = this.opts.nodeFiles.filter((f) => f.createdBy === 'blueprint' && f.content !== undefined);
+    for (const f of owned) {
+      const target = this.hostPath(f.path);
+      const content = this.materialize(f.content!);
+      const existing = fs.existsSync(target) ? fs.readFileSync(target, 'utf8') : undefined;
+      if (existing !== content) {
+        writeFileAtomic(target, content, f.mode);
+        changed = true;
+      } else {
+        fs.chmodSync(target, f.mode);
+      }
+    }
+    return changed;
+  }
+
+  /** Replaces {{hcb-secret:NAME}} tokens with keys kept in the private secrets directory. */
+  private materialize(content: string): string {
+    return content.replace(SECRET_TOKEN, (_m, name: string) => {
+      const file = path.join(this.secretDir, name);
+      if (!fs.existsSync(file)) {
+        writeFileAtomic(file, crypto.randomBytes(32).toString('base64'), 0o600);
+      }
+      return fs.readFileSync(file, 'utf8').trim();
+    });
+  }
+
+  private renderWithKubeadm(configChanged: boolean): void {
+    const manifests = path.join(this.rootfs, 'etc/kubernetes/manifests');
+    const haveManifests = COMPONENTS.every((c) => fs.existsSync(path.join(manifests, `${c}.yaml`)));
+    if (haveManifests && !configChanged) return;
+    if (configChanged && haveManifests) {
+      // Endpoints or names may have changed: kubeadm refuses to reuse kubeconfigs that point
+      // elsewhere, so let it write them again (certificates are kept and reused).
+      for (const f of ['admin.conf', 'super-admin.conf', 'controller-manager.conf', 'scheduler.conf', 'kubelet.conf']) {
+        fs.rmSync(path.join(this.rootfs, 'etc/kubernetes', f), { force: true });
+      }
+    }
+    this.log('kubeadm: rendering certificates, kubeconfigs and static pod manifests');
+    // kubeadm runs chrooted into the private root (--rootfs). It picks the advertise address
+    // from the host's routing table, which it reads from /proc: give it a copy of the table.
+    fs.mkdirSync(path.join(this.rootfs, 'proc/net'), { recursive: true, mode: 0o755 });
+    // (read and write: /proc files report size 0, so a plain copy would be empty)
+    for (const table of ['route', 'ipv6_route']) {
+      const src = `/proc/net/${table}`;
+      if (fs.existsSync(src)) fs.writeFileSync(path.join(this.rootfs, 'proc/net', table), fs.readFileSync(src));
+    }
+    this.kubeadm(['init', 'phase', 'certs', 'all']);
+    this.kubeadm(['init', 'phase', 'kubeconfig', 'all']);
+    this.kubeadm(['init', 'phase', 'control-plane', 'all']);
+    this.kubeadm(['init', 'phase', 'etcd', 'local']);
+  }
+
+  private kubeadm(args: string[]): string {
+    const config = this.kubeadmConfig().path;
+    const full = [...args, '--config', config, '--rootfs', this.rootfs];
+    const res = spawnSync(path.join(this.opts.binDir, 'kubeadm'), full, {
+      encoding: 'utf8',
+      env: { ...process.env, KUBECONFIG: '' },
+      timeout: 120_000,
+    });
+    const out = `${res.stdout ?? ''}${res.stderr ?? ''}`;
+    fs.appendFileSync(path.join(this.logDir, 'kubeadm.log'), `$ kubeadm ${full.join(' ')}\n${out}\n`, { mode: 0o600 });
+    if (res.status !== 0) {
+      throw new Error(`kubeadm ${args.join(' ')} failed (exit ${res.status ?? res.signal}):\n${out.trim().split('\n').slice(-15).join('\n')}`);
+    }
+    return out;
+  }
+
+  /** Reads kubeadm's static pod manifests and turns them into local command lines. */
+  private renderComponents(): RenderedComponent[] {
+    const nodeFilesHash = sha256(
+      JSON.stringify(this.opts.nodeFiles.filter((f) => f.createdBy === 'blueprint').map((f) => [f.path, f.content ?? '', f.mode])),
+    );
+    return COMPONENTS.map((name) => {
+      const file = path.join(this.rootfs, 'etc/kubernetes/manifests', `${name}.yaml`);
+      const pod = parseYaml(fs.readFileSync(file, 'utf8')) as StaticPod;
+      const container = pod.spec.containers[0];
+      const [command, ...rest] = container.command;
+      const mounts = mountTable(pod);
+      const args = rest.map((a) => this.rewriteArg(a, mounts));
+      for (const dir of hostDirectories(pod)) fs.mkdirSync(this.hostPath(dir), { recursive: true, mode: 0o700 });
+      // The API server reads the blueprint's files, so their content is part of its fingerprint.
+      const fingerprint = sha256(JSON.stringify({ command, args, files: name === 'kube-apiserver' ? nodeFilesHash : '' }));
+      return { name, binary: path.join(this.opts.binDir, path.basename(command)), args, fingerprint };
+    });
+  }
+
+  /** Rewrites `--flag=/path,...` values whose paths are host paths mounted into the pod. */
+  private rewriteArg(arg: string, mounts: Array<[string, string]>): string {
+    const m = /^(--[^=]+=)(.*)$/.exec(arg);
+    if (!m) return arg;
+    const values = m[2].split(',').map((v) => {
+      if (!v.startsWith('/')) return v;
+      for (const [mountPath, hostPath] of mounts) {
+        if (v === mountPath || v.startsWith(mountPath.endsWith('/') ? mountPath : `${mountPath}/`)) {
+          return this.hostPath(hostPath + v.slice(mountPath.length));
+        }
+      }
+      return v;
+    });
+    return m[1] + values.join(',');
+  }
+
+  private hostPath(p: string): string {
+    return path.join(this.rootfs, p);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // processes
+
+  private startOne(c: RenderedComponent): void {
+    const logFile = path.join(this.logDir, `${c.name}.log`);
+    const fd = fs.openSync(logFile, 'a', 0o600);
+    fs.writeSync(fd, `\n=== ${c.name} starting: ${c.binary} ${c.args.join(' ')}\n`);
+    const child = spawn(c.binary, c.args, { detached: true, stdio: ['ignore', fd, fd], cwd: this.stateDir });
+    fs.closeSync(fd);
+    if (child.pid === undefined) throw new Error(`${c.name}: could not start ${c.binary}`);
+    child.unref();
+    const rec: ProcessRecord = { pid: child.pid, fingerprint: c.fingerprint, binary: c.binary, args: c.args };
+    writeFileAtomic(this.recordPath(c.name), `${JSON.stringify(rec, null, 2)}\n`, 0o600);
+    this.log(`${c.name}: started (pid ${child.pid}, log ${logFile})`);
+  }
+
+  private async stopOne(name: Component): Promise<void> {
+    const rec = this.readRecord(name);
+    if (!rec) return;
+    if (this.isAlive(rec)) {
+      this.log(`${name}: stopping (pid ${rec.pid})`);
+      signal(rec.pid, 'SIGTERM');
+      const deadline = Date.now() + 15_000;
+      while (this.isAlive(rec) && Date.now() < deadline) await sleep(100);
+      if (this.isAlive(rec)) {
+        signal(rec.pid, 'SIGKILL');
+        while (this.isAlive(rec)) await sleep(50);
+      }
+    }
+    fs.rmSync(this.recordPath(name), { force: true });
+  }
+
+  private isAlive(rec: ProcessRecord): boolean {
+    try {
+      process.kill(rec.pid, 0);
+    } catch {
+      return false;
+    }
+    // Guard against pid reuse: the process must still be our binary, and not a zombie.
+    try {
+      const stat = fs.readFileSync(`/proc/${rec.pid}/stat`, 'utf8');
+      if (/\) Z /.test(stat)) return false;
+      const exe = fs.readlinkSync(`/proc/${rec.pid}/exe`);
+      return exe.replace(/ \(deleted\)$/, '') === rec.binary;
+    } catch {
+      return false;
+    }
+  }
+
+  private recordPath(name: Component): string {
+    return path.join(this.runDir, `${name}.json`);
+  }
+
+  private readRecord(name: Component): ProcessRecord | undefined {
+    try {
+      return JSON.parse(fs.readFileSync(this.recordPath(name), 'utf8')) as ProcessRecord;
+    } catch {
+      return undefined;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // health
+
+  private async waitHealthy(name: Component): Promise<void> {
+    const deadline = Date.now() + this.healthTimeoutMs;
+    const rec = this.readRecord(name);
+    while (Date.now() < deadline) {
+      if (rec && !this.isAlive(rec)) {
+        throw new Error(`${name} exited during start-up; last lines of ${path.join(this.logDir, `${name}.log`)}:\n${tail(path.join(this.logDir, `${name}.log`), 20)}`);
+      }
+      if (await this.healthy(name)) return;
+      await sleep(250);
+    }
+    throw new Error(`${name} did not become healthy within ${this.healthTimeoutMs / 1000}s; see ${path.join(this.logDir, `${name}.log`)}`);
+  }
+
+  private async healthy(name: Component): Promise<boolean> {
+    try {
+      const rec = this.readRecord(name);
+      if (!rec) return false;
+      if (name === 'etcd') {
+        const url = flag(rec.args, 'listen-metrics-urls')?.split(',')[0];
+        if (!url) return false;
+        const res = await request(`${url}/health`, {});
+        return res.status === 200 && /"health":\s*"true"/.test(res.body);
+      }
+      if (name === 'kube-apiserver') {
+        const res = await request(`${this.apiServerUrl()}/readyz`, this.adminTls());
+        return res.status === 200;
+      }
+      const port = flag(rec.args, 'secure-port') ?? '10257';
+      const host = flag(rec.args, 'bind-address') ?? '127.0.0.1';
+      // The controller manager serves with a self-signed certificate; /healthz is always allowed.
+      const res = await request(`https://${host}:${port}/healthz`, { rejectUnauthorized: false });
+      return res.status === 200;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * kubeadm's admin.conf identity is in the group kubeadm:cluster-admins, which `kubeadm init`
+   * binds to cluster-admin using the super-admin (system:masters) identity. kubeadm's own phase
+   * for this talks to the advertise address, where nothing listens here (the API server binds
+   * loopback only), so the same binding is created here through the loopback endpoint.
+   */
+  private async ensureAdminBinding(): Promise<void> {
+    const binding = {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'kubeadm:cluster-admins' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'kubeadm:cluster-admins' }],
+    };
+    const superAdmin = path.join(this.rootfs, 'etc/kubernetes/super-admin.conf');
+    const res = await request(
+      `${this.apiServerUrl()}/apis/rbac.authorization.k8s.io/v1/clusterrolebindings`,
+      kubeconfigTls(fs.readFileSync(superAdmin, 'utf8')),
+      'POST',
+      JSON.stringify(binding),
+    );
+    if (res.status !== 201 && res.status !== 409) {
+      throw new Error(`creating ClusterRoleBinding kubeadm:cluster-admins failed: HTTP ${res.status} ${res.body}`);
+    }
+  }
+
+  private apiServerUrl(): string {
+    const kc = parseYaml(fs.readFileSync(this.adminKubeconfigPath(), 'utf8')) as Kubeconfig;
+    return kc.clusters[0].cluster.server;
+  }
+
+  /** TLS options for the admin identity, from the admin kubeconfig. */
+  adminTls(): https.RequestOptions {
+    return kubeconfigTls(fs.readFileSync(this.adminKubeconfigPath(), 'utf8'));
+  }
+
+  private async info(started: boolean): Promise<ClusterInfo> {
+    const apiServerUrl = this.apiServerUrl();
+    const res = await request(`${apiServerUrl}/version`, this.adminTls());
+    const serverVersion = (JSON.parse(res.body) as { gitVersion: string }).gitVersion;
+    const kubeconfigPath = this.adminKubeconfigPath();
+    return { apiServerUrl, kubeconfigPath, kubeconfig: fs.readFileSync(kubeconfigPath, 'utf8'), serverVersion, started };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private checkBinaries(): void {
+    const missing = ['kubeadm', ...COMPONENTS].filter((b) => !fs.existsSync(path.join(this.opts.binDir, b)));
+    if (missing.length) {
+      throw new Error(`missing binaries in ${this.opts.binDir}: ${missing.join(', ')}. Run: npm run toolchain`);
+    }
+  }
+
+  private async withLock<T>(fn: () => Promise<T>): Promise<T> {
+    const lock = path.join(this.stateDir, 'lock');
+    const deadline = Date.now() + 300_000;
+    for (;;) {
+      try {
+        fs.writeFileSync(lock, String(process.pid), { flag: 'wx', mode: 0o600 });
+        break;
+      } catch {
+        const holder = Number(fs.readFileSync(lock, 'utf8'));
+        let alive = false;
+        try {
+          process.kill(holder, 0);
+          alive = holder !== process.pid;
+        } catch {
+          alive = false;
+        }
+        if (!alive) {
+          fs.rmSync(lock, { force: true });
+          continue;
+        }
+        if (Date.now() > deadline) throw new Error(`another hcb process (pid ${holder}) holds ${lock}`);
+        await sleep(500);
+      }
+    }
+    try {
+      return await fn();
+    } finally {
+      fs.rmSync(lock, { force: true });
+    }
+  }
+}
+
+// -----------------------------------------------------------------------------------------------
+// helpers
+
+interface StaticPod {
+  spec: {
+    containers: Array<{ command: string[]; volumeMounts?: Array<{ name: string; mountPath: string }> }>;
+    volumes?: Array<{ name: string; hostPath?: { path: string; type?: string } }>;
+  };
+}
+
+interface Kubeconfig {
+  clusters: Array<{ cluster: { server: string; 'certificate-authority-data': string } }>;
+  users: Array<{ user: { 'client-certificate-data': string; 'client-key-data': string } }>;
+}
+
+/** [mountPath, hostPath] pairs, longest mount path first. */
+function mountTable(pod: StaticPod): Array<[string, string]> {
+  const byName = new Map((pod.spec.volumes ?? []).filter((v) => v.hostPath).map((v) => [v.name, v.hostPath!.path]));
+  const pairs: Array<[string, string]> = [];
+  for (const m of pod.spec.containers[0].volumeMounts ?? []) {
+    const host = byName.get(m.name);
+    if (host) pairs.push([m.mountPath.replace(/\/$/, '') || '/', host.replace(/\/$/, '') || '/']);
+  }
+  return pairs.sort((a, b) => b[0].length - a[0].length);
+}
+
+/** Host directories a pod expects to exist (DirectoryOrCreate volumes and parents of files). */
+function hostDirectories(pod: StaticPod): string[] {
+  const dirs: string[] = [];
+  for (const v of pod.spec.volumes ?? []) {
+    if (!v.hostPath) continue;
+    const t = v.hostPath.type ?? '';
+    dirs.push(t === 'File' || t === 'FileOrCreate' ? path.dirname(v.hostPath.path) : v.hostPath.path);
+  }
+  return dirs;
+}
+
+/** TLS client options (CA, client certificate and key) from a kubeconfig with embedded data. */
+export function kubeconfigTls(kubeconfig: string): https.RequestOptions {
+  const kc = parseYaml(kubeconfig) as Kubeconfig;
+  const user = kc.users[0].user;
+  return {
+    ca: Buffer.from(kc.clusters[0].cluster['certificate-authority-data'], 'base64'),
+    cert: Buffer.from(user['client-certificate-data'], 'base64'),
+    key: Buffer.from(user['client-key-data'], 'base64'),
+  };
+}
+
+function flag(args: string[], name: string): string | undefined {
+  const prefix = `--${name}=`;
+  return args.find((a) => a.startsWith(prefix))?.slice(prefix.length);
+}
+
+function writeFileAtomic(file: string, content: string, mode: number): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, content, { mode });
+  fs.chmodSync(tmp, mode);
+  fs.renameSync(tmp, file);
+}
+
+function sha256(s: string): string {
+  return crypto.createHash('sha256').update(s).digest('hex');
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    /* already gone */
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function tail(file: string, lines: number): string {
+  try {
+    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+export interface HttpResult {
+  status: number;
+  body: string;
+}
+
+/** A small HTTPS/HTTP GET with a 5 s timeout. */
+export function request(url: string, tls: https.RequestOptions, method = 'GET', body?: string): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const lib = u.protocol === 'https:' ? https : http;
+    const req = lib.request(
+      u,
+      { ...tls, method, timeout: 5000, headers: body ? { 'content-type': 'application/json' } : {} },
+      (res) => {
+        let data = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (data += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`timeout: ${url}`)));
+    req.on('error', reject);
+    if (body) req.write(body);
+    req.end();
+  });
+}
+
+/** Parses a multi-document YAML string into plain objects (empty documents dropped). */
+export function parseDocuments(text: string): unknown[] {
+  return parseAllDocuments(text)
+    .map((d) => d.toJS() as unknown)
+    .filter((d) => d !== null && d !== undefined);
+}
