@@ -1,2 +1,3 @@
-// Re-exports of constructs/network (filled in as constructs land).
-export {};
+// Re-exports of constructs/network.
+export * from './default-deny';
+export * from './dns-egress';

@@ -1,2 +1,2 @@
-// Re-exports of constructs/rbac (filled in as constructs land).
-export {};
+// Re-exports of constructs/rbac.
+export * from './default-service-account';

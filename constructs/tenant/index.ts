@@ -1,2 +1,10 @@
-// Re-exports of constructs/tenant (filled in as constructs land).
-export {};
+// Re-exports of constructs/tenant.
+export * from './hardened-namespace';
+export * from './limit-range';
+export * from './names';
+export * from './namespace-size';
+export * from './pod-security';
+export * from './protection-need';
+export * from './provenance';
+export * from './quantity';
+export * from './resource-quota';

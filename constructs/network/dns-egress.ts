@@ -1,0 +1,58 @@
+import { Construct } from 'constructs';
+import { IntOrString, KubeNetworkPolicy } from 'cdk8s-plus-28/lib/imports/k8s';
+import { requireLabels, requireDnsLabel, requireDnsSubdomain, requireUserNamespace } from '../tenant/names';
+import { stampProvenance } from '../tenant/provenance';
+
+export interface DnsEgressNetworkPolicyProps {
+  /** Namespace whose pods may resolve names. */
+  readonly namespace: string;
+  /**
+   * Name of the NetworkPolicy.
+   * @default 'hcb-allow-dns'
+   */
+  readonly name?: string;
+  /**
+   * Namespace the cluster DNS runs in.
+   * @default 'kube-system'
+   */
+  readonly dnsNamespace?: string;
+  /**
+   * Labels of the cluster DNS pods.
+   * @default { 'k8s-app': 'kube-dns' }
+   */
+  readonly dnsPodLabels?: Record<string, string>;
+}
+
+/**
+ * Lets every pod of a namespace reach the cluster DNS, and nothing else: egress to the DNS pods
+ * in the DNS namespace on UDP and TCP 53. Needed beside a default-deny egress policy.
+ */
+export class DnsEgressNetworkPolicy extends Construct {
+  /** Name of the generated NetworkPolicy. */
+  public readonly policyName: string;
+
+  constructor(scope: Construct, id: string, props: DnsEgressNetworkPolicyProps) {
+    super(scope, id);
+    const namespace = requireUserNamespace(this, 'namespace', props.namespace);
+    this.policyName = requireDnsSubdomain(this, 'name', props.name ?? 'hcb-allow-dns');
+    const dnsNamespace = requireDnsLabel(this, 'dnsNamespace', props.dnsNamespace ?? 'kube-system');
+    const dnsPodLabels = requireLabels(this, 'dnsPodLabels', props.dnsPodLabels ?? { 'k8s-app': 'kube-dns' });
+    stampProvenance(new KubeNetworkPolicy(this, 'Resource', {
+      metadata: { name: this.policyName, namespace },
+      spec: {
+        podSelector: {},
+        policyTypes: ['Egress'],
+        egress: [{
+          to: [{
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': dnsNamespace } },
+            podSelector: { matchLabels: dnsPodLabels },
+          }],
+          ports: [
+            { protocol: 'UDP', port: IntOrString.fromNumber(53) },
+            { protocol: 'TCP', port: IntOrString.fromNumber(53) },
+          ],
+        }],
+      },
+    }));
+  }
+}

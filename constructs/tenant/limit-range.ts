@@ -1,0 +1,88 @@
+import { Construct } from 'constructs';
+import { KubeLimitRange, Quantity } from 'cdk8s-plus-28/lib/imports/k8s';
+import { requireDnsSubdomain, requireUserNamespace } from './names';
+import { NamespaceSize, requireSize, SIZED_CONTAINER_LIMITS } from './namespace-size';
+import { stampProvenance } from './provenance';
+import { requireNotAbove, requireQuantity } from './quantity';
+
+/** Overrides of the sized per-container defaults and maxima. */
+export interface ContainerLimitDefaults {
+  /** Request given to containers that set none. @default per size: '100m' (large '250m') */
+  readonly defaultRequestCpu?: string;
+  /** @default per size: '128Mi' (large '256Mi') */
+  readonly defaultRequestMemory?: string;
+  /** Limit given to containers that set none. @default per size: '500m' (large '1') */
+  readonly defaultLimitCpu?: string;
+  /** @default per size: '512Mi' (large '1Gi') */
+  readonly defaultLimitMemory?: string;
+  /** Largest CPU limit one container may ask for. @default per size: small '2', medium '4', large '8' */
+  readonly maxCpu?: string;
+  /** Largest memory limit one container may ask for. @default per size: small '4Gi', medium '8Gi', large '16Gi' */
+  readonly maxMemory?: string;
+}
+
+export interface NamespaceLimitRangeProps extends ContainerLimitDefaults {
+  /** Namespace the LimitRange applies to. */
+  readonly namespace: string;
+  /**
+   * Name of the LimitRange.
+   * @default 'hcb-limits'
+   */
+  readonly name?: string;
+  /**
+   * Size that picks the default figures.
+   * @default 'small'
+   */
+  readonly size?: NamespaceSize;
+}
+
+/** Resolves and validates per-container limits: defaultRequest <= defaultLimit <= max. */
+export function resolveContainerLimits(scope: Construct, size: NamespaceSize, o: ContainerLimitDefaults, propPrefix = ''):
+Required<ContainerLimitDefaults> {
+  const base = SIZED_CONTAINER_LIMITS[size];
+  const l: Required<ContainerLimitDefaults> = {
+    defaultRequestCpu: o.defaultRequestCpu ?? base.defaultRequestCpu,
+    defaultRequestMemory: o.defaultRequestMemory ?? base.defaultRequestMemory,
+    defaultLimitCpu: o.defaultLimitCpu ?? base.defaultLimitCpu,
+    defaultLimitMemory: o.defaultLimitMemory ?? base.defaultLimitMemory,
+    maxCpu: o.maxCpu ?? base.maxCpu,
+    maxMemory: o.maxMemory ?? base.maxMemory,
+  };
+  for (const k of Object.keys(l) as Array<keyof typeof l>) requireQuantity(scope, propPrefix + k, l[k], { positive: true });
+  const p = (k: string) => propPrefix + k;
+  requireNotAbove(scope, p('defaultRequestCpu'), l.defaultRequestCpu, p('defaultLimitCpu'), l.defaultLimitCpu);
+  requireNotAbove(scope, p('defaultLimitCpu'), l.defaultLimitCpu, p('maxCpu'), l.maxCpu);
+  requireNotAbove(scope, p('defaultRequestMemory'), l.defaultRequestMemory, p('defaultLimitMemory'), l.defaultLimitMemory);
+  requireNotAbove(scope, p('defaultLimitMemory'), l.defaultLimitMemory, p('maxMemory'), l.maxMemory);
+  return l;
+}
+
+/**
+ * A LimitRange that gives every container a default request and limit and caps what one
+ * container may ask for, so no pod runs unbounded (BSI APP.4.4.A1 CPU separation).
+ */
+export class NamespaceLimitRange extends Construct {
+  /** Name of the generated LimitRange. */
+  public readonly limitRangeName: string;
+  /** The resolved figures. */
+  public readonly limits: Required<ContainerLimitDefaults>;
+
+  constructor(scope: Construct, id: string, props: NamespaceLimitRangeProps) {
+    super(scope, id);
+    const namespace = requireUserNamespace(this, 'namespace', props.namespace);
+    this.limitRangeName = requireDnsSubdomain(this, 'name', props.name ?? 'hcb-limits');
+    const size = requireSize(this, 'size', props.size ?? 'small');
+    const l = this.limits = resolveContainerLimits(this, size, props);
+    stampProvenance(new KubeLimitRange(this, 'Resource', {
+      metadata: { name: this.limitRangeName, namespace },
+      spec: {
+        limits: [{
+          type: 'Container',
+          default: { cpu: Quantity.fromString(l.defaultLimitCpu), memory: Quantity.fromString(l.defaultLimitMemory) },
+          defaultRequest: { cpu: Quantity.fromString(l.defaultRequestCpu), memory: Quantity.fromString(l.defaultRequestMemory) },
+          max: { cpu: Quantity.fromString(l.maxCpu), memory: Quantity.fromString(l.maxMemory) },
+        }],
+      },
+    }));
+  }
+}
