@@ -12,15 +12,17 @@
 #        tools/build-toolchain.sh --check    verify only, build nothing (exit 3 when incomplete)
 set -euo pipefail
 
+# Everything runs inside main so bash parses the whole file before it starts.
+main() {
+
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=versions.env
 source "$here/versions.env"
 
 cache_root=${HCB_CACHE_DIR:-$HOME/.cache/hardened-cluster-blueprint}
-# The key changes with any pinned version or wrapper module (comments do not count).
-key_input=$( (grep -v '^#' "$here/versions.env"; cat "$here"/go/*/go.mod "$here"/go/*/go.sum \
-  "$here"/go/k8sprovider/main.go) | sha256sum | cut -c1-12)
-key="pulumi-${PULUMI_VERSION}_k8sprov-${K8S_PROVIDER_VERSION}_k8s-${KUBERNETES_VERSION}_etcd-${ETCD_VERSION}_${key_input}"
+# One directory per set of pinned versions; each binary also carries a stamp of the wrapper
+# module and flags it was built from, so a change to one wrapper rebuilds only its binaries.
+key="pulumi-${PULUMI_VERSION}_k8sprov-${K8S_PROVIDER_VERSION}_k8s-${KUBERNETES_VERSION}_etcd-${ETCD_VERSION}"
 prefix="$cache_root/toolchain/$key"
 bin="$prefix/bin"
 
@@ -44,7 +46,7 @@ reported_version() {
     pulumi) "$bin/pulumi" version 2>/dev/null ;;
     pulumi-language-nodejs)
       # No version flag: read the module version and the ldflag out of the binary's build info.
-      go version -m "$bin/$b" 2>/dev/null | awk '$1=="dep" && $2=="github.com/pulumi/pulumi/sdk/v3" {print $3}' ;;
+      go version -m "$bin/$b" 2>/dev/null | awk '$1=="mod" {print $3}' ;;
     pulumi-resource-kubernetes)
       go version -m "$bin/$b" 2>/dev/null | sed -n 's/.*pkg\/version.Version=\([^ "]*\).*/\1/p' | head -1 ;;
     etcd) "$bin/etcd" --version 2>/dev/null | sed -n 's/^etcd Version: //p' ;;
@@ -55,16 +57,34 @@ reported_version() {
 
 expected_version() {
   case "$1" in
-    pulumi|pulumi-language-nodejs) echo "v$PULUMI_VERSION" ;;
+    pulumi) echo "v$PULUMI_VERSION" ;;
+    pulumi-language-nodejs) echo "$PULUMI_LANGHOST_MODULE_VERSION" ;;
     pulumi-resource-kubernetes) echo "$K8S_PROVIDER_VERSION" ;;
     etcd) echo "$ETCD_VERSION" ;;
     *) echo "v$KUBERNETES_VERSION" ;;
   esac
 }
 
+wrapper_of() {
+  case "$1" in
+    pulumi|pulumi-language-nodejs) echo pulumi ;;
+    pulumi-resource-kubernetes) echo k8sprovider ;;
+    etcd) echo etcd ;;
+    *) echo kube ;;
+  esac
+}
+
+# What a binary is built from: its wrapper module (go.mod, go.sum, sources) and its version.
+stamp_of() {
+  local w; w=$(wrapper_of "$1")
+  (expected_version "$1"; cat "$here/go/$w"/go.mod "$here/go/$w"/go.sum; cat "$here/go/$w"/*.go 2>/dev/null || true) |
+    sha256sum | cut -c1-16
+}
+
 verified() {
   local b=$1
   [ -x "$bin/$b" ] || return 1
+  [ "$(cat "$bin/.stamp-$b" 2>/dev/null)" = "$(stamp_of "$b")" ] || return 1
   [ "$(reported_version "$b")" = "$(expected_version "$b")" ]
 }
 
@@ -126,6 +146,7 @@ build() { # name  module-dir  package  ldflags  [tags]
     die "building $name failed (full log: $prefix/logs/$name.log)"
   fi
   mv "$out" "$bin/$name"
+  stamp_of "$name" >"$bin/.stamp-$name"
   local rss; rss=$(sed -n 's/^peak-rss-kb //p' "$prefix/logs/$name.log" | tail -1)
   if ! verified "$name"; then
     die "$name reports version '$(reported_version "$name")', expected '$(expected_version "$name")'"
@@ -186,3 +207,7 @@ build pulumi-resource-kubernetes "$scratch" . \
 } >"$prefix/versions.json"
 say "toolchain ready in $bin"
 echo "$bin"
+}
+
+main "$@"
+exit $?
