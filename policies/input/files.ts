@@ -1,0 +1,157 @@
+/**
+ * Paths → Documents: files, directories (recursive, sorted) and `-` for standard input.
+ * Every problem ends up in the result; nothing here throws for bad input.
+ */
+import { promises as fs } from 'fs';
+import * as path from 'path';
+import { parseText } from './parse';
+import { LoadProblem, LoadResult, STDIN_NAME } from './types';
+
+export interface LoadOptions {
+  /** Directory that file names in SourceRefs are relative to. @default process.cwd() */
+  cwd?: string;
+  /** Reads all of standard input. @default reads process.stdin */
+  readStdin?: () => Promise<string>;
+}
+
+/** File names picked up inside directories (a file named explicitly is read whatever its name). */
+export const MANIFEST_FILE = /\.(ya?ml|json)$/i;
+
+export async function loadInputs(paths: readonly string[], options: LoadOptions = {}): Promise<LoadResult> {
+  const cwd = options.cwd ?? process.cwd();
+  const result: LoadResult = { documents: [], errors: [], warnings: [], files: [], missing: [] };
+  const seen = new Set<string>();
+  let stdinRead = false;
+
+  const readFile = async (abs: string): Promise<void> => {
+    const real = await realpathOr(abs);
+    if (seen.has(real)) return;
+    seen.add(real);
+    const name = displayName(cwd, abs);
+    result.files.push(name);
+    let text: string;
+    try {
+      text = await fs.readFile(abs, 'utf8');
+    } catch (err) {
+      result.errors.push({ file: name, message: `cannot read: ${ioMessage(err)}` });
+      return;
+    }
+    addParsed(result, parseText(text, name));
+  };
+
+  const walk = async (dir: string, ancestors: Set<string>): Promise<number> => {
+    const real = await realpathOr(dir);
+    if (ancestors.has(real)) {
+      result.warnings.push({ file: displayName(cwd, dir), message: 'symbolic link loop skipped' });
+      return 0;
+    }
+    const inside = new Set(ancestors).add(real);
+    let entries: string[];
+    try {
+      entries = await fs.readdir(dir);
+    } catch (err) {
+      result.errors.push({ file: displayName(cwd, dir), message: `cannot read directory: ${ioMessage(err)}` });
+      return 0;
+    }
+    let count = 0;
+    // Code-unit order, not locale order: the same tree reads the same way on every machine.
+    for (const entry of entries.sort(compareCodeUnits)) {
+      if (entry.startsWith('.')) continue; // .git, .github workflows, editor files: not manifests
+      const abs = path.join(dir, entry);
+      let stat;
+      try {
+        stat = await fs.stat(abs);
+      } catch (err) {
+        result.warnings.push({ file: displayName(cwd, abs), message: `skipped: ${ioMessage(err)}` });
+        continue;
+      }
+      if (stat.isDirectory()) {
+        count += await walk(abs, inside);
+      } else if (stat.isFile() && MANIFEST_FILE.test(entry)) {
+        await readFile(abs);
+        count += 1;
+      }
+    }
+    return count;
+  };
+
+  for (const p of paths) {
+    if (p === '-') {
+      if (stdinRead) continue;
+      stdinRead = true;
+      result.files.push(STDIN_NAME);
+      let text: string;
+      try {
+        text = await (options.readStdin ?? readProcessStdin)();
+      } catch (err) {
+        result.errors.push({ file: STDIN_NAME, message: `cannot read: ${ioMessage(err)}` });
+        continue;
+      }
+      addParsed(result, parseText(text, STDIN_NAME));
+      continue;
+    }
+    const abs = path.resolve(cwd, p);
+    let stat;
+    try {
+      stat = await fs.stat(abs);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') {
+        result.missing.push(p);
+      } else {
+        result.errors.push({ file: displayName(cwd, abs), message: `cannot read: ${ioMessage(err)}` });
+      }
+      continue;
+    }
+    if (stat.isDirectory()) {
+      const n = await walk(abs, new Set());
+      if (n === 0) result.warnings.push({ file: displayName(cwd, abs), message: 'directory holds no .yaml, .yml or .json file' });
+    } else {
+      await readFile(abs);
+    }
+  }
+  return result;
+}
+
+function addParsed(result: LoadResult, parsed: { documents: LoadResult['documents']; errors: LoadProblem[]; warnings: LoadProblem[] }): void {
+  result.documents.push(...parsed.documents);
+  result.errors.push(...parsed.errors);
+  result.warnings.push(...parsed.warnings);
+}
+
+/** Relative to cwd with forward slashes, the form reports and SARIF use. */
+export function displayName(cwd: string, abs: string): string {
+  const rel = path.relative(cwd, abs);
+  return (rel === '' ? path.basename(abs) : rel).split(path.sep).join('/');
+}
+
+export function compareCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+async function realpathOr(p: string): Promise<string> {
+  try {
+    return await fs.realpath(p);
+  } catch {
+    return p;
+  }
+}
+
+function ioMessage(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e && typeof e.code === 'string') {
+    const known: Record<string, string> = {
+      EACCES: 'permission denied',
+      EISDIR: 'is a directory',
+      ENOENT: 'no such file or directory',
+      EMFILE: 'too many open files',
+    };
+    return known[e.code] ?? e.code;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+async function readProcessStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,41 @@
+/**
+ * Report formats: each a pure function (findings, summary, meta) → string. Same input, same
+ * bytes: stable order, no clock unless meta.generatedAt is given.
+ */
+import { Finding } from '../model';
+import { ReportMeta, ReportSummary } from './common';
+import { renderHtml } from './html';
+import { renderJson } from './json';
+import { renderJunit } from './junit';
+import { renderMarkdown } from './markdown';
+import { renderOscal } from './oscal';
+import { renderSarif } from './sarif';
+import { renderTerminal } from './terminal';
+
+export * from './common';
+export { renderTerminal } from './terminal';
+export { renderMarkdown } from './markdown';
+export { renderJson, toJsonResult } from './json';
+export type { JsonReport, JsonResult } from './json';
+export { renderSarif, SARIF_SCHEMA } from './sarif';
+export { renderJunit } from './junit';
+export { renderHtml } from './html';
+export { renderOscal, OSCAL_VERSION, HCB_PROP_NS, UNSET_TIME } from './oscal';
+export { uuidV5, HCB_NAMESPACE, URL_NAMESPACE } from './uuid';
+export { parseResultsFile, diffResults, subjectKey, renderDiffTerminal, renderDiffMarkdown, renderDiffJson } from './diff';
+export type { ReportDiff, ResultsFile, DiffMeta } from './diff';
+
+export type ReportFormat = 'terminal' | 'markdown' | 'json' | 'sarif' | 'junit' | 'html' | 'oscal';
+export const REPORT_FORMATS: readonly ReportFormat[] = ['terminal', 'markdown', 'json', 'sarif', 'junit', 'html', 'oscal'];
+
+export type Renderer = (findings: readonly Finding[], summary: ReportSummary, meta?: ReportMeta) => string;
+
+export const RENDERERS: Record<ReportFormat, Renderer> = {
+  terminal: renderTerminal,
+  markdown: renderMarkdown,
+  json: renderJson,
+  sarif: renderSarif,
+  junit: renderJunit,
+  html: renderHtml,
+  oscal: renderOscal,
+};
