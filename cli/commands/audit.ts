@@ -1,0 +1,316 @@
+/**
+ * `hcb audit PATH...`: load manifests and control-plane configuration files, run every control,
+ * write a report. Exit codes: 0 nothing at or above --fail-on failed, 1 something did (an
+ * 'error' finding always counts: what could not be checked is not a pass), 2 usage error.
+ *
+ * Default --fail-on is `low`: every failure except severity `info` fails the run. The
+ * blueprint's answer to "this one is fine here" is a reviewed exception with an owner and an
+ * expiry (--exceptions), not a looser threshold; --fail-on high exists for gradual adoption.
+ */
+import { randomBytes } from 'crypto';
+import { promises as fs } from 'fs';
+import * as path from 'path';
+import { Command } from '../command';
+import { ControlException, Document, Finding, Framework, FRAMEWORKS, Severity, SEVERITIES } from '../../policies/model';
+import { loadInputs, loadProblemsToFindings, parseExceptions, INPUT_PARSE_CONTROL } from '../../policies/input';
+import { ControlInfo, REPORT_FORMATS, RENDERERS, ReportFormat, ReportMeta, summarizeFindings } from '../../policies/report';
+
+/** Control id of the finding made when the engine itself throws. */
+export const ENGINE_ERROR_CONTROL = 'HCB-ENGINE-ERROR';
+
+export type FailOn = Exclude<Severity, 'info'>;
+export const FAIL_ON_LEVELS: readonly FailOn[] = ['critical', 'high', 'medium', 'low'];
+export const DEFAULT_FAIL_ON: FailOn = 'low';
+
+/** What the audit needs from the policy engine (policies/engine.ts and the catalogue). */
+export interface AuditEngine {
+  evaluate(docs: Document[], opts: { exceptions?: ControlException[]; now?: Date; frameworks?: Framework[] }): Finding[];
+  controls: readonly ControlInfo[];
+}
+
+/** Everything the command touches outside itself, so tests can run it in-process. */
+export interface CliIo {
+  stdout: { write(s: string): unknown; isTTY?: boolean };
+  stderr: { write(s: string): unknown };
+  env: Record<string, string | undefined>;
+  cwd: string;
+  readStdin?: () => Promise<string>;
+  /** The clock. @default () => new Date() */
+  clock?: () => Date;
+}
+
+export function processIo(): CliIo {
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+}
+
+export const AUDIT_USAGE = `usage: hcb audit PATH... [options]
+
+Checks Kubernetes manifests and control-plane configuration files (files, directories
+searched recursively for *.yaml, *.yml and *.json, or - for standard input) against the
+control catalogue, and reports the findings.
+
+options:
+  --format FORMAT      terminal (default), markdown, json, sarif, junit, html, oscal
+  --output FILE        write the report to FILE (atomically) instead of standard output
+  --framework NAME     only controls mapped to stig, cis, bsi, ccn or scs (repeatable,
+                       or comma-separated)
+  --fail-on SEVERITY   exit 1 when a failure of this severity or higher is found:
+                       critical, high, medium, low (default: low). Findings with status
+                       error always fail the run.
+  --exceptions FILE    YAML list of exceptions (control, scope, justification, owner,
+                       expires YYYY-MM-DD, ticket); expired ones do not accept anything
+  --now TIME           evaluate exception expiry at TIME (ISO 8601) and stamp the report
+                       with it; default: SOURCE_DATE_EPOCH when set, else the clock
+  -h, --help           show this help
+
+exit status: 0 no failing finding at or above --fail-on, 1 at least one, 2 usage error.
+`;
+
+export class UsageError extends Error {}
+
+/** A small option parser: --name value, --name=value, repeated options, -- ends options. */
+export function parseArgs(
+  args: readonly string[],
+  spec: { values: readonly string[]; flags: readonly string[]; short?: Record<string, string> },
+): { options: Map<string, string[]>; flags: Set<string>; positional: string[] } {
+  const options = new Map<string, string[]>();
+  const flags = new Set<string>();
+  const positional: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') {
+      positional.push(...args.slice(i + 1));
+      break;
+    }
+    if (a === '-' || !a.startsWith('-')) {
+      positional.push(a);
+      continue;
+    }
+    let name = a.startsWith('--') ? a.slice(2) : (spec.short?.[a.slice(1)] ?? '');
+    let value: string | undefined;
+    const eq = name.indexOf('=');
+    if (a.startsWith('--') && eq >= 0) {
+      value = name.slice(eq + 1);
+      name = name.slice(0, eq);
+    }
+    if (spec.flags.includes(name)) {
+      if (value !== undefined) throw new UsageError(`option --${name} takes no value`);
+      flags.add(name);
+    } else if (spec.values.includes(name)) {
+      if (value === undefined) {
+        if (i + 1 >= args.length) throw new UsageError(`option --${name} needs a value`);
+        value = args[++i];
+      }
+      options.set(name, [...(options.get(name) ?? []), value]);
+    } else {
+      throw new UsageError(`unknown option ${a}`);
+    }
+  }
+  return { options, flags, positional };
+}
+
+/** Last value of an option, checked against the allowed ones. */
+export function oneOf<T extends string>(options: Map<string, string[]>, name: string, allowed: readonly T[], fallback: T): T {
+  const values = options.get(name);
+  if (!values) return fallback;
+  const v = values[values.length - 1];
+  if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got "${v}"`);
+  return v as T;
+}
+
+/**
+ * Write a file so that readers see the old content or the new, never a part: write a
+ * temporary file beside it, flush it, rename it over the target.
+ */
+export async function writeFileAtomic(file: string, content: string): Promise<void> {
+  const dir = path.dirname(file);
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  let handle: fs.FileHandle | undefined;
+  try {
+    handle = await fs.open(tmp, 'wx', 0o644);
+    await handle.writeFile(content, 'utf8');
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    await fs.rename(tmp, file);
+  } catch (err) {
+    if (handle) await handle.close().catch(() => undefined);
+    await fs.unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Colours only for a terminal, and never when NO_COLOR is set (https://no-color.org). */
+export function useColour(io: CliIo): boolean {
+  return !!io.stdout.isTTY && !(io.env.NO_COLOR !== undefined && io.env.NO_COLOR !== '');
+}
+
+/** Does this set of findings fail the run at this threshold? */
+export function failsRun(findings: readonly Finding[], failOn: FailOn): boolean {
+  const limit = SEVERITIES.indexOf(failOn);
+  return findings.some((f) => f.status === 'error' || (f.status === 'fail' && SEVERITIES.indexOf(f.severity) <= limit));
+}
+
+function parseTime(value: string, what: string): Date {
+  const d = /^\d+$/.test(value) ? new Date(Number(value) * 1000) : new Date(value);
+  if (Number.isNaN(d.getTime())) throw new UsageError(`${what} is not a time: "${value}" (use ISO 8601, e.g. 2025-06-30T00:00:00Z)`);
+  return d;
+}
+
+function parseFrameworks(values: readonly string[] | undefined): Framework[] {
+  if (!values) return [];
+  const out: Framework[] = [];
+  for (const v of values.flatMap((x) => x.split(',')).map((x) => x.trim().toLowerCase()).filter((x) => x)) {
+    if (!(FRAMEWORKS as readonly string[]).includes(v)) throw new UsageError(`--framework must be one of ${FRAMEWORKS.join(', ')}, got "${v}"`);
+    if (!out.includes(v as Framework)) out.push(v as Framework);
+  }
+  return FRAMEWORKS.filter((f) => out.includes(f));
+}
+
+function packageVersion(): string | undefined {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    return require('../../package.json').version as string;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The engine and catalogue, loaded when first needed. */
+export function defaultEngine(): AuditEngine {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const engine = require('../../policies/engine') as { evaluate: AuditEngine['evaluate'] };
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const catalogue = require('../../policies/catalogue') as { CATALOGUE: readonly ControlInfo[] };
+  return { evaluate: engine.evaluate, controls: catalogue.CATALOGUE };
+}
+
+export async function runAudit(args: readonly string[], io: CliIo = processIo(), engine?: AuditEngine): Promise<number> {
+  const err = (s: string): void => void io.stderr.write(`hcb audit: ${s}\n`);
+  let parsed;
+  let format: ReportFormat;
+  let failOn: FailOn;
+  let frameworks: Framework[];
+  let explicitTime: Date | undefined;
+  try {
+    parsed = parseArgs(args, { values: ['format', 'output', 'framework', 'fail-on', 'exceptions', 'now'], flags: ['help'], short: { h: 'help', o: 'output' } });
+    if (parsed.flags.has('help')) {
+      io.stdout.write(AUDIT_USAGE);
+      return 0;
+    }
+    format = oneOf(parsed.options, 'format', REPORT_FORMATS, 'terminal');
+    failOn = oneOf(parsed.options, 'fail-on', FAIL_ON_LEVELS, DEFAULT_FAIL_ON);
+    frameworks = parseFrameworks(parsed.options.get('framework'));
+    const now = parsed.options.get('now')?.at(-1);
+    const epoch = io.env.SOURCE_DATE_EPOCH;
+    if (now !== undefined) explicitTime = parseTime(now, '--now');
+    else if (epoch !== undefined && epoch !== '') explicitTime = parseTime(epoch, 'SOURCE_DATE_EPOCH');
+    if (parsed.positional.length === 0) throw new UsageError('no input: give one or more files or directories, or - for standard input');
+    if ((parsed.options.get('output')?.length ?? 0) > 1) throw new UsageError('--output given more than once');
+    if ((parsed.options.get('exceptions')?.length ?? 0) > 1) throw new UsageError('--exceptions given more than once');
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(e.message);
+      io.stderr.write(`\n${AUDIT_USAGE}`);
+      return 2;
+    }
+    throw e;
+  }
+  const output = parsed.options.get('output')?.[0];
+  const clockNow = (io.clock ?? (() => new Date()))();
+  const evaluationTime = explicitTime ?? clockNow;
+
+  // Exceptions are reviewed code: a broken exceptions file stops the run, it does not shrink.
+  let exceptions: ControlException[] | undefined;
+  const exceptionsFile = parsed.options.get('exceptions')?.[0];
+  if (exceptionsFile !== undefined) {
+    let text: string;
+    try {
+      text = await fs.readFile(path.resolve(io.cwd, exceptionsFile), 'utf8');
+    } catch (e) {
+      err(`cannot read exceptions file ${exceptionsFile}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+      return 2;
+    }
+    const result = parseExceptions(text, exceptionsFile);
+    if (result.errors.length > 0) {
+      for (const p of result.errors) err(`${p.file}${p.line !== undefined ? `:${p.line}` : ''}: ${p.message}`);
+      return 2;
+    }
+    exceptions = result.exceptions;
+  }
+
+  const loaded = await loadInputs(parsed.positional, { cwd: io.cwd, readStdin: io.readStdin });
+  if (loaded.missing.length > 0) {
+    for (const m of loaded.missing) err(`no such file or directory: ${m}`);
+    return 2;
+  }
+  for (const w of loaded.warnings) err(`warning: ${w.file}${w.line !== undefined ? `:${w.line}` : ''}: ${w.message}`);
+  err(`read ${loaded.documents.length} document${loaded.documents.length === 1 ? '' : 's'} from ${loaded.files.length} file${loaded.files.length === 1 ? '' : 's'}${loaded.errors.length > 0 ? `, ${loaded.errors.length} could not be parsed` : ''}`);
+
+  let eng: AuditEngine;
+  try {
+    eng = engine ?? defaultEngine();
+  } catch (e) {
+    err(`the policy engine could not be loaded: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+
+  let findings: Finding[] = loadProblemsToFindings(loaded.errors);
+  try {
+    findings.push(...eng.evaluate(loaded.documents, { exceptions, now: evaluationTime, frameworks: frameworks.length > 0 ? frameworks : undefined }));
+  } catch (e) {
+    findings.push({
+      control: ENGINE_ERROR_CONTROL,
+      status: 'error',
+      severity: 'high',
+      frameworks: {},
+      message: `the policy engine failed: ${e instanceof Error ? e.message : String(e)}`,
+    });
+  }
+  if (frameworks.length > 0) {
+    // Our own errors always stay: they are about the run, not about one framework.
+    findings = findings.filter(
+      (f) => f.control === INPUT_PARSE_CONTROL || f.control === ENGINE_ERROR_CONTROL || frameworks.some((fw) => (f.frameworks[fw]?.length ?? 0) > 0),
+    );
+  }
+
+  const summary = summarizeFindings(findings);
+  const version = packageVersion();
+  const meta: ReportMeta = {
+    tool: version ? { name: 'hcb', version } : { name: 'hcb' },
+    inputs: loaded.files,
+    controls: eng.controls,
+    frameworks: frameworks.length > 0 ? frameworks : undefined,
+    color: output === undefined && format === 'terminal' && useColour(io),
+  };
+  // Reports carry a time only when one was given, except OSCAL, which requires one.
+  if (explicitTime) meta.generatedAt = explicitTime.toISOString();
+  else if (format === 'oscal') meta.generatedAt = clockNow.toISOString();
+
+  const report = RENDERERS[format](findings, summary, meta);
+  if (output !== undefined) {
+    try {
+      await writeFileAtomic(path.resolve(io.cwd, output), report);
+    } catch (e) {
+      err(`cannot write ${output}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+      return 2;
+    }
+    err(`wrote ${format} report to ${output}`);
+  } else {
+    io.stdout.write(report);
+  }
+
+  const failing = failsRun(findings, failOn);
+  const counts = summary.byStatus;
+  err(
+    `${counts.fail} failed, ${counts.error} errors, ${counts.accepted} accepted, ${counts['not-evaluated']} not evaluated, ${counts.pass} passed` +
+      ` → exit ${failing ? 1 : 0} (--fail-on ${failOn})`,
+  );
+  return failing ? 1 : 0;
+}
+
+export const command: Command = {
+  name: 'audit',
+  summary: 'check manifests and control-plane config files against the control catalogue',
+  run: (args) => runAudit(args),
+};
