@@ -1,0 +1,90 @@
+/**
+ * The whole cluster as one construct: a hardened control plane (node files) and the cluster
+ * objects (hardened namespaces and what they contain), from one typed BlueprintSpec.
+ */
+import { App, Chart } from 'cdk8s';
+import { Construct } from 'constructs';
+import type { KubeObject, NodeFile } from '../policies/model';
+import { HardenedControlPlane, HardenedControlPlaneProps } from './control-plane';
+import { HardenedNamespace, HardenedNamespaceProps } from './tenant';
+
+export type ProtectionProfile = 'basic' | 'standard' | 'high';
+
+/** Ports of the embedded local control plane (all on 127.0.0.1). */
+export interface LocalEndpoints {
+  readonly apiServerPort: number;
+  readonly etcdClientPort: number;
+  readonly etcdPeerPort: number;
+  readonly etcdMetricsPort: number;
+  readonly controllerManagerPort: number;
+  readonly schedulerPort: number;
+}
+
+export interface BlueprintSpec {
+  /** BSI protection level that picks defaults. @default 'standard' */
+  readonly profile?: ProtectionProfile;
+  /** Hardened namespaces. @default none */
+  readonly namespaces?: HardenedNamespaceProps[];
+  /** Control-plane settings beyond the profile's defaults. @default the profile's */
+  readonly controlPlane?: HardenedControlPlaneProps;
+  /**
+   * Set for the embedded local control plane: every component listens on 127.0.0.1 only, at
+   * these ports. @default unset (a real node: kubeadm's defaults and autodetected addresses)
+   */
+  readonly local?: LocalEndpoints;
+}
+
+export class Blueprint extends Construct {
+  readonly controlPlane: HardenedControlPlane;
+  readonly cluster: Chart;
+  readonly namespaces: HardenedNamespace[];
+
+  constructor(scope: Construct, id: string, spec: BlueprintSpec = {}) {
+    super(scope, id);
+    const profile = spec.profile ?? 'standard';
+    this.controlPlane = new HardenedControlPlane(this, 'control-plane', {
+      ...(spec.local ? localControlPlaneProps(spec.local) : {}),
+      ...spec.controlPlane,
+      profile: spec.controlPlane?.profile ?? profile,
+    });
+    this.cluster = new Chart(this, 'cluster');
+    this.namespaces = (spec.namespaces ?? []).map((ns, i) => new HardenedNamespace(this.cluster, ns.name ?? `namespace-${i}`, ns));
+  }
+}
+
+/** The local target: loopback only, a fixed node name, the API server reached at 127.0.0.1. */
+function localControlPlaneProps(local: LocalEndpoints): HardenedControlPlaneProps {
+  return {
+    nodeName: 'hcb-local',
+    clusterName: 'hcb-local',
+    loopbackOnly: true,
+    apiServerPort: local.apiServerPort,
+    etcdClientPort: local.etcdClientPort,
+    etcdPeerPort: local.etcdPeerPort,
+    etcdMetricsPort: local.etcdMetricsPort,
+    controllerManagerPort: local.controllerManagerPort,
+    schedulerPort: local.schedulerPort,
+  };
+}
+
+export interface SynthesizedBlueprint {
+  /** Objects to apply to the cluster, in synthesis order. */
+  clusterObjects: KubeObject[];
+  /** Files for control-plane nodes (secrets as tokens only), sorted by path. */
+  nodeFiles: NodeFile[];
+  /** Control-plane configuration documents (kubeadm, kubelet, audit, encryption, admission) and the node file manifest. */
+  configDocuments: KubeObject[];
+  namespaceNames: string[];
+}
+
+/** Pure: synthesizes a spec into everything the stacks apply and the audit checks. */
+export function synthesizeBlueprint(spec: BlueprintSpec): SynthesizedBlueprint {
+  const app = new App({ outdir: '/nonexistent-hcb-synth' });
+  const blueprint = new Blueprint(app, 'hcb', spec);
+  return {
+    clusterObjects: blueprint.cluster.toJson() as KubeObject[],
+    nodeFiles: blueprint.controlPlane.nodeFiles,
+    configDocuments: [...blueprint.controlPlane.documents, blueprint.controlPlane.nodeFileManifest()],
+    namespaceNames: blueprint.namespaces.map((n) => n.namespaceName),
+  };
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The project's one test command (`npm test`; .ci/run calls it): installs what the tests need
+# (npm packages, the built toolchain, Chromium), runs every jest project, and ends with the line
+# "N passed, N failed" taken from jest's JSON results.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+bash scripts/ensure-node-modules.sh || { echo "0 passed, 1 failed"; exit 1; }
+echo "[test] toolchain (built once, then reused from the cache)" >&2
+if ! bash tools/build-toolchain.sh >/dev/null; then
+  echo "[test] the toolchain build failed" >&2
+  echo "0 passed, 1 failed"; exit 1
+fi
+if [ -f scripts/ensure-chromium.sh ]; then bash scripts/ensure-chromium.sh || true; fi
+
+# shellcheck source=env.sh
+HCB_STATE_DIR=$(mktemp -d /tmp/hcb-test-state.XXXXXX)
+export HCB_STATE_DIR
+. scripts/env.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+out=$(mktemp -d /tmp/hcb-test-results.XXXXXX)
+status=0
+echo "[test] unit, snapshot and fixture tests" >&2
+npx jest --ci --selectProjects unit -w 2 --json --outputFile="$out/unit.json" "$@" || status=1
+echo "[test] end-to-end tests (real control plane, real Pulumi CLI)" >&2
+npx jest --ci --selectProjects e2e --runInBand --json --outputFile="$out/e2e.json" "$@" || status=1
+
+node -e '
+  const fs = require("fs");
+  let passed = 0, failed = 0, ran = 0;
+  for (const f of process.argv.slice(1)) {
+    if (!fs.existsSync(f)) { failed += 1; console.error(`[test] no results in ${f}`); continue; }
+    const r = JSON.parse(fs.readFileSync(f, "utf8"));
+    passed += r.numPassedTests; failed += r.numFailedTests; ran += 1;
+    // A suite that failed to run (syntax error, failed beforeAll) has no failed tests: count it.
+    failed += r.testResults.filter((t) => t.status === "failed" && t.assertionResults.every((a) => a.status !== "failed")).length;
+  }
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exitCode = failed > 0 ? 1 : 0;
+' "$out/unit.json" "$out/e2e.json"
+summary=$?
+rm -rf "$HCB_STATE_DIR"
+[ $status -eq 0 ] && [ $summary -eq 0 ]

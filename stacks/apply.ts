@@ -1,0 +1,36 @@
+/**
+ * Applies synthesized cluster objects with the Kubernetes provider, in dependency order:
+ * Namespaces first, then everything that lives in them or refers to them.
+ */
+import * as pulumi from '@pulumi/pulumi';
+import * as k8s from '@pulumi/kubernetes';
+import type { KubeObject } from '../policies/model';
+
+/** Kinds whose readiness needs a kubelet or scheduler; the local target has neither. */
+const WORKLOAD_KINDS = new Set(['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'Service', 'PersistentVolumeClaim', 'Ingress']);
+
+export interface ApplyOptions {
+  provider: k8s.Provider;
+  /** Local target: workloads are admitted and stored but never run, so do not await them. */
+  local: boolean;
+}
+
+/** Pure: the objects as they are applied (annotations the target needs added). */
+export function prepareObjects(objects: KubeObject[], local: boolean): KubeObject[] {
+  return objects.map((o) => {
+    if (!local || !WORKLOAD_KINDS.has(o.kind ?? '')) return o;
+    return {
+      ...o,
+      metadata: { ...o.metadata, annotations: { ...(o.metadata?.annotations ?? {}), 'pulumi.com/skipAwait': 'true' } },
+    };
+  });
+}
+
+export function applyClusterObjects(name: string, objects: KubeObject[], opts: ApplyOptions): pulumi.Resource[] {
+  const prepared = prepareObjects(objects, opts.local);
+  const namespaces = prepared.filter((o) => o.kind === 'Namespace');
+  const rest = prepared.filter((o) => o.kind !== 'Namespace');
+  const nsGroup = new k8s.yaml.ConfigGroup(`${name}-namespaces`, { objs: namespaces as unknown as pulumi.Input<Record<string, unknown>>[] }, { provider: opts.provider });
+  const group = new k8s.yaml.ConfigGroup(`${name}-objects`, { objs: rest as unknown as pulumi.Input<Record<string, unknown>>[] }, { provider: opts.provider, dependsOn: [nsGroup] });
+  return [nsGroup, group];
+}

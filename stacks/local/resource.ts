@@ -1,0 +1,90 @@
+/**
+ * A Pulumi resource for the embedded local control plane. Creating it starts the processes,
+ * deleting it stops them and removes their data. When the processes are gone (machine
+ * restarted), the next preview shows an update and `pulumi up` starts them again.
+ *
+ * The provider runs in Pulumi's dynamic-provider host, a separate Node.js process: it loads
+ * the runner module by absolute path at run time instead of capturing it in the closure.
+ */
+import * as pulumi from '@pulumi/pulumi';
+import type { NodeFile } from '../../policies/model';
+
+export interface LocalControlPlaneArgs {
+  /** Private state directory of this cluster. */
+  stateDir: pulumi.Input<string>;
+  /** Directory of the built toolchain (kubeadm, etcd, kube-apiserver, kube-controller-manager). */
+  binDir: pulumi.Input<string>;
+  /** The blueprint's node files (secrets appear only as {{hcb-secret:NAME}} tokens). */
+  nodeFiles: pulumi.Input<NodeFile[]>;
+}
+
+interface ProviderInputs {
+  stateDir: string;
+  binDir: string;
+  nodeFiles: NodeFile[];
+  runnerModule: string;
+}
+
+/** Inputs that change what runs; the runner module's location does not. */
+function sameInputs(a: ProviderInputs, b: ProviderInputs): boolean {
+  return a.stateDir === b.stateDir && a.binDir === b.binDir && JSON.stringify(a.nodeFiles) === JSON.stringify(b.nodeFiles);
+}
+
+function loadRunner(runnerModule: string): typeof import('./control-plane') {
+  if (runnerModule.endsWith('.ts')) {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    require('ts-node').register({ transpileOnly: true, compilerOptions: { module: 'commonjs' } });
+  }
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  return require(runnerModule);
+}
+
+async function start(inputs: ProviderInputs): Promise<Record<string, unknown>> {
+  const { LocalControlPlane } = loadRunner(inputs.runnerModule);
+  const cp = new LocalControlPlane({ stateDir: inputs.stateDir, binDir: inputs.binDir, nodeFiles: inputs.nodeFiles });
+  const info = await cp.up();
+  return { ...inputs, kubeconfig: info.kubeconfig, apiServerUrl: info.apiServerUrl, serverVersion: info.serverVersion };
+}
+
+const provider: pulumi.dynamic.ResourceProvider = {
+  async create(inputs: ProviderInputs) {
+    return { id: `local:${inputs.stateDir}`, outs: await start(inputs) };
+  },
+  async diff(_id: string, olds: ProviderInputs, news: ProviderInputs) {
+    if (!sameInputs(olds, news)) return { changes: true };
+    const { LocalControlPlane } = loadRunner(news.runnerModule);
+    const status = await new LocalControlPlane({ stateDir: news.stateDir, binDir: news.binDir, nodeFiles: news.nodeFiles }).status();
+    return { changes: !status.ready };
+  },
+  async update(_id: string, _olds: ProviderInputs, news: ProviderInputs) {
+    return { outs: await start(news) };
+  },
+  async delete(_id: string, olds: ProviderInputs) {
+    const { LocalControlPlane } = loadRunner(olds.runnerModule);
+    await new LocalControlPlane({ stateDir: olds.stateDir, binDir: olds.binDir, nodeFiles: olds.nodeFiles }).down({ purge: true });
+  },
+};
+
+export class LocalControlPlaneResource extends pulumi.dynamic.Resource {
+  /** Admin kubeconfig (a secret in the stack's state). */
+  public readonly kubeconfig!: pulumi.Output<string>;
+  public readonly apiServerUrl!: pulumi.Output<string>;
+  public readonly serverVersion!: pulumi.Output<string>;
+
+  constructor(name: string, args: LocalControlPlaneArgs, opts: pulumi.CustomResourceOptions = {}) {
+    super(
+      provider,
+      name,
+      {
+        ...args,
+        runnerModule: require.resolve('./control-plane'),
+        kubeconfig: undefined,
+        apiServerUrl: undefined,
+        serverVersion: undefined,
+      },
+      { ...opts, additionalSecretOutputs: ['kubeconfig'] },
+      'hcb',
+      'LocalControlPlane',
+    );
+  }
+}

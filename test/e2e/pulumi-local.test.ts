@@ -1,0 +1,109 @@
+/**
+ * Walking skeleton, end to end: the real Pulumi CLI runs `pulumi up` on the stack `local`,
+ * which starts the real local control plane and applies a HardenedNamespace; the objects are
+ * read back through the API; a second `up` changes nothing; `destroy` removes the objects and
+ * stops every process.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { ApiClient, mustRun, processAlive, pulumiEnv, run, tempDir, tempProject, toolchainBin } from './support/env';
+
+jest.setTimeout(900_000);
+
+// Ports of their own, so the test never meets a cluster started by `npm run up`.
+const PORTS = { apiServerPort: 26443, etcdClientPort: 22379, etcdPeerPort: 22380, etcdMetricsPort: 22381, controllerManagerPort: 20257, schedulerPort: 20259 };
+const NAMESPACE = 'hcb-e2e-skeleton';
+
+describe('pulumi up on the local stack', () => {
+  const bin = toolchainBin();
+  const home = tempDir('pulumi');
+  const project = tempProject();
+  const stateDir = path.join(home, 'cluster');
+  const env = pulumiEnv(home, bin);
+  const pulumi = (args: string[]) => mustRun(path.join(bin, 'pulumi'), [...args, '--non-interactive'], { cwd: project, env });
+  let pids: number[] = [];
+  let destroyed = false;
+
+  beforeAll(() => {
+    const versions = tools();
+    mustRun(path.join(bin, 'pulumi'), ['plugin', 'install', 'resource', 'kubernetes', versions.K8S_PROVIDER_VERSION, '--file', path.join(bin, 'pulumi-resource-kubernetes')], { cwd: project, env });
+    pulumi(['stack', 'init', 'local']);
+    pulumi(['config', 'set', 'stateDir', stateDir]);
+    pulumi(['config', 'set', '--path', 'namespaces[0]', NAMESPACE]);
+    for (const [k, v] of Object.entries(PORTS)) pulumi(['config', 'set', k, String(v)]);
+  });
+
+  afterAll(() => {
+    if (!destroyed) run(path.join(bin, 'pulumi'), ['destroy', '--yes', '--non-interactive'], { cwd: project, env });
+    for (const pid of pids) if (processAlive(pid)) process.kill(pid, 'SIGKILL');
+  });
+
+  test('up starts the control plane and applies the hardened namespace', async () => {
+    const out = pulumi(['up', '--yes', '--skip-preview']);
+    expect(out).toMatch(/Resources:\s*\n\s*\+ \d+ created/);
+
+    const kubeconfig = pulumi(['stack', 'output', 'kubeconfig', '--show-secrets']).trim();
+    const api = new ApiClient(kubeconfig);
+    const version = await api.json<{ gitVersion: string }>('/version');
+    expect(version.gitVersion).toBe('v1.36.3');
+
+    const ns = await api.json<{ metadata: { labels: Record<string, string> } }>(`/api/v1/namespaces/${NAMESPACE}`);
+    expect(ns.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    expect(ns.metadata.labels['pod-security.kubernetes.io/enforce-version']).toMatch(/^v1\.\d+$/);
+
+    const policies = await api.json<{ items: Array<{ spec: { podSelector: unknown; policyTypes: string[]; ingress?: unknown[]; egress?: unknown[] } }> }>(
+      `/apis/networking.k8s.io/v1/namespaces/${NAMESPACE}/networkpolicies`,
+    );
+    const denyAll = policies.items.filter(
+      (p) => JSON.stringify(p.spec.podSelector) === '{}' && p.spec.policyTypes.includes('Ingress') && p.spec.policyTypes.includes('Egress') && !p.spec.ingress?.length && !p.spec.egress?.length,
+    );
+    expect(denyAll).toHaveLength(1);
+
+    // The state never holds the encryption key: only the token the stack materializes on the node.
+    const exported = pulumi(['stack', 'export']);
+    expect(exported).toContain('{{hcb-secret:');
+    const keyFiles = fs.readdirSync(path.join(stateDir, 'secrets'));
+    expect(keyFiles.length).toBeGreaterThan(0);
+    for (const f of keyFiles) {
+      const key = fs.readFileSync(path.join(stateDir, 'secrets', f), 'utf8').trim();
+      expect(exported).not.toContain(key);
+    }
+
+    pids = fs.readdirSync(path.join(stateDir, 'run')).map((f) => (JSON.parse(fs.readFileSync(path.join(stateDir, 'run', f), 'utf8')) as { pid: number }).pid);
+    expect(pids).toHaveLength(3);
+    for (const pid of pids) expect(processAlive(pid)).toBe(true);
+  });
+
+  test('a second up reports no changes', () => {
+    const out = pulumi(['up', '--yes', '--skip-preview', '--expect-no-changes']);
+    expect(out).not.toMatch(/[+~-] \d+ (created|updated|deleted|replaced)/);
+    expect(out).toMatch(/\d+ unchanged/);
+  });
+
+  test('an up without the namespace deletes it through the API', async () => {
+    const kubeconfig = pulumi(['stack', 'output', 'kubeconfig', '--show-secrets']).trim();
+    const api = new ApiClient(kubeconfig);
+    pulumi(['config', 'set', '--path', 'namespaces[0]', `${NAMESPACE}-next`]);
+    const out = pulumi(['up', '--yes', '--skip-preview']);
+    expect(out).toMatch(/\d+ deleted/);
+    expect((await api.get(`/api/v1/namespaces/${NAMESPACE}`)).status).toBe(404);
+    expect((await api.get(`/apis/networking.k8s.io/v1/namespaces/${NAMESPACE}/networkpolicies`)).body).not.toContain('"name"');
+    expect((await api.get(`/api/v1/namespaces/${NAMESPACE}-next`)).status).toBe(200);
+  });
+
+  test('destroy removes the objects and stops every process', async () => {
+    const kubeconfig = pulumi(['stack', 'output', 'kubeconfig', '--show-secrets']).trim();
+    const api = new ApiClient(kubeconfig);
+    const out = pulumi(['destroy', '--yes', '--skip-preview']);
+    destroyed = true;
+    expect(out).toMatch(/\d+ deleted/);
+    for (const pid of pids) expect(processAlive(pid)).toBe(false);
+    await expect(api.get('/version')).rejects.toThrow();
+    expect(fs.existsSync(path.join(stateDir, 'rootfs'))).toBe(false);
+  });
+});
+
+function tools(): Record<string, string> {
+  const text = fs.readFileSync(path.join(__dirname, '../../tools/versions.env'), 'utf8');
+  return Object.fromEntries(text.split('\n').filter((l) => /^[A-Z_]+=/.test(l)).map((l) => l.split('=') as [string, string]));
+}

@@ -1,0 +1,112 @@
+/**
+ * Shared set-up for end-to-end tests: the built toolchain, temporary Pulumi projects, a client
+ * for the API server. Nothing here skips: a missing toolchain is an error that says what to run.
+ */
+import { spawnSync, SpawnSyncReturns } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { kubeconfigTls, request, HttpResult } from '../../../stacks/local/control-plane';
+
+export const REPO = path.resolve(__dirname, '../../..');
+
+/** The toolchain's bin directory (HCB_TOOLCHAIN_BIN, or asked of the build script). */
+export function toolchainBin(): string {
+  const fromEnv = process.env.HCB_TOOLCHAIN_BIN;
+  if (fromEnv && fs.existsSync(path.join(fromEnv, 'kubeadm'))) return fromEnv;
+  const res = spawnSync('bash', [path.join(REPO, 'tools/build-toolchain.sh'), '--bin-dir'], { encoding: 'utf8' });
+  if (res.status !== 0) {
+    throw new Error('The toolchain is not built. Run `npm run toolchain` (or `npm test`, which builds it).');
+  }
+  return res.stdout.trim();
+}
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `hcb-${prefix}-`));
+}
+
+/** A client that talks to the API server as the kubeconfig's user. */
+export class ApiClient {
+  private readonly server: string;
+  private readonly tls: ReturnType<typeof kubeconfigTls>;
+
+  constructor(kubeconfig: string) {
+    const m = /server:\s*(\S+)/.exec(kubeconfig);
+    if (!m) throw new Error('kubeconfig has no server');
+    this.server = m[1];
+    this.tls = kubeconfigTls(kubeconfig);
+  }
+
+  get(p: string): Promise<HttpResult> {
+    return request(`${this.server}${p}`, this.tls);
+  }
+
+  post(p: string, body: unknown): Promise<HttpResult> {
+    return request(`${this.server}${p}`, this.tls, 'POST', JSON.stringify(body));
+  }
+
+  delete(p: string): Promise<HttpResult> {
+    return request(`${this.server}${p}`, this.tls, 'DELETE');
+  }
+
+  async json<T = Record<string, unknown>>(p: string): Promise<T> {
+    const res = await this.get(p);
+    if (res.status !== 200) throw new Error(`GET ${p}: HTTP ${res.status} ${res.body}`);
+    return JSON.parse(res.body) as T;
+  }
+}
+
+/** True when a process with this pid exists and is not a zombie. */
+export function processAlive(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/\) Z /.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+/** Environment for running the real Pulumi CLI offline against a private backend. */
+export function pulumiEnv(home: string, bin: string): NodeJS.ProcessEnv {
+  const backend = path.join(home, 'backend');
+  fs.mkdirSync(backend, { recursive: true });
+  return {
+    ...process.env,
+    PATH: [bin, path.join(REPO, 'node_modules/@pulumi/pulumi'), path.join(REPO, 'node_modules/.bin'), process.env.PATH].join(':'),
+    HCB_TOOLCHAIN_BIN: bin,
+    PULUMI_HOME: path.join(home, 'pulumi-home'),
+    PULUMI_BACKEND_URL: `file://${backend}`,
+    PULUMI_CONFIG_PASSPHRASE: 'e2e-test-passphrase',
+    PULUMI_CONFIG_PASSPHRASE_FILE: '',
+    PULUMI_SKIP_UPDATE_CHECK: 'true',
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: 'true',
+    PULUMI_DISABLE_REGISTRY_RESOLVE: 'true',
+    PULUMI_NODEJS_TRANSPILE_ONLY: 'true',
+    PULUMI_SKIP_CONFIRMATIONS: 'true',
+  };
+}
+
+/**
+ * A temporary copy of the project root (Pulumi.yaml, tsconfig, package.json) whose source
+ * folders and node_modules are links into the repository, so a test stack named `local` never
+ * touches the developer's own stack files.
+ */
+export function tempProject(): string {
+  const dir = tempDir('project');
+  for (const f of ['Pulumi.yaml', 'tsconfig.json', 'package.json']) fs.copyFileSync(path.join(REPO, f), path.join(dir, f));
+  for (const d of ['node_modules', 'constructs', 'stacks', 'policies', 'cli']) fs.symlinkSync(path.join(REPO, d), path.join(dir, d));
+  return dir;
+}
+
+export function run(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number }): SpawnSyncReturns<string> {
+  const res = spawnSync(cmd, args, { cwd: opts.cwd, env: opts.env, encoding: 'utf8', timeout: opts.timeoutMs ?? 600_000, maxBuffer: 64 * 1024 * 1024 });
+  return res;
+}
+
+export function mustRun(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number }): string {
+  const res = run(cmd, args, opts);
+  if (res.status !== 0) {
+    throw new Error(`${cmd} ${args.join(' ')} failed (exit ${res.status ?? res.signal}):\n${res.stdout}\n${res.stderr}`);
+  }
+  return res.stdout;
+}
