@@ -8,7 +8,7 @@ import { ContainerLimitDefaults, NamespaceLimitRange, resolveContainerLimits } f
 import { isDnsLabel, isLabelValue, requireDnsLabel, requireLabels, requireUserNamespace } from './names';
 import { NamespaceSize, requireSize } from './namespace-size';
 import {
-  DEFAULT_POD_SECURITY_VERSION, PodSecurityException, PodSecurityLevel, podSecurityLabels,
+  DEFAULT_POD_SECURITY_VERSION, PodSecurityException, NamespacePodSecurityLevel, podSecurityLabels,
   requirePodSecurityException, requirePodSecurityVersion,
 } from './pod-security';
 import {
@@ -116,7 +116,7 @@ export class HardenedNamespace extends Construct {
   /** Protection need recorded on the namespace. */
   public readonly protectionNeed: ProtectionNeed;
   /** Pod Security level enforced ('restricted' unless an exception is given). */
-  public readonly podSecurityLevel: PodSecurityLevel;
+  public readonly podSecurityLevel: NamespacePodSecurityLevel;
   /** Pinned Pod Security Standards version. */
   public readonly podSecurityVersion: string;
   /** Name of the default-deny NetworkPolicy. */

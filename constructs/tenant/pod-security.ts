@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import { BlueprintPropError } from '../common/errors';
 
 /** Pod Security Standard levels a namespace can enforce through Pod Security Admission. */
-export type PodSecurityLevel = 'restricted' | 'baseline';
+export type NamespacePodSecurityLevel = 'restricted' | 'baseline';
 
 /** Pod Security Standards version the blueprint pins by default (the Kubernetes minor it ships). */
 export const DEFAULT_POD_SECURITY_VERSION = 'v1.36';
@@ -66,7 +66,7 @@ export function requirePodSecurityException(scope: Construct, prop: string, ex: 
 }
 
 /** The six Pod Security Admission labels for a namespace. */
-export function podSecurityLabels(enforce: PodSecurityLevel, version: string): Record<string, string> {
+export function podSecurityLabels(enforce: NamespacePodSecurityLevel, version: string): Record<string, string> {
   return {
     'pod-security.kubernetes.io/audit': 'restricted',
     'pod-security.kubernetes.io/audit-version': version,

@@ -1,0 +1,63 @@
+import { AccessRule, READ, WRITE } from './access-rule';
+
+/**
+ * Namespace access presets, least privilege (BSI APP.4.4.A3, A7, A10):
+ * - viewer: reads workloads, services, config and events; never Secrets;
+ * - developer: viewer + changes workloads, services, ConfigMaps, claims, autoscalers, budgets; no
+ *   Secrets, no exec, no NetworkPolicies, no RBAC, no quotas;
+ * - deployer (automation): what developer may change, plus writing Secrets and ServiceAccounts;
+ *   it cannot read Secrets (no get/list/watch; an apply's response still echoes what it wrote);
+ * - namespace-admin: developer + Secrets, exec/attach/port-forward, ServiceAccounts, Roles and
+ *   RoleBindings in the namespace (without escalate/bind: the API server's escalation check
+ *   keeps them from granting more than they hold). NetworkPolicies, quotas and limit ranges stay
+ *   read-only: they belong to the platform (see PlatformAccess).
+ * Note: whoever may create pods can mount the namespace's Secrets into them; developer and
+ * deployer therefore reach Secrets indirectly. Keep Secrets of other applications in other
+ * namespaces (BSI APP.4.4.A1).
+ */
+export type AccessPreset = 'viewer' | 'developer' | 'deployer' | 'namespace-admin';
+
+export const ACCESS_PRESETS: readonly AccessPreset[] = ['viewer', 'developer', 'deployer', 'namespace-admin'];
+
+const r = (apiGroup: string, resources: string[], verbs: readonly string[]): AccessRule => ({ apiGroup, resources, verbs: [...verbs] });
+
+const VIEW: AccessRule[] = [
+  r('', ['configmaps', 'endpoints', 'events', 'limitranges', 'persistentvolumeclaims', 'pods', 'pods/log', 'resourcequotas', 'serviceaccounts', 'services'], READ),
+  r('apps', ['daemonsets', 'deployments', 'replicasets', 'statefulsets'], READ),
+  r('autoscaling', ['horizontalpodautoscalers'], READ),
+  r('batch', ['cronjobs', 'jobs'], READ),
+  r('discovery.k8s.io', ['endpointslices'], READ),
+  r('networking.k8s.io', ['ingresses', 'networkpolicies'], READ),
+  r('policy', ['poddisruptionbudgets'], READ),
+];
+
+const CHANGE_WORKLOADS: AccessRule[] = [
+  r('', ['configmaps', 'persistentvolumeclaims', 'services'], WRITE),
+  r('', ['pods'], ['delete']),
+  r('apps', ['deployments', 'statefulsets'], WRITE),
+  r('apps', ['deployments/scale', 'statefulsets/scale'], ['get', 'patch', 'update']),
+  r('autoscaling', ['horizontalpodautoscalers'], WRITE),
+  r('batch', ['cronjobs', 'jobs'], WRITE),
+  r('networking.k8s.io', ['ingresses'], WRITE),
+  r('policy', ['poddisruptionbudgets'], WRITE),
+];
+
+/** The rules of a preset, in a fixed order. */
+export function accessPresetRules(preset: AccessPreset): AccessRule[] {
+  switch (preset) {
+    case 'viewer':
+      return [...VIEW];
+    case 'developer':
+      return [...VIEW, ...CHANGE_WORKLOADS];
+    case 'deployer':
+      return [...VIEW, ...CHANGE_WORKLOADS,
+        r('', ['secrets'], ['create', 'delete', 'patch', 'update']),
+        r('', ['serviceaccounts'], WRITE)];
+    case 'namespace-admin':
+      return [...VIEW, ...CHANGE_WORKLOADS,
+        r('', ['secrets'], [...READ, ...WRITE]),
+        r('', ['serviceaccounts'], WRITE),
+        r('', ['pods/attach', 'pods/exec', 'pods/portforward'], ['create']),
+        r('rbac.authorization.k8s.io', ['rolebindings', 'roles'], [...READ, ...WRITE])];
+  }
+}

@@ -1,0 +1,54 @@
+import { Construct } from 'constructs';
+import { KubeRole, KubeRoleBinding } from 'cdk8s-plus-28/lib/imports/k8s';
+import { BlueprintPropError } from '../common/errors';
+import { requireDnsSubdomain, requireUserNamespace } from '../tenant/names';
+import { stampProvenance } from '../tenant/provenance';
+import { ACCESS_PRESETS, AccessPreset, accessPresetRules } from './access-presets';
+import { renderPresetRules } from './render-rules';
+import { renderSubjects, Subject } from './subject';
+
+export interface NamespaceAccessProps {
+  /** Namespace the access applies to (only that namespace: Role and RoleBinding, never cluster-wide). */
+  readonly namespace: string;
+  /** The preset to grant. */
+  readonly preset: AccessPreset;
+  /** Who gets it. At least one; groups meaning "everybody" are refused. */
+  readonly subjects: Subject[];
+  /**
+   * Name of the Role and the RoleBinding.
+   * @default 'hcb-<preset>'
+   */
+  readonly name?: string;
+}
+
+/**
+ * Grants one access preset in one namespace: a Role with the preset's rules and a RoleBinding to
+ * the subjects (BSI APP.4.4.A3). The rules never contain wildcards or escalate/bind/impersonate.
+ */
+export class NamespaceAccess extends Construct {
+  public readonly roleName: string;
+  public readonly roleBindingName: string;
+  public readonly preset: AccessPreset;
+
+  constructor(scope: Construct, id: string, props: NamespaceAccessProps) {
+    super(scope, id);
+    const namespace = requireUserNamespace(this, 'namespace', props.namespace);
+    if (!ACCESS_PRESETS.includes(props.preset)) {
+      throw new BlueprintPropError(this, 'preset', props.preset, 'is not an access preset', `use one of ${ACCESS_PRESETS.join(', ')}`);
+    }
+    this.preset = props.preset;
+    const name = requireDnsSubdomain(this, 'name', props.name ?? `hcb-${props.preset}`);
+    const subjects = renderSubjects(this, 'subjects', props.subjects);
+    this.roleName = name;
+    this.roleBindingName = name;
+    stampProvenance(new KubeRole(this, 'Role', {
+      metadata: { name, namespace, labels: { 'hcb.dev/access-preset': props.preset } },
+      rules: renderPresetRules(accessPresetRules(props.preset)),
+    }));
+    stampProvenance(new KubeRoleBinding(this, 'Binding', {
+      metadata: { name, namespace, labels: { 'hcb.dev/access-preset': props.preset } },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+      subjects,
+    }));
+  }
+}
