@@ -1,0 +1,123 @@
+/**
+ * Builds the CheckContext that every check reads: documents indexed by kind, component flags,
+ * node file manifest entries, workload pod templates and namespaces. Pure and total: malformed
+ * documents are skipped here and left for the checks to report.
+ */
+import { CheckContext, ComponentConfig, ComponentName, NodeFileEntry, PodSubject } from './control';
+import { documentRef, findComponents } from './components';
+import { Document, NODE_FILE_MANIFEST_API_VERSION, NODE_FILE_MANIFEST_KIND, NodeFile } from './model';
+import { asDict, asDicts, asString, Dict, isDict, parseMode } from './util/values';
+
+/** Workload kinds and where their pod spec lives. */
+const POD_SPEC_PATHS: Record<string, string[]> = {
+  Pod: ['spec'],
+  Deployment: ['spec', 'template', 'spec'],
+  StatefulSet: ['spec', 'template', 'spec'],
+  DaemonSet: ['spec', 'template', 'spec'],
+  ReplicaSet: ['spec', 'template', 'spec'],
+  ReplicationController: ['spec', 'template', 'spec'],
+  Job: ['spec', 'template', 'spec'],
+  CronJob: ['spec', 'jobTemplate', 'spec', 'template', 'spec'],
+};
+export const WORKLOAD_KINDS: readonly string[] = Object.keys(POD_SPEC_PATHS);
+
+const CONTROL_PLANE_BINARIES = new Set(['kube-apiserver', 'etcd', 'kube-controller-manager', 'kube-scheduler']);
+
+/** True when `apiVersion` is `group` itself or `group/<version>` (or equal to a full apiVersion given). */
+export function apiVersionMatches(apiVersion: string | undefined, wanted: string): boolean {
+  if (apiVersion === undefined) return false;
+  if (apiVersion === wanted) return true;
+  if (!wanted.includes('/')) return apiVersion.startsWith(`${wanted}/`);
+  return false;
+}
+
+function podSubject(doc: Document): PodSubject | undefined {
+  const o = doc.object;
+  const kind = o.kind;
+  if (typeof kind !== 'string' || !(kind in POD_SPEC_PATHS)) return undefined;
+  // Only the core/apps/batch kinds: a CRD that happens to be called "Deployment" is not a workload.
+  const group = typeof o.apiVersion === 'string' && o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : '';
+  if (!['', 'apps', 'batch', 'extensions'].includes(group)) return undefined;
+  const path = POD_SPEC_PATHS[kind];
+  let cur: unknown = o;
+  let metaHolder: unknown = o;
+  for (let i = 0; i < path.length; i++) {
+    if (path[i] === 'template') metaHolder = asDict(cur)[path[i]];
+    cur = asDict(cur)[path[i]];
+  }
+  const spec = isDict(cur) ? cur : {};
+  const podMetadata = asDict(asDict(metaHolder).metadata);
+  const containers = asDicts(spec.containers);
+  const controlPlane =
+    kind === 'Pod' &&
+    o.metadata?.namespace === 'kube-system' &&
+    containers.some((c) => {
+      const cmd = [...(Array.isArray(c.command) ? c.command : []), ...(Array.isArray(c.args) ? c.args : [])];
+      const first = typeof cmd[0] === 'string' ? (cmd[0].split('/').pop() as string) : '';
+      return CONTROL_PLANE_BINARIES.has(first);
+    });
+  return {
+    document: doc,
+    object: o,
+    kind,
+    namespace: o.metadata?.namespace,
+    name: o.metadata?.name,
+    spec,
+    podMetadata,
+    ref: documentRef(doc),
+    controlPlane,
+  };
+}
+
+function nodeFileEntries(doc: Document): NodeFileEntry[] {
+  const out: NodeFileEntry[] = [];
+  const files = asDicts((doc.object as Dict).files);
+  for (const f of files) {
+    const path = asString(f.path) ?? '';
+    const file: NodeFile = {
+      path,
+      owner: asString(f.owner) ?? '',
+      group: asString(f.group) ?? '',
+      mode: parseMode(f.mode) ?? -1,
+      role: asString(f.role) ?? '',
+      sensitive: f.sensitive === true,
+      createdBy: (asString(f.createdBy) as NodeFile['createdBy']) ?? 'blueprint',
+    };
+    if (typeof f.content === 'string') file.content = f.content;
+    const base = documentRef(doc);
+    out.push({ file, mode: parseMode(f.mode), document: doc, ref: { ...base, path } });
+  }
+  return out;
+}
+
+export function buildContext(documents: readonly Document[]): CheckContext {
+  const docs = documents.filter((d) => d && isDict(d.object));
+  const byKindCache = new Map<string, Document[]>();
+  for (const d of docs) {
+    const k = typeof d.object.kind === 'string' ? d.object.kind : '';
+    const list = byKindCache.get(k) ?? [];
+    list.push(d);
+    byKindCache.set(k, list);
+  }
+  let components: Record<ComponentName, ComponentConfig[]> | undefined;
+  const manifests = (byKindCache.get(NODE_FILE_MANIFEST_KIND) ?? []).filter(
+    (d) => d.object.apiVersion === NODE_FILE_MANIFEST_API_VERSION,
+  );
+  const nodeFiles = manifests.flatMap(nodeFileEntries);
+  const pods = docs.map(podSubject).filter((p): p is PodSubject => p !== undefined);
+  const namespaces = (byKindCache.get('Namespace') ?? []).filter((d) => d.object.apiVersion === 'v1' || d.object.apiVersion === undefined);
+  return {
+    documents: docs,
+    byKind: (kind, apiVersion) =>
+      (byKindCache.get(kind) ?? []).filter((d) => apiVersion === undefined || apiVersionMatches(d.object.apiVersion, apiVersion)),
+    ref: documentRef,
+    components: (name) => {
+      components ??= findComponents(docs);
+      return components[name];
+    },
+    nodeFiles,
+    hasNodeFileManifest: manifests.length > 0,
+    pods,
+    namespaces,
+  };
+}

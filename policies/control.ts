@@ -1,0 +1,129 @@
+/**
+ * A control of the catalogue: one requirement in our own words, its framework references, who
+ * answers for it, and (for automated controls) a check over parsed input documents.
+ *
+ * Checks are pure functions of a CheckContext. They never decide what "missing input" means
+ * by themselves returning nothing: a check that cannot see its subject returns a
+ * `not-evaluated` result that says what was missing (the engine also turns an empty result
+ * list into `not-evaluated`, never into `pass`).
+ */
+import { CheckPoint, Document, FrameworkRefs, KubeObject, NodeFile, ObjectRef, Responsibility, Severity, Status } from './model';
+
+export type Automation = 'automated' | 'manual' | 'organisational';
+export const AUTOMATIONS: readonly Automation[] = ['automated', 'manual', 'organisational'];
+
+export interface Control {
+  /** Stable, ours, e.g. 'HCB-APISERVER-ANONYMOUS-AUTH'. Never renamed once released. */
+  id: string;
+  title: string;
+  rationale: string;
+  severity: Severity;
+  frameworks: FrameworkRefs;
+  /** Where the control can be checked. */
+  checkpoints: CheckPoint[];
+  responsibility: Responsibility;
+  automation: Automation;
+  /** For manual and organisational controls: the evidence the blueprint gives. */
+  evidence?: string;
+  /** Names the construct and prop to change, e.g. 'HardenedControlPlane prop apiServer.anonymousAuth'. */
+  remediation: string;
+  /** Present exactly when automation is 'automated'. */
+  check?: (ctx: CheckContext) => CheckResult[];
+}
+
+/** One result of one check on one subject. */
+export interface CheckResult {
+  status: Status;
+  object?: ObjectRef;
+  message: string;
+}
+
+/** The Kubernetes control-plane components whose command-line flags checks read. */
+export type ComponentName = 'kube-apiserver' | 'etcd' | 'kube-controller-manager' | 'kube-scheduler';
+export const COMPONENT_NAMES: readonly ComponentName[] = ['kube-apiserver', 'etcd', 'kube-controller-manager', 'kube-scheduler'];
+
+/** Where a flag value came from. */
+export type FlagOrigin =
+  /** Written in a static pod manifest's command/args. */
+  | 'static-pod'
+  /** Written in a kubeadm ClusterConfiguration's extraArgs. */
+  | 'extraArgs'
+  /** Not written by the user: kubeadm adds it when it renders the static pod. */
+  | 'kubeadm-default';
+
+export interface FlagValue {
+  value: string;
+  origin: FlagOrigin;
+}
+
+/**
+ * The flags of one instance of a control-plane component, from either a kubeadm
+ * ClusterConfiguration (extraArgs on top of the flags kubeadm itself always adds) or a
+ * static pod manifest (the container command and args). The same check works on both.
+ */
+export interface ComponentConfig {
+  component: ComponentName;
+  source: 'kubeadm' | 'static-pod';
+  /** Flag name without leading dashes → last value given. */
+  flags: ReadonlyMap<string, FlagValue>;
+  /** The document the flags were read from. */
+  document: Document;
+  /** Reference to use in results. */
+  ref: ObjectRef;
+  /** Flag value, or undefined when the flag is not set. */
+  flag(name: string): string | undefined;
+  /** Human-readable location of a flag, e.g. "static pod kube-system/kube-apiserver" or "ClusterConfiguration apiServer.extraArgs". */
+  describe(name?: string): string;
+}
+
+/** A node file manifest entry with the document it came from. */
+export interface NodeFileEntry {
+  file: NodeFile;
+  /** Mode as a number, or undefined when the manifest's mode could not be read. */
+  mode: number | undefined;
+  document: Document;
+  ref: ObjectRef;
+}
+
+/** A pod template found in a workload object (Pod, Deployment, …, CronJob). */
+export interface PodSubject {
+  document: Document;
+  /** The workload object (not the template). */
+  object: KubeObject;
+  kind: string;
+  namespace: string | undefined;
+  name: string | undefined;
+  /** The pod spec (`spec`, `spec.template.spec` or `spec.jobTemplate.spec.template.spec`). */
+  spec: Record<string, unknown>;
+  /** The pod template's metadata (annotations, labels), or the Pod's own metadata. */
+  podMetadata: Record<string, unknown>;
+  ref: ObjectRef;
+  /** True for the control-plane static pods (kube-apiserver, etcd, …) in kube-system. */
+  controlPlane: boolean;
+}
+
+/** A container of a pod spec, with its kind. */
+export interface ContainerSubject {
+  container: Record<string, unknown>;
+  name: string;
+  type: 'container' | 'initContainer' | 'ephemeralContainer';
+}
+
+export interface CheckContext {
+  /** Every input document, in input order. */
+  readonly documents: readonly Document[];
+  /** Documents of a kind; `apiVersion` may be a full apiVersion or a group ('audit.k8s.io'). */
+  byKind(kind: string, apiVersion?: string): Document[];
+  /** Reference to a document for results. */
+  ref(doc: Document): ObjectRef;
+  /** Control-plane component configurations found in the input. */
+  components(name: ComponentName): ComponentConfig[];
+  /** Entries of every NodeFileManifest in the input. */
+  readonly nodeFiles: readonly NodeFileEntry[];
+  /** True when at least one NodeFileManifest is in the input (it may list no files). */
+  readonly hasNodeFileManifest: boolean;
+  /** Pod templates of every workload in the input. */
+  readonly pods: readonly PodSubject[];
+  /** Namespaces declared in the input (Namespace objects). */
+  readonly namespaces: readonly Document[];
+}
