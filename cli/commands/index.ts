@@ -2,6 +2,8 @@ import { Command } from '../command';
 
 /** Every `hcb` subcommand, in the order `hcb --help` lists them. Add one line per command. */
 export const COMMANDS: Command[] = [
+  (require('./synth') as typeof import('./synth')).command,
+  (require('./cluster') as typeof import('./cluster')).command,
   (require('./audit') as typeof import('./audit')).command,
   (require('./report') as typeof import('./report')).command,
 ];

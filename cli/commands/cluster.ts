@@ -1,0 +1,125 @@
+/**
+ * `hcb cluster up|down|status`: drives the embedded local control plane directly (the same
+ * state directory the `local` Pulumi stack uses, so `status` shows the stack's cluster too).
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { Command } from '../command';
+import { synthesizeBlueprint, LocalEndpoints, ProtectionProfile } from '../../constructs/blueprint';
+import { LocalControlPlane } from '../../stacks/local/control-plane';
+
+const REPO = path.resolve(__dirname, '../..');
+
+const DEFAULT_PORTS: LocalEndpoints = {
+  apiServerPort: 6443,
+  etcdClientPort: 2379,
+  etcdPeerPort: 2380,
+  etcdMetricsPort: 2381,
+  controllerManagerPort: 10257,
+  schedulerPort: 10259,
+};
+
+const USAGE = `usage: hcb cluster up|down|status [options]
+
+  up       start the local control plane (no-op when it already runs)
+  down     stop every process (add --purge to delete data, certificates and keys)
+  status   show each component's process and health (exit 1 when not ready)
+
+options:
+  --state-dir DIR      state directory (default: <repo>/.hcb/clusters/local, as the local stack)
+  --profile P          basic | standard | high (default: standard)
+  --api-server-port N  (default 6443; etcd 2379/2380/2381, controller manager 10257)
+  --json               status as JSON
+`;
+
+export const command: Command = {
+  name: 'cluster',
+  summary: 'start, stop or inspect the embedded local control plane',
+  async run(args: string[]): Promise<number> {
+    const [action, ...rest] = args;
+    if (!action || action === '--help' || action === '-h') {
+      process.stdout.write(USAGE);
+      return action ? 0 : 2;
+    }
+    const opts = parseOptions(rest);
+    if (typeof opts === 'string') {
+      process.stderr.write(`hcb cluster: ${opts}\n\n${USAGE}`);
+      return 2;
+    }
+    const blueprint = synthesizeBlueprint({ profile: opts.profile, local: { ...DEFAULT_PORTS, apiServerPort: opts.apiServerPort } });
+    const cp = new LocalControlPlane({ stateDir: opts.stateDir, binDir: binDir(), nodeFiles: blueprint.nodeFiles });
+    switch (action) {
+      case 'up': {
+        const info = await cp.up();
+        process.stdout.write(`API server ${info.apiServerUrl} (${info.serverVersion})\nkubeconfig ${info.kubeconfigPath}\n`);
+        return 0;
+      }
+      case 'down':
+        await cp.down({ purge: opts.purge });
+        process.stdout.write('stopped\n');
+        return 0;
+      case 'status': {
+        const st = await cp.status();
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify(st, null, 2)}\n`);
+        } else {
+          for (const c of st.components) {
+            const state = c.running ? (c.healthy ? 'healthy' : 'running, not healthy') : 'stopped';
+            process.stdout.write(`${c.name.padEnd(24)} ${state}${c.pid ? ` (pid ${c.pid})` : ''}\n`);
+          }
+          if (st.apiServerUrl) process.stdout.write(`API server ${st.apiServerUrl}\nkubeconfig ${st.kubeconfigPath}\n`);
+        }
+        return st.ready ? 0 : 1;
+      }
+      default:
+        process.stderr.write(`hcb cluster: unknown action "${action}"\n\n${USAGE}`);
+        return 2;
+    }
+  },
+};
+
+interface Options {
+  stateDir: string;
+  profile: ProtectionProfile;
+  apiServerPort: number;
+  purge: boolean;
+  json: boolean;
+}
+
+function parseOptions(args: string[]): Options | string {
+  const o: Options = { stateDir: path.join(REPO, '.hcb/clusters/local'), profile: 'standard', apiServerPort: 6443, purge: false, json: false };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const value = (): string => {
+      const v = args[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    try {
+      if (a === '--state-dir') o.stateDir = path.resolve(value());
+      else if (a === '--profile') {
+        const p = value();
+        if (!['basic', 'standard', 'high'].includes(p)) return `--profile "${p}" is not one of basic, standard, high`;
+        o.profile = p as ProtectionProfile;
+      } else if (a === '--api-server-port') {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < 1 || n > 65535) return `--api-server-port must be a port number (1-65535)`;
+        o.apiServerPort = n;
+      } else if (a === '--purge') o.purge = true;
+      else if (a === '--json') o.json = true;
+      else return `unknown option "${a}"`;
+    } catch (e) {
+      return (e as Error).message;
+    }
+  }
+  return o;
+}
+
+function binDir(): string {
+  const env = process.env.HCB_TOOLCHAIN_BIN;
+  if (env && fs.existsSync(path.join(env, 'kubeadm'))) return env;
+  const res = spawnSync('bash', [path.join(REPO, 'tools/build-toolchain.sh'), '--bin-dir'], { encoding: 'utf8' });
+  if (res.status !== 0) throw new Error('the toolchain is not built: run `npm run toolchain` first');
+  return res.stdout.trim();
+}
