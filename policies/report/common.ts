@@ -222,15 +222,17 @@ export function sortFindings(findings: readonly Finding[], compare = compareFind
   return [...findings].sort(compare);
 }
 
-/** `Deployment team-a/web`, `file /etc/kubernetes/audit-policy.yaml`, or '' when unknown. */
+/** `Deployment team-a/web`, `NodeFileManifest /etc/kubernetes/pki/ca.key`, `file /etc/…`, or ''. */
 export function objectLabel(o: ObjectRef | undefined): string {
   if (!o) return '';
-  if (o.kind || o.name) {
-    const name = o.namespace ? `${o.namespace}/${o.name ?? ''}` : (o.name ?? '');
-    return [o.kind, name].filter((s) => s).join(' ');
-  }
-  if (o.path) return `file ${o.path}`;
-  return '';
+  const name = o.namespace ? `${o.namespace}/${o.name ?? ''}` : (o.name ?? '');
+  const label = [o.kind, name, o.path].filter((s) => s).join(' ');
+  return label !== '' && o.path && !o.kind && !name ? `file ${o.path}` : label;
+}
+
+/** The finding's remediation, or the control's when the finding carries none. */
+export function remediationOf(f: Finding, controls: Map<string, ControlInfo>): string | undefined {
+  return f.remediation ?? controls.get(f.control)?.remediation;
 }
 
 /** `manifests/app.yaml:12`, or '' when the finding has no file. */

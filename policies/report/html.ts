@@ -17,6 +17,7 @@ import {
   objectLabel,
   ReportMeta,
   ReportSummary,
+  remediationOf,
   reportTitle,
   sortFindings,
   STATUS_LABELS,
@@ -153,7 +154,8 @@ export function renderHtml(findings: readonly Finding[], summary: ReportSummary,
     if (f.status === 'accepted' && f.exception) {
       detail.push(`<div class="small">Accepted until ${esc(f.exception.expires)} (owner ${esc(f.exception.owner)}): ${esc(f.exception.justification)}</div>`);
     }
-    if ((f.status === 'fail' || f.status === 'error') && f.remediation) detail.push(`<div class="small">Fix: ${esc(f.remediation)}</div>`);
+    const fix = remediationOf(f, catalogue);
+    if ((f.status === 'fail' || f.status === 'error') && fix) detail.push(`<div class="small">Fix: ${esc(fix)}</div>`);
     h.push(
       `<tr data-status="${f.status}" data-severity="${f.severity}" data-control="${esc(f.control)}">` +
         `<td><span class="badge b-${f.status}">${esc(STATUS_LABELS[f.status])}</span></td>` +

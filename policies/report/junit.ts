@@ -12,6 +12,7 @@ import {
   objectLabel,
   ReportMeta,
   ReportSummary,
+  remediationOf,
   reportTitle,
   rollUpControls,
 } from './common';
@@ -54,7 +55,7 @@ export function renderJunit(findings: readonly Finding[], summary: ReportSummary
     lines.push('    </properties>');
     const names = new Map<string, number>();
     for (const f of r.findings) {
-      lines.push(...testcase(f, uniqueName(caseName(f), names), refs));
+      lines.push(...testcase(f, uniqueName(caseName(f), names), refs, remediationOf(f, catalogue)));
     }
     lines.push('  </testsuite>');
   }
@@ -62,13 +63,13 @@ export function renderJunit(findings: readonly Finding[], summary: ReportSummary
   return `${lines.join('\n')}\n`;
 }
 
-function testcase(f: Finding, name: string, refs: string): string[] {
+function testcase(f: Finding, name: string, refs: string, fix: string | undefined): string[] {
   const head = `    <testcase${attrs({ name, classname: f.control, file: f.object?.file, line: f.object?.line })}`;
   const detail = [
     f.message,
     locationLabel(f.object) && `at ${locationLabel(f.object)}`,
     f.object?.constructPath && `construct ${f.object.constructPath}`,
-    f.remediation && `fix: ${f.remediation}`,
+    fix && `fix: ${fix}`,
     refs,
   ]
     .filter((s) => s)

@@ -15,6 +15,7 @@ import {
   objectLabel,
   ReportMeta,
   ReportSummary,
+  remediationOf,
   reportTitle,
   rollUpControls,
   sortFindings,
@@ -63,7 +64,7 @@ export function renderMarkdown(findings: readonly Finding[], summary: ReportSumm
         .map((s) => `\`${code(s)}\``)
         .join('<br>');
       out.push(
-        `| ${control} | ${f.status === 'error' ? `${f.severity} (error)` : f.severity} | ${cell(objectLabel(f.object)) || '—'} | ${where || '—'} | ${cell(f.message)} | ${cell(f.remediation ?? '') || '—'} |`,
+        `| ${control} | ${f.status === 'error' ? `${f.severity} (error)` : f.severity} | ${cell(objectLabel(f.object)) || '—'} | ${where || '—'} | ${cell(f.message)} | ${cell(remediationOf(f, controls) ?? '') || '—'} |`,
       );
     }
     out.push('');
@@ -111,6 +112,7 @@ export function renderMarkdown(findings: readonly Finding[], summary: ReportSumm
 /** Text inside a table cell: no pipes, no HTML, no Markdown emphasis or links from input. */
 function cell(s: string): string {
   return s
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\ufffd')
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')

@@ -18,6 +18,7 @@ import {
   objectLabel,
   ReportMeta,
   ReportSummary,
+  remediationOf,
   reportTitle,
   rollUpControls,
   STATUS_LABELS,
@@ -84,7 +85,8 @@ export function renderOscal(findings: readonly Finding[], summary: ReportSummary
           },
         ];
       }
-      if (f.remediation && (f.status === 'fail' || f.status === 'error')) obs.remarks = `Remediation: ${f.remediation}`;
+      const fix = remediationOf(f, catalogue);
+      if (fix && (f.status === 'fail' || f.status === 'error')) obs.remarks = `Remediation: ${fix}`;
       observations.push(obs);
 
       if (f.status === 'accepted') {

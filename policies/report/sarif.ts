@@ -15,6 +15,7 @@ import {
   normalizeFrameworks,
   objectLabel,
   ReportMeta,
+  remediationOf,
   ReportSummary,
   rollUpControls,
   sortFindings,
@@ -74,7 +75,7 @@ export function renderSarif(findings: readonly Finding[], _summary: ReportSummar
       ruleIndex: ruleIndex.get(f.control),
       level: f.status === 'error' ? 'error' : LEVEL[f.severity],
       kind: 'fail',
-      message: { text: messageText(f) },
+      message: { text: messageText(f, remediationOf(f, catalogue)) },
       locations: location(f),
       partialFingerprints: { 'hcbFinding/v1': fingerprint(f) },
       properties: { status: f.status, severity: f.severity, frameworks: pick(normalizeFrameworks(f.frameworks), focus) },
@@ -126,10 +127,10 @@ function location(f: Finding): Record<string, unknown>[] {
   return Object.keys(loc).length > 0 ? [loc] : [];
 }
 
-function messageText(f: Finding): string {
+function messageText(f: Finding, fix: string | undefined): string {
   const subject = objectLabel(f.object);
   const text = subject && !f.message.includes(subject) ? `${subject}: ${f.message}` : f.message;
-  return f.remediation && f.status !== 'accepted' ? `${text}\nFix: ${f.remediation}` : text;
+  return fix && f.status !== 'accepted' ? `${text}\nFix: ${fix}` : text;
 }
 
 /** Relative, forward slashes, each segment percent-encoded: a valid URI reference. */

@@ -15,6 +15,7 @@ import {
   objectLabel,
   ReportMeta,
   ReportSummary,
+  remediationOf,
   reportTitle,
   sortFindings,
   STATUS_LABELS,
@@ -66,7 +67,7 @@ export function renderTerminal(rawFindings: readonly Finding[], summary: ReportS
         out.push(
           `  ${paint(STATUS_COLOUR[status], f.control)}  ${severityTag(f, paint)}${subject ? `  ${subject}` : ''}${title ? `  ${paint('dim', `— ${title}`)}` : ''}`,
         );
-        const where = [locationLabel(f.object), f.object?.path && f.object.kind ? `node file ${f.object.path}` : '', f.object?.constructPath ? `construct ${f.object.constructPath}` : '']
+        const where = [locationLabel(f.object), f.object?.constructPath ? `construct ${f.object.constructPath}` : '']
           .filter((s) => s)
           .join(' · ');
         if (where) out.push(`    ${paint('dim', where)}`);
@@ -74,7 +75,8 @@ export function renderTerminal(rawFindings: readonly Finding[], summary: ReportS
         if (status === 'accepted' && f.exception) {
           out.push(`    accepted until ${f.exception.expires} (owner ${f.exception.owner}): ${f.exception.justification}`);
         }
-        if ((status === 'fail' || status === 'error') && f.remediation) out.push(...indent(`fix: ${f.remediation}`, '    '));
+        const fix = remediationOf(f, controls);
+        if ((status === 'fail' || status === 'error') && fix) out.push(...indent(`fix: ${fix}`, '    '));
         const refs = frameworksLabel(normalizeFrameworks(f.frameworks), focus);
         if (refs) out.push(`    ${paint('dim', refs)}`);
       }
