@@ -1,2 +1,5 @@
-// Re-exports of constructs/admission (filled in as constructs land).
-export {};
+// Re-exports of constructs/admission.
+export * from './admission-configuration';
+export * from './event-rate-limit';
+export * from './pod-security-admission';
+export * from './pod-security-exemption';
