@@ -55,6 +55,7 @@ table{border-collapse:collapse;width:100%}
 th,td{text-align:left;vertical-align:top;padding:6px 8px;border-bottom:1px solid var(--line)}
 th{background:var(--soft);position:sticky;top:0}
 td code{font-size:12px;word-break:break-all}
+td code.ctl{word-break:normal;white-space:nowrap}
 .badge{display:inline-block;border-radius:10px;padding:0 8px;color:#fff;font-size:12px;white-space:nowrap}
 .b-pass{background:var(--pass)}.b-fail{background:var(--fail)}.b-error{background:var(--error)}.b-accepted{background:var(--accepted)}.b-not-evaluated{background:var(--not-evaluated)}.b-not-applicable{background:var(--not-applicable)}
 .small{color:var(--muted);font-size:12px}
@@ -160,7 +161,7 @@ export function renderHtml(findings: readonly Finding[], summary: ReportSummary,
       `<tr data-status="${f.status}" data-severity="${f.severity}" data-control="${esc(f.control)}">` +
         `<td><span class="badge b-${f.status}">${esc(STATUS_LABELS[f.status])}</span></td>` +
         `<td>${esc(f.severity)}</td>` +
-        `<td><code>${esc(f.control)}</code>${info ? `<div class="small">${esc(info.title)}</div>` : ''}</td>` +
+        `<td><code class="ctl">${esc(f.control)}</code>${info ? `<div class="small">${esc(info.title)}</div>` : ''}</td>` +
         `<td>${esc(objectLabel(f.object)) || '—'}${where.map((w) => `<div class="small"><code>${esc(w)}</code></div>`).join('')}</td>` +
         `<td>${detail.join('')}</td>` +
         `<td class="small">${esc(frameworksLabel(normalizeFrameworks(f.frameworks), focus)) || '—'}</td>` +
@@ -203,7 +204,9 @@ function round(n: number): number {
 }
 
 function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+  return s
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\ufffd')
+    .replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 }
 
 function sha256(s: string): string {
