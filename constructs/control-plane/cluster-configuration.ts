@@ -324,6 +324,7 @@ export class KubeadmClusterConfiguration extends Construct {
       arg('use-service-account-credentials', 'true'),
     ];
     if (gates) args.push(arg('feature-gates', gates));
+    args.push(...this.loopbackMaster());
     return withExtra(this, 'controllerManager.extraArgs', args, p.extraArgs);
   }
 
@@ -335,7 +336,17 @@ export class KubeadmClusterConfiguration extends Construct {
       arg('secure-port', String(c.schedulerPort)),
       arg('tls-cipher-suites', c.tls.cipherSuitesFlag),
       arg('tls-min-version', c.tls.minVersion),
+      ...this.loopbackMaster(),
     ];
+  }
+
+  /**
+   * kubeadm points controller-manager.conf and scheduler.conf at the detected node address,
+   * not at controlPlaneEndpoint; in loopback mode --master sends both to the loopback API.
+   */
+  private loopbackMaster(): ExtraArg[] {
+    const c = this.ctx;
+    return c.loopbackAddress ? [arg('master', `https://${hostPort(c.loopbackAddress, c.apiServerPort)}`)] : [];
   }
 
   private etcd(): ExtraArg[] {
