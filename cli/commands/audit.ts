@@ -11,6 +11,8 @@ import { randomBytes } from 'crypto';
 import { promises as fs } from 'fs';
 import * as path from 'path';
 import { Command } from '../command';
+import { CATALOGUE } from '../../policies/catalogue';
+import { evaluate } from '../../policies/engine';
 import { ControlException, Document, Finding, Framework, FRAMEWORKS, Severity, SEVERITIES } from '../../policies/model';
 import { loadInputs, loadProblemsToFindings, parseExceptions, INPUT_PARSE_CONTROL } from '../../policies/input';
 import { ControlInfo, REPORT_FORMATS, RENDERERS, ReportFormat, ReportMeta, summarizeFindings } from '../../policies/report';
@@ -176,13 +178,9 @@ function packageVersion(): string | undefined {
   }
 }
 
-/** The engine and catalogue, loaded when first needed. */
+/** The catalogue and the engine of policies/. */
 export function defaultEngine(): AuditEngine {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const engine = require('../../policies/engine') as { evaluate: AuditEngine['evaluate'] };
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const catalogue = require('../../policies/catalogue') as { CATALOGUE: readonly ControlInfo[] };
-  return { evaluate: engine.evaluate, controls: catalogue.CATALOGUE };
+  return { evaluate: (docs, opts) => evaluate(docs, opts), controls: CATALOGUE };
 }
 
 export async function runAudit(args: readonly string[], io: CliIo = processIo(), engine?: AuditEngine): Promise<number> {
@@ -247,13 +245,7 @@ export async function runAudit(args: readonly string[], io: CliIo = processIo(),
   for (const w of loaded.warnings) err(`warning: ${w.file}${w.line !== undefined ? `:${w.line}` : ''}: ${w.message}`);
   err(`read ${loaded.documents.length} document${loaded.documents.length === 1 ? '' : 's'} from ${loaded.files.length} file${loaded.files.length === 1 ? '' : 's'}${loaded.errors.length > 0 ? `, ${loaded.errors.length} could not be parsed` : ''}`);
 
-  let eng: AuditEngine;
-  try {
-    eng = engine ?? defaultEngine();
-  } catch (e) {
-    err(`the policy engine could not be loaded: ${e instanceof Error ? e.message : String(e)}`);
-    return 1;
-  }
+  const eng = engine ?? defaultEngine();
 
   let findings: Finding[] = loadProblemsToFindings(loaded.errors);
   try {
