@@ -1,0 +1,351 @@
+import { ApiObject, Duration, JsonPatch } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { IntOrString, KubePodDisruptionBudget } from 'cdk8s-plus-28/lib/imports/k8s';
+import { Construct } from 'constructs';
+import { BlueprintPropError } from '../common/errors';
+import { SERVICE_ACCOUNT_LABEL } from '../network/network-peer';
+import { WorkloadIdentity } from '../rbac/workload-identity';
+import { isDnsSubdomain, requireDnsSubdomain, requireUserNamespace } from '../tenant/names';
+import { APP_LABEL, PROTECTION_NEED_LABEL, ProtectionNeed, requireProtectionNeed } from '../tenant/protection-need';
+import { stampProvenance } from '../tenant/provenance';
+import { HardenedContainerProps, HardenedInitContainerProps, toPlusContainer, VolumeRegistry } from './hardened-container';
+import { isPinnedByDigest } from './image-reference';
+import { MAX_POD_AGE_ANNOTATION, requireMaxPodAge } from './max-pod-age';
+import { DedicatedNodes, renderPlacement } from './placement';
+import { checkPodSpec } from './pod-template-checks';
+
+/** Controller kind of a hardened workload. */
+export type WorkloadKind = 'Deployment' | 'StatefulSet';
+
+/** How strictly replicas are spread over zones. */
+export type ZoneSpread = 'preferred' | 'required';
+
+/** Metadata key under which workload warnings are recorded on the construct node. */
+export const WARNING_METADATA = 'hcb:warning';
+
+export interface HardenedWorkloadProps {
+  /** Namespace (a HardenedNamespace's `namespaceName`). Reserved namespaces are refused (STIG V-242417). */
+  readonly namespace: string;
+  /**
+   * Name of the Deployment or StatefulSet.
+   * @default - the construct id, if it is a valid object name
+   */
+  readonly name?: string;
+  /**
+   * Controller kind.
+   * @default 'Deployment'
+   */
+  readonly kind?: WorkloadKind;
+  /**
+   * Application label (`hcb.dev/app`, `app.kubernetes.io/name`).
+   * @default - the workload name
+   */
+  readonly app?: string;
+  /**
+   * Protection need; `high` turns high availability on by default, `very-high` also requires
+   * dedicated nodes (or `dedicatedCluster`) and sets a 24h maximum pod age by default.
+   * @default 'normal'
+   */
+  readonly protectionNeed?: ProtectionNeed;
+  /** Application containers, at least one. Liveness and readiness probes are required. */
+  readonly containers: HardenedContainerProps[];
+  /**
+   * Init containers for initialisation (BSI APP.4.4.A6); they run to completion, in order,
+   * before the app containers start.
+   * @default - none
+   */
+  readonly initContainers?: HardenedInitContainerProps[];
+  /**
+   * The pods' identity. A string names an existing ServiceAccount.
+   * @default - a new WorkloadIdentity named like the workload, token automount off
+   */
+  readonly serviceAccount?: WorkloadIdentity | string;
+  /**
+   * User and group the containers run as (never 0).
+   * @default 65532
+   */
+  readonly runAsUser?: number;
+  /** @default - same as runAsUser */
+  readonly runAsGroup?: number;
+  /**
+   * Number of replicas.
+   * @default - 2 with high availability, else 1
+   */
+  readonly replicas?: number;
+  /**
+   * High availability (BSI APP.4.4.A19): at least 2 replicas, spread over zones and nodes, and a
+   * PodDisruptionBudget that keeps all but one replica up during voluntary disruptions.
+   * @default - true for protection need `high` and `very-high`, else false
+   */
+  readonly highAvailability?: boolean;
+  /**
+   * Zone spread with high availability: 'required' refuses to schedule a replica that would
+   * unbalance the zones (nodes need the `topology.kubernetes.io/zone` label); 'preferred' only tries.
+   * @default 'preferred'
+   */
+  readonly zoneSpread?: ZoneSpread;
+  /**
+   * Run only on dedicated nodes (BSI APP.4.4.A14, A15).
+   * @default - no placement constraint
+   */
+  readonly dedicatedNodes?: DedicatedNodes;
+  /**
+   * Declares that the whole cluster is dedicated to this application, which satisfies
+   * BSI APP.4.4.A15 for `very-high` without dedicated nodes.
+   * @default false
+   */
+  readonly dedicatedCluster?: boolean;
+  /**
+   * Longest a pod should run, e.g. '24h' (BSI APP.4.4.A21). Recorded as the pod annotation
+   * `hcb.dev/max-pod-age`; pair it with a PodRestartSchedule, which enforces it.
+   * @default - '24h' for protection need `very-high`, else none
+   */
+  readonly maxPodAge?: string;
+  /**
+   * Termination grace period in seconds.
+   * @default 30
+   */
+  readonly terminationGracePeriodSeconds?: number;
+}
+
+/**
+ * A Deployment or StatefulSet (cdk8s-plus-28) whose pods meet Pod Security `restricted` and the
+ * workload controls of STIG and BSI APP.4.4:
+ * non-root user, read-only root filesystem, no privilege escalation, capabilities drop ALL and
+ * seccomp RuntimeDefault (both left unset by cdk8s-plus), explicit requests and limits (instead of
+ * cdk8s-plus' fixed defaults), liveness and readiness probes (A11), init containers (A6), Secrets
+ * only as read-only volumes (V-242415), no host namespaces and no host ports below 1024
+ * (V-242414), own ServiceAccount without token (A9), dedicated nodes (A14/A15), zone spread and a
+ * PodDisruptionBudget (A19), maximum pod age (A21). Images not pinned by digest are warned about.
+ *
+ * The rendered pod spec is checked again at synth time, so changes through escape hatches that
+ * break a control fail the synth.
+ */
+export class HardenedWorkload extends Construct {
+  /** Name of the Deployment or StatefulSet. */
+  public readonly workloadName: string;
+  public readonly namespace: string;
+  public readonly kind: WorkloadKind;
+  /** Name of the pods' ServiceAccount. */
+  public readonly serviceAccountName: string;
+  /** The identity created for the workload (undefined when one was passed in or named). */
+  public readonly identity?: WorkloadIdentity;
+  /** Name of the PodDisruptionBudget (with high availability). */
+  public readonly podDisruptionBudgetName?: string;
+  /** Name of the StatefulSet's headless Service. */
+  public readonly serviceName?: string;
+  /** Labels every pod carries (and that selectors can use). */
+  public readonly podLabels: Readonly<Record<string, string>>;
+  /** The underlying cdk8s-plus workload (escape hatch; the synth-time check still applies). */
+  public readonly workload: kplus.Deployment | kplus.StatefulSet;
+  /** Warnings raised while building (e.g. images without digest). */
+  public readonly warnings: readonly string[];
+
+  constructor(scope: Construct, id: string, props: HardenedWorkloadProps) {
+    super(scope, id);
+    const warnings: string[] = [];
+    this.warnings = warnings;
+    const warn = (msg: string) => { warnings.push(msg); this.node.addMetadata(WARNING_METADATA, msg); };
+
+    const namespace = this.namespace = requireUserNamespace(this, 'namespace', props.namespace);
+    if (props.name === undefined && !isDnsSubdomain(id)) {
+      throw new BlueprintPropError(this, 'name', undefined, `no name given and the construct id "${id}" is not an object name`, 'pass props.name, e.g. "web"');
+    }
+    const name = this.workloadName = requireDnsSubdomain(this, 'name', props.name ?? id);
+    if (name.length > 52) {
+      throw new BlueprintPropError(this, 'name', name, 'is longer than 52 characters, too long for the pods and revisions derived from it', 'use a shorter name');
+    }
+    const kind = this.kind = props.kind ?? 'Deployment';
+    if (kind !== 'Deployment' && kind !== 'StatefulSet') {
+      throw new BlueprintPropError(this, 'kind', kind, 'is not a workload kind', "use 'Deployment' or 'StatefulSet'");
+    }
+    const app = props.app ?? name;
+    if (!isDnsSubdomain(app) || app.length > 63) {
+      throw new BlueprintPropError(this, 'app', app, 'must be a label value that is also an object name', 'use lower-case letters, digits and \'-\'');
+    }
+    const need = requireProtectionNeed(this, 'protectionNeed', props.protectionNeed ?? 'normal');
+
+    // Identity (BSI A9): a dedicated ServiceAccount, never "default".
+    let saName: string;
+    if (props.serviceAccount instanceof WorkloadIdentity) {
+      if (props.serviceAccount.namespace !== namespace) {
+        throw new BlueprintPropError(this, 'serviceAccount', props.serviceAccount.serviceAccountName,
+          `the identity lives in namespace "${props.serviceAccount.namespace}", the workload in "${namespace}"`, 'create the WorkloadIdentity in the workload\'s namespace');
+      }
+      saName = props.serviceAccount.serviceAccountName;
+    } else if (typeof props.serviceAccount === 'string') {
+      saName = requireDnsSubdomain(this, 'serviceAccount', props.serviceAccount);
+      if (saName === 'default') {
+        throw new BlueprintPropError(this, 'serviceAccount', saName, 'pods must not use the "default" ServiceAccount (BSI APP.4.4.A9)', 'omit the prop to get an own ServiceAccount');
+      }
+    } else if (props.serviceAccount === undefined) {
+      this.identity = new WorkloadIdentity(this, 'Identity', { namespace, name });
+      saName = name;
+    } else {
+      throw new BlueprintPropError(this, 'serviceAccount', props.serviceAccount, 'is not an identity', 'pass a WorkloadIdentity, a ServiceAccount name, or nothing');
+    }
+    this.serviceAccountName = saName;
+    if (saName.length > 63) {
+      throw new BlueprintPropError(this, 'serviceAccount', saName, 'is longer than 63 characters, too long for the service-account pod label', 'use a shorter name');
+    }
+
+    const user = props.runAsUser ?? 65532;
+    const group = props.runAsGroup ?? user;
+    for (const [p, v] of [['runAsUser', user], ['runAsGroup', group]] as const) {
+      if (!Number.isSafeInteger(v) || v < 1 || v > 2147483647) {
+        throw new BlueprintPropError(this, p, v, 'must be a non-root id (1 to 2147483647)', 'use an unprivileged id such as 65532');
+      }
+    }
+
+    // High availability (A19).
+    const ha = props.highAvailability ?? (need !== 'normal');
+    const replicas = props.replicas ?? (ha ? 2 : 1);
+    if (!Number.isSafeInteger(replicas) || replicas < 0 || replicas > 1000) {
+      throw new BlueprintPropError(this, 'replicas', replicas, 'must be a whole number from 0 to 1000', 'give the number of pods, e.g. 2');
+    }
+    if (ha && replicas < 2) {
+      throw new BlueprintPropError(this, 'replicas', replicas, 'high availability needs at least 2 replicas', 'raise replicas to 2 or more, or set highAvailability: false');
+    }
+    const zoneSpread = props.zoneSpread ?? 'preferred';
+    if (zoneSpread !== 'preferred' && zoneSpread !== 'required') {
+      throw new BlueprintPropError(this, 'zoneSpread', zoneSpread, 'is not a spread mode', "use 'preferred' or 'required'");
+    }
+    if (props.zoneSpread !== undefined && !ha) {
+      throw new BlueprintPropError(this, 'zoneSpread', props.zoneSpread, 'has no effect without high availability', 'set highAvailability: true or drop zoneSpread');
+    }
+
+    // Dedicated nodes (A14/A15).
+    if (need === 'very-high' && !props.dedicatedNodes && !props.dedicatedCluster) {
+      throw new BlueprintPropError(this, 'dedicatedNodes', undefined, 'protection need "very-high" needs dedicated nodes or a dedicated cluster (BSI APP.4.4.A15)',
+        'set dedicatedNodes: { nodeSelector, tolerations } or, if the cluster serves only this application, dedicatedCluster: true');
+    }
+    const placement = props.dedicatedNodes ? renderPlacement(this, 'dedicatedNodes', props.dedicatedNodes) : undefined;
+
+    // Maximum pod age (A21).
+    const maxPodAge = props.maxPodAge ?? (need === 'very-high' ? '24h' : undefined);
+    if (maxPodAge !== undefined) requireMaxPodAge(this, 'maxPodAge', maxPodAge);
+
+    const grace = props.terminationGracePeriodSeconds ?? 30;
+    if (!Number.isSafeInteger(grace) || grace < 0 || grace > 3600) {
+      throw new BlueprintPropError(this, 'terminationGracePeriodSeconds', grace, 'must be whole seconds from 0 to 3600', 'e.g. 30');
+    }
+
+    // Containers.
+    if (!Array.isArray(props.containers) || props.containers.length === 0) {
+      throw new BlueprintPropError(this, 'containers', props.containers, 'needs at least one container', 'pass [{ name, image, liveness, readiness }]');
+    }
+    const volumes = new VolumeRegistry(this);
+    const names = new Set<string>();
+    const checkName = (c: { name: string }, where: string) => {
+      if (names.has(c?.name)) throw new BlueprintPropError(this, `${where}.name`, c.name, 'is used by another container of the pod', 'give every container its own name');
+      names.add(c?.name);
+    };
+    const initContainers = (props.initContainers ?? []).map((c, i) => {
+      const pc = toPlusContainer(this, `initContainers[${i}]`, c, true, volumes, { user, group });
+      checkName(c, `initContainers[${i}]`);
+      return pc;
+    });
+    const containers = props.containers.map((c, i) => {
+      const pc = toPlusContainer(this, `containers[${i}]`, c, false, volumes, { user, group });
+      checkName(c, `containers[${i}]`);
+      for (const port of c.ports ?? []) {
+        if (port.hostPort !== undefined) {
+          warn(`containers[${i}] "${c.name}" uses host port ${port.hostPort}: Pod Security baseline and restricted reject host ports`);
+        }
+      }
+      return pc;
+    });
+    [...(props.initContainers ?? []), ...props.containers].forEach((c) => {
+      if (!isPinnedByDigest(c.image)) warn(`image "${c.image}" of container "${c.name}" is not pinned by digest (@sha256:...); a tag can be moved to other content`);
+    });
+    if (kind === 'StatefulSet' && !props.containers.some((c) => (c.ports ?? []).length > 0)) {
+      throw new BlueprintPropError(this, 'containers', props.containers.map((c) => c.name), 'a StatefulSet needs at least one container port for its headless Service',
+        'add ports to a container, or use kind: Deployment');
+    }
+
+    const podLabels: Record<string, string> = {
+      [APP_LABEL]: app,
+      'app.kubernetes.io/name': app,
+      [PROTECTION_NEED_LABEL]: need,
+      [SERVICE_ACCOUNT_LABEL]: saName,
+    };
+    this.podLabels = podLabels;
+
+    const common: kplus.WorkloadProps = {
+      metadata: { name, namespace, labels: { [APP_LABEL]: app, 'app.kubernetes.io/name': app } },
+      podMetadata: {
+        labels: podLabels,
+        annotations: maxPodAge !== undefined ? { [MAX_POD_AGE_ANNOTATION]: maxPodAge } : undefined,
+      },
+      containers,
+      initContainers,
+      volumes: undefined,
+      serviceAccount: kplus.ServiceAccount.fromServiceAccountName(this, 'ServiceAccountRef', saName),
+      automountServiceAccountToken: this.identity ? this.identity.automountToken : false,
+      securityContext: { ensureNonRoot: true, user, group, fsGroup: group, fsGroupChangePolicy: kplus.FsGroupChangePolicy.ON_ROOT_MISMATCH },
+      hostNetwork: false,
+      isolate: false,
+      spread: false,
+      terminationGracePeriod: Duration.seconds(grace),
+    };
+
+    if (kind === 'Deployment') {
+      this.workload = new kplus.Deployment(this, 'Deployment', { ...common, replicas });
+    } else {
+      this.serviceName = `${name}-headless`;
+      const service = new kplus.Service(this, 'HeadlessService', {
+        metadata: { name: this.serviceName, namespace },
+        clusterIP: 'None',
+        ports: props.containers.flatMap((c) => (c.ports ?? []).map((p) => ({ port: p.number, targetPort: p.number, name: p.name, protocol: p.protocol as kplus.Protocol | undefined }))),
+      });
+      this.workload = new kplus.StatefulSet(this, 'StatefulSet', { ...common, replicas, service });
+    }
+
+    // Close cdk8s-plus gaps on the pod level: seccomp, host namespaces, placement, spread.
+    // Patches apply to the typed (camelCase) props before they are rendered: hostPid, not hostPID.
+    const obj = ApiObject.of(this.workload);
+    const podSpec = '/spec/template/spec';
+    obj.addJsonPatch(JsonPatch.add(`${podSpec}/securityContext/seccompProfile`, { type: 'RuntimeDefault' }));
+    obj.addJsonPatch(JsonPatch.add(`${podSpec}/hostPid`, false));
+    obj.addJsonPatch(JsonPatch.add(`${podSpec}/hostIpc`, false));
+    if (placement) {
+      obj.addJsonPatch(JsonPatch.add(`${podSpec}/nodeSelector`, placement.nodeSelector));
+      if (placement.tolerations.length > 0) obj.addJsonPatch(JsonPatch.add(`${podSpec}/tolerations`, placement.tolerations));
+    }
+    props.containers.forEach((c, i) => {
+      const first = c.ports?.[0];
+      if (!first) return;
+      obj.addJsonPatch(JsonPatch.replace(`${podSpec}/containers/${i}/ports/0`, {
+        containerPort: first.number,
+        ...(first.hostPort !== undefined ? { hostPort: first.hostPort } : {}),
+        ...(first.name !== undefined ? { name: first.name } : {}),
+        protocol: first.protocol ?? 'TCP',
+      }));
+      if (!c.startup && (first.protocol ?? 'TCP') !== 'TCP') {
+        // cdk8s-plus' default startup probe is a TCP connect, which a UDP or SCTP port never answers.
+        obj.addJsonPatch(JsonPatch.remove(`${podSpec}/containers/${i}/startupProbe`));
+      }
+    });
+    const selector = { matchLabels: { ...this.workload.matchLabels } };
+    if (ha) {
+      obj.addJsonPatch(JsonPatch.add(`${podSpec}/topologySpreadConstraints`, [
+        { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: zoneSpread === 'required' ? 'DoNotSchedule' : 'ScheduleAnyway', labelSelector: selector },
+        { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: selector },
+      ]));
+      this.podDisruptionBudgetName = name;
+      new KubePodDisruptionBudget(this, 'DisruptionBudget', {
+        metadata: { name, namespace, labels: { [APP_LABEL]: app } },
+        spec: { maxUnavailable: IntOrString.fromNumber(1), selector },
+      });
+    }
+
+    for (const c of this.node.findAll()) {
+      if (c instanceof ApiObject) stampProvenance(c);
+    }
+
+    // Defence in depth: check what is finally rendered.
+    this.node.addValidation({
+      validate: () => checkPodSpec(ApiObject.of(this.workload).toJson()?.spec?.template?.spec).map((p) => `${this.node.path}: ${p}`),
+    });
+  }
+}
