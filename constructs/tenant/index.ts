@@ -8,3 +8,4 @@ export * from './protection-need';
 export * from './provenance';
 export * from './quantity';
 export * from './resource-quota';
+export * from './tenant';
