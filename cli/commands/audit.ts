@@ -20,6 +20,26 @@ import { ControlInfo, REPORT_FORMATS, RENDERERS, ReportFormat, ReportMeta, summa
 /** Control id of the finding made when the engine itself throws. */
 export const ENGINE_ERROR_CONTROL = 'HCB-ENGINE-ERROR';
 
+/** Descriptions of the findings the audit itself makes, for reports that list rules. */
+export const RUN_CONTROLS: readonly ControlInfo[] = [
+  {
+    id: INPUT_PARSE_CONTROL,
+    title: 'Input can be read and parsed',
+    rationale: 'A document that cannot be parsed cannot be checked; its controls would otherwise pass unseen.',
+    severity: 'high',
+    frameworks: {},
+    remediation: 'Fix the YAML or JSON at the reported line, or leave the file out of the audit.',
+  },
+  {
+    id: ENGINE_ERROR_CONTROL,
+    title: 'The policy engine completes',
+    rationale: 'When the engine stops, no control result of the run can be trusted.',
+    severity: 'high',
+    frameworks: {},
+    remediation: 'Report the error message with the input that caused it.',
+  },
+];
+
 export type FailOn = Exclude<Severity, 'info'>;
 export const FAIL_ON_LEVELS: readonly FailOn[] = ['critical', 'high', 'medium', 'low'];
 export const DEFAULT_FAIL_ON: FailOn = 'low';
@@ -271,7 +291,7 @@ export async function runAudit(args: readonly string[], io: CliIo = processIo(),
   const meta: ReportMeta = {
     tool: version ? { name: 'hcb', version } : { name: 'hcb' },
     inputs: loaded.files,
-    controls: eng.controls,
+    controls: [...eng.controls, ...RUN_CONTROLS.filter((c) => !eng.controls.some((x) => x.id === c.id))],
     frameworks: frameworks.length > 0 ? frameworks : undefined,
     color: output === undefined && format === 'terminal' && useColour(io),
   };

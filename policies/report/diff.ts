@@ -139,7 +139,7 @@ export function renderDiffTerminal(diff: ReportDiff, meta: DiffMeta): string {
   const c = (code: string, s: string): string => (meta.color ? `\u001b[${code}m${s}\u001b[0m` : s);
   const clean = (s: string): string => s.replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g, '\ufffd');
   const line = (mark: string, r: JsonResult, tail = ''): string =>
-    clean(`  ${mark} ${r.control} [${r.severity}] ${subject(r)}: ${r.message}${tail}`);
+    clean(`  ${mark} ${r.control} [${r.severity}] ${subject(r)}: ${r.message}${tail}`).replace(/\r?\n/g, '\n    ');
   const out: string[] = [`Compared ${clean(meta.base)} (base) with ${clean(meta.head)} (head)`, ''];
   out.push(c('1;31', `New failures (${diff.newFailures.length})`));
   out.push(...diff.newFailures.map((r) => line('+', r)));
@@ -153,7 +153,9 @@ export function renderDiffTerminal(diff: ReportDiff, meta: DiffMeta): string {
 
 export function renderDiffMarkdown(diff: ReportDiff, meta: DiffMeta): string {
   const esc = (s: string): string =>
-    s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/([\\`*_[\]|#~])/g, '\\$1').replace(/\r?\n/g, '<br>');
+    s
+      .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\ufffd')
+      .replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/([\\`*_[\]|#~])/g, '\\$1').replace(/\r?\n/g, '<br>');
   const table = (rows: string[][]): string[] =>
     rows.length === 0 ? ['None.'] : ['| Control | Severity | Object | Finding |', '| --- | --- | --- | --- |', ...rows.map((r) => `| ${r.join(' | ')} |`)];
   const row = (r: JsonResult, extra = ''): string[] => [`\`${r.control.replace(/[`|]/g, "'")}\``, r.severity, esc(subject(r)) || '—', esc(r.message) + extra];
