@@ -48,7 +48,12 @@ reported_version() {
       # No version flag: read the module version and the ldflag out of the binary's build info.
       go version -m "$bin/$b" 2>/dev/null | awk '$1=="mod" {print $3}' ;;
     pulumi-resource-kubernetes)
-      go version -m "$bin/$b" 2>/dev/null | sed -n 's/.*pkg\/version.Version=\([^ "]*\).*/\1/p' | head -1 ;;
+      # No version flag either: the binary must be built from the pinned provider module, and
+      # the schema it embeds carries the version it was stamped with.
+      if go version -m "$bin/$b" 2>/dev/null |
+        awk -v m="$K8S_PROVIDER_MODULE_VERSION" '$1=="dep" && $2=="github.com/pulumi/pulumi-kubernetes/provider/v4" && $3==m {ok=1} END {exit !ok}'; then
+        grep -a -o -m1 '^  "version": "[^"]*"' "$bin/$b" | sed 's/.*: "\(.*\)"/\1/'
+      fi ;;
     etcd) "$bin/etcd" --version 2>/dev/null | sed -n 's/^etcd Version: //p' ;;
     kube-apiserver|kube-controller-manager) "$bin/$b" --version 2>/dev/null | awk '{print $2}' ;;
     kubeadm) "$bin/kubeadm" version -o short 2>/dev/null ;;
@@ -137,9 +142,13 @@ build() { # name  module-dir  package  ldflags  [tags]
       -ldflags "$ld" -o "$out" "$pkg"
   ) >"$prefix/logs/$name.log" 2>&1 &
   local pid=$!
+  local next=30
   while kill -0 $pid 2>/dev/null; do
-    sleep 30
-    kill -0 $pid 2>/dev/null && say "      ... $name still building ($((SECONDS - start))s)"
+    sleep 1
+    if [ $((SECONDS - start)) -ge $next ] && kill -0 $pid 2>/dev/null; then
+      say "      ... $name still building ($((SECONDS - start))s)"
+      next=$((next + 30))
+    fi
   done
   if ! wait $pid; then
     tail -n 30 "$prefix/logs/$name.log" >&2

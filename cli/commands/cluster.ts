@@ -48,7 +48,8 @@ export const command: Command = {
       return 2;
     }
     const blueprint = synthesizeBlueprint({ profile: opts.profile, local: { ...DEFAULT_PORTS, apiServerPort: opts.apiServerPort } });
-    const cp = new LocalControlPlane({ stateDir: opts.stateDir, binDir: binDir(), nodeFiles: blueprint.nodeFiles });
+    // Only `up` needs the binaries; down and status work without a built toolchain.
+    const cp = new LocalControlPlane({ stateDir: opts.stateDir, binDir: action === 'up' ? binDir() : '', nodeFiles: blueprint.nodeFiles });
     switch (action) {
       case 'up': {
         const info = await cp.up();
