@@ -104,7 +104,8 @@ export function renderOscal(findings: readonly Finding[], summary: ReportSummary
           'related-observations': [{ 'observation-uuid': obsId }],
         };
         if (e && /^\d{4}-\d{2}-\d{2}$/.test(e.expires)) risk.deadline = `${e.expires}T23:59:59Z`;
-        if (e) risk.props = [prop('owner', e.owner)].filter((p): p is Prop => p !== undefined);
+        const owner = e ? prop('owner', e.owner) : undefined;
+        if (owner) risk.props = [owner]; // OSCAL lists, when present, are never empty
         risks.push(risk);
       }
     });

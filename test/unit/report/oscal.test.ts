@@ -88,4 +88,22 @@ describe('OSCAL assessment-results', () => {
     const later = allUuids(render(FINDINGS, { ...META, generatedAt: '2025-07-01T00:00:00.000Z' }));
     expect(later[0]).not.toBe(a[0]);
   });
+
+  it('has no empty list and no empty string anywhere (OSCAL lists have at least one item)', () => {
+    const walk = (v: unknown, at: string): void => {
+      if (Array.isArray(v)) {
+        expect(`${at}: ${v.length}`).not.toBe(`${at}: 0`);
+        v.forEach((x, i) => walk(x, `${at}[${i}]`));
+      } else if (v && typeof v === 'object') {
+        for (const [k, x] of Object.entries(v)) walk(x, `${at}.${k}`);
+      } else if (typeof v === 'string') {
+        expect(`${at}: ${v.trim()}`).not.toBe(`${at}: `);
+      }
+    };
+    walk(render(), '$');
+    const empty = render([], {});
+    walk(empty, '$');
+    expect(empty['assessment-results'].results[0]['reviewed-controls']['control-selections']).toEqual([{ 'include-all': {} }]);
+    expect(empty['assessment-results'].results[0].findings).toBeUndefined();
+  });
 });
