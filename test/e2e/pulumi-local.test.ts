@@ -105,5 +105,5 @@ describe('pulumi up on the local stack', () => {
 
 function tools(): Record<string, string> {
   const text = fs.readFileSync(path.join(__dirname, '../../tools/versions.env'), 'utf8');
-  return Object.fromEntries(text.split('\n').filter((l) => /^[A-Z_]+=/.test(l)).map((l) => l.split('=') as [string, string]));
+  return Object.fromEntries(text.split('\n').filter((l) => /^[A-Z0-9_]+=/.test(l)).map((l) => l.split('=') as [string, string]));
 }
