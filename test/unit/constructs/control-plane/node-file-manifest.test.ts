@@ -1,0 +1,68 @@
+import { NODE_FILE_MANIFEST_API_VERSION, NODE_FILE_MANIFEST_KIND } from '../../../../policies/model';
+import { build, file } from './support';
+
+const PKI = [
+  'ca', 'apiserver', 'apiserver-kubelet-client', 'apiserver-etcd-client', 'front-proxy-ca', 'front-proxy-client',
+  'etcd/ca', 'etcd/server', 'etcd/peer', 'etcd/healthcheck-client',
+];
+
+describe('node file manifest', () => {
+  const cp = build();
+
+  test('sorted by path, unique paths, everything root:root', () => {
+    const paths = cp.nodeFiles.map((f) => f.path);
+    expect(paths).toEqual([...paths].sort());
+    expect(new Set(paths).size).toBe(paths.length);
+    for (const f of cp.nodeFiles) {
+      expect(f.owner).toBe('root');
+      expect(f.group).toBe('root');
+    }
+  });
+
+  test('PKI: keys 0600 (sensitive), certificates 0644, created by kubeadm without content', () => {
+    for (const name of PKI) {
+      expect(file(cp, `/etc/kubernetes/pki/${name}.key`)).toMatchObject({ mode: 0o600, role: 'pki-key', sensitive: true, createdBy: 'kubeadm' });
+      expect(file(cp, `/etc/kubernetes/pki/${name}.crt`)).toMatchObject({ mode: 0o644, role: 'pki-certificate', sensitive: false, createdBy: 'kubeadm' });
+      expect(file(cp, `/etc/kubernetes/pki/${name}.key`).content).toBeUndefined();
+    }
+    expect(file(cp, '/etc/kubernetes/pki/sa.key')).toMatchObject({ mode: 0o600, sensitive: true });
+    expect(file(cp, '/etc/kubernetes/pki/sa.pub')).toMatchObject({ mode: 0o644, sensitive: false });
+  });
+
+  test('kubeconfigs 0600 and sensitive; static pod manifests 0600; kubelet config 0644', () => {
+    for (const kc of ['admin.conf', 'super-admin.conf', 'controller-manager.conf', 'scheduler.conf', 'kubelet.conf']) {
+      expect(file(cp, `/etc/kubernetes/${kc}`)).toMatchObject({ mode: 0o600, role: 'kubeconfig', sensitive: true, createdBy: 'kubeadm' });
+    }
+    for (const pod of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) {
+      expect(file(cp, `/etc/kubernetes/manifests/${pod}.yaml`)).toMatchObject({ mode: 0o600, role: 'static-pod-manifest', createdBy: 'kubeadm' });
+    }
+    expect(file(cp, '/var/lib/kubelet/config.yaml')).toMatchObject({ mode: 0o644, role: 'kubelet-config' });
+    expect(file(cp, '/var/lib/etcd')).toMatchObject({ mode: 0o700, role: 'etcd-data-directory', sensitive: true });
+  });
+
+  test('blueprint files carry content; no file is more open than 0644', () => {
+    const blueprint = cp.nodeFiles.filter((f) => f.createdBy === 'blueprint');
+    expect(blueprint.map((f) => f.role).sort()).toEqual(['admission-config', 'audit-policy', 'authentication-config', 'encryption-config', 'kubeadm-config']);
+    for (const f of blueprint) expect(f.content).toBeDefined();
+    for (const f of cp.nodeFiles) expect(f.mode & ~0o755).toBe(0);
+    for (const f of cp.nodeFiles.filter((x) => !x.role.endsWith('directory'))) expect(f.mode & ~0o644).toBe(0);
+    expect(cp.nodeFiles.filter((f) => f.role === 'kubeadm-config')).toHaveLength(1);
+  });
+
+  test('as a document: hcb.dev/v1alpha1 NodeFileManifest with octal mode strings and no content', () => {
+    const d = cp.nodeFileManifest() as Record<string, any>;
+    expect(d.apiVersion).toBe(NODE_FILE_MANIFEST_API_VERSION);
+    expect(d.kind).toBe(NODE_FILE_MANIFEST_KIND);
+    expect(d.files).toHaveLength(cp.nodeFiles.length);
+    const ca = d.files.find((f: { path: string }) => f.path === '/etc/kubernetes/pki/ca.key');
+    expect(ca).toEqual({ path: '/etc/kubernetes/pki/ca.key', owner: 'root', group: 'root', mode: '0600', role: 'pki-key', sensitive: true, createdBy: 'kubeadm' });
+    expect(JSON.stringify(d)).not.toContain('content');
+  });
+
+  test('high profile: CCN-STIC modes (certificates 0640, keys 0400)', () => {
+    const high = build({ profile: 'high' });
+    expect(file(high, '/etc/kubernetes/pki/apiserver.crt').mode).toBe(0o640);
+    expect(file(high, '/etc/kubernetes/pki/apiserver.key').mode).toBe(0o400);
+    expect(file(high, '/var/lib/kubelet/config.yaml').mode).toBe(0o600);
+  });
+});
