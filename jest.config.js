@@ -1,6 +1,6 @@
 // Two projects: fast tests (unit, snapshot, fixtures) and end-to-end tests that start the real
 // local control plane and the real Pulumi CLI. scripts/test.sh runs both.
-const tsJest = { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, tsconfig: 'tsconfig.json' }] };
+const tsJest = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] };
 module.exports = {
   projects: [
     {
