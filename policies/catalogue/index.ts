@@ -3,9 +3,37 @@
  * presentation order only; the engine sorts findings by control id.
  */
 import { Control } from '../control';
+import { ADMISSION_CONTROLS } from './admission';
 import { API_SERVER_CONTROLS } from './api-server';
+import { AUDIT_CONTROLS } from './audit';
+import { CONTROLLER_MANAGER_CONTROLS } from './controller-manager';
+import { ENCRYPTION_CONTROLS } from './encryption';
+import { ETCD_CONTROLS } from './etcd';
+import { FEATURE_GATE_CONTROLS } from './feature-gates';
+import { KUBELET_CONTROLS } from './kubelet';
+import { NAMESPACE_CONTROLS } from './namespaces';
+import { NODE_FILE_CONTROLS } from './node-files';
+import { ORGANISATIONAL_CONTROLS } from './organisational';
+import { RBAC_CONTROLS } from './rbac';
+import { SCHEDULER_CONTROLS } from './scheduler';
+import { WORKLOAD_CONTROLS } from './workloads';
 
-export const CATALOGUE: readonly Control[] = [...API_SERVER_CONTROLS];
+export const CATALOGUE: readonly Control[] = Object.freeze([
+  ...API_SERVER_CONTROLS,
+  ...ETCD_CONTROLS,
+  ...CONTROLLER_MANAGER_CONTROLS,
+  ...SCHEDULER_CONTROLS,
+  ...KUBELET_CONTROLS,
+  ...AUDIT_CONTROLS,
+  ...ENCRYPTION_CONTROLS,
+  ...ADMISSION_CONTROLS,
+  ...FEATURE_GATE_CONTROLS,
+  ...WORKLOAD_CONTROLS,
+  ...NAMESPACE_CONTROLS,
+  ...RBAC_CONTROLS,
+  ...NODE_FILE_CONTROLS,
+  ...ORGANISATIONAL_CONTROLS,
+]);
 
 /** A control by id, or undefined. */
 export function controlById(id: string): Control | undefined {

@@ -1,0 +1,269 @@
+/**
+ * Kubelet (kubelet.config.k8s.io/v1beta1 KubeletConfiguration). Where a field is absent, the
+ * defaults that apply to a configuration FILE are used and named in the message (they differ
+ * from the command-line flag defaults: e.g. the read-only port is 0 in a file, 10255 as a flag).
+ */
+import { CheckContext, CheckResult, Control } from '../control';
+import { readExtraArgs } from '../components';
+import { documentCheck, fail, notEvaluated, pass, result, Verdict } from '../checks/helpers';
+import { cipherSuitesVerdict, tlsMinVersionVerdict } from '../checks/tls';
+import { asBool, asDict, asString, asStrings, Dict, get } from '../util/values';
+
+const GROUP = 'kubelet.config.k8s.io';
+const WHAT = 'KubeletConfiguration (kubelet.config.k8s.io)';
+
+function kubeletCheck(decide: (k: Dict) => Verdict) {
+  return documentCheck('KubeletConfiguration', GROUP, WHAT, (d) => decide(d.object as Dict));
+}
+
+/** A boolean field with its file default; `want` is the required value. */
+function boolField(path: string, want: boolean, fileDefault: boolean | undefined) {
+  return kubeletCheck((k) => {
+    const raw = get(k, path);
+    if (raw === undefined || raw === null) {
+      if (fileDefault === undefined) return fail(`${path} is not set; it must be ${want}.`);
+      return fileDefault === want
+        ? pass(`${path} is not set; the configuration-file default ${fileDefault} applies.`)
+        : fail(`${path} is not set and defaults to ${fileDefault}; it must be ${want}.`);
+    }
+    const b = asBool(raw);
+    if (b === undefined) return fail(`${path} is ${JSON.stringify(raw)}, not a boolean.`);
+    return b === want ? pass(`${path}: ${b}.`) : fail(`${path}: ${b}; it must be ${want}.`);
+  });
+}
+
+/** Duration text ("4h0m0s", "5m", "0s") → seconds; undefined when unreadable. */
+export function durationSeconds(v: unknown): number | undefined {
+  if (typeof v === 'number') return v / 1e9; // a bare number is nanoseconds in Go's duration JSON
+  if (typeof v !== 'string') return undefined;
+  const s = v.trim();
+  if (s === '0') return 0;
+  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g;
+  let total = 0;
+  let consumed = 0;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(s)) !== null) {
+    const n = Number(m[1]);
+    total += n * { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 }[m[2] as 'ns'];
+    consumed += m[0].length;
+  }
+  return consumed === s.length && s.length > 0 ? total : undefined;
+}
+
+function hostnameOverrideCheck(ctx: CheckContext): CheckResult[] {
+  const docs = [...ctx.byKind('InitConfiguration', 'kubeadm.k8s.io'), ...ctx.byKind('JoinConfiguration', 'kubeadm.k8s.io')];
+  if (docs.length === 0) {
+    return [notEvaluated('no kubeadm InitConfiguration or JoinConfiguration in the input (the kubelet command line is set through nodeRegistration.kubeletExtraArgs).')];
+  }
+  return docs.map((d) => {
+    const args = readExtraArgs(get(d.object, 'nodeRegistration.kubeletExtraArgs'));
+    const o = args.find(([n]) => n === 'hostname-override');
+    return o
+      ? result('fail', `nodeRegistration.kubeletExtraArgs sets hostname-override=${o[1]}: the node name no longer matches the host, which breaks node-scoped authorization and TLS names.`, ctx.ref(d))
+      : result('pass', 'nodeRegistration.kubeletExtraArgs does not override the hostname.', ctx.ref(d));
+  });
+}
+
+export const KUBELET_CONTROLS: readonly Control[] = [
+  {
+    id: 'HCB-KUBELET-ANONYMOUS-AUTH',
+    title: 'Kubelet rejects anonymous requests',
+    rationale: 'The kubelet API can read logs and run commands in containers; without authentication anyone on the node network could use it.',
+    severity: 'critical',
+    frameworks: { stig: ['V-242391'], cis: ['4.2.1'], bsi: ['APP.4.4.A3'], ccn: ['CCN-CL-09'], scs: ['SCS-BASE-KUBELET-AUTHN'] },
+    checkpoints: ['synth', 'live', 'probe'],
+    responsibility: 'provider',
+    automation: 'automated',
+    remediation: 'KubeletConfiguration construct renders authentication.anonymous.enabled: false (not overridable).',
+    check: boolField('authentication.anonymous.enabled', false, false),
+  },
+  {
+    id: 'HCB-KUBELET-WEBHOOK-AUTHN',
+    title: 'Kubelet authenticates bearer tokens through the API server',
+    rationale: 'Webhook authentication lets the kubelet accept service account and user tokens checked by the API server, instead of only client certificates or nothing.',
+    severity: 'high',
+    frameworks: { bsi: ['APP.4.4.A3'], scs: ['SCS-BASE-KUBELET-AUTHN'] },
+    checkpoints: ['synth', 'live'],
+    responsibility: 'provider',
+    automation: 'automated',
+    remediation: 'KubeletConfiguration construct renders authentication.webhook.enabled: true.',
+    check: boolField('authentication.webhook.enabled', true, true),
+  },
+  {
+    id: 'HCB-KUBELET-AUTHORIZATION-MODE',
+    title: 'Kubelet delegates authorization to the API server (Webhook)',
+    rationale: 'With AlwaysAllow every authenticated caller may use every kubelet endpoint; Webhook mode asks the API server with a SubjectAccessReview.',
+    severity: 'critical',
+    frameworks: { stig: ['V-242392'], cis: ['4.2.2'], bsi: ['APP.4.4.A3'], scs: ['SCS-BASE-KUBELET-AUTHZ'] },
+    checkpoints: ['synth', 'live'],
+    responsibility: 'provider',
+    automation: 'automated',
+    remediation: 'KubeletConfiguration construct renders authorization.mode: Webhook.',
+    check: kubeletCheck((k) => {
+      const mode = get(k, 'authorization.mode');
+      if (mode === undefined || mode === null) return pass('authorization.mode is not set; the configuration-file default Webhook applies.');
+      return mode === 'Webhook' ? pass('authorization.mode: Webhook.') : fail(`authorization.mode: ${String(mode)}; it must be Webhook.`);
+    }),
+  },
+  {
+    id: 'HCB-KUBELET-CLIENT-CA',
+    title: 'Kubelet verifies client certificates against the cluster CA',
+    rationale: 'The client CA file is what lets the kubelet authenticate the API server and other clients by certificate.',
+    severity: 'high',
+    frameworks: { stig: ['V-242420'], cis: ['4.2.3'], scs: ['SCS-BASE-CA', 'SCS-BASE-KUBELET-AUTHN'] },
+    checkpoints: ['synth', 'live'],
+    responsibility: 'provider',
+    automation: 'automated',
+    remediation: 'KubeletConfiguration construct renders authentication.x509.clientCAFile (default /etc/kubernetes/pki/ca.crt).',
+    check: kubeletCheck((k) => {
+      const v = asString(get(k, 'authentication.x509.clientCAFile')) ?? '';
+      return v === '' ? fail('authentication.x509.clientCAFile is not set: client certificates cannot be verified.') : pass(`authentication.x509.clientCAFile: ${v}.`);
+    }),
+  },
+  {
+    id: 'HCB-KUBELET-READ-ONLY-PORT',
+    title: 'Kubelet read-only port is closed',
+    rationale: 'The read-only port serves pod and node details over plain HTTP with no authentication at all.',
+    severity: 'high',
+    frameworks: { stig: ['V-242387'], cis: ['4.2.4'], scs: ['SCS-BASE-TLS', 'SCS-BASE-KUBELET-AUTHN'] },
+    checkpoints: ['synth', 'live'],
+    responsibility: 'provider',
+    automation: 'automated',
+    remediation: 'KubeletConfiguration construct renders readOnlyPort: 0 explicitly.',
+    check: kubeletCheck((k) => {
+      const v = k.readOnlyPort;
+      if (v === undefined || v === null) {
+        return pass('readOnlyPort is not set; in a v1beta1 configuration file it defaults to 0 (closed). A --read-only-port flag on the kubelet command line would override this.');
+      }
+      return v === 0 ? pass('readOnlyPort: 0.') : fail(`readOnlyPort: ${JSON.stringify(v)} serves the kubelet API without authentication; set 0.`);
+    }),
+  },
+  {
+    id: 'HCB-KUBELET-STREAMING-TIMEOUT',
+    title: 'Kubelet closes idle streaming connections',
+    rationale: 'exec, attach and port-forward sessions that never time out can be left open and hijacked; an idle timeout ends them.',
+    severity: 'medium',
+    frameworks: { stig: ['V-245541'], cis: ['4.2.5'] },
+    checkpoints: ['synth', 'live'],
+    responsibility: 'cluster-admin',
+    automation: 'automated',
+    remediation: "KubeletConfiguration construct prop streamingConnectionIdleTimeout (default '5m').",
+    check: kubeletCheck((k) => {
+      const v = k.streamingConnectionIdleTimeout;
+      if (v === undefined || v === null) return pass('streamingConnectionIdleTimeout is not set; the configuration-file default 4h applies.');
+      const s = durationSeconds(v);
+      if (s === undefined) return fail(`streamingConnectionIdleTimeout: ${JSON.stringify(v)} is not a duration.`);
+      return s === 0 ? fail('streamingConnectionIdleTimeout is 0: idle streaming connections never time out.') : pass(`streamingConnectionIdleTimeout: ${String(v)}.`);
+    }),
+  },
+  {
+    id: 'HCB-KUBELET-PROTECT-KERNEL-DEFAULTS',
+    title: 'Kubelet refuses to change kernel settings',
+    rationale: 'With protectKernelDefaults the kubelet fails instead of silently changing kernel tunables away from the hardened host configuration.',
+    severity: 'medium',
+    frameworks: { stig: ['V-242434'] },
+    checkpoints: ['synth', 'live'],
+    responsibility: 'cluster-admin',
+    automation: 'automated',
+    remediation: 'KubeletConfiguration construct prop protectKernelDefaults (default true; the node sysctls must match).',
+    check: boolField('protectKernelDefaults', true, false),
+  },
+  {
+    id: 'HCB-KUBELET-SECCOMP-DEFAULT',
+    title: 'Kubelet applies the runtime default seccomp profile to every container',
+    rationale: 'seccomp filters the system calls containers may make; making RuntimeDefault the default covers pods that do not ask for it.',
+    severity: 'medium',
+    frameworks: { ccn: ['CCN-CL-20'], bsi: ['APP.4.4.A4'] },
+    checkpoints: ['synth', 'live'],
+    responsibility: 'provider',
+    automation: 'automated',
+    remediation: 'KubeletConfiguration construct prop seccompDefault (default true).',
+    check: boolField('seccompDefault', true, false),
+  },
+  {
+    id: 'HCB-KUBELET-TLS',
+    title: 'Kubelet requires TLS 1.2 or newer with approved suites',
+    rationale: 'The kubelet API carries exec sessions and logs; its TLS floor and suites must be as strict as the API server’s.',
+    severity: 'medium',
+    frameworks: { ccn: ['CCN-CL-04'], scs: ['SCS-BASE-TLS'] },
+    checkpoints: ['synth', 'live'],
+    responsibility: 'provider',
+    automation: 'automated',
+    remediation: 'KubeletConfiguration construct prop tls (TlsPolicy) renders tlsMinVersion and tlsCipherSuites.',
+    check: kubeletCheck((k) => {
+      const v = tlsMinVersionVerdict(asString(k.tlsMinVersion), 'tlsMinVersion');
+      if (v.status !== 'pass') return v;
+      const cs = cipherSuitesVerdict(k.tlsCipherSuites === undefined ? undefined : asStrings(k.tlsCipherSuites), 'tlsCipherSuites');
+      return cs.status === 'pass' ? pass(`${v.message} ${cs.message}`) : cs;
+    }),
+  },
+  {
+    id: 'HCB-KUBELET-SERVING-CERT',
+    title: 'Kubelet serves with a certificate the cluster can verify',
+    rationale: 'Without a configured or bootstrapped serving certificate the kubelet generates a self-signed one that clients cannot verify.',
+    severity: 'high',
+    frameworks: { stig: ['V-242424', 'V-242425'], ccn: ['CCN-CL-03'], scs: ['SCS-BASE-TLS', 'SCS-BASE-CA'] },
+    checkpoints: ['synth', 'live'],
+    responsibility: 'provider',
+    automation: 'automated',
+    remediation: 'KubeletConfiguration construct prop serverTLSBootstrap (default true: the certificate is requested from the cluster CA), or tlsCertFile and tlsPrivateKeyFile.',
+    check: kubeletCheck((k) => {
+      const cert = asString(k.tlsCertFile) ?? '';
+      const key = asString(k.tlsPrivateKeyFile) ?? '';
+      if (cert !== '' && key !== '') return pass(`tlsCertFile: ${cert}, tlsPrivateKeyFile: ${key}.`);
+      if (asBool(k.serverTLSBootstrap) === true) return pass('serverTLSBootstrap: true: the serving certificate is issued by the cluster CA through a CSR.');
+      if (cert !== '' || key !== '') return fail('Only one of tlsCertFile and tlsPrivateKeyFile is set.');
+      return fail('Neither tlsCertFile/tlsPrivateKeyFile nor serverTLSBootstrap is set: the kubelet serves a self-signed certificate.');
+    }),
+  },
+  {
+    id: 'HCB-KUBELET-CERT-ROTATION',
+    title: 'Kubelet rotates its client and serving certificates',
+    rationale: 'Rotation keeps kubelet certificates short-lived, so a stolen certificate stops working soon.',
+    severity: 'medium',
+    frameworks: { ccn: ['CCN-CL-03'], scs: ['SCS-BASE-CA'] },
+    checkpoints: ['synth', 'live'],
+    responsibility: 'provider',
+    automation: 'automated',
+    remediation: 'KubeletConfiguration construct props rotateCertificates and serverTLSBootstrap (both default true).',
+    check: kubeletCheck((k) => {
+      const problems: string[] = [];
+      if (asBool(k.rotateCertificates) !== true) problems.push('rotateCertificates is not true (client certificate is not renewed)');
+      const gates = asDict(k.featureGates);
+      if (asBool(k.serverTLSBootstrap) !== true) problems.push('serverTLSBootstrap is not true (serving certificate is not requested and renewed through the API)');
+      if (asBool(gates.RotateKubeletServerCertificate) === false) problems.push('featureGates.RotateKubeletServerCertificate is false');
+      return problems.length > 0 ? fail(`${problems.join('; ')}.`) : pass('rotateCertificates and serverTLSBootstrap are true.');
+    }),
+  },
+  {
+    id: 'HCB-KUBELET-STATIC-POD-PATH',
+    title: 'Worker kubelets do not run static pods from a directory',
+    rationale:
+      'Static pods bypass the API server’s admission control; only control-plane nodes need them. A worker kubelet with a manifest directory runs whatever lands there.',
+    severity: 'medium',
+    frameworks: { stig: ['V-242397'] },
+    checkpoints: ['synth', 'live'],
+    responsibility: 'provider',
+    automation: 'automated',
+    remediation:
+      'KubeletConfiguration construct prop role: worker (renders no staticPodPath). Control-plane kubelets need it: record an exception scoped to their configuration file.',
+    check: kubeletCheck((k) => {
+      const v = asString(k.staticPodPath) ?? '';
+      return v === ''
+        ? pass('staticPodPath is not set: the kubelet runs no static pods from disk.')
+        : fail(`staticPodPath: ${v}: static pods bypass admission; acceptable on control-plane nodes only (record an exception for their configuration).`);
+    }),
+  },
+  {
+    id: 'HCB-KUBELET-HOSTNAME-OVERRIDE',
+    title: 'Kubelet does not override the node name',
+    rationale: 'An overridden hostname detaches the node identity from the host, weakening node authorization and certificate names.',
+    severity: 'low',
+    frameworks: { stig: ['V-242404'] },
+    checkpoints: ['synth', 'live'],
+    responsibility: 'provider',
+    automation: 'automated',
+    remediation: "kubeadm InitConfiguration/JoinConfiguration nodeRegistration.kubeletExtraArgs: remove 'hostname-override' (set nodeRegistration.name only if it equals the hostname).",
+    check: hostnameOverrideCheck,
+  },
+];

@@ -1,0 +1,216 @@
+/**
+ * Tenant namespaces: Pod Security labels, default-deny network policies, quotas, limit ranges and
+ * the default service account. Evaluated per Namespace object in the input, against the objects
+ * of that namespace that are also in the input.
+ */
+import { CheckContext, CheckResult, Control } from '../control';
+import { notEvaluated, result } from '../checks/helpers';
+import { Document } from '../model';
+import { asArray, asBool, asDict, asDicts, asStrings, Dict } from '../util/values';
+
+const SYSTEM = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
+
+function tenantNamespaces(ctx: CheckContext): Document[] {
+  return ctx.namespaces.filter((d) => !SYSTEM.has(d.object.metadata?.name ?? ''));
+}
+
+function perNamespace(decide: (ns: string, doc: Document, ctx: CheckContext) => Omit<CheckResult, 'object'>) {
+  return (ctx: CheckContext): CheckResult[] => {
+    const nss = tenantNamespaces(ctx);
+    if (nss.length === 0) return [notEvaluated('no Namespace objects (other than default and kube-*) in the input.')];
+    return nss.map((d) => {
+      const r = decide(d.object.metadata?.name ?? '', d, ctx);
+      return result(r.status, r.message, ctx.ref(d));
+    });
+  };
+}
+
+function inNamespace(ctx: CheckContext, kind: string, ns: string): Document[] {
+  return ctx.byKind(kind).filter((d) => d.object.metadata?.namespace === ns);
+}
+
+/** An empty podSelector selects every pod of the namespace. */
+function selectsAllPods(spec: Dict): boolean {
+  const sel = spec.podSelector;
+  if (sel === undefined || sel === null) return false; // required field; absent is malformed
+  const s = asDict(sel);
+  return Object.keys(asDict(s.matchLabels)).length === 0 && asArray(s.matchExpressions).length === 0;
+}
+
+/** policyTypes as Kubernetes defaults them: Ingress always, Egress when egress rules exist. */
+function policyTypes(spec: Dict): string[] {
+  const given = asStrings(spec.policyTypes);
+  if (given.length > 0) return given;
+  return spec.egress !== undefined ? ['Ingress', 'Egress'] : ['Ingress'];
+}
+
+/** A rule that allows everything: no peers and no ports. */
+function allowsAll(rule: Dict, peersKey: 'from' | 'to'): boolean {
+  return asArray(rule[peersKey]).length === 0 && asArray(rule.ports).length === 0;
+}
+
+function defaultDeny(direction: 'Ingress' | 'Egress') {
+  const rulesKey = direction === 'Ingress' ? 'ingress' : 'egress';
+  const peersKey = direction === 'Ingress' ? 'from' : 'to';
+  return perNamespace((ns, _d, ctx) => {
+    const policies = inNamespace(ctx, 'NetworkPolicy', ns).filter((p) => p.object.apiVersion === 'networking.k8s.io/v1');
+    const specs = policies.map((p) => ({ name: p.object.metadata?.name ?? '?', spec: asDict((p.object as Dict).spec) }));
+    const deny = specs.find((p) => selectsAllPods(p.spec) && policyTypes(p.spec).includes(direction) && asArray(p.spec[rulesKey]).length === 0);
+    if (!deny) {
+      return {
+        status: 'fail',
+        message: `No NetworkPolicy in the input selects every pod of ${ns} for ${direction} without allowing anything: ${direction.toLowerCase()} traffic is open by default.`,
+      };
+    }
+    const opener = specs.find(
+      (p) => selectsAllPods(p.spec) && policyTypes(p.spec).includes(direction) && asDicts(p.spec[rulesKey]).some((r) => allowsAll(r, peersKey)),
+    );
+    if (opener) return { status: 'fail', message: `NetworkPolicy ${opener.name} allows all ${direction.toLowerCase()} traffic for every pod, cancelling the default deny ${deny.name}.` };
+    return { status: 'pass', message: `NetworkPolicy ${deny.name} denies ${direction.toLowerCase()} traffic by default.` };
+  });
+}
+
+const PSA_ENFORCE = 'pod-security.kubernetes.io/enforce';
+const PSA_VERSION = 'pod-security.kubernetes.io/enforce-version';
+
+function nonSystemNamespacedKinds(d: Document): boolean {
+  return d.object.metadata?.namespace === 'default';
+}
+
+/** Objects the API server itself creates in default; they are not user objects. */
+function builtIn(d: Document): boolean {
+  const k = d.object.kind;
+  const n = d.object.metadata?.name;
+  return (
+    (k === 'Service' && n === 'kubernetes') ||
+    (k === 'Endpoints' && n === 'kubernetes') ||
+    (k === 'EndpointSlice' && n === 'kubernetes') ||
+    (k === 'ServiceAccount' && n === 'default') ||
+    (k === 'ConfigMap' && n === 'kube-root-ca.crt')
+  );
+}
+
+export const NAMESPACE_CONTROLS: readonly Control[] = [
+  {
+    id: 'HCB-NAMESPACE-POD-SECURITY-LABELS',
+    title: 'Namespaces enforce the baseline or restricted Pod Security level at a pinned version',
+    rationale:
+      'Pod Security labels make the API server reject pods that break the level; pinning the version keeps an upgrade from changing what is allowed without review.',
+    severity: 'high',
+    frameworks: { stig: ['V-242437'], cis: ['5.2.1'], ccn: ['CCN-CL-16'], bsi: ['APP.4.4.A4'] },
+    checkpoints: ['synth', 'live'],
+    responsibility: 'cluster-admin',
+    automation: 'automated',
+    remediation: "HardenedNamespace prop podSecurity (level 'restricted' by default, version pinned to the cluster's minor).",
+    check: perNamespace((ns, d) => {
+      const labels = d.object.metadata?.labels ?? {};
+      const level = labels[PSA_ENFORCE];
+      const version = labels[PSA_VERSION];
+      if (level !== 'baseline' && level !== 'restricted') {
+        return { status: 'fail', message: `${PSA_ENFORCE} is ${level === undefined ? 'not set' : JSON.stringify(level)}; it must be baseline or restricted.` };
+      }
+      if (version === undefined || !/^v1\.\d+$/.test(version)) {
+        return { status: 'fail', message: `Enforces ${level} but ${PSA_VERSION} is ${version === undefined ? 'not set' : JSON.stringify(version)}; pin it to a version such as v1.33 (latest follows upgrades unreviewed).` };
+      }
+      return { status: 'pass', message: `Enforces ${level} at ${version}.` };
+    }),
+  },
+  {
+    id: 'HCB-NAMESPACE-DEFAULT-DENY-INGRESS',
+    title: 'Namespaces deny incoming traffic unless a policy allows it',
+    rationale: 'Pods accept traffic from anywhere until a NetworkPolicy selects them; a default deny turns the model around so that only declared flows work.',
+    severity: 'high',
+    frameworks: { cis: ['5.3.2'], bsi: ['APP.4.4.A7', 'APP.4.4.A18'], ccn: ['CCN-CL-11'] },
+    checkpoints: ['synth', 'live'],
+    responsibility: 'cluster-admin',
+    automation: 'automated',
+    remediation: 'HardenedNamespace renders DefaultDenyNetworkPolicy (ingress and egress); add NetworkAllowPolicy for the flows the application needs.',
+    check: defaultDeny('Ingress'),
+  },
+  {
+    id: 'HCB-NAMESPACE-DEFAULT-DENY-EGRESS',
+    title: 'Namespaces deny outgoing traffic unless a policy allows it',
+    rationale: 'Open egress lets a compromised pod reach the control plane, node ports, cloud metadata and the internet; default deny plus explicit allows (DNS first) closes that.',
+    severity: 'medium',
+    frameworks: { cis: ['5.3.2'], bsi: ['APP.4.4.A7'] },
+    checkpoints: ['synth', 'live'],
+    responsibility: 'cluster-admin',
+    automation: 'automated',
+    remediation: 'HardenedNamespace renders DefaultDenyNetworkPolicy (ingress and egress) and DnsEgressNetworkPolicy.',
+    check: defaultDeny('Egress'),
+  },
+  {
+    id: 'HCB-NAMESPACE-RESOURCE-QUOTA',
+    title: 'Namespaces have a resource quota',
+    rationale: 'A quota caps what one tenant can take from the cluster, so a runaway or hostile workload cannot starve the others.',
+    severity: 'medium',
+    frameworks: { ccn: ['CCN-CL-22'], bsi: ['APP.4.4.A1'] },
+    checkpoints: ['synth', 'live'],
+    responsibility: 'cluster-admin',
+    automation: 'automated',
+    remediation: 'HardenedNamespace prop quota (NamespaceResourceQuota).',
+    check: perNamespace((ns, _d, ctx) => {
+      const q = inNamespace(ctx, 'ResourceQuota', ns).filter((d) => Object.keys(asDict(asDict((d.object as Dict).spec).hard)).length > 0);
+      return q.length > 0
+        ? { status: 'pass', message: `ResourceQuota ${q.map((d) => d.object.metadata?.name).join(', ')} limits the namespace.` }
+        : { status: 'fail', message: `No ResourceQuota with hard limits for ${ns} in the input.` };
+    }),
+  },
+  {
+    id: 'HCB-NAMESPACE-LIMIT-RANGE',
+    title: 'Namespaces have a LimitRange with container defaults',
+    rationale: 'A LimitRange gives containers that declare no resources sensible requests and limits, so the quota and the scheduler can account for them.',
+    severity: 'low',
+    frameworks: { ccn: ['CCN-CL-22'], bsi: ['APP.4.4.A1'] },
+    checkpoints: ['synth', 'live'],
+    responsibility: 'cluster-admin',
+    automation: 'automated',
+    remediation: 'HardenedNamespace prop limits (NamespaceLimitRange).',
+    check: perNamespace((ns, _d, ctx) => {
+      const lr = inNamespace(ctx, 'LimitRange', ns).filter((d) =>
+        asDicts(asDict((d.object as Dict).spec).limits).some((l) => l.type === 'Container' && Object.keys(asDict(l.default)).length > 0),
+      );
+      return lr.length > 0
+        ? { status: 'pass', message: `LimitRange ${lr.map((d) => d.object.metadata?.name).join(', ')} sets container defaults.` }
+        : { status: 'fail', message: `No LimitRange with container defaults for ${ns} in the input.` };
+    }),
+  },
+  {
+    id: 'HCB-NAMESPACE-DEFAULT-SA-LOCKED',
+    title: "The namespace's default service account mounts no token",
+    rationale: 'Pods that name no service account get the default one; if it does not mount a token, such pods carry no API credential.',
+    severity: 'medium',
+    frameworks: { cis: ['5.1.5'], bsi: ['APP.4.4.A9'], ccn: ['CCN-CL-17'] },
+    checkpoints: ['synth', 'live'],
+    responsibility: 'cluster-admin',
+    automation: 'automated',
+    remediation: 'HardenedNamespace renders DefaultServiceAccountLockdown (automountServiceAccountToken: false on "default").',
+    check: perNamespace((ns, _d, ctx) => {
+      const sa = inNamespace(ctx, 'ServiceAccount', ns).find((d) => d.object.metadata?.name === 'default');
+      if (!sa) return { status: 'fail', message: `The default ServiceAccount of ${ns} is not in the input, so it is created with token automounting on.` };
+      return asBool((sa.object as Dict).automountServiceAccountToken) === false
+        ? { status: 'pass', message: 'The default ServiceAccount sets automountServiceAccountToken: false.' }
+        : { status: 'fail', message: 'The default ServiceAccount does not set automountServiceAccountToken: false.' };
+    }),
+  },
+  {
+    id: 'HCB-NAMESPACE-NO-DEFAULT-OBJECTS',
+    title: 'Nothing is created in the default namespace',
+    rationale: 'The default namespace has no tenant boundaries (quota, network policy, Pod Security labels); objects there escape all of them.',
+    severity: 'medium',
+    frameworks: { stig: ['V-242383'], cis: ['5.7.4'], bsi: ['APP.4.4.A1'], ccn: ['CCN-CL-11'] },
+    checkpoints: ['synth', 'admission', 'live'],
+    responsibility: 'cluster-admin',
+    automation: 'automated',
+    remediation: 'Create the object in a HardenedNamespace; never set namespace: default.',
+    check: (ctx) => {
+      const namespaced = ctx.documents.filter((d) => d.object.metadata?.namespace !== undefined);
+      if (namespaced.length === 0) return [notEvaluated('no namespaced objects in the input.')];
+      const bad = namespaced.filter(nonSystemNamespacedKinds).filter((d) => !builtIn(d));
+      const out = bad.map((d) => result('fail', `${d.object.kind ?? 'Object'} ${d.object.metadata?.name ?? '?'} is in the default namespace.`, ctx.ref(d)));
+      const ok = namespaced.length - bad.length;
+      if (ok > 0) out.push(result('pass', `${ok} namespaced object(s) outside the default namespace${bad.length > 0 ? '' : ', none in it'}.`));
+      return out;
+    },
+  },
+];

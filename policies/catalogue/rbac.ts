@@ -1,0 +1,183 @@
+/** RBAC: what Roles and ClusterRoles grant, and whom bindings grant it to. */
+import { CheckContext, CheckResult, Control } from '../control';
+import { notEvaluated, result } from '../checks/helpers';
+import { Document } from '../model';
+import { asDict, asDicts, asString, asStrings, Dict } from '../util/values';
+
+const RBAC = 'rbac.authorization.k8s.io';
+
+function roles(ctx: CheckContext): Document[] {
+  return [...ctx.byKind('Role', RBAC), ...ctx.byKind('ClusterRole', RBAC)];
+}
+
+/** Roles the API server ships and reconciles itself: not ours to change. */
+function builtInRole(d: Document): boolean {
+  const n = d.object.metadata?.name ?? '';
+  return d.object.kind === 'ClusterRole' && (n.startsWith('system:') || ['cluster-admin', 'admin', 'edit', 'view'].includes(n));
+}
+
+/** A check over each role's rules: `problem` returns what is wrong with one rule, or undefined. */
+function ruleCheck(problem: (rule: Dict) => string | undefined, ok: string) {
+  return (ctx: CheckContext): CheckResult[] => {
+    const all = roles(ctx);
+    if (all.length === 0) return [notEvaluated('no Role or ClusterRole in the input.')];
+    return all.map((d) => {
+      if (builtInRole(d)) {
+        return result('not-applicable', 'Built-in role reconciled by the API server; it is granted through bindings, which the binding controls check.', ctx.ref(d));
+      }
+      if (asDict((d.object as Dict).aggregationRule).clusterRoleSelectors !== undefined) {
+        return result('not-evaluated', 'Not evaluated: an aggregated ClusterRole gets its rules from other roles at run time.', ctx.ref(d));
+      }
+      const problems = asDicts((d.object as Dict).rules)
+        .map((r, i) => ({ i, p: problem(r) }))
+        .filter((x) => x.p !== undefined)
+        .map((x) => `rule ${x.i + 1}: ${x.p}`);
+      return problems.length > 0 ? result('fail', `${problems.join('; ')}.`, ctx.ref(d)) : result('pass', ok, ctx.ref(d));
+    });
+  };
+}
+
+function grantsOn(rule: Dict, group: string, resource: string, verbs: readonly string[]): string[] {
+  const groups = asStrings(rule.apiGroups);
+  const resources = asStrings(rule.resources);
+  const rv = asStrings(rule.verbs);
+  if (!groups.some((g) => g === '*' || g === group)) return [];
+  if (!resources.some((r) => r === '*' || r === resource)) return [];
+  return verbs.filter((v) => rv.includes('*') || rv.includes(v));
+}
+
+function bindings(ctx: CheckContext): Document[] {
+  return [...ctx.byKind('RoleBinding', RBAC), ...ctx.byKind('ClusterRoleBinding', RBAC)];
+}
+
+function bindingCheck(problem: (b: Dict, d: Document) => string | undefined, ok: string) {
+  return (ctx: CheckContext): CheckResult[] => {
+    const all = bindings(ctx);
+    if (all.length === 0) return [notEvaluated('no RoleBinding or ClusterRoleBinding in the input.')];
+    return all.map((d) => {
+      const p = problem(d.object as Dict, d);
+      return p ? result('fail', p, ctx.ref(d)) : result('pass', ok, ctx.ref(d));
+    });
+  };
+}
+
+function subjects(b: Dict): Dict[] {
+  return asDicts(b.subjects);
+}
+
+function subjectText(s: Dict): string {
+  return `${asString(s.kind) ?? '?'} ${asString(s.namespace) ? `${asString(s.namespace)}/` : ''}${asString(s.name) ?? '?'}`;
+}
+
+export const RBAC_CONTROLS: readonly Control[] = [
+  {
+    id: 'HCB-RBAC-NO-WILDCARDS',
+    title: 'Roles name their API groups, resources and verbs (no wildcards)',
+    rationale: 'A wildcard grants everything that exists now and everything added later, including new sensitive resources.',
+    severity: 'medium',
+    frameworks: { cis: ['5.1.3'], bsi: ['APP.4.4.A3'], ccn: ['CCN-CL-11'], scs: ['SCS-BASE-API-RBAC'] },
+    checkpoints: ['synth', 'admission', 'live'],
+    responsibility: 'cluster-admin',
+    automation: 'automated',
+    remediation: 'Use the NamespaceAccess / PlatformAccess presets or list groups, resources and verbs explicitly.',
+    check: ruleCheck((r) => {
+      const wild = ['apiGroups', 'resources', 'verbs', 'nonResourceURLs'].filter((k) => asStrings(r[k]).some((x) => x === '*' || x.endsWith('*')));
+      return wild.length > 0 ? `wildcard in ${wild.join(', ')}` : undefined;
+    }, 'No wildcard in any rule.'),
+  },
+  {
+    id: 'HCB-RBAC-NO-ESCALATION-VERBS',
+    title: 'Roles do not grant escalate, bind or impersonate',
+    rationale: 'These verbs let the holder give itself any permission or act as any user, making every other restriction moot.',
+    severity: 'high',
+    frameworks: { cis: ['5.1.8'], bsi: ['APP.4.4.A3'], scs: ['SCS-BASE-API-RBAC'] },
+    checkpoints: ['synth', 'admission', 'live'],
+    responsibility: 'cluster-admin',
+    automation: 'automated',
+    remediation: 'Remove escalate, bind and impersonate from the role; keep them to break-glass administrators.',
+    check: ruleCheck((r) => {
+      const verbs = asStrings(r.verbs).filter((v) => ['escalate', 'bind', 'impersonate'].includes(v));
+      return verbs.length > 0 ? `grants ${verbs.join(', ')}` : undefined;
+    }, 'No escalate, bind or impersonate.'),
+  },
+  {
+    id: 'HCB-RBAC-SECRETS-READ',
+    title: 'Roles do not grant reading Secrets',
+    rationale: 'get, list or watch on Secrets hands out every credential in scope; list and watch even return all of them at once.',
+    severity: 'high',
+    frameworks: { cis: ['5.1.2'], bsi: ['APP.4.4.A3'], ccn: ['CCN-CL-15'] },
+    checkpoints: ['synth', 'admission', 'live'],
+    responsibility: 'cluster-admin',
+    automation: 'automated',
+    remediation: 'Mount the one Secret a workload needs as a volume instead of granting API read access; restrict resourceNames if access is unavoidable.',
+    check: ruleCheck((r) => {
+      const verbs = grantsOn(r, '', 'secrets', ['get', 'list', 'watch']);
+      if (verbs.length === 0) return undefined;
+      if (asStrings(r.resourceNames).length > 0 && !verbs.includes('list') && !verbs.includes('watch')) return undefined;
+      return `${verbs.join(', ')} on secrets`;
+    }, 'No read access to Secrets.'),
+  },
+  {
+    id: 'HCB-RBAC-CLUSTER-ADMIN-BINDINGS',
+    title: 'cluster-admin is bound only to system groups',
+    rationale: 'cluster-admin is unrestricted; binding it to people or workloads turns any credential leak into full control of the cluster.',
+    severity: 'high',
+    frameworks: { cis: ['5.1.1'], bsi: ['APP.4.4.A3'], scs: ['SCS-BASE-API-RBAC'] },
+    checkpoints: ['synth', 'admission', 'live'],
+    responsibility: 'cluster-admin',
+    automation: 'automated',
+    remediation: 'Bind the PlatformAccess presets instead; keep cluster-admin for the kubeadm system:masters break-glass credential.',
+    check: bindingCheck((b) => {
+      const ref = asDict(b.roleRef);
+      if (ref.kind !== 'ClusterRole' || ref.name !== 'cluster-admin') return undefined;
+      const others = subjects(b).filter((s) => !(s.kind === 'Group' && asString(s.name)?.startsWith('system:')));
+      return others.length > 0 ? `Binds cluster-admin to ${others.map(subjectText).join(', ')}.` : undefined;
+    }, 'Does not bind cluster-admin to users or service accounts.'),
+  },
+  {
+    id: 'HCB-RBAC-DEFAULT-SA-UNBOUND',
+    title: 'No role is bound to a default service account',
+    rationale: 'Every pod without its own service account runs as "default"; rights granted to it reach all of them.',
+    severity: 'medium',
+    frameworks: { cis: ['5.1.5'], bsi: ['APP.4.4.A9'], ccn: ['CCN-CL-15'] },
+    checkpoints: ['synth', 'admission', 'live'],
+    responsibility: 'cluster-admin',
+    automation: 'automated',
+    remediation: 'Bind roles to a WorkloadIdentity service account instead of "default".',
+    check: bindingCheck((b, d) => {
+      const hits = subjects(b).filter((s) => s.kind === 'ServiceAccount' && s.name === 'default');
+      const ns = d.object.metadata?.namespace;
+      return hits.length > 0 ? `Grants ${String(asDict(b.roleRef).name)} to ${hits.map((s) => `default service account of ${asString(s.namespace) ?? ns ?? '?'}`).join(', ')}.` : undefined;
+    }, 'No default service account among the subjects.'),
+  },
+  {
+    id: 'HCB-RBAC-PERSISTENT-VOLUMES',
+    title: 'Only platform roles may create or change PersistentVolumes',
+    rationale: 'A PersistentVolume can point at any host path or storage backend; creating one is a way onto the node or into other tenants’ data.',
+    severity: 'medium',
+    frameworks: { bsi: ['APP.4.4.A3'] },
+    checkpoints: ['synth', 'admission', 'live'],
+    responsibility: 'cluster-admin',
+    automation: 'automated',
+    remediation: 'Tenant roles (NamespaceAccess) request storage through PersistentVolumeClaims; PersistentVolume write access stays in PlatformAccess. Record an exception for the platform role.',
+    check: ruleCheck((r) => {
+      const verbs = grantsOn(r, '', 'persistentvolumes', ['create', 'update', 'patch', 'delete']);
+      return verbs.length > 0 ? `${verbs.join(', ')} on persistentvolumes` : undefined;
+    }, 'No write access to PersistentVolumes.'),
+  },
+  {
+    id: 'HCB-RBAC-NETWORK-POLICY-WRITE',
+    title: 'Only platform roles may change NetworkPolicies',
+    rationale: 'Whoever can edit NetworkPolicies can remove the namespace isolation; that right belongs to selected administrators.',
+    severity: 'low',
+    frameworks: { bsi: ['APP.4.4.A7', 'APP.4.4.A18'] },
+    checkpoints: ['synth', 'admission', 'live'],
+    responsibility: 'cluster-admin',
+    automation: 'automated',
+    remediation: 'Keep NetworkPolicy write access in PlatformAccess; tenants request flows through reviewed NetworkAllowPolicy code. Record an exception for the platform role.',
+    check: ruleCheck((r) => {
+      const verbs = grantsOn(r, 'networking.k8s.io', 'networkpolicies', ['create', 'update', 'patch', 'delete']);
+      return verbs.length > 0 ? `${verbs.join(', ')} on networkpolicies` : undefined;
+    }, 'No write access to NetworkPolicies.'),
+  },
+];

@@ -1,0 +1,412 @@
+/** Workloads: pod and container security settings inside every pod template. */
+import { CheckContext, CheckResult, Control, PodSubject } from '../control';
+import { fail, notEvaluated, pass, result } from '../checks/helpers';
+import { containerCheck, containersOf, effective, podCheck } from '../checks/workloads';
+import { asBool, asDict, asDicts, asString, asStrings, Dict } from '../util/values';
+
+const WORKLOAD_CHECKPOINTS: Control['checkpoints'] = ['synth', 'admission', 'live'];
+
+/** The LimitRange default for a container resource in a namespace, from LimitRanges in the input. */
+function limitRangeDefault(ctx: CheckContext, namespace: string | undefined, resource: string): string | undefined {
+  if (namespace === undefined) return undefined;
+  for (const d of ctx.byKind('LimitRange')) {
+    if (d.object.metadata?.namespace !== namespace) continue;
+    for (const l of asDicts(asDict((d.object as Dict).spec).limits)) {
+      if (l.type !== 'Container') continue;
+      const v = asDict(l.default)[resource];
+      if (v !== undefined && v !== null && String(v) !== '') return String(v);
+    }
+  }
+  return undefined;
+}
+
+function serviceAccountOf(p: PodSubject): string {
+  return asString(p.spec.serviceAccountName) ?? asString(p.spec.serviceAccount) ?? 'default';
+}
+
+const SYSTEM_NAMESPACES = new Set(['kube-system', 'kube-public', 'kube-node-lease']);
+
+function imageRepository(image: string): { repo: string; version: string } {
+  const at = image.indexOf('@');
+  if (at >= 0) return { repo: image.slice(0, at), version: image.slice(at + 1) };
+  const slash = image.lastIndexOf('/');
+  const colon = image.lastIndexOf(':');
+  if (colon > slash) return { repo: image.slice(0, colon), version: image.slice(colon + 1) };
+  return { repo: image, version: 'latest' };
+}
+
+function dashboardCheck(ctx: CheckContext): CheckResult[] {
+  const pods = ctx.pods;
+  if (pods.length === 0) return [notEvaluated('no workloads in the input.')];
+  const out: CheckResult[] = [];
+  for (const p of pods) {
+    const images = containersOf(p.spec).map((c) => asString(c.container.image) ?? '');
+    const hit = images.find((i) => /(^|\/)kubernetesui\/dashboard|(^|\/)kubernetes-dashboard(:|@|$)/.test(i));
+    if (hit || p.name === 'kubernetes-dashboard') {
+      out.push(result('fail', `The Kubernetes Dashboard is deployed${hit ? ` (image ${hit})` : ''}.`, p.ref));
+    }
+  }
+  if (out.length === 0) out.push(result('pass', `None of the ${pods.length} workload(s) in the input is the Kubernetes Dashboard.`));
+  return out;
+}
+
+function singleVersionCheck(ctx: CheckContext): CheckResult[] {
+  const pods = ctx.pods;
+  if (pods.length === 0) return [notEvaluated('no workloads in the input.')];
+  const versions = new Map<string, Map<string, string[]>>();
+  for (const p of pods) {
+    for (const c of containersOf(p.spec)) {
+      const image = asString(c.container.image);
+      if (!image) continue;
+      const { repo, version } = imageRepository(image);
+      const byVersion = versions.get(repo) ?? new Map<string, string[]>();
+      const users = byVersion.get(version) ?? [];
+      users.push(`${p.kind} ${p.namespace ?? '(no namespace)'}/${p.name ?? '?'}`);
+      byVersion.set(version, users);
+      versions.set(repo, byVersion);
+    }
+  }
+  const out: CheckResult[] = [];
+  for (const repo of [...versions.keys()].sort()) {
+    const byVersion = versions.get(repo)!;
+    if (byVersion.size > 1) {
+      const detail = [...byVersion.entries()]
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([v, users]) => `${v} (${users.join(', ')})`)
+        .join('; ');
+      out.push(result('fail', `Image ${repo} runs in ${byVersion.size} versions: ${detail}. Remove the superseded ones.`, { name: repo }));
+    }
+  }
+  if (out.length === 0) out.push(result('pass', `Each of the ${versions.size} image repositories in the input runs in one version only.`));
+  return out;
+}
+
+export const WORKLOAD_CONTROLS: readonly Control[] = [
+  {
+    id: 'HCB-WORKLOAD-PRIVILEGED',
+    title: 'No privileged containers',
+    rationale: 'A privileged container has every capability and device of the host: escaping it is trivial.',
+    severity: 'critical',
+    frameworks: { cis: ['5.2.2'], bsi: ['APP.4.4.A4'], ccn: ['CCN-CL-16'] },
+    checkpoints: WORKLOAD_CHECKPOINTS,
+    responsibility: 'cluster-admin',
+    automation: 'automated',
+    remediation: 'HardenedWorkload renders securityContext.privileged: false; remove any override of it.',
+    check: containerCheck(
+      (c) => (asBool(asDict(c.container.securityContext).privileged) === true ? 'privileged: true' : undefined),
+      'No container is privileged.',
+    ),
+  },
+  {
+    id: 'HCB-WORKLOAD-HOST-NAMESPACES',
+    title: 'Pods do not share the host network, PID or IPC namespace',
+    rationale: 'Sharing host namespaces removes the separation of processes, inter-process communication and network between pod and node.',
+    severity: 'high',
+    frameworks: { cis: ['5.2.3', '5.2.4', '5.2.5'], bsi: ['APP.4.4.A4'], ccn: ['CCN-CL-16'] },
+    checkpoints: WORKLOAD_CHECKPOINTS,
+    responsibility: 'cluster-admin',
+    automation: 'automated',
+    remediation: 'HardenedWorkload never sets hostNetwork, hostPID or hostIPC; remove them from the pod spec.',
+    check: podCheck((p) => {
+      const on = ['hostNetwork', 'hostPID', 'hostIPC'].filter((k) => asBool(p.spec[k]) === true);
+      return on.length > 0 ? fail(`${on.join(', ')} set to true.`) : pass('No host namespace is shared.');
+    }),
+  },
+  {
+    id: 'HCB-WORKLOAD-PRIVILEGED-HOST-PORTS',
+    title: 'User pods bind no privileged host ports (below 1024)',
+    rationale: 'Ports below 1024 on the node belong to system services; a pod taking one can impersonate them.',
+    severity: 'medium',
+    frameworks: { stig: ['V-242414'], bsi: ['APP.4.4.A7'] },
+    checkpoints: WORKLOAD_CHECKPOINTS,
+    responsibility: 'cluster-admin',
+    automation: 'automated',
+    remediation: 'HardenedWorkload ports: drop hostPort and expose the workload through a Service.',
+    check: containerCheck(
+      (c) => {
+        const low = asDicts(c.container.ports)
+          .map((p) => Number(p.hostPort ?? 0))
+          .filter((n) => n > 0 && n < 1024);
+        return low.length > 0 ? `hostPort ${low.join(', ')} (below 1024)` : undefined;
+      },
+      'No container binds a host port below 1024.',
+    ),
+  },
+  {
+    id: 'HCB-WORKLOAD-HOST-PORTS',
+    title: 'Pods bind no host ports',
+    rationale: 'A host port opens the node itself to traffic for the pod and bypasses the Service and NetworkPolicy model.',
+    severity: 'low',
+    frameworks: { cis: ['5.2.13'], bsi: ['APP.4.4.A7'] },
+    checkpoints: WORKLOAD_CHECKPOINTS,
+    responsibility: 'cluster-admin',
+    automation: 'automated',
+    remediation: 'HardenedWorkload ports: drop hostPort and expose the workload through a Service.',
+    check: containerCheck(
+      (c) => {
+        const ports = asDicts(c.container.ports)
+          .map((p) => Number(p.hostPort ?? 0))
+          .filter((n) => n > 0);
+        return ports.length > 0 ? `hostPort ${ports.join(', ')}` : undefined;
+      },
+      'No container binds a host port.',
+    ),
+  },
+  {
+    id: 'HCB-WORKLOAD-PRIVILEGE-ESCALATION',
+    title: 'Containers cannot gain privileges (allowPrivilegeEscalation: false)',
+    rationale: 'Without this setting a process can gain more privileges than its parent through setuid binaries or file capabilities.',
+    severity: 'high',
+    frameworks: { cis: ['5.2.6'], bsi: ['APP.4.4.A4'], ccn: ['CCN-CL-16'] },
+    checkpoints: WORKLOAD_CHECKPOINTS,
+    responsibility: 'cluster-admin',
+    automation: 'automated',
+    remediation: 'HardenedWorkload renders securityContext.allowPrivilegeEscalation: false for every container.',
+    check: containerCheck(
+      (c) => {
+        const v = asBool(asDict(c.container.securityContext).allowPrivilegeEscalation);
+        return v === false ? undefined : v === true ? 'allowPrivilegeEscalation: true' : 'allowPrivilegeEscalation not set (defaults to true)';
+      },
+      'Every container sets allowPrivilegeEscalation: false.',
+    ),
+  },
+  {
+    id: 'HCB-WORKLOAD-RUN-AS-NON-ROOT',
+    title: 'Containers run as a non-root user',
+    rationale: 'A process running as root inside the container is one kernel bug away from root on the node.',
+    severity: 'high',
+    frameworks: { cis: ['5.2.7'], bsi: ['APP.4.4.A4'], ccn: ['CCN-CL-16'] },
+    checkpoints: WORKLOAD_CHECKPOINTS,
+    responsibility: 'cluster-admin',
+    automation: 'automated',
+    remediation: 'HardenedWorkload renders runAsNonRoot: true and a non-zero runAsUser; build images that run as an unprivileged user.',
+    check: containerCheck(
+      (c, p) => {
+        const nonRoot = asBool(effective(p, c, 'runAsNonRoot'));
+        const user = effective(p, c, 'runAsUser');
+        if (user === 0 || user === '0') return 'runAsUser: 0 (root)';
+        if (nonRoot !== true) return nonRoot === false ? 'runAsNonRoot: false' : 'runAsNonRoot not set (the image may run as root)';
+        return undefined;
+      },
+      'Every container runs with runAsNonRoot: true.',
+    ),
+  },
+  {
+    id: 'HCB-WORKLOAD-READ-ONLY-ROOT-FS',
+    title: 'Container root filesystems are read-only',
+    rationale: 'An immutable root filesystem stops an intruder from dropping tools or changing binaries; writable paths become explicit volumes.',
+    severity: 'medium',
+    frameworks: { ccn: ['CCN-CL-23'], bsi: ['APP.4.4.A4'] },
+    checkpoints: WORKLOAD_CHECKPOINTS,
+    responsibility: 'cluster-admin',
+    automation: 'automated',
+    remediation: 'HardenedWorkload renders readOnlyRootFilesystem: true; mount an emptyDir for paths the application writes.',
+    check: containerCheck(
+      (c) => (asBool(asDict(c.container.securityContext).readOnlyRootFilesystem) === true ? undefined : 'readOnlyRootFilesystem is not true'),
+      'Every container has a read-only root filesystem.',
+      { ephemeral: false },
+    ),
+  },
+  {
+    id: 'HCB-WORKLOAD-CAPABILITIES',
+    title: 'Containers drop all capabilities (adding back NET_BIND_SERVICE at most)',
+    rationale: 'Linux capabilities split root’s power; dropping all of them leaves nothing to abuse, NET_BIND_SERVICE is the only one ordinary services need.',
+    severity: 'medium',
+    frameworks: { cis: ['5.2.9', '5.2.10'], bsi: ['APP.4.4.A4'], ccn: ['CCN-CL-16'] },
+    checkpoints: WORKLOAD_CHECKPOINTS,
+    responsibility: 'cluster-admin',
+    automation: 'automated',
+    remediation: "HardenedWorkload renders capabilities.drop: ['ALL']; add NET_BIND_SERVICE through its prop only when binding a low port.",
+    check: containerCheck(
+      (c) => {
+        const caps = asDict(asDict(c.container.securityContext).capabilities);
+        const drop = asStrings(caps.drop).map((x) => x.toUpperCase());
+        const add = asStrings(caps.add).filter((x) => x.toUpperCase() !== 'NET_BIND_SERVICE');
+        const problems: string[] = [];
+        if (!drop.includes('ALL')) problems.push('capabilities.drop does not include ALL');
+        if (add.length > 0) problems.push(`adds ${add.join(', ')}`);
+        return problems.length > 0 ? problems.join(', ') : undefined;
+      },
+      'Every container drops all capabilities.',
+    ),
+  },
+  {
+    id: 'HCB-WORKLOAD-SECCOMP',
+    title: 'Containers run with a seccomp profile (RuntimeDefault or Localhost)',
+    rationale: 'seccomp removes rarely needed system calls that kernel exploits depend on; Unconfined turns the filter off.',
+    severity: 'medium',
+    frameworks: { cis: ['5.7.2'], ccn: ['CCN-CL-20'], bsi: ['APP.4.4.A4'] },
+    checkpoints: WORKLOAD_CHECKPOINTS,
+    responsibility: 'cluster-admin',
+    automation: 'automated',
+    remediation: 'HardenedWorkload renders the pod securityContext.seccompProfile.type: RuntimeDefault.',
+    check: containerCheck(
+      (c, p) => {
+        const t = asString(asDict(effective(p, c, 'seccompProfile')).type);
+        if (t === 'RuntimeDefault' || t === 'Localhost') return undefined;
+        return t === undefined ? 'no seccomp profile set (only a kubelet with seccompDefault would apply one)' : `seccompProfile ${t}`;
+      },
+      'Every container runs with RuntimeDefault or Localhost seccomp.',
+    ),
+  },
+  {
+    id: 'HCB-WORKLOAD-RESOURCE-LIMITS',
+    title: 'Containers have CPU and memory limits',
+    rationale: 'Without limits one pod can starve its node and every other pod on it; limits (set directly or by a LimitRange default) cap each container.',
+    severity: 'medium',
+    frameworks: { ccn: ['CCN-CL-22'], bsi: ['APP.4.4.A1', 'APP.4.4.A4'] },
+    checkpoints: WORKLOAD_CHECKPOINTS,
+    responsibility: 'cluster-admin',
+    automation: 'automated',
+    remediation: 'HardenedWorkload prop resources (limits.cpu, limits.memory), or NamespaceLimitRange defaults for the namespace.',
+    check: containerCheck(
+      (c, p, ctx) => {
+        const limits = asDict(asDict(c.container.resources).limits);
+        const missing = ['cpu', 'memory'].filter(
+          (r) => (limits[r] === undefined || limits[r] === null || String(limits[r]) === '') && limitRangeDefault(ctx, p.namespace, r) === undefined,
+        );
+        return missing.length > 0 ? `no ${missing.join(' or ')} limit (and no LimitRange default in the input)` : undefined;
+      },
+      'Every container has CPU and memory limits (directly or from a LimitRange default).',
+      { ephemeral: false },
+    ),
+  },
+  {
+    id: 'HCB-WORKLOAD-SECRETS-IN-ENV',
+    title: 'Secrets are mounted as files, not passed in environment variables',
+    rationale: 'Environment variables leak into logs, crash reports and child processes and cannot be updated in place; mounted files can be protected by permissions.',
+    severity: 'medium',
+    frameworks: { stig: ['V-242415'], cis: ['5.4.1'], bsi: ['APP.4.4.A2'] },
+    checkpoints: WORKLOAD_CHECKPOINTS,
+    responsibility: 'cluster-admin',
+    automation: 'automated',
+    remediation: 'HardenedWorkload prop secretMounts (mounts the Secret as a read-only volume) instead of env secretKeyRef or envFrom secretRef.',
+    check: containerCheck(
+      (c) => {
+        const refs = asDicts(c.container.env)
+          .filter((e) => asDict(e.valueFrom).secretKeyRef !== undefined)
+          .map((e) => `env ${String(e.name)} from Secret ${String(asDict(asDict(e.valueFrom).secretKeyRef).name ?? '?')}`);
+        for (const f of asDicts(c.container.envFrom)) if (f.secretRef !== undefined) refs.push(`envFrom Secret ${String(asDict(f.secretRef).name ?? '?')}`);
+        return refs.length > 0 ? refs.join(', ') : undefined;
+      },
+      'No container reads a Secret through environment variables.',
+    ),
+  },
+  {
+    id: 'HCB-WORKLOAD-SA-TOKEN-AUTOMOUNT',
+    title: 'Pods mount no service account token unless they need one',
+    rationale: 'A mounted token is a credential for the API; a compromised pod that does not need one should not hand it to the attacker.',
+    severity: 'medium',
+    frameworks: { cis: ['5.1.6'], bsi: ['APP.4.4.A9'], ccn: ['CCN-CL-17'] },
+    checkpoints: WORKLOAD_CHECKPOINTS,
+    responsibility: 'cluster-admin',
+    automation: 'automated',
+    remediation: 'HardenedWorkload prop apiAccess (default false: automountServiceAccountToken: false); WorkloadIdentity for pods that call the API.',
+    check: podCheck((p, ctx) => {
+      const own = asBool(p.spec.automountServiceAccountToken);
+      if (own === false) return pass('automountServiceAccountToken: false.');
+      if (own === true) return fail('automountServiceAccountToken: true: the pod receives an API token.');
+      const sa = serviceAccountOf(p);
+      const saDoc = ctx.byKind('ServiceAccount').find((d) => d.object.metadata?.name === sa && d.object.metadata?.namespace === p.namespace);
+      if (saDoc && asBool((saDoc.object as Dict).automountServiceAccountToken) === false) {
+        return pass(`automountServiceAccountToken is not set on the pod; its ServiceAccount ${sa} sets it to false.`);
+      }
+      return fail(`automountServiceAccountToken is not set and ServiceAccount ${sa} ${saDoc ? 'does not set it to false' : 'is not in the input'}: the token is mounted by default.`);
+    }),
+  },
+  {
+    id: 'HCB-WORKLOAD-DEDICATED-SERVICE-ACCOUNT',
+    title: 'Pods run under their own service account, not "default"',
+    rationale: 'The default service account is shared by every pod in the namespace; permissions given to it reach all of them.',
+    severity: 'low',
+    frameworks: { cis: ['5.1.5'], bsi: ['APP.4.4.A9'], ccn: ['CCN-CL-15'] },
+    checkpoints: WORKLOAD_CHECKPOINTS,
+    responsibility: 'cluster-admin',
+    automation: 'automated',
+    remediation: 'WorkloadIdentity construct: one ServiceAccount per workload, referenced by HardenedWorkload prop identity.',
+    check: podCheck((p) => {
+      const sa = serviceAccountOf(p);
+      return sa === 'default' ? fail('The pod runs under the default service account.') : pass(`serviceAccountName: ${sa}.`);
+    }),
+  },
+  {
+    id: 'HCB-WORKLOAD-PROBES',
+    title: 'Long-running containers define liveness and readiness probes',
+    rationale: 'Probes let Kubernetes stop routing traffic to, and restart, software that no longer does its job.',
+    severity: 'low',
+    frameworks: { bsi: ['APP.4.4.A11'] },
+    checkpoints: ['synth', 'admission', 'live'],
+    responsibility: 'cluster-admin',
+    automation: 'automated',
+    remediation: 'HardenedWorkload props liveness and readiness (Probe.httpGet/tcpSocket/exec).',
+    check: containerCheck(
+      (c) => {
+        const missing = ['livenessProbe', 'readinessProbe'].filter((k) => c.container[k] === undefined || c.container[k] === null);
+        return missing.length > 0 ? `no ${missing.join(' or ')}` : undefined;
+      },
+      'Every container has liveness and readiness probes.',
+      { init: false, ephemeral: false, skipKinds: ['Job', 'CronJob'], skipReason: 'Jobs run to completion; liveness and readiness probes do not apply.' },
+    ),
+  },
+  {
+    id: 'HCB-WORKLOAD-HOST-PATH',
+    title: 'Pods mount no host paths',
+    rationale: 'A hostPath volume gives the pod the node’s filesystem: credentials, the container runtime socket, other pods’ data.',
+    severity: 'high',
+    frameworks: { cis: ['5.2.12'], bsi: ['APP.4.4.A4'] },
+    checkpoints: WORKLOAD_CHECKPOINTS,
+    responsibility: 'cluster-admin',
+    automation: 'automated',
+    remediation: 'HardenedWorkload volumes: use emptyDir, ConfigMap, Secret, projected or PersistentVolumeClaim volumes instead of hostPath.',
+    check: podCheck((p) => {
+      const host = asDicts(p.spec.volumes)
+        .filter((v) => v.hostPath !== undefined)
+        .map((v) => `${String(v.name)} (${String(asDict(v.hostPath).path ?? '?')})`);
+      return host.length > 0 ? fail(`hostPath volume(s): ${host.join(', ')}.`) : pass('No hostPath volume.');
+    }),
+  },
+  {
+    id: 'HCB-WORKLOAD-USER-NAMESPACE',
+    title: 'User pods run in dedicated namespaces, not in default or system namespaces',
+    rationale: 'default and the kube-* namespaces carry no tenant policy (quotas, network rules, Pod Security labels) and mix user pods with system ones.',
+    severity: 'medium',
+    frameworks: { stig: ['V-242417'], cis: ['5.7.1'], bsi: ['APP.4.4.A1'], ccn: ['CCN-CL-11'] },
+    checkpoints: WORKLOAD_CHECKPOINTS,
+    responsibility: 'cluster-admin',
+    automation: 'automated',
+    remediation: 'HardenedNamespace (or Tenant) construct for each application; put the workload in it.',
+    check: podCheck((p) => {
+      const ns = p.namespace;
+      if (ns === undefined) return { status: 'not-evaluated', message: 'Not evaluated: the workload sets no namespace; it lands wherever it is applied (default unless told otherwise).' };
+      if (ns === 'kube-system') {
+        return { status: 'not-applicable', message: 'kube-system is reserved for provider components; this control covers user workloads, so confirm this one is a provider component.' };
+      }
+      if (ns === 'default' || SYSTEM_NAMESPACES.has(ns)) return fail(`The workload runs in ${ns}.`);
+      return pass(`Runs in namespace ${ns}.`);
+    }),
+  },
+  {
+    id: 'HCB-WORKLOAD-NO-DASHBOARD',
+    title: 'The Kubernetes Dashboard is not deployed',
+    rationale: 'The Dashboard is a web front end with broad API access and a long history of being exposed by accident.',
+    severity: 'medium',
+    frameworks: { stig: ['V-242395'] },
+    checkpoints: ['synth', 'admission', 'live'],
+    responsibility: 'cluster-admin',
+    automation: 'automated',
+    remediation: 'Do not deploy kubernetesui/dashboard; use kubectl with RBAC-scoped credentials instead.',
+    check: dashboardCheck,
+  },
+  {
+    id: 'HCB-WORKLOAD-SINGLE-IMAGE-VERSION',
+    title: 'Superseded component versions are removed after an update',
+    rationale: 'An old version left running after an update keeps its vulnerabilities in the cluster.',
+    severity: 'low',
+    frameworks: { stig: ['V-242442'], ccn: ['CCN-CL-02'] },
+    checkpoints: ['synth', 'live'],
+    responsibility: 'cluster-admin',
+    automation: 'automated',
+    remediation: 'Update every workload that uses an image to the same version (Pulumi replaces the old objects); delete workloads left behind.',
+    check: singleVersionCheck,
+  },
+];

@@ -1,0 +1,65 @@
+/** Iteration over workload pod templates and their containers, with effective security settings. */
+import { CheckContext, CheckResult, ContainerSubject, PodSubject } from '../control';
+import { notEvaluated, result, Verdict } from './helpers';
+import { asDict, asDicts, asString, Dict } from '../util/values';
+
+export function containersOf(spec: Dict, opts: { init?: boolean; ephemeral?: boolean } = {}): ContainerSubject[] {
+  const out: ContainerSubject[] = [];
+  if (opts.init !== false) {
+    for (const c of asDicts(spec.initContainers)) out.push({ container: c, name: asString(c.name) ?? '?', type: 'initContainer' });
+  }
+  for (const c of asDicts(spec.containers)) out.push({ container: c, name: asString(c.name) ?? '?', type: 'container' });
+  if (opts.ephemeral !== false) {
+    for (const c of asDicts(spec.ephemeralContainers)) out.push({ container: c, name: asString(c.name) ?? '?', type: 'ephemeralContainer' });
+  }
+  return out;
+}
+
+export function label(c: ContainerSubject): string {
+  return c.type === 'container' ? c.name : `${c.name} (${c.type === 'initContainer' ? 'init' : 'ephemeral'})`;
+}
+
+/** A container's securityContext value, falling back to the pod's securityContext where Kubernetes does. */
+export function effective(p: PodSubject, c: ContainerSubject, key: 'runAsNonRoot' | 'runAsUser' | 'seccompProfile'): unknown {
+  const own = asDict(c.container.securityContext)[key];
+  if (own !== undefined && own !== null) return own;
+  return asDict(p.spec.securityContext)[key];
+}
+
+/** Workloads that checks of user workloads look at: everything but the control-plane static pods. */
+export function userPods(ctx: CheckContext): PodSubject[] {
+  return ctx.pods.filter((p) => !p.controlPlane);
+}
+
+const NO_WORKLOADS = 'no workloads (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob) in the input.';
+
+/** One result per workload from a pod-level decision. */
+export function podCheck(decide: (p: PodSubject, ctx: CheckContext) => Verdict) {
+  return (ctx: CheckContext): CheckResult[] => {
+    const pods = userPods(ctx);
+    if (pods.length === 0) return [notEvaluated(NO_WORKLOADS)];
+    return pods.map((p) => {
+      const v = decide(p, ctx);
+      return result(v.status, v.message, p.ref);
+    });
+  };
+}
+
+/**
+ * One result per workload from a per-container decision: the problem text for a container, or
+ * undefined when it complies. A template without containers is not evaluated.
+ */
+export function containerCheck(
+  problem: (c: ContainerSubject, p: PodSubject, ctx: CheckContext) => string | undefined,
+  okMessage: string,
+  opts: { init?: boolean; ephemeral?: boolean; skipKinds?: readonly string[]; skipReason?: string } = {},
+) {
+  return podCheck((p, ctx) => {
+    if (opts.skipKinds?.includes(p.kind)) return { status: 'not-applicable', message: opts.skipReason ?? `Does not apply to ${p.kind}.` };
+    const containers = containersOf(p.spec, opts);
+    if (containers.length === 0) return { status: 'not-evaluated', message: 'Not evaluated: the pod template has no containers.' };
+    const problems = containers.map((c) => ({ c, text: problem(c, p, ctx) })).filter((x) => x.text !== undefined);
+    if (problems.length === 0) return { status: 'pass', message: okMessage };
+    return { status: 'fail', message: problems.map((x) => `${label(x.c)}: ${x.text}`).join('; ') + '.' };
+  });
+}
