@@ -7,3 +7,6 @@ export type { EvaluateOptions, Summary, FrameworkSummary } from './engine';
 export { validateException, validateExceptions, scopeMatches, isExpired, expiryEnd } from './exceptions';
 export type { ExceptionProblem } from './exceptions';
 export { buildContext } from './context';
+export { coverage, frameworkCoverage, compareIds } from './coverage';
+export type { FrameworkCoverage } from './coverage';
+export * from './frameworks';
