@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import { NODE_FILE_MANIFEST_API_VERSION, NODE_FILE_MANIFEST_KIND } from '../../policies/model';
 import type { KubeObject, NodeFile } from '../../policies/model';
 import { BlueprintPropError } from '../common/errors';
-import { AUDIT_LOG_DIR, ETCD_DATA_DIR, KUBELET_CONFIG_PATH, KUBELET_FLAGS_ENV_PATH, KUBELET_PKI_DIR, KUBERNETES_DIR, MANIFESTS_DIR, PKI_DIR } from './paths';
+import { AUDIT_LOG_DIR, ETCD_DATA_DIR, KUBELET_DROPIN_PATH, KUBELET_CONFIG_PATH, KUBELET_FLAGS_ENV_PATH, KUBELET_PKI_DIR, KUBERNETES_DIR, MANIFESTS_DIR, PKI_DIR } from './paths';
 import { ProtectionProfile } from './profile';
 import { octalMode, renderYaml } from './render';
 
@@ -50,7 +50,8 @@ const STATIC_PODS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-
 
 /**
  * Every file on a control-plane node with the owner, group and mode the DISA STIG and the
- * CCN-STIC file-permission tables require (root:root throughout; keys 0600 or stricter,
+ * CCN-STIC file-permission tables require (root:root except the etcd data directory, which is
+ * etcd:etcd 0700 per STIG V-242445; keys 0600 or stricter,
  * certificates and configuration 0644 or stricter, kubeconfigs and static pod manifests 0600).
  * Files kubeadm or the kubelet create carry no content; the blueprint's own files carry theirs.
  */
@@ -68,16 +69,22 @@ export class NodeFileManifest extends Construct {
 
     const files: NodeFile[] = [];
     for (const pair of PKI_PAIRS) {
-      files.push(kubeadm(`${PKI_DIR}/${pair}.crt`, certMode, 'pki-certificate', false));
+      files.push(kubeadm(`${PKI_DIR}/${pair}.crt`, certMode, 'pki-cert', false));
       files.push(kubeadm(`${PKI_DIR}/${pair}.key`, keyMode, 'pki-key', true));
     }
     files.push(kubeadm(`${PKI_DIR}/sa.pub`, certMode, 'pki-public-key', false));
     files.push(kubeadm(`${PKI_DIR}/sa.key`, keyMode, 'pki-key', true));
-    for (const kc of KUBECONFIGS) files.push(kubeadm(`${KUBERNETES_DIR}/${kc}`, 0o600, 'kubeconfig', true));
+    for (const kc of KUBECONFIGS) {
+      files.push(kubeadm(`${KUBERNETES_DIR}/${kc}`, 0o600, kc === 'kubelet.conf' ? 'kubelet-kubeconfig' : 'control-plane-kubeconfig', true));
+    }
     for (const pod of STATIC_PODS) files.push(kubeadm(`${MANIFESTS_DIR}/${pod}.yaml`, 0o600, 'static-pod-manifest', false));
     files.push(kubeadm(KUBELET_CONFIG_PATH, kubeletConfigMode, 'kubelet-config', false));
     files.push(kubeadm(KUBELET_FLAGS_ENV_PATH, kubeletConfigMode, 'kubelet-flags', false));
-    files.push(kubeadm(props.etcdDataDir ?? ETCD_DATA_DIR, 0o700, 'etcd-data-directory', true));
+    // STIG V-242445: the etcd data belongs to etcd (CCN-STIC table 3 says root:root; the
+    // stricter, more specific STIG rule wins). etcd running as root still reads it.
+    files.push({ path: props.etcdDataDir ?? ETCD_DATA_DIR, owner: 'etcd', group: 'etcd', mode: 0o700, role: 'etcd-data', sensitive: true, createdBy: 'kubeadm' });
+    // Installed by the kubeadm package; gives the kubelet its kubeconfig and config flags.
+    files.push(kubeadm(KUBELET_DROPIN_PATH, 0o644, 'kubelet-service-dropin', false));
     files.push({ path: `${KUBELET_PKI_DIR}/kubelet-client-current.pem`, owner: 'root', group: 'root', mode: 0o600, role: 'pki-key', sensitive: true, createdBy: 'kubelet' });
     files.push({ path: `${KUBELET_PKI_DIR}/kubelet-server-current.pem`, owner: 'root', group: 'root', mode: 0o600, role: 'pki-key', sensitive: true, createdBy: 'kubelet' });
     files.push({ path: props.auditLogDirectory ?? AUDIT_LOG_DIR, owner: 'root', group: 'root', mode: 0o700, role: 'audit-log-directory', sensitive: false, createdBy: 'kubelet' });

@@ -20,3 +20,5 @@ export const KUBELET_CONFIG_PATH = '/var/lib/kubelet/config.yaml';
 export const KUBELET_FLAGS_ENV_PATH = '/var/lib/kubelet/kubeadm-flags.env';
 export const KUBELET_PKI_DIR = '/var/lib/kubelet/pki';
 export const DISCOVERY_KUBECONFIG_PATH = '/etc/kubernetes/discovery/cluster-info.conf';
+/** kubeadm package's kubelet drop-in (pkgs.k8s.io packages install it under /usr/lib). */
+export const KUBELET_DROPIN_PATH = '/usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf';

@@ -9,11 +9,11 @@ const PKI = [
 describe('node file manifest', () => {
   const cp = build();
 
-  test('sorted by path, unique paths, everything root:root', () => {
+  test('sorted by path, unique paths, everything root:root except the etcd data (etcd:etcd)', () => {
     const paths = cp.nodeFiles.map((f) => f.path);
     expect(paths).toEqual([...paths].sort());
     expect(new Set(paths).size).toBe(paths.length);
-    for (const f of cp.nodeFiles) {
+    for (const f of cp.nodeFiles.filter((x) => x.role !== 'etcd-data')) {
       expect(f.owner).toBe('root');
       expect(f.group).toBe('root');
     }
@@ -22,7 +22,7 @@ describe('node file manifest', () => {
   test('PKI: keys 0600 (sensitive), certificates 0644, created by kubeadm without content', () => {
     for (const name of PKI) {
       expect(file(cp, `/etc/kubernetes/pki/${name}.key`)).toMatchObject({ mode: 0o600, role: 'pki-key', sensitive: true, createdBy: 'kubeadm' });
-      expect(file(cp, `/etc/kubernetes/pki/${name}.crt`)).toMatchObject({ mode: 0o644, role: 'pki-certificate', sensitive: false, createdBy: 'kubeadm' });
+      expect(file(cp, `/etc/kubernetes/pki/${name}.crt`)).toMatchObject({ mode: 0o644, role: 'pki-cert', sensitive: false, createdBy: 'kubeadm' });
       expect(file(cp, `/etc/kubernetes/pki/${name}.key`).content).toBeUndefined();
     }
     expect(file(cp, '/etc/kubernetes/pki/sa.key')).toMatchObject({ mode: 0o600, sensitive: true });
@@ -31,13 +31,15 @@ describe('node file manifest', () => {
 
   test('kubeconfigs 0600 and sensitive; static pod manifests 0600; kubelet config 0644', () => {
     for (const kc of ['admin.conf', 'super-admin.conf', 'controller-manager.conf', 'scheduler.conf', 'kubelet.conf']) {
-      expect(file(cp, `/etc/kubernetes/${kc}`)).toMatchObject({ mode: 0o600, role: 'kubeconfig', sensitive: true, createdBy: 'kubeadm' });
+      expect(file(cp, `/etc/kubernetes/${kc}`).role).toBe(kc === 'kubelet.conf' ? 'kubelet-kubeconfig' : 'control-plane-kubeconfig');
+      expect(file(cp, `/etc/kubernetes/${kc}`)).toMatchObject({ mode: 0o600, sensitive: true, createdBy: 'kubeadm' });
     }
     for (const pod of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) {
       expect(file(cp, `/etc/kubernetes/manifests/${pod}.yaml`)).toMatchObject({ mode: 0o600, role: 'static-pod-manifest', createdBy: 'kubeadm' });
     }
     expect(file(cp, '/var/lib/kubelet/config.yaml')).toMatchObject({ mode: 0o644, role: 'kubelet-config' });
-    expect(file(cp, '/var/lib/etcd')).toMatchObject({ mode: 0o700, role: 'etcd-data-directory', sensitive: true });
+    expect(file(cp, '/var/lib/etcd')).toMatchObject({ owner: 'etcd', group: 'etcd', mode: 0o700, role: 'etcd-data', sensitive: true });
+    expect(file(cp, '/usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf')).toMatchObject({ owner: 'root', mode: 0o644, role: 'kubelet-service-dropin' });
   });
 
   test('blueprint files carry content; no file is more open than 0644', () => {
@@ -45,7 +47,7 @@ describe('node file manifest', () => {
     expect(blueprint.map((f) => f.role).sort()).toEqual(['admission-config', 'audit-policy', 'authentication-config', 'encryption-config', 'kubeadm-config']);
     for (const f of blueprint) expect(f.content).toBeDefined();
     for (const f of cp.nodeFiles) expect(f.mode & ~0o755).toBe(0);
-    for (const f of cp.nodeFiles.filter((x) => !x.role.endsWith('directory'))) expect(f.mode & ~0o644).toBe(0);
+    for (const f of cp.nodeFiles.filter((x) => x.role !== 'etcd-data' && x.role !== 'audit-log-directory')) expect(f.mode & ~0o644).toBe(0);
     expect(cp.nodeFiles.filter((f) => f.role === 'kubeadm-config')).toHaveLength(1);
   });
 
