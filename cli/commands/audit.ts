@@ -280,10 +280,10 @@ export async function runAudit(args: readonly string[], io: CliIo = processIo(),
     });
   }
   if (frameworks.length > 0) {
-    // Our own errors always stay: they are about the run, not about one framework.
-    findings = findings.filter(
-      (f) => f.control === INPUT_PARSE_CONTROL || f.control === ENGINE_ERROR_CONTROL || frameworks.some((fw) => (f.frameworks[fw]?.length ?? 0) > 0),
-    );
+    // Errors that belong to no framework (unparsable input, an invalid exception, the engine
+    // itself) are about the whole run: they stay, whatever framework was asked for.
+    const mapped = (refs: ControlInfo['frameworks'], only: readonly Framework[]): boolean => only.some((fw) => (refs[fw]?.length ?? 0) > 0);
+    findings = findings.filter((f) => mapped(f.frameworks, frameworks) || (f.status === 'error' && !mapped(f.frameworks, FRAMEWORKS)));
   }
 
   const summary = summarizeFindings(findings);
@@ -291,7 +291,10 @@ export async function runAudit(args: readonly string[], io: CliIo = processIo(),
   const meta: ReportMeta = {
     tool: version ? { name: 'hcb', version } : { name: 'hcb' },
     inputs: loaded.files,
-    controls: [...eng.controls, ...RUN_CONTROLS.filter((c) => !eng.controls.some((x) => x.id === c.id))],
+    controls: [
+      ...eng.controls.filter((c) => frameworks.length === 0 || frameworks.some((fw) => (c.frameworks[fw]?.length ?? 0) > 0)),
+      ...RUN_CONTROLS.filter((c) => !eng.controls.some((x) => x.id === c.id)),
+    ],
     frameworks: frameworks.length > 0 ? frameworks : undefined,
     color: output === undefined && format === 'terminal' && useColour(io),
   };

@@ -242,4 +242,12 @@ describe('hcb audit with the real catalogue', () => {
     const again = (JSON.parse(accepted.out) as JsonReport).results.find((x) => x.control === anonymous!.id);
     expect(again?.status).toBe('accepted');
   });
+
+  it('keeps run-wide errors (an exception for an unknown control) under a --framework filter', async () => {
+    const exc = '- control: HCB-NO-SUCH-CONTROL\n  scope: {}\n  justification: typo in the id\n  owner: me\n  expires: 2099-12-31\n';
+    const r = await audit(['m.yaml', '--framework', 'scs', '--format', 'json', '--exceptions', 'exc.yaml'], { 'm.yaml': 'apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n', 'exc.yaml': exc }, {}, 'real');
+    expect(r.code).toBe(1);
+    const errors = (JSON.parse(r.out) as JsonReport).results.filter((x) => x.status === 'error');
+    expect(errors).toEqual([expect.objectContaining({ message: expect.stringContaining('HCB-NO-SUCH-CONTROL') })]);
+  });
 });
