@@ -6,4 +6,5 @@ export const COMMANDS: Command[] = [
   (require('./cluster') as typeof import('./cluster')).command,
   (require('./audit') as typeof import('./audit')).command,
   (require('./report') as typeof import('./report')).command,
+  (require('./controls') as typeof import('./controls')).command,
 ];

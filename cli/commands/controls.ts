@@ -1,0 +1,151 @@
+/**
+ * `hcb controls`: the control catalogue and how it covers each framework. The Markdown output is
+ * what the README's coverage table is made from.
+ */
+import { Command } from '../command';
+import { CATALOGUE } from '../../policies/catalogue';
+import { Control } from '../../policies/control';
+import { coverage, FrameworkCoverage } from '../../policies/coverage';
+import { FRAMEWORK_DEFINITIONS } from '../../policies/frameworks';
+import { Framework, FRAMEWORKS } from '../../policies/model';
+
+const USAGE = `usage: hcb controls [--framework stig|cis|bsi|ccn|scs] [--format text|markdown|json]
+
+Prints the control catalogue and, per framework, which requirement IDs automated, manual and
+organisational controls cover.
+`;
+
+export type ControlsFormat = 'text' | 'markdown' | 'json';
+
+const LABEL: Record<Framework, string> = { stig: 'STIG', cis: 'CIS', bsi: 'BSI', ccn: 'CCN', scs: 'SCS' };
+
+function selected(framework: Framework | undefined): { controls: Control[]; frameworks: Framework[] } {
+  const frameworks = framework ? [framework] : [...FRAMEWORKS];
+  const controls = [...CATALOGUE]
+    .filter((c) => frameworks.some((f) => (c.frameworks[f] ?? []).length > 0))
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return { controls, frameworks };
+}
+
+function refs(c: Control, f: Framework): string {
+  return (c.frameworks[f] ?? []).join(', ');
+}
+
+function md(s: string): string {
+  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+export function renderControls(format: ControlsFormat, framework?: Framework): string {
+  const { controls, frameworks } = selected(framework);
+  const cov = coverage(CATALOGUE, frameworks);
+  if (format === 'json') {
+    const data = {
+      controls: controls.map((c) => ({
+        id: c.id,
+        title: c.title,
+        rationale: c.rationale,
+        severity: c.severity,
+        automation: c.automation,
+        responsibility: c.responsibility,
+        checkpoints: c.checkpoints,
+        frameworks: Object.fromEntries(FRAMEWORKS.filter((f) => (c.frameworks[f] ?? []).length > 0).map((f) => [f, c.frameworks[f]])),
+        remediation: c.remediation,
+        ...(c.evidence ? { evidence: c.evidence } : {}),
+      })),
+      coverage: cov,
+    };
+    return `${JSON.stringify(data, null, 2)}\n`;
+  }
+  if (format === 'markdown') return renderMarkdown(controls, frameworks, cov);
+  return renderText(controls, frameworks, cov);
+}
+
+function renderMarkdown(controls: Control[], frameworks: Framework[], cov: FrameworkCoverage[]): string {
+  const out: string[] = [];
+  out.push('## Framework coverage', '');
+  out.push('| Framework | Requirements | Automated | Manual | Organisational | Not covered |');
+  out.push('|---|---:|---:|---:|---:|---:|');
+  for (const c of cov) {
+    out.push(`| ${md(c.name)} (${md(c.edition)}) | ${c.total} | ${c.automated.length} | ${c.manual.length} | ${c.organisational.length} | ${c.uncovered.length} |`);
+  }
+  out.push('');
+  for (const c of cov) {
+    const def = FRAMEWORK_DEFINITIONS[c.framework];
+    const kind = (id: string) =>
+      c.automated.includes(id) ? 'automated' : c.manual.includes(id) ? 'manual' : c.organisational.includes(id) ? 'organisational' : '**not covered**';
+    out.push(`### ${md(c.name)}`, '');
+    out.push('| ID | Topic | Coverage | Controls |', '|---|---|---|---|');
+    for (const r of def.requirements) out.push(`| ${r.id} | ${md(r.topic)} | ${kind(r.id)} | ${(c.controls[r.id] ?? []).join(', ')} |`);
+    out.push('');
+  }
+  out.push('## Controls', '');
+  out.push(`| Control | Title | Severity | Automation | ${frameworks.map((f) => LABEL[f]).join(' | ')} |`);
+  out.push(`|---|---|---|---|${frameworks.map(() => '---').join('|')}|`);
+  for (const c of controls) {
+    out.push(`| ${c.id} | ${md(c.title)} | ${c.severity} | ${c.automation} | ${frameworks.map((f) => refs(c, f)).join(' | ')} |`);
+  }
+  out.push('');
+  return `${out.join('\n')}\n`;
+}
+
+function renderText(controls: Control[], frameworks: Framework[], cov: FrameworkCoverage[]): string {
+  const out: string[] = [];
+  const w = Math.max(...controls.map((c) => c.id.length), 7);
+  out.push(`${'CONTROL'.padEnd(w)}  ${'SEVERITY'.padEnd(8)}  ${'AUTOMATION'.padEnd(14)}  TITLE`);
+  for (const c of controls) {
+    out.push(`${c.id.padEnd(w)}  ${c.severity.padEnd(8)}  ${c.automation.padEnd(14)}  ${c.title}`);
+    const fw = frameworks.filter((f) => (c.frameworks[f] ?? []).length > 0).map((f) => `${LABEL[f]} ${refs(c, f)}`);
+    if (fw.length > 0) out.push(`${''.padEnd(w)}  ${fw.join('; ')}`);
+  }
+  out.push('', 'COVERAGE');
+  for (const c of cov) {
+    out.push(`${c.name} (${c.edition}): ${c.total} requirements, ${c.automated.length} automated, ${c.manual.length} manual, ${c.organisational.length} organisational, ${c.uncovered.length} not covered`);
+    if (c.automated.length > 0) out.push(`  automated:      ${c.automated.join(' ')}`);
+    if (c.manual.length > 0) out.push(`  manual:         ${c.manual.join(' ')}`);
+    if (c.organisational.length > 0) out.push(`  organisational: ${c.organisational.join(' ')}`);
+    if (c.uncovered.length > 0) out.push(`  NOT COVERED:    ${c.uncovered.join(' ')}`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+export const command: Command = {
+  name: 'controls',
+  summary: 'list the control catalogue and its coverage of STIG, CIS, BSI, CCN and SCS',
+  async run(args: string[]): Promise<number> {
+    let format: ControlsFormat = 'text';
+    let framework: Framework | undefined;
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i];
+      const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+      if (flag === '--help' || flag === '-h') {
+        process.stdout.write(USAGE);
+        return 0;
+      }
+      if (flag === '--format' || flag === '--framework') {
+        const value = inline ?? args[++i];
+        if (value === undefined) {
+          process.stderr.write(`hcb controls: ${flag} needs a value\n\n${USAGE}`);
+          return 2;
+        }
+        if (flag === '--format') {
+          if (!['text', 'markdown', 'json'].includes(value)) {
+            process.stderr.write(`hcb controls: --format "${value}" is not one of text, markdown, json\n`);
+            return 2;
+          }
+          format = value as ControlsFormat;
+        } else {
+          if (!(FRAMEWORKS as readonly string[]).includes(value)) {
+            process.stderr.write(`hcb controls: --framework "${value}" is not one of ${FRAMEWORKS.join(', ')}\n`);
+            return 2;
+          }
+          framework = value as Framework;
+        }
+        continue;
+      }
+      process.stderr.write(`hcb controls: unknown argument "${a}"\n\n${USAGE}`);
+      return 2;
+    }
+    process.stdout.write(renderControls(format, framework));
+    return 0;
+  },
+};
