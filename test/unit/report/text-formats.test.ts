@@ -1,3 +1,5 @@
+import fc from 'fast-check';
+import { Finding } from '../../../policies/model';
 import { renderMarkdown, renderTerminal, summarizeFindings } from '../../../policies/report';
 import { FINDINGS, META } from './fixtures';
 
@@ -63,5 +65,23 @@ describe('Markdown report', () => {
     expect(md.replace(/`[^`\n]*`/g, '')).not.toMatch(/<script|<img|<b>/);
     expect(md).toContain('`manifests/evil "quoted" & <b>.yaml:5`');
     expect(md).not.toMatch(/[\u0000-\u0008\u000b-\u001f]/);
+  });
+
+  it('keeps table shapes and lets no tag through for any text', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 20 }), (message, name) => {
+        const findings: Finding[] = [
+          { control: 'C-1', status: 'fail', severity: 'high', frameworks: {}, object: { kind: 'Pod', name, file: 'a.yaml', line: 1 }, message, remediation: message },
+          { control: 'C-2', status: 'accepted', severity: 'low', frameworks: {}, object: { kind: 'Pod', name }, message, exception: { justification: message, owner: name, expires: '2030-01-01' } },
+        ];
+        const out = renderMarkdown(findings, summarizeFindings(findings), {});
+        for (const t of out.split('\n\n').filter((b) => b.startsWith('|'))) {
+          const widths = t.split('\n').map((row) => row.replace(/\\\\/g, '').replace(/\\\|/g, '').split('|').length);
+          expect(new Set(widths).size).toBe(1);
+        }
+        expect(out.replace(/<\/?(br|sub|details|summary)>/g, '').replace(/`[^`\n]*`/g, '')).not.toMatch(/<[a-zA-Z\/!?]/);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
