@@ -82,6 +82,7 @@ function addValue(
   line: number,
   out: ParseResult,
   lineOf?: (offset: number | undefined) => number | undefined,
+  depth = 0,
 ): void {
   if (value === null || value === undefined) return;
   const itemLine = (seq: Node | undefined, i: number): number => {
@@ -90,7 +91,11 @@ function addValue(
     return lineOf(item?.range?.[0]) ?? line;
   };
   if (Array.isArray(value)) {
-    value.forEach((item, i) => addValue(item, isSeq(node) ? (node.items[i] as Node) : undefined, file, itemLine(node, i), out, lineOf));
+    if (depth > 0) {
+      out.errors.push({ file, line, message: 'expected a mapping (a Kubernetes object or a configuration file), found a list inside a list' });
+      return;
+    }
+    value.forEach((item, i) => addValue(item, isSeq(node) ? (node.items[i] as Node) : undefined, file, itemLine(node, i), out, lineOf, depth + 1));
     return;
   }
   if (typeof value !== 'object') {
@@ -103,6 +108,10 @@ function addValue(
   }
   const object = value as KubeObject;
   if (isList(object)) {
+    if (depth > MAX_LIST_DEPTH) {
+      out.errors.push({ file, line, message: `${object.kind} nested more than ${MAX_LIST_DEPTH} deep` });
+      return;
+    }
     const itemsNode = isMap(node) ? (node.get('items', true) as Node | undefined) : undefined;
     (object.items as unknown[]).forEach((item, i) => {
       const itemNode = isSeq(itemsNode) ? (itemsNode.items[i] as Node) : undefined;
@@ -110,7 +119,7 @@ function addValue(
         out.errors.push({ file, line: itemLine(itemsNode, i), message: `item ${i} of ${object.kind} is not an object` });
         return;
       }
-      addValue(item, itemNode, file, itemLine(itemsNode, i), out, lineOf);
+      addValue(item, itemNode, file, itemLine(itemsNode, i), out, lineOf, depth + 1);
     });
     return;
   }
@@ -122,6 +131,9 @@ function addValue(
   if (typeof constructPath === 'string' && constructPath !== '') source.constructPath = constructPath;
   out.documents.push({ object, source });
 }
+
+/** Lists of lists are not a Kubernetes thing; a few levels are tolerated, then it is an error. */
+const MAX_LIST_DEPTH = 4;
 
 /** `kind: List` (kubectl) and typed lists such as `PodList` (the API) carry objects in items. */
 function isList(o: KubeObject): boolean {

@@ -205,6 +205,19 @@ describe('parseText', () => {
     expect(r.errors[0].message).toMatch(/expected a mapping/);
   });
 
+  it('survives deep nesting: reported, not a crash', () => {
+    const deep = `${'['.repeat(20000)}${']'.repeat(20000)}`;
+    const r = parseText(deep, 'deep.json');
+    expect(r.documents).toEqual([]);
+    expect(r.errors.length).toBeGreaterThan(0);
+    let list: Record<string, unknown> = { kind: 'Pod' };
+    for (let i = 0; i < 10; i++) list = { kind: 'List', items: [list] };
+    const nested = parseText(JSON.stringify(list), 'lists.json');
+    expect(nested.documents).toEqual([]);
+    expect(nested.errors[0].message).toMatch(/List nested more than 4 deep/);
+    expect(parseText('[[{"kind": "A"}]]', 'x.json').errors[0].message).toMatch(/a list inside a list/);
+  });
+
   it('stops alias bombs instead of expanding them', () => {
     const lines = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
     for (let i = 1; i < 12; i++) lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [*${String.fromCharCode(96 + i)}, *${String.fromCharCode(96 + i)}, *${String.fromCharCode(96 + i)}, *${String.fromCharCode(96 + i)}]`);
@@ -364,6 +377,16 @@ describe('parseExceptions', () => {
     expect(r.errors.map((e) => e.line)).toEqual([7, 7]);
     expect(r.errors.map((e) => e.message).join('\n')).toMatch(/unknown scope field "namspace"/);
     expect(r.errors.map((e) => e.message).join('\n')).toMatch(/"expires" must be a date/);
+  });
+
+  it('never throws, whatever the text', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 200 }), (s) => {
+        parseExceptions(s, 'e.yaml');
+      }),
+      { numRuns: 300 },
+    );
+    expect(parseExceptions(`${'['.repeat(20000)}${']'.repeat(20000)}`, 'e.yaml').errors.length).toBeGreaterThan(0);
   });
 
   it('reports YAML errors with their line', () => {
