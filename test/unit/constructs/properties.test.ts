@@ -1,7 +1,7 @@
 import * as fc from 'fast-check';
 import {
   BlueprintPropError, HardenedNamespace, HardenedWorkload, NetworkAllowPolicy, NetworkPeer, NetworkPort, PodSelection, Probe,
-  checkPodSpec, isDnsLabel, parseQuantity, RESERVED_NAMESPACES, NAMESPACE_SIZES,
+  checkPodSpec, isDnsLabel, parseQuantity, RESERVED_NAMESPACES, NAMESPACE_SIZES, ProtectionNeed, WorkloadKind,
 } from '../../../constructs';
 import { evaluate } from '../../../policies/engine';
 import { Obj, one, propError, synth } from './helpers';
@@ -102,7 +102,7 @@ describe('properties: HardenedNamespace', () => {
 
   test('valid random props always synthesize a namespace that passes the controls', () => {
     fc.assert(fc.property(
-      dnsLabel, fc.constantFrom(...NAMESPACE_SIZES), fc.constantFrom('normal', 'high', 'very-high' as const),
+      dnsLabel, fc.constantFrom(...NAMESPACE_SIZES), fc.constantFrom<ProtectionNeed[]>('normal', 'high', 'very-high'),
       fc.option(dnsLabel, { nil: undefined }), fc.option(fc.integer({ min: 20, max: 40 }).map((v) => `v1.${v}`), { nil: undefined }),
       fc.option(fc.integer({ min: 0, max: 500 }), { nil: undefined }),
       (name, size, protectionNeed, team, podSecurityVersion, pods) => {
@@ -145,7 +145,7 @@ describe('properties: network rules', () => {
   });
 
   test('ports: 1..65535 render, anything else is refused', () => {
-    fc.assert(fc.property(fc.oneof(fc.integer({ min: -100000, max: 100000 }), fc.double()), fc.constantFrom('tcp', 'udp', 'sctp' as const), (port, proto) => {
+    fc.assert(fc.property(fc.oneof(fc.integer({ min: -100000, max: 100000 }), fc.double()), fc.constantFrom<Array<'tcp' | 'udp' | 'sctp'>>('tcp', 'udp', 'sctp'), (port, proto) => {
       const build = () => synth((chart) => new NetworkAllowPolicy(chart, 'p', {
         namespace: 'shop', name: 'p', ingress: [{ peers: [NetworkPeer.allPodsInNamespace()], ports: [NetworkPort[proto](port)] }],
       }));
@@ -195,7 +195,7 @@ describe('properties: HardenedWorkload', () => {
   test('valid random props always synthesize pods that pass the workload controls', () => {
     fc.assert(fc.property(
       fc.uniqueArray(containerArb, { minLength: 1, maxLength: 3, selector: (c) => c.name }),
-      fc.constantFrom('Deployment', 'StatefulSet' as const), fc.constantFrom('normal', 'high', 'very-high' as const),
+      fc.constantFrom<WorkloadKind[]>('Deployment', 'StatefulSet'), fc.constantFrom<ProtectionNeed[]>('normal', 'high', 'very-high'),
       fc.integer({ min: 2, max: 10 }), fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.boolean(),
       (cs, kind, protectionNeed, replicas, runAsUser, withInit) => {
         const objs = synth((chart) => new HardenedWorkload(chart, 'app', {
@@ -203,7 +203,7 @@ describe('properties: HardenedWorkload', () => {
           dedicatedCluster: protectionNeed === 'very-high' ? true : undefined,
           initContainers: withInit ? [{ name: 'init-x', image: `r.example.com/init${DIGEST}` }] : undefined,
           containers: cs.map((c) => ({
-            name: c.name, image: `r.example.com/app${c.pinned ? DIGEST : ':1.0'}`,
+            name: c.name, image: `r.example.com/${c.name}${c.pinned ? DIGEST : ':1.0'}`,
             ports: [{ number: c.port }], liveness: probe(), readiness: probe(),
             resources: { cpuRequest: `${c.cpuRequest}m`, cpuLimit: `${c.cpuRequest + c.cpuExtra}m`, memoryRequest: `${c.memRequest}Mi`, memoryLimit: `${c.memRequest + c.memExtra}Mi` },
             writablePaths: c.writable ? ['/tmp'] : undefined,
