@@ -184,14 +184,16 @@ function makeConfig(
 
 function refOf(doc: Document): ObjectRef {
   const o = doc.object;
+  const meta = o && typeof o.metadata === 'object' && o.metadata !== null ? o.metadata : {};
+  const source = doc.source ?? {};
   const ref: ObjectRef = {};
-  if (o.apiVersion) ref.apiVersion = o.apiVersion;
-  if (o.kind) ref.kind = o.kind;
-  if (o.metadata?.namespace) ref.namespace = o.metadata.namespace;
-  if (o.metadata?.name) ref.name = o.metadata.name;
-  if (doc.source.file) ref.file = doc.source.file;
-  if (doc.source.line !== undefined) ref.line = doc.source.line;
-  if (doc.source.constructPath) ref.constructPath = doc.source.constructPath;
+  if (typeof o.apiVersion === 'string') ref.apiVersion = o.apiVersion;
+  if (typeof o.kind === 'string') ref.kind = o.kind;
+  if (typeof meta.namespace === 'string' && meta.namespace !== '') ref.namespace = meta.namespace;
+  if (typeof meta.name === 'string' && meta.name !== '') ref.name = meta.name;
+  if (typeof source.file === 'string') ref.file = source.file;
+  if (typeof source.line === 'number') ref.line = source.line;
+  if (typeof source.constructPath === 'string') ref.constructPath = source.constructPath;
   return ref;
 }
 
