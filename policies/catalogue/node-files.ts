@@ -22,27 +22,27 @@ export const FILE_CLASSES = {
     matches: (e) => e.file.role === 'static-pod-manifest' || /^\/etc\/kubernetes\/manifests\/[^/]+\.(ya?ml|json)$/.test(e.file.path),
   },
   etcdData: {
-    label: 'the etcd data directory',
+    label: 'etcd data directory',
     matches: (e) => e.file.role === 'etcd-data' || e.file.path.replace(/\/+$/, '') === '/var/lib/etcd',
   },
   kubeletConfig: {
-    label: 'the kubelet configuration file',
+    label: 'kubelet configuration file',
     matches: (e) => e.file.role === 'kubelet-config' || e.file.path === '/var/lib/kubelet/config.yaml',
   },
   kubeletKubeconfig: {
-    label: 'the kubelet kubeconfig',
+    label: 'kubelet kubeconfig',
     matches: (e) => e.file.role === 'kubelet-kubeconfig' || e.file.path === '/etc/kubernetes/kubelet.conf' || e.file.path === '/etc/kubernetes/bootstrap-kubelet.conf',
   },
   kubeProxyKubeconfig: {
-    label: 'the kube-proxy kubeconfig',
+    label: 'kube-proxy kubeconfig',
     matches: (e) => e.file.role === 'kube-proxy-kubeconfig' || /kube-proxy.*\/(kubeconfig|[^/]*\.conf)$/.test(e.file.path),
   },
   kubeletClientCa: {
-    label: 'the kubelet client CA file',
+    label: 'kubelet client CA file',
     matches: (e) => e.file.role === 'kubelet-client-ca' || e.file.path === '/etc/kubernetes/pki/ca.crt',
   },
   kubeadmDropIn: {
-    label: 'the kubelet service drop-in (10-kubeadm.conf)',
+    label: 'kubelet service drop-in (10-kubeadm.conf)',
     matches: (e) => e.file.role === 'kubelet-service-dropin' || base(e.file.path) === '10-kubeadm.conf',
   },
   controlPlaneKubeconfigs: {
@@ -91,9 +91,9 @@ export function fileProblems(e: NodeFileEntry, req: FileRequirement): string[] {
 
 export function nodeFileCheck(cls: FileClass, req: FileRequirement) {
   return (ctx: CheckContext): CheckResult[] => {
-    if (!ctx.hasNodeFileManifest) return [notEvaluated(`no NodeFileManifest in the input, so ${cls.label} cannot be checked.`)];
+    if (!ctx.hasNodeFileManifest) return [notEvaluated(`no NodeFileManifest in the input, so the ${cls.label} cannot be checked.`)];
     const files = ctx.nodeFiles.filter((e) => cls.matches(e));
-    if (files.length === 0) return [notEvaluated(`the NodeFileManifest lists no ${cls.label}.`)];
+    if (files.length === 0) return [notEvaluated(`the NodeFileManifest lists no file of this kind (${cls.label}).`)];
     return files.map((e) => {
       const problems = fileProblems(e, req);
       const mode = e.mode === undefined ? '?' : octal(e.mode);
