@@ -247,6 +247,28 @@ export class LocalControlPlane {
     this.kubeadm(['init', 'phase', 'kubeconfig', 'all']);
     this.kubeadm(['init', 'phase', 'control-plane', 'all']);
     this.kubeadm(['init', 'phase', 'etcd', 'local']);
+    this.pointKubeconfigsAtBindAddress();
+  }
+
+  /**
+   * kubeadm points the controller manager's and scheduler's kubeconfigs at the node's advertise
+   * address. When the blueprint binds the API server to loopback (the local target), nothing
+   * listens there, so those kubeconfigs are pointed at the address the API server binds.
+   */
+  private pointKubeconfigsAtBindAddress(): void {
+    const manifest = path.join(this.rootfs, 'etc/kubernetes/manifests/kube-apiserver.yaml');
+    const pod = parseYaml(fs.readFileSync(manifest, 'utf8')) as StaticPod;
+    const args = pod.spec.containers[0].command;
+    const bind = flag(args, 'bind-address');
+    const port = flag(args, 'secure-port') ?? '6443';
+    if (!bind || !/^127\./.test(bind)) return;
+    for (const f of ['controller-manager.conf', 'scheduler.conf']) {
+      const file = path.join(this.rootfs, 'etc/kubernetes', f);
+      if (!fs.existsSync(file)) continue;
+      const text = fs.readFileSync(file, 'utf8');
+      const next = text.replace(/^(\s*server:\s*)https:\/\/\S+$/m, `$1https://${bind}:${port}`);
+      if (next !== text) writeFileAtomic(file, next, fs.statSync(file).mode & 0o777);
+    }
   }
 
   private kubeadm(args: string[]): string {
