@@ -29,7 +29,9 @@ const USAGE = `usage: hcb cluster up|down|status [options]
 options:
   --state-dir DIR      state directory (default: <repo>/.hcb/clusters/local, as the local stack)
   --profile P          basic | standard | high (default: standard)
-  --api-server-port N  (default 6443; etcd 2379/2380/2381, controller manager 10257)
+  --api-server-port N          API server port on 127.0.0.1 (default 6443)
+  --etcd-port N                etcd client port; peer and metrics use the next two (default 2379)
+  --controller-manager-port N  (default 10257)
   --json               status as JSON
 `;
 
@@ -47,7 +49,17 @@ export const command: Command = {
       process.stderr.write(`hcb cluster: ${opts}\n\n${USAGE}`);
       return 2;
     }
-    const blueprint = synthesizeBlueprint({ profile: opts.profile, local: { ...DEFAULT_PORTS, apiServerPort: opts.apiServerPort } });
+    const blueprint = synthesizeBlueprint({
+      profile: opts.profile,
+      local: {
+        ...DEFAULT_PORTS,
+        apiServerPort: opts.apiServerPort,
+        etcdClientPort: opts.etcdPort,
+        etcdPeerPort: opts.etcdPort + 1,
+        etcdMetricsPort: opts.etcdPort + 2,
+        controllerManagerPort: opts.controllerManagerPort,
+      },
+    });
     // Only `up` needs the binaries; down and status work without a built toolchain.
     const cp = new LocalControlPlane({ stateDir: opts.stateDir, binDir: action === 'up' ? binDir() : '', nodeFiles: blueprint.nodeFiles });
     switch (action) {
@@ -84,12 +96,14 @@ interface Options {
   stateDir: string;
   profile: ProtectionProfile;
   apiServerPort: number;
+  etcdPort: number;
+  controllerManagerPort: number;
   purge: boolean;
   json: boolean;
 }
 
 function parseOptions(args: string[]): Options | string {
-  const o: Options = { stateDir: path.join(REPO, '.hcb/clusters/local'), profile: 'standard', apiServerPort: 6443, purge: false, json: false };
+  const o: Options = { stateDir: path.join(REPO, '.hcb/clusters/local'), profile: 'standard', apiServerPort: 6443, etcdPort: 2379, controllerManagerPort: 10257, purge: false, json: false };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const value = (): string => {
@@ -103,10 +117,12 @@ function parseOptions(args: string[]): Options | string {
         const p = value();
         if (!['basic', 'standard', 'high'].includes(p)) return `--profile "${p}" is not one of basic, standard, high`;
         o.profile = p as ProtectionProfile;
-      } else if (a === '--api-server-port') {
+      } else if (a === '--api-server-port' || a === '--etcd-port' || a === '--controller-manager-port') {
         const n = Number(value());
-        if (!Number.isInteger(n) || n < 1 || n > 65535) return `--api-server-port must be a port number (1-65535)`;
-        o.apiServerPort = n;
+        if (!Number.isInteger(n) || n < 1 || n > 65533) return `${a} must be a port number (1-65533)`;
+        if (a === '--api-server-port') o.apiServerPort = n;
+        else if (a === '--etcd-port') o.etcdPort = n;
+        else o.controllerManagerPort = n;
       } else if (a === '--purge') o.purge = true;
       else if (a === '--json') o.json = true;
       else return `unknown option "${a}"`;
