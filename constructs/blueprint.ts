@@ -4,7 +4,8 @@
  */
 import { App, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import type { KubeObject, NodeFile } from '../policies/model';
+import type { ControlException, KubeObject, NodeFile } from '../policies/model';
+import { blueprintExceptions } from './blueprint-exceptions';
 import { HardenedControlPlane, HardenedControlPlaneProps } from './control-plane';
 import { HardenedNamespace, HardenedNamespaceProps } from './tenant';
 
@@ -32,12 +33,19 @@ export interface BlueprintSpec {
    * these ports. @default unset (a real node: kubeadm's defaults and autodetected addresses)
    */
   readonly local?: LocalEndpoints;
+  /**
+   * Reviewed exceptions (owner, justification, expiry) for failures this cluster accepts; they
+   * come after the blueprint's own (BLUEPRINT_EXCEPTIONS in ./blueprint-exceptions). @default none
+   */
+  readonly exceptions?: ControlException[];
 }
 
 export class Blueprint extends Construct {
   readonly controlPlane: HardenedControlPlane;
   readonly cluster: Chart;
   readonly namespaces: HardenedNamespace[];
+  /** The blueprint's own exceptions, then the spec's (validated). */
+  readonly exceptions: ControlException[];
 
   constructor(scope: Construct, id: string, spec: BlueprintSpec = {}) {
     super(scope, id);
@@ -49,6 +57,7 @@ export class Blueprint extends Construct {
     });
     this.cluster = new Chart(this, 'cluster');
     this.namespaces = (spec.namespaces ?? []).map((ns, i) => new HardenedNamespace(this.cluster, ns.name ?? `namespace-${i}`, ns));
+    this.exceptions = blueprintExceptions(this, spec.exceptions);
   }
 }
 
@@ -75,6 +84,8 @@ export interface SynthesizedBlueprint {
   /** Control-plane configuration documents (kubeadm, kubelet, audit, encryption, admission) and the node file manifest. */
   configDocuments: KubeObject[];
   namespaceNames: string[];
+  /** The blueprint's own exceptions, then the spec's: what `hcb synth` writes to exceptions.yaml. */
+  exceptions: ControlException[];
 }
 
 /** Pure: synthesizes a spec into everything the stacks apply and the audit checks. */
@@ -86,5 +97,6 @@ export function synthesizeBlueprint(spec: BlueprintSpec): SynthesizedBlueprint {
     nodeFiles: blueprint.controlPlane.nodeFiles,
     configDocuments: [...blueprint.controlPlane.documents, blueprint.controlPlane.nodeFileManifest()],
     namespaceNames: blueprint.namespaces.map((n) => n.namespaceName),
+    exceptions: blueprint.exceptions,
   };
 }

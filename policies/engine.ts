@@ -7,7 +7,7 @@
 import { CATALOGUE } from './catalogue';
 import { CheckResult, Control } from './control';
 import { buildContext } from './context';
-import { isExpired, scopeMatches, validateExceptions } from './exceptions';
+import { isExceptionDocument, isExpired, scopeMatches, validateExceptions } from './exceptions';
 import {
   ControlException,
   Document,
@@ -145,7 +145,9 @@ export function evaluate(docs: readonly Document[], opts: EvaluateOptions = {}):
     controls = controls.filter((c) => mapsTo(c, fw));
   }
   const includeManual = opts.includeManual ?? true;
-  const ctx = buildContext(Array.isArray(docs) ? docs : []);
+  // Exceptions come only through opts.exceptions: a ControlExceptionList among the input is
+  // neither applied nor checked (an audited manifest must never exempt itself).
+  const ctx = buildContext((Array.isArray(docs) ? docs : []).filter((d) => !isExceptionDocument(d?.object)));
   const findings: Finding[] = [];
   for (const control of controls) {
     if (control.automation === 'automated' && typeof control.check === 'function') {

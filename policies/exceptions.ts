@@ -3,7 +3,42 @@
  * until a date. Validation is strict (a missing owner or a bad date is an error, never a
  * silently ignored exception); matching is exact on every scope field that is given.
  */
-import { ControlException, ObjectRef } from './model';
+import { ControlException, KubeObject, ObjectRef } from './model';
+
+/**
+ * Exceptions as a document, the form `hcb synth` writes to `exceptions.yaml` and
+ * `hcb audit --exceptions` reads: `apiVersion: hcb.dev/v1alpha1`, `kind: ControlExceptionList`,
+ * `items: [ControlException...]`. Found among audited input it is never applied (an audited
+ * manifest must not exempt itself) and no control treats it as a subject.
+ */
+export const EXCEPTION_LIST_API_VERSION = 'hcb.dev/v1alpha1';
+export const EXCEPTION_LIST_KIND = 'ControlExceptionList';
+
+export interface ControlExceptionList {
+  apiVersion: typeof EXCEPTION_LIST_API_VERSION;
+  kind: typeof EXCEPTION_LIST_KIND;
+  items: ControlException[];
+}
+
+/** The exceptions as a ControlExceptionList document (fields in a fixed order, copies only). */
+export function exceptionListDocument(exceptions: readonly ControlException[]): ControlExceptionList {
+  return {
+    apiVersion: EXCEPTION_LIST_API_VERSION,
+    kind: EXCEPTION_LIST_KIND,
+    items: exceptions.map((e) => {
+      const scope: ControlException['scope'] = {};
+      for (const k of SCOPE_KEYS as Array<keyof ControlException['scope']>) if (e.scope?.[k] !== undefined) scope[k] = e.scope[k];
+      const out: ControlException = { control: e.control, scope, justification: e.justification, owner: e.owner, expires: e.expires };
+      if (e.ticket !== undefined) out.ticket = e.ticket;
+      return out;
+    }),
+  };
+}
+
+/** True for a ControlExceptionList of any hcb.dev version: exceptions, not something to check. */
+export function isExceptionDocument(o: Pick<KubeObject, 'apiVersion' | 'kind'> | null | undefined): boolean {
+  return !!o && o.kind === EXCEPTION_LIST_KIND && typeof o.apiVersion === 'string' && o.apiVersion.startsWith('hcb.dev/');
+}
 
 export interface ExceptionProblem {
   /** 0-based position in the list that was validated. */

@@ -14,7 +14,8 @@ import { Command } from '../command';
 import { CATALOGUE } from '../../policies/catalogue';
 import { evaluate } from '../../policies/engine';
 import { ControlException, Document, Finding, Framework, FRAMEWORKS, Severity, SEVERITIES } from '../../policies/model';
-import { loadInputs, loadProblemsToFindings, parseExceptions, INPUT_PARSE_CONTROL } from '../../policies/input';
+import { displayName, loadInputs, loadProblemsToFindings, parseExceptions, INPUT_PARSE_CONTROL } from '../../policies/input';
+import { EXCEPTION_LIST_KIND, isExceptionDocument } from '../../policies/exceptions';
 import { ControlInfo, REPORT_FORMATS, RENDERERS, ReportFormat, ReportMeta, summarizeFindings } from '../../policies/report';
 
 /** Control id of the finding made when the engine itself throws. */
@@ -79,8 +80,10 @@ options:
   --fail-on SEVERITY   exit 1 when a failure of this severity or higher is found:
                        critical, high, medium, low (default: low). Findings with status
                        error always fail the run.
-  --exceptions FILE    YAML list of exceptions (control, scope, justification, owner,
-                       expires YYYY-MM-DD, ticket); expired ones do not accept anything
+  --exceptions FILE    exceptions: a YAML list (control, scope, justification, owner,
+                       expires YYYY-MM-DD, ticket) or the ControlExceptionList document
+                       hcb synth writes (exceptions.yaml); expired ones accept nothing.
+                       Exceptions inside the audited input are never applied.
   --now TIME           evaluate exception expiry at TIME (ISO 8601) and stamp the report
                        with it; default: SOURCE_DATE_EPOCH when set, else the clock
   -h, --help           show this help
@@ -263,6 +266,12 @@ export async function runAudit(args: readonly string[], io: CliIo = processIo(),
     return 2;
   }
   for (const w of loaded.warnings) err(`warning: ${w.file}${w.line !== undefined ? `:${w.line}` : ''}: ${w.message}`);
+  // An audited manifest never exempts itself: exception lists in the input are only named here.
+  const exceptionsName = exceptionsFile !== undefined ? displayName(io.cwd, path.resolve(io.cwd, exceptionsFile)) : undefined;
+  for (const d of loaded.documents) {
+    if (!isExceptionDocument(d.object) || d.source.file === exceptionsName) continue;
+    err(`note: ${d.source.file ?? ''}${d.source.line !== undefined ? `:${d.source.line}` : ''}: ${EXCEPTION_LIST_KIND} in the input is not applied; pass it with --exceptions`);
+  }
   err(`read ${loaded.documents.length} document${loaded.documents.length === 1 ? '' : 's'} from ${loaded.files.length} file${loaded.files.length === 1 ? '' : 's'}${loaded.errors.length > 0 ? `, ${loaded.errors.length} could not be parsed` : ''}`);
 
   const eng = engine ?? defaultEngine();

@@ -3,6 +3,8 @@
  *   <out>/cluster.yaml        every cluster object (multi-document YAML)
  *   <out>/control-plane.yaml  kubeadm, kubelet, audit, encryption and admission configuration,
  *                             and the node file manifest (secrets appear only as tokens)
+ *   <out>/exceptions.yaml     the blueprint's reviewed exceptions (a ControlExceptionList) for
+ *                             `hcb audit --exceptions`; hcb audit never applies it from its input
  * The directory is written to a temporary sibling first and swapped in whole.
  */
 import * as fs from 'fs';
@@ -10,10 +12,12 @@ import * as path from 'path';
 import { stringify } from 'yaml';
 import { Command } from '../command';
 import { synthesizeBlueprint, BlueprintSpec, ProtectionProfile, SynthesizedBlueprint } from '../../constructs/blueprint';
+import { exceptionListDocument } from '../../policies/exceptions';
 
 const USAGE = `usage: hcb synth [--out DIR] [--profile basic|standard|high] [--namespace NAME ...] [--local]
 
-Synthesizes the blueprint into DIR (default ./cdk8s.out/hcb): cluster.yaml and control-plane.yaml.
+Synthesizes the blueprint into DIR (default ./cdk8s.out/hcb): cluster.yaml, control-plane.yaml
+and exceptions.yaml (audit with: hcb audit DIR --exceptions DIR/exceptions.yaml).
   --local    the embedded local control plane's settings (loopback ports) instead of a real node's
 `;
 
@@ -70,8 +74,9 @@ export function writeSynthOutput(dir: string, synth: SynthesizedBlueprint): stri
   fs.mkdirSync(tmp, { recursive: true });
   fs.writeFileSync(path.join(tmp, 'cluster.yaml'), toYaml(synth.clusterObjects));
   fs.writeFileSync(path.join(tmp, 'control-plane.yaml'), toYaml(synth.configDocuments));
+  fs.writeFileSync(path.join(tmp, 'exceptions.yaml'), toYaml([exceptionListDocument(synth.exceptions)]));
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(path.dirname(dir), { recursive: true });
   fs.renameSync(tmp, dir);
-  return [path.join(dir, 'cluster.yaml'), path.join(dir, 'control-plane.yaml')];
+  return ['cluster.yaml', 'control-plane.yaml', 'exceptions.yaml'].map((f) => path.join(dir, f));
 }

@@ -1,9 +1,11 @@
 /**
- * The exceptions file of `hcb audit --exceptions`: a YAML list of ControlException (or a mapping
- * with an `exceptions:` list). Strict on purpose: an unknown scope key (a typo such as
+ * The exceptions file of `hcb audit --exceptions`: a YAML list of ControlException, a
+ * `ControlExceptionList` document (`apiVersion: hcb.dev/v1alpha1`, `items:`; what `hcb synth`
+ * writes to exceptions.yaml), or a mapping with an `exceptions:` list. Strict on purpose: an unknown scope key (a typo such as
  * `namspace`) would silently widen what an exception covers, so it is an error.
  */
-import { isMap, isSeq, LineCounter, Node, parseDocument } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, Node, parseDocument } from 'yaml';
+import { EXCEPTION_LIST_API_VERSION, EXCEPTION_LIST_KIND } from '../exceptions';
 import { ControlException } from '../model';
 import { LoadProblem } from './types';
 
@@ -14,6 +16,7 @@ export interface ExceptionsResult {
 
 const SCOPE_KEYS = ['namespace', 'kind', 'name', 'path'] as const;
 const KEYS = ['control', 'scope', 'justification', 'owner', 'expires', 'ticket'];
+const DOCUMENT_KEYS = ['apiVersion', 'kind', 'metadata', 'items'];
 
 export function parseExceptions(text: string, file: string): ExceptionsResult {
   try {
@@ -46,10 +49,30 @@ function parseExceptionsUnsafe(text: string, file: string): ExceptionsResult {
   };
   let list = doc.contents as Node | null;
   if (list === null) return out; // an empty file accepts nothing
-  if (isMap(list)) {
+  if (isMap(list) && list.has('kind')) {
+    // The document form `hcb synth` writes: apiVersion hcb.dev/v1alpha1, kind ControlExceptionList, items.
+    const kind = list.get('kind');
+    const apiVersion = list.get('apiVersion');
+    if (kind !== EXCEPTION_LIST_KIND) {
+      out.errors.push({ file, line: lineOf(list), message: `expected kind ${EXCEPTION_LIST_KIND}, got ${JSON.stringify(kind ?? null)}` });
+      return out;
+    }
+    if (apiVersion !== EXCEPTION_LIST_API_VERSION) {
+      out.errors.push({ file, line: lineOf(list), message: `${EXCEPTION_LIST_KIND} needs apiVersion ${EXCEPTION_LIST_API_VERSION}, got ${JSON.stringify(apiVersion ?? null)}` });
+      return out;
+    }
+    for (const pair of list.items) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+      if (!DOCUMENT_KEYS.includes(key)) out.errors.push({ file, line: lineOf(pair.key), message: `unknown field "${key}" of ${EXCEPTION_LIST_KIND} (allowed: ${DOCUMENT_KEYS.join(', ')})` });
+    }
+    if (out.errors.length > 0) return out;
+    const items = list.get('items', true) as Node | undefined;
+    if (items === undefined || (isScalar(items) && items.value === null)) return out; // no items: accepts nothing
+    list = items;
+  } else if (isMap(list)) {
     const inner = list.get('exceptions', true) as Node | undefined;
     if (inner === undefined) {
-      out.errors.push({ file, line: lineOf(list), message: 'expected a list of exceptions (or a mapping with an "exceptions" list)' });
+      out.errors.push({ file, line: lineOf(list), message: `expected a list of exceptions, a ${EXCEPTION_LIST_KIND} document or a mapping with an "exceptions" list` });
       return out;
     }
     list = inner;

@@ -4,6 +4,7 @@
  * thrown: a malformed document is reported with its position and the others still load.
  */
 import { Document as YamlDocument, isMap, isScalar, isSeq, LineCounter, Node, parseAllDocuments } from 'yaml';
+import { isExceptionDocument } from '../exceptions';
 import { Document, KubeObject } from '../model';
 import { CONSTRUCT_PATH_ANNOTATION, LoadProblem } from './types';
 
@@ -135,9 +136,13 @@ function addValue(
 /** Lists of lists are not a Kubernetes thing; a few levels are tolerated, then it is an error. */
 const MAX_LIST_DEPTH = 4;
 
-/** `kind: List` (kubectl) and typed lists such as `PodList` (the API) carry objects in items. */
+/**
+ * `kind: List` (kubectl) and typed lists such as `PodList` (the API) carry objects in items.
+ * A ControlExceptionList carries exceptions, not objects: it stays one document (which the
+ * engine leaves alone).
+ */
 function isList(o: KubeObject): boolean {
-  return typeof o.kind === 'string' && /List$/.test(o.kind) && Array.isArray(o.items);
+  return typeof o.kind === 'string' && /List$/.test(o.kind) && Array.isArray(o.items) && !isExceptionDocument(o);
 }
 
 function problem(file: string, e: { message: string; linePos?: [{ line: number; col: number }, ...unknown[]] }): LoadProblem {

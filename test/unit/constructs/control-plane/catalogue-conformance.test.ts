@@ -2,20 +2,16 @@
  * The project's control catalogue, run over everything HardenedControlPlane renders, finds no
  * failure and no error. The one expected deviation (kubeadm's control plane runs as static
  * pods, so the control-plane KubeletConfiguration keeps staticPodPath) is accepted by an
- * explicit exception, exactly as a user would record it.
+ * explicit exception, the blueprint's own (constructs/blueprint-exceptions.ts).
  */
 import type { HardenedControlPlaneProps, ProtectionProfile } from '../../../../constructs/control-plane';
 import { evaluate } from '../../../../policies';
 import type { ControlException, Document } from '../../../../policies/model';
+import { CONTROL_PLANE_STATIC_PODS_EXCEPTION } from '../../../../constructs/blueprint-exceptions';
 import { build } from './support';
 
-const STATIC_PODS: ControlException = {
-  control: 'HCB-KUBELET-STATIC-POD-PATH',
-  scope: { kind: 'KubeletConfiguration' },
-  justification: 'kubeadm runs the control plane as static pods; workers drop staticPodPath through the join patch',
-  owner: 'platform-team',
-  expires: '2026-12-31',
-};
+// The blueprint's own exception (what `hcb synth` writes to exceptions.yaml), not a copy of it.
+const STATIC_PODS: ControlException = CONTROL_PLANE_STATIC_PODS_EXCEPTION;
 
 function findings(props: HardenedControlPlaneProps) {
   const cp = build(props);

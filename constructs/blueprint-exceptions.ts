@@ -1,0 +1,47 @@
+/**
+ * The blueprint's own exceptions: reviewed code, versioned with the blueprint, written by
+ * `hcb synth` to exceptions.yaml and passed to `hcb audit --exceptions`. Dates are fixed
+ * strings (never computed from the clock), so synthesis stays deterministic and renewing an
+ * exception is a reviewed change.
+ */
+import { Construct } from 'constructs';
+import { CATALOGUE } from '../policies/catalogue';
+import { validateException } from '../policies/exceptions';
+import type { ControlException } from '../policies/model';
+import { BlueprintPropError } from './common/errors';
+
+/**
+ * A kubeadm control plane runs etcd, kube-apiserver, kube-controller-manager and
+ * kube-scheduler as static pods, so the control-plane node's KubeletConfiguration keeps
+ * staticPodPath (STIG V-242397 is about workers). The blueprint renders exactly one
+ * KubeletConfiguration, the control-plane node's (inside the kubeadm configuration); worker
+ * kubelets get staticPodPath removed by the join patch, so the scope by kind covers the
+ * control-plane configuration only.
+ */
+export const CONTROL_PLANE_STATIC_PODS_EXCEPTION: ControlException = {
+  control: 'HCB-KUBELET-STATIC-POD-PATH',
+  scope: { kind: 'KubeletConfiguration' },
+  justification:
+    'A kubeadm control plane runs as static pods, so the control-plane KubeletConfiguration (the only one the blueprint renders) keeps staticPodPath /etc/kubernetes/manifests; the directory is root-owned (HCB-NODEFILE-STATIC-POD-MANIFESTS) and worker kubelets drop staticPodPath through the join patch.',
+  owner: 'platform-team',
+  expires: '2027-11-30',
+};
+
+/** Exceptions every blueprint carries, in a fixed order. */
+export const BLUEPRINT_EXCEPTIONS: readonly ControlException[] = [CONTROL_PLANE_STATIC_PODS_EXCEPTION];
+
+/**
+ * The blueprint's exceptions followed by the spec's, as copies. A spec exception that is not
+ * valid (unknown control, missing owner or justification, bad date, unknown scope key) fails
+ * synthesis: an exceptions file the audit would refuse must never be written.
+ */
+export function blueprintExceptions(scope: Construct, extra: readonly ControlException[] = []): ControlException[] {
+  const known = new Set(CATALOGUE.map((c) => c.id));
+  extra.forEach((e, i) => {
+    const problems = validateException(e, known);
+    if (problems.length > 0) {
+      throw new BlueprintPropError(scope, `exceptions[${i}]`, e, problems.join('; '), 'give control (a catalogue id), scope, justification, owner and expires (YYYY-MM-DD)');
+    }
+  });
+  return [...BLUEPRINT_EXCEPTIONS, ...extra].map((e) => ({ ...e, scope: { ...e.scope } }));
+}
