@@ -97,7 +97,13 @@ export const RBAC_CONTROLS: readonly Control[] = [
     remediation: 'Remove escalate, bind and impersonate from the role; keep them to break-glass administrators.',
     check: ruleCheck((r) => {
       const verbs = asStrings(r.verbs).filter((v) => ['escalate', 'bind', 'impersonate'].includes(v));
-      return verbs.length > 0 ? `grants ${verbs.join(', ')}` : undefined;
+      if (verbs.length > 0) return `grants ${verbs.join(', ')}`;
+      if (!asStrings(r.verbs).includes('*')) return undefined;
+      // Verb "*" includes escalate and bind where the rule reaches roles, impersonate where it reaches identities.
+      const implied = new Set<string>();
+      for (const res of ['roles', 'clusterroles']) for (const v of grantsOn(r, RBAC, res, ['escalate', 'bind'])) implied.add(v);
+      for (const res of ['users', 'groups', 'serviceaccounts']) for (const v of grantsOn(r, '', res, ['impersonate'])) implied.add(v);
+      return implied.size > 0 ? `verb "*" grants ${[...implied].join(', ')}` : undefined;
     }, 'No escalate, bind or impersonate.'),
   },
   {
