@@ -4,6 +4,9 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import * as k8s from '@pulumi/kubernetes';
+import * as fs from 'fs';
+import * as path from 'path';
+import { parseAllDocuments } from 'yaml';
 import type { KubeObject } from '../policies/model';
 
 /** Kinds whose readiness needs a kubelet or scheduler; the local target has neither. */
@@ -13,6 +16,8 @@ export interface ApplyOptions {
   provider: k8s.Provider;
   /** Local target: workloads are admitted and stored but never run, so do not await them. */
   local: boolean;
+  /** Resources these objects wait for. @default none */
+  dependsOn?: pulumi.Resource[];
 }
 
 /** Pure: the objects as they are applied (annotations the target needs added). */
@@ -30,7 +35,30 @@ export function applyClusterObjects(name: string, objects: KubeObject[], opts: A
   const prepared = prepareObjects(objects, opts.local);
   const namespaces = prepared.filter((o) => o.kind === 'Namespace');
   const rest = prepared.filter((o) => o.kind !== 'Namespace');
-  const nsGroup = new k8s.yaml.ConfigGroup(`${name}-namespaces`, { objs: namespaces as unknown as pulumi.Input<Record<string, unknown>>[] }, { provider: opts.provider });
+  const nsGroup = new k8s.yaml.ConfigGroup(`${name}-namespaces`, { objs: namespaces as unknown as pulumi.Input<Record<string, unknown>>[] }, { provider: opts.provider, dependsOn: opts.dependsOn });
   const group = new k8s.yaml.ConfigGroup(`${name}-objects`, { objs: rest as unknown as pulumi.Input<Record<string, unknown>>[] }, { provider: opts.provider, dependsOn: [nsGroup] });
   return [nsGroup, group];
+}
+
+/**
+ * Reads YAML files (or every *.yaml/*.yml/*.json in a directory, sorted) into objects. A file
+ * that does not parse stops the program with its name and line rather than applying half.
+ */
+export function loadManifests(paths: string[], base: string): KubeObject[] {
+  const files = paths.flatMap((p) => {
+    const abs = path.resolve(base, p);
+    if (!fs.existsSync(abs)) throw new Error(`hcb: config "hcb:manifests" names ${p}, which does not exist (resolved to ${abs})`);
+    if (!fs.statSync(abs).isDirectory()) return [abs];
+    return fs.readdirSync(abs).filter((f) => /\.(ya?ml|json)$/i.test(f)).sort().map((f) => path.join(abs, f));
+  });
+  return files.flatMap((file) =>
+    parseAllDocuments(fs.readFileSync(file, 'utf8')).flatMap((doc) => {
+      if (doc.errors.length) {
+        const e = doc.errors[0];
+        throw new Error(`hcb: ${file}:${e.linePos?.[0].line ?? '?'}: ${e.message}`);
+      }
+      const o = doc.toJS() as KubeObject | null;
+      return o && typeof o === 'object' && o.kind ? [o] : [];
+    }),
+  );
 }

@@ -12,7 +12,7 @@ import * as pulumi from '@pulumi/pulumi';
 import * as k8s from '@pulumi/kubernetes';
 import { synthesizeBlueprint, BlueprintSpec } from '../constructs/blueprint';
 import { LocalControlPlaneResource } from './local/resource';
-import { applyClusterObjects } from './apply';
+import { applyClusterObjects, loadManifests } from './apply';
 
 const config = new pulumi.Config();
 const stack = pulumi.getStack();
@@ -37,6 +37,9 @@ const spec: BlueprintSpec = {
       : undefined,
 };
 const blueprint = synthesizeBlueprint(spec);
+// Your own manifests (files or directories of YAML), applied after the blueprint's objects and
+// checked by the same catalogue when the policy pack runs.
+const extraObjects = loadManifests(config.getObject<string[]>('manifests') ?? [], path.join(__dirname, '..'));
 
 let provider: k8s.Provider;
 let cluster: LocalControlPlaneResource | undefined;
@@ -53,6 +56,9 @@ if (target === 'local') {
 }
 
 const applied = applyClusterObjects('blueprint', blueprint.clusterObjects, { provider, local: target === 'local' });
+if (extraObjects.length) {
+  applied.push(...applyClusterObjects('manifests', extraObjects, { provider, local: target === 'local', dependsOn: applied }));
+}
 
 export const clusterTarget = target;
 export const apiServerUrl = cluster?.apiServerUrl;

@@ -6,7 +6,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { ApiClient, mustRun, processAlive, pulumiEnv, run, tempDir, tempProject, toolchainBin } from './support/env';
+import { CONTROL_PLANE_STATIC_PODS_EXCEPTION } from '../../constructs/blueprint-exceptions';
+import { ApiClient, mustRun, processAlive, pulumiEnv, REPO, run, tempDir, tempProject, toolchainBin } from './support/env';
 
 jest.setTimeout(900_000);
 
@@ -78,6 +79,43 @@ describe('pulumi up on the local stack', () => {
     const out = pulumi(['up', '--yes', '--skip-preview', '--expect-no-changes']);
     expect(out).not.toMatch(/[+~-] \d+ (created|updated|deleted|replaced)/);
     expect(out).toMatch(/\d+ unchanged/);
+  });
+
+  test('the policy pack passes the blueprint and blocks an insecure manifest', () => {
+    const pack = path.join(REPO, 'policies/pack');
+    const config = path.join(home, 'policy-config.json');
+    fs.writeFileSync(config, JSON.stringify({ 'hcb-controls': { exceptions: [CONTROL_PLANE_STATIC_PODS_EXCEPTION] } }));
+    const ok = run(path.join(bin, 'pulumi'), ['preview', '--non-interactive', '--policy-pack', pack, '--policy-pack-config', config], { cwd: project, env });
+    if (ok.status !== 0) throw new Error(`preview with the policy pack failed:\n${ok.stdout}\n${ok.stderr}`);
+    expect(`${ok.stdout}${ok.stderr}`).not.toMatch(/mandatory/);
+
+    const bad = path.join(home, 'insecure.yaml');
+    fs.writeFileSync(
+      bad,
+      [
+        'apiVersion: apps/v1',
+        'kind: Deployment',
+        'metadata: {name: leaky, namespace: default}',
+        'spec:',
+        '  selector: {matchLabels: {app: leaky}}',
+        '  template:',
+        '    metadata: {labels: {app: leaky}}',
+        '    spec:',
+        '      containers:',
+        '      - name: app',
+        '        image: registry.example/app:1',
+        '        env: [{name: PW, valueFrom: {secretKeyRef: {name: db, key: pw}}}]',
+        '',
+      ].join('\n'),
+    );
+    pulumi(['config', 'set', '--path', 'manifests[0]', bad]);
+    const blocked = run(path.join(bin, 'pulumi'), ['preview', '--non-interactive', '--policy-pack', pack, '--policy-pack-config', config], { cwd: project, env });
+    pulumi(['config', 'rm', 'manifests']);
+    const text = `${blocked.stdout}${blocked.stderr}`;
+    expect(blocked.status).not.toBe(0);
+    expect(text).toMatch(/mandatory/);
+    expect(text).toContain('V-242415');
+    expect(text).toContain('V-242383');
   });
 
   test('an up without the namespace deletes it through the API', async () => {
