@@ -51,6 +51,7 @@ export function parseResultsFile(text: string, name: string): ResultsFile {
         name: r.object?.name ?? null,
         file: r.object?.file ?? null,
         line: r.object?.line ?? null,
+        constructPath: typeof r.object?.constructPath === 'string' ? r.object.constructPath : null,
       },
       message: typeof r.message === 'string' ? r.message : '',
     })),

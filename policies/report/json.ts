@@ -19,6 +19,8 @@ export interface JsonResult {
     name: string | null;
     file: string | null;
     line: number | null;
+    /** The cdk8s construct that rendered the object (annotation hcb.dev/construct-path), for our own output. */
+    constructPath: string | null;
   };
   message: string;
 }
@@ -42,6 +44,7 @@ export function toJsonResult(f: Finding): JsonResult {
       name: o.name ?? null,
       file: o.file ?? null,
       line: o.line ?? null,
+      constructPath: o.constructPath ?? null,
     },
     message: f.message,
   };

@@ -56,7 +56,9 @@ export function renderOscal(findings: readonly Finding[], summary: ReportSummary
     const observationIds: string[] = [];
     const riskIds: string[] = [];
     r.findings.forEach((f, index) => {
-      const key = JSON.stringify(toJsonResult(f));
+      // The observation's identity predates constructPath in the JSON result: keep it out of the key.
+      const { constructPath: _constructPath, ...object } = toJsonResult(f).object;
+      const key = JSON.stringify({ ...toJsonResult(f), object });
       const obsId = id('observation', key, String(index));
       observationIds.push(obsId);
       const subject = objectLabel(f.object);
