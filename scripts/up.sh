@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The main job (`npm run up`): installs what is missing, builds the toolchain once, runs
-# `pulumi up` on the stack `local` (the embedded hardened control plane with the blueprint
-# applied) and prints the compliance report. Extra arguments go to `pulumi up`.
+# The main job (`npm run up`): installs what is missing, builds the toolchain once, synthesizes
+# the blueprint of the stack `local`, runs `pulumi up` on it with the hcb policy pack as a
+# mandatory gate (the embedded hardened control plane with the blueprint applied), and prints
+# the compliance report. Extra arguments go to `pulumi up`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,25 +11,38 @@ bash tools/build-toolchain.sh >/dev/null
 # shellcheck source=env.sh
 . scripts/env.sh
 
-pulumi stack select --create local --non-interactive >/dev/null
-echo "[up] pulumi up (stack local, state in ${PULUMI_BACKEND_URL#file://})" >&2
-pulumi up --yes --non-interactive --stack local "$@"
-
 hcb() { node -r ts-node/register/transpile-only cli/main.ts "$@"; }
 out=.hcb/out/local
-namespaces=$(pulumi stack output namespaces --json --stack local | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).map(n=>"--namespace "+n).join(" ")))')
-# shellcheck disable=SC2086
-hcb synth --local --profile "$(pulumi config get profile --stack local 2>/dev/null || echo standard)" $namespaces --out "$out"
+mkdir -p .hcb/out
+
+pulumi stack select --create local --non-interactive >/dev/null
+# What the stack applies, from its own configuration: cluster.yaml, control-plane.yaml and the
+# blueprint's reviewed exceptions (exceptions.yaml).
+pulumi config --json --stack local >.hcb/out/local.config.json
+hcb synth --stack-config .hcb/out/local.config.json --out "$out"
+# The same exceptions configure the policy pack.
+node -e '
+  const { parseAllDocuments } = require("yaml");
+  const doc = parseAllDocuments(require("fs").readFileSync(process.argv[1], "utf8"))[0].toJS();
+  process.stdout.write(JSON.stringify({ "hcb-controls": { exceptions: doc.items } }, null, 2));
+' "$out/exceptions.yaml" >.hcb/out/local.policy-config.json
+
+echo "[up] pulumi up (stack local, policy pack policies/pack, state in ${PULUMI_BACKEND_URL#file://})" >&2
+pulumi up --yes --non-interactive --stack local \
+  --policy-pack policies/pack --policy-pack-config .hcb/out/local.policy-config.json "$@"
+
 echo >&2
 echo "[up] compliance report of what was applied ($out):" >&2
-# The blueprint's reviewed exceptions (hcb synth writes them) are passed explicitly: exceptions
-# inside the audited directory are never applied by themselves.
+# Exceptions are passed explicitly: exceptions inside the audited directory are never applied.
 set +e
 hcb audit "$out" --exceptions "$out/exceptions.yaml"
 rc=$?
 set -e
 hcb audit "$out" --exceptions "$out/exceptions.yaml" --format markdown --output .hcb/out/compliance-report.md >/dev/null 2>&1 || true
 echo >&2
-echo "[up] cluster: $(pulumi stack output apiServerUrl --stack local)  kubeconfig: pulumi stack output kubeconfig --show-secrets" >&2
+state_dir=$(pulumi config get stateDir --stack local 2>/dev/null || true)
+hcb cluster status --state-dir "${state_dir:-.hcb/clusters/local}" >&2 || true
+echo "[up] cluster: $(pulumi stack output apiServerUrl --stack local)" >&2
+echo "[up] kubeconfig: . scripts/env.sh && pulumi stack output kubeconfig --show-secrets --stack local" >&2
 echo "[up] Markdown report: .hcb/out/compliance-report.md; stop with: npm run down" >&2
 exit $rc

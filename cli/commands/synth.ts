@@ -13,12 +13,15 @@ import { stringify } from 'yaml';
 import { Command } from '../command';
 import { synthesizeBlueprint, BlueprintSpec, ProtectionProfile, SynthesizedBlueprint } from '../../constructs/blueprint';
 import { exceptionListDocument } from '../../policies/exceptions';
+import { readerFromPulumiConfigJson, stackSpec } from '../../stacks/spec';
 
 const USAGE = `usage: hcb synth [--out DIR] [--profile basic|standard|high] [--namespace NAME ...] [--local]
 
 Synthesizes the blueprint into DIR (default ./cdk8s.out/hcb): cluster.yaml, control-plane.yaml
 and exceptions.yaml (audit with: hcb audit DIR --exceptions DIR/exceptions.yaml).
   --local    the embedded local control plane's settings (loopback ports) instead of a real node's
+  --stack-config FILE  build exactly what a Pulumi stack applies, from \`pulumi config --json\` output
+                       (replaces --profile, --namespace and --local)
 `;
 
 export const command: Command = {
@@ -29,6 +32,7 @@ export const command: Command = {
     let profile: ProtectionProfile = 'standard';
     const namespaces: string[] = [];
     let local = false;
+    let stackConfig: string | undefined;
     for (let i = 0; i < args.length; i++) {
       const a = args[i];
       if (a === '--help' || a === '-h') {
@@ -44,10 +48,23 @@ export const command: Command = {
         profile = p as ProtectionProfile;
       } else if (a === '--namespace' && args[i + 1]) namespaces.push(args[++i]);
       else if (a === '--local') local = true;
+      else if (a === '--stack-config' && args[i + 1]) stackConfig = args[++i];
       else {
         process.stderr.write(`hcb synth: unknown or incomplete option "${a}"\n\n${USAGE}`);
         return 2;
       }
+    }
+    if (stackConfig) {
+      let spec: BlueprintSpec;
+      try {
+        spec = stackSpec(readerFromPulumiConfigJson(JSON.parse(fs.readFileSync(stackConfig, 'utf8')))).spec;
+      } catch (e) {
+        process.stderr.write(`hcb synth: --stack-config ${stackConfig}: ${(e as Error).message}\n`);
+        return 2;
+      }
+      const files = writeSynthOutput(out, synthesizeBlueprint(spec));
+      process.stderr.write(`hcb synth: wrote ${files.map((f) => path.relative(process.cwd(), f)).join(', ')}\n`);
+      return 0;
     }
     const spec: BlueprintSpec = {
       profile,
