@@ -37,7 +37,14 @@ export function stackSpec(get: ConfigReader): StackSpec {
   const list = (key: string, dflt: string[]): string[] => {
     const v = get(key);
     if (v === undefined) return dflt;
-    const arr = typeof v === 'string' ? (JSON.parse(v) as unknown) : v;
+    let arr: unknown = v;
+    if (typeof v === 'string') {
+      try {
+        arr = JSON.parse(v) as unknown;
+      } catch {
+        arr = undefined;
+      }
+    }
     if (!Array.isArray(arr) || !arr.every((x) => typeof x === 'string')) {
       throw new Error(`hcb: config "hcb:${key}" must be a list of strings. Fix: pulumi config set --path '${key}[0]' <value>`);
     }
