@@ -5,8 +5,12 @@ import { AccessRule, READ, WRITE } from './access-rule';
  * - viewer: reads workloads, services, config and events; never Secrets;
  * - developer: viewer + changes workloads, services, ConfigMaps, claims, autoscalers, budgets; no
  *   Secrets, no exec, no NetworkPolicies, no RBAC, no quotas;
- * - deployer (automation): what developer may change, plus writing Secrets and ServiceAccounts;
- *   it cannot read Secrets (no get/list/watch; an apply's response still echoes what it wrote);
+ * - deployer (automation): what developer may change, plus creating and deleting Secrets and
+ *   writing ServiceAccounts. It cannot read Secrets: no get/list/watch, and no patch/update
+ *   either, because the API server answers a patch or update (server-side apply included) with
+ *   the whole stored Secret, so `PATCH {}` would read any Secret whose name is known. A pipeline
+ *   creates Secrets (POST) and rotates them by creating a new one (e.g. a versioned name the
+ *   workload is pointed at) or by delete and create;
  * - namespace-admin: developer + Secrets, exec/attach/port-forward, ServiceAccounts, Roles and
  *   RoleBindings in the namespace (without escalate/bind: the API server's escalation check
  *   keeps them from granting more than they hold). NetworkPolicies, quotas and limit ranges stay
@@ -51,7 +55,7 @@ export function accessPresetRules(preset: AccessPreset): AccessRule[] {
       return [...VIEW, ...CHANGE_WORKLOADS];
     case 'deployer':
       return [...VIEW, ...CHANGE_WORKLOADS,
-        r('', ['secrets'], ['create', 'delete', 'patch', 'update']),
+        r('', ['secrets'], ['create', 'delete']),
         r('', ['serviceaccounts'], WRITE)];
     case 'namespace-admin':
       return [...VIEW, ...CHANGE_WORKLOADS,

@@ -4,6 +4,7 @@
  */
 import { spawnSync, SpawnSyncReturns } from 'child_process';
 import * as fs from 'fs';
+import * as https from 'https';
 import * as os from 'os';
 import * as path from 'path';
 import { kubeconfigTls, request, HttpResult } from '../../../stacks/local/control-plane';
@@ -30,11 +31,22 @@ export class ApiClient {
   private readonly server: string;
   private readonly tls: ReturnType<typeof kubeconfigTls>;
 
-  constructor(kubeconfig: string) {
+  /** From a kubeconfig, or from a server URL and TLS options (e.g. a minted user certificate). */
+  constructor(kubeconfig: string | { server: string; tls: https.RequestOptions }) {
+    if (typeof kubeconfig !== 'string') {
+      this.server = kubeconfig.server;
+      this.tls = kubeconfig.tls;
+      return;
+    }
     const m = /server:\s*(\S+)/.exec(kubeconfig);
     if (!m) throw new Error('kubeconfig has no server');
     this.server = m[1];
     this.tls = kubeconfigTls(kubeconfig);
+  }
+
+  /** The API server URL. */
+  get serverUrl(): string {
+    return this.server;
   }
 
   get(p: string): Promise<HttpResult> {
@@ -47,6 +59,36 @@ export class ApiClient {
 
   delete(p: string): Promise<HttpResult> {
     return request(`${this.server}${p}`, this.tls, 'DELETE');
+  }
+
+  /**
+   * Any method with any content type, e.g. server-side apply:
+   * `request('PATCH', path + '?fieldManager=hcb', obj, 'application/apply-patch+yaml')`.
+   * A body that is not a string is sent as JSON; `headers` are added (e.g. Impersonate-User).
+   */
+  request(method: string, p: string, body?: unknown, contentType = 'application/json', headers: Record<string, string> = {}): Promise<HttpResult> {
+    const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const req = https.request(
+        new URL(`${this.server}${p}`),
+        {
+          ...this.tls,
+          method,
+          timeout: 10_000,
+          headers: { accept: 'application/json', ...headers, ...(payload !== undefined ? { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) } : {}) },
+        },
+        (res) => {
+          let data = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => (data += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`timeout: ${method} ${p}`)));
+      req.on('error', reject);
+      if (payload !== undefined) req.write(payload);
+      req.end();
+    });
   }
 
   async json<T = Record<string, unknown>>(p: string): Promise<T> {

@@ -50,6 +50,12 @@ describe('access presets', () => {
     for (const v of ['get', 'list', 'watch']) expect(allows(rules, '', 'secrets', v)).toBe(false);
   });
 
+  test('deployer cannot patch or update secrets: the API server answers both with the whole stored Secret', () => {
+    const rules = rulesOf('deployer');
+    for (const v of ['create', 'delete']) expect(allows(rules, '', 'secrets', v)).toBe(true);
+    for (const v of ['patch', 'update', 'deletecollection']) expect(allows(rules, '', 'secrets', v)).toBe(false);
+  });
+
   test('namespace-admin manages roles without escalate/bind', () => {
     const rules = rulesOf('namespace-admin');
     expect(allows(rules, 'rbac.authorization.k8s.io', 'roles', 'create')).toBe(true);
