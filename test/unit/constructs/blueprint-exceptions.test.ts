@@ -45,8 +45,11 @@ describe('blueprint exceptions', () => {
   for (const p of ['basic', 'standard', 'high'] as ProtectionProfile[]) for (const local of [false, true]) cases.push([p, local]);
 
   test.each(cases)('profile %s, local %s: the written output audits with zero fail and zero error', async (profile, local) => {
-    const { findings, exceptions } = await auditWritten({ profile, namespaces: [{ name: 'hcb-demo' }], local: local ? LOCAL : undefined });
-    expect(exceptions).toEqual(BLUEPRINT_EXCEPTIONS);
+    const spec: BlueprintSpec = { profile, namespaces: [{ name: 'hcb-demo' }], local: local ? LOCAL : undefined };
+    const { findings, exceptions } = await auditWritten(spec);
+    // exceptions.yaml holds exactly the blueprint's exceptions, its built-in ones first.
+    expect(exceptions).toEqual(synthesizeBlueprint(spec).exceptions);
+    expect(exceptions.slice(0, BLUEPRINT_EXCEPTIONS.length)).toEqual(BLUEPRINT_EXCEPTIONS);
     expect(failing(findings)).toEqual([]);
     const staticPods = findings.filter((f) => f.control === STATIC_POD_PATH);
     expect(staticPods).toHaveLength(1);
@@ -57,7 +60,9 @@ describe('blueprint exceptions', () => {
       owner: 'platform-team',
       expires: CONTROL_PLANE_STATIC_PODS_EXCEPTION.expires,
     });
-    expect(findings.filter((f) => f.status === 'accepted').map((f) => f.control)).toEqual([STATIC_POD_PATH]);
+    // Nothing else is accepted except by an exception the blueprint itself carries.
+    const carried = new Set(exceptions.map((e) => e.control));
+    expect(findings.filter((f) => f.status === 'accepted' && !carried.has(f.control)).map((f) => f.control)).toEqual([]);
   });
 
   test('the exceptions.yaml inside the audited directory is not applied by itself and is no subject of any control', async () => {
