@@ -27,6 +27,21 @@ export const CONTROL_PLANE_STATIC_PODS_EXCEPTION: ControlException = {
   expires: '2027-11-30',
 };
 
+/**
+ * The embedded local control plane runs every component as the invoking user (root) on a
+ * developer or CI machine that has no dedicated etcd account, so etcd's data directory is
+ * root-owned (mode 0700) instead of etcd:etcd. `hcb verify` observes this on disk; the
+ * exception is carried only by blueprints with a `local` target.
+ */
+export const LOCAL_ETCD_DATA_OWNER_EXCEPTION: ControlException = {
+  control: 'HCB-NODEFILE-ETCD-DATA',
+  scope: { path: '/var/lib/etcd' },
+  justification:
+    'The local target runs etcd as the invoking user (root) on a single-user development or CI machine without an etcd account; the directory stays mode 0700 inside the private state directory (mode 0700). Real nodes get etcd:etcd from the node file manifest.',
+  owner: 'platform-team',
+  expires: '2027-11-30',
+};
+
 /** Exceptions every blueprint carries, in a fixed order. */
 export const BLUEPRINT_EXCEPTIONS: readonly ControlException[] = [CONTROL_PLANE_STATIC_PODS_EXCEPTION];
 
@@ -35,7 +50,7 @@ export const BLUEPRINT_EXCEPTIONS: readonly ControlException[] = [CONTROL_PLANE_
  * valid (unknown control, missing owner or justification, bad date, unknown scope key) fails
  * synthesis: an exceptions file the audit would refuse must never be written.
  */
-export function blueprintExceptions(scope: Construct, extra: readonly ControlException[] = []): ControlException[] {
+export function blueprintExceptions(scope: Construct, extra: readonly ControlException[] = [], local = false): ControlException[] {
   const known = new Set(CATALOGUE.map((c) => c.id));
   extra.forEach((e, i) => {
     const problems = validateException(e, known);
@@ -43,5 +58,5 @@ export function blueprintExceptions(scope: Construct, extra: readonly ControlExc
       throw new BlueprintPropError(scope, `exceptions[${i}]`, e, problems.join('; '), 'give control (a catalogue id), scope, justification, owner and expires (YYYY-MM-DD)');
     }
   });
-  return [...BLUEPRINT_EXCEPTIONS, ...extra].map((e) => ({ ...e, scope: { ...e.scope } }));
+  return [...BLUEPRINT_EXCEPTIONS, ...(local ? [LOCAL_ETCD_DATA_OWNER_EXCEPTION] : []), ...extra].map((e) => ({ ...e, scope: { ...e.scope } }));
 }

@@ -57,7 +57,7 @@ export class Blueprint extends Construct {
     });
     this.cluster = new Chart(this, 'cluster');
     this.namespaces = (spec.namespaces ?? []).map((ns, i) => new HardenedNamespace(this.cluster, ns.name ?? `namespace-${i}`, ns));
-    this.exceptions = blueprintExceptions(this, spec.exceptions);
+    this.exceptions = blueprintExceptions(this, spec.exceptions, spec.local !== undefined);
   }
 }
 

@@ -5,6 +5,7 @@ export const COMMANDS: Command[] = [
   (require('./synth') as typeof import('./synth')).command,
   (require('./cluster') as typeof import('./cluster')).command,
   (require('./audit') as typeof import('./audit')).command,
+  (require('./verify') as typeof import('./verify')).command,
   (require('./report') as typeof import('./report')).command,
   (require('./controls') as typeof import('./controls')).command,
 ];

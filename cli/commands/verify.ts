@@ -1,0 +1,75 @@
+/**
+ * `hcb verify`: the catalogue over the running local control plane — the command lines of the
+ * running processes, the files they read, owner and mode of the node files on disk, the
+ * blueprint's namespaces read back through the API — plus behavioural probes (anonymous
+ * request, TLS 1.1 and weak-cipher handshakes, pprof). Same formats and exit codes as audit.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { Command } from '../command';
+import { synthesizeBlueprint } from '../../constructs/blueprint';
+import { CATALOGUE } from '../../policies/catalogue';
+import { REPORT_FORMATS, RENDERERS, ReportFormat, summarizeFindings } from '../../policies/report';
+import { readerFromPulumiConfigJson, stackSpec } from '../../stacks/spec';
+import { verifyLocalCluster } from '../../stacks/local/verify';
+import { DEFAULT_FAIL_ON, FAIL_ON_LEVELS, FailOn, failsRun, writeFileAtomic } from './audit';
+
+const REPO = path.resolve(__dirname, '../..');
+
+const USAGE = `usage: hcb verify [--state-dir DIR] [--stack-config FILE] [--format F] [--output FILE] [--fail-on S]
+
+Checks the running local control plane against the catalogue: what runs, not what was meant.
+  --state-dir DIR      the cluster's state directory (default <repo>/.hcb/clusters/local)
+  --stack-config FILE  \`pulumi config --json\` of the stack (default: the stack defaults)
+  --format F           ${REPORT_FORMATS.join(' | ')} (default terminal)
+  --fail-on S          ${FAIL_ON_LEVELS.join(' | ')} (default ${DEFAULT_FAIL_ON})
+`;
+
+export const command: Command = {
+  name: 'verify',
+  summary: 'check the running local control plane (processes, files, API objects, probes)',
+  async run(args: string[]): Promise<number> {
+    let stateDir = path.join(REPO, '.hcb/clusters/local');
+    let stackConfig: string | undefined;
+    let format: ReportFormat = 'terminal';
+    let output: string | undefined;
+    let failOn: FailOn = DEFAULT_FAIL_ON;
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i];
+      const v = args[i + 1];
+      if (a === '--help' || a === '-h') {
+        process.stdout.write(USAGE);
+        return 0;
+      } else if (a === '--state-dir' && v) (stateDir = path.resolve(v)), i++;
+      else if (a === '--stack-config' && v) (stackConfig = v), i++;
+      else if (a === '--output' && v) (output = v), i++;
+      else if (a === '--format' && v && (REPORT_FORMATS as readonly string[]).includes(v)) (format = v as ReportFormat), i++;
+      else if (a === '--fail-on' && v && (FAIL_ON_LEVELS as readonly string[]).includes(v)) (failOn = v as FailOn), i++;
+      else {
+        process.stderr.write(`hcb verify: unknown or incomplete option "${a}"\n\n${USAGE}`);
+        return 2;
+      }
+    }
+    const config = stackConfig ? (JSON.parse(fs.readFileSync(stackConfig, 'utf8')) as Parameters<typeof readerFromPulumiConfigJson>[0]) : {};
+    const { spec } = stackSpec(readerFromPulumiConfigJson(config));
+    const blueprint = synthesizeBlueprint(spec);
+    const { findings, missing } = await verifyLocalCluster({
+      stateDir,
+      nodeFiles: blueprint.nodeFiles,
+      namespaces: blueprint.namespaceNames,
+      exceptions: blueprint.exceptions,
+    });
+    for (const m of missing) process.stderr.write(`hcb verify: not observed: ${m}\n`);
+    const summary = summarizeFindings(findings);
+    const report = RENDERERS[format](findings, summary, { tool: { name: 'hcb' }, inputs: [`live:${stateDir}`], controls: CATALOGUE });
+    if (output) await writeFileAtomic(path.resolve(output), report);
+    else process.stdout.write(report);
+    const failing = failsRun(findings, failOn) || missing.length > 0;
+    const c = summary.byStatus;
+    process.stderr.write(
+      `hcb verify: ${c.fail} failed, ${c.error} errors, ${c.accepted} accepted, ${c['not-evaluated']} not evaluated, ${c.pass} passed` +
+        `${missing.length ? `, ${missing.length} not observed` : ''} → exit ${failing ? 1 : 0}\n`,
+    );
+    return failing ? 1 : 0;
+  },
+};

@@ -1,0 +1,249 @@
+/**
+ * Live verification of the running local control plane: the catalogue applied to what the
+ * cluster really runs and serves, not to what the blueprint meant.
+ *
+ * Observed, not rendered:
+ * - each component's command line, read from /proc/<pid>/cmdline of the running process
+ *   (host paths mapped back to node paths), as a static-pod document;
+ * - the configuration files those command lines name (audit policy, admission, authentication,
+ *   encryption — secret values replaced by a marker before anything is evaluated or printed);
+ * - owner, group and mode of every node file, from stat() of the file on disk;
+ * - the blueprint's namespaces and what is in them, read back through the API.
+ * Probed:
+ * - an anonymous request, a TLS 1.1 and a weak-cipher handshake, the pprof endpoint.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tls from 'tls';
+import { parseAllDocuments } from 'yaml';
+import { CATALOGUE } from '../../policies/catalogue';
+import { evaluate } from '../../policies/engine';
+import type { ControlException, Document, Finding, KubeObject, NodeFile, Status } from '../../policies/model';
+import { NODE_FILE_MANIFEST_API_VERSION, NODE_FILE_MANIFEST_KIND } from '../../policies/model';
+import { COMPONENTS, LocalControlPlane, request } from './control-plane';
+
+export interface VerifyOptions {
+  stateDir: string;
+  /** The blueprint's node files: which paths to stat, and what each one is. */
+  nodeFiles: NodeFile[];
+  /** Namespaces the blueprint manages; their objects are read back. */
+  namespaces: string[];
+  exceptions?: readonly ControlException[];
+  now?: Date;
+}
+
+const SOURCE = 'live';
+
+/** Everything observed, as documents the engine can check. */
+export async function observe(opts: VerifyOptions): Promise<{ documents: Document[]; missing: string[] }> {
+  const cp = new LocalControlPlane({ stateDir: opts.stateDir, binDir: '', nodeFiles: opts.nodeFiles });
+  const rootfs = cp.rootfs;
+  const documents: Document[] = [];
+  const missing: string[] = [];
+  const unmap = (v: string) => (v.startsWith(`${rootfs}/`) ? v.slice(rootfs.length) : v);
+
+  for (const name of COMPONENTS) {
+    const rec = readRecord(opts.stateDir, name);
+    const argv = rec ? cmdline(rec.pid) : undefined;
+    if (!argv) {
+      missing.push(`${name} is not running`);
+      continue;
+    }
+    const args = argv.slice(1).map((a) => {
+      const m = /^(--[^=]+=)(.*)$/.exec(a);
+      return m ? m[1] + m[2].split(',').map(unmap).join(',') : a;
+    });
+    documents.push({
+      object: {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: `${name}-observed`, namespace: 'kube-system', annotations: { 'hcb.dev/observed-pid': String(rec!.pid) } },
+        spec: { containers: [{ name, command: [name, ...args] }] },
+      },
+      source: { file: `${SOURCE}:/proc/${rec!.pid}/cmdline` },
+    });
+    if (name === 'kube-apiserver') {
+      for (const f of ['audit-policy-file', 'admission-control-config-file', 'authentication-config', 'encryption-provider-config']) {
+        const value = args.find((a) => a.startsWith(`--${f}=`))?.split('=')[1];
+        if (!value) continue;
+        const file = path.join(rootfs, value);
+        if (!fs.existsSync(file)) {
+          missing.push(`${value} (named by --${f}) does not exist`);
+          continue;
+        }
+        for (const d of parseAllDocuments(redactSecrets(fs.readFileSync(file, 'utf8')))) {
+          const o = d.toJS() as KubeObject | null;
+          if (o && typeof o === 'object') documents.push({ object: o, source: { file: `${SOURCE}:${value}` } });
+        }
+      }
+    }
+  }
+
+  // Owner and mode as the files really are.
+  const files = opts.nodeFiles
+    .map((f) => ({ f, st: statOrUndefined(path.join(rootfs, f.path)) }))
+    .filter((x) => x.st !== undefined)
+    .map(({ f, st }) => ({
+      path: f.path,
+      owner: userName(st!.uid),
+      group: groupName(st!.gid),
+      mode: `0${(st!.mode & 0o7777).toString(8)}`,
+      role: f.role,
+      sensitive: f.sensitive,
+      createdBy: f.createdBy,
+    }));
+  documents.push({
+    object: { apiVersion: NODE_FILE_MANIFEST_API_VERSION, kind: NODE_FILE_MANIFEST_KIND, metadata: { name: 'observed' }, files },
+    source: { file: `${SOURCE}:stat` },
+  });
+
+  // The blueprint's namespaces, read back.
+  if (fs.existsSync(cp.adminKubeconfigPath())) {
+    const adminTls = cp.adminTls();
+    const server = (await cp.status()).apiServerUrl;
+    if (server) {
+      const get = async (p: string) => {
+        const r = await request(`${server}${p}`, adminTls);
+        return r.status === 200 ? (JSON.parse(r.body) as { items?: KubeObject[] } & KubeObject) : undefined;
+      };
+      for (const ns of opts.namespaces) {
+        const nsObj = await get(`/api/v1/namespaces/${ns}`).catch(() => undefined);
+        if (!nsObj) {
+          missing.push(`namespace ${ns} does not exist`);
+          continue;
+        }
+        documents.push({ object: withKind(nsObj, 'v1', 'Namespace'), source: { file: `${SOURCE}:api` } });
+        const lists: Array<[string, string, string]> = [
+          [`/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies`, 'networking.k8s.io/v1', 'NetworkPolicy'],
+          [`/api/v1/namespaces/${ns}/resourcequotas`, 'v1', 'ResourceQuota'],
+          [`/api/v1/namespaces/${ns}/limitranges`, 'v1', 'LimitRange'],
+          [`/api/v1/namespaces/${ns}/serviceaccounts`, 'v1', 'ServiceAccount'],
+          [`/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles`, 'rbac.authorization.k8s.io/v1', 'Role'],
+          [`/apis/apps/v1/namespaces/${ns}/deployments`, 'apps/v1', 'Deployment'],
+          [`/apis/apps/v1/namespaces/${ns}/statefulsets`, 'apps/v1', 'StatefulSet'],
+        ];
+        for (const [p, apiVersion, kind] of lists) {
+          const list = await get(p).catch(() => undefined);
+          for (const item of list?.items ?? []) documents.push({ object: withKind(item, apiVersion, kind), source: { file: `${SOURCE}:api` } });
+        }
+      }
+    }
+  }
+  return { documents, missing };
+}
+
+/** Findings of the catalogue over what is observed, plus the behavioural probes. */
+export async function verifyLocalCluster(opts: VerifyOptions): Promise<{ findings: Finding[]; missing: string[] }> {
+  const { documents, missing } = await observe(opts);
+  const findings = evaluate(documents, { exceptions: opts.exceptions, now: opts.now, includeManual: false });
+  const probes = await probe(opts.stateDir, opts.nodeFiles);
+  return { findings: [...findings, ...probes], missing };
+}
+
+/** Behavioural probes: the API server asked the way an attacker would ask. */
+export async function probe(stateDir: string, nodeFiles: NodeFile[]): Promise<Finding[]> {
+  const cp = new LocalControlPlane({ stateDir, binDir: '', nodeFiles });
+  const status = await cp.status();
+  const server = status.apiServerUrl;
+  const api = status.components.find((c) => c.name === 'kube-apiserver');
+  const out: Finding[] = [];
+  const add = (control: string, name: string, status: Status, message: string) => {
+    const c = CATALOGUE.find((x) => x.id === control);
+    if (!c) throw new Error(`probe refers to unknown control ${control}`);
+    out.push({
+      control,
+      status,
+      severity: c.severity,
+      frameworks: JSON.parse(JSON.stringify(c.frameworks)) as Finding['frameworks'],
+      object: { kind: 'Probe', name, file: `${SOURCE}:probe` },
+      message,
+      remediation: c.remediation,
+    });
+  };
+  if (!server || !api?.healthy) {
+    for (const [control, name] of PROBES) add(control, name, 'not-evaluated', 'Not evaluated: the API server is not running.');
+    return out;
+  }
+  const ca = fs.readFileSync(path.join(cp.rootfs, 'etc/kubernetes/pki/ca.crt'));
+  const u = new URL(server);
+
+  const anon = await request(`${server}/api/v1/namespaces`, { ca }).catch((e: Error) => ({ status: -1, body: e.message }));
+  add('HCB-APISERVER-ANONYMOUS-AUTH', 'anonymous-request', anon.status === 401 ? 'pass' : anon.status === -1 ? 'error' : 'fail', `An anonymous GET /api/v1/namespaces got ${anon.status === -1 ? anon.body : `HTTP ${anon.status}`} (401 expected).`);
+
+  const handshake = (o: tls.ConnectionOptions) =>
+    new Promise<string>((resolve, reject) => {
+      const s = tls.connect({ host: u.hostname, port: Number(u.port), ca, servername: 'kubernetes', ...o }, () => {
+        resolve(s.getProtocol() ?? '');
+        s.end();
+      });
+      s.on('error', reject);
+    });
+  const tls11 = await handshake({ minVersion: 'TLSv1.1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }).then(
+    (v) => `accepted (${v})`,
+    (e: Error) => `refused (${e.message})`,
+  );
+  add('HCB-APISERVER-TLS-MIN-VERSION', 'tls-1.1-handshake', tls11.startsWith('refused') ? 'pass' : 'fail', `A TLS 1.1 handshake was ${tls11}.`);
+  const weak = await handshake({ maxVersion: 'TLSv1.2', ciphers: 'AES128-SHA' }).then(
+    () => 'accepted',
+    (e: Error) => `refused (${e.message})`,
+  );
+  add('HCB-APISERVER-TLS-CIPHER-SUITES', 'weak-cipher-handshake', weak.startsWith('refused') ? 'pass' : 'fail', `A TLS 1.2 handshake offering only TLS_RSA_WITH_AES_128_CBC_SHA was ${weak}.`);
+  const pprof = await request(`${server}/debug/pprof/`, cp.adminTls()).catch((e: Error) => ({ status: -1, body: e.message }));
+  add('HCB-APISERVER-PROFILING', 'pprof-endpoint', pprof.status === 404 ? 'pass' : pprof.status === -1 ? 'error' : 'fail', `GET /debug/pprof/ as cluster admin got HTTP ${pprof.status} (404 expected).`);
+  return out;
+}
+
+const PROBES: Array<[string, string]> = [
+  ['HCB-APISERVER-ANONYMOUS-AUTH', 'anonymous-request'],
+  ['HCB-APISERVER-TLS-MIN-VERSION', 'tls-1.1-handshake'],
+  ['HCB-APISERVER-TLS-CIPHER-SUITES', 'weak-cipher-handshake'],
+  ['HCB-APISERVER-PROFILING', 'pprof-endpoint'],
+];
+
+/** Secret values in an EncryptionConfiguration replaced by a marker (never evaluated or printed). */
+export function redactSecrets(text: string): string {
+  return text.replace(/^([ \t]*secret:[ \t]*)(\S+)[ \t]*$/gm, (_m, prefix: string, value: string) => `${prefix}"${value.startsWith('"{{hcb-secret:') ? value.replace(/"/g, '') : '{{hcb-secret:observed-key-redacted}}'}"`);
+}
+
+function withKind(o: KubeObject, apiVersion: string, kind: string): KubeObject {
+  return { ...o, apiVersion: o.apiVersion ?? apiVersion, kind: o.kind ?? kind };
+}
+
+function readRecord(stateDir: string, name: string): { pid: number } | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(stateDir, 'run', `${name}.json`), 'utf8')) as { pid: number };
+  } catch {
+    return undefined;
+  }
+}
+
+function cmdline(pid: number): string[] | undefined {
+  try {
+    const parts = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    return parts.length ? parts : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function statOrUndefined(p: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
+function lookup(file: string, id: number): string {
+  try {
+    const line = fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .find((l) => l.split(':')[2] === String(id));
+    return line ? line.split(':')[0] : String(id);
+  } catch {
+    return String(id);
+  }
+}
+const userName = (uid: number) => lookup('/etc/passwd', uid);
+const groupName = (gid: number) => lookup('/etc/group', gid);
