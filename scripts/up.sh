@@ -37,12 +37,19 @@ echo "[up] compliance report of what was applied ($out):" >&2
 set +e
 hcb audit "$out" --exceptions "$out/exceptions.yaml"
 rc=$?
+state_dir=$(pulumi config get stateDir --stack local 2>/dev/null || true)
+echo >&2
+echo "[up] live verification of the running control plane (processes, files on disk, API, probes):" >&2
+hcb verify --stack-config .hcb/out/local.config.json --state-dir "${state_dir:-.hcb/clusters/local}" --format markdown --output .hcb/out/live-report.md 2>/dev/null
+vrc=$?
+hcb verify --stack-config .hcb/out/local.config.json --state-dir "${state_dir:-.hcb/clusters/local}" | tail -n 4
+[ $vrc -ne 0 ] && rc=$vrc
 set -e
 hcb audit "$out" --exceptions "$out/exceptions.yaml" --format markdown --output .hcb/out/compliance-report.md >/dev/null 2>&1 || true
 echo >&2
-state_dir=$(pulumi config get stateDir --stack local 2>/dev/null || true)
 hcb cluster status --state-dir "${state_dir:-.hcb/clusters/local}" >&2 || true
 echo "[up] cluster: $(pulumi stack output apiServerUrl --stack local)" >&2
 echo "[up] kubeconfig: . scripts/env.sh && pulumi stack output kubeconfig --show-secrets --stack local" >&2
-echo "[up] Markdown report: .hcb/out/compliance-report.md; stop with: npm run down" >&2
+echo "[up] Markdown reports: .hcb/out/compliance-report.md (what was applied), .hcb/out/live-report.md (what runs)" >&2
+echo "[up] stop with: npm run down" >&2
 exit $rc
