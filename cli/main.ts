@@ -12,8 +12,7 @@ async function main(argv: string[]): Promise<number> {
     return name ? 0 : 2;
   }
   if (name === '--version') {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    process.stdout.write(`${require('../package.json').version}\n`);
+    process.stdout.write(`${packageVersion()}\n`);
     return 0;
   }
   const cmd = COMMANDS.find((c) => c.name === name);
@@ -22,6 +21,20 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   return cmd.run(rest);
+}
+
+/** The package's version, from source (cli/) or compiled (dist/cli/) alike. */
+function packageVersion(): string {
+  for (const rel of ['../package.json', '../../package.json']) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      const pkg = require(rel) as { name?: string; version?: string };
+      if (pkg.name === 'hardened-cluster-blueprint' && pkg.version) return pkg.version;
+    } catch {
+      /* try the next location */
+    }
+  }
+  return 'unknown';
 }
 
 function usage(): string {
