@@ -20,6 +20,10 @@ export HCB_STATE_DIR
 . scripts/env.sh || { echo "0 passed, 1 failed"; exit 1; }
 
 out=$(mktemp -d /tmp/hcb-test-results.XXXXXX)
+# Everything the tests create in the temp directory (cdk8s outdirs, clusters' state, Pulumi
+# homes) goes into one directory that is removed at the end.
+TMPDIR=$(mktemp -d /tmp/hcb-test-tmp.XXXXXX)
+export TMPDIR
 status=0
 echo "[test] unit, snapshot and fixture tests" >&2
 npx jest --ci --selectProjects unit -w 2 --json --outputFile="$out/unit.json" "$@" || status=1
@@ -40,5 +44,5 @@ node -e '
   process.exitCode = failed > 0 ? 1 : 0;
 ' "$out/unit.json" "$out/e2e.json"
 summary=$?
-rm -rf "$HCB_STATE_DIR"
+rm -rf "$HCB_STATE_DIR" "$TMPDIR" "$out"
 [ $status -eq 0 ] && [ $summary -eq 0 ]

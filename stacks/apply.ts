@@ -31,12 +31,30 @@ export function prepareObjects(objects: KubeObject[], local: boolean): KubeObjec
   });
 }
 
+/**
+ * Objects Kubernetes creates by itself and the blueprint only takes over (the namespace's
+ * `default` ServiceAccount, created by the controller manager): Pulumi updates them but never
+ * deletes them — the controller would recreate one at once, and deleting the namespace
+ * removes it anyway.
+ */
+export function isControllerOwned(o: KubeObject): boolean {
+  return o.kind === 'ServiceAccount' && o.metadata?.name === 'default';
+}
+
+function retainControllerOwned(o: KubeObject, resourceOpts: pulumi.CustomResourceOptions): void {
+  if (isControllerOwned(o)) resourceOpts.retainOnDelete = true;
+}
+
 export function applyClusterObjects(name: string, objects: KubeObject[], opts: ApplyOptions): pulumi.Resource[] {
   const prepared = prepareObjects(objects, opts.local);
   const namespaces = prepared.filter((o) => o.kind === 'Namespace');
   const rest = prepared.filter((o) => o.kind !== 'Namespace');
   const nsGroup = new k8s.yaml.ConfigGroup(`${name}-namespaces`, { objs: namespaces as unknown as pulumi.Input<Record<string, unknown>>[] }, { provider: opts.provider, dependsOn: opts.dependsOn });
-  const group = new k8s.yaml.ConfigGroup(`${name}-objects`, { objs: rest as unknown as pulumi.Input<Record<string, unknown>>[] }, { provider: opts.provider, dependsOn: [nsGroup] });
+  const group = new k8s.yaml.ConfigGroup(
+    `${name}-objects`,
+    { objs: rest as unknown as pulumi.Input<Record<string, unknown>>[], transformations: [retainControllerOwned] },
+    { provider: opts.provider, dependsOn: [nsGroup] },
+  );
   return [nsGroup, group];
 }
 
