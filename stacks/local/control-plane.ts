@@ -474,6 +474,12 @@ export class LocalControlPlane {
   // ---------------------------------------------------------------------------------------------
 
   private checkBinaries(): void {
+    if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+      throw new Error(
+        'the local control plane needs root: kubeadm renders it chrooted into the private state directory (--rootfs). ' +
+          'Run as root, or use the existing target against a cluster you already have.',
+      );
+    }
     const missing = ['kubeadm', ...COMPONENTS].filter((b) => !fs.existsSync(path.join(this.opts.binDir, b)));
     if (missing.length) {
       throw new Error(`missing binaries in ${this.opts.binDir}: ${missing.join(', ')}. Run: npm run toolchain`);
