@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { mustRun, pulumiEnv, tempDir, tempProject, toolchainBin } from './support/env';
+import { installProvider, mustRun, pulumiEnv, tempDir, tempProject, toolchainBin } from './support/env';
 import { startCluster, TestCluster } from './support/cluster';
 
 jest.setTimeout(600_000);
@@ -22,9 +22,7 @@ const pulumi = (args: string[]) => mustRun(path.join(bin, 'pulumi'), [...args, '
 beforeAll(async () => {
   cluster = await startCluster('existing', 46543);
   fs.writeFileSync(kubeconfig, cluster.kubeconfig, { mode: 0o600 });
-  const versions = fs.readFileSync(path.join(__dirname, '../../tools/versions.env'), 'utf8');
-  const provider = /^K8S_PROVIDER_VERSION=(.+)$/m.exec(versions)![1];
-  pulumi(['plugin', 'install', 'resource', 'kubernetes', provider, '--file', path.join(bin, 'pulumi-resource-kubernetes')]);
+  installProvider(bin, project, env);
   pulumi(['stack', 'init', 'existing']);
   pulumi(['config', 'set', 'target', 'existing']);
   pulumi(['config', 'set', '--path', 'namespaces[0]', NAMESPACE]);

@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { CONTROL_PLANE_STATIC_PODS_EXCEPTION } from '../../constructs/blueprint-exceptions';
-import { ApiClient, mustRun, processAlive, pulumiEnv, REPO, run, tempDir, tempProject, toolchainBin } from './support/env';
+import { ApiClient, installProvider, mustRun, processAlive, pulumiEnv, REPO, run, tempDir, tempProject, toolchainBin } from './support/env';
 
 jest.setTimeout(900_000);
 
@@ -26,8 +26,7 @@ describe('pulumi up on the local stack', () => {
   let destroyed = false;
 
   beforeAll(() => {
-    const versions = tools();
-    mustRun(path.join(bin, 'pulumi'), ['plugin', 'install', 'resource', 'kubernetes', versions.K8S_PROVIDER_VERSION, '--file', path.join(bin, 'pulumi-resource-kubernetes')], { cwd: project, env });
+    installProvider(bin, project, env);
     pulumi(['stack', 'init', 'local']);
     pulumi(['config', 'set', 'stateDir', stateDir]);
     pulumi(['config', 'set', '--path', 'namespaces[0]', NAMESPACE]);
@@ -140,8 +139,3 @@ describe('pulumi up on the local stack', () => {
     expect(fs.existsSync(path.join(stateDir, 'rootfs'))).toBe(false);
   });
 });
-
-function tools(): Record<string, string> {
-  const text = fs.readFileSync(path.join(__dirname, '../../tools/versions.env'), 'utf8');
-  return Object.fromEntries(text.split('\n').filter((l) => /^[A-Z0-9_]+=/.test(l)).map((l) => l.split('=') as [string, string]));
-}

@@ -5,15 +5,9 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { REPO, toolchainBin } from './support/env';
+import { pins, REPO, toolchainBin } from './support/env';
 
-const pins = Object.fromEntries(
-  fs
-    .readFileSync(path.join(REPO, 'tools/versions.env'), 'utf8')
-    .split('\n')
-    .filter((l) => /^[A-Z0-9_]+=/.test(l))
-    .map((l) => l.split('=') as [string, string]),
-);
+const pinned = pins();
 
 function out(cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
@@ -34,11 +28,11 @@ describe('toolchain', () => {
   });
 
   test('binaries report the pinned versions themselves', () => {
-    expect(out(path.join(bin, 'pulumi'), ['version']).trim()).toBe(`v${pins.PULUMI_VERSION}`);
-    expect(out(path.join(bin, 'kube-apiserver'), ['--version']).trim()).toBe(`Kubernetes v${pins.KUBERNETES_VERSION}`);
-    expect(out(path.join(bin, 'kube-controller-manager'), ['--version']).trim()).toBe(`Kubernetes v${pins.KUBERNETES_VERSION}`);
-    expect(out(path.join(bin, 'kubeadm'), ['version', '-o', 'short']).trim()).toBe(`v${pins.KUBERNETES_VERSION}`);
-    expect(out(path.join(bin, 'etcd'), ['--version'])).toContain(`etcd Version: ${pins.ETCD_VERSION}`);
+    expect(out(path.join(bin, 'pulumi'), ['version']).trim()).toBe(`v${pinned.PULUMI_VERSION}`);
+    expect(out(path.join(bin, 'kube-apiserver'), ['--version']).trim()).toBe(`Kubernetes v${pinned.KUBERNETES_VERSION}`);
+    expect(out(path.join(bin, 'kube-controller-manager'), ['--version']).trim()).toBe(`Kubernetes v${pinned.KUBERNETES_VERSION}`);
+    expect(out(path.join(bin, 'kubeadm'), ['version', '-o', 'short']).trim()).toBe(`v${pinned.KUBERNETES_VERSION}`);
+    expect(out(path.join(bin, 'etcd'), ['--version'])).toContain(`etcd Version: ${pinned.ETCD_VERSION}`);
   });
 
   test('the cache lives outside the repository', () => {

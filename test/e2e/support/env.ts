@@ -11,6 +11,22 @@ import { kubeconfigTls, request, HttpResult } from '../../../stacks/local/contro
 
 export const REPO = path.resolve(__dirname, '../../..');
 
+/** The pins in tools/versions.env (KEY=value lines). */
+export function pins(): Record<string, string> {
+  return Object.fromEntries(
+    fs
+      .readFileSync(path.join(REPO, 'tools/versions.env'), 'utf8')
+      .split('\n')
+      .filter((l) => /^[A-Z0-9_]+=/.test(l))
+      .map((l) => l.split('=') as [string, string]),
+  );
+}
+
+/** Installs the built Kubernetes provider into a Pulumi home's plugin cache, under its exact version. */
+export function installProvider(bin: string, cwd: string, env: NodeJS.ProcessEnv): void {
+  mustRun(path.join(bin, 'pulumi'), ['plugin', 'install', 'resource', 'kubernetes', pins().K8S_PROVIDER_VERSION, '--file', path.join(bin, 'pulumi-resource-kubernetes')], { cwd, env });
+}
+
 /** The toolchain's bin directory (HCB_TOOLCHAIN_BIN, or asked of the build script). */
 export function toolchainBin(): string {
   const fromEnv = process.env.HCB_TOOLCHAIN_BIN;
