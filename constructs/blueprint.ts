@@ -5,6 +5,7 @@
 import { App, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import type { ControlException, KubeObject, NodeFile } from '../policies/model';
+import { CatalogueAdmissionPolicies } from './admission/catalogue-admission-policies';
 import { blueprintExceptions } from './blueprint-exceptions';
 import { HardenedControlPlane, HardenedControlPlaneProps } from './control-plane';
 import { HardenedNamespace, HardenedNamespaceProps } from './tenant';
@@ -38,6 +39,12 @@ export interface BlueprintSpec {
    * come after the blueprint's own (BLUEPRINT_EXCEPTIONS in ./blueprint-exceptions). @default none
    */
   readonly exceptions?: ControlException[];
+  /**
+   * Render ValidatingAdmissionPolicies from the catalogue (CatalogueAdmissionPolicies) into the
+   * cluster objects; the exceptions above exclude their namespaces from the bindings.
+   * @default true
+   */
+  readonly admissionPolicies?: boolean;
 }
 
 export class Blueprint extends Construct {
@@ -46,6 +53,8 @@ export class Blueprint extends Construct {
   readonly namespaces: HardenedNamespace[];
   /** The blueprint's own exceptions, then the spec's (validated). */
   readonly exceptions: ControlException[];
+  /** The catalogue's admission policies, unless spec.admissionPolicies is false. */
+  readonly admissionPolicies?: CatalogueAdmissionPolicies;
 
   constructor(scope: Construct, id: string, spec: BlueprintSpec = {}) {
     super(scope, id);
@@ -58,6 +67,9 @@ export class Blueprint extends Construct {
     this.cluster = new Chart(this, 'cluster');
     this.namespaces = (spec.namespaces ?? []).map((ns, i) => new HardenedNamespace(this.cluster, ns.name ?? `namespace-${i}`, ns));
     this.exceptions = blueprintExceptions(this, spec.exceptions, spec.local !== undefined);
+    if (spec.admissionPolicies ?? true) {
+      this.admissionPolicies = new CatalogueAdmissionPolicies(this.cluster, 'admission-policies', { exceptions: this.exceptions });
+    }
   }
 }
 

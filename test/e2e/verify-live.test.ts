@@ -21,6 +21,8 @@ beforeAll(async () => {
     ResourceQuota: '/api/v1/namespaces/NS/resourcequotas',
     LimitRange: '/api/v1/namespaces/NS/limitranges',
     ServiceAccount: '/api/v1/namespaces/NS/serviceaccounts',
+    ValidatingAdmissionPolicy: '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies',
+    ValidatingAdmissionPolicyBinding: '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings',
   };
   const objects = [...cluster.blueprint.clusterObjects].sort((a, b) => Number(b.kind === 'Namespace') - Number(a.kind === 'Namespace'));
   for (const o of objects) {

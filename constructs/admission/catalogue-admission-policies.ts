@@ -1,0 +1,290 @@
+import { ApiObject } from 'cdk8s';
+import { Construct } from 'constructs';
+import { CATALOGUE } from '../../policies/catalogue';
+import type { Control } from '../../policies/control';
+import { validateException } from '../../policies/exceptions';
+import { FRAMEWORKS, type ControlException } from '../../policies/model';
+import { BlueprintPropError } from '../common/errors';
+import { isDnsLabel } from '../tenant/names';
+import { stampProvenance } from '../tenant/provenance';
+
+/** Label and annotation that carry the catalogue control id on every rendered object. */
+export const ADMISSION_CONTROL_LABEL = 'hcb.dev/control';
+/** Annotation with the control's framework IDs, e.g. "stig:V-242415 cis:5.4.1 bsi:APP.4.4.A2". */
+export const ADMISSION_FRAMEWORKS_ANNOTATION = 'hcb.dev/frameworks';
+
+/** Namespaces no binding applies to: they belong to the control plane and the provider. */
+export const ADMISSION_SYSTEM_NAMESPACES: readonly string[] = ['kube-node-lease', 'kube-public', 'kube-system'];
+
+/**
+ * CEL variables: the pod spec of a Pod, or the pod template of a workload controller, and every
+ * container of it (init, regular, ephemeral), as the catalogue's checks read them.
+ */
+const POD_SPEC_VARIABLES = [
+  {
+    name: 'podSpec',
+    expression:
+      "object.kind == 'Pod' ? object.spec : (object.kind == 'CronJob' ? object.spec.jobTemplate.spec.template.spec : object.spec.template.spec)",
+  },
+  {
+    name: 'containers',
+    expression:
+      '(has(variables.podSpec.initContainers) ? variables.podSpec.initContainers : []) + (has(variables.podSpec.containers) ? variables.podSpec.containers : []) + (has(variables.podSpec.ephemeralContainers) ? variables.podSpec.ephemeralContainers : [])',
+  },
+];
+
+interface AdmissionRule {
+  /** CEL: true when the object complies. */
+  readonly expression: string;
+  /** Whether the expression reads variables.podSpec / variables.containers. */
+  readonly podSpec: boolean;
+  /** What the rule enforces (the message's detail after the control's title). */
+  readonly detail: string;
+}
+
+/**
+ * The catalogue controls enforced at admission, each exactly as its synth-time check decides
+ * for pods and workload controllers. Pod Security admission already rejects privileged
+ * containers and host ports in namespaces at baseline or restricted; these policies add the
+ * rejection at the controller (Deployment, …) instead of only at its pods, the control id in
+ * the message, and hold in namespaces whose Pod Security level is relaxed by an exemption.
+ * Secrets in environment variables and the default namespace are not covered by Pod Security
+ * at all.
+ */
+const RULES: Readonly<Record<string, AdmissionRule>> = {
+  'HCB-WORKLOAD-SECRETS-IN-ENV': {
+    podSpec: true,
+    expression:
+      'variables.containers.all(c, (!has(c.env) || c.env.all(e, !has(e.valueFrom) || !has(e.valueFrom.secretKeyRef))) && (!has(c.envFrom) || c.envFrom.all(f, !has(f.secretRef))))',
+    detail: 'no container may read a Secret through env valueFrom.secretKeyRef or envFrom.secretRef',
+  },
+  'HCB-NAMESPACE-NO-DEFAULT-OBJECTS': {
+    podSpec: false,
+    expression: "request.namespace != 'default'",
+    detail: 'pods and workload controllers may not be created in the default namespace',
+  },
+  'HCB-WORKLOAD-PRIVILEGED-HOST-PORTS': {
+    podSpec: true,
+    expression: 'variables.containers.all(c, !has(c.ports) || c.ports.all(p, !has(p.hostPort) || p.hostPort <= 0 || p.hostPort >= 1024))',
+    detail: 'no container may bind a hostPort below 1024',
+  },
+  'HCB-WORKLOAD-PRIVILEGED': {
+    podSpec: true,
+    expression: 'variables.containers.all(c, !has(c.securityContext) || !has(c.securityContext.privileged) || c.securityContext.privileged != true)',
+    detail: 'no container may set securityContext.privileged: true',
+  },
+  'HCB-WORKLOAD-NO-DASHBOARD': {
+    podSpec: true,
+    expression:
+      "variables.containers.all(c, !has(c.image) || !c.image.matches('(^|/)kubernetesui/dashboard|(^|/)kubernetes-dashboard(:|@|$)')) && (!has(object.metadata.name) || object.metadata.name != 'kubernetes-dashboard')",
+    detail: 'the Kubernetes Dashboard (kubernetesui/dashboard image or a workload named kubernetes-dashboard) may not be deployed',
+  },
+};
+
+/** Ids of the catalogue controls this construct can enforce, in rendering order. */
+export const ADMISSION_POLICY_CONTROLS: readonly string[] = Object.keys(RULES);
+
+const MATCH_RESOURCE_RULES = [
+  { apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['pods', 'pods/ephemeralcontainers'] },
+  { apiGroups: ['apps'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['daemonsets', 'deployments', 'replicasets', 'statefulsets'] },
+  { apiGroups: ['batch'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['cronjobs', 'jobs'] },
+];
+
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** 'enforce': reject and audit (validationActions Deny, Audit); 'dry-run': warn the client and audit only. */
+export type AdmissionPolicyMode = 'enforce' | 'dry-run';
+
+export interface CatalogueAdmissionPoliciesProps {
+  /**
+   * Which controls to enforce (ids from ADMISSION_POLICY_CONTROLS).
+   * @default - all of ADMISSION_POLICY_CONTROLS
+   */
+  readonly controls?: string[];
+  /**
+   * 'enforce' binds with validationActions [Deny, Audit]; 'dry-run' with [Warn, Audit], so a new
+   * policy can be watched before it rejects anything.
+   * @default 'enforce'
+   */
+  readonly mode?: AdmissionPolicyMode;
+  /**
+   * Reviewed exceptions (the same objects `hcb audit --exceptions` reads). An exception for an
+   * enforced control scoped to one namespace (`scope: { namespace }`) excludes that namespace
+   * from the control's binding; one with an empty scope leaves the control unbound. Exceptions
+   * for other controls are ignored. Any other scope cannot be expressed exactly at admission and
+   * fails construction, as does an expired exception.
+   * @default - none
+   */
+  readonly exceptions?: readonly ControlException[];
+  /**
+   * Namespaces excluded from every binding. 'default' is refused (use an exception).
+   * @default ADMISSION_SYSTEM_NAMESPACES (kube-node-lease, kube-public, kube-system)
+   */
+  readonly systemNamespaces?: string[];
+  /**
+   * Date (YYYY-MM-DD, UTC) against which exception expiry is checked.
+   * @default - today (UTC)
+   */
+  readonly evaluationDate?: string;
+}
+
+/** What was rendered for one control. */
+export interface RenderedAdmissionPolicy {
+  readonly control: string;
+  readonly policyName: string;
+  /** Namespaces excluded by exceptions (sorted); empty when none. */
+  readonly exceptedNamespaces: readonly string[];
+  /** False when an exception with an empty scope accepts the control everywhere (nothing rendered). */
+  readonly bound: boolean;
+}
+
+/** Human-readable framework IDs of a control, e.g. "STIG V-242415, CIS 5.4.1, BSI APP.4.4.A2". */
+function frameworkText(control: Control): string {
+  return FRAMEWORKS.filter((f) => (control.frameworks[f] ?? []).length > 0)
+    .map((f) => `${f.toUpperCase()} ${(control.frameworks[f] ?? []).join(' ')}`)
+    .join(', ');
+}
+
+function frameworkAnnotation(control: Control): string {
+  return FRAMEWORKS.flatMap((f) => (control.frameworks[f] ?? []).map((id) => `${f}:${id}`)).join(' ');
+}
+
+/** Policy (and binding) name of a control: 'hcb-' and the id in lower case without its 'HCB-' prefix. */
+export function admissionPolicyName(controlId: string): string {
+  return `hcb-${controlId.replace(/^HCB-/, '').toLowerCase()}`;
+}
+
+/**
+ * ValidatingAdmissionPolicies (admissionregistration.k8s.io/v1) rendered from the control
+ * catalogue: for each enforced control one policy (CEL over the pod spec of Pods and the pod
+ * template of Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs and CronJobs;
+ * failurePolicy Fail; messages naming the control id and its framework IDs) and one binding
+ * that leaves out the system namespaces and the namespaces reviewed exceptions name.
+ */
+export class CatalogueAdmissionPolicies extends Construct {
+  public readonly mode: AdmissionPolicyMode;
+  public readonly policies: readonly RenderedAdmissionPolicy[];
+
+  constructor(scope: Construct, id: string, props: CatalogueAdmissionPoliciesProps = {}) {
+    super(scope, id);
+    this.mode = props.mode ?? 'enforce';
+    if (this.mode !== 'enforce' && this.mode !== 'dry-run') {
+      throw new BlueprintPropError(this, 'mode', this.mode, "not an admission policy mode", "use 'enforce' or 'dry-run'");
+    }
+    const today = props.evaluationDate ?? new Date().toISOString().slice(0, 10);
+    if (!ISO_DATE.test(today) || Number.isNaN(Date.parse(`${today}T00:00:00Z`))) {
+      throw new BlueprintPropError(this, 'evaluationDate', today, 'not an ISO date', "write 'YYYY-MM-DD'");
+    }
+
+    const controls = props.controls ?? [...ADMISSION_POLICY_CONTROLS];
+    if (controls.length === 0) {
+      throw new BlueprintPropError(this, 'controls', controls, 'no control to enforce', 'name at least one control, or leave the construct out');
+    }
+    const seenControls = new Set<string>();
+    controls.forEach((c, i) => {
+      if (!RULES[c]) {
+        throw new BlueprintPropError(this, `controls[${i}]`, c, 'not a control this construct can enforce at admission', `use one of ${ADMISSION_POLICY_CONTROLS.join(', ')}`);
+      }
+      if (seenControls.has(c)) throw new BlueprintPropError(this, `controls[${i}]`, c, 'the control is given twice', 'name each control once');
+      seenControls.add(c);
+    });
+
+    const system = props.systemNamespaces ?? [...ADMISSION_SYSTEM_NAMESPACES];
+    system.forEach((ns, i) => {
+      if (!isDnsLabel(ns)) throw new BlueprintPropError(this, `systemNamespaces[${i}]`, ns, 'not a namespace name (RFC 1123 label)', 'name an existing namespace');
+      if (ns === 'default') {
+        throw new BlueprintPropError(this, `systemNamespaces[${i}]`, ns, 'the default namespace is not a system namespace; excluding it would switch off HCB-NAMESPACE-NO-DEFAULT-OBJECTS', 'keep workloads out of default, or add a reviewed exception for the control');
+      }
+    });
+
+    // Exceptions: namespace exclusions (or the whole control) per enforced control.
+    const excepted = new Map<string, Set<string>>();
+    const unbound = new Set<string>();
+    const known = new Set(CATALOGUE.map((c) => c.id));
+    (props.exceptions ?? []).forEach((e, i) => {
+      const prop = `exceptions[${i}]`;
+      const problems = validateException(e, known);
+      if (problems.length > 0) {
+        throw new BlueprintPropError(this, prop, e, problems.join('; '), 'give control (a catalogue id), scope, justification, owner and expires (YYYY-MM-DD)');
+      }
+      if (!seenControls.has(e.control)) return;
+      const where = e.scope.namespace !== undefined ? `namespace "${e.scope.namespace}"` : 'every namespace';
+      if (e.expires < today) {
+        throw new BlueprintPropError(
+          this,
+          `${prop}.expires`,
+          e.expires,
+          `the exception for control ${e.control} in ${where} expired on ${e.expires} (checked on ${today}), so it no longer excludes anything from admission`,
+          'renew it after review, or remove it and make the workloads compliant',
+        );
+      }
+      const keys = Object.keys(e.scope).filter((k) => (e.scope as Record<string, unknown>)[k] !== undefined);
+      if (keys.length === 0) {
+        unbound.add(e.control);
+        return;
+      }
+      if (keys.length !== 1 || keys[0] !== 'namespace') {
+        throw new BlueprintPropError(
+          this,
+          `${prop}.scope`,
+          e.scope,
+          `the exception for control ${e.control} is scoped by ${keys.join(', ')}, which an admission binding cannot exclude exactly (pods created by a controller carry other names)`,
+          'scope it to one namespace ({ namespace }), or set admission policies aside for this control',
+        );
+      }
+      const ns = e.scope.namespace!;
+      if (!isDnsLabel(ns)) throw new BlueprintPropError(this, `${prop}.scope.namespace`, ns, 'not a namespace name (RFC 1123 label)', 'name one namespace');
+      const set = excepted.get(e.control) ?? new Set<string>();
+      set.add(ns);
+      excepted.set(e.control, set);
+    });
+
+    const actions = this.mode === 'enforce' ? ['Deny', 'Audit'] : ['Warn', 'Audit'];
+    const rendered: RenderedAdmissionPolicy[] = [];
+    for (const controlId of ADMISSION_POLICY_CONTROLS.filter((c) => seenControls.has(c))) {
+      const control = CATALOGUE.find((c) => c.id === controlId);
+      if (!control) throw new Error(`hcb: control ${controlId} is not in the catalogue`);
+      const name = admissionPolicyName(controlId);
+      const exceptedNamespaces = [...(excepted.get(controlId) ?? [])].sort();
+      if (unbound.has(controlId)) {
+        rendered.push({ control: controlId, policyName: name, exceptedNamespaces, bound: false });
+        continue;
+      }
+      const rule = RULES[controlId];
+      const labels = { [ADMISSION_CONTROL_LABEL]: controlId };
+      const annotations = { [ADMISSION_CONTROL_LABEL]: controlId, [ADMISSION_FRAMEWORKS_ANNOTATION]: frameworkAnnotation(control) };
+      const message = `${controlId} (${frameworkText(control)}): ${control.title}: ${rule.detail}. Fix: ${control.remediation}`;
+      stampProvenance(
+        new ApiObject(this, `${controlId}-policy`, {
+          apiVersion: 'admissionregistration.k8s.io/v1',
+          kind: 'ValidatingAdmissionPolicy',
+          metadata: { name, labels, annotations },
+          spec: {
+            failurePolicy: 'Fail',
+            matchConstraints: { resourceRules: MATCH_RESOURCE_RULES.map((r) => ({ ...r })) },
+            ...(rule.podSpec ? { variables: POD_SPEC_VARIABLES.map((v) => ({ ...v })) } : {}),
+            validations: [{ expression: rule.expression, message, reason: 'Forbidden' }],
+          },
+        }),
+      );
+      stampProvenance(
+        new ApiObject(this, `${controlId}-binding`, {
+          apiVersion: 'admissionregistration.k8s.io/v1',
+          kind: 'ValidatingAdmissionPolicyBinding',
+          metadata: { name, labels, annotations },
+          spec: {
+            policyName: name,
+            validationActions: [...actions],
+            matchResources: {
+              namespaceSelector: {
+                matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [...new Set([...system, ...exceptedNamespaces])].sort() }],
+              },
+            },
+          },
+        }),
+      );
+      rendered.push({ control: controlId, policyName: name, exceptedNamespaces, bound: true });
+    }
+    this.policies = rendered;
+  }
+}

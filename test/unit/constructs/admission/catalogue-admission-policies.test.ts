@@ -1,0 +1,143 @@
+import { App, Chart } from 'cdk8s';
+import {
+  ADMISSION_POLICY_CONTROLS,
+  ADMISSION_SYSTEM_NAMESPACES,
+  admissionPolicyName,
+  CatalogueAdmissionPolicies,
+  CatalogueAdmissionPoliciesProps,
+} from '../../../../constructs';
+import { synthesizeBlueprint } from '../../../../constructs/blueprint';
+import { CATALOGUE } from '../../../../policies/catalogue';
+import type { ControlException } from '../../../../policies/model';
+import { Obj, ofKind, one, propError, synth } from '../helpers';
+
+const DATE = '2026-06-01';
+
+function render(props: CatalogueAdmissionPoliciesProps = {}): Obj[] {
+  return synth((chart) => new CatalogueAdmissionPolicies(chart, 'admission', { evaluationDate: DATE, ...props }));
+}
+
+function exception(control: string, scope: ControlException['scope'], expires = '2026-12-31'): ControlException {
+  return { control, scope, justification: 'reviewed', owner: 'team-a', expires };
+}
+
+function excluded(objs: Obj[], control: string): string[] {
+  const b = one(objs, 'ValidatingAdmissionPolicyBinding', admissionPolicyName(control));
+  const expr = b.spec.matchResources.namespaceSelector.matchExpressions;
+  expect(expr).toHaveLength(1);
+  expect(expr[0]).toMatchObject({ key: 'kubernetes.io/metadata.name', operator: 'NotIn' });
+  return expr[0].values;
+}
+
+describe('CatalogueAdmissionPolicies', () => {
+  test('one policy and one binding per control, named, labelled and worded from the catalogue', () => {
+    const objs = render();
+    expect(ofKind(objs, 'ValidatingAdmissionPolicy')).toHaveLength(ADMISSION_POLICY_CONTROLS.length);
+    expect(ofKind(objs, 'ValidatingAdmissionPolicyBinding')).toHaveLength(ADMISSION_POLICY_CONTROLS.length);
+    for (const id of ADMISSION_POLICY_CONTROLS) {
+      const control = CATALOGUE.find((c) => c.id === id)!;
+      expect(control).toBeDefined();
+      const p = one(objs, 'ValidatingAdmissionPolicy', admissionPolicyName(id));
+      expect(p.apiVersion).toBe('admissionregistration.k8s.io/v1');
+      expect(p.metadata.labels['hcb.dev/control']).toBe(id);
+      expect(p.metadata.annotations['hcb.dev/control']).toBe(id);
+      expect(p.spec.failurePolicy).toBe('Fail');
+      const resources = p.spec.matchConstraints.resourceRules.flatMap((r: Obj) => r.resources);
+      expect(resources).toEqual(expect.arrayContaining(['pods', 'deployments', 'statefulsets', 'daemonsets', 'replicasets', 'jobs', 'cronjobs']));
+      const message: string = p.spec.validations[0].message;
+      expect(message.startsWith(`${id} (`)).toBe(true);
+      expect(message).toContain(control.title);
+      for (const ids of [control.frameworks.stig, control.frameworks.bsi]) for (const f of ids ?? []) expect(message).toContain(f);
+      const b = one(objs, 'ValidatingAdmissionPolicyBinding', admissionPolicyName(id));
+      expect(b.spec.policyName).toBe(p.metadata.name);
+      expect(b.spec.validationActions).toEqual(['Deny', 'Audit']);
+      expect(excluded(objs, id)).toEqual([...ADMISSION_SYSTEM_NAMESPACES]);
+    }
+  });
+
+  test('the enforced controls are admission-checkable workload controls of the catalogue, including the STIG ones PSA does not cover', () => {
+    for (const id of ADMISSION_POLICY_CONTROLS) expect(CATALOGUE.find((c) => c.id === id)?.checkpoints).toContain('admission');
+    expect(ADMISSION_POLICY_CONTROLS).toEqual(expect.arrayContaining(['HCB-WORKLOAD-SECRETS-IN-ENV', 'HCB-NAMESPACE-NO-DEFAULT-OBJECTS', 'HCB-WORKLOAD-PRIVILEGED-HOST-PORTS']));
+  });
+
+  test("dry-run binds with ['Warn', 'Audit']", () => {
+    for (const b of ofKind(render({ mode: 'dry-run' }), 'ValidatingAdmissionPolicyBinding')) expect(b.spec.validationActions).toEqual(['Warn', 'Audit']);
+  });
+
+  test('a subset of controls renders only those', () => {
+    const objs = render({ controls: ['HCB-WORKLOAD-PRIVILEGED'] });
+    expect(objs.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['ValidatingAdmissionPolicy/hcb-workload-privileged', 'ValidatingAdmissionPolicyBinding/hcb-workload-privileged']);
+  });
+
+  test('a namespace exception excludes the namespace from that control only; others are ignored', () => {
+    const objs = render({
+      exceptions: [
+        exception('HCB-WORKLOAD-SECRETS-IN-ENV', { namespace: 'legacy' }),
+        exception('HCB-WORKLOAD-SECRETS-IN-ENV', { namespace: 'billing' }),
+        exception('HCB-WORKLOAD-SECRETS-IN-ENV', { namespace: 'legacy' }),
+        // not an admission control: ignored, whatever its scope
+        exception('HCB-KUBELET-STATIC-POD-PATH', { kind: 'KubeletConfiguration' }),
+      ],
+    });
+    expect(excluded(objs, 'HCB-WORKLOAD-SECRETS-IN-ENV')).toEqual(['billing', 'kube-node-lease', 'kube-public', 'kube-system', 'legacy']);
+    expect(excluded(objs, 'HCB-WORKLOAD-PRIVILEGED')).toEqual([...ADMISSION_SYSTEM_NAMESPACES]);
+  });
+
+  test('an exception with an empty scope leaves the control unbound', () => {
+    const c = new CatalogueAdmissionPolicies(new Chart(new App(), 'c'), 'a', { evaluationDate: DATE, exceptions: [exception('HCB-WORKLOAD-NO-DASHBOARD', {})] });
+    expect(c.policies.find((p) => p.control === 'HCB-WORKLOAD-NO-DASHBOARD')?.bound).toBe(false);
+    const objs = render({ exceptions: [exception('HCB-WORKLOAD-NO-DASHBOARD', {})] });
+    expect(objs.filter((o) => o.metadata.name === admissionPolicyName('HCB-WORKLOAD-NO-DASHBOARD'))).toEqual([]);
+    expect(ofKind(objs, 'ValidatingAdmissionPolicy')).toHaveLength(ADMISSION_POLICY_CONTROLS.length - 1);
+  });
+
+  test('an expired exception for an enforced control fails with its expiry; the last valid day still counts', () => {
+    const e = propError(() => render({ exceptions: [exception('HCB-WORKLOAD-SECRETS-IN-ENV', { namespace: 'legacy' }, '2026-05-31')] }));
+    expect(e.prop).toBe('exceptions[0].expires');
+    expect(e.message).toContain('HCB-WORKLOAD-SECRETS-IN-ENV');
+    expect(e.message).toContain('expired on 2026-05-31');
+    expect(e.message).toContain('namespace "legacy"');
+    expect(() => render({ exceptions: [exception('HCB-WORKLOAD-SECRETS-IN-ENV', { namespace: 'legacy' }, DATE)] })).not.toThrow();
+    // an expired exception for a control that is not enforced at admission is not this construct's business
+    expect(() => render({ exceptions: [exception('HCB-KUBELET-STATIC-POD-PATH', { kind: 'KubeletConfiguration' }, '2020-01-01')] })).not.toThrow();
+  });
+
+  test('scopes an admission binding cannot express exactly are refused', () => {
+    for (const scope of [{ kind: 'Deployment', name: 'web' }, { namespace: 'a', name: 'web' }, { path: '/x' }]) {
+      const e = propError(() => render({ exceptions: [exception('HCB-WORKLOAD-PRIVILEGED', scope)] }));
+      expect(e.prop).toBe('exceptions[0].scope');
+    }
+    expect(propError(() => render({ exceptions: [exception('HCB-WORKLOAD-PRIVILEGED', { namespace: 'Not_A_Namespace' })] })).prop).toBe('exceptions[0].scope.namespace');
+  });
+
+  test('bad props fail with BlueprintPropError', () => {
+    expect(propError(() => render({ controls: ['HCB-WORKLOAD-PROBES'] })).prop).toBe('controls[0]');
+    expect(propError(() => render({ controls: ['HCB-WORKLOAD-PRIVILEGED', 'HCB-WORKLOAD-PRIVILEGED'] })).prop).toBe('controls[1]');
+    expect(propError(() => render({ controls: [] })).prop).toBe('controls');
+    expect(propError(() => render({ mode: 'audit' as never })).prop).toBe('mode');
+    expect(propError(() => render({ evaluationDate: '1/6/2026' })).prop).toBe('evaluationDate');
+    expect(propError(() => render({ systemNamespaces: ['kube-system', 'default'] })).prop).toBe('systemNamespaces[1]');
+    expect(propError(() => render({ systemNamespaces: ['Kube System'] })).prop).toBe('systemNamespaces[0]');
+    const bad = propError(() => render({ exceptions: [{ control: 'HCB-NOPE', scope: {}, justification: '', owner: 'x', expires: '2026-12-31' }] }));
+    expect(bad.prop).toBe('exceptions[0]');
+    expect(bad.message).toMatch(/not a control of the catalogue/);
+  });
+});
+
+describe('in the blueprint', () => {
+  const local = { apiServerPort: 6443, etcdClientPort: 2379, etcdPeerPort: 2380, etcdMetricsPort: 2381, controllerManagerPort: 10257, schedulerPort: 10259 };
+
+  test('the cluster objects include the policies by default, fed by the exceptions; admissionPolicies: false leaves them out', () => {
+    const b = synthesizeBlueprint({ local, namespaces: [{ name: 'team-a' }], exceptions: [exception('HCB-WORKLOAD-SECRETS-IN-ENV', { namespace: 'team-a' }, '2999-12-31')] });
+    const policies = b.clusterObjects.filter((o) => o.kind === 'ValidatingAdmissionPolicy');
+    expect(policies.map((o) => o.metadata?.name)).toEqual(ADMISSION_POLICY_CONTROLS.map(admissionPolicyName));
+    const binding = b.clusterObjects.find((o) => o.kind === 'ValidatingAdmissionPolicyBinding' && o.metadata?.name === 'hcb-workload-secrets-in-env') as Obj;
+    expect(binding.spec.matchResources.namespaceSelector.matchExpressions[0].values).toContain('team-a');
+    const off = synthesizeBlueprint({ local, namespaces: [{ name: 'team-a' }], admissionPolicies: false });
+    expect(off.clusterObjects.filter((o) => /^ValidatingAdmissionPolicy/.test(o.kind ?? ''))).toEqual([]);
+  });
+
+  test('an expired spec exception for an enforced control fails synthesis', () => {
+    expect(() => synthesizeBlueprint({ local, exceptions: [exception('HCB-WORKLOAD-PRIVILEGED', { namespace: 'team-a' }, '2020-01-01')] })).toThrow(/expired on 2020-01-01/);
+  });
+});
