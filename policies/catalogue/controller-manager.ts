@@ -1,8 +1,7 @@
 /** kube-controller-manager: binding, TLS, per-controller credentials, CA and profiling. */
 import { Control } from '../control';
-import { flagList } from '../components';
 import { boolFlag, componentCheck, fail, pass, requiredFlags } from '../checks/helpers';
-import { cipherSuitesVerdict, tlsMinVersionVerdict } from '../checks/tls';
+import { servingTlsVerdict } from '../checks/tls';
 
 const kcm = 'kube-controller-manager' as const;
 
@@ -26,14 +25,7 @@ export const CONTROLLER_MANAGER_CONTROLS: readonly Control[] = [
     responsibility: 'provider',
     automation: 'automated',
     remediation: 'HardenedControlPlane prop tls (TlsPolicy) renders --tls-min-version and --tls-cipher-suites for the controller manager.',
-    check: componentCheck(kcm, (c) => {
-      const v = tlsMinVersionVerdict(c.flag('tls-min-version'), '--tls-min-version');
-      if (v.status !== 'pass') return v;
-      const s = c.flag('tls-cipher-suites');
-      if (s === undefined) return v;
-      const cs = cipherSuitesVerdict(flagList(s), '--tls-cipher-suites');
-      return cs.status === 'pass' ? pass(`${v.message} ${cs.message}`) : cs;
-    }),
+    check: componentCheck(kcm, servingTlsVerdict),
   },
   {
     id: 'HCB-CONTROLLER-MANAGER-SA-CREDENTIALS',

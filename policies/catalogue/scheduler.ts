@@ -1,8 +1,7 @@
 /** kube-scheduler: binding, TLS and profiling. */
 import { Control } from '../control';
-import { flagList } from '../components';
-import { boolFlag, componentCheck, pass } from '../checks/helpers';
-import { cipherSuitesVerdict, tlsMinVersionVerdict } from '../checks/tls';
+import { boolFlag, componentCheck } from '../checks/helpers';
+import { servingTlsVerdict } from '../checks/tls';
 import { loopbackBindVerdict } from './controller-manager';
 
 const sched = 'kube-scheduler' as const;
@@ -18,14 +17,7 @@ export const SCHEDULER_CONTROLS: readonly Control[] = [
     responsibility: 'provider',
     automation: 'automated',
     remediation: 'HardenedControlPlane prop tls (TlsPolicy) renders --tls-min-version and --tls-cipher-suites for the scheduler.',
-    check: componentCheck(sched, (c) => {
-      const v = tlsMinVersionVerdict(c.flag('tls-min-version'), '--tls-min-version');
-      if (v.status !== 'pass') return v;
-      const s = c.flag('tls-cipher-suites');
-      if (s === undefined) return v;
-      const cs = cipherSuitesVerdict(flagList(s), '--tls-cipher-suites');
-      return cs.status === 'pass' ? pass(`${v.message} ${cs.message}`) : cs;
-    }),
+    check: componentCheck(sched, servingTlsVerdict),
   },
   {
     id: 'HCB-SCHEDULER-BIND-ADDRESS',

@@ -1,4 +1,5 @@
 /** TLS settings shared by the API server, controller manager, scheduler, etcd and kubelet checks. */
+import { flagList } from '../components';
 import { fail, pass, Verdict } from './helpers';
 
 const GOOD_VERSIONS = new Set(['VersionTLS12', 'VersionTLS13']);
@@ -31,4 +32,17 @@ export function cipherSuitesVerdict(suites: readonly string[] | undefined, setti
   const bad = suites.filter((s) => !isApprovedCipherSuite(s));
   if (bad.length > 0) return fail(`${setting} includes suites without forward secrecy or an AEAD cipher: ${bad.join(', ')}.`);
   return pass(`${setting} lists ${suites.length} approved suite(s).`);
+}
+
+/**
+ * The TLS floor of a component's secure port: --tls-min-version must pass, and when
+ * --tls-cipher-suites is set, every suite must be approved.
+ */
+export function servingTlsVerdict(c: { flag(name: string): string | undefined }): Verdict {
+  const v = tlsMinVersionVerdict(c.flag('tls-min-version'), '--tls-min-version');
+  if (v.status !== 'pass') return v;
+  const s = c.flag('tls-cipher-suites');
+  if (s === undefined) return v;
+  const cs = cipherSuitesVerdict(flagList(s), '--tls-cipher-suites');
+  return cs.status === 'pass' ? pass(`${v.message} ${cs.message}`) : cs;
 }
