@@ -5,6 +5,7 @@
 import * as fs from 'fs';
 import { CATALOGUE } from '../../../policies/catalogue';
 import { evaluate } from '../../../policies/engine';
+import { compareExpectations, parseExpectations } from './fixture-expectations';
 import { FIXTURES, fixtureFiles, loadFixture } from './fixture-loader';
 
 const automated = CATALOGUE.filter((c) => c.automation === 'automated');
@@ -27,6 +28,7 @@ describe('per-control fixtures', () => {
           expect(findings.length).toBeGreaterThan(0);
           const notPass = findings.filter((f) => f.status !== 'pass');
           expect(notPass).toEqual([]);
+          expect(compareExpectations(parseExpectations(fs.readFileSync(file, 'utf8'), file), findings)).toEqual([]);
         });
       }
       for (const file of fixtureFiles(control.id, 'fail')) {
@@ -35,6 +37,10 @@ describe('per-control fixtures', () => {
           const fails = findings.filter((f) => f.status === 'fail');
           expect(fails.length).toBeGreaterThan(0);
           for (const f of fails) expect(f.message.length).toBeGreaterThan(10);
+          const expectations = parseExpectations(fs.readFileSync(file, 'utf8'), file);
+          // A fail fixture says which object fails with which message; anything else is a defect.
+          expect(expectations.filter((e) => e.status === 'fail').length).toBeGreaterThan(0);
+          expect(compareExpectations(expectations, findings)).toEqual([]);
         });
       }
     });
