@@ -1,0 +1,86 @@
+// The README's install line, taken literally, in a new application repo: the packed tarball and the
+// newest cdk8s and constructs the registry serves, then the README example verbatim, compiled with
+// strict tsc and run. One copy of `constructs` must result (two copies break construct trees at run
+// time: "scope.node._scopes is not iterable").
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { parseAllDocuments } from 'yaml';
+import { readmeExampleSource } from './readme-example';
+
+jest.setTimeout(300_000);
+
+const ROOT = path.resolve(__dirname, '../../..');
+/** The TypeScript the README names as tested. */
+const TYPESCRIPT = '~5.9.0';
+
+function run(cmd: string, args: string[], cwd: string): string {
+  try {
+    return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' } });
+  } catch (e: any) {
+    throw new Error(`${cmd} ${args.join(' ')} failed in ${cwd}:\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
+  }
+}
+
+function readmeInstallLine(): string[] {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const m = /```sh\n(npm install hardened-cluster-blueprint[^\n]*)\n```/.exec(readme);
+  if (!m) throw new Error('README.md has no ```sh block with "npm install hardened-cluster-blueprint ..."');
+  return m[1].trim().split(/\s+/);
+}
+
+describe('a new app repo following the README', () => {
+  let tmp: string;
+  let app: string;
+
+  beforeAll(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hcb-scratch-'));
+    run('npm', ['run', 'build'], ROOT);
+    const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', tmp], ROOT));
+    const tarball = path.join(tmp, packed[0].filename as string);
+    app = path.join(tmp, 'app');
+    fs.mkdirSync(app);
+    run('npm', ['init', '-y'], app);
+    // The README's line with the package name replaced by the tarball just packed.
+    const [npm, ...args] = readmeInstallLine();
+    expect(npm).toBe('npm');
+    run(npm, args.map((a) => (a === 'hardened-cluster-blueprint' ? tarball : a)), app);
+    run('npm', ['install', '--save-dev', `typescript@${TYPESCRIPT}`, '@types/node@20'], app);
+    fs.writeFileSync(path.join(app, 'main.ts'), readmeExampleSource());
+    fs.writeFileSync(
+      path.join(app, 'tsconfig.json'),
+      JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'commonjs', strict: true, outDir: 'out', skipLibCheck: false, esModuleInterop: true } }),
+    );
+  });
+
+  afterAll(() => {
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  test('one copy of constructs, cdk8s and cdk8s-plus-28 (peer dependencies)', () => {
+    const tree = JSON.parse(run('npm', ['ls', '--all', '--json', 'constructs'], app));
+    const versions = new Set<string>();
+    const walk = (deps: Record<string, any> | undefined) => {
+      for (const [name, d] of Object.entries(deps ?? {})) {
+        if (name === 'constructs') versions.add(d.version);
+        walk(d.dependencies);
+      }
+    };
+    walk(tree.dependencies);
+    expect([...versions]).toHaveLength(1);
+    const nested = path.join(app, 'node_modules', 'hardened-cluster-blueprint', 'node_modules');
+    for (const p of ['constructs', 'cdk8s', 'cdk8s-plus-28']) expect(fs.existsSync(path.join(nested, p))).toBe(false);
+    expect(fs.existsSync(path.join(app, 'node_modules', 'cdk8s-plus-28', 'package.json'))).toBe(true);
+  });
+
+  test('the README example compiles with strict tsc (library types checked too) and synthesizes', () => {
+    run(path.join(app, 'node_modules', '.bin', 'tsc'), ['-p', '.'], app);
+    run('node', ['out/main.js'], app);
+    const out = path.join(app, 'dist');
+    const files = fs.readdirSync(out).filter((f) => f.endsWith('.yaml'));
+    expect(files.length).toBeGreaterThan(0);
+    const kinds = files.flatMap((f) => parseAllDocuments(fs.readFileSync(path.join(out, f), 'utf8')).map((d) => (d.toJSON() as any)?.kind));
+    expect(kinds).toEqual(expect.arrayContaining(['Namespace', 'Deployment', 'NetworkPolicy', 'RoleBinding']));
+  });
+});
