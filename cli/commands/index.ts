@@ -6,6 +6,7 @@ export const COMMANDS: Command[] = [
   (require('./cluster') as typeof import('./cluster')).command,
   (require('./audit') as typeof import('./audit')).command,
   (require('./verify') as typeof import('./verify')).command,
+  (require('./backup') as typeof import('./backup')).command,
   (require('./report') as typeof import('./report')).command,
   (require('./controls') as typeof import('./controls')).command,
 ];

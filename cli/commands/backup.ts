@@ -1,0 +1,165 @@
+/**
+ * `hcb backup now|list|verify|restore`: encrypted backups of a local cluster's etcd data, PKI and
+ * encryption configuration (stacks/local/backup.ts), and restores into a stopped control plane.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { Command } from '../command';
+import { synthesizeBlueprint } from '../../constructs/blueprint';
+import { BackupError, backupNow, defaultBackupDir, defaultKeyFile, listBackups, restoreBackup, verifyBackup } from '../../stacks/local/backup';
+import { LocalControlPlane } from '../../stacks/local/control-plane';
+
+const REPO = path.resolve(__dirname, '../..');
+
+const USAGE = `usage: hcb backup now|list|verify|restore [options]
+
+  now                take an encrypted backup of the running cluster (etcd snapshot through the
+                     etcd API, plus the PKI and encryption configuration a restore needs)
+  list               list backups, newest first (reads the manifests; needs no key)
+  verify FILE        decrypt and authenticate FILE completely and check every checksum
+  restore FILE       restore FILE into the STOPPED control plane (etcdutl snapshot restore); the
+                     replaced data directory is kept beside the new one
+
+options:
+  --state-dir DIR    the cluster's state directory (default: <repo>/.hcb/clusters/local)
+  --dir DIR          where backups live (default: <state-dir>/backups)
+  --key FILE         AES-256 key file, 32 bytes, mode 0600 (default: <state-dir>/secrets/backup-key,
+                     created by the first backup; keep a copy outside the cluster's machine)
+  --retain N         backups of this cluster to keep (now; default 7)
+  --replace-config   restore: put the backup's PKI and encryption files back where they differ
+                     (the current ones are kept as *.before-restore-<time>)
+  --json             list: JSON
+`;
+
+interface Options {
+  stateDir: string;
+  dir?: string;
+  key?: string;
+  retain: number;
+  replaceConfig: boolean;
+  json: boolean;
+  positional: string[];
+}
+
+function parseOptions(args: string[]): Options | string {
+  const o: Options = { stateDir: path.join(REPO, '.hcb/clusters/local'), retain: 7, replaceConfig: false, json: false, positional: [] };
+  const seen = new Set<string>();
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const value = (): string | undefined => args[++i];
+    if (a.startsWith('--') && a !== '--replace-config' && a !== '--json') {
+      if (seen.has(a)) return `${a} is given twice`;
+      seen.add(a);
+    }
+    if (a === '--state-dir' || a === '--dir' || a === '--key') {
+      const v = value();
+      if (v === undefined || v === '') return `${a} needs a value`;
+      if (a === '--state-dir') o.stateDir = path.resolve(v);
+      else if (a === '--dir') o.dir = path.resolve(v);
+      else o.key = path.resolve(v);
+    } else if (a === '--retain') {
+      const v = value();
+      const n = Number(v);
+      if (v === undefined || !/^\d+$/.test(v) || n < 1) return `--retain must be a whole number of at least 1, got "${v ?? ''}"`;
+      o.retain = n;
+    } else if (a === '--replace-config') o.replaceConfig = true;
+    else if (a === '--json') o.json = true;
+    else if (a.startsWith('-')) return `unknown option "${a}"`;
+    else o.positional.push(a);
+  }
+  return o;
+}
+
+function binDir(): string {
+  const env = process.env.HCB_TOOLCHAIN_BIN;
+  if (env && fs.existsSync(path.join(env, 'etcdutl'))) return env;
+  const res = spawnSync('bash', [path.join(REPO, 'tools/build-toolchain.sh'), '--bin-dir'], { encoding: 'utf8' });
+  if (res.status !== 0) throw new BackupError('the toolchain is not built: run `npm run toolchain` first');
+  return res.stdout.trim();
+}
+
+function hcbVersion(): string {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export const command: Command = {
+  name: 'backup',
+  summary: 'encrypted etcd backups of the local cluster; verify and restore them',
+  async run(args: string[]): Promise<number> {
+    const [action, ...rest] = args;
+    if (!action || action === '--help' || action === '-h' || action === 'help') {
+      process.stdout.write(USAGE);
+      return action ? 0 : 2;
+    }
+    const o = parseOptions(rest);
+    if (typeof o === 'string') {
+      process.stderr.write(`hcb backup: ${o}\n\n${USAGE}`);
+      return 2;
+    }
+    const backupDir = o.dir ?? defaultBackupDir(o.stateDir);
+    const keyFile = o.key ?? defaultKeyFile(o.stateDir);
+    const log = (l: string) => process.stderr.write(`[backup] ${l}\n`);
+    const wantFile = (): string | undefined => {
+      if (o.positional.length !== 1) {
+        process.stderr.write(`hcb backup ${action}: give exactly one backup file\n\n${USAGE}`);
+        return undefined;
+      }
+      const f = o.positional[0];
+      return fs.existsSync(f) || path.isAbsolute(f) ? path.resolve(f) : path.join(backupDir, f);
+    };
+    try {
+      switch (action) {
+        case 'now': {
+          if (o.positional.length > 0) return usageError(action, `unexpected argument "${o.positional[0]}"`);
+          const m = await backupNow({ stateDir: o.stateDir, backupDir, keyFile, retain: o.retain, hcbVersion: hcbVersion(), binDir: binDir(), log });
+          process.stdout.write(`${path.join(backupDir, m.file)}\n`);
+          return 0;
+        }
+        case 'list': {
+          if (o.positional.length > 0) return usageError(action, `unexpected argument "${o.positional[0]}"`);
+          const all = listBackups(backupDir);
+          if (o.json) process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
+          else if (all.length === 0) process.stdout.write(`no backups in ${backupDir}\n`);
+          else for (const m of all) process.stdout.write(`${m.time}  revision ${String(m.revision).padEnd(8)} ${(m.snapshotBytes / 1024 / 1024).toFixed(1).padStart(7)} MiB  ${m.file}\n`);
+          return 0;
+        }
+        case 'verify': {
+          const f = wantFile();
+          if (!f) return 2;
+          const m = verifyBackup(f, keyFile);
+          process.stdout.write(`ok: ${m.file} (cluster ${m.cluster}, revision ${m.revision}, ${m.time}, ${m.files.length} files authenticated)\n`);
+          return 0;
+        }
+        case 'restore': {
+          const f = wantFile();
+          if (!f) return 2;
+          const cp = new LocalControlPlane({ stateDir: o.stateDir, binDir: '', nodeFiles: synthesizeBlueprint({}).nodeFiles });
+          const st = await cp.status();
+          const running = st.components.some((c) => c.running);
+          const r = restoreBackup({ stateDir: o.stateDir, file: f, keyFile, binDir: binDir(), running, replaceConfig: o.replaceConfig, log });
+          if (r.differingConfig.length > 0) log(`left as they are (differ from the backup): ${r.differingConfig.join(', ')}`);
+          process.stdout.write(`restored revision ${r.manifest.revision} (${r.manifest.time}); start the cluster with: hcb cluster up --state-dir ${o.stateDir}\n`);
+          return 0;
+        }
+        default:
+          return usageError(action, `unknown action "${action}"`);
+      }
+    } catch (e) {
+      if (e instanceof BackupError) {
+        process.stderr.write(`hcb backup ${action}: ${e.message}\n`);
+        return 1;
+      }
+      throw e;
+    }
+  },
+};
+
+function usageError(action: string, msg: string): number {
+  process.stderr.write(`hcb backup ${action}: ${msg}\n\n${USAGE}`);
+  return 2;
+}
