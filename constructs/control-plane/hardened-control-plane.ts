@@ -5,6 +5,7 @@ import { BlueprintPropError } from '../common/errors';
 import { AuditLogProps, AuditLogSettings, resolveAuditLog } from './audit-log';
 import { AuditPolicy, AuditPolicyProps } from './audit-policy';
 import { AuthenticationConfiguration } from './authentication-configuration';
+import { BackupConfiguration, BackupConfigurationProps } from './backup-configuration';
 import {
   ApiServerHardeningProps,
   ControllerManagerHardeningProps,
@@ -55,6 +56,11 @@ export interface ControlPlaneFileModeProps {
 }
 
 export interface HardenedControlPlaneProps {
+  /**
+   * The cluster's backups (BSI APP.4.4.A5): how often `hcb backup now` runs, how many are kept
+   * and how old the newest may be. @default interval 24h, maxAge 26h, retain 7
+   */
+  readonly backup?: BackupConfigurationProps;
   /** Pinned Kubernetes release. @default 'v1.36.3' */
   readonly kubernetesVersion?: string;
   /** BSI protection level choosing the defaults. @default 'standard' */
@@ -147,6 +153,8 @@ export class HardenedControlPlane extends Construct {
   public readonly kubeadmConfig: KubeadmConfigFile;
   public readonly join: KubeadmJoinConfiguration;
   public readonly manifest: NodeFileManifest;
+  /** What the cluster's backups are (BSI APP.4.4.A5), checked by the HCB-BACKUP-* controls. */
+  public readonly backup: BackupConfiguration;
   /** Every file on the control-plane node, sorted by path. */
   public readonly nodeFiles: NodeFile[];
   /**
@@ -262,7 +270,8 @@ export class HardenedControlPlane extends Construct {
     this.kubeadmConfig = new KubeadmConfigFile(this, 'KubeadmConfig', { init: this.init, cluster: this.cluster, kubelet: this.kubelet });
     this.join = new KubeadmJoinConfiguration(this, 'Join', props.join);
 
-    const configFiles = [this.kubeadmConfig, this.auditPolicy, this.encryption, this.admission, ...(this.authentication ? [this.authentication] : [])];
+    this.backup = new BackupConfiguration(this, 'Backup', props.backup);
+    const configFiles = [this.kubeadmConfig, this.auditPolicy, this.encryption, this.admission, ...(this.authentication ? [this.authentication] : []), this.backup];
     this.manifest = new NodeFileManifest(this, 'Manifest', {
       profile: this.profile,
       ...props.fileModes,

@@ -3,6 +3,7 @@ export * from './admission-plugins';
 export * from './audit-log';
 export * from './audit-policy';
 export * from './authentication-configuration';
+export * from './backup-configuration';
 export * from './cluster-configuration';
 export * from './encryption-configuration';
 export * from './hardened-control-plane';

@@ -6,6 +6,7 @@ import { Control } from '../control';
 import { ADMISSION_CONTROLS } from './admission';
 import { API_SERVER_CONTROLS } from './api-server';
 import { AUDIT_CONTROLS } from './audit';
+import { BACKUP_CONTROLS } from './backup';
 import { CONTROLLER_MANAGER_CONTROLS } from './controller-manager';
 import { ENCRYPTION_CONTROLS } from './encryption';
 import { ETCD_CONTROLS } from './etcd';
@@ -32,6 +33,7 @@ export const CATALOGUE: readonly Control[] = Object.freeze([
   ...NAMESPACE_CONTROLS,
   ...RBAC_CONTROLS,
   ...NODE_FILE_CONTROLS,
+  ...BACKUP_CONTROLS,
   ...ORGANISATIONAL_CONTROLS,
 ]);
 

@@ -20,6 +20,7 @@ import { CATALOGUE } from '../../policies/catalogue';
 import { evaluate } from '../../policies/engine';
 import type { ControlException, Document, Finding, KubeObject, NodeFile, Status } from '../../policies/model';
 import { NODE_FILE_MANIFEST_API_VERSION, NODE_FILE_MANIFEST_KIND } from '../../policies/model';
+import { BACKUP_MAGIC, BACKUP_SUFFIX, defaultBackupDir, defaultKeyFile, listBackups } from './backup';
 import { COMPONENTS, LocalControlPlane, request } from './control-plane';
 
 export interface VerifyOptions {
@@ -96,6 +97,21 @@ export async function observe(opts: VerifyOptions): Promise<{ documents: Documen
     object: { apiVersion: NODE_FILE_MANIFEST_API_VERSION, kind: NODE_FILE_MANIFEST_KIND, metadata: { name: 'observed' }, files },
     source: { file: `${SOURCE}:stat` },
   });
+
+  // The backup configuration as it is on the node, and the backups on disk (BSI APP.4.4.A5):
+  // each file's magic, time and age, and the key's mode.
+  for (const f of opts.nodeFiles.filter((x) => x.role === 'backup-config')) {
+    const file = path.join(rootfs, f.path);
+    if (!fs.existsSync(file)) {
+      missing.push(`${f.path} (the backup configuration) does not exist`);
+      continue;
+    }
+    for (const d of parseAllDocuments(fs.readFileSync(file, 'utf8'))) {
+      const o = d.toJS() as KubeObject | null;
+      if (o && typeof o === 'object') documents.push({ object: o, source: { file: `${SOURCE}:${f.path}` } });
+    }
+  }
+  documents.push({ object: observeBackups(opts.stateDir, opts.now ?? new Date()), source: { file: `${SOURCE}:backups` } });
 
   // The blueprint's namespaces, read back.
   if (fs.existsSync(cp.adminKubeconfigPath())) {
@@ -247,3 +263,35 @@ function lookup(file: string, id: number): string {
 }
 const userName = (uid: number) => lookup('/etc/passwd', uid);
 const groupName = (gid: number) => lookup('/etc/group', gid);
+
+/** The backups of a local cluster as they are on disk, as a BackupStatus document. */
+export function observeBackups(stateDir: string, now: Date): KubeObject {
+  const dir = defaultBackupDir(stateDir);
+  const keyPath = defaultKeyFile(stateDir);
+  const keySt = statOrUndefined(keyPath);
+  const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(BACKUP_SUFFIX)).sort() : [];
+  const manifests = new Map(listBackups(dir).map((m) => [m.file, m]));
+  const backups = files.map((f) => {
+    let encrypted = false;
+    try {
+      const fd = fs.openSync(path.join(dir, f), 'r');
+      const head = Buffer.alloc(BACKUP_MAGIC.length);
+      fs.readSync(fd, head, 0, head.length, 0);
+      fs.closeSync(fd);
+      encrypted = head.equals(BACKUP_MAGIC);
+    } catch {
+      encrypted = false;
+    }
+    const m = manifests.get(f);
+    const time = m?.time ?? statOrUndefined(path.join(dir, f))?.mtime.toISOString();
+    return { file: f, encrypted, time, revision: m?.revision, ageSeconds: time ? Math.max(0, Math.round((now.getTime() - Date.parse(time)) / 1000)) : undefined };
+  });
+  return {
+    apiVersion: 'hcb.dev/v1alpha1',
+    kind: 'BackupStatus',
+    metadata: { name: 'observed' },
+    backupDir: dir,
+    keyFile: { path: keyPath, exists: keySt !== undefined, mode: keySt ? `0${(keySt.mode & 0o777).toString(8)}` : undefined },
+    backups,
+  };
+}

@@ -4,8 +4,10 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { backupNow } from '../../stacks/local/backup';
 import { verifyLocalCluster, observe, redactSecrets } from '../../stacks/local/verify';
 import { startCluster, TestCluster } from './support/cluster';
+import { toolchainBin } from './support/env';
 
 jest.setTimeout(300_000);
 
@@ -55,7 +57,16 @@ test('what runs is observed from the processes, the files and the API', async ()
   expect(documents.some((d) => d.object.kind === 'Namespace' && d.object.metadata?.name === NS)).toBe(true);
 });
 
+test('without a backup on disk, HCB-BACKUP-RECENT fails; the configuration is read from the node', async () => {
+  const { findings } = await verifyLocalCluster(opts());
+  const recent = findings.filter((f) => f.control === 'HCB-BACKUP-RECENT');
+  expect(recent.map((f) => f.status)).toEqual(['fail']);
+  expect(recent[0].message).toMatch(/no backup of this cluster/);
+  expect(findings.filter((f) => f.control === 'HCB-BACKUP-CONFIGURED').map((f) => f.status)).toEqual(['pass']);
+});
+
 test('the running cluster passes: no failures, probes pass', async () => {
+  await backupNow({ stateDir: cluster.stateDir, binDir: toolchainBin(), hcbVersion: 'test' });
   const { findings, missing } = await verifyLocalCluster(opts());
   expect(missing).toEqual([]);
   expect(findings.filter((f) => f.status === 'fail' || f.status === 'error').map((f) => `${f.control}: ${f.message}`)).toEqual([]);

@@ -31,6 +31,7 @@ const EXPECTED: Record<string, Refs> = {
   'HCB-AUDIT-POLICY-RBAC-CHANGES': refs(['V-242403'], ['3.2.2'], ['APP.4.4.A3']),
   'HCB-AUDIT-POLICY-SENSITIVE-METADATA': refs(['V-242403'], ['3.2.2'], []),
   'HCB-ENCRYPTION-SECRETS-PROVIDER': refs([], [], ['APP.4.4.A20']),
+  'HCB-BACKUP-CONFIGURED': refs([], [], ['APP.4.4.A5']),
   // nodes
   'HCB-KUBELET-READ-ONLY-PORT': refs(['V-242387'], ['4.2.4'], []),
   'HCB-KUBELET-ANONYMOUS-AUTH': refs(['V-242391'], ['4.2.1'], ['APP.4.4.A3']),

@@ -186,6 +186,7 @@ describe('HardenedControlPlane: kubeadm configuration', () => {
       'EncryptionConfiguration',
       'AdmissionConfiguration',
       'AuthenticationConfiguration',
+      'BackupConfiguration',
     ]);
   });
 

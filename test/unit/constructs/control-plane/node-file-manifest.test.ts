@@ -44,7 +44,7 @@ describe('node file manifest', () => {
 
   test('blueprint files carry content; no file is more open than 0644', () => {
     const blueprint = cp.nodeFiles.filter((f) => f.createdBy === 'blueprint');
-    expect(blueprint.map((f) => f.role).sort()).toEqual(['admission-config', 'audit-policy', 'authentication-config', 'encryption-config', 'kubeadm-config']);
+    expect(blueprint.map((f) => f.role).sort()).toEqual(['admission-config', 'audit-policy', 'authentication-config', 'backup-config', 'encryption-config', 'kubeadm-config']);
     for (const f of blueprint) expect(f.content).toBeDefined();
     for (const f of cp.nodeFiles) expect(f.mode & ~0o755).toBe(0);
     for (const f of cp.nodeFiles.filter((x) => x.role !== 'etcd-data' && x.role !== 'audit-log-directory')) expect(f.mode & ~0o644).toBe(0);
