@@ -38,7 +38,7 @@ say() { printf '[toolchain] %s\n' "$*" >&2; }
 die() { printf '[toolchain] error: %s\n' "$*" >&2; exit 1; }
 
 # name | expected version substring | command printing the version
-binaries=(pulumi pulumi-language-nodejs pulumi-resource-kubernetes etcd kube-apiserver kube-controller-manager kubeadm)
+binaries=(pulumi pulumi-language-nodejs pulumi-resource-kubernetes etcd etcdutl kube-apiserver kube-controller-manager kubeadm)
 
 reported_version() {
   local b=$1
@@ -55,6 +55,7 @@ reported_version() {
         grep -a -o -m1 '^  "version": "[^"]*"' "$bin/$b" | sed 's/.*: "\(.*\)"/\1/'
       fi ;;
     etcd) "$bin/etcd" --version 2>/dev/null | sed -n 's/^etcd Version: //p' ;;
+    etcdutl) "$bin/etcdutl" version 2>/dev/null | sed -n 's/^etcdutl version: //p' ;;
     kube-apiserver|kube-controller-manager) "$bin/$b" --version 2>/dev/null | awk '{print $2}' ;;
     kubeadm) "$bin/kubeadm" version -o short 2>/dev/null ;;
   esac
@@ -65,7 +66,7 @@ expected_version() {
     pulumi) echo "v$PULUMI_VERSION" ;;
     pulumi-language-nodejs) echo "$PULUMI_LANGHOST_MODULE_VERSION" ;;
     pulumi-resource-kubernetes) echo "$K8S_PROVIDER_VERSION" ;;
-    etcd) echo "$ETCD_VERSION" ;;
+    etcd|etcdutl) echo "$ETCD_VERSION" ;;
     *) echo "v$KUBERNETES_VERSION" ;;
   esac
 }
@@ -74,7 +75,7 @@ wrapper_of() {
   case "$1" in
     pulumi|pulumi-language-nodejs) echo pulumi ;;
     pulumi-resource-kubernetes) echo k8sprovider ;;
-    etcd) echo etcd ;;
+    etcd|etcdutl) echo etcd ;;
     *) echo kube ;;
   esac
 }
@@ -170,6 +171,8 @@ info_field() { # module@version field
 
 # --- etcd -------------------------------------------------------------------------------------
 build etcd "$here/go/etcd" go.etcd.io/etcd/server/v3 "-s -w"
+# etcdutl: offline snapshot status and restore (hcb backup).
+build etcdutl "$here/go/etcd" go.etcd.io/etcd/etcdutl/v3 "-s -w"
 
 # --- Kubernetes ---------------------------------------------------------------------------------
 kinfo=$(cd "$here/go/kube" && go mod download -json "k8s.io/kubernetes@v$KUBERNETES_VERSION")
