@@ -21,7 +21,7 @@ describe('toolchain', () => {
   test('--check verifies every binary against its pin', () => {
     const r = spawnSync('bash', [path.join(REPO, 'tools/build-toolchain.sh'), '--check'], { encoding: 'utf8' });
     expect(r.status).toBe(0);
-    for (const b of ['pulumi', 'pulumi-language-nodejs', 'pulumi-resource-kubernetes', 'etcd', 'kube-apiserver', 'kube-controller-manager', 'kubeadm']) {
+    for (const b of ['pulumi', 'pulumi-language-nodejs', 'pulumi-resource-kubernetes', 'etcd', 'etcdutl', 'kube-apiserver', 'kube-controller-manager', 'kubeadm']) {
       expect(r.stderr).toMatch(new RegExp(`ok ${b} `));
     }
     expect(r.stdout.trim()).toBe(bin);
@@ -33,6 +33,7 @@ describe('toolchain', () => {
     expect(out(path.join(bin, 'kube-controller-manager'), ['--version']).trim()).toBe(`Kubernetes v${pinned.KUBERNETES_VERSION}`);
     expect(out(path.join(bin, 'kubeadm'), ['version', '-o', 'short']).trim()).toBe(`v${pinned.KUBERNETES_VERSION}`);
     expect(out(path.join(bin, 'etcd'), ['--version'])).toContain(`etcd Version: ${pinned.ETCD_VERSION}`);
+    expect(out(path.join(bin, 'etcdutl'), ['version'])).toContain(`etcdutl version: ${pinned.ETCD_VERSION}`);
   });
 
   test('the cache lives outside the repository', () => {
