@@ -8,6 +8,7 @@
  */
 import { ComponentConfig, ComponentName, FlagOrigin, FlagValue } from './control';
 import { Document, ObjectRef } from './model';
+import { effectiveFlagValue, normalizeFlagName, parseFeatureGates } from './flags';
 import { asArray, asDict, asDicts, asString, Dict, isDict } from './util/values';
 
 const KUBEADM_GROUP = 'kubeadm.k8s.io/';
@@ -164,8 +165,18 @@ function makeConfig(
   ref: ObjectRef,
   where: string,
 ): ComponentConfig {
+  // Every occurrence under the name the component sees, in command-line order; then the value
+  // the component ends up with (lists appended, maps merged, scalars last-wins: see flags.ts).
+  const occurrences = new Map<string, { values: string[]; origin: FlagOrigin }>();
+  for (const [raw, value, origin] of entries) {
+    const name = normalizeFlagName(component, raw);
+    const o = occurrences.get(name) ?? { values: [], origin };
+    o.values.push(value);
+    o.origin = origin;
+    occurrences.set(name, o);
+  }
   const flags = new Map<string, FlagValue>();
-  for (const [name, value, origin] of entries) flags.set(name, { value, origin });
+  for (const [name, o] of occurrences) flags.set(name, { value: effectiveFlagValue(component, name, o.values), origin: o.origin, count: o.values.length });
   return {
     component,
     source,
@@ -177,6 +188,7 @@ function makeConfig(
       if (name === undefined) return where;
       const f = flags.get(name);
       if (f?.origin === 'kubeadm-default') return `${where} (flag kubeadm adds by default)`;
+      if (f && f.count > 1) return `${where} (--${name} given ${f.count} times)`;
       return where;
     },
   };
@@ -215,14 +227,16 @@ export function findComponents(docs: readonly Document[]): Record<ComponentName,
         if (component === 'etcd' && isDict(asDict(o.etcd).external)) continue; // etcd not run by kubeadm
         let section: unknown = o;
         for (const key of sectionPath.split('.')) section = asDict(section)[key];
-        const entries: Array<[string, string, FlagOrigin]> = Object.entries(kubeadmDefaults(component, o as Dict)).map(
-          ([n, v]) => [n, v, 'kubeadm-default'],
-        );
         const extra = readExtraArgs(asDict(section).extraArgs);
+        // kubeadm drops a default whose (literal) name an extraArg repeats, then appends every extraArg.
+        const overridden = new Set(extra.map(([n]) => n));
+        const entries: Array<[string, string, FlagOrigin]> = Object.entries(kubeadmDefaults(component, o as Dict))
+          .filter(([n]) => !overridden.has(n))
+          .map(([n, v]) => [n, v, 'kubeadm-default']);
         for (const [n, v] of extra) entries.push([n, v, 'extraArgs']);
         // kubeadm sets authorization-mode to Node,RBAC unless the user gives a mode or a structured config.
         if (component === 'kube-apiserver') {
-          const names = new Set(extra.map(([n]) => n));
+          const names = new Set(extra.map(([n]) => normalizeFlagName(component, n)));
           if (!names.has('authorization-mode') && !names.has('authorization-config')) {
             entries.push(['authorization-mode', 'Node,RBAC', 'kubeadm-default']);
           }
@@ -262,13 +276,12 @@ export function flagList(value: string | undefined): string[] {
     .filter((s) => s !== '');
 }
 
-/** Parses a `--feature-gates` value (`A=true,B=false`) into a map. */
+/**
+ * Parses an effective `--feature-gates` value into a map: true/false as strconv.ParseBool reads the
+ * value, undefined where the component would refuse it (see flags.ts parseFeatureGates).
+ */
 export function featureGates(value: string | undefined): Map<string, boolean | undefined> {
   const out = new Map<string, boolean | undefined>();
-  for (const item of flagList(value)) {
-    const [k, v] = item.split('=');
-    const b = v === undefined ? undefined : v.trim().toLowerCase() === 'true' ? true : v.trim().toLowerCase() === 'false' ? false : undefined;
-    out.set(k.trim(), b);
-  }
+  for (const [k, v] of parseFeatureGates(value)) out.set(k, v === 'invalid' ? undefined : v);
   return out;
 }

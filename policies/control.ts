@@ -52,8 +52,12 @@ export type FlagOrigin =
   | 'kubeadm-default';
 
 export interface FlagValue {
+  /** The value the component ends up with (lists appended, maps merged, else the last one). */
   value: string;
+  /** Where the last occurrence came from. */
   origin: FlagOrigin;
+  /** How many times the flag is given (after kubeadm merged its defaults). */
+  count: number;
 }
 
 /**
@@ -64,7 +68,7 @@ export interface FlagValue {
 export interface ComponentConfig {
   component: ComponentName;
   source: 'kubeadm' | 'static-pod';
-  /** Flag name without leading dashes → last value given. */
+  /** Flag name (without dashes, as the component normalizes it) → its effective value. */
   flags: ReadonlyMap<string, FlagValue>;
   /** The document the flags were read from. */
   document: Document;

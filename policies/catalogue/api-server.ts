@@ -1,10 +1,13 @@
 /** kube-apiserver: authentication, authorization, serving, TLS and request handling. */
 import { CheckContext, CheckResult, ComponentConfig, Control } from '../control';
-import { featureGates, flagList } from '../components';
+import { flagList } from '../components';
+import { parseFeatureGates, parseRuntimeConfig } from '../flags';
 import { boolFlag, componentCheck, fail, forbiddenFlag, notEvaluated, pass, requiredFlags, result, Verdict } from '../checks/helpers';
 import { cipherSuitesVerdict, tlsMinVersionVerdict } from '../checks/tls';
 import { Document } from '../model';
-import { asBool, asDicts, asString, isDict } from '../util/values';
+import { asBool, asDict, asDicts, asString, isDict } from '../util/values';
+import { isInvalidFlagValue } from '../kubelet-config';
+import { kubelets } from './kubelet';
 
 const HEALTH_PATHS = new Set(['/healthz', '/livez', '/readyz']);
 
@@ -111,17 +114,59 @@ function authorizationCheck(ctx: CheckContext): CheckResult[] {
   });
 }
 
+/** The cipher suites DISA's V-242418 check text approves for the API server. */
+export const STIG_CIPHER_SUITES: ReadonlySet<string> = new Set([
+  'TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256',
+  'TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384',
+  'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256',
+  'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384',
+]);
+
 function alphaApis(c: ComponentConfig): Verdict {
   const problems: string[] = [];
-  const gates = featureGates(c.flag('feature-gates'));
-  if (gates.get('AllAlpha') === true) problems.push('--feature-gates enables AllAlpha');
-  for (const item of flagList(c.flag('runtime-config'))) {
-    const [key, value] = item.split('=');
-    const on = value === undefined || value.trim().toLowerCase() === 'true';
-    if (on && (key === 'api/alpha' || key === 'api/all' || /\/v\d+alpha\d+$/.test(key))) problems.push(`--runtime-config enables ${key}`);
+  problems.push(...alphaGateProblems(c.flag('feature-gates'), '--feature-gates'));
+  for (const [key, on] of parseRuntimeConfig(c.flag('runtime-config'))) {
+    if (on === 'invalid') problems.push(`--runtime-config has an invalid value for ${key} (the API server would not start)`);
+    else if (on && (key === 'api/alpha' || key === 'api/all' || /\/v\d+alpha\d+$/.test(key))) problems.push(`--runtime-config enables ${key}`);
   }
   if (problems.length > 0) return fail(`${problems.join('; ')}.`);
   return pass('No alpha API group is enabled through --runtime-config and AllAlpha is not set (alpha APIs are off by default).');
+}
+
+/** Problems with alpha gates in an effective --feature-gates value (AllAlpha on, or unparsable). */
+export function alphaGateProblems(value: string | undefined, setting: string): string[] {
+  const out: string[] = [];
+  for (const [k, v] of parseFeatureGates(value)) {
+    if (v === 'invalid') out.push(`${setting} has an invalid value for ${k} (the component would not start)`);
+    else if (k === 'AllAlpha' && v) out.push(`${setting} enables AllAlpha`);
+  }
+  return out;
+}
+
+/**
+ * AllAlpha in every component that takes feature gates (the API server also through
+ * --runtime-config): kube-controller-manager, kube-scheduler and each kubelet (file + flags).
+ */
+function alphaEverywhere(ctx: CheckContext): CheckResult[] {
+  const out: CheckResult[] = [];
+  for (const c of ctx.components('kube-apiserver')) {
+    const v = alphaApis(c);
+    out.push(result(v.status, `${v.message} [${c.describe()}]`, c.ref));
+  }
+  for (const name of ['kube-controller-manager', 'kube-scheduler'] as const) {
+    for (const c of ctx.components(name)) {
+      const p = alphaGateProblems(c.flag('feature-gates'), '--feature-gates');
+      out.push(result(p.length > 0 ? 'fail' : 'pass', `${p.length > 0 ? `${p.join('; ')}.` : `${name} does not enable AllAlpha.`} [${c.describe()}]`, c.ref));
+    }
+  }
+  for (const k of kubelets(ctx)) {
+    const v = asDict(k.config.featureGates).AllAlpha;
+    const from = k.overrides.has('featureGates.AllAlpha') ? ' (set by --feature-gates in kubeletExtraArgs)' : '';
+    if (isInvalidFlagValue(v)) out.push(result('fail', `kubelet --feature-gates ${v.raw} is not a value the kubelet accepts (it would not start).`, ctx.ref(k.document)));
+    else if (asBool(v) === true) out.push(result('fail', `The kubelet's featureGates enable AllAlpha${from}.`, ctx.ref(k.document)));
+    else out.push(result('pass', 'The kubelet does not enable AllAlpha.', ctx.ref(k.document)));
+  }
+  return out.length > 0 ? out : [notEvaluated('no kube-apiserver, controller manager, scheduler or kubelet configuration in the input.')];
 }
 
 function requestTimeout(c: ComponentConfig): Verdict {
@@ -203,15 +248,15 @@ export const API_SERVER_CONTROLS: readonly Control[] = [
   },
   {
     id: 'HCB-APISERVER-ALPHA-APIS',
-    title: 'API server serves no alpha APIs',
-    rationale: 'Alpha APIs are unfinished, change without notice and have had more security defects; a hardened cluster keeps them off.',
+    title: 'No alpha APIs or alpha features: API server, controller manager, scheduler and kubelets',
+    rationale: 'Alpha APIs and features are unfinished, change without notice and have had more security defects; a hardened cluster keeps them off in every component that reads feature gates.',
     severity: 'medium',
     frameworks: { stig: ['V-242400'] },
     checkpoints: ['synth', 'live'],
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: "HardenedControlPlane prop apiServer.extraArgs: remove alpha groups from 'runtime-config' and AllAlpha from 'feature-gates'.",
-    check: componentCheck(api, alphaApis),
+    remediation: "HardenedControlPlane props apiServer/controllerManager/scheduler extraArgs and kubelet featureGates: remove alpha groups from 'runtime-config' and AllAlpha from every 'feature-gates'.",
+    check: alphaEverywhere,
   },
   {
     id: 'HCB-APISERVER-INSECURE-PORT',
@@ -283,7 +328,13 @@ export const API_SERVER_CONTROLS: readonly Control[] = [
     remediation: 'HardenedControlPlane prop tls (TlsPolicy.cipherSuites) renders --tls-cipher-suites.',
     check: componentCheck(api, (c) => {
       const v = c.flag('tls-cipher-suites');
-      return cipherSuitesVerdict(v === undefined ? undefined : flagList(v), '--tls-cipher-suites');
+      const verdict = cipherSuitesVerdict(v === undefined ? undefined : flagList(v), '--tls-cipher-suites');
+      if (verdict.status !== 'pass') return verdict;
+      // V-242418 names its list; a suite outside it fails even when it is otherwise strong.
+      const outside = flagList(v).filter((x) => !STIG_CIPHER_SUITES.has(x));
+      return outside.length > 0
+        ? fail(`--tls-cipher-suites includes suites outside the STIG's approved list (${[...STIG_CIPHER_SUITES].join(', ')}): ${outside.join(', ')}.`)
+        : verdict;
     }),
   },
   {

@@ -1,21 +1,28 @@
 /** Feature gates and API groups that must stay off. */
 import { CheckContext, CheckResult, Control } from '../control';
-import { featureGates, flagList } from '../components';
+import { featureGates } from '../components';
 import { componentCheck, fail, notEvaluated, pass, result } from '../checks/helpers';
-import { asBool, asDict, Dict } from '../util/values';
+import { parseRuntimeConfig } from '../flags';
+import { isInvalidFlagValue } from '../kubelet-config';
+import { asBool, asDict } from '../util/values';
+import { kubelets } from './kubelet';
 
+/** A gate that must be off in every component that reads feature gates, kubelets with their flags. */
 function gateOffEverywhere(gate: string) {
   return (ctx: CheckContext): CheckResult[] => {
     const out: CheckResult[] = [];
-    for (const c of ctx.components('kube-apiserver')) {
-      const on = featureGates(c.flag('feature-gates')).get(gate) === true;
-      out.push(result(on ? 'fail' : 'pass', `${on ? `--feature-gates enables ${gate}.` : `${gate} is not enabled.`} [${c.describe()}]`, c.ref));
+    for (const name of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const) {
+      for (const c of ctx.components(name)) {
+        const on = featureGates(c.flag('feature-gates')).get(gate) === true;
+        out.push(result(on ? 'fail' : 'pass', `${on ? `--feature-gates enables ${gate}.` : `${gate} is not enabled.`} [${c.describe()}]`, c.ref));
+      }
     }
-    for (const d of ctx.byKind('KubeletConfiguration', 'kubelet.config.k8s.io')) {
-      const on = asBool(asDict((d.object as Dict).featureGates)[gate]) === true;
-      out.push(result(on ? 'fail' : 'pass', on ? `featureGates enables ${gate}.` : `${gate} is not enabled.`, ctx.ref(d)));
+    for (const k of kubelets(ctx)) {
+      const v = asDict(k.config.featureGates)[gate];
+      const on = isInvalidFlagValue(v) || asBool(v) === true;
+      out.push(result(on ? 'fail' : 'pass', on ? `The kubelet's featureGates enable ${gate}${k.overrides.has(`featureGates.${gate}`) ? ' (through --feature-gates)' : ''}.` : `${gate} is not enabled.`, ctx.ref(k.document)));
     }
-    return out.length > 0 ? out : [notEvaluated('no kube-apiserver configuration and no KubeletConfiguration in the input.')];
+    return out.length > 0 ? out : [notEvaluated('no kube-apiserver, controller manager, scheduler or kubelet configuration in the input.')];
   };
 }
 
@@ -33,9 +40,8 @@ export const FEATURE_GATE_CONTROLS: readonly Control[] = [
     check: componentCheck('kube-apiserver', (c) => {
       const problems: string[] = [];
       if (featureGates(c.flag('feature-gates')).get('DynamicAuditing') === true) problems.push('--feature-gates enables DynamicAuditing');
-      for (const item of flagList(c.flag('runtime-config'))) {
-        const [k, v] = item.split('=');
-        if (k.startsWith('auditregistration.k8s.io') && (v === undefined || v.toLowerCase() === 'true')) problems.push(`--runtime-config enables ${k}`);
+      for (const [k, on] of parseRuntimeConfig(c.flag('runtime-config'))) {
+        if (k.startsWith('auditregistration.k8s.io') && on !== false) problems.push(`--runtime-config ${on === 'invalid' ? 'has an invalid value for' : 'enables'} ${k}`);
       }
       return problems.length > 0 ? fail(`${problems.join('; ')}.`) : pass('Dynamic auditing is not enabled.');
     }),

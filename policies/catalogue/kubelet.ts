@@ -5,20 +5,46 @@
  */
 import { CheckContext, CheckResult, Control } from '../control';
 import { readExtraArgs } from '../components';
-import { documentCheck, fail, notEvaluated, pass, result, Verdict } from '../checks/helpers';
+import { fail, notEvaluated, pass, result, Verdict } from '../checks/helpers';
 import { cipherSuitesVerdict, tlsMinVersionVerdict } from '../checks/tls';
+import { apiVersionMatches } from '../context';
+import { isInvalidFlagValue, KubeletSubject, kubeletSubjects } from '../kubelet-config';
+import { parseGoDuration } from '../util/go-values';
 import { asBool, asDict, asString, asStrings, Dict, get } from '../util/values';
 
-const GROUP = 'kubelet.config.k8s.io';
 const WHAT = 'KubeletConfiguration (kubelet.config.k8s.io)';
 
-function kubeletCheck(decide: (k: Dict) => Verdict) {
-  return documentCheck('KubeletConfiguration', GROUP, WHAT, (d) => decide(d.object as Dict));
+/** The kubelets of the input: each configuration file with the flags each node registration adds. */
+export function kubelets(ctx: CheckContext): KubeletSubject[] {
+  return kubeletSubjects(ctx.documents, (d, kind, group) => d.object.kind === kind && apiVersionMatches(d.object.apiVersion, group));
+}
+
+/**
+ * A check over the effective configuration of every kubelet (file + kubeletExtraArgs). `fields`
+ * are the configuration paths the check reads: a flag that overrides one of them is named in the
+ * message, and a flag value the kubelet cannot parse fails the check.
+ */
+function kubeletCheck(fields: readonly string[], decide: (k: Dict) => Verdict) {
+  return (ctx: CheckContext): CheckResult[] => {
+    const subjects = kubelets(ctx);
+    if (subjects.length === 0) return [notEvaluated(`no ${WHAT} in the input.`)];
+    return subjects.map((sub) => {
+      const from = sub.flagsFrom ? `${String(sub.flagsFrom.object.kind)} nodeRegistration.kubeletExtraArgs` : '';
+      const invalid = fields.map((f) => get(sub.config, f)).find(isInvalidFlagValue);
+      if (invalid) {
+        return result('fail', `${from} sets --${invalid.invalidFlag}=${invalid.raw}, which the kubelet cannot parse: it would not start.`, ctx.ref(sub.document));
+      }
+      const v = decide(sub.config);
+      const over = fields.filter((f) => sub.overrides.has(f)).map((f) => `--${sub.overrides.get(f)!.flag}=${sub.overrides.get(f)!.raw}`);
+      const note = over.length > 0 ? ` [${over.join(', ')} from ${from} overrides the file]` : sub.flagsFrom ? ` [with the flags of ${from}]` : '';
+      return result(v.status, `${v.message}${note}`, ctx.ref(sub.document));
+    });
+  };
 }
 
 /** A boolean field with its file default; `want` is the required value. */
 function boolField(path: string, want: boolean, fileDefault: boolean | undefined) {
-  return kubeletCheck((k) => {
+  return kubeletCheck([path], (k) => {
     const raw = get(k, path);
     if (raw === undefined || raw === null) {
       if (fileDefault === undefined) return fail(`${path} is not set; it must be ${want}.`);
@@ -32,22 +58,11 @@ function boolField(path: string, want: boolean, fileDefault: boolean | undefined
   });
 }
 
-/** Duration text ("4h0m0s", "5m", "0s") → seconds; undefined when unreadable. */
+/** Duration text ("4h0m0s", "5m", "1m30s", "0") → seconds as time.ParseDuration reads it; undefined when unreadable. */
 export function durationSeconds(v: unknown): number | undefined {
   if (typeof v === 'number') return v / 1e9; // a bare number is nanoseconds in Go's duration JSON
   if (typeof v !== 'string') return undefined;
-  const s = v.trim();
-  if (s === '0') return 0;
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g;
-  let total = 0;
-  let consumed = 0;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(s)) !== null) {
-    const n = Number(m[1]);
-    total += n * { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 }[m[2] as 'ns'];
-    consumed += m[0].length;
-  }
-  return consumed === s.length && s.length > 0 ? total : undefined;
+  return parseGoDuration(v.trim());
 }
 
 function hostnameOverrideCheck(ctx: CheckContext): CheckResult[] {
@@ -57,7 +72,7 @@ function hostnameOverrideCheck(ctx: CheckContext): CheckResult[] {
   }
   return docs.map((d) => {
     const args = readExtraArgs(get(d.object, 'nodeRegistration.kubeletExtraArgs'));
-    const o = args.find(([n]) => n === 'hostname-override');
+    const o = [...args].reverse().find(([n]) => n.replace(/_/g, '-') === 'hostname-override');
     return o
       ? result('fail', `nodeRegistration.kubeletExtraArgs sets hostname-override=${o[1]}: the node name no longer matches the host, which breaks node-scoped authorization and TLS names.`, ctx.ref(d))
       : result('pass', 'nodeRegistration.kubeletExtraArgs does not override the hostname.', ctx.ref(d));
@@ -99,7 +114,7 @@ export const KUBELET_CONTROLS: readonly Control[] = [
     responsibility: 'provider',
     automation: 'automated',
     remediation: 'KubeletConfiguration construct renders authorization.mode: Webhook.',
-    check: kubeletCheck((k) => {
+    check: kubeletCheck(['authorization.mode'], (k) => {
       const mode = get(k, 'authorization.mode');
       if (mode === undefined || mode === null) return pass('authorization.mode is not set; the configuration-file default Webhook applies.');
       return mode === 'Webhook' ? pass('authorization.mode: Webhook.') : fail(`authorization.mode: ${String(mode)}; it must be Webhook.`);
@@ -115,7 +130,7 @@ export const KUBELET_CONTROLS: readonly Control[] = [
     responsibility: 'provider',
     automation: 'automated',
     remediation: 'KubeletConfiguration construct renders authentication.x509.clientCAFile (default /etc/kubernetes/pki/ca.crt).',
-    check: kubeletCheck((k) => {
+    check: kubeletCheck(['authentication.x509.clientCAFile'], (k) => {
       const v = asString(get(k, 'authentication.x509.clientCAFile')) ?? '';
       return v === '' ? fail('authentication.x509.clientCAFile is not set: client certificates cannot be verified.') : pass(`authentication.x509.clientCAFile: ${v}.`);
     }),
@@ -130,7 +145,7 @@ export const KUBELET_CONTROLS: readonly Control[] = [
     responsibility: 'provider',
     automation: 'automated',
     remediation: 'KubeletConfiguration construct renders readOnlyPort: 0 explicitly.',
-    check: kubeletCheck((k) => {
+    check: kubeletCheck(['readOnlyPort'], (k) => {
       const v = k.readOnlyPort;
       if (v === undefined || v === null) {
         return pass('readOnlyPort is not set; in a v1beta1 configuration file it defaults to 0 (closed). A --read-only-port flag on the kubelet command line would override this.');
@@ -148,12 +163,13 @@ export const KUBELET_CONTROLS: readonly Control[] = [
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: "KubeletConfiguration construct prop streamingConnectionIdleTimeout (default '5m').",
-    check: kubeletCheck((k) => {
+    check: kubeletCheck(['streamingConnectionIdleTimeout'], (k) => {
       const v = k.streamingConnectionIdleTimeout;
-      if (v === undefined || v === null) return pass('streamingConnectionIdleTimeout is not set; the configuration-file default 4h applies.');
+      if (v === undefined || v === null) return fail('streamingConnectionIdleTimeout is not set: the STIG asks for an explicit value of at least 5m (the file default is 4h, a flag default may differ).');
       const s = durationSeconds(v);
       if (s === undefined) return fail(`streamingConnectionIdleTimeout: ${JSON.stringify(v)} is not a duration.`);
-      return s === 0 ? fail('streamingConnectionIdleTimeout is 0: idle streaming connections never time out.') : pass(`streamingConnectionIdleTimeout: ${String(v)}.`);
+      if (s === 0) return fail('streamingConnectionIdleTimeout is 0: idle streaming connections never time out.');
+      return s < 300 ? fail(`streamingConnectionIdleTimeout: ${String(v)} is below the STIG's 5m.`) : pass(`streamingConnectionIdleTimeout: ${String(v)}.`);
     }),
   },
   {
@@ -190,7 +206,7 @@ export const KUBELET_CONTROLS: readonly Control[] = [
     responsibility: 'provider',
     automation: 'automated',
     remediation: 'KubeletConfiguration construct prop tls (TlsPolicy) renders tlsMinVersion and tlsCipherSuites.',
-    check: kubeletCheck((k) => {
+    check: kubeletCheck(['tlsMinVersion', 'tlsCipherSuites'], (k) => {
       const v = tlsMinVersionVerdict(asString(k.tlsMinVersion), 'tlsMinVersion');
       if (v.status !== 'pass') return v;
       const cs = cipherSuitesVerdict(k.tlsCipherSuites === undefined ? undefined : asStrings(k.tlsCipherSuites), 'tlsCipherSuites');
@@ -207,7 +223,7 @@ export const KUBELET_CONTROLS: readonly Control[] = [
     responsibility: 'provider',
     automation: 'automated',
     remediation: 'KubeletConfiguration construct prop serverTLSBootstrap (default true: the certificate is requested from the cluster CA), or tlsCertFile and tlsPrivateKeyFile.',
-    check: kubeletCheck((k) => {
+    check: kubeletCheck(['tlsCertFile', 'tlsPrivateKeyFile', 'serverTLSBootstrap'], (k) => {
       const cert = asString(k.tlsCertFile) ?? '';
       const key = asString(k.tlsPrivateKeyFile) ?? '';
       if (cert !== '' && key !== '') return pass(`tlsCertFile: ${cert}, tlsPrivateKeyFile: ${key}.`);
@@ -226,7 +242,7 @@ export const KUBELET_CONTROLS: readonly Control[] = [
     responsibility: 'provider',
     automation: 'automated',
     remediation: 'KubeletConfiguration construct props rotateCertificates and serverTLSBootstrap (both default true).',
-    check: kubeletCheck((k) => {
+    check: kubeletCheck(['rotateCertificates', 'serverTLSBootstrap', 'featureGates.RotateKubeletServerCertificate'], (k) => {
       const problems: string[] = [];
       if (asBool(k.rotateCertificates) !== true) problems.push('rotateCertificates is not true (client certificate is not renewed)');
       const gates = asDict(k.featureGates);
@@ -247,7 +263,7 @@ export const KUBELET_CONTROLS: readonly Control[] = [
     automation: 'automated',
     remediation:
       'KubeletConfiguration construct prop role: worker (renders no staticPodPath). Control-plane kubelets need it: record an exception scoped to their configuration file.',
-    check: kubeletCheck((k) => {
+    check: kubeletCheck(['staticPodPath'], (k) => {
       const v = asString(k.staticPodPath) ?? '';
       return v === ''
         ? pass('staticPodPath is not set: the kubelet runs no static pods from disk.')

@@ -4,6 +4,7 @@
  */
 import { CheckContext, CheckResult, ComponentConfig, ComponentName } from '../control';
 import { Document, ObjectRef, Status } from '../model';
+import { parseGoBool } from '../util/go-values';
 
 export const COMPONENT_LABEL: Record<ComponentName, string> = {
   'kube-apiserver': 'kube-apiserver',
@@ -80,9 +81,10 @@ export function boolFlag(component: ComponentName, flag: string, want: boolean, 
         ? pass(`--${flag} is not set; the built-in default ${defaultValue} applies.`)
         : fail(`--${flag} is not set and defaults to ${defaultValue}; it must be ${want}.`);
     }
-    const v = raw.trim().toLowerCase();
-    if (v !== 'true' && v !== 'false') return fail(`--${flag}=${raw} is not a boolean; it must be ${want}.`);
-    return (v === 'true') === want ? pass(`--${flag}=${raw}.`) : fail(`--${flag}=${raw}; it must be ${want}.`);
+    // Read as pflag reads it (strconv.ParseBool): 1, t, T, TRUE, true, True, 0, f, F, FALSE, false, False.
+    const v = parseGoBool(raw);
+    if (v === undefined) return fail(`--${flag}=${raw} is not a boolean the component accepts (it would not start); it must be ${want}.`);
+    return v === want ? pass(`--${flag}=${raw}.`) : fail(`--${flag}=${raw}; it must be ${want}.`);
   });
 }
 
