@@ -151,7 +151,7 @@ export function evaluate(docs: readonly Document[], opts: EvaluateOptions = {}):
   const findings: Finding[] = [];
   for (const control of controls) {
     if (control.automation === 'automated' && typeof control.check === 'function') {
-      findings.push(...runCheck(control, ctx));
+      for (const f of runCheck(control, ctx)) findings.push(f);
     } else if (control.automation === 'automated') {
       findings.push(finding(control, 'error', 'The control is marked automated but has no check.'));
     } else if (includeManual) {

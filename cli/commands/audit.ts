@@ -75,6 +75,7 @@ control catalogue, and reports the findings.
 options:
   --format FORMAT      terminal (default), markdown, json, sarif, junit, html, oscal
   --output FILE        write the report to FILE (atomically) instead of standard output
+  --allow-empty        accept input without any Kubernetes document (default: an error, exit 1)
   --framework NAME     only controls mapped to stig, cis, bsi, ccn or scs (repeatable,
                        or comma-separated)
   --fail-on SEVERITY   exit 1 when a failure of this severity or higher is found:
@@ -144,20 +145,46 @@ export function oneOf<T extends string>(options: Map<string, string[]>, name: st
 }
 
 /**
- * Write a file so that readers see the old content or the new, never a part: write a
- * temporary file beside it, flush it, rename it over the target.
+ * Write a report file so that readers see the old content or the new, never a part. Only a
+ * regular file (or a path that does not exist yet) is replaced atomically: a temporary file beside
+ * it is written, flushed and renamed over it, with mode 0644 whatever the umask. Anything else is
+ * never replaced: a character device or a FIFO (/dev/null, /dev/stdout's target, a pipe) is
+ * written through, a symbolic link is followed and its target handled the same way, and a
+ * directory or socket is refused.
  */
 export async function writeFileAtomic(file: string, content: string): Promise<void> {
-  const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  let target = file;
+  let st: import('fs').Stats | undefined;
+  try {
+    st = await fs.stat(file); // follows symbolic links: /dev/stdout → the terminal, pipe or file
+    if ((await fs.lstat(file)).isSymbolicLink()) target = await fs.realpath(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    st = undefined;
+  }
+  if (st && st.isDirectory()) throw new UsageError(`--output ${file} is a directory; give a file path`);
+  if (st && (st.isCharacterDevice() || st.isFIFO())) {
+    // Write through: never replace a device node or a pipe with a regular file.
+    const handle = await fs.open(target, 'w');
+    try {
+      await handle.writeFile(content, 'utf8');
+    } finally {
+      await handle.close();
+    }
+    return;
+  }
+  if (st && !st.isFile()) throw new UsageError(`--output ${file} is neither a regular file, a character device nor a pipe; refusing to replace it`);
+  const dir = path.dirname(target);
+  const tmp = path.join(dir, `.${path.basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   let handle: fs.FileHandle | undefined;
   try {
     handle = await fs.open(tmp, 'wx', 0o644);
+    await handle.chmod(0o644);
     await handle.writeFile(content, 'utf8');
     await handle.sync();
     await handle.close();
     handle = undefined;
-    await fs.rename(tmp, file);
+    await fs.rename(tmp, target);
   } catch (err) {
     if (handle) await handle.close().catch(() => undefined);
     await fs.unlink(tmp).catch(() => undefined);
@@ -214,7 +241,7 @@ export async function runAudit(args: readonly string[], io: CliIo = processIo(),
   let frameworks: Framework[];
   let explicitTime: Date | undefined;
   try {
-    parsed = parseArgs(args, { values: ['format', 'output', 'framework', 'fail-on', 'exceptions', 'now'], flags: ['help'], short: { h: 'help', o: 'output' } });
+    parsed = parseArgs(args, { values: ['format', 'output', 'framework', 'fail-on', 'exceptions', 'now'], flags: ['help', 'allow-empty'], short: { h: 'help', o: 'output' } });
     if (parsed.flags.has('help')) {
       io.stdout.write(AUDIT_USAGE);
       return 0;
@@ -229,6 +256,9 @@ export async function runAudit(args: readonly string[], io: CliIo = processIo(),
     if (parsed.positional.length === 0) throw new UsageError('no input: give one or more files or directories, or - for standard input');
     if ((parsed.options.get('output')?.length ?? 0) > 1) throw new UsageError('--output given more than once');
     if ((parsed.options.get('exceptions')?.length ?? 0) > 1) throw new UsageError('--exceptions given more than once');
+    for (const single of ['format', 'fail-on', 'now']) {
+      if ((parsed.options.get(single)?.length ?? 0) > 1) throw new UsageError(`--${single} given more than once`);
+    }
   } catch (e) {
     if (e instanceof UsageError) {
       err(e.message);
@@ -277,8 +307,21 @@ export async function runAudit(args: readonly string[], io: CliIo = processIo(),
   const eng = engine ?? defaultEngine();
 
   let findings: Finding[] = loadProblemsToFindings(loaded.errors);
+  // Nothing to audit is a failure, not a pass: a broken `helm template … | hcb audit -` must not
+  // pass the gate. --allow-empty accepts it.
+  const auditable = loaded.documents.filter((d) => !isExceptionDocument(d.object));
+  if (auditable.length === 0 && loaded.errors.length === 0 && !parsed.flags.has('allow-empty')) {
+    err(`no Kubernetes document in ${loaded.files.length > 0 ? loaded.files.join(', ') : 'the input'} (empty input fails; pass --allow-empty to accept it)`);
+    findings.push({
+      control: INPUT_PARSE_CONTROL,
+      status: 'error',
+      severity: 'high',
+      frameworks: {},
+      message: 'The input holds no Kubernetes document: nothing was audited. An empty file, /dev/null or an empty pipe usually means the command that produced the input failed.',
+    });
+  }
   try {
-    findings.push(...eng.evaluate(loaded.documents, { exceptions, now: evaluationTime, frameworks: frameworks.length > 0 ? frameworks : undefined }));
+    for (const f of eng.evaluate(loaded.documents, { exceptions, now: evaluationTime, frameworks: frameworks.length > 0 ? frameworks : undefined })) findings.push(f);
   } catch (e) {
     findings.push({
       control: ENGINE_ERROR_CONTROL,

@@ -17,6 +17,15 @@ export interface LoadOptions {
 /** File names picked up inside directories (a file named explicitly is read whatever its name). */
 export const MANIFEST_FILE = /\.(ya?ml|json)$/i;
 
+/**
+ * The largest input file (and standard input) read, in bytes: larger input is an error, not a
+ * read that grows until memory runs out. HCB_MAX_INPUT_BYTES overrides it. @default 64 MiB
+ */
+export function maxInputBytes(): number {
+  const v = Number(process.env.HCB_MAX_INPUT_BYTES);
+  return Number.isInteger(v) && v > 0 ? v : 64 * 1024 * 1024;
+}
+
 export async function loadInputs(paths: readonly string[], options: LoadOptions = {}): Promise<LoadResult> {
   const cwd = options.cwd ?? process.cwd();
   const result: LoadResult = { documents: [], errors: [], warnings: [], files: [], missing: [] };
@@ -31,7 +40,23 @@ export async function loadInputs(paths: readonly string[], options: LoadOptions 
     result.files.push(name);
     let text: string;
     try {
-      text = await fs.readFile(abs, 'utf8');
+      // Regular files only: a FIFO would block forever, a device (/dev/zero) never ends.
+      const st = await fs.stat(abs);
+      if (!st.isFile()) {
+        result.errors.push({ file: name, message: 'not a regular file (a pipe, device or socket is not read; use - for standard input)' });
+        return;
+      }
+      if (st.size > maxInputBytes()) {
+        result.errors.push({ file: name, message: `is ${st.size} bytes, larger than the ${maxInputBytes()}-byte input limit (HCB_MAX_INPUT_BYTES)` });
+        return;
+      }
+      const bytes = await fs.readFile(abs);
+      try {
+        text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+      } catch {
+        result.errors.push({ file: name, message: 'is not valid UTF-8 text (kubectl refuses it)' });
+        return;
+      }
     } catch (err) {
       result.errors.push({ file: name, message: `cannot read: ${ioMessage(err)}` });
       return;
@@ -113,9 +138,10 @@ export async function loadInputs(paths: readonly string[], options: LoadOptions 
 }
 
 function addParsed(result: LoadResult, parsed: { documents: LoadResult['documents']; errors: LoadProblem[]; warnings: LoadProblem[] }): void {
-  result.documents.push(...parsed.documents);
-  result.errors.push(...parsed.errors);
-  result.warnings.push(...parsed.warnings);
+  // One at a time: push(...array) overflows the call stack for very large arrays.
+  for (const d of parsed.documents) result.documents.push(d);
+  for (const e of parsed.errors) result.errors.push(e);
+  for (const w of parsed.warnings) result.warnings.push(w);
 }
 
 /** Relative to cwd with forward slashes, the form reports and SARIF use. */
@@ -152,6 +178,13 @@ function ioMessage(err: unknown): string {
 
 async function readProcessStdin(): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  let size = 0;
+  const limit = maxInputBytes();
+  for await (const chunk of process.stdin) {
+    const b = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    size += b.length;
+    if (size > limit) throw new Error(`standard input is larger than the ${limit}-byte input limit (HCB_MAX_INPUT_BYTES)`);
+    chunks.push(b);
+  }
   return Buffer.concat(chunks).toString('utf8');
 }

@@ -3,7 +3,7 @@
  * `kind: List`) with the file and 1-based line of every object. Problems are returned, never
  * thrown: a malformed document is reported with its position and the others still load.
  */
-import { Document as YamlDocument, isMap, isScalar, isSeq, LineCounter, Node, parseAllDocuments } from 'yaml';
+import { Document as YamlDocument, isAlias, isMap, isScalar, isSeq, LineCounter, Node, parseAllDocuments, visit } from 'yaml';
 import { isExceptionDocument } from '../exceptions';
 import { Document, KubeObject } from '../model';
 import { CONSTRUCT_PATH_ANNOTATION, LoadProblem } from './types';
@@ -31,7 +31,20 @@ const YAML_OPTIONS = {
 /** Parse the text of one file (or stdin). `file` is the name written into each SourceRef. */
 export function parseText(text: string, file: string): ParseResult {
   const out: ParseResult = { documents: [], errors: [], warnings: [] };
-  const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  // Input kubectl would refuse is an error, never silently skipped (position only: no content).
+  const nul = text.indexOf('\u0000');
+  if (nul >= 0) {
+    out.errors.push({ file, line: text.slice(0, nul).split('\n').length, message: 'contains a NUL byte: not a YAML or JSON text' });
+    return out;
+  }
+  const directive = /^%(YAML|TAG)\b/m.exec(text.replace(/^\ufeff/, ''));
+  if (directive) {
+    out.errors.push({ file, line: text.slice(0, directive.index).split('\n').length, message: `a %${directive[1]} directive: kubectl's YAML decoder does not accept directives` });
+    return out;
+  }
+  // A byte order mark starts the text or a later document (after a --- line): kubectl strips it
+  // per document, so it must not turn "kind" into "\ufeffkind" here.
+  const source = (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).replace(/(^|\n)(---[^\n]*\n)\ufeff/g, '$1$2');
   const lineCounter = new LineCounter();
   let docs: YamlDocument.Parsed[];
   try {
@@ -63,6 +76,11 @@ export function parseText(text: string, file: string): ParseResult {
     }
     const contents = doc.contents as Node | null;
     if (contents === null || (isScalar(contents) && contents.value === null)) continue; // empty
+    const ambiguous = ambiguousMerge(doc);
+    if (ambiguous) {
+      out.errors.push({ file, line: lineOf(ambiguous.offset), message: `merge key << sets "${ambiguous.key}" that the mapping already set before it: Go's YAML decoder (kubectl, Helm, Argo CD) lets the merged value win, other readers the explicit one; write the key once` });
+      continue;
+    }
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: 100 });
@@ -73,6 +91,44 @@ export function parseText(text: string, file: string): ParseResult {
     addValue(value, contents, file, lineOf(contents.range?.[0]) ?? 1, out, lineOf);
   }
   return out;
+}
+
+/**
+ * A `<<` merge that sets a key the same mapping set explicitly BEFORE it. go-yaml (sigs.k8s.io/yaml)
+ * applies mapping entries in order, so the merged value overwrites the earlier explicit one, while
+ * the YAML merge spec (and the yaml package) keeps the explicit one: the two would see different
+ * objects. Such input is rejected; a merge before explicit keys means the same to both.
+ */
+function ambiguousMerge(doc: YamlDocument.Parsed): { key: string; offset: number | undefined } | undefined {
+  let found: { key: string; offset: number | undefined } | undefined;
+  const keyText = (k: unknown): string | undefined => (isScalar(k) ? (typeof k.value === 'symbol' ? ((k as { source?: string }).source ?? '<<') : String(k.value)) : undefined);
+  const mergedKeys = (v: unknown, depth = 0): string[] => {
+    if (depth > 10) return [];
+    let n = v as Node | null;
+    if (isAlias(n)) n = n.resolve(doc) as Node | null;
+    if (isMap(n)) return n.items.map((p) => keyText(p.key)).filter((k): k is string => k !== undefined);
+    if (isSeq(n)) return n.items.flatMap((i) => mergedKeys(i, depth + 1));
+    return [];
+  };
+  visit(doc, {
+    Map(_key, map) {
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        const k = keyText(pair.key);
+        if (k === '<<') {
+          const clash = mergedKeys(pair.value).find((m) => seen.has(m));
+          if (clash !== undefined) {
+            found = { key: clash, offset: (pair.key as Node | null)?.range?.[0] };
+            return visit.BREAK;
+          }
+        } else if (k !== undefined) {
+          seen.add(k);
+        }
+      }
+      return undefined;
+    },
+  });
+  return found;
 }
 
 /** Add one parsed value: an object, a `kind: List`, or a top-level array of objects. */

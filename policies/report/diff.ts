@@ -96,7 +96,7 @@ export function diffResults(base: ResultsFile, head: ResultsFile): ReportDiff {
       diff.unchanged.push(h.shift() as JsonResult);
       b.shift();
     }
-    diff.newFailures.push(...h);
+    for (const x of h) diff.newFailures.push(x);
     for (const r of b) {
       const now = (headAll.get(k) ?? []).find((x) => !isFailing(x.status));
       diff.fixed.push({ result: r, headStatus: now ? now.status : null });
@@ -143,11 +143,11 @@ export function renderDiffTerminal(diff: ReportDiff, meta: DiffMeta): string {
     clean(`  ${mark} ${r.control} [${r.severity}] ${subject(r)}: ${r.message}${tail}`).replace(/\r?\n/g, '\n    ');
   const out: string[] = [`Compared ${clean(meta.base)} (base) with ${clean(meta.head)} (head)`, ''];
   out.push(c('1;31', `New failures (${diff.newFailures.length})`));
-  out.push(...diff.newFailures.map((r) => line('+', r)));
+  for (const r of diff.newFailures) out.push(line('+', r));
   out.push('', c('1;32', `Fixed (${diff.fixed.length})`));
-  out.push(...diff.fixed.map((x) => line('-', x.result, `  → ${x.headStatus ? STATUS_LABELS[x.headStatus].toLowerCase() : 'no longer reported'}`)));
+  for (const x of diff.fixed) out.push(line('-', x.result, `  → ${x.headStatus ? STATUS_LABELS[x.headStatus].toLowerCase() : 'no longer reported'}`));
   out.push('', c('1', `Unchanged failures (${diff.unchanged.length})`));
-  out.push(...diff.unchanged.map((r) => line('=', r)));
+  for (const r of diff.unchanged) out.push(line('=', r));
   out.push('', controlsLine(diff));
   return `${out.join('\n')}\n`;
 }
