@@ -2,6 +2,7 @@
 import { CheckContext, CheckResult, Control } from '../control';
 import { notEvaluated, result } from '../checks/helpers';
 import { Document } from '../model';
+import { BOOTSTRAP_CLUSTER_ROLES, BOOTSTRAP_LABEL, BOOTSTRAP_LABEL_VALUE, BOOTSTRAP_ROLES, isBroadSubject, READ_ONLY_BUILTIN_ROLES } from '../checks/rbac-builtins';
 import { asDict, asDicts, asString, asStrings, Dict } from '../util/values';
 
 const RBAC = 'rbac.authorization.k8s.io';
@@ -10,10 +11,42 @@ function roles(ctx: CheckContext): Document[] {
   return [...ctx.byKind('Role', RBAC), ...ctx.byKind('ClusterRole', RBAC)];
 }
 
-/** Roles the API server ships and reconciles itself: not ours to change. */
+/**
+ * Roles the API server ships and reconciles itself: its exact bootstrap names, carrying its
+ * bootstrap label. A custom role named `system:…` (or one without the label) is checked.
+ */
 function builtInRole(d: Document): boolean {
   const n = d.object.metadata?.name ?? '';
-  return d.object.kind === 'ClusterRole' && (n.startsWith('system:') || ['cluster-admin', 'admin', 'edit', 'view'].includes(n));
+  if (d.object.metadata?.labels?.[BOOTSTRAP_LABEL] !== BOOTSTRAP_LABEL_VALUE) return false;
+  if (d.object.kind === 'ClusterRole') return BOOTSTRAP_CLUSTER_ROLES.has(n);
+  const ns = d.object.metadata?.namespace ?? '';
+  return d.object.kind === 'Role' && (BOOTSTRAP_ROLES[ns]?.has(n) ?? false);
+}
+
+const WRITE_VERBS = ['create', 'update', 'patch', 'delete', 'deletecollection'];
+
+/**
+ * What a bound role grants that must not reach everyone: write verbs on anything, or reading
+ * Secrets. Undefined when the role is not in the input and not a known built-in.
+ */
+function dangerousGrants(ref: Dict, bindingNs: string | undefined, ctx: CheckContext): string[] | undefined {
+  const name = asString(ref.name) ?? '';
+  const kind = asString(ref.kind);
+  if (kind === 'ClusterRole' && ['cluster-admin', 'admin', 'edit'].includes(name)) return [`${name} grants write access and Secret reads`];
+  const found = roles(ctx).find(
+    (d) => d.object.kind === kind && d.object.metadata?.name === name && (kind === 'ClusterRole' || (d.object.metadata?.namespace ?? '') === (bindingNs ?? '')),
+  );
+  if (!found) return kind === 'ClusterRole' && READ_ONLY_BUILTIN_ROLES.has(name) ? [] : undefined;
+  const out = new Set<string>();
+  for (const r of asDicts((found.object as Dict).rules)) {
+    const verbs = asStrings(r.verbs);
+    const writes = verbs.includes('*') ? ['*'] : verbs.filter((v) => WRITE_VERBS.includes(v) || ['escalate', 'bind', 'impersonate'].includes(v));
+    if (writes.length > 0) out.add(`${writes.join(', ')} on ${asStrings(r.resources).join(', ') || asStrings(r.nonResourceURLs).join(', ') || '?'}`);
+    const reads = grantsOn(r, '', 'secrets', ['get', 'list', 'watch']);
+    if (reads.length > 0) out.add(`${reads.join(', ')} on secrets`);
+  }
+  if (asDict((found.object as Dict).aggregationRule).clusterRoleSelectors !== undefined) return undefined;
+  return [...out];
 }
 
 /** A check over each role's rules: `problem` returns what is wrong with one rule, or undefined. */
@@ -125,7 +158,7 @@ export const RBAC_CONTROLS: readonly Control[] = [
   },
   {
     id: 'HCB-RBAC-CLUSTER-ADMIN-BINDINGS',
-    title: 'cluster-admin is bound only to system groups',
+    title: 'cluster-admin is bound only to the break-glass administrator groups',
     rationale: 'cluster-admin is unrestricted; binding it to people or workloads turns any credential leak into full control of the cluster.',
     severity: 'high',
     frameworks: { cis: ['5.1.1'], bsi: ['APP.4.4.A3'], scs: ['SCS-BASE-API-RBAC'] },
@@ -136,9 +169,40 @@ export const RBAC_CONTROLS: readonly Control[] = [
     check: bindingCheck((b) => {
       const ref = asDict(b.roleRef);
       if (ref.kind !== 'ClusterRole' || ref.name !== 'cluster-admin') return undefined;
-      const others = subjects(b).filter((s) => !(s.kind === 'Group' && asString(s.name)?.startsWith('system:')));
+      // Only the break-glass groups kubeadm sets up; any other group (system:authenticated!) is everyone in it.
+      const others = subjects(b).filter((s) => !(s.kind === 'Group' && ['system:masters', 'kubeadm:cluster-admins'].includes(asString(s.name) ?? '')));
       return others.length > 0 ? `Binds cluster-admin to ${others.map(subjectText).join(', ')}.` : undefined;
-    }, 'Does not bind cluster-admin to users or service accounts.'),
+    }, 'Binds cluster-admin only to the break-glass groups system:masters or kubeadm:cluster-admins.'),
+  },
+  {
+    id: 'HCB-RBAC-BROAD-GROUP-BINDINGS',
+    title: 'No write or Secret access is granted to everyone, every service account or anonymous users',
+    rationale:
+      'system:authenticated is every user and service account, system:unauthenticated and system:anonymous are anyone who can reach the API server, system:serviceaccounts[:<ns>] every workload: a role with write access or Secret reads bound to them hands it to all of these.',
+    severity: 'critical',
+    frameworks: { cis: ['5.1.1'], bsi: ['APP.4.4.A3'], scs: ['SCS-BASE-API-RBAC'] },
+    checkpoints: ['synth', 'admission', 'live'],
+    responsibility: 'cluster-admin',
+    automation: 'automated',
+    remediation: 'Bind roles to named groups or a WorkloadIdentity service account (NamespaceAccess presets), never to system:authenticated, system:unauthenticated, system:anonymous or system:serviceaccounts.',
+    check: (ctx: CheckContext): CheckResult[] => {
+      const all = bindings(ctx);
+      if (all.length === 0) return [notEvaluated('no RoleBinding or ClusterRoleBinding in the input.')];
+      return all.map((d) => {
+        const b = d.object as Dict;
+        const broad = subjects(b).filter((s) => isBroadSubject(asString(s.kind), asString(s.name)));
+        if (broad.length === 0) return result('pass', 'No broad group or anonymous user among the subjects.', ctx.ref(d));
+        const ref = asDict(b.roleRef);
+        const grants = dangerousGrants(ref, d.object.metadata?.namespace, ctx);
+        const who = broad.map(subjectText).join(', ');
+        if (grants === undefined) {
+          return result('not-evaluated', `Not evaluated: binds ${String(ref.kind)} ${String(ref.name)} to ${who}, but that role is not in the input (or is aggregated), so what it grants is unknown.`, ctx.ref(d));
+        }
+        return grants.length > 0
+          ? result('fail', `Binds ${String(ref.kind)} ${String(ref.name)} to ${who}: ${grants.join('; ')}.`, ctx.ref(d))
+          : result('pass', `Binds ${String(ref.kind)} ${String(ref.name)} to ${who}; it grants no writes and no Secret reads.`, ctx.ref(d));
+      });
+    },
   },
   {
     id: 'HCB-RBAC-DEFAULT-SA-UNBOUND',
