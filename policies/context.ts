@@ -48,14 +48,21 @@ function podSubject(doc: Document): PodSubject | undefined {
   const spec = isDict(cur) ? cur : {};
   const podMetadata = asDict(asDict(metaHolder).metadata);
   const containers = asDicts(spec.containers);
+  // A control-plane static pod as kubeadm renders it: a Pod (never a controller) in kube-system on
+  // the host network, with exactly one container whose command is the component's binary and the
+  // kubeadm labels component=<binary>, tier=control-plane. A container merely named or started like
+  // a component does not exempt the pod from anything.
+  const labels = asDict(asDict(o.metadata).labels);
+  const only = containers.length === 1 && asDicts(spec.initContainers).length === 0 ? containers[0] : undefined;
+  const cmd = only ? [...(Array.isArray(only.command) ? only.command : [])] : [];
+  const binary = typeof cmd[0] === 'string' ? (cmd[0].split('/').pop() as string) : '';
   const controlPlane =
     kind === 'Pod' &&
     o.metadata?.namespace === 'kube-system' &&
-    containers.some((c) => {
-      const cmd = [...(Array.isArray(c.command) ? c.command : []), ...(Array.isArray(c.args) ? c.args : [])];
-      const first = typeof cmd[0] === 'string' ? (cmd[0].split('/').pop() as string) : '';
-      return CONTROL_PLANE_BINARIES.has(first);
-    });
+    spec.hostNetwork === true &&
+    CONTROL_PLANE_BINARIES.has(binary) &&
+    labels.component === binary &&
+    labels.tier === 'control-plane';
   return {
     document: doc,
     object: o,

@@ -73,14 +73,22 @@ function defaultDeny(direction: 'Ingress' | 'Egress') {
 const PSA_ENFORCE = 'pod-security.kubernetes.io/enforce';
 const PSA_VERSION = 'pod-security.kubernetes.io/enforce-version';
 
+/** Namespaces that hold no user objects (V-242383): default, and the API server's kube-public and kube-node-lease. */
+const NO_USER_OBJECT_NAMESPACES = new Set(['default', 'kube-public', 'kube-node-lease']);
+
 function nonSystemNamespacedKinds(d: Document): boolean {
-  return d.object.metadata?.namespace === 'default';
+  return NO_USER_OBJECT_NAMESPACES.has(d.object.metadata?.namespace ?? '');
 }
 
-/** Objects the API server itself creates in default; they are not user objects. */
+/** Objects the API server and kubeadm create in those namespaces; they are not user objects. */
 function builtIn(d: Document): boolean {
   const k = d.object.kind;
   const n = d.object.metadata?.name;
+  const ns = d.object.metadata?.namespace;
+  if (ns === 'kube-node-lease') return k === 'Lease' || (k === 'ServiceAccount' && n === 'default') || (k === 'ConfigMap' && n === 'kube-root-ca.crt');
+  if (ns === 'kube-public') {
+    return (k === 'ConfigMap' && (n === 'cluster-info' || n === 'kube-root-ca.crt')) || (k === 'ServiceAccount' && n === 'default') || ((k === 'Role' || k === 'RoleBinding') && typeof n === 'string' && (n === 'system:controller:bootstrap-signer' || n.startsWith('kubeadm:')));
+  }
   return (
     (k === 'Service' && n === 'kubernetes') ||
     (k === 'Endpoints' && n === 'kubernetes') ||
@@ -195,7 +203,7 @@ export const NAMESPACE_CONTROLS: readonly Control[] = [
   },
   {
     id: 'HCB-NAMESPACE-NO-DEFAULT-OBJECTS',
-    title: 'Nothing is created in the default namespace',
+    title: 'Nothing is created in the default, kube-public or kube-node-lease namespace',
     rationale: 'The default namespace has no tenant boundaries (quota, network policy, Pod Security labels); objects there escape all of them.',
     severity: 'medium',
     frameworks: { stig: ['V-242383'], cis: ['5.7.4'], bsi: ['APP.4.4.A1'], ccn: ['CCN-CL-11'] },
@@ -207,9 +215,9 @@ export const NAMESPACE_CONTROLS: readonly Control[] = [
       const namespaced = ctx.documents.filter((d) => d.object.metadata?.namespace !== undefined);
       if (namespaced.length === 0) return [notEvaluated('no namespaced objects in the input.')];
       const bad = namespaced.filter(nonSystemNamespacedKinds).filter((d) => !builtIn(d));
-      const out = bad.map((d) => result('fail', `${d.object.kind ?? 'Object'} ${d.object.metadata?.name ?? '?'} is in the default namespace.`, ctx.ref(d)));
+      const out = bad.map((d) => result('fail', `${d.object.kind ?? 'Object'} ${d.object.metadata?.name ?? '?'} is in the ${d.object.metadata?.namespace} namespace.`, ctx.ref(d)));
       const ok = namespaced.length - bad.length;
-      if (ok > 0) out.push(result('pass', `${ok} namespaced object(s) outside the default namespace${bad.length > 0 ? '' : ', none in it'}.`));
+      if (ok > 0) out.push(result('pass', `${ok} namespaced object(s) outside default, kube-public and kube-node-lease${bad.length > 0 ? '' : ', none in them'}.`));
       return out;
     },
   },

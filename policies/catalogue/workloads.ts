@@ -42,8 +42,10 @@ function dashboardCheck(ctx: CheckContext): CheckResult[] {
   for (const p of pods) {
     const images = containersOf(p.spec).map((c) => asString(c.container.image) ?? '');
     const hit = images.find((i) => /(^|\/)kubernetesui\/dashboard|(^|\/)kubernetes-dashboard(:|@|$)/.test(i));
-    if (hit || p.name === 'kubernetes-dashboard') {
-      out.push(result('fail', `The Kubernetes Dashboard is deployed${hit ? ` (image ${hit})` : ''}.`, p.ref));
+    // The Dashboard's own manifests label it k8s-app=kubernetes-dashboard, whatever image or name it has.
+    const labelled = asDict(asDict(p.object.metadata).labels)['k8s-app'] === 'kubernetes-dashboard' || asDict(p.podMetadata.labels)['k8s-app'] === 'kubernetes-dashboard';
+    if (hit || labelled || p.name === 'kubernetes-dashboard') {
+      out.push(result('fail', `The Kubernetes Dashboard is deployed${hit ? ` (image ${hit})` : labelled ? ' (label k8s-app=kubernetes-dashboard)' : ''}.`, p.ref));
     }
   }
   if (out.length === 0) out.push(result('pass', `None of the ${pods.length} workload(s) in the input is the Kubernetes Dashboard.`));
@@ -123,11 +125,13 @@ export const WORKLOAD_CONTROLS: readonly Control[] = [
     automation: 'automated',
     remediation: 'HardenedWorkload ports: drop hostPort and expose the workload through a Service.',
     check: containerCheck(
-      (c) => {
-        const low = asDicts(c.container.ports)
-          .map((p) => Number(p.hostPort ?? 0))
-          .filter((n) => n > 0 && n < 1024);
-        return low.length > 0 ? `hostPort ${low.join(', ')} (below 1024)` : undefined;
+      (c, p) => {
+        const ports = asDicts(c.container.ports);
+        const low = ports.map((p) => Number(p.hostPort ?? 0)).filter((n) => n > 0 && n < 1024);
+        // On the host network the container port IS a port on the node.
+        const hostNet = p.spec.hostNetwork === true ? ports.map((p) => Number(p.containerPort ?? 0)).filter((n) => n > 0 && n < 1024 && !low.includes(n)) : [];
+        const parts = [...(low.length > 0 ? [`hostPort ${low.join(', ')} (below 1024)`] : []), ...(hostNet.length > 0 ? [`containerPort ${hostNet.join(', ')} on the host network (below 1024)`] : [])];
+        return parts.length > 0 ? parts.join('; ') : undefined;
       },
       'No container binds a host port below 1024.',
     ),
@@ -378,10 +382,9 @@ export const WORKLOAD_CONTROLS: readonly Control[] = [
     check: podCheck((p) => {
       const ns = p.namespace;
       if (ns === undefined) return { status: 'not-evaluated', message: 'Not evaluated: the workload sets no namespace; it lands wherever it is applied (default unless told otherwise).' };
-      if (ns === 'kube-system') {
-        return { status: 'not-applicable', message: 'kube-system is reserved for provider components; this control covers user workloads, so confirm this one is a provider component.' };
-      }
-      if (ns === 'default' || SYSTEM_NAMESPACES.has(ns)) return fail(`The workload runs in ${ns}.`);
+      // Control-plane static pods are not user pods (podCheck leaves them out); anything else in a
+      // system namespace fails: a provider add-on there needs a reviewed exception.
+      if (ns === 'default' || SYSTEM_NAMESPACES.has(ns)) return fail(`The workload runs in ${ns}${ns === 'default' ? '' : ' (a provider component there needs a reviewed exception)'}.`);
       return pass(`Runs in namespace ${ns}.`);
     }),
   },

@@ -58,8 +58,9 @@ export async function observe(opts: VerifyOptions): Promise<{ documents: Documen
       object: {
         apiVersion: 'v1',
         kind: 'Pod',
-        metadata: { name: `${name}-observed`, namespace: 'kube-system', annotations: { 'hcb.dev/observed-pid': String(rec!.pid) } },
-        spec: { containers: [{ name, command: [name, ...args] }] },
+        // Observed as what it is: a control-plane process on the host network (the shape kubeadm's static pods have).
+        metadata: { name: `${name}-observed`, namespace: 'kube-system', labels: { component: name, tier: 'control-plane' }, annotations: { 'hcb.dev/observed-pid': String(rec!.pid) } },
+        spec: { hostNetwork: true, containers: [{ name, command: [name, ...args] }] },
       },
       source: { file: `${SOURCE}:/proc/${rec!.pid}/cmdline` },
     });
