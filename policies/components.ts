@@ -8,8 +8,10 @@
  */
 import { ComponentConfig, ComponentName, FlagOrigin, FlagValue } from './control';
 import { Document, ObjectRef } from './model';
-import { effectiveFlagValue, normalizeFlagName, parseFeatureGates } from './flags';
+import { argumentsToCommand, containerArgv, effectiveFlag, normalizeFlagName, parseComponentCommandLine, parseFeatureGates, readExtraArgs } from './flags';
 import { asArray, asDict, asDicts, asString, Dict, isDict } from './util/values';
+
+export { readExtraArgs };
 
 const KUBEADM_GROUP = 'kubeadm.k8s.io/';
 
@@ -107,66 +109,30 @@ function kubeadmDefaults(component: ComponentName, cfg: Dict): Record<string, st
   }
 }
 
-/** extraArgs in either form: v1beta3 map {name: value} or v1beta4 list [{name, value}]. Later entries win. */
-export function readExtraArgs(v: unknown): Array<[string, string]> {
-  if (Array.isArray(v)) {
-    return asDicts(v)
-      .filter((a) => typeof a.name === 'string')
-      .map((a) => [a.name as string, a.value === undefined || a.value === null ? '' : String(a.value)]);
-  }
-  if (isDict(v)) return Object.entries(v).map(([name, value]) => [name, value === null || value === undefined ? '' : String(value)]);
-  return [];
-}
-
 /**
- * Flags from a command line: `--name=value`, and a bare `--name` read as "true" (how
- * Kubernetes components take boolean flags). The split form `--name value` is read when the
- * next token does not start with a dash.
+ * Flags from a command line (the words after the binary), as a Kubernetes component's pflag parses
+ * them: `--name=value`, `--name value`, and a bare boolean `--name` read as "true" (the flag table
+ * says which flags are booleans).
  */
-export function parseCommandFlags(tokens: readonly string[]): Array<[string, string]> {
-  const out: Array<[string, string]> = [];
-  for (let i = 0; i < tokens.length; i++) {
-    const t = tokens[i];
-    if (!t.startsWith('-')) continue;
-    const body = t.replace(/^--?/, '');
-    if (body === '') continue;
-    const eq = body.indexOf('=');
-    if (eq >= 0) {
-      out.push([body.slice(0, eq), body.slice(eq + 1)]);
-    } else if (i + 1 < tokens.length && !tokens[i + 1].startsWith('-') && !BOOLEAN_FLAGS.has(body)) {
-      out.push([body, tokens[i + 1]]);
-      i++;
-    } else {
-      out.push([body, 'true']);
-    }
-  }
-  return out;
+export function parseCommandFlags(tokens: readonly string[], component: ComponentName = 'kube-apiserver'): Array<[string, string]> {
+  return parseComponentCommandLine(component, tokens).flags;
 }
 
-/** Boolean flags that checks read: a following token is never their value. */
-const BOOLEAN_FLAGS = new Set([
-  'anonymous-auth',
-  'profiling',
-  'client-cert-auth',
-  'peer-client-cert-auth',
-  'auto-tls',
-  'peer-auto-tls',
-  'use-service-account-credentials',
-  'enable-bootstrap-token-auth',
-  'allow-privileged',
-  'leader-elect',
-]);
+interface ConfigInput {
+  component: ComponentName;
+  source: 'kubeadm' | 'static-pod';
+  entries: Array<[string, string, FlagOrigin]>;
+  document: Document;
+  ref: ObjectRef;
+  where: string;
+  problems?: string[];
+  unreadable?: string;
+}
 
-function makeConfig(
-  component: ComponentName,
-  source: 'kubeadm' | 'static-pod',
-  entries: Array<[string, string, FlagOrigin]>,
-  document: Document,
-  ref: ObjectRef,
-  where: string,
-): ComponentConfig {
+function makeConfig(input: ConfigInput): ComponentConfig {
+  const { component, entries, where } = input;
   // Every occurrence under the name the component sees, in command-line order; then the value
-  // the component ends up with (lists appended, maps merged, scalars last-wins: see flags.ts).
+  // the component ends up with (lists appended, maps merged, scalars last-wins: see flags/).
   const occurrences = new Map<string, { values: string[]; origin: FlagOrigin }>();
   for (const [raw, value, origin] of entries) {
     const name = normalizeFlagName(component, raw);
@@ -176,22 +142,36 @@ function makeConfig(
     occurrences.set(name, o);
   }
   const flags = new Map<string, FlagValue>();
-  for (const [name, o] of occurrences) flags.set(name, { value: effectiveFlagValue(component, name, o.values), origin: o.origin, count: o.values.length });
-  return {
+  for (const [name, o] of occurrences) flags.set(name, { ...effectiveFlag(component, name, o.values), origin: o.origin, count: o.values.length });
+  const problems = input.problems ?? [];
+  const config: ComponentConfig = {
     component,
-    source,
+    source: input.source,
     flags,
-    document,
-    ref,
+    document: input.document,
+    ref: input.ref,
+    problems,
     flag: (name) => flags.get(name)?.value,
-    describe: (name) => {
-      if (name === undefined) return where;
+    effective: (name) => flags.get(name),
+    list: (name) => {
       const f = flags.get(name);
-      if (f?.origin === 'kubeadm-default') return `${where} (flag kubeadm adds by default)`;
-      if (f && f.count > 1) return `${where} (--${name} given ${f.count} times)`;
-      return where;
+      if (!f) return [];
+      return f.list ?? f.value.split(',').filter((x) => x !== '');
+    },
+    describe: (name) => {
+      const notes: string[] = [];
+      if (name !== undefined) {
+        const f = flags.get(name);
+        if (f?.origin === 'kubeadm-default') notes.push('flag kubeadm adds by default');
+        else if (f?.origin === 'environment') notes.push(`from the environment variable ETCD_${name.toUpperCase().replace(/-/g, '_')}`);
+        if (f && f.count > 1) notes.push(`--${name} given ${f.count} times`);
+      }
+      if (problems.length > 0) notes.push(`the component would refuse this command line: ${problems.join('; ')}`);
+      return notes.length > 0 ? `${where} (${notes.join('; ')})` : where;
     },
   };
+  if (input.unreadable !== undefined) config.unreadable = input.unreadable;
+  return config;
 }
 
 function refOf(doc: Document): ObjectRef {
@@ -211,6 +191,40 @@ function refOf(doc: Document): ObjectRef {
 
 export { refOf as documentRef };
 
+const COMPONENT_BINARIES: readonly ComponentName[] = ['kube-apiserver', 'etcd', 'kube-controller-manager', 'kube-scheduler'];
+
+/** The kubeadm ClusterConfiguration's flags for one component: kubeadm's defaults merged with extraArgs as kubeadm does. */
+function kubeadmEntries(component: ComponentName, o: Dict, extra: Array<[string, string]>): Array<[string, string, FlagOrigin]> {
+  const defaults: Array<[string, string, FlagOrigin]> = Object.entries(kubeadmDefaults(component, o)).map(([n, v]) => [n, v, 'kubeadm-default']);
+  if (component === 'kube-apiserver') {
+    // kubeadm looks up "authorization-mode" and "authorization-config" by literal name
+    // (GetArgValue): without a structured config it adds --authorization-mode (Node,RBAC, or the
+    // modes the user gave, which then replace that default anyway).
+    if (!extra.some(([n]) => n === 'authorization-config')) defaults.push(['authorization-mode', 'Node,RBAC', 'kubeadm-default']);
+    // A local etcd's advertise-client-urls extraArg becomes the API server's --etcd-servers.
+    const local = asDict(asDict(o.etcd).local);
+    const adv = [...readExtraArgs(local.extraArgs)].reverse().find(([n]) => n === 'advertise-client-urls');
+    if (!isDict(asDict(o.etcd).external) && adv) {
+      const i = defaults.findIndex(([n]) => n === 'etcd-servers');
+      if (i >= 0) defaults[i] = ['etcd-servers', adv[1], 'kubeadm-default'];
+    }
+  }
+  return argumentsToCommand(defaults, extra.map(([n, v]) => [n, v, 'extraArgs' as FlagOrigin]));
+}
+
+/** ETCD_<NAME> variables of a container with a literal value (valueFrom cannot be read here). */
+function etcdEnvironment(c: Dict): { vars: Array<[string, string]>; unknown: string[] } {
+  const vars: Array<[string, string]> = [];
+  const unknown: string[] = [];
+  for (const e of asDicts(c.env)) {
+    const name = asString(e.name);
+    if (!name || !name.startsWith('ETCD_')) continue;
+    if (typeof e.value === 'string') vars.push([name, e.value]);
+    else if (e.valueFrom !== undefined) unknown.push(name);
+  }
+  return { vars, unknown };
+}
+
 /** Component configurations in the documents, kubeadm ones first, then static pods, each in input order. */
 export function findComponents(docs: readonly Document[]): Record<ComponentName, ComponentConfig[]> {
   const out: Record<ComponentName, ComponentConfig[]> = {
@@ -228,21 +242,10 @@ export function findComponents(docs: readonly Document[]): Record<ComponentName,
         let section: unknown = o;
         for (const key of sectionPath.split('.')) section = asDict(section)[key];
         const extra = readExtraArgs(asDict(section).extraArgs);
-        // kubeadm drops a default whose (literal) name an extraArg repeats, then appends every extraArg.
-        const overridden = new Set(extra.map(([n]) => n));
-        const entries: Array<[string, string, FlagOrigin]> = Object.entries(kubeadmDefaults(component, o as Dict))
-          .filter(([n]) => !overridden.has(n))
-          .map(([n, v]) => [n, v, 'kubeadm-default']);
-        for (const [n, v] of extra) entries.push([n, v, 'extraArgs']);
-        // kubeadm sets authorization-mode to Node,RBAC unless the user gives a mode or a structured config.
-        if (component === 'kube-apiserver') {
-          const names = new Set(extra.map(([n]) => normalizeFlagName(component, n)));
-          if (!names.has('authorization-mode') && !names.has('authorization-config')) {
-            entries.push(['authorization-mode', 'Node,RBAC', 'kubeadm-default']);
-          }
-        }
-        const ref = refOf(doc);
-        out[component].push(makeConfig(component, 'kubeadm', entries, doc, ref, `ClusterConfiguration ${sectionPath}.extraArgs`));
+        const entries = kubeadmEntries(component, o as Dict, extra);
+        out[component].push(
+          makeConfig({ component, source: 'kubeadm', entries, document: doc, ref: refOf(doc), where: `ClusterConfiguration ${sectionPath}.extraArgs` }),
+        );
       }
       continue;
     }
@@ -252,15 +255,42 @@ export function findComponents(docs: readonly Document[]): Record<ComponentName,
       for (const c of asDicts(asDict(o.spec).containers)) {
         const command = [...asArray(c.command), ...asArray(c.args)].filter((t): t is string => typeof t === 'string');
         if (command.length === 0) continue;
-        const binary = command[0].split('/').pop() as string;
-        const component = (['kube-apiserver', 'etcd', 'kube-controller-manager', 'kube-scheduler'] as ComponentName[]).find(
-          (n) => n === binary,
-        );
+        const name = `${ns ?? 'kube-system'}/${o.metadata?.name ?? '?'}`;
+        const where = `static pod ${name} (container ${String(c.name ?? '?')})`;
+        const resolved = containerArgv(command);
+        if ('unreadable' in resolved) {
+          const component = COMPONENT_BINARIES.find((n) => n === resolved.binaryHint);
+          if (!component) continue;
+          out[component].push(
+            makeConfig({ component, source: 'static-pod', entries: [], document: doc, ref: refOf(doc), where, unreadable: resolved.unreadable }),
+          );
+          continue;
+        }
+        const argv = resolved.argv;
+        if (argv.length === 0) continue;
+        const binary = argv[0].split('/').pop() as string;
+        const component = COMPONENT_BINARIES.find((n) => n === binary);
         if (!component) continue;
-        const entries: Array<[string, string, FlagOrigin]> = parseCommandFlags(command.slice(1)).map(([n, v]) => [n, v, 'static-pod']);
-        const ref = refOf(doc);
-        const name = `${ns ?? 'kube-system'}/${o.metadata?.name ?? component}`;
-        out[component].push(makeConfig(component, 'static-pod', entries, doc, ref, `static pod ${name} (container ${String(c.name ?? component)})`));
+        const parsed = parseComponentCommandLine(component, argv.slice(1));
+        const entries: Array<[string, string, FlagOrigin]> = parsed.flags.map(([n, v]) => [n, v, 'static-pod']);
+        const problems = [...parsed.problems];
+        if (component === 'etcd') {
+          // etcd reads ETCD_<NAME> for every flag not given on the command line.
+          const env = etcdEnvironment(c);
+          const fromShell = resolved.env.filter(([n]) => n.startsWith('ETCD_'));
+          const onCommandLine = new Set(entries.map(([n]) => n));
+          for (const [envName, value] of [...env.vars, ...fromShell]) {
+            const flag = envName.slice('ETCD_'.length).toLowerCase().replace(/_/g, '-');
+            if (!onCommandLine.has(flag) && value !== '') entries.push([flag, value, 'environment']);
+          }
+          if (env.unknown.length > 0) {
+            const reason = `the environment variable(s) ${env.unknown.join(', ')} come from valueFrom, which can set etcd flags not read here`;
+            out[component].push(makeConfig({ component, source: 'static-pod', entries, document: doc, ref: refOf(doc), where, problems, unreadable: reason }));
+            continue;
+          }
+        }
+        const viaShell = resolved.shell ? ' through sh -c' : '';
+        out[component].push(makeConfig({ component, source: 'static-pod', entries, document: doc, ref: refOf(doc), where: `${where}${viaShell}`, problems }));
       }
     }
   }
@@ -278,7 +308,7 @@ export function flagList(value: string | undefined): string[] {
 
 /**
  * Parses an effective `--feature-gates` value into a map: true/false as strconv.ParseBool reads the
- * value, undefined where the component would refuse it (see flags.ts parseFeatureGates).
+ * value, undefined where the component would refuse it (see flags/effective.ts parseFeatureGates).
  */
 export function featureGates(value: string | undefined): Map<string, boolean | undefined> {
   const out = new Map<string, boolean | undefined>();

@@ -49,11 +49,32 @@ export type FlagOrigin =
   /** Written in a kubeadm ClusterConfiguration's extraArgs. */
   | 'extraArgs'
   /** Not written by the user: kubeadm adds it when it renders the static pod. */
-  | 'kubeadm-default';
+  | 'kubeadm-default'
+  /** etcd only: an ETCD_<NAME> environment variable of the container (read for flags not on the command line). */
+  | 'environment';
 
+/**
+ * The effective value of one flag: every occurrence combined and parsed by the flag's type
+ * (policies/flags/table.ts), e.g. a repeated --authorization-mode appended, repeated
+ * --feature-gates merged, a boolean read with strconv.ParseBool.
+ */
 export interface FlagValue {
-  /** The value the component ends up with (lists appended, maps merged, else the last one). */
+  /** The pflag type the component registers the flag with. */
+  type: import('./flags/table').FlagType;
+  /** Every value given, in command-line order. */
+  values: string[];
+  /** The effective value in the flag's own syntax (lists joined with ',', maps as key=value, else the last value). */
   value: string;
+  /** stringSlice / stringArray: every item, appended over the occurrences. */
+  list?: string[];
+  /** Map flags (feature gates, runtime-config): key → raw value, later keys win. */
+  map?: ReadonlyMap<string, string>;
+  bool?: boolean;
+  int?: number;
+  /** duration flags: seconds. */
+  seconds?: number;
+  /** Why the component refuses this value (it does not start); undefined when it accepts it. */
+  invalid?: string;
   /** Where the last occurrence came from. */
   origin: FlagOrigin;
   /** How many times the flag is given (after kubeadm merged its defaults). */
@@ -63,7 +84,8 @@ export interface FlagValue {
 /**
  * The flags of one instance of a control-plane component, from either a kubeadm
  * ClusterConfiguration (extraArgs on top of the flags kubeadm itself always adds) or a
- * static pod manifest (the container command and args). The same check works on both.
+ * static pod manifest (the container command and args, also through `sh -c`). The same check
+ * works on both.
  */
 export interface ComponentConfig {
   component: ComponentName;
@@ -74,8 +96,19 @@ export interface ComponentConfig {
   document: Document;
   /** Reference to use in results. */
   ref: ObjectRef;
-  /** Flag value, or undefined when the flag is not set. */
+  /** Effective flag value in the flag's own syntax, or undefined when the flag is not set. */
   flag(name: string): string | undefined;
+  /** The typed effective value, or undefined when the flag is not set. */
+  effective(name: string): FlagValue | undefined;
+  /** Items of a list flag (appended over repetitions); [] when not set. */
+  list(name: string): string[];
+  /** Why the component would refuse its command line as a whole (stray arguments, bad syntax). */
+  problems: readonly string[];
+  /**
+   * Set when the flags cannot be read without running the container (a shell script with
+   * expansions, several commands, …): the reason. Checks report not-evaluated for it.
+   */
+  unreadable?: string;
   /** Human-readable location of a flag, e.g. "static pod kube-system/kube-apiserver" or "ClusterConfiguration apiServer.extraArgs". */
   describe(name?: string): string;
 }

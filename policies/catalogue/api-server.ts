@@ -1,12 +1,12 @@
 /** kube-apiserver: authentication, authorization, serving, TLS and request handling. */
 import { CheckContext, CheckResult, ComponentConfig, Control } from '../control';
-import { flagList } from '../components';
-import { parseFeatureGates, parseRuntimeConfig } from '../flags';
+import type { FlagValue } from '../control';
+import { admissionPlugins, isInvalidFlagValue, parseFeatureGates, parseRuntimeConfig } from '../flags';
 import { boolFlag, componentCheck, fail, forbiddenFlag, notEvaluated, pass, requiredFlags, result, Verdict } from '../checks/helpers';
-import { cipherSuitesVerdict, tlsMinVersionVerdict } from '../checks/tls';
+import { cipherSuitesVerdict, isApprovedCipherSuite, tlsMinVersionVerdict } from '../checks/tls';
 import { Document } from '../model';
+import { formatSeconds } from '../util/go-values';
 import { asBool, asDict, asDicts, asString, isDict } from '../util/values';
-import { isInvalidFlagValue } from '../kubelet-config';
 import { kubelets } from './kubelet';
 
 const HEALTH_PATHS = new Set(['/healthz', '/livez', '/readyz']);
@@ -48,11 +48,12 @@ function anonymousCheck(ctx: CheckContext): CheckResult[] {
   }
   return apis.map((api) => {
     const where = ` [${api.describe()}]`;
-    const flag = api.flag('anonymous-auth');
+    if (api.unreadable !== undefined) return result('not-evaluated', `Not evaluated: ${api.unreadable}.${where}`, api.ref);
+    const flag = api.effective('anonymous-auth');
     if (flag !== undefined) {
-      const b = asBool(flag);
-      if (b === false) return result('pass', `--anonymous-auth=false.${where}`, api.ref);
-      return result('fail', `--anonymous-auth=${flag}: anonymous requests reach the API server.${where}`, api.ref);
+      if (flag.invalid !== undefined) return result('fail', `${flag.invalid}: the API server would not start.${where}`, api.ref);
+      if (flag.bool === false) return result('pass', `--anonymous-auth=${flag.value} (false).${where}`, api.ref);
+      return result('fail', `--anonymous-auth=${flag.value}: anonymous requests reach the API server.${where}`, api.ref);
     }
     const cfgPath = api.flag('authentication-config');
     if (cfgPath !== undefined && cfgPath !== '') {
@@ -75,7 +76,7 @@ const AUTHZ_TYPES = new Set(['Node', 'RBAC', 'Webhook', 'ABAC', 'AlwaysAllow', '
 
 export function authorizerVerdict(modes: readonly string[], where: string): Verdict {
   const unknown = modes.filter((m) => !AUTHZ_TYPES.has(m));
-  if (unknown.length > 0) return fail(`${where} names unknown authorizer(s) ${unknown.join(', ')}.`);
+  if (unknown.length > 0) return fail(`${where} names unknown authorizer(s) ${unknown.map((m) => JSON.stringify(m)).join(', ')} (the API server would not start).`);
   if (modes.includes('AlwaysAllow')) return fail(`${where} includes AlwaysAllow: every authenticated request is allowed.`);
   const missing = ['Node', 'RBAC'].filter((m) => !modes.includes(m));
   if (missing.length > 0) return fail(`${where} is ${modes.join(',') || '(empty)'}: ${missing.join(' and ')} missing.`);
@@ -88,6 +89,7 @@ function authorizationCheck(ctx: CheckContext): CheckResult[] {
   const structured = ctx.byKind('AuthorizationConfiguration', 'apiserver.config.k8s.io');
   return apis.map((api: ComponentConfig) => {
     const where = ` [${api.describe()}]`;
+    if (api.unreadable !== undefined) return result('not-evaluated', `Not evaluated: ${api.unreadable}.${where}`, api.ref);
     const mode = api.flag('authorization-mode');
     const cfg = api.flag('authorization-config');
     if (mode !== undefined && cfg !== undefined) {
@@ -109,12 +111,44 @@ function authorizationCheck(ctx: CheckContext): CheckResult[] {
     if (mode === undefined) {
       return result('fail', `--authorization-mode is not set and defaults to AlwaysAllow.${where}`, api.ref);
     }
-    const v = authorizerVerdict(flagList(mode), '--authorization-mode');
+    const f = api.effective('authorization-mode') as FlagValue;
+    if (f.invalid !== undefined) return result('fail', `${f.invalid}: the API server would not start.${where}`, api.ref);
+    // Repeated --authorization-mode flags append (pflag StringSlice); an empty list means AlwaysAllow.
+    const modes = api.list('authorization-mode');
+    if (modes.length === 0) return result('fail', `--authorization-mode is empty, which the API server completes to AlwaysAllow.${where}`, api.ref);
+    const label = f.count > 1 ? `--authorization-mode (given ${f.count} times, appended to ${modes.join(',')})` : '--authorization-mode';
+    const v = authorizerVerdict(modes, label);
+    if (v.status === 'pass' && new Set(modes).size !== modes.length) {
+      return result('fail', `--authorization-mode names a mode more than once (${modes.join(',')}): the API server would not start.${where}`, api.ref);
+    }
     return result(v.status, `${v.message}${where}`, api.ref);
   });
 }
 
-/** The cipher suites DISA's V-242418 check text approves for the API server. */
+/**
+ * V-242418: the STIG's check text names four suites that --tls-cipher-suites must contain (a list
+ * without them is a finding). The catalogue also refuses any suite outside that list, so a weak
+ * suite cannot ride along with the four. Repeated flags append (pflag StringSlice).
+ */
+export function stigCipherSuitesVerdict(f: FlagValue | undefined): Verdict {
+  if (f !== undefined && f.invalid !== undefined) return fail(`${f.invalid}: the API server would not start.`);
+  const suites = f?.list ?? [];
+  const verdict = cipherSuitesVerdict(f === undefined ? undefined : suites, '--tls-cipher-suites');
+  if (f === undefined || suites.length === 0) return verdict;
+  const missing = [...STIG_CIPHER_SUITES].filter((x) => !suites.includes(x));
+  const outside = suites.filter((x) => !STIG_CIPHER_SUITES.has(x));
+  const problems: string[] = [];
+  const weak = suites.filter((x) => !isApprovedCipherSuite(x));
+  if (weak.length > 0) problems.push(`includes suites without forward secrecy or an AEAD cipher: ${weak.join(', ')}`);
+  const strongOutside = outside.filter((x) => !weak.includes(x));
+  if (strongOutside.length > 0) problems.push(`includes suites outside the STIG's list: ${strongOutside.join(', ')}`);
+  if (missing.length > 0) problems.push(`lacks ${missing.join(', ')}, which the STIG requires`);
+  const given = f.count > 1 ? ` (given ${f.count} times; the lists are appended)` : '';
+  if (problems.length > 0) return fail(`--tls-cipher-suites${given} ${problems.join('; ')}.`);
+  return pass(`--tls-cipher-suites${given} lists exactly the STIG's suites (${suites.join(', ')}).`);
+}
+
+/** The cipher suites DISA's V-242418 check text names for the API server. */
 export const STIG_CIPHER_SUITES: ReadonlySet<string> = new Set([
   'TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256',
   'TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384',
@@ -124,8 +158,9 @@ export const STIG_CIPHER_SUITES: ReadonlySet<string> = new Set([
 
 function alphaApis(c: ComponentConfig): Verdict {
   const problems: string[] = [];
-  problems.push(...alphaGateProblems(c.flag('feature-gates'), '--feature-gates'));
-  for (const [key, on] of parseRuntimeConfig(c.flag('runtime-config'))) {
+  problems.push(...alphaGateProblems(c.effective('feature-gates'), '--feature-gates'));
+  const rc = c.effective('runtime-config');
+  for (const [key, on] of parseRuntimeConfig(rc?.value)) {
     if (on === 'invalid') problems.push(`--runtime-config has an invalid value for ${key} (the API server would not start)`);
     else if (on && (key === 'api/alpha' || key === 'api/all' || /\/v\d+alpha\d+$/.test(key))) problems.push(`--runtime-config enables ${key}`);
   }
@@ -133,12 +168,19 @@ function alphaApis(c: ComponentConfig): Verdict {
   return pass('No alpha API group is enabled through --runtime-config and AllAlpha is not set (alpha APIs are off by default).');
 }
 
-/** Problems with alpha gates in an effective --feature-gates value (AllAlpha on, or unparsable). */
-export function alphaGateProblems(value: string | undefined, setting: string): string[] {
+/**
+ * Problems with alpha gates in an effective --feature-gates value: AllAlpha on (any spelling
+ * strconv.ParseBool reads as true), or a value the component refuses.
+ */
+export function alphaGateProblems(f: FlagValue | string | undefined, setting: string): string[] {
   const out: string[] = [];
+  if (f === undefined) return out;
+  const value = typeof f === 'string' ? f : f.value;
+  if (typeof f !== 'string' && f.invalid !== undefined) out.push(`${f.invalid} (the component would not start)`);
   for (const [k, v] of parseFeatureGates(value)) {
-    if (v === 'invalid') out.push(`${setting} has an invalid value for ${k} (the component would not start)`);
-    else if (k === 'AllAlpha' && v) out.push(`${setting} enables AllAlpha`);
+    if (v === 'invalid') {
+      if (typeof f === 'string') out.push(`${setting} has an invalid value for ${k} (the component would not start)`);
+    } else if (k === 'AllAlpha' && v) out.push(`${setting} enables AllAlpha`);
   }
   return out;
 }
@@ -150,44 +192,62 @@ export function alphaGateProblems(value: string | undefined, setting: string): s
 function alphaEverywhere(ctx: CheckContext): CheckResult[] {
   const out: CheckResult[] = [];
   for (const c of ctx.components('kube-apiserver')) {
+    if (c.unreadable !== undefined) {
+      out.push(result('not-evaluated', `Not evaluated: ${c.unreadable}. [${c.describe()}]`, c.ref));
+      continue;
+    }
     const v = alphaApis(c);
     out.push(result(v.status, `${v.message} [${c.describe()}]`, c.ref));
   }
   for (const name of ['kube-controller-manager', 'kube-scheduler'] as const) {
     for (const c of ctx.components(name)) {
-      const p = alphaGateProblems(c.flag('feature-gates'), '--feature-gates');
+      if (c.unreadable !== undefined) {
+        out.push(result('not-evaluated', `Not evaluated: ${c.unreadable}. [${c.describe()}]`, c.ref));
+        continue;
+      }
+      const p = alphaGateProblems(c.effective('feature-gates'), '--feature-gates');
       out.push(result(p.length > 0 ? 'fail' : 'pass', `${p.length > 0 ? `${p.join('; ')}.` : `${name} does not enable AllAlpha.`} [${c.describe()}]`, c.ref));
     }
   }
   for (const k of kubelets(ctx)) {
     const v = asDict(k.config.featureGates).AllAlpha;
-    const from = k.overrides.has('featureGates.AllAlpha') ? ' (set by --feature-gates in kubeletExtraArgs)' : '';
-    if (isInvalidFlagValue(v)) out.push(result('fail', `kubelet --feature-gates ${v.raw} is not a value the kubelet accepts (it would not start).`, ctx.ref(k.document)));
-    else if (asBool(v) === true) out.push(result('fail', `The kubelet's featureGates enable AllAlpha${from}.`, ctx.ref(k.document)));
+    const from = k.overrides.has('featureGates.AllAlpha') ? ` (set by --feature-gates ${k.overrides.get('featureGates.AllAlpha')!.raw} in kubeletExtraArgs)` : '';
+    if (isInvalidFlagValue(v)) out.push(result('fail', `kubelet --feature-gates AllAlpha=${v.raw} is not a value the kubelet accepts (it would not start).`, ctx.ref(k.document)));
+    else if (v !== undefined && typeof v !== 'boolean') out.push(result('fail', `The kubelet's featureGates.AllAlpha is ${JSON.stringify(v)}, not a boolean: the kubelet would not load the file.`, ctx.ref(k.document)));
+    else if (v === true) out.push(result('fail', `The kubelet's featureGates enable AllAlpha${from}.`, ctx.ref(k.document)));
     else out.push(result('pass', 'The kubelet does not enable AllAlpha.', ctx.ref(k.document)));
   }
   return out.length > 0 ? out : [notEvaluated('no kube-apiserver, controller manager, scheduler or kubelet configuration in the input.')];
 }
 
 function requestTimeout(c: ComponentConfig): Verdict {
-  const v = c.flag('request-timeout');
-  if (v === undefined) return fail('--request-timeout is not set; set an explicit, non-zero timeout (e.g. 60s) so that stalled requests are cut off.');
-  const m = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)?$/.exec(v.trim());
-  const zero = m !== null && Number(m[1]) === 0;
-  if (m === null) return fail(`--request-timeout=${v} is not a duration.`);
-  if (zero) return fail(`--request-timeout=${v} disables the timeout.`);
-  return pass(`--request-timeout=${v}.`);
+  const f = c.effective('request-timeout');
+  if (f === undefined) return fail('--request-timeout is not set; set an explicit, non-zero timeout (e.g. 60s) so that stalled requests are cut off.');
+  if (f.invalid !== undefined || f.seconds === undefined) return fail(`${f.invalid ?? `--request-timeout=${f.value} is not a duration`}: the API server would not start.`);
+  if (f.seconds < 0) return fail(`--request-timeout=${f.value} is negative: the API server would not start.`);
+  if (f.seconds === 0) return fail(`--request-timeout=${f.value} disables the timeout.`);
+  return pass(`--request-timeout=${f.value} (${formatSeconds(f.seconds)}).`);
 }
 
 function etcdServersTls(c: ComponentConfig): Verdict {
   const missing = ['etcd-cafile', 'etcd-certfile', 'etcd-keyfile'].filter((f) => (c.flag(f) ?? '') === '');
-  const plain = flagList(c.flag('etcd-servers')).filter((u) => !u.startsWith('https://'));
+  const plain = c.list('etcd-servers').filter((u) => !u.startsWith('https://'));
   const problems: string[] = [];
   if (missing.length > 0) problems.push(`${missing.map((f) => `--${f}`).join(', ')} not set`);
   if (plain.length > 0) problems.push(`--etcd-servers has non-TLS endpoint(s) ${plain.join(', ')}`);
   if ((c.flag('etcd-servers') ?? '') === '') problems.push('--etcd-servers not set');
   if (problems.length > 0) return fail(`${problems.join('; ')}: the API server must reach etcd over TLS with its own client certificate.`);
   return pass(`etcd is reached over TLS (--etcd-cafile=${c.flag('etcd-cafile')}, --etcd-certfile=${c.flag('etcd-certfile')}).`);
+}
+
+/** An admission plugin that must be on (`want` true) or off, as the API server computes its plugin list. */
+function pluginVerdict(c: ComponentConfig, plugin: string, want: boolean): Verdict {
+  const p = admissionPlugins(c);
+  if (p.problems.length > 0) return fail(`${p.problems.join('; ')}: the API server would not start.`);
+  const on = p.enabled(plugin);
+  const why = p.why(plugin);
+  if (on === want) return pass(`${plugin} is ${on ? 'enabled' : 'not enabled'}: ${why}.`);
+  return fail(`${plugin} is ${on ? 'enabled' : 'not enabled'}: ${why}.`);
 }
 
 const api = 'kube-apiserver' as const;
@@ -297,11 +357,11 @@ export const API_SERVER_CONTROLS: readonly Control[] = [
     automation: 'automated',
     remediation: 'HardenedControlPlane prop apiServer.bindPort (must not be 0).',
     check: componentCheck(api, (c) => {
-      const v = c.flag('secure-port');
-      if (v === undefined) return pass('--secure-port is not set; the built-in default 6443 applies.');
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 0 || n > 65535) return fail(`--secure-port=${v} is not a port number.`);
-      return n === 0 ? fail('--secure-port=0 disables the TLS endpoint.') : pass(`--secure-port=${v}.`);
+      const f = c.effective('secure-port');
+      if (f === undefined) return pass('--secure-port is not set; the built-in default 6443 applies.');
+      const n = f.int;
+      if (n === undefined || n < 0 || n > 65535) return fail(`--secure-port=${f.value} is not a port number (the API server would not start).`);
+      return n === 0 ? fail(f.value === '0' ? '--secure-port=0 disables the TLS endpoint.' : `--secure-port=${f.value} is 0, which disables the TLS endpoint.`) : pass(`--secure-port=${f.value} (${n}).`);
     }),
   },
   {
@@ -326,16 +386,7 @@ export const API_SERVER_CONTROLS: readonly Control[] = [
     responsibility: 'provider',
     automation: 'automated',
     remediation: 'HardenedControlPlane prop tls (TlsPolicy.cipherSuites) renders --tls-cipher-suites.',
-    check: componentCheck(api, (c) => {
-      const v = c.flag('tls-cipher-suites');
-      const verdict = cipherSuitesVerdict(v === undefined ? undefined : flagList(v), '--tls-cipher-suites');
-      if (verdict.status !== 'pass') return verdict;
-      // V-242418 names its list; a suite outside it fails even when it is otherwise strong.
-      const outside = flagList(v).filter((x) => !STIG_CIPHER_SUITES.has(x));
-      return outside.length > 0
-        ? fail(`--tls-cipher-suites includes suites outside the STIG's approved list (${[...STIG_CIPHER_SUITES].join(', ')}): ${outside.join(', ')}.`)
-        : verdict;
-    }),
+    check: componentCheck(api, (c) => stigCipherSuitesVerdict(c.effective('tls-cipher-suites'))),
   },
   {
     id: 'HCB-APISERVER-SERVING-CERT',
@@ -420,11 +471,7 @@ export const API_SERVER_CONTROLS: readonly Control[] = [
     responsibility: 'provider',
     automation: 'automated',
     remediation: "HardenedControlPlane prop apiServer.extraArgs 'enable-admission-plugins': remove AlwaysAdmit.",
-    check: componentCheck(api, (c) =>
-      flagList(c.flag('enable-admission-plugins')).includes('AlwaysAdmit')
-        ? fail('--enable-admission-plugins includes AlwaysAdmit.')
-        : pass('AlwaysAdmit is not enabled.'),
-    ),
+    check: componentCheck(api, (c) => pluginVerdict(c, 'AlwaysAdmit', false)),
   },
   {
     id: 'HCB-APISERVER-NODE-RESTRICTION',
@@ -436,12 +483,7 @@ export const API_SERVER_CONTROLS: readonly Control[] = [
     responsibility: 'provider',
     automation: 'automated',
     remediation: "HardenedControlPlane prop apiServer.extraArgs 'enable-admission-plugins' must include NodeRestriction (kubeadm's default).",
-    check: componentCheck(api, (c) => {
-      if (flagList(c.flag('disable-admission-plugins')).includes('NodeRestriction')) return fail('--disable-admission-plugins includes NodeRestriction.');
-      return flagList(c.flag('enable-admission-plugins')).includes('NodeRestriction')
-        ? pass('NodeRestriction is enabled.')
-        : fail('--enable-admission-plugins does not include NodeRestriction (it is off by default).');
-    }),
+    check: componentCheck(api, (c) => pluginVerdict(c, 'NodeRestriction', true)),
   },
   {
     id: 'HCB-APISERVER-VALIDATING-WEBHOOK',
@@ -453,14 +495,7 @@ export const API_SERVER_CONTROLS: readonly Control[] = [
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: "HardenedControlPlane prop apiServer.extraArgs 'disable-admission-plugins': do not list ValidatingAdmissionWebhook.",
-    check: componentCheck(api, (c) => {
-      if (flagList(c.flag('disable-admission-plugins')).includes('ValidatingAdmissionWebhook')) {
-        return fail('--disable-admission-plugins includes ValidatingAdmissionWebhook.');
-      }
-      return flagList(c.flag('enable-admission-plugins')).includes('ValidatingAdmissionWebhook')
-        ? pass('ValidatingAdmissionWebhook is enabled explicitly.')
-        : pass('ValidatingAdmissionWebhook is not disabled; it is one of the plugins enabled by default.');
-    }),
+    check: componentCheck(api, (c) => pluginVerdict(c, 'ValidatingAdmissionWebhook', true)),
   },
   {
     id: 'HCB-APISERVER-PROFILING',

@@ -2,8 +2,7 @@
 import { CheckContext, CheckResult, Control } from '../control';
 import { featureGates } from '../components';
 import { componentCheck, fail, notEvaluated, pass, result } from '../checks/helpers';
-import { parseRuntimeConfig } from '../flags';
-import { isInvalidFlagValue } from '../kubelet-config';
+import { isInvalidFlagValue, parseRuntimeConfig } from '../flags';
 import { asBool, asDict } from '../util/values';
 import { kubelets } from './kubelet';
 
@@ -13,6 +12,10 @@ function gateOffEverywhere(gate: string) {
     const out: CheckResult[] = [];
     for (const name of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const) {
       for (const c of ctx.components(name)) {
+        if (c.unreadable !== undefined) {
+          out.push(result('not-evaluated', `Not evaluated: ${c.unreadable}. [${c.describe()}]`, c.ref));
+          continue;
+        }
         const on = featureGates(c.flag('feature-gates')).get(gate) === true;
         out.push(result(on ? 'fail' : 'pass', `${on ? `--feature-gates enables ${gate}.` : `${gate} is not enabled.`} [${c.describe()}]`, c.ref));
       }

@@ -1,40 +1,69 @@
 /**
- * Kubelet (kubelet.config.k8s.io/v1beta1 KubeletConfiguration). Where a field is absent, the
- * defaults that apply to a configuration FILE are used and named in the message (they differ
- * from the command-line flag defaults: e.g. the read-only port is 0 in a file, 10255 as a flag).
+ * Kubelet (kubelet.config.k8s.io/v1beta1 KubeletConfiguration). Checks read the effective
+ * configuration of each kubelet (policies/flags/kubelet.ts): the kubelet's own defaults for a
+ * configuration FILE (they differ from the command-line defaults: e.g. the read-only port is 0 in a
+ * file, 10255 as a flag), kubeadm's defaults when kubeadm consumes the file, the file, and the
+ * flags kubeadm's nodeRegistration.kubeletExtraArgs put on the kubelet's command line.
  */
 import { CheckContext, CheckResult, Control } from '../control';
-import { readExtraArgs } from '../components';
 import { fail, notEvaluated, pass, result, Verdict } from '../checks/helpers';
 import { cipherSuitesVerdict, tlsMinVersionVerdict } from '../checks/tls';
 import { apiVersionMatches } from '../context';
-import { isInvalidFlagValue, KubeletSubject, kubeletSubjects } from '../kubelet-config';
-import { parseGoDuration } from '../util/go-values';
+import { isInvalidFlagValue, KubeletSubject, kubeletSubjects, KubeletValueSource, readExtraArgs } from '../flags';
+import { Document } from '../model';
+import { formatSeconds, parseGoDuration } from '../util/go-values';
 import { asBool, asDict, asString, asStrings, Dict, get } from '../util/values';
 
 const WHAT = 'KubeletConfiguration (kubelet.config.k8s.io)';
 
 /** The kubelets of the input: each configuration file with the flags each node registration adds. */
 export function kubelets(ctx: CheckContext): KubeletSubject[] {
-  return kubeletSubjects(ctx.documents, (d, kind, group) => d.object.kind === kind && apiVersionMatches(d.object.apiVersion, group));
+  return kubeletSubjects(ctx.documents, (d: Document, kind: string, group: string) => d.object.kind === kind && apiVersionMatches(d.object.apiVersion, group));
+}
+
+/** Where a field's effective value came from, for messages. */
+export function sourceText(source: KubeletValueSource | undefined): string {
+  switch (source) {
+    case 'default':
+      return 'not set; the kubelet default applies';
+    case 'kubeadm-default':
+      return 'not set; kubeadm writes its default';
+    case 'flag':
+      return 'set by a kubelet flag';
+    default:
+      return 'set in the file';
+  }
+}
+
+/** A check's view of one kubelet: the effective configuration and where each field came from. */
+export interface KubeletView {
+  config: Dict;
+  /** The KubeletConfiguration as written (before defaults and flags). */
+  file: Dict;
+  source(path: string): KubeletValueSource | undefined;
 }
 
 /**
- * A check over the effective configuration of every kubelet (file + kubeletExtraArgs). `fields`
- * are the configuration paths the check reads: a flag that overrides one of them is named in the
- * message, and a flag value the kubelet cannot parse fails the check.
+ * A check over the effective configuration of every kubelet (defaults + file + kubeletExtraArgs).
+ * `fields` are the configuration paths the check reads: a flag that overrides one of them is named
+ * in the message, a flag value the kubelet cannot parse fails the check (the kubelet would not
+ * start), and a --config-dir whose drop-ins are not in the input makes the result not-evaluated
+ * unless flags set every field read.
  */
-function kubeletCheck(fields: readonly string[], decide: (k: Dict) => Verdict) {
+function kubeletCheck(fields: readonly string[], decide: (k: Dict, view: KubeletView) => Verdict) {
   return (ctx: CheckContext): CheckResult[] => {
     const subjects = kubelets(ctx);
     if (subjects.length === 0) return [notEvaluated(`no ${WHAT} in the input.`)];
     return subjects.map((sub) => {
-      const from = sub.flagsFrom ? `${String(sub.flagsFrom.object.kind)} nodeRegistration.kubeletExtraArgs` : '';
+      const from = sub.flagsFrom ? `${String(sub.flagsFrom.object.kind)} nodeRegistration.kubeletExtraArgs` : 'the kubelet command line';
       const invalid = fields.map((f) => get(sub.config, f)).find(isInvalidFlagValue);
       if (invalid) {
-        return result('fail', `${from} sets --${invalid.invalidFlag}=${invalid.raw}, which the kubelet cannot parse: it would not start.`, ctx.ref(sub.document));
+        return result('fail', `${from} sets --${invalid.invalidFlag}=${invalid.raw}, which the kubelet cannot parse${invalid.reason ? ` (${invalid.reason})` : ''}: it would not start.`, ctx.ref(sub.document));
       }
-      const v = decide(sub.config);
+      if (sub.dropinDir !== undefined && fields.some((f) => sub.sources.get(f) !== 'flag')) {
+        return result('not-evaluated', `Not evaluated: ${from} sets --config-dir=${sub.dropinDir}; drop-in files there (not in the input) override ${fields.join(', ')}.`, ctx.ref(sub.document));
+      }
+      const v = decide(sub.config, { config: sub.config, file: sub.document.object as Dict, source: (p) => sub.sources.get(p) });
       const over = fields.filter((f) => sub.overrides.has(f)).map((f) => `--${sub.overrides.get(f)!.flag}=${sub.overrides.get(f)!.raw}`);
       const note = over.length > 0 ? ` [${over.join(', ')} from ${from} overrides the file]` : sub.flagsFrom ? ` [with the flags of ${from}]` : '';
       return result(v.status, `${v.message}${note}`, ctx.ref(sub.document));
@@ -42,18 +71,17 @@ function kubeletCheck(fields: readonly string[], decide: (k: Dict) => Verdict) {
   };
 }
 
-/** A boolean field with its file default; `want` is the required value. */
-function boolField(path: string, want: boolean, fileDefault: boolean | undefined) {
-  return kubeletCheck([path], (k) => {
+/** A boolean field that must have a given value; the default comes from the kubelet (or kubeadm) defaults table. */
+function boolField(path: string, want: boolean) {
+  return kubeletCheck([path], (k, view) => {
     const raw = get(k, path);
-    if (raw === undefined || raw === null) {
-      if (fileDefault === undefined) return fail(`${path} is not set; it must be ${want}.`);
-      return fileDefault === want
-        ? pass(`${path} is not set; the configuration-file default ${fileDefault} applies.`)
-        : fail(`${path} is not set and defaults to ${fileDefault}; it must be ${want}.`);
-    }
     const b = asBool(raw);
+    const src = view.source(path);
     if (b === undefined) return fail(`${path} is ${JSON.stringify(raw)}, not a boolean.`);
+    if (src === 'default' || src === 'kubeadm-default') {
+      const how = src === 'default' ? `is not set and defaults to ${b}` : `is not set and kubeadm writes ${b}`;
+      return b === want ? pass(`${path} ${how}.`) : fail(`${path} ${how}; it must be ${want}.`);
+    }
     return b === want ? pass(`${path}: ${b}.`) : fail(`${path}: ${b}; it must be ${want}.`);
   });
 }
@@ -65,6 +93,27 @@ export function durationSeconds(v: unknown): number | undefined {
   return parseGoDuration(v.trim());
 }
 
+/**
+ * V-245541: streamingConnectionIdleTimeout must be set explicitly (in the file or by a flag) and be
+ * at least 5 minutes. In a file, 0 counts as unset (the kubelet applies its 4h default); a flag of
+ * 0 disables the timeout.
+ */
+export function streamingTimeoutVerdict(k: Dict, view: KubeletView, fileValue: unknown): Verdict {
+  const src = view.source('streamingConnectionIdleTimeout');
+  const v = k.streamingConnectionIdleTimeout;
+  if (src === 'default' || src === 'kubeadm-default') {
+    if (fileValue !== undefined && fileValue !== null) {
+      return fail(`streamingConnectionIdleTimeout: ${JSON.stringify(fileValue)} is read as unset (a zero duration in the file), so the kubelet runs with its 4h default; the STIG asks for an explicit value of at least 5m.`);
+    }
+    return fail('streamingConnectionIdleTimeout is not set (the kubelet default is 4h): the STIG asks for an explicit value of at least 5m.');
+  }
+  const s = durationSeconds(v);
+  if (s === undefined) return fail(`streamingConnectionIdleTimeout: ${JSON.stringify(v)} is not a duration time.ParseDuration accepts (the kubelet would not start).`);
+  if (s === 0) return fail('streamingConnectionIdleTimeout is 0: idle streaming connections never time out.');
+  if (s < 300) return fail(`streamingConnectionIdleTimeout: ${String(v)} (${formatSeconds(s)}) is below the STIG's 5m.`);
+  return pass(`streamingConnectionIdleTimeout: ${String(v)} (${formatSeconds(s)}).`);
+}
+
 function hostnameOverrideCheck(ctx: CheckContext): CheckResult[] {
   const docs = [...ctx.byKind('InitConfiguration', 'kubeadm.k8s.io'), ...ctx.byKind('JoinConfiguration', 'kubeadm.k8s.io')];
   if (docs.length === 0) {
@@ -72,8 +121,9 @@ function hostnameOverrideCheck(ctx: CheckContext): CheckResult[] {
   }
   return docs.map((d) => {
     const args = readExtraArgs(get(d.object, 'nodeRegistration.kubeletExtraArgs'));
+    // The kubelet normalizes "_" to "-"; the last occurrence wins; an empty value means no override.
     const o = [...args].reverse().find(([n]) => n.replace(/_/g, '-') === 'hostname-override');
-    return o
+    return o && o[1] !== ''
       ? result('fail', `nodeRegistration.kubeletExtraArgs sets hostname-override=${o[1]}: the node name no longer matches the host, which breaks node-scoped authorization and TLS names.`, ctx.ref(d))
       : result('pass', 'nodeRegistration.kubeletExtraArgs does not override the hostname.', ctx.ref(d));
   });
@@ -90,7 +140,7 @@ export const KUBELET_CONTROLS: readonly Control[] = [
     responsibility: 'provider',
     automation: 'automated',
     remediation: 'KubeletConfiguration construct renders authentication.anonymous.enabled: false (not overridable).',
-    check: boolField('authentication.anonymous.enabled', false, false),
+    check: boolField('authentication.anonymous.enabled', false),
   },
   {
     id: 'HCB-KUBELET-WEBHOOK-AUTHN',
@@ -102,7 +152,7 @@ export const KUBELET_CONTROLS: readonly Control[] = [
     responsibility: 'provider',
     automation: 'automated',
     remediation: 'KubeletConfiguration construct renders authentication.webhook.enabled: true.',
-    check: boolField('authentication.webhook.enabled', true, true),
+    check: boolField('authentication.webhook.enabled', true),
   },
   {
     id: 'HCB-KUBELET-AUTHORIZATION-MODE',
@@ -114,10 +164,11 @@ export const KUBELET_CONTROLS: readonly Control[] = [
     responsibility: 'provider',
     automation: 'automated',
     remediation: 'KubeletConfiguration construct renders authorization.mode: Webhook.',
-    check: kubeletCheck(['authorization.mode'], (k) => {
+    check: kubeletCheck(['authorization.mode'], (k, view) => {
       const mode = get(k, 'authorization.mode');
-      if (mode === undefined || mode === null) return pass('authorization.mode is not set; the configuration-file default Webhook applies.');
-      return mode === 'Webhook' ? pass('authorization.mode: Webhook.') : fail(`authorization.mode: ${String(mode)}; it must be Webhook.`);
+      const src = view.source('authorization.mode');
+      const how = src === 'default' || src === 'kubeadm-default' ? `${sourceText(src)} (Webhook)` : `${String(mode)}`;
+      return mode === 'Webhook' ? pass(`authorization.mode: ${how}.`) : fail(`authorization.mode: ${String(mode)}; it must be Webhook (AlwaysAllow lets every authenticated caller use the kubelet API).`);
     }),
   },
   {
@@ -145,11 +196,9 @@ export const KUBELET_CONTROLS: readonly Control[] = [
     responsibility: 'provider',
     automation: 'automated',
     remediation: 'KubeletConfiguration construct renders readOnlyPort: 0 explicitly.',
-    check: kubeletCheck(['readOnlyPort'], (k) => {
+    check: kubeletCheck(['readOnlyPort'], (k, view) => {
       const v = k.readOnlyPort;
-      if (v === undefined || v === null) {
-        return pass('readOnlyPort is not set; in a v1beta1 configuration file it defaults to 0 (closed). A --read-only-port flag on the kubelet command line would override this.');
-      }
+      if (view.source('readOnlyPort') === 'default') return pass('readOnlyPort is not set; in a v1beta1 configuration file it stays 0 (closed).');
       return v === 0 ? pass('readOnlyPort: 0.') : fail(`readOnlyPort: ${JSON.stringify(v)} serves the kubelet API without authentication; set 0.`);
     }),
   },
@@ -163,14 +212,7 @@ export const KUBELET_CONTROLS: readonly Control[] = [
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: "KubeletConfiguration construct prop streamingConnectionIdleTimeout (default '5m').",
-    check: kubeletCheck(['streamingConnectionIdleTimeout'], (k) => {
-      const v = k.streamingConnectionIdleTimeout;
-      if (v === undefined || v === null) return fail('streamingConnectionIdleTimeout is not set: the STIG asks for an explicit value of at least 5m (the file default is 4h, a flag default may differ).');
-      const s = durationSeconds(v);
-      if (s === undefined) return fail(`streamingConnectionIdleTimeout: ${JSON.stringify(v)} is not a duration.`);
-      if (s === 0) return fail('streamingConnectionIdleTimeout is 0: idle streaming connections never time out.');
-      return s < 300 ? fail(`streamingConnectionIdleTimeout: ${String(v)} is below the STIG's 5m.`) : pass(`streamingConnectionIdleTimeout: ${String(v)}.`);
-    }),
+    check: kubeletCheck(['streamingConnectionIdleTimeout'], (k, view) => streamingTimeoutVerdict(k, view, view.file.streamingConnectionIdleTimeout)),
   },
   {
     id: 'HCB-KUBELET-PROTECT-KERNEL-DEFAULTS',
@@ -182,7 +224,7 @@ export const KUBELET_CONTROLS: readonly Control[] = [
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'KubeletConfiguration construct prop protectKernelDefaults (default true; the node sysctls must match).',
-    check: boolField('protectKernelDefaults', true, false),
+    check: boolField('protectKernelDefaults', true),
   },
   {
     id: 'HCB-KUBELET-SECCOMP-DEFAULT',
@@ -194,7 +236,7 @@ export const KUBELET_CONTROLS: readonly Control[] = [
     responsibility: 'provider',
     automation: 'automated',
     remediation: 'KubeletConfiguration construct prop seccompDefault (default true).',
-    check: boolField('seccompDefault', true, false),
+    check: boolField('seccompDefault', true),
   },
   {
     id: 'HCB-KUBELET-TLS',

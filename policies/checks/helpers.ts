@@ -45,6 +45,8 @@ export function componentCheck(component: ComponentName, decide: (c: ComponentCo
       ];
     }
     return configs.map((c) => {
+      // A command line that cannot be read without running the container (sh -c with expansions, …).
+      if (c.unreadable !== undefined) return result('not-evaluated', `Not evaluated: ${c.unreadable}. [${c.describe()}]`, c.ref);
       const v = decide(c, ctx);
       return result(v.status, `${v.message} [${c.describe()}]`, c.ref);
     });

@@ -25,6 +25,72 @@ export function parseGoBool(v: string): boolean | undefined {
   }
 }
 
+/** Go's strconv underscoreOK: "_" only between digits, or right after a 0b/0o/0x prefix. */
+function goUnderscoreOK(s: string): boolean {
+  let saw = '^';
+  let i = 0;
+  if (s.startsWith('-') || s.startsWith('+')) s = s.slice(1);
+  let hex = false;
+  if (s.length >= 2 && s[0] === '0' && /[bBoOxX]/.test(s[1])) {
+    i = 2;
+    saw = '0';
+    hex = /[xX]/.test(s[1]);
+  }
+  for (; i < s.length; i++) {
+    const c = s[i];
+    if (/[0-9]/.test(c) || (hex && /[a-fA-F]/.test(c))) {
+      saw = '0';
+      continue;
+    }
+    if (c === '_') {
+      if (saw !== '0') return false;
+      saw = '_';
+      continue;
+    }
+    if (saw === '_') return false;
+    saw = '!';
+  }
+  return saw !== '_';
+}
+
+/**
+ * strconv.ParseInt(s, 0, bits), which pflag uses for int flags: an optional sign, then decimal,
+ * 0b/0o/0x prefixed, or leading-0 octal digits; "_" as a digit separator. Undefined when Go would
+ * reject the string or the number does not fit in `bits`.
+ */
+export function parseGoInt(s: string, bits: 32 | 64 = 64): number | undefined {
+  let body = s;
+  let negative = false;
+  if (body.startsWith('+') || body.startsWith('-')) {
+    negative = body.startsWith('-');
+    body = body.slice(1);
+  }
+  if (body === '') return undefined;
+  let base = 10;
+  let digits = body;
+  if (body[0] === '0') {
+    if (body.length >= 3 && /[bB]/.test(body[1])) [base, digits] = [2, body.slice(2)];
+    else if (body.length >= 3 && /[oO]/.test(body[1])) [base, digits] = [8, body.slice(2)];
+    else if (body.length >= 3 && /[xX]/.test(body[1])) [base, digits] = [16, body.slice(2)];
+    else [base, digits] = [8, body.slice(1)];
+  }
+  let n = 0;
+  let underscores = false;
+  for (const c of digits) {
+    if (c === '_') {
+      underscores = true;
+      continue;
+    }
+    const d = parseInt(c, 36);
+    if (Number.isNaN(d) || d >= base) return undefined;
+    n = n * base + d;
+  }
+  if (underscores && !goUnderscoreOK(s)) return undefined;
+  const v = negative ? -n : n;
+  const limit = 2 ** (bits - 1);
+  return v >= -limit && v < limit ? v : undefined;
+}
+
 const UNIT_SECONDS: Record<string, number> = { ns: 1e-9, us: 1e-6, 'µs': 1e-6, 'μs': 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
 
 /**

@@ -1,0 +1,265 @@
+/**
+ * The kubelet configuration a node really runs with:
+ *
+ *   kubelet defaults  (pkg/kubelet/apis/config/v1beta1/defaults.go SetDefaults_KubeletConfiguration)
+ *   + kubeadm defaults (cmd/kubeadm/app/componentconfigs/kubelet.go Default), when the
+ *     KubeletConfiguration is given to kubeadm (same file as an InitConfiguration/ClusterConfiguration)
+ *   + the KubeletConfiguration file
+ *   + kubelet flags: kubeadm writes nodeRegistration.kubeletExtraArgs of an InitConfiguration or
+ *     JoinConfiguration to the kubelet's command line (kubeadm-flags.env, merged with kubeadm's own
+ *     flags by ArgumentsToCommand), and the kubelet re-parses its command line over the loaded
+ *     file (cmd/kubelet/app/server.go kubeletConfigFlagPrecedence): a flag wins over the file,
+ *     except feature gates, which are merged (flag gates win, gates only in the file stay), and
+ *     --seccomp-default, which is a KubeletFlags field OR-ed with the file's seccompDefault.
+ *
+ * Flag names and types are those of cmd/kubelet/app/options/options.go (v1.36.3); values are parsed
+ * as pflag parses them (effective.ts). A value the kubelet cannot parse is kept as an
+ * InvalidFlagValue so that the check reading that field fails with the reason (the kubelet would
+ * not start).
+ */
+import { Document } from '../model';
+import { parseGoDuration } from '../util/go-values';
+import { asString, Dict, get, isDict } from '../util/values';
+import { effectiveOf, EffectiveFlag } from './effective';
+import { readExtraArgs } from './kubeadm';
+import { FlagType } from './table';
+
+interface KubeletFlagSpec {
+  type: FlagType;
+  /** The KubeletConfiguration field the flag sets; absent for KubeletFlags-only flags. */
+  field?: string;
+  /** 'or': a KubeletFlags boolean OR-ed with the file field (seccomp-default). */
+  combine?: 'or';
+}
+
+/** kubelet flag → its type and the configuration field it sets (only flags checks read). */
+export const KUBELET_FLAGS: Readonly<Record<string, KubeletFlagSpec>> = {
+  'anonymous-auth': { type: 'bool', field: 'authentication.anonymous.enabled' },
+  'authentication-token-webhook': { type: 'bool', field: 'authentication.webhook.enabled' },
+  'authorization-mode': { type: 'string', field: 'authorization.mode' },
+  'client-ca-file': { type: 'string', field: 'authentication.x509.clientCAFile' },
+  'read-only-port': { type: 'int32', field: 'readOnlyPort' },
+  'streaming-connection-idle-timeout': { type: 'duration', field: 'streamingConnectionIdleTimeout' },
+  'protect-kernel-defaults': { type: 'bool', field: 'protectKernelDefaults' },
+  'seccomp-default': { type: 'bool', field: 'seccompDefault', combine: 'or' },
+  'tls-min-version': { type: 'string', field: 'tlsMinVersion' },
+  'tls-cipher-suites': { type: 'stringSlice', field: 'tlsCipherSuites' },
+  'tls-cert-file': { type: 'string', field: 'tlsCertFile' },
+  'tls-private-key-file': { type: 'string', field: 'tlsPrivateKeyFile' },
+  'rotate-certificates': { type: 'bool', field: 'rotateCertificates' },
+  'rotate-server-certificates': { type: 'bool', field: 'serverTLSBootstrap' },
+  'pod-manifest-path': { type: 'string', field: 'staticPodPath' },
+  'make-iptables-util-chains': { type: 'bool', field: 'makeIPTablesUtilChains' },
+  'event-qps': { type: 'int32', field: 'eventRecordQPS' },
+  'feature-gates': { type: 'mapStringBool', field: 'featureGates' },
+  'hostname-override': { type: 'string' },
+  config: { type: 'string' },
+  'config-dir': { type: 'string' },
+};
+
+/**
+ * What the kubelet uses for a field the file leaves out (v1beta1 defaults.go; `zero` marks fields
+ * without a default, where Go's zero value applies). A duration of 0 counts as unset there.
+ */
+export const KUBELET_DEFAULTS: Readonly<Record<string, { value: unknown; zero?: true }>> = {
+  'authentication.anonymous.enabled': { value: false },
+  'authentication.webhook.enabled': { value: true },
+  'authorization.mode': { value: 'Webhook' },
+  'authentication.x509.clientCAFile': { value: '', zero: true },
+  readOnlyPort: { value: 0, zero: true },
+  streamingConnectionIdleTimeout: { value: '4h0m0s' },
+  protectKernelDefaults: { value: false, zero: true },
+  seccompDefault: { value: false },
+  tlsMinVersion: { value: '', zero: true },
+  tlsCertFile: { value: '', zero: true },
+  tlsPrivateKeyFile: { value: '', zero: true },
+  rotateCertificates: { value: false, zero: true },
+  serverTLSBootstrap: { value: false, zero: true },
+  staticPodPath: { value: '', zero: true },
+  makeIPTablesUtilChains: { value: true },
+  eventRecordQPS: { value: 50 },
+};
+
+/** Where an effective kubelet field value came from. */
+export type KubeletValueSource = 'default' | 'kubeadm-default' | 'file' | 'flag';
+
+/** A value a flag would set but the kubelet cannot parse: it refuses to start. */
+export interface InvalidFlagValue {
+  invalidFlag: string;
+  raw: string;
+  reason?: string;
+}
+export function isInvalidFlagValue(v: unknown): v is InvalidFlagValue {
+  return isDict(v) && typeof v.invalidFlag === 'string';
+}
+
+/** One kubelet: a configuration file and the flags one kubeadm node registration gives it. */
+export interface KubeletSubject {
+  /** The KubeletConfiguration document. */
+  document: Document;
+  /** The InitConfiguration/JoinConfiguration whose kubeletExtraArgs apply, if any. */
+  flagsFrom?: Document;
+  /** The effective configuration: defaults, kubeadm defaults, file, then flags. */
+  config: Dict;
+  /** Where each field checks read got its value. */
+  sources: Map<string, KubeletValueSource>;
+  /** Config field path → the flag (and its effective raw value) that set it. */
+  overrides: Map<string, { flag: string; raw: string }>;
+  /** Every kubelet flag given, name → values in order (for flags without a config field). */
+  flags: Map<string, string[]>;
+  /** A --config-dir whose drop-in files (not in the input) override the file for fields no flag sets. */
+  dropinDir?: string;
+}
+
+function setPath(obj: Dict, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let cur: Dict = obj;
+  for (const k of keys.slice(0, -1)) {
+    if (!isDict(cur[k])) cur[k] = {};
+    cur = cur[k] as Dict;
+  }
+  cur[keys[keys.length - 1]] = value;
+}
+
+/** Effective flag value → the value for the config field, or an InvalidFlagValue. */
+function fieldValue(name: string, e: EffectiveFlag): unknown {
+  if (e.invalid !== undefined) return { invalidFlag: name, raw: e.value, reason: e.invalid };
+  switch (e.type) {
+    case 'bool':
+      return e.bool;
+    case 'int':
+    case 'int32':
+      return e.int;
+    case 'duration':
+      return e.value; // kept as text; readers use time.ParseDuration semantics
+    case 'stringSlice':
+      return e.list ?? [];
+    default:
+      return e.value;
+  }
+}
+
+/** The kubeadm defaults of a KubeletConfiguration given to kubeadm (componentconfigs/kubelet.go Default). */
+function kubeadmKubeletDefaults(certificatesDir: string): Array<[string, unknown, 'if-unset' | 'always']> {
+  return [
+    ['staticPodPath', '/etc/kubernetes/manifests', 'if-unset'],
+    ['authentication.x509.clientCAFile', `${certificatesDir}/ca.crt`, 'if-unset'],
+    ['authentication.anonymous.enabled', false, 'if-unset'],
+    ['authorization.mode', 'Webhook', 'if-unset'],
+    ['authentication.webhook.enabled', true, 'if-unset'],
+    // kubeadm cannot tell an unset rotateCertificates from false, so it always sets it to true.
+    ['rotateCertificates', true, 'always'],
+  ];
+}
+
+function isUnset(path: string, v: unknown): boolean {
+  if (v === undefined || v === null) return true;
+  if (path === 'streamingConnectionIdleTimeout') {
+    // The kubelet defaults a zero duration (it cannot tell 0 from unset in the file).
+    const s = typeof v === 'number' ? v : typeof v === 'string' ? parseGoDuration(v.trim()) : undefined;
+    return s === 0;
+  }
+  if (['authorization.mode', 'staticPodPath', 'authentication.x509.clientCAFile'].includes(path)) return v === '';
+  return false;
+}
+
+export interface KubeletInputs {
+  file: Dict;
+  flags: ReadonlyArray<[string, string]>;
+  /** certificatesDir of the kubeadm ClusterConfiguration, when kubeadm consumes the file. */
+  kubeadmCertificatesDir?: string;
+}
+
+/** The effective configuration of one kubelet. */
+export function effectiveKubeletConfig(inputs: KubeletInputs): Pick<KubeletSubject, 'config' | 'sources' | 'overrides' | 'flags' | 'dropinDir'> {
+  const config = JSON.parse(JSON.stringify(inputs.file)) as Dict;
+  const sources = new Map<string, KubeletValueSource>();
+  for (const [path, d] of Object.entries(KUBELET_DEFAULTS)) {
+    if (isUnset(path, get(config, path))) {
+      setPath(config, path, d.value);
+      sources.set(path, 'default');
+    } else sources.set(path, 'file');
+  }
+  if (inputs.kubeadmCertificatesDir !== undefined) {
+    for (const [path, value, when] of kubeadmKubeletDefaults(inputs.kubeadmCertificatesDir)) {
+      if (when === 'always' || sources.get(path) === 'default') {
+        setPath(config, path, value);
+        sources.set(path, 'kubeadm-default');
+      }
+    }
+  }
+  // Every occurrence, by normalized name, in order; then each flag's effective value.
+  const all = new Map<string, string[]>();
+  for (const [rawName, raw] of inputs.flags) {
+    const name = rawName.replace(/_/g, '-');
+    all.set(name, [...(all.get(name) ?? []), raw]);
+  }
+  const overrides: KubeletSubject['overrides'] = new Map();
+  for (const [name, values] of all) {
+    const spec = KUBELET_FLAGS[name];
+    if (!spec?.field) continue;
+    const e = effectiveOf(spec.type, name, values);
+    if (name === 'feature-gates') {
+      const fileGates = isDict(config.featureGates) ? config.featureGates : {};
+      const merged: Dict = { ...fileGates };
+      for (const [k, v] of e.map ?? new Map<string, string>()) {
+        merged[k] = fieldValue(name, effectiveOf('bool', `feature-gates ${k}`, [v]));
+        overrides.set(`featureGates.${k}`, { flag: name, raw: `${k}=${v}` });
+        sources.set(`featureGates.${k}`, 'flag');
+      }
+      config.featureGates = merged;
+      continue;
+    }
+    const v = fieldValue(name, e);
+    if (spec.combine === 'or' && !isInvalidFlagValue(v)) {
+      // --seccomp-default only adds: the kubelet uses flag OR file.
+      if (v === true) {
+        setPath(config, spec.field, true);
+        sources.set(spec.field, 'flag');
+        overrides.set(spec.field, { flag: name, raw: e.value });
+      }
+      continue;
+    }
+    setPath(config, spec.field, v);
+    sources.set(spec.field, 'flag');
+    overrides.set(spec.field, { flag: name, raw: e.value });
+  }
+  const dropin = all.get('config-dir');
+  const out: Pick<KubeletSubject, 'config' | 'sources' | 'overrides' | 'flags' | 'dropinDir'> = { config, sources, overrides, flags: all };
+  if (dropin && dropin[dropin.length - 1] !== '') out.dropinDir = dropin[dropin.length - 1];
+  return out;
+}
+
+/** Applies kubelet flags (in command-line order) to a KubeletConfiguration file (kubelet defaults included). */
+export function applyKubeletFlags(file: Dict, flags: ReadonlyArray<[string, string]>) {
+  return effectiveKubeletConfig({ file, flags });
+}
+
+/**
+ * Every kubelet the input describes: each KubeletConfiguration with the kubeletExtraArgs of each
+ * InitConfiguration/JoinConfiguration in the input (kubeadm gives the same file to every node and
+ * the registration's flags to that node), or alone when there is none.
+ */
+export function kubeletSubjects(docs: readonly Document[], isKind: (d: Document, kind: string, group: string) => boolean): KubeletSubject[] {
+  const files = docs.filter((d) => isKind(d, 'KubeletConfiguration', 'kubelet.config.k8s.io'));
+  const registrations = docs.filter((d) => isKind(d, 'InitConfiguration', 'kubeadm.k8s.io') || isKind(d, 'JoinConfiguration', 'kubeadm.k8s.io'));
+  const clusterConfigs = docs.filter((d) => isKind(d, 'ClusterConfiguration', 'kubeadm.k8s.io'));
+  const out: KubeletSubject[] = [];
+  for (const f of files) {
+    // kubeadm reads a KubeletConfiguration from the same --config file as its own documents.
+    const file = f.source?.file;
+    const sameFile = (d: Document) => file !== undefined && d.source?.file === file;
+    const viaKubeadm = [...registrations, ...clusterConfigs].some(sameFile);
+    const cluster = clusterConfigs.find(sameFile) ?? clusterConfigs[0];
+    const kubeadmCertificatesDir = viaKubeadm ? (asString(cluster?.object.certificatesDir) ?? '/etc/kubernetes/pki') : undefined;
+    const regs = registrations.length === 0 ? [undefined] : registrations;
+    for (const r of regs) {
+      const args = r ? readExtraArgs(get(r.object, 'nodeRegistration.kubeletExtraArgs')) : [];
+      const inputs: KubeletInputs = { file: f.object as Dict, flags: args };
+      if (kubeadmCertificatesDir !== undefined) inputs.kubeadmCertificatesDir = kubeadmCertificatesDir;
+      const eff = effectiveKubeletConfig(inputs);
+      out.push(r ? { document: f, flagsFrom: r, ...eff } : { document: f, ...eff });
+    }
+  }
+  return out;
+}
