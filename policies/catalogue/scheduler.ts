@@ -1,10 +1,36 @@
 /** kube-scheduler: binding, TLS and profiling. */
-import { Control } from '../control';
-import { boolFlag, componentCheck } from '../checks/helpers';
+import { CheckContext, ComponentConfig, Control } from '../control';
+import { componentCheck, fail, pass, Verdict } from '../checks/helpers';
+import { apiVersionMatches } from '../context';
 import { servingTlsVerdict } from '../checks/tls';
 import { loopbackBindVerdict } from './controller-manager';
 
 const sched = 'kube-scheduler' as const;
+
+/**
+ * With --config the scheduler ignores its deprecated --profiling flag and takes enableProfiling
+ * from the KubeSchedulerConfiguration (default true): cmd/kube-scheduler/app/options Options.ApplyTo.
+ */
+function schedulerProfiling(c: ComponentConfig, ctx: CheckContext): Verdict {
+  const config = c.flag('config');
+  if (config === undefined || config === '') {
+    const f = c.effective('profiling');
+    if (f === undefined) return fail('--profiling is not set and defaults to true; it must be false.');
+    if (f.invalid !== undefined) return fail(`${f.invalid}: the scheduler would not start; it must be false.`);
+    return f.bool === false ? pass(`--profiling=${f.value}.`) : fail(`--profiling=${f.value}; it must be false.`);
+  }
+  const docs = ctx.byKind('KubeSchedulerConfiguration').filter((d) => apiVersionMatches(d.object.apiVersion, 'kubescheduler.config.k8s.io'));
+  const ignored = c.flag('profiling') !== undefined ? ` (--profiling=${c.flag('profiling')} is ignored when --config is given)` : '';
+  if (docs.length === 0) {
+    return { status: 'not-evaluated', message: `Not evaluated: --config=${config} is set, so enableProfiling in that KubeSchedulerConfiguration decides${ignored}, and no KubeSchedulerConfiguration is in the input.` };
+  }
+  const on = docs.filter((d) => (d.object as Record<string, unknown>).enableProfiling !== false);
+  if (on.length > 0) {
+    const v = (on[0].object as Record<string, unknown>).enableProfiling;
+    return fail(`KubeSchedulerConfiguration enableProfiling is ${v === undefined ? 'not set and defaults to true' : JSON.stringify(v)}${ignored}.`);
+  }
+  return pass(`KubeSchedulerConfiguration enableProfiling: false${ignored}.`);
+}
 
 export const SCHEDULER_CONTROLS: readonly Control[] = [
   {
@@ -41,6 +67,6 @@ export const SCHEDULER_CONTROLS: readonly Control[] = [
     responsibility: 'provider',
     automation: 'automated',
     remediation: "HardenedControlPlane prop scheduler.extraArgs 'profiling': 'false'.",
-    check: boolFlag(sched, 'profiling', false, true),
+    check: componentCheck(sched, schedulerProfiling),
   },
 ];
