@@ -1,19 +1,47 @@
 /** RBAC: what Roles and ClusterRoles grant, and whom bindings grant it to. */
 import { CheckContext, CheckResult, Control } from '../control';
 import { notEvaluated, result } from '../checks/helpers';
+import { matchesLabels } from '../checks/label-selector';
 import { Document } from '../model';
-import { BOOTSTRAP_CLUSTER_ROLES, BOOTSTRAP_LABEL, BOOTSTRAP_LABEL_VALUE, BOOTSTRAP_ROLES, isBroadSubject, READ_ONLY_BUILTIN_ROLES } from '../checks/rbac-builtins';
-import { asDict, asDicts, asString, asStrings, Dict } from '../util/values';
+import {
+  BOOTSTRAP_CLUSTER_ROLES,
+  BOOTSTRAP_LABEL,
+  BOOTSTRAP_LABEL_VALUE,
+  BOOTSTRAP_ROLES,
+  BUILTIN_AGGREGATION_LABELS,
+  BUILTIN_ROLES_FLAGGED_BY,
+  isBroadSubject,
+  READ_ONLY_BUILTIN_NAMESPACED_ROLES,
+  READ_ONLY_BUILTIN_ROLES,
+} from '../checks/rbac-builtins';
+import {
+  dangerousGrants,
+  escalationProblem,
+  networkPolicyWriteProblem,
+  persistentVolumeWriteProblem,
+  RBAC_GROUP,
+  ruleProblems,
+  secretsReadProblem,
+  wildcardProblem,
+} from '../checks/rbac-rules';
+import { asDict, asDicts, asString, Dict } from '../util/values';
 
-const RBAC = 'rbac.authorization.k8s.io';
+const RBAC = RBAC_GROUP;
 
 function roles(ctx: CheckContext): Document[] {
   return [...ctx.byKind('Role', RBAC), ...ctx.byKind('ClusterRole', RBAC)];
 }
 
+/** ClusterRoles by name, Roles as namespace/name (the keys of the built-in lists). */
+function builtInKey(d: Document): string {
+  const n = d.object.metadata?.name ?? '';
+  return d.object.kind === 'ClusterRole' ? n : `${d.object.metadata?.namespace ?? ''}/${n}`;
+}
+
 /**
  * Roles the API server ships and reconciles itself: its exact bootstrap names, carrying its
- * bootstrap label. A custom role named `system:…` (or one without the label) is checked.
+ * bootstrap label. A custom role named `system:…` (or one without the label) is checked like
+ * any other role; a built-in one is compared with what its bootstrap version grants.
  */
 function builtInRole(d: Document): boolean {
   const n = d.object.metadata?.name ?? '';
@@ -23,60 +51,86 @@ function builtInRole(d: Document): boolean {
   return d.object.kind === 'Role' && (BOOTSTRAP_ROLES[ns]?.has(n) ?? false);
 }
 
-const WRITE_VERBS = ['create', 'update', 'patch', 'delete', 'deletecollection'];
+function isAggregated(d: Document): boolean {
+  return asDict((d.object as Dict).aggregationRule).clusterRoleSelectors !== undefined;
+}
+
+/** The ClusterRoles of the input a ClusterRole's aggregation selects (the aggregation controller's union). */
+function aggregatedSources(selectors: unknown[], self: string, ctx: CheckContext): Document[] {
+  return ctx.byKind('ClusterRole', RBAC).filter((c) => {
+    if (c.object.metadata?.name === self) return false;
+    const labels = c.object.metadata?.labels ?? {};
+    return selectors.some((sel) => matchesLabels(sel, labels) === true);
+  });
+}
+
+interface Grants {
+  /** What the role grants that must not reach broad groups. */
+  grants: string[];
+  /** False when the role (or part of what it aggregates) is not in the input. */
+  known: boolean;
+}
 
 /**
- * What a bound role grants that must not reach everyone: write verbs on anything, or reading
- * Secrets. Undefined when the role is not in the input and not a known built-in.
+ * What a bound role grants that must not reach everyone (rbac-rules.ts dangerousGrants), from
+ * the role in the input; for a built-in role not in the input, from the API server's bootstrap
+ * policy. A built-in name keeps its bootstrap rules even when the input redefines it (the API
+ * server adds missing rules back at every start); an aggregated ClusterRole is the union of the
+ * input's ClusterRoles its selectors match.
  */
-function dangerousGrants(ref: Dict, bindingNs: string | undefined, ctx: CheckContext): string[] | undefined {
-  const name = asString(ref.name) ?? '';
-  const kind = asString(ref.kind);
-  if (kind === 'ClusterRole' && ['cluster-admin', 'admin', 'edit'].includes(name)) return [`${name} grants write access and Secret reads`];
+function boundRoleGrants(kind: string | undefined, name: string, bindingNs: string | undefined, ctx: CheckContext, seen = new Set<string>()): Grants {
+  const key = kind === 'ClusterRole' ? name : `${bindingNs ?? ''}/${name}`;
+  if (seen.has(`${kind}/${key}`)) return { grants: [], known: true };
+  seen.add(`${kind}/${key}`);
   const found = roles(ctx).find(
     (d) => d.object.kind === kind && d.object.metadata?.name === name && (kind === 'ClusterRole' || (d.object.metadata?.namespace ?? '') === (bindingNs ?? '')),
   );
-  if (!found) return kind === 'ClusterRole' && READ_ONLY_BUILTIN_ROLES.has(name) ? [] : undefined;
   const out = new Set<string>();
-  for (const r of asDicts((found.object as Dict).rules)) {
-    const verbs = asStrings(r.verbs);
-    const writes = verbs.includes('*') ? ['*'] : verbs.filter((v) => WRITE_VERBS.includes(v) || ['escalate', 'bind', 'impersonate'].includes(v));
-    if (writes.length > 0) out.add(`${writes.join(', ')} on ${asStrings(r.resources).join(', ') || asStrings(r.nonResourceURLs).join(', ') || '?'}`);
-    const reads = grantsOn(r, '', 'secrets', ['get', 'list', 'watch']);
-    if (reads.length > 0) out.add(`${reads.join(', ')} on secrets`);
+  let known = true;
+  const builtInName = kind === 'ClusterRole' ? BOOTSTRAP_CLUSTER_ROLES.has(name) : kind === 'Role' && (BOOTSTRAP_ROLES[bindingNs ?? '']?.has(name) ?? false);
+  const builtInSafe = kind === 'ClusterRole' ? READ_ONLY_BUILTIN_ROLES.has(name) : READ_ONLY_BUILTIN_NAMESPACED_ROLES.has(key);
+  if (builtInName && !builtInSafe) out.add(`the API server's built-in ${name} grants write access or Secret reads`);
+  if (found) for (const r of asDicts((found.object as Dict).rules)) for (const g of dangerousGrants(r)) out.add(g);
+  // Aggregation: the role's own selectors, or for a built-in aggregated role missing from the input, the API server's.
+  let selectors: unknown[] | undefined;
+  if (found && isAggregated(found)) selectors = asDicts(asDict((found.object as Dict).aggregationRule).clusterRoleSelectors);
+  else if (!found && kind === 'ClusterRole' && BUILTIN_AGGREGATION_LABELS[name] !== undefined) selectors = [{ matchLabels: { [BUILTIN_AGGREGATION_LABELS[name]]: 'true' } }];
+  if (selectors !== undefined) {
+    if (!builtInName) known = false; // other roles in the cluster may carry the selected labels
+    for (const src of aggregatedSources(selectors, name, ctx)) {
+      const g = boundRoleGrants('ClusterRole', src.object.metadata?.name ?? '', undefined, ctx, seen);
+      for (const x of g.grants) out.add(`${x} (aggregated from ${src.object.metadata?.name ?? '?'})`);
+    }
   }
-  if (asDict((found.object as Dict).aggregationRule).clusterRoleSelectors !== undefined) return undefined;
-  return [...out];
+  if (!found && !builtInName) known = false;
+  return { grants: [...out], known };
 }
 
 /** A check over each role's rules: `problem` returns what is wrong with one rule, or undefined. */
-function ruleCheck(problem: (rule: Dict) => string | undefined, ok: string) {
+function ruleCheck(problem: (rule: Dict) => string | undefined, builtInsFlagged: ReadonlySet<string>, ok: string) {
   return (ctx: CheckContext): CheckResult[] => {
     const all = roles(ctx);
     if (all.length === 0) return [notEvaluated('no Role or ClusterRole in the input.')];
     return all.map((d) => {
+      const aggregated = isAggregated(d);
       if (builtInRole(d)) {
-        return result('not-applicable', 'Built-in role reconciled by the API server; it is granted through bindings, which the binding controls check.', ctx.ref(d));
+        if (aggregated) {
+          return result('not-applicable', 'Built-in aggregated role: its rules are those of the roles it selects, each checked on its own.', ctx.ref(d));
+        }
+        const problems = ruleProblems(d.object as Dict, problem);
+        if (problems.length === 0) return result('pass', ok, ctx.ref(d));
+        if (builtInsFlagged.has(builtInKey(d))) {
+          return result('not-applicable', 'Built-in role reconciled by the API server, which grants this itself; it reaches users only through bindings, which the binding controls check.', ctx.ref(d));
+        }
+        return result('fail', `Built-in role whose bootstrap rules grant no such thing, changed here: ${problems.join('; ')}.`, ctx.ref(d));
       }
-      if (asDict((d.object as Dict).aggregationRule).clusterRoleSelectors !== undefined) {
+      if (aggregated) {
         return result('not-evaluated', 'Not evaluated: an aggregated ClusterRole gets its rules from other roles at run time.', ctx.ref(d));
       }
-      const problems = asDicts((d.object as Dict).rules)
-        .map((r, i) => ({ i, p: problem(r) }))
-        .filter((x) => x.p !== undefined)
-        .map((x) => `rule ${x.i + 1}: ${x.p}`);
+      const problems = ruleProblems(d.object as Dict, problem);
       return problems.length > 0 ? result('fail', `${problems.join('; ')}.`, ctx.ref(d)) : result('pass', ok, ctx.ref(d));
     });
   };
-}
-
-function grantsOn(rule: Dict, group: string, resource: string, verbs: readonly string[]): string[] {
-  const groups = asStrings(rule.apiGroups);
-  const resources = asStrings(rule.resources);
-  const rv = asStrings(rule.verbs);
-  if (!groups.some((g) => g === '*' || g === group)) return [];
-  if (!resources.some((r) => r === '*' || r === resource)) return [];
-  return verbs.filter((v) => rv.includes('*') || rv.includes(v));
 }
 
 function bindings(ctx: CheckContext): Document[] {
@@ -113,10 +167,7 @@ export const RBAC_CONTROLS: readonly Control[] = [
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'Use the NamespaceAccess / PlatformAccess presets or list groups, resources and verbs explicitly.',
-    check: ruleCheck((r) => {
-      const wild = ['apiGroups', 'resources', 'verbs', 'nonResourceURLs'].filter((k) => asStrings(r[k]).some((x) => x === '*' || x.endsWith('*')));
-      return wild.length > 0 ? `wildcard in ${wild.join(', ')}` : undefined;
-    }, 'No wildcard in any rule.'),
+    check: ruleCheck(wildcardProblem, BUILTIN_ROLES_FLAGGED_BY.wildcards, 'No wildcard in any rule.'),
   },
   {
     id: 'HCB-RBAC-NO-ESCALATION-VERBS',
@@ -128,16 +179,7 @@ export const RBAC_CONTROLS: readonly Control[] = [
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'Remove escalate, bind and impersonate from the role; keep them to break-glass administrators.',
-    check: ruleCheck((r) => {
-      const verbs = asStrings(r.verbs).filter((v) => ['escalate', 'bind', 'impersonate'].includes(v));
-      if (verbs.length > 0) return `grants ${verbs.join(', ')}`;
-      if (!asStrings(r.verbs).includes('*')) return undefined;
-      // Verb "*" includes escalate and bind where the rule reaches roles, impersonate where it reaches identities.
-      const implied = new Set<string>();
-      for (const res of ['roles', 'clusterroles']) for (const v of grantsOn(r, RBAC, res, ['escalate', 'bind'])) implied.add(v);
-      for (const res of ['users', 'groups', 'serviceaccounts']) for (const v of grantsOn(r, '', res, ['impersonate'])) implied.add(v);
-      return implied.size > 0 ? `verb "*" grants ${[...implied].join(', ')}` : undefined;
-    }, 'No escalate, bind or impersonate.'),
+    check: ruleCheck(escalationProblem, BUILTIN_ROLES_FLAGGED_BY.escalation, 'No escalate, bind or impersonate.'),
   },
   {
     id: 'HCB-RBAC-SECRETS-READ',
@@ -149,12 +191,7 @@ export const RBAC_CONTROLS: readonly Control[] = [
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'Mount the one Secret a workload needs as a volume instead of granting API read access; restrict resourceNames if access is unavoidable.',
-    check: ruleCheck((r) => {
-      const verbs = grantsOn(r, '', 'secrets', ['get', 'list', 'watch']);
-      if (verbs.length === 0) return undefined;
-      if (asStrings(r.resourceNames).length > 0 && !verbs.includes('list') && !verbs.includes('watch')) return undefined;
-      return `${verbs.join(', ')} on secrets`;
-    }, 'No read access to Secrets.'),
+    check: ruleCheck(secretsReadProblem, BUILTIN_ROLES_FLAGGED_BY.secretsRead, 'No read access to Secrets.'),
   },
   {
     id: 'HCB-RBAC-CLUSTER-ADMIN-BINDINGS',
@@ -193,14 +230,16 @@ export const RBAC_CONTROLS: readonly Control[] = [
         const broad = subjects(b).filter((s) => isBroadSubject(asString(s.kind), asString(s.name)));
         if (broad.length === 0) return result('pass', 'No broad group or anonymous user among the subjects.', ctx.ref(d));
         const ref = asDict(b.roleRef);
-        const grants = dangerousGrants(ref, d.object.metadata?.namespace, ctx);
+        // A ClusterRoleBinding can only reference a ClusterRole; a RoleBinding a Role of its namespace or a ClusterRole.
+        const kind = asString(ref.kind);
+        const { grants, known } = boundRoleGrants(kind, asString(ref.name) ?? '', d.object.kind === 'RoleBinding' ? d.object.metadata?.namespace : undefined, ctx);
         const who = broad.map(subjectText).join(', ');
-        if (grants === undefined) {
-          return result('not-evaluated', `Not evaluated: binds ${String(ref.kind)} ${String(ref.name)} to ${who}, but that role is not in the input (or is aggregated), so what it grants is unknown.`, ctx.ref(d));
+        const scope = d.object.kind === 'RoleBinding' ? ` in ${d.object.metadata?.namespace ?? 'its namespace'}` : '';
+        if (grants.length > 0) return result('fail', `Binds ${String(kind)} ${String(ref.name)} to ${who}${scope}: ${grants.join('; ')}.`, ctx.ref(d));
+        if (!known) {
+          return result('not-evaluated', `Not evaluated: binds ${String(kind)} ${String(ref.name)} to ${who}, but that role (or a role it aggregates) is not in the input, so what it grants is unknown.`, ctx.ref(d));
         }
-        return grants.length > 0
-          ? result('fail', `Binds ${String(ref.kind)} ${String(ref.name)} to ${who}: ${grants.join('; ')}.`, ctx.ref(d))
-          : result('pass', `Binds ${String(ref.kind)} ${String(ref.name)} to ${who}; it grants no writes and no Secret reads.`, ctx.ref(d));
+        return result('pass', `Binds ${String(kind)} ${String(ref.name)} to ${who}; it grants no writes and no Secret reads.`, ctx.ref(d));
       });
     },
   },
@@ -230,10 +269,7 @@ export const RBAC_CONTROLS: readonly Control[] = [
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'Tenant roles (NamespaceAccess) request storage through PersistentVolumeClaims; PersistentVolume write access stays in PlatformAccess. Record an exception for the platform role.',
-    check: ruleCheck((r) => {
-      const verbs = grantsOn(r, '', 'persistentvolumes', ['create', 'update', 'patch', 'delete']);
-      return verbs.length > 0 ? `${verbs.join(', ')} on persistentvolumes` : undefined;
-    }, 'No write access to PersistentVolumes.'),
+    check: ruleCheck(persistentVolumeWriteProblem, BUILTIN_ROLES_FLAGGED_BY.persistentVolumeWrite, 'No write access to PersistentVolumes.'),
   },
   {
     id: 'HCB-RBAC-NETWORK-POLICY-WRITE',
@@ -245,9 +281,6 @@ export const RBAC_CONTROLS: readonly Control[] = [
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'Keep NetworkPolicy write access in PlatformAccess; tenants request flows through reviewed NetworkAllowPolicy code. Record an exception for the platform role.',
-    check: ruleCheck((r) => {
-      const verbs = grantsOn(r, 'networking.k8s.io', 'networkpolicies', ['create', 'update', 'patch', 'delete']);
-      return verbs.length > 0 ? `${verbs.join(', ')} on networkpolicies` : undefined;
-    }, 'No write access to NetworkPolicies.'),
+    check: ruleCheck(networkPolicyWriteProblem, BUILTIN_ROLES_FLAGGED_BY.networkPolicyWrite, 'No write access to NetworkPolicies.'),
   },
 ];

@@ -102,17 +102,93 @@ export const BOOTSTRAP_LABEL = 'kubernetes.io/bootstrapping';
 export const BOOTSTRAP_LABEL_VALUE = 'rbac-defaults';
 
 /**
- * Built-in roles that grant only reads of non-secret information; binding them to broad groups is
- * what the API server itself does (system:discovery, system:basic-user, system:public-info-viewer
- * to system:authenticated and system:unauthenticated).
+ * Built-in ClusterRoles whose bootstrap rules grant no write verb and no Secret read
+ * (rbac-rules.ts dangerousGrants on the API server's own policy): binding them to broad groups is
+ * harmless, and the API server itself binds system:discovery, system:basic-user and
+ * system:public-info-viewer to system:authenticated (and the latter to system:unauthenticated).
+ * `view` is aggregated from system:aggregate-to-view, which is in this list; roles of the input
+ * labelled for aggregation into it are resolved on top (catalogue/rbac.ts).
  */
 export const READ_ONLY_BUILTIN_ROLES: ReadonlySet<string> = new Set([
-  'system:discovery',
+  'system:aggregate-to-view',
   'system:basic-user',
+  'system:certificates.k8s.io:kube-apiserver-client-approver',
+  'system:certificates.k8s.io:kube-apiserver-client-kubelet-approver',
+  'system:certificates.k8s.io:kubelet-serving-approver',
+  'system:certificates.k8s.io:legacy-unknown-approver',
+  'system:cluster-trust-bundle-discovery',
+  'system:discovery',
+  'system:heapster',
+  'system:kube-aggregator',
+  'system:kube-dns',
+  'system:monitoring',
   'system:public-info-viewer',
   'system:service-account-issuer-discovery',
   'view',
 ]);
+
+/** Namespaced bootstrap Roles (namespace/name) that grant only reads of non-secret data. */
+export const READ_ONLY_BUILTIN_NAMESPACED_ROLES: ReadonlySet<string> = new Set(['kube-system/extension-apiserver-authentication-reader']);
+
+/**
+ * The bootstrap ClusterRoles the API server fills by aggregation, and the label (value "true")
+ * that selects the roles aggregated into each (policy.go: admin, edit, view).
+ */
+export const BUILTIN_AGGREGATION_LABELS: Readonly<Record<string, string>> = {
+  admin: 'rbac.authorization.k8s.io/aggregate-to-admin',
+  edit: 'rbac.authorization.k8s.io/aggregate-to-edit',
+  view: 'rbac.authorization.k8s.io/aggregate-to-view',
+};
+
+/**
+ * For each role check, the bootstrap roles whose own rules (as v1.36.3 ships them) the check
+ * flags: a built-in role named here is reported not-applicable for that check, a built-in role
+ * not named here that the check flags was changed after bootstrap and fails. ClusterRoles by
+ * name, Roles as namespace/name. Found by running the predicates of rbac-rules.ts over the
+ * bootstrap policy (testdata/*.yaml next to policy.go).
+ */
+export const BUILTIN_ROLES_FLAGGED_BY: Readonly<Record<'wildcards' | 'escalation' | 'secretsRead' | 'persistentVolumeWrite' | 'networkPolicyWrite', ReadonlySet<string>>> = {
+  wildcards: new Set([
+    'cluster-admin',
+    'system:controller:disruption-controller',
+    'system:controller:generic-garbage-collector',
+    'system:controller:horizontal-pod-autoscaler',
+    'system:controller:namespace-controller',
+    'system:controller:resourcequota-controller',
+    'system:discovery',
+    'system:kube-controller-manager',
+    'system:kubelet-api-admin',
+    'system:monitoring',
+  ]),
+  escalation: new Set(['cluster-admin', 'system:aggregate-to-edit', 'system:controller:clusterrole-aggregation-controller']),
+  secretsRead: new Set([
+    'cluster-admin',
+    'system:aggregate-to-edit',
+    'system:controller:generic-garbage-collector',
+    'system:controller:namespace-controller',
+    'system:controller:resourcequota-controller',
+    'system:kube-controller-manager',
+    'system:node',
+    'kube-system/system:controller:bootstrap-signer',
+    'kube-system/system:controller:token-cleaner',
+  ]),
+  persistentVolumeWrite: new Set([
+    'cluster-admin',
+    'system:controller:expand-controller',
+    'system:controller:generic-garbage-collector',
+    'system:controller:namespace-controller',
+    'system:controller:persistent-volume-binder',
+    'system:controller:pv-protection-controller',
+    'system:persistent-volume-provisioner',
+    'system:volume-scheduler',
+  ]),
+  networkPolicyWrite: new Set([
+    'cluster-admin',
+    'system:aggregate-to-edit',
+    'system:controller:generic-garbage-collector',
+    'system:controller:namespace-controller',
+  ]),
+};
 
 /** Groups and users that stand for everyone, every service account, or nobody in particular. */
 export function isBroadSubject(kind: string | undefined, name: string | undefined): boolean {
