@@ -86,7 +86,7 @@ export function parseGoInt(s: string, bits: 32 | 64 = 64): number | undefined {
     n = n * base + d;
   }
   if (underscores && !goUnderscoreOK(s)) return undefined;
-  const v = negative ? -n : n;
+  const v = negative && n !== 0 ? -n : n;
   const limit = 2 ** (bits - 1);
   return v >= -limit && v < limit ? v : undefined;
 }
