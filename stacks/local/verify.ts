@@ -18,6 +18,7 @@ import * as tls from 'tls';
 import { parseAllDocuments } from 'yaml';
 import { CATALOGUE } from '../../policies/catalogue';
 import { evaluate } from '../../policies/engine';
+import { parseComponentCommandLine } from '../../policies/flags';
 import type { ControlException, Document, Finding, KubeObject, NodeFile, Status } from '../../policies/model';
 import { NODE_FILE_MANIFEST_API_VERSION, NODE_FILE_MANIFEST_KIND } from '../../policies/model';
 import { BACKUP_MAGIC, BACKUP_SUFFIX, defaultBackupDir, defaultKeyFile, listBackups } from './backup';
@@ -66,7 +67,8 @@ export async function observe(opts: VerifyOptions): Promise<{ documents: Documen
     });
     if (name === 'kube-apiserver') {
       for (const f of ['audit-policy-file', 'admission-control-config-file', 'authentication-config', 'encryption-provider-config']) {
-        const value = args.find((a) => a.startsWith(`--${f}=`))?.split('=')[1];
+        // The value the API server uses: the last occurrence, in any spelling pflag accepts.
+        const value = parseComponentCommandLine('kube-apiserver', args).flags.filter(([n]) => n.replace(/_/g, '-') === f).pop()?.[1];
         if (!value) continue;
         const file = path.join(rootfs, value);
         if (!fs.existsSync(file)) {
