@@ -1,10 +1,18 @@
 /**
  * Coverage of each framework by the catalogue: for every canonical requirement ID, whether an
- * automated control checks it, or only manual or organisational controls answer for it.
+ * automated control checks it completely, only in part, or only manual or organisational
+ * controls answer for it.
+ *
+ * A BSI, CCN or SCS requirement counts as automated only when an automated control's mapping to
+ * it is claimed `full` in policies/frameworks/coverage-claims.ts (alone, or together with the
+ * other controls the claim names, all present and automated). Automated mappings without a full
+ * claim make the requirement `partial`. STIG and CIS mappings are not graded: each rule names one
+ * setting and is mapped only to the control that checks it.
  */
 import { CATALOGUE } from './catalogue';
 import { Automation, Control } from './control';
 import { FRAMEWORK_DEFINITIONS } from './frameworks';
+import { claimOf, isClaimedFramework } from './frameworks/coverage-claims';
 import { Framework, FRAMEWORKS } from './model';
 
 export interface FrameworkCoverage {
@@ -13,9 +21,11 @@ export interface FrameworkCoverage {
   edition: string;
   /** Canonical requirement IDs of the framework. */
   total: number;
-  /** IDs checked by at least one automated control. */
+  /** IDs an automated control checks completely (a full claim holds, or the framework is not graded). */
   automated: string[];
-  /** IDs answered only by manual controls (at least one manual). */
+  /** IDs automated controls check only in part (no full claim holds); manual or organisational controls may answer the rest. */
+  partial: string[];
+  /** IDs answered by manual controls and no automated one (at least one manual). */
   manual: string[];
   /** IDs answered only by organisational controls. */
   organisational: string[];
@@ -25,6 +35,25 @@ export interface FrameworkCoverage {
   unknown: string[];
   /** Per ID, the controls that reference it (sorted). */
   controls: Record<string, string[]>;
+  /** Per ID, every mapping with how much of the requirement it covers (sorted by control). */
+  mappings: Record<string, MappingCoverage[]>;
+  /** Automated mappings of a graded framework without a coverage claim, as `CONTROL framework:ID` (counted as partial). */
+  unclaimed: string[];
+}
+
+/** One control's mapping to one requirement. */
+export interface MappingCoverage {
+  control: string;
+  automation: Automation;
+  /**
+   * automated controls only: `full` when the control (with the controls its claim names) checks
+   * the whole requirement, `partial` otherwise; undefined for manual and organisational controls.
+   */
+  coverage?: 'full' | 'partial';
+  /** Why (from the claim); for an automated mapping without a claim, says so. */
+  reason?: string;
+  /** The other controls a full claim holds together with. */
+  together?: string[];
 }
 
 const RANK: Record<Automation, number> = { automated: 0, manual: 1, organisational: 2 };
@@ -48,13 +77,59 @@ export function frameworkCoverage(framework: Framework, controls: readonly Contr
   const canonical = new Set(def.requirements.map((r) => r.id));
   const best = new Map<string, Automation>();
   const byId: Record<string, string[]> = {};
+  const automatedFor = new Map<string, Set<string>>();
   for (const c of controls) {
     for (const id of c.frameworks[framework] ?? []) {
       (byId[id] ??= []).push(c.id);
+      if (c.automation === 'automated') {
+        if (!automatedFor.has(id)) automatedFor.set(id, new Set());
+        automatedFor.get(id)!.add(c.id);
+      }
       const prev = best.get(id);
       if (prev === undefined || RANK[c.automation] < RANK[prev]) best.set(id, c.automation);
     }
   }
+  const mappings: Record<string, MappingCoverage[]> = {};
+  const unclaimed: string[] = [];
+  const fullIds = new Set<string>();
+  for (const id of Object.keys(byId).sort(compareIds)) {
+    const seen = new Set<string>();
+    const list: MappingCoverage[] = [];
+    for (const c of [...controls].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
+      if (seen.has(c.id) || !(c.frameworks[framework] ?? []).includes(id)) continue;
+      seen.add(c.id);
+      if (c.automation !== 'automated') {
+        list.push({ control: c.id, automation: c.automation });
+        continue;
+      }
+      if (!isClaimedFramework(framework)) {
+        list.push({ control: c.id, automation: c.automation, coverage: 'full' });
+        fullIds.add(id);
+        continue;
+      }
+      const claim = claimOf(c.id, framework, id);
+      if (claim === undefined) {
+        unclaimed.push(`${c.id} ${framework}:${id}`);
+        list.push({ control: c.id, automation: c.automation, coverage: 'partial', reason: 'No coverage claim recorded (policies/frameworks/coverage-claims.ts); counted as partial.' });
+        continue;
+      }
+      const together = [...(claim.together ?? [])];
+      const missing = together.filter((o) => !automatedFor.get(id)?.has(o));
+      if (claim.coverage === 'full' && missing.length === 0) {
+        fullIds.add(id);
+        list.push({ control: c.id, automation: c.automation, coverage: 'full', reason: claim.reason, ...(together.length > 0 ? { together } : {}) });
+      } else {
+        const reason = claim.coverage === 'full' ? `${claim.reason} (counted as partial: ${missing.join(', ')} not automated here)` : claim.reason;
+        list.push({ control: c.id, automation: c.automation, coverage: 'partial', reason });
+      }
+    }
+    mappings[id] = list;
+  }
+  const category = (id: string): Automation | 'partial' | undefined => {
+    if (fullIds.has(id)) return 'automated';
+    if (automatedFor.has(id)) return 'partial';
+    return best.get(id);
+  };
   const ids = def.requirements.map((r) => r.id);
   const sorted = (xs: string[]) => [...xs].sort(compareIds);
   const controlsSorted: Record<string, string[]> = {};
@@ -64,12 +139,15 @@ export function frameworkCoverage(framework: Framework, controls: readonly Contr
     name: def.name,
     edition: def.edition,
     total: ids.length,
-    automated: sorted(ids.filter((id) => best.get(id) === 'automated')),
-    manual: sorted(ids.filter((id) => best.get(id) === 'manual')),
-    organisational: sorted(ids.filter((id) => best.get(id) === 'organisational')),
+    automated: sorted(ids.filter((id) => category(id) === 'automated')),
+    partial: sorted(ids.filter((id) => category(id) === 'partial')),
+    manual: sorted(ids.filter((id) => category(id) === 'manual')),
+    organisational: sorted(ids.filter((id) => category(id) === 'organisational')),
     uncovered: sorted(ids.filter((id) => !best.has(id))),
     unknown: sorted([...best.keys()].filter((id) => !canonical.has(id))),
     controls: controlsSorted,
+    mappings,
+    unclaimed: [...unclaimed].sort(),
   };
 }
 

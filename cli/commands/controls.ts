@@ -12,7 +12,9 @@ import { Framework, FRAMEWORKS } from '../../policies/model';
 const USAGE = `usage: hcb controls [--framework stig|cis|bsi|ccn|scs] [--format text|markdown|json]
 
 Prints the control catalogue and, per framework, which requirement IDs automated, manual and
-organisational controls cover.
+organisational controls cover. A BSI, CCN or SCS requirement counts as automated only when an
+automated control checks all of it (policies/frameworks/coverage-claims.ts); the others that
+automated controls check in part are listed as partly automated.
 `;
 
 export type ControlsFormat = 'text' | 'markdown' | 'json';
@@ -27,8 +29,25 @@ function selected(framework: Framework | undefined): { controls: Control[]; fram
   return { controls, frameworks };
 }
 
-function refs(c: Control, f: Framework): string {
-  return (c.frameworks[f] ?? []).join(', ');
+function refs(c: Control, f: Framework, cov?: FrameworkCoverage): string {
+  return (c.frameworks[f] ?? []).map((id) => (isPartial(cov, id, c.id) ? `${id} (partial)` : id)).join(', ');
+}
+
+function isPartial(cov: FrameworkCoverage | undefined, id: string, control: string): boolean {
+  return cov?.mappings[id]?.find((m) => m.control === control)?.coverage === 'partial';
+}
+
+/** The Coverage cell of one requirement: its category, and for partly automated ones who answers the rest. */
+function coverageKind(c: FrameworkCoverage, id: string): string {
+  if (c.automated.includes(id)) return 'automated';
+  if (c.partial.includes(id)) {
+    const others = new Set((c.mappings[id] ?? []).filter((m) => m.automation !== 'automated').map((m) => m.automation));
+    const rest = others.has('manual') ? 'manual' : others.has('organisational') ? 'organisational' : '';
+    return rest ? `partly automated, rest ${rest}` : 'partly automated';
+  }
+  if (c.manual.includes(id)) return 'manual';
+  if (c.organisational.includes(id)) return 'organisational';
+  return '**not covered**';
 }
 
 function md(s: string): string {
@@ -61,49 +80,65 @@ export function renderControls(format: ControlsFormat, framework?: Framework): s
 }
 
 function renderMarkdown(controls: Control[], frameworks: Framework[], cov: FrameworkCoverage[]): string {
+  const covOf = (f: Framework) => cov.find((c) => c.framework === f);
   const out: string[] = [];
   out.push('## Framework coverage', '');
-  out.push('| Framework | Requirements | Automated | Manual | Organisational | Not covered |');
-  out.push('|---|---:|---:|---:|---:|---:|');
+  out.push('| Framework | Requirements | Automated | Manual | Organisational | Not covered | Partly automated |');
+  out.push('|---|---:|---:|---:|---:|---:|---:|');
   for (const c of cov) {
-    out.push(`| ${md(c.name)} (${md(c.edition)}) | ${c.total} | ${c.automated.length} | ${c.manual.length} | ${c.organisational.length} | ${c.uncovered.length} |`);
+    out.push(
+      `| ${md(c.name)} (${md(c.edition)}) | ${c.total} | ${c.automated.length} | ${c.manual.length} | ${c.organisational.length} | ${c.uncovered.length} | ${c.partial.length} |`,
+    );
   }
   out.push('');
+  out.push(
+    'A BSI, CCN or SCS requirement counts as automated only when automated controls check all of it; a control marked',
+    '(partial) checks a part, and a requirement only such controls check is counted as partly automated, not as',
+    'automated, manual or organisational. Each claim and its reason: `policies/frameworks/coverage-claims.ts`',
+    '(`hcb controls --format json` prints them).',
+    '',
+  );
   for (const c of cov) {
     const def = FRAMEWORK_DEFINITIONS[c.framework];
-    const kind = (id: string) =>
-      c.automated.includes(id) ? 'automated' : c.manual.includes(id) ? 'manual' : c.organisational.includes(id) ? 'organisational' : '**not covered**';
     out.push(`### ${md(c.name)}`, '');
     out.push('| ID | Topic | Coverage | Controls |', '|---|---|---|---|');
-    for (const r of def.requirements) out.push(`| ${r.id} | ${md(r.topic)} | ${kind(r.id)} | ${(c.controls[r.id] ?? []).join(', ')} |`);
+    for (const r of def.requirements) {
+      const ctl = (c.controls[r.id] ?? []).map((x) => (isPartial(c, r.id, x) ? `${x} (partial)` : x));
+      out.push(`| ${r.id} | ${md(r.topic)} | ${coverageKind(c, r.id)} | ${ctl.join(', ')} |`);
+    }
     out.push('');
   }
   out.push('## Controls', '');
   out.push(`| Control | Title | Severity | Automation | ${frameworks.map((f) => LABEL[f]).join(' | ')} |`);
   out.push(`|---|---|---|---|${frameworks.map(() => '---').join('|')}|`);
   for (const c of controls) {
-    out.push(`| ${c.id} | ${md(c.title)} | ${c.severity} | ${c.automation} | ${frameworks.map((f) => refs(c, f)).join(' | ')} |`);
+    out.push(`| ${c.id} | ${md(c.title)} | ${c.severity} | ${c.automation} | ${frameworks.map((f) => refs(c, f, covOf(f))).join(' | ')} |`);
   }
   out.push('');
   return `${out.join('\n')}\n`;
 }
 
 function renderText(controls: Control[], frameworks: Framework[], cov: FrameworkCoverage[]): string {
+  const covOf = (f: Framework) => cov.find((c) => c.framework === f);
   const out: string[] = [];
   const w = Math.max(...controls.map((c) => c.id.length), 7);
   out.push(`${'CONTROL'.padEnd(w)}  ${'SEVERITY'.padEnd(8)}  ${'AUTOMATION'.padEnd(14)}  TITLE`);
   for (const c of controls) {
     out.push(`${c.id.padEnd(w)}  ${c.severity.padEnd(8)}  ${c.automation.padEnd(14)}  ${c.title}`);
-    const fw = frameworks.filter((f) => (c.frameworks[f] ?? []).length > 0).map((f) => `${LABEL[f]} ${refs(c, f)}`);
+    const fw = frameworks.filter((f) => (c.frameworks[f] ?? []).length > 0).map((f) => `${LABEL[f]} ${refs(c, f, covOf(f))}`);
     if (fw.length > 0) out.push(`${''.padEnd(w)}  ${fw.join('; ')}`);
   }
   out.push('', 'COVERAGE');
   for (const c of cov) {
-    out.push(`${c.name} (${c.edition}): ${c.total} requirements, ${c.automated.length} automated, ${c.manual.length} manual, ${c.organisational.length} organisational, ${c.uncovered.length} not covered`);
-    if (c.automated.length > 0) out.push(`  automated:      ${c.automated.join(' ')}`);
-    if (c.manual.length > 0) out.push(`  manual:         ${c.manual.join(' ')}`);
-    if (c.organisational.length > 0) out.push(`  organisational: ${c.organisational.join(' ')}`);
-    if (c.uncovered.length > 0) out.push(`  NOT COVERED:    ${c.uncovered.join(' ')}`);
+    out.push(
+      `${c.name} (${c.edition}): ${c.total} requirements, ${c.automated.length} automated, ${c.partial.length} partly automated, ${c.manual.length} manual, ${c.organisational.length} organisational, ${c.uncovered.length} not covered`,
+    );
+    if (c.automated.length > 0) out.push(`  automated:        ${c.automated.join(' ')}`);
+    if (c.partial.length > 0) out.push(`  partly automated: ${c.partial.join(' ')}`);
+    if (c.manual.length > 0) out.push(`  manual:           ${c.manual.join(' ')}`);
+    if (c.organisational.length > 0) out.push(`  organisational:   ${c.organisational.join(' ')}`);
+    if (c.uncovered.length > 0) out.push(`  NOT COVERED:      ${c.uncovered.join(' ')}`);
+    if (c.unclaimed.length > 0) out.push(`  NO CLAIM:         ${c.unclaimed.join(', ')}`);
   }
   return `${out.join('\n')}\n`;
 }
