@@ -6,7 +6,8 @@
 import { CheckContext, CheckResult, Control } from '../control';
 import { notEvaluated, result } from '../checks/helpers';
 import { Document } from '../model';
-import { asArray, asBool, asDict, asDicts, asStrings, Dict } from '../util/values';
+import { allowAllOpenings, Direction, policyTypes, selectsEveryPod } from '../checks/network-policy';
+import { asArray, asBool, asDict, asDicts, Dict } from '../util/values';
 
 const SYSTEM = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
 
@@ -29,51 +30,40 @@ function inNamespace(ctx: CheckContext, kind: string, ns: string): Document[] {
   return ctx.byKind(kind).filter((d) => d.object.metadata?.namespace === ns);
 }
 
-/** An empty podSelector selects every pod of the namespace. */
-function selectsAllPods(spec: Dict): boolean {
-  const sel = spec.podSelector;
-  if (sel === undefined || sel === null) return false; // required field; absent is malformed
-  const s = asDict(sel);
-  return Object.keys(asDict(s.matchLabels)).length === 0 && asArray(s.matchExpressions).length === 0;
-}
-
-/** policyTypes as Kubernetes defaults them: Ingress always, Egress when egress rules exist. */
-function policyTypes(spec: Dict): string[] {
-  const given = asStrings(spec.policyTypes);
-  if (given.length > 0) return given;
-  return spec.egress !== undefined ? ['Ingress', 'Egress'] : ['Ingress'];
-}
-
-/** A rule that allows everything: no peers and no ports. */
-function allowsAll(rule: Dict, peersKey: 'from' | 'to'): boolean {
-  return asArray(rule[peersKey]).length === 0 && asArray(rule.ports).length === 0;
-}
-
-function defaultDeny(direction: 'Ingress' | 'Egress') {
+function defaultDeny(direction: Direction) {
   const rulesKey = direction === 'Ingress' ? 'ingress' : 'egress';
-  const peersKey = direction === 'Ingress' ? 'from' : 'to';
+  const lower = direction.toLowerCase();
   return perNamespace((ns, _d, ctx) => {
     const policies = inNamespace(ctx, 'NetworkPolicy', ns).filter((p) => p.object.apiVersion === 'networking.k8s.io/v1');
     const specs = policies.map((p) => ({ name: p.object.metadata?.name ?? '?', spec: asDict((p.object as Dict).spec) }));
-    const deny = specs.find((p) => selectsAllPods(p.spec) && policyTypes(p.spec).includes(direction) && asArray(p.spec[rulesKey]).length === 0);
+    const deny = specs.find((p) => selectsEveryPod(p.spec) && policyTypes(p.spec).includes(direction) && asArray(p.spec[rulesKey]).length === 0);
     if (!deny) {
       return {
         status: 'fail',
-        message: `No NetworkPolicy in the input selects every pod of ${ns} for ${direction} without allowing anything: ${direction.toLowerCase()} traffic is open by default.`,
+        message: `No NetworkPolicy in the input selects every pod of ${ns} for ${direction} without allowing anything: ${lower} traffic is open by default.`,
       };
     }
-    const opener = specs.find(
-      (p) => selectsAllPods(p.spec) && policyTypes(p.spec).includes(direction) && asDicts(p.spec[rulesKey]).some((r) => allowsAll(r, peersKey)),
-    );
-    if (opener) return { status: 'fail', message: `NetworkPolicy ${opener.name} allows all ${direction.toLowerCase()} traffic for every pod, cancelling the default deny ${deny.name}.` };
-    return { status: 'pass', message: `NetworkPolicy ${deny.name} denies ${direction.toLowerCase()} traffic by default.` };
+    // Rules of every policy that selects a pod add up: one that lets every pod talk to everything undoes the deny.
+    const openings = allowAllOpenings(specs, direction);
+    if (openings.length > 0) {
+      const names = [...new Set(openings.flatMap((o) => o.policies))];
+      return {
+        status: 'fail',
+        message: `NetworkPolicy ${names.join(', ')} allows all ${lower} traffic for every pod, undoing the default deny ${deny.name}: ${openings.map((o) => `${o.policies.join(' + ')}: ${o.what}`).join('; ')}.`,
+      };
+    }
+    return { status: 'pass', message: `NetworkPolicy ${deny.name} denies ${lower} traffic by default; no policy for every pod opens it to everything.` };
   });
 }
 
 const PSA_ENFORCE = 'pod-security.kubernetes.io/enforce';
 const PSA_VERSION = 'pod-security.kubernetes.io/enforce-version';
 
-/** Namespaces that hold no user objects (V-242383): default, and the API server's kube-public and kube-node-lease. */
+/**
+ * Namespaces that hold no user objects (V-242383): default, and the API server's kube-public and
+ * kube-node-lease — the three the STIG's check text looks at. kube-system is the provider's; user
+ * pods there fail V-242417 (HCB-WORKLOAD-USER-NAMESPACE).
+ */
 const NO_USER_OBJECT_NAMESPACES = new Set(['default', 'kube-public', 'kube-node-lease']);
 
 function nonSystemNamespacedKinds(d: Document): boolean {
@@ -87,7 +77,7 @@ function builtIn(d: Document): boolean {
   const ns = d.object.metadata?.namespace;
   if (ns === 'kube-node-lease') return k === 'Lease' || (k === 'ServiceAccount' && n === 'default') || (k === 'ConfigMap' && n === 'kube-root-ca.crt');
   if (ns === 'kube-public') {
-    return (k === 'ConfigMap' && (n === 'cluster-info' || n === 'kube-root-ca.crt')) || (k === 'ServiceAccount' && n === 'default') || ((k === 'Role' || k === 'RoleBinding') && typeof n === 'string' && (n === 'system:controller:bootstrap-signer' || n.startsWith('kubeadm:')));
+    return (k === 'ConfigMap' && (n === 'cluster-info' || n === 'kube-root-ca.crt')) || (k === 'ServiceAccount' && n === 'default') || ((k === 'Role' || k === 'RoleBinding') && (n === 'system:controller:bootstrap-signer' || n === 'kubeadm:bootstrap-signer-clusterinfo'));
   }
   return (
     (k === 'Service' && n === 'kubernetes') ||
