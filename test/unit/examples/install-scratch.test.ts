@@ -74,6 +74,23 @@ describe('a new app repo following the README', () => {
     expect(fs.existsSync(path.join(app, 'node_modules', 'cdk8s-plus-28', 'package.json'))).toBe(true);
   });
 
+  test('hardened-cluster-blueprint/policies resolves with classic node resolution (typesVersions) and audits', () => {
+    fs.writeFileSync(
+      path.join(app, 'audit.ts'),
+      "import { evaluate } from 'hardened-cluster-blueprint/policies';\n" +
+        "const f = evaluate([{ object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'x' }, spec: { containers: [{ name: 'c', image: 'i', securityContext: { privileged: true } }] } }, source: {} }]);\n" +
+        "if (!f.some((x) => x.control === 'HCB-WORKLOAD-PRIVILEGED' && x.status === 'fail')) throw new Error('privileged pod not failed');\n",
+    );
+    run(path.join(app, 'node_modules', '.bin', 'tsc'), ['--strict', '--module', 'commonjs', '--moduleResolution', 'node10', '--outDir', 'out-audit', 'audit.ts'], app);
+    run('node', ['out-audit/audit.js'], app);
+  });
+
+  test('shipped source maps carry their sources', () => {
+    const map = JSON.parse(fs.readFileSync(path.join(app, 'node_modules', 'hardened-cluster-blueprint', 'dist', 'constructs', 'blueprint.js.map'), 'utf8'));
+    expect(map.sourcesContent?.[0]).toContain('class Blueprint');
+    expect(fs.existsSync(path.join(app, 'node_modules', 'hardened-cluster-blueprint', 'LICENSE'))).toBe(true);
+  });
+
   test('the README example compiles with strict tsc (library types checked too) and synthesizes', () => {
     run(path.join(app, 'node_modules', '.bin', 'tsc'), ['-p', '.'], app);
     run('node', ['out/main.js'], app);
