@@ -1,8 +1,23 @@
 /** Audit logging: the API server's audit flags and what the audit policy actually logs. */
+import { posix } from 'path';
 import { Control } from '../control';
-import { auditLevelFor, AuditRequest, describeRule, invalidLevels, PROBE_IDENTITIES, WRITE_VERBS } from '../checks/audit-policy';
+import {
+  AuditDecision,
+  AuditLevel,
+  countProbes,
+  describeProbe,
+  explain,
+  firstRefused,
+  policyProblems,
+  Probe,
+  ProbeResource,
+  probes,
+  recordedAt,
+  WRITE_VERBS,
+} from '../checks/audit-policy';
 import { componentCheck, documentCheck, fail, pass, Verdict } from '../checks/helpers';
 import { asStrings, Dict } from '../util/values';
+import { parseGoInt } from '../util/go-values';
 import { ComponentConfig } from '../control';
 
 const api = 'kube-apiserver' as const;
@@ -11,78 +26,74 @@ function policyOf(o: unknown): Dict {
   return o as Dict;
 }
 
-function auditedToFile(c: ComponentConfig): boolean {
+/**
+ * Where --audit-log-path sends events (k8s.io/apiserver server/options/audit.go): '' switches
+ * the log backend off, '-' writes to standard output, anything else is opened (created) as a
+ * file relative to the working directory. A device or pseudo file (/dev/null, /dev/stdout,
+ * /proc/self/fd/1, …) is opened like a file but keeps nothing.
+ */
+export type LogDestination = { kind: 'none' } | { kind: 'file'; path: string } | { kind: 'not-a-file'; path: string; why: string };
+
+export function auditLogDestination(c: ComponentConfig): LogDestination {
   const p = c.flag('audit-log-path');
-  return p !== undefined && p.trim() !== '';
+  if (p === undefined || p === '') return { kind: 'none' };
+  if (p === '-') return { kind: 'not-a-file', path: p, why: 'writes audit events to standard output only' };
+  if (!p.startsWith('/')) return { kind: 'not-a-file', path: p, why: "is a relative path: the file lands wherever the API server's working directory is (inside the container), not in a log directory on the node" };
+  const norm = posix.normalize(p);
+  if (norm === '/dev/null') return { kind: 'not-a-file', path: p, why: 'discards every audit event' };
+  if (/^\/(dev|proc|sys)(\/|$)/.test(norm)) return { kind: 'not-a-file', path: p, why: `is a device or pseudo file (${norm}), not a log file: nothing is kept on disk` };
+  if (norm.endsWith('/') || p.endsWith('/.')) return { kind: 'not-a-file', path: p, why: 'names a directory, not a file' };
+  return { kind: 'file', path: p };
+}
+
+function webhookOf(c: ComponentConfig): string | undefined {
+  const w = c.flag('audit-webhook-config-file');
+  return w === undefined || w === '' ? undefined : w;
 }
 
 function retentionCheck(flag: string, minimum: number, unit: string) {
   return componentCheck(api, (c): Verdict => {
-    if (!auditedToFile(c)) {
-      if ((c.flag('audit-webhook-config-file') ?? '') !== '') {
-        return { status: 'not-applicable', message: `Audit events go to a webhook backend (no --audit-log-path), so --${flag} has no effect; retention is the backend's job.` };
+    const dest = auditLogDestination(c);
+    if (dest.kind !== 'file') {
+      if (webhookOf(c) !== undefined) {
+        return { status: 'not-applicable', message: `Audit events go to a webhook backend and no audit log file is written, so --${flag} has no effect; retention is the backend's job.` };
       }
-      return fail(`No audit log file is written (--audit-log-path not set), so there is nothing to keep for ${minimum} ${unit}.`);
+      return fail(
+        dest.kind === 'none'
+          ? `No audit log file is written (--audit-log-path not set), so there is nothing to keep for ${minimum} ${unit}.`
+          : `No audit log file is kept: --audit-log-path=${dest.path} ${dest.why}.`,
+      );
     }
     const v = c.flag(flag);
     if (v === undefined) return fail(`--${flag} is not set; set at least ${minimum} (${unit}).`);
-    const n = Number(v);
-    if (!Number.isInteger(n)) return fail(`--${flag}=${v} is not a whole number.`);
+    // pflag IntVar reads the value with strconv.ParseInt(v, 0, 64): 0x64, 0144 and 1_00 are 100.
+    const n = parseGoInt(v);
+    if (n === undefined) return fail(`--${flag}=${v} is not a whole number (the API server refuses to start).`);
     return n >= minimum ? pass(`--${flag}=${v} (at least ${minimum} ${unit}).`) : fail(`--${flag}=${v} is below the blueprint's minimum of ${minimum} ${unit}.`);
   });
 }
 
-/** The audit policy must log these at exactly Metadata: their bodies hold secrets or credentials. */
-const SENSITIVE: ReadonlyArray<{ label: string; resource: AuditRequest['resource']; namespace: string; verbs: string[] }> = [
-  { label: 'Secrets', resource: { group: '', resource: 'secrets' }, namespace: 'hcb-probe', verbs: ['get', 'list', 'watch', ...WRITE_VERBS] },
-  { label: 'ConfigMaps', resource: { group: '', resource: 'configmaps' }, namespace: 'hcb-probe', verbs: ['get', 'list', 'watch', ...WRITE_VERBS] },
-  { label: 'TokenReviews', resource: { group: 'authentication.k8s.io', resource: 'tokenreviews' }, namespace: '', verbs: ['create'] },
-];
+/** The credential resources: their bodies hold secret data or tokens. */
+const isCredential = (r: ProbeResource): boolean =>
+  (r.group === '' && !r.subresource && (r.resource === 'secrets' || r.resource === 'configmaps')) ||
+  (r.group === 'authentication.k8s.io' && r.resource === 'tokenreviews') ||
+  (r.group === '' && r.resource === 'serviceaccounts' && r.subresource === 'token');
 
-const RBAC_RESOURCES: ReadonlyArray<{ resource: string; namespace: string }> = [
-  { resource: 'roles', namespace: 'hcb-probe' },
-  { resource: 'rolebindings', namespace: 'hcb-probe' },
-  { resource: 'clusterroles', namespace: '' },
-  { resource: 'clusterrolebindings', namespace: '' },
-];
-
-/** Changes that must leave a trace (at least Metadata). */
-const TRACKED_CHANGES: ReadonlyArray<{ label: string; resource: NonNullable<AuditRequest['resource']>; namespace: string; verbs: string[] }> = [
-  { label: 'pods', resource: { group: '', resource: 'pods' }, namespace: 'hcb-probe', verbs: WRITE_VERBS },
-  { label: 'pods/exec', resource: { group: '', resource: 'pods', subresource: 'exec' }, namespace: 'hcb-probe', verbs: ['create', 'get'] },
-  { label: 'deployments', resource: { group: 'apps', resource: 'deployments' }, namespace: 'hcb-probe', verbs: WRITE_VERBS },
-  { label: 'namespaces', resource: { group: '', resource: 'namespaces' }, namespace: '', verbs: WRITE_VERBS },
-  { label: 'serviceaccounts/token', resource: { group: '', resource: 'serviceaccounts', subresource: 'token' }, namespace: 'hcb-probe', verbs: ['create'] },
-  { label: 'networkpolicies', resource: { group: 'networking.k8s.io', resource: 'networkpolicies' }, namespace: 'hcb-probe', verbs: WRITE_VERBS },
-  { label: 'persistentvolumes', resource: { group: '', resource: 'persistentvolumes' }, namespace: '', verbs: WRITE_VERBS },
-  { label: 'validatingadmissionpolicies', resource: { group: 'admissionregistration.k8s.io', resource: 'validatingadmissionpolicies' }, namespace: '', verbs: WRITE_VERBS },
-];
-
-function replay(
-  policy: Dict,
-  resource: NonNullable<AuditRequest['resource']>,
-  namespace: string,
-  verbs: readonly string[],
-  accept: (level: string) => boolean,
-): string | undefined {
-  for (const who of PROBE_IDENTITIES) {
-    for (const verb of verbs) {
-      const d = auditLevelFor(policy, { user: who.user, groups: who.groups, verb, resource, namespace });
-      if (!accept(d.level)) {
-        const what = resource.subresource ? `${resource.resource}/${resource.subresource}` : resource.resource;
-        return `${verb} on ${what} by ${who.label} is logged at ${d.level}: ${describeRule(policy, d)}`;
-      }
-    }
-  }
-  return undefined;
+/** Levels allowed for a credential request: only Metadata, except the token request (its response, not its request, holds the token). */
+function credentialLevels(p: Probe): readonly AuditLevel[] {
+  const res = p.request.resource!;
+  return res.resource === 'serviceaccounts' && res.subresource === 'token' ? ['Metadata', 'Request'] : ['Metadata'];
 }
 
-function policyValidity(policy: Dict, apiVersion: string | undefined): string | undefined {
-  if (apiVersion !== 'audit.k8s.io/v1') return `apiVersion ${apiVersion ?? '(none)'} is not audit.k8s.io/v1, the only version current API servers read`;
-  const bad = invalidLevels(policy);
-  if (bad.length > 0) return `the policy is invalid: ${bad.join('; ')}`;
-  return undefined;
+const RBAC_KINDS = new Set(['roles', 'rolebindings', 'clusterroles', 'clusterrolebindings']);
+const isRbac = (r: ProbeResource): boolean => r.group === 'rbac.authorization.k8s.io' && RBAC_KINDS.has(r.resource) && !r.subresource;
+
+function policyInvalid(policy: Dict, apiVersion: string | undefined): Verdict | undefined {
+  const problems = policyProblems(policy, apiVersion);
+  return problems.length > 0 ? fail(`Audit policy: the API server refuses this policy (and does not start): ${problems.slice(0, 3).join('; ')}.`) : undefined;
 }
+
+const ANY_RECORD: readonly AuditLevel[] = ['Metadata', 'Request', 'RequestResponse'];
 
 const POLICY = 'audit.k8s.io';
 const POLICY_WHAT = 'audit policy (audit.k8s.io Policy)';
@@ -114,11 +125,13 @@ export const AUDIT_CONTROLS: readonly Control[] = [
     automation: 'automated',
     remediation: "HardenedControlPlane prop audit.logPath (renders --audit-log-path) or audit.webhookConfigFile (renders --audit-webhook-config-file).",
     check: componentCheck(api, (c) => {
-      const p = c.flag('audit-log-path');
-      const w = c.flag('audit-webhook-config-file');
-      if (p !== undefined && p.trim() === '-') return fail('--audit-log-path=- writes audit events to standard output only; give a file path.');
-      if (p !== undefined && p.trim() !== '') return pass(`--audit-log-path=${p}.`);
-      if (w !== undefined && w.trim() !== '') return pass(`--audit-webhook-config-file=${w}: audit events go to an external backend.`);
+      const dest = auditLogDestination(c);
+      const w = webhookOf(c);
+      if (dest.kind === 'file') return pass(`--audit-log-path=${dest.path}${w ? `; --audit-webhook-config-file=${w} as well` : ''}.`);
+      if (w !== undefined) {
+        return pass(`--audit-webhook-config-file=${w}: audit events go to an external backend${dest.kind === 'not-a-file' ? ` (--audit-log-path=${dest.path} ${dest.why})` : ''}.`);
+      }
+      if (dest.kind === 'not-a-file') return fail(`--audit-log-path=${dest.path} ${dest.why}; give a file path on the node (e.g. /var/log/kubernetes/audit/audit.log) or an audit webhook.`);
       return fail('Neither --audit-log-path nor --audit-webhook-config-file is set: audit events are not stored.');
     }),
   },
@@ -160,46 +173,43 @@ export const AUDIT_CONTROLS: readonly Control[] = [
   },
   {
     id: 'HCB-AUDIT-POLICY-COVERAGE',
-    title: 'Audit policy records every change to workloads, namespaces and access',
+    title: 'Audit policy records every request, by every identity, with its outcome',
     rationale:
-      'The policy is evaluated first-match: a broad rule at level None placed before the specific rules silently drops everything after it. Changes by users and service accounts must leave at least a metadata record.',
+      'The policy is evaluated first-match: a rule at level None, or one that omits the ResponseComplete stage, placed before the others silently drops what follows, for everyone it matches. The STIG asks for records of every request that say what happened, where from, by whom and with what result: a Metadata record at ResponseComplete carries all of these (user and groups, source address, verb, object, request URI, response status). The STIG\'s sample policy logs everything at RequestResponse; credential bodies are deliberately kept out (HCB-AUDIT-POLICY-SENSITIVE-METADATA). Only GETs of health, version and metrics endpoints, reads of events, the control-plane components\' own reads and nodes\' reads of non-credential objects may be dropped.',
     severity: 'high',
     frameworks: { stig: ['V-242403', 'V-242461'], cis: ['3.2.1', '3.2.2'], ccn: ['CCN-CL-10', 'CCN-CL-18'], bsi: ['APP.4.4.A12'] },
     checkpoints: ['synth', 'live'],
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'AuditPolicy construct: keep its rule order (specific rules first, the Metadata catch-all last) and add no None rule that matches user requests.',
+    remediation:
+      'AuditPolicy construct: keep its rule order (required rules first, the catch-all last, defaultLevel Metadata or higher); no None rule and no omitStages ResponseComplete/Panic that match user, service-account, anonymous or node requests.',
     check: documentCheck('Policy', POLICY, POLICY_WHAT, (d) => {
       const policy = policyOf(d.object);
-      const invalid = policyValidity(policy, d.object.apiVersion);
-      if (invalid) return fail(`Audit policy: ${invalid}.`);
-      for (const t of TRACKED_CHANGES) {
-        const problem = replay(policy, t.resource, t.namespace, t.verbs, (l) => l !== 'None');
-        if (problem) return fail(`Not recorded: ${problem}.`);
-      }
-      return pass(`Changes to ${TRACKED_CHANGES.map((t) => t.label).join(', ')} by users and service accounts are recorded.`);
+      const invalid = policyInvalid(policy, d.object.apiVersion);
+      if (invalid) return invalid;
+      const bad = firstRefused(policy, probes(policy), (dec) => recordedAt(dec, ANY_RECORD));
+      if (bad) return fail(`Not recorded: ${describeProbe(bad.probe)} is ${explain(policy, bad.decision)}.`);
+      return pass(`All ${countProbes(probes(policy))} probed requests (users, admins, anonymous, service accounts, nodes and components; every namespace the policy names and cluster scope; resources, subresources and non-resource URLs) are recorded with their outcome.`);
     }),
   },
   {
     id: 'HCB-AUDIT-POLICY-SENSITIVE-METADATA',
-    title: 'Audit policy logs Secrets, ConfigMaps and TokenReviews at Metadata level only',
+    title: 'Audit policy logs Secrets, ConfigMaps and TokenReviews at Metadata level only, and never logs issued tokens',
     rationale:
-      'Request or response bodies of these objects contain credentials and tokens; logging them copies secrets into the audit trail. Not logging them at all hides who read them. Metadata is the only right level.',
+      'Request or response bodies of these objects contain credentials and tokens; logging them copies secrets into the audit trail. Not logging them at all hides who read them. Metadata is the only right level (a TokenRequest may also be logged at Request: only its response holds the token).',
     severity: 'high',
     frameworks: { stig: ['V-242403'], cis: ['3.2.2'], ccn: ['CCN-CL-18'] },
     checkpoints: ['synth', 'live'],
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'AuditPolicy construct: the Metadata rule for secrets, configmaps and tokenreviews must come before any rule that logs bodies or drops events.',
+    remediation: 'AuditPolicy construct: the Metadata rule for secrets, configmaps, serviceaccounts/token and tokenreviews (required rule credentials-metadata-only) must come before any rule that logs bodies or drops events.',
     check: documentCheck('Policy', POLICY, POLICY_WHAT, (d) => {
       const policy = policyOf(d.object);
-      const invalid = policyValidity(policy, d.object.apiVersion);
-      if (invalid) return fail(`Audit policy: ${invalid}.`);
-      for (const s of SENSITIVE) {
-        const problem = replay(policy, s.resource!, s.namespace, s.verbs, (l) => l === 'Metadata');
-        if (problem) return fail(`${s.label}: ${problem}; it must be Metadata.`);
-      }
-      return pass('Secrets, ConfigMaps and TokenReviews are logged at Metadata for users and service accounts.');
+      const invalid = policyInvalid(policy, d.object.apiVersion);
+      if (invalid) return invalid;
+      const bad = firstRefused(policy, probes(policy, isCredential, false), (dec: AuditDecision, p: Probe) => recordedAt(dec, credentialLevels(p)));
+      if (bad) return fail(`Credentials: ${describeProbe(bad.probe)} is ${explain(policy, bad.decision)}; it must be ${credentialLevels(bad.probe).join(' or ')}, with its outcome.`);
+      return pass('Secrets, ConfigMaps and TokenReviews are logged at Metadata (TokenRequests at Metadata or Request) for every probed identity, namespace and verb.');
     }),
   },
   {
@@ -214,13 +224,13 @@ export const AUDIT_CONTROLS: readonly Control[] = [
     remediation: 'AuditPolicy construct: a RequestResponse rule for rbac.authorization.k8s.io before the catch-all rule.',
     check: documentCheck('Policy', POLICY, POLICY_WHAT, (d) => {
       const policy = policyOf(d.object);
-      const invalid = policyValidity(policy, d.object.apiVersion);
-      if (invalid) return fail(`Audit policy: ${invalid}.`);
-      for (const r of RBAC_RESOURCES) {
-        const problem = replay(policy, { group: 'rbac.authorization.k8s.io', resource: r.resource }, r.namespace, WRITE_VERBS, (l) => l === 'RequestResponse');
-        if (problem) return fail(`RBAC change: ${problem}; it must be RequestResponse.`);
-      }
-      return pass('Changes to roles, role bindings, cluster roles and cluster role bindings are logged at RequestResponse.');
+      const invalid = policyInvalid(policy, d.object.apiVersion);
+      if (invalid) return invalid;
+      const writes = (p: Probe) => WRITE_VERBS.includes(p.request.verb);
+      const all = () => [...probes(policy, isRbac, false)].filter(writes);
+      const bad = firstRefused(policy, all(), (dec) => recordedAt(dec, ['RequestResponse']));
+      if (bad) return fail(`RBAC change: ${describeProbe(bad.probe)} is ${explain(policy, bad.decision)}; it must be RequestResponse, with its outcome.`);
+      return pass('Changes to roles, role bindings, cluster roles and cluster role bindings are logged at RequestResponse for every probed identity and namespace.');
     }),
   },
   {

@@ -46,9 +46,9 @@ describe('audit policy first-match evaluation', () => {
 
   it('applies the first matching rule', () => {
     const policy = { rules: [{ level: 'Metadata', resources: [{ group: '', resources: ['secrets'] }] }, { level: 'None' }] };
-    expect(auditLevelFor(policy, secrets)).toEqual({ level: 'Metadata', rule: 1 });
-    expect(auditLevelFor({ rules: [{ level: 'None' }, ...policy.rules] }, secrets)).toEqual({ level: 'None', rule: 1 });
-    expect(auditLevelFor({ rules: [] }, secrets)).toEqual({ level: 'None', rule: 0 });
+    expect(auditLevelFor(policy, secrets)).toMatchObject({ level: 'Metadata', rule: 1 });
+    expect(auditLevelFor({ rules: [{ level: 'None' }, ...policy.rules] }, secrets)).toMatchObject({ level: 'None', rule: 1 });
+    expect(auditLevelFor({ rules: [] }, secrets)).toMatchObject({ level: 'None', rule: 0 });
   });
 
   it('matches groups, subresources, resource names, namespaces and non-resource URLs as the API server does', () => {
