@@ -48,19 +48,25 @@ function podSubject(doc: Document): PodSubject | undefined {
   const spec = isDict(cur) ? cur : {};
   const podMetadata = asDict(asDict(metaHolder).metadata);
   const containers = asDicts(spec.containers);
-  // A control-plane static pod as kubeadm renders it: a Pod (never a controller) in kube-system on
-  // the host network, with exactly one container whose command is the component's binary and the
-  // kubeadm labels component=<binary>, tier=control-plane. A container merely named or started like
-  // a component does not exempt the pod from anything.
+  // A control-plane static pod as kubeadm renders it (cmd/kubeadm/app/util/staticpod ComponentPod):
+  // a Pod (never a controller) in kube-system on the host network, named after its one container,
+  // which is the component and runs the component's binary, with the labels component=<name>,
+  // tier=control-plane. The mirror pod the kubelet creates is named <name>-<node>. A container
+  // merely named or started like a component does not make a pod a static pod, and being one
+  // exempts a pod only from the controls that say why they do not apply to it.
   const labels = asDict(asDict(o.metadata).labels);
-  const only = containers.length === 1 && asDicts(spec.initContainers).length === 0 ? containers[0] : undefined;
-  const cmd = only ? [...(Array.isArray(only.command) ? only.command : [])] : [];
+  const podName = typeof o.metadata?.name === 'string' ? o.metadata.name : '';
+  const only = containers.length === 1 && asDicts(spec.initContainers).length === 0 && asDicts(spec.ephemeralContainers).length === 0 ? containers[0] : undefined;
+  const cmd = only && Array.isArray(only.command) ? only.command : [];
   const binary = typeof cmd[0] === 'string' ? (cmd[0].split('/').pop() as string) : '';
   const controlPlane =
     kind === 'Pod' &&
+    (o.apiVersion === 'v1' || o.apiVersion === undefined) &&
     o.metadata?.namespace === 'kube-system' &&
     spec.hostNetwork === true &&
     CONTROL_PLANE_BINARIES.has(binary) &&
+    only?.name === binary &&
+    (podName === binary || podName.startsWith(`${binary}-`)) &&
     labels.component === binary &&
     labels.tier === 'control-plane';
   return {

@@ -6,18 +6,36 @@ import { asBool, asDict, asDicts, asString, asStrings, Dict } from '../util/valu
 
 const WORKLOAD_CHECKPOINTS: Control['checkpoints'] = ['synth', 'admission', 'live'];
 
-/** The LimitRange default for a container resource in a namespace, from LimitRanges in the input. */
-function limitRangeDefault(ctx: CheckContext, namespace: string | undefined, resource: string): string | undefined {
-  if (namespace === undefined) return undefined;
-  for (const d of ctx.byKind('LimitRange')) {
-    if (d.object.metadata?.namespace !== namespace) continue;
-    for (const l of asDicts(asDict((d.object as Dict).spec).limits)) {
-      if (l.type !== 'Container') continue;
-      const v = asDict(l.default)[resource];
-      if (v !== undefined && v !== null && String(v) !== '') return String(v);
+/** Why resource limits do not apply to a control-plane static pod. */
+const STATIC_POD_UNCAPPED =
+  'kubeadm gives the component a CPU request and the system-node-critical priority, and no limits: a limit reached would have the kernel or the kubelet stop the API server or etcd, which stops the cluster.';
+
+/**
+ * What a container ends up with for one resource, as the API server sets it: pod defaulting
+ * copies a limit into a missing request (SetDefaults_Pod), then the LimitRanger admission plugin
+ * fills what is still missing from the namespace's Container LimitRanges in the input, whose own
+ * defaulting gives `default` from `max` and `defaultRequest` from `default`, else from `min`
+ * (SetDefaults_LimitRangeItem).
+ */
+function effectiveResource(ctx: CheckContext, namespace: string | undefined, container: Dict, resource: string): { request?: string; limit?: string; fromLimitRange: boolean } {
+  const given = (v: unknown): string | undefined => (v === undefined || v === null || String(v) === '' ? undefined : String(v));
+  const res = asDict(container.resources);
+  let limit = given(asDict(res.limits)[resource]);
+  let request = given(asDict(res.requests)[resource]) ?? limit;
+  let fromLimitRange = false;
+  if (namespace !== undefined && (limit === undefined || request === undefined)) {
+    for (const d of ctx.byKind('LimitRange')) {
+      if (d.object.metadata?.namespace !== namespace) continue;
+      for (const l of asDicts(asDict((d.object as Dict).spec).limits)) {
+        if (l.type !== 'Container') continue;
+        const dflt = given(asDict(l.default)[resource]) ?? given(asDict(l.max)[resource]);
+        const dfltRequest = given(asDict(l.defaultRequest)[resource]) ?? dflt ?? given(asDict(l.min)[resource]);
+        if (limit === undefined && dflt !== undefined) { limit = dflt; fromLimitRange = true; }
+        if (request === undefined && dfltRequest !== undefined) { request = dfltRequest; fromLimitRange = true; }
+      }
     }
   }
-  return undefined;
+  return { request, limit, fromLimitRange };
 }
 
 function serviceAccountOf(p: PodSubject): string {
@@ -26,13 +44,65 @@ function serviceAccountOf(p: PodSubject): string {
 
 const SYSTEM_NAMESPACES = new Set(['kube-system', 'kube-public', 'kube-node-lease']);
 
+/** Why a control-plane static pod has no ServiceAccount: the API server refuses mirror pods that reference one. */
+const STATIC_POD_NO_SERVICE_ACCOUNT = 'the API server refuses a mirror pod that references a ServiceAccount or its token, so a static pod has neither.';
+
+/**
+ * Host paths no control-plane component needs: the node's root, kernel interfaces, devices, the
+ * container runtime's and the kubelet's state. A static pod mounting one of these fails
+ * HCB-WORKLOAD-HOST-PATH; its other hostPath volumes (certificates, kubeconfigs, configuration,
+ * etcd data, as kubeadm mounts them, paths configurable) are what a static pod is made of.
+ */
+const HOST_PATHS_NO_COMPONENT_NEEDS = ['/', '/proc', '/sys', '/dev', '/run', '/var/run', '/var/lib/kubelet', '/var/lib/containerd', '/var/lib/docker', '/var/lib/cri-o', '/root', '/home', '/boot'];
+
+function normalisedPath(p: string): string {
+  const parts: string[] = [];
+  for (const seg of p.split('/')) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..') parts.pop();
+    else parts.push(seg);
+  }
+  return `/${parts.join('/')}`;
+}
+
+function pathNoComponentNeeds(p: string): boolean {
+  const n = normalisedPath(p);
+  // The node's root and the runtime/kubelet trees, or anything below them except '/'.
+  return HOST_PATHS_NO_COMPONENT_NEEDS.some((d) => (d === '/' ? n === '/' : n === d || n.startsWith(`${d}/`)));
+}
+
+/** OCI digests the registries use: sha256 (64 hex) or sha512 (128 hex), lower-case. */
+const IMAGE_DIGEST = /@(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
+
+function imageDigestProblem(image: string | undefined): string | undefined {
+  if (image === undefined || image.trim() === '') return 'no image';
+  if (IMAGE_DIGEST.test(image)) return undefined;
+  const at = image.lastIndexOf('@');
+  if (at >= 0) return `image ${image} has a malformed digest (${image.slice(at + 1)}; want sha256: and 64, or sha512: and 128, lower-case hex digits)`;
+  const name = image.slice(image.lastIndexOf('/') + 1);
+  const tag = name.includes(':') ? name.slice(name.indexOf(':') + 1) : undefined;
+  if (tag === undefined) return `image ${image} has neither tag nor digest (it means :latest)`;
+  return `image ${image} is pinned by tag only${tag === 'latest' ? ' (:latest)' : ''}`;
+}
+
 function imageRepository(image: string): { repo: string; version: string } {
   const at = image.indexOf('@');
-  if (at >= 0) return { repo: image.slice(0, at), version: image.slice(at + 1) };
-  const slash = image.lastIndexOf('/');
-  const colon = image.lastIndexOf(':');
-  if (colon > slash) return { repo: image.slice(0, colon), version: image.slice(colon + 1) };
-  return { repo: image, version: 'latest' };
+  const name = at >= 0 ? image.slice(0, at) : image;
+  const slash = name.lastIndexOf('/');
+  const colon = name.lastIndexOf(':');
+  const repo = colon > slash ? name.slice(0, colon) : name;
+  // The runtime pulls by digest when there is one; a tag beside it is ignored.
+  if (at >= 0) return { repo, version: image.slice(at + 1) };
+  return { repo, version: colon > slash ? name.slice(colon + 1) : 'latest' };
+}
+
+/** Labels the Dashboard's own manifests and Helm chart put on its objects and pods. */
+function dashboardLabel(labels: Dict): string | undefined {
+  if (labels['k8s-app'] === 'kubernetes-dashboard') return 'k8s-app=kubernetes-dashboard';
+  if (labels['app.kubernetes.io/part-of'] === 'kubernetes-dashboard') return 'app.kubernetes.io/part-of=kubernetes-dashboard';
+  const name = asString(labels['app.kubernetes.io/name']);
+  if (name !== undefined && /^kubernetes-dashboard(-|$)/.test(name)) return `app.kubernetes.io/name=${name}`;
+  return undefined;
 }
 
 function dashboardCheck(ctx: CheckContext): CheckResult[] {
@@ -42,10 +112,10 @@ function dashboardCheck(ctx: CheckContext): CheckResult[] {
   for (const p of pods) {
     const images = containersOf(p.spec).map((c) => asString(c.container.image) ?? '');
     const hit = images.find((i) => /(^|\/)kubernetesui\/dashboard|(^|\/)kubernetes-dashboard(:|@|$)/.test(i));
-    // The Dashboard's own manifests label it k8s-app=kubernetes-dashboard, whatever image or name it has.
-    const labelled = asDict(asDict(p.object.metadata).labels)['k8s-app'] === 'kubernetes-dashboard' || asDict(p.podMetadata.labels)['k8s-app'] === 'kubernetes-dashboard';
+    // Found by its labels too, whatever image, name or namespace it has.
+    const labelled = dashboardLabel(asDict(asDict(p.object.metadata).labels)) ?? dashboardLabel(asDict(p.podMetadata.labels));
     if (hit || labelled || p.name === 'kubernetes-dashboard') {
-      out.push(result('fail', `The Kubernetes Dashboard is deployed${hit ? ` (image ${hit})` : labelled ? ' (label k8s-app=kubernetes-dashboard)' : ''}.`, p.ref));
+      out.push(result('fail', `The Kubernetes Dashboard is deployed${hit ? ` (image ${hit})` : labelled ? ` (label ${labelled})` : ''}.`, p.ref));
     }
   }
   if (out.length === 0) out.push(result('pass', `None of the ${pods.length} workload(s) in the input is the Kubernetes Dashboard.`));
@@ -110,8 +180,14 @@ export const WORKLOAD_CONTROLS: readonly Control[] = [
     automation: 'automated',
     remediation: 'HardenedWorkload never sets hostNetwork, hostPID or hostIPC; remove them from the pod spec.',
     check: podCheck((p) => {
-      const on = ['hostNetwork', 'hostPID', 'hostIPC'].filter((k) => asBool(p.spec[k]) === true);
-      return on.length > 0 ? fail(`${on.join(', ')} set to true.`) : pass('No host namespace is shared.');
+      // A control-plane static pod serves on the node's addresses: the host network is what it is
+      // for. It has no need for the host's PID or IPC namespace.
+      const keys = p.controlPlane ? ['hostPID', 'hostIPC'] : ['hostNetwork', 'hostPID', 'hostIPC'];
+      const on = keys.filter((k) => asBool(p.spec[k]) === true);
+      if (on.length > 0) return fail(`${on.join(', ')} set to true.`);
+      return p.controlPlane
+        ? { status: 'not-applicable', message: 'Control-plane static pod: it serves on the node network (hostNetwork) by design; it shares no host PID or IPC namespace.' }
+        : pass('No host namespace is shared.');
     }),
   },
   {
@@ -134,6 +210,7 @@ export const WORKLOAD_CONTROLS: readonly Control[] = [
         return parts.length > 0 ? parts.join('; ') : undefined;
       },
       'No container binds a host port below 1024.',
+      { controlPlaneReason: 'V-242414 is about user pods; the component\'s own listening ports are checked by the component controls.' },
     ),
   },
   {
@@ -265,15 +342,45 @@ export const WORKLOAD_CONTROLS: readonly Control[] = [
     remediation: 'HardenedWorkload prop resources (limits.cpu, limits.memory), or NamespaceLimitRange defaults for the namespace.',
     check: containerCheck(
       (c, p, ctx) => {
-        const limits = asDict(asDict(c.container.resources).limits);
-        const missing = ['cpu', 'memory'].filter(
-          (r) => (limits[r] === undefined || limits[r] === null || String(limits[r]) === '') && limitRangeDefault(ctx, p.namespace, r) === undefined,
-        );
+        const missing = ['cpu', 'memory'].filter((r) => effectiveResource(ctx, p.namespace, c.container, r).limit === undefined);
         return missing.length > 0 ? `no ${missing.join(' or ')} limit (and no LimitRange default in the input)` : undefined;
       },
       'Every container has CPU and memory limits (directly or from a LimitRange default).',
-      { ephemeral: false },
+      { ephemeral: false, controlPlaneReason: STATIC_POD_UNCAPPED },
     ),
+  },
+  {
+    id: 'HCB-WORKLOAD-EPHEMERAL-STORAGE',
+    title: 'Containers have an ephemeral-storage request and limit',
+    rationale: 'Container logs, writable layers and emptyDir volumes fill the node\'s disk; without a request the scheduler ignores that use, without a limit one pod can fill the disk and have the kubelet evict its neighbours.',
+    severity: 'medium',
+    frameworks: { ccn: ['CCN-CL-22'], bsi: ['APP.4.4.A1', 'APP.4.4.A4'] },
+    checkpoints: WORKLOAD_CHECKPOINTS,
+    responsibility: 'cluster-admin',
+    automation: 'automated',
+    remediation: 'HardenedWorkload prop resources (ephemeralStorageRequest, ephemeralStorageLimit; defaults 64Mi/1Gi), or NamespaceLimitRange defaults (defaultRequestEphemeralStorage, defaultLimitEphemeralStorage) for the namespace.',
+    check: containerCheck(
+      (c, p, ctx) => {
+        const r = effectiveResource(ctx, p.namespace, c.container, 'ephemeral-storage');
+        const missing = [...(r.request === undefined ? ['request'] : []), ...(r.limit === undefined ? ['limit'] : [])];
+        return missing.length > 0 ? `no ephemeral-storage ${missing.join(' or ')} (and no LimitRange default in the input)` : undefined;
+      },
+      'Every container has an ephemeral-storage request and limit (directly or from a LimitRange default).',
+      { ephemeral: false, controlPlaneReason: STATIC_POD_UNCAPPED },
+    ),
+  },
+  {
+    id: 'HCB-WORKLOAD-IMAGE-DIGEST',
+    title: 'Container images are pinned by digest',
+    rationale: 'A tag can be moved to other content at any time, by the publisher or by whoever controls the registry; only a digest names exactly the image that was reviewed and scanned, on every node and every restart.',
+    severity: 'medium',
+    // CIS 5.5.1 asks for image provenance; a digest is its precondition (what was verified is what runs), not all of it.
+    frameworks: { cis: ['5.5.1'] },
+    checkpoints: WORKLOAD_CHECKPOINTS,
+    responsibility: 'cluster-admin',
+    automation: 'automated',
+    remediation: 'HardenedWorkload containers[].image and initContainers[].image (and PodRestartSchedule kubectlImage): write repository@sha256:<digest>, e.g. the digest `crane digest <image:tag>` prints.',
+    check: containerCheck((c) => imageDigestProblem(asString(c.container.image)), 'Every container image is pinned by digest.'),
   },
   {
     id: 'HCB-WORKLOAD-SECRETS-IN-ENV',
@@ -316,7 +423,7 @@ export const WORKLOAD_CONTROLS: readonly Control[] = [
         return pass(`automountServiceAccountToken is not set on the pod; its ServiceAccount ${sa} sets it to false.`);
       }
       return fail(`automountServiceAccountToken is not set and ServiceAccount ${sa} ${saDoc ? 'does not set it to false' : 'is not in the input'}: the token is mounted by default.`);
-    }),
+    }, { controlPlaneReason: STATIC_POD_NO_SERVICE_ACCOUNT }),
   },
   {
     id: 'HCB-WORKLOAD-DEDICATED-SERVICE-ACCOUNT',
@@ -331,7 +438,7 @@ export const WORKLOAD_CONTROLS: readonly Control[] = [
     check: podCheck((p) => {
       const sa = serviceAccountOf(p);
       return sa === 'default' ? fail('The pod runs under the default service account.') : pass(`serviceAccountName: ${sa}.`);
-    }),
+    }, { controlPlaneReason: STATIC_POD_NO_SERVICE_ACCOUNT }),
   },
   {
     id: 'HCB-WORKLOAD-PROBES',
@@ -363,10 +470,16 @@ export const WORKLOAD_CONTROLS: readonly Control[] = [
     automation: 'automated',
     remediation: 'HardenedWorkload volumes: use emptyDir, ConfigMap, Secret, projected or PersistentVolumeClaim volumes instead of hostPath.',
     check: podCheck((p) => {
-      const host = asDicts(p.spec.volumes)
-        .filter((v) => v.hostPath !== undefined)
-        .map((v) => `${String(v.name)} (${String(asDict(v.hostPath).path ?? '?')})`);
-      return host.length > 0 ? fail(`hostPath volume(s): ${host.join(', ')}.`) : pass('No hostPath volume.');
+      const volumes = asDicts(p.spec.volumes).filter((v) => v.hostPath !== undefined && v.hostPath !== null);
+      const path = (v: Dict) => String(asDict(v.hostPath).path ?? '?');
+      const host = volumes.map((v) => `${String(v.name)} (${path(v)})`);
+      if (host.length === 0) return pass('No hostPath volume.');
+      if (!p.controlPlane) return fail(`hostPath volume(s): ${host.join(', ')}.`);
+      // A static pod reads its certificates, kubeconfig and configuration (etcd: its data) from
+      // the node; the node's root, kernel interfaces and runtime state are no part of that.
+      const foreign = volumes.filter((v) => pathNoComponentNeeds(path(v))).map((v) => `${String(v.name)} (${path(v)})`);
+      if (foreign.length > 0) return fail(`Control-plane static pod mounts host path(s) no component needs: ${foreign.join(', ')}.`);
+      return { status: 'not-applicable', message: `Control-plane static pod: its hostPath volumes hold the component's certificates, configuration or data: ${host.join(', ')}.` };
     }),
   },
   {
@@ -382,11 +495,11 @@ export const WORKLOAD_CONTROLS: readonly Control[] = [
     check: podCheck((p) => {
       const ns = p.namespace;
       if (ns === undefined) return { status: 'not-evaluated', message: 'Not evaluated: the workload sets no namespace; it lands wherever it is applied (default unless told otherwise).' };
-      // Control-plane static pods are not user pods (podCheck leaves them out); anything else in a
-      // system namespace fails: a provider add-on there needs a reviewed exception.
+      // Control-plane static pods are the provider's (not-applicable below); anything else in a
+      // system namespace fails: a provider add-on there (CoreDNS, kube-proxy) needs a reviewed exception.
       if (ns === 'default' || SYSTEM_NAMESPACES.has(ns)) return fail(`The workload runs in ${ns}${ns === 'default' ? '' : ' (a provider component there needs a reviewed exception)'}.`);
       return pass(`Runs in namespace ${ns}.`);
-    }),
+    }, { controlPlaneReason: 'the control plane is the provider\'s, and kube-system is where its static pods belong.' }),
   },
   {
     id: 'HCB-WORKLOAD-NO-DASHBOARD',

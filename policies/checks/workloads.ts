@@ -26,20 +26,39 @@ export function effective(p: PodSubject, c: ContainerSubject, key: 'runAsNonRoot
   return asDict(p.spec.securityContext)[key];
 }
 
-/** Workloads that checks of user workloads look at: everything but the control-plane static pods. */
-export function userPods(ctx: CheckContext): PodSubject[] {
-  return ctx.pods.filter((p) => !p.controlPlane);
+/**
+ * A control-plane component observed as a running process (`hcb verify` on the local control
+ * plane): a carrier for its command line, not a pod; it has no pod settings to check.
+ */
+function observedProcess(p: PodSubject): boolean {
+  return p.controlPlane && (p.document.source?.file ?? '').startsWith('live:/proc/') && asDict(p.podMetadata.annotations)['hcb.dev/observed-pid'] !== undefined;
+}
+
+/** Workloads that pod-spec checks look at: every pod template, control-plane static pods included. */
+export function checkedPods(ctx: CheckContext): PodSubject[] {
+  return ctx.pods.filter((p) => !observedProcess(p));
 }
 
 const NO_WORKLOADS = 'no workloads (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob) in the input.';
 
+export interface PodCheckOptions {
+  /**
+   * Set when the control does not apply to control-plane static pods (recognised by their whole
+   * shape, see policies/context.ts): why. Such a pod then gets not-applicable with this reason;
+   * without it the control checks static pods like any other pod.
+   */
+  controlPlaneReason?: string;
+}
+
 /** One result per workload from a pod-level decision. */
-export function podCheck(decide: (p: PodSubject, ctx: CheckContext) => Verdict) {
+export function podCheck(decide: (p: PodSubject, ctx: CheckContext) => Verdict, opts: PodCheckOptions = {}) {
   return (ctx: CheckContext): CheckResult[] => {
-    const pods = userPods(ctx);
+    const pods = checkedPods(ctx);
     if (pods.length === 0) return [notEvaluated(NO_WORKLOADS)];
     return pods.map((p) => {
-      const v = decide(p, ctx);
+      const v: Verdict = p.controlPlane && opts.controlPlaneReason !== undefined
+        ? { status: 'not-applicable', message: `Control-plane static pod: ${opts.controlPlaneReason}` }
+        : decide(p, ctx);
       return result(v.status, v.message, p.ref);
     });
   };
@@ -52,7 +71,7 @@ export function podCheck(decide: (p: PodSubject, ctx: CheckContext) => Verdict) 
 export function containerCheck(
   problem: (c: ContainerSubject, p: PodSubject, ctx: CheckContext) => string | undefined,
   okMessage: string,
-  opts: { init?: boolean; ephemeral?: boolean; skipKinds?: readonly string[]; skipReason?: string } = {},
+  opts: { init?: boolean; ephemeral?: boolean; skipKinds?: readonly string[]; skipReason?: string } & PodCheckOptions = {},
 ) {
   return podCheck((p, ctx) => {
     if (opts.skipKinds?.includes(p.kind)) return { status: 'not-applicable', message: opts.skipReason ?? `Does not apply to ${p.kind}.` };
@@ -61,5 +80,5 @@ export function containerCheck(
     const problems = containers.map((c) => ({ c, text: problem(c, p, ctx) })).filter((x) => x.text !== undefined);
     if (problems.length === 0) return { status: 'pass', message: okMessage };
     return { status: 'fail', message: problems.map((x) => `${label(x.c)}: ${x.text}`).join('; ') + '.' };
-  });
+  }, opts);
 }

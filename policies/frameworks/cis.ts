@@ -87,6 +87,7 @@ export const CIS: FrameworkDefinition = {
     r('5.2.13', 'Host ports'),
     r('5.3.2', 'Network policies in every namespace'),
     r('5.4.1', 'Secrets as files rather than environment variables'),
+    r('5.5.1', 'Image provenance'),
     r('5.7.1', 'Namespaces as administrative boundaries'),
     r('5.7.2', 'seccomp profile in pod definitions'),
     r('5.7.4', 'default namespace not used'),

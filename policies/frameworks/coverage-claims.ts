@@ -72,6 +72,7 @@ partial('bsi', 'APP.4.4.A1', {
   'HCB-NAMESPACE-NO-DEFAULT-OBJECTS': 'Keeps applications out of the shared namespaces; does not check one namespace per application or the plan.',
   'HCB-NAMESPACE-RESOURCE-QUOTA': 'Caps what a namespace may take (CPU/storage separation); the plan and network separation are not checked.',
   'HCB-WORKLOAD-RESOURCE-LIMITS': 'CPU and memory limits per container; persistent storage and network separation are not checked.',
+  'HCB-WORKLOAD-EPHEMERAL-STORAGE': 'Node-local (ephemeral) storage per container is bounded; persistent storage, CPU and network separation are not checked.',
   'HCB-WORKLOAD-USER-NAMESPACE': 'Pods run outside default and system namespaces; not that each application has its own namespace.',
 });
 
@@ -110,6 +111,7 @@ partial('bsi', 'APP.4.4.A4', {
   'HCB-WORKLOAD-PRIVILEGED': `Privileged mode, which lifts every separation; ${A4_USERS}.`,
   'HCB-WORKLOAD-READ-ONLY-ROOT-FS': `Container filesystem writes only; ${A4_USERS}.`,
   'HCB-WORKLOAD-RESOURCE-LIMITS': `Resource usage (cgroups) only; ${A4_USERS}.`,
+  'HCB-WORKLOAD-EPHEMERAL-STORAGE': `Disk usage on the node only; ${A4_USERS}.`,
   'HCB-WORKLOAD-RUN-AS-NON-ROOT': `Non-root user inside the container, not a separate user namespace; ${A4_USERS}.`,
   'HCB-WORKLOAD-SECCOMP': `Seccomp profile per container; ${A4_USERS}.`,
 });
@@ -302,6 +304,7 @@ full('ccn', 'CCN-CL-22', 'HCB-NAMESPACE-RESOURCE-QUOTA', 'Every namespace has a 
 partial('ccn', 'CCN-CL-22', {
   'HCB-NAMESPACE-LIMIT-RANGE': 'Defaults per container; the quota is the segmentation the item asks for.',
   'HCB-WORKLOAD-RESOURCE-LIMITS': 'Limits per container; the quota is the segmentation the item asks for.',
+  'HCB-WORKLOAD-EPHEMERAL-STORAGE': 'Ephemeral-storage figures per container; the quota is the segmentation the item asks for.',
 });
 
 full('ccn', 'CCN-CL-23', 'HCB-WORKLOAD-READ-ONLY-ROOT-FS', 'readOnlyRootFilesystem: true on every container (section 3.2.3, table 9).');
