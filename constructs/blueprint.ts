@@ -59,9 +59,11 @@ export class Blueprint extends Construct {
   constructor(scope: Construct, id: string, spec: BlueprintSpec = {}) {
     super(scope, id);
     const profile = spec.profile ?? 'standard';
+    const local = spec.local ? localControlPlaneProps(spec.local) : {};
     this.controlPlane = new HardenedControlPlane(this, 'control-plane', {
-      ...(spec.local ? localControlPlaneProps(spec.local) : {}),
+      ...local,
       ...spec.controlPlane,
+      ...(local.kubelet || spec.controlPlane?.kubelet ? { kubelet: { ...local.kubelet, ...spec.controlPlane?.kubelet } } : {}),
       profile: spec.controlPlane?.profile ?? profile,
     });
     this.cluster = new Chart(this, 'cluster');
@@ -73,9 +75,18 @@ export class Blueprint extends Construct {
   }
 }
 
-/** The local target: loopback only, a fixed node name, the API server reached at 127.0.0.1. */
+/**
+ * The local target: loopback only, a fixed node name, the API server reached at 127.0.0.1.
+ * Its node (stacks/local/node) lives in a network namespace of its own with addresses from
+ * 198.18.0.0/15 only, so services get 198.19.0.0/16. The kubelet uses cgroupfs (no systemd
+ * as PID 1 here), a cgroup parent of its own per cluster (two local clusters never manage
+ * each other's pods), and starts on cgroup v1 hosts (failCgroupV1: false; without effect on
+ * cgroup v2 hosts).
+ */
 function localControlPlaneProps(local: LocalEndpoints): HardenedControlPlaneProps {
   return {
+    serviceSubnet: '198.19.0.0/16',
+    kubelet: { cgroupDriver: 'cgroupfs', cgroupRoot: `/hcb-local-${local.apiServerPort}`, failCgroupV1: false },
     nodeName: 'hcb-local',
     clusterName: 'hcb-local',
     loopbackOnly: true,

@@ -59,6 +59,23 @@ export interface KubeletHardeningProps {
   readonly containerLogMaxFiles?: number;
   /** Kubelet feature gates; AllAlpha and alpha gates by name are refused. @default - none */
   readonly featureGates?: Record<string, boolean>;
+  /**
+   * How the kubelet manages cgroups; must match the container runtime's setting. 'cgroupfs'
+   * is for hosts without systemd as PID 1 (the embedded local target). @default 'systemd'
+   */
+  readonly cgroupDriver?: 'systemd' | 'cgroupfs';
+  /**
+   * Parent cgroup of the kubelet's pod cgroups (kubepods). The local target gives every
+   * cluster its own, so two local clusters on one machine never manage each other's pods.
+   * @default - the root cgroup
+   */
+  readonly cgroupRoot?: string;
+  /**
+   * Refuse to start on a cgroup v1 host (kubelet default since 1.35). Setting false is only
+   * for hosts that have no cgroup v2 (the local target on such a machine) and is visible in
+   * the rendered configuration. @default - kubelet default (true)
+   */
+  readonly failCgroupV1?: boolean;
 }
 
 /** Settings from the surrounding cluster. */
@@ -115,6 +132,16 @@ export class KubeletConfiguration extends Construct {
         throw new BlueprintPropError(this, `featureGates.${gate}`, on, 'not a feature gate setting', 'use { GateName: true|false }');
       }
     }
+    const cgroupDriver = props.cgroupDriver ?? 'systemd';
+    if (cgroupDriver !== 'systemd' && cgroupDriver !== 'cgroupfs') {
+      throw new BlueprintPropError(this, 'cgroupDriver', cgroupDriver, 'unknown cgroup driver', "use 'systemd' or 'cgroupfs'");
+    }
+    if (props.cgroupRoot !== undefined && !/^\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(props.cgroupRoot)) {
+      throw new BlueprintPropError(this, 'cgroupRoot', props.cgroupRoot, 'not an absolute cgroup path', "use a path such as '/hcb-local'");
+    }
+    if (props.cgroupRoot !== undefined && cgroupDriver === 'systemd' && !/\.slice$/.test(props.cgroupRoot)) {
+      throw new BlueprintPropError(this, 'cgroupRoot', props.cgroupRoot, 'the systemd driver needs a slice name', "use a slice such as '/hcb.slice', or cgroupDriver 'cgroupfs'");
+    }
     this.object = {
       apiVersion: 'kubelet.config.k8s.io/v1beta1',
       kind: 'KubeletConfiguration',
@@ -138,7 +165,9 @@ export class KubeletConfiguration extends Construct {
       serverTLSBootstrap: props.serverTLSBootstrap ?? true,
       staticPodPath: MANIFESTS_DIR,
       healthzBindAddress: '127.0.0.1',
-      cgroupDriver: 'systemd',
+      cgroupDriver,
+      ...(props.cgroupRoot !== undefined ? { cgroupRoot: props.cgroupRoot } : {}),
+      ...(props.failCgroupV1 !== undefined ? { failCgroupV1: props.failCgroupV1 } : {}),
       failSwapOn: true,
       eventRecordQPS,
       eventBurst,

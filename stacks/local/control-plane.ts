@@ -16,9 +16,10 @@ import * as http from 'http';
 import * as path from 'path';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import type { NodeFile } from '../../policies/model';
+import type { LocalNode, NodeInfo } from './node/node';
 
 /** The components this runner starts, in start order. */
-export const COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager'] as const;
+export const COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const;
 export type Component = (typeof COMPONENTS)[number];
 
 export interface LocalControlPlaneOptions {
@@ -32,6 +33,11 @@ export interface LocalControlPlaneOptions {
   log?: (line: string) => void;
   /** How long to wait for each component to become healthy. @default 120000 */
   healthTimeoutMs?: number;
+  /**
+   * Also run the node (containerd, runc, CNI, kubelet) in network, mount and UTS namespaces of
+   * its own (stacks/local/node) and wait until it is Ready. @default false
+   */
+  node?: boolean;
 }
 
 export interface ComponentStatus {
@@ -61,6 +67,8 @@ export interface ClusterInfo {
   serverVersion: string;
   /** True when this call started (or restarted) at least one process. */
   started: boolean;
+  /** Set when the node runs (options.node). */
+  node?: NodeInfo;
 }
 
 interface ProcessRecord {
@@ -133,6 +141,7 @@ export class LocalControlPlane {
       }
       const info = await this.info(started);
       if (!started) this.log(`already running: ${info.apiServerUrl} (${info.serverVersion})`);
+      if (this.opts.node) info.node = await this.localNode().up();
       return info;
     });
   }
@@ -140,6 +149,8 @@ export class LocalControlPlane {
   /** Stops every process; with purge, also deletes data, certificates and keys. */
   async down(options: { purge?: boolean } = {}): Promise<void> {
     if (!fs.existsSync(this.stateDir)) return;
+    // The node goes first (whether or not this runner was asked to start one: it may have been).
+    if (fs.existsSync(path.join(this.stateDir, 'node'))) await this.localNode().down({ purge: options.purge });
     for (const name of [...COMPONENTS].reverse()) {
       await this.stopOne(name);
     }
@@ -153,7 +164,7 @@ export class LocalControlPlane {
 
   async status(): Promise<ClusterStatus> {
     const components: ComponentStatus[] = [];
-    for (const name of COMPONENTS) {
+    for (const name of this.components()) {
       const rec = this.readRecord(name);
       const running = rec !== undefined && this.isAlive(rec);
       components.push({
@@ -175,8 +186,38 @@ export class LocalControlPlane {
     };
   }
 
+  /**
+   * The components to run. kube-scheduler is required with a node; without one it runs when the
+   * toolchain has it (transitional: toolchains built before the node work lack it).
+   */
+  private components(strict = false): Component[] {
+    const scheduler = this.opts.node || (!strict && fs.existsSync(path.join(this.opts.binDir, 'kube-scheduler')));
+    return COMPONENTS.filter((c) => c !== 'kube-scheduler' || scheduler);
+  }
+
   adminKubeconfigPath(): string {
     return path.join(this.rootfs, 'etc/kubernetes/admin.conf');
+  }
+
+  /** The node of this cluster (stacks/local/node), whether or not it runs. */
+  localNode(): LocalNode {
+    // Loaded on demand: the node module is only needed when a node runs.
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { LocalNode: NodeClass } = require('./node/node') as typeof import('./node/node');
+    const init = parseAllDocuments(this.kubeadmConfig().content ?? '')
+      .map((d) => d.toJS() as { kind?: string; nodeRegistration?: { name?: string } })
+      .find((d) => d?.kind === 'InitConfiguration');
+    const nodeName = init?.nodeRegistration?.name;
+    if (!nodeName) throw new Error('local node: the kubeadm InitConfiguration names no node (nodeRegistration.name)');
+    return new NodeClass({
+      stateDir: this.stateDir,
+      binDir: this.opts.binDir,
+      nodeName,
+      apiServerUrl: fs.existsSync(this.adminKubeconfigPath()) ? this.apiServerUrl() : 'https://127.0.0.1',
+      adminTls: fs.existsSync(this.adminKubeconfigPath()) ? this.adminTls() : {},
+      kubeadm: (args, wrap) => this.kubeadm(args, wrap),
+      log: this.opts.log,
+    });
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -251,7 +292,7 @@ export class LocalControlPlane {
   }
 
   /**
-   * kubeadm points the controller manager's and scheduler's kubeconfigs at the node's advertise
+   * kubeadm points the controller manager's, scheduler's and kubelet's kubeconfigs at the node's advertise
    * address. When the blueprint binds the API server to loopback (the local target), nothing
    * listens there, so those kubeconfigs are pointed at the address the API server binds.
    */
@@ -262,7 +303,9 @@ export class LocalControlPlane {
     const bind = flag(args, 'bind-address');
     const port = flag(args, 'secure-port') ?? '6443';
     if (!bind || !/^127\./.test(bind)) return;
-    for (const f of ['controller-manager.conf', 'scheduler.conf']) {
+    // kubelet.conf too: the node's kubelet reaches the API server through a forwarder that
+    // listens on the same loopback address and port inside the node's network namespace.
+    for (const f of ['controller-manager.conf', 'scheduler.conf', 'kubelet.conf']) {
       const file = path.join(this.rootfs, 'etc/kubernetes', f);
       if (!fs.existsSync(file)) continue;
       const text = fs.readFileSync(file, 'utf8');
@@ -271,10 +314,12 @@ export class LocalControlPlane {
     }
   }
 
-  private kubeadm(args: string[]): string {
+  /** Runs kubeadm chrooted into the private root; `wrap` is a command prefix (e.g. unshare). */
+  private kubeadm(args: string[], wrap: string[] = []): string {
     const config = this.kubeadmConfig().path;
     const full = [...args, '--config', config, '--rootfs', this.rootfs];
-    const res = spawnSync(path.join(this.opts.binDir, 'kubeadm'), full, {
+    const [cmd, ...cmdArgs] = [...wrap, path.join(this.opts.binDir, 'kubeadm'), ...full];
+    const res = spawnSync(cmd, cmdArgs, {
       encoding: 'utf8',
       env: { ...process.env, KUBECONFIG: '' },
       timeout: 120_000,
@@ -292,7 +337,7 @@ export class LocalControlPlane {
     const nodeFilesHash = sha256(
       JSON.stringify(this.opts.nodeFiles.filter((f) => f.createdBy === 'blueprint').map((f) => [f.path, f.content ?? '', f.mode])),
     );
-    return COMPONENTS.map((name) => {
+    return this.components().map((name) => {
       const file = path.join(this.rootfs, 'etc/kubernetes/manifests', `${name}.yaml`);
       const pod = parseYaml(fs.readFileSync(file, 'utf8')) as StaticPod;
       const container = pod.spec.containers[0];
@@ -368,8 +413,8 @@ export class LocalControlPlane {
     try {
       const stat = fs.readFileSync(`/proc/${rec.pid}/stat`, 'utf8');
       if (/\) Z /.test(stat)) return false;
-      const exe = fs.readlinkSync(`/proc/${rec.pid}/exe`);
-      return exe.replace(/ \(deleted\)$/, '') === rec.binary;
+      const exe = fs.readlinkSync(`/proc/${rec.pid}/exe`).replace(/ \(deleted\)$/, '');
+      return exe === rec.binary || exe === realpath(rec.binary);
     } catch {
       return false;
     }
@@ -480,7 +525,7 @@ export class LocalControlPlane {
           'Run as root, or use the existing target against a cluster you already have.',
       );
     }
-    const missing = ['kubeadm', ...COMPONENTS].filter((b) => !fs.existsSync(path.join(this.opts.binDir, b)));
+    const missing = ['kubeadm', ...this.components(true)].filter((b) => !fs.existsSync(path.join(this.opts.binDir, b)));
     if (missing.length) {
       throw new Error(`missing binaries in ${this.opts.binDir}: ${missing.join(', ')}. Run: npm run toolchain`);
     }
@@ -564,6 +609,14 @@ export function kubeconfigTls(kubeconfig: string): https.RequestOptions {
     cert: Buffer.from(user['client-certificate-data'], 'base64'),
     key: Buffer.from(user['client-key-data'], 'base64'),
   };
+}
+
+function realpath(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return p;
+  }
 }
 
 function flag(args: string[], name: string): string | undefined {

@@ -31,12 +31,13 @@ export function portsFrom(base: number): LocalEndpoints {
   };
 }
 
-export async function startCluster(name: string, basePort: number, spec: Omit<BlueprintSpec, 'local'> = {}): Promise<TestCluster> {
+/** `node: true` also starts the node (containerd, kubelet, CNI) and waits until it is Ready. */
+export async function startCluster(name: string, basePort: number, spec: Omit<BlueprintSpec, 'local'> = {}, options: { node?: boolean } = {}): Promise<TestCluster> {
   const ports = portsFrom(basePort);
   const blueprint = synthesizeBlueprint({ ...spec, local: ports });
   const stateDir = tempDir(`cluster-${name}`);
   const logs: string[] = [];
-  const cp = new LocalControlPlane({ stateDir, binDir: toolchainBin(), nodeFiles: blueprint.nodeFiles, log: (l) => logs.push(l) });
+  const cp = new LocalControlPlane({ stateDir, binDir: toolchainBin(), nodeFiles: blueprint.nodeFiles, log: (l) => logs.push(l), node: options.node });
   try {
     const info = await cp.up();
     return {

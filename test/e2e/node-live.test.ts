@@ -1,0 +1,230 @@
+/**
+ * Issue 9's node proofs on a real node: the local target's kubelet, containerd, runc (with
+ * seccomp) and CNI run in network, mount and UTS namespaces of their own (addresses from
+ * 198.18.0.0/15 only), the node registers and becomes Ready with exactly the blueprint's
+ * KubeletConfiguration, a HardenedWorkload really runs with what the blueprint promises inside
+ * the container, and the kubelet's own API is locked down. Teardown leaves nothing behind.
+ *
+ * Port range: 47143-47148 (see docs/ARCHITECTURE.md).
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { App, Chart } from 'cdk8s';
+import { parseAllDocuments, parse as parseYaml } from 'yaml';
+import { HardenedNamespace, HardenedWorkload, Probe } from '../../constructs';
+import { LocalNode } from '../../stacks/local/node/node';
+import { cgroupDirs } from '../../stacks/local/node/node';
+import { eventually, startCluster, TestCluster } from './support/cluster';
+import { ApiClient, tempDir } from './support/env';
+import { mintUserCertificate } from './support/user-cert';
+
+jest.setTimeout(600_000);
+
+type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; [k: string]: any }; [k: string]: any };
+
+const NS = 'probe-team';
+const BASE_PORT = 47143;
+
+let cluster: TestCluster;
+let admin: ApiClient;
+let node: LocalNode;
+let images: Record<string, string>;
+
+const PLURALS: Record<string, string> = {
+  Namespace: 'namespaces', ResourceQuota: 'resourcequotas', LimitRange: 'limitranges', ServiceAccount: 'serviceaccounts',
+  Role: 'roles', RoleBinding: 'rolebindings', NetworkPolicy: 'networkpolicies', Service: 'services',
+  PodDisruptionBudget: 'poddisruptionbudgets', Deployment: 'deployments', ValidatingAdmissionPolicy: 'validatingadmissionpolicies',
+  ValidatingAdmissionPolicyBinding: 'validatingadmissionpolicybindings',
+};
+
+function objectPath(o: Obj): string {
+  const plural = PLURALS[o.kind];
+  if (!plural) throw new Error(`this test does not know how to apply ${o.kind}`);
+  const prefix = o.apiVersion === 'v1' ? '/api/v1' : `/apis/${o.apiVersion}`;
+  return `${prefix}${o.metadata.namespace ? `/namespaces/${o.metadata.namespace}` : ''}/${plural}/${o.metadata.name}`;
+}
+
+async function apply(objs: Obj[]): Promise<void> {
+  const order = Object.keys(PLURALS);
+  for (const o of [...objs].sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind))) {
+    if (o.kind === 'ServiceAccount' && o.metadata.name === 'default') {
+      await eventually(`ServiceAccount ${o.metadata.namespace}/default`, async () => ((await admin.get(objectPath(o))).status === 200 ? true : undefined));
+    }
+    if (o.metadata.namespace && o.kind !== 'ResourceQuota' && objs.some((q) => q.kind === 'ResourceQuota' && q.metadata.namespace === o.metadata.namespace)) {
+      await eventually(`quota status in ${o.metadata.namespace}`, async () => {
+        const list = await admin.json<{ items: Array<{ status?: { hard?: object } }> }>(`/api/v1/namespaces/${o.metadata.namespace}/resourcequotas`);
+        return list.items.every((q) => q.status?.hard) ? true : undefined;
+      });
+    }
+    const res = await admin.request('PATCH', `${objectPath(o)}?fieldManager=hcb&fieldValidation=Strict`, o, 'application/apply-patch+yaml');
+    if (res.status !== 200 && res.status !== 201) throw new Error(`apply ${o.kind} ${o.metadata.name}: HTTP ${res.status} ${res.body}`);
+  }
+}
+
+/** Runs a command in the node's network namespace (the test's way onto the node network). */
+function inNodeNetwork(args: string[], timeoutMs = 20_000): { status: number | null; stdout: string; stderr: string } {
+  const res = spawnSync('nsenter', [`--net=/run/netns/${node.sandbox.netnsName}`, '--', ...args], { encoding: 'utf8', timeout: timeoutMs });
+  return { status: res.status, stdout: res.stdout ?? '', stderr: res.stderr ?? '' };
+}
+
+function probeChart(image: string, opts: { name: string; apiAccess?: boolean }): Obj[] {
+  const app = new App();
+  const chart = new Chart(app, 'node-live');
+  const ns = new HardenedNamespace(chart, NS, { app: 'probe', team: 'probe-team', environment: 'test', protectionNeed: 'normal', size: 'small', name: NS } as any);
+  new HardenedWorkload(chart, opts.name, {
+    namespace: ns.namespaceName,
+    containers: [{
+      name: 'probe',
+      image,
+      args: ['serve', ':8080'],
+      ports: [{ number: 8080, name: 'http' }],
+      liveness: Probe.fromHttpGet('/healthz', { port: 8080 }),
+      readiness: Probe.fromHttpGet('/ready', { port: 8080 }),
+      resources: { cpuRequest: '10m', cpuLimit: '200m', memoryRequest: '16Mi', memoryLimit: '64Mi' },
+    }],
+  });
+  return parseAllDocuments(app.synthYaml()).map((d) => d.toJS() as Obj).filter((o) => o !== null);
+}
+
+async function runningPod(app: string): Promise<{ name: string; podIP: string; spec: any }> {
+  return eventually(`a Running, Ready pod of ${app}`, async () => {
+    const list = await admin.json<{ items: any[] }>(`/api/v1/namespaces/${NS}/pods`);
+    const pod = list.items.find((p) => p.metadata.name.startsWith(app) && p.status?.phase === 'Running' && p.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'));
+    return pod ? { name: pod.metadata.name, podIP: pod.status.podIP, spec: pod.spec } : undefined;
+  }, 180_000);
+}
+
+beforeAll(async () => {
+  cluster = await startCluster('node', BASE_PORT, {}, { node: true });
+  admin = cluster.api;
+  node = cluster.cp.localNode();
+  images = (await cluster.cp.up()).node!.images;
+});
+
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+describe('the node', () => {
+  test('registers and is Ready, with its address from 198.18.0.0/15 and the pod range from the node network', async () => {
+    const n = await admin.json<any>('/api/v1/nodes/hcb-local');
+    expect(n.status.conditions.find((c: any) => c.type === 'Ready').status).toBe('True');
+    expect(n.status.addresses).toEqual(expect.arrayContaining([{ type: 'InternalIP', address: '198.18.0.2' }, { type: 'Hostname', address: 'hcb-local' }]));
+    expect(n.status.nodeInfo.containerRuntimeVersion).toMatch(/^containerd:\/\/v?2\./);
+    expect(n.status.nodeInfo.kubeletVersion).toBe('v1.36.3');
+  });
+
+  test('the kubelet runs with the blueprint KubeletConfiguration, unchanged, and kubeadm\'s command line', () => {
+    const rendered = cluster.blueprint.configDocuments.find((d) => d.kind === 'KubeletConfiguration') as Record<string, unknown>;
+    const onDisk = parseYaml(fs.readFileSync(path.join(cluster.rootfs, 'var/lib/kubelet/config.yaml'), 'utf8')) as Record<string, unknown>;
+    const norm = (v: unknown) => (typeof v === 'string' && /^[0-9]+m$/.test(v) ? `${v}0s` : v);
+    for (const [k, v] of Object.entries(rendered)) {
+      if (k === 'streamingConnectionIdleTimeout') expect(onDisk[k]).toBe(norm(v));
+      // kubeadm omits zero values when it writes the file (readOnlyPort: 0 is also the kubelet's default)
+      else if (v === 0 && onDisk[k] === undefined) expect(k).toBe('readOnlyPort');
+      else expect({ [k]: onDisk[k] }).toEqual({ [k]: v });
+    }
+    const pid = node.status().find((p) => p.name === 'kubelet')!.pid!;
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    expect(cmdline.slice(1)).toEqual(node.kubeletArgs());
+    expect(cmdline.join(' ')).not.toMatch(/hostname-override|read-only-port|anonymous-auth/);
+  });
+
+  test('nothing of the node is configured in the host network namespace', () => {
+    const host = spawnSync('ip', ['-o', 'addr'], { encoding: 'utf8' }).stdout;
+    expect(host).not.toMatch(/198\.1[89]\./);
+    const inside = inNodeNetwork(['ip', '-o', '-4', 'addr']).stdout;
+    const addrs = [...inside.matchAll(/inet ([0-9.]+)\//g)].map((m) => m[1]).filter((a) => a !== '127.0.0.1');
+    expect(addrs.length).toBeGreaterThan(0);
+    for (const a of addrs) expect(a).toMatch(/^198\.(18|19)\./);
+    expect(inNodeNetwork(['ip', 'route', 'show', 'default']).stdout.trim()).toBe('');
+  });
+});
+
+describe('a HardenedWorkload runs on the node', () => {
+  let pod: { name: string; podIP: string; spec: any };
+  let self: any;
+
+  beforeAll(async () => {
+    await apply(probeChart(images.probe, { name: 'probe' }));
+    pod = await runningPod('probe');
+    const res = inNodeNetwork(['curl', '-sS', '--max-time', '5', `http://${pod.podIP}:8080/self`]);
+    expect(res.stderr).toBe('');
+    self = JSON.parse(res.stdout);
+  });
+
+  test('the pod got an address from the pod range and its image by digest', () => {
+    expect(pod.podIP).toMatch(/^198\.18\.(1[6-9]|2[0-9]|3[01])\./);
+    expect(pod.spec.containers[0].image).toMatch(/@sha256:[0-9a-f]{64}$/);
+  });
+
+  test('inside the container: UID not 0, / read-only, no capabilities, seccomp filter, no_new_privs, no token', () => {
+    expect(self.uid).not.toBe(0);
+    expect(self.writeRoot).toMatch(/read-only file system/);
+    expect(self.status.CapEff).toBe('0000000000000000');
+    expect(self.status.CapPrm).toBe('0000000000000000');
+    expect(self.status.Seccomp).toBe('2');
+    expect(self.status.NoNewPrivs).toBe('1');
+    expect(self.tokenMounted).toBe(false);
+  });
+});
+
+describe("the kubelet's API", () => {
+  const url = (p: string) => `https://198.18.0.2:10250${p}`;
+  let caFile: string;
+  let dir: string;
+
+  beforeAll(() => {
+    dir = tempDir('kubelet-probe');
+    caFile = path.join(cluster.rootfs, 'etc/kubernetes/pki/ca.crt');
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test('serves a certificate signed by the cluster CA for the node address, and an anonymous request gets 401', () => {
+    // --cacert with only the cluster CA: curl fails (exit 60) unless the chain and the IP SAN verify.
+    const res = inNodeNetwork(['curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}', '--cacert', caFile, url('/pods')]);
+    expect(res.stderr).toBe('');
+    expect(res.stdout).toBe('401');
+  });
+
+  test('an authenticated user without nodes/proxy gets 403; the admin gets 200 (positive control)', () => {
+    const user = mintUserCertificate(cluster.rootfs, { user: 'kubelet-prober', groups: ['nobody-special'] });
+    fs.writeFileSync(path.join(dir, 'u.crt'), user.cert);
+    fs.writeFileSync(path.join(dir, 'u.key'), user.key, { mode: 0o600 });
+    const asUser = inNodeNetwork(['curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}', '--cacert', caFile, '--cert', path.join(dir, 'u.crt'), '--key', path.join(dir, 'u.key'), url('/pods')]);
+    expect(asUser.stdout).toBe('403');
+    const pki = path.join(cluster.rootfs, 'etc/kubernetes/pki');
+    const asApiServer = inNodeNetwork(['curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}', '--cacert', caFile,
+      '--cert', path.join(pki, 'apiserver-kubelet-client.crt'), '--key', path.join(pki, 'apiserver-kubelet-client.key'), url('/pods')]);
+    expect(asApiServer.stdout).toBe('200');
+  });
+
+  test('the read-only port 10255 is closed', () => {
+    const res = inNodeNetwork(['curl', '-sS', '--max-time', '3', 'http://198.18.0.2:10255/pods']);
+    expect(res.status).toBe(7); // curl: could not connect
+  });
+});
+
+describe('teardown', () => {
+  test('down leaves no process, namespace, mount, cgroup or interface behind; a second down is harmless', async () => {
+    const hostLinksBefore = spawnSync('ip', ['-o', 'link'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split(':')[1]?.trim()).sort();
+    const netns = node.sandbox.netnsName;
+    const holder = node.sandbox.holderPid();
+    expect(holder).toBeDefined();
+    const pids = node.sandbox.processes();
+    expect(pids.length).toBeGreaterThan(3);
+    const cgroupRoot = fs.readFileSync(path.join(cluster.stateDir, 'node/cgroup-root'), 'utf8').trim();
+    expect(cgroupDirs(cgroupRoot).length).toBeGreaterThan(0);
+
+    await cluster.cp.down({ purge: true });
+    await cluster.cp.down({ purge: true });
+
+    expect(pids.filter((p) => fs.existsSync(`/proc/${p}`) && !/\) Z /.test(fs.readFileSync(`/proc/${p}/stat`, 'utf8')))).toEqual([]);
+    expect(fs.existsSync(`/run/netns/${netns}`)).toBe(false);
+    expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(cluster.stateDir);
+    expect(cgroupDirs(cgroupRoot)).toEqual([]);
+    const hostLinksAfter = spawnSync('ip', ['-o', 'link'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split(':')[1]?.trim()).sort();
+    expect(hostLinksAfter).toEqual(hostLinksBefore);
+  });
+});
