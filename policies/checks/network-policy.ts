@@ -162,12 +162,13 @@ export function allowAllOpenings(policies: ReadonlyArray<{ name: string; spec: D
       const peers = asArray(rule[peersKey]);
       const where = `${rulesKey} rule ${i + 1}`;
       if (peers.length === 0) {
-        out.push({ policies: [p.name], what: `${where} has no ${peersKey}, so it allows ${everyone} on ${portText}` });
+        out.push({ policies: [p.name], what: `${where} has no (or an empty) ${peersKey}, so it allows ${everyone} on ${portText}` });
         return;
       }
       for (const peer of asDicts(peers)) {
         if (peer.namespaceSelector !== undefined && selectsEveryNamespace(peer.namespaceSelector) && (peer.podSelector === undefined || selectsEveryPodSel(peer.podSelector))) {
-          out.push({ policies: [p.name], what: `${where} allows every pod of every namespace (namespaceSelector {}${peer.podSelector !== undefined ? ' with podSelector {}' : ''}) on ${portText}` });
+          const nsText = isEmptySelector(peer.namespaceSelector) ? 'namespaceSelector {}' : `namespaceSelector ${NAMESPACE_NAME_LABEL} Exists`;
+          out.push({ policies: [p.name], what: `${where} allows every pod of every namespace (${nsText}${peer.podSelector !== undefined ? ' with podSelector {}' : ''}) on ${portText}` });
         }
         const block = asDict(peer.ipBlock);
         const cidr = asString(block.cidr);
