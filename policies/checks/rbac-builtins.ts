@@ -145,7 +145,9 @@ export const BUILTIN_AGGREGATION_LABELS: Readonly<Record<string, string>> = {
  * flags: a built-in role named here is reported not-applicable for that check, a built-in role
  * not named here that the check flags was changed after bootstrap and fails. ClusterRoles by
  * name, Roles as namespace/name. Found by running the predicates of rbac-rules.ts over the
- * bootstrap policy (testdata/*.yaml next to policy.go).
+ * bootstrap policy (testdata/*.yaml next to policy.go), plus the feature-gated controller role
+ * that testdata leaves out and controller_policy.go gives list/create/patch on every resource
+ * (system:controller:storage-version-migrator-controller).
  */
 export const BUILTIN_ROLES_FLAGGED_BY: Readonly<Record<'wildcards' | 'escalation' | 'secretsRead' | 'persistentVolumeWrite' | 'networkPolicyWrite', ReadonlySet<string>>> = {
   wildcards: new Set([
@@ -155,6 +157,7 @@ export const BUILTIN_ROLES_FLAGGED_BY: Readonly<Record<'wildcards' | 'escalation
     'system:controller:horizontal-pod-autoscaler',
     'system:controller:namespace-controller',
     'system:controller:resourcequota-controller',
+    'system:controller:storage-version-migrator-controller',
     'system:discovery',
     'system:kube-controller-manager',
     'system:kubelet-api-admin',
@@ -167,6 +170,7 @@ export const BUILTIN_ROLES_FLAGGED_BY: Readonly<Record<'wildcards' | 'escalation
     'system:controller:generic-garbage-collector',
     'system:controller:namespace-controller',
     'system:controller:resourcequota-controller',
+    'system:controller:storage-version-migrator-controller',
     'system:kube-controller-manager',
     'system:node',
     'kube-system/system:controller:bootstrap-signer',
@@ -179,6 +183,7 @@ export const BUILTIN_ROLES_FLAGGED_BY: Readonly<Record<'wildcards' | 'escalation
     'system:controller:namespace-controller',
     'system:controller:persistent-volume-binder',
     'system:controller:pv-protection-controller',
+    'system:controller:storage-version-migrator-controller',
     'system:persistent-volume-provisioner',
     'system:volume-scheduler',
   ]),
@@ -187,6 +192,7 @@ export const BUILTIN_ROLES_FLAGGED_BY: Readonly<Record<'wildcards' | 'escalation
     'system:aggregate-to-edit',
     'system:controller:generic-garbage-collector',
     'system:controller:namespace-controller',
+    'system:controller:storage-version-migrator-controller',
   ]),
 };
 
