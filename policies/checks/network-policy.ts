@@ -166,9 +166,12 @@ export function allowAllOpenings(policies: ReadonlyArray<{ name: string; spec: D
         return;
       }
       for (const peer of asDicts(peers)) {
-        if (peer.namespaceSelector !== undefined && selectsEveryNamespace(peer.namespaceSelector) && (peer.podSelector === undefined || selectsEveryPodSel(peer.podSelector))) {
-          const nsText = isEmptySelector(peer.namespaceSelector) ? 'namespaceSelector {}' : `namespaceSelector ${NAMESPACE_NAME_LABEL} Exists`;
-          out.push({ policies: [p.name], what: `${where} allows every pod of every namespace (${nsText}${peer.podSelector !== undefined ? ' with podSelector {}' : ''}) on ${portText}` });
+        // JSON null is an absent pointer in Go.
+        const nsSel = peer.namespaceSelector ?? undefined;
+        const podSel = peer.podSelector ?? undefined;
+        if (nsSel !== undefined && selectsEveryNamespace(nsSel) && (podSel === undefined || selectsEveryPodSel(podSel))) {
+          const nsText = isEmptySelector(nsSel) ? 'namespaceSelector {}' : `namespaceSelector ${NAMESPACE_NAME_LABEL} Exists`;
+          out.push({ policies: [p.name], what: `${where} allows every pod of every namespace (${nsText}${podSel !== undefined ? ' with podSelector {}' : ''}) on ${portText}` });
         }
         const block = asDict(peer.ipBlock);
         const cidr = asString(block.cidr);

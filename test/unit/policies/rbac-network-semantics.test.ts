@@ -4,7 +4,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import * as yaml from 'js-yaml';
+import { parse as parseYaml } from 'yaml';
 import { matchesLabels } from '../../../policies/checks/label-selector';
 import { allowAllOpenings, fullyCoveredFamilies, parseCidr, policyTypes, selectsEveryPod } from '../../../policies/checks/network-policy';
 import { BOOTSTRAP_CLUSTER_ROLES, BUILTIN_ROLES_FLAGGED_BY, READ_ONLY_BUILTIN_ROLES } from '../../../policies/checks/rbac-builtins';
@@ -70,7 +70,7 @@ describe('built-in role lists', () => {
     type Role = { kind: string; metadata: { name: string; namespace?: string }; rules?: Record<string, unknown>[]; aggregationRule?: unknown };
     const roles: Role[] = [];
     for (const f of ['cluster-roles.yaml', 'controller-roles.yaml', 'cluster-roles-featuregates.yaml', 'namespace-roles.yaml']) {
-      const doc = yaml.load(fs.readFileSync(path.join(testdata, f), 'utf8')) as Record<string, unknown>;
+      const doc = parseYaml(fs.readFileSync(path.join(testdata, f), 'utf8')) as Record<string, unknown>;
       const lists = Array.isArray(doc.items) ? [doc] : Object.values(doc);
       for (const l of lists as Array<{ items?: Role[] }>) roles.push(...(l.items ?? []));
     }
@@ -139,5 +139,6 @@ describe('NetworkPolicy semantics', () => {
     expect(allowAllOpenings([{ name: 'a', spec: { podSelector: {}, ingress: [{ from: [{ podSelector: {} }] }] } }], 'Ingress')).toHaveLength(0);
     expect(allowAllOpenings([{ name: 'a', spec: { podSelector: {}, ingress: [{ ports: [{ port: 1, endPort: 65535, protocol: 'UDP' }] }] } }], 'Ingress')[0].what).toContain('every UDP port');
     expect(allowAllOpenings([{ name: 'a', spec: { podSelector: {}, ingress: [{ ports: [{ port: 'http' }] }] } }], 'Ingress')).toHaveLength(0);
+    expect(allowAllOpenings([{ name: 'a', spec: { podSelector: {}, ingress: [{ from: [{ namespaceSelector: {}, podSelector: null }] }] } }], 'Ingress')).toHaveLength(1);
   });
 });
