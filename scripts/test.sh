@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 bash scripts/ensure-node-modules.sh || { echo "0 passed, 1 failed"; exit 1; }
+bash scripts/ensure-node-packages.sh || { echo "[test] installing the node's system packages failed" >&2; echo "0 passed, 1 failed"; exit 1; }
 echo "[test] toolchain (built once, then reused from the cache)" >&2
 if ! bash tools/build-toolchain.sh >/dev/null; then
   echo "[test] the toolchain build failed" >&2

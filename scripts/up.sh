@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/ensure-node-modules.sh
+bash scripts/ensure-node-packages.sh
 bash tools/build-toolchain.sh >/dev/null
 # shellcheck source=env.sh
 . scripts/env.sh

@@ -38,7 +38,8 @@ say() { printf '[toolchain] %s\n' "$*" >&2; }
 die() { printf '[toolchain] error: %s\n' "$*" >&2; exit 1; }
 
 # name | expected version substring | command printing the version
-binaries=(pulumi pulumi-language-nodejs pulumi-resource-kubernetes etcd etcdutl kube-apiserver kube-controller-manager kubeadm)
+binaries=(pulumi pulumi-language-nodejs pulumi-resource-kubernetes etcd etcdutl kube-apiserver kube-controller-manager kubeadm
+  kube-scheduler kubelet containerd containerd-shim-runc-v2 ctr runc bridge host-local loopback portmap)
 
 reported_version() {
   local b=$1
@@ -56,7 +57,14 @@ reported_version() {
       fi ;;
     etcd) "$bin/etcd" --version 2>/dev/null | sed -n 's/^etcd Version: //p' ;;
     etcdutl) "$bin/etcdutl" version 2>/dev/null | sed -n 's/^etcdutl version: //p' ;;
-    kube-apiserver|kube-controller-manager) "$bin/$b" --version 2>/dev/null | awk '{print $2}' ;;
+    kube-apiserver|kube-controller-manager|kube-scheduler|kubelet) "$bin/$b" --version 2>/dev/null | awk '{print $2}' ;;
+    containerd) "$bin/containerd" --version 2>/dev/null | awk '{print $3}' ;;
+    runc)
+      # Built with seccomp: runc names the libseccomp it was linked with; without it, report nothing.
+      if "$bin/runc" --version 2>/dev/null | grep -q '^libseccomp: '; then "$bin/runc" --version | sed -n 's/^runc version //p'; fi ;;
+    containerd-shim-runc-v2|ctr|bridge|host-local|loopback|portmap)
+      # No common version flag: the module version recorded in the binary's build info.
+      go version -m "$bin/$b" 2>/dev/null | awk '$1=="mod" {print $3}' ;;
     kubeadm) "$bin/kubeadm" version -o short 2>/dev/null ;;
   esac
 }
@@ -67,6 +75,9 @@ expected_version() {
     pulumi-language-nodejs) echo "$PULUMI_LANGHOST_MODULE_VERSION" ;;
     pulumi-resource-kubernetes) echo "$K8S_PROVIDER_VERSION" ;;
     etcd|etcdutl) echo "$ETCD_VERSION" ;;
+    containerd|containerd-shim-runc-v2|ctr) echo "v$CONTAINERD_VERSION" ;;
+    runc) echo "$RUNC_VERSION" ;;
+    bridge|host-local|loopback|portmap) echo "v$CNI_PLUGINS_VERSION" ;;
     *) echo "v$KUBERNETES_VERSION" ;;
   esac
 }
@@ -76,6 +87,9 @@ wrapper_of() {
     pulumi|pulumi-language-nodejs) echo pulumi ;;
     pulumi-resource-kubernetes) echo k8sprovider ;;
     etcd|etcdutl) echo etcd ;;
+    containerd|containerd-shim-runc-v2|ctr) echo containerd ;;
+    runc) echo runc ;;
+    bridge|host-local|loopback|portmap) echo cni ;;
     *) echo kube ;;
   esac
 }
@@ -139,7 +153,7 @@ build() { # name  module-dir  package  ldflags  [tags]
   local out="$bin/.$name.partial"
   (
     cd "$dir"
-    /usr/bin/time -f "peak-rss-kb %M" go build -p "${HCB_BUILD_JOBS:-2}" -trimpath ${tags:+-tags "$tags"} \
+    CGO_ENABLED=${BUILD_CGO:-0} /usr/bin/time -f "peak-rss-kb %M" go build -p "${HCB_BUILD_JOBS:-2}" -trimpath ${tags:+-tags "$tags"} \
       -ldflags "$ld" -o "$out" "$pkg"
   ) >"$prefix/logs/$name.log" 2>&1 &
   local pid=$!
@@ -184,8 +198,22 @@ for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   kld+=" -X $p.gitVersion=v$KUBERNETES_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$kminor"
   kld+=" -X $p.gitCommit=$kcommit -X $p.gitTreeState=clean -X $p.buildDate=$kdate"
 done
-for c in kube-apiserver kube-controller-manager kubeadm; do
+for c in kube-apiserver kube-controller-manager kubeadm kube-scheduler kubelet; do
   build "$c" "$here/go/kube" "k8s.io/kubernetes/cmd/$c" "$kld"
+done
+
+# --- The node: containerd, runc (with seccomp: cgo and Debian's libseccomp), CNI plugins ---------
+cld="-s -w -X github.com/containerd/containerd/v2/version.Version=v$CONTAINERD_VERSION"
+for c in containerd containerd-shim-runc-v2 ctr; do
+  build "$c" "$here/go/containerd" "github.com/containerd/containerd/v2/cmd/$c" "$cld"
+done
+if ! verified runc; then
+  pkg-config --exists libseccomp 2>/dev/null || die "runc is built with seccomp and needs libseccomp's headers: run scripts/ensure-node-packages.sh (apt-get install libseccomp-dev pkg-config gcc)"
+fi
+BUILD_CGO=1 build runc "$here/go/runc" github.com/opencontainers/runc "-s -w -X main.version=$RUNC_VERSION" seccomp
+for c in bridge host-local loopback portmap; do
+  case "$c" in host-local) p=ipam/host-local ;; portmap) p=meta/portmap ;; *) p=main/$c ;; esac
+  build "$c" "$here/go/cni" "github.com/containernetworking/plugins/plugins/$p" "-s -w"
 done
 
 # --- Pulumi CLI and Node.js language host -----------------------------------------------------
