@@ -4,6 +4,7 @@
  * object; this file only dispatches, so adding a command never touches another one.
  */
 import { COMMANDS } from './commands';
+import { printable } from './fs-safe';
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -17,7 +18,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const cmd = COMMANDS.find((c) => c.name === name);
   if (!cmd) {
-    process.stderr.write(`hcb: unknown command "${name}"\n\n${usage()}`);
+    process.stderr.write(`hcb: unknown command "${printable(name)}"\n\n${usage()}`);
     return 2;
   }
   return cmd.run(rest);
@@ -43,12 +44,27 @@ function usage(): string {
   return `usage: hcb <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun "hcb <command> --help" for a command's options.\n`;
 }
 
+/**
+ * A reader that stops early (`hcb audit … | head -1`) closes the pipe: the rest of the output has
+ * nowhere to go, which is no error of ours. Further writes are dropped, the exit code stays the
+ * command's own, and no stack trace is printed.
+ */
+function ignoreClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') return;
+    process.stderr.write(`hcb: cannot write output: ${e.code ?? e.message}\n`);
+    process.exitCode = 1;
+  });
+}
+ignoreClosedPipe(process.stdout);
+ignoreClosedPipe(process.stderr);
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`hcb: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`hcb: ${printable(err instanceof Error ? err.message : String(err))}\n`);
     process.exitCode = 1;
   },
 );

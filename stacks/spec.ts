@@ -14,24 +14,52 @@ export interface StackSpec {
   spec: BlueprintSpec;
   manifests: string[];
   stateDir?: string;
+  /**
+   * Local target: also run the node (containerd, runc, CNI, kubelet in namespaces of its own,
+   * stacks/local/node), so pods really run. Always false on the existing target.
+   */
+  node: boolean;
 }
 
 const PROFILES: readonly ProtectionProfile[] = ['basic', 'standard', 'high'];
 
+/** Every key of the `hcb` namespace that a stack reads (Pulumi.yaml declares the same). */
+export const STACK_CONFIG_KEYS = [
+  'target',
+  'profile',
+  'namespaces',
+  'apiServerPort',
+  'etcdClientPort',
+  'etcdPeerPort',
+  'etcdMetricsPort',
+  'controllerManagerPort',
+  'schedulerPort',
+  'stateDir',
+  'manifests',
+  'node',
+] as const;
+
 export function stackSpec(get: ConfigReader): StackSpec {
-  const target = (get('target') ?? 'local') as string;
+  const str = (key: string, dflt: string): string => {
+    const v = get(key);
+    if (v === undefined) return dflt;
+    if (typeof v !== 'string') throw new Error(`hcb: config "hcb:${key}" must be a string, got ${describe(v)}. Fix: pulumi config set hcb:${key} <value>`);
+    return v;
+  };
+  const target = str('target', 'local');
   if (target !== 'local' && target !== 'existing') {
     throw new Error(`hcb: config "hcb:target" = "${target}" is invalid. Fix: pulumi config set hcb:target local|existing`);
   }
-  const profile = (get('profile') ?? 'standard') as string;
+  const profile = str('profile', 'standard');
   if (!PROFILES.includes(profile as ProtectionProfile)) {
     throw new Error(`hcb: config "hcb:profile" = "${profile}" is invalid. Fix: pulumi config set hcb:profile basic|standard|high`);
   }
   const num = (key: string, dflt: number): number => {
     const v = get(key);
     if (v === undefined) return dflt;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`hcb: config "hcb:${key}" = "${String(v)}" is not a port. Fix: pulumi config set hcb:${key} <1-65535>`);
+    // Decimal digits only (as text or a JSON integer): not true, "0x1bb", " 6443", 6443.5 or "6e3".
+    const n = typeof v === 'number' ? v : typeof v === 'string' && /^[0-9]{1,5}$/.test(v) ? Number(v) : NaN;
+    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`hcb: config "hcb:${key}" = ${describe(v)} is not a port. Fix: pulumi config set hcb:${key} <1-65535>`);
     return n;
   };
   const list = (key: string, dflt: string[]): string[] => {
@@ -65,17 +93,63 @@ export function stackSpec(get: ConfigReader): StackSpec {
           }
         : undefined,
   };
-  const stateDir = get('stateDir');
-  return { target, spec, manifests: list('manifests', []), stateDir: typeof stateDir === 'string' && stateDir ? stateDir : undefined };
+  const bool = (key: string, dflt: boolean): boolean => {
+    const v = get(key);
+    if (v === undefined) return dflt;
+    // As Pulumi stores a boolean (the text true/false) or a JSON boolean; nothing else ("yes", 1, "True ").
+    if (v === true || v === 'true') return true;
+    if (v === false || v === 'false') return false;
+    throw new Error(`hcb: config "hcb:${key}" = ${describe(v)} is not true or false. Fix: pulumi config set hcb:${key} true|false`);
+  };
+  const node = bool('node', true);
+  const stateDir = str('stateDir', '');
+  return { target, spec, manifests: list('manifests', []), stateDir: stateDir || undefined, node: target === 'local' && node };
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}…` : v);
+  if (Array.isArray(v)) return 'a list';
+  if (v === null) return 'null';
+  return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;
 }
 
 /**
- * A reader over the output of `pulumi config --json` ({"hcb:key": {"value": ..., "objectValue"?: ...}}).
+ * A reader over the output of `pulumi config --json` ({"hcb:key": {"value": "...", "objectValue"?:
+ * ..., "secret": bool}}), checked strictly so that nothing weakens silently: an unknown `hcb:` key
+ * (a typo), an entry that is not such an object (e.g. {"hcb:profile": "high"}), an unknown field
+ * or a secret without its value is an error naming the key. Keys of other namespaces (providers)
+ * are left alone.
  */
-export function readerFromPulumiConfigJson(json: Record<string, { value?: unknown; objectValue?: unknown }>): ConfigReader {
-  return (key) => {
-    const entry = json[`hcb:${key}`];
-    if (!entry) return undefined;
-    return entry.objectValue ?? entry.value;
-  };
+export function readerFromPulumiConfigJson(json: unknown): ConfigReader {
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    throw new Error(`stack config must be the JSON object \`pulumi config --json\` writes, got ${describe(json)}`);
+  }
+  const entries = new Map<string, unknown>();
+  for (const [fullKey, entry] of Object.entries(json as Record<string, unknown>)) {
+    if (!fullKey.startsWith('hcb:')) continue;
+    const key = fullKey.slice(4);
+    if (!(STACK_CONFIG_KEYS as readonly string[]).includes(key)) {
+      throw new Error(`hcb: config "${fullKey}" is not a setting of this stack (known: ${STACK_CONFIG_KEYS.join(', ')}). Fix: pulumi config rm ${fullKey}`);
+    }
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
+      throw new Error(
+        `hcb: config "${fullKey}" must be an object such as {"value": "..."} as \`pulumi config --json\` writes it, got ${describe(entry)}`,
+      );
+    }
+    const e = entry as Record<string, unknown>;
+    for (const field of Object.keys(e)) {
+      if (!['value', 'objectValue', 'secret'].includes(field)) throw new Error(`hcb: config "${fullKey}" has an unknown field "${field}" (known: value, objectValue, secret)`);
+    }
+    if (e.secret !== undefined && typeof e.secret !== 'boolean') throw new Error(`hcb: config "${fullKey}": "secret" must be true or false, got ${describe(e.secret)}`);
+    const value = e.objectValue !== undefined ? e.objectValue : e.value;
+    if (value === undefined) {
+      throw new Error(
+        e.secret === true
+          ? `hcb: config "${fullKey}" is secret and its value is not in the file. Fix: pulumi config --json --show-secrets`
+          : `hcb: config "${fullKey}" has no value`,
+      );
+    }
+    entries.set(key, value);
+  }
+  return (key) => entries.get(key);
 }

@@ -7,10 +7,11 @@
  * blueprint's answer to "this one is fine here" is a reviewed exception with an owner and an
  * expiry (--exceptions), not a looser threshold; --fail-on high exists for gradual adoption.
  */
-import { randomBytes } from 'crypto';
-import { promises as fs } from 'fs';
 import * as path from 'path';
 import { Command } from '../command';
+import { FileRefused, ioError, maxConfigBytes, printable, readBoundedFile, writeFileAtomic } from '../fs-safe';
+
+export { writeFileAtomic } from '../fs-safe';
 import { CATALOGUE } from '../../policies/catalogue';
 import { evaluate } from '../../policies/engine';
 import { ControlException, Document, Finding, Framework, FRAMEWORKS, Severity, SEVERITIES } from '../../policies/model';
@@ -144,54 +145,6 @@ export function oneOf<T extends string>(options: Map<string, string[]>, name: st
   return v as T;
 }
 
-/**
- * Write a report file so that readers see the old content or the new, never a part. Only a
- * regular file (or a path that does not exist yet) is replaced atomically: a temporary file beside
- * it is written, flushed and renamed over it, with mode 0644 whatever the umask. Anything else is
- * never replaced: a character device or a FIFO (/dev/null, /dev/stdout's target, a pipe) is
- * written through, a symbolic link is followed and its target handled the same way, and a
- * directory or socket is refused.
- */
-export async function writeFileAtomic(file: string, content: string): Promise<void> {
-  let target = file;
-  let st: import('fs').Stats | undefined;
-  try {
-    st = await fs.stat(file); // follows symbolic links: /dev/stdout → the terminal, pipe or file
-    if ((await fs.lstat(file)).isSymbolicLink()) target = await fs.realpath(file);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    st = undefined;
-  }
-  if (st && st.isDirectory()) throw new UsageError(`--output ${file} is a directory; give a file path`);
-  if (st && (st.isCharacterDevice() || st.isFIFO())) {
-    // Write through: never replace a device node or a pipe with a regular file.
-    const handle = await fs.open(target, 'w');
-    try {
-      await handle.writeFile(content, 'utf8');
-    } finally {
-      await handle.close();
-    }
-    return;
-  }
-  if (st && !st.isFile()) throw new UsageError(`--output ${file} is neither a regular file, a character device nor a pipe; refusing to replace it`);
-  const dir = path.dirname(target);
-  const tmp = path.join(dir, `.${path.basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  let handle: fs.FileHandle | undefined;
-  try {
-    handle = await fs.open(tmp, 'wx', 0o644);
-    await handle.chmod(0o644);
-    await handle.writeFile(content, 'utf8');
-    await handle.sync();
-    await handle.close();
-    handle = undefined;
-    await fs.rename(tmp, target);
-  } catch (err) {
-    if (handle) await handle.close().catch(() => undefined);
-    await fs.unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-}
-
 /** Colours only for a terminal, and never when NO_COLOR is set (https://no-color.org). */
 export function useColour(io: CliIo): boolean {
   return !!io.stdout.isTTY && !(io.env.NO_COLOR !== undefined && io.env.NO_COLOR !== '');
@@ -234,7 +187,8 @@ export function defaultEngine(): AuditEngine {
 }
 
 export async function runAudit(args: readonly string[], io: CliIo = processIo(), engine?: AuditEngine): Promise<number> {
-  const err = (s: string): void => void io.stderr.write(`hcb audit: ${s}\n`);
+  // Everything on stderr goes through printable(): file names and messages may carry escape sequences.
+  const err = (s: string): void => void io.stderr.write(`hcb audit: ${printable(s)}\n`);
   let parsed;
   let format: ReportFormat;
   let failOn: FailOn;
@@ -277,9 +231,9 @@ export async function runAudit(args: readonly string[], io: CliIo = processIo(),
   if (exceptionsFile !== undefined) {
     let text: string;
     try {
-      text = await fs.readFile(path.resolve(io.cwd, exceptionsFile), 'utf8');
+      text = await readBoundedFile(path.resolve(io.cwd, exceptionsFile), `exceptions file ${exceptionsFile}`, maxConfigBytes(io.env));
     } catch (e) {
-      err(`cannot read exceptions file ${exceptionsFile}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+      err(e instanceof FileRefused ? e.message : `cannot read exceptions file ${exceptionsFile}: ${ioError(e)}`);
       return 2;
     }
     const result = parseExceptions(text, exceptionsFile);
@@ -359,7 +313,7 @@ export async function runAudit(args: readonly string[], io: CliIo = processIo(),
     try {
       await writeFileAtomic(path.resolve(io.cwd, output), report);
     } catch (e) {
-      err(`cannot write ${output}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+      err(`cannot write ${output}: ${ioError(e)}`);
       return 2;
     }
     err(`wrote ${format} report to ${output}`);

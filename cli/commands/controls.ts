@@ -3,6 +3,7 @@
  * what the README's coverage table is made from.
  */
 import { Command } from '../command';
+import { printable } from '../fs-safe';
 import { CATALOGUE } from '../../policies/catalogue';
 import { Control } from '../../policies/control';
 import { coverage, FrameworkCoverage } from '../../policies/coverage';
@@ -149,6 +150,7 @@ export const command: Command = {
   async run(args: string[]): Promise<number> {
     let format: ControlsFormat = 'text';
     let framework: Framework | undefined;
+    const seen = new Set<string>();
     for (let i = 0; i < args.length; i++) {
       const a = args[i];
       const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -162,22 +164,27 @@ export const command: Command = {
           process.stderr.write(`hcb controls: ${flag} needs a value\n\n${USAGE}`);
           return 2;
         }
+        if (seen.has(flag)) {
+          process.stderr.write(`hcb controls: ${flag} given more than once\n\n${USAGE}`);
+          return 2;
+        }
+        seen.add(flag);
         if (flag === '--format') {
           if (!['text', 'markdown', 'json'].includes(value)) {
-            process.stderr.write(`hcb controls: --format "${value}" is not one of text, markdown, json\n`);
+            process.stderr.write(`hcb controls: --format "${printable(value)}" is not one of text, markdown, json\n`);
             return 2;
           }
           format = value as ControlsFormat;
         } else {
           if (!(FRAMEWORKS as readonly string[]).includes(value)) {
-            process.stderr.write(`hcb controls: --framework "${value}" is not one of ${FRAMEWORKS.join(', ')}\n`);
+            process.stderr.write(`hcb controls: --framework "${printable(value)}" is not one of ${FRAMEWORKS.join(', ')}\n`);
             return 2;
           }
           framework = value as Framework;
         }
         continue;
       }
-      process.stderr.write(`hcb controls: unknown argument "${a}"\n\n${USAGE}`);
+      process.stderr.write(`hcb controls: unknown argument "${printable(a)}"\n\n${USAGE}`);
       return 2;
     }
     process.stdout.write(renderControls(format, framework));

@@ -3,9 +3,9 @@
  * of `hcb audit --format json`): new failures, fixed ones, unchanged ones. Exit 0, or 1 with
  * --fail-on-new when head has a failure base did not; 2 for usage errors and unreadable input.
  */
-import { promises as fs } from 'fs';
 import * as path from 'path';
 import { Command } from '../command';
+import { ioError, maxConfigBytes, printable, readBoundedFile } from '../fs-safe';
 import { diffResults, parseResultsFile, renderDiffJson, renderDiffMarkdown, renderDiffTerminal, ResultsFile } from '../../policies/report';
 import { CliIo, oneOf, parseArgs, processIo, UsageError, useColour, writeFileAtomic } from './audit';
 
@@ -28,7 +28,7 @@ exit status: 0, or 1 with --fail-on-new and new failures; 2 usage error or unrea
 `;
 
 export async function runReport(args: readonly string[], io: CliIo = processIo()): Promise<number> {
-  const err = (s: string): void => void io.stderr.write(`hcb report: ${s}\n`);
+  const err = (s: string): void => void io.stderr.write(`hcb report: ${printable(s)}\n`);
   let parsed;
   let format: (typeof FORMATS)[number];
   try {
@@ -43,6 +43,9 @@ export async function runReport(args: readonly string[], io: CliIo = processIo()
       if (!v) throw new UsageError(`--${name} is required`);
       if (v.length > 1) throw new UsageError(`--${name} given more than once`);
     }
+    for (const name of ['format', 'output']) {
+      if ((parsed.options.get(name)?.length ?? 0) > 1) throw new UsageError(`--${name} given more than once`);
+    }
     if (parsed.positional.length > 0) throw new UsageError(`unexpected argument "${parsed.positional[0]}"`);
   } catch (e) {
     if (e instanceof UsageError) {
@@ -55,12 +58,7 @@ export async function runReport(args: readonly string[], io: CliIo = processIo()
   const baseName = parsed.options.get('base')?.[0] as string;
   const headName = parsed.options.get('head')?.[0] as string;
   const read = async (name: string): Promise<ResultsFile> => {
-    let text: string;
-    try {
-      text = await fs.readFile(path.resolve(io.cwd, name), 'utf8');
-    } catch (e) {
-      throw new Error(`cannot read ${name}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : ((e as NodeJS.ErrnoException).code ?? String(e))}`);
-    }
+    const text = await readBoundedFile(path.resolve(io.cwd, name), name, maxConfigBytes(io.env));
     return parseResultsFile(text, name);
   };
   let base: ResultsFile;
@@ -80,7 +78,7 @@ export async function runReport(args: readonly string[], io: CliIo = processIo()
     try {
       await writeFileAtomic(path.resolve(io.cwd, output), text);
     } catch (e) {
-      err(`cannot write ${output}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+      err(`cannot write ${output}: ${ioError(e)}`);
       return 2;
     }
   } else {

@@ -14,7 +14,8 @@ import { stringify } from 'yaml';
 import { Command } from '../command';
 import { synthesizeBlueprint, BlueprintSpec, ProtectionProfile, SynthesizedBlueprint } from '../../constructs/blueprint';
 import { exceptionListDocument } from '../../policies/exceptions';
-import { readerFromPulumiConfigJson, stackSpec } from '../../stacks/spec';
+import { ioError, printable } from '../fs-safe';
+import { loadStackConfig } from '../stack-config';
 
 const USAGE = `usage: hcb synth [--out DIR] [--profile basic|standard|high] [--namespace NAME ...] [--local]
 
@@ -34,6 +35,13 @@ export const command: Command = {
     const namespaces: string[] = [];
     let local = false;
     let stackConfig: string | undefined;
+    // An option given twice is a mistake (which one was meant?), not "the last one wins".
+    const single = ['--out', '--profile', '--stack-config'];
+    const twice = single.find((o) => args.filter((x) => x === o).length > 1);
+    if (twice) {
+      process.stderr.write(`hcb synth: ${twice} given more than once\n\n${USAGE}`);
+      return 2;
+    }
     for (let i = 0; i < args.length; i++) {
       const a = args[i];
       if (a === '--help' || a === '-h') {
@@ -43,7 +51,7 @@ export const command: Command = {
       else if (a === '--profile' && args[i + 1]) {
         const p = args[++i];
         if (!['basic', 'standard', 'high'].includes(p)) {
-          process.stderr.write(`hcb synth: --profile "${p}" is not one of basic, standard, high\n`);
+          process.stderr.write(`hcb synth: --profile "${printable(p)}" is not one of basic, standard, high\n`);
           return 2;
         }
         profile = p as ProtectionProfile;
@@ -51,16 +59,16 @@ export const command: Command = {
       else if (a === '--local') local = true;
       else if (a === '--stack-config' && args[i + 1]) stackConfig = args[++i];
       else {
-        process.stderr.write(`hcb synth: unknown or incomplete option "${a}"\n\n${USAGE}`);
+        process.stderr.write(`hcb synth: unknown or incomplete option "${printable(a)}"\n\n${USAGE}`);
         return 2;
       }
     }
     if (stackConfig) {
       let spec: BlueprintSpec;
       try {
-        spec = stackSpec(readerFromPulumiConfigJson(JSON.parse(fs.readFileSync(stackConfig, 'utf8')))).spec;
+        spec = (await loadStackConfig(stackConfig)).spec;
       } catch (e) {
-        process.stderr.write(`hcb synth: --stack-config ${stackConfig}: ${(e as Error).message}\n`);
+        process.stderr.write(`hcb synth: ${printable((e as Error).message)}\n`);
         return 2;
       }
       return write(out, spec);
@@ -82,17 +90,22 @@ function write(out: string, spec: BlueprintSpec): number {
     synth = synthesizeBlueprint(spec);
   } catch (e) {
     // A construct's prop error names the construct path, the prop, the value and the fix.
-    process.stderr.write(`hcb synth: ${(e as Error).message}\n`);
+    process.stderr.write(`hcb synth: ${printable((e as Error).message)}\n`);
     return 2;
   }
   try {
     const files = writeSynthOutput(out, synth);
-    process.stderr.write(`hcb synth: wrote ${files.map((f) => path.relative(process.cwd(), f)).join(', ')}\n`);
+    process.stderr.write(`hcb synth: wrote ${printable(files.map((f) => path.relative(process.cwd(), f)).join(', '))}\n`);
     return 0;
   } catch (e) {
     if (e instanceof SynthOutputError) {
-      process.stderr.write(`hcb synth: ${e.message}\n`);
+      process.stderr.write(`hcb synth: ${printable(e.message)}\n`);
       return 2;
+    }
+    if (typeof (e as NodeJS.ErrnoException).code === 'string') {
+      // ENOSPC, EACCES, EROFS, …: nothing half-written is left (writeSynthOutput cleans up).
+      process.stderr.write(`hcb synth: cannot write ${printable(out)}: ${ioError(e)}; nothing was changed there\n`);
+      return 1;
     }
     throw e;
   }
@@ -126,6 +139,8 @@ function ownFiles(dir: string): string[] | undefined {
   const entries = fs.readdirSync(dir);
   const marker = path.join(dir, SYNTH_MARKER);
   if (entries.includes(SYNTH_MARKER)) {
+    const mst = fs.lstatSync(marker);
+    if (!mst.isFile() || mst.size > 64 * 1024) return undefined; // a FIFO or device would hang the read
     try {
       const m = JSON.parse(fs.readFileSync(marker, 'utf8')) as { tool?: string; files?: unknown };
       if (m.tool === 'hcb synth' && Array.isArray(m.files)) return m.files.filter((f): f is string => typeof f === 'string' && !f.includes('/') && !f.startsWith('.'));

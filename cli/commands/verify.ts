@@ -4,13 +4,14 @@
  * blueprint's namespaces read back through the API — plus behavioural probes (anonymous
  * request, TLS 1.1 and weak-cipher handshakes, pprof). Same formats and exit codes as audit.
  */
-import * as fs from 'fs';
 import * as path from 'path';
 import { Command } from '../command';
 import { synthesizeBlueprint } from '../../constructs/blueprint';
 import { CATALOGUE } from '../../policies/catalogue';
 import { REPORT_FORMATS, RENDERERS, ReportFormat, summarizeFindings } from '../../policies/report';
-import { readerFromPulumiConfigJson, stackSpec } from '../../stacks/spec';
+import { stackSpec } from '../../stacks/spec';
+import { ioError, printable } from '../fs-safe';
+import { loadStackConfig } from '../stack-config';
 import { verifyLocalCluster } from '../../stacks/local/verify';
 import { DEFAULT_FAIL_ON, FAIL_ON_LEVELS, FailOn, failsRun, writeFileAtomic } from './audit';
 
@@ -34,6 +35,13 @@ export const command: Command = {
     let format: ReportFormat = 'terminal';
     let output: string | undefined;
     let failOn: FailOn = DEFAULT_FAIL_ON;
+    // An option given twice is a mistake (which one was meant?), not "the last one wins".
+    const single = ['--state-dir', '--stack-config', '--output', '--format', '--fail-on'];
+    const twice = single.find((o) => args.filter((x) => x === o).length > 1);
+    if (twice) {
+      process.stderr.write(`hcb verify: ${twice} given more than once\n\n${USAGE}`);
+      return 2;
+    }
     for (let i = 0; i < args.length; i++) {
       const a = args[i];
       const v = args[i + 1];
@@ -46,12 +54,17 @@ export const command: Command = {
       else if (a === '--format' && v && (REPORT_FORMATS as readonly string[]).includes(v)) (format = v as ReportFormat), i++;
       else if (a === '--fail-on' && v && (FAIL_ON_LEVELS as readonly string[]).includes(v)) (failOn = v as FailOn), i++;
       else {
-        process.stderr.write(`hcb verify: unknown or incomplete option "${a}"\n\n${USAGE}`);
+        process.stderr.write(`hcb verify: unknown or incomplete option "${printable(a)}"\n\n${USAGE}`);
         return 2;
       }
     }
-    const config = stackConfig ? (JSON.parse(fs.readFileSync(stackConfig, 'utf8')) as Parameters<typeof readerFromPulumiConfigJson>[0]) : {};
-    const { spec } = stackSpec(readerFromPulumiConfigJson(config));
+    let spec;
+    try {
+      spec = stackConfig ? (await loadStackConfig(stackConfig)).spec : stackSpec(() => undefined).spec;
+    } catch (e) {
+      process.stderr.write(`hcb verify: ${printable((e as Error).message)}\n`);
+      return 2;
+    }
     const blueprint = synthesizeBlueprint(spec);
     const { findings, missing } = await verifyLocalCluster({
       stateDir,
@@ -62,8 +75,14 @@ export const command: Command = {
     for (const m of missing) process.stderr.write(`hcb verify: not observed: ${m}\n`);
     const summary = summarizeFindings(findings);
     const report = RENDERERS[format](findings, summary, { tool: { name: 'hcb' }, inputs: [`live:${stateDir}`], controls: CATALOGUE });
-    if (output) await writeFileAtomic(path.resolve(output), report);
-    else process.stdout.write(report);
+    if (output) {
+      try {
+        await writeFileAtomic(path.resolve(output), report);
+      } catch (e) {
+        process.stderr.write(`hcb verify: cannot write ${printable(output)}: ${ioError(e)}\n`);
+        return 2;
+      }
+    } else process.stdout.write(report);
     const failing = failsRun(findings, failOn) || missing.length > 0;
     const c = summary.byStatus;
     process.stderr.write(
