@@ -174,6 +174,8 @@ export class HardenedNamespace extends Construct {
     requireNotAbove(this, 'containerLimits.maxMemory', limits.maxMemory, 'quota.limitsMemory', quota.limitsMemory);
     requireNotAbove(this, 'containerLimits.defaultRequestCpu', limits.defaultRequestCpu, 'quota.requestsCpu', quota.requestsCpu);
     requireNotAbove(this, 'containerLimits.defaultRequestMemory', limits.defaultRequestMemory, 'quota.requestsMemory', quota.requestsMemory);
+    requireNotAbove(this, 'containerLimits.maxEphemeralStorage', limits.maxEphemeralStorage, 'quota.limitsEphemeralStorage', quota.limitsEphemeralStorage);
+    requireNotAbove(this, 'containerLimits.defaultRequestEphemeralStorage', limits.defaultRequestEphemeralStorage, 'quota.requestsEphemeralStorage', quota.requestsEphemeralStorage);
 
     const labels: Record<string, string> = {
       ...extra,

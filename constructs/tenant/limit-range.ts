@@ -19,6 +19,12 @@ export interface ContainerLimitDefaults {
   readonly maxCpu?: string;
   /** Largest memory limit one container may ask for. @default per size: small '4Gi', medium '8Gi', large '16Gi' */
   readonly maxMemory?: string;
+  /** Node disk reserved for containers that set none. @default per size: '64Mi' (large '128Mi') */
+  readonly defaultRequestEphemeralStorage?: string;
+  /** Node disk containers that set no limit may use before eviction. @default per size: '1Gi' (large '2Gi') */
+  readonly defaultLimitEphemeralStorage?: string;
+  /** Largest ephemeral-storage limit one container may ask for. @default per size: small '4Gi', medium '8Gi', large '16Gi' */
+  readonly maxEphemeralStorage?: string;
 }
 
 export interface NamespaceLimitRangeProps extends ContainerLimitDefaults {
@@ -47,6 +53,9 @@ Required<ContainerLimitDefaults> {
     defaultLimitMemory: o.defaultLimitMemory ?? base.defaultLimitMemory,
     maxCpu: o.maxCpu ?? base.maxCpu,
     maxMemory: o.maxMemory ?? base.maxMemory,
+    defaultRequestEphemeralStorage: o.defaultRequestEphemeralStorage ?? base.defaultRequestEphemeralStorage,
+    defaultLimitEphemeralStorage: o.defaultLimitEphemeralStorage ?? base.defaultLimitEphemeralStorage,
+    maxEphemeralStorage: o.maxEphemeralStorage ?? base.maxEphemeralStorage,
   };
   for (const k of Object.keys(l) as Array<keyof typeof l>) requireQuantity(scope, propPrefix + k, l[k], { positive: true });
   const p = (k: string) => propPrefix + k;
@@ -54,12 +63,15 @@ Required<ContainerLimitDefaults> {
   requireNotAbove(scope, p('defaultLimitCpu'), l.defaultLimitCpu, p('maxCpu'), l.maxCpu);
   requireNotAbove(scope, p('defaultRequestMemory'), l.defaultRequestMemory, p('defaultLimitMemory'), l.defaultLimitMemory);
   requireNotAbove(scope, p('defaultLimitMemory'), l.defaultLimitMemory, p('maxMemory'), l.maxMemory);
+  requireNotAbove(scope, p('defaultRequestEphemeralStorage'), l.defaultRequestEphemeralStorage, p('defaultLimitEphemeralStorage'), l.defaultLimitEphemeralStorage);
+  requireNotAbove(scope, p('defaultLimitEphemeralStorage'), l.defaultLimitEphemeralStorage, p('maxEphemeralStorage'), l.maxEphemeralStorage);
   return l;
 }
 
 /**
- * A LimitRange that gives every container a default request and limit and caps what one
- * container may ask for, so no pod runs unbounded (BSI APP.4.4.A1 CPU separation).
+ * A LimitRange that gives every container a default request and limit (CPU, memory, ephemeral
+ * storage) and caps what one container may ask for, so no pod runs unbounded (BSI APP.4.4.A1
+ * CPU and storage separation).
  */
 export class NamespaceLimitRange extends Construct {
   /** Name of the generated LimitRange. */
@@ -78,9 +90,9 @@ export class NamespaceLimitRange extends Construct {
       spec: {
         limits: [{
           type: 'Container',
-          default: { cpu: Quantity.fromString(l.defaultLimitCpu), memory: Quantity.fromString(l.defaultLimitMemory) },
-          defaultRequest: { cpu: Quantity.fromString(l.defaultRequestCpu), memory: Quantity.fromString(l.defaultRequestMemory) },
-          max: { cpu: Quantity.fromString(l.maxCpu), memory: Quantity.fromString(l.maxMemory) },
+          default: { 'cpu': Quantity.fromString(l.defaultLimitCpu), 'memory': Quantity.fromString(l.defaultLimitMemory), 'ephemeral-storage': Quantity.fromString(l.defaultLimitEphemeralStorage) },
+          defaultRequest: { 'cpu': Quantity.fromString(l.defaultRequestCpu), 'memory': Quantity.fromString(l.defaultRequestMemory), 'ephemeral-storage': Quantity.fromString(l.defaultRequestEphemeralStorage) },
+          max: { 'cpu': Quantity.fromString(l.maxCpu), 'memory': Quantity.fromString(l.maxMemory), 'ephemeral-storage': Quantity.fromString(l.maxEphemeralStorage) },
         }],
       },
     }));

@@ -18,6 +18,10 @@ export interface ResourceQuotaLimits {
   readonly limitsMemory?: string;
   /** @default per size: small '20Gi', medium '100Gi', large '500Gi' */
   readonly requestsStorage?: string;
+  /** Node disk all pods together may reserve. @default per size: small '4Gi', medium '16Gi', large '64Gi' */
+  readonly requestsEphemeralStorage?: string;
+  /** Node disk all pods together may use. @default per size: small '20Gi', medium '64Gi', large '256Gi' */
+  readonly limitsEphemeralStorage?: string;
   /** @default per size: small 20, medium 50, large 200 */
   readonly pods?: number;
   /** @default per size: small 10, medium 20, large 50 */
@@ -75,6 +79,8 @@ Required<ResourceQuotaLimits> {
     limitsCpu: o.limitsCpu ?? base.limitsCpu,
     limitsMemory: o.limitsMemory ?? base.limitsMemory,
     requestsStorage: o.requestsStorage ?? base.requestsStorage,
+    requestsEphemeralStorage: o.requestsEphemeralStorage ?? base.requestsEphemeralStorage,
+    limitsEphemeralStorage: o.limitsEphemeralStorage ?? base.limitsEphemeralStorage,
     pods: o.pods ?? base.pods,
     services: o.services ?? base.services,
     persistentVolumeClaims: o.persistentVolumeClaims ?? base.persistentVolumeClaims,
@@ -83,7 +89,7 @@ Required<ResourceQuotaLimits> {
     loadBalancers: o.loadBalancers ?? 0,
     nodePorts: o.nodePorts ?? 0,
   };
-  for (const k of ['requestsCpu', 'requestsMemory', 'limitsCpu', 'limitsMemory', 'requestsStorage'] as const) {
+  for (const k of ['requestsCpu', 'requestsMemory', 'limitsCpu', 'limitsMemory', 'requestsStorage', 'requestsEphemeralStorage', 'limitsEphemeralStorage'] as const) {
     requireQuantity(scope, propPrefix + k, q[k]);
   }
   for (const [k] of COUNT_KEYS) {
@@ -94,11 +100,12 @@ Required<ResourceQuotaLimits> {
   }
   requireNotAbove(scope, propPrefix + 'requestsCpu', q.requestsCpu, propPrefix + 'limitsCpu', q.limitsCpu);
   requireNotAbove(scope, propPrefix + 'requestsMemory', q.requestsMemory, propPrefix + 'limitsMemory', q.limitsMemory);
+  requireNotAbove(scope, propPrefix + 'requestsEphemeralStorage', q.requestsEphemeralStorage, propPrefix + 'limitsEphemeralStorage', q.limitsEphemeralStorage);
   return q;
 }
 
 /**
- * A ResourceQuota that caps CPU, memory, storage and object counts of a namespace and keeps
+ * A ResourceQuota that caps CPU, memory, storage, ephemeral storage and object counts of a namespace and keeps
  * LoadBalancer and NodePort services at zero unless asked for (BSI APP.4.4.A1 CPU and storage
  * separation, A7).
  */
@@ -120,6 +127,8 @@ export class NamespaceResourceQuota extends Construct {
       'requests.cpu': Quantity.fromString(q.requestsCpu),
       'requests.memory': Quantity.fromString(q.requestsMemory),
       'requests.storage': Quantity.fromString(q.requestsStorage),
+      'requests.ephemeral-storage': Quantity.fromString(q.requestsEphemeralStorage),
+      'limits.ephemeral-storage': Quantity.fromString(q.limitsEphemeralStorage),
     };
     for (const [k, key] of COUNT_KEYS) hard[key] = Quantity.fromString(String(q[k]));
     const sorted: Record<string, Quantity> = {};

@@ -7,7 +7,7 @@ import { isDnsLabel, requireDnsSubdomain } from '../tenant/names';
 import { parseQuantity, requireNotAbove, requireQuantity } from '../tenant/quantity';
 import { requireImageReference } from './image-reference';
 
-/** CPU and memory of one container. */
+/** CPU, memory and ephemeral storage of one container. */
 export interface ContainerResources {
   /** @default '100m' */
   readonly cpuRequest?: string;
@@ -17,6 +17,18 @@ export interface ContainerResources {
   readonly memoryRequest?: string;
   /** @default '512Mi' */
   readonly memoryLimit?: string;
+  /**
+   * Node disk the scheduler reserves for the container: its writable layer, its logs and its
+   * share of the pod's emptyDir volumes (writablePaths).
+   * @default '64Mi'
+   */
+  readonly ephemeralStorageRequest?: string;
+  /**
+   * Node disk the container may use before the kubelet evicts the pod; it must hold the
+   * container's writablePaths (count x writablePathSizeLimit).
+   * @default '1Gi'
+   */
+  readonly ephemeralStorageLimit?: string;
 }
 
 /** A Secret mounted read-only as files (the only way Secrets reach containers: STIG V-242415). */
@@ -64,7 +76,7 @@ export interface HardenedContainerBaseProps {
    * @default - none
    */
   readonly env?: Record<string, EnvValueInput>;
-  /** @default - 100m/500m CPU, 128Mi/512Mi memory (request/limit) */
+  /** @default - 100m/500m CPU, 128Mi/512Mi memory, 64Mi/1Gi ephemeral storage (request/limit) */
   readonly resources?: ContainerResources;
   /** @default - none */
   readonly secretMounts?: SecretMount[];
@@ -130,6 +142,10 @@ function volumeName(prefix: string, name: string): string {
   return `${full.slice(0, 54)}-${h.toString(16).padStart(8, '0')}`;
 }
 
+/** Ephemeral-storage figures a container gets when its props give none. */
+export const DEFAULT_EPHEMERAL_STORAGE_REQUEST = '64Mi';
+export const DEFAULT_EPHEMERAL_STORAGE_LIMIT = '1Gi';
+
 const RESERVED_ENV = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
 
 /** Validates one container's props and turns them into cdk8s-plus ContainerProps, hardened. */
@@ -151,10 +167,16 @@ export function toPlusContainer(
     }
   }
   const r = c.resources ?? {};
-  const res = { cpuRequest: r.cpuRequest ?? '100m', cpuLimit: r.cpuLimit ?? '500m', memoryRequest: r.memoryRequest ?? '128Mi', memoryLimit: r.memoryLimit ?? '512Mi' };
+  const res = {
+    cpuRequest: r.cpuRequest ?? '100m', cpuLimit: r.cpuLimit ?? '500m',
+    memoryRequest: r.memoryRequest ?? '128Mi', memoryLimit: r.memoryLimit ?? '512Mi',
+    ephemeralStorageRequest: r.ephemeralStorageRequest ?? DEFAULT_EPHEMERAL_STORAGE_REQUEST,
+    ephemeralStorageLimit: r.ephemeralStorageLimit ?? DEFAULT_EPHEMERAL_STORAGE_LIMIT,
+  };
   for (const k of Object.keys(res) as Array<keyof typeof res>) requireQuantity(scope, `${prop}.resources.${k}`, res[k], { positive: true });
   requireNotAbove(scope, `${prop}.resources.cpuRequest`, res.cpuRequest, `${prop}.resources.cpuLimit`, res.cpuLimit);
   requireNotAbove(scope, `${prop}.resources.memoryRequest`, res.memoryRequest, `${prop}.resources.memoryLimit`, res.memoryLimit);
+  requireNotAbove(scope, `${prop}.resources.ephemeralStorageRequest`, res.ephemeralStorageRequest, `${prop}.resources.ephemeralStorageLimit`, res.ephemeralStorageLimit);
 
   const envVariables: Record<string, kplus.EnvValue> = {};
   for (const key of Object.keys(c.env ?? {}).sort()) {
@@ -192,6 +214,14 @@ export function toPlusContainer(
   });
   const sizeLimit = c.writablePathSizeLimit ?? '64Mi';
   requireQuantity(scope, `${prop}.writablePathSizeLimit`, sizeLimit, { positive: true });
+  const writable = (c.writablePaths ?? []).length;
+  if (writable > 0 && parseQuantity(sizeLimit)! * BigInt(writable) > parseQuantity(res.ephemeralStorageLimit)!) {
+    // emptyDir volumes on the node's disk count against the pod's ephemeral storage: the
+    // kubelet would evict the pod before the writable paths are full.
+    throw new BlueprintPropError(scope, `${prop}.resources.ephemeralStorageLimit`, res.ephemeralStorageLimit,
+      `is below what the ${writable} writable path(s) may hold (${writable} x writablePathSizeLimit ${sizeLimit})`,
+      'raise resources.ephemeralStorageLimit or lower writablePathSizeLimit');
+  }
   (c.writablePaths ?? []).forEach((p, i) => {
     mounts.push({ path: usePath(p, `${prop}.writablePaths[${i}]`), volume: volumes.emptyDir(c.name, i, sizeLimit) });
   });
@@ -237,6 +267,8 @@ export function toPlusContainer(
     resources: {
       cpu: { request: kplus.Cpu.millis(millicores(res.cpuRequest)), limit: kplus.Cpu.millis(millicores(res.cpuLimit)) },
       memory: { request: Size.mebibytes(mebibytes(res.memoryRequest)), limit: Size.mebibytes(mebibytes(res.memoryLimit)) },
+      // ephemeral storage: cdk8s-plus renders it in whole Gi only; HardenedWorkload patches in
+      // the figures of ephemeralStorage() as written.
     },
     securityContext: {
       ensureNonRoot: true,
@@ -248,6 +280,14 @@ export function toPlusContainer(
       capabilities: { drop: [kplus.Capability.ALL] },
       seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
     },
+  };
+}
+
+/** The container's ephemeral-storage request and limit as its props give them (validated by toPlusContainer). */
+export function ephemeralStorage(c: HardenedContainerBaseProps): { request: string; limit: string } {
+  return {
+    request: c.resources?.ephemeralStorageRequest ?? DEFAULT_EPHEMERAL_STORAGE_REQUEST,
+    limit: c.resources?.ephemeralStorageLimit ?? DEFAULT_EPHEMERAL_STORAGE_LIMIT,
   };
 }
 

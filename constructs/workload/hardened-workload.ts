@@ -8,7 +8,7 @@ import { WorkloadIdentity } from '../rbac/workload-identity';
 import { isDnsSubdomain, requireDnsSubdomain, requireUserNamespace } from '../tenant/names';
 import { APP_LABEL, PROTECTION_NEED_LABEL, ProtectionNeed, requireProtectionNeed } from '../tenant/protection-need';
 import { stampProvenance } from '../tenant/provenance';
-import { HardenedContainerProps, HardenedInitContainerProps, toPlusContainer, VolumeRegistry } from './hardened-container';
+import { ephemeralStorage, HardenedContainerProps, HardenedInitContainerProps, toPlusContainer, VolumeRegistry } from './hardened-container';
 import { isPinnedByDigest } from './image-reference';
 import { MAX_POD_AGE_ANNOTATION, requireMaxPodAge } from './max-pod-age';
 import { DedicatedNodes, renderPlacement } from './placement';
@@ -22,6 +22,24 @@ export type ZoneSpread = 'preferred' | 'required';
 
 /** Metadata key under which workload warnings are recorded on the construct node. */
 export const WARNING_METADATA = 'hcb:warning';
+
+/**
+ * Prints a construct's warnings to stderr when the app is synthesized (construct validation
+ * runs in app.synth()), each as `warning: <construct path>: <message>`. Returns no errors, so it
+ * never fails the synth. Set HCB_SYNTH_WARNINGS=off to silence it.
+ */
+export function printWarningsAtSynth(scope: Construct, warnings: readonly string[]): void {
+  let printed = false;
+  scope.node.addValidation({
+    validate: () => {
+      if (!printed && process.env.HCB_SYNTH_WARNINGS !== 'off') {
+        printed = true;
+        for (const w of warnings) process.stderr.write(`warning: ${scope.node.path}: ${w}\n`);
+      }
+      return [];
+    },
+  });
+}
 
 export interface HardenedWorkloadProps {
   /** Namespace (a HardenedNamespace's `namespaceName`). Reserved namespaces are refused (STIG V-242417). */
@@ -312,6 +330,15 @@ export class HardenedWorkload extends Construct {
       obj.addJsonPatch(JsonPatch.add(`${podSpec}/nodeSelector`, placement.nodeSelector));
       if (placement.tolerations.length > 0) obj.addJsonPatch(JsonPatch.add(`${podSpec}/tolerations`, placement.tolerations));
     }
+    // Ephemeral storage as written (cdk8s-plus would render whole Gi only). The typed props hold
+    // Quantity objects, rendered from their `value`.
+    const storage = (path: string, c: HardenedInitContainerProps) => {
+      const s = ephemeralStorage(c);
+      obj.addJsonPatch(JsonPatch.add(`${path}/resources/requests/ephemeral-storage`, { value: s.request }));
+      obj.addJsonPatch(JsonPatch.add(`${path}/resources/limits/ephemeral-storage`, { value: s.limit }));
+    };
+    (props.initContainers ?? []).forEach((c, i) => storage(`${podSpec}/initContainers/${i}`, c));
+    props.containers.forEach((c, i) => storage(`${podSpec}/containers/${i}`, c));
     props.containers.forEach((c, i) => {
       const first = c.ports?.[0];
       if (!first) return;
@@ -342,6 +369,10 @@ export class HardenedWorkload extends Construct {
     for (const c of this.node.findAll()) {
       if (c instanceof ApiObject) stampProvenance(c);
     }
+
+    // Warnings reach the person running the synth: cdk8s has no warning annotations, so they are
+    // printed to stderr while the app validates (app.synth()), once per workload.
+    printWarningsAtSynth(this, warnings);
 
     // Defence in depth: check what is finally rendered.
     this.node.addValidation({

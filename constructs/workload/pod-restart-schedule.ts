@@ -8,7 +8,7 @@ import { NetworkPort } from '../network/network-port';
 import { PodSelection } from '../network/pod-selection';
 import { WorkloadIdentity } from '../rbac/workload-identity';
 import { stampProvenance } from '../tenant/provenance';
-import { HardenedWorkload, WARNING_METADATA } from './hardened-workload';
+import { HardenedWorkload, printWarningsAtSynth, WARNING_METADATA } from './hardened-workload';
 import { isPinnedByDigest, requireImageReference } from './image-reference';
 import { MAX_POD_AGE_ANNOTATION, requireMaxPodAge } from './max-pod-age';
 import { checkPodSpec } from './pod-template-checks';
@@ -55,7 +55,12 @@ export class PodRestartSchedule extends Construct {
     const minutes = requireMaxPodAge(this, 'workload.maxPodAge', age);
     this.schedule = cronEvery(Math.floor(minutes / 2));
     const image = requireImageReference(this, 'kubectlImage', props.kubectlImage);
-    if (!isPinnedByDigest(image)) this.node.addMetadata(WARNING_METADATA, `kubectlImage "${image}" is not pinned by digest`);
+    const warnings: string[] = [];
+    if (!isPinnedByDigest(image)) {
+      warnings.push(`kubectlImage "${image}" is not pinned by digest (@sha256:...); a tag can be moved to other content`);
+      this.node.addMetadata(WARNING_METADATA, warnings[0]);
+    }
+    printWarningsAtSynth(this, warnings);
     const port = props.apiServerPort ?? 6443;
     const ns = w.namespace;
     const name = this.cronJobName = `${w.workloadName}-restart`;
@@ -84,8 +89,8 @@ export class PodRestartSchedule extends Construct {
         name: 'restart', image, imagePullPolicy: 'IfNotPresent',
         command: ['kubectl', 'rollout', 'restart', `${resource.slice(0, -1)}/${w.workloadName}`, '--namespace', ns],
         resources: {
-          requests: { cpu: Quantity.fromString('50m'), memory: Quantity.fromString('64Mi') },
-          limits: { cpu: Quantity.fromString('200m'), memory: Quantity.fromString('128Mi') },
+          requests: { 'cpu': Quantity.fromString('50m'), 'memory': Quantity.fromString('64Mi'), 'ephemeral-storage': Quantity.fromString('16Mi') },
+          limits: { 'cpu': Quantity.fromString('200m'), 'memory': Quantity.fromString('128Mi'), 'ephemeral-storage': Quantity.fromString('64Mi') },
         },
         securityContext: sc,
       }],

@@ -33,7 +33,7 @@ export function checkPodSpec(spec: any): string[] {
     const seccomp = (sc.seccompProfile ?? podSc.seccompProfile)?.type;
     if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost') problems.push(`${where}: seccomp profile is not RuntimeDefault or Localhost`);
     const res = c.resources ?? {};
-    for (const k of ['cpu', 'memory']) {
+    for (const k of ['cpu', 'memory', 'ephemeral-storage']) {
       if (res.requests?.[k] === undefined) problems.push(`${where}: no ${k} request`);
       if (res.limits?.[k] === undefined) problems.push(`${where}: no ${k} limit`);
     }

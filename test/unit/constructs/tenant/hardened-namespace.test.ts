@@ -52,6 +52,17 @@ describe('HardenedNamespace', () => {
     expect(Object.keys(limit).sort()).toEqual(['default', 'defaultRequest', 'max', 'type']);
   });
 
+  test('ephemeral storage: quota, container defaults and maximum by size', () => {
+    const hard = one(objs, 'ResourceQuota').spec.hard;
+    expect([hard['requests.ephemeral-storage'], hard['limits.ephemeral-storage']]).toEqual(['4Gi', '20Gi']);
+    const [limit] = one(objs, 'LimitRange').spec.limits;
+    expect([limit.defaultRequest['ephemeral-storage'], limit.default['ephemeral-storage'], limit.max['ephemeral-storage']]).toEqual(['64Mi', '1Gi', '4Gi']);
+    const large = synth((chart) => new HardenedNamespace(chart, 'big', { size: 'large', containerLimits: { defaultLimitEphemeralStorage: '3Gi' }, quota: { limitsEphemeralStorage: '300Gi' } }));
+    expect(one(large, 'LimitRange').spec.limits[0].default['ephemeral-storage']).toBe('3Gi');
+    expect(one(large, 'LimitRange').spec.limits[0].max['ephemeral-storage']).toBe('16Gi');
+    expect(one(large, 'ResourceQuota').spec.hard['limits.ephemeral-storage']).toBe('300Gi');
+  });
+
   test('locks the default ServiceAccount down and binds nothing to it', () => {
     const sa = one(objs, 'ServiceAccount', 'default');
     expect(sa.automountServiceAccountToken).toBe(false);
@@ -118,6 +129,13 @@ describe('HardenedNamespace', () => {
       [{ quota: { pods: -1 } }, 'quota.pods'],
       [{ containerLimits: { maxMemory: '64Gi' } }, 'containerLimits.maxMemory'],
       [{ containerLimits: { defaultLimitCpu: '3' } }, 'containerLimits.defaultLimitCpu'],
+      [{ containerLimits: { defaultRequestEphemeralStorage: '2Gi' } }, 'containerLimits.defaultRequestEphemeralStorage'],
+      [{ containerLimits: { defaultLimitEphemeralStorage: '8Gi' } }, 'containerLimits.defaultLimitEphemeralStorage'],
+      [{ containerLimits: { maxEphemeralStorage: 'big' } }, 'containerLimits.maxEphemeralStorage'],
+      [{ containerLimits: { maxEphemeralStorage: '32Gi' } }, 'containerLimits.maxEphemeralStorage'],
+      [{ quota: { requestsEphemeralStorage: '40Gi' } }, 'quota.requestsEphemeralStorage'],
+      [{ quota: { limitsEphemeralStorage: '1e' } }, 'quota.limitsEphemeralStorage'],
+      [{ quota: { requestsEphemeralStorage: '32Mi' } }, 'containerLimits.defaultRequestEphemeralStorage'],
       [{ allowDns: false, dnsNamespace: 'dns' }, 'allowDns'],
       [{ podSecurityException: { level: 'privileged' as any, justification: 'j', owner: 'o', expires: '2999-01-01' } }, 'podSecurityException.level'],
       [{ podSecurityException: { level: 'baseline' as const, justification: ' ', owner: 'o', expires: '2999-01-01' } }, 'podSecurityException.justification'],

@@ -37,7 +37,10 @@ describe('HardenedWorkload', () => {
   });
 
   test('explicit requests and limits instead of cdk8s-plus fixed defaults', () => {
-    expect(c.resources).toEqual({ requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '512Mi' } });
+    expect(c.resources).toEqual({
+      requests: { 'cpu': '100m', 'memory': '128Mi', 'ephemeral-storage': '64Mi' },
+      limits: { 'cpu': '500m', 'memory': '512Mi', 'ephemeral-storage': '1Gi' },
+    });
   });
 
   test('probes aim at the container port, which keeps its name', () => {
@@ -88,7 +91,7 @@ describe('HardenedWorkload', () => {
     const out = synth((chart) => new HardenedWorkload(chart, 'web', { ...base, initContainers: [{ name: 'migrate', image: `r.example.com/m${DIGEST}`, command: ['migrate'] }] }));
     const [init] = podSpec(out).initContainers;
     expect(init.securityContext.capabilities).toEqual({ drop: ['ALL'] });
-    expect(init.resources.limits).toEqual({ cpu: '500m', memory: '512Mi' });
+    expect(init.resources.limits).toEqual({ 'cpu': '500m', 'memory': '512Mi', 'ephemeral-storage': '1Gi' });
     expect(init.livenessProbe).toBeUndefined();
     expect(checkPodSpec(podSpec(out))).toEqual([]);
   });
@@ -111,6 +114,45 @@ describe('HardenedWorkload', () => {
     expect(one(out, 'StatefulSet').spec.serviceName).toBe('db-headless');
     expect(checkPodSpec(podSpec(out, 'StatefulSet'))).toEqual([]);
     expect(svc.metadata.annotations[CONSTRUCT_PATH_ANNOTATION]).toBe('test/db/HeadlessService/Resource');
+  });
+
+  test('ephemeral storage as written, on app and init containers', () => {
+    const out = synth((chart) => new HardenedWorkload(chart, 'web', {
+      ...base,
+      initContainers: [{ name: 'init', image: `registry.example.com/init${DIGEST}`, resources: { ephemeralStorageRequest: '100Mi', ephemeralStorageLimit: '300Mi' } }],
+      containers: [webContainer({ resources: { ephemeralStorageRequest: '1500M', ephemeralStorageLimit: '3Gi' }, writablePaths: ['/tmp'], writablePathSizeLimit: '2Gi' })],
+    }));
+    const s = podSpec(out);
+    expect(s.initContainers[0].resources.requests['ephemeral-storage']).toBe('100Mi');
+    expect(s.initContainers[0].resources.limits['ephemeral-storage']).toBe('300Mi');
+    expect(s.containers[0].resources.requests['ephemeral-storage']).toBe('1500M');
+    expect(s.containers[0].resources.limits['ephemeral-storage']).toBe('3Gi');
+    expect(checkPodSpec(s)).toEqual([]);
+  });
+
+  test('the ephemeral-storage error names construct path, prop, value and fix', () => {
+    const e = propError(() => synth((chart) => new HardenedWorkload(chart, 'web', {
+      ...base, containers: [webContainer({ resources: { ephemeralStorageLimit: '100Mi' }, writablePaths: ['/tmp', '/var/cache'] })],
+    })));
+    expect([e.constructPath, e.prop]).toEqual(['test/web', 'containers[0].resources.ephemeralStorageLimit']);
+    expect(e.message).toContain('100Mi');
+    expect(e.fix).toMatch(/raise resources.ephemeralStorageLimit or lower writablePathSizeLimit/);
+  });
+
+  test('warnings are printed when the app synthesizes, once per workload', () => {
+    const app = new App({ outdir: require('os').tmpdir() });
+    const chart = new Chart(app, 'c');
+    new HardenedWorkload(chart, 'web', { ...base, containers: [webContainer({ image: 'nginx:1.27' })] });
+    new HardenedWorkload(chart, 'pinned', { ...base, containers: [webContainer()] });
+    const written: string[] = [];
+    const spy = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: any) => { written.push(String(chunk)); return true; });
+    try {
+      app.synthYaml();
+      app.synthYaml();
+    } finally {
+      spy.mockRestore();
+    }
+    expect(written).toEqual(['warning: c/web: image "nginx:1.27" of container "web" is not pinned by digest (@sha256:...); a tag can be moved to other content\n']);
   });
 
   test('image without digest is a warning, not an error', () => {
@@ -161,6 +203,10 @@ describe('HardenedWorkload', () => {
       ['bad max pod age', { maxPodAge: '1d' }, 'maxPodAge'],
       ['request above limit', { containers: [webContainer({ resources: { cpuRequest: '2', cpuLimit: '1' } })] }, 'containers[0].resources.cpuRequest'],
       ['bad quantity', { containers: [webContainer({ resources: { memoryLimit: '1GB' } })] }, 'containers[0].resources.memoryLimit'],
+      ['ephemeral-storage request above limit', { containers: [webContainer({ resources: { ephemeralStorageRequest: '2Gi', ephemeralStorageLimit: '1Gi' } })] }, 'containers[0].resources.ephemeralStorageRequest'],
+      ['bad ephemeral-storage quantity', { containers: [webContainer({ resources: { ephemeralStorageLimit: '1 GB' } })] }, 'containers[0].resources.ephemeralStorageLimit'],
+      ['zero ephemeral-storage limit', { containers: [webContainer({ resources: { ephemeralStorageRequest: '0', ephemeralStorageLimit: '0' } })] }, 'containers[0].resources.ephemeralStorageRequest'],
+      ['writable paths larger than the ephemeral-storage limit', { containers: [webContainer({ writablePaths: ['/tmp', '/cache'], writablePathSizeLimit: '1Gi' })] }, 'containers[0].resources.ephemeralStorageLimit'],
       ['bad image', { containers: [webContainer({ image: 'Not An Image' })] }, 'containers[0].image'],
       ['duplicate container names', { containers: [webContainer(), webContainer({ ports: [] })] }, 'containers[1].name'],
       ['relative mount path', { containers: [webContainer({ writablePaths: ['tmp'] })] }, 'containers[0].writablePaths[0]'],
