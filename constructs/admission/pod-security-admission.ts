@@ -7,8 +7,10 @@ export type PodSecurityLevel = 'baseline' | 'restricted';
 
 export interface PodSecurityAdmissionProps {
   /**
-   * Cluster-wide default enforce level for namespaces without their own label.
-   * @default 'restricted' ('baseline' for the basic profile)
+   * Cluster-wide default enforce level for namespaces without their own label. 'baseline'
+   * admits containers running as root and fails HCB-ADMISSION-POD-SECURITY-RESTRICTED (STIG
+   * V-242437 requires non-root pods).
+   * @default 'restricted' (every profile)
    */
   readonly enforce?: PodSecurityLevel;
   /** Level recorded in audit annotations. @default 'restricted' */
@@ -22,7 +24,10 @@ export interface PodSecurityAdmissionProps {
    */
   readonly version?: string;
   /**
-   * Reviewed exemptions; the only way to exempt anything.
+   * Reviewed exemptions; the only way to exempt anything. The catalogue
+   * (HCB-ADMISSION-POD-SECURITY-DEFAULTS/-RESTRICTED) fails every username and RuntimeClass
+   * exemption and every exempt namespace other than kube-system: each lets pods past all
+   * checks (a controller's service account, every pod it creates).
    * @default - none
    */
   readonly exemptions?: PodSecurityExemption[];
@@ -57,7 +62,7 @@ export class PodSecurityAdmission extends Construct {
 
   constructor(scope: Construct, id: string, context: PodSecurityAdmissionContext, props: PodSecurityAdmissionProps = {}) {
     super(scope, id);
-    this.enforce = this.level('enforce', props.enforce ?? (context.profile === 'basic' ? 'baseline' : 'restricted'));
+    this.enforce = this.level('enforce', props.enforce ?? 'restricted');
     this.audit = this.level('audit', props.audit ?? 'restricted');
     this.warn = this.level('warn', props.warn ?? 'restricted');
     const m = /^v(\d+)\.(\d+)\./.exec(context.kubernetesVersion);

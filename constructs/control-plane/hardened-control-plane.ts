@@ -121,7 +121,7 @@ export interface HardenedControlPlaneProps {
   readonly audit?: ControlPlaneAuditProps;
   /** @default - secretbox with key 'encryption-key-1', identity as read-only fallback */
   readonly encryption?: EncryptionConfigurationProps;
-  /** @default - restricted (baseline for basic), pinned to the cluster's minor version */
+  /** @default - restricted (every profile), pinned to the cluster's minor version */
   readonly admission?: ControlPlaneAdmissionProps;
   /** @default - profile defaults */
   readonly fileModes?: ControlPlaneFileModeProps;

@@ -10,13 +10,15 @@ export interface NodeFileManifestProps {
   /** @default 'standard' */
   readonly profile?: ProtectionProfile;
   /**
-   * Mode of PKI certificates (*.crt, sa.pub); at most 0644 (STIG V-242466).
-   * @default 0o640 for the high profile (CCN-STIC table 3), 0o644 otherwise
+   * Mode of PKI certificates (*.crt, sa.pub); at most 0644 (STIG V-242466). CCN-STIC table 3
+   * asks 0640 (HCB-NODEFILE-PKI-CCN-MODES fails a looser mode).
+   * @default 0o640 (every profile)
    */
   readonly pkiCertMode?: number;
   /**
-   * Mode of PKI private keys; at most 0600 (STIG V-242467).
-   * @default 0o400 for the high profile (CCN-STIC table 3), 0o600 otherwise
+   * Mode of PKI private keys; at most 0600 (STIG V-242467). CCN-STIC table 3 asks 0400
+   * (HCB-NODEFILE-PKI-CCN-MODES fails a looser mode).
+   * @default 0o400 (every profile)
    */
   readonly pkiKeyMode?: number;
   /**
@@ -51,8 +53,9 @@ const STATIC_PODS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-
 /**
  * Every file on a control-plane node with the owner, group and mode the DISA STIG and the
  * CCN-STIC file-permission tables require (root:root except the etcd data directory, which is
- * etcd:etcd 0700 per STIG V-242445; keys 0600 or stricter,
- * certificates and configuration 0644 or stricter, kubeconfigs and static pod manifests 0600).
+ * etcd:etcd 0700 per STIG V-242445; keys 0400 and certificates 0640 (CCN-STIC table 3, stricter
+ * than the STIG's 0600/0644), configuration 0644 or stricter, kubeconfigs and static pod
+ * manifests 0600).
  * Files kubeadm or the kubelet create carry no content; the blueprint's own files carry theirs.
  */
 export class NodeFileManifest extends Construct {
@@ -62,8 +65,8 @@ export class NodeFileManifest extends Construct {
   constructor(scope: Construct, id: string, props: NodeFileManifestProps = {}) {
     super(scope, id);
     const profile = props.profile ?? 'standard';
-    const certMode = this.mode('pkiCertMode', props.pkiCertMode ?? (profile === 'high' ? 0o640 : 0o644), 0o644);
-    const keyMode = this.mode('pkiKeyMode', props.pkiKeyMode ?? (profile === 'high' ? 0o400 : 0o600), 0o600);
+    const certMode = this.mode('pkiCertMode', props.pkiCertMode ?? 0o640, 0o644);
+    const keyMode = this.mode('pkiKeyMode', props.pkiKeyMode ?? 0o400, 0o600);
     const kubeletConfigMode = this.mode('kubeletConfigMode', props.kubeletConfigMode ?? (profile === 'high' ? 0o600 : 0o644), 0o644);
     const kubeadm = (path: string, mode: number, role: string, sensitive: boolean): NodeFile => ({ path, owner: 'root', group: 'root', mode, role, sensitive, createdBy: 'kubeadm' });
 

@@ -14,6 +14,13 @@ export interface FileClass {
 }
 
 const base = (p: string): string => p.split('/').pop() ?? p;
+const ETCD_DATA_DIR = '/var/lib/etcd';
+/**
+ * Roles of etcd data entries: 'etcd-data' the data directory (node file manifest),
+ * 'etcd-data-dir' a directory and 'etcd-data-file' a file under it (as `hcb verify` lists them
+ * from disk).
+ */
+export const ETCD_DATA_ROLES: ReadonlySet<string> = new Set(['etcd-data', 'etcd-data-dir', 'etcd-data-file']);
 const CONTROL_PLANE_KUBECONFIGS = new Set(['admin.conf', 'super-admin.conf', 'scheduler.conf', 'controller-manager.conf']);
 
 export const FILE_CLASSES = {
@@ -22,8 +29,8 @@ export const FILE_CLASSES = {
     matches: (e) => e.file.role === 'static-pod-manifest' || /^\/etc\/kubernetes\/manifests\/[^/]+\.(ya?ml|json)$/.test(e.file.path),
   },
   etcdData: {
-    label: 'etcd data directory',
-    matches: (e) => e.file.role === 'etcd-data' || e.file.path.replace(/\/+$/, '') === '/var/lib/etcd',
+    label: 'etcd data directory and the files in it',
+    matches: (e) => ETCD_DATA_ROLES.has(e.file.role) || e.file.path.replace(/\/+$/, '') === ETCD_DATA_DIR || e.file.path.startsWith(`${ETCD_DATA_DIR}/`),
   },
   kubeletConfig: {
     label: 'kubelet configuration file',
@@ -61,6 +68,11 @@ export const FILE_CLASSES = {
   pkiKeys: {
     label: 'PKI private keys (*.key)',
     matches: (e) => e.file.role === 'pki-key' || (/\/pki\//.test(e.file.path) && /\.key$/.test(e.file.path)),
+  },
+  /** CCN-STIC table 3 names files by extension: "pki certificates (crt extension)", "pki certified keys (extension key)". */
+  ccnPkiFiles: {
+    label: 'PKI certificates (*.crt) and keys (*.key) of CCN-STIC table 3',
+    matches: (e) => (e.file.role === 'pki-cert' || e.file.role === 'pki-key' || /\/pki\//.test(e.file.path)) && /\.(crt|key)$/.test(e.file.path),
   },
   blueprintConfigs: {
     label: 'configuration files the blueprint writes',
@@ -105,6 +117,63 @@ export function nodeFileCheck(cls: FileClass, req: FileRequirement) {
 }
 
 const ROOT = { owner: 'root', group: 'root' };
+
+/**
+ * The etcd data directory and what is in it (STIG V-242445 owner etcd, V-242459 "644 or more
+ * restrictive" for the files `ls -AR /var/lib/etcd/*` shows; CIS 1.1.11 the directory 700):
+ * the directory and its subdirectories etcd:etcd 0700 or stricter, files etcd:etcd 0644 or
+ * stricter. One result per data directory, naming every offending entry under it; files are
+ * only checked where the input lists them (`hcb verify` lists them from disk; the rendered
+ * manifest knows the directory only, which the pass message says).
+ */
+function etcdDataCheck(ctx: CheckContext): CheckResult[] {
+  if (!ctx.hasNodeFileManifest) return [notEvaluated(`no NodeFileManifest in the input, so the ${FILE_CLASSES.etcdData.label} cannot be checked.`)];
+  const entries = ctx.nodeFiles.filter((e) => FILE_CLASSES.etcdData.matches(e));
+  if (entries.length === 0) return [notEvaluated(`the NodeFileManifest lists no file of this kind (${FILE_CLASSES.etcdData.label}).`)];
+  const norm = (p: string) => p.replace(/\/+$/, '') || '/';
+  const isDir = (e: NodeFileEntry) => e.file.role !== 'etcd-data-file';
+  // Roots: entries no other listed directory contains.
+  const dirs = entries.filter(isDir);
+  const roots = dirs.filter((d) => !dirs.some((o) => o !== d && norm(d.file.path).startsWith(`${norm(o.file.path)}/`)));
+  const orphans = entries.filter((e) => !roots.some((r) => r === e || norm(e.file.path).startsWith(`${norm(r.file.path)}/`)));
+  const out: CheckResult[] = [];
+  const dirReq: FileRequirement = { owner: 'etcd', group: 'etcd', mode: 0o700 };
+  const fileReq: FileRequirement = { owner: 'etcd', group: 'etcd', mode: 0o644 };
+  for (const root of [...roots, ...orphans]) {
+    const inside = root.file.role === 'etcd-data-file' ? [] : entries.filter((e) => e !== root && norm(e.file.path).startsWith(`${norm(root.file.path)}/`));
+    const problems: string[] = [];
+    const own = fileProblems(root, isDir(root) ? dirReq : fileReq);
+    if (own.length > 0) problems.push(`${root.file.path}: ${own.join('; ')}`);
+    const bad = inside.map((e) => ({ e, p: fileProblems(e, isDir(e) ? dirReq : fileReq) })).filter((x) => x.p.length > 0);
+    for (const { e, p } of bad.slice(0, 5)) problems.push(`${e.file.path}: ${p.join('; ')}`);
+    if (bad.length > 5) problems.push(`and ${bad.length - 5} more entries under ${root.file.path}`);
+    const mode = root.mode === undefined ? '?' : octal(root.mode);
+    const what = inside.length > 0 ? `; ${inside.length} entries under it checked (directories etcd:etcd 0700, files etcd:etcd 0644 or stricter)` : '; no entries under it are listed in the input (hcb verify lists them from disk)';
+    out.push(
+      problems.length > 0
+        ? result('fail', `${problems.join('. ')}.`, root.ref)
+        : result('pass', `${root.file.path}: ${root.file.owner}:${root.file.group} ${mode}${what}.`, root.ref),
+    );
+  }
+  return out;
+}
+
+/** CCN-STIC table 3: .crt 640, .key 400 (each "or stricter"), root:root. */
+function ccnPkiCheck(ctx: CheckContext): CheckResult[] {
+  const cls = FILE_CLASSES.ccnPkiFiles;
+  if (!ctx.hasNodeFileManifest) return [notEvaluated(`no NodeFileManifest in the input, so the ${cls.label} cannot be checked.`)];
+  const files = ctx.nodeFiles.filter((e) => cls.matches(e));
+  if (files.length === 0) return [notEvaluated(`the NodeFileManifest lists no file of this kind (${cls.label}).`)];
+  return files.map((e) => {
+    const key = e.file.path.endsWith('.key');
+    const problems = fileProblems(e, { ...ROOT, mode: key ? 0o400 : 0o640 });
+    const mode = e.mode === undefined ? '?' : octal(e.mode);
+    return problems.length > 0
+      ? result('fail', `${e.file.path}: ${problems.join('; ')} (CCN-STIC table 3: ${key ? '.key 400' : '.crt 640'}, root:root).`, e.ref)
+      : result('pass', `${e.file.path}: ${e.file.owner}:${e.file.group} ${mode} (table 3: ${key ? '400' : '640'} or stricter).`, e.ref);
+  });
+}
+
 const NODE_CHECKPOINTS: Control['checkpoints'] = ['synth', 'live'];
 
 function fileControl(
@@ -132,16 +201,19 @@ export const NODE_FILE_CONTROLS: readonly Control[] = [
     'Node file manifest entry for /etc/kubernetes/manifests/*.yaml: owner root, group root, mode 0600 (the blueprint default).',
     'high',
   ),
-  fileControl(
-    'HCB-NODEFILE-ETCD-DATA',
-    'The etcd data directory belongs to etcd and is closed to others (700 or stricter)',
-    'The data directory holds every object of the cluster in a form anyone who can read the files can decode.',
-    { stig: ['V-242445', 'V-242459'], cis: ['1.1.11', '1.1.12'], bsi: ['APP.4.4.A20'] },
-    FILE_CLASSES.etcdData,
-    { owner: 'etcd', group: 'etcd', mode: 0o700 },
-    'Node file manifest entry for /var/lib/etcd: owner etcd, group etcd, mode 0700 (run etcd as the etcd user).',
-    'high',
-  ),
+  {
+    ...fileControl(
+      'HCB-NODEFILE-ETCD-DATA',
+      'The etcd data directory and the files in it belong to etcd (directories 700, files 644 or stricter)',
+      'The data directory holds every object of the cluster in a form anyone who can read the files can decode; the STIG checks the files in it (ls -AR), not only the directory.',
+      { stig: ['V-242445', 'V-242459'], cis: ['1.1.11', '1.1.12'], bsi: ['APP.4.4.A20'] },
+      FILE_CLASSES.etcdData,
+      { owner: 'etcd', group: 'etcd', mode: 0o700 },
+      'Node file manifest entry for /var/lib/etcd: owner etcd, group etcd, mode 0700 (run etcd as the etcd user, which creates its files 0600 and directories 0700).',
+      'high',
+    ),
+    check: etcdDataCheck,
+  },
   fileControl(
     'HCB-NODEFILE-KUBELET-CONFIG',
     'The kubelet configuration file is owned by root (644 or stricter)',
@@ -211,7 +283,7 @@ export const NODE_FILE_CONTROLS: readonly Control[] = [
     'HCB-NODEFILE-PKI-CERT-MODE',
     'PKI certificates are 644 or stricter',
     'Certificates are public, but a writable certificate can be swapped for one the attacker controls.',
-    { stig: ['V-242466'], cis: ['1.1.20'], ccn: ['CCN-CL-07'] },
+    { stig: ['V-242466'], cis: ['1.1.20'] },
     FILE_CLASSES.pkiCerts,
     { mode: 0o644 },
     'Node file manifest entries for /etc/kubernetes/pki/*.crt: mode 0644 or stricter.',
@@ -220,7 +292,7 @@ export const NODE_FILE_CONTROLS: readonly Control[] = [
     'HCB-NODEFILE-PKI-KEY-MODE',
     'PKI private keys are 600 or stricter',
     'A readable private key lets anyone on the host impersonate the component or sign certificates.',
-    { stig: ['V-242467'], cis: ['1.1.21'], ccn: ['CCN-CL-07'], scs: ['SCS-BASE-CA'] },
+    { stig: ['V-242467'], cis: ['1.1.21'], scs: ['SCS-BASE-CA'] },
     FILE_CLASSES.pkiKeys,
     { mode: 0o600 },
     'Node file manifest entries for /etc/kubernetes/pki/*.key: mode 0600 or stricter.',
@@ -235,4 +307,17 @@ export const NODE_FILE_CONTROLS: readonly Control[] = [
     { ...ROOT, mode: 0o644, sensitiveMode: 0o600 },
     'NodeConfigFile constructs set owner root, group root and mode 0644 (0600 for sensitive files); do not override them.',
   ),
+  {
+    id: 'HCB-NODEFILE-PKI-CCN-MODES',
+    title: 'PKI certificates are 640 and keys 400 or stricter, owned by root (CCN-STIC table 3)',
+    rationale:
+      "CCN-STIC's table of control-node files asks for stricter modes than the STIG: certificates not readable by others (640) and keys readable by their owner only (400). A file that meets the STIG's 644/600 can still miss this table, so it has its own control.",
+    severity: 'medium',
+    frameworks: { ccn: ['CCN-CL-07'] },
+    checkpoints: NODE_CHECKPOINTS,
+    responsibility: 'provider',
+    automation: 'automated',
+    remediation: 'NodeFileManifest props pkiCertMode (default 0640) and pkiKeyMode (default 0400); owner and group root.',
+    check: ccnPkiCheck,
+  },
 ];

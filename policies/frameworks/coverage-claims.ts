@@ -230,8 +230,7 @@ partial('ccn', 'CCN-CL-06', {
 
 partial('ccn', 'CCN-CL-07', {
   'HCB-NODEFILE-CONTROL-PLANE-KUBECONFIGS': 'Kubeconfigs that embed keys; certificate and key files are other parts.',
-  'HCB-NODEFILE-PKI-CERT-MODE': 'Applies 644, looser than table 3\'s 640 for .crt files.',
-  'HCB-NODEFILE-PKI-KEY-MODE': 'Applies 600, looser than table 3\'s 400 for .key files.',
+  'HCB-NODEFILE-PKI-CCN-MODES': 'Table 3\'s 640 for .crt and 400 for .key files (root:root) under the PKI directories; the kubelet\'s own certificate and key (.pem under /var/lib/kubelet/pki) and who holds root are not checked.',
 });
 
 const TABLE5 = 'File owner root:root and mode 644 or stricter for the worker files of table 5 and the kubelet configuration';

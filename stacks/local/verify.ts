@@ -96,6 +96,8 @@ export async function observe(opts: VerifyOptions): Promise<{ documents: Documen
       sensitive: f.sensitive,
       createdBy: f.createdBy,
     }));
+  // What is inside the etcd data directory (STIG V-242445/V-242459 check its files, not only the directory).
+  for (const f of opts.nodeFiles.filter((x) => x.role === 'etcd-data')) files.push(...listTree(rootfs, f.path, f.sensitive, f.createdBy));
   documents.push({
     object: { apiVersion: NODE_FILE_MANIFEST_API_VERSION, kind: NODE_FILE_MANIFEST_KIND, metadata: { name: 'observed' }, files },
     source: { file: `${SOURCE}:stat` },
@@ -243,6 +245,47 @@ function cmdline(pid: number): string[] | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Every directory and file under a node directory (not following symlinks), as node file
+ * entries with role etcd-data-dir / etcd-data-file; at most `limit` entries.
+ */
+type ObservedFile = { path: string; owner: string; group: string; mode: string; role: string; sensitive: boolean; createdBy: NodeFile['createdBy'] };
+function listTree(rootfs: string, dir: string, sensitive: boolean, createdBy: NodeFile['createdBy'], limit = 5000): ObservedFile[] {
+  const out: ObservedFile[] = [];
+  const walk = (nodeDir: string): void => {
+    let names: string[];
+    try {
+      names = fs.readdirSync(path.join(rootfs, nodeDir)).sort();
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (out.length >= limit) return;
+      const nodePath = `${nodeDir.replace(/\/+$/, '')}/${name}`;
+      let st: fs.Stats;
+      try {
+        st = fs.lstatSync(path.join(rootfs, nodePath));
+      } catch {
+        continue;
+      }
+      if (st.isSymbolicLink()) continue;
+      const directory = st.isDirectory();
+      out.push({
+        path: nodePath,
+        owner: userName(st.uid),
+        group: groupName(st.gid),
+        mode: `0${(st.mode & 0o7777).toString(8)}`,
+        role: directory ? 'etcd-data-dir' : 'etcd-data-file',
+        sensitive,
+        createdBy,
+      });
+      if (directory) walk(nodePath);
+    }
+  };
+  walk(dir);
+  return out;
 }
 
 function statOrUndefined(p: string): fs.Stats | undefined {

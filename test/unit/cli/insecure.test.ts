@@ -36,6 +36,7 @@ const EXPECTED: Record<string, Refs> = {
   'HCB-KUBELET-READ-ONLY-PORT': refs(['V-242387'], ['4.2.4'], []),
   'HCB-KUBELET-ANONYMOUS-AUTH': refs(['V-242391'], ['4.2.1'], ['APP.4.4.A3']),
   'HCB-NODEFILE-PKI-KEY-MODE': refs(['V-242467'], ['1.1.21'], []),
+  'HCB-NODEFILE-PKI-CCN-MODES': refs([], [], []),
   // workloads and namespaces
   'HCB-WORKLOAD-SECRETS-IN-ENV': refs(['V-242415'], ['5.4.1'], ['APP.4.4.A2']),
   'HCB-WORKLOAD-PRIVILEGED-HOST-PORTS': refs(['V-242414'], [], ['APP.4.4.A7']),

@@ -245,11 +245,11 @@ describe('HardenedControlPlane: KubeletConfiguration', () => {
 });
 
 describe('HardenedControlPlane: profiles', () => {
-  test('basic: baseline enforcement, no EventRateLimit, RSA-2048', () => {
+  test('basic: restricted enforcement like every profile (STIG V-242437), no EventRateLimit, RSA-2048', () => {
     const cp = build({ profile: 'basic' });
     const psa = kind(docs(file(cp, ADMISSION_CONFIG_PATH).content!), 'AdmissionConfiguration');
     expect(psa.plugins.map((p: { name: string }) => p.name)).toEqual(['PodSecurity']);
-    expect(psa.plugins[0].configuration.defaults.enforce).toBe('baseline');
+    expect(psa.plugins[0].configuration.defaults.enforce).toBe('restricted');
     expect(psa.plugins[0].configuration.defaults.audit).toBe('restricted');
     expect(args(cp, 'apiServer')['enable-admission-plugins']).not.toContain('EventRateLimit');
     expect(kind(kubeadmDocs(cp), 'ClusterConfiguration').encryptionAlgorithm).toBe('RSA-2048');

@@ -19,14 +19,14 @@ describe('node file manifest', () => {
     }
   });
 
-  test('PKI: keys 0600 (sensitive), certificates 0644, created by kubeadm without content', () => {
+  test('PKI: keys 0400 (sensitive), certificates 0640 (CCN-STIC table 3, every profile), created by kubeadm without content', () => {
     for (const name of PKI) {
-      expect(file(cp, `/etc/kubernetes/pki/${name}.key`)).toMatchObject({ mode: 0o600, role: 'pki-key', sensitive: true, createdBy: 'kubeadm' });
-      expect(file(cp, `/etc/kubernetes/pki/${name}.crt`)).toMatchObject({ mode: 0o644, role: 'pki-cert', sensitive: false, createdBy: 'kubeadm' });
+      expect(file(cp, `/etc/kubernetes/pki/${name}.key`)).toMatchObject({ mode: 0o400, role: 'pki-key', sensitive: true, createdBy: 'kubeadm' });
+      expect(file(cp, `/etc/kubernetes/pki/${name}.crt`)).toMatchObject({ mode: 0o640, role: 'pki-cert', sensitive: false, createdBy: 'kubeadm' });
       expect(file(cp, `/etc/kubernetes/pki/${name}.key`).content).toBeUndefined();
     }
-    expect(file(cp, '/etc/kubernetes/pki/sa.key')).toMatchObject({ mode: 0o600, sensitive: true });
-    expect(file(cp, '/etc/kubernetes/pki/sa.pub')).toMatchObject({ mode: 0o644, sensitive: false });
+    expect(file(cp, '/etc/kubernetes/pki/sa.key')).toMatchObject({ mode: 0o400, sensitive: true });
+    expect(file(cp, '/etc/kubernetes/pki/sa.pub')).toMatchObject({ mode: 0o640, sensitive: false });
   });
 
   test('kubeconfigs 0600 and sensitive; static pod manifests 0600; kubelet config 0644', () => {
@@ -57,7 +57,7 @@ describe('node file manifest', () => {
     expect(d.kind).toBe(NODE_FILE_MANIFEST_KIND);
     expect(d.files).toHaveLength(cp.nodeFiles.length);
     const ca = d.files.find((f: { path: string }) => f.path === '/etc/kubernetes/pki/ca.key');
-    expect(ca).toEqual({ path: '/etc/kubernetes/pki/ca.key', owner: 'root', group: 'root', mode: '0600', role: 'pki-key', sensitive: true, createdBy: 'kubeadm' });
+    expect(ca).toEqual({ path: '/etc/kubernetes/pki/ca.key', owner: 'root', group: 'root', mode: '0400', role: 'pki-key', sensitive: true, createdBy: 'kubeadm' });
     expect(JSON.stringify(d)).not.toContain('content');
   });
 

@@ -40,8 +40,9 @@ describe('AdmissionConfiguration with PodSecurity', () => {
     expect(c.exemptions).toEqual({ usernames: [], runtimeClasses: [], namespaces: [] });
   });
 
-  test('basic profile enforces baseline; the version follows the cluster version', () => {
-    expect(psa({ profile: 'basic' }).defaults.enforce).toBe('baseline');
+  test('every profile enforces restricted unless told otherwise; the version follows the cluster version', () => {
+    expect(psa({ profile: 'basic' }).defaults.enforce).toBe('restricted');
+    expect(psa({ profile: 'basic', podSecurity: { enforce: 'baseline' } }).defaults.enforce).toBe('baseline');
     expect(psa({ kubernetesVersion: 'v1.35.2' }).defaults['enforce-version']).toBe('v1.35');
     expect(psa({ podSecurity: { version: 'v1.30' } }).defaults['warn-version']).toBe('v1.30');
   });
