@@ -28,8 +28,19 @@ const YAML_OPTIONS = {
     tags.filter((t) => (t as { tag?: string }).tag !== 'tag:yaml.org,2002:timestamp') as never,
 };
 
-/** Parse the text of one file (or stdin). `file` is the name written into each SourceRef. */
+/**
+ * Parse the text of one file (or stdin). `file` is the name written into each SourceRef. Never
+ * throws: what cannot be read becomes an error with the file (and line when known).
+ */
 export function parseText(text: string, file: string): ParseResult {
+  try {
+    return parseTextOrThrow(text, file);
+  } catch (err) {
+    return { documents: [], errors: [{ file, message: `cannot parse: ${errorText(err)}` }], warnings: [] };
+  }
+}
+
+function parseTextOrThrow(text: string, file: string): ParseResult {
   const out: ParseResult = { documents: [], errors: [], warnings: [] };
   // Input kubectl would refuse is an error, never silently skipped (position only: no content).
   const nul = text.indexOf('\u0000');
@@ -42,13 +53,18 @@ export function parseText(text: string, file: string): ParseResult {
     out.errors.push({ file, line: text.slice(0, directive.index).split('\n').length, message: `a %${directive[1]} directive: kubectl's YAML decoder does not accept directives` });
     return out;
   }
-  // A byte order mark starts the text or a later document (after a --- line): kubectl strips it
-  // per document, so it must not turn "kind" into "\ufeffkind" here.
-  const source = (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).replace(/(^|\n)(---[^\n]*\n)\ufeff/g, '$1$2');
+  // A byte order mark at the start of a line: go-yaml's scanner (yaml_parser_scan_to_next_token,
+  // which kubectl reaches through sigs.k8s.io/yaml) skips it there, so it starts any document and
+  // any key alike; it must not turn "kind" or "spec" into "\ufeffkind" or "\ufeffspec" here.
+  const source = text.replace(/(^|\n)\ufeff+/g, '$1');
+  const deep = blankOverDeepDocuments(source);
+  for (const line of deep.lines) {
+    out.errors.push({ file, line, message: `nested more than ${MAX_NESTING} levels deep: not read (no Kubernetes object or configuration needs that; flatten the document)` });
+  }
   const lineCounter = new LineCounter();
   let docs: YamlDocument.Parsed[];
   try {
-    docs = parseAllDocuments(source, { ...YAML_OPTIONS, lineCounter }) as YamlDocument.Parsed[];
+    docs = parseAllDocuments(deep.text, { ...YAML_OPTIONS, lineCounter }) as YamlDocument.Parsed[];
   } catch (err) {
     // parseAllDocuments reports problems on the documents; this is only a safety net.
     out.errors.push({ file, message: `cannot parse: ${errorText(err)}` });
@@ -60,7 +76,7 @@ export function parseText(text: string, file: string): ParseResult {
 
   // JSON that YAML rejects (rare: e.g. implicit keys over 1024 characters) still loads when
   // JSON.parse accepts it; lines are then unknown below the first.
-  if (docs.some((d) => d.errors.length > 0) && looksLikeJson(source)) {
+  if (deep.lines.length === 0 && docs.some((d) => d.errors.length > 0) && looksLikeJson(source)) {
     const json = tryJson(source);
     if (json.ok) {
       addValue(json.value, undefined, file, 1, out);
@@ -76,53 +92,135 @@ export function parseText(text: string, file: string): ParseResult {
     }
     const contents = doc.contents as Node | null;
     if (contents === null || (isScalar(contents) && contents.value === null)) continue; // empty
-    const ambiguous = ambiguousMerge(doc);
-    if (ambiguous) {
-      out.errors.push({ file, line: lineOf(ambiguous.offset), message: `merge key << sets "${ambiguous.key}" that the mapping already set before it: Go's YAML decoder (kubectl, Helm, Argo CD) lets the merged value win, other readers the explicit one; write the key once` });
-      continue;
-    }
-    let value: unknown;
+    const docLine = lineOf(contents.range?.[0]) ?? 1;
+    // One document at a time, all or nothing: whatever goes wrong in it (nesting too deep for the
+    // call stack, an alias bomb) fails this document with its line, and the others still load.
+    const one: ParseResult = { documents: [], errors: [], warnings: [] };
     try {
-      value = doc.toJS({ maxAliasCount: 100 });
+      const ambiguous = ambiguousMerge(doc);
+      if (ambiguous) {
+        out.errors.push({ file, line: lineOf(ambiguous.offset), message: `merge key << sets "${ambiguous.key}" that the mapping already set before it (explicitly or by an earlier merge): Go's YAML decoder (kubectl, Helm, Argo CD) lets the later value win, the YAML merge rules the earlier one; write the key once` });
+        continue;
+      }
+      const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
+      addValue(value, contents, file, docLine, one, lineOf);
     } catch (err) {
-      out.errors.push({ file, line: lineOf(contents.range?.[0]), message: errorText(err) });
+      out.errors.push({ file, line: docLine, message: errorText(err) });
       continue;
     }
-    addValue(value, contents, file, lineOf(contents.range?.[0]) ?? 1, out, lineOf);
+    for (const d of one.documents) out.documents.push(d);
+    for (const e of one.errors) out.errors.push(e);
+    for (const w of one.warnings) out.warnings.push(w);
   }
   return out;
 }
 
+/** Deepest nesting read (flow brackets, or block indentation and `- ` in columns / 4). */
+export const MAX_NESTING = 200;
+
 /**
- * A `<<` merge that sets a key the same mapping set explicitly BEFORE it. go-yaml (sigs.k8s.io/yaml)
- * applies mapping entries in order, so the merged value overwrites the earlier explicit one, while
- * the YAML merge spec (and the yaml package) keeps the explicit one: the two would see different
- * objects. Such input is rejected; a merge before explicit keys means the same to both.
+ * Documents nested deeper than MAX_NESTING would exhaust the parser's call stack (and time): such
+ * a document is replaced by empty lines (so the others keep their line numbers) and reported with
+ * the line where the limit was passed. Documents are split at `---` and `...` lines as kubectl
+ * splits a stream. Depth is estimated without parsing: flow brackets outside quoted strings and
+ * comments, and for block nesting the leading spaces and `- ` indicators of a line.
+ */
+function blankOverDeepDocuments(text: string): { text: string; lines: number[] } {
+  if (text.length < MAX_NESTING) return { text, lines: [] };
+  const lines = text.split('\n');
+  const bad: number[] = [];
+  let docStart = 0;
+  let flow = 0;
+  let overAt: number | undefined;
+  const finish = (end: number): void => {
+    if (overAt !== undefined) {
+      bad.push(overAt + 1);
+      for (let j = docStart; j < end; j++) lines[j] = '';
+    }
+    overAt = undefined;
+    flow = 0;
+  };
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i];
+    if (/^(---|\.\.\.)(\s|$)/.test(l)) {
+      finish(i);
+      docStart = i + 1;
+      if (l.startsWith('...')) continue;
+    }
+    if (overAt !== undefined) continue;
+    const lead = /^[ \-?]*/.exec(l)?.[0].length ?? 0;
+    if (flow === 0 && lead > MAX_NESTING * 4) overAt = i;
+    let quote: string | undefined;
+    for (let k = 0; k < l.length && overAt === undefined; k++) {
+      const c = l[k];
+      if (quote) {
+        if (c === '\\' && quote === '"') k++;
+        else if (c === quote) quote = undefined;
+        continue;
+      }
+      if (c === '#' && (k === 0 || l[k - 1] === ' ' || l[k - 1] === '\t')) break;
+      if (c === '"' || c === "'") {
+        if (flow > 0 || /(^|[\s:,\[{-])$/.test(l.slice(0, k))) quote = c;
+        continue;
+      }
+      if (c === '[' || c === '{') {
+        // Outside a flow collection a bracket opens one only where a value can start.
+        if (flow > 0 || /(^|[\s:-])$/.test(l.slice(Math.max(0, k - 1), k))) flow++;
+        if (flow > MAX_NESTING) overAt = i;
+      } else if ((c === ']' || c === '}') && flow > 0) flow--;
+    }
+  }
+  finish(lines.length);
+  return bad.length === 0 ? { text, lines: [] } : { text: lines.join('\n'), lines: bad };
+}
+
+/**
+ * A `<<` merge that sets a key the same mapping already set before it, explicitly or through an
+ * earlier merge. go-yaml v2 (decode.go: mapping, merge), which kubectl, Helm and Argo CD read YAML
+ * with through sigs.k8s.io/yaml, applies mapping entries in order and lets each overwrite, so the
+ * merged value wins; the YAML merge spec (and the yaml package) never lets a merge overwrite, so
+ * the earlier value wins. The two would see different objects: such input is rejected. Cases the
+ * two read alike stay allowed: explicit keys after a merge (both overwrite) and a sequence of
+ * merged maps (both let the earlier map win). A quoted "<<" is an ordinary key in both.
  */
 function ambiguousMerge(doc: YamlDocument.Parsed): { key: string; offset: number | undefined } | undefined {
   let found: { key: string; offset: number | undefined } | undefined;
-  const keyText = (k: unknown): string | undefined => (isScalar(k) ? (typeof k.value === 'symbol' ? ((k as { source?: string }).source ?? '<<') : String(k.value)) : undefined);
-  const mergedKeys = (v: unknown, depth = 0): string[] => {
-    if (depth > 10) return [];
+  const isMergeKey = (k: unknown): boolean => isScalar(k) && typeof k.value === 'symbol';
+  const keyText = (k: unknown): string | undefined => (isScalar(k) ? String(k.value) : undefined);
+  // Keys a merge value contributes, with the merges inside merged maps followed (bounded).
+  const mergedKeys = (v: unknown, depth: number): string[] => {
+    if (depth > 20) return [];
     let n = v as Node | null;
     if (isAlias(n)) n = n.resolve(doc) as Node | null;
-    if (isMap(n)) return n.items.map((p) => keyText(p.key)).filter((k): k is string => k !== undefined);
-    if (isSeq(n)) return n.items.flatMap((i) => mergedKeys(i, depth + 1));
-    return [];
+    const out: string[] = [];
+    if (isMap(n)) {
+      for (const p of n.items) {
+        if (isMergeKey(p.key)) for (const k of mergedKeys(p.value, depth + 1)) out.push(k);
+        else {
+          const k = keyText(p.key);
+          if (k !== undefined) out.push(k);
+        }
+      }
+    } else if (isSeq(n)) {
+      for (const i of n.items) for (const k of mergedKeys(i, depth + 1)) out.push(k);
+    }
+    return out;
   };
   visit(doc, {
     Map(_key, map) {
-      const seen = new Set<string>();
+      const set = new Set<string>();
       for (const pair of map.items) {
-        const k = keyText(pair.key);
-        if (k === '<<') {
-          const clash = mergedKeys(pair.value).find((m) => seen.has(m));
+        if (isMergeKey(pair.key)) {
+          const keys = mergedKeys(pair.value, 0);
+          const clash = keys.find((m) => set.has(m));
           if (clash !== undefined) {
             found = { key: clash, offset: (pair.key as Node | null)?.range?.[0] };
             return visit.BREAK;
           }
-        } else if (k !== undefined) {
-          seen.add(k);
+          for (const k of keys) set.add(k);
+        } else {
+          const k = keyText(pair.key);
+          if (k !== undefined) set.add(k);
         }
       }
       return undefined;
@@ -164,16 +262,23 @@ function addValue(
     return;
   }
   const object = value as KubeObject;
+  const items = (object as { items?: unknown }).items;
+  if (items !== undefined && items !== null && !Array.isArray(items) && !isExceptionDocument(object)) {
+    // kubectl decodes any object with "items" as a list (unstructuredJSONScheme) and refuses one
+    // whose items is not a list: nothing here could be checked the way it would be applied.
+    out.errors.push({ file, line, message: `${typeof object.kind === 'string' ? object.kind : 'object'} has "items" that is not a list: kubectl refuses it, no control can check what it holds` });
+    return;
+  }
   if (isList(object)) {
     if (depth > MAX_LIST_DEPTH) {
-      out.errors.push({ file, line, message: `${object.kind} nested more than ${MAX_LIST_DEPTH} deep` });
+      out.errors.push({ file, line, message: `${typeof object.kind === 'string' ? object.kind : 'a list'} nested more than ${MAX_LIST_DEPTH} deep` });
       return;
     }
     const itemsNode = isMap(node) ? (node.get('items', true) as Node | undefined) : undefined;
     (object.items as unknown[]).forEach((item, i) => {
       const itemNode = isSeq(itemsNode) ? (itemsNode.items[i] as Node) : undefined;
       if (item === null || typeof item !== 'object' || Array.isArray(item)) {
-        out.errors.push({ file, line: itemLine(itemsNode, i), message: `item ${i} of ${object.kind} is not an object` });
+        out.errors.push({ file, line: itemLine(itemsNode, i), message: `item ${i} of ${typeof object.kind === 'string' ? object.kind : 'the list'} is not an object` });
         return;
       }
       addValue(item, itemNode, file, itemLine(itemsNode, i), out, lineOf, depth + 1);
@@ -194,11 +299,14 @@ const MAX_LIST_DEPTH = 4;
 
 /**
  * `kind: List` (kubectl) and typed lists such as `PodList` (the API) carry objects in items.
+ * So does any other object with an items list, as kubectl reads it.
  * A ControlExceptionList carries exceptions, not objects: it stays one document (which the
  * engine leaves alone).
  */
 function isList(o: KubeObject): boolean {
-  return typeof o.kind === 'string' && /List$/.test(o.kind) && Array.isArray(o.items) && !isExceptionDocument(o);
+  // Any kind: kubectl's unstructured decoder treats every object with an "items" list as a list
+  // and applies its items (a `kind: Pod` with items is not a Pod to kubectl).
+  return Array.isArray(o.items) && !isExceptionDocument(o);
 }
 
 function problem(file: string, e: { message: string; linePos?: [{ line: number; col: number }, ...unknown[]] }): LoadProblem {
@@ -211,15 +319,36 @@ function problem(file: string, e: { message: string; linePos?: [{ line: number; 
   return p;
 }
 
-/** The yaml package appends " at line N, column M:" and a code excerpt; we report those apart. */
+/**
+ * The yaml package appends " at line N, column M:" and a code excerpt; we report the position
+ * apart and never the excerpt. Messages that quote the source (a scalar, an escape sequence, a
+ * tag, the rest of a block scalar header) lose the quote: a malformed Secret must not reach a
+ * report, a code-scanning alert or a CI log through its parse error.
+ */
 function firstLine(message: string): string {
-  const first = message.split('\n')[0] ?? message;
-  return first.replace(/ at line \d+, column \d+:?$/, '').trim();
+  const first = (message.split('\n')[0] ?? message).replace(/ at line \d+, column \d+:?$/, '').trim();
+  for (const [pattern, replacement] of QUOTING_MESSAGES) if (pattern.test(first)) return replacement;
+  return first;
 }
 
+const QUOTING_MESSAGES: readonly [RegExp, string][] = [
+  [/^Unresolved plain scalar/, 'a plain scalar that cannot be resolved'],
+  [/^Not a valid tag/, 'not a valid tag'],
+  [/^Verbatim tags aren't resolved/, 'a verbatim tag, which is not resolved'],
+  [/^The .* tag has no suffix/, 'a tag without a suffix'],
+  [/^(Could not resolve tag|Unresolved tag)/, 'an unknown tag (kubectl reads no custom tags)'],
+  [/^Block scalar header includes extra characters/, 'a block scalar header (| or >) followed by other characters'],
+  [/^Invalid escape sequence/, 'an invalid escape sequence in a double-quoted string'],
+  [/^Ordered maps must not include duplicate keys/, 'an ordered map with a duplicate key'],
+  [/^Unknown directive/, 'an unknown directive'],
+  [/^Unsupported YAML version/, 'an unsupported YAML version'],
+  [/^Unexpected .* in /, 'an unexpected character in a flow collection'],
+];
+
+/** What a scalar is, never what it says (it may be a secret). */
 function describeScalar(v: unknown): string {
-  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
-  return `the ${typeof v} ${String(v)}`;
+  if (typeof v === 'string') return `a string of ${[...v].length} characters`;
+  return `a ${typeof v}`;
 }
 
 function looksLikeJson(text: string): boolean {
@@ -236,5 +365,6 @@ function tryJson(text: string): { ok: true; value: unknown } | { ok: false } {
 }
 
 function errorText(err: unknown): string {
+  if (err instanceof RangeError && /call stack/i.test(err.message)) return 'nested too deeply to read (the call stack ran out); flatten the document';
   return firstLine(err instanceof Error ? err.message : String(err));
 }
