@@ -1,0 +1,178 @@
+/**
+ * Peer scanners for the benchmark: where their binaries are, how to run them on a corpus, how to
+ * read their findings, and which of our controls answers each of their checks (or why none does).
+ * The binaries are built outside the repository (never committed): kube-score v1.20.0 with
+ * `go install`, kubesec v2.14.2's rule engine through a throwaway wrapper that disables its
+ * kubeconform schema download (this machine is offline), see BENCHMARKS.md.
+ */
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+
+export interface PeerFinding {
+  object: string; // Kind/namespace/name
+  check: string;
+}
+
+export interface Peer {
+  name: string;
+  version: string;
+  bin: string;
+  /** argv for one run over these files (one process for all of them). */
+  args(files: string[]): string[];
+  /** Findings (problems, not passes) from its standard output. */
+  findings(stdout: string): PeerFinding[];
+}
+
+const NAMESPACED_DEFAULT = new Set(['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'ReplicaSet', 'Service', 'ServiceAccount', 'ConfigMap', 'Secret', 'Role', 'RoleBinding', 'NetworkPolicy']);
+export const objectKey = (kind: string, namespace: string | null | undefined, name: string | null | undefined): string =>
+  `${kind}/${namespace || (NAMESPACED_DEFAULT.has(kind) ? 'default' : '')}/${name ?? ''}`;
+
+function find(name: string, dirs: string[]): string | undefined {
+  for (const d of dirs) {
+    const p = path.join(d, name);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return p;
+    } catch {
+      /* next */
+    }
+  }
+  return undefined;
+}
+
+export function binDirs(repo: string): string[] {
+  const dirs: string[] = [];
+  if (process.env.HCB_BENCH_PEER_BIN) dirs.push(process.env.HCB_BENCH_PEER_BIN);
+  try {
+    const d = execFileSync('bash', [path.join(repo, 'tools/build-toolchain.sh'), '--bin-dir'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 30000 }).trim().split('\n').pop();
+    if (d) dirs.push(d);
+  } catch {
+    /* no toolchain */
+  }
+  dirs.push('/tmp/hcb-peers/bin', ...(process.env.PATH ?? '').split(':').filter(Boolean));
+  return dirs;
+}
+
+interface KubeScoreObject {
+  type_meta: { kind: string };
+  object_meta: { name?: string; namespace?: string };
+  checks: Array<{ check: { id: string }; grade: number; skipped: boolean }>;
+}
+
+interface KubesecReport {
+  object: string;
+  valid: boolean;
+  message?: string;
+  scoring?: { critical?: Array<{ id: string }>; advise?: Array<{ id: string }> };
+}
+
+export function findPeers(repo: string): Peer[] {
+  const dirs = binDirs(repo);
+  const peers: Peer[] = [];
+  const ks = find('kube-score', dirs);
+  if (ks) {
+    peers.push({
+      name: 'kube-score',
+      version: 'v1.20.0 (built from its Go module; the binary reports "development")',
+      bin: ks,
+      args: (files) => ['score', '--output-format', 'json', ...files],
+      findings: (stdout) =>
+        (JSON.parse(stdout) as KubeScoreObject[]).flatMap((o) =>
+          o.checks.filter((c) => !c.skipped && c.grade < 10).map((c) => ({ object: objectKey(o.type_meta.kind, o.object_meta.namespace, o.object_meta.name), check: c.check.id })),
+        ),
+    });
+  }
+  const kso = find('kubesec-offline', dirs);
+  if (kso) {
+    peers.push({
+      name: 'kubesec',
+      version: 'v2.14.2 rule engine (pkg/ruler) without schema validation',
+      bin: kso,
+      args: (files) => files,
+      findings: (stdout) =>
+        ((JSON.parse(stdout) as KubesecReport[] | null) ?? []).flatMap((r) => {
+          // A comment-only document before the first --- comes back as "Unknown" with advice for an empty pod.
+          if (!r.object || r.object.startsWith('Unknown')) return [];
+          const slash = r.object.indexOf('/');
+          const kind = r.object.slice(0, slash);
+          const rest = r.object.slice(slash + 1);
+          const dot = rest.lastIndexOf('.');
+          const key = objectKey(kind, dot >= 0 ? rest.slice(dot + 1) : '', dot >= 0 ? rest.slice(0, dot) : rest);
+          return [...(r.scoring?.critical ?? []), ...(r.scoring?.advise ?? [])].map((c) => ({ object: key, check: c.id }));
+        }),
+    });
+  }
+  return peers;
+}
+
+/**
+ * Peer check → our controls that answer it on the same object (`namespace: true`: on the object's
+ * Namespace), or the reason we have none. Written by reading each peer's check descriptions.
+ */
+export const PEER_MAP: Record<string, Record<string, { controls: string[]; namespace?: boolean; reason?: string }>> = {
+  'kube-score': {
+    'container-security-context-privileged': { controls: ['HCB-WORKLOAD-PRIVILEGED'] },
+    'container-security-context-readonlyrootfilesystem': { controls: ['HCB-WORKLOAD-READ-ONLY-ROOT-FS'] },
+    'container-security-context-user-group-id': {
+      controls: ['HCB-WORKLOAD-RUN-AS-NON-ROOT'],
+      reason: 'kube-score wants UID and GID of 10000 or more (to avoid host users); we require non-root, as the STIG and Pod Security "restricted" do, and set no GID floor',
+    },
+    'container-resources': { controls: ['HCB-WORKLOAD-RESOURCE-LIMITS'] },
+    'container-ephemeral-storage-request-and-limit': { controls: ['HCB-WORKLOAD-EPHEMERAL-STORAGE'] },
+    'container-image-tag': { controls: ['HCB-WORKLOAD-IMAGE-DIGEST'] },
+    'container-image-pull-policy': { controls: [], reason: 'imagePullPolicy Always re-validates pull credentials; we require images pinned by digest (HCB-WORKLOAD-IMAGE-DIGEST) instead of a per-workload pull policy' },
+    'container-seccomp-profile': { controls: ['HCB-WORKLOAD-SECCOMP'] },
+    'pod-networkpolicy': {
+      controls: ['HCB-NAMESPACE-DEFAULT-DENY-INGRESS', 'HCB-NAMESPACE-DEFAULT-DENY-EGRESS'],
+      namespace: true,
+      reason: 'we check default-deny per Namespace object; a workload whose Namespace is not in the input gets no namespace finding',
+    },
+    'pod-probes': { controls: ['HCB-WORKLOAD-PROBES'] },
+    'pod-probes-identical': { controls: [], reason: 'availability advice (identical liveness and readiness probes), not a security requirement' },
+    'deployment-has-poddisruptionbudget': { controls: [], reason: 'availability (PodDisruptionBudget), not a security requirement we map' },
+    'statefulset-has-poddisruptionbudget': { controls: [], reason: 'availability (PodDisruptionBudget), not a security requirement we map' },
+    'deployment-has-host-podantiaffinity': { controls: [], reason: 'availability (anti-affinity), not a security requirement we map' },
+    'statefulset-has-host-podantiaffinity': { controls: [], reason: 'availability (anti-affinity), not a security requirement we map' },
+    'deployment-replicas': { controls: [], reason: 'availability (replica count)' },
+    'pod-topology-spread-constraints': { controls: [], reason: 'availability (spread constraints)' },
+    'deployment-strategy': { controls: [], reason: 'rollout strategy, not security' },
+    'cronjob-has-deadline': { controls: [], reason: 'scheduling hygiene, not security' },
+    'cronjob-restartpolicy': { controls: [], reason: 'correctness of the manifest, not security' },
+    'statefulset-has-servicename': { controls: [], reason: 'correctness of the manifest (headless Service), not security' },
+    'service-targets-pod': { controls: [], reason: 'correctness across objects, not security' },
+    'networkpolicy-targets-pod': { controls: [], reason: 'correctness across objects, not security' },
+    'service-type': { controls: [], reason: 'no control in our catalogue for NodePort Services' },
+    'stable-version': { controls: [], reason: 'deprecated API versions: the API server refuses removed ones; not a security control' },
+    'label-values': { controls: [], reason: 'label syntax: the API server validates it' },
+    'environment-variable-key-duplication': { controls: [], reason: 'manifest correctness' },
+  },
+  kubesec: {
+    HostNetwork: { controls: ['HCB-WORKLOAD-HOST-NAMESPACES'] },
+    HostPID: { controls: ['HCB-WORKLOAD-HOST-NAMESPACES'] },
+    HostIPC: { controls: ['HCB-WORKLOAD-HOST-NAMESPACES'] },
+    ReadOnlyRootFilesystem: { controls: ['HCB-WORKLOAD-READ-ONLY-ROOT-FS'] },
+    RunAsNonRoot: { controls: ['HCB-WORKLOAD-RUN-AS-NON-ROOT'] },
+    RunAsUser: { controls: ['HCB-WORKLOAD-RUN-AS-NON-ROOT'], reason: 'kubesec advises a UID above 10000; we require non-root only' },
+    RunAsGroup: { controls: [], reason: 'we set no GID requirement (no framework we map asks for one)' },
+    Privileged: { controls: ['HCB-WORKLOAD-PRIVILEGED'] },
+    CapSysAdmin: { controls: ['HCB-WORKLOAD-CAPABILITIES'] },
+    CapDropAny: { controls: ['HCB-WORKLOAD-CAPABILITIES'] },
+    CapDropAll: { controls: ['HCB-WORKLOAD-CAPABILITIES'] },
+    DockerSock: { controls: ['HCB-WORKLOAD-HOST-PATH'] },
+    ProcMount: { controls: [], reason: 'no control for procMount: Unmasked (it needs hostUsers: false to be allowed at all)' },
+    RequestsCPU: { controls: ['HCB-WORKLOAD-RESOURCE-LIMITS'] },
+    LimitsCPU: { controls: ['HCB-WORKLOAD-RESOURCE-LIMITS'] },
+    RequestsMemory: { controls: ['HCB-WORKLOAD-RESOURCE-LIMITS'] },
+    LimitsMemory: { controls: ['HCB-WORKLOAD-RESOURCE-LIMITS'] },
+    ServiceAccountName: { controls: ['HCB-WORKLOAD-DEDICATED-SERVICE-ACCOUNT'] },
+    HostAliases: { controls: [], reason: 'no control for hostAliases' },
+    SeccompAny: { controls: ['HCB-WORKLOAD-SECCOMP'] },
+    SeccompUnconfined: { controls: ['HCB-WORKLOAD-SECCOMP'] },
+    ApparmorAny: { controls: [], reason: 'AppArmor is a node choice we do not require; seccomp RuntimeDefault is required instead' },
+    VolumeClaimAccessModeReadWriteOnce: { controls: [], reason: 'storage advice, not security' },
+    VolumeClaimRequestsStorage: { controls: [], reason: 'storage advice, not security' },
+    AllowPrivilegeEscalation: { controls: ['HCB-WORKLOAD-PRIVILEGE-ESCALATION'] },
+    AutomountServiceAccountToken: { controls: ['HCB-WORKLOAD-SA-TOKEN-AUTOMOUNT'] },
+  },
+};
