@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job (`npm run up`): installs what is missing, builds the toolchain once, synthesizes
 # the blueprint of the stack `local`, runs `pulumi up` on it with the hcb policy pack as a
-# mandatory gate (the embedded hardened control plane with the blueprint applied), and prints
-# the compliance report. Extra arguments go to `pulumi up`.
+# mandatory gate (the embedded hardened control plane and its node, a real single-node cluster,
+# with the blueprint applied), and prints the compliance report and the node's state. A second
+# run changes nothing. Extra arguments go to `pulumi up`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,6 +54,13 @@ hcb audit "$out" --exceptions "$out/exceptions.yaml" --format markdown --output 
 echo >&2
 hcb cluster status --state-dir "${state_dir:-.hcb/clusters/local}" >&2 || true
 echo "[up] cluster: $(pulumi stack output apiServerUrl --stack local)" >&2
+node_name=$(pulumi stack output nodeName --stack local 2>/dev/null || true)
+if [ -n "$node_name" ]; then
+  echo "[up] node (kubelet, containerd, runc with seccomp, CNI; in network namespace of its own):" >&2
+  node -r ts-node/register/transpile-only stacks/local/node/summary.ts "${state_dir:-.hcb/clusters/local}" | sed 's/^/[up]   /' >&2 || rc=1
+else
+  echo "[up] node: none (hcb:node is false: pods are stored, never run)" >&2
+fi
 echo "[up] kubeconfig: . scripts/env.sh && pulumi stack output kubeconfig --show-secrets --stack local" >&2
 echo "[up] Markdown reports: .hcb/out/compliance-report.md (what was applied), .hcb/out/live-report.md (what runs)" >&2
 echo "[up] stop with: npm run down" >&2

@@ -9,21 +9,44 @@ import * as path from 'path';
 import { parseAllDocuments } from 'yaml';
 import type { KubeObject } from '../policies/model';
 
-/** Kinds whose readiness needs a kubelet or scheduler; the local target has neither. */
-const WORKLOAD_KINDS = new Set(['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'Service', 'PersistentVolumeClaim', 'Ingress']);
+/** Kinds whose readiness needs a kubelet (and a scheduler): awaited only where pods run. */
+const POD_KINDS = new Set(['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'Service']);
+
+/**
+ * What the local target never provides, node or not: a storage provisioner (a claim stays
+ * Pending), an ingress controller and a load balancer (no address is ever published).
+ */
+function neverReadyLocally(o: KubeObject): boolean {
+  if (o.kind === 'PersistentVolumeClaim' || o.kind === 'Ingress') return true;
+  return o.kind === 'Service' && (o as { spec?: { type?: string } }).spec?.type === 'LoadBalancer';
+}
 
 export interface ApplyOptions {
   provider: k8s.Provider;
-  /** Local target: workloads are admitted and stored but never run, so do not await them. */
+  /** The local target (the embedded cluster on this machine). */
   local: boolean;
+  /**
+   * Pods really run (the local target with its node, or an existing cluster): workloads are
+   * awaited. Without a node, workloads are admitted and stored but never run, so they are not.
+   * @default true
+   */
+  runsPods?: boolean;
   /** Resources these objects wait for. @default none */
   dependsOn?: pulumi.Resource[];
 }
 
-/** Pure: the objects as they are applied (annotations the target needs added). */
-export function prepareObjects(objects: KubeObject[], local: boolean): KubeObject[] {
+/**
+ * Pure: the objects as they are applied. On the local target, `pulumi.com/skipAwait` marks
+ * what cannot become ready there: without a node every workload; with one, only claims,
+ * Ingresses and LoadBalancer Services. With a node, workloads are awaited like on any cluster:
+ * their images must be on the node (it has no route out; nothing is pulled), otherwise the up
+ * fails with the pod's ErrImagePull, which is the truth.
+ */
+export function prepareObjects(objects: KubeObject[], local: boolean, runsPods = true): KubeObject[] {
   return objects.map((o) => {
-    if (!local || !WORKLOAD_KINDS.has(o.kind ?? '')) return o;
+    if (!local) return o;
+    const skip = neverReadyLocally(o) || (!runsPods && POD_KINDS.has(o.kind ?? ''));
+    if (!skip) return o;
     return {
       ...o,
       metadata: { ...o.metadata, annotations: { ...(o.metadata?.annotations ?? {}), 'pulumi.com/skipAwait': 'true' } },
@@ -46,7 +69,7 @@ function retainControllerOwned(o: KubeObject, resourceOpts: pulumi.CustomResourc
 }
 
 export function applyClusterObjects(name: string, objects: KubeObject[], opts: ApplyOptions): pulumi.Resource[] {
-  const prepared = prepareObjects(objects, opts.local);
+  const prepared = prepareObjects(objects, opts.local, opts.runsPods ?? true);
   const namespaces = prepared.filter((o) => o.kind === 'Namespace');
   const rest = prepared.filter((o) => o.kind !== 'Namespace');
   const nsGroup = new k8s.yaml.ConfigGroup(`${name}-namespaces`, { objs: namespaces as unknown as pulumi.Input<Record<string, unknown>>[] }, { provider: opts.provider, dependsOn: opts.dependsOn });

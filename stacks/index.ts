@@ -2,8 +2,9 @@
  * The Pulumi program: one stack per cluster.
  *
  * - target `local` (default): the embedded control plane on this machine — kubeadm renders it
- *   from the blueprint's own kubeadm configuration, the processes run on loopback — with the
- *   blueprint's cluster objects applied to it;
+ *   from the blueprint's own kubeadm configuration, the processes run on loopback — and, with
+ *   `hcb:node` (default true), its node (containerd, runc, CNI, kubelet in namespaces of its
+ *   own), with the blueprint's cluster objects applied to it;
  * - target `existing`: the blueprint's cluster objects applied to the cluster of the current
  *   kubeconfig (control-plane files are then the provider's responsibility).
  */
@@ -17,7 +18,7 @@ import { applyClusterObjects, loadManifests } from './apply';
 
 const config = new pulumi.Config();
 const stack = pulumi.getStack();
-const { target, spec, manifests, stateDir: configuredStateDir } = stackSpec((key) => {
+const { target, spec, manifests, stateDir: configuredStateDir, node } = stackSpec((key) => {
   const v = config.get(key);
   return v === undefined ? undefined : /^[\[{]/.test(v) ? (JSON.parse(v) as unknown) : v;
 });
@@ -34,20 +35,27 @@ if (target === 'local') {
     throw new Error('hcb: HCB_TOOLCHAIN_BIN is not set. Run the stack through `npm run up` (scripts/env.sh sets it up).');
   }
   const stateDir = configuredStateDir ?? path.join(__dirname, '..', '.hcb', 'clusters', stack);
-  cluster = new LocalControlPlaneResource('local-control-plane', { stateDir, binDir, nodeFiles: blueprint.nodeFiles });
+  // With the node (the default), the resource is ready only when the node is Ready.
+  cluster = new LocalControlPlaneResource('local-control-plane', { stateDir, binDir, nodeFiles: blueprint.nodeFiles, node });
   provider = new k8s.Provider('local', { kubeconfig: cluster.kubeconfig }, { dependsOn: [cluster] });
 } else {
   provider = new k8s.Provider('existing', {});
 }
 
-const applied = applyClusterObjects('blueprint', blueprint.clusterObjects, { provider, local: target === 'local' });
+const runsPods = target !== 'local' || node;
+const applied = applyClusterObjects('blueprint', blueprint.clusterObjects, { provider, local: target === 'local', runsPods });
 if (extraObjects.length) {
-  applied.push(...applyClusterObjects('manifests', extraObjects, { provider, local: target === 'local', dependsOn: applied }));
+  // A copy: pushing into the array the new resources depend on would make them depend on themselves.
+  applied.push(...applyClusterObjects('manifests', extraObjects, { provider, local: target === 'local', runsPods, dependsOn: [...applied] }));
 }
 
 export const clusterTarget = target;
 export const apiServerUrl = cluster?.apiServerUrl;
 export const serverVersion = cluster?.serverVersion;
 export const kubeconfig = cluster?.kubeconfig;
+export const nodeName = cluster?.nodeName;
+export const nodeAddress = cluster?.nodeAddress;
+/** Images on the node, by digest: the only images pods can run there (the node has no route out). */
+export const nodeImages = cluster?.nodeImages;
 export const namespaces = blueprint.namespaceNames;
 export const resourceCount = applied.length;

@@ -6,7 +6,9 @@
  * manifests into a private root directory (`<stateDir>/rootfs`, used as kubeadm's --rootfs).
  * etcd, kube-apiserver and kube-controller-manager are then started as processes on loopback
  * with exactly the command lines of those manifests; only host paths are rewritten to point
- * into the private root. There is no kubelet: pods are admitted and stored, never run.
+ * into the private root. With `node: true` the cluster also gets its node (stacks/local/node):
+ * containerd, runc and the kubelet in namespaces of their own; without it there is no kubelet
+ * and pods are admitted and stored, never run.
  */
 import { spawn, spawnSync } from 'child_process';
 import * as crypto from 'crypto';
@@ -48,11 +50,21 @@ export interface ComponentStatus {
   log: string;
 }
 
+export interface NodeStatus {
+  name: string;
+  /** containerd and the kubelet run and the Node object's Ready condition is True. */
+  ready: boolean;
+  /** Why not (or the Ready condition's message). */
+  message: string;
+}
+
 export interface ClusterStatus {
   stateDir: string;
   components: ComponentStatus[];
-  /** True when every component runs and answers its health check. */
+  /** True when every component runs and answers its health check (and, with options.node, the node is Ready). */
   ready: boolean;
+  /** The node, when options.node. */
+  node?: NodeStatus;
   apiServerUrl?: string;
   kubeconfigPath?: string;
 }
@@ -142,6 +154,11 @@ export class LocalControlPlane {
       const info = await this.info(started);
       if (!started) this.log(`already running: ${info.apiServerUrl} (${info.serverVersion})`);
       if (this.opts.node) info.node = await this.localNode().up();
+      else if (fs.existsSync(path.join(this.stateDir, 'node', 'run'))) {
+        // The stack no longer wants a node: stop the one a previous up started.
+        this.log('node: not wanted any more, stopping it');
+        await this.localNode().down({ purge: true });
+      }
       return info;
     });
   }
@@ -177,10 +194,16 @@ export class LocalControlPlane {
     }
     const kubeconfigPath = this.adminKubeconfigPath();
     const exists = fs.existsSync(kubeconfigPath);
+    const controlPlaneReady = components.every((c) => c.healthy);
+    let node: NodeStatus | undefined;
+    if (this.opts.node) {
+      node = controlPlaneReady && exists ? await this.localNode().ready() : { name: this.nodeName() ?? '', ready: false, message: 'the control plane is not ready' };
+    }
     return {
       stateDir: this.stateDir,
       components,
-      ready: components.every((c) => c.healthy),
+      ready: controlPlaneReady && (node?.ready ?? true),
+      ...(node ? { node } : {}),
       apiServerUrl: exists ? this.apiServerUrl() : undefined,
       kubeconfigPath: exists ? kubeconfigPath : undefined,
     };
@@ -204,10 +227,7 @@ export class LocalControlPlane {
     // Loaded on demand: the node module is only needed when a node runs.
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const { LocalNode: NodeClass } = require('./node/node') as typeof import('./node/node');
-    const init = parseAllDocuments(this.kubeadmConfig().content ?? '')
-      .map((d) => d.toJS() as { kind?: string; nodeRegistration?: { name?: string } })
-      .find((d) => d?.kind === 'InitConfiguration');
-    const nodeName = init?.nodeRegistration?.name;
+    const nodeName = this.nodeName();
     if (!nodeName) throw new Error('local node: the kubeadm InitConfiguration names no node (nodeRegistration.name)');
     return new NodeClass({
       stateDir: this.stateDir,
@@ -218,6 +238,14 @@ export class LocalControlPlane {
       kubeadm: (args, wrap) => this.kubeadm(args, wrap),
       log: this.opts.log,
     });
+  }
+
+  /** The node name of the kubeadm InitConfiguration (nodeRegistration.name). */
+  private nodeName(): string | undefined {
+    const init = parseAllDocuments(this.kubeadmConfig().content ?? '')
+      .map((d) => d.toJS() as { kind?: string; nodeRegistration?: { name?: string } })
+      .find((d) => d?.kind === 'InitConfiguration');
+    return init?.nodeRegistration?.name;
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -16,18 +16,21 @@ export interface LocalControlPlaneArgs {
   binDir: pulumi.Input<string>;
   /** The blueprint's node files (secrets appear only as {{hcb-secret:NAME}} tokens). */
   nodeFiles: pulumi.Input<NodeFile[]>;
+  /** Also run the node (stacks/local/node) and wait until it is Ready. @default false */
+  node?: pulumi.Input<boolean>;
 }
 
 interface ProviderInputs {
   stateDir: string;
   binDir: string;
   nodeFiles: NodeFile[];
+  node?: boolean;
   runnerModule: string;
 }
 
 /** Inputs that change what runs; the runner module's location does not. */
 function sameInputs(a: ProviderInputs, b: ProviderInputs): boolean {
-  return a.stateDir === b.stateDir && a.binDir === b.binDir && JSON.stringify(a.nodeFiles) === JSON.stringify(b.nodeFiles);
+  return a.stateDir === b.stateDir && a.binDir === b.binDir && Boolean(a.node) === Boolean(b.node) && JSON.stringify(a.nodeFiles) === JSON.stringify(b.nodeFiles);
 }
 
 function loadRunner(runnerModule: string): typeof import('./control-plane') {
@@ -39,11 +42,22 @@ function loadRunner(runnerModule: string): typeof import('./control-plane') {
   return require(runnerModule);
 }
 
-async function start(inputs: ProviderInputs): Promise<Record<string, unknown>> {
+function runner(inputs: ProviderInputs) {
   const { LocalControlPlane } = loadRunner(inputs.runnerModule);
-  const cp = new LocalControlPlane({ stateDir: inputs.stateDir, binDir: inputs.binDir, nodeFiles: inputs.nodeFiles });
-  const info = await cp.up();
-  return { ...inputs, kubeconfig: info.kubeconfig, apiServerUrl: info.apiServerUrl, serverVersion: info.serverVersion };
+  return new LocalControlPlane({ stateDir: inputs.stateDir, binDir: inputs.binDir, nodeFiles: inputs.nodeFiles, node: Boolean(inputs.node) });
+}
+
+async function start(inputs: ProviderInputs): Promise<Record<string, unknown>> {
+  const info = await runner(inputs).up();
+  return {
+    ...inputs,
+    kubeconfig: info.kubeconfig,
+    apiServerUrl: info.apiServerUrl,
+    serverVersion: info.serverVersion,
+    nodeName: info.node?.nodeName ?? '',
+    nodeAddress: info.node?.nodeAddress ?? '',
+    nodeImages: info.node?.images ?? {},
+  };
 }
 
 const provider: pulumi.dynamic.ResourceProvider = {
@@ -52,16 +66,15 @@ const provider: pulumi.dynamic.ResourceProvider = {
   },
   async diff(_id: string, olds: ProviderInputs, news: ProviderInputs) {
     if (!sameInputs(olds, news)) return { changes: true };
-    const { LocalControlPlane } = loadRunner(news.runnerModule);
-    const status = await new LocalControlPlane({ stateDir: news.stateDir, binDir: news.binDir, nodeFiles: news.nodeFiles }).status();
+    // Ready includes the node (kubelet and containerd running, Node Ready) when it should run.
+    const status = await runner(news).status();
     return { changes: !status.ready };
   },
   async update(_id: string, _olds: ProviderInputs, news: ProviderInputs) {
     return { outs: await start(news) };
   },
   async delete(_id: string, olds: ProviderInputs) {
-    const { LocalControlPlane } = loadRunner(olds.runnerModule);
-    await new LocalControlPlane({ stateDir: olds.stateDir, binDir: olds.binDir, nodeFiles: olds.nodeFiles }).down({ purge: true });
+    await runner(olds).down({ purge: true });
   },
 };
 
@@ -70,6 +83,11 @@ export class LocalControlPlaneResource extends pulumi.dynamic.Resource {
   public readonly kubeconfig!: pulumi.Output<string>;
   public readonly apiServerUrl!: pulumi.Output<string>;
   public readonly serverVersion!: pulumi.Output<string>;
+  /** The node's name and address ('' without a node). */
+  public readonly nodeName!: pulumi.Output<string>;
+  public readonly nodeAddress!: pulumi.Output<string>;
+  /** Images on the node (nothing is pulled there), name → digest reference. */
+  public readonly nodeImages!: pulumi.Output<Record<string, string>>;
 
   constructor(name: string, args: LocalControlPlaneArgs, opts: pulumi.CustomResourceOptions = {}) {
     super(
@@ -81,6 +99,9 @@ export class LocalControlPlaneResource extends pulumi.dynamic.Resource {
         kubeconfig: undefined,
         apiServerUrl: undefined,
         serverVersion: undefined,
+        nodeName: undefined,
+        nodeAddress: undefined,
+        nodeImages: undefined,
       },
       { ...opts, additionalSecretOutputs: ['kubeconfig'] },
       'hcb',

@@ -1,12 +1,19 @@
 /**
  * Walking skeleton, end to end: the real Pulumi CLI runs `pulumi up` on the stack `local`,
- * which starts the real local control plane and applies a HardenedNamespace; the objects are
- * read back through the API; a second `up` changes nothing; `destroy` removes the objects and
- * stops every process.
+ * which starts the real local control plane and its node (hcb:node, default true) and applies
+ * a HardenedNamespace; the node is Ready; the objects are read back through the API; a
+ * HardenedWorkload is awaited until it runs (no skipAwait with a node); a second `up` changes
+ * nothing; `destroy` removes the objects and stops every process, and leaves no namespace,
+ * mount, interface or cgroup of the node behind.
  */
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { CONTROL_PLANE_STATIC_PODS_EXCEPTION } from '../../constructs/blueprint-exceptions';
+import { App, Chart } from 'cdk8s';
+import { HardenedNamespace, HardenedWorkload, Probe } from '../../constructs';
+import { synthesizeBlueprint } from '../../constructs/blueprint';
+import { COMPONENTS } from '../../stacks/local/control-plane';
+import { cgroupDirs } from '../../stacks/local/node/node';
 import { ApiClient, installProvider, mustRun, processAlive, pulumiEnv, REPO, run, tempDir, tempProject, toolchainBin } from './support/env';
 
 jest.setTimeout(900_000);
@@ -23,7 +30,12 @@ describe('pulumi up on the local stack', () => {
   const env = pulumiEnv(home, bin);
   const pulumi = (args: string[]) => mustRun(path.join(bin, 'pulumi'), [...args, '--non-interactive'], { cwd: project, env });
   let pids: number[] = [];
+  let nodePids: number[] = [];
+  let netns = '';
+  let cgroupRoot = '';
   let destroyed = false;
+  const hostLinks = () => spawnSync('ip', ['-o', 'link'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split(':')[1]?.trim()).filter(Boolean).sort();
+  const linksBefore = hostLinks();
 
   beforeAll(() => {
     installProvider(bin, project, env);
@@ -76,8 +88,65 @@ describe('pulumi up on the local stack', () => {
     }
 
     pids = fs.readdirSync(path.join(stateDir, 'run')).map((f) => (JSON.parse(fs.readFileSync(path.join(stateDir, 'run', f), 'utf8')) as { pid: number }).pid);
-    expect(pids).toHaveLength(3);
+    expect(pids).toHaveLength(COMPONENTS.length);
     for (const pid of pids) expect(processAlive(pid)).toBe(true);
+  });
+
+  test('up also gives a Ready node (hcb:node defaults to true), named in the stack outputs', async () => {
+    const kubeconfig = pulumi(['stack', 'output', 'kubeconfig', '--show-secrets']).trim();
+    const api = new ApiClient(kubeconfig);
+    expect(pulumi(['stack', 'output', 'nodeName']).trim()).toBe('hcb-local');
+    expect(pulumi(['stack', 'output', 'nodeAddress']).trim()).toBe('198.18.0.2');
+    const node = await api.json<{ status: { conditions: Array<{ type: string; status: string }>; nodeInfo: { kubeletVersion: string } } }>('/api/v1/nodes/hcb-local');
+    expect(node.status.conditions.find((c) => c.type === 'Ready')?.status).toBe('True');
+    expect(node.status.nodeInfo.kubeletVersion).toBe('v1.36.3');
+    // What teardown must remove: the node's processes, its network namespace and its cgroups.
+    const nodeRun = path.join(stateDir, 'node', 'run');
+    nodePids = fs.readdirSync(nodeRun).filter((f) => f.endsWith('.json')).map((f) => (JSON.parse(fs.readFileSync(path.join(nodeRun, f), 'utf8')) as { pid: number }).pid);
+    expect(nodePids.length).toBeGreaterThanOrEqual(5); // holder, containerd, two forwarders, kubelet
+    for (const pid of nodePids) expect(processAlive(pid)).toBe(true);
+    netns = (JSON.parse(fs.readFileSync(path.join(nodeRun, 'holder.json'), 'utf8')) as { netns: string }).netns;
+    expect(fs.existsSync(`/run/netns/${netns}`)).toBe(true);
+    cgroupRoot = fs.readFileSync(path.join(stateDir, 'node', 'cgroup-root'), 'utf8').trim();
+    expect(cgroupRoot).toBe(`/hcb-local-${PORTS.apiServerPort}`);
+    expect(cgroupDirs(cgroupRoot).length).toBeGreaterThan(0);
+  });
+
+  test('with the node, a HardenedWorkload is awaited until it runs (no skipAwait), and removed again', async () => {
+    const kubeconfig = pulumi(['stack', 'output', 'kubeconfig', '--show-secrets']).trim();
+    const api = new ApiClient(kubeconfig);
+    const images = JSON.parse(pulumi(['stack', 'output', 'nodeImages', '--json'])) as Record<string, string>;
+    expect(images.probe).toMatch(/@sha256:[0-9a-f]{64}$/);
+    const app = new App();
+    const chart = new Chart(app, 'work');
+    const ns = new HardenedNamespace(chart, 'work', { name: 'hcb-e2e-work', app: 'probe', team: 'e2e', environment: 'test', protectionNeed: 'normal', size: 'small' } as never);
+    new HardenedWorkload(chart, 'probe', {
+      namespace: ns.namespaceName,
+      containers: [{
+        name: 'probe',
+        image: images.probe,
+        args: ['serve', ':8080'],
+        ports: [{ number: 8080, name: 'http' }],
+        liveness: Probe.fromHttpGet('/healthz', { port: 8080 }),
+        readiness: Probe.fromHttpGet('/ready', { port: 8080 }),
+        resources: { cpuRequest: '10m', cpuLimit: '200m', memoryRequest: '16Mi', memoryLimit: '64Mi' },
+      }],
+    });
+    const file = path.join(home, 'workload.yaml');
+    fs.writeFileSync(file, app.synthYaml());
+    pulumi(['config', 'set', '--path', 'manifests[0]', file]);
+    try {
+      pulumi(['up', '--yes', '--skip-preview']);
+      const deployments = await api.json<{ items: Array<{ metadata: { annotations?: Record<string, string> }; status: { readyReplicas?: number } }> }>('/apis/apps/v1/namespaces/hcb-e2e-work/deployments');
+      expect(deployments.items).toHaveLength(1);
+      // Awaited by Pulumi, not skipped: when `up` returned, the pod was running and ready.
+      expect(deployments.items[0].metadata.annotations?.['pulumi.com/skipAwait']).toBeUndefined();
+      expect(deployments.items[0].status.readyReplicas).toBe(1);
+    } finally {
+      pulumi(['config', 'rm', 'manifests']);
+      pulumi(['up', '--yes', '--skip-preview']);
+    }
+    expect((await api.get('/api/v1/namespaces/hcb-e2e-work')).status === 404 || /Terminating/.test((await api.get('/api/v1/namespaces/hcb-e2e-work')).body)).toBe(true);
   });
 
   test('a second up reports no changes', () => {
@@ -89,7 +158,9 @@ describe('pulumi up on the local stack', () => {
   test('the policy pack passes the blueprint and blocks an insecure manifest', () => {
     const pack = path.join(REPO, 'policies/pack');
     const config = path.join(home, 'policy-config.json');
-    fs.writeFileSync(config, JSON.stringify({ 'hcb-controls': { exceptions: [CONTROL_PLANE_STATIC_PODS_EXCEPTION] } }));
+    // The blueprint's own exceptions for this stack (what `npm run up` passes from exceptions.yaml).
+    const exceptions = synthesizeBlueprint({ namespaces: [{ name: NAMESPACE }], local: PORTS }).exceptions;
+    fs.writeFileSync(config, JSON.stringify({ 'hcb-controls': { exceptions } }));
     const ok = run(path.join(bin, 'pulumi'), ['preview', '--non-interactive', '--policy-pack', pack, '--policy-pack-config', config], { cwd: project, env });
     if (ok.status !== 0) throw new Error(`preview with the policy pack failed:\n${ok.stdout}\n${ok.stderr}`);
     expect(`${ok.stdout}${ok.stderr}`).not.toMatch(/mandatory/);
@@ -140,8 +211,13 @@ describe('pulumi up on the local stack', () => {
     const out = pulumi(['destroy', '--yes', '--skip-preview']);
     destroyed = true;
     expect(out).toMatch(/\d+ deleted/);
-    for (const pid of pids) expect(processAlive(pid)).toBe(false);
+    for (const pid of [...pids, ...nodePids]) expect(processAlive(pid)).toBe(false);
     await expect(api.get('/version')).rejects.toThrow();
     expect(fs.existsSync(path.join(stateDir, 'rootfs'))).toBe(false);
+    // The node is gone with it: no network namespace, mount, cgroup or host interface is left.
+    expect(fs.existsSync(`/run/netns/${netns}`)).toBe(false);
+    expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(stateDir);
+    expect(cgroupDirs(cgroupRoot)).toEqual([]);
+    expect(hostLinks()).toEqual(linksBefore);
   });
 });

@@ -169,6 +169,23 @@ export class LocalNode {
     });
   }
 
+  /** containerd and the kubelet run, and the API reports the Node Ready (for status and diff). */
+  async ready(): Promise<{ name: string; ready: boolean; message: string }> {
+    const name = this.opts.nodeName;
+    const down = this.status().filter((p) => (p.name === 'containerd' || p.name === 'kubelet' || p.name.startsWith('api-forwarder')) && !p.running);
+    if (down.length) return { name, ready: false, message: `${down.map((p) => p.name).join(', ')} not running` };
+    if (!this.sandbox.holderPid()) return { name, ready: false, message: 'the node namespaces do not exist' };
+    try {
+      const res = await api(this.opts.apiServerUrl, `/api/v1/nodes/${name}`, this.opts.adminTls);
+      if (res.status !== 200) return { name, ready: false, message: `GET node: HTTP ${res.status}` };
+      const node = JSON.parse(res.body) as { status?: { conditions?: Array<{ type: string; status: string; message?: string }> } };
+      const cond = node.status?.conditions?.find((c) => c.type === 'Ready');
+      return { name, ready: cond?.status === 'True', message: cond ? `Ready=${cond.status}: ${cond.message ?? ''}` : 'no Ready condition yet' };
+    } catch (e) {
+      return { name, ready: false, message: (e as Error).message };
+    }
+  }
+
   // ---------------------------------------------------------------------------------------------
   // kubelet files
 

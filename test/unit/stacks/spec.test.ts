@@ -4,6 +4,7 @@
  */
 import { readerFromPulumiConfigJson, stackSpec } from '../../../stacks/spec';
 import { prepareObjects } from '../../../stacks/apply';
+import type { KubeObject } from '../../../policies/model';
 
 test('defaults: local target, standard profile, one demo namespace, kubeadm ports', () => {
   const s = stackSpec(() => undefined);
@@ -37,13 +38,38 @@ test.each([
   expect(() => stackSpec((k) => (k === key ? (value.startsWith('"') ? JSON.parse(value) : value) : undefined))).toThrow(message);
 });
 
-test('local target: workloads are not awaited, other objects untouched', () => {
+test('local target without a node: workloads are not awaited, other objects untouched', () => {
   const objs = [
     { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd', annotations: { a: 'b' } } },
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'n' } },
   ];
-  const local = prepareObjects(objs, true);
+  const local = prepareObjects(objs, true, false);
   expect(local[0].metadata?.annotations).toEqual({ a: 'b', 'pulumi.com/skipAwait': 'true' });
   expect(local[1]).toBe(objs[1]);
   expect(prepareObjects(objs, false)[0]).toBe(objs[0]);
+});
+
+test('local target with a node: workloads are awaited; claims, Ingresses and LoadBalancer Services never become ready there', () => {
+  const objs = [
+    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd' } },
+    { apiVersion: 'v1', kind: 'Service', metadata: { name: 's' }, spec: { type: 'ClusterIP' } },
+    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'lb' }, spec: { type: 'LoadBalancer' } },
+    { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'c' } },
+    { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'i' } },
+  ];
+  const skipped = (list: KubeObject[]) => list.filter((o) => o.metadata?.annotations?.['pulumi.com/skipAwait'] === 'true').map((o) => o.metadata?.name);
+  expect(skipped(prepareObjects(objs, true, true))).toEqual(['lb', 'c', 'i']);
+  expect(skipped(prepareObjects(objs, true, false))).toEqual(['d', 's', 'lb', 'c', 'i']);
+  expect(skipped(prepareObjects(objs, false, true))).toEqual([]);
+});
+
+test('hcb:node: true by default on the local target, never on the existing target; only true or false', () => {
+  expect(stackSpec(() => undefined).node).toBe(true);
+  expect(stackSpec((k) => (k === 'node' ? 'false' : undefined)).node).toBe(false);
+  expect(stackSpec((k) => (k === 'node' ? true : undefined)).node).toBe(true);
+  expect(stackSpec(readerFromPulumiConfigJson({ 'hcb:node': { value: 'false' } })).node).toBe(false);
+  expect(stackSpec((k) => ({ target: 'existing', node: 'true' } as Record<string, string>)[k]).node).toBe(false);
+  for (const bad of ['yes', '1', 'True', ' true', 1]) {
+    expect(() => stackSpec((k) => (k === 'node' ? bad : undefined))).toThrow(/hcb:node.*not true or false.*pulumi config set hcb:node true\|false/);
+  }
 });
