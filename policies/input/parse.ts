@@ -102,6 +102,16 @@ function parseTextOrThrow(text: string, file: string): ParseResult {
         out.errors.push({ file, line: lineOf(ambiguous.offset), message: `merge key << sets "${ambiguous.key}" that the mapping already set before it (explicitly or by an earlier merge): Go's YAML decoder (kubectl, Helm, Argo CD) lets the later value win, the YAML merge rules the earlier one; write the key once` });
         continue;
       }
+      const tagged = readDifferentlyTag(doc);
+      if (tagged !== undefined) {
+        out.errors.push({ file, line: lineOf(tagged.offset) ?? docLine, message: `the ${tagged.tag} tag: Go's YAML decoder (kubectl) reads it differently; write a plain value` });
+        continue;
+      }
+      const complexKey = collectionKey(doc);
+      if (complexKey !== undefined) {
+        out.errors.push({ file, line: lineOf(complexKey) ?? docLine, message: 'a mapping key that is itself a mapping or a list: kubectl refuses it ("invalid map key")' });
+        continue;
+      }
       const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
       addValue(value, contents, file, docLine, one, lineOf);
     } catch (err) {
@@ -113,6 +123,39 @@ function parseTextOrThrow(text: string, file: string): ParseResult {
     for (const w of one.warnings) out.warnings.push(w);
   }
   return out;
+}
+
+/** YAML 1.1 types the yaml package builds as Uint8Array, Set or Map, where go-yaml gives strings and maps. */
+const READ_DIFFERENTLY_TAGS = new Set(['tag:yaml.org,2002:binary', 'tag:yaml.org,2002:set', 'tag:yaml.org,2002:omap', 'tag:yaml.org,2002:pairs']);
+
+function readDifferentlyTag(doc: YamlDocument.Parsed): { tag: string; offset: number | undefined } | undefined {
+  let found: { tag: string; offset: number | undefined } | undefined;
+  visit(doc, (_key, node) => {
+    const tag = (node as { tag?: string } | null)?.tag;
+    if (typeof tag === 'string' && READ_DIFFERENTLY_TAGS.has(tag)) {
+      found = { tag: `!!${tag.slice('tag:yaml.org,2002:'.length)}`, offset: (node as Node).range?.[0] };
+      return visit.BREAK;
+    }
+    return undefined;
+  });
+  return found;
+}
+
+/** Offset of the first mapping key that is a collection (go-yaml v2: "invalid map key"). */
+function collectionKey(doc: YamlDocument.Parsed): number | undefined {
+  let found: number | undefined;
+  visit(doc, {
+    Pair(_key, pair) {
+      let k = pair.key as Node | null;
+      if (isAlias(k)) k = k.resolve(doc) as Node | null;
+      if (isMap(k) || isSeq(k)) {
+        found = (pair.key as Node).range?.[0] ?? 0;
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
 }
 
 /** Deepest nesting read (flow brackets, or block indentation and `- ` in columns / 4). */
