@@ -3,6 +3,7 @@ import {
   ADMISSION_POLICY_CONTROLS,
   ADMISSION_SYSTEM_NAMESPACES,
   admissionPolicyName,
+  admissionRuleTarget,
   CatalogueAdmissionPolicies,
   CatalogueAdmissionPoliciesProps,
 } from '../../../../constructs';
@@ -43,14 +44,21 @@ describe('CatalogueAdmissionPolicies', () => {
       expect(p.metadata.annotations['hcb.dev/control']).toBe(id);
       expect(p.spec.failurePolicy).toBe('Fail');
       const resources = p.spec.matchConstraints.resourceRules.flatMap((r: Obj) => r.resources);
-      expect(resources).toEqual(expect.arrayContaining(['pods', 'deployments', 'statefulsets', 'daemonsets', 'replicasets', 'jobs', 'cronjobs']));
+      const want = {
+        workloads: ['pods', 'deployments', 'statefulsets', 'daemonsets', 'replicasets', 'replicationcontrollers', 'jobs', 'cronjobs'],
+        roles: ['roles', 'clusterroles'],
+        bindings: ['rolebindings', 'clusterrolebindings'],
+      }[admissionRuleTarget(id)!];
+      expect(resources).toEqual(expect.arrayContaining(want));
+      expect(p.spec.matchConstraints.resourceRules.every((r: Obj) => r.operations.join() === 'CREATE,UPDATE')).toBe(true);
       const message: string = p.spec.validations[0].message;
       expect(message.startsWith(`${id} (`)).toBe(true);
       expect(message).toContain(control.title);
       for (const ids of [control.frameworks.stig, control.frameworks.bsi]) for (const f of ids ?? []) expect(message).toContain(f);
       const b = one(objs, 'ValidatingAdmissionPolicyBinding', admissionPolicyName(id));
       expect(b.spec.policyName).toBe(p.metadata.name);
-      expect(b.spec.validationActions).toEqual(['Deny', 'Audit']);
+      // every control denies by default, except image digests (the constructs still render tags, with a warning)
+      expect([id, b.spec.validationActions]).toEqual([id, id === 'HCB-WORKLOAD-IMAGE-DIGEST' ? ['Warn', 'Audit'] : ['Deny', 'Audit']]);
       expect(excluded(objs, id)).toEqual([...ADMISSION_SYSTEM_NAMESPACES]);
     }
   });
@@ -62,6 +70,39 @@ describe('CatalogueAdmissionPolicies', () => {
 
   test("dry-run binds with ['Warn', 'Audit']", () => {
     for (const b of ofKind(render({ mode: 'dry-run' }), 'ValidatingAdmissionPolicyBinding')) expect(b.spec.validationActions).toEqual(['Warn', 'Audit']);
+  });
+
+  test('modes sets Warn/Audit (or Deny) per control, the others keep mode', () => {
+    const objs = render({ modes: { 'HCB-WORKLOAD-PROBES': 'dry-run', 'HCB-RBAC-BROAD-GROUP-BINDINGS': 'dry-run' } });
+    for (const id of ADMISSION_POLICY_CONTROLS) {
+      const b = one(objs, 'ValidatingAdmissionPolicyBinding', admissionPolicyName(id));
+      expect([id, b.spec.validationActions]).toEqual([id, ['HCB-WORKLOAD-PROBES', 'HCB-RBAC-BROAD-GROUP-BINDINGS', 'HCB-WORKLOAD-IMAGE-DIGEST'].includes(id) ? ['Warn', 'Audit'] : ['Deny', 'Audit']]);
+    }
+    // mode given: every control not named in modes, image digests included
+    expect(one(render({ mode: 'enforce' }), 'ValidatingAdmissionPolicyBinding', admissionPolicyName('HCB-WORKLOAD-IMAGE-DIGEST')).spec.validationActions).toEqual(['Deny', 'Audit']);
+    expect(one(render({ modes: { 'HCB-WORKLOAD-IMAGE-DIGEST': 'enforce' } }), 'ValidatingAdmissionPolicyBinding', admissionPolicyName('HCB-WORKLOAD-IMAGE-DIGEST')).spec.validationActions).toEqual([
+      'Deny',
+      'Audit',
+    ]);
+    const inverse = render({ mode: 'dry-run', modes: { 'HCB-WORKLOAD-PRIVILEGED': 'enforce' } });
+    expect(one(inverse, 'ValidatingAdmissionPolicyBinding', admissionPolicyName('HCB-WORKLOAD-PRIVILEGED')).spec.validationActions).toEqual(['Deny', 'Audit']);
+    expect(one(inverse, 'ValidatingAdmissionPolicyBinding', admissionPolicyName('HCB-WORKLOAD-SECCOMP')).spec.validationActions).toEqual(['Warn', 'Audit']);
+    const c = new CatalogueAdmissionPolicies(new Chart(new App(), 'c'), 'a', { evaluationDate: DATE, modes: { 'HCB-WORKLOAD-PROBES': 'dry-run' } });
+    expect(c.modes['HCB-WORKLOAD-PROBES']).toBe('dry-run');
+    expect(c.modes['HCB-WORKLOAD-PRIVILEGED']).toBe('enforce');
+    expect(propError(() => render({ controls: ['HCB-WORKLOAD-PRIVILEGED'], modes: { 'HCB-WORKLOAD-PROBES': 'dry-run' } })).prop).toBe('modes.HCB-WORKLOAD-PROBES');
+    expect(propError(() => render({ modes: { 'HCB-WORKLOAD-PROBES': 'audit' as never } })).prop).toBe('modes.HCB-WORKLOAD-PROBES');
+  });
+
+  test('every workload and RBAC control checked at admission has a rule, and workload rules read the pod template of every controller', () => {
+    const admission = CATALOGUE.filter((c) => c.checkpoints.includes('admission') && /^HCB-(WORKLOAD|RBAC)-/.test(c.id)).map((c) => c.id);
+    expect(admission.filter((id) => !ADMISSION_POLICY_CONTROLS.includes(id))).toEqual([]);
+    const objs = render();
+    for (const id of ADMISSION_POLICY_CONTROLS.filter((c) => admissionRuleTarget(c) === 'workloads')) {
+      const p = one(objs, 'ValidatingAdmissionPolicy', admissionPolicyName(id));
+      const expr: string = p.spec.validations[0].expression;
+      if (expr.includes('variables.')) expect((p.spec.variables as Obj[]).map((v) => v.name)).toEqual(['podTemplate', 'podSpec', 'podLabels', 'regularContainers', 'containers']);
+    }
   });
 
   test('a subset of controls renders only those', () => {
@@ -111,7 +152,7 @@ describe('CatalogueAdmissionPolicies', () => {
   });
 
   test('bad props fail with BlueprintPropError', () => {
-    expect(propError(() => render({ controls: ['HCB-WORKLOAD-PROBES'] })).prop).toBe('controls[0]');
+    expect(propError(() => render({ controls: ['HCB-WORKLOAD-SINGLE-IMAGE-VERSION'] })).prop).toBe('controls[0]');
     expect(propError(() => render({ controls: ['HCB-WORKLOAD-PRIVILEGED', 'HCB-WORKLOAD-PRIVILEGED'] })).prop).toBe('controls[1]');
     expect(propError(() => render({ controls: [] })).prop).toBe('controls');
     expect(propError(() => render({ mode: 'audit' as never })).prop).toBe('mode');
