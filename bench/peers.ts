@@ -167,7 +167,10 @@ export const PEER_MAP: Record<string, Record<string, { controls: string[]; names
     LimitsMemory: { controls: ['HCB-WORKLOAD-RESOURCE-LIMITS'] },
     ServiceAccountName: { controls: ['HCB-WORKLOAD-DEDICATED-SERVICE-ACCOUNT'] },
     HostAliases: { controls: [], reason: 'no control for hostAliases' },
-    SeccompAny: { controls: ['HCB-WORKLOAD-SECCOMP'] },
+    SeccompAny: {
+      controls: ['HCB-WORKLOAD-SECCOMP'],
+      reason: 'kubesec looks only for the seccomp.security.alpha.kubernetes.io annotations, which the API server calls non-functional since v1.27 (pkg/api/pod/warnings.go); we check securityContext.seccompProfile, which these pods set',
+    },
     SeccompUnconfined: { controls: ['HCB-WORKLOAD-SECCOMP'] },
     ApparmorAny: { controls: [], reason: 'AppArmor is a node choice we do not require; seccomp RuntimeDefault is required instead' },
     VolumeClaimAccessModeReadWriteOnce: { controls: [], reason: 'storage advice, not security' },

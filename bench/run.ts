@@ -27,7 +27,7 @@ const QUICK = args.includes('--quick');
 const outArg = args.indexOf('--out');
 const OUT = outArg >= 0 ? path.resolve(args[outArg + 1]) : QUICK ? path.join(os.tmpdir(), 'BENCHMARKS.quick.md') : path.join(REPO, 'BENCHMARKS.md');
 const SIZES = QUICK ? [1000, 5000] : [1000, 10000, 50000];
-const REPS = (n: number): number => (QUICK ? 2 : n >= 50000 ? 3 : 5);
+const REPS = (n: number): number => (QUICK ? 2 : n >= 10000 ? 3 : 5);
 const TENANTS = QUICK ? [100, 500] : [100, 1000, 5000];
 const SYNTH_REPS = (n: number): number => (QUICK ? 1 : n >= 5000 ? 3 : 5);
 const ALT = process.env.HCB_BENCH_ALT ?? '/tmp/hcb-bench-alt';
@@ -117,6 +117,18 @@ interface ParseChild {
   documents: number;
   errors: number;
 }
+interface SynthChild {
+  tenants: number;
+  objects: number;
+  constructMs: number;
+  toJsonMs: number;
+  writeMs: number;
+  synthMs: number;
+  synthCpuMs: number;
+  floorMs: number;
+  floorCpuMs: number;
+}
+type SynthRun = SynthChild & { proc: Run };
 interface Sample {
   audit: AuditChild;
   auditProc: Run;
@@ -224,13 +236,13 @@ async function main(): Promise<void> {
     if (haveAlt) altCheck = child<Record<string, unknown>>(build, ['alt-check', corpora[corpora.length > 2 ? 1 : 0].dir, ALT]).value;
 
     // Synth.
-    const synth: Array<{ n: number; runs: Array<Record<string, number> & { proc: Run }> }> = [];
+    const synth: Array<{ n: number; runs: SynthRun[] }> = [];
     for (const n of TENANTS) {
-      const runs: Array<Record<string, number> & { proc: Run }> = [];
+      const runs: SynthRun[] = [];
       for (let r = 0; r < SYNTH_REPS(n); r++) {
         log(`synth ${n} tenants, rep ${r + 1}`);
         const out = fs.mkdtempSync(path.join(work, 'synth-'));
-        const s = child<Record<string, number>>(build, ['synth', String(n), out]);
+        const s = child<SynthChild>(build, ['synth', String(n), out]);
         fs.rmSync(out, { recursive: true, force: true });
         runs.push({ ...s.value, proc: s.run });
       }
@@ -267,7 +279,7 @@ interface ReportInput {
   peers: Peer[];
   haveAlt: boolean;
   altCheck?: Record<string, unknown>;
-  synth: Array<{ n: number; runs: Array<Record<string, number> & { proc: Run }> }>;
+  synth: Array<{ n: number; runs: SynthRun[] }>;
   ours: Array<{ control: string; status: string; object?: { kind?: string; namespace?: string | null; name?: string | null } }>;
   peerFindings: Map<string, Array<{ object: string; check: string }>>;
 }
@@ -294,7 +306,7 @@ function writeReport(x: ReportInput): void {
     );
   }
   L.push(
-    `Every figure is the median of the repetitions with min–max in brackets (${QUICK ? 'quick mode: 2 repetitions, smaller sizes' : '5 repetitions, 3 for 50,000 objects and 5,000 tenants'}). ` +
+    `Every figure is the median of the repetitions with min–max in brackets (${QUICK ? 'quick mode: 2 repetitions, smaller sizes' : '5 repetitions, 3 for 10,000 and 50,000 objects and for 5,000 tenants'}). ` +
       'Each measurement runs in a fresh Node.js process (peak RSS is its own) from a transpiled build of the working tree (bench/build.ts), as `node dist/cli/main.js` would run.',
     '',
   );
@@ -415,7 +427,7 @@ function writeReport(x: ReportInput): void {
   for (const f of x.ours) {
     if (!f.object?.kind) continue;
     const key = objectKey(f.object.kind, f.object.namespace, f.object.name);
-    const m = f.status === 'fail' || f.status === 'error' ? flagged : f.status === 'not-evaluated' ? notEval : undefined;
+    const m = f.status === 'fail' || f.status === 'error' ? flagged : f.status === 'not-evaluated' || f.status === 'not-applicable' ? notEval : undefined;
     if (!m) continue;
     if (!m.has(f.control)) m.set(f.control, new Set());
     m.get(f.control)!.add(key);
@@ -445,8 +457,8 @@ function writeReport(x: ReportInput): void {
     }
   }
   if (missRows.length) {
-    L.push('Peer check → objects it flags; how many of those we flag with the matching control (same object, or its Namespace for network policies), report as not evaluated, or pass; why, where we pass.', '');
-    L.push(table(['peer', 'check', 'objects', 'we flag too', 'we: not evaluated', 'only the peer flags', 'our control', 'reason'], missRows), '');
+    L.push('Peer check → objects it flags; how many of those we flag with the matching control (same object, or its Namespace for network policies), report as not evaluated or not applicable (our finding then gives the reason, e.g. for kubeadm\'s control-plane static pods), or pass; why, where we pass.', '');
+    L.push(table(['peer', 'check', 'objects', 'we flag too', 'we: not evaluated / not applicable', 'only the peer flags', 'our control', 'reason where only the peer flags'], missRows), '');
   }
   // The other way round.
   const back: string[][] = [];
