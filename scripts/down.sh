@@ -7,4 +7,7 @@ bash scripts/ensure-node-modules.sh
 bash tools/build-toolchain.sh >/dev/null
 # shellcheck source=env.sh
 . scripts/env.sh
+# The backup timer first: it must not back up a cluster that is going away.
+state_dir=$(pulumi config get stateDir --stack local 2>/dev/null || true)
+node -r ts-node/register/transpile-only cli/main.ts backup timer stop --state-dir "${state_dir:-.hcb/clusters/local}" >&2 || true
 pulumi destroy --yes --non-interactive --stack local "$@"

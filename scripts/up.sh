@@ -43,6 +43,7 @@ state_dir=$(pulumi config get stateDir --stack local 2>/dev/null || true)
 echo >&2
 echo "[up] encrypted backup of the cluster (hcb backup now; restore with hcb backup restore):" >&2
 hcb backup now --state-dir "${state_dir:-.hcb/clusters/local}" || rc=1
+hcb backup timer start --state-dir "${state_dir:-.hcb/clusters/local}" >&2 || rc=1
 echo >&2
 echo "[up] live verification of the running control plane (processes, files on disk, API, probes):" >&2
 hcb verify --stack-config .hcb/out/local.config.json --state-dir "${state_dir:-.hcb/clusters/local}" --format markdown --output .hcb/out/live-report.md 2>/dev/null

@@ -9,6 +9,7 @@ import { Command } from '../command';
 import { synthesizeBlueprint } from '../../constructs/blueprint';
 import { BackupError, backupNow, defaultBackupDir, defaultKeyFile, listBackups, restoreBackup, verifyBackup } from '../../stacks/local/backup';
 import { LocalControlPlane } from '../../stacks/local/control-plane';
+import { startTimer, stopTimer, timerStatus } from '../../stacks/local/backup-timer';
 
 const REPO = path.resolve(__dirname, '../..');
 
@@ -20,6 +21,9 @@ const USAGE = `usage: hcb backup now|list|verify|restore [options]
   verify FILE        decrypt and authenticate FILE completely and check every checksum
   restore FILE       restore FILE into the STOPPED control plane (etcdutl snapshot restore); the
                      replaced data directory is kept beside the new one
+  timer start|stop|status
+                     the schedule: a detached timer runs \`hcb backup now\` every interval of the
+                     cluster's BackupConfiguration (npm run up starts it, npm run down stops it)
 
 options:
   --state-dir DIR    the cluster's state directory (default: <repo>/.hcb/clusters/local)
@@ -145,6 +149,28 @@ export const command: Command = {
           if (r.differingConfig.length > 0) log(`left as they are (differ from the backup): ${r.differingConfig.join(', ')}`);
           process.stdout.write(`restored revision ${r.manifest.revision} (${r.manifest.time}); start the cluster with: hcb cluster up --state-dir ${o.stateDir}\n`);
           return 0;
+        }
+        case 'timer': {
+          const sub = o.positional[0];
+          if (sub === 'start') {
+            const entry = __filename.endsWith('.ts')
+              ? [process.execPath, '-r', 'ts-node/register/transpile-only', path.join(REPO, 'cli/main.ts')]
+              : [process.execPath, path.join(__dirname, '..', 'main.js')];
+            const env = { ...process.env, HCB_TOOLCHAIN_BIN: process.env.HCB_TOOLCHAIN_BIN ?? binDir() };
+            const t = startTimer(o.stateDir, entry, { cwd: REPO, env });
+            process.stdout.write(`backup timer ${t.started ? 'started' : 'already running'} (pid ${t.pid}, every ${t.intervalSeconds}s; log ${path.join(o.stateDir, 'logs', 'backup-timer.log')})\n`);
+            return 0;
+          }
+          if (sub === 'stop') {
+            process.stdout.write((await stopTimer(o.stateDir)) ? 'backup timer stopped\n' : 'no backup timer was running\n');
+            return 0;
+          }
+          if (sub === 'status') {
+            const st = timerStatus(o.stateDir);
+            process.stdout.write(st.running ? `backup timer running (pid ${st.pid}, every ${st.intervalSeconds}s)\n` : 'backup timer not running\n');
+            return st.running ? 0 : 1;
+          }
+          return usageError(action, 'timer needs start, stop or status');
         }
         default:
           return usageError(action, `unknown action "${action}"`);

@@ -129,6 +129,7 @@ export class LocalControlPlane {
     return this.withLock(async () => {
       const configChanged = this.writeNodeFiles();
       this.renderWithKubeadm(configChanged);
+      this.applyKubeadmFileModes();
       const components = this.renderComponents();
       let started = false;
       for (const c of components) {
@@ -290,6 +291,22 @@ export class LocalControlPlane {
       }
       return fs.readFileSync(file, 'utf8').trim();
     });
+  }
+
+  /**
+   * kubeadm writes certificates 0644 and keys 0600; the blueprint's node file manifest may ask for
+   * stricter modes (CCN-STIC table 3: .crt 0640, .key 0400). Apply the manifest's mode to every
+   * file kubeadm created, so what runs is what the manifest says.
+   */
+  private applyKubeadmFileModes(): void {
+    for (const f of this.opts.nodeFiles.filter((x) => x.createdBy === 'kubeadm')) {
+      const p = this.hostPath(f.path);
+      try {
+        if ((fs.statSync(p).mode & 0o7777) !== f.mode) fs.chmodSync(p, f.mode);
+      } catch {
+        /* not there (yet): nothing to tighten */
+      }
+    }
   }
 
   private renderWithKubeadm(configChanged: boolean): void {

@@ -181,3 +181,22 @@ test('a backup taken while objects are being written restores a consistent revis
   const rv = await cluster.api.json<{ metadata: { resourceVersion: string } }>(`/api/v1/namespaces/${NS}/configmaps`);
   expect(Number(rv.metadata.resourceVersion)).toBeGreaterThanOrEqual(m.revision);
 });
+
+test('the backup timer takes backups on its interval and stops without leaving a process', async () => {
+  const { processAlive, startTimer, stopTimer, timerStatus } = await import('../../stacks/local/backup-timer');
+  const dir = path.join(cluster.stateDir, 'backups');
+  const before = listBackups(dir).length;
+  const entry = [process.execPath, '-r', 'ts-node/register/transpile-only', path.resolve(__dirname, '../../cli/main.ts')];
+  const t = startTimer(cluster.stateDir, entry, { intervalSeconds: 2, cwd: path.resolve(__dirname, '../..'), env: { ...process.env, HCB_TOOLCHAIN_BIN: toolchainBin() } });
+  expect(t.started).toBe(true);
+  expect(startTimer(cluster.stateDir, entry, { intervalSeconds: 2 }).started).toBe(false); // a second start is a no-op
+  try {
+    await eventually('two scheduled backups', async () => (listBackups(dir).length >= before + 2 ? true : undefined), 90_000);
+  } finally {
+    expect(await stopTimer(cluster.stateDir)).toBe(true);
+  }
+  expect(timerStatus(cluster.stateDir).running).toBe(false);
+  expect(processAlive(t.pid)).toBe(false);
+  // Retention still holds with the timer (7 by default).
+  expect(listBackups(dir).length).toBeLessThanOrEqual(7);
+});
