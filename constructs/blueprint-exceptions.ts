@@ -42,6 +42,21 @@ export const LOCAL_ETCD_DATA_OWNER_EXCEPTION: ControlException = {
   expires: '2027-11-30',
 };
 
+/**
+ * The machines the local target runs on (this one among them) may boot with cgroup v1, where
+ * kubelet 1.35+ refuses to start unless failCgroupV1 is false; the local target renders
+ * failCgroupV1: false so that its node starts there (no effect on a cgroup v2 host). Carried only
+ * by blueprints with a `local` target, whose one KubeletConfiguration is the local node's.
+ */
+export const LOCAL_CGROUP_V1_EXCEPTION: ControlException = {
+  control: 'HCB-KUBELET-FAIL-CGROUP-V1',
+  scope: { kind: 'KubeletConfiguration' },
+  justification:
+    "The local target's single node runs on development and CI machines that may still boot with cgroup v1 (this project's CI machine does), where kubelet 1.35+ will not start with the default failCgroupV1: true. The setting only lets the kubelet start there; it has no effect on cgroup v2 hosts, and the exception is scoped to the local target's own KubeletConfiguration. Real clusters leave failCgroupV1 unset and run on cgroup v2.",
+  owner: 'platform-team',
+  expires: '2027-05-31',
+};
+
 /** Exceptions every blueprint carries, in a fixed order. */
 export const BLUEPRINT_EXCEPTIONS: readonly ControlException[] = [CONTROL_PLANE_STATIC_PODS_EXCEPTION];
 
@@ -58,5 +73,5 @@ export function blueprintExceptions(scope: Construct, extra: readonly ControlExc
       throw new BlueprintPropError(scope, `exceptions[${i}]`, e, problems.join('; '), 'give control (a catalogue id), scope, justification, owner and expires (YYYY-MM-DD)');
     }
   });
-  return [...BLUEPRINT_EXCEPTIONS, ...(local ? [LOCAL_ETCD_DATA_OWNER_EXCEPTION] : []), ...extra].map((e) => ({ ...e, scope: { ...e.scope } }));
+  return [...BLUEPRINT_EXCEPTIONS, ...(local ? [LOCAL_ETCD_DATA_OWNER_EXCEPTION, LOCAL_CGROUP_V1_EXCEPTION] : []), ...extra].map((e) => ({ ...e, scope: { ...e.scope } }));
 }

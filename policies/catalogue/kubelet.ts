@@ -3,13 +3,24 @@
  * configuration of each kubelet (policies/flags/kubelet.ts): the kubelet's own defaults for a
  * configuration FILE (they differ from the command-line defaults: e.g. the read-only port is 0 in a
  * file, 10255 as a flag), kubeadm's defaults when kubeadm consumes the file, the file, and the
- * flags kubeadm's nodeRegistration.kubeletExtraArgs put on the kubelet's command line.
+ * flags kubeadm's nodeRegistration.kubeletExtraArgs put on the kubelet's command line — or, for a
+ * kubelet `hcb verify` observes running, the file its --config names as read from disk and the
+ * flags of its own command line.
  */
 import { CheckContext, CheckResult, Control } from '../control';
 import { fail, notEvaluated, pass, result, Verdict } from '../checks/helpers';
 import { cipherSuitesVerdict, tlsMinVersionVerdict } from '../checks/tls';
 import { apiVersionMatches } from '../context';
-import { isInvalidFlagValue, KubeletSubject, kubeletSubjects, KubeletValueSource, readExtraArgs } from '../flags';
+import {
+  isInvalidFlagValue,
+  KUBELET_PROCESS_KIND,
+  KubeletSubject,
+  kubeletSubjects,
+  KubeletValueSource,
+  parseKubeletCommandLine,
+  readExtraArgs,
+  unevaluableKubeletProcesses,
+} from '../flags';
 import { Document } from '../model';
 import { formatSeconds, parseGoDuration } from '../util/go-values';
 import { asBool, asDict, asString, asStrings, Dict, get } from '../util/values';
@@ -17,8 +28,17 @@ import { asBool, asDict, asString, asStrings, Dict, get } from '../util/values';
 const WHAT = 'KubeletConfiguration (kubelet.config.k8s.io)';
 
 /** The kubelets of the input: each configuration file with the flags each node registration adds. */
+const isKind = (d: Document, kind: string, group: string) => d.object.kind === kind && apiVersionMatches(d.object.apiVersion, group);
+
 export function kubelets(ctx: CheckContext): KubeletSubject[] {
-  return kubeletSubjects(ctx.documents, (d: Document, kind: string, group: string) => d.object.kind === kind && apiVersionMatches(d.object.apiVersion, group));
+  return kubeletSubjects(ctx.documents, isKind);
+}
+
+/** Where a subject's flags come from, for messages. */
+function flagsFromText(sub: KubeletSubject): string {
+  if (!sub.flagsFrom) return 'the kubelet command line';
+  if (sub.flagsFrom.object.kind === KUBELET_PROCESS_KIND) return `the running kubelet's command line (${sub.flagsFrom.source?.file ?? 'observed'})`;
+  return `${String(sub.flagsFrom.object.kind)} nodeRegistration.kubeletExtraArgs`;
 }
 
 /** Where a field's effective value came from, for messages. */
@@ -53,9 +73,10 @@ export interface KubeletView {
 function kubeletCheck(fields: readonly string[], decide: (k: Dict, view: KubeletView) => Verdict) {
   return (ctx: CheckContext): CheckResult[] => {
     const subjects = kubelets(ctx);
-    if (subjects.length === 0) return [notEvaluated(`no ${WHAT} in the input.`)];
-    return subjects.map((sub) => {
-      const from = sub.flagsFrom ? `${String(sub.flagsFrom.object.kind)} nodeRegistration.kubeletExtraArgs` : 'the kubelet command line';
+    const unevaluable = unevaluableKubeletProcesses(ctx.documents, isKind).map((u) => result('not-evaluated', `Not evaluated: ${u.reason}.`, ctx.ref(u.document)));
+    if (subjects.length === 0) return unevaluable.length > 0 ? unevaluable : [notEvaluated(`no ${WHAT} in the input.`)];
+    return [...unevaluable, ...subjects.map((sub) => {
+      const from = flagsFromText(sub);
       const invalid = fields.map((f) => get(sub.config, f)).find(isInvalidFlagValue);
       if (invalid) {
         return result('fail', `${from} sets --${invalid.invalidFlag}=${invalid.raw}, which the kubelet cannot parse${invalid.reason ? ` (${invalid.reason})` : ''}: it would not start.`, ctx.ref(sub.document));
@@ -67,7 +88,7 @@ function kubeletCheck(fields: readonly string[], decide: (k: Dict, view: Kubelet
       const over = fields.filter((f) => sub.overrides.has(f)).map((f) => `--${sub.overrides.get(f)!.flag}=${sub.overrides.get(f)!.raw}`);
       const note = over.length > 0 ? ` [${over.join(', ')} from ${from} overrides the file]` : sub.flagsFrom ? ` [with the flags of ${from}]` : '';
       return result(v.status, `${v.message}${note}`, ctx.ref(sub.document));
-    });
+    })];
   };
 }
 
@@ -116,17 +137,26 @@ export function streamingTimeoutVerdict(k: Dict, view: KubeletView, fileValue: u
 
 function hostnameOverrideCheck(ctx: CheckContext): CheckResult[] {
   const docs = [...ctx.byKind('InitConfiguration', 'kubeadm.k8s.io'), ...ctx.byKind('JoinConfiguration', 'kubeadm.k8s.io')];
-  if (docs.length === 0) {
+  const processes = ctx.byKind(KUBELET_PROCESS_KIND, 'hcb.dev');
+  if (docs.length === 0 && processes.length === 0) {
     return [notEvaluated('no kubeadm InitConfiguration or JoinConfiguration in the input (the kubelet command line is set through nodeRegistration.kubeletExtraArgs).')];
   }
-  return docs.map((d) => {
+  const observed = processes.map((p) => {
+    const command = (p.object as Dict).command;
+    const flags = parseKubeletCommandLine(Array.isArray(command) ? command.slice(1).filter((w): w is string => typeof w === 'string') : []);
+    const o = [...flags].reverse().find(([n]) => n.replace(/_/g, '-') === 'hostname-override');
+    return o && o[1] !== ''
+      ? result('fail', `The running kubelet's command line sets --hostname-override=${o[1]}: the node name no longer matches the host, which breaks node-scoped authorization and TLS names.`, ctx.ref(p))
+      : result('pass', "The running kubelet's command line does not override the hostname.", ctx.ref(p));
+  });
+  return [...observed, ...docs.map((d) => {
     const args = readExtraArgs(get(d.object, 'nodeRegistration.kubeletExtraArgs'));
     // The kubelet normalizes "_" to "-"; the last occurrence wins; an empty value means no override.
     const o = [...args].reverse().find(([n]) => n.replace(/_/g, '-') === 'hostname-override');
     return o && o[1] !== ''
       ? result('fail', `nodeRegistration.kubeletExtraArgs sets hostname-override=${o[1]}: the node name no longer matches the host, which breaks node-scoped authorization and TLS names.`, ctx.ref(d))
       : result('pass', 'nodeRegistration.kubeletExtraArgs does not override the hostname.', ctx.ref(d));
-  });
+  })];
 }
 
 export const KUBELET_CONTROLS: readonly Control[] = [
@@ -192,7 +222,7 @@ export const KUBELET_CONTROLS: readonly Control[] = [
     rationale: 'The read-only port serves pod and node details over plain HTTP with no authentication at all.',
     severity: 'high',
     frameworks: { stig: ['V-242387'], cis: ['4.2.4'], scs: ['SCS-BASE-TLS', 'SCS-BASE-KUBELET-AUTHN'] },
-    checkpoints: ['synth', 'live'],
+    checkpoints: ['synth', 'live', 'probe'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: 'KubeletConfiguration construct renders readOnlyPort: 0 explicitly.',
@@ -261,7 +291,7 @@ export const KUBELET_CONTROLS: readonly Control[] = [
     rationale: 'Without a configured or bootstrapped serving certificate the kubelet generates a self-signed one that clients cannot verify.',
     severity: 'high',
     frameworks: { stig: ['V-242424', 'V-242425'], ccn: ['CCN-CL-03'], scs: ['SCS-BASE-TLS', 'SCS-BASE-CA'] },
-    checkpoints: ['synth', 'live'],
+    checkpoints: ['synth', 'live', 'probe'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: 'KubeletConfiguration construct prop serverTLSBootstrap (default true: the certificate is requested from the cluster CA), or tlsCertFile and tlsPrivateKeyFile.',
@@ -311,6 +341,21 @@ export const KUBELET_CONTROLS: readonly Control[] = [
         ? pass('staticPodPath is not set: the kubelet runs no static pods from disk.')
         : fail(`staticPodPath: ${v}: static pods bypass admission; acceptable on control-plane nodes only (record an exception for their configuration).`);
     }),
+  },
+  {
+    id: 'HCB-KUBELET-FAIL-CGROUP-V1',
+    title: 'Kubelet refuses to run on a cgroup v1 host',
+    rationale:
+      'Kubernetes keeps cgroup v1 only in maintenance: new isolation and resource features are built for cgroup v2, and since v1.35 the kubelet stops on a cgroup v1 host unless failCgroupV1 is set to false. Turning the guard off keeps a node on a hierarchy that is on its way out.',
+    severity: 'low',
+    // No requirement of the frameworks here asks for cgroup v2 (BSI APP.4.4 asks for namespaces and cgroups, which v1 has too).
+    frameworks: {},
+    checkpoints: ['synth', 'live'],
+    responsibility: 'provider',
+    automation: 'automated',
+    remediation:
+      'KubeletConfiguration construct prop failCgroupV1: leave it unset (the kubelet default true applies) and run nodes on cgroup v2. A host that must stay on cgroup v1 needs a reviewed exception scoped to its kubelet (the local target carries one).',
+    check: boolField('failCgroupV1', true),
   },
   {
     id: 'HCB-KUBELET-HOSTNAME-OVERRIDE',

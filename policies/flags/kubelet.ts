@@ -12,6 +12,10 @@
  *     except feature gates, which are merged (flag gates win, gates only in the file stay), and
  *     --seccomp-default, which is a KubeletFlags field OR-ed with the file's seccompDefault.
  *
+ * A kubelet observed running (`hcb verify`: a KubeletProcess document with its command line, and
+ * the KubeletConfiguration read from the file its --config names) is the same: its own flags
+ * override the file it reads, by the same rules.
+ *
  * Flag names and types are those of cmd/kubelet/app/options/options.go (v1.36.3); values are parsed
  * as pflag parses them (effective.ts). A value the kubelet cannot parse is kept as an
  * InvalidFlagValue so that the check reading that field fails with the reason (the kubelet would
@@ -52,6 +56,8 @@ export const KUBELET_FLAGS: Readonly<Record<string, KubeletFlagSpec>> = {
   'make-iptables-util-chains': { type: 'bool', field: 'makeIPTablesUtilChains' },
   'event-qps': { type: 'int32', field: 'eventRecordQPS' },
   'feature-gates': { type: 'mapStringBool', field: 'featureGates' },
+  // Registered on the configuration (options.go AddKubeletConfigFlags), not deprecated.
+  'fail-cgroupv1': { type: 'bool', field: 'failCgroupV1' },
   'hostname-override': { type: 'string' },
   config: { type: 'string' },
   'config-dir': { type: 'string' },
@@ -78,6 +84,7 @@ export const KUBELET_DEFAULTS: Readonly<Record<string, { value: unknown; zero?: 
   staticPodPath: { value: '', zero: true },
   makeIPTablesUtilChains: { value: true },
   eventRecordQPS: { value: 50 },
+  failCgroupV1: { value: true },
 };
 
 /** Where an effective kubelet field value came from. */
@@ -93,11 +100,11 @@ export function isInvalidFlagValue(v: unknown): v is InvalidFlagValue {
   return isDict(v) && typeof v.invalidFlag === 'string';
 }
 
-/** One kubelet: a configuration file and the flags one kubeadm node registration gives it. */
+/** One kubelet: a configuration file and the flags one kubeadm node registration (or its observed command line) gives it. */
 export interface KubeletSubject {
   /** The KubeletConfiguration document. */
   document: Document;
-  /** The InitConfiguration/JoinConfiguration whose kubeletExtraArgs apply, if any. */
+  /** The InitConfiguration/JoinConfiguration whose kubeletExtraArgs apply, or the observed KubeletProcess, if any. */
   flagsFrom?: Document;
   /** The effective configuration: defaults, kubeadm defaults, file, then flags. */
   config: Dict;
@@ -235,16 +242,104 @@ export function applyKubeletFlags(file: Dict, flags: ReadonlyArray<[string, stri
   return effectiveKubeletConfig({ file, flags });
 }
 
+/** A running kubelet as `hcb verify` observes it: its command line (/proc/<pid>/cmdline). */
+export const KUBELET_PROCESS_KIND = 'KubeletProcess';
+export const KUBELET_PROCESS_API_VERSION = 'hcb.dev/v1alpha1';
+
+/**
+ * A kubelet command line (the words after the binary) as the kubelet's pflag set parses it:
+ * `--name=value`, `--name value` unless the flag is a boolean (a bare boolean is true), `_` in
+ * names read as `-`. Words that are not flags are left out (the kubelet refuses them).
+ */
+export function parseKubeletCommandLine(words: readonly string[]): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i];
+    if (w === '--') break;
+    if (!w.startsWith('--') || w.length === 2) continue;
+    const body = w.slice(2);
+    const eq = body.indexOf('=');
+    if (eq >= 0) {
+      out.push([body.slice(0, eq), body.slice(eq + 1)]);
+      continue;
+    }
+    const spec = KUBELET_FLAGS[body.replace(/_/g, '-')];
+    if (spec?.type === 'bool') out.push([body, 'true']);
+    else if (i + 1 < words.length && (spec !== undefined || !words[i + 1].startsWith('-'))) out.push([body, words[++i]]);
+    else out.push([body, 'true']);
+  }
+  return out;
+}
+
+/** The last value of a string flag (pflag: the last occurrence wins), by normalized name. */
+function lastFlag(flags: ReadonlyArray<[string, string]>, name: string): string | undefined {
+  return [...flags].reverse().find(([n]) => n.replace(/_/g, '-') === name)?.[1];
+}
+
+/** The file path a document was read from, without a `scheme:` prefix (`live:/var/lib/kubelet/config.yaml`). */
+function sourcePath(d: Document): string | undefined {
+  const f = d.source?.file;
+  if (f === undefined) return undefined;
+  const m = /^[a-z][a-z0-9+-]*:(\/.*)$/.exec(f);
+  return m ? m[1] : f;
+}
+
+/**
+ * The KubeletConfiguration an observed kubelet process reads: the document read from the file its
+ * --config names (its source path), or else the one written in the same input file as the process
+ * document (an input that describes one kubelet as a process and its file together).
+ */
+function processConfigFile(p: Document, config: string, files: readonly Document[]): Document | undefined {
+  return files.find((d) => sourcePath(d) === config) ?? (p.source?.file !== undefined ? files.find((d) => d.source?.file === p.source?.file) : undefined);
+}
+
+/**
+ * Observed kubelet processes whose configuration cannot be evaluated from the input: no --config
+ * (the kubelet then runs on its command-line defaults, which differ from a file's: the read-only
+ * port is 10255), or a --config file that is not in the input. Checks report them not-evaluated.
+ */
+export function unevaluableKubeletProcesses(docs: readonly Document[], isKind: (d: Document, kind: string, group: string) => boolean): Array<{ document: Document; reason: string }> {
+  const files = docs.filter((d) => isKind(d, 'KubeletConfiguration', 'kubelet.config.k8s.io'));
+  const out: Array<{ document: Document; reason: string }> = [];
+  for (const p of docs.filter((d) => isKind(d, KUBELET_PROCESS_KIND, 'hcb.dev'))) {
+    const flags = parseKubeletCommandLine(processArgs(p));
+    const config = lastFlag(flags, 'config');
+    if (config === undefined || config === '') {
+      out.push({ document: p, reason: 'the kubelet runs without --config: its command-line defaults apply (the read-only port among them is 10255), which the input does not describe' });
+    } else if (!processConfigFile(p, config, files)) {
+      out.push({ document: p, reason: `the kubelet reads --config=${config}, which is not in the input` });
+    }
+  }
+  return out;
+}
+
+function processArgs(p: Document): string[] {
+  const cmd = (p.object as Dict).command;
+  return Array.isArray(cmd) ? cmd.slice(1).filter((w): w is string => typeof w === 'string') : [];
+}
+
 /**
  * Every kubelet the input describes: each KubeletConfiguration with the kubeletExtraArgs of each
  * InitConfiguration/JoinConfiguration in the input (kubeadm gives the same file to every node and
- * the registration's flags to that node), or alone when there is none.
+ * the registration's flags to that node), or alone when there is none. A KubeletConfiguration
+ * that an observed KubeletProcess reads (its --config names the file the document was read
+ * from) is that process's kubelet: the process's flags apply, and no registration's.
  */
 export function kubeletSubjects(docs: readonly Document[], isKind: (d: Document, kind: string, group: string) => boolean): KubeletSubject[] {
-  const files = docs.filter((d) => isKind(d, 'KubeletConfiguration', 'kubelet.config.k8s.io'));
+  const allFiles = docs.filter((d) => isKind(d, 'KubeletConfiguration', 'kubelet.config.k8s.io'));
+  const out: KubeletSubject[] = [];
+  const observed = new Set<Document>();
+  for (const p of docs.filter((d) => isKind(d, KUBELET_PROCESS_KIND, 'hcb.dev'))) {
+    const flags = parseKubeletCommandLine(processArgs(p));
+    const config = lastFlag(flags, 'config');
+    const f = config ? processConfigFile(p, config, allFiles) : undefined;
+    if (!f) continue; // unevaluableKubeletProcesses reports it
+    observed.add(f);
+    out.push({ document: f, flagsFrom: p, ...effectiveKubeletConfig({ file: f.object as Dict, flags }) });
+  }
+  const files = allFiles.filter((d) => !observed.has(d));
   const registrations = docs.filter((d) => isKind(d, 'InitConfiguration', 'kubeadm.k8s.io') || isKind(d, 'JoinConfiguration', 'kubeadm.k8s.io'));
   const clusterConfigs = docs.filter((d) => isKind(d, 'ClusterConfiguration', 'kubeadm.k8s.io'));
-  const out: KubeletSubject[] = [];
   for (const f of files) {
     // kubeadm reads a KubeletConfiguration from the same --config file as its own documents.
     const file = f.source?.file;

@@ -8,9 +8,12 @@
  * - the configuration files those command lines name (audit policy, admission, authentication,
  *   encryption — secret values replaced by a marker before anything is evaluated or printed);
  * - owner, group and mode of every node file, from stat() of the file on disk;
- * - the blueprint's namespaces and what is in them, read back through the API.
+ * - the blueprint's namespaces and what is in them, read back through the API;
+ * - with a node: the kubelet's command line, the configuration file it reads and its files
+ *   (verify-node.ts).
  * Probed:
- * - an anonymous request, a TLS 1.1 and a weak-cipher handshake, the pprof endpoint.
+ * - an anonymous request, a TLS 1.1 and a weak-cipher handshake, the pprof endpoint;
+ * - with a node: an anonymous kubelet request, its serving certificate, the read-only port.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -23,6 +26,7 @@ import type { ControlException, Document, Finding, KubeObject, NodeFile, Status 
 import { NODE_FILE_MANIFEST_API_VERSION, NODE_FILE_MANIFEST_KIND } from '../../policies/model';
 import { BACKUP_MAGIC, BACKUP_SUFFIX, defaultBackupDir, defaultKeyFile, listBackups } from './backup';
 import { COMPONENTS, LocalControlPlane, request } from './control-plane';
+import { nodeExpected, observeNode, probeNode } from './verify-node';
 
 export interface VerifyOptions {
   stateDir: string;
@@ -32,6 +36,11 @@ export interface VerifyOptions {
   namespaces: string[];
   exceptions?: readonly ControlException[];
   now?: Date;
+  /**
+   * Whether the cluster should have its node (the stack's hcb:node). @default true when the
+   * state directory holds a node's records
+   */
+  node?: boolean;
 }
 
 const SOURCE = 'live';
@@ -98,8 +107,14 @@ export async function observe(opts: VerifyOptions): Promise<{ documents: Documen
     }));
   // What is inside the etcd data directory (STIG V-242445/V-242459 check its files, not only the directory).
   for (const f of opts.nodeFiles.filter((x) => x.role === 'etcd-data')) files.push(...listTree(rootfs, f.path, f.sensitive, f.createdBy));
+  // The node: the kubelet's command line, the file it reads, its files as it sees them (verify-node.ts).
+  const node = observeNode({ stateDir: opts.stateDir, rootfs, nodeFiles: opts.nodeFiles, expectNode: opts.node });
+  documents.push(...node.documents);
+  missing.push(...node.missing);
+  const seenInNode = new Set(node.files.map((f) => f.path));
+  const nodeFiles = [...files.filter((f) => !seenInNode.has(f.path)), ...node.files];
   documents.push({
-    object: { apiVersion: NODE_FILE_MANIFEST_API_VERSION, kind: NODE_FILE_MANIFEST_KIND, metadata: { name: 'observed' }, files },
+    object: { apiVersion: NODE_FILE_MANIFEST_API_VERSION, kind: NODE_FILE_MANIFEST_KIND, metadata: { name: 'observed' }, files: nodeFiles },
     source: { file: `${SOURCE}:stat` },
   });
 
@@ -158,7 +173,9 @@ export async function verifyLocalCluster(opts: VerifyOptions): Promise<{ finding
   const { documents, missing } = await observe(opts);
   const findings = evaluate(documents, { exceptions: opts.exceptions, now: opts.now, includeManual: false });
   const probes = await probe(opts.stateDir, opts.nodeFiles);
-  return { findings: [...findings, ...probes], missing };
+  const kubelet = documents.find((d) => d.object.kind === 'KubeletConfiguration' && d.source?.file?.startsWith(`${SOURCE}:`));
+  const nodeProbes = (opts.node ?? nodeExpected(opts.stateDir)) ? probeNode({ stateDir: opts.stateDir, rootfs: new LocalControlPlane({ stateDir: opts.stateDir, binDir: '', nodeFiles: opts.nodeFiles }).rootfs, config: kubelet?.object as Record<string, unknown> | undefined }) : [];
+  return { findings: [...findings, ...probes, ...nodeProbes], missing };
 }
 
 /** Behavioural probes: the API server asked the way an attacker would ask. */

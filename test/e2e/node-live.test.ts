@@ -13,10 +13,12 @@ import * as path from 'path';
 import { App, Chart } from 'cdk8s';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { HardenedNamespace, HardenedWorkload, Probe } from '../../constructs';
+import { backupNow } from '../../stacks/local/backup';
 import { LocalNode } from '../../stacks/local/node/node';
+import { verifyLocalCluster } from '../../stacks/local/verify';
 import { cgroupDirs } from '../../stacks/local/node/node';
 import { eventually, startCluster, TestCluster } from './support/cluster';
-import { ApiClient, tempDir } from './support/env';
+import { ApiClient, tempDir, toolchainBin } from './support/env';
 import { mintUserCertificate } from './support/user-cert';
 
 jest.setTimeout(600_000);
@@ -203,6 +205,66 @@ describe("the kubelet's API", () => {
   test('the read-only port 10255 is closed', () => {
     const res = inNodeNetwork(['curl', '-sS', '--max-time', '3', 'http://198.18.0.2:10255/pods']);
     expect(res.status).toBe(7); // curl: could not connect
+  });
+});
+
+describe('hcb verify on the node', () => {
+  const opts = () => ({ stateDir: cluster.stateDir, nodeFiles: cluster.blueprint.nodeFiles, namespaces: [NS], exceptions: cluster.blueprint.exceptions, node: true });
+  const failing = (findings: Awaited<ReturnType<typeof verifyLocalCluster>>['findings']) =>
+    findings.filter((f) => f.status === 'fail' || f.status === 'error').map((f) => `${f.control} ${f.object?.path ?? f.object?.name ?? ''}: ${f.message}`);
+
+  beforeAll(async () => {
+    await backupNow({ stateDir: cluster.stateDir, binDir: toolchainBin(), hcbVersion: 'test' });
+  });
+
+  test('the running node passes: 0 fail, the kubelet observed from its process and the file it reads, probes pass', async () => {
+    const { findings, missing } = await verifyLocalCluster(opts());
+    expect(missing).toEqual([]);
+    expect(failing(findings)).toEqual([]);
+    // The kubelet controls were evaluated on the observed kubelet (its command line over the file from disk).
+    const readOnly = findings.filter((f) => f.control === 'HCB-KUBELET-READ-ONLY-PORT' && f.object?.kind === 'KubeletConfiguration');
+    expect(readOnly.map((f) => [f.status, f.object?.file])).toEqual([['pass', 'live:/var/lib/kubelet/config.yaml']]);
+    expect(readOnly[0].message).toContain("with the flags of the running kubelet's command line");
+    // The local target's cgroup v1 setting is accepted through its reviewed exception, not passed.
+    expect(findings.filter((f) => f.control === 'HCB-KUBELET-FAIL-CGROUP-V1').map((f) => f.status)).toEqual(['accepted']);
+    const probes = findings.filter((f) => f.object?.kind === 'Probe' && f.control.startsWith('HCB-KUBELET-'));
+    expect(probes.map((p) => [p.control, p.status]).sort()).toEqual([
+      ['HCB-KUBELET-ANONYMOUS-AUTH', 'pass'],
+      ['HCB-KUBELET-READ-ONLY-PORT', 'pass'],
+      ['HCB-KUBELET-SERVING-CERT', 'pass'],
+    ]);
+    // The kubelet's PKI (symlinks resolved inside the node) is in the observed file list.
+    const keyModes = findings.filter((f) => f.control === 'HCB-NODEFILE-PKI-KEY-MODE' && f.object?.path?.startsWith('/var/lib/kubelet/pki/'));
+    expect(keyModes.map((f) => f.object?.path)).toEqual(expect.arrayContaining(['/var/lib/kubelet/pki/kubelet-client-current.pem', '/var/lib/kubelet/pki/kubelet-server-current.pem']));
+  });
+
+  test('the kubelet configuration changed on disk is caught (what the kubelet reads at its next start)', async () => {
+    const file = path.join(cluster.rootfs, 'var/lib/kubelet/config.yaml');
+    const original = fs.readFileSync(file, 'utf8');
+    fs.writeFileSync(file, original.replace(/^readOnlyPort:.*$/m, '').replace(/^kind: KubeletConfiguration$/m, 'kind: KubeletConfiguration\nreadOnlyPort: 10255'));
+    try {
+      const { findings } = await verifyLocalCluster(opts());
+      const bad = findings.filter((f) => f.control === 'HCB-KUBELET-READ-ONLY-PORT' && f.status === 'fail');
+      expect(bad.map((f) => f.object?.file)).toEqual(['live:/var/lib/kubelet/config.yaml']);
+      expect(bad[0].message).toContain('readOnlyPort: 10255');
+    } finally {
+      fs.writeFileSync(file, original);
+    }
+  });
+
+  test("a kubelet key opened up inside the node is caught through the kubelet's symlink", async () => {
+    const link = '/var/lib/kubelet/pki/kubelet-client-current.pem';
+    const target = fs.readlinkSync(path.join(cluster.rootfs, link));
+    const real = path.join(cluster.rootfs, target.startsWith('/') ? target : path.join(path.dirname(link), target));
+    const mode = fs.statSync(real).mode & 0o777;
+    fs.chmodSync(real, 0o644);
+    try {
+      const { findings } = await verifyLocalCluster(opts());
+      const bad = findings.filter((f) => f.control === 'HCB-NODEFILE-PKI-KEY-MODE' && f.status === 'fail').map((f) => f.object?.path);
+      expect(bad).toContain(link);
+    } finally {
+      fs.chmodSync(real, mode);
+    }
   });
 });
 

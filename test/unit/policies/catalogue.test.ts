@@ -19,10 +19,19 @@ describe('catalogue invariants', () => {
     for (const id of ids) expect(id).toMatch(/^HCB-[A-Z0-9]+(-[A-Z0-9]+)+$/);
   });
 
-  it('gives every control a framework reference, a title, a rationale and a remediation', () => {
+  /**
+   * Controls that no requirement of the five frameworks asks for, kept because they guard
+   * something the blueprint relies on. Each with the reason; none may claim a framework.
+   */
+  const UNMAPPED: Record<string, string> = {
+    'HCB-KUBELET-FAIL-CGROUP-V1': 'no requirement asks for cgroup v2; BSI APP.4.4 asks for namespaces and cgroups, which v1 has too',
+  };
+
+  it('gives every control a framework reference (except the listed unmapped ones), a title, a rationale and a remediation', () => {
     for (const c of CATALOGUE) {
       const refs = FRAMEWORKS.flatMap((f) => c.frameworks[f] ?? []);
-      expect({ id: c.id, refs: refs.length > 0 }).toEqual({ id: c.id, refs: true });
+      expect({ id: c.id, refs: refs.length > 0 }).toEqual({ id: c.id, refs: !(c.id in UNMAPPED) });
+      if (c.id in UNMAPPED) expect(['low', 'medium']).toContain(c.severity);
       expect(c.title.length).toBeGreaterThan(10);
       expect(c.rationale.length).toBeGreaterThan(30);
       expect(c.remediation.length).toBeGreaterThan(10);

@@ -1,10 +1,10 @@
 /**
  * The policy pack's core: the catalogue over a stack's resources. The blueprint's own stack
- * passes (its one deviation accepted by its exception); an insecure manifest is blocked with
+ * passes (its deviations accepted by its exceptions); an insecure manifest is blocked with
  * the control, its framework IDs and the resource it came from.
  */
 import { synthesizeBlueprint } from '../../../constructs/blueprint';
-import { CONTROL_PLANE_STATIC_PODS_EXCEPTION } from '../../../constructs/blueprint-exceptions';
+import { CONTROL_PLANE_STATIC_PODS_EXCEPTION, LOCAL_CGROUP_V1_EXCEPTION } from '../../../constructs/blueprint-exceptions';
 import { packViolations, stackDocuments, StackResource } from '../../../policies/pack/violations';
 
 const NOW = new Date('2026-06-01T00:00:00Z');
@@ -29,11 +29,11 @@ test('the blueprint stack reads as cluster objects plus the control-plane files 
   expect(kinds).toEqual(expect.arrayContaining(['Namespace', 'NetworkPolicy', 'ClusterConfiguration', 'KubeletConfiguration', 'Policy', 'EncryptionConfiguration', 'NodeFileManifest']));
 });
 
-test('the blueprint stack has no violations with its exception, and one without it', () => {
-  expect(packViolations(blueprintResources(), { exceptions: [CONTROL_PLANE_STATIC_PODS_EXCEPTION], now: NOW }).map((v) => v.message)).toEqual([]);
+test('the local blueprint stack has no violations with its exceptions, and one per exception without them', () => {
+  expect(packViolations(blueprintResources(), { exceptions: [CONTROL_PLANE_STATIC_PODS_EXCEPTION, LOCAL_CGROUP_V1_EXCEPTION], now: NOW }).map((v) => v.message)).toEqual([]);
   const without = packViolations(blueprintResources(), { now: NOW });
-  expect(without.map((v) => v.finding.control)).toEqual(['HCB-KUBELET-STATIC-POD-PATH']);
-  expect(without[0].urn).toContain('local-control-plane');
+  expect(without.map((v) => v.finding.control).sort()).toEqual(['HCB-KUBELET-FAIL-CGROUP-V1', 'HCB-KUBELET-STATIC-POD-PATH']);
+  for (const v of without) expect(v.urn).toContain('local-control-plane');
 });
 
 test('an insecure Deployment is blocked with its control, STIG ID and resource', () => {

@@ -1,0 +1,301 @@
+/**
+ * `hcb verify` on the local node (stacks/local/node): what the running kubelet really uses, and
+ * how its API answers.
+ *
+ * Observed, not rendered:
+ * - the kubelet's command line, from /proc/<pid>/cmdline of the running process, as a
+ *   KubeletProcess document (policies/flags/kubelet.ts: its flags override the file it reads,
+ *   as in the kubelet);
+ * - the KubeletConfiguration from the file its --config names, read through the kubelet's own
+ *   view of the file system (/proc/<pid>/root: its mount namespace, its bind mounts), i.e. what
+ *   the kubelet reads when it starts;
+ * - owner, group and mode of the node's kubelet files (kubelet.conf, config.yaml, kubeadm's
+ *   flags file, every file in /var/lib/kubelet/pki), symlinks resolved inside the node the way
+ *   the kubelet resolves them.
+ * Probed from inside the node's network namespace:
+ * - an anonymous request to the kubelet port (401 expected), verifying the serving certificate
+ *   against the cluster CA for the node address; a connection to the read-only port (refused
+ *   expected).
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { parseAllDocuments } from 'yaml';
+import { CATALOGUE } from '../../policies/catalogue';
+import { KUBELET_PROCESS_API_VERSION, KUBELET_PROCESS_KIND, parseKubeletCommandLine } from '../../policies/flags';
+import type { Document, Finding, KubeObject, NodeFile, Status } from '../../policies/model';
+import { LOCAL_NODE_NETWORK } from './node/network';
+
+const SOURCE = 'live';
+
+export interface ObservedNodeFile {
+  path: string;
+  owner: string;
+  group: string;
+  mode: string;
+  role: string;
+  sensitive: boolean;
+  createdBy: NodeFile['createdBy'];
+}
+
+export interface NodeObservation {
+  /** The KubeletProcess and the KubeletConfiguration it reads. */
+  documents: Document[];
+  /** Node files as the kubelet sees them (they replace host-side stats of the same paths). */
+  files: ObservedNodeFile[];
+  missing: string[];
+  /** True when a node runs (or should): the probes apply. */
+  present: boolean;
+}
+
+interface KubeletRecord {
+  pid: number;
+  exe: string;
+}
+
+/** The running kubelet of a local cluster, if any (pid and exe checked against the record). */
+export function runningKubelet(stateDir: string): KubeletRecord | undefined {
+  try {
+    const rec = JSON.parse(fs.readFileSync(path.join(stateDir, 'node', 'run', 'kubelet.json'), 'utf8')) as KubeletRecord;
+    const stat = fs.readFileSync(`/proc/${rec.pid}/stat`, 'utf8');
+    if (/\) Z /.test(stat)) return undefined;
+    if (fs.readlinkSync(`/proc/${rec.pid}/exe`).replace(/ \(deleted\)$/, '') !== rec.exe) return undefined;
+    return rec;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether this cluster has (or had) a node: its state directory holds the node's records. */
+export function nodeExpected(stateDir: string): boolean {
+  return fs.existsSync(path.join(stateDir, 'node', 'run'));
+}
+
+/**
+ * A path inside a root directory with symlinks resolved inside that root (an absolute link
+ * target means the root's /, as for a process whose root it is). Undefined when it does not exist.
+ */
+export function resolveInRoot(root: string, p: string, hops = 0): string | undefined {
+  if (hops > 16) return undefined;
+  const parts = p.split('/').filter(Boolean);
+  let cur = '/';
+  for (let i = 0; i < parts.length; i++) {
+    const next = path.posix.join(cur, parts[i]);
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(path.join(root, next));
+    } catch {
+      return undefined;
+    }
+    if (st.isSymbolicLink()) {
+      const target = fs.readlinkSync(path.join(root, next));
+      const joined = target.startsWith('/') ? target : path.posix.join(cur, target);
+      return resolveInRoot(root, path.posix.join(joined, ...parts.slice(i + 1)), hops + 1);
+    }
+    cur = next;
+  }
+  return path.join(root, cur);
+}
+
+/** What the node's kubelet runs with and the files it uses. */
+export function observeNode(opts: { stateDir: string; rootfs: string; nodeFiles: NodeFile[]; expectNode?: boolean }): NodeObservation {
+  const expect = opts.expectNode ?? nodeExpected(opts.stateDir);
+  const out: NodeObservation = { documents: [], files: [], missing: [], present: expect };
+  const rec = runningKubelet(opts.stateDir);
+  if (!rec) {
+    if (expect) out.missing.push('the kubelet of the local node is not running');
+    return out;
+  }
+  out.present = true;
+  let argv: string[];
+  try {
+    argv = fs.readFileSync(`/proc/${rec.pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    out.missing.push(`the kubelet (pid ${rec.pid}) exited while it was read`);
+    return out;
+  }
+  // The kubelet's view of the file system: its root in its own mount namespace.
+  const root = `/proc/${rec.pid}/root`;
+  let hostname = 'kubelet';
+  try {
+    hostname = fs.readFileSync(path.join(root, 'etc/hostname'), 'utf8').trim() || hostname;
+  } catch {
+    /* keep the generic name */
+  }
+  const processDoc: KubeObject = {
+    apiVersion: KUBELET_PROCESS_API_VERSION,
+    kind: KUBELET_PROCESS_KIND,
+    metadata: { name: hostname, annotations: { 'hcb.dev/observed-pid': String(rec.pid) } },
+    command: ['kubelet', ...argv.slice(1)],
+  };
+  out.documents.push({ object: processDoc, source: { file: `${SOURCE}:/proc/${rec.pid}/cmdline` } });
+
+  const flags = parseKubeletCommandLine(argv.slice(1));
+  const config = [...flags].reverse().find(([n]) => n.replace(/_/g, '-') === 'config')?.[1];
+  if (config) {
+    let cwd = '/';
+    try {
+      cwd = fs.readlinkSync(`/proc/${rec.pid}/cwd`);
+    } catch {
+      /* the kubelet runs in / */
+    }
+    const inNode = config.startsWith('/') ? config : path.posix.join(cwd, config);
+    const file = resolveInRoot(root, inNode);
+    if (!file) out.missing.push(`${config} (the kubelet's --config) cannot be read`);
+    else {
+      for (const d of parseAllDocuments(fs.readFileSync(file, 'utf8'))) {
+        const o = d.toJS() as KubeObject | null;
+        // source: the path as the kubelet names it, so the KubeletProcess pairs with this file.
+        if (o && typeof o === 'object') out.documents.push({ object: o, source: { file: `${SOURCE}:${config}` } });
+      }
+    }
+  }
+
+  // Files the kubelet uses, as the kubelet sees them: the manifest's kubelet entries and the PKI directory.
+  // (Only the kubelet's own: other files the manifest marks as created at run time, such as the
+  // audit log directory, belong to the control plane on the host.)
+  const wanted = opts.nodeFiles.filter((f) => f.role.startsWith('kubelet-') || f.path.startsWith('/var/lib/kubelet/'));
+  for (const f of wanted) {
+    const st = statInRoot(root, f.path);
+    if (!st) {
+      if (f.createdBy !== 'blueprint' && f.path.startsWith('/var/lib/kubelet/pki/')) out.missing.push(`${f.path} (the kubelet's certificate) does not exist in the node`);
+      continue;
+    }
+    out.files.push({ path: f.path, ...ownerMode(st), role: f.role, sensitive: f.sensitive, createdBy: f.createdBy });
+  }
+  const pki = '/var/lib/kubelet/pki';
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(path.join(root, pki)).sort();
+  } catch {
+    out.missing.push(`${pki} cannot be read`);
+  }
+  for (const name of names) {
+    const p = `${pki}/${name}`;
+    if (out.files.some((f) => f.path === p)) continue;
+    const st = statInRoot(root, p);
+    if (!st || !st.isFile()) continue;
+    // The kubelet's *.pem files hold the private key with the certificate; *.crt are certificates only.
+    const key = /\.(pem|key)$/.test(name);
+    out.files.push({ path: p, ...ownerMode(st), role: key ? 'pki-key' : 'pki-cert', sensitive: key, createdBy: 'kubelet' });
+  }
+  return out;
+}
+
+function statInRoot(root: string, p: string): fs.Stats | undefined {
+  const real = resolveInRoot(root, p);
+  if (!real) return undefined;
+  try {
+    return fs.statSync(real);
+  } catch {
+    return undefined;
+  }
+}
+
+function ownerMode(st: fs.Stats): { owner: string; group: string; mode: string } {
+  return { owner: lookup('/etc/passwd', st.uid), group: lookup('/etc/group', st.gid), mode: `0${(st.mode & 0o7777).toString(8)}` };
+}
+
+function lookup(file: string, id: number): string {
+  try {
+    const line = fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .find((l) => l.split(':')[2] === String(id));
+    return line ? line.split(':')[0] : String(id);
+  } catch {
+    return String(id);
+  }
+}
+
+/** Runs in the node's network namespace: one anonymous kubelet request (CA-verified, then not) and connects to read-only ports. */
+const PROBE_SCRIPT = `
+const https = require('https'), net = require('net'), fs = require('fs');
+const a = JSON.parse(process.argv[1]);
+const get = (o) => new Promise((r) => {
+  const q = https.request({ host: a.host, port: a.port, path: '/pods', method: 'GET', timeout: 5000, ...o }, (res) => { res.resume(); r({ status: res.statusCode }); });
+  q.on('timeout', () => q.destroy(new Error('timeout')));
+  q.on('error', (e) => r({ error: e.code || e.message }));
+  q.end();
+});
+const connect = (port) => new Promise((r) => {
+  const s = net.connect({ host: a.host, port, timeout: 3000 }, () => { s.destroy(); r('open'); });
+  s.on('timeout', () => { s.destroy(); r('timeout'); });
+  s.on('error', (e) => r(e.code || e.message));
+});
+(async () => {
+  const out = { verified: await get({ ca: fs.readFileSync(a.ca) }), readOnly: {} };
+  if (out.verified.error) out.unverified = await get({ rejectUnauthorized: false });
+  for (const p of a.readOnlyPorts) out.readOnly[p] = await connect(p);
+  process.stdout.write(JSON.stringify(out));
+})();
+`;
+
+const NODE_PROBES: Array<[string, string]> = [
+  ['HCB-KUBELET-ANONYMOUS-AUTH', 'kubelet-anonymous-request'],
+  ['HCB-KUBELET-SERVING-CERT', 'kubelet-serving-certificate'],
+  ['HCB-KUBELET-READ-ONLY-PORT', 'kubelet-read-only-port'],
+];
+
+/**
+ * The kubelet's API asked from the node network the way an attacker would: anonymously, and on
+ * the read-only port. `config` is the observed KubeletConfiguration (port, readOnlyPort).
+ */
+export function probeNode(opts: { stateDir: string; rootfs: string; config?: Record<string, unknown> }): Finding[] {
+  const out: Finding[] = [];
+  const add = (control: string, name: string, status: Status, message: string) => {
+    const c = CATALOGUE.find((x) => x.id === control);
+    if (!c) throw new Error(`probe refers to unknown control ${control}`);
+    out.push({
+      control,
+      status,
+      severity: c.severity,
+      frameworks: JSON.parse(JSON.stringify(c.frameworks)) as Finding['frameworks'],
+      object: { kind: 'Probe', name, file: `${SOURCE}:probe` },
+      message,
+      remediation: c.remediation,
+    });
+  };
+  let netns: string | undefined;
+  try {
+    netns = (JSON.parse(fs.readFileSync(path.join(opts.stateDir, 'node', 'run', 'holder.json'), 'utf8')) as { netns?: string }).netns;
+  } catch {
+    netns = undefined;
+  }
+  if (!runningKubelet(opts.stateDir) || !netns || !fs.existsSync(`/run/netns/${netns}`)) {
+    for (const [control, name] of NODE_PROBES) add(control, name, 'not-evaluated', 'Not evaluated: the local node (its kubelet and network namespace) is not running.');
+    return out;
+  }
+  const host = LOCAL_NODE_NETWORK.nodeAddress;
+  const port = typeof opts.config?.port === 'number' ? opts.config.port : 10250;
+  const readOnlyPorts = [...new Set([10255, ...(typeof opts.config?.readOnlyPort === 'number' && opts.config.readOnlyPort > 0 ? [opts.config.readOnlyPort] : [])])];
+  const args = { host, port, ca: path.join(opts.rootfs, 'etc/kubernetes/pki/ca.crt'), readOnlyPorts };
+  const res = spawnSync('nsenter', [`--net=/run/netns/${netns}`, '--', process.execPath, '-e', PROBE_SCRIPT, JSON.stringify(args)], { encoding: 'utf8', timeout: 30_000 });
+  let r: { verified: { status?: number; error?: string }; unverified?: { status?: number; error?: string }; readOnly: Record<string, string> };
+  try {
+    r = JSON.parse(res.stdout);
+  } catch {
+    for (const [control, name] of NODE_PROBES) add(control, name, 'error', `The probe in the node's network namespace failed: ${(res.stderr || res.error?.message || `exit ${res.status}`).trim().slice(-300)}`);
+    return out;
+  }
+  const url = `https://${host}:${port}/pods`;
+  const anon = r.verified.status !== undefined ? r.verified : r.unverified;
+  if (anon?.status !== undefined) {
+    add('HCB-KUBELET-ANONYMOUS-AUTH', 'kubelet-anonymous-request', anon.status === 401 ? 'pass' : 'fail', `An anonymous GET ${url} got HTTP ${anon.status} (401 expected).`);
+  } else {
+    add('HCB-KUBELET-ANONYMOUS-AUTH', 'kubelet-anonymous-request', 'error', `An anonymous GET ${url} failed: ${anon?.error ?? r.verified.error}.`);
+  }
+  if (r.verified.status !== undefined) {
+    add('HCB-KUBELET-SERVING-CERT', 'kubelet-serving-certificate', 'pass', `The kubelet at ${host}:${port} serves a certificate that verifies against the cluster CA for its address.`);
+  } else if (r.unverified?.status !== undefined) {
+    add('HCB-KUBELET-SERVING-CERT', 'kubelet-serving-certificate', 'fail', `The kubelet at ${host}:${port} serves a certificate that does not verify against the cluster CA for its address (${r.verified.error}).`);
+  } else {
+    add('HCB-KUBELET-SERVING-CERT', 'kubelet-serving-certificate', 'error', `No TLS connection to ${host}:${port}: ${r.verified.error}.`);
+  }
+  const open = Object.entries(r.readOnly).filter(([, v]) => v === 'open');
+  const unclear = Object.entries(r.readOnly).filter(([, v]) => v !== 'open' && v !== 'ECONNREFUSED');
+  if (open.length) add('HCB-KUBELET-READ-ONLY-PORT', 'kubelet-read-only-port', 'fail', `The read-only port accepts connections: ${open.map(([p]) => `${host}:${p}`).join(', ')}.`);
+  else if (unclear.length) add('HCB-KUBELET-READ-ONLY-PORT', 'kubelet-read-only-port', 'error', `Connecting to ${unclear.map(([p, v]) => `${host}:${p} gave ${v}`).join(', ')} (a refused connection expected).`);
+  else add('HCB-KUBELET-READ-ONLY-PORT', 'kubelet-read-only-port', 'pass', `A connection to ${Object.keys(r.readOnly).map((p) => `${host}:${p}`).join(', ')} was refused: the read-only port is closed.`);
+  return out;
+}
