@@ -224,11 +224,14 @@ export const WORKLOAD_CONTROLS: readonly Control[] = [
     automation: 'automated',
     remediation: 'HardenedWorkload ports: drop hostPort and expose the workload through a Service.',
     check: containerCheck(
-      (c) => {
+      (c, p) => {
+        // On the host network the API server defaults hostPort to containerPort: every declared
+        // port is a port on the node (what admission sees).
+        const hostNet = p.spec.hostNetwork === true;
         const ports = asDicts(c.container.ports)
-          .map((p) => Number(p.hostPort ?? 0))
+          .map((x) => Number(x.hostPort ?? (hostNet ? (x.containerPort ?? 0) : 0)))
           .filter((n) => n > 0);
-        return ports.length > 0 ? `hostPort ${ports.join(', ')}` : undefined;
+        return ports.length > 0 ? `${hostNet ? 'host-network port' : 'hostPort'} ${ports.join(', ')}` : undefined;
       },
       'No container binds a host port.',
     ),
