@@ -59,8 +59,13 @@ export const command: Command = {
       }
     }
     let spec;
+    // With a stack config, whether the cluster should have its node (hcb:node): a node that should
+    // run and does not is reported as not observed. Without one, a node is expected when its state exists.
+    let node: boolean | undefined;
     try {
-      spec = stackConfig ? (await loadStackConfig(stackConfig)).spec : stackSpec(() => undefined).spec;
+      const loaded = stackConfig ? await loadStackConfig(stackConfig) : undefined;
+      spec = loaded ? loaded.spec : stackSpec(() => undefined).spec;
+      node = loaded?.node;
     } catch (e) {
       process.stderr.write(`hcb verify: ${printable((e as Error).message)}\n`);
       return 2;
@@ -71,6 +76,7 @@ export const command: Command = {
       nodeFiles: blueprint.nodeFiles,
       namespaces: blueprint.namespaceNames,
       exceptions: blueprint.exceptions,
+      ...(node !== undefined ? { node } : {}),
     });
     for (const m of missing) process.stderr.write(`hcb verify: not observed: ${m}\n`);
     const summary = summarizeFindings(findings);
