@@ -14,6 +14,7 @@ import { HardenedNamespace, HardenedWorkload, Probe } from '../../constructs';
 import { synthesizeBlueprint } from '../../constructs/blueprint';
 import { COMPONENTS } from '../../stacks/local/control-plane';
 import { cgroupDirs } from '../../stacks/local/node/node';
+import { eventually } from './support/cluster';
 import { ApiClient, installProvider, mustRun, processAlive, pulumiEnv, REPO, run, tempDir, tempProject, toolchainBin } from './support/env';
 
 jest.setTimeout(900_000);
@@ -137,7 +138,8 @@ describe('pulumi up on the local stack', () => {
     pulumi(['config', 'set', '--path', 'manifests[0]', file]);
     try {
       pulumi(['up', '--yes', '--skip-preview']);
-      const deployments = await api.json<{ items: Array<{ metadata: { annotations?: Record<string, string> }; status: { readyReplicas?: number } }> }>('/apis/apps/v1/namespaces/hcb-e2e-work/deployments');
+      // (an idle keep-alive socket from before the long up may have been closed: retried)
+      const deployments = await eventually('the Deployment', () => api.json<{ items: Array<{ metadata: { annotations?: Record<string, string> }; status: { readyReplicas?: number } }> }>('/apis/apps/v1/namespaces/hcb-e2e-work/deployments'));
       expect(deployments.items).toHaveLength(1);
       // Awaited by Pulumi, not skipped: when `up` returned, the pod was running and ready.
       expect(deployments.items[0].metadata.annotations?.['pulumi.com/skipAwait']).toBeUndefined();
@@ -146,7 +148,7 @@ describe('pulumi up on the local stack', () => {
       pulumi(['config', 'rm', 'manifests']);
       pulumi(['up', '--yes', '--skip-preview']);
     }
-    expect((await api.get('/api/v1/namespaces/hcb-e2e-work')).status === 404 || /Terminating/.test((await api.get('/api/v1/namespaces/hcb-e2e-work')).body)).toBe(true);
+    await eventually('the workload namespace to be gone', async () => ((await api.get('/api/v1/namespaces/hcb-e2e-work')).status === 404 ? true : undefined), 120_000);
   });
 
   test('a second up reports no changes', () => {
