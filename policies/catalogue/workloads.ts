@@ -226,8 +226,9 @@ export const WORKLOAD_CONTROLS: readonly Control[] = [
     check: containerCheck(
       (c, p) => {
         // On the host network the API server defaults hostPort to containerPort: every declared
-        // port is a port on the node (what admission sees).
-        const hostNet = p.spec.hostNetwork === true;
+        // port is a port on the node (what admission sees). A control-plane static pod serves on
+        // the node by design (its host network is accepted, see HCB-WORKLOAD-HOST-NAMESPACES).
+        const hostNet = p.spec.hostNetwork === true && !p.controlPlane;
         const ports = asDicts(c.container.ports)
           .map((x) => Number(x.hostPort ?? (hostNet ? (x.containerPort ?? 0) : 0)))
           .filter((n) => n > 0);
