@@ -76,6 +76,23 @@ function ownDescriptor(file: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/** The descriptor a path names, following symbolic links (e.g. out → /dev/stdout → /proc/self/fd/1). */
+async function descriptorBehind(file: string): Promise<number | undefined> {
+  let p = path.resolve(file);
+  for (let hops = 0; hops < 40; hops++) {
+    const fd = ownDescriptor(p);
+    if (fd !== undefined) return fd;
+    let target: string;
+    try {
+      target = await fs.readlink(p);
+    } catch {
+      return undefined; // not a link (or missing): no descriptor behind it
+    }
+    p = path.resolve(path.dirname(p), target);
+  }
+  return undefined;
+}
+
 async function writeAll(fd: number, content: string): Promise<void> {
   const buf = Buffer.from(content, 'utf8');
   let off = 0;
@@ -102,14 +119,14 @@ async function writeAll(fd: number, content: string): Promise<void> {
  * replaces what is not a plain file:
  * - a regular file, or a path that does not exist yet: a temporary file beside it is written,
  *   flushed and renamed over it, mode 0644 whatever the umask;
- * - /dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N: written to that descriptor (so a shell's
- *   `>> log` keeps appending and a pipe stays a pipe);
+ * - /dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N, or a link to one: written to that
+ *   descriptor (a shell's `>> log` keeps appending; a pipe or socket stays what it is);
  * - a symbolic link: never replaced; written through (opened and written, as a shell's `>` does);
  * - a character device (/dev/null, a terminal) or a FIFO: written through;
  * - a directory, socket or block device, or a link to nothing: refused (FileRefused).
  */
 export async function writeFileAtomic(file: string, content: string): Promise<void> {
-  const fdNum = ownDescriptor(path.resolve(file));
+  const fdNum = await descriptorBehind(file);
   if (fdNum !== undefined) {
     await writeAll(fdNum, content);
     return;

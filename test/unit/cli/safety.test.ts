@@ -8,10 +8,13 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { runAudit, writeFileAtomic } from '../../../cli/commands/audit';
+import { command as controls } from '../../../cli/commands/controls';
+import { runReport } from '../../../cli/commands/report';
+import { readBoundedFile } from '../../../cli/fs-safe';
 import { command as synth, SYNTH_MARKER } from '../../../cli/commands/synth';
 import { fakeIo } from './io';
 
-jest.setTimeout(60_000);
+jest.setTimeout(300_000); // subprocess tests start ts-node; the machine may be busy
 
 async function runSynth(args: string[]): Promise<{ code: number; err: string }> {
   let err = '';
@@ -163,5 +166,210 @@ describe('hcb audit: input kubectl reads differently or refuses is an error', ()
     const r = await audit({}, ['in.yaml', '/dev/zero']);
     expect(r.code).toBe(1);
     expect(r.err + JSON.stringify(r.report)).toMatch(/not a regular file/);
+  });
+});
+
+describe('issue 15, continued: links to descriptors, bounded reads, strict stack config, quiet pipes', () => {
+  const MAIN = path.resolve(__dirname, '../../../cli/main.ts');
+  const TS_NODE = require.resolve('ts-node/register/transpile-only');
+  const ENV = { ...process.env, TS_NODE_PROJECT: path.resolve(__dirname, '../../../tsconfig.json') };
+  const hcb = (args: string[], opts: { cwd: string; input?: string }) =>
+    require('child_process').spawnSync(process.execPath, ['-r', TS_NODE, MAIN, ...args], {
+      cwd: opts.cwd,
+      input: opts.input,
+      encoding: 'utf8',
+      env: ENV,
+      timeout: 240_000,
+    });
+  const NS = 'apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n';
+
+  afterAll(() => {
+    // Should a regression replace /dev/stdout, put the link back: the machine must not be damaged by a test.
+    const st = fs.lstatSync('/dev/stdout', { throwIfNoEntry: false });
+    if (st && !st.isSymbolicLink()) {
+      fs.rmSync('/dev/stdout');
+      fs.symlinkSync('/proc/self/fd/1', '/dev/stdout');
+    }
+  });
+
+  test('--output /dev/stdout and a link to /proc/self/fd/1 with stdout a pipe: the report arrives, nothing is replaced', () => {
+    fs.writeFileSync(path.join(tmp, 'ns.yaml'), NS);
+    fs.symlinkSync('/proc/self/fd/1', path.join(tmp, 'out-link'));
+    for (const out of ['/dev/stdout', 'out-link']) {
+      const r = hcb(['audit', 'ns.yaml', '--format', 'json', '--output', out], { cwd: tmp });
+      expect(r.stderr).not.toMatch(/cannot write/);
+      expect(r.status).toBe(1); // the namespace lacks its policies: a failing audit, not an I/O error
+      expect(JSON.parse(r.stdout).results.length).toBeGreaterThan(0);
+    }
+    expect(fs.lstatSync('/dev/stdout').isSymbolicLink()).toBe(true);
+    expect(fs.lstatSync(path.join(tmp, 'out-link')).isSymbolicLink()).toBe(true);
+  });
+
+  test('a reader that closes early (| head -1): no stack trace, the exit code is the audit result', async () => {
+    fs.writeFileSync(path.join(tmp, 'ns.yaml'), Array.from({ length: 300 }, (_, i) => NS.replace('name: a', `name: a${i}`)).join('---\n'));
+    const child = spawn(process.execPath, ['-r', TS_NODE, MAIN, 'audit', 'ns.yaml', '--format', 'json'], { cwd: tmp, env: ENV });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise((r) => child.on('close', r));
+    expect(code).toBe(1);
+    expect(err).not.toMatch(/EPIPE|\n\s+at /);
+  });
+
+  test('a control character in a file name reaches the terminal escaped', async () => {
+    const name = 'evil\u001b[31m.yaml';
+    fs.writeFileSync(path.join(tmp, name), 'a: 1\n'); // no kind: a warning that names the file
+    const io = fakeIo(tmp);
+    await runAudit([name, '--format', 'json'], io);
+    expect(io.errText()).not.toContain('\u001b');
+    expect(io.errText()).toContain('\\x1b[31m');
+  });
+
+  const inProcess = async (args: string[]): Promise<{ status: number; stderr: string }> => {
+    const [cmd, ...rest] = args;
+    if (cmd === 'audit' || cmd === 'report') {
+      const io = fakeIo(tmp);
+      const status = cmd === 'audit' ? await runAudit(rest, io) : await runReport(rest, io);
+      return { status, stderr: io.errText() };
+    }
+    const cwd = process.cwd();
+    process.chdir(tmp);
+    try {
+      if (cmd === 'synth') {
+        const r = await runSynth(rest);
+        return { status: r.code, stderr: r.err };
+      }
+      let err = '';
+      const write = process.stderr.write;
+      process.stderr.write = ((x: string) => ((err += x), true)) as typeof process.stderr.write;
+      try {
+        return { status: await controls.run(rest), stderr: err };
+      } finally {
+        process.stderr.write = write;
+      }
+    } finally {
+      process.chdir(cwd);
+    }
+  };
+
+  test.each([
+    [['audit', 'x.yaml', '--format', 'json', '--format', 'sarif']],
+    [['report', '--base', 'a', '--head', 'b', '--format', 'json', '--format', 'markdown']],
+    [['synth', '--out', 'a', '--out', 'b']],
+    [['controls', '--format', 'json', '--format', 'text']],
+  ])('an option given twice is a usage error: %j', async (args) => {
+    const r = await inProcess(args);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/given more than once/);
+  });
+
+  test('/dev/zero and a FIFO as --stack-config, --exceptions or --base are refused at once, not read forever', async () => {
+    execFileSync('mkfifo', [path.join(tmp, 'fifo')]);
+    fs.writeFileSync(path.join(tmp, 'ns.yaml'), NS);
+    for (const args of [
+      ['synth', '--out', 'o', '--stack-config', '/dev/zero'],
+      ['synth', '--out', 'o', '--stack-config', 'fifo'],
+      ['audit', 'ns.yaml', '--exceptions', 'fifo'],
+      ['audit', 'ns.yaml', '--exceptions', '/dev/zero'],
+      ['report', '--base', 'fifo', '--head', '/dev/zero'],
+    ]) {
+      const r = await inProcess(args);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/not a regular file/);
+    }
+    expect(fs.existsSync(path.join(tmp, 'o'))).toBe(false);
+  });
+
+  test('a configuration file above the size limit is refused with the limit named', async () => {
+    fs.writeFileSync(path.join(tmp, 'big.json'), ' '.repeat(2048));
+    await expect(readBoundedFile(path.join(tmp, 'big.json'), 'big.json', 1024)).rejects.toThrow(/2048 bytes, larger than the 1024-byte limit/);
+  });
+
+  test.each([
+    ['{"hcb:profile": "high"}', /"hcb:profile" must be an object such as \{"value"/],
+    ['{"hcb:profil": {"value": "high"}}', /"hcb:profil" is not a setting of this stack/],
+    ['{"hcb:apiServerPort": {"value": true}}', /"hcb:apiServerPort" = boolean true is not a port/],
+    ['{"hcb:apiServerPort": {"value": "0x1bb"}}', /"hcb:apiServerPort" = "0x1bb" is not a port/],
+    ['{"hcb:profile": {"value": "high", "secrt": true}}', /"hcb:profile" has an unknown field "secrt"/],
+    ['{"hcb:profile": {"secret": true}}', /"hcb:profile" is secret and its value is not in the file/],
+    ['{"hcb:profile": {"value": ["high"]}}', /"hcb:profile" must be a string/],
+    ['["hcb:profile"]', /must be the JSON object/],
+    ['{"hcb:profile": {"value": "high"', /not valid JSON/],
+  ])('stack config %s is refused naming the key (exit 2, nothing written)', async (json, message) => {
+    fs.writeFileSync(path.join(tmp, 'stack.json'), json);
+    const r = await inProcess(['synth', '--out', 'o', '--stack-config', 'stack.json']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(fs.existsSync(path.join(tmp, 'o'))).toBe(false);
+  });
+
+  test('stack config as pulumi config --json writes it is accepted; other namespaces are left alone', async () => {
+    fs.writeFileSync(path.join(tmp, 'stack.json'), JSON.stringify({ 'hcb:profile': { value: 'high', secret: false }, 'kubernetes:context': { value: 'x' } }));
+    const r = await inProcess(['synth', '--out', 'o', '--stack-config', 'stack.json']);
+    expect(r.status).toBe(0);
+    expect(fs.readFileSync(path.join(tmp, 'o', 'control-plane.yaml'), 'utf8').length).toBeGreaterThan(0);
+  });
+});
+
+describe('issue 15, continued: input read the way kubectl reads it', () => {
+  const audit = async (files: Record<string, string>, args: string[] = []) => {
+    for (const [n, c] of Object.entries(files)) fs.writeFileSync(path.join(tmp, n), c);
+    const io = fakeIo(tmp);
+    const code = await runAudit([...Object.keys(files), ...args], io);
+    return { code, out: io.out(), err: io.errText() };
+  };
+  const json = async (files: Record<string, string>) => {
+    const r = await audit(files, ['--format', 'json']);
+    return { ...r, report: JSON.parse(r.out) };
+  };
+  const POD = (sc: string) => `apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: a}\nspec:\n  containers:\n  - name: c\n    image: x\n    securityContext:\n${sc}`;
+  const parseErrors = (report: any) => report.results.filter((r: any) => r.control === 'HCB-INPUT-PARSE' && r.status === 'error');
+
+  test('two merge keys setting the same key are rejected (go-yaml: the later wins; YAML merge rules: the earlier)', async () => {
+    const r = await json({ 'm.yaml': POD('      <<: {privileged: false}\n      <<: {privileged: true}\n') });
+    expect(r.code).toBe(1);
+    expect(parseErrors(r.report)[0].message).toMatch(/m\.yaml:10.*merge key << sets "privileged"/);
+  });
+
+  test('a merge through an anchor whose map itself merges is checked too', async () => {
+    const r = await json({ 'm.yaml': `x-base: &b\n  <<: {privileged: true}\n${POD('      privileged: false\n      <<: *b\n')}` });
+    expect(parseErrors(r.report).some((e: any) => /merge key << sets "privileged"/.test(e.message))).toBe(true);
+  });
+
+  test('a quoted "<<" is an ordinary key (as in go-yaml), not a merge', async () => {
+    const r = await json({ 'q.yaml': POD('      privileged: true\n      "<<": {privileged: false}\n') });
+    expect(parseErrors(r.report)).toEqual([]);
+    expect(r.report.results.some((x: any) => x.control === 'HCB-WORKLOAD-PRIVILEGED' && x.status === 'fail')).toBe(true);
+  });
+
+  test('a BOM at the start of a line inside a document does not hide the key (go-yaml skips it)', async () => {
+    const r = await json({ 'b.yaml': POD('      privileged: true\n').replace('\nspec:', '\n\ufeffspec:') });
+    expect(r.report.results.some((x: any) => x.control === 'HCB-WORKLOAD-PRIVILEGED' && x.status === 'fail')).toBe(true);
+  });
+
+  test('a List whose items is a map is an error; a Pod carrying an items list is read as a list, as kubectl does', async () => {
+    const r1 = await json({ 'l.yaml': 'apiVersion: v1\nkind: List\nitems: {a: 1}\n' });
+    expect(r1.code).toBe(1);
+    expect(parseErrors(r1.report)[0].message).toMatch(/"items" that is not a list/);
+    const r2 = await json({ 'p.yaml': `apiVersion: v1\nkind: Pod\nmetadata: {name: outer}\nitems:\n- ${POD('      privileged: true\n').split('\n').join('\n  ')}` });
+    expect(r2.report.results.some((x: any) => x.control === 'HCB-WORKLOAD-PRIVILEGED' && x.status === 'fail')).toBe(true);
+  });
+
+  test('one over-deep document fails alone with its line; the other documents are still checked', async () => {
+    const deep = `kind: ConfigMap\nmetadata: {name: d}\ndata: ${'['.repeat(5000)}${']'.repeat(5000)}\n`;
+    const r = await json({ 'd.yaml': `${deep}---\n${POD('      privileged: true\n')}` });
+    expect(parseErrors(r.report).map((e: any) => e.message)).toEqual([expect.stringMatching(/^d\.yaml:3: nested more than 200 levels deep/)]);
+    expect(r.report.results.some((x: any) => x.control === 'HCB-WORKLOAD-PRIVILEGED' && x.status === 'fail')).toBe(true);
+  });
+
+  test.each(['sarif', 'markdown', 'html', 'junit', 'json', 'terminal', 'oscal'])('parse errors quote the position, never the content (%s)', async (format) => {
+    const secret = 'apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData:\n  password: "hunter2\\q"\n  token: !!binary |notbase64hunter3\n';
+    const r = await audit({ 's.yaml': secret, 't.yaml': 'hunter4-as-a-plain-document\n' }, ['--format', format]);
+    expect(r.code).toBe(1);
+    for (const leak of ['hunter2', 'hunter3', 'hunter4']) {
+      expect(r.out).not.toContain(leak);
+      expect(r.err).not.toContain(leak);
+    }
+    expect(r.out).toContain('s.yaml');
   });
 });
