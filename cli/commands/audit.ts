@@ -106,7 +106,7 @@ export function parseArgs(
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === '--') {
-      positional.push(...args.slice(i + 1));
+      for (const rest of args.slice(i + 1)) positional.push(rest);
       break;
     }
     if (a === '-' || !a.startsWith('-')) {
