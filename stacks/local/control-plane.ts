@@ -713,7 +713,9 @@ export function request(url: string, tls: https.RequestOptions, method = 'GET', 
     const lib = u.protocol === 'https:' ? https : http;
     const req = lib.request(
       u,
-      { ...tls, method, timeout: 5000, headers: body ? { 'content-type': 'application/json' } : {} },
+      // agent: false — a connection per request: Node's global agent keeps sockets alive, and one the
+      // API server closed while idle (e.g. during a long pulumi up) fails the next request with "socket hang up".
+      { agent: false, ...tls, method, timeout: 5000, headers: body ? { 'content-type': 'application/json' } : {} },
       (res) => {
         let data = '';
         res.setEncoding('utf8');
