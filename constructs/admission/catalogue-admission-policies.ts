@@ -189,8 +189,10 @@ const RULES: Readonly<Record<string, AdmissionRule>> = {
   },
   'HCB-WORKLOAD-HOST-PORTS': {
     target: 'workloads',
-    expression: 'variables.containers.all(c, !has(c.ports) || c.ports.all(p, !has(p.hostPort) || p.hostPort <= 0))',
-    detail: 'no container may bind a hostPort',
+    expression:
+      'variables.containers.all(c, !has(c.ports) || c.ports.all(p, (!has(p.hostPort) || p.hostPort <= 0) && ' +
+      '(!has(variables.podSpec.hostNetwork) || variables.podSpec.hostNetwork != true || !has(p.containerPort) || p.containerPort <= 0)))',
+    detail: 'no container may bind a hostPort, nor declare a port on the host network (there every containerPort is a host port)',
   },
   'HCB-WORKLOAD-PRIVILEGED': {
     target: 'workloads',
