@@ -20,6 +20,15 @@ HCB_STATE_DIR=$(mktemp -d /tmp/hcb-test-state.XXXXXX)
 export HCB_STATE_DIR
 . scripts/env.sh || { echo "0 passed, 1 failed"; exit 1; }
 
+# The e2e clusters listen on fixed loopback ports inside Linux's ephemeral range (32768-60999): keep
+# outgoing connections off them, or a client's local port can take a component's port ("address
+# already in use"). Reserved ports are only skipped for automatic assignment; nothing else changes.
+if [ -w /proc/sys/net/ipv4/ip_local_reserved_ports ]; then
+  reserved=$(cat /proc/sys/net/ipv4/ip_local_reserved_ports)
+  want="26443-26460,36443-36460,46443-47460,56443-56460"
+  echo "${reserved:+$reserved,}$want" >/proc/sys/net/ipv4/ip_local_reserved_ports 2>/dev/null || true
+fi
+
 out=$(mktemp -d /tmp/hcb-test-results.XXXXXX)
 # Everything the tests create in the temp directory (cdk8s outdirs, clusters' state, Pulumi
 # homes) goes into one directory that is removed at the end.
