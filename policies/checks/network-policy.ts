@@ -70,10 +70,10 @@ interface Range {
 function parseIPv4(s: string): bigint | undefined {
   const parts = s.split('.');
   if (parts.length !== 4) return undefined;
-  let v = 0n;
+  let v = BigInt(0);
   for (const p of parts) {
     if (!/^(0|[1-9][0-9]{0,2})$/.test(p) || Number(p) > 255) return undefined;
-    v = (v << 8n) | BigInt(Number(p));
+    v = (v << BigInt(8)) | BigInt(Number(p));
   }
   return v;
 }
@@ -85,7 +85,7 @@ function parseIPv6(s: string): bigint | undefined {
     const i = text.lastIndexOf(':');
     const v4 = i < 0 ? undefined : parseIPv4(text.slice(i + 1));
     if (v4 === undefined) return undefined;
-    text = `${text.slice(0, i + 1)}${(v4 >> 16n).toString(16)}:${(v4 & 0xffffn).toString(16)}`;
+    text = `${text.slice(0, i + 1)}${(v4 >> BigInt(16)).toString(16)}:${(v4 & BigInt(0xffff)).toString(16)}`;
   }
   const halves = text.split('::');
   if (halves.length > 2) return undefined;
@@ -96,7 +96,7 @@ function parseIPv6(s: string): bigint | undefined {
   const given = head.length + tail.length;
   if (halves.length === 1 ? given !== 8 : given > 7) return undefined;
   const words = [...head, ...Array<string>(8 - given).fill('0'), ...tail];
-  return words.reduce((acc, w) => (acc << 16n) | BigInt(parseInt(w, 16)), 0n);
+  return words.reduce((acc, w) => (acc << BigInt(16)) | BigInt(parseInt(w, 16)), BigInt(0));
 }
 
 /** A CIDR as Go's net.ParseCIDR reads it (host bits masked off); undefined when malformed. */
@@ -111,19 +111,19 @@ export function parseCidr(cidr: string): Range | undefined {
   if (addr === undefined) return undefined;
   const hostBits = BigInt(bits - prefix);
   const start = (addr >> hostBits) << hostBits;
-  return { family: isV6 ? 6 : 4, start, end: start + (1n << hostBits) - 1n };
+  return { family: isV6 ? 6 : 4, start, end: start + (BigInt(1) << hostBits) - BigInt(1) };
 }
 
 /** The address families whose whole space the CIDRs cover together ("0.0.0.0/0", "::/0", or halves that add up). */
 export function fullyCoveredFamilies(cidrs: readonly string[]): Array<4 | 6> {
   const out: Array<4 | 6> = [];
   for (const family of [4, 6] as const) {
-    const max = (1n << BigInt(family === 4 ? 32 : 128)) - 1n;
+    const max = (BigInt(1) << BigInt(family === 4 ? 32 : 128)) - BigInt(1);
     const ranges = cidrs.map(parseCidr).filter((r): r is Range => r !== undefined && r.family === family).sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
-    let next = 0n;
+    let next = BigInt(0);
     for (const r of ranges) {
       if (r.start > next) break;
-      if (r.end + 1n > next) next = r.end + 1n;
+      if (r.end + BigInt(1) > next) next = r.end + BigInt(1);
     }
     if (ranges.length > 0 && next > max) out.push(family);
   }
