@@ -356,10 +356,10 @@ function writeReport(x: ReportInput): void {
   const gen = x.corpora.filter((c) => c.info);
   const perObj = gen.map((c) => {
     const s = x.samples.get(c.name)!;
-    return { c, wall: med(s.map((r) => r.audit.auditMs)) / c.objects, cpu: med(s.map((r) => r.audit.cpuMs)) / c.objects, parseCpu: med(s.map((r) => r.parse.cpuMs)) / c.objects };
+    return { c, wall: med(s.map((r) => r.audit.auditMs)) / c.objects, cpu: med(s.map((r) => r.audit.cpuMs)) / c.objects, parseCpu: med(s.map((r) => r.parse.cpuMs)) / c.objects, evalWall: med(s.map((r) => r.audit.evaluateMs)) / c.objects };
   });
   L.push('### Linearity (time per object)', '');
-  L.push(table(['corpus', 'audit µs/object (wall)', 'audit µs/object (CPU)', 'parse floor µs/object (CPU)'], perObj.map((p) => [p.c.name, fmt(p.wall * 1000), fmt(p.cpu * 1000), fmt(p.parseCpu * 1000)])), '');
+  L.push(table(['corpus', 'audit µs/object (wall)', 'audit µs/object (CPU)', 'parse floor µs/object (CPU)', 'evaluate µs/object (wall)'], perObj.map((p) => [p.c.name, fmt(p.wall * 1000), fmt(p.cpu * 1000), fmt(p.parseCpu * 1000), fmt(p.evalWall * 1000)])), '');
 
   // Alternative parser.
   L.push('### A faster parser?', '');
@@ -518,7 +518,10 @@ function writeReport(x: ReportInput): void {
   T.push(['audit within 2x of parse-only', yes(ratioCpu <= 2), `${fmt(ratioCpu, 2)}x CPU, ${fmt(ratioWall, 2)}x wall at ${big?.objects ?? '?'} objects (same process type, same repetition)`]);
   T.push(['at least 10 MB/s', yes(mbs >= 10), `${fmt(mbs, 2)} MB/s wall, ${fmt(mbsCpu, 2)} MB/s per CPU-second at ${big?.objects ?? '?'} objects; the parse floor alone runs at ${fmt(big ? med(bigS.map((r) => big.bytes / 1e6 / (r.parse.cpuMs / 1000))) : NaN, 2)} MB/s per CPU-second, so this target needs a faster parser than the yaml package (see "A faster parser?")`]);
   T.push([`under 1 GiB at ${big?.objects ?? '?'} objects`, yes(rss < 1024), `peak RSS ${fmt(rss)} MiB`]);
-  T.push(['cost linear in input size', yes(lin <= 1.3), `CPU per object at the largest size is ${fmt(lin, 2)}x that at the smallest${Number.isFinite(linMid) ? ` and ${fmt(linMid, 2)}x that at the middle size` : ''} (met when ≤ 1.3x)`]);
+  // The smallest size carries JIT warm-up, so the step from the middle to the largest size counts too.
+  const linWorst = Number.isFinite(linMid) ? Math.max(lin, linMid) : lin;
+  const evalGrowth = perObj.length >= 2 ? perObj[perObj.length - 1].evalWall / perObj[perObj.length - 2].evalWall : NaN;
+  T.push(['cost linear in input size', yes(linWorst <= 1.3), `CPU per object at the largest size is ${fmt(lin, 2)}x that at the smallest${Number.isFinite(linMid) ? ` and ${fmt(linMid, 2)}x that at the middle size` : ''} (met when both ≤ 1.3x); evaluate time per object grows ${fmt(evalGrowth, 2)}x between the two largest sizes (wall)`]);
   for (const p of x.peers) {
     const worst = x.corpora.map((c) => med(x.samples.get(c.name)!.map((r) => (r.auditProc.cpuMs ?? NaN) / (r.peers[p.name].cpuMs ?? NaN))));
     const worstWall = x.corpora.map((c) => med(x.samples.get(c.name)!.map((r) => r.auditProc.wallMs / r.peers[p.name].wallMs)));
@@ -529,7 +532,7 @@ function writeReport(x: ReportInput): void {
   if (x.peers.length) T.push(['nothing a peer finds that we miss without a written reason', yes(unexplained.length === 0), unexplained.length ? `unexplained: ${unexplained.map((r) => `${r[0]} ${r[1]}`).join(', ')}` : 'every peer finding we do not share has a reason in the table above']);
   const sy = x.synth.map(({ n, runs }) => ({ n, perObj: med(runs.map((r) => r.synthCpuMs / r.objects)), ratio: med(runs.map((r) => r.synthMs / r.floorMs)), ratioCpu: med(runs.map((r) => r.synthCpuMs / r.floorCpuMs)) }));
   const last = sy[sy.length - 1];
-  T.push(['synth within 1.5x of plain serialisation', yes(last.ratioCpu <= 1.5), `${fmt(last.ratioCpu, 2)}x CPU, ${fmt(last.ratio, 2)}x wall at ${last.n} tenants: building the construct tree (cdk8s/constructs, prop validation) costs more than writing YAML`]);
+  T.push(['synth within 1.5x of plain serialisation', yes(last.ratioCpu <= 1.5), `${fmt(last.ratioCpu, 2)}x CPU, ${fmt(last.ratio, 2)}x wall at ${last.n} tenants: writing the YAML (write ms) costs about what the floor does; building the construct tree and cdk8s's toJson (construct ms, toJson ms) come on top`]);
   T.push(['synth growth close to linear', yes(last.perObj / sy[0].perObj <= 1.3), `CPU per object at ${last.n} tenants is ${fmt(last.perObj / sy[0].perObj, 2)}x that at ${sy[0].n}`]);
   T.push(['Pulumi preview/up at 50 and 500 namespaces', '**not done**', 'skipped in this change, as planned: the audit, peer and synth parts came first'] );
   T.push(['admission latency with the generated ValidatingAdmissionPolicies', '**not done**', 'skipped in this change, as planned'] );
