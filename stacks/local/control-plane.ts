@@ -210,13 +210,9 @@ export class LocalControlPlane {
     };
   }
 
-  /**
-   * The components to run. kube-scheduler is required with a node; without one it runs when the
-   * toolchain has it (transitional: toolchains built before the node work lack it).
-   */
-  private components(strict = false): Component[] {
-    const scheduler = this.opts.node || (!strict && fs.existsSync(path.join(this.opts.binDir, 'kube-scheduler')));
-    return COMPONENTS.filter((c) => c !== 'kube-scheduler' || scheduler);
+  /** The components to run: all of them (the toolchain builds kube-scheduler like the rest). */
+  private components(_strict = false): Component[] {
+    return [...COMPONENTS];
   }
 
   adminKubeconfigPath(): string {

@@ -34,10 +34,10 @@ test('up starts healthy processes; up again is a no-op; status reports them; dow
   const up = hcb(['up', '--state-dir', stateDir, ...ports]);
   expect(up.status).toBe(0);
   expect(up.stdout).toContain('API server https://127.0.0.1:56443 (v1.36.3)');
-  expect(up.stderr).toMatch(/etcd: healthy[\s\S]*kube-apiserver: healthy[\s\S]*kube-controller-manager: healthy/);
+  expect(up.stderr).toMatch(/etcd: healthy[\s\S]*kube-apiserver: healthy[\s\S]*kube-controller-manager: healthy[\s\S]*kube-scheduler: healthy/);
   const first = pids();
-  expect(first).toHaveLength(3);
-  for (const c of ['etcd', 'kube-apiserver', 'kube-controller-manager']) {
+  expect(first).toHaveLength(4);
+  for (const c of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) {
     expect(fs.statSync(path.join(stateDir, 'logs', `${c}.log`)).size).toBeGreaterThan(0);
   }
 
