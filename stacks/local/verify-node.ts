@@ -21,10 +21,10 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseAllDocuments } from 'yaml';
-import { CATALOGUE } from '../../policies/catalogue';
 import { KUBELET_PROCESS_API_VERSION, KUBELET_PROCESS_KIND, parseKubeletCommandLine } from '../../policies/flags';
 import type { Document, Finding, KubeObject, NodeFile, Status } from '../../policies/model';
 import { LOCAL_NODE_NETWORK } from './node/network';
+import { probeFinding } from './probe-finding';
 
 const SOURCE = 'live';
 
@@ -243,19 +243,7 @@ const NODE_PROBES: Array<[string, string]> = [
  */
 export function probeNode(opts: { stateDir: string; rootfs: string; config?: Record<string, unknown> }): Finding[] {
   const out: Finding[] = [];
-  const add = (control: string, name: string, status: Status, message: string) => {
-    const c = CATALOGUE.find((x) => x.id === control);
-    if (!c) throw new Error(`probe refers to unknown control ${control}`);
-    out.push({
-      control,
-      status,
-      severity: c.severity,
-      frameworks: JSON.parse(JSON.stringify(c.frameworks)) as Finding['frameworks'],
-      object: { kind: 'Probe', name, file: `${SOURCE}:probe` },
-      message,
-      remediation: c.remediation,
-    });
-  };
+  const add = (control: string, name: string, status: Status, message: string) => out.push(probeFinding(control, name, status, message));
   let netns: string | undefined;
   try {
     netns = (JSON.parse(fs.readFileSync(path.join(opts.stateDir, 'node', 'run', 'holder.json'), 'utf8')) as { netns?: string }).netns;

@@ -19,12 +19,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tls from 'tls';
 import { parseAllDocuments } from 'yaml';
-import { CATALOGUE } from '../../policies/catalogue';
 import { evaluate } from '../../policies/engine';
 import { parseComponentCommandLine } from '../../policies/flags';
 import type { ControlException, Document, Finding, KubeObject, NodeFile, Status } from '../../policies/model';
 import { NODE_FILE_MANIFEST_API_VERSION, NODE_FILE_MANIFEST_KIND } from '../../policies/model';
 import { BACKUP_MAGIC, BACKUP_SUFFIX, defaultBackupDir, defaultKeyFile, listBackups } from './backup';
+import { probeFinding } from './probe-finding';
 import { COMPONENTS, LocalControlPlane, request } from './control-plane';
 import { nodeExpected, observeNode, probeNode } from './verify-node';
 
@@ -185,19 +185,7 @@ export async function probe(stateDir: string, nodeFiles: NodeFile[]): Promise<Fi
   const server = status.apiServerUrl;
   const api = status.components.find((c) => c.name === 'kube-apiserver');
   const out: Finding[] = [];
-  const add = (control: string, name: string, status: Status, message: string) => {
-    const c = CATALOGUE.find((x) => x.id === control);
-    if (!c) throw new Error(`probe refers to unknown control ${control}`);
-    out.push({
-      control,
-      status,
-      severity: c.severity,
-      frameworks: JSON.parse(JSON.stringify(c.frameworks)) as Finding['frameworks'],
-      object: { kind: 'Probe', name, file: `${SOURCE}:probe` },
-      message,
-      remediation: c.remediation,
-    });
-  };
+  const add = (control: string, name: string, status: Status, message: string) => out.push(probeFinding(control, name, status, message));
   if (!server || !api?.healthy) {
     for (const [control, name] of PROBES) add(control, name, 'not-evaluated', 'Not evaluated: the API server is not running.');
     return out;
