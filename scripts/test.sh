@@ -25,7 +25,7 @@ export HCB_STATE_DIR
 # already in use"). Reserved ports are only skipped for automatic assignment; nothing else changes.
 if [ -w /proc/sys/net/ipv4/ip_local_reserved_ports ]; then
   reserved=$(cat /proc/sys/net/ipv4/ip_local_reserved_ports)
-  want="26443-26460,36443-36460,46443-47460,56443-56460"
+  want="26443-26460,36443-36460,46443-47760,56443-56460"
   echo "${reserved:+$reserved,}$want" >/proc/sys/net/ipv4/ip_local_reserved_ports 2>/dev/null || true
 fi
 
