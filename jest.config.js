@@ -8,6 +8,7 @@ module.exports = {
       testEnvironment: 'node',
       transform: tsJest,
       testMatch: ['<rootDir>/test/unit/**/*.test.ts', '<rootDir>/test/snapshot/**/*.test.ts', '<rootDir>/policies/**/*.test.ts'],
+      setupFilesAfterEnv: ['<rootDir>/test/support/per-file-tmpdir.ts'],
     },
     {
       displayName: 'e2e',
