@@ -1,38 +1,4 @@
 #!/usr/bin/env bash
-# Regenerates the "Controls and coverage" tables of README.md from the catalogue: the output of
-# `hcb controls --format markdown` replaces what stands between <!-- coverage:start --> and
-# <!-- coverage:end -->. test/unit/docs/readme-coverage.test.ts fails when they differ.
-# Usage: scripts/update-readme-coverage.sh [README]   (default: README.md of the repository)
-set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
-readme="$(realpath "${1:-$root/README.md}")"
-cd "$root"
-if [ "$(grep -c -x -- '<!-- coverage:start -->' "$readme" || true)" != 1 ] || ! grep -q -- '<!-- coverage:end -->' "$readme"; then
-  echo "update-readme-coverage: $readme needs exactly one \"<!-- coverage:start -->\" line followed by \"<!-- coverage:end -->\"" >&2
-  exit 1
-fi
-generated="$(mktemp)"
-trap 'rm -f "$generated"' EXIT
-node -r ts-node/register/transpile-only cli/main.ts controls --format markdown >"$generated"
-node - "$readme" "$generated" <<'JS'
-const fs = require('fs');
-const [readme, generated] = process.argv.slice(2);
-const START = '<!-- coverage:start -->\n';
-const END = '<!-- coverage:end -->';
-const text = fs.readFileSync(readme, 'utf8');
-const a = text.indexOf(START);
-const b = text.indexOf(END, a + START.length);
-if (a < 0 || b < 0 || text.indexOf(START, a + 1) >= 0) {
-  process.stderr.write(`update-readme-coverage: ${readme} needs exactly one "${START.trim()}" line followed by "${END}"\n`);
-  process.exit(1);
-}
-const next = text.slice(0, a + START.length) + fs.readFileSync(generated, 'utf8') + text.slice(b);
-if (next !== text) {
-  const tmp = `${readme}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, next);
-  fs.renameSync(tmp, readme);
-  process.stderr.write(`update-readme-coverage: updated ${readme}\n`);
-} else {
-  process.stderr.write(`update-readme-coverage: ${readme} is up to date\n`);
-}
-JS
+# Old name of scripts/update-coverage-doc.sh (the coverage tables moved from README.md to
+# docs/coverage.md): kept so existing habits and notes keep working.
+exec bash "$(dirname "$0")/update-coverage-doc.sh" "$@"

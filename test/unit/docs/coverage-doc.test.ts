@@ -1,7 +1,8 @@
 /**
- * The README's coverage tables are the output of `hcb controls --format markdown`, never
- * edited by hand: this test fails as soon as the catalogue and the README differ (run
- * `bash scripts/update-readme-coverage.sh`), and checks that the script does the update.
+ * The coverage tables of docs/coverage.md are the output of `hcb controls --format markdown`, never
+ * edited by hand: this test fails as soon as the catalogue and the document differ (run
+ * `bash scripts/update-coverage-doc.sh`), and checks that the script does the update. The README
+ * keeps a short summary that links there.
  */
 import { execFile } from 'child_process';
 import { promises as fs, readFileSync } from 'fs';
@@ -29,32 +30,35 @@ function withSection(text: string, content: string): string {
   return text.slice(0, a) + content + text.slice(text.indexOf(END, a));
 }
 
-describe('README coverage section', () => {
-  const readme = readFileSync(path.join(REPO, 'README.md'), 'utf8');
+describe('docs/coverage.md', () => {
+  const readme = readFileSync(path.join(REPO, 'docs/coverage.md'), 'utf8');
 
-  it('is exactly the current output of hcb controls --format markdown (run scripts/update-readme-coverage.sh)', () => {
+  it('is exactly the current output of hcb controls --format markdown (run scripts/update-coverage-doc.sh)', () => {
     expect(section(readme)).toBe(renderControls('markdown'));
   });
 
-  it('sits in the "Controls and coverage" section and carries the per-framework coverage table', () => {
-    const heading = readme.indexOf('## Controls and coverage\n');
+  it('carries the per-framework coverage table under its title', () => {
+    const heading = readme.indexOf('# Controls and framework coverage\n');
     expect(heading).toBeGreaterThanOrEqual(0);
     expect(readme.indexOf(START)).toBeGreaterThan(heading);
     expect(section(readme)).toMatch(/^## Framework coverage\n\n\| Framework \| Requirements \| Automated \| Manual \| Organisational \| Not covered \|/);
   });
 
-  it('scripts/update-readme-coverage.sh rewrites a stale section and leaves the rest alone', async () => {
+  it('scripts/update-coverage-doc.sh (and its old name) rewrites a stale section and leaves the rest alone', async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'hcb-readme-'));
     try {
       const file = path.join(dir, 'README.md');
       const stale = withSection(readme, '| stale | table |\n');
       expect(stale).not.toBe(readme);
       await fs.writeFile(file, stale);
+      await run('bash', [path.join(REPO, 'scripts/update-coverage-doc.sh'), file], { cwd: dir });
+      expect(await fs.readFile(file, 'utf8')).toBe(withSection(readme, renderControls('markdown')));
+      await fs.writeFile(file, stale);
       await run('bash', [path.join(REPO, 'scripts/update-readme-coverage.sh'), file], { cwd: dir });
       expect(await fs.readFile(file, 'utf8')).toBe(withSection(readme, renderControls('markdown')));
 
       await fs.writeFile(file, '# no markers\n');
-      const failed = await run('bash', [path.join(REPO, 'scripts/update-readme-coverage.sh'), file], { cwd: dir }).then(
+      const failed = await run('bash', [path.join(REPO, 'scripts/update-coverage-doc.sh'), file], { cwd: dir }).then(
         () => undefined,
         (e: { code?: number; stderr?: string }) => e,
       );
@@ -65,4 +69,13 @@ describe('README coverage section', () => {
       await fs.rm(dir, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe('README.md', () => {
+  const readme = readFileSync(path.join(REPO, 'README.md'), 'utf8');
+
+  it('links the coverage document instead of carrying the generated tables', () => {
+    expect(readme).toContain('(docs/coverage.md)');
+    expect(readme).not.toContain(START.trim());
+  });
 });
