@@ -3,11 +3,25 @@
  * `hcb synth --stack-config`, so the report describes exactly what the stack applies.
  */
 import type { BlueprintSpec, ProtectionProfile } from '../constructs/blueprint';
+import { checkSshPrivateKey, HostsTargetSpec, parseHostsConfig } from './hosts/config';
 
-export type Target = 'local' | 'existing';
+export type Target = 'local' | 'existing' | 'hosts';
 
-/** Reads one config key (without the `hcb:` prefix); undefined when unset. */
-export type ConfigReader = (key: string) => unknown;
+/**
+ * Reads one config key (without the `hcb:` prefix); undefined when unset. `isSecret`, when the
+ * reader can tell, says whether the key is stored as a Pulumi secret (the hosts target requires
+ * `hcb:sshPrivateKey` to be one).
+ */
+export type ConfigReader = ((key: string) => unknown) & { isSecret?: (key: string) => boolean };
+
+/**
+ * What a reader returns for a secret whose value was not shown (`pulumi config --json` without
+ * `--show-secrets`): it is set and secret, and nothing that reads the spec needs its value.
+ */
+export const SECRET_NOT_SHOWN: unique symbol = Symbol('secret value not shown');
+
+/** Secret keys a stack config file may carry without their values. */
+const SECRET_KEYS_VALUE_OPTIONAL = ['sshPrivateKey'];
 
 export interface StackSpec {
   target: Target;
@@ -19,6 +33,11 @@ export interface StackSpec {
    * stacks/local/node), so pods really run. Always false on the existing target.
    */
   node: boolean;
+  /**
+   * Hosts target: the validated host list (names, addresses, roles, pinned host keys). The SSH
+   * private key is never part of the spec; the runner reads `hcb:sshPrivateKey` as a secret.
+   */
+  hosts?: HostsTargetSpec;
 }
 
 const PROFILES: readonly ProtectionProfile[] = ['basic', 'standard', 'high'];
@@ -37,6 +56,8 @@ export const STACK_CONFIG_KEYS = [
   'stateDir',
   'manifests',
   'node',
+  'hosts',
+  'sshPrivateKey',
 ] as const;
 
 export function stackSpec(get: ConfigReader): StackSpec {
@@ -47,8 +68,8 @@ export function stackSpec(get: ConfigReader): StackSpec {
     return v;
   };
   const target = str('target', 'local');
-  if (target !== 'local' && target !== 'existing') {
-    throw new Error(`hcb: config "hcb:target" = "${target}" is invalid. Fix: pulumi config set hcb:target local|existing`);
+  if (target !== 'local' && target !== 'existing' && target !== 'hosts') {
+    throw new Error(`hcb: config "hcb:target" = "${target}" is invalid. Fix: pulumi config set hcb:target local|existing|hosts`);
   }
   const profile = str('profile', 'standard');
   if (!PROFILES.includes(profile as ProtectionProfile)) {
@@ -103,7 +124,25 @@ export function stackSpec(get: ConfigReader): StackSpec {
   };
   const node = bool('node', true);
   const stateDir = str('stateDir', '');
-  return { target, spec, manifests: list('manifests', []), stateDir: stateDir || undefined, node: target === 'local' && node };
+  const hosts = target === 'hosts' ? hostsTarget(get) : undefined;
+  if (target !== 'hosts') {
+    for (const key of ['hosts', 'sshPrivateKey']) {
+      if (get(key) !== undefined) throw new Error(`hcb: config "hcb:${key}" is set but hcb:target is ${target}, which does not read it. Fix: pulumi config rm hcb:${key} (or pulumi config set hcb:target hosts)`);
+    }
+  }
+  return { target, spec, manifests: list('manifests', []), stateDir: stateDir || undefined, node: target === 'local' && node, hosts };
+}
+
+/** The hosts target's keys: the host list, and the private key (present, a secret, well-formed). */
+function hostsTarget(get: ConfigReader): HostsTargetSpec {
+  const hosts = parseHostsConfig(get('hosts'));
+  const key = get('sshPrivateKey');
+  const fix = 'Fix: pulumi config set --secret hcb:sshPrivateKey < ~/.ssh/<key>';
+  if (key === undefined) throw new Error(`hcb: config "hcb:sshPrivateKey" is not set; the hosts target logs in with it. ${fix}`);
+  if (!get.isSecret) throw new Error('hcb: cannot tell whether config "hcb:sshPrivateKey" is a secret (this config reader does not say); the hosts target refuses a private key that might be stored in plain text');
+  if (!get.isSecret('sshPrivateKey')) throw new Error(`hcb: config "hcb:sshPrivateKey" is stored in plain text in the stack file; it must be a secret. Fix: pulumi config rm hcb:sshPrivateKey, then pulumi config set --secret hcb:sshPrivateKey < ~/.ssh/<key> (and rotate that key: it was on disk unencrypted)`);
+  if (key !== SECRET_NOT_SHOWN) checkSshPrivateKey(key);
+  return hosts;
 }
 
 function describe(v: unknown): string {
@@ -125,6 +164,7 @@ export function readerFromPulumiConfigJson(json: unknown): ConfigReader {
     throw new Error(`stack config must be the JSON object \`pulumi config --json\` writes, got ${describe(json)}`);
   }
   const entries = new Map<string, unknown>();
+  const secrets = new Set<string>();
   for (const [fullKey, entry] of Object.entries(json as Record<string, unknown>)) {
     if (!fullKey.startsWith('hcb:')) continue;
     const key = fullKey.slice(4);
@@ -142,6 +182,11 @@ export function readerFromPulumiConfigJson(json: unknown): ConfigReader {
     }
     if (e.secret !== undefined && typeof e.secret !== 'boolean') throw new Error(`hcb: config "${fullKey}": "secret" must be true or false, got ${describe(e.secret)}`);
     const value = e.objectValue !== undefined ? e.objectValue : e.value;
+    if (e.secret === true) secrets.add(key);
+    if (value === undefined && e.secret === true && SECRET_KEYS_VALUE_OPTIONAL.includes(key)) {
+      entries.set(key, SECRET_NOT_SHOWN);
+      continue;
+    }
     if (value === undefined) {
       throw new Error(
         e.secret === true
@@ -151,5 +196,7 @@ export function readerFromPulumiConfigJson(json: unknown): ConfigReader {
     }
     entries.set(key, value);
   }
-  return (key) => entries.get(key);
+  const reader: ConfigReader = (key) => entries.get(key);
+  reader.isSecret = (key) => secrets.has(key);
+  return reader;
 }
