@@ -11,10 +11,19 @@ import { AccessRule, READ, WRITE } from './access-rule';
  *   the whole stored Secret, so `PATCH {}` would read any Secret whose name is known. A pipeline
  *   creates Secrets (POST) and rotates them by creating a new one (e.g. a versioned name the
  *   workload is pointed at) or by delete and create;
- * - namespace-admin: developer + Secrets, exec/attach/port-forward, ServiceAccounts, Roles and
- *   RoleBindings in the namespace (without escalate/bind: the API server's escalation check
- *   keeps them from granting more than they hold). NetworkPolicies, quotas and limit ranges stay
- *   read-only: they belong to the platform (see PlatformAccess).
+ * - namespace-admin: developer + creating and deleting Secrets, exec/attach/port-forward,
+ *   ServiceAccounts, Roles and RoleBindings in the namespace (without escalate/bind: the API
+ *   server's escalation check keeps them from granting more than they hold). NetworkPolicies,
+ *   quotas and limit ranges stay read-only: they belong to the platform (see PlatformAccess).
+ *   By default it does NOT read Secrets (no get/list/watch, and no patch/update, which answer
+ *   with the whole stored Secret), for the same reasons as deployer: a human admin credential
+ *   that can list Secrets hands out every credential of the namespace at once, and the catalogue
+ *   reports exactly that (HCB-RBAC-SECRETS-READ, high). The preset therefore audits clean.
+ *   `readSecrets: true` (NamespaceAccessProps, TenantAccess.namespaceAdminsReadSecrets) opts in
+ *   to full Secret access; the Role then fails HCB-RBAC-SECRETS-READ by design, and the
+ *   application records a reviewed exception for that Role (scope kind Role, namespace, name
+ *   `hcb-namespace-admin`) — the library ships none, since whether a person needs it is the
+ *   application's decision.
  * Note: whoever may create pods can mount the namespace's Secrets into them; developer and
  * deployer therefore reach Secrets indirectly. Keep Secrets of other applications in other
  * namespaces (BSI APP.4.4.A1).
@@ -46,8 +55,17 @@ const CHANGE_WORKLOADS: AccessRule[] = [
   r('policy', ['poddisruptionbudgets'], WRITE),
 ];
 
+/** Options of a preset. */
+export interface AccessPresetOptions {
+  /**
+   * namespace-admin only: also get, list, watch, patch and update Secrets.
+   * @default false
+   */
+  readonly readSecrets?: boolean;
+}
+
 /** The rules of a preset, in a fixed order. */
-export function accessPresetRules(preset: AccessPreset): AccessRule[] {
+export function accessPresetRules(preset: AccessPreset, options: AccessPresetOptions = {}): AccessRule[] {
   switch (preset) {
     case 'viewer':
       return [...VIEW];
@@ -59,7 +77,7 @@ export function accessPresetRules(preset: AccessPreset): AccessRule[] {
         r('', ['serviceaccounts'], WRITE)];
     case 'namespace-admin':
       return [...VIEW, ...CHANGE_WORKLOADS,
-        r('', ['secrets'], [...READ, ...WRITE]),
+        r('', ['secrets'], options.readSecrets === true ? [...READ, ...WRITE] : ['create', 'delete']),
         r('', ['serviceaccounts'], WRITE),
         r('', ['pods/attach', 'pods/exec', 'pods/portforward'], ['create']),
         r('rbac.authorization.k8s.io', ['rolebindings', 'roles'], [...READ, ...WRITE])];

@@ -19,6 +19,15 @@ export interface NamespaceAccessProps {
    * @default 'hcb-<preset>'
    */
   readonly name?: string;
+  /**
+   * namespace-admin only: also read Secrets through the API (get, list, watch, and patch/update,
+   * whose responses carry the stored Secret). Off by default, so the preset audits clean. When on,
+   * the Role fails HCB-RBAC-SECRETS-READ (high) by design: record a reviewed exception for it
+   * (`{ control: 'HCB-RBAC-SECRETS-READ', scope: { kind: 'Role', namespace, name } }`), or keep
+   * the access to a break-glass identity. Refused for the other presets.
+   * @default false
+   */
+  readonly readSecrets?: boolean;
 }
 
 /**
@@ -37,13 +46,20 @@ export class NamespaceAccess extends Construct {
       throw new BlueprintPropError(this, 'preset', props.preset, 'is not an access preset', `use one of ${ACCESS_PRESETS.join(', ')}`);
     }
     this.preset = props.preset;
+    if (props.readSecrets !== undefined && typeof props.readSecrets !== 'boolean') {
+      throw new BlueprintPropError(this, 'readSecrets', props.readSecrets, 'must be true or false', 'pass readSecrets: true only where a person must read Secrets through the API');
+    }
+    if (props.readSecrets === true && props.preset !== 'namespace-admin') {
+      throw new BlueprintPropError(this, 'readSecrets', true, `only the namespace-admin preset can read Secrets, not ${props.preset}`,
+        'remove readSecrets; mount the Secret a workload needs as a volume (HardenedWorkloadProps.containers[].secretMounts)');
+    }
     const name = requireDnsSubdomain(this, 'name', props.name ?? `hcb-${props.preset}`);
     const subjects = renderSubjects(this, 'subjects', props.subjects);
     this.roleName = name;
     this.roleBindingName = name;
     stampProvenance(new KubeRole(this, 'Role', {
       metadata: { name, namespace, labels: { 'hcb.dev/access-preset': props.preset } },
-      rules: renderPresetRules(accessPresetRules(props.preset)),
+      rules: renderPresetRules(accessPresetRules(props.preset, { readSecrets: props.readSecrets === true })),
     }));
     stampProvenance(new KubeRoleBinding(this, 'Binding', {
       metadata: { name, namespace, labels: { 'hcb.dev/access-preset': props.preset } },

@@ -18,6 +18,14 @@ export interface TenantAccess {
   readonly deployers?: Subject[];
   /** @default - none */
   readonly namespaceAdmins?: Subject[];
+  /**
+   * Lets the namespace admins read Secrets through the API (NamespaceAccessProps.readSecrets).
+   * Off by default: the namespace-admin preset then creates and deletes Secrets but never reads
+   * them, and audits clean. When on, its Role fails HCB-RBAC-SECRETS-READ by design; record a
+   * reviewed exception for Role `hcb-namespace-admin` in the namespaces concerned.
+   * @default false
+   */
+  readonly namespaceAdminsReadSecrets?: boolean;
 }
 
 /** One environment (namespace) of a tenant. */
@@ -125,10 +133,17 @@ export class Tenant extends Construct {
       namespaces.push(ns);
       this.byEnvironment.set(envName, ns);
       const access = env.access ?? props.access ?? {};
+      if (access.namespaceAdminsReadSecrets === true && access.namespaceAdmins === undefined) {
+        throw new BlueprintPropError(this, env.access ? `environments[${i}].access.namespaceAdminsReadSecrets` : 'access.namespaceAdminsReadSecrets', true,
+          'there are no namespaceAdmins to give it to', 'list the namespaceAdmins, or remove namespaceAdminsReadSecrets');
+      }
       for (const [key, preset] of ACCESS_KEYS) {
         const subjects = access[key];
         if (subjects === undefined) continue;
-        new NamespaceAccess(ns, `Access-${preset}`, { namespace: nsName, preset, subjects });
+        new NamespaceAccess(ns, `Access-${preset}`, {
+          namespace: nsName, preset, subjects,
+          ...(preset === 'namespace-admin' && access.namespaceAdminsReadSecrets !== undefined ? { readSecrets: access.namespaceAdminsReadSecrets } : {}),
+        });
       }
       if (props.automation) {
         new AutomationIdentity(ns, 'Deployer', {

@@ -51,6 +51,7 @@ function buildChart(): { app: App; api: HardenedWorkload; db: HardenedWorkload; 
       developers: [Subject.user(DEVELOPER.user), Subject.group('shop-devs')],
       deployers: [Subject.user(DEPLOYER.user)],
       namespaceAdmins: [Subject.user(NS_ADMIN.user)],
+      namespaceAdminsReadSecrets: true, // opt-in (off by default): the tests below read Secrets as her
     },
     automation: { programs: ['gitlab-main', 'argocd'], tokens: 'secret' },
   });

@@ -1,5 +1,5 @@
 import {
-  ACCESS_PRESETS, AccessPreset, AutomationIdentity, NamespaceAccess, PlatformAccess, Subject, WorkloadIdentity, accessPresetRules,
+  ACCESS_PRESETS, AccessPreset, AutomationIdentity, NamespaceAccess, PlatformAccess, Subject, Tenant, WorkloadIdentity, accessPresetRules,
 } from '../../../../constructs';
 import { Obj, ofKind, one, propError, synth } from '../helpers';
 
@@ -56,10 +56,34 @@ describe('access presets', () => {
     for (const v of ['patch', 'update', 'deletecollection']) expect(allows(rules, '', 'secrets', v)).toBe(false);
   });
 
-  test('namespace-admin manages roles without escalate/bind', () => {
+  test('namespace-admin manages roles without escalate/bind; creates and deletes Secrets but does not read them by default', () => {
     const rules = rulesOf('namespace-admin');
     expect(allows(rules, 'rbac.authorization.k8s.io', 'roles', 'create')).toBe(true);
-    expect(allows(rules, '', 'secrets', 'get')).toBe(true);
+    for (const v of ['create', 'delete']) expect(allows(rules, '', 'secrets', v)).toBe(true);
+    for (const v of ['get', 'list', 'watch', 'patch', 'update']) expect(allows(rules, '', 'secrets', v)).toBe(false);
+  });
+
+  test('namespace-admin with readSecrets: true reads and writes Secrets', () => {
+    const out = synth((chart) => new NamespaceAccess(chart, 'a', { namespace: 'shop', preset: 'namespace-admin', subjects: [Subject.user('alice')], readSecrets: true }));
+    const rules = one(out, 'Role').rules;
+    for (const v of ['get', 'list', 'watch', 'create', 'delete', 'patch', 'update']) expect(allows(rules, '', 'secrets', v)).toBe(true);
+  });
+
+  test.each(['viewer', 'developer', 'deployer'] as const)('readSecrets is refused for %s', (preset) => {
+    const e = propError(() => synth((chart) => new NamespaceAccess(chart, 'a', { namespace: 'shop', preset, subjects: [Subject.user('alice')], readSecrets: true })));
+    expect(e.prop).toBe('readSecrets');
+    expect(e.message).toMatch(/only the namespace-admin preset/);
+  });
+
+  test('Tenant: namespaceAdminsReadSecrets reaches the namespace-admin Role only, and needs namespace admins', () => {
+    const out = synth((chart) => new Tenant(chart, 'pay', {
+      environments: [{ name: 'dev' }, { name: 'prod', access: { namespaceAdmins: [Subject.user('alice')] } }],
+      access: { developers: [Subject.group('devs')], namespaceAdmins: [Subject.user('alice')], namespaceAdminsReadSecrets: true },
+    }));
+    const secretReaders = ofKind(out, 'Role').filter((r) => allows(r.rules, '', 'secrets', 'get')).map((r) => `${r.metadata.namespace}/${r.metadata.name}`);
+    expect(secretReaders).toEqual(['pay-dev/hcb-namespace-admin']);
+    const e = propError(() => synth((chart) => new Tenant(chart, 'pay', { access: { developers: [Subject.group('devs')], namespaceAdminsReadSecrets: true } })));
+    expect(e.prop).toBe('access.namespaceAdminsReadSecrets');
   });
 
   test('RoleBinding binds the Role in the namespace to the subjects', () => {
