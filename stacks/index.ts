@@ -20,7 +20,7 @@ const config = new pulumi.Config();
 const stack = pulumi.getStack();
 const { target, spec, manifests, stateDir: configuredStateDir, node } = stackSpec((key) => {
   const v = config.get(key);
-  return v === undefined ? undefined : /^[\[{]/.test(v) ? (JSON.parse(v) as unknown) : v;
+  return v === undefined ? undefined : /^[[{]/.test(v) ? (JSON.parse(v) as unknown) : v;
 });
 const blueprint = synthesizeBlueprint(spec);
 // Your own manifests (files or directories of YAML), applied after the blueprint's objects and

@@ -1,5 +1,6 @@
 import { Command } from '../command';
 
+/* eslint-disable @typescript-eslint/no-require-imports -- each command module is loaded when the list is built, typed by its import */
 /** Every `hcb` subcommand, in the order `hcb --help` lists them. Add one line per command. */
 export const COMMANDS: Command[] = [
   (require('./synth') as typeof import('./synth')).command,

@@ -55,7 +55,7 @@ export async function startCluster(name: string, basePort: number, spec: Omit<Bl
     };
   } catch (e) {
     await cp.down({ purge: true }).catch(() => undefined);
-    throw new Error(`${(e as Error).message}\n${logs.join('\n')}`);
+    throw new Error(`${(e as Error).message}\n${logs.join('\n')}`, { cause: e });
   }
 }
 

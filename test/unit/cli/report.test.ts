@@ -29,9 +29,9 @@ describe('hcb report', () => {
   it('shows new, fixed and unchanged failures and exits 0', async () => {
     const r = await report(['--base', 'base.json', '--head', 'head.json']);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/New failures \(1\)\n  \+ C-3 \[high\] Deployment a\/web \(app\.yaml:1\): C-3 on web/);
-    expect(r.out).toMatch(/Fixed \(1\)\n  - C-1 .*→ pass/);
-    expect(r.out).toMatch(/Unchanged failures \(1\)\n  = C-2 .*app\.yaml:40/);
+    expect(r.out).toMatch(/New failures \(1\)\n {2}\+ C-3 \[high\] Deployment a\/web \(app\.yaml:1\): C-3 on web/);
+    expect(r.out).toMatch(/Fixed \(1\)\n {2}- C-1 .*→ pass/);
+    expect(r.out).toMatch(/Unchanged failures \(1\)\n {2}= C-2 .*app\.yaml:40/);
     expect(r.out).toContain('Controls: 1 newly failing (C-3), 1 fixed (C-1), 1 still failing.');
     expect(r.err).toContain('1 new, 1 fixed, 1 unchanged failures');
   });

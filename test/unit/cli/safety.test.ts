@@ -3,7 +3,7 @@
  * synth never deletes what it did not write, --output never replaces a device, FIFO or symlink,
  * and input kubectl would read differently (or refuse) is an error, never a silent pass.
  */
-import { execFileSync, spawn } from 'child_process';
+import { execFileSync, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -174,7 +174,7 @@ describe('issue 15, continued: links to descriptors, bounded reads, strict stack
   const TS_NODE = require.resolve('ts-node/register/transpile-only');
   const ENV = { ...process.env, TS_NODE_PROJECT: path.resolve(__dirname, '../../../tsconfig.json') };
   const hcb = (args: string[], opts: { cwd: string; input?: string }) =>
-    require('child_process').spawnSync(process.execPath, ['-r', TS_NODE, MAIN, ...args], {
+    spawnSync(process.execPath, ['-r', TS_NODE, MAIN, ...args], {
       cwd: opts.cwd,
       input: opts.input,
       encoding: 'utf8',

@@ -27,7 +27,7 @@ export function propError(fn: () => unknown): BlueprintPropError {
     fn();
   } catch (e) {
     if (e instanceof BlueprintPropError) return e;
-    throw new Error(`expected BlueprintPropError, got ${String(e)}`);
+    throw new Error(`expected BlueprintPropError, got ${String(e)}`, { cause: e });
   }
   throw new Error('expected BlueprintPropError, nothing was thrown');
 }

@@ -3,7 +3,6 @@ import { Finding } from '../../../policies/model';
 import { FINDINGS, META } from './fixtures';
 
 const UUID_V5 = /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const render = (findings: Finding[] = FINDINGS, meta = META): any => JSON.parse(renderOscal(findings, summarizeFindings(findings), meta));
 
 function allUuids(v: unknown, out: string[] = []): string[] {
