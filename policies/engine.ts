@@ -7,6 +7,7 @@
 import { CATALOGUE } from './catalogue';
 import { CheckResult, Control } from './control';
 import { buildContext } from './context';
+import { documentRef } from './components';
 import { isExceptionDocument, isExpired, scopeMatches, validateExceptions } from './exceptions';
 import {
   ControlException,
@@ -21,6 +22,8 @@ import {
   Status,
 } from './model';
 import { compareStrings } from './util/values';
+import { typeProblems, typeProblemsText } from './input/schema';
+import { INPUT_PARSE_CONTROL } from './input/types';
 
 export { validateExceptions, validateException } from './exceptions';
 export type { ExceptionProblem } from './exceptions';
@@ -136,6 +139,21 @@ export function compareFindings(a: Finding, b: Finding): number {
   return compareStrings(a.message, b.message);
 }
 
+function typeErrorFinding(d: Document, wrong: ReturnType<typeof typeProblems>): Finding {
+  const object = documentRef(d);
+  const where = object.file !== undefined ? `${object.file}${object.line !== undefined ? `:${object.line}` : ''}: ` : '';
+  const name = object.kind !== undefined ? `${object.kind}${object.name !== undefined ? ` ${object.namespace !== undefined ? `${object.namespace}/` : ''}${object.name}` : ''}: ` : '';
+  return {
+    control: INPUT_PARSE_CONTROL,
+    status: 'error',
+    severity: 'high',
+    frameworks: {},
+    object,
+    message: `${where}${name}${typeProblemsText(wrong)}`,
+    remediation: 'Write the field with the type Kubernetes gives it (a boolean unquoted as true or false, a number unquoted, a list as a list); then the controls can check it.',
+  };
+}
+
 /** Runs the controls over the documents. Deterministic; never throws on bad input. */
 export function evaluate(docs: readonly Document[], opts: EvaluateOptions = {}): Finding[] {
   const now = opts.now ?? new Date();
@@ -147,8 +165,17 @@ export function evaluate(docs: readonly Document[], opts: EvaluateOptions = {}):
   const includeManual = opts.includeManual ?? true;
   // Exceptions come only through opts.exceptions: a ControlExceptionList among the input is
   // neither applied nor checked (an audited manifest must never exempt itself).
-  const ctx = buildContext((Array.isArray(docs) ? docs : []).filter((d) => !isExceptionDocument(d?.object)));
+  // A document wrongly typed in a field a check reads is an error and no check sees it (the
+  // loader already drops such documents; this holds for every other caller too).
   const findings: Finding[] = [];
+  const checked: Document[] = [];
+  for (const d of Array.isArray(docs) ? docs : []) {
+    if (isExceptionDocument(d?.object)) continue;
+    const wrong = d && d.object !== null && typeof d.object === 'object' ? typeProblems(d.object) : [];
+    if (wrong.length === 0) checked.push(d);
+    else findings.push(typeErrorFinding(d, wrong));
+  }
+  const ctx = buildContext(checked);
   for (const control of controls) {
     if (control.automation === 'automated' && typeof control.check === 'function') {
       for (const f of runCheck(control, ctx)) findings.push(f);

@@ -4,7 +4,7 @@ import { INPUT_PARSE_CONTROL, LoadProblem } from './types';
 /** Input that could not be read or parsed, as 'error' findings: never silently skipped. */
 export function loadProblemsToFindings(problems: readonly LoadProblem[]): Finding[] {
   return problems.map((p) => {
-    const object: Finding['object'] = { file: p.file };
+    const object: Finding['object'] = { ...p.subject, file: p.file };
     if (p.line !== undefined) object.line = p.line;
     const where = p.line !== undefined ? `${p.file}:${p.line}${p.column !== undefined ? `:${p.column}` : ''}` : p.file;
     return {
@@ -14,7 +14,7 @@ export function loadProblemsToFindings(problems: readonly LoadProblem[]): Findin
       frameworks: {},
       object,
       message: `${where}: ${p.message}`,
-      remediation: 'Fix the input so that it parses as YAML or JSON; no control could check what it holds.',
+      remediation: p.remediation ?? 'Fix the input so that it parses as YAML or JSON; no control could check what it holds.',
     };
   });
 }

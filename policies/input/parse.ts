@@ -6,6 +6,7 @@
 import { Document as YamlDocument, isAlias, isMap, isScalar, isSeq, LineCounter, Node, parseAllDocuments, visit } from 'yaml';
 import { isExceptionDocument } from '../exceptions';
 import { Document, KubeObject } from '../model';
+import { typeProblems, typeProblemsText } from './schema';
 import { CONSTRUCT_PATH_ANNOTATION, LoadProblem } from './types';
 
 export interface ParseResult {
@@ -113,7 +114,8 @@ function parseTextOrThrow(text: string, file: string): ParseResult {
         continue;
       }
       const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
-      addValue(value, contents, file, docLine, one, lineOf);
+      const locate = (node: Node | undefined, path: readonly (string | number)[]): number | undefined => lineOf(nodeAt(doc, node, path)?.range?.[0]);
+      addValue(value, contents, file, docLine, one, lineOf, 0, locate);
     } catch (err) {
       out.errors.push({ file, line: docLine, message: errorText(err) });
       continue;
@@ -281,6 +283,7 @@ function addValue(
   out: ParseResult,
   lineOf?: (offset: number | undefined) => number | undefined,
   depth = 0,
+  locate?: (node: Node | undefined, path: readonly (string | number)[]) => number | undefined,
 ): void {
   if (value === null || value === undefined) return;
   const itemLine = (seq: Node | undefined, i: number): number => {
@@ -293,7 +296,7 @@ function addValue(
       out.errors.push({ file, line, message: 'expected a mapping (a Kubernetes object or a configuration file), found a list inside a list' });
       return;
     }
-    value.forEach((item, i) => addValue(item, isSeq(node) ? (node.items[i] as Node) : undefined, file, itemLine(node, i), out, lineOf, depth + 1));
+    value.forEach((item, i) => addValue(item, isSeq(node) ? (node.items[i] as Node) : undefined, file, itemLine(node, i), out, lineOf, depth + 1, locate));
     return;
   }
   if (typeof value !== 'object') {
@@ -324,17 +327,68 @@ function addValue(
         out.errors.push({ file, line: itemLine(itemsNode, i), message: `item ${i} of ${typeof object.kind === 'string' ? object.kind : 'the list'} is not an object` });
         return;
       }
-      addValue(item, itemNode, file, itemLine(itemsNode, i), out, lineOf, depth + 1);
+      addValue(item, itemNode, file, itemLine(itemsNode, i), out, lineOf, depth + 1, locate);
     });
     return;
   }
   if (typeof object.kind !== 'string' || object.kind === '') {
     out.warnings.push({ file, line, message: 'document has no kind: no control will recognise it' });
   }
+  // A field the catalogue reads, in a type the API server refuses to decode: the object is never
+  // applied as written, and a check would read the field as absent. An error, and no check sees it.
+  const wrong = typeProblems(object);
+  if (wrong.length > 0) {
+    const subject = subjectOf(object);
+    out.errors.push({
+      file,
+      line: locate?.(node, wrong[0].path) ?? line,
+      ...(subject ? { subject } : {}),
+      message: `${describeObject(subject)}${typeProblemsText(wrong)}`,
+      remediation: TYPE_REMEDIATION,
+    });
+    return;
+  }
   const source: Document['source'] = { file, line };
   const constructPath = object.metadata?.annotations?.[CONSTRUCT_PATH_ANNOTATION];
   if (typeof constructPath === 'string' && constructPath !== '') source.constructPath = constructPath;
   out.documents.push({ object, source });
+}
+
+const TYPE_REMEDIATION =
+  'Write the field with the type Kubernetes gives it (a boolean unquoted as true or false, a number unquoted, a list as a list); then the controls can check it.';
+
+/** kind, namespace and name, where they are strings. */
+function subjectOf(o: KubeObject): LoadProblem['subject'] | undefined {
+  const s: NonNullable<LoadProblem['subject']> = {};
+  if (typeof o.apiVersion === 'string') s.apiVersion = o.apiVersion;
+  if (typeof o.kind === 'string' && o.kind !== '') s.kind = o.kind;
+  const meta = o.metadata !== null && typeof o.metadata === 'object' ? o.metadata : {};
+  if (typeof meta.namespace === 'string' && meta.namespace !== '') s.namespace = meta.namespace;
+  if (typeof meta.name === 'string' && meta.name !== '') s.name = meta.name;
+  return Object.keys(s).length > 0 ? s : undefined;
+}
+
+function describeObject(s: LoadProblem['subject'] | undefined): string {
+  if (!s?.kind) return '';
+  return `${s.kind}${s.name !== undefined ? ` ${s.namespace !== undefined ? `${s.namespace}/` : ''}${s.name}` : ''}: `;
+}
+
+/**
+ * The node at a path below `node` (aliases followed), or the deepest one found on the way: a
+ * value that came in through a merge key has no node of its own under its mapping.
+ */
+function nodeAt(doc: YamlDocument.Parsed, node: Node | undefined, path: readonly (string | number)[]): Node | undefined {
+  let cur: Node | undefined = node;
+  for (const seg of path) {
+    let n: unknown = cur;
+    if (isAlias(n)) n = n.resolve(doc);
+    let next: unknown;
+    if (isMap(n) && typeof seg === 'string') next = n.get(seg, true);
+    else if (isSeq(n) && typeof seg === 'number') next = n.items[seg];
+    if (next === undefined || next === null || typeof next !== 'object') break;
+    cur = next as Node;
+  }
+  return cur;
 }
 
 /** Lists of lists are not a Kubernetes thing; a few levels are tolerated, then it is an error. */

@@ -9,6 +9,10 @@ export interface LoadProblem {
   /** 1-based column, when the problem has a position. */
   column?: number;
   message: string;
+  /** The object the problem is in, when it was read far enough to name it (kind, namespace, name). */
+  subject?: { apiVersion?: string; kind?: string; namespace?: string; name?: string };
+  /** What to change, when it is not "fix the YAML or JSON". */
+  remediation?: string;
 }
 
 /** The outcome of loading inputs: documents, plus problems that did not stop the rest. */
