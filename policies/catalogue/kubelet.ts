@@ -46,10 +46,14 @@ export function sourceText(source: KubeletValueSource | undefined): string {
   switch (source) {
     case 'default':
       return 'not set; the kubelet default applies';
+    case 'command-line-default':
+      return "not set; without --config the kubelet's command-line default applies";
     case 'kubeadm-default':
       return 'not set; kubeadm writes its default';
     case 'flag':
       return 'set by a kubelet flag';
+    case 'dropin':
+      return 'set by a drop-in file of --config-dir';
     default:
       return 'set in the file';
   }
@@ -67,8 +71,9 @@ export interface KubeletView {
  * A check over the effective configuration of every kubelet (defaults + file + kubeletExtraArgs).
  * `fields` are the configuration paths the check reads: a flag that overrides one of them is named
  * in the message, a flag value the kubelet cannot parse fails the check (the kubelet would not
- * start), and a --config-dir whose drop-ins are not in the input makes the result not-evaluated
- * unless flags set every field read.
+ * start), drop-ins of --config-dir are merged in as the kubelet merges them (an unreadable one
+ * fails: the kubelet would not start), and drop-ins that are not in the input make the result
+ * not-evaluated unless flags set every field read.
  */
 function kubeletCheck(fields: readonly string[], decide: (k: Dict, view: KubeletView) => Verdict) {
   return (ctx: CheckContext): CheckResult[] => {
@@ -81,12 +86,22 @@ function kubeletCheck(fields: readonly string[], decide: (k: Dict, view: Kubelet
       if (invalid) {
         return result('fail', `${from} sets --${invalid.invalidFlag}=${invalid.raw}, which the kubelet cannot parse${invalid.reason ? ` (${invalid.reason})` : ''}: it would not start.`, ctx.ref(sub.document));
       }
-      if (sub.dropinDir !== undefined && fields.some((f) => sub.sources.get(f) !== 'flag')) {
-        return result('not-evaluated', `Not evaluated: ${from} sets --config-dir=${sub.dropinDir}; drop-in files there (not in the input) override ${fields.join(', ')}.`, ctx.ref(sub.document));
+      if (sub.problem?.status === 'fail') return result('fail', `${sub.problem.message}: it would not start.`, ctx.ref(sub.document));
+      if (sub.problem && fields.some((f) => sub.sources.get(f) !== 'flag')) {
+        return result('not-evaluated', `${sub.problem.message} (${fields.join(', ')}).`, ctx.ref(sub.document));
       }
-      const v = decide(sub.config, { config: sub.config, file: sub.document.object as Dict, source: (p) => sub.sources.get(p) });
+      const written = sub.written ?? (sub.document.object.kind === KUBELET_PROCESS_KIND ? {} : (sub.document.object as Dict));
+      const v = decide(sub.config, { config: sub.config, file: written, source: (p) => sub.sources.get(p) });
       const over = fields.filter((f) => sub.overrides.has(f)).map((f) => `--${sub.overrides.get(f)!.flag}=${sub.overrides.get(f)!.raw}`);
-      const note = over.length > 0 ? ` [${over.join(', ')} from ${from} overrides the file]` : sub.flagsFrom ? ` [with the flags of ${from}]` : '';
+      const notes: string[] = [];
+      if (sub.document.object.kind === KUBELET_PROCESS_KIND) notes.push('no --config: the command-line defaults apply');
+      const byDropin = fields.filter((f) => sub.sources.get(f) === 'dropin' && sub.dropinSources?.has(f)).map((f) => `${f} from ${sub.dropinSources!.get(f)}`);
+      if (byDropin.length > 0) notes.push(`drop-in: ${byDropin.join(', ')}`);
+      else if (sub.dropins !== undefined) notes.push(sub.dropins.length > 0 ? `drop-ins applied: ${sub.dropins.join(', ')}` : `no .conf drop-in in --config-dir=${sub.dropinDir}`);
+      if (sub.skippedDropins && sub.skippedDropins.length > 0) notes.push(`ignored by the kubelet (not .conf): ${sub.skippedDropins.join(', ')}`);
+      if (over.length > 0) notes.push(`${over.join(', ')} from ${from} overrides the file`);
+      else if (sub.flagsFrom) notes.push(`with the flags of ${from}`);
+      const note = notes.length > 0 ? ` [${notes.join('; ')}]` : '';
       return result(v.status, `${v.message}${note}`, ctx.ref(sub.document));
     })];
   };
@@ -99,8 +114,8 @@ function boolField(path: string, want: boolean) {
     const b = asBool(raw);
     const src = view.source(path);
     if (b === undefined) return fail(`${path} is ${JSON.stringify(raw)}, not a boolean.`);
-    if (src === 'default' || src === 'kubeadm-default') {
-      const how = src === 'default' ? `is not set and defaults to ${b}` : `is not set and kubeadm writes ${b}`;
+    if (src === 'default' || src === 'kubeadm-default' || src === 'command-line-default') {
+      const how = src === 'kubeadm-default' ? `is not set and kubeadm writes ${b}` : src === 'command-line-default' ? `is not set and the command-line default is ${b}` : `is not set and defaults to ${b}`;
       return b === want ? pass(`${path} ${how}.`) : fail(`${path} ${how}; it must be ${want}.`);
     }
     return b === want ? pass(`${path}: ${b}.`) : fail(`${path}: ${b}; it must be ${want}.`);

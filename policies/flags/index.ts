@@ -11,3 +11,4 @@ export * from './command-line';
 export * from './kubeadm';
 export * from './kubelet';
 export * from './admission-plugins';
+export * from './kubelet-dropins';

@@ -23,9 +23,10 @@
  */
 import { Document } from '../model';
 import { parseGoDuration } from '../util/go-values';
-import { asString, Dict, get, isDict } from '../util/values';
+import { asDicts, asString, Dict, get, isDict } from '../util/values';
 import { effectiveOf, EffectiveFlag } from './effective';
 import { readExtraArgs } from './kubeadm';
+import { applyDropins, cleanPath, decodeMainFile, isDropinName, jsonMergePatch, KubeletDropin, patchTouches, walkOrder } from './kubelet-dropins';
 import { FlagType } from './table';
 
 interface KubeletFlagSpec {
@@ -87,8 +88,20 @@ export const KUBELET_DEFAULTS: Readonly<Record<string, { value: unknown; zero?: 
   failCgroupV1: { value: true },
 };
 
+/**
+ * The configuration a kubelet starts from without --config (cmd/kubelet/app/options/options.go
+ * NewKubeletConfiguration: the v1beta1 defaults, then applyLegacyDefaults for the command line):
+ * anonymous requests allowed, no webhook authentication, AlwaysAllow, read-only port 10255.
+ */
+export const KUBELET_COMMAND_LINE_DEFAULTS: Readonly<Record<string, unknown>> = {
+  'authentication.anonymous.enabled': true,
+  'authentication.webhook.enabled': false,
+  'authorization.mode': 'AlwaysAllow',
+  readOnlyPort: 10255,
+};
+
 /** Where an effective kubelet field value came from. */
-export type KubeletValueSource = 'default' | 'kubeadm-default' | 'file' | 'flag';
+export type KubeletValueSource = 'default' | 'command-line-default' | 'kubeadm-default' | 'file' | 'dropin' | 'flag';
 
 /** A value a flag would set but the kubelet cannot parse: it refuses to start. */
 export interface InvalidFlagValue {
@@ -114,8 +127,21 @@ export interface KubeletSubject {
   overrides: Map<string, { flag: string; raw: string }>;
   /** Every kubelet flag given, name → values in order (for flags without a config field). */
   flags: Map<string, string[]>;
-  /** A --config-dir whose drop-in files (not in the input) override the file for fields no flag sets. */
+  /** The --config-dir the kubelet reads (its last value), if any. */
   dropinDir?: string;
+  /** The drop-in files applied over the file, in the kubelet's order (paths). */
+  dropins?: string[];
+  /** Files in the drop-in directory the kubelet skips (no `.conf` extension). */
+  skippedDropins?: string[];
+  /** Config field path → the drop-in file that set it (or deleted it, for the default to apply). */
+  dropinSources?: Map<string, string>;
+  /** The configuration as written: the file with the drop-ins merged, before defaults and flags. */
+  written?: Dict;
+  /**
+   * Why the configuration cannot be evaluated ('not-evaluated': drop-ins or the file not in the
+   * input) or why the kubelet would not start with it ('fail': an unreadable drop-in).
+   */
+  problem?: { status: 'fail' | 'not-evaluated'; message: string };
 }
 
 function setPath(obj: Dict, path: string, value: unknown): void {
@@ -175,31 +201,71 @@ export interface KubeletInputs {
   flags: ReadonlyArray<[string, string]>;
   /** certificatesDir of the kubeadm ClusterConfiguration, when kubeadm consumes the file. */
   kubeadmCertificatesDir?: string;
+  /** No --config: the kubelet starts from its command-line defaults (`file` is then empty). */
+  commandLineDefaults?: boolean;
+  /** Drop-in files of --config-dir, in the kubelet's order. */
+  dropins?: readonly KubeletDropin[];
 }
 
-/** The effective configuration of one kubelet. */
-export function effectiveKubeletConfig(inputs: KubeletInputs): Pick<KubeletSubject, 'config' | 'sources' | 'overrides' | 'flags' | 'dropinDir'> {
-  const config = JSON.parse(JSON.stringify(inputs.file)) as Dict;
-  const sources = new Map<string, KubeletValueSource>();
+type EffectiveKubelet = Pick<KubeletSubject, 'config' | 'sources' | 'overrides' | 'flags' | 'dropinDir' | 'dropins' | 'dropinSources' | 'written'>;
+
+/** The kubelet's defaults for every field still unset. */
+function applyKubeletDefaults(config: Dict, sources: Map<string, KubeletValueSource>): void {
   for (const [path, d] of Object.entries(KUBELET_DEFAULTS)) {
     if (isUnset(path, get(config, path))) {
       setPath(config, path, d.value);
       sources.set(path, 'default');
-    } else sources.set(path, 'file');
+    }
   }
+}
+
+/** The effective configuration of one kubelet. */
+export function effectiveKubeletConfig(inputs: KubeletInputs): EffectiveKubelet {
+  const config = decodeMainFile(inputs.file);
+  const sources = new Map<string, KubeletValueSource>();
+  if (inputs.commandLineDefaults) {
+    for (const [path, value] of Object.entries(KUBELET_COMMAND_LINE_DEFAULTS)) {
+      setPath(config, path, value);
+      sources.set(path, 'command-line-default');
+    }
+  }
+  for (const path of Object.keys(KUBELET_DEFAULTS)) if (!sources.has(path) && !isUnset(path, get(config, path))) sources.set(path, 'file');
   if (inputs.kubeadmCertificatesDir !== undefined) {
     for (const [path, value, when] of kubeadmKubeletDefaults(inputs.kubeadmCertificatesDir)) {
-      if (when === 'always' || sources.get(path) === 'default') {
+      if (when === 'always' || isUnset(path, get(config, path))) {
         setPath(config, path, value);
         sources.set(path, 'kubeadm-default');
       }
     }
   }
+  applyKubeletDefaults(config, sources);
+  let effective = config;
+  let written: Dict | undefined;
+  const dropinSources = new Map<string, string>();
+  if (inputs.dropins && inputs.dropins.length > 0) {
+    // The kubelet merges the drop-ins over the defaulted configuration, decodes the result and
+    // defaults it again (kubelet-dropins.ts).
+    effective = applyDropins(config, inputs.dropins);
+    let w: unknown = JSON.parse(JSON.stringify(inputs.file));
+    for (const d of inputs.dropins) {
+      w = jsonMergePatch(w, d.config);
+      for (const path of [...Object.keys(KUBELET_DEFAULTS), 'tlsCipherSuites']) {
+        if (patchTouches(d.config, path)) {
+          sources.set(path, 'dropin');
+          dropinSources.set(path, d.path);
+        }
+      }
+    }
+    written = isDict(w) ? w : {};
+    applyKubeletDefaults(effective, sources);
+  }
   // Every occurrence, by normalized name, in order; then each flag's effective value.
   const all = new Map<string, string[]>();
   for (const [rawName, raw] of inputs.flags) {
     const name = rawName.replace(/_/g, '-');
-    all.set(name, [...(all.get(name) ?? []), raw]);
+    const seen = all.get(name);
+    if (seen) seen.push(raw);
+    else all.set(name, [raw]);
   }
   const overrides: KubeletSubject['overrides'] = new Map();
   for (const [name, values] of all) {
@@ -207,33 +273,38 @@ export function effectiveKubeletConfig(inputs: KubeletInputs): Pick<KubeletSubje
     if (!spec?.field) continue;
     const e = effectiveOf(spec.type, name, values);
     if (name === 'feature-gates') {
-      const fileGates = isDict(config.featureGates) ? config.featureGates : {};
+      const fileGates = isDict(effective.featureGates) ? effective.featureGates : {};
       const merged: Dict = { ...fileGates };
       for (const [k, v] of e.map ?? new Map<string, string>()) {
         merged[k] = fieldValue(name, effectiveOf('bool', `feature-gates ${k}`, [v]));
         overrides.set(`featureGates.${k}`, { flag: name, raw: `${k}=${v}` });
         sources.set(`featureGates.${k}`, 'flag');
       }
-      config.featureGates = merged;
+      effective.featureGates = merged;
       continue;
     }
     const v = fieldValue(name, e);
     if (spec.combine === 'or' && !isInvalidFlagValue(v)) {
       // --seccomp-default only adds: the kubelet uses flag OR file.
       if (v === true) {
-        setPath(config, spec.field, true);
+        setPath(effective, spec.field, true);
         sources.set(spec.field, 'flag');
         overrides.set(spec.field, { flag: name, raw: e.value });
       }
       continue;
     }
-    setPath(config, spec.field, v);
+    setPath(effective, spec.field, v);
     sources.set(spec.field, 'flag');
     overrides.set(spec.field, { flag: name, raw: e.value });
   }
   const dropin = all.get('config-dir');
-  const out: Pick<KubeletSubject, 'config' | 'sources' | 'overrides' | 'flags' | 'dropinDir'> = { config, sources, overrides, flags: all };
+  const out: EffectiveKubelet = { config: effective, sources, overrides, flags: all };
   if (dropin && dropin[dropin.length - 1] !== '') out.dropinDir = dropin[dropin.length - 1];
+  if (inputs.dropins && inputs.dropins.length > 0) {
+    out.dropins = inputs.dropins.map((d) => d.path);
+    out.dropinSources = dropinSources;
+  }
+  if (written !== undefined) out.written = written;
   return out;
 }
 
@@ -293,20 +364,124 @@ function processConfigFile(p: Document, config: string, files: readonly Document
   return files.find((d) => sourcePath(d) === config) ?? (p.source?.file !== undefined ? files.find((d) => d.source?.file === p.source?.file) : undefined);
 }
 
+/** A listing of a kubelet's drop-in directory (`hcb verify` writes it; an audit input may carry it). */
+export const KUBELET_CONFIG_DIRECTORY_KIND = 'KubeletConfigDirectory';
+
+/** Where kubeadm's kubelet reads its configuration (the systemd drop-in's --config). */
+export const KUBEADM_KUBELET_CONFIG = '/var/lib/kubelet/config.yaml';
+
+const DROPIN_KIND = 'KubeletConfiguration';
+const DROPIN_API_VERSION = 'kubelet.config.k8s.io/v1beta1';
+
+type IsKind = (d: Document, kind: string, group: string) => boolean;
+
+interface DropinResolution {
+  dropins: KubeletDropin[];
+  skipped: string[];
+  /** Top-level documents used as drop-ins (they are no kubelet of their own). */
+  used: Document[];
+  problem?: KubeletSubject['problem'];
+}
+
+function joinDir(dir: string, name: string): string {
+  return dir.endsWith('/') ? `${dir}${name}` : `${dir}/${name}`;
+}
+
+/** Why the kubelet refuses a drop-in's content (it stops at start), if it does. */
+function dropinRefusal(config: unknown): string | undefined {
+  if (!isDict(config)) return 'it is not a KubeletConfiguration object';
+  if (config.apiVersion === undefined || config.kind === undefined || config.apiVersion === '' || config.kind === '') return 'it has no apiVersion/kind';
+  if (config.apiVersion !== DROPIN_API_VERSION || config.kind !== DROPIN_KIND) return `its apiVersion/kind ${String(config.apiVersion)}/${String(config.kind)} is not ${DROPIN_API_VERSION}/${DROPIN_KIND}`;
+  return undefined;
+}
+
 /**
- * Observed kubelet processes whose configuration cannot be evaluated from the input: no --config
- * (the kubelet then runs on its command-line defaults, which differ from a file's: the read-only
- * port is 10255), or a --config file that is not in the input. Checks report them not-evaluated.
+ * The drop-ins a kubelet with --config-dir=`dir` applies, from the input: a KubeletConfigDirectory
+ * listing of that directory (the whole directory: the kubelet's order and `.conf` rule are applied
+ * here), or else KubeletConfiguration documents read from files under that (absolute) directory.
+ * With neither, the result is not-evaluated.
  */
-export function unevaluableKubeletProcesses(docs: readonly Document[], isKind: (d: Document, kind: string, group: string) => boolean): Array<{ document: Document; reason: string }> {
+function resolveDropins(dir: string, owner: Document | undefined, docs: readonly Document[], isKind: IsKind, mainFiles: ReadonlySet<Document>): DropinResolution {
+  const want = cleanPath(dir);
+  const listings = docs.filter((d) => isKind(d, KUBELET_CONFIG_DIRECTORY_KIND, 'hcb.dev') && typeof (d.object as Dict).path === 'string' && cleanPath((d.object as Dict).path as string) === want);
+  const listing = listings.find((d) => owner?.source?.file !== undefined && d.source?.file === owner.source.file) ?? listings[0];
+  if (listing) {
+    const files = asDicts((listing.object as Dict).files).filter((f) => typeof f.name === 'string' && f.name !== '');
+    const out: DropinResolution = { dropins: [], skipped: [], used: [listing] };
+    for (const f of [...files].sort((a, b) => walkOrder(a.name as string, b.name as string))) {
+      const name = f.name as string;
+      const path = joinDir(dir, name);
+      if (!isDropinName(name)) {
+        out.skipped.push(path);
+        continue;
+      }
+      if (typeof f.invalid === 'string') {
+        out.problem = { status: 'fail', message: `the drop-in ${path} stops the kubelet at start (${f.invalid})` };
+        return out;
+      }
+      if (f.config === undefined) {
+        out.problem ??= { status: 'not-evaluated', message: `Not evaluated: the drop-in ${path} ${typeof f.unreadable === 'string' ? `could not be read (${f.unreadable})` : 'is listed without its content'}` };
+        continue;
+      }
+      const refusal = dropinRefusal(f.config);
+      if (refusal) {
+        out.problem = { status: 'fail', message: `the drop-in ${path} stops the kubelet at start: ${refusal}` };
+        return out;
+      }
+      out.dropins.push({ path, config: f.config as Dict });
+    }
+    return out;
+  }
+  if (want.startsWith('/')) {
+    const under = docs.filter((d) => {
+      const p = sourcePath(d);
+      return isKind(d, DROPIN_KIND, 'kubelet.config.k8s.io') && !mainFiles.has(d) && p !== undefined && p.startsWith(`${want}/`);
+    });
+    if (under.length > 0) {
+      const out: DropinResolution = { dropins: [], skipped: [], used: under };
+      const byPath = new Map<string, Document[]>();
+      for (const d of under) {
+        const p = sourcePath(d) as string;
+        byPath.set(p, [...(byPath.get(p) ?? []), d]);
+      }
+      for (const p of [...byPath.keys()].sort((a, b) => walkOrder(a.slice(want.length + 1), b.slice(want.length + 1)))) {
+        if (!isDropinName(p)) {
+          out.skipped.push(p);
+          continue;
+        }
+        // The kubelet decodes one object per file.
+        const ds = byPath.get(p) as Document[];
+        if (ds.length > 1) {
+          out.problem ??= { status: 'not-evaluated', message: `Not evaluated: the drop-in ${p} holds ${ds.length} documents` };
+          continue;
+        }
+        out.dropins.push({ path: p, config: ds[0].object as Dict });
+      }
+      return out;
+    }
+  }
+  return {
+    dropins: [],
+    skipped: [],
+    used: [],
+    problem: {
+      status: 'not-evaluated',
+      message: `Not evaluated: the kubelet reads drop-in files from --config-dir=${dir}, and the input holds neither a ${KUBELET_CONFIG_DIRECTORY_KIND} listing of that directory nor its .conf files; they override the configuration file`,
+    },
+  };
+}
+
+/**
+ * Observed kubelet processes whose configuration file is named but not in the input. Checks report
+ * them not-evaluated. (A kubelet without --config is evaluated on its command-line defaults.)
+ */
+export function unevaluableKubeletProcesses(docs: readonly Document[], isKind: IsKind): Array<{ document: Document; reason: string }> {
   const files = docs.filter((d) => isKind(d, 'KubeletConfiguration', 'kubelet.config.k8s.io'));
   const out: Array<{ document: Document; reason: string }> = [];
   for (const p of docs.filter((d) => isKind(d, KUBELET_PROCESS_KIND, 'hcb.dev'))) {
     const flags = parseKubeletCommandLine(processArgs(p));
     const config = lastFlag(flags, 'config');
-    if (config === undefined || config === '') {
-      out.push({ document: p, reason: 'the kubelet runs without --config: its command-line defaults apply (the read-only port among them is 10255), which the input does not describe' });
-    } else if (!processConfigFile(p, config, files)) {
+    if (config !== undefined && config !== '' && !processConfigFile(p, config, files)) {
       out.push({ document: p, reason: `the kubelet reads --config=${config}, which is not in the input` });
     }
   }
@@ -318,29 +493,54 @@ function processArgs(p: Document): string[] {
   return Array.isArray(cmd) ? cmd.slice(1).filter((w): w is string => typeof w === 'string') : [];
 }
 
+/** Adds the drop-ins of the subject's --config-dir (if any) and recomputes its configuration. */
+function withDropins(inputs: KubeletInputs, owner: Document | undefined, docs: readonly Document[], isKind: IsKind, mainFiles: ReadonlySet<Document>, used: Set<Document>): Omit<KubeletSubject, 'document' | 'flagsFrom'> {
+  const first = effectiveKubeletConfig(inputs);
+  if (first.dropinDir === undefined) return first;
+  const r = resolveDropins(first.dropinDir, owner, docs, isKind, mainFiles);
+  for (const d of r.used) used.add(d);
+  const eff = r.dropins.length > 0 ? effectiveKubeletConfig({ ...inputs, dropins: r.dropins }) : first;
+  const out: Omit<KubeletSubject, 'document' | 'flagsFrom'> = { ...eff, skippedDropins: r.skipped };
+  if (r.dropins.length === 0) out.dropins = [];
+  if (r.problem) out.problem = r.problem;
+  return out;
+}
+
 /**
  * Every kubelet the input describes: each KubeletConfiguration with the kubeletExtraArgs of each
  * InitConfiguration/JoinConfiguration in the input (kubeadm gives the same file to every node and
  * the registration's flags to that node), or alone when there is none. A KubeletConfiguration
  * that an observed KubeletProcess reads (its --config names the file the document was read
- * from) is that process's kubelet: the process's flags apply, and no registration's.
+ * from) is that process's kubelet: the process's flags apply, and no registration's. A process
+ * without --config is a kubelet of its own (command-line defaults). Drop-ins of --config-dir are
+ * merged in (kubelet-dropins.ts); drop-in documents are no kubelets of their own.
  */
-export function kubeletSubjects(docs: readonly Document[], isKind: (d: Document, kind: string, group: string) => boolean): KubeletSubject[] {
+export function kubeletSubjects(docs: readonly Document[], isKind: IsKind): KubeletSubject[] {
   const allFiles = docs.filter((d) => isKind(d, 'KubeletConfiguration', 'kubelet.config.k8s.io'));
   const out: KubeletSubject[] = [];
   const observed = new Set<Document>();
+  const processes: Array<{ p: Document; flags: Array<[string, string]>; file?: Document }> = [];
   for (const p of docs.filter((d) => isKind(d, KUBELET_PROCESS_KIND, 'hcb.dev'))) {
     const flags = parseKubeletCommandLine(processArgs(p));
     const config = lastFlag(flags, 'config');
-    const f = config ? processConfigFile(p, config, allFiles) : undefined;
+    if (config === undefined || config === '') {
+      processes.push({ p, flags });
+      continue;
+    }
+    const f = processConfigFile(p, config, allFiles);
     if (!f) continue; // unevaluableKubeletProcesses reports it
     observed.add(f);
-    out.push({ document: f, flagsFrom: p, ...effectiveKubeletConfig({ file: f.object as Dict, flags }) });
+    processes.push({ p, flags, file: f });
   }
-  const files = allFiles.filter((d) => !observed.has(d));
+  const used = new Set<Document>();
+  for (const { p, flags, file } of processes) {
+    const inputs: KubeletInputs = file ? { file: file.object as Dict, flags } : { file: {}, flags, commandLineDefaults: true };
+    out.push({ document: file ?? p, flagsFrom: p, ...withDropins(inputs, p, docs, isKind, observed, used) });
+  }
   const registrations = docs.filter((d) => isKind(d, 'InitConfiguration', 'kubeadm.k8s.io') || isKind(d, 'JoinConfiguration', 'kubeadm.k8s.io'));
   const clusterConfigs = docs.filter((d) => isKind(d, 'ClusterConfiguration', 'kubeadm.k8s.io'));
-  for (const f of files) {
+  const regSubjects: Array<{ f: Document; r?: Document; inputs: KubeletInputs }> = [];
+  for (const f of allFiles.filter((d) => !observed.has(d))) {
     // kubeadm reads a KubeletConfiguration from the same --config file as its own documents.
     const file = f.source?.file;
     const sameFile = (d: Document) => file !== undefined && d.source?.file === file;
@@ -352,9 +552,23 @@ export function kubeletSubjects(docs: readonly Document[], isKind: (d: Document,
       const args = r ? readExtraArgs(get(r.object, 'nodeRegistration.kubeletExtraArgs')) : [];
       const inputs: KubeletInputs = { file: f.object as Dict, flags: args };
       if (kubeadmCertificatesDir !== undefined) inputs.kubeadmCertificatesDir = kubeadmCertificatesDir;
-      const eff = effectiveKubeletConfig(inputs);
-      out.push(r ? { document: f, flagsFrom: r, ...eff } : { document: f, ...eff });
+      regSubjects.push(r ? { f, r, inputs } : { f, inputs });
     }
+  }
+  // Drop-ins first, so that documents used as drop-ins are not taken for kubelets of their own.
+  const resolved = regSubjects.map((s) => ({ s, eff: withDropins(s.inputs, s.r, docs, isKind, observed, used) }));
+  for (const { s, eff } of resolved) {
+    if (used.has(s.f)) continue;
+    const sub: KubeletSubject = s.r ? { document: s.f, flagsFrom: s.r, ...eff } : { document: s.f, ...eff };
+    // kubeletExtraArgs naming another --config: the kubelet reads that file, not kubeadm's.
+    const config = s.r ? lastFlag(s.inputs.flags, 'config') : undefined;
+    if (config !== undefined && config !== KUBEADM_KUBELET_CONFIG && sourcePath(s.f) !== config && !sub.problem) {
+      sub.problem = {
+        status: 'not-evaluated',
+        message: `Not evaluated: kubeletExtraArgs set --config=${config}, so the kubelet reads that file (not in the input) instead of the KubeletConfiguration kubeadm writes to ${KUBEADM_KUBELET_CONFIG}`,
+      };
+    }
+    out.push(sub);
   }
   return out;
 }
