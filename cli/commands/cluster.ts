@@ -32,6 +32,7 @@ options:
   --api-server-port N          API server port on 127.0.0.1 (default 6443)
   --etcd-port N                etcd client port; peer and metrics use the next two (default 2379)
   --controller-manager-port N  (default 10257)
+  --scheduler-port N           (default 10259)
   --json               status as JSON
 `;
 
@@ -58,6 +59,7 @@ export const command: Command = {
         etcdPeerPort: opts.etcdPort + 1,
         etcdMetricsPort: opts.etcdPort + 2,
         controllerManagerPort: opts.controllerManagerPort,
+        schedulerPort: opts.schedulerPort,
       },
     });
     // Only `up` needs the binaries; down and status work without a built toolchain.
@@ -98,12 +100,13 @@ interface Options {
   apiServerPort: number;
   etcdPort: number;
   controllerManagerPort: number;
+  schedulerPort: number;
   purge: boolean;
   json: boolean;
 }
 
 function parseOptions(args: string[]): Options | string {
-  const o: Options = { stateDir: path.join(REPO, '.hcb/clusters/local'), profile: 'standard', apiServerPort: 6443, etcdPort: 2379, controllerManagerPort: 10257, purge: false, json: false };
+  const o: Options = { stateDir: path.join(REPO, '.hcb/clusters/local'), profile: 'standard', apiServerPort: 6443, etcdPort: 2379, controllerManagerPort: 10257, schedulerPort: 10259, purge: false, json: false };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const value = (): string => {
@@ -117,12 +120,13 @@ function parseOptions(args: string[]): Options | string {
         const p = value();
         if (!['basic', 'standard', 'high'].includes(p)) return `--profile "${p}" is not one of basic, standard, high`;
         o.profile = p as ProtectionProfile;
-      } else if (a === '--api-server-port' || a === '--etcd-port' || a === '--controller-manager-port') {
+      } else if (a === '--api-server-port' || a === '--etcd-port' || a === '--controller-manager-port' || a === '--scheduler-port') {
         const n = Number(value());
         if (!Number.isInteger(n) || n < 1 || n > 65533) return `${a} must be a port number (1-65533)`;
         if (a === '--api-server-port') o.apiServerPort = n;
         else if (a === '--etcd-port') o.etcdPort = n;
-        else o.controllerManagerPort = n;
+        else if (a === '--controller-manager-port') o.controllerManagerPort = n;
+        else o.schedulerPort = n;
       } else if (a === '--purge') o.purge = true;
       else if (a === '--json') o.json = true;
       else return `unknown option "${a}"`;

@@ -36,6 +36,11 @@ export interface LocalControlPlaneOptions {
   /** How long to wait for each component to become healthy. @default 120000 */
   healthTimeoutMs?: number;
   /**
+   * How long `up`/`down` wait for another process holding this state directory's lock (another
+   * `hcb cluster up`, or a `pulumi up` of the stack) before giving up. @default 600000
+   */
+  lockTimeoutMs?: number;
+  /**
    * Also run the node (containerd, runc, CNI, kubelet) in network, mount and UTS namespaces of
    * its own (stacks/local/node) and wait until it is Ready. @default false
    */
@@ -88,6 +93,10 @@ interface ProcessRecord {
   fingerprint: string;
   binary: string;
   args: string[];
+  /** The process's start time (field 22 of /proc/<pid>/stat): tells a reused pid apart. */
+  startTime?: string;
+  /** Which component's record this is (from the record's file name; not stored). */
+  component?: Component;
 }
 
 interface RenderedComponent {
@@ -108,6 +117,7 @@ export class LocalControlPlane {
   private readonly secretDir: string;
   private readonly log: (line: string) => void;
   private readonly healthTimeoutMs: number;
+  private readonly lockTimeoutMs: number;
 
   constructor(private readonly opts: LocalControlPlaneOptions) {
     this.stateDir = path.resolve(opts.stateDir);
@@ -117,6 +127,7 @@ export class LocalControlPlane {
     this.secretDir = path.join(this.stateDir, 'secrets');
     this.log = opts.log ?? ((line) => process.stderr.write(`[local-cluster] ${line}\n`));
     this.healthTimeoutMs = opts.healthTimeoutMs ?? 120_000;
+    this.lockTimeoutMs = opts.lockTimeoutMs ?? 600_000;
   }
 
   /** Starts the control plane; a no-op when it already runs with the same configuration. */
@@ -131,14 +142,23 @@ export class LocalControlPlane {
       this.renderWithKubeadm(configChanged);
       this.applyKubeadmFileModes();
       const components = this.renderComponents();
+      // Components of this state directory that run without a record (a run interrupted between
+      // start and record, or a lost run directory) would hold the ports: stop them first.
+      await this.stopStrays();
       let started = false;
       for (const c of components) {
         const rec = this.readRecord(c.name);
         const alive = rec !== undefined && this.isAlive(rec);
-        if (alive && rec.fingerprint === c.fingerprint && (await this.healthy(c.name))) {
-          continue;
+        if (rec && !alive && fs.existsSync(this.recordPath(c.name))) {
+          this.log(`${c.name}: not running (pid ${rec.pid} in ${this.recordPath(c.name)} is gone or another program), starting it`);
         }
-        if (alive) {
+        if (alive && rec.fingerprint === c.fingerprint) {
+          // Same configuration: give it a moment when it is not healthy (e.g. the API server
+          // reconnecting to an etcd that was just restarted) before restarting it.
+          if ((await this.healthy(c.name)) || (await this.becomesHealthy(rec, c.name, 30_000))) continue;
+          this.log(`${c.name}: running (pid ${rec.pid}) but not healthy for 30s, restarting`);
+          await this.stopOne(c.name);
+        } else if (alive) {
           this.log(`${c.name}: configuration changed, restarting`);
           await this.stopOne(c.name);
         }
@@ -152,6 +172,8 @@ export class LocalControlPlane {
         // Nothing was started: still make sure the admin binding exists (it is idempotent).
         await this.ensureAdminBinding();
       }
+      // A component that died while a later one was starting is named here, not hidden.
+      await this.assertAllRunning('after start-up');
       const info = await this.info(started);
       if (!started) this.log(`already running: ${info.apiServerUrl} (${info.serverVersion})`);
       if (this.opts.node) info.node = await this.localNode().up();
@@ -167,17 +189,20 @@ export class LocalControlPlane {
   /** Stops every process; with purge, also deletes data, certificates and keys. */
   async down(options: { purge?: boolean } = {}): Promise<void> {
     if (!fs.existsSync(this.stateDir)) return;
-    // The node goes first (whether or not this runner was asked to start one: it may have been).
-    if (fs.existsSync(path.join(this.stateDir, 'node'))) await this.localNode().down({ purge: options.purge });
-    for (const name of [...COMPONENTS].reverse()) {
-      await this.stopOne(name);
-    }
-    if (options.purge) {
-      for (const d of [this.rootfs, this.runDir, this.secretDir]) {
-        fs.rmSync(d, { recursive: true, force: true });
+    await this.withLock(async () => {
+      // The node goes first (whether or not this runner was asked to start one: it may have been).
+      if (fs.existsSync(path.join(this.stateDir, 'node'))) await this.localNode().down({ purge: options.purge });
+      for (const name of [...COMPONENTS].reverse()) {
+        await this.stopOne(name);
       }
-      this.log(`purged ${this.stateDir} (logs kept in ${this.logDir})`);
-    }
+      await this.stopStrays();
+      if (options.purge) {
+        for (const d of [this.rootfs, this.runDir, this.secretDir]) {
+          fs.rmSync(d, { recursive: true, force: true });
+        }
+        this.log(`purged ${this.stateDir} (logs kept in ${this.logDir})`);
+      }
+    });
   }
 
   async status(): Promise<ClusterStatus> {
@@ -423,7 +448,7 @@ export class LocalControlPlane {
     fs.closeSync(fd);
     if (child.pid === undefined) throw new Error(`${c.name}: could not start ${c.binary}`);
     child.unref();
-    const rec: ProcessRecord = { pid: child.pid, fingerprint: c.fingerprint, binary: c.binary, args: c.args };
+    const rec: ProcessRecord = { pid: child.pid, fingerprint: c.fingerprint, binary: c.binary, args: c.args, startTime: processStartTime(child.pid) };
     writeFileAtomic(this.recordPath(c.name), `${JSON.stringify(rec, null, 2)}\n`, 0o600);
     this.log(`${c.name}: started (pid ${child.pid}, log ${logFile})`);
   }
@@ -444,21 +469,91 @@ export class LocalControlPlane {
     fs.rmSync(this.recordPath(name), { force: true });
   }
 
+  /**
+   * Whether the recorded process still runs. A pid file can outlive its process (machine
+   * restarted, process killed) and the pid can be reused: the process must be our binary with
+   * exactly the recorded command line, started at the recorded time, and not a zombie. Anything
+   * else is another program, which is never signalled.
+   */
   private isAlive(rec: ProcessRecord): boolean {
+    if (!Number.isInteger(rec.pid) || rec.pid <= 1) return false;
     try {
       process.kill(rec.pid, 0);
     } catch {
       return false;
     }
-    // Guard against pid reuse: the process must still be our binary, and not a zombie.
     try {
       const stat = fs.readFileSync(`/proc/${rec.pid}/stat`, 'utf8');
       if (/\) Z /.test(stat)) return false;
+      if (rec.startTime !== undefined && processStartTime(rec.pid) !== rec.startTime) return false;
       const exe = fs.readlinkSync(`/proc/${rec.pid}/exe`).replace(/ \(deleted\)$/, '');
-      return exe === rec.binary || exe === realpath(rec.binary);
+      if (exe !== rec.binary && exe !== realpath(rec.binary)) return false;
+      // A record naming another program than its component's binary is not ours either.
+      if (rec.component !== undefined && path.basename(exe) !== rec.component) return false;
+      const argv = fs.readFileSync(`/proc/${rec.pid}/cmdline`, 'utf8').split('\0').slice(1, -1);
+      return JSON.stringify(argv) === JSON.stringify(rec.args ?? []);
     } catch {
       return false;
     }
+  }
+
+  /**
+   * Control-plane processes started from this state directory (their working directory) that no
+   * record names. Only our component binaries count: a process qualifies by its executable's name
+   * and its working directory, which is this private (0700) directory.
+   */
+  private strays(): Array<{ pid: number; name: string }> {
+    const recorded = new Set(
+      COMPONENTS.map((n) => this.readRecord(n))
+        .filter((r): r is ProcessRecord => r !== undefined && this.isAlive(r))
+        .map((r) => r.pid),
+    );
+    const found: Array<{ pid: number; name: string }> = [];
+    for (const entry of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      const pid = Number(entry);
+      if (pid === process.pid || recorded.has(pid)) continue;
+      try {
+        if (fs.readlinkSync(`/proc/${pid}/cwd`) !== this.stateDir) continue;
+        const name = path.basename(fs.readlinkSync(`/proc/${pid}/exe`).replace(/ \(deleted\)$/, ''));
+        if ((COMPONENTS as readonly string[]).includes(name) && !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'))) found.push({ pid, name });
+      } catch {
+        /* gone, or not ours to read */
+      }
+    }
+    return found;
+  }
+
+  private async stopStrays(): Promise<void> {
+    for (const s of this.strays()) {
+      this.log(`${s.name}: pid ${s.pid} runs from this state directory without a record (left by an interrupted run), stopping it`);
+      const startTime = processStartTime(s.pid);
+      const same = () => processStartTime(s.pid) === startTime && startTime !== undefined;
+      signal(s.pid, 'SIGTERM');
+      const deadline = Date.now() + 15_000;
+      while (same() && Date.now() < deadline) await sleep(100);
+      if (same()) signal(s.pid, 'SIGKILL');
+      const hard = Date.now() + 5_000;
+      while (same() && Date.now() < hard) await sleep(50);
+    }
+  }
+
+  /** Throws, naming each component that is not running (with the end of its log). */
+  private async assertAllRunning(when: string): Promise<void> {
+    const dead = COMPONENTS.filter((n) => {
+      const r = this.readRecord(n);
+      return !r || !this.isAlive(r);
+    });
+    if (!dead.length) return;
+    throw new Error(this.diedMessage(dead, when));
+  }
+
+  private diedMessage(dead: readonly Component[], when: string): string {
+    const parts = dead.map((n) => {
+      const log = path.join(this.logDir, `${n}.log`);
+      return `${n} is not running any more (${when}); last lines of ${log}:\n${tail(log, 8)}`;
+    });
+    return `local control plane: ${parts.join('\n')}\nRun the same command again: up restarts what stopped.`;
   }
 
   private recordPath(name: Component): string {
@@ -467,7 +562,8 @@ export class LocalControlPlane {
 
   private readRecord(name: Component): ProcessRecord | undefined {
     try {
-      return JSON.parse(fs.readFileSync(this.recordPath(name), 'utf8')) as ProcessRecord;
+      const rec = JSON.parse(fs.readFileSync(this.recordPath(name), 'utf8')) as ProcessRecord;
+      return rec && typeof rec === 'object' ? { ...rec, component: name } : undefined;
     } catch {
       return undefined;
     }
@@ -479,14 +575,31 @@ export class LocalControlPlane {
   private async waitHealthy(name: Component): Promise<void> {
     const deadline = Date.now() + this.healthTimeoutMs;
     const rec = this.readRecord(name);
+    // The components started before this one (it depends on them): one that dies now is named.
+    const before = COMPONENTS.slice(0, COMPONENTS.indexOf(name));
     while (Date.now() < deadline) {
       if (rec && !this.isAlive(rec)) {
         throw new Error(`${name} exited during start-up; last lines of ${path.join(this.logDir, `${name}.log`)}:\n${tail(path.join(this.logDir, `${name}.log`), 20)}`);
       }
+      const dead = before.filter((n) => {
+        const r = this.readRecord(n);
+        return !r || !this.isAlive(r);
+      });
+      if (dead.length) throw new Error(this.diedMessage(dead, `while ${name} was starting`));
       if (await this.healthy(name)) return;
       await sleep(250);
     }
     throw new Error(`${name} did not become healthy within ${this.healthTimeoutMs / 1000}s; see ${path.join(this.logDir, `${name}.log`)}`);
+  }
+
+  /** Polls a running process's health for up to `ms`; false as soon as it exits. */
+  private async becomesHealthy(rec: ProcessRecord, name: Component, ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline && this.isAlive(rec)) {
+      if (await this.healthy(name)) return true;
+      await sleep(500);
+    }
+    return false;
   }
 
   private async healthy(name: Component): Promise<boolean> {
@@ -572,35 +685,78 @@ export class LocalControlPlane {
     }
   }
 
+  /**
+   * One process at a time per state directory (`up`, `down`; `hcb cluster` and the stack's
+   * provider alike). The lock is the kernel's (flock(2) on `<stateDir>/lock`, taken through
+   * flock(1) on a descriptor this process keeps open), so it ends with its holder: a lock file
+   * left by a dead process, or naming a pid that now belongs to another program, is not held and
+   * is taken over. The file names the holder (pid, start time, command) for the waiting message.
+   */
   private async withLock<T>(fn: () => Promise<T>): Promise<T> {
     const lock = path.join(this.stateDir, 'lock');
-    const deadline = Date.now() + 300_000;
-    for (;;) {
-      try {
-        fs.writeFileSync(lock, String(process.pid), { flag: 'wx', mode: 0o600 });
-        break;
-      } catch {
-        const holder = Number(fs.readFileSync(lock, 'utf8'));
-        let alive = false;
-        try {
-          process.kill(holder, 0);
-          alive = holder !== process.pid;
-        } catch {
-          alive = false;
+    // (an earlier version created the lock file exclusively and removed it; its content is only informative)
+    const fd = fs.openSync(lock, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+    try {
+      const deadline = Date.now() + this.lockTimeoutMs;
+      let told = false;
+      while (!tryFlock(fd, lock)) {
+        const holder = describeHolder(lock);
+        if (Date.now() > deadline) {
+          throw new Error(`the state directory ${this.stateDir} is in use by ${holder}; gave up after waiting ${Math.round(this.lockTimeoutMs / 1000)}s. Wait for it to finish (or stop it), then run the command again.`);
         }
-        if (!alive) {
-          fs.rmSync(lock, { force: true });
-          continue;
+        if (!told) {
+          this.log(`waiting for ${holder}, which is using ${this.stateDir} (lock ${lock}; up to ${Math.round(this.lockTimeoutMs / 1000)}s)`);
+          told = true;
         }
-        if (Date.now() > deadline) throw new Error(`another hcb process (pid ${holder}) holds ${lock}`);
         await sleep(500);
       }
-    }
-    try {
-      return await fn();
+      if (told) this.log(`lock ${lock} acquired`);
+      const holder = { pid: process.pid, startTime: processStartTime(process.pid), command: process.argv.slice(1).join(' ').slice(0, 300) };
+      fs.ftruncateSync(fd, 0);
+      fs.writeSync(fd, `${JSON.stringify(holder)}\n`, 0);
+      try {
+        return await fn();
+      } finally {
+        try {
+          fs.ftruncateSync(fd, 0);
+        } catch {
+          /* informative only */
+        }
+      }
     } finally {
-      fs.rmSync(lock, { force: true });
+      // Closing the last descriptor releases the kernel lock.
+      fs.closeSync(fd);
     }
+  }
+}
+
+/** flock(2) LOCK_EX|LOCK_NB on `fd`, through flock(1) on the inherited descriptor (the lock belongs to the open file, which stays open here). */
+function tryFlock(fd: number, file: string): boolean {
+  const res = spawnSync('flock', ['--nonblock', '--exclusive', '3'], { stdio: ['ignore', 'ignore', 'pipe', fd], encoding: 'utf8', timeout: 10_000 });
+  if (res.status === 0) return true;
+  if (res.status === 1) return false;
+  throw new Error(`cannot lock ${file} with flock(1) (util-linux): ${res.error?.message ?? res.stderr ?? `exit ${res.status}`}`);
+}
+
+/** Who holds a state directory lock, from the lock file (for messages only). */
+function describeHolder(lock: string): string {
+  try {
+    const h = JSON.parse(fs.readFileSync(lock, 'utf8')) as { pid?: number; command?: string };
+    if (h.pid) return `pid ${h.pid}${h.command ? ` (${h.command.slice(0, 120)})` : ''}`;
+  } catch {
+    /* being written, or empty */
+  }
+  return 'another process';
+}
+
+/** Field 22 of /proc/<pid>/stat (start time in clock ticks since boot), or undefined when gone. */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) is in parentheses and may contain spaces: count after the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
   }
 }
 
