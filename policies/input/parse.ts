@@ -374,17 +374,22 @@ function describeObject(s: LoadProblem['subject'] | undefined): string {
 }
 
 /**
- * The node at a path below `node` (aliases followed), or the deepest one found on the way: a
- * value that came in through a merge key has no node of its own under its mapping.
+ * The node of the field at a path below `node` (aliases followed): the key of the last mapping
+ * entry (the line a person looks for; a block value starts below it), or the deepest node found
+ * on the way: a value that came in through a merge key has no node of its own under its mapping.
  */
 function nodeAt(doc: YamlDocument.Parsed, node: Node | undefined, path: readonly (string | number)[]): Node | undefined {
   let cur: Node | undefined = node;
-  for (const seg of path) {
+  for (let i = 0; i < path.length; i++) {
+    const seg = path[i];
     let n: unknown = cur;
     if (isAlias(n)) n = n.resolve(doc);
     let next: unknown;
-    if (isMap(n) && typeof seg === 'string') next = n.get(seg, true);
-    else if (isSeq(n) && typeof seg === 'number') next = n.items[seg];
+    if (isMap(n) && typeof seg === 'string') {
+      const pair = n.items.find((p) => isScalar(p.key) && String(p.key.value) === seg);
+      if (pair === undefined) break;
+      next = i === path.length - 1 ? pair.key : pair.value;
+    } else if (isSeq(n) && typeof seg === 'number') next = n.items[seg];
     if (next === undefined || next === null || typeof next !== 'object') break;
     cur = next as Node;
   }
