@@ -184,7 +184,8 @@ export function effectiveOf(type: FlagType, name: string, values: readonly strin
           invalid ??= `--${name}=${v} is not a comma-separated list the component can read (unbalanced quotes)`;
           continue;
         }
-        list.push(...items);
+        // One at a time: push(...items) passes every item as an argument and overflows the stack for a huge value.
+        for (const item of items) list.push(item);
       }
       return invalid === undefined ? { ...base, value: list.join(','), list } : { ...base, value: list.join(','), list, invalid };
     }
