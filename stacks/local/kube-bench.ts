@@ -37,6 +37,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import type { Status } from '../../policies/model';
 import { SANDBOX_STATE_MOUNT } from './node/sandbox';
 
 export const KUBE_BENCH_BENCHMARK = 'cis-1.10';
@@ -92,6 +93,8 @@ export interface KubeBenchOptions {
   /** A kubectl to use for the policies checks. @default `<binDir>/kubectl` when it exists */
   kubectl?: string;
   targets?: readonly KubeBenchTarget[];
+  /** Only these check ids (kube-bench --check). */
+  checks?: readonly string[];
   timeoutMs?: number;
 }
 
@@ -300,6 +303,7 @@ export function runKubeBench(opts: KubeBenchOptions): KubeBenchResult {
     kubeBench, 'run', '--targets', targets.join(','), '--benchmark', KUBE_BENCH_BENCHMARK,
     '--config-dir', path.posix.join(l.dirInNode, 'cfg'), '--config', path.posix.join(l.dirInNode, 'cfg', 'config.yaml'),
     '--json', '--outputfile', out,
+    ...(opts.checks?.length ? ['--check', opts.checks.join(',')] : []),
   ];
   const res = spawnSync(args[0], args.slice(1), { encoding: 'utf8', timeout: opts.timeoutMs ?? 300_000, maxBuffer: 64 * 1024 * 1024, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', HOME: '/root' } });
   fs.writeFileSync(path.join(l.dir, 'kube-bench.log'), `${res.stdout ?? ''}${res.stderr ?? ''}`);
@@ -383,11 +387,12 @@ export interface KubeBenchReviewEntry {
   reason: string;
   /** Our control for the same CIS recommendation, when there is one. */
   control?: string;
-  /** Our result for it on the same cluster (hcb verify). */
-  ours?: string;
+  /** Our result for that control on the same cluster (hcb verify); the e2e compares it. */
+  ours?: Status;
 }
 export type KubeBenchReview = Record<string, KubeBenchReviewEntry>;
 
+const STATUSES: readonly Status[] = ['pass', 'fail', 'accepted', 'not-applicable', 'not-evaluated', 'error'];
 export const REVIEW_KINDS: readonly ReviewKind[] = ['finding-disagrees', 'local-target', 'detection-limitation'];
 
 export function loadKubeBenchReview(file: string): KubeBenchReview {
@@ -397,6 +402,7 @@ export function loadKubeBenchReview(file: string): KubeBenchReview {
     if (!e || !['FAIL', 'WARN', 'INFO'].includes(e.status) || !REVIEW_KINDS.includes(e.kind) || typeof e.reason !== 'string' || !e.reason.trim()) {
       throw new Error(`${file}: check ${id} needs status (FAIL, WARN or INFO), kind (${REVIEW_KINDS.join(', ')}) and a reason`);
     }
+    if (e.ours !== undefined && (!e.control || !STATUSES.includes(e.ours))) throw new Error(`${file}: check ${id}: ours must be a status (${STATUSES.join(', ')}) of the control it names`);
   }
   return checks;
 }
