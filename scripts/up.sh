@@ -7,6 +7,24 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# One `npm run up` at a time per state directory: the rest of this script runs under a kernel
+# lock (flock) on $HCB_STATE_DIR/up.lock, released when it ends however it ends (-o: the
+# cluster's processes it starts do not inherit the lock). A second run waits, saying for whom,
+# up to HCB_UP_LOCK_WAIT seconds (default 600), then refuses.
+if [ -z "${HCB_UP_LOCKED:-}" ]; then
+  lock_dir=${HCB_STATE_DIR:-$PWD/.hcb}
+  mkdir -p "$lock_dir" && chmod 700 "$lock_dir"
+  if ! flock -n "$lock_dir/up.lock" true; then
+    echo "[up] another npm run up is running ($(cat "$lock_dir/up.lock" 2>/dev/null || echo 'holder unknown')); waiting up to ${HCB_UP_LOCK_WAIT:-600}s" >&2
+  fi
+  set +e
+  HCB_UP_LOCKED=1 flock -o -w "${HCB_UP_LOCK_WAIT:-600}" -E 75 "$lock_dir/up.lock" bash "$0" "$@"
+  rc=$?
+  [ $rc -eq 75 ] && echo "[up] gave up waiting for the other npm run up ($(cat "$lock_dir/up.lock" 2>/dev/null)); run it again when that one has finished" >&2
+  exit $rc
+fi
+echo "pid $$ (npm run up) since $(date -u +%Y-%m-%dT%H:%M:%SZ)" >"${HCB_STATE_DIR:-$PWD/.hcb}/up.lock"
+
 bash scripts/ensure-node-modules.sh
 bash scripts/ensure-node-packages.sh
 bash tools/build-toolchain.sh >/dev/null
@@ -29,9 +47,17 @@ node -e '
   process.stdout.write(JSON.stringify({ "hcb-controls": { exceptions: doc.items } }, null, 2));
 ' "$out/exceptions.yaml" >.hcb/out/local.policy-config.json
 
+# What an interrupted run left behind (a killed pulumi's stack lock, pending operations) is
+# cleared when that is provably safe, or the run stops with the exact command to run.
+node -r ts-node/register/transpile-only stacks/local/stack-guard.ts prepare local
 echo "[up] pulumi up (stack local, policy pack policies/pack, state in ${PULUMI_BACKEND_URL#file://})" >&2
-pulumi up --yes --non-interactive --stack local \
-  --policy-pack policies/pack --policy-pack-config .hcb/out/local.policy-config.json "$@"
+if ! pulumi up --yes --non-interactive --stack local \
+  --policy-pack policies/pack --policy-pack-config .hcb/out/local.policy-config.json "$@"; then
+  echo "[up] pulumi up failed; the local control plane now:" >&2
+  state_dir=$(pulumi config get stateDir --stack local 2>/dev/null || true)
+  node -r ts-node/register/transpile-only stacks/local/stack-guard.ts explain "${state_dir:-.hcb/clusters/local}" || true
+  exit 1
+fi
 
 echo >&2
 echo "[up] compliance report of what was applied ($out):" >&2
@@ -59,6 +85,12 @@ node_name=$(pulumi stack output nodeName --stack local 2>/dev/null || true)
 if [ -n "$node_name" ]; then
   echo "[up] node (kubelet, containerd, runc with seccomp, CNI; in network namespace of its own):" >&2
   node -r ts-node/register/transpile-only stacks/local/node/summary.ts "${state_dir:-.hcb/clusters/local}" | sed 's/^/[up]   /' >&2 || rc=1
+  # A second opinion beside ours: kube-bench (CIS, test-only checker) on the running cluster, each
+  # non-PASS automated check with its reason from test/external/kube-bench-review.yaml. Informational:
+  # it does not change the exit code (hcb verify above does).
+  echo "[up] kube-bench (CIS cis-1.10; results in ${state_dir:-.hcb/clusters/local}/kube-bench/results.json):" >&2
+  node -r ts-node/register/transpile-only stacks/local/kube-bench.ts "${state_dir:-.hcb/clusters/local}" "$HCB_TOOLCHAIN_BIN" test/external/kube-bench-review.yaml 2>&1 | sed 's/^/[up]   /' >&2 ||
+    echo "[up]   kube-bench: a check is not PASS and not reviewed (or kube-bench did not run); see above" >&2
 else
   echo "[up] node: none (hcb:node is false: pods are stored, never run)" >&2
 fi

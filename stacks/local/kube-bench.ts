@@ -445,9 +445,9 @@ export function kubeBenchSummary(result: KubeBenchResult, review: KubeBenchRevie
 
 function firstSentence(s: string): string {
   const t = s.replace(/\s+/g, ' ').trim();
-  const m = /^(.*?[.:;])(\s|$)/.exec(t);
+  const m = /^(.*?[.;])(\s|$)/.exec(t);
   const out = m ? m[1] : t;
-  return out.length > 140 ? `${out.slice(0, 137)}...` : out;
+  return out.length > 160 ? `${out.slice(0, 157)}...` : out;
 }
 
 /** CLI for `npm run up`: node -r ts-node/register/transpile-only stacks/local/kube-bench.ts <stateDir> <binDir> <review.yaml> */
