@@ -9,6 +9,9 @@
  * - the KubeletConfiguration from the file its --config names, read through the kubelet's own
  *   view of the file system (/proc/<pid>/root: its mount namespace, its bind mounts), i.e. what
  *   the kubelet reads when it starts;
+ * - the directory its --config-dir names, read the same way, as a KubeletConfigDirectory listing
+ *   (every file, as the kubelet walks it; the content of its .conf files), which the catalogue
+ *   merges over the file as the kubelet does (policies/flags/kubelet-dropins.ts);
  * - owner, group and mode of the node's kubelet files (kubelet.conf, config.yaml, kubeadm's
  *   flags file, every file in /var/lib/kubelet/pki), symlinks resolved inside the node the way
  *   the kubelet resolves them.
@@ -21,7 +24,15 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseAllDocuments } from 'yaml';
-import { KUBELET_PROCESS_API_VERSION, KUBELET_PROCESS_KIND, parseKubeletCommandLine } from '../../policies/flags';
+import {
+  isDropinName,
+  KUBELET_CONFIG_DIRECTORY_KIND,
+  KUBELET_PROCESS_API_VERSION,
+  KUBELET_PROCESS_KIND,
+  kubeletSubjects,
+  parseKubeletCommandLine,
+  walkOrder,
+} from '../../policies/flags';
 import type { Document, Finding, KubeObject, NodeFile, Status } from '../../policies/model';
 import { LOCAL_NODE_NETWORK } from './node/network';
 import { probeFinding } from './probe-finding';
@@ -131,14 +142,15 @@ export function observeNode(opts: { stateDir: string; rootfs: string; nodeFiles:
   out.documents.push({ object: processDoc, source: { file: `${SOURCE}:/proc/${rec.pid}/cmdline` } });
 
   const flags = parseKubeletCommandLine(argv.slice(1));
-  const config = [...flags].reverse().find(([n]) => n.replace(/_/g, '-') === 'config')?.[1];
+  const last = (name: string) => [...flags].reverse().find(([n]) => n.replace(/_/g, '-') === name)?.[1];
+  let cwd = '/';
+  try {
+    cwd = fs.readlinkSync(`/proc/${rec.pid}/cwd`);
+  } catch {
+    /* the kubelet runs in / */
+  }
+  const config = last('config');
   if (config) {
-    let cwd = '/';
-    try {
-      cwd = fs.readlinkSync(`/proc/${rec.pid}/cwd`);
-    } catch {
-      /* the kubelet runs in / */
-    }
     const inNode = config.startsWith('/') ? config : path.posix.join(cwd, config);
     const file = resolveInRoot(root, inNode);
     if (!file) out.missing.push(`${config} (the kubelet's --config) cannot be read`);
@@ -148,6 +160,17 @@ export function observeNode(opts: { stateDir: string; rootfs: string; nodeFiles:
         // source: the path as the kubelet names it, so the KubeletProcess pairs with this file.
         if (o && typeof o === 'object') out.documents.push({ object: o, source: { file: `${SOURCE}:${config}` } });
       }
+    }
+  }
+  const configDir = last('config-dir');
+  if (configDir) {
+    const listing = readDropinDirectory(root, configDir.startsWith('/') ? configDir : path.posix.join(cwd, configDir));
+    if ('missing' in listing) out.missing.push(`${configDir} (the kubelet's --config-dir) ${listing.missing}`);
+    else {
+      out.documents.push({
+        object: { apiVersion: KUBELET_PROCESS_API_VERSION, kind: KUBELET_CONFIG_DIRECTORY_KIND, metadata: { name: hostname }, path: configDir, files: listing.files },
+        source: { file: `${SOURCE}:${configDir}` },
+      });
     }
   }
 
@@ -180,6 +203,101 @@ export function observeNode(opts: { stateDir: string; rootfs: string; nodeFiles:
     out.files.push({ path: p, ...ownerMode(st), role: key ? 'pki-key' : 'pki-cert', sensitive: key, createdBy: 'kubelet' });
   }
   return out;
+}
+
+/** The largest drop-in file read (a KubeletConfiguration is a few KiB). */
+const MAX_DROPIN_BYTES = 1024 * 1024;
+
+interface DropinEntry {
+  name: string;
+  config?: unknown;
+  unreadable?: string;
+  invalid?: string;
+}
+
+/**
+ * A drop-in directory as the kubelet walks it (filepath.WalkDir from the path it names): every
+ * file by its name relative to the directory, subdirectories descended in byte order, symbolic
+ * links not followed into directories; the content of each .conf file. A --config-dir that is
+ * itself a symbolic link is not descended by WalkDir: the kubelet reads nothing from it.
+ */
+export function readDropinDirectory(root: string, dirInNode: string): { files: DropinEntry[] } | { missing: string } {
+  const parent = resolveInRoot(root, path.posix.dirname(dirInNode));
+  if (!parent) return { missing: 'does not exist in the node' };
+  const top = path.join(parent, path.posix.basename(dirInNode));
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(top);
+  } catch {
+    return { missing: 'does not exist in the node' };
+  }
+  if (st.isSymbolicLink() || !st.isDirectory()) {
+    // WalkDir hands the root itself to the callback as a file: read only if its name ends in .conf.
+    return isDropinName(path.posix.basename(dirInNode)) ? { files: [{ name: '', invalid: 'the --config-dir is not a directory the kubelet walks' }] } : { files: [] };
+  }
+  const files: DropinEntry[] = [];
+  const walk = (real: string, rel: string, depth: number): void => {
+    if (depth > 32) return;
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(real, { withFileTypes: true });
+    } catch (e) {
+      files.push({ name: rel === '' ? '.' : rel, invalid: `the directory cannot be read (${(e as Error).message})` });
+      return;
+    }
+    for (const e of entries.sort((a, b) => walkOrder(a.name, b.name))) {
+      const name = rel === '' ? e.name : `${rel}/${e.name}`;
+      const full = path.join(real, e.name);
+      if (e.isDirectory()) {
+        walk(full, name, depth + 1);
+        continue;
+      }
+      if (!isDropinName(name)) {
+        files.push({ name });
+        continue;
+      }
+      // The kubelet opens the file (a link is followed, inside its own root).
+      const target = resolveInRoot(root, path.posix.join(dirInNode, name));
+      let tst: fs.Stats | undefined;
+      try {
+        tst = target ? fs.statSync(target) : undefined;
+      } catch {
+        tst = undefined;
+      }
+      if (!target || !tst) {
+        files.push({ name, invalid: 'it cannot be opened (a dangling link?)' });
+        continue;
+      }
+      if (tst.isDirectory()) {
+        files.push({ name, invalid: 'it is a link to a directory, which cannot be read as a file' });
+        continue;
+      }
+      if (tst.size > MAX_DROPIN_BYTES) {
+        files.push({ name, unreadable: `larger than ${MAX_DROPIN_BYTES} bytes, not read` });
+        continue;
+      }
+      let text: string;
+      try {
+        text = fs.readFileSync(target, 'utf8');
+      } catch (err) {
+        files.push({ name, unreadable: (err as Error).message });
+        continue;
+      }
+      if (text.length === 0) {
+        files.push({ name, invalid: 'the file is empty' });
+        continue;
+      }
+      const docs = parseAllDocuments(text);
+      const parsed = Array.isArray(docs) ? docs : [docs];
+      if (parsed.length !== 1 || parsed[0].errors.length > 0) {
+        files.push({ name, unreadable: parsed.length !== 1 ? `${parsed.length} YAML documents` : `YAML: ${parsed[0].errors[0].message.split('\n')[0]}` });
+        continue;
+      }
+      files.push({ name, config: parsed[0].toJS() as unknown });
+    }
+  };
+  walk(top, '', 0);
+  return { files };
 }
 
 function statInRoot(root: string, p: string): fs.Stats | undefined {
@@ -237,6 +355,18 @@ const NODE_PROBES: Array<[string, string]> = [
   ['HCB-KUBELET-READ-ONLY-PORT', 'kubelet-read-only-port'],
 ];
 
+/** The running kubelet's effective configuration (file, drop-ins, flags), if it can be read whole. */
+function effectiveObservedConfig(opts: { stateDir: string; rootfs: string }): Record<string, unknown> | undefined {
+  try {
+    const obs = observeNode({ stateDir: opts.stateDir, rootfs: opts.rootfs, nodeFiles: [], expectNode: true });
+    const isKind = (d: Document, kind: string, group: string) => d.object.kind === kind && String(d.object.apiVersion ?? '').startsWith(`${group}/`);
+    const sub = kubeletSubjects(obs.documents, isKind).find((s) => s.flagsFrom?.object.kind === KUBELET_PROCESS_KIND);
+    return sub && !sub.problem ? sub.config : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The kubelet's API asked from the node network the way an attacker would: anonymously, and on
  * the read-only port. `config` is the observed KubeletConfiguration (port, readOnlyPort).
@@ -255,8 +385,10 @@ export function probeNode(opts: { stateDir: string; rootfs: string; config?: Rec
     return out;
   }
   const host = LOCAL_NODE_NETWORK.nodeAddress;
-  const port = typeof opts.config?.port === 'number' ? opts.config.port : 10250;
-  const readOnlyPorts = [...new Set([10255, ...(typeof opts.config?.readOnlyPort === 'number' && opts.config.readOnlyPort > 0 ? [opts.config.readOnlyPort] : [])])];
+  // The ports the kubelet really uses: its file, drop-ins and flags together (observed again here).
+  const config = effectiveObservedConfig(opts) ?? opts.config;
+  const port = typeof config?.port === 'number' && config.port > 0 ? config.port : 10250;
+  const readOnlyPorts = [...new Set([10255, ...(typeof config?.readOnlyPort === 'number' && config.readOnlyPort > 0 ? [config.readOnlyPort] : [])])];
   const args = { host, port, ca: path.join(opts.rootfs, 'etc/kubernetes/pki/ca.crt'), readOnlyPorts };
   const res = spawnSync('nsenter', [`--net=/run/netns/${netns}`, '--', process.execPath, '-e', PROBE_SCRIPT, JSON.stringify(args)], { encoding: 'utf8', timeout: 30_000 });
   let r: { verified: { status?: number; error?: string }; unverified?: { status?: number; error?: string }; readOnly: Record<string, string> };
