@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { KubeNetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort } from 'cdk8s-plus-28/lib/imports/k8s';
+import { claimObjectName } from '../common/collisions';
 import { BlueprintPropError } from '../common/errors';
 import { isDnsSubdomain, requireDnsSubdomain, requireUserNamespace } from '../tenant/names';
 import { stampProvenance } from '../tenant/provenance';
@@ -65,6 +66,8 @@ export class NetworkAllowPolicy extends Construct {
         'pass props.name, e.g. "allow-web-from-ingress"');
     }
     this.policyName = requireDnsSubdomain(this, 'name', props.name ?? id);
+    claimObjectName(this, 'name', { kind: 'NetworkPolicy', namespace, name: this.policyName }, 'a NetworkAllowPolicy',
+      () => 'give this NetworkAllowPolicy another name (props.name), e.g. "allow-web-from-ingress"; "hcb-default-deny" and "hcb-allow-dns" are the names of HardenedNamespace\'s own policies');
     const podSelector = (props.appliesTo ?? PodSelection.all()).render(this, 'appliesTo');
     const ingress = renderRules(this, 'ingress', props.ingress);
     const egress = renderRules(this, 'egress', props.egress);

@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { KubeNetworkPolicy } from 'cdk8s-plus-28/lib/imports/k8s';
+import { claimObjectName } from '../common/collisions';
 import { requireDnsSubdomain, requireUserNamespace } from '../tenant/names';
 import { stampProvenance } from '../tenant/provenance';
 
@@ -26,6 +27,8 @@ export class DefaultDenyNetworkPolicy extends Construct {
     super(scope, id);
     const namespace = requireUserNamespace(this, 'namespace', props.namespace);
     this.policyName = requireDnsSubdomain(this, 'name', props.name ?? 'hcb-default-deny');
+    claimObjectName(this, 'name', { kind: 'NetworkPolicy', namespace, name: this.policyName }, 'the default deny (DefaultDenyNetworkPolicy)',
+      (other) => `rename the other policy (${other.path}): "${this.policyName}" is the namespace's default deny, and replacing it would open the namespace`);
     stampProvenance(new KubeNetworkPolicy(this, 'Resource', {
       metadata: { name: this.policyName, namespace },
       spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },

@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { IntOrString, KubeNetworkPolicy } from 'cdk8s-plus-28/lib/imports/k8s';
+import { claimObjectName } from '../common/collisions';
 import { requireLabels, requireDnsLabel, requireDnsSubdomain, requireUserNamespace } from '../tenant/names';
 import { stampProvenance } from '../tenant/provenance';
 
@@ -35,6 +36,8 @@ export class DnsEgressNetworkPolicy extends Construct {
     super(scope, id);
     const namespace = requireUserNamespace(this, 'namespace', props.namespace);
     this.policyName = requireDnsSubdomain(this, 'name', props.name ?? 'hcb-allow-dns');
+    claimObjectName(this, 'name', { kind: 'NetworkPolicy', namespace, name: this.policyName }, 'the DNS egress rule (DnsEgressNetworkPolicy)',
+      (other) => `rename the other policy (${other.path}): "${this.policyName}" is the namespace's DNS egress rule`);
     const dnsNamespace = requireDnsLabel(this, 'dnsNamespace', props.dnsNamespace ?? 'kube-system');
     const dnsPodLabels = requireLabels(this, 'dnsPodLabels', props.dnsPodLabels ?? { 'k8s-app': 'kube-dns' });
     stampProvenance(new KubeNetworkPolicy(this, 'Resource', {

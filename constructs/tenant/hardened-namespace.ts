@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { KubeNamespace } from 'cdk8s-plus-28/lib/imports/k8s';
+import { claimObjectName, registerHardenedNamespace } from '../common/collisions';
 import { BlueprintPropError } from '../common/errors';
 import { DefaultDenyNetworkPolicy } from '../network/default-deny';
 import { DnsEgressNetworkPolicy } from '../network/dns-egress';
@@ -140,6 +141,8 @@ export class HardenedNamespace extends Construct {
         'pass props.name, e.g. "payments-prod", or use an id made of lower-case letters, digits and \'-\'');
     }
     const name = this.namespaceName = requireUserNamespace(this, 'name', props.name ?? id);
+    claimObjectName(this, 'name', { kind: 'Namespace', name }, 'a HardenedNamespace', () => 'create each namespace once (a Tenant creates <team>-<environment>); pass the HardenedNamespace around instead of building it twice');
+    registerHardenedNamespace(this, name);
     const app = this.app = props.app ?? name;
     if (!isLabelValue(app) || app === '') {
       throw new BlueprintPropError(this, 'app', app, 'must be a non-empty label value', 'use at most 63 letters, digits, \'-\', \'_\' or \'.\'');

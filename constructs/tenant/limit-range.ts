@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { KubeLimitRange, Quantity } from 'cdk8s-plus-28/lib/imports/k8s';
+import { BoundedResource, registerLimitRange } from '../common/collisions';
 import { requireDnsSubdomain, requireUserNamespace } from './names';
 import { NamespaceSize, requireSize, SIZED_CONTAINER_LIMITS } from './namespace-size';
 import { stampProvenance } from './provenance';
@@ -25,7 +26,17 @@ export interface ContainerLimitDefaults {
   readonly defaultLimitEphemeralStorage?: string;
   /** Largest ephemeral-storage limit one container may ask for. @default per size: small '4Gi', medium '8Gi', large '16Gi' */
   readonly maxEphemeralStorage?: string;
+  /** Smallest CPU request a container may ask for (LimitRange `min`). @default - no minimum */
+  readonly minCpu?: string;
+  /** Smallest memory request a container may ask for. @default - no minimum */
+  readonly minMemory?: string;
+  /** Smallest ephemeral-storage request a container may ask for. @default - no minimum */
+  readonly minEphemeralStorage?: string;
 }
+
+type MinKey = 'minCpu' | 'minMemory' | 'minEphemeralStorage';
+/** The resolved figures: every default and maximum, and the minima that were given. */
+export type ResolvedContainerLimits = Required<Omit<ContainerLimitDefaults, MinKey>> & Pick<ContainerLimitDefaults, MinKey>;
 
 export interface NamespaceLimitRangeProps extends ContainerLimitDefaults {
   /** Namespace the LimitRange applies to. */
@@ -44,9 +55,9 @@ export interface NamespaceLimitRangeProps extends ContainerLimitDefaults {
 
 /** Resolves and validates per-container limits: defaultRequest <= defaultLimit <= max. */
 export function resolveContainerLimits(scope: Construct, size: NamespaceSize, o: ContainerLimitDefaults, propPrefix = ''):
-Required<ContainerLimitDefaults> {
+ResolvedContainerLimits {
   const base = SIZED_CONTAINER_LIMITS[size];
-  const l: Required<ContainerLimitDefaults> = {
+  const l: Required<Omit<ContainerLimitDefaults, MinKey>> = {
     defaultRequestCpu: o.defaultRequestCpu ?? base.defaultRequestCpu,
     defaultRequestMemory: o.defaultRequestMemory ?? base.defaultRequestMemory,
     defaultLimitCpu: o.defaultLimitCpu ?? base.defaultLimitCpu,
@@ -65,7 +76,17 @@ Required<ContainerLimitDefaults> {
   requireNotAbove(scope, p('defaultLimitMemory'), l.defaultLimitMemory, p('maxMemory'), l.maxMemory);
   requireNotAbove(scope, p('defaultRequestEphemeralStorage'), l.defaultRequestEphemeralStorage, p('defaultLimitEphemeralStorage'), l.defaultLimitEphemeralStorage);
   requireNotAbove(scope, p('defaultLimitEphemeralStorage'), l.defaultLimitEphemeralStorage, p('maxEphemeralStorage'), l.maxEphemeralStorage);
-  return l;
+  // A minimum above the namespace's own default request would make the API server refuse every
+  // container that relies on the defaults.
+  const mins: { -readonly [K in MinKey]?: string } = {};
+  for (const [k, req] of [['minCpu', 'defaultRequestCpu'], ['minMemory', 'defaultRequestMemory'], ['minEphemeralStorage', 'defaultRequestEphemeralStorage']] as const) {
+    const v = o[k];
+    if (v === undefined) continue;
+    requireQuantity(scope, p(k), v, { positive: true });
+    requireNotAbove(scope, p(k), v, p(req), l[req]);
+    mins[k] = v;
+  }
+  return { ...l, ...mins };
 }
 
 /**
@@ -77,7 +98,7 @@ export class NamespaceLimitRange extends Construct {
   /** Name of the generated LimitRange. */
   public readonly limitRangeName: string;
   /** The resolved figures. */
-  public readonly limits: Required<ContainerLimitDefaults>;
+  public readonly limits: ResolvedContainerLimits;
 
   constructor(scope: Construct, id: string, props: NamespaceLimitRangeProps) {
     super(scope, id);
@@ -85,6 +106,16 @@ export class NamespaceLimitRange extends Construct {
     this.limitRangeName = requireDnsSubdomain(this, 'name', props.name ?? 'hcb-limits');
     const size = requireSize(this, 'size', props.size ?? 'small');
     const l = this.limits = resolveContainerLimits(this, size, props);
+    const min: Partial<Record<BoundedResource, string>> = {
+      ...(l.minCpu !== undefined ? { 'cpu': l.minCpu } : {}),
+      ...(l.minMemory !== undefined ? { 'memory': l.minMemory } : {}),
+      ...(l.minEphemeralStorage !== undefined ? { 'ephemeral-storage': l.minEphemeralStorage } : {}),
+    };
+    // Workloads of this app in the namespace are checked against these bounds (HardenedWorkload).
+    registerLimitRange(this, {
+      path: this.node.path, namespace, limitRangeName: this.limitRangeName, min,
+      max: { 'cpu': l.maxCpu, 'memory': l.maxMemory, 'ephemeral-storage': l.maxEphemeralStorage },
+    });
     stampProvenance(new KubeLimitRange(this, 'Resource', {
       metadata: { name: this.limitRangeName, namespace },
       spec: {
@@ -93,6 +124,7 @@ export class NamespaceLimitRange extends Construct {
           default: { 'cpu': Quantity.fromString(l.defaultLimitCpu), 'memory': Quantity.fromString(l.defaultLimitMemory), 'ephemeral-storage': Quantity.fromString(l.defaultLimitEphemeralStorage) },
           defaultRequest: { 'cpu': Quantity.fromString(l.defaultRequestCpu), 'memory': Quantity.fromString(l.defaultRequestMemory), 'ephemeral-storage': Quantity.fromString(l.defaultRequestEphemeralStorage) },
           max: { 'cpu': Quantity.fromString(l.maxCpu), 'memory': Quantity.fromString(l.maxMemory), 'ephemeral-storage': Quantity.fromString(l.maxEphemeralStorage) },
+          ...(Object.keys(min).length > 0 ? { min: Object.fromEntries(Object.entries(min).map(([k, v]) => [k, Quantity.fromString(v!)])) } : {}),
         }],
       },
     }));

@@ -91,7 +91,7 @@ export interface TenantProps {
   readonly automation?: TenantAutomation;
 }
 
-const ACCESS_KEYS: ReadonlyArray<[keyof TenantAccess, AccessPreset]> = [
+const ACCESS_KEYS: ReadonlyArray<[Exclude<keyof TenantAccess, 'namespaceAdminsReadSecrets'>, AccessPreset]> = [
   ['viewers', 'viewer'], ['developers', 'developer'], ['deployers', 'deployer'], ['namespaceAdmins', 'namespace-admin'],
 ];
 

@@ -166,13 +166,7 @@ export function toPlusContainer(
       }
     }
   }
-  const r = c.resources ?? {};
-  const res = {
-    cpuRequest: r.cpuRequest ?? '100m', cpuLimit: r.cpuLimit ?? '500m',
-    memoryRequest: r.memoryRequest ?? '128Mi', memoryLimit: r.memoryLimit ?? '512Mi',
-    ephemeralStorageRequest: r.ephemeralStorageRequest ?? DEFAULT_EPHEMERAL_STORAGE_REQUEST,
-    ephemeralStorageLimit: r.ephemeralStorageLimit ?? DEFAULT_EPHEMERAL_STORAGE_LIMIT,
-  };
+  const res = resolvedResources(c);
   for (const k of Object.keys(res) as Array<keyof typeof res>) requireQuantity(scope, `${prop}.resources.${k}`, res[k], { positive: true });
   requireNotAbove(scope, `${prop}.resources.cpuRequest`, res.cpuRequest, `${prop}.resources.cpuLimit`, res.cpuLimit);
   requireNotAbove(scope, `${prop}.resources.memoryRequest`, res.memoryRequest, `${prop}.resources.memoryLimit`, res.memoryLimit);
@@ -280,6 +274,17 @@ export function toPlusContainer(
       capabilities: { drop: [kplus.Capability.ALL] },
       seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
     },
+  };
+}
+
+/** Every request and limit the container renders: its props, else the defaults (validated by toPlusContainer). */
+export function resolvedResources(c: HardenedContainerBaseProps): Required<ContainerResources> {
+  const r = c.resources ?? {};
+  return {
+    cpuRequest: r.cpuRequest ?? '100m', cpuLimit: r.cpuLimit ?? '500m',
+    memoryRequest: r.memoryRequest ?? '128Mi', memoryLimit: r.memoryLimit ?? '512Mi',
+    ephemeralStorageRequest: r.ephemeralStorageRequest ?? DEFAULT_EPHEMERAL_STORAGE_REQUEST,
+    ephemeralStorageLimit: r.ephemeralStorageLimit ?? DEFAULT_EPHEMERAL_STORAGE_LIMIT,
   };
 }
 

@@ -2,13 +2,17 @@ import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { IntOrString, KubePodDisruptionBudget } from 'cdk8s-plus-28/lib/imports/k8s';
 import { Construct } from 'constructs';
+import { BoundedResource, claimObjectName, hardenedNamespacesOf, limitRangesOf, NamespaceContainerBounds } from '../common/collisions';
 import { BlueprintPropError } from '../common/errors';
 import { SERVICE_ACCOUNT_LABEL } from '../network/network-peer';
 import { WorkloadIdentity } from '../rbac/workload-identity';
 import { isDnsSubdomain, requireDnsSubdomain, requireUserNamespace } from '../tenant/names';
 import { APP_LABEL, PROTECTION_NEED_LABEL, ProtectionNeed, requireProtectionNeed } from '../tenant/protection-need';
+import { parseQuantity } from '../tenant/quantity';
 import { stampProvenance } from '../tenant/provenance';
-import { ephemeralStorage, HardenedContainerProps, HardenedInitContainerProps, toPlusContainer, VolumeRegistry } from './hardened-container';
+import {
+  ContainerResources, ephemeralStorage, HardenedContainerBaseProps, HardenedContainerProps, HardenedInitContainerProps, resolvedResources, toPlusContainer, VolumeRegistry,
+} from './hardened-container';
 import { isPinnedByDigest } from './image-reference';
 import { MAX_POD_AGE_ANNOTATION, requireMaxPodAge } from './max-pod-age';
 import { DedicatedNodes, renderPlacement } from './placement';
@@ -124,6 +128,15 @@ export interface HardenedWorkloadProps {
    * @default 30
    */
   readonly terminationGracePeriodSeconds?: number;
+  /**
+   * The namespace is created outside this app (e.g. by the platform team's app). Only matters in
+   * an app that has HardenedNamespaces of its own: there, a workload in a namespace none of them
+   * creates fails at synth (a misspelt or forgotten namespace would otherwise be found only when
+   * the apply fails, or land in an unhardened namespace), unless this is true. In an app without
+   * any HardenedNamespace (an application app next to a platform app) nothing is checked.
+   * @default false
+   */
+  readonly externalNamespace?: boolean;
 }
 
 /**
@@ -138,6 +151,14 @@ export interface HardenedWorkloadProps {
  *
  * The rendered pod spec is checked again at synth time, so changes through escape hatches that
  * break a control fail the synth.
+ *
+ * Collisions fail instead of overwriting: two HardenedWorkloads of one app with the same name in
+ * the same namespace (they would render the same ServiceAccount, PodDisruptionBudget and, for
+ * Deployment and StatefulSet alike, pods of the same name); a container whose limit is above (or
+ * request below) the namespace's LimitRange max (min), which the API server would refuse pod by
+ * pod (checked when built if the namespace's HardenedNamespace/NamespaceLimitRange exists already,
+ * else at synth); and, in an app that has HardenedNamespaces, a namespace none of them creates
+ * (see `externalNamespace`).
  */
 export class HardenedWorkload extends Construct {
   /** Name of the Deployment or StatefulSet. */
@@ -170,6 +191,11 @@ export class HardenedWorkload extends Construct {
       throw new BlueprintPropError(this, 'name', undefined, `no name given and the construct id "${id}" is not an object name`, 'pass props.name, e.g. "web"');
     }
     const name = this.workloadName = requireDnsSubdomain(this, 'name', props.name ?? id);
+    claimObjectName(this, 'name', { kind: 'HardenedWorkload', namespace, name }, 'another HardenedWorkload',
+      (other) => `give one of the two workloads another name (props.name), or another namespace; both would render the workload, its ServiceAccount and PodDisruptionBudget "${namespace}/${name}" (other: ${other.path})`);
+    if (props.externalNamespace !== undefined && typeof props.externalNamespace !== 'boolean') {
+      throw new BlueprintPropError(this, 'externalNamespace', props.externalNamespace, 'must be true or false', 'pass true when another app creates the namespace');
+    }
     if (name.length > 52) {
       throw new BlueprintPropError(this, 'name', name, 'is longer than 52 characters, too long for the pods and revisions derived from it', 'use a shorter name');
     }
@@ -276,6 +302,28 @@ export class HardenedWorkload extends Construct {
     [...(props.initContainers ?? []), ...props.containers].forEach((c) => {
       if (!isPinnedByDigest(c.image)) warn(`image "${c.image}" of container "${c.name}" is not pinned by digest (@sha256:...); a tag can be moved to other content`);
     });
+    // The namespace's LimitRanges: now, for those built already; at synth for those built later.
+    const bounded = [
+      ...(props.initContainers ?? []).map((c, i) => ({ prop: `initContainers[${i}]`, c })),
+      ...props.containers.map((c, i) => ({ prop: `containers[${i}]`, c })),
+    ];
+    const boundsProblems = () => limitRangesOf(this, namespace).flatMap((b) => bounded.flatMap(({ prop, c }) => limitRangeProblems(this, prop, c, b)));
+    const early = boundsProblems();
+    if (early.length > 0) throw early[0];
+    const externalNamespace = props.externalNamespace === true;
+    this.node.addValidation({
+      validate: () => {
+        const errors: string[] = boundsProblems().map((e) => e.message);
+        const created = hardenedNamespacesOf(this);
+        if (!externalNamespace && created.size > 0 && !created.has(namespace)) {
+          errors.push(new BlueprintPropError(this, 'namespace', namespace,
+            `no HardenedNamespace of this app creates it (the app's: ${[...created.keys()].sort().join(', ')})`,
+            'use a HardenedNamespace\'s namespaceName (or Tenant.namespace(env).namespaceName); if another app creates the namespace, set externalNamespace: true').message);
+        }
+        return errors;
+      },
+    });
+
     if (kind === 'StatefulSet' && !props.containers.some((c) => (c.ports ?? []).length > 0)) {
       throw new BlueprintPropError(this, 'containers', props.containers.map((c) => c.name), 'a StatefulSet needs at least one container port for its headless Service',
         'add ports to a container, or use kind: Deployment');
@@ -379,4 +427,37 @@ export class HardenedWorkload extends Construct {
       validate: () => checkPodSpec(ApiObject.of(this.workload).toJson()?.spec?.template?.spec).map((p) => `${this.node.path}: ${p}`),
     });
   }
+}
+
+const BOUNDED: ReadonlyArray<[BoundedResource, keyof ContainerResources, keyof ContainerResources]> = [
+  ['cpu', 'cpuRequest', 'cpuLimit'],
+  ['memory', 'memoryRequest', 'memoryLimit'],
+  ['ephemeral-storage', 'ephemeralStorageRequest', 'ephemeralStorageLimit'],
+];
+
+/**
+ * What the API server's LimitRanger would refuse for one container (requests and limits as
+ * rendered, defaults included): a limit above `max`, a request below `min`
+ * (plugin/pkg/admission/limitranger maxConstraint/minConstraint; since request <= limit, these
+ * two cover the request above max and the limit below min as well).
+ */
+function limitRangeProblems(scope: Construct, prop: string, c: HardenedContainerBaseProps, b: NamespaceContainerBounds): BlueprintPropError[] {
+  const res = resolvedResources(c);
+  const out: BlueprintPropError[] = [];
+  const lr = `LimitRange "${b.namespace}/${b.limitRangeName}" (${b.path})`;
+  for (const [resource, requestKey, limitKey] of BOUNDED) {
+    const max = b.max[resource];
+    const limit = res[limitKey];
+    if (max !== undefined && parseQuantity(limit)! > parseQuantity(max)!) {
+      out.push(new BlueprintPropError(scope, `${prop}.resources.${limitKey}`, limit, `is above the ${resource} max ${max} of ${lr}; the API server would refuse every pod`,
+        `lower ${prop}.resources.${limitKey} to at most ${max}, or raise the namespace's containerLimits.max${limitKey.startsWith('cpu') ? 'Cpu' : limitKey.startsWith('memory') ? 'Memory' : 'EphemeralStorage'}`));
+    }
+    const min = b.min[resource];
+    const request = res[requestKey];
+    if (min !== undefined && parseQuantity(request)! < parseQuantity(min)!) {
+      out.push(new BlueprintPropError(scope, `${prop}.resources.${requestKey}`, request, `is below the ${resource} min ${min} of ${lr}; the API server would refuse every pod`,
+        `raise ${prop}.resources.${requestKey} to at least ${min}, or lower the namespace's containerLimits.min${requestKey.startsWith('cpu') ? 'Cpu' : requestKey.startsWith('memory') ? 'Memory' : 'EphemeralStorage'}`));
+    }
+  }
+  return out;
 }
