@@ -312,7 +312,8 @@ export function runKubeBench(opts: KubeBenchOptions): KubeBenchResult {
     throw new Error(`kube-bench failed (exit ${res.status ?? res.signal}): ${(res.stderr || res.stdout || '').trim().split('\n').slice(-10).join('\n')}`);
   }
   const parsed = parseKubeBenchJson(fs.readFileSync(resultsFile, 'utf8'), { kubectlGiven: prepared.kubectl !== undefined });
-  return { ...parsed, kubectl: prepared.kubectl, processes: prepared.processes, dir: l.dir, durationMs: Date.now() - started };
+  const version = spawnSync(kubeBench, ['version'], { encoding: 'utf8', timeout: 10_000 }).stdout?.trim().split('\n')[0] || 'unknown';
+  return { ...parsed, version, kubectl: prepared.kubectl, processes: prepared.processes, dir: l.dir, durationMs: Date.now() - started };
 }
 
 interface RawResult {
@@ -373,7 +374,7 @@ export function parseKubeBenchJson(text: string, opts: { kubectlGiven: boolean }
       }
     }
   }
-  return { benchmark: benchmark || KUBE_BENCH_BENCHMARK, version: 'v0.12.0', checks, sections };
+  return { benchmark: benchmark || KUBE_BENCH_BENCHMARK, version: 'unknown', checks, sections };
 }
 
 // -------------------------------------------------------------------------------------------------
