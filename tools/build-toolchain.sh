@@ -4,7 +4,7 @@
 #   core      Pulumi CLI and its Node.js language host, the Kubernetes provider plugin, etcd and
 #             etcdutl, kube-apiserver, kube-controller-manager, kubeadm
 #   node      kubelet, kube-scheduler, kube-proxy, containerd (+ shim, ctr), runc (with seccomp),
-#             CNI plugins, CoreDNS, kube-network-policies (NetworkPolicy enforcer), crane (OCI images)
+#             CNI plugins, CoreDNS, kube-router (NetworkPolicy enforcer, firewall only), crane (OCI images)
 #   checkers  test-only: kube-bench (+ its cfg/ directory), kube-score, kubesec
 #
 # Binaries land in a cache outside the repository, keyed by the pinned versions, so every clone
@@ -61,7 +61,7 @@ die() { printf '[toolchain] error: %s\n' "$*" >&2; exit 1; }
 
 core=(pulumi pulumi-language-nodejs pulumi-resource-kubernetes etcd etcdutl kube-apiserver kube-controller-manager kubeadm)
 node=(kube-scheduler kubelet kube-proxy containerd containerd-shim-runc-v2 ctr runc bridge host-local loopback portmap ptp
-  coredns kube-network-policies crane)
+  coredns kube-router crane)
 checkers=(kube-bench kube-score kubesec)
 case "$only" in
   "") binaries=("${core[@]}" "${node[@]}" "${checkers[@]}") ;;
@@ -81,7 +81,7 @@ wrapper_of() {
     runc) echo runc ;;
     bridge|host-local|loopback|portmap|ptp) echo cni ;;
     coredns) echo coredns ;;
-    kube-network-policies) echo netpol ;;
+    kube-router) echo kube-router ;;
     crane) echo crane ;;
     kube-bench|kube-score|kubesec) echo "$1" ;;
     *) echo kube ;;
@@ -99,7 +99,7 @@ expected_version() {
     runc) echo "$RUNC_VERSION" ;;
     bridge|host-local|loopback|portmap|ptp) echo "v$CNI_PLUGINS_VERSION" ;;
     coredns) echo "$COREDNS_VERSION" ;;
-    kube-network-policies) echo "v$KUBE_NETWORK_POLICIES_VERSION" ;;
+    kube-router) echo "v$KUBE_ROUTER_VERSION" ;;
     crane) echo "v$CRANE_VERSION" ;;
     kube-bench) echo "v$KUBE_BENCH_VERSION" ;;
     kube-score) echo "$KUBE_SCORE_VERSION" ;;
@@ -126,14 +126,16 @@ reported_version() {
       if "$bin/runc" --version 2>/dev/null | grep -q '^libseccomp: '; then "$bin/runc" --version | sed -n 's/^runc version //p'; fi ;;
     coredns) "$bin/coredns" -version 2>/dev/null | sed -n 's/^CoreDNS-//p' ;;
     crane) "$bin/crane" version 2>/dev/null ;;
+    # kube-router prints its version line on stderr.
+    kube-router) "$bin/kube-router" --version 2>&1 | sed -n 's/^Running .* version \(v[^,]*\), built on .*/\1/p' ;;
     kube-bench)
       # kube-bench is useless without its checks: the cfg/ directory must be next to bin/.
       if [ -f "$benchcfg/config.yaml" ]; then "$bin/kube-bench" version 2>/dev/null | head -n 1; fi ;;
     kube-score) "$bin/kube-score" version 2>/dev/null | sed -n 's/^kube-score version: \([^,]*\),.*/\1/p' ;;
     kubesec) "$bin/kubesec" version 2>/dev/null | sed -n 's/^version //p' ;;
     *)
-      # No version flag (language host, containerd's shim and ctr, CNI plugins,
-      # kube-network-policies): the module version recorded in the binary's build info.
+      # No version flag (language host, containerd's shim and ctr, CNI plugins): the module
+      # version recorded in the binary's build info.
       go version -m "$bin/$b" 2>/dev/null | awk '$1=="mod" {print $3}' ;;
   esac
 }
@@ -150,7 +152,7 @@ origin_of() {
     runc) echo "github.com/opencontainers/runc v$RUNC_VERSION" ;;
     bridge|host-local|loopback|portmap|ptp) echo "github.com/containernetworking/plugins v$CNI_PLUGINS_VERSION" ;;
     coredns) echo "github.com/coredns/coredns v$COREDNS_VERSION" ;;
-    kube-network-policies) echo "sigs.k8s.io/kube-network-policies v$KUBE_NETWORK_POLICIES_VERSION" ;;
+    kube-router) echo "github.com/cloudnativelabs/kube-router/v2 v$KUBE_ROUTER_VERSION" ;;
     crane) echo "github.com/google/go-containerregistry v$CRANE_VERSION" ;;
     kube-bench) echo "github.com/aquasecurity/kube-bench v$KUBE_BENCH_VERSION" ;;
     kube-score) echo "github.com/zegl/kube-score v$KUBE_SCORE_VERSION" ;;
@@ -173,7 +175,7 @@ pkg_of() {
     portmap) echo github.com/containernetworking/plugins/plugins/meta/portmap ;;
     bridge|loopback|ptp) echo "github.com/containernetworking/plugins/plugins/main/$1" ;;
     coredns) echo github.com/coredns/coredns ;;
-    kube-network-policies) echo sigs.k8s.io/kube-network-policies/cmd ;;
+    kube-router) echo github.com/cloudnativelabs/kube-router/v2/cmd/kube-router ;;
     crane) echo github.com/google/go-containerregistry/cmd/crane ;;
     kube-bench) echo github.com/aquasecurity/kube-bench ;;
     kube-score) echo github.com/zegl/kube-score/cmd/kube-score ;;
@@ -335,8 +337,9 @@ lane_cni() {
 lane_coredns() {
   build coredns "$here/go/coredns" "$(pkg_of coredns)" "-s -w -X github.com/coredns/coredns/coremain.GitCommit=v$COREDNS_VERSION"
 }
-lane_netpol() {
-  build kube-network-policies "$here/go/netpol" "$(pkg_of kube-network-policies)" "-s -w"
+lane_kube-router() {
+  build kube-router "$here/go/kube-router" "$(pkg_of kube-router)" \
+    "-s -w -X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=v$KUBE_ROUTER_VERSION -X github.com/cloudnativelabs/kube-router/v2/pkg/version.BuildDate=unknown"
 }
 lane_crane() {
   build crane "$here/go/crane" "$(pkg_of crane)" \
@@ -387,7 +390,7 @@ lane_k8sprovider() {
 
 # Lanes, longest cold build first, with each lane's estimated peak memory in MiB (measured on
 # 2 cores, see docs/ARCHITECTURE.md).
-lane_order=(k8sprovider:4400 kube:2100 pulumi:1100 coredns:1200 kube-bench:1000 etcd:500 netpol:900 containerd:700
+lane_order=(k8sprovider:4400 kube:2100 pulumi:1100 coredns:1200 kube-bench:1000 etcd:500 kube-router:900 containerd:700
   kubesec:600 kube-score:700 crane:500 runc:300 cni:200)
 
 # Which lanes have work: a binary of the selection that is not verified.

@@ -1,6 +1,6 @@
 /**
  * The node's and the checkers' part of the toolchain (issue 9): kube-proxy, ptp, CoreDNS,
- * kube-network-policies, crane, kube-bench (with its cfg/ directory), kube-score and kubesec.
+ * kube-router (the NetworkPolicy enforcer), crane, kube-bench (with its cfg/ directory), kube-score and kubesec.
  * Each binary reports its pin itself, and `--check` refuses a binary whose Go build info names
  * another main package or whose run-time files are missing.
  */
@@ -29,7 +29,7 @@ describe('toolchain: node binaries and test checkers', () => {
     }
     const all = run('bash', [script, '--check']);
     expect(all.status).toBe(0);
-    for (const b of ['kube-proxy', 'ptp', 'coredns', 'kube-network-policies', 'crane', 'kube-bench', 'kube-score', 'kubesec']) {
+    for (const b of ['kube-proxy', 'ptp', 'coredns', 'kube-router', 'crane', 'kube-bench', 'kube-score', 'kubesec']) {
       expect(all.stderr).toMatch(new RegExp(`ok ${b} `));
     }
   });
@@ -41,10 +41,10 @@ describe('toolchain: node binaries and test checkers', () => {
     expect(run(path.join(bin, 'kube-bench'), ['version']).out.trim()).toBe(`v${pinned.KUBE_BENCH_VERSION}`);
     expect(run(path.join(bin, 'kube-score'), ['version']).out).toContain(`kube-score version: ${pinned.KUBE_SCORE_VERSION},`);
     expect(run(path.join(bin, 'kubesec'), ['version']).out).toContain(`version v${pinned.KUBESEC_VERSION}\n`);
-    // No version flag: the module in the Go build info.
-    const info = run('go', ['version', '-m', path.join(bin, 'kube-network-policies')]).out;
-    expect(info).toMatch(new RegExp(`\\bmod\\s+sigs\\.k8s\\.io/kube-network-policies\\s+v${pinned.KUBE_NETWORK_POLICIES_VERSION.replace(/\./g, '\\.')}\\s`));
-    expect(run(path.join(bin, 'kube-network-policies'), ['-h']).out).toContain('-nfqueue-id');
+    expect(run(path.join(bin, 'kube-router'), ['--version']).out).toMatch(new RegExp(`^Running \\S*kube-router version v${pinned.KUBE_ROUTER_VERSION.replace(/\./g, '\\.')}, built on `));
+    // The flags the local node runs it with exist in this build (stacks/local/node/netpol.ts).
+    const help = run(path.join(bin, 'kube-router'), ['--help']).out;
+    for (const f of ['--run-firewall', '--run-router', '--run-service-proxy', '--health-port', '--metrics-port', '--service-cluster-ip-range', '--hostname-override']) expect(help).toContain(f);
   });
 
   test('CoreDNS has the plugins a cluster DNS needs compiled in', () => {
