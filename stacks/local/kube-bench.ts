@@ -178,7 +178,20 @@ export function clusterProcesses(stateDir: string): Record<string, number> {
   };
   const runDir = path.join(stateDir, 'run');
   for (const c of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) add(c, path.join(runDir, `${c}.json`), 'binary');
-  for (const c of ['containerd', 'kubelet']) add(c, path.join(stateDir, 'node', 'run', `${c}.json`), 'exe');
+  // Every process the node runner records (containerd, kubelet, and whatever else it starts, e.g. a
+  // kube-proxy), except the namespace holder and the API forwarders, which are not Kubernetes components.
+  const nodeRun = path.join(stateDir, 'node', 'run');
+  let records: string[] = [];
+  try {
+    records = fs.readdirSync(nodeRun).filter((f) => f.endsWith('.json'));
+  } catch {
+    /* no node */
+  }
+  for (const f of records) {
+    const name = f.slice(0, -'.json'.length);
+    if (name === 'holder' || name.startsWith('api-forwarder')) continue;
+    add(name, path.join(nodeRun, f), 'exe');
+  }
   return out;
 }
 
