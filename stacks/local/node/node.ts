@@ -25,10 +25,11 @@ import { parse as parseYaml } from 'yaml';
 import { FORWARDER_SCRIPT } from './forwarder';
 import { buildImage, buildImagePrograms, BuiltImage } from './images';
 import { LOCAL_NODE_NETWORK, NodeNetwork } from './network';
+import { NETPOL_ENFORCER_BINARY, NodeNetworkPolicy } from './netpol';
 import { CNI_PLUGINS, CONTAINERD_SOCKET, lacksSysResource, renderCniConfig, renderContainerdConfig } from './runtime-config';
 import { alive, NodeSandbox, SANDBOX_STATE_MOUNT, signal, sleep, tail, writeJson } from './sandbox';
 
-export const NODE_BINARIES = ['kubelet', 'containerd', 'containerd-shim-runc-v2', 'ctr', 'runc', ...CNI_PLUGINS] as const;
+export const NODE_BINARIES = ['kubelet', 'containerd', 'containerd-shim-runc-v2', 'ctr', 'runc', ...CNI_PLUGINS, NETPOL_ENFORCER_BINARY] as const;
 
 export interface LocalNodeOptions {
   stateDir: string;
@@ -79,6 +80,8 @@ export class LocalNode {
   readonly rootfs: string;
   readonly dir: string;
   readonly network: NodeNetwork;
+  /** NetworkPolicy enforcement (kube-router, firewall only; netpol.ts). */
+  readonly netpol: NodeNetworkPolicy;
   private readonly logDir: string;
   private readonly log: (line: string) => void;
 
@@ -90,6 +93,7 @@ export class LocalNode {
     this.network = opts.network ?? LOCAL_NODE_NETWORK;
     this.log = opts.log ?? ((line) => process.stderr.write(`[local-node] ${line}\n`));
     this.sandbox = new NodeSandbox({ stateDir: this.stateDir, nodeName: opts.nodeName, network: this.network, log: this.log });
+    this.netpol = new NodeNetworkPolicy({ ...opts, stateDir: this.stateDir, rootfs: this.rootfs, network: this.network, sandbox: this.sandbox, log: this.log });
   }
 
   checkBinaries(): void {
@@ -132,6 +136,7 @@ export class LocalNode {
     const kubeletFingerprint = JSON.stringify([fs.readFileSync(path.join(this.rootfs, 'var/lib/kubelet/config.yaml'), 'utf8'), containerdConfig]);
     await this.ensure('kubelet', path.join(this.opts.binDir, 'kubelet'), kubeletArgs, kubeletFingerprint, true);
     await this.waitReady();
+    await this.netpol.up();
     return {
       nodeName: this.opts.nodeName,
       nodeAddress: this.network.nodeAddress,
@@ -143,6 +148,7 @@ export class LocalNode {
   /** Stops everything the node started; with purge, also removes its data. Safe on partial starts. */
   async down(options: { purge?: boolean } = {}): Promise<void> {
     await this.stop('kubelet');
+    await this.netpol.down();
     const root = this.readCgroupRoot();
     if (root) await this.killCgroup(root);
     await this.stop('containerd');
@@ -175,6 +181,7 @@ export class LocalNode {
     const down = this.status().filter((p) => (p.name === 'containerd' || p.name === 'kubelet' || p.name.startsWith('api-forwarder')) && !p.running);
     if (down.length) return { name, ready: false, message: `${down.map((p) => p.name).join(', ')} not running` };
     if (!this.sandbox.holderPid()) return { name, ready: false, message: 'the node namespaces do not exist' };
+    if (!this.netpol.pid()) return { name, ready: false, message: 'kube-router (the NetworkPolicy enforcer) not running' };
     try {
       const res = await api(this.opts.apiServerUrl, `/api/v1/nodes/${name}`, this.opts.adminTls);
       if (res.status !== 200) return { name, ready: false, message: `GET node: HTTP ${res.status}` };
