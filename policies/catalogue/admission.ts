@@ -141,7 +141,7 @@ function podSecurityCheck(levels: readonly string[], why: string) {
         const unset = asDict(s.cfg!.defaults).enforce === undefined || asDict(s.cfg!.defaults).enforce === '';
         problems.push(`defaults.enforce is ${unset ? 'not set, so it is privileged (no restriction)' : r.enforce}; ${why}`);
       }
-      problems.push(...r.exemptionProblems);
+      for (const p of r.exemptionProblems) problems.push(p);
       if (problems.length > 0) return result('fail', `${s.where}: ${problems.join('; ')}.`, ref);
       const note = r.reviewedExemptions.length > 0 ? `; exempt namespaces (reviewed set): ${r.reviewedExemptions.join(', ')}` : '; no exemptions';
       return result('pass', `${s.where}: defaults enforce ${r.enforce} (version ${r.version})${note}.`, ref);

@@ -158,7 +158,7 @@ export const STIG_CIPHER_SUITES: ReadonlySet<string> = new Set([
 
 function alphaApis(c: ComponentConfig): Verdict {
   const problems: string[] = [];
-  problems.push(...alphaGateProblems(c.effective('feature-gates'), '--feature-gates'));
+  for (const p of alphaGateProblems(c.effective('feature-gates'), '--feature-gates')) problems.push(p);
   const rc = c.effective('runtime-config');
   for (const [key, on] of parseRuntimeConfig(rc?.value)) {
     if (on === 'invalid') problems.push(`--runtime-config has an invalid value for ${key} (the API server would not start)`);
@@ -264,7 +264,7 @@ export const API_SERVER_CONTROLS: readonly Control[] = [
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation:
-      "HardenedControlPlane prop apiServer.anonymousAuth (renders --anonymous-auth=false), or AuthenticationConfiguration prop anonymous limited to /healthz, /livez and /readyz.",
+      "HardenedControlPlane prop apiServer.anonymousAuth: 'disabled' (renders --anonymous-auth=false), or 'health-endpoints' (the default: an AuthenticationConfiguration that admits anonymous requests only to apiServer.anonymousPaths, /livez, /readyz and /healthz).",
     check: anonymousCheck,
   },
   {
@@ -303,7 +303,7 @@ export const API_SERVER_CONTROLS: readonly Control[] = [
     checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
-    remediation: "HardenedControlPlane prop apiServer.authorizationModes (default ['Node', 'RBAC']) or an AuthorizationConfiguration with Node and RBAC authorizers.",
+    remediation: "HardenedControlPlane renders --authorization-mode=Node,RBAC; remove any 'authorization-mode' or 'authorization-config' from HardenedControlPlane prop apiServer.extraArgs that drops Node or RBAC or adds AlwaysAllow.",
     check: authorizationCheck,
   },
   {
@@ -355,7 +355,7 @@ export const API_SERVER_CONTROLS: readonly Control[] = [
     checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
-    remediation: 'HardenedControlPlane prop apiServer.bindPort (must not be 0).',
+    remediation: 'HardenedControlPlane prop apiServerPort (renders --secure-port; must not be 0).',
     check: componentCheck(api, (c) => {
       const f = c.effective('secure-port');
       if (f === undefined) return pass('--secure-port is not set; the built-in default 6443 applies.');

@@ -180,7 +180,7 @@ export function allowAllOpenings(policies: ReadonlyArray<{ name: string; spec: D
             const b = blocks.get(proto) ?? { cidrs: [], policies: new Set<string>(), excepts: [] };
             b.cidrs.push(cidr);
             b.policies.add(p.name);
-            b.excepts.push(...asStrings(block.except));
+            for (const x of asStrings(block.except)) b.excepts.push(x);
             blocks.set(proto, b);
           }
         }

@@ -81,25 +81,35 @@ export function diffResults(base: ResultsFile, head: ResultsFile): ReportDiff {
   const diff: ReportDiff = { newFailures: [], fixed: [], unchanged: [], controls: { newlyFailing: [], fixed: [], stillFailing: [] } };
   const keys = [...new Set([...baseFailing.keys(), ...headFailing.keys()])].sort(compareText);
   for (const k of keys) {
-    const b = [...(baseFailing.get(k) ?? [])];
-    const h = [...(headFailing.get(k) ?? [])];
-    // Same subject, same message first; then pair what is left in order.
+    const b = baseFailing.get(k) ?? [];
+    const h = headFailing.get(k) ?? [];
+    // Same subject, same message first (each head failure, last first, takes the earliest base
+    // failure with its message); then pair what is left in order. Indexed, not searched: one
+    // subject can carry ~100k findings (e.g. parse errors of one file).
+    const byMessage = new Map<string, number[]>();
+    for (let j = b.length - 1; j >= 0; j--) {
+      const list = byMessage.get(b[j].message);
+      if (list) list.push(j);
+      else byMessage.set(b[j].message, [j]);
+    }
+    const baseTaken = new Array<boolean>(b.length).fill(false);
+    const headTaken = new Array<boolean>(h.length).fill(false);
     for (let i = h.length - 1; i >= 0; i--) {
-      const j = b.findIndex((x) => x.message === h[i].message);
-      if (j >= 0) {
+      const j = byMessage.get(h[i].message)?.pop();
+      if (j !== undefined) {
         diff.unchanged.push(h[i]);
-        b.splice(j, 1);
-        h.splice(i, 1);
+        baseTaken[j] = true;
+        headTaken[i] = true;
       }
     }
-    while (b.length > 0 && h.length > 0) {
-      diff.unchanged.push(h.shift() as JsonResult);
-      b.shift();
-    }
-    for (const x of h) diff.newFailures.push(x);
-    for (const r of b) {
+    const restBase = b.filter((_, j) => !baseTaken[j]);
+    const restHead = h.filter((_, i) => !headTaken[i]);
+    const paired = Math.min(restBase.length, restHead.length);
+    for (let i = 0; i < paired; i++) diff.unchanged.push(restHead[i]);
+    for (let i = paired; i < restHead.length; i++) diff.newFailures.push(restHead[i]);
+    if (paired < restBase.length) {
       const now = (headAll.get(k) ?? []).find((x) => !isFailing(x.status));
-      diff.fixed.push({ result: r, headStatus: now ? now.status : null });
+      for (let j = paired; j < restBase.length; j++) diff.fixed.push({ result: restBase[j], headStatus: now ? now.status : null });
     }
   }
   const byUrgency = (a: JsonResult, b: JsonResult): number => compareByUrgency(asFinding(a), asFinding(b));
@@ -161,14 +171,17 @@ export function renderDiffMarkdown(diff: ReportDiff, meta: DiffMeta): string {
     rows.length === 0 ? ['None.'] : ['| Control | Severity | Object | Finding |', '| --- | --- | --- | --- |', ...rows.map((r) => `| ${r.join(' | ')} |`)];
   const row = (r: JsonResult, extra = ''): string[] => [`\`${r.control.replace(/[`|]/g, "'")}\``, r.severity, esc(subject(r)) || '—', esc(r.message) + extra];
   const out: string[] = ['## Compliance changes', '', `Base \`${meta.base.replace(/[`|]/g, "'")}\` → head \`${meta.head.replace(/[`|]/g, "'")}\`: ${esc(controlsLine(diff))}`, ''];
-  out.push(`### New failures (${diff.newFailures.length})`, '', ...table(diff.newFailures.map((r) => row(r))), '');
-  out.push(
-    `### Fixed (${diff.fixed.length})`,
-    '',
-    ...table(diff.fixed.map((x) => row(x.result, ` <sub>→ ${x.headStatus ? STATUS_LABELS[x.headStatus].toLowerCase() : 'no longer reported'}</sub>`))),
-    '',
-  );
-  out.push(`<details><summary>Unchanged failures (${diff.unchanged.length})</summary>`, '', ...table(diff.unchanged.map((r) => row(r))), '', '</details>');
+  // Row by row: push(...rows) overflows the call stack for ~100k new failures.
+  const add = (lines: readonly string[]): void => {
+    for (const l of lines) out.push(l);
+  };
+  out.push(`### New failures (${diff.newFailures.length})`, '');
+  add(table(diff.newFailures.map((r) => row(r))));
+  out.push('', `### Fixed (${diff.fixed.length})`, '');
+  add(table(diff.fixed.map((x) => row(x.result, ` <sub>→ ${x.headStatus ? STATUS_LABELS[x.headStatus].toLowerCase() : 'no longer reported'}</sub>`))));
+  out.push('', `<details><summary>Unchanged failures (${diff.unchanged.length})</summary>`, '');
+  add(table(diff.unchanged.map((r) => row(r))));
+  out.push('', '</details>');
   return `${out.join('\n')}\n`;
 }
 

@@ -55,7 +55,7 @@ export function renderJunit(findings: readonly Finding[], summary: ReportSummary
     lines.push('    </properties>');
     const names = new Map<string, number>();
     for (const f of r.findings) {
-      lines.push(...testcase(f, uniqueName(caseName(f), names), refs, remediationOf(f, catalogue)));
+      for (const l of testcase(f, uniqueName(caseName(f), names), refs, remediationOf(f, catalogue))) lines.push(l);
     }
     lines.push('  </testsuite>');
   }

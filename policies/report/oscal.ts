@@ -46,7 +46,9 @@ export function renderOscal(findings: readonly Finding[], summary: ReportSummary
   const catalogue = controlIndex(meta);
   const focus = frameworksInFocus(meta);
   const rollups = rollUpControls(findings);
-  const id = (...parts: string[]): string => uuidV5(parts.join('\u0000'), HCB_NAMESPACE);
+  // An array, not rest parameters: a control's observations can be far more than a call's arguments.
+  const ids = (parts: readonly string[]): string => uuidV5(parts.join('\u0000'), HCB_NAMESPACE);
+  const id = (...parts: string[]): string => ids(parts);
 
   const observations: Record<string, unknown>[] = [];
   const risks: Record<string, unknown>[] = [];
@@ -114,7 +116,7 @@ export function renderOscal(findings: readonly Finding[], summary: ReportSummary
 
     const info = catalogue.get(r.control);
     const finding: Record<string, unknown> = {
-      uuid: id('finding', r.control, ...observationIds),
+      uuid: ids(['finding', r.control].concat(observationIds)),
       title: clip(info ? `${r.control}: ${info.title}` : r.control),
       description: findingDescription(r),
       props: [prop('status', r.status), prop('severity', r.severity), ...frameworkProps(r.frameworks, focus)].filter(

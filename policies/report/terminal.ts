@@ -71,12 +71,12 @@ export function renderTerminal(rawFindings: readonly Finding[], summary: ReportS
           .filter((s) => s)
           .join(' · ');
         if (where) out.push(`    ${paint('dim', where)}`);
-        out.push(...indent(f.message, '    '));
+        pushAll(out, indent(f.message, '    '));
         if (status === 'accepted' && f.exception) {
           out.push(`    accepted until ${f.exception.expires} (owner ${f.exception.owner}): ${f.exception.justification}`);
         }
         const fix = remediationOf(f, controls);
-        if ((status === 'fail' || status === 'error') && fix) out.push(...indent(`fix: ${fix}`, '    '));
+        if ((status === 'fail' || status === 'error') && fix) pushAll(out, indent(`fix: ${fix}`, '    '));
         const refs = frameworksLabel(normalizeFrameworks(f.frameworks), focus);
         if (refs) out.push(`    ${paint('dim', refs)}`);
       }
@@ -84,7 +84,7 @@ export function renderTerminal(rawFindings: readonly Finding[], summary: ReportS
       const perControl = new Map<string, number>();
       for (const f of group) perControl.set(f.control, (perControl.get(f.control) ?? 0) + 1);
       const items = [...perControl.entries()].sort((a, b) => compareText(a[0], b[0]));
-      out.push(...wrap(items.map(([c, n]) => (n > 1 ? `${c} (${n})` : c)), '  ', 96));
+      pushAll(out, wrap(items.map(([c, n]) => (n > 1 ? `${c} (${n})` : c)), '  ', 96));
     }
     out.push('');
   }
@@ -113,6 +113,14 @@ function countsLine(summary: ReportSummary, paint: (s: keyof typeof ANSI, t: str
 function severityTag(f: Finding, paint: (s: keyof typeof ANSI, t: string) => string): string {
   const style: keyof typeof ANSI = f.severity === 'critical' || f.severity === 'high' ? 'bold' : 'dim';
   return paint(style, `[${f.severity}]`);
+}
+
+/**
+ * Appends one at a time: a message's lines (input can put any number of line breaks in a name or
+ * a value) are unbounded, and push(...array) overflows the call stack above ~100k elements.
+ */
+function pushAll(out: string[], lines: readonly string[]): void {
+  for (const l of lines) out.push(l);
 }
 
 function indent(text: string, prefix: string): string[] {

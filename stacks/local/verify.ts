@@ -106,11 +106,12 @@ export async function observe(opts: VerifyOptions): Promise<{ documents: Documen
       createdBy: f.createdBy,
     }));
   // What is inside the etcd data directory (STIG V-242445/V-242459 check its files, not only the directory).
-  for (const f of opts.nodeFiles.filter((x) => x.role === 'etcd-data')) files.push(...listTree(rootfs, f.path, f.sensitive, f.createdBy));
+  for (const f of opts.nodeFiles.filter((x) => x.role === 'etcd-data')) for (const x of listTree(rootfs, f.path, f.sensitive, f.createdBy)) files.push(x);
   // The node: the kubelet's command line, the file it reads, its files as it sees them (verify-node.ts).
   const node = observeNode({ stateDir: opts.stateDir, rootfs, nodeFiles: opts.nodeFiles, expectNode: opts.node });
-  documents.push(...node.documents);
-  missing.push(...node.missing);
+  // One at a time: push(...array) overflows the call stack for very large arrays.
+  for (const d of node.documents) documents.push(d);
+  for (const m of node.missing) missing.push(m);
   const seenInNode = new Set(node.files.map((f) => f.path));
   const nodeFiles = [...files.filter((f) => !seenInNode.has(f.path)), ...node.files];
   documents.push({
