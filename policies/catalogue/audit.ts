@@ -123,7 +123,7 @@ export const AUDIT_CONTROLS: readonly Control[] = [
     checkpoints: ['synth', 'live'],
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: "HardenedControlPlane prop audit.logPath (renders --audit-log-path) or audit.webhookConfigFile (renders --audit-webhook-config-file).",
+    remediation: "HardenedControlPlane prop audit.log.path (renders --audit-log-path; default /var/log/kubernetes/audit/audit.log).",
     check: componentCheck(api, (c) => {
       const dest = auditLogDestination(c);
       const w = webhookOf(c);
@@ -144,7 +144,7 @@ export const AUDIT_CONTROLS: readonly Control[] = [
     checkpoints: ['synth', 'live'],
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'HardenedControlPlane prop audit.maxSizeMb (renders --audit-log-maxsize, default 100).',
+    remediation: 'HardenedControlPlane prop audit.log.maxSizeMb (renders --audit-log-maxsize, default 100).',
     check: retentionCheck('audit-log-maxsize', 100, 'megabytes'),
   },
   {
@@ -156,7 +156,7 @@ export const AUDIT_CONTROLS: readonly Control[] = [
     checkpoints: ['synth', 'live'],
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'HardenedControlPlane prop audit.maxBackups (renders --audit-log-maxbackup, default 10).',
+    remediation: 'HardenedControlPlane prop audit.log.maxBackups (renders --audit-log-maxbackup; default 10, 20 for the high profile).',
     check: retentionCheck('audit-log-maxbackup', 10, 'files'),
   },
   {
@@ -168,7 +168,7 @@ export const AUDIT_CONTROLS: readonly Control[] = [
     checkpoints: ['synth', 'live'],
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'HardenedControlPlane prop audit.maxAgeDays (renders --audit-log-maxage, default 30).',
+    remediation: 'HardenedControlPlane prop audit.log.maxAgeDays (renders --audit-log-maxage; default 30, 90 for the high profile).',
     check: retentionCheck('audit-log-maxage', 30, 'days'),
   },
   {
@@ -265,6 +265,6 @@ export const AUDIT_CONTROLS: readonly Control[] = [
     automation: 'manual',
     evidence:
       'The blueprint can render --audit-webhook-config-file to send events to an external backend; where a log shipper is used instead, its configuration and the append-only target are the evidence.',
-    remediation: 'HardenedControlPlane prop audit.webhookConfigFile, or a log shipper that forwards the audit log file to append-only storage.',
+    remediation: 'Forward the audit log file (HardenedControlPlane prop audit.log.path) to append-only storage with a log shipper; the blueprint renders no audit webhook.',
   },
 ];

@@ -15,7 +15,7 @@ export const ETCD_CONTROLS: readonly Control[] = [
     checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
-    remediation: "HardenedControlPlane prop etcd.local.extraArgs 'cert-file'/'key-file' (kubeadm sets both) and https listen-client-urls.",
+    remediation: "HardenedControlPlane prop etcd.extraArgs 'cert-file'/'key-file' (kubeadm sets both) and https listen-client-urls.",
     check: componentCheck(etcd, (c) => {
       const problems: string[] = [];
       for (const f of ['cert-file', 'key-file']) if ((c.flag(f) ?? '') === '') problems.push(`--${f} not set`);
@@ -34,7 +34,7 @@ export const ETCD_CONTROLS: readonly Control[] = [
     checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
-    remediation: "HardenedControlPlane prop etcd.local.extraArgs 'client-cert-auth': 'true' (kubeadm's default).",
+    remediation: "HardenedControlPlane prop etcd.extraArgs 'client-cert-auth': 'true' (kubeadm's default).",
     check: boolFlag(etcd, 'client-cert-auth', true, false),
   },
   {
@@ -46,7 +46,7 @@ export const ETCD_CONTROLS: readonly Control[] = [
     checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
-    remediation: "HardenedControlPlane prop etcd.local.extraArgs: remove 'auto-tls' or set it to 'false'.",
+    remediation: "HardenedControlPlane prop etcd.extraArgs: remove 'auto-tls' or set it to 'false'.",
     check: boolFlag(etcd, 'auto-tls', false, false),
   },
   {
@@ -58,7 +58,7 @@ export const ETCD_CONTROLS: readonly Control[] = [
     checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
-    remediation: "HardenedControlPlane prop etcd.local.extraArgs 'peer-cert-file'/'peer-key-file' (kubeadm sets both).",
+    remediation: "HardenedControlPlane prop etcd.extraArgs 'peer-cert-file'/'peer-key-file' (kubeadm sets both).",
     check: componentCheck(etcd, (c) => {
       const problems: string[] = [];
       for (const f of ['peer-cert-file', 'peer-key-file']) if ((c.flag(f) ?? '') === '') problems.push(`--${f} not set`);
@@ -77,7 +77,7 @@ export const ETCD_CONTROLS: readonly Control[] = [
     checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
-    remediation: "HardenedControlPlane prop etcd.local.extraArgs 'peer-client-cert-auth': 'true' (kubeadm's default).",
+    remediation: "HardenedControlPlane prop etcd.extraArgs 'peer-client-cert-auth': 'true' (kubeadm's default).",
     check: boolFlag(etcd, 'peer-client-cert-auth', true, false),
   },
   {
@@ -89,7 +89,7 @@ export const ETCD_CONTROLS: readonly Control[] = [
     checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
-    remediation: "HardenedControlPlane prop etcd.local.extraArgs: remove 'peer-auto-tls' or set it to 'false'.",
+    remediation: "HardenedControlPlane prop etcd.extraArgs: remove 'peer-auto-tls' or set it to 'false'.",
     check: boolFlag(etcd, 'peer-auto-tls', false, false),
   },
 ];

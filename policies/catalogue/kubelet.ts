@@ -292,7 +292,7 @@ export const KUBELET_CONTROLS: readonly Control[] = [
     checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
-    remediation: 'KubeletConfiguration construct prop tls (TlsPolicy) renders tlsMinVersion and tlsCipherSuites.',
+    remediation: 'HardenedControlPlane prop tls (TlsPolicy) renders the kubelet\'s tlsMinVersion and tlsCipherSuites too.',
     check: kubeletCheck(['tlsMinVersion', 'tlsCipherSuites'], (k) => {
       const v = tlsMinVersionVerdict(asString(k.tlsMinVersion), 'tlsMinVersion');
       if (v.status !== 'pass') return v;
@@ -349,7 +349,7 @@ export const KUBELET_CONTROLS: readonly Control[] = [
     responsibility: 'provider',
     automation: 'automated',
     remediation:
-      'KubeletConfiguration construct prop role: worker (renders no staticPodPath). Control-plane kubelets need it: record an exception scoped to their configuration file.',
+      'Join workers with HardenedControlPlane prop join.controlPlane: false (KubeadmJoinConfiguration ships the kubeadm patch that renders staticPodPath "" on them). Control-plane kubelets need the path: record an exception scoped to their configuration file.',
     check: kubeletCheck(['staticPodPath'], (k) => {
       const v = asString(k.staticPodPath) ?? '';
       return v === ''

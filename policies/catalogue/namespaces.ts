@@ -99,7 +99,7 @@ export const NAMESPACE_CONTROLS: readonly Control[] = [
     checkpoints: ['synth', 'live'],
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: "HardenedNamespace prop podSecurity (level 'restricted' by default, version pinned to the cluster's minor).",
+    remediation: "HardenedNamespace enforces 'restricted' (prop podSecurityVersion pins the version to the cluster's minor); baseline only through prop podSecurityException.",
     check: perNamespace((ns, d) => {
       const labels = d.object.metadata?.labels ?? {};
       const level = labels[PSA_ENFORCE];
@@ -163,7 +163,7 @@ export const NAMESPACE_CONTROLS: readonly Control[] = [
     checkpoints: ['synth', 'live'],
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'HardenedNamespace prop limits (NamespaceLimitRange).',
+    remediation: 'HardenedNamespace prop containerLimits (renders a NamespaceLimitRange; sized by prop size).',
     check: perNamespace((ns, _d, ctx) => {
       const lr = inNamespace(ctx, 'LimitRange', ns).filter((d) =>
         asDicts(asDict((d.object as Dict).spec).limits).some((l) => l.type === 'Container' && Object.keys(asDict(l.default)).length > 0),

@@ -199,7 +199,7 @@ export const WORKLOAD_CONTROLS: readonly Control[] = [
     checkpoints: WORKLOAD_CHECKPOINTS,
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'HardenedWorkload ports: drop hostPort and expose the workload through a Service.',
+    remediation: 'HardenedWorkload prop containers[].ports: drop hostPort and expose the workload through a Service.',
     check: containerCheck(
       (c, p) => {
         const ports = asDicts(c.container.ports);
@@ -222,7 +222,7 @@ export const WORKLOAD_CONTROLS: readonly Control[] = [
     checkpoints: WORKLOAD_CHECKPOINTS,
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'HardenedWorkload ports: drop hostPort and expose the workload through a Service.',
+    remediation: 'HardenedWorkload prop containers[].ports: drop hostPort and expose the workload through a Service.',
     check: containerCheck(
       (c, p) => {
         // On the host network the API server defaults hostPort to containerPort: every declared
@@ -301,7 +301,7 @@ export const WORKLOAD_CONTROLS: readonly Control[] = [
     checkpoints: WORKLOAD_CHECKPOINTS,
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: "HardenedWorkload renders capabilities.drop: ['ALL']; add NET_BIND_SERVICE through its prop only when binding a low port.",
+    remediation: "HardenedWorkload renders capabilities.drop: ['ALL'] and adds none; listen on a port from 1024 up (containers[].ports) instead of adding NET_BIND_SERVICE; a Service can still offer port 80.",
     check: containerCheck(
       (c) => {
         const caps = asDict(asDict(c.container.securityContext).capabilities);
@@ -343,7 +343,7 @@ export const WORKLOAD_CONTROLS: readonly Control[] = [
     checkpoints: WORKLOAD_CHECKPOINTS,
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'HardenedWorkload prop resources (limits.cpu, limits.memory), or NamespaceLimitRange defaults for the namespace.',
+    remediation: 'HardenedWorkload prop containers[].resources (cpuLimit, memoryLimit; defaults 500m and 512Mi); for pods built otherwise, HardenedNamespace prop containerLimits gives the namespace default limits.',
     check: containerCheck(
       (c, p, ctx) => {
         const missing = ['cpu', 'memory'].filter((r) => effectiveResource(ctx, p.namespace, c.container, r).limit === undefined);
@@ -362,7 +362,7 @@ export const WORKLOAD_CONTROLS: readonly Control[] = [
     checkpoints: WORKLOAD_CHECKPOINTS,
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'HardenedWorkload prop resources (ephemeralStorageRequest, ephemeralStorageLimit; defaults 64Mi/1Gi), or NamespaceLimitRange defaults (defaultRequestEphemeralStorage, defaultLimitEphemeralStorage) for the namespace.',
+    remediation: 'HardenedWorkload props containers[].resources.ephemeralStorageRequest and containers[].resources.ephemeralStorageLimit (defaults 64Mi and 1Gi); for pods built otherwise, HardenedNamespace props containerLimits.defaultRequestEphemeralStorage and containerLimits.defaultLimitEphemeralStorage.',
     check: containerCheck(
       (c, p, ctx) => {
         const r = effectiveResource(ctx, p.namespace, c.container, 'ephemeral-storage');
@@ -395,7 +395,7 @@ export const WORKLOAD_CONTROLS: readonly Control[] = [
     checkpoints: WORKLOAD_CHECKPOINTS,
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'HardenedWorkload prop secretMounts (mounts the Secret as a read-only volume) instead of env secretKeyRef or envFrom secretRef.',
+    remediation: 'HardenedWorkload prop containers[].secretMounts (mounts the Secret as a read-only volume) instead of env secretKeyRef or envFrom secretRef.',
     check: containerCheck(
       (c) => {
         const refs = asDicts(c.container.env)
@@ -416,7 +416,7 @@ export const WORKLOAD_CONTROLS: readonly Control[] = [
     checkpoints: WORKLOAD_CHECKPOINTS,
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'HardenedWorkload prop apiAccess (default false: automountServiceAccountToken: false); WorkloadIdentity for pods that call the API.',
+    remediation: 'HardenedWorkload renders automountServiceAccountToken: false; a pod that calls the API gets its token through HardenedWorkload prop serviceAccount (WorkloadIdentity prop automountToken: true, with least-privilege rules).',
     check: podCheck((p, ctx) => {
       const own = asBool(p.spec.automountServiceAccountToken);
       if (own === false) return pass('automountServiceAccountToken: false.');
@@ -438,7 +438,7 @@ export const WORKLOAD_CONTROLS: readonly Control[] = [
     checkpoints: WORKLOAD_CHECKPOINTS,
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'WorkloadIdentity construct: one ServiceAccount per workload, referenced by HardenedWorkload prop identity.',
+    remediation: 'WorkloadIdentity construct: one ServiceAccount per workload, passed as HardenedWorkload prop serviceAccount (HardenedWorkload creates one when it is omitted).',
     check: podCheck((p) => {
       const sa = serviceAccountOf(p);
       return sa === 'default' ? fail('The pod runs under the default service account.') : pass(`serviceAccountName: ${sa}.`);
@@ -453,7 +453,7 @@ export const WORKLOAD_CONTROLS: readonly Control[] = [
     checkpoints: ['synth', 'admission', 'live'],
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'HardenedWorkload props liveness and readiness (Probe.httpGet/tcpSocket/exec).',
+    remediation: 'HardenedWorkload props containers[].liveness and containers[].readiness (Probe.fromHttpGet/fromTcpSocket/fromCommand).',
     check: containerCheck(
       (c) => {
         const missing = ['livenessProbe', 'readinessProbe'].filter((k) => c.container[k] === undefined || c.container[k] === null);
@@ -472,7 +472,7 @@ export const WORKLOAD_CONTROLS: readonly Control[] = [
     checkpoints: WORKLOAD_CHECKPOINTS,
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'HardenedWorkload volumes: use emptyDir, ConfigMap, Secret, projected or PersistentVolumeClaim volumes instead of hostPath.',
+    remediation: 'HardenedWorkload renders no hostPath volume: use HardenedWorkload props containers[].writablePaths (emptyDir), containers[].configMapMounts or containers[].secretMounts instead.',
     check: podCheck((p) => {
       const volumes = asDicts(p.spec.volumes).filter((v) => v.hostPath !== undefined && v.hostPath !== null);
       const path = (v: Dict) => String(asDict(v.hostPath).path ?? '?');
