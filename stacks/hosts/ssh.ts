@@ -9,8 +9,13 @@
  * - Only public-key authentication with the configured private key; no agent, no password, no
  *   keyboard-interactive, no forwarding.
  * - Every wait is bounded: connect + handshake + authentication (`connectTimeoutMs`), each command
- *   (`timeoutMs`; on expiry the remote process is sent KILL and the channel closed), and what a
- *   command may print (`maxOutputBytes` per stream; the rest is dropped and marked truncated).
+ *   (`timeoutMs`), and what a command may print (`maxOutputBytes` per stream; the rest is
+ *   dropped and marked truncated). A command that overruns is killed on the host with everything
+ *   it started: each command runs with a random marker in its environment (HCB_RUN_ID), and a
+ *   second channel sends KILL to every process carrying it (process groups and sessions do not
+ *   matter). OpenSSH ignores SSH "signal" requests in root sessions ("session signalling
+ *   requires privilege separation") and closing the channel leaves the process running, so
+ *   neither is enough.
  * - Uploads are atomic and verified: written to a temporary file in the target directory, its
  *   sha256 checked on the host, owner and mode set, fsynced, renamed over the target, the directory
  *   fsynced; a failure leaves the old file untouched and no temporary file behind.
@@ -106,6 +111,27 @@ export function shellQuote(word: string): string {
   if (word.includes('\0')) throw new SshError('usage', 'a command argument contains a NUL byte');
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
+
+/** Bound of the second channel that kills an overrunning command. */
+const KILL_TIMEOUT_MS = 10_000;
+
+/**
+ * `sh -c KILL_SCRIPT hcb-kill <id>`: KILL to every process whose environment holds HCB_RUN_ID=<id>,
+ * repeated until a pass finds none (a process may fork while the first pass runs); prints the count.
+ */
+const KILL_SCRIPT = `id=$1 n=0
+for pass in 1 2 3 4 5; do
+  found=0
+  for p in /proc/[0-9]*; do
+    if tr '\\0' '\\n' < "$p/environ" 2>/dev/null | grep -qx "HCB_RUN_ID=$id"; then
+      kill -KILL "\${p#/proc/}" 2>/dev/null && found=$((found+1))
+    fi
+  done
+  n=$((n+found))
+  [ "$found" -eq 0 ] && break
+done
+echo "$n"
+`;
 
 const PEM_BLOCK = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g;
 /** kubeadm bootstrap tokens (`[a-z0-9]{6}.[a-z0-9]{16}`). */
@@ -275,6 +301,10 @@ export class SshConnection {
     const timeoutMs = ro.timeoutMs ?? this.opts.commandTimeoutMs ?? 120_000;
     const maxOut = ro.maxOutputBytes ?? this.opts.maxOutputBytes ?? 1024 * 1024;
     const prefix = `${this.where()}: ${shown}`;
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 100) return Promise.reject(new SshError('usage', `${prefix}: timeoutMs must be an integer of at least 100`));
+    const runId = crypto.randomBytes(12).toString('hex');
+    // `env` works from any login shell; the marker is inherited by everything the command starts.
+    const remote = `env HCB_RUN_ID=${runId} sh -c ${shellQuote(line)}`;
     if (this.closed) return Promise.reject(new SshError('closed', `${prefix}: the connection is closed`));
     this.opts.log?.(`${this.host.name}: ${shown}`);
     return new Promise<RunResult>((resolve, reject) => {
@@ -299,18 +329,23 @@ export class SshConnection {
       };
       const fail = (e: Error) => done(new SshError((e as SshError).kind ?? 'closed', `${prefix}: ${redact(e.message, secrets)}`));
       this.pending.add(fail);
+      // Once the bound has passed, the command's own end (it dies of the KILL) is not its result.
+      let overran = false;
       const timer = setTimeout(() => {
-        if (channel) {
-          try {
-            channel.signal('KILL');
-          } catch {
-            /* the channel is gone already */
-          }
-          channel.close();
-        }
-        done(new SshError('timeout', `${prefix}: no result within ${timeoutMs} ms; the remote process was sent KILL and the channel closed`));
+        if (settled) return;
+        overran = true;
+        this.killRun(runId).then(
+          (n) => {
+            channel?.close();
+            done(new SshError('timeout', `${prefix}: no result within ${timeoutMs} ms; its processes on the host were killed (${n})`));
+          },
+          (why: Error) => {
+            channel?.close();
+            done(new SshError('timeout', `${prefix}: no result within ${timeoutMs} ms; killing it on the host failed (${redact(why.message, secrets)}), it may still run`));
+          },
+        );
       }, timeoutMs);
-      this.client.exec(line, (e, ch) => {
+      this.client.exec(remote, (e, ch) => {
         if (e) return done(new SshError('connect', `${prefix}: could not start: ${redact(e.message, secrets)}`));
         channel = ch;
         if (settled) {
@@ -323,10 +358,35 @@ export class SshConnection {
           code = typeof c === 'number' ? c : null;
           sig = s ?? undefined;
         });
-        ch.on('close', () => done());
+        ch.on('close', () => {
+          if (!overran) done();
+        });
         ch.on('error', (x: Error) => done(new SshError('connect', `${prefix}: ${redact(x.message, secrets)}`)));
         if (ro.input !== undefined) ch.end(ro.input);
         else ch.end();
+      });
+    });
+  }
+
+  /** Sends KILL to every process on the host whose environment has HCB_RUN_ID=<id>; resolves to how many. */
+  private killRun(id: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no answer within ${KILL_TIMEOUT_MS} ms`)), KILL_TIMEOUT_MS);
+      this.client.exec(`sh -c ${shellQuote(KILL_SCRIPT)} hcb-kill ${id}`, (e, ch) => {
+        if (e) {
+          clearTimeout(t);
+          return reject(e);
+        }
+        let out = '';
+        ch.on('data', (d: Buffer) => (out += d.toString('utf8').slice(0, 100)));
+        ch.stderr.on('data', () => undefined);
+        ch.on('close', () => {
+          clearTimeout(t);
+          const n = /^([0-9]+)/.exec(out.trim());
+          if (n) resolve(Number(n[1]));
+          else reject(new Error('the kill script gave no count'));
+        });
+        ch.end();
       });
     });
   }
