@@ -383,6 +383,24 @@ interface DropinResolution {
   problem?: KubeletSubject['problem'];
 }
 
+/**
+ * The name of a file inside the absolute directory `dir` (as the kubelet walks it), from the path
+ * an input document was read from: an absolute path under `dir`, or a path relative to wherever
+ * `hcb audit` ran (leading ./ and ../ dropped) that begins with the directory's last segments
+ * (`kubelet.conf.d/10.conf`, `etc/kubernetes/kubelet.conf.d/10.conf`). Undefined otherwise.
+ */
+export function nameUnder(dir: string, source: string): string | undefined {
+  if (source.startsWith('/')) return source.startsWith(`${dir}/`) ? cleanPath(source.slice(dir.length + 1)) : undefined;
+  const d = dir.split('/').filter(Boolean);
+  const p = cleanPath(source)
+    .split('/')
+    .filter((s) => s !== '..' && s !== '.');
+  for (let k = Math.min(d.length, p.length - 1); k >= 1; k--) {
+    if (d.slice(d.length - k).every((seg, i) => seg === p[i])) return p.slice(k).join('/');
+  }
+  return undefined;
+}
+
 function joinDir(dir: string, name: string): string {
   return dir.endsWith('/') ? `${dir}${name}` : `${dir}/${name}`;
 }
@@ -433,29 +451,29 @@ function resolveDropins(dir: string, owner: Document | undefined, docs: readonly
     return out;
   }
   if (want.startsWith('/')) {
-    const under = docs.filter((d) => {
+    const byPath = new Map<string, { name: string; docs: Document[] }>();
+    for (const d of docs) {
+      if (!isKind(d, DROPIN_KIND, 'kubelet.config.k8s.io') || mainFiles.has(d)) continue;
       const p = sourcePath(d);
-      return isKind(d, DROPIN_KIND, 'kubelet.config.k8s.io') && !mainFiles.has(d) && p !== undefined && p.startsWith(`${want}/`);
-    });
-    if (under.length > 0) {
-      const out: DropinResolution = { dropins: [], skipped: [], used: under };
-      const byPath = new Map<string, Document[]>();
-      for (const d of under) {
-        const p = sourcePath(d) as string;
-        byPath.set(p, [...(byPath.get(p) ?? []), d]);
-      }
-      for (const p of [...byPath.keys()].sort((a, b) => walkOrder(a.slice(want.length + 1), b.slice(want.length + 1)))) {
-        if (!isDropinName(p)) {
+      const name = p === undefined ? undefined : nameUnder(want, p);
+      if (name === undefined) continue;
+      const e = byPath.get(p as string) ?? { name, docs: [] };
+      e.docs.push(d);
+      byPath.set(p as string, e);
+    }
+    if (byPath.size > 0) {
+      const out: DropinResolution = { dropins: [], skipped: [], used: [...byPath.values()].flatMap((e) => e.docs) };
+      for (const [p, e] of [...byPath].sort(([, a], [, b]) => walkOrder(a.name, b.name))) {
+        if (!isDropinName(e.name)) {
           out.skipped.push(p);
           continue;
         }
         // The kubelet decodes one object per file.
-        const ds = byPath.get(p) as Document[];
-        if (ds.length > 1) {
-          out.problem ??= { status: 'not-evaluated', message: `Not evaluated: the drop-in ${p} holds ${ds.length} documents` };
+        if (e.docs.length > 1) {
+          out.problem ??= { status: 'not-evaluated', message: `Not evaluated: the drop-in ${p} holds ${e.docs.length} documents` };
           continue;
         }
-        out.dropins.push({ path: p, config: ds[0].object as Dict });
+        out.dropins.push({ path: p, config: e.docs[0].object as Dict });
       }
       return out;
     }
@@ -466,7 +484,7 @@ function resolveDropins(dir: string, owner: Document | undefined, docs: readonly
     used: [],
     problem: {
       status: 'not-evaluated',
-      message: `Not evaluated: the kubelet reads drop-in files from --config-dir=${dir}, and the input holds neither a ${KUBELET_CONFIG_DIRECTORY_KIND} listing of that directory nor its .conf files; they override the configuration file`,
+      message: `Not evaluated: the kubelet reads drop-in files from --config-dir=${dir}, and the input holds neither a ${KUBELET_CONFIG_DIRECTORY_KIND} listing of that directory nor its .conf files (hcb audit reads .conf files only when they are named, by a path that includes the directory); they override the configuration file`,
     },
   };
 }

@@ -11,6 +11,7 @@ import {
   isDropinName,
   jsonMergePatch,
   kubeletSubjects,
+  nameUnder,
   parseKubeletCommandLine,
   walkOrder,
 } from '../../../policies/flags';
@@ -117,6 +118,18 @@ describe('pairing drop-ins with their kubelet', () => {
     expect(subjects[0].dropins).toEqual(['live:/etc/kubernetes/kubelet.conf.d/10-close.conf', 'live:/etc/kubernetes/kubelet.conf.d/20-open.conf'].map((p) => p.slice(5)));
     expect(subjects[0].skippedDropins).toEqual(['/etc/kubernetes/kubelet.conf.d/99-close.yaml']);
     expect(subjects[0].config.readOnlyPort).toBe(10255);
+  });
+
+  it('pairs .conf files named on the command line by a path relative to where hcb audit ran', () => {
+    expect(nameUnder('/etc/kubernetes/kubelet.conf.d', 'etc/kubernetes/kubelet.conf.d/10.conf')).toBe('10.conf');
+    expect(nameUnder('/etc/kubernetes/kubelet.conf.d', '../../etc/kubernetes/kubelet.conf.d/sub/10.conf')).toBe('sub/10.conf');
+    expect(nameUnder('/etc/kubernetes/kubelet.conf.d', 'kubelet.conf.d/10.conf')).toBe('10.conf');
+    expect(nameUnder('/etc/kubernetes/kubelet.conf.d', '10.conf')).toBeUndefined();
+    expect(nameUnder('/etc/kubernetes/kubelet.conf.d', 'other.d/10.conf')).toBeUndefined();
+    expect(nameUnder('/etc/kubernetes/kubelet.conf.d', '/etc/kubernetes/kubelet.conf.d2/10.conf')).toBeUndefined();
+    const docs = [proc('--config=/var/lib/kubelet/config.yaml', '--config-dir=/etc/kubernetes/kubelet.conf.d'), doc({ ...KC, readOnlyPort: 0 }), doc({ ...KC, readOnlyPort: 10255 }, 'kubelet.conf.d/50-open.conf')];
+    const f = evaluate(docs, { controls: control('HCB-KUBELET-READ-ONLY-PORT') });
+    expect(f.map((x) => [x.status, x.message])).toEqual([['fail', expect.stringContaining('readOnlyPort from kubelet.conf.d/50-open.conf')]]);
   });
 
   it('takes the last --config, in either spelling, and the last --config-dir', () => {
