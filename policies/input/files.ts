@@ -4,6 +4,7 @@
  */
 import { promises as fs } from 'fs';
 import * as path from 'path';
+import * as v8 from 'v8';
 import { parseText } from './parse';
 import { LoadProblem, LoadResult, STDIN_NAME } from './types';
 
@@ -12,7 +13,39 @@ export interface LoadOptions {
   cwd?: string;
   /** Reads all of standard input. @default reads process.stdin */
   readStdin?: () => Promise<string>;
+  /** The most documents read. @default maxDocuments() (HCB_MAX_DOCUMENTS) */
+  maxDocuments?: number;
+  /** Heap in use and the heap's limit, in bytes. @default V8's heap statistics */
+  heap?: () => { used: number; limit: number };
 }
+
+/**
+ * The most documents one audit reads (HCB_MAX_DOCUMENTS overrides it). Everything read is kept
+ * until the report is written (the checks relate objects across files: bindings to roles,
+ * namespaces to their policies), and each document costs about 10 KiB with its findings; at the
+ * default the audit stays well inside Node.js's default heap. Beyond it the audit stops reading
+ * with an error that names the limit, instead of running out of memory minutes later.
+ * @default 200,000
+ */
+export function maxDocuments(): number {
+  const v = Number(process.env.HCB_MAX_DOCUMENTS);
+  return Number.isInteger(v) && v > 0 ? v : DEFAULT_MAX_DOCUMENTS;
+}
+export const DEFAULT_MAX_DOCUMENTS = 200_000;
+
+/**
+ * Share of the heap limit the documents read may fill before reading stops: the checks, their
+ * findings and the report need the rest (a safety net for few, very large documents; the
+ * document limit is what normally applies).
+ */
+export const HEAP_SHARE_FOR_INPUT = 0.5;
+
+function v8Heap(): { used: number; limit: number } {
+  const h = v8.getHeapStatistics();
+  return { used: h.used_heap_size, limit: h.heap_size_limit };
+}
+
+const MIB = 1024 * 1024;
 
 /** File names picked up inside directories (a file named explicitly is read whatever its name). */
 export const MANIFEST_FILE = /\.(ya?ml|json)$/i;
@@ -31,12 +64,56 @@ export async function loadInputs(paths: readonly string[], options: LoadOptions 
   const result: LoadResult = { documents: [], errors: [], warnings: [], files: [], missing: [] };
   const seen = new Set<string>();
   let stdinRead = false;
+  const limit = options.maxDocuments ?? maxDocuments();
+  const heap = options.heap ?? v8Heap;
+  // Set once reading stopped at a limit: nothing after that point is read.
+  let stopped = false;
+
+  /** Before reading `name`: stop when the documents read so far fill the heap's share for input. */
+  const heapFull = (name: string): boolean => {
+    if (stopped) return true;
+    const h = heap();
+    if (h.used <= h.limit * HEAP_SHARE_FOR_INPUT) return false;
+    stopped = true;
+    result.errors.push({
+      file: name,
+      message:
+        `not read, nor anything after it: the ${result.documents.length} documents read before it fill ${Math.round(h.used / MIB)} MiB ` +
+        `of the ${Math.round(h.limit / MIB)} MiB heap, and the checks and the report need the rest. Audit the input in parts, ` +
+        'or give Node.js more memory (NODE_OPTIONS=--max-old-space-size=<MiB>)',
+      remediation: LIMIT_REMEDIATION,
+    });
+    return true;
+  };
+
+  /** Adds what one input holds, up to the document limit; past it, reading stops with an error. */
+  const add = (parsed: { documents: LoadResult['documents']; errors: LoadProblem[]; warnings: LoadProblem[] }, name: string): void => {
+    const room = limit - result.documents.length;
+    if (parsed.documents.length <= room) {
+      addParsed(result, parsed);
+      return;
+    }
+    const first = parsed.documents[room];
+    addParsed(result, { documents: parsed.documents.slice(0, room), errors: parsed.errors, warnings: parsed.warnings });
+    stopped = true;
+    result.errors.push({
+      file: first.source.file ?? name,
+      ...(first.source.line !== undefined ? { line: first.source.line } : {}),
+      message:
+        `the input holds more than ${limit} documents, the limit of one audit (HCB_MAX_DOCUMENTS): reading stopped here; ` +
+        'this document and everything after it were not checked. Audit the input in parts, or raise HCB_MAX_DOCUMENTS ' +
+        `(about ${KIB_PER_DOCUMENT} KiB of memory per document; NODE_OPTIONS=--max-old-space-size=<MiB> gives Node.js more)`,
+      remediation: LIMIT_REMEDIATION,
+    });
+  };
 
   const readFile = async (abs: string): Promise<void> => {
+    if (stopped) return;
     const real = await realpathOr(abs);
     if (seen.has(real)) return;
     seen.add(real);
     const name = displayName(cwd, abs);
+    if (heapFull(name)) return;
     result.files.push(name);
     let text: string;
     try {
@@ -61,7 +138,7 @@ export async function loadInputs(paths: readonly string[], options: LoadOptions 
       result.errors.push({ file: name, message: `cannot read: ${ioMessage(err)}` });
       return;
     }
-    addParsed(result, parseText(text, name));
+    add(parseText(text, name), name);
   };
 
   const walk = async (dir: string, ancestors: Set<string>): Promise<number> => {
@@ -81,6 +158,7 @@ export async function loadInputs(paths: readonly string[], options: LoadOptions 
     let count = 0;
     // Code-unit order, not locale order: the same tree reads the same way on every machine.
     for (const entry of entries.sort(compareCodeUnits)) {
+      if (stopped) break;
       if (entry.startsWith('.')) continue; // .git, .github workflows, editor files: not manifests
       const abs = path.join(dir, entry);
       let stat;
@@ -101,9 +179,11 @@ export async function loadInputs(paths: readonly string[], options: LoadOptions 
   };
 
   for (const p of paths) {
+    if (stopped) break;
     if (p === '-') {
       if (stdinRead) continue;
       stdinRead = true;
+      if (heapFull(STDIN_NAME)) break;
       result.files.push(STDIN_NAME);
       let text: string;
       try {
@@ -112,7 +192,7 @@ export async function loadInputs(paths: readonly string[], options: LoadOptions 
         result.errors.push({ file: STDIN_NAME, message: `cannot read: ${ioMessage(err)}` });
         continue;
       }
-      addParsed(result, parseText(text, STDIN_NAME));
+      add(parseText(text, STDIN_NAME), STDIN_NAME);
       continue;
     }
     const abs = path.resolve(cwd, p);
@@ -136,6 +216,11 @@ export async function loadInputs(paths: readonly string[], options: LoadOptions 
   }
   return result;
 }
+
+/** Measured on the generated corpora (BENCHMARKS.md, "Large inputs"): documents, findings and report. */
+const KIB_PER_DOCUMENT = 10;
+
+const LIMIT_REMEDIATION = 'Audit the input in parts (e.g. one directory or release at a time), or raise the limit named in the message.';
 
 function addParsed(result: LoadResult, parsed: { documents: LoadResult['documents']; errors: LoadProblem[]; warnings: LoadProblem[] }): void {
   // One at a time: push(...array) overflows the call stack for very large arrays.
