@@ -65,6 +65,8 @@ export interface KubeletView {
   /** The KubeletConfiguration as written (before defaults and flags). */
   file: Dict;
   source(path: string): KubeletValueSource | undefined;
+  /** The drop-in file that last named the field, if one did (its value may since be defaulted). */
+  dropin?(path: string): string | undefined;
 }
 
 /**
@@ -91,7 +93,7 @@ function kubeletCheck(fields: readonly string[], decide: (k: Dict, view: Kubelet
         return result('not-evaluated', `${sub.problem.message} (${fields.join(', ')}).`, ctx.ref(sub.document));
       }
       const written = sub.written ?? (sub.document.object.kind === KUBELET_PROCESS_KIND ? {} : (sub.document.object as Dict));
-      const v = decide(sub.config, { config: sub.config, file: written, source: (p) => sub.sources.get(p) });
+      const v = decide(sub.config, { config: sub.config, file: written, source: (p) => sub.sources.get(p), dropin: (p) => sub.dropinSources?.get(p) });
       const over = fields.filter((f) => sub.overrides.has(f)).map((f) => `--${sub.overrides.get(f)!.flag}=${sub.overrides.get(f)!.raw}`);
       const notes: string[] = [];
       if (sub.document.object.kind === KUBELET_PROCESS_KIND) notes.push('no --config: the command-line defaults apply');
@@ -139,7 +141,8 @@ export function streamingTimeoutVerdict(k: Dict, view: KubeletView, fileValue: u
   const v = k.streamingConnectionIdleTimeout;
   if (src === 'default' || src === 'kubeadm-default') {
     if (fileValue !== undefined && fileValue !== null) {
-      return fail(`streamingConnectionIdleTimeout: ${JSON.stringify(fileValue)} is read as unset (a zero duration in the file), so the kubelet runs with its 4h default; the STIG asks for an explicit value of at least 5m.`);
+      const dropin = view.dropin?.('streamingConnectionIdleTimeout');
+      return fail(`streamingConnectionIdleTimeout: ${JSON.stringify(fileValue)} is read as unset (a zero duration in ${dropin ? `the drop-in ${dropin}` : 'the file'}), so the kubelet runs with its 4h default; the STIG asks for an explicit value of at least 5m.`);
     }
     return fail('streamingConnectionIdleTimeout is not set (the kubelet default is 4h): the STIG asks for an explicit value of at least 5m.');
   }
