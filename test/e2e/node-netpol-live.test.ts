@@ -22,7 +22,8 @@ import { App, Chart } from 'cdk8s';
 import { parseAllDocuments } from 'yaml';
 import { HardenedWorkload, NetworkAllowPolicy, NetworkPeer, NetworkPort, PodSelection, Probe, Tenant } from '../../constructs';
 import { buildImagePrograms } from '../../stacks/local/node/images';
-import { NETPOL_ENFORCER_USER } from '../../stacks/local/node/netpol';
+import { enforcerState, NETPOL_ENFORCER_USER } from '../../stacks/local/node/netpol';
+import { nodeSummary } from '../../stacks/local/node/summary';
 import { LocalNode } from '../../stacks/local/node/node';
 import { eventually, startCluster, TestCluster } from './support/cluster';
 import { ApiClient } from './support/env';
@@ -293,6 +294,10 @@ describe('the enforcer', () => {
     // No TCP listener of its own in the node namespace (health, metrics and pprof off).
     const listeners = inNodeNetwork(['ss', '-Hltnp']).stdout;
     expect(listeners).not.toMatch(/"kube-router"/);
+    // npm run up's report says so.
+    const summary = await nodeSummary(cluster.stateDir);
+    expect(summary.ready).toBe(true);
+    expect(summary.lines).toContainEqual(expect.stringMatching(/^NetworkPolicy: kube-router \(firewall only\) enforces NetworkPolicies/));
   });
 });
 
@@ -335,6 +340,24 @@ describe('NetworkPolicies bite', () => {
   // DNS ("resolves through CoreDNS while other egress is blocked") needs CoreDNS on the node,
   // which another change adds; the tenants' hcb-allow-dns policy is applied above but not
   // exercised here yet.
+});
+
+describe('a stopped enforcer', () => {
+  test('is reported (not enforced, node not ready) and the next up starts it again', async () => {
+    const pid = node.netpol.pid()!;
+    process.kill(pid, 'SIGKILL');
+    await eventually('kube-router to be gone', async () => (node.netpol.pid() === undefined ? true : undefined), 10_000);
+    expect(enforcerState(cluster.stateDir)).toEqual({ enforcing: false, message: expect.stringContaining('not running') });
+    expect((await nodeSummary(cluster.stateDir)).ready).toBe(false);
+    expect(await node.ready()).toMatchObject({ ready: false, message: expect.stringContaining('kube-router') });
+    const started = Date.now();
+    await cluster.cp.up();
+    mark(`up after the enforcer was killed (${Math.round((Date.now() - started) / 1000)} s)`);
+    expect(node.netpol.pid()).toBeDefined();
+    expect(node.netpol.pid()).not.toBe(pid);
+    expect(enforcerState(cluster.stateDir).enforcing).toBe(true);
+    expect((await node.ready()).ready).toBe(true);
+  });
 });
 
 describe('teardown', () => {

@@ -21,7 +21,7 @@
  * this module sets it in the node's namespace (per network namespace on this kernel) before the
  * enforcer starts.
  */
-import { execFileSync, spawn } from 'child_process';
+import { execFileSync, spawn, spawnSync } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as https from 'https';
@@ -173,7 +173,7 @@ export class NodeNetworkPolicy {
   enforcing(): boolean {
     if (!this.pid()) return false;
     try {
-      return /-j KUBE-ROUTER-FORWARD\b/.test(this.opts.sandbox.exec(['iptables', '-w', '5', '-S', 'FORWARD'], { timeoutMs: 15_000 }));
+      return new RegExp(`-j ${NETPOL_READY_CHAIN}\\b`).test(this.opts.sandbox.exec(['iptables', '-w', '5', '-S', 'FORWARD'], { timeoutMs: 15_000 }));
     } catch {
       return false;
     }
@@ -289,6 +289,33 @@ export class NodeNetworkPolicy {
   private isAlive(rec: EnforcerRecord): boolean {
     return alive(rec.pid) && readExe(rec.pid) === rec.exe;
   }
+}
+
+/**
+ * What `npm run up` reports about the enforcer of a local cluster (from its state directory
+ * only): whether the recorded kube-router process runs and its chain is hooked into FORWARD in
+ * the node's network namespace.
+ */
+export function enforcerState(stateDir: string): { enforcing: boolean; message: string } {
+  const dir = path.join(path.resolve(stateDir), 'node', 'run');
+  let rec: EnforcerRecord | undefined;
+  let netns: string | undefined;
+  try {
+    rec = JSON.parse(fs.readFileSync(path.join(dir, 'kube-router.json'), 'utf8')) as EnforcerRecord;
+  } catch {
+    rec = undefined;
+  }
+  try {
+    netns = (JSON.parse(fs.readFileSync(path.join(dir, 'holder.json'), 'utf8')) as { netns?: string }).netns;
+  } catch {
+    netns = undefined;
+  }
+  if (!rec || !alive(rec.pid) || readExe(rec.pid) !== rec.exe) return { enforcing: false, message: 'kube-router is not running: NetworkPolicies are not enforced' };
+  if (!netns || !fs.existsSync(`/run/netns/${netns}`)) return { enforcing: false, message: `kube-router runs (pid ${rec.pid}) but the node network namespace is gone` };
+  const res = spawnSync('nsenter', [`--net=/run/netns/${netns}`, '--', 'iptables', '-w', '5', '-S', 'FORWARD'], { encoding: 'utf8', timeout: 15_000 });
+  if (res.status !== 0) return { enforcing: false, message: `kube-router runs (pid ${rec.pid}); reading its rules failed: ${(res.stderr || res.error?.message || '').trim()}` };
+  if (!new RegExp(`-j ${NETPOL_READY_CHAIN}\\b`).test(res.stdout)) return { enforcing: false, message: `kube-router runs (pid ${rec.pid}) but ${NETPOL_READY_CHAIN} is not hooked into FORWARD` };
+  return { enforcing: true, message: `kube-router (firewall only) enforces NetworkPolicies (pid ${rec.pid}, ${NETPOL_READY_CHAIN} hooked into FORWARD)` };
 }
 
 function readExe(pid: number): string {

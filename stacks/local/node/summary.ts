@@ -1,13 +1,15 @@
 /**
  * `npm run up`'s node line: the nodes the running local cluster reports through its API (name,
  * Ready condition, kubelet and runtime version, address), read with the admin kubeconfig of
- * the state directory. Exit 1 when no node is Ready.
+ * the state directory, and whether the node's NetworkPolicy enforcer runs with its rules hooked.
+ * Exit 1 when no node is Ready or NetworkPolicies are not enforced.
  *
  *   node -r ts-node/register/transpile-only stacks/local/node/summary.ts <stateDir>
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { kubeconfigTls, request } from '../control-plane';
+import { enforcerState } from './netpol';
 
 interface NodeObject {
   metadata: { name: string };
@@ -36,7 +38,10 @@ export async function nodeSummary(stateDir: string): Promise<{ lines: string[]; 
     return `${n.metadata.name}: ${c?.status === 'True' ? 'Ready' : `NotReady (${c?.message ?? 'no Ready condition'})`}, ${ip}, kubelet ${info.kubeletVersion ?? '?'}, ${info.containerRuntimeVersion ?? '?'}`;
   });
   const ready = nodes.every((n) => n.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True'));
-  return { lines, ready };
+  // The local node's NetworkPolicy enforcer (netpol.ts): a node that does not enforce is not ready.
+  const netpol = enforcerState(stateDir);
+  lines.push(`NetworkPolicy: ${netpol.message}`);
+  return { lines, ready: ready && netpol.enforcing };
 }
 
 if (require.main === module) {
