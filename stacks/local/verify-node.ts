@@ -232,8 +232,10 @@ export function readDropinDirectory(root: string, dirInNode: string): { files: D
     return { missing: 'does not exist in the node' };
   }
   if (st.isSymbolicLink() || !st.isDirectory()) {
-    // WalkDir hands the root itself to the callback as a file: read only if its name ends in .conf.
-    return isDropinName(path.posix.basename(dirInNode)) ? { files: [{ name: '', invalid: 'the --config-dir is not a directory the kubelet walks' }] } : { files: [] };
+    // WalkDir does not descend a root that is a link or a file: it hands it to the callback as a
+    // file, which the kubelet reads only when its own name ends in .conf (not modelled here).
+    const base = path.posix.basename(dirInNode);
+    return isDropinName(base) ? { files: [{ name: base, unreadable: 'the --config-dir is itself a file or link named .conf, which the kubelet would read as a drop-in; not modelled' }] } : { files: [] };
   }
   const files: DropinEntry[] = [];
   const walk = (real: string, rel: string, depth: number): void => {
