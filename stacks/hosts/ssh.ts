@@ -152,6 +152,15 @@ export function redact(text: string, secrets: Array<string | Buffer | undefined>
   return out;
 }
 
+function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/** The last `max` characters (where errors usually are). */
+function clipStart(text: string, max: number): string {
+  return text.length > max ? `…${text.slice(-max)}` : text;
+}
+
 /** The SSH wire-format blob of the public half of a private key (for fingerprints in errors). */
 function publicBlobOf(privateKey: string | Buffer): Buffer | undefined {
   const parsed = ssh2.utils.parseKey(privateKey);
@@ -297,7 +306,8 @@ export class SshConnection {
   run(command: string | string[], ro: RunOptions = {}): Promise<RunResult> {
     const line = Array.isArray(command) ? command.map(shellQuote).join(' ') : command;
     const secrets = this.secrets(ro.secrets);
-    const shown = ro.label ?? redact(line.length > 200 ? `${line.slice(0, 200)}…` : line, secrets);
+    // Redacted before it is shortened: a cut would leave part of a secret unrecognised.
+    const shown = ro.label ?? clip(redact(line, secrets), 200);
     const timeoutMs = ro.timeoutMs ?? this.opts.commandTimeoutMs ?? 120_000;
     const maxOut = ro.maxOutputBytes ?? this.opts.maxOutputBytes ?? 1024 * 1024;
     const prefix = `${this.where()}: ${shown}`;
@@ -322,7 +332,7 @@ export class SshConnection {
         if (e) return reject(e);
         const result: RunResult = { code, signal: sig, stdout: out.text(), stderr: err.text(), stdoutTruncated: out.truncated, stderrTruncated: err.truncated };
         if (ro.check !== false && code !== 0) {
-          const tail = redact((result.stderr || result.stdout).trim().slice(-1500), secrets);
+          const tail = clipStart(redact((result.stderr || result.stdout).trim(), secrets), 1500);
           return reject(new SshError('exit', `${prefix}: failed (${code === null ? `signal ${sig ?? '?'}` : `exit ${code}`})${tail ? `: ${tail}` : ''}`));
         }
         resolve(result);
@@ -412,7 +422,7 @@ export class SshConnection {
       check: false,
     });
     if (res.code !== 0) {
-      const why = redact(res.stderr.trim().slice(-1000), this.secrets(uo.secret ? [buf.toString('utf8')] : []));
+      const why = clipStart(redact(res.stderr.trim(), this.secrets(uo.secret ? [buf.toString('utf8')] : [])), 1000);
       throw new SshError('upload', `${prefix}: failed (exit ${res.code ?? res.signal}); the previous file, if any, is unchanged${why ? `: ${why}` : ''}`);
     }
     // The script's last line: "<octal mode> <uid>:<gid> <user>:<group> <size> <sha256>" of the renamed file.
