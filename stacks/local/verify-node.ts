@@ -222,9 +222,13 @@ interface DropinEntry {
  * itself a symbolic link is not descended by WalkDir: the kubelet reads nothing from it.
  */
 export function readDropinDirectory(root: string, dirInNode: string): { files: DropinEntry[] } | { missing: string } {
-  const parent = resolveInRoot(root, path.posix.dirname(dirInNode));
+  // os.Lstat of the path as given: a trailing slash makes the system follow a final link.
+  const trailingSlash = dirInNode.length > 1 && dirInNode.endsWith('/');
+  const trimmed = trailingSlash ? dirInNode.replace(/\/+$/, '') : dirInNode;
+  const parent = resolveInRoot(root, path.posix.dirname(trimmed));
   if (!parent) return { missing: 'does not exist in the node' };
-  const top = path.join(parent, path.posix.basename(dirInNode));
+  const linked = trailingSlash ? resolveInRoot(root, trimmed) : undefined;
+  const top = linked ?? path.join(parent, path.posix.basename(trimmed));
   let st: fs.Stats;
   try {
     st = fs.lstatSync(top);
@@ -234,7 +238,7 @@ export function readDropinDirectory(root: string, dirInNode: string): { files: D
   if (st.isSymbolicLink() || !st.isDirectory()) {
     // WalkDir does not descend a root that is a link or a file: it hands it to the callback as a
     // file, which the kubelet reads only when its own name ends in .conf (not modelled here).
-    const base = path.posix.basename(dirInNode);
+    const base = path.posix.basename(trimmed);
     return isDropinName(base) ? { files: [{ name: base, unreadable: 'the --config-dir is itself a file or link named .conf, which the kubelet would read as a drop-in; not modelled' }] } : { files: [] };
   }
   const files: DropinEntry[] = [];
@@ -259,7 +263,7 @@ export function readDropinDirectory(root: string, dirInNode: string): { files: D
         continue;
       }
       // The kubelet opens the file (a link is followed, inside its own root).
-      const target = resolveInRoot(root, path.posix.join(dirInNode, name));
+      const target = resolveInRoot(root, path.posix.join(trimmed, name));
       let tst: fs.Stats | undefined;
       try {
         tst = target ? fs.statSync(target) : undefined;

@@ -51,6 +51,13 @@ describe('readDropinDirectory', () => {
     expect(readDropinDirectory(root, '/etc/kubernetes/absent.d')).toEqual({ missing: 'does not exist in the node' });
   });
 
+  it('does not descend a --config-dir that is a link, unless it is named with a trailing slash (as WalkDir)', () => {
+    fs.symlinkSync('/etc/kubernetes/kubelet.conf.d', path.join(root, 'etc/kubernetes/linked.d'));
+    expect(readDropinDirectory(root, '/etc/kubernetes/linked.d')).toEqual({ files: [] });
+    const r = readDropinDirectory(root, '/etc/kubernetes/linked.d/');
+    expect('files' in r ? r.files.map((f) => f.name) : r).toEqual(['10-webhook.conf', '20-extra/05-open.conf', '20-extra.conf.bak', '30-shared.conf', 'README']);
+  });
+
   it('feeds the catalogue: the listing merges over the file the process reads', () => {
     const r = readDropinDirectory(root, '/etc/kubernetes/kubelet.conf.d');
     const docs: Document[] = [
