@@ -30,12 +30,33 @@ export const REPORT_FORMATS: readonly ReportFormat[] = ['terminal', 'markdown', 
 
 export type Renderer = (findings: readonly Finding[], summary: ReportSummary, meta?: ReportMeta) => string;
 
+/**
+ * A report longer than the longest string V8 holds (2^29 - 24 characters, about 512 MiB) cannot
+ * be built: the renderer's RangeError ("Invalid string length") becomes an error that says what
+ * happened and what to do, instead of an unexplained crash.
+ */
+function bounded(format: ReportFormat, render: Renderer): Renderer {
+  return (findings, summary, meta) => {
+    try {
+      return render(findings, summary, meta);
+    } catch (err) {
+      if (err instanceof RangeError && /string length/i.test(err.message)) {
+        throw new Error(
+          `the ${format} report of ${findings.length} findings is longer than the longest string Node.js can hold (about 512 MiB); ` +
+            'audit the input in parts, or choose a more compact format (terminal, markdown or json)',
+        );
+      }
+      throw err;
+    }
+  };
+}
+
 export const RENDERERS: Record<ReportFormat, Renderer> = {
-  terminal: renderTerminal,
-  markdown: renderMarkdown,
-  json: renderJson,
-  sarif: renderSarif,
-  junit: renderJunit,
-  html: renderHtml,
-  oscal: renderOscal,
+  terminal: bounded('terminal', renderTerminal),
+  markdown: bounded('markdown', renderMarkdown),
+  json: bounded('json', renderJson),
+  sarif: bounded('sarif', renderSarif),
+  junit: bounded('junit', renderJunit),
+  html: bounded('html', renderHtml),
+  oscal: bounded('oscal', renderOscal),
 };

@@ -32,6 +32,17 @@ describe('reports at scale', () => {
     });
   }
 
+  it('a report longer than a string can be stops with a message, not an unexplained RangeError', () => {
+    // Stands in for a ~512 MiB report: reading the message fails as V8 fails to build the string.
+    const huge = { ...finding(0) } as Finding;
+    Object.defineProperty(huge, 'message', { get: () => { throw new RangeError('Invalid string length'); } });
+    for (const format of REPORT_FORMATS) {
+      expect(() => RENDERERS[format]([huge], summarizeFindings([finding(0)]), {})).toThrow(
+        new RegExp(`the ${format} report of 1 findings is longer than the longest string Node.js can hold .*audit the input in parts`),
+      );
+    }
+  });
+
   it('the terminal report prints a message of 200k lines', () => {
     const f: Finding = { ...finding(0, 'error'), message: 'line\n'.repeat(200_000) };
     const text = RENDERERS.terminal([f], summarizeFindings([f]), {});
