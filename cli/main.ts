@@ -6,8 +6,17 @@
 import { COMMANDS } from './commands';
 import { printable } from './fs-safe';
 
-async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  // `hcb help <command>` is `hcb <command> --help`.
+  if (name === 'help' && rest.length > 0) {
+    const target = COMMANDS.find((c) => c.name === rest[0]);
+    if (!target || rest.length > 1) {
+      process.stderr.write(`hcb help: ${target ? 'give one command' : `unknown command "${printable(rest[0])}"`}\n\n${usage()}`);
+      return 2;
+    }
+    return target.run(['--help']);
+  }
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage());
     return name ? 0 : 2;
@@ -41,7 +50,7 @@ function packageVersion(): string {
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   const lines = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
-  return `usage: hcb <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun "hcb <command> --help" for a command's options.\n`;
+  return `usage: hcb <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun "hcb <command> --help" or "hcb help <command>" for a command's options.\n`;
 }
 
 /**
@@ -56,15 +65,18 @@ function ignoreClosedPipe(stream: NodeJS.WriteStream): void {
     process.exitCode = 1;
   });
 }
-ignoreClosedPipe(process.stdout);
-ignoreClosedPipe(process.stderr);
+if (require.main === module) run();
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`hcb: ${printable(err instanceof Error ? err.message : String(err))}\n`);
-    process.exitCode = 1;
-  },
-);
+function run(): void {
+  ignoreClosedPipe(process.stdout);
+  ignoreClosedPipe(process.stderr);
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`hcb: ${printable(err instanceof Error ? err.message : String(err))}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

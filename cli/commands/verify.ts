@@ -8,6 +8,7 @@ import * as path from 'path';
 import { Command } from '../command';
 import { synthesizeBlueprint } from '../../constructs/blueprint';
 import { CATALOGUE } from '../../policies/catalogue';
+import { Finding } from '../../policies/model';
 import { REPORT_FORMATS, RENDERERS, ReportFormat, summarizeFindings } from '../../policies/report';
 import { stackSpec } from '../../stacks/spec';
 import { ioError, printable } from '../fs-safe';
@@ -17,13 +18,38 @@ import { DEFAULT_FAIL_ON, FAIL_ON_LEVELS, FailOn, failsRun, writeFileAtomic } fr
 
 const REPO = path.resolve(__dirname, '../..');
 
+/**
+ * Control id of the findings for what verify expected and did not observe (a component not
+ * running, a file a flag names missing, a namespace not there). They are `error` findings, so
+ * every report format counts them as failing and the exit code follows the report.
+ */
+export const NOT_OBSERVED_CONTROL = 'HCB-VERIFY-OBSERVED';
+
+/** What was expected and not observed, as error findings. */
+export function notObservedFindings(missing: readonly string[], stateDir: string): Finding[] {
+  return missing.map((m) => ({
+    control: NOT_OBSERVED_CONTROL,
+    status: 'error' as const,
+    severity: 'high' as const,
+    frameworks: {},
+    object: { file: `live:${stateDir}` },
+    message: `Not observed: ${m}; the controls that read it could not check the running cluster.`,
+    remediation: 'Start the local cluster (`npm run up`, or `hcb cluster up` for the control plane alone) with this state directory, or pass the --state-dir and --stack-config of the cluster to verify.',
+  }));
+}
+
 const USAGE = `usage: hcb verify [--state-dir DIR] [--stack-config FILE] [--format F] [--output FILE] [--fail-on S]
 
 Checks the running local control plane against the catalogue: what runs, not what was meant.
   --state-dir DIR      the cluster's state directory (default <repo>/.hcb/clusters/local)
   --stack-config FILE  \`pulumi config --json\` of the stack (default: the stack defaults)
   --format F           ${REPORT_FORMATS.join(' | ')} (default terminal)
+  --output FILE        write the report to FILE instead of standard output
   --fail-on S          ${FAIL_ON_LEVELS.join(' | ')} (default ${DEFAULT_FAIL_ON})
+  -h, --help           show this help
+
+exit status: 0 no failing finding at or above --fail-on, 1 at least one (an error, and anything
+expected but not observed, always counts), 2 usage error.
 `;
 
 export const command: Command = {
@@ -71,7 +97,7 @@ export const command: Command = {
       return 2;
     }
     const blueprint = synthesizeBlueprint(spec);
-    const { findings, missing } = await verifyLocalCluster({
+    const { findings: observed, missing } = await verifyLocalCluster({
       stateDir,
       nodeFiles: blueprint.nodeFiles,
       namespaces: blueprint.namespaceNames,
@@ -79,6 +105,7 @@ export const command: Command = {
       ...(node !== undefined ? { node } : {}),
     });
     for (const m of missing) process.stderr.write(`hcb verify: not observed: ${m}\n`);
+    const findings = [...observed, ...notObservedFindings(missing, stateDir)];
     const summary = summarizeFindings(findings);
     const report = RENDERERS[format](findings, summary, { tool: { name: 'hcb' }, inputs: [`live:${stateDir}`], controls: CATALOGUE });
     if (output) {
@@ -89,11 +116,14 @@ export const command: Command = {
         return 2;
       }
     } else process.stdout.write(report);
-    const failing = failsRun(findings, failOn) || missing.length > 0;
+    // Exit 1 exactly when the report has a failing finding at or above --fail-on (an error,
+    // including anything not observed, always counts), as for hcb audit.
+    const failing = failsRun(findings, failOn);
     const c = summary.byStatus;
+    const below = !failing && c.fail > 0 ? ` (${c.fail} below --fail-on ${failOn})` : '';
     process.stderr.write(
-      `hcb verify: ${c.fail} failed, ${c.error} errors, ${c.accepted} accepted, ${c['not-evaluated']} not evaluated, ${c.pass} passed` +
-        `${missing.length ? `, ${missing.length} not observed` : ''} → exit ${failing ? 1 : 0}\n`,
+      `hcb verify: ${c.fail} failed, ${c.error} errors${missing.length ? ` (${missing.length} not observed)` : ''}, ${c.accepted} accepted, ` +
+        `${c['not-evaluated']} not evaluated, ${c.pass} passed → exit ${failing ? 1 : 0}${below}\n`,
     );
     return failing ? 1 : 0;
   },

@@ -1,0 +1,83 @@
+// `hcb help <command>` is `hcb <command> --help` for every command; `hcb verify` exits 1 exactly
+// when its report shows a failing finding (what it expected and did not observe included), so it
+// never prints "No failures." and exits 1.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { main } from '../../../cli/main';
+import { COMMANDS } from '../../../cli/commands';
+import { NOT_OBSERVED_CONTROL, notObservedFindings } from '../../../cli/commands/verify';
+import { renderJson, renderTerminal, summarizeFindings } from '../../../policies/report';
+
+jest.setTimeout(120_000);
+
+/** Runs `hcb argv...` in-process; returns exit code and what went to stdout and stderr. */
+async function hcb(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const o = jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
+  const e = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
+  try {
+    const code = await main(argv);
+    return { code, out, err };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+}
+
+describe('hcb help <command>', () => {
+  test.each(COMMANDS.map((c) => c.name))('hcb help %s prints what the command prints for --help, exit 0', async (name) => {
+    const viaHelp = await hcb('help', name);
+    const viaFlag = await hcb(name, '--help');
+    expect(viaFlag.code).toBe(0);
+    expect(viaFlag.out).toMatch(new RegExp(`^usage: hcb ${name}\\b`));
+    expect(viaHelp).toEqual(viaFlag);
+    expect(await hcb(name, '-h')).toEqual(viaFlag);
+  });
+
+  test('hcb help alone lists every command and says how to get one command\'s help', async () => {
+    const r = await hcb('help');
+    expect(r.code).toBe(0);
+    for (const c of COMMANDS) expect(r.out).toContain(`  ${c.name}`);
+    expect(r.out).toContain('hcb help <command>');
+  });
+
+  test('an unknown command, or two, is a usage error', async () => {
+    const unknown = await hcb('help', 'audti');
+    expect([unknown.code, unknown.out]).toEqual([2, '']);
+    expect(unknown.err).toContain('unknown command "audti"');
+    expect((await hcb('help', 'audit', 'verify')).code).toBe(2);
+  });
+});
+
+describe('hcb verify: exit code and report agree', () => {
+  let stateDir: string;
+  beforeAll(() => {
+    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hcb-verify-'));
+  });
+  afterAll(() => fs.rmSync(stateDir, { recursive: true, force: true }));
+
+  test('nothing running: every component is a failing "not observed" finding, the report does not say "No failures.", exit 1', async () => {
+    const r = await hcb('verify', '--state-dir', stateDir, '--format', 'json');
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.out);
+    const notObserved = report.results.filter((f: { control: string }) => f.control === NOT_OBSERVED_CONTROL);
+    expect(notObserved.map((f: { message: string }) => f.message)).toEqual(expect.arrayContaining([
+      expect.stringContaining('kube-apiserver is not running'), expect.stringContaining('etcd is not running'),
+    ]));
+    for (const f of notObserved) expect(f.status).toBe('error');
+    expect(r.err).toMatch(/hcb verify: \d+ failed, \d+ errors \(\d+ not observed\), .* → exit 1\n$/);
+    expect(r.err).toContain('hcb verify: not observed: kube-apiserver is not running');
+  });
+
+  test('the terminal report of not-observed findings names them and ends with the failing count', () => {
+    const findings = notObservedFindings(['kube-apiserver is not running'], '/x');
+    const text = renderTerminal(findings, summarizeFindings(findings), { tool: { name: 'hcb' }, inputs: ['live:/x'], controls: [], color: false } as never);
+    expect(text).not.toContain('No failures.');
+    expect(text).toContain('1 failing finding (1 high).');
+    expect(text).toContain('kube-apiserver is not running');
+    expect(JSON.parse(renderJson(findings, summarizeFindings(findings), { tool: { name: 'hcb' }, inputs: [], controls: [] } as never)).summary)
+      .toMatchObject({ byStatus: expect.objectContaining({ error: 1 }) });
+  });
+});
