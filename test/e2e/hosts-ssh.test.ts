@@ -160,10 +160,15 @@ test("a host presenting another key than the pinned one is refused, naming both 
   const cp1 = parseHostsConfig([{ name: 'cp1', address: '198.18.2.11', user: 'root', role: 'control-plane', hostKey: lab.host('cp1').hostKey }]).hosts[0];
   const w1Fp = parseHostsConfig([{ name: 'w1', address: '198.18.2.12', user: 'root', role: 'control-plane', hostKey: lab.host('w1').hostKey }]).hosts[0].hostKeyFingerprint;
   // cp1's key pinned, but w1 answers (e.g. an address taken over).
+  const w1Log = path.join(lab.dir, 'hosts', 'w1', 'sshd.log');
+  const authLines = () => fs.readFileSync(w1Log, 'utf8').split('\n').filter((l) => /publickey|Accepted|Postponed|userauth/i.test(l)).length;
+  const authBefore = authLines();
   const wrong = await refusal(SshConnection.connect(target('w1', { name: 'cp1', address: '198.18.2.11', hostKey: cp1.hostKey }), options('w1')));
   expect(wrong.kind).toBe('host-key-changed');
   expect(wrong.message).toContain(`presented key ssh-ed25519 ${w1Fp}, but ssh-ed25519 ${cp1.hostKeyFingerprint} is pinned for "cp1"`);
   expect(wrong.message).toMatch(/Nothing was sent/);
+  // w1's sshd saw no login attempt: the client stopped at the key exchange.
+  expect(authLines()).toBe(authBefore);
 
   // w1 gets a new host key (as after a reinstall): the old pin no longer opens it.
   const oldKey = lab.host('w1').hostKey;
@@ -237,6 +242,9 @@ test('secrets never appear in errors: the private key, tokens in commands, secre
   const token = 'abcdef.0123456789abcdef';
   const e1 = await refusal(c.run(['sh', '-c', `echo "join failed for token ${token} key s3cr3t-encryption-key-value" >&2; exit 1`, token]));
   expect(e1.message).toContain('[redacted');
+  // Output that echoes the private key (e.g. a failing tool printing its input) is redacted too.
+  const e2 = await refusal(c.run(['sh', '-c', 'cat >&2; exit 1'], { input: lab.clientPrivateKey }));
+  expect(e2.message).toMatch(/\[redacted private key\]/);
   const secretContent = '-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIB4yPzE0b3Nl\n-----END EC PRIVATE KEY-----\n';
   await refusal(c.upload(secretContent, '/etc/hcb-upload-test/key.pem', { mode: '0600', owner: 'nosuchuser:root', secret: true }));
   const all = errors.join('\n');
