@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { checkSshPrivateKey, parseHostKey, parseHostsConfig } from '../../../stacks/hosts/config';
+import * as pulumi from '@pulumi/pulumi';
 import { hostsTargetNotBuilt, pulumiConfigReader } from '../../../stacks/hosts/program';
 import { ConfigReader, readerFromPulumiConfigJson, stackSpec } from '../../../stacks/spec';
 
@@ -185,4 +186,19 @@ test('the Pulumi program: a reader over pulumi.Config asks the runtime about sec
   expect(asked).toEqual(['hcb:sshPrivateKey']);
   expect(() => hostsTargetNotBuilt(s.hosts!)).toThrow(/hcb:target hosts is not built yet: the stack config is valid \(1 host\(s\): cp1 \(control-plane\)\).*Nothing was changed on the hosts/);
   expect(() => stackSpec(pulumiConfigReader(config, () => false))).toThrow(/plain text/);
+});
+
+test('the Pulumi program reader with the real runtime: it asks @pulumi/pulumi which keys are secret (as the language host passes them)', () => {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const runtimeConfig = require('@pulumi/pulumi/runtime/config') as { setAllConfig(c: Record<string, string>, secretKeys?: string[]): void };
+  const values = { 'hcb:target': 'hosts', 'hcb:hosts': JSON.stringify([host()]), 'hcb:sshPrivateKey': privateKey };
+  const read = () => stackSpec(pulumiConfigReader(new pulumi.Config('hcb')));
+  try {
+    runtimeConfig.setAllConfig(values, ['hcb:sshPrivateKey']);
+    expect(read().hosts!.hosts[0].name).toBe('cp1');
+    runtimeConfig.setAllConfig(values, []);
+    expect(read).toThrow(/stored in plain text/);
+  } finally {
+    runtimeConfig.setAllConfig({}, []);
+  }
 });
