@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { KubeSecret, KubeServiceAccount } from 'cdk8s-plus-28/lib/imports/k8s';
 import { BlueprintPropError } from '../common/errors';
+import { claimObjectName } from '../common/collisions';
 import { isDnsSubdomain, requireDnsLabel, requireDnsSubdomain, requireUserNamespace } from '../tenant/names';
 import { stampProvenance } from '../tenant/provenance';
 import { AccessPreset } from './access-presets';
@@ -53,6 +54,8 @@ export class AutomationIdentity extends Construct {
       throw new BlueprintPropError(this, 'name', undefined, `no name given and the construct id "${id}" is not an object name`, 'pass props.name, e.g. "ci-deployer"');
     }
     const name = this.serviceAccountName = requireDnsSubdomain(this, 'name', props.name ?? id);
+    claimObjectName(this, 'name', { kind: 'ServiceAccount', namespace, name }, 'an AutomationIdentity',
+      (other) => `give one of the two another name (props.name); the other ServiceAccount is rendered by ${other.path}`);
     if (!Array.isArray(props.programs) || props.programs.length === 0) {
       throw new BlueprintPropError(this, 'programs', props.programs, 'needs at least one program', 'list the pipelines that use the account, e.g. ["gitlab-main"]');
     }

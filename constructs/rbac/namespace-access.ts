@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { KubeRole, KubeRoleBinding } from 'cdk8s-plus-28/lib/imports/k8s';
+import { claimObjectName } from '../common/collisions';
 import { BlueprintPropError } from '../common/errors';
 import { requireDnsSubdomain, requireUserNamespace } from '../tenant/names';
 import { stampProvenance } from '../tenant/provenance';
@@ -55,6 +56,10 @@ export class NamespaceAccess extends Construct {
     }
     const name = requireDnsSubdomain(this, 'name', props.name ?? `hcb-${props.preset}`);
     const subjects = renderSubjects(this, 'subjects', props.subjects);
+    for (const kind of ['Role', 'RoleBinding']) {
+      claimObjectName(this, 'name', { kind, namespace, name }, `the ${kind} of a NamespaceAccess (${props.preset})`,
+        (other) => `give one of the two another name (props.name), or add the subjects to the existing one (${other.path}); a Tenant binds each preset once per namespace as "hcb-<preset>"`);
+    }
     this.roleName = name;
     this.roleBindingName = name;
     stampProvenance(new KubeRole(this, 'Role', {

@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { KubeClusterRole, KubeClusterRoleBinding, KubeRoleBinding } from 'cdk8s-plus-28/lib/imports/k8s';
 import { BlueprintPropError } from '../common/errors';
+import { claimObjectName } from '../common/collisions';
 import { requireUserNamespace } from '../tenant/names';
 import { stampProvenance } from '../tenant/provenance';
 import { READ, WRITE } from './access-rule';
@@ -51,6 +52,8 @@ export class PlatformAccess extends Construct {
     }
     const subjects = renderSubjects(this, 'subjects', props.subjects);
     const name = this.clusterRoleName = `hcb:platform:${props.role}`;
+    claimObjectName(this, 'role', { kind: 'ClusterRole', name }, `PlatformAccess ${props.role}`,
+      (other) => `grant the role once: add these subjects to the existing PlatformAccess (${other.path})`);
     stampProvenance(new KubeClusterRole(this, 'Role', {
       metadata: { name, labels: { 'hcb.dev/platform-role': props.role } },
       rules: renderPresetRules(RULES[props.role]),

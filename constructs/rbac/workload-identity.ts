@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { KubeRole, KubeRoleBinding, KubeServiceAccount } from 'cdk8s-plus-28/lib/imports/k8s';
+import { claimObjectName } from '../common/collisions';
 import { BlueprintPropError } from '../common/errors';
 import { isDnsSubdomain, requireDnsSubdomain, requireUserNamespace } from '../tenant/names';
 import { stampProvenance } from '../tenant/provenance';
@@ -48,6 +49,8 @@ export class WorkloadIdentity extends Construct {
     if (name === 'default') {
       throw new BlueprintPropError(this, 'name', name, 'pods must not use the "default" ServiceAccount (BSI APP.4.4.A9)', 'name the account after the application');
     }
+    claimObjectName(this, 'name', { kind: 'ServiceAccount', namespace: this.namespace, name }, 'a WorkloadIdentity',
+      (other) => `use one identity per ServiceAccount: pass the existing one (${other.path}) as HardenedWorkload prop serviceAccount instead of letting the workload create its own, or choose another name`);
     this.automountToken = props.automountToken ?? false;
     stampProvenance(new KubeServiceAccount(this, 'Resource', {
       metadata: { name, namespace: this.namespace },
@@ -59,6 +62,10 @@ export class WorkloadIdentity extends Construct {
       throw new BlueprintPropError(this, 'rules', props.rules, 'is empty', 'omit rules for an identity without API rights');
     }
     const roleName = this.roleName = `${name}-app`;
+    for (const kind of ['Role', 'RoleBinding']) {
+      claimObjectName(this, 'name', { kind, namespace: this.namespace, name: roleName }, `the ${kind} of a WorkloadIdentity`,
+        (other) => `rename this identity or the other construct (${other.path}): both render ${kind} "${roleName}"`);
+    }
     stampProvenance(new KubeRole(this, 'Role', { metadata: { name: roleName, namespace: this.namespace }, rules }));
     stampProvenance(new KubeRoleBinding(this, 'Binding', {
       metadata: { name: roleName, namespace: this.namespace },

@@ -3,8 +3,8 @@
 // namespace no HardenedNamespace of the app creates, a container outside the LimitRange bounds.
 import { App, Chart, Testing } from 'cdk8s';
 import {
-  AllowInNamespaceTraffic, BlueprintPropError, HardenedNamespace, HardenedWorkload, HardenedWorkloadProps, NamespaceLimitRange,
-  NetworkAllowPolicy, NetworkPeer, NetworkPort, PodSelection, Probe, Tenant,
+  AllowInNamespaceTraffic, AutomationIdentity, BlueprintPropError, HardenedNamespace, HardenedWorkload, HardenedWorkloadProps, NamespaceAccess,
+  NamespaceLimitRange, NetworkAllowPolicy, NetworkPeer, NetworkPort, PlatformAccess, PodSelection, Probe, Subject, Tenant, WorkloadIdentity,
 } from '../../../constructs';
 import { propError } from './helpers';
 
@@ -195,5 +195,37 @@ describe('containers outside the namespace LimitRange', () => {
     const app = Testing.app();
     workload(new Chart(app, 'c'), 'web', { namespace: 'shop' }, { cpuRequest: '4', cpuLimit: '64' });
     expect(() => app.synthYaml()).not.toThrow();
+  });
+});
+
+describe('RBAC names', () => {
+  test('a second NamespaceAccess of a preset the Tenant already binds in the namespace fails instead of replacing its subjects', () => {
+    const chart = Testing.chart();
+    new Tenant(chart, 'pay', { environments: [{ name: 'prod' }], access: { developers: [Subject.group('devs')] } });
+    const e = propError(() => new NamespaceAccess(chart, 'more-devs', { namespace: 'pay-prod', preset: 'developer', subjects: [Subject.user('eve')] }));
+    expect([e.constructPath, e.prop, e.value]).toEqual(['test/more-devs', 'name', 'hcb-developer']);
+    expect(e.message).toContain('Role "pay-prod/hcb-developer" is already rendered by');
+    // another name is fine
+    new NamespaceAccess(chart, 'more-devs-2', { namespace: 'pay-prod', preset: 'developer', name: 'extra-developers', subjects: [Subject.user('eve')] });
+  });
+
+  test('a workload that would create a ServiceAccount a WorkloadIdentity already renders fails, and says to pass the identity', () => {
+    const chart = Testing.chart();
+    new WorkloadIdentity(chart, 'api-identity', { namespace: 'shop', name: 'api' });
+    const e = propError(() => workload(chart, 'api', { namespace: 'shop' }));
+    expect(e.constructPath).toBe('test/api/Identity');
+    expect(e.fix).toContain('HardenedWorkload prop serviceAccount');
+    const ok = Testing.chart();
+    const id = new WorkloadIdentity(ok, 'api-identity', { namespace: 'shop', name: 'api' });
+    workload(ok, 'api', { namespace: 'shop', serviceAccount: id });
+  });
+
+  test('two AutomationIdentities of one name, and a PlatformAccess role granted twice, fail', () => {
+    const chart = Testing.chart();
+    new AutomationIdentity(chart, 'ci', { namespace: 'shop', programs: ['build'] });
+    expect(propError(() => new AutomationIdentity(chart, 'ci2', { namespace: 'shop', name: 'ci', programs: ['release'] })).prop).toBe('name');
+    new PlatformAccess(chart, 'net', { role: 'network-admin', subjects: [Subject.group('net')] });
+    const e = propError(() => new PlatformAccess(chart, 'net2', { role: 'network-admin', subjects: [Subject.group('net2')], namespaces: ['shop'] }));
+    expect([e.prop, e.value]).toEqual(['role', 'hcb:platform:network-admin']);
   });
 });
