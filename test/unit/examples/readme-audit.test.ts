@@ -1,6 +1,8 @@
 // README.md's application example, synthesized from the README's own text, passes our own audit:
 // no control fails and none errs. The opt-in to Secret reads for namespace admins is the one way
 // the example's RBAC fails, and then exactly on the namespace-admin Roles.
+import * as fs from 'fs';
+import * as path from 'path';
 import { stringify } from 'yaml';
 import { ControlException, Finding, evaluate, parseText } from '../../../policies';
 import { readmeExampleSource, runReadmeExample } from './readme-example';
@@ -27,6 +29,13 @@ describe('README example audit', () => {
     const passed = (id: string) => findings.filter((f) => f.control === id && f.status === 'pass').map((f) => `${f.object?.namespace}/${f.object?.name}`);
     expect(passed('HCB-RBAC-SECRETS-READ')).toEqual(expect.arrayContaining(['payments-prod/hcb-namespace-admin', 'payments-dev/hcb-namespace-admin']));
     expect(passed('HCB-WORKLOAD-PRIVILEGED')).toContain('payments-prod/api');
+  });
+
+  test('examples/app/main.ts audits clean too', () => {
+    const source = fs.readFileSync(path.resolve(__dirname, '../../../examples/app/main.ts'), 'utf8');
+    const findings = audit(source);
+    expect(bad(findings)).toEqual([]);
+    expect(findings.filter((f) => f.control === 'HCB-WORKLOAD-PRIVILEGED' && f.status === 'pass').map((f) => f.object?.name)).toContain('web');
   });
 
   test('opting namespace admins in to Secret reads fails HCB-RBAC-SECRETS-READ on exactly their Roles; a reviewed exception accepts it', () => {
