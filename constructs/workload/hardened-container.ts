@@ -37,6 +37,20 @@ export interface SecretMount {
   readonly mountPath: string;
 }
 
+/**
+ * A PersistentVolumeClaim mounted into the container: one of the StatefulSet's
+ * `volumeClaimTemplates` (each pod gets its own claim) or, when no template has this name, an
+ * existing claim of the namespace (e.g. one the platform created).
+ */
+export interface ClaimMount {
+  /** Name of a `volumeClaimTemplates` entry of the workload, or of an existing PersistentVolumeClaim. */
+  readonly claim: string;
+  /** Absolute path in the container. */
+  readonly mountPath: string;
+  /** @default false */
+  readonly readOnly?: boolean;
+}
+
 /** A ConfigMap mounted read-only as files. */
 export interface ConfigMapMount {
   readonly configMapName: string;
@@ -83,6 +97,12 @@ export interface HardenedContainerBaseProps {
   /** @default - none */
   readonly configMapMounts?: ConfigMapMount[];
   /**
+   * Persistent volumes: claims of the StatefulSet's `volumeClaimTemplates`, or existing
+   * PersistentVolumeClaims of the namespace.
+   * @default - none
+   */
+  readonly claimMounts?: ClaimMount[];
+  /**
    * Paths that must be writable despite the read-only root filesystem; each gets an emptyDir.
    * @default - none
    */
@@ -109,13 +129,30 @@ export interface HardenedContainerProps extends HardenedContainerBaseProps {
 /** An init container (BSI APP.4.4.A6): runs to completion before the app containers start. */
 export type HardenedInitContainerProps = HardenedContainerBaseProps;
 
-/** Shared volume registry so that one Secret or ConfigMap becomes one volume. */
+/** Mode of the files of a mounted Secret: readable by the owner only (with fsGroup, the kubelet adds group read). */
+export const SECRET_DEFAULT_MODE = 0o400;
+
+/** A mount of a StatefulSet volumeClaimTemplate, added to the rendered pod spec by HardenedWorkload. */
+export interface TemplateMount { readonly name: string; readonly mountPath: string; readonly readOnly: boolean }
+
+/** Shared volume registry so that one Secret, ConfigMap or claim becomes one volume. */
 export class VolumeRegistry {
   private readonly volumes = new Map<string, kplus.Volume>();
+  /** Names of the workload's volumeClaimTemplates (the StatefulSet renders their volumes). */
+  public readonly claimTemplates = new Set<string>();
+  /** Template mounts per container name, in the order given. */
+  public readonly templateMounts = new Map<string, TemplateMount[]>();
   constructor(private readonly scope: Construct) {}
+  /** Names of the pod volumes registered so far. */
+  public get volumeNames(): string[] { return [...this.volumes.values()].map((v) => v.name); }
   public secret(name: string): kplus.Volume {
+    // Secret files 0400 instead of the API server's default 0644 (SecretVolumeSource.defaultMode).
     return this.get(`secret-${name}`, () => kplus.Volume.fromSecret(this.scope, `SecretVolume-${name}`,
-      kplus.Secret.fromSecretName(this.scope, `Secret-${name}`, name), { name: volumeName('secret', name) }));
+      kplus.Secret.fromSecretName(this.scope, `Secret-${name}`, name), { name: volumeName('secret', name), defaultMode: SECRET_DEFAULT_MODE }));
+  }
+  public claim(name: string, readOnly: boolean): kplus.Volume {
+    return this.get(`pvc-${name}-${readOnly}`, () => kplus.Volume.fromPersistentVolumeClaim(this.scope, `ClaimVolume-${name}-${readOnly ? 'ro' : 'rw'}`,
+      kplus.PersistentVolumeClaim.fromClaimName(this.scope, `Claim-${name}-${readOnly ? 'ro' : 'rw'}`, name), { name: volumeName(readOnly ? 'pvc-ro' : 'pvc', name), readOnly }));
   }
   public configMap(name: string): kplus.Volume {
     return this.get(`configmap-${name}`, () => kplus.Volume.fromConfigMap(this.scope, `ConfigMapVolume-${name}`,
@@ -206,6 +243,22 @@ export function toPlusContainer(
     const name = requireDnsSubdomain(scope, `${prop}.configMapMounts[${i}].configMapName`, m?.configMapName);
     mounts.push({ path: usePath(m.mountPath, `${prop}.configMapMounts[${i}].mountPath`), volume: volumes.configMap(name), readOnly: true });
   });
+  if (c.claimMounts !== undefined && !Array.isArray(c.claimMounts)) {
+    throw new BlueprintPropError(scope, `${prop}.claimMounts`, c.claimMounts, 'must be a list', "pass [{ claim: 'data', mountPath: '/var/lib/app' }]");
+  }
+  const templateMounts: TemplateMount[] = [];
+  (c.claimMounts ?? []).forEach((m, i) => {
+    const where = `${prop}.claimMounts[${i}]`;
+    const claim = requireDnsSubdomain(scope, `${where}.claim`, m?.claim);
+    if (m.readOnly !== undefined && typeof m.readOnly !== 'boolean') {
+      throw new BlueprintPropError(scope, `${where}.readOnly`, m.readOnly, 'must be true or false', 'omit it for a writable mount');
+    }
+    const path = usePath(m.mountPath, `${where}.mountPath`);
+    const readOnly = m.readOnly === true;
+    if (volumes.claimTemplates.has(claim)) templateMounts.push({ name: claim, mountPath: path, readOnly });
+    else mounts.push({ path, volume: volumes.claim(claim, readOnly), readOnly });
+  });
+  if (templateMounts.length > 0) volumes.templateMounts.set(c.name, templateMounts);
   const sizeLimit = c.writablePathSizeLimit ?? '64Mi';
   requireQuantity(scope, `${prop}.writablePathSizeLimit`, sizeLimit, { positive: true });
   const writable = (c.writablePaths ?? []).length;

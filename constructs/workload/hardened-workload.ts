@@ -1,14 +1,17 @@
 import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { IntOrString, KubePodDisruptionBudget } from 'cdk8s-plus-28/lib/imports/k8s';
+import { IntOrString, KubeHorizontalPodAutoscalerV2, KubePodDisruptionBudget, KubeService, MetricSpecV2 } from 'cdk8s-plus-28/lib/imports/k8s';
 import { Construct } from 'constructs';
 import { BoundedResource, claimObjectName, hardenedNamespacesOf, limitRangesOf, NamespaceContainerBounds } from '../common/collisions';
 import { BlueprintPropError } from '../common/errors';
-import { SERVICE_ACCOUNT_LABEL } from '../network/network-peer';
+import { NetworkAllowPolicy } from '../network/allow-policy';
+import { NetworkPeer, SERVICE_ACCOUNT_LABEL } from '../network/network-peer';
+import { NetworkPort } from '../network/network-port';
+import { PodSelection } from '../network/pod-selection';
 import { WorkloadIdentity } from '../rbac/workload-identity';
-import { isDnsSubdomain, requireDnsSubdomain, requireUserNamespace } from '../tenant/names';
+import { isDnsLabel, isDnsSubdomain, requireDnsSubdomain, requireUserNamespace } from '../tenant/names';
 import { APP_LABEL, PROTECTION_NEED_LABEL, ProtectionNeed, requireProtectionNeed } from '../tenant/protection-need';
-import { parseQuantity } from '../tenant/quantity';
+import { parseQuantity, requireQuantity } from '../tenant/quantity';
 import { stampProvenance } from '../tenant/provenance';
 import {
   ContainerResources, ephemeralStorage, HardenedContainerBaseProps, HardenedContainerProps, HardenedInitContainerProps, resolvedResources, toPlusContainer, VolumeRegistry,
@@ -23,6 +26,67 @@ export type WorkloadKind = 'Deployment' | 'StatefulSet';
 
 /** How strictly replicas are spread over zones. */
 export type ZoneSpread = 'preferred' | 'required';
+
+/**
+ * Pod label that selects a workload's pods: its value is the workload's name, and selectors use
+ * nothing else (the namespace scopes them), so renaming a chart or moving the construct does not
+ * change a Deployment's or StatefulSet's selector, which the API server keeps immutable.
+ */
+export const WORKLOAD_LABEL = 'hcb.dev/workload';
+
+/** Horizontal autoscaling (autoscaling/v2): the HorizontalPodAutoscaler owns the replica count. */
+export interface WorkloadAutoscaling {
+  /** Fewest replicas (at least 2 with high availability). */
+  readonly minReplicas: number;
+  /** Most replicas (at most 1000). */
+  readonly maxReplicas: number;
+  /**
+   * Target average CPU use, in percent of the containers' CPU requests.
+   * @default - no CPU target (give at least one target)
+   */
+  readonly cpuUtilization?: number;
+  /**
+   * Target average memory use, in percent of the containers' memory requests.
+   * @default - no memory target (give at least one target)
+   */
+  readonly memoryUtilization?: number;
+}
+
+/** One container port offered through the workload's Service, and who may connect to it. */
+export interface WorkloadExposure {
+  /** The container port: its name (e.g. 'http') or number. */
+  readonly port: string | number;
+  /**
+   * Port of the Service.
+   * @default - the container port's number
+   */
+  readonly servicePort?: number;
+  /**
+   * Who may connect: at least one peer. The workload's NetworkAllowPolicy admits exactly these
+   * peers on this port; an address block of everything (0.0.0.0/0, ::/0) is refused.
+   */
+  readonly from: NetworkPeer[];
+}
+
+/** Access modes of a persistent volume claim. */
+export type VolumeAccessMode = 'ReadWriteOnce' | 'ReadWriteOncePod' | 'ReadOnlyMany' | 'ReadWriteMany';
+
+/** A StatefulSet's per-pod persistent volume claim (mounted with containers[].claimMounts). */
+export interface VolumeClaimTemplate {
+  /** Name of the template and of the pod volume (RFC 1123 label); each pod's claim is `<name>-<pod>`. */
+  readonly name: string;
+  /** Requested size, e.g. '10Gi'. */
+  readonly size: string;
+  /**
+   * StorageClass.
+   * @default - the cluster's default StorageClass
+   */
+  readonly storageClass?: string;
+  /** @default 'ReadWriteOnce' */
+  readonly accessMode?: VolumeAccessMode;
+}
+
+const ACCESS_MODES: readonly VolumeAccessMode[] = ['ReadWriteOnce', 'ReadWriteOncePod', 'ReadOnlyMany', 'ReadWriteMany'];
 
 /** Metadata key under which workload warnings are recorded on the construct node. */
 export const WARNING_METADATA = 'hcb:warning';
@@ -90,10 +154,46 @@ export interface HardenedWorkloadProps {
   /** @default - same as runAsUser */
   readonly runAsGroup?: number;
   /**
-   * Number of replicas.
-   * @default - 2 with high availability, else 1
+   * Number of replicas. Not with `autoscaling`, whose HorizontalPodAutoscaler owns the count.
+   * @default - 2 with high availability, else 1 (none rendered with autoscaling)
    */
   readonly replicas?: number;
+  /**
+   * Horizontal autoscaling: a HorizontalPodAutoscaler (autoscaling/v2) named like the workload,
+   * with CPU and/or memory targets; the Deployment or StatefulSet then renders no `replicas`.
+   * @default - no autoscaling
+   */
+  readonly autoscaling?: WorkloadAutoscaling;
+  /**
+   * Container ports offered to others: a ClusterIP Service named like the workload, and a
+   * NetworkAllowPolicy `<name>-expose` that admits exactly the named peers on those ports.
+   * @default - no Service (a StatefulSet still gets its headless Service)
+   */
+  readonly expose?: WorkloadExposure[];
+  /**
+   * Where the NetworkAllowPolicy of `expose` is created. By default beside the workload; pass
+   * the platform chart when a pipeline identity with the deployer preset applies the app chart
+   * (the preset does not write NetworkPolicies).
+   * @default - this workload
+   */
+  readonly exposeRulesScope?: Construct;
+  /**
+   * Secrets (type kubernetes.io/dockerconfigjson) the kubelet uses to pull the images.
+   * @default - none
+   */
+  readonly imagePullSecrets?: string[];
+  /**
+   * StatefulSet only: a persistent volume claim per pod for each template; containers mount them
+   * with `claimMounts: [{ claim: '<template name>', mountPath }]`.
+   * @default - none
+   */
+  readonly volumeClaimTemplates?: VolumeClaimTemplate[];
+  /**
+   * Inject every Service of the namespace as environment variables (`<SVC>_SERVICE_HOST`, ...).
+   * Off by default: it leaks the namespace's services into each process and slows pod start.
+   * @default false
+   */
+  readonly enableServiceLinks?: boolean;
   /**
    * High availability (BSI APP.4.4.A19): at least 2 replicas, spread over zones and nodes, and a
    * PodDisruptionBudget that keeps all but one replica up during voluntary disruptions.
@@ -173,6 +273,14 @@ export class HardenedWorkload extends Construct {
   public readonly podDisruptionBudgetName?: string;
   /** Name of the StatefulSet's headless Service. */
   public readonly serviceName?: string;
+  /** Name of the Service of `expose`. */
+  public readonly exposedServiceName?: string;
+  /** The NetworkAllowPolicy of `expose`. */
+  public readonly exposePolicy?: NetworkAllowPolicy;
+  /** Name of the HorizontalPodAutoscaler (with autoscaling). */
+  public readonly autoscalerName?: string;
+  /** The labels the workload's selector matches (`hcb.dev/workload: <name>`). */
+  public readonly selectorLabels: Readonly<Record<string, string>>;
   /** Labels every pod carries (and that selectors can use). */
   public readonly podLabels: Readonly<Record<string, string>>;
   /** The underlying cdk8s-plus workload (escape hatch; the synth-time check still applies). */
@@ -243,6 +351,11 @@ export class HardenedWorkload extends Construct {
 
     // High availability (A19).
     const ha = props.highAvailability ?? (need !== 'normal');
+    const autoscaling = props.autoscaling === undefined ? undefined : requireAutoscaling(this, props.autoscaling, ha);
+    if (autoscaling && props.replicas !== undefined) {
+      throw new BlueprintPropError(this, 'replicas', props.replicas, 'conflicts with autoscaling: the HorizontalPodAutoscaler owns the replica count, and a fixed count would be reset on every apply',
+        'drop replicas and set autoscaling.minReplicas instead');
+    }
     const replicas = props.replicas ?? (ha ? 2 : 1);
     if (!Number.isSafeInteger(replicas) || replicas < 0 || replicas > 1000) {
       throw new BlueprintPropError(this, 'replicas', replicas, 'must be a whole number from 0 to 1000', 'give the number of pods, e.g. 2');
@@ -250,6 +363,10 @@ export class HardenedWorkload extends Construct {
     if (ha && replicas < 2) {
       throw new BlueprintPropError(this, 'replicas', replicas, 'high availability needs at least 2 replicas', 'raise replicas to 2 or more, or set highAvailability: false');
     }
+    if (props.enableServiceLinks !== undefined && typeof props.enableServiceLinks !== 'boolean') {
+      throw new BlueprintPropError(this, 'enableServiceLinks', props.enableServiceLinks, 'must be true or false', 'omit it (false): read Service addresses from DNS');
+    }
+    const pullSecrets = requireImagePullSecrets(this, props.imagePullSecrets);
     const zoneSpread = props.zoneSpread ?? 'preferred';
     if (zoneSpread !== 'preferred' && zoneSpread !== 'required') {
       throw new BlueprintPropError(this, 'zoneSpread', zoneSpread, 'is not a spread mode', "use 'preferred' or 'required'");
@@ -279,6 +396,8 @@ export class HardenedWorkload extends Construct {
       throw new BlueprintPropError(this, 'containers', props.containers, 'needs at least one container', 'pass [{ name, image, liveness, readiness }]');
     }
     const volumes = new VolumeRegistry(this);
+    const templates = requireClaimTemplates(this, props.volumeClaimTemplates, kind);
+    for (const t of templates) volumes.claimTemplates.add(t.name);
     const names = new Set<string>();
     const checkName = (c: { name: string }, where: string) => {
       if (names.has(c?.name)) throw new BlueprintPropError(this, `${where}.name`, c.name, 'is used by another container of the pod', 'give every container its own name');
@@ -329,7 +448,10 @@ export class HardenedWorkload extends Construct {
         'add ports to a container, or use kind: Deployment');
     }
 
+    const selectorLabels = { [WORKLOAD_LABEL]: name };
+    this.selectorLabels = selectorLabels;
     const podLabels: Record<string, string> = {
+      ...selectorLabels,
       [APP_LABEL]: app,
       'app.kubernetes.io/name': app,
       [PROTECTION_NEED_LABEL]: need,
@@ -352,20 +474,36 @@ export class HardenedWorkload extends Construct {
       hostNetwork: false,
       isolate: false,
       spread: false,
+      // cdk8s-plus' own selector is a label derived from the construct path (chart name included);
+      // ours is the workload's name only.
+      select: false,
       terminationGracePeriod: Duration.seconds(grace),
     };
 
+    // Exposure: validated before anything is rendered.
+    const exposures = requireExposures(this, props.expose, props.containers);
+    if (props.exposeRulesScope !== undefined && (!Construct.isConstruct(props.exposeRulesScope) || exposures.length === 0)) {
+      throw new BlueprintPropError(this, 'exposeRulesScope', props.exposeRulesScope?.node?.path ?? props.exposeRulesScope,
+        exposures.length === 0 ? 'has no effect without expose' : 'is not a construct', exposures.length === 0 ? 'drop exposeRulesScope or add expose' : 'pass the platform chart (a cdk8s Chart)');
+    }
+
+    const ownedReplicas = autoscaling ? undefined : replicas;
+    let headless: kplus.Service | undefined;
     if (kind === 'Deployment') {
-      this.workload = new kplus.Deployment(this, 'Deployment', { ...common, replicas });
+      this.workload = new kplus.Deployment(this, 'Deployment', { ...common, replicas: ownedReplicas });
     } else {
       this.serviceName = `${name}-headless`;
-      const service = new kplus.Service(this, 'HeadlessService', {
+      claimObjectName(this, 'name', { kind: 'Service', namespace, name: this.serviceName }, 'the headless Service of a StatefulSet',
+        (other) => `rename the workload (props.name) or the other Service (${other.path})`);
+      headless = new kplus.Service(this, 'HeadlessService', {
         metadata: { name: this.serviceName, namespace },
         clusterIP: 'None',
         ports: props.containers.flatMap((c) => (c.ports ?? []).map((p) => ({ port: p.number, targetPort: p.number, name: p.name, protocol: p.protocol as kplus.Protocol | undefined }))),
       });
-      this.workload = new kplus.StatefulSet(this, 'StatefulSet', { ...common, replicas, service });
+      this.workload = new kplus.StatefulSet(this, 'StatefulSet', { ...common, replicas: ownedReplicas, service: headless });
     }
+    this.workload.select(kplus.LabelSelector.of({ labels: selectorLabels }));
+    if (autoscaling) this.workload.markHasAutoscaler();
 
     // Close cdk8s-plus gaps on the pod level: seccomp, host namespaces, placement, spread.
     // Patches apply to the typed (camelCase) props before they are rendered: hostPid, not hostPID.
@@ -374,6 +512,34 @@ export class HardenedWorkload extends Construct {
     obj.addJsonPatch(JsonPatch.add(`${podSpec}/securityContext/seccompProfile`, { type: 'RuntimeDefault' }));
     obj.addJsonPatch(JsonPatch.add(`${podSpec}/hostPid`, false));
     obj.addJsonPatch(JsonPatch.add(`${podSpec}/hostIpc`, false));
+    obj.addJsonPatch(JsonPatch.add(`${podSpec}/enableServiceLinks`, props.enableServiceLinks === true));
+    if (pullSecrets.length > 0) obj.addJsonPatch(JsonPatch.add(`${podSpec}/imagePullSecrets`, pullSecrets.map((n) => ({ name: n }))));
+    // cdk8s-plus labels every pod with its construct address even when it does not select on it;
+    // that label would change the pod template (and roll the pods) when the chart is renamed.
+    obj.addJsonPatch(JsonPatch.remove(`/spec/template/metadata/labels/${kplus.Pod.ADDRESS_LABEL.replace(/~/g, '~0').replace(/\//g, '~1')}`));
+    if (headless) {
+      // cdk8s-plus points the headless Service at the construct address label: the stable selector instead.
+      ApiObject.of(headless).addJsonPatch(JsonPatch.replace('/spec/selector', { ...selectorLabels }));
+    }
+    if (templates.length > 0) {
+      obj.addJsonPatch(JsonPatch.add('/spec/volumeClaimTemplates', templates.map((t) => ({
+        metadata: { name: t.name },
+        spec: {
+          accessModes: [t.accessMode],
+          ...(t.storageClass !== undefined ? { storageClassName: t.storageClass } : {}),
+          resources: { requests: { storage: { value: t.size } } },
+        },
+      }))));
+    }
+    // Mounts of volumeClaimTemplates: the StatefulSet controller adds their pod volumes.
+    const addTemplateMounts = (path: string, c: HardenedInitContainerProps, rendered: kplus.ContainerProps) => {
+      const extra = (volumes.templateMounts.get(c.name) ?? []).map((m) => ({ name: m.name, mountPath: m.mountPath, ...(m.readOnly ? { readOnly: true } : {}) }));
+      if (extra.length === 0) return;
+      if ((rendered.volumeMounts ?? []).length === 0) obj.addJsonPatch(JsonPatch.add(`${path}/volumeMounts`, extra));
+      else for (const m of extra) obj.addJsonPatch(JsonPatch.add(`${path}/volumeMounts/-`, m));
+    };
+    (props.initContainers ?? []).forEach((c, i) => addTemplateMounts(`${podSpec}/initContainers/${i}`, c, initContainers[i]));
+    props.containers.forEach((c, i) => addTemplateMounts(`${podSpec}/containers/${i}`, c, containers[i]));
     if (placement) {
       obj.addJsonPatch(JsonPatch.add(`${podSpec}/nodeSelector`, placement.nodeSelector));
       if (placement.tolerations.length > 0) obj.addJsonPatch(JsonPatch.add(`${podSpec}/tolerations`, placement.tolerations));
@@ -408,9 +574,47 @@ export class HardenedWorkload extends Construct {
         { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: selector },
       ]));
       this.podDisruptionBudgetName = name;
+      claimObjectName(this, 'name', { kind: 'PodDisruptionBudget', namespace, name }, 'the PodDisruptionBudget of a HardenedWorkload',
+        (other) => `rename the workload (props.name) or the other budget (${other.path})`);
       new KubePodDisruptionBudget(this, 'DisruptionBudget', {
         metadata: { name, namespace, labels: { [APP_LABEL]: app } },
         spec: { maxUnavailable: IntOrString.fromNumber(1), selector },
+      });
+    }
+
+    if (autoscaling) {
+      this.autoscalerName = name;
+      claimObjectName(this, 'autoscaling', { kind: 'HorizontalPodAutoscaler', namespace, name }, 'the autoscaler of a HardenedWorkload',
+        (other) => `rename the workload (props.name) or the other autoscaler (${other.path})`);
+      const metrics: MetricSpecV2[] = [];
+      for (const [resource, target] of [['cpu', autoscaling.cpuUtilization], ['memory', autoscaling.memoryUtilization]] as const) {
+        if (target !== undefined) metrics.push({ type: 'Resource', resource: { name: resource, target: { type: 'Utilization', averageUtilization: target } } });
+      }
+      new KubeHorizontalPodAutoscalerV2(this, 'Autoscaler', {
+        metadata: { name, namespace, labels: { [APP_LABEL]: app } },
+        spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind, name }, minReplicas: autoscaling.minReplicas, maxReplicas: autoscaling.maxReplicas, metrics },
+      });
+    }
+
+    if (exposures.length > 0) {
+      const serviceName = this.exposedServiceName = name;
+      claimObjectName(this, 'expose', { kind: 'Service', namespace, name: serviceName }, 'the Service of a HardenedWorkload\'s expose',
+        (other) => `rename the workload (props.name) or the other Service (${other.path})`);
+      new KubeService(this, 'Service', {
+        metadata: { name: serviceName, namespace, labels: { [APP_LABEL]: app } },
+        spec: {
+          type: 'ClusterIP',
+          selector: { ...selectorLabels },
+          ports: exposures.map((e) => ({
+            port: e.servicePort, targetPort: IntOrString.fromNumber(e.containerPort), protocol: e.protocol, ...(e.portName !== undefined ? { name: e.portName } : {}),
+          })),
+        },
+      });
+      const rulesScope = props.exposeRulesScope ?? this;
+      this.exposePolicy = new NetworkAllowPolicy(rulesScope, rulesScope === this ? 'ExposeRules' : `${namespace}-${name}-expose`, {
+        namespace, name: `${name}-expose`,
+        appliesTo: PodSelection.labels({ ...selectorLabels }),
+        ingress: exposures.map((e) => ({ peers: e.from, ports: [portOf(e.protocol, e.containerPort)] })),
       });
     }
 
@@ -460,4 +664,124 @@ function limitRangeProblems(scope: Construct, prop: string, c: HardenedContainer
     }
   }
   return out;
+}
+
+function isWholeNumber(v: unknown, min: number, max: number): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= min && v <= max;
+}
+
+/** Validates `autoscaling` (with high availability the minimum is 2). */
+function requireAutoscaling(scope: Construct, a: WorkloadAutoscaling, ha: boolean): WorkloadAutoscaling {
+  if (!a || typeof a !== 'object') {
+    throw new BlueprintPropError(scope, 'autoscaling', a, 'must be an object', 'pass { minReplicas: 2, maxReplicas: 10, cpuUtilization: 70 }');
+  }
+  if (!isWholeNumber(a.minReplicas, 1, 1000)) {
+    throw new BlueprintPropError(scope, 'autoscaling.minReplicas', a.minReplicas, 'must be a whole number from 1 to 1000', 'e.g. 2');
+  }
+  if (ha && a.minReplicas < 2) {
+    throw new BlueprintPropError(scope, 'autoscaling.minReplicas', a.minReplicas, 'high availability needs at least 2 replicas', 'raise minReplicas to 2 or more, or set highAvailability: false');
+  }
+  if (!isWholeNumber(a.maxReplicas, a.minReplicas, 1000)) {
+    throw new BlueprintPropError(scope, 'autoscaling.maxReplicas', a.maxReplicas, `must be a whole number from minReplicas (${a.minReplicas}) to 1000`, `e.g. ${Math.max(a.minReplicas, 1) * 2}`);
+  }
+  if (a.cpuUtilization === undefined && a.memoryUtilization === undefined) {
+    throw new BlueprintPropError(scope, 'autoscaling', a, 'names no target, so the autoscaler has nothing to scale on', 'set cpuUtilization (e.g. 70) and/or memoryUtilization');
+  }
+  for (const k of ['cpuUtilization', 'memoryUtilization'] as const) {
+    if (a[k] !== undefined && !isWholeNumber(a[k], 1, 1000)) {
+      throw new BlueprintPropError(scope, `autoscaling.${k}`, a[k], 'must be a whole percentage of the request from 1 to 1000', 'e.g. 70');
+    }
+  }
+  return a;
+}
+
+/** Validates `imagePullSecrets`: Secret names, each once. */
+function requireImagePullSecrets(scope: Construct, names: string[] | undefined): string[] {
+  if (names === undefined) return [];
+  if (!Array.isArray(names)) throw new BlueprintPropError(scope, 'imagePullSecrets', names, 'must be a list of Secret names', "pass ['registry-credentials']");
+  const seen = new Set<string>();
+  return names.map((n, i) => {
+    const name = requireDnsSubdomain(scope, `imagePullSecrets[${i}]`, n);
+    if (seen.has(name)) throw new BlueprintPropError(scope, `imagePullSecrets[${i}]`, name, 'is listed twice', 'list each Secret once');
+    seen.add(name);
+    return name;
+  });
+}
+
+/** Validates `volumeClaimTemplates` (StatefulSet only) and fills in the access mode. */
+function requireClaimTemplates(scope: Construct, templates: VolumeClaimTemplate[] | undefined, kind: WorkloadKind): Array<Required<Omit<VolumeClaimTemplate, 'storageClass'>> & { storageClass?: string }> {
+  if (templates === undefined) return [];
+  if (!Array.isArray(templates)) {
+    throw new BlueprintPropError(scope, 'volumeClaimTemplates', templates, 'must be a list', "pass [{ name: 'data', size: '10Gi' }]");
+  }
+  if (kind !== 'StatefulSet' && templates.length > 0) {
+    throw new BlueprintPropError(scope, 'volumeClaimTemplates', templates.map((t) => t?.name), 'only a StatefulSet gives each pod its own claim',
+      'use kind: \'StatefulSet\', or mount an existing claim with containers[].claimMounts');
+  }
+  const seen = new Set<string>();
+  return templates.map((t, i) => {
+    const where = `volumeClaimTemplates[${i}]`;
+    if (!t || typeof t !== 'object') throw new BlueprintPropError(scope, where, t, 'must be a template', "pass { name: 'data', size: '10Gi' }");
+    if (!isDnsLabel(t.name)) throw new BlueprintPropError(scope, `${where}.name`, t.name, 'must be an RFC 1123 label (it names the pod volume)', "e.g. 'data'");
+    if (seen.has(t.name)) throw new BlueprintPropError(scope, `${where}.name`, t.name, 'is used by another template', 'give every template its own name');
+    seen.add(t.name);
+    requireQuantity(scope, `${where}.size`, t.size, { positive: true });
+    if (t.storageClass !== undefined) requireDnsSubdomain(scope, `${where}.storageClass`, t.storageClass);
+    const accessMode = t.accessMode ?? 'ReadWriteOnce';
+    if (!ACCESS_MODES.includes(accessMode)) {
+      throw new BlueprintPropError(scope, `${where}.accessMode`, accessMode, 'is not an access mode', `use ${ACCESS_MODES.join(', ')}`);
+    }
+    return { name: t.name, size: t.size, accessMode, ...(t.storageClass !== undefined ? { storageClass: t.storageClass } : {}) };
+  });
+}
+
+interface ResolvedExposure { containerPort: number; protocol: 'TCP' | 'UDP' | 'SCTP'; portName?: string; servicePort: number; from: NetworkPeer[] }
+
+/** Validates `expose`: each names a container port, a Service port and at least one peer, never everything. */
+function requireExposures(scope: Construct, expose: WorkloadExposure[] | undefined, containers: HardenedContainerProps[]): ResolvedExposure[] {
+  if (expose === undefined) return [];
+  if (!Array.isArray(expose)) {
+    throw new BlueprintPropError(scope, 'expose', expose, 'must be a list', "pass [{ port: 'http', from: [NetworkPeer.namespace('ingress-nginx')] }]");
+  }
+  const ports = containers.flatMap((c) => (c.ports ?? []).map((p) => ({ ...p, protocol: p.protocol ?? 'TCP' })));
+  const seenTarget = new Set<string>();
+  const seenService = new Set<string>();
+  return expose.map((e, i) => {
+    const where = `expose[${i}]`;
+    if (!e || typeof e !== 'object') throw new BlueprintPropError(scope, where, e, 'must be an exposure', "pass { port: 'http', from: [...] }");
+    const matches = ports.filter((p) => (typeof e.port === 'string' ? p.name === e.port : p.number === e.port));
+    if (matches.length !== 1) {
+      const known = ports.map((p) => (p.name !== undefined ? `${p.name} (${p.number})` : String(p.number))).join(', ') || 'none';
+      throw new BlueprintPropError(scope, `${where}.port`, e.port, matches.length === 0 ? `is not a port of the workload's containers (ports: ${known})` : 'matches more than one container port',
+        matches.length === 0 ? 'name a port listed in containers[].ports, by name or number' : 'name the port by its name');
+    }
+    const target = matches[0];
+    const servicePort = e.servicePort ?? target.number;
+    if (!isWholeNumber(servicePort, 1, 65535)) throw new BlueprintPropError(scope, `${where}.servicePort`, servicePort, 'is not a port number', 'use an integer from 1 to 65535');
+    const tkey = `${target.number}/${target.protocol}`;
+    if (seenTarget.has(tkey)) throw new BlueprintPropError(scope, `${where}.port`, e.port, 'is exposed twice', 'expose each container port once; list all its peers in one from');
+    seenTarget.add(tkey);
+    const skey = `${servicePort}/${target.protocol}`;
+    if (seenService.has(skey)) throw new BlueprintPropError(scope, `${where}.servicePort`, servicePort, 'is used by another exposure', 'give each exposure its own Service port');
+    seenService.add(skey);
+    if (!Array.isArray(e.from) || e.from.length === 0) {
+      throw new BlueprintPropError(scope, `${where}.from`, e.from, 'names no peer; exposing a port to everybody is not offered',
+        "name who may connect, e.g. [NetworkPeer.namespace('ingress-nginx')] or [NetworkPeer.serviceAccount('frontend')]");
+    }
+    e.from.forEach((peer, j) => {
+      if (!(peer instanceof NetworkPeer)) throw new BlueprintPropError(scope, `${where}.from[${j}]`, peer, 'is not a NetworkPeer', 'build peers with the NetworkPeer factories');
+      for (const rendered of peer.render(scope, `${where}.from[${j}]`)) {
+        const cidr = rendered.ipBlock?.cidr;
+        if (cidr !== undefined && /\/0$/.test(cidr)) {
+          throw new BlueprintPropError(scope, `${where}.from[${j}]`, cidr, 'admits every address, an allow-all',
+            'name the peers that need the port (e.g. the ingress controller\'s namespace or the load balancer\'s address block)');
+        }
+      }
+    });
+    return { containerPort: target.number, protocol: target.protocol, portName: target.name, servicePort, from: [...e.from] };
+  });
+}
+
+function portOf(protocol: 'TCP' | 'UDP' | 'SCTP', port: number): NetworkPort {
+  return protocol === 'UDP' ? NetworkPort.udp(port) : protocol === 'SCTP' ? NetworkPort.sctp(port) : NetworkPort.tcp(port);
 }

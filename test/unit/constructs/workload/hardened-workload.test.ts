@@ -102,7 +102,7 @@ describe('HardenedWorkload', () => {
     }));
     const s = podSpec(out);
     expect(s.containers[0].volumeMounts).toEqual([{ mountPath: '/etc/db', name: 'secret-db', readOnly: true }, { mountPath: '/tmp', name: 'tmp-web-0' }]);
-    expect(s.volumes).toEqual([{ name: 'secret-db', secret: { secretName: 'db' } }, { name: 'tmp-web-0', emptyDir: { sizeLimit: '64Mi' } }]);
+    expect(s.volumes).toEqual([{ name: 'secret-db', secret: { secretName: 'db', defaultMode: 0o400 } }, { name: 'tmp-web-0', emptyDir: { sizeLimit: '64Mi' } }]);
     expect(s.containers[0].env).toEqual([{ name: 'MODE', value: 'prod' }]);
   });
 
