@@ -57,6 +57,35 @@ export const LOCAL_CGROUP_V1_EXCEPTION: ControlException = {
   expires: '2027-05-31',
 };
 
+/**
+ * CoreDNS (constructs/addons/cluster-dns.ts) is the cluster's own DNS add-on, not a user
+ * workload: it belongs in kube-system (the system-cluster-critical priority class is only
+ * admitted there, and kube-system is where kubeadm and every client expect kube-dns). Scoped to
+ * the namespace because admission bindings can only exclude namespaces; the blueprint renders
+ * no other workload there.
+ */
+export const CLUSTER_DNS_NAMESPACE_EXCEPTION: ControlException = {
+  control: 'HCB-WORKLOAD-USER-NAMESPACE',
+  scope: { namespace: 'kube-system' },
+  justification:
+    'CoreDNS is the cluster DNS add-on the blueprint renders, not a user workload; it runs in kube-system like every cluster add-on (its system-cluster-critical priority class is only admitted there) under its own ServiceAccount, non-root, read-only root, no capabilities, seccomp RuntimeDefault, with a NetworkPolicy of its own. The blueprint renders no other workload in kube-system (scoped to the namespace: admission bindings exclude namespaces, not objects).',
+  owner: 'platform-team',
+  expires: '2027-11-30',
+};
+
+/**
+ * CoreDNS's kubernetes plugin reads Services, EndpointSlices and Namespaces from the API, so
+ * its pod needs its service-account token; the token can do no more than that.
+ */
+export const CLUSTER_DNS_TOKEN_EXCEPTION: ControlException = {
+  control: 'HCB-WORKLOAD-SA-TOKEN-AUTOMOUNT',
+  scope: { namespace: 'kube-system' },
+  justification:
+    "CoreDNS answers cluster names from Services and EndpointSlices it watches through the API, so it needs its projected, expiring token; the ServiceAccount's only permissions are list and watch on services, namespaces and endpointslices (ClusterRole hcb:coredns, no Secrets, no writes), and its NetworkPolicy lets it connect to the API server endpoints only. The blueprint renders no other workload in kube-system.",
+  owner: 'platform-team',
+  expires: '2027-11-30',
+};
+
 /** Exceptions every blueprint carries, in a fixed order. */
 export const BLUEPRINT_EXCEPTIONS: readonly ControlException[] = [CONTROL_PLANE_STATIC_PODS_EXCEPTION];
 
@@ -65,7 +94,7 @@ export const BLUEPRINT_EXCEPTIONS: readonly ControlException[] = [CONTROL_PLANE_
  * valid (unknown control, missing owner or justification, bad date, unknown scope key) fails
  * synthesis: an exceptions file the audit would refuse must never be written.
  */
-export function blueprintExceptions(scope: Construct, extra: readonly ControlException[] = [], local = false): ControlException[] {
+export function blueprintExceptions(scope: Construct, extra: readonly ControlException[] = [], local = false, clusterDns = false): ControlException[] {
   const known = new Set(CATALOGUE.map((c) => c.id));
   extra.forEach((e, i) => {
     const problems = validateException(e, known);
@@ -73,5 +102,10 @@ export function blueprintExceptions(scope: Construct, extra: readonly ControlExc
       throw new BlueprintPropError(scope, `exceptions[${i}]`, e, problems.join('; '), 'give control (a catalogue id), scope, justification, owner and expires (YYYY-MM-DD)');
     }
   });
-  return [...BLUEPRINT_EXCEPTIONS, ...(local ? [LOCAL_ETCD_DATA_OWNER_EXCEPTION, LOCAL_CGROUP_V1_EXCEPTION] : []), ...extra].map((e) => ({ ...e, scope: { ...e.scope } }));
+  return [
+    ...BLUEPRINT_EXCEPTIONS,
+    ...(local ? [LOCAL_ETCD_DATA_OWNER_EXCEPTION, LOCAL_CGROUP_V1_EXCEPTION] : []),
+    ...(clusterDns ? [CLUSTER_DNS_NAMESPACE_EXCEPTION, CLUSTER_DNS_TOKEN_EXCEPTION] : []),
+    ...extra,
+  ].map((e) => ({ ...e, scope: { ...e.scope } }));
 }

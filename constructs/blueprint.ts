@@ -6,7 +6,9 @@ import { App, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import type { ControlException, KubeObject, NodeFile } from '../policies/model';
 import { CatalogueAdmissionPolicies } from './admission/catalogue-admission-policies';
+import { ClusterDns, clusterDnsAddress } from './addons/cluster-dns';
 import { blueprintExceptions } from './blueprint-exceptions';
+import { BlueprintPropError } from './common/errors';
 import { HardenedControlPlane, HardenedControlPlaneProps } from './control-plane';
 import { HardenedNamespace, HardenedNamespaceProps } from './tenant';
 
@@ -45,6 +47,26 @@ export interface BlueprintSpec {
    * @default true
    */
   readonly admissionPolicies?: boolean;
+  /**
+   * The cluster's DNS add-on (CoreDNS, constructs/addons/cluster-dns.ts) in the cluster objects.
+   * The local stack sets it with the CoreDNS image it builds from the toolchain.
+   * @default unset (no DNS add-on rendered)
+   */
+  readonly clusterDns?: BlueprintClusterDns;
+}
+
+export interface BlueprintClusterDns {
+  /** The CoreDNS image, pinned by digest. */
+  readonly image: string;
+  /**
+   * API server endpoint addresses (CIDRs) CoreDNS may connect to.
+   * @default - the control plane's serviceAdvertiseAddress or advertiseAddress as a /32
+   */
+  readonly apiServerEndpoints?: string[];
+  /** Where kubelet probes come from (CIDRs). @default - none */
+  readonly probeSources?: string[];
+  /** @default 2 */
+  readonly replicas?: number;
 }
 
 export class Blueprint extends Construct {
@@ -55,6 +77,8 @@ export class Blueprint extends Construct {
   readonly exceptions: ControlException[];
   /** The catalogue's admission policies, unless spec.admissionPolicies is false. */
   readonly admissionPolicies?: CatalogueAdmissionPolicies;
+  /** The DNS add-on, when spec.clusterDns is set. */
+  readonly clusterDns?: ClusterDns;
 
   constructor(scope: Construct, id: string, spec: BlueprintSpec = {}) {
     super(scope, id);
@@ -64,13 +88,31 @@ export class Blueprint extends Construct {
       ...local,
       ...spec.controlPlane,
       ...(local.kubelet || spec.controlPlane?.kubelet ? { kubelet: { ...local.kubelet, ...spec.controlPlane?.kubelet } } : {}),
+      ...(local.kubeProxy || spec.controlPlane?.kubeProxy ? { kubeProxy: { ...local.kubeProxy, ...spec.controlPlane?.kubeProxy } } : {}),
       profile: spec.controlPlane?.profile ?? profile,
     });
     this.cluster = new Chart(this, 'cluster');
     this.namespaces = (spec.namespaces ?? []).map((ns, i) => new HardenedNamespace(this.cluster, ns.name ?? `namespace-${i}`, ns));
-    this.exceptions = blueprintExceptions(this, spec.exceptions, spec.local !== undefined);
+    this.exceptions = blueprintExceptions(this, spec.exceptions, spec.local !== undefined, spec.clusterDns !== undefined);
     if (spec.admissionPolicies ?? true) {
       this.admissionPolicies = new CatalogueAdmissionPolicies(this.cluster, 'admission-policies', { exceptions: this.exceptions });
+    }
+    if (spec.clusterDns) {
+      const cp: HardenedControlPlaneProps = { ...local, ...spec.controlPlane };
+      const advertised = cp.serviceAdvertiseAddress ?? (this.controlPlane.loopbackAddress ? undefined : cp.advertiseAddress);
+      const endpoints = spec.clusterDns.apiServerEndpoints ?? (advertised ? [`${advertised}/${advertised.includes(':') ? 128 : 32}`] : undefined);
+      if (!endpoints) {
+        throw new BlueprintPropError(this, 'clusterDns.apiServerEndpoints', undefined, 'the API server address is not known to the blueprint', 'set clusterDns.apiServerEndpoints (CIDRs of the API server endpoints) or controlPlane.advertiseAddress');
+      }
+      this.clusterDns = new ClusterDns(this.cluster, 'cluster-dns', {
+        image: spec.clusterDns.image,
+        clusterIP: clusterDnsAddress(cp.serviceSubnet ?? '10.96.0.0/12'),
+        clusterDomain: cp.dnsDomain,
+        apiServerEndpoints: endpoints,
+        apiServerPort: cp.apiServerPort,
+        probeSources: spec.clusterDns.probeSources,
+        replicas: spec.clusterDns.replicas,
+      });
     }
   }
 }
@@ -83,9 +125,19 @@ export class Blueprint extends Construct {
  * each other's pods), and starts on cgroup v1 hosts (failCgroupV1: false; without effect on
  * cgroup v2 hosts).
  */
+/** The local node's address (LOCAL_NODE_NETWORK.nodeAddress in stacks/local/node/network.ts). */
+export const LOCAL_NODE_ADDRESS = '198.18.0.2';
+/** The local node's pod gateway, the source of the kubelet's probes (LOCAL_NODE_NETWORK.podGateway). */
+export const LOCAL_POD_GATEWAY = '198.18.16.1';
+
 function localControlPlaneProps(local: LocalEndpoints): HardenedControlPlaneProps {
   return {
     serviceSubnet: '198.19.0.0/16',
+    // The node's address (stacks/local/node/network.ts): a forwarder there serves the API to
+    // pods through the `kubernetes` Service (endpoints may not be loopback addresses).
+    serviceAdvertiseAddress: LOCAL_NODE_ADDRESS,
+    // The node is a network namespace: the host-wide nf_conntrack_max is not kube-proxy's to set.
+    kubeProxy: { conntrackMaxPerCore: 0 },
     kubelet: { cgroupDriver: 'cgroupfs', cgroupRoot: `/hcb-local-${local.apiServerPort}`, failCgroupV1: false },
     nodeName: 'hcb-local',
     clusterName: 'hcb-local',

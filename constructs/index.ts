@@ -6,3 +6,4 @@ export * from './rbac';
 export * from './workload';
 export * from './admission';
 export * from './control-plane';
+export * from './addons';

@@ -107,6 +107,8 @@ export interface ClusterConfigurationContext {
    * explicit flags (API server advertise/bind address, etcd URLs) instead.
    */
   readonly loopbackAddress?: string;
+  /** Loopback mode: --advertise-address (the `kubernetes` Service endpoints) instead of the loopback address. */
+  readonly serviceAdvertiseAddress?: string;
   readonly nodeName?: string;
   readonly apiServerPort: number;
   readonly etcdClientPort: number;
@@ -263,7 +265,7 @@ export class KubeadmClusterConfiguration extends Construct {
     ];
     if (c.auditLog.compress) args.push(arg('audit-log-compress', 'true'));
     if (bind !== undefined) args.push(arg('bind-address', bind));
-    if (c.loopbackAddress) args.push(arg('advertise-address', c.loopbackAddress));
+    if (c.loopbackAddress) args.push(arg('advertise-address', c.serviceAdvertiseAddress ?? c.loopbackAddress));
     if (disabled.size) args.push(arg('disable-admission-plugins', [...disabled].sort().join(',')));
     if (p.encryptionConfigAutomaticReload ?? true) args.push(arg('encryption-provider-config-automatic-reload', 'true'));
     if (p.verifyKubeletServingCertificates ?? true) args.push(arg('kubelet-certificate-authority', `${PKI_DIR}/ca.crt`));

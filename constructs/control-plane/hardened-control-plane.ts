@@ -18,6 +18,7 @@ import { EncryptionConfiguration, EncryptionConfigurationProps } from './encrypt
 import { KubeadmInitConfiguration } from './init-configuration';
 import { KubeadmJoinConfiguration, KubeadmJoinConfigurationProps } from './join-configuration';
 import { KubeadmConfigFile } from './kubeadm-config-file';
+import { KubeProxyConfiguration, KubeProxyHardeningProps } from './kube-proxy-configuration';
 import { KubeletConfiguration, KubeletHardeningProps } from './kubelet-configuration';
 import { NodeFileManifest } from './node-file-manifest';
 import { ADMISSION_CONFIG_PATH, AUDIT_POLICY_PATH, AUTHENTICATION_CONFIG_PATH, ENCRYPTION_CONFIG_PATH } from './paths';
@@ -74,6 +75,14 @@ export interface HardenedControlPlaneProps {
    * @default false
    */
   readonly loopbackOnly?: boolean;
+  /**
+   * Loopback mode only: the address the API server advertises (its --advertise-address, so the
+   * `kubernetes` Service's endpoints) while it still binds to loopback. Endpoints may not be
+   * loopback addresses, so pods can only reach the API through the Service when something
+   * serves it at this address: on the local target a forwarder on the node address.
+   * @default - the loopback address (the `kubernetes` Service then has no valid endpoint)
+   */
+  readonly serviceAdvertiseAddress?: string;
   /** API server secure port. @default 6443 */
   readonly apiServerPort?: number;
   /** etcd client port. @default 2379 */
@@ -117,6 +126,8 @@ export interface HardenedControlPlaneProps {
   readonly pki?: PkiProps;
   /** @default - hardened defaults */
   readonly kubelet?: KubeletHardeningProps;
+  /** kube-proxy's configuration (in the kubeadm configuration file). @default - hardened defaults */
+  readonly kubeProxy?: KubeProxyHardeningProps;
   /** @default - required rules, noise reduction, Metadata catch-all */
   readonly audit?: ControlPlaneAuditProps;
   /** @default - secretbox with key 'encryption-key-1', identity as read-only fallback */
@@ -148,6 +159,7 @@ export class HardenedControlPlane extends Construct {
   /** Absent when apiServer.anonymousAuth is 'disabled'. */
   public readonly authentication?: AuthenticationConfiguration;
   public readonly kubelet: KubeletConfiguration;
+  public readonly kubeProxy: KubeProxyConfiguration;
   public readonly init: KubeadmInitConfiguration;
   public readonly cluster: KubeadmClusterConfiguration;
   public readonly kubeadmConfig: KubeadmConfigFile;
@@ -197,6 +209,15 @@ export class HardenedControlPlane extends Construct {
     /** Loopback mode: kubeadm does not accept a loopback advertise address, flags carry it. */
     const loopbackAddress = props.loopbackOnly || advertiseIsLoopback ? (props.advertiseAddress ?? '127.0.0.1') : undefined;
     this.loopbackAddress = loopbackAddress;
+    if (props.serviceAdvertiseAddress !== undefined) {
+      checkIp(this, 'serviceAdvertiseAddress', props.serviceAdvertiseAddress);
+      if (!loopbackAddress) {
+        throw new BlueprintPropError(this, 'serviceAdvertiseAddress', props.serviceAdvertiseAddress, 'only a loopback-only control plane advertises an address it does not bind', 'set advertiseAddress instead');
+      }
+      if (isLoopback(props.serviceAdvertiseAddress)) {
+        throw new BlueprintPropError(this, 'serviceAdvertiseAddress', props.serviceAdvertiseAddress, 'Service endpoints may not be loopback addresses', "use an address a forwarder serves the API on, e.g. the local node's '198.18.0.2'");
+      }
+    }
     if (props.nodeName !== undefined) checkDnsSubdomain(this, 'nodeName', props.nodeName);
     const clusterName = checkDnsLabel(this, 'clusterName', props.clusterName ?? 'kubernetes');
     const serviceSubnet = checkCidr(this, 'serviceSubnet', props.serviceSubnet ?? '10.96.0.0/12');
@@ -245,6 +266,7 @@ export class HardenedControlPlane extends Construct {
         controlPlaneEndpoint,
         advertiseAddress: loopbackAddress ? undefined : props.advertiseAddress,
         loopbackAddress,
+        serviceAdvertiseAddress: props.serviceAdvertiseAddress,
         nodeName: props.nodeName,
         apiServerPort,
         etcdClientPort,
@@ -267,7 +289,8 @@ export class HardenedControlPlane extends Construct {
         pki: props.pki,
       },
     );
-    this.kubeadmConfig = new KubeadmConfigFile(this, 'KubeadmConfig', { init: this.init, cluster: this.cluster, kubelet: this.kubelet });
+    this.kubeProxy = new KubeProxyConfiguration(this, 'KubeProxy', { podSubnet }, props.kubeProxy);
+    this.kubeadmConfig = new KubeadmConfigFile(this, 'KubeadmConfig', { init: this.init, cluster: this.cluster, kubelet: this.kubelet, kubeProxy: this.kubeProxy });
     this.join = new KubeadmJoinConfiguration(this, 'Join', props.join);
 
     this.backup = new BackupConfiguration(this, 'Backup', props.backup);

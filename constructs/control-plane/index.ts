@@ -10,6 +10,7 @@ export * from './hardened-control-plane';
 export * from './init-configuration';
 export * from './join-configuration';
 export * from './kubeadm-config-file';
+export * from './kube-proxy-configuration';
 export * from './kubelet-configuration';
 export * from './node-config-file';
 export * from './node-file-manifest';

@@ -1,0 +1,2 @@
+// Re-exports of constructs/addons.
+export * from './cluster-dns';
