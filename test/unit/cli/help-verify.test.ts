@@ -51,6 +51,29 @@ describe('hcb help <command>', () => {
   });
 });
 
+describe('README "The CLI" and each command\'s --help name the same options', () => {
+  const readme = fs.readFileSync(path.resolve(__dirname, '../../../README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## The CLI'));
+  const block = /```\n([\s\S]*?)```/.exec(section)![1];
+  /** Synopsis lines per command (the indented description lines left out). */
+  const synopses = new Map(block.split(/\n(?=hcb )/).map((e) => [/^hcb (\w+)/.exec(e)![1], e.split('\n').filter((l) => !/^\s{20,}/.test(l)).join(' ')]));
+  const options = (text: string) => new Set([...text.matchAll(/--[a-z][a-z-]*/g)].map((m) => m[0]).filter((o) => o !== '--help'));
+
+  test('the README lists every command', () => {
+    expect([...synopses.keys()].sort()).toEqual(COMMANDS.map((c) => c.name).sort());
+  });
+
+  test.each(COMMANDS.map((c) => c.name))('hcb %s', async (name) => {
+    const help = (await hcb(name, '--help')).out;
+    // The usage line(s) up to the first blank line and the indented option and action lines;
+    // `quoted` text names other programs' options (`pulumi config --json`).
+    const usage = help.slice(0, help.indexOf('\n\n'));
+    const indented = help.split('\n').filter((l) => /^\s/.test(l)).join('\n');
+    const inHelp = new Set([...options(usage), ...options(indented.replace(/`[^`]*`/g, ''))]);
+    expect([...options(synopses.get(name) ?? '')].sort()).toEqual([...inHelp].sort());
+  });
+});
+
 describe('hcb verify: exit code and report agree', () => {
   let stateDir: string;
   beforeAll(() => {
