@@ -5,7 +5,8 @@
 #             etcdutl, kube-apiserver, kube-controller-manager, kubeadm
 #   node      kubelet, kube-scheduler, kube-proxy, containerd (+ shim, ctr), runc (with seccomp),
 #             CNI plugins, CoreDNS, kube-router (NetworkPolicy enforcer, firewall only), crane (OCI images)
-#   checkers  test-only: kube-bench (+ its cfg/ directory), kube-score, kubesec
+#   checkers  test-only: kube-bench (+ its cfg/ directory), kube-score, kubesec, and kubectl (the
+#             client kube-bench's policies checks run; k8s.io/kubernetes at the pinned version)
 #
 # Binaries land in a cache outside the repository, keyed by the pinned versions, so every clone
 # on the same machine reuses them:
@@ -62,7 +63,7 @@ die() { printf '[toolchain] error: %s\n' "$*" >&2; exit 1; }
 core=(pulumi pulumi-language-nodejs pulumi-resource-kubernetes etcd etcdutl kube-apiserver kube-controller-manager kubeadm)
 node=(kube-scheduler kubelet kube-proxy containerd containerd-shim-runc-v2 ctr runc bridge host-local loopback portmap ptp
   coredns kube-router crane)
-checkers=(kube-bench kube-score kubesec)
+checkers=(kube-bench kube-score kubesec kubectl)
 case "$only" in
   "") binaries=("${core[@]}" "${node[@]}" "${checkers[@]}") ;;
   core) binaries=("${core[@]}") ;;
@@ -84,6 +85,9 @@ wrapper_of() {
     kube-router) echo kube-router ;;
     crane) echo crane ;;
     kube-bench|kube-score|kubesec) echo "$1" ;;
+    # Its own wrapper (same k8s.io/kubernetes and replaces as kube): adding it to kube would change
+    # kube's go.mod and so rebuild every kube binary; as a lane of its own it builds beside them.
+    kubectl) echo kubectl ;;
     *) echo kube ;;
   esac
 }
@@ -120,6 +124,7 @@ reported_version() {
     etcdutl) "$bin/etcdutl" version 2>/dev/null | sed -n 's/^etcdutl version: //p' ;;
     kube-apiserver|kube-controller-manager|kube-scheduler|kubelet|kube-proxy) "$bin/$b" --version 2>/dev/null | awk '{print $2}' ;;
     kubeadm) "$bin/kubeadm" version -o short 2>/dev/null ;;
+    kubectl) "$bin/kubectl" version --client 2>/dev/null | sed -n 's/^Client Version: //p' ;;
     containerd) "$bin/containerd" --version 2>/dev/null | awk '{print $3}' ;;
     runc)
       # Built with seccomp: runc names the libseccomp it was linked with; without it, report nothing.
@@ -294,9 +299,10 @@ install_bench_cfg() {
 }
 
 # --- The lanes: one per wrapper module; binaries of a lane build one after another -----------
-lane_kube() {
-  local kinfo kcommit kdate kminor kld p c
-  kinfo=$(cd "$here/go/kube" && go mod download -json "k8s.io/kubernetes@v$KUBERNETES_VERSION")
+# The version stamp of a k8s.io/kubernetes binary (what its --version and kubectl version print).
+kube_ldflags() {
+  local kinfo kcommit kdate kminor kld p
+  kinfo=$(cd "$here/go/$1" && go mod download -json "k8s.io/kubernetes@v$KUBERNETES_VERSION")
   kcommit=$(jq -r '.Origin.Hash // "unknown"' <<<"$kinfo")
   kdate=$(jq -r '.Time' <<<"$kinfo")
   kminor=$(cut -d. -f2 <<<"$KUBERNETES_VERSION")
@@ -305,7 +311,17 @@ lane_kube() {
     kld+=" -X $p.gitVersion=v$KUBERNETES_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$kminor"
     kld+=" -X $p.gitCommit=$kcommit -X $p.gitTreeState=clean -X $p.buildDate=$kdate"
   done
+  echo "$kld"
+}
+lane_kube() {
+  local kld c
+  kld=$(kube_ldflags kube) || return 1
   for c in "$@"; do build "$c" "$here/go/kube" "$(pkg_of "$c")" "$kld" || return 1; done
+}
+lane_kubectl() {
+  local kld
+  kld=$(kube_ldflags kubectl) || return 1
+  build kubectl "$here/go/kubectl" "$(pkg_of kubectl)" "$kld"
 }
 lane_etcd() {
   local c
@@ -391,7 +407,7 @@ lane_k8sprovider() {
 # Lanes, longest cold build first, with each lane's estimated peak memory in MiB (measured on
 # 2 cores, see docs/ARCHITECTURE.md).
 lane_order=(k8sprovider:4400 kube:2100 pulumi:1100 coredns:1200 kube-bench:1000 etcd:500 kube-router:900 containerd:700
-  kubesec:600 kube-score:700 crane:500 runc:300 cni:200)
+  kubectl:1200 kubesec:600 kube-score:700 crane:500 runc:300 cni:200)
 
 # Which lanes have work: a binary of the selection that is not verified.
 declare -A todo=()
