@@ -12,7 +12,7 @@ import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { COMPONENTS } from '../../stacks/local/control-plane';
-import { processAlive, REPO, tempDir, toolchainBin } from './support/env';
+import { ApiClient, installProvider, mustRun, processAlive, pulumiEnv, REPO, run, tempDir, tempProject, toolchainBin } from './support/env';
 
 jest.setTimeout(1_800_000);
 
@@ -98,6 +98,12 @@ async function killAndWait(pid: number): Promise<void> {
   await until(`pid ${pid} to exit`, () => (processAlive(pid) ? undefined : true), 10_000);
 }
 
+/** Every *.json under a directory (Pulumi's lock files); [] when it does not exist. */
+function lockFiles(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? lockFiles(path.join(dir, e.name)) : e.name.endsWith('.json') ? [path.join(dir, e.name)] : []));
+}
+
 const timings: string[] = [];
 afterAll(() => {
   process.stderr.write(`faults-live timings:\n  ${timings.join('\n  ')}\n`);
@@ -160,20 +166,23 @@ describe('hcb cluster up on stale and contended state', () => {
     expect((JSON.parse(status.stdout) as { ready: boolean }).ready).toBe(true);
   });
 
-  test('two hcb cluster up at once: the second waits for the first (naming it), then finds it running; one control plane', async () => {
-    expect((await hcbCluster(stateDir, 'down').done).status).toBe(0);
+  test('two hcb cluster up at once: one starts the control plane, the other waits for it (naming it) and finds it running', async () => {
+    // Purged first, so the winner runs long enough (kubeadm renders everything again) for the other to meet its lock.
+    expect((await hcbCluster(stateDir, 'down', ['--purge']).done).status).toBe(0);
     expect(processesOf(stateDir)).toEqual([]);
     const one = hcbCluster(stateDir, 'up');
-    // The second starts once the first holds the lock (it names itself in the lock file).
-    await until('the first up to hold the lock', () => (fs.readFileSync(path.join(stateDir, 'lock'), 'utf8').includes(`"pid":${one.child.pid}`) ? true : undefined), 60_000);
     const two = hcbCluster(stateDir, 'up');
     const [r1, r2] = await Promise.all([one.done, two.done]);
     timings.push(`two hcb cluster up at once: ${r1.ms} ms and ${r2.ms} ms`);
     expect(r1.status).toBe(0);
     expect(r2.status).toBe(0);
-    expect(r2.stderr).toContain(`waiting for pid ${one.child.pid}`);
-    expect(r2.stderr).toContain('already running');
-    expect(r2.stderr).not.toMatch(/started \(pid/);
+    const [winner, waiter] = r1.stderr.includes('etcd: started') ? [one, two] : [two, one];
+    const [rw, rx] = winner === one ? [r1, r2] : [r2, r1];
+    expect(rw.stderr).toMatch(/etcd: started[\s\S]*kube-scheduler: healthy/);
+    expect(rx.stderr).toContain(`waiting for pid ${winner.child.pid}`);
+    expect(rx.stderr).toContain('already running');
+    expect(rx.stderr).not.toMatch(/started \(pid/);
+    expect(waiter.child.pid).not.toBe(winner.child.pid);
     expectOneProcessPerComponent(stateDir);
   });
 
@@ -191,5 +200,228 @@ describe('hcb cluster up on stale and contended state', () => {
     const again = await hcbCluster(stateDir, 'up').done;
     expect(again.status).toBe(0);
     expectOneProcessPerComponent(stateDir);
+  });
+});
+
+describe('pulumi up of the local stack with etcd, kube-apiserver and the Pulumi CLI killed', () => {
+  const home = fs.realpathSync(tempDir('faults-pulumi'));
+  const project = fs.realpathSync(tempProject());
+  const stateDir = path.join(home, 'cluster');
+  const env = pulumiEnv(home, bin);
+  const pulumiBin = path.join(bin, 'pulumi');
+  const pulumi = (args: string[]) => mustRun(pulumiBin, [...args, '--non-interactive'], { cwd: project, env });
+  const up = () => start(pulumiBin, ['up', '--yes', '--skip-preview', '--non-interactive'], { cwd: project, env, timeoutMs: 900_000 });
+  const guard = (action: string, arg: string) => start(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(REPO, 'stacks/local/stack-guard.ts'), action, arg], { cwd: project, env, timeoutMs: 300_000 }).done;
+  const ns = (x: string) => `hcb-e2e-faults-${x}`;
+  const api = () => new ApiClient(fs.readFileSync(path.join(stateDir, 'rootfs/etc/kubernetes/admin.conf'), 'utf8'));
+  /** Object identities per namespace, the namespace's name replaced: every hardened namespace gets the same set. */
+  let baseline: string[] = [];
+
+  beforeAll(() => {
+    installProvider(bin, project, env);
+    pulumi(['stack', 'init', 'local']);
+    pulumi(['config', 'set', 'stateDir', stateDir]);
+    pulumi(['config', 'set', 'node', 'false']);
+    pulumi(['config', 'set', '--path', 'namespaces[0]', ns('a')]);
+    const ports = { apiServerPort: BASE, etcdClientPort: BASE + 1, etcdPeerPort: BASE + 2, etcdMetricsPort: BASE + 3, controllerManagerPort: BASE + 4, schedulerPort: BASE + 5 };
+    for (const [k, v] of Object.entries(ports)) pulumi(['config', 'set', k, String(v)]);
+  });
+
+  afterAll(async () => {
+    run(pulumiBin, ['cancel', '--yes', '--non-interactive'], { cwd: project, env });
+    run(pulumiBin, ['destroy', '--yes', '--skip-preview', '--non-interactive'], { cwd: project, env, timeoutMs: 600_000 });
+    for (const p of processesOf(stateDir)) process.kill(p.pid, 'SIGKILL');
+    for (const p of pulumiProcesses()) process.kill(p, 'SIGKILL');
+    fs.rmSync(home, { recursive: true, force: true });
+    fs.rmSync(project, { recursive: true, force: true });
+  });
+
+  /** Processes of this test's Pulumi (CLI, language host, program, providers: their environment has its PULUMI_HOME), not the cluster's. */
+  function pulumiProcesses(): number[] {
+    const found: number[] = [];
+    const cluster = new Set(processesOf(stateDir).map((p) => p.pid));
+    for (const e of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(e) || Number(e) === process.pid || cluster.has(Number(e))) continue;
+      try {
+        const environ = fs.readFileSync(`/proc/${e}/environ`, 'utf8');
+        if (environ.includes(`PULUMI_HOME=${env.PULUMI_HOME}\0`) && processAlive(Number(e))) found.push(Number(e));
+      } catch {
+        /* gone */
+      }
+    }
+    return found;
+  }
+
+  function exported(): { resources: Array<{ urn: string; type: string; outputs?: Record<string, any> }>; pending_operations?: unknown[] } {
+    return (JSON.parse(pulumi(['stack', 'export'])) as { deployment: any }).deployment;
+  }
+
+  function identities(namespace: string): string[] {
+    return exported()
+      .resources.filter((r) => r.type.startsWith('kubernetes:') && r.outputs?.metadata)
+      .map((r) => ({ ...r.outputs!.metadata, kind: r.outputs!.kind, apiVersion: r.outputs!.apiVersion }))
+      .filter((m) => m.namespace === namespace || m.name === namespace)
+      .map((m) => `${m.apiVersion}/${m.kind}/${m.namespace ?? ''}/${m.name}`.split(namespace).join('NS'))
+      .sort();
+  }
+
+  /** The next run converged: no change left, nothing pending or locked, one process per component, every namespace with the full object set. */
+  async function expectConverged(namespaces: string[]): Promise<void> {
+    const preview = run(pulumiBin, ['preview', '--expect-no-changes', '--non-interactive'], { cwd: project, env });
+    expect(`${preview.status}\n${preview.stdout}${preview.stderr}`).toMatch(/^0\n/);
+    const d = exported();
+    expect(d.pending_operations ?? []).toEqual([]);
+    const urns = d.resources.map((r) => r.urn);
+    expect(new Set(urns).size).toBe(urns.length);
+    expect(lockFiles(path.join(home, 'backend/.pulumi/locks'))).toEqual([]);
+    expectOneProcessPerComponent(stateDir);
+    const client = api();
+    for (const n of namespaces) {
+      expect((await client.get(`/api/v1/namespaces/${n}`)).status).toBe(200);
+      expect(identities(n)).toEqual(baseline);
+      // Each object the state names is on the cluster (read back through the API).
+      for (const np of (await client.json<{ items: Array<{ metadata: { name: string } }> }>(`/apis/networking.k8s.io/v1/namespaces/${n}/networkpolicies`)).items) expect(np.metadata.name).toBeTruthy();
+    }
+    // Nothing of Pulumi's is left running once the run is over.
+    expect(pulumiProcesses()).toEqual([]);
+  }
+
+  test('etcd killed while the first up starts kube-apiserver: the run fails naming etcd; the next converges', async () => {
+    const u = up();
+    const etcd = await until('etcd to be started', () => record(stateDir, 'etcd'), 600_000);
+    await until('kube-apiserver to be started', () => record(stateDir, 'kube-apiserver'), 300_000);
+    await killAndWait(etcd.pid);
+    const r = await u.done;
+    timings.push(`pulumi up, etcd killed: failed after ${r.ms} ms`);
+    const out = r.stdout + r.stderr;
+    process.stderr.write(`--- pulumi up output with etcd killed (errors) ---\n${out.split('\n').filter((l) => /error|etcd/i.test(l)).slice(0, 20).join('\n')}\n`);
+    expect(r.status).not.toBe(0);
+    expect(out).toMatch(/local control plane: etcd is not running any more \(while kube-apiserver was starting\)/);
+    const explained = await guard('explain', stateDir);
+    expect(explained.stderr).toMatch(/\[up\] etcd is not running; last lines of/);
+
+    expect((await guard('prepare', 'local')).status).toBe(0);
+    const again = await up().done;
+    timings.push(`pulumi up after it: ${again.ms} ms`);
+    expect(`${again.status}\n${again.stdout}${again.stderr}`).toMatch(/^0\n/);
+    baseline = identities(ns('a'));
+    expect(baseline.length).toBeGreaterThan(3);
+    await expectConverged([ns('a')]);
+  });
+
+  test('kube-apiserver killed while objects are applied: the run fails (bounded) and names it; the next converges', async () => {
+    pulumi(['config', 'set', '--path', 'namespaces[1]', ns('b')]);
+    const u = up();
+    const client = api();
+    const deadline = Date.now() + 300_000;
+    while ((await client.get(`/api/v1/namespaces/${ns('b')}`).catch(() => ({ status: 0 }))).status !== 200) {
+      if (Date.now() > deadline) throw new Error('namespace b was never created');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await killAndWait(record(stateDir, 'kube-apiserver')!.pid);
+    const r = await u.done;
+    timings.push(`pulumi up, kube-apiserver killed: failed after ${r.ms} ms`);
+    const out = r.stdout + r.stderr;
+    process.stderr.write(`--- pulumi up output with kube-apiserver killed (tail) ---\n${out.split('\n').slice(-40).join('\n')}\n`);
+    expect(r.status).not.toBe(0);
+    const explained = await guard('explain', stateDir);
+    expect(explained.stderr).toMatch(/\[up\] kube-apiserver is not running; last lines of/);
+
+    expect((await guard('prepare', 'local')).status).toBe(0);
+    const again = await up().done;
+    timings.push(`pulumi up after it: ${again.ms} ms`);
+    expect(`${again.status}\n${again.stdout}${again.stderr}`).toMatch(/^0\n/);
+    await expectConverged([ns('a'), ns('b')]);
+  });
+
+  test('the Pulumi CLI killed mid-up: its lock and pending operations are cleared safely; the next run converges', async () => {
+    pulumi(['config', 'set', '--path', 'namespaces[2]', ns('c')]);
+    const u = up();
+    const client = api();
+    const deadline = Date.now() + 300_000;
+    while ((await client.get(`/api/v1/namespaces/${ns('c')}`).catch(() => ({ status: 0 }))).status !== 200) {
+      if (Date.now() > deadline) throw new Error('namespace c was never created');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    u.child.kill('SIGKILL');
+    const r = await u.done;
+    expect(r.signal).toBe('SIGKILL');
+    // What a killed CLI leaves: its lock file, pending operations, and (for a while) its plugins.
+    const locks = lockFiles(path.join(home, 'backend/.pulumi/locks'));
+    const pendingAfterKill = (exported().pending_operations ?? []).length;
+    const orphansAtKill = pulumiProcesses();
+    await new Promise((r2) => setTimeout(r2, 10_000));
+    const orphansLater = pulumiProcesses();
+    const what = (pid: number) => {
+      try {
+        return `${path.basename(fs.readlinkSync(`/proc/${pid}/exe`))} (cwd ${fs.readlinkSync(`/proc/${pid}/cwd`)})`;
+      } catch {
+        return 'gone';
+      }
+    };
+    process.stderr.write(`--- left running by the killed pulumi CLI after 10 s ---\n${orphansLater.map((p) => `${p} ${what(p)}`).join('\n')}\n`);
+    timings.push(`pulumi CLI killed: ${locks.length} lock file(s), ${pendingAfterKill} pending operation(s), ${orphansAtKill.length} plugin process(es) at the kill, ${orphansLater.length} after 10 s`);
+    expect(locks.length).toBe(1);
+    // A plain pulumi up refuses the stack (locked)...
+    const plain = run(pulumiBin, ['up', '--yes', '--skip-preview', '--non-interactive'], { cwd: project, env, timeoutMs: 120_000 });
+    expect(plain.status).not.toBe(0);
+    expect(plain.stderr).toContain('the stack is currently locked');
+    // ...the guard removes the dead CLI's lock and clears the (idempotent) pending operations...
+    const prep = await guard('prepare', 'local');
+    expect(prep.status).toBe(0);
+    expect(prep.stderr).toMatch(/removing the stale Pulumi lock of stack local \(pid \d+ is not running/);
+    if (pendingAfterKill) expect(prep.stderr).toMatch(/pending operation\(s\) on stack local; each is safe to repeat/);
+    for (const p of orphansLater) expect(prep.stderr).toContain(`(pid ${p}), left running by the dead pulumi`);
+    expect(pulumiProcesses()).toEqual([]);
+    // ...and the next up converges.
+    const again = await up().done;
+    timings.push(`pulumi up after it: ${again.ms} ms`);
+    expect(`${again.status}\n${again.stdout}${again.stderr}`).toMatch(/^0\n/);
+    expect(again.stdout + again.stderr).not.toContain('pending operations from previous deployment');
+    await expectConverged([ns('a'), ns('b'), ns('c')]);
+  });
+
+  test('a live Pulumi holding the stack is named, never removed', async () => {
+    // A lock naming a running program called pulumi that started before the lock was written.
+    const fake = path.join(home, 'pulumi');
+    fs.copyFileSync(fs.realpathSync('/bin/sleep'), fake);
+    fs.chmodSync(fake, 0o755);
+    const holder = spawn(fake, ['120'], { stdio: 'ignore' });
+    const stackDir = path.join(home, 'backend/.pulumi/locks/organization/hcb/local');
+    fs.mkdirSync(stackDir, { recursive: true });
+    const lock = path.join(stackDir, 'e2e-live.json');
+    await new Promise((r) => setTimeout(r, 50));
+    fs.writeFileSync(lock, JSON.stringify({ pid: holder.pid, username: 'root', hostname: require('os').hostname(), timestamp: new Date(Date.now() + 1000).toISOString() }));
+    try {
+      const prep = await guard('prepare', 'local');
+      expect(processAlive(holder.pid!)).toBe(true);
+      expect(prep.status).toBe(1);
+      expect(prep.stderr).toContain(`stack local is being updated by pulumi (pid ${holder.pid})`);
+      expect(prep.stderr).toContain(`kill ${holder.pid}`);
+      expect(fs.existsSync(lock)).toBe(true);
+    } finally {
+      holder.kill('SIGKILL');
+      fs.rmSync(lock, { force: true });
+    }
+  });
+});
+
+describe('npm run up: one at a time per state directory', () => {
+  test('a second run waits for the holder of up.lock, names it, and refuses after HCB_UP_LOCK_WAIT', async () => {
+    const state = fs.realpathSync(tempDir('faults-up-lock'));
+    const lock = path.join(state, 'up.lock');
+    fs.writeFileSync(lock, 'pid 4242 (npm run up) since 2026-01-01T00:00:00Z\n');
+    const holder = spawn('flock', [lock, 'sleep', '60'], { stdio: 'ignore' });
+    try {
+      await until('the holder to take the lock', () => (spawnSync('flock', ['-n', lock, 'true']).status === 1 ? true : undefined), 10_000);
+      const r = await start('bash', [path.join(REPO, 'scripts/up.sh')], { env: { ...process.env, HCB_STATE_DIR: state, HCB_UP_LOCK_WAIT: '2' }, timeoutMs: 30_000 }).done;
+      expect(r.stderr).toContain('[up] another npm run up is running (pid 4242 (npm run up) since 2026-01-01T00:00:00Z); waiting up to 2s');
+      expect(r.stderr).toContain('[up] gave up waiting for the other npm run up');
+      expect(r.status).toBe(75);
+      expect(r.ms).toBeLessThan(15_000);
+    } finally {
+      holder.kill('SIGKILL');
+      fs.rmSync(state, { recursive: true, force: true });
+    }
   });
 });
