@@ -12,6 +12,7 @@ import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { COMPONENTS } from '../../stacks/local/control-plane';
+import { startCluster, TestCluster } from './support/cluster';
 import { ApiClient, installProvider, mustRun, processAlive, pulumiEnv, REPO, run, tempDir, tempProject, toolchainBin } from './support/env';
 
 jest.setTimeout(1_800_000);
@@ -423,5 +424,56 @@ describe('npm run up: one at a time per state directory', () => {
       holder.kill('SIGKILL');
       fs.rmSync(state, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the node: containerd and the kubelet killed', () => {
+  let cluster: TestCluster | undefined;
+  beforeAll(async () => {
+    const t0 = Date.now();
+    cluster = await startCluster('faults-node', BASE, {}, { node: true });
+    timings.push(`cluster with node started: ${Date.now() - t0} ms`);
+  }, 1_200_000);
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  const nodeRecord = (name: string) => JSON.parse(fs.readFileSync(path.join(cluster!.stateDir, 'node', 'run', `${name}.json`), 'utf8')) as { pid: number; exe: string };
+  /** Processes running a binary inside the node's network namespace (the holder's). */
+  const inNode = (exe: string): number[] => {
+    const netns = fs.readlinkSync(`/proc/${nodeRecord('holder').pid}/ns/net`);
+    return fs
+      .readdirSync('/proc')
+      .filter((e) => /^\d+$/.test(e))
+      .filter((e) => {
+        try {
+          return fs.readlinkSync(`/proc/${e}/exe`) === exe && fs.readlinkSync(`/proc/${e}/ns/net`) === netns && processAlive(Number(e));
+        } catch {
+          return false;
+        }
+      })
+      .map(Number);
+  };
+
+  test('the cluster is not ready while they are down; the next up restarts both, once, and the node is Ready again', async () => {
+    const c = cluster!;
+    const containerd = nodeRecord('containerd');
+    const kubelet = nodeRecord('kubelet');
+    await killAndWait(kubelet.pid);
+    await killAndWait(containerd.pid);
+    const down = await c.cp.status();
+    expect(down.ready).toBe(false);
+    expect(down.node?.message).toMatch(/containerd, kubelet not running/);
+    const t0 = Date.now();
+    await c.cp.up();
+    timings.push(`up after containerd and kubelet were killed: ${Date.now() - t0} ms`);
+    const after = await c.cp.status();
+    expect(after.ready).toBe(true);
+    expect(after.node?.ready).toBe(true);
+    expect(nodeRecord('containerd').pid).not.toBe(containerd.pid);
+    expect(nodeRecord('kubelet').pid).not.toBe(kubelet.pid);
+    expect(inNode(containerd.exe)).toEqual([nodeRecord('containerd').pid]);
+    expect(inNode(kubelet.exe)).toEqual([nodeRecord('kubelet').pid]);
+    expectOneProcessPerComponent(c.stateDir);
   });
 });
