@@ -13,6 +13,9 @@ import { FileRefused, ioError, maxConfigBytes, printable, readBoundedFile, write
 
 export { writeFileAtomic } from '../fs-safe';
 import { CATALOGUE } from '../../policies/catalogue';
+import { NAMESPACE_CONTROLS } from '../../policies/catalogue/namespaces';
+import { RBAC_CONTROLS } from '../../policies/catalogue/rbac';
+import { WORKLOAD_CONTROLS } from '../../policies/catalogue/workloads';
 import { evaluate } from '../../policies/engine';
 import { ControlException, Document, Finding, Framework, FRAMEWORKS, Severity, SEVERITIES } from '../../policies/model';
 import { displayName, loadInputs, loadProblemsToFindings, parseExceptions, INPUT_PARSE_CONTROL } from '../../policies/input';
@@ -41,6 +44,27 @@ export const RUN_CONTROLS: readonly ControlInfo[] = [
     remediation: 'Report the error message with the input that caused it.',
   },
 ];
+
+/**
+ * --scope: which part of the catalogue an audit reports. `workloads` (pod templates and
+ * workload controls), `namespaces` (namespace hardening), `rbac` (roles and bindings) are what an
+ * application repo renders; `control-plane` is the rest of the catalogue: components, nodes and
+ * their files, backups and the organisational requirements.
+ */
+export const AUDIT_SCOPES = ['workloads', 'namespaces', 'rbac', 'control-plane'] as const;
+export type AuditScope = typeof AUDIT_SCOPES[number];
+
+const SCOPE_OF = new Map<string, AuditScope>([
+  ...CATALOGUE.map((c) => [c.id, c.id.startsWith('HCB-WORKLOAD-') ? 'workloads' : 'control-plane'] as [string, AuditScope]),
+  ...WORKLOAD_CONTROLS.map((c) => [c.id, 'workloads'] as [string, AuditScope]),
+  ...NAMESPACE_CONTROLS.map((c) => [c.id, 'namespaces'] as [string, AuditScope]),
+  ...RBAC_CONTROLS.map((c) => [c.id, 'rbac'] as [string, AuditScope]),
+]);
+
+/** The scope of a catalogue control; undefined for findings about the run itself (input, exceptions, engine). */
+export function scopeOfControl(id: string): AuditScope | undefined {
+  return SCOPE_OF.get(id);
+}
 
 export type FailOn = Exclude<Severity, 'info'>;
 export const FAIL_ON_LEVELS: readonly FailOn[] = ['critical', 'high', 'medium', 'low'];
@@ -79,6 +103,11 @@ options:
   --allow-empty        accept input without any Kubernetes document (default: an error, exit 1)
   --framework NAME     only controls mapped to stig, cis, bsi, ccn or scs (repeatable,
                        or comma-separated)
+  --scope SCOPE        only controls of workloads, namespaces, rbac or control-plane
+                       (repeatable, or comma-separated); an application repo audits its
+                       manifests with --scope workloads,namespaces,rbac. control-plane is
+                       the rest: components, nodes, backups, organisational requirements.
+                       Findings about the run itself (input, exceptions) always stay.
   --fail-on SEVERITY   exit 1 when a failure of this severity or higher is found:
                        critical, high, medium, low (default: low). Findings with status
                        error always fail the run.
@@ -172,6 +201,17 @@ function parseFrameworks(values: readonly string[] | undefined): Framework[] {
   return FRAMEWORKS.filter((f) => out.includes(f));
 }
 
+function parseScopes(values: readonly string[] | undefined): AuditScope[] {
+  if (!values) return [];
+  const out = new Set<AuditScope>();
+  for (const v of values.flatMap((x) => x.split(',')).map((x) => x.trim().toLowerCase()).filter((x) => x)) {
+    if (!(AUDIT_SCOPES as readonly string[]).includes(v)) throw new UsageError(`--scope must be one of ${AUDIT_SCOPES.join(', ')}, got "${v}"`);
+    out.add(v as AuditScope);
+  }
+  if (out.size === 0) throw new UsageError(`--scope needs a value: ${AUDIT_SCOPES.join(', ')}`);
+  return AUDIT_SCOPES.filter((s) => out.has(s));
+}
+
 function packageVersion(): string | undefined {
   try {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -193,9 +233,10 @@ export async function runAudit(args: readonly string[], io: CliIo = processIo(),
   let format: ReportFormat;
   let failOn: FailOn;
   let frameworks: Framework[];
+  let scopes: AuditScope[];
   let explicitTime: Date | undefined;
   try {
-    parsed = parseArgs(args, { values: ['format', 'output', 'framework', 'fail-on', 'exceptions', 'now'], flags: ['help', 'allow-empty'], short: { h: 'help', o: 'output' } });
+    parsed = parseArgs(args, { values: ['format', 'output', 'framework', 'scope', 'fail-on', 'exceptions', 'now'], flags: ['help', 'allow-empty'], short: { h: 'help', o: 'output' } });
     if (parsed.flags.has('help')) {
       io.stdout.write(AUDIT_USAGE);
       return 0;
@@ -203,6 +244,7 @@ export async function runAudit(args: readonly string[], io: CliIo = processIo(),
     format = oneOf(parsed.options, 'format', REPORT_FORMATS, 'terminal');
     failOn = oneOf(parsed.options, 'fail-on', FAIL_ON_LEVELS, DEFAULT_FAIL_ON);
     frameworks = parseFrameworks(parsed.options.get('framework'));
+    scopes = parseScopes(parsed.options.get('scope'));
     const now = parsed.options.get('now')?.at(-1);
     const epoch = io.env.SOURCE_DATE_EPOCH;
     if (now !== undefined) explicitTime = parseTime(now, '--now');
@@ -292,13 +334,19 @@ export async function runAudit(args: readonly string[], io: CliIo = processIo(),
     findings = findings.filter((f) => mapped(f.frameworks, frameworks) || (f.status === 'error' && !mapped(f.frameworks, FRAMEWORKS)));
   }
 
+  const inScope = (id: string): boolean => {
+    const s = scopeOfControl(id);
+    return s === undefined || scopes.includes(s);
+  };
+  if (scopes.length > 0) findings = findings.filter((f) => inScope(f.control));
+
   const summary = summarizeFindings(findings);
   const version = packageVersion();
   const meta: ReportMeta = {
     tool: version ? { name: 'hcb', version } : { name: 'hcb' },
     inputs: loaded.files,
     controls: [
-      ...eng.controls.filter((c) => frameworks.length === 0 || frameworks.some((fw) => (c.frameworks[fw]?.length ?? 0) > 0)),
+      ...eng.controls.filter((c) => (frameworks.length === 0 || frameworks.some((fw) => (c.frameworks[fw]?.length ?? 0) > 0)) && (scopes.length === 0 || inScope(c.id))),
       ...RUN_CONTROLS.filter((c) => !eng.controls.some((x) => x.id === c.id)),
     ],
     frameworks: frameworks.length > 0 ? frameworks : undefined,
