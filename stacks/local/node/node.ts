@@ -26,10 +26,11 @@ import { FORWARDER_SCRIPT } from './forwarder';
 import { buildImage, buildImagePrograms, BuiltImage } from './images';
 import { LOCAL_NODE_NETWORK, NodeNetwork } from './network';
 import { NETPOL_ENFORCER_BINARY, NodeNetworkPolicy } from './netpol';
+import { NodeServices } from './services';
 import { CNI_PLUGINS, CONTAINERD_SOCKET, lacksSysResource, renderCniConfig, renderContainerdConfig } from './runtime-config';
 import { alive, NodeSandbox, SANDBOX_STATE_MOUNT, signal, sleep, tail, writeJson } from './sandbox';
 
-export const NODE_BINARIES = ['kubelet', 'containerd', 'containerd-shim-runc-v2', 'ctr', 'runc', ...CNI_PLUGINS, NETPOL_ENFORCER_BINARY] as const;
+export const NODE_BINARIES = ['kubelet', 'containerd', 'containerd-shim-runc-v2', 'ctr', 'runc', ...CNI_PLUGINS, NETPOL_ENFORCER_BINARY, 'kube-proxy', 'coredns'] as const;
 
 export interface LocalNodeOptions {
   stateDir: string;
@@ -46,6 +47,12 @@ export interface LocalNodeOptions {
   log?: (line: string) => void;
   /** How long to wait for the node to become Ready. @default 180000 */
   readyTimeoutMs?: number;
+  /**
+   * Gives the files kubeadm wrote the modes of the blueprint's node file manifest (kubeadm creates
+   * /var/lib/kubelet/config.yaml and kubeadm-flags.env 0644; the manifest asks 0600). Called after
+   * `kubelet-start` on every up, before the kubelet starts.
+   */
+  applyFileModes?: () => void;
 }
 
 interface ProcRecord {
@@ -82,6 +89,8 @@ export class LocalNode {
   readonly network: NodeNetwork;
   /** NetworkPolicy enforcement (kube-router, firewall only; netpol.ts). */
   readonly netpol: NodeNetworkPolicy;
+  /** kube-proxy, the API behind the `kubernetes` Service, the CoreDNS image (services.ts). */
+  readonly services: NodeServices;
   private readonly logDir: string;
   private readonly log: (line: string) => void;
 
@@ -94,6 +103,7 @@ export class LocalNode {
     this.log = opts.log ?? ((line) => process.stderr.write(`[local-node] ${line}\n`));
     this.sandbox = new NodeSandbox({ stateDir: this.stateDir, nodeName: opts.nodeName, network: this.network, log: this.log });
     this.netpol = new NodeNetworkPolicy({ ...opts, stateDir: this.stateDir, rootfs: this.rootfs, network: this.network, sandbox: this.sandbox, log: this.log });
+    this.services = new NodeServices({ ...opts, stateDir: this.stateDir, sandbox: this.sandbox, nodeAddress: this.network.nodeAddress, log: this.log });
   }
 
   checkBinaries(): void {
@@ -105,6 +115,7 @@ export class LocalNode {
   async up(): Promise<NodeInfo> {
     this.checkBinaries();
     const kubeletConfig = this.kubeletFiles();
+    this.opts.applyFileModes?.();
     this.cgroupRoot(kubeletConfig);
     if (kubeletConfig.protectKernelDefaults) this.ensureKernelTunables();
     await this.sandbox.create();
@@ -137,11 +148,12 @@ export class LocalNode {
     await this.ensure('kubelet', path.join(this.opts.binDir, 'kubelet'), kubeletArgs, kubeletFingerprint, true);
     await this.waitReady();
     await this.netpol.up();
+    const serviceImages = await this.services.up();
     return {
       nodeName: this.opts.nodeName,
       nodeAddress: this.network.nodeAddress,
       netns: this.sandbox.netnsName,
-      images: Object.fromEntries(Object.entries(images).map(([k, v]) => [k, v.ref])),
+      images: { ...Object.fromEntries(Object.entries(images).map(([k, v]) => [k, v.ref])), ...serviceImages },
     };
   }
 
@@ -149,6 +161,7 @@ export class LocalNode {
   async down(options: { purge?: boolean } = {}): Promise<void> {
     await this.stop('kubelet');
     await this.netpol.down();
+    await this.services.down();
     const root = this.readCgroupRoot();
     if (root) await this.killCgroup(root);
     await this.stop('containerd');
@@ -182,6 +195,8 @@ export class LocalNode {
     if (down.length) return { name, ready: false, message: `${down.map((p) => p.name).join(', ')} not running` };
     if (!this.sandbox.holderPid()) return { name, ready: false, message: 'the node namespaces do not exist' };
     if (!this.netpol.pid()) return { name, ready: false, message: 'kube-router (the NetworkPolicy enforcer) not running' };
+    const servicesDown = this.services.status().filter((p) => !p.running);
+    if (servicesDown.length) return { name, ready: false, message: `${servicesDown.map((p) => p.name).join(', ')} not running` };
     try {
       const res = await api(this.opts.apiServerUrl, `/api/v1/nodes/${name}`, this.opts.adminTls);
       if (res.status !== 200) return { name, ready: false, message: `GET node: HTTP ${res.status}` };

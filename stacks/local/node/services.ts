@@ -1,0 +1,320 @@
+/**
+ * Services on the local node: kube-proxy (iptables mode) in the node's namespaces, the API
+ * server reachable through the `kubernetes` Service, and the CoreDNS image.
+ *
+ * - kube-proxy runs as a process like the kubelet, with the KubeProxyConfiguration of the
+ *   blueprint's kubeadm configuration written to /var/lib/kube-proxy/config.conf (what kubeadm
+ *   would put into kube-proxy's ConfigMap). Its identity is a client certificate for the user
+ *   `system:kube-proxy`, signed by the cluster CA: the bootstrap ClusterRoleBinding
+ *   system:node-proxier gives that user exactly the ClusterRole system:node-proxier (the role
+ *   kubeadm binds to its kube-proxy ServiceAccount); never admin.conf.
+ * - The API server binds to the host's loopback; it advertises the node address (the
+ *   blueprint's serviceAdvertiseAddress), so the `kubernetes` Service's endpoint is
+ *   <node address>:<API port>. A second forwarder listens there inside the node namespace and
+ *   joins the same unix socket as the kubelet's forwarder: pod → 198.19.0.1:443 → (kube-proxy
+ *   DNAT) → 198.18.0.2:<port> → unix socket → API server. TLS stays end to end; kubeadm's
+ *   serving certificate names the Service address.
+ * - Replies from a pod behind a Service to a client pod on the same bridge are switched, not
+ *   routed: bridge-nf-call-iptables=1 in the node namespace lets conntrack undo the DNAT.
+ * - The CoreDNS image is the toolchain's coredns binary packed like the pause and probe images
+ *   (images.ts); coreDnsImage() gives the same digest to the stack (which renders the add-on
+ *   with it) and to the node (which imports it).
+ */
+import { spawn, spawnSync } from 'child_process';
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { parseAllDocuments, stringify } from 'yaml';
+import { FORWARDER_SCRIPT } from './forwarder';
+import { buildImage, BuiltImage } from './images';
+import { CONTAINERD_SOCKET } from './runtime-config';
+import { alive, NodeSandbox, SANDBOX_STATE_MOUNT, signal, sleep, tail, writeJson } from './sandbox';
+
+export const KUBE_PROXY_DIR = '/var/lib/kube-proxy';
+/** The user kube-proxy authenticates as (bound to system:node-proxier by the bootstrap policy). */
+export const KUBE_PROXY_USER = 'system:kube-proxy';
+
+type ServiceProcess = 'kube-proxy' | 'api-forwarder-service';
+
+interface ProcRecord {
+  pid: number;
+  exe: string;
+  fingerprint: string;
+  args: string[];
+}
+
+export interface NodeServicesOptions {
+  stateDir: string;
+  binDir: string;
+  sandbox: NodeSandbox;
+  nodeName: string;
+  /** The node address the API server advertises (the `kubernetes` Service endpoint). */
+  nodeAddress: string;
+  /** API server URL on loopback (its port is the one served inside the node too). */
+  apiServerUrl: string;
+  log: (line: string) => void;
+}
+
+/** The CoreDNS image built from the toolchain's coredns binary (reproducible: same binary, same digest). */
+export function coreDnsImage(binDir: string, dir: string): BuiltImage {
+  return buildImage(
+    { repository: 'hcb/coredns', tag: 'local', binary: fs.realpathSync(path.join(binDir, 'coredns')), entrypoint: ['/coredns'], user: '65532:65532', exposedPorts: ['53/udp', '53/tcp'] },
+    dir,
+  );
+}
+
+export class NodeServices {
+  readonly stateDir: string;
+  readonly rootfs: string;
+  private readonly dir: string;
+  private readonly logDir: string;
+
+  constructor(private readonly opts: NodeServicesOptions) {
+    this.stateDir = path.resolve(opts.stateDir);
+    this.rootfs = path.join(this.stateDir, 'rootfs');
+    this.dir = path.join(this.stateDir, 'node');
+    this.logDir = path.join(this.stateDir, 'logs');
+  }
+
+  /** Starts (or keeps) kube-proxy and the Service forwarder; imports the CoreDNS image. Returns the image. */
+  async up(): Promise<{ coredns: string }> {
+    const image = coreDnsImage(this.opts.binDir, path.join(this.dir, 'images'));
+    this.importImage(image);
+
+    const api = new URL(this.opts.apiServerUrl);
+    const port = api.port || '443';
+    await this.ensure('api-forwarder-service', fs.realpathSync(process.execPath),
+      ['-e', FORWARDER_SCRIPT, 'tcp-to-unix', `${this.opts.nodeAddress}:${port}`, path.join(SANDBOX_STATE_MOUNT, 'node/run/apiserver.sock')], '');
+
+    // Replies of a Service backend to a client on the same bridge must pass conntrack.
+    this.opts.sandbox.exec(['sh', '-c', 'echo 1 > /proc/sys/net/bridge/bridge-nf-call-iptables']);
+
+    const config = this.writeKubeProxyFiles(`https://${api.hostname}:${port}`);
+    this.opts.sandbox.exec(['sh', '-c', 'mountpoint -q "$1" || { mkdir -p "$1" && mount --bind "$2" "$1"; }', 'sh', KUBE_PROXY_DIR, path.join(SANDBOX_STATE_MOUNT, 'rootfs', KUBE_PROXY_DIR)]);
+    await this.ensure('kube-proxy', path.join(this.opts.binDir, 'kube-proxy'), [`--config=${KUBE_PROXY_DIR}/config.conf`], config);
+    await this.waitKubeProxyHealthy(config);
+    return { coredns: image.ref };
+  }
+
+  /** Stops what up() started (the node's teardown also removes the namespaces they ran in). */
+  async down(): Promise<void> {
+    await this.stop('kube-proxy');
+    await this.stop('api-forwarder-service');
+  }
+
+  status(): Array<{ name: ServiceProcess; pid?: number; running: boolean; log: string }> {
+    return (['api-forwarder-service', 'kube-proxy'] as ServiceProcess[]).map((name) => {
+      const rec = this.readRecord(name);
+      const running = rec !== undefined && this.isAlive(rec);
+      return { name, pid: running ? rec!.pid : undefined, running, log: this.logFile(name) };
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // kube-proxy's files
+
+  /** The KubeProxyConfiguration of the blueprint's kubeadm configuration. */
+  kubeProxyConfiguration(): Record<string, unknown> {
+    const text = fs.readFileSync(path.join(this.rootfs, 'etc/kubernetes/kubeadm/kubeadm-config.yaml'), 'utf8');
+    const doc = parseAllDocuments(text).map((d) => d.toJS() as Record<string, unknown>).find((d) => d?.kind === 'KubeProxyConfiguration');
+    if (!doc) throw new Error('local node: the kubeadm configuration has no KubeProxyConfiguration (the blueprint renders one)');
+    return doc;
+  }
+
+  /**
+   * Writes /var/lib/kube-proxy/config.conf (the blueprint's document) and kubeconfig.conf (a
+   * client certificate for system:kube-proxy, renewed when it expires within 30 days or the CA
+   * changed). Both 0600, directory 0700. Returns the config text (part of the fingerprint).
+   */
+  private writeKubeProxyFiles(server: string): string {
+    const dir = path.join(this.rootfs, KUBE_PROXY_DIR);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    fs.chmodSync(dir, 0o700);
+    const config = this.kubeProxyConfiguration();
+    const kubeconfigPath = (config.clientConnection as { kubeconfig?: string } | undefined)?.kubeconfig;
+    if (kubeconfigPath !== `${KUBE_PROXY_DIR}/kubeconfig.conf`) {
+      throw new Error(`local node: KubeProxyConfiguration clientConnection.kubeconfig must be ${KUBE_PROXY_DIR}/kubeconfig.conf (kubeadm's path), is ${String(kubeconfigPath)}`);
+    }
+    const configText = `# kube-proxy configuration from the blueprint's kubeadm configuration. Generated by hardened-cluster-blueprint.\n${stringify(config)}`;
+    writeIfChanged(path.join(dir, 'config.conf'), configText);
+
+    const pki = path.join(this.rootfs, 'etc/kubernetes/pki');
+    const ca = fs.readFileSync(path.join(pki, 'ca.crt'));
+    const kubeconfigFile = path.join(dir, 'kubeconfig.conf');
+    const stamp = path.join(dir, 'kubeconfig.ca.sha256');
+    const caHash = crypto.createHash('sha256').update(ca).update(server).digest('hex');
+    const current = fs.existsSync(kubeconfigFile) && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8').trim() === caHash && certValidFor(kubeconfigFile, 30 * 86400);
+    if (!current) {
+      const { cert, key } = signClientCertificate(pki, KUBE_PROXY_USER, this.dir);
+      const kubeconfig = {
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'local', cluster: { server, 'certificate-authority-data': ca.toString('base64') } }],
+        users: [{ name: KUBE_PROXY_USER, user: { 'client-certificate-data': cert.toString('base64'), 'client-key-data': key.toString('base64') } }],
+        contexts: [{ name: 'kube-proxy', context: { cluster: 'local', user: KUBE_PROXY_USER } }],
+        'current-context': 'kube-proxy',
+      };
+      writeIfChanged(kubeconfigFile, stringify(kubeconfig));
+      fs.writeFileSync(stamp, caHash, { mode: 0o600 });
+      this.opts.log(`kube-proxy: client certificate for ${KUBE_PROXY_USER} issued by the cluster CA`);
+    }
+    return configText;
+  }
+
+  /** kube-proxy's /healthz answers 200 once it has programmed the rules (503 before). */
+  private async waitKubeProxyHealthy(config: string): Promise<void> {
+    const healthz = /^healthzBindAddress:\s*(\S+)$/m.exec(config)?.[1] ?? '127.0.0.1:10256';
+    const deadline = Date.now() + 60_000;
+    let last = '';
+    while (Date.now() < deadline) {
+      const rec = this.readRecord('kube-proxy');
+      if (!rec || !this.isAlive(rec)) throw new Error(`kube-proxy exited; last lines of ${this.logFile('kube-proxy')}:\n${tail(this.logFile('kube-proxy'), 25)}`);
+      const res = spawnSync('nsenter', [`--net=/run/netns/${this.opts.sandbox.netnsName}`, '--', 'curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '3', `http://${healthz}/healthz`], { encoding: 'utf8', timeout: 10_000 });
+      if (res.stdout === '200') {
+        this.opts.log('kube-proxy: healthy (rules programmed)');
+        return;
+      }
+      last = `healthz: ${res.stdout || res.stderr.trim()}`;
+      await sleep(500);
+    }
+    throw new Error(`kube-proxy not healthy within 60s (${last}); see ${this.logFile('kube-proxy')}:\n${tail(this.logFile('kube-proxy'), 25)}`);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // images
+
+  private ctr(args: string[], timeoutMs = 60_000): string {
+    return this.opts.sandbox.exec([path.join(this.opts.binDir, 'ctr'), '--address', CONTAINERD_SOCKET, '--namespace', 'k8s.io', ...args], { timeoutMs });
+  }
+
+  private importImage(img: BuiltImage): void {
+    const have = this.ctr(['images', 'list', '--quiet']).split('\n');
+    if (have.includes(img.ref) && have.includes(img.name)) return;
+    this.ctr(['images', 'import', '--digests', '--local', path.join(SANDBOX_STATE_MOUNT, path.relative(this.stateDir, img.archive))], 120_000);
+    if (!this.ctr(['images', 'list', '--quiet']).split('\n').includes(img.ref)) this.ctr(['images', 'tag', '--force', img.name, img.ref]);
+    this.opts.log(`image ${img.ref} imported`);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // processes (records next to the node's own, in <state>/node/run)
+
+  private logFile(name: ServiceProcess): string {
+    return path.join(this.logDir, `node-${name}.log`);
+  }
+
+  private recordPath(name: ServiceProcess): string {
+    return path.join(this.dir, 'run', `${name}.json`);
+  }
+
+  private readRecord(name: ServiceProcess): ProcRecord | undefined {
+    try {
+      return JSON.parse(fs.readFileSync(this.recordPath(name), 'utf8')) as ProcRecord;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private isAlive(rec: ProcRecord): boolean {
+    if (!alive(rec.pid)) return false;
+    try {
+      return fs.readlinkSync(`/proc/${rec.pid}/exe`).replace(/ \(deleted\)$/, '') === rec.exe;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Starts the process in the node's namespaces unless it runs with the same fingerprint. */
+  private async ensure(name: ServiceProcess, binary: string, args: string[], config: string): Promise<void> {
+    const exe = fs.realpathSync(binary);
+    const fingerprint = crypto.createHash('sha256').update(JSON.stringify([exe, args, config])).digest('hex');
+    const rec = this.readRecord(name);
+    if (rec && this.isAlive(rec)) {
+      if (rec.fingerprint === fingerprint) return;
+      this.opts.log(`${name}: configuration changed, restarting`);
+      await this.stop(name);
+    }
+    const logFile = this.logFile(name);
+    fs.mkdirSync(this.logDir, { recursive: true, mode: 0o700 });
+    const fd = fs.openSync(logFile, 'a', 0o600);
+    const shown = name === 'api-forwarder-service' ? args.slice(2) : args;
+    fs.writeSync(fd, `\n=== ${name} starting: ${binary} ${shown.join(' ')}\n`);
+    const [cmd, ...rest] = this.opts.sandbox.enter([binary, ...args]);
+    const child = spawn(cmd, rest, {
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      cwd: '/',
+      env: { PATH: `${this.opts.binDir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`, HOME: '/root', LANG: 'C.UTF-8' },
+    });
+    fs.closeSync(fd);
+    if (child.pid === undefined) throw new Error(`${name}: could not start ${binary}`);
+    child.unref();
+    const pid = child.pid;
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      let current = '';
+      try {
+        current = fs.readlinkSync(`/proc/${pid}/exe`);
+      } catch {
+        throw new Error(`${name} exited at once; last lines of ${logFile}:\n${tail(logFile, 20)}`);
+      }
+      if (current === exe) break;
+      await sleep(20);
+    }
+    writeJson(this.recordPath(name), { pid, exe, fingerprint, args } satisfies ProcRecord);
+    this.opts.log(`${name}: started (pid ${pid}, log ${logFile})`);
+  }
+
+  private async stop(name: ServiceProcess): Promise<void> {
+    const rec = this.readRecord(name);
+    if (!rec) return;
+    if (this.isAlive(rec)) {
+      signal(rec.pid, 'SIGTERM');
+      const deadline = Date.now() + 15_000;
+      while (this.isAlive(rec) && Date.now() < deadline) await sleep(100);
+      if (this.isAlive(rec)) signal(rec.pid, 'SIGKILL');
+      for (let i = 0; i < 50 && this.isAlive(rec); i++) await sleep(100);
+    }
+    fs.rmSync(this.recordPath(name), { force: true });
+  }
+}
+
+/** A one-year client certificate (EC P-256, clientAuth) for `user`, no groups, signed by the cluster CA. */
+export function signClientCertificate(pkiDir: string, user: string, workDir: string): { cert: Buffer; key: Buffer } {
+  fs.mkdirSync(workDir, { recursive: true, mode: 0o700 });
+  const dir = fs.mkdtempSync(path.join(workDir, '.client-cert-'));
+  try {
+    fs.chmodSync(dir, 0o700);
+    const keyFile = path.join(dir, 'client.key');
+    const csrFile = path.join(dir, 'client.csr');
+    const crtFile = path.join(dir, 'client.crt');
+    const extFile = path.join(dir, 'ext.cnf');
+    fs.writeFileSync(extFile, 'keyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\nbasicConstraints=critical,CA:FALSE\n');
+    const openssl = (args: string[]) => {
+      const res = spawnSync('openssl', args, { encoding: 'utf8', timeout: 30_000 });
+      if (res.status !== 0) throw new Error(`openssl ${args[0]} failed: ${res.stderr}`);
+    };
+    openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-subj', `/CN=${user}`, '-out', csrFile]);
+    openssl(['x509', '-req', '-in', csrFile, '-CA', path.join(pkiDir, 'ca.crt'), '-CAkey', path.join(pkiDir, 'ca.key'),
+      '-set_serial', `0x${crypto.randomBytes(16).toString('hex')}`, '-days', '365', '-sha256', '-extfile', extFile, '-out', crtFile]);
+    return { cert: fs.readFileSync(crtFile), key: fs.readFileSync(keyFile) };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** True when the kubeconfig's embedded client certificate is valid for at least `seconds` more. */
+function certValidFor(kubeconfigFile: string, seconds: number): boolean {
+  const m = /client-certificate-data:\s*(\S+)/.exec(fs.readFileSync(kubeconfigFile, 'utf8'));
+  if (!m) return false;
+  const res = spawnSync('openssl', ['x509', '-noout', '-checkend', String(seconds)], { input: Buffer.from(m[1], 'base64'), timeout: 10_000 });
+  return res.status === 0;
+}
+
+function writeIfChanged(file: string, content: string): void {
+  if (fs.existsSync(file) && fs.readFileSync(file, 'utf8') === content) {
+    fs.chmodSync(file, 0o600);
+    return;
+  }
+  fs.writeFileSync(`${file}.tmp`, content, { mode: 0o600 });
+  fs.renameSync(`${file}.tmp`, file);
+}
