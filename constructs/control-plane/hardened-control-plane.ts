@@ -52,7 +52,7 @@ export interface ControlPlaneFileModeProps {
   readonly pkiCertMode?: number;
   /** @default 0o400 for high, 0o600 otherwise */
   readonly pkiKeyMode?: number;
-  /** @default 0o600 for high, 0o644 otherwise */
+  /** Mode of /var/lib/kubelet/config.yaml and kubeadm-flags.env (CIS 4.1.9: 600). @default 0o600 (every profile) */
   readonly kubeletConfigMode?: number;
 }
 

@@ -22,8 +22,11 @@ export interface NodeFileManifestProps {
    */
   readonly pkiKeyMode?: number;
   /**
-   * Mode of /var/lib/kubelet/config.yaml; at most 0644 (STIG V-242407, 242456).
-   * @default 0o600 for the high profile, 0o644 otherwise
+   * Mode of /var/lib/kubelet/config.yaml (and kubeadm-flags.env); at most 0644 (STIG V-242407,
+   * 242456). CIS 4.1.9 asks 600 or stricter, so the default satisfies both. kubeadm creates the
+   * file 0644 (`kubelet-start`; rewriting an existing file keeps its mode), so whoever runs
+   * kubeadm applies this mode afterwards (the local node does on every start).
+   * @default 0o600 (every profile)
    */
   readonly kubeletConfigMode?: number;
   /** Files the blueprint renders (kubeadm configuration, audit policy, …). @default - none */
@@ -64,10 +67,9 @@ export class NodeFileManifest extends Construct {
 
   constructor(scope: Construct, id: string, props: NodeFileManifestProps = {}) {
     super(scope, id);
-    const profile = props.profile ?? 'standard';
     const certMode = this.mode('pkiCertMode', props.pkiCertMode ?? 0o640, 0o644);
     const keyMode = this.mode('pkiKeyMode', props.pkiKeyMode ?? 0o400, 0o600);
-    const kubeletConfigMode = this.mode('kubeletConfigMode', props.kubeletConfigMode ?? (profile === 'high' ? 0o600 : 0o644), 0o644);
+    const kubeletConfigMode = this.mode('kubeletConfigMode', props.kubeletConfigMode ?? 0o600, 0o644);
     const kubeadm = (path: string, mode: number, role: string, sensitive: boolean): NodeFile => ({ path, owner: 'root', group: 'root', mode, role, sensitive, createdBy: 'kubeadm' });
 
     const files: NodeFile[] = [];

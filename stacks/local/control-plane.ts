@@ -258,6 +258,7 @@ export class LocalControlPlane {
       apiServerUrl: fs.existsSync(this.adminKubeconfigPath()) ? this.apiServerUrl() : 'https://127.0.0.1',
       adminTls: fs.existsSync(this.adminKubeconfigPath()) ? this.adminTls() : {},
       kubeadm: (args, wrap) => this.kubeadm(args, wrap),
+      applyFileModes: () => this.applyKubeadmFileModes(),
       log: this.opts.log,
     });
   }

@@ -29,7 +29,7 @@ describe('node file manifest', () => {
     expect(file(cp, '/etc/kubernetes/pki/sa.pub')).toMatchObject({ mode: 0o640, sensitive: false });
   });
 
-  test('kubeconfigs 0600 and sensitive; static pod manifests 0600; kubelet config 0644', () => {
+  test('kubeconfigs 0600 and sensitive; static pod manifests 0600; kubelet config 0600 (STIG 644, CIS 4.1.9 600)', () => {
     for (const kc of ['admin.conf', 'super-admin.conf', 'controller-manager.conf', 'scheduler.conf', 'kubelet.conf']) {
       expect(file(cp, `/etc/kubernetes/${kc}`).role).toBe(kc === 'kubelet.conf' ? 'kubelet-kubeconfig' : 'control-plane-kubeconfig');
       expect(file(cp, `/etc/kubernetes/${kc}`)).toMatchObject({ mode: 0o600, sensitive: true, createdBy: 'kubeadm' });
@@ -37,7 +37,8 @@ describe('node file manifest', () => {
     for (const pod of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) {
       expect(file(cp, `/etc/kubernetes/manifests/${pod}.yaml`)).toMatchObject({ mode: 0o600, role: 'static-pod-manifest', createdBy: 'kubeadm' });
     }
-    expect(file(cp, '/var/lib/kubelet/config.yaml')).toMatchObject({ mode: 0o644, role: 'kubelet-config' });
+    expect(file(cp, '/var/lib/kubelet/config.yaml')).toMatchObject({ mode: 0o600, role: 'kubelet-config' });
+    expect(file(cp, '/var/lib/kubelet/kubeadm-flags.env')).toMatchObject({ mode: 0o600, role: 'kubelet-flags' });
     expect(file(cp, '/var/lib/etcd')).toMatchObject({ owner: 'etcd', group: 'etcd', mode: 0o700, role: 'etcd-data', sensitive: true });
     expect(file(cp, '/usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf')).toMatchObject({ owner: 'root', mode: 0o644, role: 'kubelet-service-dropin' });
   });
