@@ -74,16 +74,26 @@ export async function loadInputs(paths: readonly string[], options: LoadOptions 
     if (stopped) return true;
     const h = heap();
     if (h.used <= h.limit * HEAP_SHARE_FOR_INPUT) return false;
-    stopped = true;
+    const read = result.documents.length;
+    stop();
     result.errors.push({
       file: name,
       message:
-        `not read, nor anything after it: the ${result.documents.length} documents read before it fill ${Math.round(h.used / MIB)} MiB ` +
-        `of the ${Math.round(h.limit / MIB)} MiB heap, and the checks and the report need the rest. Audit the input in parts, ` +
+        `not read, nor anything after it: the ${read} documents read before it fill ${Math.round(h.used / MIB)} MiB ` +
+        `of the ${Math.round(h.limit / MIB)} MiB heap, and the checks and the report need the rest; ${NOTHING_CHECKED} Audit the input in parts, ` +
         'or give Node.js more memory (NODE_OPTIONS=--max-old-space-size=<MiB>)',
       remediation: LIMIT_REMEDIATION,
     });
     return true;
+  };
+
+  /**
+   * Stops reading and releases what was read: the checks relate objects across the whole input
+   * (bindings to roles, namespaces to their policies), so a part of it would give partial answers.
+   */
+  const stop = (): void => {
+    stopped = true;
+    result.documents = [];
   };
 
   /** Adds what one input holds, up to the document limit; past it, reading stops with an error. */
@@ -94,15 +104,15 @@ export async function loadInputs(paths: readonly string[], options: LoadOptions 
       return;
     }
     const first = parsed.documents[room];
-    addParsed(result, { documents: parsed.documents.slice(0, room), errors: parsed.errors, warnings: parsed.warnings });
-    stopped = true;
+    addParsed(result, { documents: [], errors: parsed.errors, warnings: parsed.warnings });
+    stop();
     result.errors.push({
       file: first.source.file ?? name,
       ...(first.source.line !== undefined ? { line: first.source.line } : {}),
       message:
-        `the input holds more than ${limit} documents, the limit of one audit (HCB_MAX_DOCUMENTS): reading stopped here; ` +
-        'this document and everything after it were not checked. Audit the input in parts, or raise HCB_MAX_DOCUMENTS ' +
-        `(about ${KIB_PER_DOCUMENT} KiB of memory per document; NODE_OPTIONS=--max-old-space-size=<MiB> gives Node.js more)`,
+        `the input holds more than ${limit} documents, the limit of one audit (HCB_MAX_DOCUMENTS): reading stopped at this one; ${NOTHING_CHECKED} ` +
+        `Audit the input in parts, or raise HCB_MAX_DOCUMENTS (about ${KIB_PER_DOCUMENT} KiB of memory per document; ` +
+        'NODE_OPTIONS=--max-old-space-size=<MiB> gives Node.js more)',
       remediation: LIMIT_REMEDIATION,
     });
   };
@@ -219,6 +229,8 @@ export async function loadInputs(paths: readonly string[], options: LoadOptions 
 
 /** Measured on the generated corpora (BENCHMARKS.md, "Large inputs"): documents, findings and report. */
 const KIB_PER_DOCUMENT = 10;
+
+const NOTHING_CHECKED = 'no document was checked (the controls relate objects across the whole input, so a part would give partial answers).';
 
 const LIMIT_REMEDIATION = 'Audit the input in parts (e.g. one directory or release at a time), or raise the limit named in the message.';
 
