@@ -230,9 +230,12 @@ function pulumi(ctx: GuardContext, args: string[]) {
 }
 
 /** A pending operation whose repetition is safe (see the file comment). */
-function idempotent(op: PendingOperation, kubernetesSsa: boolean): boolean {
-  if (op.resourceType.startsWith('pulumi-nodejs:dynamic:') && /::local-control-plane$/.test(op.urn)) return true;
-  if (op.resourceType.startsWith('kubernetes:') && kubernetesSsa) return true;
+export function idempotent(op: PendingOperation, kubernetesSsa: boolean): boolean {
+  // The local control plane (stacks/local/resource.ts): its create and update run `up`, a no-op for what runs.
+  if (op.resourceType === 'pulumi-nodejs:dynamic/hcb:LocalControlPlane' && /::local-control-plane$/.test(op.urn)) return true;
+  // Kubernetes objects (not the provider itself) created and updated by server-side apply.
+  // (Helm releases are installs, not applies: not repeated automatically.)
+  if (op.resourceType.startsWith('kubernetes:') && !op.resourceType.startsWith('kubernetes:helm.sh/') && kubernetesSsa) return true;
   return false;
 }
 
