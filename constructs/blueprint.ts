@@ -5,7 +5,7 @@
 import { App, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import type { ControlException, KubeObject, NodeFile } from '../policies/model';
-import { CatalogueAdmissionPolicies } from './admission/catalogue-admission-policies';
+import { AdmissionPolicyMode, CatalogueAdmissionPolicies } from './admission/catalogue-admission-policies';
 import { ClusterDns, clusterDnsAddress } from './addons/cluster-dns';
 import { blueprintExceptions } from './blueprint-exceptions';
 import { BlueprintPropError } from './common/errors';
@@ -47,6 +47,15 @@ export interface BlueprintSpec {
    * @default true
    */
   readonly admissionPolicies?: boolean;
+  /**
+   * How the admission policies bind (CatalogueAdmissionPolicies `mode` and `modes`): 'enforce'
+   * (Deny, Audit) or 'dry-run' (Warn, Audit), for every control or per control. The stack setting
+   * `hcb:admissionModes` sets it. @default each control's own (enforce; image digests dry-run)
+   */
+  readonly admissionModes?: {
+    readonly mode?: AdmissionPolicyMode;
+    readonly modes?: Readonly<Record<string, AdmissionPolicyMode>>;
+  };
   /**
    * The cluster's DNS add-on (CoreDNS, constructs/addons/cluster-dns.ts) in the cluster objects.
    * The local stack sets it with the CoreDNS image it builds from the toolchain.
@@ -95,7 +104,7 @@ export class Blueprint extends Construct {
     this.namespaces = (spec.namespaces ?? []).map((ns, i) => new HardenedNamespace(this.cluster, ns.name ?? `namespace-${i}`, ns));
     this.exceptions = blueprintExceptions(this, spec.exceptions, spec.local !== undefined, spec.clusterDns !== undefined);
     if (spec.admissionPolicies ?? true) {
-      this.admissionPolicies = new CatalogueAdmissionPolicies(this.cluster, 'admission-policies', { exceptions: this.exceptions });
+      this.admissionPolicies = new CatalogueAdmissionPolicies(this.cluster, 'admission-policies', { ...spec.admissionModes, exceptions: this.exceptions });
     }
     if (spec.clusterDns) {
       const cp: HardenedControlPlaneProps = { ...local, ...spec.controlPlane };

@@ -2,6 +2,7 @@
  * Stack configuration → BlueprintSpec. One function for the Pulumi program and for
  * `hcb synth --stack-config`, so the report describes exactly what the stack applies.
  */
+import { ADMISSION_POLICY_CONTROLS, AdmissionPolicyMode } from '../constructs/admission/catalogue-admission-policies';
 import type { BlueprintSpec, ProtectionProfile } from '../constructs/blueprint';
 import { checkSshPrivateKey, HostsTargetSpec, parseHostsConfig } from './hosts/config';
 
@@ -58,7 +59,43 @@ export const STACK_CONFIG_KEYS = [
   'node',
   'hosts',
   'sshPrivateKey',
+  'admissionModes',
 ] as const;
+
+const ADMISSION_MODES: readonly AdmissionPolicyMode[] = ['enforce', 'dry-run'];
+
+/**
+ * `hcb:admissionModes`: how the catalogue's admission policies bind, as an object of control id
+ * (one of ADMISSION_POLICY_CONTROLS) → 'enforce' (Deny, Audit) or 'dry-run' (Warn, Audit), with
+ * `default` for every control not named. Unset: each control's own default (enforce; image
+ * digests dry-run). Anything else is refused, so a typo never leaves a policy weaker than meant.
+ */
+export function admissionModesConfig(v: unknown): BlueprintSpec['admissionModes'] {
+  if (v === undefined) return undefined;
+  const fix = "Fix: pulumi config set --path 'admissionModes.<control or default>' enforce|dry-run";
+  let obj: unknown = v;
+  if (typeof v === 'string') {
+    try {
+      obj = JSON.parse(v) as unknown;
+    } catch {
+      obj = undefined;
+    }
+  }
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+    throw new Error(`hcb: config "hcb:admissionModes" must be an object of control id (or "default") to enforce or dry-run, got ${describe(v)}. ${fix}`);
+  }
+  const modes: Record<string, AdmissionPolicyMode> = {};
+  let mode: AdmissionPolicyMode | undefined;
+  for (const [key, m] of Object.entries(obj as Record<string, unknown>)) {
+    if (typeof m !== 'string' || !(ADMISSION_MODES as readonly string[]).includes(m)) {
+      throw new Error(`hcb: config "hcb:admissionModes.${key}" = ${describe(m)} is not enforce or dry-run. ${fix}`);
+    }
+    if (key === 'default') mode = m as AdmissionPolicyMode;
+    else if (ADMISSION_POLICY_CONTROLS.includes(key)) modes[key] = m as AdmissionPolicyMode;
+    else throw new Error(`hcb: config "hcb:admissionModes.${key}": not a control with an admission policy (known: default, ${ADMISSION_POLICY_CONTROLS.join(', ')}). ${fix}`);
+  }
+  return { ...(mode ? { mode } : {}), modes };
+}
 
 export function stackSpec(get: ConfigReader): StackSpec {
   const str = (key: string, dflt: string): string => {
@@ -99,7 +136,9 @@ export function stackSpec(get: ConfigReader): StackSpec {
     }
     return arr as string[];
   };
+  const admissionModes = admissionModesConfig(get('admissionModes'));
   const spec: BlueprintSpec = {
+    ...(admissionModes ? { admissionModes } : {}),
     profile: profile as ProtectionProfile,
     namespaces: list('namespaces', ['hcb-demo']).map((name) => ({ name })),
     local:

@@ -73,3 +73,31 @@ test('hcb:node: true by default on the local target, never on the existing targe
     expect(() => stackSpec((k) => (k === 'node' ? bad : undefined))).toThrow(/hcb:node.*not true or false.*pulumi config set hcb:node true\|false/);
   }
 });
+
+test('hcb:admissionModes: per control or default, enforce or dry-run; anything else refused', () => {
+  expect(stackSpec(() => undefined).spec.admissionModes).toBeUndefined();
+  const s = stackSpec(readerFromPulumiConfigJson({ 'hcb:admissionModes': { value: '{"default":"dry-run","HCB-WORKLOAD-PRIVILEGED":"enforce"}', objectValue: { default: 'dry-run', 'HCB-WORKLOAD-PRIVILEGED': 'enforce' } } }));
+  expect(s.spec.admissionModes).toEqual({ mode: 'dry-run', modes: { 'HCB-WORKLOAD-PRIVILEGED': 'enforce' } });
+  // As text (pulumi config set hcb:admissionModes '{...}').
+  expect(stackSpec((k) => (k === 'admissionModes' ? '{"HCB-WORKLOAD-IMAGE-DIGEST":"enforce"}' : undefined)).spec.admissionModes).toEqual({ modes: { 'HCB-WORKLOAD-IMAGE-DIGEST': 'enforce' } });
+  for (const [bad, message] of [
+    ['dry-run', /must be an object/],
+    [['x'], /must be an object/],
+    [{ 'HCB-WORKLOAD-PRIVILEGED': 'Deny' }, /HCB-WORKLOAD-PRIVILEGED.*not enforce or dry-run/],
+    [{ 'HCB-WORKLOAD-PRIVILEGED': true }, /not enforce or dry-run/],
+    [{ 'HCB-KUBELET-READ-ONLY-PORT': 'enforce' }, /not a control with an admission policy/],
+    [{ 'hcb-workload-privileged': 'enforce' }, /not a control with an admission policy/],
+  ] as const) {
+    expect(() => stackSpec((k) => (k === 'admissionModes' ? bad : undefined))).toThrow(message);
+  }
+});
+
+test('hcb:admissionModes reaches the rendered bindings', () => {
+  const { synthesizeBlueprint } = jest.requireActual('../../../constructs/blueprint') as typeof import('../../../constructs/blueprint');
+  const s = stackSpec((k) => (k === 'admissionModes' ? { default: 'dry-run', 'HCB-WORKLOAD-PRIVILEGED': 'enforce' } : k === 'target' ? 'existing' : undefined));
+  const bindings = synthesizeBlueprint(s.spec).clusterObjects.filter((o) => o.kind === 'ValidatingAdmissionPolicyBinding');
+  const actions = new Map(bindings.map((b) => [String((b.metadata?.labels ?? {})['hcb.dev/control']), (b as { spec: { validationActions: string[] } }).spec.validationActions]));
+  expect(actions.get('HCB-WORKLOAD-PRIVILEGED')).toEqual(['Deny', 'Audit']);
+  expect(actions.get('HCB-WORKLOAD-HOST-PATH')).toEqual(['Warn', 'Audit']);
+  expect(actions.size).toBeGreaterThan(10);
+});
