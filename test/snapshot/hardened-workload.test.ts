@@ -39,6 +39,19 @@ describe('workload, network and RBAC snapshots', () => {
     }))).toMatchSnapshot();
   });
 
+  test('HardenedWorkload: autoscaling, expose, image pull secrets, claim templates and an existing claim', () => {
+    expect(synthYaml((chart) => new HardenedWorkload(chart, 'queue', {
+      namespace: 'shop', kind: 'StatefulSet', protectionNeed: 'high', imagePullSecrets: ['shop-registry'],
+      autoscaling: { minReplicas: 2, maxReplicas: 5, cpuUtilization: 70, memoryUtilization: 85 },
+      expose: [{ port: 'amqp', servicePort: 5672, from: [NetworkPeer.serviceAccount('web')] }],
+      volumeClaimTemplates: [{ name: 'data', size: '20Gi', storageClass: 'fast-ssd', accessMode: 'ReadWriteOncePod' }],
+      containers: [{ name: 'queue', image: `registry.example.com/queue${DIGEST}`, ports: [{ number: 5672, name: 'amqp' }],
+        liveness: Probe.fromTcpSocket(), readiness: Probe.fromTcpSocket(),
+        secretMounts: [{ secretName: 'queue-tls', mountPath: '/etc/tls' }],
+        claimMounts: [{ claim: 'data', mountPath: '/var/lib/queue' }, { claim: 'shop-shared', mountPath: '/srv/shared', readOnly: true }] }],
+    }))).toMatchSnapshot();
+  });
+
   test('network rules and micro-segmentation', () => {
     expect(synthYaml((chart) => {
       new NetworkAllowPolicy(chart, 'allow-web-from-ingress', {
