@@ -10,7 +10,13 @@ import { AccessRule, READ, WRITE } from './access-rule';
  *   either, because the API server answers a patch or update (server-side apply included) with
  *   the whole stored Secret, so `PATCH {}` would read any Secret whose name is known. A pipeline
  *   creates Secrets (POST) and rotates them by creating a new one (e.g. a versioned name the
- *   workload is pointed at) or by delete and create;
+ *   workload is pointed at) or by delete and create. It is the pipeline identity of an app chart:
+ *   it can apply everything HardenedWorkload renders (Deployments, StatefulSets, Services,
+ *   HorizontalPodAutoscalers, PodDisruptionBudgets, ServiceAccounts; claims of volumeClaimTemplates
+ *   are created by the StatefulSet controller), never the platform chart's namespace-level objects
+ *   (namespaces, quotas, limit ranges, NetworkPolicies, RBAC). It mints no tokens
+ *   (`serviceaccounts/token`): applying needs none, and an identity that can renew its own
+ *   short-lived token keeps a stolen one alive; the platform requests its token (TokenRequest);
  * - namespace-admin: developer + creating and deleting Secrets, exec/attach/port-forward,
  *   ServiceAccounts, Roles and RoleBindings in the namespace (without escalate/bind: the API
  *   server's escalation check keeps them from granting more than they hold). NetworkPolicies,
