@@ -4,6 +4,7 @@
  * 'error' finding, a check that returns nothing gives 'not-evaluated', and exceptions turn
  * failures into 'accepted' only while valid and unexpired.
  */
+import * as v8 from 'v8';
 import { CATALOGUE } from './catalogue';
 import { CheckResult, Control } from './control';
 import { buildContext } from './context';
@@ -29,6 +30,16 @@ export { validateExceptions, validateException } from './exceptions';
 export type { ExceptionProblem } from './exceptions';
 
 export const STATUSES: readonly Status[] = ['pass', 'fail', 'accepted', 'not-applicable', 'not-evaluated', 'error'];
+
+/** Control id of the finding made when the engine cannot complete (the audit's own id for it). */
+export const ENGINE_ERROR_CONTROL = 'HCB-ENGINE-ERROR';
+
+/**
+ * Share of V8's heap limit the findings may fill while the controls run: past it the engine stops
+ * before memory runs out (the report needs about as much again), with an error that says so. The
+ * loader's limits (HCB_MAX_DOCUMENTS, policies/input/files.ts) normally stop far earlier.
+ */
+export const HEAP_SHARE_FOR_FINDINGS = 0.7;
 
 /** Control id of findings that report an invalid exception whose control is unknown. */
 export const EXCEPTION_CONTROL = 'HCB-EXCEPTION';
@@ -176,9 +187,27 @@ export function evaluate(docs: readonly Document[], opts: EvaluateOptions = {}):
     else findings.push(typeErrorFinding(d, wrong));
   }
   const ctx = buildContext(checked);
-  for (const control of controls) {
+  for (let i = 0; i < controls.length; i++) {
+    const control = controls[i];
     if (control.automation === 'automated' && typeof control.check === 'function') {
       for (const f of runCheck(control, ctx)) findings.push(f);
+      const heap = v8.getHeapStatistics();
+      if (heap.used_heap_size > heap.heap_size_limit * HEAP_SHARE_FOR_FINDINGS) {
+        // Nothing partial: the findings so far are released, the error stands alone.
+        return [
+          {
+            control: ENGINE_ERROR_CONTROL,
+            status: 'error',
+            severity: 'high',
+            frameworks: {},
+            message:
+              `The engine stopped after ${i + 1} of ${controls.length} controls (at ${control.id}): the ${checked.length} documents and ` +
+              `${findings.length} findings fill ${Math.round(heap.used_heap_size / 2 ** 20)} MiB of the ${Math.round(heap.heap_size_limit / 2 ** 20)} MiB heap, ` +
+              'and the report needs about as much again; nothing was reported. Audit the input in parts (or lower HCB_MAX_DOCUMENTS), ' +
+              'or give Node.js more memory (NODE_OPTIONS=--max-old-space-size=<MiB>).',
+          },
+        ];
+      }
     } else if (control.automation === 'automated') {
       findings.push(finding(control, 'error', 'The control is marked automated but has no check.'));
     } else if (includeManual) {

@@ -22,16 +22,18 @@ export interface LoadOptions {
 /**
  * The most documents one audit reads (HCB_MAX_DOCUMENTS overrides it). Everything read is kept
  * until the report is written (the checks relate objects across files: bindings to roles,
- * namespaces to their policies), and each document costs about 10 KiB with its findings; at the
- * default the audit stays well inside Node.js's default heap. Beyond it the audit stops reading
- * with an error that names the limit, instead of running out of memory minutes later.
- * @default 200,000
+ * namespaces to their policies), and so are the findings (about six per document) until the
+ * report is written. Measured on the generated corpus (BENCHMARKS.md, "Large inputs"): 125,000
+ * documents peak at 3.4 GiB of Node.js's default 4 GiB heap and give a 529 MB JSON report, just
+ * under the longest string V8 holds; the default leaves room for both. Beyond it the audit stops
+ * reading with an error that names the limit, instead of running out of memory minutes later.
+ * @default 100,000
  */
 export function maxDocuments(): number {
   const v = Number(process.env.HCB_MAX_DOCUMENTS);
   return Number.isInteger(v) && v > 0 ? v : DEFAULT_MAX_DOCUMENTS;
 }
-export const DEFAULT_MAX_DOCUMENTS = 200_000;
+export const DEFAULT_MAX_DOCUMENTS = 100_000;
 
 /**
  * Share of the heap limit the documents read may fill before reading stops: the checks, their
@@ -228,7 +230,7 @@ export async function loadInputs(paths: readonly string[], options: LoadOptions 
 }
 
 /** Measured on the generated corpora (BENCHMARKS.md, "Large inputs"): documents, findings and report. */
-const KIB_PER_DOCUMENT = 10;
+const KIB_PER_DOCUMENT = 28;
 
 const NOTHING_CHECKED = 'no document was checked (the controls relate objects across the whole input, so a part would give partial answers).';
 

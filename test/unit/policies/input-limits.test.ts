@@ -5,6 +5,7 @@
  */
 import * as path from 'path';
 import { runAudit } from '../../../cli/commands/audit';
+import { evaluate } from '../../../policies/engine';
 import { loadInputs, loadProblemsToFindings } from '../../../policies/input';
 import { DEFAULT_MAX_DOCUMENTS, maxDocuments } from '../../../policies/input/files';
 import { fakeIo, tempTree } from '../cli/io';
@@ -94,5 +95,27 @@ describe('the heap guard', () => {
     const r = await loadInputs(['.'], { cwd: dir, heap: () => ({ used: 400, limit: 1000 }) });
     expect(r.errors).toEqual([]);
     expect(r.documents).toHaveLength(4);
+  });
+});
+
+describe('the engine stops before memory runs out', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  it('past the heap share for findings: one error, nothing partial', () => {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const v8 = require('v8') as typeof import('v8');
+    const real = v8.getHeapStatistics();
+    let calls = 0;
+    jest.spyOn(v8, 'getHeapStatistics').mockImplementation(() => ({ ...real, heap_size_limit: 1000 * 2 ** 20, used_heap_size: (++calls >= 3 ? 800 : 100) * 2 ** 20 }));
+    const docs = [{ object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'a' } }, source: { file: 'a.yaml', line: 1 } }];
+    const findings = evaluate(docs, { now: new Date('2026-01-15T00:00:00Z') });
+    expect(findings).toHaveLength(1);
+    expect(findings[0]).toMatchObject({ control: 'HCB-ENGINE-ERROR', status: 'error' });
+    expect(findings[0].message).toMatch(/^The engine stopped after 3 of \d+ controls .*fill 800 MiB of the 1000 MiB heap.*--max-old-space-size/);
+  });
+
+  it('with room on the heap it runs every control', () => {
+    const docs = [{ object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'a' } }, source: { file: 'a.yaml', line: 1 } }];
+    expect(evaluate(docs, { now: new Date('2026-01-15T00:00:00Z') }).some((f) => f.control === 'HCB-ENGINE-ERROR')).toBe(false);
   });
 });
