@@ -63,7 +63,9 @@ export interface WorkloadExposure {
   readonly servicePort?: number;
   /**
    * Who may connect: at least one peer. The workload's NetworkAllowPolicy admits exactly these
-   * peers on this port; an address block of everything (0.0.0.0/0, ::/0) is refused.
+   * peers on this port; an address block of everything (0.0.0.0/0, ::/0) is refused. Peers in
+   * the same namespace also need egress to these pods (the namespace denies egress by default):
+   * AllowInNamespaceTraffic opens both directions.
    */
   readonly from: NetworkPeer[];
 }
