@@ -40,8 +40,14 @@ export interface ClusterDnsProps {
   readonly replicas?: number;
 }
 
-/** The port CoreDNS serves DNS on inside its pod: above 1024, so it needs no capability. */
-export const CLUSTER_DNS_CONTAINER_PORT = 8053;
+/**
+ * The port CoreDNS serves DNS on inside its pod: 53, without CAP_NET_BIND_SERVICE. The pod sets
+ * the namespaced, kubelet-safe sysctl net.ipv4.ip_unprivileged_port_start to 53 in its own network
+ * namespace. A high port behind the Service's targetPort would also need no capability, but
+ * NetworkPolicy ports name the pod's port, so every namespace's DNS egress rule (port 53,
+ * DnsEgressNetworkPolicy) would stop matching.
+ */
+export const CLUSTER_DNS_CONTAINER_PORT = 53;
 const HEALTH_PORT = 8080;
 const READY_PORT = 8181;
 const UID = 65532;
@@ -53,7 +59,7 @@ const LABELS = { 'k8s-app': 'kube-dns', 'app.kubernetes.io/name': 'coredns' };
  * The cluster's DNS (CoreDNS) as a hardened add-on in kube-system: its own ServiceAccount with
  * a ClusterRole that may only list and watch Services, EndpointSlices and Namespaces (what the
  * kubernetes plugin reads with `pods disabled`); a Deployment that runs as UID 65532 with a
- * read-only root, no capabilities (DNS on port 8053, the Service maps 53 to it), seccomp
+ * read-only root, no capabilities (DNS on port 53 through the pod's own unprivileged-port sysctl), seccomp
  * RuntimeDefault, no privilege escalation and bounded resources; the `kube-dns` Service at the
  * kubelets' clusterDNS address; a PodDisruptionBudget; and a NetworkPolicy that lets DNS in
  * from every pod and lets CoreDNS out only to the API server. No upstream resolver: names
@@ -132,7 +138,11 @@ export class ClusterDns extends Construct {
       dnsPolicy: 'Default',
       enableServiceLinks: false,
       hostNetwork: false, hostPid: false, hostIpc: false,
-      securityContext: { runAsNonRoot: true, runAsUser: UID, runAsGroup: UID, seccompProfile: { type: 'RuntimeDefault' } },
+      securityContext: {
+        runAsNonRoot: true, runAsUser: UID, runAsGroup: UID, seccompProfile: { type: 'RuntimeDefault' },
+        // Binding port 53 without a capability, in the pod's own network namespace only.
+        sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: String(CLUSTER_DNS_CONTAINER_PORT) }],
+      },
       tolerations: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' }],
       containers: [{
         name: 'coredns',
@@ -176,7 +186,7 @@ export class ClusterDns extends Construct {
       metadata: meta(this.serviceName),
       spec: {
         type: 'ClusterIP',
-        clusterIP: this.clusterIP,
+        clusterIp: this.clusterIP,
         selector: { 'k8s-app': 'kube-dns' },
         ports: [
           { name: 'dns', port: 53, protocol: 'UDP', targetPort: IntOrString.fromNumber(CLUSTER_DNS_CONTAINER_PORT) },

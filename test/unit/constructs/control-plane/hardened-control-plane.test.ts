@@ -15,7 +15,7 @@ describe('HardenedControlPlane: kubeadm configuration', () => {
   const sched = args(cp, 'scheduler');
   const etcd = args(cp, 'etcd');
 
-  test('the kubeadm config file holds Init, Cluster and KubeletConfiguration in that order', () => {
+  test('the kubeadm config file holds Init, Cluster, Kubelet and KubeProxyConfiguration in that order', () => {
     const f = file(cp, KUBEADM_CONFIG_PATH);
     expect(f.role).toBe('kubeadm-config');
     expect(f.createdBy).toBe('blueprint');
@@ -24,6 +24,7 @@ describe('HardenedControlPlane: kubeadm configuration', () => {
       'kubeadm.k8s.io/v1beta4/InitConfiguration',
       'kubeadm.k8s.io/v1beta4/ClusterConfiguration',
       'kubelet.config.k8s.io/v1beta1/KubeletConfiguration',
+      'kubeproxy.config.k8s.io/v1alpha1/KubeProxyConfiguration',
     ]);
   });
 
@@ -182,6 +183,7 @@ describe('HardenedControlPlane: kubeadm configuration', () => {
       'InitConfiguration',
       'ClusterConfiguration',
       'KubeletConfiguration',
+      'KubeProxyConfiguration',
       'Policy',
       'EncryptionConfiguration',
       'AdmissionConfiguration',
@@ -315,6 +317,35 @@ describe('HardenedControlPlane: ports and the local (loopback) target', () => {
     expect(args(local, 'scheduler').master).toBe('https://127.0.0.1:16443');
     expect(args(local, 'controllerManager')['secure-port']).toBe('11257');
     expect(args(local, 'scheduler')['secure-port']).toBe('11259');
+  });
+
+  test('loopback: serviceAdvertiseAddress becomes the API server advertise address (the kubernetes Service endpoint), binding stays on loopback', () => {
+    const viaNode = build({ loopbackOnly: true, serviceAdvertiseAddress: '198.18.0.2', nodeName: 'hcb-local', etcdClientPort: 12379, etcdPeerPort: 12380 });
+    expect(args(viaNode, 'apiServer')['advertise-address']).toBe('198.18.0.2');
+    expect(args(viaNode, 'apiServer')['bind-address']).toBe('127.0.0.1');
+    expect(kind(kubeadmDocs(viaNode), 'InitConfiguration').localAPIEndpoint.advertiseAddress).toBeUndefined();
+    expect(() => build({ loopbackOnly: true, serviceAdvertiseAddress: '127.0.0.2' })).toThrow(/serviceAdvertiseAddress.*may not be loopback/);
+    expect(() => build({ advertiseAddress: '192.0.2.10', serviceAdvertiseAddress: '198.18.0.2' })).toThrow(/serviceAdvertiseAddress.*only a loopback-only control plane/);
+    expect(() => build({ loopbackOnly: true, serviceAdvertiseAddress: 'node' })).toThrow(/serviceAdvertiseAddress.*not an IPv4 or IPv6 address/);
+  });
+
+  test('kube-proxy: hardened KubeProxyConfiguration (metrics and health on loopback, no profiling, no localhost NodePorts)', () => {
+    const kp = kind(kubeadmDocs(cp), 'KubeProxyConfiguration');
+    expect(kp).toEqual({
+      apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
+      kind: 'KubeProxyConfiguration',
+      mode: 'iptables',
+      clientConnection: { kubeconfig: '/var/lib/kube-proxy/kubeconfig.conf' },
+      metricsBindAddress: '127.0.0.1:10249',
+      healthzBindAddress: '127.0.0.1:10256',
+      enableProfiling: false,
+      nodePortAddresses: ['primary'],
+      iptables: { localhostNodePorts: false, masqueradeAll: false },
+    });
+    const tuned = build({ podSubnet: '10.244.0.0/16', kubeProxy: { conntrackMaxPerCore: 0 } });
+    expect(kind(kubeadmDocs(tuned), 'KubeProxyConfiguration')).toMatchObject({ clusterCIDR: '10.244.0.0/16', conntrack: { maxPerCore: 0 } });
+    expect(() => build({ kubeProxy: { conntrackMaxPerCore: -1 } })).toThrow(/kubeProxy.conntrackMaxPerCore/);
+    expect(() => build({ kubeProxy: { nodePortAddresses: ['127.0.0.0/8'] } })).toThrow(/route_localnet/);
   });
 
   test("advertiseAddress '127.0.0.1' selects the same loopback mode", () => {
