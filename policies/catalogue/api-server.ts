@@ -7,7 +7,7 @@ import { cipherSuitesVerdict, isApprovedCipherSuite, tlsMinVersionVerdict } from
 import { Document } from '../model';
 import { formatSeconds } from '../util/go-values';
 import { asBool, asDict, asDicts, asString, isDict } from '../util/values';
-import { kubelets } from './kubelet';
+import { kubeletPrecheck, kubelets, unevaluableKubelets } from './kubelet';
 
 const HEALTH_PATHS = new Set(['/healthz', '/livez', '/readyz']);
 
@@ -209,7 +209,13 @@ function alphaEverywhere(ctx: CheckContext): CheckResult[] {
       out.push(result(p.length > 0 ? 'fail' : 'pass', `${p.length > 0 ? `${p.join('; ')}.` : `${name} does not enable AllAlpha.`} [${c.describe()}]`, c.ref));
     }
   }
+  out.push(...unevaluableKubelets(ctx));
   for (const k of kubelets(ctx)) {
+    const early = kubeletPrecheck(ctx, k, ['featureGates.AllAlpha']);
+    if (early) {
+      out.push(early);
+      continue;
+    }
     const v = asDict(k.config.featureGates).AllAlpha;
     const from = k.overrides.has('featureGates.AllAlpha') ? ` (set by --feature-gates ${k.overrides.get('featureGates.AllAlpha')!.raw} in kubeletExtraArgs)` : '';
     if (isInvalidFlagValue(v)) out.push(result('fail', `kubelet --feature-gates AllAlpha=${v.raw} is not a value the kubelet accepts (it would not start).`, ctx.ref(k.document)));

@@ -4,7 +4,7 @@ import { featureGates } from '../components';
 import { componentCheck, fail, notEvaluated, pass, result } from '../checks/helpers';
 import { isInvalidFlagValue, parseRuntimeConfig } from '../flags';
 import { asBool, asDict } from '../util/values';
-import { kubelets } from './kubelet';
+import { kubeletPrecheck, kubelets, unevaluableKubelets } from './kubelet';
 
 /** A gate that must be off in every component that reads feature gates, kubelets with their flags. */
 function gateOffEverywhere(gate: string) {
@@ -20,7 +20,13 @@ function gateOffEverywhere(gate: string) {
         out.push(result(on ? 'fail' : 'pass', `${on ? `--feature-gates enables ${gate}.` : `${gate} is not enabled.`} [${c.describe()}]`, c.ref));
       }
     }
+    out.push(...unevaluableKubelets(ctx));
     for (const k of kubelets(ctx)) {
+      const early = kubeletPrecheck(ctx, k, [`featureGates.${gate}`]);
+      if (early) {
+        out.push(early);
+        continue;
+      }
       const v = asDict(k.config.featureGates)[gate];
       const on = isInvalidFlagValue(v) || asBool(v) === true;
       out.push(result(on ? 'fail' : 'pass', on ? `The kubelet's featureGates enable ${gate}${k.overrides.has(`featureGates.${gate}`) ? ' (through --feature-gates)' : ''}.` : `${gate} is not enabled.`, ctx.ref(k.document)));

@@ -77,21 +77,37 @@ export interface KubeletView {
  * fails: the kubelet would not start), and drop-ins that are not in the input make the result
  * not-evaluated unless flags set every field read.
  */
+/** Kubelet command lines in the input that cannot be evaluated at all, as not-evaluated results. */
+export function unevaluableKubelets(ctx: CheckContext): CheckResult[] {
+  return unevaluableKubeletProcesses(ctx.documents, isKind).map((u) => result('not-evaluated', `Not evaluated: ${u.reason}.`, ctx.ref(u.document)));
+}
+
+/**
+ * What every kubelet check must say before it reads `fields`: a flag value the kubelet cannot
+ * parse or a drop-in that stops it → fail (it would not start); drop-ins of --config-dir that are
+ * not in the input → not-evaluated unless flags set every field read. undefined: go on and decide.
+ */
+export function kubeletPrecheck(ctx: CheckContext, sub: KubeletSubject, fields: readonly string[]): CheckResult | undefined {
+  const invalid = fields.map((f) => get(sub.config, f)).find(isInvalidFlagValue);
+  if (invalid) {
+    return result('fail', `${flagsFromText(sub)} sets --${invalid.invalidFlag}=${invalid.raw}, which the kubelet cannot parse${invalid.reason ? ` (${invalid.reason})` : ''}: it would not start.`, ctx.ref(sub.document));
+  }
+  if (sub.problem?.status === 'fail') return result('fail', `${sub.problem.message}: it would not start.`, ctx.ref(sub.document));
+  if (sub.problem && fields.some((f) => sub.sources.get(f) !== 'flag')) {
+    return result('not-evaluated', `${sub.problem.message} (${fields.join(', ')}).`, ctx.ref(sub.document));
+  }
+  return undefined;
+}
+
 function kubeletCheck(fields: readonly string[], decide: (k: Dict, view: KubeletView) => Verdict) {
   return (ctx: CheckContext): CheckResult[] => {
     const subjects = kubelets(ctx);
-    const unevaluable = unevaluableKubeletProcesses(ctx.documents, isKind).map((u) => result('not-evaluated', `Not evaluated: ${u.reason}.`, ctx.ref(u.document)));
+    const unevaluable = unevaluableKubelets(ctx);
     if (subjects.length === 0) return unevaluable.length > 0 ? unevaluable : [notEvaluated(`no ${WHAT} in the input.`)];
     return [...unevaluable, ...subjects.map((sub) => {
       const from = flagsFromText(sub);
-      const invalid = fields.map((f) => get(sub.config, f)).find(isInvalidFlagValue);
-      if (invalid) {
-        return result('fail', `${from} sets --${invalid.invalidFlag}=${invalid.raw}, which the kubelet cannot parse${invalid.reason ? ` (${invalid.reason})` : ''}: it would not start.`, ctx.ref(sub.document));
-      }
-      if (sub.problem?.status === 'fail') return result('fail', `${sub.problem.message}: it would not start.`, ctx.ref(sub.document));
-      if (sub.problem && fields.some((f) => sub.sources.get(f) !== 'flag')) {
-        return result('not-evaluated', `${sub.problem.message} (${fields.join(', ')}).`, ctx.ref(sub.document));
-      }
+      const early = kubeletPrecheck(ctx, sub, fields);
+      if (early) return early;
       const written = sub.written ?? (sub.document.object.kind === KUBELET_PROCESS_KIND ? {} : (sub.document.object as Dict));
       const v = decide(sub.config, { config: sub.config, file: written, source: (p) => sub.sources.get(p), dropin: (p) => sub.dropinSources?.get(p) });
       const over = fields.filter((f) => sub.overrides.has(f)).map((f) => `--${sub.overrides.get(f)!.flag}=${sub.overrides.get(f)!.raw}`);
