@@ -26,18 +26,30 @@
  *   this cluster's etcd, API server, controller manager, scheduler, containerd and kubelet. Other
  *   clusters on the same machine (tests run several) are not mixed into the results.
  * - kubectl (the policies target, 5.1.x): the kubectl given (option, or `kubectl` in the toolchain's
- *   bin directory) with the admin kubeconfig; without one, a stand-in that fails with a message,
- *   so that no other kubectl on the machine answers. Those checks are then reported as needing
- *   kubectl (`needsKubectl`), whatever status kube-bench gives them.
+ *   bin directory, which builds it from k8s.io/kubernetes at the cluster's version), alone on the
+ *   audits' PATH, with the kubeconfig of a read-only identity made for the run (`withKubeBenchReader`:
+ *   a ServiceAccount, a ClusterRole with exactly what the cis-1.10 policies audits read, a binding and
+ *   a 10-minute token; all removed afterwards, which also invalidates the token). It reads no Secret.
+ *   5.1.2 and 5.1.4 ask `kubectl auth can-i ... --as=system:authenticated`, so the role may impersonate
+ *   the user system:authenticated, through constrained impersonation (Kubernetes 1.36, beta, on by
+ *   default) and only to create SelfSubjectAccessReviews. Without a kubectl, a stand-in that fails with
+ *   a message, so that no other kubectl on the machine answers; those checks are then reported as
+ *   needing kubectl (`needsKubectl`), whatever status kube-bench gives them.
+ * - /bin/sh is bash inside the private namespace: kube-bench runs every audit with /bin/sh, and 5.1.1's
+ *   uses `[[ ]]`, which Debian's dash lacks (the audit then marks every binding compliant, a check that
+ *   cannot fail). kube-bench's own images run the audits with busybox ash or bash, which have it.
  *
  * The benchmark is cis-1.10 (CIS Kubernetes Benchmark v1.10, the newest kube-bench v0.12.0
  * ships; it maps Kubernetes 1.30/1.31 to it and has nothing newer for 1.36).
  */
 import { spawnSync } from 'child_process';
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import type { Status } from '../../policies/model';
+import { evaluate } from '../../policies/engine';
+import { parseText } from '../../policies/input/parse';
+import type { ControlException, Finding, Status } from '../../policies/model';
 import { SANDBOX_STATE_MOUNT } from './node/sandbox';
 
 export const KUBE_BENCH_BENCHMARK = 'cis-1.10';
@@ -80,6 +92,8 @@ export interface KubeBenchResult {
   sections: KubeBenchSection[];
   /** The kubectl the policies checks used, or undefined (stand-in). */
   kubectl?: string;
+  /** The identity kubectl used (namespace/name of its ServiceAccount, removed after the run). */
+  reader?: string;
   /** Pids kube-bench was allowed to see, by component. */
   processes: Record<string, number>;
   dir: string;
@@ -231,7 +245,7 @@ exec "$real" $full -p "$sel" $noh
 
 /** Stand-in for kubectl when none is given: fails loudly, so no other kubectl on the machine answers. */
 const KUBECTL_STANDIN = `#!/bin/sh
-echo "kubectl: none given to kube-bench (the toolchain builds no kubectl)" >&2
+echo "kubectl: none given to kube-bench (build the toolchain's: bash tools/build-toolchain.sh --only checkers)" >&2
 exit 127
 `;
 
@@ -271,6 +285,8 @@ export function prepareKubeBench(opts: KubeBenchOptions): { dir: string; kubectl
   fs.mkdirSync(kdir, { recursive: true, mode: 0o700 });
   if (kubectl) fs.symlinkSync(fs.realpathSync(kubectl), path.join(kdir, 'kubectl'));
   else fs.writeFileSync(path.join(kdir, 'kubectl'), KUBECTL_STANDIN, { mode: 0o755 });
+  // kubectl's HOME and discovery cache stay in the run directory (not the machine's ~/.kube).
+  for (const d of ['home', 'kube-cache']) fs.mkdirSync(path.join(l.dir, d), { recursive: true, mode: 0o700 });
   return { dir: l.dir, kubectl, processes };
 }
 
@@ -283,6 +299,134 @@ function etcdDataDirInNode(stateDir: string, l: Layout): string {
   return rel.startsWith('..') ? flag : path.posix.join(l.stateInNode, rel);
 }
 
+// -------------------------------------------------------------------------------------------------
+// The read-only identity for kubectl (the policies checks)
+
+/** Label on the reader's objects (value: the run's name), so leftovers of a killed run can be found. */
+export const KUBE_BENCH_READER_LABEL = 'hcb.dev/kube-bench-reader';
+export const KUBE_BENCH_READER_NAMESPACE = 'kube-system';
+/** The impersonated user of 5.1.2 and 5.1.4 (`kubectl auth can-i ... --as=system:authenticated`). */
+const CAN_I_AS = 'system:authenticated';
+
+/**
+ * What the cis-1.10 policies audits (5.1.1-5.1.6) run, and nothing more:
+ *   5.1.1 kubectl get clusterrolebindings                       list clusterrolebindings
+ *   5.1.3 kubectl get roles -A; get role; get clusterroles; get clusterrole   get, list roles/clusterroles
+ *   5.1.5 kubectl get serviceaccount -A --field-selector ...    list serviceaccounts
+ *   5.1.6 kubectl get pods -A; get serviceaccount -n NS NAME    list pods, get serviceaccounts
+ *   5.1.2, 5.1.4 kubectl auth can-i VERB RESOURCE -A --as=system:authenticated: a SelfSubjectAccessReview
+ *         created as the impersonated user. Constrained impersonation (KEP-5284; apiserver
+ *         pkg/endpoints/filters/impersonation/mode.go) checks `impersonate:user-info` on
+ *         authentication.k8s.io users/<name> and `impersonate-on:user-info:<verb>` on the request.
+ * kubectl's discovery (/api, /apis, /version) is open to every authenticated user.
+ */
+export const KUBE_BENCH_READER_RULES: ReadonlyArray<Record<string, string[]>> = [
+  { apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterrolebindings'], verbs: ['list'] },
+  { apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles', 'clusterroles'], verbs: ['get', 'list'] },
+  { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['get', 'list'] },
+  { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
+  { apiGroups: ['authentication.k8s.io'], resources: ['users'], resourceNames: [CAN_I_AS], verbs: ['impersonate:user-info'] },
+  { apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews'], verbs: ['impersonate-on:user-info:create'] },
+];
+
+/** The reader's ServiceAccount, ClusterRole and ClusterRoleBinding (all named `name`). */
+export function kubeBenchReaderObjects(name: string): Array<Record<string, unknown>> {
+  const metadata = (namespaced: boolean) => ({ name, ...(namespaced ? { namespace: KUBE_BENCH_READER_NAMESPACE } : {}), labels: { [KUBE_BENCH_READER_LABEL]: name } });
+  return [
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: metadata(true), automountServiceAccountToken: false },
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: metadata(false), rules: KUBE_BENCH_READER_RULES },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: metadata(false),
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+      subjects: [{ kind: 'ServiceAccount', name, namespace: KUBE_BENCH_READER_NAMESPACE }],
+    },
+  ];
+}
+
+/** A kubeconfig for a bearer token against the cluster (server and CA taken from the admin kubeconfig). */
+export function readerKubeconfig(adminKubeconfig: string, token: string, name: string): string {
+  const admin = parseYaml(adminKubeconfig) as { clusters?: Array<{ cluster?: { server?: string; 'certificate-authority-data'?: string } }> };
+  const cluster = admin?.clusters?.[0]?.cluster;
+  if (!cluster?.server || !cluster['certificate-authority-data']) throw new Error('kube-bench: the admin kubeconfig names no server or CA');
+  return stringifyYaml({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'local', cluster: { server: cluster.server, 'certificate-authority-data': cluster['certificate-authority-data'] } }],
+    users: [{ name, user: { token } }],
+    contexts: [{ name, context: { cluster: 'local', user: name } }],
+    'current-context': name,
+  });
+}
+
+export interface KubeBenchReader {
+  /** namespace/name of the ServiceAccount. */
+  serviceAccount: string;
+  /** The kubeconfig file (mode 0600, removed afterwards). */
+  kubeconfig: string;
+}
+
+/**
+ * Creates the read-only identity, writes its kubeconfig to `kubeconfigFile` (0600), runs `fn`, then
+ * removes the objects (the token dies with its ServiceAccount) and the file, also when `fn` throws.
+ * Objects of an earlier run killed before its cleanup (older than 30 minutes) are removed first.
+ */
+export function withKubeBenchReader<T>(opts: { stateDir: string; kubectl: string; kubeconfigFile: string; cacheDir?: string }, fn: (reader: KubeBenchReader) => T): T {
+  const admin = path.join(path.resolve(opts.stateDir), 'rootfs/etc/kubernetes/admin.conf');
+  if (!fs.existsSync(admin)) throw new Error(`kube-bench: no admin kubeconfig at ${admin} (is the cluster up?)`);
+  const cacheDir = opts.cacheDir ?? path.join(path.dirname(opts.kubeconfigFile), 'kube-cache');
+  const k = (args: string[], input?: string) => {
+    const r = spawnSync(opts.kubectl, ['--kubeconfig', admin, ...args], { encoding: 'utf8', input, timeout: 60_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', KUBECACHEDIR: cacheDir, HOME: cacheDir } });
+    if (r.status !== 0) throw new Error(`kube-bench reader: kubectl ${args.slice(0, 3).join(' ')} failed (exit ${r.status ?? r.signal}): ${(r.stderr || r.stdout || String(r.error ?? '')).trim().slice(0, 500)}`);
+    return r.stdout;
+  };
+  sweepStaleReaders(k);
+  const name = `hcb-kube-bench-${crypto.randomBytes(4).toString('hex')}`;
+  const list = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: kubeBenchReaderObjects(name) });
+  try {
+    k(['create', '-f', '-'], list);
+    const token = k(['create', 'token', name, '-n', KUBE_BENCH_READER_NAMESPACE, '--duration=10m']).trim();
+    if (!token) throw new Error('kube-bench reader: the TokenRequest returned no token');
+    fs.writeFileSync(opts.kubeconfigFile, readerKubeconfig(fs.readFileSync(admin, 'utf8'), token, name), { mode: 0o600 });
+    return fn({ serviceAccount: `${KUBE_BENCH_READER_NAMESPACE}/${name}`, kubeconfig: opts.kubeconfigFile });
+  } finally {
+    fs.rmSync(opts.kubeconfigFile, { force: true });
+    k(['delete', '--ignore-not-found', '--wait=true', '-f', '-'], list);
+  }
+}
+
+/** The kinds the policies checks read, as our engine gets them for `oursFrom: live-objects`. */
+export const LIVE_OBJECT_KINDS = ['clusterroles', 'clusterrolebindings', 'roles', 'rolebindings', 'serviceaccounts', 'pods', 'namespaces'] as const;
+
+/**
+ * Our catalogue on the cluster's RBAC objects, ServiceAccounts, Pods and Namespaces, read through the
+ * API with the admin kubeconfig (what `hcb audit` says of `kubectl get -A -o yaml`): our verdict for
+ * the policies checks, whose objects `hcb verify` does not read outside the blueprint's namespaces.
+ */
+export function liveObjectFindings(opts: { stateDir: string; kubectl: string; exceptions?: readonly ControlException[] }): Finding[] {
+  const admin = path.join(path.resolve(opts.stateDir), 'rootfs/etc/kubernetes/admin.conf');
+  const cache = path.join(path.resolve(opts.stateDir), 'kube-bench-live-cache');
+  const r = spawnSync(opts.kubectl, ['--kubeconfig', admin, 'get', LIVE_OBJECT_KINDS.join(','), '-A', '-o', 'json'], {
+    encoding: 'utf8', timeout: 60_000, maxBuffer: 256 * 1024 * 1024, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', KUBECACHEDIR: cache, HOME: cache },
+  });
+  if (r.status !== 0) throw new Error(`kubectl get ${LIVE_OBJECT_KINDS.join(',')} failed (exit ${r.status ?? r.signal}): ${(r.stderr || String(r.error ?? '')).trim().slice(0, 500)}`);
+  const parsed = parseText(r.stdout, 'live:api');
+  if (parsed.errors.length) throw new Error(`the cluster's objects did not parse: ${parsed.errors.map((e) => e.message).join('; ').slice(0, 500)}`);
+  return evaluate(parsed.documents, { exceptions: opts.exceptions, includeManual: false });
+}
+
+/** Removes reader objects older than 30 minutes (a run killed before its cleanup). */
+function sweepStaleReaders(k: (args: string[], input?: string) => string): void {
+  const raw = JSON.parse(k(['get', 'clusterrolebindings,clusterroles', '-l', KUBE_BENCH_READER_LABEL, '-o', 'json'])) as { items?: Array<{ metadata: { name: string; creationTimestamp?: string } }> };
+  const sas = JSON.parse(k(['get', 'serviceaccounts', '-n', KUBE_BENCH_READER_NAMESPACE, '-l', KUBE_BENCH_READER_LABEL, '-o', 'json'])) as typeof raw;
+  const old = (m: { creationTimestamp?: string }) => Date.now() - Date.parse(m.creationTimestamp ?? '') > 30 * 60_000;
+  const names = new Set([...(raw.items ?? []), ...(sas.items ?? [])].filter((i) => old(i.metadata)).map((i) => i.metadata.name));
+  for (const n of names) {
+    k(['delete', '--ignore-not-found', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: kubeBenchReaderObjects(n) }));
+  }
+}
+
 /**
  * The shell that runs inside `nsenter` (node's mount + net + UTS namespaces) and `unshare --mount`
  * (a private copy): it shows the static pod manifests, puts the ps view over /usr/bin/ps, and
@@ -293,8 +437,9 @@ set -eu
 dir=$1; shift
 umount /etc/kubernetes/manifests 2>/dev/null || true
 mount --bind "$dir/bin/ps" /usr/bin/ps
+mount --bind /bin/bash /bin/sh
 export PATH="$dir/kubectl-bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-export KUBECONFIG=/etc/kubernetes/admin.conf
+export KUBECONFIG="$dir/kubeconfig" KUBECACHEDIR="$dir/kube-cache" HOME="$dir/home"
 cd "$dir"
 exec "$@"
 `;
@@ -305,6 +450,13 @@ export function runKubeBench(opts: KubeBenchOptions): KubeBenchResult {
   const stateDir = path.resolve(opts.stateDir);
   const l = layout(stateDir);
   const prepared = prepareKubeBench(opts);
+  if (!prepared.kubectl) return finishKubeBench(opts, stateDir, l, prepared, started);
+  return withKubeBenchReader({ stateDir, kubectl: prepared.kubectl, kubeconfigFile: path.join(l.dir, 'kubeconfig') }, (reader) =>
+    finishKubeBench(opts, stateDir, l, prepared, started, reader.serviceAccount),
+  );
+}
+
+function finishKubeBench(opts: KubeBenchOptions, stateDir: string, l: Layout, prepared: ReturnType<typeof prepareKubeBench>, started: number, reader?: string): KubeBenchResult {
   const holder = JSON.parse(fs.readFileSync(path.join(stateDir, 'node', 'run', 'holder.json'), 'utf8')) as { pid: number };
   const targets = opts.targets ?? KUBE_BENCH_TARGETS;
   const kubeBench = fs.realpathSync(path.join(opts.binDir, 'kube-bench'));
@@ -326,7 +478,7 @@ export function runKubeBench(opts: KubeBenchOptions): KubeBenchResult {
   }
   const parsed = parseKubeBenchJson(fs.readFileSync(resultsFile, 'utf8'), { kubectlGiven: prepared.kubectl !== undefined });
   const version = spawnSync(kubeBench, ['version'], { encoding: 'utf8', timeout: 10_000 }).stdout?.trim().split('\n')[0] || 'unknown';
-  return { ...parsed, version, kubectl: prepared.kubectl, processes: prepared.processes, dir: l.dir, durationMs: Date.now() - started };
+  return { ...parsed, version, kubectl: prepared.kubectl, reader, processes: prepared.processes, dir: l.dir, durationMs: Date.now() - started };
 }
 
 interface RawResult {
@@ -354,7 +506,7 @@ interface RawControls {
 }
 
 /** kube-bench's `--json` output (with totals: {Controls, Totals}, or a bare list) → checks and per-section counts. */
-export function parseKubeBenchJson(text: string, opts: { kubectlGiven: boolean }): Omit<KubeBenchResult, 'kubectl' | 'processes' | 'dir' | 'durationMs'> {
+export function parseKubeBenchJson(text: string, opts: { kubectlGiven: boolean }): Omit<KubeBenchResult, 'kubectl' | 'reader' | 'processes' | 'dir' | 'durationMs'> {
   const json = JSON.parse(text) as { Controls?: RawControls[] } | RawControls[];
   const controls = Array.isArray(json) ? json : json.Controls ?? [];
   if (!controls.length) throw new Error('kube-bench reported no controls');
@@ -393,7 +545,9 @@ export function parseKubeBenchJson(text: string, opts: { kubectlGiven: boolean }
 // -------------------------------------------------------------------------------------------------
 // The reviewed file (test/external/kube-bench-review.yaml)
 
-export type ReviewKind = 'finding-disagrees' | 'local-target' | 'detection-limitation';
+export type ReviewKind = 'finding-disagrees' | 'local-target' | 'detection-limitation' | 'open-finding';
+/** Where our result comes from: hcb verify, or our engine on the cluster's objects read through the API. */
+export type OursFrom = 'verify' | 'live-objects';
 export interface KubeBenchReviewEntry {
   /** kube-bench's status on this cluster. */
   status: Exclude<KubeBenchStatus, 'PASS'>;
@@ -401,13 +555,20 @@ export interface KubeBenchReviewEntry {
   reason: string;
   /** Our control for the same CIS recommendation, when there is one. */
   control?: string;
-  /** Our result for that control on the same cluster (hcb verify); the e2e compares it. */
-  ours?: Status;
+  /** Our result(s) for that control on the same cluster; the e2e compares them (as a set). */
+  ours?: Status | Status[];
+  /** @default 'verify' */
+  oursFrom?: OursFrom;
 }
 export type KubeBenchReview = Record<string, KubeBenchReviewEntry>;
 
 const STATUSES: readonly Status[] = ['pass', 'fail', 'accepted', 'not-applicable', 'not-evaluated', 'error'];
-export const REVIEW_KINDS: readonly ReviewKind[] = ['finding-disagrees', 'local-target', 'detection-limitation'];
+export const REVIEW_KINDS: readonly ReviewKind[] = ['finding-disagrees', 'local-target', 'detection-limitation', 'open-finding'];
+
+/** The statuses an entry states for its control, sorted (empty when it states none). */
+export function reviewedStatuses(e: KubeBenchReviewEntry): Status[] {
+  return e.ours === undefined ? [] : [...new Set(Array.isArray(e.ours) ? e.ours : [e.ours])].sort();
+}
 
 export function loadKubeBenchReview(file: string): KubeBenchReview {
   const raw = parseYaml(fs.readFileSync(file, 'utf8')) as { checks?: KubeBenchReview };
@@ -416,7 +577,13 @@ export function loadKubeBenchReview(file: string): KubeBenchReview {
     if (!e || !['FAIL', 'WARN', 'INFO'].includes(e.status) || !REVIEW_KINDS.includes(e.kind) || typeof e.reason !== 'string' || !e.reason.trim()) {
       throw new Error(`${file}: check ${id} needs status (FAIL, WARN or INFO), kind (${REVIEW_KINDS.join(', ')}) and a reason`);
     }
-    if (e.ours !== undefined && (!e.control || !STATUSES.includes(e.ours))) throw new Error(`${file}: check ${id}: ours must be a status (${STATUSES.join(', ')}) of the control it names`);
+    const ours = e.ours === undefined ? [] : Array.isArray(e.ours) ? e.ours : [e.ours];
+    if (e.ours !== undefined && (!e.control || !ours.length || !ours.every((o) => STATUSES.includes(o)))) {
+      throw new Error(`${file}: check ${id}: ours must be a status or a list of statuses (${STATUSES.join(', ')}) of the control it names`);
+    }
+    if (e.oursFrom !== undefined && (!['verify', 'live-objects'].includes(e.oursFrom) || e.ours === undefined)) {
+      throw new Error(`${file}: check ${id}: oursFrom must be verify or live-objects, and needs ours`);
+    }
   }
   return checks;
 }
@@ -443,7 +610,8 @@ export function compareWithReview(result: Pick<KubeBenchResult, 'checks'>, revie
 
 /** Summary lines for `npm run up`: counts per section, then each non-PASS automated check with its review reason. */
 export function kubeBenchSummary(result: KubeBenchResult, review: KubeBenchReview): string[] {
-  const lines = [`kube-bench ${result.version}, benchmark ${result.benchmark} (${(result.durationMs / 1000).toFixed(1)} s; kubectl: ${result.kubectl ?? 'none, 5.1.x need it'})`];
+  const kubectl = result.kubectl ? `${result.kubectl}${result.reader ? ` as ${result.reader} (read-only, removed after the run)` : ''}` : 'none, 5.1.x need it';
+  const lines = [`kube-bench ${result.version}, benchmark ${result.benchmark} (${(result.durationMs / 1000).toFixed(1)} s; kubectl: ${kubectl})`];
   for (const s of result.sections) lines.push(`  ${s.id} ${s.target.padEnd(12)} ${s.pass} PASS, ${s.fail} FAIL, ${s.warn} WARN, ${s.info} INFO  (${s.text})`);
   const open = notPassing(result);
   const { unreviewed, wrongStatus } = compareWithReview(result, review);

@@ -3,10 +3,15 @@
  * the toolchain as a test-only checker) runs against the local control plane and its node the way
  * stacks/local/kube-bench.ts runs it. Every automated check is PASS or listed in
  * test/external/kube-bench-review.yaml with the same status (and nothing listed there is no longer needed);
- * where the file names our control for the same CIS id, hcb verify gives the result it states; where
- * kube-bench passes an automated check, our controls for the same CIS id do not fail. A decoy
- * process named like a control-plane component with a bad flag runs beside the cluster and must not be
- * seen. Negative control: loosen two file modes, and kube-bench's checks for them fail.
+ * where the file names our control for the same CIS id, hcb verify (or our engine on the cluster's
+ * objects, `oursFrom: live-objects`) gives the result it states; where kube-bench passes an automated
+ * check, our controls for the same CIS id do not fail. A decoy process named like a control-plane
+ * component with a bad flag runs beside the cluster and must not be seen. Negative controls: loosen two
+ * file modes, and kube-bench's checks for them fail; let system:authenticated create pods and read
+ * Secrets, and 5.1.4 fails (5.1.2 cannot see it, see the review file) while our control does.
+ * The policies checks (5.1.x) run the toolchain's kubectl as a read-only identity made for the run: what
+ * it may do and that it is gone afterwards are checked here. The kubelet configuration is 0600 (4.1.9)
+ * and stays so across a restart of the cluster and its node.
  *
  * Port range: 47543-47548 (see docs/ARCHITECTURE.md).
  */
@@ -14,7 +19,21 @@ import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { CATALOGUE } from '../../policies/catalogue';
-import { compareWithReview, KubeBenchResult, KUBE_BENCH_TARGETS, loadKubeBenchReview, notPassing, runKubeBench } from '../../stacks/local/kube-bench';
+import { spawnSync } from 'child_process';
+import * as https from 'https';
+import type { Finding } from '../../policies/model';
+import {
+  compareWithReview,
+  KubeBenchResult,
+  KUBE_BENCH_READER_LABEL,
+  KUBE_BENCH_TARGETS,
+  liveObjectFindings,
+  loadKubeBenchReview,
+  notPassing,
+  reviewedStatuses,
+  runKubeBench,
+  withKubeBenchReader,
+} from '../../stacks/local/kube-bench';
 import { verifyLocalCluster } from '../../stacks/local/verify';
 import { startCluster, TestCluster } from './support/cluster';
 import { REPO, tempDir, toolchainBin } from './support/env';
@@ -26,6 +45,8 @@ const REVIEW_FILE = path.join(REPO, 'test/external/kube-bench-review.yaml');
 
 let cluster: TestCluster;
 let result: KubeBenchResult;
+let kubectl: string;
+let live: Finding[];
 let decoy: ChildProcess | undefined;
 let decoyDir: string | undefined;
 const timing: Record<string, number> = {};
@@ -42,13 +63,29 @@ beforeAll(async () => {
   t = Date.now();
   result = runKubeBench({ stateDir: cluster.stateDir, binDir: toolchainBin() });
   timing.kubeBench = Date.now() - t;
+  kubectl = path.join(toolchainBin(), 'kubectl');
+  live = liveObjectFindings({ stateDir: cluster.stateDir, kubectl, exceptions: cluster.blueprint.exceptions });
 });
+
+/** kubectl with the cluster's admin kubeconfig (set-up of the negative controls, and look-ups). */
+function admin(args: string[], input?: string): { status: number | null; out: string } {
+  const cache = path.join(cluster.stateDir, 'kubectl-cache');
+  const r = spawnSync(kubectl, ['--kubeconfig', path.join(cluster.rootfs, 'etc/kubernetes/admin.conf'), ...args], { encoding: 'utf8', input, env: { PATH: process.env.PATH, KUBECACHEDIR: cache, HOME: cache } });
+  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+/** Our statuses for a control, from hcb verify or from the cluster's objects. */
+async function oursFor(control: string, from: 'verify' | 'live-objects' | undefined): Promise<string[]> {
+  const findings = from === 'live-objects' ? live : (await verifyLocalCluster({ stateDir: cluster.stateDir, nodeFiles: cluster.blueprint.nodeFiles, namespaces: [], exceptions: cluster.blueprint.exceptions, node: true })).findings;
+  return [...new Set(findings.filter((f) => f.control === control).map((f) => f.status))].sort();
+}
 
 afterAll(async () => {
   decoy?.kill('SIGKILL');
   if (decoyDir) fs.rmSync(decoyDir, { recursive: true, force: true });
   await cluster?.stop();
-  process.stderr.write(`[external-kube-bench] cluster up ${((timing.clusterUp ?? 0) / 1000).toFixed(1)} s, kube-bench run ${((timing.kubeBench ?? 0) / 1000).toFixed(1)} s, negative control ${((timing.negative ?? 0) / 1000).toFixed(1)} s\n`);
+  const s = (k: string) => ((timing[k] ?? 0) / 1000).toFixed(1);
+  process.stderr.write(`[external-kube-bench] cluster up ${s('clusterUp')} s, kube-bench run ${s('kubeBench')} s, negative controls ${s('negative')} s (files), ${s('negativePolicies')} s (RBAC), restart ${s('restart')} s\n`);
 });
 
 test('the review file is well-formed and names only real controls', () => {
@@ -73,7 +110,7 @@ test('kube-bench ran every target on this cluster, and saw only its processes', 
   expect(lines[0]).toContain(`--secure-port=${BASE_PORT}`);
   expect(ps.status).toBe('PASS');
   // Files kube-bench looks for at kubeadm's paths were found (bare, these were detection failures).
-  for (const id of ['1.1.1', '1.1.7', '1.1.13', '1.1.15', '1.1.17', '1.1.19', '4.1.5', '4.1.10', '4.2.1']) {
+  for (const id of ['1.1.1', '1.1.7', '1.1.13', '1.1.15', '1.1.17', '1.1.19', '4.1.5', '4.1.9', '4.1.10', '4.2.1']) {
     expect([id, result.checks.find((c) => c.id === id)?.status]).toEqual([id, 'PASS']);
   }
 });
@@ -88,23 +125,23 @@ test('every automated check is PASS or reviewed with the same status, and no rev
   for (const c of notPassing(result).filter((x) => x.needsKubectl)) expect([c.id, review[c.id].kind]).toEqual([c.id, 'detection-limitation']);
 });
 
-test('where the review names our control for the same CIS id, hcb verify gives the result it states', async () => {
+test('where the review names our control for the same CIS id, hcb verify or our engine on the live objects gives the result it states', async () => {
   const review = loadKubeBenchReview(REVIEW_FILE);
-  const { findings } = await verifyLocalCluster({ stateDir: cluster.stateDir, nodeFiles: cluster.blueprint.nodeFiles, namespaces: [], exceptions: cluster.blueprint.exceptions, node: true });
   const checked = Object.entries(review).filter(([, e]) => e.control && e.ours);
-  expect(checked.length).toBeGreaterThan(0);
+  expect(checked.filter(([, e]) => e.oursFrom === 'live-objects').length).toBeGreaterThan(0);
+  expect(checked.filter(([, e]) => e.oursFrom !== 'live-objects').length).toBeGreaterThan(0);
   for (const [id, e] of checked) {
-    const statuses = [...new Set(findings.filter((f) => f.control === e.control).map((f) => f.status))];
-    expect([id, e.control, statuses]).toEqual([id, e.control, [e.ours]]);
+    expect([id, e.control, await oursFor(e.control!, e.oursFrom)]).toEqual([id, e.control, reviewedStatuses(e)]);
   }
 });
 
 test('where kube-bench passes an automated check, our controls for the same CIS id do not fail', async () => {
-  const { findings } = await verifyLocalCluster({ stateDir: cluster.stateDir, nodeFiles: cluster.blueprint.nodeFiles, namespaces: [], exceptions: cluster.blueprint.exceptions, node: true });
+  const verified = await verifyLocalCluster({ stateDir: cluster.stateDir, nodeFiles: cluster.blueprint.nodeFiles, namespaces: [], exceptions: cluster.blueprint.exceptions, node: true });
+  const findings = [...verified.findings, ...live];
   // One control can map several CIS ids (HCB-NODEFILE-ETCD-DATA: 1.1.11 mode and 1.1.12 owner); its
   // verdict is explained when the review file states it for a sibling id kube-bench does not pass.
   const review = loadKubeBenchReview(REVIEW_FILE);
-  const explained = new Set(Object.values(review).filter((e) => e.control && e.ours).map((e) => `${e.control} ${e.ours}`));
+  const explained = new Set(Object.values(review).flatMap((e) => (e.control ? reviewedStatuses(e).map((o) => `${e.control} ${o}`) : [])));
   const disagreements: string[] = [];
   let compared = 0;
   for (const c of result.checks.filter((x) => x.automated && x.status === 'PASS')) {
@@ -139,4 +176,112 @@ test('negative control: a world-readable API server manifest and a group-readabl
   const restored = runKubeBench({ stateDir: cluster.stateDir, binDir: toolchainBin(), targets: ['master', 'node'], checks: ['1.1.1', '4.1.5'] });
   expect(restored.checks.map((c) => [c.id, c.status])).toEqual([['1.1.1', 'PASS'], ['4.1.5', 'PASS']]);
   timing.negative = Date.now() - t;
+});
+
+describe('kubectl for the policies checks (5.1.x)', () => {
+  test("kube-bench ran the toolchain's kubectl as a read-only identity of its own, removed afterwards", () => {
+    expect(result.kubectl && fs.realpathSync(result.kubectl)).toBe(fs.realpathSync(kubectl));
+    expect(result.reader).toMatch(/^kube-system\/hcb-kube-bench-[0-9a-f]{8}$/);
+    const policies = result.checks.filter((c) => c.target === 'policies' && c.automated);
+    expect(policies.map((c) => c.id).sort()).toEqual(['5.1.1', '5.1.2', '5.1.3', '5.1.4', '5.1.5', '5.1.6']);
+    for (const c of policies) {
+      expect([c.id, c.needsKubectl]).toEqual([c.id, false]);
+      // Every audit got an answer from the API (none was refused or failed to connect).
+      expect([c.id, /forbidden|unauthorized|error|unable to connect|not found/i.test(c.actual ?? '')]).toEqual([c.id, false]);
+    }
+    expect(result.checks.find((c) => c.id === '5.1.2')?.actual).toBe('canGetListWatchSecretsAsSystemAuthenticated: no');
+    expect(result.checks.find((c) => c.id === '5.1.4')?.actual).toBe('canCreatePodsAsSystemAuthenticated: no');
+    // 5.1.1 runs under a shell with [[ ]] (under dash every binding would be compliant): kubeadm's binding is not.
+    expect(result.checks.find((c) => c.id === '5.1.1')?.actual).toMatch(/role_name: kubeadm:cluster-admins role_binding: cluster-admin subject: kubeadm:cluster-admins is_compliant: false/);
+    // Nothing of the reader is left: no object with its label, no kubeconfig in the run directory.
+    const left = admin(['get', 'serviceaccounts,clusterroles,clusterrolebindings', '-A', '-l', KUBE_BENCH_READER_LABEL, '-o', 'name']);
+    expect(left.status).toBe(0);
+    expect(left.out.trim()).toBe('No resources found');
+    expect(fs.existsSync(path.join(result.dir, 'kubeconfig'))).toBe(false);
+  });
+
+  test('the reader may read what the audits read, nothing else; its token dies with it', async () => {
+    let token = '';
+    let server = '';
+    const asReader = (kubeconfig: string, args: string[]) => {
+      const r = spawnSync(kubectl, ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH, KUBECACHEDIR: path.join(cluster.stateDir, 'kubectl-cache') } });
+      return `${r.stdout}${r.stderr}`.trim();
+    };
+    const kubeconfigFile = path.join(tempDir('kube-bench-reader'), 'kubeconfig');
+    const sa = withKubeBenchReader({ stateDir: cluster.stateDir, kubectl, kubeconfigFile }, (reader) => {
+      expect(fs.statSync(reader.kubeconfig).mode & 0o777).toBe(0o600);
+      const kc = fs.readFileSync(reader.kubeconfig, 'utf8');
+      token = /token: (\S+)/.exec(kc)![1];
+      server = /server: (\S+)/.exec(kc)![1];
+      const can = (...a: string[]) => asReader(reader.kubeconfig, ['auth', 'can-i', ...a]);
+      expect(asReader(reader.kubeconfig, ['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}'])).toBe(`system:serviceaccount:${reader.serviceAccount.replace('/', ':')}`);
+      for (const a of [['list', 'clusterrolebindings'], ['list', 'clusterroles'], ['get', 'roles', '-A'], ['list', 'serviceaccounts', '-A'], ['list', 'pods', '-A']]) expect([a, can(...a)]).toEqual([a, 'yes']);
+      for (const a of [['get', 'secrets', '-A'], ['list', 'secrets', '-A'], ['watch', 'secrets', '-A'], ['create', 'pods', '-A'], ['delete', 'clusterroles'], ['list', 'rolebindings', '-A'], ['get', 'configmaps', '-A'], ['impersonate', 'users']]) {
+        expect([a, can(...a)]).toEqual([a, 'no']);
+      }
+      // Impersonating system:authenticated works for the question 5.1.2/5.1.4 ask, for nothing else.
+      expect(can('create', 'pods', '-A', '--as=system:authenticated')).toBe('no');
+      expect(asReader(reader.kubeconfig, ['get', 'pods', '-A', '--as=system:authenticated'])).toMatch(/forbidden/i);
+      expect(asReader(reader.kubeconfig, ['auth', 'can-i', 'get', 'secrets', '--as=kubernetes-admin'])).toMatch(/forbidden/i);
+      expect(asReader(reader.kubeconfig, ['get', 'secrets', '-n', 'kube-system'])).toMatch(/forbidden/i);
+      return reader.serviceAccount;
+    });
+    expect(fs.existsSync(kubeconfigFile)).toBe(false);
+    expect(admin(['get', 'serviceaccount', '-n', 'kube-system', sa.split('/')[1]]).out).toMatch(/NotFound/);
+    // The bound token is checked against its ServiceAccount: deleted, it no longer authenticates.
+    const ca = fs.readFileSync(path.join(cluster.rootfs, 'etc/kubernetes/pki/ca.crt'));
+    const status = await new Promise<number | string>((resolve) => {
+      const req = https.request(`${server}/api`, { headers: { Authorization: `Bearer ${token}` }, ca, servername: 'kubernetes' }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 'none');
+      });
+      req.on('error', (e) => resolve(e.message));
+      req.end();
+    });
+    expect(status).toBe(401);
+  });
+
+  test('negative control: system:authenticated may create pods and read Secrets; 5.1.4 fails, 5.1.2 cannot see it, our control does', () => {
+    const name = 'hcb-kb-negative-authenticated';
+    const objects = JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['create'] }, { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] }] },
+        { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name }, subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'system:authenticated' }] },
+      ],
+    });
+    const t = Date.now();
+    expect(admin(['create', '-f', '-'], objects).status).toBe(0);
+    try {
+      const broken = runKubeBench({ stateDir: cluster.stateDir, binDir: toolchainBin(), targets: ['policies'], checks: ['5.1.2', '5.1.4'] });
+      expect(broken.checks.map((c) => [c.id, c.status, c.actual])).toEqual([
+        // kubectl sends "get,list,watch" as one verb, which only a rule with verb "*" matches.
+        ['5.1.2', 'PASS', 'canGetListWatchSecretsAsSystemAuthenticated: no'],
+        ['5.1.4', 'FAIL', 'canCreatePodsAsSystemAuthenticated: yes'],
+      ]);
+      const ours = liveObjectFindings({ stateDir: cluster.stateDir, kubectl, exceptions: cluster.blueprint.exceptions }).filter((f) => f.object?.name === name && f.status === 'fail').map((f) => f.control);
+      expect(ours).toEqual(expect.arrayContaining(['HCB-RBAC-SECRETS-READ']));
+    } finally {
+      admin(['delete', '--ignore-not-found', '-f', '-'], objects);
+    }
+    timing.negativePolicies = Date.now() - t;
+  });
+});
+
+test('4.1.9: the kubelet configuration is 0600 on disk and stays 0600 across a restart of the cluster and its node', async () => {
+  const file = path.join(cluster.rootfs, 'var/lib/kubelet/config.yaml');
+  expect(fs.statSync(file).mode & 0o7777).toBe(0o600);
+  expect(result.checks.find((c) => c.id === '4.1.9')?.actual).toBe('permissions=600');
+  const t = Date.now();
+  await cluster.cp.down();
+  await cluster.cp.up();
+  timing.restart = Date.now() - t;
+  expect(fs.statSync(file).mode & 0o7777).toBe(0o600);
+  const again = runKubeBench({ stateDir: cluster.stateDir, binDir: toolchainBin(), targets: ['node'], checks: ['4.1.9'] });
+  expect(again.checks.map((c) => [c.id, c.status, c.actual])).toEqual([['4.1.9', 'PASS', 'permissions=600']]);
+  const { findings } = await verifyLocalCluster({ stateDir: cluster.stateDir, nodeFiles: cluster.blueprint.nodeFiles, namespaces: [], exceptions: cluster.blueprint.exceptions, node: true });
+  const ours = findings.filter((f) => f.control === 'HCB-NODEFILE-KUBELET-CONFIG');
+  expect(ours.length).toBeGreaterThan(0);
+  expect([...new Set(ours.map((f) => f.status))]).toEqual(['pass']);
 });

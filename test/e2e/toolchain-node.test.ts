@@ -1,6 +1,7 @@
 /**
  * The node's and the checkers' part of the toolchain (issue 9): kube-proxy, ptp, CoreDNS,
- * kube-router (the NetworkPolicy enforcer), crane, kube-bench (with its cfg/ directory), kube-score and kubesec.
+ * kube-router (the NetworkPolicy enforcer), crane, kube-bench (with its cfg/ directory), kube-score, kubesec
+ * and kubectl (kube-bench's policies checks).
  * Each binary reports its pin itself, and `--check` refuses a binary whose Go build info names
  * another main package or whose run-time files are missing.
  */
@@ -29,7 +30,7 @@ describe('toolchain: node binaries and test checkers', () => {
     }
     const all = run('bash', [script, '--check']);
     expect(all.status).toBe(0);
-    for (const b of ['kube-proxy', 'ptp', 'coredns', 'kube-router', 'crane', 'kube-bench', 'kube-score', 'kubesec']) {
+    for (const b of ['kube-proxy', 'ptp', 'coredns', 'kube-router', 'crane', 'kube-bench', 'kube-score', 'kubesec', 'kubectl']) {
       expect(all.stderr).toMatch(new RegExp(`ok ${b} `));
     }
   });
@@ -41,6 +42,8 @@ describe('toolchain: node binaries and test checkers', () => {
     expect(run(path.join(bin, 'kube-bench'), ['version']).out.trim()).toBe(`v${pinned.KUBE_BENCH_VERSION}`);
     expect(run(path.join(bin, 'kube-score'), ['version']).out).toContain(`kube-score version: ${pinned.KUBE_SCORE_VERSION},`);
     expect(run(path.join(bin, 'kubesec'), ['version']).out).toContain(`version v${pinned.KUBESEC_VERSION}\n`);
+    // kubectl (for kube-bench's policies checks): k8s.io/kubernetes at the cluster's version, stamped like the components.
+    expect(run(path.join(bin, 'kubectl'), ['version', '--client']).out).toMatch(new RegExp(`^Client Version: v${pinned.KUBERNETES_VERSION.replace(/\./g, '\\.')}\n`));
     expect(run(path.join(bin, 'kube-router'), ['--version']).out).toMatch(new RegExp(`^Running \\S*kube-router version v${pinned.KUBE_ROUTER_VERSION.replace(/\./g, '\\.')}, built on `));
     // The flags the local node runs it with exist in this build (stacks/local/node/netpol.ts).
     const help = run(path.join(bin, 'kube-router'), ['--help']).out;

@@ -7,7 +7,21 @@ import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { compareWithReview, kubeBenchConfig, kubeBenchSummary, loadKubeBenchReview, notPassing, parseKubeBenchJson, psWrapper } from '../../../stacks/local/kube-bench';
+import {
+  compareWithReview,
+  kubeBenchConfig,
+  kubeBenchReaderObjects,
+  kubeBenchSummary,
+  KUBE_BENCH_READER_LABEL,
+  KUBE_BENCH_READER_RULES,
+  loadKubeBenchReview,
+  notPassing,
+  parseKubeBenchJson,
+  psWrapper,
+  readerKubeconfig,
+  reviewedStatuses,
+} from '../../../stacks/local/kube-bench';
+import { parse as parseYaml } from 'yaml';
 
 const REPO = path.resolve(__dirname, '../../..');
 
@@ -74,6 +88,63 @@ test('the review file in the repository is well-formed (status, kind, reason; ou
   expect(() => loadKubeBenchReview(bad)).toThrow(/kind/);
   fs.writeFileSync(bad, 'checks:\n  "4.1.9":\n    status: FAIL\n    kind: local-target\n    reason: x\n    ours: pass\n');
   expect(() => loadKubeBenchReview(bad)).toThrow(/ours/);
+  fs.writeFileSync(bad, 'checks:\n  "5.1.3":\n    status: FAIL\n    kind: open-finding\n    reason: x\n    control: C\n    ours: [pass, passed]\n');
+  expect(() => loadKubeBenchReview(bad)).toThrow(/ours/);
+  fs.writeFileSync(bad, 'checks:\n  "5.1.3":\n    status: FAIL\n    kind: open-finding\n    reason: x\n    control: C\n    ours: pass\n    oursFrom: audit\n');
+  expect(() => loadKubeBenchReview(bad)).toThrow(/oursFrom/);
+  fs.writeFileSync(bad, 'checks:\n  "5.1.3":\n    status: FAIL\n    kind: open-finding\n    reason: x\n    control: C\n    ours: [pass, not-applicable, pass]\n    oursFrom: live-objects\n');
+  expect(reviewedStatuses(loadKubeBenchReview(bad)['5.1.3'])).toEqual(['not-applicable', 'pass']);
+  // The policies checks are evaluated with kubectl now: none is excused as needing it.
+  for (const [id, e] of Object.entries(review)) if (id.startsWith('5.1.')) expect([id, /toolchain builds none|needs kubectl/i.test(e.reason)]).toEqual([id, false]);
+  expect(review['4.1.9']).toBeUndefined();
+});
+
+describe("kubectl's read-only identity", () => {
+  const objects = kubeBenchReaderObjects('hcb-kube-bench-0123abcd');
+
+  test('a ServiceAccount without a mounted token, a ClusterRole, a binding of the one to the other; all labelled', () => {
+    expect(objects.map((o) => `${o.kind} ${(o.metadata as any).namespace ?? ''}/${(o.metadata as any).name}`)).toEqual([
+      'ServiceAccount kube-system/hcb-kube-bench-0123abcd',
+      'ClusterRole /hcb-kube-bench-0123abcd',
+      'ClusterRoleBinding /hcb-kube-bench-0123abcd',
+    ]);
+    for (const o of objects) expect((o.metadata as any).labels).toEqual({ [KUBE_BENCH_READER_LABEL]: 'hcb-kube-bench-0123abcd' });
+    expect(objects[0].automountServiceAccountToken).toBe(false);
+    expect(objects[2]).toMatchObject({ roleRef: { kind: 'ClusterRole', name: 'hcb-kube-bench-0123abcd' }, subjects: [{ kind: 'ServiceAccount', name: 'hcb-kube-bench-0123abcd', namespace: 'kube-system' }] });
+  });
+
+  test('the role reads what the policies audits read: no Secret, no write, no wildcard, impersonation only of system:authenticated for access reviews', () => {
+    const rules = objects[1].rules as typeof KUBE_BENCH_READER_RULES;
+    const grants = rules.flatMap((r) => r.resources.flatMap((res) => r.verbs.map((v) => `${r.apiGroups.join('|') || 'core'}/${res}${r.resourceNames ? `[${r.resourceNames.join(',')}]` : ''} ${v}`)));
+    expect(grants.sort()).toEqual([
+      'authentication.k8s.io/users[system:authenticated] impersonate:user-info',
+      'authorization.k8s.io/selfsubjectaccessreviews impersonate-on:user-info:create',
+      'core/pods list',
+      'core/serviceaccounts get',
+      'core/serviceaccounts list',
+      'rbac.authorization.k8s.io/clusterrolebindings list',
+      'rbac.authorization.k8s.io/clusterroles get',
+      'rbac.authorization.k8s.io/clusterroles list',
+      'rbac.authorization.k8s.io/roles get',
+      'rbac.authorization.k8s.io/roles list',
+    ]);
+    expect(JSON.stringify(rules)).not.toMatch(/secrets|"\*"|"watch"|"create"|"impersonate"/);
+  });
+
+  test("its kubeconfig carries the admin kubeconfig's server and CA and only the token", () => {
+    const admin = 'apiVersion: v1\nkind: Config\nclusters:\n- name: hcb-local\n  cluster:\n    server: https://127.0.0.1:47543\n    certificate-authority-data: Q0E=\nusers:\n- name: kubernetes-admin\n  user:\n    client-certificate-data: Q0VSVA==\n    client-key-data: S0VZ\n';
+    const kc = parseYaml(readerKubeconfig(admin, 'tok.en', 'hcb-kube-bench-0123abcd'));
+    expect(kc.clusters).toEqual([{ name: 'local', cluster: { server: 'https://127.0.0.1:47543', 'certificate-authority-data': 'Q0E=' } }]);
+    expect(kc.users).toEqual([{ name: 'hcb-kube-bench-0123abcd', user: { token: 'tok.en' } }]);
+    expect(kc['current-context']).toBe('hcb-kube-bench-0123abcd');
+    expect(JSON.stringify(kc)).not.toMatch(/S0VZ|Q0VSVA==/);
+    expect(() => readerKubeconfig('apiVersion: v1\nkind: Config\n', 't', 'n')).toThrow(/no server or CA/);
+  });
+
+  test('the summary names the kubectl and the identity it ran as', () => {
+    const r = { ...parseKubeBenchJson(JSON.stringify(raw([{ test_number: '5.1.1', test_desc: 'x (Automated)', audit: 'kubectl get clusterrolebindings', type: '', status: 'PASS', scored: true }], 'policies')), { kubectlGiven: true }), kubectl: '/bin/kubectl', reader: 'kube-system/hcb-kube-bench-0123abcd', processes: {}, dir: '', durationMs: 1000, version: 'v0.12.0' };
+    expect(kubeBenchSummary(r, {})[0]).toContain('kubectl: /bin/kubectl as kube-system/hcb-kube-bench-0123abcd (read-only, removed after the run)');
+  });
 });
 
 test('the generated config names exactly one binary and one file per component', () => {
