@@ -539,11 +539,16 @@ function writeReport(x: ReportInput): void {
   T.push(['Trivy misconfiguration scan as a peer', '**not done**', 'not attempted in this change (time budget); kube-score and kubesec were built and compared'] );
   L.push(table(['target', 'result', 'measured / reason'], T), '');
 
+  // "Large inputs" comes from bench/large.ts (runs of many minutes, not repeated here): kept as it is.
+  const large = preservedSection(path.join(REPO, 'BENCHMARKS.md'), '## Large inputs');
+  if (large) L.push(large, '');
+
   L.push('## How to reproduce', '');
   L.push(
     '```',
     'npm run bench                 # full run, writes BENCHMARKS.md',
     'npm run bench -- --quick      # 1,000 and 5,000 objects, 100 and 500 tenants, 2 repetitions; writes $TMPDIR/BENCHMARKS.quick.md',
+    'npx ts-node --transpile-only bench/large.ts   # "Large inputs": 100,000 to 1,250,000 documents, one run each (long)',
     '```',
     '',
     'Peers are optional and never committed. kube-score: `GOBIN=/tmp/hcb-peers/bin go install github.com/zegl/kube-score/cmd/kube-score@v1.20.0`. ' +
@@ -552,6 +557,17 @@ function writeReport(x: ReportInput): void {
     '',
   );
   fs.writeFileSync(OUT, `${L.join('\n')}\n`);
+}
+
+/** A `## ` section of an existing file, up to the next `## ` heading (without trailing blank lines). */
+function preservedSection(file: string, heading: string): string | undefined {
+  if (!fs.existsSync(file)) return undefined;
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  const start = lines.indexOf(heading);
+  if (start < 0) return undefined;
+  let end = lines.findIndex((l, i) => i > start && l.startsWith('## '));
+  if (end < 0) end = lines.length;
+  return lines.slice(start, end).join('\n').trimEnd();
 }
 
 main().catch((e: unknown) => {
