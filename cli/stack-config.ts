@@ -2,6 +2,7 @@
  * `--stack-config FILE` of hcb synth and hcb verify: the output of `pulumi config --json`, read
  * with a size bound (regular files only) and validated strictly by stacks/spec.ts.
  */
+import { withLocalClusterDns } from '../stacks/local/cluster-dns';
 import { readerFromPulumiConfigJson, stackSpec, StackSpec } from '../stacks/spec';
 import { FileRefused, readBoundedFile } from './fs-safe';
 
@@ -17,7 +18,8 @@ export async function loadStackConfig(file: string): Promise<StackSpec> {
     throw new FileRefused(`--stack-config ${file}: not valid JSON${pos ? ` (at character ${pos[1]})` : ''}; give the output of \`pulumi config --json\``);
   }
   try {
-    return stackSpec(readerFromPulumiConfigJson(json));
+    // What the stack program applies: with the local node, also the DNS add-on.
+    return withLocalClusterDns(stackSpec(readerFromPulumiConfigJson(json)));
   } catch (e) {
     throw new FileRefused(`--stack-config ${file}: ${(e as Error).message}`);
   }

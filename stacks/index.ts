@@ -14,23 +14,17 @@ import * as k8s from '@pulumi/kubernetes';
 import { synthesizeBlueprint } from '../constructs/blueprint';
 import { stackSpec } from './spec';
 import { LocalControlPlaneResource } from './local/resource';
-import { LOCAL_NODE_NETWORK } from './local/node/network';
-import { coreDnsImage } from './local/node/services';
+import { withLocalClusterDns } from './local/cluster-dns';
 import { applyClusterObjects, loadManifests } from './apply';
 
 const config = new pulumi.Config();
 const stack = pulumi.getStack();
-const { target, spec, manifests, stateDir: configuredStateDir, node } = stackSpec((key) => {
+// With the node, the cluster gets its DNS add-on (CoreDNS from the toolchain; local/cluster-dns.ts).
+const { target, spec, manifests, stateDir: configuredStateDir, node } = withLocalClusterDns(stackSpec((key) => {
   const v = config.get(key);
   return v === undefined ? undefined : /^[[{]/.test(v) ? (JSON.parse(v) as unknown) : v;
-});
-const stateDir = configuredStateDir ?? path.join(__dirname, '..', '.hcb', 'clusters', stack);
-// With the node, the cluster gets its DNS add-on: CoreDNS from the toolchain, packed into an
-// image whose digest the node imports (stacks/local/node/services.ts).
-const dnsBinDir = target === 'local' && node ? process.env.HCB_TOOLCHAIN_BIN : undefined;
-const blueprint = synthesizeBlueprint(dnsBinDir && !spec.clusterDns
-  ? { ...spec, clusterDns: { image: coreDnsImage(dnsBinDir, path.join(stateDir, 'node', 'images')).ref, probeSources: [`${LOCAL_NODE_NETWORK.podGateway}/32`] } }
-  : spec);
+}));
+const blueprint = synthesizeBlueprint(spec);
 // Your own manifests (files or directories of YAML), applied after the blueprint's objects and
 // checked by the same catalogue when the policy pack runs.
 const extraObjects = loadManifests(manifests, path.join(__dirname, '..'));
@@ -42,6 +36,7 @@ if (target === 'local') {
   if (!binDir) {
     throw new Error('hcb: HCB_TOOLCHAIN_BIN is not set. Run the stack through `npm run up` (scripts/env.sh sets it up).');
   }
+  const stateDir = configuredStateDir ?? path.join(__dirname, '..', '.hcb', 'clusters', stack);
   // With the node (the default), the resource is ready only when the node is Ready.
   cluster = new LocalControlPlaneResource('local-control-plane', { stateDir, binDir, nodeFiles: blueprint.nodeFiles, node });
   provider = new k8s.Provider('local', { kubeconfig: cluster.kubeconfig }, { dependsOn: [cluster] });

@@ -102,9 +102,11 @@ async function runningPod(namespace: string, prefix: string): Promise<{ name: st
   }, 180_000);
 }
 
-function probeWorkload(chart: Chart, name: string): HardenedWorkload {
+function probeWorkload(chart: Chart, name: string, exposeTo?: HardenedWorkload): HardenedWorkload {
   return new HardenedWorkload(chart, name, {
     namespace: NS,
+    // A Service named like the workload, reachable from the given workload's pods only.
+    ...(exposeTo ? { expose: [{ port: 8080, from: [NetworkPeer.pods(exposeTo.podLabels)] }] } : {}),
     name,
     app: name,
     containers: [{
@@ -153,9 +155,9 @@ beforeAll(async () => {
   const app = new App();
   const chart = new Chart(app, 'dns-live');
   new Tenant(chart, 'gamma', { environments: [{ name: 'test', namespace: { size: 'small' } }], protectionNeed: 'normal' });
-  const web = probeWorkload(chart, 'web');
   const client = probeWorkload(chart, 'client');
-  new NetworkAllowPolicy(chart, 'web-from-client', { namespace: NS, appliesTo: PodSelection.labels(web.podLabels), ingress: [{ peers: [NetworkPeer.pods(client.podLabels)], ports: [NetworkPort.tcp(8080)] }] });
+  const web = probeWorkload(chart, 'web', client);
+  expect(web.exposedServiceName).toBe('web');
   new NetworkAllowPolicy(chart, 'client-out', {
     namespace: NS,
     appliesTo: PodSelection.labels(client.podLabels),
@@ -228,7 +230,11 @@ describe('the kubernetes Service', () => {
   test('from the node: https://kubernetes.default.svc.cluster.local through 198.19.0.1 verifies against the cluster CA and answers', () => {
     const ca = path.join(cluster.rootfs, 'etc/kubernetes/pki/ca.crt');
     const res = inNodeNetwork(['curl', '-sS', '--max-time', '5', '--cacert', ca, '--resolve', 'kubernetes.default.svc.cluster.local:443:198.19.0.1', 'https://kubernetes.default.svc.cluster.local/livez']);
-    expect(res.stderr).toBe('');
+    if (res.stderr) {
+      const nat = inNodeNetwork(['iptables-save', '-t', 'nat']).stdout.split('\n').filter((l) => /198\.19\.0\.1\b|198\.18\.0\.2|KUBE-SVC|KUBE-SEP/.test(l)).join('\n');
+      const filter = inNodeNetwork(['iptables-save', '-t', 'filter']).stdout.split('\n').filter((l) => /198\.19\.0\.1\b|REJECT/.test(l)).join('\n');
+      throw new Error(`${res.stderr}\nnat:\n${nat}\nfilter:\n${filter}\nlisteners:\n${inNodeNetwork(['ss', '-Hltn']).stdout}`);
+    }
     expect(res.stdout.trim()).toBe('ok');
   });
 

@@ -103,7 +103,7 @@ export class LocalNode {
     this.log = opts.log ?? ((line) => process.stderr.write(`[local-node] ${line}\n`));
     this.sandbox = new NodeSandbox({ stateDir: this.stateDir, nodeName: opts.nodeName, network: this.network, log: this.log });
     this.netpol = new NodeNetworkPolicy({ ...opts, stateDir: this.stateDir, rootfs: this.rootfs, network: this.network, sandbox: this.sandbox, log: this.log });
-    this.services = new NodeServices({ ...opts, stateDir: this.stateDir, sandbox: this.sandbox, nodeAddress: this.network.nodeAddress, log: this.log });
+    this.services = new NodeServices({ ...opts, stateDir: this.stateDir, sandbox: this.sandbox, network: this.network, log: this.log });
   }
 
   checkBinaries(): void {

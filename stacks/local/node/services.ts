@@ -27,6 +27,7 @@ import * as path from 'path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { FORWARDER_SCRIPT } from './forwarder';
 import { buildImage, BuiltImage } from './images';
+import { NodeNetwork } from './network';
 import { CONTAINERD_SOCKET } from './runtime-config';
 import { alive, NodeSandbox, SANDBOX_STATE_MOUNT, signal, sleep, tail, writeJson } from './sandbox';
 
@@ -48,8 +49,8 @@ export interface NodeServicesOptions {
   binDir: string;
   sandbox: NodeSandbox;
   nodeName: string;
-  /** The node address the API server advertises (the `kubernetes` Service endpoint). */
-  nodeAddress: string;
+  /** The node's network: its address is what the API server advertises (the `kubernetes` Service endpoint). */
+  network: NodeNetwork;
   /** API server URL on loopback (its port is the one served inside the node too). */
   apiServerUrl: string;
   log: (line: string) => void;
@@ -84,10 +85,13 @@ export class NodeServices {
     const api = new URL(this.opts.apiServerUrl);
     const port = api.port || '443';
     await this.ensure('api-forwarder-service', fs.realpathSync(process.execPath),
-      ['-e', FORWARDER_SCRIPT, 'tcp-to-unix', `${this.opts.nodeAddress}:${port}`, path.join(SANDBOX_STATE_MOUNT, 'node/run/apiserver.sock')], '');
+      ['-e', FORWARDER_SCRIPT, 'tcp-to-unix', `${this.opts.network.nodeAddress}:${port}`, path.join(SANDBOX_STATE_MOUNT, 'node/run/apiserver.sock')], '');
 
     // Replies of a Service backend to a client on the same bridge must pass conntrack.
     this.opts.sandbox.exec(['sh', '-c', 'echo 1 > /proc/sys/net/bridge/bridge-nf-call-iptables']);
+    // The node has no default route: its own connections to a ClusterIP need a route before
+    // kube-proxy's OUTPUT rules rewrite the destination (pods route through their gateway).
+    this.opts.sandbox.exec(['ip', 'route', 'replace', this.opts.network.serviceCidr, 'dev', 'hcb0', 'src', this.opts.network.nodeAddress]);
 
     const config = this.writeKubeProxyFiles(`https://${api.hostname}:${port}`);
     this.opts.sandbox.exec(['sh', '-c', 'mountpoint -q "$1" || { mkdir -p "$1" && mount --bind "$2" "$1"; }', 'sh', KUBE_PROXY_DIR, path.join(SANDBOX_STATE_MOUNT, 'rootfs', KUBE_PROXY_DIR)]);
