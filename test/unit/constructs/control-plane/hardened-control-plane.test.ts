@@ -330,7 +330,7 @@ describe('HardenedControlPlane: ports and the local (loopback) target', () => {
   });
 
   test('kube-proxy: hardened KubeProxyConfiguration (metrics and health on loopback, no profiling, no localhost NodePorts)', () => {
-    const kp = kind(kubeadmDocs(cp), 'KubeProxyConfiguration');
+    const kp = kind(kubeadmDocs(build()), 'KubeProxyConfiguration');
     expect(kp).toEqual({
       apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
       kind: 'KubeProxyConfiguration',
