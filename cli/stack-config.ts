@@ -19,7 +19,7 @@ export async function loadStackConfig(file: string): Promise<StackSpec> {
   }
   try {
     // What the stack program applies: with the local node, also the DNS add-on.
-    return withLocalClusterDns(stackSpec(readerFromPulumiConfigJson(json)));
+    return withLocalClusterDns(stackSpec(readerFromPulumiConfigJson(json)), process.env.HCB_TOOLCHAIN_BIN);
   } catch (e) {
     throw new FileRefused(`--stack-config ${file}: ${(e as Error).message}`);
   }

@@ -23,7 +23,7 @@ const stack = pulumi.getStack();
 const { target, spec, manifests, stateDir: configuredStateDir, node } = withLocalClusterDns(stackSpec((key) => {
   const v = config.get(key);
   return v === undefined ? undefined : /^[[{]/.test(v) ? (JSON.parse(v) as unknown) : v;
-}));
+}), process.env.HCB_TOOLCHAIN_BIN);
 const blueprint = synthesizeBlueprint(spec);
 // Your own manifests (files or directories of YAML), applied after the blueprint's objects and
 // checked by the same catalogue when the policy pack runs.
