@@ -642,11 +642,8 @@ export class LocalControlPlane {
       subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'kubeadm:cluster-admins' }],
     };
     const superAdmin = path.join(this.rootfs, 'etc/kubernetes/super-admin.conf');
-    const res = await request(
-      `${this.apiServerUrl()}/apis/rbac.authorization.k8s.io/v1/clusterrolebindings`,
-      kubeconfigTls(fs.readFileSync(superAdmin, 'utf8')),
-      'POST',
-      JSON.stringify(binding),
+    const res = await retryTransient(() =>
+      request(`${this.apiServerUrl()}/apis/rbac.authorization.k8s.io/v1/clusterrolebindings`, kubeconfigTls(fs.readFileSync(superAdmin, 'utf8')), 'POST', JSON.stringify(binding)),
     );
     if (res.status !== 201 && res.status !== 409) {
       throw new Error(`creating ClusterRoleBinding kubeadm:cluster-admins failed: HTTP ${res.status} ${res.body}`);
@@ -665,7 +662,7 @@ export class LocalControlPlane {
 
   private async info(started: boolean): Promise<ClusterInfo> {
     const apiServerUrl = this.apiServerUrl();
-    const res = await request(`${apiServerUrl}/version`, this.adminTls());
+    const res = await retryTransient(() => request(`${apiServerUrl}/version`, this.adminTls()));
     const serverVersion = (JSON.parse(res.body) as { gitVersion: string }).gitVersion;
     const kubeconfigPath = this.adminKubeconfigPath();
     return { apiServerUrl, kubeconfigPath, kubeconfig: fs.readFileSync(kubeconfigPath, 'utf8'), serverVersion, started };
@@ -851,6 +848,23 @@ function tail(file: string, lines: number): string {
     return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
   } catch {
     return '(no log)';
+  }
+}
+
+/**
+ * Retries a request that failed at the connection (timeout, reset, refused) or got a 5xx, for up
+ * to 30 s: a loaded machine can make a just-ready API server answer slowly. Other answers return.
+ */
+async function retryTransient(fn: () => Promise<HttpResult>, ms = 30_000): Promise<HttpResult> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      const res = await fn();
+      if (res.status < 500 || Date.now() > deadline) return res;
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+    }
+    await sleep(1000);
   }
 }
 

@@ -94,6 +94,11 @@ function expectOneProcessPerComponent(stateDir: string): void {
   for (const p of running) expect(record(stateDir, p.name)?.pid).toBe(p.pid);
 }
 
+/** Exit 0, or the failure shows the command's own stderr. */
+function expectOk(r: { status: number | null; stderr: string }): void {
+  expect(`${r.status}\n${r.stderr}`).toMatch(/^0\n/);
+}
+
 async function killAndWait(pid: number): Promise<void> {
   process.kill(pid, 'SIGKILL');
   await until(`pid ${pid} to exit`, () => (processAlive(pid) ? undefined : true), 10_000);
@@ -124,7 +129,7 @@ describe('hcb cluster up on stale and contended state', () => {
   test('recovers from dead processes with pid files, a lost record, and records and a lock naming live unrelated programs (left alone)', async () => {
     const first = await hcbCluster(stateDir, 'up').done;
     expect(first.stderr).toMatch(/kube-scheduler: healthy/);
-    expect(first.status).toBe(0);
+    expectOk(first);
     timings.push(`hcb cluster up (fresh): ${first.ms} ms`);
     expectOneProcessPerComponent(stateDir);
 
@@ -157,26 +162,27 @@ describe('hcb cluster up on stale and contended state', () => {
     expect(again.stderr).toContain(`etcd: pid ${etcd.pid} runs from this state directory without a record`);
     for (const n of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) expect(again.stderr).toMatch(new RegExp(`${n}: not running \\(pid \\d+ .* is gone or another program\\), starting it`));
     expect(again.stderr).not.toContain('waiting for');
-    expect(again.status).toBe(0);
+    expect(`${again.status}\n${again.stderr}`).toMatch(/^0\n/);
     expect(processAlive(a.pid!)).toBe(true);
     expect(processAlive(b.pid!)).toBe(true);
     expect(processAlive(etcd.pid)).toBe(false);
     expectOneProcessPerComponent(stateDir);
     const status = await hcbCluster(stateDir, 'status', ['--json']).done;
-    expect(status.status).toBe(0);
+    expect(`${status.status}\n${status.stderr}`).toMatch(/^0\n/);
     expect((JSON.parse(status.stdout) as { ready: boolean }).ready).toBe(true);
   });
 
   test('two hcb cluster up at once: one starts the control plane, the other waits for it (naming it) and finds it running', async () => {
     // Purged first, so the winner runs long enough (kubeadm renders everything again) for the other to meet its lock.
-    expect((await hcbCluster(stateDir, 'down', ['--purge']).done).status).toBe(0);
+    const down = await hcbCluster(stateDir, 'down', ['--purge']).done;
+    expect(`${down.status}\n${down.stderr}`).toMatch(/^0\n/);
     expect(processesOf(stateDir)).toEqual([]);
     const one = hcbCluster(stateDir, 'up');
     const two = hcbCluster(stateDir, 'up');
     const [r1, r2] = await Promise.all([one.done, two.done]);
     timings.push(`two hcb cluster up at once: ${r1.ms} ms and ${r2.ms} ms`);
-    expect(r1.status).toBe(0);
-    expect(r2.status).toBe(0);
+    expect(`${r1.status}\n${r1.stderr}`).toMatch(/^0\n/);
+    expect(`${r2.status}\n${r2.stderr}`).toMatch(/^0\n/);
     const [winner, waiter] = r1.stderr.includes('etcd: started') ? [one, two] : [two, one];
     const [rw, rx] = winner === one ? [r1, r2] : [r2, r1];
     expect(rw.stderr).toMatch(/etcd: started[\s\S]*kube-scheduler: healthy/);
@@ -188,7 +194,7 @@ describe('hcb cluster up on stale and contended state', () => {
   });
 
   test('etcd killed while kube-apiserver starts: up fails fast naming etcd; the next up converges', async () => {
-    expect((await hcbCluster(stateDir, 'down').done).status).toBe(0);
+    expectOk(await hcbCluster(stateDir, 'down').done);
     const up = hcbCluster(stateDir, 'up');
     const etcd = await until('etcd to be started', () => record(stateDir, 'etcd'), 60_000);
     await until('kube-apiserver to be started', () => record(stateDir, 'kube-apiserver'), 60_000);
@@ -199,7 +205,7 @@ describe('hcb cluster up on stale and contended state', () => {
     expect(r.stderr).toMatch(/hcb: local control plane: etcd is not running any more \(while kube-apiserver was starting\)/);
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
     const again = await hcbCluster(stateDir, 'up').done;
-    expect(again.status).toBe(0);
+    expectOk(again);
     expectOneProcessPerComponent(stateDir);
   });
 });
@@ -301,7 +307,7 @@ describe('pulumi up of the local stack with etcd, kube-apiserver and the Pulumi 
     const explained = await guard('explain', stateDir);
     expect(explained.stderr).toMatch(/\[up\] etcd is not running; last lines of/);
 
-    expect((await guard('prepare', 'local')).status).toBe(0);
+    expectOk(await guard('prepare', 'local'));
     const again = await up().done;
     timings.push(`pulumi up after it: ${again.ms} ms`);
     expect(`${again.status}\n${again.stdout}${again.stderr}`).toMatch(/^0\n/);
@@ -328,7 +334,7 @@ describe('pulumi up of the local stack with etcd, kube-apiserver and the Pulumi 
     const explained = await guard('explain', stateDir);
     expect(explained.stderr).toMatch(/\[up\] kube-apiserver is not running; last lines of/);
 
-    expect((await guard('prepare', 'local')).status).toBe(0);
+    expectOk(await guard('prepare', 'local'));
     const again = await up().done;
     timings.push(`pulumi up after it: ${again.ms} ms`);
     expect(`${again.status}\n${again.stdout}${again.stderr}`).toMatch(/^0\n/);
@@ -369,7 +375,7 @@ describe('pulumi up of the local stack with etcd, kube-apiserver and the Pulumi 
     expect(plain.stderr).toContain('the stack is currently locked');
     // ...the guard removes the dead CLI's lock and clears the (idempotent) pending operations...
     const prep = await guard('prepare', 'local');
-    expect(prep.status).toBe(0);
+    expectOk(prep);
     expect(prep.stderr).toMatch(/removing the stale Pulumi lock of stack local \(pid \d+ is not running/);
     if (pendingAfterKill) expect(prep.stderr).toMatch(/pending operation\(s\) on stack local; each is safe to repeat/);
     for (const p of orphansLater) expect(prep.stderr).toContain(`(pid ${p}), left running by the dead pulumi`);
