@@ -12,7 +12,10 @@ import { BlueprintPropError } from './common/errors';
 import { HardenedControlPlane, HardenedControlPlaneProps } from './control-plane';
 import { HardenedNamespace, HardenedNamespaceProps } from './tenant';
 
-export type ProtectionProfile = 'basic' | 'standard' | 'high';
+import type { ProtectionProfile } from './control-plane/profile';
+
+/** The protection profiles (one definition: constructs/control-plane/profile.ts). */
+export type { ProtectionProfile };
 
 /** Ports of the embedded local control plane (all on 127.0.0.1). */
 export interface LocalEndpoints {

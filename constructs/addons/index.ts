@@ -1,2 +1,2 @@
-// Re-exports of constructs/addons.
-export * from './cluster-dns';
+// Public part of constructs/addons (re-exported by constructs/index.ts).
+export { ClusterDns, type ClusterDnsProps } from './cluster-dns';

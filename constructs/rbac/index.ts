@@ -1,9 +1,10 @@
-// Re-exports of constructs/rbac.
-export * from './access-presets';
-export * from './access-rule';
-export * from './automation-identity';
-export * from './default-service-account';
-export * from './namespace-access';
-export * from './platform-access';
-export * from './subject';
-export * from './workload-identity';
+// Public part of constructs/rbac (re-exported by constructs/index.ts). Rule and subject rendering
+// stay internal: code of this package imports them by file path.
+export { ACCESS_PRESETS, type AccessPreset, type AccessPresetOptions } from './access-presets';
+export { type AccessRule, READ, WRITE } from './access-rule';
+export { AutomationIdentity, type AutomationIdentityProps } from './automation-identity';
+export { DefaultServiceAccountLockdown, type DefaultServiceAccountLockdownProps } from './default-service-account';
+export { NamespaceAccess, type NamespaceAccessProps } from './namespace-access';
+export { PLATFORM_ROLES, PlatformAccess, type PlatformAccessProps, type PlatformRole } from './platform-access';
+export { Subject } from './subject';
+export { WorkloadIdentity, type WorkloadIdentityProps } from './workload-identity';

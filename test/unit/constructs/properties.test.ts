@@ -1,8 +1,11 @@
 import * as fc from 'fast-check';
 import {
   BlueprintPropError, HardenedNamespace, HardenedWorkload, NetworkAllowPolicy, NetworkPeer, NetworkPort, PodSelection, Probe,
-  checkPodSpec, isDnsLabel, parseQuantity, RESERVED_NAMESPACES, NAMESPACE_SIZES, ProtectionNeed, WorkloadKind,
+  NAMESPACE_SIZES, ProtectionNeed, WorkloadKind,
 } from '../../../constructs';
+import { isDnsLabel, RESERVED_NAMESPACES } from '../../../constructs/tenant/names';
+import { parseQuantity } from '../../../constructs/tenant/quantity';
+import { checkPodSpec } from '../../../constructs/workload/pod-template-checks';
 import { evaluate } from '../../../policies/engine';
 import { Obj, one, propError, synth } from './helpers';
 

@@ -1,6 +1,6 @@
 // README.md's application example: it type-checks against the package's own types, synthesizes,
 // and what it generates meets the workload controls and Pod Security "restricted".
-import { checkPodSpec } from '../../../constructs';
+import { checkPodSpec } from '../../../constructs/workload/pod-template-checks';
 import { readmeExampleSource, runReadmeExample, typeCheckReadmeExample } from './readme-example';
 
 jest.setTimeout(120_000);

@@ -1,12 +1,6 @@
 import { App, Chart } from 'cdk8s';
-import {
-  ADMISSION_POLICY_CONTROLS,
-  ADMISSION_SYSTEM_NAMESPACES,
-  admissionPolicyName,
-  admissionRuleTarget,
-  CatalogueAdmissionPolicies,
-  CatalogueAdmissionPoliciesProps,
-} from '../../../../constructs';
+import { ADMISSION_POLICY_CONTROLS, CatalogueAdmissionPolicies, CatalogueAdmissionPoliciesProps } from '../../../../constructs';
+import { ADMISSION_SYSTEM_NAMESPACES, admissionPolicyName, admissionRuleTarget } from '../../../../constructs/admission/catalogue-admission-policies';
 import { synthesizeBlueprint } from '../../../../constructs/blueprint';
 import { CATALOGUE } from '../../../../policies/catalogue';
 import type { ControlException } from '../../../../policies/model';

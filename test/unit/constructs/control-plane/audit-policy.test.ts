@@ -1,5 +1,5 @@
 import { App } from 'cdk8s';
-import { AuditPolicy, AuditRule, NOISE_REDUCTION_RULES, REQUIRED_AUDIT_RULES, overlaps } from '../../../../constructs/control-plane';
+import { AuditPolicy, AuditRule, NOISE_REDUCTION_RULES, REQUIRED_AUDIT_RULES, overlaps } from '../../../../constructs/control-plane/audit-policy';
 
 function policy(props: ConstructorParameters<typeof AuditPolicy>[2] = {}): Record<string, any> {
   return new AuditPolicy(new App(), 'audit', props).toObjects()[0] as Record<string, any>;

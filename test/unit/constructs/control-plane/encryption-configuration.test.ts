@@ -1,6 +1,6 @@
 import { App } from 'cdk8s';
 import { BlueprintPropError } from '../../../../constructs/common/errors';
-import { EncryptionConfiguration, EncryptionConfigurationProps, secretToken } from '../../../../constructs/control-plane';
+import { EncryptionConfiguration, EncryptionConfigurationProps, secretToken } from '../../../../constructs/control-plane/encryption-configuration';
 
 function enc(props?: EncryptionConfigurationProps): EncryptionConfiguration {
   return new EncryptionConfiguration(new App(), 'enc', props);

@@ -1,11 +1,11 @@
+import { DEFAULT_CIPHER_SUITES } from '../../../../constructs/control-plane';
 import {
   ADMISSION_CONFIG_PATH,
   AUDIT_POLICY_PATH,
   AUTHENTICATION_CONFIG_PATH,
-  DEFAULT_CIPHER_SUITES,
   ENCRYPTION_CONFIG_PATH,
   KUBEADM_CONFIG_PATH,
-} from '../../../../constructs/control-plane';
+} from '../../../../constructs/control-plane/paths';
 import { args, build, docs, file, kind, kubeadmDocs } from './support';
 
 describe('HardenedControlPlane: kubeadm configuration', () => {

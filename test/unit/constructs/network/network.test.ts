@@ -1,6 +1,5 @@
-import {
-  AllowInNamespaceTraffic, NetworkAllowPolicy, NetworkPeer, NetworkPort, PodSelection, parseCidr, cidrStrictlyContains,
-} from '../../../../constructs';
+import { AllowInNamespaceTraffic, NetworkAllowPolicy, NetworkPeer, NetworkPort, PodSelection } from '../../../../constructs';
+import { parseCidr, cidrStrictlyContains } from '../../../../constructs/network/cidr';
 import { one, propError, synth } from '../helpers';
 
 describe('NetworkAllowPolicy', () => {

@@ -1,6 +1,7 @@
 import {
-  ACCESS_PRESETS, AccessPreset, AutomationIdentity, NamespaceAccess, PlatformAccess, Subject, Tenant, WorkloadIdentity, accessPresetRules,
+  ACCESS_PRESETS, AccessPreset, AutomationIdentity, NamespaceAccess, PlatformAccess, Subject, Tenant, WorkloadIdentity,
 } from '../../../../constructs';
+import { accessPresetRules } from '../../../../constructs/rbac/access-presets';
 import { Obj, ofKind, one, propError, synth } from '../helpers';
 
 function rulesOf(preset: AccessPreset): Obj[] {

@@ -1,4 +1,5 @@
-import { CONSTRUCT_PATH_ANNOTATION, HardenedNamespace, RESERVED_NAMESPACES } from '../../../../constructs';
+import { CONSTRUCT_PATH_ANNOTATION, HardenedNamespace } from '../../../../constructs';
+import { RESERVED_NAMESPACES } from '../../../../constructs/tenant/names';
 import { Obj, one, propError, synth } from '../helpers';
 
 const PSA = 'pod-security.kubernetes.io/';

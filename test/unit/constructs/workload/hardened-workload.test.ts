@@ -1,8 +1,10 @@
 import { App, ApiObject, Chart, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import {
-  CONSTRUCT_PATH_ANNOTATION, HardenedWorkload, HardenedWorkloadProps, PodRestartSchedule, Probe, WorkloadIdentity, checkPodSpec, cronEvery,
+  CONSTRUCT_PATH_ANNOTATION, HardenedWorkload, HardenedWorkloadProps, PodRestartSchedule, Probe, WorkloadIdentity,
 } from '../../../../constructs';
+import { cronEvery } from '../../../../constructs/workload/pod-restart-schedule';
+import { checkPodSpec } from '../../../../constructs/workload/pod-template-checks';
 import { Obj, ofKind, one, propError, synth } from '../helpers';
 import { DIGEST, webContainer } from './fixtures';
 

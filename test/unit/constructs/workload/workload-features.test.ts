@@ -4,8 +4,9 @@
 import { ApiObject, Chart, Testing } from 'cdk8s';
 import { stringify } from 'yaml';
 import {
-  CONSTRUCT_PATH_ANNOTATION, HardenedNamespace, HardenedWorkload, HardenedWorkloadProps, NetworkPeer, checkPodSpec,
+  CONSTRUCT_PATH_ANNOTATION, HardenedNamespace, HardenedWorkload, HardenedWorkloadProps, NetworkPeer,
 } from '../../../../constructs';
+import { checkPodSpec } from '../../../../constructs/workload/pod-template-checks';
 import { evaluate, parseText } from '../../../../policies';
 import { Obj, ofKind, one, propError, synth } from '../helpers';
 import { webContainer } from './fixtures';
