@@ -17,6 +17,7 @@ import { HardenedWorkload, NetworkAllowPolicy, NetworkPeer, NetworkPort, PodSele
 import { LOCAL_NODE_NETWORK } from '../../stacks/local/node/network';
 import { LocalNode } from '../../stacks/local/node/node';
 import { coreDnsImage, KUBE_PROXY_USER } from '../../stacks/local/node/services';
+import { nodeSummary } from '../../stacks/local/node/summary';
 import { eventually, startCluster, TestCluster } from './support/cluster';
 import { ApiClient, tempDir, toolchainBin } from './support/env';
 
@@ -268,6 +269,10 @@ describe('CoreDNS', () => {
     const pod = await admin.json<any>(`/api/v1/namespaces/kube-system/pods?labelSelector=k8s-app%3Dkube-dns`);
     expect(pod.items.map((p: any) => p.spec.containers[0].image)).toEqual([dnsImage, dnsImage]);
     expect(images.coredns).toBe(dnsImage);
+    // npm run up's node report says so.
+    const summary = await nodeSummary(cluster.stateDir);
+    expect(summary.ready).toBe(true);
+    expect(summary.lines).toContainEqual(expect.stringMatching(/^Services: kube-proxy \(iptables\) runs \(pid \d+\); DNS: CoreDNS 2\/2 ready$/));
   });
 
   test('its container processes run with UID != 0, no capabilities, seccomp filter, no_new_privs, read-only root (seen from the node)', () => {

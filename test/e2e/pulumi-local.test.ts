@@ -12,6 +12,7 @@ import * as path from 'path';
 import { App, Chart } from 'cdk8s';
 import { HardenedNamespace, HardenedWorkload, Probe } from '../../constructs';
 import { synthesizeBlueprint } from '../../constructs/blueprint';
+import { withLocalClusterDns } from '../../stacks/local/cluster-dns';
 import { COMPONENTS } from '../../stacks/local/control-plane';
 import { cgroupDirs } from '../../stacks/local/node/node';
 import { eventually } from './support/cluster';
@@ -63,6 +64,10 @@ describe('pulumi up on the local stack', () => {
     const ns = await api.json<{ metadata: { labels: Record<string, string> } }>(`/api/v1/namespaces/${NAMESPACE}`);
     expect(ns.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
     expect(ns.metadata.labels['pod-security.kubernetes.io/enforce-version']).toMatch(/^v1\.\d+$/);
+    // With the node the stack deploys the cluster DNS add-on, awaited by Pulumi (ready when up returns).
+    const dns = await api.json<{ status: { readyReplicas?: number }; spec: { template: { spec: { containers: Array<{ image: string }> } } } }>('/apis/apps/v1/namespaces/kube-system/deployments/coredns');
+    expect(dns.status.readyReplicas).toBe(2);
+    expect(dns.spec.template.spec.containers[0].image).toMatch(/^hcb\.local\/hcb\/coredns@sha256:[0-9a-f]{64}$/);
 
     const policies = await api.json<{ items: Array<{ spec: { podSelector: unknown; policyTypes: string[]; ingress?: unknown[]; egress?: unknown[] } }> }>(
       `/apis/networking.k8s.io/v1/namespaces/${NAMESPACE}/networkpolicies`,
@@ -161,7 +166,9 @@ describe('pulumi up on the local stack', () => {
     const pack = path.join(REPO, 'policies/pack');
     const config = path.join(home, 'policy-config.json');
     // The blueprint's own exceptions for this stack (what `npm run up` passes from exceptions.yaml).
-    const exceptions = synthesizeBlueprint({ namespaces: [{ name: NAMESPACE }], local: PORTS }).exceptions;
+    // (with the node, the stack also renders the DNS add-on and its reviewed exceptions)
+    const stackSpec = withLocalClusterDns({ target: 'local', spec: { namespaces: [{ name: NAMESPACE }], local: PORTS }, manifests: [], node: true }, bin);
+    const exceptions = synthesizeBlueprint(stackSpec.spec).exceptions;
     fs.writeFileSync(config, JSON.stringify({ 'hcb-controls': { exceptions } }));
     const ok = run(path.join(bin, 'pulumi'), ['preview', '--non-interactive', '--policy-pack', pack, '--policy-pack-config', config], { cwd: project, env });
     if (ok.status !== 0) throw new Error(`preview with the policy pack failed:\n${ok.stdout}\n${ok.stderr}`);

@@ -282,6 +282,19 @@ export class NodeServices {
   }
 }
 
+/** Whether the node's kube-proxy runs (from its record in <stateDir>/node/run: pid alive, same program). */
+export function kubeProxyState(stateDir: string): { running: boolean; message: string } {
+  try {
+    const rec = JSON.parse(fs.readFileSync(path.join(path.resolve(stateDir), 'node/run/kube-proxy.json'), 'utf8')) as ProcRecord;
+    if (alive(rec.pid) && fs.readlinkSync(`/proc/${rec.pid}/exe`).replace(/ \(deleted\)$/, '') === rec.exe) {
+      return { running: true, message: `kube-proxy (iptables) runs (pid ${rec.pid})` };
+    }
+    return { running: false, message: `kube-proxy is not running (pid ${rec.pid} gone)` };
+  } catch {
+    return { running: false, message: 'kube-proxy has not been started' };
+  }
+}
+
 /** A one-year client certificate (EC P-256, clientAuth) for `user`, no groups, signed by the cluster CA. */
 export function signClientCertificate(pkiDir: string, user: string, workDir: string): { cert: Buffer; key: Buffer } {
   fs.mkdirSync(workDir, { recursive: true, mode: 0o700 });

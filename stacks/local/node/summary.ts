@@ -1,8 +1,9 @@
 /**
  * `npm run up`'s node line: the nodes the running local cluster reports through its API (name,
  * Ready condition, kubelet and runtime version, address), read with the admin kubeconfig of
- * the state directory, and whether the node's NetworkPolicy enforcer runs with its rules hooked.
- * Exit 1 when no node is Ready or NetworkPolicies are not enforced.
+ * the state directory, whether the node's NetworkPolicy enforcer runs with its rules hooked, and
+ * whether kube-proxy runs and CoreDNS is ready. Exit 1 when no node is Ready, NetworkPolicies are
+ * not enforced or kube-proxy does not run.
  *
  *   node -r ts-node/register/transpile-only stacks/local/node/summary.ts <stateDir>
  */
@@ -10,6 +11,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { kubeconfigTls, request } from '../control-plane';
 import { enforcerState } from './netpol';
+import { kubeProxyState } from './services';
 
 interface NodeObject {
   metadata: { name: string };
@@ -41,7 +43,12 @@ export async function nodeSummary(stateDir: string): Promise<{ lines: string[]; 
   // The local node's NetworkPolicy enforcer (netpol.ts): a node that does not enforce is not ready.
   const netpol = enforcerState(stateDir);
   lines.push(`NetworkPolicy: ${netpol.message}`);
-  return { lines, ready: ready && netpol.enforcing };
+  // Services (kube-proxy, services.ts) and the cluster DNS add-on when the stack deployed it.
+  const proxy = kubeProxyState(stateDir);
+  const dnsRes = await request(`${server}/apis/apps/v1/namespaces/kube-system/deployments/coredns`, kubeconfigTls(text));
+  const dns = dnsRes.status === 200 ? (JSON.parse(dnsRes.body) as { spec?: { replicas?: number }; status?: { readyReplicas?: number } }) : undefined;
+  lines.push(`Services: ${proxy.message}; DNS: ${dns ? `CoreDNS ${dns.status?.readyReplicas ?? 0}/${dns.spec?.replicas ?? '?'} ready` : dnsRes.status === 404 ? 'no CoreDNS deployed' : `GET coredns: HTTP ${dnsRes.status}`}`);
+  return { lines, ready: ready && netpol.enforcing && proxy.running };
 }
 
 if (require.main === module) {
