@@ -111,6 +111,29 @@ const ROLE_REF = obj({ kind: 'string', apiGroup: 'string', name: 'string' });
 const NETWORK_POLICY_PEER = obj({ podSelector: LABEL_SELECTOR, namespaceSelector: LABEL_SELECTOR, ipBlock: obj({ cidr: 'string', except: STRINGS }) });
 const NETWORK_POLICY_PORT = obj({ protocol: 'string', port: 'int-or-string', endPort: 'int32' });
 
+// Configuration files the API server reads (--audit-policy-file, --encryption-provider-config,
+// --admission-control-config-file): decoded the same way (YAMLToJSON, then the Go types), and a
+// type error stops the API server. The checks read them as documents like any other.
+const AUDIT_RULE = obj({
+  level: 'string',
+  users: STRINGS,
+  userGroups: STRINGS,
+  verbs: STRINGS,
+  resources: list(obj({ group: 'string', resources: STRINGS, resourceNames: STRINGS })),
+  namespaces: STRINGS,
+  nonResourceURLs: STRINGS,
+  omitStages: STRINGS,
+  omitManagedFields: 'bool',
+});
+const ENCRYPTION_KEYS = obj({ keys: list(obj({ name: 'string', secret: 'string' })) });
+const ENCRYPTION_PROVIDER = obj({
+  identity: obj({}),
+  aescbc: ENCRYPTION_KEYS,
+  aesgcm: ENCRYPTION_KEYS,
+  secretbox: ENCRYPTION_KEYS,
+  kms: obj({ apiVersion: 'string', name: 'string', endpoint: 'string', cachesize: 'int32', timeout: 'string' }),
+});
+
 /** Top-level fields of each kind (metadata is added to all). */
 const KIND_FIELDS: Record<string, Record<string, Shape>> = {
   Pod: { spec: POD_SPEC },
@@ -134,6 +157,9 @@ const KIND_FIELDS: Record<string, Record<string, Shape>> = {
   ClusterRole: { rules: list(POLICY_RULE), aggregationRule: obj({ clusterRoleSelectors: list(LABEL_SELECTOR) }) },
   RoleBinding: { subjects: list(SUBJECT), roleRef: ROLE_REF },
   ClusterRoleBinding: { subjects: list(SUBJECT), roleRef: ROLE_REF },
+  Policy: { rules: list(AUDIT_RULE), omitStages: STRINGS, omitManagedFields: 'bool' },
+  EncryptionConfiguration: { resources: list(obj({ resources: STRINGS, providers: list(ENCRYPTION_PROVIDER) })) },
+  AdmissionConfiguration: { plugins: list(obj({ name: 'string', path: 'string', configuration: obj({}) })) },
   NetworkPolicy: {
     spec: obj({
       podSelector: LABEL_SELECTOR,
@@ -165,6 +191,9 @@ const KIND_GROUPS: Record<string, readonly string[]> = {
   RoleBinding: ['rbac.authorization.k8s.io'],
   ClusterRoleBinding: ['rbac.authorization.k8s.io'],
   NetworkPolicy: ['networking.k8s.io', 'extensions'],
+  Policy: ['audit.k8s.io'],
+  EncryptionConfiguration: ['apiserver.config.k8s.io'],
+  AdmissionConfiguration: ['apiserver.config.k8s.io', 'apiserver.k8s.io'],
 };
 
 const SCHEMAS: Record<string, Shape> = Object.fromEntries(
