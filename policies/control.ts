@@ -12,23 +12,125 @@ import { CheckPoint, Document, FrameworkRefs, KubeObject, NodeFile, ObjectRef, R
 export type Automation = 'automated' | 'manual' | 'organisational';
 export const AUTOMATIONS: readonly Automation[] = ['automated', 'manual', 'organisational'];
 
-export interface Control {
+/** What a control's ValidatingAdmissionPolicy matches: pods and workload controllers, roles, or bindings. */
+export type AdmissionTarget = 'workloads' | 'roles' | 'bindings';
+export const ADMISSION_TARGETS: readonly AdmissionTarget[] = ['workloads', 'roles', 'bindings'];
+
+/** How an admission policy is bound: 'enforce' (Deny, Audit) or 'dry-run' (Warn, Audit). */
+export type AdmissionPolicyMode = 'enforce' | 'dry-run';
+
+/**
+ * The part of a control the API server runs at admission: CEL, as data. The check and this
+ * expression decide the same way on every object the policy sees (test/unit/policies/
+ * differential.test.ts, test/e2e/admission-differential.test.ts); constructs/admission renders it.
+ */
+export interface AdmissionCel {
+  readonly target: AdmissionTarget;
+  /** CEL: true when the object complies. Workload expressions may use the variables of checks/admission-cel.ts POD_SPEC_VARIABLES. */
+  readonly expression: string;
+  /** What the rule enforces (the message's detail after the control's title). */
+  readonly detail: string;
+  /**
+   * The mode the control starts in when the construct's `modes` and `mode` say nothing. Only
+   * where the blueprint's own constructs still accept what the rule rejects.
+   */
+  readonly defaultMode?: AdmissionPolicyMode;
+}
+
+interface ControlCommon {
   /** Stable, ours, e.g. 'HCB-APISERVER-ANONYMOUS-AUTH'. Never renamed once released. */
   id: string;
   title: string;
   rationale: string;
   severity: Severity;
   frameworks: FrameworkRefs;
-  /** Where the control can be checked. */
-  checkpoints: CheckPoint[];
+  responsibility: Responsibility;
+  /** Names the construct and prop to change, e.g. 'HardenedControlPlane prop apiServer.anonymousAuth'. */
+  remediation: string;
+}
+
+/**
+ * A control something checks: its check (hcb audit, the policy pack, hcb verify), and where it is
+ * also checked elsewhere. Its checkpoints are derived from these parts (checkpointsOf), never written.
+ */
+export interface AutomatedControlRecord extends ControlCommon {
+  automation: 'automated';
+  check: (ctx: CheckContext) => CheckResult[];
+  /** Set when the check's input exists only on a running cluster (hcb verify writes it): why. Then it is no synth checkpoint. */
+  liveOnly?: string;
+  /** The CEL a ValidatingAdmissionPolicy runs for it (constructs/admission/catalogue-admission-policies.ts). */
+  admission?: AdmissionCel;
+  /** Names of the behavioural probes `hcb verify` runs for it (implemented in stacks/local/verify.ts and verify-node.ts). */
+  probes?: readonly string[];
+  checkpoints?: never;
+  evidence?: never;
+}
+
+/** A control a person answers for: the evidence the blueprint gives, and where it is looked at. */
+export interface ReviewedControlRecord extends ControlCommon {
+  automation: 'manual' | 'organisational';
+  /** The evidence the blueprint gives. */
+  evidence: string;
+  /** Where the evidence is looked at (nothing runs, so this is declared). */
+  checkpoints: readonly CheckPoint[];
+  check?: never;
+  liveOnly?: never;
+  admission?: never;
+  probes?: never;
+}
+
+/** What a catalogue file writes. */
+export type ControlRecord = AutomatedControlRecord | ReviewedControlRecord;
+
+/** An automated control of the catalogue: its record with the checkpoints derived from it. */
+export type AutomatedControl = Omit<AutomatedControlRecord, 'checkpoints'> & { readonly checkpoints: readonly CheckPoint[] };
+/** A control of the catalogue (CATALOGUE): automated ones always have a check. */
+export type CatalogueControl = AutomatedControl | ReviewedControlRecord;
+
+/**
+ * What the engine, the reports and coverage accept: a catalogue control, or one a library user
+ * builds (the engine reports an automated control without a check as an error, so this shape
+ * stays open).
+ */
+export interface Control {
+  id: string;
+  title: string;
+  rationale: string;
+  severity: Severity;
+  frameworks: FrameworkRefs;
+  /** Where the control is checked (for catalogue controls: derived, see checkpointsOf). */
+  readonly checkpoints: readonly CheckPoint[];
   responsibility: Responsibility;
   automation: Automation;
   /** For manual and organisational controls: the evidence the blueprint gives. */
   evidence?: string;
-  /** Names the construct and prop to change, e.g. 'HardenedControlPlane prop apiServer.anonymousAuth'. */
   remediation: string;
   /** Present exactly when automation is 'automated'. */
   check?: (ctx: CheckContext) => CheckResult[];
+  liveOnly?: string;
+  admission?: AdmissionCel;
+  probes?: readonly string[];
+}
+
+/**
+ * Where an automated control is checked, from what its record has: 'synth' unless its input is
+ * live-only, 'admission' with an admission CEL, 'live' always (hcb verify runs every check), 'probe'
+ * with probes.
+ */
+export function checkpointsOf(record: AutomatedControlRecord): CheckPoint[] {
+  const out: CheckPoint[] = [];
+  if (record.liveOnly === undefined) out.push('synth');
+  if (record.admission) out.push('admission');
+  out.push('live');
+  if ((record.probes ?? []).length > 0) out.push('probe');
+  return out;
+}
+
+/** The catalogue's view of a record: automated controls get their derived checkpoints. */
+export function toControl(record: ControlRecord): CatalogueControl {
+  if (record.automation !== 'automated') return record;
+  const { checkpoints: _none, ...rest } = record;
+  return { ...rest, checkpoints: Object.freeze(checkpointsOf(record)) };
 }
 
 /** One result of one check on one subject. */

@@ -1,17 +1,10 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { CATALOGUE } from '../../policies/catalogue';
-import {
-  BOOTSTRAP_CLUSTER_ROLES,
-  BOOTSTRAP_LABEL,
-  BOOTSTRAP_LABEL_VALUE,
-  BOOTSTRAP_ROLES,
-  BUILTIN_ROLES_FLAGGED_BY,
-  READ_ONLY_BUILTIN_NAMESPACED_ROLES,
-  READ_ONLY_BUILTIN_ROLES,
-} from '../../policies/checks/rbac-builtins';
-import { ESCALATION_VERBS, RBAC_GROUP } from '../../policies/checks/rbac-rules';
-import type { Control } from '../../policies/control';
+import { POD_SPEC_VARIABLES } from '../../policies/checks/admission-cel';
+import { BOOTSTRAP_CLUSTER_ROLES, BOOTSTRAP_ROLES } from '../../policies/checks/rbac-builtins';
+import { RBAC_GROUP } from '../../policies/checks/rbac-rules';
+import type { AdmissionCel, AdmissionPolicyMode as CatalogueAdmissionPolicyMode, AdmissionTarget, Control } from '../../policies/control';
 import { validateException } from '../../policies/exceptions';
 import { FRAMEWORKS, type ControlException } from '../../policies/model';
 import { BlueprintPropError } from '../common/errors';
@@ -26,123 +19,6 @@ export const ADMISSION_FRAMEWORKS_ANNOTATION = 'hcb.dev/frameworks';
 /** Namespaces no binding applies to: they belong to the control plane and the provider. */
 export const ADMISSION_SYSTEM_NAMESPACES: readonly string[] = ['kube-node-lease', 'kube-public', 'kube-system'];
 
-/**
- * CEL variables: the pod spec of a Pod, or the pod template of a workload controller, its
- * labels, and its containers (all of them, and without the ephemeral ones), as the catalogue's
- * checks read them.
- */
-const POD_SPEC_VARIABLES = [
-  {
-    name: 'podTemplate',
-    expression: "object.kind == 'Pod' ? object : (object.kind == 'CronJob' ? object.spec.jobTemplate.spec.template : object.spec.template)",
-  },
-  { name: 'podSpec', expression: 'variables.podTemplate.spec' },
-  {
-    name: 'podLabels',
-    expression: "has(variables.podTemplate.metadata) && has(variables.podTemplate.metadata.labels) ? variables.podTemplate.metadata.labels : {'': ''}",
-  },
-  {
-    name: 'regularContainers',
-    expression:
-      '(has(variables.podSpec.initContainers) ? variables.podSpec.initContainers : []) + (has(variables.podSpec.containers) ? variables.podSpec.containers : [])',
-  },
-  {
-    name: 'containers',
-    expression: 'variables.regularContainers + (has(variables.podSpec.ephemeralContainers) ? variables.podSpec.ephemeralContainers : [])',
-  },
-];
-
-/** What a rule's policy matches. */
-type RuleTarget = 'workloads' | 'roles' | 'bindings';
-
-interface AdmissionRule {
-  /** CEL: true when the object complies. */
-  readonly expression: string;
-  readonly target: RuleTarget;
-  /** What the rule enforces (the message's detail after the control's title). */
-  readonly detail: string;
-  /**
-   * The mode the control starts in when neither `modes` nor `mode` says otherwise. Only where the
-   * blueprint's own constructs still accept what the rule rejects: HardenedWorkload warns about
-   * an image without a digest but renders it, so that policy warns and audits until it denies.
-   */
-  readonly defaultMode?: AdmissionPolicyMode;
-}
-
-// ------------------------------------------------------------------------------------------------
-// CEL builders. Each mirrors one predicate of the catalogue (policies/catalogue/workloads.ts,
-// policies/checks/rbac-rules.ts); test/unit/policies/differential.test.ts and
-// test/e2e/admission-differential.test.ts hold them to the same verdicts on every fixture.
-// ------------------------------------------------------------------------------------------------
-
-const celList = (xs: Iterable<string>): string => `[${[...xs].map((x) => `'${x.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`).join(', ')}]`;
-
-/** `field` of the container's securityContext if set there, else of the pod's (effective() in checks/workloads.ts). */
-function effective(field: string): { set: string; value: string } {
-  const own = `has(c.securityContext) && has(c.securityContext.${field})`;
-  const pod = `has(variables.podSpec.securityContext) && has(variables.podSpec.securityContext.${field})`;
-  return {
-    set: `(${own}) || (${pod})`,
-    value: `((${own}) ? c.securityContext.${field} : variables.podSpec.securityContext.${field})`,
-  };
-}
-
-/** rbac-rules.ts grantsOn(r, group, resource, verbs) is not empty. */
-function grants(group: string, resource: string, verbs: readonly string[]): string {
-  const slash = resource.indexOf('/');
-  const resources = ["x == '*'", `x == '${resource}'`, ...(slash > 0 ? [`x == '*${resource.slice(slash)}'`] : [])];
-  return (
-    `(has(r.apiGroups) && r.apiGroups.exists(g, g == '*' || g == '${group}')) && ` +
-    `(has(r.resources) && r.resources.exists(x, ${resources.join(' || ')})) && ` +
-    `(has(r.verbs) && r.verbs.exists(v, v == '*' || v in ${celList(verbs)}))`
-  );
-}
-
-const RULE_PROBLEMS: Record<keyof typeof BUILTIN_ROLES_FLAGGED_BY, string> = {
-  wildcards: ['apiGroups', 'resources', 'verbs', 'nonResourceURLs'].map((k) => `(has(r.${k}) && r.${k}.exists(x, x.endsWith('*')))`).join(' || '),
-  escalation:
-    `(has(r.verbs) && r.verbs.exists(v, v in ${celList(ESCALATION_VERBS)})) || ` +
-    `(has(r.verbs) && r.verbs.exists(v, v == '*') && (` +
-    [
-      ...['roles', 'clusterroles'].map((res) => grants(RBAC_GROUP, res, ['escalate', 'bind'])),
-      ...['users', 'groups', 'serviceaccounts'].map((res) => grants('', res, ['impersonate'])),
-      ...['userextras/scopes', 'uids'].map((res) => grants('authentication.k8s.io', res, ['impersonate'])),
-    ]
-      .map((g) => `(${g})`)
-      .join(' || ') +
-    '))',
-  secretsRead:
-    `(${grants('', 'secrets', ['get', 'list', 'watch'])}) && ` +
-    "(!has(r.resourceNames) || size(r.resourceNames) == 0 || r.verbs.exists(v, v in ['*', 'list', 'watch']))",
-  persistentVolumeWrite: grants('', 'persistentvolumes', ['create', 'update', 'patch', 'delete']),
-  networkPolicyWrite: grants('networking.k8s.io', 'networkpolicies', ['create', 'update', 'patch', 'delete']),
-};
-
-/** Key of a role in the built-in lists: a ClusterRole by name, a Role as namespace/name. */
-const ROLE_KEY = "(object.kind == 'ClusterRole' ? object.metadata.name : request.namespace + '/' + object.metadata.name)";
-
-/**
- * A role check (catalogue/rbac.ts ruleCheck): an aggregated role is not decided (its rules come
- * from other roles), a built-in role (bootstrap name and label) whose bootstrap rules the check
- * flags is not applicable, any other role complies when none of its rules has the problem.
- */
-function roleRule(flagged: keyof typeof BUILTIN_ROLES_FLAGGED_BY): string {
-  const builtInFlagged =
-    `has(object.metadata.labels) && '${BOOTSTRAP_LABEL}' in object.metadata.labels && object.metadata.labels['${BOOTSTRAP_LABEL}'] == '${BOOTSTRAP_LABEL_VALUE}' && ` +
-    `${ROLE_KEY} in ${celList(BUILTIN_ROLES_FLAGGED_BY[flagged])}`;
-  return (
-    // dyn(): a Role has no aggregationRule, and the policy is type-checked against both kinds.
-    "(object.kind == 'ClusterRole' && has(dyn(object).aggregationRule) && has(dyn(object).aggregationRule.clusterRoleSelectors)) || " +
-    `(${builtInFlagged}) || ` +
-    `!has(object.rules) || object.rules.all(r, !(${RULE_PROBLEMS[flagged]}))`
-  );
-}
-
-const BROAD_SUBJECT =
-  "(s.kind == 'Group' && (s.name in ['system:authenticated', 'system:unauthenticated', 'system:anonymous', 'system:serviceaccounts'] || s.name.startsWith('system:serviceaccounts:'))) || (s.kind == 'User' && s.name == 'system:anonymous')";
-
-const SUBJECTS = '(has(object.subjects) ? object.subjects : [])';
-
 /** Bootstrap role names the built-in lists know (for the differential tests: rules decide only these by name). */
 export const ADMISSION_BUILTIN_ROLE_NAMES: { readonly clusterRoles: ReadonlySet<string>; readonly roles: Readonly<Record<string, ReadonlySet<string>>> } = {
   clusterRoles: BOOTSTRAP_CLUSTER_ROLES,
@@ -150,8 +26,9 @@ export const ADMISSION_BUILTIN_ROLE_NAMES: { readonly clusterRoles: ReadonlySet<
 };
 
 /**
- * The catalogue controls enforced at admission, each exactly as its synth-time check decides
- * for the objects the policy sees. Pod Security admission already rejects privileged
+ * The catalogue controls enforced at admission: those whose record has an `admission` part (its
+ * CEL lives next to the check, in policies/catalogue), in catalogue order, each exactly as its
+ * synth-time check decides for the objects the policy sees. Pod Security admission already rejects privileged
  * containers and host namespaces in namespaces at baseline or restricted; these policies add the
  * rejection at the controller (Deployment, …) instead of only at its pods, the control id in
  * the message, and hold in namespaces whose Pod Security level is relaxed by an exemption.
@@ -163,206 +40,20 @@ export const ADMISSION_BUILTIN_ROLE_NAMES: { readonly clusterRoles: ReadonlySet<
  * controller's template through unless its own fields decide (e.g. automountServiceAccountToken
  * set on the template).
  */
-const RULES: Readonly<Record<string, AdmissionRule>> = {
-  'HCB-WORKLOAD-SECRETS-IN-ENV': {
-    target: 'workloads',
-    expression:
-      'variables.containers.all(c, (!has(c.env) || c.env.all(e, !has(e.valueFrom) || !has(e.valueFrom.secretKeyRef))) && (!has(c.envFrom) || c.envFrom.all(f, !has(f.secretRef))))',
-    detail: 'no container may read a Secret through env valueFrom.secretKeyRef or envFrom.secretRef',
-  },
-  'HCB-NAMESPACE-NO-DEFAULT-OBJECTS': {
-    target: 'workloads',
-    expression: "request.namespace != 'default'",
-    detail: 'pods and workload controllers may not be created in the default namespace',
-  },
-  'HCB-WORKLOAD-USER-NAMESPACE': {
-    target: 'workloads',
-    expression: "request.namespace != 'default'",
-    detail: 'user workloads run in a namespace of their own, not in default (the system namespaces are left to the provider by the binding)',
-  },
-  'HCB-WORKLOAD-PRIVILEGED-HOST-PORTS': {
-    target: 'workloads',
-    expression:
-      'variables.containers.all(c, !has(c.ports) || c.ports.all(p, (!has(p.hostPort) || p.hostPort <= 0 || p.hostPort >= 1024) && ' +
-      '(!has(variables.podSpec.hostNetwork) || variables.podSpec.hostNetwork != true || !has(p.containerPort) || p.containerPort <= 0 || p.containerPort >= 1024)))',
-    detail: 'no container may bind a hostPort below 1024, nor a containerPort below 1024 on the host network',
-  },
-  'HCB-WORKLOAD-HOST-PORTS': {
-    target: 'workloads',
-    expression:
-      'variables.containers.all(c, !has(c.ports) || c.ports.all(p, (!has(p.hostPort) || p.hostPort <= 0) && ' +
-      '(!has(variables.podSpec.hostNetwork) || variables.podSpec.hostNetwork != true || !has(p.containerPort) || p.containerPort <= 0)))',
-    detail: 'no container may bind a hostPort, nor declare a port on the host network (there every containerPort is a host port)',
-  },
-  'HCB-WORKLOAD-PRIVILEGED': {
-    target: 'workloads',
-    expression: 'variables.containers.all(c, !has(c.securityContext) || !has(c.securityContext.privileged) || c.securityContext.privileged != true)',
-    detail: 'no container may set securityContext.privileged: true',
-  },
-  'HCB-WORKLOAD-HOST-NAMESPACES': {
-    target: 'workloads',
-    expression: ['hostNetwork', 'hostPID', 'hostIPC'].map((k) => `(!has(variables.podSpec.${k}) || variables.podSpec.${k} != true)`).join(' && '),
-    detail: 'the pod may not set hostNetwork, hostPID or hostIPC',
-  },
-  'HCB-WORKLOAD-HOST-PATH': {
-    target: 'workloads',
-    expression: '!has(variables.podSpec.volumes) || variables.podSpec.volumes.all(v, !has(v.hostPath))',
-    detail: 'the pod may not mount a hostPath volume',
-  },
-  'HCB-WORKLOAD-PRIVILEGE-ESCALATION': {
-    target: 'workloads',
-    expression: 'variables.containers.all(c, has(c.securityContext) && has(c.securityContext.allowPrivilegeEscalation) && c.securityContext.allowPrivilegeEscalation == false)',
-    detail: 'every container must set securityContext.allowPrivilegeEscalation: false',
-  },
-  'HCB-WORKLOAD-RUN-AS-NON-ROOT': {
-    target: 'workloads',
-    expression: (() => {
-      const user = effective('runAsUser');
-      const nonRoot = effective('runAsNonRoot');
-      return `variables.containers.all(c, (!(${user.set}) || ${user.value} != 0) && (${nonRoot.set}) && ${nonRoot.value} == true)`;
-    })(),
-    detail: 'every container must run with runAsNonRoot: true (container or pod securityContext) and no runAsUser 0',
-  },
-  'HCB-WORKLOAD-READ-ONLY-ROOT-FS': {
-    target: 'workloads',
-    expression: 'variables.regularContainers.all(c, has(c.securityContext) && has(c.securityContext.readOnlyRootFilesystem) && c.securityContext.readOnlyRootFilesystem == true)',
-    detail: 'every container must set securityContext.readOnlyRootFilesystem: true',
-  },
-  'HCB-WORKLOAD-CAPABILITIES': {
-    target: 'workloads',
-    expression:
-      'variables.containers.all(c, has(c.securityContext) && has(c.securityContext.capabilities) && has(c.securityContext.capabilities.drop) && ' +
-      "c.securityContext.capabilities.drop.exists(d, d.upperAscii() == 'ALL') && " +
-      "(!has(c.securityContext.capabilities.add) || c.securityContext.capabilities.add.all(a, a.upperAscii() == 'NET_BIND_SERVICE')))",
-    detail: 'every container must drop ALL capabilities and add back NET_BIND_SERVICE at most',
-  },
-  'HCB-WORKLOAD-SECCOMP': {
-    target: 'workloads',
-    expression: (() => {
-      const p = effective('seccompProfile');
-      return `variables.containers.all(c, (${p.set}) && has(${p.value}.type) && ${p.value}.type in ['RuntimeDefault', 'Localhost'])`;
-    })(),
-    detail: 'every container must run with a RuntimeDefault or Localhost seccomp profile (container or pod securityContext)',
-  },
-  'HCB-WORKLOAD-RESOURCE-LIMITS': {
-    target: 'workloads',
-    // Decided on Pods, after the LimitRanger admission plugin has filled the namespace's defaults.
-    expression:
-      "object.kind != 'Pod' || variables.regularContainers.all(c, has(c.resources) && has(c.resources.limits) && 'cpu' in c.resources.limits && 'memory' in c.resources.limits)",
-    detail: 'every container of a pod must have CPU and memory limits (directly or from a LimitRange default; decided on the Pod)',
-  },
-  'HCB-WORKLOAD-EPHEMERAL-STORAGE': {
-    target: 'workloads',
-    // Decided on Pods, after the LimitRanger has filled defaults and pod defaulting has copied limits into requests.
-    expression:
-      "object.kind != 'Pod' || variables.regularContainers.all(c, has(c.resources) && has(c.resources.limits) && 'ephemeral-storage' in c.resources.limits && " +
-      "has(c.resources.requests) && 'ephemeral-storage' in c.resources.requests)",
-    detail: 'every container of a pod must have an ephemeral-storage request and limit (directly or from a LimitRange default; decided on the Pod)',
-  },
-  'HCB-WORKLOAD-IMAGE-DIGEST': {
-    target: 'workloads',
-    expression: "variables.containers.all(c, has(c.image) && c.image.matches('@(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$'))",
-    detail: 'every container image must be pinned by digest (repository@sha256:…)',
-    defaultMode: 'dry-run',
-  },
-  'HCB-WORKLOAD-SA-TOKEN-AUTOMOUNT': {
-    target: 'workloads',
-    // On a Pod the ServiceAccount admission plugin has already added the token volume
-    // (kube-api-access-…) when pod and service account leave automounting on.
-    expression:
-      "has(variables.podSpec.automountServiceAccountToken) ? variables.podSpec.automountServiceAccountToken == false : " +
-      "(object.kind != 'Pod' || !has(variables.podSpec.volumes) || !variables.podSpec.volumes.exists(v, v.name.startsWith('kube-api-access-')))",
-    detail: 'the pod may not mount a service account token (automountServiceAccountToken: false on the pod or its ServiceAccount)',
-  },
-  'HCB-WORKLOAD-DEDICATED-SERVICE-ACCOUNT': {
-    target: 'workloads',
-    expression:
-      "(has(variables.podSpec.serviceAccountName) && variables.podSpec.serviceAccountName != '' ? variables.podSpec.serviceAccountName : " +
-      "(has(variables.podSpec.serviceAccount) && variables.podSpec.serviceAccount != '' ? variables.podSpec.serviceAccount : 'default')) != 'default'",
-    detail: 'the pod must run under its own service account, not "default"',
-  },
-  'HCB-WORKLOAD-PROBES': {
-    target: 'workloads',
-    expression:
-      "object.kind in ['Job', 'CronJob'] || (has(object.metadata.ownerReferences) && object.metadata.ownerReferences.exists(o, o.kind == 'Job')) || " +
-      '!has(variables.podSpec.containers) || variables.podSpec.containers.all(c, has(c.livenessProbe) && has(c.readinessProbe))',
-    detail: 'every long-running container must define livenessProbe and readinessProbe (Jobs, CronJobs and the pods a Job creates are left out)',
-  },
-  'HCB-WORKLOAD-NO-DASHBOARD': {
-    target: 'workloads',
-    expression:
-      "variables.containers.all(c, !has(c.image) || !c.image.matches('(^|/)kubernetesui/dashboard|(^|/)kubernetes-dashboard(:|@|$)')) && " +
-      "(!has(object.metadata.name) || object.metadata.name != 'kubernetes-dashboard') && " +
-      [
-        'has(object.metadata.labels) ? object.metadata.labels : {\'\': \'\'}',
-        'variables.podLabels',
-      ]
-        .map(
-          (l) =>
-            `!((${l}).exists(k, (k == 'k8s-app' && (${l})[k] == 'kubernetes-dashboard') || (k == 'app.kubernetes.io/part-of' && (${l})[k] == 'kubernetes-dashboard') || ` +
-            `(k == 'app.kubernetes.io/name' && (${l})[k].matches('^kubernetes-dashboard(-|$)'))))`,
-        )
-        .join(' && '),
-    detail: 'the Kubernetes Dashboard (kubernetesui/dashboard image, a workload named kubernetes-dashboard, or its k8s-app / app.kubernetes.io labels) may not be deployed',
-  },
-  'HCB-RBAC-NO-WILDCARDS': {
-    target: 'roles',
-    expression: roleRule('wildcards'),
-    detail: 'no rule may use a wildcard in apiGroups, resources, verbs or nonResourceURLs',
-  },
-  'HCB-RBAC-NO-ESCALATION-VERBS': {
-    target: 'roles',
-    expression: roleRule('escalation'),
-    detail: 'no rule may grant escalate, bind or impersonate (spelled out or through verb "*")',
-  },
-  'HCB-RBAC-SECRETS-READ': {
-    target: 'roles',
-    expression: roleRule('secretsRead'),
-    detail: 'no rule may grant get, list or watch on Secrets (get on named Secrets only is allowed)',
-  },
-  'HCB-RBAC-PERSISTENT-VOLUMES': {
-    target: 'roles',
-    expression: roleRule('persistentVolumeWrite'),
-    detail: 'no rule may grant create, update, patch or delete on PersistentVolumes',
-  },
-  'HCB-RBAC-NETWORK-POLICY-WRITE': {
-    target: 'roles',
-    expression: roleRule('networkPolicyWrite'),
-    detail: 'no rule may grant create, update, patch or delete on NetworkPolicies',
-  },
-  'HCB-RBAC-CLUSTER-ADMIN-BINDINGS': {
-    target: 'bindings',
-    expression: `!(object.roleRef.kind == 'ClusterRole' && object.roleRef.name == 'cluster-admin') || ${SUBJECTS}.all(s, s.kind == 'Group' && s.name in ['system:masters', 'kubeadm:cluster-admins'])`,
-    detail: 'cluster-admin may be bound only to the groups system:masters and kubeadm:cluster-admins',
-  },
-  'HCB-RBAC-DEFAULT-SA-UNBOUND': {
-    target: 'bindings',
-    expression: `${SUBJECTS}.all(s, !(s.kind == 'ServiceAccount' && s.name == 'default'))`,
-    detail: 'no binding may name a default service account',
-  },
-  'HCB-RBAC-BROAD-GROUP-BINDINGS': {
-    target: 'bindings',
-    // Admission cannot read the bound role: only the API server's read-only built-in roles may
-    // reach broad groups (stricter than the synth check, which reads custom roles in its input).
-    expression:
-      `!${SUBJECTS}.exists(s, ${BROAD_SUBJECT}) || ` +
-      `(object.roleRef.kind == 'ClusterRole' && object.roleRef.name in ${celList(READ_ONLY_BUILTIN_ROLES)}) || ` +
-      `(object.roleRef.kind == 'Role' && request.namespace + '/' + object.roleRef.name in ${celList(READ_ONLY_BUILTIN_NAMESPACED_ROLES)})`,
-    detail:
-      'system:authenticated, system:unauthenticated, system:anonymous and system:serviceaccounts[:<ns>] may be bound only to the read-only built-in roles (admission cannot read a custom role)',
-  },
-};
+const ADMISSION_RECORDS: ReadonlyMap<string, AdmissionCel> = new Map(
+  CATALOGUE.flatMap((c) => (c.automation === 'automated' && c.admission ? [[c.id, c.admission] as [string, AdmissionCel]] : [])),
+);
 
-/** Ids of the catalogue controls this construct can enforce, in rendering order. */
-export const ADMISSION_POLICY_CONTROLS: readonly string[] = Object.keys(RULES);
+/** Ids of the catalogue controls this construct can enforce, in rendering order (catalogue order). */
+export const ADMISSION_POLICY_CONTROLS: readonly string[] = Object.freeze([...ADMISSION_RECORDS.keys()]);
 
 /** Which objects each enforced control's policy matches (for tests and documentation). */
-export function admissionRuleTarget(controlId: string): RuleTarget | undefined {
-  return RULES[controlId]?.target;
+export function admissionRuleTarget(controlId: string): AdmissionTarget | undefined {
+  return ADMISSION_RECORDS.get(controlId)?.target;
 }
 
 const OPERATIONS = ['CREATE', 'UPDATE'];
-const MATCH_RESOURCE_RULES: Record<RuleTarget, Array<Record<string, string[]>>> = {
+const MATCH_RESOURCE_RULES: Record<AdmissionTarget, Array<Record<string, string[]>>> = {
   workloads: [
     { apiGroups: [''], apiVersions: ['v1'], operations: OPERATIONS, resources: ['pods', 'pods/ephemeralcontainers', 'replicationcontrollers'] },
     { apiGroups: ['apps'], apiVersions: ['v1'], operations: OPERATIONS, resources: ['daemonsets', 'deployments', 'replicasets', 'statefulsets'] },
@@ -375,7 +66,7 @@ const MATCH_RESOURCE_RULES: Record<RuleTarget, Array<Record<string, string[]>>> 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** 'enforce': reject and audit (validationActions Deny, Audit); 'dry-run': warn the client and audit only. */
-export type AdmissionPolicyMode = 'enforce' | 'dry-run';
+export type AdmissionPolicyMode = CatalogueAdmissionPolicyMode;
 
 export interface CatalogueAdmissionPoliciesProps {
   /**
@@ -476,7 +167,7 @@ export class CatalogueAdmissionPolicies extends Construct {
     }
     const seenControls = new Set<string>();
     controls.forEach((c, i) => {
-      if (!RULES[c]) {
+      if (!ADMISSION_RECORDS.get(c)) {
         throw new BlueprintPropError(this, `controls[${i}]`, c, 'not a control this construct can enforce at admission', `use one of ${ADMISSION_POLICY_CONTROLS.join(', ')}`);
       }
       if (seenControls.has(c)) throw new BlueprintPropError(this, `controls[${i}]`, c, 'the control is given twice', 'name each control once');
@@ -491,7 +182,7 @@ export class CatalogueAdmissionPolicies extends Construct {
       if (m !== 'enforce' && m !== 'dry-run') throw new BlueprintPropError(this, `modes.${c}`, m, 'not an admission policy mode', "use 'enforce' or 'dry-run'");
       modes[c] = m;
     }
-    for (const c of seenControls) modes[c] ??= props.mode ?? RULES[c].defaultMode ?? this.mode;
+    for (const c of seenControls) modes[c] ??= props.mode ?? ADMISSION_RECORDS.get(c)!.defaultMode ?? this.mode;
     this.modes = modes;
 
     const system = props.systemNamespaces ?? [...ADMISSION_SYSTEM_NAMESPACES];
@@ -554,7 +245,7 @@ export class CatalogueAdmissionPolicies extends Construct {
         rendered.push({ control: controlId, policyName: name, exceptedNamespaces, bound: false });
         continue;
       }
-      const rule = RULES[controlId];
+      const rule = ADMISSION_RECORDS.get(controlId)!;
       const labels = { [ADMISSION_CONTROL_LABEL]: controlId };
       const annotations = { [ADMISSION_CONTROL_LABEL]: controlId, [ADMISSION_FRAMEWORKS_ANNOTATION]: frameworkAnnotation(control) };
       const message = `${controlId} (${frameworkText(control)}): ${control.title}: ${rule.detail}. Fix: ${control.remediation}`;

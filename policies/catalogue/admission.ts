@@ -1,5 +1,5 @@
 /** Admission control: the Pod Security admission configuration and the flags that load it. */
-import { CheckContext, CheckResult, Control } from '../control';
+import { CheckContext, CheckResult, ControlRecord } from '../control';
 import { featureGates, flagList } from '../components';
 import { componentCheck, fail, notEvaluated, pass, result } from '../checks/helpers';
 import { Document } from '../model';
@@ -151,7 +151,7 @@ function podSecurityCheck(levels: readonly string[], why: string) {
 
 const ENFORCING = ['baseline', 'restricted'];
 
-export const ADMISSION_CONTROLS: readonly Control[] = [
+export const ADMISSION_CONTROLS: readonly ControlRecord[] = [
   {
     id: 'HCB-ADMISSION-POD-SECURITY-DEFAULTS',
     title: 'Pod Security admission enforces baseline or restricted by default, with no exemption that lets every workload through',
@@ -159,7 +159,6 @@ export const ADMISSION_CONTROLS: readonly Control[] = [
       'Cluster-wide defaults decide what happens in namespaces that carry no Pod Security labels; with no defaults they run privileged pods unchecked. An exempt controller service account, namespace or RuntimeClass lets pods past every check, whatever the level.',
     severity: 'high',
     frameworks: { stig: ['V-254800'], cis: ['5.2.1'], ccn: ['CCN-CL-16'], bsi: ['APP.4.4.A4', 'APP.4.4.A13'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: "PodSecurityAdmission construct prop enforce ('restricted' or 'baseline') rendered into the AdmissionConfiguration node file; exemptions only through PodSecurityExemption.namespace for kube-system, never usernames or RuntimeClasses.",
@@ -172,7 +171,6 @@ export const ADMISSION_CONTROLS: readonly Control[] = [
       "The STIG's pod security rule requires pods to run as non-root users. Of the Pod Security levels only restricted requires runAsNonRoot; baseline admits containers running as root. Exemptions that let whole namespaces, controllers or RuntimeClasses past the checks defeat the default.",
     severity: 'high',
     frameworks: { stig: ['V-242437'], cis: ['5.2.7'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: "PodSecurityAdmission construct prop enforce 'restricted' (the default for every profile), no exemptions of usernames or RuntimeClasses, namespaces only kube-system.",
@@ -184,7 +182,6 @@ export const ADMISSION_CONTROLS: readonly Control[] = [
     rationale: 'The Pod Security defaults only take effect when the API server is pointed at the admission configuration.',
     severity: 'high',
     frameworks: { stig: ['V-254800'], ccn: ['CCN-CL-16'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'HardenedControlPlane prop admission (AdmissionConfiguration construct) renders --admission-control-config-file.',
@@ -201,7 +198,6 @@ export const ADMISSION_CONTROLS: readonly Control[] = [
     rationale: 'Disabling the PodSecurity plugin or its feature gate removes the only built-in enforcement of pod security levels.',
     severity: 'high',
     frameworks: { stig: ['V-254801'], cis: ['5.2.1'], ccn: ['CCN-CL-16'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: "HardenedControlPlane prop apiServer.extraArgs: do not list PodSecurity in 'disable-admission-plugins' or set PodSecurity=false in 'feature-gates'; KubeletConfiguration featureGates likewise.",

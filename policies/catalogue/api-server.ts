@@ -1,5 +1,5 @@
 /** kube-apiserver: authentication, authorization, serving, TLS and request handling. */
-import { CheckContext, CheckResult, ComponentConfig, Control } from '../control';
+import { CheckContext, CheckResult, ComponentConfig, ControlRecord } from '../control';
 import type { FlagValue } from '../control';
 import { admissionPlugins, isInvalidFlagValue, parseFeatureGates, parseRuntimeConfig } from '../flags';
 import { boolFlag, componentCheck, fail, forbiddenFlag, notEvaluated, pass, requiredFlags, result, Verdict } from '../checks/helpers';
@@ -258,7 +258,7 @@ function pluginVerdict(c: ComponentConfig, plugin: string, want: boolean): Verdi
 
 const api = 'kube-apiserver' as const;
 
-export const API_SERVER_CONTROLS: readonly Control[] = [
+export const API_SERVER_CONTROLS: readonly ControlRecord[] = [
   {
     id: 'HCB-APISERVER-ANONYMOUS-AUTH',
     title: 'API server rejects anonymous requests',
@@ -266,7 +266,7 @@ export const API_SERVER_CONTROLS: readonly Control[] = [
       'Requests without credentials must not reach the API beyond health endpoints: anonymous access gives an attacker on the network a foothold for discovery and, with a careless binding, for changes.',
     severity: 'high',
     frameworks: { stig: ['V-242390'], cis: ['1.2.1'], bsi: ['APP.4.4.A3'], ccn: ['CCN-CL-09'], scs: ['SCS-BASE-API-AUTHN'] },
-    checkpoints: ['synth', 'live', 'probe'],
+    probes: ['anonymous-request'],
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation:
@@ -280,7 +280,6 @@ export const API_SERVER_CONTROLS: readonly Control[] = [
       'Static bearer tokens live in a plain file, never expire and cannot be revoked without a restart; users must authenticate with certificates or an identity provider instead.',
     severity: 'high',
     frameworks: { stig: ['V-245543'], cis: ['1.2.2'], bsi: ['APP.4.4.A3'], scs: ['SCS-BASE-API-AUTHN'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: "HardenedControlPlane prop apiServer.extraArgs: remove 'token-auth-file'.",
@@ -293,7 +292,6 @@ export const API_SERVER_CONTROLS: readonly Control[] = [
       'Passwords in a file sent on every request are the weakest way to authenticate; the flag is gone from current releases and must not come back through old configuration.',
     severity: 'high',
     frameworks: { stig: ['V-245542'], bsi: ['APP.4.4.A3'], scs: ['SCS-BASE-API-AUTHN'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: "HardenedControlPlane prop apiServer.extraArgs: remove 'basic-auth-file'.",
@@ -306,7 +304,6 @@ export const API_SERVER_CONTROLS: readonly Control[] = [
       'Every request must be authorized: RBAC gives least privilege to users and workloads, the Node authorizer confines kubelets to their own node, and AlwaysAllow would switch authorization off.',
     severity: 'critical',
     frameworks: { stig: ['V-242382'], cis: ['1.2.6', '1.2.7', '1.2.8'], bsi: ['APP.4.4.A3'], ccn: ['CCN-CL-11'], scs: ['SCS-BASE-API-RBAC'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: "HardenedControlPlane renders --authorization-mode=Node,RBAC; remove any 'authorization-mode' or 'authorization-config' from HardenedControlPlane prop apiServer.extraArgs that drops Node or RBAC or adds AlwaysAllow.",
@@ -318,7 +315,6 @@ export const API_SERVER_CONTROLS: readonly Control[] = [
     rationale: 'Alpha APIs and features are unfinished, change without notice and have had more security defects; a hardened cluster keeps them off in every component that reads feature gates.',
     severity: 'medium',
     frameworks: { stig: ['V-242400'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: "HardenedControlPlane props apiServer/controllerManager/scheduler extraArgs and kubelet featureGates: remove alpha groups from 'runtime-config' and AllAlpha from every 'feature-gates'.",
@@ -330,7 +326,6 @@ export const API_SERVER_CONTROLS: readonly Control[] = [
     rationale: 'An unauthenticated, unencrypted port bypasses every authentication and authorization step.',
     severity: 'critical',
     frameworks: { stig: ['V-242386'], scs: ['SCS-BASE-TLS'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: "HardenedControlPlane prop apiServer.extraArgs: remove 'insecure-port' (or set it to 0).",
@@ -346,7 +341,6 @@ export const API_SERVER_CONTROLS: readonly Control[] = [
     rationale: 'An insecure bind address exposes the plain HTTP endpoint beyond the host.',
     severity: 'high',
     frameworks: { stig: ['V-242388'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: "HardenedControlPlane prop apiServer.extraArgs: remove 'insecure-bind-address'.",
@@ -358,7 +352,6 @@ export const API_SERVER_CONTROLS: readonly Control[] = [
     rationale: 'Setting the secure port to 0 turns HTTPS off; the API must only be served over TLS.',
     severity: 'high',
     frameworks: { stig: ['V-242389'], scs: ['SCS-BASE-TLS'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: 'HardenedControlPlane prop apiServerPort (renders --secure-port; must not be 0).',
@@ -376,7 +369,7 @@ export const API_SERVER_CONTROLS: readonly Control[] = [
     rationale: 'Older TLS versions have known weaknesses; the minimum must be stated so that it does not depend on how the binary was built.',
     severity: 'medium',
     frameworks: { stig: ['V-242378'], ccn: ['CCN-CL-04'], scs: ['SCS-BASE-TLS'] },
-    checkpoints: ['synth', 'live', 'probe'],
+    probes: ['tls-1.1-handshake'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: 'HardenedControlPlane prop tls (TlsPolicy) renders --tls-min-version for the API server.',
@@ -388,7 +381,7 @@ export const API_SERVER_CONTROLS: readonly Control[] = [
     rationale: 'Only suites with forward secrecy and authenticated encryption keep recorded traffic safe; an explicit list keeps weak suites out.',
     severity: 'medium',
     frameworks: { stig: ['V-242418'], ccn: ['CCN-CL-04'], scs: ['SCS-BASE-TLS'] },
-    checkpoints: ['synth', 'live', 'probe'],
+    probes: ['weak-cipher-handshake'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: 'HardenedControlPlane prop tls (TlsPolicy.cipherSuites) renders --tls-cipher-suites.',
@@ -400,7 +393,6 @@ export const API_SERVER_CONTROLS: readonly Control[] = [
     rationale: 'Without an explicit serving certificate the API server generates a self-signed one that clients cannot verify against the cluster CA.',
     severity: 'high',
     frameworks: { stig: ['V-242422'], ccn: ['CCN-CL-03'], scs: ['SCS-BASE-TLS', 'SCS-BASE-CA'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: "HardenedControlPlane prop apiServer.extraArgs 'tls-cert-file'/'tls-private-key-file' (kubeadm sets both from certificatesDir).",
@@ -412,7 +404,6 @@ export const API_SERVER_CONTROLS: readonly Control[] = [
     rationale: 'The client CA is what makes certificate authentication of users, kubelets and components possible and bounded to one issuer.',
     severity: 'high',
     frameworks: { stig: ['V-242419'], scs: ['SCS-BASE-CA', 'SCS-BASE-API-AUTHN'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: "HardenedControlPlane prop apiServer.extraArgs 'client-ca-file' (kubeadm sets it to <certificatesDir>/ca.crt).",
@@ -424,7 +415,6 @@ export const API_SERVER_CONTROLS: readonly Control[] = [
     rationale: 'etcd holds every object including Secrets; the API server must verify etcd and present its own client certificate on every connection.',
     severity: 'high',
     frameworks: { stig: ['V-242429', 'V-242430', 'V-242431'], ccn: ['CCN-CL-03'], scs: ['SCS-BASE-TLS'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: "HardenedControlPlane prop etcd (local: kubeadm renders --etcd-cafile/--etcd-certfile/--etcd-keyfile; external: etcd.external caFile, certFile, keyFile and https endpoints).",
@@ -436,7 +426,6 @@ export const API_SERVER_CONTROLS: readonly Control[] = [
     rationale: 'The kubelet API runs commands in containers; the API server must prove who it is with a certificate the kubelet trusts.',
     severity: 'high',
     frameworks: { stig: ['V-245544'], cis: ['1.2.4'], ccn: ['CCN-CL-03'], scs: ['SCS-BASE-TLS'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: "HardenedControlPlane prop apiServer.extraArgs 'kubelet-client-certificate'/'kubelet-client-key' (kubeadm sets both).",
@@ -448,7 +437,6 @@ export const API_SERVER_CONTROLS: readonly Control[] = [
     rationale: 'Without a CA for kubelet connections the API server cannot tell a real kubelet from an impostor on the node network.',
     severity: 'medium',
     frameworks: { cis: ['1.2.5'], ccn: ['CCN-CL-03'], scs: ['SCS-BASE-TLS', 'SCS-BASE-CA'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation:
@@ -461,7 +449,6 @@ export const API_SERVER_CONTROLS: readonly Control[] = [
     rationale: 'An explicit request timeout stops slow or stalled clients from holding connections and resources open.',
     severity: 'low',
     frameworks: { stig: ['V-242438'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: "HardenedControlPlane prop apiServer.extraArgs 'request-timeout' (e.g. 60s).",
@@ -473,7 +460,6 @@ export const API_SERVER_CONTROLS: readonly Control[] = [
     rationale: 'AlwaysAdmit accepts every request without admission control; it is deprecated and defeats every other admission rule.',
     severity: 'high',
     frameworks: { cis: ['1.2.10'], bsi: ['APP.4.4.A13'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: "HardenedControlPlane prop apiServer.extraArgs 'enable-admission-plugins': remove AlwaysAdmit.",
@@ -485,7 +471,6 @@ export const API_SERVER_CONTROLS: readonly Control[] = [
     rationale: 'Without NodeRestriction a compromised kubelet can change other nodes and the labels that steer sensitive workloads onto it.',
     severity: 'medium',
     frameworks: { bsi: ['APP.4.4.A3', 'APP.4.4.A14'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: "HardenedControlPlane prop apiServer.extraArgs 'enable-admission-plugins' must include NodeRestriction (kubeadm's default).",
@@ -497,7 +482,6 @@ export const API_SERVER_CONTROLS: readonly Control[] = [
     rationale: 'Policy engines and admission checks rely on the ValidatingAdmissionWebhook plugin; disabling it silently removes them.',
     severity: 'medium',
     frameworks: { stig: ['V-242436'], bsi: ['APP.4.4.A13'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: "HardenedControlPlane prop apiServer.extraArgs 'disable-admission-plugins': do not list ValidatingAdmissionWebhook.",
@@ -509,7 +493,7 @@ export const API_SERVER_CONTROLS: readonly Control[] = [
     rationale: 'The profiling endpoint exposes internals and can be used to load the server; production clusters do not need it.',
     severity: 'low',
     frameworks: { bsi: ['APP.4.4.A3'] },
-    checkpoints: ['synth', 'live', 'probe'],
+    probes: ['pprof-endpoint'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: "HardenedControlPlane prop apiServer.extraArgs 'profiling': 'false'.",

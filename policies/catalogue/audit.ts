@@ -1,6 +1,6 @@
 /** Audit logging: the API server's audit flags and what the audit policy actually logs. */
 import { posix } from 'path';
-import { Control } from '../control';
+import { ControlRecord } from '../control';
 import {
   AuditDecision,
   AuditLevel,
@@ -98,14 +98,13 @@ const ANY_RECORD: readonly AuditLevel[] = ['Metadata', 'Request', 'RequestRespon
 const POLICY = 'audit.k8s.io';
 const POLICY_WHAT = 'audit policy (audit.k8s.io Policy)';
 
-export const AUDIT_CONTROLS: readonly Control[] = [
+export const AUDIT_CONTROLS: readonly ControlRecord[] = [
   {
     id: 'HCB-APISERVER-AUDIT-POLICY-FILE',
     title: 'API server audit logging is switched on with a policy file',
     rationale: 'Without an audit policy the API server records nothing, so no action can be traced to a person or workload afterwards.',
     severity: 'high',
     frameworks: { stig: ['V-242461'], cis: ['3.2.1'], ccn: ['CCN-CL-10'], bsi: ['APP.4.4.A12'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'HardenedControlPlane prop audit (AuditPolicy construct) renders --audit-policy-file and the policy node file.',
@@ -120,7 +119,6 @@ export const AUDIT_CONTROLS: readonly Control[] = [
     rationale: 'Audit events are only useful when they land somewhere durable: a log file on the control-plane host or an external audit backend.',
     severity: 'high',
     frameworks: { stig: ['V-242402', 'V-242465'], ccn: ['CCN-CL-10'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: "HardenedControlPlane prop audit.log.path (renders --audit-log-path; default /var/log/kubernetes/audit/audit.log).",
@@ -141,7 +139,6 @@ export const AUDIT_CONTROLS: readonly Control[] = [
     rationale: 'Rotating very small files churns through backups and loses history; the size limit works together with the backup count and age.',
     severity: 'low',
     frameworks: { stig: ['V-242462'], ccn: ['CCN-CL-19'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'HardenedControlPlane prop audit.log.maxSizeMb (renders --audit-log-maxsize, default 100).',
@@ -153,7 +150,6 @@ export const AUDIT_CONTROLS: readonly Control[] = [
     rationale: 'Keeping enough rotated files preserves the trail an investigation needs.',
     severity: 'low',
     frameworks: { stig: ['V-242463'], ccn: ['CCN-CL-19'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'HardenedControlPlane prop audit.log.maxBackups (renders --audit-log-maxbackup; default 10, 20 for the high profile).',
@@ -165,7 +161,6 @@ export const AUDIT_CONTROLS: readonly Control[] = [
     rationale: 'Incidents are often found weeks after they happen; the audit trail must still be there.',
     severity: 'low',
     frameworks: { stig: ['V-242464'], ccn: ['CCN-CL-19'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'HardenedControlPlane prop audit.log.maxAgeDays (renders --audit-log-maxage; default 30, 90 for the high profile).',
@@ -178,7 +173,6 @@ export const AUDIT_CONTROLS: readonly Control[] = [
       'The policy is evaluated first-match: a rule at level None, or one that omits the ResponseComplete stage, placed before the others silently drops what follows, for everyone it matches. The STIG asks for records of every request that say what happened, where from, by whom and with what result: a Metadata record at ResponseComplete carries all of these (user and groups, source address, verb, object, request URI, response status). The STIG\'s sample policy logs everything at RequestResponse; credential bodies are deliberately kept out (HCB-AUDIT-POLICY-SENSITIVE-METADATA). Only GETs of health, version and metrics endpoints, reads of events, the control-plane components\' own reads and nodes\' reads of non-credential objects may be dropped.',
     severity: 'high',
     frameworks: { stig: ['V-242403', 'V-242461'], cis: ['3.2.1', '3.2.2'], ccn: ['CCN-CL-10', 'CCN-CL-18'], bsi: ['APP.4.4.A12'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation:
@@ -199,7 +193,6 @@ export const AUDIT_CONTROLS: readonly Control[] = [
       'Request or response bodies of these objects contain credentials and tokens; logging them copies secrets into the audit trail. Not logging them at all hides who read them. Metadata is the only right level (a TokenRequest may also be logged at Request: only its response holds the token).',
     severity: 'high',
     frameworks: { stig: ['V-242403'], cis: ['3.2.2'], ccn: ['CCN-CL-18'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'AuditPolicy construct: the Metadata rule for secrets, configmaps, serviceaccounts/token and tokenreviews (required rule credentials-metadata-only) must come before any rule that logs bodies or drops events.',
@@ -218,7 +211,6 @@ export const AUDIT_CONTROLS: readonly Control[] = [
     rationale: 'Changes to roles and bindings are privilege changes; the full request and response show exactly what was granted and by whom.',
     severity: 'medium',
     frameworks: { stig: ['V-242403'], cis: ['3.2.2'], ccn: ['CCN-CL-18'], bsi: ['APP.4.4.A3'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'AuditPolicy construct: a RequestResponse rule for rbac.authorization.k8s.io before the catch-all rule.',
@@ -239,7 +231,6 @@ export const AUDIT_CONTROLS: readonly Control[] = [
     rationale: 'Every request is logged again when it completes; the extra RequestReceived event doubles volume without adding information.',
     severity: 'low',
     frameworks: { cis: ['3.2.2'], ccn: ['CCN-CL-18', 'CCN-CL-19'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: "AuditPolicy construct renders omitStages: ['RequestReceived'] at policy level.",

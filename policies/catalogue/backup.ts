@@ -6,7 +6,7 @@
  * - `BackupStatus` (what `hcb verify` observes on a running cluster): the backups on disk, whether
  *   each is an encrypted hcb backup, the key file's mode, and the newest backup's age.
  */
-import { CheckContext, CheckResult, Control } from '../control';
+import { CheckContext, CheckResult, ControlRecord } from '../control';
 import { notEvaluated, result } from '../checks/helpers';
 import { Document } from '../model';
 import { asArray, asDict, asDicts, asString, Dict } from '../util/values';
@@ -110,14 +110,13 @@ function checkRecent(ctx: CheckContext): CheckResult[] {
   });
 }
 
-export const BACKUP_CONTROLS: readonly Control[] = [
+export const BACKUP_CONTROLS: readonly ControlRecord[] = [
   {
     id: 'HCB-BACKUP-CONFIGURED',
     title: 'etcd, the PKI and the encryption configuration are backed up on a schedule',
     rationale: 'A lost or corrupted etcd cannot be rebuilt from manifests alone: the cluster state, its certificates and the key that decrypts its Secrets must be in a backup that is taken regularly and kept for a while.',
     severity: 'high',
     frameworks: { bsi: ['APP.4.4.A5'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'Blueprint spec backup (BackupConfiguration construct props interval, maxAge, retain); run `hcb backup now` on that schedule.',
@@ -129,7 +128,6 @@ export const BACKUP_CONTROLS: readonly Control[] = [
     rationale: 'A backup holds every Secret and the cluster CA key; an unencrypted or loosely keyed copy is a full compromise of the cluster.',
     severity: 'high',
     frameworks: { bsi: ['APP.4.4.A5'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'BackupConfiguration construct prop keyFile (a 32-byte key, mode 0600); `hcb backup now` always encrypts with AES-256-GCM.',
@@ -141,7 +139,7 @@ export const BACKUP_CONTROLS: readonly Control[] = [
     rationale: 'A schedule that silently stopped leaves only stale backups; the age of the newest backup shows whether backups really happen.',
     severity: 'medium',
     frameworks: { bsi: ['APP.4.4.A5'] },
-    checkpoints: ['live'],
+    liveOnly: 'its input, BackupStatus, is what hcb verify observes of the backups on disk; no manifest has it.',
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'BackupConfiguration construct prop maxAge; schedule `hcb backup now` (e.g. from cron) at the configured interval.',

@@ -1,5 +1,5 @@
 /** kube-controller-manager: binding, TLS, per-controller credentials, CA and profiling. */
-import { Control } from '../control';
+import { ControlRecord } from '../control';
 import { boolFlag, componentCheck, fail, pass, requiredFlags } from '../checks/helpers';
 import { servingTlsVerdict } from '../checks/tls';
 
@@ -14,14 +14,13 @@ export function loopbackBindVerdict(value: string | undefined) {
     : fail(`--bind-address=${v} exposes the secure port beyond the host.`);
 }
 
-export const CONTROLLER_MANAGER_CONTROLS: readonly Control[] = [
+export const CONTROLLER_MANAGER_CONTROLS: readonly ControlRecord[] = [
   {
     id: 'HCB-CONTROLLER-MANAGER-TLS',
     title: 'Controller manager requires TLS 1.2 or newer with approved suites',
     rationale: 'Its secure port serves health and metrics; the same TLS floor as the API server keeps weak protocol versions out.',
     severity: 'medium',
     frameworks: { stig: ['V-242376'], ccn: ['CCN-CL-04'], scs: ['SCS-BASE-TLS'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: 'HardenedControlPlane prop tls (TlsPolicy) renders --tls-min-version and --tls-cipher-suites for the controller manager.',
@@ -33,7 +32,6 @@ export const CONTROLLER_MANAGER_CONTROLS: readonly Control[] = [
     rationale: 'Separate credentials per controller keep each one to the permissions it needs instead of one powerful identity.',
     severity: 'medium',
     frameworks: { stig: ['V-242381'], cis: ['1.3.3'], bsi: ['APP.4.4.A9'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: "HardenedControlPlane prop controllerManager.extraArgs 'use-service-account-credentials': 'true' (kubeadm's default).",
@@ -45,7 +43,6 @@ export const CONTROLLER_MANAGER_CONTROLS: readonly Control[] = [
     rationale: 'Nothing outside the control-plane host needs its endpoint; binding to loopback removes a network attack surface.',
     severity: 'medium',
     frameworks: { stig: ['V-242385'], cis: ['1.3.7'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: "HardenedControlPlane prop controllerManager.extraArgs 'bind-address': '127.0.0.1' (kubeadm's default).",
@@ -57,7 +54,6 @@ export const CONTROLLER_MANAGER_CONTROLS: readonly Control[] = [
     rationale: 'Profiling data reveals internals and is not needed in production.',
     severity: 'low',
     frameworks: { stig: ['V-242409'], cis: ['1.3.2'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: "HardenedControlPlane prop controllerManager.extraArgs 'profiling': 'false'.",
@@ -69,7 +65,6 @@ export const CONTROLLER_MANAGER_CONTROLS: readonly Control[] = [
     rationale: 'Pods verify the API server with the root CA the controller manager distributes; without it they cannot detect an impostor.',
     severity: 'medium',
     frameworks: { stig: ['V-242421'], cis: ['1.3.5'], scs: ['SCS-BASE-CA'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: "HardenedControlPlane prop controllerManager.extraArgs 'root-ca-file' (kubeadm sets it to <certificatesDir>/ca.crt).",
@@ -81,7 +76,6 @@ export const CONTROLLER_MANAGER_CONTROLS: readonly Control[] = [
     rationale: 'A dedicated, protected signing key is what makes service account tokens verifiable and revocable by rotation.',
     severity: 'medium',
     frameworks: { cis: ['1.3.4'], bsi: ['APP.4.4.A9'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: "HardenedControlPlane prop controllerManager.extraArgs 'service-account-private-key-file' (kubeadm sets it to <certificatesDir>/sa.key).",
@@ -94,7 +88,6 @@ export const CONTROLLER_MANAGER_CONTROLS: readonly Control[] = [
       "When the cluster's own CA signs kubelet and client certificates, the operator decides who gets a certificate and can revoke trust by rotating that CA.",
     severity: 'medium',
     frameworks: { scs: ['SCS-BASE-CA'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation:

@@ -1,5 +1,5 @@
 /** Encryption of Secrets at rest: the API server flag and what the EncryptionConfiguration does. */
-import { Control } from '../control';
+import { ControlRecord } from '../control';
 import { componentCheck, documentCheck, fail, pass, Verdict } from '../checks/helpers';
 import { asDict, asDicts, asString, asStrings, Dict, isDict } from '../util/values';
 
@@ -66,14 +66,13 @@ export function secretsEncryptionVerdict(doc: Dict): Verdict {
   return pass(`Secrets are written with ${name} (${asDicts(cfg.keys).length} key(s)).`);
 }
 
-export const ENCRYPTION_CONTROLS: readonly Control[] = [
+export const ENCRYPTION_CONTROLS: readonly ControlRecord[] = [
   {
     id: 'HCB-APISERVER-ENCRYPTION-CONFIG',
     title: 'API server encrypts resources at rest with a provider configuration',
     rationale: 'Without an encryption configuration Secrets sit in etcd and its backups as base64 text that anyone with access can read.',
     severity: 'high',
     frameworks: { ccn: ['CCN-CL-14'], bsi: ['APP.4.4.A20'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: 'HardenedControlPlane prop encryption (EncryptionConfiguration construct) renders --encryption-provider-config and the node file.',
@@ -89,7 +88,6 @@ export const ENCRYPTION_CONTROLS: readonly Control[] = [
       'The API server encrypts new writes with the FIRST provider listed for a resource; identity first means plain text even when a cipher is listed after it. Keys must be present and of the right size.',
     severity: 'high',
     frameworks: { ccn: ['CCN-CL-14'], bsi: ['APP.4.4.A20'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: "EncryptionConfiguration construct prop provider ('aesgcm' | 'secretbox' | 'kms'); identity may only follow as a read fallback during migration.",

@@ -1,18 +1,17 @@
 /** etcd: TLS for clients and peers, client certificate authentication, no self-signed certificates. */
-import { Control } from '../control';
+import { ControlRecord } from '../control';
 import { flagList } from '../components';
 import { boolFlag, componentCheck, fail, pass } from '../checks/helpers';
 
 const etcd = 'etcd' as const;
 
-export const ETCD_CONTROLS: readonly Control[] = [
+export const ETCD_CONTROLS: readonly ControlRecord[] = [
   {
     id: 'HCB-ETCD-SERVER-TLS',
     title: 'etcd serves clients over TLS with its own certificate',
     rationale: 'etcd stores the whole cluster state, Secrets included; clients must only reach it over TLS with a certificate from the etcd CA.',
     severity: 'high',
     frameworks: { stig: ['V-242427', 'V-242428'], cis: ['2.1'], ccn: ['CCN-CL-03'], scs: ['SCS-BASE-TLS'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: "HardenedControlPlane prop etcd.extraArgs 'cert-file'/'key-file' (kubeadm sets both) and https listen-client-urls.",
@@ -31,7 +30,6 @@ export const ETCD_CONTROLS: readonly Control[] = [
     rationale: 'Without client certificate authentication anyone who reaches the etcd port can read and write the cluster state.',
     severity: 'critical',
     frameworks: { stig: ['V-242423'], cis: ['2.2'], ccn: ['CCN-CL-03'], scs: ['SCS-BASE-TLS'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: "HardenedControlPlane prop etcd.extraArgs 'client-cert-auth': 'true' (kubeadm's default).",
@@ -43,7 +41,6 @@ export const ETCD_CONTROLS: readonly Control[] = [
     rationale: 'Automatically generated certificates are not issued by the etcd CA, so clients cannot verify the server.',
     severity: 'high',
     frameworks: { stig: ['V-242379'], cis: ['2.3'], ccn: ['CCN-CL-03'], scs: ['SCS-BASE-CA'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: "HardenedControlPlane prop etcd.extraArgs: remove 'auto-tls' or set it to 'false'.",
@@ -55,7 +52,6 @@ export const ETCD_CONTROLS: readonly Control[] = [
     rationale: 'Replication traffic between members carries the full data set and must be encrypted and authenticated.',
     severity: 'high',
     frameworks: { stig: ['V-242432', 'V-242433'], cis: ['2.4'], ccn: ['CCN-CL-03'], scs: ['SCS-BASE-TLS'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: "HardenedControlPlane prop etcd.extraArgs 'peer-cert-file'/'peer-key-file' (kubeadm sets both).",
@@ -74,7 +70,6 @@ export const ETCD_CONTROLS: readonly Control[] = [
     rationale: 'Without peer certificate authentication a host on the network could join the etcd cluster and receive its data.',
     severity: 'high',
     frameworks: { stig: ['V-242426'], cis: ['2.5'], ccn: ['CCN-CL-03'], scs: ['SCS-BASE-TLS'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: "HardenedControlPlane prop etcd.extraArgs 'peer-client-cert-auth': 'true' (kubeadm's default).",
@@ -86,7 +81,6 @@ export const ETCD_CONTROLS: readonly Control[] = [
     rationale: 'Self-signed peer certificates cannot be verified, so any host could pose as a member.',
     severity: 'high',
     frameworks: { stig: ['V-242380'], cis: ['2.6'], ccn: ['CCN-CL-03'], scs: ['SCS-BASE-CA'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: "HardenedControlPlane prop etcd.extraArgs: remove 'peer-auto-tls' or set it to 'false'.",

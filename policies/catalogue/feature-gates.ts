@@ -1,5 +1,5 @@
 /** Feature gates and API groups that must stay off. */
-import { CheckContext, CheckResult, Control } from '../control';
+import { CheckContext, CheckResult, ControlRecord } from '../control';
 import { featureGates } from '../components';
 import { componentCheck, fail, notEvaluated, pass, result } from '../checks/helpers';
 import { isInvalidFlagValue, parseRuntimeConfig } from '../flags';
@@ -35,14 +35,13 @@ function gateOffEverywhere(gate: string) {
   };
 }
 
-export const FEATURE_GATE_CONTROLS: readonly Control[] = [
+export const FEATURE_GATE_CONTROLS: readonly ControlRecord[] = [
   {
     id: 'HCB-FEATURE-DYNAMIC-AUDITING',
     title: 'Dynamic audit sinks are not enabled',
     rationale: 'Dynamic auditing let API clients register their own audit sinks, so audit data could be redirected or suppressed without touching the control plane.',
     severity: 'medium',
     frameworks: { stig: ['V-242398'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: "HardenedControlPlane prop apiServer.extraArgs: no DynamicAuditing in 'feature-gates' and no auditregistration.k8s.io in 'runtime-config'.",
@@ -61,7 +60,6 @@ export const FEATURE_GATE_CONTROLS: readonly Control[] = [
     rationale: 'Dynamic kubelet configuration let API objects change kubelet settings at run time, outside the reviewed node configuration.',
     severity: 'medium',
     frameworks: { stig: ['V-242399'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: 'HardenedControlPlane prop apiServer.extraArgs and KubeletConfiguration prop featureGates: never set DynamicKubeletConfig.',

@@ -2,7 +2,7 @@
  * The control catalogue: every control of the blueprint, one area per file. Order here is
  * presentation order only; the engine sorts findings by control id.
  */
-import { Control } from '../control';
+import { CatalogueControl, toControl } from '../control';
 import { ADMISSION_CONTROLS } from './admission';
 import { API_SERVER_CONTROLS } from './api-server';
 import { AUDIT_CONTROLS } from './audit';
@@ -19,7 +19,7 @@ import { RBAC_CONTROLS } from './rbac';
 import { SCHEDULER_CONTROLS } from './scheduler';
 import { WORKLOAD_CONTROLS } from './workloads';
 
-export const CATALOGUE: readonly Control[] = Object.freeze([
+export const CATALOGUE: readonly CatalogueControl[] = Object.freeze([
   ...API_SERVER_CONTROLS,
   ...ETCD_CONTROLS,
   ...CONTROLLER_MANAGER_CONTROLS,
@@ -35,9 +35,9 @@ export const CATALOGUE: readonly Control[] = Object.freeze([
   ...NODE_FILE_CONTROLS,
   ...BACKUP_CONTROLS,
   ...ORGANISATIONAL_CONTROLS,
-]);
+].map(toControl));
 
 /** A control by id, or undefined. */
-export function controlById(id: string): Control | undefined {
+export function controlById(id: string): CatalogueControl | undefined {
   return CATALOGUE.find((c) => c.id === id);
 }

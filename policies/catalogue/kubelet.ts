@@ -7,7 +7,7 @@
  * kubelet `hcb verify` observes running, the file its --config names as read from disk and the
  * flags of its own command line.
  */
-import { CheckContext, CheckResult, Control } from '../control';
+import { CheckContext, CheckResult, ControlRecord } from '../control';
 import { fail, notEvaluated, pass, result, Verdict } from '../checks/helpers';
 import { cipherSuitesVerdict, tlsMinVersionVerdict } from '../checks/tls';
 import { apiVersionMatches } from '../context';
@@ -193,14 +193,14 @@ function hostnameOverrideCheck(ctx: CheckContext): CheckResult[] {
   })];
 }
 
-export const KUBELET_CONTROLS: readonly Control[] = [
+export const KUBELET_CONTROLS: readonly ControlRecord[] = [
   {
     id: 'HCB-KUBELET-ANONYMOUS-AUTH',
     title: 'Kubelet rejects anonymous requests',
     rationale: 'The kubelet API can read logs and run commands in containers; without authentication anyone on the node network could use it.',
     severity: 'critical',
     frameworks: { stig: ['V-242391'], cis: ['4.2.1'], bsi: ['APP.4.4.A3'], ccn: ['CCN-CL-09'], scs: ['SCS-BASE-KUBELET-AUTHN'] },
-    checkpoints: ['synth', 'live', 'probe'],
+    probes: ['kubelet-anonymous-request'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: 'KubeletConfiguration construct renders authentication.anonymous.enabled: false (not overridable).',
@@ -212,7 +212,6 @@ export const KUBELET_CONTROLS: readonly Control[] = [
     rationale: 'Webhook authentication lets the kubelet accept service account and user tokens checked by the API server, instead of only client certificates or nothing.',
     severity: 'high',
     frameworks: { bsi: ['APP.4.4.A3'], scs: ['SCS-BASE-KUBELET-AUTHN'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: 'KubeletConfiguration construct renders authentication.webhook.enabled: true.',
@@ -224,7 +223,6 @@ export const KUBELET_CONTROLS: readonly Control[] = [
     rationale: 'With AlwaysAllow every authenticated caller may use every kubelet endpoint; Webhook mode asks the API server with a SubjectAccessReview.',
     severity: 'critical',
     frameworks: { stig: ['V-242392'], cis: ['4.2.2'], bsi: ['APP.4.4.A3'], scs: ['SCS-BASE-KUBELET-AUTHZ'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: 'KubeletConfiguration construct renders authorization.mode: Webhook.',
@@ -241,7 +239,6 @@ export const KUBELET_CONTROLS: readonly Control[] = [
     rationale: 'The client CA file is what lets the kubelet authenticate the API server and other clients by certificate.',
     severity: 'high',
     frameworks: { stig: ['V-242420'], cis: ['4.2.3'], scs: ['SCS-BASE-CA', 'SCS-BASE-KUBELET-AUTHN'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: 'KubeletConfiguration construct renders authentication.x509.clientCAFile (default /etc/kubernetes/pki/ca.crt).',
@@ -256,7 +253,7 @@ export const KUBELET_CONTROLS: readonly Control[] = [
     rationale: 'The read-only port serves pod and node details over plain HTTP with no authentication at all.',
     severity: 'high',
     frameworks: { stig: ['V-242387'], cis: ['4.2.4'], scs: ['SCS-BASE-TLS', 'SCS-BASE-KUBELET-AUTHN'] },
-    checkpoints: ['synth', 'live', 'probe'],
+    probes: ['kubelet-read-only-port'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: 'KubeletConfiguration construct renders readOnlyPort: 0 explicitly.',
@@ -272,7 +269,6 @@ export const KUBELET_CONTROLS: readonly Control[] = [
     rationale: 'exec, attach and port-forward sessions that never time out can be left open and hijacked; an idle timeout ends them.',
     severity: 'medium',
     frameworks: { stig: ['V-245541'], cis: ['4.2.5'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: "KubeletConfiguration construct prop streamingConnectionIdleTimeout (default '5m').",
@@ -284,7 +280,6 @@ export const KUBELET_CONTROLS: readonly Control[] = [
     rationale: 'With protectKernelDefaults the kubelet fails instead of silently changing kernel tunables away from the hardened host configuration.',
     severity: 'medium',
     frameworks: { stig: ['V-242434'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'KubeletConfiguration construct prop protectKernelDefaults (default true; the node sysctls must match).',
@@ -296,7 +291,6 @@ export const KUBELET_CONTROLS: readonly Control[] = [
     rationale: 'seccomp filters the system calls containers may make; making RuntimeDefault the default covers pods that do not ask for it.',
     severity: 'medium',
     frameworks: { ccn: ['CCN-CL-20'], bsi: ['APP.4.4.A4'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: 'KubeletConfiguration construct prop seccompDefault (default true).',
@@ -308,7 +302,6 @@ export const KUBELET_CONTROLS: readonly Control[] = [
     rationale: 'The kubelet API carries exec sessions and logs; its TLS floor and suites must be as strict as the API server’s.',
     severity: 'medium',
     frameworks: { ccn: ['CCN-CL-04'], scs: ['SCS-BASE-TLS'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: 'HardenedControlPlane prop tls (TlsPolicy) renders the kubelet\'s tlsMinVersion and tlsCipherSuites too.',
@@ -325,7 +318,7 @@ export const KUBELET_CONTROLS: readonly Control[] = [
     rationale: 'Without a configured or bootstrapped serving certificate the kubelet generates a self-signed one that clients cannot verify.',
     severity: 'high',
     frameworks: { stig: ['V-242424', 'V-242425'], ccn: ['CCN-CL-03'], scs: ['SCS-BASE-TLS', 'SCS-BASE-CA'] },
-    checkpoints: ['synth', 'live', 'probe'],
+    probes: ['kubelet-serving-certificate'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: 'KubeletConfiguration construct prop serverTLSBootstrap (default true: the certificate is requested from the cluster CA), or tlsCertFile and tlsPrivateKeyFile.',
@@ -344,7 +337,6 @@ export const KUBELET_CONTROLS: readonly Control[] = [
     rationale: 'Rotation keeps kubelet certificates short-lived, so a stolen certificate stops working soon.',
     severity: 'medium',
     frameworks: { ccn: ['CCN-CL-03'], scs: ['SCS-BASE-CA'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: 'KubeletConfiguration construct props rotateCertificates and serverTLSBootstrap (both default true).',
@@ -364,7 +356,6 @@ export const KUBELET_CONTROLS: readonly Control[] = [
       'Static pods bypass the API server’s admission control; only control-plane nodes need them. A worker kubelet with a manifest directory runs whatever lands there.',
     severity: 'medium',
     frameworks: { stig: ['V-242397'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation:
@@ -384,7 +375,6 @@ export const KUBELET_CONTROLS: readonly Control[] = [
     severity: 'low',
     // No requirement of the frameworks here asks for cgroup v2 (BSI APP.4.4 asks for namespaces and cgroups, which v1 has too).
     frameworks: {},
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation:
@@ -397,7 +387,6 @@ export const KUBELET_CONTROLS: readonly Control[] = [
     rationale: 'An overridden hostname detaches the node identity from the host, weakening node authorization and certificate names.',
     severity: 'low',
     frameworks: { stig: ['V-242404'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: "kubeadm InitConfiguration/JoinConfiguration nodeRegistration.kubeletExtraArgs: remove 'hostname-override' (set nodeRegistration.name only if it equals the hostname).",

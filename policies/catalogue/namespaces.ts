@@ -3,7 +3,7 @@
  * the default service account. Evaluated per Namespace object in the input, against the objects
  * of that namespace that are also in the input.
  */
-import { CheckContext, CheckResult, Control } from '../control';
+import { CheckContext, CheckResult, ControlRecord } from '../control';
 import { notEvaluated, result } from '../checks/helpers';
 import { Document } from '../model';
 import { allowAllOpenings, Direction, policyTypes, selectsEveryPod } from '../checks/network-policy';
@@ -88,7 +88,7 @@ function builtIn(d: Document): boolean {
   );
 }
 
-export const NAMESPACE_CONTROLS: readonly Control[] = [
+export const NAMESPACE_CONTROLS: readonly ControlRecord[] = [
   {
     id: 'HCB-NAMESPACE-POD-SECURITY-LABELS',
     title: 'Namespaces enforce the baseline or restricted Pod Security level at a pinned version',
@@ -96,7 +96,6 @@ export const NAMESPACE_CONTROLS: readonly Control[] = [
       'Pod Security labels make the API server reject pods that break the level; pinning the version keeps an upgrade from changing what is allowed without review.',
     severity: 'high',
     frameworks: { stig: ['V-242437'], cis: ['5.2.1'], ccn: ['CCN-CL-16'], bsi: ['APP.4.4.A4'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: "HardenedNamespace enforces 'restricted' (prop podSecurityVersion pins the version to the cluster's minor); baseline only through prop podSecurityException.",
@@ -119,7 +118,6 @@ export const NAMESPACE_CONTROLS: readonly Control[] = [
     rationale: 'Pods accept traffic from anywhere until a NetworkPolicy selects them; a default deny turns the model around so that only declared flows work.',
     severity: 'high',
     frameworks: { cis: ['5.3.2'], bsi: ['APP.4.4.A7', 'APP.4.4.A18'], ccn: ['CCN-CL-11'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'HardenedNamespace renders DefaultDenyNetworkPolicy (ingress and egress); add NetworkAllowPolicy for the flows the application needs.',
@@ -131,7 +129,6 @@ export const NAMESPACE_CONTROLS: readonly Control[] = [
     rationale: 'Open egress lets a compromised pod reach the control plane, node ports, cloud metadata and the internet; default deny plus explicit allows (DNS first) closes that.',
     severity: 'medium',
     frameworks: { cis: ['5.3.2'], bsi: ['APP.4.4.A7'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'HardenedNamespace renders DefaultDenyNetworkPolicy (ingress and egress) and DnsEgressNetworkPolicy.',
@@ -143,7 +140,6 @@ export const NAMESPACE_CONTROLS: readonly Control[] = [
     rationale: 'A quota caps what one tenant can take from the cluster, so a runaway or hostile workload cannot starve the others.',
     severity: 'medium',
     frameworks: { ccn: ['CCN-CL-22'], bsi: ['APP.4.4.A1'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'HardenedNamespace prop quota (NamespaceResourceQuota).',
@@ -160,7 +156,6 @@ export const NAMESPACE_CONTROLS: readonly Control[] = [
     rationale: 'A LimitRange gives containers that declare no resources sensible requests and limits, so the quota and the scheduler can account for them.',
     severity: 'low',
     frameworks: { ccn: ['CCN-CL-22'], bsi: ['APP.4.4.A1'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'HardenedNamespace prop containerLimits (renders a NamespaceLimitRange; sized by prop size).',
@@ -179,7 +174,6 @@ export const NAMESPACE_CONTROLS: readonly Control[] = [
     rationale: 'Pods that name no service account get the default one; if it does not mount a token, such pods carry no API credential.',
     severity: 'medium',
     frameworks: { cis: ['5.1.5'], bsi: ['APP.4.4.A9'], ccn: ['CCN-CL-17'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'HardenedNamespace renders DefaultServiceAccountLockdown (automountServiceAccountToken: false on "default").',
@@ -197,7 +191,11 @@ export const NAMESPACE_CONTROLS: readonly Control[] = [
     rationale: 'The default namespace has no tenant boundaries (quota, network policy, Pod Security labels); objects there escape all of them.',
     severity: 'medium',
     frameworks: { stig: ['V-242383'], cis: ['5.7.4'], bsi: ['APP.4.4.A1'], ccn: ['CCN-CL-11'] },
-    checkpoints: ['synth', 'admission', 'live'],
+    admission: {
+      target: 'workloads',
+      expression: "request.namespace != 'default'",
+      detail: 'pods and workload controllers may not be created in the default namespace',
+    },
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'Create the object in a HardenedNamespace; never set namespace: default.',

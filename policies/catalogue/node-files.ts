@@ -3,7 +3,7 @@
  * complies when it sets no bit outside the allowed mask ("644 or stricter": 0600, 0640, 0444
  * comply; 0646 and 0744 do not).
  */
-import { CheckContext, CheckResult, Control, NodeFileEntry } from '../control';
+import { AutomatedControlRecord, CheckContext, CheckResult, ControlRecord, NodeFileEntry } from '../control';
 import { notEvaluated, result } from '../checks/helpers';
 import { octal, withinMode } from '../util/values';
 
@@ -174,23 +174,21 @@ function ccnPkiCheck(ctx: CheckContext): CheckResult[] {
   });
 }
 
-const NODE_CHECKPOINTS: Control['checkpoints'] = ['synth', 'live'];
-
 function fileControl(
   id: string,
   title: string,
   rationale: string,
-  frameworks: Control['frameworks'],
+  frameworks: ControlRecord['frameworks'],
   cls: FileClass,
   req: FileRequirement,
   remediation: string,
-  severity: Control['severity'] = 'medium',
-  responsibility: Control['responsibility'] = 'provider',
-): Control {
-  return { id, title, rationale, severity, frameworks, checkpoints: NODE_CHECKPOINTS, responsibility, automation: 'automated', remediation, check: nodeFileCheck(cls, req) };
+  severity: ControlRecord['severity'] = 'medium',
+  responsibility: ControlRecord['responsibility'] = 'provider',
+): AutomatedControlRecord {
+  return { id, title, rationale, severity, frameworks, responsibility, automation: 'automated', remediation, check: nodeFileCheck(cls, req) };
 }
 
-export const NODE_FILE_CONTROLS: readonly Control[] = [
+export const NODE_FILE_CONTROLS: readonly ControlRecord[] = [
   fileControl(
     'HCB-NODEFILE-STATIC-POD-MANIFESTS',
     'Static pod manifests are owned by root and not writable by others (644 or stricter)',
@@ -314,7 +312,6 @@ export const NODE_FILE_CONTROLS: readonly Control[] = [
       "CCN-STIC's table of control-node files asks for stricter modes than the STIG: certificates not readable by others (640) and keys readable by their owner only (400). A file that meets the STIG's 644/600 can still miss this table, so it has its own control.",
     severity: 'medium',
     frameworks: { ccn: ['CCN-CL-07'] },
-    checkpoints: NODE_CHECKPOINTS,
     responsibility: 'provider',
     automation: 'automated',
     remediation: 'NodeFileManifest props pkiCertMode (default 0640) and pkiKeyMode (default 0400); owner and group root.',

@@ -2,9 +2,9 @@
  * Requirements no check over manifests can settle: host operations, processes and architecture.
  * Each says what the blueprint gives as evidence; the engine reports them as not-evaluated.
  */
-import { Control } from '../control';
+import { ReviewedControlRecord } from '../control';
 
-type Org = Omit<Control, 'automation' | 'check'> & { automation: 'manual' | 'organisational' };
+type Org = ReviewedControlRecord;
 
 const controls: Org[] = [
   {
@@ -220,4 +220,4 @@ const controls: Org[] = [
   },
 ];
 
-export const ORGANISATIONAL_CONTROLS: readonly Control[] = controls;
+export const ORGANISATIONAL_CONTROLS: readonly ReviewedControlRecord[] = controls;

@@ -1,5 +1,5 @@
 /** RBAC: what Roles and ClusterRoles grant, and whom bindings grant it to. */
-import { CheckContext, CheckResult, Control } from '../control';
+import { CheckContext, CheckResult, ControlRecord } from '../control';
 import { notEvaluated, result } from '../checks/helpers';
 import { matchesLabels } from '../checks/label-selector';
 import { Document } from '../model';
@@ -24,6 +24,7 @@ import {
   secretsReadProblem,
   wildcardProblem,
 } from '../checks/rbac-rules';
+import { BROAD_SUBJECT, celList, roleRule, SUBJECTS } from '../checks/admission-cel';
 import { asDict, asDicts, asString, Dict } from '../util/values';
 
 const RBAC = RBAC_GROUP;
@@ -156,14 +157,18 @@ function subjectText(s: Dict): string {
   return `${asString(s.kind) ?? '?'} ${asString(s.namespace) ? `${asString(s.namespace)}/` : ''}${asString(s.name) ?? '?'}`;
 }
 
-export const RBAC_CONTROLS: readonly Control[] = [
+export const RBAC_CONTROLS: readonly ControlRecord[] = [
   {
     id: 'HCB-RBAC-NO-WILDCARDS',
     title: 'Roles name their API groups, resources and verbs (no wildcards)',
     rationale: 'A wildcard grants everything that exists now and everything added later, including new sensitive resources.',
     severity: 'medium',
     frameworks: { cis: ['5.1.3'], bsi: ['APP.4.4.A3'], ccn: ['CCN-CL-11'], scs: ['SCS-BASE-API-RBAC'] },
-    checkpoints: ['synth', 'admission', 'live'],
+    admission: {
+      target: 'roles',
+      expression: roleRule('wildcards'),
+      detail: 'no rule may use a wildcard in apiGroups, resources, verbs or nonResourceURLs',
+    },
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'Use the NamespaceAccess / PlatformAccess presets or list groups, resources and verbs explicitly.',
@@ -175,7 +180,11 @@ export const RBAC_CONTROLS: readonly Control[] = [
     rationale: 'These verbs let the holder give itself any permission or act as any user, making every other restriction moot.',
     severity: 'high',
     frameworks: { cis: ['5.1.8'], bsi: ['APP.4.4.A3'], scs: ['SCS-BASE-API-RBAC'] },
-    checkpoints: ['synth', 'admission', 'live'],
+    admission: {
+      target: 'roles',
+      expression: roleRule('escalation'),
+      detail: 'no rule may grant escalate, bind or impersonate (spelled out or through verb "*")',
+    },
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'Remove escalate, bind and impersonate from the role; keep them to break-glass administrators.',
@@ -187,7 +196,11 @@ export const RBAC_CONTROLS: readonly Control[] = [
     rationale: 'get, list or watch on Secrets hands out every credential in scope; list and watch even return all of them at once.',
     severity: 'high',
     frameworks: { cis: ['5.1.2'], bsi: ['APP.4.4.A3'], ccn: ['CCN-CL-15'] },
-    checkpoints: ['synth', 'admission', 'live'],
+    admission: {
+      target: 'roles',
+      expression: roleRule('secretsRead'),
+      detail: 'no rule may grant get, list or watch on Secrets (get on named Secrets only is allowed)',
+    },
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'Mount the one Secret a workload needs as a volume instead of granting API read access; restrict resourceNames if access is unavoidable.',
@@ -199,7 +212,11 @@ export const RBAC_CONTROLS: readonly Control[] = [
     rationale: 'cluster-admin is unrestricted; binding it to people or workloads turns any credential leak into full control of the cluster.',
     severity: 'high',
     frameworks: { cis: ['5.1.1'], bsi: ['APP.4.4.A3'], scs: ['SCS-BASE-API-RBAC'] },
-    checkpoints: ['synth', 'admission', 'live'],
+    admission: {
+      target: 'bindings',
+      expression: `!(object.roleRef.kind == 'ClusterRole' && object.roleRef.name == 'cluster-admin') || ${SUBJECTS}.all(s, s.kind == 'Group' && s.name in ['system:masters', 'kubeadm:cluster-admins'])`,
+      detail: 'cluster-admin may be bound only to the groups system:masters and kubeadm:cluster-admins',
+    },
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'Bind the PlatformAccess presets instead; keep cluster-admin for the kubeadm system:masters break-glass credential.',
@@ -218,7 +235,17 @@ export const RBAC_CONTROLS: readonly Control[] = [
       'system:authenticated is every user and service account, system:unauthenticated and system:anonymous are anyone who can reach the API server, system:serviceaccounts[:<ns>] every workload: a role with write access or Secret reads bound to them hands it to all of these.',
     severity: 'critical',
     frameworks: { cis: ['5.1.1'], bsi: ['APP.4.4.A3'], scs: ['SCS-BASE-API-RBAC'] },
-    checkpoints: ['synth', 'admission', 'live'],
+    admission: {
+      target: 'bindings',
+      // Admission cannot read the bound role: only the API server's read-only built-in roles may
+      // reach broad groups (stricter than the synth check, which reads custom roles in its input).
+      expression:
+        `!${SUBJECTS}.exists(s, ${BROAD_SUBJECT}) || ` +
+        `(object.roleRef.kind == 'ClusterRole' && object.roleRef.name in ${celList(READ_ONLY_BUILTIN_ROLES)}) || ` +
+        `(object.roleRef.kind == 'Role' && request.namespace + '/' + object.roleRef.name in ${celList(READ_ONLY_BUILTIN_NAMESPACED_ROLES)})`,
+      detail:
+        'system:authenticated, system:unauthenticated, system:anonymous and system:serviceaccounts[:<ns>] may be bound only to the read-only built-in roles (admission cannot read a custom role)',
+    },
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'Bind roles to named groups or a WorkloadIdentity service account (NamespaceAccess presets), never to system:authenticated, system:unauthenticated, system:anonymous or system:serviceaccounts.',
@@ -249,7 +276,11 @@ export const RBAC_CONTROLS: readonly Control[] = [
     rationale: 'Every pod without its own service account runs as "default"; rights granted to it reach all of them.',
     severity: 'medium',
     frameworks: { cis: ['5.1.5'], bsi: ['APP.4.4.A9'], ccn: ['CCN-CL-15'] },
-    checkpoints: ['synth', 'admission', 'live'],
+    admission: {
+      target: 'bindings',
+      expression: `${SUBJECTS}.all(s, !(s.kind == 'ServiceAccount' && s.name == 'default'))`,
+      detail: 'no binding may name a default service account',
+    },
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'Bind roles to a WorkloadIdentity service account instead of "default".',
@@ -265,7 +296,11 @@ export const RBAC_CONTROLS: readonly Control[] = [
     rationale: 'A PersistentVolume can point at any host path or storage backend; creating one is a way onto the node or into other tenants’ data.',
     severity: 'medium',
     frameworks: { bsi: ['APP.4.4.A3'] },
-    checkpoints: ['synth', 'admission', 'live'],
+    admission: {
+      target: 'roles',
+      expression: roleRule('persistentVolumeWrite'),
+      detail: 'no rule may grant create, update, patch or delete on PersistentVolumes',
+    },
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'Tenant roles (NamespaceAccess) request storage through PersistentVolumeClaims; PersistentVolume write access stays in PlatformAccess. Record an exception for the platform role.',
@@ -277,7 +312,11 @@ export const RBAC_CONTROLS: readonly Control[] = [
     rationale: 'Whoever can edit NetworkPolicies can remove the namespace isolation; that right belongs to selected administrators.',
     severity: 'low',
     frameworks: { bsi: ['APP.4.4.A7', 'APP.4.4.A18'] },
-    checkpoints: ['synth', 'admission', 'live'],
+    admission: {
+      target: 'roles',
+      expression: roleRule('networkPolicyWrite'),
+      detail: 'no rule may grant create, update, patch or delete on NetworkPolicies',
+    },
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'Keep NetworkPolicy write access in PlatformAccess; tenants request flows through reviewed NetworkAllowPolicy code. Record an exception for the platform role.',

@@ -1,5 +1,5 @@
 /** kube-scheduler: binding, TLS and profiling. */
-import { CheckContext, ComponentConfig, Control } from '../control';
+import { CheckContext, ComponentConfig, ControlRecord } from '../control';
 import { componentCheck, fail, pass, Verdict } from '../checks/helpers';
 import { apiVersionMatches } from '../context';
 import { servingTlsVerdict } from '../checks/tls';
@@ -32,14 +32,13 @@ function schedulerProfiling(c: ComponentConfig, ctx: CheckContext): Verdict {
   return pass(`KubeSchedulerConfiguration enableProfiling: false${ignored}.`);
 }
 
-export const SCHEDULER_CONTROLS: readonly Control[] = [
+export const SCHEDULER_CONTROLS: readonly ControlRecord[] = [
   {
     id: 'HCB-SCHEDULER-TLS',
     title: 'Scheduler requires TLS 1.2 or newer with approved suites',
     rationale: 'The scheduler serves health and metrics over TLS; an explicit floor keeps weak protocol versions out.',
     severity: 'medium',
     frameworks: { stig: ['V-242377'], ccn: ['CCN-CL-04'], scs: ['SCS-BASE-TLS'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: 'HardenedControlPlane prop tls (TlsPolicy) renders --tls-min-version and --tls-cipher-suites for the scheduler.',
@@ -51,7 +50,6 @@ export const SCHEDULER_CONTROLS: readonly Control[] = [
     rationale: 'Nothing outside the control-plane host needs the scheduler endpoint; loopback binding removes it from the network.',
     severity: 'medium',
     frameworks: { stig: ['V-242384'], cis: ['1.4.2'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: "HardenedControlPlane prop scheduler.extraArgs 'bind-address': '127.0.0.1' (kubeadm's default).",
@@ -63,7 +61,6 @@ export const SCHEDULER_CONTROLS: readonly Control[] = [
     rationale: 'Profiling data reveals internals and is not needed in production.',
     severity: 'low',
     frameworks: { cis: ['1.4.1'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'provider',
     automation: 'automated',
     remediation: "HardenedControlPlane prop scheduler.extraArgs 'profiling': 'false'.",

@@ -1,10 +1,9 @@
 /** Workloads: pod and container security settings inside every pod template. */
-import { CheckContext, CheckResult, Control, PodSubject } from '../control';
+import { CheckContext, CheckResult, ControlRecord, PodSubject } from '../control';
+import { effectiveCel } from '../checks/admission-cel';
 import { fail, notEvaluated, pass, result } from '../checks/helpers';
 import { containerCheck, containersOf, effective, podCheck } from '../checks/workloads';
 import { asBool, asDict, asDicts, asString, asStrings, Dict } from '../util/values';
-
-const WORKLOAD_CHECKPOINTS: Control['checkpoints'] = ['synth', 'admission', 'live'];
 
 /** Why resource limits do not apply to a control-plane static pod. */
 const STATIC_POD_UNCAPPED =
@@ -153,14 +152,18 @@ function singleVersionCheck(ctx: CheckContext): CheckResult[] {
   return out;
 }
 
-export const WORKLOAD_CONTROLS: readonly Control[] = [
+export const WORKLOAD_CONTROLS: readonly ControlRecord[] = [
   {
     id: 'HCB-WORKLOAD-PRIVILEGED',
     title: 'No privileged containers',
     rationale: 'A privileged container has every capability and device of the host: escaping it is trivial.',
     severity: 'critical',
     frameworks: { cis: ['5.2.2'], bsi: ['APP.4.4.A4'], ccn: ['CCN-CL-16'] },
-    checkpoints: WORKLOAD_CHECKPOINTS,
+    admission: {
+      target: 'workloads',
+      expression: 'variables.containers.all(c, !has(c.securityContext) || !has(c.securityContext.privileged) || c.securityContext.privileged != true)',
+      detail: 'no container may set securityContext.privileged: true',
+    },
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'HardenedWorkload renders securityContext.privileged: false; remove any override of it.',
@@ -175,7 +178,11 @@ export const WORKLOAD_CONTROLS: readonly Control[] = [
     rationale: 'Sharing host namespaces removes the separation of processes, inter-process communication and network between pod and node.',
     severity: 'high',
     frameworks: { cis: ['5.2.3', '5.2.4', '5.2.5'], bsi: ['APP.4.4.A4'], ccn: ['CCN-CL-16'] },
-    checkpoints: WORKLOAD_CHECKPOINTS,
+    admission: {
+      target: 'workloads',
+      expression: ['hostNetwork', 'hostPID', 'hostIPC'].map((k) => `(!has(variables.podSpec.${k}) || variables.podSpec.${k} != true)`).join(' && '),
+      detail: 'the pod may not set hostNetwork, hostPID or hostIPC',
+    },
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'HardenedWorkload never sets hostNetwork, hostPID or hostIPC; remove them from the pod spec.',
@@ -196,7 +203,13 @@ export const WORKLOAD_CONTROLS: readonly Control[] = [
     rationale: 'Ports below 1024 on the node belong to system services; a pod taking one can impersonate them.',
     severity: 'medium',
     frameworks: { stig: ['V-242414'], bsi: ['APP.4.4.A7'] },
-    checkpoints: WORKLOAD_CHECKPOINTS,
+    admission: {
+      target: 'workloads',
+      expression:
+        'variables.containers.all(c, !has(c.ports) || c.ports.all(p, (!has(p.hostPort) || p.hostPort <= 0 || p.hostPort >= 1024) && ' +
+        '(!has(variables.podSpec.hostNetwork) || variables.podSpec.hostNetwork != true || !has(p.containerPort) || p.containerPort <= 0 || p.containerPort >= 1024)))',
+      detail: 'no container may bind a hostPort below 1024, nor a containerPort below 1024 on the host network',
+    },
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'HardenedWorkload prop containers[].ports: drop hostPort and expose the workload through a Service.',
@@ -219,7 +232,13 @@ export const WORKLOAD_CONTROLS: readonly Control[] = [
     rationale: 'A host port opens the node itself to traffic for the pod and bypasses the Service and NetworkPolicy model.',
     severity: 'low',
     frameworks: { cis: ['5.2.13'], bsi: ['APP.4.4.A7'] },
-    checkpoints: WORKLOAD_CHECKPOINTS,
+    admission: {
+      target: 'workloads',
+      expression:
+        'variables.containers.all(c, !has(c.ports) || c.ports.all(p, (!has(p.hostPort) || p.hostPort <= 0) && ' +
+        '(!has(variables.podSpec.hostNetwork) || variables.podSpec.hostNetwork != true || !has(p.containerPort) || p.containerPort <= 0)))',
+      detail: 'no container may bind a hostPort, nor declare a port on the host network (there every containerPort is a host port)',
+    },
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'HardenedWorkload prop containers[].ports: drop hostPort and expose the workload through a Service.',
@@ -243,7 +262,11 @@ export const WORKLOAD_CONTROLS: readonly Control[] = [
     rationale: 'Without this setting a process can gain more privileges than its parent through setuid binaries or file capabilities.',
     severity: 'high',
     frameworks: { cis: ['5.2.6'], bsi: ['APP.4.4.A4'], ccn: ['CCN-CL-16'] },
-    checkpoints: WORKLOAD_CHECKPOINTS,
+    admission: {
+      target: 'workloads',
+      expression: 'variables.containers.all(c, has(c.securityContext) && has(c.securityContext.allowPrivilegeEscalation) && c.securityContext.allowPrivilegeEscalation == false)',
+      detail: 'every container must set securityContext.allowPrivilegeEscalation: false',
+    },
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'HardenedWorkload renders securityContext.allowPrivilegeEscalation: false for every container.',
@@ -261,7 +284,15 @@ export const WORKLOAD_CONTROLS: readonly Control[] = [
     rationale: 'A process running as root inside the container is one kernel bug away from root on the node.',
     severity: 'high',
     frameworks: { cis: ['5.2.7'], bsi: ['APP.4.4.A4'], ccn: ['CCN-CL-16'] },
-    checkpoints: WORKLOAD_CHECKPOINTS,
+    admission: {
+      target: 'workloads',
+      expression: (() => {
+        const user = effectiveCel('runAsUser');
+        const nonRoot = effectiveCel('runAsNonRoot');
+        return `variables.containers.all(c, (!(${user.set}) || ${user.value} != 0) && (${nonRoot.set}) && ${nonRoot.value} == true)`;
+      })(),
+      detail: 'every container must run with runAsNonRoot: true (container or pod securityContext) and no runAsUser 0',
+    },
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'HardenedWorkload renders runAsNonRoot: true and a non-zero runAsUser; build images that run as an unprivileged user.',
@@ -282,7 +313,11 @@ export const WORKLOAD_CONTROLS: readonly Control[] = [
     rationale: 'An immutable root filesystem stops an intruder from dropping tools or changing binaries; writable paths become explicit volumes.',
     severity: 'medium',
     frameworks: { ccn: ['CCN-CL-23'], bsi: ['APP.4.4.A4'] },
-    checkpoints: WORKLOAD_CHECKPOINTS,
+    admission: {
+      target: 'workloads',
+      expression: 'variables.regularContainers.all(c, has(c.securityContext) && has(c.securityContext.readOnlyRootFilesystem) && c.securityContext.readOnlyRootFilesystem == true)',
+      detail: 'every container must set securityContext.readOnlyRootFilesystem: true',
+    },
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'HardenedWorkload renders readOnlyRootFilesystem: true; mount an emptyDir for paths the application writes.',
@@ -298,7 +333,14 @@ export const WORKLOAD_CONTROLS: readonly Control[] = [
     rationale: 'Linux capabilities split root’s power; dropping all of them leaves nothing to abuse, NET_BIND_SERVICE is the only one ordinary services need.',
     severity: 'medium',
     frameworks: { cis: ['5.2.9', '5.2.10'], bsi: ['APP.4.4.A4'], ccn: ['CCN-CL-16'] },
-    checkpoints: WORKLOAD_CHECKPOINTS,
+    admission: {
+      target: 'workloads',
+      expression:
+        'variables.containers.all(c, has(c.securityContext) && has(c.securityContext.capabilities) && has(c.securityContext.capabilities.drop) && ' +
+        "c.securityContext.capabilities.drop.exists(d, d.upperAscii() == 'ALL') && " +
+        "(!has(c.securityContext.capabilities.add) || c.securityContext.capabilities.add.all(a, a.upperAscii() == 'NET_BIND_SERVICE')))",
+      detail: 'every container must drop ALL capabilities and add back NET_BIND_SERVICE at most',
+    },
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: "HardenedWorkload renders capabilities.drop: ['ALL'] and adds none; listen on a port from 1024 up (containers[].ports) instead of adding NET_BIND_SERVICE; a Service can still offer port 80.",
@@ -321,7 +363,14 @@ export const WORKLOAD_CONTROLS: readonly Control[] = [
     rationale: 'seccomp removes rarely needed system calls that kernel exploits depend on; Unconfined turns the filter off.',
     severity: 'medium',
     frameworks: { cis: ['5.7.2'], ccn: ['CCN-CL-20'], bsi: ['APP.4.4.A4'] },
-    checkpoints: WORKLOAD_CHECKPOINTS,
+    admission: {
+      target: 'workloads',
+      expression: (() => {
+        const p = effectiveCel('seccompProfile');
+        return `variables.containers.all(c, (${p.set}) && has(${p.value}.type) && ${p.value}.type in ['RuntimeDefault', 'Localhost'])`;
+      })(),
+      detail: 'every container must run with a RuntimeDefault or Localhost seccomp profile (container or pod securityContext)',
+    },
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'HardenedWorkload renders the pod securityContext.seccompProfile.type: RuntimeDefault.',
@@ -340,7 +389,13 @@ export const WORKLOAD_CONTROLS: readonly Control[] = [
     rationale: 'Without limits one pod can starve its node and every other pod on it; limits (set directly or by a LimitRange default) cap each container.',
     severity: 'medium',
     frameworks: { ccn: ['CCN-CL-22'], bsi: ['APP.4.4.A1', 'APP.4.4.A4'] },
-    checkpoints: WORKLOAD_CHECKPOINTS,
+    admission: {
+      target: 'workloads',
+      // Decided on Pods, after the LimitRanger admission plugin has filled the namespace's defaults.
+      expression:
+        "object.kind != 'Pod' || variables.regularContainers.all(c, has(c.resources) && has(c.resources.limits) && 'cpu' in c.resources.limits && 'memory' in c.resources.limits)",
+      detail: 'every container of a pod must have CPU and memory limits (directly or from a LimitRange default; decided on the Pod)',
+    },
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'HardenedWorkload prop containers[].resources (cpuLimit, memoryLimit; defaults 500m and 512Mi); for pods built otherwise, HardenedNamespace prop containerLimits gives the namespace default limits.',
@@ -359,7 +414,14 @@ export const WORKLOAD_CONTROLS: readonly Control[] = [
     rationale: 'Container logs, writable layers and emptyDir volumes fill the node\'s disk; without a request the scheduler ignores that use, without a limit one pod can fill the disk and have the kubelet evict its neighbours.',
     severity: 'medium',
     frameworks: { ccn: ['CCN-CL-22'], bsi: ['APP.4.4.A1', 'APP.4.4.A4'] },
-    checkpoints: WORKLOAD_CHECKPOINTS,
+    admission: {
+      target: 'workloads',
+      // Decided on Pods, after the LimitRanger has filled defaults and pod defaulting has copied limits into requests.
+      expression:
+        "object.kind != 'Pod' || variables.regularContainers.all(c, has(c.resources) && has(c.resources.limits) && 'ephemeral-storage' in c.resources.limits && " +
+        "has(c.resources.requests) && 'ephemeral-storage' in c.resources.requests)",
+      detail: 'every container of a pod must have an ephemeral-storage request and limit (directly or from a LimitRange default; decided on the Pod)',
+    },
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'HardenedWorkload props containers[].resources.ephemeralStorageRequest and containers[].resources.ephemeralStorageLimit (defaults 64Mi and 1Gi); for pods built otherwise, HardenedNamespace props containerLimits.defaultRequestEphemeralStorage and containerLimits.defaultLimitEphemeralStorage.',
@@ -380,7 +442,12 @@ export const WORKLOAD_CONTROLS: readonly Control[] = [
     severity: 'medium',
     // CIS 5.5.1 asks for image provenance; a digest is its precondition (what was verified is what runs), not all of it.
     frameworks: { cis: ['5.5.1'] },
-    checkpoints: WORKLOAD_CHECKPOINTS,
+    admission: {
+      target: 'workloads',
+      expression: "variables.containers.all(c, has(c.image) && c.image.matches('@(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$'))",
+      detail: 'every container image must be pinned by digest (repository@sha256:…)',
+      defaultMode: 'dry-run',
+    },
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'HardenedWorkload containers[].image and initContainers[].image (and PodRestartSchedule kubectlImage): write repository@sha256:<digest>, e.g. the digest `crane digest <image:tag>` prints.',
@@ -392,7 +459,12 @@ export const WORKLOAD_CONTROLS: readonly Control[] = [
     rationale: 'Environment variables leak into logs, crash reports and child processes and cannot be updated in place; mounted files can be protected by permissions.',
     severity: 'medium',
     frameworks: { stig: ['V-242415'], cis: ['5.4.1'], bsi: ['APP.4.4.A2'] },
-    checkpoints: WORKLOAD_CHECKPOINTS,
+    admission: {
+      target: 'workloads',
+      expression:
+        'variables.containers.all(c, (!has(c.env) || c.env.all(e, !has(e.valueFrom) || !has(e.valueFrom.secretKeyRef))) && (!has(c.envFrom) || c.envFrom.all(f, !has(f.secretRef))))',
+      detail: 'no container may read a Secret through env valueFrom.secretKeyRef or envFrom.secretRef',
+    },
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'HardenedWorkload prop containers[].secretMounts (mounts the Secret as a read-only volume) instead of env secretKeyRef or envFrom secretRef.',
@@ -413,7 +485,15 @@ export const WORKLOAD_CONTROLS: readonly Control[] = [
     rationale: 'A mounted token is a credential for the API; a compromised pod that does not need one should not hand it to the attacker.',
     severity: 'medium',
     frameworks: { cis: ['5.1.6'], bsi: ['APP.4.4.A9'], ccn: ['CCN-CL-17'] },
-    checkpoints: WORKLOAD_CHECKPOINTS,
+    admission: {
+      target: 'workloads',
+      // On a Pod the ServiceAccount admission plugin has already added the token volume
+      // (kube-api-access-…) when pod and service account leave automounting on.
+      expression:
+        "has(variables.podSpec.automountServiceAccountToken) ? variables.podSpec.automountServiceAccountToken == false : " +
+        "(object.kind != 'Pod' || !has(variables.podSpec.volumes) || !variables.podSpec.volumes.exists(v, v.name.startsWith('kube-api-access-')))",
+      detail: 'the pod may not mount a service account token (automountServiceAccountToken: false on the pod or its ServiceAccount)',
+    },
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'HardenedWorkload renders automountServiceAccountToken: false; a pod that calls the API gets its token through HardenedWorkload prop serviceAccount (WorkloadIdentity prop automountToken: true, with least-privilege rules).',
@@ -435,7 +515,13 @@ export const WORKLOAD_CONTROLS: readonly Control[] = [
     rationale: 'The default service account is shared by every pod in the namespace; permissions given to it reach all of them.',
     severity: 'low',
     frameworks: { cis: ['5.1.5'], bsi: ['APP.4.4.A9'], ccn: ['CCN-CL-15'] },
-    checkpoints: WORKLOAD_CHECKPOINTS,
+    admission: {
+      target: 'workloads',
+      expression:
+        "(has(variables.podSpec.serviceAccountName) && variables.podSpec.serviceAccountName != '' ? variables.podSpec.serviceAccountName : " +
+        "(has(variables.podSpec.serviceAccount) && variables.podSpec.serviceAccount != '' ? variables.podSpec.serviceAccount : 'default')) != 'default'",
+      detail: 'the pod must run under its own service account, not "default"',
+    },
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'WorkloadIdentity construct: one ServiceAccount per workload, passed as HardenedWorkload prop serviceAccount (HardenedWorkload creates one when it is omitted).',
@@ -450,7 +536,13 @@ export const WORKLOAD_CONTROLS: readonly Control[] = [
     rationale: 'Probes let Kubernetes stop routing traffic to, and restart, software that no longer does its job.',
     severity: 'low',
     frameworks: { bsi: ['APP.4.4.A11'] },
-    checkpoints: ['synth', 'admission', 'live'],
+    admission: {
+      target: 'workloads',
+      expression:
+        "object.kind in ['Job', 'CronJob'] || (has(object.metadata.ownerReferences) && object.metadata.ownerReferences.exists(o, o.kind == 'Job')) || " +
+        '!has(variables.podSpec.containers) || variables.podSpec.containers.all(c, has(c.livenessProbe) && has(c.readinessProbe))',
+      detail: 'every long-running container must define livenessProbe and readinessProbe (Jobs, CronJobs and the pods a Job creates are left out)',
+    },
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'HardenedWorkload props containers[].liveness and containers[].readiness (Probe.fromHttpGet/fromTcpSocket/fromCommand).',
@@ -469,7 +561,11 @@ export const WORKLOAD_CONTROLS: readonly Control[] = [
     rationale: 'A hostPath volume gives the pod the node’s filesystem: credentials, the container runtime socket, other pods’ data.',
     severity: 'high',
     frameworks: { cis: ['5.2.12'], bsi: ['APP.4.4.A4'] },
-    checkpoints: WORKLOAD_CHECKPOINTS,
+    admission: {
+      target: 'workloads',
+      expression: '!has(variables.podSpec.volumes) || variables.podSpec.volumes.all(v, !has(v.hostPath))',
+      detail: 'the pod may not mount a hostPath volume',
+    },
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'HardenedWorkload renders no hostPath volume: use HardenedWorkload props containers[].writablePaths (emptyDir), containers[].configMapMounts or containers[].secretMounts instead.',
@@ -492,7 +588,11 @@ export const WORKLOAD_CONTROLS: readonly Control[] = [
     rationale: 'default and the kube-* namespaces carry no tenant policy (quotas, network rules, Pod Security labels) and mix user pods with system ones.',
     severity: 'medium',
     frameworks: { stig: ['V-242417'], cis: ['5.7.1'], bsi: ['APP.4.4.A1'], ccn: ['CCN-CL-11'] },
-    checkpoints: WORKLOAD_CHECKPOINTS,
+    admission: {
+      target: 'workloads',
+      expression: "request.namespace != 'default'",
+      detail: 'user workloads run in a namespace of their own, not in default (the system namespaces are left to the provider by the binding)',
+    },
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'HardenedNamespace (or Tenant) construct for each application; put the workload in it.',
@@ -511,7 +611,23 @@ export const WORKLOAD_CONTROLS: readonly Control[] = [
     rationale: 'The Dashboard is a web front end with broad API access and a long history of being exposed by accident.',
     severity: 'medium',
     frameworks: { stig: ['V-242395'] },
-    checkpoints: ['synth', 'admission', 'live'],
+    admission: {
+      target: 'workloads',
+      expression:
+        "variables.containers.all(c, !has(c.image) || !c.image.matches('(^|/)kubernetesui/dashboard|(^|/)kubernetes-dashboard(:|@|$)')) && " +
+        "(!has(object.metadata.name) || object.metadata.name != 'kubernetes-dashboard') && " +
+        [
+          'has(object.metadata.labels) ? object.metadata.labels : {\'\': \'\'}',
+          'variables.podLabels',
+        ]
+          .map(
+            (l) =>
+              `!((${l}).exists(k, (k == 'k8s-app' && (${l})[k] == 'kubernetes-dashboard') || (k == 'app.kubernetes.io/part-of' && (${l})[k] == 'kubernetes-dashboard') || ` +
+              `(k == 'app.kubernetes.io/name' && (${l})[k].matches('^kubernetes-dashboard(-|$)'))))`,
+          )
+          .join(' && '),
+      detail: 'the Kubernetes Dashboard (kubernetesui/dashboard image, a workload named kubernetes-dashboard, or its k8s-app / app.kubernetes.io labels) may not be deployed',
+    },
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'Do not deploy kubernetesui/dashboard; use kubectl with RBAC-scoped credentials instead.',
@@ -523,7 +639,6 @@ export const WORKLOAD_CONTROLS: readonly Control[] = [
     rationale: 'An old version left running after an update keeps its vulnerabilities in the cluster.',
     severity: 'low',
     frameworks: { stig: ['V-242442'], ccn: ['CCN-CL-02'] },
-    checkpoints: ['synth', 'live'],
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: 'Update every workload that uses an image to the same version (Pulumi replaces the old objects); delete workloads left behind.',

@@ -14,8 +14,10 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ADMISSION_POLICY_CONTROLS } from '../../../constructs/admission/catalogue-admission-policies';
+import { App, Chart } from 'cdk8s';
+import { ADMISSION_POLICY_CONTROLS, CatalogueAdmissionPolicies } from '../../../constructs/admission/catalogue-admission-policies';
 import { CATALOGUE } from '../../../policies/catalogue';
+import { AutomatedControlRecord, checkpointsOf, toControl } from '../../../policies/control';
 import { evaluate } from '../../../policies/engine';
 import { probe } from '../../../stacks/local/verify';
 import { probeNode } from '../../../stacks/local/verify-node';
@@ -54,14 +56,31 @@ describe('control records: declared checkpoints are what runs', () => {
   const automated = CATALOGUE.filter((c) => c.automation === 'automated');
   const others = CATALOGUE.filter((c) => c.automation !== 'automated');
 
-  it('declares admission exactly for the controls with an admission policy', () => {
+  it('declares admission exactly for the controls CatalogueAdmissionPolicies renders a policy for', () => {
+    const chart = new Chart(new App(), 'c');
+    new CatalogueAdmissionPolicies(chart, 'admission', { evaluationDate: '2026-06-01' });
+    const rendered = chart
+      .toJson()
+      .filter((o: { kind: string }) => o.kind === 'ValidatingAdmissionPolicy')
+      .map((o: { metadata: { labels: Record<string, string> } }) => o.metadata.labels['hcb.dev/control'])
+      .sort();
+    expect(rendered.length).toBeGreaterThan(20);
     const declared = automated.filter((c) => c.checkpoints.includes('admission')).map((c) => c.id).sort();
-    expect(declared).toEqual([...ADMISSION_POLICY_CONTROLS].sort());
+    expect(declared).toEqual(rendered);
+    expect([...ADMISSION_POLICY_CONTROLS].sort()).toEqual(rendered);
+    // The policy carries the record's CEL, unchanged.
+    const json = chart.toJson() as Array<{ kind: string; metadata: { labels: Record<string, string> }; spec: { validations?: Array<{ expression: string }> } }>;
+    for (const c of automated.filter((x) => x.admission)) {
+      const p = json.find((o) => o.kind === 'ValidatingAdmissionPolicy' && o.metadata.labels['hcb.dev/control'] === c.id)!;
+      expect(p.spec.validations![0].expression).toBe(c.admission!.expression);
+    }
   });
 
-  it('declares probe exactly for the controls hcb verify probes', async () => {
+  it('names every probe hcb verify runs in the record of its control, and no other', async () => {
     const probes = await implementedProbes();
     expect(probes.size).toBeGreaterThan(0);
+    const named = new Map(automated.filter((c) => (c.probes ?? []).length > 0).map((c) => [c.id, [...c.probes!].sort()]));
+    expect(Object.fromEntries(named)).toEqual(Object.fromEntries(probes));
     const declared = automated.filter((c) => c.checkpoints.includes('probe')).map((c) => c.id).sort();
     expect(declared).toEqual([...probes.keys()].sort());
   });
@@ -73,6 +92,23 @@ describe('control records: declared checkpoints are what runs', () => {
     }
     // The one control today whose input only a running cluster has.
     expect(automated.filter((c) => !c.checkpoints.includes('synth')).map((c) => c.id)).toEqual(['HCB-BACKUP-RECENT']);
+  });
+
+  it('derives the checkpoints of an automated record from its parts', () => {
+    const base: AutomatedControlRecord = {
+      id: 'HCB-TEST-X', title: 't', rationale: 'r', severity: 'low', frameworks: {}, responsibility: 'cluster-admin', automation: 'automated', remediation: 'x', check: () => [],
+    };
+    expect(checkpointsOf(base)).toEqual(['synth', 'live']);
+    expect(checkpointsOf({ ...base, liveOnly: 'observed only' })).toEqual(['live']);
+    expect(checkpointsOf({ ...base, admission: { target: 'workloads', expression: 'true', detail: 'd' }, probes: ['p'] })).toEqual(['synth', 'admission', 'live', 'probe']);
+    expect(checkpointsOf({ ...base, probes: [] })).toEqual(['synth', 'live']);
+    expect(toControl(base).checkpoints).toEqual(['synth', 'live']);
+    // A record cannot declare its own checkpoints, nor be automated without a check.
+    // @ts-expect-error checkpoints are derived
+    const declared: AutomatedControlRecord = { ...base, checkpoints: ['probe'] };
+    // @ts-expect-error automated requires check
+    const unchecked: AutomatedControlRecord = { ...base, check: undefined };
+    expect([declared, unchecked]).toHaveLength(2);
   });
 
   it('gives manual and organisational controls neither a check nor a probe', () => {
