@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { NetworkPolicyPeer } from 'cdk8s-plus-28/lib/imports/k8s';
 import { BlueprintPropError } from '../common/errors';
+import type { ServiceAccountRef } from '../rbac/subject';
 import { requireDnsLabel, requireDnsSubdomain, requireLabels } from '../tenant/names';
 import { cidrStrictlyContains, requireCidr } from './cidr';
 
@@ -31,8 +32,17 @@ export class NetworkPeer {
   public static namespacesWithLabels(labels: Record<string, string>): NetworkPeer { return new NetworkPeer({ kind: 'namespaces', labels }); }
   /** Pods carrying `labels` in the policy's own namespace, or in `namespace` when given. */
   public static pods(labels: Record<string, string>, namespace?: string): NetworkPeer { return new NetworkPeer({ kind: 'pods', labels, namespace }); }
-  /** Pods running as ServiceAccount `name` (by the `hcb.dev/service-account` label), in the policy's namespace or `namespace`. */
-  public static serviceAccount(name: string, namespace?: string): NetworkPeer { return new NetworkPeer({ kind: 'serviceAccount', name, namespace }); }
+  /**
+   * Pods running as ServiceAccount `name` (by the `hcb.dev/service-account` label), in the policy's
+   * namespace or `namespace`: `serviceAccount({ namespace, name })` (the form Subject.serviceAccount
+   * takes too; namespace optional here), or positionally `serviceAccount(name, namespace?)`.
+   */
+  public static serviceAccount(account: Omit<ServiceAccountRef, 'namespace'> & { readonly namespace?: string }): NetworkPeer;
+  public static serviceAccount(name: string, namespace?: string): NetworkPeer;
+  public static serviceAccount(account: string | (Omit<ServiceAccountRef, 'namespace'> & { readonly namespace?: string }), namespace?: string): NetworkPeer {
+    if (typeof account === 'object' && account !== null) return new NetworkPeer({ kind: 'serviceAccount', name: account.name, namespace: account.namespace });
+    return new NetworkPeer({ kind: 'serviceAccount', name: account, namespace });
+  }
   /** Every pod of the policy's own namespace. */
   public static allPodsInNamespace(): NetworkPeer { return new NetworkPeer({ kind: 'samePods' }); }
   /** An IP block, optionally with holes. Pod IPs should be matched with pod or namespace peers instead. */

@@ -6,5 +6,5 @@ export { AutomationIdentity, type AutomationIdentityProps } from './automation-i
 export { DefaultServiceAccountLockdown, type DefaultServiceAccountLockdownProps } from './default-service-account';
 export { NamespaceAccess, type NamespaceAccessProps } from './namespace-access';
 export { PLATFORM_ROLES, PlatformAccess, type PlatformAccessProps, type PlatformRole } from './platform-access';
-export { Subject } from './subject';
+export { type ServiceAccountRef, Subject } from './subject';
 export { WorkloadIdentity, type WorkloadIdentityProps } from './workload-identity';

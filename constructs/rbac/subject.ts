@@ -7,6 +7,15 @@ import { requireDnsLabel, requireDnsSubdomain } from '../tenant/names';
 export const FORBIDDEN_GROUPS: readonly string[] = ['system:authenticated', 'system:masters', 'system:serviceaccounts', 'system:unauthenticated'];
 export const FORBIDDEN_USERS: readonly string[] = ['system:anonymous'];
 
+/**
+ * A ServiceAccount by namespace and name. Subject.serviceAccount and NetworkPeer.serviceAccount both
+ * take it, so the two factories read the same (their positional forms differ in order).
+ */
+export interface ServiceAccountRef {
+  readonly namespace: string;
+  readonly name: string;
+}
+
 type SubjectSpec = { kind: 'User' | 'Group'; name: string } | { kind: 'ServiceAccount'; name: string; namespace: string };
 
 /** Who a binding grants to. Built with the static factories; validated when rendered. */
@@ -15,8 +24,13 @@ export class Subject {
   public static user(name: string): Subject { return new Subject({ kind: 'User', name }); }
   /** A group as the authenticator names it. Groups meaning "everybody" are refused. */
   public static group(name: string): Subject { return new Subject({ kind: 'Group', name }); }
-  /** A ServiceAccount. */
-  public static serviceAccount(namespace: string, name: string): Subject { return new Subject({ kind: 'ServiceAccount', name, namespace }); }
+  /** A ServiceAccount: `serviceAccount({ namespace, name })`, or positionally `serviceAccount(namespace, name)`. */
+  public static serviceAccount(account: ServiceAccountRef): Subject;
+  public static serviceAccount(namespace: string, name: string): Subject;
+  public static serviceAccount(account: string | ServiceAccountRef, name?: string): Subject {
+    if (typeof account === 'object' && account !== null) return new Subject({ kind: 'ServiceAccount', name: account.name, namespace: account.namespace });
+    return new Subject({ kind: 'ServiceAccount', name: name as string, namespace: account });
+  }
 
   private constructor(private readonly spec: SubjectSpec) {}
 

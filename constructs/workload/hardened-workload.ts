@@ -9,6 +9,7 @@ import { NetworkPeer, SERVICE_ACCOUNT_LABEL } from '../network/network-peer';
 import { NetworkPort } from '../network/network-port';
 import { PodSelection } from '../network/pod-selection';
 import { WorkloadIdentity } from '../rbac/workload-identity';
+import type { HardenedNamespace } from '../tenant/hardened-namespace';
 import { isDnsLabel, isDnsSubdomain, requireDnsSubdomain, requireUserNamespace } from '../tenant/names';
 import { APP_LABEL, PROTECTION_NEED_LABEL, ProtectionNeed, requireProtectionNeed } from '../tenant/protection-need';
 import { parseQuantity, requireQuantity } from '../tenant/quantity';
@@ -111,9 +112,19 @@ export function printWarningsAtSynth(scope: Construct, warnings: readonly string
   });
 }
 
+/** The HardenedNamespace passed as `namespace` (recognised by shape, so a second copy of this package works too). */
+function namespaceObject(ns: unknown): Pick<HardenedNamespace, 'namespaceName' | 'protectionNeed'> | undefined {
+  if (typeof ns !== 'object' || ns === null) return undefined;
+  const o = ns as Partial<HardenedNamespace>;
+  return typeof o.namespaceName === 'string' && typeof o.protectionNeed === 'string' ? { namespaceName: o.namespaceName, protectionNeed: o.protectionNeed } : undefined;
+}
+
 export interface HardenedWorkloadProps {
-  /** Namespace (a HardenedNamespace's `namespaceName`). Reserved namespaces are refused (STIG V-242417). */
-  readonly namespace: string;
+  /**
+   * Namespace: a HardenedNamespace (its `namespaceName`; the workload inherits its protection need
+   * unless `protectionNeed` is set) or a namespace name. Reserved namespaces are refused (STIG V-242417).
+   */
+  readonly namespace: string | HardenedNamespace;
   /**
    * Name of the Deployment or StatefulSet.
    * @default - the construct id, if it is a valid object name
@@ -132,7 +143,7 @@ export interface HardenedWorkloadProps {
   /**
    * Protection need; `high` turns high availability on by default, `very-high` also requires
    * dedicated nodes (or `dedicatedCluster`) and sets a 24h maximum pod age by default.
-   * @default 'normal'
+   * @default - the HardenedNamespace's, when `namespace` is one; else 'normal'
    */
   readonly protectionNeed?: ProtectionNeed;
   /** Application containers, at least one. Liveness and readiness probes are required. */
@@ -296,7 +307,8 @@ export class HardenedWorkload extends Construct {
     this.warnings = warnings;
     const warn = (msg: string) => { warnings.push(msg); this.node.addMetadata(WARNING_METADATA, msg); };
 
-    const namespace = this.namespace = requireUserNamespace(this, 'namespace', props.namespace);
+    const nsObject = namespaceObject(props.namespace);
+    const namespace = this.namespace = requireUserNamespace(this, 'namespace', nsObject ? nsObject.namespaceName : props.namespace);
     if (props.name === undefined && !isDnsSubdomain(id)) {
       throw new BlueprintPropError(this, 'name', undefined, `no name given and the construct id "${id}" is not an object name`, 'pass props.name, e.g. "web"');
     }
@@ -317,7 +329,7 @@ export class HardenedWorkload extends Construct {
     if (!isDnsSubdomain(app) || app.length > 63) {
       throw new BlueprintPropError(this, 'app', app, 'must be a label value that is also an object name', 'use lower-case letters, digits and \'-\'');
     }
-    const need = requireProtectionNeed(this, 'protectionNeed', props.protectionNeed ?? 'normal');
+    const need = requireProtectionNeed(this, 'protectionNeed', props.protectionNeed ?? nsObject?.protectionNeed ?? 'normal');
 
     // Identity (BSI A9): a dedicated ServiceAccount, never "default".
     let saName: string;
