@@ -5,6 +5,7 @@
  */
 import { COMMANDS } from './commands';
 import { printable } from './fs-safe';
+import { packageVersion } from './package-paths';
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -22,7 +23,7 @@ export async function main(argv: string[]): Promise<number> {
     return name ? 0 : 2;
   }
   if (name === '--version') {
-    process.stdout.write(`${packageVersion()}\n`);
+    process.stdout.write(`${packageVersion() ?? 'unknown'}\n`);
     return 0;
   }
   const cmd = COMMANDS.find((c) => c.name === name);
@@ -33,19 +34,6 @@ export async function main(argv: string[]): Promise<number> {
   return cmd.run(rest);
 }
 
-/** The package's version, from source (cli/) or compiled (dist/cli/) alike. */
-function packageVersion(): string {
-  for (const rel of ['../package.json', '../../package.json']) {
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
-      const pkg = require(rel) as { name?: string; version?: string };
-      if (pkg.name === 'hardened-cluster-blueprint' && pkg.version) return pkg.version;
-    } catch {
-      /* try the next location */
-    }
-  }
-  return 'unknown';
-}
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -10,6 +10,7 @@
 import * as path from 'path';
 import { Command } from '../command';
 import { FileRefused, ioError, maxConfigBytes, printable, readBoundedFile, writeFileAtomic } from '../fs-safe';
+import { packageVersion } from '../package-paths';
 
 export { writeFileAtomic } from '../fs-safe';
 import { CATALOGUE } from '../../policies/catalogue';
@@ -212,14 +213,6 @@ function parseScopes(values: readonly string[] | undefined): AuditScope[] {
   return AUDIT_SCOPES.filter((s) => out.has(s));
 }
 
-function packageVersion(): string | undefined {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    return require('../../package.json').version as string;
-  } catch {
-    return undefined;
-  }
-}
 
 /** The catalogue and the engine of policies/. */
 export function defaultEngine(): AuditEngine {

@@ -2,16 +2,15 @@
  * `hcb backup now|list|verify|restore`: encrypted backups of a local cluster's etcd data, PKI and
  * encryption configuration (stacks/local/backup.ts), and restores into a stopped control plane.
  */
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Command } from '../command';
+import { defaultStateDir, packageRoot, packageVersion, projectDir, toolchainBinDir } from '../package-paths';
 import { synthesizeBlueprint } from '../../constructs/blueprint';
 import { BackupError, backupNow, defaultBackupDir, defaultKeyFile, listBackups, restoreBackup, verifyBackup } from '../../stacks/local/backup';
 import { LocalControlPlane } from '../../stacks/local/control-plane';
 import { startTimer, stopTimer, timerStatus } from '../../stacks/local/backup-timer';
 
-const REPO = path.resolve(__dirname, '../..');
 
 const USAGE = `usage: hcb backup now|list|verify|restore [options]
 
@@ -47,7 +46,7 @@ interface Options {
 }
 
 function parseOptions(args: string[]): Options | string {
-  const o: Options = { stateDir: path.join(REPO, '.hcb/clusters/local'), retain: 7, replaceConfig: false, json: false, positional: [] };
+  const o: Options = { stateDir: defaultStateDir(), retain: 7, replaceConfig: false, json: false, positional: [] };
   const seen = new Set<string>();
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
@@ -76,19 +75,11 @@ function parseOptions(args: string[]): Options | string {
 }
 
 function binDir(): string {
-  const env = process.env.HCB_TOOLCHAIN_BIN;
-  if (env && fs.existsSync(path.join(env, 'etcdutl'))) return env;
-  const res = spawnSync('bash', [path.join(REPO, 'tools/build-toolchain.sh'), '--bin-dir'], { encoding: 'utf8' });
-  if (res.status !== 0) throw new BackupError('the toolchain is not built: run `npm run toolchain` first');
-  return res.stdout.trim();
+  return toolchainBinDir('etcdutl', (message) => new BackupError(message));
 }
 
 function hcbVersion(): string {
-  try {
-    return (JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
+  return packageVersion() ?? 'unknown';
 }
 
 export const command: Command = {
@@ -154,10 +145,10 @@ export const command: Command = {
           const sub = o.positional[0];
           if (sub === 'start') {
             const entry = __filename.endsWith('.ts')
-              ? [process.execPath, '-r', 'ts-node/register/transpile-only', path.join(REPO, 'cli/main.ts')]
+              ? [process.execPath, '-r', 'ts-node/register/transpile-only', path.join(packageRoot(), 'cli/main.ts')]
               : [process.execPath, path.join(__dirname, '..', 'main.js')];
             const env = { ...process.env, HCB_TOOLCHAIN_BIN: process.env.HCB_TOOLCHAIN_BIN ?? binDir() };
-            const t = startTimer(o.stateDir, entry, { cwd: REPO, env });
+            const t = startTimer(o.stateDir, entry, { cwd: projectDir(), env });
             process.stdout.write(`backup timer ${t.started ? 'started' : 'already running'} (pid ${t.pid}, every ${t.intervalSeconds}s; log ${path.join(o.stateDir, 'logs', 'backup-timer.log')})\n`);
             return 0;
           }

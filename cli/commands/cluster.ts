@@ -2,14 +2,12 @@
  * `hcb cluster up|down|status`: drives the embedded local control plane directly (the same
  * state directory the `local` Pulumi stack uses, so `status` shows the stack's cluster too).
  */
-import { spawnSync } from 'child_process';
-import * as fs from 'fs';
 import * as path from 'path';
 import { Command } from '../command';
+import { defaultStateDir, toolchainBinDir } from '../package-paths';
 import { synthesizeBlueprint, LocalEndpoints, ProtectionProfile } from '../../constructs/blueprint';
 import { LocalControlPlane } from '../../stacks/local/control-plane';
 
-const REPO = path.resolve(__dirname, '../..');
 
 const DEFAULT_PORTS: LocalEndpoints = {
   apiServerPort: 6443,
@@ -106,7 +104,7 @@ interface Options {
 }
 
 function parseOptions(args: string[]): Options | string {
-  const o: Options = { stateDir: path.join(REPO, '.hcb/clusters/local'), profile: 'standard', apiServerPort: 6443, etcdPort: 2379, controllerManagerPort: 10257, schedulerPort: 10259, purge: false, json: false };
+  const o: Options = { stateDir: defaultStateDir(), profile: 'standard', apiServerPort: 6443, etcdPort: 2379, controllerManagerPort: 10257, schedulerPort: 10259, purge: false, json: false };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const value = (): string => {
@@ -138,9 +136,5 @@ function parseOptions(args: string[]): Options | string {
 }
 
 function binDir(): string {
-  const env = process.env.HCB_TOOLCHAIN_BIN;
-  if (env && fs.existsSync(path.join(env, 'kubeadm'))) return env;
-  const res = spawnSync('bash', [path.join(REPO, 'tools/build-toolchain.sh'), '--bin-dir'], { encoding: 'utf8' });
-  if (res.status !== 0) throw new Error('the toolchain is not built: run `npm run toolchain` first');
-  return res.stdout.trim();
+  return toolchainBinDir('kubeadm', (message) => new Error(message));
 }

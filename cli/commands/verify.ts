@@ -6,6 +6,7 @@
  */
 import * as path from 'path';
 import { Command } from '../command';
+import { defaultStateDir } from '../package-paths';
 import { synthesizeBlueprint } from '../../constructs/blueprint';
 import { CATALOGUE } from '../../policies/catalogue';
 import { Finding } from '../../policies/model';
@@ -16,7 +17,6 @@ import { loadStackConfig } from '../stack-config';
 import { verifyLocalCluster } from '../../stacks/local/verify';
 import { DEFAULT_FAIL_ON, FAIL_ON_LEVELS, FailOn, failsRun, writeFileAtomic } from './audit';
 
-const REPO = path.resolve(__dirname, '../..');
 
 /**
  * Control id of the findings for what verify expected and did not observe (a component not
@@ -56,7 +56,7 @@ export const command: Command = {
   name: 'verify',
   summary: 'check the running local control plane (processes, files, API objects, probes)',
   async run(args: string[]): Promise<number> {
-    let stateDir = path.join(REPO, '.hcb/clusters/local');
+    let stateDir = defaultStateDir();
     let stackConfig: string | undefined;
     let format: ReportFormat = 'terminal';
     let output: string | undefined;
