@@ -29,7 +29,8 @@
  *   bin directory, which builds it from k8s.io/kubernetes at the cluster's version), alone on the
  *   audits' PATH, with the kubeconfig of a read-only identity made for the run (`withKubeBenchReader`:
  *   a ServiceAccount, a ClusterRole with exactly what the cis-1.10 policies audits read, a binding and
- *   a 10-minute token; all removed afterwards, which also invalidates the token). It reads no Secret.
+ *   a 10-minute token; all removed afterwards, and the token is refused from then on, at the latest after
+ *   the API server's 10-second cache of successful token authentications). It reads no Secret.
  *   5.1.2 and 5.1.4 ask `kubectl auth can-i ... --as=system:authenticated`, so the role may impersonate
  *   the user system:authenticated, through constrained impersonation (Kubernetes 1.36, beta, on by
  *   default) and only to create SelfSubjectAccessReviews. Without a kubectl, a stand-in that fails with
@@ -369,7 +370,8 @@ export interface KubeBenchReader {
 
 /**
  * Creates the read-only identity, writes its kubeconfig to `kubeconfigFile` (0600), runs `fn`, then
- * removes the objects (the token dies with its ServiceAccount) and the file, also when `fn` throws.
+ * removes the objects (the bound token dies with its ServiceAccount, once the API server's 10 s cache of
+ * successful token authentications has let it go) and the file, also when `fn` throws.
  * Objects of an earlier run killed before its cleanup (older than 30 minutes) are removed first.
  */
 export function withKubeBenchReader<T>(opts: { stateDir: string; kubectl: string; kubeconfigFile: string; cacheDir?: string }, fn: (reader: KubeBenchReader) => T): T {
