@@ -228,6 +228,7 @@ describe('kubectl for the policies checks (5.1.x)', () => {
       return reader.serviceAccount;
     });
     expect(fs.existsSync(kubeconfigFile)).toBe(false);
+    fs.rmSync(path.dirname(kubeconfigFile), { recursive: true, force: true });
     expect(admin(['get', 'serviceaccount', '-n', 'kube-system', sa.split('/')[1]]).out).toMatch(/NotFound/);
     // The bound token is checked against its ServiceAccount: deleted, it no longer authenticates once the
     // API server's cache of successful token authentications lets it go (TokenSuccessCacheTTL, 10 s by
