@@ -11,6 +11,7 @@ import * as path from 'path';
 import { Command } from '../command';
 import { FileRefused, ioError, maxConfigBytes, printable, readBoundedFile, writeFileAtomic } from '../fs-safe';
 import { packageVersion } from '../package-paths';
+import { type CliIo, oneOf, parseArgs, processIo, UsageError, useColour } from '../options';
 
 export { writeFileAtomic } from '../fs-safe';
 import { CATALOGUE } from '../../policies/catalogue';
@@ -22,6 +23,9 @@ import { ControlException, Document, Finding, Framework, FRAMEWORKS, Severity, S
 import { displayName, loadInputs, loadProblemsToFindings, parseExceptions, INPUT_PARSE_CONTROL } from '../../policies/input';
 import { EXCEPTION_LIST_KIND, isExceptionDocument } from '../../policies/exceptions';
 import { ControlInfo, REPORT_FORMATS, RENDERERS, ReportFormat, ReportMeta, summarizeFindings } from '../../policies/report';
+
+// Moved to ../options (shared by every command); re-exported for the modules and tests that import them from here.
+export { type CliIo, oneOf, parseArgs, processIo, UsageError, useColour };
 
 /** Control id of the finding made when the engine itself throws. */
 export const ENGINE_ERROR_CONTROL = 'HCB-ENGINE-ERROR';
@@ -77,21 +81,6 @@ export interface AuditEngine {
   controls: readonly ControlInfo[];
 }
 
-/** Everything the command touches outside itself, so tests can run it in-process. */
-export interface CliIo {
-  stdout: { write(s: string): unknown; isTTY?: boolean };
-  stderr: { write(s: string): unknown };
-  env: Record<string, string | undefined>;
-  cwd: string;
-  readStdin?: () => Promise<string>;
-  /** The clock. @default () => new Date() */
-  clock?: () => Date;
-}
-
-export function processIo(): CliIo {
-  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
-}
-
 export const AUDIT_USAGE = `usage: hcb audit PATH... [options]
 
 Checks Kubernetes manifests and control-plane configuration files (files, directories
@@ -122,63 +111,6 @@ options:
 
 exit status: 0 no failing finding at or above --fail-on, 1 at least one, 2 usage error.
 `;
-
-export class UsageError extends Error {}
-
-/** A small option parser: --name value, --name=value, repeated options, -- ends options. */
-export function parseArgs(
-  args: readonly string[],
-  spec: { values: readonly string[]; flags: readonly string[]; short?: Record<string, string> },
-): { options: Map<string, string[]>; flags: Set<string>; positional: string[] } {
-  const options = new Map<string, string[]>();
-  const flags = new Set<string>();
-  const positional: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === '--') {
-      for (const rest of args.slice(i + 1)) positional.push(rest);
-      break;
-    }
-    if (a === '-' || !a.startsWith('-')) {
-      positional.push(a);
-      continue;
-    }
-    let name = a.startsWith('--') ? a.slice(2) : (spec.short?.[a.slice(1)] ?? '');
-    let value: string | undefined;
-    const eq = name.indexOf('=');
-    if (a.startsWith('--') && eq >= 0) {
-      value = name.slice(eq + 1);
-      name = name.slice(0, eq);
-    }
-    if (spec.flags.includes(name)) {
-      if (value !== undefined) throw new UsageError(`option --${name} takes no value`);
-      flags.add(name);
-    } else if (spec.values.includes(name)) {
-      if (value === undefined) {
-        if (i + 1 >= args.length) throw new UsageError(`option --${name} needs a value`);
-        value = args[++i];
-      }
-      options.set(name, [...(options.get(name) ?? []), value]);
-    } else {
-      throw new UsageError(`unknown option ${a}`);
-    }
-  }
-  return { options, flags, positional };
-}
-
-/** Last value of an option, checked against the allowed ones. */
-export function oneOf<T extends string>(options: Map<string, string[]>, name: string, allowed: readonly T[], fallback: T): T {
-  const values = options.get(name);
-  if (!values) return fallback;
-  const v = values[values.length - 1];
-  if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got "${v}"`);
-  return v as T;
-}
-
-/** Colours only for a terminal, and never when NO_COLOR is set (https://no-color.org). */
-export function useColour(io: CliIo): boolean {
-  return !!io.stdout.isTTY && !(io.env.NO_COLOR !== undefined && io.env.NO_COLOR !== '');
-}
 
 /** Does this set of findings fail the run at this threshold? */
 export function failsRun(findings: readonly Finding[], failOn: FailOn): boolean {
@@ -212,7 +144,6 @@ function parseScopes(values: readonly string[] | undefined): AuditScope[] {
   if (out.size === 0) throw new UsageError(`--scope needs a value: ${AUDIT_SCOPES.join(', ')}`);
   return AUDIT_SCOPES.filter((s) => out.has(s));
 }
-
 
 /** The catalogue and the engine of policies/. */
 export function defaultEngine(): AuditEngine {

@@ -5,9 +5,9 @@
  */
 import * as path from 'path';
 import { Command } from '../command';
-import { ioError, maxConfigBytes, printable, readBoundedFile } from '../fs-safe';
+import { ioError, maxConfigBytes, printable, readBoundedFile, writeFileAtomic } from '../fs-safe';
 import { diffResults, parseResultsFile, renderDiffJson, renderDiffMarkdown, renderDiffTerminal, ResultsFile } from '../../policies/report';
-import { CliIo, oneOf, parseArgs, processIo, UsageError, useColour, writeFileAtomic } from './audit';
+import { type CliIo, oneOf, parseArgs, processIo, UsageError, useColour } from '../options';
 
 const FORMATS = ['terminal', 'markdown', 'json'] as const;
 

@@ -12,6 +12,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { stringify } from 'yaml';
 import { Command } from '../command';
+import { firstRepeated } from '../options';
 import { synthesizeBlueprint, BlueprintSpec, ProtectionProfile, SynthesizedBlueprint } from '../../constructs/blueprint';
 import { exceptionListDocument } from '../../policies/exceptions';
 import { ioError, printable } from '../fs-safe';
@@ -35,9 +36,7 @@ export const command: Command = {
     const namespaces: string[] = [];
     let local = false;
     let stackConfig: string | undefined;
-    // An option given twice is a mistake (which one was meant?), not "the last one wins".
-    const single = ['--out', '--profile', '--stack-config'];
-    const twice = single.find((o) => args.filter((x) => x === o).length > 1);
+    const twice = firstRepeated(args, ['--out', '--profile', '--stack-config']);
     if (twice) {
       process.stderr.write(`hcb synth: ${twice} given more than once\n\n${USAGE}`);
       return 2;

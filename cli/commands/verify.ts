@@ -6,6 +6,7 @@
  */
 import * as path from 'path';
 import { Command } from '../command';
+import { firstRepeated } from '../options';
 import { defaultStateDir } from '../package-paths';
 import { synthesizeBlueprint } from '../../constructs/blueprint';
 import { CATALOGUE } from '../../policies/catalogue';
@@ -61,9 +62,7 @@ export const command: Command = {
     let format: ReportFormat = 'terminal';
     let output: string | undefined;
     let failOn: FailOn = DEFAULT_FAIL_ON;
-    // An option given twice is a mistake (which one was meant?), not "the last one wins".
-    const single = ['--state-dir', '--stack-config', '--output', '--format', '--fail-on'];
-    const twice = single.find((o) => args.filter((x) => x === o).length > 1);
+    const twice = firstRepeated(args, ['--state-dir', '--stack-config', '--output', '--format', '--fail-on']);
     if (twice) {
       process.stderr.write(`hcb verify: ${twice} given more than once\n\n${USAGE}`);
       return 2;
