@@ -5,7 +5,9 @@
  * writes, with the node file manifest built from their owner and mode.
  */
 import { evaluate } from '../engine';
+import { loadProblemsToFindings } from '../input/findings';
 import { parseText } from '../input/parse';
+import type { LoadProblem } from '../input/types';
 import { CONSTRUCT_PATH_ANNOTATION } from '../input/types';
 import { ControlException, Document, Finding, KubeObject, NodeFile, NODE_FILE_MANIFEST_API_VERSION, NODE_FILE_MANIFEST_KIND, Severity, SEVERITIES } from '../model';
 
@@ -31,7 +33,17 @@ export interface PackOptions {
 
 /** Documents of the stack, each tied to the resource it came from. */
 export function stackDocuments(resources: readonly StackResource[]): Array<{ doc: Document; urn: string }> {
+  return stackInputs(resources).docs;
+}
+
+/**
+ * Documents of the stack and the node files that could not be read (YAML that does not parse, a
+ * field of the wrong type): those become error findings, so a config file the catalogue cannot
+ * interpret blocks the deployment instead of being left out silently.
+ */
+export function stackInputs(resources: readonly StackResource[]): { docs: Array<{ doc: Document; urn: string }>; problems: Array<{ problem: LoadProblem; urn: string }> } {
   const out: Array<{ doc: Document; urn: string }> = [];
+  const problems: Array<{ problem: LoadProblem; urn: string }> = [];
   for (const r of resources) {
     // @pulumi/policy hands props over as proxies; copy them into plain data first.
     const props = plain(r.props ?? {}) as Record<string, unknown>;
@@ -44,23 +56,29 @@ export function stackDocuments(resources: readonly StackResource[]): Array<{ doc
     if (Array.isArray(nodeFiles) && nodeFiles.every(isNodeFile)) {
       for (const f of nodeFiles) {
         if (!f.content || !/\.ya?ml$/.test(f.path)) continue;
-        for (const d of parseText(f.content, f.path).documents) out.push({ urn: r.urn, doc: d });
+        const parsed = parseText(f.content, f.path);
+        for (const d of parsed.documents) out.push({ urn: r.urn, doc: d });
+        for (const problem of parsed.errors) problems.push({ urn: r.urn, problem });
       }
       out.push({ urn: r.urn, doc: { object: manifestOf(nodeFiles), source: { file: `${r.urn}#node-files` } } });
     }
   }
-  return out;
+  return { docs: out, problems };
 }
 
 /** Failures and errors at or above the threshold, as messages a reviewer can act on. */
 export function packViolations(resources: readonly StackResource[], opts: PackOptions = {}): PackViolation[] {
-  const docs = stackDocuments(resources);
+  const { docs, problems } = stackInputs(resources);
   const urnOf = new Map(docs.map((d) => [d.doc.source.file, d.urn]));
+  for (const p of problems) if (!urnOf.has(p.problem.file)) urnOf.set(p.problem.file, p.urn);
   const threshold = SEVERITIES.indexOf(opts.failOn ?? 'low');
-  const findings = evaluate(
-    docs.map((d) => d.doc),
-    { exceptions: opts.exceptions, now: opts.now, includeManual: false },
-  );
+  const findings = [
+    ...loadProblemsToFindings(problems.map((p) => p.problem)),
+    ...evaluate(
+      docs.map((d) => d.doc),
+      { exceptions: opts.exceptions, now: opts.now, includeManual: false },
+    ),
+  ];
   return findings
     .filter((f) => f.status === 'error' || (f.status === 'fail' && SEVERITIES.indexOf(f.severity) <= threshold))
     .map((f) => {

@@ -70,3 +70,18 @@ test('Pulumi preview unknowns are ignored, not treated as values', () => {
   const docs = stackDocuments([{ type: 'kubernetes:core/v1:Namespace', urn: 'u', props: ns }]);
   expect(docs[0].doc.object.metadata?.labels).toBeUndefined();
 });
+
+test('a node file the catalogue cannot read blocks the deployment (error finding with its resource), never silently left out', () => {
+  const urn = 'urn:pulumi:dev::hcb::hcb:local:ControlPlane::cp';
+  const nodeFiles = [
+    { path: '/etc/kubernetes/audit-policy.yaml', owner: 'root', group: 'root', mode: 0o600, content: 'apiVersion: audit.k8s.io/v1\nkind: Policy\nrules: {level: None}\n' },
+    { path: '/etc/kubernetes/broken.yaml', owner: 'root', group: 'root', mode: 0o600, content: 'a: [unclosed\n' },
+  ];
+  const v = packViolations([{ type: 'hcb:local:ControlPlane', urn, props: { nodeFiles } }], { now: NOW });
+  const parse = v.filter((x) => x.finding.control === 'HCB-INPUT-PARSE');
+  expect(parse.map((x) => x.finding.object?.file).sort()).toEqual(['/etc/kubernetes/audit-policy.yaml', '/etc/kubernetes/broken.yaml']);
+  for (const x of parse) {
+    expect(x.finding.status).toBe('error');
+    expect(x.urn).toBe(urn);
+  }
+});
