@@ -9,7 +9,7 @@ import {
   BOOTSTRAP_LABEL_VALUE,
   BUILTIN_ROLES_FLAGGED_BY,
 } from './rbac-builtins';
-import { ESCALATION_VERBS, RBAC_GROUP } from './rbac-rules';
+import { ESCALATION_VERBS, IMPERSONATION_TARGETS, RBAC_GROUP } from './rbac-rules';
 
 /**
  * CEL variables: the pod spec of a Pod, or the pod template of a workload controller, its
@@ -74,8 +74,7 @@ const RULE_PROBLEMS: Record<keyof typeof BUILTIN_ROLES_FLAGGED_BY, string> = {
     `(has(r.verbs) && r.verbs.exists(v, v == '*') && (` +
     [
       ...['roles', 'clusterroles'].map((res) => grants(RBAC_GROUP, res, ['escalate', 'bind'])),
-      ...['users', 'groups', 'serviceaccounts'].map((res) => grants('', res, ['impersonate'])),
-      ...['userextras/scopes', 'uids'].map((res) => grants('authentication.k8s.io', res, ['impersonate'])),
+      ...IMPERSONATION_TARGETS.map(([group, res, verbs]) => grants(group, res, verbs)),
     ]
       .map((g) => `(${g})`)
       .join(' || ') +

@@ -15,7 +15,31 @@ export const RBAC_GROUP = 'rbac.authorization.k8s.io';
 
 /** Verbs that change state, for resources and for non-resource URLs (HTTP verbs). */
 export const WRITE_VERBS: readonly string[] = ['create', 'update', 'patch', 'delete', 'deletecollection', 'post', 'put'];
-export const ESCALATION_VERBS: readonly string[] = ['escalate', 'bind', 'impersonate'];
+/**
+ * escalate, bind, impersonate, and the verbs of constrained impersonation (Kubernetes 1.35+,
+ * ConstrainedImpersonation, on by default in 1.36: k8s.io/apiserver pkg/endpoints/filters/
+ * impersonation, modeFromVerb): `impersonate:<mode>` is the grant to impersonate an identity of that
+ * mode; the secondary `impersonate-on:<mode>:<verb>` only limits what the impersonated request may
+ * do and grants nothing alone, so it is not listed.
+ */
+export const ESCALATION_VERBS: readonly string[] = [
+  'escalate',
+  'bind',
+  'impersonate',
+  'impersonate:user-info',
+  'impersonate:serviceaccount',
+  'impersonate:arbitrary-node',
+  'impersonate:associated-node',
+];
+/** Identities verb "*" lets a rule impersonate, per resource (legacy and constrained impersonation). */
+export const IMPERSONATION_TARGETS: ReadonlyArray<[string, string, readonly string[]]> = [
+  ['', 'users', ['impersonate', 'impersonate:user-info']],
+  ['', 'groups', ['impersonate', 'impersonate:user-info', 'impersonate:serviceaccount', 'impersonate:arbitrary-node', 'impersonate:associated-node']],
+  ['', 'serviceaccounts', ['impersonate', 'impersonate:serviceaccount']],
+  ['', 'nodes', ['impersonate:arbitrary-node', 'impersonate:associated-node']],
+  ['authentication.k8s.io', 'userextras/scopes', ['impersonate', 'impersonate:user-info']],
+  ['authentication.k8s.io', 'uids', ['impersonate', 'impersonate:user-info']],
+];
 const READ_VERBS: readonly string[] = ['get', 'list', 'watch'];
 
 /**
@@ -105,8 +129,7 @@ export function escalationProblem(rule: Dict): string | undefined {
   // Verb "*" includes escalate and bind where the rule reaches roles, impersonate where it reaches identities.
   const implied = new Set<string>();
   for (const res of ['roles', 'clusterroles']) for (const v of grantsOn(rule, RBAC_GROUP, res, ['escalate', 'bind'])) implied.add(v);
-  for (const res of ['users', 'groups', 'serviceaccounts']) for (const v of grantsOn(rule, '', res, ['impersonate'])) implied.add(v);
-  for (const res of ['userextras/scopes', 'uids']) for (const v of grantsOn(rule, 'authentication.k8s.io', res, ['impersonate'])) implied.add(v);
+  for (const [group, res, verbs] of IMPERSONATION_TARGETS) for (const v of grantsOn(rule, group, res, verbs)) implied.add(v);
   return implied.size > 0 ? `verb "*" grants ${[...implied].join(', ')}` : undefined;
 }
 
