@@ -1,58 +1,91 @@
 /**
- * The workload controls, checked on a rendered pod spec (plain JSON). HardenedWorkload runs them
- * at synth time as a construct validation, so changes made through escape hatches (the exposed
- * cdk8s-plus object, JSON patches) are caught too. Returns one message per violation.
+ * The workload controls of the catalogue, run on a rendered pod spec when a construct is built.
+ * HardenedWorkload, PodRestartSchedule and ClusterDns add it as a construct validation, so
+ * changes made through escape hatches (the exposed cdk8s-plus object, JSON patches) are caught
+ * too. There is no second copy of the rules: the spec is wrapped into the object it belongs to
+ * and the catalogue's own checks (policies/catalogue/workloads.ts) decide, through the engine.
  */
-export function checkPodSpec(spec: any): string[] {
-  const problems: string[] = [];
-  if (!spec || typeof spec !== 'object') return ['no pod spec'];
-  for (const host of ['hostNetwork', 'hostPID', 'hostIPC'] as const) {
-    if (spec[host] === true) problems.push(`${host} is true: pods must not share host namespaces (STIG V-242414)`);
-  }
-  if (!spec.serviceAccountName || spec.serviceAccountName === 'default') {
-    problems.push('pods run as the "default" ServiceAccount (BSI APP.4.4.A9)');
-  }
-  const podSc = spec.securityContext ?? {};
-  if (podSc.runAsUser === 0) problems.push('pod securityContext.runAsUser is 0');
-  const all = [
-    ...(spec.initContainers ?? []).map((c: any) => ({ c, init: true })),
-    ...(spec.containers ?? []).map((c: any) => ({ c, init: false })),
-  ];
-  if ((spec.containers ?? []).length === 0) problems.push('no containers');
-  for (const { c, init } of all) {
-    const where = `${init ? 'init container' : 'container'} "${c.name}"`;
-    const sc = c.securityContext ?? {};
-    if (sc.privileged === true) problems.push(`${where}: privileged`);
-    if (sc.allowPrivilegeEscalation !== false) problems.push(`${where}: allowPrivilegeEscalation is not false`);
-    if ((sc.runAsNonRoot ?? podSc.runAsNonRoot) !== true) problems.push(`${where}: runAsNonRoot is not true`);
-    if ((sc.runAsUser ?? podSc.runAsUser) === 0) problems.push(`${where}: runs as user 0`);
-    if (sc.readOnlyRootFilesystem !== true) problems.push(`${where}: root filesystem is writable`);
-    const drop: string[] = sc.capabilities?.drop ?? [];
-    if (!drop.includes('ALL')) problems.push(`${where}: capabilities do not drop ALL`);
-    if ((sc.capabilities?.add ?? []).some((a: string) => a !== 'NET_BIND_SERVICE')) problems.push(`${where}: adds capabilities beyond NET_BIND_SERVICE`);
-    const seccomp = (sc.seccompProfile ?? podSc.seccompProfile)?.type;
-    if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost') problems.push(`${where}: seccomp profile is not RuntimeDefault or Localhost`);
-    const res = c.resources ?? {};
-    for (const k of ['cpu', 'memory', 'ephemeral-storage']) {
-      if (res.requests?.[k] === undefined) problems.push(`${where}: no ${k} request`);
-      if (res.limits?.[k] === undefined) problems.push(`${where}: no ${k} limit`);
-    }
-    if (!init) {
-      if (!c.livenessProbe) problems.push(`${where}: no liveness probe (BSI APP.4.4.A11)`);
-      if (!c.readinessProbe) problems.push(`${where}: no readiness probe (BSI APP.4.4.A11)`);
-    }
-    for (const e of c.env ?? []) {
-      if (e.valueFrom?.secretKeyRef) problems.push(`${where}: env ${e.name} comes from a Secret (STIG V-242415)`);
-    }
-    for (const e of c.envFrom ?? []) {
-      if (e.secretRef) problems.push(`${where}: envFrom a Secret (STIG V-242415)`);
-    }
-    for (const p of c.ports ?? []) {
-      if (p.hostPort !== undefined && p.hostPort !== 0 && p.hostPort < 1024) problems.push(`${where}: host port ${p.hostPort} below 1024 (STIG V-242414)`);
-    }
-  }
-  for (const v of spec.volumes ?? []) {
-    if (v.hostPath) problems.push(`volume "${v.name}": hostPath`);
-  }
-  return problems;
+import { CATALOGUE } from '../../policies/catalogue';
+import type { CatalogueControl } from '../../policies/control';
+import { evaluate } from '../../policies/engine';
+import { FRAMEWORKS, type Finding, type KubeObject } from '../../policies/model';
+
+/**
+ * The workload controls a construct enforces on its own pod spec. Left to the audit and to
+ * admission: HCB-WORKLOAD-IMAGE-DIGEST (the constructs accept an image by tag, with a warning),
+ * HCB-WORKLOAD-SA-TOKEN-AUTOMOUNT and HCB-WORKLOAD-USER-NAMESPACE (decided with other objects:
+ * the ServiceAccount, the namespace), HCB-WORKLOAD-HOST-PORTS (host ports from 1024 up warn at
+ * construct time), HCB-WORKLOAD-NO-DASHBOARD and HCB-WORKLOAD-SINGLE-IMAGE-VERSION (about which
+ * workloads a cluster runs, not about one pod).
+ */
+export const CONSTRUCT_TIME_WORKLOAD_CONTROLS: readonly string[] = [
+  'HCB-WORKLOAD-HOST-NAMESPACES',
+  'HCB-WORKLOAD-DEDICATED-SERVICE-ACCOUNT',
+  'HCB-WORKLOAD-PRIVILEGED',
+  'HCB-WORKLOAD-PRIVILEGE-ESCALATION',
+  'HCB-WORKLOAD-RUN-AS-NON-ROOT',
+  'HCB-WORKLOAD-READ-ONLY-ROOT-FS',
+  'HCB-WORKLOAD-CAPABILITIES',
+  'HCB-WORKLOAD-SECCOMP',
+  'HCB-WORKLOAD-RESOURCE-LIMITS',
+  'HCB-WORKLOAD-EPHEMERAL-STORAGE',
+  'HCB-WORKLOAD-PROBES',
+  'HCB-WORKLOAD-SECRETS-IN-ENV',
+  'HCB-WORKLOAD-PRIVILEGED-HOST-PORTS',
+  'HCB-WORKLOAD-HOST-PATH',
+];
+
+const CONTROLS: readonly CatalogueControl[] = CONSTRUCT_TIME_WORKLOAD_CONTROLS.map((id) => {
+  const c = CATALOGUE.find((x) => x.id === id);
+  if (!c || c.automation !== 'automated') throw new Error(`hcb: construct-time control ${id} is not an automated catalogue control`);
+  return c;
+});
+
+/** The kinds whose pod spec a construct renders, and where the spec sits in them. */
+export type PodSpecKind = 'Pod' | 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'ReplicaSet' | 'Job' | 'CronJob';
+
+const API_VERSION: Record<PodSpecKind, string> = {
+  Pod: 'v1',
+  Deployment: 'apps/v1',
+  StatefulSet: 'apps/v1',
+  DaemonSet: 'apps/v1',
+  ReplicaSet: 'apps/v1',
+  Job: 'batch/v1',
+  CronJob: 'batch/v1',
+};
+
+/** The object a pod spec belongs to, as the API server would receive it (name and namespace are placeholders). */
+function wrap(spec: Record<string, unknown>, kind: PodSpecKind): KubeObject {
+  const metadata = { name: 'construct', namespace: 'construct' };
+  const template = { metadata: {}, spec };
+  const body =
+    kind === 'Pod' ? spec : kind === 'CronJob' ? { jobTemplate: { spec: { template } } } : { template };
+  return { apiVersion: API_VERSION[kind], kind, metadata, spec: body } as KubeObject;
+}
+
+function frameworkText(f: Finding): string {
+  return FRAMEWORKS.filter((k) => (f.frameworks[k] ?? []).length > 0)
+    .map((k) => `${k.toUpperCase()} ${(f.frameworks[k] ?? []).join(' ')}`)
+    .join(', ');
+}
+
+/**
+ * The workload controls (CONSTRUCT_TIME_WORKLOAD_CONTROLS) on a rendered pod spec (plain JSON),
+ * decided by the catalogue's checks on the object of `kind` that carries it (default: a Pod).
+ * One message per control that does not pass: the control id and framework IDs, the control's
+ * title, what the check found (container, field and value), and the fix (construct and prop).
+ * A control the checks cannot decide on this spec is a problem too, never a silent pass.
+ */
+export function checkPodSpec(spec: any, kind: PodSpecKind = 'Pod'): string[] {
+  if (!spec || typeof spec !== 'object' || Array.isArray(spec)) return ['no pod spec'];
+  if (!Array.isArray(spec.containers) || spec.containers.length === 0) return ['no containers'];
+  const findings = evaluate([{ object: wrap(spec, kind), source: { file: 'construct' } }], { controls: CONTROLS, includeManual: false });
+  const title = new Map(CONTROLS.map((c) => [c.id, c.title]));
+  return findings
+    .filter((f) => f.status !== 'pass' && f.status !== 'not-applicable')
+    .map((f) => {
+      const fw = frameworkText(f);
+      const what = f.status === 'fail' ? '' : `${f.status}: `;
+      return `${f.control}${fw ? ` (${fw})` : ''}: ${title.get(f.control) ?? f.control}: ${what}${f.message}${f.remediation ? ` Fix: ${f.remediation}` : ''}`;
+    });
 }

@@ -181,7 +181,7 @@ describe('HardenedWorkload', () => {
     ApiObject.of(w.workload).addJsonPatch(JsonPatch.add('/spec/template/spec/hostNetwork', true));
     ApiObject.of(w.workload).addJsonPatch(JsonPatch.add('/spec/template/spec/containers/0/env', [{ name: 'PW', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }]));
     const errors = w.node.validate();
-    expect(errors.join('\n')).toMatch(/hostNetwork is true/);
+    expect(errors.join('\n')).toMatch(/HCB-WORKLOAD-HOST-NAMESPACES .*hostNetwork set to true/);
     expect(errors.join('\n')).toMatch(/V-242415/);
     expect(() => app.synthYaml()).toThrow(/Validation failed/);
   });
@@ -266,7 +266,14 @@ describe('checkPodSpec', () => {
       containers: [{ name: 'x', securityContext: { privileged: true, capabilities: { add: ['SYS_ADMIN'] } }, ports: [{ containerPort: 80, hostPort: 80 }], envFrom: [{ secretRef: { name: 's' } }] }],
       volumes: [{ name: 'h', hostPath: { path: '/' } }],
     });
-    for (const re of [/hostPID/, /default/, /privileged/, /allowPrivilegeEscalation/, /runAsNonRoot/, /root filesystem/, /drop ALL/, /beyond NET_BIND_SERVICE/, /seccomp/, /no cpu request/, /liveness/, /readiness/, /envFrom a Secret/, /host port 80/, /hostPath/]) {
+    // The catalogue's own checks decide (pod-template-checks.ts): control id, what was found, the fix.
+    for (const re of [
+      /HCB-WORKLOAD-HOST-NAMESPACES .*hostPID set to true/, /HCB-WORKLOAD-DEDICATED-SERVICE-ACCOUNT .*default service account/,
+      /HCB-WORKLOAD-PRIVILEGED .*x: privileged: true/, /x: allowPrivilegeEscalation not set/, /x: runAsNonRoot not set/,
+      /x: readOnlyRootFilesystem is not true/, /x: capabilities.drop does not include ALL, adds SYS_ADMIN/, /x: no seccomp profile/,
+      /x: no cpu or memory limit/, /x: no ephemeral-storage request or limit/, /x: no livenessProbe or readinessProbe/, /x: envFrom Secret s/,
+      /x: hostPort 80 \(below 1024\)/, /hostPath volume\(s\): h \(\/\)/, /Fix: HardenedWorkload/,
+    ]) {
       expect(problems.join('\n')).toMatch(re);
     }
   });
