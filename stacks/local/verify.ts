@@ -186,7 +186,11 @@ export async function probe(stateDir: string, nodeFiles: NodeFile[]): Promise<Fi
   const server = status.apiServerUrl;
   const api = status.components.find((c) => c.name === 'kube-apiserver');
   const out: Finding[] = [];
-  const add = (control: string, name: string, status: Status, message: string) => out.push(probeFinding(control, name, status, message));
+  const add = (control: string, name: string, status: Status, message: string) => {
+    // Every probe is in PROBES (what is reported when the API server is down), and the control's record names it (control-records.test.ts).
+    const listed = PROBES.some(([c, n]) => c === control && n === name);
+    out.push(probeFinding(control, name, listed ? status : 'error', listed ? message : `Probe ${name} is not listed in PROBES (stacks/local/verify.ts): ${message}`));
+  };
   if (!server || !api?.healthy) {
     for (const [control, name] of PROBES) add(control, name, 'not-evaluated', 'Not evaluated: the API server is not running.');
     return out;
@@ -220,7 +224,8 @@ export async function probe(stateDir: string, nodeFiles: NodeFile[]): Promise<Fi
   return out;
 }
 
-const PROBES: Array<[string, string]> = [
+/** The API server probes: control id and probe name, as the control's record names it (`probes`). */
+const PROBES: ReadonlyArray<readonly [string, string]> = [
   ['HCB-APISERVER-ANONYMOUS-AUTH', 'anonymous-request'],
   ['HCB-APISERVER-TLS-MIN-VERSION', 'tls-1.1-handshake'],
   ['HCB-APISERVER-TLS-CIPHER-SUITES', 'weak-cipher-handshake'],
