@@ -116,10 +116,15 @@ afterAll(() => {
 });
 
 describe('hcb cluster up on stale and contended state', () => {
-  const stateDir = fs.realpathSync(tempDir('faults-cli'));
+  // (made in beforeAll: a filtered run that skips this block creates nothing)
+  let stateDir = '';
   const unrelated: ChildProcess[] = [];
+  beforeAll(() => {
+    stateDir = fs.realpathSync(tempDir('faults-cli'));
+  });
 
   afterAll(async () => {
+    if (!stateDir) return;
     await hcbCluster(stateDir, 'down', ['--purge']).done;
     for (const p of processesOf(stateDir)) process.kill(p.pid, 'SIGKILL');
     for (const c of unrelated) c.kill('SIGKILL');
@@ -211,10 +216,11 @@ describe('hcb cluster up on stale and contended state', () => {
 });
 
 describe('pulumi up of the local stack with etcd, kube-apiserver and the Pulumi CLI killed', () => {
-  const home = fs.realpathSync(tempDir('faults-pulumi'));
-  const project = fs.realpathSync(tempProject());
-  const stateDir = path.join(home, 'cluster');
-  const env = pulumiEnv(home, bin);
+  // (made in beforeAll: a filtered run that skips this block creates nothing)
+  let home = '';
+  let project = '';
+  let stateDir = '';
+  let env: NodeJS.ProcessEnv = {};
   const pulumiBin = path.join(bin, 'pulumi');
   const pulumi = (args: string[]) => mustRun(pulumiBin, [...args, '--non-interactive'], { cwd: project, env });
   const up = () => start(pulumiBin, ['up', '--yes', '--skip-preview', '--non-interactive'], { cwd: project, env, timeoutMs: 900_000 });
@@ -225,6 +231,10 @@ describe('pulumi up of the local stack with etcd, kube-apiserver and the Pulumi 
   let baseline: string[] = [];
 
   beforeAll(() => {
+    home = fs.realpathSync(tempDir('faults-pulumi'));
+    project = fs.realpathSync(tempProject());
+    stateDir = path.join(home, 'cluster');
+    env = pulumiEnv(home, bin);
     installProvider(bin, project, env);
     pulumi(['stack', 'init', 'local']);
     pulumi(['config', 'set', 'stateDir', stateDir]);
@@ -235,6 +245,7 @@ describe('pulumi up of the local stack with etcd, kube-apiserver and the Pulumi 
   });
 
   afterAll(async () => {
+    if (!home) return;
     run(pulumiBin, ['cancel', '--yes', '--non-interactive'], { cwd: project, env });
     run(pulumiBin, ['destroy', '--yes', '--skip-preview', '--non-interactive'], { cwd: project, env, timeoutMs: 600_000 });
     for (const p of processesOf(stateDir)) process.kill(p.pid, 'SIGKILL');
