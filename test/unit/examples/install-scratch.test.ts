@@ -2,7 +2,7 @@
 // newest cdk8s and constructs the registry serves, then the README example verbatim, compiled with
 // strict tsc and run. One copy of `constructs` must result (two copies break construct trees at run
 // time: "scope.node._scopes is not iterable").
-import { execFileSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -21,6 +21,12 @@ function run(cmd: string, args: string[], cwd: string): string {
   } catch (e: any) {
     throw new Error(`${cmd} ${args.join(' ')} failed in ${cwd}:\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
   }
+}
+
+/** A command that may exit non-zero: its exit status and output. */
+function runStatus(cmd: string, args: string[], cwd: string): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, npm_config_update_notifier: 'false' } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 function readmeInstallLine(): string[] {
@@ -99,5 +105,54 @@ describe('a new app repo following the README', () => {
     expect(files.length).toBeGreaterThan(0);
     const kinds = files.flatMap((f) => parseAllDocuments(fs.readFileSync(path.join(out, f), 'utf8')).map((d) => (d.toJSON() as any)?.kind));
     expect(kinds).toEqual(expect.arrayContaining(['Namespace', 'Deployment', 'NetworkPolicy', 'RoleBinding']));
+  });
+
+  describe('the hcb CLI installed from the tarball (npx hcb, the package under node_modules)', () => {
+    const hcb = (args: string[], cwd = app) => runStatus('npx', ['--no-install', 'hcb', ...args], cwd);
+
+    test('--version prints the package version', () => {
+      const version = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version as string;
+      const r = hcb(['--version']);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      expect(r.stdout.trim()).toBe(version);
+    });
+
+    test('controls lists the catalogue', () => {
+      const r = hcb(['controls']);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/^CONTROL\s+SEVERITY/);
+      expect(r.stdout).toContain('HCB-WORKLOAD-PRIVILEGED');
+    });
+
+    test('synth writes the blueprint and audit reads it with the package version in the report', () => {
+      const out = path.join(app, 'synth-out');
+      const s = hcb(['synth', '--out', out, '--namespace', 'shop']);
+      expect(s.stderr).toContain('hcb synth: wrote');
+      expect(s.status).toBe(0);
+      expect(fs.readdirSync(out).sort()).toEqual(expect.arrayContaining(['cluster.yaml', 'control-plane.yaml', 'exceptions.yaml']));
+      // SARIF names the tool's version (the JSON report leaves it out on purpose: it changes only with the findings).
+      const a = hcb(['audit', path.join(out, 'cluster.yaml'), '--exceptions', path.join(out, 'exceptions.yaml'), '--format', 'sarif', '--scope', 'workloads,namespaces,rbac']);
+      expect(a.stderr).toContain('→ exit 0');
+      expect(a.status).toBe(0);
+      const sarif = JSON.parse(a.stdout);
+      const version = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version as string;
+      expect(sarif.runs[0].tool.driver.semanticVersion).toBe(version);
+      expect(sarif.runs[0].results).toEqual([]);
+    });
+
+    test('audit of a file fails a privileged pod (exit 1)', () => {
+      fs.writeFileSync(path.join(app, 'pod.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: x}\nspec:\n  containers: [{name: c, image: i, securityContext: {privileged: true}}]\n');
+      const a = hcb(['audit', 'pod.yaml', '--format', 'json']);
+      expect(a.status).toBe(1);
+      expect(JSON.parse(a.stdout).results).toEqual(expect.arrayContaining([expect.objectContaining({ control: 'HCB-WORKLOAD-PRIVILEGED', status: 'fail' })]));
+    });
+
+    test("verify's default state directory is the app repo's .hcb/clusters/local, not inside node_modules", () => {
+      const v = hcb(['verify', '--format', 'json']);
+      expect(v.status).toBe(1);
+      const files = new Set((JSON.parse(v.stdout).results as Array<{ object?: { file?: string | null } }>).map((r) => r.object?.file).filter((f) => f?.startsWith('live:/')));
+      expect([...files]).toEqual([`live:${path.join(fs.realpathSync(app), '.hcb', 'clusters', 'local')}`]);
+    });
   });
 });
