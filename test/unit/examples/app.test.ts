@@ -87,9 +87,13 @@ describe('examples/app consumes the packed package', () => {
     expect(spec.containers[0].securityContext.capabilities).toEqual({ drop: ['ALL'] });
     expect(spec.containers[0].securityContext.seccompProfile).toEqual({ type: 'RuntimeDefault' });
     expect(spec.initContainers[0].name).toBe('render-config');
-    // Use the checker from the installed package, as an app repo's own tests would.
-    const installed = require(path.join(appDir, 'node_modules', 'hardened-cluster-blueprint'));
-    expect(installed.checkPodSpec(spec)).toEqual([]);
+    // Audit with the installed package's policies entry, as an app repo's own tests would (the
+    // constructs' internal pod checks are not part of the public API).
+    const policies = require(require.resolve('hardened-cluster-blueprint/policies', { paths: [appDir] }));
+    const findings: Array<{ control: string; status: string; object?: { name?: string } }> = policies.evaluate(docs.map((object) => ({ object, source: {} })));
+    const workload = findings.filter((f) => f.control.startsWith('HCB-WORKLOAD-') && f.object?.name === 'web');
+    expect(workload.filter((f) => f.status === 'pass').length).toBeGreaterThan(5);
+    expect(workload.filter((f) => f.status === 'fail' || f.status === 'error')).toEqual([]);
     find('PodDisruptionBudget', 'web');
     find('NetworkPolicy', 'allow-web-from-ingress');
     find('NetworkPolicy', 'allow-web-to-db');
