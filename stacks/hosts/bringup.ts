@@ -35,7 +35,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parseAllDocuments, stringify } from 'yaml';
 import type { NodeFile } from '../../policies/model';
-import { buildImage, buildImagePrograms, BuiltImage } from '../local/node/images';
+import { buildImage, buildImagePrograms, BuiltImage, ImageSpec } from '../local/node/images';
 import { CNI_PLUGINS, renderCniConfig, renderContainerdConfig, lacksSysResource } from '../local/node/runtime-config';
 import { KUBELET_KERNEL_TUNABLES } from '../local/node/node';
 import { insideReservedRange } from '../local/node/network';
@@ -49,6 +49,7 @@ export const HOST_KUBEADM_INIT_CONFIG = `${HOST_STATE_DIR}/kubeadm-init.yaml`;
 const CONTAINERD_SOCKET = '/run/containerd/containerd.sock';
 const CONTROL_PLANE_IMAGES = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd'] as const;
 export const HOST_BINARIES = ['kubeadm', 'kubelet', 'containerd', 'containerd-shim-runc-v2', 'ctr', 'runc'] as const;
+const T0 = Date.now();
 const SECRET_TOKEN = /\{\{hcb-secret:([a-z0-9-]+)\}\}/g;
 
 export interface ControlPlaneHostOptions {
@@ -134,7 +135,7 @@ export class ControlPlaneHost {
     files.push({ remote: HOST_KUBEADM_INIT_CONFIG, data: () => initConfig, sha256: sha256(initConfig), mode: '0600', owner: 'root:root', what: 'kubeadm init configuration', secret: false });
 
     // 3. images, containerd and CNI configuration
-    const images = this.buildImages(kubernetesVersion, await this.etcdTag(initConfig));
+    const images = this.buildImages(kubernetesVersion, await this.imageTags(initConfig));
     const capBnd = (await this.sh('sed -n "s/^CapBnd:[[:space:]]*//p" /proc/self/status', [], { label: 'read CapBnd' })).trim() || 'ffffffffff';
     const containerdConfig = Buffer.from(renderContainerdConfig({ runcPath: `${HOST_BIN_DIR}/runc`, sandboxImage: images.pause.ref, restrictOomScoreAdj: lacksSysResource(capBnd) }), 'utf8');
     const cniConfig = Buffer.from(renderCniConfig({ nodeAddress: this.opts.host.address, nodePrefix: 32, podCidr: this.opts.podNetwork.podCidr, podGateway: this.opts.podNetwork.podGateway, serviceCidr: '' }), 'utf8');
@@ -208,7 +209,7 @@ export class ControlPlaneHost {
       await this.sh('mkdir -p -- "$(dirname -- "$1")"', [i.remote], { label: `mkdir for ${i.remote}` });
       await this.conn.upload(i.data(), i.remote, { mode: i.mode, owner: i.owner, timeoutMs: 300_000, secret: i.secret });
       sent.push(`${i.what} ${i.remote}`);
-      this.log(`${this.where()}: wrote ${i.what} ${i.remote} (${i.mode} ${i.owner})`);
+      this.log(`${this.where()}: +${Math.round((Date.now() - T0) / 1000)}s wrote ${i.what} ${i.remote} (${i.mode} ${i.owner})`);
     }
     return sent;
   }
@@ -262,25 +263,28 @@ export class ControlPlaneHost {
     return `# kubeadm init configuration of hardened-cluster-blueprint: ${'/etc/kubernetes/kubeadm/kubeadm-config.yaml'} plus imageRepository\n${out.join('---\n')}`;
   }
 
-  /** kubeadm's etcd image tag for this version (what `kubeadm config images list` names). */
-  private async etcdTag(initConfig: Buffer): Promise<string> {
+  /** kubeadm's etcd and pause image tags for this version (what `kubeadm config images list` names). */
+  private async imageTags(initConfig: Buffer): Promise<{ etcd: string; pause: string }> {
     const tmp = `${HOST_STATE_DIR}/images-list.yaml`;
     await this.conn.upload(initConfig, tmp, { mode: '0600', owner: 'root:root' });
-    const out = await this.sh('"$1/kubeadm" config images list --config "$2"; rm -f -- "$2"', [HOST_BIN_DIR, tmp], { label: 'kubeadm config images list' });
-    const m = new RegExp(`^${HOST_IMAGE_REPOSITORY.replace(/\./g, '\\.')}/etcd:(\\S+)$`, 'm').exec(out);
-    if (!m) throw new Error(`${this.where()}: kubeadm config images list names no etcd image of ${HOST_IMAGE_REPOSITORY}:\n${out}`);
-    return m[1];
+    const out = await this.sh('"$1/kubeadm" config images list --config "$2"; rc=$?; rm -f -- "$2"; exit $rc', [HOST_BIN_DIR, tmp], { label: 'kubeadm config images list' });
+    const tag = (name: string) => {
+      const m = new RegExp(`^${HOST_IMAGE_REPOSITORY.replace(/\./g, '\\.')}/${name}:(\\S+)$`, 'm').exec(out);
+      if (!m) throw new Error(`${this.where()}: kubeadm config images list names no ${name} image of ${HOST_IMAGE_REPOSITORY}:\n${out}`);
+      return m[1];
+    };
+    return { etcd: tag('etcd'), pause: tag('pause') };
   }
 
-  private buildImages(kubernetesVersion: string, etcdTag: string): Record<string, BuiltImage> {
+  private buildImages(kubernetesVersion: string, tags: { etcd: string; pause: string }): Record<string, BuiltImage> {
     const dir = path.join(this.opts.workDir, 'images');
     const repo = HOST_IMAGE_REPOSITORY.replace(/^hcb\.local\//, '');
     const out: Record<string, BuiltImage> = {};
     for (const name of CONTROL_PLANE_IMAGES) {
-      out[name] = buildImage({ repository: `${repo}/${name}`, tag: name === 'etcd' ? etcdTag : kubernetesVersion, binary: path.join(this.opts.binDir, name), entrypoint: [`/usr/local/bin/${name}`], user: '0:0' }, dir);
+      out[name] = cachedImage({ repository: `${repo}/${name}`, tag: name === 'etcd' ? tags.etcd : kubernetesVersion, binary: path.join(this.opts.binDir, name), entrypoint: [`/usr/local/bin/${name}`], user: '0:0' }, dir);
     }
     const programs = buildImagePrograms(undefined, this.log);
-    out.pause = buildImage({ repository: `${repo}/pause`, tag: 'hosts', binary: programs.pause, entrypoint: ['/pause'], user: '65535:65535' }, dir);
+    out.pause = cachedImage({ repository: `${repo}/pause`, tag: tags.pause, binary: programs.pause, entrypoint: ['/pause'], user: '65535:65535' }, dir);
     return out;
   }
 
@@ -309,8 +313,9 @@ export class ControlPlaneHost {
   }
 
   private async kubeletFingerprint(): Promise<string> {
-    const out = await this.sh('cat /var/lib/kubelet/config.yaml /var/lib/kubelet/kubeadm-flags.env /etc/containerd/config.toml; sha256sum "$1/kubelet"', [HOST_BIN_DIR], { label: 'kubelet fingerprint' });
-    return sha256(Buffer.from(out));
+    const out = await this.sh(`bin=$1; ${KUBELET_FINGERPRINT}`, [HOST_BIN_DIR], { label: 'kubelet fingerprint' });
+    if (!/^[0-9a-f]{64}$/.test(out.trim())) throw new Error(`${this.where()}: cannot fingerprint the kubelet's configuration`);
+    return out.trim();
   }
 
   /**
@@ -376,6 +381,9 @@ export class ControlPlaneHost {
   }
 }
 
+/** Run on the host with $bin set: the kubelet's configuration, containerd's and the binary, hashed. */
+const KUBELET_FINGERPRINT = '{ cat /var/lib/kubelet/config.yaml /var/lib/kubelet/kubeadm-flags.env /etc/containerd/config.toml; sha256sum "$bin/kubelet"; } | sha256sum | cut -d" " -f1';
+
 /** What kubeadm's systemd drop-in (10-kubeadm.conf) puts before KUBELET_KUBEADM_ARGS. */
 const KUBELET_ARGS_PREFIX = ['--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf', '--kubeconfig=/etc/kubernetes/kubelet.conf', '--config=/var/lib/kubelet/config.yaml'];
 
@@ -391,6 +399,19 @@ function sha256File(file: string): string {
   const sum = sha256(fs.readFileSync(file));
   fileHashes.set(file, { mtimeMs: st.mtimeMs, size: st.size, sum });
   return sum;
+}
+
+/** buildImage, remembered by the binary's hash and the spec (packing a 100 MB binary takes seconds). */
+function cachedImage(spec: ImageSpec, dir: string): BuiltImage {
+  const key = sha256(Buffer.from(JSON.stringify({ ...spec, binary: sha256File(spec.binary) }))).slice(0, 32);
+  const index = path.join(dir, `image-${key}.json`);
+  if (fs.existsSync(index)) {
+    const b = JSON.parse(fs.readFileSync(index, 'utf8')) as BuiltImage;
+    if (fs.existsSync(b.archive)) return b;
+  }
+  const b = buildImage(spec, dir);
+  fs.writeFileSync(index, JSON.stringify(b), { mode: 0o600 });
+  return b;
 }
 
 function modeString(mode: number): string {
@@ -515,6 +536,7 @@ while [ -d "/proc/$kpid" ]; do
     args=$(sed -n 's/^KUBELET_KUBEADM_ARGS="\\(.*\\)"$/\\1/p' /var/lib/kubelet/kubeadm-flags.env)
     env -u HCB_RUN_ID setsid "$bin/kubelet" $pre $args </dev/null >>"$dir/log/kubelet.log" 2>&1 &
     echo $! > "$dir/run/kubelet.pid"
+    ${KUBELET_FINGERPRINT} > "$dir/run/kubelet.fingerprint"
     echo "kubelet started: $!"
     started=1
   fi
@@ -530,7 +552,7 @@ while [ $# -ge 3 ]; do
   f=$1 m=$2 o=$3; shift 3
   [ -e "$f" ] || continue
   id -u "\${o%%:*}" >/dev/null 2>&1 || continue
-  cur=$(stat -c '%a %U:%G' -- "$f")
+  cur=$(stat -L -c '%a %U:%G' -- "$f")
   want="$(printf '%o' "0$m") $o"
   if [ "$cur" != "$want" ]; then chown -- "$o" "$f"; chmod -- "$m" "$f"; echo "mode $f $cur -> $want"; fi
 done
