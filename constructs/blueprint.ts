@@ -11,6 +11,7 @@ import { blueprintExceptions } from './blueprint-exceptions';
 import { BlueprintPropError } from './common/errors';
 import { HardenedControlPlane, HardenedControlPlaneProps } from './control-plane';
 import { HardenedNamespace, HardenedNamespaceProps } from './tenant';
+import { SystemServiceAccountLockdown } from './rbac/default-service-account';
 
 import type { ProtectionProfile } from './control-plane/profile';
 
@@ -65,6 +66,12 @@ export interface BlueprintSpec {
    * @default unset (no DNS add-on rendered)
    */
   readonly clusterDns?: BlueprintClusterDns;
+  /**
+   * Lock the `default` ServiceAccount of the namespaces the cluster brings itself (default,
+   * kube-node-lease, kube-public, kube-system: SystemServiceAccountLockdown, CIS 5.1.5).
+   * @default true
+   */
+  readonly lockSystemServiceAccounts?: boolean;
 }
 
 export interface BlueprintClusterDns {
@@ -91,6 +98,8 @@ export class Blueprint extends Construct {
   readonly admissionPolicies?: CatalogueAdmissionPolicies;
   /** The DNS add-on, when spec.clusterDns is set. */
   readonly clusterDns?: ClusterDns;
+  /** The lockdown of the system namespaces' default ServiceAccounts, unless spec.lockSystemServiceAccounts is false. */
+  readonly systemServiceAccounts?: SystemServiceAccountLockdown;
 
   constructor(scope: Construct, id: string, spec: BlueprintSpec = {}) {
     super(scope, id);
@@ -106,6 +115,12 @@ export class Blueprint extends Construct {
     this.cluster = new Chart(this, 'cluster');
     this.namespaces = (spec.namespaces ?? []).map((ns, i) => new HardenedNamespace(this.cluster, ns.name ?? `namespace-${i}`, ns));
     this.exceptions = blueprintExceptions(this, spec.exceptions, spec.local !== undefined, spec.clusterDns !== undefined);
+    if (spec.lockSystemServiceAccounts ?? true) {
+      if (typeof spec.lockSystemServiceAccounts !== 'boolean' && spec.lockSystemServiceAccounts !== undefined) {
+        throw new BlueprintPropError(this, 'lockSystemServiceAccounts', spec.lockSystemServiceAccounts, 'must be true or false', 'leave it unset (true) or set false when another tool manages those accounts');
+      }
+      this.systemServiceAccounts = new SystemServiceAccountLockdown(this.cluster, 'system-service-accounts');
+    }
     if (spec.admissionPolicies ?? true) {
       this.admissionPolicies = new CatalogueAdmissionPolicies(this.cluster, 'admission-policies', { ...spec.admissionModes, exceptions: this.exceptions });
     }

@@ -176,14 +176,28 @@ export const NAMESPACE_CONTROLS: readonly ControlRecord[] = [
     frameworks: { cis: ['5.1.5'], bsi: ['APP.4.4.A9'], ccn: ['CCN-CL-17'] },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'HardenedNamespace renders DefaultServiceAccountLockdown (automountServiceAccountToken: false on "default").',
-    check: perNamespace((ns, _d, ctx) => {
-      const sa = inNamespace(ctx, 'ServiceAccount', ns).find((d) => d.object.metadata?.name === 'default');
-      if (!sa) return { status: 'fail', message: `The default ServiceAccount of ${ns} is not in the input, so it is created with token automounting on.` };
-      return asBool((sa.object as Dict).automountServiceAccountToken) === false
-        ? { status: 'pass', message: 'The default ServiceAccount sets automountServiceAccountToken: false.' }
-        : { status: 'fail', message: 'The default ServiceAccount does not set automountServiceAccountToken: false.' };
-    }),
+    remediation: 'HardenedNamespace renders DefaultServiceAccountLockdown (automountServiceAccountToken: false on "default"); the Blueprint locks the system namespaces with SystemServiceAccountLockdown (lockSystemServiceAccounts, default true).',
+    check: (ctx) => {
+      // The namespaces of the input that the user creates must bring a locked default account (it
+      // is created with automounting on otherwise); the system namespaces' default accounts are
+      // judged where they are in the input (the blueprint's SystemServiceAccountLockdown, or
+      // objects read from a running cluster) — absent there, they are not a finding of the input.
+      const tenants = perNamespace((ns, _d, c) => {
+        const sa = inNamespace(c, 'ServiceAccount', ns).find((d) => d.object.metadata?.name === 'default');
+        if (!sa) return { status: 'fail', message: `The default ServiceAccount of ${ns} is not in the input, so it is created with token automounting on.` };
+        return asBool((sa.object as Dict).automountServiceAccountToken) === false
+          ? { status: 'pass', message: 'The default ServiceAccount sets automountServiceAccountToken: false.' }
+          : { status: 'fail', message: 'The default ServiceAccount does not set automountServiceAccountToken: false.' };
+      })(ctx);
+      const system = ctx.byKind('ServiceAccount').filter((d) => d.object.metadata?.name === 'default' && SYSTEM.has(d.object.metadata?.namespace ?? ''));
+      const systemResults = system.map((d) =>
+        asBool((d.object as Dict).automountServiceAccountToken) === false
+          ? result('pass', `The default ServiceAccount of ${d.object.metadata?.namespace} sets automountServiceAccountToken: false.`, ctx.ref(d))
+          : result('fail', `The default ServiceAccount of ${d.object.metadata?.namespace} does not set automountServiceAccountToken: false (pods there without a service account of their own get a token).`, ctx.ref(d)),
+      );
+      if (systemResults.length === 0) return tenants;
+      return [...tenants.filter((r) => r.status !== 'not-evaluated'), ...systemResults];
+    },
   },
   {
     id: 'HCB-NAMESPACE-NO-DEFAULT-OBJECTS',

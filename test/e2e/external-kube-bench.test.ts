@@ -60,10 +60,16 @@ beforeAll(async () => {
   decoyDir = tempDir('kube-bench-decoy');
   fs.symlinkSync('/bin/sh', path.join(decoyDir, 'kube-apiserver'));
   decoy = spawn(path.join(decoyDir, 'kube-apiserver'), ['-c', 'sleep 900; :', 'decoy', '--token-auth-file=/decoy/tokens.csv', '--authorization-mode=AlwaysAllow'], { stdio: 'ignore' });
+  kubectl = path.join(toolchainBin(), 'kubectl');
+  // What `npm run up` applies of the blueprint's cluster objects for the system namespaces: their
+  // default ServiceAccounts locked (SystemServiceAccountLockdown, CIS 5.1.5).
+  const lockdown = cluster.blueprint.clusterObjects.filter((o) => o.kind === 'ServiceAccount' && o.metadata?.name === 'default' && ['default', 'kube-node-lease', 'kube-public', 'kube-system'].includes(o.metadata?.namespace ?? ''));
+  expect(lockdown).toHaveLength(4);
+  const applied = admin(['apply', '--server-side', '--force-conflicts', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: lockdown }));
+  if (applied.status !== 0) throw new Error(`applying the system ServiceAccount lockdown failed: ${applied.out}`);
   t = Date.now();
   result = runKubeBench({ stateDir: cluster.stateDir, binDir: toolchainBin() });
   timing.kubeBench = Date.now() - t;
-  kubectl = path.join(toolchainBin(), 'kubectl');
   live = liveObjectFindings({ stateDir: cluster.stateDir, kubectl, exceptions: cluster.blueprint.exceptions });
 });
 

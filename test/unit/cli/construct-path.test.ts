@@ -42,7 +42,7 @@ describe('construct paths in audit output', () => {
     const results = (JSON.parse(out) as JsonReport).results;
     const cluster = results.filter((r) => r.object.file === 'out/cluster.yaml');
     expect(cluster.length).toBeGreaterThan(5);
-    for (const r of cluster) expect([r.control, r.object.kind, r.object.constructPath]).toEqual([r.control, r.object.kind, expect.stringMatching(/^hcb\/cluster\/payments\//)]);
+    for (const r of cluster) expect([r.control, r.object.kind, r.object.constructPath]).toEqual([r.control, r.object.kind, expect.stringMatching(/^hcb\/cluster\/(payments|system-service-accounts)\//)]);
     expect(cluster.find((r) => r.object.kind === 'Namespace')?.object.constructPath).toBe(NAMESPACE_PATH);
     for (const r of results.filter((x) => x.object.file === 'out/control-plane.yaml')) expect(r.object.constructPath).toBeNull();
   });

@@ -109,7 +109,7 @@ describe('the blueprint with the DNS add-on', () => {
   test('without a known API server address the add-on needs apiServerEndpoints', () => {
     expect(() => synthesizeBlueprint({ clusterDns: { image: IMAGE } })).toThrow(/clusterDns.apiServerEndpoints/);
     const bp = synthesizeBlueprint({ clusterDns: { image: IMAGE, apiServerEndpoints: ['192.0.2.10/32'] } });
-    expect(bp.clusterObjects.filter((o) => o.metadata?.namespace === 'kube-system').map((o) => o.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'NetworkPolicy', 'PodDisruptionBudget', 'Service', 'ServiceAccount']);
+    expect(bp.clusterObjects.filter((o) => o.metadata?.namespace === 'kube-system').map((o) => o.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'NetworkPolicy', 'PodDisruptionBudget', 'Service', 'ServiceAccount', 'ServiceAccount']); // coredns, and kube-system's locked default
     expect(bp.exceptions.map((e) => e.control)).toEqual(expect.arrayContaining(['HCB-WORKLOAD-USER-NAMESPACE', 'HCB-WORKLOAD-SA-TOKEN-AUTOMOUNT']));
     expect(synthesizeBlueprint({}).exceptions.map((e) => e.control)).not.toContain('HCB-WORKLOAD-USER-NAMESPACE');
   });

@@ -1,3 +1,6 @@
+import { Chart as SysChart, Testing as SysTesting } from 'cdk8s';
+import { synthesizeBlueprint } from '../../../../constructs/blueprint';
+import { SystemServiceAccountLockdown } from '../../../../constructs/rbac/default-service-account';
 import {
   ACCESS_PRESETS, AccessPreset, AutomationIdentity, NamespaceAccess, PlatformAccess, Subject, Tenant, WorkloadIdentity,
 } from '../../../../constructs';
@@ -189,5 +192,21 @@ describe('AutomationIdentity', () => {
   test('refuses duplicate or missing programs', () => {
     expect(propError(() => synth((chart) => new AutomationIdentity(chart, 'ci', { namespace: 'shop', programs: [] }))).prop).toBe('programs');
     expect(propError(() => synth((chart) => new AutomationIdentity(chart, 'ci', { namespace: 'shop', programs: ['a', 'a'] }))).prop).toBe('programs[1]');
+  });
+});
+
+describe('SystemServiceAccountLockdown', () => {
+  it('the Blueprint locks the default ServiceAccount of every system namespace unless told not to', () => {
+    const locked = synthesizeBlueprint({}).clusterObjects.filter((o) => o.kind === 'ServiceAccount' && o.metadata?.name === 'default');
+    expect(locked.map((o) => [o.metadata?.namespace, (o as { automountServiceAccountToken?: boolean }).automountServiceAccountToken])).toEqual([
+      ['default', false], ['kube-node-lease', false], ['kube-public', false], ['kube-system', false],
+    ]);
+    expect(synthesizeBlueprint({ lockSystemServiceAccounts: false }).clusterObjects.filter((o) => o.kind === 'ServiceAccount' && o.metadata?.name === 'default')).toEqual([]);
+  });
+
+  it('refuses a namespace the cluster does not create, and duplicates, naming path, prop and fix', () => {
+    const chart = new SysChart(SysTesting.app(), 'c');
+    expect(() => new SystemServiceAccountLockdown(chart, 'x', { namespaces: ['payments'] })).toThrow(/c\/x.*namespaces\[0\].*payments.*not a namespace Kubernetes creates/s);
+    expect(() => new SystemServiceAccountLockdown(chart, 'y', { namespaces: ['default', 'default'] })).toThrow(/namespaces\[1\].*listed twice/s);
   });
 });
