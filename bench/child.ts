@@ -80,7 +80,7 @@ interface JsYaml {
 
 function loadJsYaml(alt: string): { lib: JsYaml; version: string; parse: (text: string) => Parsed } {
   const dir = path.join(alt, 'node_modules', 'js-yaml');
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const lib = require(dir) as JsYaml;
   const version = (JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version: string }).version;
   // YAML 1.1 scalars as the loader reads them (0600 octal, yes/no booleans), merge keys, no timestamps.

@@ -73,12 +73,22 @@ export const command: Command = {
       if (a === '--help' || a === '-h') {
         process.stdout.write(USAGE);
         return 0;
-      } else if (a === '--state-dir' && v) (stateDir = path.resolve(v)), i++;
-      else if (a === '--stack-config' && v) (stackConfig = v), i++;
-      else if (a === '--output' && v) (output = v), i++;
-      else if (a === '--format' && v && (REPORT_FORMATS as readonly string[]).includes(v)) (format = v as ReportFormat), i++;
-      else if (a === '--fail-on' && v && (FAIL_ON_LEVELS as readonly string[]).includes(v)) (failOn = v as FailOn), i++;
-      else {
+      } else if (a === '--state-dir' && v) {
+        stateDir = path.resolve(v);
+        i++;
+      } else if (a === '--stack-config' && v) {
+        stackConfig = v;
+        i++;
+      } else if (a === '--output' && v) {
+        output = v;
+        i++;
+      } else if (a === '--format' && v && (REPORT_FORMATS as readonly string[]).includes(v)) {
+        format = v as ReportFormat;
+        i++;
+      } else if (a === '--fail-on' && v && (FAIL_ON_LEVELS as readonly string[]).includes(v)) {
+        failOn = v as FailOn;
+        i++;
+      } else {
         process.stderr.write(`hcb verify: unknown or incomplete option "${printable(a)}"\n\n${USAGE}`);
         return 2;
       }

@@ -215,7 +215,7 @@ export function toPlusContainer(
     if (!RESERVED_ENV.test(key)) {
       throw new BlueprintPropError(scope, `${prop}.env.${key}`, key, 'is not an environment variable name', 'use letters, digits, "_", "-" and "."');
     }
-    const from = (v as any)?.valueFrom ?? v;
+    const from = (v as { valueFrom?: unknown } | undefined)?.valueFrom ?? v;
     if (from && typeof from === 'object' && ('secretKeyRef' in from || 'secretRef' in from)) {
       throw new BlueprintPropError(scope, `${prop}.env.${key}`, 'secretKeyRef', 'Secrets must not be passed as environment variables (STIG V-242415)',
         `mount the Secret as files instead: secretMounts: [{ secretName: '...', mountPath: '/etc/secrets/...' }]`);

@@ -24,7 +24,7 @@ export interface DedicatedNodes {
 }
 
 /** Validates the placement and renders nodeSelector and tolerations. */
-export function renderPlacement(scope: Construct, prop: string, d: DedicatedNodes): { nodeSelector: Record<string, string>; tolerations: any[] } {
+export function renderPlacement(scope: Construct, prop: string, d: DedicatedNodes): { nodeSelector: Record<string, string>; tolerations: Array<{ key: string; operator: string; value?: string; effect: string }> } {
   const nodeSelector = requireLabels(scope, `${prop}.nodeSelector`, d?.nodeSelector);
   if (Object.keys(nodeSelector).length === 0) {
     throw new BlueprintPropError(scope, `${prop}.nodeSelector`, d?.nodeSelector, 'is empty, so it does not dedicate any node', 'name the label of the dedicated nodes, e.g. { "hcb.dev/pool": "payments" }');

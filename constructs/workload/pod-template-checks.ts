@@ -76,10 +76,11 @@ function frameworkText(f: Finding): string {
  * title, what the check found (container, field and value), and the fix (construct and prop).
  * A control the checks cannot decide on this spec is a problem too, never a silent pass.
  */
-export function checkPodSpec(spec: any, kind: PodSpecKind = 'Pod'): string[] {
+export function checkPodSpec(spec: unknown, kind: PodSpecKind = 'Pod'): string[] {
   if (!spec || typeof spec !== 'object' || Array.isArray(spec)) return ['no pod spec'];
-  if (!Array.isArray(spec.containers) || spec.containers.length === 0) return ['no containers'];
-  const findings = evaluate([{ object: wrap(spec, kind), source: { file: 'construct' } }], { controls: CONTROLS, includeManual: false });
+  const podSpec = spec as Record<string, unknown>;
+  if (!Array.isArray(podSpec.containers) || podSpec.containers.length === 0) return ['no containers'];
+  const findings = evaluate([{ object: wrap(podSpec, kind), source: { file: 'construct' } }], { controls: CONTROLS, includeManual: false });
   const title = new Map(CONTROLS.map((c) => [c.id, c.title]));
   return findings
     .filter((f) => f.status !== 'pass' && f.status !== 'not-applicable')

@@ -205,7 +205,7 @@ function blankOverDeepDocuments(text: string): { text: string; lines: number[] }
       }
       if (c === '#' && (k === 0 || l[k - 1] === ' ' || l[k - 1] === '\t')) break;
       if (c === '"' || c === "'") {
-        if (flow > 0 || /(^|[\s:,\[{-])$/.test(l.slice(0, k))) quote = c;
+        if (flow > 0 || /(^|[\s:,[{-])$/.test(l.slice(0, k))) quote = c;
         continue;
       }
       if (c === '[' || c === '{') {

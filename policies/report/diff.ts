@@ -28,7 +28,7 @@ export function parseResultsFile(text: string, name: string): ResultsFile {
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw new Error(`${name}: not JSON (${err instanceof Error ? err.message : String(err)})`);
+    throw new Error(`${name}: not JSON (${err instanceof Error ? err.message : String(err)})`, { cause: err });
   }
   const results = (data as { results?: unknown } | null)?.results;
   if (!Array.isArray(results)) throw new Error(`${name}: expected an object with a "results" list, as written by hcb audit --format json`);

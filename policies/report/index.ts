@@ -44,6 +44,7 @@ function bounded(format: ReportFormat, render: Renderer): Renderer {
         throw new Error(
           `the ${format} report of ${findings.length} findings is longer than the longest string Node.js can hold (about 512 MiB); ` +
             'audit the input in parts, or choose a more compact format (terminal, markdown or json)',
+          { cause: err },
         );
       }
       throw err;

@@ -171,7 +171,7 @@ export function parseHostsConfig(value: unknown): HostsTargetSpec {
     try {
       key = parseHostKey(keyText);
     } catch (err) {
-      throw new Error(`${where}: "hostKey" ${(err as Error).message}. ${keyFix}`);
+      throw new Error(`${where}: "hostKey" ${(err as Error).message}. ${keyFix}`, { cause: err });
     }
     hosts.push({ name, address, port, user, role, hostKey: key.line, hostKeyFingerprint: key.fingerprint });
   });

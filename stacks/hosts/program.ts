@@ -30,7 +30,7 @@ export function pulumiConfigReader(config: pulumi.Config, isConfigSecret: (fullK
  * the function internal; it is read at run time, and an SDK without it is an error, not "plain".
  */
 function runtimeIsConfigSecret(fullKey: string): boolean {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const rt = require('@pulumi/pulumi/runtime/config') as { isConfigSecret?: (k: string) => boolean };
   if (typeof rt.isConfigSecret !== 'function') {
     throw new Error(`hcb: this @pulumi/pulumi cannot say whether ${fullKey} is a secret; the hosts target needs @pulumi/pulumi 3.185 or later`);

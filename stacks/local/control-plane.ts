@@ -247,7 +247,7 @@ export class LocalControlPlane {
   /** The node of this cluster (stacks/local/node), whether or not it runs. */
   localNode(): LocalNode {
     // Loaded on demand: the node module is only needed when a node runs.
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { LocalNode: NodeClass } = require('./node/node') as typeof import('./node/node');
     const nodeName = this.nodeName();
     if (!nodeName) throw new Error('local node: the kubeadm InitConfiguration names no node (nodeRegistration.name)');

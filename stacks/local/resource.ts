@@ -35,10 +35,10 @@ function sameInputs(a: ProviderInputs, b: ProviderInputs): boolean {
 
 function loadRunner(runnerModule: string): typeof import('./control-plane') {
   if (runnerModule.endsWith('.ts')) {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     require('ts-node').register({ transpileOnly: true, compilerOptions: { module: 'commonjs' } });
   }
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require(runnerModule);
 }
 

@@ -10,6 +10,7 @@
  */
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { COMPONENTS } from '../../stacks/local/control-plane';
 import { startCluster, TestCluster } from './support/cluster';
@@ -409,7 +410,7 @@ describe('pulumi up of the local stack with etcd, kube-apiserver and the Pulumi 
     fs.mkdirSync(stackDir, { recursive: true });
     const lock = path.join(stackDir, 'e2e-live.json');
     await new Promise((r) => setTimeout(r, 50));
-    fs.writeFileSync(lock, JSON.stringify({ pid: holder.pid, username: 'root', hostname: require('os').hostname(), timestamp: new Date(Date.now() + 1000).toISOString() }));
+    fs.writeFileSync(lock, JSON.stringify({ pid: holder.pid, username: 'root', hostname: os.hostname(), timestamp: new Date(Date.now() + 1000).toISOString() }));
     try {
       const prep = await guard('prepare', 'local');
       expect(processAlive(holder.pid!)).toBe(true);

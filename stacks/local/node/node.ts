@@ -425,6 +425,7 @@ export class LocalNode {
   private async approveServingCsrs(): Promise<void> {
     const res = await api(this.opts.apiServerUrl, '/apis/certificates.k8s.io/v1/certificatesigningrequests', this.opts.adminTls);
     if (res.status !== 200) return;
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- CSRs as the API returns them, each field checked where it is read
     const list = JSON.parse(res.body) as { items: Array<Record<string, any>> };
     for (const csr of list.items) {
       const conditions = (csr.status?.conditions ?? []) as Array<{ type: string }>;

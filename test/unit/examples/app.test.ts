@@ -14,7 +14,7 @@ function run(cmd: string, args: string[], cwd: string): string {
   try {
     return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_update_notifier: 'false' } });
   } catch (e: any) {
-    throw new Error(`${cmd} ${args.join(' ')} failed in ${cwd}:\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
+    throw new Error(`${cmd} ${args.join(' ')} failed in ${cwd}:\n${e.stdout ?? ''}\n${e.stderr ?? ''}`, { cause: e });
   }
 }
 
@@ -89,6 +89,7 @@ describe('examples/app consumes the packed package', () => {
     expect(spec.initContainers[0].name).toBe('render-config');
     // Audit with the installed package's policies entry, as an app repo's own tests would (the
     // constructs' internal pod checks are not part of the public API).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the package as installed in the scratch app, resolved at run time
     const policies = require(require.resolve('hardened-cluster-blueprint/policies', { paths: [appDir] }));
     const findings: Array<{ control: string; status: string; object?: { name?: string } }> = policies.evaluate(docs.map((object) => ({ object, source: {} })));
     const workload = findings.filter((f) => f.control.startsWith('HCB-WORKLOAD-') && f.object?.name === 'web');

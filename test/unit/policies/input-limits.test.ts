@@ -102,7 +102,7 @@ describe('the engine stops before memory runs out', () => {
   afterEach(() => jest.restoreAllMocks());
 
   it('past the heap share for findings: one error, nothing partial', () => {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const v8 = require('v8') as typeof import('v8');
     const real = v8.getHeapStatistics();
     let calls = 0;

@@ -189,7 +189,7 @@ test('the Pulumi program: a reader over pulumi.Config asks the runtime about sec
 });
 
 test('the Pulumi program reader with the real runtime: it asks @pulumi/pulumi which keys are secret (as the language host passes them)', () => {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const runtimeConfig = require('@pulumi/pulumi/runtime/config') as { setAllConfig(c: Record<string, string>, secretKeys?: string[]): void };
   const values = { 'hcb:target': 'hosts', 'hcb:hosts': JSON.stringify([host()]), 'hcb:sshPrivateKey': privateKey };
   const read = () => stackSpec(pulumiConfigReader(new pulumi.Config('hcb')));

@@ -1,3 +1,4 @@
+import * as os from 'os';
 import { App, ApiObject, Chart, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import {
@@ -142,7 +143,7 @@ describe('HardenedWorkload', () => {
   });
 
   test('warnings are printed when the app synthesizes, once per workload', () => {
-    const app = new App({ outdir: require('os').tmpdir() });
+    const app = new App({ outdir: os.tmpdir() });
     const chart = new Chart(app, 'c');
     new HardenedWorkload(chart, 'web', { ...base, containers: [webContainer({ image: 'nginx:1.27' })] });
     new HardenedWorkload(chart, 'pinned', { ...base, containers: [webContainer()] });
@@ -175,7 +176,7 @@ describe('HardenedWorkload', () => {
   });
 
   test('synth-time check catches escape-hatch changes', () => {
-    const app = new App({ outdir: require('os').tmpdir() });
+    const app = new App({ outdir: os.tmpdir() });
     const chart = new Chart(app, 'c');
     const w = new HardenedWorkload(chart, 'web', base);
     ApiObject.of(w.workload).addJsonPatch(JsonPatch.add('/spec/template/spec/hostNetwork', true));
