@@ -14,7 +14,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'test/fixtures/**', 'tools/**', '**/*.js', '**/*.mjs', '**/*.d.ts'],
+    ignores: ['dist/**', '**/node_modules/**', '.hcb/**', 'coverage/**', 'test/fixtures/**', 'tools/**', '**/*.js', '**/*.mjs', '**/*.d.ts'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

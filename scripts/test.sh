@@ -1,12 +1,23 @@
 #!/usr/bin/env bash
 # The project's one test command (`npm test`; .ci/run calls it): installs what the tests need
-# (npm packages, the built toolchain, Chromium), runs every jest project, and ends with the line
-# "N passed, N failed" taken from jest's JSON results.
+# (npm packages, the built toolchain, Chromium), runs lint and the type-check first (fast lane),
+# then every jest project (unit tests after the toolchain build: some run kubeadm and other real
+# binaries), and ends with the line "N passed, N failed" taken from jest's JSON results plus the
+# two static checks.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
 bash scripts/ensure-node-modules.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+# Fast lane, before anything slow: lint and type-check (each counts as one test in the summary,
+# so CI fails on either; the rest still runs and reports).
+static_passed=0
+static_failed=0
+echo "[test] lint (npm run lint)" >&2
+if npx eslint . >&2; then static_passed=$((static_passed + 1)); else static_failed=$((static_failed + 1)); echo "[test] lint failed" >&2; fi
+echo "[test] type-check (npm run typecheck)" >&2
+if npx tsc --noEmit -p tsconfig.json >&2; then static_passed=$((static_passed + 1)); else static_failed=$((static_failed + 1)); echo "[test] type-check failed" >&2; fi
 bash scripts/ensure-node-packages.sh || { echo "[test] installing the node's system packages failed" >&2; echo "0 passed, 1 failed"; exit 1; }
 echo "[test] toolchain (built once, then reused from the cache)" >&2
 if ! bash tools/build-toolchain.sh >/dev/null; then
@@ -40,9 +51,9 @@ npx jest --ci --selectProjects unit -w 2 --json --outputFile="$out/unit.json" "$
 echo "[test] end-to-end tests (real control plane, real Pulumi CLI)" >&2
 npx jest --ci --selectProjects e2e --runInBand --json --outputFile="$out/e2e.json" "$@" || status=1
 
-node -e '
+STATIC_PASSED=$static_passed STATIC_FAILED=$static_failed node -e '
   const fs = require("fs");
-  let passed = 0, failed = 0, ran = 0;
+  let passed = Number(process.env.STATIC_PASSED), failed = Number(process.env.STATIC_FAILED), ran = 0;
   for (const f of process.argv.slice(1)) {
     if (!fs.existsSync(f)) { failed += 1; console.error(`[test] no results in ${f}`); continue; }
     const r = JSON.parse(fs.readFileSync(f, "utf8"));
