@@ -12,6 +12,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
 import * as tls from 'tls';
+import { PodSecurityExemption } from '../../constructs/admission/pod-security-exemption';
 import { synthesizeBlueprint } from '../../constructs/blueprint';
 import { ControlPlaneHost, ControlPlaneHostOptions, HOST_BIN_DIR, HOST_STATE_DIR } from '../../stacks/hosts/bringup';
 import { kubeconfigTls } from '../../stacks/local/control-plane';
@@ -48,6 +49,20 @@ function blueprint() {
       serviceSubnet: '198.19.192.0/20',
       // No systemd on the lab hosts; cgroup v1 on this machine (reviewed as for the local target).
       kubelet: { cgroupDriver: 'cgroupfs', cgroupRoot: `/hcb-hosts-${NAME}-47663`, failCgroupV1: false },
+      // kubeadm's control plane runs as static pods (host network, host ports, root): their mirror
+      // pods in kube-system fail the restricted default, so the kubelet cannot publish them. The
+      // catalogue accepts kube-system as the one exempt namespace.
+      admission: {
+        podSecurity: {
+          exemptions: [
+            PodSecurityExemption.namespace('kube-system', {
+              justification: 'kubeadm static control-plane pods (etcd, kube-apiserver, kube-controller-manager, kube-scheduler) need the host network and run as root; their mirror pods live in kube-system',
+              owner: 'hcb hosts target e2e',
+              expires: '2027-11-29',
+            }),
+          ],
+        },
+      },
     },
   });
 }
