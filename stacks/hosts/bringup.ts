@@ -38,7 +38,6 @@ import type { NodeFile } from '../../policies/model';
 import { buildImage, buildImagePrograms, BuiltImage, ImageSpec } from '../local/node/images';
 import { CNI_PLUGINS, renderCniConfig, renderContainerdConfig, lacksSysResource } from '../local/node/runtime-config';
 import { KUBELET_KERNEL_TUNABLES } from '../local/node/node';
-import { insideReservedRange } from '../local/node/network';
 import { SshConnection, SshHost, SshOptions } from './ssh';
 
 export const HOST_BIN_DIR = '/opt/hcb/bin';
@@ -109,10 +108,6 @@ export class ControlPlaneHost {
     const changed: string[] = [];
     const kubeadmFile = this.kubeadmConfigFile();
     const { nodeName, kubernetesVersion, kubeletConfig } = this.readKubeadmConfig(kubeadmFile.content!);
-    if (!insideReservedRange(this.opts.podNetwork.podCidr)) {
-      // The test lab's rule; a real host's pod range comes from the stack config (next step).
-      this.log(`pod network ${this.opts.podNetwork.podCidr} is outside 198.18.0.0/15`);
-    }
     await this.sh(PREPARE_SCRIPT, [HOST_BIN_DIR, HOST_CNI_BIN_DIR, HOST_STATE_DIR], { label: 'prepare directories' });
 
     // 1. binaries

@@ -251,6 +251,7 @@ test('reset leaves the host clean', async () => {
      awk '{print $5}' /proc/self/mountinfo | grep -E '^(/var/lib/kubelet|/var/lib/containerd|/run/containerd)' | sed 's/^/mount /'
      ip -o link show | awk -F': ' '{print $2}' | grep -E '^(cni0|veth)' | sed 's/^/interface /'
      id etcd >/dev/null 2>&1 && echo "user etcd"
+     for d in /sys/fs/cgroup/*/hcb-hosts-${NAME}-47663; do [ -d "$d" ] && echo "cgroup $d"; done
      true`,
   ]);
   expect(left.split('\n').filter(Boolean)).toEqual([]);
