@@ -51,26 +51,51 @@ describe('hcb help <command>', () => {
   });
 });
 
-describe('README "The CLI" and each command\'s --help name the same options', () => {
+/** Options named in text (`--x`), `--help` left out. */
+const optionsIn = (text: string) => new Set([...text.matchAll(/--[a-z][a-z-]*/g)].map((m) => m[0]).filter((o) => o !== '--help'));
+
+/** What `hcb <name> --help` names: the usage line(s) up to the first blank line and the indented option and action lines. */
+async function helpOptions(name: string): Promise<string[]> {
+  const help = (await hcb(name, '--help')).out;
+  // `quoted` text names other programs' options (`pulumi config --json`).
+  const usage = help.slice(0, help.indexOf('\n\n'));
+  const indented = help.split('\n').filter((l) => /^\s/.test(l)).join('\n');
+  return [...new Set([...optionsIn(usage), ...optionsIn(indented.replace(/`[^`]*`/g, ''))])].sort();
+}
+
+describe('README "The CLI" synopsis and each command\'s --help name the same options', () => {
   const readme = fs.readFileSync(path.resolve(__dirname, '../../../README.md'), 'utf8');
   const section = readme.slice(readme.indexOf('## The CLI'));
   const block = /```\n([\s\S]*?)```/.exec(section)![1];
   /** Synopsis lines per command (the indented description lines left out). */
   const synopses = new Map(block.split(/\n(?=hcb )/).map((e) => [/^hcb (\w+)/.exec(e)![1], e.split('\n').filter((l) => !/^\s{20,}/.test(l)).join(' ')]));
-  const options = (text: string) => new Set([...text.matchAll(/--[a-z][a-z-]*/g)].map((m) => m[0]).filter((o) => o !== '--help'));
 
   test('the README lists every command', () => {
     expect([...synopses.keys()].sort()).toEqual(COMMANDS.map((c) => c.name).sort());
   });
 
   test.each(COMMANDS.map((c) => c.name))('hcb %s', async (name) => {
-    const help = (await hcb(name, '--help')).out;
-    // The usage line(s) up to the first blank line and the indented option and action lines;
-    // `quoted` text names other programs' options (`pulumi config --json`).
-    const usage = help.slice(0, help.indexOf('\n\n'));
-    const indented = help.split('\n').filter((l) => /^\s/.test(l)).join('\n');
-    const inHelp = new Set([...options(usage), ...options(indented.replace(/`[^`]*`/g, ''))]);
-    expect([...options(synopses.get(name) ?? '')].sort()).toEqual([...inHelp].sort());
+    expect([...optionsIn(synopses.get(name) ?? '')].sort()).toEqual(await helpOptions(name));
+  });
+});
+
+describe('docs/cli.md: one section per command, naming exactly the options of its --help', () => {
+  const doc = fs.readFileSync(path.resolve(__dirname, '../../../docs/cli.md'), 'utf8');
+  /** The text of each `## hcb <name>` section, `quoted` other programs' options left out. */
+  const sections = new Map([...doc.matchAll(/^## hcb (\w+)\n([\s\S]*?)(?=^## |(?![\s\S]))/gm)].map((m) => [m[1], m[2]]));
+
+  test('docs/cli.md has a section for every command and no other', () => {
+    expect([...sections.keys()].sort()).toEqual(COMMANDS.map((c) => c.name).sort());
+  });
+
+  test.each(COMMANDS.map((c) => c.name))('hcb %s: synopsis and option table', async (name) => {
+    const text = sections.get(name) ?? '';
+    const synopsis = /```\n([\s\S]*?)```/.exec(text)?.[1] ?? '';
+    const table = text.split('\n').filter((l) => /^\| `--/.test(l)).map((l) => l.split('|')[1]).join(' ');
+    const help = await helpOptions(name);
+    expect([...optionsIn(synopsis)].sort()).toEqual(help);
+    // A command whose options are explained in a table explains every one of them there.
+    if (table) expect([...optionsIn(table)].sort()).toEqual(help);
   });
 });
 

@@ -1,4 +1,5 @@
-// README.md's "Platform chart and app chart" example, taken from the README text: the pipeline
+// docs/constructs.md's platform chart / app chart example (moved there from README.md), taken from
+// the document's text: the pipeline
 // identity (deployer preset) can apply every object of the app chart, none of the platform
 // chart's namespace-level objects, never reads Secrets or mints tokens, and both charts audit clean.
 import * as fs from 'fs';
@@ -10,15 +11,17 @@ import { runReadmeExample, typeCheckReadmeExample } from './readme-example';
 
 jest.setTimeout(120_000);
 
-const HEADING = '### Platform chart and app chart';
+const DOC = 'docs/constructs.md';
+const HEADING = '## Give a pipeline access: platform chart and app chart';
 const PATH_ANNOTATION = 'hcb.dev/construct-path';
 
 function splitExampleSource(): string {
-  const readme = fs.readFileSync(path.resolve(__dirname, '../../../README.md'), 'utf8');
-  const start = readme.indexOf(HEADING);
-  if (start < 0) throw new Error(`README.md has no section "${HEADING}"`);
-  const m = /```ts\n([\s\S]*?)```/.exec(readme.slice(start));
-  if (!m) throw new Error(`README.md section "${HEADING}" has no \`\`\`ts block`);
+  const doc = fs.readFileSync(path.resolve(__dirname, '../../..', DOC), 'utf8');
+  const start = doc.indexOf(HEADING);
+  if (start < 0) throw new Error(`${DOC} has no section "${HEADING}"`);
+  const next = doc.indexOf('\n## ', start + HEADING.length);
+  const m = /```ts\n([\s\S]*?)```/.exec(doc.slice(start, next < 0 ? undefined : next));
+  if (!m) throw new Error(`${DOC} section "${HEADING}" has no \`\`\`ts block`);
   return m[1];
 }
 
@@ -47,7 +50,7 @@ const RESOURCES: Record<string, [string, string]> = {
 // What `kubectl apply` (client- and server-side) and Pulumi's Kubernetes provider send.
 const APPLY_VERBS = ['get', 'create', 'update', 'patch', 'delete'];
 
-describe('README platform/app split', () => {
+describe('docs/constructs.md platform/app split', () => {
   const source = splitExampleSource();
   const objs = runReadmeExample(source);
   const chartOf = (o: Obj) => String(o.metadata?.annotations?.[PATH_ANNOTATION] ?? '').split('/')[0];
