@@ -233,6 +233,7 @@ export class ControlPlaneHost {
   }
 
   private readKubeadmConfig(text: string): { nodeName: string; kubernetesVersion: string; kubeletConfig: Record<string, unknown> } {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- kubeadm documents the blueprint rendered, read field by field below
     const docs = parseAllDocuments(text).map((d) => d.toJS() as Record<string, any>);
     const init = docs.find((d) => d?.kind === 'InitConfiguration');
     const cluster = docs.find((d) => d?.kind === 'ClusterConfiguration');

@@ -167,7 +167,7 @@ test('kubeadm init over SSH brings up the control plane; the API answers with th
   try {
     res = await host.up();
   } catch (e) {
-    throw new Error(`${(e as Error).message}\n--- log\n${logs.slice(-40).join('\n')}`);
+    throw new Error(`${(e as Error).message}\n--- log\n${logs.slice(-40).join('\n')}`, { cause: e });
   }
   timings.push(`first up ${Math.round((Date.now() - t) / 1000)} s`);
   admin = res.adminKubeconfig;
