@@ -1,6 +1,6 @@
 /**
  * `hcb controls`: the control catalogue and how it covers each framework. The Markdown output is
- * what the README's coverage table is made from.
+ * what docs/coverage.md's tables are made from.
  */
 import { Command } from '../command';
 import { printable } from '../fs-safe';

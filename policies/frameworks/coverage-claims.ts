@@ -12,7 +12,7 @@
  *   requirement (e.g. CCN-CL-08 names four files; each file's control checks one of them).
  * - `partial`: the control checks a part or a precondition; `reason` says what is left out.
  *
- * Coverage figures (policies/coverage.ts, `hcb controls`, the README tables) count a
+ * Coverage figures (policies/coverage.ts, `hcb controls`, docs/coverage.md) count a
  * requirement as automated only when a full claim holds. A mapping without a claim counts as
  * partial ("not reviewed") and test/unit/policies/catalogue.test.ts fails until one is added.
  *
