@@ -16,7 +16,7 @@
  * down() stops the kubelet, kills every container (by the cluster's own cgroup parent),
  * containerd and the sandbox, removes the cgroups and the forwarders: nothing is left.
  */
-import { spawn, spawnSync } from 'child_process';
+import { spawnSync } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as https from 'https';
@@ -26,9 +26,10 @@ import { FORWARDER_SCRIPT } from './forwarder';
 import { buildImage, buildImagePrograms, BuiltImage } from './images';
 import { LOCAL_NODE_NETWORK, NodeNetwork } from './network';
 import { NETPOL_ENFORCER_BINARY, NodeNetworkPolicy } from './netpol';
+import { ProcessSupervisor, ProcRecord } from './processes';
 import { NodeServices } from './services';
 import { CNI_PLUGINS, CONTAINERD_SOCKET, lacksSysResource, renderCniConfig, renderContainerdConfig } from './runtime-config';
-import { alive, NodeSandbox, SANDBOX_STATE_MOUNT, signal, sleep, tail, writeJson } from './sandbox';
+import { NodeSandbox, SANDBOX_STATE_MOUNT, signal, sleep, tail, writeJson } from './sandbox';
 
 export const NODE_BINARIES = ['kubelet', 'containerd', 'containerd-shim-runc-v2', 'ctr', 'runc', ...CNI_PLUGINS, NETPOL_ENFORCER_BINARY, 'kube-proxy', 'coredns'] as const;
 
@@ -53,13 +54,6 @@ export interface LocalNodeOptions {
    * `kubelet-start` on every up, before the kubelet starts.
    */
   applyFileModes?: () => void;
-}
-
-interface ProcRecord {
-  pid: number;
-  exe: string;
-  fingerprint: string;
-  args: string[];
 }
 
 type NodeProcess = 'containerd' | 'kubelet' | 'api-forwarder-host' | 'api-forwarder-node';
@@ -449,84 +443,32 @@ export class LocalNode {
   // ---------------------------------------------------------------------------------------------
   // processes
 
-  private logFile(name: NodeProcess): string {
-    return path.join(this.logDir, `node-${name}.log`);
+  private procsCache?: ProcessSupervisor;
+
+  private get procs(): ProcessSupervisor {
+    return (this.procsCache ??= new ProcessSupervisor({ runDir: path.join(this.dir, 'run'), logDir: this.logDir, binDir: this.opts.binDir, log: (l) => this.log(l) }));
   }
 
-  private recordPath(name: NodeProcess): string {
-    return path.join(this.dir, 'run', `${name}.json`);
+  private logFile(name: NodeProcess): string {
+    return this.procs.logFile(name);
   }
 
   private readRecord(name: NodeProcess): ProcRecord | undefined {
-    try {
-      return JSON.parse(fs.readFileSync(this.recordPath(name), 'utf8')) as ProcRecord;
-    } catch {
-      return undefined;
-    }
+    return this.procs.readRecord(name);
   }
 
   private isAlive(rec: ProcRecord): boolean {
-    if (!alive(rec.pid)) return false;
-    try {
-      return fs.readlinkSync(`/proc/${rec.pid}/exe`).replace(/ \(deleted\)$/, '') === rec.exe;
-    } catch {
-      return false;
-    }
+    return this.procs.isAlive(rec);
   }
 
   /** Starts the process unless it runs with the same fingerprint (then a no-op). */
-  private async ensure(name: NodeProcess, binary: string, args: string[], config: string, inSandbox: boolean): Promise<void> {
-    const exe = fs.realpathSync(binary);
-    const fingerprint = crypto.createHash('sha256').update(JSON.stringify([exe, args, config])).digest('hex');
-    const rec = this.readRecord(name);
-    if (rec && this.isAlive(rec)) {
-      if (rec.fingerprint === fingerprint) return;
-      this.log(`${name}: configuration changed, restarting`);
-      await this.stop(name);
-    }
-    const logFile = this.logFile(name);
-    fs.mkdirSync(this.logDir, { recursive: true, mode: 0o700 });
-    const fd = fs.openSync(logFile, 'a', 0o600);
+  private ensure(name: NodeProcess, binary: string, args: string[], config: string, inSandbox: boolean): Promise<void> {
     const shown = name.startsWith('api-forwarder') ? [args[2], args[3], args[4]] : args;
-    fs.writeSync(fd, `\n=== ${name} starting: ${binary} ${shown.join(' ')}\n`);
-    const [cmd, ...rest] = inSandbox ? this.sandbox.enter([binary, ...args]) : [binary, ...args];
-    const child = spawn(cmd, rest, {
-      detached: true,
-      stdio: ['ignore', fd, fd],
-      cwd: '/',
-      env: { PATH: `${this.opts.binDir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`, HOME: '/root', LANG: 'C.UTF-8' },
-    });
-    fs.closeSync(fd);
-    if (child.pid === undefined) throw new Error(`${name}: could not start ${binary}`);
-    child.unref();
-    const pid = child.pid;
-    // nsenter replaces itself with the program: wait until the pid runs the program itself.
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
-      let current = '';
-      try {
-        current = fs.readlinkSync(`/proc/${pid}/exe`);
-      } catch {
-        throw new Error(`${name} exited at once; last lines of ${logFile}:\n${tail(logFile, 20)}`);
-      }
-      if (current === exe) break;
-      await sleep(20);
-    }
-    writeJson(this.recordPath(name), { pid, exe, fingerprint, args } satisfies ProcRecord);
-    this.log(`${name}: started (pid ${pid}, log ${logFile})`);
+    return this.procs.ensure(name, { binary, args, config, shown, argv: inSandbox ? this.sandbox.enter([binary, ...args]) : undefined });
   }
 
-  private async stop(name: NodeProcess): Promise<void> {
-    const rec = this.readRecord(name);
-    if (!rec) return;
-    if (this.isAlive(rec)) {
-      signal(rec.pid, 'SIGTERM');
-      const deadline = Date.now() + 15_000;
-      while (this.isAlive(rec) && Date.now() < deadline) await sleep(100);
-      if (this.isAlive(rec)) signal(rec.pid, 'SIGKILL');
-      for (let i = 0; i < 50 && this.isAlive(rec); i++) await sleep(100);
-    }
-    fs.rmSync(this.recordPath(name), { force: true });
+  private stop(name: NodeProcess): Promise<void> {
+    return this.procs.stop(name);
   }
 
   private async waitFor(what: string, fn: () => Promise<boolean>, timeoutMs: number): Promise<void> {

@@ -20,7 +20,7 @@
  *   (images.ts); coreDnsImage() gives the same digest to the stack (which renders the add-on
  *   with it) and to the node (which imports it).
  */
-import { spawn, spawnSync } from 'child_process';
+import { spawnSync } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -28,8 +28,9 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { FORWARDER_SCRIPT } from './forwarder';
 import { buildImage, BuiltImage } from './images';
 import { NodeNetwork } from './network';
+import { ProcessSupervisor, ProcRecord, readExe } from './processes';
 import { CONTAINERD_SOCKET } from './runtime-config';
-import { alive, NodeSandbox, SANDBOX_STATE_MOUNT, signal, sleep, tail, writeJson } from './sandbox';
+import { alive, NodeSandbox, SANDBOX_STATE_MOUNT, sleep, tail } from './sandbox';
 
 export const KUBE_PROXY_DIR = '/var/lib/kube-proxy';
 /** The user kube-proxy authenticates as (bound to system:node-proxier by the bootstrap policy). */
@@ -37,12 +38,6 @@ export const KUBE_PROXY_USER = 'system:kube-proxy';
 
 type ServiceProcess = 'kube-proxy' | 'api-forwarder-service';
 
-interface ProcRecord {
-  pid: number;
-  exe: string;
-  fingerprint: string;
-  args: string[];
-}
 
 export interface NodeServicesOptions {
   stateDir: string;
@@ -202,83 +197,32 @@ export class NodeServices {
   // ---------------------------------------------------------------------------------------------
   // processes (records next to the node's own, in <state>/node/run)
 
-  private logFile(name: ServiceProcess): string {
-    return path.join(this.logDir, `node-${name}.log`);
+  private procsCache?: ProcessSupervisor;
+
+  private get procs(): ProcessSupervisor {
+    return (this.procsCache ??= new ProcessSupervisor({ runDir: path.join(this.dir, 'run'), logDir: this.logDir, binDir: this.opts.binDir, log: this.opts.log }));
   }
 
-  private recordPath(name: ServiceProcess): string {
-    return path.join(this.dir, 'run', `${name}.json`);
+  private logFile(name: ServiceProcess): string {
+    return this.procs.logFile(name);
   }
 
   private readRecord(name: ServiceProcess): ProcRecord | undefined {
-    try {
-      return JSON.parse(fs.readFileSync(this.recordPath(name), 'utf8')) as ProcRecord;
-    } catch {
-      return undefined;
-    }
+    return this.procs.readRecord(name);
   }
 
   private isAlive(rec: ProcRecord): boolean {
-    if (!alive(rec.pid)) return false;
-    try {
-      return fs.readlinkSync(`/proc/${rec.pid}/exe`).replace(/ \(deleted\)$/, '') === rec.exe;
-    } catch {
-      return false;
-    }
+    return this.procs.isAlive(rec);
   }
 
   /** Starts the process in the node's namespaces unless it runs with the same fingerprint. */
-  private async ensure(name: ServiceProcess, binary: string, args: string[], config: string): Promise<void> {
-    const exe = fs.realpathSync(binary);
-    const fingerprint = crypto.createHash('sha256').update(JSON.stringify([exe, args, config])).digest('hex');
-    const rec = this.readRecord(name);
-    if (rec && this.isAlive(rec)) {
-      if (rec.fingerprint === fingerprint) return;
-      this.opts.log(`${name}: configuration changed, restarting`);
-      await this.stop(name);
-    }
-    const logFile = this.logFile(name);
-    fs.mkdirSync(this.logDir, { recursive: true, mode: 0o700 });
-    const fd = fs.openSync(logFile, 'a', 0o600);
+  private ensure(name: ServiceProcess, binary: string, args: string[], config: string): Promise<void> {
     const shown = name === 'api-forwarder-service' ? args.slice(2) : args;
-    fs.writeSync(fd, `\n=== ${name} starting: ${binary} ${shown.join(' ')}\n`);
-    const [cmd, ...rest] = this.opts.sandbox.enter([binary, ...args]);
-    const child = spawn(cmd, rest, {
-      detached: true,
-      stdio: ['ignore', fd, fd],
-      cwd: '/',
-      env: { PATH: `${this.opts.binDir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`, HOME: '/root', LANG: 'C.UTF-8' },
-    });
-    fs.closeSync(fd);
-    if (child.pid === undefined) throw new Error(`${name}: could not start ${binary}`);
-    child.unref();
-    const pid = child.pid;
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
-      let current = '';
-      try {
-        current = fs.readlinkSync(`/proc/${pid}/exe`);
-      } catch {
-        throw new Error(`${name} exited at once; last lines of ${logFile}:\n${tail(logFile, 20)}`);
-      }
-      if (current === exe) break;
-      await sleep(20);
-    }
-    writeJson(this.recordPath(name), { pid, exe, fingerprint, args } satisfies ProcRecord);
-    this.opts.log(`${name}: started (pid ${pid}, log ${logFile})`);
+    return this.procs.ensure(name, { binary, args, config, shown, argv: this.opts.sandbox.enter([binary, ...args]) });
   }
 
-  private async stop(name: ServiceProcess): Promise<void> {
-    const rec = this.readRecord(name);
-    if (!rec) return;
-    if (this.isAlive(rec)) {
-      signal(rec.pid, 'SIGTERM');
-      const deadline = Date.now() + 15_000;
-      while (this.isAlive(rec) && Date.now() < deadline) await sleep(100);
-      if (this.isAlive(rec)) signal(rec.pid, 'SIGKILL');
-      for (let i = 0; i < 50 && this.isAlive(rec); i++) await sleep(100);
-    }
-    fs.rmSync(this.recordPath(name), { force: true });
+  private stop(name: ServiceProcess): Promise<void> {
+    return this.procs.stop(name);
   }
 }
 
@@ -286,7 +230,7 @@ export class NodeServices {
 export function kubeProxyState(stateDir: string): { running: boolean; message: string } {
   try {
     const rec = JSON.parse(fs.readFileSync(path.join(path.resolve(stateDir), 'node/run/kube-proxy.json'), 'utf8')) as ProcRecord;
-    if (alive(rec.pid) && fs.readlinkSync(`/proc/${rec.pid}/exe`).replace(/ \(deleted\)$/, '') === rec.exe) {
+    if (alive(rec.pid) && readExe(rec.pid) === rec.exe) {
       return { running: true, message: `kube-proxy (iptables) runs (pid ${rec.pid})` };
     }
     return { running: false, message: `kube-proxy is not running (pid ${rec.pid} gone)` };
