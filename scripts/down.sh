@@ -4,21 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The same lock as `npm run up` ($HCB_STATE_DIR/up.lock): a down never runs beside an up (or
-# another down); it waits, saying for whom, up to HCB_UP_LOCK_WAIT seconds (default 600).
-if [ -z "${HCB_UP_LOCKED:-}" ]; then
-  lock_dir=${HCB_STATE_DIR:-$PWD/.hcb}
-  mkdir -p "$lock_dir" && chmod 700 "$lock_dir"
-  if ! flock -n "$lock_dir/up.lock" true; then
-    echo "[down] npm run up or down is running ($(cat "$lock_dir/up.lock" 2>/dev/null || echo 'holder unknown')); waiting up to ${HCB_UP_LOCK_WAIT:-600}s" >&2
-  fi
-  set +e
-  HCB_UP_LOCKED=1 flock -o -w "${HCB_UP_LOCK_WAIT:-600}" -E 75 "$lock_dir/up.lock" bash "$0" "$@"
-  rc=$?
-  [ $rc -eq 75 ] && echo "[down] gave up waiting ($(cat "$lock_dir/up.lock" 2>/dev/null)); run it again when that run has finished" >&2
-  exit $rc
-fi
-echo "pid $$ (npm run down) since $(date -u +%Y-%m-%dT%H:%M:%SZ)" >"${HCB_STATE_DIR:-$PWD/.hcb}/up.lock"
+# The same lock as `npm run up` (scripts/run-locked.sh): a down never runs beside an up or
+# another down.
+# shellcheck source=run-locked.sh
+. scripts/run-locked.sh
+run_locked down "$0" "$@"
+
 bash scripts/ensure-node-modules.sh
 bash tools/build-toolchain.sh >/dev/null
 # shellcheck source=env.sh

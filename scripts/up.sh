@@ -7,23 +7,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# One `npm run up` at a time per state directory: the rest of this script runs under a kernel
-# lock (flock) on $HCB_STATE_DIR/up.lock, released when it ends however it ends (-o: the
-# cluster's processes it starts do not inherit the lock). A second run waits, saying for whom,
-# up to HCB_UP_LOCK_WAIT seconds (default 600), then refuses.
-if [ -z "${HCB_UP_LOCKED:-}" ]; then
-  lock_dir=${HCB_STATE_DIR:-$PWD/.hcb}
-  mkdir -p "$lock_dir" && chmod 700 "$lock_dir"
-  if ! flock -n "$lock_dir/up.lock" true; then
-    echo "[up] another npm run up is running ($(cat "$lock_dir/up.lock" 2>/dev/null || echo 'holder unknown')); waiting up to ${HCB_UP_LOCK_WAIT:-600}s" >&2
-  fi
-  set +e
-  HCB_UP_LOCKED=1 flock -o -w "${HCB_UP_LOCK_WAIT:-600}" -E 75 "$lock_dir/up.lock" bash "$0" "$@"
-  rc=$?
-  [ $rc -eq 75 ] && echo "[up] gave up waiting for the other npm run up ($(cat "$lock_dir/up.lock" 2>/dev/null)); run it again when that one has finished" >&2
-  exit $rc
-fi
-echo "pid $$ (npm run up) since $(date -u +%Y-%m-%dT%H:%M:%SZ)" >"${HCB_STATE_DIR:-$PWD/.hcb}/up.lock"
+# One `npm run up` (or down) at a time per state directory: scripts/run-locked.sh.
+# shellcheck source=run-locked.sh
+. scripts/run-locked.sh
+run_locked up "$0" "$@"
 
 bash scripts/ensure-node-modules.sh
 bash scripts/ensure-node-packages.sh
