@@ -6,6 +6,7 @@ import { isPortNumber } from '../network/network-port';
 import { isDnsLabel, requireDnsSubdomain } from '../tenant/names';
 import { parseQuantity, requireNotAbove, requireQuantity } from '../tenant/quantity';
 import { requireImageReference } from './image-reference';
+import { EnvValueSpec, ProbeInput, toPlusEnvValue, toPlusProbe } from './portable-inputs';
 
 /** CPU, memory and ephemeral storage of one container. */
 export interface ContainerResources {
@@ -72,8 +73,11 @@ export interface ContainerPortSpec {
   readonly hostPort?: number;
 }
 
-/** An environment value: a literal, or a cdk8s-plus EnvValue (never from a Secret). */
-export type EnvValueInput = string | kplus.EnvValue;
+/**
+ * An environment value: a literal, `{ valueFrom: ... }` (a ConfigMap key, a pod field or a resource
+ * figure, never a Secret), or a cdk8s-plus EnvValue of any cdk8s-plus version (it has that shape).
+ */
+export type EnvValueInput = string | EnvValueSpec;
 
 /** Props shared by app and init containers. */
 export interface HardenedContainerBaseProps {
@@ -116,12 +120,16 @@ export interface HardenedContainerBaseProps {
 
 /** An application container: probes are required (BSI APP.4.4.A11). */
 export interface HardenedContainerProps extends HardenedContainerBaseProps {
-  /** Liveness check: the kubelet restarts the container when it fails. */
-  readonly liveness: kplus.Probe;
-  /** Readiness check: the pod gets traffic only while it passes. */
-  readonly readiness: kplus.Probe;
+  /**
+   * Liveness check: the kubelet restarts the container when it fails. A cdk8s-plus Probe of any
+   * version (`Probe.fromHttpGet('/healthz')`, re-exported from cdk8s-plus-28, or the app's own
+   * cdk8s-plus-NN) or a plain probe object (`{ httpGet: { path: '/healthz' } }`).
+   */
+  readonly liveness: ProbeInput;
+  /** Readiness check: the pod gets traffic only while it passes. Same forms as liveness. */
+  readonly readiness: ProbeInput;
   /** @default - cdk8s-plus' default (TCP on the first port, if any) */
-  readonly startup?: kplus.Probe;
+  readonly startup?: ProbeInput;
   /** @default - none */
   readonly ports?: ContainerPortSpec[];
 }
@@ -197,9 +205,9 @@ export function toPlusContainer(
   requireImageReference(scope, `${prop}.image`, c.image);
   if (!init) {
     for (const probe of ['liveness', 'readiness'] as const) {
-      if (!(c[probe] instanceof kplus.Probe)) {
+      if (c[probe] === undefined || c[probe] === null) {
         throw new BlueprintPropError(scope, `${prop}.${probe}`, c[probe], `a ${probe} probe is required (BSI APP.4.4.A11)`,
-          `add e.g. ${probe}: Probe.fromHttpGet('/healthz') (Probe from cdk8s-plus-28, re-exported by this package)`);
+          `add e.g. ${probe}: Probe.fromHttpGet('/healthz') (Probe re-exported by this package, or your own cdk8s-plus version's) or { httpGet: { path: '/healthz' } }`);
       }
     }
   }
@@ -220,9 +228,7 @@ export function toPlusContainer(
       throw new BlueprintPropError(scope, `${prop}.env.${key}`, 'secretKeyRef', 'Secrets must not be passed as environment variables (STIG V-242415)',
         `mount the Secret as files instead: secretMounts: [{ secretName: '...', mountPath: '/etc/secrets/...' }]`);
     }
-    if (typeof v === 'string') envVariables[key] = kplus.EnvValue.fromValue(v);
-    else if (v instanceof kplus.EnvValue) envVariables[key] = v;
-    else throw new BlueprintPropError(scope, `${prop}.env.${key}`, v, 'is not an environment value', 'use a string or a cdk8s-plus EnvValue (not from a Secret)');
+    envVariables[key] = toPlusEnvValue(scope, `${prop}.env.${key}`, v);
   }
 
   const mounts: kplus.VolumeMount[] = [];
@@ -296,6 +302,7 @@ export function toPlusContainer(
     ports.push({ number: p.number, name: p.name, protocol: protocol as kplus.Protocol, hostPort: p.hostPort });
   });
 
+  const firstPort = init || ports.length === 0 ? undefined : ports[0].number;
   return {
     name: c.name,
     image: c.image,
@@ -304,13 +311,13 @@ export function toPlusContainer(
     args: c.args,
     // cdk8s-plus aims probes without an explicit port at `portNumber` (else port 80), so the
     // first port goes there; HardenedWorkload restores its name and protocol on the rendered spec.
-    portNumber: init || ports.length === 0 ? undefined : ports[0].number,
+    portNumber: firstPort,
     ports: init ? undefined : ports.slice(1),
     envVariables,
     volumeMounts: mounts,
-    liveness: init ? undefined : c.liveness,
-    readiness: init ? undefined : c.readiness,
-    startup: init ? undefined : c.startup,
+    liveness: init ? undefined : toPlusProbe(scope, `${prop}.liveness`, 'liveness', c.liveness, firstPort),
+    readiness: init ? undefined : toPlusProbe(scope, `${prop}.readiness`, 'readiness', c.readiness, firstPort),
+    startup: init || c.startup === undefined ? undefined : toPlusProbe(scope, `${prop}.startup`, 'startup', c.startup, firstPort),
     resources: {
       cpu: { request: kplus.Cpu.millis(millicores(res.cpuRequest)), limit: kplus.Cpu.millis(millicores(res.cpuLimit)) },
       memory: { request: Size.mebibytes(mebibytes(res.memoryRequest)), limit: Size.mebibytes(mebibytes(res.memoryLimit)) },

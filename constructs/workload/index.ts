@@ -12,5 +12,8 @@ export {
   type WorkloadAutoscaling, type WorkloadExposure, type WorkloadKind, type ZoneSpread,
 } from './hardened-workload';
 export { MAX_POD_AGE_ANNOTATION } from './max-pod-age';
+export {
+  type CdkPlusProbe, type EnvValueSpec, type EnvVarSourceSpec, type HttpGetProbeSpec, type ProbeInput, type ProbeSpec,
+} from './portable-inputs';
 export { type DedicatedNodeToleration, type DedicatedNodes } from './placement';
 export { PodRestartSchedule, type PodRestartScheduleProps } from './pod-restart-schedule';
