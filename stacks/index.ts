@@ -1,63 +1,69 @@
 /**
- * The Pulumi program: one stack per cluster.
+ * The Pulumi program: one stack per cluster, one `hcb:index:Cluster` component (stacks/cluster.ts).
  *
  * - target `local` (default): the embedded control plane on this machine — kubeadm renders it
  *   from the blueprint's own kubeadm configuration, the processes run on loopback — and, with
  *   `hcb:node` (default true), its node (containerd, runc, CNI, kubelet in namespaces of its
  *   own), with the blueprint's cluster objects applied to it;
  * - target `existing`: the blueprint's cluster objects applied to the cluster of the current
- *   kubeconfig (control-plane files are then the provider's responsibility).
+ *   kubeconfig (control-plane files are then the provider's responsibility);
+ * - target `hosts`: machines listed in `hcb:hosts`, reached over SSH with `hcb:sshPrivateKey` (a
+ *   secret) and pinned host keys: `kubeadm init` on the control-plane host (stacks/hosts/target.ts),
+ *   then the cluster objects applied with its admin kubeconfig.
  */
 import * as path from 'path';
 import * as pulumi from '@pulumi/pulumi';
-import * as k8s from '@pulumi/kubernetes';
 import { synthesizeBlueprint } from '../constructs/blueprint';
 import { stackSpec } from './spec';
-import { LocalControlPlaneResource } from './local/resource';
 import { withLocalClusterDns } from './local/cluster-dns';
-import { applyClusterObjects, loadManifests } from './apply';
+import { loadManifests } from './apply';
+import { Cluster, ClusterTargetArgs } from './cluster';
+import { hostsBlueprintSpec, pulumiConfigReader } from './hosts/program';
+import { parseHostsDial } from './hosts/target';
 
 const config = new pulumi.Config();
 const stack = pulumi.getStack();
+const binDir = process.env.HCB_TOOLCHAIN_BIN;
 // With the node, the cluster gets its DNS add-on (CoreDNS from the toolchain; local/cluster-dns.ts).
-const { target, spec, manifests, stateDir: configuredStateDir, node } = withLocalClusterDns(stackSpec((key) => {
-  const v = config.get(key);
-  return v === undefined ? undefined : /^[[{]/.test(v) ? (JSON.parse(v) as unknown) : v;
-}), process.env.HCB_TOOLCHAIN_BIN);
+const { target, spec: stackBlueprintSpec, manifests, stateDir: configuredStateDir, node, hosts } = withLocalClusterDns(stackSpec(pulumiConfigReader(config)), binDir);
+const stateDir = configuredStateDir ?? path.join(__dirname, '..', '.hcb', 'clusters', stack);
+// The hosts target: the first control plane's name and address, the cluster's ranges, the kubelet
+// without systemd (HCB_HOSTS_CGROUP_V1=true for hosts on cgroup v1, reported by the catalogue).
+const spec = target === 'hosts' ? hostsBlueprintSpec(stackBlueprintSpec, hosts!, { stack, cgroupV1: process.env.HCB_HOSTS_CGROUP_V1 === 'true' }) : stackBlueprintSpec;
 const blueprint = synthesizeBlueprint(spec);
 // Your own manifests (files or directories of YAML), applied after the blueprint's objects and
 // checked by the same catalogue when the policy pack runs.
 const extraObjects = loadManifests(manifests, path.join(__dirname, '..'));
 
-let provider: k8s.Provider;
-let cluster: LocalControlPlaneResource | undefined;
+let clusterTarget: ClusterTargetArgs;
 if (target === 'local') {
-  const binDir = process.env.HCB_TOOLCHAIN_BIN;
-  if (!binDir) {
-    throw new Error('hcb: HCB_TOOLCHAIN_BIN is not set. Run the stack through `npm run up` (scripts/env.sh sets it up).');
-  }
-  const stateDir = configuredStateDir ?? path.join(__dirname, '..', '.hcb', 'clusters', stack);
-  // With the node (the default), the resource is ready only when the node is Ready.
-  cluster = new LocalControlPlaneResource('local-control-plane', { stateDir, binDir, nodeFiles: blueprint.nodeFiles, node });
-  provider = new k8s.Provider('local', { kubeconfig: cluster.kubeconfig }, { dependsOn: [cluster] });
+  // With the node (the default), the control plane is ready only when the node is Ready.
+  clusterTarget = { kind: 'local', stateDir, binDir: binDir ?? '', node };
+} else if (target === 'existing') {
+  clusterTarget = { kind: 'existing' };
 } else {
-  provider = new k8s.Provider('existing', {});
+  clusterTarget = {
+    kind: 'hosts',
+    hosts: hosts!,
+    sshPrivateKey: config.requireSecret('sshPrivateKey'),
+    binDir: binDir ?? '',
+    workDir: path.join(stateDir, 'hosts'),
+    dial: parseHostsDial(process.env.HCB_HOSTS_DIAL),
+  };
 }
+const cluster = new Cluster('cluster', { blueprint, manifests: extraObjects, target: clusterTarget });
 
-const runsPods = target !== 'local' || node;
-const applied = applyClusterObjects('blueprint', blueprint.clusterObjects, { provider, local: target === 'local', runsPods });
-if (extraObjects.length) {
-  // A copy: pushing into the array the new resources depend on would make them depend on themselves.
-  applied.push(...applyClusterObjects('manifests', extraObjects, { provider, local: target === 'local', runsPods, dependsOn: [...applied] }));
-}
-
-export const clusterTarget = target;
-export const apiServerUrl = cluster?.apiServerUrl;
-export const serverVersion = cluster?.serverVersion;
-export const kubeconfig = cluster?.kubeconfig;
-export const nodeName = cluster?.nodeName;
-export const nodeAddress = cluster?.nodeAddress;
+export { target as clusterTarget };
+export const apiServerUrl = cluster.local?.apiServerUrl ?? cluster.controlPlaneHost?.apiServerUrl;
+export const serverVersion = cluster.local?.serverVersion;
+export const kubeconfig = target === 'existing' ? undefined : cluster.kubeconfig;
+export const nodeName = cluster.local?.nodeName;
+export const nodeAddress = cluster.local?.nodeAddress;
 /** Images on the node, by digest: the only images pods can run there (the node has no route out). */
-export const nodeImages = cluster?.nodeImages;
+export const nodeImages = cluster.local?.nodeImages;
 export const namespaces = blueprint.namespaceNames;
-export const resourceCount = applied.length;
+export const resourceCount = cluster.applied.length;
+export const apiEndpoint = cluster.apiEndpoint;
+export const nodes = cluster.nodes;
+/** The catalogue's counts on what this stack renders (cluster objects, control-plane configuration, manifests). */
+export const compliance = cluster.compliance;

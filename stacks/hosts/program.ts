@@ -1,16 +1,18 @@
 /**
- * The Pulumi program's entry points for the `hosts` target. The bring-up (binaries, node files,
- * kubeadm init/join over SSH) is not built yet; until it is, the program stops here with a clear
- * message instead of applying the baseline to whatever cluster a kubeconfig names.
+ * The Pulumi program's pure parts for the `hosts` target (stacks/index.ts uses them; the
+ * resources are in ./target.ts and ../cluster.ts):
  *
- * Hook for stacks/index.ts (kept out of that file while others change it):
- *
- *   const { target, ... , hosts } = stackSpec(pulumiConfigReader(config));
- *   if (target === 'hosts') hostsTargetNotBuilt(hosts!);
+ * - `pulumiConfigReader`: the stack config, able to tell secrets (hcb:sshPrivateKey must be one);
+ * - `hostsBlueprintSpec`: what the blueprint needs to know about the hosts (node name and address
+ *   of the first control plane, the cluster's service and pod ranges, the kubelet settings a host
+ *   without systemd needs, the reviewed PodSecurity exemption of kube-system for kubeadm's static
+ *   pods).
  */
 import type * as pulumi from '@pulumi/pulumi';
+import { PodSecurityExemption } from '../../constructs/admission/pod-security-exemption';
+import type { BlueprintSpec } from '../../constructs/blueprint';
 import type { ConfigReader } from '../spec';
-import type { HostsTargetSpec } from './config';
+import type { HostSpec, HostsTargetSpec } from './config';
 
 /**
  * A stack config reader over `pulumi.Config` that can tell secrets apart: JSON lists and objects
@@ -38,7 +40,80 @@ function runtimeIsConfigSecret(fullKey: string): boolean {
   return rt.isConfigSecret(fullKey);
 }
 
-/** Stops the program for the hosts target until its bring-up exists. */
+/**
+ * The hosts target's cluster network: ClusterIPs from `serviceSubnet`, pods from `podSubnet`, in
+ * which each host gets its own /24 (the n-th host in hcb:hosts order the n-th /24; host-local IPAM
+ * on the CNI bridge). Fixed today (no stack setting yet; see docs/operations.md).
+ */
+export const HOSTS_NETWORK = { serviceSubnet: '198.19.128.0/17', podSubnet: '198.18.128.0/17' } as const;
+
+/** The /24 pod range and bridge gateway of the host at `index` in hcb:hosts. */
+export function hostPodNetwork(index: number): { podCidr: string; podGateway: string } {
+  if (!Number.isInteger(index) || index < 0 || index > 127) throw new Error(`hcb: the hosts target gives each host a /24 of ${HOSTS_NETWORK.podSubnet}; host index ${index} is out of range (at most 128 hosts)`);
+  return { podCidr: `198.18.${128 + index}.0/24`, podGateway: `198.18.${128 + index}.1` };
+}
+
+/** Host settings of the hosts target that are not in hcb:hosts. */
+export interface HostsBlueprintOptions {
+  /** Stack name: names the cluster and the kubelet's cgroup parent. */
+  stack: string;
+  /**
+   * The hosts run cgroup v1 (kubelet `failCgroupV1: false`; HCB-KUBELET-FAIL-CGROUP-V1 then
+   * fails and shows in the compliance summary). @default false
+   */
+  cgroupV1?: boolean;
+}
+
+/**
+ * The blueprint spec of a hosts cluster: the stack's spec plus what kubeadm init on the first
+ * control plane needs. The kubelet uses cgroupfs (the bring-up assumes no systemd on the hosts)
+ * under a cgroup parent named after the stack, so `destroy` finds every container by it. kube-system
+ * is exempt from PodSecurity (kubeadm's static pods run on the host network as root; their mirror
+ * pods would be refused), the one exemption the catalogue accepts.
+ */
+export function hostsBlueprintSpec(spec: BlueprintSpec, hosts: HostsTargetSpec, opts: HostsBlueprintOptions): BlueprintSpec {
+  const first = firstControlPlane(hosts);
+  if (!/^[A-Za-z0-9._-]{1,40}$/.test(opts.stack)) throw new Error(`hcb: the stack name "${opts.stack.slice(0, 60)}" cannot name a cgroup (letters, digits, '.', '_', '-', at most 40)`);
+  const cp = spec.controlPlane ?? {};
+  return {
+    ...spec,
+    controlPlane: {
+      ...cp,
+      nodeName: first.name,
+      advertiseAddress: first.address,
+      clusterName: cp.clusterName ?? opts.stack,
+      serviceSubnet: cp.serviceSubnet ?? HOSTS_NETWORK.serviceSubnet,
+      podSubnet: cp.podSubnet ?? HOSTS_NETWORK.podSubnet,
+      kubelet: { cgroupDriver: 'cgroupfs', cgroupRoot: `/hcb-hosts-${opts.stack}`, ...(opts.cgroupV1 ? { failCgroupV1: false } : {}), ...cp.kubelet },
+      admission: {
+        ...cp.admission,
+        podSecurity: {
+          ...cp.admission?.podSecurity,
+          exemptions: [
+            ...(cp.admission?.podSecurity?.exemptions ?? []),
+            PodSecurityExemption.namespace('kube-system', {
+              justification: 'kubeadm runs etcd, kube-apiserver, kube-controller-manager and kube-scheduler as static pods on the host network as root; their mirror pods live in kube-system and would fail restricted',
+              owner: 'hcb hosts target',
+              expires: '2027-11-29',
+            }),
+          ],
+        },
+      },
+    },
+  };
+}
+
+/** The host `kubeadm init` runs on: the first control-plane host in hcb:hosts. */
+export function firstControlPlane(hosts: HostsTargetSpec): HostSpec {
+  const first = hosts.hosts.find((h) => h.role === 'control-plane');
+  if (!first) throw new Error(`hcb: config "hcb:hosts" has no host with role control-plane (kubeadm init needs one). Fix: pulumi config set --path 'hosts[0].role' control-plane`);
+  return first;
+}
+
+/**
+ * @deprecated The hosts target is built (stacks/hosts/target.ts); kept for callers that still
+ * stop a program here.
+ */
 export function hostsTargetNotBuilt(spec: HostsTargetSpec): never {
   const names = spec.hosts.map((h) => `${h.name} (${h.role})`).join(', ');
   throw new Error(
