@@ -28,7 +28,6 @@ import { alive, signal, sleep } from '../../../stacks/local/node/sandbox';
 import { insideReservedRange } from '../../../stacks/local/node/network';
 
 export const LAB_SUBNET = '198.18.2.0/24';
-const LAB_GATEWAY = '198.18.2.1';
 const LAB_PREFIX = 24;
 
 export interface LabHost {
@@ -48,6 +47,11 @@ export interface HostsLabOptions {
   hosts: string[];
   /** Loopback ports, one per host (the test's own reserved range). */
   ports: number[];
+  /**
+   * The lab's /24 inside 198.18.0.0/15 (default LAB_SUBNET, 198.18.2.0/24): the bridge is .1, hosts
+   * .11, .12, ... Tests that run at the same time each take their own.
+   */
+  subnet?: string;
   /** Parent directory of the lab directory (default the temp directory). */
   parentDir?: string;
   log?: (line: string) => void;
@@ -106,11 +110,13 @@ export class HostsLab {
     this.clientPrivateKey = fs.readFileSync(path.join(this.dir, 'client_ed25519'), 'utf8');
     this.clientPublicKey = fs.readFileSync(path.join(this.dir, 'client_ed25519.pub'), 'utf8').trim();
 
-    this.lab = await this.holder(['--net'], LAB_SCRIPT, [path.join(this.dir, 'lab.ready'), `${LAB_GATEWAY}/${LAB_PREFIX}`], path.join(this.dir, 'lab.ready'));
-    this.log(`lab namespace: holder ${this.lab.pid}, bridge hcblab0 ${LAB_GATEWAY}/${LAB_PREFIX}`);
+    const net24 = labNet(this.opts.subnet ?? LAB_SUBNET);
+    const gateway = `${net24}.1`;
+    this.lab = await this.holder(['--net'], LAB_SCRIPT, [path.join(this.dir, 'lab.ready'), `${gateway}/${LAB_PREFIX}`], path.join(this.dir, 'lab.ready'));
+    this.log(`lab namespace: holder ${this.lab.pid}, bridge hcblab0 ${gateway}/${LAB_PREFIX}`);
 
     for (const [i, name] of this.opts.hosts.entries()) {
-      const address = `198.18.2.${11 + i}`;
+      const address = `${net24}.${11 + i}`;
       if (!insideReservedRange(address)) throw new Error(`hosts lab: ${address} is outside 198.18.0.0/15`);
       const hdir = path.join(this.dir, 'hosts', name);
       for (const d of ['etc', 'var', 'opt', 'root']) {
@@ -374,6 +380,13 @@ function sshdConfig(address: string): string {
     'LogLevel VERBOSE',
     '',
   ].join('\n');
+}
+
+/** "198.18.x" of a "198.18.x.0/24" inside 198.18.0.0/15. */
+function labNet(subnet: string): string {
+  const m = /^(198\.1[89]\.([0-9]{1,3}))\.0\/24$/.exec(subnet);
+  if (!m || Number(m[2]) > 255 || !insideReservedRange(`${m[1]}.1`)) throw new Error(`hosts lab: subnet ${subnet} is not a /24 inside 198.18.0.0/15 (e.g. 198.18.4.0/24)`);
+  return m[1];
 }
 
 function keygen(file: string, comment: string): void {
