@@ -1,0 +1,559 @@
+/**
+ * Backup and restore of a hosts-target control plane (issue 14; BSI APP.4.4.A5): kubeadm's stacked
+ * etcd on the first control-plane host (stacks/hosts/bringup.ts), reached over SSH only
+ * (stacks/hosts/ssh.ts). The backup file is the local target's (stacks/local/backup-archive.ts):
+ * AES-256-GCM with a local key file, manifest beside it, retention, complete authentication before use.
+ *
+ *   backup   1. reads kubeadm's static pod manifests on the host (etcd's and the API server's flags);
+ *            2. `hcb-host-backup snapshot` (tools/hosts, standard library Go, delivered by sha256
+ *               to /opt/hcb/bin) calls etcd's snapshot API on the host (the v3 gateway's
+ *               POST /v3/maintenance/snapshot, as the local target does) with the API server's etcd
+ *               client certificate, and checks the sha256 etcd appends to the stream. The toolchain
+ *               has no etcdctl, etcdutl works on files only, and hardened hosts refuse SSH TCP
+ *               forwarding (the lab's sshd too), so the client runs on the host;
+ *            3. the snapshot comes back in base64 chunks and is compared with its sha256 on the host;
+ *               the PKI (/etc/kubernetes/pki), the directory of the encryption configuration and the
+ *               keys the bring-up generated (/var/lib/hcb/secrets) come back with mode and sha256;
+ *            4. `etcdutl snapshot status` (local toolchain) reads the revision; the file is written.
+ *   restore  1. the backup is authenticated completely on this machine first: a tampered file or a
+ *               wrong key is refused before anything is sent to the host;
+ *            2. the configuration files are compared with the host's; a differing encryption
+ *               configuration or key is refused unless replaceConfig (nothing changed then);
+ *            3. etcdutl (toolchain, by sha256) restores the snapshot into a fresh directory beside the
+ *               data directory, with the member name and peer URLs of kubeadm's etcd manifest and a
+ *               revision bump marked compacted (so the kubelet and other watchers that kept running
+ *               relist instead of seeing revisions go back);
+ *            4. Kubernetes' documented procedure for kubeadm's static pods: the manifests are moved out
+ *               of /etc/kubernetes/manifests, the kubelet stops the containers (waited for), the data
+ *               directory is swapped (the old one kept beside it), the manifests are moved back and
+ *               the API server's /readyz is awaited on the host with admin.conf.
+ */
+import * as crypto from 'crypto';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { parse as parseYaml } from 'yaml';
+import { BackupError, BackupManifest, decryptBackup, loadKey, sha256File, snapshotRevision, writeBackup } from '../local/backup-archive';
+import { SshConnection, SshHost, SshOptions } from './ssh';
+
+export const HOST_BACKUP_BIN_DIR = '/opt/hcb/bin';
+/** Working directory of backups and restores on the host (0700; snapshots never stay there). */
+export const HOST_BACKUP_WORK_DIR = '/var/lib/hcb/backup';
+/** Keys the bring-up generated for {{hcb-secret:NAME}} tokens (the encryption key among them). */
+export const HOST_SECRETS_DIR = '/var/lib/hcb/secrets';
+const MANIFESTS_DIR = '/etc/kubernetes/manifests';
+const STATIC_PODS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const;
+/** Marker of a restore that moved the manifests out and has not put them back. */
+const IN_PROGRESS = `${HOST_BACKUP_WORK_DIR}/restore-in-progress`;
+/** Revisions added on restore (etcd's guidance for Kubernetes: far more than can have been written since the backup). */
+export const RESTORE_REVISION_BUMP = 1_000_000_000;
+const CHUNK_BYTES = 4 * 1024 * 1024;
+const REPO = path.resolve(__dirname, '../..');
+
+export interface HostsBackupTarget {
+  /** The control-plane host (its pinned host key is required). */
+  host: SshHost;
+  ssh: SshOptions;
+  /** The toolchain's bin directory (etcdutl). */
+  binDir: string;
+  log?: (line: string) => void;
+}
+
+export interface HostsBackupOptions extends HostsBackupTarget {
+  backupDir: string;
+  /** 32-byte key file, mode 0600; created on the first backup. */
+  keyFile: string;
+  /** Name in the manifest and the file names (the stack or host name). */
+  cluster: string;
+  /** @default 7 */
+  retain?: number;
+  hcbVersion?: string;
+  /** Bound of the snapshot on the host. @default 10 min */
+  snapshotTimeoutMs?: number;
+}
+
+export interface HostsRestoreOptions extends HostsBackupTarget {
+  file: string;
+  keyFile: string;
+  /** Put the backup's PKI, encryption configuration and keys back where they differ (the current ones kept as *.before-restore-<time>). */
+  replaceConfig?: boolean;
+  /** Bound of the wait for the static pods' containers to stop. @default 4 min */
+  stopTimeoutMs?: number;
+  /** Bound of the wait for the API server's /readyz after the restore. @default 6 min */
+  readyTimeoutMs?: number;
+}
+
+export interface HostsRestoreResult {
+  manifest: BackupManifest;
+  /** The data directory that was replaced, kept on the host. */
+  previousDataDir?: string;
+  /** Host paths written because they were missing, or replaced (replaceConfig). */
+  restoredConfig: string[];
+  /** Host paths that differ from the backup and were left as they are. */
+  differingConfig: string[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// the program that runs on the host
+
+/** Builds tools/hosts (standard library only) once per source and Go version; returns the binary. */
+export function buildHostBackupProgram(cacheRoot = defaultCacheRoot(), log: (l: string) => void = () => undefined): string {
+  const src = path.join(REPO, 'tools/hosts');
+  if (!fs.existsSync(path.join(src, 'go.mod'))) throw new BackupError(`the host backup program's source is not in ${src}`);
+  const goVersion = spawnSync('go', ['env', 'GOVERSION'], { encoding: 'utf8' }).stdout?.trim();
+  if (!goVersion) throw new BackupError('go is not on PATH: it builds the host backup program (tools/hosts)');
+  const files = listFiles(src).sort();
+  const key = crypto
+    .createHash('sha256')
+    .update(JSON.stringify([goVersion, ...files.map((f) => [path.relative(src, f), sha256File(f)])]))
+    .digest('hex')
+    .slice(0, 16);
+  const out = path.join(cacheRoot, 'host-programs', key, 'hcb-host-backup');
+  if (fs.existsSync(out)) return out;
+  log(`building the host backup program with ${goVersion}`);
+  fs.mkdirSync(path.dirname(out), { recursive: true, mode: 0o700 });
+  const tmp = `${out}.tmp-${process.pid}`;
+  const res = spawnSync('go', ['build', '-trimpath', '-buildvcs=false', '-ldflags=-s -w -buildid=', '-o', tmp, './host-backup'], {
+    cwd: src,
+    encoding: 'utf8',
+    env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod', GOOS: 'linux', GOARCH: 'amd64' },
+    timeout: 600_000,
+  });
+  if (res.status !== 0) {
+    fs.rmSync(tmp, { force: true });
+    throw new BackupError(`building tools/hosts failed:\n${res.stderr || String(res.error)}`);
+  }
+  fs.renameSync(tmp, out);
+  return out;
+}
+
+function defaultCacheRoot(): string {
+  return process.env.HCB_CACHE_DIR ?? path.join(os.homedir(), '.cache/hardened-cluster-blueprint');
+}
+
+function listFiles(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? listFiles(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// one SSH session on the control-plane host
+
+class HostSession {
+  constructor(
+    readonly conn: SshConnection,
+    readonly host: SshHost,
+    private readonly log: (l: string) => void,
+  ) {}
+
+  where(): string {
+    return `host ${this.host.name}`;
+  }
+
+  /**
+   * Runs a host script. `secretOutput`: its standard output carries key material or cluster data, so
+   * an error quotes only its standard error (the transport's errors would quote stdout too).
+   */
+  async sh(script: string, args: string[], o: { label: string; timeoutMs?: number; check?: boolean; maxOutputBytes?: number; secretOutput?: boolean }): Promise<string> {
+    const check = o.check ?? true;
+    const r = await this.conn.run(['sh', '-c', script, 'hcb', ...args], { label: o.label, timeoutMs: o.timeoutMs ?? 120_000, check: check && !o.secretOutput, maxOutputBytes: o.maxOutputBytes });
+    if (check && r.code !== 0) throw new BackupError(`${this.where()}: ${o.label} failed (exit ${r.code ?? r.signal}): ${r.stderr.trim().slice(-800)}`);
+    if (r.stdoutTruncated) throw new BackupError(`${this.where()}: ${o.label}: the output was cut off`);
+    return r.stdout;
+  }
+
+  /** The first container's `--flag=value` arguments of a static pod manifest on the host. */
+  async staticPodFlags(name: (typeof STATIC_PODS)[number]): Promise<Map<string, string>> {
+    const file = `${MANIFESTS_DIR}/${name}.yaml`;
+    const out = await this.sh('if [ -f "$2" ]; then echo "moved $(cat "$2")"; elif [ -f "$1" ]; then cat "$1"; else echo missing; fi', [file, IN_PROGRESS], { label: `read ${file}` });
+    if (out.startsWith('moved ')) {
+      throw new BackupError(`${this.where()}: a restore did not finish: the static pod manifests are in ${out.slice(6).trim()}; move them back to ${MANIFESTS_DIR} (and remove ${IN_PROGRESS}) after checking the data directory`);
+    }
+    if (out.trim() === 'missing') throw new BackupError(`${this.where()}: ${file} does not exist: is this a control plane made by kubeadm (hcb hosts target)?`);
+    const pod = parseYaml(out) as { spec?: { containers?: Array<{ command?: string[] }> } };
+    const flags = new Map<string, string>();
+    for (const a of pod?.spec?.containers?.[0]?.command?.slice(1) ?? []) {
+      const m = /^--([^=]+)=(.*)$/.exec(a);
+      if (m) flags.set(m[1], m[2]);
+    }
+    return flags;
+  }
+
+  /** Puts `local` at `remote` (mode 0755, root) unless the host has the same sha256 there. */
+  async deliver(local: string, remote: string): Promise<void> {
+    const want = sha256File(local);
+    const have = (await this.sh('[ -f "$1" ] && sha256sum -- "$1" | cut -d" " -f1 || true', [remote], { label: `sha256 ${remote}` })).trim();
+    if (have === want) return;
+    await this.sh('mkdir -p -- "$(dirname -- "$1")"', [remote], { label: `mkdir for ${remote}` });
+    await this.conn.upload(fs.readFileSync(local), remote, { mode: '0755', owner: 'root:root', timeoutMs: 300_000 });
+    this.log(`${this.where()}: delivered ${remote}`);
+  }
+
+  /** Copies a host file here in base64 chunks and checks size and sha256 against the host's. */
+  async download(remote: string, local: string): Promise<{ bytes: number; sha256: string }> {
+    const meta = (await this.sh('stat -c %s -- "$1" && sha256sum -- "$1" | cut -d" " -f1', [remote], { label: `stat ${remote}` })).trim().split('\n');
+    const size = Number(meta[0]);
+    const remoteSha = meta[1];
+    if (!Number.isInteger(size) || !/^[0-9a-f]{64}$/.test(remoteSha ?? '')) throw new BackupError(`${this.where()}: cannot read the size and sha256 of ${remote}`);
+    const fd = fs.openSync(local, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+    const h = crypto.createHash('sha256');
+    let got = 0;
+    try {
+      for (let i = 0; i * CHUNK_BYTES < size; i++) {
+        const b64 = await this.sh(`dd if="$1" bs=${CHUNK_BYTES} skip="$2" count=1 2>/dev/null | base64 -w 0`, [remote, String(i)], {
+          label: `read ${remote} part ${i + 1}/${Math.ceil(size / CHUNK_BYTES)}`,
+          maxOutputBytes: Math.ceil((CHUNK_BYTES * 4) / 3) + 1024,
+          timeoutMs: 300_000,
+          secretOutput: true,
+        });
+        const chunk = Buffer.from(b64.trim(), 'base64');
+        fs.writeSync(fd, chunk);
+        h.update(chunk);
+        got += chunk.length;
+      }
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    const sum = h.digest('hex');
+    if (got !== size || sum !== remoteSha) {
+      fs.rmSync(local, { force: true });
+      throw new BackupError(`${this.where()}: ${remote} arrived as ${got} bytes, sha256 ${sum}; the host has ${size} bytes, sha256 ${remoteSha}`);
+    }
+    return { bytes: got, sha256: sum };
+  }
+
+  /** Every regular file under `dirs` on the host with mode and content (small files: PKI, configuration, keys). */
+  async readTree(dirs: string[]): Promise<Array<{ path: string; mode: number; content: Buffer }>> {
+    const out = await this.sh(READ_TREE_SCRIPT, dirs, { label: `read ${dirs.join(', ')}`, maxOutputBytes: 32 * 1024 * 1024, secretOutput: true });
+    const files: Array<{ path: string; mode: number; content: Buffer }> = [];
+    const lines = out.split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      const m = /^file ([0-7]+) ([0-9]+) ([0-9a-f]{64}) (\/.+)$/.exec(lines[i]);
+      if (!m) continue;
+      const [, mode, size, sum, p] = m;
+      if (!/^\/[A-Za-z0-9._/@+-]+$/.test(p) || p.split('/').includes('..')) throw new BackupError(`${this.where()}: refusing to back up a file with an unusual name: ${JSON.stringify(p)}`);
+      const content = Buffer.from(lines[++i] ?? '', 'base64');
+      const got = crypto.createHash('sha256').update(content).digest('hex');
+      if (content.length !== Number(size) || got !== sum) throw new BackupError(`${this.where()}: ${p} changed while it was read (or arrived damaged)`);
+      files.push({ path: p, mode: parseInt(mode, 8), content });
+    }
+    return files;
+  }
+}
+
+async function open(t: HostsBackupTarget): Promise<HostSession> {
+  const conn = await SshConnection.connect(t.host, t.ssh);
+  return new HostSession(conn, t.host, t.log ?? (() => undefined));
+}
+
+/** Directories a restore needs besides etcd's data, from the API server's flags. */
+function configDirs(apiserver: Map<string, string>): string[] {
+  const dirs = ['/etc/kubernetes/pki'];
+  const enc = apiserver.get('encryption-provider-config');
+  if (enc) dirs.push(path.posix.dirname(enc));
+  dirs.push(HOST_SECRETS_DIR);
+  return [...new Set(dirs)];
+}
+
+function requireFlag(flags: Map<string, string>, pod: string, name: string): string {
+  const v = flags.get(name);
+  if (!v) throw new BackupError(`${pod} runs without --${name}; cannot locate what a backup needs`);
+  return v;
+}
+
+// ---------------------------------------------------------------------------------------------
+// backup
+
+/** Takes an encrypted backup of the control-plane host's etcd, PKI and encryption configuration. */
+export async function hostsBackupNow(opts: HostsBackupOptions): Promise<BackupManifest> {
+  const log = opts.log ?? (() => undefined);
+  const retain = opts.retain ?? 7;
+  if (!Number.isInteger(retain) || retain < 1) throw new BackupError(`retain must be a whole number of at least 1, got ${retain}`);
+  const etcdutl = path.join(opts.binDir, 'etcdutl');
+  if (!fs.existsSync(etcdutl)) throw new BackupError(`etcdutl not found in ${opts.binDir}: build the toolchain (npm run toolchain)`);
+  const program = buildHostBackupProgram(undefined, log);
+  const key = loadKey(opts.keyFile, true);
+  const backupDir = path.resolve(opts.backupDir);
+  fs.mkdirSync(backupDir, { recursive: true, mode: 0o700 });
+  const work = fs.mkdtempSync(path.join(backupDir, '.work-'));
+  const s = await open(opts);
+  const remoteSnap = `${HOST_BACKUP_WORK_DIR}/snapshot-${crypto.randomBytes(6).toString('hex')}.db`;
+  try {
+    const apiserver = await s.staticPodFlags('kube-apiserver');
+    await s.staticPodFlags('etcd'); // present, and no unfinished restore
+    const endpoint = requireFlag(apiserver, 'kube-apiserver', 'etcd-servers')
+      .split(',')
+      .find((u) => u.startsWith('https://'));
+    if (!endpoint) throw new BackupError('the API server reaches etcd over no https URL (--etcd-servers)');
+    const remoteProgram = `${HOST_BACKUP_BIN_DIR}/hcb-host-backup`;
+    await s.deliver(program, remoteProgram);
+    await s.sh('umask 077; mkdir -p -- "$1"; chmod 0700 -- "$1"', [HOST_BACKUP_WORK_DIR], { label: 'backup work directory' });
+    log(`${s.where()}: taking an etcd snapshot through the etcd API (${endpoint})`);
+    const out = await s.sh(
+      '"$1" snapshot --endpoint "$2" --cacert "$3" --cert "$4" --key "$5" --out "$6" --timeout "$7"',
+      [
+        remoteProgram,
+        endpoint,
+        requireFlag(apiserver, 'kube-apiserver', 'etcd-cafile'),
+        requireFlag(apiserver, 'kube-apiserver', 'etcd-certfile'),
+        requireFlag(apiserver, 'kube-apiserver', 'etcd-keyfile'),
+        remoteSnap,
+        `${Math.round((opts.snapshotTimeoutMs ?? 600_000) / 1000)}s`,
+      ],
+      { label: 'etcd snapshot on the host', timeoutMs: (opts.snapshotTimeoutMs ?? 600_000) + 30_000 },
+    );
+    const result = JSON.parse(out.trim().split('\n').pop() ?? '{}') as { bytes?: number; sha256?: string; version?: string };
+    if (!result.bytes || !result.sha256) throw new BackupError(`${s.where()}: the snapshot program reported no result: ${out.slice(0, 300)}`);
+    const snapPath = path.join(work, 'snapshot.db');
+    const got = await s.download(remoteSnap, snapPath);
+    if (got.sha256 !== result.sha256 || got.bytes !== result.bytes) throw new BackupError(`${s.where()}: the snapshot on the host is not what etcd streamed (${got.bytes} bytes ${got.sha256}, streamed ${result.bytes} bytes ${result.sha256})`);
+    const revision = snapshotRevision(etcdutl, snapPath);
+
+    const configFiles: Array<{ name: string; abs: string; mode: number }> = [];
+    for (const f of await s.readTree(configDirs(apiserver))) {
+      const local = path.join(work, 'config', f.path);
+      fs.mkdirSync(path.dirname(local), { recursive: true, mode: 0o700 });
+      fs.writeFileSync(local, f.content, { mode: 0o600 });
+      configFiles.push({ name: `config${f.path}`, abs: local, mode: f.mode });
+    }
+    if (!configFiles.some((f) => f.name.startsWith('config/etc/kubernetes/pki/'))) throw new BackupError(`${s.where()}: /etc/kubernetes/pki holds no files`);
+    return writeBackup({
+      backupDir,
+      key,
+      cluster: opts.cluster,
+      retain,
+      snapshot: { path: snapPath, bytes: got.bytes, sha256: got.sha256, version: result.version, revision },
+      configFiles,
+      hcbVersion: opts.hcbVersion,
+      source: { target: 'hosts', host: opts.host.name, address: opts.host.address },
+      log,
+    });
+  } finally {
+    await s.sh('rm -f -- "$1"', [remoteSnap], { label: 'remove the snapshot on the host', check: false }).catch(() => undefined);
+    await s.conn.close();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// restore
+
+/**
+ * Restores a backup onto the control-plane host it was taken from. The backup is authenticated
+ * on this machine before the host is contacted; every check that can refuse runs before the
+ * control plane is stopped.
+ */
+export async function hostsRestore(opts: HostsRestoreOptions): Promise<HostsRestoreResult> {
+  const log = opts.log ?? (() => undefined);
+  const etcdutl = path.join(opts.binDir, 'etcdutl');
+  if (!fs.existsSync(etcdutl)) throw new BackupError(`etcdutl not found in ${opts.binDir}: build the toolchain (npm run toolchain)`);
+  const key = loadKey(opts.keyFile, false);
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'hcb-hosts-restore-'));
+  try {
+    log(`authenticating ${path.basename(opts.file)}`);
+    const { manifest, files } = decryptBackup(opts.file, key, work);
+    if (manifest.source?.target !== 'hosts') throw new BackupError(`${path.basename(opts.file)} is a backup of a local cluster, not of a hosts control plane; restore it with hcb backup restore --state-dir`);
+    if (manifest.source.host !== opts.host.name) throw new BackupError(`${path.basename(opts.file)} was taken on host ${manifest.source.host}, not ${opts.host.name}; a restore goes back onto the host it was taken from`);
+    const program = buildHostBackupProgram(undefined, log);
+    const snap = files.find((f) => f.name === 'etcd/snapshot.db')!;
+    const config = files.filter((f) => f.name.startsWith('config/')).map((f) => ({ ...f, remote: f.name.slice('config'.length) }));
+
+    const s = await open(opts);
+    try {
+      return await restoreOnHost(s, opts, manifest, snap.path, config, program, etcdutl);
+    } finally {
+      await s.conn.close();
+    }
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+async function restoreOnHost(
+  s: HostSession,
+  opts: HostsRestoreOptions,
+  manifest: BackupManifest,
+  snapshot: string,
+  config: Array<{ name: string; path: string; mode: number; remote: string }>,
+  program: string,
+  etcdutl: string,
+): Promise<HostsRestoreResult> {
+  const log = opts.log ?? (() => undefined);
+  const etcd = await s.staticPodFlags('etcd');
+  const apiserver = await s.staticPodFlags('kube-apiserver');
+  const dataDir = requireFlag(etcd, 'etcd', 'data-dir');
+  if (!/^\/[A-Za-z0-9._/-]+$/.test(dataDir) || dataDir.split('/').includes('..') || dataDir === '/') throw new BackupError(`etcd's --data-dir ${dataDir} is not a plain absolute path`);
+
+  // Plan the configuration files: nothing changes unless the whole restore can go ahead.
+  const have = new Map<string, string>();
+  for (const line of (await s.sh(SHA_SCRIPT, config.map((c) => c.remote), { label: 'sha256 of the configuration files' })).split('\n')) {
+    const m = /^([0-9a-f]{64}|-) (.+)$/.exec(line);
+    if (m) have.set(m[2], m[1]);
+  }
+  const writes: typeof config = [];
+  const restoredConfig: string[] = [];
+  const differingConfig: string[] = [];
+  for (const c of config) {
+    const current = have.get(c.remote);
+    if (current === sha256File(c.path)) continue;
+    if (current !== undefined && current !== '-' && !opts.replaceConfig) {
+      differingConfig.push(c.remote);
+      continue;
+    }
+    writes.push(c);
+    restoredConfig.push(c.remote);
+  }
+  const encDirs = configDirs(apiserver).filter((d) => d !== '/etc/kubernetes/pki');
+  const encryptionDiffers = differingConfig.filter((p) => encDirs.some((d) => p.startsWith(`${d}/`)));
+  if (encryptionDiffers.length > 0) {
+    throw new BackupError(
+      `${s.where()}: the encryption configuration or key differs from the backup's (${encryptionDiffers.join(', ')}): Secrets in the restored data could not be read. ` +
+        "Restore with --replace-config to put the backup's back (the current files are kept beside them); nothing was changed",
+    );
+  }
+
+  // The new data directory, written beside the old one while the control plane still runs.
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const fresh = `${dataDir}.restore-${stamp}`;
+  const remoteEtcdutl = `${HOST_BACKUP_BIN_DIR}/etcdutl`;
+  const remoteProgram = `${HOST_BACKUP_BIN_DIR}/hcb-host-backup`;
+  await s.deliver(etcdutl, remoteEtcdutl);
+  await s.deliver(program, remoteProgram);
+  await s.sh('umask 077; mkdir -p -- "$1"; chmod 0700 -- "$1"', [HOST_BACKUP_WORK_DIR], { label: 'backup work directory' });
+  const remoteSnap = `${HOST_BACKUP_WORK_DIR}/restore-${stamp}.db`;
+  let stopped = false;
+  let swapped = false;
+  try {
+    await s.conn.upload(fs.readFileSync(snapshot), remoteSnap, { mode: '0600', owner: 'root:root', timeoutMs: 600_000 });
+    const args = ['snapshot', 'restore', remoteSnap, '--data-dir', fresh, '--bump-revision', String(RESTORE_REVISION_BUMP), '--mark-compacted'];
+    for (const f of ['name', 'initial-cluster', 'initial-cluster-token', 'initial-advertise-peer-urls']) {
+      const v = etcd.get(f);
+      if (v) args.push(`--${f}`, v);
+    }
+    log(`${s.where()}: etcdutl snapshot restore into ${fresh}`);
+    const r = await s.conn.run([remoteEtcdutl, ...args], { label: 'etcdutl snapshot restore', timeoutMs: 600_000, check: false });
+    if (r.code !== 0) {
+      await s.sh('rm -rf -- "$1"', [fresh], { label: 'remove the partial restore', check: false });
+      throw new BackupError(`${s.where()}: etcdutl snapshot restore failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}; nothing was changed`);
+    }
+
+    // Kubernetes' procedure for kubeadm's static pods: stop them by moving their manifests out.
+    const moved = `${HOST_BACKUP_WORK_DIR}/manifests-${stamp}`;
+    log(`${s.where()}: stopping the control plane (manifests moved to ${moved})`);
+    stopped = true;
+    const stop = await s.sh(STOP_SCRIPT, [MANIFESTS_DIR, moved, IN_PROGRESS, String(Math.round((opts.stopTimeoutMs ?? 240_000) / 1000)), ...STATIC_PODS], {
+      label: 'stop the static pods',
+      timeoutMs: (opts.stopTimeoutMs ?? 240_000) + 30_000,
+      check: false,
+    });
+    if (!/^hcb-stopped$/m.test(stop)) throw new BackupError(`${s.where()}: the control plane's containers did not stop: ${stop.trim().split('\n').slice(-3).join(' | ')}`);
+
+    for (const w of writes) {
+      await s.sh('mkdir -p -m 0700 -- "$(dirname -- "$1")"; [ -f "$1" ] && cp -p -- "$1" "$1.before-restore-$2"; true', [w.remote, stamp], { label: `keep ${w.remote}` });
+      await s.conn.upload(fs.readFileSync(w.path), w.remote, { mode: `0${(w.mode & 0o777).toString(8).padStart(3, '0')}`, owner: 'root:root', secret: true });
+    }
+    const swap = await s.sh(SWAP_SCRIPT, [dataDir, fresh, stamp], { label: 'swap the data directory' });
+    swapped = true;
+    const previousDataDir = /^previous (.+)$/m.exec(swap)?.[1];
+
+    log(`${s.where()}: starting the control plane`);
+    await s.sh(START_SCRIPT, [MANIFESTS_DIR, moved, IN_PROGRESS], { label: 'start the static pods' });
+    stopped = false;
+    const ready = await s.sh('"$1" wait-ready --kubeconfig /etc/kubernetes/admin.conf --path /readyz --timeout "$2"', [remoteProgram, `${Math.round((opts.readyTimeoutMs ?? 360_000) / 1000)}s`], {
+      label: 'wait for the API server',
+      timeoutMs: (opts.readyTimeoutMs ?? 360_000) + 30_000,
+      check: false,
+    });
+    if (!/^ready after/m.test(ready)) {
+      throw new BackupError(`${s.where()}: the API server did not become ready after the restore${previousDataDir ? `; the previous data directory is kept in ${previousDataDir}` : ''}: ${ready.trim().slice(-300)}`);
+    }
+    log(`${s.where()}: restored revision ${manifest.revision} from ${manifest.time}; API ${ready.trim()}${previousDataDir ? `; the previous data is kept in ${previousDataDir}` : ''}`);
+    return { manifest, previousDataDir, restoredConfig, differingConfig };
+  } catch (e) {
+    if (stopped) {
+      // Put the control plane back as it was found (the data directory only when it was not yet swapped).
+      if (!swapped) await s.sh('rm -rf -- "$1"', [fresh], { label: 'remove the unused restore', check: false }).catch(() => undefined);
+      const back = await s.sh(START_SCRIPT, [MANIFESTS_DIR, `${HOST_BACKUP_WORK_DIR}/manifests-${stamp}`, IN_PROGRESS], { label: 'start the static pods again', check: false }).catch((x: Error) => x.message);
+      throw new BackupError(`${(e as Error).message}\n(static pod manifests put back: ${back.trim() || 'ok'}${swapped ? '' : '; the data directory was not changed'})`, { cause: e });
+    }
+    if (!swapped) await s.sh('rm -rf -- "$1"', [fresh], { label: 'remove the unused restore', check: false }).catch(() => undefined);
+    throw e;
+  } finally {
+    await s.sh('rm -f -- "$1"', [remoteSnap], { label: 'remove the uploaded snapshot', check: false }).catch(() => undefined);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// host scripts (POSIX sh; arguments as $1...; nothing secret in them)
+
+/** Per directory argument: "file <mode> <size> <sha256> <path>" then the content in base64 on one line. */
+const READ_TREE_SCRIPT = `set -eu
+for d; do
+  [ -d "$d" ] || continue
+  find "$d" -type f | LC_ALL=C sort | while IFS= read -r f; do
+    printf 'file %s %s %s %s\\n' "$(stat -c %a -- "$f")" "$(stat -c %s -- "$f")" "$(sha256sum -- "$f" | cut -d' ' -f1)" "$f"
+    base64 -w 0 -- "$f"; echo
+  done
+done
+`;
+
+/** Prints "<sha256|-> <path>" per argument. */
+const SHA_SCRIPT = `for f; do
+  if [ -f "$f" ]; then printf '%s %s\\n' "$(sha256sum -- "$f" | cut -d' ' -f1)" "$f"; else printf '%s %s\\n' - "$f"; fi
+done
+`;
+
+/**
+ * $1 manifests dir, $2 where they go, $3 in-progress marker, $4 seconds, then component names.
+ * Moves the manifests out and waits until no process of those components runs in this network
+ * namespace (static pods use the host network; other namespaces' processes are not ours).
+ */
+const STOP_SCRIPT = `set -eu
+src=$1 dst=$2 marker=$3 secs=$4; shift 4
+mkdir -p -m 0700 -- "$dst"
+echo "$dst" > "$marker"
+for c; do if [ -f "$src/$c.yaml" ]; then mv -- "$src/$c.yaml" "$dst/$c.yaml"; fi; done
+me=$(readlink /proc/self/ns/net)
+i=0
+while :; do
+  left=
+  for p in /proc/[0-9]*; do
+    [ "$(readlink "$p/ns/net" 2>/dev/null)" = "$me" ] || continue
+    e=$(readlink "$p/exe" 2>/dev/null) || continue
+    for c; do if [ "\${e##*/}" = "$c" ]; then left="$left \${e##*/}(\${p#/proc/})"; fi; done
+  done
+  [ -z "$left" ] && break
+  if [ "$i" -ge "$((secs * 2))" ]; then echo "still running after $secs s:$left"; exit 1; fi
+  sleep 0.5; i=$((i+1))
+done
+echo hcb-stopped
+`;
+
+/** $1 data dir, $2 restored dir, $3 stamp: keeps the old data dir beside it, moves the new one in with the old owner. */
+const SWAP_SCRIPT = `set -eu
+data=$1 fresh=$2 stamp=$3
+owner=root:root
+if [ -d "$data" ]; then
+  owner=$(stat -c %u:%g -- "$data")
+  mv -- "$data" "$data.before-restore-$stamp"
+  echo "previous $data.before-restore-$stamp"
+elif id etcd >/dev/null 2>&1; then owner=etcd:etcd
+fi
+mv -- "$fresh" "$data"
+chown -R -- "$owner" "$data"
+chmod 0700 -- "$data"
+sync
+`;
+
+/** $1 manifests dir, $2 where they were moved, $3 in-progress marker: moves them back (etcd first). */
+const START_SCRIPT = `set -eu
+src=$1 moved=$2 marker=$3
+[ -d "$moved" ] || { rm -f -- "$marker"; exit 0; }
+for c in etcd kube-apiserver kube-controller-manager kube-scheduler; do
+  if [ -f "$moved/$c.yaml" ]; then mv -- "$moved/$c.yaml" "$src/$c.yaml"; fi
+done
+for f in "$moved"/*; do if [ -e "$f" ]; then mv -- "$f" "$src/"; fi; done
+rmdir -- "$moved"
+rm -f -- "$marker"
+`;

@@ -1,0 +1,3 @@
+module hcb.local/tools/hosts
+
+go 1.26.0
