@@ -163,6 +163,10 @@ function localControlPlaneProps(local: LocalEndpoints): HardenedControlPlaneProp
     // The node's address (stacks/local/node/network.ts): a forwarder there serves the API to
     // pods through the `kubernetes` Service (endpoints may not be loopback addresses).
     serviceAdvertiseAddress: LOCAL_NODE_ADDRESS,
+    // The API server cannot route into the node's namespace: its cluster traffic (kubelet logs,
+    // exec, port-forward; proxies, webhooks) goes through the node's HTTP CONNECT proxy on this
+    // socket (stacks/local/node/node.ts serves it; TLS to the kubelet stays end to end).
+    clusterEgressProxySocket: '/etc/kubernetes/egress-proxy/cluster.sock',
     // The node is a network namespace: the host-wide nf_conntrack_max is not kube-proxy's to set.
     kubeProxy: { conntrackMaxPerCore: 0 },
     kubelet: { cgroupDriver: 'cgroupfs', cgroupRoot: `/hcb-local-${local.apiServerPort}`, failCgroupV1: false },

@@ -124,6 +124,8 @@ export interface ClusterConfigurationContext {
   readonly configuredAdmissionPlugins: readonly string[];
   /** Set in 'health-endpoints' mode. */
   readonly authenticationConfigPath?: string;
+  /** Set when cluster traffic goes through a proxy: the EgressSelectorConfiguration file and the proxy socket's directory. */
+  readonly egressSelector?: { readonly configPath: string; readonly socketDirectory: string };
 }
 
 export interface ClusterConfigurationProps {
@@ -270,6 +272,7 @@ export class KubeadmClusterConfiguration extends Construct {
     if (p.encryptionConfigAutomaticReload ?? true) args.push(arg('encryption-provider-config-automatic-reload', 'true'));
     if (p.verifyKubeletServingCertificates ?? true) args.push(arg('kubelet-certificate-authority', `${PKI_DIR}/ca.crt`));
     if (gates) args.push(arg('feature-gates', gates));
+    if (c.egressSelector) args.push(arg('egress-selector-config-file', c.egressSelector.configPath));
     return withExtra(this, 'apiServer.extraArgs', args, p.extraArgs, ['anonymous-auth', 'authentication-config', 'insecure-port', 'insecure-bind-address', 'token-auth-file', 'basic-auth-file', 'runtime-config']);
   }
 
@@ -305,6 +308,11 @@ export class KubeadmClusterConfiguration extends Construct {
       file('hcb-encryption-config', c.encryptionConfigPath),
     ];
     if (c.authenticationConfigPath) vols.push(file('hcb-authentication-config', c.authenticationConfigPath));
+    if (c.egressSelector) {
+      vols.push(file('hcb-egress-selector-config', c.egressSelector.configPath));
+      // The proxy creates its socket here; connecting needs the socket, so the directory is mounted as a directory.
+      vols.push({ name: 'hcb-egress-proxy', hostPath: c.egressSelector.socketDirectory, mountPath: c.egressSelector.socketDirectory, readOnly: false, pathType: 'DirectoryOrCreate' });
+    }
     return vols.sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 

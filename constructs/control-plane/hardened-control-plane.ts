@@ -14,6 +14,7 @@ import {
   PkiProps,
   SchedulerHardeningProps,
 } from './cluster-configuration';
+import { EgressSelectorConfiguration } from './egress-selector-configuration';
 import { EncryptionConfiguration, EncryptionConfigurationProps } from './encryption-configuration';
 import { KubeadmInitConfiguration } from './init-configuration';
 import { KubeadmJoinConfiguration, KubeadmJoinConfigurationProps } from './join-configuration';
@@ -83,6 +84,19 @@ export interface HardenedControlPlaneProps {
    * @default - the loopback address (the `kubernetes` Service then has no valid endpoint)
    */
   readonly serviceAdvertiseAddress?: string;
+  /**
+   * Unix socket of an HTTP CONNECT proxy that carries the API server's traffic to the cluster
+   * (kubelet API for logs, exec, attach and port-forward; node, pod and service proxies;
+   * webhooks; aggregated APIs), for a control plane that cannot route to its nodes itself (the
+   * local target: its node lives in a network namespace of its own). Renders an
+   * EgressSelectorConfiguration (`cluster` over HTTPConnect/UDS) for
+   * --egress-selector-config-file and mounts the socket's directory. TLS to the kubelet stays end
+   * to end: the API server still presents its kubelet client certificate and verifies the
+   * kubelet's serving certificate. Something on the node side must serve the socket (on the local
+   * target: stacks/local/node; elsewhere e.g. konnectivity-server in http-connect mode).
+   * @default - none: the API server dials nodes, pods and services directly
+   */
+  readonly clusterEgressProxySocket?: string;
   /** API server secure port. @default 6443 */
   readonly apiServerPort?: number;
   /** etcd client port. @default 2379 */
@@ -158,6 +172,8 @@ export class HardenedControlPlane extends Construct {
   public readonly admission: AdmissionConfiguration;
   /** Absent when apiServer.anonymousAuth is 'disabled'. */
   public readonly authentication?: AuthenticationConfiguration;
+  /** Present when clusterEgressProxySocket is set. */
+  public readonly egressSelector?: EgressSelectorConfiguration;
   public readonly kubelet: KubeletConfiguration;
   public readonly kubeProxy: KubeProxyConfiguration;
   public readonly init: KubeadmInitConfiguration;
@@ -245,6 +261,10 @@ export class HardenedControlPlane extends Construct {
       throw new BlueprintPropError(this, 'apiServer.anonymousPaths', props.apiServer.anonymousPaths, "anonymous paths have no effect when anonymousAuth is 'disabled'", 'remove anonymousPaths');
     }
 
+    if (props.clusterEgressProxySocket !== undefined) {
+      this.egressSelector = new EgressSelectorConfiguration(this, 'EgressSelector', { clusterProxySocket: props.clusterEgressProxySocket });
+    }
+
     this.kubelet = new KubeletConfiguration(this, 'Kubelet', { profile: this.profile, tls: this.tls }, props.kubelet);
     this.init = new KubeadmInitConfiguration(this, 'Init', {
       advertiseAddress: loopbackAddress ? undefined : props.advertiseAddress,
@@ -280,6 +300,7 @@ export class HardenedControlPlane extends Construct {
         admissionConfigPath: ADMISSION_CONFIG_PATH,
         configuredAdmissionPlugins: this.admission.pluginNames,
         authenticationConfigPath: this.authentication ? AUTHENTICATION_CONFIG_PATH : undefined,
+        egressSelector: this.egressSelector ? { configPath: this.egressSelector.path, socketDirectory: this.egressSelector.socketDirectory } : undefined,
       },
       {
         apiServer: props.apiServer,
@@ -294,7 +315,7 @@ export class HardenedControlPlane extends Construct {
     this.join = new KubeadmJoinConfiguration(this, 'Join', props.join);
 
     this.backup = new BackupConfiguration(this, 'Backup', props.backup);
-    const configFiles = [this.kubeadmConfig, this.auditPolicy, this.encryption, this.admission, ...(this.authentication ? [this.authentication] : []), this.backup];
+    const configFiles = [this.kubeadmConfig, this.auditPolicy, this.encryption, this.admission, ...(this.authentication ? [this.authentication] : []), ...(this.egressSelector ? [this.egressSelector] : []), this.backup];
     this.manifest = new NodeFileManifest(this, 'Manifest', {
       profile: this.profile,
       ...props.fileModes,

@@ -12,6 +12,7 @@ export {
   type ExtraArg, type ExtraVolume, KubeadmClusterConfiguration, type PkiKeyAlgorithm, type PkiProps,
   type SchedulerHardeningProps,
 } from './cluster-configuration';
+export { EgressSelectorConfiguration, type EgressSelectorConfigurationProps } from './egress-selector-configuration';
 export {
   EncryptionConfiguration, type EncryptionConfigurationProps, type EncryptionProviderType, type KmsV2Provider,
 } from './encryption-configuration';

@@ -15,6 +15,7 @@ export const AUDIT_LOG_PATH = '/var/log/kubernetes/audit/audit.log';
 export const ENCRYPTION_CONFIG_PATH = '/etc/kubernetes/encryption/encryption-config.yaml';
 export const ADMISSION_CONFIG_PATH = '/etc/kubernetes/admission/admission-config.yaml';
 export const AUTHENTICATION_CONFIG_PATH = '/etc/kubernetes/authentication/authentication-config.yaml';
+export const EGRESS_SELECTOR_CONFIG_PATH = '/etc/kubernetes/egress-selector/egress-selector-config.yaml';
 export const BACKUP_CONFIG_PATH = '/etc/kubernetes/backup/backup-config.yaml';
 export const ETCD_DATA_DIR = '/var/lib/etcd';
 export const KUBELET_CONFIG_PATH = '/var/lib/kubelet/config.yaml';

@@ -108,6 +108,7 @@ interface RenderedComponent {
 
 const SECRET_TOKEN = /\{\{hcb-secret:([a-z0-9][a-z0-9-]{0,62})\}\}/g;
 const KUBEADM_CONFIG_ROLE = 'kubeadm-config';
+const EGRESS_SELECTOR_ROLE = 'egress-selector-config';
 
 export class LocalControlPlane {
   readonly stateDir: string;
@@ -258,6 +259,7 @@ export class LocalControlPlane {
       apiServerUrl: fs.existsSync(this.adminKubeconfigPath()) ? this.apiServerUrl() : 'https://127.0.0.1',
       adminTls: fs.existsSync(this.adminKubeconfigPath()) ? this.adminTls() : {},
       kubeadm: (args, wrap) => this.kubeadm(args, wrap),
+      clusterEgressSocket: this.clusterEgressSocket(),
       applyFileModes: () => this.applyKubeadmFileModes(),
       log: this.opts.log,
     });
@@ -292,7 +294,7 @@ export class LocalControlPlane {
     const owned = this.opts.nodeFiles.filter((f) => f.createdBy === 'blueprint' && f.content !== undefined);
     for (const f of owned) {
       const target = this.hostPath(f.path);
-      const content = this.materialize(f.content!);
+      const content = this.localize(f, this.materialize(f.content!));
       const existing = fs.existsSync(target) ? fs.readFileSync(target, 'utf8') : undefined;
       if (existing !== content) {
         writeFileAtomic(target, content, f.mode);
@@ -302,6 +304,35 @@ export class LocalControlPlane {
       }
     }
     return changed;
+  }
+
+  /**
+   * Paths inside a configuration file the API server reads, turned into host paths like its
+   * command line's: the EgressSelectorConfiguration's proxy socket (udsName) lies under the
+   * private root (the node's sandbox sees the same directory at the node path).
+   */
+  private localize(f: NodeFile, content: string): string {
+    if (f.role !== EGRESS_SELECTOR_ROLE) return content;
+    return content.replace(/^([ \t]*udsName:[ \t]*)(\/\S+)[ \t]*$/gm, (_m, prefix: string, socket: string) => {
+      const host = this.hostPath(socket);
+      if (Buffer.byteLength(host) > 107) {
+        throw new Error(`local control plane: the cluster egress socket ${host} is longer than a unix socket path may be (107 bytes); use a shorter state directory`);
+      }
+      return `${prefix}${host}`;
+    });
+  }
+
+  /** The node path of the cluster egress proxy's socket the blueprint asks for (EgressSelectorConfiguration udsName), if any. */
+  clusterEgressSocket(): string | undefined {
+    const file = this.opts.nodeFiles.find((f) => f.role === EGRESS_SELECTOR_ROLE && f.createdBy === 'blueprint');
+    const cfg = file?.content ? (parseYaml(file.content) as { egressSelections?: Array<{ name?: string; connection?: { proxyProtocol?: string; transport?: { uds?: { udsName?: string } } } }> }) : undefined;
+    const cluster = cfg?.egressSelections?.find((e) => e.name?.toLowerCase() === 'cluster');
+    if (!cluster) return undefined;
+    const socket = cluster.connection?.transport?.uds?.udsName;
+    if (cluster.connection?.proxyProtocol !== 'HTTPConnect' || !socket?.startsWith('/')) {
+      throw new Error(`local control plane: the EgressSelectorConfiguration's cluster egress must be HTTPConnect over a unix socket (the local node serves only that), got ${JSON.stringify(cluster.connection)}`);
+    }
+    return socket;
   }
 
   /** Replaces {{hcb-secret:NAME}} tokens with keys kept in the private secrets directory. */

@@ -69,7 +69,7 @@ export function overlaps(x: string, y: string): boolean {
  * namespace must never carry an address that could also be someone else's on this machine.
  */
 export function checkNodeNetwork(n: NodeNetwork): void {
-  const nodeCidr = `${intToIpv4(Math.floor(ipv4ToInt(n.nodeAddress) / 2 ** (32 - n.nodePrefix)) * 2 ** (32 - n.nodePrefix))}/${n.nodePrefix}`;
+  const nodeCidr = nodeNetworkCidr(n);
   for (const [what, v] of [
     ['node address', n.nodeAddress],
     ['pod range', n.podCidr],
@@ -90,6 +90,21 @@ export function checkNodeNetwork(n: NodeNetwork): void {
   const [plo, phi] = cidrRange(n.podCidr);
   const gw = ipv4ToInt(n.podGateway);
   if (gw <= plo || gw >= phi) throw new Error(`local node network: pod gateway ${n.podGateway} is not a host address of ${n.podCidr}`);
+}
+
+/** The node's own network (its address with the host bits cleared), e.g. 198.18.0.0/24. */
+export function nodeNetworkCidr(n: NodeNetwork): string {
+  const size = 2 ** (32 - n.nodePrefix);
+  return `${intToIpv4(Math.floor(ipv4ToInt(n.nodeAddress) / size) * size)}/${n.nodePrefix}`;
+}
+
+/**
+ * Where the API server's cluster egress proxy may connect to (stacks/local/node/forwarder.ts
+ * connect-proxy): the node network, pods and services, all inside 198.18.0.0/15; nothing else.
+ */
+export function clusterEgressDestinations(n: NodeNetwork): string[] {
+  checkNodeNetwork(n);
+  return [nodeNetworkCidr(n), n.podCidr, n.serviceCidr];
 }
 
 export function intToIpv4(n: number): string {

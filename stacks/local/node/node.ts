@@ -9,7 +9,9 @@
  *    the client identity is kubeadm's /etc/kubernetes/kubelet.conf (system:node:<name>).
  * 2. containerd's config and the CNI network list are rendered by runtime-config.ts; the pause
  *    and test images are built from Go binaries (images.ts) and imported, referenced by digest.
- * 3. The kubelet reaches the API server through a unix-socket forwarder (forwarder.ts).
+ * 3. The kubelet reaches the API server through a unix-socket forwarder (forwarder.ts); the API
+ *    server reaches the kubelet (logs, exec, port-forward) through an HTTP CONNECT proxy in the
+ *    node's network namespace on the socket its EgressSelectorConfiguration names.
  * 4. The kubelet's serving certificate (serverTLSBootstrap) is requested from the cluster CA;
  *    its CSR is approved here after checking it names only this node and its address.
  *
@@ -24,12 +26,12 @@ import * as path from 'path';
 import { parse as parseYaml } from 'yaml';
 import { FORWARDER_SCRIPT } from './forwarder';
 import { buildImage, buildImagePrograms, BuiltImage } from './images';
-import { LOCAL_NODE_NETWORK, NodeNetwork } from './network';
+import { clusterEgressDestinations, LOCAL_NODE_NETWORK, NodeNetwork } from './network';
 import { NETPOL_ENFORCER_BINARY, NodeNetworkPolicy } from './netpol';
 import { ProcessSupervisor, ProcRecord } from './processes';
 import { NodeServices } from './services';
 import { CNI_PLUGINS, CONTAINERD_SOCKET, lacksSysResource, renderCniConfig, renderContainerdConfig } from './runtime-config';
-import { NodeSandbox, SANDBOX_STATE_MOUNT, signal, sleep, tail, writeJson } from './sandbox';
+import { NodeSandbox, SANDBOX_BIND_PATHS, SANDBOX_STATE_MOUNT, signal, sleep, tail, writeJson } from './sandbox';
 
 export const NODE_BINARIES = ['kubelet', 'containerd', 'containerd-shim-runc-v2', 'ctr', 'runc', ...CNI_PLUGINS, NETPOL_ENFORCER_BINARY, 'kube-proxy', 'coredns'] as const;
 
@@ -45,6 +47,12 @@ export interface LocalNodeOptions {
   /** Runs kubeadm with the blueprint's configuration chrooted into the private root. */
   kubeadm: (args: string[], wrap?: string[]) => string;
   network?: NodeNetwork;
+  /**
+   * Node path of the unix socket the API server's EgressSelectorConfiguration sends its `cluster`
+   * traffic to (HTTPConnect). When set, an HTTP CONNECT proxy in the node's network namespace
+   * serves it (forwarder.ts connect-proxy): kubelet logs, exec, port-forward and proxies work.
+   */
+  clusterEgressSocket?: string;
   log?: (line: string) => void;
   /** How long to wait for the node to become Ready. @default 180000 */
   readyTimeoutMs?: number;
@@ -56,7 +64,7 @@ export interface LocalNodeOptions {
   applyFileModes?: () => void;
 }
 
-type NodeProcess = 'containerd' | 'kubelet' | 'api-forwarder-host' | 'api-forwarder-node';
+type NodeProcess = 'containerd' | 'kubelet' | 'api-forwarder-host' | 'api-forwarder-node' | 'egress-proxy';
 
 /** Kernel settings the kubelet requires when protectKernelDefaults is on (it refuses to start otherwise). */
 export const KUBELET_KERNEL_TUNABLES: Record<string, string> = {
@@ -135,6 +143,7 @@ export class LocalNode {
     await this.ensure('api-forwarder-host', fs.realpathSync(process.execPath), ['-e', FORWARDER_SCRIPT, 'unix-to-tcp', sock, apiHostPort], '', false);
     await this.waitFor('the API forwarder socket', async () => fs.existsSync(sock), 10_000);
     await this.ensure('api-forwarder-node', fs.realpathSync(process.execPath), ['-e', FORWARDER_SCRIPT, 'tcp-to-unix', apiHostPort, path.join(SANDBOX_STATE_MOUNT, 'node/run/apiserver.sock')], '', true);
+    await this.ensureEgressProxy();
 
     await this.ensureKubeadmNodeBindings();
     const kubeletArgs = this.kubeletArgs();
@@ -160,10 +169,12 @@ export class LocalNode {
     if (root) await this.killCgroup(root);
     await this.stop('containerd');
     await this.stop('api-forwarder-node');
+    await this.stop('egress-proxy');
     await this.sandbox.destroy();
     if (root) await this.killCgroup(root, true);
     await this.stop('api-forwarder-host');
     fs.rmSync(path.join(this.dir, 'run', 'apiserver.sock'), { force: true });
+    if (this.opts.clusterEgressSocket) fs.rmSync(path.join(this.rootfs, this.opts.clusterEgressSocket), { force: true });
     this.restoreKernelTunables();
     if (options.purge) {
       fs.rmSync(this.dir, { recursive: true, force: true });
@@ -175,7 +186,8 @@ export class LocalNode {
 
   /** What runs (for status output). */
   status(): Array<{ name: NodeProcess; pid?: number; running: boolean; log: string }> {
-    return (['containerd', 'api-forwarder-host', 'api-forwarder-node', 'kubelet'] as NodeProcess[]).map((name) => {
+    const names: NodeProcess[] = ['containerd', 'api-forwarder-host', 'api-forwarder-node', ...(this.opts.clusterEgressSocket ? (['egress-proxy'] as const) : []), 'kubelet'];
+    return names.map((name) => {
       const rec = this.readRecord(name);
       const running = rec !== undefined && this.isAlive(rec);
       return { name, pid: running ? rec!.pid : undefined, running, log: path.join(this.logDir, `node-${name}.log`) };
@@ -185,7 +197,7 @@ export class LocalNode {
   /** containerd and the kubelet run, and the API reports the Node Ready (for status and diff). */
   async ready(): Promise<{ name: string; ready: boolean; message: string }> {
     const name = this.opts.nodeName;
-    const down = this.status().filter((p) => (p.name === 'containerd' || p.name === 'kubelet' || p.name.startsWith('api-forwarder')) && !p.running);
+    const down = this.status().filter((p) => !p.running);
     if (down.length) return { name, ready: false, message: `${down.map((p) => p.name).join(', ')} not running` };
     if (!this.sandbox.holderPid()) return { name, ready: false, message: 'the node namespaces do not exist' };
     if (!this.netpol.pid()) return { name, ready: false, message: 'kube-router (the NetworkPolicy enforcer) not running' };
@@ -200,6 +212,27 @@ export class LocalNode {
     } catch (e) {
       return { name, ready: false, message: (e as Error).message };
     }
+  }
+
+  /**
+   * The API server's way to the kubelet (and to pods and services): an HTTP CONNECT proxy in the
+   * node's network namespace on the socket the EgressSelectorConfiguration names. The socket's
+   * directory is under a path the sandbox shares with the private root (/etc/kubernetes), so the
+   * API server on the host connects to `<rootfs><socket>`, the same file.
+   */
+  private async ensureEgressProxy(): Promise<void> {
+    const socket = this.opts.clusterEgressSocket;
+    if (!socket) {
+      await this.stop('egress-proxy');
+      return;
+    }
+    if (!SANDBOX_BIND_PATHS.some((p) => socket.startsWith(`${p}/`))) {
+      throw new Error(`local node: the cluster egress socket ${socket} must lie under a path the node shares with the control plane (${SANDBOX_BIND_PATHS.join(', ')})`);
+    }
+    const hostSocket = path.join(this.rootfs, socket);
+    fs.mkdirSync(path.dirname(hostSocket), { recursive: true, mode: 0o700 });
+    await this.ensure('egress-proxy', fs.realpathSync(process.execPath), ['-e', FORWARDER_SCRIPT, 'connect-proxy', socket, clusterEgressDestinations(this.network).join(',')], '', true);
+    await this.waitFor('the cluster egress proxy socket', async () => fs.existsSync(hostSocket), 10_000);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -463,7 +496,7 @@ export class LocalNode {
 
   /** Starts the process unless it runs with the same fingerprint (then a no-op). */
   private ensure(name: NodeProcess, binary: string, args: string[], config: string, inSandbox: boolean): Promise<void> {
-    const shown = name.startsWith('api-forwarder') ? [args[2], args[3], args[4]] : args;
+    const shown = args[0] === '-e' ? args.slice(2) : args;
     return this.procs.ensure(name, { binary, args, config, shown, argv: inSandbox ? this.sandbox.enter([binary, ...args]) : undefined });
   }
 
