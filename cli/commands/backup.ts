@@ -10,6 +10,7 @@ import { synthesizeBlueprint } from '../../constructs/blueprint';
 import { BackupError, backupNow, defaultBackupDir, defaultKeyFile, listBackups, restoreBackup, verifyBackup } from '../../stacks/local/backup';
 import { LocalControlPlane } from '../../stacks/local/control-plane';
 import { startTimer, stopTimer, timerStatus } from '../../stacks/local/backup-timer';
+import { runHostsBackup, wantsHostsTarget } from './backup-hosts';
 
 
 const USAGE = `usage: hcb backup now|list|verify|restore [options]
@@ -33,6 +34,19 @@ options:
   --replace-config   restore: put the backup's PKI and encryption files back where they differ
                      (the current ones are kept as *.before-restore-<time>)
   --json             list: JSON
+
+hosts target (a control plane made by kubeadm on a host, reached over SSH; no timer):
+  --stack NAME       the stack's hcb:hosts and hcb:sshPrivateKey (\`pulumi config --json --show-secrets\`);
+                     its first control-plane host
+  --stack-config FILE
+                     the same from that command's output in a file
+  --host [USER@]ADDRESS[:PORT]
+                     the host without Pulumi (user root, port 22 by default), with
+  --host-key FILE    its OpenSSH public host key line (pinned), and
+  --ssh-key FILE     the private key it authorises (mode 0600)
+  --host-name NAME   the host's name, as the backup records it (default: ADDRESS)
+  --cluster NAME     name in the backups (default: the stack's or the host's name); --dir and --key
+                     default to <repo>/.hcb/hosts/<cluster>/backups and .../secrets/backup-key
 `;
 
 interface Options {
@@ -91,6 +105,7 @@ export const command: Command = {
       process.stdout.write(USAGE);
       return action ? 0 : 2;
     }
+    if (wantsHostsTarget(rest)) return runHostsBackup(action, rest, USAGE);
     const o = parseOptions(rest);
     if (typeof o === 'string') {
       process.stderr.write(`hcb backup: ${o}\n\n${USAGE}`);

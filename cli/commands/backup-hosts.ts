@@ -1,0 +1,220 @@
+/**
+ * `hcb backup now|list|verify|restore` for a hosts-target control plane (stacks/hosts/backup.ts),
+ * chosen by `--stack NAME`, `--stack-config FILE` or `--host`. cli/commands/backup.ts hands over
+ * to this file (loaded only then: the SSH transport is not part of the packaged CLI's local path).
+ *
+ * The host: with `--stack`, the stack's config as `pulumi config --json --show-secrets --stack NAME`
+ * prints it (hcb:hosts and the secret hcb:sshPrivateKey), validated by stacks/spec.ts; the first
+ * control-plane host is backed up. `--stack-config FILE` reads that output from a file. Without
+ * Pulumi: `--host [USER@]ADDRESS[:PORT]` with `--host-key FILE` (the host's OpenSSH public key line,
+ * pinned) and `--ssh-key FILE` (the private key the host authorises; mode 0600).
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { packageVersion, projectDir, toolchainBinDir } from '../package-paths';
+import { parseHostKey } from '../../stacks/hosts/config';
+import type { HostsBackupTarget } from '../../stacks/hosts/backup';
+import { BackupError, listBackups, verifyBackup } from '../../stacks/local/backup';
+import { readerFromPulumiConfigJson, stackSpec } from '../../stacks/spec';
+
+export const HOSTS_OPTIONS = ['--stack', '--stack-config', '--host'] as const;
+
+/** True when the arguments choose the hosts target. */
+export function wantsHostsTarget(args: readonly string[]): boolean {
+  return args.some((a) => (HOSTS_OPTIONS as readonly string[]).includes(a));
+}
+
+interface HostsOptions {
+  stack?: string;
+  stackConfig?: string;
+  host?: string;
+  hostName?: string;
+  hostKey?: string;
+  sshKey?: string;
+  cluster?: string;
+  dir?: string;
+  key?: string;
+  retain: number;
+  replaceConfig: boolean;
+  json: boolean;
+  positional: string[];
+}
+
+const VALUED = ['--stack', '--stack-config', '--host', '--host-name', '--host-key', '--ssh-key', '--cluster', '--dir', '--key', '--retain'];
+
+function parse(args: string[]): HostsOptions | string {
+  const o: HostsOptions = { retain: 7, replaceConfig: false, json: false, positional: [] };
+  const seen = new Set<string>();
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (VALUED.includes(a)) {
+      if (seen.has(a)) return `${a} is given twice`;
+      seen.add(a);
+      const v = args[++i];
+      if (v === undefined || v === '') return `${a} needs a value`;
+      if (a === '--retain') {
+        if (!/^\d+$/.test(v) || Number(v) < 1) return `--retain must be a whole number of at least 1, got "${v}"`;
+        o.retain = Number(v);
+      } else if (a === '--stack') o.stack = v;
+      else if (a === '--stack-config') o.stackConfig = path.resolve(v);
+      else if (a === '--host') o.host = v;
+      else if (a === '--host-name') o.hostName = v;
+      else if (a === '--host-key') o.hostKey = path.resolve(v);
+      else if (a === '--ssh-key') o.sshKey = path.resolve(v);
+      else if (a === '--cluster') o.cluster = v;
+      else if (a === '--dir') o.dir = path.resolve(v);
+      else o.key = path.resolve(v);
+    } else if (a === '--replace-config') o.replaceConfig = true;
+    else if (a === '--json') o.json = true;
+    else if (a === '--state-dir') return '--state-dir names a local cluster; the hosts target takes --stack, --stack-config or --host';
+    else if (a.startsWith('-')) return `unknown option "${a}"`;
+    else o.positional.push(a);
+  }
+  const sources = [o.stack, o.stackConfig, o.host].filter((x) => x !== undefined).length;
+  if (sources !== 1) return 'give exactly one of --stack NAME, --stack-config FILE or --host [USER@]ADDRESS[:PORT]';
+  if (o.host === undefined && (o.hostName || o.hostKey)) return '--host-name and --host-key go with --host (a stack names its hosts and their keys)';
+  if (o.host !== undefined && !o.hostKey) return '--host needs --host-key FILE (the host\'s OpenSSH public key line, e.g. a copy of /etc/ssh/ssh_host_ed25519_key.pub): host keys are pinned, never trusted on first use';
+  if (o.host !== undefined && !o.sshKey) return '--host needs --ssh-key FILE (the private key the host authorises)';
+  if (o.cluster !== undefined && !/^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/.test(o.cluster)) return `--cluster "${o.cluster}" must be a lower-case name (letters, digits, "-", ".")`;
+  return o;
+}
+
+/** A private key file: regular, not readable by others. Its text is never printed. */
+function readPrivateKey(file: string): string {
+  const st = fs.statSync(file);
+  if (!st.isFile()) throw new BackupError(`--ssh-key ${file} is not a regular file`);
+  if ((st.mode & 0o077) !== 0) throw new BackupError(`--ssh-key ${file} may be read by group or others (chmod 600 ${file})`);
+  return fs.readFileSync(file, 'utf8');
+}
+
+/** `[user@]address[:port]`, IPv6 in brackets. */
+function parseHostArg(v: string): { user: string; address: string; port: number } {
+  const m = /^(?:([a-z_][a-z0-9_.-]*)@)?(\[[0-9a-fA-F:.]+\]|[^:@[\]]+)(?::([0-9]{1,5}))?$/.exec(v);
+  const port = m?.[3] ? Number(m[3]) : 22;
+  if (!m || port < 1 || port > 65535) throw new BackupError(`--host "${v}" is not [USER@]ADDRESS[:PORT]`);
+  return { user: m[1] ?? 'root', address: m[2].replace(/^\[|\]$/g, ''), port };
+}
+
+/** The stack's config JSON: from a file, or from `pulumi config --json --show-secrets --stack NAME`. */
+function stackConfigJson(o: HostsOptions): unknown {
+  let text: string;
+  if (o.stackConfig) text = fs.readFileSync(o.stackConfig, 'utf8');
+  else {
+    const pulumi = process.env.HCB_TOOLCHAIN_BIN && fs.existsSync(path.join(process.env.HCB_TOOLCHAIN_BIN, 'pulumi')) ? path.join(process.env.HCB_TOOLCHAIN_BIN, 'pulumi') : 'pulumi';
+    const r = spawnSync(pulumi, ['config', '--json', '--show-secrets', '--stack', o.stack!], { cwd: projectDir(), encoding: 'utf8', timeout: 120_000, maxBuffer: 16 * 1024 * 1024 });
+    if (r.status !== 0) throw new BackupError(`pulumi config --stack ${o.stack} failed: ${(r.stderr || String(r.error)).trim().split('\n').slice(-2).join(' | ')} (run it where Pulumi.yaml is, with the stack's backend and passphrase, e.g. after source scripts/env.sh)`);
+    text = r.stdout;
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new BackupError(`the stack config of ${o.stack ?? o.stackConfig} is not the JSON \`pulumi config --json\` prints`);
+  }
+}
+
+/** The control-plane host, its SSH options and the cluster name the backups carry. */
+function resolveTarget(o: HostsOptions, binDir: () => string, log: (l: string) => void): { target: HostsBackupTarget; cluster: string } {
+  if (o.host !== undefined) {
+    const h = parseHostArg(o.host);
+    const keyLine = fs.readFileSync(o.hostKey!, 'utf8').trim().split('\n')[0];
+    try {
+      parseHostKey(keyLine);
+    } catch (e) {
+      throw new BackupError(`--host-key ${o.hostKey} ${(e as Error).message}`);
+    }
+    const name = o.hostName ?? h.address;
+    return {
+      target: { host: { name, address: h.address, port: h.port, user: h.user, hostKey: keyLine }, ssh: { privateKey: readPrivateKey(o.sshKey!), connectTimeoutMs: 30_000 }, binDir: binDir(), log },
+      cluster: o.cluster ?? name.toLowerCase().replace(/[^a-z0-9.-]/g, '-'),
+    };
+  }
+  const get = readerFromPulumiConfigJson(stackConfigJson(o));
+  let spec;
+  try {
+    spec = stackSpec(get);
+  } catch (e) {
+    throw new BackupError((e as Error).message);
+  }
+  if (spec.target !== 'hosts' || !spec.hosts) throw new BackupError(`the stack's hcb:target is ${spec.target}, not hosts; for the local target use --state-dir`);
+  const cp = spec.hosts.hosts.find((h) => h.role === 'control-plane')!;
+  const key = o.sshKey ? readPrivateKey(o.sshKey) : get('sshPrivateKey');
+  if (typeof key !== 'string') throw new BackupError('the stack config does not show hcb:sshPrivateKey (use pulumi config --json --show-secrets, or pass --ssh-key FILE)');
+  const name = o.stack ?? path.basename(o.stackConfig!).replace(/\.json$/, '');
+  return {
+    target: { host: { name: cp.name, address: cp.address, port: cp.port, user: cp.user, hostKey: cp.hostKey }, ssh: { privateKey: key, connectTimeoutMs: 30_000 }, binDir: binDir(), log },
+    cluster: o.cluster ?? name.toLowerCase().replace(/[^a-z0-9.-]/g, '-'),
+  };
+}
+
+function clusterDirs(o: HostsOptions, cluster: string): { backupDir: string; keyFile: string } {
+  const base = path.join(projectDir(), '.hcb', 'hosts', cluster);
+  return { backupDir: o.dir ?? path.join(base, 'backups'), keyFile: o.key ?? path.join(base, 'secrets', 'backup-key') };
+}
+
+/** Runs one action for the hosts target; exit status as `hcb backup` documents it. */
+export async function runHostsBackup(action: string, args: string[], usage: string): Promise<number> {
+  const o = parse(args);
+  if (typeof o === 'string') {
+    process.stderr.write(`hcb backup ${action}: ${o}\n\n${usage}`);
+    return 2;
+  }
+  const log = (l: string) => process.stderr.write(`[backup] ${l}\n`);
+  const binDir = () => toolchainBinDir('etcdutl', (message) => new BackupError(message));
+  const usageError = (msg: string) => {
+    process.stderr.write(`hcb backup ${action}: ${msg}\n\n${usage}`);
+    return 2;
+  };
+  try {
+    // list and verify need no connection: only the cluster name for the default directories.
+    const needsHost = action === 'now' || action === 'restore';
+    const { target, cluster } = needsHost || !o.cluster ? resolveTarget(o, binDir, log) : { target: undefined, cluster: o.cluster };
+    const { backupDir, keyFile } = clusterDirs(o, cluster);
+    const wantFile = (): string | undefined => {
+      if (o.positional.length !== 1) return undefined;
+      const f = o.positional[0];
+      return fs.existsSync(f) || path.isAbsolute(f) ? path.resolve(f) : path.join(backupDir, f);
+    };
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only for the hosts target (ssh2)
+    const hosts = require('../../stacks/hosts/backup') as typeof import('../../stacks/hosts/backup');
+    switch (action) {
+      case 'now': {
+        if (o.positional.length > 0) return usageError(`unexpected argument "${o.positional[0]}"`);
+        const m = await hosts.hostsBackupNow({ ...target!, backupDir, keyFile, cluster, retain: o.retain, hcbVersion: packageVersion() ?? 'unknown' });
+        process.stdout.write(`${path.join(backupDir, m.file)}\n`);
+        return 0;
+      }
+      case 'list': {
+        if (o.positional.length > 0) return usageError(`unexpected argument "${o.positional[0]}"`);
+        const all = listBackups(backupDir);
+        if (o.json) process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
+        else if (all.length === 0) process.stdout.write(`no backups in ${backupDir}\n`);
+        else for (const m of all) process.stdout.write(`${m.time}  revision ${String(m.revision).padEnd(8)} ${(m.snapshotBytes / 1024 / 1024).toFixed(1).padStart(7)} MiB  ${m.source?.host ?? '-'}  ${m.file}\n`);
+        return 0;
+      }
+      case 'verify': {
+        const f = wantFile();
+        if (!f) return usageError('give exactly one backup file');
+        const m = verifyBackup(f, keyFile);
+        process.stdout.write(`ok: ${m.file} (cluster ${m.cluster}, host ${m.source?.host ?? '-'}, revision ${m.revision}, ${m.time}, ${m.files.length} files authenticated)\n`);
+        return 0;
+      }
+      case 'restore': {
+        const f = wantFile();
+        if (!f) return usageError('give exactly one backup file');
+        const r = await hosts.hostsRestore({ ...target!, file: f, keyFile, replaceConfig: o.replaceConfig });
+        if (r.differingConfig.length > 0) log(`left as they are (differ from the backup): ${r.differingConfig.join(', ')}`);
+        process.stdout.write(`restored revision ${r.manifest.revision} (${r.manifest.time}) on host ${target!.host.name}; the API server is ready${r.previousDataDir ? `; the previous data directory is kept in ${r.previousDataDir}` : ''}\n`);
+        return 0;
+      }
+      default:
+        return usageError(action === 'timer' ? 'the backup timer runs for the local target only; schedule `hcb backup now --stack NAME` with cron or a systemd timer' : `unknown action "${action}"`);
+    }
+  } catch (e) {
+    if (e instanceof BackupError || (e as Error).name === 'SshError' || (e as NodeJS.ErrnoException).code === 'ENOENT') {
+      process.stderr.write(`hcb backup ${action}: ${(e as Error).message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
