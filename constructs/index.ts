@@ -14,3 +14,4 @@ export * from './workload';
 export * from './admission';
 export * from './control-plane';
 export * from './addons';
+export { type AppAudit, auditApp, type AuditAppOptions } from './audit';
