@@ -1,0 +1,159 @@
+// The parts of the hosts target's backups that need no host: the program that takes the snapshot on
+// the host (tools/hosts, run here against a stand-in of etcd's snapshot stream over TLS with a client
+// certificate), and the CLI's usage errors for the hosts options. The real backup and restore run in
+// test/e2e/hosts-backup.test.ts.
+import { execFileSync, spawn } from 'child_process';
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as https from 'https';
+import * as os from 'os';
+import * as path from 'path';
+import { command } from '../../../cli/commands/backup';
+import { buildHostBackupProgram } from '../../../stacks/hosts/backup';
+
+jest.setTimeout(180_000);
+
+let dir: string;
+let program: string;
+let server: https.Server;
+let port: number;
+/** What the stand-in sends for the next request: lines of the gateway's stream. */
+let respond: () => string[] = () => [];
+
+function openssl(args: string[]): void {
+  execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hcb-hosts-backup-unit-'));
+  program = buildHostBackupProgram(path.join(dir, 'cache'));
+  // A CA, a serving certificate for 127.0.0.1 and a client certificate, as kubeadm's etcd PKI has.
+  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=etcd-ca']);
+  for (const [name, ext] of [
+    ['server', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth'],
+    ['client', 'extendedKeyUsage=clientAuth'],
+  ]) {
+    fs.writeFileSync(path.join(dir, `${name}.ext`), `${ext}\n`);
+    openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`]);
+    openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '1', '-extfile', `${name}.ext`]);
+  }
+  const read = (f: string) => fs.readFileSync(path.join(dir, f));
+  server = https.createServer({ key: read('server.key'), cert: read('server.crt'), ca: read('ca.crt'), requestCert: true, rejectUnauthorized: true }, (req, res) => {
+    if (req.method !== 'POST' || req.url !== '/v3/maintenance/snapshot') {
+      res.writeHead(404).end('not found');
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' });
+    for (const l of respond()) res.write(`${l}\n`);
+    res.end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  port = (server.address() as { port: number }).port;
+});
+
+afterAll(async () => {
+  await new Promise<void>((r) => server.close(() => r()));
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** The gateway's lines for a database sent in chunks, then the sha256 etcd appends (or `digest`). */
+function stream(db: Buffer, chunk: number, digest = crypto.createHash('sha256').update(db).digest()): string[] {
+  const lines: string[] = [];
+  for (let i = 0; i < db.length; i += chunk) {
+    const part = db.subarray(i, i + chunk);
+    lines.push(JSON.stringify({ result: { header: {}, remaining_bytes: String(db.length - i - part.length), blob: part.toString('base64'), version: '3.6.0' } }));
+  }
+  lines.push(JSON.stringify({ result: { header: {}, blob: digest.toString('base64'), version: '3.6.0' } }));
+  return lines;
+}
+
+function snapshot(out: string, extra: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(program, ['snapshot', '--endpoint', `https://127.0.0.1:${port}`, '--cacert', path.join(dir, 'ca.crt'), '--cert', path.join(dir, 'client.crt'), '--key', path.join(dir, 'client.key'), '--out', out, '--timeout', '30s', ...extra]);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('hcb-host-backup snapshot (tools/hosts)', () => {
+  test('writes the stream as etcdctl does (database, then the digest), 0600, and reports size and sha256', async () => {
+    const db = crypto.randomBytes(100_000);
+    respond = () => stream(db, 32 * 1024);
+    const out = path.join(dir, 'ok.db');
+    const r = await snapshot(out);
+    expect(r).toMatchObject({ code: 0 });
+    const file = fs.readFileSync(out);
+    expect(file.length).toBe(db.length + 32);
+    expect(file.subarray(0, db.length).equals(db)).toBe(true);
+    expect(fs.statSync(out).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(r.stdout)).toEqual({ bytes: file.length, sha256: crypto.createHash('sha256').update(file).digest('hex'), version: '3.6.0' });
+  });
+
+  test('a digest that does not match, a stream cut short and an error message are failures; no file is left', async () => {
+    const db = crypto.randomBytes(70_000);
+    const cases: Array<[string, () => string[], RegExp]> = [
+      ['bad-digest', () => stream(db, 32 * 1024, Buffer.alloc(32, 1)), /does not match the sha256/],
+      ['short', () => stream(db, 32 * 1024).slice(0, 2), /ended early/],
+      ['error', () => [JSON.stringify({ error: { code: 14, message: 'etcdserver: no leader' } })], /no leader/],
+    ];
+    for (const [name, lines, why] of cases) {
+      respond = lines;
+      const out = path.join(dir, `${name}.db`);
+      const r = await snapshot(out);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(why);
+      expect(fs.existsSync(out)).toBe(false);
+    }
+  });
+
+  test('an existing output file is never overwritten; a server the CA did not sign is refused', async () => {
+    respond = () => stream(Buffer.alloc(10, 2), 32 * 1024);
+    const existing = path.join(dir, 'existing.db');
+    fs.writeFileSync(existing, 'keep');
+    expect((await snapshot(existing)).code).toBe(1);
+    expect(fs.readFileSync(existing, 'utf8')).toBe('keep');
+    const other = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(program, ['snapshot', '--endpoint', `https://127.0.0.1:${port}`, '--cacert', path.join(dir, 'client.crt'), '--cert', path.join(dir, 'client.crt'), '--key', path.join(dir, 'client.key'), '--out', path.join(dir, 'x.db')]);
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(/certificate/);
+  });
+});
+
+describe('hcb backup: hosts options', () => {
+  const run = async (args: string[]) => {
+    let err = '';
+    const write = process.stderr.write;
+    (process.stderr as unknown as { write: (s: string) => boolean }).write = (s: string) => ((err += s), true);
+    try {
+      return { code: await command.run(args), err };
+    } finally {
+      process.stderr.write = write;
+    }
+  };
+  test('usage errors exit 2 with the reason', async () => {
+    expect(await run(['now', '--host', '198.18.5.11'])).toMatchObject({ code: 2, err: expect.stringMatching(/--host needs --host-key/) });
+    expect(await run(['now', '--host', '198.18.5.11', '--host-key', 'k.pub'])).toMatchObject({ code: 2, err: expect.stringMatching(/--host needs --ssh-key/) });
+    expect(await run(['now', '--host', 'a', '--stack', 'dev'])).toMatchObject({ code: 2, err: expect.stringMatching(/exactly one of --stack/) });
+    expect(await run(['now', '--stack', 'dev', '--host-key', 'k.pub'])).toMatchObject({ code: 2, err: expect.stringMatching(/go with --host/) });
+    expect(await run(['now', '--stack', 'dev', '--state-dir', dir])).toMatchObject({ code: 2, err: expect.stringMatching(/--state-dir names a local cluster/) });
+    expect(await run(['timer', 'start', '--stack', 'dev', '--cluster', 'dev'])).toMatchObject({ code: 2, err: expect.stringMatching(/local target only/) });
+  });
+  test('a malformed host key and a private key others can read are refused before any connection (exit 1)', async () => {
+    const key = path.join(dir, 'ssh-key');
+    fs.writeFileSync(key, 'not used');
+    fs.chmodSync(key, 0o644);
+    const bad = path.join(dir, 'bad.pub');
+    fs.writeFileSync(bad, 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGdvb2Q= x\n');
+    const common = ['--ssh-key', key, '--dir', dir, '--key', path.join(dir, 'bk')];
+    expect(await run(['now', '--host', '198.18.5.11', '--host-key', bad, ...common])).toMatchObject({ code: 1, err: expect.stringMatching(/--host-key .* ed25519 key that is not 32 bytes/) });
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'unit', '-f', path.join(dir, 'host')]);
+    expect(await run(['now', '--host', '198.18.5.11', '--host-key', path.join(dir, 'host.pub'), ...common])).toMatchObject({ code: 1, err: expect.stringMatching(/may be read by group or others/) });
+  });
+});
