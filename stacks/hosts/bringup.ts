@@ -378,17 +378,17 @@ export class ControlPlaneHost {
 }
 
 /** Run on the host with $bin set: the kubelet's configuration, containerd's and the binary, hashed. */
-const KUBELET_FINGERPRINT = '{ cat /var/lib/kubelet/config.yaml /var/lib/kubelet/kubeadm-flags.env /etc/containerd/config.toml; sha256sum "$bin/kubelet"; } | sha256sum | cut -d" " -f1';
+export const KUBELET_FINGERPRINT = '{ cat /var/lib/kubelet/config.yaml /var/lib/kubelet/kubeadm-flags.env /etc/containerd/config.toml; sha256sum "$bin/kubelet"; } | sha256sum | cut -d" " -f1';
 
 /** What kubeadm's systemd drop-in (10-kubeadm.conf) puts before KUBELET_KUBEADM_ARGS. */
-const KUBELET_ARGS_PREFIX = ['--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf', '--kubeconfig=/etc/kubernetes/kubelet.conf', '--config=/var/lib/kubelet/config.yaml'];
+export const KUBELET_ARGS_PREFIX = ['--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf', '--kubeconfig=/etc/kubernetes/kubelet.conf', '--config=/var/lib/kubelet/config.yaml'];
 
-function sha256(b: Buffer): string {
+export function sha256(b: Buffer): string {
   return crypto.createHash('sha256').update(b).digest('hex');
 }
 
 const fileHashes = new Map<string, { mtimeMs: number; size: number; sum: string }>();
-function sha256File(file: string): string {
+export function sha256File(file: string): string {
   const st = fs.statSync(file);
   const c = fileHashes.get(file);
   if (c && c.mtimeMs === st.mtimeMs && c.size === st.size) return c.sum;
@@ -398,7 +398,7 @@ function sha256File(file: string): string {
 }
 
 /** buildImage, remembered by the binary's hash and the spec (packing a 100 MB binary takes seconds). */
-function cachedImage(spec: ImageSpec, dir: string): BuiltImage {
+export function cachedImage(spec: ImageSpec, dir: string): BuiltImage {
   const key = sha256(Buffer.from(JSON.stringify({ ...spec, binary: sha256File(spec.binary) }))).slice(0, 32);
   const index = path.join(dir, `image-${key}.json`);
   if (fs.existsSync(index)) {
@@ -410,7 +410,7 @@ function cachedImage(spec: ImageSpec, dir: string): BuiltImage {
   return b;
 }
 
-function modeString(mode: number): string {
+export function modeString(mode: number): string {
   return `0${(mode & 0o777).toString(8).padStart(3, '0')}`;
 }
 
@@ -418,7 +418,7 @@ function modeString(mode: number): string {
 // host scripts (POSIX sh; arguments as $1...; nothing secret in them)
 
 /** $1 bin dir, $2 CNI bin dir, $3 state dir. */
-const PREPARE_SCRIPT = `set -eu
+export const PREPARE_SCRIPT = `set -eu
 umask 022
 mkdir -p "$1" "$2" /etc/containerd /etc/cni/net.d /etc/kubernetes
 mkdir -p -m 0700 "$3" "$3/run" "$3/log" "$3/images" "$3/secrets"
@@ -429,14 +429,14 @@ if [ "$cur" != 1 ]; then [ -f "$3/ip_forward" ] || echo "$cur" > "$3/ip_forward"
 `;
 
 /** Prints "<sha256|-> <mode> <user>:<group> <path>" per argument. */
-const SHA_SCRIPT = `for f; do
+export const SHA_SCRIPT = `for f; do
   if [ -f "$f" ]; then printf '%s %s %s\\n' "$(sha256sum -- "$f" | cut -d' ' -f1)" "$(stat -c '%a %U:%G' -- "$f")" "$f"
   else printf '%s %s %s %s\\n' - 0 none:none "$f"; fi
 done
 `;
 
 /** Prints "<mode> <user>:<group> <path>" for each existing argument (symlinks followed). */
-const STAT_SCRIPT = `for f; do [ -e "$f" ] && stat -L -c '%a %U:%G %n' -- "$f"; done; true
+export const STAT_SCRIPT = `for f; do [ -e "$f" ] && stat -L -c '%a %U:%G %n' -- "$f"; done; true
 `;
 
 /** $1 secrets dir, $2 name: prints the key, creating it (32 random bytes, base64) once. */
@@ -457,7 +457,7 @@ fi
 `;
 
 /** $1 state dir, then key value pairs (keys as /proc/sys paths): records old values once. */
-const TUNABLES_SCRIPT = `set -eu
+export const TUNABLES_SCRIPT = `set -eu
 dir=$1; shift
 while [ $# -ge 2 ]; do
   k=$1 v=$2; shift 2
@@ -471,7 +471,7 @@ done
 `;
 
 /** $1 cgroup root (/name), $2 state dir: the kubelet's cgroup parent in every v1 hierarchy (or v2). */
-const CGROUP_SCRIPT = `set -eu
+export const CGROUP_SCRIPT = `set -eu
 echo "$1" > "$2/cgroup-root"
 for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
   [ -f "$h/cgroup.procs" ] || continue
@@ -488,7 +488,7 @@ done
  * same fingerprint; otherwise stops the recorded one (TERM, then KILL) and starts argv detached.
  * A pid counts only when /proc/<pid>/exe is argv[0] (a reused pid is never signalled).
  */
-const ENSURE_PROCESS_SCRIPT = `set -eu
+export const ENSURE_PROCESS_SCRIPT = `set -eu
 dir=$1 name=$2 fp=$3 bin=$4; shift 4
 pidf="$dir/run/$name.pid" fpf="$dir/run/$name.fingerprint"
 pid=$(cat "$pidf" 2>/dev/null || true)
@@ -543,7 +543,7 @@ echo "hcb-init-status $rc"
 `;
 
 /** path mode owner:group triples: chown/chmod existing files; prints "mode <path> <old> -> <new>". */
-const MODES_SCRIPT = `set -eu
+export const MODES_SCRIPT = `set -eu
 while [ $# -ge 3 ]; do
   f=$1 m=$2 o=$3; shift 3
   [ -e "$f" ] || continue
@@ -555,7 +555,7 @@ done
 `;
 
 /** $1 bin dir, $2 state dir, $3 CNI bin dir. */
-const RESET_SCRIPT = `set -u
+export const RESET_SCRIPT = `set -u
 bin=$1 dir=$2 cni=$3
 export PATH="$bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 stop() { # pid file
