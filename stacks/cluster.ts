@@ -223,7 +223,8 @@ export class Cluster extends pulumi.ComponentResource {
         { parent: this, dependsOn: [this.controlPlaneHost] },
       );
       kubeconfig = admin;
-      apiEndpoint = admin.apply((a) => kubeconfigServer(a));
+      // The URL is not secret; the kubeconfig it is read from is.
+      apiEndpoint = pulumi.unsecret(admin.apply((a) => kubeconfigServer(a)));
       nodes = pulumi.output(hosts.map((h) => ({ name: h.name, address: h.address, role: h.role })));
     }
 

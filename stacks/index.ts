@@ -54,7 +54,7 @@ if (target === 'local') {
 const cluster = new Cluster('cluster', { blueprint, manifests: extraObjects, target: clusterTarget });
 
 export { target as clusterTarget };
-export const apiServerUrl = cluster.local?.apiServerUrl ?? cluster.controlPlaneHost?.apiServerUrl;
+export const apiServerUrl = cluster.local?.apiServerUrl ?? cluster.apiEndpoint;
 export const serverVersion = cluster.local?.serverVersion;
 export const kubeconfig = target === 'existing' ? undefined : cluster.kubeconfig;
 export const nodeName = cluster.local?.nodeName;
