@@ -1,0 +1,287 @@
+/**
+ * The `hosts` target end to end: the real Pulumi CLI runs the project's program (stacks/index.ts)
+ * on a stack with `hcb:target hosts`, one control-plane host of the test lab
+ * (test/e2e/support/hosts-lab.ts) in `hcb:hosts` with its pinned host key, and the lab's client key
+ * as the secret `hcb:sshPrivateKey`.
+ *
+ *   up        kubeadm init over SSH (hcb:index:Cluster → HostControlPlane), the node Ready, the
+ *             cluster baseline (hardened namespace, default deny, admission policies) applied
+ *             through the provider on the fetched admin kubeconfig; outputs as documented
+ *   state     the private key, admin.conf's key, the host's encryption key and the bootstrap token
+ *             are nowhere in plain text in the state file
+ *   up again  no changes
+ *   destroy   the host reset: no file, process, mount, interface, user or cgroup left
+ *
+ * The test process reaches the host only through loopback ports (HCB_HOSTS_DIAL): 47690 the host's
+ * sshd, 47691 its API server (a forwarder in the host's network namespace). Lab subnet
+ * 198.18.4.0/24. Pulumi runs as a child process while this process keeps forwarding.
+ * Ports 47690-47709.
+ */
+import { spawn, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as path from 'path';
+import * as tls from 'tls';
+import { HOST_BIN_DIR, HOST_STATE_DIR } from '../../stacks/hosts/bringup';
+import { kubeconfigTls } from '../../stacks/local/control-plane';
+import { FORWARDER_SCRIPT } from '../../stacks/local/node/forwarder';
+import { alive, signal, sleep } from '../../stacks/local/node/sandbox';
+import { ApiClient, installProvider, mustRun, pulumiEnv, tempDir, tempProject, toolchainBin } from './support/env';
+import { HostsLab } from './support/hosts-lab';
+
+jest.setTimeout(1_800_000);
+
+const SSH_PORT = 47690;
+const API_PORT = 47691;
+const SUBNET = '198.18.4.0/24';
+const NAME = 'h4cp1';
+const STACK = 'hosts-e2e-47690';
+const NAMESPACE = 'hcb-e2e-hosts';
+
+const bin = toolchainBin();
+const home = tempDir('pulumi-hosts');
+const project = tempProject();
+const stateDir = path.join(home, 'cluster');
+let lab: HostsLab | undefined;
+let env: NodeJS.ProcessEnv;
+let forwarderPid: number | undefined;
+let apiServer: net.Server | undefined;
+const sockets = new Set<net.Socket>();
+let destroyed = false;
+let upOk = false;
+const timings: string[] = [];
+
+const cgroupV2 = fs.existsSync('/sys/fs/cgroup/cgroup.controllers');
+
+function pulumiSync(args: string[]): string {
+  return mustRun(path.join(bin, 'pulumi'), ['--non-interactive', ...args], { cwd: project, env });
+}
+
+/**
+ * The CLI as a child process (not spawnSync: the lab's loopback listeners live in this process's
+ * event loop), bounded: SIGINT at the deadline, SIGKILL 60 s later.
+ */
+function pulumi(args: string[], timeoutMs = 1_200_000): Promise<{ status: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(path.join(bin, 'pulumi'), ['--non-interactive', ...args], { cwd: project, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    let kill: NodeJS.Timeout | undefined;
+    const t = setTimeout(() => {
+      out += `\n[test] pulumi ${args[0]} overran ${timeoutMs / 1000} s: interrupted\n`;
+      child.kill('SIGINT');
+      kill = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    }, timeoutMs);
+    child.on('close', (status) => {
+      clearTimeout(t);
+      if (kill) clearTimeout(kill);
+      resolve({ status, out });
+    });
+  });
+}
+
+async function mustPulumi(args: string[]): Promise<string> {
+  const t = Date.now();
+  const r = await pulumi(args);
+  timings.push(`pulumi ${args[0]} ${Math.round((Date.now() - t) / 1000)} s`);
+  if (r.status !== 0) throw new Error(`pulumi ${args.join(' ')} failed (exit ${r.status}):\n${r.out.slice(-8000)}\n--- bring-up log\n${bringupLog()}`);
+  return r.out;
+}
+
+function bringupLog(): string {
+  const f = path.join(stateDir, 'hosts', 'logs', `${NAME}.log`);
+  return fs.existsSync(f) ? fs.readFileSync(f, 'utf8').split('\n').slice(-40).join('\n') : '(none)';
+}
+
+/** 127.0.0.1:API_PORT → unix socket → a forwarder in the host's network namespace → <address>:6443. */
+async function forwardApi(): Promise<void> {
+  const h = lab!.host(NAME);
+  const sock = path.join(home, 'api.sock');
+  const child = spawn('nsenter', [`--target=${h.holderPid}`, '--net', '--', fs.realpathSync(process.execPath), '-e', FORWARDER_SCRIPT, 'unix-to-tcp', sock, `${h.address}:6443`], { detached: true, stdio: 'ignore' });
+  child.unref();
+  forwarderPid = child.pid;
+  for (let i = 0; i < 100 && !fs.existsSync(sock); i++) await sleep(100);
+  if (!fs.existsSync(sock)) throw new Error('the API forwarder did not create its socket');
+  apiServer = net.createServer((c) => {
+    const u = net.connect(sock);
+    sockets.add(c).add(u);
+    const drop = () => {
+      c.destroy();
+      u.destroy();
+      sockets.delete(c);
+      sockets.delete(u);
+    };
+    c.on('error', drop).on('close', drop);
+    u.on('error', drop).on('close', drop);
+    c.pipe(u);
+    u.pipe(c);
+  });
+  await new Promise<void>((resolve, reject) => apiServer!.once('error', reject).listen(API_PORT, '127.0.0.1', () => resolve()));
+}
+
+async function stopForward(): Promise<void> {
+  for (const s of sockets) s.destroy();
+  if (apiServer) await new Promise<void>((r) => apiServer!.close(() => r()));
+  apiServer = undefined;
+  if (forwarderPid && alive(forwarderPid)) {
+    signal(forwarderPid, 'SIGKILL');
+    for (let i = 0; i < 50 && alive(forwarderPid); i++) await sleep(100);
+  }
+  forwarderPid = undefined;
+}
+
+/** The API as the stack's kubeconfig user, through the forwarded port, the certificate checked for the host's address. */
+function apiClient(kubeconfig: string): ApiClient {
+  const address = lab!.host(NAME).address;
+  return new ApiClient({ server: `https://127.0.0.1:${API_PORT}`, tls: { ...kubeconfigTls(kubeconfig), servername: undefined, checkServerIdentity: (_h: string, cert: tls.PeerCertificate) => tls.checkServerIdentity(address, cert) } });
+}
+
+async function until<T>(what: string, timeoutMs: number, f: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const v = await f();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = (e as Error).message;
+    }
+    await sleep(2_000);
+  }
+  throw new Error(`${what}: not within ${timeoutMs / 1000} s ${last}`);
+}
+
+beforeAll(async () => {
+  const t = Date.now();
+  lab = await HostsLab.start({ hosts: [NAME], ports: [SSH_PORT], subnet: SUBNET });
+  // As in hosts-bringup: containerd's overlayfs snapshots cannot stack on the lab's /var overlay,
+  // so the host's /var/lib/containerd is a plain directory, as on a real disk.
+  fs.mkdirSync(path.join(lab.dir, 'hosts', NAME, 'containerd-disk'), { mode: 0o700 });
+  lab.exec(NAME, ['sh', '-c', 'mkdir -p /var/lib/containerd && mount --bind /run/hcb-lab/containerd-disk /var/lib/containerd']);
+  await forwardApi();
+  timings.push(`lab ${Date.now() - t} ms`);
+
+  env = {
+    ...pulumiEnv(home, bin),
+    HCB_HOSTS_DIAL: JSON.stringify({ [NAME]: { ssh: `127.0.0.1:${SSH_PORT}`, api: `127.0.0.1:${API_PORT}` } }),
+    // This machine may be cgroup v1 (the lab hosts share its kernel).
+    ...(cgroupV2 ? {} : { HCB_HOSTS_CGROUP_V1: 'true' }),
+  };
+  installProvider(bin, project, env);
+  pulumiSync(['stack', 'init', STACK]);
+  const h = lab.host(NAME);
+  pulumiSync(['config', 'set', 'target', 'hosts']);
+  pulumiSync(['config', 'set', 'stateDir', stateDir]);
+  pulumiSync(['config', 'set', '--path', 'namespaces[0]', NAMESPACE]);
+  pulumiSync(['config', 'set', '--path', 'hosts[0].name', NAME]);
+  pulumiSync(['config', 'set', '--path', 'hosts[0].address', h.address]);
+  pulumiSync(['config', 'set', '--path', 'hosts[0].user', 'root']);
+  pulumiSync(['config', 'set', '--path', 'hosts[0].role', 'control-plane']);
+  pulumiSync(['config', 'set', '--path', 'hosts[0].hostKey', '--', h.hostKey]);
+  pulumiSync(['config', 'set', '--secret', 'sshPrivateKey', '--', lab.clientPrivateKey]);
+});
+
+afterAll(async () => {
+  if (!destroyed && lab) {
+    const r = await pulumi(['destroy', '--yes', '--skip-preview'], 900_000);
+    if (r.status !== 0) process.stderr.write(`pulumi-hosts: destroy in afterAll failed:\n${r.out.slice(-3000)}\n`);
+  }
+  await stopForward().catch(() => undefined);
+  if (lab) await lab.destroy();
+  fs.rmSync(home, { recursive: true, force: true });
+  fs.rmSync(project, { recursive: true, force: true });
+  process.stderr.write(`pulumi-hosts timings: ${timings.join(', ')}\n`);
+});
+
+test('pulumi up brings the control-plane host up over SSH and applies the baseline; the node is Ready', async () => {
+  const out = await mustPulumi(['up', '--yes', '--skip-preview']);
+  expect(out).toMatch(/\+ \d+ created/);
+  upOk = true;
+
+  const kubeconfig = pulumiSync(['stack', 'output', 'kubeconfig', '--show-secrets']).trim();
+  expect(kubeconfig).toMatch(/client-key-data: /);
+  // Outputs: the endpoint as the cluster names it, the node list, the catalogue's counts.
+  const address = lab!.host(NAME).address;
+  expect(pulumiSync(['stack', 'output', 'apiEndpoint']).trim()).toBe(`https://${address}:6443`);
+  expect(JSON.parse(pulumiSync(['stack', 'output', 'nodes', '--json']))).toEqual([{ name: NAME, address, role: 'control-plane' }]);
+  const compliance = JSON.parse(pulumiSync(['stack', 'output', 'compliance', '--json'])) as Record<string, number>;
+  expect(compliance.total).toBeGreaterThan(100);
+  expect(compliance.pass).toBeGreaterThan(0);
+  expect(compliance.error).toBe(0);
+  expect(pulumiSync(['stack', 'output', 'clusterTarget']).trim()).toBe('hosts');
+
+  const api = apiClient(kubeconfig);
+  const node = await until('the node Ready', 600_000, async () => {
+    const r = await api.get(`/api/v1/nodes/${NAME}`);
+    if (r.status !== 200) return undefined;
+    const n = JSON.parse(r.body) as { status?: { conditions?: Array<{ type: string; status: string; message?: string }>; nodeInfo?: { kubeletVersion: string } } };
+    const ready = n.status?.conditions?.find((c) => c.type === 'Ready');
+    if (ready?.status !== 'True') throw new Error(`Ready=${ready?.status ?? 'none'} ${ready?.message ?? ''}`);
+    return n;
+  });
+  expect(node.status?.nodeInfo?.kubeletVersion).toBe('v1.36.3');
+
+  const ns = await api.json<{ metadata: { labels: Record<string, string> } }>(`/api/v1/namespaces/${NAMESPACE}`);
+  expect(ns.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+  expect((await api.get(`/apis/networking.k8s.io/v1/namespaces/${NAMESPACE}/networkpolicies`)).body).toContain('hcb-default-deny');
+  const vaps = await api.json<{ items: Array<{ metadata: { name: string } }> }>('/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies?labelSelector=hcb.dev%2Fcontrol');
+  expect(vaps.items.map((i) => i.metadata.name)).toContain('hcb-workload-secrets-in-env');
+});
+
+test('the state holds no plaintext private key, admin key, encryption key or bootstrap token', () => {
+  expect(upOk).toBe(true);
+  const stateFiles = spawnSync('find', [path.join(home, 'backend'), '-type', 'f', '-name', `${STACK}.json*`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  expect(stateFiles.length).toBeGreaterThan(0);
+  const state = stateFiles.map((f) => fs.readFileSync(f, 'utf8')).join('\n') + pulumiSync(['stack', 'export']);
+  // The stack really records the host resource (and so had the chance to leak).
+  expect(state).toContain('hcb:HostControlPlane');
+  const pemBody = lab!.clientPrivateKey.split('\n').filter((l) => l && !l.startsWith('-----'));
+  expect(pemBody.length).toBeGreaterThan(2);
+  expect(state).not.toContain(pemBody.join(''));
+  for (const line of pemBody) expect(state).not.toContain(line);
+  expect(state).not.toContain('BEGIN OPENSSH PRIVATE KEY');
+  const admin = pulumiSync(['stack', 'output', 'kubeconfig', '--show-secrets']);
+  expect(state).not.toContain(/client-key-data: (\S+)/.exec(admin)![1]);
+  // Keys the bring-up generated on the host ({{hcb-secret:NAME}}) never leave it.
+  const hostKeys = lab!.exec(NAME, ['sh', '-c', `cat ${HOST_STATE_DIR}/secrets/* 2>/dev/null; true`]).split('\n').filter(Boolean);
+  expect(hostKeys.length).toBeGreaterThan(0);
+  for (const k of hostKeys) expect(state).not.toContain(k);
+  // Bootstrap tokens of the cluster (kubeadm init's own), read on the host.
+  const tokens = lab!.exec(NAME, ['sh', '-c', `${HOST_BIN_DIR}/kubeadm token list --kubeconfig /etc/kubernetes/admin.conf 2>/dev/null | awk 'NR>1 {print $1}'; true`]).split('\n').filter((t) => /^[a-z0-9]{6}\.[a-z0-9]{16}$/.test(t));
+  timings.push(`bootstrap tokens on the host: ${tokens.length}`);
+  for (const t of tokens) {
+    expect(state).not.toContain(t);
+    expect(state).not.toContain(t.split('.')[1]);
+  }
+});
+
+test('a second pulumi up changes nothing', async () => {
+  expect(upOk).toBe(true);
+  const out = await mustPulumi(['up', '--yes', '--skip-preview', '--expect-no-changes']);
+  expect(out).not.toMatch(/[+~-] \d+ (created|updated|deleted|replaced)/);
+  expect(out).toMatch(/\d+ unchanged/);
+});
+
+test('pulumi destroy resets the host and leaves nothing running', async () => {
+  expect(upOk).toBe(true);
+  await mustPulumi(['destroy', '--yes', '--skip-preview']);
+  destroyed = true;
+  await stopForward();
+  const left = lab!.exec(NAME, [
+    'sh',
+    '-c',
+    `for p in /etc/kubernetes /var/lib/kubelet /var/lib/etcd /etc/containerd /etc/cni/net.d /opt/cni/bin ${HOST_BIN_DIR} ${HOST_STATE_DIR} /run/containerd /var/log/pods; do [ -e "$p" ] && echo "file $p"; done
+     me=$(readlink /proc/self/ns/net)
+     for p in /proc/[0-9]*; do [ "$(readlink $p/ns/net 2>/dev/null)" = "$me" ] || continue; e=$(readlink $p/exe 2>/dev/null); case "$e" in */sshd|*/sleep|*/sh|*/dash|*/bash|*/nsenter|*/readlink|*/cat) ;; *) echo "process \${p#/proc/} $e";; esac; done
+     awk '{print $5}' /proc/self/mountinfo | grep -E '^(/var/lib/kubelet|/var/lib/containerd|/run/containerd)' | sed 's/^/mount /'
+     ip -o link show | awk -F': ' '{print $2}' | grep -E '^(cni0|veth)' | sed 's/^/interface /'
+     id etcd >/dev/null 2>&1 && echo "user etcd"
+     for d in /sys/fs/cgroup/*/hcb-hosts-${STACK} /sys/fs/cgroup/hcb-hosts-${STACK}; do [ -d "$d" ] && echo "cgroup $d"; done
+     true`,
+  ]);
+  expect(left.split('\n').filter(Boolean)).toEqual([]);
+  // The stack is empty.
+  const exported = JSON.parse(pulumiSync(['stack', 'export'])) as { deployment: { resources?: unknown[] } };
+  expect(exported.deployment.resources ?? []).toEqual([]);
+});
