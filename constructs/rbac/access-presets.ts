@@ -16,7 +16,9 @@ import { AccessRule, READ, WRITE } from './access-rule';
  *   are created by the StatefulSet controller), never the platform chart's namespace-level objects
  *   (namespaces, quotas, limit ranges, NetworkPolicies, RBAC). It mints no tokens
  *   (`serviceaccounts/token`): applying needs none, and an identity that can renew its own
- *   short-lived token keeps a stolen one alive; the platform requests its token (TokenRequest);
+ *   short-lived token keeps a stolen one alive. Its tokens come from the TokenRequest API, requested
+ *   by the platform or by the named issuers of AutomationIdentityProps.tokenIssuers (create on
+ *   `serviceaccounts/token` for that one account only);
  * - namespace-admin: developer + creating and deleting Secrets, exec/attach/port-forward,
  *   ServiceAccounts, Roles and RoleBindings in the namespace (without escalate/bind: the API
  *   server's escalation check keeps them from granting more than they hold). NetworkPolicies,

@@ -1,12 +1,12 @@
 import { Construct } from 'constructs';
-import { KubeSecret, KubeServiceAccount } from 'cdk8s-plus-28/lib/imports/k8s';
+import { KubeRole, KubeRoleBinding, KubeSecret, KubeServiceAccount } from 'cdk8s-plus-28/lib/imports/k8s';
 import { BlueprintPropError } from '../common/errors';
 import { claimObjectName } from '../common/collisions';
 import { isDnsSubdomain, requireDnsLabel, requireDnsSubdomain, requireUserNamespace } from '../tenant/names';
 import { stampProvenance } from '../tenant/provenance';
 import { AccessPreset } from './access-presets';
 import { NamespaceAccess } from './namespace-access';
-import { Subject } from './subject';
+import { renderSubjects, Subject } from './subject';
 
 export interface AutomationIdentityProps {
   /** Namespace the automation deploys to. */
@@ -36,6 +36,18 @@ export interface AutomationIdentityProps {
    * @default 'token-request'
    */
   readonly tokens?: 'token-request' | 'secret';
+  /**
+   * 'token-request' only: who may request tokens for this account, e.g. the CI system's own
+   * identity or a secrets manager that hands the pipeline a short-lived token (Vault's Kubernetes
+   * secrets engine does this). They get a Role `<sa>-token-issuer` with one rule: `create` on
+   * `serviceaccounts/token`, limited by resourceNames to this ServiceAccount, and a RoleBinding.
+   * Nothing else: they cannot mint tokens for any other account of the namespace (which would let
+   * them act as every workload), read Secrets, or use the account's rights except through a token
+   * they request, which the API server records in the audit log. The account itself is refused as
+   * an issuer: an identity that renews its own token keeps a stolen token alive for ever.
+   * @default - none: someone with wider rights (the platform team) requests the tokens
+   */
+  readonly tokenIssuers?: Subject[];
 }
 
 /**
@@ -46,6 +58,8 @@ export class AutomationIdentity extends Construct {
   public readonly serviceAccountName: string;
   /** Names of the token Secrets (empty with 'token-request'). */
   public readonly tokenSecretNames: string[];
+  /** Name of the token issuer Role and RoleBinding (`<sa>-token-issuer`), when tokenIssuers are given. */
+  public readonly tokenIssuerRoleName?: string;
 
   constructor(scope: Construct, id: string, props: AutomationIdentityProps) {
     super(scope, id);
@@ -78,6 +92,36 @@ export class AutomationIdentity extends Construct {
       subjects: [Subject.serviceAccount(namespace, name)],
     });
     this.tokenSecretNames = [];
+    if (props.tokenIssuers !== undefined) {
+      if (tokens !== 'token-request') {
+        throw new BlueprintPropError(this, 'tokenIssuers', props.tokenIssuers.map((s) => s?.name), "issue tokens through the TokenRequest API, which 'secret' mode does not use",
+          "drop tokenIssuers, or use tokens: 'token-request'");
+      }
+      const issuers = renderSubjects(this, 'tokenIssuers', props.tokenIssuers);
+      issuers.forEach((s, i) => {
+        if (s.kind === 'ServiceAccount' && s.name === name && s.namespace === namespace) {
+          throw new BlueprintPropError(this, `tokenIssuers[${i}]`, `${namespace}/${name}`, 'is the account itself: an identity that renews its own token keeps a stolen token alive for ever',
+            'name the CI system, a secrets manager or the platform team as issuer');
+        }
+      });
+      const issuerName = this.tokenIssuerRoleName = requireDnsSubdomain(this, 'name', `${name}-token-issuer`);
+      for (const kind of ['Role', 'RoleBinding']) {
+        claimObjectName(this, 'tokenIssuers', { kind, namespace, name: issuerName }, `the token issuer ${kind} of an AutomationIdentity`,
+          (other) => `give the account another name (props.name); the other ${kind} is rendered by ${other.path}`);
+      }
+      const labels = { 'hcb.dev/token-issuer-for': name };
+      stampProvenance(new KubeRole(this, 'TokenIssuerRole', {
+        metadata: { name: issuerName, namespace, labels },
+        // resourceNames works for create here: the TokenRequest URL names the account
+        // (POST .../serviceaccounts/<name>/token), so the authorizer sees the name.
+        rules: [{ apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'], resourceNames: [name] }],
+      }));
+      stampProvenance(new KubeRoleBinding(this, 'TokenIssuerBinding', {
+        metadata: { name: issuerName, namespace, labels },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: issuerName },
+        subjects: issuers,
+      }));
+    }
     if (tokens === 'secret') {
       for (const program of props.programs) {
         const secretName = requireDnsSubdomain(this, 'programs', `${name}-${program}`);

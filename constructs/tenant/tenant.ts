@@ -55,6 +55,11 @@ export interface TenantAutomation {
   readonly programs: string[];
   /** @default 'token-request' */
   readonly tokens?: 'token-request' | 'secret';
+  /**
+   * Who may request tokens for the deployer account of each namespace (AutomationIdentityProps.tokenIssuers).
+   * @default - none
+   */
+  readonly tokenIssuers?: Subject[];
 }
 
 export interface TenantProps {
@@ -148,6 +153,7 @@ export class Tenant extends Construct {
       if (props.automation) {
         new AutomationIdentity(ns, 'Deployer', {
           namespace: nsName, name: `${team}-deployer`, programs: props.automation.programs, tokens: props.automation.tokens,
+          ...(props.automation.tokenIssuers !== undefined ? { tokenIssuers: props.automation.tokenIssuers } : {}),
         });
       }
     });
