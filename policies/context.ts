@@ -103,6 +103,42 @@ function nodeFileEntries(doc: Document): NodeFileEntry[] {
   return out;
 }
 
+/**
+ * Documents of each kind grouped by `metadata.namespace`, per context: built once per kind on the
+ * first lookup (from `ctx.byKind(kind)`, so any CheckContext works), each group in input order.
+ * Keys are the raw namespace values, so a lookup matches exactly the documents a scan comparing
+ * `metadata.namespace === namespace` would, `undefined` (cluster-scoped or unset) included.
+ */
+const NAMESPACE_INDEX = new WeakMap<CheckContext, Map<string, Map<unknown, Document[]>>>();
+
+/**
+ * The documents of `kind` whose `metadata.namespace` is `namespace` (strict equality), in input
+ * order: the same documents as `ctx.byKind(kind).filter((d) => d.object.metadata?.namespace ===
+ * namespace)`, without scanning every document of the kind on each call. The array is shared
+ * between calls: read it, do not change it.
+ */
+export function kindInNamespace(ctx: CheckContext, kind: string, namespace: string | undefined): readonly Document[] {
+  let byKind = NAMESPACE_INDEX.get(ctx);
+  if (byKind === undefined) {
+    byKind = new Map();
+    NAMESPACE_INDEX.set(ctx, byKind);
+  }
+  let byNamespace = byKind.get(kind);
+  if (byNamespace === undefined) {
+    byNamespace = new Map();
+    for (const d of ctx.byKind(kind)) {
+      const ns: unknown = d.object.metadata?.namespace;
+      const list = byNamespace.get(ns);
+      if (list === undefined) byNamespace.set(ns, [d]);
+      else list.push(d);
+    }
+    byKind.set(kind, byNamespace);
+  }
+  return byNamespace.get(namespace) ?? EMPTY;
+}
+
+const EMPTY: readonly Document[] = Object.freeze([]);
+
 export function buildContext(documents: readonly Document[]): CheckContext {
   const docs = documents.filter((d) => d && isDict(d.object));
   const byKindCache = new Map<string, Document[]>();

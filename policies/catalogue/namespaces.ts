@@ -6,6 +6,7 @@
 import { CheckContext, CheckResult, ControlRecord } from '../control';
 import { notEvaluated, result } from '../checks/helpers';
 import { Document } from '../model';
+import { kindInNamespace } from '../context';
 import { allowAllOpenings, Direction, policyTypes, selectsEveryPod } from '../checks/network-policy';
 import { asArray, asBool, asDict, asDicts, Dict } from '../util/values';
 
@@ -26,8 +27,8 @@ function perNamespace(decide: (ns: string, doc: Document, ctx: CheckContext) => 
   };
 }
 
-function inNamespace(ctx: CheckContext, kind: string, ns: string): Document[] {
-  return ctx.byKind(kind).filter((d) => d.object.metadata?.namespace === ns);
+function inNamespace(ctx: CheckContext, kind: string, ns: string): readonly Document[] {
+  return kindInNamespace(ctx, kind, ns);
 }
 
 function defaultDeny(direction: Direction) {

@@ -1,6 +1,7 @@
 /** Workloads: pod and container security settings inside every pod template. */
 import { CheckContext, CheckResult, ControlRecord, PodSubject } from '../control';
 import { effectiveCel } from '../checks/admission-cel';
+import { kindInNamespace } from '../context';
 import { fail, notEvaluated, pass, result } from '../checks/helpers';
 import { containerCheck, containersOf, effective, podCheck } from '../checks/workloads';
 import { asBool, asDict, asDicts, asString, asStrings, Dict } from '../util/values';
@@ -23,8 +24,7 @@ function effectiveResource(ctx: CheckContext, namespace: string | undefined, con
   let request = given(asDict(res.requests)[resource]) ?? limit;
   let fromLimitRange = false;
   if (namespace !== undefined && (limit === undefined || request === undefined)) {
-    for (const d of ctx.byKind('LimitRange')) {
-      if (d.object.metadata?.namespace !== namespace) continue;
+    for (const d of kindInNamespace(ctx, 'LimitRange', namespace)) {
       for (const l of asDicts(asDict((d.object as Dict).spec).limits)) {
         if (l.type !== 'Container') continue;
         const dflt = given(asDict(l.default)[resource]) ?? given(asDict(l.max)[resource]);
@@ -502,7 +502,7 @@ export const WORKLOAD_CONTROLS: readonly ControlRecord[] = [
       if (own === false) return pass('automountServiceAccountToken: false.');
       if (own === true) return fail('automountServiceAccountToken: true: the pod receives an API token.');
       const sa = serviceAccountOf(p);
-      const saDoc = ctx.byKind('ServiceAccount').find((d) => d.object.metadata?.name === sa && d.object.metadata?.namespace === p.namespace);
+      const saDoc = kindInNamespace(ctx, 'ServiceAccount', p.namespace).find((d) => d.object.metadata?.name === sa);
       if (saDoc && asBool((saDoc.object as Dict).automountServiceAccountToken) === false) {
         return pass(`automountServiceAccountToken is not set on the pod; its ServiceAccount ${sa} sets it to false.`);
       }
