@@ -55,7 +55,7 @@ import {
   MODES_SCRIPT, modeString, PREPARE_SCRIPT, RESET_SCRIPT, sha256, sha256File, TUNABLES_SCRIPT,
 } from './bringup';
 import { DeliverItem, HostAccess, HostShell } from './host-shell';
-import { resetHostNetwork } from './network';
+import { resetHostNetwork, sweepKubeChains } from './network';
 import type { RunResult } from './ssh';
 
 export type { HostAccess } from './host-shell';
@@ -472,6 +472,7 @@ export async function removeWorker(o: RemoveWorkerOptions): Promise<RemoveWorker
     steps.push(...(await resetHostNetwork(worker)));
     const out = await worker.sh(RESET_SCRIPT, [HOST_BIN_DIR, HOST_STATE_DIR, HOST_CNI_BIN_DIR], { label: 'reset', timeoutMs: 300_000, check: false });
     if (!/^hcb-reset done$/m.test(out)) throw new Error(`worker ${name}: reset did not finish:\n${out.slice(-3000)}`);
+    steps.push(...(await sweepKubeChains(worker)));
     steps.push(`reset ${name}`);
     log(`worker ${name}: reset done`);
   } finally {

@@ -26,6 +26,7 @@
  *   ensureClusterNetwork(o: ClusterNetworkOptions): Promise<{ changed: string[] }>
  *   resetHostNetwork(shell: HostShell): Promise<string[]>      (join.ts's removeWorker calls it)
  *   resetHostNetworkOver(access: HostAccess): Promise<string[]> (before ControlPlaneHost.reset())
+ *   sweepKubeChains(shell: HostShell): Promise<string[]>        (after the kubelet is gone)
  *   podRoutes(hosts): Map<hostName, Array<{ dst; via }>>
  */
 import * as crypto from 'crypto';
@@ -217,6 +218,18 @@ export async function resetHostNetwork(shell: HostShell): Promise<string[]> {
   return done;
 }
 
+/**
+ * Removes every KUBE-* chain (and the jumps to them) from the iptables and ip6tables tables,
+ * and kube-proxy's nftables tables: what kube-router, kube-proxy and the kubelet (its
+ * KUBE-FIREWALL and canary chains) leave. Run it once the kubelet is stopped (after
+ * `kubeadm reset`, e.g. bringup.ts's reset), or the kubelet makes its chains again.
+ */
+export async function sweepKubeChains(shell: HostShell): Promise<string[]> {
+  const out = await shell.sh(CHAIN_SWEEP_SCRIPT, [], { label: 'remove KUBE- chains', timeoutMs: 120_000, check: false });
+  if (!/^hcb-sweep done$/m.test(out)) throw new Error(`host ${shell.name}: removing KUBE- chains did not finish:\n${out.slice(-2000)}`);
+  return out.split('\n').filter((l) => l.startsWith('removed ') || l.startsWith('left '));
+}
+
 export async function resetHostNetworkOver(access: HostAccess, log?: (l: string) => void): Promise<string[]> {
   const shell = await HostShell.open(access, log);
   try {
@@ -266,4 +279,27 @@ rm -rf -- "$kp" "$dir/netpol"
 left=$(iptables-save 2>/dev/null | grep -c -E '^:KUBE-' || true)
 [ "$left" != 0 ] && echo "left $left KUBE- chains"
 echo "hcb-network-reset done"
+`;
+
+/** Jumps to KUBE-* chains deleted, then those chains flushed and deleted; kube-proxy's nftables tables deleted. */
+const CHAIN_SWEEP_SCRIPT = `set -u
+n=0
+for cmd in iptables ip6tables; do
+  command -v "$cmd-save" >/dev/null 2>&1 || continue
+  for t in filter nat mangle raw; do
+    "$cmd-save" -t "$t" 2>/dev/null | grep -E '^-A [^ ]+ .*-j KUBE-' | grep -vE '^-A KUBE-' | sed 's/^-A /-D /' | while read -r rule; do
+      eval "$cmd -w 5 -t $t $rule" 2>/dev/null
+    done
+    chains=$("$cmd-save" -t "$t" 2>/dev/null | sed -n 's/^:\\(KUBE-[^ ]*\\) .*/\\1/p')
+    for c in $chains; do "$cmd" -w 5 -t "$t" -F "$c" 2>/dev/null; done
+    for c in $chains; do "$cmd" -w 5 -t "$t" -X "$c" 2>/dev/null && n=$((n+1)); done
+  done
+done
+[ "$n" -gt 0 ] && echo "removed $n KUBE- chains"
+if command -v nft >/dev/null 2>&1; then
+  for fam in ip ip6; do nft delete table "$fam" kube-proxy 2>/dev/null && echo "removed nftables table $fam kube-proxy"; done
+fi
+left=$({ iptables-save; ip6tables-save; } 2>/dev/null | grep -c -E '^:KUBE-' || true)
+[ "$left" != 0 ] && echo "left $left KUBE- chains"
+echo "hcb-sweep done"
 `;
