@@ -175,7 +175,8 @@ function hostState(): string {
   return lab!.exec(NAME, [
     'sh',
     '-c',
-    `ls -d /var/lib/etcd* ; ls /etc/kubernetes/manifests; ls -A ${HOST_BACKUP_WORK_DIR} 2>/dev/null; ls ${HOST_BACKUP_BIN_DIR}; sha256sum /etc/kubernetes/encryption/* /var/lib/etcd/member/snap/db; true`,
+    // etcd's database changes all the time (leases); its directory's inode changes only when it is swapped.
+    `ls -d /var/lib/etcd* ; stat -c '%i %a %U' /var/lib/etcd; ls /etc/kubernetes/manifests; ls -A ${HOST_BACKUP_WORK_DIR} 2>/dev/null; ls ${HOST_BACKUP_BIN_DIR}; sha256sum /etc/kubernetes/encryption/* /etc/kubernetes/pki/ca.key; true`,
   ]);
 }
 
