@@ -156,4 +156,28 @@ describe('hcb backup: hosts options', () => {
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'unit', '-f', path.join(dir, 'host')]);
     expect(await run(['now', '--host', '198.18.5.11', '--host-key', path.join(dir, 'host.pub'), ...common])).toMatchObject({ code: 1, err: expect.stringMatching(/may be read by group or others/) });
   });
+  test('--stack-config: the first control-plane host of hcb:hosts; the SSH key must be shown or given; a local stack is refused', async () => {
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'cp', '-f', path.join(dir, 'cp')]);
+    const hostKey = fs.readFileSync(path.join(dir, 'cp.pub'), 'utf8').trim();
+    const hosts = [
+      { name: 'cp1', address: '198.18.5.11', port: 22, user: 'root', role: 'control-plane', hostKey },
+    ];
+    const cfg = path.join(dir, 'prod.json');
+    fs.writeFileSync(cfg, JSON.stringify({ 'hcb:target': { value: 'hosts' }, 'hcb:hosts': { value: JSON.stringify(hosts), objectValue: hosts }, 'hcb:sshPrivateKey': { secret: true } }));
+    const hidden = await run(['list', '--stack-config', cfg]);
+    expect(hidden).toMatchObject({ code: 1, err: expect.stringMatching(/does not show hcb:sshPrivateKey/) });
+    const key = path.join(dir, 'cp');
+    let out = '';
+    const write = process.stdout.write;
+    (process.stdout as unknown as { write: (s: string) => boolean }).write = (s: string) => ((out += s), true);
+    try {
+      expect(await run(['list', '--stack-config', cfg, '--ssh-key', key, '--dir', path.join(dir, 'none')])).toMatchObject({ code: 0 });
+    } finally {
+      process.stdout.write = write;
+    }
+    expect(out).toMatch(/no backups in .*none/);
+    const local = path.join(dir, 'local.json');
+    fs.writeFileSync(local, JSON.stringify({ 'hcb:target': { value: 'local' } }));
+    expect(await run(['list', '--stack-config', local])).toMatchObject({ code: 1, err: expect.stringMatching(/hcb:target is local, not hosts/) });
+  });
 });
