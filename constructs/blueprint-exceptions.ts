@@ -11,23 +11,6 @@ import type { ControlException } from '../policies/model';
 import { BlueprintPropError } from './common/errors';
 
 /**
- * A kubeadm control plane runs etcd, kube-apiserver, kube-controller-manager and
- * kube-scheduler as static pods, so the control-plane node's KubeletConfiguration keeps
- * staticPodPath (STIG V-242397 is about workers). The blueprint renders exactly one
- * KubeletConfiguration, the control-plane node's (inside the kubeadm configuration); worker
- * kubelets get staticPodPath removed by the join patch, so the scope by kind covers the
- * control-plane configuration only.
- */
-export const CONTROL_PLANE_STATIC_PODS_EXCEPTION: ControlException = {
-  control: 'HCB-KUBELET-STATIC-POD-PATH',
-  scope: { kind: 'KubeletConfiguration' },
-  justification:
-    'A kubeadm control plane runs as static pods, so the control-plane KubeletConfiguration (the only one the blueprint renders) keeps staticPodPath /etc/kubernetes/manifests; the directory is root-owned (HCB-NODEFILE-STATIC-POD-MANIFESTS) and worker kubelets drop staticPodPath through the join patch.',
-  owner: 'platform-team',
-  expires: '2027-11-30',
-};
-
-/**
  * The embedded local control plane runs every component as the invoking user (root) on a
  * developer or CI machine that has no dedicated etcd account, so etcd's data directory is
  * root-owned (mode 0700) instead of etcd:etcd. `hcb verify` observes this on disk; the
@@ -86,8 +69,12 @@ export const CLUSTER_DNS_TOKEN_EXCEPTION: ControlException = {
   expires: '2027-11-30',
 };
 
-/** Exceptions every blueprint carries, in a fixed order. */
-export const BLUEPRINT_EXCEPTIONS: readonly ControlException[] = [CONTROL_PLANE_STATIC_PODS_EXCEPTION];
+/**
+ * Exceptions every blueprint carries, in a fixed order: none today. The control-plane kubelet's
+ * staticPodPath is no exception: HCB-KUBELET-STATIC-POD-PATH is not applicable on control-plane
+ * nodes (policies/checks/node-role.ts), a permanent fact rather than an expiring acceptance.
+ */
+export const BLUEPRINT_EXCEPTIONS: readonly ControlException[] = [];
 
 /**
  * The blueprint's exceptions followed by the spec's, as copies. A spec exception that is not

@@ -10,6 +10,7 @@
 import { CheckContext, CheckResult, ControlRecord } from '../control';
 import { fail, notEvaluated, pass, result, Verdict } from '../checks/helpers';
 import { cipherSuitesVerdict, tlsMinVersionVerdict } from '../checks/tls';
+import { NODE_ROLE_ANNOTATION, NodeRoleEvidence, nodeRoleOf } from '../checks/node-role';
 import { apiVersionMatches } from '../context';
 import {
   isInvalidFlagValue,
@@ -67,6 +68,8 @@ export interface KubeletView {
   source(path: string): KubeletValueSource | undefined;
   /** The drop-in file that last named the field, if one did (its value may since be defaulted). */
   dropin?(path: string): string | undefined;
+  /** The role of the kubelet's node, from explicit input only (checks/node-role.ts). */
+  role: NodeRoleEvidence;
 }
 
 /**
@@ -109,7 +112,7 @@ function kubeletCheck(fields: readonly string[], decide: (k: Dict, view: Kubelet
       const early = kubeletPrecheck(ctx, sub, fields);
       if (early) return early;
       const written = sub.written ?? (sub.document.object.kind === KUBELET_PROCESS_KIND ? {} : (sub.document.object as Dict));
-      const v = decide(sub.config, { config: sub.config, file: written, source: (p) => sub.sources.get(p), dropin: (p) => sub.dropinSources?.get(p) });
+      const v = decide(sub.config, { config: sub.config, file: written, source: (p) => sub.sources.get(p), dropin: (p) => sub.dropinSources?.get(p), role: nodeRoleOf(sub.flagsFrom) });
       const over = fields.filter((f) => sub.overrides.has(f)).map((f) => `--${sub.overrides.get(f)!.flag}=${sub.overrides.get(f)!.raw}`);
       const notes: string[] = [];
       if (sub.document.object.kind === KUBELET_PROCESS_KIND) notes.push('no --config: the command-line defaults apply');
@@ -359,12 +362,23 @@ export const KUBELET_CONTROLS: readonly ControlRecord[] = [
     responsibility: 'provider',
     automation: 'automated',
     remediation:
-      'Join workers with HardenedControlPlane prop join.controlPlane: false (KubeadmJoinConfiguration ships the kubeadm patch that renders staticPodPath "" on them). Control-plane kubelets need the path: record an exception scoped to their configuration file.',
-    check: kubeletCheck(['staticPodPath'], (k) => {
+      'Join workers with HardenedControlPlane prop join.controlPlane: false (KubeadmJoinConfiguration ships the kubeadm patch that renders staticPodPath "" on them). Control-plane kubelets keep the path (the control does not apply to them); audit a kubelet with its kubeadm Init/JoinConfiguration, or annotate its KubeletProcess hcb.dev/node-role, so that its role is known.',
+    check: kubeletCheck(['staticPodPath'], (k, view) => {
       const v = asString(k.staticPodPath) ?? '';
-      return v === ''
-        ? pass('staticPodPath is not set: the kubelet runs no static pods from disk.')
-        : fail(`staticPodPath: ${v}: static pods bypass admission; acceptable on control-plane nodes only (record an exception for their configuration).`);
+      if (v === '') return pass('staticPodPath is not set: the kubelet runs no static pods from disk.');
+      switch (view.role.role) {
+        case 'control-plane':
+          return {
+            status: 'not-applicable',
+            message: `staticPodPath: ${v} on a control-plane node: a kubeadm control plane runs as static pods, so the requirement is for workers only (${view.role.because}).`,
+          };
+        case 'worker':
+          return fail(`staticPodPath: ${v} on a worker: static pods bypass admission (${view.role.because}).`);
+        default:
+          return fail(
+            `staticPodPath: ${v}: static pods bypass admission, and the node's role is unknown, so it counts as a worker: ${view.role.because}. Give the kubeadm InitConfiguration/JoinConfiguration with it, or annotate the KubeletProcess ${NODE_ROLE_ANNOTATION}.`,
+          );
+      }
     }),
   },
   {

@@ -136,7 +136,9 @@ export function observeNode(opts: { stateDir: string; rootfs: string; nodeFiles:
   const processDoc: KubeObject = {
     apiVersion: KUBELET_PROCESS_API_VERSION,
     kind: KUBELET_PROCESS_KIND,
-    metadata: { name: hostname, annotations: { 'hcb.dev/observed-pid': String(rec.pid) } },
+    // The local node's kubelet is set up by `kubeadm init phase kubelet-start`: the kubeadm init
+    // node, a control-plane node (HCB-KUBELET-STATIC-POD-PATH reads the role; policies/checks/node-role.ts).
+    metadata: { name: hostname, annotations: { 'hcb.dev/observed-pid': String(rec.pid), 'hcb.dev/node-role': 'control-plane' } },
     command: ['kubelet', ...argv.slice(1)],
   };
   out.documents.push({ object: processDoc, source: { file: `${SOURCE}:/proc/${rec.pid}/cmdline` } });

@@ -4,7 +4,7 @@
  * the control, its framework IDs and the resource it came from.
  */
 import { synthesizeBlueprint } from '../../../constructs/blueprint';
-import { CONTROL_PLANE_STATIC_PODS_EXCEPTION, LOCAL_CGROUP_V1_EXCEPTION } from '../../../constructs/blueprint-exceptions';
+import { LOCAL_CGROUP_V1_EXCEPTION } from '../../../constructs/blueprint-exceptions';
 import { packViolations, stackDocuments, StackResource } from '../../../policies/pack/violations';
 
 const NOW = new Date('2026-06-01T00:00:00Z');
@@ -30,9 +30,9 @@ test('the blueprint stack reads as cluster objects plus the control-plane files 
 });
 
 test('the local blueprint stack has no violations with its exceptions, and one per exception without them', () => {
-  expect(packViolations(blueprintResources(), { exceptions: [CONTROL_PLANE_STATIC_PODS_EXCEPTION, LOCAL_CGROUP_V1_EXCEPTION], now: NOW }).map((v) => v.message)).toEqual([]);
+  expect(packViolations(blueprintResources(), { exceptions: [LOCAL_CGROUP_V1_EXCEPTION], now: NOW }).map((v) => v.message)).toEqual([]);
   const without = packViolations(blueprintResources(), { now: NOW });
-  expect(without.map((v) => v.finding.control).sort()).toEqual(['HCB-KUBELET-FAIL-CGROUP-V1', 'HCB-KUBELET-STATIC-POD-PATH']);
+  expect(without.map((v) => v.finding.control).sort()).toEqual(['HCB-KUBELET-FAIL-CGROUP-V1']);
   for (const v of without) expect(v.urn).toContain('local-control-plane');
 });
 
