@@ -1,22 +1,37 @@
-// The shop team's manifests: one hardened namespace and one hardened workload, plus the two
-// network rules the application needs. `npm run synth` writes cdk8s.out/shop.k8s.yaml.
+// The shop team's manifests in two charts, because two identities apply them:
+// - shop-platform (the platform team): the hardened namespace (quota, limit range, default-deny),
+//   the pipeline's ServiceAccount with the deployer preset, and every NetworkPolicy;
+// - shop-app (the pipeline, as ServiceAccount shop-deployer): the workload, its ServiceAccount,
+//   Service and PodDisruptionBudget, all of which the deployer preset may apply.
+// `npm run synth` writes cdk8s.out/shop-platform.k8s.yaml and cdk8s.out/shop-app.k8s.yaml.
 import { App, Chart } from 'cdk8s';
 import {
-  HardenedNamespace, HardenedWorkload, NetworkAllowPolicy, NetworkPeer, NetworkPort, PodSelection, Probe,
+  AutomationIdentity, HardenedNamespace, HardenedWorkload, NetworkAllowPolicy, NetworkPeer, NetworkPort, PodSelection,
+  Probe, Subject,
 } from 'hardened-cluster-blueprint';
 
 const app = new App({ outdir: 'cdk8s.out' });
-const chart = new Chart(app, 'shop');
 
-const ns = new HardenedNamespace(chart, 'shop', {
+// Platform chart.
+const platform = new Chart(app, 'shop-platform');
+const ns = new HardenedNamespace(platform, 'shop', {
   app: 'shop',
   team: 'shop-team',
   environment: 'prod',
   protectionNeed: 'high',
   size: 'small',
 });
+// The pipeline's identity: the deployer preset in this namespace, no Secret read. Its short-lived
+// tokens come from the TokenRequest API; the platform team may request them for this account only.
+new AutomationIdentity(platform, 'shop-deployer', {
+  namespace: ns.namespaceName,
+  programs: ['shop-main'],
+  tokenIssuers: [Subject.group('platform-team')],
+});
 
-const web = new HardenedWorkload(chart, 'web', {
+// App chart.
+const appChart = new Chart(app, 'shop-app');
+const web = new HardenedWorkload(appChart, 'web', {
   namespace: ns.namespaceName,
   protectionNeed: 'high',
   initContainers: [{
@@ -30,26 +45,23 @@ const web = new HardenedWorkload(chart, 'web', {
     image: 'registry.example.com/shop/web@sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0',
     ports: [{ number: 8080, name: 'http' }],
     liveness: Probe.fromHttpGet('/healthz'),
-    readiness: Probe.fromHttpGet('/ready'),
+    readiness: { httpGet: { path: '/ready' }, periodSeconds: 5 },
     resources: { cpuRequest: '100m', cpuLimit: '500m', memoryRequest: '128Mi', memoryLimit: '256Mi' },
     secretMounts: [{ secretName: 'shop-db', mountPath: '/etc/shop/db' }],
     writablePaths: ['/tmp'],
-    env: { LOG_LEVEL: 'info' },
+    env: { LOG_LEVEL: 'info', POD_NAME: { valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } } },
   }],
+  // A ClusterIP Service, and a NetworkPolicy letting only the ingress controller in on 8080. The
+  // policy goes into the platform chart: the deployer preset may not change NetworkPolicies.
+  expose: [{ port: 'http', from: [NetworkPeer.namespace('ingress-nginx')] }],
+  exposeRulesScope: platform,
 });
 
-// The ingress controller may reach the web pods on 8080; nothing else may.
-new NetworkAllowPolicy(chart, 'allow-web-from-ingress', {
+// The web pods may reach the database network on 5432 (platform chart, like every NetworkPolicy).
+new NetworkAllowPolicy(platform, 'allow-web-to-db', {
   namespace: ns.namespaceName,
   appliesTo: PodSelection.serviceAccount(web.serviceAccountName),
-  ingress: [{ peers: [NetworkPeer.namespace('ingress-nginx')], ports: [NetworkPort.tcp(8080)] }],
-});
-
-// The web pods may reach the database network on 5432.
-new NetworkAllowPolicy(chart, 'allow-web-to-db', {
-  namespace: ns.namespaceName,
-  appliesTo: PodSelection.serviceAccount(web.serviceAccountName),
-  egress: [{ peers: [NetworkPeer.cidr('10.40.0.0/24')], ports: [NetworkPort.tcp(5432)] }],
+  egress: [{ peers: [NetworkPeer.cidr('198.18.40.0/24')], ports: [NetworkPort.tcp(5432)] }],
 });
 
 app.synth();

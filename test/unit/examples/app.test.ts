@@ -48,8 +48,10 @@ describe('examples/app consumes the packed package', () => {
       run('npm', ['install', '--no-audit', '--no-fund'], appDir);
     }
     run('npm', ['run', 'synth'], appDir);
-    const out = path.join(appDir, 'cdk8s.out', 'shop.k8s.yaml');
-    docs = parseAllDocuments(fs.readFileSync(out, 'utf8')).map((d) => d.toJSON()).filter(Boolean);
+    // Two charts: the platform's (namespace, RBAC, NetworkPolicies) and the pipeline's (workload).
+    expect(fs.readdirSync(path.join(appDir, 'cdk8s.out')).sort()).toEqual(['shop-app.k8s.yaml', 'shop-platform.k8s.yaml']);
+    docs = ['shop-platform', 'shop-app'].flatMap((chart) => parseAllDocuments(fs.readFileSync(path.join(appDir, 'cdk8s.out', `${chart}.k8s.yaml`), 'utf8'))
+      .map((d) => ({ ...(d.toJSON() as object), chart }) as any).filter((d) => d.kind));
   });
 
   afterAll(() => {
@@ -91,13 +93,17 @@ describe('examples/app consumes the packed package', () => {
     // constructs' internal pod checks are not part of the public API).
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the package as installed in the scratch app, resolved at run time
     const policies = require(require.resolve('hardened-cluster-blueprint/policies', { paths: [appDir] }));
-    const findings: Array<{ control: string; status: string; object?: { name?: string } }> = policies.evaluate(docs.map((object) => ({ object, source: {} })));
+    const findings: Array<{ control: string; status: string; object?: { name?: string } }> = policies.evaluate(docs.map(({ chart: _chart, ...object }) => ({ object, source: {} })));
     const workload = findings.filter((f) => f.control.startsWith('HCB-WORKLOAD-') && f.object?.name === 'web');
     expect(workload.filter((f) => f.status === 'pass').length).toBeGreaterThan(5);
     expect(workload.filter((f) => f.status === 'fail' || f.status === 'error')).toEqual([]);
-    find('PodDisruptionBudget', 'web');
-    find('NetworkPolicy', 'allow-web-from-ingress');
-    find('NetworkPolicy', 'allow-web-to-db');
-    for (const doc of docs) expect(doc.metadata.annotations['hcb.dev/construct-path']).toMatch(/^shop\//);
+    expect(find('PodDisruptionBudget', 'web').chart).toBe('shop-app');
+    expect(find('Service', 'web').chart).toBe('shop-app');
+    expect(find('NetworkPolicy', 'web-expose').chart).toBe('shop-platform');
+    expect(find('NetworkPolicy', 'allow-web-to-db').chart).toBe('shop-platform');
+    for (const doc of docs) expect(doc.metadata.annotations['hcb.dev/construct-path'].split('/')[0]).toBe(doc.chart);
+    // The whole audit (every control) of both charts as installed: no fail, no error.
+    const all: Array<{ status: string; control: string }> = policies.evaluate(docs.map(({ chart: _chart, ...object }) => ({ object, source: {} })));
+    expect(all.filter((f) => f.status === 'fail' || f.status === 'error')).toEqual([]);
   });
 });
