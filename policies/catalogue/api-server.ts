@@ -430,6 +430,7 @@ export const API_SERVER_CONTROLS: readonly ControlRecord[] = [
     automation: 'automated',
     remediation: "HardenedControlPlane prop apiServer.extraArgs 'kubelet-client-certificate'/'kubelet-client-key' (kubeadm sets both).",
     check: requiredFlags(api, ['kubelet-client-certificate', 'kubelet-client-key'], 'the API server cannot authenticate to kubelets'),
+    probes: ['kubelet-through-apiserver'],
   },
   {
     id: 'HCB-APISERVER-KUBELET-CA',
@@ -442,6 +443,7 @@ export const API_SERVER_CONTROLS: readonly ControlRecord[] = [
     remediation:
       "HardenedControlPlane prop apiServer.extraArgs 'kubelet-certificate-authority' (needs kubelets with serverTLSBootstrap so their serving certificates come from the cluster CA).",
     check: requiredFlags(api, ['kubelet-certificate-authority'], 'kubelet serving certificates are not verified'),
+    probes: ['kubelet-impostor'],
   },
   {
     id: 'HCB-APISERVER-REQUEST-TIMEOUT',

@@ -265,6 +265,15 @@ export class LocalControlPlane {
     });
   }
 
+  /** The node name the blueprint gives (undefined when its node files name none). */
+  nodeNameOrUndefined(): string | undefined {
+    try {
+      return this.nodeName();
+    } catch {
+      return undefined;
+    }
+  }
+
   /** The node name of the kubeadm InitConfiguration (nodeRegistration.name). */
   private nodeName(): string | undefined {
     const init = parseAllDocuments(this.kubeadmConfig().content ?? '')

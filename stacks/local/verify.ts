@@ -13,7 +13,9 @@
  *   (verify-node.ts).
  * Probed:
  * - an anonymous request, a TLS 1.1 and a weak-cipher handshake, the pprof endpoint;
- * - with a node: an anonymous kubelet request, its serving certificate, the read-only port.
+ * - with a node: an anonymous kubelet request, its serving certificate, the read-only port;
+ *   the API server's own way to the kubelet (its client certificate accepted, a kubelet impostor
+ *   refused: kubelet-path-probes.ts).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -26,6 +28,7 @@ import { NODE_FILE_MANIFEST_API_VERSION, NODE_FILE_MANIFEST_KIND } from '../../p
 import { BACKUP_MAGIC, BACKUP_SUFFIX, defaultBackupDir, defaultKeyFile, listBackups } from './backup';
 import { probeFinding } from './probe-finding';
 import { COMPONENTS, LocalControlPlane, request } from './control-plane';
+import { KUBELET_PATH_PROBES, probeKubeletPath } from './kubelet-path-probes';
 import { nodeExpected, observeNode, probeNode } from './verify-node';
 
 export interface VerifyOptions {
@@ -173,14 +176,14 @@ export async function observe(opts: VerifyOptions): Promise<{ documents: Documen
 export async function verifyLocalCluster(opts: VerifyOptions): Promise<{ findings: Finding[]; missing: string[] }> {
   const { documents, missing } = await observe(opts);
   const findings = evaluate(documents, { exceptions: opts.exceptions, now: opts.now, includeManual: false });
-  const probes = await probe(opts.stateDir, opts.nodeFiles);
+  const probes = await probe(opts.stateDir, opts.nodeFiles, opts.node ?? nodeExpected(opts.stateDir));
   const kubelet = documents.find((d) => d.object.kind === 'KubeletConfiguration' && d.source?.file?.startsWith(`${SOURCE}:`));
   const nodeProbes = (opts.node ?? nodeExpected(opts.stateDir)) ? probeNode({ stateDir: opts.stateDir, rootfs: new LocalControlPlane({ stateDir: opts.stateDir, binDir: '', nodeFiles: opts.nodeFiles }).rootfs, config: kubelet?.object as Record<string, unknown> | undefined }) : [];
   return { findings: [...findings, ...probes, ...nodeProbes], missing };
 }
 
-/** Behavioural probes: the API server asked the way an attacker would ask. */
-export async function probe(stateDir: string, nodeFiles: NodeFile[]): Promise<Finding[]> {
+/** Behavioural probes: the API server asked the way an attacker would ask (with `node`, also its way to the kubelet). */
+export async function probe(stateDir: string, nodeFiles: NodeFile[], node = false): Promise<Finding[]> {
   const cp = new LocalControlPlane({ stateDir, binDir: '', nodeFiles });
   const status = await cp.status();
   const server = status.apiServerUrl;
@@ -221,6 +224,7 @@ export async function probe(stateDir: string, nodeFiles: NodeFile[]): Promise<Fi
   add('HCB-APISERVER-TLS-CIPHER-SUITES', 'weak-cipher-handshake', weak.startsWith('refused') ? 'pass' : 'fail', `A TLS 1.2 handshake offering only TLS_RSA_WITH_AES_128_CBC_SHA was ${weak}.`);
   const pprof = await request(`${server}/debug/pprof/`, cp.adminTls()).catch((e: Error) => ({ status: -1, body: e.message }));
   add('HCB-APISERVER-PROFILING', 'pprof-endpoint', pprof.status === 404 ? 'pass' : pprof.status === -1 ? 'error' : 'fail', `GET /debug/pprof/ as cluster admin got HTTP ${pprof.status} (404 expected).`);
+  for (const f of await probeKubeletPath({ stateDir, server, adminTls: cp.adminTls(), nodeName: cp.nodeNameOrUndefined(), node })) add(f.control, f.object!.name!, f.status, f.message);
   return out;
 }
 
@@ -230,6 +234,7 @@ const PROBES: ReadonlyArray<readonly [string, string]> = [
   ['HCB-APISERVER-TLS-MIN-VERSION', 'tls-1.1-handshake'],
   ['HCB-APISERVER-TLS-CIPHER-SUITES', 'weak-cipher-handshake'],
   ['HCB-APISERVER-PROFILING', 'pprof-endpoint'],
+  ...KUBELET_PATH_PROBES,
 ];
 
 /** Secret values in an EncryptionConfiguration replaced by a marker (never evaluated or printed). */

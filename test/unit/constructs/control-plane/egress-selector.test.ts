@@ -53,7 +53,7 @@ describe('clusterEgressProxySocket', () => {
   });
 
   test('the local target sets it (its node lives in a network namespace the API server cannot route to)', () => {
-    const local = synthesizeBlueprint({ local: { apiServerPort: 6443, etcdClientPort: 2379, etcdPeerPort: 2380, controllerManagerPort: 10257, schedulerPort: 10259 } });
+    const local = synthesizeBlueprint({ local: { apiServerPort: 6443, etcdClientPort: 2379, etcdPeerPort: 2380, etcdMetricsPort: 2381, controllerManagerPort: 10257, schedulerPort: 10259 } });
     expect(local.nodeFiles.find((f) => f.role === 'egress-selector-config')?.content).toContain(`udsName: ${SOCKET}`);
     const plain = synthesizeBlueprint({});
     expect(plain.nodeFiles.some((f) => f.role === 'egress-selector-config')).toBe(false);
