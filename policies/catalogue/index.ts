@@ -11,6 +11,7 @@ import { CONTROLLER_MANAGER_CONTROLS } from './controller-manager';
 import { ENCRYPTION_CONTROLS } from './encryption';
 import { ETCD_CONTROLS } from './etcd';
 import { FEATURE_GATE_CONTROLS } from './feature-gates';
+import { KUBE_PROXY_CONTROLS } from './kube-proxy';
 import { KUBELET_CONTROLS } from './kubelet';
 import { NAMESPACE_CONTROLS } from './namespaces';
 import { NODE_FILE_CONTROLS } from './node-files';
@@ -25,6 +26,7 @@ export const CATALOGUE: readonly CatalogueControl[] = Object.freeze([
   ...CONTROLLER_MANAGER_CONTROLS,
   ...SCHEDULER_CONTROLS,
   ...KUBELET_CONTROLS,
+  ...KUBE_PROXY_CONTROLS,
   ...AUDIT_CONTROLS,
   ...ENCRYPTION_CONTROLS,
   ...ADMISSION_CONTROLS,

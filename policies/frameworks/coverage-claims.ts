@@ -124,6 +124,7 @@ partial('bsi', 'APP.4.4.A5', {
 });
 
 partial('bsi', 'APP.4.4.A7', {
+  'HCB-KUBE-PROXY-METRICS-LOOPBACK': 'kube-proxy\'s unauthenticated metrics endpoint stays off the network; the other node and component ports and the separation of networks are not checked.',
   'HCB-NAMESPACE-DEFAULT-DENY-EGRESS': 'Outgoing traffic denied by default; separation of administration, control-plane and application networks is not checked.',
   'HCB-NAMESPACE-DEFAULT-DENY-INGRESS': 'Incoming traffic denied by default; separation of administration, control-plane and application networks is not checked.',
   'HCB-RBAC-NETWORK-POLICY-WRITE': 'Who may change network rules; management of the CNI itself and the network separation are not checked.',
