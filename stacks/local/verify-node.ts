@@ -14,7 +14,12 @@
  *   merges over the file as the kubelet does (policies/flags/kubelet-dropins.ts);
  * - owner, group and mode of the node's kubelet files (kubelet.conf, config.yaml, kubeadm's
  *   flags file, every file in /var/lib/kubelet/pki), symlinks resolved inside the node the way
- *   the kubelet resolves them.
+ *   the kubelet resolves them;
+ * - kube-proxy the same way: its command line as a KubeProxyProcess document, the
+ *   KubeProxyConfiguration its --config names (read through /proc/<pid>/root), and owner, group
+ *   and mode of that file and of the kubeconfig kube-proxy really uses (clientConnection.kubeconfig
+ *   of the file; --kubeconfig only without --config, which replaces every configuration flag).
+ *   policies/flags/kube-proxy.ts reads them as kube-proxy does.
  * Probed from inside the node's network namespace:
  * - an anonymous request to the kubelet port (401 expected), verifying the serving certificate
  *   against the cluster CA for the node address; a connection to the read-only port (refused
@@ -33,6 +38,7 @@ import {
   parseKubeletCommandLine,
   walkOrder,
 } from '../../policies/flags';
+import { KUBE_PROXY_CONFIG_GROUP, KUBE_PROXY_PROCESS_KIND, parseKubeProxyCommandLine } from '../../policies/flags/kube-proxy';
 import type { Document, Finding, KubeObject, NodeFile, Status } from '../../policies/model';
 import { LOCAL_NODE_NETWORK } from './node/network';
 import { probeFinding } from './probe-finding';
@@ -66,8 +72,13 @@ interface KubeletRecord {
 
 /** The running kubelet of a local cluster, if any (pid and exe checked against the record). */
 export function runningKubelet(stateDir: string): KubeletRecord | undefined {
+  return runningNodeProcess(stateDir, 'kubelet');
+}
+
+/** A running process of the node recorded as `<stateDir>/node/run/<name>.json` (pid and exe checked against the record). */
+export function runningNodeProcess(stateDir: string, name: 'kubelet' | 'kube-proxy'): KubeletRecord | undefined {
   try {
-    const rec = JSON.parse(fs.readFileSync(path.join(stateDir, 'node', 'run', 'kubelet.json'), 'utf8')) as KubeletRecord;
+    const rec = JSON.parse(fs.readFileSync(path.join(stateDir, 'node', 'run', `${name}.json`), 'utf8')) as KubeletRecord;
     const stat = fs.readFileSync(`/proc/${rec.pid}/stat`, 'utf8');
     if (/\) Z /.test(stat)) return undefined;
     if (fs.readlinkSync(`/proc/${rec.pid}/exe`).replace(/ \(deleted\)$/, '') !== rec.exe) return undefined;
@@ -108,8 +119,95 @@ export function resolveInRoot(root: string, p: string, hops = 0): string | undef
   return path.join(root, cur);
 }
 
-/** What the node's kubelet runs with and the files it uses. */
+/** What the node's kubelet and kube-proxy run with and the files they use. */
 export function observeNode(opts: { stateDir: string; rootfs: string; nodeFiles: NodeFile[]; expectNode?: boolean }): NodeObservation {
+  const out = observeKubelet(opts);
+  const proxy = observeKubeProxy(opts.stateDir, out.present);
+  for (const d of proxy.documents) out.documents.push(d);
+  for (const f of proxy.files) out.files.push(f);
+  for (const m of proxy.missing) out.missing.push(m);
+  return out;
+}
+
+/** The hostname a process of the node sees (its UTS name is the node name; /etc/hostname in its root). */
+function nodeHostname(root: string, fallback: string): string {
+  try {
+    return fs.readFileSync(path.join(root, 'etc/hostname'), 'utf8').trim() || fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+/**
+ * The running kube-proxy: its command line (KubeProxyProcess), the KubeProxyConfiguration file its
+ * --config names and the files it uses, read in its own mount namespace (/proc/<pid>/root).
+ */
+export function observeKubeProxy(stateDir: string, expected: boolean): Pick<NodeObservation, 'documents' | 'files' | 'missing'> {
+  const out: Pick<NodeObservation, 'documents' | 'files' | 'missing'> = { documents: [], files: [], missing: [] };
+  const rec = runningNodeProcess(stateDir, 'kube-proxy');
+  if (!rec) {
+    if (expected) out.missing.push('kube-proxy of the local node is not running');
+    return out;
+  }
+  let argv: string[];
+  try {
+    argv = fs.readFileSync(`/proc/${rec.pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    out.missing.push(`kube-proxy (pid ${rec.pid}) exited while it was read`);
+    return out;
+  }
+  const root = `/proc/${rec.pid}/root`;
+  const hostname = nodeHostname(root, 'kube-proxy');
+  out.documents.push({
+    object: {
+      apiVersion: KUBELET_PROCESS_API_VERSION,
+      kind: KUBE_PROXY_PROCESS_KIND,
+      metadata: { name: hostname, annotations: { 'hcb.dev/observed-pid': String(rec.pid) } },
+      command: ['kube-proxy', ...argv.slice(1)],
+    },
+    source: { file: `${SOURCE}:/proc/${rec.pid}/cmdline` },
+  });
+  const flags = parseKubeProxyCommandLine(argv.slice(1));
+  const last = (name: string) => [...flags].reverse().find(([n]) => n === name)?.[1];
+  let cwd = '/';
+  try {
+    cwd = fs.readlinkSync(`/proc/${rec.pid}/cwd`);
+  } catch {
+    /* kube-proxy runs in / */
+  }
+  const inNode = (p: string) => (p.startsWith('/') ? p : path.posix.join(cwd, p));
+  const config = last('config');
+  // With --config the file replaces the whole configuration, --kubeconfig included (cmd/kube-proxy/app/options.go Complete).
+  let kubeconfig = config ? undefined : last('kubeconfig');
+  if (config) {
+    const file = resolveInRoot(root, inNode(config));
+    if (!file) out.missing.push(`${config} (kube-proxy's --config) cannot be read`);
+    else {
+      const st = fs.statSync(file);
+      out.files.push({ path: inNode(config), ...ownerMode(st), role: 'kube-proxy-config', sensitive: false, createdBy: 'kubeadm' });
+      for (const d of parseAllDocuments(fs.readFileSync(file, 'utf8'))) {
+        const o = d.toJS() as KubeObject | null;
+        if (!o || typeof o !== 'object') continue;
+        // source: the path as kube-proxy names it, so the KubeProxyProcess pairs with this file.
+        out.documents.push({ object: o, source: { file: `${SOURCE}:${config}` } });
+        if (o.kind === 'KubeProxyConfiguration' && String(o.apiVersion ?? '').startsWith(`${KUBE_PROXY_CONFIG_GROUP}/`)) {
+          const k = (o as { clientConnection?: { kubeconfig?: unknown } }).clientConnection?.kubeconfig;
+          if (typeof k === 'string') kubeconfig = k;
+        }
+      }
+    }
+  }
+  if (kubeconfig) {
+    const st = statInRoot(root, inNode(kubeconfig));
+    // It carries kube-proxy's credentials (a client key or token), so it counts as sensitive.
+    if (st) out.files.push({ path: inNode(kubeconfig), ...ownerMode(st), role: 'kube-proxy-kubeconfig', sensitive: true, createdBy: 'kubeadm' });
+    else out.missing.push(`${kubeconfig} (kube-proxy's kubeconfig) does not exist in the node`);
+  }
+  return out;
+}
+
+/** What the node's kubelet runs with and the files it uses. */
+function observeKubelet(opts: { stateDir: string; rootfs: string; nodeFiles: NodeFile[]; expectNode?: boolean }): NodeObservation {
   const expect = opts.expectNode ?? nodeExpected(opts.stateDir);
   const out: NodeObservation = { documents: [], files: [], missing: [], present: expect };
   const rec = runningKubelet(opts.stateDir);
