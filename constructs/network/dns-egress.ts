@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { IntOrString, KubeNetworkPolicy } from 'cdk8s-plus-28/lib/imports/k8s';
 import { claimObjectName } from '../common/collisions';
+import { BlueprintPropError } from '../common/errors';
 import { requireLabels, requireDnsLabel, requireDnsSubdomain, requireUserNamespace } from '../tenant/names';
 import { stampProvenance } from '../tenant/provenance';
 
@@ -18,7 +19,8 @@ export interface DnsEgressNetworkPolicyProps {
    */
   readonly dnsNamespace?: string;
   /**
-   * Labels of the cluster DNS pods.
+   * Labels of the cluster DNS pods (at least one: an empty selector would open port 53 to every
+   * pod of the DNS namespace).
    * @default { 'k8s-app': 'kube-dns' }
    */
   readonly dnsPodLabels?: Record<string, string>;
@@ -40,6 +42,12 @@ export class DnsEgressNetworkPolicy extends Construct {
       (other) => `rename the other policy (${other.path}): "${this.policyName}" is the namespace's DNS egress rule`);
     const dnsNamespace = requireDnsLabel(this, 'dnsNamespace', props.dnsNamespace ?? 'kube-system');
     const dnsPodLabels = requireLabels(this, 'dnsPodLabels', props.dnsPodLabels ?? { 'k8s-app': 'kube-dns' });
+    // The rule names the resolver's pods, never "port 53 anywhere": an empty pod selector would
+    // let every pod of the DNS namespace answer (or tunnel) on 53.
+    if (Object.keys(dnsPodLabels).length === 0) {
+      throw new BlueprintPropError(this, 'dnsPodLabels', props.dnsPodLabels, 'selects every pod of the DNS namespace, not the DNS pods',
+        "give the labels of the cluster DNS pods (CoreDNS: { 'k8s-app': 'kube-dns' })");
+    }
     stampProvenance(new KubeNetworkPolicy(this, 'Resource', {
       metadata: { name: this.policyName, namespace },
       spec: {
