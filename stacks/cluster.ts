@@ -3,7 +3,9 @@
  *
  *   local     the embedded control plane (LocalControlPlaneResource) and, with `node`, its node
  *   existing  the cluster of the current kubeconfig (nothing is started)
- *   hosts     machines reached over SSH: kubeadm init on the control-plane host (HostControlPlaneResource)
+ *   hosts     machines reached over SSH: kubeadm init on the control-plane host (HostControlPlaneResource),
+ *             kubeadm join on each worker (HostWorkerResource), then the pod routes, kube-proxy and
+ *             the NetworkPolicy enforcer on every host (HostsNetworkResource)
  *
  * then a Kubernetes provider on the cluster's admin kubeconfig and the blueprint's cluster objects
  * (and the stack's own manifests) applied through it, Namespaces first. Every child has
@@ -31,7 +33,7 @@ import type { Document, KubeObject } from '../policies/model';
 import { isControllerOwned, prepareObjects } from './apply';
 import type { HostsTargetSpec, HostSpec } from './hosts/config';
 import { hostPodNetwork } from './hosts/program';
-import { HostControlPlaneResource, HostDial, kubeconfigForDial, kubeconfigServer } from './hosts/target';
+import { HostControlPlaneResource, HostDial, HostsNetworkResource, HostWorkerResource, kubeconfigForDial, kubeconfigServer } from './hosts/target';
 import { LocalControlPlaneResource } from './local/resource';
 
 export type ClusterTargetArgs =
@@ -57,6 +59,11 @@ export type ClusterTargetArgs =
       workDir: string;
       /** HCB_HOSTS_DIAL entries (forwarders, bastions), by host name. */
       dial?: Record<string, HostDial>;
+      /**
+       * A worker's kubelet settings over the cluster's (a kubeadm patch), e.g. its own cgroupRoot
+       * where hosts share one kernel (the test lab). @default none
+       */
+      workerKubelet?: (host: HostSpec) => Record<string, unknown> | undefined;
     };
 
 export interface ClusterArgs {
@@ -83,11 +90,6 @@ export interface ComplianceSummary {
   error: number;
 }
 
-/** Whether worker joins exist (stacks/hosts/join.ts, `joinWorker`). */
-export function workerJoinAvailable(): boolean {
-  return fs.existsSync(path.join(__dirname, 'hosts', 'join.ts')) || fs.existsSync(path.join(__dirname, 'hosts', 'join.js'));
-}
-
 /**
  * Checks the args before anything is created. Each error names the stack setting (or the
  * environment variable), the value and the fix.
@@ -109,7 +111,7 @@ export function validateClusterArgs(args: ClusterArgs, opts: { workersSupported?
     return;
   }
   if (t.kind === 'existing') return;
-  toolchain(t.binDir, ['kubeadm', 'kubelet', 'containerd', 'runc']);
+  toolchain(t.binDir, ['kubeadm', 'kubelet', 'containerd', 'runc', 'kube-proxy', 'kube-router']);
   if (!path.isAbsolute(t.workDir)) throw new Error(`hcb: the hosts target's working directory ${JSON.stringify(t.workDir)} is not absolute. Fix: pulumi config set hcb:stateDir /absolute/path`);
   const hosts = t.hosts.hosts;
   const cps = hosts.map((h, i) => ({ h, i })).filter((x) => x.h.role === 'control-plane');
@@ -121,7 +123,7 @@ export function validateClusterArgs(args: ClusterArgs, opts: { workersSupported?
         `Fix: pulumi config set --path 'hosts[${i}].role' worker, or remove the entry (pulumi config rm --path 'hosts[${i}]')`,
     );
   }
-  const workersSupported = opts.workersSupported ?? false;
+  const workersSupported = opts.workersSupported ?? true;
   hosts.forEach((h, i) => {
     if (h.role === 'worker' && !workersSupported) {
       throw new Error(
@@ -178,15 +180,20 @@ export class Cluster extends pulumi.ComponentResource {
   public readonly local?: LocalControlPlaneResource;
   /** The hosts target's control-plane host resource. */
   public readonly controlPlaneHost?: HostControlPlaneResource;
+  /** The hosts target's workers. */
+  public readonly workers: HostWorkerResource[] = [];
+  /** The hosts target's pod network and node services (kube-proxy, NetworkPolicy enforcer). */
+  public readonly network?: HostsNetworkResource;
 
   constructor(name: string, args: ClusterArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super('hcb:index:Cluster', name, {}, opts);
-    validateClusterArgs(args, { workersSupported: false });
+    validateClusterArgs(args);
     const t = args.target;
     const upgrade = t.kind === 'hosts' ? {} : { aliases: FROM_STACK_ROOT };
     let kubeconfig: pulumi.Output<string | undefined>;
     let apiEndpoint: pulumi.Output<string | undefined>;
     let nodes: pulumi.Output<ClusterNode[]>;
+    let applyAfter: pulumi.Resource[] | undefined;
 
     if (t.kind === 'local') {
       this.local = new LocalControlPlaneResource('local-control-plane', { stateDir: t.stateDir, binDir: t.binDir, nodeFiles: args.blueprint.nodeFiles, node: t.node }, { parent: this, ...upgrade });
@@ -203,10 +210,11 @@ export class Cluster extends pulumi.ComponentResource {
       const hosts = t.hosts.hosts;
       const cpIndex = hosts.findIndex((h) => h.role === 'control-plane');
       const cp: HostSpec = hosts[cpIndex];
+      const endpoint = (h: HostSpec) => ({ name: h.name, address: h.address, port: h.port, user: h.user, hostKey: h.hostKey });
       this.controlPlaneHost = new HostControlPlaneResource(
         `host-${cp.name}`,
         {
-          host: { name: cp.name, address: cp.address, port: cp.port, user: cp.user, hostKey: cp.hostKey },
+          host: endpoint(cp),
           sshPrivateKey: pulumi.secret(t.sshPrivateKey),
           binDir: t.binDir,
           workDir: t.workDir,
@@ -215,6 +223,42 @@ export class Cluster extends pulumi.ComponentResource {
         },
         { parent: this },
       );
+      // Workers join once the control plane is up; removing one from hcb:hosts drains, deletes and resets it.
+      hosts.forEach((h, i) => {
+        if (h.role !== 'worker') return;
+        const patch = t.workerKubelet?.(h);
+        this.workers.push(
+          new HostWorkerResource(
+            `worker-${h.name}`,
+            {
+              controlPlane: endpoint(cp),
+              worker: endpoint(h),
+              sshPrivateKey: pulumi.secret(t.sshPrivateKey),
+              binDir: t.binDir,
+              workDir: t.workDir,
+              nodeFiles: args.blueprint.nodeFiles,
+              podNetwork: hostPodNetwork(i),
+              ...(patch ? { kubeletConfigPatch: patch } : {}),
+            },
+            { parent: this, dependsOn: [this.controlPlaneHost!] },
+          ),
+        );
+      });
+      // Then routes between the pod ranges, kube-proxy and the NetworkPolicy enforcer on every host.
+      this.network = new HostsNetworkResource(
+        'network',
+        {
+          controlPlane: endpoint(cp),
+          hosts: hosts.map((h, i) => ({ endpoint: endpoint(h), podCidr: hostPodNetwork(i).podCidr })),
+          sshPrivateKey: pulumi.secret(t.sshPrivateKey),
+          binDir: t.binDir,
+          workDir: t.workDir,
+          nodeFiles: args.blueprint.nodeFiles,
+        },
+        { parent: this, dependsOn: [this.controlPlaneHost, ...this.workers] },
+      );
+      // The baseline's NetworkPolicies are enforced when `up` has applied them.
+      applyAfter = [this.network];
       const dial = t.dial?.[cp.name];
       const admin = this.controlPlaneHost.adminKubeconfig;
       this.provider = new k8s.Provider(
@@ -230,7 +274,7 @@ export class Cluster extends pulumi.ComponentResource {
 
     const local = t.kind === 'local';
     const runsPods = t.kind !== 'local' || t.node;
-    this.applied = this.apply('blueprint', args.blueprint.clusterObjects, { local, runsPods, upgrade });
+    this.applied = this.apply('blueprint', args.blueprint.clusterObjects, { local, runsPods, upgrade, dependsOn: applyAfter });
     if (args.manifests?.length) {
       // A copy: pushing into the array the new resources depend on would make them depend on themselves.
       this.applied.push(...this.apply('manifests', args.manifests, { local, runsPods, dependsOn: [...this.applied], upgrade }));

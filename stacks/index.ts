@@ -8,8 +8,9 @@
  * - target `existing`: the blueprint's cluster objects applied to the cluster of the current
  *   kubeconfig (control-plane files are then the provider's responsibility);
  * - target `hosts`: machines listed in `hcb:hosts`, reached over SSH with `hcb:sshPrivateKey` (a
- *   secret) and pinned host keys: `kubeadm init` on the control-plane host (stacks/hosts/target.ts),
- *   then the cluster objects applied with its admin kubeconfig.
+ *   secret) and pinned host keys: `kubeadm init` on the control-plane host, `kubeadm join` on the
+ *   workers, pod routes, kube-proxy and the NetworkPolicy enforcer on every host
+ *   (stacks/hosts/target.ts), then the cluster objects applied with the admin kubeconfig.
  */
 import * as path from 'path';
 import * as pulumi from '@pulumi/pulumi';
@@ -49,6 +50,9 @@ if (target === 'local') {
     binDir: binDir ?? '',
     workDir: path.join(stateDir, 'hosts'),
     dial: parseHostsDial(process.env.HCB_HOSTS_DIAL),
+    // Each worker's kubelet under a cgroup parent of its own: harmless on separate machines, and
+    // needed where hosts share one kernel (the test lab), so no two kubelets manage one cgroup.
+    workerKubelet: (h) => ({ cgroupRoot: `/hcb-node-${stack}-${h.name}` }),
   };
 }
 const cluster = new Cluster('cluster', { blueprint, manifests: extraObjects, target: clusterTarget });

@@ -171,13 +171,14 @@ async function bringUp(inputs: HostInputs): Promise<Record<string, unknown>> {
 }
 
 /**
- * Run on the host: "ok" when admin.conf is there and containerd and the kubelet run from our
- * binaries (pid files of the bring-up, /proc/<pid>/exe checked); otherwise what is missing.
+ * Run on the host ($1 state dir, $2 bin dir, $3 a file that must exist, then process names): "ok"
+ * when the file is there and each process runs from our binaries (pid files of the bring-up,
+ * /proc/<pid>/exe checked); otherwise what is missing.
  */
-const HEALTH_SCRIPT = `dir=$1 bin=$2
+const HEALTH_SCRIPT = `dir=$1 bin=$2 conf=$3; shift 3
 bad=
-[ -s /etc/kubernetes/admin.conf ] || bad="$bad admin.conf"
-for n in containerd kubelet; do
+[ -s "$conf" ] || bad="$bad $conf"
+for n; do
   p=$(cat "$dir/run/$n.pid" 2>/dev/null || true)
   if [ -z "$p" ] || [ "$(readlink "/proc/$p/exe" 2>/dev/null)" != "$bin/$n" ]; then bad="$bad $n"; fi
 done
@@ -188,7 +189,7 @@ async function healthy(inputs: HostInputs): Promise<boolean> {
   const { HOST_STATE_DIR, HOST_BIN_DIR } = loadBringup(inputs.bringupModule);
   const host = await openHost(inputs);
   try {
-    const res = await host.conn.run(['sh', '-c', HEALTH_SCRIPT, 'hcb', HOST_STATE_DIR, HOST_BIN_DIR], { label: 'health check', timeoutMs: 60_000 });
+    const res = await host.conn.run(['sh', '-c', HEALTH_SCRIPT, 'hcb', HOST_STATE_DIR, HOST_BIN_DIR, '/etc/kubernetes/admin.conf', 'containerd', 'kubelet'], { label: 'health check', timeoutMs: 60_000 });
     return res.stdout.trim() === 'ok';
   } finally {
     await host.close().catch(() => undefined);
@@ -243,6 +244,208 @@ export class HostControlPlaneResource extends pulumi.dynamic.Resource {
       { ...opts, additionalSecretOutputs: ['adminKubeconfig', 'sshPrivateKey'] },
       'hcb',
       'HostControlPlane',
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// workers (./join.ts) and the cluster network (./network.ts)
+
+interface AccessInputs {
+  sshPrivateKey: string;
+  workDir: string;
+}
+
+function hostAccess(endpoint: HostEndpoint, i: AccessInputs) {
+  return { host: endpoint, ssh: { privateKey: i.sshPrivateKey, dial: dialOf(endpoint.name)?.ssh, connectTimeoutMs: 30_000 } };
+}
+
+function fileLog(workDir: string, name: string): (line: string) => void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const fs = require('fs') as typeof import('fs');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const path = require('path') as typeof import('path');
+  const dir = path.join(workDir, 'logs');
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = path.join(dir, `${name}.log`);
+  return (line: string) => fs.appendFileSync(file, `${new Date().toISOString()} ${line}\n`, { mode: 0o600 });
+}
+
+function loadModule<T>(module: string): T {
+  if (module.endsWith('.ts')) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require('ts-node').register({ transpileOnly: true, compilerOptions: { module: 'commonjs' } });
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(module) as T;
+}
+
+/** Whether a file exists and the named processes run from our binaries on a host. */
+async function hostHealthy(i: AccessInputs & { bringupModule: string }, endpoint: HostEndpoint, file: string, processes: string[]): Promise<boolean> {
+  const { HOST_STATE_DIR, HOST_BIN_DIR } = loadBringup(i.bringupModule);
+  const { SshConnection } = loadModule<typeof import('./ssh')>(i.bringupModule.replace(/bringup(\.[jt]s)$/, 'ssh$1'));
+  const a = hostAccess(endpoint, i);
+  const conn = await SshConnection.connect(a.host, a.ssh);
+  try {
+    const res = await conn.run(['sh', '-c', HEALTH_SCRIPT, 'hcb', HOST_STATE_DIR, HOST_BIN_DIR, file, ...processes], { label: 'health check', timeoutMs: 60_000 });
+    return res.stdout.trim() === 'ok';
+  } finally {
+    await conn.close().catch(() => undefined);
+  }
+}
+
+export interface HostWorkerArgs {
+  /** The control-plane host (kubeadm init ran there). */
+  controlPlane: pulumi.Input<HostEndpoint>;
+  worker: pulumi.Input<HostEndpoint>;
+  sshPrivateKey: pulumi.Input<string>;
+  binDir: pulumi.Input<string>;
+  workDir: pulumi.Input<string>;
+  nodeFiles: pulumi.Input<NodeFile[]>;
+  podNetwork: pulumi.Input<{ podCidr: string; podGateway: string }>;
+  /** This node's kubelet settings over the cluster's (a kubeadm patch). */
+  kubeletConfigPatch?: pulumi.Input<Record<string, unknown>>;
+}
+
+interface WorkerInputs extends AccessInputs {
+  controlPlane: HostEndpoint;
+  worker: HostEndpoint;
+  binDir: string;
+  nodeFiles: NodeFile[];
+  podNetwork: { podCidr: string; podGateway: string };
+  kubeletConfigPatch?: Record<string, unknown>;
+  bringupModule: string;
+  joinModule: string;
+}
+
+async function joinIt(i: WorkerInputs): Promise<Record<string, unknown>> {
+  const { joinWorker } = loadModule<typeof import('./join')>(i.joinModule);
+  const res = await joinWorker({
+    controlPlane: hostAccess(i.controlPlane, i),
+    worker: hostAccess(i.worker, i),
+    binDir: i.binDir,
+    nodeFiles: i.nodeFiles,
+    podNetwork: i.podNetwork,
+    ...(i.kubeletConfigPatch ? { kubeletConfigPatch: i.kubeletConfigPatch } : {}),
+    workDir: i.workDir,
+    log: fileLog(i.workDir, i.worker.name),
+  });
+  return { ...i, nodeName: res.nodeName };
+}
+
+const workerProvider: pulumi.dynamic.ResourceProvider = {
+  async create(inputs: WorkerInputs) {
+    return { id: `worker:${inputs.worker.name}`, outs: await joinIt(inputs) };
+  },
+  async diff(_id: string, olds: WorkerInputs, news: WorkerInputs) {
+    if (olds.worker.name !== news.worker.name || olds.worker.address !== news.worker.address) {
+      return { changes: true, replaces: ['worker'], deleteBeforeReplace: true };
+    }
+    const same = (['controlPlane', 'worker', 'binDir', 'workDir', 'nodeFiles', 'podNetwork', 'kubeletConfigPatch', 'sshPrivateKey'] as const).every((k) => JSON.stringify(olds[k]) === JSON.stringify(news[k]));
+    if (!same) return { changes: true };
+    return { changes: !(await hostHealthy(news, news.worker, '/etc/kubernetes/kubelet.conf', ['containerd', 'kubelet'])) };
+  },
+  async update(_id: string, _olds: WorkerInputs, news: WorkerInputs) {
+    return { outs: await joinIt(news) };
+  },
+  async delete(_id: string, olds: WorkerInputs) {
+    const { removeWorker } = loadModule<typeof import('./join')>(olds.joinModule);
+    await removeWorker({ controlPlane: hostAccess(olds.controlPlane, olds), worker: hostAccess(olds.worker, olds), binDir: olds.binDir, log: fileLog(olds.workDir, olds.worker.name) });
+  },
+};
+
+/** A worker of a hosts cluster: `kubeadm join` over SSH; deleting it drains, deletes the Node and resets the host. */
+export class HostWorkerResource extends pulumi.dynamic.Resource {
+  public readonly nodeName!: pulumi.Output<string>;
+
+  constructor(name: string, args: HostWorkerArgs, opts: pulumi.CustomResourceOptions = {}) {
+    super(
+      workerProvider,
+      name,
+      { ...args, sshPrivateKey: pulumi.secret(args.sshPrivateKey), bringupModule: require.resolve('./bringup'), joinModule: require.resolve('./join'), nodeName: undefined },
+      { ...opts, additionalSecretOutputs: ['sshPrivateKey'] },
+      'hcb',
+      'HostWorker',
+    );
+  }
+}
+
+export interface HostsNetworkArgs {
+  controlPlane: pulumi.Input<HostEndpoint>;
+  /** Every host of the cluster with its pod range. */
+  hosts: pulumi.Input<Array<{ endpoint: HostEndpoint; podCidr: string }>>;
+  sshPrivateKey: pulumi.Input<string>;
+  binDir: pulumi.Input<string>;
+  workDir: pulumi.Input<string>;
+  nodeFiles: pulumi.Input<NodeFile[]>;
+}
+
+interface NetworkInputs extends AccessInputs {
+  controlPlane: HostEndpoint;
+  hosts: Array<{ endpoint: HostEndpoint; podCidr: string }>;
+  binDir: string;
+  nodeFiles: NodeFile[];
+  bringupModule: string;
+  joinModule: string;
+  networkModule: string;
+}
+
+async function networkUp(i: NetworkInputs): Promise<Record<string, unknown>> {
+  const { ClusterAdmin, approveKubeletServingCsrs } = loadModule<typeof import('./join')>(i.joinModule);
+  const { ensureClusterNetwork } = loadModule<typeof import('./network')>(i.networkModule);
+  const log = fileLog(i.workDir, 'network');
+  const admin = await ClusterAdmin.open(hostAccess(i.controlPlane, i), i.binDir, log);
+  try {
+    // The control plane's kubelet serving certificate (workers' are approved by their join):
+    // only a CSR of system:node:<name> naming exactly its name and address.
+    await approveKubeletServingCsrs(admin, [{ name: i.controlPlane.name, address: i.controlPlane.address }]);
+    await ensureClusterNetwork({ admin, hosts: i.hosts.map((h) => ({ ...hostAccess(h.endpoint, i), podCidr: h.podCidr })), binDir: i.binDir, nodeFiles: i.nodeFiles, log });
+  } finally {
+    await admin.close().catch(() => undefined);
+  }
+  return { ...i };
+}
+
+const networkProvider: pulumi.dynamic.ResourceProvider = {
+  async create(inputs: NetworkInputs) {
+    return { id: `network:${inputs.controlPlane.name}`, outs: await networkUp(inputs) };
+  },
+  async diff(_id: string, olds: NetworkInputs, news: NetworkInputs) {
+    const same = (['controlPlane', 'hosts', 'binDir', 'workDir', 'nodeFiles', 'sshPrivateKey'] as const).every((k) => JSON.stringify(olds[k]) === JSON.stringify(news[k]));
+    if (!same) return { changes: true };
+    for (const h of news.hosts) {
+      if (!(await hostHealthy(news, h.endpoint, '/var/lib/kube-proxy/config.conf', ['kube-proxy', 'kube-router']))) return { changes: true };
+    }
+    return { changes: false };
+  },
+  async update(_id: string, olds: NetworkInputs, news: NetworkInputs) {
+    // Hosts that left: their services and routes go (the worker's own removal resets it too).
+    const { resetHostNetworkOver } = loadModule<typeof import('./network')>(news.networkModule);
+    for (const h of olds.hosts) {
+      if (!news.hosts.some((n) => n.endpoint.name === h.endpoint.name)) await resetHostNetworkOver(hostAccess(h.endpoint, olds), fileLog(olds.workDir, 'network')).catch(() => undefined);
+    }
+    return { outs: await networkUp(news) };
+  },
+  async delete(_id: string, olds: NetworkInputs) {
+    const { resetHostNetworkOver } = loadModule<typeof import('./network')>(olds.networkModule);
+    for (const h of olds.hosts) await resetHostNetworkOver(hostAccess(h.endpoint, olds), fileLog(olds.workDir, 'network'));
+  },
+};
+
+/**
+ * The pod network of a hosts cluster: routes between the hosts' pod ranges, kube-proxy and the
+ * NetworkPolicy enforcer (kube-router, firewall only) on every host (./network.ts). Deleting it
+ * stops them and removes their rules and routes on every host.
+ */
+export class HostsNetworkResource extends pulumi.dynamic.Resource {
+  constructor(name: string, args: HostsNetworkArgs, opts: pulumi.CustomResourceOptions = {}) {
+    super(
+      networkProvider,
+      name,
+      { ...args, sshPrivateKey: pulumi.secret(args.sshPrivateKey), bringupModule: require.resolve('./bringup'), joinModule: require.resolve('./join'), networkModule: require.resolve('./network') },
+      { ...opts, additionalSecretOutputs: ['sshPrivateKey'] },
+      'hcb',
+      'HostsNetwork',
     );
   }
 }

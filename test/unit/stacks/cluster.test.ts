@@ -18,7 +18,7 @@ const host = (name: string, address: string, role: 'control-plane' | 'worker') =
 /** A directory standing in for the toolchain (the checks look for the files by name). */
 function fakeToolchain(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hcb-unit-bin-'));
-  for (const b of ['kubeadm', 'kubelet', 'containerd', 'runc', 'kube-apiserver', 'etcd']) fs.writeFileSync(path.join(dir, b), '');
+  for (const b of ['kubeadm', 'kubelet', 'containerd', 'runc', 'kube-proxy', 'kube-router', 'kube-apiserver', 'etcd']) fs.writeFileSync(path.join(dir, b), '');
   return dir;
 }
 
@@ -40,7 +40,8 @@ describe('validateClusterArgs', () => {
     const two: HostsTargetSpec = { hosts: [host('cp1', '198.18.4.11', 'control-plane'), host('cp2', '198.18.4.12', 'control-plane')] };
     expect(() => validateClusterArgs(hostsArgs(two))).toThrow(/hcb:hosts\[1\]" \(host "cp2"\) is a second control plane.*Fix: pulumi config set --path 'hosts\[1\]\.role' worker/);
     const worker: HostsTargetSpec = { hosts: [host('cp1', '198.18.4.11', 'control-plane'), host('w1', '198.18.4.12', 'worker')] };
-    expect(() => validateClusterArgs(hostsArgs(worker))).toThrow(/hcb:hosts\[1\]" \(host "w1"\) has role worker; worker joins are not built.*Nothing was changed/);
+    expect(() => validateClusterArgs(hostsArgs(worker))).not.toThrow();
+    expect(() => validateClusterArgs(hostsArgs(worker), { workersSupported: false })).toThrow(/hcb:hosts\[1\]" \(host "w1"\) has role worker; worker joins are not built.*Nothing was changed/);
     expect(() => validateClusterArgs(hostsArgs(hosts, { dial: { cp9: {} } }))).toThrow(/HCB_HOSTS_DIAL names host "cp9", which is not in hcb:hosts/);
     // A blueprint not made for these hosts (kubeadm would name another node).
     expect(() => validateClusterArgs({ ...hostsArgs(hosts), blueprint: synthesizeBlueprint({}) })).toThrow(/does not name the node "cp1"/);
