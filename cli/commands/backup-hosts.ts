@@ -152,6 +152,20 @@ function clusterDirs(o: HostsOptions, cluster: string): { backupDir: string; key
   return { backupDir: o.dir ?? path.join(base, 'backups'), keyFile: o.key ?? path.join(base, 'secrets', 'backup-key') };
 }
 
+/**
+ * stacks/hosts/backup.ts (SSH transport, the host program's sources) is loaded only for the hosts
+ * target; the published package does not ship it yet (package.json "files"), a checkout does.
+ */
+function loadHostsBackup(): typeof import('../../stacks/hosts/backup') {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only for the hosts target (ssh2)
+    return require('../../stacks/hosts/backup') as typeof import('../../stacks/hosts/backup');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw e;
+    throw new BackupError(`the hosts target's backup is not part of this installation (${(e as Error).message.split('\n')[0]}); run hcb from a checkout of the repository`);
+  }
+}
+
 /** Runs one action for the hosts target; exit status as `hcb backup` documents it. */
 export async function runHostsBackup(action: string, args: string[], usage: string): Promise<number> {
   const o = parse(args);
@@ -175,12 +189,10 @@ export async function runHostsBackup(action: string, args: string[], usage: stri
       const f = o.positional[0];
       return fs.existsSync(f) || path.isAbsolute(f) ? path.resolve(f) : path.join(backupDir, f);
     };
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only for the hosts target (ssh2)
-    const hosts = require('../../stacks/hosts/backup') as typeof import('../../stacks/hosts/backup');
     switch (action) {
       case 'now': {
         if (o.positional.length > 0) return usageError(`unexpected argument "${o.positional[0]}"`);
-        const m = await hosts.hostsBackupNow({ ...target!, backupDir, keyFile, cluster, retain: o.retain, hcbVersion: packageVersion() ?? 'unknown' });
+        const m = await loadHostsBackup().hostsBackupNow({ ...target!, backupDir, keyFile, cluster, retain: o.retain, hcbVersion: packageVersion() ?? 'unknown' });
         process.stdout.write(`${path.join(backupDir, m.file)}\n`);
         return 0;
       }
@@ -202,7 +214,7 @@ export async function runHostsBackup(action: string, args: string[], usage: stri
       case 'restore': {
         const f = wantFile();
         if (!f) return usageError('give exactly one backup file');
-        const r = await hosts.hostsRestore({ ...target!, file: f, keyFile, replaceConfig: o.replaceConfig });
+        const r = await loadHostsBackup().hostsRestore({ ...target!, file: f, keyFile, replaceConfig: o.replaceConfig });
         if (r.differingConfig.length > 0) log(`left as they are (differ from the backup): ${r.differingConfig.join(', ')}`);
         process.stdout.write(`restored revision ${r.manifest.revision} (${r.manifest.time}) on host ${target!.host.name}; the API server is ready${r.previousDataDir ? `; the previous data directory is kept in ${r.previousDataDir}` : ''}\n`);
         return 0;
