@@ -35,7 +35,11 @@ export const KUBE_PROXY_CONTROLS: readonly ControlRecord[] = [
     frameworks: { bsi: ['APP.4.4.A7'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: "Use the blueprint's kube-proxy configuration (HardenedControlPlane prop kubeProxy; it renders metricsBindAddress 127.0.0.1:10249). On a running node, set metricsBindAddress to a loopback IP:port in the file kube-proxy's --config names: flags given beside --config are ignored.",
+    remediation: [
+      { construct: 'HardenedControlPlane', prop: 'kubeProxy', text: "the blueprint's kube-proxy configuration; it renders metricsBindAddress 127.0.0.1:10249." },
+      { text: "On a running node, set metricsBindAddress to a loopback IP:port in the file kube-proxy's --config names: flags given beside --config are ignored." },
+    ],
     check: metricsCheck,
+    probes: ['kube-proxy-metrics-port'],
   },
 ];

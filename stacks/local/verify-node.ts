@@ -23,7 +23,8 @@
  * Probed from inside the node's network namespace:
  * - an anonymous request to the kubelet port (401 expected), verifying the serving certificate
  *   against the cluster CA for the node address; a connection to the read-only port (refused
- *   expected).
+ *   expected); a connection to kube-proxy's metrics port on the node address (refused expected:
+ *   served on loopback only).
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -38,7 +39,7 @@ import {
   parseKubeletCommandLine,
   walkOrder,
 } from '../../policies/flags';
-import { KUBE_PROXY_CONFIG_GROUP, KUBE_PROXY_PROCESS_KIND, parseKubeProxyCommandLine } from '../../policies/flags/kube-proxy';
+import { KUBE_PROXY_CONFIG_GROUP, KUBE_PROXY_PROCESS_KIND, kubeProxySubjects, parseKubeProxyCommandLine } from '../../policies/flags/kube-proxy';
 import type { Document, Finding, KubeObject, NodeFile, Status } from '../../policies/model';
 import { LOCAL_NODE_NETWORK } from './node/network';
 import { probeFinding } from './probe-finding';
@@ -451,6 +452,7 @@ const connect = (port) => new Promise((r) => {
   const out = { verified: await get({ ca: fs.readFileSync(a.ca) }), readOnly: {} };
   if (out.verified.error) out.unverified = await get({ rejectUnauthorized: false });
   for (const p of a.readOnlyPorts) out.readOnly[p] = await connect(p);
+  if (a.proxyMetricsPort) out.proxyMetrics = await connect(a.proxyMetricsPort);
   process.stdout.write(JSON.stringify(out));
 })();
 `;
@@ -459,6 +461,7 @@ const NODE_PROBES: Array<[string, string]> = [
   ['HCB-KUBELET-ANONYMOUS-AUTH', 'kubelet-anonymous-request'],
   ['HCB-KUBELET-SERVING-CERT', 'kubelet-serving-certificate'],
   ['HCB-KUBELET-READ-ONLY-PORT', 'kubelet-read-only-port'],
+  ['HCB-KUBE-PROXY-METRICS-LOOPBACK', 'kube-proxy-metrics-port'],
 ];
 
 /** The running kubelet's effective configuration (file, drop-ins, flags), if it can be read whole. */
@@ -495,9 +498,12 @@ export function probeNode(opts: { stateDir: string; rootfs: string; config?: Rec
   const config = effectiveObservedConfig(opts) ?? opts.config;
   const port = typeof config?.port === 'number' && config.port > 0 ? config.port : 10250;
   const readOnlyPorts = [...new Set([10255, ...(typeof config?.readOnlyPort === 'number' && config.readOnlyPort > 0 ? [config.readOnlyPort] : [])])];
-  const args = { host, port, ca: path.join(opts.rootfs, 'etc/kubernetes/pki/ca.crt'), readOnlyPorts };
+  // kube-proxy's metrics port as it runs (command line and --config file); asked on the node address, where pods reach the node.
+  const proxy = kubeProxySubjects(observeKubeProxy(opts.stateDir, false).documents).find((x) => x.document.object.kind === KUBE_PROXY_PROCESS_KIND);
+  const proxyMetricsPort = proxy?.metrics?.address ? Number(/:(\d+)$/.exec(proxy.metrics.address)?.[1]) : undefined;
+  const args = { host, port, ca: path.join(opts.rootfs, 'etc/kubernetes/pki/ca.crt'), readOnlyPorts, proxyMetricsPort };
   const res = spawnSync('nsenter', [`--net=/run/netns/${netns}`, '--', process.execPath, '-e', PROBE_SCRIPT, JSON.stringify(args)], { encoding: 'utf8', timeout: 30_000 });
-  let r: { verified: { status?: number; error?: string }; unverified?: { status?: number; error?: string }; readOnly: Record<string, string> };
+  let r: { verified: { status?: number; error?: string }; unverified?: { status?: number; error?: string }; readOnly: Record<string, string>; proxyMetrics?: string };
   try {
     r = JSON.parse(res.stdout);
   } catch {
@@ -523,5 +529,15 @@ export function probeNode(opts: { stateDir: string; rootfs: string; config?: Rec
   if (open.length) add('HCB-KUBELET-READ-ONLY-PORT', 'kubelet-read-only-port', 'fail', `The read-only port accepts connections: ${open.map(([p]) => `${host}:${p}`).join(', ')}.`);
   else if (unclear.length) add('HCB-KUBELET-READ-ONLY-PORT', 'kubelet-read-only-port', 'error', `Connecting to ${unclear.map(([p, v]) => `${host}:${p} gave ${v}`).join(', ')} (a refused connection expected).`);
   else add('HCB-KUBELET-READ-ONLY-PORT', 'kubelet-read-only-port', 'pass', `A connection to ${Object.keys(r.readOnly).map((p) => `${host}:${p}`).join(', ')} was refused: the read-only port is closed.`);
+  const metricsAt = `${host}:${proxyMetricsPort}`;
+  if (proxyMetricsPort === undefined) {
+    add('HCB-KUBE-PROXY-METRICS-LOOPBACK', 'kube-proxy-metrics-port', 'not-evaluated', `Not evaluated: ${proxy ? `kube-proxy's metrics address cannot be read (${proxy.notEvaluated ?? proxy.metrics?.invalid ?? proxy.metrics?.unreadable ?? 'unknown'})` : 'kube-proxy of the local node is not running'}.`);
+  } else if (r.proxyMetrics === 'open') {
+    add('HCB-KUBE-PROXY-METRICS-LOOPBACK', 'kube-proxy-metrics-port', 'fail', `kube-proxy's metrics port accepts connections on the node address ${metricsAt}, where pods reach the node.`);
+  } else if (r.proxyMetrics === 'ECONNREFUSED') {
+    add('HCB-KUBE-PROXY-METRICS-LOOPBACK', 'kube-proxy-metrics-port', 'pass', `A connection to kube-proxy's metrics port on the node address ${metricsAt} was refused: it is not served there.`);
+  } else {
+    add('HCB-KUBE-PROXY-METRICS-LOOPBACK', 'kube-proxy-metrics-port', 'error', `Connecting to ${metricsAt} gave ${r.proxyMetrics ?? 'no answer'} (a refused connection expected).`);
+  }
   return out;
 }
