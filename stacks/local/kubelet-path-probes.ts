@@ -39,6 +39,8 @@ export interface KubeletPathProbeOptions {
   node: boolean;
 }
 
+const PROBE_LABEL = 'hcb.dev/verify-probe';
+
 /** The throwaway kubelet: reports listening (with its port), completed handshakes and requests as JSON lines. */
 const IMPOSTOR_SCRIPT = String.raw`
 const tls = require('tls'); const fs = require('fs');
@@ -87,6 +89,13 @@ async function impostor(opts: KubeletPathProbeOptions, netns: string, api: (p: s
   if (nodeRes.status !== 200) return ['error', `Could not read Node ${opts.nodeName}: HTTP ${nodeRes.status}.`];
   const address = (JSON.parse(nodeRes.body) as { status?: { addresses?: Array<{ type: string; address: string }> } }).status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
   if (!address || !/^[0-9.]+$/.test(address)) return ['error', `Node ${opts.nodeName} reports no IPv4 InternalIP.`];
+  // A temporary Node a killed run left behind (older than 5 minutes, so a parallel run's is kept) goes first.
+  const leftovers = await api(`/api/v1/nodes?labelSelector=${encodeURIComponent(`${PROBE_LABEL}=kubelet-impostor`)}`);
+  if (leftovers.status === 200) {
+    for (const n of (JSON.parse(leftovers.body) as { items: Array<{ metadata: { name: string; creationTimestamp?: string } }> }).items) {
+      if (Date.now() - Date.parse(n.metadata.creationTimestamp ?? '') > 300_000) await api(`/api/v1/nodes/${n.metadata.name}`, 'DELETE');
+    }
+  }
   const name = `hcb-verify-impostor-${crypto.randomBytes(4).toString('hex')}`;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hcb-impostor-'));
   let child: ReturnType<typeof spawn> | undefined;
@@ -119,8 +128,8 @@ async function impostor(opts: KubeletPathProbeOptions, netns: string, api: (p: s
     const nodeObj = {
       apiVersion: 'v1',
       kind: 'Node',
-      metadata: { name, labels: { 'hcb.dev/verify-probe': 'kubelet-impostor' } },
-      spec: { unschedulable: true, taints: [{ key: 'hcb.dev/verify-probe', effect: 'NoSchedule' }, { key: 'hcb.dev/verify-probe', effect: 'NoExecute' }] },
+      metadata: { name, labels: { [PROBE_LABEL]: 'kubelet-impostor' } },
+      spec: { unschedulable: true, taints: [{ key: PROBE_LABEL, effect: 'NoSchedule' }, { key: PROBE_LABEL, effect: 'NoExecute' }] },
     };
     const made = await api('/api/v1/nodes', 'POST', JSON.stringify(nodeObj));
     if (made.status !== 201) return ['error', `Could not create the temporary Node ${name}: HTTP ${made.status} ${excerpt(made.body)}.`];
