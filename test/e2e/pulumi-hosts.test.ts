@@ -10,10 +10,13 @@
  *   state     the private key, admin.conf's key, the host's encryption key and the bootstrap token
  *             are nowhere in plain text in the state file
  *   up again  no changes
- *   destroy   the host reset: no file, process, mount, interface, user or cgroup left
+ *   worker    a worker added to hcb:hosts joins (kubeadm join, Node Ready, kube-proxy and the
+ *             enforcer there); removed again, it is drained, deleted and its host reset
+ *   destroy   the hosts reset: no file, process, mount, interface, user or cgroup left
  *
- * The test process reaches the host only through loopback ports (HCB_HOSTS_DIAL): 47690 the host's
- * sshd, 47691 its API server (a forwarder in the host's network namespace). Lab subnet
+ * The test process reaches the hosts only through loopback ports (HCB_HOSTS_DIAL): 47690 the control
+ * plane's sshd, 47691 its API server (a forwarder in the host's network namespace), 47692 the
+ * worker's sshd. Lab subnet
  * 198.18.4.0/24. Pulumi runs as a child process while this process keeps forwarding.
  * Ports 47690-47709.
  */
@@ -35,7 +38,11 @@ const SSH_PORT = 47690;
 const API_PORT = 47691;
 const SUBNET = '198.18.4.0/24';
 const NAME = 'h4cp1';
+const WORKER = 'h4w1';
+const WORKER_SSH_PORT = 47692;
 const STACK = 'hosts-e2e-47690';
+/** The worker's kubelet cgroup parent (stacks/index.ts gives each worker its own). */
+const WORKER_CGROUP = `hcb-node-${STACK}-${WORKER}`;
 const NAMESPACE = 'hcb-e2e-hosts';
 
 const bin = toolchainBin();
@@ -154,17 +161,19 @@ async function until<T>(what: string, timeoutMs: number, f: () => Promise<T | un
 
 beforeAll(async () => {
   const t = Date.now();
-  lab = await HostsLab.start({ hosts: [NAME], ports: [SSH_PORT], subnet: SUBNET });
+  lab = await HostsLab.start({ hosts: [NAME, WORKER], ports: [SSH_PORT, WORKER_SSH_PORT], subnet: SUBNET });
   // As in hosts-bringup: containerd's overlayfs snapshots cannot stack on the lab's /var overlay,
-  // so the host's /var/lib/containerd is a plain directory, as on a real disk.
-  fs.mkdirSync(path.join(lab.dir, 'hosts', NAME, 'containerd-disk'), { mode: 0o700 });
-  lab.exec(NAME, ['sh', '-c', 'mkdir -p /var/lib/containerd && mount --bind /run/hcb-lab/containerd-disk /var/lib/containerd']);
+  // so each host's /var/lib/containerd is a plain directory, as on a real disk.
+  for (const n of [NAME, WORKER]) {
+    fs.mkdirSync(path.join(lab.dir, 'hosts', n, 'containerd-disk'), { mode: 0o700 });
+    lab.exec(n, ['sh', '-c', 'mkdir -p /var/lib/containerd && mount --bind /run/hcb-lab/containerd-disk /var/lib/containerd']);
+  }
   await forwardApi();
   timings.push(`lab ${Date.now() - t} ms`);
 
   env = {
     ...pulumiEnv(home, bin),
-    HCB_HOSTS_DIAL: JSON.stringify({ [NAME]: { ssh: `127.0.0.1:${SSH_PORT}`, api: `127.0.0.1:${API_PORT}` } }),
+    HCB_HOSTS_DIAL: JSON.stringify({ [NAME]: { ssh: `127.0.0.1:${SSH_PORT}`, api: `127.0.0.1:${API_PORT}` }, [WORKER]: { ssh: `127.0.0.1:${WORKER_SSH_PORT}` } }),
     // This machine may be cgroup v1 (the lab hosts share its kernel).
     ...(cgroupV2 ? {} : { HCB_HOSTS_CGROUP_V1: 'true' }),
   };
@@ -263,12 +272,9 @@ test('a second pulumi up changes nothing', async () => {
   expect(out).toMatch(/\d+ unchanged/);
 });
 
-test('pulumi destroy resets the host and leaves nothing running', async () => {
-  expect(upOk).toBe(true);
-  await mustPulumi(['destroy', '--yes', '--skip-preview']);
-  destroyed = true;
-  await stopForward();
-  const left = lab!.exec(NAME, [
+/** What is left on a lab host of the cluster (files, processes, mounts, interfaces, the etcd user, cgroups, pod routes). */
+function leftovers(name: string, cgroup: string): string[] {
+  return lab!.exec(name, [
     'sh',
     '-c',
     `for p in /etc/kubernetes /var/lib/kubelet /var/lib/etcd /etc/containerd /etc/cni/net.d /opt/cni/bin ${HOST_BIN_DIR} ${HOST_STATE_DIR} /run/containerd /var/log/pods; do [ -e "$p" ] && echo "file $p"; done
@@ -277,10 +283,48 @@ test('pulumi destroy resets the host and leaves nothing running', async () => {
      awk '{print $5}' /proc/self/mountinfo | grep -E '^(/var/lib/kubelet|/var/lib/containerd|/run/containerd)' | sed 's/^/mount /'
      ip -o link show | awk -F': ' '{print $2}' | grep -E '^(cni0|veth)' | sed 's/^/interface /'
      id etcd >/dev/null 2>&1 && echo "user etcd"
-     for d in /sys/fs/cgroup/*/hcb-hosts-${STACK} /sys/fs/cgroup/hcb-hosts-${STACK}; do [ -d "$d" ] && echo "cgroup $d"; done
+     for d in /sys/fs/cgroup/*/${cgroup} /sys/fs/cgroup/${cgroup}; do [ -d "$d" ] && echo "cgroup $d"; done
+     ip route show proto 186 | sed 's/^/route /'
      true`,
+  ]).split('\n').filter(Boolean);
+}
+
+test('a worker added to hcb:hosts joins; removed again, it is drained, deleted and reset', async () => {
+  expect(upOk).toBe(true);
+  const w = lab!.host(WORKER);
+  pulumiSync(['config', 'set', '--path', 'hosts[1].name', WORKER]);
+  pulumiSync(['config', 'set', '--path', 'hosts[1].address', w.address]);
+  pulumiSync(['config', 'set', '--path', 'hosts[1].user', 'root']);
+  pulumiSync(['config', 'set', '--path', 'hosts[1].role', 'worker']);
+  pulumiSync(['config', 'set', '--path', 'hosts[1].hostKey', '--', w.hostKey]);
+  const out = await mustPulumi(['up', '--yes', '--skip-preview']);
+  expect(out).toMatch(/\+ 1 created/);
+  const api = apiClient(pulumiSync(['stack', 'output', 'kubeconfig', '--show-secrets']).trim());
+  const node = await api.json<{ status: { conditions: Array<{ type: string; status: string }> } }>(`/api/v1/nodes/${WORKER}`);
+  // joinWorker returns when the node is Ready.
+  expect(node.status.conditions.find((c) => c.type === 'Ready')?.status).toBe('True');
+  expect(JSON.parse(pulumiSync(['stack', 'output', 'nodes', '--json']))).toEqual([
+    { name: NAME, address: lab!.host(NAME).address, role: 'control-plane' },
+    { name: WORKER, address: w.address, role: 'worker' },
   ]);
-  expect(left.split('\n').filter(Boolean)).toEqual([]);
+  // kube-proxy and the enforcer run on the worker; the control plane routes to its pod range.
+  expect(lab!.exec(WORKER, ['sh', '-c', `for n in kube-proxy kube-router kubelet; do p=$(cat ${HOST_STATE_DIR}/run/$n.pid); readlink /proc/$p/exe; done`]).trim().split('\n')).toEqual(['kube-proxy', 'kube-router', 'kubelet'].map((n) => `${HOST_BIN_DIR}/${n}`));
+  expect(lab!.exec(NAME, ['ip', 'route', 'show', 'proto', '186'])).toContain(`via ${w.address}`);
+
+  pulumiSync(['config', 'rm', '--path', 'hosts[1]']);
+  await mustPulumi(['up', '--yes', '--skip-preview']);
+  expect((await api.get(`/api/v1/nodes/${WORKER}`)).status).toBe(404);
+  expect(leftovers(WORKER, WORKER_CGROUP)).toEqual([]);
+  expect(lab!.exec(NAME, ['ip', 'route', 'show', 'proto', '186']).trim()).toBe('');
+});
+
+test('pulumi destroy resets the host and leaves nothing running', async () => {
+  expect(upOk).toBe(true);
+  await mustPulumi(['destroy', '--yes', '--skip-preview']);
+  destroyed = true;
+  await stopForward();
+  expect(leftovers(NAME, `hcb-hosts-${STACK}`)).toEqual([]);
+  expect(leftovers(WORKER, WORKER_CGROUP)).toEqual([]);
   // The stack is empty.
   const exported = JSON.parse(pulumiSync(['stack', 'export'])) as { deployment: { resources?: unknown[] } };
   expect(exported.deployment.resources ?? []).toEqual([]);
