@@ -37,6 +37,57 @@ export interface AdmissionCel {
   readonly defaultMode?: AdmissionPolicyMode;
 }
 
+/**
+ * One step of a remediation: the construct and the prop to change, and what to do. `construct`
+ * is a class or props interface the package exports (e.g. 'HardenedControlPlane',
+ * 'KubeletConfiguration'); `prop` a path in its props (`apiServer.extraArgs`,
+ * `containers[].image`; `[]` for list items), or several. A step outside the constructs (a host
+ * setting, an organisational duty) has text only.
+ */
+export interface RemediationStep {
+  readonly construct?: string;
+  readonly prop?: string | readonly string[];
+  /** What to do, in words; read after "<construct> prop <prop>: " (remediationText). */
+  readonly text: string;
+}
+
+/** A control's remediation: one step or several, in order. */
+export type Remediation = RemediationStep | readonly RemediationStep[];
+
+/** The steps of a remediation (a plain text is one step without construct). */
+export function remediationSteps(r: Remediation | string | undefined): RemediationStep[] {
+  if (r === undefined) return [];
+  if (typeof r === 'string') return [{ text: r }];
+  return isStepList(r) ? [...r] : [r];
+}
+
+function isStepList(r: Remediation): r is readonly RemediationStep[] {
+  return Array.isArray(r);
+}
+
+/** The props of a step as a list. */
+export function stepProps(step: RemediationStep): string[] {
+  if (step.prop === undefined) return [];
+  return typeof step.prop === 'string' ? [step.prop] : [...step.prop];
+}
+
+function listText(items: readonly string[]): string {
+  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+}
+
+/** One step as a sentence: "HardenedControlPlane prop apiServer.extraArgs: remove 'token-auth-file'." */
+export function stepText(step: RemediationStep): string {
+  const props = stepProps(step);
+  if (step.construct === undefined) return step.text;
+  if (props.length === 0) return `${step.construct}: ${step.text}`;
+  return `${step.construct} prop${props.length > 1 ? 's' : ''} ${listText(props)}: ${step.text}`;
+}
+
+/** The whole remediation as the text reports print after "fix:". */
+export function remediationText(r: Remediation | string | undefined): string {
+  return remediationSteps(r).map(stepText).join(' ');
+}
+
 interface ControlCommon {
   /** Stable, ours, e.g. 'HCB-APISERVER-ANONYMOUS-AUTH'. Never renamed once released. */
   id: string;
@@ -45,8 +96,12 @@ interface ControlCommon {
   severity: Severity;
   frameworks: FrameworkRefs;
   responsibility: Responsibility;
-  /** Names the construct and prop to change, e.g. 'HardenedControlPlane prop apiServer.anonymousAuth'. */
-  remediation: string;
+  /**
+   * What to change: the construct, its prop and what to do, e.g.
+   * `{ construct: 'HardenedControlPlane', prop: 'apiServer.anonymousAuth', text: "'disabled'." }`,
+   * or several steps. A test resolves every construct and prop against the package's types.
+   */
+  remediation: Remediation;
 }
 
 /**
@@ -104,7 +159,8 @@ export interface Control {
   automation: Automation;
   /** For manual and organisational controls: the evidence the blueprint gives. */
   evidence?: string;
-  remediation: string;
+  /** Structured (catalogue controls always are), or a plain text for a control a library user writes. */
+  remediation: Remediation | string;
   /** Present exactly when automation is 'automated'. */
   check?: (ctx: CheckContext) => CheckResult[];
   liveOnly?: string;

@@ -6,7 +6,7 @@
  */
 import * as v8 from 'v8';
 import { CATALOGUE } from './catalogue';
-import { CheckResult, Control } from './control';
+import { CheckResult, Control, remediationText } from './control';
 import { buildContext } from './context';
 import { documentRef } from './components';
 import { isExceptionDocument, isExpired, scopeMatches, validateExceptions } from './exceptions';
@@ -86,7 +86,7 @@ function finding(control: Control, status: Status, message: string, object?: Obj
     severity: control.severity,
     frameworks: copyRefs(control.frameworks),
     message,
-    remediation: control.remediation,
+    remediation: remediationText(control.remediation),
   };
   if (object !== undefined) f.object = { ...object };
   return f;

@@ -4,7 +4,7 @@ import { CATALOGUE } from '../../policies/catalogue';
 import { POD_SPEC_VARIABLES } from '../../policies/checks/admission-cel';
 import { BOOTSTRAP_CLUSTER_ROLES, BOOTSTRAP_ROLES } from '../../policies/checks/rbac-builtins';
 import { RBAC_GROUP } from '../../policies/checks/rbac-rules';
-import type { AdmissionCel, AdmissionPolicyMode as CatalogueAdmissionPolicyMode, AdmissionTarget, Control } from '../../policies/control';
+import { remediationText, type AdmissionCel, type AdmissionPolicyMode as CatalogueAdmissionPolicyMode, type AdmissionTarget, type Control } from '../../policies/control';
 import { validateException } from '../../policies/exceptions';
 import { FRAMEWORKS, type ControlException } from '../../policies/model';
 import { BlueprintPropError } from '../common/errors';
@@ -248,7 +248,7 @@ export class CatalogueAdmissionPolicies extends Construct {
       const rule = ADMISSION_RECORDS.get(controlId)!;
       const labels = { [ADMISSION_CONTROL_LABEL]: controlId };
       const annotations = { [ADMISSION_CONTROL_LABEL]: controlId, [ADMISSION_FRAMEWORKS_ANNOTATION]: frameworkAnnotation(control) };
-      const message = `${controlId} (${frameworkText(control)}): ${control.title}: ${rule.detail}. Fix: ${control.remediation}`;
+      const message = `${controlId} (${frameworkText(control)}): ${control.title}: ${rule.detail}. Fix: ${remediationText(control.remediation)}`;
       stampProvenance(
         new ApiObject(this, `${controlId}-policy`, {
           apiVersion: 'admissionregistration.k8s.io/v1',

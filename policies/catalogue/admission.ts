@@ -161,7 +161,7 @@ export const ADMISSION_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-254800'], cis: ['5.2.1'], ccn: ['CCN-CL-16'], bsi: ['APP.4.4.A4', 'APP.4.4.A13'] },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: "PodSecurityAdmission construct prop enforce ('restricted' or 'baseline') rendered into the AdmissionConfiguration node file; exemptions only through PodSecurityExemption.namespace for kube-system, never usernames or RuntimeClasses.",
+    remediation: { construct: 'PodSecurityAdmission', prop: 'enforce', text: "'restricted' or 'baseline' rendered into the AdmissionConfiguration node file; exemptions only through PodSecurityExemption.namespace for kube-system, never usernames or RuntimeClasses." },
     check: podSecurityCheck(ENFORCING, 'it must be baseline or restricted'),
   },
   {
@@ -173,7 +173,7 @@ export const ADMISSION_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242437'], cis: ['5.2.7'] },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: "PodSecurityAdmission construct prop enforce 'restricted' (the default for every profile), no exemptions of usernames or RuntimeClasses, namespaces only kube-system.",
+    remediation: { construct: 'PodSecurityAdmission', prop: 'enforce', text: "'restricted' (the default for every profile), no exemptions of usernames or RuntimeClasses, namespaces only kube-system." },
     check: podSecurityCheck(['restricted'], 'restricted is required (baseline admits containers running as root)'),
   },
   {
@@ -184,7 +184,7 @@ export const ADMISSION_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-254800'], ccn: ['CCN-CL-16'] },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'HardenedControlPlane prop admission (AdmissionConfiguration construct) renders --admission-control-config-file.',
+    remediation: { construct: 'HardenedControlPlane', prop: 'admission', text: 'an AdmissionConfiguration construct; it renders --admission-control-config-file.' },
     check: componentCheck('kube-apiserver', (c) => {
       const v = c.flag('admission-control-config-file');
       return v === undefined || v.trim() === ''
@@ -200,7 +200,10 @@ export const ADMISSION_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-254801'], cis: ['5.2.1'], ccn: ['CCN-CL-16'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: "HardenedControlPlane prop apiServer.extraArgs: do not list PodSecurity in 'disable-admission-plugins' or set PodSecurity=false in 'feature-gates'; KubeletConfiguration featureGates likewise.",
+    remediation: [
+      { construct: 'HardenedControlPlane', prop: 'apiServer.extraArgs', text: "do not list PodSecurity in 'disable-admission-plugins' or set PodSecurity=false in 'feature-gates'." },
+      { construct: 'KubeletConfiguration', prop: 'featureGates', text: 'do not set PodSecurity to false either.' },
+    ],
     check: (ctx) => {
       const out: CheckResult[] = [];
       for (const c of ctx.components('kube-apiserver')) {

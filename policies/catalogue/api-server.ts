@@ -269,8 +269,7 @@ export const API_SERVER_CONTROLS: readonly ControlRecord[] = [
     probes: ['anonymous-request'],
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation:
-      "HardenedControlPlane prop apiServer.anonymousAuth: 'disabled' (renders --anonymous-auth=false), or 'health-endpoints' (the default: an AuthenticationConfiguration that admits anonymous requests only to apiServer.anonymousPaths, /livez, /readyz and /healthz).",
+    remediation: { construct: 'HardenedControlPlane', prop: 'apiServer.anonymousAuth', text: "'disabled' (renders --anonymous-auth=false), or 'health-endpoints' (the default: an AuthenticationConfiguration that admits anonymous requests only to apiServer.anonymousPaths, /livez, /readyz and /healthz)." },
     check: anonymousCheck,
   },
   {
@@ -282,7 +281,7 @@ export const API_SERVER_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-245543'], cis: ['1.2.2'], bsi: ['APP.4.4.A3'], scs: ['SCS-BASE-API-AUTHN'] },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: "HardenedControlPlane prop apiServer.extraArgs: remove 'token-auth-file'.",
+    remediation: { construct: 'HardenedControlPlane', prop: 'apiServer.extraArgs', text: "remove 'token-auth-file'." },
     check: forbiddenFlag(api, 'token-auth-file', 'static tokens are long-lived secrets in a file'),
   },
   {
@@ -294,7 +293,7 @@ export const API_SERVER_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-245542'], bsi: ['APP.4.4.A3'], scs: ['SCS-BASE-API-AUTHN'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: "HardenedControlPlane prop apiServer.extraArgs: remove 'basic-auth-file'.",
+    remediation: { construct: 'HardenedControlPlane', prop: 'apiServer.extraArgs', text: "remove 'basic-auth-file'." },
     check: forbiddenFlag(api, 'basic-auth-file', 'basic authentication sends reusable passwords'),
   },
   {
@@ -306,7 +305,7 @@ export const API_SERVER_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242382'], cis: ['1.2.6', '1.2.7', '1.2.8'], bsi: ['APP.4.4.A3'], ccn: ['CCN-CL-11'], scs: ['SCS-BASE-API-RBAC'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: "HardenedControlPlane renders --authorization-mode=Node,RBAC; remove any 'authorization-mode' or 'authorization-config' from HardenedControlPlane prop apiServer.extraArgs that drops Node or RBAC or adds AlwaysAllow.",
+    remediation: { construct: 'HardenedControlPlane', prop: 'apiServer.extraArgs', text: "remove any 'authorization-mode' or 'authorization-config' that drops Node or RBAC or adds AlwaysAllow (the construct renders --authorization-mode=Node,RBAC)." },
     check: authorizationCheck,
   },
   {
@@ -317,7 +316,7 @@ export const API_SERVER_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242400'] },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: "HardenedControlPlane props apiServer/controllerManager/scheduler extraArgs and kubelet featureGates: remove alpha groups from 'runtime-config' and AllAlpha from every 'feature-gates'.",
+    remediation: { construct: 'HardenedControlPlane', prop: ['apiServer.extraArgs', 'controllerManager.extraArgs', 'scheduler.extraArgs', 'kubelet.featureGates'], text: "remove alpha groups from 'runtime-config' and AllAlpha from every 'feature-gates'." },
     check: alphaEverywhere,
   },
   {
@@ -328,7 +327,7 @@ export const API_SERVER_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242386'], scs: ['SCS-BASE-TLS'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: "HardenedControlPlane prop apiServer.extraArgs: remove 'insecure-port' (or set it to 0).",
+    remediation: { construct: 'HardenedControlPlane', prop: 'apiServer.extraArgs', text: "remove 'insecure-port' (or set it to 0)." },
     check: componentCheck(api, (c) => {
       const v = c.flag('insecure-port');
       if (v === undefined) return pass('--insecure-port is not set (the flag no longer exists in current releases).');
@@ -343,7 +342,7 @@ export const API_SERVER_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242388'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: "HardenedControlPlane prop apiServer.extraArgs: remove 'insecure-bind-address'.",
+    remediation: { construct: 'HardenedControlPlane', prop: 'apiServer.extraArgs', text: "remove 'insecure-bind-address'." },
     check: forbiddenFlag(api, 'insecure-bind-address', 'it binds the unauthenticated HTTP endpoint'),
   },
   {
@@ -354,7 +353,7 @@ export const API_SERVER_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242389'], scs: ['SCS-BASE-TLS'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: 'HardenedControlPlane prop apiServerPort (renders --secure-port; must not be 0).',
+    remediation: { construct: 'HardenedControlPlane', prop: 'apiServerPort', text: 'renders --secure-port; must not be 0.' },
     check: componentCheck(api, (c) => {
       const f = c.effective('secure-port');
       if (f === undefined) return pass('--secure-port is not set; the built-in default 6443 applies.');
@@ -372,7 +371,7 @@ export const API_SERVER_CONTROLS: readonly ControlRecord[] = [
     probes: ['tls-1.1-handshake'],
     responsibility: 'provider',
     automation: 'automated',
-    remediation: 'HardenedControlPlane prop tls (TlsPolicy) renders --tls-min-version for the API server.',
+    remediation: { construct: 'HardenedControlPlane', prop: 'tls', text: 'TlsPolicy renders --tls-min-version for the API server.' },
     check: componentCheck(api, (c) => tlsMinVersionVerdict(c.flag('tls-min-version'), '--tls-min-version')),
   },
   {
@@ -384,7 +383,7 @@ export const API_SERVER_CONTROLS: readonly ControlRecord[] = [
     probes: ['weak-cipher-handshake'],
     responsibility: 'provider',
     automation: 'automated',
-    remediation: 'HardenedControlPlane prop tls (TlsPolicy.cipherSuites) renders --tls-cipher-suites.',
+    remediation: { construct: 'HardenedControlPlane', prop: 'tls', text: 'TlsPolicy.cipherSuites renders --tls-cipher-suites.' },
     check: componentCheck(api, (c) => stigCipherSuitesVerdict(c.effective('tls-cipher-suites'))),
   },
   {
@@ -395,7 +394,7 @@ export const API_SERVER_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242422'], ccn: ['CCN-CL-03'], scs: ['SCS-BASE-TLS', 'SCS-BASE-CA'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: "HardenedControlPlane prop apiServer.extraArgs 'tls-cert-file'/'tls-private-key-file' (kubeadm sets both from certificatesDir).",
+    remediation: { construct: 'HardenedControlPlane', prop: 'apiServer.extraArgs', text: "'tls-cert-file'/'tls-private-key-file' (kubeadm sets both from certificatesDir)." },
     check: requiredFlags(api, ['tls-cert-file', 'tls-private-key-file'], 'the API server needs a certificate issued by the cluster CA'),
   },
   {
@@ -406,7 +405,7 @@ export const API_SERVER_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242419'], scs: ['SCS-BASE-CA', 'SCS-BASE-API-AUTHN'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: "HardenedControlPlane prop apiServer.extraArgs 'client-ca-file' (kubeadm sets it to <certificatesDir>/ca.crt).",
+    remediation: { construct: 'HardenedControlPlane', prop: 'apiServer.extraArgs', text: "'client-ca-file' (kubeadm sets it to <certificatesDir>/ca.crt)." },
     check: requiredFlags(api, ['client-ca-file'], 'client certificates cannot be verified'),
   },
   {
@@ -417,7 +416,7 @@ export const API_SERVER_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242429', 'V-242430', 'V-242431'], ccn: ['CCN-CL-03'], scs: ['SCS-BASE-TLS'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: "HardenedControlPlane prop etcd (local: kubeadm renders --etcd-cafile/--etcd-certfile/--etcd-keyfile; external: etcd.external caFile, certFile, keyFile and https endpoints).",
+    remediation: { construct: 'HardenedControlPlane', prop: 'etcd', text: 'local: kubeadm renders --etcd-cafile/--etcd-certfile/--etcd-keyfile; external: etcd.external caFile, certFile, keyFile and https endpoints.' },
     check: componentCheck(api, etcdServersTls),
   },
   {
@@ -428,7 +427,7 @@ export const API_SERVER_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-245544'], cis: ['1.2.4'], ccn: ['CCN-CL-03'], scs: ['SCS-BASE-TLS'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: "HardenedControlPlane prop apiServer.extraArgs 'kubelet-client-certificate'/'kubelet-client-key' (kubeadm sets both).",
+    remediation: { construct: 'HardenedControlPlane', prop: 'apiServer.extraArgs', text: "'kubelet-client-certificate'/'kubelet-client-key' (kubeadm sets both)." },
     check: requiredFlags(api, ['kubelet-client-certificate', 'kubelet-client-key'], 'the API server cannot authenticate to kubelets'),
     probes: ['kubelet-through-apiserver'],
   },
@@ -440,8 +439,7 @@ export const API_SERVER_CONTROLS: readonly ControlRecord[] = [
     frameworks: { cis: ['1.2.5'], ccn: ['CCN-CL-03'], scs: ['SCS-BASE-TLS', 'SCS-BASE-CA'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation:
-      "HardenedControlPlane prop apiServer.extraArgs 'kubelet-certificate-authority' (needs kubelets with serverTLSBootstrap so their serving certificates come from the cluster CA).",
+    remediation: { construct: 'HardenedControlPlane', prop: 'apiServer.extraArgs', text: "'kubelet-certificate-authority' (needs kubelets with serverTLSBootstrap so their serving certificates come from the cluster CA)." },
     check: requiredFlags(api, ['kubelet-certificate-authority'], 'kubelet serving certificates are not verified'),
     probes: ['kubelet-impostor'],
   },
@@ -453,7 +451,7 @@ export const API_SERVER_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242438'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: "HardenedControlPlane prop apiServer.extraArgs 'request-timeout' (e.g. 60s).",
+    remediation: { construct: 'HardenedControlPlane', prop: 'apiServer.extraArgs', text: "'request-timeout' (e.g. 60s)." },
     check: componentCheck(api, requestTimeout),
   },
   {
@@ -464,7 +462,7 @@ export const API_SERVER_CONTROLS: readonly ControlRecord[] = [
     frameworks: { cis: ['1.2.10'], bsi: ['APP.4.4.A13'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: "HardenedControlPlane prop apiServer.extraArgs 'enable-admission-plugins': remove AlwaysAdmit.",
+    remediation: { construct: 'HardenedControlPlane', prop: 'apiServer.extraArgs', text: "'enable-admission-plugins': remove AlwaysAdmit." },
     check: componentCheck(api, (c) => pluginVerdict(c, 'AlwaysAdmit', false)),
   },
   {
@@ -475,7 +473,7 @@ export const API_SERVER_CONTROLS: readonly ControlRecord[] = [
     frameworks: { bsi: ['APP.4.4.A3', 'APP.4.4.A14'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: "HardenedControlPlane prop apiServer.extraArgs 'enable-admission-plugins' must include NodeRestriction (kubeadm's default).",
+    remediation: { construct: 'HardenedControlPlane', prop: 'apiServer.extraArgs', text: "'enable-admission-plugins' must include NodeRestriction (kubeadm's default)." },
     check: componentCheck(api, (c) => pluginVerdict(c, 'NodeRestriction', true)),
   },
   {
@@ -486,7 +484,7 @@ export const API_SERVER_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242436'], bsi: ['APP.4.4.A13'] },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: "HardenedControlPlane prop apiServer.extraArgs 'disable-admission-plugins': do not list ValidatingAdmissionWebhook.",
+    remediation: { construct: 'HardenedControlPlane', prop: 'apiServer.extraArgs', text: "'disable-admission-plugins': do not list ValidatingAdmissionWebhook." },
     check: componentCheck(api, (c) => pluginVerdict(c, 'ValidatingAdmissionWebhook', true)),
   },
   {
@@ -498,7 +496,7 @@ export const API_SERVER_CONTROLS: readonly ControlRecord[] = [
     probes: ['pprof-endpoint'],
     responsibility: 'provider',
     automation: 'automated',
-    remediation: "HardenedControlPlane prop apiServer.extraArgs 'profiling': 'false'.",
+    remediation: { construct: 'HardenedControlPlane', prop: 'apiServer.extraArgs', text: "'profiling': 'false'." },
     check: boolFlag(api, 'profiling', false, true),
   },
 ];

@@ -107,7 +107,7 @@ export const AUDIT_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242461'], cis: ['3.2.1'], ccn: ['CCN-CL-10'], bsi: ['APP.4.4.A12'] },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'HardenedControlPlane prop audit (AuditPolicy construct) renders --audit-policy-file and the policy node file.',
+    remediation: { construct: 'HardenedControlPlane', prop: 'audit', text: 'an AuditPolicy construct; it renders --audit-policy-file and the policy node file.' },
     check: componentCheck(api, (c) => {
       const v = c.flag('audit-policy-file');
       return v === undefined || v.trim() === '' ? fail('--audit-policy-file is not set: no audit events are produced.') : pass(`--audit-policy-file=${v}.`);
@@ -121,7 +121,7 @@ export const AUDIT_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242402', 'V-242465'], ccn: ['CCN-CL-10'] },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: "HardenedControlPlane prop audit.log.path (renders --audit-log-path; default /var/log/kubernetes/audit/audit.log).",
+    remediation: { construct: 'HardenedControlPlane', prop: 'audit.log.path', text: 'renders --audit-log-path; default /var/log/kubernetes/audit/audit.log.' },
     check: componentCheck(api, (c) => {
       const dest = auditLogDestination(c);
       const w = webhookOf(c);
@@ -141,7 +141,7 @@ export const AUDIT_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242462'], ccn: ['CCN-CL-19'] },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'HardenedControlPlane prop audit.log.maxSizeMb (renders --audit-log-maxsize, default 100).',
+    remediation: { construct: 'HardenedControlPlane', prop: 'audit.log.maxSizeMb', text: 'renders --audit-log-maxsize, default 100.' },
     check: retentionCheck('audit-log-maxsize', 100, 'megabytes'),
   },
   {
@@ -152,7 +152,7 @@ export const AUDIT_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242463'], ccn: ['CCN-CL-19'] },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'HardenedControlPlane prop audit.log.maxBackups (renders --audit-log-maxbackup; default 10, 20 for the high profile).',
+    remediation: { construct: 'HardenedControlPlane', prop: 'audit.log.maxBackups', text: 'renders --audit-log-maxbackup; default 10, 20 for the high profile.' },
     check: retentionCheck('audit-log-maxbackup', 10, 'files'),
   },
   {
@@ -163,7 +163,7 @@ export const AUDIT_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242464'], ccn: ['CCN-CL-19'] },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'HardenedControlPlane prop audit.log.maxAgeDays (renders --audit-log-maxage; default 30, 90 for the high profile).',
+    remediation: { construct: 'HardenedControlPlane', prop: 'audit.log.maxAgeDays', text: 'renders --audit-log-maxage; default 30, 90 for the high profile.' },
     check: retentionCheck('audit-log-maxage', 30, 'days'),
   },
   {
@@ -175,8 +175,7 @@ export const AUDIT_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242403', 'V-242461'], cis: ['3.2.1', '3.2.2'], ccn: ['CCN-CL-10', 'CCN-CL-18'], bsi: ['APP.4.4.A12'] },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation:
-      'AuditPolicy construct: keep its rule order (required rules first, the catch-all last, defaultLevel Metadata or higher); no None rule and no omitStages ResponseComplete/Panic that match user, service-account, anonymous or node requests.',
+    remediation: { construct: 'AuditPolicy', text: 'keep its rule order (required rules first, the catch-all last, defaultLevel Metadata or higher); no None rule and no omitStages ResponseComplete/Panic that match user, service-account, anonymous or node requests.' },
     check: documentCheck('Policy', POLICY, POLICY_WHAT, (d) => {
       const policy = policyOf(d.object);
       const invalid = policyInvalid(policy, d.object.apiVersion);
@@ -195,7 +194,7 @@ export const AUDIT_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242403'], cis: ['3.2.2'], ccn: ['CCN-CL-18'] },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'AuditPolicy construct: the Metadata rule for secrets, configmaps, serviceaccounts/token and tokenreviews (required rule credentials-metadata-only) must come before any rule that logs bodies or drops events.',
+    remediation: { construct: 'AuditPolicy', text: 'the Metadata rule for secrets, configmaps, serviceaccounts/token and tokenreviews (required rule credentials-metadata-only) must come before any rule that logs bodies or drops events.' },
     check: documentCheck('Policy', POLICY, POLICY_WHAT, (d) => {
       const policy = policyOf(d.object);
       const invalid = policyInvalid(policy, d.object.apiVersion);
@@ -213,7 +212,7 @@ export const AUDIT_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242403'], cis: ['3.2.2'], ccn: ['CCN-CL-18'], bsi: ['APP.4.4.A3'] },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'AuditPolicy construct: a RequestResponse rule for rbac.authorization.k8s.io before the catch-all rule.',
+    remediation: { construct: 'AuditPolicy', text: 'a RequestResponse rule for rbac.authorization.k8s.io before the catch-all rule.' },
     check: documentCheck('Policy', POLICY, POLICY_WHAT, (d) => {
       const policy = policyOf(d.object);
       const invalid = policyInvalid(policy, d.object.apiVersion);
@@ -233,7 +232,7 @@ export const AUDIT_CONTROLS: readonly ControlRecord[] = [
     frameworks: { cis: ['3.2.2'], ccn: ['CCN-CL-18', 'CCN-CL-19'] },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: "AuditPolicy construct renders omitStages: ['RequestReceived'] at policy level.",
+    remediation: { construct: 'AuditPolicy', text: "renders omitStages: ['RequestReceived'] at policy level." },
     check: documentCheck('Policy', POLICY, POLICY_WHAT, (d) => {
       const policy = policyOf(d.object);
       if (asStrings(policy.omitStages).includes('RequestReceived')) return pass('omitStages includes RequestReceived.');
@@ -256,6 +255,6 @@ export const AUDIT_CONTROLS: readonly ControlRecord[] = [
     automation: 'manual',
     evidence:
       'The blueprint can render --audit-webhook-config-file to send events to an external backend; where a log shipper is used instead, its configuration and the append-only target are the evidence.',
-    remediation: 'Forward the audit log file (HardenedControlPlane prop audit.log.path) to append-only storage with a log shipper; the blueprint renders no audit webhook.',
+    remediation: { construct: 'HardenedControlPlane', prop: 'audit.log.path', text: 'forward this file to append-only storage with a log shipper; the blueprint renders no audit webhook.' },
   },
 ];

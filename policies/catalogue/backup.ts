@@ -119,7 +119,7 @@ export const BACKUP_CONTROLS: readonly ControlRecord[] = [
     frameworks: { bsi: ['APP.4.4.A5'] },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'Blueprint spec backup (BackupConfiguration construct props interval, maxAge, retain); run `hcb backup now` on that schedule.',
+    remediation: { construct: 'BackupConfiguration', prop: ['interval', 'maxAge', 'retain'], text: 'set them in the blueprint spec backup; run `hcb backup now` on that schedule.' },
     check: checkConfigured,
   },
   {
@@ -130,7 +130,7 @@ export const BACKUP_CONTROLS: readonly ControlRecord[] = [
     frameworks: { bsi: ['APP.4.4.A5'] },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'BackupConfiguration construct prop keyFile (a 32-byte key, mode 0600); `hcb backup now` always encrypts with AES-256-GCM.',
+    remediation: { construct: 'BackupConfiguration', prop: 'keyFile', text: 'a 32-byte key, mode 0600; `hcb backup now` always encrypts with AES-256-GCM.' },
     check: checkEncrypted,
   },
   {
@@ -142,7 +142,7 @@ export const BACKUP_CONTROLS: readonly ControlRecord[] = [
     liveOnly: 'its input, BackupStatus, is what hcb verify observes of the backups on disk; no manifest has it.',
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'BackupConfiguration construct prop maxAge; schedule `hcb backup now` (e.g. from cron) at the configured interval.',
+    remediation: { construct: 'BackupConfiguration', prop: 'maxAge', text: 'schedule `hcb backup now` (e.g. from cron) at the configured interval.' },
     check: checkRecent,
   },
 ];

@@ -23,7 +23,7 @@ export const CONTROLLER_MANAGER_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242376'], ccn: ['CCN-CL-04'], scs: ['SCS-BASE-TLS'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: 'HardenedControlPlane prop tls (TlsPolicy) renders --tls-min-version and --tls-cipher-suites for the controller manager.',
+    remediation: { construct: 'HardenedControlPlane', prop: 'tls', text: 'TlsPolicy renders --tls-min-version and --tls-cipher-suites for the controller manager.' },
     check: componentCheck(kcm, servingTlsVerdict),
   },
   {
@@ -34,7 +34,7 @@ export const CONTROLLER_MANAGER_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242381'], cis: ['1.3.3'], bsi: ['APP.4.4.A9'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: "HardenedControlPlane prop controllerManager.extraArgs 'use-service-account-credentials': 'true' (kubeadm's default).",
+    remediation: { construct: 'HardenedControlPlane', prop: 'controllerManager.extraArgs', text: "'use-service-account-credentials': 'true' (kubeadm's default)." },
     check: boolFlag(kcm, 'use-service-account-credentials', true, false),
   },
   {
@@ -45,7 +45,7 @@ export const CONTROLLER_MANAGER_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242385'], cis: ['1.3.7'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: "HardenedControlPlane prop controllerManager.extraArgs 'bind-address': '127.0.0.1' (kubeadm's default).",
+    remediation: { construct: 'HardenedControlPlane', prop: 'controllerManager.extraArgs', text: "'bind-address': '127.0.0.1' (kubeadm's default)." },
     check: componentCheck(kcm, (c) => loopbackBindVerdict(c.flag('bind-address'))),
   },
   {
@@ -56,7 +56,7 @@ export const CONTROLLER_MANAGER_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242409'], cis: ['1.3.2'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: "HardenedControlPlane prop controllerManager.extraArgs 'profiling': 'false'.",
+    remediation: { construct: 'HardenedControlPlane', prop: 'controllerManager.extraArgs', text: "'profiling': 'false'." },
     check: boolFlag(kcm, 'profiling', false, true),
   },
   {
@@ -67,7 +67,7 @@ export const CONTROLLER_MANAGER_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242421'], cis: ['1.3.5'], scs: ['SCS-BASE-CA'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: "HardenedControlPlane prop controllerManager.extraArgs 'root-ca-file' (kubeadm sets it to <certificatesDir>/ca.crt).",
+    remediation: { construct: 'HardenedControlPlane', prop: 'controllerManager.extraArgs', text: "'root-ca-file' (kubeadm sets it to <certificatesDir>/ca.crt)." },
     check: requiredFlags(kcm, ['root-ca-file'], 'service account token consumers get no CA to verify the API server'),
   },
   {
@@ -78,7 +78,7 @@ export const CONTROLLER_MANAGER_CONTROLS: readonly ControlRecord[] = [
     frameworks: { cis: ['1.3.4'], bsi: ['APP.4.4.A9'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: "HardenedControlPlane prop controllerManager.extraArgs 'service-account-private-key-file' (kubeadm sets it to <certificatesDir>/sa.key).",
+    remediation: { construct: 'HardenedControlPlane', prop: 'controllerManager.extraArgs', text: "'service-account-private-key-file' (kubeadm sets it to <certificatesDir>/sa.key)." },
     check: requiredFlags(kcm, ['service-account-private-key-file'], 'service account tokens have no dedicated signing key'),
   },
   {
@@ -90,8 +90,7 @@ export const CONTROLLER_MANAGER_CONTROLS: readonly ControlRecord[] = [
     frameworks: { scs: ['SCS-BASE-CA'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation:
-      "HardenedControlPlane prop controllerManager.extraArgs 'cluster-signing-cert-file'/'cluster-signing-key-file' (kubeadm sets both to the cluster CA unless an external CA is used).",
+    remediation: { construct: 'HardenedControlPlane', prop: 'controllerManager.extraArgs', text: "'cluster-signing-cert-file'/'cluster-signing-key-file' (kubeadm sets both to the cluster CA unless an external CA is used)." },
     check: requiredFlags(kcm, ['cluster-signing-cert-file', 'cluster-signing-key-file'], 'certificate signing requests are not signed by a CA the operator controls'),
   },
 ];

@@ -75,7 +75,7 @@ export const ENCRYPTION_CONTROLS: readonly ControlRecord[] = [
     frameworks: { ccn: ['CCN-CL-14'], bsi: ['APP.4.4.A20'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: 'HardenedControlPlane prop encryption (EncryptionConfiguration construct) renders --encryption-provider-config and the node file.',
+    remediation: { construct: 'HardenedControlPlane', prop: 'encryption', text: 'an EncryptionConfiguration construct; it renders --encryption-provider-config and the node file.' },
     check: componentCheck('kube-apiserver', (c) => {
       const v = c.flag('encryption-provider-config');
       return v === undefined || v.trim() === '' ? fail('--encryption-provider-config is not set: nothing is encrypted at rest.') : pass(`--encryption-provider-config=${v}.`);
@@ -90,7 +90,7 @@ export const ENCRYPTION_CONTROLS: readonly ControlRecord[] = [
     frameworks: { ccn: ['CCN-CL-14'], bsi: ['APP.4.4.A20'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: "EncryptionConfiguration construct prop provider ('aesgcm' | 'secretbox' | 'kms'); identity may only follow as a read fallback during migration.",
+    remediation: { construct: 'EncryptionConfiguration', prop: 'provider', text: "'aesgcm', 'secretbox' or 'kms'; identity may only follow as a read fallback during migration." },
     check: documentCheck('EncryptionConfiguration', 'apiserver.config.k8s.io', 'EncryptionConfiguration', (d) => secretsEncryptionVerdict(d.object as Dict)),
   },
 ];

@@ -14,7 +14,7 @@ export const ETCD_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242427', 'V-242428'], cis: ['2.1'], ccn: ['CCN-CL-03'], scs: ['SCS-BASE-TLS'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: "HardenedControlPlane prop etcd.extraArgs 'cert-file'/'key-file' (kubeadm sets both) and https listen-client-urls.",
+    remediation: { construct: 'HardenedControlPlane', prop: 'etcd.extraArgs', text: "'cert-file'/'key-file' (kubeadm sets both) and https listen-client-urls." },
     check: componentCheck(etcd, (c) => {
       const problems: string[] = [];
       for (const f of ['cert-file', 'key-file']) if ((c.flag(f) ?? '') === '') problems.push(`--${f} not set`);
@@ -32,7 +32,7 @@ export const ETCD_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242423'], cis: ['2.2'], ccn: ['CCN-CL-03'], scs: ['SCS-BASE-TLS'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: "HardenedControlPlane prop etcd.extraArgs 'client-cert-auth': 'true' (kubeadm's default).",
+    remediation: { construct: 'HardenedControlPlane', prop: 'etcd.extraArgs', text: "'client-cert-auth': 'true' (kubeadm's default)." },
     check: boolFlag(etcd, 'client-cert-auth', true, false),
   },
   {
@@ -43,7 +43,7 @@ export const ETCD_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242379'], cis: ['2.3'], ccn: ['CCN-CL-03'], scs: ['SCS-BASE-CA'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: "HardenedControlPlane prop etcd.extraArgs: remove 'auto-tls' or set it to 'false'.",
+    remediation: { construct: 'HardenedControlPlane', prop: 'etcd.extraArgs', text: "remove 'auto-tls' or set it to 'false'." },
     check: boolFlag(etcd, 'auto-tls', false, false),
   },
   {
@@ -54,7 +54,7 @@ export const ETCD_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242432', 'V-242433'], cis: ['2.4'], ccn: ['CCN-CL-03'], scs: ['SCS-BASE-TLS'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: "HardenedControlPlane prop etcd.extraArgs 'peer-cert-file'/'peer-key-file' (kubeadm sets both).",
+    remediation: { construct: 'HardenedControlPlane', prop: 'etcd.extraArgs', text: "'peer-cert-file'/'peer-key-file' (kubeadm sets both)." },
     check: componentCheck(etcd, (c) => {
       const problems: string[] = [];
       for (const f of ['peer-cert-file', 'peer-key-file']) if ((c.flag(f) ?? '') === '') problems.push(`--${f} not set`);
@@ -72,7 +72,7 @@ export const ETCD_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242426'], cis: ['2.5'], ccn: ['CCN-CL-03'], scs: ['SCS-BASE-TLS'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: "HardenedControlPlane prop etcd.extraArgs 'peer-client-cert-auth': 'true' (kubeadm's default).",
+    remediation: { construct: 'HardenedControlPlane', prop: 'etcd.extraArgs', text: "'peer-client-cert-auth': 'true' (kubeadm's default)." },
     check: boolFlag(etcd, 'peer-client-cert-auth', true, false),
   },
   {
@@ -83,7 +83,7 @@ export const ETCD_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242380'], cis: ['2.6'], ccn: ['CCN-CL-03'], scs: ['SCS-BASE-CA'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: "HardenedControlPlane prop etcd.extraArgs: remove 'peer-auto-tls' or set it to 'false'.",
+    remediation: { construct: 'HardenedControlPlane', prop: 'etcd.extraArgs', text: "remove 'peer-auto-tls' or set it to 'false'." },
     check: boolFlag(etcd, 'peer-auto-tls', false, false),
   },
 ];

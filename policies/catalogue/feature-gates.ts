@@ -44,7 +44,7 @@ export const FEATURE_GATE_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242398'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: "HardenedControlPlane prop apiServer.extraArgs: no DynamicAuditing in 'feature-gates' and no auditregistration.k8s.io in 'runtime-config'.",
+    remediation: { construct: 'HardenedControlPlane', prop: 'apiServer.extraArgs', text: "no DynamicAuditing in 'feature-gates' and no auditregistration.k8s.io in 'runtime-config'." },
     check: componentCheck('kube-apiserver', (c) => {
       const problems: string[] = [];
       if (featureGates(c.flag('feature-gates')).get('DynamicAuditing') === true) problems.push('--feature-gates enables DynamicAuditing');
@@ -62,7 +62,10 @@ export const FEATURE_GATE_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242399'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: 'HardenedControlPlane prop apiServer.extraArgs and KubeletConfiguration prop featureGates: never set DynamicKubeletConfig.',
+    remediation: [
+      { construct: 'HardenedControlPlane', prop: 'apiServer.extraArgs', text: "never set DynamicKubeletConfig in 'feature-gates'." },
+      { construct: 'KubeletConfiguration', prop: 'featureGates', text: 'never set DynamicKubeletConfig.' },
+    ],
     check: gateOffEverywhere('DynamicKubeletConfig'),
   },
 ];

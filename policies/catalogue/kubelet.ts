@@ -206,7 +206,7 @@ export const KUBELET_CONTROLS: readonly ControlRecord[] = [
     probes: ['kubelet-anonymous-request'],
     responsibility: 'provider',
     automation: 'automated',
-    remediation: 'KubeletConfiguration construct renders authentication.anonymous.enabled: false (not overridable).',
+    remediation: { construct: 'KubeletConfiguration', text: 'renders authentication.anonymous.enabled: false (not overridable).' },
     check: boolField('authentication.anonymous.enabled', false),
   },
   {
@@ -217,7 +217,7 @@ export const KUBELET_CONTROLS: readonly ControlRecord[] = [
     frameworks: { bsi: ['APP.4.4.A3'], scs: ['SCS-BASE-KUBELET-AUTHN'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: 'KubeletConfiguration construct renders authentication.webhook.enabled: true.',
+    remediation: { construct: 'KubeletConfiguration', text: 'renders authentication.webhook.enabled: true.' },
     check: boolField('authentication.webhook.enabled', true),
   },
   {
@@ -228,7 +228,7 @@ export const KUBELET_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242392'], cis: ['4.2.2'], bsi: ['APP.4.4.A3'], scs: ['SCS-BASE-KUBELET-AUTHZ'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: 'KubeletConfiguration construct renders authorization.mode: Webhook.',
+    remediation: { construct: 'KubeletConfiguration', text: 'renders authorization.mode: Webhook.' },
     check: kubeletCheck(['authorization.mode'], (k, view) => {
       const mode = get(k, 'authorization.mode');
       const src = view.source('authorization.mode');
@@ -244,7 +244,7 @@ export const KUBELET_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242420'], cis: ['4.2.3'], scs: ['SCS-BASE-CA', 'SCS-BASE-KUBELET-AUTHN'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: 'KubeletConfiguration construct renders authentication.x509.clientCAFile (default /etc/kubernetes/pki/ca.crt).',
+    remediation: { construct: 'KubeletConfiguration', text: 'renders authentication.x509.clientCAFile (default /etc/kubernetes/pki/ca.crt).' },
     check: kubeletCheck(['authentication.x509.clientCAFile'], (k) => {
       const v = asString(get(k, 'authentication.x509.clientCAFile')) ?? '';
       return v === '' ? fail('authentication.x509.clientCAFile is not set: client certificates cannot be verified.') : pass(`authentication.x509.clientCAFile: ${v}.`);
@@ -259,7 +259,7 @@ export const KUBELET_CONTROLS: readonly ControlRecord[] = [
     probes: ['kubelet-read-only-port'],
     responsibility: 'provider',
     automation: 'automated',
-    remediation: 'KubeletConfiguration construct renders readOnlyPort: 0 explicitly.',
+    remediation: { construct: 'KubeletConfiguration', text: 'renders readOnlyPort: 0 explicitly.' },
     check: kubeletCheck(['readOnlyPort'], (k, view) => {
       const v = k.readOnlyPort;
       if (view.source('readOnlyPort') === 'default') return pass('readOnlyPort is not set; in a v1beta1 configuration file it stays 0 (closed).');
@@ -274,7 +274,7 @@ export const KUBELET_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-245541'], cis: ['4.2.5'] },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: "KubeletConfiguration construct prop streamingConnectionIdleTimeout (default '5m').",
+    remediation: { construct: 'KubeletConfiguration', prop: 'streamingConnectionIdleTimeout', text: "keep the default '5m' or set a shorter, non-zero duration." },
     check: kubeletCheck(['streamingConnectionIdleTimeout'], (k, view) => streamingTimeoutVerdict(k, view, view.file.streamingConnectionIdleTimeout)),
   },
   {
@@ -285,7 +285,7 @@ export const KUBELET_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242434'] },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'KubeletConfiguration construct prop protectKernelDefaults (default true; the node sysctls must match).',
+    remediation: { construct: 'KubeletConfiguration', prop: 'protectKernelDefaults', text: 'default true; the node sysctls must match.' },
     check: boolField('protectKernelDefaults', true),
   },
   {
@@ -296,7 +296,7 @@ export const KUBELET_CONTROLS: readonly ControlRecord[] = [
     frameworks: { ccn: ['CCN-CL-20'], bsi: ['APP.4.4.A4'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: 'KubeletConfiguration construct prop seccompDefault (default true).',
+    remediation: { construct: 'KubeletConfiguration', prop: 'seccompDefault', text: 'default true.' },
     check: boolField('seccompDefault', true),
   },
   {
@@ -307,7 +307,7 @@ export const KUBELET_CONTROLS: readonly ControlRecord[] = [
     frameworks: { ccn: ['CCN-CL-04'], scs: ['SCS-BASE-TLS'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: 'HardenedControlPlane prop tls (TlsPolicy) renders the kubelet\'s tlsMinVersion and tlsCipherSuites too.',
+    remediation: { construct: 'HardenedControlPlane', prop: 'tls', text: "TlsPolicy renders the kubelet's tlsMinVersion and tlsCipherSuites too." },
     check: kubeletCheck(['tlsMinVersion', 'tlsCipherSuites'], (k) => {
       const v = tlsMinVersionVerdict(asString(k.tlsMinVersion), 'tlsMinVersion');
       if (v.status !== 'pass') return v;
@@ -324,7 +324,7 @@ export const KUBELET_CONTROLS: readonly ControlRecord[] = [
     probes: ['kubelet-serving-certificate'],
     responsibility: 'provider',
     automation: 'automated',
-    remediation: 'KubeletConfiguration construct prop serverTLSBootstrap (default true: the certificate is requested from the cluster CA), or tlsCertFile and tlsPrivateKeyFile.',
+    remediation: { construct: 'KubeletConfiguration', prop: 'serverTLSBootstrap', text: 'true (the default: the serving certificate is requested from the cluster CA), or set tlsCertFile and tlsPrivateKeyFile.' },
     check: kubeletCheck(['tlsCertFile', 'tlsPrivateKeyFile', 'serverTLSBootstrap'], (k) => {
       const cert = asString(k.tlsCertFile) ?? '';
       const key = asString(k.tlsPrivateKeyFile) ?? '';
@@ -342,7 +342,7 @@ export const KUBELET_CONTROLS: readonly ControlRecord[] = [
     frameworks: { ccn: ['CCN-CL-03'], scs: ['SCS-BASE-CA'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: 'KubeletConfiguration construct props rotateCertificates and serverTLSBootstrap (both default true).',
+    remediation: { construct: 'KubeletConfiguration', prop: ['rotateCertificates', 'serverTLSBootstrap'], text: 'both default true.' },
     check: kubeletCheck(['rotateCertificates', 'serverTLSBootstrap', 'featureGates.RotateKubeletServerCertificate'], (k) => {
       const problems: string[] = [];
       if (asBool(k.rotateCertificates) !== true) problems.push('rotateCertificates is not true (client certificate is not renewed)');
@@ -361,8 +361,10 @@ export const KUBELET_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242397'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation:
-      'Join workers with HardenedControlPlane prop join.controlPlane: false (KubeadmJoinConfiguration ships the kubeadm patch that renders staticPodPath "" on them). Control-plane kubelets keep the path (the control does not apply to them); audit a kubelet with its kubeadm Init/JoinConfiguration, or annotate its KubeletProcess hcb.dev/node-role, so that its role is known.',
+    remediation: [
+      { construct: 'HardenedControlPlane', prop: 'join.controlPlane', text: 'false for workers (KubeadmJoinConfiguration ships the kubeadm patch that renders staticPodPath "" on them).' },
+      { text: 'Control-plane kubelets keep the path (the control does not apply to them): audit a kubelet with its kubeadm InitConfiguration/JoinConfiguration, or annotate its KubeletProcess hcb.dev/node-role, so that its role is known.' },
+    ],
     check: kubeletCheck(['staticPodPath'], (k, view) => {
       const v = asString(k.staticPodPath) ?? '';
       if (v === '') return pass('staticPodPath is not set: the kubelet runs no static pods from disk.');
@@ -391,8 +393,7 @@ export const KUBELET_CONTROLS: readonly ControlRecord[] = [
     frameworks: {},
     responsibility: 'provider',
     automation: 'automated',
-    remediation:
-      'KubeletConfiguration construct prop failCgroupV1: leave it unset (the kubelet default true applies) and run nodes on cgroup v2. A host that must stay on cgroup v1 needs a reviewed exception scoped to its kubelet (the local target carries one).',
+    remediation: { construct: 'KubeletConfiguration', prop: 'failCgroupV1', text: 'leave it unset (the kubelet default true applies) and run nodes on cgroup v2. A host that must stay on cgroup v1 needs a reviewed exception scoped to its kubelet (the local target carries one).' },
     check: boolField('failCgroupV1', true),
   },
   {
@@ -403,7 +404,7 @@ export const KUBELET_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242404'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: "kubeadm InitConfiguration/JoinConfiguration nodeRegistration.kubeletExtraArgs: remove 'hostname-override' (set nodeRegistration.name only if it equals the hostname).",
+    remediation: { text: "In the kubeadm InitConfiguration or JoinConfiguration, remove 'hostname-override' from nodeRegistration.kubeletExtraArgs (set nodeRegistration.name only if it equals the host name)." },
     check: hostnameOverrideCheck,
   },
 ];

@@ -99,7 +99,10 @@ export const NAMESPACE_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242437'], cis: ['5.2.1'], ccn: ['CCN-CL-16'], bsi: ['APP.4.4.A4'] },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: "HardenedNamespace enforces 'restricted' (prop podSecurityVersion pins the version to the cluster's minor); baseline only through prop podSecurityException.",
+    remediation: [
+      { construct: 'HardenedNamespace', prop: 'podSecurityVersion', text: "the construct enforces 'restricted'; this pins its version to the cluster's minor." },
+      { construct: 'HardenedNamespace', prop: 'podSecurityException', text: 'the only way to baseline.' },
+    ],
     check: perNamespace((ns, d) => {
       const labels = d.object.metadata?.labels ?? {};
       const level = labels[PSA_ENFORCE];
@@ -121,7 +124,7 @@ export const NAMESPACE_CONTROLS: readonly ControlRecord[] = [
     frameworks: { cis: ['5.3.2'], bsi: ['APP.4.4.A7', 'APP.4.4.A18'], ccn: ['CCN-CL-11'] },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'HardenedNamespace renders DefaultDenyNetworkPolicy (ingress and egress); add NetworkAllowPolicy for the flows the application needs.',
+    remediation: { construct: 'HardenedNamespace', text: 'renders DefaultDenyNetworkPolicy (ingress and egress); add NetworkAllowPolicy for the flows the application needs.' },
     check: defaultDeny('Ingress'),
   },
   {
@@ -132,7 +135,7 @@ export const NAMESPACE_CONTROLS: readonly ControlRecord[] = [
     frameworks: { cis: ['5.3.2'], bsi: ['APP.4.4.A7'] },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'HardenedNamespace renders DefaultDenyNetworkPolicy (ingress and egress) and DnsEgressNetworkPolicy.',
+    remediation: { construct: 'HardenedNamespace', text: 'renders DefaultDenyNetworkPolicy (ingress and egress) and DnsEgressNetworkPolicy.' },
     check: defaultDeny('Egress'),
   },
   {
@@ -143,7 +146,7 @@ export const NAMESPACE_CONTROLS: readonly ControlRecord[] = [
     frameworks: { ccn: ['CCN-CL-22'], bsi: ['APP.4.4.A1'] },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'HardenedNamespace prop quota (NamespaceResourceQuota).',
+    remediation: { construct: 'HardenedNamespace', prop: 'quota', text: 'set it (a NamespaceResourceQuota).' },
     check: perNamespace((ns, _d, ctx) => {
       const q = inNamespace(ctx, 'ResourceQuota', ns).filter((d) => Object.keys(asDict(asDict((d.object as Dict).spec).hard)).length > 0);
       return q.length > 0
@@ -159,7 +162,7 @@ export const NAMESPACE_CONTROLS: readonly ControlRecord[] = [
     frameworks: { ccn: ['CCN-CL-22'], bsi: ['APP.4.4.A1'] },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'HardenedNamespace prop containerLimits (renders a NamespaceLimitRange; sized by prop size).',
+    remediation: { construct: 'HardenedNamespace', prop: 'containerLimits', text: 'renders a NamespaceLimitRange, sized by the prop size.' },
     check: perNamespace((ns, _d, ctx) => {
       const lr = inNamespace(ctx, 'LimitRange', ns).filter((d) =>
         asDicts(asDict((d.object as Dict).spec).limits).some((l) => l.type === 'Container' && Object.keys(asDict(l.default)).length > 0),
@@ -177,7 +180,7 @@ export const NAMESPACE_CONTROLS: readonly ControlRecord[] = [
     frameworks: { cis: ['5.1.5'], bsi: ['APP.4.4.A9'], ccn: ['CCN-CL-17'] },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'HardenedNamespace renders DefaultServiceAccountLockdown (automountServiceAccountToken: false on "default"); the Blueprint locks the system namespaces with SystemServiceAccountLockdown (lockSystemServiceAccounts, default true).',
+    remediation: { construct: 'HardenedNamespace', text: 'renders DefaultServiceAccountLockdown (automountServiceAccountToken: false on "default"); the Blueprint locks the system namespaces with SystemServiceAccountLockdown (lockSystemServiceAccounts, default true).' },
     check: (ctx) => {
       // The namespaces of the input that the user creates must bring a locked default account (it
       // is created with automounting on otherwise); the system namespaces' default accounts are
@@ -213,7 +216,7 @@ export const NAMESPACE_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'Create the object in a HardenedNamespace; never set namespace: default.',
+    remediation: { construct: 'HardenedNamespace', text: 'create the object in one; never set namespace: default.' },
     check: (ctx) => {
       const namespaced = ctx.documents.filter((d) => d.object.metadata?.namespace !== undefined);
       if (namespaced.length === 0) return [notEvaluated('no namespaced objects in the input.')];

@@ -185,7 +185,7 @@ function fileControl(
   severity: ControlRecord['severity'] = 'medium',
   responsibility: ControlRecord['responsibility'] = 'provider',
 ): AutomatedControlRecord {
-  return { id, title, rationale, severity, frameworks, responsibility, automation: 'automated', remediation, check: nodeFileCheck(cls, req) };
+  return { id, title, rationale, severity, frameworks, responsibility, automation: 'automated', remediation: { text: remediation }, check: nodeFileCheck(cls, req) };
 }
 
 export const NODE_FILE_CONTROLS: readonly ControlRecord[] = [
@@ -314,7 +314,7 @@ export const NODE_FILE_CONTROLS: readonly ControlRecord[] = [
     frameworks: { ccn: ['CCN-CL-07'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: 'NodeFileManifest props pkiCertMode (default 0640) and pkiKeyMode (default 0400); owner and group root.',
+    remediation: { construct: 'NodeFileManifest', prop: ['pkiCertMode', 'pkiKeyMode'], text: 'defaults 0640 and 0400; owner and group root.' },
     check: ccnPkiCheck,
   },
 ];

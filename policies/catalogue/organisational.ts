@@ -18,7 +18,7 @@ const controls: Org[] = [
     automation: 'manual',
     evidence:
       'The kubeadm-hosts stack lists every node it provisions; `systemctl is-active sshd` and `systemctl is-enabled sshd` on each worker (or the image build that removes sshd) are the evidence. The stack itself needs SSH only while provisioning.',
-    remediation: 'After provisioning, disable sshd on workers (host image or configuration management); use the API and audited debug pods for troubleshooting.',
+    remediation: { text: 'After provisioning, disable sshd on workers (host image or configuration management); use the API and audited debug pods for troubleshooting.' },
   },
   {
     id: 'HCB-TOOLING-KUBECTL-VERSION',
@@ -30,7 +30,7 @@ const controls: Org[] = [
     responsibility: 'organisational',
     automation: 'organisational',
     evidence: 'The toolchain pins the Kubernetes release the project builds and tests against (tools/versions.env); administrators’ kubectl must be of a supported release.',
-    remediation: 'Keep administrator workstations on a supported kubectl release.',
+    remediation: { text: 'Keep administrator workstations on a supported kubectl release.' },
   },
   {
     id: 'HCB-PORTS-PPSM',
@@ -43,7 +43,7 @@ const controls: Org[] = [
     automation: 'manual',
     evidence:
       'The blueprint fixes the ports it renders (API server 6443, etcd 2379-2380 on the control plane, kubelet 10250, controller manager 10257 and scheduler 10259 on loopback); the bind-address and secure-port controls check them. Registering them in the organisation’s ports list is a manual step.',
-    remediation: 'Register the rendered ports in the PPSM/port inventory and allow only those in host firewalls.',
+    remediation: { text: 'Register the rendered ports in the PPSM/port inventory and allow only those in host firewalls.' },
   },
   {
     id: 'HCB-PATCH-MANAGEMENT',
@@ -56,7 +56,7 @@ const controls: Org[] = [
     automation: 'manual',
     evidence:
       'Component versions are pinned in tools/versions.env and the kubeadm ClusterConfiguration kubernetesVersion; a version bump is a reviewed pull request. Host patching is outside the blueprint.',
-    remediation: 'Bump the pinned Kubernetes patch release with each upstream security release; patch hosts through the operating system’s update process.',
+    remediation: { text: 'Bump the pinned Kubernetes patch release with each upstream security release; patch hosts through the operating system’s update process.' },
   },
   {
     id: 'HCB-ORG-SEPARATION-PLAN',
@@ -69,7 +69,7 @@ const controls: Org[] = [
     automation: 'organisational',
     evidence:
       'The BlueprintSpec declares tenants and their namespaces, quotas, limit ranges and network rules as code; the namespace controls check that each namespace carries them. Which applications share a cluster is the organisation’s decision, recorded in the spec.',
-    remediation: 'Record the separation decision in the BlueprintSpec (tenants, one cluster per protection level where needed).',
+    remediation: { text: 'Record the separation decision in the BlueprintSpec (tenants, one cluster per protection level where needed).' },
   },
   {
     id: 'HCB-ORG-CICD-PLAN',
@@ -82,7 +82,7 @@ const controls: Org[] = [
     automation: 'organisational',
     evidence:
       'Changes flow through pull requests with snapshot diffs and the Markdown compliance report; AutomationIdentity gives each pipeline its own service account and token with a narrow role; exceptions are reviewed code with owners and expiry dates.',
-    remediation: 'Give each pipeline an AutomationIdentity with the narrowest access preset; keep deploy rights out of human accounts.',
+    remediation: { construct: 'AutomationIdentity', text: 'one per pipeline, with the narrowest access preset; keep deploy rights out of human accounts.' },
   },
   {
     id: 'HCB-ORG-BACKUP',
@@ -95,7 +95,7 @@ const controls: Org[] = [
     automation: 'organisational',
     evidence:
       'All configuration is generated from the repository (the repository is the configuration backup) and the node file manifest lists the files and the etcd data directory that an etcd snapshot and host backup must include.',
-    remediation: 'Schedule etcd snapshots and backups of persistent volumes and registries; test restores.',
+    remediation: { text: 'Schedule etcd snapshots and backups of persistent volumes and registries; test restores.' },
   },
   {
     id: 'HCB-WORKLOAD-INIT-CONTAINERS',
@@ -107,7 +107,7 @@ const controls: Org[] = [
     responsibility: 'cluster-admin',
     automation: 'manual',
     evidence: 'HardenedWorkload supports init containers with the same hardened security context as the main containers; whether an application needs initialization is a design review question.',
-    remediation: 'Move start-up setup into HardenedWorkload prop initContainers.',
+    remediation: { construct: 'HardenedWorkload', prop: 'initContainers', text: 'move start-up setup here.' },
   },
   {
     id: 'HCB-ORG-CONFIG-VERSIONING',
@@ -120,7 +120,7 @@ const controls: Org[] = [
     automation: 'organisational',
     evidence:
       'Every artefact is synthesized from typed code in git, objects carry the construct path that produced them, and the node file controls check owner and mode of each file on the nodes.',
-    remediation: 'Protect the repository’s main branch and require review for changes to the blueprint.',
+    remediation: { text: 'Protect the repository’s main branch and require review for changes to the blueprint.' },
   },
   {
     id: 'HCB-ORG-INFRASTRUCTURE-APPS',
@@ -132,7 +132,7 @@ const controls: Org[] = [
     responsibility: 'organisational',
     automation: 'organisational',
     evidence: 'Outside the blueprint; the audit controls cover the Kubernetes side (changes logged, logs shipped).',
-    remediation: 'Apply the organisation’s baseline to the registry, storage and CI servers.',
+    remediation: { text: 'Apply the organisation’s baseline to the registry, storage and CI servers.' },
   },
   {
     id: 'HCB-ORG-AUTOMATED-AUDIT',
@@ -144,7 +144,7 @@ const controls: Org[] = [
     responsibility: 'cluster-admin',
     automation: 'manual',
     evidence: '`hcb audit` runs this catalogue over the synthesized artefacts in CI; Pod Security admission and the ValidatingAdmissionPolicies enforce the workload rules in the cluster.',
-    remediation: 'Run `hcb audit` in CI and fail the pipeline on failures and expired exceptions.',
+    remediation: { text: 'Run `hcb audit` in CI and fail the pipeline on failures and expired exceptions.' },
   },
   {
     id: 'HCB-ORG-DEDICATED-NODES',
@@ -156,7 +156,7 @@ const controls: Org[] = [
     responsibility: 'cluster-admin',
     automation: 'manual',
     evidence: 'kubeadm taints control-plane nodes (NoSchedule) and NodeRestriction stops kubelets from relabelling themselves; node pools for edge and storage roles are declared per stack.',
-    remediation: 'Keep the control-plane taint; schedule tenants with node selectors on dedicated pools.',
+    remediation: { text: 'Keep the control-plane taint; schedule tenants with node selectors on dedicated pools.' },
   },
   {
     id: 'HCB-ORG-OPERATORS',
@@ -168,7 +168,7 @@ const controls: Org[] = [
     responsibility: 'organisational',
     automation: 'organisational',
     evidence: 'The blueprint is itself applied by Pulumi programs rather than by hand; application operators are the application team’s choice.',
-    remediation: 'Adopt operators for stateful critical applications.',
+    remediation: { text: 'Adopt operators for stateful critical applications.' },
   },
   {
     id: 'HCB-ORG-NODE-ATTESTATION',
@@ -180,7 +180,7 @@ const controls: Org[] = [
     responsibility: 'provider',
     automation: 'organisational',
     evidence: 'Not provided: nodes join with short-lived kubeadm bootstrap tokens and the Node authorizer and NodeRestriction confine them; TPM attestation needs platform support outside the blueprint.',
-    remediation: 'Use a platform with measured boot and attestation-gated node join for high protection needs.',
+    remediation: { text: 'Use a platform with measured boot and attestation-gated node join for high protection needs.' },
   },
   {
     id: 'HCB-ORG-HIGH-AVAILABILITY',
@@ -192,7 +192,7 @@ const controls: Org[] = [
     responsibility: 'organisational',
     automation: 'organisational',
     evidence: 'The kubeadm-hosts stack accepts several control-plane hosts behind a controlPlaneEndpoint; zone placement of hosts is the operator’s decision.',
-    remediation: 'Run three or more control-plane nodes in separate failure zones and spread workloads with topology constraints.',
+    remediation: { text: 'Run three or more control-plane nodes in separate failure zones and spread workloads with topology constraints.' },
   },
   {
     id: 'HCB-ORG-DISK-ENCRYPTION',
@@ -204,7 +204,7 @@ const controls: Org[] = [
     responsibility: 'provider',
     automation: 'manual',
     evidence: 'The encryption controls check Secrets encryption in etcd; disk encryption of hosts and storage classes is configured outside the blueprint.',
-    remediation: 'Encrypt host disks (etcd data directory) and use encrypted storage classes.',
+    remediation: { text: 'Encrypt host disks (etcd data directory) and use encrypted storage classes.' },
   },
   {
     id: 'HCB-ORG-POD-RESTART',
@@ -216,7 +216,7 @@ const controls: Org[] = [
     responsibility: 'organisational',
     automation: 'organisational',
     evidence: 'Not enforced by the blueprint; read-only root filesystems and immutable images make restarts safe.',
-    remediation: 'Schedule rolling restarts (e.g. a descheduler pod-lifetime policy of 24 hours) for very high protection needs.',
+    remediation: { text: 'Schedule rolling restarts (e.g. a descheduler pod-lifetime policy of 24 hours) for very high protection needs.' },
   },
 ];
 

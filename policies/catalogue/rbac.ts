@@ -171,7 +171,7 @@ export const RBAC_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'Use the NamespaceAccess / PlatformAccess presets or list groups, resources and verbs explicitly.',
+    remediation: { text: 'Use the NamespaceAccess / PlatformAccess presets or list groups, resources and verbs explicitly.' },
     check: ruleCheck(wildcardProblem, BUILTIN_ROLES_FLAGGED_BY.wildcards, 'No wildcard in any rule.'),
   },
   {
@@ -187,7 +187,7 @@ export const RBAC_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'Remove escalate, bind and impersonate from the role; keep them to break-glass administrators.',
+    remediation: { text: 'Remove escalate, bind and impersonate from the role; keep them to break-glass administrators.' },
     check: ruleCheck(escalationProblem, BUILTIN_ROLES_FLAGGED_BY.escalation, 'No escalate, bind or impersonate.'),
   },
   {
@@ -203,7 +203,7 @@ export const RBAC_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'Mount the one Secret a workload needs as a volume instead of granting API read access; restrict resourceNames if access is unavoidable.',
+    remediation: { text: 'Mount the one Secret a workload needs as a volume instead of granting API read access; restrict resourceNames if access is unavoidable.' },
     check: ruleCheck(secretsReadProblem, BUILTIN_ROLES_FLAGGED_BY.secretsRead, 'No read access to Secrets.'),
   },
   {
@@ -219,7 +219,7 @@ export const RBAC_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'Bind the PlatformAccess presets instead; keep cluster-admin for the kubeadm system:masters break-glass credential.',
+    remediation: { text: 'Bind the PlatformAccess presets instead; keep cluster-admin for the kubeadm system:masters break-glass credential.' },
     check: bindingCheck((b) => {
       const ref = asDict(b.roleRef);
       if (ref.kind !== 'ClusterRole' || ref.name !== 'cluster-admin') return undefined;
@@ -248,7 +248,7 @@ export const RBAC_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'Bind roles to named groups or a WorkloadIdentity service account (NamespaceAccess presets), never to system:authenticated, system:unauthenticated, system:anonymous or system:serviceaccounts.',
+    remediation: { text: 'Bind roles to named groups or a WorkloadIdentity service account (NamespaceAccess presets), never to system:authenticated, system:unauthenticated, system:anonymous or system:serviceaccounts.' },
     check: (ctx: CheckContext): CheckResult[] => {
       const all = bindings(ctx);
       if (all.length === 0) return [notEvaluated('no RoleBinding or ClusterRoleBinding in the input.')];
@@ -283,7 +283,7 @@ export const RBAC_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'Bind roles to a WorkloadIdentity service account instead of "default".',
+    remediation: { construct: 'WorkloadIdentity', text: 'bind roles to its service account instead of "default".' },
     check: bindingCheck((b, d) => {
       const hits = subjects(b).filter((s) => s.kind === 'ServiceAccount' && s.name === 'default');
       const ns = d.object.metadata?.namespace;
@@ -303,7 +303,7 @@ export const RBAC_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'Tenant roles (NamespaceAccess) request storage through PersistentVolumeClaims; PersistentVolume write access stays in PlatformAccess. Record an exception for the platform role.',
+    remediation: { text: 'Tenant roles (NamespaceAccess) request storage through PersistentVolumeClaims; PersistentVolume write access stays in PlatformAccess. Record an exception for the platform role.' },
     check: ruleCheck(persistentVolumeWriteProblem, BUILTIN_ROLES_FLAGGED_BY.persistentVolumeWrite, 'No write access to PersistentVolumes.'),
   },
   {
@@ -319,7 +319,7 @@ export const RBAC_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'Keep NetworkPolicy write access in PlatformAccess; tenants request flows through reviewed NetworkAllowPolicy code. Record an exception for the platform role.',
+    remediation: { text: 'Keep NetworkPolicy write access in PlatformAccess; tenants request flows through reviewed NetworkAllowPolicy code. Record an exception for the platform role.' },
     check: ruleCheck(networkPolicyWriteProblem, BUILTIN_ROLES_FLAGGED_BY.networkPolicyWrite, 'No write access to NetworkPolicies.'),
   },
 ];

@@ -41,7 +41,7 @@ export const SCHEDULER_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242377'], ccn: ['CCN-CL-04'], scs: ['SCS-BASE-TLS'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: 'HardenedControlPlane prop tls (TlsPolicy) renders --tls-min-version and --tls-cipher-suites for the scheduler.',
+    remediation: { construct: 'HardenedControlPlane', prop: 'tls', text: 'TlsPolicy renders --tls-min-version and --tls-cipher-suites for the scheduler.' },
     check: componentCheck(sched, servingTlsVerdict),
   },
   {
@@ -52,7 +52,7 @@ export const SCHEDULER_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242384'], cis: ['1.4.2'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: "HardenedControlPlane prop scheduler.extraArgs 'bind-address': '127.0.0.1' (kubeadm's default).",
+    remediation: { construct: 'HardenedControlPlane', prop: 'scheduler.extraArgs', text: "'bind-address': '127.0.0.1' (kubeadm's default)." },
     check: componentCheck(sched, (c) => loopbackBindVerdict(c.flag('bind-address'))),
   },
   {
@@ -63,7 +63,7 @@ export const SCHEDULER_CONTROLS: readonly ControlRecord[] = [
     frameworks: { cis: ['1.4.1'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: "HardenedControlPlane prop scheduler.extraArgs 'profiling': 'false'.",
+    remediation: { construct: 'HardenedControlPlane', prop: 'scheduler.extraArgs', text: "'profiling': 'false'." },
     check: componentCheck(sched, schedulerProfiling),
   },
 ];

@@ -166,7 +166,7 @@ export const WORKLOAD_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'HardenedWorkload renders securityContext.privileged: false; remove any override of it.',
+    remediation: { construct: 'HardenedWorkload', text: 'renders securityContext.privileged: false; remove any override of it.' },
     check: containerCheck(
       (c) => (asBool(asDict(c.container.securityContext).privileged) === true ? 'privileged: true' : undefined),
       'No container is privileged.',
@@ -185,7 +185,7 @@ export const WORKLOAD_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'HardenedWorkload never sets hostNetwork, hostPID or hostIPC; remove them from the pod spec.',
+    remediation: { construct: 'HardenedWorkload', text: 'never sets hostNetwork, hostPID or hostIPC; remove them from the pod spec.' },
     check: podCheck((p) => {
       // A control-plane static pod serves on the node's addresses: the host network is what it is
       // for. It has no need for the host's PID or IPC namespace.
@@ -212,7 +212,7 @@ export const WORKLOAD_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'HardenedWorkload prop containers[].ports: drop hostPort and expose the workload through a Service.',
+    remediation: { construct: 'HardenedWorkload', prop: 'containers[].ports', text: 'drop hostPort and expose the workload through a Service.' },
     check: containerCheck(
       (c, p) => {
         const ports = asDicts(c.container.ports);
@@ -241,7 +241,7 @@ export const WORKLOAD_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'HardenedWorkload prop containers[].ports: drop hostPort and expose the workload through a Service.',
+    remediation: { construct: 'HardenedWorkload', prop: 'containers[].ports', text: 'drop hostPort and expose the workload through a Service.' },
     check: containerCheck(
       (c, p) => {
         // On the host network the API server defaults hostPort to containerPort: every declared
@@ -269,7 +269,7 @@ export const WORKLOAD_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'HardenedWorkload renders securityContext.allowPrivilegeEscalation: false for every container.',
+    remediation: { construct: 'HardenedWorkload', text: 'renders securityContext.allowPrivilegeEscalation: false for every container.' },
     check: containerCheck(
       (c) => {
         const v = asBool(asDict(c.container.securityContext).allowPrivilegeEscalation);
@@ -295,7 +295,7 @@ export const WORKLOAD_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'HardenedWorkload renders runAsNonRoot: true and a non-zero runAsUser; build images that run as an unprivileged user.',
+    remediation: { construct: 'HardenedWorkload', text: 'renders runAsNonRoot: true and a non-zero runAsUser; build images that run as an unprivileged user.' },
     check: containerCheck(
       (c, p) => {
         const nonRoot = asBool(effective(p, c, 'runAsNonRoot'));
@@ -320,7 +320,7 @@ export const WORKLOAD_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'HardenedWorkload renders readOnlyRootFilesystem: true; mount an emptyDir for paths the application writes.',
+    remediation: { construct: 'HardenedWorkload', text: 'renders readOnlyRootFilesystem: true; mount an emptyDir for paths the application writes.' },
     check: containerCheck(
       (c) => (asBool(asDict(c.container.securityContext).readOnlyRootFilesystem) === true ? undefined : 'readOnlyRootFilesystem is not true'),
       'Every container has a read-only root filesystem.',
@@ -343,7 +343,10 @@ export const WORKLOAD_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: "HardenedWorkload renders capabilities.drop: ['ALL'] and adds none; listen on a port from 1024 up (containers[].ports) instead of adding NET_BIND_SERVICE; a Service can still offer port 80.",
+    remediation: [
+      { construct: 'HardenedWorkload', text: "renders capabilities.drop: ['ALL'] and adds none." },
+      { construct: 'HardenedWorkload', prop: 'containers[].ports', text: 'listen on a port from 1024 up instead of adding NET_BIND_SERVICE; a Service can still offer port 80.' },
+    ],
     check: containerCheck(
       (c) => {
         const caps = asDict(asDict(c.container.securityContext).capabilities);
@@ -373,7 +376,7 @@ export const WORKLOAD_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'HardenedWorkload renders the pod securityContext.seccompProfile.type: RuntimeDefault.',
+    remediation: { construct: 'HardenedWorkload', text: 'renders the pod securityContext.seccompProfile.type: RuntimeDefault.' },
     check: containerCheck(
       (c, p) => {
         const t = asString(asDict(effective(p, c, 'seccompProfile')).type);
@@ -398,7 +401,10 @@ export const WORKLOAD_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'HardenedWorkload prop containers[].resources (cpuLimit, memoryLimit; defaults 500m and 512Mi); for pods built otherwise, HardenedNamespace prop containerLimits gives the namespace default limits.',
+    remediation: [
+      { construct: 'HardenedWorkload', prop: ['containers[].resources.cpuLimit', 'containers[].resources.memoryLimit'], text: 'defaults 500m and 512Mi.' },
+      { construct: 'HardenedNamespace', prop: 'containerLimits', text: 'gives the namespace default limits for pods built otherwise.' },
+    ],
     check: containerCheck(
       (c, p, ctx) => {
         const missing = ['cpu', 'memory'].filter((r) => effectiveResource(ctx, p.namespace, c.container, r).limit === undefined);
@@ -424,7 +430,10 @@ export const WORKLOAD_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'HardenedWorkload props containers[].resources.ephemeralStorageRequest and containers[].resources.ephemeralStorageLimit (defaults 64Mi and 1Gi); for pods built otherwise, HardenedNamespace props containerLimits.defaultRequestEphemeralStorage and containerLimits.defaultLimitEphemeralStorage.',
+    remediation: [
+      { construct: 'HardenedWorkload', prop: ['containers[].resources.ephemeralStorageRequest', 'containers[].resources.ephemeralStorageLimit'], text: 'defaults 64Mi and 1Gi.' },
+      { construct: 'HardenedNamespace', prop: ['containerLimits.defaultRequestEphemeralStorage', 'containerLimits.defaultLimitEphemeralStorage'], text: 'for pods built otherwise.' },
+    ],
     check: containerCheck(
       (c, p, ctx) => {
         const r = effectiveResource(ctx, p.namespace, c.container, 'ephemeral-storage');
@@ -450,7 +459,10 @@ export const WORKLOAD_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'HardenedWorkload containers[].image and initContainers[].image (and PodRestartSchedule kubectlImage): write repository@sha256:<digest>, e.g. the digest `crane digest <image:tag>` prints.',
+    remediation: [
+      { construct: 'HardenedWorkload', prop: ['containers[].image', 'initContainers[].image'], text: 'write repository@sha256:<digest>, e.g. the digest `crane digest <image:tag>` prints.' },
+      { construct: 'PodRestartSchedule', prop: 'kubectlImage', text: 'likewise.' },
+    ],
     check: containerCheck((c) => imageDigestProblem(asString(c.container.image)), 'Every container image is pinned by digest.'),
   },
   {
@@ -467,7 +479,7 @@ export const WORKLOAD_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'HardenedWorkload prop containers[].secretMounts (mounts the Secret as a read-only volume) instead of env secretKeyRef or envFrom secretRef.',
+    remediation: { construct: 'HardenedWorkload', prop: 'containers[].secretMounts', text: 'mounts the Secret as a read-only volume instead of env secretKeyRef or envFrom secretRef.' },
     check: containerCheck(
       (c) => {
         const refs = asDicts(c.container.env)
@@ -496,7 +508,10 @@ export const WORKLOAD_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'HardenedWorkload renders automountServiceAccountToken: false; a pod that calls the API gets its token through HardenedWorkload prop serviceAccount (WorkloadIdentity prop automountToken: true, with least-privilege rules).',
+    remediation: [
+      { construct: 'HardenedWorkload', text: 'renders automountServiceAccountToken: false.' },
+      { construct: 'WorkloadIdentity', prop: 'automountToken', text: 'true, with least-privilege rules, for a pod that calls the API (passed as HardenedWorkload prop serviceAccount).' },
+    ],
     check: podCheck((p, ctx) => {
       const own = asBool(p.spec.automountServiceAccountToken);
       if (own === false) return pass('automountServiceAccountToken: false.');
@@ -524,7 +539,7 @@ export const WORKLOAD_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'WorkloadIdentity construct: one ServiceAccount per workload, passed as HardenedWorkload prop serviceAccount (HardenedWorkload creates one when it is omitted).',
+    remediation: { construct: 'HardenedWorkload', prop: 'serviceAccount', text: 'one WorkloadIdentity per workload (HardenedWorkload creates one when the prop is omitted).' },
     check: podCheck((p) => {
       const sa = serviceAccountOf(p);
       return sa === 'default' ? fail('The pod runs under the default service account.') : pass(`serviceAccountName: ${sa}.`);
@@ -545,7 +560,7 @@ export const WORKLOAD_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'HardenedWorkload props containers[].liveness and containers[].readiness (Probe.fromHttpGet/fromTcpSocket/fromCommand).',
+    remediation: { construct: 'HardenedWorkload', prop: ['containers[].liveness', 'containers[].readiness'], text: 'build them with Probe.fromHttpGet/fromTcpSocket/fromCommand.' },
     check: containerCheck(
       (c) => {
         const missing = ['livenessProbe', 'readinessProbe'].filter((k) => c.container[k] === undefined || c.container[k] === null);
@@ -568,7 +583,7 @@ export const WORKLOAD_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'HardenedWorkload renders no hostPath volume: use HardenedWorkload props containers[].writablePaths (emptyDir), containers[].configMapMounts or containers[].secretMounts instead.',
+    remediation: { construct: 'HardenedWorkload', prop: ['containers[].writablePaths', 'containers[].configMapMounts', 'containers[].secretMounts'], text: 'use these (emptyDir, ConfigMap, Secret) instead of a hostPath volume; the construct renders none.' },
     check: podCheck((p) => {
       const volumes = asDicts(p.spec.volumes).filter((v) => v.hostPath !== undefined && v.hostPath !== null);
       const path = (v: Dict) => String(asDict(v.hostPath).path ?? '?');
@@ -595,7 +610,7 @@ export const WORKLOAD_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'HardenedNamespace (or Tenant) construct for each application; put the workload in it.',
+    remediation: { construct: 'HardenedNamespace', text: 'one per application (or a Tenant); put the workload in it.' },
     check: podCheck((p) => {
       const ns = p.namespace;
       if (ns === undefined) return { status: 'not-evaluated', message: 'Not evaluated: the workload sets no namespace; it lands wherever it is applied (default unless told otherwise).' };
@@ -630,7 +645,7 @@ export const WORKLOAD_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'Do not deploy kubernetesui/dashboard; use kubectl with RBAC-scoped credentials instead.',
+    remediation: { text: 'Do not deploy kubernetesui/dashboard; use kubectl with RBAC-scoped credentials instead.' },
     check: dashboardCheck,
   },
   {
@@ -641,7 +656,7 @@ export const WORKLOAD_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242442'], ccn: ['CCN-CL-02'] },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: 'Update every workload that uses an image to the same version (Pulumi replaces the old objects); delete workloads left behind.',
+    remediation: { text: 'Update every workload that uses an image to the same version (Pulumi replaces the old objects); delete workloads left behind.' },
     check: singleVersionCheck,
   },
 ];

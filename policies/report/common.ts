@@ -3,6 +3,7 @@
  * order of findings, framework references in one normal form and a per-control roll-up.
  * Everything here is pure: the same findings give the same output, byte for byte.
  */
+import { type Remediation, remediationText } from '../control';
 import { Finding, Framework, FRAMEWORKS, FrameworkRefs, ObjectRef, Severity, SEVERITIES, Status } from '../model';
 
 /** What a report needs to know about a control (a subset of the catalogue's Control). */
@@ -12,7 +13,8 @@ export interface ControlInfo {
   rationale?: string;
   severity: Severity;
   frameworks: FrameworkRefs;
-  remediation?: string;
+  /** The catalogue's structured remediation, or a plain text. */
+  remediation?: Remediation | string;
 }
 
 export interface ReportMeta {
@@ -232,7 +234,9 @@ export function objectLabel(o: ObjectRef | undefined): string {
 
 /** The finding's remediation, or the control's when the finding carries none. */
 export function remediationOf(f: Finding, controls: Map<string, ControlInfo>): string | undefined {
-  return f.remediation ?? controls.get(f.control)?.remediation;
+  if (f.remediation !== undefined) return f.remediation;
+  const r = controls.get(f.control)?.remediation;
+  return r === undefined ? undefined : remediationText(r);
 }
 
 /** `manifests/app.yaml:12`, or '' when the finding has no file. */

@@ -5,6 +5,7 @@
  * not-evaluated findings produce no result: SARIF results are problems.
  */
 import { createHash } from 'crypto';
+import { remediationSteps, remediationText, stepProps } from '../control';
 import { Finding, Framework, FRAMEWORKS, Severity } from '../model';
 import {
   compareText,
@@ -63,7 +64,14 @@ export function renderSarif(findings: readonly Finding[], _summary: ReportSummar
       },
     };
     const remediation = info?.remediation ?? fromFindings?.findings.find((f) => f.remediation)?.remediation;
-    if (remediation) rule.help = { text: remediation };
+    if (remediation) {
+      rule.help = { text: remediationText(remediation) };
+      // The structured form for tools: which construct and prop to change (steps without a construct are left out).
+      const fix = remediationSteps(remediation).filter((s) => s.construct !== undefined);
+      if (fix.length > 0) {
+        (rule.properties as Record<string, unknown>).fix = fix.map((s) => ({ construct: s.construct, props: stepProps(s), text: s.text }));
+      }
+    }
     return rule;
   });
 

@@ -1,5 +1,6 @@
 /** A finding of a behavioural probe (hcb verify): the control's own severity, frameworks and fix. */
 import { CATALOGUE } from '../../policies/catalogue';
+import { remediationText } from '../../policies/control';
 import type { Finding, Status } from '../../policies/model';
 
 export function probeFinding(control: string, name: string, status: Status, message: string): Finding {
@@ -12,6 +13,6 @@ export function probeFinding(control: string, name: string, status: Status, mess
     frameworks: JSON.parse(JSON.stringify(c.frameworks)) as Finding['frameworks'],
     object: { kind: 'Probe', name, file: 'live:probe' },
     message,
-    remediation: c.remediation,
+    remediation: remediationText(c.remediation),
   };
 }

@@ -96,7 +96,7 @@ describe('control records: declared checkpoints are what runs', () => {
 
   it('derives the checkpoints of an automated record from its parts', () => {
     const base: AutomatedControlRecord = {
-      id: 'HCB-TEST-X', title: 't', rationale: 'r', severity: 'low', frameworks: {}, responsibility: 'cluster-admin', automation: 'automated', remediation: 'x', check: () => [],
+      id: 'HCB-TEST-X', title: 't', rationale: 'r', severity: 'low', frameworks: {}, responsibility: 'cluster-admin', automation: 'automated', remediation: { text: 'x' }, check: () => [],
     };
     expect(checkpointsOf(base)).toEqual(['synth', 'live']);
     expect(checkpointsOf({ ...base, liveOnly: 'observed only' })).toEqual(['live']);

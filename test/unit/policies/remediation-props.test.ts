@@ -1,17 +1,20 @@
-// Every construct prop a control's remediation names exists: the references are read out of each
-// remediation text and resolved against the constructs' TypeScript types with the compiler API
-// (the package's own source, as its .d.ts publishes it). A fix that names a prop nobody can set
-// sends the reader nowhere.
+// Every construct prop a control's remediation names exists. A remediation is structured
+// ({ construct, prop, text } steps, policies/control.ts): each step's construct and prop paths are
+// resolved against the constructs' TypeScript types with the compiler API (the package's own
+// source, as its .d.ts publishes it), and references a step's text makes in words ("X prop y",
+// "X.member") are read out and resolved the same way. A fix that names a prop nobody can set sends
+// the reader nowhere.
 import * as path from 'path';
 import * as ts from 'typescript';
 import { CATALOGUE } from '../../../policies';
+import { Remediation, remediationSteps, remediationText, stepProps, stepText } from '../../../policies/control';
 
 jest.setTimeout(180_000);
 
 const ROOT = path.resolve(__dirname, '../../..');
 
 /** A reference in a remediation text: construct (or type) name and a prop path such as `containers[].resources`. */
-interface Ref { control: string; name: string; path: string; kind: 'prop' | 'member' }
+interface Ref { control: string; name: string; path: string; kind: 'prop' | 'member' | 'construct' }
 
 // A prop path starts lower-case (so `... and KubeletConfiguration prop x` is a new reference, not a path).
 const PATH = String.raw`[a-z_][A-Za-z0-9_]*(?:\[\])?(?:\.[A-Za-z_][A-Za-z0-9_]*(?:\[\])?)*`;
@@ -111,6 +114,7 @@ class TypeIndex {
   problem(ref: Ref): string | undefined {
     const sym = this.exports.get(ref.name);
     if (!sym) return `${ref.name} is not a class or interface the package exports`;
+    if (ref.kind === 'construct') return undefined;
     if (ref.kind === 'member' && sym.flags & ts.SymbolFlags.Class) {
       const first = ref.path.split('.')[0].replace(/\[\]$/, '');
       const statics = this.checker.getTypeOfSymbol(sym);
@@ -159,11 +163,53 @@ describe('remediation texts name props that exist', () => {
     expect(problems('HardenedWorkload prop containers[].resources.cpuLimit; Probe.fromHttpGet; HardenedNamespace prop containerLimits.maxCpu.')).toEqual([]);
   });
 
-  test('every remediation of the catalogue', () => {
-    const refs = CATALOGUE.flatMap((c) => extractRefs(c.id, c.remediation, index.names));
-    // The texts do name constructs: an extraction that found nothing would pass vacuously.
-    expect(refs.length).toBeGreaterThan(50);
-    const problems = refs.map((r) => ({ r, p: index.problem(r) })).filter((x) => x.p !== undefined).map((x) => `${x.r.control}: ${x.p}`);
+  test('every remediation of the catalogue: its steps and the references in their texts', () => {
+    const structured = CATALOGUE.flatMap((c) => structuredRefs(c.id, c.remediation));
+    // The steps do name constructs and props: a catalogue of text-only steps would pass vacuously.
+    expect(structured.filter((r) => r.kind === 'prop').length).toBeGreaterThan(80);
+    const inText = CATALOGUE.flatMap((c) => remediationSteps(c.remediation).flatMap((s) => extractRefs(c.id, s.text, index.names)));
+    const problems = [...structured, ...inText].map((r) => ({ r, p: index.problem(r) })).filter((x) => x.p !== undefined).map((x) => `${x.r.control}: ${x.p}`);
     expect(problems).toEqual([]);
+  });
+
+  test('catalogue remediations are structured, and their texts do not repeat the construct and prop', () => {
+    for (const c of CATALOGUE) {
+      expect({ id: c.id, plain: typeof c.remediation === 'string' }).toEqual({ id: c.id, plain: false });
+      for (const s of remediationSteps(c.remediation)) {
+        expect({ id: c.id, text: s.text.trim().length > 0 }).toEqual({ id: c.id, text: true });
+        // A prop needs its construct; the text says what to do, after "<construct> prop <prop>: ".
+        if (s.prop !== undefined) expect({ id: c.id, construct: s.construct }).toEqual({ id: c.id, construct: expect.any(String) });
+        if (s.construct !== undefined) expect({ id: c.id, repeats: s.text.startsWith(s.construct) }).toEqual({ id: c.id, repeats: false });
+      }
+    }
+  });
+});
+
+/** The references a structured remediation makes: each step's construct with each of its props (or the construct alone). */
+function structuredRefs(control: string, r: Remediation | string): Ref[] {
+  return remediationSteps(r).flatMap((s): Ref[] => {
+    if (s.construct === undefined) return [];
+    const props = stepProps(s);
+    return props.length > 0 ? props.map((p) => ({ control, name: s.construct!, path: p, kind: 'prop' as const })) : [{ control, name: s.construct, path: '', kind: 'construct' as const }];
+  });
+}
+
+describe('structured remediation', () => {
+  test('renders as the text reports print after "fix:"', () => {
+    expect(stepText({ construct: 'HardenedControlPlane', prop: 'apiServer.extraArgs', text: "remove 'token-auth-file'." })).toBe("HardenedControlPlane prop apiServer.extraArgs: remove 'token-auth-file'.");
+    expect(stepText({ construct: 'KubeletConfiguration', prop: ['rotateCertificates', 'serverTLSBootstrap', 'tls'], text: 'true.' })).toBe('KubeletConfiguration props rotateCertificates, serverTLSBootstrap and tls: true.');
+    expect(stepText({ construct: 'AuditPolicy', text: 'keep its rules.' })).toBe('AuditPolicy: keep its rules.');
+    expect(remediationText([{ construct: 'HardenedWorkload', text: 'renders no hostPath.' }, { text: 'Delete what is left.' }])).toBe('HardenedWorkload: renders no hostPath. Delete what is left.');
+    expect(remediationText('plain text')).toBe('plain text');
+  });
+
+  test('a step naming a construct or prop that does not exist is caught', () => {
+    const problems = (r: Remediation) => structuredRefs('X', r).map((x) => index.problem(x)).filter(Boolean);
+    expect(problems({ construct: 'HardenedControlPlane', prop: 'apiServer.authorizationModes', text: 'x' })).toEqual([
+      'HardenedControlPlane has no prop "apiServer.authorizationModes" ("authorizationModes" does not exist)',
+    ]);
+    expect(problems({ construct: 'HardenedControlPlane', prop: ['audit.logPath', 'etcd.local.extraArgs'], text: 'x' })).toHaveLength(2);
+    expect(problems({ construct: 'HardenedGadget', text: 'x' })).toEqual(['HardenedGadget is not a class or interface the package exports']);
+    expect(problems([{ construct: 'HardenedWorkload', prop: 'containers[].resources.cpuLimit', text: 'x' }, { construct: 'AuditPolicy', text: 'y' }])).toEqual([]);
   });
 });
