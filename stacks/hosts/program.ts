@@ -66,7 +66,7 @@ export interface HostsBlueprintOptions {
 
 /**
  * The blueprint spec of a hosts cluster: the stack's spec plus what kubeadm init on the first
- * control plane needs. The kubelet uses cgroupfs (the bring-up assumes no systemd on the hosts)
+ * control plane needs. kube-proxy leaves nf_conntrack_max alone. The kubelet uses cgroupfs (the bring-up assumes no systemd on the hosts)
  * under a cgroup parent named after the stack, so `destroy` finds every container by it. kube-system
  * is exempt from PodSecurity (kubeadm's static pods run on the host network as root; their mirror
  * pods would be refused), the one exemption the catalogue accepts.
@@ -85,6 +85,10 @@ export function hostsBlueprintSpec(spec: BlueprintSpec, hosts: HostsTargetSpec, 
       serviceSubnet: cp.serviceSubnet ?? HOSTS_NETWORK.serviceSubnet,
       podSubnet: cp.podSubnet ?? HOSTS_NETWORK.podSubnet,
       kubelet: { cgroupDriver: 'cgroupfs', cgroupRoot: `/hcb-hosts-${opts.stack}`, ...(opts.cgroupV1 ? { failCgroupV1: false } : {}), ...cp.kubelet },
+      // kube-proxy leaves the host's conntrack table size (nf_conntrack_max, one value for the whole
+      // kernel) to the host: its other conntrack settings are per network namespace, this one is not,
+      // and where it may not write it (a host in a container or namespace) kube-proxy would not start.
+      kubeProxy: { conntrackMaxPerCore: 0, ...cp.kubeProxy },
       admission: {
         ...cp.admission,
         podSecurity: {

@@ -53,6 +53,7 @@ test('hostsBlueprintSpec: the first control plane, the ranges, cgroupfs under a 
   const s = hostsBlueprintSpec({ namespaces: [{ name: 'a' }] }, hosts, { stack: 'prod' });
   expect(s.controlPlane).toMatchObject({ nodeName: 'cp1', advertiseAddress: '198.18.4.11', clusterName: 'prod', serviceSubnet: '198.19.128.0/17', podSubnet: '198.18.128.0/17' });
   expect(s.controlPlane?.kubelet).toEqual({ cgroupDriver: 'cgroupfs', cgroupRoot: '/hcb-hosts-prod' });
+  expect(s.controlPlane?.kubeProxy).toEqual({ conntrackMaxPerCore: 0 });
   expect(hostsBlueprintSpec({}, hosts, { stack: 'prod', cgroupV1: true }).controlPlane?.kubelet).toMatchObject({ failCgroupV1: false });
   expect(s.controlPlane?.admission?.podSecurity?.exemptions).toHaveLength(1);
   expect(() => hostsBlueprintSpec({}, hosts, { stack: 'a b' })).toThrow(/cannot name a cgroup/);
