@@ -10,7 +10,16 @@
  *      parser, the same with js-yaml 5 (when installed in $HCB_BENCH_ALT, default /tmp/hcb-bench-alt),
  *      and each peer found (bench/peers.ts);
  *   3. synth of 100, 1,000 and 5,000 tenants against the floor of serializing the same objects;
- *   4. on test/fixtures/insecure: what each peer finds that we do not, and the other way round.
+ *   4. on test/fixtures/insecure: what each peer finds that we do not, and the other way round;
+ *   5. admission latency with and without the generated ValidatingAdmissionPolicies on the local
+ *      control plane (bench/admission.ts, ports 47600-47605);
+ *   6. Pulumi preview/up/destroy of the local stack without the node at several namespace counts
+ *      (bench/pulumi.ts, ports 47620-47625).
+ * `--only admission` or `--only pulumi` runs just that part and replaces its section (and its row of
+ * the targets table) in the existing output file; `--skip admission,pulumi` leaves those parts out
+ * of a full run, which then keeps their sections from the existing file as they are.
+ * `--only pulumi --from-json FILE` writes the section from what `bench/pulumi.ts` printed (likewise
+ * admission), for measurements taken on their own.
  * Medians with min–max over the repetitions; ratios are taken within one repetition, then the median.
  */
 import { execFileSync, spawnSync } from 'child_process';
@@ -20,6 +29,9 @@ import * as path from 'path';
 import { buildForBench } from './build';
 import { writeCorpus, CorpusInfo, SEED } from './corpus';
 import { findPeers, objectKey, Peer, PEER_MAP } from './peers';
+import { AdmissionResult, runAdmissionBench } from './admission';
+import { PulumiResult, runPulumiBench } from './pulumi';
+import { ADMISSION_HEADING, ADMISSION_TARGET, admissionSection, admissionTarget, PULUMI_HEADING, PULUMI_TARGET, pulumiSection, pulumiTarget, spliceSection } from './sections';
 
 const REPO = path.resolve(__dirname, '..');
 const args = process.argv.slice(2);
@@ -33,6 +45,21 @@ const SYNTH_REPS = (n: number): number => (QUICK ? 1 : n >= 5000 ? 3 : 5);
 const ALT = process.env.HCB_BENCH_ALT ?? '/tmp/hcb-bench-alt';
 const TIME = '/usr/bin/time';
 const PEER_TIMEOUT_MS = 15 * 60 * 1000;
+const listArg = (name: string): string[] => {
+  const i = args.indexOf(name);
+  return i >= 0 ? (args[i + 1] ?? '').split(',').filter(Boolean) : [];
+};
+const ONLY = listArg('--only');
+const SKIP = listArg('--skip');
+for (const part of [...ONLY, ...SKIP]) {
+  if (part !== 'admission' && part !== 'pulumi') throw new Error(`bench: --only/--skip take admission and/or pulumi, not ${part}`);
+}
+const ADMISSION_REPS = Number(process.env.HCB_BENCH_ADMISSION_REPS ?? (QUICK ? 2 : 5));
+const PULUMI_SIZES = QUICK ? [10, 50] : (process.env.HCB_BENCH_PULUMI_SIZES ?? '50,200').split(',').map(Number);
+const PULUMI_REPS = Number(process.env.HCB_BENCH_PULUMI_REPS ?? (QUICK ? 1 : 2));
+/** With --only and one part: the JSON that bench/admission.ts or bench/pulumi.ts printed, instead of measuring again. */
+const FROM_JSON = listArg('--from-json')[0];
+const TARGETS_HEADING = '## Targets (issue 13)';
 
 const log = (s: string): void => void process.stderr.write(`bench: ${s}\n`);
 
@@ -174,7 +201,26 @@ function machine(): string[] {
   ];
 }
 
+/** `--only`: run the named parts and replace their sections in the existing file. */
+async function onlyParts(): Promise<void> {
+  if (FROM_JSON && ONLY.length !== 1) throw new Error('bench: --from-json goes with exactly one --only part');
+  if (!fs.existsSync(OUT)) throw new Error(`bench: --only needs an existing ${OUT} (run the full benchmark once)`);
+  const date = new Date().toISOString().slice(0, 10);
+  if (ONLY.includes('admission')) {
+    log('admission latency');
+    const r = FROM_JSON ? (JSON.parse(fs.readFileSync(FROM_JSON, 'utf8')) as AdmissionResult) : await runAdmissionBench({ repetitions: ADMISSION_REPS, log: (l) => log(`admission: ${l}`) });
+    spliceSection(OUT, ADMISSION_HEADING, admissionSection(r, date), TARGETS_HEADING, admissionTarget(r));
+  }
+  if (ONLY.includes('pulumi')) {
+    log(`pulumi at ${PULUMI_SIZES.join(', ')} namespaces`);
+    const r = FROM_JSON ? (JSON.parse(fs.readFileSync(FROM_JSON, 'utf8')) as PulumiResult) : await runPulumiBench({ sizes: PULUMI_SIZES, repetitions: PULUMI_REPS, log: (l) => log(`pulumi: ${l}`) });
+    spliceSection(OUT, PULUMI_HEADING, pulumiSection(r, date), TARGETS_HEADING, pulumiTarget(r));
+  }
+  log(`updated ${OUT}`);
+}
+
 async function main(): Promise<void> {
+  if (ONLY.length > 0) return onlyParts();
   const started = new Date();
   const loadAtStart = os.loadavg();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'hcb-bench-'));
@@ -264,7 +310,18 @@ async function main(): Promise<void> {
       }
     }
 
-    writeReport({ started, loadAtStart, corpora, samples, peers, haveAlt, altCheck, synth, ours, peerFindings });
+    let admission: AdmissionResult | undefined;
+    if (!SKIP.includes('admission')) {
+      log('admission latency');
+      admission = await runAdmissionBench({ repetitions: ADMISSION_REPS, log: (l) => log(`admission: ${l}`) });
+    }
+    let pulumiRuns: PulumiResult | undefined;
+    if (!SKIP.includes('pulumi')) {
+      log(`pulumi at ${PULUMI_SIZES.join(', ')} namespaces`);
+      pulumiRuns = await runPulumiBench({ sizes: PULUMI_SIZES, repetitions: PULUMI_REPS, log: (l) => log(`pulumi: ${l}`) });
+    }
+
+    writeReport({ started, loadAtStart, corpora, samples, peers, haveAlt, altCheck, synth, ours, peerFindings, admission, pulumi: pulumiRuns });
     log(`wrote ${OUT}`);
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
@@ -282,6 +339,8 @@ interface ReportInput {
   synth: Array<{ n: number; runs: SynthRun[] }>;
   ours: Array<{ control: string; status: string; object?: { kind?: string; namespace?: string | null; name?: string | null } }>;
   peerFindings: Map<string, Array<{ object: string; check: string }>>;
+  admission?: AdmissionResult;
+  pulumi?: PulumiResult;
 }
 
 function writeReport(x: ReportInput): void {
@@ -502,8 +561,27 @@ function writeReport(x: ReportInput): void {
     '',
   );
 
+  // Admission and Pulumi: measured in this run, or kept from the existing file (--skip).
+  const previous = path.join(REPO, 'BENCHMARKS.md');
+  const date = x.started.toISOString().slice(0, 10);
+  const keptRow = (first: string): string[] | undefined => {
+    if (!fs.existsSync(previous)) return undefined;
+    const line = fs.readFileSync(previous, 'utf8').split('\n').find((l) => l.startsWith(`| ${first} |`));
+    return line ? line.slice(2, -2).split(' | ') : undefined;
+  };
+  if (x.admission) L.push(...admissionSection(x.admission, date));
+  else {
+    const kept = preservedSection(previous, ADMISSION_HEADING);
+    if (kept) L.push(kept, '');
+  }
+  if (x.pulumi) L.push(...pulumiSection(x.pulumi, date));
+  else {
+    const kept = preservedSection(previous, PULUMI_HEADING);
+    if (kept) L.push(kept, '');
+  }
+
   // Targets.
-  L.push('## Targets (issue 13)', '');
+  L.push(TARGETS_HEADING, '');
   const big = gen[gen.length - 1];
   const bigS = big ? x.samples.get(big.name)! : [];
   const ratioCpu = med(bigS.map((r) => r.audit.cpuMs / r.parse.cpuMs));
@@ -534,8 +612,8 @@ function writeReport(x: ReportInput): void {
   const last = sy[sy.length - 1];
   T.push(['synth within 1.5x of plain serialisation', yes(last.ratioCpu <= 1.5), `${fmt(last.ratioCpu, 2)}x CPU, ${fmt(last.ratio, 2)}x wall at ${last.n} tenants: writing the YAML (write ms) costs about what the floor does; building the construct tree and cdk8s's toJson (construct ms, toJson ms) come on top`]);
   T.push(['synth growth close to linear', yes(last.perObj / sy[0].perObj <= 1.3), `CPU per object at ${last.n} tenants is ${fmt(last.perObj / sy[0].perObj, 2)}x that at ${sy[0].n}`]);
-  T.push(['Pulumi preview/up at 50 and 500 namespaces', '**not done**', 'skipped in this change, as planned: the audit, peer and synth parts came first'] );
-  T.push(['admission latency with the generated ValidatingAdmissionPolicies', '**not done**', 'skipped in this change, as planned'] );
+  T.push(x.pulumi ? pulumiTarget(x.pulumi) : (keptRow(PULUMI_TARGET) ?? [PULUMI_TARGET, '**not done**', 'left out of this run (--skip pulumi)']));
+  T.push(x.admission ? admissionTarget(x.admission) : (keptRow(ADMISSION_TARGET) ?? [ADMISSION_TARGET, '**not done**', 'left out of this run (--skip admission)']));
   T.push(['Trivy misconfiguration scan as a peer', '**not done**', 'not attempted in this change (time budget); kube-score and kubesec were built and compared'] );
   L.push(table(['target', 'result', 'measured / reason'], T), '');
 
@@ -548,6 +626,8 @@ function writeReport(x: ReportInput): void {
     '```',
     'npm run bench                 # full run, writes BENCHMARKS.md',
     'npm run bench -- --quick      # 1,000 and 5,000 objects, 100 and 500 tenants, 2 repetitions; writes $TMPDIR/BENCHMARKS.quick.md',
+    'npm run bench -- --only admission   # only "Admission" (and its target row), replaced in BENCHMARKS.md; likewise --only pulumi',
+    'npm run bench -- --skip admission,pulumi   # everything else; those sections are kept from BENCHMARKS.md',
     'npx ts-node --transpile-only bench/large.ts   # "Large inputs": 100,000 to 1,250,000 documents, one run each (long)',
     '```',
     '',

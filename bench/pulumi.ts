@@ -1,0 +1,224 @@
+/**
+ * Pulumi scaling (issue 13): the project's own program (stacks/index.ts) on the local target
+ * without the node (hcb:node false: the control plane only, workloads are stored but never run),
+ * with N hardened namespaces from hcb:namespaces. For each N, in a throwaway copy of the project
+ * with its own Pulumi home and file backend (as the e2e tests do) and the control plane on loopback
+ * ports 47620-47625:
+ *   preview (empty stack), up (everything created), preview again (nothing to change),
+ *   up again (nothing to change), destroy (objects deleted, control plane stopped and purged).
+ * Each step is timed under /usr/bin/time (wall, CPU of pulumi and the programs it waits for, peak
+ * RSS of the largest). Time per resource = wall / Kubernetes resources in the stack. The same
+ * steps run `repetitions` times per N, each from an empty stack.
+ *
+ *   npx ts-node --transpile-only bench/pulumi.ts [N...]   (prints JSON; default 50 200)
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { LocalControlPlane } from '../stacks/local/control-plane';
+
+const REPO = path.resolve(__dirname, '..');
+const TIME = '/usr/bin/time';
+export const PULUMI_BASE_PORT = 47620;
+const STEP_TIMEOUT_MS = 60 * 60 * 1000;
+
+export interface PulumiStep {
+  step: 'preview' | 'up' | 'preview-unchanged' | 'up-unchanged' | 'destroy';
+  wallMs: number;
+  cpuMs?: number;
+  rssMiB?: number;
+  status: number | null;
+  summary: string;
+}
+
+export interface PulumiRun {
+  namespaces: number;
+  repetition: number;
+  /** Kubernetes resources in the stack after `up` (objects applied). */
+  kubernetesResources: number;
+  /** Every resource in the stack after `up` (components, providers, the control plane included). */
+  resources: number;
+  steps: PulumiStep[];
+  error?: string;
+}
+
+export interface PulumiResult {
+  pulumiVersion: string;
+  providerVersion: string;
+  runs: PulumiRun[];
+  loadAtStart: number[];
+  loadAtEnd: number[];
+}
+
+function toolchainBin(): string {
+  const fromEnv = process.env.HCB_TOOLCHAIN_BIN;
+  if (fromEnv && fs.existsSync(path.join(fromEnv, 'pulumi'))) return fromEnv;
+  const r = spawnSync('bash', [path.join(REPO, 'tools/build-toolchain.sh'), '--bin-dir'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error('the toolchain is not built (npm run toolchain), or set HCB_TOOLCHAIN_BIN');
+  return r.stdout.trim();
+}
+
+function pins(): Record<string, string> {
+  return Object.fromEntries(
+    fs
+      .readFileSync(path.join(REPO, 'tools/versions.env'), 'utf8')
+      .split('\n')
+      .filter((l) => /^[A-Z0-9_]+=/.test(l))
+      .map((l) => l.split('=') as [string, string]),
+  );
+}
+
+interface Env {
+  bin: string;
+  project: string;
+  env: NodeJS.ProcessEnv;
+}
+
+function setUp(home: string, bin: string): Env {
+  const project = path.join(home, 'project');
+  fs.mkdirSync(project);
+  for (const f of ['Pulumi.yaml', 'tsconfig.json', 'package.json']) fs.copyFileSync(path.join(REPO, f), path.join(project, f));
+  for (const d of ['node_modules', 'constructs', 'stacks', 'policies', 'cli']) fs.symlinkSync(path.join(REPO, d), path.join(project, d));
+  const backend = path.join(home, 'backend');
+  fs.mkdirSync(backend);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PATH: [bin, path.join(REPO, 'node_modules/@pulumi/pulumi'), path.join(REPO, 'node_modules/.bin'), process.env.PATH].join(':'),
+    HCB_TOOLCHAIN_BIN: bin,
+    PULUMI_HOME: path.join(home, 'pulumi-home'),
+    PULUMI_BACKEND_URL: `file://${backend}`,
+    PULUMI_CONFIG_PASSPHRASE: 'bench-passphrase',
+    PULUMI_CONFIG_PASSPHRASE_FILE: '',
+    PULUMI_SKIP_UPDATE_CHECK: 'true',
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: 'true',
+    PULUMI_DISABLE_REGISTRY_RESOLVE: 'true',
+    PULUMI_NODEJS_TRANSPILE_ONLY: 'true',
+    PULUMI_SKIP_CONFIRMATIONS: 'true',
+  };
+  return { bin, project, env };
+}
+
+function pulumi(e: Env, args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(path.join(e.bin, 'pulumi'), [...args, '--non-interactive'], { cwd: e.project, env: e.env, encoding: 'utf8', timeout: STEP_TIMEOUT_MS, maxBuffer: 256 * 1024 * 1024 });
+  return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+function must(e: Env, args: string[]): string {
+  const r = pulumi(e, args);
+  if (r.status !== 0) throw new Error(`pulumi ${args.slice(0, 3).join(' ')} failed (exit ${r.status}):\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
+  return r.stdout;
+}
+
+function timedStep(e: Env, step: PulumiStep['step'], args: string[]): PulumiStep {
+  const tf = path.join(os.tmpdir(), `hcb-bench-pulumi-time-${process.pid}`);
+  const t = process.hrtime.bigint();
+  const r = spawnSync(TIME, ['-o', tf, '-f', '%U %S %M', path.join(e.bin, 'pulumi'), ...args, '--non-interactive'], {
+    cwd: e.project,
+    env: e.env,
+    encoding: 'utf8',
+    timeout: STEP_TIMEOUT_MS,
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  const wallMs = Number(process.hrtime.bigint() - t) / 1e6;
+  let cpuMs: number | undefined;
+  let rssMiB: number | undefined;
+  if (fs.existsSync(tf)) {
+    const [u, s, m] = (fs.readFileSync(tf, 'utf8').trim().split('\n').pop() ?? '').split(' ').map(Number);
+    if ([u, s, m].every(Number.isFinite)) {
+      cpuMs = (u + s) * 1000;
+      rssMiB = m / 1024;
+    }
+    fs.rmSync(tf, { force: true });
+  }
+  const out = `${r.stdout ?? ''}`;
+  // The "Resources:" block pulumi prints at the end, on one line.
+  const idx = out.lastIndexOf('Resources:');
+  const summary = idx >= 0 ? out.slice(idx + 'Resources:'.length).split('\n').map((l) => l.trim()).filter((l) => /^[+~\-±]?\s*\d+ /.test(l)).join(', ') : '';
+  if (r.status !== 0) {
+    throw Object.assign(new Error(`pulumi ${step} failed (exit ${r.status ?? r.signal}):\n${out.slice(-3000)}\n${(r.stderr ?? '').slice(-3000)}`), { step: { step, wallMs, cpuMs, rssMiB, status: r.status, summary } });
+  }
+  return { step, wallMs, cpuMs, rssMiB, status: r.status, summary };
+}
+
+function countResources(e: Env): { all: number; kubernetes: number } {
+  const state = JSON.parse(must(e, ['stack', 'export'])) as { deployment?: { resources?: Array<{ type: string }> } };
+  const resources = state.deployment?.resources ?? [];
+  return { all: resources.length, kubernetes: resources.filter((r) => r.type.startsWith('kubernetes:') && !r.type.startsWith('kubernetes:yaml') && r.type !== 'pulumi:providers:kubernetes').length };
+}
+
+async function oneRun(bin: string, n: number, rep: number, log: (l: string) => void): Promise<PulumiRun> {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), `hcb-bench-pulumi-${n}-`));
+  const stateDir = path.join(home, 'cluster');
+  const e = setUp(home, bin);
+  const run: PulumiRun = { namespaces: n, repetition: rep, kubernetesResources: 0, resources: 0, steps: [] };
+  let destroyed = false;
+  try {
+    must(e, ['plugin', 'install', 'resource', 'kubernetes', pins().K8S_PROVIDER_VERSION, '--file', path.join(bin, 'pulumi-resource-kubernetes')]);
+    must(e, ['stack', 'init', 'local']);
+    const p = PULUMI_BASE_PORT;
+    const ports = { apiServerPort: p, etcdClientPort: p + 1, etcdPeerPort: p + 2, etcdMetricsPort: p + 3, controllerManagerPort: p + 4, schedulerPort: p + 5 };
+    const settings = [
+      `stateDir=${stateDir}`,
+      'node=false',
+      ...Object.entries(ports).map(([k, v]) => `${k}=${v}`),
+      ...Array.from({ length: n }, (_, i) => `namespaces[${i}]=bench-ns-${String(i).padStart(3, '0')}`),
+    ];
+    must(e, ['config', 'set-all', '--path', ...settings.flatMap((s) => ['--plaintext', s])]);
+    for (const [step, args] of [
+      ['preview', ['preview']],
+      ['up', ['up', '--yes', '--skip-preview']],
+      ['preview-unchanged', ['preview', '--expect-no-changes']],
+      ['up-unchanged', ['up', '--yes', '--skip-preview', '--expect-no-changes']],
+    ] as const) {
+      log(`${n} namespaces, rep ${rep + 1}: ${step}`);
+      const s = timedStep(e, step, [...args]);
+      run.steps.push(s);
+      log(`  ${(s.wallMs / 1000).toFixed(1)} s wall, ${((s.cpuMs ?? NaN) / 1000).toFixed(1)} s CPU: ${s.summary}`);
+      if (step === 'up') {
+        const c = countResources(e);
+        run.resources = c.all;
+        run.kubernetesResources = c.kubernetes;
+      }
+    }
+    log(`${n} namespaces, rep ${rep + 1}: destroy`);
+    run.steps.push(timedStep(e, 'destroy', ['destroy', '--yes', '--skip-preview']));
+    destroyed = true;
+  } catch (err) {
+    const step = (err as { step?: PulumiStep }).step;
+    if (step) run.steps.push(step);
+    run.error = (err as Error).message.slice(0, 2000);
+    log(`${n} namespaces, rep ${rep + 1}: ${run.error.split('\n')[0]}`);
+  } finally {
+    if (!destroyed && fs.existsSync(stateDir)) {
+      // Whatever the stack did not tear down: the control plane's processes and files.
+      await new LocalControlPlane({ stateDir, binDir: bin, nodeFiles: [], log: () => undefined }).down({ purge: true }).catch(() => undefined);
+    }
+    fs.rmSync(home, { recursive: true, force: true });
+  }
+  return run;
+}
+
+export async function runPulumiBench(opts: { sizes?: number[]; repetitions?: number; log?: (l: string) => void } = {}): Promise<PulumiResult> {
+  const sizes = opts.sizes ?? [50, 200];
+  const reps = opts.repetitions ?? 2;
+  const log = opts.log ?? ((l: string) => process.stderr.write(`pulumi: ${l}\n`));
+  const bin = toolchainBin();
+  const loadAtStart = os.loadavg();
+  const version = spawnSync(path.join(bin, 'pulumi'), ['version'], { encoding: 'utf8' }).stdout.trim();
+  const runs: PulumiRun[] = [];
+  for (let rep = 0; rep < reps; rep++) {
+    for (const n of sizes) runs.push(await oneRun(bin, n, rep, log));
+  }
+  return { pulumiVersion: version, providerVersion: pins().K8S_PROVIDER_VERSION, runs, loadAtStart, loadAtEnd: os.loadavg() };
+}
+
+if (require.main === module) {
+  const sizes = process.argv.slice(2).map(Number).filter((x) => x > 0);
+  runPulumiBench({ sizes: sizes.length ? sizes : undefined, repetitions: Number(process.env.HCB_BENCH_PULUMI_REPS ?? 2) })
+    .then((r) => process.stdout.write(`${JSON.stringify(r)}\n`))
+    .catch((e: unknown) => {
+      process.stderr.write(`pulumi: ${e instanceof Error ? e.stack : String(e)}\n`);
+      process.exitCode = 1;
+    });
+}

