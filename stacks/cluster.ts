@@ -138,9 +138,7 @@ export function validateClusterArgs(args: ClusterArgs, opts: { workersSupported?
   if (!kubeadm?.content || !new RegExp(`^\\s*name: ${first.name}\\s*$`, 'm').test(kubeadm.content)) {
     throw new Error(`hcb: the blueprint's kubeadm configuration does not name the node "${first.name}" (hcb:hosts[${cps[0].i}]); synthesize it with hostsBlueprintSpec (stacks/hosts/program.ts)`);
   }
-  for (const name of Object.keys(t.dial ?? {})) {
-    if (!hosts.some((h) => h.name === name)) throw new Error(`hcb: HCB_HOSTS_DIAL names host "${name}", which is not in hcb:hosts (known: ${hosts.map((h) => h.name).join(', ')}). Fix: correct or unset HCB_HOSTS_DIAL`);
-  }
+  // HCB_HOSTS_DIAL may name more hosts than hcb:hosts lists (e.g. a host about to be added); those entries are unused.
 }
 
 /** The catalogue on what the stack renders: cluster objects, control-plane configuration, manifests. */
