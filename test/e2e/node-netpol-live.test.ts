@@ -337,9 +337,8 @@ describe('NetworkPolicies bite', () => {
     mark('policy proofs done');
   });
 
-  // DNS ("resolves through CoreDNS while other egress is blocked") needs CoreDNS on the node,
-  // which another change adds; the tenants' hcb-allow-dns policy is applied above but not
-  // exercised here yet.
+  // DNS ("resolves through CoreDNS while other egress is blocked") is proven in node-dns-live,
+  // which runs CoreDNS on its node under the same enforcer.
 });
 
 describe('a stopped enforcer', () => {
