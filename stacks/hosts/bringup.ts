@@ -588,11 +588,8 @@ for p in /proc/[0-9]*; do
 done
 sleep 0.5
 # mounts under the runtime's and the kubelet's directories (deepest first)
-# (bounded rounds until none is left: containerd may have stacked several mounts on /run/netns)
-for i in 1 2 3 4 5 6 7 8 9 10; do
-  ms=$(awk '{print $5}' /proc/self/mountinfo | grep -E '^(/var/lib/kubelet|/var/lib/containerd|/run/containerd|/run/netns|/var/run/netns)(/|$)' | sort -r)
-  [ -z "$ms" ] && break
-  for m in $ms; do umount -l "$m" 2>/dev/null; done
+for i in 1 2 3; do
+  awk '{print $5}' /proc/self/mountinfo | grep -E '^(/var/lib/kubelet|/var/lib/containerd|/run/containerd|/run/netns|/var/run/netns)(/|$)' | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
 done
 # interfaces the CNI bridge made
 for l in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1); do

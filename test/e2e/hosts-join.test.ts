@@ -68,6 +68,9 @@ function blueprint() {
       podSubnet: POD_SUBNET,
       serviceSubnet: '198.19.208.0/20',
       kubelet: { cgroupDriver: 'cgroupfs', cgroupRoot: cgroupRoot(CP), failCgroupV1: false },
+      // The lab hosts are network namespaces: nf_conntrack_max is the machine's, read-only there
+      // (as the hosts program sets it for the hosts target).
+      kubeProxy: { conntrackMaxPerCore: 0 },
       admission: {
         podSecurity: {
           exemptions: [
@@ -152,7 +155,7 @@ function synth(build: (chart: Chart) => void): Obj[] {
 const workloads: Record<string, HardenedWorkload> = {};
 
 function probeOn(chart: Chart, name: string, node: string): HardenedWorkload {
-  return new HardenedWorkload(chart, name, {
+  return new HardenedWorkload(chart, `workload-${name}`, {
     namespace: NS,
     name,
     app: name,
@@ -257,7 +260,19 @@ async function resetEverything(): Promise<string[]> {
   return problems;
 }
 
+/**
+ * Mounts each lab host shows before anything runs: the host's mount namespace is a copy of this
+ * machine's, so a machine mount such as /run/netns (from `ip netns`) is listed there too, hidden
+ * under the host's own /run. Only mounts beyond these count as left behind.
+ */
+const baselineMounts = new Map<string, Set<string>>();
+
 function leftovers(name: string): string[] {
+  const base = baselineMounts.get(name) ?? new Set<string>();
+  return rawLeftovers(name).filter((l) => !(l.startsWith('mount ') && base.has(l)));
+}
+
+function rawLeftovers(name: string): string[] {
   return lab!.exec(name, [
     'sh',
     '-c',
@@ -281,6 +296,7 @@ beforeAll(async () => {
   // containerd's overlayfs snapshotter cannot stack on the lab's overlay /var: a plain directory there.
   for (const name of [CP, ...WORKERS]) {
     fs.mkdirSync(path.join(lab.dir, 'hosts', name, 'containerd-disk'), { mode: 0o700 });
+    baselineMounts.set(name, new Set(rawLeftovers(name).filter((l) => l.startsWith('mount '))));
     lab.exec(name, ['sh', '-c', 'mkdir -p /var/lib/containerd && mount --bind /run/hcb-lab/containerd-disk /var/lib/containerd']);
   }
   const programs = buildImagePrograms(undefined, log);
