@@ -4,6 +4,8 @@
  * the IO seam tests run commands through, and the colour rule. Commands import these from here.
  */
 
+import { printable } from './fs-safe';
+
 /** Everything the command touches outside itself, so tests can run it in-process. */
 export interface CliIo {
   stdout: { write(s: string): unknown; isTTY?: boolean };
@@ -83,3 +85,68 @@ export function useColour(io: CliIo): boolean {
 export function firstRepeated(args: readonly string[], names: readonly string[]): string | undefined {
   return names.find((o) => args.filter((x) => x === o).length > 1);
 }
+
+/** What a command accepts: options with a value, flags, one-letter aliases, and which value options may repeat. */
+export interface OptionSpec {
+  values: readonly string[];
+  flags: readonly string[];
+  short?: Record<string, string>;
+  /** Value options that may be given more than once (e.g. --namespace); any other repeated option is a usage error. */
+  repeatable?: readonly string[];
+}
+
+export interface ParsedOptions {
+  options: Map<string, string[]>;
+  flags: Set<string>;
+  positional: string[];
+  /** The value of a single-valued option, or undefined when it is not given. */
+  value(name: string): string | undefined;
+}
+
+/**
+ * The parser every command uses: parseArgs, then a repeated option (value or flag) that is not
+ * repeatable is a usage error (which one was meant?). Errors are UsageErrors with the messages
+ * every command prints: `unknown option X`, `option --x needs a value`, `option --x takes no
+ * value`, `--x given more than once`.
+ */
+export function parseOptions(args: readonly string[], spec: OptionSpec): ParsedOptions {
+  const parsed = parseArgs(args, spec);
+  for (const [name, values] of parsed.options) {
+    if (values.length > 1 && !(spec.repeatable ?? []).includes(name)) throw new UsageError(`--${name} given more than once`);
+  }
+  const flagNames = new Set(Object.entries(spec.short ?? {}).filter(([, long]) => spec.flags.includes(long)).map(([s, long]) => [`-${s}`, `--${long}`]).flat());
+  for (const f of spec.flags) flagNames.add(`--${f}`);
+  const flagUses = new Map<string, number>();
+  for (const a of args) {
+    if (a === '--') break;
+    if (!flagNames.has(a)) continue;
+    const long = a.startsWith('--') ? a.slice(2) : spec.short![a.slice(1)];
+    flagUses.set(long, (flagUses.get(long) ?? 0) + 1);
+  }
+  for (const [name, n] of flagUses) if (n > 1 && name !== 'help') throw new UsageError(`--${name} given more than once`);
+  return { ...parsed, value: (name) => parsed.options.get(name)?.[0] };
+}
+
+/** No positional argument allowed: the first one is a usage error. */
+export function noPositional(parsed: { positional: readonly string[] }): void {
+  if (parsed.positional.length > 0) throw new UsageError(`unexpected argument "${parsed.positional[0]}"`);
+}
+
+/** A whole number in [min, max], or a usage error naming the option. */
+export function intOption(parsed: ParsedOptions, name: string, fallback: number, min: number, max: number, what: string): number {
+  const v = parsed.value(name);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < min || n > max) throw new UsageError(`--${name} must be ${what}, got "${v}"`);
+  return n;
+}
+
+/**
+ * The one usage-error style of every command: `hcb <command>: <message>`, a blank line and the
+ * command's usage on stderr; exit status 2.
+ */
+export function usageFailure(stderr: { write(s: string): unknown }, command: string, usage: string, message: string): number {
+  stderr.write(`hcb ${command}: ${printable(message)}\n\n${usage}`);
+  return 2;
+}
+

@@ -3,9 +3,9 @@
  * what docs/coverage.md's tables are made from.
  */
 import { Command } from '../command';
-import { printable } from '../fs-safe';
 import { CATALOGUE } from '../../policies/catalogue';
-import { Control } from '../../policies/control';
+import { Control, remediationSteps, remediationText, stepProps } from '../../policies/control';
+import { noPositional, oneOf, parseOptions, UsageError, usageFailure } from '../options';
 import { coverage, FrameworkCoverage } from '../../policies/coverage';
 import { FRAMEWORK_DEFINITIONS } from '../../policies/frameworks';
 import { Framework, FRAMEWORKS } from '../../policies/model';
@@ -19,6 +19,7 @@ automated controls check in part are listed as partly automated.
 `;
 
 export type ControlsFormat = 'text' | 'markdown' | 'json';
+const CONTROLS_FORMATS: readonly ControlsFormat[] = ['text', 'markdown', 'json'];
 
 const LABEL: Record<Framework, string> = { stig: 'STIG', cis: 'CIS', bsi: 'BSI', ccn: 'CCN', scs: 'SCS' };
 
@@ -69,7 +70,9 @@ export function renderControls(format: ControlsFormat, framework?: Framework): s
         responsibility: c.responsibility,
         checkpoints: c.checkpoints,
         frameworks: Object.fromEntries(FRAMEWORKS.filter((f) => (c.frameworks[f] ?? []).length > 0).map((f) => [f, c.frameworks[f]])),
-        remediation: c.remediation,
+        remediation: remediationText(c.remediation),
+        // The same remediation as steps: which construct and props to change, and what to do.
+        fix: remediationSteps(c.remediation).map((s) => ({ construct: s.construct ?? null, props: stepProps(s), text: s.text })),
         ...(c.evidence ? { evidence: c.evidence } : {}),
       })),
       coverage: cov,
@@ -148,44 +151,20 @@ export const command: Command = {
   name: 'controls',
   summary: 'list the control catalogue and its coverage of STIG, CIS, BSI, CCN and SCS',
   async run(args: string[]): Promise<number> {
-    let format: ControlsFormat = 'text';
+    let format: ControlsFormat;
     let framework: Framework | undefined;
-    const seen = new Set<string>();
-    for (let i = 0; i < args.length; i++) {
-      const a = args[i];
-      const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
-      if (flag === '--help' || flag === '-h') {
+    try {
+      const o = parseOptions(args, { values: ['format', 'framework'], flags: ['help'], short: { h: 'help' } });
+      if (o.flags.has('help')) {
         process.stdout.write(USAGE);
         return 0;
       }
-      if (flag === '--format' || flag === '--framework') {
-        const value = inline ?? args[++i];
-        if (value === undefined) {
-          process.stderr.write(`hcb controls: ${flag} needs a value\n\n${USAGE}`);
-          return 2;
-        }
-        if (seen.has(flag)) {
-          process.stderr.write(`hcb controls: ${flag} given more than once\n\n${USAGE}`);
-          return 2;
-        }
-        seen.add(flag);
-        if (flag === '--format') {
-          if (!['text', 'markdown', 'json'].includes(value)) {
-            process.stderr.write(`hcb controls: --format "${printable(value)}" is not one of text, markdown, json\n`);
-            return 2;
-          }
-          format = value as ControlsFormat;
-        } else {
-          if (!(FRAMEWORKS as readonly string[]).includes(value)) {
-            process.stderr.write(`hcb controls: --framework "${printable(value)}" is not one of ${FRAMEWORKS.join(', ')}\n`);
-            return 2;
-          }
-          framework = value as Framework;
-        }
-        continue;
-      }
-      process.stderr.write(`hcb controls: unknown argument "${printable(a)}"\n\n${USAGE}`);
-      return 2;
+      noPositional(o);
+      format = oneOf(o.options, 'format', CONTROLS_FORMATS, 'text');
+      framework = o.value('framework') === undefined ? undefined : oneOf(o.options, 'framework', FRAMEWORKS, 'stig');
+    } catch (e) {
+      if (e instanceof UsageError) return usageFailure(process.stderr, 'controls', USAGE, e.message);
+      throw e;
     }
     process.stdout.write(renderControls(format, framework));
     return 0;

@@ -12,11 +12,13 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { stringify } from 'yaml';
 import { Command } from '../command';
-import { firstRepeated } from '../options';
+import { noPositional, oneOf, parseOptions, UsageError, usageFailure } from '../options';
 import { synthesizeBlueprint, BlueprintSpec, ProtectionProfile, SynthesizedBlueprint } from '../../constructs/blueprint';
 import { exceptionListDocument } from '../../policies/exceptions';
 import { ioError, printable } from '../fs-safe';
 import { loadStackConfig } from '../stack-config';
+
+const PROFILES: readonly ProtectionProfile[] = ['basic', 'standard', 'high'];
 
 const USAGE = `usage: hcb synth [--out DIR] [--profile basic|standard|high] [--namespace NAME ...] [--local]
 
@@ -31,36 +33,26 @@ export const command: Command = {
   name: 'synth',
   summary: 'write the blueprint (cluster objects and control-plane files) as YAML',
   async run(args: string[]): Promise<number> {
-    let out = path.resolve('cdk8s.out/hcb');
-    let profile: ProtectionProfile = 'standard';
-    const namespaces: string[] = [];
-    let local = false;
+    let out: string;
+    let profile: ProtectionProfile;
+    let namespaces: string[];
+    let local: boolean;
     let stackConfig: string | undefined;
-    const twice = firstRepeated(args, ['--out', '--profile', '--stack-config']);
-    if (twice) {
-      process.stderr.write(`hcb synth: ${twice} given more than once\n\n${USAGE}`);
-      return 2;
-    }
-    for (let i = 0; i < args.length; i++) {
-      const a = args[i];
-      if (a === '--help' || a === '-h') {
+    try {
+      const o = parseOptions(args, { values: ['out', 'profile', 'namespace', 'stack-config'], flags: ['help', 'local'], short: { h: 'help' }, repeatable: ['namespace'] });
+      if (o.flags.has('help')) {
         process.stdout.write(USAGE);
         return 0;
-      } else if (a === '--out' && args[i + 1]) out = path.resolve(args[++i]);
-      else if (a === '--profile' && args[i + 1]) {
-        const p = args[++i];
-        if (!['basic', 'standard', 'high'].includes(p)) {
-          process.stderr.write(`hcb synth: --profile "${printable(p)}" is not one of basic, standard, high\n`);
-          return 2;
-        }
-        profile = p as ProtectionProfile;
-      } else if (a === '--namespace' && args[i + 1]) namespaces.push(args[++i]);
-      else if (a === '--local') local = true;
-      else if (a === '--stack-config' && args[i + 1]) stackConfig = args[++i];
-      else {
-        process.stderr.write(`hcb synth: unknown or incomplete option "${printable(a)}"\n\n${USAGE}`);
-        return 2;
       }
+      noPositional(o);
+      out = path.resolve(o.value('out') ?? 'cdk8s.out/hcb');
+      profile = oneOf(o.options, 'profile', PROFILES, 'standard');
+      namespaces = o.options.get('namespace') ?? [];
+      local = o.flags.has('local');
+      stackConfig = o.value('stack-config');
+    } catch (e) {
+      if (e instanceof UsageError) return usageFailure(process.stderr, 'synth', USAGE, e.message);
+      throw e;
     }
     if (stackConfig) {
       let spec: BlueprintSpec;

@@ -6,7 +6,7 @@
  */
 import * as path from 'path';
 import { Command } from '../command';
-import { firstRepeated } from '../options';
+import { noPositional, oneOf, parseOptions, UsageError, usageFailure } from '../options';
 import { defaultStateDir } from '../package-paths';
 import { synthesizeBlueprint } from '../../constructs/blueprint';
 import { CATALOGUE } from '../../policies/catalogue';
@@ -57,41 +57,27 @@ export const command: Command = {
   name: 'verify',
   summary: 'check the running local control plane (processes, files, API objects, probes)',
   async run(args: string[]): Promise<number> {
-    let stateDir = defaultStateDir();
+    let stateDir: string;
     let stackConfig: string | undefined;
-    let format: ReportFormat = 'terminal';
+    let format: ReportFormat;
     let output: string | undefined;
-    let failOn: FailOn = DEFAULT_FAIL_ON;
-    const twice = firstRepeated(args, ['--state-dir', '--stack-config', '--output', '--format', '--fail-on']);
-    if (twice) {
-      process.stderr.write(`hcb verify: ${twice} given more than once\n\n${USAGE}`);
-      return 2;
-    }
-    for (let i = 0; i < args.length; i++) {
-      const a = args[i];
-      const v = args[i + 1];
-      if (a === '--help' || a === '-h') {
+    let failOn: FailOn;
+    try {
+      const o = parseOptions(args, { values: ['state-dir', 'stack-config', 'output', 'format', 'fail-on'], flags: ['help'], short: { h: 'help' } });
+      if (o.flags.has('help')) {
         process.stdout.write(USAGE);
         return 0;
-      } else if (a === '--state-dir' && v) {
-        stateDir = path.resolve(v);
-        i++;
-      } else if (a === '--stack-config' && v) {
-        stackConfig = v;
-        i++;
-      } else if (a === '--output' && v) {
-        output = v;
-        i++;
-      } else if (a === '--format' && v && (REPORT_FORMATS as readonly string[]).includes(v)) {
-        format = v as ReportFormat;
-        i++;
-      } else if (a === '--fail-on' && v && (FAIL_ON_LEVELS as readonly string[]).includes(v)) {
-        failOn = v as FailOn;
-        i++;
-      } else {
-        process.stderr.write(`hcb verify: unknown or incomplete option "${printable(a)}"\n\n${USAGE}`);
-        return 2;
       }
+      noPositional(o);
+      const dir = o.value('state-dir');
+      stateDir = dir !== undefined ? path.resolve(dir) : defaultStateDir();
+      stackConfig = o.value('stack-config');
+      output = o.value('output');
+      format = oneOf(o.options, 'format', REPORT_FORMATS, 'terminal');
+      failOn = oneOf(o.options, 'fail-on', FAIL_ON_LEVELS, DEFAULT_FAIL_ON);
+    } catch (e) {
+      if (e instanceof UsageError) return usageFailure(process.stderr, 'verify', USAGE, e.message);
+      throw e;
     }
     let spec;
     // With a stack config, whether the cluster should have its node (hcb:node): a node that should
