@@ -339,7 +339,9 @@ export class LocalControlPlane {
     if (!cluster) return undefined;
     const socket = cluster.connection?.transport?.uds?.udsName;
     if (cluster.connection?.proxyProtocol !== 'HTTPConnect' || !socket?.startsWith('/')) {
-      throw new Error(`local control plane: the EgressSelectorConfiguration's cluster egress must be HTTPConnect over a unix socket (the local node serves only that), got ${JSON.stringify(cluster.connection)}`);
+      // Not thrown: down() needs the node too. The API server then has no way to the kubelet.
+      this.log(`the EgressSelectorConfiguration's cluster egress is ${JSON.stringify(cluster.connection)}; the local node serves only HTTPConnect over a unix socket, so the API server will not reach the kubelet`);
+      return undefined;
     }
     return socket;
   }
