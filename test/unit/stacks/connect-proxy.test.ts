@@ -8,7 +8,10 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
+import { synthesizeBlueprint } from '../../../constructs/blueprint';
+import { LocalControlPlane } from '../../../stacks/local/control-plane';
 import { FORWARDER_SCRIPT } from '../../../stacks/local/node/forwarder';
+import { clusterEgressDestinations, LOCAL_NODE_NETWORK } from '../../../stacks/local/node/network';
 
 let dir: string;
 let sock: string;
@@ -102,4 +105,18 @@ test('a destination that refuses the connection answers 502', async () => {
 test('an endless header is cut off with 400', async () => {
   const got = await exchange(`CONNECT 127.0.0.1:1 HTTP/1.1\r\nX: ${'a'.repeat(9000)}`, undefined, /\r\n\r\n/);
   expect(got.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
+});
+
+describe('what the local target gives the proxy', () => {
+  test('destinations: the node network, pods and services, all inside 198.18.0.0/15', () => {
+    expect(clusterEgressDestinations(LOCAL_NODE_NETWORK)).toEqual(['198.18.0.0/24', '198.18.16.0/20', '198.19.0.0/16']);
+    expect(() => clusterEgressDestinations({ ...LOCAL_NODE_NETWORK, serviceCidr: '10.96.0.0/12' })).toThrow(/outside 198\.18\.0\.0\/15/);
+  });
+
+  test("the socket: the blueprint's EgressSelectorConfiguration names it on the local target, on no other", () => {
+    const ports = { apiServerPort: 6443, etcdClientPort: 2379, etcdPeerPort: 2380, etcdMetricsPort: 2381, controllerManagerPort: 10257, schedulerPort: 10259 };
+    const cp = (nodeFiles: ReturnType<typeof synthesizeBlueprint>['nodeFiles']) => new LocalControlPlane({ stateDir: dir, binDir: '', nodeFiles, log: () => undefined });
+    expect(cp(synthesizeBlueprint({ local: ports }).nodeFiles).clusterEgressSocket()).toBe('/etc/kubernetes/egress-proxy/cluster.sock');
+    expect(cp(synthesizeBlueprint({}).nodeFiles).clusterEgressSocket()).toBeUndefined();
+  });
 });
