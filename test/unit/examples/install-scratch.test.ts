@@ -269,7 +269,7 @@ describe('an app repo on cdk8s-plus-33 uses its own cdk8s-plus types with our co
 });
 
 const PLUS33_APP = `import * as fs from 'fs';
-import { App, Chart } from 'cdk8s';
+import { App, Chart, Duration } from 'cdk8s';
 import * as plus from 'cdk8s-plus-33';
 import { auditApp, HardenedNamespace, HardenedWorkload } from 'hardened-cluster-blueprint';
 
@@ -288,7 +288,7 @@ new HardenedWorkload(chart, 'web', {
     ports: [{ number: 8080, name: 'http' }],
     liveness: plus.Probe.fromHttpGet('/healthz'),
     readiness: plus.Probe.fromTcpSocket(),
-    startup: plus.Probe.fromGrpc({ failureThreshold: 30, periodSeconds: plus.Duration.seconds(2) }),
+    startup: plus.Probe.fromGrpc({ failureThreshold: 30, periodSeconds: Duration.seconds(2) }),
     env: {
       MODE: plus.EnvValue.fromConfigMap(settings, 'mode'),
       POD_NAME: plus.EnvValue.fromFieldRef(plus.EnvFieldPaths.POD_NAME),
