@@ -25,7 +25,7 @@ import { fixtureFiles, loadFixture } from './fixture-loader';
 
 const NOW = new Date('2026-01-15T12:00:00Z');
 /** Kinds only `hcb verify` writes (observations of a running cluster), never a synthesized manifest. */
-const OBSERVED_ONLY_KINDS = new Set(['BackupStatus', 'KubeletProcess', 'KubeletConfigDirectory']);
+const OBSERVED_ONLY_KINDS = new Set(['BackupStatus', 'KubeletProcess', 'KubeletConfigDirectory', 'KubeProxyProcess']);
 
 /** control id → the probe names `hcb verify` reports for it. */
 async function implementedProbes(): Promise<Map<string, string[]>> {
