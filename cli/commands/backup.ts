@@ -11,6 +11,7 @@ import { BackupError, backupNow, defaultBackupDir, defaultKeyFile, listBackups, 
 import { LocalControlPlane } from '../../stacks/local/control-plane';
 import { startTimer, stopTimer, timerStatus } from '../../stacks/local/backup-timer';
 import { runHostsBackup, wantsHostsTarget } from './backup-hosts';
+import { intOption, parseOptions as parseSharedOptions, UsageError, usageFailure } from '../options';
 
 
 const USAGE = `usage: hcb backup now|list|verify|restore [options]
@@ -56,36 +57,29 @@ interface Options {
   retain: number;
   replaceConfig: boolean;
   json: boolean;
+  help: boolean;
   positional: string[];
 }
 
 function parseOptions(args: string[]): Options | string {
-  const o: Options = { stateDir: defaultStateDir(), retain: 7, replaceConfig: false, json: false, positional: [] };
-  const seen = new Set<string>();
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    const value = (): string | undefined => args[++i];
-    if (a.startsWith('--') && a !== '--replace-config' && a !== '--json') {
-      if (seen.has(a)) return `${a} is given twice`;
-      seen.add(a);
-    }
-    if (a === '--state-dir' || a === '--dir' || a === '--key') {
-      const v = value();
-      if (v === undefined || v === '') return `${a} needs a value`;
-      if (a === '--state-dir') o.stateDir = path.resolve(v);
-      else if (a === '--dir') o.dir = path.resolve(v);
-      else o.key = path.resolve(v);
-    } else if (a === '--retain') {
-      const v = value();
-      const n = Number(v);
-      if (v === undefined || !/^\d+$/.test(v) || n < 1) return `--retain must be a whole number of at least 1, got "${v ?? ''}"`;
-      o.retain = n;
-    } else if (a === '--replace-config') o.replaceConfig = true;
-    else if (a === '--json') o.json = true;
-    else if (a.startsWith('-')) return `unknown option "${a}"`;
-    else o.positional.push(a);
+  try {
+    const p = parseSharedOptions(args, { values: ['state-dir', 'dir', 'key', 'retain'], flags: ['help', 'replace-config', 'json'], short: { h: 'help' } });
+    const dir = (name: string) => (p.value(name) === undefined ? undefined : path.resolve(p.value(name)!));
+    const o: Options = {
+      stateDir: dir('state-dir') ?? defaultStateDir(),
+      retain: intOption(p, 'retain', 7, 1, Number.MAX_SAFE_INTEGER, 'a whole number of at least 1'),
+      replaceConfig: p.flags.has('replace-config'),
+      json: p.flags.has('json'),
+      help: p.flags.has('help'),
+      positional: p.positional,
+    };
+    if (dir('dir') !== undefined) o.dir = dir('dir');
+    if (dir('key') !== undefined) o.key = dir('key');
+    return o;
+  } catch (e) {
+    if (e instanceof UsageError) return e.message;
+    throw e;
   }
-  return o;
 }
 
 function binDir(): string {
@@ -107,9 +101,10 @@ export const command: Command = {
     }
     if (wantsHostsTarget(rest)) return runHostsBackup(action, rest, USAGE);
     const o = parseOptions(rest);
-    if (typeof o === 'string') {
-      process.stderr.write(`hcb backup: ${o}\n\n${USAGE}`);
-      return 2;
+    if (typeof o === 'string') return usageFailure(process.stderr, 'backup', USAGE, o);
+    if (o.help) {
+      process.stdout.write(USAGE);
+      return 0;
     }
     const backupDir = o.dir ?? defaultBackupDir(o.stateDir);
     const keyFile = o.key ?? defaultKeyFile(o.stateDir);

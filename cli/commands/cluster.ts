@@ -7,6 +7,10 @@ import { Command } from '../command';
 import { defaultStateDir, toolchainBinDir } from '../package-paths';
 import { synthesizeBlueprint, LocalEndpoints, ProtectionProfile } from '../../constructs/blueprint';
 import { LocalControlPlane } from '../../stacks/local/control-plane';
+import { intOption, noPositional, oneOf, parseOptions, UsageError, usageFailure } from '../options';
+
+const PROFILES: readonly ProtectionProfile[] = ['basic', 'standard', 'high'];
+const ACTIONS: readonly string[] = ['up', 'down', 'status'];
 
 
 const DEFAULT_PORTS: LocalEndpoints = {
@@ -43,11 +47,19 @@ export const command: Command = {
       process.stdout.write(USAGE);
       return action ? 0 : 2;
     }
-    const opts = parseOptions(rest);
-    if (typeof opts === 'string') {
-      process.stderr.write(`hcb cluster: ${opts}\n\n${USAGE}`);
-      return 2;
+    let opts: Options;
+    try {
+      const parsed = parseClusterOptions(rest);
+      if (parsed === 'help') {
+        process.stdout.write(USAGE);
+        return 0;
+      }
+      opts = parsed;
+    } catch (e) {
+      if (e instanceof UsageError) return usageFailure(process.stderr, 'cluster', USAGE, e.message);
+      throw e;
     }
+    if (!ACTIONS.includes(action)) return usageFailure(process.stderr, 'cluster', USAGE, `unknown action "${action}"`);
     const blueprint = synthesizeBlueprint({
       profile: opts.profile,
       local: {
@@ -86,8 +98,7 @@ export const command: Command = {
         return st.ready ? 0 : 1;
       }
       default:
-        process.stderr.write(`hcb cluster: unknown action "${action}"\n\n${USAGE}`);
-        return 2;
+        return usageFailure(process.stderr, 'cluster', USAGE, `unknown action "${action}"`);
     }
   },
 };
@@ -103,36 +114,26 @@ interface Options {
   json: boolean;
 }
 
-function parseOptions(args: string[]): Options | string {
-  const o: Options = { stateDir: defaultStateDir(), profile: 'standard', apiServerPort: 6443, etcdPort: 2379, controllerManagerPort: 10257, schedulerPort: 10259, purge: false, json: false };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    const value = (): string => {
-      const v = args[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    try {
-      if (a === '--state-dir') o.stateDir = path.resolve(value());
-      else if (a === '--profile') {
-        const p = value();
-        if (!['basic', 'standard', 'high'].includes(p)) return `--profile "${p}" is not one of basic, standard, high`;
-        o.profile = p as ProtectionProfile;
-      } else if (a === '--api-server-port' || a === '--etcd-port' || a === '--controller-manager-port' || a === '--scheduler-port') {
-        const n = Number(value());
-        if (!Number.isInteger(n) || n < 1 || n > 65533) return `${a} must be a port number (1-65533)`;
-        if (a === '--api-server-port') o.apiServerPort = n;
-        else if (a === '--etcd-port') o.etcdPort = n;
-        else if (a === '--controller-manager-port') o.controllerManagerPort = n;
-        else o.schedulerPort = n;
-      } else if (a === '--purge') o.purge = true;
-      else if (a === '--json') o.json = true;
-      else return `unknown option "${a}"`;
-    } catch (e) {
-      return (e as Error).message;
-    }
-  }
-  return o;
+function parseClusterOptions(args: string[]): Options | 'help' {
+  const o = parseOptions(args, {
+    values: ['state-dir', 'profile', 'api-server-port', 'etcd-port', 'controller-manager-port', 'scheduler-port'],
+    flags: ['help', 'purge', 'json'],
+    short: { h: 'help' },
+  });
+  if (o.flags.has('help')) return 'help';
+  noPositional(o);
+  const port = (name: string, fallback: number) => intOption(o, name, fallback, 1, 65533, 'a port number (1-65533)');
+  const dir = o.value('state-dir');
+  return {
+    stateDir: dir !== undefined ? path.resolve(dir) : defaultStateDir(),
+    profile: oneOf(o.options, 'profile', PROFILES, 'standard'),
+    apiServerPort: port('api-server-port', 6443),
+    etcdPort: port('etcd-port', 2379),
+    controllerManagerPort: port('controller-manager-port', 10257),
+    schedulerPort: port('scheduler-port', 10259),
+    purge: o.flags.has('purge'),
+    json: o.flags.has('json'),
+  };
 }
 
 function binDir(): string {
