@@ -19,12 +19,10 @@ const TYPESCRIPT = '~5.9.0';
 
 /**
  * Requires of shipped modules that name an undeclared package on purpose, each with its reason.
- * ssh2 (the hosts target's SSH transport, loaded only by `hcb backup` on a hosts cluster) is a
- * devDependency until the lead decides how to declare it (optional peer dependency proposed).
+ * (ssh2, the hosts target's SSH transport, is an optional peer dependency: declared.)
  */
 const UNDECLARED_ON_PURPOSE: Record<string, string> = {
   'dist/stacks/local/resource.js ts-node': 'loaded only when the runner module is a .ts file (this repository run from source)',
-  'dist/stacks/hosts/ssh.js ssh2': 'pending: ssh2 is a devDependency; the hosts target needs it at run time',
 };
 
 function run(cmd: string, args: string[], cwd: string): string {
@@ -143,6 +141,14 @@ describe('a new app repo following the README', () => {
       }
       const map = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(src)?.[1];
       if (map && !map.startsWith('data:') && !shipped.has(path.normalize(path.join(path.dirname(file), map)))) problems.push(`${file}: its source map ${map} is not in the package`);
+    }
+    // ssh2 is declared as an optional peer (only the hosts target loads it).
+    expect([pkg.peerDependencies?.ssh2, pkg.peerDependenciesMeta?.ssh2?.optional]).toEqual([expect.stringMatching(/^\^1\./), true]);
+    // The hosts backup builds its host program from tools/hosts (standard library only, so no
+    // module download): its Go sources are in the package.
+    for (const f of ['tools/hosts/go.mod', 'tools/hosts/host-backup/main.go']) if (!fs.existsSync(path.join(pkgDir, f))) problems.push(`${f} is not in the package`);
+    if (fs.existsSync(path.join(pkgDir, 'tools/hosts/go.mod')) && /^\s*require\b/m.test(fs.readFileSync(path.join(pkgDir, 'tools/hosts/go.mod'), 'utf8'))) {
+      problems.push('tools/hosts/go.mod requires modules: an installed package would have to download them');
     }
     // Every entry point package.json names exists.
     const targets = [pkg.main, pkg.types, ...Object.values(pkg.bin ?? {}),
