@@ -32,7 +32,8 @@ import { alive, signal, sleep } from '../../stacks/local/node/sandbox';
 import { ApiClient, installProvider, mustRun, pulumiEnv, tempDir, tempProject, toolchainBin } from './support/env';
 import { HostsLab } from './support/hosts-lab';
 
-jest.setTimeout(1_800_000);
+// Generous: under a load average of ~40 on 2 cores the first up took 17 min (kubeadm init 14 min).
+jest.setTimeout(3_600_000);
 
 const SSH_PORT = 47690;
 const API_PORT = 47691;
@@ -68,7 +69,7 @@ function pulumiSync(args: string[]): string {
  * The CLI as a child process (not spawnSync: the lab's loopback listeners live in this process's
  * event loop), bounded: SIGINT at the deadline, SIGKILL 60 s later.
  */
-function pulumi(args: string[], timeoutMs = 1_200_000): Promise<{ status: number | null; out: string }> {
+function pulumi(args: string[], timeoutMs = 3_000_000): Promise<{ status: number | null; out: string }> {
   return new Promise((resolve) => {
     const child = spawn(path.join(bin, 'pulumi'), ['--non-interactive', ...args], { cwd: project, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
