@@ -84,3 +84,14 @@ describe('SARIF report', () => {
     expect(new Set(a.map((p) => JSON.stringify(p))).size).toBe(a.length);
   });
 });
+
+describe('structured remediation in SARIF rules', () => {
+  test('rule help is the rendered text; properties.fix lists the construct steps', () => {
+    const controls = [{ ...CONTROLS[0], remediation: [{ construct: 'HardenedControlPlane', prop: 'apiServer.anonymousAuth', text: "'disabled'." }, { text: 'Restart the API server.' }] }];
+    const findings = FINDINGS.filter((f) => f.control === CONTROLS[0].id).map((f) => ({ ...f, remediation: undefined }));
+    const sarif = JSON.parse(renderSarif(findings, summarizeFindings(findings), { ...META, controls })) as { runs: Array<{ tool: { driver: { rules: Array<{ help: { text: string }; properties: { fix?: unknown } }> } } }> };
+    const rule = sarif.runs[0].tool.driver.rules[0];
+    expect(rule.help.text).toBe("HardenedControlPlane prop apiServer.anonymousAuth: 'disabled'. Restart the API server.");
+    expect(rule.properties.fix).toEqual([{ construct: 'HardenedControlPlane', props: ['apiServer.anonymousAuth'], text: "'disabled'." }]);
+  });
+});
