@@ -285,7 +285,7 @@ export const KUBELET_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242434'] },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: { construct: 'KubeletConfiguration', prop: 'protectKernelDefaults', text: 'default true; the node sysctls must match.' },
+    remediation: { construct: 'KubeletConfiguration', prop: 'protectKernelDefaults', text: 'true (the default); the node sysctls must match what the kubelet expects.' },
     check: boolField('protectKernelDefaults', true),
   },
   {
@@ -296,7 +296,7 @@ export const KUBELET_CONTROLS: readonly ControlRecord[] = [
     frameworks: { ccn: ['CCN-CL-20'], bsi: ['APP.4.4.A4'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: { construct: 'KubeletConfiguration', prop: 'seccompDefault', text: 'default true.' },
+    remediation: { construct: 'KubeletConfiguration', prop: 'seccompDefault', text: 'true (the default).' },
     check: boolField('seccompDefault', true),
   },
   {
@@ -342,7 +342,7 @@ export const KUBELET_CONTROLS: readonly ControlRecord[] = [
     frameworks: { ccn: ['CCN-CL-03'], scs: ['SCS-BASE-CA'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: { construct: 'KubeletConfiguration', prop: ['rotateCertificates', 'serverTLSBootstrap'], text: 'both default true.' },
+    remediation: { construct: 'KubeletConfiguration', prop: ['rotateCertificates', 'serverTLSBootstrap'], text: 'true (both default to true).' },
     check: kubeletCheck(['rotateCertificates', 'serverTLSBootstrap', 'featureGates.RotateKubeletServerCertificate'], (k) => {
       const problems: string[] = [];
       if (asBool(k.rotateCertificates) !== true) problems.push('rotateCertificates is not true (client certificate is not renewed)');
