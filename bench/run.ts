@@ -209,11 +209,13 @@ async function onlyParts(): Promise<void> {
   if (ONLY.includes('admission')) {
     log('admission latency');
     const r = FROM_JSON ? (JSON.parse(fs.readFileSync(FROM_JSON, 'utf8')) as AdmissionResult) : await runAdmissionBench({ repetitions: ADMISSION_REPS, log: (l) => log(`admission: ${l}`) });
+    fs.writeFileSync(path.join(os.tmpdir(), 'hcb-bench-admission.json'), JSON.stringify(r));
     spliceSection(OUT, ADMISSION_HEADING, admissionSection(r, date), TARGETS_HEADING, admissionTarget(r));
   }
   if (ONLY.includes('pulumi')) {
     log(`pulumi at ${PULUMI_SIZES.join(', ')} namespaces`);
     const r = FROM_JSON ? (JSON.parse(fs.readFileSync(FROM_JSON, 'utf8')) as PulumiResult) : await runPulumiBench({ sizes: PULUMI_SIZES, repetitions: PULUMI_REPS, log: (l) => log(`pulumi: ${l}`) });
+    fs.writeFileSync(path.join(os.tmpdir(), 'hcb-bench-pulumi.json'), JSON.stringify(r));
     spliceSection(OUT, PULUMI_HEADING, pulumiSection(r, date), TARGETS_HEADING, pulumiTarget(r));
   }
   log(`updated ${OUT}`);
