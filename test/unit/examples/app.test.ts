@@ -6,7 +6,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { parseAllDocuments } from 'yaml';
 
-jest.setTimeout(180_000);
+// Build, pack and an npm install: minutes on a loaded 2-core machine; bounded.
+jest.setTimeout(900_000);
 
 const ROOT = path.resolve(__dirname, '../../..');
 
