@@ -343,7 +343,7 @@ test('a control plane and two workers that joined with kubeadm join are Ready', 
   // Workers run no static pods (the join's kubelet patch) and each kubelet has its own cgroup parent.
   for (const w of WORKERS) {
     const cfg = lab!.exec(w, ['cat', '/var/lib/kubelet/config.yaml']);
-    expect(cfg).not.toMatch(/^staticPodPath: \S/m);
+    expect(cfg).toMatch(/^staticPodPath: ""$/m);
     expect(cfg).toMatch(new RegExp(`^cgroupRoot: ${cgroupRoot(w)}$`, 'm'));
     expect(lab!.exec(w, ['stat', '-c', '%a %U', '/etc/kubernetes/kubelet.conf']).trim()).toBe('600 root');
   }
