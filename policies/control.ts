@@ -47,7 +47,10 @@ export interface AdmissionCel {
 export interface RemediationStep {
   readonly construct?: string;
   readonly prop?: string | readonly string[];
-  /** What to do, in words; read after "<construct> prop <prop>: " (remediationText). */
+  /**
+   * What to do, in words. With a prop it is read after "<construct> prop <prop>: "; without one it
+   * is a whole sentence that names the construct ("HardenedWorkload renders no hostPath volume.").
+   */
   readonly text: string;
 }
 
@@ -78,8 +81,8 @@ function listText(items: readonly string[]): string {
 /** One step as a sentence: "HardenedControlPlane prop apiServer.extraArgs: remove 'token-auth-file'." */
 export function stepText(step: RemediationStep): string {
   const props = stepProps(step);
-  if (step.construct === undefined) return step.text;
-  if (props.length === 0) return `${step.construct}: ${step.text}`;
+  // Without a prop the text is the whole sentence, and names the construct itself.
+  if (step.construct === undefined || props.length === 0) return step.text;
   return `${step.construct} prop${props.length > 1 ? 's' : ''} ${listText(props)}: ${step.text}`;
 }
 

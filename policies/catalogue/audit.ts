@@ -175,7 +175,7 @@ export const AUDIT_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242403', 'V-242461'], cis: ['3.2.1', '3.2.2'], ccn: ['CCN-CL-10', 'CCN-CL-18'], bsi: ['APP.4.4.A12'] },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: { construct: 'AuditPolicy', text: 'keep its rule order (required rules first, the catch-all last, defaultLevel Metadata or higher); no None rule and no omitStages ResponseComplete/Panic that match user, service-account, anonymous or node requests.' },
+    remediation: { construct: 'AuditPolicy', text: 'AuditPolicy construct: keep its rule order (required rules first, the catch-all last, defaultLevel Metadata or higher); no None rule and no omitStages ResponseComplete/Panic that match user, service-account, anonymous or node requests.' },
     check: documentCheck('Policy', POLICY, POLICY_WHAT, (d) => {
       const policy = policyOf(d.object);
       const invalid = policyInvalid(policy, d.object.apiVersion);
@@ -194,7 +194,7 @@ export const AUDIT_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242403'], cis: ['3.2.2'], ccn: ['CCN-CL-18'] },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: { construct: 'AuditPolicy', text: 'the Metadata rule for secrets, configmaps, serviceaccounts/token and tokenreviews (required rule credentials-metadata-only) must come before any rule that logs bodies or drops events.' },
+    remediation: { construct: 'AuditPolicy', text: 'AuditPolicy construct: the Metadata rule for secrets, configmaps, serviceaccounts/token and tokenreviews (required rule credentials-metadata-only) must come before any rule that logs bodies or drops events.' },
     check: documentCheck('Policy', POLICY, POLICY_WHAT, (d) => {
       const policy = policyOf(d.object);
       const invalid = policyInvalid(policy, d.object.apiVersion);
@@ -212,7 +212,7 @@ export const AUDIT_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242403'], cis: ['3.2.2'], ccn: ['CCN-CL-18'], bsi: ['APP.4.4.A3'] },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: { construct: 'AuditPolicy', text: 'a RequestResponse rule for rbac.authorization.k8s.io before the catch-all rule.' },
+    remediation: { construct: 'AuditPolicy', text: 'AuditPolicy construct: a RequestResponse rule for rbac.authorization.k8s.io before the catch-all rule.' },
     check: documentCheck('Policy', POLICY, POLICY_WHAT, (d) => {
       const policy = policyOf(d.object);
       const invalid = policyInvalid(policy, d.object.apiVersion);
@@ -232,7 +232,7 @@ export const AUDIT_CONTROLS: readonly ControlRecord[] = [
     frameworks: { cis: ['3.2.2'], ccn: ['CCN-CL-18', 'CCN-CL-19'] },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: { construct: 'AuditPolicy', text: "renders omitStages: ['RequestReceived'] at policy level." },
+    remediation: { construct: 'AuditPolicy', text: "AuditPolicy renders omitStages: ['RequestReceived'] at policy level." },
     check: documentCheck('Policy', POLICY, POLICY_WHAT, (d) => {
       const policy = policyOf(d.object);
       if (asStrings(policy.omitStages).includes('RequestReceived')) return pass('omitStages includes RequestReceived.');

@@ -206,7 +206,7 @@ export const KUBELET_CONTROLS: readonly ControlRecord[] = [
     probes: ['kubelet-anonymous-request'],
     responsibility: 'provider',
     automation: 'automated',
-    remediation: { construct: 'KubeletConfiguration', text: 'renders authentication.anonymous.enabled: false (not overridable).' },
+    remediation: { construct: 'KubeletConfiguration', text: 'KubeletConfiguration renders authentication.anonymous.enabled: false (not overridable).' },
     check: boolField('authentication.anonymous.enabled', false),
   },
   {
@@ -217,7 +217,7 @@ export const KUBELET_CONTROLS: readonly ControlRecord[] = [
     frameworks: { bsi: ['APP.4.4.A3'], scs: ['SCS-BASE-KUBELET-AUTHN'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: { construct: 'KubeletConfiguration', text: 'renders authentication.webhook.enabled: true.' },
+    remediation: { construct: 'KubeletConfiguration', text: 'KubeletConfiguration renders authentication.webhook.enabled: true.' },
     check: boolField('authentication.webhook.enabled', true),
   },
   {
@@ -228,7 +228,7 @@ export const KUBELET_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242392'], cis: ['4.2.2'], bsi: ['APP.4.4.A3'], scs: ['SCS-BASE-KUBELET-AUTHZ'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: { construct: 'KubeletConfiguration', text: 'renders authorization.mode: Webhook.' },
+    remediation: { construct: 'KubeletConfiguration', text: 'KubeletConfiguration renders authorization.mode: Webhook.' },
     check: kubeletCheck(['authorization.mode'], (k, view) => {
       const mode = get(k, 'authorization.mode');
       const src = view.source('authorization.mode');
@@ -244,7 +244,7 @@ export const KUBELET_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242420'], cis: ['4.2.3'], scs: ['SCS-BASE-CA', 'SCS-BASE-KUBELET-AUTHN'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: { construct: 'KubeletConfiguration', text: 'renders authentication.x509.clientCAFile (default /etc/kubernetes/pki/ca.crt).' },
+    remediation: { construct: 'KubeletConfiguration', text: 'KubeletConfiguration renders authentication.x509.clientCAFile (default /etc/kubernetes/pki/ca.crt).' },
     check: kubeletCheck(['authentication.x509.clientCAFile'], (k) => {
       const v = asString(get(k, 'authentication.x509.clientCAFile')) ?? '';
       return v === '' ? fail('authentication.x509.clientCAFile is not set: client certificates cannot be verified.') : pass(`authentication.x509.clientCAFile: ${v}.`);
@@ -259,7 +259,7 @@ export const KUBELET_CONTROLS: readonly ControlRecord[] = [
     probes: ['kubelet-read-only-port'],
     responsibility: 'provider',
     automation: 'automated',
-    remediation: { construct: 'KubeletConfiguration', text: 'renders readOnlyPort: 0 explicitly.' },
+    remediation: { construct: 'KubeletConfiguration', text: 'KubeletConfiguration renders readOnlyPort: 0 explicitly.' },
     check: kubeletCheck(['readOnlyPort'], (k, view) => {
       const v = k.readOnlyPort;
       if (view.source('readOnlyPort') === 'default') return pass('readOnlyPort is not set; in a v1beta1 configuration file it stays 0 (closed).');

@@ -124,7 +124,7 @@ export const NAMESPACE_CONTROLS: readonly ControlRecord[] = [
     frameworks: { cis: ['5.3.2'], bsi: ['APP.4.4.A7', 'APP.4.4.A18'], ccn: ['CCN-CL-11'] },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: { construct: 'HardenedNamespace', text: 'renders DefaultDenyNetworkPolicy (ingress and egress); add NetworkAllowPolicy for the flows the application needs.' },
+    remediation: { construct: 'HardenedNamespace', text: 'HardenedNamespace renders DefaultDenyNetworkPolicy (ingress and egress); add NetworkAllowPolicy for the flows the application needs.' },
     check: defaultDeny('Ingress'),
   },
   {
@@ -135,7 +135,7 @@ export const NAMESPACE_CONTROLS: readonly ControlRecord[] = [
     frameworks: { cis: ['5.3.2'], bsi: ['APP.4.4.A7'] },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: { construct: 'HardenedNamespace', text: 'renders DefaultDenyNetworkPolicy (ingress and egress) and DnsEgressNetworkPolicy.' },
+    remediation: { construct: 'HardenedNamespace', text: 'HardenedNamespace renders DefaultDenyNetworkPolicy (ingress and egress) and DnsEgressNetworkPolicy.' },
     check: defaultDeny('Egress'),
   },
   {
@@ -180,7 +180,7 @@ export const NAMESPACE_CONTROLS: readonly ControlRecord[] = [
     frameworks: { cis: ['5.1.5'], bsi: ['APP.4.4.A9'], ccn: ['CCN-CL-17'] },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: { construct: 'HardenedNamespace', text: 'renders DefaultServiceAccountLockdown (automountServiceAccountToken: false on "default"); the Blueprint locks the system namespaces with SystemServiceAccountLockdown (lockSystemServiceAccounts, default true).' },
+    remediation: { construct: 'HardenedNamespace', text: 'HardenedNamespace renders DefaultServiceAccountLockdown (automountServiceAccountToken: false on "default"); the Blueprint locks the system namespaces with SystemServiceAccountLockdown (lockSystemServiceAccounts, default true).' },
     check: (ctx) => {
       // The namespaces of the input that the user creates must bring a locked default account (it
       // is created with automounting on otherwise); the system namespaces' default accounts are
@@ -216,7 +216,7 @@ export const NAMESPACE_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: { construct: 'HardenedNamespace', text: 'create the object in one; never set namespace: default.' },
+    remediation: { construct: 'HardenedNamespace', text: 'Create the object in a HardenedNamespace; never set namespace: default.' },
     check: (ctx) => {
       const namespaced = ctx.documents.filter((d) => d.object.metadata?.namespace !== undefined);
       if (namespaced.length === 0) return [notEvaluated('no namespaced objects in the input.')];

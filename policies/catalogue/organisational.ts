@@ -82,7 +82,7 @@ const controls: Org[] = [
     automation: 'organisational',
     evidence:
       'Changes flow through pull requests with snapshot diffs and the Markdown compliance report; AutomationIdentity gives each pipeline its own service account and token with a narrow role; exceptions are reviewed code with owners and expiry dates.',
-    remediation: { construct: 'AutomationIdentity', text: 'one per pipeline, with the narrowest access preset; keep deploy rights out of human accounts.' },
+    remediation: { construct: 'AutomationIdentity', text: 'Give each pipeline an AutomationIdentity with the narrowest access preset; keep deploy rights out of human accounts.' },
   },
   {
     id: 'HCB-ORG-BACKUP',

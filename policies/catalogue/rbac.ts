@@ -283,7 +283,7 @@ export const RBAC_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: { construct: 'WorkloadIdentity', text: 'bind roles to its service account instead of "default".' },
+    remediation: { construct: 'WorkloadIdentity', text: 'Bind roles to a WorkloadIdentity service account instead of "default".' },
     check: bindingCheck((b, d) => {
       const hits = subjects(b).filter((s) => s.kind === 'ServiceAccount' && s.name === 'default');
       const ns = d.object.metadata?.namespace;

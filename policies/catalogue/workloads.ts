@@ -166,7 +166,7 @@ export const WORKLOAD_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: { construct: 'HardenedWorkload', text: 'renders securityContext.privileged: false; remove any override of it.' },
+    remediation: { construct: 'HardenedWorkload', text: 'HardenedWorkload renders securityContext.privileged: false; remove any override of it.' },
     check: containerCheck(
       (c) => (asBool(asDict(c.container.securityContext).privileged) === true ? 'privileged: true' : undefined),
       'No container is privileged.',
@@ -185,7 +185,7 @@ export const WORKLOAD_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: { construct: 'HardenedWorkload', text: 'never sets hostNetwork, hostPID or hostIPC; remove them from the pod spec.' },
+    remediation: { construct: 'HardenedWorkload', text: 'HardenedWorkload never sets hostNetwork, hostPID or hostIPC; remove them from the pod spec.' },
     check: podCheck((p) => {
       // A control-plane static pod serves on the node's addresses: the host network is what it is
       // for. It has no need for the host's PID or IPC namespace.
@@ -269,7 +269,7 @@ export const WORKLOAD_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: { construct: 'HardenedWorkload', text: 'renders securityContext.allowPrivilegeEscalation: false for every container.' },
+    remediation: { construct: 'HardenedWorkload', text: 'HardenedWorkload renders securityContext.allowPrivilegeEscalation: false for every container.' },
     check: containerCheck(
       (c) => {
         const v = asBool(asDict(c.container.securityContext).allowPrivilegeEscalation);
@@ -295,7 +295,7 @@ export const WORKLOAD_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: { construct: 'HardenedWorkload', text: 'renders runAsNonRoot: true and a non-zero runAsUser; build images that run as an unprivileged user.' },
+    remediation: { construct: 'HardenedWorkload', text: 'HardenedWorkload renders runAsNonRoot: true and a non-zero runAsUser; build images that run as an unprivileged user.' },
     check: containerCheck(
       (c, p) => {
         const nonRoot = asBool(effective(p, c, 'runAsNonRoot'));
@@ -320,7 +320,7 @@ export const WORKLOAD_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: { construct: 'HardenedWorkload', text: 'renders readOnlyRootFilesystem: true; mount an emptyDir for paths the application writes.' },
+    remediation: { construct: 'HardenedWorkload', text: 'HardenedWorkload renders readOnlyRootFilesystem: true; mount an emptyDir for paths the application writes.' },
     check: containerCheck(
       (c) => (asBool(asDict(c.container.securityContext).readOnlyRootFilesystem) === true ? undefined : 'readOnlyRootFilesystem is not true'),
       'Every container has a read-only root filesystem.',
@@ -344,7 +344,7 @@ export const WORKLOAD_CONTROLS: readonly ControlRecord[] = [
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: [
-      { construct: 'HardenedWorkload', text: "renders capabilities.drop: ['ALL'] and adds none." },
+      { construct: 'HardenedWorkload', text: "HardenedWorkload renders capabilities.drop: ['ALL'] and adds none." },
       { construct: 'HardenedWorkload', prop: 'containers[].ports', text: 'listen on a port from 1024 up instead of adding NET_BIND_SERVICE; a Service can still offer port 80.' },
     ],
     check: containerCheck(
@@ -376,7 +376,7 @@ export const WORKLOAD_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: { construct: 'HardenedWorkload', text: 'renders the pod securityContext.seccompProfile.type: RuntimeDefault.' },
+    remediation: { construct: 'HardenedWorkload', text: 'HardenedWorkload renders the pod securityContext.seccompProfile.type: RuntimeDefault.' },
     check: containerCheck(
       (c, p) => {
         const t = asString(asDict(effective(p, c, 'seccompProfile')).type);
@@ -509,7 +509,7 @@ export const WORKLOAD_CONTROLS: readonly ControlRecord[] = [
     responsibility: 'cluster-admin',
     automation: 'automated',
     remediation: [
-      { construct: 'HardenedWorkload', text: 'renders automountServiceAccountToken: false.' },
+      { construct: 'HardenedWorkload', text: 'HardenedWorkload renders automountServiceAccountToken: false.' },
       { construct: 'WorkloadIdentity', prop: 'automountToken', text: 'true, with least-privilege rules, for a pod that calls the API (passed as HardenedWorkload prop serviceAccount).' },
     ],
     check: podCheck((p, ctx) => {
@@ -610,7 +610,7 @@ export const WORKLOAD_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: { construct: 'HardenedNamespace', text: 'one per application (or a Tenant); put the workload in it.' },
+    remediation: { construct: 'HardenedNamespace', text: 'Use a HardenedNamespace (or a Tenant) for each application and put the workload in it.' },
     check: podCheck((p) => {
       const ns = p.namespace;
       if (ns === undefined) return { status: 'not-evaluated', message: 'Not evaluated: the workload sets no namespace; it lands wherever it is applied (default unless told otherwise).' };

@@ -179,7 +179,9 @@ describe('remediation texts name props that exist', () => {
         expect({ id: c.id, text: s.text.trim().length > 0 }).toEqual({ id: c.id, text: true });
         // A prop needs its construct; the text says what to do, after "<construct> prop <prop>: ".
         if (s.prop !== undefined) expect({ id: c.id, construct: s.construct }).toEqual({ id: c.id, construct: expect.any(String) });
-        if (s.construct !== undefined) expect({ id: c.id, repeats: s.text.startsWith(s.construct) }).toEqual({ id: c.id, repeats: false });
+        // With a prop the text follows "<construct> prop <prop>: "; without one it is a sentence that names the construct.
+        if (s.construct !== undefined && s.prop !== undefined) expect({ id: c.id, repeats: s.text.startsWith(s.construct) }).toEqual({ id: c.id, repeats: false });
+        if (s.construct !== undefined && s.prop === undefined) expect({ id: c.id, names: s.text.includes(s.construct) }).toEqual({ id: c.id, names: true });
       }
     }
   });
@@ -198,8 +200,8 @@ describe('structured remediation', () => {
   test('renders as the text reports print after "fix:"', () => {
     expect(stepText({ construct: 'HardenedControlPlane', prop: 'apiServer.extraArgs', text: "remove 'token-auth-file'." })).toBe("HardenedControlPlane prop apiServer.extraArgs: remove 'token-auth-file'.");
     expect(stepText({ construct: 'KubeletConfiguration', prop: ['rotateCertificates', 'serverTLSBootstrap', 'tls'], text: 'true.' })).toBe('KubeletConfiguration props rotateCertificates, serverTLSBootstrap and tls: true.');
-    expect(stepText({ construct: 'AuditPolicy', text: 'keep its rules.' })).toBe('AuditPolicy: keep its rules.');
-    expect(remediationText([{ construct: 'HardenedWorkload', text: 'renders no hostPath.' }, { text: 'Delete what is left.' }])).toBe('HardenedWorkload: renders no hostPath. Delete what is left.');
+    expect(stepText({ construct: 'AuditPolicy', text: 'AuditPolicy construct: keep its rules.' })).toBe('AuditPolicy construct: keep its rules.');
+    expect(remediationText([{ construct: 'HardenedWorkload', text: 'HardenedWorkload renders no hostPath.' }, { text: 'Delete what is left.' }])).toBe('HardenedWorkload renders no hostPath. Delete what is left.');
     expect(remediationText('plain text')).toBe('plain text');
   });
 

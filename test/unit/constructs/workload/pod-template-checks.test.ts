@@ -3,6 +3,7 @@
  * the rules (the copy it replaced compared capability names case-sensitively, the catalogue does not).
  */
 import { CATALOGUE } from '../../../../policies/catalogue';
+import { remediationText } from '../../../../policies/control';
 import { evaluate } from '../../../../policies/engine';
 import { CONSTRUCT_TIME_WORKLOAD_CONTROLS, checkPodSpec, PodSpecKind } from '../../../../constructs/workload/pod-template-checks';
 import { fixtureFiles, loadFixture } from '../../policies/fixture-loader';
@@ -52,7 +53,7 @@ describe('checkPodSpec', () => {
   it('writes the control, its framework IDs and title, what was found, and the fix', () => {
     const [p] = checkPodSpec(good({}, { securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] }, privileged: true } }));
     const c = CATALOGUE.find((x) => x.id === 'HCB-WORKLOAD-PRIVILEGED')!;
-    expect(p).toBe(`HCB-WORKLOAD-PRIVILEGED (CIS 5.2.2, BSI APP.4.4.A4, CCN CCN-CL-16): ${c.title}: web: privileged: true. Fix: ${c.remediation}`);
+    expect(p).toBe(`HCB-WORKLOAD-PRIVILEGED (CIS 5.2.2, BSI APP.4.4.A4, CCN CCN-CL-16): ${c.title}: web: privileged: true. Fix: ${remediationText(c.remediation)}`);
   });
 
   it('decides by the kind that carries the spec: a Job or CronJob needs no probes', () => {
