@@ -81,7 +81,7 @@ function parse(args: string[]): HostsOptions | string {
 }
 
 /** A private key file: regular, not readable by others. Its text is never printed. */
-function readPrivateKey(file: string): string {
+export function readPrivateKey(file: string): string {
   const st = fs.statSync(file);
   if (!st.isFile()) throw new BackupError(`--ssh-key ${file} is not a regular file`);
   if ((st.mode & 0o077) !== 0) throw new BackupError(`--ssh-key ${file} may be read by group or others (chmod 600 ${file})`);
@@ -89,7 +89,7 @@ function readPrivateKey(file: string): string {
 }
 
 /** `[user@]address[:port]`, IPv6 in brackets. */
-function parseHostArg(v: string): { user: string; address: string; port: number } {
+export function parseHostArg(v: string): { user: string; address: string; port: number } {
   const m = /^(?:([a-z_][a-z0-9_.-]*)@)?(\[[0-9a-fA-F:.]+\]|[^:@[\]]+)(?::([0-9]{1,5}))?$/.exec(v);
   const port = m?.[3] ? Number(m[3]) : 22;
   if (!m || port < 1 || port > 65535) throw new BackupError(`--host "${v}" is not [USER@]ADDRESS[:PORT]`);
@@ -97,7 +97,7 @@ function parseHostArg(v: string): { user: string; address: string; port: number 
 }
 
 /** The stack's config JSON: from a file, or from `pulumi config --json --show-secrets --stack NAME`. */
-function stackConfigJson(o: HostsOptions): unknown {
+export function stackConfigJson(o: { stack?: string; stackConfig?: string }): unknown {
   let text: string;
   if (o.stackConfig) text = fs.readFileSync(o.stackConfig, 'utf8');
   else {

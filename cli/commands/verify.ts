@@ -4,6 +4,7 @@
  * blueprint's namespaces read back through the API — plus behavioural probes (anonymous
  * request, TLS 1.1 and weak-cipher handshakes, pprof). Same formats and exit codes as audit.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { Command } from '../command';
 import { noPositional, oneOf, parseOptions, UsageError, usageFailure } from '../options';
@@ -17,6 +18,7 @@ import { ioError, printable } from '../fs-safe';
 import { loadStackConfig } from '../stack-config';
 import { verifyLocalCluster } from '../../stacks/local/verify';
 import { DEFAULT_FAIL_ON, FAIL_ON_LEVELS, FailOn, failsRun, writeFileAtomic } from './audit';
+import { stackConfigIsHosts, type HostsVerifyArgs } from './verify-hosts';
 
 
 /**
@@ -39,11 +41,49 @@ export function notObservedFindings(missing: readonly string[], stateDir: string
   }));
 }
 
-const USAGE = `usage: hcb verify [--state-dir DIR] [--stack-config FILE] [--format F] [--output FILE] [--fail-on S]
+/** The hosts options of hcb verify (cli/commands/verify-hosts.ts). */
+const HOSTS_VALUES = ['stack', 'host', 'host-key', 'ssh-key', 'host-name'];
 
-Checks the running local control plane against the catalogue: what runs, not what was meant.
+/** The hosts target when --stack or --host is given or the --stack-config names hcb:target hosts; usage errors for mixed choices. */
+function hostsChoice(value: (n: string) => string | undefined, stateDirGiven: boolean): HostsVerifyArgs | undefined {
+  const stackConfig = value('stack-config');
+  let configIsHosts = false;
+  if (stackConfig !== undefined && value('stack') === undefined && value('host') === undefined) {
+    try {
+      configIsHosts = stackConfigIsHosts(JSON.parse(fs.readFileSync(stackConfig, 'utf8')) as unknown);
+    } catch {
+      configIsHosts = false; // the local path reads it and reports what is wrong
+    }
+  }
+  const chosen = [value('stack'), value('host'), configIsHosts ? stackConfig : undefined].filter((x) => x !== undefined).length;
+  if (chosen === 0) {
+    for (const n of ['host-key', 'ssh-key', 'host-name']) if (value(n) !== undefined) throw new UsageError(`--${n} goes with --stack, --stack-config of a hosts stack, or --host`);
+    return undefined;
+  }
+  if (chosen > 1 || (stackConfig !== undefined && !configIsHosts)) throw new UsageError('give exactly one of --stack NAME, --stack-config FILE or --host [USER@]ADDRESS[:PORT]');
+  if (stateDirGiven) throw new UsageError('--state-dir names a local cluster; the hosts target takes --stack, --stack-config or --host');
+  if (value('host') === undefined && (value('host-key') !== undefined || value('host-name') !== undefined)) throw new UsageError('--host-key and --host-name go with --host (a stack names its hosts and their keys)');
+  if (value('host') !== undefined && !value('host-key')) throw new UsageError('--host needs --host-key FILE: host keys are pinned, never trusted on first use');
+  if (value('host') !== undefined && !value('ssh-key')) throw new UsageError('--host needs --ssh-key FILE (the private key the host authorises)');
+  const abs = (v: string | undefined) => (v === undefined ? undefined : path.resolve(v));
+  return { stack: value('stack'), stackConfig: configIsHosts ? abs(stackConfig) : undefined, host: value('host'), hostName: value('host-name'), hostKey: abs(value('host-key')), sshKey: abs(value('ssh-key')) };
+}
+
+const USAGE = `usage: hcb verify [--state-dir DIR] [--stack-config FILE] [--format F] [--output FILE] [--fail-on S]
+       hcb verify --stack NAME | --stack-config FILE | --host ADDR --host-key FILE --ssh-key FILE [--host-name NAME]
+                  [--format F] [--output FILE] [--fail-on S]
+
+Checks the running cluster against the catalogue: what runs, not what was meant. The local
+control plane by default; a hosts-target cluster over SSH with --stack, --host, or a stack config
+whose hcb:target is hosts (every host, then the API probes through the API endpoint).
   --state-dir DIR      the cluster's state directory (default <repo>/.hcb/clusters/local)
-  --stack-config FILE  \`pulumi config --json\` of the stack (default: the stack defaults)
+  --stack-config FILE  \`pulumi config --json\` of the stack (default: the stack defaults; with
+                       \`--show-secrets\` for a hosts stack)
+  --stack NAME         a hosts stack: its config from \`pulumi config --json --show-secrets\`
+  --host ADDR          one control-plane host, [USER@]ADDRESS[:PORT], without Pulumi
+  --host-key FILE      its pinned OpenSSH host public key line (with --host)
+  --ssh-key FILE       the SSH private key the hosts authorise (mode 0600)
+  --host-name NAME     the name findings give the --host (default its address)
   --format F           ${REPORT_FORMATS.join(' | ')} (default terminal)
   --output FILE        write the report to FILE instead of standard output
   --fail-on S          ${FAIL_ON_LEVELS.join(' | ')} (default ${DEFAULT_FAIL_ON})
@@ -55,15 +95,16 @@ expected but not observed, always counts), 2 usage error.
 
 export const command: Command = {
   name: 'verify',
-  summary: 'check the running local control plane (processes, files, API objects, probes)',
+  summary: 'check the running cluster, local or hosts over SSH (processes, files, API objects, probes)',
   async run(args: string[]): Promise<number> {
     let stateDir: string;
     let stackConfig: string | undefined;
     let format: ReportFormat;
     let output: string | undefined;
     let failOn: FailOn;
+    let hosts: HostsVerifyArgs | undefined;
     try {
-      const o = parseOptions(args, { values: ['state-dir', 'stack-config', 'output', 'format', 'fail-on'], flags: ['help'], short: { h: 'help' } });
+      const o = parseOptions(args, { values: ['state-dir', 'stack-config', 'output', 'format', 'fail-on', ...HOSTS_VALUES], flags: ['help'], short: { h: 'help' } });
       if (o.flags.has('help')) {
         process.stdout.write(USAGE);
         return 0;
@@ -75,6 +116,7 @@ export const command: Command = {
       output = o.value('output');
       format = oneOf(o.options, 'format', REPORT_FORMATS, 'terminal');
       failOn = oneOf(o.options, 'fail-on', FAIL_ON_LEVELS, DEFAULT_FAIL_ON);
+      hosts = hostsChoice(o.value, dir !== undefined);
     } catch (e) {
       if (e instanceof UsageError) return usageFailure(process.stderr, 'verify', USAGE, e.message);
       throw e;
@@ -84,7 +126,7 @@ export const command: Command = {
     // run and does not is reported as not observed. Without one, a node is expected when its state exists.
     let node: boolean | undefined;
     try {
-      const loaded = stackConfig ? await loadStackConfig(stackConfig) : undefined;
+      const loaded = stackConfig && !hosts ? await loadStackConfig(stackConfig) : undefined;
       spec = loaded ? loaded.spec : stackSpec(() => undefined).spec;
       node = loaded?.node;
     } catch (e) {
@@ -92,17 +134,31 @@ export const command: Command = {
       return 2;
     }
     const blueprint = synthesizeBlueprint(spec);
-    const { findings: observed, missing } = await verifyLocalCluster({
-      stateDir,
-      nodeFiles: blueprint.nodeFiles,
-      namespaces: blueprint.namespaceNames,
-      exceptions: blueprint.exceptions,
-      ...(node !== undefined ? { node } : {}),
-    });
+    let findings: Finding[];
+    let missing: string[];
+    let input = `live:${stateDir}`;
+    if (hosts) {
+      try {
+        const r = await (await import('./verify-hosts')).runHostsVerify(hosts, blueprint);
+        [findings, missing, input] = [r.findings, r.notes, r.input];
+      } catch (e) {
+        process.stderr.write(`hcb verify: ${printable((e as Error).message)}\n`);
+        return 1;
+      }
+    } else {
+      const local = await verifyLocalCluster({
+        stateDir,
+        nodeFiles: blueprint.nodeFiles,
+        namespaces: blueprint.namespaceNames,
+        exceptions: blueprint.exceptions,
+        ...(node !== undefined ? { node } : {}),
+      });
+      missing = local.missing;
+      findings = [...local.findings, ...notObservedFindings(missing, stateDir)];
+    }
     for (const m of missing) process.stderr.write(`hcb verify: not observed: ${m}\n`);
-    const findings = [...observed, ...notObservedFindings(missing, stateDir)];
     const summary = summarizeFindings(findings);
-    const report = RENDERERS[format](findings, summary, { tool: { name: 'hcb' }, inputs: [`live:${stateDir}`], controls: CATALOGUE });
+    const report = RENDERERS[format](findings, summary, { tool: { name: 'hcb' }, inputs: [input], controls: CATALOGUE });
     if (output) {
       try {
         await writeFileAtomic(path.resolve(output), report);

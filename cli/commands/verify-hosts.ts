@@ -1,0 +1,108 @@
+/**
+ * `hcb verify` for a hosts-target cluster (stacks/hosts/verify.ts): every host of the stack over
+ * SSH, then the API probes through the API endpoint with the admin kubeconfig of the first
+ * control-plane host. cli/commands/verify.ts hands over to this file when `--stack`, `--host`, or a
+ * `--stack-config` whose hcb:target is hosts is given, and renders the findings as for the local
+ * cluster (same formats, same exit codes).
+ *
+ * The hosts are chosen as for `hcb backup` on hosts (cli/commands/backup-hosts.ts, whose helpers
+ * this file imports): `--stack NAME` reads `pulumi config --json --show-secrets --stack NAME`,
+ * `--stack-config FILE` reads that output from a file, `--host [USER@]ADDRESS[:PORT]` with
+ * `--host-key FILE` and `--ssh-key FILE` names one control-plane host without Pulumi.
+ * `HCB_HOSTS_DIAL` (stacks/hosts/target.ts) overrides where SSH and the API are dialled.
+ */
+import type { Finding, NodeFile } from '../../policies/model';
+import { readerFromPulumiConfigJson, stackSpec } from '../../stacks/spec';
+import type { HostSpec } from '../../stacks/hosts/config';
+import { parseHostKey } from '../../stacks/hosts/config';
+import { NOT_OBSERVED_CONTROL } from './verify';
+import { parseHostArg, readPrivateKey, stackConfigJson } from './backup-hosts';
+
+export interface HostsVerifyArgs {
+  stack?: string;
+  stackConfig?: string;
+  host?: string;
+  hostName?: string;
+  hostKey?: string;
+  sshKey?: string;
+}
+
+/** A stack config file that names the hosts target (read leniently: anything else is the local path's to judge). */
+export function stackConfigIsHosts(json: unknown): boolean {
+  if (json === null || typeof json !== 'object') return false;
+  const t = (json as Record<string, { value?: unknown } | undefined>)['hcb:target'];
+  return t?.value === 'hosts';
+}
+
+/** The node files to stat on a host of this role: the blueprint's on control planes; on workers the join files and the kubelet's. */
+export function nodeFilesFor(role: HostSpec['role'], hostName: string, blueprintFiles: NodeFile[], joinFiles: (name: string) => NodeFile[]): NodeFile[] {
+  if (role === 'control-plane') return blueprintFiles;
+  const kubelet = blueprintFiles.filter((f) => f.role.startsWith('kubelet-') || f.path.startsWith('/var/lib/kubelet/'));
+  const join = joinFiles(hostName);
+  return [...join, ...kubelet.filter((k) => !join.some((j) => j.path === k.path))];
+}
+
+/** Findings for what was not observed: per host, and for each host that could not be reached. */
+export function hostsNotObservedFindings(missing: ReadonlyArray<{ host: string; message: string }>, unreachable: ReadonlyArray<{ host: string; message: string }>): Finding[] {
+  const base = { control: NOT_OBSERVED_CONTROL, status: 'error' as const, severity: 'high' as const, frameworks: {} };
+  return [
+    ...unreachable.map((u) => ({
+      ...base,
+      object: { file: `host:${u.host}` },
+      message: `Not observed: host ${u.host} could not be checked (${u.message}); none of its controls were evaluated.`,
+      remediation: 'Make the host reachable over SSH with its pinned host key (sshd running, the address and port of the stack config, HCB_HOSTS_DIAL if a tunnel is used), then run hcb verify again.',
+    })),
+    ...missing.map((m) => ({
+      ...base,
+      object: { file: m.host === '-' ? 'live:api' : `host:${m.host}` },
+      message: `Not observed${m.host === '-' ? '' : ` on ${m.host}`}: ${m.message}; the controls that read it could not check the running cluster.`,
+      remediation: 'Bring the host up with `pulumi up` on the hosts stack (or start the component that is not running), then run hcb verify again.',
+    })),
+  ];
+}
+
+/** Runs the hosts verify; returns the findings (not-observed ones included), the missing lines to print, and the report's input. */
+export async function runHostsVerify(a: HostsVerifyArgs, blueprint: { nodeFiles: NodeFile[]; namespaceNames: string[]; exceptions: NonNullable<Parameters<typeof import('../../stacks/hosts/verify').verifyHosts>[0]['exceptions']> }): Promise<{ findings: Finding[]; notes: string[]; input: string }> {
+  // The SSH transport (ssh2) is loaded only here.
+  const hv = await import('../../stacks/hosts/verify');
+  const { joinNodeFiles } = await import('../../stacks/hosts/join');
+  const { parseHostsDial, kubeconfigServer } = await import('../../stacks/hosts/target');
+  const dial = parseHostsDial(process.env.HCB_HOSTS_DIAL);
+  let hosts: Array<Pick<HostSpec, 'name' | 'address' | 'port' | 'user' | 'role' | 'hostKey'>>;
+  let privateKey: string;
+  let input: string;
+  if (a.host !== undefined) {
+    const h = parseHostArg(a.host);
+    const fs = await import('fs');
+    const keyLine = fs.readFileSync(a.hostKey!, 'utf8').trim().split('\n')[0];
+    parseHostKey(keyLine);
+    hosts = [{ name: a.hostName ?? h.address, address: h.address, port: h.port, user: h.user, role: 'control-plane', hostKey: keyLine }];
+    privateKey = readPrivateKey(a.sshKey!);
+    input = `ssh:${a.host}`;
+  } else {
+    const get = readerFromPulumiConfigJson(stackConfigJson(a));
+    const spec = stackSpec(get);
+    if (spec.target !== 'hosts' || !spec.hosts) throw new Error(`the stack's hcb:target is ${spec.target}, not hosts; for the local target use --state-dir`);
+    hosts = spec.hosts.hosts;
+    const key = a.sshKey ? readPrivateKey(a.sshKey) : get('sshPrivateKey');
+    if (typeof key !== 'string') throw new Error('the stack config does not show hcb:sshPrivateKey (use pulumi config --json --show-secrets, or pass --ssh-key FILE)');
+    privateKey = key;
+    input = a.stack ? `stack:${a.stack}` : `stack-config:${a.stackConfig}`;
+  }
+  const sshFor = (name: string) => ({ privateKey, connectTimeoutMs: 30_000, ...(dial[name]?.ssh ? { dial: dial[name].ssh } : {}) });
+  const cp = hosts.find((h) => h.role === 'control-plane');
+  const result = await hv.verifyHosts({
+    hosts: hosts.map((h) => hv.sshVerifyHost(h, sshFor(h.name), nodeFilesFor(h.role, h.name, blueprint.nodeFiles, (n) => joinNodeFiles(n)))),
+    api: cp
+      ? async () => {
+          const conf = await hv.readAdminConf(cp, sshFor(cp.name));
+          kubeconfigServer(conf);
+          return hv.apiAccessFromKubeconfig(conf, dial[cp.name]?.api);
+        }
+      : undefined,
+    namespaces: blueprint.namespaceNames,
+    exceptions: blueprint.exceptions,
+  });
+  const notes = [...result.unreachable.map((u) => `host ${u.host} unreachable: ${u.message}`), ...result.missing.map((m) => `${m.host === '-' ? '' : `${m.host}: `}${m.message}`)];
+  return { findings: [...result.findings, ...hostsNotObservedFindings(result.missing, result.unreachable)], notes, input };
+}
