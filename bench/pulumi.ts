@@ -153,6 +153,21 @@ async function oneRun(bin: string, n: number, rep: number, log: (l: string) => v
   const e = setUp(home, bin);
   const run: PulumiRun = { namespaces: n, repetition: rep, kubernetesResources: 0, resources: 0, steps: [] };
   let destroyed = false;
+  // Killed mid-run (a timeout, Ctrl-C): the control plane the stack started is stopped and purged
+  // here, since the stack's own destroy will never run. (spawnSync blocks the event loop, so the
+  // signal is handled once the current pulumi step returns; Ctrl-C also reaches that step's
+  // pulumi, a SIGTERM sent to this process alone does not.)
+  const onSignal = (): void => {
+    void new LocalControlPlane({ stateDir, binDir: bin, nodeFiles: [], log: () => undefined })
+      .down({ purge: true })
+      .catch(() => undefined)
+      .finally(() => {
+        fs.rmSync(home, { recursive: true, force: true });
+        process.exit(130);
+      });
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     must(e, ['plugin', 'install', 'resource', 'kubernetes', pins().K8S_PROVIDER_VERSION, '--file', path.join(bin, 'pulumi-resource-kubernetes')]);
     must(e, ['stack', 'init', 'local']);
@@ -190,6 +205,8 @@ async function oneRun(bin: string, n: number, rep: number, log: (l: string) => v
     run.error = (err as Error).message.slice(0, 2000);
     log(`${n} namespaces, rep ${rep + 1}: ${run.error.split('\n')[0]}`);
   } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
     if (!destroyed && fs.existsSync(stateDir)) {
       // Whatever the stack did not tear down: the control plane's processes and files.
       await new LocalControlPlane({ stateDir, binDir: bin, nodeFiles: [], log: () => undefined }).down({ purge: true }).catch(() => undefined);
