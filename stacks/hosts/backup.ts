@@ -49,7 +49,17 @@ const IN_PROGRESS = `${HOST_BACKUP_WORK_DIR}/restore-in-progress`;
 /** Revisions added on restore (etcd's guidance for Kubernetes: far more than can have been written since the backup). */
 export const RESTORE_REVISION_BUMP = 1_000_000_000;
 const CHUNK_BYTES = 4 * 1024 * 1024;
-const REPO = path.resolve(__dirname, '../..');
+/**
+ * The directory holding tools/hosts: the nearest one upwards from this module. That is the checkout
+ * from source (stacks/hosts/) and from dist/stacks/hosts/, and the package root when installed (the
+ * package ships tools/hosts). Never a fixed count of `..`, which from dist/ would land inside dist/.
+ */
+export function hostToolsRoot(from: string = __dirname): string | undefined {
+  for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'tools', 'hosts', 'go.mod'))) return dir;
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
 
 export interface HostsBackupTarget {
   /** The control-plane host (its pinned host key is required). */
@@ -99,8 +109,9 @@ export interface HostsRestoreResult {
 
 /** Builds tools/hosts (standard library only) once per source and Go version; returns the binary. */
 export function buildHostBackupProgram(cacheRoot = defaultCacheRoot(), log: (l: string) => void = () => undefined): string {
-  const src = path.join(REPO, 'tools/hosts');
-  if (!fs.existsSync(path.join(src, 'go.mod'))) throw new BackupError(`the host backup program's source is not in ${src}`);
+  const root = hostToolsRoot();
+  if (!root) throw new BackupError(`the host backup program's source (tools/hosts/go.mod) is not in any directory above ${__dirname}`);
+  const src = path.join(root, 'tools', 'hosts');
   const goVersion = spawnSync('go', ['env', 'GOVERSION'], { encoding: 'utf8' }).stdout?.trim();
   if (!goVersion) throw new BackupError('go is not on PATH: it builds the host backup program (tools/hosts)');
   const files = listFiles(src).sort();

@@ -9,7 +9,7 @@ import * as https from 'https';
 import * as os from 'os';
 import * as path from 'path';
 import { command } from '../../../cli/commands/backup';
-import { buildHostBackupProgram } from '../../../stacks/hosts/backup';
+import { buildHostBackupProgram, hostToolsRoot } from '../../../stacks/hosts/backup';
 
 jest.setTimeout(180_000);
 
@@ -179,5 +179,32 @@ describe('hcb backup: hosts options', () => {
     const local = path.join(dir, 'local.json');
     fs.writeFileSync(local, JSON.stringify({ 'hcb:target': { value: 'local' } }));
     expect(await run(['list', '--stack-config', local])).toMatchObject({ code: 1, err: expect.stringMatching(/hcb:target is local, not hosts/) });
+  });
+});
+
+describe('hostToolsRoot', () => {
+  it('finds tools/hosts from the source tree', () => {
+    expect(hostToolsRoot()).toBe(path.resolve(__dirname, '../../..'));
+  });
+
+  it('finds the package root from dist/stacks/hosts of an installed package, not dist/', () => {
+    const pkg = fs.mkdtempSync(path.join(os.tmpdir(), 'hcb-pkg-'));
+    try {
+      fs.mkdirSync(path.join(pkg, 'tools', 'hosts'), { recursive: true });
+      fs.writeFileSync(path.join(pkg, 'tools', 'hosts', 'go.mod'), 'module x\n');
+      fs.mkdirSync(path.join(pkg, 'dist', 'stacks', 'hosts'), { recursive: true });
+      expect(hostToolsRoot(path.join(pkg, 'dist', 'stacks', 'hosts'))).toBe(pkg);
+    } finally {
+      fs.rmSync(pkg, { recursive: true, force: true });
+    }
+  });
+
+  it('says undefined when no directory above holds tools/hosts', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hcb-none-'));
+    try {
+      expect(hostToolsRoot(dir)).toBeUndefined();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
