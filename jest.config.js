@@ -8,7 +8,7 @@ module.exports = {
       testEnvironment: 'node',
       transform: tsJest,
       testMatch: ['<rootDir>/test/unit/**/*.test.ts', '<rootDir>/test/snapshot/**/*.test.ts', '<rootDir>/policies/**/*.test.ts'],
-      setupFilesAfterEnv: ['<rootDir>/test/support/per-file-tmpdir.ts'],
+      setupFilesAfterEnv: ['<rootDir>/test/support/per-file-tmpdir.ts', '<rootDir>/test/support/unit-timeout.ts'],
     },
     {
       displayName: 'e2e',
