@@ -11,8 +11,17 @@ export interface InitConfigurationContext {
 }
 
 /**
- * kubeadm InitConfiguration (kubeadm.k8s.io/v1beta4). It carries no bootstrap token: kubeadm
- * generates a random one at init time, so no credential is ever part of the rendered file.
+ * Lifetime of the bootstrap token `kubeadm init` creates. kubeadm's default is 24 h
+ * (bootstraptoken/v1 DefaultTokenDuration); nodes join with tokens made for each join, so the init
+ * token only has to outlive init itself.
+ */
+export const INIT_BOOTSTRAP_TOKEN_TTL = '15m0s';
+
+/**
+ * kubeadm InitConfiguration (kubeadm.k8s.io/v1beta4). It carries no bootstrap token value: kubeadm
+ * generates a random one at init time (SetBootstrapTokensDynamicDefaults), so no credential is ever
+ * part of the rendered file; only its lifetime is set, to INIT_BOOTSTRAP_TOKEN_TTL instead of 24 h.
+ * Usages and groups stay kubeadm's defaults (signing, authentication; default-node-token group).
  */
 export class KubeadmInitConfiguration extends Construct {
   private readonly ctx: InitConfigurationContext;
@@ -32,6 +41,7 @@ export class KubeadmInitConfiguration extends Construct {
     return {
       apiVersion: 'kubeadm.k8s.io/v1beta4',
       kind: 'InitConfiguration',
+      bootstrapTokens: [{ ttl: INIT_BOOTSTRAP_TOKEN_TTL }],
       localAPIEndpoint: endpoint,
       nodeRegistration: registration,
     };

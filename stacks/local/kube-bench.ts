@@ -194,7 +194,8 @@ export function clusterProcesses(stateDir: string): Record<string, number> {
   const runDir = path.join(stateDir, 'run');
   for (const c of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) add(c, path.join(runDir, `${c}.json`), 'binary');
   // Every process the node runner records (containerd, kubelet, and whatever else it starts, e.g. a
-  // kube-proxy), except the namespace holder and the API forwarders, which are not Kubernetes components.
+  // kube-proxy), except the namespace holder, the API forwarders and the API server's egress proxy, which are
+  // not Kubernetes components.
   const nodeRun = path.join(stateDir, 'node', 'run');
   let records: string[] = [];
   try {
@@ -204,7 +205,7 @@ export function clusterProcesses(stateDir: string): Record<string, number> {
   }
   for (const f of records) {
     const name = f.slice(0, -'.json'.length);
-    if (name === 'holder' || name.startsWith('api-forwarder')) continue;
+    if (name === 'holder' || name.startsWith('api-forwarder') || name === 'egress-proxy') continue;
     add(name, path.join(nodeRun, f), 'exe');
   }
   return out;

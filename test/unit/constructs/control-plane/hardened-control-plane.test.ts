@@ -28,10 +28,12 @@ describe('HardenedControlPlane: kubeadm configuration', () => {
     ]);
   });
 
-  test('pins the Kubernetes version and renders no bootstrap token', () => {
+  test('pins the Kubernetes version and renders no bootstrap token value, only a short lifetime for the one kubeadm init generates', () => {
     const d = kubeadmDocs(cp);
     expect(kind(d, 'ClusterConfiguration').kubernetesVersion).toBe('v1.36.3');
-    expect(kind(d, 'InitConfiguration').bootstrapTokens).toBeUndefined();
+    // One entry without `token`: kubeadm generates the value at init (SetBootstrapTokensDynamicDefaults)
+    // and would otherwise give it 24 h (bootstraptoken/v1 DefaultTokenDuration).
+    expect(kind(d, 'InitConfiguration').bootstrapTokens).toEqual([{ ttl: '15m0s' }]);
     expect(file(cp, KUBEADM_CONFIG_PATH).content).not.toMatch(/[a-z0-9]{6}\.[a-z0-9]{16}/);
   });
 
