@@ -78,7 +78,11 @@ export interface HostReader {
 /** The largest file read (a configuration file is a few KiB). */
 export const MAX_READ_BYTES = 1024 * 1024;
 
-const PROCESSES_SCRIPT = `for p in /proc/[0-9]*; do
+// Only processes in this shell's network namespace: the components are host-network processes, and a
+// PID namespace shared with other machines' namespaces (a lab on one kernel) must not lend their processes.
+const PROCESSES_SCRIPT = `myns=$(readlink /proc/$$/ns/net)
+for p in /proc/[0-9]*; do
+  [ "$(readlink "$p/ns/net" 2>/dev/null)" = "$myns" ] || continue
   exe=$(readlink "$p/exe" 2>/dev/null) || continue
   base=\${exe##*/}; base=\${base% (deleted)}
   for want; do
