@@ -144,15 +144,24 @@ export function pulumiEnv(home: string, bin: string): NodeJS.ProcessEnv {
   };
 }
 
+/** The program's source folders, copied into each temporary project. */
+export const PROJECT_SOURCE_DIRS: readonly string[] = ['constructs', 'stacks', 'policies', 'cli'];
+/** Folders a temporary project links to: dependencies and build inputs the program finds above itself (tools/hosts, tools/images). */
+export const PROJECT_LINKED_DIRS: readonly string[] = ['node_modules', 'tools'];
+
 /**
- * A temporary copy of the project root (Pulumi.yaml, tsconfig, package.json) whose source
- * folders and node_modules are links into the repository, so a test stack named `local` never
- * touches the developer's own stack files.
+ * A temporary project (Pulumi.yaml, tsconfig, package.json) with its own stacks, so a test stack
+ * named `local` never touches the developer's own stack files. The program's sources are a
+ * snapshot taken here, not links into the repository: every `pulumi up` of one test runs the same
+ * program even when the working tree is edited meanwhile (an edit of a remediation text between a
+ * test's first and second `up` changed 11 admission policy messages and failed its "second up
+ * changes nothing"). node_modules and tools/ stay links.
  */
-export function tempProject(): string {
+export function tempProject(repo: string = REPO): string {
   const dir = tempDir('project');
-  for (const f of ['Pulumi.yaml', 'tsconfig.json', 'package.json']) fs.copyFileSync(path.join(REPO, f), path.join(dir, f));
-  for (const d of ['node_modules', 'constructs', 'stacks', 'policies', 'cli']) fs.symlinkSync(path.join(REPO, d), path.join(dir, d));
+  for (const f of ['Pulumi.yaml', 'tsconfig.json', 'package.json']) fs.copyFileSync(path.join(repo, f), path.join(dir, f));
+  for (const d of PROJECT_SOURCE_DIRS) fs.cpSync(path.join(repo, d), path.join(dir, d), { recursive: true, dereference: true });
+  for (const d of PROJECT_LINKED_DIRS) fs.symlinkSync(path.join(repo, d), path.join(dir, d));
   return dir;
 }
 
