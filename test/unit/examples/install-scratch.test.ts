@@ -23,6 +23,7 @@ const TYPESCRIPT = '~5.9.0';
  */
 const UNDECLARED_ON_PURPOSE: Record<string, string> = {
   'dist/stacks/local/resource.js ts-node': 'loaded only when the runner module is a .ts file (this repository run from source)',
+  'dist/stacks/hosts/target.js ts-node': 'loaded only when the bring-up/join module is a .ts file (this repository run from source)',
 };
 
 function run(cmd: string, args: string[], cwd: string): string {
