@@ -81,12 +81,24 @@ class Client {
     this.agent = new https.Agent({ keepAlive: true, maxSockets: sockets, ...(this.tls as https.AgentOptions) });
   }
 
-  request(method: string, p: string, body?: unknown, contentType = 'application/json', timeoutMs = 60_000): Promise<{ status: number; body: string }> {
+  request(
+    method: string,
+    p: string,
+    body?: unknown,
+    contentType = 'application/json',
+    timeoutMs = 60_000,
+  ): Promise<{ status: number; body: string }> {
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const req = https.request(
         new URL(p, this.server),
-        { agent: this.agent, ...this.tls, method, timeout: timeoutMs, headers: payload ? { 'content-type': contentType } : {} },
+        {
+          agent: this.agent,
+          ...this.tls,
+          method,
+          timeout: timeoutMs,
+          headers: payload ? { 'content-type': contentType } : {},
+        },
         (res) => {
           let data = '';
           res.setEncoding('utf8');
@@ -118,8 +130,15 @@ function podSpec(): Record<string, unknown> {
       {
         name: 'app',
         image: `registry.example/app@${DIGEST}`,
-        securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true },
-        resources: { requests: { 'ephemeral-storage': '16Mi' }, limits: { cpu: '100m', memory: '64Mi', 'ephemeral-storage': '64Mi' } },
+        securityContext: {
+          allowPrivilegeEscalation: false,
+          capabilities: { drop: ['ALL'] },
+          readOnlyRootFilesystem: true,
+        },
+        resources: {
+          requests: { 'ephemeral-storage': '16Mi' },
+          limits: { cpu: '100m', memory: '64Mi', 'ephemeral-storage': '64Mi' },
+        },
         livenessProbe: { tcpSocket: { port: 8080 } },
         readinessProbe: { tcpSocket: { port: 8080 } },
       },
@@ -136,7 +155,11 @@ function object(i: number, ns: string): { path: string; body: Record<string, unk
         apiVersion: 'apps/v1',
         kind: 'Deployment',
         metadata: { name, namespace: ns },
-        spec: { replicas: 0, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: podSpec() } },
+        spec: {
+          replicas: 0,
+          selector: { matchLabels: { app: name } },
+          template: { metadata: { labels: { app: name } }, spec: podSpec() },
+        },
       },
     };
   }
@@ -146,7 +169,11 @@ function object(i: number, ns: string): { path: string; body: Record<string, unk
       apiVersion: 'batch/v1',
       kind: 'CronJob',
       metadata: { name, namespace: ns },
-      spec: { schedule: '0 3 * * *', suspend: true, jobTemplate: { spec: { template: { spec: { ...podSpec(), restartPolicy: 'Never' } } } } },
+      spec: {
+        schedule: '0 3 * * *',
+        suspend: true,
+        jobTemplate: { spec: { template: { spec: { ...podSpec(), restartPolicy: 'Never' } } } },
+      },
     },
   };
 }
@@ -157,7 +184,12 @@ function percentile(sorted: number[], p: number): number {
   return sorted[idx];
 }
 
-async function createAll(client: Client, ns: string, n: number, concurrency: number): Promise<Omit<AdmissionRun, 'mode' | 'repetition'>> {
+async function createAll(
+  client: Client,
+  ns: string,
+  n: number,
+  concurrency: number,
+): Promise<Omit<AdmissionRun, 'mode' | 'repetition'>> {
   const latencies: number[] = [];
   const errorSamples: string[] = [];
   let errors = 0;
@@ -184,7 +216,16 @@ async function createAll(client: Client, ns: string, n: number, concurrency: num
   await Promise.all(Array.from({ length: concurrency }, worker));
   const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
   const sorted = latencies.sort((a, b) => a - b);
-  return { objects: n, errors, errorSamples, p50Ms: percentile(sorted, 50), p90Ms: percentile(sorted, 90), p99Ms: percentile(sorted, 99), maxMs: sorted[sorted.length - 1] ?? NaN, wallMs };
+  return {
+    objects: n,
+    errors,
+    errorSamples,
+    p50Ms: percentile(sorted, 50),
+    p90Ms: percentile(sorted, 90),
+    p99Ms: percentile(sorted, 99),
+    maxMs: sorted[sorted.length - 1] ?? NaN,
+    wallMs,
+  };
 }
 
 async function until(what: string, fn: () => Promise<boolean>, timeoutMs: number): Promise<void> {
@@ -214,7 +255,14 @@ export async function runAdmissionBench(opts: AdmissionOptions = {}): Promise<Ad
   const loadAtStart = os.loadavg();
   const p = ADMISSION_BASE_PORT;
   const blueprint = synthesizeBlueprint({
-    local: { apiServerPort: p, etcdClientPort: p + 1, etcdPeerPort: p + 2, etcdMetricsPort: p + 3, controllerManagerPort: p + 4, schedulerPort: p + 5 },
+    local: {
+      apiServerPort: p,
+      etcdClientPort: p + 1,
+      etcdPeerPort: p + 2,
+      etcdMetricsPort: p + 3,
+      controllerManagerPort: p + 4,
+      schedulerPort: p + 5,
+    },
   });
   const admission = blueprint.clusterObjects.filter((o: KubeObject) => ADMISSION_PATH[o.kind ?? '']);
   const policies = admission.filter((o) => o.kind === 'ValidatingAdmissionPolicy');
@@ -222,7 +270,13 @@ export async function runAdmissionBench(opts: AdmissionOptions = {}): Promise<Ad
   if (policies.length === 0) throw new Error('the blueprint renders no ValidatingAdmissionPolicy');
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hcb-bench-admission-'));
   const cpLog: string[] = [];
-  const cp = new LocalControlPlane({ stateDir, binDir: toolchainBin(), nodeFiles: blueprint.nodeFiles, log: (l) => cpLog.push(l), healthTimeoutMs: 300_000 });
+  const cp = new LocalControlPlane({
+    stateDir,
+    binDir: toolchainBin(),
+    nodeFiles: blueprint.nodeFiles,
+    log: (l) => cpLog.push(l),
+    healthTimeoutMs: 300_000,
+  });
   let client: Client | undefined;
   const stop = async (): Promise<void> => {
     client?.close();
@@ -246,24 +300,39 @@ export async function runAdmissionBench(opts: AdmissionOptions = {}): Promise<Ad
     const c = client;
     const probeNs = 'bench-probe';
     const ns = async (name: string): Promise<void> => {
-      const r = await c.request('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
-      if (r.status !== 201 && r.status !== 409) throw new Error(`namespace ${name}: HTTP ${r.status} ${r.body.slice(0, 200)}`);
+      const r = await c.request('POST', '/api/v1/namespaces', {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name },
+      });
+      if (r.status !== 201 && r.status !== 409)
+        throw new Error(`namespace ${name}: HTTP ${r.status} ${r.body.slice(0, 200)}`);
     };
     await ns(probeNs);
-    const violating = object(0, probeNs).body as { spec: { template: { spec: { containers: Array<Record<string, unknown>> } } } };
+    const violating = object(0, probeNs).body as {
+      spec: { template: { spec: { containers: Array<Record<string, unknown>> } } };
+    };
     violating.spec.template.spec.containers[0].securityContext = { privileged: true };
-    const probe = async (): Promise<number> => (await c.request('POST', `/apis/apps/v1/namespaces/${probeNs}/deployments?dryRun=All`, violating)).status;
+    const probe = async (): Promise<number> =>
+      (await c.request('POST', `/apis/apps/v1/namespaces/${probeNs}/deployments?dryRun=All`, violating)).status;
     const install = async (): Promise<void> => {
       for (const o of [...policies, ...bindings]) {
-        const r = await c.request('PATCH', `${ADMISSION_PATH[o.kind!]}/${o.metadata!.name}?fieldManager=hcb-bench&force=true`, o, 'application/apply-patch+yaml');
-        if (r.status !== 200 && r.status !== 201) throw new Error(`apply ${o.kind} ${o.metadata!.name}: HTTP ${r.status} ${r.body.slice(0, 300)}`);
+        const r = await c.request(
+          'PATCH',
+          `${ADMISSION_PATH[o.kind!]}/${o.metadata!.name}?fieldManager=hcb-bench&force=true`,
+          o,
+          'application/apply-patch+yaml',
+        );
+        if (r.status !== 200 && r.status !== 201)
+          throw new Error(`apply ${o.kind} ${o.metadata!.name}: HTTP ${r.status} ${r.body.slice(0, 300)}`);
       }
       await until('the policies to refuse a privileged Deployment', async () => (await probe()) === 403, 120_000);
     };
     const remove = async (): Promise<void> => {
       for (const o of [...bindings, ...policies]) {
         const r = await c.request('DELETE', `${ADMISSION_PATH[o.kind!]}/${o.metadata!.name}`);
-        if (r.status !== 200 && r.status !== 202 && r.status !== 404) throw new Error(`delete ${o.kind} ${o.metadata!.name}: HTTP ${r.status}`);
+        if (r.status !== 200 && r.status !== 202 && r.status !== 404)
+          throw new Error(`delete ${o.kind} ${o.metadata!.name}: HTTP ${r.status}`);
       }
       await until('the privileged Deployment to be admitted again', async () => (await probe()) === 201, 120_000);
     };
@@ -286,11 +355,23 @@ export async function runAdmissionBench(opts: AdmissionOptions = {}): Promise<Ad
         const name = `bench-${mode}-${rep}`;
         await ns(name);
         const r = await createAll(c, name, n, concurrency);
-        log(`rep ${rep + 1} ${mode} policies: p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, ${r.errors} errors, ${(r.wallMs / 1000).toFixed(1)} s`);
+        log(
+          `rep ${rep + 1} ${mode} policies: p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, ${r.errors} errors, ${(r.wallMs / 1000).toFixed(1)} s`,
+        );
         runs.push({ mode, repetition: rep, ...r });
       }
     }
-    return { serverVersion: info.serverVersion, policies: policies.length, bindings: bindings.length, objects: n, concurrency, repetitions: reps, runs, loadAtStart, loadAtEnd: os.loadavg() };
+    return {
+      serverVersion: info.serverVersion,
+      policies: policies.length,
+      bindings: bindings.length,
+      objects: n,
+      concurrency,
+      repetitions: reps,
+      runs,
+      loadAtStart,
+      loadAtEnd: os.loadavg(),
+    };
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);

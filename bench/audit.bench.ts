@@ -77,13 +77,17 @@ async function runOne(n: number): Promise<Result> {
     const loadMs = ms(t);
 
     t = process.hrtime.bigint();
-    const findings = [...loadProblemsToFindings(loaded.errors), ...evaluate(loaded.documents, { exceptions: blueprint.exceptions, now: NOW })];
+    const findings = [
+      ...loadProblemsToFindings(loaded.errors),
+      ...evaluate(loaded.documents, { exceptions: blueprint.exceptions, now: NOW }),
+    ];
     const evaluateMs = ms(t);
 
     t = process.hrtime.bigint();
     const summary = summarizeFindings(findings);
     let rendered = 0;
-    for (const format of ['terminal', 'markdown', 'json', 'sarif'] as const) rendered += RENDERERS[format](findings, summary, {}).length;
+    for (const format of ['terminal', 'markdown', 'json', 'sarif'] as const)
+      rendered += RENDERERS[format](findings, summary, {}).length;
     const renderMs = ms(t);
     if (rendered === 0) throw new Error('nothing rendered');
 
@@ -105,20 +109,34 @@ async function runOne(n: number): Promise<Result> {
 }
 
 function table(results: Result[]): string {
-  const head = ['namespaces', 'documents', 'input KiB', 'findings', 'failing', 'synth ms', 'load ms', 'evaluate ms', 'render ms', 'audit ms', 'peak RSS MiB'];
-  const rows = results.map((r) => [
-    r.namespaces,
-    r.documents,
-    (r.bytes / 1024).toFixed(0),
-    r.findings,
-    r.failing,
-    r.synthMs.toFixed(0),
-    r.loadMs.toFixed(0),
-    r.evaluateMs.toFixed(0),
-    r.renderMs.toFixed(0),
-    (r.loadMs + r.evaluateMs + r.renderMs).toFixed(0),
-    r.peakRssMiB.toFixed(0),
-  ].map(String));
+  const head = [
+    'namespaces',
+    'documents',
+    'input KiB',
+    'findings',
+    'failing',
+    'synth ms',
+    'load ms',
+    'evaluate ms',
+    'render ms',
+    'audit ms',
+    'peak RSS MiB',
+  ];
+  const rows = results.map((r) =>
+    [
+      r.namespaces,
+      r.documents,
+      (r.bytes / 1024).toFixed(0),
+      r.findings,
+      r.failing,
+      r.synthMs.toFixed(0),
+      r.loadMs.toFixed(0),
+      r.evaluateMs.toFixed(0),
+      r.renderMs.toFixed(0),
+      (r.loadMs + r.evaluateMs + r.renderMs).toFixed(0),
+      r.peakRssMiB.toFixed(0),
+    ].map(String),
+  );
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i])).join('  ');
   return [line(head), ...rows.map(line)].join('\n');
@@ -133,16 +151,22 @@ async function main(argv: string[]): Promise<void> {
   if (sizes.some((s) => !Number.isInteger(s) || s < 1)) throw new Error('sizes must be positive integers');
   const results: Result[] = [];
   for (const n of sizes) {
-    const out = execFileSync(process.execPath, ['-r', 'ts-node/register/transpile-only', __filename, '--one', String(n)], {
-      cwd: path.resolve(__dirname, '..'),
-      encoding: 'utf8',
-      maxBuffer: 16 * 1024 * 1024,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const out = execFileSync(
+      process.execPath,
+      ['-r', 'ts-node/register/transpile-only', __filename, '--one', String(n)],
+      {
+        cwd: path.resolve(__dirname, '..'),
+        encoding: 'utf8',
+        maxBuffer: 16 * 1024 * 1024,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     results.push(JSON.parse(out.trim().split('\n').pop() as string) as Result);
     process.stderr.write(`audit.bench: ${n} namespaces done\n`);
   }
-  process.stdout.write(`hcb audit benchmark (node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'}; audit = load + evaluate + render)\n${table(results)}\n`);
+  process.stdout.write(
+    `hcb audit benchmark (node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'}; audit = load + evaluate + render)\n${table(results)}\n`,
+  );
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {

@@ -24,7 +24,10 @@ export function buildForBench(repo: string, out: string): number {
       if (e.isDirectory()) {
         if (e.name !== 'node_modules') walk(r);
       } else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') && !e.name.endsWith('.test.ts')) {
-        const js = ts.transpileModule(fs.readFileSync(path.join(repo, r), 'utf8'), { compilerOptions: options, fileName: r }).outputText;
+        const js = ts.transpileModule(fs.readFileSync(path.join(repo, r), 'utf8'), {
+          compilerOptions: options,
+          fileName: r,
+        }).outputText;
         const dest = path.join(out, r.replace(/\.ts$/, '.js'));
         fs.mkdirSync(path.dirname(dest), { recursive: true });
         fs.writeFileSync(dest, js);

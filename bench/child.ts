@@ -39,7 +39,8 @@ const YAML_OPTIONS = {
   merge: true,
   uniqueKeys: true,
   prettyErrors: true,
-  customTags: (tags: unknown[]) => tags.filter((t) => (t as { tag?: string }).tag !== 'tag:yaml.org,2002:timestamp') as never,
+  customTags: (tags: unknown[]) =>
+    tags.filter((t) => (t as { tag?: string }).tag !== 'tag:yaml.org,2002:timestamp') as never,
 };
 
 interface Parsed {
@@ -84,7 +85,14 @@ function loadJsYaml(alt: string): { lib: JsYaml; version: string; parse: (text: 
   const lib = require(dir) as JsYaml;
   const version = (JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version: string }).version;
   // YAML 1.1 scalars as the loader reads them (0600 octal, yes/no booleans), merge keys, no timestamps.
-  const schema = new lib.Schema([...lib.FAILSAFE_SCHEMA.tags, lib.nullYaml11Tag, lib.boolYaml11Tag, lib.intYaml11Tag, lib.floatYaml11Tag, lib.mergeTag]);
+  const schema = new lib.Schema([
+    ...lib.FAILSAFE_SCHEMA.tags,
+    lib.nullYaml11Tag,
+    lib.boolYaml11Tag,
+    lib.intYaml11Tag,
+    lib.floatYaml11Tag,
+    lib.mergeTag,
+  ]);
   const DOC = lib.EVENT_ID.DOCUMENT;
   const POP = lib.EVENT_ID.POP;
   const parse = (text: string): Parsed => {
@@ -145,13 +153,18 @@ async function audit(dir: string, exceptionsFile?: string): Promise<Record<strin
   const { loadInputs, loadProblemsToFindings, parseExceptions } = await import('../policies/input');
   const { evaluate } = await import('../policies/engine');
   const { RENDERERS, summarizeFindings } = await import('../policies/report');
-  const exceptions = exceptionsFile ? parseExceptions(fs.readFileSync(exceptionsFile, 'utf8'), exceptionsFile).exceptions : [];
+  const exceptions = exceptionsFile
+    ? parseExceptions(fs.readFileSync(exceptionsFile, 'utf8'), exceptionsFile).exceptions
+    : [];
   const c0 = cpuMs();
   let t = process.hrtime.bigint();
   const loaded = await loadInputs([dir], { cwd: process.cwd() });
   const loadMs = ms(t);
   t = process.hrtime.bigint();
-  const findings = [...loadProblemsToFindings(loaded.errors), ...evaluate(loaded.documents, { exceptions, now: new Date('2026-11-22T00:00:00Z') })];
+  const findings = [
+    ...loadProblemsToFindings(loaded.errors),
+    ...evaluate(loaded.documents, { exceptions, now: new Date('2026-11-22T00:00:00Z') }),
+  ];
   const evaluateMs = ms(t);
   t = process.hrtime.bigint();
   const json = RENDERERS.json(findings, summarizeFindings(findings), {});
@@ -266,7 +279,10 @@ async function synth(n: number, out: string): Promise<Record<string, number>> {
   const objects = clusterObjects.length + synth.configDocuments.length;
   // The floor: the same plain objects (deep-copied, so no construct is involved) serialized the
   // same way and written to disk.
-  const plain = JSON.parse(JSON.stringify({ a: clusterObjects, b: synth.configDocuments })) as { a: object[]; b: object[] };
+  const plain = JSON.parse(JSON.stringify({ a: clusterObjects, b: synth.configDocuments })) as {
+    a: object[];
+    b: object[];
+  };
   const c1 = cpuMs();
   t = process.hrtime.bigint();
   fs.mkdirSync(path.join(out, 'floor'));
@@ -274,7 +290,18 @@ async function synth(n: number, out: string): Promise<Record<string, number>> {
   fs.writeFileSync(path.join(out, 'floor', 'control-plane.yaml'), toYaml(plain.b));
   const floorMs = ms(t);
   const floorCpuMs = cpuMs() - c1;
-  return { tenants: n, objects, constructMs, toJsonMs, writeMs, synthMs, synthCpuMs, floorMs, floorCpuMs, peakRssMiB: rssMiB() };
+  return {
+    tenants: n,
+    objects,
+    constructMs,
+    toJsonMs,
+    writeMs,
+    synthMs,
+    synthCpuMs,
+    floorMs,
+    floorCpuMs,
+    peakRssMiB: rssMiB(),
+  };
 }
 
 async function main(argv: string[]): Promise<void> {

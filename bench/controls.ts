@@ -37,7 +37,10 @@ async function main(): Promise<void> {
   const cpFile = process.env.HCB_BENCH_CONTROL_PLANE;
   const cpText = cpFile
     ? fs.readFileSync(cpFile, 'utf8')
-    : fs.readdirSync(path.join(REPO, 'test/fixtures/insecure/control-plane')).map((f) => fs.readFileSync(path.join(REPO, 'test/fixtures/insecure/control-plane', f), 'utf8')).join('\n---\n');
+    : fs
+        .readdirSync(path.join(REPO, 'test/fixtures/insecure/control-plane'))
+        .map((f) => fs.readFileSync(path.join(REPO, 'test/fixtures/insecure/control-plane', f), 'utf8'))
+        .join('\n---\n');
   const controls = CATALOGUE.filter((c) => c.automation === 'automated' && typeof c.check === 'function');
   const perDoc = new Map<string, number[]>();
   const context: number[] = [];
@@ -68,7 +71,9 @@ async function main(): Promise<void> {
         perDoc.set(c.id, [...(perDoc.get(c.id) ?? []), us]);
       }
       total.push(sum);
-      process.stderr.write(`${n} objects: ${docs.length} documents, checks ${(sum * docs.length / 1000).toFixed(0)} ms CPU (median of ${REPS})\n`);
+      process.stderr.write(
+        `${n} objects: ${docs.length} documents, checks ${((sum * docs.length) / 1000).toFixed(0)} ms CPU (median of ${REPS})\n`,
+      );
     }
   } finally {
     fs.rmSync(work, { recursive: true, force: true });

@@ -59,7 +59,9 @@ function hex(rand: () => number, n: number): string {
 }
 
 function podSpec(ns: string, app: string, rand: () => number, faults: Set<Fault>, restartNever: boolean): Obj {
-  const image = faults.has('tagImage') ? `registry.example.com/${ns}/${app}:1.${Math.floor(rand() * 20)}` : `registry.example.com/${ns}/${app}@sha256:${hex(rand, 64)}`;
+  const image = faults.has('tagImage')
+    ? `registry.example.com/${ns}/${app}:1.${Math.floor(rand() * 20)}`
+    : `registry.example.com/${ns}/${app}@sha256:${hex(rand, 64)}`;
   const container: Obj = {
     name: app,
     image,
@@ -79,14 +81,19 @@ function podSpec(ns: string, app: string, rand: () => number, faults: Set<Fault>
             limits: { cpu: '500m', memory: '256Mi', 'ephemeral-storage': '256Mi' },
           },
         }),
-    ...(faults.has('secretEnv') ? { env: [{ name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: `${app}-db`, key: 'password' } } }] } : {}),
+    ...(faults.has('secretEnv')
+      ? { env: [{ name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: `${app}-db`, key: 'password' } } }] }
+      : {}),
     ...(restartNever
       ? {}
       : {
           livenessProbe: { httpGet: { path: '/livez', port: 'http' }, periodSeconds: 10 },
           readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 5 },
         }),
-    volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, ...(faults.has('hostPath') ? [{ name: 'host', mountPath: '/host' }] : [])],
+    volumeMounts: [
+      { name: 'tmp', mountPath: '/tmp' },
+      ...(faults.has('hostPath') ? [{ name: 'host', mountPath: '/host' }] : []),
+    ],
   };
   return {
     serviceAccountName: app,
@@ -101,7 +108,9 @@ function podSpec(ns: string, app: string, rand: () => number, faults: Set<Fault>
     containers: [container],
     volumes: [
       { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
-      ...(faults.has('hostPath') ? [{ name: 'host', hostPath: { path: rand() < 0.5 ? '/' : '/var/run/docker.sock' } }] : []),
+      ...(faults.has('hostPath')
+        ? [{ name: 'host', hostPath: { path: rand() < 0.5 ? '/' : '/var/run/docker.sock' } }]
+        : []),
     ],
   };
 }
@@ -115,15 +124,35 @@ function workload(kind: WorkloadKind, ns: string, i: number, rand: () => number,
     case 'Pod':
       return { apiVersion: 'v1', kind, metadata: meta, spec: podSpec(ns, app, rand, faults, false) };
     case 'Deployment':
-      return { apiVersion: 'apps/v1', kind, metadata: meta, spec: { replicas: 2, selector: { matchLabels: labels }, template: template(false) } };
+      return {
+        apiVersion: 'apps/v1',
+        kind,
+        metadata: meta,
+        spec: { replicas: 2, selector: { matchLabels: labels }, template: template(false) },
+      };
     case 'StatefulSet':
-      return { apiVersion: 'apps/v1', kind, metadata: meta, spec: { replicas: 3, serviceName: app, selector: { matchLabels: labels }, template: template(false) } };
+      return {
+        apiVersion: 'apps/v1',
+        kind,
+        metadata: meta,
+        spec: { replicas: 3, serviceName: app, selector: { matchLabels: labels }, template: template(false) },
+      };
     case 'DaemonSet':
-      return { apiVersion: 'apps/v1', kind, metadata: meta, spec: { selector: { matchLabels: labels }, template: template(false) } };
+      return {
+        apiVersion: 'apps/v1',
+        kind,
+        metadata: meta,
+        spec: { selector: { matchLabels: labels }, template: template(false) },
+      };
     case 'Job':
       return { apiVersion: 'batch/v1', kind, metadata: meta, spec: { backoffLimit: 2, template: template(true) } };
     case 'CronJob':
-      return { apiVersion: 'batch/v1', kind, metadata: meta, spec: { schedule: '17 3 * * *', jobTemplate: { spec: { backoffLimit: 2, template: template(true) } } } };
+      return {
+        apiVersion: 'batch/v1',
+        kind,
+        metadata: meta,
+        spec: { schedule: '17 3 * * *', jobTemplate: { spec: { backoffLimit: 2, template: template(true) } } },
+      };
   }
 }
 
@@ -138,18 +167,38 @@ function tenant(t: number, rand: () => number): Obj[] {
     metadata: {
       name: ns,
       labels: good
-        ? { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'v1.36', 'pod-security.kubernetes.io/warn': 'restricted', 'pod-security.kubernetes.io/audit': 'restricted' }
+        ? {
+            'pod-security.kubernetes.io/enforce': 'restricted',
+            'pod-security.kubernetes.io/enforce-version': 'v1.36',
+            'pod-security.kubernetes.io/warn': 'restricted',
+            'pod-security.kubernetes.io/audit': 'restricted',
+          }
         : rand() < 0.5
           ? { 'pod-security.kubernetes.io/enforce': 'privileged' }
           : { team: `t${t}` },
     },
   });
   if (good || rand() < 0.3) {
-    out.push({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'default-deny-ingress', namespace: ns }, spec: { podSelector: {}, policyTypes: ['Ingress'] } });
-    out.push({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'default-deny-egress', namespace: ns }, spec: { podSelector: {}, policyTypes: ['Egress'] } });
+    out.push({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'default-deny-ingress', namespace: ns },
+      spec: { podSelector: {}, policyTypes: ['Ingress'] },
+    });
+    out.push({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'default-deny-egress', namespace: ns },
+      spec: { podSelector: {}, policyTypes: ['Egress'] },
+    });
   }
   if (!good && rand() < 0.3) {
-    out.push({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'allow-all', namespace: ns }, spec: { podSelector: {}, ingress: [{}], egress: [{}], policyTypes: ['Ingress', 'Egress'] } });
+    out.push({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'allow-all', namespace: ns },
+      spec: { podSelector: {}, ingress: [{}], egress: [{}], policyTypes: ['Ingress', 'Egress'] },
+    });
   } else {
     out.push({
       apiVersion: 'networking.k8s.io/v1',
@@ -158,26 +207,60 @@ function tenant(t: number, rand: () => number): Obj[] {
       spec: {
         podSelector: { matchLabels: { 'app.kubernetes.io/name': 'deployment-0' } },
         policyTypes: ['Ingress'],
-        ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress' } } }], ports: [{ port: 8080, protocol: 'TCP' }] }],
+        ingress: [
+          {
+            from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress' } } }],
+            ports: [{ port: 8080, protocol: 'TCP' }],
+          },
+        ],
       },
     });
   }
   if (good) {
-    out.push({ apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'quota', namespace: ns }, spec: { hard: { 'requests.cpu': '8', 'requests.memory': '16Gi', 'limits.cpu': '16', 'limits.memory': '32Gi', pods: '50' } } });
+    out.push({
+      apiVersion: 'v1',
+      kind: 'ResourceQuota',
+      metadata: { name: 'quota', namespace: ns },
+      spec: {
+        hard: {
+          'requests.cpu': '8',
+          'requests.memory': '16Gi',
+          'limits.cpu': '16',
+          'limits.memory': '32Gi',
+          pods: '50',
+        },
+      },
+    });
     out.push({
       apiVersion: 'v1',
       kind: 'LimitRange',
       metadata: { name: 'limits', namespace: ns },
-      spec: { limits: [{ type: 'Container', default: { cpu: '500m', memory: '512Mi', 'ephemeral-storage': '1Gi' }, defaultRequest: { cpu: '100m', memory: '128Mi', 'ephemeral-storage': '64Mi' }, max: { cpu: '2', memory: '4Gi', 'ephemeral-storage': '4Gi' } }] },
+      spec: {
+        limits: [
+          {
+            type: 'Container',
+            default: { cpu: '500m', memory: '512Mi', 'ephemeral-storage': '1Gi' },
+            defaultRequest: { cpu: '100m', memory: '128Mi', 'ephemeral-storage': '64Mi' },
+            max: { cpu: '2', memory: '4Gi', 'ephemeral-storage': '4Gi' },
+          },
+        ],
+      },
     });
-    out.push({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: ns }, automountServiceAccountToken: false });
+    out.push({
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: 'default', namespace: ns },
+      automountServiceAccountToken: false,
+    });
   }
   const wide = !good && rand() < 0.4;
   out.push({
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'Role',
     metadata: { name: 'app-reader', namespace: ns },
-    rules: wide ? [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }] : [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch'] }],
+    rules: wide
+      ? [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }]
+      : [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch'] }],
   });
   out.push({
     apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -186,7 +269,12 @@ function tenant(t: number, rand: () => number): Obj[] {
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'app-reader' },
     subjects: [{ kind: 'ServiceAccount', name: !good && rand() < 0.5 ? 'default' : 'deployment-0', namespace: ns }],
   });
-  out.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: ns }, data: { LOG_LEVEL: 'info', FEATURES: `f${Math.floor(rand() * 1000)}` } });
+  out.push({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'settings', namespace: ns },
+    data: { LOG_LEVEL: 'info', FEATURES: `f${Math.floor(rand() * 1000)}` },
+  });
   WORKLOAD_KINDS.forEach((kind, k) => {
     const faults = new Set<Fault>();
     if (!good || rand() < 0.3) {
@@ -194,14 +282,22 @@ function tenant(t: number, rand: () => number): Obj[] {
       for (let f = 0; f < n; f++) faults.add(FAULTS[Math.floor(rand() * FAULTS.length)]);
     }
     const w = workload(kind, ns, 0, rand, faults);
-    out.push({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: (w.metadata as { name: string }).name, namespace: ns }, automountServiceAccountToken: false });
+    out.push({
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: (w.metadata as { name: string }).name, namespace: ns },
+      automountServiceAccountToken: false,
+    });
     out.push(w);
     if (k < 2) {
       out.push({
         apiVersion: 'v1',
         kind: 'Service',
         metadata: { name: (w.metadata as { name: string }).name, namespace: ns },
-        spec: { selector: (w.metadata as { labels: Obj }).labels, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
+        spec: {
+          selector: (w.metadata as { labels: Obj }).labels,
+          ports: [{ name: 'http', port: 80, targetPort: 'http' }],
+        },
       });
     }
   });
@@ -215,13 +311,19 @@ function clusterRbac(c: number, rand: () => number): Obj[] {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'ClusterRole',
       metadata: { name: `platform-${c}` },
-      rules: bad ? [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }] : [{ apiGroups: [''], resources: ['namespaces', 'nodes'], verbs: ['get', 'list'] }],
+      rules: bad
+        ? [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }]
+        : [{ apiGroups: [''], resources: ['namespaces', 'nodes'], verbs: ['get', 'list'] }],
     },
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'ClusterRoleBinding',
       metadata: { name: `platform-${c}` },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: bad && rand() < 0.5 ? 'cluster-admin' : `platform-${c}` },
+      roleRef: {
+        apiGroup: 'rbac.authorization.k8s.io',
+        kind: 'ClusterRole',
+        name: bad && rand() < 0.5 ? 'cluster-admin' : `platform-${c}`,
+      },
       subjects: [{ kind: 'ServiceAccount', name: `platform-${c}`, namespace: 'kube-system' }],
     },
   ];
@@ -258,7 +360,10 @@ export interface CorpusInfo {
 export function writeCorpus(n: number, dir: string, controlPlaneGood: string, repo: string): CorpusInfo {
   fs.mkdirSync(dir, { recursive: false });
   const rand = prng(SEED);
-  const badSet = [...yamlTexts(path.join(repo, 'test/fixtures/insecure/control-plane')), ...yamlTexts(path.join(repo, 'test/fixtures/insecure/node'))].join('\n---\n');
+  const badSet = [
+    ...yamlTexts(path.join(repo, 'test/fixtures/insecure/control-plane')),
+    ...yamlTexts(path.join(repo, 'test/fixtures/insecure/node')),
+  ].join('\n---\n');
   const sets = [controlPlaneGood, badSet];
   const setDocs = sets.map(countDocs);
   let objects = 0;

@@ -41,23 +41,38 @@ function seconds(clock: string): number {
   return clock.split(':').reduce((acc, part) => acc * 60 + Number(part), 0);
 }
 
-function measure(cli: string, dir: string, n: number, maxDocs: number | undefined, info: { files: number; bytes: number }): Run {
+function measure(
+  cli: string,
+  dir: string,
+  n: number,
+  maxDocs: number | undefined,
+  info: { files: number; bytes: number },
+): Run {
   const report = path.join(WORK, `report-${n}-${maxDocs ?? 'default'}.json`);
   const env = { ...process.env };
   if (maxDocs !== undefined) env.HCB_MAX_DOCUMENTS = String(maxDocs);
   else delete env.HCB_MAX_DOCUMENTS;
-  const r = spawnSync(TIME, ['-v', process.execPath, cli, 'audit', dir, '--format', 'json', '--output', report], { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync(TIME, ['-v', process.execPath, cli, 'audit', dir, '--format', 'json', '--output', report], {
+    env,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
   const err = r.stderr ?? '';
   let outcome = 'no report';
   if (fs.existsSync(report)) {
-    const results = (JSON.parse(fs.readFileSync(report, 'utf8')) as { results: { control: string; status: string; message: string }[] }).results;
+    const results = (
+      JSON.parse(fs.readFileSync(report, 'utf8')) as { results: { control: string; status: string; message: string }[] }
+    ).results;
     const stop = results.find((x) => x.status === 'error' && /HCB_MAX_DOCUMENTS|heap/.test(x.message));
     outcome = stop
       ? `stopped: ${stop.message.replace(/^[^ ]+: /, '').slice(0, 110)}…`
       : `completed: ${results.length} findings, ${results.filter((x) => x.status === 'fail').length} failing, report ${(fs.statSync(report).size / 1e6).toFixed(0)} MB`;
     fs.rmSync(report);
   } else {
-    const last = err.split('\n').filter((l) => l.startsWith('hcb')).pop();
+    const last = err
+      .split('\n')
+      .filter((l) => l.startsWith('hcb'))
+      .pop();
     if (last) outcome = last;
   }
   return {
@@ -74,7 +89,9 @@ function measure(cli: string, dir: string, n: number, maxDocs: number | undefine
 }
 
 function main(): void {
-  const specs = (process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['100000', '125000', '125000:125000', '1250000']).map((s) => {
+  const specs = (
+    process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['100000', '125000', '125000:125000', '1250000']
+  ).map((s) => {
     const [n, max] = s.split(':').map(Number);
     return { n, maxDocs: max };
   });
@@ -97,11 +114,14 @@ function main(): void {
       corpora.set(n, { dir, files: info.files, bytes: info.bytes });
     }
     const c = corpora.get(n)!;
-    process.stderr.write(`bench/large: auditing ${n} documents${maxDocs !== undefined ? ` (HCB_MAX_DOCUMENTS=${maxDocs})` : ''}\n`);
+    process.stderr.write(
+      `bench/large: auditing ${n} documents${maxDocs !== undefined ? ` (HCB_MAX_DOCUMENTS=${maxDocs})` : ''}\n`,
+    );
     runs.push(measure(cli, c.dir, n, maxDocs, c));
   }
-  const rows = runs.map((r) =>
-    `| ${r.n.toLocaleString('en')} | ${r.maxDocs !== undefined ? r.maxDocs.toLocaleString('en') : 'default'} | ${r.files} | ${r.mb.toFixed(0)} | ${r.wallS.toFixed(0)} | ${r.cpuS.toFixed(0)} | ${r.peakMiB.toFixed(0)} | ${r.exit} | ${r.outcome} |`,
+  const rows = runs.map(
+    (r) =>
+      `| ${r.n.toLocaleString('en')} | ${r.maxDocs !== undefined ? r.maxDocs.toLocaleString('en') : 'default'} | ${r.files} | ${r.mb.toFixed(0)} | ${r.wallS.toFixed(0)} | ${r.cpuS.toFixed(0)} | ${r.peakMiB.toFixed(0)} | ${r.exit} | ${r.outcome} |`,
   );
   process.stdout.write(
     [
@@ -109,7 +129,10 @@ function main(): void {
       '|---|---|---|---|---|---|---|---|---|',
       ...rows,
       '',
-      `Machine: ${os.cpus().length} CPUs, load average ${os.loadavg().map((x) => x.toFixed(1)).join(', ')} at the end; Node.js ${process.version}.`,
+      `Machine: ${os.cpus().length} CPUs, load average ${os
+        .loadavg()
+        .map((x) => x.toFixed(1))
+        .join(', ')} at the end; Node.js ${process.version}.`,
       '',
     ].join('\n'),
   );

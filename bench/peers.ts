@@ -24,9 +24,27 @@ export interface Peer {
   findings(stdout: string): PeerFinding[];
 }
 
-const NAMESPACED_DEFAULT = new Set(['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'ReplicaSet', 'Service', 'ServiceAccount', 'ConfigMap', 'Secret', 'Role', 'RoleBinding', 'NetworkPolicy']);
-export const objectKey = (kind: string, namespace: string | null | undefined, name: string | null | undefined): string =>
-  `${kind}/${namespace || (NAMESPACED_DEFAULT.has(kind) ? 'default' : '')}/${name ?? ''}`;
+const NAMESPACED_DEFAULT = new Set([
+  'Pod',
+  'Deployment',
+  'StatefulSet',
+  'DaemonSet',
+  'Job',
+  'CronJob',
+  'ReplicaSet',
+  'Service',
+  'ServiceAccount',
+  'ConfigMap',
+  'Secret',
+  'Role',
+  'RoleBinding',
+  'NetworkPolicy',
+]);
+export const objectKey = (
+  kind: string,
+  namespace: string | null | undefined,
+  name: string | null | undefined,
+): string => `${kind}/${namespace || (NAMESPACED_DEFAULT.has(kind) ? 'default' : '')}/${name ?? ''}`;
 
 function find(name: string, dirs: string[]): string | undefined {
   for (const d of dirs) {
@@ -45,7 +63,14 @@ export function binDirs(repo: string): string[] {
   const dirs: string[] = [];
   if (process.env.HCB_BENCH_PEER_BIN) dirs.push(process.env.HCB_BENCH_PEER_BIN);
   try {
-    const d = execFileSync('bash', [path.join(repo, 'tools/build-toolchain.sh'), '--bin-dir'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 30000 }).trim().split('\n').pop();
+    const d = execFileSync('bash', [path.join(repo, 'tools/build-toolchain.sh'), '--bin-dir'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 30000,
+    })
+      .trim()
+      .split('\n')
+      .pop();
     if (d) dirs.push(d);
   } catch {
     /* no toolchain */
@@ -79,7 +104,12 @@ export function findPeers(repo: string): Peer[] {
       args: (files) => ['score', '--output-format', 'json', ...files],
       findings: (stdout) =>
         (JSON.parse(stdout) as KubeScoreObject[]).flatMap((o) =>
-          o.checks.filter((c) => !c.skipped && c.grade < 10).map((c) => ({ object: objectKey(o.type_meta.kind, o.object_meta.namespace, o.object_meta.name), check: c.check.id })),
+          o.checks
+            .filter((c) => !c.skipped && c.grade < 10)
+            .map((c) => ({
+              object: objectKey(o.type_meta.kind, o.object_meta.namespace, o.object_meta.name),
+              check: c.check.id,
+            })),
         ),
     });
   }
@@ -99,7 +129,10 @@ export function findPeers(repo: string): Peer[] {
           const rest = r.object.slice(slash + 1);
           const dot = rest.lastIndexOf('.');
           const key = objectKey(kind, dot >= 0 ? rest.slice(dot + 1) : '', dot >= 0 ? rest.slice(0, dot) : rest);
-          return [...(r.scoring?.critical ?? []), ...(r.scoring?.advise ?? [])].map((c) => ({ object: key, check: c.id }));
+          return [...(r.scoring?.critical ?? []), ...(r.scoring?.advise ?? [])].map((c) => ({
+            object: key,
+            check: c.id,
+          }));
         }),
     });
   }
@@ -116,34 +149,61 @@ export const PEER_MAP: Record<string, Record<string, { controls: string[]; names
     'container-security-context-readonlyrootfilesystem': { controls: ['HCB-WORKLOAD-READ-ONLY-ROOT-FS'] },
     'container-security-context-user-group-id': {
       controls: ['HCB-WORKLOAD-RUN-AS-NON-ROOT'],
-      reason: 'kube-score wants UID and GID of 10000 or more (to avoid host users); we require non-root, as the STIG and Pod Security "restricted" do, and set no GID floor',
+      reason:
+        'kube-score wants UID and GID of 10000 or more (to avoid host users); we require non-root, as the STIG and Pod Security "restricted" do, and set no GID floor',
     },
     'container-resources': { controls: ['HCB-WORKLOAD-RESOURCE-LIMITS'] },
     'container-ephemeral-storage-request-and-limit': { controls: ['HCB-WORKLOAD-EPHEMERAL-STORAGE'] },
     'container-image-tag': { controls: ['HCB-WORKLOAD-IMAGE-DIGEST'] },
-    'container-image-pull-policy': { controls: [], reason: 'imagePullPolicy Always re-validates pull credentials; we require images pinned by digest (HCB-WORKLOAD-IMAGE-DIGEST) instead of a per-workload pull policy' },
+    'container-image-pull-policy': {
+      controls: [],
+      reason:
+        'imagePullPolicy Always re-validates pull credentials; we require images pinned by digest (HCB-WORKLOAD-IMAGE-DIGEST) instead of a per-workload pull policy',
+    },
     'container-seccomp-profile': { controls: ['HCB-WORKLOAD-SECCOMP'] },
     'pod-networkpolicy': {
       controls: ['HCB-NAMESPACE-DEFAULT-DENY-INGRESS', 'HCB-NAMESPACE-DEFAULT-DENY-EGRESS'],
       namespace: true,
-      reason: 'we check default-deny per Namespace object; a workload whose Namespace is not in the input gets no namespace finding',
+      reason:
+        'we check default-deny per Namespace object; a workload whose Namespace is not in the input gets no namespace finding',
     },
     'pod-probes': { controls: ['HCB-WORKLOAD-PROBES'] },
-    'pod-probes-identical': { controls: [], reason: 'availability advice (identical liveness and readiness probes), not a security requirement' },
-    'deployment-has-poddisruptionbudget': { controls: [], reason: 'availability (PodDisruptionBudget), not a security requirement we map' },
-    'statefulset-has-poddisruptionbudget': { controls: [], reason: 'availability (PodDisruptionBudget), not a security requirement we map' },
-    'deployment-has-host-podantiaffinity': { controls: [], reason: 'availability (anti-affinity), not a security requirement we map' },
-    'statefulset-has-host-podantiaffinity': { controls: [], reason: 'availability (anti-affinity), not a security requirement we map' },
+    'pod-probes-identical': {
+      controls: [],
+      reason: 'availability advice (identical liveness and readiness probes), not a security requirement',
+    },
+    'deployment-has-poddisruptionbudget': {
+      controls: [],
+      reason: 'availability (PodDisruptionBudget), not a security requirement we map',
+    },
+    'statefulset-has-poddisruptionbudget': {
+      controls: [],
+      reason: 'availability (PodDisruptionBudget), not a security requirement we map',
+    },
+    'deployment-has-host-podantiaffinity': {
+      controls: [],
+      reason: 'availability (anti-affinity), not a security requirement we map',
+    },
+    'statefulset-has-host-podantiaffinity': {
+      controls: [],
+      reason: 'availability (anti-affinity), not a security requirement we map',
+    },
     'deployment-replicas': { controls: [], reason: 'availability (replica count)' },
     'pod-topology-spread-constraints': { controls: [], reason: 'availability (spread constraints)' },
     'deployment-strategy': { controls: [], reason: 'rollout strategy, not security' },
     'cronjob-has-deadline': { controls: [], reason: 'scheduling hygiene, not security' },
     'cronjob-restartpolicy': { controls: [], reason: 'correctness of the manifest, not security' },
-    'statefulset-has-servicename': { controls: [], reason: 'correctness of the manifest (headless Service), not security' },
+    'statefulset-has-servicename': {
+      controls: [],
+      reason: 'correctness of the manifest (headless Service), not security',
+    },
     'service-targets-pod': { controls: [], reason: 'correctness across objects, not security' },
     'networkpolicy-targets-pod': { controls: [], reason: 'correctness across objects, not security' },
     'service-type': { controls: [], reason: 'no control in our catalogue for NodePort Services' },
-    'stable-version': { controls: [], reason: 'deprecated API versions: the API server refuses removed ones; not a security control' },
+    'stable-version': {
+      controls: [],
+      reason: 'deprecated API versions: the API server refuses removed ones; not a security control',
+    },
     'label-values': { controls: [], reason: 'label syntax: the API server validates it' },
     'environment-variable-key-duplication': { controls: [], reason: 'manifest correctness' },
   },
@@ -153,14 +213,20 @@ export const PEER_MAP: Record<string, Record<string, { controls: string[]; names
     HostIPC: { controls: ['HCB-WORKLOAD-HOST-NAMESPACES'] },
     ReadOnlyRootFilesystem: { controls: ['HCB-WORKLOAD-READ-ONLY-ROOT-FS'] },
     RunAsNonRoot: { controls: ['HCB-WORKLOAD-RUN-AS-NON-ROOT'] },
-    RunAsUser: { controls: ['HCB-WORKLOAD-RUN-AS-NON-ROOT'], reason: 'kubesec advises a UID above 10000; we require non-root only' },
+    RunAsUser: {
+      controls: ['HCB-WORKLOAD-RUN-AS-NON-ROOT'],
+      reason: 'kubesec advises a UID above 10000; we require non-root only',
+    },
     RunAsGroup: { controls: [], reason: 'we set no GID requirement (no framework we map asks for one)' },
     Privileged: { controls: ['HCB-WORKLOAD-PRIVILEGED'] },
     CapSysAdmin: { controls: ['HCB-WORKLOAD-CAPABILITIES'] },
     CapDropAny: { controls: ['HCB-WORKLOAD-CAPABILITIES'] },
     CapDropAll: { controls: ['HCB-WORKLOAD-CAPABILITIES'] },
     DockerSock: { controls: ['HCB-WORKLOAD-HOST-PATH'] },
-    ProcMount: { controls: [], reason: 'no control for procMount: Unmasked (it needs hostUsers: false to be allowed at all)' },
+    ProcMount: {
+      controls: [],
+      reason: 'no control for procMount: Unmasked (it needs hostUsers: false to be allowed at all)',
+    },
     RequestsCPU: { controls: ['HCB-WORKLOAD-RESOURCE-LIMITS'] },
     LimitsCPU: { controls: ['HCB-WORKLOAD-RESOURCE-LIMITS'] },
     RequestsMemory: { controls: ['HCB-WORKLOAD-RESOURCE-LIMITS'] },
@@ -169,10 +235,14 @@ export const PEER_MAP: Record<string, Record<string, { controls: string[]; names
     HostAliases: { controls: [], reason: 'no control for hostAliases' },
     SeccompAny: {
       controls: ['HCB-WORKLOAD-SECCOMP'],
-      reason: 'kubesec looks only for the seccomp.security.alpha.kubernetes.io annotations, which the API server calls non-functional since v1.27 (pkg/api/pod/warnings.go); we check securityContext.seccompProfile, which these pods set',
+      reason:
+        'kubesec looks only for the seccomp.security.alpha.kubernetes.io annotations, which the API server calls non-functional since v1.27 (pkg/api/pod/warnings.go); we check securityContext.seccompProfile, which these pods set',
     },
     SeccompUnconfined: { controls: ['HCB-WORKLOAD-SECCOMP'] },
-    ApparmorAny: { controls: [], reason: 'AppArmor is a node choice we do not require; seccomp RuntimeDefault is required instead' },
+    ApparmorAny: {
+      controls: [],
+      reason: 'AppArmor is a node choice we do not require; seccomp RuntimeDefault is required instead',
+    },
     VolumeClaimAccessModeReadWriteOnce: { controls: [], reason: 'storage advice, not security' },
     VolumeClaimRequestsStorage: { controls: [], reason: 'storage advice, not security' },
     AllowPrivilegeEscalation: { controls: ['HCB-WORKLOAD-PRIVILEGE-ESCALATION'] },

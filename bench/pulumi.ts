@@ -78,13 +78,20 @@ interface Env {
 function setUp(home: string, bin: string): Env {
   const project = path.join(home, 'project');
   fs.mkdirSync(project);
-  for (const f of ['Pulumi.yaml', 'tsconfig.json', 'package.json']) fs.copyFileSync(path.join(REPO, f), path.join(project, f));
-  for (const d of ['node_modules', 'constructs', 'stacks', 'policies', 'cli']) fs.symlinkSync(path.join(REPO, d), path.join(project, d));
+  for (const f of ['Pulumi.yaml', 'tsconfig.json', 'package.json'])
+    fs.copyFileSync(path.join(REPO, f), path.join(project, f));
+  for (const d of ['node_modules', 'constructs', 'stacks', 'policies', 'cli'])
+    fs.symlinkSync(path.join(REPO, d), path.join(project, d));
   const backend = path.join(home, 'backend');
   fs.mkdirSync(backend);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    PATH: [bin, path.join(REPO, 'node_modules/@pulumi/pulumi'), path.join(REPO, 'node_modules/.bin'), process.env.PATH].join(':'),
+    PATH: [
+      bin,
+      path.join(REPO, 'node_modules/@pulumi/pulumi'),
+      path.join(REPO, 'node_modules/.bin'),
+      process.env.PATH,
+    ].join(':'),
     HCB_TOOLCHAIN_BIN: bin,
     PULUMI_HOME: path.join(home, 'pulumi-home'),
     PULUMI_BACKEND_URL: `file://${backend}`,
@@ -100,13 +107,22 @@ function setUp(home: string, bin: string): Env {
 }
 
 function pulumi(e: Env, args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(path.join(e.bin, 'pulumi'), [...args, '--non-interactive'], { cwd: e.project, env: e.env, encoding: 'utf8', timeout: STEP_TIMEOUT_MS, maxBuffer: 256 * 1024 * 1024 });
+  const r = spawnSync(path.join(e.bin, 'pulumi'), [...args, '--non-interactive'], {
+    cwd: e.project,
+    env: e.env,
+    encoding: 'utf8',
+    timeout: STEP_TIMEOUT_MS,
+    maxBuffer: 256 * 1024 * 1024,
+  });
   return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
 function must(e: Env, args: string[]): string {
   const r = pulumi(e, args);
-  if (r.status !== 0) throw new Error(`pulumi ${args.slice(0, 3).join(' ')} failed (exit ${r.status}):\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
+  if (r.status !== 0)
+    throw new Error(
+      `pulumi ${args.slice(0, 3).join(' ')} failed (exit ${r.status}):\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`,
+    );
   return r.stdout;
 }
 
@@ -134,9 +150,22 @@ function timedStep(e: Env, step: PulumiStep['step'], args: string[]): PulumiStep
   const out = `${r.stdout ?? ''}`;
   // The "Resources:" block pulumi prints at the end, on one line.
   const idx = out.lastIndexOf('Resources:');
-  const summary = idx >= 0 ? out.slice(idx + 'Resources:'.length).split('\n').map((l) => l.trim()).filter((l) => /^[+~\-±]?\s*\d+ /.test(l)).join(', ') : '';
+  const summary =
+    idx >= 0
+      ? out
+          .slice(idx + 'Resources:'.length)
+          .split('\n')
+          .map((l) => l.trim())
+          .filter((l) => /^[+~\-±]?\s*\d+ /.test(l))
+          .join(', ')
+      : '';
   if (r.status !== 0) {
-    throw Object.assign(new Error(`pulumi ${step} failed (exit ${r.status ?? r.signal}):\n${out.slice(-3000)}\n${(r.stderr ?? '').slice(-3000)}`), { step: { step, wallMs, cpuMs, rssMiB, status: r.status, summary } });
+    throw Object.assign(
+      new Error(
+        `pulumi ${step} failed (exit ${r.status ?? r.signal}):\n${out.slice(-3000)}\n${(r.stderr ?? '').slice(-3000)}`,
+      ),
+      { step: { step, wallMs, cpuMs, rssMiB, status: r.status, summary } },
+    );
   }
   return { step, wallMs, cpuMs, rssMiB, status: r.status, summary };
 }
@@ -144,7 +173,15 @@ function timedStep(e: Env, step: PulumiStep['step'], args: string[]): PulumiStep
 function countResources(e: Env): { all: number; kubernetes: number } {
   const state = JSON.parse(must(e, ['stack', 'export'])) as { deployment?: { resources?: Array<{ type: string }> } };
   const resources = state.deployment?.resources ?? [];
-  return { all: resources.length, kubernetes: resources.filter((r) => r.type.startsWith('kubernetes:') && !r.type.startsWith('kubernetes:yaml') && r.type !== 'pulumi:providers:kubernetes').length };
+  return {
+    all: resources.length,
+    kubernetes: resources.filter(
+      (r) =>
+        r.type.startsWith('kubernetes:') &&
+        !r.type.startsWith('kubernetes:yaml') &&
+        r.type !== 'pulumi:providers:kubernetes',
+    ).length,
+  };
 }
 
 async function oneRun(bin: string, n: number, rep: number, log: (l: string) => void): Promise<PulumiRun> {
@@ -169,10 +206,25 @@ async function oneRun(bin: string, n: number, rep: number, log: (l: string) => v
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    must(e, ['plugin', 'install', 'resource', 'kubernetes', pins().K8S_PROVIDER_VERSION, '--file', path.join(bin, 'pulumi-resource-kubernetes')]);
+    must(e, [
+      'plugin',
+      'install',
+      'resource',
+      'kubernetes',
+      pins().K8S_PROVIDER_VERSION,
+      '--file',
+      path.join(bin, 'pulumi-resource-kubernetes'),
+    ]);
     must(e, ['stack', 'init', 'local']);
     const p = PULUMI_BASE_PORT;
-    const ports = { apiServerPort: p, etcdClientPort: p + 1, etcdPeerPort: p + 2, etcdMetricsPort: p + 3, controllerManagerPort: p + 4, schedulerPort: p + 5 };
+    const ports = {
+      apiServerPort: p,
+      etcdClientPort: p + 1,
+      etcdPeerPort: p + 2,
+      etcdMetricsPort: p + 3,
+      controllerManagerPort: p + 4,
+      schedulerPort: p + 5,
+    };
     const settings = [
       `stateDir=${stateDir}`,
       'node=false',
@@ -209,14 +261,18 @@ async function oneRun(bin: string, n: number, rep: number, log: (l: string) => v
     process.removeListener('SIGTERM', onSignal);
     if (!destroyed && fs.existsSync(stateDir)) {
       // Whatever the stack did not tear down: the control plane's processes and files.
-      await new LocalControlPlane({ stateDir, binDir: bin, nodeFiles: [], log: () => undefined }).down({ purge: true }).catch(() => undefined);
+      await new LocalControlPlane({ stateDir, binDir: bin, nodeFiles: [], log: () => undefined })
+        .down({ purge: true })
+        .catch(() => undefined);
     }
     fs.rmSync(home, { recursive: true, force: true });
   }
   return run;
 }
 
-export async function runPulumiBench(opts: { sizes?: number[]; repetitions?: number; log?: (l: string) => void } = {}): Promise<PulumiResult> {
+export async function runPulumiBench(
+  opts: { sizes?: number[]; repetitions?: number; log?: (l: string) => void } = {},
+): Promise<PulumiResult> {
   const sizes = opts.sizes ?? [50, 200];
   const reps = opts.repetitions ?? 2;
   const log = opts.log ?? ((l: string) => process.stderr.write(`pulumi: ${l}\n`));
@@ -227,12 +283,24 @@ export async function runPulumiBench(opts: { sizes?: number[]; repetitions?: num
   for (let rep = 0; rep < reps; rep++) {
     for (const n of sizes) runs.push(await oneRun(bin, n, rep, log));
   }
-  return { pulumiVersion: version, providerVersion: pins().K8S_PROVIDER_VERSION, runs, loadAtStart, loadAtEnd: os.loadavg() };
+  return {
+    pulumiVersion: version,
+    providerVersion: pins().K8S_PROVIDER_VERSION,
+    runs,
+    loadAtStart,
+    loadAtEnd: os.loadavg(),
+  };
 }
 
 if (require.main === module) {
-  const sizes = process.argv.slice(2).map(Number).filter((x) => x > 0);
-  runPulumiBench({ sizes: sizes.length ? sizes : undefined, repetitions: Number(process.env.HCB_BENCH_PULUMI_REPS ?? 2) })
+  const sizes = process.argv
+    .slice(2)
+    .map(Number)
+    .filter((x) => x > 0);
+  runPulumiBench({
+    sizes: sizes.length ? sizes : undefined,
+    repetitions: Number(process.env.HCB_BENCH_PULUMI_REPS ?? 2),
+  })
     .then((r) => process.stdout.write(`${JSON.stringify(r)}\n`))
     .catch((e: unknown) => {
       process.stderr.write(`pulumi: ${e instanceof Error ? e.stack : String(e)}\n`);

@@ -24,7 +24,11 @@ const med = (xs: Array<number | undefined>): number => {
   return v.length ? median(v) : NaN;
 };
 function table(head: string[], rows: string[][]): string {
-  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  return [
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
 }
 
 export const ADMISSION_HEADING = '## Admission';
@@ -67,15 +71,39 @@ export function admissionSection(r: AdmissionResult, date: string): string[] {
     rows.push([
       mode === 'with' ? 'with the policies' : 'without',
       String(runs.length),
-      stat(runs.map((x) => x.p50Ms), 1),
-      stat(runs.map((x) => x.p90Ms), 1),
-      stat(runs.map((x) => x.p99Ms), 1),
-      stat(runs.map((x) => x.maxMs), 0),
-      stat(runs.map((x) => x.objects / (x.wallMs / 1000)), 0),
+      stat(
+        runs.map((x) => x.p50Ms),
+        1,
+      ),
+      stat(
+        runs.map((x) => x.p90Ms),
+        1,
+      ),
+      stat(
+        runs.map((x) => x.p99Ms),
+        1,
+      ),
+      stat(
+        runs.map((x) => x.maxMs),
+        0,
+      ),
+      stat(
+        runs.map((x) => x.objects / (x.wallMs / 1000)),
+        0,
+      ),
       String(runs.reduce((s, x) => s + x.errors, 0)),
     ]);
   }
-  rows.push(['overhead (with − without)', String(overheads(r, 'p50Ms').length), stat(overheads(r, 'p50Ms'), 1), '', stat(overheads(r, 'p99Ms'), 1), '', '', '']);
+  rows.push([
+    'overhead (with − without)',
+    String(overheads(r, 'p50Ms').length),
+    stat(overheads(r, 'p50Ms'), 1),
+    '',
+    stat(overheads(r, 'p99Ms'), 1),
+    '',
+    '',
+    '',
+  ]);
   L.push(table(['policies', 'runs', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'objects/s', 'errors'], rows), '');
   const samples = r.runs.flatMap((x) => x.errorSamples.map((s) => `${x.mode}: ${s}`)).slice(0, 3);
   if (samples.length) L.push('Errors seen (first three):', '', ...samples.map((s) => `- ${s.replace(/\n/g, ' ')}`), '');
@@ -89,7 +117,9 @@ export function admissionTarget(r: AdmissionResult): string[] {
   const met = errors === 0 && p99 < 5;
   const by = (mode: 'with' | 'without') => r.runs.filter((x) => x.mode === mode);
   // Do the two modes' p99 ranges overlap? Only then is the difference within the run-to-run spread.
-  const overlap = Math.min(...by('with').map((x) => x.p99Ms)) <= Math.max(...by('without').map((x) => x.p99Ms)) && Math.min(...by('without').map((x) => x.p99Ms)) <= Math.max(...by('with').map((x) => x.p99Ms));
+  const overlap =
+    Math.min(...by('with').map((x) => x.p99Ms)) <= Math.max(...by('without').map((x) => x.p99Ms)) &&
+    Math.min(...by('without').map((x) => x.p99Ms)) <= Math.max(...by('with').map((x) => x.p99Ms));
   const rate = (mode: 'with' | 'without'): number => med(by(mode).map((x) => x.objects / (x.wallMs / 1000)));
   const slowdown = rate('without') / rate('with');
   return [
@@ -125,7 +155,11 @@ export function pulumiSection(r: PulumiResult, date: string): string[] {
     '',
   );
   const loaded = Math.max(r.loadAtStart[0], r.loadAtEnd[0]);
-  if (loaded > 2) L.push(`**Loaded machine**: load average ${r.loadAtStart.map((x) => x.toFixed(1)).join(', ')} at the start, ${r.loadAtEnd.map((x) => x.toFixed(1)).join(', ')} at the end, on 2 CPUs.`, '');
+  if (loaded > 2)
+    L.push(
+      `**Loaded machine**: load average ${r.loadAtStart.map((x) => x.toFixed(1)).join(', ')} at the start, ${r.loadAtEnd.map((x) => x.toFixed(1)).join(', ')} at the end, on 2 CPUs.`,
+      '',
+    );
   const rows: string[][] = [];
   for (const n of sizes) {
     const runs = r.runs.filter((x) => x.namespaces === n);
@@ -137,37 +171,88 @@ export function pulumiSection(r: PulumiResult, date: string): string[] {
         rows.length && rows[rows.length - 1][0] === String(n) ? '' : String(n),
         Number.isFinite(k8s) ? String(k8s) : 'n/a',
         STEP_NAMES[step],
-        stat(steps.map((s) => (s && s.status === 0 ? s.wallMs / 1000 : undefined)), 1),
-        stat(steps.map((s) => (s && s.status === 0 && s.cpuMs !== undefined ? s.cpuMs / 1000 : undefined)), 1),
-        stat(steps.map((s, i) => (s && s.status === 0 && runs[i].kubernetesResources > 0 ? s.wallMs / runs[i].kubernetesResources : undefined)), 0),
-        stat(steps.map((s) => (s && s.status === 0 ? s.rssMiB : undefined)), 0),
+        stat(
+          steps.map((s) => (s && s.status === 0 ? s.wallMs / 1000 : undefined)),
+          1,
+        ),
+        stat(
+          steps.map((s) => (s && s.status === 0 && s.cpuMs !== undefined ? s.cpuMs / 1000 : undefined)),
+          1,
+        ),
+        stat(
+          steps.map((s, i) =>
+            s && s.status === 0 && runs[i].kubernetesResources > 0 ? s.wallMs / runs[i].kubernetesResources : undefined,
+          ),
+          0,
+        ),
+        stat(
+          steps.map((s) => (s && s.status === 0 ? s.rssMiB : undefined)),
+          0,
+        ),
         [...new Set(steps.map((s) => s?.summary).filter(Boolean))][0] ?? '',
       ]);
     }
   }
-  L.push(table(['namespaces', 'Kubernetes objects', 'step', 'wall s', 'CPU s', 'ms/object (wall)', 'peak RSS MiB', 'pulumi says'], rows), '');
+  L.push(
+    table(
+      [
+        'namespaces',
+        'Kubernetes objects',
+        'step',
+        'wall s',
+        'CPU s',
+        'ms/object (wall)',
+        'peak RSS MiB',
+        'pulumi says',
+      ],
+      rows,
+    ),
+    '',
+  );
   const failed = r.runs.filter((x) => x.error);
-  if (failed.length) L.push('Runs that failed:', '', ...failed.map((x) => `- ${x.namespaces} namespaces, repetition ${x.repetition + 1}: ${x.error!.split('\n')[0]}`), '');
+  if (failed.length)
+    L.push(
+      'Runs that failed:',
+      '',
+      ...failed.map((x) => `- ${x.namespaces} namespaces, repetition ${x.repetition + 1}: ${x.error!.split('\n')[0]}`),
+      '',
+    );
   return L;
 }
 
 export function pulumiTarget(r: PulumiResult): string[] {
   const sizes = [...new Set(r.runs.filter((x) => !x.error).map((x) => x.namespaces))].sort((a, b) => a - b);
   const per = (n: number, step: PulumiStep['step']): number =>
-    med(r.runs.filter((x) => x.namespaces === n && !x.error).map((x) => {
-      const s = x.steps.find((y) => y.step === step);
-      return s && x.kubernetesResources ? s.wallMs / x.kubernetesResources : undefined;
-    }));
+    med(
+      r.runs
+        .filter((x) => x.namespaces === n && !x.error)
+        .map((x) => {
+          const s = x.steps.find((y) => y.step === step);
+          return s && x.kubernetesResources ? s.wallMs / x.kubernetesResources : undefined;
+        }),
+    );
   const done = sizes.includes(50) && sizes.includes(500);
-  const text = sizes.map((n) => `${n} namespaces: up ${fmt(per(n, 'up'), 0)} ms/object, preview ${fmt(per(n, 'preview'), 0)} ms/object`).join('; ');
-  return [PULUMI_TARGET, done ? '**measured**' : sizes.length ? '**partly measured**' : '**not done**', `${text || 'no run completed'}${done ? '' : ` (sizes measured: ${sizes.join(', ') || 'none'}; see "Pulumi")`}`];
+  const text = sizes
+    .map((n) => `${n} namespaces: up ${fmt(per(n, 'up'), 0)} ms/object, preview ${fmt(per(n, 'preview'), 0)} ms/object`)
+    .join('; ');
+  return [
+    PULUMI_TARGET,
+    done ? '**measured**' : sizes.length ? '**partly measured**' : '**not done**',
+    `${text || 'no run completed'}${done ? '' : ` (sizes measured: ${sizes.join(', ') || 'none'}; see "Pulumi")`}`,
+  ];
 }
 
 /**
  * Replaces the `## ` section `heading` of `file` (inserting it before `before` when absent) and
  * the targets-table row whose first cell is `targetRow[0]`.
  */
-export function spliceSection(file: string, heading: string, section: string[], before: string, targetRow: string[]): void {
+export function spliceSection(
+  file: string,
+  heading: string,
+  section: string[],
+  before: string,
+  targetRow: string[],
+): void {
   const lines = fs.readFileSync(file, 'utf8').split('\n');
   const start = lines.indexOf(heading);
   const body = [...section];

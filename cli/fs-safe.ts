@@ -30,10 +30,13 @@ export async function readBoundedFile(file: string, what: string, limit = maxCon
     st = await fs.stat(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new FileRefused(`cannot read ${what}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (code ?? String(e))}`);
+    throw new FileRefused(
+      `cannot read ${what}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (code ?? String(e))}`,
+    );
   }
   if (!st.isFile()) throw new FileRefused(`${what} is not a regular file (${kindOf(st)}); give a file`);
-  if (st.size > limit) throw new FileRefused(`${what} is ${st.size} bytes, larger than the ${limit}-byte limit (HCB_MAX_CONFIG_BYTES)`);
+  if (st.size > limit)
+    throw new FileRefused(`${what} is ${st.size} bytes, larger than the ${limit}-byte limit (HCB_MAX_CONFIG_BYTES)`);
   // O_NONBLOCK: should the path be swapped for a FIFO after the check, open does not block.
   const handle = await fs.open(file, fsSync.constants.O_RDONLY | fsSync.constants.O_NONBLOCK);
   try {
@@ -46,7 +49,8 @@ export async function readBoundedFile(file: string, what: string, limit = maxCon
       const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
       if (bytesRead === 0) break;
       total += bytesRead;
-      if (total > limit) throw new FileRefused(`${what} grew beyond the ${limit}-byte limit while being read (HCB_MAX_CONFIG_BYTES)`);
+      if (total > limit)
+        throw new FileRefused(`${what} grew beyond the ${limit}-byte limit while being read (HCB_MAX_CONFIG_BYTES)`);
       chunks.push(chunk.subarray(0, bytesRead));
     }
     try {
@@ -142,11 +146,13 @@ export async function writeFileAtomic(file: string, content: string): Promise<vo
     try {
       st = await fs.stat(file);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new FileRefused(`${file} is a symbolic link to nothing; refusing to create its target`);
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new FileRefused(`${file} is a symbolic link to nothing; refusing to create its target`);
       throw e;
     }
     if (st.isDirectory()) throw new FileRefused(`${file} is a directory; give a file path`);
-    if (!st.isFile() && !st.isCharacterDevice() && !st.isFIFO()) throw new FileRefused(`${file} is ${kindOf(st)}; refusing to write to it`);
+    if (!st.isFile() && !st.isCharacterDevice() && !st.isFIFO())
+      throw new FileRefused(`${file} is ${kindOf(st)}; refusing to write to it`);
     // Write through: the link, device node or pipe stays what it is.
     const handle = await fs.open(file, fsSync.constants.O_WRONLY | (st.isFile() ? fsSync.constants.O_TRUNC : 0));
     try {

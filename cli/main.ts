@@ -13,7 +13,9 @@ export async function main(argv: string[]): Promise<number> {
   if (name === 'help' && rest.length > 0) {
     const target = COMMANDS.find((c) => c.name === rest[0]);
     if (!target || rest.length > 1) {
-      process.stderr.write(`hcb help: ${target ? 'give one command' : `unknown command "${printable(rest[0])}"`}\n\n${usage()}`);
+      process.stderr.write(
+        `hcb help: ${target ? 'give one command' : `unknown command "${printable(rest[0])}"`}\n\n${usage()}`,
+      );
       return 2;
     }
     return target.run(['--help']);
@@ -33,7 +35,6 @@ export async function main(argv: string[]): Promise<number> {
   }
   return cmd.run(rest);
 }
-
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -65,11 +65,17 @@ export function parseArgs(
 }
 
 /** Last value of an option, checked against the allowed ones. */
-export function oneOf<T extends string>(options: Map<string, string[]>, name: string, allowed: readonly T[], fallback: T): T {
+export function oneOf<T extends string>(
+  options: Map<string, string[]>,
+  name: string,
+  allowed: readonly T[],
+  fallback: T,
+): T {
   const values = options.get(name);
   if (!values) return fallback;
   const v = values[values.length - 1];
-  if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got "${v}"`);
+  if (!(allowed as readonly string[]).includes(v))
+    throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got "${v}"`);
   return v as T;
 }
 
@@ -112,9 +118,15 @@ export interface ParsedOptions {
 export function parseOptions(args: readonly string[], spec: OptionSpec): ParsedOptions {
   const parsed = parseArgs(args, spec);
   for (const [name, values] of parsed.options) {
-    if (values.length > 1 && !(spec.repeatable ?? []).includes(name)) throw new UsageError(`--${name} given more than once`);
+    if (values.length > 1 && !(spec.repeatable ?? []).includes(name))
+      throw new UsageError(`--${name} given more than once`);
   }
-  const flagNames = new Set(Object.entries(spec.short ?? {}).filter(([, long]) => spec.flags.includes(long)).map(([s, long]) => [`-${s}`, `--${long}`]).flat());
+  const flagNames = new Set(
+    Object.entries(spec.short ?? {})
+      .filter(([, long]) => spec.flags.includes(long))
+      .map(([s, long]) => [`-${s}`, `--${long}`])
+      .flat(),
+  );
   for (const f of spec.flags) flagNames.add(`--${f}`);
   const flagUses = new Map<string, number>();
   for (const a of args) {
@@ -123,7 +135,8 @@ export function parseOptions(args: readonly string[], spec: OptionSpec): ParsedO
     const long = a.startsWith('--') ? a.slice(2) : spec.short![a.slice(1)];
     flagUses.set(long, (flagUses.get(long) ?? 0) + 1);
   }
-  for (const [name, n] of flagUses) if (n > 1 && name !== 'help') throw new UsageError(`--${name} given more than once`);
+  for (const [name, n] of flagUses)
+    if (n > 1 && name !== 'help') throw new UsageError(`--${name} given more than once`);
   return { ...parsed, value: (name) => parsed.options.get(name)?.[0] };
 }
 
@@ -133,7 +146,14 @@ export function noPositional(parsed: { positional: readonly string[] }): void {
 }
 
 /** A whole number in [min, max], or a usage error naming the option. */
-export function intOption(parsed: ParsedOptions, name: string, fallback: number, min: number, max: number, what: string): number {
+export function intOption(
+  parsed: ParsedOptions,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+  what: string,
+): number {
   const v = parsed.value(name);
   if (v === undefined) return fallback;
   const n = Number(v);
@@ -145,8 +165,12 @@ export function intOption(parsed: ParsedOptions, name: string, fallback: number,
  * The one usage-error style of every command: `hcb <command>: <message>`, a blank line and the
  * command's usage on stderr; exit status 2.
  */
-export function usageFailure(stderr: { write(s: string): unknown }, command: string, usage: string, message: string): number {
+export function usageFailure(
+  stderr: { write(s: string): unknown },
+  command: string,
+  usage: string,
+  message: string,
+): number {
   stderr.write(`hcb ${command}: ${printable(message)}\n\n${usage}`);
   return 2;
 }
-

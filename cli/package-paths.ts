@@ -70,7 +70,9 @@ export function toolchainBinDir(marker: string, fail: (message: string) => Error
   if (env && fs.existsSync(path.join(env, marker))) return env;
   const script = path.join(packageRoot(), 'tools', 'build-toolchain.sh');
   if (!fs.existsSync(script)) {
-    throw fail(`the toolchain is not available: set HCB_TOOLCHAIN_BIN to a directory with its binaries (${marker} among them), built by \`npm run toolchain\` in a checkout of ${PACKAGE_NAME}`);
+    throw fail(
+      `the toolchain is not available: set HCB_TOOLCHAIN_BIN to a directory with its binaries (${marker} among them), built by \`npm run toolchain\` in a checkout of ${PACKAGE_NAME}`,
+    );
   }
   const res = spawnSync('bash', [script, '--bin-dir'], { encoding: 'utf8' });
   if (res.status !== 0) throw fail('the toolchain is not built: run `npm run toolchain` first');

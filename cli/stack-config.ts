@@ -15,7 +15,9 @@ export async function loadStackConfig(file: string): Promise<StackSpec> {
   } catch (e) {
     // JSON.parse quotes the offending text; a stack config can hold secrets, so only the position.
     const pos = /position (\d+)/.exec((e as Error).message);
-    throw new FileRefused(`--stack-config ${file}: not valid JSON${pos ? ` (at character ${pos[1]})` : ''}; give the output of \`pulumi config --json\``);
+    throw new FileRefused(
+      `--stack-config ${file}: not valid JSON${pos ? ` (at character ${pos[1]})` : ''}; give the output of \`pulumi config --json\``,
+    );
   }
   try {
     // What the stack program applies: with the local node, also the DNS add-on.

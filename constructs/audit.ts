@@ -49,8 +49,10 @@ const APP_CONTROL_IDS = new Set<string>([
  * returns the findings. Throws what `app.synth()` would throw (construct validation).
  */
 export function auditApp(target: App | Chart | readonly Chart[], options: AuditAppOptions = {}): AppAudit {
-  const charts: readonly Chart[] = Array.isArray(target) ? target
-    : Chart.isChart(target) ? [target]
+  const charts: readonly Chart[] = Array.isArray(target)
+    ? target
+    : Chart.isChart(target)
+      ? [target]
       : (target as App).charts;
   if (!Array.isArray(charts) || charts.some((c) => !Chart.isChart(c))) {
     throw new TypeError('auditApp: pass a cdk8s App, a Chart or a list of Charts');
@@ -65,7 +67,8 @@ export function auditApp(target: App | Chart | readonly Chart[], options: AuditA
     problems.push(...loadProblemsToFindings(parsed.errors));
   }
   const scope = options.scope ?? 'app';
-  if (scope !== 'app' && scope !== 'all') throw new TypeError(`auditApp: scope must be 'app' or 'all', got ${JSON.stringify(scope)}`);
+  if (scope !== 'app' && scope !== 'all')
+    throw new TypeError(`auditApp: scope must be 'app' or 'all', got ${JSON.stringify(scope)}`);
   const findings = [
     ...problems,
     ...evaluate(documents, {

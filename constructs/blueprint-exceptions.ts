@@ -81,12 +81,23 @@ export const BLUEPRINT_EXCEPTIONS: readonly ControlException[] = [];
  * valid (unknown control, missing owner or justification, bad date, unknown scope key) fails
  * synthesis: an exceptions file the audit would refuse must never be written.
  */
-export function blueprintExceptions(scope: Construct, extra: readonly ControlException[] = [], local = false, clusterDns = false): ControlException[] {
+export function blueprintExceptions(
+  scope: Construct,
+  extra: readonly ControlException[] = [],
+  local = false,
+  clusterDns = false,
+): ControlException[] {
   const known = new Set(CATALOGUE.map((c) => c.id));
   extra.forEach((e, i) => {
     const problems = validateException(e, known);
     if (problems.length > 0) {
-      throw new BlueprintPropError(scope, `exceptions[${i}]`, e, problems.join('; '), 'give control (a catalogue id), scope, justification, owner and expires (YYYY-MM-DD)');
+      throw new BlueprintPropError(
+        scope,
+        `exceptions[${i}]`,
+        e,
+        problems.join('; '),
+        'give control (a catalogue id), scope, justification, owner and expires (YYYY-MM-DD)',
+      );
     }
   });
   return [

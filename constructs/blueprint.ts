@@ -108,28 +108,57 @@ export class Blueprint extends Construct {
     this.controlPlane = new HardenedControlPlane(this, 'control-plane', {
       ...local,
       ...spec.controlPlane,
-      ...(local.kubelet || spec.controlPlane?.kubelet ? { kubelet: { ...local.kubelet, ...spec.controlPlane?.kubelet } } : {}),
-      ...(local.kubeProxy || spec.controlPlane?.kubeProxy ? { kubeProxy: { ...local.kubeProxy, ...spec.controlPlane?.kubeProxy } } : {}),
+      ...(local.kubelet || spec.controlPlane?.kubelet
+        ? { kubelet: { ...local.kubelet, ...spec.controlPlane?.kubelet } }
+        : {}),
+      ...(local.kubeProxy || spec.controlPlane?.kubeProxy
+        ? { kubeProxy: { ...local.kubeProxy, ...spec.controlPlane?.kubeProxy } }
+        : {}),
       profile: spec.controlPlane?.profile ?? profile,
     });
     this.cluster = new Chart(this, 'cluster');
-    this.namespaces = (spec.namespaces ?? []).map((ns, i) => new HardenedNamespace(this.cluster, ns.name ?? `namespace-${i}`, ns));
-    this.exceptions = blueprintExceptions(this, spec.exceptions, spec.local !== undefined, spec.clusterDns !== undefined);
+    this.namespaces = (spec.namespaces ?? []).map(
+      (ns, i) => new HardenedNamespace(this.cluster, ns.name ?? `namespace-${i}`, ns),
+    );
+    this.exceptions = blueprintExceptions(
+      this,
+      spec.exceptions,
+      spec.local !== undefined,
+      spec.clusterDns !== undefined,
+    );
     if (spec.lockSystemServiceAccounts ?? true) {
       if (typeof spec.lockSystemServiceAccounts !== 'boolean' && spec.lockSystemServiceAccounts !== undefined) {
-        throw new BlueprintPropError(this, 'lockSystemServiceAccounts', spec.lockSystemServiceAccounts, 'must be true or false', 'leave it unset (true) or set false when another tool manages those accounts');
+        throw new BlueprintPropError(
+          this,
+          'lockSystemServiceAccounts',
+          spec.lockSystemServiceAccounts,
+          'must be true or false',
+          'leave it unset (true) or set false when another tool manages those accounts',
+        );
       }
       this.systemServiceAccounts = new SystemServiceAccountLockdown(this.cluster, 'system-service-accounts');
     }
     if (spec.admissionPolicies ?? true) {
-      this.admissionPolicies = new CatalogueAdmissionPolicies(this.cluster, 'admission-policies', { ...spec.admissionModes, exceptions: this.exceptions });
+      this.admissionPolicies = new CatalogueAdmissionPolicies(this.cluster, 'admission-policies', {
+        ...spec.admissionModes,
+        exceptions: this.exceptions,
+      });
     }
     if (spec.clusterDns) {
       const cp: HardenedControlPlaneProps = { ...local, ...spec.controlPlane };
-      const advertised = cp.serviceAdvertiseAddress ?? (this.controlPlane.loopbackAddress ? undefined : cp.advertiseAddress);
-      const endpoints = spec.clusterDns.apiServerEndpoints ?? (advertised ? [`${advertised}/${advertised.includes(':') ? 128 : 32}`] : undefined);
+      const advertised =
+        cp.serviceAdvertiseAddress ?? (this.controlPlane.loopbackAddress ? undefined : cp.advertiseAddress);
+      const endpoints =
+        spec.clusterDns.apiServerEndpoints ??
+        (advertised ? [`${advertised}/${advertised.includes(':') ? 128 : 32}`] : undefined);
       if (!endpoints) {
-        throw new BlueprintPropError(this, 'clusterDns.apiServerEndpoints', undefined, 'the API server address is not known to the blueprint', 'set clusterDns.apiServerEndpoints (CIDRs of the API server endpoints) or controlPlane.advertiseAddress');
+        throw new BlueprintPropError(
+          this,
+          'clusterDns.apiServerEndpoints',
+          undefined,
+          'the API server address is not known to the blueprint',
+          'set clusterDns.apiServerEndpoints (CIDRs of the API server endpoints) or controlPlane.advertiseAddress',
+        );
       }
       this.clusterDns = new ClusterDns(this.cluster, 'cluster-dns', {
         image: spec.clusterDns.image,

@@ -5,7 +5,12 @@
 // The API is snapshotted by test/unit/api/public-api.test.ts.
 export * from './common/errors';
 export {
-  Blueprint, type BlueprintClusterDns, type BlueprintSpec, type LocalEndpoints, type SynthesizedBlueprint, synthesizeBlueprint,
+  Blueprint,
+  type BlueprintClusterDns,
+  type BlueprintSpec,
+  type LocalEndpoints,
+  type SynthesizedBlueprint,
+  synthesizeBlueprint,
 } from './blueprint';
 export * from './tenant';
 export * from './network';

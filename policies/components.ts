@@ -8,7 +8,15 @@
  */
 import { ComponentConfig, ComponentName, FlagOrigin, FlagValue } from './control';
 import { Document, ObjectRef } from './model';
-import { argumentsToCommand, containerArgv, effectiveFlag, normalizeFlagName, parseComponentCommandLine, parseFeatureGates, readExtraArgs } from './flags';
+import {
+  argumentsToCommand,
+  containerArgv,
+  effectiveFlag,
+  normalizeFlagName,
+  parseComponentCommandLine,
+  parseFeatureGates,
+  readExtraArgs,
+} from './flags';
 import { asArray, asDict, asDicts, asString, Dict, isDict } from './util/values';
 
 export { readExtraArgs };
@@ -55,7 +63,12 @@ function kubeadmDefaults(component: ComponentName, cfg: Dict): Record<string, st
         const endpoints = asArray(ext.endpoints).filter((e): e is string => typeof e === 'string');
         if (endpoints.length > 0) args['etcd-servers'] = endpoints.join(',');
         if (typeof ext.caFile === 'string' && ext.caFile !== '') args['etcd-cafile'] = ext.caFile;
-        if (typeof ext.certFile === 'string' && ext.certFile !== '' && typeof ext.keyFile === 'string' && ext.keyFile !== '') {
+        if (
+          typeof ext.certFile === 'string' &&
+          ext.certFile !== '' &&
+          typeof ext.keyFile === 'string' &&
+          ext.keyFile !== ''
+        ) {
           args['etcd-certfile'] = ext.certFile;
           args['etcd-keyfile'] = ext.keyFile;
         }
@@ -114,7 +127,10 @@ function kubeadmDefaults(component: ComponentName, cfg: Dict): Record<string, st
  * them: `--name=value`, `--name value`, and a bare boolean `--name` read as "true" (the flag table
  * says which flags are booleans).
  */
-export function parseCommandFlags(tokens: readonly string[], component: ComponentName = 'kube-apiserver'): Array<[string, string]> {
+export function parseCommandFlags(
+  tokens: readonly string[],
+  component: ComponentName = 'kube-apiserver',
+): Array<[string, string]> {
   return parseComponentCommandLine(component, tokens).flags;
 }
 
@@ -142,7 +158,8 @@ function makeConfig(input: ConfigInput): ComponentConfig {
     occurrences.set(name, o);
   }
   const flags = new Map<string, FlagValue>();
-  for (const [name, o] of occurrences) flags.set(name, { ...effectiveFlag(component, name, o.values), origin: o.origin, count: o.values.length });
+  for (const [name, o] of occurrences)
+    flags.set(name, { ...effectiveFlag(component, name, o.values), origin: o.origin, count: o.values.length });
   const problems = input.problems ?? [];
   const config: ComponentConfig = {
     component,
@@ -163,7 +180,8 @@ function makeConfig(input: ConfigInput): ComponentConfig {
       if (name !== undefined) {
         const f = flags.get(name);
         if (f?.origin === 'kubeadm-default') notes.push('flag kubeadm adds by default');
-        else if (f?.origin === 'environment') notes.push(`from the environment variable ETCD_${name.toUpperCase().replace(/-/g, '_')}`);
+        else if (f?.origin === 'environment')
+          notes.push(`from the environment variable ETCD_${name.toUpperCase().replace(/-/g, '_')}`);
         if (f && f.count > 1) notes.push(`--${name} given ${f.count} times`);
       }
       if (problems.length > 0) notes.push(`the component would refuse this command line: ${problems.join('; ')}`);
@@ -191,16 +209,30 @@ function refOf(doc: Document): ObjectRef {
 
 export { refOf as documentRef };
 
-const COMPONENT_BINARIES: readonly ComponentName[] = ['kube-apiserver', 'etcd', 'kube-controller-manager', 'kube-scheduler'];
+const COMPONENT_BINARIES: readonly ComponentName[] = [
+  'kube-apiserver',
+  'etcd',
+  'kube-controller-manager',
+  'kube-scheduler',
+];
 
 /** The kubeadm ClusterConfiguration's flags for one component: kubeadm's defaults merged with extraArgs as kubeadm does. */
-function kubeadmEntries(component: ComponentName, o: Dict, extra: Array<[string, string]>): Array<[string, string, FlagOrigin]> {
-  const defaults: Array<[string, string, FlagOrigin]> = Object.entries(kubeadmDefaults(component, o)).map(([n, v]) => [n, v, 'kubeadm-default']);
+function kubeadmEntries(
+  component: ComponentName,
+  o: Dict,
+  extra: Array<[string, string]>,
+): Array<[string, string, FlagOrigin]> {
+  const defaults: Array<[string, string, FlagOrigin]> = Object.entries(kubeadmDefaults(component, o)).map(([n, v]) => [
+    n,
+    v,
+    'kubeadm-default',
+  ]);
   if (component === 'kube-apiserver') {
     // kubeadm looks up "authorization-mode" and "authorization-config" by literal name
     // (GetArgValue): without a structured config it adds --authorization-mode (Node,RBAC, or the
     // modes the user gave, which then replace that default anyway).
-    if (!extra.some(([n]) => n === 'authorization-config')) defaults.push(['authorization-mode', 'Node,RBAC', 'kubeadm-default']);
+    if (!extra.some(([n]) => n === 'authorization-config'))
+      defaults.push(['authorization-mode', 'Node,RBAC', 'kubeadm-default']);
     // A local etcd's advertise-client-urls extraArg becomes the API server's --etcd-servers.
     const local = asDict(asDict(o.etcd).local);
     const adv = [...readExtraArgs(local.extraArgs)].reverse().find(([n]) => n === 'advertise-client-urls');
@@ -209,7 +241,10 @@ function kubeadmEntries(component: ComponentName, o: Dict, extra: Array<[string,
       if (i >= 0) defaults[i] = ['etcd-servers', adv[1], 'kubeadm-default'];
     }
   }
-  return argumentsToCommand(defaults, extra.map(([n, v]) => [n, v, 'extraArgs' as FlagOrigin]));
+  return argumentsToCommand(
+    defaults,
+    extra.map(([n, v]) => [n, v, 'extraArgs' as FlagOrigin]),
+  );
 }
 
 /** ETCD_<NAME> variables of a container with a literal value (valueFrom cannot be read here). */
@@ -235,7 +270,11 @@ export function findComponents(docs: readonly Document[]): Record<ComponentName,
   };
   for (const doc of docs) {
     const o = doc.object;
-    if (o.kind === 'ClusterConfiguration' && typeof o.apiVersion === 'string' && o.apiVersion.startsWith(KUBEADM_GROUP)) {
+    if (
+      o.kind === 'ClusterConfiguration' &&
+      typeof o.apiVersion === 'string' &&
+      o.apiVersion.startsWith(KUBEADM_GROUP)
+    ) {
       for (const component of Object.keys(KUBEADM_SECTIONS) as ComponentName[]) {
         const sectionPath = KUBEADM_SECTIONS[component];
         if (component === 'etcd' && isDict(asDict(o.etcd).external)) continue; // etcd not run by kubeadm
@@ -244,7 +283,14 @@ export function findComponents(docs: readonly Document[]): Record<ComponentName,
         const extra = readExtraArgs(asDict(section).extraArgs);
         const entries = kubeadmEntries(component, o as Dict, extra);
         out[component].push(
-          makeConfig({ component, source: 'kubeadm', entries, document: doc, ref: refOf(doc), where: `ClusterConfiguration ${sectionPath}.extraArgs` }),
+          makeConfig({
+            component,
+            source: 'kubeadm',
+            entries,
+            document: doc,
+            ref: refOf(doc),
+            where: `ClusterConfiguration ${sectionPath}.extraArgs`,
+          }),
         );
       }
       continue;
@@ -262,7 +308,15 @@ export function findComponents(docs: readonly Document[]): Record<ComponentName,
           const component = COMPONENT_BINARIES.find((n) => n === resolved.binaryHint);
           if (!component) continue;
           out[component].push(
-            makeConfig({ component, source: 'static-pod', entries: [], document: doc, ref: refOf(doc), where, unreadable: resolved.unreadable }),
+            makeConfig({
+              component,
+              source: 'static-pod',
+              entries: [],
+              document: doc,
+              ref: refOf(doc),
+              where,
+              unreadable: resolved.unreadable,
+            }),
           );
           continue;
         }
@@ -285,12 +339,33 @@ export function findComponents(docs: readonly Document[]): Record<ComponentName,
           }
           if (env.unknown.length > 0) {
             const reason = `the environment variable(s) ${env.unknown.join(', ')} come from valueFrom, which can set etcd flags not read here`;
-            out[component].push(makeConfig({ component, source: 'static-pod', entries, document: doc, ref: refOf(doc), where, problems, unreadable: reason }));
+            out[component].push(
+              makeConfig({
+                component,
+                source: 'static-pod',
+                entries,
+                document: doc,
+                ref: refOf(doc),
+                where,
+                problems,
+                unreadable: reason,
+              }),
+            );
             continue;
           }
         }
         const viaShell = resolved.shell ? ' through sh -c' : '';
-        out[component].push(makeConfig({ component, source: 'static-pod', entries, document: doc, ref: refOf(doc), where: `${where}${viaShell}`, problems }));
+        out[component].push(
+          makeConfig({
+            component,
+            source: 'static-pod',
+            entries,
+            document: doc,
+            ref: refOf(doc),
+            where: `${where}${viaShell}`,
+            problems,
+          }),
+        );
       }
     }
   }

@@ -56,7 +56,12 @@ function podSubject(doc: Document): PodSubject | undefined {
   // exempts a pod only from the controls that say why they do not apply to it.
   const labels = asDict(asDict(o.metadata).labels);
   const podName = typeof o.metadata?.name === 'string' ? o.metadata.name : '';
-  const only = containers.length === 1 && asDicts(spec.initContainers).length === 0 && asDicts(spec.ephemeralContainers).length === 0 ? containers[0] : undefined;
+  const only =
+    containers.length === 1 &&
+    asDicts(spec.initContainers).length === 0 &&
+    asDicts(spec.ephemeralContainers).length === 0
+      ? containers[0]
+      : undefined;
   const cmd = only && Array.isArray(only.command) ? only.command : [];
   const binary = typeof cmd[0] === 'string' ? (cmd[0].split('/').pop() as string) : '';
   const controlPlane =
@@ -154,11 +159,15 @@ export function buildContext(documents: readonly Document[]): CheckContext {
   );
   const nodeFiles = manifests.flatMap(nodeFileEntries);
   const pods = docs.map(podSubject).filter((p): p is PodSubject => p !== undefined);
-  const namespaces = (byKindCache.get('Namespace') ?? []).filter((d) => d.object.apiVersion === 'v1' || d.object.apiVersion === undefined);
+  const namespaces = (byKindCache.get('Namespace') ?? []).filter(
+    (d) => d.object.apiVersion === 'v1' || d.object.apiVersion === undefined,
+  );
   return {
     documents: docs,
     byKind: (kind, apiVersion) =>
-      (byKindCache.get(kind) ?? []).filter((d) => apiVersion === undefined || apiVersionMatches(d.object.apiVersion, apiVersion)),
+      (byKindCache.get(kind) ?? []).filter(
+        (d) => apiVersion === undefined || apiVersionMatches(d.object.apiVersion, apiVersion),
+      ),
     ref: documentRef,
     components: (name) => {
       components ??= findComponents(docs);

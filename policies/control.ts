@@ -7,7 +7,17 @@
  * `not-evaluated` result that says what was missing (the engine also turns an empty result
  * list into `not-evaluated`, never into `pass`).
  */
-import { CheckPoint, Document, FrameworkRefs, KubeObject, NodeFile, ObjectRef, Responsibility, Severity, Status } from './model';
+import {
+  CheckPoint,
+  Document,
+  FrameworkRefs,
+  KubeObject,
+  NodeFile,
+  ObjectRef,
+  Responsibility,
+  Severity,
+  Status,
+} from './model';
 
 export type Automation = 'automated' | 'manual' | 'organisational';
 export const AUTOMATIONS: readonly Automation[] = ['automated', 'manual', 'organisational'];
@@ -141,7 +151,9 @@ export interface ReviewedControlRecord extends ControlCommon {
 export type ControlRecord = AutomatedControlRecord | ReviewedControlRecord;
 
 /** An automated control of the catalogue: its record with the checkpoints derived from it. */
-export type AutomatedControl = Omit<AutomatedControlRecord, 'checkpoints'> & { readonly checkpoints: readonly CheckPoint[] };
+export type AutomatedControl = Omit<AutomatedControlRecord, 'checkpoints'> & {
+  readonly checkpoints: readonly CheckPoint[];
+};
 /** A control of the catalogue (CATALOGUE): automated ones always have a check. */
 export type CatalogueControl = AutomatedControl | ReviewedControlRecord;
 
@@ -201,7 +213,12 @@ export interface CheckResult {
 
 /** The Kubernetes control-plane components whose command-line flags checks read. */
 export type ComponentName = 'kube-apiserver' | 'etcd' | 'kube-controller-manager' | 'kube-scheduler';
-export const COMPONENT_NAMES: readonly ComponentName[] = ['kube-apiserver', 'etcd', 'kube-controller-manager', 'kube-scheduler'];
+export const COMPONENT_NAMES: readonly ComponentName[] = [
+  'kube-apiserver',
+  'etcd',
+  'kube-controller-manager',
+  'kube-scheduler',
+];
 
 /** Where a flag value came from. */
 export type FlagOrigin =

@@ -110,16 +110,30 @@ export function frameworkCoverage(framework: Framework, controls: readonly Contr
       const claim = claimOf(c.id, framework, id);
       if (claim === undefined) {
         unclaimed.push(`${c.id} ${framework}:${id}`);
-        list.push({ control: c.id, automation: c.automation, coverage: 'partial', reason: 'No coverage claim recorded (policies/frameworks/coverage-claims.ts); counted as partial.' });
+        list.push({
+          control: c.id,
+          automation: c.automation,
+          coverage: 'partial',
+          reason: 'No coverage claim recorded (policies/frameworks/coverage-claims.ts); counted as partial.',
+        });
         continue;
       }
       const together = [...(claim.together ?? [])];
       const missing = together.filter((o) => !automatedFor.get(id)?.has(o));
       if (claim.coverage === 'full' && missing.length === 0) {
         fullIds.add(id);
-        list.push({ control: c.id, automation: c.automation, coverage: 'full', reason: claim.reason, ...(together.length > 0 ? { together } : {}) });
+        list.push({
+          control: c.id,
+          automation: c.automation,
+          coverage: 'full',
+          reason: claim.reason,
+          ...(together.length > 0 ? { together } : {}),
+        });
       } else {
-        const reason = claim.coverage === 'full' ? `${claim.reason} (counted as partial: ${missing.join(', ')} not automated here)` : claim.reason;
+        const reason =
+          claim.coverage === 'full'
+            ? `${claim.reason} (counted as partial: ${missing.join(', ')} not automated here)`
+            : claim.reason;
         list.push({ control: c.id, automation: c.automation, coverage: 'partial', reason });
       }
     }
@@ -152,6 +166,9 @@ export function frameworkCoverage(framework: Framework, controls: readonly Contr
 }
 
 /** Coverage of every framework (or the ones given), in the standard framework order. */
-export function coverage(controls: readonly Control[] = CATALOGUE, frameworks: readonly Framework[] = FRAMEWORKS): FrameworkCoverage[] {
+export function coverage(
+  controls: readonly Control[] = CATALOGUE,
+  frameworks: readonly Framework[] = FRAMEWORKS,
+): FrameworkCoverage[] {
   return FRAMEWORKS.filter((f) => frameworks.includes(f)).map((f) => frameworkCoverage(f, controls));
 }

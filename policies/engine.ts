@@ -102,7 +102,13 @@ function runCheck(control: Control, ctx: ReturnType<typeof buildContext>): Findi
     return [finding(control, 'error', `The check failed: ${errorText(err)}`)];
   }
   if (!Array.isArray(results) || results.length === 0) {
-    return [finding(control, 'not-evaluated', 'The check produced no result: nothing in the input is a subject of this control.')];
+    return [
+      finding(
+        control,
+        'not-evaluated',
+        'The check produced no result: nothing in the input is a subject of this control.',
+      ),
+    ];
   }
   return results.map((r) => {
     if (!r || typeof r !== 'object' || !VALID_STATUSES.has(r.status)) {
@@ -131,7 +137,15 @@ function applyExceptions(findings: Finding[], exceptions: readonly ControlExcept
 
 function objectKey(o: ObjectRef | undefined): string[] {
   if (!o) return [];
-  return [o.namespace ?? '', o.kind ?? '', o.name ?? '', o.path ?? '', o.file ?? '', String(o.line ?? 0).padStart(9, '0'), o.apiVersion ?? ''];
+  return [
+    o.namespace ?? '',
+    o.kind ?? '',
+    o.name ?? '',
+    o.path ?? '',
+    o.file ?? '',
+    String(o.line ?? 0).padStart(9, '0'),
+    o.apiVersion ?? '',
+  ];
 }
 
 /** The order of findings: control id, then subject (namespace, kind, name, path, file, line), then status and message. */
@@ -152,8 +166,12 @@ export function compareFindings(a: Finding, b: Finding): number {
 
 function typeErrorFinding(d: Document, wrong: ReturnType<typeof typeProblems>): Finding {
   const object = documentRef(d);
-  const where = object.file !== undefined ? `${object.file}${object.line !== undefined ? `:${object.line}` : ''}: ` : '';
-  const name = object.kind !== undefined ? `${object.kind}${object.name !== undefined ? ` ${object.namespace !== undefined ? `${object.namespace}/` : ''}${object.name}` : ''}: ` : '';
+  const where =
+    object.file !== undefined ? `${object.file}${object.line !== undefined ? `:${object.line}` : ''}: ` : '';
+  const name =
+    object.kind !== undefined
+      ? `${object.kind}${object.name !== undefined ? ` ${object.namespace !== undefined ? `${object.namespace}/` : ''}${object.name}` : ''}: `
+      : '';
   return {
     control: INPUT_PARSE_CONTROL,
     status: 'error',
@@ -161,7 +179,8 @@ function typeErrorFinding(d: Document, wrong: ReturnType<typeof typeProblems>): 
     frameworks: {},
     object,
     message: `${where}${name}${typeProblemsText(wrong)}`,
-    remediation: 'Write the field with the type Kubernetes gives it (a boolean unquoted as true or false, a number unquoted, a list as a list); then the controls can check it.',
+    remediation:
+      'Write the field with the type Kubernetes gives it (a boolean unquoted as true or false, a number unquoted, a list as a list); then the controls can check it.',
   };
 }
 
@@ -213,7 +232,11 @@ export function evaluate(docs: readonly Document[], opts: EvaluateOptions = {}):
     } else if (includeManual) {
       const kind = control.automation === 'manual' ? 'Manual control' : 'Organisational control';
       findings.push(
-        finding(control, 'not-evaluated', `${kind}: not checked automatically.${control.evidence ? ` Evidence: ${control.evidence}` : ''}`),
+        finding(
+          control,
+          'not-evaluated',
+          `${kind}: not checked automatically.${control.evidence ? ` Evidence: ${control.evidence}` : ''}`,
+        ),
       );
     }
   }
@@ -257,7 +280,14 @@ export interface Summary {
 }
 
 /** Worst first: the status a requirement rolls up to when its findings differ. */
-export const ROLL_UP_ORDER: readonly Status[] = ['error', 'fail', 'not-evaluated', 'accepted', 'pass', 'not-applicable'];
+export const ROLL_UP_ORDER: readonly Status[] = [
+  'error',
+  'fail',
+  'not-evaluated',
+  'accepted',
+  'pass',
+  'not-applicable',
+];
 
 function zeroCounts(): Record<Status, number> {
   return { pass: 0, fail: 0, accepted: 0, 'not-applicable': 0, 'not-evaluated': 0, error: 0 };
@@ -266,7 +296,10 @@ function zeroCounts(): Record<Status, number> {
 /** Counts per status, per severity and per framework (with a rolled-up status per requirement ID). */
 export function summarize(findings: readonly Finding[]): Summary {
   const byStatus = zeroCounts();
-  const bySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, zeroCounts()])) as Record<Severity, Record<Status, number>>;
+  const bySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, zeroCounts()])) as Record<
+    Severity,
+    Record<Status, number>
+  >;
   const byFramework = Object.fromEntries(
     FRAMEWORKS.map((f) => [f, { findings: 0, byStatus: zeroCounts(), requirements: {} as Record<string, Status> }]),
   ) as Record<Framework, FrameworkSummary>;
@@ -281,13 +314,18 @@ export function summarize(findings: readonly Finding[]): Summary {
       s.byStatus[f.status] += 1;
       for (const id of ids) {
         const prev = s.requirements[id];
-        if (prev === undefined || ROLL_UP_ORDER.indexOf(f.status) < ROLL_UP_ORDER.indexOf(prev)) s.requirements[id] = f.status;
+        if (prev === undefined || ROLL_UP_ORDER.indexOf(f.status) < ROLL_UP_ORDER.indexOf(prev))
+          s.requirements[id] = f.status;
       }
     }
   }
   for (const fw of FRAMEWORKS) {
     const r = byFramework[fw].requirements;
-    byFramework[fw].requirements = Object.fromEntries(Object.keys(r).sort(compareStrings).map((k) => [k, r[k]]));
+    byFramework[fw].requirements = Object.fromEntries(
+      Object.keys(r)
+        .sort(compareStrings)
+        .map((k) => [k, r[k]]),
+    );
   }
   return { total: findings.length, byStatus, bySeverity, byFramework };
 }

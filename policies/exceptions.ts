@@ -27,8 +27,15 @@ export function exceptionListDocument(exceptions: readonly ControlException[]): 
     kind: EXCEPTION_LIST_KIND,
     items: exceptions.map((e) => {
       const scope: ControlException['scope'] = {};
-      for (const k of SCOPE_KEYS as Array<keyof ControlException['scope']>) if (e.scope?.[k] !== undefined) scope[k] = e.scope[k];
-      const out: ControlException = { control: e.control, scope, justification: e.justification, owner: e.owner, expires: e.expires };
+      for (const k of SCOPE_KEYS as Array<keyof ControlException['scope']>)
+        if (e.scope?.[k] !== undefined) scope[k] = e.scope[k];
+      const out: ControlException = {
+        control: e.control,
+        scope,
+        justification: e.justification,
+        owner: e.owner,
+        expires: e.expires,
+      };
       if (e.ticket !== undefined) out.ticket = e.ticket;
       return out;
     }),
@@ -37,7 +44,9 @@ export function exceptionListDocument(exceptions: readonly ControlException[]): 
 
 /** True for a ControlExceptionList of any hcb.dev version: exceptions, not something to check. */
 export function isExceptionDocument(o: Pick<KubeObject, 'apiVersion' | 'kind'> | null | undefined): boolean {
-  return !!o && o.kind === EXCEPTION_LIST_KIND && typeof o.apiVersion === 'string' && o.apiVersion.startsWith('hcb.dev/');
+  return (
+    !!o && o.kind === EXCEPTION_LIST_KIND && typeof o.apiVersion === 'string' && o.apiVersion.startsWith('hcb.dev/')
+  );
 }
 
 export interface ExceptionProblem {
@@ -94,10 +103,16 @@ export function validateException(e: unknown, knownControls?: ReadonlySet<string
 }
 
 /** Problems of every exception in a list (empty when all are valid). */
-export function validateExceptions(exceptions: readonly unknown[], knownControls?: ReadonlySet<string>): ExceptionProblem[] {
+export function validateExceptions(
+  exceptions: readonly unknown[],
+  knownControls?: ReadonlySet<string>,
+): ExceptionProblem[] {
   const out: ExceptionProblem[] = [];
   exceptions.forEach((e, index) => {
-    const control = e && typeof e === 'object' && typeof (e as { control?: unknown }).control === 'string' ? (e as { control: string }).control : undefined;
+    const control =
+      e && typeof e === 'object' && typeof (e as { control?: unknown }).control === 'string'
+        ? (e as { control: string }).control
+        : undefined;
     for (const message of validateException(e, knownControls)) {
       const p: ExceptionProblem = { index, message };
       if (control !== undefined) p.control = control;

@@ -10,7 +10,12 @@ export { buildContext } from './context';
 export { coverage, frameworkCoverage, compareIds } from './coverage';
 export type { FrameworkCoverage } from './coverage';
 export * from './frameworks';
-export { exceptionListDocument, isExceptionDocument, EXCEPTION_LIST_API_VERSION, EXCEPTION_LIST_KIND } from './exceptions';
+export {
+  exceptionListDocument,
+  isExceptionDocument,
+  EXCEPTION_LIST_API_VERSION,
+  EXCEPTION_LIST_KIND,
+} from './exceptions';
 export type { ControlExceptionList } from './exceptions';
 
 // Input: files, directories and stdin → Documents (with file, line and construct path), the

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's one test command (`npm test`; .ci/run calls it): installs what the tests need
-# (npm packages, the built toolchain, Chromium), runs lint and the type-check first (fast lane),
+# (npm packages, the built toolchain, Chromium), runs lint, the format check and the type-check first (fast lane),
 # then every jest project (unit tests after the toolchain build: some run kubeadm and other real
 # binaries), and ends with the line "N passed, N failed" taken from jest's JSON results plus the
 # two static checks.
@@ -10,12 +10,14 @@ root=$(pwd)
 
 bash scripts/ensure-node-modules.sh || { echo "0 passed, 1 failed"; exit 1; }
 
-# Fast lane, before anything slow: lint and type-check (each counts as one test in the summary,
+# Fast lane, before anything slow: lint, format check and type-check (each counts as one test in the summary,
 # so CI fails on either; the rest still runs and reports).
 static_passed=0
 static_failed=0
 echo "[test] lint (npm run lint)" >&2
 if npx eslint . >&2; then static_passed=$((static_passed + 1)); else static_failed=$((static_failed + 1)); echo "[test] lint failed" >&2; fi
+echo "[test] format (npm run format:check)" >&2
+if npx prettier --check --log-level warn "**/*.ts" >&2; then static_passed=$((static_passed + 1)); else static_failed=$((static_failed + 1)); echo "[test] format check failed: run npm run format" >&2; fi
 echo "[test] type-check (npm run typecheck)" >&2
 if npx tsc --noEmit -p tsconfig.json >&2; then static_passed=$((static_passed + 1)); else static_failed=$((static_failed + 1)); echo "[test] type-check failed" >&2; fi
 bash scripts/ensure-node-packages.sh || { echo "[test] installing the node's system packages failed" >&2; echo "0 passed, 1 failed"; exit 1; }

@@ -72,7 +72,11 @@ export function applyClusterObjects(name: string, objects: KubeObject[], opts: A
   const prepared = prepareObjects(objects, opts.local, opts.runsPods ?? true);
   const namespaces = prepared.filter((o) => o.kind === 'Namespace');
   const rest = prepared.filter((o) => o.kind !== 'Namespace');
-  const nsGroup = new k8s.yaml.ConfigGroup(`${name}-namespaces`, { objs: namespaces as unknown as pulumi.Input<Record<string, unknown>>[] }, { provider: opts.provider, dependsOn: opts.dependsOn });
+  const nsGroup = new k8s.yaml.ConfigGroup(
+    `${name}-namespaces`,
+    { objs: namespaces as unknown as pulumi.Input<Record<string, unknown>>[] },
+    { provider: opts.provider, dependsOn: opts.dependsOn },
+  );
   const group = new k8s.yaml.ConfigGroup(
     `${name}-objects`,
     { objs: rest as unknown as pulumi.Input<Record<string, unknown>>[], transformations: [retainControllerOwned] },
@@ -88,9 +92,14 @@ export function applyClusterObjects(name: string, objects: KubeObject[], opts: A
 export function loadManifests(paths: string[], base: string): KubeObject[] {
   const files = paths.flatMap((p) => {
     const abs = path.resolve(base, p);
-    if (!fs.existsSync(abs)) throw new Error(`hcb: config "hcb:manifests" names ${p}, which does not exist (resolved to ${abs})`);
+    if (!fs.existsSync(abs))
+      throw new Error(`hcb: config "hcb:manifests" names ${p}, which does not exist (resolved to ${abs})`);
     if (!fs.statSync(abs).isDirectory()) return [abs];
-    return fs.readdirSync(abs).filter((f) => /\.(ya?ml|json)$/i.test(f)).sort().map((f) => path.join(abs, f));
+    return fs
+      .readdirSync(abs)
+      .filter((f) => /\.(ya?ml|json)$/i.test(f))
+      .sort()
+      .map((f) => path.join(abs, f));
   });
   return files.flatMap((file) =>
     parseAllDocuments(fs.readFileSync(file, 'utf8')).flatMap((doc) => {

@@ -33,7 +33,14 @@ import type { Document, KubeObject } from '../policies/model';
 import { isControllerOwned, prepareObjects } from './apply';
 import type { HostsTargetSpec, HostSpec } from './hosts/config';
 import { hostPodNetwork } from './hosts/program';
-import { HostControlPlaneResource, HostDial, HostsNetworkResource, HostWorkerResource, kubeconfigForDial, kubeconfigServer } from './hosts/target';
+import {
+  HostControlPlaneResource,
+  HostDial,
+  HostsNetworkResource,
+  HostWorkerResource,
+  kubeconfigForDial,
+  kubeconfigServer,
+} from './hosts/target';
 import { LocalControlPlaneResource } from './local/resource';
 
 export type ClusterTargetArgs =
@@ -97,25 +104,40 @@ export interface ComplianceSummary {
 export function validateClusterArgs(args: ClusterArgs, opts: { workersSupported?: boolean } = {}): void {
   const b = args.blueprint;
   if (!b || !Array.isArray(b.clusterObjects) || !Array.isArray(b.nodeFiles) || !Array.isArray(b.configDocuments)) {
-    throw new Error('hcb: Cluster needs a synthesized blueprint (synthesizeBlueprint(spec)): clusterObjects, nodeFiles and configDocuments');
+    throw new Error(
+      'hcb: Cluster needs a synthesized blueprint (synthesizeBlueprint(spec)): clusterObjects, nodeFiles and configDocuments',
+    );
   }
   const t = args.target;
   const toolchain = (binDir: string | undefined, need: string[]) => {
-    if (!binDir) throw new Error('hcb: HCB_TOOLCHAIN_BIN is not set. Run the stack through `npm run up` (scripts/env.sh sets it up), or export HCB_TOOLCHAIN_BIN=$(bash tools/build-toolchain.sh --bin-dir)');
+    if (!binDir)
+      throw new Error(
+        'hcb: HCB_TOOLCHAIN_BIN is not set. Run the stack through `npm run up` (scripts/env.sh sets it up), or export HCB_TOOLCHAIN_BIN=$(bash tools/build-toolchain.sh --bin-dir)',
+      );
     const missing = need.filter((n) => !fs.existsSync(path.join(binDir, n)));
-    if (missing.length) throw new Error(`hcb: HCB_TOOLCHAIN_BIN=${binDir} lacks ${missing.join(', ')}. Fix: npm run toolchain`);
+    if (missing.length)
+      throw new Error(`hcb: HCB_TOOLCHAIN_BIN=${binDir} lacks ${missing.join(', ')}. Fix: npm run toolchain`);
   };
   if (t.kind === 'local') {
     toolchain(t.binDir, ['kubeadm', 'kube-apiserver', 'etcd']);
-    if (!path.isAbsolute(t.stateDir)) throw new Error(`hcb: config "hcb:stateDir" = ${JSON.stringify(t.stateDir)} is not an absolute path. Fix: pulumi config set hcb:stateDir /absolute/path (or pulumi config rm hcb:stateDir for <repo>/.hcb/clusters/<stack>)`);
+    if (!path.isAbsolute(t.stateDir))
+      throw new Error(
+        `hcb: config "hcb:stateDir" = ${JSON.stringify(t.stateDir)} is not an absolute path. Fix: pulumi config set hcb:stateDir /absolute/path (or pulumi config rm hcb:stateDir for <repo>/.hcb/clusters/<stack>)`,
+      );
     return;
   }
   if (t.kind === 'existing') return;
   toolchain(t.binDir, ['kubeadm', 'kubelet', 'containerd', 'runc', 'kube-proxy', 'kube-router']);
-  if (!path.isAbsolute(t.workDir)) throw new Error(`hcb: the hosts target's working directory ${JSON.stringify(t.workDir)} is not absolute. Fix: pulumi config set hcb:stateDir /absolute/path`);
+  if (!path.isAbsolute(t.workDir))
+    throw new Error(
+      `hcb: the hosts target's working directory ${JSON.stringify(t.workDir)} is not absolute. Fix: pulumi config set hcb:stateDir /absolute/path`,
+    );
   const hosts = t.hosts.hosts;
   const cps = hosts.map((h, i) => ({ h, i })).filter((x) => x.h.role === 'control-plane');
-  if (cps.length === 0) throw new Error(`hcb: config "hcb:hosts" has no host with role control-plane (kubeadm init needs one). Fix: pulumi config set --path 'hosts[0].role' control-plane`);
+  if (cps.length === 0)
+    throw new Error(
+      `hcb: config "hcb:hosts" has no host with role control-plane (kubeadm init needs one). Fix: pulumi config set --path 'hosts[0].role' control-plane`,
+    );
   if (cps.length > 1) {
     const { h, i } = cps[1];
     throw new Error(
@@ -132,17 +154,26 @@ export function validateClusterArgs(args: ClusterArgs, opts: { workersSupported?
       );
     }
   });
-  if (hosts.length > 128) throw new Error(`hcb: config "hcb:hosts" lists ${hosts.length} hosts; the hosts target gives each a /24 pod range and supports at most 128`);
+  if (hosts.length > 128)
+    throw new Error(
+      `hcb: config "hcb:hosts" lists ${hosts.length} hosts; the hosts target gives each a /24 pod range and supports at most 128`,
+    );
   const kubeadm = b.nodeFiles.find((f) => f.role === 'kubeadm-config');
   const first = cps[0].h;
   if (!kubeadm?.content || !new RegExp(`^\\s*name: ${first.name}\\s*$`, 'm').test(kubeadm.content)) {
-    throw new Error(`hcb: the blueprint's kubeadm configuration does not name the node "${first.name}" (hcb:hosts[${cps[0].i}]); synthesize it with hostsBlueprintSpec (stacks/hosts/program.ts)`);
+    throw new Error(
+      `hcb: the blueprint's kubeadm configuration does not name the node "${first.name}" (hcb:hosts[${cps[0].i}]); synthesize it with hostsBlueprintSpec (stacks/hosts/program.ts)`,
+    );
   }
   // HCB_HOSTS_DIAL may name more hosts than hcb:hosts lists (e.g. a host about to be added); those entries are unused.
 }
 
 /** The catalogue on what the stack renders: cluster objects, control-plane configuration, manifests. */
-export function complianceSummary(blueprint: SynthesizedBlueprint, manifests: KubeObject[] = [], now?: Date): ComplianceSummary {
+export function complianceSummary(
+  blueprint: SynthesizedBlueprint,
+  manifests: KubeObject[] = [],
+  now?: Date,
+): ComplianceSummary {
   const docs: Document[] = [
     ...blueprint.clusterObjects.map((object) => ({ object, source: { file: 'cluster.yaml' } })),
     ...blueprint.configDocuments.map((object) => ({ object, source: { file: 'control-plane.yaml' } })),
@@ -194,11 +225,21 @@ export class Cluster extends pulumi.ComponentResource {
     let applyAfter: pulumi.Resource[] | undefined;
 
     if (t.kind === 'local') {
-      this.local = new LocalControlPlaneResource('local-control-plane', { stateDir: t.stateDir, binDir: t.binDir, nodeFiles: args.blueprint.nodeFiles, node: t.node }, { parent: this, ...upgrade });
-      this.provider = new k8s.Provider('local', { kubeconfig: this.local.kubeconfig }, { parent: this, dependsOn: [this.local], ...upgrade });
+      this.local = new LocalControlPlaneResource(
+        'local-control-plane',
+        { stateDir: t.stateDir, binDir: t.binDir, nodeFiles: args.blueprint.nodeFiles, node: t.node },
+        { parent: this, ...upgrade },
+      );
+      this.provider = new k8s.Provider(
+        'local',
+        { kubeconfig: this.local.kubeconfig },
+        { parent: this, dependsOn: [this.local], ...upgrade },
+      );
       kubeconfig = this.local.kubeconfig;
       apiEndpoint = this.local.apiServerUrl;
-      nodes = pulumi.all([this.local.nodeName, this.local.nodeAddress]).apply(([n, a]) => (n ? [{ name: n, address: a, role: 'control-plane' as const }] : []));
+      nodes = pulumi
+        .all([this.local.nodeName, this.local.nodeAddress])
+        .apply(([n, a]) => (n ? [{ name: n, address: a, role: 'control-plane' as const }] : []));
     } else if (t.kind === 'existing') {
       this.provider = new k8s.Provider('existing', {}, { parent: this, ...upgrade });
       kubeconfig = pulumi.output(undefined);
@@ -208,7 +249,13 @@ export class Cluster extends pulumi.ComponentResource {
       const hosts = t.hosts.hosts;
       const cpIndex = hosts.findIndex((h) => h.role === 'control-plane');
       const cp: HostSpec = hosts[cpIndex];
-      const endpoint = (h: HostSpec) => ({ name: h.name, address: h.address, port: h.port, user: h.user, hostKey: h.hostKey });
+      const endpoint = (h: HostSpec) => ({
+        name: h.name,
+        address: h.address,
+        port: h.port,
+        user: h.user,
+        hostKey: h.hostKey,
+      });
       this.controlPlaneHost = new HostControlPlaneResource(
         `host-${cp.name}`,
         {
@@ -272,28 +319,48 @@ export class Cluster extends pulumi.ComponentResource {
 
     const local = t.kind === 'local';
     const runsPods = t.kind !== 'local' || t.node;
-    this.applied = this.apply('blueprint', args.blueprint.clusterObjects, { local, runsPods, upgrade, dependsOn: applyAfter });
+    this.applied = this.apply('blueprint', args.blueprint.clusterObjects, {
+      local,
+      runsPods,
+      upgrade,
+      dependsOn: applyAfter,
+    });
     if (args.manifests?.length) {
       // A copy: pushing into the array the new resources depend on would make them depend on themselves.
-      this.applied.push(...this.apply('manifests', args.manifests, { local, runsPods, dependsOn: [...this.applied], upgrade }));
+      this.applied.push(
+        ...this.apply('manifests', args.manifests, { local, runsPods, dependsOn: [...this.applied], upgrade }),
+      );
     }
 
     this.kubeconfig = pulumi.secret(kubeconfig);
     this.apiEndpoint = apiEndpoint;
     this.nodes = nodes;
     this.compliance = pulumi.output(complianceSummary(args.blueprint, args.manifests));
-    this.registerOutputs({ kubeconfig: this.kubeconfig, apiEndpoint: this.apiEndpoint, nodes: this.nodes, compliance: this.compliance });
+    this.registerOutputs({
+      kubeconfig: this.kubeconfig,
+      apiEndpoint: this.apiEndpoint,
+      nodes: this.nodes,
+      compliance: this.compliance,
+    });
   }
 
   /**
    * The objects through the cluster's provider, Namespaces first (as stacks/apply.ts's
    * applyClusterObjects, with this component as parent and the same resource names).
    */
-  private apply(name: string, objects: KubeObject[], o: { local: boolean; runsPods: boolean; dependsOn?: pulumi.Resource[]; upgrade: { aliases?: pulumi.Alias[] } }): pulumi.Resource[] {
+  private apply(
+    name: string,
+    objects: KubeObject[],
+    o: { local: boolean; runsPods: boolean; dependsOn?: pulumi.Resource[]; upgrade: { aliases?: pulumi.Alias[] } },
+  ): pulumi.Resource[] {
     const prepared = prepareObjects(objects, o.local, o.runsPods);
     const namespaces = prepared.filter((x) => x.kind === 'Namespace');
     const rest = prepared.filter((x) => x.kind !== 'Namespace');
-    const nsGroup = new k8s.yaml.ConfigGroup(`${name}-namespaces`, { objs: namespaces as unknown as pulumi.Input<Record<string, unknown>>[] }, { parent: this, provider: this.provider, dependsOn: o.dependsOn, ...o.upgrade });
+    const nsGroup = new k8s.yaml.ConfigGroup(
+      `${name}-namespaces`,
+      { objs: namespaces as unknown as pulumi.Input<Record<string, unknown>>[] },
+      { parent: this, provider: this.provider, dependsOn: o.dependsOn, ...o.upgrade },
+    );
     const group = new k8s.yaml.ConfigGroup(
       `${name}-objects`,
       {

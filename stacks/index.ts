@@ -26,11 +26,21 @@ const config = new pulumi.Config();
 const stack = pulumi.getStack();
 const binDir = process.env.HCB_TOOLCHAIN_BIN;
 // With the node, the cluster gets its DNS add-on (CoreDNS from the toolchain; local/cluster-dns.ts).
-const { target, spec: stackBlueprintSpec, manifests, stateDir: configuredStateDir, node, hosts } = withLocalClusterDns(stackSpec(pulumiConfigReader(config)), binDir);
+const {
+  target,
+  spec: stackBlueprintSpec,
+  manifests,
+  stateDir: configuredStateDir,
+  node,
+  hosts,
+} = withLocalClusterDns(stackSpec(pulumiConfigReader(config)), binDir);
 const stateDir = configuredStateDir ?? path.join(__dirname, '..', '.hcb', 'clusters', stack);
 // The hosts target: the first control plane's name and address, the cluster's ranges, the kubelet
 // without systemd (HCB_HOSTS_CGROUP_V1=true for hosts on cgroup v1, reported by the catalogue).
-const spec = target === 'hosts' ? hostsBlueprintSpec(stackBlueprintSpec, hosts!, { stack, cgroupV1: process.env.HCB_HOSTS_CGROUP_V1 === 'true' }) : stackBlueprintSpec;
+const spec =
+  target === 'hosts'
+    ? hostsBlueprintSpec(stackBlueprintSpec, hosts!, { stack, cgroupV1: process.env.HCB_HOSTS_CGROUP_V1 === 'true' })
+    : stackBlueprintSpec;
 const blueprint = synthesizeBlueprint(spec);
 // Your own manifests (files or directories of YAML), applied after the blueprint's objects and
 // checked by the same catalogue when the policy pack runs.

@@ -82,7 +82,9 @@ export function admissionModesConfig(v: unknown): BlueprintSpec['admissionModes'
     }
   }
   if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
-    throw new Error(`hcb: config "hcb:admissionModes" must be an object of control id (or "default") to enforce or dry-run, got ${describe(v)}. ${fix}`);
+    throw new Error(
+      `hcb: config "hcb:admissionModes" must be an object of control id (or "default") to enforce or dry-run, got ${describe(v)}. ${fix}`,
+    );
   }
   const modes: Record<string, AdmissionPolicyMode> = {};
   let mode: AdmissionPolicyMode | undefined;
@@ -92,7 +94,10 @@ export function admissionModesConfig(v: unknown): BlueprintSpec['admissionModes'
     }
     if (key === 'default') mode = m as AdmissionPolicyMode;
     else if (ADMISSION_POLICY_CONTROLS.includes(key)) modes[key] = m as AdmissionPolicyMode;
-    else throw new Error(`hcb: config "hcb:admissionModes.${key}": not a control with an admission policy (known: default, ${ADMISSION_POLICY_CONTROLS.join(', ')}). ${fix}`);
+    else
+      throw new Error(
+        `hcb: config "hcb:admissionModes.${key}": not a control with an admission policy (known: default, ${ADMISSION_POLICY_CONTROLS.join(', ')}). ${fix}`,
+      );
   }
   return { ...(mode ? { mode } : {}), modes };
 }
@@ -101,23 +106,33 @@ export function stackSpec(get: ConfigReader): StackSpec {
   const str = (key: string, dflt: string): string => {
     const v = get(key);
     if (v === undefined) return dflt;
-    if (typeof v !== 'string') throw new Error(`hcb: config "hcb:${key}" must be a string, got ${describe(v)}. Fix: pulumi config set hcb:${key} <value>`);
+    if (typeof v !== 'string')
+      throw new Error(
+        `hcb: config "hcb:${key}" must be a string, got ${describe(v)}. Fix: pulumi config set hcb:${key} <value>`,
+      );
     return v;
   };
   const target = str('target', 'local');
   if (target !== 'local' && target !== 'existing' && target !== 'hosts') {
-    throw new Error(`hcb: config "hcb:target" = "${target}" is invalid. Fix: pulumi config set hcb:target local|existing|hosts`);
+    throw new Error(
+      `hcb: config "hcb:target" = "${target}" is invalid. Fix: pulumi config set hcb:target local|existing|hosts`,
+    );
   }
   const profile = str('profile', 'standard');
   if (!PROFILES.includes(profile as ProtectionProfile)) {
-    throw new Error(`hcb: config "hcb:profile" = "${profile}" is invalid. Fix: pulumi config set hcb:profile basic|standard|high`);
+    throw new Error(
+      `hcb: config "hcb:profile" = "${profile}" is invalid. Fix: pulumi config set hcb:profile basic|standard|high`,
+    );
   }
   const num = (key: string, dflt: number): number => {
     const v = get(key);
     if (v === undefined) return dflt;
     // Decimal digits only (as text or a JSON integer): not true, "0x1bb", " 6443", 6443.5 or "6e3".
     const n = typeof v === 'number' ? v : typeof v === 'string' && /^[0-9]{1,5}$/.test(v) ? Number(v) : NaN;
-    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`hcb: config "hcb:${key}" = ${describe(v)} is not a port. Fix: pulumi config set hcb:${key} <1-65535>`);
+    if (!Number.isInteger(n) || n < 1 || n > 65535)
+      throw new Error(
+        `hcb: config "hcb:${key}" = ${describe(v)} is not a port. Fix: pulumi config set hcb:${key} <1-65535>`,
+      );
     return n;
   };
   const list = (key: string, dflt: string[]): string[] => {
@@ -132,7 +147,9 @@ export function stackSpec(get: ConfigReader): StackSpec {
       }
     }
     if (!Array.isArray(arr) || !arr.every((x) => typeof x === 'string')) {
-      throw new Error(`hcb: config "hcb:${key}" must be a list of strings. Fix: pulumi config set --path '${key}[0]' <value>`);
+      throw new Error(
+        `hcb: config "hcb:${key}" must be a list of strings. Fix: pulumi config set --path '${key}[0]' <value>`,
+      );
     }
     return arr as string[];
   };
@@ -159,17 +176,29 @@ export function stackSpec(get: ConfigReader): StackSpec {
     // As Pulumi stores a boolean (the text true/false) or a JSON boolean; nothing else ("yes", 1, "True ").
     if (v === true || v === 'true') return true;
     if (v === false || v === 'false') return false;
-    throw new Error(`hcb: config "hcb:${key}" = ${describe(v)} is not true or false. Fix: pulumi config set hcb:${key} true|false`);
+    throw new Error(
+      `hcb: config "hcb:${key}" = ${describe(v)} is not true or false. Fix: pulumi config set hcb:${key} true|false`,
+    );
   };
   const node = bool('node', true);
   const stateDir = str('stateDir', '');
   const hosts = target === 'hosts' ? hostsTarget(get) : undefined;
   if (target !== 'hosts') {
     for (const key of ['hosts', 'sshPrivateKey']) {
-      if (get(key) !== undefined) throw new Error(`hcb: config "hcb:${key}" is set but hcb:target is ${target}, which does not read it. Fix: pulumi config rm hcb:${key} (or pulumi config set hcb:target hosts)`);
+      if (get(key) !== undefined)
+        throw new Error(
+          `hcb: config "hcb:${key}" is set but hcb:target is ${target}, which does not read it. Fix: pulumi config rm hcb:${key} (or pulumi config set hcb:target hosts)`,
+        );
     }
   }
-  return { target, spec, manifests: list('manifests', []), stateDir: stateDir || undefined, node: target === 'local' && node, hosts };
+  return {
+    target,
+    spec,
+    manifests: list('manifests', []),
+    stateDir: stateDir || undefined,
+    node: target === 'local' && node,
+    hosts,
+  };
 }
 
 /** The hosts target's keys: the host list, and the private key (present, a secret, well-formed). */
@@ -177,9 +206,16 @@ function hostsTarget(get: ConfigReader): HostsTargetSpec {
   const hosts = parseHostsConfig(get('hosts'));
   const key = get('sshPrivateKey');
   const fix = 'Fix: pulumi config set --secret hcb:sshPrivateKey < ~/.ssh/<key>';
-  if (key === undefined) throw new Error(`hcb: config "hcb:sshPrivateKey" is not set; the hosts target logs in with it. ${fix}`);
-  if (!get.isSecret) throw new Error('hcb: cannot tell whether config "hcb:sshPrivateKey" is a secret (this config reader does not say); the hosts target refuses a private key that might be stored in plain text');
-  if (!get.isSecret('sshPrivateKey')) throw new Error(`hcb: config "hcb:sshPrivateKey" is stored in plain text in the stack file; it must be a secret. Fix: pulumi config rm hcb:sshPrivateKey, then pulumi config set --secret hcb:sshPrivateKey < ~/.ssh/<key> (and rotate that key: it was on disk unencrypted)`);
+  if (key === undefined)
+    throw new Error(`hcb: config "hcb:sshPrivateKey" is not set; the hosts target logs in with it. ${fix}`);
+  if (!get.isSecret)
+    throw new Error(
+      'hcb: cannot tell whether config "hcb:sshPrivateKey" is a secret (this config reader does not say); the hosts target refuses a private key that might be stored in plain text',
+    );
+  if (!get.isSecret('sshPrivateKey'))
+    throw new Error(
+      `hcb: config "hcb:sshPrivateKey" is stored in plain text in the stack file; it must be a secret. Fix: pulumi config rm hcb:sshPrivateKey, then pulumi config set --secret hcb:sshPrivateKey < ~/.ssh/<key> (and rotate that key: it was on disk unencrypted)`,
+    );
   if (key !== SECRET_NOT_SHOWN) checkSshPrivateKey(key);
   return hosts;
 }
@@ -208,7 +244,9 @@ export function readerFromPulumiConfigJson(json: unknown): ConfigReader {
     if (!fullKey.startsWith('hcb:')) continue;
     const key = fullKey.slice(4);
     if (!(STACK_CONFIG_KEYS as readonly string[]).includes(key)) {
-      throw new Error(`hcb: config "${fullKey}" is not a setting of this stack (known: ${STACK_CONFIG_KEYS.join(', ')}). Fix: pulumi config rm ${fullKey}`);
+      throw new Error(
+        `hcb: config "${fullKey}" is not a setting of this stack (known: ${STACK_CONFIG_KEYS.join(', ')}). Fix: pulumi config rm ${fullKey}`,
+      );
     }
     if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
       throw new Error(
@@ -217,9 +255,11 @@ export function readerFromPulumiConfigJson(json: unknown): ConfigReader {
     }
     const e = entry as Record<string, unknown>;
     for (const field of Object.keys(e)) {
-      if (!['value', 'objectValue', 'secret'].includes(field)) throw new Error(`hcb: config "${fullKey}" has an unknown field "${field}" (known: value, objectValue, secret)`);
+      if (!['value', 'objectValue', 'secret'].includes(field))
+        throw new Error(`hcb: config "${fullKey}" has an unknown field "${field}" (known: value, objectValue, secret)`);
     }
-    if (e.secret !== undefined && typeof e.secret !== 'boolean') throw new Error(`hcb: config "${fullKey}": "secret" must be true or false, got ${describe(e.secret)}`);
+    if (e.secret !== undefined && typeof e.secret !== 'boolean')
+      throw new Error(`hcb: config "${fullKey}": "secret" must be true or false, got ${describe(e.secret)}`);
     const value = e.objectValue !== undefined ? e.objectValue : e.value;
     if (e.secret === true) secrets.add(key);
     if (value === undefined && e.secret === true && SECRET_KEYS_VALUE_OPTIONAL.includes(key)) {

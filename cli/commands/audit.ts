@@ -20,9 +20,22 @@ import { RBAC_CONTROLS } from '../../policies/catalogue/rbac';
 import { WORKLOAD_CONTROLS } from '../../policies/catalogue/workloads';
 import { evaluate } from '../../policies/engine';
 import { ControlException, Document, Finding, Framework, FRAMEWORKS, Severity, SEVERITIES } from '../../policies/model';
-import { displayName, loadInputs, loadProblemsToFindings, parseExceptions, INPUT_PARSE_CONTROL } from '../../policies/input';
+import {
+  displayName,
+  loadInputs,
+  loadProblemsToFindings,
+  parseExceptions,
+  INPUT_PARSE_CONTROL,
+} from '../../policies/input';
 import { EXCEPTION_LIST_KIND, isExceptionDocument } from '../../policies/exceptions';
-import { ControlInfo, REPORT_FORMATS, RENDERERS, ReportFormat, ReportMeta, summarizeFindings } from '../../policies/report';
+import {
+  ControlInfo,
+  REPORT_FORMATS,
+  RENDERERS,
+  ReportFormat,
+  ReportMeta,
+  summarizeFindings,
+} from '../../policies/report';
 
 // Moved to ../options (shared by every command); re-exported for the modules and tests that import them from here.
 export { type CliIo, oneOf, parseArgs, processIo, UsageError, useColour };
@@ -57,10 +70,12 @@ export const RUN_CONTROLS: readonly ControlInfo[] = [
  * their files, backups and the organisational requirements.
  */
 export const AUDIT_SCOPES = ['workloads', 'namespaces', 'rbac', 'control-plane'] as const;
-export type AuditScope = typeof AUDIT_SCOPES[number];
+export type AuditScope = (typeof AUDIT_SCOPES)[number];
 
 const SCOPE_OF = new Map<string, AuditScope>([
-  ...CATALOGUE.map((c) => [c.id, c.id.startsWith('HCB-WORKLOAD-') ? 'workloads' : 'control-plane'] as [string, AuditScope]),
+  ...CATALOGUE.map(
+    (c) => [c.id, c.id.startsWith('HCB-WORKLOAD-') ? 'workloads' : 'control-plane'] as [string, AuditScope],
+  ),
   ...WORKLOAD_CONTROLS.map((c) => [c.id, 'workloads'] as [string, AuditScope]),
   ...NAMESPACE_CONTROLS.map((c) => [c.id, 'namespaces'] as [string, AuditScope]),
   ...RBAC_CONTROLS.map((c) => [c.id, 'rbac'] as [string, AuditScope]),
@@ -77,7 +92,10 @@ export const DEFAULT_FAIL_ON: FailOn = 'low';
 
 /** What the audit needs from the policy engine (policies/engine.ts and the catalogue). */
 export interface AuditEngine {
-  evaluate(docs: Document[], opts: { exceptions?: ControlException[]; now?: Date; frameworks?: Framework[] }): Finding[];
+  evaluate(
+    docs: Document[],
+    opts: { exceptions?: ControlException[]; now?: Date; frameworks?: Framework[] },
+  ): Finding[];
   controls: readonly ControlInfo[];
 }
 
@@ -120,15 +138,20 @@ export function failsRun(findings: readonly Finding[], failOn: FailOn): boolean 
 
 function parseTime(value: string, what: string): Date {
   const d = /^\d+$/.test(value) ? new Date(Number(value) * 1000) : new Date(value);
-  if (Number.isNaN(d.getTime())) throw new UsageError(`${what} is not a time: "${value}" (use ISO 8601, e.g. 2025-06-30T00:00:00Z)`);
+  if (Number.isNaN(d.getTime()))
+    throw new UsageError(`${what} is not a time: "${value}" (use ISO 8601, e.g. 2025-06-30T00:00:00Z)`);
   return d;
 }
 
 function parseFrameworks(values: readonly string[] | undefined): Framework[] {
   if (!values) return [];
   const out: Framework[] = [];
-  for (const v of values.flatMap((x) => x.split(',')).map((x) => x.trim().toLowerCase()).filter((x) => x)) {
-    if (!(FRAMEWORKS as readonly string[]).includes(v)) throw new UsageError(`--framework must be one of ${FRAMEWORKS.join(', ')}, got "${v}"`);
+  for (const v of values
+    .flatMap((x) => x.split(','))
+    .map((x) => x.trim().toLowerCase())
+    .filter((x) => x)) {
+    if (!(FRAMEWORKS as readonly string[]).includes(v))
+      throw new UsageError(`--framework must be one of ${FRAMEWORKS.join(', ')}, got "${v}"`);
     if (!out.includes(v as Framework)) out.push(v as Framework);
   }
   return FRAMEWORKS.filter((f) => out.includes(f));
@@ -137,8 +160,12 @@ function parseFrameworks(values: readonly string[] | undefined): Framework[] {
 function parseScopes(values: readonly string[] | undefined): AuditScope[] {
   if (!values) return [];
   const out = new Set<AuditScope>();
-  for (const v of values.flatMap((x) => x.split(',')).map((x) => x.trim().toLowerCase()).filter((x) => x)) {
-    if (!(AUDIT_SCOPES as readonly string[]).includes(v)) throw new UsageError(`--scope must be one of ${AUDIT_SCOPES.join(', ')}, got "${v}"`);
+  for (const v of values
+    .flatMap((x) => x.split(','))
+    .map((x) => x.trim().toLowerCase())
+    .filter((x) => x)) {
+    if (!(AUDIT_SCOPES as readonly string[]).includes(v))
+      throw new UsageError(`--scope must be one of ${AUDIT_SCOPES.join(', ')}, got "${v}"`);
     out.add(v as AuditScope);
   }
   if (out.size === 0) throw new UsageError(`--scope needs a value: ${AUDIT_SCOPES.join(', ')}`);
@@ -150,7 +177,11 @@ export function defaultEngine(): AuditEngine {
   return { evaluate: (docs, opts) => evaluate(docs, opts), controls: CATALOGUE };
 }
 
-export async function runAudit(args: readonly string[], io: CliIo = processIo(), engine?: AuditEngine): Promise<number> {
+export async function runAudit(
+  args: readonly string[],
+  io: CliIo = processIo(),
+  engine?: AuditEngine,
+): Promise<number> {
   // Everything on stderr goes through printable(): file names and messages may carry escape sequences.
   const err = (s: string): void => void io.stderr.write(`hcb audit: ${printable(s)}\n`);
   let parsed;
@@ -160,7 +191,11 @@ export async function runAudit(args: readonly string[], io: CliIo = processIo(),
   let scopes: AuditScope[];
   let explicitTime: Date | undefined;
   try {
-    parsed = parseArgs(args, { values: ['format', 'output', 'framework', 'scope', 'fail-on', 'exceptions', 'now'], flags: ['help', 'allow-empty'], short: { h: 'help', o: 'output' } });
+    parsed = parseArgs(args, {
+      values: ['format', 'output', 'framework', 'scope', 'fail-on', 'exceptions', 'now'],
+      flags: ['help', 'allow-empty'],
+      short: { h: 'help', o: 'output' },
+    });
     if (parsed.flags.has('help')) {
       io.stdout.write(AUDIT_USAGE);
       return 0;
@@ -173,7 +208,8 @@ export async function runAudit(args: readonly string[], io: CliIo = processIo(),
     const epoch = io.env.SOURCE_DATE_EPOCH;
     if (now !== undefined) explicitTime = parseTime(now, '--now');
     else if (epoch !== undefined && epoch !== '') explicitTime = parseTime(epoch, 'SOURCE_DATE_EPOCH');
-    if (parsed.positional.length === 0) throw new UsageError('no input: give one or more files or directories, or - for standard input');
+    if (parsed.positional.length === 0)
+      throw new UsageError('no input: give one or more files or directories, or - for standard input');
     if ((parsed.options.get('output')?.length ?? 0) > 1) throw new UsageError('--output given more than once');
     if ((parsed.options.get('exceptions')?.length ?? 0) > 1) throw new UsageError('--exceptions given more than once');
     for (const single of ['format', 'fail-on', 'now']) {
@@ -197,7 +233,11 @@ export async function runAudit(args: readonly string[], io: CliIo = processIo(),
   if (exceptionsFile !== undefined) {
     let text: string;
     try {
-      text = await readBoundedFile(path.resolve(io.cwd, exceptionsFile), `exceptions file ${exceptionsFile}`, maxConfigBytes(io.env));
+      text = await readBoundedFile(
+        path.resolve(io.cwd, exceptionsFile),
+        `exceptions file ${exceptionsFile}`,
+        maxConfigBytes(io.env),
+      );
     } catch (e) {
       err(e instanceof FileRefused ? e.message : `cannot read exceptions file ${exceptionsFile}: ${ioError(e)}`);
       return 2;
@@ -217,12 +257,17 @@ export async function runAudit(args: readonly string[], io: CliIo = processIo(),
   }
   for (const w of loaded.warnings) err(`warning: ${w.file}${w.line !== undefined ? `:${w.line}` : ''}: ${w.message}`);
   // An audited manifest never exempts itself: exception lists in the input are only named here.
-  const exceptionsName = exceptionsFile !== undefined ? displayName(io.cwd, path.resolve(io.cwd, exceptionsFile)) : undefined;
+  const exceptionsName =
+    exceptionsFile !== undefined ? displayName(io.cwd, path.resolve(io.cwd, exceptionsFile)) : undefined;
   for (const d of loaded.documents) {
     if (!isExceptionDocument(d.object) || d.source.file === exceptionsName) continue;
-    err(`note: ${d.source.file ?? ''}${d.source.line !== undefined ? `:${d.source.line}` : ''}: ${EXCEPTION_LIST_KIND} in the input is not applied; pass it with --exceptions`);
+    err(
+      `note: ${d.source.file ?? ''}${d.source.line !== undefined ? `:${d.source.line}` : ''}: ${EXCEPTION_LIST_KIND} in the input is not applied; pass it with --exceptions`,
+    );
   }
-  err(`read ${loaded.documents.length} document${loaded.documents.length === 1 ? '' : 's'} from ${loaded.files.length} file${loaded.files.length === 1 ? '' : 's'}${loaded.errors.length > 0 ? `, ${loaded.errors.length} could not be parsed` : ''}`);
+  err(
+    `read ${loaded.documents.length} document${loaded.documents.length === 1 ? '' : 's'} from ${loaded.files.length} file${loaded.files.length === 1 ? '' : 's'}${loaded.errors.length > 0 ? `, ${loaded.errors.length} could not be parsed` : ''}`,
+  );
 
   const eng = engine ?? defaultEngine();
 
@@ -231,17 +276,25 @@ export async function runAudit(args: readonly string[], io: CliIo = processIo(),
   // pass the gate. --allow-empty accepts it.
   const auditable = loaded.documents.filter((d) => !isExceptionDocument(d.object));
   if (auditable.length === 0 && loaded.errors.length === 0 && !parsed.flags.has('allow-empty')) {
-    err(`no Kubernetes document in ${loaded.files.length > 0 ? loaded.files.join(', ') : 'the input'} (empty input fails; pass --allow-empty to accept it)`);
+    err(
+      `no Kubernetes document in ${loaded.files.length > 0 ? loaded.files.join(', ') : 'the input'} (empty input fails; pass --allow-empty to accept it)`,
+    );
     findings.push({
       control: INPUT_PARSE_CONTROL,
       status: 'error',
       severity: 'high',
       frameworks: {},
-      message: 'The input holds no Kubernetes document: nothing was audited. An empty file, /dev/null or an empty pipe usually means the command that produced the input failed.',
+      message:
+        'The input holds no Kubernetes document: nothing was audited. An empty file, /dev/null or an empty pipe usually means the command that produced the input failed.',
     });
   }
   try {
-    for (const f of eng.evaluate(loaded.documents, { exceptions, now: evaluationTime, frameworks: frameworks.length > 0 ? frameworks : undefined })) findings.push(f);
+    for (const f of eng.evaluate(loaded.documents, {
+      exceptions,
+      now: evaluationTime,
+      frameworks: frameworks.length > 0 ? frameworks : undefined,
+    }))
+      findings.push(f);
   } catch (e) {
     findings.push({
       control: ENGINE_ERROR_CONTROL,
@@ -254,8 +307,11 @@ export async function runAudit(args: readonly string[], io: CliIo = processIo(),
   if (frameworks.length > 0) {
     // Errors that belong to no framework (unparsable input, an invalid exception, the engine
     // itself) are about the whole run: they stay, whatever framework was asked for.
-    const mapped = (refs: ControlInfo['frameworks'], only: readonly Framework[]): boolean => only.some((fw) => (refs[fw]?.length ?? 0) > 0);
-    findings = findings.filter((f) => mapped(f.frameworks, frameworks) || (f.status === 'error' && !mapped(f.frameworks, FRAMEWORKS)));
+    const mapped = (refs: ControlInfo['frameworks'], only: readonly Framework[]): boolean =>
+      only.some((fw) => (refs[fw]?.length ?? 0) > 0);
+    findings = findings.filter(
+      (f) => mapped(f.frameworks, frameworks) || (f.status === 'error' && !mapped(f.frameworks, FRAMEWORKS)),
+    );
   }
 
   const inScope = (id: string): boolean => {
@@ -270,7 +326,11 @@ export async function runAudit(args: readonly string[], io: CliIo = processIo(),
     tool: version ? { name: 'hcb', version } : { name: 'hcb' },
     inputs: loaded.files,
     controls: [
-      ...eng.controls.filter((c) => (frameworks.length === 0 || frameworks.some((fw) => (c.frameworks[fw]?.length ?? 0) > 0)) && (scopes.length === 0 || inScope(c.id))),
+      ...eng.controls.filter(
+        (c) =>
+          (frameworks.length === 0 || frameworks.some((fw) => (c.frameworks[fw]?.length ?? 0) > 0)) &&
+          (scopes.length === 0 || inScope(c.id)),
+      ),
       ...RUN_CONTROLS.filter((c) => !eng.controls.some((x) => x.id === c.id)),
     ],
     frameworks: frameworks.length > 0 ? frameworks : undefined,

@@ -41,7 +41,18 @@ interface HostsOptions {
   positional: string[];
 }
 
-const VALUED = ['--stack', '--stack-config', '--host', '--host-name', '--host-key', '--ssh-key', '--cluster', '--dir', '--key', '--retain'];
+const VALUED = [
+  '--stack',
+  '--stack-config',
+  '--host',
+  '--host-name',
+  '--host-key',
+  '--ssh-key',
+  '--cluster',
+  '--dir',
+  '--key',
+  '--retain',
+];
 
 function parse(args: string[]): HostsOptions | string {
   const o: HostsOptions = { retain: 7, replaceConfig: false, json: false, positional: [] };
@@ -67,16 +78,20 @@ function parse(args: string[]): HostsOptions | string {
       else o.key = path.resolve(v);
     } else if (a === '--replace-config') o.replaceConfig = true;
     else if (a === '--json') o.json = true;
-    else if (a === '--state-dir') return '--state-dir names a local cluster; the hosts target takes --stack, --stack-config or --host';
+    else if (a === '--state-dir')
+      return '--state-dir names a local cluster; the hosts target takes --stack, --stack-config or --host';
     else if (a.startsWith('-')) return `unknown option "${a}"`;
     else o.positional.push(a);
   }
   const sources = [o.stack, o.stackConfig, o.host].filter((x) => x !== undefined).length;
   if (sources !== 1) return 'give exactly one of --stack NAME, --stack-config FILE or --host [USER@]ADDRESS[:PORT]';
-  if (o.host === undefined && (o.hostName || o.hostKey)) return '--host-name and --host-key go with --host (a stack names its hosts and their keys)';
-  if (o.host !== undefined && !o.hostKey) return '--host needs --host-key FILE (the host\'s OpenSSH public key line, e.g. a copy of /etc/ssh/ssh_host_ed25519_key.pub): host keys are pinned, never trusted on first use';
+  if (o.host === undefined && (o.hostName || o.hostKey))
+    return '--host-name and --host-key go with --host (a stack names its hosts and their keys)';
+  if (o.host !== undefined && !o.hostKey)
+    return "--host needs --host-key FILE (the host's OpenSSH public key line, e.g. a copy of /etc/ssh/ssh_host_ed25519_key.pub): host keys are pinned, never trusted on first use";
   if (o.host !== undefined && !o.sshKey) return '--host needs --ssh-key FILE (the private key the host authorises)';
-  if (o.cluster !== undefined && !/^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/.test(o.cluster)) return `--cluster "${o.cluster}" must be a lower-case name (letters, digits, "-", ".")`;
+  if (o.cluster !== undefined && !/^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/.test(o.cluster))
+    return `--cluster "${o.cluster}" must be a lower-case name (letters, digits, "-", ".")`;
   return o;
 }
 
@@ -84,7 +99,8 @@ function parse(args: string[]): HostsOptions | string {
 export function readPrivateKey(file: string): string {
   const st = fs.statSync(file);
   if (!st.isFile()) throw new BackupError(`--ssh-key ${file} is not a regular file`);
-  if ((st.mode & 0o077) !== 0) throw new BackupError(`--ssh-key ${file} may be read by group or others (chmod 600 ${file})`);
+  if ((st.mode & 0o077) !== 0)
+    throw new BackupError(`--ssh-key ${file} may be read by group or others (chmod 600 ${file})`);
   return fs.readFileSync(file, 'utf8');
 }
 
@@ -101,20 +117,37 @@ export function stackConfigJson(o: { stack?: string; stackConfig?: string }): un
   let text: string;
   if (o.stackConfig) text = fs.readFileSync(o.stackConfig, 'utf8');
   else {
-    const pulumi = process.env.HCB_TOOLCHAIN_BIN && fs.existsSync(path.join(process.env.HCB_TOOLCHAIN_BIN, 'pulumi')) ? path.join(process.env.HCB_TOOLCHAIN_BIN, 'pulumi') : 'pulumi';
-    const r = spawnSync(pulumi, ['config', '--json', '--show-secrets', '--stack', o.stack!], { cwd: projectDir(), encoding: 'utf8', timeout: 120_000, maxBuffer: 16 * 1024 * 1024 });
-    if (r.status !== 0) throw new BackupError(`pulumi config --stack ${o.stack} failed: ${(r.stderr || String(r.error)).trim().split('\n').slice(-2).join(' | ')} (run it where Pulumi.yaml is, with the stack's backend and passphrase, e.g. after source scripts/env.sh)`);
+    const pulumi =
+      process.env.HCB_TOOLCHAIN_BIN && fs.existsSync(path.join(process.env.HCB_TOOLCHAIN_BIN, 'pulumi'))
+        ? path.join(process.env.HCB_TOOLCHAIN_BIN, 'pulumi')
+        : 'pulumi';
+    const r = spawnSync(pulumi, ['config', '--json', '--show-secrets', '--stack', o.stack!], {
+      cwd: projectDir(),
+      encoding: 'utf8',
+      timeout: 120_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    if (r.status !== 0)
+      throw new BackupError(
+        `pulumi config --stack ${o.stack} failed: ${(r.stderr || String(r.error)).trim().split('\n').slice(-2).join(' | ')} (run it where Pulumi.yaml is, with the stack's backend and passphrase, e.g. after source scripts/env.sh)`,
+      );
     text = r.stdout;
   }
   try {
     return JSON.parse(text) as unknown;
   } catch {
-    throw new BackupError(`the stack config of ${o.stack ?? o.stackConfig} is not the JSON \`pulumi config --json\` prints`);
+    throw new BackupError(
+      `the stack config of ${o.stack ?? o.stackConfig} is not the JSON \`pulumi config --json\` prints`,
+    );
   }
 }
 
 /** The control-plane host, its SSH options and the cluster name the backups carry. */
-function resolveTarget(o: HostsOptions, binDir: () => string, log: (l: string) => void): { target: HostsBackupTarget; cluster: string } {
+function resolveTarget(
+  o: HostsOptions,
+  binDir: () => string,
+  log: (l: string) => void,
+): { target: HostsBackupTarget; cluster: string } {
   if (o.host !== undefined) {
     const h = parseHostArg(o.host);
     const keyLine = fs.readFileSync(o.hostKey!, 'utf8').trim().split('\n')[0];
@@ -125,7 +158,12 @@ function resolveTarget(o: HostsOptions, binDir: () => string, log: (l: string) =
     }
     const name = o.hostName ?? h.address;
     return {
-      target: { host: { name, address: h.address, port: h.port, user: h.user, hostKey: keyLine }, ssh: { privateKey: readPrivateKey(o.sshKey!), connectTimeoutMs: 30_000 }, binDir: binDir(), log },
+      target: {
+        host: { name, address: h.address, port: h.port, user: h.user, hostKey: keyLine },
+        ssh: { privateKey: readPrivateKey(o.sshKey!), connectTimeoutMs: 30_000 },
+        binDir: binDir(),
+        log,
+      },
       cluster: o.cluster ?? name.toLowerCase().replace(/[^a-z0-9.-]/g, '-'),
     };
   }
@@ -136,13 +174,22 @@ function resolveTarget(o: HostsOptions, binDir: () => string, log: (l: string) =
   } catch (e) {
     throw new BackupError((e as Error).message);
   }
-  if (spec.target !== 'hosts' || !spec.hosts) throw new BackupError(`the stack's hcb:target is ${spec.target}, not hosts; for the local target use --state-dir`);
+  if (spec.target !== 'hosts' || !spec.hosts)
+    throw new BackupError(`the stack's hcb:target is ${spec.target}, not hosts; for the local target use --state-dir`);
   const cp = spec.hosts.hosts.find((h) => h.role === 'control-plane')!;
   const key = o.sshKey ? readPrivateKey(o.sshKey) : get('sshPrivateKey');
-  if (typeof key !== 'string') throw new BackupError('the stack config does not show hcb:sshPrivateKey (use pulumi config --json --show-secrets, or pass --ssh-key FILE)');
+  if (typeof key !== 'string')
+    throw new BackupError(
+      'the stack config does not show hcb:sshPrivateKey (use pulumi config --json --show-secrets, or pass --ssh-key FILE)',
+    );
   const name = o.stack ?? path.basename(o.stackConfig!).replace(/\.json$/, '');
   return {
-    target: { host: { name: cp.name, address: cp.address, port: cp.port, user: cp.user, hostKey: cp.hostKey }, ssh: { privateKey: key, connectTimeoutMs: 30_000 }, binDir: binDir(), log },
+    target: {
+      host: { name: cp.name, address: cp.address, port: cp.port, user: cp.user, hostKey: cp.hostKey },
+      ssh: { privateKey: key, connectTimeoutMs: 30_000 },
+      binDir: binDir(),
+      log,
+    },
     cluster: o.cluster ?? name.toLowerCase().replace(/[^a-z0-9.-]/g, '-'),
   };
 }
@@ -162,7 +209,9 @@ function loadHostsBackup(): typeof import('../../stacks/hosts/backup') {
     return require('../../stacks/hosts/backup') as typeof import('../../stacks/hosts/backup');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw e;
-    throw new BackupError(`the hosts target's backup is not part of this installation (${(e as Error).message.split('\n')[0]}); run hcb from a checkout of the repository`);
+    throw new BackupError(
+      `the hosts target's backup is not part of this installation (${(e as Error).message.split('\n')[0]}); run hcb from a checkout of the repository`,
+    );
   }
 }
 
@@ -182,7 +231,8 @@ export async function runHostsBackup(action: string, args: string[], usage: stri
   try {
     // list and verify need no connection: only the cluster name for the default directories.
     const needsHost = action === 'now' || action === 'restore';
-    const { target, cluster } = needsHost || !o.cluster ? resolveTarget(o, binDir, log) : { target: undefined, cluster: o.cluster };
+    const { target, cluster } =
+      needsHost || !o.cluster ? resolveTarget(o, binDir, log) : { target: undefined, cluster: o.cluster };
     const { backupDir, keyFile } = clusterDirs(o, cluster);
     const wantFile = (): string | undefined => {
       if (o.positional.length !== 1) return undefined;
@@ -192,7 +242,14 @@ export async function runHostsBackup(action: string, args: string[], usage: stri
     switch (action) {
       case 'now': {
         if (o.positional.length > 0) return usageError(`unexpected argument "${o.positional[0]}"`);
-        const m = await loadHostsBackup().hostsBackupNow({ ...target!, backupDir, keyFile, cluster, retain: o.retain, hcbVersion: packageVersion() ?? 'unknown' });
+        const m = await loadHostsBackup().hostsBackupNow({
+          ...target!,
+          backupDir,
+          keyFile,
+          cluster,
+          retain: o.retain,
+          hcbVersion: packageVersion() ?? 'unknown',
+        });
         process.stdout.write(`${path.join(backupDir, m.file)}\n`);
         return 0;
       }
@@ -201,29 +258,51 @@ export async function runHostsBackup(action: string, args: string[], usage: stri
         const all = listBackups(backupDir);
         if (o.json) process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
         else if (all.length === 0) process.stdout.write(`no backups in ${backupDir}\n`);
-        else for (const m of all) process.stdout.write(`${m.time}  revision ${String(m.revision).padEnd(8)} ${(m.snapshotBytes / 1024 / 1024).toFixed(1).padStart(7)} MiB  ${m.source?.host ?? '-'}  ${m.file}\n`);
+        else
+          for (const m of all)
+            process.stdout.write(
+              `${m.time}  revision ${String(m.revision).padEnd(8)} ${(m.snapshotBytes / 1024 / 1024).toFixed(1).padStart(7)} MiB  ${m.source?.host ?? '-'}  ${m.file}\n`,
+            );
         return 0;
       }
       case 'verify': {
         const f = wantFile();
         if (!f) return usageError('give exactly one backup file');
         const m = verifyBackup(f, keyFile);
-        process.stdout.write(`ok: ${m.file} (cluster ${m.cluster}, host ${m.source?.host ?? '-'}, revision ${m.revision}, ${m.time}, ${m.files.length} files authenticated)\n`);
+        process.stdout.write(
+          `ok: ${m.file} (cluster ${m.cluster}, host ${m.source?.host ?? '-'}, revision ${m.revision}, ${m.time}, ${m.files.length} files authenticated)\n`,
+        );
         return 0;
       }
       case 'restore': {
         const f = wantFile();
         if (!f) return usageError('give exactly one backup file');
-        const r = await loadHostsBackup().hostsRestore({ ...target!, file: f, keyFile, replaceConfig: o.replaceConfig });
-        if (r.differingConfig.length > 0) log(`left as they are (differ from the backup): ${r.differingConfig.join(', ')}`);
-        process.stdout.write(`restored revision ${r.manifest.revision} (${r.manifest.time}) on host ${target!.host.name}; the API server is ready${r.previousDataDir ? `; the previous data directory is kept in ${r.previousDataDir}` : ''}\n`);
+        const r = await loadHostsBackup().hostsRestore({
+          ...target!,
+          file: f,
+          keyFile,
+          replaceConfig: o.replaceConfig,
+        });
+        if (r.differingConfig.length > 0)
+          log(`left as they are (differ from the backup): ${r.differingConfig.join(', ')}`);
+        process.stdout.write(
+          `restored revision ${r.manifest.revision} (${r.manifest.time}) on host ${target!.host.name}; the API server is ready${r.previousDataDir ? `; the previous data directory is kept in ${r.previousDataDir}` : ''}\n`,
+        );
         return 0;
       }
       default:
-        return usageError(action === 'timer' ? 'the backup timer runs for the local target only; schedule `hcb backup now --stack NAME` with cron or a systemd timer' : `unknown action "${action}"`);
+        return usageError(
+          action === 'timer'
+            ? 'the backup timer runs for the local target only; schedule `hcb backup now --stack NAME` with cron or a systemd timer'
+            : `unknown action "${action}"`,
+        );
     }
   } catch (e) {
-    if (e instanceof BackupError || (e as Error).name === 'SshError' || (e as NodeJS.ErrnoException).code === 'ENOENT') {
+    if (
+      e instanceof BackupError ||
+      (e as Error).name === 'SshError' ||
+      (e as NodeJS.ErrnoException).code === 'ENOENT'
+    ) {
       process.stderr.write(`hcb backup ${action}: ${(e as Error).message}\n`);
       return 1;
     }

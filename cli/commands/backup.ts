@@ -7,12 +7,19 @@ import * as path from 'path';
 import { Command } from '../command';
 import { defaultStateDir, packageRoot, packageVersion, projectDir, toolchainBinDir } from '../package-paths';
 import { synthesizeBlueprint } from '../../constructs/blueprint';
-import { BackupError, backupNow, defaultBackupDir, defaultKeyFile, listBackups, restoreBackup, verifyBackup } from '../../stacks/local/backup';
+import {
+  BackupError,
+  backupNow,
+  defaultBackupDir,
+  defaultKeyFile,
+  listBackups,
+  restoreBackup,
+  verifyBackup,
+} from '../../stacks/local/backup';
 import { LocalControlPlane } from '../../stacks/local/control-plane';
 import { startTimer, stopTimer, timerStatus } from '../../stacks/local/backup-timer';
 import { runHostsBackup, wantsHostsTarget } from './backup-hosts';
 import { intOption, parseOptions as parseSharedOptions, UsageError, usageFailure } from '../options';
-
 
 const USAGE = `usage: hcb backup now|list|verify|restore [options]
 
@@ -63,7 +70,11 @@ interface Options {
 
 function parseOptions(args: string[]): Options | string {
   try {
-    const p = parseSharedOptions(args, { values: ['state-dir', 'dir', 'key', 'retain'], flags: ['help', 'replace-config', 'json'], short: { h: 'help' } });
+    const p = parseSharedOptions(args, {
+      values: ['state-dir', 'dir', 'key', 'retain'],
+      flags: ['help', 'replace-config', 'json'],
+      short: { h: 'help' },
+    });
     const dir = (name: string) => (p.value(name) === undefined ? undefined : path.resolve(p.value(name)!));
     const o: Options = {
       stateDir: dir('state-dir') ?? defaultStateDir(),
@@ -121,7 +132,15 @@ export const command: Command = {
       switch (action) {
         case 'now': {
           if (o.positional.length > 0) return usageError(action, `unexpected argument "${o.positional[0]}"`);
-          const m = await backupNow({ stateDir: o.stateDir, backupDir, keyFile, retain: o.retain, hcbVersion: hcbVersion(), binDir: binDir(), log });
+          const m = await backupNow({
+            stateDir: o.stateDir,
+            backupDir,
+            keyFile,
+            retain: o.retain,
+            hcbVersion: hcbVersion(),
+            binDir: binDir(),
+            log,
+          });
           process.stdout.write(`${path.join(backupDir, m.file)}\n`);
           return 0;
         }
@@ -130,25 +149,46 @@ export const command: Command = {
           const all = listBackups(backupDir);
           if (o.json) process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
           else if (all.length === 0) process.stdout.write(`no backups in ${backupDir}\n`);
-          else for (const m of all) process.stdout.write(`${m.time}  revision ${String(m.revision).padEnd(8)} ${(m.snapshotBytes / 1024 / 1024).toFixed(1).padStart(7)} MiB  ${m.file}\n`);
+          else
+            for (const m of all)
+              process.stdout.write(
+                `${m.time}  revision ${String(m.revision).padEnd(8)} ${(m.snapshotBytes / 1024 / 1024).toFixed(1).padStart(7)} MiB  ${m.file}\n`,
+              );
           return 0;
         }
         case 'verify': {
           const f = wantFile();
           if (!f) return 2;
           const m = verifyBackup(f, keyFile);
-          process.stdout.write(`ok: ${m.file} (cluster ${m.cluster}, revision ${m.revision}, ${m.time}, ${m.files.length} files authenticated)\n`);
+          process.stdout.write(
+            `ok: ${m.file} (cluster ${m.cluster}, revision ${m.revision}, ${m.time}, ${m.files.length} files authenticated)\n`,
+          );
           return 0;
         }
         case 'restore': {
           const f = wantFile();
           if (!f) return 2;
-          const cp = new LocalControlPlane({ stateDir: o.stateDir, binDir: '', nodeFiles: synthesizeBlueprint({}).nodeFiles });
+          const cp = new LocalControlPlane({
+            stateDir: o.stateDir,
+            binDir: '',
+            nodeFiles: synthesizeBlueprint({}).nodeFiles,
+          });
           const st = await cp.status();
           const running = st.components.some((c) => c.running);
-          const r = restoreBackup({ stateDir: o.stateDir, file: f, keyFile, binDir: binDir(), running, replaceConfig: o.replaceConfig, log });
-          if (r.differingConfig.length > 0) log(`left as they are (differ from the backup): ${r.differingConfig.join(', ')}`);
-          process.stdout.write(`restored revision ${r.manifest.revision} (${r.manifest.time}); start the cluster with: hcb cluster up --state-dir ${o.stateDir}\n`);
+          const r = restoreBackup({
+            stateDir: o.stateDir,
+            file: f,
+            keyFile,
+            binDir: binDir(),
+            running,
+            replaceConfig: o.replaceConfig,
+            log,
+          });
+          if (r.differingConfig.length > 0)
+            log(`left as they are (differ from the backup): ${r.differingConfig.join(', ')}`);
+          process.stdout.write(
+            `restored revision ${r.manifest.revision} (${r.manifest.time}); start the cluster with: hcb cluster up --state-dir ${o.stateDir}\n`,
+          );
           return 0;
         }
         case 'timer': {
@@ -159,16 +199,24 @@ export const command: Command = {
               : [process.execPath, path.join(__dirname, '..', 'main.js')];
             const env = { ...process.env, HCB_TOOLCHAIN_BIN: process.env.HCB_TOOLCHAIN_BIN ?? binDir() };
             const t = startTimer(o.stateDir, entry, { cwd: projectDir(), env });
-            process.stdout.write(`backup timer ${t.started ? 'started' : 'already running'} (pid ${t.pid}, every ${t.intervalSeconds}s; log ${path.join(o.stateDir, 'logs', 'backup-timer.log')})\n`);
+            process.stdout.write(
+              `backup timer ${t.started ? 'started' : 'already running'} (pid ${t.pid}, every ${t.intervalSeconds}s; log ${path.join(o.stateDir, 'logs', 'backup-timer.log')})\n`,
+            );
             return 0;
           }
           if (sub === 'stop') {
-            process.stdout.write((await stopTimer(o.stateDir)) ? 'backup timer stopped\n' : 'no backup timer was running\n');
+            process.stdout.write(
+              (await stopTimer(o.stateDir)) ? 'backup timer stopped\n' : 'no backup timer was running\n',
+            );
             return 0;
           }
           if (sub === 'status') {
             const st = timerStatus(o.stateDir);
-            process.stdout.write(st.running ? `backup timer running (pid ${st.pid}, every ${st.intervalSeconds}s)\n` : 'backup timer not running\n');
+            process.stdout.write(
+              st.running
+                ? `backup timer running (pid ${st.pid}, every ${st.intervalSeconds}s)\n`
+                : 'backup timer not running\n',
+            );
             return st.running ? 0 : 1;
           }
           return usageError(action, 'timer needs start, stop or status');

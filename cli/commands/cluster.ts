@@ -12,7 +12,6 @@ import { intOption, noPositional, oneOf, parseOptions, UsageError, usageFailure 
 const PROFILES: readonly ProtectionProfile[] = ['basic', 'standard', 'high'];
 const ACTIONS: readonly string[] = ['up', 'down', 'status'];
 
-
 const DEFAULT_PORTS: LocalEndpoints = {
   apiServerPort: 6443,
   etcdClientPort: 2379,
@@ -73,11 +72,17 @@ export const command: Command = {
       },
     });
     // Only `up` needs the binaries; down and status work without a built toolchain.
-    const cp = new LocalControlPlane({ stateDir: opts.stateDir, binDir: action === 'up' ? binDir() : '', nodeFiles: blueprint.nodeFiles });
+    const cp = new LocalControlPlane({
+      stateDir: opts.stateDir,
+      binDir: action === 'up' ? binDir() : '',
+      nodeFiles: blueprint.nodeFiles,
+    });
     switch (action) {
       case 'up': {
         const info = await cp.up();
-        process.stdout.write(`API server ${info.apiServerUrl} (${info.serverVersion})\nkubeconfig ${info.kubeconfigPath}\n`);
+        process.stdout.write(
+          `API server ${info.apiServerUrl} (${info.serverVersion})\nkubeconfig ${info.kubeconfigPath}\n`,
+        );
         return 0;
       }
       case 'down':

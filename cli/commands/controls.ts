@@ -69,10 +69,16 @@ export function renderControls(format: ControlsFormat, framework?: Framework): s
         automation: c.automation,
         responsibility: c.responsibility,
         checkpoints: c.checkpoints,
-        frameworks: Object.fromEntries(FRAMEWORKS.filter((f) => (c.frameworks[f] ?? []).length > 0).map((f) => [f, c.frameworks[f]])),
+        frameworks: Object.fromEntries(
+          FRAMEWORKS.filter((f) => (c.frameworks[f] ?? []).length > 0).map((f) => [f, c.frameworks[f]]),
+        ),
         remediation: remediationText(c.remediation),
         // The same remediation as steps: which construct and props to change, and what to do.
-        fix: remediationSteps(c.remediation).map((s) => ({ construct: s.construct ?? null, props: stepProps(s), text: s.text })),
+        fix: remediationSteps(c.remediation).map((s) => ({
+          construct: s.construct ?? null,
+          props: stepProps(s),
+          text: s.text,
+        })),
         ...(c.evidence ? { evidence: c.evidence } : {}),
       })),
       coverage: cov,
@@ -116,7 +122,9 @@ function renderMarkdown(controls: Control[], frameworks: Framework[], cov: Frame
   out.push(`| Control | Title | Severity | Automation | ${frameworks.map((f) => LABEL[f]).join(' | ')} |`);
   out.push(`|---|---|---|---|${frameworks.map(() => '---').join('|')}|`);
   for (const c of controls) {
-    out.push(`| ${c.id} | ${md(c.title)} | ${c.severity} | ${c.automation} | ${frameworks.map((f) => refs(c, f, covOf(f))).join(' | ')} |`);
+    out.push(
+      `| ${c.id} | ${md(c.title)} | ${c.severity} | ${c.automation} | ${frameworks.map((f) => refs(c, f, covOf(f))).join(' | ')} |`,
+    );
   }
   out.push('');
   return `${out.join('\n')}\n`;
@@ -129,7 +137,9 @@ function renderText(controls: Control[], frameworks: Framework[], cov: Framework
   out.push(`${'CONTROL'.padEnd(w)}  ${'SEVERITY'.padEnd(8)}  ${'AUTOMATION'.padEnd(14)}  TITLE`);
   for (const c of controls) {
     out.push(`${c.id.padEnd(w)}  ${c.severity.padEnd(8)}  ${c.automation.padEnd(14)}  ${c.title}`);
-    const fw = frameworks.filter((f) => (c.frameworks[f] ?? []).length > 0).map((f) => `${LABEL[f]} ${refs(c, f, covOf(f))}`);
+    const fw = frameworks
+      .filter((f) => (c.frameworks[f] ?? []).length > 0)
+      .map((f) => `${LABEL[f]} ${refs(c, f, covOf(f))}`);
     if (fw.length > 0) out.push(`${''.padEnd(w)}  ${fw.join('; ')}`);
   }
   out.push('', 'COVERAGE');

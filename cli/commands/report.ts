@@ -6,7 +6,14 @@
 import * as path from 'path';
 import { Command } from '../command';
 import { ioError, maxConfigBytes, printable, readBoundedFile, writeFileAtomic } from '../fs-safe';
-import { diffResults, parseResultsFile, renderDiffJson, renderDiffMarkdown, renderDiffTerminal, ResultsFile } from '../../policies/report';
+import {
+  diffResults,
+  parseResultsFile,
+  renderDiffJson,
+  renderDiffMarkdown,
+  renderDiffTerminal,
+  ResultsFile,
+} from '../../policies/report';
 import { type CliIo, oneOf, parseArgs, processIo, UsageError, useColour } from '../options';
 
 const FORMATS = ['terminal', 'markdown', 'json'] as const;
@@ -32,7 +39,11 @@ export async function runReport(args: readonly string[], io: CliIo = processIo()
   let parsed;
   let format: (typeof FORMATS)[number];
   try {
-    parsed = parseArgs(args, { values: ['base', 'head', 'format', 'output'], flags: ['help', 'fail-on-new'], short: { h: 'help', o: 'output' } });
+    parsed = parseArgs(args, {
+      values: ['base', 'head', 'format', 'output'],
+      flags: ['help', 'fail-on-new'],
+      short: { h: 'help', o: 'output' },
+    });
     if (parsed.flags.has('help')) {
       io.stdout.write(REPORT_USAGE);
       return 0;
@@ -73,7 +84,12 @@ export async function runReport(args: readonly string[], io: CliIo = processIo()
   const diff = diffResults(base, head);
   const output = parsed.options.get('output')?.at(-1);
   const meta = { base: baseName, head: headName, color: output === undefined && useColour(io) };
-  const text = format === 'json' ? renderDiffJson(diff) : format === 'markdown' ? renderDiffMarkdown(diff, meta) : renderDiffTerminal(diff, meta);
+  const text =
+    format === 'json'
+      ? renderDiffJson(diff)
+      : format === 'markdown'
+        ? renderDiffMarkdown(diff, meta)
+        : renderDiffTerminal(diff, meta);
   if (output !== undefined) {
     try {
       await writeFileAtomic(path.resolve(io.cwd, output), text);

@@ -13,7 +13,12 @@ import * as path from 'path';
 import { stringify } from 'yaml';
 import { Command } from '../command';
 import { noPositional, oneOf, parseOptions, UsageError, usageFailure } from '../options';
-import { synthesizeBlueprint, BlueprintSpec, ProtectionProfile, SynthesizedBlueprint } from '../../constructs/blueprint';
+import {
+  synthesizeBlueprint,
+  BlueprintSpec,
+  ProtectionProfile,
+  SynthesizedBlueprint,
+} from '../../constructs/blueprint';
 import { exceptionListDocument } from '../../policies/exceptions';
 import { ioError, printable } from '../fs-safe';
 import { loadStackConfig } from '../stack-config';
@@ -39,7 +44,12 @@ export const command: Command = {
     let local: boolean;
     let stackConfig: string | undefined;
     try {
-      const o = parseOptions(args, { values: ['out', 'profile', 'namespace', 'stack-config'], flags: ['help', 'local'], short: { h: 'help' }, repeatable: ['namespace'] });
+      const o = parseOptions(args, {
+        values: ['out', 'profile', 'namespace', 'stack-config'],
+        flags: ['help', 'local'],
+        short: { h: 'help' },
+        repeatable: ['namespace'],
+      });
       if (o.flags.has('help')) {
         process.stdout.write(USAGE);
         return 0;
@@ -68,7 +78,14 @@ export const command: Command = {
       profile,
       namespaces: (namespaces.length ? namespaces : ['hcb-demo']).map((name) => ({ name })),
       local: local
-        ? { apiServerPort: 6443, etcdClientPort: 2379, etcdPeerPort: 2380, etcdMetricsPort: 2381, controllerManagerPort: 10257, schedulerPort: 10259 }
+        ? {
+            apiServerPort: 6443,
+            etcdClientPort: 2379,
+            etcdPeerPort: 2380,
+            etcdMetricsPort: 2381,
+            controllerManagerPort: 10257,
+            schedulerPort: 10259,
+          }
         : undefined,
     };
     return write(out, spec);
@@ -86,7 +103,9 @@ function write(out: string, spec: BlueprintSpec): number {
   }
   try {
     const files = writeSynthOutput(out, synth);
-    process.stderr.write(`hcb synth: wrote ${printable(files.map((f) => path.relative(process.cwd(), f)).join(', '))}\n`);
+    process.stderr.write(
+      `hcb synth: wrote ${printable(files.map((f) => path.relative(process.cwd(), f)).join(', '))}\n`,
+    );
     return 0;
   } catch (e) {
     if (e instanceof SynthOutputError) {
@@ -134,7 +153,8 @@ function ownFiles(dir: string): string[] | undefined {
     if (!mst.isFile() || mst.size > 64 * 1024) return undefined; // a FIFO or device would hang the read
     try {
       const m = JSON.parse(fs.readFileSync(marker, 'utf8')) as { tool?: string; files?: unknown };
-      if (m.tool === 'hcb synth' && Array.isArray(m.files)) return m.files.filter((f): f is string => typeof f === 'string' && !f.includes('/') && !f.startsWith('.'));
+      if (m.tool === 'hcb synth' && Array.isArray(m.files))
+        return m.files.filter((f): f is string => typeof f === 'string' && !f.includes('/') && !f.startsWith('.'));
     } catch {
       /* not ours after all */
     }
@@ -182,7 +202,10 @@ export function writeSynthOutput(dir: string, synth: SynthesizedBlueprint): stri
     return SYNTH_FILES.map((f) => path.join(dir, f));
   }
   if (st.isSymbolicLink()) throw new SynthOutputError(`--out ${dir} is a symbolic link; give the directory itself`);
-  if (!st.isDirectory()) throw new SynthOutputError(`--out ${dir} exists and is not a directory; nothing was written (give a new or empty directory)`);
+  if (!st.isDirectory())
+    throw new SynthOutputError(
+      `--out ${dir} exists and is not a directory; nothing was written (give a new or empty directory)`,
+    );
   const ours = ownFiles(dir);
   if (ours === undefined) {
     throw new SynthOutputError(
@@ -195,7 +218,8 @@ export function writeSynthOutput(dir: string, synth: SynthesizedBlueprint): stri
     for (const f of SYNTH_FILES) {
       const target = path.join(dir, f);
       const tst = fs.lstatSync(target, { throwIfNoEntry: false });
-      if (tst && !tst.isFile()) throw new SynthOutputError(`${target} exists and is not a regular file; nothing was replaced`);
+      if (tst && !tst.isFile())
+        throw new SynthOutputError(`${target} exists and is not a regular file; nothing was replaced`);
       const tmp = path.join(dir, `.${f}.${process.pid}.tmp`);
       temps.push(tmp);
       fs.rmSync(tmp, { force: true });

@@ -35,7 +35,12 @@ export function stackConfigIsHosts(json: unknown): boolean {
 }
 
 /** The node files to stat on a host of this role: the blueprint's on control planes; on workers the join files and the kubelet's. */
-export function nodeFilesFor(role: HostSpec['role'], hostName: string, blueprintFiles: NodeFile[], joinFiles: (name: string) => NodeFile[]): NodeFile[] {
+export function nodeFilesFor(
+  role: HostSpec['role'],
+  hostName: string,
+  blueprintFiles: NodeFile[],
+  joinFiles: (name: string) => NodeFile[],
+): NodeFile[] {
   if (role === 'control-plane') return blueprintFiles;
   const kubelet = blueprintFiles.filter((f) => f.role.startsWith('kubelet-') || f.path.startsWith('/var/lib/kubelet/'));
   const join = joinFiles(hostName);
@@ -43,26 +48,38 @@ export function nodeFilesFor(role: HostSpec['role'], hostName: string, blueprint
 }
 
 /** Findings for what was not observed: per host, and for each host that could not be reached. */
-export function hostsNotObservedFindings(missing: ReadonlyArray<{ host: string; message: string }>, unreachable: ReadonlyArray<{ host: string; message: string }>): Finding[] {
+export function hostsNotObservedFindings(
+  missing: ReadonlyArray<{ host: string; message: string }>,
+  unreachable: ReadonlyArray<{ host: string; message: string }>,
+): Finding[] {
   const base = { control: NOT_OBSERVED_CONTROL, status: 'error' as const, severity: 'high' as const, frameworks: {} };
   return [
     ...unreachable.map((u) => ({
       ...base,
       object: { file: `host:${u.host}` },
       message: `Not observed: host ${u.host} could not be checked (${u.message}); none of its controls were evaluated.`,
-      remediation: 'Make the host reachable over SSH with its pinned host key (sshd running, the address and port of the stack config, HCB_HOSTS_DIAL if a tunnel is used), then run hcb verify again.',
+      remediation:
+        'Make the host reachable over SSH with its pinned host key (sshd running, the address and port of the stack config, HCB_HOSTS_DIAL if a tunnel is used), then run hcb verify again.',
     })),
     ...missing.map((m) => ({
       ...base,
       object: { file: m.host === '-' ? 'live:api' : `host:${m.host}` },
       message: `Not observed${m.host === '-' ? '' : ` on ${m.host}`}: ${m.message}; the controls that read it could not check the running cluster.`,
-      remediation: 'Bring the host up with `pulumi up` on the hosts stack (or start the component that is not running), then run hcb verify again.',
+      remediation:
+        'Bring the host up with `pulumi up` on the hosts stack (or start the component that is not running), then run hcb verify again.',
     })),
   ];
 }
 
 /** Runs the hosts verify; returns the findings (not-observed ones included), the missing lines to print, and the report's input. */
-export async function runHostsVerify(a: HostsVerifyArgs, blueprint: { nodeFiles: NodeFile[]; namespaceNames: string[]; exceptions: NonNullable<Parameters<typeof import('../../stacks/hosts/verify').verifyHosts>[0]['exceptions']> }): Promise<{ findings: Finding[]; notes: string[]; input: string }> {
+export async function runHostsVerify(
+  a: HostsVerifyArgs,
+  blueprint: {
+    nodeFiles: NodeFile[];
+    namespaceNames: string[];
+    exceptions: NonNullable<Parameters<typeof import('../../stacks/hosts/verify').verifyHosts>[0]['exceptions']>;
+  },
+): Promise<{ findings: Finding[]; notes: string[]; input: string }> {
   // The SSH transport (ssh2) is loaded only here.
   const hv = await import('../../stacks/hosts/verify');
   const { joinNodeFiles } = await import('../../stacks/hosts/join');
@@ -76,23 +93,46 @@ export async function runHostsVerify(a: HostsVerifyArgs, blueprint: { nodeFiles:
     const fs = await import('fs');
     const keyLine = fs.readFileSync(a.hostKey!, 'utf8').trim().split('\n')[0];
     parseHostKey(keyLine);
-    hosts = [{ name: a.hostName ?? h.address, address: h.address, port: h.port, user: h.user, role: 'control-plane', hostKey: keyLine }];
+    hosts = [
+      {
+        name: a.hostName ?? h.address,
+        address: h.address,
+        port: h.port,
+        user: h.user,
+        role: 'control-plane',
+        hostKey: keyLine,
+      },
+    ];
     privateKey = readPrivateKey(a.sshKey!);
     input = `ssh:${a.host}`;
   } else {
     const get = readerFromPulumiConfigJson(stackConfigJson(a));
     const spec = stackSpec(get);
-    if (spec.target !== 'hosts' || !spec.hosts) throw new Error(`the stack's hcb:target is ${spec.target}, not hosts; for the local target use --state-dir`);
+    if (spec.target !== 'hosts' || !spec.hosts)
+      throw new Error(`the stack's hcb:target is ${spec.target}, not hosts; for the local target use --state-dir`);
     hosts = spec.hosts.hosts;
     const key = a.sshKey ? readPrivateKey(a.sshKey) : get('sshPrivateKey');
-    if (typeof key !== 'string') throw new Error('the stack config does not show hcb:sshPrivateKey (use pulumi config --json --show-secrets, or pass --ssh-key FILE)');
+    if (typeof key !== 'string')
+      throw new Error(
+        'the stack config does not show hcb:sshPrivateKey (use pulumi config --json --show-secrets, or pass --ssh-key FILE)',
+      );
     privateKey = key;
     input = a.stack ? `stack:${a.stack}` : `stack-config:${a.stackConfig}`;
   }
-  const sshFor = (name: string) => ({ privateKey, connectTimeoutMs: 30_000, ...(dial[name]?.ssh ? { dial: dial[name].ssh } : {}) });
+  const sshFor = (name: string) => ({
+    privateKey,
+    connectTimeoutMs: 30_000,
+    ...(dial[name]?.ssh ? { dial: dial[name].ssh } : {}),
+  });
   const cp = hosts.find((h) => h.role === 'control-plane');
   const result = await hv.verifyHosts({
-    hosts: hosts.map((h) => hv.sshVerifyHost(h, sshFor(h.name), nodeFilesFor(h.role, h.name, blueprint.nodeFiles, (n) => joinNodeFiles(n)))),
+    hosts: hosts.map((h) =>
+      hv.sshVerifyHost(
+        h,
+        sshFor(h.name),
+        nodeFilesFor(h.role, h.name, blueprint.nodeFiles, (n) => joinNodeFiles(n)),
+      ),
+    ),
     api: cp
       ? async () => {
           const conf = await hv.readAdminConf(cp, sshFor(cp.name));
@@ -103,6 +143,13 @@ export async function runHostsVerify(a: HostsVerifyArgs, blueprint: { nodeFiles:
     namespaces: blueprint.namespaceNames,
     exceptions: blueprint.exceptions,
   });
-  const notes = [...result.unreachable.map((u) => `host ${u.host} unreachable: ${u.message}`), ...result.missing.map((m) => `${m.host === '-' ? '' : `${m.host}: `}${m.message}`)];
-  return { findings: [...result.findings, ...hostsNotObservedFindings(result.missing, result.unreachable)], notes, input };
+  const notes = [
+    ...result.unreachable.map((u) => `host ${u.host} unreachable: ${u.message}`),
+    ...result.missing.map((m) => `${m.host === '-' ? '' : `${m.host}: `}${m.message}`),
+  ];
+  return {
+    findings: [...result.findings, ...hostsNotObservedFindings(result.missing, result.unreachable)],
+    notes,
+    input,
+  };
 }

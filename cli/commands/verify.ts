@@ -20,7 +20,6 @@ import { verifyLocalCluster } from '../../stacks/local/verify';
 import { DEFAULT_FAIL_ON, FAIL_ON_LEVELS, FailOn, failsRun, writeFileAtomic } from './audit';
 import { stackConfigIsHosts, type HostsVerifyArgs } from './verify-hosts';
 
-
 /**
  * Control id of the findings for what verify expected and did not observe (a component not
  * running, a file a flag names missing, a namespace not there). They are `error` findings, so
@@ -37,7 +36,8 @@ export function notObservedFindings(missing: readonly string[], stateDir: string
     frameworks: {},
     object: { file: `live:${stateDir}` },
     message: `Not observed: ${m}; the controls that read it could not check the running cluster.`,
-    remediation: 'Start the local cluster (`npm run up`, or `hcb cluster up` for the control plane alone) with this state directory, or pass the --state-dir and --stack-config of the cluster to verify.',
+    remediation:
+      'Start the local cluster (`npm run up`, or `hcb cluster up` for the control plane alone) with this state directory, or pass the --state-dir and --stack-config of the cluster to verify.',
   }));
 }
 
@@ -55,18 +55,34 @@ function hostsChoice(value: (n: string) => string | undefined, stateDirGiven: bo
       configIsHosts = false; // the local path reads it and reports what is wrong
     }
   }
-  const chosen = [value('stack'), value('host'), configIsHosts ? stackConfig : undefined].filter((x) => x !== undefined).length;
+  const chosen = [value('stack'), value('host'), configIsHosts ? stackConfig : undefined].filter(
+    (x) => x !== undefined,
+  ).length;
   if (chosen === 0) {
-    for (const n of ['host-key', 'ssh-key', 'host-name']) if (value(n) !== undefined) throw new UsageError(`--${n} goes with --stack, --stack-config of a hosts stack, or --host`);
+    for (const n of ['host-key', 'ssh-key', 'host-name'])
+      if (value(n) !== undefined)
+        throw new UsageError(`--${n} goes with --stack, --stack-config of a hosts stack, or --host`);
     return undefined;
   }
-  if (chosen > 1 || (stackConfig !== undefined && !configIsHosts)) throw new UsageError('give exactly one of --stack NAME, --stack-config FILE or --host [USER@]ADDRESS[:PORT]');
-  if (stateDirGiven) throw new UsageError('--state-dir names a local cluster; the hosts target takes --stack, --stack-config or --host');
-  if (value('host') === undefined && (value('host-key') !== undefined || value('host-name') !== undefined)) throw new UsageError('--host-key and --host-name go with --host (a stack names its hosts and their keys)');
-  if (value('host') !== undefined && !value('host-key')) throw new UsageError('--host needs --host-key FILE: host keys are pinned, never trusted on first use');
-  if (value('host') !== undefined && !value('ssh-key')) throw new UsageError('--host needs --ssh-key FILE (the private key the host authorises)');
+  if (chosen > 1 || (stackConfig !== undefined && !configIsHosts))
+    throw new UsageError('give exactly one of --stack NAME, --stack-config FILE or --host [USER@]ADDRESS[:PORT]');
+  if (stateDirGiven)
+    throw new UsageError('--state-dir names a local cluster; the hosts target takes --stack, --stack-config or --host');
+  if (value('host') === undefined && (value('host-key') !== undefined || value('host-name') !== undefined))
+    throw new UsageError('--host-key and --host-name go with --host (a stack names its hosts and their keys)');
+  if (value('host') !== undefined && !value('host-key'))
+    throw new UsageError('--host needs --host-key FILE: host keys are pinned, never trusted on first use');
+  if (value('host') !== undefined && !value('ssh-key'))
+    throw new UsageError('--host needs --ssh-key FILE (the private key the host authorises)');
   const abs = (v: string | undefined) => (v === undefined ? undefined : path.resolve(v));
-  return { stack: value('stack'), stackConfig: configIsHosts ? abs(stackConfig) : undefined, host: value('host'), hostName: value('host-name'), hostKey: abs(value('host-key')), sshKey: abs(value('ssh-key')) };
+  return {
+    stack: value('stack'),
+    stackConfig: configIsHosts ? abs(stackConfig) : undefined,
+    host: value('host'),
+    hostName: value('host-name'),
+    hostKey: abs(value('host-key')),
+    sshKey: abs(value('ssh-key')),
+  };
 }
 
 const USAGE = `usage: hcb verify [--state-dir DIR] [--stack-config FILE] [--format F] [--output FILE] [--fail-on S]
@@ -104,7 +120,11 @@ export const command: Command = {
     let failOn: FailOn;
     let hosts: HostsVerifyArgs | undefined;
     try {
-      const o = parseOptions(args, { values: ['state-dir', 'stack-config', 'output', 'format', 'fail-on', ...HOSTS_VALUES], flags: ['help'], short: { h: 'help' } });
+      const o = parseOptions(args, {
+        values: ['state-dir', 'stack-config', 'output', 'format', 'fail-on', ...HOSTS_VALUES],
+        flags: ['help'],
+        short: { h: 'help' },
+      });
       if (o.flags.has('help')) {
         process.stdout.write(USAGE);
         return 0;
@@ -158,7 +178,11 @@ export const command: Command = {
     }
     for (const m of missing) process.stderr.write(`hcb verify: not observed: ${m}\n`);
     const summary = summarizeFindings(findings);
-    const report = RENDERERS[format](findings, summary, { tool: { name: 'hcb' }, inputs: [input], controls: CATALOGUE });
+    const report = RENDERERS[format](findings, summary, {
+      tool: { name: 'hcb' },
+      inputs: [input],
+      controls: CATALOGUE,
+    });
     if (output) {
       try {
         await writeFileAtomic(path.resolve(output), report);

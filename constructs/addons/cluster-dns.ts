@@ -74,7 +74,13 @@ export class ClusterDns extends Construct {
     super(scope, id);
     const image = requireImageReference(this, 'image', props.image);
     if (!isPinnedByDigest(image)) {
-      throw new BlueprintPropError(this, 'image', image, 'the cluster DNS image is not pinned by digest', 'reference it as repository@sha256:<digest>');
+      throw new BlueprintPropError(
+        this,
+        'image',
+        image,
+        'the cluster DNS image is not pinned by digest',
+        'reference it as repository@sha256:<digest>',
+      );
     }
     this.clusterIP = checkIp(this, 'clusterIP', props.clusterIP);
     const domain = props.clusterDomain ?? 'cluster.local';
@@ -82,7 +88,13 @@ export class ClusterDns extends Construct {
       throw new BlueprintPropError(this, 'clusterDomain', domain, 'not a DNS domain', "use e.g. 'cluster.local'");
     }
     if (!props.apiServerEndpoints?.length) {
-      throw new BlueprintPropError(this, 'apiServerEndpoints', props.apiServerEndpoints, 'CoreDNS must reach the API server and the NetworkPolicy must name where', "pass the API server endpoint addresses as /32 CIDRs, e.g. ['192.0.2.10/32']");
+      throw new BlueprintPropError(
+        this,
+        'apiServerEndpoints',
+        props.apiServerEndpoints,
+        'CoreDNS must reach the API server and the NetworkPolicy must name where',
+        "pass the API server endpoint addresses as /32 CIDRs, e.g. ['192.0.2.10/32']",
+      );
     }
     const endpoints = props.apiServerEndpoints.map((c, i) => checkCidr(this, `apiServerEndpoints[${i}]`, c));
     const probeSources = (props.probeSources ?? []).map((c, i) => checkCidr(this, `probeSources[${i}]`, c));
@@ -91,23 +103,34 @@ export class ClusterDns extends Construct {
       throw new BlueprintPropError(this, 'apiServerPort', apiPort, 'not a port number', 'use 1-65535');
     }
     const replicas = props.replicas ?? 2;
-    if (!Number.isInteger(replicas) || replicas < 1) throw new BlueprintPropError(this, 'replicas', replicas, 'not a positive integer', 'use 1 or more');
+    if (!Number.isInteger(replicas) || replicas < 1)
+      throw new BlueprintPropError(this, 'replicas', replicas, 'not a positive integer', 'use 1 or more');
 
-    const meta = (name: string, namespaced = true) => ({ name, ...(namespaced ? { namespace: NAMESPACE } : {}), labels: { ...LABELS } });
-    stampProvenance(new KubeServiceAccount(this, 'ServiceAccount', { metadata: meta(NAME), automountServiceAccountToken: false }));
+    const meta = (name: string, namespaced = true) => ({
+      name,
+      ...(namespaced ? { namespace: NAMESPACE } : {}),
+      labels: { ...LABELS },
+    });
+    stampProvenance(
+      new KubeServiceAccount(this, 'ServiceAccount', { metadata: meta(NAME), automountServiceAccountToken: false }),
+    );
     const roleName = 'hcb:coredns';
-    stampProvenance(new KubeClusterRole(this, 'ClusterRole', {
-      metadata: meta(roleName, false),
-      rules: [
-        { apiGroups: [''], resources: ['services', 'namespaces'], verbs: ['list', 'watch'] },
-        { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] },
-      ],
-    }));
-    stampProvenance(new KubeClusterRoleBinding(this, 'ClusterRoleBinding', {
-      metadata: meta(roleName, false),
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: roleName },
-      subjects: [{ kind: 'ServiceAccount', name: NAME, namespace: NAMESPACE }],
-    }));
+    stampProvenance(
+      new KubeClusterRole(this, 'ClusterRole', {
+        metadata: meta(roleName, false),
+        rules: [
+          { apiGroups: [''], resources: ['services', 'namespaces'], verbs: ['list', 'watch'] },
+          { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] },
+        ],
+      }),
+    );
+    stampProvenance(
+      new KubeClusterRoleBinding(this, 'ClusterRoleBinding', {
+        metadata: meta(roleName, false),
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: roleName },
+        subjects: [{ kind: 'ServiceAccount', name: NAME, namespace: NAMESPACE }],
+      }),
+    );
 
     const corefile = [
       `.:${CLUSTER_DNS_CONTAINER_PORT} {`,
@@ -137,80 +160,139 @@ export class ClusterDns extends Construct {
       // CoreDNS does not resolve through itself.
       dnsPolicy: 'Default',
       enableServiceLinks: false,
-      hostNetwork: false, hostPid: false, hostIpc: false,
+      hostNetwork: false,
+      hostPid: false,
+      hostIpc: false,
       securityContext: {
-        runAsNonRoot: true, runAsUser: UID, runAsGroup: UID, seccompProfile: { type: 'RuntimeDefault' },
+        runAsNonRoot: true,
+        runAsUser: UID,
+        runAsGroup: UID,
+        seccompProfile: { type: 'RuntimeDefault' },
         // Binding port 53 without a capability, in the pod's own network namespace only.
         sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: String(CLUSTER_DNS_CONTAINER_PORT) }],
       },
       tolerations: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' }],
-      containers: [{
-        name: 'coredns',
-        image,
-        imagePullPolicy: 'IfNotPresent',
-        args: ['-conf', '/etc/coredns/Corefile'],
-        ports: [
-          { name: 'dns', containerPort: CLUSTER_DNS_CONTAINER_PORT, protocol: 'UDP' },
-          { name: 'dns-tcp', containerPort: CLUSTER_DNS_CONTAINER_PORT, protocol: 'TCP' },
-        ],
-        livenessProbe: { httpGet: { path: '/health', port: IntOrString.fromNumber(HEALTH_PORT) }, initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 5 },
-        readinessProbe: { httpGet: { path: '/ready', port: IntOrString.fromNumber(READY_PORT) }, periodSeconds: 5, timeoutSeconds: 3 },
-        resources: {
-          requests: { 'cpu': Quantity.fromString('50m'), 'memory': Quantity.fromString('64Mi'), 'ephemeral-storage': Quantity.fromString('16Mi') },
-          limits: { 'cpu': Quantity.fromString('500m'), 'memory': Quantity.fromString('170Mi'), 'ephemeral-storage': Quantity.fromString('64Mi') },
+      containers: [
+        {
+          name: 'coredns',
+          image,
+          imagePullPolicy: 'IfNotPresent',
+          args: ['-conf', '/etc/coredns/Corefile'],
+          ports: [
+            { name: 'dns', containerPort: CLUSTER_DNS_CONTAINER_PORT, protocol: 'UDP' },
+            { name: 'dns-tcp', containerPort: CLUSTER_DNS_CONTAINER_PORT, protocol: 'TCP' },
+          ],
+          livenessProbe: {
+            httpGet: { path: '/health', port: IntOrString.fromNumber(HEALTH_PORT) },
+            initialDelaySeconds: 10,
+            periodSeconds: 10,
+            timeoutSeconds: 5,
+            failureThreshold: 5,
+          },
+          readinessProbe: {
+            httpGet: { path: '/ready', port: IntOrString.fromNumber(READY_PORT) },
+            periodSeconds: 5,
+            timeoutSeconds: 3,
+          },
+          resources: {
+            requests: {
+              cpu: Quantity.fromString('50m'),
+              memory: Quantity.fromString('64Mi'),
+              'ephemeral-storage': Quantity.fromString('16Mi'),
+            },
+            limits: {
+              cpu: Quantity.fromString('500m'),
+              memory: Quantity.fromString('170Mi'),
+              'ephemeral-storage': Quantity.fromString('64Mi'),
+            },
+          },
+          securityContext: {
+            allowPrivilegeEscalation: false,
+            privileged: false,
+            readOnlyRootFilesystem: true,
+            runAsNonRoot: true,
+            runAsUser: UID,
+            runAsGroup: UID,
+            capabilities: { drop: ['ALL'] },
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          volumeMounts: [{ name: 'config', mountPath: '/etc/coredns', readOnly: true }],
         },
-        securityContext: {
-          allowPrivilegeEscalation: false, privileged: false, readOnlyRootFilesystem: true, runAsNonRoot: true,
-          runAsUser: UID, runAsGroup: UID, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' },
-        },
-        volumeMounts: [{ name: 'config', mountPath: '/etc/coredns', readOnly: true }],
-      }],
+      ],
       volumes: [{ name: 'config', configMap: { name: NAME, items: [{ key: 'Corefile', path: 'Corefile' }] } }],
     };
-    const deployment = stampProvenance(new KubeDeployment(this, 'Deployment', {
-      metadata: meta(NAME),
-      spec: {
-        replicas,
-        selector: { matchLabels: { 'k8s-app': 'kube-dns' } },
-        strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: IntOrString.fromNumber(1) } },
-        template: { metadata: { labels: { ...LABELS } }, spec: podSpec },
-      },
-    }));
-    this.node.addValidation({ validate: () => checkPodSpec(deployment.toJson().spec.template.spec).map((p) => `${this.node.path}: ${p}`) });
+    const deployment = stampProvenance(
+      new KubeDeployment(this, 'Deployment', {
+        metadata: meta(NAME),
+        spec: {
+          replicas,
+          selector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+          strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: IntOrString.fromNumber(1) } },
+          template: { metadata: { labels: { ...LABELS } }, spec: podSpec },
+        },
+      }),
+    );
+    this.node.addValidation({
+      validate: () => checkPodSpec(deployment.toJson().spec.template.spec).map((p) => `${this.node.path}: ${p}`),
+    });
 
-    stampProvenance(new KubePodDisruptionBudget(this, 'Pdb', {
-      metadata: meta(NAME),
-      spec: { maxUnavailable: IntOrString.fromNumber(1), selector: { matchLabels: { 'k8s-app': 'kube-dns' } } },
-    }));
-    stampProvenance(new KubeService(this, 'Service', {
-      metadata: meta(this.serviceName),
-      spec: {
-        type: 'ClusterIP',
-        clusterIp: this.clusterIP,
-        selector: { 'k8s-app': 'kube-dns' },
-        ports: [
-          { name: 'dns', port: 53, protocol: 'UDP', targetPort: IntOrString.fromNumber(CLUSTER_DNS_CONTAINER_PORT) },
-          { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: IntOrString.fromNumber(CLUSTER_DNS_CONTAINER_PORT) },
-        ],
-      },
-    }));
-    stampProvenance(new KubeNetworkPolicy(this, 'NetworkPolicy', {
-      metadata: meta(NAME),
-      spec: {
-        podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
-        policyTypes: ['Ingress', 'Egress'],
-        ingress: [
-          {
-            from: [{ namespaceSelector: {}, podSelector: {} }],
-            ports: [{ protocol: 'UDP', port: IntOrString.fromNumber(CLUSTER_DNS_CONTAINER_PORT) }, { protocol: 'TCP', port: IntOrString.fromNumber(CLUSTER_DNS_CONTAINER_PORT) }],
-          },
-          ...(probeSources.length
-            ? [{ from: probeSources.map((cidr) => ({ ipBlock: { cidr } })), ports: [HEALTH_PORT, READY_PORT].map((p) => ({ protocol: 'TCP', port: IntOrString.fromNumber(p) })) }]
-            : []),
-        ],
-        egress: [{ to: endpoints.map((cidr) => ({ ipBlock: { cidr } })), ports: [{ protocol: 'TCP', port: IntOrString.fromNumber(apiPort) }] }],
-      },
-    }));
+    stampProvenance(
+      new KubePodDisruptionBudget(this, 'Pdb', {
+        metadata: meta(NAME),
+        spec: { maxUnavailable: IntOrString.fromNumber(1), selector: { matchLabels: { 'k8s-app': 'kube-dns' } } },
+      }),
+    );
+    stampProvenance(
+      new KubeService(this, 'Service', {
+        metadata: meta(this.serviceName),
+        spec: {
+          type: 'ClusterIP',
+          clusterIp: this.clusterIP,
+          selector: { 'k8s-app': 'kube-dns' },
+          ports: [
+            { name: 'dns', port: 53, protocol: 'UDP', targetPort: IntOrString.fromNumber(CLUSTER_DNS_CONTAINER_PORT) },
+            {
+              name: 'dns-tcp',
+              port: 53,
+              protocol: 'TCP',
+              targetPort: IntOrString.fromNumber(CLUSTER_DNS_CONTAINER_PORT),
+            },
+          ],
+        },
+      }),
+    );
+    stampProvenance(
+      new KubeNetworkPolicy(this, 'NetworkPolicy', {
+        metadata: meta(NAME),
+        spec: {
+          podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+          policyTypes: ['Ingress', 'Egress'],
+          ingress: [
+            {
+              from: [{ namespaceSelector: {}, podSelector: {} }],
+              ports: [
+                { protocol: 'UDP', port: IntOrString.fromNumber(CLUSTER_DNS_CONTAINER_PORT) },
+                { protocol: 'TCP', port: IntOrString.fromNumber(CLUSTER_DNS_CONTAINER_PORT) },
+              ],
+            },
+            ...(probeSources.length
+              ? [
+                  {
+                    from: probeSources.map((cidr) => ({ ipBlock: { cidr } })),
+                    ports: [HEALTH_PORT, READY_PORT].map((p) => ({ protocol: 'TCP', port: IntOrString.fromNumber(p) })),
+                  },
+                ]
+              : []),
+          ],
+          egress: [
+            {
+              to: endpoints.map((cidr) => ({ ipBlock: { cidr } })),
+              ports: [{ protocol: 'TCP', port: IntOrString.fromNumber(apiPort) }],
+            },
+          ],
+        },
+      }),
+    );
   }
 }
 

@@ -32,7 +32,12 @@ export class AdmissionConfiguration extends NodeConfigFile {
   constructor(scope: Construct, id: string, props: AdmissionConfigurationProps = {}) {
     super(scope, id, { path: ADMISSION_CONFIG_PATH, mode: 0o600, role: 'admission-config', sensitive: false });
     const profile = props.profile ?? 'standard';
-    this.podSecurity = new PodSecurityAdmission(this, 'PodSecurity', { kubernetesVersion: props.kubernetesVersion ?? 'v1.36.3', profile }, props.podSecurity);
+    this.podSecurity = new PodSecurityAdmission(
+      this,
+      'PodSecurity',
+      { kubernetesVersion: props.kubernetesVersion ?? 'v1.36.3', profile },
+      props.podSecurity,
+    );
     const erl = props.eventRateLimit ?? (profile === 'basic' ? false : {});
     if (erl !== false) this.eventRateLimit = new EventRateLimit(this, 'EventRateLimit', erl);
   }

@@ -4,7 +4,13 @@ import { CATALOGUE } from '../../policies/catalogue';
 import { POD_SPEC_VARIABLES } from '../../policies/checks/admission-cel';
 import { BOOTSTRAP_CLUSTER_ROLES, BOOTSTRAP_ROLES } from '../../policies/checks/rbac-builtins';
 import { RBAC_GROUP } from '../../policies/checks/rbac-rules';
-import { remediationText, type AdmissionCel, type AdmissionPolicyMode as CatalogueAdmissionPolicyMode, type AdmissionTarget, type Control } from '../../policies/control';
+import {
+  remediationText,
+  type AdmissionCel,
+  type AdmissionPolicyMode as CatalogueAdmissionPolicyMode,
+  type AdmissionTarget,
+  type Control,
+} from '../../policies/control';
 import { validateException } from '../../policies/exceptions';
 import { FRAMEWORKS, type ControlException } from '../../policies/model';
 import { BlueprintPropError } from '../common/errors';
@@ -20,7 +26,10 @@ export const ADMISSION_FRAMEWORKS_ANNOTATION = 'hcb.dev/frameworks';
 export const ADMISSION_SYSTEM_NAMESPACES: readonly string[] = ['kube-node-lease', 'kube-public', 'kube-system'];
 
 /** Bootstrap role names the built-in lists know (for the differential tests: rules decide only these by name). */
-export const ADMISSION_BUILTIN_ROLE_NAMES: { readonly clusterRoles: ReadonlySet<string>; readonly roles: Readonly<Record<string, ReadonlySet<string>>> } = {
+export const ADMISSION_BUILTIN_ROLE_NAMES: {
+  readonly clusterRoles: ReadonlySet<string>;
+  readonly roles: Readonly<Record<string, ReadonlySet<string>>>;
+} = {
   clusterRoles: BOOTSTRAP_CLUSTER_ROLES,
   roles: BOOTSTRAP_ROLES,
 };
@@ -41,7 +50,9 @@ export const ADMISSION_BUILTIN_ROLE_NAMES: { readonly clusterRoles: ReadonlySet<
  * set on the template).
  */
 const ADMISSION_RECORDS: ReadonlyMap<string, AdmissionCel> = new Map(
-  CATALOGUE.flatMap((c) => (c.automation === 'automated' && c.admission ? [[c.id, c.admission] as [string, AdmissionCel]] : [])),
+  CATALOGUE.flatMap((c) =>
+    c.automation === 'automated' && c.admission ? [[c.id, c.admission] as [string, AdmissionCel]] : [],
+  ),
 );
 
 /** Ids of the catalogue controls this construct can enforce, in rendering order (catalogue order). */
@@ -55,12 +66,31 @@ export function admissionRuleTarget(controlId: string): AdmissionTarget | undefi
 const OPERATIONS = ['CREATE', 'UPDATE'];
 const MATCH_RESOURCE_RULES: Record<AdmissionTarget, Array<Record<string, string[]>>> = {
   workloads: [
-    { apiGroups: [''], apiVersions: ['v1'], operations: OPERATIONS, resources: ['pods', 'pods/ephemeralcontainers', 'replicationcontrollers'] },
-    { apiGroups: ['apps'], apiVersions: ['v1'], operations: OPERATIONS, resources: ['daemonsets', 'deployments', 'replicasets', 'statefulsets'] },
+    {
+      apiGroups: [''],
+      apiVersions: ['v1'],
+      operations: OPERATIONS,
+      resources: ['pods', 'pods/ephemeralcontainers', 'replicationcontrollers'],
+    },
+    {
+      apiGroups: ['apps'],
+      apiVersions: ['v1'],
+      operations: OPERATIONS,
+      resources: ['daemonsets', 'deployments', 'replicasets', 'statefulsets'],
+    },
     { apiGroups: ['batch'], apiVersions: ['v1'], operations: OPERATIONS, resources: ['cronjobs', 'jobs'] },
   ],
-  roles: [{ apiGroups: [RBAC_GROUP], apiVersions: ['v1'], operations: OPERATIONS, resources: ['roles', 'clusterroles'] }],
-  bindings: [{ apiGroups: [RBAC_GROUP], apiVersions: ['v1'], operations: OPERATIONS, resources: ['rolebindings', 'clusterrolebindings'] }],
+  roles: [
+    { apiGroups: [RBAC_GROUP], apiVersions: ['v1'], operations: OPERATIONS, resources: ['roles', 'clusterroles'] },
+  ],
+  bindings: [
+    {
+      apiGroups: [RBAC_GROUP],
+      apiVersions: ['v1'],
+      operations: OPERATIONS,
+      resources: ['rolebindings', 'clusterrolebindings'],
+    },
+  ],
 };
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -154,7 +184,13 @@ export class CatalogueAdmissionPolicies extends Construct {
     super(scope, id);
     this.mode = props.mode ?? 'enforce';
     if (this.mode !== 'enforce' && this.mode !== 'dry-run') {
-      throw new BlueprintPropError(this, 'mode', this.mode, "not an admission policy mode", "use 'enforce' or 'dry-run'");
+      throw new BlueprintPropError(
+        this,
+        'mode',
+        this.mode,
+        'not an admission policy mode',
+        "use 'enforce' or 'dry-run'",
+      );
     }
     const today = props.evaluationDate ?? new Date().toISOString().slice(0, 10);
     if (!ISO_DATE.test(today) || Number.isNaN(Date.parse(`${today}T00:00:00Z`))) {
@@ -163,23 +199,49 @@ export class CatalogueAdmissionPolicies extends Construct {
 
     const controls = props.controls ?? [...ADMISSION_POLICY_CONTROLS];
     if (controls.length === 0) {
-      throw new BlueprintPropError(this, 'controls', controls, 'no control to enforce', 'name at least one control, or leave the construct out');
+      throw new BlueprintPropError(
+        this,
+        'controls',
+        controls,
+        'no control to enforce',
+        'name at least one control, or leave the construct out',
+      );
     }
     const seenControls = new Set<string>();
     controls.forEach((c, i) => {
       if (!ADMISSION_RECORDS.get(c)) {
-        throw new BlueprintPropError(this, `controls[${i}]`, c, 'not a control this construct can enforce at admission', `use one of ${ADMISSION_POLICY_CONTROLS.join(', ')}`);
+        throw new BlueprintPropError(
+          this,
+          `controls[${i}]`,
+          c,
+          'not a control this construct can enforce at admission',
+          `use one of ${ADMISSION_POLICY_CONTROLS.join(', ')}`,
+        );
       }
-      if (seenControls.has(c)) throw new BlueprintPropError(this, `controls[${i}]`, c, 'the control is given twice', 'name each control once');
+      if (seenControls.has(c))
+        throw new BlueprintPropError(this, `controls[${i}]`, c, 'the control is given twice', 'name each control once');
       seenControls.add(c);
     });
 
     const modes: Record<string, AdmissionPolicyMode> = {};
     for (const [c, m] of Object.entries(props.modes ?? {})) {
       if (!seenControls.has(c)) {
-        throw new BlueprintPropError(this, `modes.${c}`, m, 'not a control this construct enforces', `name one of ${[...seenControls].join(', ')}`);
+        throw new BlueprintPropError(
+          this,
+          `modes.${c}`,
+          m,
+          'not a control this construct enforces',
+          `name one of ${[...seenControls].join(', ')}`,
+        );
       }
-      if (m !== 'enforce' && m !== 'dry-run') throw new BlueprintPropError(this, `modes.${c}`, m, 'not an admission policy mode', "use 'enforce' or 'dry-run'");
+      if (m !== 'enforce' && m !== 'dry-run')
+        throw new BlueprintPropError(
+          this,
+          `modes.${c}`,
+          m,
+          'not an admission policy mode',
+          "use 'enforce' or 'dry-run'",
+        );
       modes[c] = m;
     }
     for (const c of seenControls) modes[c] ??= props.mode ?? ADMISSION_RECORDS.get(c)!.defaultMode ?? this.mode;
@@ -187,9 +249,22 @@ export class CatalogueAdmissionPolicies extends Construct {
 
     const system = props.systemNamespaces ?? [...ADMISSION_SYSTEM_NAMESPACES];
     system.forEach((ns, i) => {
-      if (!isDnsLabel(ns)) throw new BlueprintPropError(this, `systemNamespaces[${i}]`, ns, 'not a namespace name (RFC 1123 label)', 'name an existing namespace');
+      if (!isDnsLabel(ns))
+        throw new BlueprintPropError(
+          this,
+          `systemNamespaces[${i}]`,
+          ns,
+          'not a namespace name (RFC 1123 label)',
+          'name an existing namespace',
+        );
       if (ns === 'default') {
-        throw new BlueprintPropError(this, `systemNamespaces[${i}]`, ns, 'the default namespace is not a system namespace; excluding it would switch off HCB-NAMESPACE-NO-DEFAULT-OBJECTS', 'keep workloads out of default, or add a reviewed exception for the control');
+        throw new BlueprintPropError(
+          this,
+          `systemNamespaces[${i}]`,
+          ns,
+          'the default namespace is not a system namespace; excluding it would switch off HCB-NAMESPACE-NO-DEFAULT-OBJECTS',
+          'keep workloads out of default, or add a reviewed exception for the control',
+        );
       }
     });
 
@@ -201,7 +276,13 @@ export class CatalogueAdmissionPolicies extends Construct {
       const prop = `exceptions[${i}]`;
       const problems = validateException(e, known);
       if (problems.length > 0) {
-        throw new BlueprintPropError(this, prop, e, problems.join('; '), 'give control (a catalogue id), scope, justification, owner and expires (YYYY-MM-DD)');
+        throw new BlueprintPropError(
+          this,
+          prop,
+          e,
+          problems.join('; '),
+          'give control (a catalogue id), scope, justification, owner and expires (YYYY-MM-DD)',
+        );
       }
       if (!seenControls.has(e.control)) return;
       const where = e.scope.namespace !== undefined ? `namespace "${e.scope.namespace}"` : 'every namespace';
@@ -229,7 +310,14 @@ export class CatalogueAdmissionPolicies extends Construct {
         );
       }
       const ns = e.scope.namespace!;
-      if (!isDnsLabel(ns)) throw new BlueprintPropError(this, `${prop}.scope.namespace`, ns, 'not a namespace name (RFC 1123 label)', 'name one namespace');
+      if (!isDnsLabel(ns))
+        throw new BlueprintPropError(
+          this,
+          `${prop}.scope.namespace`,
+          ns,
+          'not a namespace name (RFC 1123 label)',
+          'name one namespace',
+        );
       const set = excepted.get(e.control) ?? new Set<string>();
       set.add(ns);
       excepted.set(e.control, set);
@@ -247,7 +335,10 @@ export class CatalogueAdmissionPolicies extends Construct {
       }
       const rule = ADMISSION_RECORDS.get(controlId)!;
       const labels = { [ADMISSION_CONTROL_LABEL]: controlId };
-      const annotations = { [ADMISSION_CONTROL_LABEL]: controlId, [ADMISSION_FRAMEWORKS_ANNOTATION]: frameworkAnnotation(control) };
+      const annotations = {
+        [ADMISSION_CONTROL_LABEL]: controlId,
+        [ADMISSION_FRAMEWORKS_ANNOTATION]: frameworkAnnotation(control),
+      };
       const message = `${controlId} (${frameworkText(control)}): ${control.title}: ${rule.detail}. Fix: ${remediationText(control.remediation)}`;
       stampProvenance(
         new ApiObject(this, `${controlId}-policy`, {
@@ -257,7 +348,9 @@ export class CatalogueAdmissionPolicies extends Construct {
           spec: {
             failurePolicy: 'Fail',
             matchConstraints: { resourceRules: MATCH_RESOURCE_RULES[rule.target].map((r) => ({ ...r })) },
-            ...(rule.target === 'workloads' && rule.expression.includes('variables.') ? { variables: POD_SPEC_VARIABLES.map((v) => ({ ...v })) } : {}),
+            ...(rule.target === 'workloads' && rule.expression.includes('variables.')
+              ? { variables: POD_SPEC_VARIABLES.map((v) => ({ ...v })) }
+              : {}),
             validations: [{ expression: rule.expression, message, reason: 'Forbidden' }],
           },
         }),
@@ -272,7 +365,13 @@ export class CatalogueAdmissionPolicies extends Construct {
             validationActions: modes[controlId] === 'enforce' ? ['Deny', 'Audit'] : ['Warn', 'Audit'],
             matchResources: {
               namespaceSelector: {
-                matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [...new Set([...system, ...exceptedNamespaces])].sort() }],
+                matchExpressions: [
+                  {
+                    key: 'kubernetes.io/metadata.name',
+                    operator: 'NotIn',
+                    values: [...new Set([...system, ...exceptedNamespaces])].sort(),
+                  },
+                ],
               },
             },
           },

@@ -5,6 +5,9 @@ export { EventRateLimit, type EventRateLimitProps, type EventRateLimitValues } f
 export { PodSecurityAdmission, type PodSecurityAdmissionProps, type PodSecurityLevel } from './pod-security-admission';
 export { type ExemptionRecord, PodSecurityExemption, type PodSecurityExemptionKind } from './pod-security-exemption';
 export {
-  ADMISSION_POLICY_CONTROLS, type AdmissionPolicyMode, CatalogueAdmissionPolicies, type CatalogueAdmissionPoliciesProps,
+  ADMISSION_POLICY_CONTROLS,
+  type AdmissionPolicyMode,
+  CatalogueAdmissionPolicies,
+  type CatalogueAdmissionPoliciesProps,
   type RenderedAdmissionPolicy,
 } from './catalogue-admission-policies';

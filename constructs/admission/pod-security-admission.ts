@@ -60,7 +60,12 @@ export class PodSecurityAdmission extends Construct {
   public readonly version: string;
   public readonly exemptions: readonly PodSecurityExemption[];
 
-  constructor(scope: Construct, id: string, context: PodSecurityAdmissionContext, props: PodSecurityAdmissionProps = {}) {
+  constructor(
+    scope: Construct,
+    id: string,
+    context: PodSecurityAdmissionContext,
+    props: PodSecurityAdmissionProps = {},
+  ) {
     super(scope, id);
     this.enforce = this.level('enforce', props.enforce ?? 'restricted');
     this.audit = this.level('audit', props.audit ?? 'restricted');
@@ -70,7 +75,13 @@ export class PodSecurityAdmission extends Construct {
     const version = props.version ?? (m ? `v${m[1]}.${m[2]}` : 'v1.36');
     const vm = /^v1\.(\d+)$/.exec(version);
     if (!vm || Number(vm[1]) > clusterMinor || Number(vm[1]) < 23) {
-      throw new BlueprintPropError(this, 'version', version, `not a pinned policy version the cluster (${context.kubernetesVersion}) knows`, `use 'v1.N' with 23 <= N <= ${clusterMinor}`);
+      throw new BlueprintPropError(
+        this,
+        'version',
+        version,
+        `not a pinned policy version the cluster (${context.kubernetesVersion}) knows`,
+        `use 'v1.N' with 23 <= N <= ${clusterMinor}`,
+      );
     }
     this.version = version;
     const today = props.evaluationDate ?? new Date().toISOString().slice(0, 10);
@@ -82,26 +93,68 @@ export class PodSecurityAdmission extends Construct {
     exemptions.forEach((e, i) => {
       const prop = `exemptions[${i}]`;
       if (!(e instanceof PodSecurityExemption)) {
-        throw new BlueprintPropError(this, prop, e, 'not a PodSecurityExemption', 'create it with PodSecurityExemption.namespace/username/runtimeClass/fromControlException');
+        throw new BlueprintPropError(
+          this,
+          prop,
+          e,
+          'not a PodSecurityExemption',
+          'create it with PodSecurityExemption.namespace/username/runtimeClass/fromControlException',
+        );
       }
       if (!e.name || /\s/.test(e.name)) {
-        throw new BlueprintPropError(this, `${prop}.name`, e.name, 'the exempted name is empty or contains spaces', 'name exactly one namespace, user or RuntimeClass');
+        throw new BlueprintPropError(
+          this,
+          `${prop}.name`,
+          e.name,
+          'the exempted name is empty or contains spaces',
+          'name exactly one namespace, user or RuntimeClass',
+        );
       }
       if (!e.record.justification?.trim()) {
-        throw new BlueprintPropError(this, `${prop}.justification`, e.record.justification, 'an exemption needs a justification', 'say why the workload cannot meet the policy');
+        throw new BlueprintPropError(
+          this,
+          `${prop}.justification`,
+          e.record.justification,
+          'an exemption needs a justification',
+          'say why the workload cannot meet the policy',
+        );
       }
       if (!e.record.owner?.trim()) {
-        throw new BlueprintPropError(this, `${prop}.owner`, e.record.owner, 'an exemption needs an owner', 'name the team or person answering for it');
+        throw new BlueprintPropError(
+          this,
+          `${prop}.owner`,
+          e.record.owner,
+          'an exemption needs an owner',
+          'name the team or person answering for it',
+        );
       }
       if (!ISO_DATE.test(e.record.expires ?? '') || Number.isNaN(Date.parse(`${e.record.expires}T00:00:00Z`))) {
-        throw new BlueprintPropError(this, `${prop}.expires`, e.record.expires, 'not an ISO date', "write the last valid day as 'YYYY-MM-DD'");
+        throw new BlueprintPropError(
+          this,
+          `${prop}.expires`,
+          e.record.expires,
+          'not an ISO date',
+          "write the last valid day as 'YYYY-MM-DD'",
+        );
       }
       if (e.record.expires < today) {
-        throw new BlueprintPropError(this, `${prop}.expires`, e.record.expires, `the exemption for ${e.kind} "${e.name}" expired (checked on ${today})`, 'renew it after review, or remove it and make the workload compliant');
+        throw new BlueprintPropError(
+          this,
+          `${prop}.expires`,
+          e.record.expires,
+          `the exemption for ${e.kind} "${e.name}" expired (checked on ${today})`,
+          'renew it after review, or remove it and make the workload compliant',
+        );
       }
       const key = `${e.kind}/${e.name}`;
       if (seen.has(key)) {
-        throw new BlueprintPropError(this, prop, key, 'the same exemption is given twice', 'keep one exemption per namespace, user or RuntimeClass');
+        throw new BlueprintPropError(
+          this,
+          prop,
+          key,
+          'the same exemption is given twice',
+          'keep one exemption per namespace, user or RuntimeClass',
+        );
       }
       seen.add(key);
     });
@@ -110,7 +163,13 @@ export class PodSecurityAdmission extends Construct {
 
   private level(prop: string, value: PodSecurityLevel): PodSecurityLevel {
     if (!LEVELS.includes(value)) {
-      throw new BlueprintPropError(this, prop, value, "only 'baseline' and 'restricted' are acceptable cluster defaults", "use 'restricted' (or 'baseline'); exempt single namespaces with a PodSecurityExemption");
+      throw new BlueprintPropError(
+        this,
+        prop,
+        value,
+        "only 'baseline' and 'restricted' are acceptable cluster defaults",
+        "use 'restricted' (or 'baseline'); exempt single namespaces with a PodSecurityExemption",
+      );
     }
     return value;
   }

@@ -41,11 +41,17 @@ export class PodSecurityExemption {
    * scope.kind 'User' or 'RuntimeClass' with scope.name exempts that user or RuntimeClass.
    */
   public static fromControlException(e: ControlException): PodSecurityExemption {
-    const record: ExemptionRecord = { justification: e.justification, owner: e.owner, expires: e.expires, ticket: e.ticket };
+    const record: ExemptionRecord = {
+      justification: e.justification,
+      owner: e.owner,
+      expires: e.expires,
+      ticket: e.ticket,
+    };
     const { kind, name, namespace } = e.scope ?? {};
     if (kind === 'User' && name) return PodSecurityExemption.username(name, record);
     if (kind === 'RuntimeClass' && name) return PodSecurityExemption.runtimeClass(name, record);
-    if (namespace && (kind === undefined || kind === 'Namespace') && name === undefined) return PodSecurityExemption.namespace(namespace, record);
+    if (namespace && (kind === undefined || kind === 'Namespace') && name === undefined)
+      return PodSecurityExemption.namespace(namespace, record);
     if (kind === 'Namespace' && name && namespace === undefined) return PodSecurityExemption.namespace(name, record);
     throw new BlueprintPropError(
       'PodSecurityExemption',

@@ -50,14 +50,25 @@ function stateOf(scope: Construct): TreeState {
  * `prop` when another construct of the same app already renders it. `fix` gets the other
  * construct's claim, so the message can tell which of the two to rename.
  */
-export function claimObjectName(scope: Construct, prop: string, key: { kind: string; namespace?: string; name: string }, what: string,
-  fix: (other: { path: string; what: string }) => string): void {
+export function claimObjectName(
+  scope: Construct,
+  prop: string,
+  key: { kind: string; namespace?: string; name: string },
+  what: string,
+  fix: (other: { path: string; what: string }) => string,
+): void {
   const claims = stateOf(scope).claims;
   const id = `${key.kind}\u0000${key.namespace ?? ''}\u0000${key.name}`;
   const other = claims.get(id);
   if (other) {
     const where = key.namespace !== undefined ? `"${key.namespace}/${key.name}"` : `"${key.name}"`;
-    throw new BlueprintPropError(scope, prop, key.name, `${key.kind} ${where} is already rendered by ${other.what} at ${other.path}; one would overwrite the other when applied`, fix(other));
+    throw new BlueprintPropError(
+      scope,
+      prop,
+      key.name,
+      `${key.kind} ${where} is already rendered by ${other.what} at ${other.path}; one would overwrite the other when applied`,
+      fix(other),
+    );
   }
   claims.set(id, { path: scope.node.path, what });
 }

@@ -43,20 +43,49 @@ export interface AuditLogSettings {
   readonly compress: boolean;
 }
 
-export function resolveAuditLog(scope: Construct, profile: ProtectionProfile, props: AuditLogProps = {}, prefix = 'audit.log'): AuditLogSettings {
+export function resolveAuditLog(
+  scope: Construct,
+  profile: ProtectionProfile,
+  props: AuditLogProps = {},
+  prefix = 'audit.log',
+): AuditLogSettings {
   const path = checkAbsolutePath(scope, `${prefix}.path`, props.path ?? AUDIT_LOG_PATH);
   if (path.endsWith('/')) {
-    throw new BlueprintPropError(scope, `${prefix}.path`, path, 'names a directory, not a file', "use a file path such as '/var/log/kubernetes/audit/audit.log'");
+    throw new BlueprintPropError(
+      scope,
+      `${prefix}.path`,
+      path,
+      'names a directory, not a file',
+      "use a file path such as '/var/log/kubernetes/audit/audit.log'",
+    );
   }
   const directory = path.slice(0, path.lastIndexOf('/')) || '/';
   if (directory === '/' || directory === '/var/log' || directory === '/etc') {
-    throw new BlueprintPropError(scope, `${prefix}.path`, path, `its directory ${directory} would be mounted writable into the API server`, 'use a dedicated directory such as /var/log/kubernetes/audit');
+    throw new BlueprintPropError(
+      scope,
+      `${prefix}.path`,
+      path,
+      `its directory ${directory} would be mounted writable into the API server`,
+      'use a dedicated directory such as /var/log/kubernetes/audit',
+    );
   }
   return {
     path,
     directory,
-    maxAgeDays: checkPositiveInt(scope, `${prefix}.maxAgeDays`, props.maxAgeDays ?? (profile === 'high' ? 90 : 30), 1, 3650),
-    maxBackups: checkPositiveInt(scope, `${prefix}.maxBackups`, props.maxBackups ?? (profile === 'high' ? 20 : 10), 1, 1000),
+    maxAgeDays: checkPositiveInt(
+      scope,
+      `${prefix}.maxAgeDays`,
+      props.maxAgeDays ?? (profile === 'high' ? 90 : 30),
+      1,
+      3650,
+    ),
+    maxBackups: checkPositiveInt(
+      scope,
+      `${prefix}.maxBackups`,
+      props.maxBackups ?? (profile === 'high' ? 20 : 10),
+      1,
+      1000,
+    ),
     maxSizeMb: checkPositiveInt(scope, `${prefix}.maxSizeMb`, props.maxSizeMb ?? 100, 1, 100_000),
     compress: props.compress ?? false,
   };

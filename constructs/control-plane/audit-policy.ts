@@ -115,7 +115,12 @@ export const REQUIRED_AUDIT_RULES: readonly RequiredAuditRule[] = [
     rule: {
       level: 'RequestResponse',
       verbs: WRITE_VERBS,
-      resources: [{ group: 'rbac.authorization.k8s.io', resources: ['roles', 'rolebindings', 'clusterroles', 'clusterrolebindings'] }],
+      resources: [
+        {
+          group: 'rbac.authorization.k8s.io',
+          resources: ['roles', 'rolebindings', 'clusterroles', 'clusterrolebindings'],
+        },
+      ],
     },
   },
   {
@@ -124,13 +129,25 @@ export const REQUIRED_AUDIT_RULES: readonly RequiredAuditRule[] = [
     rule: {
       level: 'RequestResponse',
       resources: [
-        { group: '', resources: ['pods/exec', 'pods/attach', 'pods/portforward', 'pods/proxy', 'pods/ephemeralcontainers', 'services/proxy', 'nodes/proxy'] },
+        {
+          group: '',
+          resources: [
+            'pods/exec',
+            'pods/attach',
+            'pods/portforward',
+            'pods/proxy',
+            'pods/ephemeralcontainers',
+            'services/proxy',
+            'nodes/proxy',
+          ],
+        },
       ],
     },
   },
   {
     id: 'privilege-changes',
-    description: 'changes that grant or relax privileges (namespaces and their Pod Security labels, service accounts, CSR approval, admission configuration) are logged with request and response',
+    description:
+      'changes that grant or relax privileges (namespaces and their Pod Security labels, service accounts, CSR approval, admission configuration) are logged with request and response',
     rule: {
       level: 'RequestResponse',
       verbs: WRITE_VERBS,
@@ -165,7 +182,12 @@ export const NOISE_REDUCTION_RULES: readonly AuditRule[] = [
       { group: 'discovery.k8s.io', resources: ['endpointslices'] },
     ],
   },
-  { level: 'None', userGroups: ['system:nodes'], verbs: ['get'], resources: [{ group: '', resources: ['nodes', 'nodes/status'] }] },
+  {
+    level: 'None',
+    userGroups: ['system:nodes'],
+    verbs: ['get'],
+    resources: [{ group: '', resources: ['nodes', 'nodes/status'] }],
+  },
   {
     level: 'None',
     users: ['system:kube-controller-manager', 'system:kube-scheduler'],
@@ -199,7 +221,13 @@ export class AuditPolicy extends NodeConfigFile {
     const profile = props.profile ?? 'standard';
     this.defaultLevel = props.defaultLevel ?? (profile === 'high' ? 'Request' : 'Metadata');
     if (!['Metadata', 'Request', 'RequestResponse'].includes(this.defaultLevel)) {
-      throw new BlueprintPropError(this, 'defaultLevel', this.defaultLevel, 'the catch-all level must record something', "use 'Metadata', 'Request' or 'RequestResponse'");
+      throw new BlueprintPropError(
+        this,
+        'defaultLevel',
+        this.defaultLevel,
+        'the catch-all level must record something',
+        "use 'Metadata', 'Request' or 'RequestResponse'",
+      );
     }
     this.omitManagedFields = props.omitManagedFields ?? true;
     const preceding = props.precedingRules ?? [];
@@ -251,7 +279,13 @@ function renderRule(r: AuditRule): Record<string, unknown> {
     users: r.users ? [...r.users] : undefined,
     userGroups: r.userGroups ? [...r.userGroups] : undefined,
     verbs: r.verbs ? [...r.verbs] : undefined,
-    resources: r.resources?.map((g) => prune({ group: g.group ?? '', resources: g.resources ? [...g.resources] : undefined, resourceNames: g.resourceNames ? [...g.resourceNames] : undefined })),
+    resources: r.resources?.map((g) =>
+      prune({
+        group: g.group ?? '',
+        resources: g.resources ? [...g.resources] : undefined,
+        resourceNames: g.resourceNames ? [...g.resourceNames] : undefined,
+      }),
+    ),
     namespaces: r.namespaces ? [...r.namespaces] : undefined,
     nonResourceURLs: r.nonResourceURLs ? [...r.nonResourceURLs] : undefined,
     omitStages: r.omitStages ? [...r.omitStages] : undefined,
@@ -260,30 +294,66 @@ function renderRule(r: AuditRule): Record<string, unknown> {
 
 function validateRule(scope: Construct, prop: string, r: AuditRule): void {
   if (!r || !LEVELS.includes(r.level)) {
-    throw new BlueprintPropError(scope, `${prop}.level`, r?.level, 'unknown audit level', `use one of ${LEVELS.join(', ')}`);
+    throw new BlueprintPropError(
+      scope,
+      `${prop}.level`,
+      r?.level,
+      'unknown audit level',
+      `use one of ${LEVELS.join(', ')}`,
+    );
   }
   if (r.resources && r.nonResourceURLs) {
-    throw new BlueprintPropError(scope, prop, r, 'a rule cannot select both resources and non-resource URLs', 'split it into two rules');
+    throw new BlueprintPropError(
+      scope,
+      prop,
+      r,
+      'a rule cannot select both resources and non-resource URLs',
+      'split it into two rules',
+    );
   }
   for (const s of r.omitStages ?? []) {
     if (!STAGES.includes(s)) {
-      throw new BlueprintPropError(scope, `${prop}.omitStages`, s, 'unknown audit stage', `use one of ${STAGES.join(', ')}`);
+      throw new BlueprintPropError(
+        scope,
+        `${prop}.omitStages`,
+        s,
+        'unknown audit stage',
+        `use one of ${STAGES.join(', ')}`,
+      );
     }
   }
   for (const v of r.verbs ?? []) {
     if (!/^[a-z]+$/.test(v)) {
-      throw new BlueprintPropError(scope, `${prop}.verbs`, v, 'not a request verb', 'use lower-case verbs such as get, list, watch, create, update, patch, delete');
+      throw new BlueprintPropError(
+        scope,
+        `${prop}.verbs`,
+        v,
+        'not a request verb',
+        'use lower-case verbs such as get, list, watch, create, update, patch, delete',
+      );
     }
   }
   for (const u of r.nonResourceURLs ?? []) {
     if (!u.startsWith('/') || u.slice(0, -1).includes('*')) {
-      throw new BlueprintPropError(scope, `${prop}.nonResourceURLs`, u, "not a URL path ('*' is only allowed as the last character)", "use a path such as '/healthz' or '/apis*'");
+      throw new BlueprintPropError(
+        scope,
+        `${prop}.nonResourceURLs`,
+        u,
+        "not a URL path ('*' is only allowed as the last character)",
+        "use a path such as '/healthz' or '/apis*'",
+      );
     }
   }
   for (const [gi, g] of (r.resources ?? []).entries()) {
     for (const res of g.resources ?? []) {
       if (!/^(\*|[a-z0-9.-]+)(\/(\*|[a-z0-9.-]+))?$/.test(res)) {
-        throw new BlueprintPropError(scope, `${prop}.resources[${gi}].resources`, res, 'not a resource pattern', "use 'pods', 'pods/exec', 'pods/*', '*/scale' or '*'");
+        throw new BlueprintPropError(
+          scope,
+          `${prop}.resources[${gi}].resources`,
+          res,
+          'not a resource pattern',
+          "use 'pods', 'pods/exec', 'pods/*', '*/scale' or '*'",
+        );
       }
     }
   }

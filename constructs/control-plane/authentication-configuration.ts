@@ -34,17 +34,40 @@ export class AuthenticationConfiguration extends NodeConfigFile {
   public readonly anonymousPaths: readonly string[];
 
   constructor(scope: Construct, id: string, props: AuthenticationConfigurationProps = {}) {
-    super(scope, id, { path: AUTHENTICATION_CONFIG_PATH, mode: 0o600, role: 'authentication-config', sensitive: false });
+    super(scope, id, {
+      path: AUTHENTICATION_CONFIG_PATH,
+      mode: 0o600,
+      role: 'authentication-config',
+      sensitive: false,
+    });
     const paths = props.anonymousPaths ?? [...DEFAULT_ANONYMOUS_PATHS];
     if (paths.length === 0) {
-      throw new BlueprintPropError(this, 'anonymousPaths', paths, 'an empty list would enable anonymous access without conditions', "disable anonymous access instead (apiServer.anonymousAuth: 'disabled') or list health paths");
+      throw new BlueprintPropError(
+        this,
+        'anonymousPaths',
+        paths,
+        'an empty list would enable anonymous access without conditions',
+        "disable anonymous access instead (apiServer.anonymousAuth: 'disabled') or list health paths",
+      );
     }
     paths.forEach((p, i) => {
       if (!ANONYMOUS_PATHS_ALLOWED.includes(p)) {
-        throw new BlueprintPropError(this, `anonymousPaths[${i}]`, p, 'anonymous access is only allowed to health, version and discovery endpoints', `choose from ${ANONYMOUS_PATHS_ALLOWED.join(', ')}`);
+        throw new BlueprintPropError(
+          this,
+          `anonymousPaths[${i}]`,
+          p,
+          'anonymous access is only allowed to health, version and discovery endpoints',
+          `choose from ${ANONYMOUS_PATHS_ALLOWED.join(', ')}`,
+        );
       }
       if (paths.indexOf(p) !== i) {
-        throw new BlueprintPropError(this, `anonymousPaths[${i}]`, p, 'the path is listed twice', 'list each path once');
+        throw new BlueprintPropError(
+          this,
+          `anonymousPaths[${i}]`,
+          p,
+          'the path is listed twice',
+          'list each path once',
+        );
       }
     });
     this.anonymousPaths = [...paths];

@@ -27,7 +27,8 @@ const DURATION = /^(\d+(\.\d+)?(h|m|s))+$/;
 
 function seconds(d: string): number {
   let total = 0;
-  for (const m of d.matchAll(/(\d+(?:\.\d+)?)(h|m|s)/g)) total += Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1);
+  for (const m of d.matchAll(/(\d+(?:\.\d+)?)(h|m|s)/g))
+    total += Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1);
   return total;
 }
 
@@ -44,7 +45,10 @@ export class BackupConfiguration extends NodeConfigFile {
     this.retain = props.retain ?? 7;
     this.maxAge = props.maxAge ?? '26h';
     this.keyFile = props.keyFile ?? '<state-dir>/secrets/backup-key';
-    for (const [prop, v] of [['interval', this.interval], ['maxAge', this.maxAge]] as const) {
+    for (const [prop, v] of [
+      ['interval', this.interval],
+      ['maxAge', this.maxAge],
+    ] as const) {
       if (!DURATION.test(v) || seconds(v) <= 0) {
         throw new Error(`${where}: prop ${prop} is "${v}", not a positive duration; write it like "24h" or "1h30m".`);
       }
@@ -53,7 +57,9 @@ export class BackupConfiguration extends NodeConfigFile {
       throw new Error(`${where}: prop retain is ${this.retain}; keep at least 1 backup (a whole number, e.g. 7).`);
     }
     if (seconds(this.maxAge) < seconds(this.interval)) {
-      throw new Error(`${where}: prop maxAge (${this.maxAge}) is shorter than interval (${this.interval}); every backup would count as late. Make maxAge at least the interval, e.g. interval + 2h.`);
+      throw new Error(
+        `${where}: prop maxAge (${this.maxAge}) is shorter than interval (${this.interval}); every backup would count as late. Make maxAge at least the interval, e.g. interval + 2h.`,
+      );
     }
   }
 
@@ -62,18 +68,20 @@ export class BackupConfiguration extends NodeConfigFile {
   }
 
   public toObjects(): KubeObject[] {
-    return [{
-      apiVersion: BACKUP_CONFIGURATION_API_VERSION,
-      kind: BACKUP_CONFIGURATION_KIND,
-      metadata: { name: 'cluster-backup' },
-      spec: {
-        command: 'hcb backup now',
-        interval: this.interval,
-        maxAge: this.maxAge,
-        retain: this.retain,
-        includes: ['etcd', 'pki', 'encryption-config'],
-        encryption: { cipher: 'aes-256-gcm', keyFile: this.keyFile, keyFileMode: '0600' },
+    return [
+      {
+        apiVersion: BACKUP_CONFIGURATION_API_VERSION,
+        kind: BACKUP_CONFIGURATION_KIND,
+        metadata: { name: 'cluster-backup' },
+        spec: {
+          command: 'hcb backup now',
+          interval: this.interval,
+          maxAge: this.maxAge,
+          retain: this.retain,
+          includes: ['etcd', 'pki', 'encryption-config'],
+          encryption: { cipher: 'aes-256-gcm', keyFile: this.keyFile, keyFileMode: '0600' },
+        },
       },
-    }];
+    ];
   }
 }

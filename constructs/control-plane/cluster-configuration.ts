@@ -177,17 +177,37 @@ export class KubeadmClusterConfiguration extends Construct {
     super(scope, id);
     this.ctx = ctx;
     const pki = props.pki ?? {};
-    this.keyAlgorithm = pki.keyAlgorithm ?? (ctx.profile === 'high' ? 'ECDSA-P384' : ctx.profile === 'standard' ? 'RSA-3072' : 'RSA-2048');
+    this.keyAlgorithm =
+      pki.keyAlgorithm ??
+      (ctx.profile === 'high' ? 'ECDSA-P384' : ctx.profile === 'standard' ? 'RSA-3072' : 'RSA-2048');
     if (!KEY_ALGORITHMS.includes(this.keyAlgorithm)) {
-      throw new BlueprintPropError(this, 'pki.keyAlgorithm', this.keyAlgorithm, 'not a key algorithm kubeadm supports', `use one of ${KEY_ALGORITHMS.join(', ')}`);
+      throw new BlueprintPropError(
+        this,
+        'pki.keyAlgorithm',
+        this.keyAlgorithm,
+        'not a key algorithm kubeadm supports',
+        `use one of ${KEY_ALGORITHMS.join(', ')}`,
+      );
     }
     this.certificateValidityPeriod = pki.certificateValidityPeriod ?? '8760h0m0s';
     if (checkDuration(this, 'pki.certificateValidityPeriod', this.certificateValidityPeriod) > 8760 * 3600) {
-      throw new BlueprintPropError(this, 'pki.certificateValidityPeriod', this.certificateValidityPeriod, 'leaf certificates must not live longer than one year', "use at most '8760h'");
+      throw new BlueprintPropError(
+        this,
+        'pki.certificateValidityPeriod',
+        this.certificateValidityPeriod,
+        'leaf certificates must not live longer than one year',
+        "use at most '8760h'",
+      );
     }
     this.caCertificateValidityPeriod = pki.caCertificateValidityPeriod ?? '87600h0m0s';
     if (checkDuration(this, 'pki.caCertificateValidityPeriod', this.caCertificateValidityPeriod) > 87600 * 3600) {
-      throw new BlueprintPropError(this, 'pki.caCertificateValidityPeriod', this.caCertificateValidityPeriod, 'the CA must not live longer than ten years', "use at most '87600h'");
+      throw new BlueprintPropError(
+        this,
+        'pki.caCertificateValidityPeriod',
+        this.caCertificateValidityPeriod,
+        'the CA must not live longer than ten years',
+        "use at most '87600h'",
+      );
     }
     this.etcdDataDir = checkAbsolutePath(this, 'etcd.dataDir', props.etcd?.dataDir ?? ETCD_DATA_DIR);
 
@@ -207,17 +227,35 @@ export class KubeadmClusterConfiguration extends Construct {
     const c = this.ctx;
     const mode = p.anonymousAuth ?? 'health-endpoints';
     if (mode !== 'health-endpoints' && mode !== 'disabled') {
-      throw new BlueprintPropError(this, 'apiServer.anonymousAuth', mode, 'unknown mode', "use 'health-endpoints' or 'disabled'");
+      throw new BlueprintPropError(
+        this,
+        'apiServer.anonymousAuth',
+        mode,
+        'unknown mode',
+        "use 'health-endpoints' or 'disabled'",
+      );
     }
     const timeout = p.requestTimeout ?? '60s';
     const seconds = checkDuration(this, 'apiServer.requestTimeout', timeout);
     if (seconds < 1 || seconds > 300) {
-      throw new BlueprintPropError(this, 'apiServer.requestTimeout', timeout, 'must be between 1s and 5m (0 disables the timeout, STIG V-242438)', "use e.g. '60s'");
+      throw new BlueprintPropError(
+        this,
+        'apiServer.requestTimeout',
+        timeout,
+        'must be between 1s and 5m (0 disables the timeout, STIG V-242438)',
+        "use e.g. '60s'",
+      );
     }
     const bind = p.bindAddress ?? c.loopbackAddress;
     if (bind !== undefined) checkIp(this, 'apiServer.bindAddress', bind);
     if (c.loopbackAddress && bind !== undefined && !isLoopback(bind)) {
-      throw new BlueprintPropError(this, 'apiServer.bindAddress', bind, 'the control plane is loopback-only, but this address is not a loopback address', 'remove apiServer.bindAddress or use the loopback address');
+      throw new BlueprintPropError(
+        this,
+        'apiServer.bindAddress',
+        bind,
+        'the control plane is loopback-only, but this address is not a loopback address',
+        'remove apiServer.bindAddress or use the loopback address',
+      );
     }
 
     const enabled = new Set<string>([...REQUIRED_ADMISSION_PLUGINS, ...c.configuredAdmissionPlugins]);
@@ -230,7 +268,13 @@ export class KubeadmClusterConfiguration extends Construct {
     (p.disableAdmissionPlugins ?? []).forEach((name, i) => {
       this.checkPlugin(`apiServer.disableAdmissionPlugins[${i}]`, name);
       if (enabled.has(name)) {
-        throw new BlueprintPropError(this, `apiServer.disableAdmissionPlugins[${i}]`, name, 'the blueprint requires this plugin', 'keep it enabled');
+        throw new BlueprintPropError(
+          this,
+          `apiServer.disableAdmissionPlugins[${i}]`,
+          name,
+          'the blueprint requires this plugin',
+          'keep it enabled',
+        );
       }
       disabled.add(name);
     });
@@ -269,19 +313,41 @@ export class KubeadmClusterConfiguration extends Construct {
     if (bind !== undefined) args.push(arg('bind-address', bind));
     if (c.loopbackAddress) args.push(arg('advertise-address', c.serviceAdvertiseAddress ?? c.loopbackAddress));
     if (disabled.size) args.push(arg('disable-admission-plugins', [...disabled].sort().join(',')));
-    if (p.encryptionConfigAutomaticReload ?? true) args.push(arg('encryption-provider-config-automatic-reload', 'true'));
-    if (p.verifyKubeletServingCertificates ?? true) args.push(arg('kubelet-certificate-authority', `${PKI_DIR}/ca.crt`));
+    if (p.encryptionConfigAutomaticReload ?? true)
+      args.push(arg('encryption-provider-config-automatic-reload', 'true'));
+    if (p.verifyKubeletServingCertificates ?? true)
+      args.push(arg('kubelet-certificate-authority', `${PKI_DIR}/ca.crt`));
     if (gates) args.push(arg('feature-gates', gates));
     if (c.egressSelector) args.push(arg('egress-selector-config-file', c.egressSelector.configPath));
-    return withExtra(this, 'apiServer.extraArgs', args, p.extraArgs, ['anonymous-auth', 'authentication-config', 'insecure-port', 'insecure-bind-address', 'token-auth-file', 'basic-auth-file', 'runtime-config']);
+    return withExtra(this, 'apiServer.extraArgs', args, p.extraArgs, [
+      'anonymous-auth',
+      'authentication-config',
+      'insecure-port',
+      'insecure-bind-address',
+      'token-auth-file',
+      'basic-auth-file',
+      'runtime-config',
+    ]);
   }
 
   private checkPlugin(prop: string, name: string): void {
     if (!KNOWN_ADMISSION_PLUGINS.includes(name)) {
-      throw new BlueprintPropError(this, prop, name, 'unknown admission plugin', 'use a plugin name kube-apiserver knows, e.g. AlwaysPullImages or DenyServiceExternalIPs');
+      throw new BlueprintPropError(
+        this,
+        prop,
+        name,
+        'unknown admission plugin',
+        'use a plugin name kube-apiserver knows, e.g. AlwaysPullImages or DenyServiceExternalIPs',
+      );
     }
     if (FORBIDDEN_ADMISSION_PLUGINS.includes(name)) {
-      throw new BlueprintPropError(this, prop, name, 'the plugin admits everything and defeats admission control', 'remove it');
+      throw new BlueprintPropError(
+        this,
+        prop,
+        name,
+        'the plugin admits everything and defeats admission control',
+        'remove it',
+      );
     }
   }
 
@@ -289,10 +355,22 @@ export class KubeadmClusterConfiguration extends Construct {
     const entries = Object.entries(gates).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     for (const [gate, on] of entries) {
       if (gate === 'AllAlpha' && on) {
-        throw new BlueprintPropError(this, `${prop}.AllAlpha`, on, 'alpha features must not be enabled (STIG V-242400)', 'remove AllAlpha');
+        throw new BlueprintPropError(
+          this,
+          `${prop}.AllAlpha`,
+          on,
+          'alpha features must not be enabled (STIG V-242400)',
+          'remove AllAlpha',
+        );
       }
       if (typeof on !== 'boolean' || !/^[A-Z][A-Za-z0-9]+$/.test(gate)) {
-        throw new BlueprintPropError(this, `${prop}.${gate}`, on, 'not a feature gate setting', 'use { GateName: true|false }');
+        throw new BlueprintPropError(
+          this,
+          `${prop}.${gate}`,
+          on,
+          'not a feature gate setting',
+          'use { GateName: true|false }',
+        );
       }
     }
     return entries.length ? entries.map(([g, on]) => `${g}=${on}`).join(',') : undefined;
@@ -300,10 +378,22 @@ export class KubeadmClusterConfiguration extends Construct {
 
   private volumes(): ExtraVolume[] {
     const c = this.ctx;
-    const file = (name: string, path: string): ExtraVolume => ({ name, hostPath: path, mountPath: path, readOnly: true, pathType: 'File' });
+    const file = (name: string, path: string): ExtraVolume => ({
+      name,
+      hostPath: path,
+      mountPath: path,
+      readOnly: true,
+      pathType: 'File',
+    });
     const vols: ExtraVolume[] = [
       file('hcb-admission-config', c.admissionConfigPath),
-      { name: 'hcb-audit-log', hostPath: c.auditLog.directory, mountPath: c.auditLog.directory, readOnly: false, pathType: 'DirectoryOrCreate' },
+      {
+        name: 'hcb-audit-log',
+        hostPath: c.auditLog.directory,
+        mountPath: c.auditLog.directory,
+        readOnly: false,
+        pathType: 'DirectoryOrCreate',
+      },
       file('hcb-audit-policy', c.auditPolicyPath),
       file('hcb-encryption-config', c.encryptionConfigPath),
     ];
@@ -311,15 +401,30 @@ export class KubeadmClusterConfiguration extends Construct {
     if (c.egressSelector) {
       vols.push(file('hcb-egress-selector-config', c.egressSelector.configPath));
       // The proxy creates its socket here; connecting needs the socket, so the directory is mounted as a directory.
-      vols.push({ name: 'hcb-egress-proxy', hostPath: c.egressSelector.socketDirectory, mountPath: c.egressSelector.socketDirectory, readOnly: false, pathType: 'DirectoryOrCreate' });
+      vols.push({
+        name: 'hcb-egress-proxy',
+        hostPath: c.egressSelector.socketDirectory,
+        mountPath: c.egressSelector.socketDirectory,
+        readOnly: false,
+        pathType: 'DirectoryOrCreate',
+      });
     }
     return vols.sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 
   private controllerManager(p: ControllerManagerHardeningProps): ExtraArg[] {
     const c = this.ctx;
-    const threshold = checkPositiveInt(this, 'controllerManager.terminatedPodGcThreshold', p.terminatedPodGcThreshold ?? 10, 1, 100_000);
-    const gates = this.featureGates('controllerManager.featureGates', p.featureGates ?? { RotateKubeletServerCertificate: true });
+    const threshold = checkPositiveInt(
+      this,
+      'controllerManager.terminatedPodGcThreshold',
+      p.terminatedPodGcThreshold ?? 10,
+      1,
+      100_000,
+    );
+    const gates = this.featureGates(
+      'controllerManager.featureGates',
+      p.featureGates ?? { RotateKubeletServerCertificate: true },
+    );
     const args: ExtraArg[] = [
       arg('bind-address', this.loopbackHost()),
       arg('cluster-signing-cert-file', `${PKI_DIR}/ca.crt`),
@@ -382,10 +487,22 @@ export class KubeadmClusterConfiguration extends Construct {
       // kubeadm would otherwise detect.
       const adv = c.loopbackAddress ?? c.advertiseAddress;
       if (!adv) {
-        throw new BlueprintPropError(this, 'advertiseAddress', c.advertiseAddress, 'non-default etcd ports need an explicit advertise address (etcd URLs are written out)', "set advertiseAddress, e.g. '127.0.0.1' for a local control plane");
+        throw new BlueprintPropError(
+          this,
+          'advertiseAddress',
+          c.advertiseAddress,
+          'non-default etcd ports need an explicit advertise address (etcd URLs are written out)',
+          "set advertiseAddress, e.g. '127.0.0.1' for a local control plane",
+        );
       }
       if (!c.nodeName) {
-        throw new BlueprintPropError(this, 'nodeName', c.nodeName, 'non-default etcd ports need an explicit node name (it names the etcd member in --initial-cluster)', "set nodeName, e.g. 'hcb-local'");
+        throw new BlueprintPropError(
+          this,
+          'nodeName',
+          c.nodeName,
+          'non-default etcd ports need an explicit node name (it names the etcd member in --initial-cluster)',
+          "set nodeName, e.g. 'hcb-local'",
+        );
       }
       const lo = this.loopbackHost();
       const clientUrls = [`https://${hostPort(lo, c.etcdClientPort)}`];
@@ -440,15 +557,33 @@ function arg(name: string, value: string): ExtraArg {
 }
 
 /** Adds user flags (refusing to override blueprint flags or `forbidden` ones) and sorts by name. */
-function withExtra(scope: Construct, prop: string, base: ExtraArg[], extra: Record<string, string> | undefined, forbidden: string[] = []): ExtraArg[] {
+function withExtra(
+  scope: Construct,
+  prop: string,
+  base: ExtraArg[],
+  extra: Record<string, string> | undefined,
+  forbidden: string[] = [],
+): ExtraArg[] {
   const out = [...base];
   const taken = new Set(base.map((a) => a.name));
   for (const [name, value] of Object.entries(extra ?? {})) {
     if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) {
-      throw new BlueprintPropError(scope, `${prop}.${name}`, value, 'not a flag name', "write the flag without dashes, e.g. 'event-ttl'");
+      throw new BlueprintPropError(
+        scope,
+        `${prop}.${name}`,
+        value,
+        'not a flag name',
+        "write the flag without dashes, e.g. 'event-ttl'",
+      );
     }
     if (taken.has(name) || forbidden.includes(name)) {
-      throw new BlueprintPropError(scope, `${prop}.${name}`, value, 'the blueprint sets or forbids this flag', 'use the typed prop for it (see the construct docs) instead of extraArgs');
+      throw new BlueprintPropError(
+        scope,
+        `${prop}.${name}`,
+        value,
+        'the blueprint sets or forbids this flag',
+        'use the typed prop for it (see the construct docs) instead of extraArgs',
+      );
     }
     if (typeof value !== 'string') {
       throw new BlueprintPropError(scope, `${prop}.${name}`, value, 'flag values must be strings', 'quote the value');

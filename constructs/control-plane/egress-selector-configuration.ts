@@ -3,7 +3,16 @@ import { Construct } from 'constructs';
 import type { KubeObject } from '../../policies/model';
 import { BlueprintPropError } from '../common/errors';
 import { NodeConfigFile } from './node-config-file';
-import { ADMISSION_CONFIG_PATH, AUDIT_POLICY_PATH, AUTHENTICATION_CONFIG_PATH, EGRESS_SELECTOR_CONFIG_PATH, ENCRYPTION_CONFIG_PATH, KUBERNETES_DIR, MANIFESTS_DIR, PKI_DIR } from './paths';
+import {
+  ADMISSION_CONFIG_PATH,
+  AUDIT_POLICY_PATH,
+  AUTHENTICATION_CONFIG_PATH,
+  EGRESS_SELECTOR_CONFIG_PATH,
+  ENCRYPTION_CONFIG_PATH,
+  KUBERNETES_DIR,
+  MANIFESTS_DIR,
+  PKI_DIR,
+} from './paths';
 import { checkAbsolutePath } from './validation';
 
 /** sun_path of a unix socket address holds 108 bytes including the terminating NUL. */
@@ -12,7 +21,13 @@ const MAX_SOCKET_PATH_BYTES = 107;
 /** Directories that hold other files: a socket directory mounted into the API server must be its own. */
 const SHARED_DIRECTORIES = ['/', '/etc', '/run', '/tmp', '/var', '/var/lib', '/var/run', KUBERNETES_DIR];
 const RESERVED_TREES = [PKI_DIR, MANIFESTS_DIR, `${KUBERNETES_DIR}/kubeadm`];
-const CONFIG_FILES = [ADMISSION_CONFIG_PATH, AUDIT_POLICY_PATH, AUTHENTICATION_CONFIG_PATH, ENCRYPTION_CONFIG_PATH, EGRESS_SELECTOR_CONFIG_PATH];
+const CONFIG_FILES = [
+  ADMISSION_CONFIG_PATH,
+  AUDIT_POLICY_PATH,
+  AUTHENTICATION_CONFIG_PATH,
+  ENCRYPTION_CONFIG_PATH,
+  EGRESS_SELECTOR_CONFIG_PATH,
+];
 
 export interface EgressSelectorConfigurationProps {
   /**
@@ -39,19 +54,42 @@ export class EgressSelectorConfiguration extends NodeConfigFile {
   public readonly socketDirectory: string;
 
   constructor(scope: Construct, id: string, props: EgressSelectorConfigurationProps) {
-    super(scope, id, { path: EGRESS_SELECTOR_CONFIG_PATH, mode: 0o600, role: 'egress-selector-config', sensitive: false });
+    super(scope, id, {
+      path: EGRESS_SELECTOR_CONFIG_PATH,
+      mode: 0o600,
+      role: 'egress-selector-config',
+      sensitive: false,
+    });
     const socket = checkAbsolutePath(this, 'clusterProxySocket', props.clusterProxySocket);
     if (path.posix.normalize(socket) !== socket || socket.endsWith('/')) {
-      throw new BlueprintPropError(this, 'clusterProxySocket', socket, 'not a normalised file path', "write it without '//', '.' or a trailing '/', e.g. '/etc/kubernetes/egress-proxy/cluster.sock'");
+      throw new BlueprintPropError(
+        this,
+        'clusterProxySocket',
+        socket,
+        'not a normalised file path',
+        "write it without '//', '.' or a trailing '/', e.g. '/etc/kubernetes/egress-proxy/cluster.sock'",
+      );
     }
     if (Buffer.byteLength(socket) > MAX_SOCKET_PATH_BYTES) {
-      throw new BlueprintPropError(this, 'clusterProxySocket', socket, `a unix socket path has at most ${MAX_SOCKET_PATH_BYTES} bytes`, 'use a shorter path');
+      throw new BlueprintPropError(
+        this,
+        'clusterProxySocket',
+        socket,
+        `a unix socket path has at most ${MAX_SOCKET_PATH_BYTES} bytes`,
+        'use a shorter path',
+      );
     }
     const dir = path.posix.dirname(socket);
     const inReserved = RESERVED_TREES.some((t) => dir === t || dir.startsWith(`${t}/`));
     const holdsConfig = CONFIG_FILES.some((f) => path.posix.dirname(f) === dir);
     if (SHARED_DIRECTORIES.includes(dir) || inReserved || holdsConfig) {
-      throw new BlueprintPropError(this, 'clusterProxySocket', socket, `its directory ${dir} holds other files and would be mounted writable into the API server`, "give the socket a directory of its own, e.g. '/etc/kubernetes/egress-proxy/cluster.sock'");
+      throw new BlueprintPropError(
+        this,
+        'clusterProxySocket',
+        socket,
+        `its directory ${dir} holds other files and would be mounted writable into the API server`,
+        "give the socket a directory of its own, e.g. '/etc/kubernetes/egress-proxy/cluster.sock'",
+      );
     }
     this.clusterProxySocket = socket;
     this.socketDirectory = dir;

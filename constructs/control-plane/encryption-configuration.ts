@@ -79,42 +79,102 @@ export class EncryptionConfiguration extends NodeConfigFile {
     super(scope, id, { path: ENCRYPTION_CONFIG_PATH, mode: 0o600, role: 'encryption-config', sensitive: true });
     this.provider = props.provider ?? (props.kms ? 'kms' : 'secretbox');
     if (!['secretbox', 'aescbc', 'aesgcm', 'kms'].includes(this.provider)) {
-      throw new BlueprintPropError(this, 'provider', this.provider, 'not a strong encryption provider', "use 'secretbox', 'aescbc', 'aesgcm' or 'kms' (identity is never a write provider)");
+      throw new BlueprintPropError(
+        this,
+        'provider',
+        this.provider,
+        'not a strong encryption provider',
+        "use 'secretbox', 'aescbc', 'aesgcm' or 'kms' (identity is never a write provider)",
+      );
     }
     this.readUnencrypted = props.readUnencrypted ?? true;
     if (this.provider === 'kms') {
       if (!props.kms) {
-        throw new BlueprintPropError(this, 'kms', props.kms, "provider 'kms' needs a KMS v2 plugin", 'set kms: { name, endpoint }');
+        throw new BlueprintPropError(
+          this,
+          'kms',
+          props.kms,
+          "provider 'kms' needs a KMS v2 plugin",
+          'set kms: { name, endpoint }',
+        );
       }
       if (!SECRET_KEY_NAME.test(props.kms.name ?? '')) {
-        throw new BlueprintPropError(this, 'kms.name', props.kms.name, 'not a valid provider name', "use lower-case letters, digits and '-'");
+        throw new BlueprintPropError(
+          this,
+          'kms.name',
+          props.kms.name,
+          'not a valid provider name',
+          "use lower-case letters, digits and '-'",
+        );
       }
       if (!/^unix:\/\/\/.+/.test(props.kms.endpoint ?? '')) {
-        throw new BlueprintPropError(this, 'kms.endpoint', props.kms.endpoint, 'not a unix socket endpoint', "use 'unix:///path/to/socket'");
+        throw new BlueprintPropError(
+          this,
+          'kms.endpoint',
+          props.kms.endpoint,
+          'not a unix socket endpoint',
+          "use 'unix:///path/to/socket'",
+        );
       }
       checkDuration(this, 'kms.timeout', props.kms.timeout ?? '3s');
       if (props.keys !== undefined) {
-        throw new BlueprintPropError(this, 'keys', props.keys, "local keys are not used with provider 'kms'", 'remove keys, or choose a local provider');
+        throw new BlueprintPropError(
+          this,
+          'keys',
+          props.keys,
+          "local keys are not used with provider 'kms'",
+          'remove keys, or choose a local provider',
+        );
       }
       this.kms = props.kms;
       this.keyNames = [];
     } else {
       if (props.kms) {
-        throw new BlueprintPropError(this, 'kms', props.kms, `a KMS plugin is given but provider is '${this.provider}'`, "set provider: 'kms' or remove kms");
+        throw new BlueprintPropError(
+          this,
+          'kms',
+          props.kms,
+          `a KMS plugin is given but provider is '${this.provider}'`,
+          "set provider: 'kms' or remove kms",
+        );
       }
       const keys = props.keys ?? ['encryption-key-1'];
       if (keys.length === 0) {
-        throw new BlueprintPropError(this, 'keys', keys, 'no key is named', "name at least one key, e.g. ['encryption-key-1']");
+        throw new BlueprintPropError(
+          this,
+          'keys',
+          keys,
+          'no key is named',
+          "name at least one key, e.g. ['encryption-key-1']",
+        );
       }
       keys.forEach((k, i) => {
         if (typeof k !== 'string' || k.length === 0) {
-          throw new BlueprintPropError(this, `keys[${i}]`, k, 'the key name is empty', "name the key, e.g. 'encryption-key-1' (the stack generates its material)");
+          throw new BlueprintPropError(
+            this,
+            `keys[${i}]`,
+            k,
+            'the key name is empty',
+            "name the key, e.g. 'encryption-key-1' (the stack generates its material)",
+          );
         }
         if (!SECRET_KEY_NAME.test(k)) {
-          throw new BlueprintPropError(this, `keys[${i}]`, k, 'not a valid key name', "use 1-63 lower-case letters, digits and '-', starting with a letter or digit; never the key itself");
+          throw new BlueprintPropError(
+            this,
+            `keys[${i}]`,
+            k,
+            'not a valid key name',
+            "use 1-63 lower-case letters, digits and '-', starting with a letter or digit; never the key itself",
+          );
         }
         if (keys.indexOf(k) !== i) {
-          throw new BlueprintPropError(this, `keys[${i}]`, k, 'the key is listed twice', 'list each key once, newest first');
+          throw new BlueprintPropError(
+            this,
+            `keys[${i}]`,
+            k,
+            'the key is listed twice',
+            'list each key once, newest first',
+          );
         }
       });
       this.keyNames = [...keys];
@@ -123,10 +183,22 @@ export class EncryptionConfiguration extends NodeConfigFile {
     const resources = ['secrets'];
     extra.forEach((r, i) => {
       if (!/^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(r) && r !== '*.*') {
-        throw new BlueprintPropError(this, `extraResources[${i}]`, r, "not a resource name ('resource' or 'resource.group')", "use e.g. 'configmaps' or 'widgets.example.org'");
+        throw new BlueprintPropError(
+          this,
+          `extraResources[${i}]`,
+          r,
+          "not a resource name ('resource' or 'resource.group')",
+          "use e.g. 'configmaps' or 'widgets.example.org'",
+        );
       }
       if (resources.includes(r)) {
-        throw new BlueprintPropError(this, `extraResources[${i}]`, r, 'the resource is listed twice (secrets are always encrypted)', 'list each resource once');
+        throw new BlueprintPropError(
+          this,
+          `extraResources[${i}]`,
+          r,
+          'the resource is listed twice (secrets are always encrypted)',
+          'list each resource once',
+        );
       }
       resources.push(r);
     });
@@ -140,7 +212,14 @@ export class EncryptionConfiguration extends NodeConfigFile {
   public toObjects(): KubeObject[] {
     const strong: Record<string, unknown> =
       this.provider === 'kms'
-        ? { kms: { apiVersion: 'v2', name: this.kms!.name, endpoint: this.kms!.endpoint, timeout: this.kms!.timeout ?? '3s' } }
+        ? {
+            kms: {
+              apiVersion: 'v2',
+              name: this.kms!.name,
+              endpoint: this.kms!.endpoint,
+              timeout: this.kms!.timeout ?? '3s',
+            },
+          }
         : { [this.provider]: { keys: this.keyNames.map((name) => ({ name, secret: secretToken(name) })) } };
     const providers: Array<Record<string, unknown>> = [strong];
     if (this.readUnencrypted) providers.push({ identity: {} });

@@ -196,7 +196,13 @@ export class HardenedControlPlane extends Construct {
     super(scope, id);
     this.profile = props.profile ?? 'standard';
     if (!PROTECTION_PROFILES.includes(this.profile)) {
-      throw new BlueprintPropError(this, 'profile', this.profile, 'unknown protection profile', "use 'basic', 'standard' or 'high'");
+      throw new BlueprintPropError(
+        this,
+        'profile',
+        this.profile,
+        'unknown protection profile',
+        "use 'basic', 'standard' or 'high'",
+      );
     }
     this.kubernetesVersion = props.kubernetesVersion ?? 'v1.36.3';
     checkKubernetesVersion(this, 'kubernetesVersion', this.kubernetesVersion);
@@ -204,7 +210,8 @@ export class HardenedControlPlane extends Construct {
     const apiServerPort = checkPort(this, 'apiServerPort', props.apiServerPort ?? 6443);
     const etcdClientPort = checkPort(this, 'etcdClientPort', props.etcdClientPort ?? 2379);
     const etcdPeerPort = checkPort(this, 'etcdPeerPort', props.etcdPeerPort ?? 2380);
-    const etcdMetricsPort = props.etcdMetricsPort === undefined ? undefined : checkPort(this, 'etcdMetricsPort', props.etcdMetricsPort);
+    const etcdMetricsPort =
+      props.etcdMetricsPort === undefined ? undefined : checkPort(this, 'etcdMetricsPort', props.etcdMetricsPort);
     const controllerManagerPort = checkPort(this, 'controllerManagerPort', props.controllerManagerPort ?? 10257);
     const schedulerPort = checkPort(this, 'schedulerPort', props.schedulerPort ?? 10259);
     checkDistinctPorts(this, {
@@ -220,18 +227,37 @@ export class HardenedControlPlane extends Construct {
     if (props.advertiseAddress !== undefined) checkIp(this, 'advertiseAddress', props.advertiseAddress);
     const advertiseIsLoopback = props.advertiseAddress !== undefined && isLoopback(props.advertiseAddress);
     if (props.loopbackOnly && props.advertiseAddress !== undefined && !advertiseIsLoopback) {
-      throw new BlueprintPropError(this, 'advertiseAddress', props.advertiseAddress, 'loopbackOnly is set but the address is not a loopback address', "remove advertiseAddress or use '127.0.0.1'");
+      throw new BlueprintPropError(
+        this,
+        'advertiseAddress',
+        props.advertiseAddress,
+        'loopbackOnly is set but the address is not a loopback address',
+        "remove advertiseAddress or use '127.0.0.1'",
+      );
     }
     /** Loopback mode: kubeadm does not accept a loopback advertise address, flags carry it. */
-    const loopbackAddress = props.loopbackOnly || advertiseIsLoopback ? (props.advertiseAddress ?? '127.0.0.1') : undefined;
+    const loopbackAddress =
+      props.loopbackOnly || advertiseIsLoopback ? (props.advertiseAddress ?? '127.0.0.1') : undefined;
     this.loopbackAddress = loopbackAddress;
     if (props.serviceAdvertiseAddress !== undefined) {
       checkIp(this, 'serviceAdvertiseAddress', props.serviceAdvertiseAddress);
       if (!loopbackAddress) {
-        throw new BlueprintPropError(this, 'serviceAdvertiseAddress', props.serviceAdvertiseAddress, 'only a loopback-only control plane advertises an address it does not bind', 'set advertiseAddress instead');
+        throw new BlueprintPropError(
+          this,
+          'serviceAdvertiseAddress',
+          props.serviceAdvertiseAddress,
+          'only a loopback-only control plane advertises an address it does not bind',
+          'set advertiseAddress instead',
+        );
       }
       if (isLoopback(props.serviceAdvertiseAddress)) {
-        throw new BlueprintPropError(this, 'serviceAdvertiseAddress', props.serviceAdvertiseAddress, 'Service endpoints may not be loopback addresses', "use an address a forwarder serves the API on, e.g. the local node's '198.18.0.2'");
+        throw new BlueprintPropError(
+          this,
+          'serviceAdvertiseAddress',
+          props.serviceAdvertiseAddress,
+          'Service endpoints may not be loopback addresses',
+          "use an address a forwarder serves the API on, e.g. the local node's '198.18.0.2'",
+        );
       }
     }
     if (props.nodeName !== undefined) checkDnsSubdomain(this, 'nodeName', props.nodeName);
@@ -244,25 +270,46 @@ export class HardenedControlPlane extends Construct {
       throw new BlueprintPropError(this, 'certSANs', certSANs, 'a SAN is listed twice', 'list each SAN once');
     }
     if (props.controlPlaneEndpoint !== undefined && !/^[a-z0-9.\-[\]:]+$/i.test(props.controlPlaneEndpoint)) {
-      throw new BlueprintPropError(this, 'controlPlaneEndpoint', props.controlPlaneEndpoint, 'not a host or host:port', "use e.g. 'api.example.org:6443'");
+      throw new BlueprintPropError(
+        this,
+        'controlPlaneEndpoint',
+        props.controlPlaneEndpoint,
+        'not a host or host:port',
+        "use e.g. 'api.example.org:6443'",
+      );
     }
-    const controlPlaneEndpoint = props.controlPlaneEndpoint ?? (loopbackAddress ? hostPort(loopbackAddress, apiServerPort) : undefined);
+    const controlPlaneEndpoint =
+      props.controlPlaneEndpoint ?? (loopbackAddress ? hostPort(loopbackAddress, apiServerPort) : undefined);
 
     this.tls = TlsPolicy.resolve(this, this.profile, props.tls);
     const { log: auditLogProps, ...auditPolicyProps } = props.audit ?? {};
     this.auditLog = resolveAuditLog(this, this.profile, auditLogProps);
     this.auditPolicy = new AuditPolicy(this, 'AuditPolicy', { ...auditPolicyProps, profile: this.profile });
     this.encryption = new EncryptionConfiguration(this, 'Encryption', props.encryption);
-    this.admission = new AdmissionConfiguration(this, 'Admission', { ...props.admission, profile: this.profile, kubernetesVersion: this.kubernetesVersion });
+    this.admission = new AdmissionConfiguration(this, 'Admission', {
+      ...props.admission,
+      profile: this.profile,
+      kubernetesVersion: this.kubernetesVersion,
+    });
     const anonymous = props.apiServer?.anonymousAuth ?? 'health-endpoints';
     if (anonymous === 'health-endpoints') {
-      this.authentication = new AuthenticationConfiguration(this, 'Authentication', { anonymousPaths: props.apiServer?.anonymousPaths });
+      this.authentication = new AuthenticationConfiguration(this, 'Authentication', {
+        anonymousPaths: props.apiServer?.anonymousPaths,
+      });
     } else if (props.apiServer?.anonymousPaths !== undefined) {
-      throw new BlueprintPropError(this, 'apiServer.anonymousPaths', props.apiServer.anonymousPaths, "anonymous paths have no effect when anonymousAuth is 'disabled'", 'remove anonymousPaths');
+      throw new BlueprintPropError(
+        this,
+        'apiServer.anonymousPaths',
+        props.apiServer.anonymousPaths,
+        "anonymous paths have no effect when anonymousAuth is 'disabled'",
+        'remove anonymousPaths',
+      );
     }
 
     if (props.clusterEgressProxySocket !== undefined) {
-      this.egressSelector = new EgressSelectorConfiguration(this, 'EgressSelector', { clusterProxySocket: props.clusterEgressProxySocket });
+      this.egressSelector = new EgressSelectorConfiguration(this, 'EgressSelector', {
+        clusterProxySocket: props.clusterEgressProxySocket,
+      });
     }
 
     this.kubelet = new KubeletConfiguration(this, 'Kubelet', { profile: this.profile, tls: this.tls }, props.kubelet);
@@ -300,7 +347,9 @@ export class HardenedControlPlane extends Construct {
         admissionConfigPath: ADMISSION_CONFIG_PATH,
         configuredAdmissionPlugins: this.admission.pluginNames,
         authenticationConfigPath: this.authentication ? AUTHENTICATION_CONFIG_PATH : undefined,
-        egressSelector: this.egressSelector ? { configPath: this.egressSelector.path, socketDirectory: this.egressSelector.socketDirectory } : undefined,
+        egressSelector: this.egressSelector
+          ? { configPath: this.egressSelector.path, socketDirectory: this.egressSelector.socketDirectory }
+          : undefined,
       },
       {
         apiServer: props.apiServer,
@@ -311,11 +360,24 @@ export class HardenedControlPlane extends Construct {
       },
     );
     this.kubeProxy = new KubeProxyConfiguration(this, 'KubeProxy', { podSubnet }, props.kubeProxy);
-    this.kubeadmConfig = new KubeadmConfigFile(this, 'KubeadmConfig', { init: this.init, cluster: this.cluster, kubelet: this.kubelet, kubeProxy: this.kubeProxy });
+    this.kubeadmConfig = new KubeadmConfigFile(this, 'KubeadmConfig', {
+      init: this.init,
+      cluster: this.cluster,
+      kubelet: this.kubelet,
+      kubeProxy: this.kubeProxy,
+    });
     this.join = new KubeadmJoinConfiguration(this, 'Join', props.join);
 
     this.backup = new BackupConfiguration(this, 'Backup', props.backup);
-    const configFiles = [this.kubeadmConfig, this.auditPolicy, this.encryption, this.admission, ...(this.authentication ? [this.authentication] : []), ...(this.egressSelector ? [this.egressSelector] : []), this.backup];
+    const configFiles = [
+      this.kubeadmConfig,
+      this.auditPolicy,
+      this.encryption,
+      this.admission,
+      ...(this.authentication ? [this.authentication] : []),
+      ...(this.egressSelector ? [this.egressSelector] : []),
+      this.backup,
+    ];
     this.manifest = new NodeFileManifest(this, 'Manifest', {
       profile: this.profile,
       ...props.fileModes,

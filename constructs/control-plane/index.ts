@@ -3,21 +3,39 @@
 // validation and rendering helpers stay internal: code of this package imports them by file path.
 export { type AuditLogProps, type AuditLogSettings } from './audit-log';
 export {
-  type AuditGroupResources, type AuditLevel, AuditPolicy, type AuditPolicyProps, type AuditRule, type AuditStage,
+  type AuditGroupResources,
+  type AuditLevel,
+  AuditPolicy,
+  type AuditPolicyProps,
+  type AuditRule,
+  type AuditStage,
 } from './audit-policy';
 export { AuthenticationConfiguration, type AuthenticationConfigurationProps } from './authentication-configuration';
 export { BackupConfiguration, type BackupConfigurationProps } from './backup-configuration';
 export {
-  type AnonymousAuthMode, type ApiServerHardeningProps, type ControllerManagerHardeningProps, type EtcdHardeningProps,
-  type ExtraArg, type ExtraVolume, KubeadmClusterConfiguration, type PkiKeyAlgorithm, type PkiProps,
+  type AnonymousAuthMode,
+  type ApiServerHardeningProps,
+  type ControllerManagerHardeningProps,
+  type EtcdHardeningProps,
+  type ExtraArg,
+  type ExtraVolume,
+  KubeadmClusterConfiguration,
+  type PkiKeyAlgorithm,
+  type PkiProps,
   type SchedulerHardeningProps,
 } from './cluster-configuration';
 export { EgressSelectorConfiguration, type EgressSelectorConfigurationProps } from './egress-selector-configuration';
 export {
-  EncryptionConfiguration, type EncryptionConfigurationProps, type EncryptionProviderType, type KmsV2Provider,
+  EncryptionConfiguration,
+  type EncryptionConfigurationProps,
+  type EncryptionProviderType,
+  type KmsV2Provider,
 } from './encryption-configuration';
 export {
-  type ControlPlaneAdmissionProps, type ControlPlaneAuditProps, type ControlPlaneFileModeProps, HardenedControlPlane,
+  type ControlPlaneAdmissionProps,
+  type ControlPlaneAuditProps,
+  type ControlPlaneFileModeProps,
+  HardenedControlPlane,
   type HardenedControlPlaneProps,
 } from './hardened-control-plane';
 export { KubeadmInitConfiguration } from './init-configuration';
@@ -27,4 +45,10 @@ export { KubeProxyConfiguration, type KubeProxyHardeningProps } from './kube-pro
 export { KubeletConfiguration, type KubeletHardeningProps } from './kubelet-configuration';
 export { NodeFileManifest, type NodeFileManifestProps } from './node-file-manifest';
 export { PROTECTION_PROFILES, type ProtectionProfile } from './profile';
-export { APPROVED_CIPHER_SUITES, DEFAULT_CIPHER_SUITES, TlsPolicy, type TlsPolicyProps, type TlsVersion } from './tls-policy';
+export {
+  APPROVED_CIPHER_SUITES,
+  DEFAULT_CIPHER_SUITES,
+  TlsPolicy,
+  type TlsPolicyProps,
+  type TlsVersion,
+} from './tls-policy';

@@ -40,12 +40,22 @@ export class KubeadmJoinConfiguration extends Construct {
     super(scope, id);
     this.props = props;
     this.controlPlane = props.controlPlane ?? false;
-    this.discovery = checkAbsolutePath(this, 'discoveryKubeconfigPath', props.discoveryKubeconfigPath ?? DISCOVERY_KUBECONFIG_PATH);
+    this.discovery = checkAbsolutePath(
+      this,
+      'discoveryKubeconfigPath',
+      props.discoveryKubeconfigPath ?? DISCOVERY_KUBECONFIG_PATH,
+    );
     if (props.advertiseAddress !== undefined) checkIp(this, 'advertiseAddress', props.advertiseAddress);
     if (props.apiServerPort !== undefined) checkPort(this, 'apiServerPort', props.apiServerPort);
     if (props.nodeName !== undefined) checkDnsSubdomain(this, 'nodeName', props.nodeName);
     if (!this.controlPlane && (props.advertiseAddress !== undefined || props.apiServerPort !== undefined)) {
-      throw new BlueprintPropError(this, 'advertiseAddress', props.advertiseAddress ?? props.apiServerPort, 'only a joining control-plane node has an API endpoint', 'set controlPlane: true or remove the endpoint props');
+      throw new BlueprintPropError(
+        this,
+        'advertiseAddress',
+        props.advertiseAddress ?? props.apiServerPort,
+        'only a joining control-plane node has an API endpoint',
+        'set controlPlane: true or remove the endpoint props',
+      );
     }
   }
 

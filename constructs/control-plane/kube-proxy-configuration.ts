@@ -45,8 +45,17 @@ export class KubeProxyConfiguration extends Construct {
 
   constructor(scope: Construct, id: string, ctx: KubeProxyConfigurationContext, props: KubeProxyHardeningProps = {}) {
     super(scope, id);
-    if (props.conntrackMaxPerCore !== undefined && (!Number.isInteger(props.conntrackMaxPerCore) || props.conntrackMaxPerCore < 0)) {
-      throw new BlueprintPropError(this, 'kubeProxy.conntrackMaxPerCore', props.conntrackMaxPerCore, 'not a non-negative integer', 'use 0 (leave the kernel value) or e.g. 32768');
+    if (
+      props.conntrackMaxPerCore !== undefined &&
+      (!Number.isInteger(props.conntrackMaxPerCore) || props.conntrackMaxPerCore < 0)
+    ) {
+      throw new BlueprintPropError(
+        this,
+        'kubeProxy.conntrackMaxPerCore',
+        props.conntrackMaxPerCore,
+        'not a non-negative integer',
+        'use 0 (leave the kernel value) or e.g. 32768',
+      );
     }
     this.conntrackMaxPerCore = props.conntrackMaxPerCore;
     this.nodePortAddresses = props.nodePortAddresses ?? ['primary'];
@@ -54,10 +63,17 @@ export class KubeProxyConfiguration extends Construct {
       if (a === 'primary') continue;
       checkCidr(this, `kubeProxy.nodePortAddresses[${i}]`, a);
       if (/^127\.|^::1\//.test(a)) {
-        throw new BlueprintPropError(this, `kubeProxy.nodePortAddresses[${i}]`, a, 'NodePorts on loopback make kube-proxy set route_localnet=1 (CVE-2020-8558)', "use 'primary' or the node's own CIDRs");
+        throw new BlueprintPropError(
+          this,
+          `kubeProxy.nodePortAddresses[${i}]`,
+          a,
+          'NodePorts on loopback make kube-proxy set route_localnet=1 (CVE-2020-8558)',
+          "use 'primary' or the node's own CIDRs",
+        );
       }
     }
-    this.clusterCIDR = props.clusterCIDR === undefined ? ctx.podSubnet : checkCidr(this, 'kubeProxy.clusterCIDR', props.clusterCIDR);
+    this.clusterCIDR =
+      props.clusterCIDR === undefined ? ctx.podSubnet : checkCidr(this, 'kubeProxy.clusterCIDR', props.clusterCIDR);
   }
 
   public toObject(): KubeObject {

@@ -28,10 +28,18 @@ export class KubeadmConfigFile extends NodeConfigFile {
   }
 
   protected describe(): string {
-    return 'kubeadm configuration (kubeadm init --config): InitConfiguration, ClusterConfiguration, KubeletConfiguration' + (this.parts.kubeProxy ? ', KubeProxyConfiguration' : '');
+    return (
+      'kubeadm configuration (kubeadm init --config): InitConfiguration, ClusterConfiguration, KubeletConfiguration' +
+      (this.parts.kubeProxy ? ', KubeProxyConfiguration' : '')
+    );
   }
 
   public toObjects(): KubeObject[] {
-    return [this.parts.init.toObject(), this.parts.cluster.toObject(), this.parts.kubelet.toObject(), ...(this.parts.kubeProxy ? [this.parts.kubeProxy.toObject()] : [])];
+    return [
+      this.parts.init.toObject(),
+      this.parts.cluster.toObject(),
+      this.parts.kubelet.toObject(),
+      ...(this.parts.kubeProxy ? [this.parts.kubeProxy.toObject()] : []),
+    ];
   }
 }

@@ -106,41 +106,100 @@ export class KubeletConfiguration extends Construct {
     const idle = props.streamingConnectionIdleTimeout ?? '5m';
     const idleSeconds = checkDuration(this, 'streamingConnectionIdleTimeout', idle);
     if (idleSeconds < 300 || idleSeconds > 4 * 3600) {
-      throw new BlueprintPropError(this, 'streamingConnectionIdleTimeout', idle, 'must be at least 5m (STIG V-245541) and at most 4h (0 disables the timeout)', "use a duration such as '5m' or '1h'");
+      throw new BlueprintPropError(
+        this,
+        'streamingConnectionIdleTimeout',
+        idle,
+        'must be at least 5m (STIG V-245541) and at most 4h (0 disables the timeout)',
+        "use a duration such as '5m' or '1h'",
+      );
     }
     const eventRecordQPS = checkPositiveInt(this, 'eventRecordQPS', props.eventRecordQPS ?? 50, 1, 10_000);
     const eventBurst = checkPositiveInt(this, 'eventBurst', props.eventBurst ?? 100, 1, 100_000);
-    const podPidsLimit = checkPositiveInt(this, 'podPidsLimit', props.podPidsLimit ?? (context.profile === 'high' ? 1024 : 4096), 64, 4_194_304);
+    const podPidsLimit = checkPositiveInt(
+      this,
+      'podPidsLimit',
+      props.podPidsLimit ?? (context.profile === 'high' ? 1024 : 4096),
+      64,
+      4_194_304,
+    );
     const maxPods = checkPositiveInt(this, 'maxPods', props.maxPods ?? 110, 1, 10_000);
-    const containerLogMaxFiles = checkPositiveInt(this, 'containerLogMaxFiles', props.containerLogMaxFiles ?? 5, 2, 100);
+    const containerLogMaxFiles = checkPositiveInt(
+      this,
+      'containerLogMaxFiles',
+      props.containerLogMaxFiles ?? 5,
+      2,
+      100,
+    );
     const containerLogMaxSize = props.containerLogMaxSize ?? '10Mi';
     if (!/^[0-9]+(Ki|Mi|Gi)$/.test(containerLogMaxSize)) {
-      throw new BlueprintPropError(this, 'containerLogMaxSize', containerLogMaxSize, 'not a size', "use a quantity such as '10Mi'");
+      throw new BlueprintPropError(
+        this,
+        'containerLogMaxSize',
+        containerLogMaxSize,
+        'not a size',
+        "use a quantity such as '10Mi'",
+      );
     }
     const kubeReserved = this.quantities('kubeReserved', props.kubeReserved ?? { cpu: '100m', memory: '256Mi' });
     const systemReserved = this.quantities('systemReserved', props.systemReserved ?? { cpu: '100m', memory: '256Mi' });
     const evictionHard = this.quantities(
       'evictionHard',
-      props.evictionHard ?? { 'imagefs.available': '15%', 'memory.available': '200Mi', 'nodefs.available': '10%', 'nodefs.inodesFree': '5%' },
+      props.evictionHard ?? {
+        'imagefs.available': '15%',
+        'memory.available': '200Mi',
+        'nodefs.available': '10%',
+        'nodefs.inodesFree': '5%',
+      },
     );
     const featureGates = props.featureGates ?? {};
     for (const [gate, on] of Object.entries(featureGates)) {
       if (gate === 'AllAlpha' && on) {
-        throw new BlueprintPropError(this, 'featureGates.AllAlpha', on, 'alpha features must not be enabled (STIG V-242400)', 'remove AllAlpha');
+        throw new BlueprintPropError(
+          this,
+          'featureGates.AllAlpha',
+          on,
+          'alpha features must not be enabled (STIG V-242400)',
+          'remove AllAlpha',
+        );
       }
       if (typeof on !== 'boolean' || !/^[A-Z][A-Za-z0-9]+$/.test(gate)) {
-        throw new BlueprintPropError(this, `featureGates.${gate}`, on, 'not a feature gate setting', 'use { GateName: true|false }');
+        throw new BlueprintPropError(
+          this,
+          `featureGates.${gate}`,
+          on,
+          'not a feature gate setting',
+          'use { GateName: true|false }',
+        );
       }
     }
     const cgroupDriver = props.cgroupDriver ?? 'systemd';
     if (cgroupDriver !== 'systemd' && cgroupDriver !== 'cgroupfs') {
-      throw new BlueprintPropError(this, 'cgroupDriver', cgroupDriver, 'unknown cgroup driver', "use 'systemd' or 'cgroupfs'");
+      throw new BlueprintPropError(
+        this,
+        'cgroupDriver',
+        cgroupDriver,
+        'unknown cgroup driver',
+        "use 'systemd' or 'cgroupfs'",
+      );
     }
     if (props.cgroupRoot !== undefined && !/^\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(props.cgroupRoot)) {
-      throw new BlueprintPropError(this, 'cgroupRoot', props.cgroupRoot, 'not an absolute cgroup path', "use a path such as '/hcb-local'");
+      throw new BlueprintPropError(
+        this,
+        'cgroupRoot',
+        props.cgroupRoot,
+        'not an absolute cgroup path',
+        "use a path such as '/hcb-local'",
+      );
     }
     if (props.cgroupRoot !== undefined && cgroupDriver === 'systemd' && !/\.slice$/.test(props.cgroupRoot)) {
-      throw new BlueprintPropError(this, 'cgroupRoot', props.cgroupRoot, 'the systemd driver needs a slice name', "use a slice such as '/hcb.slice', or cgroupDriver 'cgroupfs'");
+      throw new BlueprintPropError(
+        this,
+        'cgroupRoot',
+        props.cgroupRoot,
+        'the systemd driver needs a slice name',
+        "use a slice such as '/hcb.slice', or cgroupDriver 'cgroupfs'",
+      );
     }
     this.object = {
       apiVersion: 'kubelet.config.k8s.io/v1beta1',
@@ -186,7 +245,13 @@ export class KubeletConfiguration extends Construct {
   private quantities(prop: string, values: Record<string, string>): Record<string, string> {
     for (const [k, v] of Object.entries(values)) {
       if (!/^[a-z][a-z0-9.-]*$/i.test(k) || typeof v !== 'string' || !QUANTITY.test(v)) {
-        throw new BlueprintPropError(this, `${prop}.${k}`, v, 'not a resource quantity', "use a quantity such as '100m', '256Mi' or '10%'");
+        throw new BlueprintPropError(
+          this,
+          `${prop}.${k}`,
+          v,
+          'not a resource quantity',
+          "use a quantity such as '100m', '256Mi' or '10%'",
+        );
       }
     }
     return sortKeys(values);

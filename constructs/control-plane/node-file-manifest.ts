@@ -2,7 +2,17 @@ import { Construct } from 'constructs';
 import { NODE_FILE_MANIFEST_API_VERSION, NODE_FILE_MANIFEST_KIND } from '../../policies/model';
 import type { KubeObject, NodeFile } from '../../policies/model';
 import { BlueprintPropError } from '../common/errors';
-import { AUDIT_LOG_DIR, ETCD_DATA_DIR, KUBELET_DROPIN_PATH, KUBELET_CONFIG_PATH, KUBELET_FLAGS_ENV_PATH, KUBELET_PKI_DIR, KUBERNETES_DIR, MANIFESTS_DIR, PKI_DIR } from './paths';
+import {
+  AUDIT_LOG_DIR,
+  ETCD_DATA_DIR,
+  KUBELET_DROPIN_PATH,
+  KUBELET_CONFIG_PATH,
+  KUBELET_FLAGS_ENV_PATH,
+  KUBELET_PKI_DIR,
+  KUBERNETES_DIR,
+  MANIFESTS_DIR,
+  PKI_DIR,
+} from './paths';
 import { ProtectionProfile } from './profile';
 import { octalMode, renderYaml } from './render';
 
@@ -70,7 +80,15 @@ export class NodeFileManifest extends Construct {
     const certMode = this.mode('pkiCertMode', props.pkiCertMode ?? 0o640, 0o644);
     const keyMode = this.mode('pkiKeyMode', props.pkiKeyMode ?? 0o400, 0o600);
     const kubeletConfigMode = this.mode('kubeletConfigMode', props.kubeletConfigMode ?? 0o600, 0o644);
-    const kubeadm = (path: string, mode: number, role: string, sensitive: boolean): NodeFile => ({ path, owner: 'root', group: 'root', mode, role, sensitive, createdBy: 'kubeadm' });
+    const kubeadm = (path: string, mode: number, role: string, sensitive: boolean): NodeFile => ({
+      path,
+      owner: 'root',
+      group: 'root',
+      mode,
+      role,
+      sensitive,
+      createdBy: 'kubeadm',
+    });
 
     const files: NodeFile[] = [];
     for (const pair of PKI_PAIRS) {
@@ -80,23 +98,69 @@ export class NodeFileManifest extends Construct {
     files.push(kubeadm(`${PKI_DIR}/sa.pub`, certMode, 'pki-public-key', false));
     files.push(kubeadm(`${PKI_DIR}/sa.key`, keyMode, 'pki-key', true));
     for (const kc of KUBECONFIGS) {
-      files.push(kubeadm(`${KUBERNETES_DIR}/${kc}`, 0o600, kc === 'kubelet.conf' ? 'kubelet-kubeconfig' : 'control-plane-kubeconfig', true));
+      files.push(
+        kubeadm(
+          `${KUBERNETES_DIR}/${kc}`,
+          0o600,
+          kc === 'kubelet.conf' ? 'kubelet-kubeconfig' : 'control-plane-kubeconfig',
+          true,
+        ),
+      );
     }
-    for (const pod of STATIC_PODS) files.push(kubeadm(`${MANIFESTS_DIR}/${pod}.yaml`, 0o600, 'static-pod-manifest', false));
+    for (const pod of STATIC_PODS)
+      files.push(kubeadm(`${MANIFESTS_DIR}/${pod}.yaml`, 0o600, 'static-pod-manifest', false));
     files.push(kubeadm(KUBELET_CONFIG_PATH, kubeletConfigMode, 'kubelet-config', false));
     files.push(kubeadm(KUBELET_FLAGS_ENV_PATH, kubeletConfigMode, 'kubelet-flags', false));
     // STIG V-242445: the etcd data belongs to etcd (CCN-STIC table 3 says root:root; the
     // stricter, more specific STIG rule wins). etcd running as root still reads it.
-    files.push({ path: props.etcdDataDir ?? ETCD_DATA_DIR, owner: 'etcd', group: 'etcd', mode: 0o700, role: 'etcd-data', sensitive: true, createdBy: 'kubeadm' });
+    files.push({
+      path: props.etcdDataDir ?? ETCD_DATA_DIR,
+      owner: 'etcd',
+      group: 'etcd',
+      mode: 0o700,
+      role: 'etcd-data',
+      sensitive: true,
+      createdBy: 'kubeadm',
+    });
     // Installed by the kubeadm package; gives the kubelet its kubeconfig and config flags.
     files.push(kubeadm(KUBELET_DROPIN_PATH, 0o644, 'kubelet-service-dropin', false));
-    files.push({ path: `${KUBELET_PKI_DIR}/kubelet-client-current.pem`, owner: 'root', group: 'root', mode: 0o600, role: 'pki-key', sensitive: true, createdBy: 'kubelet' });
-    files.push({ path: `${KUBELET_PKI_DIR}/kubelet-server-current.pem`, owner: 'root', group: 'root', mode: 0o600, role: 'pki-key', sensitive: true, createdBy: 'kubelet' });
-    files.push({ path: props.auditLogDirectory ?? AUDIT_LOG_DIR, owner: 'root', group: 'root', mode: 0o700, role: 'audit-log-directory', sensitive: false, createdBy: 'kubelet' });
+    files.push({
+      path: `${KUBELET_PKI_DIR}/kubelet-client-current.pem`,
+      owner: 'root',
+      group: 'root',
+      mode: 0o600,
+      role: 'pki-key',
+      sensitive: true,
+      createdBy: 'kubelet',
+    });
+    files.push({
+      path: `${KUBELET_PKI_DIR}/kubelet-server-current.pem`,
+      owner: 'root',
+      group: 'root',
+      mode: 0o600,
+      role: 'pki-key',
+      sensitive: true,
+      createdBy: 'kubelet',
+    });
+    files.push({
+      path: props.auditLogDirectory ?? AUDIT_LOG_DIR,
+      owner: 'root',
+      group: 'root',
+      mode: 0o700,
+      role: 'audit-log-directory',
+      sensitive: false,
+      createdBy: 'kubelet',
+    });
 
     for (const f of props.blueprintFiles ?? []) {
       if (files.some((x) => x.path === f.path)) {
-        throw new BlueprintPropError(this, 'blueprintFiles', f.path, 'two node files have the same path', 'give each file its own path');
+        throw new BlueprintPropError(
+          this,
+          'blueprintFiles',
+          f.path,
+          'two node files have the same path',
+          'give each file its own path',
+        );
       }
       files.push({ ...f });
     }
@@ -105,7 +169,13 @@ export class NodeFileManifest extends Construct {
 
   private mode(prop: string, mode: number, max: number): number {
     if (!Number.isInteger(mode) || mode < 0 || (mode & ~max) !== 0) {
-      throw new BlueprintPropError(this, prop, octalMode(mode), `grants more than ${octalMode(max)} allows`, `use ${octalMode(max)} or stricter`);
+      throw new BlueprintPropError(
+        this,
+        prop,
+        octalMode(mode),
+        `grants more than ${octalMode(max)} allows`,
+        `use ${octalMode(max)} or stricter`,
+      );
     }
     return mode;
   }

@@ -44,7 +44,8 @@ const REFUSED_CIPHER_SUITES: Record<string, string> = {
   TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305: 'a legacy alias; use the _SHA256 name',
   TLS_AES_128_GCM_SHA256: 'a TLS 1.3 suite, which cannot be configured (TLS 1.3 always uses its fixed, strong suites)',
   TLS_AES_256_GCM_SHA384: 'a TLS 1.3 suite, which cannot be configured (TLS 1.3 always uses its fixed, strong suites)',
-  TLS_CHACHA20_POLY1305_SHA256: 'a TLS 1.3 suite, which cannot be configured (TLS 1.3 always uses its fixed, strong suites)',
+  TLS_CHACHA20_POLY1305_SHA256:
+    'a TLS 1.3 suite, which cannot be configured (TLS 1.3 always uses its fixed, strong suites)',
 };
 
 /**
@@ -76,7 +77,12 @@ export interface TlsPolicyProps {
 /** A validated TLS policy shared by all components. */
 export class TlsPolicy {
   /** Validates props and applies the profile default; throws BlueprintPropError. */
-  public static resolve(scope: Construct, profile: ProtectionProfile, props: TlsPolicyProps = {}, propPrefix = 'tls'): TlsPolicy {
+  public static resolve(
+    scope: Construct,
+    profile: ProtectionProfile,
+    props: TlsPolicyProps = {},
+    propPrefix = 'tls',
+  ): TlsPolicy {
     const minVersion = props.minVersion ?? (profile === 'high' ? 'VersionTLS13' : 'VersionTLS12');
     if (minVersion !== 'VersionTLS12' && minVersion !== 'VersionTLS13') {
       throw new BlueprintPropError(
@@ -89,12 +95,24 @@ export class TlsPolicy {
     }
     const suites = props.cipherSuites ?? [...DEFAULT_CIPHER_SUITES];
     if (suites.length === 0) {
-      throw new BlueprintPropError(scope, `${propPrefix}.cipherSuites`, suites, 'the list is empty, so Go defaults (including CBC suites) would apply', 'omit the prop for the default list or name approved suites');
+      throw new BlueprintPropError(
+        scope,
+        `${propPrefix}.cipherSuites`,
+        suites,
+        'the list is empty, so Go defaults (including CBC suites) would apply',
+        'omit the prop for the default list or name approved suites',
+      );
     }
     const seen = new Set<string>();
     for (const s of suites) {
       if (seen.has(s)) {
-        throw new BlueprintPropError(scope, `${propPrefix}.cipherSuites`, s, 'the suite is listed twice', 'list each suite once');
+        throw new BlueprintPropError(
+          scope,
+          `${propPrefix}.cipherSuites`,
+          s,
+          'the suite is listed twice',
+          'list each suite once',
+        );
       }
       seen.add(s);
       if (APPROVED_CIPHER_SUITES.includes(s)) continue;

@@ -6,7 +6,13 @@ import { BlueprintPropError } from '../common/errors';
 
 export function checkPort(scope: Construct, prop: string, value: number): number {
   if (!Number.isInteger(value) || value < 1 || value > 65535) {
-    throw new BlueprintPropError(scope, prop, value, 'not a TCP port (an integer from 1 to 65535)', 'use an integer port between 1 and 65535');
+    throw new BlueprintPropError(
+      scope,
+      prop,
+      value,
+      'not a TCP port (an integer from 1 to 65535)',
+      'use an integer port between 1 and 65535',
+    );
   }
   return value;
 }
@@ -18,7 +24,13 @@ export function checkDistinctPorts(scope: Construct, ports: Record<string, numbe
     if (port === undefined) continue;
     const other = seen.get(port);
     if (other) {
-      throw new BlueprintPropError(scope, prop, port, `the port is already used by "${other}"`, 'give every control-plane endpoint its own port');
+      throw new BlueprintPropError(
+        scope,
+        prop,
+        port,
+        `the port is already used by "${other}"`,
+        'give every control-plane endpoint its own port',
+      );
     }
     seen.set(port, prop);
   }
@@ -26,7 +38,13 @@ export function checkDistinctPorts(scope: Construct, ports: Record<string, numbe
 
 export function checkIp(scope: Construct, prop: string, value: string): string {
   if (isIP(value) === 0) {
-    throw new BlueprintPropError(scope, prop, value, 'not an IPv4 or IPv6 address', "use an address literal such as '10.0.0.10' or '127.0.0.1'");
+    throw new BlueprintPropError(
+      scope,
+      prop,
+      value,
+      'not an IPv4 or IPv6 address',
+      "use an address literal such as '10.0.0.10' or '127.0.0.1'",
+    );
   }
   return value;
 }
@@ -50,14 +68,26 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 export function checkDnsSubdomain(scope: Construct, prop: string, value: string): string {
   if (!DNS_SUBDOMAIN.test(value)) {
-    throw new BlueprintPropError(scope, prop, value, 'not an RFC 1123 DNS subdomain', "use lower-case letters, digits, '-' and '.', starting and ending with a letter or digit");
+    throw new BlueprintPropError(
+      scope,
+      prop,
+      value,
+      'not an RFC 1123 DNS subdomain',
+      "use lower-case letters, digits, '-' and '.', starting and ending with a letter or digit",
+    );
   }
   return value;
 }
 
 export function checkDnsLabel(scope: Construct, prop: string, value: string): string {
   if (!DNS_LABEL.test(value)) {
-    throw new BlueprintPropError(scope, prop, value, 'not an RFC 1123 label', "use at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit");
+    throw new BlueprintPropError(
+      scope,
+      prop,
+      value,
+      'not an RFC 1123 label',
+      "use at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit",
+    );
   }
   return value;
 }
@@ -67,7 +97,13 @@ export function checkSan(scope: Construct, prop: string, value: string): string 
   if (isIP(value) !== 0) return value;
   const name = value.startsWith('*.') ? value.slice(2) : value;
   if (!DNS_SUBDOMAIN.test(name)) {
-    throw new BlueprintPropError(scope, prop, value, 'not an IP address or DNS name', "use an address literal or a lower-case DNS name such as 'api.example.org'");
+    throw new BlueprintPropError(
+      scope,
+      prop,
+      value,
+      'not an IP address or DNS name',
+      "use an address literal or a lower-case DNS name such as 'api.example.org'",
+    );
   }
   return value;
 }
@@ -76,18 +112,30 @@ export function checkSan(scope: Construct, prop: string, value: string): string 
 export function checkKubernetesVersion(scope: Construct, prop: string, value: string): [number, number, number] {
   const m = /^v(\d+)\.(\d+)\.(\d+)$/.exec(value);
   if (!m) {
-    throw new BlueprintPropError(scope, prop, value, 'not an exact Kubernetes version', "pin a release such as 'v1.36.3' (labels like 'stable' make kubeadm fetch from the internet)");
+    throw new BlueprintPropError(
+      scope,
+      prop,
+      value,
+      'not an exact Kubernetes version',
+      "pin a release such as 'v1.36.3' (labels like 'stable' make kubeadm fetch from the internet)",
+    );
   }
   return [Number(m[1]), Number(m[2]), Number(m[3])];
 }
 
 const DURATION = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/;
-const UNIT_SECONDS: Record<string, number> = { ns: 1e-9, us: 1e-6, 'µs': 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+const UNIT_SECONDS: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
 
 /** Parses a Go duration string ('5m', '1h30m') into seconds; throws for anything else. */
 export function checkDuration(scope: Construct, prop: string, value: string): number {
   if (typeof value !== 'string' || !DURATION.test(value)) {
-    throw new BlueprintPropError(scope, prop, value, 'not a Go duration', "write a duration such as '60s', '5m' or '4h'");
+    throw new BlueprintPropError(
+      scope,
+      prop,
+      value,
+      'not a Go duration',
+      "write a duration such as '60s', '5m' or '4h'",
+    );
   }
   let total = 0;
   for (const part of value.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) {
@@ -96,16 +144,34 @@ export function checkDuration(scope: Construct, prop: string, value: string): nu
   return total;
 }
 
-export function checkPositiveInt(scope: Construct, prop: string, value: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
+export function checkPositiveInt(
+  scope: Construct,
+  prop: string,
+  value: number,
+  min = 1,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new BlueprintPropError(scope, prop, value, `must be an integer from ${min} to ${max}`, `use an integer between ${min} and ${max}`);
+    throw new BlueprintPropError(
+      scope,
+      prop,
+      value,
+      `must be an integer from ${min} to ${max}`,
+      `use an integer between ${min} and ${max}`,
+    );
   }
   return value;
 }
 
 export function checkAbsolutePath(scope: Construct, prop: string, value: string): string {
   if (typeof value !== 'string' || !value.startsWith('/') || value.includes('..') || /[\s,]/.test(value)) {
-    throw new BlueprintPropError(scope, prop, value, 'not an absolute path without spaces, commas or ".."', "use an absolute path such as '/var/log/kubernetes/audit/audit.log'");
+    throw new BlueprintPropError(
+      scope,
+      prop,
+      value,
+      'not an absolute path without spaces, commas or ".."',
+      "use an absolute path such as '/var/log/kubernetes/audit/audit.log'",
+    );
   }
   return value;
 }

@@ -57,19 +57,31 @@ function hostMask(c: ParsedCidr): bigint {
 
 /** True when `inner` lies inside `outer` and is strictly smaller. */
 export function cidrStrictlyContains(outer: ParsedCidr, inner: ParsedCidr): boolean {
-  return outer.family === inner.family && inner.prefix > outer.prefix
-    && (inner.address & ~hostMask(outer)) === outer.address;
+  return (
+    outer.family === inner.family && inner.prefix > outer.prefix && (inner.address & ~hostMask(outer)) === outer.address
+  );
 }
 
 /** Throws unless `value` is a CIDR whose host bits are zero; returns it parsed. */
 export function requireCidr(scope: Construct, prop: string, value: unknown): ParsedCidr {
   const c = parseCidr(value);
   if (!c) {
-    throw new BlueprintPropError(scope, prop, value, 'is not a CIDR', 'write an IPv4 or IPv6 network with a prefix length, e.g. "10.0.0.0/16" or "fd00::/64"');
+    throw new BlueprintPropError(
+      scope,
+      prop,
+      value,
+      'is not a CIDR',
+      'write an IPv4 or IPv6 network with a prefix length, e.g. "10.0.0.0/16" or "fd00::/64"',
+    );
   }
   if ((c.address & hostMask(c)) !== 0n) {
-    throw new BlueprintPropError(scope, prop, value, 'has host bits set, so it does not name a network',
-      'use the network address of the block (all bits after the prefix zero), e.g. "10.1.0.0/16" instead of "10.1.2.3/16"');
+    throw new BlueprintPropError(
+      scope,
+      prop,
+      value,
+      'has host bits set, so it does not name a network',
+      'use the network address of the block (all bits after the prefix zero), e.g. "10.1.0.0/16" instead of "10.1.2.3/16"',
+    );
   }
   return c;
 }

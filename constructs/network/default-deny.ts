@@ -27,11 +27,19 @@ export class DefaultDenyNetworkPolicy extends Construct {
     super(scope, id);
     const namespace = requireUserNamespace(this, 'namespace', props.namespace);
     this.policyName = requireDnsSubdomain(this, 'name', props.name ?? 'hcb-default-deny');
-    claimObjectName(this, 'name', { kind: 'NetworkPolicy', namespace, name: this.policyName }, 'the default deny (DefaultDenyNetworkPolicy)',
-      (other) => `rename the other policy (${other.path}): "${this.policyName}" is the namespace's default deny, and replacing it would open the namespace`);
-    stampProvenance(new KubeNetworkPolicy(this, 'Resource', {
-      metadata: { name: this.policyName, namespace },
-      spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
-    }));
+    claimObjectName(
+      this,
+      'name',
+      { kind: 'NetworkPolicy', namespace, name: this.policyName },
+      'the default deny (DefaultDenyNetworkPolicy)',
+      (other) =>
+        `rename the other policy (${other.path}): "${this.policyName}" is the namespace's default deny, and replacing it would open the namespace`,
+    );
+    stampProvenance(
+      new KubeNetworkPolicy(this, 'Resource', {
+        metadata: { name: this.policyName, namespace },
+        spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
+      }),
+    );
   }
 }

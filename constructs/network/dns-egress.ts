@@ -38,32 +38,48 @@ export class DnsEgressNetworkPolicy extends Construct {
     super(scope, id);
     const namespace = requireUserNamespace(this, 'namespace', props.namespace);
     this.policyName = requireDnsSubdomain(this, 'name', props.name ?? 'hcb-allow-dns');
-    claimObjectName(this, 'name', { kind: 'NetworkPolicy', namespace, name: this.policyName }, 'the DNS egress rule (DnsEgressNetworkPolicy)',
-      (other) => `rename the other policy (${other.path}): "${this.policyName}" is the namespace's DNS egress rule`);
+    claimObjectName(
+      this,
+      'name',
+      { kind: 'NetworkPolicy', namespace, name: this.policyName },
+      'the DNS egress rule (DnsEgressNetworkPolicy)',
+      (other) => `rename the other policy (${other.path}): "${this.policyName}" is the namespace's DNS egress rule`,
+    );
     const dnsNamespace = requireDnsLabel(this, 'dnsNamespace', props.dnsNamespace ?? 'kube-system');
     const dnsPodLabels = requireLabels(this, 'dnsPodLabels', props.dnsPodLabels ?? { 'k8s-app': 'kube-dns' });
     // The rule names the resolver's pods, never "port 53 anywhere": an empty pod selector would
     // let every pod of the DNS namespace answer (or tunnel) on 53.
     if (Object.keys(dnsPodLabels).length === 0) {
-      throw new BlueprintPropError(this, 'dnsPodLabels', props.dnsPodLabels, 'selects every pod of the DNS namespace, not the DNS pods',
-        "give the labels of the cluster DNS pods (CoreDNS: { 'k8s-app': 'kube-dns' })");
+      throw new BlueprintPropError(
+        this,
+        'dnsPodLabels',
+        props.dnsPodLabels,
+        'selects every pod of the DNS namespace, not the DNS pods',
+        "give the labels of the cluster DNS pods (CoreDNS: { 'k8s-app': 'kube-dns' })",
+      );
     }
-    stampProvenance(new KubeNetworkPolicy(this, 'Resource', {
-      metadata: { name: this.policyName, namespace },
-      spec: {
-        podSelector: {},
-        policyTypes: ['Egress'],
-        egress: [{
-          to: [{
-            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': dnsNamespace } },
-            podSelector: { matchLabels: dnsPodLabels },
-          }],
-          ports: [
-            { protocol: 'UDP', port: IntOrString.fromNumber(53) },
-            { protocol: 'TCP', port: IntOrString.fromNumber(53) },
+    stampProvenance(
+      new KubeNetworkPolicy(this, 'Resource', {
+        metadata: { name: this.policyName, namespace },
+        spec: {
+          podSelector: {},
+          policyTypes: ['Egress'],
+          egress: [
+            {
+              to: [
+                {
+                  namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': dnsNamespace } },
+                  podSelector: { matchLabels: dnsPodLabels },
+                },
+              ],
+              ports: [
+                { protocol: 'UDP', port: IntOrString.fromNumber(53) },
+                { protocol: 'TCP', port: IntOrString.fromNumber(53) },
+              ],
+            },
           ],
-        }],
-      },
-    }));
+        },
+      }),
+    );
   }
 }

@@ -37,26 +37,46 @@ export class AllowInNamespaceTraffic extends Construct {
     super(scope, id);
     const prefix = requireDnsSubdomain(this, 'namePrefix', props.namePrefix ?? id);
     if (!(props.from instanceof PodSelection) || !(props.to instanceof PodSelection)) {
-      throw new BlueprintPropError(this, props.from instanceof PodSelection ? 'to' : 'from', undefined, 'is not a PodSelection',
-        'use PodSelection.labels(...) or PodSelection.serviceAccount(...)');
+      throw new BlueprintPropError(
+        this,
+        props.from instanceof PodSelection ? 'to' : 'from',
+        undefined,
+        'is not a PodSelection',
+        'use PodSelection.labels(...) or PodSelection.serviceAccount(...)',
+      );
     }
     if (props.from.isAll && props.to.isAll) {
-      throw new BlueprintPropError(this, 'from', 'PodSelection.all()', 'from and to both select every pod, which undoes the segmentation',
-        'select the clients or the servers by labels or ServiceAccount');
+      throw new BlueprintPropError(
+        this,
+        'from',
+        'PodSelection.all()',
+        'from and to both select every pod, which undoes the segmentation',
+        'select the clients or the servers by labels or ServiceAccount',
+      );
     }
     if (!Array.isArray(props.ports) || props.ports.length === 0) {
-      throw new BlueprintPropError(this, 'ports', props.ports, 'needs at least one port', 'list the server ports, e.g. [NetworkPort.tcp(8080)]');
+      throw new BlueprintPropError(
+        this,
+        'ports',
+        props.ports,
+        'needs at least one port',
+        'list the server ports, e.g. [NetworkPort.tcp(8080)]',
+      );
     }
     const fromSel = props.from.render(this, 'from');
     const toSel = props.to.render(this, 'to');
     const asPeer = (sel: { matchLabels?: Record<string, string> }) =>
-      (sel.matchLabels ? NetworkPeer.pods(sel.matchLabels) : NetworkPeer.allPodsInNamespace());
+      sel.matchLabels ? NetworkPeer.pods(sel.matchLabels) : NetworkPeer.allPodsInNamespace();
     this.egressPolicyName = new NetworkAllowPolicy(this, 'Egress', {
-      namespace: props.namespace, name: `${prefix}-egress`, appliesTo: props.from,
+      namespace: props.namespace,
+      name: `${prefix}-egress`,
+      appliesTo: props.from,
       egress: [{ peers: [asPeer(toSel)], ports: props.ports }],
     }).policyName;
     this.ingressPolicyName = new NetworkAllowPolicy(this, 'Ingress', {
-      namespace: props.namespace, name: `${prefix}-ingress`, appliesTo: props.to,
+      namespace: props.namespace,
+      name: `${prefix}-ingress`,
+      appliesTo: props.to,
       ingress: [{ peers: [asPeer(fromSel)], ports: props.ports }],
     }).policyName;
   }

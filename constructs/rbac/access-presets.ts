@@ -40,10 +40,29 @@ export type AccessPreset = 'viewer' | 'developer' | 'deployer' | 'namespace-admi
 
 export const ACCESS_PRESETS: readonly AccessPreset[] = ['viewer', 'developer', 'deployer', 'namespace-admin'];
 
-const r = (apiGroup: string, resources: string[], verbs: readonly string[]): AccessRule => ({ apiGroup, resources, verbs: [...verbs] });
+const r = (apiGroup: string, resources: string[], verbs: readonly string[]): AccessRule => ({
+  apiGroup,
+  resources,
+  verbs: [...verbs],
+});
 
 const VIEW: AccessRule[] = [
-  r('', ['configmaps', 'endpoints', 'events', 'limitranges', 'persistentvolumeclaims', 'pods', 'pods/log', 'resourcequotas', 'serviceaccounts', 'services'], READ),
+  r(
+    '',
+    [
+      'configmaps',
+      'endpoints',
+      'events',
+      'limitranges',
+      'persistentvolumeclaims',
+      'pods',
+      'pods/log',
+      'resourcequotas',
+      'serviceaccounts',
+      'services',
+    ],
+    READ,
+  ),
   r('apps', ['daemonsets', 'deployments', 'replicasets', 'statefulsets'], READ),
   r('autoscaling', ['horizontalpodautoscalers'], READ),
   r('batch', ['cronjobs', 'jobs'], READ),
@@ -80,14 +99,20 @@ export function accessPresetRules(preset: AccessPreset, options: AccessPresetOpt
     case 'developer':
       return [...VIEW, ...CHANGE_WORKLOADS];
     case 'deployer':
-      return [...VIEW, ...CHANGE_WORKLOADS,
+      return [
+        ...VIEW,
+        ...CHANGE_WORKLOADS,
         r('', ['secrets'], ['create', 'delete']),
-        r('', ['serviceaccounts'], WRITE)];
+        r('', ['serviceaccounts'], WRITE),
+      ];
     case 'namespace-admin':
-      return [...VIEW, ...CHANGE_WORKLOADS,
+      return [
+        ...VIEW,
+        ...CHANGE_WORKLOADS,
         r('', ['secrets'], options.readSecrets === true ? [...READ, ...WRITE] : ['create', 'delete']),
         r('', ['serviceaccounts'], WRITE),
         r('', ['pods/attach', 'pods/exec', 'pods/portforward'], ['create']),
-        r('rbac.authorization.k8s.io', ['rolebindings', 'roles'], [...READ, ...WRITE])];
+        r('rbac.authorization.k8s.io', ['rolebindings', 'roles'], [...READ, ...WRITE]),
+      ];
   }
 }

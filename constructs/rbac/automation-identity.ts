@@ -65,74 +65,124 @@ export class AutomationIdentity extends Construct {
     super(scope, id);
     const namespace = requireUserNamespace(this, 'namespace', props.namespace);
     if (props.name === undefined && !isDnsSubdomain(id)) {
-      throw new BlueprintPropError(this, 'name', undefined, `no name given and the construct id "${id}" is not an object name`, 'pass props.name, e.g. "ci-deployer"');
+      throw new BlueprintPropError(
+        this,
+        'name',
+        undefined,
+        `no name given and the construct id "${id}" is not an object name`,
+        'pass props.name, e.g. "ci-deployer"',
+      );
     }
-    const name = this.serviceAccountName = requireDnsSubdomain(this, 'name', props.name ?? id);
-    claimObjectName(this, 'name', { kind: 'ServiceAccount', namespace, name }, 'an AutomationIdentity',
-      (other) => `give one of the two another name (props.name); the other ServiceAccount is rendered by ${other.path}`);
+    const name = (this.serviceAccountName = requireDnsSubdomain(this, 'name', props.name ?? id));
+    claimObjectName(
+      this,
+      'name',
+      { kind: 'ServiceAccount', namespace, name },
+      'an AutomationIdentity',
+      (other) => `give one of the two another name (props.name); the other ServiceAccount is rendered by ${other.path}`,
+    );
     if (!Array.isArray(props.programs) || props.programs.length === 0) {
-      throw new BlueprintPropError(this, 'programs', props.programs, 'needs at least one program', 'list the pipelines that use the account, e.g. ["gitlab-main"]');
+      throw new BlueprintPropError(
+        this,
+        'programs',
+        props.programs,
+        'needs at least one program',
+        'list the pipelines that use the account, e.g. ["gitlab-main"]',
+      );
     }
     const seen = new Set<string>();
     props.programs.forEach((p, i) => {
       requireDnsLabel(this, `programs[${i}]`, p);
-      if (seen.has(p)) throw new BlueprintPropError(this, `programs[${i}]`, p, 'is listed twice', 'list each program once; each gets its own token');
+      if (seen.has(p))
+        throw new BlueprintPropError(
+          this,
+          `programs[${i}]`,
+          p,
+          'is listed twice',
+          'list each program once; each gets its own token',
+        );
       seen.add(p);
     });
     const tokens = props.tokens ?? 'token-request';
     if (tokens !== 'token-request' && tokens !== 'secret') {
       throw new BlueprintPropError(this, 'tokens', tokens, 'is not a token mode', "use 'token-request' or 'secret'");
     }
-    stampProvenance(new KubeServiceAccount(this, 'Resource', {
-      metadata: { name, namespace, annotations: { 'hcb.dev/automation-programs': props.programs.join(',') } },
-      automountServiceAccountToken: false,
-    }));
+    stampProvenance(
+      new KubeServiceAccount(this, 'Resource', {
+        metadata: { name, namespace, annotations: { 'hcb.dev/automation-programs': props.programs.join(',') } },
+        automountServiceAccountToken: false,
+      }),
+    );
     new NamespaceAccess(this, 'Access', {
-      namespace, preset: props.preset ?? 'deployer', name: `${name}-${props.preset ?? 'deployer'}`,
+      namespace,
+      preset: props.preset ?? 'deployer',
+      name: `${name}-${props.preset ?? 'deployer'}`,
       subjects: [Subject.serviceAccount(namespace, name)],
     });
     this.tokenSecretNames = [];
     if (props.tokenIssuers !== undefined) {
       if (tokens !== 'token-request') {
-        throw new BlueprintPropError(this, 'tokenIssuers', props.tokenIssuers.map((s) => s?.name), "issue tokens through the TokenRequest API, which 'secret' mode does not use",
-          "drop tokenIssuers, or use tokens: 'token-request'");
+        throw new BlueprintPropError(
+          this,
+          'tokenIssuers',
+          props.tokenIssuers.map((s) => s?.name),
+          "issue tokens through the TokenRequest API, which 'secret' mode does not use",
+          "drop tokenIssuers, or use tokens: 'token-request'",
+        );
       }
       const issuers = renderSubjects(this, 'tokenIssuers', props.tokenIssuers);
       issuers.forEach((s, i) => {
         if (s.kind === 'ServiceAccount' && s.name === name && s.namespace === namespace) {
-          throw new BlueprintPropError(this, `tokenIssuers[${i}]`, `${namespace}/${name}`, 'is the account itself: an identity that renews its own token keeps a stolen token alive for ever',
-            'name the CI system, a secrets manager or the platform team as issuer');
+          throw new BlueprintPropError(
+            this,
+            `tokenIssuers[${i}]`,
+            `${namespace}/${name}`,
+            'is the account itself: an identity that renews its own token keeps a stolen token alive for ever',
+            'name the CI system, a secrets manager or the platform team as issuer',
+          );
         }
       });
-      const issuerName = this.tokenIssuerRoleName = requireDnsSubdomain(this, 'name', `${name}-token-issuer`);
+      const issuerName = (this.tokenIssuerRoleName = requireDnsSubdomain(this, 'name', `${name}-token-issuer`));
       for (const kind of ['Role', 'RoleBinding']) {
-        claimObjectName(this, 'tokenIssuers', { kind, namespace, name: issuerName }, `the token issuer ${kind} of an AutomationIdentity`,
-          (other) => `give the account another name (props.name); the other ${kind} is rendered by ${other.path}`);
+        claimObjectName(
+          this,
+          'tokenIssuers',
+          { kind, namespace, name: issuerName },
+          `the token issuer ${kind} of an AutomationIdentity`,
+          (other) => `give the account another name (props.name); the other ${kind} is rendered by ${other.path}`,
+        );
       }
       const labels = { 'hcb.dev/token-issuer-for': name };
-      stampProvenance(new KubeRole(this, 'TokenIssuerRole', {
-        metadata: { name: issuerName, namespace, labels },
-        // resourceNames works for create here: the TokenRequest URL names the account
-        // (POST .../serviceaccounts/<name>/token), so the authorizer sees the name.
-        rules: [{ apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'], resourceNames: [name] }],
-      }));
-      stampProvenance(new KubeRoleBinding(this, 'TokenIssuerBinding', {
-        metadata: { name: issuerName, namespace, labels },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: issuerName },
-        subjects: issuers,
-      }));
+      stampProvenance(
+        new KubeRole(this, 'TokenIssuerRole', {
+          metadata: { name: issuerName, namespace, labels },
+          // resourceNames works for create here: the TokenRequest URL names the account
+          // (POST .../serviceaccounts/<name>/token), so the authorizer sees the name.
+          rules: [{ apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'], resourceNames: [name] }],
+        }),
+      );
+      stampProvenance(
+        new KubeRoleBinding(this, 'TokenIssuerBinding', {
+          metadata: { name: issuerName, namespace, labels },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: issuerName },
+          subjects: issuers,
+        }),
+      );
     }
     if (tokens === 'secret') {
       for (const program of props.programs) {
         const secretName = requireDnsSubdomain(this, 'programs', `${name}-${program}`);
         this.tokenSecretNames.push(secretName);
-        stampProvenance(new KubeSecret(this, `Token-${program}`, {
-          metadata: {
-            name: secretName, namespace,
-            annotations: { 'kubernetes.io/service-account.name': name, 'hcb.dev/automation-program': program },
-          },
-          type: 'kubernetes.io/service-account-token',
-        }));
+        stampProvenance(
+          new KubeSecret(this, `Token-${program}`, {
+            metadata: {
+              name: secretName,
+              namespace,
+              annotations: { 'kubernetes.io/service-account.name': name, 'hcb.dev/automation-program': program },
+            },
+            type: 'kubernetes.io/service-account-token',
+          }),
+        );
       }
     }
   }

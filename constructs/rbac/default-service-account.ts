@@ -24,10 +24,12 @@ export class DefaultServiceAccountLockdown extends Construct {
   constructor(scope: Construct, id: string, props: DefaultServiceAccountLockdownProps) {
     super(scope, id);
     const namespace = requireUserNamespace(this, 'namespace', props.namespace);
-    stampProvenance(new KubeServiceAccount(this, 'Resource', {
-      metadata: { name: 'default', namespace },
-      automountServiceAccountToken: false,
-    }));
+    stampProvenance(
+      new KubeServiceAccount(this, 'Resource', {
+        metadata: { name: 'default', namespace },
+        automountServiceAccountToken: false,
+      }),
+    );
   }
 }
 
@@ -55,16 +57,34 @@ export class SystemServiceAccountLockdown extends Construct {
     super(scope, id);
     const namespaces = props.namespaces ?? SYSTEM_NAMESPACES;
     if (!Array.isArray(namespaces)) {
-      throw new BlueprintPropError(this, 'namespaces', namespaces, 'must be a list of namespace names', `list some of ${SYSTEM_NAMESPACES.join(', ')}`);
+      throw new BlueprintPropError(
+        this,
+        'namespaces',
+        namespaces,
+        'must be a list of namespace names',
+        `list some of ${SYSTEM_NAMESPACES.join(', ')}`,
+      );
     }
     const seen = new Set<string>();
     for (const [i, ns] of namespaces.entries()) {
       if (typeof ns !== 'string' || !SYSTEM_NAMESPACES.includes(ns)) {
-        throw new BlueprintPropError(this, `namespaces[${i}]`, ns, 'is not a namespace Kubernetes creates', `use one of ${SYSTEM_NAMESPACES.join(', ')}; lock the default account of your own namespaces with HardenedNamespace`);
+        throw new BlueprintPropError(
+          this,
+          `namespaces[${i}]`,
+          ns,
+          'is not a namespace Kubernetes creates',
+          `use one of ${SYSTEM_NAMESPACES.join(', ')}; lock the default account of your own namespaces with HardenedNamespace`,
+        );
       }
-      if (seen.has(ns)) throw new BlueprintPropError(this, `namespaces[${i}]`, ns, 'is listed twice', 'list each namespace once');
+      if (seen.has(ns))
+        throw new BlueprintPropError(this, `namespaces[${i}]`, ns, 'is listed twice', 'list each namespace once');
       seen.add(ns);
-      stampProvenance(new KubeServiceAccount(this, ns, { metadata: { name: 'default', namespace: ns }, automountServiceAccountToken: false }));
+      stampProvenance(
+        new KubeServiceAccount(this, ns, {
+          metadata: { name: 'default', namespace: ns },
+          automountServiceAccountToken: false,
+        }),
+      );
     }
     this.namespaces = [...namespaces];
   }

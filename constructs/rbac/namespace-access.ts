@@ -44,32 +44,59 @@ export class NamespaceAccess extends Construct {
     super(scope, id);
     const namespace = requireUserNamespace(this, 'namespace', props.namespace);
     if (!ACCESS_PRESETS.includes(props.preset)) {
-      throw new BlueprintPropError(this, 'preset', props.preset, 'is not an access preset', `use one of ${ACCESS_PRESETS.join(', ')}`);
+      throw new BlueprintPropError(
+        this,
+        'preset',
+        props.preset,
+        'is not an access preset',
+        `use one of ${ACCESS_PRESETS.join(', ')}`,
+      );
     }
     this.preset = props.preset;
     if (props.readSecrets !== undefined && typeof props.readSecrets !== 'boolean') {
-      throw new BlueprintPropError(this, 'readSecrets', props.readSecrets, 'must be true or false', 'pass readSecrets: true only where a person must read Secrets through the API');
+      throw new BlueprintPropError(
+        this,
+        'readSecrets',
+        props.readSecrets,
+        'must be true or false',
+        'pass readSecrets: true only where a person must read Secrets through the API',
+      );
     }
     if (props.readSecrets === true && props.preset !== 'namespace-admin') {
-      throw new BlueprintPropError(this, 'readSecrets', true, `only the namespace-admin preset can read Secrets, not ${props.preset}`,
-        'remove readSecrets; mount the Secret a workload needs as a volume (HardenedWorkloadProps.containers[].secretMounts)');
+      throw new BlueprintPropError(
+        this,
+        'readSecrets',
+        true,
+        `only the namespace-admin preset can read Secrets, not ${props.preset}`,
+        'remove readSecrets; mount the Secret a workload needs as a volume (HardenedWorkloadProps.containers[].secretMounts)',
+      );
     }
     const name = requireDnsSubdomain(this, 'name', props.name ?? `hcb-${props.preset}`);
     const subjects = renderSubjects(this, 'subjects', props.subjects);
     for (const kind of ['Role', 'RoleBinding']) {
-      claimObjectName(this, 'name', { kind, namespace, name }, `the ${kind} of a NamespaceAccess (${props.preset})`,
-        (other) => `give one of the two another name (props.name), or add the subjects to the existing one (${other.path}); a Tenant binds each preset once per namespace as "hcb-<preset>"`);
+      claimObjectName(
+        this,
+        'name',
+        { kind, namespace, name },
+        `the ${kind} of a NamespaceAccess (${props.preset})`,
+        (other) =>
+          `give one of the two another name (props.name), or add the subjects to the existing one (${other.path}); a Tenant binds each preset once per namespace as "hcb-<preset>"`,
+      );
     }
     this.roleName = name;
     this.roleBindingName = name;
-    stampProvenance(new KubeRole(this, 'Role', {
-      metadata: { name, namespace, labels: { 'hcb.dev/access-preset': props.preset } },
-      rules: renderPresetRules(accessPresetRules(props.preset, { readSecrets: props.readSecrets === true })),
-    }));
-    stampProvenance(new KubeRoleBinding(this, 'Binding', {
-      metadata: { name, namespace, labels: { 'hcb.dev/access-preset': props.preset } },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
-      subjects,
-    }));
+    stampProvenance(
+      new KubeRole(this, 'Role', {
+        metadata: { name, namespace, labels: { 'hcb.dev/access-preset': props.preset } },
+        rules: renderPresetRules(accessPresetRules(props.preset, { readSecrets: props.readSecrets === true })),
+      }),
+    );
+    stampProvenance(
+      new KubeRoleBinding(this, 'Binding', {
+        metadata: { name, namespace, labels: { 'hcb.dev/access-preset': props.preset } },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+        subjects,
+      }),
+    );
   }
 }

@@ -22,9 +22,7 @@ const RULES: Record<PlatformRole, Parameters<typeof renderPresetRules>[0]> = {
     { apiGroup: '', resources: ['persistentvolumes'], verbs: [...READ, ...WRITE] },
     { apiGroup: 'storage.k8s.io', resources: ['storageclasses'], verbs: [...READ, ...WRITE] },
   ],
-  'network-admin': [
-    { apiGroup: 'networking.k8s.io', resources: ['networkpolicies'], verbs: [...READ, ...WRITE] },
-  ],
+  'network-admin': [{ apiGroup: 'networking.k8s.io', resources: ['networkpolicies'], verbs: [...READ, ...WRITE] }],
 };
 
 export interface PlatformAccessProps {
@@ -48,36 +46,65 @@ export class PlatformAccess extends Construct {
   constructor(scope: Construct, id: string, props: PlatformAccessProps) {
     super(scope, id);
     if (!PLATFORM_ROLES.includes(props.role)) {
-      throw new BlueprintPropError(this, 'role', props.role, 'is not a platform role', `use one of ${PLATFORM_ROLES.join(', ')}`);
+      throw new BlueprintPropError(
+        this,
+        'role',
+        props.role,
+        'is not a platform role',
+        `use one of ${PLATFORM_ROLES.join(', ')}`,
+      );
     }
     const subjects = renderSubjects(this, 'subjects', props.subjects);
-    const name = this.clusterRoleName = `hcb:platform:${props.role}`;
-    claimObjectName(this, 'role', { kind: 'ClusterRole', name }, `PlatformAccess ${props.role}`,
-      (other) => `grant the role once: add these subjects to the existing PlatformAccess (${other.path})`);
-    stampProvenance(new KubeClusterRole(this, 'Role', {
-      metadata: { name, labels: { 'hcb.dev/platform-role': props.role } },
-      rules: renderPresetRules(RULES[props.role]),
-    }));
+    const name = (this.clusterRoleName = `hcb:platform:${props.role}`);
+    claimObjectName(
+      this,
+      'role',
+      { kind: 'ClusterRole', name },
+      `PlatformAccess ${props.role}`,
+      (other) => `grant the role once: add these subjects to the existing PlatformAccess (${other.path})`,
+    );
+    stampProvenance(
+      new KubeClusterRole(this, 'Role', {
+        metadata: { name, labels: { 'hcb.dev/platform-role': props.role } },
+        rules: renderPresetRules(RULES[props.role]),
+      }),
+    );
     const roleRef = { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name };
     if (props.namespaces === undefined) {
       stampProvenance(new KubeClusterRoleBinding(this, 'Binding', { metadata: { name }, roleRef, subjects }));
       return;
     }
     if (props.role === 'storage-admin') {
-      throw new BlueprintPropError(this, 'namespaces', props.namespaces, 'PersistentVolumes are cluster-scoped, so storage-admin cannot be limited to namespaces',
-        'drop namespaces for storage-admin');
+      throw new BlueprintPropError(
+        this,
+        'namespaces',
+        props.namespaces,
+        'PersistentVolumes are cluster-scoped, so storage-admin cannot be limited to namespaces',
+        'drop namespaces for storage-admin',
+      );
     }
     if (!Array.isArray(props.namespaces) || props.namespaces.length === 0) {
-      throw new BlueprintPropError(this, 'namespaces', props.namespaces, 'must list at least one namespace when given', 'list namespaces or omit the prop for cluster-wide');
+      throw new BlueprintPropError(
+        this,
+        'namespaces',
+        props.namespaces,
+        'must list at least one namespace when given',
+        'list namespaces or omit the prop for cluster-wide',
+      );
     }
     const seen = new Set<string>();
     props.namespaces.forEach((ns, i) => {
       const namespace = requireUserNamespace(this, `namespaces[${i}]`, ns);
-      if (seen.has(namespace)) throw new BlueprintPropError(this, `namespaces[${i}]`, ns, 'is listed twice', 'list each namespace once');
+      if (seen.has(namespace))
+        throw new BlueprintPropError(this, `namespaces[${i}]`, ns, 'is listed twice', 'list each namespace once');
       seen.add(namespace);
-      stampProvenance(new KubeRoleBinding(this, `Binding-${namespace}`, {
-        metadata: { name: `hcb-platform-${props.role}`, namespace }, roleRef, subjects,
-      }));
+      stampProvenance(
+        new KubeRoleBinding(this, `Binding-${namespace}`, {
+          metadata: { name: `hcb-platform-${props.role}`, namespace },
+          roleRef,
+          subjects,
+        }),
+      );
     });
   }
 }

@@ -43,34 +43,67 @@ export class WorkloadIdentity extends Construct {
     super(scope, id);
     this.namespace = requireUserNamespace(this, 'namespace', props.namespace);
     if (props.name === undefined && !isDnsSubdomain(id)) {
-      throw new BlueprintPropError(this, 'name', undefined, `no name given and the construct id "${id}" is not an object name`, 'pass props.name, e.g. "payments-api"');
+      throw new BlueprintPropError(
+        this,
+        'name',
+        undefined,
+        `no name given and the construct id "${id}" is not an object name`,
+        'pass props.name, e.g. "payments-api"',
+      );
     }
-    const name = this.serviceAccountName = requireDnsSubdomain(this, 'name', props.name ?? id);
+    const name = (this.serviceAccountName = requireDnsSubdomain(this, 'name', props.name ?? id));
     if (name === 'default') {
-      throw new BlueprintPropError(this, 'name', name, 'pods must not use the "default" ServiceAccount (BSI APP.4.4.A9)', 'name the account after the application');
+      throw new BlueprintPropError(
+        this,
+        'name',
+        name,
+        'pods must not use the "default" ServiceAccount (BSI APP.4.4.A9)',
+        'name the account after the application',
+      );
     }
-    claimObjectName(this, 'name', { kind: 'ServiceAccount', namespace: this.namespace, name }, 'a WorkloadIdentity',
-      (other) => `use one identity per ServiceAccount: pass the existing one (${other.path}) as HardenedWorkload prop serviceAccount instead of letting the workload create its own, or choose another name`);
+    claimObjectName(
+      this,
+      'name',
+      { kind: 'ServiceAccount', namespace: this.namespace, name },
+      'a WorkloadIdentity',
+      (other) =>
+        `use one identity per ServiceAccount: pass the existing one (${other.path}) as HardenedWorkload prop serviceAccount instead of letting the workload create its own, or choose another name`,
+    );
     this.automountToken = props.automountToken ?? false;
-    stampProvenance(new KubeServiceAccount(this, 'Resource', {
-      metadata: { name, namespace: this.namespace },
-      automountServiceAccountToken: this.automountToken,
-    }));
+    stampProvenance(
+      new KubeServiceAccount(this, 'Resource', {
+        metadata: { name, namespace: this.namespace },
+        automountServiceAccountToken: this.automountToken,
+      }),
+    );
     if (props.rules === undefined) return;
     const rules = renderLeastPrivilegeRules(this, 'rules', props.rules);
     if (rules.length === 0) {
-      throw new BlueprintPropError(this, 'rules', props.rules, 'is empty', 'omit rules for an identity without API rights');
+      throw new BlueprintPropError(
+        this,
+        'rules',
+        props.rules,
+        'is empty',
+        'omit rules for an identity without API rights',
+      );
     }
-    const roleName = this.roleName = `${name}-app`;
+    const roleName = (this.roleName = `${name}-app`);
     for (const kind of ['Role', 'RoleBinding']) {
-      claimObjectName(this, 'name', { kind, namespace: this.namespace, name: roleName }, `the ${kind} of a WorkloadIdentity`,
-        (other) => `rename this identity or the other construct (${other.path}): both render ${kind} "${roleName}"`);
+      claimObjectName(
+        this,
+        'name',
+        { kind, namespace: this.namespace, name: roleName },
+        `the ${kind} of a WorkloadIdentity`,
+        (other) => `rename this identity or the other construct (${other.path}): both render ${kind} "${roleName}"`,
+      );
     }
     stampProvenance(new KubeRole(this, 'Role', { metadata: { name: roleName, namespace: this.namespace }, rules }));
-    stampProvenance(new KubeRoleBinding(this, 'Binding', {
-      metadata: { name: roleName, namespace: this.namespace },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: roleName },
-      subjects: [{ kind: 'ServiceAccount', name, namespace: this.namespace }],
-    }));
+    stampProvenance(
+      new KubeRoleBinding(this, 'Binding', {
+        metadata: { name: roleName, namespace: this.namespace },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: roleName },
+        subjects: [{ kind: 'ServiceAccount', name, namespace: this.namespace }],
+      }),
+    );
   }
 }

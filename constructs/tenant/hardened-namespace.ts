@@ -9,11 +9,20 @@ import { ContainerLimitDefaults, NamespaceLimitRange, resolveContainerLimits } f
 import { isDnsLabel, isLabelValue, requireDnsLabel, requireLabels, requireUserNamespace } from './names';
 import { NamespaceSize, requireSize } from './namespace-size';
 import {
-  DEFAULT_POD_SECURITY_VERSION, PodSecurityException, NamespacePodSecurityLevel, podSecurityLabels,
-  requirePodSecurityException, requirePodSecurityVersion,
+  DEFAULT_POD_SECURITY_VERSION,
+  PodSecurityException,
+  NamespacePodSecurityLevel,
+  podSecurityLabels,
+  requirePodSecurityException,
+  requirePodSecurityVersion,
 } from './pod-security';
 import {
-  APP_LABEL, ENVIRONMENT_LABEL, PROTECTION_NEED_LABEL, ProtectionNeed, requireProtectionNeed, TEAM_LABEL,
+  APP_LABEL,
+  ENVIRONMENT_LABEL,
+  PROTECTION_NEED_LABEL,
+  ProtectionNeed,
+  requireProtectionNeed,
+  TEAM_LABEL,
 } from './protection-need';
 import { stampProvenance } from './provenance';
 import { requireNotAbove } from './quantity';
@@ -136,16 +145,33 @@ export class HardenedNamespace extends Construct {
   constructor(scope: Construct, id: string, props: HardenedNamespaceProps = {}) {
     super(scope, id);
     if (props.name === undefined && !isDnsLabel(id)) {
-      throw new BlueprintPropError(this, 'name', undefined,
+      throw new BlueprintPropError(
+        this,
+        'name',
+        undefined,
         `no name given and the construct id "${id}" is not an RFC 1123 label`,
-        'pass props.name, e.g. "payments-prod", or use an id made of lower-case letters, digits and \'-\'');
+        'pass props.name, e.g. "payments-prod", or use an id made of lower-case letters, digits and \'-\'',
+      );
     }
-    const name = this.namespaceName = requireUserNamespace(this, 'name', props.name ?? id);
-    claimObjectName(this, 'name', { kind: 'Namespace', name }, 'a HardenedNamespace', () => 'create each namespace once (a Tenant creates <team>-<environment>); pass the HardenedNamespace around instead of building it twice');
+    const name = (this.namespaceName = requireUserNamespace(this, 'name', props.name ?? id));
+    claimObjectName(
+      this,
+      'name',
+      { kind: 'Namespace', name },
+      'a HardenedNamespace',
+      () =>
+        'create each namespace once (a Tenant creates <team>-<environment>); pass the HardenedNamespace around instead of building it twice',
+    );
     registerHardenedNamespace(this, name);
-    const app = this.app = props.app ?? name;
+    const app = (this.app = props.app ?? name);
     if (!isLabelValue(app) || app === '') {
-      throw new BlueprintPropError(this, 'app', app, 'must be a non-empty label value', 'use at most 63 letters, digits, \'-\', \'_\' or \'.\'');
+      throw new BlueprintPropError(
+        this,
+        'app',
+        app,
+        'must be a non-empty label value',
+        "use at most 63 letters, digits, '-', '_' or '.'",
+      );
     }
     this.protectionNeed = requireProtectionNeed(this, 'protectionNeed', props.protectionNeed ?? 'normal');
     if (props.team !== undefined) requireDnsLabel(this, 'team', props.team);
@@ -153,19 +179,37 @@ export class HardenedNamespace extends Construct {
     const extra = requireLabels(this, 'labels', props.labels);
     for (const key of Object.keys(extra)) {
       if (OWN_LABEL_PREFIXES.some((p) => key.startsWith(p))) {
-        throw new BlueprintPropError(this, `labels.${key}`, extra[key], 'this label is set by the blueprint',
-          'use the typed prop instead (app, protectionNeed, team, environment, podSecurityVersion, podSecurityException)');
+        throw new BlueprintPropError(
+          this,
+          `labels.${key}`,
+          extra[key],
+          'this label is set by the blueprint',
+          'use the typed prop instead (app, protectionNeed, team, environment, podSecurityVersion, podSecurityException)',
+        );
       }
     }
-    const version = this.podSecurityVersion = requirePodSecurityVersion(this, 'podSecurityVersion', props.podSecurityVersion ?? DEFAULT_POD_SECURITY_VERSION);
+    const version = (this.podSecurityVersion = requirePodSecurityVersion(
+      this,
+      'podSecurityVersion',
+      props.podSecurityVersion ?? DEFAULT_POD_SECURITY_VERSION,
+    ));
     let exception: PodSecurityException | undefined;
     if (props.podSecurityException !== undefined) {
       if (this.protectionNeed === 'very-high') {
-        throw new BlueprintPropError(this, 'podSecurityException', props.podSecurityException,
+        throw new BlueprintPropError(
+          this,
+          'podSecurityException',
+          props.podSecurityException,
           'a namespace with protection need "very-high" must enforce Pod Security "restricted"',
-          'remove the exception and fix the workloads, or move them to a namespace with a lower protection need');
+          'remove the exception and fix the workloads, or move them to a namespace with a lower protection need',
+        );
       }
-      exception = requirePodSecurityException(this, 'podSecurityException', props.podSecurityException, new Date().toISOString().slice(0, 10));
+      exception = requirePodSecurityException(
+        this,
+        'podSecurityException',
+        props.podSecurityException,
+        new Date().toISOString().slice(0, 10),
+      );
     }
     this.podSecurityLevel = exception ? exception.level : 'restricted';
 
@@ -175,10 +219,34 @@ export class HardenedNamespace extends Construct {
     const limits = resolveContainerLimits(this, size, props.containerLimits ?? {}, 'containerLimits.');
     requireNotAbove(this, 'containerLimits.maxCpu', limits.maxCpu, 'quota.limitsCpu', quota.limitsCpu);
     requireNotAbove(this, 'containerLimits.maxMemory', limits.maxMemory, 'quota.limitsMemory', quota.limitsMemory);
-    requireNotAbove(this, 'containerLimits.defaultRequestCpu', limits.defaultRequestCpu, 'quota.requestsCpu', quota.requestsCpu);
-    requireNotAbove(this, 'containerLimits.defaultRequestMemory', limits.defaultRequestMemory, 'quota.requestsMemory', quota.requestsMemory);
-    requireNotAbove(this, 'containerLimits.maxEphemeralStorage', limits.maxEphemeralStorage, 'quota.limitsEphemeralStorage', quota.limitsEphemeralStorage);
-    requireNotAbove(this, 'containerLimits.defaultRequestEphemeralStorage', limits.defaultRequestEphemeralStorage, 'quota.requestsEphemeralStorage', quota.requestsEphemeralStorage);
+    requireNotAbove(
+      this,
+      'containerLimits.defaultRequestCpu',
+      limits.defaultRequestCpu,
+      'quota.requestsCpu',
+      quota.requestsCpu,
+    );
+    requireNotAbove(
+      this,
+      'containerLimits.defaultRequestMemory',
+      limits.defaultRequestMemory,
+      'quota.requestsMemory',
+      quota.requestsMemory,
+    );
+    requireNotAbove(
+      this,
+      'containerLimits.maxEphemeralStorage',
+      limits.maxEphemeralStorage,
+      'quota.limitsEphemeralStorage',
+      quota.limitsEphemeralStorage,
+    );
+    requireNotAbove(
+      this,
+      'containerLimits.defaultRequestEphemeralStorage',
+      limits.defaultRequestEphemeralStorage,
+      'quota.requestsEphemeralStorage',
+      quota.requestsEphemeralStorage,
+    );
 
     const labels: Record<string, string> = {
       ...extra,
@@ -204,14 +272,23 @@ export class HardenedNamespace extends Construct {
     this.defaultDenyPolicyName = new DefaultDenyNetworkPolicy(this, 'DefaultDeny', { namespace: name }).policyName;
     if (props.allowDns ?? true) {
       this.dnsPolicyName = new DnsEgressNetworkPolicy(this, 'DnsEgress', {
-        namespace: name, dnsNamespace: props.dnsNamespace, dnsPodLabels: props.dnsPodLabels,
+        namespace: name,
+        dnsNamespace: props.dnsNamespace,
+        dnsPodLabels: props.dnsPodLabels,
       }).policyName;
     } else if (props.dnsNamespace !== undefined || props.dnsPodLabels !== undefined) {
-      throw new BlueprintPropError(this, 'allowDns', false, 'dnsNamespace/dnsPodLabels are given but DNS egress is turned off',
-        'either drop dnsNamespace and dnsPodLabels or set allowDns to true');
+      throw new BlueprintPropError(
+        this,
+        'allowDns',
+        false,
+        'dnsNamespace/dnsPodLabels are given but DNS egress is turned off',
+        'either drop dnsNamespace and dnsPodLabels or set allowDns to true',
+      );
     }
     this.resourceQuotaName = new NamespaceResourceQuota(this, 'Quota', { namespace: name, size, ...quota }).quotaName;
     this.limitRangeName = new NamespaceLimitRange(this, 'Limits', { namespace: name, size, ...limits }).limitRangeName;
-    this.defaultServiceAccountName = new DefaultServiceAccountLockdown(this, 'DefaultServiceAccount', { namespace: name }).serviceAccountName;
+    this.defaultServiceAccountName = new DefaultServiceAccountLockdown(this, 'DefaultServiceAccount', {
+      namespace: name,
+    }).serviceAccountName;
   }
 }

@@ -36,7 +36,8 @@ export interface ContainerLimitDefaults {
 
 type MinKey = 'minCpu' | 'minMemory' | 'minEphemeralStorage';
 /** The resolved figures: every default and maximum, and the minima that were given. */
-export type ResolvedContainerLimits = Required<Omit<ContainerLimitDefaults, MinKey>> & Pick<ContainerLimitDefaults, MinKey>;
+export type ResolvedContainerLimits = Required<Omit<ContainerLimitDefaults, MinKey>> &
+  Pick<ContainerLimitDefaults, MinKey>;
 
 export interface NamespaceLimitRangeProps extends ContainerLimitDefaults {
   /** Namespace the LimitRange applies to. */
@@ -54,8 +55,12 @@ export interface NamespaceLimitRangeProps extends ContainerLimitDefaults {
 }
 
 /** Resolves and validates per-container limits: defaultRequest <= defaultLimit <= max. */
-export function resolveContainerLimits(scope: Construct, size: NamespaceSize, o: ContainerLimitDefaults, propPrefix = ''):
-ResolvedContainerLimits {
+export function resolveContainerLimits(
+  scope: Construct,
+  size: NamespaceSize,
+  o: ContainerLimitDefaults,
+  propPrefix = '',
+): ResolvedContainerLimits {
   const base = SIZED_CONTAINER_LIMITS[size];
   const l: Required<Omit<ContainerLimitDefaults, MinKey>> = {
     defaultRequestCpu: o.defaultRequestCpu ?? base.defaultRequestCpu,
@@ -68,18 +73,41 @@ ResolvedContainerLimits {
     defaultLimitEphemeralStorage: o.defaultLimitEphemeralStorage ?? base.defaultLimitEphemeralStorage,
     maxEphemeralStorage: o.maxEphemeralStorage ?? base.maxEphemeralStorage,
   };
-  for (const k of Object.keys(l) as Array<keyof typeof l>) requireQuantity(scope, propPrefix + k, l[k], { positive: true });
+  for (const k of Object.keys(l) as Array<keyof typeof l>)
+    requireQuantity(scope, propPrefix + k, l[k], { positive: true });
   const p = (k: string) => propPrefix + k;
   requireNotAbove(scope, p('defaultRequestCpu'), l.defaultRequestCpu, p('defaultLimitCpu'), l.defaultLimitCpu);
   requireNotAbove(scope, p('defaultLimitCpu'), l.defaultLimitCpu, p('maxCpu'), l.maxCpu);
-  requireNotAbove(scope, p('defaultRequestMemory'), l.defaultRequestMemory, p('defaultLimitMemory'), l.defaultLimitMemory);
+  requireNotAbove(
+    scope,
+    p('defaultRequestMemory'),
+    l.defaultRequestMemory,
+    p('defaultLimitMemory'),
+    l.defaultLimitMemory,
+  );
   requireNotAbove(scope, p('defaultLimitMemory'), l.defaultLimitMemory, p('maxMemory'), l.maxMemory);
-  requireNotAbove(scope, p('defaultRequestEphemeralStorage'), l.defaultRequestEphemeralStorage, p('defaultLimitEphemeralStorage'), l.defaultLimitEphemeralStorage);
-  requireNotAbove(scope, p('defaultLimitEphemeralStorage'), l.defaultLimitEphemeralStorage, p('maxEphemeralStorage'), l.maxEphemeralStorage);
+  requireNotAbove(
+    scope,
+    p('defaultRequestEphemeralStorage'),
+    l.defaultRequestEphemeralStorage,
+    p('defaultLimitEphemeralStorage'),
+    l.defaultLimitEphemeralStorage,
+  );
+  requireNotAbove(
+    scope,
+    p('defaultLimitEphemeralStorage'),
+    l.defaultLimitEphemeralStorage,
+    p('maxEphemeralStorage'),
+    l.maxEphemeralStorage,
+  );
   // A minimum above the namespace's own default request would make the API server refuse every
   // container that relies on the defaults.
   const mins: { -readonly [K in MinKey]?: string } = {};
-  for (const [k, req] of [['minCpu', 'defaultRequestCpu'], ['minMemory', 'defaultRequestMemory'], ['minEphemeralStorage', 'defaultRequestEphemeralStorage']] as const) {
+  for (const [k, req] of [
+    ['minCpu', 'defaultRequestCpu'],
+    ['minMemory', 'defaultRequestMemory'],
+    ['minEphemeralStorage', 'defaultRequestEphemeralStorage'],
+  ] as const) {
     const v = o[k];
     if (v === undefined) continue;
     requireQuantity(scope, p(k), v, { positive: true });
@@ -105,28 +133,49 @@ export class NamespaceLimitRange extends Construct {
     const namespace = requireUserNamespace(this, 'namespace', props.namespace);
     this.limitRangeName = requireDnsSubdomain(this, 'name', props.name ?? 'hcb-limits');
     const size = requireSize(this, 'size', props.size ?? 'small');
-    const l = this.limits = resolveContainerLimits(this, size, props);
+    const l = (this.limits = resolveContainerLimits(this, size, props));
     const min: Partial<Record<BoundedResource, string>> = {
-      ...(l.minCpu !== undefined ? { 'cpu': l.minCpu } : {}),
-      ...(l.minMemory !== undefined ? { 'memory': l.minMemory } : {}),
+      ...(l.minCpu !== undefined ? { cpu: l.minCpu } : {}),
+      ...(l.minMemory !== undefined ? { memory: l.minMemory } : {}),
       ...(l.minEphemeralStorage !== undefined ? { 'ephemeral-storage': l.minEphemeralStorage } : {}),
     };
     // Workloads of this app in the namespace are checked against these bounds (HardenedWorkload).
     registerLimitRange(this, {
-      path: this.node.path, namespace, limitRangeName: this.limitRangeName, min,
-      max: { 'cpu': l.maxCpu, 'memory': l.maxMemory, 'ephemeral-storage': l.maxEphemeralStorage },
+      path: this.node.path,
+      namespace,
+      limitRangeName: this.limitRangeName,
+      min,
+      max: { cpu: l.maxCpu, memory: l.maxMemory, 'ephemeral-storage': l.maxEphemeralStorage },
     });
-    stampProvenance(new KubeLimitRange(this, 'Resource', {
-      metadata: { name: this.limitRangeName, namespace },
-      spec: {
-        limits: [{
-          type: 'Container',
-          default: { 'cpu': Quantity.fromString(l.defaultLimitCpu), 'memory': Quantity.fromString(l.defaultLimitMemory), 'ephemeral-storage': Quantity.fromString(l.defaultLimitEphemeralStorage) },
-          defaultRequest: { 'cpu': Quantity.fromString(l.defaultRequestCpu), 'memory': Quantity.fromString(l.defaultRequestMemory), 'ephemeral-storage': Quantity.fromString(l.defaultRequestEphemeralStorage) },
-          max: { 'cpu': Quantity.fromString(l.maxCpu), 'memory': Quantity.fromString(l.maxMemory), 'ephemeral-storage': Quantity.fromString(l.maxEphemeralStorage) },
-          ...(Object.keys(min).length > 0 ? { min: Object.fromEntries(Object.entries(min).map(([k, v]) => [k, Quantity.fromString(v!)])) } : {}),
-        }],
-      },
-    }));
+    stampProvenance(
+      new KubeLimitRange(this, 'Resource', {
+        metadata: { name: this.limitRangeName, namespace },
+        spec: {
+          limits: [
+            {
+              type: 'Container',
+              default: {
+                cpu: Quantity.fromString(l.defaultLimitCpu),
+                memory: Quantity.fromString(l.defaultLimitMemory),
+                'ephemeral-storage': Quantity.fromString(l.defaultLimitEphemeralStorage),
+              },
+              defaultRequest: {
+                cpu: Quantity.fromString(l.defaultRequestCpu),
+                memory: Quantity.fromString(l.defaultRequestMemory),
+                'ephemeral-storage': Quantity.fromString(l.defaultRequestEphemeralStorage),
+              },
+              max: {
+                cpu: Quantity.fromString(l.maxCpu),
+                memory: Quantity.fromString(l.maxMemory),
+                'ephemeral-storage': Quantity.fromString(l.maxEphemeralStorage),
+              },
+              ...(Object.keys(min).length > 0
+                ? { min: Object.fromEntries(Object.entries(min).map(([k, v]) => [k, Quantity.fromString(v!)])) }
+                : {}),
+            },
+          ],
+        },
+      }),
+    );
   }
 }

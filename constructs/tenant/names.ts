@@ -38,8 +38,13 @@ export function isLabelValue(value: unknown): value is string {
 /** Throws unless `value` is an RFC 1123 label. */
 export function requireDnsLabel(scope: Construct, prop: string, value: unknown): string {
   if (!isDnsLabel(value)) {
-    throw new BlueprintPropError(scope, prop, value, 'must be an RFC 1123 label (at most 63 characters)',
-      "use lower-case letters, digits and '-', starting and ending with a letter or digit");
+    throw new BlueprintPropError(
+      scope,
+      prop,
+      value,
+      'must be an RFC 1123 label (at most 63 characters)',
+      "use lower-case letters, digits and '-', starting and ending with a letter or digit",
+    );
   }
   return value;
 }
@@ -47,8 +52,13 @@ export function requireDnsLabel(scope: Construct, prop: string, value: unknown):
 /** Throws unless `value` is an RFC 1123 subdomain. */
 export function requireDnsSubdomain(scope: Construct, prop: string, value: unknown): string {
   if (!isDnsSubdomain(value)) {
-    throw new BlueprintPropError(scope, prop, value, 'must be an RFC 1123 subdomain (at most 253 characters)',
-      "use lower-case letters, digits, '-' and '.', each dot-separated part starting and ending with a letter or digit");
+    throw new BlueprintPropError(
+      scope,
+      prop,
+      value,
+      'must be an RFC 1123 subdomain (at most 253 characters)',
+      "use lower-case letters, digits, '-' and '.', each dot-separated part starting and ending with a letter or digit",
+    );
   }
   return value;
 }
@@ -57,29 +67,53 @@ export function requireDnsSubdomain(scope: Construct, prop: string, value: unkno
 export function requireUserNamespace(scope: Construct, prop: string, value: unknown): string {
   const name = requireDnsLabel(scope, prop, value);
   if (RESERVED_NAMESPACES.includes(name)) {
-    throw new BlueprintPropError(scope, prop, value,
+    throw new BlueprintPropError(
+      scope,
+      prop,
+      value,
       `"${name}" is reserved for Kubernetes and the provider (STIG V-242383, V-242417)`,
-      'choose a dedicated namespace name for the application, e.g. "payments-prod"');
+      'choose a dedicated namespace name for the application, e.g. "payments-prod"',
+    );
   }
   return name;
 }
 
 /** Throws unless every key and value of `labels` is a valid label; returns a sorted copy. */
-export function requireLabels(scope: Construct, prop: string, labels: Record<string, string> | undefined): Record<string, string> {
+export function requireLabels(
+  scope: Construct,
+  prop: string,
+  labels: Record<string, string> | undefined,
+): Record<string, string> {
   const out: Record<string, string> = {};
   if (labels === undefined) return out;
   if (labels === null || typeof labels !== 'object' || Array.isArray(labels)) {
-    throw new BlueprintPropError(scope, prop, labels, 'must be a map of label keys to label values', 'pass an object such as { app: "web" }');
+    throw new BlueprintPropError(
+      scope,
+      prop,
+      labels,
+      'must be a map of label keys to label values',
+      'pass an object such as { app: "web" }',
+    );
   }
   for (const key of Object.keys(labels).sort()) {
     const value = labels[key];
     if (!isLabelKey(key)) {
-      throw new BlueprintPropError(scope, `${prop}.${key}`, key, 'is not a valid label key',
-        "use an optional DNS-subdomain prefix and '/', then at most 63 letters, digits, '-', '_' or '.'");
+      throw new BlueprintPropError(
+        scope,
+        `${prop}.${key}`,
+        key,
+        'is not a valid label key',
+        "use an optional DNS-subdomain prefix and '/', then at most 63 letters, digits, '-', '_' or '.'",
+      );
     }
     if (!isLabelValue(value)) {
-      throw new BlueprintPropError(scope, `${prop}.${key}`, value, 'is not a valid label value',
-        "use at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit");
+      throw new BlueprintPropError(
+        scope,
+        `${prop}.${key}`,
+        value,
+        'is not a valid label value',
+        "use at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+      );
     }
     out[key] = value;
   }

@@ -18,7 +18,13 @@ export const ENVIRONMENT_LABEL = 'hcb.dev/environment';
 /** Throws unless `value` is a protection need. */
 export function requireProtectionNeed(scope: Construct, prop: string, value: unknown): ProtectionNeed {
   if (!PROTECTION_NEEDS.includes(value as ProtectionNeed)) {
-    throw new BlueprintPropError(scope, prop, value, 'is not a protection need', `use one of ${PROTECTION_NEEDS.join(', ')}`);
+    throw new BlueprintPropError(
+      scope,
+      prop,
+      value,
+      'is not a protection need',
+      `use one of ${PROTECTION_NEEDS.join(', ')}`,
+    );
   }
   return value as ProtectionNeed;
 }

@@ -44,24 +44,51 @@ export function isQuantity(text: unknown): text is string {
  * Throws unless `value` is a Kubernetes quantity; with `positive`, also unless it is above zero.
  * Returns the parsed nano-units.
  */
-export function requireQuantity(scope: Construct, prop: string, value: unknown, opts: { positive?: boolean } = {}): bigint {
+export function requireQuantity(
+  scope: Construct,
+  prop: string,
+  value: unknown,
+  opts: { positive?: boolean } = {},
+): bigint {
   const parsed = parseQuantity(value);
   if (parsed === undefined) {
-    throw new BlueprintPropError(scope, prop, value, 'is not a Kubernetes quantity',
-      'write a number with an optional suffix, e.g. "500m" or "2" for CPU, "256Mi" or "1Gi" for memory and storage');
+    throw new BlueprintPropError(
+      scope,
+      prop,
+      value,
+      'is not a Kubernetes quantity',
+      'write a number with an optional suffix, e.g. "500m" or "2" for CPU, "256Mi" or "1Gi" for memory and storage',
+    );
   }
   if (opts.positive && parsed === 0n) {
-    throw new BlueprintPropError(scope, prop, value, 'must be greater than zero', 'give a positive quantity, e.g. "100m" or "128Mi"');
+    throw new BlueprintPropError(
+      scope,
+      prop,
+      value,
+      'must be greater than zero',
+      'give a positive quantity, e.g. "100m" or "128Mi"',
+    );
   }
   return parsed;
 }
 
 /** Throws unless quantity `lower` ≤ `upper` (both already valid). */
-export function requireNotAbove(scope: Construct, lowerProp: string, lower: string, upperProp: string, upper: string): void {
+export function requireNotAbove(
+  scope: Construct,
+  lowerProp: string,
+  lower: string,
+  upperProp: string,
+  upper: string,
+): void {
   const l = parseQuantity(lower)!;
   const u = parseQuantity(upper)!;
   if (l > u) {
-    throw new BlueprintPropError(scope, lowerProp, lower, `is above ${upperProp} (${upper})`,
-      `lower ${lowerProp} or raise ${upperProp} so that ${lowerProp} <= ${upperProp}`);
+    throw new BlueprintPropError(
+      scope,
+      lowerProp,
+      lower,
+      `is above ${upperProp} (${upper})`,
+      `lower ${lowerProp} or raise ${upperProp} so that ${lowerProp} <= ${upperProp}`,
+    );
   }
 }

@@ -70,8 +70,12 @@ const COUNT_KEYS: ReadonlyArray<[keyof ResourceQuotaLimits, string]> = [
 ];
 
 /** Resolves and validates the quota figures of a size with overrides; shared with HardenedNamespace. */
-export function resolveQuota(scope: Construct, size: NamespaceSize, o: ResourceQuotaLimits, propPrefix = ''):
-Required<ResourceQuotaLimits> {
+export function resolveQuota(
+  scope: Construct,
+  size: NamespaceSize,
+  o: ResourceQuotaLimits,
+  propPrefix = '',
+): Required<ResourceQuotaLimits> {
   const base = SIZED_QUOTA[size];
   const q: Required<ResourceQuotaLimits> = {
     requestsCpu: o.requestsCpu ?? base.requestsCpu,
@@ -89,18 +93,38 @@ Required<ResourceQuotaLimits> {
     loadBalancers: o.loadBalancers ?? 0,
     nodePorts: o.nodePorts ?? 0,
   };
-  for (const k of ['requestsCpu', 'requestsMemory', 'limitsCpu', 'limitsMemory', 'requestsStorage', 'requestsEphemeralStorage', 'limitsEphemeralStorage'] as const) {
+  for (const k of [
+    'requestsCpu',
+    'requestsMemory',
+    'limitsCpu',
+    'limitsMemory',
+    'requestsStorage',
+    'requestsEphemeralStorage',
+    'limitsEphemeralStorage',
+  ] as const) {
     requireQuantity(scope, propPrefix + k, q[k]);
   }
   for (const [k] of COUNT_KEYS) {
     const v = q[k];
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
-      throw new BlueprintPropError(scope, propPrefix + k, v, 'must be a whole number of objects, zero or more', 'give an integer such as 10');
+      throw new BlueprintPropError(
+        scope,
+        propPrefix + k,
+        v,
+        'must be a whole number of objects, zero or more',
+        'give an integer such as 10',
+      );
     }
   }
   requireNotAbove(scope, propPrefix + 'requestsCpu', q.requestsCpu, propPrefix + 'limitsCpu', q.limitsCpu);
   requireNotAbove(scope, propPrefix + 'requestsMemory', q.requestsMemory, propPrefix + 'limitsMemory', q.limitsMemory);
-  requireNotAbove(scope, propPrefix + 'requestsEphemeralStorage', q.requestsEphemeralStorage, propPrefix + 'limitsEphemeralStorage', q.limitsEphemeralStorage);
+  requireNotAbove(
+    scope,
+    propPrefix + 'requestsEphemeralStorage',
+    q.requestsEphemeralStorage,
+    propPrefix + 'limitsEphemeralStorage',
+    q.limitsEphemeralStorage,
+  );
   return q;
 }
 
@@ -120,7 +144,7 @@ export class NamespaceResourceQuota extends Construct {
     const namespace = requireUserNamespace(this, 'namespace', props.namespace);
     this.quotaName = requireDnsSubdomain(this, 'name', props.name ?? 'hcb-quota');
     const size = requireSize(this, 'size', props.size ?? 'small');
-    const q = this.limits = resolveQuota(this, size, props);
+    const q = (this.limits = resolveQuota(this, size, props));
     const hard: Record<string, Quantity> = {
       'limits.cpu': Quantity.fromString(q.limitsCpu),
       'limits.memory': Quantity.fromString(q.limitsMemory),
@@ -133,9 +157,11 @@ export class NamespaceResourceQuota extends Construct {
     for (const [k, key] of COUNT_KEYS) hard[key] = Quantity.fromString(String(q[k]));
     const sorted: Record<string, Quantity> = {};
     for (const key of Object.keys(hard).sort()) sorted[key] = hard[key];
-    stampProvenance(new KubeResourceQuota(this, 'Resource', {
-      metadata: { name: this.quotaName, namespace },
-      spec: { hard: sorted },
-    }));
+    stampProvenance(
+      new KubeResourceQuota(this, 'Resource', {
+        metadata: { name: this.quotaName, namespace },
+        spec: { hard: sorted },
+      }),
+    );
   }
 }

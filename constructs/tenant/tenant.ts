@@ -97,7 +97,10 @@ export interface TenantProps {
 }
 
 const ACCESS_KEYS: ReadonlyArray<[Exclude<keyof TenantAccess, 'namespaceAdminsReadSecrets'>, AccessPreset]> = [
-  ['viewers', 'viewer'], ['developers', 'developer'], ['deployers', 'deployer'], ['namespaceAdmins', 'namespace-admin'],
+  ['viewers', 'viewer'],
+  ['developers', 'developer'],
+  ['deployers', 'deployer'],
+  ['namespaceAdmins', 'namespace-admin'],
 ];
 
 /**
@@ -113,46 +116,85 @@ export class Tenant extends Construct {
   constructor(scope: Construct, id: string, props: TenantProps = {}) {
     super(scope, id);
     if (props.team === undefined && !isDnsLabel(id)) {
-      throw new BlueprintPropError(this, 'team', undefined, `no team given and the construct id "${id}" is not an RFC 1123 label`, 'pass props.team, e.g. "payments"');
+      throw new BlueprintPropError(
+        this,
+        'team',
+        undefined,
+        `no team given and the construct id "${id}" is not an RFC 1123 label`,
+        'pass props.team, e.g. "payments"',
+      );
     }
-    const team = this.team = requireDnsLabel(this, 'team', props.team ?? id);
+    const team = (this.team = requireDnsLabel(this, 'team', props.team ?? id));
     const envs = props.environments ?? [{ name: 'dev' }, { name: 'prod' }];
     if (!Array.isArray(envs) || envs.length === 0) {
-      throw new BlueprintPropError(this, 'environments', envs, 'needs at least one environment', 'pass e.g. [{ name: "dev" }, { name: "prod" }]');
+      throw new BlueprintPropError(
+        this,
+        'environments',
+        envs,
+        'needs at least one environment',
+        'pass e.g. [{ name: "dev" }, { name: "prod" }]',
+      );
     }
     const namespaces: HardenedNamespace[] = [];
     envs.forEach((env, i) => {
       const envName = requireDnsLabel(this, `environments[${i}].name`, env?.name);
       if (this.byEnvironment.has(envName)) {
-        throw new BlueprintPropError(this, `environments[${i}].name`, envName, 'is listed twice', 'give every environment its own name');
+        throw new BlueprintPropError(
+          this,
+          `environments[${i}].name`,
+          envName,
+          'is listed twice',
+          'give every environment its own name',
+        );
       }
       const nsName = `${team}-${envName}`;
       if (!isDnsLabel(nsName)) {
-        throw new BlueprintPropError(this, `environments[${i}].name`, envName, `the namespace name "${nsName}" is longer than 63 characters`, 'shorten the team or the environment name');
+        throw new BlueprintPropError(
+          this,
+          `environments[${i}].name`,
+          envName,
+          `the namespace name "${nsName}" is longer than 63 characters`,
+          'shorten the team or the environment name',
+        );
       }
       const ns = new HardenedNamespace(this, envName, {
         ...(env.namespace ?? {}),
-        name: nsName, team, environment: envName, app: props.app ?? team,
+        name: nsName,
+        team,
+        environment: envName,
+        app: props.app ?? team,
         protectionNeed: env.protectionNeed ?? props.protectionNeed,
       });
       namespaces.push(ns);
       this.byEnvironment.set(envName, ns);
       const access = env.access ?? props.access ?? {};
       if (access.namespaceAdminsReadSecrets === true && access.namespaceAdmins === undefined) {
-        throw new BlueprintPropError(this, env.access ? `environments[${i}].access.namespaceAdminsReadSecrets` : 'access.namespaceAdminsReadSecrets', true,
-          'there are no namespaceAdmins to give it to', 'list the namespaceAdmins, or remove namespaceAdminsReadSecrets');
+        throw new BlueprintPropError(
+          this,
+          env.access ? `environments[${i}].access.namespaceAdminsReadSecrets` : 'access.namespaceAdminsReadSecrets',
+          true,
+          'there are no namespaceAdmins to give it to',
+          'list the namespaceAdmins, or remove namespaceAdminsReadSecrets',
+        );
       }
       for (const [key, preset] of ACCESS_KEYS) {
         const subjects = access[key];
         if (subjects === undefined) continue;
         new NamespaceAccess(ns, `Access-${preset}`, {
-          namespace: nsName, preset, subjects,
-          ...(preset === 'namespace-admin' && access.namespaceAdminsReadSecrets !== undefined ? { readSecrets: access.namespaceAdminsReadSecrets } : {}),
+          namespace: nsName,
+          preset,
+          subjects,
+          ...(preset === 'namespace-admin' && access.namespaceAdminsReadSecrets !== undefined
+            ? { readSecrets: access.namespaceAdminsReadSecrets }
+            : {}),
         });
       }
       if (props.automation) {
         new AutomationIdentity(ns, 'Deployer', {
-          namespace: nsName, name: `${team}-deployer`, programs: props.automation.programs, tokens: props.automation.tokens,
+          namespace: nsName,
+          name: `${team}-deployer`,
+          programs: props.automation.programs,
+          tokens: props.automation.tokens,
           ...(props.automation.tokenIssuers !== undefined ? { tokenIssuers: props.automation.tokenIssuers } : {}),
         });
       }
@@ -163,7 +205,10 @@ export class Tenant extends Construct {
   /** The namespace of one environment. */
   public namespace(environment: string): HardenedNamespace {
     const ns = this.byEnvironment.get(environment);
-    if (!ns) throw new Error(`hcb: ${this.node.path}: no environment "${environment}" (have ${[...this.byEnvironment.keys()].join(', ')})`);
+    if (!ns)
+      throw new Error(
+        `hcb: ${this.node.path}: no environment "${environment}" (have ${[...this.byEnvironment.keys()].join(', ')})`,
+      );
     return ns;
   }
 }

@@ -141,7 +141,11 @@ export type HardenedInitContainerProps = HardenedContainerBaseProps;
 export const SECRET_DEFAULT_MODE = 0o400;
 
 /** A mount of a StatefulSet volumeClaimTemplate, added to the rendered pod spec by HardenedWorkload. */
-export interface TemplateMount { readonly name: string; readonly mountPath: string; readonly readOnly: boolean }
+export interface TemplateMount {
+  readonly name: string;
+  readonly mountPath: string;
+  readonly readOnly: boolean;
+}
 
 /** Shared volume registry so that one Secret, ConfigMap or claim becomes one volume. */
 export class VolumeRegistry {
@@ -152,28 +156,54 @@ export class VolumeRegistry {
   public readonly templateMounts = new Map<string, TemplateMount[]>();
   constructor(private readonly scope: Construct) {}
   /** Names of the pod volumes registered so far. */
-  public get volumeNames(): string[] { return [...this.volumes.values()].map((v) => v.name); }
+  public get volumeNames(): string[] {
+    return [...this.volumes.values()].map((v) => v.name);
+  }
   public secret(name: string): kplus.Volume {
     // Secret files 0400 instead of the API server's default 0644 (SecretVolumeSource.defaultMode).
-    return this.get(`secret-${name}`, () => kplus.Volume.fromSecret(this.scope, `SecretVolume-${name}`,
-      kplus.Secret.fromSecretName(this.scope, `Secret-${name}`, name), { name: volumeName('secret', name), defaultMode: SECRET_DEFAULT_MODE }));
+    return this.get(`secret-${name}`, () =>
+      kplus.Volume.fromSecret(
+        this.scope,
+        `SecretVolume-${name}`,
+        kplus.Secret.fromSecretName(this.scope, `Secret-${name}`, name),
+        { name: volumeName('secret', name), defaultMode: SECRET_DEFAULT_MODE },
+      ),
+    );
   }
   public claim(name: string, readOnly: boolean): kplus.Volume {
-    return this.get(`pvc-${name}-${readOnly}`, () => kplus.Volume.fromPersistentVolumeClaim(this.scope, `ClaimVolume-${name}-${readOnly ? 'ro' : 'rw'}`,
-      kplus.PersistentVolumeClaim.fromClaimName(this.scope, `Claim-${name}-${readOnly ? 'ro' : 'rw'}`, name), { name: volumeName(readOnly ? 'pvc-ro' : 'pvc', name), readOnly }));
+    return this.get(`pvc-${name}-${readOnly}`, () =>
+      kplus.Volume.fromPersistentVolumeClaim(
+        this.scope,
+        `ClaimVolume-${name}-${readOnly ? 'ro' : 'rw'}`,
+        kplus.PersistentVolumeClaim.fromClaimName(this.scope, `Claim-${name}-${readOnly ? 'ro' : 'rw'}`, name),
+        { name: volumeName(readOnly ? 'pvc-ro' : 'pvc', name), readOnly },
+      ),
+    );
   }
   public configMap(name: string): kplus.Volume {
-    return this.get(`configmap-${name}`, () => kplus.Volume.fromConfigMap(this.scope, `ConfigMapVolume-${name}`,
-      kplus.ConfigMap.fromConfigMapName(this.scope, `ConfigMap-${name}`, name), { name: volumeName('cm', name) }));
+    return this.get(`configmap-${name}`, () =>
+      kplus.Volume.fromConfigMap(
+        this.scope,
+        `ConfigMapVolume-${name}`,
+        kplus.ConfigMap.fromConfigMapName(this.scope, `ConfigMap-${name}`, name),
+        { name: volumeName('cm', name) },
+      ),
+    );
   }
   public emptyDir(container: string, index: number, sizeLimit: string): kplus.Volume {
     const name = volumeName('tmp', `${container}-${index}`);
-    return this.get(`empty-${name}`, () => kplus.Volume.fromEmptyDir(this.scope, `EmptyDir-${container}-${index}`, name,
-      { sizeLimit: Size.mebibytes(Math.max(1, Math.ceil(Number(parseQuantity(sizeLimit)! / 1_000_000_000n) / 1048576))) }));
+    return this.get(`empty-${name}`, () =>
+      kplus.Volume.fromEmptyDir(this.scope, `EmptyDir-${container}-${index}`, name, {
+        sizeLimit: Size.mebibytes(Math.max(1, Math.ceil(Number(parseQuantity(sizeLimit)! / 1_000_000_000n) / 1048576))),
+      }),
+    );
   }
   private get(key: string, make: () => kplus.Volume): kplus.Volume {
     let v = this.volumes.get(key);
-    if (!v) { v = make(); this.volumes.set(key, v); }
+    if (!v) {
+      v = make();
+      this.volumes.set(key, v);
+    }
     return v;
   }
 }
@@ -195,38 +225,78 @@ const RESERVED_ENV = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
 
 /** Validates one container's props and turns them into cdk8s-plus ContainerProps, hardened. */
 export function toPlusContainer(
-  scope: Construct, prop: string, c: HardenedContainerBaseProps & Partial<HardenedContainerProps>,
-  init: boolean, volumes: VolumeRegistry, identity: { user: number; group: number },
+  scope: Construct,
+  prop: string,
+  c: HardenedContainerBaseProps & Partial<HardenedContainerProps>,
+  init: boolean,
+  volumes: VolumeRegistry,
+  identity: { user: number; group: number },
 ): kplus.ContainerProps {
-  if (!c || typeof c !== 'object') throw new BlueprintPropError(scope, prop, c, 'must be a container spec', 'pass { name, image, ... }');
+  if (!c || typeof c !== 'object')
+    throw new BlueprintPropError(scope, prop, c, 'must be a container spec', 'pass { name, image, ... }');
   if (!isDnsLabel(c.name)) {
-    throw new BlueprintPropError(scope, `${prop}.name`, c.name, 'must be an RFC 1123 label', "use lower-case letters, digits and '-'");
+    throw new BlueprintPropError(
+      scope,
+      `${prop}.name`,
+      c.name,
+      'must be an RFC 1123 label',
+      "use lower-case letters, digits and '-'",
+    );
   }
   requireImageReference(scope, `${prop}.image`, c.image);
   if (!init) {
     for (const probe of ['liveness', 'readiness'] as const) {
       if (c[probe] === undefined || c[probe] === null) {
-        throw new BlueprintPropError(scope, `${prop}.${probe}`, c[probe], `a ${probe} probe is required (BSI APP.4.4.A11)`,
-          `add e.g. ${probe}: Probe.fromHttpGet('/healthz') (Probe re-exported by this package, or your own cdk8s-plus version's) or { httpGet: { path: '/healthz' } }`);
+        throw new BlueprintPropError(
+          scope,
+          `${prop}.${probe}`,
+          c[probe],
+          `a ${probe} probe is required (BSI APP.4.4.A11)`,
+          `add e.g. ${probe}: Probe.fromHttpGet('/healthz') (Probe re-exported by this package, or your own cdk8s-plus version's) or { httpGet: { path: '/healthz' } }`,
+        );
       }
     }
   }
   const res = resolvedResources(c);
-  for (const k of Object.keys(res) as Array<keyof typeof res>) requireQuantity(scope, `${prop}.resources.${k}`, res[k], { positive: true });
+  for (const k of Object.keys(res) as Array<keyof typeof res>)
+    requireQuantity(scope, `${prop}.resources.${k}`, res[k], { positive: true });
   requireNotAbove(scope, `${prop}.resources.cpuRequest`, res.cpuRequest, `${prop}.resources.cpuLimit`, res.cpuLimit);
-  requireNotAbove(scope, `${prop}.resources.memoryRequest`, res.memoryRequest, `${prop}.resources.memoryLimit`, res.memoryLimit);
-  requireNotAbove(scope, `${prop}.resources.ephemeralStorageRequest`, res.ephemeralStorageRequest, `${prop}.resources.ephemeralStorageLimit`, res.ephemeralStorageLimit);
+  requireNotAbove(
+    scope,
+    `${prop}.resources.memoryRequest`,
+    res.memoryRequest,
+    `${prop}.resources.memoryLimit`,
+    res.memoryLimit,
+  );
+  requireNotAbove(
+    scope,
+    `${prop}.resources.ephemeralStorageRequest`,
+    res.ephemeralStorageRequest,
+    `${prop}.resources.ephemeralStorageLimit`,
+    res.ephemeralStorageLimit,
+  );
 
   const envVariables: Record<string, kplus.EnvValue> = {};
   for (const key of Object.keys(c.env ?? {}).sort()) {
     const v: unknown = (c.env as Record<string, unknown>)[key];
     if (!RESERVED_ENV.test(key)) {
-      throw new BlueprintPropError(scope, `${prop}.env.${key}`, key, 'is not an environment variable name', 'use letters, digits, "_", "-" and "."');
+      throw new BlueprintPropError(
+        scope,
+        `${prop}.env.${key}`,
+        key,
+        'is not an environment variable name',
+        'use letters, digits, "_", "-" and "."',
+      );
     }
     const from = (v as { valueFrom?: unknown } | undefined)?.valueFrom ?? v;
     if (from && typeof from === 'object' && ('secretKeyRef' in from || 'secretRef' in from)) {
-      throw new BlueprintPropError(scope, `${prop}.env.${key}`, 'secretKeyRef', 'Secrets must not be passed as environment variables (STIG V-242415)',
-        `mount the Secret as files instead: secretMounts: [{ secretName: '...', mountPath: '/etc/secrets/...' }]`);
+      throw new BlueprintPropError(
+        scope,
+        `${prop}.env.${key}`,
+        'secretKeyRef',
+        'Secrets must not be passed as environment variables (STIG V-242415)',
+        `mount the Secret as files instead: secretMounts: [{ secretName: '...', mountPath: '/etc/secrets/...' }]`,
+      );
     }
     envVariables[key] = toPlusEnvValue(scope, `${prop}.env.${key}`, v);
   }
@@ -235,29 +305,56 @@ export function toPlusContainer(
   const paths = new Set<string>();
   const usePath = (p: string, where: string) => {
     if (typeof p !== 'string' || !p.startsWith('/') || p.includes('..') || p.length > 1024 || p === '/') {
-      throw new BlueprintPropError(scope, where, p, 'is not an absolute mount path', 'use an absolute path below /, e.g. /etc/app/secret');
+      throw new BlueprintPropError(
+        scope,
+        where,
+        p,
+        'is not an absolute mount path',
+        'use an absolute path below /, e.g. /etc/app/secret',
+      );
     }
-    if (paths.has(p)) throw new BlueprintPropError(scope, where, p, 'is mounted twice in this container', 'use distinct mount paths');
+    if (paths.has(p))
+      throw new BlueprintPropError(scope, where, p, 'is mounted twice in this container', 'use distinct mount paths');
     paths.add(p);
     return p;
   };
   (c.secretMounts ?? []).forEach((m, i) => {
     const name = requireDnsSubdomain(scope, `${prop}.secretMounts[${i}].secretName`, m?.secretName);
-    mounts.push({ path: usePath(m.mountPath, `${prop}.secretMounts[${i}].mountPath`), volume: volumes.secret(name), readOnly: true });
+    mounts.push({
+      path: usePath(m.mountPath, `${prop}.secretMounts[${i}].mountPath`),
+      volume: volumes.secret(name),
+      readOnly: true,
+    });
   });
   (c.configMapMounts ?? []).forEach((m, i) => {
     const name = requireDnsSubdomain(scope, `${prop}.configMapMounts[${i}].configMapName`, m?.configMapName);
-    mounts.push({ path: usePath(m.mountPath, `${prop}.configMapMounts[${i}].mountPath`), volume: volumes.configMap(name), readOnly: true });
+    mounts.push({
+      path: usePath(m.mountPath, `${prop}.configMapMounts[${i}].mountPath`),
+      volume: volumes.configMap(name),
+      readOnly: true,
+    });
   });
   if (c.claimMounts !== undefined && !Array.isArray(c.claimMounts)) {
-    throw new BlueprintPropError(scope, `${prop}.claimMounts`, c.claimMounts, 'must be a list', "pass [{ claim: 'data', mountPath: '/var/lib/app' }]");
+    throw new BlueprintPropError(
+      scope,
+      `${prop}.claimMounts`,
+      c.claimMounts,
+      'must be a list',
+      "pass [{ claim: 'data', mountPath: '/var/lib/app' }]",
+    );
   }
   const templateMounts: TemplateMount[] = [];
   (c.claimMounts ?? []).forEach((m, i) => {
     const where = `${prop}.claimMounts[${i}]`;
     const claim = requireDnsSubdomain(scope, `${where}.claim`, m?.claim);
     if (m.readOnly !== undefined && typeof m.readOnly !== 'boolean') {
-      throw new BlueprintPropError(scope, `${where}.readOnly`, m.readOnly, 'must be true or false', 'omit it for a writable mount');
+      throw new BlueprintPropError(
+        scope,
+        `${where}.readOnly`,
+        m.readOnly,
+        'must be true or false',
+        'omit it for a writable mount',
+      );
     }
     const path = usePath(m.mountPath, `${where}.mountPath`);
     const readOnly = m.readOnly === true;
@@ -271,9 +368,13 @@ export function toPlusContainer(
   if (writable > 0 && parseQuantity(sizeLimit)! * BigInt(writable) > parseQuantity(res.ephemeralStorageLimit)!) {
     // emptyDir volumes on the node's disk count against the pod's ephemeral storage: the
     // kubelet would evict the pod before the writable paths are full.
-    throw new BlueprintPropError(scope, `${prop}.resources.ephemeralStorageLimit`, res.ephemeralStorageLimit,
+    throw new BlueprintPropError(
+      scope,
+      `${prop}.resources.ephemeralStorageLimit`,
+      res.ephemeralStorageLimit,
       `is below what the ${writable} writable path(s) may hold (${writable} x writablePathSizeLimit ${sizeLimit})`,
-      'raise resources.ephemeralStorageLimit or lower writablePathSizeLimit');
+      'raise resources.ephemeralStorageLimit or lower writablePathSizeLimit',
+    );
   }
   (c.writablePaths ?? []).forEach((p, i) => {
     mounts.push({ path: usePath(p, `${prop}.writablePaths[${i}]`), volume: volumes.emptyDir(c.name, i, sizeLimit) });
@@ -283,20 +384,50 @@ export function toPlusContainer(
   const seenPorts = new Set<string>();
   (c.ports ?? []).forEach((p, i) => {
     const where = `${prop}.ports[${i}]`;
-    if (!isPortNumber(p?.number)) throw new BlueprintPropError(scope, `${where}.number`, p?.number, 'is not a port number', 'use an integer from 1 to 65535');
+    if (!isPortNumber(p?.number))
+      throw new BlueprintPropError(
+        scope,
+        `${where}.number`,
+        p?.number,
+        'is not a port number',
+        'use an integer from 1 to 65535',
+      );
     const protocol = p.protocol ?? 'TCP';
-    if (!['TCP', 'UDP', 'SCTP'].includes(protocol)) throw new BlueprintPropError(scope, `${where}.protocol`, protocol, 'is not a protocol', 'use TCP, UDP or SCTP');
+    if (!['TCP', 'UDP', 'SCTP'].includes(protocol))
+      throw new BlueprintPropError(scope, `${where}.protocol`, protocol, 'is not a protocol', 'use TCP, UDP or SCTP');
     const key = `${p.number}/${protocol}`;
-    if (seenPorts.has(key)) throw new BlueprintPropError(scope, `${where}.number`, p.number, 'is listed twice', 'list each port once');
+    if (seenPorts.has(key))
+      throw new BlueprintPropError(scope, `${where}.number`, p.number, 'is listed twice', 'list each port once');
     seenPorts.add(key);
-    if (p.name !== undefined && (!/^(?=.*[a-z])[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(p.name) || p.name.length > 15 || p.name.includes('--'))) {
-      throw new BlueprintPropError(scope, `${where}.name`, p.name, 'is not a port name (IANA_SVC_NAME)', "use at most 15 lower-case letters, digits and '-', e.g. 'http'");
+    if (
+      p.name !== undefined &&
+      (!/^(?=.*[a-z])[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(p.name) || p.name.length > 15 || p.name.includes('--'))
+    ) {
+      throw new BlueprintPropError(
+        scope,
+        `${where}.name`,
+        p.name,
+        'is not a port name (IANA_SVC_NAME)',
+        "use at most 15 lower-case letters, digits and '-', e.g. 'http'",
+      );
     }
     if (p.hostPort !== undefined) {
-      if (!isPortNumber(p.hostPort)) throw new BlueprintPropError(scope, `${where}.hostPort`, p.hostPort, 'is not a port number', 'use an integer from 1024 to 65535, or no host port');
+      if (!isPortNumber(p.hostPort))
+        throw new BlueprintPropError(
+          scope,
+          `${where}.hostPort`,
+          p.hostPort,
+          'is not a port number',
+          'use an integer from 1024 to 65535, or no host port',
+        );
       if (p.hostPort < 1024) {
-        throw new BlueprintPropError(scope, `${where}.hostPort`, p.hostPort, 'host ports below 1024 are privileged (STIG V-242414)',
-          'drop the host port and expose the pod through a Service, or use a host port from 1024 up');
+        throw new BlueprintPropError(
+          scope,
+          `${where}.hostPort`,
+          p.hostPort,
+          'host ports below 1024 are privileged (STIG V-242414)',
+          'drop the host port and expose the pod through a Service, or use a host port from 1024 up',
+        );
       }
     }
     ports.push({ number: p.number, name: p.name, protocol: protocol as kplus.Protocol, hostPort: p.hostPort });
@@ -317,10 +448,16 @@ export function toPlusContainer(
     volumeMounts: mounts,
     liveness: init ? undefined : toPlusProbe(scope, `${prop}.liveness`, 'liveness', c.liveness, firstPort),
     readiness: init ? undefined : toPlusProbe(scope, `${prop}.readiness`, 'readiness', c.readiness, firstPort),
-    startup: init || c.startup === undefined ? undefined : toPlusProbe(scope, `${prop}.startup`, 'startup', c.startup, firstPort),
+    startup:
+      init || c.startup === undefined
+        ? undefined
+        : toPlusProbe(scope, `${prop}.startup`, 'startup', c.startup, firstPort),
     resources: {
       cpu: { request: kplus.Cpu.millis(millicores(res.cpuRequest)), limit: kplus.Cpu.millis(millicores(res.cpuLimit)) },
-      memory: { request: Size.mebibytes(mebibytes(res.memoryRequest)), limit: Size.mebibytes(mebibytes(res.memoryLimit)) },
+      memory: {
+        request: Size.mebibytes(mebibytes(res.memoryRequest)),
+        limit: Size.mebibytes(mebibytes(res.memoryLimit)),
+      },
       // ephemeral storage: cdk8s-plus renders it in whole Gi only; HardenedWorkload patches in
       // the figures of ephemeralStorage() as written.
     },
@@ -341,8 +478,10 @@ export function toPlusContainer(
 export function resolvedResources(c: HardenedContainerBaseProps): Required<ContainerResources> {
   const r = c.resources ?? {};
   return {
-    cpuRequest: r.cpuRequest ?? '100m', cpuLimit: r.cpuLimit ?? '500m',
-    memoryRequest: r.memoryRequest ?? '128Mi', memoryLimit: r.memoryLimit ?? '512Mi',
+    cpuRequest: r.cpuRequest ?? '100m',
+    cpuLimit: r.cpuLimit ?? '500m',
+    memoryRequest: r.memoryRequest ?? '128Mi',
+    memoryLimit: r.memoryLimit ?? '512Mi',
     ephemeralStorageRequest: r.ephemeralStorageRequest ?? DEFAULT_EPHEMERAL_STORAGE_REQUEST,
     ephemeralStorageLimit: r.ephemeralStorageLimit ?? DEFAULT_EPHEMERAL_STORAGE_LIMIT,
   };

@@ -1,8 +1,20 @@
 import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { IntOrString, KubeHorizontalPodAutoscalerV2, KubePodDisruptionBudget, KubeService, MetricSpecV2 } from 'cdk8s-plus-28/lib/imports/k8s';
+import {
+  IntOrString,
+  KubeHorizontalPodAutoscalerV2,
+  KubePodDisruptionBudget,
+  KubeService,
+  MetricSpecV2,
+} from 'cdk8s-plus-28/lib/imports/k8s';
 import { Construct } from 'constructs';
-import { BoundedResource, claimObjectName, hardenedNamespacesOf, limitRangesOf, NamespaceContainerBounds } from '../common/collisions';
+import {
+  BoundedResource,
+  claimObjectName,
+  hardenedNamespacesOf,
+  limitRangesOf,
+  NamespaceContainerBounds,
+} from '../common/collisions';
 import { BlueprintPropError } from '../common/errors';
 import { NetworkAllowPolicy } from '../network/allow-policy';
 import { NetworkPeer, SERVICE_ACCOUNT_LABEL } from '../network/network-peer';
@@ -15,7 +27,14 @@ import { APP_LABEL, PROTECTION_NEED_LABEL, ProtectionNeed, requireProtectionNeed
 import { parseQuantity, requireQuantity } from '../tenant/quantity';
 import { stampProvenance } from '../tenant/provenance';
 import {
-  ContainerResources, ephemeralStorage, HardenedContainerBaseProps, HardenedContainerProps, HardenedInitContainerProps, resolvedResources, toPlusContainer, VolumeRegistry,
+  ContainerResources,
+  ephemeralStorage,
+  HardenedContainerBaseProps,
+  HardenedContainerProps,
+  HardenedInitContainerProps,
+  resolvedResources,
+  toPlusContainer,
+  VolumeRegistry,
 } from './hardened-container';
 import { isPinnedByDigest } from './image-reference';
 import { MAX_POD_AGE_ANNOTATION, requireMaxPodAge } from './max-pod-age';
@@ -89,7 +108,12 @@ export interface VolumeClaimTemplate {
   readonly accessMode?: VolumeAccessMode;
 }
 
-const ACCESS_MODES: readonly VolumeAccessMode[] = ['ReadWriteOnce', 'ReadWriteOncePod', 'ReadOnlyMany', 'ReadWriteMany'];
+const ACCESS_MODES: readonly VolumeAccessMode[] = [
+  'ReadWriteOnce',
+  'ReadWriteOncePod',
+  'ReadOnlyMany',
+  'ReadWriteMany',
+];
 
 /** Metadata key under which workload warnings are recorded on the construct node. */
 export const WARNING_METADATA = 'hcb:warning';
@@ -116,7 +140,9 @@ export function printWarningsAtSynth(scope: Construct, warnings: readonly string
 function namespaceObject(ns: unknown): Pick<HardenedNamespace, 'namespaceName' | 'protectionNeed'> | undefined {
   if (typeof ns !== 'object' || ns === null) return undefined;
   const o = ns as Partial<HardenedNamespace>;
-  return typeof o.namespaceName === 'string' && typeof o.protectionNeed === 'string' ? { namespaceName: o.namespaceName, protectionNeed: o.protectionNeed } : undefined;
+  return typeof o.namespaceName === 'string' && typeof o.protectionNeed === 'string'
+    ? { namespaceName: o.namespaceName, protectionNeed: o.protectionNeed }
+    : undefined;
 }
 
 export interface HardenedWorkloadProps {
@@ -305,94 +331,207 @@ export class HardenedWorkload extends Construct {
     super(scope, id);
     const warnings: string[] = [];
     this.warnings = warnings;
-    const warn = (msg: string) => { warnings.push(msg); this.node.addMetadata(WARNING_METADATA, msg); };
+    const warn = (msg: string) => {
+      warnings.push(msg);
+      this.node.addMetadata(WARNING_METADATA, msg);
+    };
 
     const nsObject = namespaceObject(props.namespace);
-    const namespace = this.namespace = requireUserNamespace(this, 'namespace', nsObject ? nsObject.namespaceName : props.namespace);
+    const namespace = (this.namespace = requireUserNamespace(
+      this,
+      'namespace',
+      nsObject ? nsObject.namespaceName : props.namespace,
+    ));
     if (props.name === undefined && !isDnsSubdomain(id)) {
-      throw new BlueprintPropError(this, 'name', undefined, `no name given and the construct id "${id}" is not an object name`, 'pass props.name, e.g. "web"');
+      throw new BlueprintPropError(
+        this,
+        'name',
+        undefined,
+        `no name given and the construct id "${id}" is not an object name`,
+        'pass props.name, e.g. "web"',
+      );
     }
-    const name = this.workloadName = requireDnsSubdomain(this, 'name', props.name ?? id);
-    claimObjectName(this, 'name', { kind: 'HardenedWorkload', namespace, name }, 'another HardenedWorkload',
-      (other) => `give one of the two workloads another name (props.name), or another namespace; both would render the workload, its ServiceAccount and PodDisruptionBudget "${namespace}/${name}" (other: ${other.path})`);
+    const name = (this.workloadName = requireDnsSubdomain(this, 'name', props.name ?? id));
+    claimObjectName(
+      this,
+      'name',
+      { kind: 'HardenedWorkload', namespace, name },
+      'another HardenedWorkload',
+      (other) =>
+        `give one of the two workloads another name (props.name), or another namespace; both would render the workload, its ServiceAccount and PodDisruptionBudget "${namespace}/${name}" (other: ${other.path})`,
+    );
     if (props.externalNamespace !== undefined && typeof props.externalNamespace !== 'boolean') {
-      throw new BlueprintPropError(this, 'externalNamespace', props.externalNamespace, 'must be true or false', 'pass true when another app creates the namespace');
+      throw new BlueprintPropError(
+        this,
+        'externalNamespace',
+        props.externalNamespace,
+        'must be true or false',
+        'pass true when another app creates the namespace',
+      );
     }
     if (name.length > 52) {
-      throw new BlueprintPropError(this, 'name', name, 'is longer than 52 characters, too long for the pods and revisions derived from it', 'use a shorter name');
+      throw new BlueprintPropError(
+        this,
+        'name',
+        name,
+        'is longer than 52 characters, too long for the pods and revisions derived from it',
+        'use a shorter name',
+      );
     }
-    const kind = this.kind = props.kind ?? 'Deployment';
+    const kind = (this.kind = props.kind ?? 'Deployment');
     if (kind !== 'Deployment' && kind !== 'StatefulSet') {
       throw new BlueprintPropError(this, 'kind', kind, 'is not a workload kind', "use 'Deployment' or 'StatefulSet'");
     }
     const app = props.app ?? name;
     if (!isDnsSubdomain(app) || app.length > 63) {
-      throw new BlueprintPropError(this, 'app', app, 'must be a label value that is also an object name', 'use lower-case letters, digits and \'-\'');
+      throw new BlueprintPropError(
+        this,
+        'app',
+        app,
+        'must be a label value that is also an object name',
+        "use lower-case letters, digits and '-'",
+      );
     }
-    const need = requireProtectionNeed(this, 'protectionNeed', props.protectionNeed ?? nsObject?.protectionNeed ?? 'normal');
+    const need = requireProtectionNeed(
+      this,
+      'protectionNeed',
+      props.protectionNeed ?? nsObject?.protectionNeed ?? 'normal',
+    );
 
     // Identity (BSI A9): a dedicated ServiceAccount, never "default".
     let saName: string;
     if (props.serviceAccount instanceof WorkloadIdentity) {
       if (props.serviceAccount.namespace !== namespace) {
-        throw new BlueprintPropError(this, 'serviceAccount', props.serviceAccount.serviceAccountName,
-          `the identity lives in namespace "${props.serviceAccount.namespace}", the workload in "${namespace}"`, 'create the WorkloadIdentity in the workload\'s namespace');
+        throw new BlueprintPropError(
+          this,
+          'serviceAccount',
+          props.serviceAccount.serviceAccountName,
+          `the identity lives in namespace "${props.serviceAccount.namespace}", the workload in "${namespace}"`,
+          "create the WorkloadIdentity in the workload's namespace",
+        );
       }
       saName = props.serviceAccount.serviceAccountName;
     } else if (typeof props.serviceAccount === 'string') {
       saName = requireDnsSubdomain(this, 'serviceAccount', props.serviceAccount);
       if (saName === 'default') {
-        throw new BlueprintPropError(this, 'serviceAccount', saName, 'pods must not use the "default" ServiceAccount (BSI APP.4.4.A9)', 'omit the prop to get an own ServiceAccount');
+        throw new BlueprintPropError(
+          this,
+          'serviceAccount',
+          saName,
+          'pods must not use the "default" ServiceAccount (BSI APP.4.4.A9)',
+          'omit the prop to get an own ServiceAccount',
+        );
       }
     } else if (props.serviceAccount === undefined) {
       this.identity = new WorkloadIdentity(this, 'Identity', { namespace, name });
       saName = name;
     } else {
-      throw new BlueprintPropError(this, 'serviceAccount', props.serviceAccount, 'is not an identity', 'pass a WorkloadIdentity, a ServiceAccount name, or nothing');
+      throw new BlueprintPropError(
+        this,
+        'serviceAccount',
+        props.serviceAccount,
+        'is not an identity',
+        'pass a WorkloadIdentity, a ServiceAccount name, or nothing',
+      );
     }
     this.serviceAccountName = saName;
     if (saName.length > 63) {
-      throw new BlueprintPropError(this, 'serviceAccount', saName, 'is longer than 63 characters, too long for the service-account pod label', 'use a shorter name');
+      throw new BlueprintPropError(
+        this,
+        'serviceAccount',
+        saName,
+        'is longer than 63 characters, too long for the service-account pod label',
+        'use a shorter name',
+      );
     }
 
     const user = props.runAsUser ?? 65532;
     const group = props.runAsGroup ?? user;
-    for (const [p, v] of [['runAsUser', user], ['runAsGroup', group]] as const) {
+    for (const [p, v] of [
+      ['runAsUser', user],
+      ['runAsGroup', group],
+    ] as const) {
       if (!Number.isSafeInteger(v) || v < 1 || v > 2147483647) {
-        throw new BlueprintPropError(this, p, v, 'must be a non-root id (1 to 2147483647)', 'use an unprivileged id such as 65532');
+        throw new BlueprintPropError(
+          this,
+          p,
+          v,
+          'must be a non-root id (1 to 2147483647)',
+          'use an unprivileged id such as 65532',
+        );
       }
     }
 
     // High availability (A19).
-    const ha = props.highAvailability ?? (need !== 'normal');
+    const ha = props.highAvailability ?? need !== 'normal';
     const autoscaling = props.autoscaling === undefined ? undefined : requireAutoscaling(this, props.autoscaling, ha);
     if (autoscaling && props.replicas !== undefined) {
-      throw new BlueprintPropError(this, 'replicas', props.replicas, 'conflicts with autoscaling: the HorizontalPodAutoscaler owns the replica count, and a fixed count would be reset on every apply',
-        'drop replicas and set autoscaling.minReplicas instead');
+      throw new BlueprintPropError(
+        this,
+        'replicas',
+        props.replicas,
+        'conflicts with autoscaling: the HorizontalPodAutoscaler owns the replica count, and a fixed count would be reset on every apply',
+        'drop replicas and set autoscaling.minReplicas instead',
+      );
     }
     const replicas = props.replicas ?? (ha ? 2 : 1);
     if (!Number.isSafeInteger(replicas) || replicas < 0 || replicas > 1000) {
-      throw new BlueprintPropError(this, 'replicas', replicas, 'must be a whole number from 0 to 1000', 'give the number of pods, e.g. 2');
+      throw new BlueprintPropError(
+        this,
+        'replicas',
+        replicas,
+        'must be a whole number from 0 to 1000',
+        'give the number of pods, e.g. 2',
+      );
     }
     if (ha && replicas < 2) {
-      throw new BlueprintPropError(this, 'replicas', replicas, 'high availability needs at least 2 replicas', 'raise replicas to 2 or more, or set highAvailability: false');
+      throw new BlueprintPropError(
+        this,
+        'replicas',
+        replicas,
+        'high availability needs at least 2 replicas',
+        'raise replicas to 2 or more, or set highAvailability: false',
+      );
     }
     if (props.enableServiceLinks !== undefined && typeof props.enableServiceLinks !== 'boolean') {
-      throw new BlueprintPropError(this, 'enableServiceLinks', props.enableServiceLinks, 'must be true or false', 'omit it (false): read Service addresses from DNS');
+      throw new BlueprintPropError(
+        this,
+        'enableServiceLinks',
+        props.enableServiceLinks,
+        'must be true or false',
+        'omit it (false): read Service addresses from DNS',
+      );
     }
     const pullSecrets = requireImagePullSecrets(this, props.imagePullSecrets);
     const zoneSpread = props.zoneSpread ?? 'preferred';
     if (zoneSpread !== 'preferred' && zoneSpread !== 'required') {
-      throw new BlueprintPropError(this, 'zoneSpread', zoneSpread, 'is not a spread mode', "use 'preferred' or 'required'");
+      throw new BlueprintPropError(
+        this,
+        'zoneSpread',
+        zoneSpread,
+        'is not a spread mode',
+        "use 'preferred' or 'required'",
+      );
     }
     if (props.zoneSpread !== undefined && !ha) {
-      throw new BlueprintPropError(this, 'zoneSpread', props.zoneSpread, 'has no effect without high availability', 'set highAvailability: true or drop zoneSpread');
+      throw new BlueprintPropError(
+        this,
+        'zoneSpread',
+        props.zoneSpread,
+        'has no effect without high availability',
+        'set highAvailability: true or drop zoneSpread',
+      );
     }
 
     // Dedicated nodes (A14/A15).
     if (need === 'very-high' && !props.dedicatedNodes && !props.dedicatedCluster) {
-      throw new BlueprintPropError(this, 'dedicatedNodes', undefined, 'protection need "very-high" needs dedicated nodes or a dedicated cluster (BSI APP.4.4.A15)',
-        'set dedicatedNodes: { nodeSelector, tolerations } or, if the cluster serves only this application, dedicatedCluster: true');
+      throw new BlueprintPropError(
+        this,
+        'dedicatedNodes',
+        undefined,
+        'protection need "very-high" needs dedicated nodes or a dedicated cluster (BSI APP.4.4.A15)',
+        'set dedicatedNodes: { nodeSelector, tolerations } or, if the cluster serves only this application, dedicatedCluster: true',
+      );
     }
     const placement = props.dedicatedNodes ? renderPlacement(this, 'dedicatedNodes', props.dedicatedNodes) : undefined;
 
@@ -402,19 +541,38 @@ export class HardenedWorkload extends Construct {
 
     const grace = props.terminationGracePeriodSeconds ?? 30;
     if (!Number.isSafeInteger(grace) || grace < 0 || grace > 3600) {
-      throw new BlueprintPropError(this, 'terminationGracePeriodSeconds', grace, 'must be whole seconds from 0 to 3600', 'e.g. 30');
+      throw new BlueprintPropError(
+        this,
+        'terminationGracePeriodSeconds',
+        grace,
+        'must be whole seconds from 0 to 3600',
+        'e.g. 30',
+      );
     }
 
     // Containers.
     if (!Array.isArray(props.containers) || props.containers.length === 0) {
-      throw new BlueprintPropError(this, 'containers', props.containers, 'needs at least one container', 'pass [{ name, image, liveness, readiness }]');
+      throw new BlueprintPropError(
+        this,
+        'containers',
+        props.containers,
+        'needs at least one container',
+        'pass [{ name, image, liveness, readiness }]',
+      );
     }
     const volumes = new VolumeRegistry(this);
     const templates = requireClaimTemplates(this, props.volumeClaimTemplates, kind);
     for (const t of templates) volumes.claimTemplates.add(t.name);
     const names = new Set<string>();
     const checkName = (c: { name: string }, where: string) => {
-      if (names.has(c?.name)) throw new BlueprintPropError(this, `${where}.name`, c.name, 'is used by another container of the pod', 'give every container its own name');
+      if (names.has(c?.name))
+        throw new BlueprintPropError(
+          this,
+          `${where}.name`,
+          c.name,
+          'is used by another container of the pod',
+          'give every container its own name',
+        );
       names.add(c?.name);
     };
     const initContainers = (props.initContainers ?? []).map((c, i) => {
@@ -427,20 +585,28 @@ export class HardenedWorkload extends Construct {
       checkName(c, `containers[${i}]`);
       for (const port of c.ports ?? []) {
         if (port.hostPort !== undefined) {
-          warn(`containers[${i}] "${c.name}" uses host port ${port.hostPort}: Pod Security baseline and restricted reject host ports`);
+          warn(
+            `containers[${i}] "${c.name}" uses host port ${port.hostPort}: Pod Security baseline and restricted reject host ports`,
+          );
         }
       }
       return pc;
     });
     [...(props.initContainers ?? []), ...props.containers].forEach((c) => {
-      if (!isPinnedByDigest(c.image)) warn(`image "${c.image}" of container "${c.name}" is not pinned by digest (@sha256:...); a tag can be moved to other content`);
+      if (!isPinnedByDigest(c.image))
+        warn(
+          `image "${c.image}" of container "${c.name}" is not pinned by digest (@sha256:...); a tag can be moved to other content`,
+        );
     });
     // The namespace's LimitRanges: now, for those built already; at synth for those built later.
     const bounded = [
       ...(props.initContainers ?? []).map((c, i) => ({ prop: `initContainers[${i}]`, c })),
       ...props.containers.map((c, i) => ({ prop: `containers[${i}]`, c })),
     ];
-    const boundsProblems = () => limitRangesOf(this, namespace).flatMap((b) => bounded.flatMap(({ prop, c }) => limitRangeProblems(this, prop, c, b)));
+    const boundsProblems = () =>
+      limitRangesOf(this, namespace).flatMap((b) =>
+        bounded.flatMap(({ prop, c }) => limitRangeProblems(this, prop, c, b)),
+      );
     const early = boundsProblems();
     if (early.length > 0) throw early[0];
     const externalNamespace = props.externalNamespace === true;
@@ -449,17 +615,28 @@ export class HardenedWorkload extends Construct {
         const errors: string[] = boundsProblems().map((e) => e.message);
         const created = hardenedNamespacesOf(this);
         if (!externalNamespace && created.size > 0 && !created.has(namespace)) {
-          errors.push(new BlueprintPropError(this, 'namespace', namespace,
-            `no HardenedNamespace of this app creates it (the app's: ${[...created.keys()].sort().join(', ')})`,
-            'use a HardenedNamespace\'s namespaceName (or Tenant.namespace(env).namespaceName); if another app creates the namespace, set externalNamespace: true').message);
+          errors.push(
+            new BlueprintPropError(
+              this,
+              'namespace',
+              namespace,
+              `no HardenedNamespace of this app creates it (the app's: ${[...created.keys()].sort().join(', ')})`,
+              "use a HardenedNamespace's namespaceName (or Tenant.namespace(env).namespaceName); if another app creates the namespace, set externalNamespace: true",
+            ).message,
+          );
         }
         return errors;
       },
     });
 
     if (kind === 'StatefulSet' && !props.containers.some((c) => (c.ports ?? []).length > 0)) {
-      throw new BlueprintPropError(this, 'containers', props.containers.map((c) => c.name), 'a StatefulSet needs at least one container port for its headless Service',
-        'add ports to a container, or use kind: Deployment');
+      throw new BlueprintPropError(
+        this,
+        'containers',
+        props.containers.map((c) => c.name),
+        'a StatefulSet needs at least one container port for its headless Service',
+        'add ports to a container, or use kind: Deployment',
+      );
     }
 
     const selectorLabels = { [WORKLOAD_LABEL]: name };
@@ -484,7 +661,13 @@ export class HardenedWorkload extends Construct {
       volumes: undefined,
       serviceAccount: kplus.ServiceAccount.fromServiceAccountName(this, 'ServiceAccountRef', saName),
       automountServiceAccountToken: this.identity ? this.identity.automountToken : false,
-      securityContext: { ensureNonRoot: true, user, group, fsGroup: group, fsGroupChangePolicy: kplus.FsGroupChangePolicy.ON_ROOT_MISMATCH },
+      securityContext: {
+        ensureNonRoot: true,
+        user,
+        group,
+        fsGroup: group,
+        fsGroupChangePolicy: kplus.FsGroupChangePolicy.ON_ROOT_MISMATCH,
+      },
       hostNetwork: false,
       isolate: false,
       spread: false,
@@ -496,9 +679,17 @@ export class HardenedWorkload extends Construct {
 
     // Exposure: validated before anything is rendered.
     const exposures = requireExposures(this, props.expose, props.containers);
-    if (props.exposeRulesScope !== undefined && (!Construct.isConstruct(props.exposeRulesScope) || exposures.length === 0)) {
-      throw new BlueprintPropError(this, 'exposeRulesScope', props.exposeRulesScope?.node?.path ?? props.exposeRulesScope,
-        exposures.length === 0 ? 'has no effect without expose' : 'is not a construct', exposures.length === 0 ? 'drop exposeRulesScope or add expose' : 'pass the platform chart (a cdk8s Chart)');
+    if (
+      props.exposeRulesScope !== undefined &&
+      (!Construct.isConstruct(props.exposeRulesScope) || exposures.length === 0)
+    ) {
+      throw new BlueprintPropError(
+        this,
+        'exposeRulesScope',
+        props.exposeRulesScope?.node?.path ?? props.exposeRulesScope,
+        exposures.length === 0 ? 'has no effect without expose' : 'is not a construct',
+        exposures.length === 0 ? 'drop exposeRulesScope or add expose' : 'pass the platform chart (a cdk8s Chart)',
+      );
     }
 
     const ownedReplicas = autoscaling ? undefined : replicas;
@@ -507,14 +698,30 @@ export class HardenedWorkload extends Construct {
       this.workload = new kplus.Deployment(this, 'Deployment', { ...common, replicas: ownedReplicas });
     } else {
       this.serviceName = `${name}-headless`;
-      claimObjectName(this, 'name', { kind: 'Service', namespace, name: this.serviceName }, 'the headless Service of a StatefulSet',
-        (other) => `rename the workload (props.name) or the other Service (${other.path})`);
+      claimObjectName(
+        this,
+        'name',
+        { kind: 'Service', namespace, name: this.serviceName },
+        'the headless Service of a StatefulSet',
+        (other) => `rename the workload (props.name) or the other Service (${other.path})`,
+      );
       headless = new kplus.Service(this, 'HeadlessService', {
         metadata: { name: this.serviceName, namespace },
         clusterIP: 'None',
-        ports: props.containers.flatMap((c) => (c.ports ?? []).map((p) => ({ port: p.number, targetPort: p.number, name: p.name, protocol: p.protocol as kplus.Protocol | undefined }))),
+        ports: props.containers.flatMap((c) =>
+          (c.ports ?? []).map((p) => ({
+            port: p.number,
+            targetPort: p.number,
+            name: p.name,
+            protocol: p.protocol as kplus.Protocol | undefined,
+          })),
+        ),
       });
-      this.workload = new kplus.StatefulSet(this, 'StatefulSet', { ...common, replicas: ownedReplicas, service: headless });
+      this.workload = new kplus.StatefulSet(this, 'StatefulSet', {
+        ...common,
+        replicas: ownedReplicas,
+        service: headless,
+      });
     }
     this.workload.select(kplus.LabelSelector.of({ labels: selectorLabels }));
     if (autoscaling) this.workload.markHasAutoscaler();
@@ -527,36 +734,58 @@ export class HardenedWorkload extends Construct {
     obj.addJsonPatch(JsonPatch.add(`${podSpec}/hostPid`, false));
     obj.addJsonPatch(JsonPatch.add(`${podSpec}/hostIpc`, false));
     obj.addJsonPatch(JsonPatch.add(`${podSpec}/enableServiceLinks`, props.enableServiceLinks === true));
-    if (pullSecrets.length > 0) obj.addJsonPatch(JsonPatch.add(`${podSpec}/imagePullSecrets`, pullSecrets.map((n) => ({ name: n }))));
+    if (pullSecrets.length > 0)
+      obj.addJsonPatch(
+        JsonPatch.add(
+          `${podSpec}/imagePullSecrets`,
+          pullSecrets.map((n) => ({ name: n })),
+        ),
+      );
     // cdk8s-plus labels every pod with its construct address even when it does not select on it;
     // that label would change the pod template (and roll the pods) when the chart is renamed.
-    obj.addJsonPatch(JsonPatch.remove(`/spec/template/metadata/labels/${kplus.Pod.ADDRESS_LABEL.replace(/~/g, '~0').replace(/\//g, '~1')}`));
+    obj.addJsonPatch(
+      JsonPatch.remove(
+        `/spec/template/metadata/labels/${kplus.Pod.ADDRESS_LABEL.replace(/~/g, '~0').replace(/\//g, '~1')}`,
+      ),
+    );
     if (headless) {
       // cdk8s-plus points the headless Service at the construct address label: the stable selector instead.
       ApiObject.of(headless).addJsonPatch(JsonPatch.replace('/spec/selector', { ...selectorLabels }));
     }
     if (templates.length > 0) {
-      obj.addJsonPatch(JsonPatch.add('/spec/volumeClaimTemplates', templates.map((t) => ({
-        metadata: { name: t.name },
-        spec: {
-          accessModes: [t.accessMode],
-          ...(t.storageClass !== undefined ? { storageClassName: t.storageClass } : {}),
-          resources: { requests: { storage: { value: t.size } } },
-        },
-      }))));
+      obj.addJsonPatch(
+        JsonPatch.add(
+          '/spec/volumeClaimTemplates',
+          templates.map((t) => ({
+            metadata: { name: t.name },
+            spec: {
+              accessModes: [t.accessMode],
+              ...(t.storageClass !== undefined ? { storageClassName: t.storageClass } : {}),
+              resources: { requests: { storage: { value: t.size } } },
+            },
+          })),
+        ),
+      );
     }
     // Mounts of volumeClaimTemplates: the StatefulSet controller adds their pod volumes.
     const addTemplateMounts = (path: string, c: HardenedInitContainerProps, rendered: kplus.ContainerProps) => {
-      const extra = (volumes.templateMounts.get(c.name) ?? []).map((m) => ({ name: m.name, mountPath: m.mountPath, ...(m.readOnly ? { readOnly: true } : {}) }));
+      const extra = (volumes.templateMounts.get(c.name) ?? []).map((m) => ({
+        name: m.name,
+        mountPath: m.mountPath,
+        ...(m.readOnly ? { readOnly: true } : {}),
+      }));
       if (extra.length === 0) return;
       if ((rendered.volumeMounts ?? []).length === 0) obj.addJsonPatch(JsonPatch.add(`${path}/volumeMounts`, extra));
       else for (const m of extra) obj.addJsonPatch(JsonPatch.add(`${path}/volumeMounts/-`, m));
     };
-    (props.initContainers ?? []).forEach((c, i) => addTemplateMounts(`${podSpec}/initContainers/${i}`, c, initContainers[i]));
+    (props.initContainers ?? []).forEach((c, i) =>
+      addTemplateMounts(`${podSpec}/initContainers/${i}`, c, initContainers[i]),
+    );
     props.containers.forEach((c, i) => addTemplateMounts(`${podSpec}/containers/${i}`, c, containers[i]));
     if (placement) {
       obj.addJsonPatch(JsonPatch.add(`${podSpec}/nodeSelector`, placement.nodeSelector));
-      if (placement.tolerations.length > 0) obj.addJsonPatch(JsonPatch.add(`${podSpec}/tolerations`, placement.tolerations));
+      if (placement.tolerations.length > 0)
+        obj.addJsonPatch(JsonPatch.add(`${podSpec}/tolerations`, placement.tolerations));
     }
     // Ephemeral storage as written (cdk8s-plus would render whole Gi only). The typed props hold
     // Quantity objects, rendered from their `value`.
@@ -570,12 +799,14 @@ export class HardenedWorkload extends Construct {
     props.containers.forEach((c, i) => {
       const first = c.ports?.[0];
       if (!first) return;
-      obj.addJsonPatch(JsonPatch.replace(`${podSpec}/containers/${i}/ports/0`, {
-        containerPort: first.number,
-        ...(first.hostPort !== undefined ? { hostPort: first.hostPort } : {}),
-        ...(first.name !== undefined ? { name: first.name } : {}),
-        protocol: first.protocol ?? 'TCP',
-      }));
+      obj.addJsonPatch(
+        JsonPatch.replace(`${podSpec}/containers/${i}/ports/0`, {
+          containerPort: first.number,
+          ...(first.hostPort !== undefined ? { hostPort: first.hostPort } : {}),
+          ...(first.name !== undefined ? { name: first.name } : {}),
+          protocol: first.protocol ?? 'TCP',
+        }),
+      );
       if (!c.startup && (first.protocol ?? 'TCP') !== 'TCP') {
         // cdk8s-plus' default startup probe is a TCP connect, which a UDP or SCTP port never answers.
         obj.addJsonPatch(JsonPatch.remove(`${podSpec}/containers/${i}/startupProbe`));
@@ -583,13 +814,30 @@ export class HardenedWorkload extends Construct {
     });
     const selector = { matchLabels: { ...this.workload.matchLabels } };
     if (ha) {
-      obj.addJsonPatch(JsonPatch.add(`${podSpec}/topologySpreadConstraints`, [
-        { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: zoneSpread === 'required' ? 'DoNotSchedule' : 'ScheduleAnyway', labelSelector: selector },
-        { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: selector },
-      ]));
+      obj.addJsonPatch(
+        JsonPatch.add(`${podSpec}/topologySpreadConstraints`, [
+          {
+            maxSkew: 1,
+            topologyKey: 'topology.kubernetes.io/zone',
+            whenUnsatisfiable: zoneSpread === 'required' ? 'DoNotSchedule' : 'ScheduleAnyway',
+            labelSelector: selector,
+          },
+          {
+            maxSkew: 1,
+            topologyKey: 'kubernetes.io/hostname',
+            whenUnsatisfiable: 'ScheduleAnyway',
+            labelSelector: selector,
+          },
+        ]),
+      );
       this.podDisruptionBudgetName = name;
-      claimObjectName(this, 'name', { kind: 'PodDisruptionBudget', namespace, name }, 'the PodDisruptionBudget of a HardenedWorkload',
-        (other) => `rename the workload (props.name) or the other budget (${other.path})`);
+      claimObjectName(
+        this,
+        'name',
+        { kind: 'PodDisruptionBudget', namespace, name },
+        'the PodDisruptionBudget of a HardenedWorkload',
+        (other) => `rename the workload (props.name) or the other budget (${other.path})`,
+      );
       new KubePodDisruptionBudget(this, 'DisruptionBudget', {
         metadata: { name, namespace, labels: { [APP_LABEL]: app } },
         spec: { maxUnavailable: IntOrString.fromNumber(1), selector },
@@ -598,38 +846,68 @@ export class HardenedWorkload extends Construct {
 
     if (autoscaling) {
       this.autoscalerName = name;
-      claimObjectName(this, 'autoscaling', { kind: 'HorizontalPodAutoscaler', namespace, name }, 'the autoscaler of a HardenedWorkload',
-        (other) => `rename the workload (props.name) or the other autoscaler (${other.path})`);
+      claimObjectName(
+        this,
+        'autoscaling',
+        { kind: 'HorizontalPodAutoscaler', namespace, name },
+        'the autoscaler of a HardenedWorkload',
+        (other) => `rename the workload (props.name) or the other autoscaler (${other.path})`,
+      );
       const metrics: MetricSpecV2[] = [];
-      for (const [resource, target] of [['cpu', autoscaling.cpuUtilization], ['memory', autoscaling.memoryUtilization]] as const) {
-        if (target !== undefined) metrics.push({ type: 'Resource', resource: { name: resource, target: { type: 'Utilization', averageUtilization: target } } });
+      for (const [resource, target] of [
+        ['cpu', autoscaling.cpuUtilization],
+        ['memory', autoscaling.memoryUtilization],
+      ] as const) {
+        if (target !== undefined)
+          metrics.push({
+            type: 'Resource',
+            resource: { name: resource, target: { type: 'Utilization', averageUtilization: target } },
+          });
       }
       new KubeHorizontalPodAutoscalerV2(this, 'Autoscaler', {
         metadata: { name, namespace, labels: { [APP_LABEL]: app } },
-        spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind, name }, minReplicas: autoscaling.minReplicas, maxReplicas: autoscaling.maxReplicas, metrics },
+        spec: {
+          scaleTargetRef: { apiVersion: 'apps/v1', kind, name },
+          minReplicas: autoscaling.minReplicas,
+          maxReplicas: autoscaling.maxReplicas,
+          metrics,
+        },
       });
     }
 
     if (exposures.length > 0) {
-      const serviceName = this.exposedServiceName = name;
-      claimObjectName(this, 'expose', { kind: 'Service', namespace, name: serviceName }, 'the Service of a HardenedWorkload\'s expose',
-        (other) => `rename the workload (props.name) or the other Service (${other.path})`);
+      const serviceName = (this.exposedServiceName = name);
+      claimObjectName(
+        this,
+        'expose',
+        { kind: 'Service', namespace, name: serviceName },
+        "the Service of a HardenedWorkload's expose",
+        (other) => `rename the workload (props.name) or the other Service (${other.path})`,
+      );
       new KubeService(this, 'Service', {
         metadata: { name: serviceName, namespace, labels: { [APP_LABEL]: app } },
         spec: {
           type: 'ClusterIP',
           selector: { ...selectorLabels },
           ports: exposures.map((e) => ({
-            port: e.servicePort, targetPort: IntOrString.fromNumber(e.containerPort), protocol: e.protocol, ...(e.portName !== undefined ? { name: e.portName } : {}),
+            port: e.servicePort,
+            targetPort: IntOrString.fromNumber(e.containerPort),
+            protocol: e.protocol,
+            ...(e.portName !== undefined ? { name: e.portName } : {}),
           })),
         },
       });
       const rulesScope = props.exposeRulesScope ?? this;
-      this.exposePolicy = new NetworkAllowPolicy(rulesScope, rulesScope === this ? 'ExposeRules' : `${namespace}-${name}-expose`, {
-        namespace, name: `${name}-expose`,
-        appliesTo: PodSelection.labels({ ...selectorLabels }),
-        ingress: exposures.map((e) => ({ peers: e.from, ports: [portOf(e.protocol, e.containerPort)] })),
-      });
+      this.exposePolicy = new NetworkAllowPolicy(
+        rulesScope,
+        rulesScope === this ? 'ExposeRules' : `${namespace}-${name}-expose`,
+        {
+          namespace,
+          name: `${name}-expose`,
+          appliesTo: PodSelection.labels({ ...selectorLabels }),
+          ingress: exposures.map((e) => ({ peers: e.from, ports: [portOf(e.protocol, e.containerPort)] })),
+        },
+      );
     }
 
     for (const c of this.node.findAll()) {
@@ -642,7 +920,8 @@ export class HardenedWorkload extends Construct {
 
     // Defence in depth: check what is finally rendered.
     this.node.addValidation({
-      validate: () => checkPodSpec(ApiObject.of(this.workload).toJson()?.spec?.template?.spec).map((p) => `${this.node.path}: ${p}`),
+      validate: () =>
+        checkPodSpec(ApiObject.of(this.workload).toJson()?.spec?.template?.spec).map((p) => `${this.node.path}: ${p}`),
     });
   }
 }
@@ -659,7 +938,12 @@ const BOUNDED: ReadonlyArray<[BoundedResource, keyof ContainerResources, keyof C
  * (plugin/pkg/admission/limitranger maxConstraint/minConstraint; since request <= limit, these
  * two cover the request above max and the limit below min as well).
  */
-function limitRangeProblems(scope: Construct, prop: string, c: HardenedContainerBaseProps, b: NamespaceContainerBounds): BlueprintPropError[] {
+function limitRangeProblems(
+  scope: Construct,
+  prop: string,
+  c: HardenedContainerBaseProps,
+  b: NamespaceContainerBounds,
+): BlueprintPropError[] {
   const res = resolvedResources(c);
   const out: BlueprintPropError[] = [];
   const lr = `LimitRange "${b.namespace}/${b.limitRangeName}" (${b.path})`;
@@ -667,14 +951,28 @@ function limitRangeProblems(scope: Construct, prop: string, c: HardenedContainer
     const max = b.max[resource];
     const limit = res[limitKey];
     if (max !== undefined && parseQuantity(limit)! > parseQuantity(max)!) {
-      out.push(new BlueprintPropError(scope, `${prop}.resources.${limitKey}`, limit, `is above the ${resource} max ${max} of ${lr}; the API server would refuse every pod`,
-        `lower ${prop}.resources.${limitKey} to at most ${max}, or raise the namespace's containerLimits.max${limitKey.startsWith('cpu') ? 'Cpu' : limitKey.startsWith('memory') ? 'Memory' : 'EphemeralStorage'}`));
+      out.push(
+        new BlueprintPropError(
+          scope,
+          `${prop}.resources.${limitKey}`,
+          limit,
+          `is above the ${resource} max ${max} of ${lr}; the API server would refuse every pod`,
+          `lower ${prop}.resources.${limitKey} to at most ${max}, or raise the namespace's containerLimits.max${limitKey.startsWith('cpu') ? 'Cpu' : limitKey.startsWith('memory') ? 'Memory' : 'EphemeralStorage'}`,
+        ),
+      );
     }
     const min = b.min[resource];
     const request = res[requestKey];
     if (min !== undefined && parseQuantity(request)! < parseQuantity(min)!) {
-      out.push(new BlueprintPropError(scope, `${prop}.resources.${requestKey}`, request, `is below the ${resource} min ${min} of ${lr}; the API server would refuse every pod`,
-        `raise ${prop}.resources.${requestKey} to at least ${min}, or lower the namespace's containerLimits.min${requestKey.startsWith('cpu') ? 'Cpu' : requestKey.startsWith('memory') ? 'Memory' : 'EphemeralStorage'}`));
+      out.push(
+        new BlueprintPropError(
+          scope,
+          `${prop}.resources.${requestKey}`,
+          request,
+          `is below the ${resource} min ${min} of ${lr}; the API server would refuse every pod`,
+          `raise ${prop}.resources.${requestKey} to at least ${min}, or lower the namespace's containerLimits.min${requestKey.startsWith('cpu') ? 'Cpu' : requestKey.startsWith('memory') ? 'Memory' : 'EphemeralStorage'}`,
+        ),
+      );
     }
   }
   return out;
@@ -687,23 +985,59 @@ function isWholeNumber(v: unknown, min: number, max: number): v is number {
 /** Validates `autoscaling` (with high availability the minimum is 2). */
 function requireAutoscaling(scope: Construct, a: WorkloadAutoscaling, ha: boolean): WorkloadAutoscaling {
   if (!a || typeof a !== 'object') {
-    throw new BlueprintPropError(scope, 'autoscaling', a, 'must be an object', 'pass { minReplicas: 2, maxReplicas: 10, cpuUtilization: 70 }');
+    throw new BlueprintPropError(
+      scope,
+      'autoscaling',
+      a,
+      'must be an object',
+      'pass { minReplicas: 2, maxReplicas: 10, cpuUtilization: 70 }',
+    );
   }
   if (!isWholeNumber(a.minReplicas, 1, 1000)) {
-    throw new BlueprintPropError(scope, 'autoscaling.minReplicas', a.minReplicas, 'must be a whole number from 1 to 1000', 'e.g. 2');
+    throw new BlueprintPropError(
+      scope,
+      'autoscaling.minReplicas',
+      a.minReplicas,
+      'must be a whole number from 1 to 1000',
+      'e.g. 2',
+    );
   }
   if (ha && a.minReplicas < 2) {
-    throw new BlueprintPropError(scope, 'autoscaling.minReplicas', a.minReplicas, 'high availability needs at least 2 replicas', 'raise minReplicas to 2 or more, or set highAvailability: false');
+    throw new BlueprintPropError(
+      scope,
+      'autoscaling.minReplicas',
+      a.minReplicas,
+      'high availability needs at least 2 replicas',
+      'raise minReplicas to 2 or more, or set highAvailability: false',
+    );
   }
   if (!isWholeNumber(a.maxReplicas, a.minReplicas, 1000)) {
-    throw new BlueprintPropError(scope, 'autoscaling.maxReplicas', a.maxReplicas, `must be a whole number from minReplicas (${a.minReplicas}) to 1000`, `e.g. ${Math.max(a.minReplicas, 1) * 2}`);
+    throw new BlueprintPropError(
+      scope,
+      'autoscaling.maxReplicas',
+      a.maxReplicas,
+      `must be a whole number from minReplicas (${a.minReplicas}) to 1000`,
+      `e.g. ${Math.max(a.minReplicas, 1) * 2}`,
+    );
   }
   if (a.cpuUtilization === undefined && a.memoryUtilization === undefined) {
-    throw new BlueprintPropError(scope, 'autoscaling', a, 'names no target, so the autoscaler has nothing to scale on', 'set cpuUtilization (e.g. 70) and/or memoryUtilization');
+    throw new BlueprintPropError(
+      scope,
+      'autoscaling',
+      a,
+      'names no target, so the autoscaler has nothing to scale on',
+      'set cpuUtilization (e.g. 70) and/or memoryUtilization',
+    );
   }
   for (const k of ['cpuUtilization', 'memoryUtilization'] as const) {
     if (a[k] !== undefined && !isWholeNumber(a[k], 1, 1000)) {
-      throw new BlueprintPropError(scope, `autoscaling.${k}`, a[k], 'must be a whole percentage of the request from 1 to 1000', 'e.g. 70');
+      throw new BlueprintPropError(
+        scope,
+        `autoscaling.${k}`,
+        a[k],
+        'must be a whole percentage of the request from 1 to 1000',
+        'e.g. 70',
+      );
     }
   }
   return a;
@@ -712,90 +1046,214 @@ function requireAutoscaling(scope: Construct, a: WorkloadAutoscaling, ha: boolea
 /** Validates `imagePullSecrets`: Secret names, each once. */
 function requireImagePullSecrets(scope: Construct, names: string[] | undefined): string[] {
   if (names === undefined) return [];
-  if (!Array.isArray(names)) throw new BlueprintPropError(scope, 'imagePullSecrets', names, 'must be a list of Secret names', "pass ['registry-credentials']");
+  if (!Array.isArray(names))
+    throw new BlueprintPropError(
+      scope,
+      'imagePullSecrets',
+      names,
+      'must be a list of Secret names',
+      "pass ['registry-credentials']",
+    );
   const seen = new Set<string>();
   return names.map((n, i) => {
     const name = requireDnsSubdomain(scope, `imagePullSecrets[${i}]`, n);
-    if (seen.has(name)) throw new BlueprintPropError(scope, `imagePullSecrets[${i}]`, name, 'is listed twice', 'list each Secret once');
+    if (seen.has(name))
+      throw new BlueprintPropError(scope, `imagePullSecrets[${i}]`, name, 'is listed twice', 'list each Secret once');
     seen.add(name);
     return name;
   });
 }
 
 /** Validates `volumeClaimTemplates` (StatefulSet only) and fills in the access mode. */
-function requireClaimTemplates(scope: Construct, templates: VolumeClaimTemplate[] | undefined, kind: WorkloadKind): Array<Required<Omit<VolumeClaimTemplate, 'storageClass'>> & { storageClass?: string }> {
+function requireClaimTemplates(
+  scope: Construct,
+  templates: VolumeClaimTemplate[] | undefined,
+  kind: WorkloadKind,
+): Array<Required<Omit<VolumeClaimTemplate, 'storageClass'>> & { storageClass?: string }> {
   if (templates === undefined) return [];
   if (!Array.isArray(templates)) {
-    throw new BlueprintPropError(scope, 'volumeClaimTemplates', templates, 'must be a list', "pass [{ name: 'data', size: '10Gi' }]");
+    throw new BlueprintPropError(
+      scope,
+      'volumeClaimTemplates',
+      templates,
+      'must be a list',
+      "pass [{ name: 'data', size: '10Gi' }]",
+    );
   }
   if (kind !== 'StatefulSet' && templates.length > 0) {
-    throw new BlueprintPropError(scope, 'volumeClaimTemplates', templates.map((t) => t?.name), 'only a StatefulSet gives each pod its own claim',
-      'use kind: \'StatefulSet\', or mount an existing claim with containers[].claimMounts');
+    throw new BlueprintPropError(
+      scope,
+      'volumeClaimTemplates',
+      templates.map((t) => t?.name),
+      'only a StatefulSet gives each pod its own claim',
+      "use kind: 'StatefulSet', or mount an existing claim with containers[].claimMounts",
+    );
   }
   const seen = new Set<string>();
   return templates.map((t, i) => {
     const where = `volumeClaimTemplates[${i}]`;
-    if (!t || typeof t !== 'object') throw new BlueprintPropError(scope, where, t, 'must be a template', "pass { name: 'data', size: '10Gi' }");
-    if (!isDnsLabel(t.name)) throw new BlueprintPropError(scope, `${where}.name`, t.name, 'must be an RFC 1123 label (it names the pod volume)', "e.g. 'data'");
-    if (seen.has(t.name)) throw new BlueprintPropError(scope, `${where}.name`, t.name, 'is used by another template', 'give every template its own name');
+    if (!t || typeof t !== 'object')
+      throw new BlueprintPropError(scope, where, t, 'must be a template', "pass { name: 'data', size: '10Gi' }");
+    if (!isDnsLabel(t.name))
+      throw new BlueprintPropError(
+        scope,
+        `${where}.name`,
+        t.name,
+        'must be an RFC 1123 label (it names the pod volume)',
+        "e.g. 'data'",
+      );
+    if (seen.has(t.name))
+      throw new BlueprintPropError(
+        scope,
+        `${where}.name`,
+        t.name,
+        'is used by another template',
+        'give every template its own name',
+      );
     seen.add(t.name);
     requireQuantity(scope, `${where}.size`, t.size, { positive: true });
     if (t.storageClass !== undefined) requireDnsSubdomain(scope, `${where}.storageClass`, t.storageClass);
     const accessMode = t.accessMode ?? 'ReadWriteOnce';
     if (!ACCESS_MODES.includes(accessMode)) {
-      throw new BlueprintPropError(scope, `${where}.accessMode`, accessMode, 'is not an access mode', `use ${ACCESS_MODES.join(', ')}`);
+      throw new BlueprintPropError(
+        scope,
+        `${where}.accessMode`,
+        accessMode,
+        'is not an access mode',
+        `use ${ACCESS_MODES.join(', ')}`,
+      );
     }
-    return { name: t.name, size: t.size, accessMode, ...(t.storageClass !== undefined ? { storageClass: t.storageClass } : {}) };
+    return {
+      name: t.name,
+      size: t.size,
+      accessMode,
+      ...(t.storageClass !== undefined ? { storageClass: t.storageClass } : {}),
+    };
   });
 }
 
-interface ResolvedExposure { containerPort: number; protocol: 'TCP' | 'UDP' | 'SCTP'; portName?: string; servicePort: number; from: NetworkPeer[] }
+interface ResolvedExposure {
+  containerPort: number;
+  protocol: 'TCP' | 'UDP' | 'SCTP';
+  portName?: string;
+  servicePort: number;
+  from: NetworkPeer[];
+}
 
 /** Validates `expose`: each names a container port, a Service port and at least one peer, never everything. */
-function requireExposures(scope: Construct, expose: WorkloadExposure[] | undefined, containers: HardenedContainerProps[]): ResolvedExposure[] {
+function requireExposures(
+  scope: Construct,
+  expose: WorkloadExposure[] | undefined,
+  containers: HardenedContainerProps[],
+): ResolvedExposure[] {
   if (expose === undefined) return [];
   if (!Array.isArray(expose)) {
-    throw new BlueprintPropError(scope, 'expose', expose, 'must be a list', "pass [{ port: 'http', from: [NetworkPeer.namespace('ingress-nginx')] }]");
+    throw new BlueprintPropError(
+      scope,
+      'expose',
+      expose,
+      'must be a list',
+      "pass [{ port: 'http', from: [NetworkPeer.namespace('ingress-nginx')] }]",
+    );
   }
   const ports = containers.flatMap((c) => (c.ports ?? []).map((p) => ({ ...p, protocol: p.protocol ?? 'TCP' })));
   const seenTarget = new Set<string>();
   const seenService = new Set<string>();
   return expose.map((e, i) => {
     const where = `expose[${i}]`;
-    if (!e || typeof e !== 'object') throw new BlueprintPropError(scope, where, e, 'must be an exposure', "pass { port: 'http', from: [...] }");
+    if (!e || typeof e !== 'object')
+      throw new BlueprintPropError(scope, where, e, 'must be an exposure', "pass { port: 'http', from: [...] }");
     const matches = ports.filter((p) => (typeof e.port === 'string' ? p.name === e.port : p.number === e.port));
     if (matches.length !== 1) {
-      const known = ports.map((p) => (p.name !== undefined ? `${p.name} (${p.number})` : String(p.number))).join(', ') || 'none';
-      throw new BlueprintPropError(scope, `${where}.port`, e.port, matches.length === 0 ? `is not a port of the workload's containers (ports: ${known})` : 'matches more than one container port',
-        matches.length === 0 ? 'name a port listed in containers[].ports, by name or number' : 'name the port by its name');
+      const known =
+        ports.map((p) => (p.name !== undefined ? `${p.name} (${p.number})` : String(p.number))).join(', ') || 'none';
+      throw new BlueprintPropError(
+        scope,
+        `${where}.port`,
+        e.port,
+        matches.length === 0
+          ? `is not a port of the workload's containers (ports: ${known})`
+          : 'matches more than one container port',
+        matches.length === 0
+          ? 'name a port listed in containers[].ports, by name or number'
+          : 'name the port by its name',
+      );
     }
     const target = matches[0];
     const servicePort = e.servicePort ?? target.number;
-    if (!isWholeNumber(servicePort, 1, 65535)) throw new BlueprintPropError(scope, `${where}.servicePort`, servicePort, 'is not a port number', 'use an integer from 1 to 65535');
+    if (!isWholeNumber(servicePort, 1, 65535))
+      throw new BlueprintPropError(
+        scope,
+        `${where}.servicePort`,
+        servicePort,
+        'is not a port number',
+        'use an integer from 1 to 65535',
+      );
     const tkey = `${target.number}/${target.protocol}`;
-    if (seenTarget.has(tkey)) throw new BlueprintPropError(scope, `${where}.port`, e.port, 'is exposed twice', 'expose each container port once; list all its peers in one from');
+    if (seenTarget.has(tkey))
+      throw new BlueprintPropError(
+        scope,
+        `${where}.port`,
+        e.port,
+        'is exposed twice',
+        'expose each container port once; list all its peers in one from',
+      );
     seenTarget.add(tkey);
     const skey = `${servicePort}/${target.protocol}`;
-    if (seenService.has(skey)) throw new BlueprintPropError(scope, `${where}.servicePort`, servicePort, 'is used by another exposure', 'give each exposure its own Service port');
+    if (seenService.has(skey))
+      throw new BlueprintPropError(
+        scope,
+        `${where}.servicePort`,
+        servicePort,
+        'is used by another exposure',
+        'give each exposure its own Service port',
+      );
     seenService.add(skey);
     if (!Array.isArray(e.from) || e.from.length === 0) {
-      throw new BlueprintPropError(scope, `${where}.from`, e.from, 'names no peer; exposing a port to everybody is not offered',
-        "name who may connect, e.g. [NetworkPeer.namespace('ingress-nginx')] or [NetworkPeer.serviceAccount('frontend')]");
+      throw new BlueprintPropError(
+        scope,
+        `${where}.from`,
+        e.from,
+        'names no peer; exposing a port to everybody is not offered',
+        "name who may connect, e.g. [NetworkPeer.namespace('ingress-nginx')] or [NetworkPeer.serviceAccount('frontend')]",
+      );
     }
     e.from.forEach((peer, j) => {
-      if (!(peer instanceof NetworkPeer)) throw new BlueprintPropError(scope, `${where}.from[${j}]`, peer, 'is not a NetworkPeer', 'build peers with the NetworkPeer factories');
+      if (!(peer instanceof NetworkPeer))
+        throw new BlueprintPropError(
+          scope,
+          `${where}.from[${j}]`,
+          peer,
+          'is not a NetworkPeer',
+          'build peers with the NetworkPeer factories',
+        );
       for (const rendered of peer.render(scope, `${where}.from[${j}]`)) {
         const cidr = rendered.ipBlock?.cidr;
         if (cidr !== undefined && /\/0$/.test(cidr)) {
-          throw new BlueprintPropError(scope, `${where}.from[${j}]`, cidr, 'admits every address, an allow-all',
-            'name the peers that need the port (e.g. the ingress controller\'s namespace or the load balancer\'s address block)');
+          throw new BlueprintPropError(
+            scope,
+            `${where}.from[${j}]`,
+            cidr,
+            'admits every address, an allow-all',
+            "name the peers that need the port (e.g. the ingress controller's namespace or the load balancer's address block)",
+          );
         }
       }
     });
-    return { containerPort: target.number, protocol: target.protocol, portName: target.name, servicePort, from: [...e.from] };
+    return {
+      containerPort: target.number,
+      protocol: target.protocol,
+      portName: target.name,
+      servicePort,
+      from: [...e.from],
+    };
   });
 }
 
 function portOf(protocol: 'TCP' | 'UDP' | 'SCTP', port: number): NetworkPort {
-  return protocol === 'UDP' ? NetworkPort.udp(port) : protocol === 'SCTP' ? NetworkPort.sctp(port) : NetworkPort.tcp(port);
+  return protocol === 'UDP'
+    ? NetworkPort.udp(port)
+    : protocol === 'SCTP'
+      ? NetworkPort.sctp(port)
+      : NetworkPort.tcp(port);
 }

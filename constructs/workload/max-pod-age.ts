@@ -23,8 +23,13 @@ export function requireMaxPodAge(scope: Construct, prop: string, value: unknown)
   const m = typeof value === 'string' ? DURATION.exec(value) : null;
   const minutes = m ? Number(m[1]) * (m[2] === 'h' ? 60 : 1) : NaN;
   if (!m || minutes < 10 || minutes > 7 * 24 * 60) {
-    throw new BlueprintPropError(scope, prop, value, 'is not a maximum pod age between 10m and 168h',
-      'write whole hours or minutes, e.g. "24h" (BSI APP.4.4.A21 asks for at most 24 hours)');
+    throw new BlueprintPropError(
+      scope,
+      prop,
+      value,
+      'is not a maximum pod age between 10m and 168h',
+      'write whole hours or minutes, e.g. "24h" (BSI APP.4.4.A21 asks for at most 24 hours)',
+    );
   }
   return minutes;
 }

@@ -46,54 +46,98 @@ export class PodRestartSchedule extends Construct {
     super(scope, id);
     const w = props.workload;
     if (!(w instanceof HardenedWorkload)) {
-      throw new BlueprintPropError(this, 'workload', w, 'is not a HardenedWorkload', 'pass the HardenedWorkload whose pods must be restarted');
+      throw new BlueprintPropError(
+        this,
+        'workload',
+        w,
+        'is not a HardenedWorkload',
+        'pass the HardenedWorkload whose pods must be restarted',
+      );
     }
-    const age = (ApiObject.of(w.workload).toJson()?.spec?.template?.metadata?.annotations ?? {})[MAX_POD_AGE_ANNOTATION];
+    const age = (ApiObject.of(w.workload).toJson()?.spec?.template?.metadata?.annotations ?? {})[
+      MAX_POD_AGE_ANNOTATION
+    ];
     if (age === undefined) {
-      throw new BlueprintPropError(this, 'workload', w.workloadName, 'the workload declares no maxPodAge', 'set maxPodAge on the HardenedWorkload, e.g. "24h"');
+      throw new BlueprintPropError(
+        this,
+        'workload',
+        w.workloadName,
+        'the workload declares no maxPodAge',
+        'set maxPodAge on the HardenedWorkload, e.g. "24h"',
+      );
     }
     const minutes = requireMaxPodAge(this, 'workload.maxPodAge', age);
     this.schedule = cronEvery(Math.floor(minutes / 2));
     const image = requireImageReference(this, 'kubectlImage', props.kubectlImage);
     const warnings: string[] = [];
     if (!isPinnedByDigest(image)) {
-      warnings.push(`kubectlImage "${image}" is not pinned by digest (@sha256:...); a tag can be moved to other content`);
+      warnings.push(
+        `kubectlImage "${image}" is not pinned by digest (@sha256:...); a tag can be moved to other content`,
+      );
       this.node.addMetadata(WARNING_METADATA, warnings[0]);
     }
     printWarningsAtSynth(this, warnings);
     const port = props.apiServerPort ?? 6443;
     const ns = w.namespace;
-    const name = this.cronJobName = `${w.workloadName}-restart`;
+    const name = (this.cronJobName = `${w.workloadName}-restart`);
     const resource = w.kind === 'Deployment' ? 'deployments' : 'statefulsets';
 
     const identity = new WorkloadIdentity(this, 'Identity', {
-      namespace: ns, name, automountToken: true,
+      namespace: ns,
+      name,
+      automountToken: true,
       rules: [{ apiGroup: 'apps', resources: [resource], verbs: ['get', 'patch'], resourceNames: [w.workloadName] }],
     });
     new NetworkAllowPolicy(this, 'ApiServerEgress', {
-      namespace: ns, name: `${name}-to-apiserver`,
+      namespace: ns,
+      name: `${name}-to-apiserver`,
       appliesTo: PodSelection.serviceAccount(identity.serviceAccountName),
       egress: [{ peers: [NetworkPeer.apiServer(props.apiServerEndpoints)], ports: [NetworkPort.tcp(port)] }],
     });
     const sc = {
-      allowPrivilegeEscalation: false, privileged: false, readOnlyRootFilesystem: true, runAsNonRoot: true,
-      runAsUser: 65532, runAsGroup: 65532, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' },
+      allowPrivilegeEscalation: false,
+      privileged: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      runAsGroup: 65532,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
     };
     const podSpec = {
       serviceAccountName: identity.serviceAccountName,
       automountServiceAccountToken: true,
       restartPolicy: 'Never',
-      hostNetwork: false, hostPid: false, hostIpc: false,
-      securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
-      containers: [{
-        name: 'restart', image, imagePullPolicy: 'IfNotPresent',
-        command: ['kubectl', 'rollout', 'restart', `${resource.slice(0, -1)}/${w.workloadName}`, '--namespace', ns],
-        resources: {
-          requests: { 'cpu': Quantity.fromString('50m'), 'memory': Quantity.fromString('64Mi'), 'ephemeral-storage': Quantity.fromString('16Mi') },
-          limits: { 'cpu': Quantity.fromString('200m'), 'memory': Quantity.fromString('128Mi'), 'ephemeral-storage': Quantity.fromString('64Mi') },
+      hostNetwork: false,
+      hostPid: false,
+      hostIpc: false,
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: 65532,
+        runAsGroup: 65532,
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+      containers: [
+        {
+          name: 'restart',
+          image,
+          imagePullPolicy: 'IfNotPresent',
+          command: ['kubectl', 'rollout', 'restart', `${resource.slice(0, -1)}/${w.workloadName}`, '--namespace', ns],
+          resources: {
+            requests: {
+              cpu: Quantity.fromString('50m'),
+              memory: Quantity.fromString('64Mi'),
+              'ephemeral-storage': Quantity.fromString('16Mi'),
+            },
+            limits: {
+              cpu: Quantity.fromString('200m'),
+              memory: Quantity.fromString('128Mi'),
+              'ephemeral-storage': Quantity.fromString('64Mi'),
+            },
+          },
+          securityContext: sc,
         },
-        securityContext: sc,
-      }],
+      ],
     };
     const job = new KubeCronJob(this, 'CronJob', {
       metadata: { name, namespace: ns },
@@ -115,8 +159,10 @@ export class PodRestartSchedule extends Construct {
     stampProvenance(job);
     this.node.addValidation({
       // A job pod has no probes; every other control applies.
-      validate: () => checkPodSpec(job.toJson().spec.jobTemplate.spec.template.spec)
-        .filter((p) => !p.includes('probe')).map((p) => `${this.node.path}: ${p}`),
+      validate: () =>
+        checkPodSpec(job.toJson().spec.jobTemplate.spec.template.spec)
+          .filter((p) => !p.includes('probe'))
+          .map((p) => `${this.node.path}: ${p}`),
     });
   }
 }

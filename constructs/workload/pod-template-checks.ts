@@ -37,7 +37,8 @@ export const CONSTRUCT_TIME_WORKLOAD_CONTROLS: readonly string[] = [
 
 const CONTROLS: readonly CatalogueControl[] = CONSTRUCT_TIME_WORKLOAD_CONTROLS.map((id) => {
   const c = CATALOGUE.find((x) => x.id === id);
-  if (!c || c.automation !== 'automated') throw new Error(`hcb: construct-time control ${id} is not an automated catalogue control`);
+  if (!c || c.automation !== 'automated')
+    throw new Error(`hcb: construct-time control ${id} is not an automated catalogue control`);
   return c;
 });
 
@@ -58,8 +59,7 @@ const API_VERSION: Record<PodSpecKind, string> = {
 function wrap(spec: Record<string, unknown>, kind: PodSpecKind): KubeObject {
   const metadata = { name: 'construct', namespace: 'construct' };
   const template = { metadata: {}, spec };
-  const body =
-    kind === 'Pod' ? spec : kind === 'CronJob' ? { jobTemplate: { spec: { template } } } : { template };
+  const body = kind === 'Pod' ? spec : kind === 'CronJob' ? { jobTemplate: { spec: { template } } } : { template };
   return { apiVersion: API_VERSION[kind], kind, metadata, spec: body } as KubeObject;
 }
 
@@ -80,7 +80,10 @@ export function checkPodSpec(spec: unknown, kind: PodSpecKind = 'Pod'): string[]
   if (!spec || typeof spec !== 'object' || Array.isArray(spec)) return ['no pod spec'];
   const podSpec = spec as Record<string, unknown>;
   if (!Array.isArray(podSpec.containers) || podSpec.containers.length === 0) return ['no containers'];
-  const findings = evaluate([{ object: wrap(podSpec, kind), source: { file: 'construct' } }], { controls: CONTROLS, includeManual: false });
+  const findings = evaluate([{ object: wrap(podSpec, kind), source: { file: 'construct' } }], {
+    controls: CONTROLS,
+    includeManual: false,
+  });
   const title = new Map(CONTROLS.map((c) => [c.id, c.title]));
   return findings
     .filter((f) => f.status !== 'pass' && f.status !== 'not-applicable')

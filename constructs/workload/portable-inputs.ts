@@ -81,44 +81,109 @@ export interface EnvValueSpec {
 
 type ProbeKind = 'liveness' | 'readiness' | 'startup';
 const HANDLERS = ['exec', 'httpGet', 'tcpSocket', 'grpc'] as const;
-const TIMINGS = ['initialDelaySeconds', 'periodSeconds', 'timeoutSeconds', 'failureThreshold', 'successThreshold', 'terminationGracePeriodSeconds'] as const;
+const TIMINGS = [
+  'initialDelaySeconds',
+  'periodSeconds',
+  'timeoutSeconds',
+  'failureThreshold',
+  'successThreshold',
+  'terminationGracePeriodSeconds',
+] as const;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isCdkPlusProbe = (v: unknown): v is CdkPlusProbe => isObject(v) && typeof (v as { _toKube?: unknown })._toKube === 'function';
+const isCdkPlusProbe = (v: unknown): v is CdkPlusProbe =>
+  isObject(v) && typeof (v as { _toKube?: unknown })._toKube === 'function';
 
 function portOf(scope: Construct, where: string, port: unknown, firstPort: number | undefined): IntOrString {
   const p = port ?? firstPort;
   if (p === undefined) {
-    throw new BlueprintPropError(scope, where, undefined, 'no port given and the container has no ports', 'give the probe a port, or add ports to the container');
+    throw new BlueprintPropError(
+      scope,
+      where,
+      undefined,
+      'no port given and the container has no ports',
+      'give the probe a port, or add ports to the container',
+    );
   }
   if (typeof p === 'number' && isPortNumber(p)) return IntOrString.fromNumber(p);
-  if (typeof p === 'string' && /^(?=.*[a-z])[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(p) && p.length <= 15 && !p.includes('--')) return IntOrString.fromString(p);
-  throw new BlueprintPropError(scope, where, p, 'is neither a port number nor a port name', 'use 1-65535 or the name of a container port, e.g. "http"');
+  if (
+    typeof p === 'string' &&
+    /^(?=.*[a-z])[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(p) &&
+    p.length <= 15 &&
+    !p.includes('--')
+  )
+    return IntOrString.fromString(p);
+  throw new BlueprintPropError(
+    scope,
+    where,
+    p,
+    'is neither a port number nor a port name',
+    'use 1-65535 or the name of a container port, e.g. "http"',
+  );
 }
 
 /** A plain probe object in cdk8s-plus-28's typed form (IntOrString ports). */
-function fromSpec(scope: Construct, prop: string, spec: Record<string, unknown>, firstPort: number | undefined): KubeProbe {
+function fromSpec(
+  scope: Construct,
+  prop: string,
+  spec: Record<string, unknown>,
+  firstPort: number | undefined,
+): KubeProbe {
   const out: Record<string, unknown> = {};
-  const h = spec.httpGet, t = spec.tcpSocket, e = spec.exec, g = spec.grpc;
+  const h = spec.httpGet,
+    t = spec.tcpSocket,
+    e = spec.exec,
+    g = spec.grpc;
   if (isObject(h)) {
     if (typeof h.path !== 'string' || !h.path.startsWith('/')) {
-      throw new BlueprintPropError(scope, `${prop}.httpGet.path`, h.path, 'must be an absolute URL path', "e.g. '/healthz'");
+      throw new BlueprintPropError(
+        scope,
+        `${prop}.httpGet.path`,
+        h.path,
+        'must be an absolute URL path',
+        "e.g. '/healthz'",
+      );
     }
     if (h.scheme !== undefined && h.scheme !== 'HTTP' && h.scheme !== 'HTTPS') {
-      throw new BlueprintPropError(scope, `${prop}.httpGet.scheme`, h.scheme, 'is not HTTP or HTTPS', "use 'HTTP' or 'HTTPS'");
+      throw new BlueprintPropError(
+        scope,
+        `${prop}.httpGet.scheme`,
+        h.scheme,
+        'is not HTTP or HTTPS',
+        "use 'HTTP' or 'HTTPS'",
+      );
     }
-    out.httpGet = { path: h.path, port: portOf(scope, `${prop}.httpGet.port`, h.port, firstPort), scheme: h.scheme ?? 'HTTP', host: h.host, httpHeaders: h.httpHeaders };
+    out.httpGet = {
+      path: h.path,
+      port: portOf(scope, `${prop}.httpGet.port`, h.port, firstPort),
+      scheme: h.scheme ?? 'HTTP',
+      host: h.host,
+      httpHeaders: h.httpHeaders,
+    };
   }
   if (isObject(t)) out.tcpSocket = { port: portOf(scope, `${prop}.tcpSocket.port`, t.port, firstPort), host: t.host };
   if (isObject(e)) {
     if (!Array.isArray(e.command) || e.command.length === 0 || e.command.some((c) => typeof c !== 'string')) {
-      throw new BlueprintPropError(scope, `${prop}.exec.command`, e.command, 'must be a non-empty list of strings', "e.g. ['/bin/health', '--quick']");
+      throw new BlueprintPropError(
+        scope,
+        `${prop}.exec.command`,
+        e.command,
+        'must be a non-empty list of strings',
+        "e.g. ['/bin/health', '--quick']",
+      );
     }
     out.exec = { command: [...e.command] };
   }
   if (isObject(g)) {
     const port = g.port ?? firstPort;
-    if (!isPortNumber(port)) throw new BlueprintPropError(scope, `${prop}.grpc.port`, port, 'is not a port number (gRPC probes take a number)', 'use 1-65535');
+    if (!isPortNumber(port))
+      throw new BlueprintPropError(
+        scope,
+        `${prop}.grpc.port`,
+        port,
+        'is not a port number (gRPC probes take a number)',
+        'use 1-65535',
+      );
     out.grpc = { port, service: g.service };
   }
   for (const k of TIMINGS) if (spec[k] !== undefined) out[k] = spec[k];
@@ -130,37 +195,85 @@ function fromSpec(scope: Construct, prop: string, spec: Record<string, unknown>,
  * Container renders, after checking it as the API server would (one handler, non-negative
  * timings, successThreshold 1 for liveness and startup).
  */
-export function toPlusProbe(scope: Construct, prop: string, kind: ProbeKind, input: unknown, firstPort: number | undefined): kplus.Probe {
+export function toPlusProbe(
+  scope: Construct,
+  prop: string,
+  kind: ProbeKind,
+  input: unknown,
+  firstPort: number | undefined,
+): kplus.Probe {
   let rendered: Record<string, unknown>;
   if (isCdkPlusProbe(input)) {
     // cdk8s-plus probes read only the container's first port (Action.fromHttpGet/TcpSocket/Grpc).
     const out = (input._toKube as (c: { portNumber?: number }) => unknown)({ portNumber: firstPort });
-    if (!isObject(out)) throw new BlueprintPropError(scope, prop, input, 'did not render a probe', 'use Probe.fromHttpGet/fromTcpSocket/fromCommand/fromGrpc, or a plain probe object');
+    if (!isObject(out))
+      throw new BlueprintPropError(
+        scope,
+        prop,
+        input,
+        'did not render a probe',
+        'use Probe.fromHttpGet/fromTcpSocket/fromCommand/fromGrpc, or a plain probe object',
+      );
     rendered = out;
   } else if (isObject(input)) {
     rendered = fromSpec(scope, prop, input, firstPort) as Record<string, unknown>;
   } else {
-    throw new BlueprintPropError(scope, prop, input, 'is not a probe', "use Probe.fromHttpGet('/healthz') (any cdk8s-plus version) or { httpGet: { path: '/healthz' } }");
+    throw new BlueprintPropError(
+      scope,
+      prop,
+      input,
+      'is not a probe',
+      "use Probe.fromHttpGet('/healthz') (any cdk8s-plus version) or { httpGet: { path: '/healthz' } }",
+    );
   }
   const handlers = HANDLERS.filter((h) => rendered[h] !== undefined && rendered[h] !== null);
   if (handlers.length !== 1) {
-    throw new BlueprintPropError(scope, prop, handlers, handlers.length === 0 ? 'has no handler' : `has ${handlers.length} handlers (${handlers.join(', ')})`,
-      'give exactly one of httpGet, tcpSocket, exec, grpc');
+    throw new BlueprintPropError(
+      scope,
+      prop,
+      handlers,
+      handlers.length === 0 ? 'has no handler' : `has ${handlers.length} handlers (${handlers.join(', ')})`,
+      'give exactly one of httpGet, tcpSocket, exec, grpc',
+    );
   }
   for (const k of TIMINGS) {
     const v = rendered[k];
     if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 0)) {
-      throw new BlueprintPropError(scope, `${prop}.${k}`, v, 'must be a non-negative whole number', 'give seconds or counts as integers');
+      throw new BlueprintPropError(
+        scope,
+        `${prop}.${k}`,
+        v,
+        'must be a non-negative whole number',
+        'give seconds or counts as integers',
+      );
     }
   }
   if (kind !== 'readiness' && rendered.successThreshold !== undefined && rendered.successThreshold !== 1) {
-    throw new BlueprintPropError(scope, `${prop}.successThreshold`, rendered.successThreshold, `must be 1 for a ${kind} probe (the API server refuses other values)`, 'drop successThreshold or set it to 1');
+    throw new BlueprintPropError(
+      scope,
+      `${prop}.successThreshold`,
+      rendered.successThreshold,
+      `must be 1 for a ${kind} probe (the API server refuses other values)`,
+      'drop successThreshold or set it to 1',
+    );
   }
   if (kind === 'readiness' && rendered.terminationGracePeriodSeconds !== undefined) {
-    throw new BlueprintPropError(scope, `${prop}.terminationGracePeriodSeconds`, rendered.terminationGracePeriodSeconds, 'is not allowed on a readiness probe', 'drop it');
+    throw new BlueprintPropError(
+      scope,
+      `${prop}.terminationGracePeriodSeconds`,
+      rendered.terminationGracePeriodSeconds,
+      'is not allowed on a readiness probe',
+      'drop it',
+    );
   }
   if (rendered.terminationGracePeriodSeconds === 0) {
-    throw new BlueprintPropError(scope, `${prop}.terminationGracePeriodSeconds`, 0, 'must be greater than 0', 'drop it to use the pod\'s grace period');
+    throw new BlueprintPropError(
+      scope,
+      `${prop}.terminationGracePeriodSeconds`,
+      0,
+      'must be greater than 0',
+      "drop it to use the pod's grace period",
+    );
   }
   const probe = rendered as KubeProbe;
   return { _toKube: () => probe } as unknown as kplus.Probe;
@@ -176,32 +289,49 @@ const ENV_SOURCES = ['configMapKeyRef', 'fieldRef', 'resourceFieldRef'] as const
 export function toPlusEnvValue(scope: Construct, prop: string, v: unknown): kplus.EnvValue {
   if (typeof v === 'string') return kplus.EnvValue.fromValue(v);
   if (v instanceof kplus.EnvValue) return v;
-  const fix = "use a string, { valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }, or a cdk8s-plus EnvValue (not from a Secret)";
+  const fix =
+    "use a string, { valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }, or a cdk8s-plus EnvValue (not from a Secret)";
   if (!isObject(v)) throw new BlueprintPropError(scope, prop, v, 'is not an environment value', fix);
   const { value, valueFrom } = v;
   if ((value === undefined) === (valueFrom === undefined || valueFrom === null)) {
     throw new BlueprintPropError(scope, prop, v, 'needs exactly one of value and valueFrom', fix);
   }
   if (value !== undefined) {
-    if (typeof value !== 'string') throw new BlueprintPropError(scope, `${prop}.value`, value, 'must be a string', 'quote numbers and booleans');
+    if (typeof value !== 'string')
+      throw new BlueprintPropError(scope, `${prop}.value`, value, 'must be a string', 'quote numbers and booleans');
     return kplus.EnvValue.fromValue(value);
   }
-  if (!isObject(valueFrom)) throw new BlueprintPropError(scope, `${prop}.valueFrom`, valueFrom, 'is not a value source', fix);
+  if (!isObject(valueFrom))
+    throw new BlueprintPropError(scope, `${prop}.valueFrom`, valueFrom, 'is not a value source', fix);
   const sources = Object.keys(valueFrom).filter((k) => valueFrom[k] !== undefined && valueFrom[k] !== null);
   if (sources.length !== 1 || !(ENV_SOURCES as readonly string[]).includes(sources[0])) {
-    throw new BlueprintPropError(scope, `${prop}.valueFrom`, sources, `must name exactly one of ${ENV_SOURCES.join(', ')}`, fix);
+    throw new BlueprintPropError(
+      scope,
+      `${prop}.valueFrom`,
+      sources,
+      `must name exactly one of ${ENV_SOURCES.join(', ')}`,
+      fix,
+    );
   }
   const src = valueFrom[sources[0]];
-  if (!isObject(src)) throw new BlueprintPropError(scope, `${prop}.valueFrom.${sources[0]}`, src, 'is not an object', fix);
+  if (!isObject(src))
+    throw new BlueprintPropError(scope, `${prop}.valueFrom.${sources[0]}`, src, 'is not an object', fix);
   const need = (field: string) => {
     if (typeof src[field] !== 'string' || src[field] === '') {
-      throw new BlueprintPropError(scope, `${prop}.valueFrom.${sources[0]}.${field}`, src[field], 'must be a non-empty string', fix);
+      throw new BlueprintPropError(
+        scope,
+        `${prop}.valueFrom.${sources[0]}.${field}`,
+        src[field],
+        'must be a non-empty string',
+        fix,
+      );
     }
   };
   let rendered: Record<string, unknown>;
   switch (sources[0]) {
     case 'configMapKeyRef':
-      need('name'); need('key');
+      need('name');
+      need('key');
       rendered = { configMapKeyRef: { name: src.name, key: src.key, optional: src.optional } };
       break;
     case 'fieldRef':

@@ -6,8 +6,15 @@
 // `npm run synth` writes cdk8s.out/shop-platform.k8s.yaml and cdk8s.out/shop-app.k8s.yaml.
 import { App, Chart } from 'cdk8s';
 import {
-  AutomationIdentity, HardenedNamespace, HardenedWorkload, NetworkAllowPolicy, NetworkPeer, NetworkPort, PodSelection,
-  Probe, Subject,
+  AutomationIdentity,
+  HardenedNamespace,
+  HardenedWorkload,
+  NetworkAllowPolicy,
+  NetworkPeer,
+  NetworkPort,
+  PodSelection,
+  Probe,
+  Subject,
 } from 'hardened-cluster-blueprint';
 
 const app = new App({ outdir: 'cdk8s.out' });
@@ -34,23 +41,28 @@ const appChart = new Chart(app, 'shop-app');
 const web = new HardenedWorkload(appChart, 'web', {
   namespace: ns.namespaceName,
   protectionNeed: 'high',
-  initContainers: [{
-    name: 'render-config',
-    image: 'registry.example.com/shop/config-renderer@sha256:4c5e3b0f7a1d2e9c8b6a5f4e3d2c1b0a99887766554433221100ffeeddccbbaa',
-    command: ['/render', '--out', '/work/config'],
-    writablePaths: ['/work'],
-  }],
-  containers: [{
-    name: 'web',
-    image: 'registry.example.com/shop/web@sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0',
-    ports: [{ number: 8080, name: 'http' }],
-    liveness: Probe.fromHttpGet('/healthz'),
-    readiness: { httpGet: { path: '/ready' }, periodSeconds: 5 },
-    resources: { cpuRequest: '100m', cpuLimit: '500m', memoryRequest: '128Mi', memoryLimit: '256Mi' },
-    secretMounts: [{ secretName: 'shop-db', mountPath: '/etc/shop/db' }],
-    writablePaths: ['/tmp'],
-    env: { LOG_LEVEL: 'info', POD_NAME: { valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } } },
-  }],
+  initContainers: [
+    {
+      name: 'render-config',
+      image:
+        'registry.example.com/shop/config-renderer@sha256:4c5e3b0f7a1d2e9c8b6a5f4e3d2c1b0a99887766554433221100ffeeddccbbaa',
+      command: ['/render', '--out', '/work/config'],
+      writablePaths: ['/work'],
+    },
+  ],
+  containers: [
+    {
+      name: 'web',
+      image: 'registry.example.com/shop/web@sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0',
+      ports: [{ number: 8080, name: 'http' }],
+      liveness: Probe.fromHttpGet('/healthz'),
+      readiness: { httpGet: { path: '/ready' }, periodSeconds: 5 },
+      resources: { cpuRequest: '100m', cpuLimit: '500m', memoryRequest: '128Mi', memoryLimit: '256Mi' },
+      secretMounts: [{ secretName: 'shop-db', mountPath: '/etc/shop/db' }],
+      writablePaths: ['/tmp'],
+      env: { LOG_LEVEL: 'info', POD_NAME: { valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } } },
+    },
+  ],
   // A ClusterIP Service, and a NetworkPolicy letting only the ingress controller in on 8080. The
   // policy goes into the platform chart: the deployer preset may not change NetworkPolicies.
   expose: [{ port: 'http', from: [NetworkPeer.namespace('ingress-nginx')] }],

@@ -36,7 +36,8 @@ function keyProblems(name: string, cfg: Dict): string[] {
       return;
     }
     const bytes = Buffer.from(secret, 'base64').length;
-    if (!KEY_SIZES[name].includes(bytes)) problems.push(`${label} is ${bytes} bytes; ${name} needs ${KEY_SIZES[name].join(' or ')}`);
+    if (!KEY_SIZES[name].includes(bytes))
+      problems.push(`${label} is ${bytes} bytes; ${name} needs ${KEY_SIZES[name].join(' or ')}`);
   });
   return problems;
 }
@@ -50,16 +51,23 @@ export function secretsEncryptionVerdict(doc: Dict): Verdict {
   const first = providers[0];
   const name = providerName(first);
   if (!STRONG.has(name)) {
-    return fail(`The first provider for secrets is ${name}: new and updated Secrets are written ${name === 'identity' ? 'in plain text' : 'without an approved cipher'}; put aescbc, aesgcm, secretbox or kms (v2) first.`);
+    return fail(
+      `The first provider for secrets is ${name}: new and updated Secrets are written ${name === 'identity' ? 'in plain text' : 'without an approved cipher'}; put aescbc, aesgcm, secretbox or kms (v2) first.`,
+    );
   }
   const cfg = asDict(first[name]);
   if (!isDict(first[name])) return fail(`The ${name} provider has no configuration.`);
   if (name === 'kms') {
     const problems: string[] = [];
-    if (asString(cfg.apiVersion) !== 'v2') problems.push(`kms apiVersion is ${asString(cfg.apiVersion) ?? 'not set (v1)'}; KMS v1 is deprecated and off by default, use v2`);
+    if (asString(cfg.apiVersion) !== 'v2')
+      problems.push(
+        `kms apiVersion is ${asString(cfg.apiVersion) ?? 'not set (v1)'}; KMS v1 is deprecated and off by default, use v2`,
+      );
     if ((asString(cfg.name) ?? '') === '') problems.push('kms has no name');
     if ((asString(cfg.endpoint) ?? '') === '') problems.push('kms has no endpoint');
-    return problems.length > 0 ? fail(`${problems.join('; ')}.`) : pass(`Secrets are written with KMS v2 provider ${String(cfg.name)}.`);
+    return problems.length > 0
+      ? fail(`${problems.join('; ')}.`)
+      : pass(`Secrets are written with KMS v2 provider ${String(cfg.name)}.`);
   }
   const problems = keyProblems(name, cfg);
   if (problems.length > 0) return fail(`${problems.join('; ')}.`);
@@ -70,15 +78,22 @@ export const ENCRYPTION_CONTROLS: readonly ControlRecord[] = [
   {
     id: 'HCB-APISERVER-ENCRYPTION-CONFIG',
     title: 'API server encrypts resources at rest with a provider configuration',
-    rationale: 'Without an encryption configuration Secrets sit in etcd and its backups as base64 text that anyone with access can read.',
+    rationale:
+      'Without an encryption configuration Secrets sit in etcd and its backups as base64 text that anyone with access can read.',
     severity: 'high',
     frameworks: { ccn: ['CCN-CL-14'], bsi: ['APP.4.4.A20'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: { construct: 'HardenedControlPlane', prop: 'encryption', text: 'an EncryptionConfiguration construct; it renders --encryption-provider-config and the node file.' },
+    remediation: {
+      construct: 'HardenedControlPlane',
+      prop: 'encryption',
+      text: 'an EncryptionConfiguration construct; it renders --encryption-provider-config and the node file.',
+    },
     check: componentCheck('kube-apiserver', (c) => {
       const v = c.flag('encryption-provider-config');
-      return v === undefined || v.trim() === '' ? fail('--encryption-provider-config is not set: nothing is encrypted at rest.') : pass(`--encryption-provider-config=${v}.`);
+      return v === undefined || v.trim() === ''
+        ? fail('--encryption-provider-config is not set: nothing is encrypted at rest.')
+        : pass(`--encryption-provider-config=${v}.`);
     }),
   },
   {
@@ -90,7 +105,13 @@ export const ENCRYPTION_CONTROLS: readonly ControlRecord[] = [
     frameworks: { ccn: ['CCN-CL-14'], bsi: ['APP.4.4.A20'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: { construct: 'EncryptionConfiguration', prop: 'provider', text: "'aesgcm', 'secretbox' or 'kms'; identity may only follow as a read fallback during migration." },
-    check: documentCheck('EncryptionConfiguration', 'apiserver.config.k8s.io', 'EncryptionConfiguration', (d) => secretsEncryptionVerdict(d.object as Dict)),
+    remediation: {
+      construct: 'EncryptionConfiguration',
+      prop: 'provider',
+      text: "'aesgcm', 'secretbox' or 'kms'; identity may only follow as a read fallback during migration.",
+    },
+    check: documentCheck('EncryptionConfiguration', 'apiserver.config.k8s.io', 'EncryptionConfiguration', (d) =>
+      secretsEncryptionVerdict(d.object as Dict),
+    ),
   },
 ];

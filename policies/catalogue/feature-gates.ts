@@ -17,7 +17,13 @@ function gateOffEverywhere(gate: string) {
           continue;
         }
         const on = featureGates(c.flag('feature-gates')).get(gate) === true;
-        out.push(result(on ? 'fail' : 'pass', `${on ? `--feature-gates enables ${gate}.` : `${gate} is not enabled.`} [${c.describe()}]`, c.ref));
+        out.push(
+          result(
+            on ? 'fail' : 'pass',
+            `${on ? `--feature-gates enables ${gate}.` : `${gate} is not enabled.`} [${c.describe()}]`,
+            c.ref,
+          ),
+        );
       }
     }
     out.push(...unevaluableKubelets(ctx));
@@ -29,9 +35,19 @@ function gateOffEverywhere(gate: string) {
       }
       const v = asDict(k.config.featureGates)[gate];
       const on = isInvalidFlagValue(v) || asBool(v) === true;
-      out.push(result(on ? 'fail' : 'pass', on ? `The kubelet's featureGates enable ${gate}${k.overrides.has(`featureGates.${gate}`) ? ' (through --feature-gates)' : ''}.` : `${gate} is not enabled.`, ctx.ref(k.document)));
+      out.push(
+        result(
+          on ? 'fail' : 'pass',
+          on
+            ? `The kubelet's featureGates enable ${gate}${k.overrides.has(`featureGates.${gate}`) ? ' (through --feature-gates)' : ''}.`
+            : `${gate} is not enabled.`,
+          ctx.ref(k.document),
+        ),
+      );
     }
-    return out.length > 0 ? out : [notEvaluated('no kube-apiserver, controller manager, scheduler or kubelet configuration in the input.')];
+    return out.length > 0
+      ? out
+      : [notEvaluated('no kube-apiserver, controller manager, scheduler or kubelet configuration in the input.')];
   };
 }
 
@@ -39,17 +55,24 @@ export const FEATURE_GATE_CONTROLS: readonly ControlRecord[] = [
   {
     id: 'HCB-FEATURE-DYNAMIC-AUDITING',
     title: 'Dynamic audit sinks are not enabled',
-    rationale: 'Dynamic auditing let API clients register their own audit sinks, so audit data could be redirected or suppressed without touching the control plane.',
+    rationale:
+      'Dynamic auditing let API clients register their own audit sinks, so audit data could be redirected or suppressed without touching the control plane.',
     severity: 'medium',
     frameworks: { stig: ['V-242398'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: { construct: 'HardenedControlPlane', prop: 'apiServer.extraArgs', text: "no DynamicAuditing in 'feature-gates' and no auditregistration.k8s.io in 'runtime-config'." },
+    remediation: {
+      construct: 'HardenedControlPlane',
+      prop: 'apiServer.extraArgs',
+      text: "no DynamicAuditing in 'feature-gates' and no auditregistration.k8s.io in 'runtime-config'.",
+    },
     check: componentCheck('kube-apiserver', (c) => {
       const problems: string[] = [];
-      if (featureGates(c.flag('feature-gates')).get('DynamicAuditing') === true) problems.push('--feature-gates enables DynamicAuditing');
+      if (featureGates(c.flag('feature-gates')).get('DynamicAuditing') === true)
+        problems.push('--feature-gates enables DynamicAuditing');
       for (const [k, on] of parseRuntimeConfig(c.flag('runtime-config'))) {
-        if (k.startsWith('auditregistration.k8s.io') && on !== false) problems.push(`--runtime-config ${on === 'invalid' ? 'has an invalid value for' : 'enables'} ${k}`);
+        if (k.startsWith('auditregistration.k8s.io') && on !== false)
+          problems.push(`--runtime-config ${on === 'invalid' ? 'has an invalid value for' : 'enables'} ${k}`);
       }
       return problems.length > 0 ? fail(`${problems.join('; ')}.`) : pass('Dynamic auditing is not enabled.');
     }),
@@ -57,13 +80,18 @@ export const FEATURE_GATE_CONTROLS: readonly ControlRecord[] = [
   {
     id: 'HCB-FEATURE-DYNAMIC-KUBELET-CONFIG',
     title: 'Dynamic kubelet configuration is not enabled',
-    rationale: 'Dynamic kubelet configuration let API objects change kubelet settings at run time, outside the reviewed node configuration.',
+    rationale:
+      'Dynamic kubelet configuration let API objects change kubelet settings at run time, outside the reviewed node configuration.',
     severity: 'medium',
     frameworks: { stig: ['V-242399'] },
     responsibility: 'provider',
     automation: 'automated',
     remediation: [
-      { construct: 'HardenedControlPlane', prop: 'apiServer.extraArgs', text: "never set DynamicKubeletConfig in 'feature-gates'." },
+      {
+        construct: 'HardenedControlPlane',
+        prop: 'apiServer.extraArgs',
+        text: "never set DynamicKubeletConfig in 'feature-gates'.",
+      },
       { construct: 'KubeletConfiguration', prop: 'featureGates', text: 'never set DynamicKubeletConfig.' },
     ],
     check: gateOffEverywhere('DynamicKubeletConfig'),

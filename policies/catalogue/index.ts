@@ -20,24 +20,26 @@ import { RBAC_CONTROLS } from './rbac';
 import { SCHEDULER_CONTROLS } from './scheduler';
 import { WORKLOAD_CONTROLS } from './workloads';
 
-export const CATALOGUE: readonly CatalogueControl[] = Object.freeze([
-  ...API_SERVER_CONTROLS,
-  ...ETCD_CONTROLS,
-  ...CONTROLLER_MANAGER_CONTROLS,
-  ...SCHEDULER_CONTROLS,
-  ...KUBELET_CONTROLS,
-  ...KUBE_PROXY_CONTROLS,
-  ...AUDIT_CONTROLS,
-  ...ENCRYPTION_CONTROLS,
-  ...ADMISSION_CONTROLS,
-  ...FEATURE_GATE_CONTROLS,
-  ...WORKLOAD_CONTROLS,
-  ...NAMESPACE_CONTROLS,
-  ...RBAC_CONTROLS,
-  ...NODE_FILE_CONTROLS,
-  ...BACKUP_CONTROLS,
-  ...ORGANISATIONAL_CONTROLS,
-].map(toControl));
+export const CATALOGUE: readonly CatalogueControl[] = Object.freeze(
+  [
+    ...API_SERVER_CONTROLS,
+    ...ETCD_CONTROLS,
+    ...CONTROLLER_MANAGER_CONTROLS,
+    ...SCHEDULER_CONTROLS,
+    ...KUBELET_CONTROLS,
+    ...KUBE_PROXY_CONTROLS,
+    ...AUDIT_CONTROLS,
+    ...ENCRYPTION_CONTROLS,
+    ...ADMISSION_CONTROLS,
+    ...FEATURE_GATE_CONTROLS,
+    ...WORKLOAD_CONTROLS,
+    ...NAMESPACE_CONTROLS,
+    ...RBAC_CONTROLS,
+    ...NODE_FILE_CONTROLS,
+    ...BACKUP_CONTROLS,
+    ...ORGANISATIONAL_CONTROLS,
+  ].map(toControl),
+);
 
 /** A control by id, or undefined. */
 export function controlById(id: string): CatalogueControl | undefined {

@@ -21,16 +21,25 @@ const ETCD_DATA_DIR = '/var/lib/etcd';
  * from disk).
  */
 export const ETCD_DATA_ROLES: ReadonlySet<string> = new Set(['etcd-data', 'etcd-data-dir', 'etcd-data-file']);
-const CONTROL_PLANE_KUBECONFIGS = new Set(['admin.conf', 'super-admin.conf', 'scheduler.conf', 'controller-manager.conf']);
+const CONTROL_PLANE_KUBECONFIGS = new Set([
+  'admin.conf',
+  'super-admin.conf',
+  'scheduler.conf',
+  'controller-manager.conf',
+]);
 
 export const FILE_CLASSES = {
   staticPodManifests: {
     label: 'static pod manifests',
-    matches: (e) => e.file.role === 'static-pod-manifest' || /^\/etc\/kubernetes\/manifests\/[^/]+\.(ya?ml|json)$/.test(e.file.path),
+    matches: (e) =>
+      e.file.role === 'static-pod-manifest' || /^\/etc\/kubernetes\/manifests\/[^/]+\.(ya?ml|json)$/.test(e.file.path),
   },
   etcdData: {
     label: 'etcd data directory and the files in it',
-    matches: (e) => ETCD_DATA_ROLES.has(e.file.role) || e.file.path.replace(/\/+$/, '') === ETCD_DATA_DIR || e.file.path.startsWith(`${ETCD_DATA_DIR}/`),
+    matches: (e) =>
+      ETCD_DATA_ROLES.has(e.file.role) ||
+      e.file.path.replace(/\/+$/, '') === ETCD_DATA_DIR ||
+      e.file.path.startsWith(`${ETCD_DATA_DIR}/`),
   },
   kubeletConfig: {
     label: 'kubelet configuration file',
@@ -38,11 +47,15 @@ export const FILE_CLASSES = {
   },
   kubeletKubeconfig: {
     label: 'kubelet kubeconfig',
-    matches: (e) => e.file.role === 'kubelet-kubeconfig' || e.file.path === '/etc/kubernetes/kubelet.conf' || e.file.path === '/etc/kubernetes/bootstrap-kubelet.conf',
+    matches: (e) =>
+      e.file.role === 'kubelet-kubeconfig' ||
+      e.file.path === '/etc/kubernetes/kubelet.conf' ||
+      e.file.path === '/etc/kubernetes/bootstrap-kubelet.conf',
   },
   kubeProxyKubeconfig: {
     label: 'kube-proxy kubeconfig',
-    matches: (e) => e.file.role === 'kube-proxy-kubeconfig' || /kube-proxy.*\/(kubeconfig|[^/]*\.conf)$/.test(e.file.path),
+    matches: (e) =>
+      e.file.role === 'kube-proxy-kubeconfig' || /kube-proxy.*\/(kubeconfig|[^/]*\.conf)$/.test(e.file.path),
   },
   kubeletClientCa: {
     label: 'kubelet client CA file',
@@ -55,7 +68,8 @@ export const FILE_CLASSES = {
   controlPlaneKubeconfigs: {
     label: 'control-plane kubeconfigs (admin.conf, super-admin.conf, scheduler.conf, controller-manager.conf)',
     matches: (e) =>
-      e.file.role === 'control-plane-kubeconfig' || (e.file.path.startsWith('/etc/kubernetes/') && CONTROL_PLANE_KUBECONFIGS.has(base(e.file.path))),
+      e.file.role === 'control-plane-kubeconfig' ||
+      (e.file.path.startsWith('/etc/kubernetes/') && CONTROL_PLANE_KUBECONFIGS.has(base(e.file.path))),
   },
   pki: {
     label: 'PKI files',
@@ -63,7 +77,9 @@ export const FILE_CLASSES = {
   },
   pkiCerts: {
     label: 'PKI certificates (*.crt)',
-    matches: (e) => e.file.role === 'pki-cert' || (/\/pki\//.test(e.file.path) && /\.(crt|pem)$/.test(e.file.path) && !/key/.test(base(e.file.path))),
+    matches: (e) =>
+      e.file.role === 'pki-cert' ||
+      (/\/pki\//.test(e.file.path) && /\.(crt|pem)$/.test(e.file.path) && !/key/.test(base(e.file.path))),
   },
   pkiKeys: {
     label: 'PKI private keys (*.key)',
@@ -72,7 +88,9 @@ export const FILE_CLASSES = {
   /** CCN-STIC table 3 names files by extension: "pki certificates (crt extension)", "pki certified keys (extension key)". */
   ccnPkiFiles: {
     label: 'PKI certificates (*.crt) and keys (*.key) of CCN-STIC table 3',
-    matches: (e) => (e.file.role === 'pki-cert' || e.file.role === 'pki-key' || /\/pki\//.test(e.file.path)) && /\.(crt|key)$/.test(e.file.path),
+    matches: (e) =>
+      (e.file.role === 'pki-cert' || e.file.role === 'pki-key' || /\/pki\//.test(e.file.path)) &&
+      /\.(crt|key)$/.test(e.file.path),
   },
   blueprintConfigs: {
     label: 'configuration files the blueprint writes',
@@ -91,19 +109,25 @@ export interface FileRequirement {
 
 export function fileProblems(e: NodeFileEntry, req: FileRequirement): string[] {
   const problems: string[] = [];
-  if (req.owner !== undefined && e.file.owner !== req.owner) problems.push(`owner is ${e.file.owner || '(not set)'}, must be ${req.owner}`);
-  if (req.group !== undefined && e.file.group !== req.group) problems.push(`group is ${e.file.group || '(not set)'}, must be ${req.group}`);
+  if (req.owner !== undefined && e.file.owner !== req.owner)
+    problems.push(`owner is ${e.file.owner || '(not set)'}, must be ${req.owner}`);
+  if (req.group !== undefined && e.file.group !== req.group)
+    problems.push(`group is ${e.file.group || '(not set)'}, must be ${req.group}`);
   const allowed = e.file.sensitive && req.sensitiveMode !== undefined ? req.sensitiveMode : req.mode;
   if (allowed !== undefined) {
     if (e.mode === undefined) problems.push('mode is missing or unreadable');
-    else if (!withinMode(e.mode, allowed)) problems.push(`mode ${octal(e.mode)} allows more than ${octal(allowed)}${e.file.sensitive && allowed === req.sensitiveMode ? ' (sensitive file)' : ''}`);
+    else if (!withinMode(e.mode, allowed))
+      problems.push(
+        `mode ${octal(e.mode)} allows more than ${octal(allowed)}${e.file.sensitive && allowed === req.sensitiveMode ? ' (sensitive file)' : ''}`,
+      );
   }
   return problems;
 }
 
 export function nodeFileCheck(cls: FileClass, req: FileRequirement) {
   return (ctx: CheckContext): CheckResult[] => {
-    if (!ctx.hasNodeFileManifest) return [notEvaluated(`no NodeFileManifest in the input, so the ${cls.label} cannot be checked.`)];
+    if (!ctx.hasNodeFileManifest)
+      return [notEvaluated(`no NodeFileManifest in the input, so the ${cls.label} cannot be checked.`)];
     const files = ctx.nodeFiles.filter((e) => cls.matches(e));
     if (files.length === 0) return [notEvaluated(`the NodeFileManifest lists no file of this kind (${cls.label}).`)];
     return files.map((e) => {
@@ -127,28 +151,40 @@ const ROOT = { owner: 'root', group: 'root' };
  * manifest knows the directory only, which the pass message says).
  */
 function etcdDataCheck(ctx: CheckContext): CheckResult[] {
-  if (!ctx.hasNodeFileManifest) return [notEvaluated(`no NodeFileManifest in the input, so the ${FILE_CLASSES.etcdData.label} cannot be checked.`)];
+  if (!ctx.hasNodeFileManifest)
+    return [notEvaluated(`no NodeFileManifest in the input, so the ${FILE_CLASSES.etcdData.label} cannot be checked.`)];
   const entries = ctx.nodeFiles.filter((e) => FILE_CLASSES.etcdData.matches(e));
-  if (entries.length === 0) return [notEvaluated(`the NodeFileManifest lists no file of this kind (${FILE_CLASSES.etcdData.label}).`)];
+  if (entries.length === 0)
+    return [notEvaluated(`the NodeFileManifest lists no file of this kind (${FILE_CLASSES.etcdData.label}).`)];
   const norm = (p: string) => p.replace(/\/+$/, '') || '/';
   const isDir = (e: NodeFileEntry) => e.file.role !== 'etcd-data-file';
   // Roots: entries no other listed directory contains.
   const dirs = entries.filter(isDir);
   const roots = dirs.filter((d) => !dirs.some((o) => o !== d && norm(d.file.path).startsWith(`${norm(o.file.path)}/`)));
-  const orphans = entries.filter((e) => !roots.some((r) => r === e || norm(e.file.path).startsWith(`${norm(r.file.path)}/`)));
+  const orphans = entries.filter(
+    (e) => !roots.some((r) => r === e || norm(e.file.path).startsWith(`${norm(r.file.path)}/`)),
+  );
   const out: CheckResult[] = [];
   const dirReq: FileRequirement = { owner: 'etcd', group: 'etcd', mode: 0o700 };
   const fileReq: FileRequirement = { owner: 'etcd', group: 'etcd', mode: 0o644 };
   for (const root of [...roots, ...orphans]) {
-    const inside = root.file.role === 'etcd-data-file' ? [] : entries.filter((e) => e !== root && norm(e.file.path).startsWith(`${norm(root.file.path)}/`));
+    const inside =
+      root.file.role === 'etcd-data-file'
+        ? []
+        : entries.filter((e) => e !== root && norm(e.file.path).startsWith(`${norm(root.file.path)}/`));
     const problems: string[] = [];
     const own = fileProblems(root, isDir(root) ? dirReq : fileReq);
     if (own.length > 0) problems.push(`${root.file.path}: ${own.join('; ')}`);
-    const bad = inside.map((e) => ({ e, p: fileProblems(e, isDir(e) ? dirReq : fileReq) })).filter((x) => x.p.length > 0);
+    const bad = inside
+      .map((e) => ({ e, p: fileProblems(e, isDir(e) ? dirReq : fileReq) }))
+      .filter((x) => x.p.length > 0);
     for (const { e, p } of bad.slice(0, 5)) problems.push(`${e.file.path}: ${p.join('; ')}`);
     if (bad.length > 5) problems.push(`and ${bad.length - 5} more entries under ${root.file.path}`);
     const mode = root.mode === undefined ? '?' : octal(root.mode);
-    const what = inside.length > 0 ? `; ${inside.length} entries under it checked (directories etcd:etcd 0700, files etcd:etcd 0644 or stricter)` : '; no entries under it are listed in the input (hcb verify lists them from disk)';
+    const what =
+      inside.length > 0
+        ? `; ${inside.length} entries under it checked (directories etcd:etcd 0700, files etcd:etcd 0644 or stricter)`
+        : '; no entries under it are listed in the input (hcb verify lists them from disk)';
     out.push(
       problems.length > 0
         ? result('fail', `${problems.join('. ')}.`, root.ref)
@@ -161,7 +197,8 @@ function etcdDataCheck(ctx: CheckContext): CheckResult[] {
 /** CCN-STIC table 3: .crt 640, .key 400 (each "or stricter"), root:root. */
 function ccnPkiCheck(ctx: CheckContext): CheckResult[] {
   const cls = FILE_CLASSES.ccnPkiFiles;
-  if (!ctx.hasNodeFileManifest) return [notEvaluated(`no NodeFileManifest in the input, so the ${cls.label} cannot be checked.`)];
+  if (!ctx.hasNodeFileManifest)
+    return [notEvaluated(`no NodeFileManifest in the input, so the ${cls.label} cannot be checked.`)];
   const files = ctx.nodeFiles.filter((e) => cls.matches(e));
   if (files.length === 0) return [notEvaluated(`the NodeFileManifest lists no file of this kind (${cls.label}).`)];
   return files.map((e) => {
@@ -169,8 +206,16 @@ function ccnPkiCheck(ctx: CheckContext): CheckResult[] {
     const problems = fileProblems(e, { ...ROOT, mode: key ? 0o400 : 0o640 });
     const mode = e.mode === undefined ? '?' : octal(e.mode);
     return problems.length > 0
-      ? result('fail', `${e.file.path}: ${problems.join('; ')} (CCN-STIC table 3: ${key ? '.key 400' : '.crt 640'}, root:root).`, e.ref)
-      : result('pass', `${e.file.path}: ${e.file.owner}:${e.file.group} ${mode} (table 3: ${key ? '400' : '640'} or stricter).`, e.ref);
+      ? result(
+          'fail',
+          `${e.file.path}: ${problems.join('; ')} (CCN-STIC table 3: ${key ? '.key 400' : '.crt 640'}, root:root).`,
+          e.ref,
+        )
+      : result(
+          'pass',
+          `${e.file.path}: ${e.file.owner}:${e.file.group} ${mode} (table 3: ${key ? '400' : '640'} or stricter).`,
+          e.ref,
+        );
   });
 }
 
@@ -185,7 +230,17 @@ function fileControl(
   severity: ControlRecord['severity'] = 'medium',
   responsibility: ControlRecord['responsibility'] = 'provider',
 ): AutomatedControlRecord {
-  return { id, title, rationale, severity, frameworks, responsibility, automation: 'automated', remediation: { text: remediation }, check: nodeFileCheck(cls, req) };
+  return {
+    id,
+    title,
+    rationale,
+    severity,
+    frameworks,
+    responsibility,
+    automation: 'automated',
+    remediation: { text: remediation },
+    check: nodeFileCheck(cls, req),
+  };
 }
 
 export const NODE_FILE_CONTROLS: readonly ControlRecord[] = [
@@ -193,7 +248,12 @@ export const NODE_FILE_CONTROLS: readonly ControlRecord[] = [
     'HCB-NODEFILE-STATIC-POD-MANIFESTS',
     'Static pod manifests are owned by root and not writable by others (644 or stricter)',
     'Whoever can edit a static pod manifest changes the flags of the API server, etcd or scheduler and runs code as root on the control plane.',
-    { stig: ['V-242405', 'V-242408', 'V-242444'], cis: ['1.1.1', '1.1.2', '1.1.3', '1.1.4', '1.1.5', '1.1.6', '1.1.7', '1.1.8'], ccn: ['CCN-CL-05', 'CCN-CL-12'], bsi: ['APP.4.4.A8'] },
+    {
+      stig: ['V-242405', 'V-242408', 'V-242444'],
+      cis: ['1.1.1', '1.1.2', '1.1.3', '1.1.4', '1.1.5', '1.1.6', '1.1.7', '1.1.8'],
+      ccn: ['CCN-CL-05', 'CCN-CL-12'],
+      bsi: ['APP.4.4.A8'],
+    },
     FILE_CLASSES.staticPodManifests,
     { ...ROOT, mode: 0o644 },
     'Node file manifest entry for /etc/kubernetes/manifests/*.yaml: owner root, group root, mode 0600 (the blueprint default).',
@@ -216,7 +276,12 @@ export const NODE_FILE_CONTROLS: readonly ControlRecord[] = [
     'HCB-NODEFILE-KUBELET-CONFIG',
     'The kubelet configuration file is owned by root (644 or stricter)',
     'The kubelet configuration decides authentication and authorization of the kubelet API; changing it opens the node.',
-    { stig: ['V-242406', 'V-242407', 'V-242456', 'V-242457'], cis: ['4.1.9', '4.1.10'], ccn: ['CCN-CL-08', 'CCN-CL-13'], bsi: ['APP.4.4.A8'] },
+    {
+      stig: ['V-242406', 'V-242407', 'V-242456', 'V-242457'],
+      cis: ['4.1.9', '4.1.10'],
+      ccn: ['CCN-CL-08', 'CCN-CL-13'],
+      bsi: ['APP.4.4.A8'],
+    },
     FILE_CLASSES.kubeletConfig,
     { ...ROOT, mode: 0o644 },
     'KubeletConfiguration construct: node file /var/lib/kubelet/config.yaml with owner root, group root, mode 0644 or stricter.',
@@ -261,7 +326,11 @@ export const NODE_FILE_CONTROLS: readonly ControlRecord[] = [
     'HCB-NODEFILE-CONTROL-PLANE-KUBECONFIGS',
     'Control-plane kubeconfigs are owned by root (644 or stricter; 600 when they hold keys)',
     'admin.conf and the component kubeconfigs embed client keys with broad or full rights.',
-    { stig: ['V-242446', 'V-242460'], cis: ['1.1.13', '1.1.14', '1.1.15', '1.1.16', '1.1.17', '1.1.18'], ccn: ['CCN-CL-05', 'CCN-CL-07', 'CCN-CL-12'] },
+    {
+      stig: ['V-242446', 'V-242460'],
+      cis: ['1.1.13', '1.1.14', '1.1.15', '1.1.16', '1.1.17', '1.1.18'],
+      ccn: ['CCN-CL-05', 'CCN-CL-07', 'CCN-CL-12'],
+    },
     FILE_CLASSES.controlPlaneKubeconfigs,
     { ...ROOT, mode: 0o644, sensitiveMode: 0o600 },
     'Node file manifest entries for /etc/kubernetes/{admin,super-admin,scheduler,controller-manager}.conf: owner root, group root, mode 0600.',
@@ -314,7 +383,11 @@ export const NODE_FILE_CONTROLS: readonly ControlRecord[] = [
     frameworks: { ccn: ['CCN-CL-07'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: { construct: 'NodeFileManifest', prop: ['pkiCertMode', 'pkiKeyMode'], text: 'defaults 0640 and 0400; owner and group root.' },
+    remediation: {
+      construct: 'NodeFileManifest',
+      prop: ['pkiCertMode', 'pkiKeyMode'],
+      text: 'defaults 0640 and 0400; owner and group root.',
+    },
     check: ccnPkiCheck,
   },
 ];

@@ -79,23 +79,38 @@ interface Grants {
  * server adds missing rules back at every start); an aggregated ClusterRole is the union of the
  * input's ClusterRoles its selectors match.
  */
-function boundRoleGrants(kind: string | undefined, name: string, bindingNs: string | undefined, ctx: CheckContext, seen = new Set<string>()): Grants {
+function boundRoleGrants(
+  kind: string | undefined,
+  name: string,
+  bindingNs: string | undefined,
+  ctx: CheckContext,
+  seen = new Set<string>(),
+): Grants {
   const key = kind === 'ClusterRole' ? name : `${bindingNs ?? ''}/${name}`;
   if (seen.has(`${kind}/${key}`)) return { grants: [], known: true };
   seen.add(`${kind}/${key}`);
   const found = roles(ctx).find(
-    (d) => d.object.kind === kind && d.object.metadata?.name === name && (kind === 'ClusterRole' || (d.object.metadata?.namespace ?? '') === (bindingNs ?? '')),
+    (d) =>
+      d.object.kind === kind &&
+      d.object.metadata?.name === name &&
+      (kind === 'ClusterRole' || (d.object.metadata?.namespace ?? '') === (bindingNs ?? '')),
   );
   const out = new Set<string>();
   let known = true;
-  const builtInName = kind === 'ClusterRole' ? BOOTSTRAP_CLUSTER_ROLES.has(name) : kind === 'Role' && (BOOTSTRAP_ROLES[bindingNs ?? '']?.has(name) ?? false);
-  const builtInSafe = kind === 'ClusterRole' ? READ_ONLY_BUILTIN_ROLES.has(name) : READ_ONLY_BUILTIN_NAMESPACED_ROLES.has(key);
+  const builtInName =
+    kind === 'ClusterRole'
+      ? BOOTSTRAP_CLUSTER_ROLES.has(name)
+      : kind === 'Role' && (BOOTSTRAP_ROLES[bindingNs ?? '']?.has(name) ?? false);
+  const builtInSafe =
+    kind === 'ClusterRole' ? READ_ONLY_BUILTIN_ROLES.has(name) : READ_ONLY_BUILTIN_NAMESPACED_ROLES.has(key);
   if (builtInName && !builtInSafe) out.add(`the API server's built-in ${name} grants write access or Secret reads`);
   if (found) for (const r of asDicts((found.object as Dict).rules)) for (const g of dangerousGrants(r)) out.add(g);
   // Aggregation: the role's own selectors, or for a built-in aggregated role missing from the input, the API server's.
   let selectors: unknown[] | undefined;
-  if (found && isAggregated(found)) selectors = asDicts(asDict((found.object as Dict).aggregationRule).clusterRoleSelectors);
-  else if (!found && kind === 'ClusterRole' && BUILTIN_AGGREGATION_LABELS[name] !== undefined) selectors = [{ matchLabels: { [BUILTIN_AGGREGATION_LABELS[name]]: 'true' } }];
+  if (found && isAggregated(found))
+    selectors = asDicts(asDict((found.object as Dict).aggregationRule).clusterRoleSelectors);
+  else if (!found && kind === 'ClusterRole' && BUILTIN_AGGREGATION_LABELS[name] !== undefined)
+    selectors = [{ matchLabels: { [BUILTIN_AGGREGATION_LABELS[name]]: 'true' } }];
   if (selectors !== undefined) {
     if (!builtInName) known = false; // other roles in the cluster may carry the selected labels
     for (const src of aggregatedSources(selectors, name, ctx)) {
@@ -116,20 +131,38 @@ function ruleCheck(problem: (rule: Dict) => string | undefined, builtInsFlagged:
       const aggregated = isAggregated(d);
       if (builtInRole(d)) {
         if (aggregated) {
-          return result('not-applicable', 'Built-in aggregated role: its rules are those of the roles it selects, each checked on its own.', ctx.ref(d));
+          return result(
+            'not-applicable',
+            'Built-in aggregated role: its rules are those of the roles it selects, each checked on its own.',
+            ctx.ref(d),
+          );
         }
         const problems = ruleProblems(d.object as Dict, problem);
         if (problems.length === 0) return result('pass', ok, ctx.ref(d));
         if (builtInsFlagged.has(builtInKey(d))) {
-          return result('not-applicable', 'Built-in role reconciled by the API server, which grants this itself; it reaches users only through bindings, which the binding controls check.', ctx.ref(d));
+          return result(
+            'not-applicable',
+            'Built-in role reconciled by the API server, which grants this itself; it reaches users only through bindings, which the binding controls check.',
+            ctx.ref(d),
+          );
         }
-        return result('fail', `Built-in role whose bootstrap rules grant no such thing, changed here: ${problems.join('; ')}.`, ctx.ref(d));
+        return result(
+          'fail',
+          `Built-in role whose bootstrap rules grant no such thing, changed here: ${problems.join('; ')}.`,
+          ctx.ref(d),
+        );
       }
       if (aggregated) {
-        return result('not-evaluated', 'Not evaluated: an aggregated ClusterRole gets its rules from other roles at run time.', ctx.ref(d));
+        return result(
+          'not-evaluated',
+          'Not evaluated: an aggregated ClusterRole gets its rules from other roles at run time.',
+          ctx.ref(d),
+        );
       }
       const problems = ruleProblems(d.object as Dict, problem);
-      return problems.length > 0 ? result('fail', `${problems.join('; ')}.`, ctx.ref(d)) : result('pass', ok, ctx.ref(d));
+      return problems.length > 0
+        ? result('fail', `${problems.join('; ')}.`, ctx.ref(d))
+        : result('pass', ok, ctx.ref(d));
     });
   };
 }
@@ -161,7 +194,8 @@ export const RBAC_CONTROLS: readonly ControlRecord[] = [
   {
     id: 'HCB-RBAC-NO-WILDCARDS',
     title: 'Roles name their API groups, resources and verbs (no wildcards)',
-    rationale: 'A wildcard grants everything that exists now and everything added later, including new sensitive resources.',
+    rationale:
+      'A wildcard grants everything that exists now and everything added later, including new sensitive resources.',
     severity: 'medium',
     frameworks: { cis: ['5.1.3'], bsi: ['APP.4.4.A3'], ccn: ['CCN-CL-11'], scs: ['SCS-BASE-API-RBAC'] },
     admission: {
@@ -171,13 +205,16 @@ export const RBAC_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: { text: 'Use the NamespaceAccess / PlatformAccess presets or list groups, resources and verbs explicitly.' },
+    remediation: {
+      text: 'Use the NamespaceAccess / PlatformAccess presets or list groups, resources and verbs explicitly.',
+    },
     check: ruleCheck(wildcardProblem, BUILTIN_ROLES_FLAGGED_BY.wildcards, 'No wildcard in any rule.'),
   },
   {
     id: 'HCB-RBAC-NO-ESCALATION-VERBS',
     title: 'Roles do not grant escalate, bind or impersonate',
-    rationale: 'These verbs let the holder give itself any permission or act as any user, making every other restriction moot.',
+    rationale:
+      'These verbs let the holder give itself any permission or act as any user, making every other restriction moot.',
     severity: 'high',
     frameworks: { cis: ['5.1.8'], bsi: ['APP.4.4.A3'], scs: ['SCS-BASE-API-RBAC'] },
     admission: {
@@ -187,13 +224,16 @@ export const RBAC_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: { text: 'Remove escalate, bind and impersonate from the role; keep them to break-glass administrators.' },
+    remediation: {
+      text: 'Remove escalate, bind and impersonate from the role; keep them to break-glass administrators.',
+    },
     check: ruleCheck(escalationProblem, BUILTIN_ROLES_FLAGGED_BY.escalation, 'No escalate, bind or impersonate.'),
   },
   {
     id: 'HCB-RBAC-SECRETS-READ',
     title: 'Roles do not grant reading Secrets',
-    rationale: 'get, list or watch on Secrets hands out every credential in scope; list and watch even return all of them at once.',
+    rationale:
+      'get, list or watch on Secrets hands out every credential in scope; list and watch even return all of them at once.',
     severity: 'high',
     frameworks: { cis: ['5.1.2'], bsi: ['APP.4.4.A3'], ccn: ['CCN-CL-15'] },
     admission: {
@@ -203,13 +243,16 @@ export const RBAC_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: { text: 'Mount the one Secret a workload needs as a volume instead of granting API read access; restrict resourceNames if access is unavoidable.' },
+    remediation: {
+      text: 'Mount the one Secret a workload needs as a volume instead of granting API read access; restrict resourceNames if access is unavoidable.',
+    },
     check: ruleCheck(secretsReadProblem, BUILTIN_ROLES_FLAGGED_BY.secretsRead, 'No read access to Secrets.'),
   },
   {
     id: 'HCB-RBAC-CLUSTER-ADMIN-BINDINGS',
     title: 'cluster-admin is bound only to the break-glass administrator groups',
-    rationale: 'cluster-admin is unrestricted; binding it to people or workloads turns any credential leak into full control of the cluster.',
+    rationale:
+      'cluster-admin is unrestricted; binding it to people or workloads turns any credential leak into full control of the cluster.',
     severity: 'high',
     frameworks: { cis: ['5.1.1'], bsi: ['APP.4.4.A3'], scs: ['SCS-BASE-API-RBAC'] },
     admission: {
@@ -219,12 +262,16 @@ export const RBAC_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: { text: 'Bind the PlatformAccess presets instead; keep cluster-admin for the kubeadm system:masters break-glass credential.' },
+    remediation: {
+      text: 'Bind the PlatformAccess presets instead; keep cluster-admin for the kubeadm system:masters break-glass credential.',
+    },
     check: bindingCheck((b) => {
       const ref = asDict(b.roleRef);
       if (ref.kind !== 'ClusterRole' || ref.name !== 'cluster-admin') return undefined;
       // Only the break-glass groups kubeadm sets up; any other group (system:authenticated!) is everyone in it.
-      const others = subjects(b).filter((s) => !(s.kind === 'Group' && ['system:masters', 'kubeadm:cluster-admins'].includes(asString(s.name) ?? '')));
+      const others = subjects(b).filter(
+        (s) => !(s.kind === 'Group' && ['system:masters', 'kubeadm:cluster-admins'].includes(asString(s.name) ?? '')),
+      );
       return others.length > 0 ? `Binds cluster-admin to ${others.map(subjectText).join(', ')}.` : undefined;
     }, 'Binds cluster-admin only to the break-glass groups system:masters or kubeadm:cluster-admins.'),
   },
@@ -248,25 +295,46 @@ export const RBAC_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: { text: 'Bind roles to named groups or a WorkloadIdentity service account (NamespaceAccess presets), never to system:authenticated, system:unauthenticated, system:anonymous or system:serviceaccounts.' },
+    remediation: {
+      text: 'Bind roles to named groups or a WorkloadIdentity service account (NamespaceAccess presets), never to system:authenticated, system:unauthenticated, system:anonymous or system:serviceaccounts.',
+    },
     check: (ctx: CheckContext): CheckResult[] => {
       const all = bindings(ctx);
       if (all.length === 0) return [notEvaluated('no RoleBinding or ClusterRoleBinding in the input.')];
       return all.map((d) => {
         const b = d.object as Dict;
         const broad = subjects(b).filter((s) => isBroadSubject(asString(s.kind), asString(s.name)));
-        if (broad.length === 0) return result('pass', 'No broad group or anonymous user among the subjects.', ctx.ref(d));
+        if (broad.length === 0)
+          return result('pass', 'No broad group or anonymous user among the subjects.', ctx.ref(d));
         const ref = asDict(b.roleRef);
         // A ClusterRoleBinding can only reference a ClusterRole; a RoleBinding a Role of its namespace or a ClusterRole.
         const kind = asString(ref.kind);
-        const { grants, known } = boundRoleGrants(kind, asString(ref.name) ?? '', d.object.kind === 'RoleBinding' ? d.object.metadata?.namespace : undefined, ctx);
+        const { grants, known } = boundRoleGrants(
+          kind,
+          asString(ref.name) ?? '',
+          d.object.kind === 'RoleBinding' ? d.object.metadata?.namespace : undefined,
+          ctx,
+        );
         const who = broad.map(subjectText).join(', ');
         const scope = d.object.kind === 'RoleBinding' ? ` in ${d.object.metadata?.namespace ?? 'its namespace'}` : '';
-        if (grants.length > 0) return result('fail', `Binds ${String(kind)} ${String(ref.name)} to ${who}${scope}: ${grants.join('; ')}.`, ctx.ref(d));
+        if (grants.length > 0)
+          return result(
+            'fail',
+            `Binds ${String(kind)} ${String(ref.name)} to ${who}${scope}: ${grants.join('; ')}.`,
+            ctx.ref(d),
+          );
         if (!known) {
-          return result('not-evaluated', `Not evaluated: binds ${String(kind)} ${String(ref.name)} to ${who}, but that role (or a role it aggregates) is not in the input, so what it grants is unknown.`, ctx.ref(d));
+          return result(
+            'not-evaluated',
+            `Not evaluated: binds ${String(kind)} ${String(ref.name)} to ${who}, but that role (or a role it aggregates) is not in the input, so what it grants is unknown.`,
+            ctx.ref(d),
+          );
         }
-        return result('pass', `Binds ${String(kind)} ${String(ref.name)} to ${who}; it grants no writes and no Secret reads.`, ctx.ref(d));
+        return result(
+          'pass',
+          `Binds ${String(kind)} ${String(ref.name)} to ${who}; it grants no writes and no Secret reads.`,
+          ctx.ref(d),
+        );
       });
     },
   },
@@ -283,17 +351,23 @@ export const RBAC_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: { construct: 'WorkloadIdentity', text: 'Bind roles to a WorkloadIdentity service account instead of "default".' },
+    remediation: {
+      construct: 'WorkloadIdentity',
+      text: 'Bind roles to a WorkloadIdentity service account instead of "default".',
+    },
     check: bindingCheck((b, d) => {
       const hits = subjects(b).filter((s) => s.kind === 'ServiceAccount' && s.name === 'default');
       const ns = d.object.metadata?.namespace;
-      return hits.length > 0 ? `Grants ${String(asDict(b.roleRef).name)} to ${hits.map((s) => `default service account of ${asString(s.namespace) ?? ns ?? '?'}`).join(', ')}.` : undefined;
+      return hits.length > 0
+        ? `Grants ${String(asDict(b.roleRef).name)} to ${hits.map((s) => `default service account of ${asString(s.namespace) ?? ns ?? '?'}`).join(', ')}.`
+        : undefined;
     }, 'No default service account among the subjects.'),
   },
   {
     id: 'HCB-RBAC-PERSISTENT-VOLUMES',
     title: 'Only platform roles may create or change PersistentVolumes',
-    rationale: 'A PersistentVolume can point at any host path or storage backend; creating one is a way onto the node or into other tenants’ data.',
+    rationale:
+      'A PersistentVolume can point at any host path or storage backend; creating one is a way onto the node or into other tenants’ data.',
     severity: 'medium',
     frameworks: { bsi: ['APP.4.4.A3'] },
     admission: {
@@ -303,13 +377,20 @@ export const RBAC_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: { text: 'Tenant roles (NamespaceAccess) request storage through PersistentVolumeClaims; PersistentVolume write access stays in PlatformAccess. Record an exception for the platform role.' },
-    check: ruleCheck(persistentVolumeWriteProblem, BUILTIN_ROLES_FLAGGED_BY.persistentVolumeWrite, 'No write access to PersistentVolumes.'),
+    remediation: {
+      text: 'Tenant roles (NamespaceAccess) request storage through PersistentVolumeClaims; PersistentVolume write access stays in PlatformAccess. Record an exception for the platform role.',
+    },
+    check: ruleCheck(
+      persistentVolumeWriteProblem,
+      BUILTIN_ROLES_FLAGGED_BY.persistentVolumeWrite,
+      'No write access to PersistentVolumes.',
+    ),
   },
   {
     id: 'HCB-RBAC-NETWORK-POLICY-WRITE',
     title: 'Only platform roles may change NetworkPolicies',
-    rationale: 'Whoever can edit NetworkPolicies can remove the namespace isolation; that right belongs to selected administrators.',
+    rationale:
+      'Whoever can edit NetworkPolicies can remove the namespace isolation; that right belongs to selected administrators.',
     severity: 'low',
     frameworks: { bsi: ['APP.4.4.A7', 'APP.4.4.A18'] },
     admission: {
@@ -319,7 +400,13 @@ export const RBAC_CONTROLS: readonly ControlRecord[] = [
     },
     responsibility: 'cluster-admin',
     automation: 'automated',
-    remediation: { text: 'Keep NetworkPolicy write access in PlatformAccess; tenants request flows through reviewed NetworkAllowPolicy code. Record an exception for the platform role.' },
-    check: ruleCheck(networkPolicyWriteProblem, BUILTIN_ROLES_FLAGGED_BY.networkPolicyWrite, 'No write access to NetworkPolicies.'),
+    remediation: {
+      text: 'Keep NetworkPolicy write access in PlatformAccess; tenants request flows through reviewed NetworkAllowPolicy code. Record an exception for the platform role.',
+    },
+    check: ruleCheck(
+      networkPolicyWriteProblem,
+      BUILTIN_ROLES_FLAGGED_BY.networkPolicyWrite,
+      'No write access to NetworkPolicies.',
+    ),
   },
 ];

@@ -19,15 +19,23 @@ function schedulerProfiling(c: ComponentConfig, ctx: CheckContext): Verdict {
     if (f.invalid !== undefined) return fail(`${f.invalid}: the scheduler would not start; it must be false.`);
     return f.bool === false ? pass(`--profiling=${f.value}.`) : fail(`--profiling=${f.value}; it must be false.`);
   }
-  const docs = ctx.byKind('KubeSchedulerConfiguration').filter((d) => apiVersionMatches(d.object.apiVersion, 'kubescheduler.config.k8s.io'));
-  const ignored = c.flag('profiling') !== undefined ? ` (--profiling=${c.flag('profiling')} is ignored when --config is given)` : '';
+  const docs = ctx
+    .byKind('KubeSchedulerConfiguration')
+    .filter((d) => apiVersionMatches(d.object.apiVersion, 'kubescheduler.config.k8s.io'));
+  const ignored =
+    c.flag('profiling') !== undefined ? ` (--profiling=${c.flag('profiling')} is ignored when --config is given)` : '';
   if (docs.length === 0) {
-    return { status: 'not-evaluated', message: `Not evaluated: --config=${config} is set, so enableProfiling in that KubeSchedulerConfiguration decides${ignored}, and no KubeSchedulerConfiguration is in the input.` };
+    return {
+      status: 'not-evaluated',
+      message: `Not evaluated: --config=${config} is set, so enableProfiling in that KubeSchedulerConfiguration decides${ignored}, and no KubeSchedulerConfiguration is in the input.`,
+    };
   }
   const on = docs.filter((d) => (d.object as Record<string, unknown>).enableProfiling !== false);
   if (on.length > 0) {
     const v = (on[0].object as Record<string, unknown>).enableProfiling;
-    return fail(`KubeSchedulerConfiguration enableProfiling is ${v === undefined ? 'not set and defaults to true' : JSON.stringify(v)}${ignored}.`);
+    return fail(
+      `KubeSchedulerConfiguration enableProfiling is ${v === undefined ? 'not set and defaults to true' : JSON.stringify(v)}${ignored}.`,
+    );
   }
   return pass(`KubeSchedulerConfiguration enableProfiling: false${ignored}.`);
 }
@@ -41,18 +49,27 @@ export const SCHEDULER_CONTROLS: readonly ControlRecord[] = [
     frameworks: { stig: ['V-242377'], ccn: ['CCN-CL-04'], scs: ['SCS-BASE-TLS'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: { construct: 'HardenedControlPlane', prop: 'tls', text: 'TlsPolicy renders --tls-min-version and --tls-cipher-suites for the scheduler.' },
+    remediation: {
+      construct: 'HardenedControlPlane',
+      prop: 'tls',
+      text: 'TlsPolicy renders --tls-min-version and --tls-cipher-suites for the scheduler.',
+    },
     check: componentCheck(sched, servingTlsVerdict),
   },
   {
     id: 'HCB-SCHEDULER-BIND-ADDRESS',
     title: 'Scheduler listens on loopback only',
-    rationale: 'Nothing outside the control-plane host needs the scheduler endpoint; loopback binding removes it from the network.',
+    rationale:
+      'Nothing outside the control-plane host needs the scheduler endpoint; loopback binding removes it from the network.',
     severity: 'medium',
     frameworks: { stig: ['V-242384'], cis: ['1.4.2'] },
     responsibility: 'provider',
     automation: 'automated',
-    remediation: { construct: 'HardenedControlPlane', prop: 'scheduler.extraArgs', text: "'bind-address': '127.0.0.1' (kubeadm's default)." },
+    remediation: {
+      construct: 'HardenedControlPlane',
+      prop: 'scheduler.extraArgs',
+      text: "'bind-address': '127.0.0.1' (kubeadm's default).",
+    },
     check: componentCheck(sched, (c) => loopbackBindVerdict(c.flag('bind-address'))),
   },
   {

@@ -4,11 +4,7 @@
  * checks use (rbac-builtins.ts, rbac-rules.ts). constructs/admission/catalogue-admission-policies.ts
  * renders them; nothing here imports constructs/.
  */
-import {
-  BOOTSTRAP_LABEL,
-  BOOTSTRAP_LABEL_VALUE,
-  BUILTIN_ROLES_FLAGGED_BY,
-} from './rbac-builtins';
+import { BOOTSTRAP_LABEL, BOOTSTRAP_LABEL_VALUE, BUILTIN_ROLES_FLAGGED_BY } from './rbac-builtins';
 import { ESCALATION_VERBS, IMPERSONATION_TARGETS, RBAC_GROUP } from './rbac-rules';
 
 /**
@@ -19,12 +15,14 @@ import { ESCALATION_VERBS, IMPERSONATION_TARGETS, RBAC_GROUP } from './rbac-rule
 export const POD_SPEC_VARIABLES: ReadonlyArray<{ readonly name: string; readonly expression: string }> = [
   {
     name: 'podTemplate',
-    expression: "object.kind == 'Pod' ? object : (object.kind == 'CronJob' ? object.spec.jobTemplate.spec.template : object.spec.template)",
+    expression:
+      "object.kind == 'Pod' ? object : (object.kind == 'CronJob' ? object.spec.jobTemplate.spec.template : object.spec.template)",
   },
   { name: 'podSpec', expression: 'variables.podTemplate.spec' },
   {
     name: 'podLabels',
-    expression: "has(variables.podTemplate.metadata) && has(variables.podTemplate.metadata.labels) ? variables.podTemplate.metadata.labels : {'': ''}",
+    expression:
+      "has(variables.podTemplate.metadata) && has(variables.podTemplate.metadata.labels) ? variables.podTemplate.metadata.labels : {'': ''}",
   },
   {
     name: 'regularContainers',
@@ -33,10 +31,10 @@ export const POD_SPEC_VARIABLES: ReadonlyArray<{ readonly name: string; readonly
   },
   {
     name: 'containers',
-    expression: 'variables.regularContainers + (has(variables.podSpec.ephemeralContainers) ? variables.podSpec.ephemeralContainers : [])',
+    expression:
+      'variables.regularContainers + (has(variables.podSpec.ephemeralContainers) ? variables.podSpec.ephemeralContainers : [])',
   },
 ];
-
 
 // ------------------------------------------------------------------------------------------------
 // CEL builders. Each mirrors one predicate of the catalogue (policies/catalogue/workloads.ts,
@@ -44,7 +42,8 @@ export const POD_SPEC_VARIABLES: ReadonlyArray<{ readonly name: string; readonly
 // test/e2e/admission-differential.test.ts hold them to the same verdicts on every fixture.
 // ------------------------------------------------------------------------------------------------
 
-export const celList = (xs: Iterable<string>): string => `[${[...xs].map((x) => `'${x.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`).join(', ')}]`;
+export const celList = (xs: Iterable<string>): string =>
+  `[${[...xs].map((x) => `'${x.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`).join(', ')}]`;
 
 /** `field` of the container's securityContext if set there, else of the pod's (effective() in workloads.ts). */
 export function effectiveCel(field: string): { set: string; value: string } {
@@ -68,7 +67,9 @@ function grants(group: string, resource: string, verbs: readonly string[]): stri
 }
 
 const RULE_PROBLEMS: Record<keyof typeof BUILTIN_ROLES_FLAGGED_BY, string> = {
-  wildcards: ['apiGroups', 'resources', 'verbs', 'nonResourceURLs'].map((k) => `(has(r.${k}) && r.${k}.exists(x, x.endsWith('*')))`).join(' || '),
+  wildcards: ['apiGroups', 'resources', 'verbs', 'nonResourceURLs']
+    .map((k) => `(has(r.${k}) && r.${k}.exists(x, x.endsWith('*')))`)
+    .join(' || '),
   escalation:
     `(has(r.verbs) && r.verbs.exists(v, v in ${celList(ESCALATION_VERBS)})) || ` +
     `(has(r.verbs) && r.verbs.exists(v, v == '*') && (` +
@@ -87,7 +88,8 @@ const RULE_PROBLEMS: Record<keyof typeof BUILTIN_ROLES_FLAGGED_BY, string> = {
 };
 
 /** Key of a role in the built-in lists: a ClusterRole by name, a Role as namespace/name. */
-const ROLE_KEY = "(object.kind == 'ClusterRole' ? object.metadata.name : request.namespace + '/' + object.metadata.name)";
+const ROLE_KEY =
+  "(object.kind == 'ClusterRole' ? object.metadata.name : request.namespace + '/' + object.metadata.name)";
 
 /**
  * A role check (catalogue/rbac.ts ruleCheck): an aggregated role is not decided (its rules come

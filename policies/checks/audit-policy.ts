@@ -80,7 +80,11 @@ function compile(policy: Dict): CompiledRule[] {
       namespaces: set(rule.namespaces),
       resourceRule: nonEmpty(rule.namespaces) || nonEmpty(rule.resources),
       resources: nonEmpty(rule.resources)
-        ? asDicts(rule.resources).map((g) => ({ group: asString(g.group) ?? '', resources: nonEmpty(g.resources) ? asStrings(g.resources) : undefined, names: set(g.resourceNames) }))
+        ? asDicts(rule.resources).map((g) => ({
+            group: asString(g.group) ?? '',
+            resources: nonEmpty(g.resources) ? asStrings(g.resources) : undefined,
+            names: set(g.resourceNames),
+          }))
         : undefined,
       urls: nonEmpty(rule.nonResourceURLs) ? asStrings(rule.nonResourceURLs) : undefined,
       omitStages: [...new Set([...global, ...asStrings(rule.omitStages)])],
@@ -151,7 +155,9 @@ export function recordedAt(d: AuditDecision, levels: readonly AuditLevel[]): boo
 export function describeRule(policy: Dict, d: AuditDecision): string {
   if (d.rule === 0) return 'no rule matches, so nothing is logged';
   const r = asDicts(policy.rules)[d.rule - 1];
-  const filters = ['users', 'userGroups', 'verbs', 'resources', 'namespaces', 'nonResourceURLs'].filter((k) => nonEmpty(r[k]));
+  const filters = ['users', 'userGroups', 'verbs', 'resources', 'namespaces', 'nonResourceURLs'].filter((k) =>
+    nonEmpty(r[k]),
+  );
   return `rule ${d.rule} (level: ${String(r.level)}, ${filters.length === 0 ? 'matches every request' : `filters on ${filters.join(', ')}`})`;
 }
 
@@ -171,14 +177,18 @@ export function explain(policy: Dict, d: AuditDecision): string {
  * cannot select both resources and non-resource URLs).
  */
 export function policyProblems(policy: Dict, apiVersion: string | undefined): string[] {
-  if (apiVersion !== 'audit.k8s.io/v1') return [`apiVersion ${apiVersion ?? '(none)'} is not audit.k8s.io/v1, the only version the API server reads`];
+  if (apiVersion !== 'audit.k8s.io/v1')
+    return [`apiVersion ${apiVersion ?? '(none)'} is not audit.k8s.io/v1, the only version the API server reads`];
   const problems: string[] = [];
   const stages = (v: unknown, where: string) => {
     if (v !== undefined && v !== null && !Array.isArray(v)) problems.push(`${where} is not a list`);
-    for (const s of asArray(v)) if (!(AUDIT_STAGES as readonly unknown[]).includes(s)) problems.push(`${where} has unknown stage ${JSON.stringify(s)}`);
+    for (const s of asArray(v))
+      if (!(AUDIT_STAGES as readonly unknown[]).includes(s))
+        problems.push(`${where} has unknown stage ${JSON.stringify(s)}`);
   };
   stages(policy.omitStages, 'omitStages');
-  if (policy.rules !== undefined && policy.rules !== null && !Array.isArray(policy.rules)) problems.push('rules is not a list');
+  if (policy.rules !== undefined && policy.rules !== null && !Array.isArray(policy.rules))
+    problems.push('rules is not a list');
   const rules = asArray(policy.rules);
   if (rules.length === 0) problems.push('it has no rules (the API server refuses a policy with 0 rules)');
   rules.forEach((raw, i) => {
@@ -187,29 +197,38 @@ export function policyProblems(policy: Dict, apiVersion: string | undefined): st
       problems.push(`${at} is not a mapping`);
       return;
     }
-    if (!AUDIT_LEVELS.includes(asString(raw.level) as AuditLevel)) problems.push(`${at} has level ${JSON.stringify(raw.level ?? null)}`);
+    if (!AUDIT_LEVELS.includes(asString(raw.level) as AuditLevel))
+      problems.push(`${at} has level ${JSON.stringify(raw.level ?? null)}`);
     for (const f of LIST_FIELDS) {
       const v = raw[f];
-      if (v !== undefined && v !== null && (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))) problems.push(`${at}: ${f} is not a list of strings`);
+      if (v !== undefined && v !== null && (!Array.isArray(v) || v.some((x) => typeof x !== 'string')))
+        problems.push(`${at}: ${f} is not a list of strings`);
     }
     stages(raw.omitStages, `${at} omitStages`);
     for (const u of asStrings(raw.nonResourceURLs)) {
       if (u === '*') continue;
       if (!u.startsWith('/')) problems.push(`${at}: non-resource URL ${JSON.stringify(u)} does not start with /`);
-      if (u !== '' && u.slice(0, -1).includes('*')) problems.push(`${at}: non-resource URL ${JSON.stringify(u)} has '*' before its end`);
+      if (u !== '' && u.slice(0, -1).includes('*'))
+        problems.push(`${at}: non-resource URL ${JSON.stringify(u)} has '*' before its end`);
     }
     if (nonEmpty(raw.nonResourceURLs) && (nonEmpty(raw.resources) || nonEmpty(raw.namespaces))) {
       problems.push(`${at} selects both resources (or namespaces) and non-resource URLs`);
     }
-    if (raw.resources !== undefined && raw.resources !== null && (!Array.isArray(raw.resources) || raw.resources.some((g) => !isDict(g)))) {
+    if (
+      raw.resources !== undefined &&
+      raw.resources !== null &&
+      (!Array.isArray(raw.resources) || raw.resources.some((g) => !isDict(g)))
+    ) {
       problems.push(`${at}: resources is not a list of {group, resources, resourceNames}`);
     }
     for (const g of asDicts(raw.resources)) {
       for (const f of ['resources', 'resourceNames']) {
         const v = g[f];
-        if (v !== undefined && v !== null && (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))) problems.push(`${at}: resources.${f} is not a list of strings`);
+        if (v !== undefined && v !== null && (!Array.isArray(v) || v.some((x) => typeof x !== 'string')))
+          problems.push(`${at}: resources.${f} is not a list of strings`);
       }
-      if (g.group !== undefined && g.group !== null && typeof g.group !== 'string') problems.push(`${at}: resources.group is not a string`);
+      if (g.group !== undefined && g.group !== null && typeof g.group !== 'string')
+        problems.push(`${at}: resources.group is not a string`);
       if (nonEmpty(g.resourceNames) && !nonEmpty(g.resources)) problems.push(`${at}: resourceNames without resources`);
     }
   });
@@ -242,14 +261,34 @@ export const PROBE_IDENTITIES: readonly ProbeIdentity[] = [
   { user: 'kubernetes-admin', groups: ['kubeadm:cluster-admins', AUTH], label: 'a cluster admin', class: 'actor' },
   { user: 'hcb-probe-master', groups: ['system:masters', AUTH], label: 'a member of system:masters', class: 'actor' },
   { user: 'system:anonymous', groups: ['system:unauthenticated'], label: 'an anonymous request', class: 'actor' },
-  { user: 'system:serviceaccount:hcb-probe:app', groups: saGroups('hcb-probe'), label: 'a service account', class: 'actor' },
-  { user: 'system:serviceaccount:kube-system:replicaset-controller', groups: saGroups('kube-system'), label: 'a kube-system service account', class: 'actor' },
-  { user: 'system:bootstrap:abcdef', groups: ['system:bootstrappers', 'system:bootstrappers:kubeadm:default-node-token', AUTH], label: 'a bootstrap token', class: 'actor' },
+  {
+    user: 'system:serviceaccount:hcb-probe:app',
+    groups: saGroups('hcb-probe'),
+    label: 'a service account',
+    class: 'actor',
+  },
+  {
+    user: 'system:serviceaccount:kube-system:replicaset-controller',
+    groups: saGroups('kube-system'),
+    label: 'a kube-system service account',
+    class: 'actor',
+  },
+  {
+    user: 'system:bootstrap:abcdef',
+    groups: ['system:bootstrappers', 'system:bootstrappers:kubeadm:default-node-token', AUTH],
+    label: 'a bootstrap token',
+    class: 'actor',
+  },
   { user: 'system:node:hcb-probe-node', groups: ['system:nodes', AUTH], label: 'a node', class: 'node' },
   { user: 'system:kube-proxy', groups: [AUTH], label: 'kube-proxy', class: 'node' },
   { user: 'system:kube-controller-manager', groups: [AUTH], label: 'the controller manager', class: 'control-plane' },
   { user: 'system:kube-scheduler', groups: [AUTH], label: 'the scheduler', class: 'control-plane' },
-  { user: 'system:apiserver', groups: ['system:masters', AUTH], label: 'the API server itself', class: 'control-plane' },
+  {
+    user: 'system:apiserver',
+    groups: ['system:masters', AUTH],
+    label: 'the API server itself',
+    class: 'control-plane',
+  },
 ];
 
 const CONTROL_PLANE_USERS = new Set(['system:apiserver', 'system:kube-controller-manager', 'system:kube-scheduler']);
@@ -269,13 +308,24 @@ export function identitiesFor(policy: Dict): ProbeIdentity[] {
       if (known.has(u)) continue;
       known.add(u);
       const sa = /^system:serviceaccount:([^:]+):[^:]+$/.exec(u);
-      const groups = u === 'system:anonymous' ? ['system:unauthenticated'] : sa ? saGroups(sa[1]) : u.startsWith('system:node:') ? ['system:nodes', AUTH] : [AUTH];
+      const groups =
+        u === 'system:anonymous'
+          ? ['system:unauthenticated']
+          : sa
+            ? saGroups(sa[1])
+            : u.startsWith('system:node:')
+              ? ['system:nodes', AUTH]
+              : [AUTH];
       out.push({ user: u, groups, label: `user ${u}`, class: classOf(u, groups) });
     }
     for (const g of asStrings(r.userGroups)) {
       if (out.some((i) => i.groups.includes(g) && i.class === 'actor')) continue;
       const saNs = /^system:serviceaccounts:([^:]+)$/.exec(g);
-      const user = saNs ? `system:serviceaccount:${saNs[1]}:hcb-probe` : g === 'system:nodes' ? 'system:node:hcb-probe-member' : `hcb-probe-member-of:${g}`;
+      const user = saNs
+        ? `system:serviceaccount:${saNs[1]}:hcb-probe`
+        : g === 'system:nodes'
+          ? 'system:node:hcb-probe-member'
+          : `hcb-probe-member-of:${g}`;
       if (known.has(user)) continue;
       known.add(user);
       const groups = saNs ? saGroups(saNs[1]) : g === 'system:unauthenticated' ? [g] : [g, AUTH];
@@ -298,7 +348,14 @@ export interface ProbeResource {
 export const READ_VERBS = ['get', 'list', 'watch'];
 export const WRITE_VERBS = ['create', 'update', 'patch', 'delete', 'deletecollection'];
 const ALL = [...READ_VERBS, ...WRITE_VERBS];
-const r = (group: string, resource: string, namespaced: boolean, verbs: readonly string[] = ALL, subresource?: string, credential?: boolean): ProbeResource => ({
+const r = (
+  group: string,
+  resource: string,
+  namespaced: boolean,
+  verbs: readonly string[] = ALL,
+  subresource?: string,
+  credential?: boolean,
+): ProbeResource => ({
   group,
   resource,
   namespaced,
@@ -355,7 +412,16 @@ export const PROBE_RESOURCES: readonly ProbeResource[] = [
 /** Namespaces probed (plus every namespace a rule names); cluster-scoped objects use ''. */
 export const PROBE_NAMESPACES: readonly string[] = ['default', 'kube-system', 'kube-public', 'hcb-probe'];
 /** Non-resource paths probed with get and post (plus every path a rule names). */
-export const PROBE_PATHS: readonly string[] = ['/api', '/apis', '/apis/apps/v1', '/openapi/v3', '/logs/', '/debug/pprof/profile', '/.well-known/openid-configuration', '/hcb-probe'];
+export const PROBE_PATHS: readonly string[] = [
+  '/api',
+  '/apis',
+  '/apis/apps/v1',
+  '/openapi/v3',
+  '/logs/',
+  '/debug/pprof/profile',
+  '/.well-known/openid-configuration',
+  '/hcb-probe',
+];
 
 /**
  * Requests a policy may drop without losing anything the requirements ask for: requests to the
@@ -366,7 +432,13 @@ const HEALTH_PATHS = ['/healthz', '/livez', '/readyz', '/version', '/metrics'];
 export function isExemptNoise(req: AuditRequest): boolean {
   if (req.path !== undefined) return HEALTH_PATHS.some((p) => req.path === p || req.path!.startsWith(`${p}/`));
   const res = req.resource;
-  return res !== undefined && res.resource === 'events' && !res.subresource && (res.group === '' || res.group === 'events.k8s.io') && READ_VERBS.includes(req.verb);
+  return (
+    res !== undefined &&
+    res.resource === 'events' &&
+    !res.subresource &&
+    (res.group === '' || res.group === 'events.k8s.io') &&
+    READ_VERBS.includes(req.verb)
+  );
 }
 
 /** Every resource, namespace, name and path the rules name, for probes that hit narrow rules. */
@@ -385,7 +457,8 @@ function named(policy: Dict): { resources: ProbeResource[]; namespaces: string[]
       for (const res of asStrings(g.resources)) {
         const [resource, sub] = res.split('/');
         if (resource === '*' || sub === '*') continue;
-        for (const namespaced of [true, false]) resources.push(r(group, resource, namespaced, sub ? ['get', 'create', 'update', 'patch'] : ALL, sub));
+        for (const namespaced of [true, false])
+          resources.push(r(group, resource, namespaced, sub ? ['get', 'create', 'update', 'patch'] : ALL, sub));
       }
     }
   }
@@ -434,7 +507,12 @@ export function* probes(policy: Dict, select?: (r: ProbeResource) => boolean, pa
               groups: identity.groups,
               verb,
               namespace,
-              resource: { group: res.group, resource: res.resource, ...(res.subresource ? { subresource: res.subresource } : {}), ...(name !== undefined ? { name } : {}) },
+              resource: {
+                group: res.group,
+                resource: res.resource,
+                ...(res.subresource ? { subresource: res.subresource } : {}),
+                ...(name !== undefined ? { name } : {}),
+              },
             };
             if (!isExemptNoise(request)) yield { identity, request };
           }
@@ -465,7 +543,11 @@ export function describeProbe(p: Probe): string {
 }
 
 /** The first probe whose decision `accept` refuses, with the decision; undefined when all pass. */
-export function firstRefused(policy: Dict, all: Iterable<Probe>, accept: (d: AuditDecision, p: Probe) => boolean): { probe: Probe; decision: AuditDecision; checked: number } | undefined {
+export function firstRefused(
+  policy: Dict,
+  all: Iterable<Probe>,
+  accept: (d: AuditDecision, p: Probe) => boolean,
+): { probe: Probe; decision: AuditDecision; checked: number } | undefined {
   let checked = 0;
   for (const p of all) {
     checked++;

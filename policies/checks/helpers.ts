@@ -46,7 +46,8 @@ export function componentCheck(component: ComponentName, decide: (c: ComponentCo
     }
     return configs.map((c) => {
       // A command line that cannot be read without running the container (sh -c with expansions, …).
-      if (c.unreadable !== undefined) return result('not-evaluated', `Not evaluated: ${c.unreadable}. [${c.describe()}]`, c.ref);
+      if (c.unreadable !== undefined)
+        return result('not-evaluated', `Not evaluated: ${c.unreadable}. [${c.describe()}]`, c.ref);
       const v = decide(c, ctx);
       return result(v.status, `${v.message} [${c.describe()}]`, c.ref);
     });
@@ -85,7 +86,8 @@ export function boolFlag(component: ComponentName, flag: string, want: boolean, 
     }
     // Read as pflag reads it (strconv.ParseBool): 1, t, T, TRUE, true, True, 0, f, F, FALSE, false, False.
     const v = parseGoBool(raw);
-    if (v === undefined) return fail(`--${flag}=${raw} is not a boolean the component accepts (it would not start); it must be ${want}.`);
+    if (v === undefined)
+      return fail(`--${flag}=${raw} is not a boolean the component accepts (it would not start); it must be ${want}.`);
     return v === want ? pass(`--${flag}=${raw}.`) : fail(`--${flag}=${raw}; it must be ${want}.`);
   });
 }

@@ -119,7 +119,10 @@ export function fullyCoveredFamilies(cidrs: readonly string[]): Array<4 | 6> {
   const out: Array<4 | 6> = [];
   for (const family of [4, 6] as const) {
     const max = (BigInt(1) << BigInt(family === 4 ? 32 : 128)) - BigInt(1);
-    const ranges = cidrs.map(parseCidr).filter((r): r is Range => r !== undefined && r.family === family).sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+    const ranges = cidrs
+      .map(parseCidr)
+      .filter((r): r is Range => r !== undefined && r.family === family)
+      .sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
     let next = BigInt(0);
     for (const r of ranges) {
       if (r.start > next) break;
@@ -146,7 +149,10 @@ export interface Opening {
  * together cover all IPv4 or all IPv6 addresses (even with holes cut out by `except`).
  * A peer that only selects pods of the policy's own namespace is not an opening.
  */
-export function allowAllOpenings(policies: ReadonlyArray<{ name: string; spec: Dict }>, direction: Direction): Opening[] {
+export function allowAllOpenings(
+  policies: ReadonlyArray<{ name: string; spec: Dict }>,
+  direction: Direction,
+): Opening[] {
   const rulesKey = direction === 'Ingress' ? 'ingress' : 'egress';
   const peersKey = direction === 'Ingress' ? 'from' : 'to';
   const everyone = direction === 'Ingress' ? 'every source' : 'every destination';
@@ -162,16 +168,28 @@ export function allowAllOpenings(policies: ReadonlyArray<{ name: string; spec: D
       const peers = asArray(rule[peersKey]);
       const where = `${rulesKey} rule ${i + 1}`;
       if (peers.length === 0) {
-        out.push({ policies: [p.name], what: `${where} has no (or an empty) ${peersKey}, so it allows ${everyone} on ${portText}` });
+        out.push({
+          policies: [p.name],
+          what: `${where} has no (or an empty) ${peersKey}, so it allows ${everyone} on ${portText}`,
+        });
         return;
       }
       for (const peer of asDicts(peers)) {
         // JSON null is an absent pointer in Go.
         const nsSel = peer.namespaceSelector ?? undefined;
         const podSel = peer.podSelector ?? undefined;
-        if (nsSel !== undefined && selectsEveryNamespace(nsSel) && (podSel === undefined || selectsEveryPodSel(podSel))) {
-          const nsText = isEmptySelector(nsSel) ? 'namespaceSelector {}' : `namespaceSelector ${NAMESPACE_NAME_LABEL} Exists`;
-          out.push({ policies: [p.name], what: `${where} allows every pod of every namespace (${nsText}${podSel !== undefined ? ' with podSelector {}' : ''}) on ${portText}` });
+        if (
+          nsSel !== undefined &&
+          selectsEveryNamespace(nsSel) &&
+          (podSel === undefined || selectsEveryPodSel(podSel))
+        ) {
+          const nsText = isEmptySelector(nsSel)
+            ? 'namespaceSelector {}'
+            : `namespaceSelector ${NAMESPACE_NAME_LABEL} Exists`;
+          out.push({
+            policies: [p.name],
+            what: `${where} allows every pod of every namespace (${nsText}${podSel !== undefined ? ' with podSelector {}' : ''}) on ${portText}`,
+          });
         }
         const block = asDict(peer.ipBlock);
         const cidr = asString(block.cidr);
@@ -193,23 +211,31 @@ export function allowAllOpenings(policies: ReadonlyArray<{ name: string; spec: D
     const families = fullyCoveredFamilies(b.cidrs);
     if (families.length === 0) continue;
     const space = families.map((f) => (f === 4 ? 'IPv4' : 'IPv6')).join(' and ');
-    const cidrs = [...new Set(b.cidrs.filter((c) => {
-      const f = parseCidr(c)?.family;
-      return f !== undefined && families.includes(f);
-    }))];
+    const cidrs = [
+      ...new Set(
+        b.cidrs.filter((c) => {
+          const f = parseCidr(c)?.family;
+          return f !== undefined && families.includes(f);
+        }),
+      ),
+    ];
     const excepts = [...new Set(b.excepts)];
     const policiesOf = [...b.policies];
     const key = `${policiesOf.join(',')}|${cidrs.join(',')}|${excepts.join(',')}`;
     const g = grouped.get(key) ?? {
       protos: [],
       policies: policiesOf,
-      what: (ports: string) => `ipBlock ${cidrs.join(', ')} allows all of ${space}${excepts.length > 0 ? ` (except ${excepts.join(', ')})` : ''} on ${ports}`,
+      what: (ports: string) =>
+        `ipBlock ${cidrs.join(', ')} allows all of ${space}${excepts.length > 0 ? ` (except ${excepts.join(', ')})` : ''} on ${ports}`,
     };
     g.protos.push(proto);
     grouped.set(key, g);
   }
   for (const g of grouped.values()) {
-    out.push({ policies: g.policies, what: g.what(g.protos.length === 3 ? 'every port' : `every ${g.protos.join('/')} port`) });
+    out.push({
+      policies: g.policies,
+      what: g.what(g.protos.length === 3 ? 'every port' : `every ${g.protos.join('/')} port`),
+    });
   }
   return out;
 }

@@ -29,7 +29,9 @@ export interface NodeRoleEvidence {
 }
 
 const isKubeadm = (d: Document, kind: string) =>
-  d.object.kind === kind && typeof d.object.apiVersion === 'string' && d.object.apiVersion.startsWith('kubeadm.k8s.io/');
+  d.object.kind === kind &&
+  typeof d.object.apiVersion === 'string' &&
+  d.object.apiVersion.startsWith('kubeadm.k8s.io/');
 
 /**
  * The role of the node a kubelet runs on. `flagsFrom` is the document the kubelet's flags come
@@ -39,7 +41,8 @@ export function nodeRoleOf(flagsFrom: Document | undefined): NodeRoleEvidence {
   if (!flagsFrom) {
     return {
       role: 'unknown',
-      because: 'the input gives no node role for this kubelet (no kubeadm InitConfiguration or JoinConfiguration, no KubeletProcess with the hcb.dev/node-role annotation)',
+      because:
+        'the input gives no node role for this kubelet (no kubeadm InitConfiguration or JoinConfiguration, no KubeletProcess with the hcb.dev/node-role annotation)',
     };
   }
   const obj = flagsFrom.object;
@@ -49,12 +52,21 @@ export function nodeRoleOf(flagsFrom: Document | undefined): NodeRoleEvidence {
       return { role: 'unknown', because: `the observed kubelet process carries no ${NODE_ROLE_ANNOTATION} annotation` };
     }
     if ((NODE_ROLES as readonly string[]).includes(raw)) {
-      return { role: raw as NodeRole, because: `the observed kubelet process is annotated ${NODE_ROLE_ANNOTATION}: ${raw}` };
+      return {
+        role: raw as NodeRole,
+        because: `the observed kubelet process is annotated ${NODE_ROLE_ANNOTATION}: ${raw}`,
+      };
     }
-    return { role: 'unknown', because: `the annotation ${NODE_ROLE_ANNOTATION}: "${raw}" is no role (${NODE_ROLES.join(' or ')})` };
+    return {
+      role: 'unknown',
+      because: `the annotation ${NODE_ROLE_ANNOTATION}: "${raw}" is no role (${NODE_ROLES.join(' or ')})`,
+    };
   }
   if (isKubeadm(flagsFrom, 'InitConfiguration')) {
-    return { role: 'control-plane', because: 'the kubelet is set up by a kubeadm InitConfiguration (kubeadm init makes a control-plane node)' };
+    return {
+      role: 'control-plane',
+      because: 'the kubelet is set up by a kubeadm InitConfiguration (kubeadm init makes a control-plane node)',
+    };
   }
   if (isKubeadm(flagsFrom, 'JoinConfiguration')) {
     const cp = (obj as Record<string, unknown>).controlPlane;
@@ -62,9 +74,15 @@ export function nodeRoleOf(flagsFrom: Document | undefined): NodeRoleEvidence {
       if (typeof cp !== 'object' || Array.isArray(cp)) {
         return { role: 'unknown', because: 'the JoinConfiguration sets controlPlane to a value that is no mapping' };
       }
-      return { role: 'control-plane', because: 'the kubelet joins with a kubeadm JoinConfiguration that sets controlPlane' };
+      return {
+        role: 'control-plane',
+        because: 'the kubelet joins with a kubeadm JoinConfiguration that sets controlPlane',
+      };
     }
-    return { role: 'worker', because: 'the kubelet joins with a kubeadm JoinConfiguration without controlPlane (a worker)' };
+    return {
+      role: 'worker',
+      because: 'the kubelet joins with a kubeadm JoinConfiguration without controlPlane (a worker)',
+    };
   }
   return { role: 'unknown', because: `the kubelet's flags come from a ${String(obj.kind)}, which gives no node role` };
 }

@@ -128,7 +128,9 @@ export const READ_ONLY_BUILTIN_ROLES: ReadonlySet<string> = new Set([
 ]);
 
 /** Namespaced bootstrap Roles (namespace/name) that grant only reads of non-secret data. */
-export const READ_ONLY_BUILTIN_NAMESPACED_ROLES: ReadonlySet<string> = new Set(['kube-system/extension-apiserver-authentication-reader']);
+export const READ_ONLY_BUILTIN_NAMESPACED_ROLES: ReadonlySet<string> = new Set([
+  'kube-system/extension-apiserver-authentication-reader',
+]);
 
 /**
  * The bootstrap ClusterRoles the API server fills by aggregation, and the label (value "true")
@@ -149,7 +151,12 @@ export const BUILTIN_AGGREGATION_LABELS: Readonly<Record<string, string>> = {
  * that testdata leaves out and controller_policy.go gives list/create/patch on every resource
  * (system:controller:storage-version-migrator-controller).
  */
-export const BUILTIN_ROLES_FLAGGED_BY: Readonly<Record<'wildcards' | 'escalation' | 'secretsRead' | 'persistentVolumeWrite' | 'networkPolicyWrite', ReadonlySet<string>>> = {
+export const BUILTIN_ROLES_FLAGGED_BY: Readonly<
+  Record<
+    'wildcards' | 'escalation' | 'secretsRead' | 'persistentVolumeWrite' | 'networkPolicyWrite',
+    ReadonlySet<string>
+  >
+> = {
   wildcards: new Set([
     'cluster-admin',
     'system:controller:disruption-controller',
@@ -163,7 +170,11 @@ export const BUILTIN_ROLES_FLAGGED_BY: Readonly<Record<'wildcards' | 'escalation
     'system:kubelet-api-admin',
     'system:monitoring',
   ]),
-  escalation: new Set(['cluster-admin', 'system:aggregate-to-edit', 'system:controller:clusterrole-aggregation-controller']),
+  escalation: new Set([
+    'cluster-admin',
+    'system:aggregate-to-edit',
+    'system:controller:clusterrole-aggregation-controller',
+  ]),
   secretsRead: new Set([
     'cluster-admin',
     'system:aggregate-to-edit',
@@ -200,7 +211,13 @@ export const BUILTIN_ROLES_FLAGGED_BY: Readonly<Record<'wildcards' | 'escalation
 export function isBroadSubject(kind: string | undefined, name: string | undefined): boolean {
   if (name === undefined) return false;
   if (kind === 'Group') {
-    return name === 'system:authenticated' || name === 'system:unauthenticated' || name === 'system:anonymous' || name === 'system:serviceaccounts' || name.startsWith('system:serviceaccounts:');
+    return (
+      name === 'system:authenticated' ||
+      name === 'system:unauthenticated' ||
+      name === 'system:anonymous' ||
+      name === 'system:serviceaccounts' ||
+      name.startsWith('system:serviceaccounts:')
+    );
   }
   if (kind === 'User') return name === 'system:anonymous';
   return false;

@@ -14,7 +14,15 @@ import { asDicts, asStrings, Dict } from '../util/values';
 export const RBAC_GROUP = 'rbac.authorization.k8s.io';
 
 /** Verbs that change state, for resources and for non-resource URLs (HTTP verbs). */
-export const WRITE_VERBS: readonly string[] = ['create', 'update', 'patch', 'delete', 'deletecollection', 'post', 'put'];
+export const WRITE_VERBS: readonly string[] = [
+  'create',
+  'update',
+  'patch',
+  'delete',
+  'deletecollection',
+  'post',
+  'put',
+];
 /**
  * escalate, bind, impersonate, and the verbs of constrained impersonation (Kubernetes 1.35+,
  * ConstrainedImpersonation, on by default in 1.36: k8s.io/apiserver pkg/endpoints/filters/
@@ -34,7 +42,17 @@ export const ESCALATION_VERBS: readonly string[] = [
 /** Identities verb "*" lets a rule impersonate, per resource (legacy and constrained impersonation). */
 export const IMPERSONATION_TARGETS: ReadonlyArray<[string, string, readonly string[]]> = [
   ['', 'users', ['impersonate', 'impersonate:user-info']],
-  ['', 'groups', ['impersonate', 'impersonate:user-info', 'impersonate:serviceaccount', 'impersonate:arbitrary-node', 'impersonate:associated-node']],
+  [
+    '',
+    'groups',
+    [
+      'impersonate',
+      'impersonate:user-info',
+      'impersonate:serviceaccount',
+      'impersonate:arbitrary-node',
+      'impersonate:associated-node',
+    ],
+  ],
   ['', 'serviceaccounts', ['impersonate', 'impersonate:serviceaccount']],
   ['', 'nodes', ['impersonate:arbitrary-node', 'impersonate:associated-node']],
   ['authentication.k8s.io', 'userextras/scopes', ['impersonate', 'impersonate:user-info']],
@@ -103,21 +121,27 @@ function onlySelfReviews(rule: Dict): boolean {
 export function dangerousGrants(rule: Dict): string[] {
   const out: string[] = [];
   const verbs = asStrings(rule.verbs);
-  const writes = verbs.includes('*') ? ['*'] : verbs.filter((v) => WRITE_VERBS.includes(v) || ESCALATION_VERBS.includes(v));
-  if (writes.length > 0 && !(onlySelfReviews(rule) && writes.every((v) => v === 'create'))) out.push(`${writes.join(', ')} on ${resourceText(rule)}`);
+  const writes = verbs.includes('*')
+    ? ['*']
+    : verbs.filter((v) => WRITE_VERBS.includes(v) || ESCALATION_VERBS.includes(v));
+  if (writes.length > 0 && !(onlySelfReviews(rule) && writes.every((v) => v === 'create')))
+    out.push(`${writes.join(', ')} on ${resourceText(rule)}`);
   if (writes.length === 0) {
     const hits = GET_IS_WRITE.filter(([g, r]) => grantsOn(rule, g, r, ['get']).length > 0).map(([, r]) => r);
     if (hits.length > 0) out.push(`get on ${hits.join(', ')}`);
   }
   const reads = grantsOn(rule, '', 'secrets', READ_VERBS);
   const names = asStrings(rule.resourceNames);
-  if (reads.length > 0) out.push(`${reads.join(', ')} on secrets${names.length > 0 ? ` named ${names.join(', ')}` : ''}`);
+  if (reads.length > 0)
+    out.push(`${reads.join(', ')} on secrets${names.length > 0 ? ` named ${names.join(', ')}` : ''}`);
   return out;
 }
 
 /** HCB-RBAC-NO-WILDCARDS: "*" (or a trailing "*" of a non-resource URL) anywhere in the rule. */
 export function wildcardProblem(rule: Dict): string | undefined {
-  const wild = ['apiGroups', 'resources', 'verbs', 'nonResourceURLs'].filter((k) => asStrings(rule[k]).some((x) => x === '*' || x.endsWith('*')));
+  const wild = ['apiGroups', 'resources', 'verbs', 'nonResourceURLs'].filter((k) =>
+    asStrings(rule[k]).some((x) => x === '*' || x.endsWith('*')),
+  );
   return wild.length > 0 ? `wildcard in ${wild.join(', ')}` : undefined;
 }
 
@@ -128,8 +152,10 @@ export function escalationProblem(rule: Dict): string | undefined {
   if (!asStrings(rule.verbs).includes('*')) return undefined;
   // Verb "*" includes escalate and bind where the rule reaches roles, impersonate where it reaches identities.
   const implied = new Set<string>();
-  for (const res of ['roles', 'clusterroles']) for (const v of grantsOn(rule, RBAC_GROUP, res, ['escalate', 'bind'])) implied.add(v);
-  for (const [group, res, verbs] of IMPERSONATION_TARGETS) for (const v of grantsOn(rule, group, res, verbs)) implied.add(v);
+  for (const res of ['roles', 'clusterroles'])
+    for (const v of grantsOn(rule, RBAC_GROUP, res, ['escalate', 'bind'])) implied.add(v);
+  for (const [group, res, verbs] of IMPERSONATION_TARGETS)
+    for (const v of grantsOn(rule, group, res, verbs)) implied.add(v);
   return implied.size > 0 ? `verb "*" grants ${[...implied].join(', ')}` : undefined;
 }
 

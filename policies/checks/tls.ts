@@ -7,7 +7,9 @@ const GOOD_VERSIONS = new Set(['VersionTLS12', 'VersionTLS13']);
 /** The minimum TLS version must be 1.2 or 1.3, written explicitly. */
 export function tlsMinVersionVerdict(value: string | undefined, setting: string): Verdict {
   if (value === undefined || value.trim() === '') {
-    return fail(`${setting} is not set: without it the minimum depends on the Go release the binary was built with; set VersionTLS12 or VersionTLS13.`);
+    return fail(
+      `${setting} is not set: without it the minimum depends on the Go release the binary was built with; set VersionTLS12 or VersionTLS13.`,
+    );
   }
   if (GOOD_VERSIONS.has(value.trim())) return pass(`${setting}=${value}.`);
   return fail(`${setting}=${value} allows TLS below 1.2; set VersionTLS12 or VersionTLS13.`);
@@ -27,10 +29,13 @@ export function isApprovedCipherSuite(name: string): boolean {
 /** The cipher suite list must be given and hold approved suites only. */
 export function cipherSuitesVerdict(suites: readonly string[] | undefined, setting: string): Verdict {
   if (suites === undefined || suites.length === 0) {
-    return fail(`${setting} is not set: the Go defaults then apply, which the STIG does not accept as an approved list; list ECDHE suites with AES-GCM or ChaCha20-Poly1305.`);
+    return fail(
+      `${setting} is not set: the Go defaults then apply, which the STIG does not accept as an approved list; list ECDHE suites with AES-GCM or ChaCha20-Poly1305.`,
+    );
   }
   const bad = suites.filter((s) => !isApprovedCipherSuite(s));
-  if (bad.length > 0) return fail(`${setting} includes suites without forward secrecy or an AEAD cipher: ${bad.join(', ')}.`);
+  if (bad.length > 0)
+    return fail(`${setting} includes suites without forward secrecy or an AEAD cipher: ${bad.join(', ')}.`);
   return pass(`${setting} lists ${suites.length} approved suite(s).`);
 }
 

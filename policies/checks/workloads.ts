@@ -6,11 +6,14 @@ import { asDict, asDicts, asString, Dict } from '../util/values';
 export function containersOf(spec: Dict, opts: { init?: boolean; ephemeral?: boolean } = {}): ContainerSubject[] {
   const out: ContainerSubject[] = [];
   if (opts.init !== false) {
-    for (const c of asDicts(spec.initContainers)) out.push({ container: c, name: asString(c.name) ?? '?', type: 'initContainer' });
+    for (const c of asDicts(spec.initContainers))
+      out.push({ container: c, name: asString(c.name) ?? '?', type: 'initContainer' });
   }
-  for (const c of asDicts(spec.containers)) out.push({ container: c, name: asString(c.name) ?? '?', type: 'container' });
+  for (const c of asDicts(spec.containers))
+    out.push({ container: c, name: asString(c.name) ?? '?', type: 'container' });
   if (opts.ephemeral !== false) {
-    for (const c of asDicts(spec.ephemeralContainers)) out.push({ container: c, name: asString(c.name) ?? '?', type: 'ephemeralContainer' });
+    for (const c of asDicts(spec.ephemeralContainers))
+      out.push({ container: c, name: asString(c.name) ?? '?', type: 'ephemeralContainer' });
   }
   return out;
 }
@@ -20,7 +23,11 @@ export function label(c: ContainerSubject): string {
 }
 
 /** A container's securityContext value, falling back to the pod's securityContext where Kubernetes does. */
-export function effective(p: PodSubject, c: ContainerSubject, key: 'runAsNonRoot' | 'runAsUser' | 'seccompProfile'): unknown {
+export function effective(
+  p: PodSubject,
+  c: ContainerSubject,
+  key: 'runAsNonRoot' | 'runAsUser' | 'seccompProfile',
+): unknown {
   const own = asDict(c.container.securityContext)[key];
   if (own !== undefined && own !== null) return own;
   return asDict(p.spec.securityContext)[key];
@@ -31,7 +38,11 @@ export function effective(p: PodSubject, c: ContainerSubject, key: 'runAsNonRoot
  * plane): a carrier for its command line, not a pod; it has no pod settings to check.
  */
 function observedProcess(p: PodSubject): boolean {
-  return p.controlPlane && (p.document.source?.file ?? '').startsWith('live:/proc/') && asDict(p.podMetadata.annotations)['hcb.dev/observed-pid'] !== undefined;
+  return (
+    p.controlPlane &&
+    (p.document.source?.file ?? '').startsWith('live:/proc/') &&
+    asDict(p.podMetadata.annotations)['hcb.dev/observed-pid'] !== undefined
+  );
 }
 
 /** Workloads that pod-spec checks look at: every pod template, control-plane static pods included. */
@@ -56,9 +67,10 @@ export function podCheck(decide: (p: PodSubject, ctx: CheckContext) => Verdict, 
     const pods = checkedPods(ctx);
     if (pods.length === 0) return [notEvaluated(NO_WORKLOADS)];
     return pods.map((p) => {
-      const v: Verdict = p.controlPlane && opts.controlPlaneReason !== undefined
-        ? { status: 'not-applicable', message: `Control-plane static pod: ${opts.controlPlaneReason}` }
-        : decide(p, ctx);
+      const v: Verdict =
+        p.controlPlane && opts.controlPlaneReason !== undefined
+          ? { status: 'not-applicable', message: `Control-plane static pod: ${opts.controlPlaneReason}` }
+          : decide(p, ctx);
       return result(v.status, v.message, p.ref);
     });
   };
@@ -71,12 +83,19 @@ export function podCheck(decide: (p: PodSubject, ctx: CheckContext) => Verdict, 
 export function containerCheck(
   problem: (c: ContainerSubject, p: PodSubject, ctx: CheckContext) => string | undefined,
   okMessage: string,
-  opts: { init?: boolean; ephemeral?: boolean; skipKinds?: readonly string[]; skipReason?: string } & PodCheckOptions = {},
+  opts: {
+    init?: boolean;
+    ephemeral?: boolean;
+    skipKinds?: readonly string[];
+    skipReason?: string;
+  } & PodCheckOptions = {},
 ) {
   return podCheck((p, ctx) => {
-    if (opts.skipKinds?.includes(p.kind)) return { status: 'not-applicable', message: opts.skipReason ?? `Does not apply to ${p.kind}.` };
+    if (opts.skipKinds?.includes(p.kind))
+      return { status: 'not-applicable', message: opts.skipReason ?? `Does not apply to ${p.kind}.` };
     const containers = containersOf(p.spec, opts);
-    if (containers.length === 0) return { status: 'not-evaluated', message: 'Not evaluated: the pod template has no containers.' };
+    if (containers.length === 0)
+      return { status: 'not-evaluated', message: 'Not evaluated: the pod template has no containers.' };
     const problems = containers.map((c) => ({ c, text: problem(c, p, ctx) })).filter((x) => x.text !== undefined);
     if (problems.length === 0) return { status: 'pass', message: okMessage };
     return { status: 'fail', message: problems.map((x) => `${label(x.c)}: ${x.text}`).join('; ') + '.' };

@@ -56,19 +56,24 @@ export function admissionPlugins(c: Pick<ComponentConfig, 'effective' | 'list'>)
   const disable = c.effective('disable-admission-plugins');
   const problems: string[] = [];
   for (const f of [legacy, enable, disable]) if (f?.invalid) problems.push(f.invalid);
-  if (legacy && (enable || disable)) problems.push('--admission-control cannot be combined with --enable-admission-plugins/--disable-admission-plugins');
+  if (legacy && (enable || disable))
+    problems.push('--admission-control cannot be combined with --enable-admission-plugins/--disable-admission-plugins');
   if (legacy) {
     const listed = new Set(c.list('admission-control'));
     return {
       problems,
       enabled: (n) => listed.has(n),
-      why: (n) => (listed.has(n) ? `--admission-control lists ${n}` : `--admission-control does not list ${n}, so it is off (that flag disables every plugin it does not name)`),
+      why: (n) =>
+        listed.has(n)
+          ? `--admission-control lists ${n}`
+          : `--admission-control does not list ${n}, so it is off (that flag disables every plugin it does not name)`,
     };
   }
   const on = new Set(c.list('enable-admission-plugins'));
   const off = new Set(c.list('disable-admission-plugins'));
   const both = [...on].filter((n) => off.has(n));
-  if (both.length > 0) problems.push(`${both.join(', ')} in both --enable-admission-plugins and --disable-admission-plugins`);
+  if (both.length > 0)
+    problems.push(`${both.join(', ')} in both --enable-admission-plugins and --disable-admission-plugins`);
   return {
     problems,
     enabled: (n) => on.has(n) || (DEFAULT_ON_ADMISSION_PLUGINS.has(n) && !off.has(n)),

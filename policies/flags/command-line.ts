@@ -32,7 +32,10 @@ export function parseComponentCommandLine(component: ComponentName, words: reado
   for (let i = 0; i < words.length; i++) {
     const w = words[i];
     if (w === '--') {
-      if (i + 1 < words.length) problems.push(`arguments after "--" (${words.slice(i + 1).join(' ')}) are not flags, and ${component} takes no arguments`);
+      if (i + 1 < words.length)
+        problems.push(
+          `arguments after "--" (${words.slice(i + 1).join(' ')}) are not flags, and ${component} takes no arguments`,
+        );
       break;
     }
     if (!w.startsWith('-') || w === '-') {
@@ -45,7 +48,10 @@ export function parseComponentCommandLine(component: ComponentName, words: reado
     else if (goFlag) body = w.slice(1);
     else {
       // pflag reads "-abc" as shorthand letters; only -v (klog verbosity) is registered by these components.
-      if (!/^-v(=|$)/.test(w)) problems.push(`"${w}" has a single dash: pflag reads it as shorthand letters, not as a long flag (the component would not start)`);
+      if (!/^-v(=|$)/.test(w))
+        problems.push(
+          `"${w}" has a single dash: pflag reads it as shorthand letters, not as a long flag (the component would not start)`,
+        );
       if (w === '-v' && i + 1 < words.length) i++;
       continue;
     }
@@ -111,7 +117,10 @@ export function shellWords(script: string): { words: string[] } | { unreadable: 
     if (c === '"') {
       let j = i + 1;
       for (; j < s.length && s[j] !== '"'; j++) {
-        if (s[j] === '$' || s[j] === '`') return { unreadable: `a ${s[j] === '$' ? 'variable or command' : 'command'} substitution inside double quotes` };
+        if (s[j] === '$' || s[j] === '`')
+          return {
+            unreadable: `a ${s[j] === '$' ? 'variable or command' : 'command'} substitution inside double quotes`,
+          };
         if (s[j] === '\\' && j + 1 < s.length && '$`"\\'.includes(s[j + 1])) {
           cur += s[j + 1];
           j++;
@@ -129,8 +138,10 @@ export function shellWords(script: string): { words: string[] } | { unreadable: 
       inWord = true;
       continue;
     }
-    if (c === '$' || c === '`') return { unreadable: 'a variable or command substitution, whose value is known only at run time' };
-    if (';&|<>()'.includes(c)) return { unreadable: `the shell operator "${c}" (several commands, a pipe or a redirection)` };
+    if (c === '$' || c === '`')
+      return { unreadable: 'a variable or command substitution, whose value is known only at run time' };
+    if (';&|<>()'.includes(c))
+      return { unreadable: `the shell operator "${c}" (several commands, a pipe or a redirection)` };
     if ('*?['.includes(c)) return { unreadable: `the glob character "${c}"` };
     if (c === '#' && !inWord) break; // a comment to the end of the line
     if (c === '~' && !inWord) return { unreadable: 'a tilde expansion' };
@@ -172,7 +183,9 @@ export function containerArgv(
   }
   if (!hasC || i >= rest.length) return { argv: [...argv], env: [], shell: false }; // a script file or stdin: not read here
   const script = rest[i];
-  const hint = /(?:^|[\s/;&|(])(kube-apiserver|kube-controller-manager|kube-scheduler|etcd)(?=$|[\s;&|)])/.exec(script)?.[1];
+  const hint = /(?:^|[\s/;&|(])(kube-apiserver|kube-controller-manager|kube-scheduler|etcd)(?=$|[\s;&|)])/.exec(
+    script,
+  )?.[1];
   const parsed = shellWords(script);
   if ('unreadable' in parsed) {
     const reason = `the container starts it through a shell script with ${parsed.unreadable}, so its flags are known only at run time`;

@@ -95,9 +95,11 @@ function kubeFeatureGates(values: readonly string[]): { map: Map<string, string>
   }
   const map = new Map<string, string>();
   let invalid: string | undefined;
-  if (byComponent.has('') && byComponent.has('kube')) invalid = 'feature gates are given both with and without the kube: prefix, which the component refuses';
+  if (byComponent.has('') && byComponent.has('kube'))
+    invalid = 'feature gates are given both with and without the kube: prefix, which the component refuses';
   for (const comp of byComponent.keys()) {
-    if (comp !== '' && comp !== 'kube') invalid ??= `feature gates for component "${comp}", which the Kubernetes component does not register`;
+    if (comp !== '' && comp !== 'kube')
+      invalid ??= `feature gates for component "${comp}", which the Kubernetes component does not register`;
   }
   for (const item of [...(byComponent.get('') ?? []), ...(byComponent.get('kube') ?? [])]) {
     if (item.length === 0) continue;
@@ -109,7 +111,8 @@ function kubeFeatureGates(values: readonly string[]): { map: Map<string, string>
       continue;
     }
     const raw = item.slice(eq + 1).trim();
-    if (parseGoBool(raw) === undefined) invalid ??= `feature gate ${key}=${raw} is not a boolean strconv.ParseBool accepts`;
+    if (parseGoBool(raw) === undefined)
+      invalid ??= `feature gate ${key}=${raw} is not a boolean strconv.ParseBool accepts`;
     map.delete(key);
     map.set(key, raw);
   }
@@ -164,16 +167,22 @@ export function effectiveOf(type: FlagType, name: string, values: readonly strin
   switch (type) {
     case 'bool': {
       const b = parseGoBool(last);
-      return b === undefined ? { ...base, value: last, invalid: `--${name}=${last} is not a boolean strconv.ParseBool accepts` } : { ...base, value: last, bool: b };
+      return b === undefined
+        ? { ...base, value: last, invalid: `--${name}=${last} is not a boolean strconv.ParseBool accepts` }
+        : { ...base, value: last, bool: b };
     }
     case 'int':
     case 'int32': {
       const n = parseGoInt(last, type === 'int' ? 64 : 32);
-      return n === undefined ? { ...base, value: last, invalid: `--${name}=${last} is not an integer strconv.ParseInt accepts` } : { ...base, value: last, int: n };
+      return n === undefined
+        ? { ...base, value: last, invalid: `--${name}=${last} is not an integer strconv.ParseInt accepts` }
+        : { ...base, value: last, int: n };
     }
     case 'duration': {
       const s = parseGoDuration(last);
-      return s === undefined ? { ...base, value: last, invalid: `--${name}=${last} is not a duration time.ParseDuration accepts` } : { ...base, value: last, seconds: s };
+      return s === undefined
+        ? { ...base, value: last, invalid: `--${name}=${last} is not a duration time.ParseDuration accepts` }
+        : { ...base, value: last, seconds: s };
     }
     case 'stringSlice': {
       const list: string[] = [];
@@ -187,17 +196,23 @@ export function effectiveOf(type: FlagType, name: string, values: readonly strin
         // One at a time: push(...items) passes every item as an argument and overflows the stack for a huge value.
         for (const item of items) list.push(item);
       }
-      return invalid === undefined ? { ...base, value: list.join(','), list } : { ...base, value: list.join(','), list, invalid };
+      return invalid === undefined
+        ? { ...base, value: list.join(','), list }
+        : { ...base, value: list.join(','), list, invalid };
     }
     case 'stringArray':
       return { ...base, value: values.join(','), list: [...values] };
     case 'featureGates': {
       const { map, invalid } = kubeFeatureGates(values);
-      return invalid === undefined ? { ...base, value: joinMap(map), map } : { ...base, value: joinMap(map), map, invalid: `--${name}: ${invalid}` };
+      return invalid === undefined
+        ? { ...base, value: joinMap(map), map }
+        : { ...base, value: joinMap(map), map, invalid: `--${name}: ${invalid}` };
     }
     case 'mapStringBool': {
       const { map, invalid } = mapStringBool(values);
-      return invalid === undefined ? { ...base, value: joinMap(map), map } : { ...base, value: joinMap(map), map, invalid: `--${name}: ${invalid}` };
+      return invalid === undefined
+        ? { ...base, value: joinMap(map), map }
+        : { ...base, value: joinMap(map), map, invalid: `--${name}: ${invalid}` };
     }
     case 'configurationMap': {
       const map = configurationMap(values);

@@ -55,7 +55,15 @@ export const KUBE_PROXY_FLAGS: Readonly<Record<string, FlagType>> = {
 };
 
 /** Configuration flags kube-proxy ignores when --config is given (they set fields of the replaced configuration). */
-const IGNORED_WITH_CONFIG = ['metrics-bind-address', 'metrics-port', 'bind-address', 'profiling', 'kubeconfig', 'healthz-bind-address', 'healthz-port'];
+const IGNORED_WITH_CONFIG = [
+  'metrics-bind-address',
+  'metrics-port',
+  'bind-address',
+  'profiling',
+  'kubeconfig',
+  'healthz-bind-address',
+  'healthz-port',
+];
 
 const DEFAULT_METRICS_PORT = 10249;
 
@@ -75,13 +83,15 @@ export function parseKubeProxyCommandLine(words: readonly string[]): Array<[stri
     const name = body.replace(/_/g, '-');
     const type = KUBE_PROXY_FLAGS[name];
     if (type === 'bool') out.push([name, 'true']);
-    else if (i + 1 < words.length && (type !== undefined || !words[i + 1].startsWith('-'))) out.push([name, words[++i]]);
+    else if (i + 1 < words.length && (type !== undefined || !words[i + 1].startsWith('-')))
+      out.push([name, words[++i]]);
     else out.push([name, 'true']);
   }
   return out;
 }
 
-const lastOf = (flags: ReadonlyArray<[string, string]>, name: string) => [...flags].reverse().find(([n]) => n === name)?.[1];
+const lastOf = (flags: ReadonlyArray<[string, string]>, name: string) =>
+  [...flags].reverse().find(([n]) => n === name)?.[1];
 
 /** A textual IP as netutils.ParseIPSloppy accepts it (IPv4 with leading zeros too). */
 function parseIp(s: string): { v4: boolean; loopback: boolean } | undefined {
@@ -109,7 +119,8 @@ function parseIp(s: string): { v4: boolean; loopback: boolean } | undefined {
       })()
     : groups;
   if (expanded.length !== 8) return undefined;
-  const loopback = expanded.slice(0, 7).every((g) => parseInt(g || '0', 16) === 0) && parseInt(expanded[7] || '0', 16) === 1;
+  const loopback =
+    expanded.slice(0, 7).every((g) => parseInt(g || '0', 16) === 0) && parseInt(expanded[7] || '0', 16) === 1;
   return { v4: false, loopback };
 }
 
@@ -150,11 +161,26 @@ export interface KubeProxyMetricsAddress {
 
 function validated(addr: string, from: string, ignored: string[] = []): KubeProxyMetricsAddress {
   const hp = splitHostPort(addr);
-  if (!hp) return { invalid: `metricsBindAddress ${JSON.stringify(addr)} must be IP:port (kube-proxy's validation refuses it; it would not start)`, from, ignored };
+  if (!hp)
+    return {
+      invalid: `metricsBindAddress ${JSON.stringify(addr)} must be IP:port (kube-proxy's validation refuses it; it would not start)`,
+      from,
+      ignored,
+    };
   const ip = parseIp(hp.host);
   const port = /^[0-9]+$/.test(hp.port) ? Number(hp.port) : NaN;
-  if (!ip) return { invalid: `metricsBindAddress ${JSON.stringify(addr)}: ${JSON.stringify(hp.host)} is not an IP address (kube-proxy would not start)`, from, ignored };
-  if (!(port >= 1 && port <= 65535)) return { invalid: `metricsBindAddress ${JSON.stringify(addr)}: the port must be 1-65535 (kube-proxy would not start)`, from, ignored };
+  if (!ip)
+    return {
+      invalid: `metricsBindAddress ${JSON.stringify(addr)}: ${JSON.stringify(hp.host)} is not an IP address (kube-proxy would not start)`,
+      from,
+      ignored,
+    };
+  if (!(port >= 1 && port <= 65535))
+    return {
+      invalid: `metricsBindAddress ${JSON.stringify(addr)}: the port must be 1-65535 (kube-proxy would not start)`,
+      from,
+      ignored,
+    };
   return { address: addr, loopback: ip.loopback, from, ignored };
 }
 
@@ -163,16 +189,29 @@ export function metricsFromConfig(config: Dict, from: string, ignored: string[] 
   const raw = config.metricsBindAddress;
   const bind = config.bindAddress;
   if (raw !== undefined && raw !== null && typeof raw !== 'string') {
-    return { unreadable: `metricsBindAddress is ${Array.isArray(raw) ? 'a list' : typeof raw}, not a string: kube-proxy cannot decode the file`, from, ignored };
+    return {
+      unreadable: `metricsBindAddress is ${Array.isArray(raw) ? 'a list' : typeof raw}, not a string: kube-proxy cannot decode the file`,
+      from,
+      ignored,
+    };
   }
   if (bind !== undefined && bind !== null && typeof bind !== 'string') {
-    return { unreadable: `bindAddress is ${Array.isArray(bind) ? 'a list' : typeof bind}, not a string: kube-proxy cannot decode the file`, from, ignored };
+    return {
+      unreadable: `bindAddress is ${Array.isArray(bind) ? 'a list' : typeof bind}, not a string: kube-proxy cannot decode the file`,
+      from,
+      ignored,
+    };
   }
   const bindAddress = typeof bind === 'string' && bind !== '' ? bind : '0.0.0.0';
-  const addr = typeof raw === 'string' && raw !== ''
-    ? appendPortIfNeeded(raw, DEFAULT_METRICS_PORT)
-    : `${parseIp(bindAddress)?.v4 === false ? '[::1]' : '127.0.0.1'}:${DEFAULT_METRICS_PORT}`;
-  return validated(addr, typeof raw === 'string' && raw !== '' ? from : `${from} (metricsBindAddress not set: kube-proxy's default)`, ignored);
+  const addr =
+    typeof raw === 'string' && raw !== ''
+      ? appendPortIfNeeded(raw, DEFAULT_METRICS_PORT)
+      : `${parseIp(bindAddress)?.v4 === false ? '[::1]' : '127.0.0.1'}:${DEFAULT_METRICS_PORT}`;
+  return validated(
+    addr,
+    typeof raw === 'string' && raw !== '' ? from : `${from} (metricsBindAddress not set: kube-proxy's default)`,
+    ignored,
+  );
 }
 
 /** The address from command-line flags alone (no --config): defaults, then the flags in order, then --metrics-port. */
@@ -182,7 +221,13 @@ export function metricsFromFlags(flags: ReadonlyArray<[string, string]>, from: s
   let set = false;
   for (const [name, value] of flags) {
     if (name !== 'metrics-bind-address') continue;
-    if (cleared) return { invalid: '--metrics-bind-address is given again after an empty value: kube-proxy panics while parsing its flags (it would not start)', from, ignored: [] };
+    if (cleared)
+      return {
+        invalid:
+          '--metrics-bind-address is given again after an empty value: kube-proxy panics while parsing its flags (it would not start)',
+        from,
+        ignored: [],
+      };
     if (value === '') {
       cleared = true;
       continue;
@@ -190,7 +235,11 @@ export function metricsFromFlags(flags: ReadonlyArray<[string, string]>, from: s
     if (!parseIp(value)) {
       const hp = splitHostPort(value);
       if (!hp || !parseIp(hp.host) || !/^[0-9]+$/.test(hp.port) || Number(hp.port) > 65535) {
-        return { invalid: `--metrics-bind-address=${value} is not an IP or IP:port: kube-proxy refuses the flag (it would not start)`, from, ignored: [] };
+        return {
+          invalid: `--metrics-bind-address=${value} is not an IP or IP:port: kube-proxy refuses the flag (it would not start)`,
+          from,
+          ignored: [],
+        };
       }
     }
     addr = value;
@@ -200,10 +249,21 @@ export function metricsFromFlags(flags: ReadonlyArray<[string, string]>, from: s
   let port = DEFAULT_METRICS_PORT;
   if (portFlag !== undefined) {
     const n = parseGoInt(portFlag, 32);
-    if (n === undefined) return { invalid: `--metrics-port=${portFlag} is not an int32: kube-proxy refuses the flag (it would not start)`, from, ignored: [] };
+    if (n === undefined)
+      return {
+        invalid: `--metrics-port=${portFlag} is not an int32: kube-proxy refuses the flag (it would not start)`,
+        from,
+        ignored: [],
+      };
     port = n;
   }
-  if (port === 0) return { invalid: '--metrics-port=0 empties metricsBindAddress, which kube-proxy\'s validation refuses (it would not start)', from, ignored: [] };
+  if (port === 0)
+    return {
+      invalid:
+        "--metrics-port=0 empties metricsBindAddress, which kube-proxy's validation refuses (it would not start)",
+      from,
+      ignored: [],
+    };
   const what = set ? from : `${from} (--metrics-bind-address not given: kube-proxy's default)`;
   return validated(appendPortIfNeeded(addr, port), what);
 }
@@ -231,7 +291,8 @@ export interface KubeProxySubject {
  * KubeProxyConfiguration no process reads.
  */
 export function kubeProxySubjects(documents: readonly Document[]): KubeProxySubject[] {
-  const isKind = (d: Document, kind: string, group: string) => d.object.kind === kind && String(d.object.apiVersion ?? '').startsWith(`${group}/`);
+  const isKind = (d: Document, kind: string, group: string) =>
+    d.object.kind === kind && String(d.object.apiVersion ?? '').startsWith(`${group}/`);
   const configs = documents.filter((d) => isKind(d, 'KubeProxyConfiguration', KUBE_PROXY_CONFIG_GROUP));
   const processes = documents.filter((d) => isKind(d, KUBE_PROXY_PROCESS_KIND, 'hcb.dev'));
   const read = new Set<Document>();
@@ -251,23 +312,36 @@ export function kubeProxySubjects(documents: readonly Document[]): KubeProxySubj
     }
     const byPath = configs.filter((c) => sourcePath(c) === config);
     const sameFile = configs.filter((c) => c.source?.file !== undefined && c.source.file === p.source?.file);
-    const file = byPath.length === 1 ? byPath[0] : byPath.length === 0 && sameFile.length === 1 ? sameFile[0] : undefined;
+    const file =
+      byPath.length === 1 ? byPath[0] : byPath.length === 0 && sameFile.length === 1 ? sameFile[0] : undefined;
     if (!file) {
       out.push({
         document: p,
-        notEvaluated: byPath.length > 1
-          ? `the running kube-proxy reads --config=${config}, and the input holds ${byPath.length} KubeProxyConfiguration documents from that path`
-          : `the running kube-proxy reads --config=${config}, which is not in the input`,
+        notEvaluated:
+          byPath.length > 1
+            ? `the running kube-proxy reads --config=${config}, and the input holds ${byPath.length} KubeProxyConfiguration documents from that path`
+            : `the running kube-proxy reads --config=${config}, which is not in the input`,
       });
       continue;
     }
     read.add(file);
     const ignored = [...new Set(flags.filter(([n]) => IGNORED_WITH_CONFIG.includes(n)).map(([n, v]) => `--${n}=${v}`))];
-    out.push({ document: p, metrics: metricsFromConfig(file.object as Dict, `${config}, the file the running kube-proxy's --config names`, ignored) });
+    out.push({
+      document: p,
+      metrics: metricsFromConfig(
+        file.object as Dict,
+        `${config}, the file the running kube-proxy's --config names`,
+        ignored,
+      ),
+    });
   }
   for (const c of configs) {
     if (read.has(c)) continue;
-    out.push({ document: c, metrics: isDict(c.object) ? metricsFromConfig(c.object as Dict, 'the KubeProxyConfiguration') : undefined, notEvaluated: isDict(c.object) ? undefined : 'the KubeProxyConfiguration is not a mapping' });
+    out.push({
+      document: c,
+      metrics: isDict(c.object) ? metricsFromConfig(c.object as Dict, 'the KubeProxyConfiguration') : undefined,
+      notEvaluated: isDict(c.object) ? undefined : 'the KubeProxyConfiguration is not a mapping',
+    });
   }
   return out;
 }

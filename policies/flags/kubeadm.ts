@@ -18,14 +18,20 @@ export function readExtraArgs(v: unknown): Array<[string, string]> {
       .map((a) => [a.name as string, a.value === undefined || a.value === null ? '' : String(a.value)]);
   }
   if (isDict(v)) {
-    const args: Array<[string, string]> = Object.entries(v).map(([name, value]) => [name, value === null || value === undefined ? '' : String(value)]);
+    const args: Array<[string, string]> = Object.entries(v).map(([name, value]) => [
+      name,
+      value === null || value === undefined ? '' : String(value),
+    ]);
     return args.sort(([an, av], [bn, bv]) => (an === bn ? (av < bv ? -1 : av > bv ? 1 : 0) : an < bn ? -1 : 1));
   }
   return [];
 }
 
 /** ArgumentsToCommand: defaults without those an override names (literally), then the overrides. */
-export function argumentsToCommand<T>(defaults: ReadonlyArray<[string, string, T]>, overrides: ReadonlyArray<[string, string, T]>): Array<[string, string, T]> {
+export function argumentsToCommand<T>(
+  defaults: ReadonlyArray<[string, string, T]>,
+  overrides: ReadonlyArray<[string, string, T]>,
+): Array<[string, string, T]> {
   const named = new Set(overrides.map(([n]) => n));
   const base = [...defaults].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return [...base.filter(([n]) => !named.has(n)), ...overrides];

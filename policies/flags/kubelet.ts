@@ -26,7 +26,16 @@ import { parseGoDuration } from '../util/go-values';
 import { asDicts, asString, Dict, get, isDict } from '../util/values';
 import { effectiveOf, EffectiveFlag } from './effective';
 import { readExtraArgs } from './kubeadm';
-import { applyDropins, cleanPath, decodeMainFile, isDropinName, jsonMergePatch, KubeletDropin, patchTouches, walkOrder } from './kubelet-dropins';
+import {
+  applyDropins,
+  cleanPath,
+  decodeMainFile,
+  isDropinName,
+  jsonMergePatch,
+  KubeletDropin,
+  patchTouches,
+  walkOrder,
+} from './kubelet-dropins';
 import { FlagType } from './table';
 
 interface KubeletFlagSpec {
@@ -207,7 +216,10 @@ export interface KubeletInputs {
   dropins?: readonly KubeletDropin[];
 }
 
-type EffectiveKubelet = Pick<KubeletSubject, 'config' | 'sources' | 'overrides' | 'flags' | 'dropinDir' | 'dropins' | 'dropinSources' | 'written'>;
+type EffectiveKubelet = Pick<
+  KubeletSubject,
+  'config' | 'sources' | 'overrides' | 'flags' | 'dropinDir' | 'dropins' | 'dropinSources' | 'written'
+>;
 
 /** The kubelet's defaults for every field still unset. */
 function applyKubeletDefaults(config: Dict, sources: Map<string, KubeletValueSource>): void {
@@ -229,7 +241,8 @@ export function effectiveKubeletConfig(inputs: KubeletInputs): EffectiveKubelet 
       sources.set(path, 'command-line-default');
     }
   }
-  for (const path of Object.keys(KUBELET_DEFAULTS)) if (!sources.has(path) && !isUnset(path, get(config, path))) sources.set(path, 'file');
+  for (const path of Object.keys(KUBELET_DEFAULTS))
+    if (!sources.has(path) && !isUnset(path, get(config, path))) sources.set(path, 'file');
   if (inputs.kubeadmCertificatesDir !== undefined) {
     for (const [path, value, when] of kubeadmKubeletDefaults(inputs.kubeadmCertificatesDir)) {
       if (when === 'always' || isUnset(path, get(config, path))) {
@@ -336,7 +349,8 @@ export function parseKubeletCommandLine(words: readonly string[]): Array<[string
     }
     const spec = KUBELET_FLAGS[body.replace(/_/g, '-')];
     if (spec?.type === 'bool') out.push([body, 'true']);
-    else if (i + 1 < words.length && (spec !== undefined || !words[i + 1].startsWith('-'))) out.push([body, words[++i]]);
+    else if (i + 1 < words.length && (spec !== undefined || !words[i + 1].startsWith('-')))
+      out.push([body, words[++i]]);
     else out.push([body, 'true']);
   }
   return out;
@@ -361,7 +375,10 @@ function sourcePath(d: Document): string | undefined {
  * document (an input that describes one kubelet as a process and its file together).
  */
 function processConfigFile(p: Document, config: string, files: readonly Document[]): Document | undefined {
-  return files.find((d) => sourcePath(d) === config) ?? (p.source?.file !== undefined ? files.find((d) => d.source?.file === p.source?.file) : undefined);
+  return (
+    files.find((d) => sourcePath(d) === config) ??
+    (p.source?.file !== undefined ? files.find((d) => d.source?.file === p.source?.file) : undefined)
+  );
 }
 
 /** A listing of a kubelet's drop-in directory (`hcb verify` writes it; an audit input may carry it). */
@@ -408,8 +425,10 @@ function joinDir(dir: string, name: string): string {
 /** Why the kubelet refuses a drop-in's content (it stops at start), if it does. */
 function dropinRefusal(config: unknown): string | undefined {
   if (!isDict(config)) return 'it is not a KubeletConfiguration object';
-  if (config.apiVersion === undefined || config.kind === undefined || config.apiVersion === '' || config.kind === '') return 'it has no apiVersion/kind';
-  if (config.apiVersion !== DROPIN_API_VERSION || config.kind !== DROPIN_KIND) return `its apiVersion/kind ${String(config.apiVersion)}/${String(config.kind)} is not ${DROPIN_API_VERSION}/${DROPIN_KIND}`;
+  if (config.apiVersion === undefined || config.kind === undefined || config.apiVersion === '' || config.kind === '')
+    return 'it has no apiVersion/kind';
+  if (config.apiVersion !== DROPIN_API_VERSION || config.kind !== DROPIN_KIND)
+    return `its apiVersion/kind ${String(config.apiVersion)}/${String(config.kind)} is not ${DROPIN_API_VERSION}/${DROPIN_KIND}`;
   return undefined;
 }
 
@@ -419,10 +438,22 @@ function dropinRefusal(config: unknown): string | undefined {
  * here), or else KubeletConfiguration documents read from files under that (absolute) directory.
  * With neither, the result is not-evaluated.
  */
-function resolveDropins(dir: string, owner: Document | undefined, docs: readonly Document[], isKind: IsKind, mainFiles: ReadonlySet<Document>): DropinResolution {
+function resolveDropins(
+  dir: string,
+  owner: Document | undefined,
+  docs: readonly Document[],
+  isKind: IsKind,
+  mainFiles: ReadonlySet<Document>,
+): DropinResolution {
   const want = cleanPath(dir);
-  const listings = docs.filter((d) => isKind(d, KUBELET_CONFIG_DIRECTORY_KIND, 'hcb.dev') && typeof (d.object as Dict).path === 'string' && cleanPath((d.object as Dict).path as string) === want);
-  const listing = listings.find((d) => owner?.source?.file !== undefined && d.source?.file === owner.source.file) ?? listings[0];
+  const listings = docs.filter(
+    (d) =>
+      isKind(d, KUBELET_CONFIG_DIRECTORY_KIND, 'hcb.dev') &&
+      typeof (d.object as Dict).path === 'string' &&
+      cleanPath((d.object as Dict).path as string) === want,
+  );
+  const listing =
+    listings.find((d) => owner?.source?.file !== undefined && d.source?.file === owner.source.file) ?? listings[0];
   if (listing) {
     const files = asDicts((listing.object as Dict).files).filter((f) => typeof f.name === 'string' && f.name !== '');
     const out: DropinResolution = { dropins: [], skipped: [], used: [listing] };
@@ -438,7 +469,10 @@ function resolveDropins(dir: string, owner: Document | undefined, docs: readonly
         return out;
       }
       if (f.config === undefined) {
-        out.problem ??= { status: 'not-evaluated', message: `Not evaluated: the drop-in ${path} ${typeof f.unreadable === 'string' ? `could not be read (${f.unreadable})` : 'is listed without its content'}` };
+        out.problem ??= {
+          status: 'not-evaluated',
+          message: `Not evaluated: the drop-in ${path} ${typeof f.unreadable === 'string' ? `could not be read (${f.unreadable})` : 'is listed without its content'}`,
+        };
         continue;
       }
       const refusal = dropinRefusal(f.config);
@@ -470,7 +504,10 @@ function resolveDropins(dir: string, owner: Document | undefined, docs: readonly
         }
         // The kubelet decodes one object per file.
         if (e.docs.length > 1) {
-          out.problem ??= { status: 'not-evaluated', message: `Not evaluated: the drop-in ${p} holds ${e.docs.length} documents` };
+          out.problem ??= {
+            status: 'not-evaluated',
+            message: `Not evaluated: the drop-in ${p} holds ${e.docs.length} documents`,
+          };
           continue;
         }
         out.dropins.push({ path: p, config: e.docs[0].object as Dict });
@@ -493,7 +530,10 @@ function resolveDropins(dir: string, owner: Document | undefined, docs: readonly
  * Observed kubelet processes whose configuration file is named but not in the input. Checks report
  * them not-evaluated. (A kubelet without --config is evaluated on its command-line defaults.)
  */
-export function unevaluableKubeletProcesses(docs: readonly Document[], isKind: IsKind): Array<{ document: Document; reason: string }> {
+export function unevaluableKubeletProcesses(
+  docs: readonly Document[],
+  isKind: IsKind,
+): Array<{ document: Document; reason: string }> {
   const files = docs.filter((d) => isKind(d, 'KubeletConfiguration', 'kubelet.config.k8s.io'));
   const out: Array<{ document: Document; reason: string }> = [];
   for (const p of docs.filter((d) => isKind(d, KUBELET_PROCESS_KIND, 'hcb.dev'))) {
@@ -512,7 +552,14 @@ function processArgs(p: Document): string[] {
 }
 
 /** Adds the drop-ins of the subject's --config-dir (if any) and recomputes its configuration. */
-function withDropins(inputs: KubeletInputs, owner: Document | undefined, docs: readonly Document[], isKind: IsKind, mainFiles: ReadonlySet<Document>, used: Set<Document>): Omit<KubeletSubject, 'document' | 'flagsFrom'> {
+function withDropins(
+  inputs: KubeletInputs,
+  owner: Document | undefined,
+  docs: readonly Document[],
+  isKind: IsKind,
+  mainFiles: ReadonlySet<Document>,
+  used: Set<Document>,
+): Omit<KubeletSubject, 'document' | 'flagsFrom'> {
   const first = effectiveKubeletConfig(inputs);
   if (first.dropinDir === undefined) return first;
   const r = resolveDropins(first.dropinDir, owner, docs, isKind, mainFiles);
@@ -552,10 +599,14 @@ export function kubeletSubjects(docs: readonly Document[], isKind: IsKind): Kube
   }
   const used = new Set<Document>();
   for (const { p, flags, file } of processes) {
-    const inputs: KubeletInputs = file ? { file: file.object as Dict, flags } : { file: {}, flags, commandLineDefaults: true };
+    const inputs: KubeletInputs = file
+      ? { file: file.object as Dict, flags }
+      : { file: {}, flags, commandLineDefaults: true };
     out.push({ document: file ?? p, flagsFrom: p, ...withDropins(inputs, p, docs, isKind, observed, used) });
   }
-  const registrations = docs.filter((d) => isKind(d, 'InitConfiguration', 'kubeadm.k8s.io') || isKind(d, 'JoinConfiguration', 'kubeadm.k8s.io'));
+  const registrations = docs.filter(
+    (d) => isKind(d, 'InitConfiguration', 'kubeadm.k8s.io') || isKind(d, 'JoinConfiguration', 'kubeadm.k8s.io'),
+  );
   const clusterConfigs = docs.filter((d) => isKind(d, 'ClusterConfiguration', 'kubeadm.k8s.io'));
   const regSubjects: Array<{ f: Document; r?: Document; inputs: KubeletInputs }> = [];
   for (const f of allFiles.filter((d) => !observed.has(d))) {
@@ -564,7 +615,9 @@ export function kubeletSubjects(docs: readonly Document[], isKind: IsKind): Kube
     const sameFile = (d: Document) => file !== undefined && d.source?.file === file;
     const viaKubeadm = [...registrations, ...clusterConfigs].some(sameFile);
     const cluster = clusterConfigs.find(sameFile) ?? clusterConfigs[0];
-    const kubeadmCertificatesDir = viaKubeadm ? (asString(cluster?.object.certificatesDir) ?? '/etc/kubernetes/pki') : undefined;
+    const kubeadmCertificatesDir = viaKubeadm
+      ? (asString(cluster?.object.certificatesDir) ?? '/etc/kubernetes/pki')
+      : undefined;
     const regs = registrations.length === 0 ? [undefined] : registrations;
     for (const r of regs) {
       const args = r ? readExtraArgs(get(r.object, 'nodeRegistration.kubeletExtraArgs')) : [];

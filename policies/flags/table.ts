@@ -74,7 +74,10 @@ export const COMPONENT_FLAGS: Record<ComponentName, Readonly<Record<string, Flag
     'service-account-issuer': { type: 'stringArray', at: `${KAPI}/authentication.go` },
     'service-account-lookup': { type: 'bool', at: `${KAPI}/authentication.go` },
     'api-audiences': { type: 'stringSlice', at: `${KAPI}/authentication.go` },
-    'service-account-signing-key-file': { type: 'string', at: 'k8s.io/kubernetes pkg/controlplane/apiserver/options/options.go' },
+    'service-account-signing-key-file': {
+      type: 'string',
+      at: 'k8s.io/kubernetes pkg/controlplane/apiserver/options/options.go',
+    },
     'authorization-mode': { type: 'stringSlice', at: `${KAPI}/authorization.go` },
     'authorization-config': { type: 'string', at: `${KAPI}/authorization.go` },
     'admission-control': { type: 'stringSlice', at: `${KAPI}/admission.go` },
@@ -99,7 +102,10 @@ export const COMPONENT_FLAGS: Record<ComponentName, Readonly<Record<string, Flag
     'allow-privileged': { type: 'bool', at: 'k8s.io/kubernetes cmd/kube-apiserver/app/options/options.go' },
     'kubelet-client-certificate': { type: 'string', at: 'k8s.io/kubernetes cmd/kube-apiserver/app/options/options.go' },
     'kubelet-client-key': { type: 'string', at: 'k8s.io/kubernetes cmd/kube-apiserver/app/options/options.go' },
-    'kubelet-certificate-authority': { type: 'string', at: 'k8s.io/kubernetes cmd/kube-apiserver/app/options/options.go' },
+    'kubelet-certificate-authority': {
+      type: 'string',
+      at: 'k8s.io/kubernetes cmd/kube-apiserver/app/options/options.go',
+    },
     'enable-aggregator-routing': { type: 'bool', at: 'k8s.io/kubernetes cmd/kube-apiserver/app/options/options.go' },
     'cors-allowed-origins': { type: 'stringSlice', at: `${API}/server_run_options.go` },
   },
@@ -110,10 +116,22 @@ export const COMPONENT_FLAGS: Record<ComponentName, Readonly<Record<string, Flag
     controllers: { type: 'stringSlice', at: 'k8s.io/controller-manager options/generic.go' },
     'leader-elect': { type: 'bool', at: 'k8s.io/component-base config/options/leaderelectionconfig.go' },
     'use-service-account-credentials': { type: 'bool', at: 'k8s.io/cloud-provider options/kubecloudshared.go' },
-    'root-ca-file': { type: 'string', at: 'k8s.io/kubernetes cmd/kube-controller-manager/app/options/serviceaccountcontroller.go' },
-    'service-account-private-key-file': { type: 'string', at: 'k8s.io/kubernetes cmd/kube-controller-manager/app/options/serviceaccountcontroller.go' },
-    'cluster-signing-cert-file': { type: 'string', at: 'k8s.io/kubernetes cmd/kube-controller-manager/app/options/csrsigningcontroller.go' },
-    'cluster-signing-key-file': { type: 'string', at: 'k8s.io/kubernetes cmd/kube-controller-manager/app/options/csrsigningcontroller.go' },
+    'root-ca-file': {
+      type: 'string',
+      at: 'k8s.io/kubernetes cmd/kube-controller-manager/app/options/serviceaccountcontroller.go',
+    },
+    'service-account-private-key-file': {
+      type: 'string',
+      at: 'k8s.io/kubernetes cmd/kube-controller-manager/app/options/serviceaccountcontroller.go',
+    },
+    'cluster-signing-cert-file': {
+      type: 'string',
+      at: 'k8s.io/kubernetes cmd/kube-controller-manager/app/options/csrsigningcontroller.go',
+    },
+    'cluster-signing-key-file': {
+      type: 'string',
+      at: 'k8s.io/kubernetes cmd/kube-controller-manager/app/options/csrsigningcontroller.go',
+    },
     'authentication-skip-lookup': { type: 'bool', at: `${API}/authentication.go` },
   },
   'kube-scheduler': {
@@ -136,10 +154,22 @@ export const COMPONENT_FLAGS: Record<ComponentName, Readonly<Record<string, Flag
     'peer-trusted-ca-file': { type: 'string', at: 'go.etcd.io/etcd/server/v3 etcdmain/config.go' },
     'peer-client-cert-auth': { type: 'bool', at: 'go.etcd.io/etcd/server/v3 etcdmain/config.go' },
     'peer-auto-tls': { type: 'bool', at: 'go.etcd.io/etcd/server/v3 etcdmain/config.go' },
-    'listen-client-urls': { type: 'string', at: 'go.etcd.io/etcd/server/v3 etcdmain/config.go (URLs, replaced on repetition)' },
-    'listen-peer-urls': { type: 'string', at: 'go.etcd.io/etcd/server/v3 etcdmain/config.go (URLs, replaced on repetition)' },
-    'advertise-client-urls': { type: 'string', at: 'go.etcd.io/etcd/server/v3 etcdmain/config.go (URLs, replaced on repetition)' },
-    'cipher-suites': { type: 'string', at: 'go.etcd.io/etcd/server/v3 etcdmain/config.go (StringsValue, replaced on repetition)' },
+    'listen-client-urls': {
+      type: 'string',
+      at: 'go.etcd.io/etcd/server/v3 etcdmain/config.go (URLs, replaced on repetition)',
+    },
+    'listen-peer-urls': {
+      type: 'string',
+      at: 'go.etcd.io/etcd/server/v3 etcdmain/config.go (URLs, replaced on repetition)',
+    },
+    'advertise-client-urls': {
+      type: 'string',
+      at: 'go.etcd.io/etcd/server/v3 etcdmain/config.go (URLs, replaced on repetition)',
+    },
+    'cipher-suites': {
+      type: 'string',
+      at: 'go.etcd.io/etcd/server/v3 etcdmain/config.go (StringsValue, replaced on repetition)',
+    },
     'tls-min-version': { type: 'string', at: 'go.etcd.io/etcd/server/v3 etcdmain/config.go' },
     'enable-pprof': { type: 'bool', at: 'go.etcd.io/etcd/server/v3 etcdmain/config.go' },
     'strict-reconfig-check': { type: 'bool', at: 'go.etcd.io/etcd/server/v3 etcdmain/config.go' },
@@ -152,7 +182,12 @@ export const COMPONENT_FLAGS: Record<ComponentName, Readonly<Record<string, Flag
  * (last occurrence wins); no check reads such a flag.
  */
 export function flagSpec(component: ComponentName, name: string): FlagSpec {
-  return COMPONENT_FLAGS[component][name] ?? { type: 'string', at: '(not in the table: read as a string, last occurrence wins)' };
+  return (
+    COMPONENT_FLAGS[component][name] ?? {
+      type: 'string',
+      at: '(not in the table: read as a string, last occurrence wins)',
+    }
+  );
 }
 
 /** True when the component knows the flag as a boolean (a bare `--flag` is true; the next word is not its value). */

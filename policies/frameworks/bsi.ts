@@ -5,7 +5,11 @@ export interface BsiRequirement extends Requirement {
   level: 'basic' | 'standard' | 'high';
 }
 
-const r = (n: number, level: BsiRequirement['level'], topic: string): BsiRequirement => ({ id: `APP.4.4.A${n}`, level, topic });
+const r = (n: number, level: BsiRequirement['level'], topic: string): BsiRequirement => ({
+  id: `APP.4.4.A${n}`,
+  level,
+  topic,
+});
 
 export const BSI: FrameworkDefinition<BsiRequirement> = {
   id: 'bsi',

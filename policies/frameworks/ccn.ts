@@ -8,7 +8,11 @@ export interface CcnItem extends Requirement {
   criticality: 'high' | 'medium' | 'low';
 }
 
-const c = (n: number, criticality: CcnItem['criticality'], topic: string): CcnItem => ({ id: `CCN-CL-${String(n).padStart(2, '0')}`, criticality, topic });
+const c = (n: number, criticality: CcnItem['criticality'], topic: string): CcnItem => ({
+  id: `CCN-CL-${String(n).padStart(2, '0')}`,
+  criticality,
+  topic,
+});
 
 export const CCN: FrameworkDefinition<CcnItem> = {
   id: 'ccn',

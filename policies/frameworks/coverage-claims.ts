@@ -54,7 +54,8 @@ function full(framework: ClaimedFramework, id: string, control: string, reason: 
 
 /** The controls together check the requirement; each alone checks a part of it. */
 function jointly(framework: ClaimedFramework, id: string, controls: readonly string[], reason: string): void {
-  for (const c of controls) put(c, framework, id, { coverage: 'full', reason, together: controls.filter((o) => o !== c) });
+  for (const c of controls)
+    put(c, framework, id, { coverage: 'full', reason, together: controls.filter((o) => o !== c) });
 }
 
 /** The control checks a part of the requirement. */
@@ -68,34 +69,51 @@ function partial(framework: ClaimedFramework, id: string, claims: Record<string,
 // ---------------------------------------------------------------------------------------------
 
 partial('bsi', 'APP.4.4.A1', {
-  'HCB-NAMESPACE-LIMIT-RANGE': 'Container defaults for CPU and memory; the separation plan (namespaces, clusters, networks, storage) is organisational.',
-  'HCB-NAMESPACE-NO-DEFAULT-OBJECTS': 'Keeps applications out of the shared namespaces; does not check one namespace per application or the plan.',
-  'HCB-NAMESPACE-RESOURCE-QUOTA': 'Caps what a namespace may take (CPU/storage separation); the plan and network separation are not checked.',
-  'HCB-WORKLOAD-RESOURCE-LIMITS': 'CPU and memory limits per container; persistent storage and network separation are not checked.',
-  'HCB-WORKLOAD-EPHEMERAL-STORAGE': 'Node-local (ephemeral) storage per container is bounded; persistent storage, CPU and network separation are not checked.',
-  'HCB-WORKLOAD-USER-NAMESPACE': 'Pods run outside default and system namespaces; not that each application has its own namespace.',
+  'HCB-NAMESPACE-LIMIT-RANGE':
+    'Container defaults for CPU and memory; the separation plan (namespaces, clusters, networks, storage) is organisational.',
+  'HCB-NAMESPACE-NO-DEFAULT-OBJECTS':
+    'Keeps applications out of the shared namespaces; does not check one namespace per application or the plan.',
+  'HCB-NAMESPACE-RESOURCE-QUOTA':
+    'Caps what a namespace may take (CPU/storage separation); the plan and network separation are not checked.',
+  'HCB-WORKLOAD-RESOURCE-LIMITS':
+    'CPU and memory limits per container; persistent storage and network separation are not checked.',
+  'HCB-WORKLOAD-EPHEMERAL-STORAGE':
+    'Node-local (ephemeral) storage per container is bounded; persistent storage, CPU and network separation are not checked.',
+  'HCB-WORKLOAD-USER-NAMESPACE':
+    'Pods run outside default and system namespaces; not that each application has its own namespace.',
 });
 
 partial('bsi', 'APP.4.4.A2', {
-  'HCB-WORKLOAD-SECRETS-IN-ENV': 'How Secrets reach containers is one detail of the CI/CD plan the requirement asks for; the plan itself is organisational.',
+  'HCB-WORKLOAD-SECRETS-IN-ENV':
+    'How Secrets reach containers is one detail of the CI/CD plan the requirement asks for; the plan itself is organisational.',
 });
 
 partial('bsi', 'APP.4.4.A3', {
-  'HCB-APISERVER-ANONYMOUS-AUTH': 'API server authentication only; least privilege of users and who may define automation are not checked.',
-  'HCB-APISERVER-AUTHORIZATION-MODE': 'The API server authorizes every request; whether the granted rights are minimal is not checked.',
+  'HCB-APISERVER-ANONYMOUS-AUTH':
+    'API server authentication only; least privilege of users and who may define automation are not checked.',
+  'HCB-APISERVER-AUTHORIZATION-MODE':
+    'The API server authorizes every request; whether the granted rights are minimal is not checked.',
   'HCB-APISERVER-BASIC-AUTH-FILE': 'Removes one weak authenticator; authorization and least privilege are other parts.',
-  'HCB-APISERVER-NODE-RESTRICTION': 'Limits what kubelets may change; one aspect of least privilege for software identities.',
+  'HCB-APISERVER-NODE-RESTRICTION':
+    'Limits what kubelets may change; one aspect of least privilege for software identities.',
   'HCB-APISERVER-PROFILING': 'Closes one unneeded endpoint; not authentication or authorization of actions in general.',
-  'HCB-APISERVER-STATIC-TOKEN-FILE': 'Removes one weak authenticator; authorization and least privilege are other parts.',
+  'HCB-APISERVER-STATIC-TOKEN-FILE':
+    'Removes one weak authenticator; authorization and least privilege are other parts.',
   'HCB-AUDIT-POLICY-RBAC-CHANGES': 'Records changes to rights; does not check that the rights are minimal.',
   'HCB-KUBELET-ANONYMOUS-AUTH': 'Kubelet authentication only; the API server and the rights granted are other parts.',
-  'HCB-KUBELET-AUTHORIZATION-MODE': 'Kubelet authorization only; the API server and the rights granted are other parts.',
-  'HCB-KUBELET-WEBHOOK-AUTHN': 'Kubelet token authentication only; other components and least privilege are other parts.',
-  'HCB-RBAC-BROAD-GROUP-BINDINGS': 'Catches rights granted to everyone; minimal rights for named users cannot be read from configuration.',
-  'HCB-RBAC-CLUSTER-ADMIN-BINDINGS': 'Restricts unrestricted rights (the requirement\'s "very restrictively"); other grants are not judged minimal.',
-  'HCB-RBAC-NO-ESCALATION-VERBS': 'Catches rights that lead to more rights; minimal rights overall cannot be read from configuration.',
+  'HCB-KUBELET-AUTHORIZATION-MODE':
+    'Kubelet authorization only; the API server and the rights granted are other parts.',
+  'HCB-KUBELET-WEBHOOK-AUTHN':
+    'Kubelet token authentication only; other components and least privilege are other parts.',
+  'HCB-RBAC-BROAD-GROUP-BINDINGS':
+    'Catches rights granted to everyone; minimal rights for named users cannot be read from configuration.',
+  'HCB-RBAC-CLUSTER-ADMIN-BINDINGS':
+    'Restricts unrestricted rights (the requirement\'s "very restrictively"); other grants are not judged minimal.',
+  'HCB-RBAC-NO-ESCALATION-VERBS':
+    'Catches rights that lead to more rights; minimal rights overall cannot be read from configuration.',
   'HCB-RBAC-NO-WILDCARDS': 'Catches unrestricted rules; explicitly listed rights can still exceed what a user needs.',
-  'HCB-RBAC-PERSISTENT-VOLUMES': 'The requirement\'s Persistent Volume sentence only; who may define automation processes is not checked.',
+  'HCB-RBAC-PERSISTENT-VOLUMES':
+    "The requirement's Persistent Volume sentence only; who may define automation processes is not checked.",
   'HCB-RBAC-SECRETS-READ': 'One kind of sensitive right; least privilege overall cannot be read from configuration.',
 });
 
@@ -116,7 +134,8 @@ partial('bsi', 'APP.4.4.A4', {
   'HCB-WORKLOAD-SECCOMP': `Seccomp profile per container; ${A4_USERS}.`,
 });
 
-const A5_SCOPE = 'Persistent Volumes, cluster objects beyond etcd, infrastructure applications and registries are outside the backup checked';
+const A5_SCOPE =
+  'Persistent Volumes, cluster objects beyond etcd, infrastructure applications and registries are outside the backup checked';
 partial('bsi', 'APP.4.4.A5', {
   'HCB-BACKUP-CONFIGURED': `etcd, PKI and encryption configuration are backed up; ${A5_SCOPE}.`,
   'HCB-BACKUP-ENCRYPTED': `Protection of the backup, not its scope; ${A5_SCOPE}.`,
@@ -124,51 +143,72 @@ partial('bsi', 'APP.4.4.A5', {
 });
 
 partial('bsi', 'APP.4.4.A7', {
-  'HCB-KUBE-PROXY-METRICS-LOOPBACK': 'kube-proxy\'s unauthenticated metrics endpoint stays off the network; the other node and component ports and the separation of networks are not checked.',
-  'HCB-NAMESPACE-DEFAULT-DENY-EGRESS': 'Outgoing traffic denied by default; separation of administration, control-plane and application networks is not checked.',
-  'HCB-NAMESPACE-DEFAULT-DENY-INGRESS': 'Incoming traffic denied by default; separation of administration, control-plane and application networks is not checked.',
-  'HCB-RBAC-NETWORK-POLICY-WRITE': 'Who may change network rules; management of the CNI itself and the network separation are not checked.',
-  'HCB-WORKLOAD-HOST-PORTS': 'No pod port on the node\'s network; which ports reach which network is not checked.',
+  'HCB-KUBE-PROXY-METRICS-LOOPBACK':
+    "kube-proxy's unauthenticated metrics endpoint stays off the network; the other node and component ports and the separation of networks are not checked.",
+  'HCB-NAMESPACE-DEFAULT-DENY-EGRESS':
+    'Outgoing traffic denied by default; separation of administration, control-plane and application networks is not checked.',
+  'HCB-NAMESPACE-DEFAULT-DENY-INGRESS':
+    'Incoming traffic denied by default; separation of administration, control-plane and application networks is not checked.',
+  'HCB-RBAC-NETWORK-POLICY-WRITE':
+    'Who may change network rules; management of the CNI itself and the network separation are not checked.',
+  'HCB-WORKLOAD-HOST-PORTS': "No pod port on the node's network; which ports reach which network is not checked.",
   'HCB-WORKLOAD-PRIVILEGED-HOST-PORTS': 'No privileged host port; which ports reach which network is not checked.',
 });
 
 partial('bsi', 'APP.4.4.A8', {
-  'HCB-NODEFILE-BLUEPRINT-CONFIGS': 'File rights of the control plane\'s configuration; versioning, annotation and the configuration management software are organisational.',
-  'HCB-NODEFILE-KUBELET-CONFIG': 'File rights of the kubelet configuration; versioning, annotation and the configuration management software are organisational.',
-  'HCB-NODEFILE-STATIC-POD-MANIFESTS': 'File rights of the static pod manifests; versioning, annotation and the configuration management software are organisational.',
+  'HCB-NODEFILE-BLUEPRINT-CONFIGS':
+    "File rights of the control plane's configuration; versioning, annotation and the configuration management software are organisational.",
+  'HCB-NODEFILE-KUBELET-CONFIG':
+    'File rights of the kubelet configuration; versioning, annotation and the configuration management software are organisational.',
+  'HCB-NODEFILE-STATIC-POD-MANIFESTS':
+    'File rights of the static pod manifests; versioning, annotation and the configuration management software are organisational.',
 });
 
 partial('bsi', 'APP.4.4.A9', {
-  'HCB-CONTROLLER-MANAGER-SA-CREDENTIALS': 'Control-plane controllers get their own accounts; application pods and token handling are other parts.',
-  'HCB-CONTROLLER-MANAGER-SA-KEY': 'Tokens are signed with a dedicated key; which pods use which accounts is not checked.',
-  'HCB-NAMESPACE-DEFAULT-SA-LOCKED': 'The default account mounts no token; rights of the accounts pods use are not judged.',
-  'HCB-RBAC-DEFAULT-SA-UNBOUND': 'The default account holds no rights; whether other accounts\' rights are minimal is not checked.',
-  'HCB-WORKLOAD-DEDICATED-SERVICE-ACCOUNT': 'Pods avoid the default account; one account per application and minimal rights are not checked.',
-  'HCB-WORKLOAD-SA-TOKEN-AUTOMOUNT': 'Pods without need get no token; whether a pod needs one and own tokens per automation program are not checked.',
+  'HCB-CONTROLLER-MANAGER-SA-CREDENTIALS':
+    'Control-plane controllers get their own accounts; application pods and token handling are other parts.',
+  'HCB-CONTROLLER-MANAGER-SA-KEY':
+    'Tokens are signed with a dedicated key; which pods use which accounts is not checked.',
+  'HCB-NAMESPACE-DEFAULT-SA-LOCKED':
+    'The default account mounts no token; rights of the accounts pods use are not judged.',
+  'HCB-RBAC-DEFAULT-SA-UNBOUND':
+    "The default account holds no rights; whether other accounts' rights are minimal is not checked.",
+  'HCB-WORKLOAD-DEDICATED-SERVICE-ACCOUNT':
+    'Pods avoid the default account; one account per application and minimal rights are not checked.',
+  'HCB-WORKLOAD-SA-TOKEN-AUTOMOUNT':
+    'Pods without need get no token; whether a pod needs one and own tokens per automation program are not checked.',
 });
 
 partial('bsi', 'APP.4.4.A11', {
-  'HCB-WORKLOAD-PROBES': 'Checks that liveness and readiness probes exist, not that they test the software\'s function or that their periods fit the service.',
+  'HCB-WORKLOAD-PROBES':
+    "Checks that liveness and readiness probes exist, not that they test the software's function or that their periods fit the service.",
 });
 
 partial('bsi', 'APP.4.4.A12', {
-  'HCB-APISERVER-AUDIT-POLICY-FILE': 'Logs changes made through the Kubernetes API; the infrastructure applications (registry, automation, storage) and their accounts, TLS and backups are not checked.',
-  'HCB-AUDIT-POLICY-COVERAGE': 'Logs changes made through the Kubernetes API; the infrastructure applications (registry, automation, storage) and their accounts, TLS and backups are not checked.',
+  'HCB-APISERVER-AUDIT-POLICY-FILE':
+    'Logs changes made through the Kubernetes API; the infrastructure applications (registry, automation, storage) and their accounts, TLS and backups are not checked.',
+  'HCB-AUDIT-POLICY-COVERAGE':
+    'Logs changes made through the Kubernetes API; the infrastructure applications (registry, automation, storage) and their accounts, TLS and backups are not checked.',
 });
 
 partial('bsi', 'APP.4.4.A13', {
-  'HCB-ADMISSION-POD-SECURITY-DEFAULTS': 'One enforcing tool connected to the cluster; the regular audit of nodes and pods against a benchmark is the manual control.',
+  'HCB-ADMISSION-POD-SECURITY-DEFAULTS':
+    'One enforcing tool connected to the cluster; the regular audit of nodes and pods against a benchmark is the manual control.',
   'HCB-APISERVER-NO-ALWAYS-ADMIT': 'A precondition for enforcement by admission; the audit itself is not checked.',
-  'HCB-APISERVER-VALIDATING-WEBHOOK': 'A precondition for connecting enforcement tools; the audit itself is not checked.',
+  'HCB-APISERVER-VALIDATING-WEBHOOK':
+    'A precondition for connecting enforcement tools; the audit itself is not checked.',
 });
 
 partial('bsi', 'APP.4.4.A14', {
-  'HCB-APISERVER-NODE-RESTRICTION': 'Keeps a kubelet from relabelling other nodes (a precondition for dedicated nodes); which pods run on which nodes is not checked.',
+  'HCB-APISERVER-NODE-RESTRICTION':
+    'Keeps a kubelet from relabelling other nodes (a precondition for dedicated nodes); which pods run on which nodes is not checked.',
 });
 
 partial('bsi', 'APP.4.4.A18', {
-  'HCB-NAMESPACE-DEFAULT-DENY-INGRESS': 'Incoming traffic inside a namespace is denied by default; precise sources, targets and ports of the allow rules are not checked.',
-  'HCB-RBAC-NETWORK-POLICY-WRITE': 'Who may change network rules; who may change the labels the rules select is not checked.',
+  'HCB-NAMESPACE-DEFAULT-DENY-INGRESS':
+    'Incoming traffic inside a namespace is denied by default; precise sources, targets and ports of the allow rules are not checked.',
+  'HCB-RBAC-NETWORK-POLICY-WRITE':
+    'Who may change network rules; who may change the labels the rules select is not checked.',
 });
 
 const A20_DISKS = 'encryption of the filesystems holding etcd and application data is not visible in the configuration';
@@ -183,10 +223,12 @@ partial('bsi', 'APP.4.4.A20', {
 // ---------------------------------------------------------------------------------------------
 
 partial('ccn', 'CCN-CL-02', {
-  'HCB-WORKLOAD-SINGLE-IMAGE-VERSION': 'Checks that superseded images are removed, not that the Kubernetes version is supported and patched.',
+  'HCB-WORKLOAD-SINGLE-IMAGE-VERSION':
+    'Checks that superseded images are removed, not that the Kubernetes version is supported and patched.',
 });
 
-const CL03 = 'certificate setting of one connection; etcd --trusted-ca-file (table 1) and the kubelet\'s connection to the API server are not checked';
+const CL03 =
+  "certificate setting of one connection; etcd --trusted-ca-file (table 1) and the kubelet's connection to the API server are not checked";
 partial('ccn', 'CCN-CL-03', {
   'HCB-APISERVER-ETCD-TLS': `API server to etcd: ${CL03}.`,
   'HCB-APISERVER-KUBELET-CA': `API server to kubelet (server verified): ${CL03}.`,
@@ -225,39 +267,87 @@ partial('ccn', 'CCN-CL-12', {
 });
 
 partial('ccn', 'CCN-CL-06', {
-  'HCB-NODEFILE-PKI-OWNER': 'Files under /etc/kubernetes/pki; the kubelet\'s own certificates and keys (/var/lib/kubelet/pki) are not checked.',
-  'HCB-NODEFILE-KUBELET-CLIENT-CA': 'The kubelet\'s client CA file; the kubelet\'s own certificates and keys (/var/lib/kubelet/pki) are not checked.',
+  'HCB-NODEFILE-PKI-OWNER':
+    "Files under /etc/kubernetes/pki; the kubelet's own certificates and keys (/var/lib/kubelet/pki) are not checked.",
+  'HCB-NODEFILE-KUBELET-CLIENT-CA':
+    "The kubelet's client CA file; the kubelet's own certificates and keys (/var/lib/kubelet/pki) are not checked.",
 });
 
 partial('ccn', 'CCN-CL-07', {
   'HCB-NODEFILE-CONTROL-PLANE-KUBECONFIGS': 'Kubeconfigs that embed keys; certificate and key files are other parts.',
-  'HCB-NODEFILE-PKI-CCN-MODES': 'Table 3\'s 640 for .crt and 400 for .key files (root:root) under the PKI directories; the kubelet\'s own certificate and key (.pem under /var/lib/kubelet/pki) and who holds root are not checked.',
+  'HCB-NODEFILE-PKI-CCN-MODES':
+    "Table 3's 640 for .crt and 400 for .key files (root:root) under the PKI directories; the kubelet's own certificate and key (.pem under /var/lib/kubelet/pki) and who holds root are not checked.",
 });
 
-const TABLE5 = 'File owner root:root and mode 644 or stricter for the worker files of table 5 and the kubelet configuration';
-jointly('ccn', 'CCN-CL-08', ['HCB-NODEFILE-KUBE-PROXY-KUBECONFIG', 'HCB-NODEFILE-KUBEADM-DROPIN', 'HCB-NODEFILE-KUBELET-CONFIG', 'HCB-NODEFILE-KUBELET-KUBECONFIG'], `${TABLE5}.`);
-jointly('ccn', 'CCN-CL-13', ['HCB-NODEFILE-KUBE-PROXY-KUBECONFIG', 'HCB-NODEFILE-KUBEADM-DROPIN', 'HCB-NODEFILE-KUBELET-CONFIG', 'HCB-NODEFILE-KUBELET-KUBECONFIG'], `${TABLE5}.`);
+const TABLE5 =
+  'File owner root:root and mode 644 or stricter for the worker files of table 5 and the kubelet configuration';
+jointly(
+  'ccn',
+  'CCN-CL-08',
+  [
+    'HCB-NODEFILE-KUBE-PROXY-KUBECONFIG',
+    'HCB-NODEFILE-KUBEADM-DROPIN',
+    'HCB-NODEFILE-KUBELET-CONFIG',
+    'HCB-NODEFILE-KUBELET-KUBECONFIG',
+  ],
+  `${TABLE5}.`,
+);
+jointly(
+  'ccn',
+  'CCN-CL-13',
+  [
+    'HCB-NODEFILE-KUBE-PROXY-KUBECONFIG',
+    'HCB-NODEFILE-KUBEADM-DROPIN',
+    'HCB-NODEFILE-KUBELET-CONFIG',
+    'HCB-NODEFILE-KUBELET-KUBECONFIG',
+  ],
+  `${TABLE5}.`,
+);
 
-jointly('ccn', 'CCN-CL-09', ['HCB-APISERVER-ANONYMOUS-AUTH', 'HCB-KUBELET-ANONYMOUS-AUTH'], 'Anonymous requests are refused by the API server (table 8) and by every kubelet.');
+jointly(
+  'ccn',
+  'CCN-CL-09',
+  ['HCB-APISERVER-ANONYMOUS-AUTH', 'HCB-KUBELET-ANONYMOUS-AUTH'],
+  'Anonymous requests are refused by the API server (table 8) and by every kubelet.',
+);
 
-jointly('ccn', 'CCN-CL-10', ['HCB-APISERVER-AUDIT-POLICY-FILE', 'HCB-APISERVER-AUDIT-LOG-DESTINATION'], 'Audit logging is on: a policy file and a log path or webhook (table 12).');
+jointly(
+  'ccn',
+  'CCN-CL-10',
+  ['HCB-APISERVER-AUDIT-POLICY-FILE', 'HCB-APISERVER-AUDIT-LOG-DESTINATION'],
+  'Audit logging is on: a policy file and a log path or webhook (table 12).',
+);
 partial('ccn', 'CCN-CL-10', {
-  'HCB-AUDIT-POLICY-COVERAGE': 'What the policy records; that audit logging is switched on is checked by the policy-file and destination controls.',
+  'HCB-AUDIT-POLICY-COVERAGE':
+    'What the policy records; that audit logging is switched on is checked by the policy-file and destination controls.',
 });
 
-jointly('ccn', 'CCN-CL-11', ['HCB-APISERVER-AUTHORIZATION-MODE', 'HCB-WORKLOAD-USER-NAMESPACE'], 'RBAC authorizes requests and workloads run in namespaces of their own.');
+jointly(
+  'ccn',
+  'CCN-CL-11',
+  ['HCB-APISERVER-AUTHORIZATION-MODE', 'HCB-WORKLOAD-USER-NAMESPACE'],
+  'RBAC authorizes requests and workloads run in namespaces of their own.',
+);
 partial('ccn', 'CCN-CL-11', {
   'HCB-NAMESPACE-DEFAULT-DENY-INGRESS': 'Network policies per namespace go beyond the item; RBAC is not checked here.',
   'HCB-NAMESPACE-NO-DEFAULT-OBJECTS': 'Objects stay out of the shared namespaces; RBAC is not checked here.',
   'HCB-RBAC-NO-WILDCARDS': 'Quality of the roles; that RBAC is the authorizer is checked elsewhere.',
 });
 
-jointly('ccn', 'CCN-CL-14', ['HCB-APISERVER-ENCRYPTION-CONFIG', 'HCB-ENCRYPTION-SECRETS-PROVIDER'], 'The API server loads an encryption configuration (table 6) that encrypts Secrets with a strong provider.');
+jointly(
+  'ccn',
+  'CCN-CL-14',
+  ['HCB-APISERVER-ENCRYPTION-CONFIG', 'HCB-ENCRYPTION-SECRETS-PROVIDER'],
+  'The API server loads an encryption configuration (table 6) that encrypts Secrets with a strong provider.',
+);
 
 partial('ccn', 'CCN-CL-15', {
-  'HCB-RBAC-DEFAULT-SA-UNBOUND': 'The default account holds no rights; whether other accounts\' rights fit their tasks cannot be read from configuration.',
-  'HCB-RBAC-SECRETS-READ': 'One kind of excessive right; whether rights fit each account\'s task cannot be read from configuration.',
-  'HCB-WORKLOAD-DEDICATED-SERVICE-ACCOUNT': 'Pods use their own accounts; whether those accounts\' rights fit their tasks is not checked.',
+  'HCB-RBAC-DEFAULT-SA-UNBOUND':
+    "The default account holds no rights; whether other accounts' rights fit their tasks cannot be read from configuration.",
+  'HCB-RBAC-SECRETS-READ':
+    "One kind of excessive right; whether rights fit each account's task cannot be read from configuration.",
+  'HCB-WORKLOAD-DEDICATED-SERVICE-ACCOUNT':
+    "Pods use their own accounts; whether those accounts' rights fit their tasks is not checked.",
 });
 
 jointly(
@@ -267,16 +357,28 @@ jointly(
   'Pod Security admission (the successor of PSP the guide names) is enabled and enforces a level by default.',
 );
 partial('ccn', 'CCN-CL-16', {
-  'HCB-APISERVER-ADMISSION-CONFIG-FILE': 'The admission configuration is loaded; what it enforces is checked by the Pod Security controls.',
-  'HCB-NAMESPACE-POD-SECURITY-LABELS': 'Per-namespace levels; the cluster-wide default is checked by the Pod Security controls.',
-  'HCB-WORKLOAD-CAPABILITIES': 'One setting a pod security policy governs, checked on the workloads rather than the policy.',
-  'HCB-WORKLOAD-HOST-NAMESPACES': 'One setting a pod security policy governs, checked on the workloads rather than the policy.',
-  'HCB-WORKLOAD-PRIVILEGE-ESCALATION': 'One setting a pod security policy governs, checked on the workloads rather than the policy.',
-  'HCB-WORKLOAD-PRIVILEGED': 'One setting a pod security policy governs, checked on the workloads rather than the policy.',
-  'HCB-WORKLOAD-RUN-AS-NON-ROOT': 'One setting a pod security policy governs, checked on the workloads rather than the policy.',
+  'HCB-APISERVER-ADMISSION-CONFIG-FILE':
+    'The admission configuration is loaded; what it enforces is checked by the Pod Security controls.',
+  'HCB-NAMESPACE-POD-SECURITY-LABELS':
+    'Per-namespace levels; the cluster-wide default is checked by the Pod Security controls.',
+  'HCB-WORKLOAD-CAPABILITIES':
+    'One setting a pod security policy governs, checked on the workloads rather than the policy.',
+  'HCB-WORKLOAD-HOST-NAMESPACES':
+    'One setting a pod security policy governs, checked on the workloads rather than the policy.',
+  'HCB-WORKLOAD-PRIVILEGE-ESCALATION':
+    'One setting a pod security policy governs, checked on the workloads rather than the policy.',
+  'HCB-WORKLOAD-PRIVILEGED':
+    'One setting a pod security policy governs, checked on the workloads rather than the policy.',
+  'HCB-WORKLOAD-RUN-AS-NON-ROOT':
+    'One setting a pod security policy governs, checked on the workloads rather than the policy.',
 });
 
-jointly('ccn', 'CCN-CL-17', ['HCB-NAMESPACE-DEFAULT-SA-LOCKED', 'HCB-WORKLOAD-SA-TOKEN-AUTOMOUNT'], 'Default accounts and pods without need get no automatic token (tables 7 and 11).');
+jointly(
+  'ccn',
+  'CCN-CL-17',
+  ['HCB-NAMESPACE-DEFAULT-SA-LOCKED', 'HCB-WORKLOAD-SA-TOKEN-AUTOMOUNT'],
+  'Default accounts and pods without need get no automatic token (tables 7 and 11).',
+);
 
 jointly(
   'ccn',
@@ -289,31 +391,54 @@ partial('ccn', 'CCN-CL-18', {
   'HCB-AUDIT-POLICY-RBAC-CHANGES': 'The level for RBAC changes only.',
 });
 
-jointly('ccn', 'CCN-CL-19', ['HCB-APISERVER-AUDIT-LOG-MAXAGE', 'HCB-APISERVER-AUDIT-LOG-MAXBACKUP', 'HCB-APISERVER-AUDIT-LOG-MAXSIZE'], 'Rotation and retention of the audit log as table 12 lists them.');
+jointly(
+  'ccn',
+  'CCN-CL-19',
+  ['HCB-APISERVER-AUDIT-LOG-MAXAGE', 'HCB-APISERVER-AUDIT-LOG-MAXBACKUP', 'HCB-APISERVER-AUDIT-LOG-MAXSIZE'],
+  'Rotation and retention of the audit log as table 12 lists them.',
+);
 partial('ccn', 'CCN-CL-19', {
-  'HCB-AUDIT-POLICY-OMIT-REQUEST-RECEIVED': 'Reduces the log volume; the storage policy is the rotation and retention settings.',
+  'HCB-AUDIT-POLICY-OMIT-REQUEST-RECEIVED':
+    'Reduces the log volume; the storage policy is the rotation and retention settings.',
 });
 
-const SECCOMP_LOG = 'seccomp filtering is on, but no check asks for a profile that logs kernel calls (SCMP_ACT_LOG), which is what the item asks';
+const SECCOMP_LOG =
+  'seccomp filtering is on, but no check asks for a profile that logs kernel calls (SCMP_ACT_LOG), which is what the item asks';
 partial('ccn', 'CCN-CL-20', {
   'HCB-KUBELET-SECCOMP-DEFAULT': `SeccompDefault (table 14); ${SECCOMP_LOG}.`,
   'HCB-WORKLOAD-SECCOMP': `Seccomp profile per container; ${SECCOMP_LOG}.`,
 });
 
-full('ccn', 'CCN-CL-22', 'HCB-NAMESPACE-RESOURCE-QUOTA', 'Every namespace has a ResourceQuota with hard limits (section 3.1.5).');
+full(
+  'ccn',
+  'CCN-CL-22',
+  'HCB-NAMESPACE-RESOURCE-QUOTA',
+  'Every namespace has a ResourceQuota with hard limits (section 3.1.5).',
+);
 partial('ccn', 'CCN-CL-22', {
   'HCB-NAMESPACE-LIMIT-RANGE': 'Defaults per container; the quota is the segmentation the item asks for.',
   'HCB-WORKLOAD-RESOURCE-LIMITS': 'Limits per container; the quota is the segmentation the item asks for.',
-  'HCB-WORKLOAD-EPHEMERAL-STORAGE': 'Ephemeral-storage figures per container; the quota is the segmentation the item asks for.',
+  'HCB-WORKLOAD-EPHEMERAL-STORAGE':
+    'Ephemeral-storage figures per container; the quota is the segmentation the item asks for.',
 });
 
-full('ccn', 'CCN-CL-23', 'HCB-WORKLOAD-READ-ONLY-ROOT-FS', 'readOnlyRootFilesystem: true on every container (section 3.2.3, table 9).');
+full(
+  'ccn',
+  'CCN-CL-23',
+  'HCB-WORKLOAD-READ-ONLY-ROOT-FS',
+  'readOnlyRootFilesystem: true on every container (section 3.2.3, table 9).',
+);
 
 // ---------------------------------------------------------------------------------------------
 // SCS Kubernetes cluster baseline security, Decision section.
 // ---------------------------------------------------------------------------------------------
 
-full('scs', 'SCS-BASE-CA', 'HCB-CLUSTER-CA-SELF-CONTROLLED', 'The controller manager signs certificates with a CA the operator holds (--cluster-signing-cert-file/--cluster-signing-key-file).');
+full(
+  'scs',
+  'SCS-BASE-CA',
+  'HCB-CLUSTER-CA-SELF-CONTROLLED',
+  'The controller manager signs certificates with a CA the operator holds (--cluster-signing-cert-file/--cluster-signing-key-file).',
+);
 partial('scs', 'SCS-BASE-CA', {
   'HCB-APISERVER-CLIENT-CA': 'Trust in a client CA; whether the operator controls that CA is the signing check.',
   'HCB-APISERVER-KUBELET-CA': 'Trust in the kubelet CA; whether the operator controls it is the signing check.',
@@ -324,8 +449,8 @@ partial('scs', 'SCS-BASE-CA', {
   'HCB-KUBELET-CERT-ROTATION': 'Certificates are renewed; the CA that signs them is the signing check.',
   'HCB-KUBELET-CLIENT-CA': 'Trust in a client CA; whether the operator controls it is the signing check.',
   'HCB-KUBELET-SERVING-CERT': 'A verifiable serving certificate; the CA that issues it is not checked.',
-  'HCB-NODEFILE-PKI-KEY-MODE': 'Protects the CA key on disk; not whether the CA is the operator\'s.',
-  'HCB-NODEFILE-PKI-OWNER': 'Protects the PKI files on disk; not whether the CA is the operator\'s.',
+  'HCB-NODEFILE-PKI-KEY-MODE': "Protects the CA key on disk; not whether the CA is the operator's.",
+  'HCB-NODEFILE-PKI-OWNER': "Protects the PKI files on disk; not whether the CA is the operator's.",
 });
 
 jointly(
@@ -341,44 +466,73 @@ jointly(
     'HCB-SCHEDULER-TLS',
     'HCB-CONTROLLER-MANAGER-TLS',
   ],
-  'Every endpoint of the standard\'s table serves TLS: API server, etcd client and peer, kubelet, read-only kubelet port closed; scheduler and controller manager have no plain port in current Kubernetes.',
+  "Every endpoint of the standard's table serves TLS: API server, etcd client and peer, kubelet, read-only kubelet port closed; scheduler and controller manager have no plain port in current Kubernetes.",
 );
 partial('scs', 'SCS-BASE-TLS', {
-  'HCB-APISERVER-ETCD-TLS': 'The API server\'s client side to etcd; the endpoints are checked by the serving controls.',
+  'HCB-APISERVER-ETCD-TLS': "The API server's client side to etcd; the endpoints are checked by the serving controls.",
   'HCB-APISERVER-KUBELET-CA': 'The API server verifies kubelets; the endpoints are checked by the serving controls.',
-  'HCB-APISERVER-KUBELET-CLIENT-CERT': 'Client certificate towards kubelets; the endpoints are checked by the serving controls.',
-  'HCB-APISERVER-SERVING-CERT': 'The API server\'s certificate; its port is checked by the secure-port controls.',
-  'HCB-APISERVER-TLS-CIPHER-SUITES': 'Strength of the API server\'s TLS, not which endpoints use TLS.',
-  'HCB-APISERVER-TLS-MIN-VERSION': 'Strength of the API server\'s TLS, not which endpoints use TLS.',
+  'HCB-APISERVER-KUBELET-CLIENT-CERT':
+    'Client certificate towards kubelets; the endpoints are checked by the serving controls.',
+  'HCB-APISERVER-SERVING-CERT': "The API server's certificate; its port is checked by the secure-port controls.",
+  'HCB-APISERVER-TLS-CIPHER-SUITES': "Strength of the API server's TLS, not which endpoints use TLS.",
+  'HCB-APISERVER-TLS-MIN-VERSION': "Strength of the API server's TLS, not which endpoints use TLS.",
   'HCB-ETCD-CLIENT-CERT-AUTH': 'Client authentication on etcd; its TLS endpoint is the serving control.',
   'HCB-ETCD-PEER-CLIENT-CERT-AUTH': 'Peer authentication on etcd; its TLS endpoint is the peer control.',
-  'HCB-KUBELET-TLS': 'Strength of the kubelet\'s TLS, not which endpoints use TLS.',
+  'HCB-KUBELET-TLS': "Strength of the kubelet's TLS, not which endpoints use TLS.",
 });
 
-full('scs', 'SCS-BASE-API-AUTHN', 'HCB-APISERVER-ANONYMOUS-AUTH', 'With anonymous requests refused every API request must authenticate; the standard leaves the method to the provider.');
+full(
+  'scs',
+  'SCS-BASE-API-AUTHN',
+  'HCB-APISERVER-ANONYMOUS-AUTH',
+  'With anonymous requests refused every API request must authenticate; the standard leaves the method to the provider.',
+);
 partial('scs', 'SCS-BASE-API-AUTHN', {
-  'HCB-APISERVER-BASIC-AUTH-FILE': 'Removes one weak authenticator; that every request authenticates is the anonymous-auth control.',
-  'HCB-APISERVER-CLIENT-CA': 'One authentication method; that every request authenticates is the anonymous-auth control.',
-  'HCB-APISERVER-STATIC-TOKEN-FILE': 'Removes one weak authenticator; that every request authenticates is the anonymous-auth control.',
+  'HCB-APISERVER-BASIC-AUTH-FILE':
+    'Removes one weak authenticator; that every request authenticates is the anonymous-auth control.',
+  'HCB-APISERVER-CLIENT-CA':
+    'One authentication method; that every request authenticates is the anonymous-auth control.',
+  'HCB-APISERVER-STATIC-TOKEN-FILE':
+    'Removes one weak authenticator; that every request authenticates is the anonymous-auth control.',
 });
 
 jointly(
   'scs',
   'SCS-BASE-API-RBAC',
-  ['HCB-APISERVER-AUTHORIZATION-MODE', 'HCB-RBAC-NO-WILDCARDS', 'HCB-RBAC-NO-ESCALATION-VERBS', 'HCB-RBAC-CLUSTER-ADMIN-BINDINGS', 'HCB-RBAC-BROAD-GROUP-BINDINGS'],
+  [
+    'HCB-APISERVER-AUTHORIZATION-MODE',
+    'HCB-RBAC-NO-WILDCARDS',
+    'HCB-RBAC-NO-ESCALATION-VERBS',
+    'HCB-RBAC-CLUSTER-ADMIN-BINDINGS',
+    'HCB-RBAC-BROAD-GROUP-BINDINGS',
+  ],
   'RBAC authorizes; roles name what they grant, grant no way to more rights, and no full or write access goes to everyone.',
 );
 
-jointly('scs', 'SCS-BASE-KUBELET-AUTHN', ['HCB-KUBELET-ANONYMOUS-AUTH', 'HCB-KUBELET-READ-ONLY-PORT'], 'The kubelet refuses anonymous requests and has no unauthenticated read-only port.');
+jointly(
+  'scs',
+  'SCS-BASE-KUBELET-AUTHN',
+  ['HCB-KUBELET-ANONYMOUS-AUTH', 'HCB-KUBELET-READ-ONLY-PORT'],
+  'The kubelet refuses anonymous requests and has no unauthenticated read-only port.',
+);
 partial('scs', 'SCS-BASE-KUBELET-AUTHN', {
-  'HCB-KUBELET-CLIENT-CA': 'One of the two authentication methods the standard names; anonymous access is the other controls.',
-  'HCB-KUBELET-WEBHOOK-AUTHN': 'One of the two authentication methods the standard names; anonymous access is the other controls.',
+  'HCB-KUBELET-CLIENT-CA':
+    'One of the two authentication methods the standard names; anonymous access is the other controls.',
+  'HCB-KUBELET-WEBHOOK-AUTHN':
+    'One of the two authentication methods the standard names; anonymous access is the other controls.',
 });
 
-full('scs', 'SCS-BASE-KUBELET-AUTHZ', 'HCB-KUBELET-AUTHORIZATION-MODE', 'Kubelet authorization mode Webhook (SubjectAccessReview), as the standard asks.');
+full(
+  'scs',
+  'SCS-BASE-KUBELET-AUTHZ',
+  'HCB-KUBELET-AUTHORIZATION-MODE',
+  'Kubelet authorization mode Webhook (SubjectAccessReview), as the standard asks.',
+);
 
 /** Every claim, keyed by control id, then framework, then requirement id. */
-export const COVERAGE_CLAIMS: Readonly<Record<string, Partial<Record<ClaimedFramework, Readonly<Record<string, CoverageClaim>>>>>> = table;
+export const COVERAGE_CLAIMS: Readonly<
+  Record<string, Partial<Record<ClaimedFramework, Readonly<Record<string, CoverageClaim>>>>>
+> = table;
 
 export function isClaimedFramework(f: Framework): f is ClaimedFramework {
   return (CLAIMED_FRAMEWORKS as readonly string[]).includes(f);

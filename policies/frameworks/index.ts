@@ -14,6 +14,12 @@ export type { BsiRequirement } from './bsi';
 export type { CcnItem } from './ccn';
 export type { ScsRequirement } from './scs';
 
-export const FRAMEWORK_DEFINITIONS: Readonly<Record<Framework, FrameworkDefinition>> = { stig: STIG, cis: CIS, bsi: BSI, ccn: CCN, scs: SCS };
+export const FRAMEWORK_DEFINITIONS: Readonly<Record<Framework, FrameworkDefinition>> = {
+  stig: STIG,
+  cis: CIS,
+  bsi: BSI,
+  ccn: CCN,
+  scs: SCS,
+};
 export { COVERAGE_CLAIMS, CLAIMED_FRAMEWORKS, claimOf, isClaimedFramework } from './coverage-claims';
 export type { CoverageClaim, ClaimedFramework } from './coverage-claims';

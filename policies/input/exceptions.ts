@@ -23,7 +23,10 @@ export function parseExceptions(text: string, file: string): ExceptionsResult {
     return parseExceptionsUnsafe(text, file);
   } catch (err) {
     // The yaml package can still throw on pathological input (nesting deep enough to exhaust the stack).
-    return { exceptions: [], errors: [{ file, message: `cannot parse: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` }] };
+    return {
+      exceptions: [],
+      errors: [{ file, message: `cannot parse: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` }],
+    };
   }
 }
 
@@ -39,7 +42,11 @@ function parseExceptionsUnsafe(text: string, file: string): ExceptionsResult {
   });
   if (doc.errors.length > 0) {
     for (const e of doc.errors) {
-      out.errors.push({ file, line: e.linePos?.[0].line, message: e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '') });
+      out.errors.push({
+        file,
+        line: e.linePos?.[0].line,
+        message: e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, ''),
+      });
     }
     return out;
   }
@@ -54,16 +61,29 @@ function parseExceptionsUnsafe(text: string, file: string): ExceptionsResult {
     const kind = list.get('kind');
     const apiVersion = list.get('apiVersion');
     if (kind !== EXCEPTION_LIST_KIND) {
-      out.errors.push({ file, line: lineOf(list), message: `expected kind ${EXCEPTION_LIST_KIND}, got ${JSON.stringify(kind ?? null)}` });
+      out.errors.push({
+        file,
+        line: lineOf(list),
+        message: `expected kind ${EXCEPTION_LIST_KIND}, got ${JSON.stringify(kind ?? null)}`,
+      });
       return out;
     }
     if (apiVersion !== EXCEPTION_LIST_API_VERSION) {
-      out.errors.push({ file, line: lineOf(list), message: `${EXCEPTION_LIST_KIND} needs apiVersion ${EXCEPTION_LIST_API_VERSION}, got ${JSON.stringify(apiVersion ?? null)}` });
+      out.errors.push({
+        file,
+        line: lineOf(list),
+        message: `${EXCEPTION_LIST_KIND} needs apiVersion ${EXCEPTION_LIST_API_VERSION}, got ${JSON.stringify(apiVersion ?? null)}`,
+      });
       return out;
     }
     for (const pair of list.items) {
       const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
-      if (!DOCUMENT_KEYS.includes(key)) out.errors.push({ file, line: lineOf(pair.key), message: `unknown field "${key}" of ${EXCEPTION_LIST_KIND} (allowed: ${DOCUMENT_KEYS.join(', ')})` });
+      if (!DOCUMENT_KEYS.includes(key))
+        out.errors.push({
+          file,
+          line: lineOf(pair.key),
+          message: `unknown field "${key}" of ${EXCEPTION_LIST_KIND} (allowed: ${DOCUMENT_KEYS.join(', ')})`,
+        });
     }
     if (out.errors.length > 0) return out;
     const items = list.get('items', true) as Node | undefined;
@@ -72,7 +92,11 @@ function parseExceptionsUnsafe(text: string, file: string): ExceptionsResult {
   } else if (isMap(list)) {
     const inner = list.get('exceptions', true) as Node | undefined;
     if (inner === undefined) {
-      out.errors.push({ file, line: lineOf(list), message: `expected a list of exceptions, a ${EXCEPTION_LIST_KIND} document or a mapping with an "exceptions" list` });
+      out.errors.push({
+        file,
+        line: lineOf(list),
+        message: `expected a list of exceptions, a ${EXCEPTION_LIST_KIND} document or a mapping with an "exceptions" list`,
+      });
       return out;
     }
     list = inner;
@@ -98,7 +122,8 @@ function validate(v: unknown): string[] {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return ['expected a mapping'];
   const o = v as Record<string, unknown>;
   const problems: string[] = [];
-  for (const k of Object.keys(o)) if (!KEYS.includes(k)) problems.push(`unknown field "${k}" (allowed: ${KEYS.join(', ')})`);
+  for (const k of Object.keys(o))
+    if (!KEYS.includes(k)) problems.push(`unknown field "${k}" (allowed: ${KEYS.join(', ')})`);
   for (const k of ['control', 'justification', 'owner'] as const) {
     if (typeof o[k] !== 'string' || (o[k] as string).trim() === '') problems.push(`"${k}" must be a non-empty string`);
   }
@@ -111,7 +136,8 @@ function validate(v: unknown): string[] {
     problems.push('"scope" must be a mapping (use {} to cover every object, and say so in the justification)');
   } else {
     for (const [k, val] of Object.entries(scope as Record<string, unknown>)) {
-      if (!(SCOPE_KEYS as readonly string[]).includes(k)) problems.push(`unknown scope field "${k}" (allowed: ${SCOPE_KEYS.join(', ')})`);
+      if (!(SCOPE_KEYS as readonly string[]).includes(k))
+        problems.push(`unknown scope field "${k}" (allowed: ${SCOPE_KEYS.join(', ')})`);
       else if (typeof val !== 'string' || val === '') problems.push(`scope.${k} must be a non-empty string`);
     }
   }

@@ -99,7 +99,10 @@ export async function loadInputs(paths: readonly string[], options: LoadOptions 
   };
 
   /** Adds what one input holds, up to the document limit; past it, reading stops with an error. */
-  const add = (parsed: { documents: LoadResult['documents']; errors: LoadProblem[]; warnings: LoadProblem[] }, name: string): void => {
+  const add = (
+    parsed: { documents: LoadResult['documents']; errors: LoadProblem[]; warnings: LoadProblem[] },
+    name: string,
+  ): void => {
     const room = limit - result.documents.length;
     if (parsed.documents.length <= room) {
       addParsed(result, parsed);
@@ -132,11 +135,17 @@ export async function loadInputs(paths: readonly string[], options: LoadOptions 
       // Regular files only: a FIFO would block forever, a device (/dev/zero) never ends.
       const st = await fs.stat(abs);
       if (!st.isFile()) {
-        result.errors.push({ file: name, message: 'not a regular file (a pipe, device or socket is not read; use - for standard input)' });
+        result.errors.push({
+          file: name,
+          message: 'not a regular file (a pipe, device or socket is not read; use - for standard input)',
+        });
         return;
       }
       if (st.size > maxInputBytes()) {
-        result.errors.push({ file: name, message: `is ${st.size} bytes, larger than the ${maxInputBytes()}-byte input limit (HCB_MAX_INPUT_BYTES)` });
+        result.errors.push({
+          file: name,
+          message: `is ${st.size} bytes, larger than the ${maxInputBytes()}-byte input limit (HCB_MAX_INPUT_BYTES)`,
+        });
         return;
       }
       const bytes = await fs.readFile(abs);
@@ -221,7 +230,8 @@ export async function loadInputs(paths: readonly string[], options: LoadOptions 
     }
     if (stat.isDirectory()) {
       const n = await walk(abs, new Set());
-      if (n === 0) result.warnings.push({ file: displayName(cwd, abs), message: 'directory holds no .yaml, .yml or .json file' });
+      if (n === 0)
+        result.warnings.push({ file: displayName(cwd, abs), message: 'directory holds no .yaml, .yml or .json file' });
     } else {
       await readFile(abs);
     }
@@ -232,11 +242,16 @@ export async function loadInputs(paths: readonly string[], options: LoadOptions 
 /** Measured on the generated corpora (BENCHMARKS.md, "Large inputs"): documents, findings and report. */
 const KIB_PER_DOCUMENT = 28;
 
-const NOTHING_CHECKED = 'no document was checked (the controls relate objects across the whole input, so a part would give partial answers).';
+const NOTHING_CHECKED =
+  'no document was checked (the controls relate objects across the whole input, so a part would give partial answers).';
 
-const LIMIT_REMEDIATION = 'Audit the input in parts (e.g. one directory or release at a time), or raise the limit named in the message.';
+const LIMIT_REMEDIATION =
+  'Audit the input in parts (e.g. one directory or release at a time), or raise the limit named in the message.';
 
-function addParsed(result: LoadResult, parsed: { documents: LoadResult['documents']; errors: LoadProblem[]; warnings: LoadProblem[] }): void {
+function addParsed(
+  result: LoadResult,
+  parsed: { documents: LoadResult['documents']; errors: LoadProblem[]; warnings: LoadProblem[] },
+): void {
   // One at a time: push(...array) overflows the call stack for very large arrays.
   for (const d of parsed.documents) result.documents.push(d);
   for (const e of parsed.errors) result.errors.push(e);
@@ -282,7 +297,8 @@ async function readProcessStdin(): Promise<string> {
   for await (const chunk of process.stdin) {
     const b = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
     size += b.length;
-    if (size > limit) throw new Error(`standard input is larger than the ${limit}-byte input limit (HCB_MAX_INPUT_BYTES)`);
+    if (size > limit)
+      throw new Error(`standard input is larger than the ${limit}-byte input limit (HCB_MAX_INPUT_BYTES)`);
     chunks.push(b);
   }
   return Buffer.concat(chunks).toString('utf8');

@@ -14,7 +14,8 @@ export function loadProblemsToFindings(problems: readonly LoadProblem[]): Findin
       frameworks: {},
       object,
       message: `${where}: ${p.message}`,
-      remediation: p.remediation ?? 'Fix the input so that it parses as YAML or JSON; no control could check what it holds.',
+      remediation:
+        p.remediation ?? 'Fix the input so that it parses as YAML or JSON; no control could check what it holds.',
     };
   });
 }

@@ -3,7 +3,17 @@
  * `kind: List`) with the file and 1-based line of every object. Problems are returned, never
  * thrown: a malformed document is reported with its position and the others still load.
  */
-import { Document as YamlDocument, isAlias, isMap, isScalar, isSeq, LineCounter, Node, parseAllDocuments, visit } from 'yaml';
+import {
+  Document as YamlDocument,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  Node,
+  parseAllDocuments,
+  visit,
+} from 'yaml';
 import { isExceptionDocument } from '../exceptions';
 import { Document, KubeObject } from '../model';
 import { typeProblems, typeProblemsText } from './schema';
@@ -46,12 +56,20 @@ function parseTextOrThrow(text: string, file: string): ParseResult {
   // Input kubectl would refuse is an error, never silently skipped (position only: no content).
   const nul = text.indexOf('\u0000');
   if (nul >= 0) {
-    out.errors.push({ file, line: text.slice(0, nul).split('\n').length, message: 'contains a NUL byte: not a YAML or JSON text' });
+    out.errors.push({
+      file,
+      line: text.slice(0, nul).split('\n').length,
+      message: 'contains a NUL byte: not a YAML or JSON text',
+    });
     return out;
   }
   const directive = /^%(YAML|TAG)\b/m.exec(text.replace(/^\ufeff/, ''));
   if (directive) {
-    out.errors.push({ file, line: text.slice(0, directive.index).split('\n').length, message: `a %${directive[1]} directive: kubectl's YAML decoder does not accept directives` });
+    out.errors.push({
+      file,
+      line: text.slice(0, directive.index).split('\n').length,
+      message: `a %${directive[1]} directive: kubectl's YAML decoder does not accept directives`,
+    });
     return out;
   }
   // A byte order mark at the start of a line: go-yaml's scanner (yaml_parser_scan_to_next_token,
@@ -60,7 +78,11 @@ function parseTextOrThrow(text: string, file: string): ParseResult {
   const source = text.replace(/(^|\n)\ufeff+/g, '$1');
   const deep = blankOverDeepDocuments(source);
   for (const line of deep.lines) {
-    out.errors.push({ file, line, message: `nested more than ${MAX_NESTING} levels deep: not read (no Kubernetes object or configuration needs that; flatten the document)` });
+    out.errors.push({
+      file,
+      line,
+      message: `nested more than ${MAX_NESTING} levels deep: not read (no Kubernetes object or configuration needs that; flatten the document)`,
+    });
   }
   const lineCounter = new LineCounter();
   let docs: YamlDocument.Parsed[];
@@ -100,21 +122,34 @@ function parseTextOrThrow(text: string, file: string): ParseResult {
     try {
       const ambiguous = ambiguousMerge(doc);
       if (ambiguous) {
-        out.errors.push({ file, line: lineOf(ambiguous.offset), message: `merge key << sets "${ambiguous.key}" that the mapping already set before it (explicitly or by an earlier merge): Go's YAML decoder (kubectl, Helm, Argo CD) lets the later value win, the YAML merge rules the earlier one; write the key once` });
+        out.errors.push({
+          file,
+          line: lineOf(ambiguous.offset),
+          message: `merge key << sets "${ambiguous.key}" that the mapping already set before it (explicitly or by an earlier merge): Go's YAML decoder (kubectl, Helm, Argo CD) lets the later value win, the YAML merge rules the earlier one; write the key once`,
+        });
         continue;
       }
       const tagged = readDifferentlyTag(doc);
       if (tagged !== undefined) {
-        out.errors.push({ file, line: lineOf(tagged.offset) ?? docLine, message: `the ${tagged.tag} tag: Go's YAML decoder (kubectl) reads it differently; write a plain value` });
+        out.errors.push({
+          file,
+          line: lineOf(tagged.offset) ?? docLine,
+          message: `the ${tagged.tag} tag: Go's YAML decoder (kubectl) reads it differently; write a plain value`,
+        });
         continue;
       }
       const complexKey = collectionKey(doc);
       if (complexKey !== undefined) {
-        out.errors.push({ file, line: lineOf(complexKey) ?? docLine, message: 'a mapping key that is itself a mapping or a list: kubectl refuses it ("invalid map key")' });
+        out.errors.push({
+          file,
+          line: lineOf(complexKey) ?? docLine,
+          message: 'a mapping key that is itself a mapping or a list: kubectl refuses it ("invalid map key")',
+        });
         continue;
       }
       const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
-      const locate = (node: Node | undefined, path: readonly (string | number)[]): number | undefined => lineOf(nodeAt(doc, node, path)?.range?.[0]);
+      const locate = (node: Node | undefined, path: readonly (string | number)[]): number | undefined =>
+        lineOf(nodeAt(doc, node, path)?.range?.[0]);
       addValue(value, contents, file, docLine, one, lineOf, 0, locate);
     } catch (err) {
       out.errors.push({ file, line: docLine, message: errorText(err) });
@@ -128,7 +163,12 @@ function parseTextOrThrow(text: string, file: string): ParseResult {
 }
 
 /** YAML 1.1 types the yaml package builds as Uint8Array, Set or Map, where go-yaml gives strings and maps. */
-const READ_DIFFERENTLY_TAGS = new Set(['tag:yaml.org,2002:binary', 'tag:yaml.org,2002:set', 'tag:yaml.org,2002:omap', 'tag:yaml.org,2002:pairs']);
+const READ_DIFFERENTLY_TAGS = new Set([
+  'tag:yaml.org,2002:binary',
+  'tag:yaml.org,2002:set',
+  'tag:yaml.org,2002:omap',
+  'tag:yaml.org,2002:pairs',
+]);
 
 function readDifferentlyTag(doc: YamlDocument.Parsed): { tag: string; offset: number | undefined } | undefined {
   let found: { tag: string; offset: number | undefined } | undefined;
@@ -293,10 +333,25 @@ function addValue(
   };
   if (Array.isArray(value)) {
     if (depth > 0) {
-      out.errors.push({ file, line, message: 'expected a mapping (a Kubernetes object or a configuration file), found a list inside a list' });
+      out.errors.push({
+        file,
+        line,
+        message: 'expected a mapping (a Kubernetes object or a configuration file), found a list inside a list',
+      });
       return;
     }
-    value.forEach((item, i) => addValue(item, isSeq(node) ? (node.items[i] as Node) : undefined, file, itemLine(node, i), out, lineOf, depth + 1, locate));
+    value.forEach((item, i) =>
+      addValue(
+        item,
+        isSeq(node) ? (node.items[i] as Node) : undefined,
+        file,
+        itemLine(node, i),
+        out,
+        lineOf,
+        depth + 1,
+        locate,
+      ),
+    );
     return;
   }
   if (typeof value !== 'object') {
@@ -312,19 +367,31 @@ function addValue(
   if (items !== undefined && items !== null && !Array.isArray(items) && !isExceptionDocument(object)) {
     // kubectl decodes any object with "items" as a list (unstructuredJSONScheme) and refuses one
     // whose items is not a list: nothing here could be checked the way it would be applied.
-    out.errors.push({ file, line, message: `${typeof object.kind === 'string' ? object.kind : 'object'} has "items" that is not a list: kubectl refuses it, no control can check what it holds` });
+    out.errors.push({
+      file,
+      line,
+      message: `${typeof object.kind === 'string' ? object.kind : 'object'} has "items" that is not a list: kubectl refuses it, no control can check what it holds`,
+    });
     return;
   }
   if (isList(object)) {
     if (depth > MAX_LIST_DEPTH) {
-      out.errors.push({ file, line, message: `${typeof object.kind === 'string' ? object.kind : 'a list'} nested more than ${MAX_LIST_DEPTH} deep` });
+      out.errors.push({
+        file,
+        line,
+        message: `${typeof object.kind === 'string' ? object.kind : 'a list'} nested more than ${MAX_LIST_DEPTH} deep`,
+      });
       return;
     }
     const itemsNode = isMap(node) ? (node.get('items', true) as Node | undefined) : undefined;
     (object.items as unknown[]).forEach((item, i) => {
       const itemNode = isSeq(itemsNode) ? (itemsNode.items[i] as Node) : undefined;
       if (item === null || typeof item !== 'object' || Array.isArray(item)) {
-        out.errors.push({ file, line: itemLine(itemsNode, i), message: `item ${i} of ${typeof object.kind === 'string' ? object.kind : 'the list'} is not an object` });
+        out.errors.push({
+          file,
+          line: itemLine(itemsNode, i),
+          message: `item ${i} of ${typeof object.kind === 'string' ? object.kind : 'the list'} is not an object`,
+        });
         return;
       }
       addValue(item, itemNode, file, itemLine(itemsNode, i), out, lineOf, depth + 1, locate);
@@ -378,7 +445,11 @@ function describeObject(s: LoadProblem['subject'] | undefined): string {
  * entry (the line a person looks for; a block value starts below it), or the deepest node found
  * on the way: a value that came in through a merge key has no node of its own under its mapping.
  */
-function nodeAt(doc: YamlDocument.Parsed, node: Node | undefined, path: readonly (string | number)[]): Node | undefined {
+function nodeAt(
+  doc: YamlDocument.Parsed,
+  node: Node | undefined,
+  path: readonly (string | number)[],
+): Node | undefined {
   let cur: Node | undefined = node;
   for (let i = 0; i < path.length; i++) {
     const seg = path[i];
@@ -411,7 +482,10 @@ function isList(o: KubeObject): boolean {
   return Array.isArray(o.items) && !isExceptionDocument(o);
 }
 
-function problem(file: string, e: { message: string; linePos?: [{ line: number; col: number }, ...unknown[]] }): LoadProblem {
+function problem(
+  file: string,
+  e: { message: string; linePos?: [{ line: number; col: number }, ...unknown[]] },
+): LoadProblem {
   const pos = e.linePos?.[0];
   const p: LoadProblem = { file, message: firstLine(e.message) };
   if (pos) {
@@ -467,6 +541,7 @@ function tryJson(text: string): { ok: true; value: unknown } | { ok: false } {
 }
 
 function errorText(err: unknown): string {
-  if (err instanceof RangeError && /call stack/i.test(err.message)) return 'nested too deeply to read (the call stack ran out); flatten the document';
+  if (err instanceof RangeError && /call stack/i.test(err.message))
+    return 'nested too deeply to read (the call stack ran out); flatten the document';
   return firstLine(err instanceof Error ? err.message : String(err));
 }

@@ -68,7 +68,9 @@ const CONTAINER = obj({
   command: STRINGS,
   args: STRINGS,
   ports: list(obj({ name: 'string', containerPort: 'int32', hostPort: 'int32', hostIP: 'string', protocol: 'string' })),
-  env: list(obj({ name: 'string', value: 'string', valueFrom: obj({ secretKeyRef: obj({ name: 'string', key: 'string' }) }) })),
+  env: list(
+    obj({ name: 'string', value: 'string', valueFrom: obj({ secretKeyRef: obj({ name: 'string', key: 'string' }) }) }),
+  ),
   envFrom: list(obj({ secretRef: obj({ name: 'string' }), configMapRef: obj({ name: 'string' }) })),
   resources: obj({ limits: map('quantity'), requests: map('quantity') }),
   livenessProbe: obj({}),
@@ -104,11 +106,21 @@ const POD_SPEC = obj({
 
 const POD_TEMPLATE = obj({ metadata: OBJECT_META, spec: POD_SPEC });
 
-const POLICY_RULE = obj({ verbs: STRINGS, apiGroups: STRINGS, resources: STRINGS, resourceNames: STRINGS, nonResourceURLs: STRINGS });
+const POLICY_RULE = obj({
+  verbs: STRINGS,
+  apiGroups: STRINGS,
+  resources: STRINGS,
+  resourceNames: STRINGS,
+  nonResourceURLs: STRINGS,
+});
 const SUBJECT = obj({ kind: 'string', apiGroup: 'string', name: 'string', namespace: 'string' });
 const ROLE_REF = obj({ kind: 'string', apiGroup: 'string', name: 'string' });
 
-const NETWORK_POLICY_PEER = obj({ podSelector: LABEL_SELECTOR, namespaceSelector: LABEL_SELECTOR, ipBlock: obj({ cidr: 'string', except: STRINGS }) });
+const NETWORK_POLICY_PEER = obj({
+  podSelector: LABEL_SELECTOR,
+  namespaceSelector: LABEL_SELECTOR,
+  ipBlock: obj({ cidr: 'string', except: STRINGS }),
+});
 const NETWORK_POLICY_PORT = obj({ protocol: 'string', port: 'int-or-string', endPort: 'int32' });
 
 // Configuration files the API server reads (--audit-policy-file, --encryption-provider-config,
@@ -149,7 +161,15 @@ const KIND_FIELDS: Record<string, Record<string, Shape>> = {
   Namespace: {},
   LimitRange: {
     spec: obj({
-      limits: list(obj({ type: 'string', default: map('quantity'), defaultRequest: map('quantity'), max: map('quantity'), min: map('quantity') })),
+      limits: list(
+        obj({
+          type: 'string',
+          default: map('quantity'),
+          defaultRequest: map('quantity'),
+          max: map('quantity'),
+          min: map('quantity'),
+        }),
+      ),
     }),
   },
   ResourceQuota: { spec: obj({ hard: map('quantity') }) },
@@ -231,7 +251,8 @@ export function typeProblems(o: KubeObject): TypeProblem[] {
 function walk(value: unknown, shape: Shape, path: (string | number)[], out: TypeProblem[]): void {
   if (out.length > MAX_TYPE_PROBLEMS) return;
   if (value === null || value === undefined) return;
-  const bad = (expected: string): void => void out.push({ path: [...path], field: fieldPath(path), expected, found: describe(value) });
+  const bad = (expected: string): void =>
+    void out.push({ path: [...path], field: fieldPath(path), expected, found: describe(value) });
   if (typeof shape === 'string') {
     switch (shape) {
       case 'bool':
@@ -247,7 +268,8 @@ function walk(value: unknown, shape: Shape, path: (string | number)[], out: Type
         if (!isInt(value, 2 ** 63)) bad('an integer (int64)');
         return;
       case 'quantity':
-        if (typeof value !== 'string' && typeof value !== 'number') bad('a quantity (a string such as "500m" or a number)');
+        if (typeof value !== 'string' && typeof value !== 'number')
+          bad('a quantity (a string such as "500m" or a number)');
         return;
       case 'int-or-string':
         if (typeof value !== 'string' && !isInt(value, 2 ** 31)) bad('a port number (int32) or a port name (a string)');
@@ -300,7 +322,12 @@ function describe(v: unknown): string {
   if (typeof v === 'object' && v !== null) return 'a mapping';
   if (typeof v === 'string') return 'a string';
   if (typeof v === 'boolean') return 'a boolean';
-  if (typeof v === 'number') return Number.isInteger(v) ? 'an integer out of range' : Number.isFinite(v) ? 'a number with a fraction' : 'a number that is not finite';
+  if (typeof v === 'number')
+    return Number.isInteger(v)
+      ? 'an integer out of range'
+      : Number.isFinite(v)
+        ? 'a number with a fraction'
+        : 'a number that is not finite';
   if (typeof v === 'bigint') return 'an integer out of range';
   return `a ${typeof v}`;
 }
@@ -319,7 +346,8 @@ export function fieldPath(path: readonly (string | number)[]): string {
 /** One sentence for a document's problems (the first few named), for a finding's message. */
 export function typeProblemsText(problems: readonly TypeProblem[]): string {
   const shown = problems.slice(0, 3).map((p) => `${p.field} is ${p.found} where Kubernetes expects ${p.expected}`);
-  const more = problems.length > 3 ? `; and ${problems.length > MAX_TYPE_PROBLEMS ? 'more' : problems.length - 3} more` : '';
+  const more =
+    problems.length > 3 ? `; and ${problems.length > MAX_TYPE_PROBLEMS ? 'more' : problems.length - 3} more` : '';
   return (
     `${shown.join('; ')}${more}: the API server refuses to decode the object (kubectl apply fails), ` +
     'so no control can check it as written; write each field with its Kubernetes type'

@@ -9,7 +9,17 @@ import { loadProblemsToFindings } from '../input/findings';
 import { parseText } from '../input/parse';
 import type { LoadProblem } from '../input/types';
 import { CONSTRUCT_PATH_ANNOTATION } from '../input/types';
-import { ControlException, Document, Finding, KubeObject, NodeFile, NODE_FILE_MANIFEST_API_VERSION, NODE_FILE_MANIFEST_KIND, Severity, SEVERITIES } from '../model';
+import {
+  ControlException,
+  Document,
+  Finding,
+  KubeObject,
+  NodeFile,
+  NODE_FILE_MANIFEST_API_VERSION,
+  NODE_FILE_MANIFEST_KIND,
+  Severity,
+  SEVERITIES,
+} from '../model';
 
 /** What the pack needs of a stack resource (a subset of @pulumi/policy's PolicyResource). */
 export interface StackResource {
@@ -41,7 +51,10 @@ export function stackDocuments(resources: readonly StackResource[]): Array<{ doc
  * field of the wrong type): those become error findings, so a config file the catalogue cannot
  * interpret blocks the deployment instead of being left out silently.
  */
-export function stackInputs(resources: readonly StackResource[]): { docs: Array<{ doc: Document; urn: string }>; problems: Array<{ problem: LoadProblem; urn: string }> } {
+export function stackInputs(resources: readonly StackResource[]): {
+  docs: Array<{ doc: Document; urn: string }>;
+  problems: Array<{ problem: LoadProblem; urn: string }>;
+} {
   const out: Array<{ doc: Document; urn: string }> = [];
   const problems: Array<{ problem: LoadProblem; urn: string }> = [];
   for (const r of resources) {
@@ -82,12 +95,21 @@ export function packViolations(resources: readonly StackResource[], opts: PackOp
   return findings
     .filter((f) => f.status === 'error' || (f.status === 'fail' && SEVERITIES.indexOf(f.severity) <= threshold))
     .map((f) => {
-      const ids = [...(f.frameworks.stig ?? []), ...(f.frameworks.cis ?? []).map((c) => `CIS ${c}`), ...(f.frameworks.bsi ?? [])];
-      const where = f.object?.constructPath ?? [f.object?.kind, f.object?.namespace, f.object?.name].filter(Boolean).join('/');
+      const ids = [
+        ...(f.frameworks.stig ?? []),
+        ...(f.frameworks.cis ?? []).map((c) => `CIS ${c}`),
+        ...(f.frameworks.bsi ?? []),
+      ];
+      const where =
+        f.object?.constructPath ?? [f.object?.kind, f.object?.namespace, f.object?.name].filter(Boolean).join('/');
       const message = `${f.control} [${f.severity}] ${where ? `${where}: ` : ''}${f.message}${ids.length ? ` (${ids.join(', ')})` : ''}${f.remediation ? `\nFix: ${f.remediation}` : ''}`;
       const file = f.object?.file;
-      const urn = file ? urnOf.get(file) ?? urnOf.get(file.replace(/#node-files$/, '')) : undefined;
-      return { message, urn: urn ?? (file?.startsWith('urn:') ? file.replace(/#node-files$/, '') : undefined), finding: f };
+      const urn = file ? (urnOf.get(file) ?? urnOf.get(file.replace(/#node-files$/, ''))) : undefined;
+      return {
+        message,
+        urn: urn ?? (file?.startsWith('urn:') ? file.replace(/#node-files$/, '') : undefined),
+        finding: f,
+      };
     });
 }
 

@@ -151,7 +151,8 @@ function mergeFrameworks(all: readonly (FrameworkRefs | undefined)[]): NormalFra
   const out = {} as NormalFrameworks;
   for (const fw of FRAMEWORKS) {
     const ids = new Set<string>();
-    for (const refs of all) for (const id of refs?.[fw] ?? []) ids.add(fw === 'stig' ? normalizeStigId(id) : String(id).trim());
+    for (const refs of all)
+      for (const id of refs?.[fw] ?? []) ids.add(fw === 'stig' ? normalizeStigId(id) : String(id).trim());
     out[fw] = [...ids].filter((id) => id !== '').sort(compareNatural);
   }
   return out;
@@ -250,7 +251,9 @@ export function controlIndex(meta: ReportMeta): Map<string, ControlInfo> {
 }
 
 export function frameworksInFocus(meta: ReportMeta): readonly Framework[] {
-  return meta.frameworks && meta.frameworks.length > 0 ? FRAMEWORKS.filter((f) => meta.frameworks?.includes(f)) : FRAMEWORKS;
+  return meta.frameworks && meta.frameworks.length > 0
+    ? FRAMEWORKS.filter((f) => meta.frameworks?.includes(f))
+    : FRAMEWORKS;
 }
 
 export function reportTitle(meta: ReportMeta): string {

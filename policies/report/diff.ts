@@ -31,7 +31,8 @@ export function parseResultsFile(text: string, name: string): ResultsFile {
     throw new Error(`${name}: not JSON (${err instanceof Error ? err.message : String(err)})`, { cause: err });
   }
   const results = (data as { results?: unknown } | null)?.results;
-  if (!Array.isArray(results)) throw new Error(`${name}: expected an object with a "results" list, as written by hcb audit --format json`);
+  if (!Array.isArray(results))
+    throw new Error(`${name}: expected an object with a "results" list, as written by hcb audit --format json`);
   results.forEach((r, i) => {
     const x = r as Partial<JsonResult> | null;
     if (!x || typeof x.control !== 'string' || !STATUSES.includes(x.status as Status)) {
@@ -60,7 +61,9 @@ export function parseResultsFile(text: string, name: string): ResultsFile {
 
 export function subjectKey(r: JsonResult): string {
   const o = r.object;
-  return [r.control, o.apiVersion, o.kind, o.namespace, o.name, o.name === null ? o.file : null].map((s) => s ?? '').join('\u0000');
+  return [r.control, o.apiVersion, o.kind, o.namespace, o.name, o.name === null ? o.file : null]
+    .map((s) => s ?? '')
+    .join('\u0000');
 }
 
 export function diffResults(base: ResultsFile, head: ResultsFile): ReportDiff {
@@ -78,7 +81,12 @@ export function diffResults(base: ResultsFile, head: ResultsFile): ReportDiff {
   const headFailing = group(head.results.filter((r) => isFailing(r.status)));
   const headAll = group(head.results);
 
-  const diff: ReportDiff = { newFailures: [], fixed: [], unchanged: [], controls: { newlyFailing: [], fixed: [], stillFailing: [] } };
+  const diff: ReportDiff = {
+    newFailures: [],
+    fixed: [],
+    unchanged: [],
+    controls: { newlyFailing: [], fixed: [], stillFailing: [] },
+  };
   const keys = [...new Set([...baseFailing.keys(), ...headFailing.keys()])].sort(compareText);
   for (const k of keys) {
     const b = baseFailing.get(k) ?? [];
@@ -109,7 +117,8 @@ export function diffResults(base: ResultsFile, head: ResultsFile): ReportDiff {
     for (let i = paired; i < restHead.length; i++) diff.newFailures.push(restHead[i]);
     if (paired < restBase.length) {
       const now = (headAll.get(k) ?? []).find((x) => !isFailing(x.status));
-      for (let j = paired; j < restBase.length; j++) diff.fixed.push({ result: restBase[j], headStatus: now ? now.status : null });
+      for (let j = paired; j < restBase.length; j++)
+        diff.fixed.push({ result: restBase[j], headStatus: now ? now.status : null });
     }
   }
   const byUrgency = (a: JsonResult, b: JsonResult): number => compareByUrgency(asFinding(a), asFinding(b));
@@ -117,7 +126,8 @@ export function diffResults(base: ResultsFile, head: ResultsFile): ReportDiff {
   diff.unchanged.sort(byUrgency);
   diff.fixed.sort((a, b) => byUrgency(a.result, b.result));
 
-  const failingControls = (rs: JsonResult[]): Set<string> => new Set(rs.filter((r) => isFailing(r.status)).map((r) => r.control));
+  const failingControls = (rs: JsonResult[]): Set<string> =>
+    new Set(rs.filter((r) => isFailing(r.status)).map((r) => r.control));
   const before = failingControls(base.results);
   const after = failingControls(head.results);
   diff.controls.newlyFailing = [...after].filter((c) => !before.has(c)).sort(compareText);
@@ -129,7 +139,14 @@ export function diffResults(base: ResultsFile, head: ResultsFile): ReportDiff {
 function asFinding(r: JsonResult): Parameters<typeof compareByUrgency>[0] {
   const o: Record<string, string | number> = {};
   for (const [k, v] of Object.entries(r.object)) if (v !== null) o[k] = v;
-  return { control: r.control, status: r.status, severity: r.severity as Severity, frameworks: r.frameworks, object: o, message: r.message };
+  return {
+    control: r.control,
+    status: r.status,
+    severity: r.severity as Severity,
+    frameworks: r.frameworks,
+    object: o,
+    message: r.message,
+  };
 }
 
 function subject(r: JsonResult): string {
@@ -155,7 +172,10 @@ export function renderDiffTerminal(diff: ReportDiff, meta: DiffMeta): string {
   out.push(c('1;31', `New failures (${diff.newFailures.length})`));
   for (const r of diff.newFailures) out.push(line('+', r));
   out.push('', c('1;32', `Fixed (${diff.fixed.length})`));
-  for (const x of diff.fixed) out.push(line('-', x.result, `  → ${x.headStatus ? STATUS_LABELS[x.headStatus].toLowerCase() : 'no longer reported'}`));
+  for (const x of diff.fixed)
+    out.push(
+      line('-', x.result, `  → ${x.headStatus ? STATUS_LABELS[x.headStatus].toLowerCase() : 'no longer reported'}`),
+    );
   out.push('', c('1', `Unchanged failures (${diff.unchanged.length})`));
   for (const r of diff.unchanged) out.push(line('=', r));
   out.push('', controlsLine(diff));
@@ -166,11 +186,31 @@ export function renderDiffMarkdown(diff: ReportDiff, meta: DiffMeta): string {
   const esc = (s: string): string =>
     s
       .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\ufffd')
-      .replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/([\\`*_[\]|#~])/g, '\\$1').replace(/\r?\n/g, '<br>');
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;')
+      .replace(/([\\`*_[\]|#~])/g, '\\$1')
+      .replace(/\r?\n/g, '<br>');
   const table = (rows: string[][]): string[] =>
-    rows.length === 0 ? ['None.'] : ['| Control | Severity | Object | Finding |', '| --- | --- | --- | --- |', ...rows.map((r) => `| ${r.join(' | ')} |`)];
-  const row = (r: JsonResult, extra = ''): string[] => [`\`${r.control.replace(/[`|]/g, "'")}\``, r.severity, esc(subject(r)) || '—', esc(r.message) + extra];
-  const out: string[] = ['## Compliance changes', '', `Base \`${meta.base.replace(/[`|]/g, "'")}\` → head \`${meta.head.replace(/[`|]/g, "'")}\`: ${esc(controlsLine(diff))}`, ''];
+    rows.length === 0
+      ? ['None.']
+      : [
+          '| Control | Severity | Object | Finding |',
+          '| --- | --- | --- | --- |',
+          ...rows.map((r) => `| ${r.join(' | ')} |`),
+        ];
+  const row = (r: JsonResult, extra = ''): string[] => [
+    `\`${r.control.replace(/[`|]/g, "'")}\``,
+    r.severity,
+    esc(subject(r)) || '—',
+    esc(r.message) + extra,
+  ];
+  const out: string[] = [
+    '## Compliance changes',
+    '',
+    `Base \`${meta.base.replace(/[`|]/g, "'")}\` → head \`${meta.head.replace(/[`|]/g, "'")}\`: ${esc(controlsLine(diff))}`,
+    '',
+  ];
   // Row by row: push(...rows) overflows the call stack for ~100k new failures.
   const add = (lines: readonly string[]): void => {
     for (const l of lines) out.push(l);
@@ -178,7 +218,16 @@ export function renderDiffMarkdown(diff: ReportDiff, meta: DiffMeta): string {
   out.push(`### New failures (${diff.newFailures.length})`, '');
   add(table(diff.newFailures.map((r) => row(r))));
   out.push('', `### Fixed (${diff.fixed.length})`, '');
-  add(table(diff.fixed.map((x) => row(x.result, ` <sub>→ ${x.headStatus ? STATUS_LABELS[x.headStatus].toLowerCase() : 'no longer reported'}</sub>`))));
+  add(
+    table(
+      diff.fixed.map((x) =>
+        row(
+          x.result,
+          ` <sub>→ ${x.headStatus ? STATUS_LABELS[x.headStatus].toLowerCase() : 'no longer reported'}</sub>`,
+        ),
+      ),
+    ),
+  );
   out.push('', `<details><summary>Unchanged failures (${diff.unchanged.length})</summary>`, '');
   add(table(diff.unchanged.map((r) => row(r))));
   out.push('', '</details>');

@@ -127,7 +127,9 @@ export function renderHtml(findings: readonly Finding[], summary: ReportSummary,
   for (const fw of focus) {
     const c = summary.frameworks[fw];
     h.push(`<figure data-framework="${fw}">`);
-    h.push(`<figcaption>${esc(FRAMEWORK_LABELS[fw])} <span>${c.controls} control${c.controls === 1 ? '' : 's'}</span></figcaption>`);
+    h.push(
+      `<figcaption>${esc(FRAMEWORK_LABELS[fw])} <span>${c.controls} control${c.controls === 1 ? '' : 's'}</span></figcaption>`,
+    );
     h.push(bar(`coverage-${fw}`, c.byStatus, c.controls, `${FRAMEWORK_LABELS[fw]} coverage`));
     h.push('</figure>');
   }
@@ -141,19 +143,28 @@ export function renderHtml(findings: readonly Finding[], summary: ReportSummary,
   h.push(`<button type="button" data-filter="all" aria-pressed="true">All (${sorted.length})</button>`);
   for (const s of STATUS_ORDER) {
     if (summary.byStatus[s] === 0) continue;
-    h.push(`<button type="button" data-filter="${s}" aria-pressed="false">${esc(STATUS_LABELS[s])} (${summary.byStatus[s]})</button>`);
+    h.push(
+      `<button type="button" data-filter="${s}" aria-pressed="false">${esc(STATUS_LABELS[s])} (${summary.byStatus[s]})</button>`,
+    );
   }
   h.push('</div>');
   h.push(`<p class="small">Showing <span id="shown">${sorted.length}</span> of ${sorted.length}.</p>`);
   h.push('<table id="findings">');
-  h.push('<thead><tr><th>Status</th><th>Severity</th><th>Control</th><th>Object</th><th>Finding</th><th>Frameworks</th></tr></thead>');
+  h.push(
+    '<thead><tr><th>Status</th><th>Severity</th><th>Control</th><th>Object</th><th>Finding</th><th>Frameworks</th></tr></thead>',
+  );
   h.push('<tbody>');
   for (const f of sorted) {
     const info = catalogue.get(f.control);
-    const where = [locationLabel(f.object), f.object?.constructPath ? `construct ${f.object.constructPath}` : ''].filter((s) => s);
+    const where = [
+      locationLabel(f.object),
+      f.object?.constructPath ? `construct ${f.object.constructPath}` : '',
+    ].filter((s) => s);
     const detail: string[] = [esc(f.message)];
     if (f.status === 'accepted' && f.exception) {
-      detail.push(`<div class="small">Accepted until ${esc(f.exception.expires)} (owner ${esc(f.exception.owner)}): ${esc(f.exception.justification)}</div>`);
+      detail.push(
+        `<div class="small">Accepted until ${esc(f.exception.expires)} (owner ${esc(f.exception.owner)}): ${esc(f.exception.justification)}</div>`,
+      );
     }
     const fix = remediationOf(f, catalogue);
     if ((f.status === 'fail' || f.status === 'error') && fix) detail.push(`<div class="small">Fix: ${esc(fix)}</div>`);
@@ -180,7 +191,9 @@ function bar(id: string, counts: Record<Status, number>, total: number, label: s
   const parts: string[] = [];
   const described = BAR_ORDER.filter((s) => counts[s] > 0).map((s) => `${counts[s]} ${STATUS_LABELS[s].toLowerCase()}`);
   const aria = `${label}: ${total === 0 ? 'no controls' : described.join(', ')}`;
-  parts.push(`<svg id="${id}" class="coverage" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${esc(aria)}" xmlns="http://www.w3.org/2000/svg">`);
+  parts.push(
+    `<svg id="${id}" class="coverage" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${esc(aria)}" xmlns="http://www.w3.org/2000/svg">`,
+  );
   parts.push(`<title>${esc(aria)}</title>`);
   if (total === 0) {
     parts.push(`<rect class="empty" x="0" y="0" width="${width}" height="${height}" rx="4"/>`);
@@ -190,8 +203,11 @@ function bar(id: string, counts: Record<Status, number>, total: number, label: s
     for (const s of BAR_ORDER) {
       if (counts[s] === 0) continue;
       const w = round((counts[s] / total) * width);
-      parts.push(`<rect class="s-${s}" data-status="${s}" data-count="${counts[s]}" x="${round(x)}" y="0" width="${w}" height="${height}"/>`);
-      if (w >= 22) parts.push(`<text x="${round(x + w / 2)}" y="17" text-anchor="middle" class="t">${counts[s]}</text>`);
+      parts.push(
+        `<rect class="s-${s}" data-status="${s}" data-count="${counts[s]}" x="${round(x)}" y="0" width="${w}" height="${height}"/>`,
+      );
+      if (w >= 22)
+        parts.push(`<text x="${round(x + w / 2)}" y="17" text-anchor="middle" class="t">${counts[s]}</text>`);
       x += w;
     }
   }
@@ -206,7 +222,11 @@ function round(n: number): number {
 function esc(s: string): string {
   return s
     .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\ufffd')
-    .replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
 }
 
 function sha256(s: string): string {

@@ -22,11 +22,26 @@ export { renderJunit } from './junit';
 export { renderHtml } from './html';
 export { renderOscal, OSCAL_VERSION, HCB_PROP_NS, UNSET_TIME } from './oscal';
 export { uuidV5, HCB_NAMESPACE, URL_NAMESPACE } from './uuid';
-export { parseResultsFile, diffResults, subjectKey, renderDiffTerminal, renderDiffMarkdown, renderDiffJson } from './diff';
+export {
+  parseResultsFile,
+  diffResults,
+  subjectKey,
+  renderDiffTerminal,
+  renderDiffMarkdown,
+  renderDiffJson,
+} from './diff';
 export type { ReportDiff, ResultsFile, DiffMeta } from './diff';
 
 export type ReportFormat = 'terminal' | 'markdown' | 'json' | 'sarif' | 'junit' | 'html' | 'oscal';
-export const REPORT_FORMATS: readonly ReportFormat[] = ['terminal', 'markdown', 'json', 'sarif', 'junit', 'html', 'oscal'];
+export const REPORT_FORMATS: readonly ReportFormat[] = [
+  'terminal',
+  'markdown',
+  'json',
+  'sarif',
+  'junit',
+  'html',
+  'oscal',
+];
 
 export type Renderer = (findings: readonly Finding[], summary: ReportSummary, meta?: ReportMeta) => string;
 

@@ -21,7 +21,8 @@ import { attrs, xmlText } from './xml';
 export function renderJunit(findings: readonly Finding[], summary: ReportSummary, meta: ReportMeta = {}): string {
   const catalogue = controlIndex(meta);
   const focus = frameworksInFocus(meta);
-  const skippedTotal = summary.byStatus.accepted + summary.byStatus['not-evaluated'] + summary.byStatus['not-applicable'];
+  const skippedTotal =
+    summary.byStatus.accepted + summary.byStatus['not-evaluated'] + summary.byStatus['not-applicable'];
   const lines: string[] = ['<?xml version="1.0" encoding="UTF-8"?>'];
   lines.push(
     `<testsuites${attrs({
@@ -78,9 +79,17 @@ function testcase(f: Finding, name: string, refs: string, fix: string | undefine
     case 'pass':
       return [`${head}/>`];
     case 'fail':
-      return [head + '>', `      <failure${attrs({ message: f.message, type: f.severity })}>${xmlText(detail)}</failure>`, '    </testcase>'];
+      return [
+        head + '>',
+        `      <failure${attrs({ message: f.message, type: f.severity })}>${xmlText(detail)}</failure>`,
+        '    </testcase>',
+      ];
     case 'error':
-      return [head + '>', `      <error${attrs({ message: f.message, type: 'error' })}>${xmlText(detail)}</error>`, '    </testcase>'];
+      return [
+        head + '>',
+        `      <error${attrs({ message: f.message, type: 'error' })}>${xmlText(detail)}</error>`,
+        '    </testcase>',
+      ];
     case 'accepted': {
       const e = f.exception;
       const why = e ? `accepted until ${e.expires} (owner ${e.owner}): ${e.justification}` : 'accepted by an exception';

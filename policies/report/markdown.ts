@@ -31,11 +31,15 @@ export function renderMarkdown(findings: readonly Finding[], summary: ReportSumm
 
   out.push(`## ${inline(reportTitle(meta))}`, '');
   const verdict = failing === 0 ? '✅ **No failures**' : `❌ **${failing} failing finding${failing === 1 ? '' : 's'}**`;
-  out.push(`${verdict} — ${summary.findings} findings on ${summary.controls.total} controls${meta.generatedAt ? ` (${inline(meta.generatedAt)})` : ''}`, '');
+  out.push(
+    `${verdict} — ${summary.findings} findings on ${summary.controls.total} controls${meta.generatedAt ? ` (${inline(meta.generatedAt)})` : ''}`,
+    '',
+  );
 
   out.push('### Summary', '');
   out.push('| Status | Findings | Controls |', '| --- | ---: | ---: |');
-  for (const s of STATUS_ORDER) out.push(`| ${STATUS_LABELS[s]} | ${summary.byStatus[s]} | ${summary.controls.byStatus[s]} |`);
+  for (const s of STATUS_ORDER)
+    out.push(`| ${STATUS_LABELS[s]} | ${summary.byStatus[s]} | ${summary.controls.byStatus[s]} |`);
   out.push('');
 
   const columns: Status[] = ['pass', 'fail', 'error', 'accepted', 'not-evaluated', 'not-applicable'];
@@ -47,12 +51,18 @@ export function renderMarkdown(findings: readonly Finding[], summary: ReportSumm
   }
   out.push('', 'Controls are counted once per framework under their most pressing status.', '');
 
-  const failures = sortFindings(findings.filter((f) => f.status === 'fail' || f.status === 'error'), compareByUrgency);
+  const failures = sortFindings(
+    findings.filter((f) => f.status === 'fail' || f.status === 'error'),
+    compareByUrgency,
+  );
   out.push(`### Failures (${failures.length})`, '');
   if (failures.length === 0) {
     out.push('None.', '');
   } else {
-    out.push('| Control | Severity | Object | Location | Finding | Remediation |', '| --- | --- | --- | --- | --- | --- |');
+    out.push(
+      '| Control | Severity | Object | Location | Finding | Remediation |',
+      '| --- | --- | --- | --- | --- | --- |',
+    );
     for (const f of failures) {
       const title = controls.get(f.control)?.title;
       const refs = frameworksLabel(normalizeFrameworks(f.frameworks), focus);

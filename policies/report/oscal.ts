@@ -84,7 +84,9 @@ export function renderOscal(findings: readonly Finding[], summary: ReportSummary
       if (f.object?.file) {
         obs['relevant-evidence'] = [
           {
-            ...(f.object.file !== STDIN_NAME ? { href: f.object.file.split('/').map(encodeURIComponent).join('/') } : {}),
+            ...(f.object.file !== STDIN_NAME
+              ? { href: f.object.file.split('/').map(encodeURIComponent).join('/') }
+              : {}),
             description: `Input document at ${locationLabel(f.object)}.`,
           },
         ];
@@ -133,7 +135,9 @@ export function renderOscal(findings: readonly Finding[], summary: ReportSummary
     oscalFindings.push(finding);
   }
 
-  const reviewed = (meta.controls && meta.controls.length > 0 ? meta.controls.map((c) => c.id) : rollups.map((r) => r.control))
+  const reviewed = (
+    meta.controls && meta.controls.length > 0 ? meta.controls.map((c) => c.id) : rollups.map((r) => r.control)
+  )
     .map(controlToken)
     .filter((v, i, a) => a.indexOf(v) === i)
     .sort();
@@ -144,7 +148,11 @@ export function renderOscal(findings: readonly Finding[], summary: ReportSummary
     start: time,
     end: time,
     'reviewed-controls': {
-      'control-selections': [reviewed.length > 0 ? { 'include-controls': reviewed.map((c) => ({ 'control-id': c })) } : { 'include-all': {} }],
+      'control-selections': [
+        reviewed.length > 0
+          ? { 'include-controls': reviewed.map((c) => ({ 'control-id': c })) }
+          : { 'include-all': {} },
+      ],
     },
   };
   if (observations.length > 0) result.observations = observations;
@@ -200,7 +208,9 @@ function findingDescription(r: ControlRollup): string {
   const parts = [...counts.entries()].map(([s, n]) => `${n} ${STATUS_LABELS[s as Finding['status']].toLowerCase()}`);
   const overall = `Control ${r.control} is ${STATUS_LABELS[r.status].toLowerCase()} overall (${parts.join(', ')}).`;
   const failing = r.findings.filter((f) => f.status === 'fail' || f.status === 'error').map((f) => f.message);
-  return failing.length > 0 ? `${overall} ${failing.slice(0, 5).join(' ')}${failing.length > 5 ? ` (${failing.length - 5} more)` : ''}` : overall;
+  return failing.length > 0
+    ? `${overall} ${failing.slice(0, 5).join(' ')}${failing.length > 5 ? ` (${failing.length - 5} more)` : ''}`
+    : overall;
 }
 
 function frameworkProps(refs: Record<string, string[]>, focus: readonly string[]): (Prop | undefined)[] {
@@ -225,8 +235,10 @@ function clip(s: string): string {
 }
 
 function countsText(summary: ReportSummary): string {
-  return Object.entries(summary.byStatus)
-    .filter(([, n]) => n > 0)
-    .map(([s, n]) => `${n} ${STATUS_LABELS[s as Finding['status']].toLowerCase()}`)
-    .join(', ') || 'no findings';
+  return (
+    Object.entries(summary.byStatus)
+      .filter(([, n]) => n > 0)
+      .map(([s, n]) => `${n} ${STATUS_LABELS[s as Finding['status']].toLowerCase()}`)
+      .join(', ') || 'no findings'
+  );
 }

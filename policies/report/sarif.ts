@@ -28,15 +28,29 @@ export const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
 
 type Level = 'error' | 'warning' | 'note';
 
-const LEVEL: Record<Severity, Level> = { critical: 'error', high: 'error', medium: 'warning', low: 'note', info: 'note' };
+const LEVEL: Record<Severity, Level> = {
+  critical: 'error',
+  high: 'error',
+  medium: 'warning',
+  low: 'note',
+  info: 'note',
+};
 
 /** GitHub code scanning ranks security results by this CVSS-like number. */
-const SECURITY_SEVERITY: Record<Severity, string> = { critical: '9.5', high: '8.0', medium: '5.5', low: '3.0', info: '0.0' };
+const SECURITY_SEVERITY: Record<Severity, string> = {
+  critical: '9.5',
+  high: '8.0',
+  medium: '5.5',
+  low: '3.0',
+  info: '0.0',
+};
 
 export function renderSarif(findings: readonly Finding[], _summary: ReportSummary, meta: ReportMeta = {}): string {
   const catalogue = controlIndex(meta);
   const focus = frameworksInFocus(meta);
-  const reported = sortFindings(findings.filter((f) => f.status === 'fail' || f.status === 'error' || f.status === 'accepted'));
+  const reported = sortFindings(
+    findings.filter((f) => f.status === 'fail' || f.status === 'error' || f.status === 'accepted'),
+  );
 
   // Rules: every control that has any finding, so a control that passes is still described.
   const rollups = rollUpControls(findings);
@@ -47,7 +61,9 @@ export function renderSarif(findings: readonly Finding[], _summary: ReportSummar
     const info: ControlInfo | undefined = catalogue.get(id);
     const fromFindings = rollups.find((r) => r.control === id);
     const severity = info?.severity ?? fromFindings?.severity ?? 'medium';
-    const frameworks = info ? normalizeFrameworks(info.frameworks) : (fromFindings?.frameworks ?? normalizeFrameworks({}));
+    const frameworks = info
+      ? normalizeFrameworks(info.frameworks)
+      : (fromFindings?.frameworks ?? normalizeFrameworks({}));
     const title = info?.title ?? id;
     const rule: Record<string, unknown> = {
       id,
@@ -69,13 +85,19 @@ export function renderSarif(findings: readonly Finding[], _summary: ReportSummar
       // The structured form for tools: which construct and prop to change (steps without a construct are left out).
       const fix = remediationSteps(remediation).filter((s) => s.construct !== undefined);
       if (fix.length > 0) {
-        (rule.properties as Record<string, unknown>).fix = fix.map((s) => ({ construct: s.construct, props: stepProps(s), text: s.text }));
+        (rule.properties as Record<string, unknown>).fix = fix.map((s) => ({
+          construct: s.construct,
+          props: stepProps(s),
+          text: s.text,
+        }));
       }
     }
     return rule;
   });
 
-  const artifacts = [...new Set(reported.map((f) => f.object?.file).filter((f): f is string => !!f && f !== STDIN_NAME))].sort(compareText);
+  const artifacts = [
+    ...new Set(reported.map((f) => f.object?.file).filter((f): f is string => !!f && f !== STDIN_NAME)),
+  ].sort(compareText);
 
   const results = reported.map((f) => {
     const result: Record<string, unknown> = {
@@ -86,7 +108,11 @@ export function renderSarif(findings: readonly Finding[], _summary: ReportSummar
       message: { text: messageText(f, remediationOf(f, catalogue)) },
       locations: location(f),
       partialFingerprints: { 'hcbFinding/v1': fingerprint(f) },
-      properties: { status: f.status, severity: f.severity, frameworks: pick(normalizeFrameworks(f.frameworks), focus) },
+      properties: {
+        status: f.status,
+        severity: f.severity,
+        frameworks: pick(normalizeFrameworks(f.frameworks), focus),
+      },
     };
     if (f.status === 'accepted') {
       result.suppressions = [
@@ -153,7 +179,9 @@ function toUri(file: string): string {
 /** Same subject and control → same fingerprint across runs, whatever line it moved to. */
 function fingerprint(f: Finding): string {
   const o = f.object ?? {};
-  const key = [f.control, o.apiVersion, o.kind, o.namespace, o.name, o.path, o.name ? '' : o.file].map((s) => s ?? '').join('\u0000');
+  const key = [f.control, o.apiVersion, o.kind, o.namespace, o.name, o.path, o.name ? '' : o.file]
+    .map((s) => s ?? '')
+    .join('\u0000');
   return createHash('sha256').update(key).digest('hex').slice(0, 32);
 }
 

@@ -57,7 +57,10 @@ export function renderTerminal(rawFindings: readonly Finding[], summary: ReportS
   out.push('');
 
   for (const status of GROUPS) {
-    const group = sortFindings(findings.filter((f) => f.status === status), compareByUrgency);
+    const group = sortFindings(
+      findings.filter((f) => f.status === status),
+      compareByUrgency,
+    );
     if (group.length === 0) continue;
     out.push(paint(STATUS_COLOUR[status], paint('bold', `${STATUS_LABELS[status].toUpperCase()} (${group.length})`)));
     if (DETAILED.has(status)) {
@@ -73,7 +76,9 @@ export function renderTerminal(rawFindings: readonly Finding[], summary: ReportS
         if (where) out.push(`    ${paint('dim', where)}`);
         pushAll(out, indent(f.message, '    '));
         if (status === 'accepted' && f.exception) {
-          out.push(`    accepted until ${f.exception.expires} (owner ${f.exception.owner}): ${f.exception.justification}`);
+          out.push(
+            `    accepted until ${f.exception.expires} (owner ${f.exception.owner}): ${f.exception.justification}`,
+          );
         }
         const fix = remediationOf(f, controls);
         if ((status === 'fail' || status === 'error') && fix) pushAll(out, indent(`fix: ${fix}`, '    '));
@@ -84,7 +89,14 @@ export function renderTerminal(rawFindings: readonly Finding[], summary: ReportS
       const perControl = new Map<string, number>();
       for (const f of group) perControl.set(f.control, (perControl.get(f.control) ?? 0) + 1);
       const items = [...perControl.entries()].sort((a, b) => compareText(a[0], b[0]));
-      pushAll(out, wrap(items.map(([c, n]) => (n > 1 ? `${c} (${n})` : c)), '  ', 96));
+      pushAll(
+        out,
+        wrap(
+          items.map(([c, n]) => (n > 1 ? `${c} (${n})` : c)),
+          '  ',
+          96,
+        ),
+      );
     }
     out.push('');
   }

@@ -91,7 +91,7 @@ export function parseGoInt(s: string, bits: 32 | 64 = 64): number | undefined {
   return v >= -limit && v < limit ? v : undefined;
 }
 
-const UNIT_SECONDS: Record<string, number> = { ns: 1e-9, us: 1e-6, 'µs': 1e-6, 'μs': 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+const UNIT_SECONDS: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6, μs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
 
 /**
  * time.ParseDuration in seconds: an optional sign, then one or more decimal numbers each with a
@@ -103,7 +103,8 @@ export function parseGoDuration(v: string): number | undefined {
   const m = /^([+-]?)((?:(?:\d+\.?\d*|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+)$/.exec(v);
   if (!m) return undefined;
   let total = 0;
-  for (const part of m[2].matchAll(/(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g)) total += Number(part[1]) * UNIT_SECONDS[part[2]];
+  for (const part of m[2].matchAll(/(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g))
+    total += Number(part[1]) * UNIT_SECONDS[part[2]];
   return m[1] === '-' ? -total : total;
 }
 

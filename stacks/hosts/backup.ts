@@ -34,7 +34,15 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parse as parseYaml } from 'yaml';
-import { BackupError, BackupManifest, decryptBackup, loadKey, sha256File, snapshotRevision, writeBackup } from '../local/backup-archive';
+import {
+  BackupError,
+  BackupManifest,
+  decryptBackup,
+  loadKey,
+  sha256File,
+  snapshotRevision,
+  writeBackup,
+} from '../local/backup-archive';
 import { SshConnection, SshHost, SshOptions } from './ssh';
 
 export const HOST_BACKUP_BIN_DIR = '/opt/hcb/bin';
@@ -108,9 +116,15 @@ export interface HostsRestoreResult {
 // the program that runs on the host
 
 /** Builds tools/hosts (standard library only) once per source and Go version; returns the binary. */
-export function buildHostBackupProgram(cacheRoot = defaultCacheRoot(), log: (l: string) => void = () => undefined): string {
+export function buildHostBackupProgram(
+  cacheRoot = defaultCacheRoot(),
+  log: (l: string) => void = () => undefined,
+): string {
   const root = hostToolsRoot();
-  if (!root) throw new BackupError(`the host backup program's source (tools/hosts/go.mod) is not in any directory above ${__dirname}`);
+  if (!root)
+    throw new BackupError(
+      `the host backup program's source (tools/hosts/go.mod) is not in any directory above ${__dirname}`,
+    );
   const src = path.join(root, 'tools', 'hosts');
   const goVersion = spawnSync('go', ['env', 'GOVERSION'], { encoding: 'utf8' }).stdout?.trim();
   if (!goVersion) throw new BackupError('go is not on PATH: it builds the host backup program (tools/hosts)');
@@ -125,12 +139,16 @@ export function buildHostBackupProgram(cacheRoot = defaultCacheRoot(), log: (l: 
   log(`building the host backup program with ${goVersion}`);
   fs.mkdirSync(path.dirname(out), { recursive: true, mode: 0o700 });
   const tmp = `${out}.tmp-${process.pid}`;
-  const res = spawnSync('go', ['build', '-trimpath', '-buildvcs=false', '-ldflags=-s -w -buildid=', '-o', tmp, './host-backup'], {
-    cwd: src,
-    encoding: 'utf8',
-    env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod', GOOS: 'linux', GOARCH: 'amd64' },
-    timeout: 600_000,
-  });
+  const res = spawnSync(
+    'go',
+    ['build', '-trimpath', '-buildvcs=false', '-ldflags=-s -w -buildid=', '-o', tmp, './host-backup'],
+    {
+      cwd: src,
+      encoding: 'utf8',
+      env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod', GOOS: 'linux', GOARCH: 'amd64' },
+      timeout: 600_000,
+    },
+  );
   if (res.status !== 0) {
     fs.rmSync(tmp, { force: true });
     throw new BackupError(`building tools/hosts failed:\n${res.stderr || String(res.error)}`);
@@ -144,7 +162,9 @@ function defaultCacheRoot(): string {
 }
 
 function listFiles(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? listFiles(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? listFiles(path.join(dir, e.name)) : [path.join(dir, e.name)]));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -165,10 +185,22 @@ class HostSession {
    * Runs a host script. `secretOutput`: its standard output carries key material or cluster data, so
    * an error quotes only its standard error (the transport's errors would quote stdout too).
    */
-  async sh(script: string, args: string[], o: { label: string; timeoutMs?: number; check?: boolean; maxOutputBytes?: number; secretOutput?: boolean }): Promise<string> {
+  async sh(
+    script: string,
+    args: string[],
+    o: { label: string; timeoutMs?: number; check?: boolean; maxOutputBytes?: number; secretOutput?: boolean },
+  ): Promise<string> {
     const check = o.check ?? true;
-    const r = await this.conn.run(['sh', '-c', script, 'hcb', ...args], { label: o.label, timeoutMs: o.timeoutMs ?? 120_000, check: check && !o.secretOutput, maxOutputBytes: o.maxOutputBytes });
-    if (check && r.code !== 0) throw new BackupError(`${this.where()}: ${o.label} failed (exit ${r.code ?? r.signal}): ${r.stderr.trim().slice(-800)}`);
+    const r = await this.conn.run(['sh', '-c', script, 'hcb', ...args], {
+      label: o.label,
+      timeoutMs: o.timeoutMs ?? 120_000,
+      check: check && !o.secretOutput,
+      maxOutputBytes: o.maxOutputBytes,
+    });
+    if (check && r.code !== 0)
+      throw new BackupError(
+        `${this.where()}: ${o.label} failed (exit ${r.code ?? r.signal}): ${r.stderr.trim().slice(-800)}`,
+      );
     if (r.stdoutTruncated) throw new BackupError(`${this.where()}: ${o.label}: the output was cut off`);
     return r.stdout;
   }
@@ -176,11 +208,20 @@ class HostSession {
   /** The first container's `--flag=value` arguments of a static pod manifest on the host. */
   async staticPodFlags(name: (typeof STATIC_PODS)[number]): Promise<Map<string, string>> {
     const file = `${MANIFESTS_DIR}/${name}.yaml`;
-    const out = await this.sh('if [ -f "$2" ]; then echo "moved $(cat "$2")"; elif [ -f "$1" ]; then cat "$1"; else echo missing; fi', [file, IN_PROGRESS], { label: `read ${file}` });
+    const out = await this.sh(
+      'if [ -f "$2" ]; then echo "moved $(cat "$2")"; elif [ -f "$1" ]; then cat "$1"; else echo missing; fi',
+      [file, IN_PROGRESS],
+      { label: `read ${file}` },
+    );
     if (out.startsWith('moved ')) {
-      throw new BackupError(`${this.where()}: a restore did not finish: the static pod manifests are in ${out.slice(6).trim()}; move them back to ${MANIFESTS_DIR} (and remove ${IN_PROGRESS}) after checking the data directory`);
+      throw new BackupError(
+        `${this.where()}: a restore did not finish: the static pod manifests are in ${out.slice(6).trim()}; move them back to ${MANIFESTS_DIR} (and remove ${IN_PROGRESS}) after checking the data directory`,
+      );
     }
-    if (out.trim() === 'missing') throw new BackupError(`${this.where()}: ${file} does not exist: is this a control plane made by kubeadm (hcb hosts target)?`);
+    if (out.trim() === 'missing')
+      throw new BackupError(
+        `${this.where()}: ${file} does not exist: is this a control plane made by kubeadm (hcb hosts target)?`,
+      );
     const pod = parseYaml(out) as { spec?: { containers?: Array<{ command?: string[] }> } };
     const flags = new Map<string, string>();
     for (const a of pod?.spec?.containers?.[0]?.command?.slice(1) ?? []) {
@@ -193,7 +234,9 @@ class HostSession {
   /** Puts `local` at `remote` (mode 0755, root) unless the host has the same sha256 there. */
   async deliver(local: string, remote: string): Promise<void> {
     const want = sha256File(local);
-    const have = (await this.sh('[ -f "$1" ] && sha256sum -- "$1" | cut -d" " -f1 || true', [remote], { label: `sha256 ${remote}` })).trim();
+    const have = (
+      await this.sh('[ -f "$1" ] && sha256sum -- "$1" | cut -d" " -f1 || true', [remote], { label: `sha256 ${remote}` })
+    ).trim();
     if (have === want) return;
     await this.sh('mkdir -p -- "$(dirname -- "$1")"', [remote], { label: `mkdir for ${remote}` });
     await this.conn.upload(fs.readFileSync(local), remote, { mode: '0755', owner: 'root:root', timeoutMs: 300_000 });
@@ -202,21 +245,30 @@ class HostSession {
 
   /** Copies a host file here in base64 chunks and checks size and sha256 against the host's. */
   async download(remote: string, local: string): Promise<{ bytes: number; sha256: string }> {
-    const meta = (await this.sh('stat -c %s -- "$1" && sha256sum -- "$1" | cut -d" " -f1', [remote], { label: `stat ${remote}` })).trim().split('\n');
+    const meta = (
+      await this.sh('stat -c %s -- "$1" && sha256sum -- "$1" | cut -d" " -f1', [remote], { label: `stat ${remote}` })
+    )
+      .trim()
+      .split('\n');
     const size = Number(meta[0]);
     const remoteSha = meta[1];
-    if (!Number.isInteger(size) || !/^[0-9a-f]{64}$/.test(remoteSha ?? '')) throw new BackupError(`${this.where()}: cannot read the size and sha256 of ${remote}`);
+    if (!Number.isInteger(size) || !/^[0-9a-f]{64}$/.test(remoteSha ?? ''))
+      throw new BackupError(`${this.where()}: cannot read the size and sha256 of ${remote}`);
     const fd = fs.openSync(local, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
     const h = crypto.createHash('sha256');
     let got = 0;
     try {
       for (let i = 0; i * CHUNK_BYTES < size; i++) {
-        const b64 = await this.sh(`dd if="$1" bs=${CHUNK_BYTES} skip="$2" count=1 2>/dev/null | base64 -w 0`, [remote, String(i)], {
-          label: `read ${remote} part ${i + 1}/${Math.ceil(size / CHUNK_BYTES)}`,
-          maxOutputBytes: Math.ceil((CHUNK_BYTES * 4) / 3) + 1024,
-          timeoutMs: 300_000,
-          secretOutput: true,
-        });
+        const b64 = await this.sh(
+          `dd if="$1" bs=${CHUNK_BYTES} skip="$2" count=1 2>/dev/null | base64 -w 0`,
+          [remote, String(i)],
+          {
+            label: `read ${remote} part ${i + 1}/${Math.ceil(size / CHUNK_BYTES)}`,
+            maxOutputBytes: Math.ceil((CHUNK_BYTES * 4) / 3) + 1024,
+            timeoutMs: 300_000,
+            secretOutput: true,
+          },
+        );
         const chunk = Buffer.from(b64.trim(), 'base64');
         fs.writeSync(fd, chunk);
         h.update(chunk);
@@ -229,24 +281,32 @@ class HostSession {
     const sum = h.digest('hex');
     if (got !== size || sum !== remoteSha) {
       fs.rmSync(local, { force: true });
-      throw new BackupError(`${this.where()}: ${remote} arrived as ${got} bytes, sha256 ${sum}; the host has ${size} bytes, sha256 ${remoteSha}`);
+      throw new BackupError(
+        `${this.where()}: ${remote} arrived as ${got} bytes, sha256 ${sum}; the host has ${size} bytes, sha256 ${remoteSha}`,
+      );
     }
     return { bytes: got, sha256: sum };
   }
 
   /** Every regular file under `dirs` on the host with mode and content (small files: PKI, configuration, keys). */
   async readTree(dirs: string[]): Promise<Array<{ path: string; mode: number; content: Buffer }>> {
-    const out = await this.sh(READ_TREE_SCRIPT, dirs, { label: `read ${dirs.join(', ')}`, maxOutputBytes: 32 * 1024 * 1024, secretOutput: true });
+    const out = await this.sh(READ_TREE_SCRIPT, dirs, {
+      label: `read ${dirs.join(', ')}`,
+      maxOutputBytes: 32 * 1024 * 1024,
+      secretOutput: true,
+    });
     const files: Array<{ path: string; mode: number; content: Buffer }> = [];
     const lines = out.split('\n');
     for (let i = 0; i < lines.length; i++) {
       const m = /^file ([0-7]+) ([0-9]+) ([0-9a-f]{64}) (\/.+)$/.exec(lines[i]);
       if (!m) continue;
       const [, mode, size, sum, p] = m;
-      if (!/^\/[A-Za-z0-9._/@+-]+$/.test(p) || p.split('/').includes('..')) throw new BackupError(`${this.where()}: refusing to back up a file with an unusual name: ${JSON.stringify(p)}`);
+      if (!/^\/[A-Za-z0-9._/@+-]+$/.test(p) || p.split('/').includes('..'))
+        throw new BackupError(`${this.where()}: refusing to back up a file with an unusual name: ${JSON.stringify(p)}`);
       const content = Buffer.from(lines[++i] ?? '', 'base64');
       const got = crypto.createHash('sha256').update(content).digest('hex');
-      if (content.length !== Number(size) || got !== sum) throw new BackupError(`${this.where()}: ${p} changed while it was read (or arrived damaged)`);
+      if (content.length !== Number(size) || got !== sum)
+        throw new BackupError(`${this.where()}: ${p} changed while it was read (or arrived damaged)`);
       files.push({ path: p, mode: parseInt(mode, 8), content });
     }
     return files;
@@ -280,9 +340,11 @@ function requireFlag(flags: Map<string, string>, pod: string, name: string): str
 export async function hostsBackupNow(opts: HostsBackupOptions): Promise<BackupManifest> {
   const log = opts.log ?? (() => undefined);
   const retain = opts.retain ?? 7;
-  if (!Number.isInteger(retain) || retain < 1) throw new BackupError(`retain must be a whole number of at least 1, got ${retain}`);
+  if (!Number.isInteger(retain) || retain < 1)
+    throw new BackupError(`retain must be a whole number of at least 1, got ${retain}`);
   const etcdutl = path.join(opts.binDir, 'etcdutl');
-  if (!fs.existsSync(etcdutl)) throw new BackupError(`etcdutl not found in ${opts.binDir}: build the toolchain (npm run toolchain)`);
+  if (!fs.existsSync(etcdutl))
+    throw new BackupError(`etcdutl not found in ${opts.binDir}: build the toolchain (npm run toolchain)`);
   const program = buildHostBackupProgram(undefined, log);
   const key = loadKey(opts.keyFile, true);
   const backupDir = path.resolve(opts.backupDir);
@@ -299,7 +361,9 @@ export async function hostsBackupNow(opts: HostsBackupOptions): Promise<BackupMa
     if (!endpoint) throw new BackupError('the API server reaches etcd over no https URL (--etcd-servers)');
     const remoteProgram = `${HOST_BACKUP_BIN_DIR}/hcb-host-backup`;
     await s.deliver(program, remoteProgram);
-    await s.sh('umask 077; mkdir -p -- "$1"; chmod 0700 -- "$1"', [HOST_BACKUP_WORK_DIR], { label: 'backup work directory' });
+    await s.sh('umask 077; mkdir -p -- "$1"; chmod 0700 -- "$1"', [HOST_BACKUP_WORK_DIR], {
+      label: 'backup work directory',
+    });
     log(`${s.where()}: taking an etcd snapshot through the etcd API (${endpoint})`);
     const out = await s.sh(
       '"$1" snapshot --endpoint "$2" --cacert "$3" --cert "$4" --key "$5" --out "$6" --timeout "$7"',
@@ -314,11 +378,19 @@ export async function hostsBackupNow(opts: HostsBackupOptions): Promise<BackupMa
       ],
       { label: 'etcd snapshot on the host', timeoutMs: (opts.snapshotTimeoutMs ?? 600_000) + 30_000 },
     );
-    const result = JSON.parse(out.trim().split('\n').pop() ?? '{}') as { bytes?: number; sha256?: string; version?: string };
-    if (!result.bytes || !result.sha256) throw new BackupError(`${s.where()}: the snapshot program reported no result: ${out.slice(0, 300)}`);
+    const result = JSON.parse(out.trim().split('\n').pop() ?? '{}') as {
+      bytes?: number;
+      sha256?: string;
+      version?: string;
+    };
+    if (!result.bytes || !result.sha256)
+      throw new BackupError(`${s.where()}: the snapshot program reported no result: ${out.slice(0, 300)}`);
     const snapPath = path.join(work, 'snapshot.db');
     const got = await s.download(remoteSnap, snapPath);
-    if (got.sha256 !== result.sha256 || got.bytes !== result.bytes) throw new BackupError(`${s.where()}: the snapshot on the host is not what etcd streamed (${got.bytes} bytes ${got.sha256}, streamed ${result.bytes} bytes ${result.sha256})`);
+    if (got.sha256 !== result.sha256 || got.bytes !== result.bytes)
+      throw new BackupError(
+        `${s.where()}: the snapshot on the host is not what etcd streamed (${got.bytes} bytes ${got.sha256}, streamed ${result.bytes} bytes ${result.sha256})`,
+      );
     const revision = snapshotRevision(etcdutl, snapPath);
 
     const configFiles: Array<{ name: string; abs: string; mode: number }> = [];
@@ -328,7 +400,8 @@ export async function hostsBackupNow(opts: HostsBackupOptions): Promise<BackupMa
       fs.writeFileSync(local, f.content, { mode: 0o600 });
       configFiles.push({ name: `config${f.path}`, abs: local, mode: f.mode });
     }
-    if (!configFiles.some((f) => f.name.startsWith('config/etc/kubernetes/pki/'))) throw new BackupError(`${s.where()}: /etc/kubernetes/pki holds no files`);
+    if (!configFiles.some((f) => f.name.startsWith('config/etc/kubernetes/pki/')))
+      throw new BackupError(`${s.where()}: /etc/kubernetes/pki holds no files`);
     return writeBackup({
       backupDir,
       key,
@@ -341,7 +414,9 @@ export async function hostsBackupNow(opts: HostsBackupOptions): Promise<BackupMa
       log,
     });
   } finally {
-    await s.sh('rm -f -- "$1"', [remoteSnap], { label: 'remove the snapshot on the host', check: false }).catch(() => undefined);
+    await s
+      .sh('rm -f -- "$1"', [remoteSnap], { label: 'remove the snapshot on the host', check: false })
+      .catch(() => undefined);
     await s.conn.close();
     fs.rmSync(work, { recursive: true, force: true });
   }
@@ -358,17 +433,26 @@ export async function hostsBackupNow(opts: HostsBackupOptions): Promise<BackupMa
 export async function hostsRestore(opts: HostsRestoreOptions): Promise<HostsRestoreResult> {
   const log = opts.log ?? (() => undefined);
   const etcdutl = path.join(opts.binDir, 'etcdutl');
-  if (!fs.existsSync(etcdutl)) throw new BackupError(`etcdutl not found in ${opts.binDir}: build the toolchain (npm run toolchain)`);
+  if (!fs.existsSync(etcdutl))
+    throw new BackupError(`etcdutl not found in ${opts.binDir}: build the toolchain (npm run toolchain)`);
   const key = loadKey(opts.keyFile, false);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'hcb-hosts-restore-'));
   try {
     log(`authenticating ${path.basename(opts.file)}`);
     const { manifest, files } = decryptBackup(opts.file, key, work);
-    if (manifest.source?.target !== 'hosts') throw new BackupError(`${path.basename(opts.file)} is a backup of a local cluster, not of a hosts control plane; restore it with hcb backup restore --state-dir`);
-    if (manifest.source.host !== opts.host.name) throw new BackupError(`${path.basename(opts.file)} was taken on host ${manifest.source.host}, not ${opts.host.name}; a restore goes back onto the host it was taken from`);
+    if (manifest.source?.target !== 'hosts')
+      throw new BackupError(
+        `${path.basename(opts.file)} is a backup of a local cluster, not of a hosts control plane; restore it with hcb backup restore --state-dir`,
+      );
+    if (manifest.source.host !== opts.host.name)
+      throw new BackupError(
+        `${path.basename(opts.file)} was taken on host ${manifest.source.host}, not ${opts.host.name}; a restore goes back onto the host it was taken from`,
+      );
     const program = buildHostBackupProgram(undefined, log);
     const snap = files.find((f) => f.name === 'etcd/snapshot.db')!;
-    const config = files.filter((f) => f.name.startsWith('config/')).map((f) => ({ ...f, remote: f.name.slice('config'.length) }));
+    const config = files
+      .filter((f) => f.name.startsWith('config/'))
+      .map((f) => ({ ...f, remote: f.name.slice('config'.length) }));
 
     const s = await open(opts);
     try {
@@ -394,11 +478,18 @@ async function restoreOnHost(
   const etcd = await s.staticPodFlags('etcd');
   const apiserver = await s.staticPodFlags('kube-apiserver');
   const dataDir = requireFlag(etcd, 'etcd', 'data-dir');
-  if (!/^\/[A-Za-z0-9._/-]+$/.test(dataDir) || dataDir.split('/').includes('..') || dataDir === '/') throw new BackupError(`etcd's --data-dir ${dataDir} is not a plain absolute path`);
+  if (!/^\/[A-Za-z0-9._/-]+$/.test(dataDir) || dataDir.split('/').includes('..') || dataDir === '/')
+    throw new BackupError(`etcd's --data-dir ${dataDir} is not a plain absolute path`);
 
   // Plan the configuration files: nothing changes unless the whole restore can go ahead.
   const have = new Map<string, string>();
-  for (const line of (await s.sh(SHA_SCRIPT, config.map((c) => c.remote), { label: 'sha256 of the configuration files' })).split('\n')) {
+  for (const line of (
+    await s.sh(
+      SHA_SCRIPT,
+      config.map((c) => c.remote),
+      { label: 'sha256 of the configuration files' },
+    )
+  ).split('\n')) {
     const m = /^([0-9a-f]{64}|-) (.+)$/.exec(line);
     if (m) have.set(m[2], m[1]);
   }
@@ -425,44 +516,83 @@ async function restoreOnHost(
   }
 
   // The new data directory, written beside the old one while the control plane still runs.
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   const fresh = `${dataDir}.restore-${stamp}`;
   const remoteEtcdutl = `${HOST_BACKUP_BIN_DIR}/etcdutl`;
   const remoteProgram = `${HOST_BACKUP_BIN_DIR}/hcb-host-backup`;
   await s.deliver(etcdutl, remoteEtcdutl);
   await s.deliver(program, remoteProgram);
-  await s.sh('umask 077; mkdir -p -- "$1"; chmod 0700 -- "$1"', [HOST_BACKUP_WORK_DIR], { label: 'backup work directory' });
+  await s.sh('umask 077; mkdir -p -- "$1"; chmod 0700 -- "$1"', [HOST_BACKUP_WORK_DIR], {
+    label: 'backup work directory',
+  });
   const remoteSnap = `${HOST_BACKUP_WORK_DIR}/restore-${stamp}.db`;
   let stopped = false;
   let swapped = false;
   try {
-    await s.conn.upload(fs.readFileSync(snapshot), remoteSnap, { mode: '0600', owner: 'root:root', timeoutMs: 600_000 });
-    const args = ['snapshot', 'restore', remoteSnap, '--data-dir', fresh, '--bump-revision', String(RESTORE_REVISION_BUMP), '--mark-compacted'];
+    await s.conn.upload(fs.readFileSync(snapshot), remoteSnap, {
+      mode: '0600',
+      owner: 'root:root',
+      timeoutMs: 600_000,
+    });
+    const args = [
+      'snapshot',
+      'restore',
+      remoteSnap,
+      '--data-dir',
+      fresh,
+      '--bump-revision',
+      String(RESTORE_REVISION_BUMP),
+      '--mark-compacted',
+    ];
     for (const f of ['name', 'initial-cluster', 'initial-cluster-token', 'initial-advertise-peer-urls']) {
       const v = etcd.get(f);
       if (v) args.push(`--${f}`, v);
     }
     log(`${s.where()}: etcdutl snapshot restore into ${fresh}`);
-    const r = await s.conn.run([remoteEtcdutl, ...args], { label: 'etcdutl snapshot restore', timeoutMs: 600_000, check: false });
+    const r = await s.conn.run([remoteEtcdutl, ...args], {
+      label: 'etcdutl snapshot restore',
+      timeoutMs: 600_000,
+      check: false,
+    });
     if (r.code !== 0) {
       await s.sh('rm -rf -- "$1"', [fresh], { label: 'remove the partial restore', check: false });
-      throw new BackupError(`${s.where()}: etcdutl snapshot restore failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}; nothing was changed`);
+      throw new BackupError(
+        `${s.where()}: etcdutl snapshot restore failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}; nothing was changed`,
+      );
     }
 
     // Kubernetes' procedure for kubeadm's static pods: stop them by moving their manifests out.
     const moved = `${HOST_BACKUP_WORK_DIR}/manifests-${stamp}`;
     log(`${s.where()}: stopping the control plane (manifests moved to ${moved})`);
     stopped = true;
-    const stop = await s.sh(STOP_SCRIPT, [MANIFESTS_DIR, moved, IN_PROGRESS, String(Math.round((opts.stopTimeoutMs ?? 240_000) / 1000)), ...STATIC_PODS], {
-      label: 'stop the static pods',
-      timeoutMs: (opts.stopTimeoutMs ?? 240_000) + 30_000,
-      check: false,
-    });
-    if (!/^hcb-stopped$/m.test(stop)) throw new BackupError(`${s.where()}: the control plane's containers did not stop: ${stop.trim().split('\n').slice(-3).join(' | ')}`);
+    const stop = await s.sh(
+      STOP_SCRIPT,
+      [MANIFESTS_DIR, moved, IN_PROGRESS, String(Math.round((opts.stopTimeoutMs ?? 240_000) / 1000)), ...STATIC_PODS],
+      {
+        label: 'stop the static pods',
+        timeoutMs: (opts.stopTimeoutMs ?? 240_000) + 30_000,
+        check: false,
+      },
+    );
+    if (!/^hcb-stopped$/m.test(stop))
+      throw new BackupError(
+        `${s.where()}: the control plane's containers did not stop: ${stop.trim().split('\n').slice(-3).join(' | ')}`,
+      );
 
     for (const w of writes) {
-      await s.sh('mkdir -p -m 0700 -- "$(dirname -- "$1")"; [ -f "$1" ] && cp -p -- "$1" "$1.before-restore-$2"; true', [w.remote, stamp], { label: `keep ${w.remote}` });
-      await s.conn.upload(fs.readFileSync(w.path), w.remote, { mode: `0${(w.mode & 0o777).toString(8).padStart(3, '0')}`, owner: 'root:root', secret: true });
+      await s.sh(
+        'mkdir -p -m 0700 -- "$(dirname -- "$1")"; [ -f "$1" ] && cp -p -- "$1" "$1.before-restore-$2"; true',
+        [w.remote, stamp],
+        { label: `keep ${w.remote}` },
+      );
+      await s.conn.upload(fs.readFileSync(w.path), w.remote, {
+        mode: `0${(w.mode & 0o777).toString(8).padStart(3, '0')}`,
+        owner: 'root:root',
+        secret: true,
+      });
     }
     const swap = await s.sh(SWAP_SCRIPT, [dataDir, fresh, stamp], { label: 'swap the data directory' });
     swapped = true;
@@ -471,27 +601,51 @@ async function restoreOnHost(
     log(`${s.where()}: starting the control plane`);
     await s.sh(START_SCRIPT, [MANIFESTS_DIR, moved, IN_PROGRESS], { label: 'start the static pods' });
     stopped = false;
-    const ready = await s.sh('"$1" wait-ready --kubeconfig /etc/kubernetes/admin.conf --path /readyz --timeout "$2"', [remoteProgram, `${Math.round((opts.readyTimeoutMs ?? 360_000) / 1000)}s`], {
-      label: 'wait for the API server',
-      timeoutMs: (opts.readyTimeoutMs ?? 360_000) + 30_000,
-      check: false,
-    });
+    const ready = await s.sh(
+      '"$1" wait-ready --kubeconfig /etc/kubernetes/admin.conf --path /readyz --timeout "$2"',
+      [remoteProgram, `${Math.round((opts.readyTimeoutMs ?? 360_000) / 1000)}s`],
+      {
+        label: 'wait for the API server',
+        timeoutMs: (opts.readyTimeoutMs ?? 360_000) + 30_000,
+        check: false,
+      },
+    );
     if (!/^ready after/m.test(ready)) {
-      throw new BackupError(`${s.where()}: the API server did not become ready after the restore${previousDataDir ? `; the previous data directory is kept in ${previousDataDir}` : ''}: ${ready.trim().slice(-300)}`);
+      throw new BackupError(
+        `${s.where()}: the API server did not become ready after the restore${previousDataDir ? `; the previous data directory is kept in ${previousDataDir}` : ''}: ${ready.trim().slice(-300)}`,
+      );
     }
-    log(`${s.where()}: restored revision ${manifest.revision} from ${manifest.time}; API ${ready.trim()}${previousDataDir ? `; the previous data is kept in ${previousDataDir}` : ''}`);
+    log(
+      `${s.where()}: restored revision ${manifest.revision} from ${manifest.time}; API ${ready.trim()}${previousDataDir ? `; the previous data is kept in ${previousDataDir}` : ''}`,
+    );
     return { manifest, previousDataDir, restoredConfig, differingConfig };
   } catch (e) {
     if (stopped) {
       // Put the control plane back as it was found (the data directory only when it was not yet swapped).
-      if (!swapped) await s.sh('rm -rf -- "$1"', [fresh], { label: 'remove the unused restore', check: false }).catch(() => undefined);
-      const back = await s.sh(START_SCRIPT, [MANIFESTS_DIR, `${HOST_BACKUP_WORK_DIR}/manifests-${stamp}`, IN_PROGRESS], { label: 'start the static pods again', check: false }).catch((x: Error) => x.message);
-      throw new BackupError(`${(e as Error).message}\n(static pod manifests put back: ${back.trim() || 'ok'}${swapped ? '' : '; the data directory was not changed'})`, { cause: e });
+      if (!swapped)
+        await s
+          .sh('rm -rf -- "$1"', [fresh], { label: 'remove the unused restore', check: false })
+          .catch(() => undefined);
+      const back = await s
+        .sh(START_SCRIPT, [MANIFESTS_DIR, `${HOST_BACKUP_WORK_DIR}/manifests-${stamp}`, IN_PROGRESS], {
+          label: 'start the static pods again',
+          check: false,
+        })
+        .catch((x: Error) => x.message);
+      throw new BackupError(
+        `${(e as Error).message}\n(static pod manifests put back: ${back.trim() || 'ok'}${swapped ? '' : '; the data directory was not changed'})`,
+        { cause: e },
+      );
     }
-    if (!swapped) await s.sh('rm -rf -- "$1"', [fresh], { label: 'remove the unused restore', check: false }).catch(() => undefined);
+    if (!swapped)
+      await s
+        .sh('rm -rf -- "$1"', [fresh], { label: 'remove the unused restore', check: false })
+        .catch(() => undefined);
     throw e;
   } finally {
-    await s.sh('rm -f -- "$1"', [remoteSnap], { label: 'remove the uploaded snapshot', check: false }).catch(() => undefined);
+    await s
+      .sh('rm -f -- "$1"', [remoteSnap], { label: 'remove the uploaded snapshot', check: false })
+      .catch(() => undefined);
   }
 }
 

@@ -96,8 +96,18 @@ export class ControlPlaneHost {
     return `host ${this.opts.host.name}`;
   }
 
-  private async sh(script: string, args: string[] = [], o: { timeoutMs?: number; label: string; secrets?: string[]; check?: boolean; input?: string | Buffer }): Promise<string> {
-    const res = await this.conn.run(['sh', '-c', script, 'hcb', ...args], { timeoutMs: o.timeoutMs ?? 120_000, label: o.label, secrets: o.secrets, check: o.check ?? true, input: o.input });
+  private async sh(
+    script: string,
+    args: string[] = [],
+    o: { timeoutMs?: number; label: string; secrets?: string[]; check?: boolean; input?: string | Buffer },
+  ): Promise<string> {
+    const res = await this.conn.run(['sh', '-c', script, 'hcb', ...args], {
+      timeoutMs: o.timeoutMs ?? 120_000,
+      label: o.label,
+      secrets: o.secrets,
+      check: o.check ?? true,
+      input: o.input,
+    });
     return res.stdout;
   }
 
@@ -115,8 +125,20 @@ export class ControlPlaneHost {
       ...HOST_BINARIES.map((b) => ({ local: path.join(this.opts.binDir, b), remote: `${HOST_BIN_DIR}/${b}` })),
       ...CNI_PLUGINS.map((b) => ({ local: path.join(this.opts.binDir, b), remote: `${HOST_CNI_BIN_DIR}/${b}` })),
     ];
-    for (const w of wanted) if (!fs.existsSync(w.local)) throw new Error(`${this.where()}: ${w.local} is missing; run npm run toolchain`);
-    changed.push(...(await this.deliver(wanted.map((w) => ({ remote: w.remote, data: () => fs.readFileSync(w.local), sha256: sha256File(w.local), mode: '0755', owner: 'root:root', what: 'binary' })))));
+    for (const w of wanted)
+      if (!fs.existsSync(w.local)) throw new Error(`${this.where()}: ${w.local} is missing; run npm run toolchain`);
+    changed.push(
+      ...(await this.deliver(
+        wanted.map((w) => ({
+          remote: w.remote,
+          data: () => fs.readFileSync(w.local),
+          sha256: sha256File(w.local),
+          mode: '0755',
+          owner: 'root:root',
+          what: 'binary',
+        })),
+      )),
+    );
 
     // 2. node files (blueprint-owned, with content)
     const owned = this.opts.nodeFiles.filter((f) => f.createdBy === 'blueprint' && f.content !== undefined);
@@ -124,24 +146,76 @@ export class ControlPlaneHost {
     const materialize = (c: string) => c.replace(SECRET_TOKEN, (_m, name: string) => secrets[name]);
     const files = owned.map((f) => {
       const content = Buffer.from(materialize(f.content!), 'utf8');
-      return { remote: f.path, data: () => content, sha256: sha256(content), mode: modeString(f.mode), owner: `${f.owner}:${f.group}`, what: 'node file', secret: f.sensitive || /\{\{hcb-secret:/.test(f.content!) };
+      return {
+        remote: f.path,
+        data: () => content,
+        sha256: sha256(content),
+        mode: modeString(f.mode),
+        owner: `${f.owner}:${f.group}`,
+        what: 'node file',
+        secret: f.sensitive || /\{\{hcb-secret:/.test(f.content!),
+      };
     });
     const initConfig = Buffer.from(this.initConfig(kubeadmFile.content!), 'utf8');
-    files.push({ remote: HOST_KUBEADM_INIT_CONFIG, data: () => initConfig, sha256: sha256(initConfig), mode: '0600', owner: 'root:root', what: 'kubeadm init configuration', secret: false });
+    files.push({
+      remote: HOST_KUBEADM_INIT_CONFIG,
+      data: () => initConfig,
+      sha256: sha256(initConfig),
+      mode: '0600',
+      owner: 'root:root',
+      what: 'kubeadm init configuration',
+      secret: false,
+    });
 
     // 3. images, containerd and CNI configuration
     const images = this.buildImages(kubernetesVersion, await this.imageTags(initConfig));
-    const capBnd = (await this.sh('sed -n "s/^CapBnd:[[:space:]]*//p" /proc/self/status', [], { label: 'read CapBnd' })).trim() || 'ffffffffff';
-    const containerdConfig = Buffer.from(renderContainerdConfig({ runcPath: `${HOST_BIN_DIR}/runc`, sandboxImage: images.pause.ref, restrictOomScoreAdj: lacksSysResource(capBnd) }), 'utf8');
-    const cniConfig = Buffer.from(renderCniConfig({ nodeAddress: this.opts.host.address, nodePrefix: 32, podCidr: this.opts.podNetwork.podCidr, podGateway: this.opts.podNetwork.podGateway, serviceCidr: '' }), 'utf8');
-    files.push({ remote: '/etc/containerd/config.toml', data: () => containerdConfig, sha256: sha256(containerdConfig), mode: '0600', owner: 'root:root', what: 'containerd configuration', secret: false });
-    files.push({ remote: '/etc/cni/net.d/10-hcb-pods.conflist', data: () => cniConfig, sha256: sha256(cniConfig), mode: '0644', owner: 'root:root', what: 'CNI configuration', secret: false });
+    const capBnd =
+      (await this.sh('sed -n "s/^CapBnd:[[:space:]]*//p" /proc/self/status', [], { label: 'read CapBnd' })).trim() ||
+      'ffffffffff';
+    const containerdConfig = Buffer.from(
+      renderContainerdConfig({
+        runcPath: `${HOST_BIN_DIR}/runc`,
+        sandboxImage: images.pause.ref,
+        restrictOomScoreAdj: lacksSysResource(capBnd),
+      }),
+      'utf8',
+    );
+    const cniConfig = Buffer.from(
+      renderCniConfig({
+        nodeAddress: this.opts.host.address,
+        nodePrefix: 32,
+        podCidr: this.opts.podNetwork.podCidr,
+        podGateway: this.opts.podNetwork.podGateway,
+        serviceCidr: '',
+      }),
+      'utf8',
+    );
+    files.push({
+      remote: '/etc/containerd/config.toml',
+      data: () => containerdConfig,
+      sha256: sha256(containerdConfig),
+      mode: '0600',
+      owner: 'root:root',
+      what: 'containerd configuration',
+      secret: false,
+    });
+    files.push({
+      remote: '/etc/cni/net.d/10-hcb-pods.conflist',
+      data: () => cniConfig,
+      sha256: sha256(cniConfig),
+      mode: '0644',
+      owner: 'root:root',
+      what: 'CNI configuration',
+      secret: false,
+    });
     changed.push(...(await this.deliver(files)));
 
     // host settings: the etcd user (owner of the etcd data directory), kubelet kernel settings, cgroup parent
     const etcdData = this.opts.nodeFiles.find((f) => f.role === 'etcd-data');
     if (etcdData && etcdData.owner !== 'root') {
-      const out = await this.sh(ENSURE_USER_SCRIPT, [etcdData.owner, HOST_STATE_DIR], { label: `ensure user ${etcdData.owner}` });
+      const out = await this.sh(ENSURE_USER_SCRIPT, [etcdData.owner, HOST_STATE_DIR], {
+        label: `ensure user ${etcdData.owner}`,
+      });
       if (out.includes('created')) changed.push(`user ${etcdData.owner}`);
     }
     if (kubeletConfig.protectKernelDefaults) {
@@ -151,43 +225,91 @@ export class ControlPlaneHost {
     }
     const cgroupRoot = typeof kubeletConfig.cgroupRoot === 'string' ? kubeletConfig.cgroupRoot : '';
     if (cgroupRoot) {
-      if (!/^\/[A-Za-z0-9._-]+$/.test(cgroupRoot)) throw new Error(`${this.where()}: the kubelet's cgroupRoot must be one level below the root (is ${cgroupRoot})`);
+      if (!/^\/[A-Za-z0-9._-]+$/.test(cgroupRoot))
+        throw new Error(
+          `${this.where()}: the kubelet's cgroupRoot must be one level below the root (is ${cgroupRoot})`,
+        );
       await this.sh(CGROUP_SCRIPT, [cgroupRoot, HOST_STATE_DIR], { label: 'kubelet cgroup parent' });
     }
 
     // 4. containerd, images
-    const containerdFp = sha256(Buffer.concat([containerdConfig, Buffer.from(await this.remoteSha(`${HOST_BIN_DIR}/containerd`))]));
-    if (await this.ensureProcess('containerd', [`${HOST_BIN_DIR}/containerd`, '--config', '/etc/containerd/config.toml'], containerdFp)) changed.push('containerd started');
-    await this.waitFor('containerd', 'ctr version', () => this.sh(`"$1/ctr" --address ${CONTAINERD_SOCKET} version >/dev/null 2>&1 && echo ok || true`, [HOST_BIN_DIR], { label: 'ctr version' }).then((o) => o.includes('ok')), 60_000);
+    const containerdFp = sha256(
+      Buffer.concat([containerdConfig, Buffer.from(await this.remoteSha(`${HOST_BIN_DIR}/containerd`))]),
+    );
+    if (
+      await this.ensureProcess(
+        'containerd',
+        [`${HOST_BIN_DIR}/containerd`, '--config', '/etc/containerd/config.toml'],
+        containerdFp,
+      )
+    )
+      changed.push('containerd started');
+    await this.waitFor(
+      'containerd',
+      'ctr version',
+      () =>
+        this.sh(`"$1/ctr" --address ${CONTAINERD_SOCKET} version >/dev/null 2>&1 && echo ok || true`, [HOST_BIN_DIR], {
+          label: 'ctr version',
+        }).then((o) => o.includes('ok')),
+      60_000,
+    );
     changed.push(...(await this.importImages(Object.values(images))));
 
     // 5. kubeadm init (once), the kubelet
-    const initialised = (await this.sh('[ -s /etc/kubernetes/admin.conf ] && echo yes || true', [], { label: 'admin.conf present' })).includes('yes');
+    const initialised = (
+      await this.sh('[ -s /etc/kubernetes/admin.conf ] && echo yes || true', [], { label: 'admin.conf present' })
+    ).includes('yes');
     if (!initialised) {
       this.log(`${this.where()}: kubeadm init`);
       const started = Date.now();
-      const out = await this.sh(INIT_SCRIPT, [HOST_BIN_DIR, HOST_STATE_DIR, HOST_KUBEADM_INIT_CONFIG, KUBELET_ARGS_PREFIX.join(' ')], { label: 'kubeadm init', timeoutMs: this.opts.initTimeoutMs ?? 480_000, check: false }).catch((e: Error) => {
+      const out = await this.sh(
+        INIT_SCRIPT,
+        [HOST_BIN_DIR, HOST_STATE_DIR, HOST_KUBEADM_INIT_CONFIG, KUBELET_ARGS_PREFIX.join(' ')],
+        { label: 'kubeadm init', timeoutMs: this.opts.initTimeoutMs ?? 480_000, check: false },
+      ).catch((e: Error) => {
         throw new Error(`${this.where()}: kubeadm init: ${e.message}`);
       });
       const status = /^hcb-init-status (\d+)$/m.exec(out)?.[1];
       if (status !== '0') {
-        const logs = await this.sh('tail -n 40 "$1/log/kubeadm-init.log"; echo ---; tail -n 30 "$1/log/kubelet.log" 2>/dev/null', [HOST_STATE_DIR], { label: 'kubeadm logs', check: false });
+        const logs = await this.sh(
+          'tail -n 40 "$1/log/kubeadm-init.log"; echo ---; tail -n 30 "$1/log/kubelet.log" 2>/dev/null',
+          [HOST_STATE_DIR],
+          { label: 'kubeadm logs', check: false },
+        );
         throw new Error(`${this.where()}: kubeadm init failed (status ${status ?? 'unknown'}):\n${logs}`);
       }
       this.log(`${this.where()}: kubeadm init done in ${Math.round((Date.now() - started) / 1000)} s`);
       changed.push('kubeadm init');
     }
     const kubeletFp = await this.kubeletFingerprint();
-    if (await this.ensureProcess('kubelet', [`${HOST_BIN_DIR}/kubelet`, ...(await this.kubeletArgs())], kubeletFp)) changed.push('kubelet started');
+    if (await this.ensureProcess('kubelet', [`${HOST_BIN_DIR}/kubelet`, ...(await this.kubeletArgs())], kubeletFp))
+      changed.push('kubelet started');
     changed.push(...(await this.applyKubeadmFileModes()));
 
-    const admin = await this.conn.run(['cat', '/etc/kubernetes/admin.conf'], { label: 'read admin.conf', timeoutMs: 30_000 });
+    const admin = await this.conn.run(['cat', '/etc/kubernetes/admin.conf'], {
+      label: 'read admin.conf',
+      timeoutMs: 30_000,
+    });
     return { adminKubeconfig: admin.stdout, changed, nodeName };
   }
 
   /** Sends the files whose sha256 on the host differs; returns what was sent. */
-  private async deliver(items: Array<{ remote: string; data: () => Buffer; sha256: string; mode: string; owner: string; what: string; secret?: boolean }>): Promise<string[]> {
-    const out = await this.sh(SHA_SCRIPT, items.map((i) => i.remote), { label: 'sha256 of existing files', timeoutMs: 300_000 });
+  private async deliver(
+    items: Array<{
+      remote: string;
+      data: () => Buffer;
+      sha256: string;
+      mode: string;
+      owner: string;
+      what: string;
+      secret?: boolean;
+    }>,
+  ): Promise<string[]> {
+    const out = await this.sh(
+      SHA_SCRIPT,
+      items.map((i) => i.remote),
+      { label: 'sha256 of existing files', timeoutMs: 300_000 },
+    );
     const have = new Map<string, string>();
     const meta = new Map<string, string>();
     for (const line of out.split('\n')) {
@@ -202,9 +324,16 @@ export class ControlPlaneHost {
       const wantMeta = `${i.mode.replace(/^0/, '')} ${i.owner}`;
       if (have.get(i.remote) === i.sha256 && meta.get(i.remote) === wantMeta) continue;
       await this.sh('mkdir -p -- "$(dirname -- "$1")"', [i.remote], { label: `mkdir for ${i.remote}` });
-      await this.conn.upload(i.data(), i.remote, { mode: i.mode, owner: i.owner, timeoutMs: 300_000, secret: i.secret });
+      await this.conn.upload(i.data(), i.remote, {
+        mode: i.mode,
+        owner: i.owner,
+        timeoutMs: 300_000,
+        secret: i.secret,
+      });
       sent.push(`${i.what} ${i.remote}`);
-      this.log(`${this.where()}: +${Math.round((Date.now() - T0) / 1000)}s wrote ${i.what} ${i.remote} (${i.mode} ${i.owner})`);
+      this.log(
+        `${this.where()}: +${Math.round((Date.now() - T0) / 1000)}s wrote ${i.what} ${i.remote} (${i.mode} ${i.owner})`,
+      );
     }
     return sent;
   }
@@ -218,7 +347,10 @@ export class ControlPlaneHost {
     const names = [...new Set(files.flatMap((f) => [...(f.content ?? '').matchAll(SECRET_TOKEN)].map((m) => m[1])))];
     const out: Record<string, string> = {};
     for (const n of names) {
-      const res = await this.conn.run(['sh', '-c', SECRET_SCRIPT, 'hcb', `${HOST_STATE_DIR}/secrets`, n], { label: `host secret ${n}`, timeoutMs: 30_000 });
+      const res = await this.conn.run(['sh', '-c', SECRET_SCRIPT, 'hcb', `${HOST_STATE_DIR}/secrets`, n], {
+        label: `host secret ${n}`,
+        timeoutMs: 30_000,
+      });
       const v = res.stdout.trim();
       if (!/^[A-Za-z0-9+/=]{40,}$/.test(v)) throw new Error(`${this.where()}: host secret ${n} is not a base64 key`);
       out[n] = v;
@@ -228,11 +360,18 @@ export class ControlPlaneHost {
 
   private kubeadmConfigFile(): NodeFile {
     const c = this.opts.nodeFiles.filter((f) => f.role === 'kubeadm-config');
-    if (c.length !== 1 || c[0].content === undefined) throw new Error(`${this.where()}: the node files must hold exactly one kubeadm configuration with content (HardenedControlPlane.nodeFiles)`);
+    if (c.length !== 1 || c[0].content === undefined)
+      throw new Error(
+        `${this.where()}: the node files must hold exactly one kubeadm configuration with content (HardenedControlPlane.nodeFiles)`,
+      );
     return c[0];
   }
 
-  private readKubeadmConfig(text: string): { nodeName: string; kubernetesVersion: string; kubeletConfig: Record<string, unknown> } {
+  private readKubeadmConfig(text: string): {
+    nodeName: string;
+    kubernetesVersion: string;
+    kubeletConfig: Record<string, unknown>;
+  } {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- kubeadm documents the blueprint rendered, read field by field below
     const docs = parseAllDocuments(text).map((d) => d.toJS() as Record<string, any>);
     const init = docs.find((d) => d?.kind === 'InitConfiguration');
@@ -240,10 +379,16 @@ export class ControlPlaneHost {
     const kubelet = docs.find((d) => d?.kind === 'KubeletConfiguration') ?? {};
     const nodeName = init?.nodeRegistration?.name;
     if (typeof nodeName !== 'string' || nodeName !== this.opts.host.name) {
-      throw new Error(`${this.where()}: the InitConfiguration's nodeRegistration.name (${String(nodeName)}) must be the host's name; set controlPlane.nodeName`);
+      throw new Error(
+        `${this.where()}: the InitConfiguration's nodeRegistration.name (${String(nodeName)}) must be the host's name; set controlPlane.nodeName`,
+      );
     }
-    if (typeof cluster?.kubernetesVersion !== 'string') throw new Error(`${this.where()}: the ClusterConfiguration has no kubernetesVersion`);
-    if (kubelet.cgroupDriver !== 'cgroupfs') throw new Error(`${this.where()}: no systemd is assumed on the host: the kubelet's cgroupDriver must be cgroupfs (is ${String(kubelet.cgroupDriver)})`);
+    if (typeof cluster?.kubernetesVersion !== 'string')
+      throw new Error(`${this.where()}: the ClusterConfiguration has no kubernetesVersion`);
+    if (kubelet.cgroupDriver !== 'cgroupfs')
+      throw new Error(
+        `${this.where()}: no systemd is assumed on the host: the kubelet's cgroupDriver must be cgroupfs (is ${String(kubelet.cgroupDriver)})`,
+      );
     return { nodeName, kubernetesVersion: cluster.kubernetesVersion, kubeletConfig: kubelet };
   }
 
@@ -263,10 +408,17 @@ export class ControlPlaneHost {
   private async imageTags(initConfig: Buffer): Promise<{ etcd: string; pause: string }> {
     const tmp = `${HOST_STATE_DIR}/images-list.yaml`;
     await this.conn.upload(initConfig, tmp, { mode: '0600', owner: 'root:root' });
-    const out = await this.sh('"$1/kubeadm" config images list --config "$2"; rc=$?; rm -f -- "$2"; exit $rc', [HOST_BIN_DIR, tmp], { label: 'kubeadm config images list' });
+    const out = await this.sh(
+      '"$1/kubeadm" config images list --config "$2"; rc=$?; rm -f -- "$2"; exit $rc',
+      [HOST_BIN_DIR, tmp],
+      { label: 'kubeadm config images list' },
+    );
     const tag = (name: string) => {
       const m = new RegExp(`^${HOST_IMAGE_REPOSITORY.replace(/\./g, '\\.')}/${name}:(\\S+)$`, 'm').exec(out);
-      if (!m) throw new Error(`${this.where()}: kubeadm config images list names no ${name} image of ${HOST_IMAGE_REPOSITORY}:\n${out}`);
+      if (!m)
+        throw new Error(
+          `${this.where()}: kubeadm config images list names no ${name} image of ${HOST_IMAGE_REPOSITORY}:\n${out}`,
+        );
       return m[1];
     };
     return { etcd: tag('etcd'), pause: tag('pause') };
@@ -277,24 +429,53 @@ export class ControlPlaneHost {
     const repo = HOST_IMAGE_REPOSITORY.replace(/^hcb\.local\//, '');
     const out: Record<string, BuiltImage> = {};
     for (const name of CONTROL_PLANE_IMAGES) {
-      out[name] = cachedImage({ repository: `${repo}/${name}`, tag: name === 'etcd' ? tags.etcd : kubernetesVersion, binary: path.join(this.opts.binDir, name), entrypoint: [`/usr/local/bin/${name}`], user: '0:0' }, dir);
+      out[name] = cachedImage(
+        {
+          repository: `${repo}/${name}`,
+          tag: name === 'etcd' ? tags.etcd : kubernetesVersion,
+          binary: path.join(this.opts.binDir, name),
+          entrypoint: [`/usr/local/bin/${name}`],
+          user: '0:0',
+        },
+        dir,
+      );
     }
     const programs = buildImagePrograms(undefined, this.log);
-    out.pause = cachedImage({ repository: `${repo}/pause`, tag: tags.pause, binary: programs.pause, entrypoint: ['/pause'], user: '65535:65535' }, dir);
+    out.pause = cachedImage(
+      {
+        repository: `${repo}/pause`,
+        tag: tags.pause,
+        binary: programs.pause,
+        entrypoint: ['/pause'],
+        user: '65535:65535',
+      },
+      dir,
+    );
     return out;
   }
 
   private async importImages(images: BuiltImage[]): Promise<string[]> {
     const ctr = `"${HOST_BIN_DIR}/ctr" --address ${CONTAINERD_SOCKET} --namespace k8s.io`;
-    const list = async () => (await this.sh(`${ctr} images list --quiet`, [], { label: 'ctr images list' })).split('\n');
+    const list = async () =>
+      (await this.sh(`${ctr} images list --quiet`, [], { label: 'ctr images list' })).split('\n');
     const have = await list();
     const done: string[] = [];
     for (const img of images) {
       if (have.includes(img.ref) && have.includes(img.name)) continue;
       const remote = `${HOST_STATE_DIR}/images/${path.basename(img.archive)}`;
-      await this.conn.upload(fs.readFileSync(img.archive), remote, { mode: '0600', owner: 'root:root', timeoutMs: 300_000 });
-      await this.sh(`${ctr} images import --digests --local "$1" >/dev/null && rm -f -- "$1"`, [remote], { label: `ctr import ${img.name}`, timeoutMs: 300_000 });
-      if (!(await list()).includes(img.ref)) await this.sh(`${ctr} images tag --force "$1" "$2" >/dev/null`, [img.name, img.ref], { label: `ctr tag ${img.ref}` });
+      await this.conn.upload(fs.readFileSync(img.archive), remote, {
+        mode: '0600',
+        owner: 'root:root',
+        timeoutMs: 300_000,
+      });
+      await this.sh(`${ctr} images import --digests --local "$1" >/dev/null && rm -f -- "$1"`, [remote], {
+        label: `ctr import ${img.name}`,
+        timeoutMs: 300_000,
+      });
+      if (!(await list()).includes(img.ref))
+        await this.sh(`${ctr} images tag --force "$1" "$2" >/dev/null`, [img.name, img.ref], {
+          label: `ctr tag ${img.ref}`,
+        });
       done.push(`image ${img.name}`);
       this.log(`${this.where()}: image ${img.name} (${img.ref}) imported`);
     }
@@ -310,7 +491,8 @@ export class ControlPlaneHost {
 
   private async kubeletFingerprint(): Promise<string> {
     const out = await this.sh(`bin=$1; ${KUBELET_FINGERPRINT}`, [HOST_BIN_DIR], { label: 'kubelet fingerprint' });
-    if (!/^[0-9a-f]{64}$/.test(out.trim())) throw new Error(`${this.where()}: cannot fingerprint the kubelet's configuration`);
+    if (!/^[0-9a-f]{64}$/.test(out.trim()))
+      throw new Error(`${this.where()}: cannot fingerprint the kubelet's configuration`);
     return out.trim();
   }
 
@@ -320,7 +502,10 @@ export class ControlPlaneHost {
    * changed. Returns whether it was (re)started.
    */
   private async ensureProcess(name: string, argv: string[], fingerprint: string): Promise<boolean> {
-    const out = await this.sh(ENSURE_PROCESS_SCRIPT, [HOST_STATE_DIR, name, fingerprint, HOST_BIN_DIR, ...argv], { label: `ensure ${name}`, timeoutMs: 60_000 });
+    const out = await this.sh(ENSURE_PROCESS_SCRIPT, [HOST_STATE_DIR, name, fingerprint, HOST_BIN_DIR, ...argv], {
+      label: `ensure ${name}`,
+      timeoutMs: 60_000,
+    });
     const state = /^hcb-process (kept|started|restarted) (\d+)$/m.exec(out);
     if (!state) throw new Error(`${this.where()}: ${name} did not start:\n${out}`);
     if (state[1] !== 'kept') this.log(`${this.where()}: ${name} ${state[1]} (pid ${state[2]})`);
@@ -338,7 +523,9 @@ export class ControlPlaneHost {
 
   /** The node-file manifest's owner and mode on the files kubeadm and the kubelet created. */
   private async applyKubeadmFileModes(): Promise<string[]> {
-    const args = this.opts.nodeFiles.filter((f) => f.createdBy !== 'blueprint').flatMap((f) => [f.path, modeString(f.mode), `${f.owner}:${f.group}`]);
+    const args = this.opts.nodeFiles
+      .filter((f) => f.createdBy !== 'blueprint')
+      .flatMap((f) => [f.path, modeString(f.mode), `${f.owner}:${f.group}`]);
     const out = await this.sh(MODES_SCRIPT, args, { label: 'apply node file modes' });
     return out
       .split('\n')
@@ -351,7 +538,11 @@ export class ControlPlaneHost {
 
   /** `path -> "mode owner:group"` of every manifest file present on the host (symlinks resolved). */
   async statNodeFiles(): Promise<Map<string, string>> {
-    const out = await this.sh(STAT_SCRIPT, this.opts.nodeFiles.map((f) => f.path), { label: 'stat node files' });
+    const out = await this.sh(
+      STAT_SCRIPT,
+      this.opts.nodeFiles.map((f) => f.path),
+      { label: 'stat node files' },
+    );
     const m = new Map<string, string>();
     for (const line of out.split('\n')) {
       const x = /^([0-7]+) (\S+) (.+)$/.exec(line);
@@ -370,7 +561,11 @@ export class ControlPlaneHost {
    * when this code created it, kernel settings put back. Safe on a partial or clean host.
    */
   async reset(): Promise<string> {
-    const out = await this.sh(RESET_SCRIPT, [HOST_BIN_DIR, HOST_STATE_DIR, HOST_CNI_BIN_DIR], { label: 'reset', timeoutMs: 300_000, check: false });
+    const out = await this.sh(RESET_SCRIPT, [HOST_BIN_DIR, HOST_STATE_DIR, HOST_CNI_BIN_DIR], {
+      label: 'reset',
+      timeoutMs: 300_000,
+      check: false,
+    });
     if (!/^hcb-reset done$/m.test(out)) throw new Error(`${this.where()}: reset did not finish:\n${out.slice(-3000)}`);
     this.log(`${this.where()}: reset done`);
     return out;
@@ -378,10 +573,15 @@ export class ControlPlaneHost {
 }
 
 /** Run on the host with $bin set: the kubelet's configuration, containerd's and the binary, hashed. */
-export const KUBELET_FINGERPRINT = '{ cat /var/lib/kubelet/config.yaml /var/lib/kubelet/kubeadm-flags.env /etc/containerd/config.toml; sha256sum "$bin/kubelet"; } | sha256sum | cut -d" " -f1';
+export const KUBELET_FINGERPRINT =
+  '{ cat /var/lib/kubelet/config.yaml /var/lib/kubelet/kubeadm-flags.env /etc/containerd/config.toml; sha256sum "$bin/kubelet"; } | sha256sum | cut -d" " -f1';
 
 /** What kubeadm's systemd drop-in (10-kubeadm.conf) puts before KUBELET_KUBEADM_ARGS. */
-export const KUBELET_ARGS_PREFIX = ['--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf', '--kubeconfig=/etc/kubernetes/kubelet.conf', '--config=/var/lib/kubelet/config.yaml'];
+export const KUBELET_ARGS_PREFIX = [
+  '--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf',
+  '--kubeconfig=/etc/kubernetes/kubelet.conf',
+  '--config=/var/lib/kubelet/config.yaml',
+];
 
 export function sha256(b: Buffer): string {
   return crypto.createHash('sha256').update(b).digest('hex');
@@ -616,4 +816,3 @@ rm -rf /etc/kubernetes /var/lib/kubelet /var/lib/etcd /var/lib/containerd /run/c
 rmdir /opt/hcb /opt/cni /etc/cni 2>/dev/null
 echo "hcb-reset done"
 `;
-

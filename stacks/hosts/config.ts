@@ -37,7 +37,13 @@ export interface HostsTargetSpec {
 }
 
 /** Host key types accepted for pinning (what OpenSSH 8+ servers offer). */
-export const HOST_KEY_TYPES = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'ssh-rsa'] as const;
+export const HOST_KEY_TYPES = [
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'ssh-rsa',
+] as const;
 export type HostKeyType = (typeof HOST_KEY_TYPES)[number];
 
 export interface PinnedHostKey {
@@ -69,7 +75,10 @@ export function parseHostKey(text: string): PinnedHostKey {
   const blob = Buffer.from(b64, 'base64');
   const r = new WireReader(blob);
   const inner = r.string()?.toString('latin1');
-  if (inner !== type) throw new Error(`says "${type}" but its key data is ${inner === undefined ? 'not an SSH key' : `a "${inner.slice(0, 40)}" key`}`);
+  if (inner !== type)
+    throw new Error(
+      `says "${type}" but its key data is ${inner === undefined ? 'not an SSH key' : `a "${inner.slice(0, 40)}" key`}`,
+    );
   if (type === 'ssh-ed25519') {
     const k = r.string();
     if (!k || k.length !== 32) throw new Error('has an ed25519 key that is not 32 bytes');
@@ -82,7 +91,11 @@ export function parseHostKey(text: string): PinnedHostKey {
   } else {
     const curve = r.string()?.toString('latin1');
     const q = r.string();
-    const want = { 'ecdsa-sha2-nistp256': ['nistp256', 65], 'ecdsa-sha2-nistp384': ['nistp384', 97], 'ecdsa-sha2-nistp521': ['nistp521', 133] }[type] as [string, number];
+    const want = {
+      'ecdsa-sha2-nistp256': ['nistp256', 65],
+      'ecdsa-sha2-nistp384': ['nistp384', 97],
+      'ecdsa-sha2-nistp521': ['nistp521', 133],
+    }[type] as [string, number];
     if (curve !== want[0] || !q || q.length !== want[1] || q[0] !== 4) throw new Error('has malformed ECDSA key data');
   }
   if (!r.done()) throw new Error('has trailing data after the key');
@@ -122,51 +135,71 @@ export function parseHostsConfig(value: unknown): HostsTargetSpec {
     }
   }
   const fixList = "pulumi config set --path 'hosts[0].name' cp1 (and address, port, user, role, hostKey for each host)";
-  if (v === undefined || v === null) throw new Error(`hcb: config "hcb:hosts" is not set; the hosts target needs at least one control-plane host. Fix: ${fixList}`);
-  if (!Array.isArray(v) || v.length === 0) throw new Error(`hcb: config "hcb:hosts" must be a non-empty list of hosts. Fix: ${fixList}`);
-  if (v.length > MAX_HOSTS) throw new Error(`hcb: config "hcb:hosts" lists ${v.length} hosts; at most ${MAX_HOSTS} are supported`);
+  if (v === undefined || v === null)
+    throw new Error(
+      `hcb: config "hcb:hosts" is not set; the hosts target needs at least one control-plane host. Fix: ${fixList}`,
+    );
+  if (!Array.isArray(v) || v.length === 0)
+    throw new Error(`hcb: config "hcb:hosts" must be a non-empty list of hosts. Fix: ${fixList}`);
+  if (v.length > MAX_HOSTS)
+    throw new Error(`hcb: config "hcb:hosts" lists ${v.length} hosts; at most ${MAX_HOSTS} are supported`);
   const hosts: HostSpec[] = [];
   v.forEach((entry: unknown, i: number) => {
     const at = `hcb: config "hcb:hosts[${i}]"`;
     if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
-      throw new Error(`${at} must be an object with ${HOST_FIELDS.join(', ')}. Fix: pulumi config set --path 'hosts[${i}].name' <name>`);
+      throw new Error(
+        `${at} must be an object with ${HOST_FIELDS.join(', ')}. Fix: pulumi config set --path 'hosts[${i}].name' <name>`,
+      );
     }
     const e = entry as Record<string, unknown>;
     const label = typeof e.name === 'string' && /^[a-z0-9-]{1,63}$/.test(e.name) ? ` (host "${e.name}")` : '';
     const where = `${at}${label}`;
     for (const field of Object.keys(e)) {
       if (!(HOST_FIELDS as readonly string[]).includes(field)) {
-        throw new Error(`${where} has an unknown field "${field.slice(0, 40)}" (known: ${HOST_FIELDS.join(', ')}). Fix: pulumi config rm --path 'hosts[${i}].${field.slice(0, 40)}'`);
+        throw new Error(
+          `${where} has an unknown field "${field.slice(0, 40)}" (known: ${HOST_FIELDS.join(', ')}). Fix: pulumi config rm --path 'hosts[${i}].${field.slice(0, 40)}'`,
+        );
       }
     }
     const fix = (field: string, example: string) => `Fix: pulumi config set --path 'hosts[${i}].${field}' ${example}`;
     const str = (field: string, example: string): string => {
       const x = e[field];
       if (x === undefined) throw new Error(`${where} has no "${field}". ${fix(field, example)}`);
-      if (typeof x !== 'string') throw new Error(`${where}: "${field}" must be a string, got ${describe(x)}. ${fix(field, example)}`);
+      if (typeof x !== 'string')
+        throw new Error(`${where}: "${field}" must be a string, got ${describe(x)}. ${fix(field, example)}`);
       return x;
     };
     const name = str('name', '<name>');
     if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(name)) {
-      throw new Error(`${where}: "name" = ${describe(name)} is not a DNS label (lowercase letters, digits and '-', at most 63, it becomes the node name). ${fix('name', 'cp1')}`);
+      throw new Error(
+        `${where}: "name" = ${describe(name)} is not a DNS label (lowercase letters, digits and '-', at most 63, it becomes the node name). ${fix('name', 'cp1')}`,
+      );
     }
     const address = str('address', '<IP address>');
-    if (net.isIP(address) === 0) throw new Error(`${where}: "address" = ${describe(address)} is not an IPv4 or IPv6 address (the node advertises it; host names are not accepted). ${fix('address', '<IP address>')}`);
+    if (net.isIP(address) === 0)
+      throw new Error(
+        `${where}: "address" = ${describe(address)} is not an IPv4 or IPv6 address (the node advertises it; host names are not accepted). ${fix('address', '<IP address>')}`,
+      );
     let port = 22;
     if (e.port !== undefined) {
       const p = e.port;
       const n = typeof p === 'number' ? p : typeof p === 'string' && /^[0-9]{1,5}$/.test(p) ? Number(p) : NaN;
-      if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`${where}: "port" = ${describe(p)} is not a port. ${fix('port', '22')}`);
+      if (!Number.isInteger(n) || n < 1 || n > 65535)
+        throw new Error(`${where}: "port" = ${describe(p)} is not a port. ${fix('port', '22')}`);
       port = n;
     }
     const user = str('user', 'root');
-    if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(user)) throw new Error(`${where}: "user" = ${describe(user)} is not a login name. ${fix('user', 'root')}`);
+    if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(user))
+      throw new Error(`${where}: "user" = ${describe(user)} is not a login name. ${fix('user', 'root')}`);
     const role = str('role', 'control-plane|worker');
-    if (role !== 'control-plane' && role !== 'worker') throw new Error(`${where}: "role" = ${describe(role)} is invalid. ${fix('role', 'control-plane|worker')}`);
+    if (role !== 'control-plane' && role !== 'worker')
+      throw new Error(`${where}: "role" = ${describe(role)} is invalid. ${fix('role', 'control-plane|worker')}`);
     const keyText = e.hostKey;
     const keyFix = `Fix: on the host's console, cat /etc/ssh/ssh_host_ed25519_key.pub, then pulumi config set --path 'hosts[${i}].hostKey' "<that line>"`;
-    if (keyText === undefined) throw new Error(`${where} has no "hostKey": its SSH host key must be pinned (no trust on first use). ${keyFix}`);
-    if (typeof keyText !== 'string') throw new Error(`${where}: "hostKey" must be a string, got ${describe(keyText)}. ${keyFix}`);
+    if (keyText === undefined)
+      throw new Error(`${where} has no "hostKey": its SSH host key must be pinned (no trust on first use). ${keyFix}`);
+    if (typeof keyText !== 'string')
+      throw new Error(`${where}: "hostKey" must be a string, got ${describe(keyText)}. ${keyFix}`);
     let key: PinnedHostKey;
     try {
       key = parseHostKey(keyText);
@@ -182,7 +215,9 @@ export function parseHostsConfig(value: unknown): HostsTargetSpec {
       const j = first.get(k);
       if (j !== undefined) {
         const shown = what === 'hostKey' ? h.hostKeyFingerprint : h[what];
-        throw new Error(`hcb: config "hcb:hosts[${i}]" (host "${h.name}") has the same ${what} ${shown} as hcb:hosts[${j}] (host "${hosts[j].name}"); each host needs its own. Fix: pulumi config set --path 'hosts[${i}].${what}' <value>`);
+        throw new Error(
+          `hcb: config "hcb:hosts[${i}]" (host "${h.name}") has the same ${what} ${shown} as hcb:hosts[${j}] (host "${hosts[j].name}"); each host needs its own. Fix: pulumi config set --path 'hosts[${i}].${what}' <value>`,
+        );
       }
       first.set(k, i);
     });
@@ -192,7 +227,9 @@ export function parseHostsConfig(value: unknown): HostsTargetSpec {
   // Two hosts presenting one host key are one machine, or a cloned image whose keys were not regenerated.
   seen('hostKey');
   if (!hosts.some((h) => h.role === 'control-plane')) {
-    throw new Error(`hcb: config "hcb:hosts" has no host with role control-plane (kubeadm init needs one). Fix: pulumi config set --path 'hosts[0].role' control-plane`);
+    throw new Error(
+      `hcb: config "hcb:hosts" has no host with role control-plane (kubeadm init needs one). Fix: pulumi config set --path 'hosts[0].role' control-plane`,
+    );
   }
   return { hosts };
 }
@@ -204,7 +241,8 @@ function canonicalAddress(a: string): string {
   return sa.address;
 }
 
-const PRIVATE_KEY_FIX = 'Fix: pulumi config set --secret hcb:sshPrivateKey < ~/.ssh/<key> (an unencrypted OpenSSH, or PEM RSA/EC, private key; Pulumi encrypts the secret)';
+const PRIVATE_KEY_FIX =
+  'Fix: pulumi config set --secret hcb:sshPrivateKey < ~/.ssh/<key> (an unencrypted OpenSSH, or PEM RSA/EC, private key; Pulumi encrypts the secret)';
 
 /**
  * Checks the private key's shape without ever quoting it: PEM armour of a known kind, and an
@@ -213,19 +251,29 @@ const PRIVATE_KEY_FIX = 'Fix: pulumi config set --secret hcb:sshPrivateKey < ~/.
  */
 export function checkSshPrivateKey(value: unknown): void {
   const at = 'hcb: config "hcb:sshPrivateKey"';
-  if (typeof value !== 'string') throw new Error(`${at} must be a string (a private key file's text). ${PRIVATE_KEY_FIX}`);
+  if (typeof value !== 'string')
+    throw new Error(`${at} must be a string (a private key file's text). ${PRIVATE_KEY_FIX}`);
   const text = value.trim();
-  const m = /^-----BEGIN (OPENSSH|RSA|EC) PRIVATE KEY-----\r?\n([\s\S]*?)\r?\n-----END (OPENSSH|RSA|EC) PRIVATE KEY-----$/.exec(text);
-  if (!m || m[1] !== m[3]) throw new Error(`${at} is not a private key in OpenSSH or PEM form (BEGIN ... PRIVATE KEY armour). ${PRIVATE_KEY_FIX}`);
+  const m =
+    /^-----BEGIN (OPENSSH|RSA|EC) PRIVATE KEY-----\r?\n([\s\S]*?)\r?\n-----END (OPENSSH|RSA|EC) PRIVATE KEY-----$/.exec(
+      text,
+    );
+  if (!m || m[1] !== m[3])
+    throw new Error(
+      `${at} is not a private key in OpenSSH or PEM form (BEGIN ... PRIVATE KEY armour). ${PRIVATE_KEY_FIX}`,
+    );
   const body = m[2];
-  if (/Proc-Type:\s*4,ENCRYPTED/.test(body)) throw new Error(`${at} is encrypted with a passphrase; a run has no one to type it. ${PRIVATE_KEY_FIX}`);
+  if (/Proc-Type:\s*4,ENCRYPTED/.test(body))
+    throw new Error(`${at} is encrypted with a passphrase; a run has no one to type it. ${PRIVATE_KEY_FIX}`);
   if (m[1] === 'OPENSSH') {
     const raw = Buffer.from(body.replace(/\s+/g, ''), 'base64');
     const magic = Buffer.from('openssh-key-v1\0', 'latin1');
-    if (raw.length < magic.length + 4 || !raw.subarray(0, magic.length).equals(magic)) throw new Error(`${at} has OpenSSH armour but not an OpenSSH key inside. ${PRIVATE_KEY_FIX}`);
+    if (raw.length < magic.length + 4 || !raw.subarray(0, magic.length).equals(magic))
+      throw new Error(`${at} has OpenSSH armour but not an OpenSSH key inside. ${PRIVATE_KEY_FIX}`);
     const cipher = new WireReader(raw.subarray(magic.length)).string()?.toString('latin1');
     if (cipher === undefined) throw new Error(`${at} is a truncated OpenSSH key. ${PRIVATE_KEY_FIX}`);
-    if (cipher !== 'none') throw new Error(`${at} is encrypted with a passphrase; a run has no one to type it. ${PRIVATE_KEY_FIX}`);
+    if (cipher !== 'none')
+      throw new Error(`${at} is encrypted with a passphrase; a run has no one to type it. ${PRIVATE_KEY_FIX}`);
   }
 }
 

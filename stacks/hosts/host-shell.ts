@@ -46,15 +46,29 @@ export class HostShell {
   }
 
   /** `sh -c script hcb args...` on the host; stdout. */
-  async sh(script: string, args: string[] = [], o: { timeoutMs?: number; label: string; secrets?: string[]; check?: boolean; input?: string | Buffer }): Promise<string> {
-    const res = await this.conn.run(['sh', '-c', script, 'hcb', ...args], { timeoutMs: o.timeoutMs ?? 120_000, label: o.label, secrets: o.secrets, check: o.check ?? true, input: o.input });
+  async sh(
+    script: string,
+    args: string[] = [],
+    o: { timeoutMs?: number; label: string; secrets?: string[]; check?: boolean; input?: string | Buffer },
+  ): Promise<string> {
+    const res = await this.conn.run(['sh', '-c', script, 'hcb', ...args], {
+      timeoutMs: o.timeoutMs ?? 120_000,
+      label: o.label,
+      secrets: o.secrets,
+      check: o.check ?? true,
+      input: o.input,
+    });
     return res.stdout;
   }
 
   /** Sends the items whose sha256, owner or mode on the host differ; returns what was sent. */
   async deliver(items: DeliverItem[]): Promise<string[]> {
     if (items.length === 0) return [];
-    const out = await this.sh(SHA_SCRIPT, items.map((i) => i.remote), { label: 'sha256 of existing files', timeoutMs: 300_000 });
+    const out = await this.sh(
+      SHA_SCRIPT,
+      items.map((i) => i.remote),
+      { label: 'sha256 of existing files', timeoutMs: 300_000 },
+    );
     const have = new Map<string, string>();
     for (const line of out.split('\n')) {
       const m = /^([0-9a-f]{64}|-) ([0-7]+) (\S+) (.+)$/.exec(line);
@@ -64,7 +78,12 @@ export class HostShell {
     for (const i of items) {
       if (have.get(i.remote) === `${i.sha256} ${i.mode.replace(/^0/, '')} ${i.owner}`) continue;
       await this.sh('mkdir -p -- "$(dirname -- "$1")"', [i.remote], { label: `mkdir for ${i.remote}` });
-      await this.conn.upload(i.data(), i.remote, { mode: i.mode, owner: i.owner, timeoutMs: 300_000, secret: i.secret });
+      await this.conn.upload(i.data(), i.remote, {
+        mode: i.mode,
+        owner: i.owner,
+        timeoutMs: 300_000,
+        secret: i.secret,
+      });
       sent.push(`${i.what} ${i.remote}`);
       this.log(`host ${this.name}: wrote ${i.what} ${i.remote} (${i.mode} ${i.owner})`);
     }
@@ -81,7 +100,10 @@ export class HostShell {
    * changed. Returns whether it was (re)started.
    */
   async ensureProcess(name: string, argv: string[], fingerprint: string): Promise<boolean> {
-    const out = await this.sh(ENSURE_PROCESS_SCRIPT, [HOST_STATE_DIR, name, fingerprint, HOST_BIN_DIR, ...argv], { label: `ensure ${name}`, timeoutMs: 60_000 });
+    const out = await this.sh(ENSURE_PROCESS_SCRIPT, [HOST_STATE_DIR, name, fingerprint, HOST_BIN_DIR, ...argv], {
+      label: `ensure ${name}`,
+      timeoutMs: 60_000,
+    });
     const state = /^hcb-process (kept|started|restarted) (\d+)$/m.exec(out);
     if (!state) throw new Error(`host ${this.name}: ${name} did not start:\n${out}`);
     if (state[1] !== 'kept') this.log(`host ${this.name}: ${name} ${state[1]} (pid ${state[2]})`);
@@ -90,13 +112,19 @@ export class HostShell {
 
   /** Stops a process started by ensureProcess (TERM, then KILL after 10 s); true when one ran. */
   async stopProcess(name: string): Promise<boolean> {
-    const out = await this.sh(STOP_PROCESS_SCRIPT, [HOST_STATE_DIR, name, HOST_BIN_DIR], { label: `stop ${name}`, timeoutMs: 60_000 });
+    const out = await this.sh(STOP_PROCESS_SCRIPT, [HOST_STATE_DIR, name, HOST_BIN_DIR], {
+      label: `stop ${name}`,
+      timeoutMs: 60_000,
+    });
     return out.includes('stopped');
   }
 
   /** The last lines of a process's log on the host (for errors). */
   async logTail(name: string, lines = 30): Promise<string> {
-    return this.sh('tail -n "$2" "$1" 2>/dev/null; true', [`${HOST_STATE_DIR}/log/${name}.log`, String(lines)], { label: `log of ${name}`, check: false });
+    return this.sh('tail -n "$2" "$1" 2>/dev/null; true', [`${HOST_STATE_DIR}/log/${name}.log`, String(lines)], {
+      label: `log of ${name}`,
+      check: false,
+    });
   }
 
   /** Polls `check` every `intervalMs` until it returns a value (or throws after `timeoutMs`). */
@@ -112,7 +140,9 @@ export class HostShell {
       }
       await new Promise((r) => setTimeout(r, intervalMs));
     }
-    throw new Error(`host ${this.name}: ${what} not within ${Math.round(timeoutMs / 1000)} s${last ? ` (${last})` : ''}`);
+    throw new Error(
+      `host ${this.name}: ${what} not within ${Math.round(timeoutMs / 1000)} s${last ? ` (${last})` : ''}`,
+    );
   }
 }
 

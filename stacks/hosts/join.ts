@@ -44,15 +44,38 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App } from 'cdk8s';
 import { parseAllDocuments, stringify } from 'yaml';
-import { KubeadmJoinConfiguration, KubeadmJoinConfigurationProps } from '../../constructs/control-plane/join-configuration';
+import {
+  KubeadmJoinConfiguration,
+  KubeadmJoinConfigurationProps,
+} from '../../constructs/control-plane/join-configuration';
 import { DISCOVERY_KUBECONFIG_PATH, KUBEADM_PATCHES_DIR } from '../../constructs/control-plane/paths';
 import type { NodeFile } from '../../policies/model';
 import { buildImagePrograms, BuiltImage } from '../local/node/images';
 import { csrSubjectAltNames, KUBELET_KERNEL_TUNABLES } from '../local/node/node';
-import { CNI_PLUGINS, CONTAINERD_SOCKET, lacksSysResource, renderCniConfig, renderContainerdConfig } from '../local/node/runtime-config';
 import {
-  cachedImage, CGROUP_SCRIPT, HOST_BIN_DIR, HOST_BINARIES, HOST_CNI_BIN_DIR, HOST_IMAGE_REPOSITORY, HOST_STATE_DIR, KUBELET_ARGS_PREFIX, KUBELET_FINGERPRINT,
-  MODES_SCRIPT, modeString, PREPARE_SCRIPT, RESET_SCRIPT, sha256, sha256File, TUNABLES_SCRIPT,
+  CNI_PLUGINS,
+  CONTAINERD_SOCKET,
+  lacksSysResource,
+  renderCniConfig,
+  renderContainerdConfig,
+} from '../local/node/runtime-config';
+import {
+  cachedImage,
+  CGROUP_SCRIPT,
+  HOST_BIN_DIR,
+  HOST_BINARIES,
+  HOST_CNI_BIN_DIR,
+  HOST_IMAGE_REPOSITORY,
+  HOST_STATE_DIR,
+  KUBELET_ARGS_PREFIX,
+  KUBELET_FINGERPRINT,
+  MODES_SCRIPT,
+  modeString,
+  PREPARE_SCRIPT,
+  RESET_SCRIPT,
+  sha256,
+  sha256File,
+  TUNABLES_SCRIPT,
 } from './bringup';
 import { DeliverItem, HostAccess, HostShell } from './host-shell';
 import { resetHostNetwork, sweepKubeChains } from './network';
@@ -85,7 +108,16 @@ export class ClusterAdmin {
   static async on(shell: HostShell, binDir: string): Promise<ClusterAdmin> {
     const local = path.join(binDir, 'kubectl');
     if (!fs.existsSync(local)) throw new Error(`${local} is missing; run npm run toolchain`);
-    await shell.deliver([{ remote: `${HOST_BIN_DIR}/kubectl`, data: () => fs.readFileSync(local), sha256: sha256File(local), mode: '0755', owner: 'root:root', what: 'binary' }]);
+    await shell.deliver([
+      {
+        remote: `${HOST_BIN_DIR}/kubectl`,
+        data: () => fs.readFileSync(local),
+        sha256: sha256File(local),
+        mode: '0755',
+        owner: 'root:root',
+        what: 'binary',
+      },
+    ]);
     return new ClusterAdmin(shell);
   }
 
@@ -97,9 +129,15 @@ export class ClusterAdmin {
     return this.shell.close();
   }
 
-  kubectl(args: string[], o: { input?: string; check?: boolean; timeoutMs?: number; label?: string } = {}): Promise<RunResult> {
+  kubectl(
+    args: string[],
+    o: { input?: string; check?: boolean; timeoutMs?: number; label?: string } = {},
+  ): Promise<RunResult> {
     return this.shell.conn.run([`${HOST_BIN_DIR}/kubectl`, `--kubeconfig=${ADMIN_CONF}`, ...args], {
-      input: o.input, check: o.check ?? true, timeoutMs: o.timeoutMs ?? 120_000, label: o.label ?? `kubectl ${args.slice(0, 3).join(' ')}`,
+      input: o.input,
+      check: o.check ?? true,
+      timeoutMs: o.timeoutMs ?? 120_000,
+      label: o.label ?? `kubectl ${args.slice(0, 3).join(' ')}`,
     });
   }
 
@@ -109,12 +147,21 @@ export class ClusterAdmin {
 
   /** Server-side apply of YAML documents (field manager hcb). */
   async apply(yaml: string, timeoutMs = 120_000): Promise<string> {
-    return (await this.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=hcb', '-f', '-'], { input: yaml, timeoutMs, label: 'kubectl apply' })).stdout;
+    return (
+      await this.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=hcb', '-f', '-'], {
+        input: yaml,
+        timeoutMs,
+        label: 'kubectl apply',
+      })
+    ).stdout;
   }
 
   /** kubeadm on the control-plane host (token create/delete, kubeconfig user). */
   kubeadm(args: string[], o: { timeoutMs?: number; label: string }): Promise<RunResult> {
-    return this.shell.conn.run([`${HOST_BIN_DIR}/kubeadm`, ...args], { timeoutMs: o.timeoutMs ?? 60_000, label: o.label });
+    return this.shell.conn.run([`${HOST_BIN_DIR}/kubeadm`, ...args], {
+      timeoutMs: o.timeoutMs ?? 60_000,
+      label: o.label,
+    });
   }
 }
 
@@ -124,16 +171,24 @@ export class ClusterAdmin {
 interface NodeObject {
   metadata: { name: string };
   spec?: { unschedulable?: boolean };
-  status?: { conditions?: Array<{ type: string; status: string; message?: string }>; addresses?: Array<{ type: string; address: string }> };
+  status?: {
+    conditions?: Array<{ type: string; status: string; message?: string }>;
+    addresses?: Array<{ type: string; address: string }>;
+  };
 }
 
 /** The Node's Ready condition (`ready: false` with the reason when it is missing or not True). */
 export async function nodeReady(admin: ClusterAdmin, name: string): Promise<{ ready: boolean; message: string }> {
-  const res = await admin.kubectl(['get', 'node', name, '-o', 'json', '--ignore-not-found'], { label: `get node ${name}` });
+  const res = await admin.kubectl(['get', 'node', name, '-o', 'json', '--ignore-not-found'], {
+    label: `get node ${name}`,
+  });
   if (!res.stdout.trim()) return { ready: false, message: 'not registered' };
   const node = JSON.parse(res.stdout) as NodeObject;
   const c = node.status?.conditions?.find((x) => x.type === 'Ready');
-  return { ready: c?.status === 'True', message: c ? `Ready=${c.status}: ${c.message ?? ''}` : 'no Ready condition yet' };
+  return {
+    ready: c?.status === 'True',
+    message: c ? `Ready=${c.status}: ${c.message ?? ''}` : 'no Ready condition yet',
+  };
 }
 
 /**
@@ -142,8 +197,17 @@ export async function nodeReady(admin: ClusterAdmin, name: string): Promise<{ re
  * that are the node's name and its address (nothing else). Anything else stays pending (and is
  * reported). Returns what was approved or refused.
  */
-export async function approveKubeletServingCsrs(admin: ClusterAdmin, nodes: Array<{ name: string; address: string }>): Promise<string[]> {
-  const list = await admin.json<{ items: Array<{ metadata: { name: string }; spec: { signerName?: string; username?: string; request: string }; status?: { conditions?: unknown[] } }> }>(['get', 'csr']);
+export async function approveKubeletServingCsrs(
+  admin: ClusterAdmin,
+  nodes: Array<{ name: string; address: string }>,
+): Promise<string[]> {
+  const list = await admin.json<{
+    items: Array<{
+      metadata: { name: string };
+      spec: { signerName?: string; username?: string; request: string };
+      status?: { conditions?: unknown[] };
+    }>;
+  }>(['get', 'csr']);
   const done: string[] = [];
   for (const csr of list.items) {
     if ((csr.status?.conditions ?? []).length) continue;
@@ -153,11 +217,15 @@ export async function approveKubeletServingCsrs(admin: ClusterAdmin, nodes: Arra
     const sans = csrSubjectAltNames(Buffer.from(csr.spec.request, 'base64').toString('utf8')).sort();
     const expected = [`DNS:${node.name}`, `IP Address:${node.address}`].sort();
     if (JSON.stringify(sans) !== JSON.stringify(expected)) {
-      done.push(`CSR ${csr.metadata.name} of ${node.name}: not approved, it asks for ${sans.join(', ')} (expected ${expected.join(', ')})`);
+      done.push(
+        `CSR ${csr.metadata.name} of ${node.name}: not approved, it asks for ${sans.join(', ')} (expected ${expected.join(', ')})`,
+      );
       continue;
     }
     await admin.kubectl(['certificate', 'approve', csr.metadata.name], { label: `approve CSR ${csr.metadata.name}` });
-    done.push(`CSR ${csr.metadata.name}: approved (kubelet serving certificate of ${node.name}: ${expected.join(', ')})`);
+    done.push(
+      `CSR ${csr.metadata.name}: approved (kubelet serving certificate of ${node.name}: ${expected.join(', ')})`,
+    );
   }
   return done;
 }
@@ -204,9 +272,11 @@ export interface JoinWorkerResult {
 export async function joinWorker(o: JoinWorkerOptions): Promise<JoinWorkerResult> {
   const log = o.log ?? (() => undefined);
   const ttl = o.tokenTtlMinutes ?? 15;
-  if (!Number.isInteger(ttl) || ttl < 1 || ttl > 60) throw new Error(`joinWorker: tokenTtlMinutes must be 1-60 (is ${ttl})`);
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > 60)
+    throw new Error(`joinWorker: tokenTtlMinutes must be 1-60 (is ${ttl})`);
   const ownAdmin = !(o.controlPlane instanceof ClusterAdmin);
-  const admin = o.controlPlane instanceof ClusterAdmin ? o.controlPlane : await ClusterAdmin.open(o.controlPlane, o.binDir, log);
+  const admin =
+    o.controlPlane instanceof ClusterAdmin ? o.controlPlane : await ClusterAdmin.open(o.controlPlane, o.binDir, log);
   let worker: HostShell | undefined;
   try {
     worker = await HostShell.open(o.worker, log);
@@ -242,22 +312,69 @@ class WorkerJoin {
 
     // 1. binaries
     const bins = [
-      ...[...HOST_BINARIES, ...WORKER_EXTRA_BINARIES].map((b) => ({ local: path.join(this.o.binDir, b), remote: `${HOST_BIN_DIR}/${b}` })),
+      ...[...HOST_BINARIES, ...WORKER_EXTRA_BINARIES].map((b) => ({
+        local: path.join(this.o.binDir, b),
+        remote: `${HOST_BIN_DIR}/${b}`,
+      })),
       ...CNI_PLUGINS.map((b) => ({ local: path.join(this.o.binDir, b), remote: `${HOST_CNI_BIN_DIR}/${b}` })),
     ];
-    for (const b of bins) if (!fs.existsSync(b.local)) throw new Error(`${this.where()}: ${b.local} is missing; run npm run toolchain`);
-    changed.push(...(await this.w.deliver(bins.map((b) => ({ remote: b.remote, data: () => fs.readFileSync(b.local), sha256: sha256File(b.local), mode: '0755', owner: 'root:root', what: 'binary' })))));
+    for (const b of bins)
+      if (!fs.existsSync(b.local)) throw new Error(`${this.where()}: ${b.local} is missing; run npm run toolchain`);
+    changed.push(
+      ...(await this.w.deliver(
+        bins.map((b) => ({
+          remote: b.remote,
+          data: () => fs.readFileSync(b.local),
+          sha256: sha256File(b.local),
+          mode: '0755',
+          owner: 'root:root',
+          what: 'binary',
+        })),
+      )),
+    );
 
     // 2. node files
-    const files: DeliverItem[] = joinNodeFiles(this.name, this.o.join).map((f) => fileItem(f.path, f.content!, modeString(f.mode), `${f.owner}:${f.group}`, 'node file'));
+    const files: DeliverItem[] = joinNodeFiles(this.name, this.o.join).map((f) =>
+      fileItem(f.path, f.content!, modeString(f.mode), `${f.owner}:${f.group}`, 'node file'),
+    );
     if (this.o.kubeletConfigPatch && Object.keys(this.o.kubeletConfigPatch).length) {
-      files.push(fileItem(`${KUBEADM_PATCHES_DIR}/kubeletconfiguration-hcb-node+merge.yaml`, `# Settings of this node's kubelet (hardened-cluster-blueprint hosts target).\n${stringify(this.o.kubeletConfigPatch)}`, '0600', 'root:root', 'kubelet patch'));
+      files.push(
+        fileItem(
+          `${KUBEADM_PATCHES_DIR}/kubeletconfiguration-hcb-node+merge.yaml`,
+          `# Settings of this node's kubelet (hardened-cluster-blueprint hosts target).\n${stringify(this.o.kubeletConfigPatch)}`,
+          '0600',
+          'root:root',
+          'kubelet patch',
+        ),
+      );
     }
     const pause = await this.pauseImage(kubernetesVersion);
-    const capBnd = (await this.w.sh('sed -n "s/^CapBnd:[[:space:]]*//p" /proc/self/status', [], { label: 'read CapBnd' })).trim() || 'ffffffffff';
-    const containerdConfig = renderContainerdConfig({ runcPath: `${HOST_BIN_DIR}/runc`, sandboxImage: pause.ref, restrictOomScoreAdj: lacksSysResource(capBnd) });
-    files.push(fileItem('/etc/containerd/config.toml', containerdConfig, '0600', 'root:root', 'containerd configuration'));
-    files.push(fileItem('/etc/cni/net.d/10-hcb-pods.conflist', renderCniConfig({ nodeAddress: this.address, nodePrefix: 32, podCidr: this.o.podNetwork.podCidr, podGateway: this.o.podNetwork.podGateway, serviceCidr: '' }), '0644', 'root:root', 'CNI configuration'));
+    const capBnd =
+      (await this.w.sh('sed -n "s/^CapBnd:[[:space:]]*//p" /proc/self/status', [], { label: 'read CapBnd' })).trim() ||
+      'ffffffffff';
+    const containerdConfig = renderContainerdConfig({
+      runcPath: `${HOST_BIN_DIR}/runc`,
+      sandboxImage: pause.ref,
+      restrictOomScoreAdj: lacksSysResource(capBnd),
+    });
+    files.push(
+      fileItem('/etc/containerd/config.toml', containerdConfig, '0600', 'root:root', 'containerd configuration'),
+    );
+    files.push(
+      fileItem(
+        '/etc/cni/net.d/10-hcb-pods.conflist',
+        renderCniConfig({
+          nodeAddress: this.address,
+          nodePrefix: 32,
+          podCidr: this.o.podNetwork.podCidr,
+          podGateway: this.o.podNetwork.podGateway,
+          serviceCidr: '',
+        }),
+        '0644',
+        'root:root',
+        'CNI configuration',
+      ),
+    );
     changed.push(...(await this.w.deliver(files)));
 
     // 3. host settings, containerd, images
@@ -268,25 +385,63 @@ class WorkerJoin {
     }
     const cgroupRoot = String(this.o.kubeletConfigPatch?.cgroupRoot ?? kubeletConfig.cgroupRoot ?? '');
     if (cgroupRoot) {
-      if (!/^\/[A-Za-z0-9._-]+$/.test(cgroupRoot)) throw new Error(`${this.where()}: the kubelet's cgroupRoot must be one level below the root (is ${cgroupRoot})`);
+      if (!/^\/[A-Za-z0-9._-]+$/.test(cgroupRoot))
+        throw new Error(
+          `${this.where()}: the kubelet's cgroupRoot must be one level below the root (is ${cgroupRoot})`,
+        );
       await this.w.sh(CGROUP_SCRIPT, [cgroupRoot, HOST_STATE_DIR], { label: 'kubelet cgroup parent' });
     }
-    const containerdFp = sha256(Buffer.concat([Buffer.from(containerdConfig), Buffer.from(await this.w.remoteSha(`${HOST_BIN_DIR}/containerd`))]));
-    if (await this.w.ensureProcess('containerd', [`${HOST_BIN_DIR}/containerd`, '--config', '/etc/containerd/config.toml'], containerdFp)) changed.push('containerd started');
-    await this.w.until('containerd', 60_000, async () => ((await this.w.sh(`"$1/ctr" --address ${CONTAINERD_SOCKET} version >/dev/null 2>&1 && echo ok || true`, [HOST_BIN_DIR], { label: 'ctr version' })).includes('ok') ? true : undefined), 500);
+    const containerdFp = sha256(
+      Buffer.concat([Buffer.from(containerdConfig), Buffer.from(await this.w.remoteSha(`${HOST_BIN_DIR}/containerd`))]),
+    );
+    if (
+      await this.w.ensureProcess(
+        'containerd',
+        [`${HOST_BIN_DIR}/containerd`, '--config', '/etc/containerd/config.toml'],
+        containerdFp,
+      )
+    )
+      changed.push('containerd started');
+    await this.w.until(
+      'containerd',
+      60_000,
+      async () =>
+        (
+          await this.w.sh(
+            `"$1/ctr" --address ${CONTAINERD_SOCKET} version >/dev/null 2>&1 && echo ok || true`,
+            [HOST_BIN_DIR],
+            { label: 'ctr version' },
+          )
+        ).includes('ok')
+          ? true
+          : undefined,
+      500,
+    );
     changed.push(...(await this.importImages([pause, ...(this.o.images ?? [])])));
 
     // 4. kubeadm join (once)
-    const joined = (await this.w.sh('[ -s /etc/kubernetes/kubelet.conf ] && echo yes || true', [], { label: 'kubelet.conf present' })).includes('yes');
+    const joined = (
+      await this.w.sh('[ -s /etc/kubernetes/kubelet.conf ] && echo yes || true', [], { label: 'kubelet.conf present' })
+    ).includes('yes');
     if (!joined) {
       await this.kubeadmJoin();
       changed.push('kubeadm join');
     }
-    const kubeletFp = (await this.w.sh(`bin=$1; ${KUBELET_FINGERPRINT}`, [HOST_BIN_DIR], { label: 'kubelet fingerprint' })).trim();
-    if (!/^[0-9a-f]{64}$/.test(kubeletFp)) throw new Error(`${this.where()}: cannot fingerprint the kubelet's configuration`);
+    const kubeletFp = (
+      await this.w.sh(`bin=$1; ${KUBELET_FINGERPRINT}`, [HOST_BIN_DIR], { label: 'kubelet fingerprint' })
+    ).trim();
+    if (!/^[0-9a-f]{64}$/.test(kubeletFp))
+      throw new Error(`${this.where()}: cannot fingerprint the kubelet's configuration`);
     const env = await this.w.sh('cat /var/lib/kubelet/kubeadm-flags.env', [], { label: 'read kubeadm-flags.env' });
     const flags = /^KUBELET_KUBEADM_ARGS="(.*)"$/m.exec(env)?.[1].trim();
-    if (await this.w.ensureProcess('kubelet', [`${HOST_BIN_DIR}/kubelet`, ...KUBELET_ARGS_PREFIX, ...(flags ? flags.split(/\s+/) : [])], kubeletFp)) changed.push('kubelet started');
+    if (
+      await this.w.ensureProcess(
+        'kubelet',
+        [`${HOST_BIN_DIR}/kubelet`, ...KUBELET_ARGS_PREFIX, ...(flags ? flags.split(/\s+/) : [])],
+        kubeletFp,
+      )
+    )
+      changed.push('kubelet started');
 
     // 5. serving certificate, Ready, modes of kubeadm's files
     await this.waitReady();
@@ -296,24 +451,48 @@ class WorkerJoin {
 
   /** The pause image kubeadm names for this version (same tag and digest as on the control plane). */
   private async pauseImage(kubernetesVersion: string): Promise<BuiltImage> {
-    const out = await this.w.sh('"$1/kubeadm" config images list --kubernetes-version "$2" --image-repository "$3" 2>/dev/null', [HOST_BIN_DIR, kubernetesVersion, HOST_IMAGE_REPOSITORY], { label: 'kubeadm config images list' });
+    const out = await this.w.sh(
+      '"$1/kubeadm" config images list --kubernetes-version "$2" --image-repository "$3" 2>/dev/null',
+      [HOST_BIN_DIR, kubernetesVersion, HOST_IMAGE_REPOSITORY],
+      { label: 'kubeadm config images list' },
+    );
     const tag = new RegExp(`^${HOST_IMAGE_REPOSITORY.replace(/\./g, '\\.')}/pause:(\\S+)$`, 'm').exec(out)?.[1];
     if (!tag) throw new Error(`${this.where()}: kubeadm config images list names no pause image:\n${out}`);
     const programs = buildImagePrograms(undefined, this.log);
-    return cachedImage({ repository: `${HOST_IMAGE_REPOSITORY.replace(/^hcb\.local\//, '')}/pause`, tag, binary: programs.pause, entrypoint: ['/pause'], user: '65535:65535' }, path.join(this.o.workDir, 'images'));
+    return cachedImage(
+      {
+        repository: `${HOST_IMAGE_REPOSITORY.replace(/^hcb\.local\//, '')}/pause`,
+        tag,
+        binary: programs.pause,
+        entrypoint: ['/pause'],
+        user: '65535:65535',
+      },
+      path.join(this.o.workDir, 'images'),
+    );
   }
 
   private async importImages(images: BuiltImage[]): Promise<string[]> {
     const ctr = `"${HOST_BIN_DIR}/ctr" --address ${CONTAINERD_SOCKET} --namespace k8s.io`;
-    const list = async () => (await this.w.sh(`${ctr} images list --quiet`, [], { label: 'ctr images list' })).split('\n');
+    const list = async () =>
+      (await this.w.sh(`${ctr} images list --quiet`, [], { label: 'ctr images list' })).split('\n');
     const have = await list();
     const done: string[] = [];
     for (const img of images) {
       if (have.includes(img.ref) && have.includes(img.name)) continue;
       const remote = `${HOST_STATE_DIR}/images/${path.basename(img.archive)}`;
-      await this.w.conn.upload(fs.readFileSync(img.archive), remote, { mode: '0600', owner: 'root:root', timeoutMs: 300_000 });
-      await this.w.sh(`${ctr} images import --digests --local "$1" >/dev/null && rm -f -- "$1"`, [remote], { label: `ctr import ${img.name}`, timeoutMs: 300_000 });
-      if (!(await list()).includes(img.ref)) await this.w.sh(`${ctr} images tag --force "$1" "$2" >/dev/null`, [img.name, img.ref], { label: `ctr tag ${img.ref}` });
+      await this.w.conn.upload(fs.readFileSync(img.archive), remote, {
+        mode: '0600',
+        owner: 'root:root',
+        timeoutMs: 300_000,
+      });
+      await this.w.sh(`${ctr} images import --digests --local "$1" >/dev/null && rm -f -- "$1"`, [remote], {
+        label: `ctr import ${img.name}`,
+        timeoutMs: 300_000,
+      });
+      if (!(await list()).includes(img.ref))
+        await this.w.sh(`${ctr} images tag --force "$1" "$2" >/dev/null`, [img.name, img.ref], {
+          label: `ctr tag ${img.ref}`,
+        });
       done.push(`image ${img.name}`);
       this.log(`${this.where()}: image ${img.ref} imported`);
     }
@@ -322,42 +501,91 @@ class WorkerJoin {
 
   /** Token on the control plane, discovery file on the worker, kubeadm join, kubelet; token and file removed afterwards. */
   private async kubeadmJoin(): Promise<void> {
-    const ca = (await this.admin.shell.sh('cat /etc/kubernetes/pki/ca.crt', [], { label: 'read the cluster CA' })).trim();
-    const adminConf = (await this.admin.shell.conn.run(['cat', ADMIN_CONF], { label: 'read admin.conf', timeoutMs: 30_000 })).stdout;
+    const ca = (
+      await this.admin.shell.sh('cat /etc/kubernetes/pki/ca.crt', [], { label: 'read the cluster CA' })
+    ).trim();
+    const adminConf = (
+      await this.admin.shell.conn.run(['cat', ADMIN_CONF], { label: 'read admin.conf', timeoutMs: 30_000 })
+    ).stdout;
     const server = /^\s*server:\s*(https:\/\/\S+)\s*$/m.exec(adminConf)?.[1];
-    if (!server || !ca.startsWith('-----BEGIN CERTIFICATE-----')) throw new Error(`${this.where()}: cannot read the cluster's CA and API address on ${this.admin.hostName}`);
-    const created = await this.admin.kubeadm(['token', 'create', `--kubeconfig=${ADMIN_CONF}`, `--ttl=${this.ttl}m`, `--description=hcb join of ${this.name}`, '--usages=signing,authentication'], { label: 'kubeadm token create' });
+    if (!server || !ca.startsWith('-----BEGIN CERTIFICATE-----'))
+      throw new Error(`${this.where()}: cannot read the cluster's CA and API address on ${this.admin.hostName}`);
+    const created = await this.admin.kubeadm(
+      [
+        'token',
+        'create',
+        `--kubeconfig=${ADMIN_CONF}`,
+        `--ttl=${this.ttl}m`,
+        `--description=hcb join of ${this.name}`,
+        '--usages=signing,authentication',
+      ],
+      { label: 'kubeadm token create' },
+    );
     const token = created.stdout.trim();
-    if (!/^[a-z0-9]{6}\.[a-z0-9]{16}$/.test(token)) throw new Error(`${this.where()}: kubeadm token create gave no token`);
+    if (!/^[a-z0-9]{6}\.[a-z0-9]{16}$/.test(token))
+      throw new Error(`${this.where()}: kubeadm token create gave no token`);
     const tokenId = token.split('.')[0];
     this.log(`${this.where()}: bootstrap token ${tokenId} created (TTL ${this.ttl} min)`);
     try {
       const discovery = stringify({
         apiVersion: 'v1',
         kind: 'Config',
-        clusters: [{ name: 'kubernetes', cluster: { server, 'certificate-authority-data': Buffer.from(`${ca}\n`).toString('base64') } }],
+        clusters: [
+          {
+            name: 'kubernetes',
+            cluster: { server, 'certificate-authority-data': Buffer.from(`${ca}\n`).toString('base64') },
+          },
+        ],
         users: [{ name: 'tls-bootstrap-token-user', user: { token } }],
         contexts: [{ name: 'join', context: { cluster: 'kubernetes', user: 'tls-bootstrap-token-user' } }],
         'current-context': 'join',
       });
       const discoveryPath = this.o.join?.discoveryKubeconfigPath ?? DISCOVERY_KUBECONFIG_PATH;
       await this.w.sh('mkdir -p -m 0700 -- "$(dirname -- "$1")"', [discoveryPath], { label: 'discovery directory' });
-      await this.w.conn.upload(Buffer.from(discovery), discoveryPath, { mode: '0600', owner: 'root:root', secret: true });
+      await this.w.conn.upload(Buffer.from(discovery), discoveryPath, {
+        mode: '0600',
+        owner: 'root:root',
+        secret: true,
+      });
       // Leftovers of an interrupted join would stop kubeadm's preflight (FileAvailable) or start a stale kubelet.
       await this.w.stopProcess('kubelet');
-      await this.w.sh('rm -f /etc/kubernetes/bootstrap-kubelet.conf /var/lib/kubelet/config.yaml /var/lib/kubelet/kubeadm-flags.env', [], { label: 'remove leftovers of a join' });
+      await this.w.sh(
+        'rm -f /etc/kubernetes/bootstrap-kubelet.conf /var/lib/kubelet/config.yaml /var/lib/kubelet/kubeadm-flags.env',
+        [],
+        { label: 'remove leftovers of a join' },
+      );
       this.log(`${this.where()}: kubeadm join`);
       const started = Date.now();
-      const out = await this.w.sh(JOIN_SCRIPT, [HOST_BIN_DIR, HOST_STATE_DIR, JOIN_CONFIG_PATH(), KUBELET_ARGS_PREFIX.join(' ')], { label: 'kubeadm join', timeoutMs: this.o.joinTimeoutMs ?? 480_000, check: false, secrets: [token] });
+      const out = await this.w.sh(
+        JOIN_SCRIPT,
+        [HOST_BIN_DIR, HOST_STATE_DIR, JOIN_CONFIG_PATH(), KUBELET_ARGS_PREFIX.join(' ')],
+        { label: 'kubeadm join', timeoutMs: this.o.joinTimeoutMs ?? 480_000, check: false, secrets: [token] },
+      );
       const status = /^hcb-join-status (\d+)$/m.exec(out)?.[1];
       if (status !== '0') {
-        const logs = await this.w.sh('tail -n 40 "$1/log/kubeadm-join.log"; echo ---; tail -n 30 "$1/log/kubelet.log" 2>/dev/null', [HOST_STATE_DIR], { label: 'kubeadm logs', check: false, secrets: [token] });
-        throw new Error(`${this.where()}: kubeadm join failed (status ${status ?? 'unknown'}):\n${logs.split(token).join('[redacted]')}`);
+        const logs = await this.w.sh(
+          'tail -n 40 "$1/log/kubeadm-join.log"; echo ---; tail -n 30 "$1/log/kubelet.log" 2>/dev/null',
+          [HOST_STATE_DIR],
+          { label: 'kubeadm logs', check: false, secrets: [token] },
+        );
+        throw new Error(
+          `${this.where()}: kubeadm join failed (status ${status ?? 'unknown'}):\n${logs.split(token).join('[redacted]')}`,
+        );
       }
       this.log(`${this.where()}: kubeadm join done in ${Math.round((Date.now() - started) / 1000)} s`);
     } finally {
-      await this.admin.kubeadm(['token', 'delete', `--kubeconfig=${ADMIN_CONF}`, tokenId], { label: 'kubeadm token delete' }).catch((e: Error) => this.log(`${this.where()}: deleting bootstrap token ${tokenId} failed (it expires after ${this.ttl} min): ${e.message}`));
-      await this.w.sh('rm -f -- "$1"', [this.o.join?.discoveryKubeconfigPath ?? DISCOVERY_KUBECONFIG_PATH], { label: 'remove the discovery file' }).catch(() => undefined);
+      await this.admin
+        .kubeadm(['token', 'delete', `--kubeconfig=${ADMIN_CONF}`, tokenId], { label: 'kubeadm token delete' })
+        .catch((e: Error) =>
+          this.log(
+            `${this.where()}: deleting bootstrap token ${tokenId} failed (it expires after ${this.ttl} min): ${e.message}`,
+          ),
+        );
+      await this.w
+        .sh('rm -f -- "$1"', [this.o.join?.discoveryKubeconfigPath ?? DISCOVERY_KUBECONFIG_PATH], {
+          label: 'remove the discovery file',
+        })
+        .catch(() => undefined);
     }
   }
 
@@ -365,16 +593,28 @@ class WorkerJoin {
     const timeout = this.o.readyTimeoutMs ?? 300_000;
     let last = '';
     try {
-      await this.w.until('Node Ready with its serving certificate', timeout, async () => {
-        for (const line of await approveKubeletServingCsrs(this.admin, [{ name: this.name, address: this.address }])) this.log(line);
-        const r = await nodeReady(this.admin, this.name);
-        last = r.message;
-        const cert = (await this.w.sh('[ -e /var/lib/kubelet/pki/kubelet-server-current.pem ] && echo yes || true', [], { label: 'serving certificate' })).includes('yes');
-        if (!cert) last += '; no serving certificate yet';
-        return r.ready && cert ? true : undefined;
-      }, 2_000);
+      await this.w.until(
+        'Node Ready with its serving certificate',
+        timeout,
+        async () => {
+          for (const line of await approveKubeletServingCsrs(this.admin, [{ name: this.name, address: this.address }]))
+            this.log(line);
+          const r = await nodeReady(this.admin, this.name);
+          last = r.message;
+          const cert = (
+            await this.w.sh('[ -e /var/lib/kubelet/pki/kubelet-server-current.pem ] && echo yes || true', [], {
+              label: 'serving certificate',
+            })
+          ).includes('yes');
+          if (!cert) last += '; no serving certificate yet';
+          return r.ready && cert ? true : undefined;
+        },
+        2_000,
+      );
     } catch (e) {
-      throw new Error(`${(e as Error).message}; last: ${last}; kubelet log:\n${await this.w.logTail('kubelet', 25)}`, { cause: e });
+      throw new Error(`${(e as Error).message}; last: ${last}; kubelet log:\n${await this.w.logTail('kubelet', 25)}`, {
+        cause: e,
+      });
     }
     this.log(`${this.where()}: Node Ready`);
   }
@@ -382,7 +622,9 @@ class WorkerJoin {
   /** Owner and mode of the manifest on what kubeadm and the kubelet wrote on the worker. */
   private async applyModes(): Promise<string[]> {
     const workerPaths = /^(\/etc\/kubernetes\/(kubelet\.conf|pki\/ca\.crt)|\/var\/lib\/kubelet\/)/;
-    const args = this.o.nodeFiles.filter((f) => f.createdBy !== 'blueprint' && workerPaths.test(f.path)).flatMap((f) => [f.path, modeString(f.mode), `${f.owner}:${f.group}`]);
+    const args = this.o.nodeFiles
+      .filter((f) => f.createdBy !== 'blueprint' && workerPaths.test(f.path))
+      .flatMap((f) => [f.path, modeString(f.mode), `${f.owner}:${f.group}`]);
     const out = await this.w.sh(MODES_SCRIPT, args, { label: 'apply node file modes' });
     return out.split('\n').filter((l) => l.startsWith('mode '));
   }
@@ -400,23 +642,49 @@ function JOIN_CONFIG_PATH(): string {
 
 /** The JoinConfiguration of one worker and its kubeadm patches, from the blueprint's renderer. */
 export function joinNodeFiles(nodeName: string, props: JoinWorkerOptions['join'] = {}): NodeFile[] {
-  const join = new KubeadmJoinConfiguration(new App({ outdir: '/nonexistent-hcb-synth' }), 'join', { ...props, nodeName });
+  const join = new KubeadmJoinConfiguration(new App({ outdir: '/nonexistent-hcb-synth' }), 'join', {
+    ...props,
+    nodeName,
+  });
   return join.nodeFiles;
 }
 
 /** The parts of the blueprint's kubeadm configuration a worker needs. */
-export function readClusterConfig(nodeFiles: NodeFile[]): { kubernetesVersion: string; serviceSubnet: string; podSubnet: string; kubeletConfig: Record<string, unknown>; kubeProxyConfig: Record<string, unknown> } {
+export function readClusterConfig(nodeFiles: NodeFile[]): {
+  kubernetesVersion: string;
+  serviceSubnet: string;
+  podSubnet: string;
+  kubeletConfig: Record<string, unknown>;
+  kubeProxyConfig: Record<string, unknown>;
+} {
   const file = nodeFiles.filter((f) => f.role === 'kubeadm-config');
-  if (file.length !== 1 || file[0].content === undefined) throw new Error('the node files must hold exactly one kubeadm configuration with content (HardenedControlPlane.nodeFiles)');
+  if (file.length !== 1 || file[0].content === undefined)
+    throw new Error(
+      'the node files must hold exactly one kubeadm configuration with content (HardenedControlPlane.nodeFiles)',
+    );
   const docs = parseAllDocuments(file[0].content).map((d) => d.toJS() as Record<string, unknown>);
-  const cluster = docs.find((d) => d?.kind === 'ClusterConfiguration') as { kubernetesVersion?: string; networking?: { serviceSubnet?: string; podSubnet?: string } } | undefined;
+  const cluster = docs.find((d) => d?.kind === 'ClusterConfiguration') as
+    | { kubernetesVersion?: string; networking?: { serviceSubnet?: string; podSubnet?: string } }
+    | undefined;
   const kubeletConfig = docs.find((d) => d?.kind === 'KubeletConfiguration') ?? {};
   const kubeProxyConfig = docs.find((d) => d?.kind === 'KubeProxyConfiguration');
-  if (typeof cluster?.kubernetesVersion !== 'string') throw new Error('the ClusterConfiguration has no kubernetesVersion');
-  if (!cluster.networking?.serviceSubnet || !cluster.networking.podSubnet) throw new Error('the ClusterConfiguration names no serviceSubnet or podSubnet');
-  if (!kubeProxyConfig) throw new Error('the kubeadm configuration has no KubeProxyConfiguration (the blueprint renders one)');
-  if (kubeletConfig.cgroupDriver !== 'cgroupfs') throw new Error(`no systemd is assumed on the hosts: the kubelet's cgroupDriver must be cgroupfs (is ${String(kubeletConfig.cgroupDriver)})`);
-  return { kubernetesVersion: cluster.kubernetesVersion, serviceSubnet: cluster.networking.serviceSubnet, podSubnet: cluster.networking.podSubnet, kubeletConfig, kubeProxyConfig };
+  if (typeof cluster?.kubernetesVersion !== 'string')
+    throw new Error('the ClusterConfiguration has no kubernetesVersion');
+  if (!cluster.networking?.serviceSubnet || !cluster.networking.podSubnet)
+    throw new Error('the ClusterConfiguration names no serviceSubnet or podSubnet');
+  if (!kubeProxyConfig)
+    throw new Error('the kubeadm configuration has no KubeProxyConfiguration (the blueprint renders one)');
+  if (kubeletConfig.cgroupDriver !== 'cgroupfs')
+    throw new Error(
+      `no systemd is assumed on the hosts: the kubelet's cgroupDriver must be cgroupfs (is ${String(kubeletConfig.cgroupDriver)})`,
+    );
+  return {
+    kubernetesVersion: cluster.kubernetesVersion,
+    serviceSubnet: cluster.networking.serviceSubnet,
+    podSubnet: cluster.networking.podSubnet,
+    kubeletConfig,
+    kubeProxyConfig,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -449,16 +717,37 @@ export async function removeWorker(o: RemoveWorkerOptions): Promise<RemoveWorker
   const name = o.worker.host.name;
   const steps: string[] = [];
   const ownAdmin = !(o.controlPlane instanceof ClusterAdmin);
-  const admin = o.controlPlane instanceof ClusterAdmin ? o.controlPlane : await ClusterAdmin.open(o.controlPlane, o.binDir, log);
+  const admin =
+    o.controlPlane instanceof ClusterAdmin ? o.controlPlane : await ClusterAdmin.open(o.controlPlane, o.binDir, log);
   try {
-    const exists = (await admin.kubectl(['get', 'node', name, '--ignore-not-found', '-o', 'name'], { label: `get node ${name}` })).stdout.trim() !== '';
+    const exists =
+      (
+        await admin.kubectl(['get', 'node', name, '--ignore-not-found', '-o', 'name'], { label: `get node ${name}` })
+      ).stdout.trim() !== '';
     if (exists) {
       const timeout = Math.round((o.drainTimeoutMs ?? 300_000) / 1000);
-      const args = ['drain', name, '--ignore-daemonsets', '--delete-emptydir-data', `--timeout=${timeout}s`, ...(o.force ? ['--force'] : [])];
-      const drained = await admin.kubectl(args, { timeoutMs: (timeout + 60) * 1000, check: false, label: `drain ${name}` });
-      if (drained.code !== 0) throw new Error(`worker ${name}: drain failed (the node stays cordoned, nothing was reset):\n${drained.stderr.slice(-2000)}`);
+      const args = [
+        'drain',
+        name,
+        '--ignore-daemonsets',
+        '--delete-emptydir-data',
+        `--timeout=${timeout}s`,
+        ...(o.force ? ['--force'] : []),
+      ];
+      const drained = await admin.kubectl(args, {
+        timeoutMs: (timeout + 60) * 1000,
+        check: false,
+        label: `drain ${name}`,
+      });
+      if (drained.code !== 0)
+        throw new Error(
+          `worker ${name}: drain failed (the node stays cordoned, nothing was reset):\n${drained.stderr.slice(-2000)}`,
+        );
       steps.push(`drained ${name}`);
-      await admin.kubectl(['delete', 'node', name, '--wait=true', '--timeout=120s'], { timeoutMs: 180_000, label: `delete node ${name}` });
+      await admin.kubectl(['delete', 'node', name, '--wait=true', '--timeout=120s'], {
+        timeoutMs: 180_000,
+        label: `delete node ${name}`,
+      });
       steps.push(`deleted node ${name}`);
       log(`worker ${name}: drained and deleted`);
     } else {
@@ -470,7 +759,11 @@ export async function removeWorker(o: RemoveWorkerOptions): Promise<RemoveWorker
   const worker = await HostShell.open(o.worker, log);
   try {
     steps.push(...(await resetHostNetwork(worker)));
-    const out = await worker.sh(RESET_SCRIPT, [HOST_BIN_DIR, HOST_STATE_DIR, HOST_CNI_BIN_DIR], { label: 'reset', timeoutMs: 300_000, check: false });
+    const out = await worker.sh(RESET_SCRIPT, [HOST_BIN_DIR, HOST_STATE_DIR, HOST_CNI_BIN_DIR], {
+      label: 'reset',
+      timeoutMs: 300_000,
+      check: false,
+    });
     if (!/^hcb-reset done$/m.test(out)) throw new Error(`worker ${name}: reset did not finish:\n${out.slice(-3000)}`);
     steps.push(...(await sweepKubeChains(worker)));
     steps.push(`reset ${name}`);

@@ -34,7 +34,13 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parse, stringify } from 'yaml';
 import type { NodeFile } from '../../policies/model';
-import { kubeRouterArgs, NETPOL_ENFORCER_ROLE, NETPOL_ENFORCER_RULES, NETPOL_ENFORCER_USER, NETPOL_READY_CHAIN } from '../local/node/netpol';
+import {
+  kubeRouterArgs,
+  NETPOL_ENFORCER_ROLE,
+  NETPOL_ENFORCER_RULES,
+  NETPOL_ENFORCER_USER,
+  NETPOL_READY_CHAIN,
+} from '../local/node/netpol';
 import { HOST_BIN_DIR, HOST_KUBEADM_INIT_CONFIG, HOST_STATE_DIR, sha256, sha256File } from './bringup';
 import { HostAccess, HostShell } from './host-shell';
 import type { ClusterAdmin } from './join';
@@ -65,9 +71,15 @@ export interface ClusterNetworkOptions {
 }
 
 /** For each host, the routes to the other hosts' pod ranges. */
-export function podRoutes(hosts: Array<{ host: { name: string; address: string }; podCidr: string }>): Map<string, Array<{ dst: string; via: string }>> {
+export function podRoutes(
+  hosts: Array<{ host: { name: string; address: string }; podCidr: string }>,
+): Map<string, Array<{ dst: string; via: string }>> {
   const out = new Map<string, Array<{ dst: string; via: string }>>();
-  for (const h of hosts) out.set(h.host.name, hosts.filter((o) => o !== h).map((o) => ({ dst: o.podCidr, via: o.host.address })));
+  for (const h of hosts)
+    out.set(
+      h.host.name,
+      hosts.filter((o) => o !== h).map((o) => ({ dst: o.podCidr, via: o.host.address })),
+    );
   return out;
 }
 
@@ -80,7 +92,9 @@ export async function ensureClusterNetwork(o: ClusterNetworkOptions): Promise<{ 
   const { serviceSubnet, kubeProxyConfig } = readClusterConfig(o.nodeFiles);
   const kubeconfigPath = (kubeProxyConfig.clientConnection as { kubeconfig?: string } | undefined)?.kubeconfig;
   if (kubeconfigPath !== `${KUBE_PROXY_HOST_DIR}/kubeconfig.conf`) {
-    throw new Error(`hosts: KubeProxyConfiguration clientConnection.kubeconfig must be ${KUBE_PROXY_HOST_DIR}/kubeconfig.conf (kubeadm's path), is ${String(kubeconfigPath)}`);
+    throw new Error(
+      `hosts: KubeProxyConfiguration clientConnection.kubeconfig must be ${KUBE_PROXY_HOST_DIR}/kubeconfig.conf (kubeadm's path), is ${String(kubeconfigPath)}`,
+    );
   }
   const changed: string[] = [];
   await ensureEnforcerRbac(o.admin);
@@ -90,7 +104,15 @@ export async function ensureClusterNetwork(o: ClusterNetworkOptions): Promise<{ 
   for (const h of o.hosts) {
     const shell = await HostShell.open(h, log);
     try {
-      const c = await ensureHostServices(shell, { admin: o.admin, ca, binDir: o.binDir, routes: routes.get(h.host.name)!, serviceSubnet, proxyConfig, readyTimeoutMs: o.readyTimeoutMs ?? 90_000 });
+      const c = await ensureHostServices(shell, {
+        admin: o.admin,
+        ca,
+        binDir: o.binDir,
+        routes: routes.get(h.host.name)!,
+        serviceSubnet,
+        proxyConfig,
+        readyTimeoutMs: o.readyTimeoutMs ?? 90_000,
+      });
       changed.push(...c.map((x) => `${h.host.name}: ${x}`));
     } finally {
       await shell.close().catch(() => undefined);
@@ -102,7 +124,12 @@ export async function ensureClusterNetwork(o: ClusterNetworkOptions): Promise<{ 
 async function ensureEnforcerRbac(admin: ClusterAdmin): Promise<void> {
   const labels = { 'app.kubernetes.io/managed-by': 'hcb' };
   const docs = [
-    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: NETPOL_ENFORCER_ROLE, labels }, rules: NETPOL_ENFORCER_RULES },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: NETPOL_ENFORCER_ROLE, labels },
+      rules: NETPOL_ENFORCER_RULES,
+    },
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'ClusterRoleBinding',
@@ -128,30 +155,88 @@ async function ensureHostServices(shell: HostShell, i: HostServicesInput): Promi
   const changed: string[] = [];
   const name = shell.name;
   // binaries (a control-plane host has none of these from its bring-up)
-  const bins = ['kube-proxy', 'kube-router'].map((b) => ({ local: path.join(i.binDir, b), remote: `${HOST_BIN_DIR}/${b}` }));
+  const bins = ['kube-proxy', 'kube-router'].map((b) => ({
+    local: path.join(i.binDir, b),
+    remote: `${HOST_BIN_DIR}/${b}`,
+  }));
   for (const b of bins) if (!fs.existsSync(b.local)) throw new Error(`${b.local} is missing; run npm run toolchain`);
-  changed.push(...(await shell.deliver(bins.map((b) => ({ remote: b.remote, data: () => fs.readFileSync(b.local), sha256: sha256File(b.local), mode: '0755', owner: 'root:root', what: 'binary' })))));
+  changed.push(
+    ...(await shell.deliver(
+      bins.map((b) => ({
+        remote: b.remote,
+        data: () => fs.readFileSync(b.local),
+        sha256: sha256File(b.local),
+        mode: '0755',
+        owner: 'root:root',
+        what: 'binary',
+      })),
+    )),
+  );
 
   // routes and bridged traffic through iptables
-  const out = await shell.sh(ROUTES_SCRIPT, [String(POD_ROUTE_PROTO), ...i.routes.flatMap((r) => [r.dst, r.via])], { label: 'pod routes' });
+  const out = await shell.sh(ROUTES_SCRIPT, [String(POD_ROUTE_PROTO), ...i.routes.flatMap((r) => [r.dst, r.via])], {
+    label: 'pod routes',
+  });
   changed.push(...out.split('\n').filter((l) => l.startsWith('route ')));
-  changed.push(...(await shell.sh(BRIDGE_NF_SCRIPT, [HOST_STATE_DIR], { label: 'bridge-nf-call-iptables' })).split('\n').filter(Boolean));
+  changed.push(
+    ...(await shell.sh(BRIDGE_NF_SCRIPT, [HOST_STATE_DIR], { label: 'bridge-nf-call-iptables' }))
+      .split('\n')
+      .filter(Boolean),
+  );
 
   // kube-proxy
-  const proxyKubeconfig = await ensureKubeconfig(shell, i.admin, i.ca, KUBE_PROXY_USER, `${KUBE_PROXY_HOST_DIR}/kubeconfig.conf`);
+  const proxyKubeconfig = await ensureKubeconfig(
+    shell,
+    i.admin,
+    i.ca,
+    KUBE_PROXY_USER,
+    `${KUBE_PROXY_HOST_DIR}/kubeconfig.conf`,
+  );
   if (proxyKubeconfig.written) changed.push(`kubeconfig of ${KUBE_PROXY_USER}`);
   const cfg = Buffer.from(i.proxyConfig);
-  changed.push(...(await shell.deliver([{ remote: `${KUBE_PROXY_HOST_DIR}/config.conf`, data: () => cfg, sha256: sha256(cfg), mode: '0600', owner: 'root:root', what: 'kube-proxy configuration' }])));
+  changed.push(
+    ...(await shell.deliver([
+      {
+        remote: `${KUBE_PROXY_HOST_DIR}/config.conf`,
+        data: () => cfg,
+        sha256: sha256(cfg),
+        mode: '0600',
+        owner: 'root:root',
+        what: 'kube-proxy configuration',
+      },
+    ])),
+  );
   await shell.sh('chmod 0700 "$1"', [KUBE_PROXY_HOST_DIR], { label: 'kube-proxy directory mode' });
-  const proxyArgs = [`${HOST_BIN_DIR}/kube-proxy`, `--config=${KUBE_PROXY_HOST_DIR}/config.conf`, `--hostname-override=${name}`];
-  const proxyFp = sha256(Buffer.from(JSON.stringify([proxyArgs, sha256(cfg), proxyKubeconfig.sha256, sha256File(path.join(i.binDir, 'kube-proxy'))])));
+  const proxyArgs = [
+    `${HOST_BIN_DIR}/kube-proxy`,
+    `--config=${KUBE_PROXY_HOST_DIR}/config.conf`,
+    `--hostname-override=${name}`,
+  ];
+  const proxyFp = sha256(
+    Buffer.from(
+      JSON.stringify([proxyArgs, sha256(cfg), proxyKubeconfig.sha256, sha256File(path.join(i.binDir, 'kube-proxy'))]),
+    ),
+  );
   if (await shell.ensureProcess('kube-proxy', proxyArgs, proxyFp)) changed.push('kube-proxy started');
 
   // kube-router, firewall only
-  const enforcerKubeconfig = await ensureKubeconfig(shell, i.admin, i.ca, NETPOL_ENFORCER_USER, `${NETPOL_DIR}/kubeconfig`);
+  const enforcerKubeconfig = await ensureKubeconfig(
+    shell,
+    i.admin,
+    i.ca,
+    NETPOL_ENFORCER_USER,
+    `${NETPOL_DIR}/kubeconfig`,
+  );
   if (enforcerKubeconfig.written) changed.push(`kubeconfig of ${NETPOL_ENFORCER_USER}`);
-  const routerArgs = [`${HOST_BIN_DIR}/kube-router`, ...kubeRouterArgs({ kubeconfig: `${NETPOL_DIR}/kubeconfig`, nodeName: name, serviceCidr: i.serviceSubnet })];
-  const routerFp = sha256(Buffer.from(JSON.stringify([routerArgs, enforcerKubeconfig.sha256, sha256File(path.join(i.binDir, 'kube-router'))])));
+  const routerArgs = [
+    `${HOST_BIN_DIR}/kube-router`,
+    ...kubeRouterArgs({ kubeconfig: `${NETPOL_DIR}/kubeconfig`, nodeName: name, serviceCidr: i.serviceSubnet }),
+  ];
+  const routerFp = sha256(
+    Buffer.from(
+      JSON.stringify([routerArgs, enforcerKubeconfig.sha256, sha256File(path.join(i.binDir, 'kube-router'))]),
+    ),
+  );
   if (await shell.ensureProcess('kube-router', routerArgs, routerFp)) changed.push('kube-router started');
 
   // readiness: kube-proxy's and kube-router's chains in place
@@ -159,13 +244,24 @@ async function ensureHostServices(shell: HostShell, i: HostServicesInput): Promi
     ['kube-proxy', 'iptables -w 5 -t nat -S KUBE-SERVICES >/dev/null 2>&1 && echo ok || true'],
     ['kube-router', `iptables -w 5 -S FORWARD 2>/dev/null | grep -q -- '-j ${NETPOL_READY_CHAIN}' && echo ok || true`],
   ] as const) {
-    await shell.until(`${proc} rules`, i.readyTimeoutMs, async () => {
-      const alive = await shell.sh('p=$(cat "$1/run/$2.pid" 2>/dev/null) && [ -d "/proc/$p" ] && echo alive || true', [HOST_STATE_DIR, proc], { label: `${proc} alive` });
-      if (!alive.includes('alive')) throw new Error(`${proc} exited:\n${await shell.logTail(proc, 25)}`);
-      return (await shell.sh(check, [], { label: `${proc} rules` })).includes('ok') ? true : undefined;
-    }, 1_000).catch(async (e: Error) => {
-      throw new Error(`${e.message}\n${proc} log:\n${await shell.logTail(proc, 25)}`, { cause: e });
-    });
+    await shell
+      .until(
+        `${proc} rules`,
+        i.readyTimeoutMs,
+        async () => {
+          const alive = await shell.sh(
+            'p=$(cat "$1/run/$2.pid" 2>/dev/null) && [ -d "/proc/$p" ] && echo alive || true',
+            [HOST_STATE_DIR, proc],
+            { label: `${proc} alive` },
+          );
+          if (!alive.includes('alive')) throw new Error(`${proc} exited:\n${await shell.logTail(proc, 25)}`);
+          return (await shell.sh(check, [], { label: `${proc} rules` })).includes('ok') ? true : undefined;
+        },
+        1_000,
+      )
+      .catch(async (e: Error) => {
+        throw new Error(`${e.message}\n${proc} log:\n${await shell.logTail(proc, 25)}`, { cause: e });
+      });
   }
   return changed;
 }
@@ -175,13 +271,29 @@ async function ensureHostServices(shell: HostShell, i: HostServicesInput): Promi
  * and valid for more than 30 days; otherwise has the control-plane host make one and sends it
  * (0600, directory 0700). Returns the sha256 of the file's content (for the process fingerprint).
  */
-async function ensureKubeconfig(shell: HostShell, admin: ClusterAdmin, ca: string, user: string, remote: string): Promise<{ sha256: string; written: boolean }> {
-  const existing = await shell.conn.run(['sh', '-c', '[ -f "$1" ] && cat -- "$1" || true', 'hcb', remote], { label: `read kubeconfig of ${user}`, timeoutMs: 30_000 });
-  if (existing.stdout && kubeconfigCurrent(existing.stdout, ca, user)) return { sha256: sha256(Buffer.from(existing.stdout)), written: false };
-  const made = await admin.kubeadm(['kubeconfig', 'user', `--config=${HOST_KUBEADM_INIT_CONFIG}`, `--client-name=${user}`, '--validity-period=8760h'], { label: `kubeadm kubeconfig user ${user}` });
+async function ensureKubeconfig(
+  shell: HostShell,
+  admin: ClusterAdmin,
+  ca: string,
+  user: string,
+  remote: string,
+): Promise<{ sha256: string; written: boolean }> {
+  const existing = await shell.conn.run(['sh', '-c', '[ -f "$1" ] && cat -- "$1" || true', 'hcb', remote], {
+    label: `read kubeconfig of ${user}`,
+    timeoutMs: 30_000,
+  });
+  if (existing.stdout && kubeconfigCurrent(existing.stdout, ca, user))
+    return { sha256: sha256(Buffer.from(existing.stdout)), written: false };
+  const made = await admin.kubeadm(
+    ['kubeconfig', 'user', `--config=${HOST_KUBEADM_INIT_CONFIG}`, `--client-name=${user}`, '--validity-period=8760h'],
+    { label: `kubeadm kubeconfig user ${user}` },
+  );
   const text = made.stdout;
-  if (!kubeconfigCurrent(text, ca, user)) throw new Error(`kubeadm kubeconfig user ${user} on ${admin.hostName} gave no usable kubeconfig`);
-  await shell.sh('mkdir -p -- "$(dirname -- "$1")" && chmod 0700 "$(dirname -- "$1")"', [remote], { label: `directory of ${remote}` });
+  if (!kubeconfigCurrent(text, ca, user))
+    throw new Error(`kubeadm kubeconfig user ${user} on ${admin.hostName} gave no usable kubeconfig`);
+  await shell.sh('mkdir -p -- "$(dirname -- "$1")" && chmod 0700 "$(dirname -- "$1")"', [remote], {
+    label: `directory of ${remote}`,
+  });
   await shell.conn.upload(Buffer.from(text), remote, { mode: '0600', owner: 'root:root', secret: true });
   return { sha256: sha256(Buffer.from(text)), written: true };
 }
@@ -189,7 +301,10 @@ async function ensureKubeconfig(shell: HostShell, admin: ClusterAdmin, ca: strin
 /** The kubeconfig's client certificate names `user`, is signed by `caPem` and valid for 30 more days. */
 function kubeconfigCurrent(text: string, caPem: string, user: string): boolean {
   try {
-    const k = parse(text) as { users?: Array<{ user?: { 'client-certificate-data'?: string } }>; clusters?: Array<{ cluster?: { 'certificate-authority-data'?: string } }> };
+    const k = parse(text) as {
+      users?: Array<{ user?: { 'client-certificate-data'?: string } }>;
+      clusters?: Array<{ cluster?: { 'certificate-authority-data'?: string } }>;
+    };
     const certB64 = k.users?.[0]?.user?.['client-certificate-data'];
     const caB64 = k.clusters?.[0]?.cluster?.['certificate-authority-data'];
     if (!certB64 || !caB64) return false;
@@ -212,8 +327,13 @@ function kubeconfigCurrent(text: string, caPem: string, user: string): boolean {
 export async function resetHostNetwork(shell: HostShell): Promise<string[]> {
   const done: string[] = [];
   for (const p of ['kube-router', 'kube-proxy']) if (await shell.stopProcess(p)) done.push(`${p} stopped`);
-  const out = await shell.sh(NETWORK_RESET_SCRIPT, [HOST_BIN_DIR, HOST_STATE_DIR, String(POD_ROUTE_PROTO), KUBE_PROXY_HOST_DIR], { label: 'network reset', timeoutMs: 180_000, check: false });
-  if (!/^hcb-network-reset done$/m.test(out)) throw new Error(`host ${shell.name}: network reset did not finish:\n${out.slice(-2000)}`);
+  const out = await shell.sh(
+    NETWORK_RESET_SCRIPT,
+    [HOST_BIN_DIR, HOST_STATE_DIR, String(POD_ROUTE_PROTO), KUBE_PROXY_HOST_DIR],
+    { label: 'network reset', timeoutMs: 180_000, check: false },
+  );
+  if (!/^hcb-network-reset done$/m.test(out))
+    throw new Error(`host ${shell.name}: network reset did not finish:\n${out.slice(-2000)}`);
   done.push(...out.split('\n').filter((l) => l.startsWith('left ') || l.startsWith('removed ')));
   return done;
 }
@@ -225,8 +345,13 @@ export async function resetHostNetwork(shell: HostShell): Promise<string[]> {
  * `kubeadm reset`, e.g. bringup.ts's reset), or the kubelet makes its chains again.
  */
 export async function sweepKubeChains(shell: HostShell): Promise<string[]> {
-  const out = await shell.sh(CHAIN_SWEEP_SCRIPT, [], { label: 'remove KUBE- chains', timeoutMs: 120_000, check: false });
-  if (!/^hcb-sweep done$/m.test(out)) throw new Error(`host ${shell.name}: removing KUBE- chains did not finish:\n${out.slice(-2000)}`);
+  const out = await shell.sh(CHAIN_SWEEP_SCRIPT, [], {
+    label: 'remove KUBE- chains',
+    timeoutMs: 120_000,
+    check: false,
+  });
+  if (!/^hcb-sweep done$/m.test(out))
+    throw new Error(`host ${shell.name}: removing KUBE- chains did not finish:\n${out.slice(-2000)}`);
   return out.split('\n').filter((l) => l.startsWith('removed ') || l.startsWith('left '));
 }
 

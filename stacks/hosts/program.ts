@@ -18,7 +18,10 @@ import type { HostSpec, HostsTargetSpec } from './config';
  * A stack config reader over `pulumi.Config` that can tell secrets apart: JSON lists and objects
  * (as `config.get` returns them) are parsed, and `isSecret` asks the Pulumi runtime.
  */
-export function pulumiConfigReader(config: pulumi.Config, isConfigSecret: (fullKey: string) => boolean = runtimeIsConfigSecret): ConfigReader {
+export function pulumiConfigReader(
+  config: pulumi.Config,
+  isConfigSecret: (fullKey: string) => boolean = runtimeIsConfigSecret,
+): ConfigReader {
   const reader: ConfigReader = (key) => {
     const v = config.get(key);
     return v === undefined ? undefined : /^[[{]/.test(v) ? (JSON.parse(v) as unknown) : v;
@@ -35,7 +38,9 @@ function runtimeIsConfigSecret(fullKey: string): boolean {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const rt = require('@pulumi/pulumi/runtime/config') as { isConfigSecret?: (k: string) => boolean };
   if (typeof rt.isConfigSecret !== 'function') {
-    throw new Error(`hcb: this @pulumi/pulumi cannot say whether ${fullKey} is a secret; the hosts target needs @pulumi/pulumi 3.185 or later`);
+    throw new Error(
+      `hcb: this @pulumi/pulumi cannot say whether ${fullKey} is a secret; the hosts target needs @pulumi/pulumi 3.185 or later`,
+    );
   }
   return rt.isConfigSecret(fullKey);
 }
@@ -49,7 +54,10 @@ export const HOSTS_NETWORK = { serviceSubnet: '198.19.128.0/17', podSubnet: '198
 
 /** The /24 pod range and bridge gateway of the host at `index` in hcb:hosts. */
 export function hostPodNetwork(index: number): { podCidr: string; podGateway: string } {
-  if (!Number.isInteger(index) || index < 0 || index > 127) throw new Error(`hcb: the hosts target gives each host a /24 of ${HOSTS_NETWORK.podSubnet}; host index ${index} is out of range (at most 128 hosts)`);
+  if (!Number.isInteger(index) || index < 0 || index > 127)
+    throw new Error(
+      `hcb: the hosts target gives each host a /24 of ${HOSTS_NETWORK.podSubnet}; host index ${index} is out of range (at most 128 hosts)`,
+    );
   return { podCidr: `198.18.${128 + index}.0/24`, podGateway: `198.18.${128 + index}.1` };
 }
 
@@ -71,9 +79,16 @@ export interface HostsBlueprintOptions {
  * is exempt from PodSecurity (kubeadm's static pods run on the host network as root; their mirror
  * pods would be refused), the one exemption the catalogue accepts.
  */
-export function hostsBlueprintSpec(spec: BlueprintSpec, hosts: HostsTargetSpec, opts: HostsBlueprintOptions): BlueprintSpec {
+export function hostsBlueprintSpec(
+  spec: BlueprintSpec,
+  hosts: HostsTargetSpec,
+  opts: HostsBlueprintOptions,
+): BlueprintSpec {
   const first = firstControlPlane(hosts);
-  if (!/^[A-Za-z0-9._-]{1,40}$/.test(opts.stack)) throw new Error(`hcb: the stack name "${opts.stack.slice(0, 60)}" cannot name a cgroup (letters, digits, '.', '_', '-', at most 40)`);
+  if (!/^[A-Za-z0-9._-]{1,40}$/.test(opts.stack))
+    throw new Error(
+      `hcb: the stack name "${opts.stack.slice(0, 60)}" cannot name a cgroup (letters, digits, '.', '_', '-', at most 40)`,
+    );
   const cp = spec.controlPlane ?? {};
   return {
     ...spec,
@@ -84,7 +99,12 @@ export function hostsBlueprintSpec(spec: BlueprintSpec, hosts: HostsTargetSpec, 
       clusterName: cp.clusterName ?? opts.stack,
       serviceSubnet: cp.serviceSubnet ?? HOSTS_NETWORK.serviceSubnet,
       podSubnet: cp.podSubnet ?? HOSTS_NETWORK.podSubnet,
-      kubelet: { cgroupDriver: 'cgroupfs', cgroupRoot: `/hcb-hosts-${opts.stack}`, ...(opts.cgroupV1 ? { failCgroupV1: false } : {}), ...cp.kubelet },
+      kubelet: {
+        cgroupDriver: 'cgroupfs',
+        cgroupRoot: `/hcb-hosts-${opts.stack}`,
+        ...(opts.cgroupV1 ? { failCgroupV1: false } : {}),
+        ...cp.kubelet,
+      },
       // kube-proxy leaves the host's conntrack table size (nf_conntrack_max, one value for the whole
       // kernel) to the host: its other conntrack settings are per network namespace, this one is not,
       // and where it may not write it (a host in a container or namespace) kube-proxy would not start.
@@ -96,7 +116,8 @@ export function hostsBlueprintSpec(spec: BlueprintSpec, hosts: HostsTargetSpec, 
           exemptions: [
             ...(cp.admission?.podSecurity?.exemptions ?? []),
             PodSecurityExemption.namespace('kube-system', {
-              justification: 'kubeadm runs etcd, kube-apiserver, kube-controller-manager and kube-scheduler as static pods on the host network as root; their mirror pods live in kube-system and would fail restricted',
+              justification:
+                'kubeadm runs etcd, kube-apiserver, kube-controller-manager and kube-scheduler as static pods on the host network as root; their mirror pods live in kube-system and would fail restricted',
               owner: 'hcb hosts target',
               expires: '2027-11-29',
             }),
@@ -110,7 +131,10 @@ export function hostsBlueprintSpec(spec: BlueprintSpec, hosts: HostsTargetSpec, 
 /** The host `kubeadm init` runs on: the first control-plane host in hcb:hosts. */
 export function firstControlPlane(hosts: HostsTargetSpec): HostSpec {
   const first = hosts.hosts.find((h) => h.role === 'control-plane');
-  if (!first) throw new Error(`hcb: config "hcb:hosts" has no host with role control-plane (kubeadm init needs one). Fix: pulumi config set --path 'hosts[0].role' control-plane`);
+  if (!first)
+    throw new Error(
+      `hcb: config "hcb:hosts" has no host with role control-plane (kubeadm init needs one). Fix: pulumi config set --path 'hosts[0].role' control-plane`,
+    );
   return first;
 }
 

@@ -53,7 +53,17 @@ export interface SshOptions {
   log?: (line: string) => void;
 }
 
-export type SshErrorKind = 'host-key-unknown' | 'host-key-changed' | 'auth' | 'connect' | 'timeout' | 'exit' | 'output' | 'upload' | 'closed' | 'usage';
+export type SshErrorKind =
+  | 'host-key-unknown'
+  | 'host-key-changed'
+  | 'auth'
+  | 'connect'
+  | 'timeout'
+  | 'exit'
+  | 'output'
+  | 'upload'
+  | 'closed'
+  | 'usage';
 
 export class SshError extends Error {
   constructor(
@@ -234,7 +244,13 @@ export class SshConnection {
       };
       // ssh2's readyTimeout does not cover a TCP connect that hangs before the socket opens.
       const timer = setTimeout(
-        () => finish(new SshError('timeout', `${where}: no authenticated connection within ${connectTimeoutMs} ms (connect, handshake and login)`)),
+        () =>
+          finish(
+            new SshError(
+              'timeout',
+              `${where}: no authenticated connection within ${connectTimeoutMs} ms (connect, handshake and login)`,
+            ),
+          ),
         connectTimeoutMs,
       );
       client.on('ready', () => finish());
@@ -266,9 +282,16 @@ export class SshConnection {
           );
           return;
         }
-        finish(new SshError(err.level === 'client-timeout' ? 'timeout' : 'connect', `${where}: ${redact(err.message, secrets)}`));
+        finish(
+          new SshError(
+            err.level === 'client-timeout' ? 'timeout' : 'connect',
+            `${where}: ${redact(err.message, secrets)}`,
+          ),
+        );
       });
-      client.on('close', () => finish(new SshError('connect', `${where}: the connection closed before login completed`)));
+      client.on('close', () =>
+        finish(new SshError('connect', `${where}: the connection closed before login completed`)),
+      );
       try {
         client.connect({
           host: opts.dial?.host ?? host.address,
@@ -311,7 +334,8 @@ export class SshConnection {
     const timeoutMs = ro.timeoutMs ?? this.opts.commandTimeoutMs ?? 120_000;
     const maxOut = ro.maxOutputBytes ?? this.opts.maxOutputBytes ?? 1024 * 1024;
     const prefix = `${this.where()}: ${shown}`;
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 100) return Promise.reject(new SshError('usage', `${prefix}: timeoutMs must be an integer of at least 100`));
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 100)
+      return Promise.reject(new SshError('usage', `${prefix}: timeoutMs must be an integer of at least 100`));
     const runId = crypto.randomBytes(12).toString('hex');
     // `env` works from any login shell; the marker is inherited by everything the command starts.
     const remote = `env HCB_RUN_ID=${runId} sh -c ${shellQuote(line)}`;
@@ -330,14 +354,27 @@ export class SshConnection {
         clearTimeout(timer);
         this.pending.delete(fail);
         if (e) return reject(e);
-        const result: RunResult = { code, signal: sig, stdout: out.text(), stderr: err.text(), stdoutTruncated: out.truncated, stderrTruncated: err.truncated };
+        const result: RunResult = {
+          code,
+          signal: sig,
+          stdout: out.text(),
+          stderr: err.text(),
+          stdoutTruncated: out.truncated,
+          stderrTruncated: err.truncated,
+        };
         if (ro.check !== false && code !== 0) {
           const tail = clipStart(redact((result.stderr || result.stdout).trim(), secrets), 1500);
-          return reject(new SshError('exit', `${prefix}: failed (${code === null ? `signal ${sig ?? '?'}` : `exit ${code}`})${tail ? `: ${tail}` : ''}`));
+          return reject(
+            new SshError(
+              'exit',
+              `${prefix}: failed (${code === null ? `signal ${sig ?? '?'}` : `exit ${code}`})${tail ? `: ${tail}` : ''}`,
+            ),
+          );
         }
         resolve(result);
       };
-      const fail = (e: Error) => done(new SshError((e as SshError).kind ?? 'closed', `${prefix}: ${redact(e.message, secrets)}`));
+      const fail = (e: Error) =>
+        done(new SshError((e as SshError).kind ?? 'closed', `${prefix}: ${redact(e.message, secrets)}`));
       this.pending.add(fail);
       // Once the bound has passed, the command's own end (it dies of the KILL) is not its result.
       let overran = false;
@@ -347,11 +384,21 @@ export class SshConnection {
         this.killRun(runId).then(
           (n) => {
             channel?.close();
-            done(new SshError('timeout', `${prefix}: no result within ${timeoutMs} ms; its processes on the host were killed (${n})`));
+            done(
+              new SshError(
+                'timeout',
+                `${prefix}: no result within ${timeoutMs} ms; its processes on the host were killed (${n})`,
+              ),
+            );
           },
           (why: Error) => {
             channel?.close();
-            done(new SshError('timeout', `${prefix}: no result within ${timeoutMs} ms; killing it on the host failed (${redact(why.message, secrets)}), it may still run`));
+            done(
+              new SshError(
+                'timeout',
+                `${prefix}: no result within ${timeoutMs} ms; killing it on the host failed (${redact(why.message, secrets)}), it may still run`,
+              ),
+            );
           },
         );
       }, timeoutMs);
@@ -411,8 +458,13 @@ export class SshConnection {
     if (!path.startsWith('/') || /[\0\n]/.test(path) || path.endsWith('/') || path.split('/').includes('..')) {
       throw new SshError('usage', `${prefix}: the target must be an absolute file path without "..", newlines or NUL`);
     }
-    if (!/^0?[0-7]{3}$/.test(uo.mode)) throw new SshError('usage', `${prefix}: mode "${uo.mode}" is not octal permission bits such as 0600 (no setuid, setgid or sticky bits)`);
-    if (!/^[a-z_0-9][a-z0-9_.-]*:[a-z_0-9][a-z0-9_.-]*$/.test(uo.owner)) throw new SshError('usage', `${prefix}: owner "${uo.owner}" is not user:group`);
+    if (!/^0?[0-7]{3}$/.test(uo.mode))
+      throw new SshError(
+        'usage',
+        `${prefix}: mode "${uo.mode}" is not octal permission bits such as 0600 (no setuid, setgid or sticky bits)`,
+      );
+    if (!/^[a-z_0-9][a-z0-9_.-]*:[a-z_0-9][a-z0-9_.-]*$/.test(uo.owner))
+      throw new SshError('usage', `${prefix}: owner "${uo.owner}" is not user:group`);
     const sum = crypto.createHash('sha256').update(buf).digest('hex');
     const res = await this.run(['sh', '-c', UPLOAD_SCRIPT, 'hcb-upload', path, uo.mode, uo.owner, sum], {
       input: buf,
@@ -423,15 +475,23 @@ export class SshConnection {
     });
     if (res.code !== 0) {
       const why = clipStart(redact(res.stderr.trim(), this.secrets(uo.secret ? [buf.toString('utf8')] : [])), 1000);
-      throw new SshError('upload', `${prefix}: failed (exit ${res.code ?? res.signal}); the previous file, if any, is unchanged${why ? `: ${why}` : ''}`);
+      throw new SshError(
+        'upload',
+        `${prefix}: failed (exit ${res.code ?? res.signal}); the previous file, if any, is unchanged${why ? `: ${why}` : ''}`,
+      );
     }
     // The script's last line: "<octal mode> <uid>:<gid> <user>:<group> <size> <sha256>" of the renamed file.
-    const m = /^([0-7]+) ([0-9]+:[0-9]+) (\S+) ([0-9]+) ([0-9a-f]{64})$/.exec(res.stdout.trim().split('\n').pop() ?? '');
+    const m = /^([0-7]+) ([0-9]+:[0-9]+) (\S+) ([0-9]+) ([0-9a-f]{64})$/.exec(
+      res.stdout.trim().split('\n').pop() ?? '',
+    );
     if (!m) throw new SshError('upload', `${prefix}: the host did not report the written file`);
     const [, mode, ids, names, size, got] = m;
     const wantMode = uo.mode.replace(/^0/, '');
     if (mode !== wantMode || (uo.owner !== ids && uo.owner !== names) || Number(size) !== buf.length || got !== sum) {
-      throw new SshError('upload', `${prefix}: the file on the host is ${mode} ${names} (${ids}), ${size} bytes, sha256 ${got}; wanted ${wantMode} ${uo.owner}, ${buf.length} bytes, sha256 ${sum}`);
+      throw new SshError(
+        'upload',
+        `${prefix}: the file on the host is ${mode} ${names} (${ids}), ${size} bytes, sha256 ${got}; wanted ${wantMode} ${uo.owner}, ${buf.length} bytes, sha256 ${sum}`,
+      );
     }
     return { path, sha256: sum, size: buf.length, mode: wantMode, owner: names };
   }

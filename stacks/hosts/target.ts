@@ -70,18 +70,26 @@ export function parseHostsDial(text: string | undefined): Record<string, HostDia
   try {
     v = JSON.parse(text) as unknown;
   } catch {
-    throw new Error('hcb: HCB_HOSTS_DIAL is not JSON; it maps host names to endpoints, e.g. {"cp1": {"ssh": "127.0.0.1:2201", "api": "127.0.0.1:6443"}}');
+    throw new Error(
+      'hcb: HCB_HOSTS_DIAL is not JSON; it maps host names to endpoints, e.g. {"cp1": {"ssh": "127.0.0.1:2201", "api": "127.0.0.1:6443"}}',
+    );
   }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('hcb: HCB_HOSTS_DIAL must be a JSON object of host name to {"ssh": "host:port", "api": "host:port"}');
+  if (v === null || typeof v !== 'object' || Array.isArray(v))
+    throw new Error(
+      'hcb: HCB_HOSTS_DIAL must be a JSON object of host name to {"ssh": "host:port", "api": "host:port"}',
+    );
   const out: Record<string, HostDial> = {};
   for (const [name, entry] of Object.entries(v as Record<string, unknown>)) {
-    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) throw new Error(`hcb: HCB_HOSTS_DIAL["${name}"] must be an object with "ssh" and/or "api"`);
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry))
+      throw new Error(`hcb: HCB_HOSTS_DIAL["${name}"] must be an object with "ssh" and/or "api"`);
     const d: HostDial = {};
     for (const [k, ep] of Object.entries(entry as Record<string, unknown>)) {
-      if (k !== 'ssh' && k !== 'api') throw new Error(`hcb: HCB_HOSTS_DIAL["${name}"] has an unknown field "${k}" (known: ssh, api)`);
+      if (k !== 'ssh' && k !== 'api')
+        throw new Error(`hcb: HCB_HOSTS_DIAL["${name}"] has an unknown field "${k}" (known: ssh, api)`);
       const m = typeof ep === 'string' ? /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$/.exec(ep) : null;
       const port = m ? Number(m[2]) : NaN;
-      if (!m || port < 1 || port > 65535) throw new Error(`hcb: HCB_HOSTS_DIAL["${name}"].${k} = ${JSON.stringify(ep)} is not "host:port"`);
+      if (!m || port < 1 || port > 65535)
+        throw new Error(`hcb: HCB_HOSTS_DIAL["${name}"].${k} = ${JSON.stringify(ep)} is not "host:port"`);
       d[k] = { host: m[1].replace(/^\[|\]$/g, ''), port };
     }
     out[name] = d;
@@ -104,7 +112,10 @@ export function kubeconfigForDial(adminConf: string, address: string, dial: Host
     const host = dial.api!.host.includes(':') ? `[${dial.api!.host}]` : dial.api!.host;
     return [`${m[1]}server: https://${host}:${dial.api!.port}`, `${m[1]}tls-server-name: ${address}`];
   });
-  if (replaced !== 1) throw new Error(`hcb: admin.conf of ${address} has ${replaced} server lines (one expected); cannot point it at HCB_HOSTS_DIAL's api endpoint`);
+  if (replaced !== 1)
+    throw new Error(
+      `hcb: admin.conf of ${address} has ${replaced} server lines (one expected); cannot point it at HCB_HOSTS_DIAL's api endpoint`,
+    );
   return out.join('\n');
 }
 
@@ -164,7 +175,12 @@ async function bringUp(inputs: HostInputs): Promise<Record<string, unknown>> {
   const host = await openHost(inputs);
   try {
     const res = await host.up();
-    return { ...inputs, adminKubeconfig: res.adminKubeconfig, nodeName: res.nodeName, apiServerUrl: kubeconfigServer(res.adminKubeconfig) };
+    return {
+      ...inputs,
+      adminKubeconfig: res.adminKubeconfig,
+      nodeName: res.nodeName,
+      apiServerUrl: kubeconfigServer(res.adminKubeconfig),
+    };
   } finally {
     await host.close().catch(() => undefined);
   }
@@ -189,7 +205,20 @@ async function healthy(inputs: HostInputs): Promise<boolean> {
   const { HOST_STATE_DIR, HOST_BIN_DIR } = loadBringup(inputs.bringupModule);
   const host = await openHost(inputs);
   try {
-    const res = await host.conn.run(['sh', '-c', HEALTH_SCRIPT, 'hcb', HOST_STATE_DIR, HOST_BIN_DIR, '/etc/kubernetes/admin.conf', 'containerd', 'kubelet'], { label: 'health check', timeoutMs: 60_000 });
+    const res = await host.conn.run(
+      [
+        'sh',
+        '-c',
+        HEALTH_SCRIPT,
+        'hcb',
+        HOST_STATE_DIR,
+        HOST_BIN_DIR,
+        '/etc/kubernetes/admin.conf',
+        'containerd',
+        'kubelet',
+      ],
+      { label: 'health check', timeoutMs: 60_000 },
+    );
     return res.stdout.trim() === 'ok';
   } finally {
     await host.close().catch(() => undefined);
@@ -257,7 +286,10 @@ interface AccessInputs {
 }
 
 function hostAccess(endpoint: HostEndpoint, i: AccessInputs) {
-  return { host: endpoint, ssh: { privateKey: i.sshPrivateKey, dial: dialOf(endpoint.name)?.ssh, connectTimeoutMs: 30_000 } };
+  return {
+    host: endpoint,
+    ssh: { privateKey: i.sshPrivateKey, dial: dialOf(endpoint.name)?.ssh, connectTimeoutMs: 30_000 },
+  };
 }
 
 function fileLog(workDir: string, name: string): (line: string) => void {
@@ -281,13 +313,21 @@ function loadModule<T>(module: string): T {
 }
 
 /** Whether a file exists and the named processes run from our binaries on a host. */
-async function hostHealthy(i: AccessInputs & { bringupModule: string }, endpoint: HostEndpoint, file: string, processes: string[]): Promise<boolean> {
+async function hostHealthy(
+  i: AccessInputs & { bringupModule: string },
+  endpoint: HostEndpoint,
+  file: string,
+  processes: string[],
+): Promise<boolean> {
   const { HOST_STATE_DIR, HOST_BIN_DIR } = loadBringup(i.bringupModule);
   const { SshConnection } = loadModule<typeof import('./ssh')>(i.bringupModule.replace(/bringup(\.[jt]s)$/, 'ssh$1'));
   const a = hostAccess(endpoint, i);
   const conn = await SshConnection.connect(a.host, a.ssh);
   try {
-    const res = await conn.run(['sh', '-c', HEALTH_SCRIPT, 'hcb', HOST_STATE_DIR, HOST_BIN_DIR, file, ...processes], { label: 'health check', timeoutMs: 60_000 });
+    const res = await conn.run(['sh', '-c', HEALTH_SCRIPT, 'hcb', HOST_STATE_DIR, HOST_BIN_DIR, file, ...processes], {
+      label: 'health check',
+      timeoutMs: 60_000,
+    });
     return res.stdout.trim() === 'ok';
   } finally {
     await conn.close().catch(() => undefined);
@@ -341,16 +381,34 @@ const workerProvider: pulumi.dynamic.ResourceProvider = {
     if (olds.worker.name !== news.worker.name || olds.worker.address !== news.worker.address) {
       return { changes: true, replaces: ['worker'], deleteBeforeReplace: true };
     }
-    const same = (['controlPlane', 'worker', 'binDir', 'workDir', 'nodeFiles', 'podNetwork', 'kubeletConfigPatch', 'sshPrivateKey'] as const).every((k) => JSON.stringify(olds[k]) === JSON.stringify(news[k]));
+    const same = (
+      [
+        'controlPlane',
+        'worker',
+        'binDir',
+        'workDir',
+        'nodeFiles',
+        'podNetwork',
+        'kubeletConfigPatch',
+        'sshPrivateKey',
+      ] as const
+    ).every((k) => JSON.stringify(olds[k]) === JSON.stringify(news[k]));
     if (!same) return { changes: true };
-    return { changes: !(await hostHealthy(news, news.worker, '/etc/kubernetes/kubelet.conf', ['containerd', 'kubelet'])) };
+    return {
+      changes: !(await hostHealthy(news, news.worker, '/etc/kubernetes/kubelet.conf', ['containerd', 'kubelet'])),
+    };
   },
   async update(_id: string, _olds: WorkerInputs, news: WorkerInputs) {
     return { outs: await joinIt(news) };
   },
   async delete(_id: string, olds: WorkerInputs) {
     const { removeWorker } = loadModule<typeof import('./join')>(olds.joinModule);
-    await removeWorker({ controlPlane: hostAccess(olds.controlPlane, olds), worker: hostAccess(olds.worker, olds), binDir: olds.binDir, log: fileLog(olds.workDir, olds.worker.name) });
+    await removeWorker({
+      controlPlane: hostAccess(olds.controlPlane, olds),
+      worker: hostAccess(olds.worker, olds),
+      binDir: olds.binDir,
+      log: fileLog(olds.workDir, olds.worker.name),
+    });
   },
 };
 
@@ -362,7 +420,13 @@ export class HostWorkerResource extends pulumi.dynamic.Resource {
     super(
       workerProvider,
       name,
-      { ...args, sshPrivateKey: pulumi.secret(args.sshPrivateKey), bringupModule: require.resolve('./bringup'), joinModule: require.resolve('./join'), nodeName: undefined },
+      {
+        ...args,
+        sshPrivateKey: pulumi.secret(args.sshPrivateKey),
+        bringupModule: require.resolve('./bringup'),
+        joinModule: require.resolve('./join'),
+        nodeName: undefined,
+      },
       { ...opts, additionalSecretOutputs: ['sshPrivateKey'] },
       'hcb',
       'HostWorker',
@@ -399,7 +463,13 @@ async function networkUp(i: NetworkInputs): Promise<Record<string, unknown>> {
     // The control plane's kubelet serving certificate (workers' are approved by their join):
     // only a CSR of system:node:<name> naming exactly its name and address.
     await approveKubeletServingCsrs(admin, [{ name: i.controlPlane.name, address: i.controlPlane.address }]);
-    await ensureClusterNetwork({ admin, hosts: i.hosts.map((h) => ({ ...hostAccess(h.endpoint, i), podCidr: h.podCidr })), binDir: i.binDir, nodeFiles: i.nodeFiles, log });
+    await ensureClusterNetwork({
+      admin,
+      hosts: i.hosts.map((h) => ({ ...hostAccess(h.endpoint, i), podCidr: h.podCidr })),
+      binDir: i.binDir,
+      nodeFiles: i.nodeFiles,
+      log,
+    });
   } finally {
     await admin.close().catch(() => undefined);
   }
@@ -411,10 +481,13 @@ const networkProvider: pulumi.dynamic.ResourceProvider = {
     return { id: `network:${inputs.controlPlane.name}`, outs: await networkUp(inputs) };
   },
   async diff(_id: string, olds: NetworkInputs, news: NetworkInputs) {
-    const same = (['controlPlane', 'hosts', 'binDir', 'workDir', 'nodeFiles', 'sshPrivateKey'] as const).every((k) => JSON.stringify(olds[k]) === JSON.stringify(news[k]));
+    const same = (['controlPlane', 'hosts', 'binDir', 'workDir', 'nodeFiles', 'sshPrivateKey'] as const).every(
+      (k) => JSON.stringify(olds[k]) === JSON.stringify(news[k]),
+    );
     if (!same) return { changes: true };
     for (const h of news.hosts) {
-      if (!(await hostHealthy(news, h.endpoint, '/var/lib/kube-proxy/config.conf', ['kube-proxy', 'kube-router']))) return { changes: true };
+      if (!(await hostHealthy(news, h.endpoint, '/var/lib/kube-proxy/config.conf', ['kube-proxy', 'kube-router'])))
+        return { changes: true };
     }
     return { changes: false };
   },
@@ -422,13 +495,17 @@ const networkProvider: pulumi.dynamic.ResourceProvider = {
     // Hosts that left: their services and routes go (the worker's own removal resets it too).
     const { resetHostNetworkOver } = loadModule<typeof import('./network')>(news.networkModule);
     for (const h of olds.hosts) {
-      if (!news.hosts.some((n) => n.endpoint.name === h.endpoint.name)) await resetHostNetworkOver(hostAccess(h.endpoint, olds), fileLog(olds.workDir, 'network')).catch(() => undefined);
+      if (!news.hosts.some((n) => n.endpoint.name === h.endpoint.name))
+        await resetHostNetworkOver(hostAccess(h.endpoint, olds), fileLog(olds.workDir, 'network')).catch(
+          () => undefined,
+        );
     }
     return { outs: await networkUp(news) };
   },
   async delete(_id: string, olds: NetworkInputs) {
     const { resetHostNetworkOver } = loadModule<typeof import('./network')>(olds.networkModule);
-    for (const h of olds.hosts) await resetHostNetworkOver(hostAccess(h.endpoint, olds), fileLog(olds.workDir, 'network'));
+    for (const h of olds.hosts)
+      await resetHostNetworkOver(hostAccess(h.endpoint, olds), fileLog(olds.workDir, 'network'));
   },
 };
 
@@ -442,7 +519,13 @@ export class HostsNetworkResource extends pulumi.dynamic.Resource {
     super(
       networkProvider,
       name,
-      { ...args, sshPrivateKey: pulumi.secret(args.sshPrivateKey), bringupModule: require.resolve('./bringup'), joinModule: require.resolve('./join'), networkModule: require.resolve('./network') },
+      {
+        ...args,
+        sshPrivateKey: pulumi.secret(args.sshPrivateKey),
+        bringupModule: require.resolve('./bringup'),
+        joinModule: require.resolve('./join'),
+        networkModule: require.resolve('./network'),
+      },
       { ...opts, additionalSecretOutputs: ['sshPrivateKey'] },
       'hcb',
       'HostsNetwork',

@@ -35,7 +35,11 @@ import {
   parseComponentCommandLine,
   parseKubeletCommandLine,
 } from '../../policies/flags';
-import { KUBE_PROXY_CONFIG_GROUP, KUBE_PROXY_PROCESS_KIND, parseKubeProxyCommandLine } from '../../policies/flags/kube-proxy';
+import {
+  KUBE_PROXY_CONFIG_GROUP,
+  KUBE_PROXY_PROCESS_KIND,
+  parseKubeProxyCommandLine,
+} from '../../policies/flags/kube-proxy';
 import type { ControlException, Document, Finding, KubeObject, NodeFile, Status } from '../../policies/model';
 import { NODE_FILE_MANIFEST_API_VERSION, NODE_FILE_MANIFEST_KIND } from '../../policies/model';
 import { request } from '../local/control-plane';
@@ -111,7 +115,14 @@ find "$1" -mindepth 1 -printf '%m\\t%u\\t%g\\t%y\\t%P\\n' 2>/dev/null | head -n 
 `;
 
 const b64 = (s: string) => Buffer.from(s, 'base64').toString('utf8');
-const fileType = (t: string): HostStat['type'] => (/^regular/.test(t) || t === 'f' ? 'f' : /^directory/.test(t) || t === 'd' ? 'd' : t === 'l' || /link/.test(t) ? 'l' : 'o');
+const fileType = (t: string): HostStat['type'] =>
+  /^regular/.test(t) || t === 'f'
+    ? 'f'
+    : /^directory/.test(t) || t === 'd'
+      ? 'd'
+      : t === 'l' || /link/.test(t)
+        ? 'l'
+        : 'o';
 const mode = (m: string) => `0${parseInt(m, 8).toString(8)}`;
 
 /** HostReader over one SSH connection: every call a bounded sh script. */
@@ -122,7 +133,11 @@ export class SshHostReader implements HostReader {
   ) {}
 
   private async sh(script: string, args: string[], label: string): Promise<string> {
-    const r = await this.conn.run(['sh', '-c', script, 'hcb', ...args], { timeoutMs: this.timeoutMs, label, maxOutputBytes: 64 * 1024 * 1024 });
+    const r = await this.conn.run(['sh', '-c', script, 'hcb', ...args], {
+      timeoutMs: this.timeoutMs,
+      label,
+      maxOutputBytes: 64 * 1024 * 1024,
+    });
     if (r.stdoutTruncated) throw new Error(`${label}: the output was cut at its bound`);
     return r.stdout;
   }
@@ -138,7 +153,8 @@ export class SshHostReader implements HostReader {
       const argv = b64(m[3]).split('\0').filter(Boolean);
       const pid = Number(m[1]);
       // The newest process of a name (a restarted component's old process may still be exiting).
-      if (argv.length > 0 && (!found.has(m[2]) || found.get(m[2])!.pid < pid)) found.set(m[2], { pid, argv, cwd: cwd ? b64(cwd[1]) || '/' : '/' });
+      if (argv.length > 0 && (!found.has(m[2]) || found.get(m[2])!.pid < pid))
+        found.set(m[2], { pid, argv, cwd: cwd ? b64(cwd[1]) || '/' : '/' });
     }
     return found;
   }
@@ -194,7 +210,9 @@ export class RecordedHostReader implements HostReader {
     return new Map(names.filter((n) => this.rec.processes[n]).map((n) => [n, this.rec.processes[n]]));
   }
   async read(paths: readonly string[]): Promise<Map<string, HostRead>> {
-    return new Map(paths.map((p) => [p, p in this.rec.files ? { text: this.rec.files[p] } : { error: 'does not exist' }]));
+    return new Map(
+      paths.map((p) => [p, p in this.rec.files ? { text: this.rec.files[p] } : { error: 'does not exist' }]),
+    );
   }
   async stat(paths: readonly string[]): Promise<Map<string, HostStat>> {
     return new Map(paths.filter((p) => this.rec.stats[p]).map((p) => [p, this.rec.stats[p]]));
@@ -207,8 +225,18 @@ export class RecordedHostReader implements HostReader {
 // ---------------------------------------------------------------------------------------------
 // observations → documents
 
-export const CONTROL_PLANE_COMPONENTS = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd'] as const;
-const APISERVER_FILE_FLAGS = ['audit-policy-file', 'admission-control-config-file', 'authentication-config', 'encryption-provider-config'];
+export const CONTROL_PLANE_COMPONENTS = [
+  'kube-apiserver',
+  'kube-controller-manager',
+  'kube-scheduler',
+  'etcd',
+] as const;
+const APISERVER_FILE_FLAGS = [
+  'audit-policy-file',
+  'admission-control-config-file',
+  'authentication-config',
+  'encryption-provider-config',
+];
 
 export interface HostObservation {
   host: string;
@@ -216,7 +244,15 @@ export interface HostObservation {
   missing: string[];
 }
 
-type ObservedFile = { path: string; owner: string; group: string; mode: string; role: string; sensitive: boolean; createdBy: NodeFile['createdBy'] };
+type ObservedFile = {
+  path: string;
+  owner: string;
+  group: string;
+  mode: string;
+  role: string;
+  sensitive: boolean;
+  createdBy: NodeFile['createdBy'];
+};
 
 const abs = (cwd: string, p: string) => (p.startsWith('/') ? p : `${cwd.replace(/\/+$/, '')}/${p}`);
 const inRoot = (pid: number, p: string) => `/proc/${pid}/root${p}`;
@@ -228,12 +264,18 @@ function yamlDocs(text: string): KubeObject[] {
 }
 
 /** Everything verify observes on one host, as documents the engine can check. */
-export async function observeHost(o: { name: string; role: HostRole; reader: HostReader; nodeFiles: NodeFile[] }): Promise<HostObservation> {
+export async function observeHost(o: {
+  name: string;
+  role: HostRole;
+  reader: HostReader;
+  nodeFiles: NodeFile[];
+}): Promise<HostObservation> {
   const { reader, name, role } = o;
   const src = (s: string) => `live:${s}`;
   const documents: Document[] = [];
   const missing: string[] = [];
-  const wanted = role === 'control-plane' ? [...CONTROL_PLANE_COMPONENTS, 'kubelet', 'kube-proxy'] : ['kubelet', 'kube-proxy'];
+  const wanted =
+    role === 'control-plane' ? [...CONTROL_PLANE_COMPONENTS, 'kubelet', 'kube-proxy'] : ['kubelet', 'kube-proxy'];
   const procs = await reader.processes(wanted);
   const files: ObservedFile[] = [];
 
@@ -248,14 +290,21 @@ export async function observeHost(o: { name: string; role: HostRole; reader: Hos
       object: {
         apiVersion: 'v1',
         kind: 'Pod',
-        metadata: { name: `${comp}-${name}`, namespace: 'kube-system', labels: { component: comp, tier: 'control-plane' }, annotations: { 'hcb.dev/observed-pid': String(p.pid) } },
+        metadata: {
+          name: `${comp}-${name}`,
+          namespace: 'kube-system',
+          labels: { component: comp, tier: 'control-plane' },
+          annotations: { 'hcb.dev/observed-pid': String(p.pid) },
+        },
         spec: { hostNetwork: true, containers: [{ name: comp, command: [comp, ...args] }] },
       },
       source: { file: src(`/proc/${p.pid}/cmdline`) },
     });
     if (comp !== 'kube-apiserver') continue;
     const flags = parseComponentCommandLine('kube-apiserver', args).flags;
-    const named = APISERVER_FILE_FLAGS.map((f) => [f, flags.filter(([n]) => n.replace(/_/g, '-') === f).pop()?.[1]] as const).filter((x): x is readonly [string, string] => !!x[1]);
+    const named = APISERVER_FILE_FLAGS.map(
+      (f) => [f, flags.filter(([n]) => n.replace(/_/g, '-') === f).pop()?.[1]] as const,
+    ).filter((x): x is readonly [string, string] => !!x[1]);
     const reads = await reader.read(named.map(([, v]) => inRoot(p.pid, abs(p.cwd, v))));
     for (const [f, v] of named) {
       const r = reads.get(inRoot(p.pid, abs(p.cwd, v)));
@@ -287,7 +336,8 @@ export async function observeHost(o: { name: string; role: HostRole; reader: Hos
     if (config) {
       const file = inRoot(kubelet.pid, abs(kubelet.cwd, config));
       const r = (await reader.read([file])).get(file);
-      if (!r || 'error' in r) missing.push(`${config} (the kubelet's --config) ${r && 'error' in r ? r.error : 'was not read'}`);
+      if (!r || 'error' in r)
+        missing.push(`${config} (the kubelet's --config) ${r && 'error' in r ? r.error : 'was not read'}`);
       // source: the path as the kubelet names it, so the KubeletProcess pairs with this file.
       else for (const obj of yamlDocs(r.text)) documents.push({ object: obj, source: { file: src(config) } });
     }
@@ -298,21 +348,37 @@ export async function observeHost(o: { name: string; role: HostRole; reader: Hos
       if (!tree) missing.push(`${configDir} (the kubelet's --config-dir) does not exist or cannot be read`);
       else {
         const entries = tree.filter((e) => e.type !== 'd');
-        const reads = await reader.read(entries.filter((e) => isDropinName(e.rel) && e.type !== 'l').map((e) => `${dir}/${e.rel}`));
+        const reads = await reader.read(
+          entries.filter((e) => isDropinName(e.rel) && e.type !== 'l').map((e) => `${dir}/${e.rel}`),
+        );
         const listing = entries.map((e) => {
           if (!isDropinName(e.rel)) return { name: e.rel };
           // A link is followed by the kubelet; over SSH its target is not resolved inside the kubelet's root.
-          if (e.type === 'l') return { name: e.rel, unreadable: 'a symbolic link; its target is not read over SSH (not modelled)' };
+          if (e.type === 'l')
+            return { name: e.rel, unreadable: 'a symbolic link; its target is not read over SSH (not modelled)' };
           const r = reads.get(`${dir}/${e.rel}`);
           if (!r || 'error' in r) return { name: e.rel, unreadable: r && 'error' in r ? r.error : 'not read' };
           if (r.text.length === 0) return { name: e.rel, invalid: 'the file is empty' };
           const docs = parseAllDocuments(r.text);
           const parsed = Array.isArray(docs) ? docs : [docs];
-          if (parsed.length !== 1 || parsed[0].errors.length > 0) return { name: e.rel, unreadable: parsed.length !== 1 ? `${parsed.length} YAML documents` : `YAML: ${parsed[0].errors[0].message.split('\n')[0]}` };
+          if (parsed.length !== 1 || parsed[0].errors.length > 0)
+            return {
+              name: e.rel,
+              unreadable:
+                parsed.length !== 1
+                  ? `${parsed.length} YAML documents`
+                  : `YAML: ${parsed[0].errors[0].message.split('\n')[0]}`,
+            };
           return { name: e.rel, config: parsed[0].toJS() as unknown };
         });
         documents.push({
-          object: { apiVersion: KUBELET_PROCESS_API_VERSION, kind: KUBELET_CONFIG_DIRECTORY_KIND, metadata: { name }, path: configDir, files: listing },
+          object: {
+            apiVersion: KUBELET_PROCESS_API_VERSION,
+            kind: KUBELET_CONFIG_DIRECTORY_KIND,
+            metadata: { name },
+            path: configDir,
+            files: listing,
+          },
           source: { file: src(configDir) },
         });
       }
@@ -322,7 +388,15 @@ export async function observeHost(o: { name: string; role: HostRole; reader: Hos
     for (const e of pki ?? []) {
       if (e.type !== 'f' || e.rel.includes('/')) continue;
       const key = /\.(pem|key)$/.test(e.rel);
-      files.push({ path: `/var/lib/kubelet/pki/${e.rel}`, owner: e.owner, group: e.group, mode: e.mode, role: key ? 'pki-key' : 'pki-cert', sensitive: key, createdBy: 'kubelet' });
+      files.push({
+        path: `/var/lib/kubelet/pki/${e.rel}`,
+        owner: e.owner,
+        group: e.group,
+        mode: e.mode,
+        role: key ? 'pki-key' : 'pki-cert',
+        sensitive: key,
+        createdBy: 'kubelet',
+      });
     }
   }
 
@@ -332,7 +406,12 @@ export async function observeHost(o: { name: string; role: HostRole; reader: Hos
   else {
     const args = proxy.argv.slice(1);
     documents.push({
-      object: { apiVersion: KUBELET_PROCESS_API_VERSION, kind: KUBE_PROXY_PROCESS_KIND, metadata: { name, annotations: { 'hcb.dev/observed-pid': String(proxy.pid) } }, command: ['kube-proxy', ...args] },
+      object: {
+        apiVersion: KUBELET_PROCESS_API_VERSION,
+        kind: KUBE_PROXY_PROCESS_KIND,
+        metadata: { name, annotations: { 'hcb.dev/observed-pid': String(proxy.pid) } },
+        command: ['kube-proxy', ...args],
+      },
       source: { file: src(`/proc/${proxy.pid}/cmdline`) },
     });
     const flags = parseKubeProxyCommandLine(args);
@@ -343,12 +422,25 @@ export async function observeHost(o: { name: string; role: HostRole; reader: Hos
     if (config) {
       const file = inRoot(proxy.pid, abs(proxy.cwd, config));
       const [r, st] = [(await reader.read([file])).get(file), (await reader.stat([file])).get(file)];
-      if (!r || 'error' in r) missing.push(`${config} (kube-proxy's --config) ${r && 'error' in r ? r.error : 'was not read'}`);
+      if (!r || 'error' in r)
+        missing.push(`${config} (kube-proxy's --config) ${r && 'error' in r ? r.error : 'was not read'}`);
       else {
-        if (st) files.push({ path: abs(proxy.cwd, config), owner: st.owner, group: st.group, mode: st.mode, role: 'kube-proxy-config', sensitive: false, createdBy: 'kubeadm' });
+        if (st)
+          files.push({
+            path: abs(proxy.cwd, config),
+            owner: st.owner,
+            group: st.group,
+            mode: st.mode,
+            role: 'kube-proxy-config',
+            sensitive: false,
+            createdBy: 'kubeadm',
+          });
         for (const obj of yamlDocs(r.text)) {
           documents.push({ object: obj, source: { file: src(config) } });
-          if (obj.kind === 'KubeProxyConfiguration' && String(obj.apiVersion ?? '').startsWith(`${KUBE_PROXY_CONFIG_GROUP}/`)) {
+          if (
+            obj.kind === 'KubeProxyConfiguration' &&
+            String(obj.apiVersion ?? '').startsWith(`${KUBE_PROXY_CONFIG_GROUP}/`)
+          ) {
             const k = (obj as { clientConnection?: { kubeconfig?: unknown } }).clientConnection?.kubeconfig;
             if (typeof k === 'string') kubeconfig = k;
           }
@@ -358,7 +450,16 @@ export async function observeHost(o: { name: string; role: HostRole; reader: Hos
     if (kubeconfig) {
       const file = inRoot(proxy.pid, abs(proxy.cwd, kubeconfig));
       const st = (await reader.stat([file])).get(file);
-      if (st) files.push({ path: abs(proxy.cwd, kubeconfig), owner: st.owner, group: st.group, mode: st.mode, role: 'kube-proxy-kubeconfig', sensitive: true, createdBy: 'kubeadm' });
+      if (st)
+        files.push({
+          path: abs(proxy.cwd, kubeconfig),
+          owner: st.owner,
+          group: st.group,
+          mode: st.mode,
+          role: 'kube-proxy-kubeconfig',
+          sensitive: true,
+          createdBy: 'kubeadm',
+        });
       else missing.push(`${kubeconfig} (kube-proxy's kubeconfig) does not exist`);
     }
   }
@@ -368,12 +469,28 @@ export async function observeHost(o: { name: string; role: HostRole; reader: Hos
   for (const f of o.nodeFiles) {
     const st = stats.get(f.path);
     if (!st || files.some((x) => x.path === f.path)) continue;
-    files.push({ path: f.path, owner: st.owner, group: st.group, mode: st.mode, role: f.role, sensitive: f.sensitive, createdBy: f.createdBy });
+    files.push({
+      path: f.path,
+      owner: st.owner,
+      group: st.group,
+      mode: st.mode,
+      role: f.role,
+      sensitive: f.sensitive,
+      createdBy: f.createdBy,
+    });
   }
   for (const f of o.nodeFiles.filter((x) => x.role === 'etcd-data')) {
     for (const e of (await reader.tree(f.path, 5000)) ?? []) {
       if (e.type === 'l') continue;
-      files.push({ path: `${f.path.replace(/\/+$/, '')}/${e.rel}`, owner: e.owner, group: e.group, mode: e.mode, role: e.type === 'd' ? 'etcd-data-dir' : 'etcd-data-file', sensitive: f.sensitive, createdBy: f.createdBy });
+      files.push({
+        path: `${f.path.replace(/\/+$/, '')}/${e.rel}`,
+        owner: e.owner,
+        group: e.group,
+        mode: e.mode,
+        role: e.type === 'd' ? 'etcd-data-dir' : 'etcd-data-file',
+        sensitive: f.sensitive,
+        createdBy: f.createdBy,
+      });
     }
   }
   documents.push({
@@ -431,7 +548,13 @@ export interface VerifyHostsResult {
 
 function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took longer than ${Math.round(ms / 1000)} s`)), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    p,
+    new Promise<T>(
+      (_, reject) =>
+        (timer = setTimeout(() => reject(new Error(`${what} took longer than ${Math.round(ms / 1000)} s`)), ms)),
+    ),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /** The catalogue over every host, plus the API probes; hosts are observed one after another. */
@@ -448,7 +571,8 @@ export async function verifyHosts(o: VerifyHostsOptions): Promise<VerifyHostsRes
         o.hostTimeoutMs ?? 300_000,
         `observing ${h.name}`,
       );
-      for (const f of evaluate(obs.documents, { exceptions: o.exceptions, now: o.now, includeManual: false })) out.findings.push(onHost(h.name, f));
+      for (const f of evaluate(obs.documents, { exceptions: o.exceptions, now: o.now, includeManual: false }))
+        out.findings.push(onHost(h.name, f));
       for (const m of obs.missing) out.missing.push({ host: h.name, message: m });
     } catch (e) {
       out.unreachable.push({ host: h.name, message: (e as Error).message });
@@ -465,7 +589,8 @@ export async function verifyHosts(o: VerifyHostsOptions): Promise<VerifyHostsRes
   for (const f of await probeApi(api)) out.findings.push(f);
   if (api) {
     const { documents, missing } = await readNamespaces(api, o.namespaces);
-    for (const f of evaluate(documents, { exceptions: o.exceptions, now: o.now, includeManual: false })) out.findings.push(f);
+    for (const f of evaluate(documents, { exceptions: o.exceptions, now: o.now, includeManual: false }))
+      out.findings.push(f);
     for (const m of missing) out.missing.push({ host: '-', message: m });
   }
   return out;
@@ -481,22 +606,43 @@ const API_PROBES: ReadonlyArray<readonly [string, string]> = [
 /** The API server asked the way an attacker would: anonymously, with TLS 1.1, with a weak cipher; pprof as admin. */
 export async function probeApi(api: ApiAccess | undefined): Promise<Finding[]> {
   const out: Finding[] = [];
-  const add = (control: string, name: string, status: Status, message: string) => out.push(probeFinding(control, name, status, message));
+  const add = (control: string, name: string, status: Status, message: string) =>
+    out.push(probeFinding(control, name, status, message));
   if (!api) {
-    for (const [c, n] of API_PROBES) add(c, n, 'not-evaluated', 'Not evaluated: the admin kubeconfig (endpoint and CA) could not be read.');
+    for (const [c, n] of API_PROBES)
+      add(c, n, 'not-evaluated', 'Not evaluated: the admin kubeconfig (endpoint and CA) could not be read.');
     return out;
   }
   const u = new URL(api.server);
   const servername = api.servername ?? u.hostname;
   const base = { ca: api.ca, servername };
-  const anon = await request(`${api.server}/api/v1/namespaces`, base).catch((e: Error) => ({ status: -1, body: e.message }));
-  add('HCB-APISERVER-ANONYMOUS-AUTH', 'anonymous-request', anon.status === 401 ? 'pass' : anon.status === -1 ? 'error' : 'fail', `An anonymous GET ${api.server}/api/v1/namespaces got ${anon.status === -1 ? anon.body : `HTTP ${anon.status}`} (401 expected).`);
+  const anon = await request(`${api.server}/api/v1/namespaces`, base).catch((e: Error) => ({
+    status: -1,
+    body: e.message,
+  }));
+  add(
+    'HCB-APISERVER-ANONYMOUS-AUTH',
+    'anonymous-request',
+    anon.status === 401 ? 'pass' : anon.status === -1 ? 'error' : 'fail',
+    `An anonymous GET ${api.server}/api/v1/namespaces got ${anon.status === -1 ? anon.body : `HTTP ${anon.status}`} (401 expected).`,
+  );
   const handshake = (opts: tls.ConnectionOptions) =>
     new Promise<string>((resolve, reject) => {
-      const s = tls.connect({ host: u.hostname, port: Number(u.port || 443), ca: api.ca, servername: net(servername) ? undefined : servername, checkServerIdentity: () => undefined, timeout: 10_000, ...opts }, () => {
-        resolve(s.getProtocol() ?? '');
-        s.end();
-      });
+      const s = tls.connect(
+        {
+          host: u.hostname,
+          port: Number(u.port || 443),
+          ca: api.ca,
+          servername: net(servername) ? undefined : servername,
+          checkServerIdentity: () => undefined,
+          timeout: 10_000,
+          ...opts,
+        },
+        () => {
+          resolve(s.getProtocol() ?? '');
+          s.end();
+        },
+      );
       s.on('timeout', () => s.destroy(new Error('timeout')));
       s.on('error', reject);
     });
@@ -504,21 +650,41 @@ export async function probeApi(api: ApiAccess | undefined): Promise<Finding[]> {
     (v) => `accepted (${v})`,
     (e: Error) => `refused (${e.message})`,
   );
-  add('HCB-APISERVER-TLS-MIN-VERSION', 'tls-1.1-handshake', tls11.startsWith('accepted') ? 'fail' : / timeout|ECONNREFUSED|EHOSTUNREACH/.test(tls11) ? 'error' : 'pass', `A TLS 1.1 handshake with ${u.host} was ${tls11}.`);
+  add(
+    'HCB-APISERVER-TLS-MIN-VERSION',
+    'tls-1.1-handshake',
+    tls11.startsWith('accepted') ? 'fail' : / timeout|ECONNREFUSED|EHOSTUNREACH/.test(tls11) ? 'error' : 'pass',
+    `A TLS 1.1 handshake with ${u.host} was ${tls11}.`,
+  );
   const weak = await handshake({ maxVersion: 'TLSv1.2', ciphers: 'AES128-SHA' }).then(
     () => 'accepted',
     (e: Error) => `refused (${e.message})`,
   );
-  add('HCB-APISERVER-TLS-CIPHER-SUITES', 'weak-cipher-handshake', weak === 'accepted' ? 'fail' : / timeout|ECONNREFUSED|EHOSTUNREACH/.test(weak) ? 'error' : 'pass', `A TLS 1.2 handshake with ${u.host} offering only TLS_RSA_WITH_AES_128_CBC_SHA was ${weak}.`);
-  const pprof = await request(`${api.server}/debug/pprof/`, { ...base, cert: api.cert, key: api.key }).catch((e: Error) => ({ status: -1, body: e.message }));
-  add('HCB-APISERVER-PROFILING', 'pprof-endpoint', pprof.status === 404 ? 'pass' : pprof.status === -1 ? 'error' : 'fail', `GET /debug/pprof/ as cluster admin got ${pprof.status === -1 ? pprof.body : `HTTP ${pprof.status}`} (404 expected).`);
+  add(
+    'HCB-APISERVER-TLS-CIPHER-SUITES',
+    'weak-cipher-handshake',
+    weak === 'accepted' ? 'fail' : / timeout|ECONNREFUSED|EHOSTUNREACH/.test(weak) ? 'error' : 'pass',
+    `A TLS 1.2 handshake with ${u.host} offering only TLS_RSA_WITH_AES_128_CBC_SHA was ${weak}.`,
+  );
+  const pprof = await request(`${api.server}/debug/pprof/`, { ...base, cert: api.cert, key: api.key }).catch(
+    (e: Error) => ({ status: -1, body: e.message }),
+  );
+  add(
+    'HCB-APISERVER-PROFILING',
+    'pprof-endpoint',
+    pprof.status === 404 ? 'pass' : pprof.status === -1 ? 'error' : 'fail',
+    `GET /debug/pprof/ as cluster admin got ${pprof.status === -1 ? pprof.body : `HTTP ${pprof.status}`} (404 expected).`,
+  );
   return out;
 }
 
 const net = (h: string) => /^[0-9.]+$/.test(h) || h.includes(':');
 
 /** The blueprint's namespaces and what is in them, read back through the API as admin. */
-async function readNamespaces(api: ApiAccess, namespaces: string[]): Promise<{ documents: Document[]; missing: string[] }> {
+async function readNamespaces(
+  api: ApiAccess,
+  namespaces: string[],
+): Promise<{ documents: Document[]; missing: string[] }> {
   const documents: Document[] = [];
   const missing: string[] = [];
   const opts = { ca: api.ca, cert: api.cert, key: api.key, servername: api.servername };
@@ -526,7 +692,11 @@ async function readNamespaces(api: ApiAccess, namespaces: string[]): Promise<{ d
     const r = await request(`${api.server}${p}`, opts);
     return r.status === 200 ? (JSON.parse(r.body) as { items?: KubeObject[] } & KubeObject) : undefined;
   };
-  const withKind = (x: KubeObject, apiVersion: string, kind: string): KubeObject => ({ ...x, apiVersion: x.apiVersion ?? apiVersion, kind: x.kind ?? kind });
+  const withKind = (x: KubeObject, apiVersion: string, kind: string): KubeObject => ({
+    ...x,
+    apiVersion: x.apiVersion ?? apiVersion,
+    kind: x.kind ?? kind,
+  });
   for (const ns of namespaces) {
     const nsObj = await get(`/api/v1/namespaces/${ns}`).catch(() => undefined);
     if (!nsObj) {
@@ -546,7 +716,8 @@ async function readNamespaces(api: ApiAccess, namespaces: string[]): Promise<{ d
     for (const [p, apiVersion, kind] of lists) {
       const list = await get(p).catch(() => undefined);
       if (!list) missing.push(`${p} cannot be read`);
-      for (const item of list?.items ?? []) documents.push({ object: withKind(item, apiVersion, kind), source: { file: 'live:api' } });
+      for (const item of list?.items ?? [])
+        documents.push({ object: withKind(item, apiVersion, kind), source: { file: 'live:api' } });
     }
   }
   return { documents, missing };
@@ -572,7 +743,12 @@ export function apiAccessFromKubeconfig(text: string, dial?: { host: string; por
 }
 
 /** A VerifyHost over SSH (each command bounded by `commandTimeoutMs`). */
-export function sshVerifyHost(host: SshHost & { role: HostRole }, ssh: SshOptions, nodeFiles: NodeFile[], commandTimeoutMs = 60_000): VerifyHost {
+export function sshVerifyHost(
+  host: SshHost & { role: HostRole },
+  ssh: SshOptions,
+  nodeFiles: NodeFile[],
+  commandTimeoutMs = 60_000,
+): VerifyHost {
   return {
     name: host.name,
     role: host.role,
@@ -588,7 +764,10 @@ export function sshVerifyHost(host: SshHost & { role: HostRole }, ssh: SshOption
 export async function readAdminConf(host: SshHost, ssh: SshOptions): Promise<string> {
   const conn = await SshConnection.connect(host, ssh);
   try {
-    const r = await conn.run(['sh', '-c', `cat ${shellQuote('/etc/kubernetes/admin.conf')}`], { timeoutMs: 30_000, label: 'read admin.conf' });
+    const r = await conn.run(['sh', '-c', `cat ${shellQuote('/etc/kubernetes/admin.conf')}`], {
+      timeoutMs: 30_000,
+      label: 'read admin.conf',
+    });
     return r.stdout;
   } finally {
     await conn.close().catch(() => undefined);

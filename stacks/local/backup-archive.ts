@@ -61,7 +61,10 @@ export class BackupError extends Error {}
  */
 export function loadKey(keyFile: string, create: boolean): Buffer {
   if (!fs.existsSync(keyFile)) {
-    if (!create) throw new BackupError(`backup key ${keyFile} does not exist (the key the backup was made with is needed; pass --key FILE)`);
+    if (!create)
+      throw new BackupError(
+        `backup key ${keyFile} does not exist (the key the backup was made with is needed; pass --key FILE)`,
+      );
     fs.mkdirSync(path.dirname(keyFile), { recursive: true, mode: 0o700 });
     const fd = fs.openSync(keyFile, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
     try {
@@ -73,10 +76,13 @@ export function loadKey(keyFile: string, create: boolean): Buffer {
   const st = fs.lstatSync(keyFile);
   if (!st.isFile()) throw new BackupError(`backup key ${keyFile} is not a regular file`);
   if ((st.mode & 0o077) !== 0) {
-    throw new BackupError(`backup key ${keyFile} has mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}; it must not be readable by group or others (chmod 600 ${keyFile})`);
+    throw new BackupError(
+      `backup key ${keyFile} has mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}; it must not be readable by group or others (chmod 600 ${keyFile})`,
+    );
   }
   const key = fs.readFileSync(keyFile);
-  if (key.length !== KEY_LENGTH) throw new BackupError(`backup key ${keyFile} must hold exactly ${KEY_LENGTH} bytes, it has ${key.length}`);
+  if (key.length !== KEY_LENGTH)
+    throw new BackupError(`backup key ${keyFile} must hold exactly ${KEY_LENGTH} bytes, it has ${key.length}`);
   return key;
 }
 
@@ -106,16 +112,27 @@ function u32(n: number): Buffer {
 }
 
 /** Encrypts `files` (name → path on disk) into `dest` (written to a temp file, then renamed). */
-export function writeEncrypted(dest: string, key: Buffer, manifest: BackupManifest, files: Array<{ name: string; abs: string; mode: number; size: number; sha256: string }>): void {
+export function writeEncrypted(
+  dest: string,
+  key: Buffer,
+  manifest: BackupManifest,
+  files: Array<{ name: string; abs: string; mode: number; size: number; sha256: string }>,
+): void {
   const iv = crypto.randomBytes(12);
-  const header = Buffer.from(JSON.stringify({ format: 1, cipher: 'aes-256-gcm', iv: iv.toString('base64'), manifest }), 'utf8');
+  const header = Buffer.from(
+    JSON.stringify({ format: 1, cipher: 'aes-256-gcm', iv: iv.toString('base64'), manifest }),
+    'utf8',
+  );
   const cipher = crypto.createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_LENGTH });
   cipher.setAAD(Buffer.concat([BACKUP_MAGIC, u32(header.length), header]));
   const tmp = `${dest}.partial-${process.pid}`;
   const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
   try {
     fs.writeSync(fd, Buffer.concat([BACKUP_MAGIC, u32(header.length), header]));
-    const index = Buffer.from(JSON.stringify(files.map(({ name, mode, size, sha256 }) => ({ name, mode, size, sha256 }))), 'utf8');
+    const index = Buffer.from(
+      JSON.stringify(files.map(({ name, mode, size, sha256 }) => ({ name, mode, size, sha256 }))),
+      'utf8',
+    );
     fs.writeSync(fd, cipher.update(Buffer.concat([u32(index.length), index])));
     const buf = Buffer.alloc(1 << 20);
     for (const f of files) {
@@ -150,17 +167,27 @@ export function writeEncrypted(dest: string, key: Buffer, manifest: BackupManife
 }
 
 /** Reads a backup's header (no key needed; not yet authenticated). */
-export function readHeader(file: string): { manifest: BackupManifest; iv: Buffer; aad: Buffer; bodyStart: number; size: number } {
+export function readHeader(file: string): {
+  manifest: BackupManifest;
+  iv: Buffer;
+  aad: Buffer;
+  bodyStart: number;
+  size: number;
+} {
   const st = fs.statSync(file);
   if (!st.isFile()) throw new BackupError(`${file} is not a regular file`);
   const fd = fs.openSync(file, 'r');
   try {
     const head = Buffer.alloc(BACKUP_MAGIC.length + 4);
-    if (fs.readSync(fd, head, 0, head.length, 0) !== head.length || !head.subarray(0, BACKUP_MAGIC.length).equals(BACKUP_MAGIC)) {
+    if (
+      fs.readSync(fd, head, 0, head.length, 0) !== head.length ||
+      !head.subarray(0, BACKUP_MAGIC.length).equals(BACKUP_MAGIC)
+    ) {
       throw new BackupError(`${file} is not an hcb backup (bad magic)`);
     }
     const n = head.readUInt32BE(BACKUP_MAGIC.length);
-    if (n > 1 << 20 || head.length + n + TAG_LENGTH > st.size) throw new BackupError(`${file} is damaged (header length ${n})`);
+    if (n > 1 << 20 || head.length + n + TAG_LENGTH > st.size)
+      throw new BackupError(`${file} is damaged (header length ${n})`);
     const header = Buffer.alloc(n);
     fs.readSync(fd, header, 0, n, head.length);
     let parsed: { format?: number; cipher?: string; iv?: string; manifest?: BackupManifest };
@@ -169,8 +196,15 @@ export function readHeader(file: string): { manifest: BackupManifest; iv: Buffer
     } catch {
       throw new BackupError(`${file} is damaged (header is not JSON)`);
     }
-    if (parsed.format !== 1 || parsed.cipher !== 'aes-256-gcm' || !parsed.iv || !parsed.manifest) throw new BackupError(`${file}: unsupported backup format`);
-    return { manifest: parsed.manifest, iv: Buffer.from(parsed.iv, 'base64'), aad: Buffer.concat([head, header]), bodyStart: head.length + n, size: st.size };
+    if (parsed.format !== 1 || parsed.cipher !== 'aes-256-gcm' || !parsed.iv || !parsed.manifest)
+      throw new BackupError(`${file}: unsupported backup format`);
+    return {
+      manifest: parsed.manifest,
+      iv: Buffer.from(parsed.iv, 'base64'),
+      aad: Buffer.concat([head, header]),
+      bodyStart: head.length + n,
+      size: st.size,
+    };
   } finally {
     fs.closeSync(fd);
   }
@@ -180,7 +214,11 @@ export function readHeader(file: string): { manifest: BackupManifest; iv: Buffer
  * Decrypts and authenticates a backup into `outDir` (created, mode 0700). Throws before anything
  * is returned when the key is wrong, the file was changed, or a checksum does not match.
  */
-export function decryptBackup(file: string, key: Buffer, outDir: string): { manifest: BackupManifest; files: Array<{ name: string; path: string; mode: number }> } {
+export function decryptBackup(
+  file: string,
+  key: Buffer,
+  outDir: string,
+): { manifest: BackupManifest; files: Array<{ name: string; path: string; mode: number }> } {
   const { manifest, iv, aad, bodyStart, size } = readHeader(file);
   fs.mkdirSync(outDir, { recursive: true, mode: 0o700 });
   const fd = fs.openSync(file, 'r');
@@ -204,7 +242,9 @@ export function decryptBackup(file: string, key: Buffer, outDir: string): { mani
     try {
       fs.writeSync(out, decipher.final());
     } catch {
-      throw new BackupError(`${path.basename(file)} failed authentication: it was changed after it was written, or the key is not the one it was made with`);
+      throw new BackupError(
+        `${path.basename(file)} failed authentication: it was changed after it was written, or the key is not the one it was made with`,
+      );
     }
   } catch (e) {
     fs.closeSync(out);
@@ -227,7 +267,8 @@ export function decryptBackup(file: string, key: Buffer, outDir: string): { mani
     let pos = 4 + indexLen;
     const buf = Buffer.alloc(1 << 20);
     for (const entry of index) {
-      if (entry.name.includes('..') || path.isAbsolute(entry.name)) throw new BackupError(`backup entry ${entry.name} has an unsafe name`);
+      if (entry.name.includes('..') || path.isAbsolute(entry.name))
+        throw new BackupError(`backup entry ${entry.name} has an unsafe name`);
       const dest = path.join(outDir, 'files', entry.name);
       fs.mkdirSync(path.dirname(dest), { recursive: true, mode: 0o700 });
       const w = fs.openSync(dest, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o600);
@@ -245,7 +286,8 @@ export function decryptBackup(file: string, key: Buffer, outDir: string): { mani
       } finally {
         fs.closeSync(w);
       }
-      if (h.digest('hex') !== entry.sha256) throw new BackupError(`backup entry ${entry.name} does not match its checksum`);
+      if (h.digest('hex') !== entry.sha256)
+        throw new BackupError(`backup entry ${entry.name} does not match its checksum`);
       files.push({ name: entry.name, path: dest, mode: entry.mode });
     }
   } finally {
@@ -253,7 +295,8 @@ export function decryptBackup(file: string, key: Buffer, outDir: string): { mani
     fs.rmSync(plain, { force: true });
   }
   const snap = files.find((f) => f.name === 'etcd/snapshot.db');
-  if (!snap || sha256File(snap.path) !== manifest.snapshotSha256) throw new BackupError(`${path.basename(file)}: the etcd snapshot does not match the manifest`);
+  if (!snap || sha256File(snap.path) !== manifest.snapshotSha256)
+    throw new BackupError(`${path.basename(file)}: the etcd snapshot does not match the manifest`);
   return { manifest, files };
 }
 
@@ -281,16 +324,21 @@ export interface WriteBackupInput {
  */
 export function writeBackup(input: WriteBackupInput): BackupManifest {
   const log = input.log ?? (() => undefined);
-  if (!Number.isInteger(input.retain) || input.retain < 1) throw new BackupError(`retain must be a whole number of at least 1, got ${input.retain}`);
+  if (!Number.isInteger(input.retain) || input.retain < 1)
+    throw new BackupError(`retain must be a whole number of at least 1, got ${input.retain}`);
   const snap = input.snapshot;
   const files = [{ name: 'etcd/snapshot.db', abs: snap.path, mode: 0o600, size: snap.bytes, sha256: snap.sha256 }];
   for (const f of input.configFiles) {
-    if (!f.name.startsWith('config/') || f.name.includes('..')) throw new BackupError(`backup entry ${f.name} must be config/<relative path>`);
+    if (!f.name.startsWith('config/') || f.name.includes('..'))
+      throw new BackupError(`backup entry ${f.name} must be config/<relative path>`);
     const st = fs.statSync(f.abs);
     files.push({ name: f.name, abs: f.abs, mode: f.mode ?? st.mode & 0o777, size: st.size, sha256: sha256File(f.abs) });
   }
   const time = new Date();
-  const stamp = time.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = time
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   const name = `${input.cluster}-${stamp}-r${snap.revision}${BACKUP_SUFFIX}`;
   const manifest: BackupManifest = {
     format: 1,
@@ -317,9 +365,13 @@ export function writeBackup(input: WriteBackupInput): BackupManifest {
 /** The revision an etcd snapshot file holds, from `etcdutl snapshot status`. */
 export function snapshotRevision(etcdutl: string, db: string): number {
   const r = spawnSync(etcdutl, ['snapshot', 'status', db, '--write-out', 'json'], { encoding: 'utf8' });
-  if (r.status !== 0) throw new BackupError(`etcdutl snapshot status failed: ${(r.stderr || String(r.error)).trim().split('\n').slice(-2).join(' | ')}`);
+  if (r.status !== 0)
+    throw new BackupError(
+      `etcdutl snapshot status failed: ${(r.stderr || String(r.error)).trim().split('\n').slice(-2).join(' | ')}`,
+    );
   const revision = Number((JSON.parse(r.stdout) as { revision?: number }).revision);
-  if (!Number.isInteger(revision) || revision <= 0) throw new BackupError(`etcdutl reported no revision for the snapshot: ${r.stdout.trim()}`);
+  if (!Number.isInteger(revision) || revision <= 0)
+    throw new BackupError(`etcdutl reported no revision for the snapshot: ${r.stdout.trim()}`);
   return revision;
 }
 
@@ -366,4 +418,3 @@ export function verifyBackup(file: string, keyFile: string): BackupManifest {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
-

@@ -37,7 +37,8 @@ export function processAlive(pid: number): boolean {
 /** Seconds of the interval the cluster's BackupConfiguration asks for. */
 export function configuredInterval(stateDir: string): number {
   const file = path.join(path.resolve(stateDir), CONFIG);
-  if (!fs.existsSync(file)) throw new BackupError(`${file} does not exist: start the cluster first (it renders the backup configuration)`);
+  if (!fs.existsSync(file))
+    throw new BackupError(`${file} does not exist: start the cluster first (it renders the backup configuration)`);
   const doc = parseAllDocuments(fs.readFileSync(file, 'utf8'))
     .map((d) => d.toJS() as { kind?: string; spec?: { interval?: string } })
     .find((d) => d?.kind === 'BackupConfiguration');
@@ -52,7 +53,9 @@ export function configuredInterval(stateDir: string): number {
 export function timerStatus(stateDir: string): { running: boolean; pid?: number; intervalSeconds?: number } {
   try {
     const rec = JSON.parse(fs.readFileSync(recordPath(stateDir), 'utf8')) as TimerRecord;
-    return processAlive(rec.pid) ? { running: true, pid: rec.pid, intervalSeconds: rec.intervalSeconds } : { running: false };
+    return processAlive(rec.pid)
+      ? { running: true, pid: rec.pid, intervalSeconds: rec.intervalSeconds }
+      : { running: false };
   } catch {
     return { running: false };
   }
@@ -62,7 +65,11 @@ export function timerStatus(stateDir: string): { running: boolean; pid?: number;
  * Starts the timer (a no-op when one runs with the same interval). `cliEntry` is the command that
  * runs `hcb`, e.g. [process.execPath, '-r', 'ts-node/register/transpile-only', 'cli/main.ts'].
  */
-export function startTimer(stateDir: string, cliEntry: string[], opts: { intervalSeconds?: number; cwd?: string; env?: NodeJS.ProcessEnv } = {}): { pid: number; started: boolean; intervalSeconds: number } {
+export function startTimer(
+  stateDir: string,
+  cliEntry: string[],
+  opts: { intervalSeconds?: number; cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): { pid: number; started: boolean; intervalSeconds: number } {
   const dir = path.resolve(stateDir);
   const interval = opts.intervalSeconds ?? configuredInterval(dir);
   const st = timerStatus(dir);
@@ -74,7 +81,12 @@ export function startTimer(stateDir: string, cliEntry: string[], opts: { interva
   // The loop is a shell one-liner around hcb: nothing of ours stays in memory between backups.
   const hcb = cliEntry.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
   const script = `while true; do sleep ${interval}; date -u +%FT%TZ; ${hcb} backup now --state-dir '${dir.replace(/'/g, `'\\''`)}' || echo "backup failed (exit $?)"; done`;
-  const child = spawn('/bin/sh', ['-c', script], { detached: true, stdio: ['ignore', log, log], cwd: opts.cwd, env: opts.env ?? process.env });
+  const child = spawn('/bin/sh', ['-c', script], {
+    detached: true,
+    stdio: ['ignore', log, log],
+    cwd: opts.cwd,
+    env: opts.env ?? process.env,
+  });
   fs.closeSync(log);
   if (child.pid === undefined) throw new BackupError('could not start the backup timer');
   child.unref();

@@ -18,9 +18,27 @@ import * as fs from 'fs';
 import * as https from 'https';
 import * as path from 'path';
 import { parse as parseYaml } from 'yaml';
-import { BackupError, BackupManifest, decryptBackup, loadKey, sha256File, snapshotRevision, writeBackup } from './backup-archive';
+import {
+  BackupError,
+  BackupManifest,
+  decryptBackup,
+  loadKey,
+  sha256File,
+  snapshotRevision,
+  writeBackup,
+} from './backup-archive';
 
-export { BACKUP_MAGIC, BACKUP_SUFFIX, BackupError, decryptBackup, listBackups, loadKey, readHeader, snapshotRevision, verifyBackup } from './backup-archive';
+export {
+  BACKUP_MAGIC,
+  BACKUP_SUFFIX,
+  BackupError,
+  decryptBackup,
+  listBackups,
+  loadKey,
+  readHeader,
+  snapshotRevision,
+  verifyBackup,
+} from './backup-archive';
 export type { BackupManifest } from './backup-archive';
 
 // ---------------------------------------------------------------------------------------------
@@ -34,7 +52,10 @@ export type { BackupManifest } from './backup-archive';
 export function etcdFlags(stateDir: string): Map<string, string> {
   const rootfs = path.join(stateDir, 'rootfs');
   const manifest = path.join(rootfs, 'etc/kubernetes/manifests/etcd.yaml');
-  if (!fs.existsSync(manifest)) throw new BackupError(`${stateDir} has no etcd manifest (rootfs/etc/kubernetes/manifests/etcd.yaml): is it the state directory of a local cluster?`);
+  if (!fs.existsSync(manifest))
+    throw new BackupError(
+      `${stateDir} has no etcd manifest (rootfs/etc/kubernetes/manifests/etcd.yaml): is it the state directory of a local cluster?`,
+    );
   const pod = parseYaml(fs.readFileSync(manifest, 'utf8')) as { spec?: { containers?: Array<{ command?: string[] }> } };
   const command = pod.spec?.containers?.[0]?.command ?? [];
   const flags = new Map<string, string>();
@@ -49,7 +70,8 @@ export function etcdFlags(stateDir: string): Map<string, string> {
 
 function requireFlag(flags: Map<string, string>, name: string): string {
   const v = flags.get(name);
-  if (v === undefined || v === '') throw new BackupError(`etcd runs without --${name}; cannot locate what a backup needs`);
+  if (v === undefined || v === '')
+    throw new BackupError(`etcd runs without --${name}; cannot locate what a backup needs`);
   return v;
 }
 
@@ -78,9 +100,15 @@ function configFiles(stateDir: string): Array<{ name: string; abs: string }> {
  * Streams an etcd snapshot into `dest` through etcd's gRPC gateway (`POST /v3/maintenance/snapshot`),
  * authenticated with the API server's etcd client certificate. Returns etcd's storage version, size and sha256.
  */
-export async function snapshotEtcd(stateDir: string, dest: string, timeoutMs = 120_000): Promise<{ version?: string; bytes: number; sha256: string }> {
+export async function snapshotEtcd(
+  stateDir: string,
+  dest: string,
+  timeoutMs = 120_000,
+): Promise<{ version?: string; bytes: number; sha256: string }> {
   const flags = etcdFlags(stateDir);
-  const url = requireFlag(flags, 'listen-client-urls').split(',').find((u) => u.startsWith('https://'));
+  const url = requireFlag(flags, 'listen-client-urls')
+    .split(',')
+    .find((u) => u.startsWith('https://'));
   if (!url) throw new BackupError('etcd serves no https client URL');
   const pki = path.join(stateDir, 'rootfs/etc/kubernetes/pki');
   const tls: https.RequestOptions = {
@@ -96,12 +124,22 @@ export async function snapshotEtcd(stateDir: string, dest: string, timeoutMs = 1
   try {
     await new Promise<void>((resolve, reject) => {
       const req = https.request(
-        { ...tls, hostname: target.hostname, port: target.port, path: target.pathname, method: 'POST', headers: { 'content-type': 'application/json' }, timeout: timeoutMs },
+        {
+          ...tls,
+          hostname: target.hostname,
+          port: target.port,
+          path: target.pathname,
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          timeout: timeoutMs,
+        },
         (res) => {
           if (res.statusCode !== 200) {
             let body = '';
             res.on('data', (c) => (body += c));
-            res.on('end', () => reject(new BackupError(`etcd refused the snapshot: HTTP ${res.statusCode} ${body.slice(0, 200)}`)));
+            res.on('end', () =>
+              reject(new BackupError(`etcd refused the snapshot: HTTP ${res.statusCode} ${body.slice(0, 200)}`)),
+            );
             return;
           }
           // The gateway streams one JSON object per line: {"result":{"header":…,"remaining_bytes":…,"blob":base64}}.
@@ -109,8 +147,12 @@ export async function snapshotEtcd(stateDir: string, dest: string, timeoutMs = 1
           let remaining = -1;
           const line = (l: string) => {
             if (l.trim() === '') return;
-            const msg = JSON.parse(l) as { result?: { remaining_bytes?: string; blob?: string; version?: string }; error?: { message?: string } };
-            if (msg.error) throw new BackupError(`etcd snapshot failed: ${msg.error.message ?? JSON.stringify(msg.error)}`);
+            const msg = JSON.parse(l) as {
+              result?: { remaining_bytes?: string; blob?: string; version?: string };
+              error?: { message?: string };
+            };
+            if (msg.error)
+              throw new BackupError(`etcd snapshot failed: ${msg.error.message ?? JSON.stringify(msg.error)}`);
             const r = msg.result ?? {};
             if (r.version) version = r.version;
             if (r.blob) {
@@ -142,7 +184,8 @@ export async function snapshotEtcd(stateDir: string, dest: string, timeoutMs = 1
               reject(e);
               return;
             }
-            if (bytes === 0 || remaining !== 0) reject(new BackupError(`etcd snapshot ended early (${bytes} bytes received)`));
+            if (bytes === 0 || remaining !== 0)
+              reject(new BackupError(`etcd snapshot ended early (${bytes} bytes received)`));
             else resolve();
           });
           res.on('error', reject);
@@ -195,7 +238,8 @@ export async function backupNow(opts: BackupOptions): Promise<BackupManifest> {
   const backupDir = path.resolve(opts.backupDir ?? defaultBackupDir(stateDir));
   const keyFile = opts.keyFile ?? defaultKeyFile(stateDir);
   const retain = opts.retain ?? 7;
-  if (!Number.isInteger(retain) || retain < 1) throw new BackupError(`retain must be a whole number of at least 1, got ${retain}`);
+  if (!Number.isInteger(retain) || retain < 1)
+    throw new BackupError(`retain must be a whole number of at least 1, got ${retain}`);
   const log = opts.log ?? (() => undefined);
   etcdFlags(stateDir); // a clear error before anything is created when this is no cluster
   const key = loadKey(keyFile, true);
@@ -205,7 +249,8 @@ export async function backupNow(opts: BackupOptions): Promise<BackupManifest> {
     const snapPath = path.join(work, 'snapshot.db');
     log('taking an etcd snapshot through the etcd API');
     const etcdutl = path.join(opts.binDir, 'etcdutl');
-    if (!fs.existsSync(etcdutl)) throw new BackupError(`etcdutl not found in ${opts.binDir}: build the toolchain (npm run toolchain)`);
+    if (!fs.existsSync(etcdutl))
+      throw new BackupError(`etcdutl not found in ${opts.binDir}: build the toolchain (npm run toolchain)`);
     const snap = await snapshotEtcd(stateDir, snapPath);
     // The snapshot stream carries no revision; etcdutl reads it (and checks the snapshot's integrity).
     const revision = snapshotRevision(etcdutl, snapPath);
@@ -255,9 +300,13 @@ export interface RestoreResult {
 export function restoreBackup(opts: RestoreOptions): RestoreResult {
   const stateDir = path.resolve(opts.stateDir);
   const log = opts.log ?? (() => undefined);
-  if (opts.running) throw new BackupError('the control plane is running: stop it first (hcb cluster down --state-dir …), then restore, then start it again');
+  if (opts.running)
+    throw new BackupError(
+      'the control plane is running: stop it first (hcb cluster down --state-dir …), then restore, then start it again',
+    );
   const etcdutl = path.join(opts.binDir, 'etcdutl');
-  if (!fs.existsSync(etcdutl)) throw new BackupError(`etcdutl not found in ${opts.binDir}: build the toolchain (npm run toolchain)`);
+  if (!fs.existsSync(etcdutl))
+    throw new BackupError(`etcdutl not found in ${opts.binDir}: build the toolchain (npm run toolchain)`);
   const key = loadKey(opts.keyFile ?? defaultKeyFile(stateDir), false);
   const flags = etcdFlags(stateDir);
   const dataDir = requireFlag(flags, 'data-dir');
@@ -266,7 +315,10 @@ export function restoreBackup(opts: RestoreOptions): RestoreResult {
     log(`authenticating ${path.basename(opts.file)}`);
     const { manifest, files } = decryptBackup(opts.file, key, work);
     const snap = files.find((f) => f.name === 'etcd/snapshot.db')!;
-    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    const stamp = new Date()
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z');
     const restored = `${dataDir}.restore-${stamp}`;
     log(`etcdutl snapshot restore into ${restored}`);
     const args = ['snapshot', 'restore', snap.path, '--data-dir', restored];
@@ -277,7 +329,9 @@ export function restoreBackup(opts: RestoreOptions): RestoreResult {
     const r = spawnSync(etcdutl, args, { encoding: 'utf8' });
     if (r.status !== 0) {
       fs.rmSync(restored, { recursive: true, force: true });
-      throw new BackupError(`etcdutl snapshot restore failed: ${(r.stderr || r.stdout || String(r.error)).trim().split('\n').slice(-3).join(' | ')}`);
+      throw new BackupError(
+        `etcdutl snapshot restore failed: ${(r.stderr || r.stdout || String(r.error)).trim().split('\n').slice(-3).join(' | ')}`,
+      );
     }
     fs.chmodSync(restored, 0o700);
     // Plan the config files first: nothing changes unless the whole restore can go ahead.
@@ -316,7 +370,9 @@ export function restoreBackup(opts: RestoreOptions): RestoreResult {
       fs.renameSync(dataDir, previousDataDir);
     }
     fs.renameSync(restored, dataDir);
-    log(`restored revision ${manifest.revision} from ${manifest.time}${previousDataDir ? `; the previous data is kept in ${previousDataDir}` : ''}`);
+    log(
+      `restored revision ${manifest.revision} from ${manifest.time}${previousDataDir ? `; the previous data is kept in ${previousDataDir}` : ''}`,
+    );
     return { manifest, previousDataDir, restoredConfig, differingConfig };
   } finally {
     fs.rmSync(work, { recursive: true, force: true });

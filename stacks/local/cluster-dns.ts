@@ -19,7 +19,8 @@ import { coreDnsImage } from './node/services';
  */
 export function withLocalClusterDns(s: StackSpec, binDir: string | undefined): StackSpec {
   if (s.target !== 'local' || !s.node || !binDir || s.spec.clusterDns) return s;
-  if (!fs.existsSync(path.join(binDir, 'coredns'))) throw new Error(`the local node's DNS add-on needs coredns in ${binDir}. Run: npm run toolchain`);
+  if (!fs.existsSync(path.join(binDir, 'coredns')))
+    throw new Error(`the local node's DNS add-on needs coredns in ${binDir}. Run: npm run toolchain`);
   const image = coreDnsImage(binDir, path.join(defaultCacheRoot(), 'images')).ref;
   // The kubelet's probes reach pods from the pod gateway (the node's address on the bridge).
   return { ...s, spec: { ...s.spec, clusterDns: { image, probeSources: [`${LOCAL_NODE_NETWORK.podGateway}/32`] } } };

@@ -151,7 +151,9 @@ export class LocalControlPlane {
         const rec = this.readRecord(c.name);
         const alive = rec !== undefined && this.isAlive(rec);
         if (rec && !alive && fs.existsSync(this.recordPath(c.name))) {
-          this.log(`${c.name}: not running (pid ${rec.pid} in ${this.recordPath(c.name)} is gone or another program), starting it`);
+          this.log(
+            `${c.name}: not running (pid ${rec.pid} in ${this.recordPath(c.name)} is gone or another program), starting it`,
+          );
         }
         if (alive && rec.fingerprint === c.fingerprint) {
           // Same configuration: give it a moment when it is not healthy (e.g. the API server
@@ -224,7 +226,10 @@ export class LocalControlPlane {
     const controlPlaneReady = components.every((c) => c.healthy);
     let node: NodeStatus | undefined;
     if (this.opts.node) {
-      node = controlPlaneReady && exists ? await this.localNode().ready() : { name: this.nodeName() ?? '', ready: false, message: 'the control plane is not ready' };
+      node =
+        controlPlaneReady && exists
+          ? await this.localNode().ready()
+          : { name: this.nodeName() ?? '', ready: false, message: 'the control plane is not ready' };
     }
     return {
       stateDir: this.stateDir,
@@ -325,7 +330,9 @@ export class LocalControlPlane {
     return content.replace(/^([ \t]*udsName:[ \t]*)(\/\S+)[ \t]*$/gm, (_m, prefix: string, socket: string) => {
       const host = this.hostPath(socket);
       if (Buffer.byteLength(host) > 107) {
-        throw new Error(`local control plane: the cluster egress socket ${host} is longer than a unix socket path may be (107 bytes); use a shorter state directory`);
+        throw new Error(
+          `local control plane: the cluster egress socket ${host} is longer than a unix socket path may be (107 bytes); use a shorter state directory`,
+        );
       }
       return `${prefix}${host}`;
     });
@@ -334,13 +341,22 @@ export class LocalControlPlane {
   /** The node path of the cluster egress proxy's socket the blueprint asks for (EgressSelectorConfiguration udsName), if any. */
   clusterEgressSocket(): string | undefined {
     const file = this.opts.nodeFiles.find((f) => f.role === EGRESS_SELECTOR_ROLE && f.createdBy === 'blueprint');
-    const cfg = file?.content ? (parseYaml(file.content) as { egressSelections?: Array<{ name?: string; connection?: { proxyProtocol?: string; transport?: { uds?: { udsName?: string } } } }> }) : undefined;
+    const cfg = file?.content
+      ? (parseYaml(file.content) as {
+          egressSelections?: Array<{
+            name?: string;
+            connection?: { proxyProtocol?: string; transport?: { uds?: { udsName?: string } } };
+          }>;
+        })
+      : undefined;
     const cluster = cfg?.egressSelections?.find((e) => e.name?.toLowerCase() === 'cluster');
     if (!cluster) return undefined;
     const socket = cluster.connection?.transport?.uds?.udsName;
     if (cluster.connection?.proxyProtocol !== 'HTTPConnect' || !socket?.startsWith('/')) {
       // Not thrown: down() needs the node too. The API server then has no way to the kubelet.
-      this.log(`the EgressSelectorConfiguration's cluster egress is ${JSON.stringify(cluster.connection)}; the local node serves only HTTPConnect over a unix socket, so the API server will not reach the kubelet`);
+      this.log(
+        `the EgressSelectorConfiguration's cluster egress is ${JSON.stringify(cluster.connection)}; the local node serves only HTTPConnect over a unix socket, so the API server will not reach the kubelet`,
+      );
       return undefined;
     }
     return socket;
@@ -436,7 +452,9 @@ export class LocalControlPlane {
     const out = `${res.stdout ?? ''}${res.stderr ?? ''}`;
     fs.appendFileSync(path.join(this.logDir, 'kubeadm.log'), `$ kubeadm ${full.join(' ')}\n${out}\n`, { mode: 0o600 });
     if (res.status !== 0) {
-      throw new Error(`kubeadm ${args.join(' ')} failed (exit ${res.status ?? res.signal}):\n${out.trim().split('\n').slice(-15).join('\n')}`);
+      throw new Error(
+        `kubeadm ${args.join(' ')} failed (exit ${res.status ?? res.signal}):\n${out.trim().split('\n').slice(-15).join('\n')}`,
+      );
     }
     return out;
   }
@@ -444,7 +462,9 @@ export class LocalControlPlane {
   /** Reads kubeadm's static pod manifests and turns them into local command lines. */
   private renderComponents(): RenderedComponent[] {
     const nodeFilesHash = sha256(
-      JSON.stringify(this.opts.nodeFiles.filter((f) => f.createdBy === 'blueprint').map((f) => [f.path, f.content ?? '', f.mode])),
+      JSON.stringify(
+        this.opts.nodeFiles.filter((f) => f.createdBy === 'blueprint').map((f) => [f.path, f.content ?? '', f.mode]),
+      ),
     );
     return this.components().map((name) => {
       const file = path.join(this.rootfs, 'etc/kubernetes/manifests', `${name}.yaml`);
@@ -455,7 +475,9 @@ export class LocalControlPlane {
       const args = rest.map((a) => this.rewriteArg(a, mounts));
       for (const dir of hostDirectories(pod)) fs.mkdirSync(this.hostPath(dir), { recursive: true, mode: 0o700 });
       // The API server reads the blueprint's files, so their content is part of its fingerprint.
-      const fingerprint = sha256(JSON.stringify({ command, args, files: name === 'kube-apiserver' ? nodeFilesHash : '' }));
+      const fingerprint = sha256(
+        JSON.stringify({ command, args, files: name === 'kube-apiserver' ? nodeFilesHash : '' }),
+      );
       return { name, binary: path.join(this.opts.binDir, path.basename(command)), args, fingerprint };
     });
   }
@@ -491,7 +513,13 @@ export class LocalControlPlane {
     fs.closeSync(fd);
     if (child.pid === undefined) throw new Error(`${c.name}: could not start ${c.binary}`);
     child.unref();
-    const rec: ProcessRecord = { pid: child.pid, fingerprint: c.fingerprint, binary: c.binary, args: c.args, startTime: processStartTime(child.pid) };
+    const rec: ProcessRecord = {
+      pid: child.pid,
+      fingerprint: c.fingerprint,
+      binary: c.binary,
+      args: c.args,
+      startTime: processStartTime(child.pid),
+    };
     writeFileAtomic(this.recordPath(c.name), `${JSON.stringify(rec, null, 2)}\n`, 0o600);
     this.log(`${c.name}: started (pid ${child.pid}, log ${logFile})`);
   }
@@ -559,7 +587,11 @@ export class LocalControlPlane {
       try {
         if (fs.readlinkSync(`/proc/${pid}/cwd`) !== this.stateDir) continue;
         const name = path.basename(fs.readlinkSync(`/proc/${pid}/exe`).replace(/ \(deleted\)$/, ''));
-        if ((COMPONENTS as readonly string[]).includes(name) && !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'))) found.push({ pid, name });
+        if (
+          (COMPONENTS as readonly string[]).includes(name) &&
+          !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'))
+        )
+          found.push({ pid, name });
       } catch {
         /* gone, or not ours to read */
       }
@@ -569,7 +601,9 @@ export class LocalControlPlane {
 
   private async stopStrays(): Promise<void> {
     for (const s of this.strays()) {
-      this.log(`${s.name}: pid ${s.pid} runs from this state directory without a record (left by an interrupted run), stopping it`);
+      this.log(
+        `${s.name}: pid ${s.pid} runs from this state directory without a record (left by an interrupted run), stopping it`,
+      );
       const startTime = processStartTime(s.pid);
       const same = () => processStartTime(s.pid) === startTime && startTime !== undefined;
       signal(s.pid, 'SIGTERM');
@@ -622,7 +656,9 @@ export class LocalControlPlane {
     const before = COMPONENTS.slice(0, COMPONENTS.indexOf(name));
     while (Date.now() < deadline) {
       if (rec && !this.isAlive(rec)) {
-        throw new Error(`${name} exited during start-up; last lines of ${path.join(this.logDir, `${name}.log`)}:\n${tail(path.join(this.logDir, `${name}.log`), 20)}`);
+        throw new Error(
+          `${name} exited during start-up; last lines of ${path.join(this.logDir, `${name}.log`)}:\n${tail(path.join(this.logDir, `${name}.log`), 20)}`,
+        );
       }
       const dead = before.filter((n) => {
         const r = this.readRecord(n);
@@ -632,7 +668,9 @@ export class LocalControlPlane {
       if (await this.healthy(name)) return;
       await sleep(250);
     }
-    throw new Error(`${name} did not become healthy within ${this.healthTimeoutMs / 1000}s; see ${path.join(this.logDir, `${name}.log`)}`);
+    throw new Error(
+      `${name} did not become healthy within ${this.healthTimeoutMs / 1000}s; see ${path.join(this.logDir, `${name}.log`)}`,
+    );
   }
 
   /** Polls a running process's health for up to `ms`; false as soon as it exits. */
@@ -685,7 +723,12 @@ export class LocalControlPlane {
     };
     const superAdmin = path.join(this.rootfs, 'etc/kubernetes/super-admin.conf');
     const res = await retryTransient(() =>
-      request(`${this.apiServerUrl()}/apis/rbac.authorization.k8s.io/v1/clusterrolebindings`, kubeconfigTls(fs.readFileSync(superAdmin, 'utf8')), 'POST', JSON.stringify(binding)),
+      request(
+        `${this.apiServerUrl()}/apis/rbac.authorization.k8s.io/v1/clusterrolebindings`,
+        kubeconfigTls(fs.readFileSync(superAdmin, 'utf8')),
+        'POST',
+        JSON.stringify(binding),
+      ),
     );
     if (res.status !== 201 && res.status !== 409) {
       throw new Error(`creating ClusterRoleBinding kubeadm:cluster-admins failed: HTTP ${res.status} ${res.body}`);
@@ -707,7 +750,13 @@ export class LocalControlPlane {
     const res = await retryTransient(() => request(`${apiServerUrl}/version`, this.adminTls()));
     const serverVersion = (JSON.parse(res.body) as { gitVersion: string }).gitVersion;
     const kubeconfigPath = this.adminKubeconfigPath();
-    return { apiServerUrl, kubeconfigPath, kubeconfig: fs.readFileSync(kubeconfigPath, 'utf8'), serverVersion, started };
+    return {
+      apiServerUrl,
+      kubeconfigPath,
+      kubeconfig: fs.readFileSync(kubeconfigPath, 'utf8'),
+      serverVersion,
+      started,
+    };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -742,16 +791,24 @@ export class LocalControlPlane {
       while (!tryFlock(fd, lock)) {
         const holder = describeHolder(lock);
         if (Date.now() > deadline) {
-          throw new Error(`the state directory ${this.stateDir} is in use by ${holder}; gave up after waiting ${Math.round(this.lockTimeoutMs / 1000)}s. Wait for it to finish (or stop it), then run the command again.`);
+          throw new Error(
+            `the state directory ${this.stateDir} is in use by ${holder}; gave up after waiting ${Math.round(this.lockTimeoutMs / 1000)}s. Wait for it to finish (or stop it), then run the command again.`,
+          );
         }
         if (!told) {
-          this.log(`waiting for ${holder}, which is using ${this.stateDir} (lock ${lock}; up to ${Math.round(this.lockTimeoutMs / 1000)}s)`);
+          this.log(
+            `waiting for ${holder}, which is using ${this.stateDir} (lock ${lock}; up to ${Math.round(this.lockTimeoutMs / 1000)}s)`,
+          );
           told = true;
         }
         await sleep(500);
       }
       if (told) this.log(`lock ${lock} acquired`);
-      const holder = { pid: process.pid, startTime: processStartTime(process.pid), command: process.argv.slice(1).join(' ').slice(0, 300) };
+      const holder = {
+        pid: process.pid,
+        startTime: processStartTime(process.pid),
+        command: process.argv.slice(1).join(' ').slice(0, 300),
+      };
       fs.ftruncateSync(fd, 0);
       fs.writeSync(fd, `${JSON.stringify(holder)}\n`, 0);
       try {
@@ -772,10 +829,16 @@ export class LocalControlPlane {
 
 /** flock(2) LOCK_EX|LOCK_NB on `fd`, through flock(1) on the inherited descriptor (the lock belongs to the open file, which stays open here). */
 function tryFlock(fd: number, file: string): boolean {
-  const res = spawnSync('flock', ['--nonblock', '--exclusive', '3'], { stdio: ['ignore', 'ignore', 'pipe', fd], encoding: 'utf8', timeout: 10_000 });
+  const res = spawnSync('flock', ['--nonblock', '--exclusive', '3'], {
+    stdio: ['ignore', 'ignore', 'pipe', fd],
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
   if (res.status === 0) return true;
   if (res.status === 1) return false;
-  throw new Error(`cannot lock ${file} with flock(1) (util-linux): ${res.error?.message ?? res.stderr ?? `exit ${res.status}`}`);
+  throw new Error(
+    `cannot lock ${file} with flock(1) (util-linux): ${res.error?.message ?? res.stderr ?? `exit ${res.status}`}`,
+  );
 }
 
 /** Who holds a state directory lock, from the lock file (for messages only). */

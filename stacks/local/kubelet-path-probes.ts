@@ -58,24 +58,44 @@ setTimeout(() => process.exit(0), 120000);
 
 export async function probeKubeletPath(opts: KubeletPathProbeOptions): Promise<Finding[]> {
   const out: Finding[] = [];
-  const add = (control: string, name: string, status: Status, message: string) => out.push(probeFinding(control, name, status, message));
+  const add = (control: string, name: string, status: Status, message: string) =>
+    out.push(probeFinding(control, name, status, message));
   const netns = readNetns(opts.stateDir);
   if (!opts.node || !opts.nodeName || !netns || !fs.existsSync(`/run/netns/${netns}`)) {
-    const why = !opts.node ? 'the cluster has no node (hcb:node false)' : 'the local node (its network namespace) is not running';
-    for (const [control, name] of KUBELET_PATH_PROBES) add(control, name, 'not-evaluated', `Not evaluated: ${why}, so there is no kubelet for the API server to reach.`);
+    const why = !opts.node
+      ? 'the cluster has no node (hcb:node false)'
+      : 'the local node (its network namespace) is not running';
+    for (const [control, name] of KUBELET_PATH_PROBES)
+      add(control, name, 'not-evaluated', `Not evaluated: ${why}, so there is no kubelet for the API server to reach.`);
     return out;
   }
-  const api = (p: string, method = 'GET', body?: string) => request(`${opts.server}${p}`, opts.adminTls, method, body).catch((e: Error) => ({ status: -1, body: e.message }));
+  const api = (p: string, method = 'GET', body?: string) =>
+    request(`${opts.server}${p}`, opts.adminTls, method, body).catch((e: Error) => ({ status: -1, body: e.message }));
 
   // 1. The real kubelet, through the API server.
   const real = await api(`/api/v1/nodes/${opts.nodeName}/proxy/healthz`);
   const via = `GET /api/v1/nodes/${opts.nodeName}/proxy/healthz (the API server's own connection to the kubelet)`;
   if (real.status === 200) {
-    add('HCB-APISERVER-KUBELET-CLIENT-CERT', 'kubelet-through-apiserver', 'pass', `${via} got HTTP 200: the kubelet authenticated the API server's client certificate and authorised its user.`);
+    add(
+      'HCB-APISERVER-KUBELET-CLIENT-CERT',
+      'kubelet-through-apiserver',
+      'pass',
+      `${via} got HTTP 200: the kubelet authenticated the API server's client certificate and authorised its user.`,
+    );
   } else if (real.status === 401 || real.status === 403) {
-    add('HCB-APISERVER-KUBELET-CLIENT-CERT', 'kubelet-through-apiserver', 'fail', `${via} got HTTP ${real.status} from the kubelet: it ${real.status === 401 ? 'did not authenticate' : 'refused to authorise'} the API server's client certificate (${excerpt(real.body)}).`);
+    add(
+      'HCB-APISERVER-KUBELET-CLIENT-CERT',
+      'kubelet-through-apiserver',
+      'fail',
+      `${via} got HTTP ${real.status} from the kubelet: it ${real.status === 401 ? 'did not authenticate' : 'refused to authorise'} the API server's client certificate (${excerpt(real.body)}).`,
+    );
   } else {
-    add('HCB-APISERVER-KUBELET-CLIENT-CERT', 'kubelet-through-apiserver', 'error', `${via} did not reach the kubelet: ${real.status === -1 ? real.body : `HTTP ${real.status} ${excerpt(real.body)}`}.`);
+    add(
+      'HCB-APISERVER-KUBELET-CLIENT-CERT',
+      'kubelet-through-apiserver',
+      'error',
+      `${via} did not reach the kubelet: ${real.status === -1 ? real.body : `HTTP ${real.status} ${excerpt(real.body)}`}.`,
+    );
   }
 
   // 2. An impostor on a kubelet endpoint.
@@ -84,16 +104,25 @@ export async function probeKubeletPath(opts: KubeletPathProbeOptions): Promise<F
   return out;
 }
 
-async function impostor(opts: KubeletPathProbeOptions, netns: string, api: (p: string, method?: string, body?: string) => Promise<{ status: number; body: string }>): Promise<[Status, string]> {
+async function impostor(
+  opts: KubeletPathProbeOptions,
+  netns: string,
+  api: (p: string, method?: string, body?: string) => Promise<{ status: number; body: string }>,
+): Promise<[Status, string]> {
   const nodeRes = await api(`/api/v1/nodes/${opts.nodeName}`);
   if (nodeRes.status !== 200) return ['error', `Could not read Node ${opts.nodeName}: HTTP ${nodeRes.status}.`];
-  const address = (JSON.parse(nodeRes.body) as { status?: { addresses?: Array<{ type: string; address: string }> } }).status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
+  const address = (
+    JSON.parse(nodeRes.body) as { status?: { addresses?: Array<{ type: string; address: string }> } }
+  ).status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
   if (!address || !/^[0-9.]+$/.test(address)) return ['error', `Node ${opts.nodeName} reports no IPv4 InternalIP.`];
   // A temporary Node a killed run left behind (older than 5 minutes, so a parallel run's is kept) goes first.
   const leftovers = await api(`/api/v1/nodes?labelSelector=${encodeURIComponent(`${PROBE_LABEL}=kubelet-impostor`)}`);
   if (leftovers.status === 200) {
-    for (const n of (JSON.parse(leftovers.body) as { items: Array<{ metadata: { name: string; creationTimestamp?: string } }> }).items) {
-      if (Date.now() - Date.parse(n.metadata.creationTimestamp ?? '') > 300_000) await api(`/api/v1/nodes/${n.metadata.name}`, 'DELETE');
+    for (const n of (
+      JSON.parse(leftovers.body) as { items: Array<{ metadata: { name: string; creationTimestamp?: string } }> }
+    ).items) {
+      if (Date.now() - Date.parse(n.metadata.creationTimestamp ?? '') > 300_000)
+        await api(`/api/v1/nodes/${n.metadata.name}`, 'DELETE');
     }
   }
   const name = `hcb-verify-impostor-${crypto.randomBytes(4).toString('hex')}`;
@@ -103,12 +132,38 @@ async function impostor(opts: KubeletPathProbeOptions, netns: string, api: (p: s
   try {
     const cert = path.join(dir, 'tls.crt');
     const key = path.join(dir, 'tls.key');
-    const gen = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1',
-      '-subj', `/CN=system:node:${name}`, '-addext', `subjectAltName=IP:${address},DNS:${name}`], { encoding: 'utf8', timeout: 30_000 });
-    if (gen.status !== 0) return ['error', `openssl could not make the impostor's certificate: ${excerpt(gen.stderr ?? '')}`];
+    const gen = spawnSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        `/CN=system:node:${name}`,
+        '-addext',
+        `subjectAltName=IP:${address},DNS:${name}`,
+      ],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    if (gen.status !== 0)
+      return ['error', `openssl could not make the impostor's certificate: ${excerpt(gen.stderr ?? '')}`];
 
     const events: Array<{ event: string; port?: number; line?: string; message?: string }> = [];
-    child = spawn('nsenter', [`--net=/run/netns/${netns}`, '--', process.execPath, '-e', IMPOSTOR_SCRIPT, cert, key, address], { stdio: ['ignore', 'pipe', 'ignore'] });
+    child = spawn(
+      'nsenter',
+      [`--net=/run/netns/${netns}`, '--', process.execPath, '-e', IMPOSTOR_SCRIPT, cert, key, address],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
     let buf = '';
     child.stdout!.on('data', (d: Buffer) => {
       buf += d.toString();
@@ -129,26 +184,54 @@ async function impostor(opts: KubeletPathProbeOptions, netns: string, api: (p: s
       apiVersion: 'v1',
       kind: 'Node',
       metadata: { name, labels: { [PROBE_LABEL]: 'kubelet-impostor' } },
-      spec: { unschedulable: true, taints: [{ key: PROBE_LABEL, effect: 'NoSchedule' }, { key: PROBE_LABEL, effect: 'NoExecute' }] },
+      spec: {
+        unschedulable: true,
+        taints: [
+          { key: PROBE_LABEL, effect: 'NoSchedule' },
+          { key: PROBE_LABEL, effect: 'NoExecute' },
+        ],
+      },
     };
     const made = await api('/api/v1/nodes', 'POST', JSON.stringify(nodeObj));
-    if (made.status !== 201) return ['error', `Could not create the temporary Node ${name}: HTTP ${made.status} ${excerpt(made.body)}.`];
+    if (made.status !== 201)
+      return ['error', `Could not create the temporary Node ${name}: HTTP ${made.status} ${excerpt(made.body)}.`];
     created = true;
-    const patch = { status: { addresses: [{ type: 'InternalIP', address }, { type: 'Hostname', address: name }], daemonEndpoints: { kubeletEndpoint: { Port: port } } } };
+    const patch = {
+      status: {
+        addresses: [
+          { type: 'InternalIP', address },
+          { type: 'Hostname', address: name },
+        ],
+        daemonEndpoints: { kubeletEndpoint: { Port: port } },
+      },
+    };
     const patched = await requestMergePatch(opts, `/api/v1/nodes/${name}/status`, JSON.stringify(patch));
-    if (patched.status !== 200) return ['error', `Could not set the temporary Node's kubelet endpoint: HTTP ${patched.status} ${excerpt(patched.body)}.`];
+    if (patched.status !== 200)
+      return [
+        'error',
+        `Could not set the temporary Node's kubelet endpoint: HTTP ${patched.status} ${excerpt(patched.body)}.`,
+      ];
 
     const res = await api(`/api/v1/nodes/${name}/proxy/healthz`);
     await new Promise((r) => setTimeout(r, 200));
     const requests = events.filter((e) => e.event === 'request');
     const what = `A kubelet impostor at ${address}:${port} (in the node's network namespace, self-signed certificate for that address)`;
     if (requests.length || res.status === 200) {
-      return ['fail', `${what} got the API server's request (${requests[0]?.line ?? `HTTP ${res.status}`}): the API server does not verify kubelet serving certificates.`];
+      return [
+        'fail',
+        `${what} got the API server's request (${requests[0]?.line ?? `HTTP ${res.status}`}): the API server does not verify kubelet serving certificates.`,
+      ];
     }
     if (res.status >= 500 && /x509|certificate/i.test(res.body)) {
-      return ['pass', `${what} was refused by the API server before any request: ${excerpt(res.body.match(/[^"]*(x509|certificate)[^"]*/i)?.[0] ?? res.body)}.`];
+      return [
+        'pass',
+        `${what} was refused by the API server before any request: ${excerpt(res.body.match(/[^"]*(x509|certificate)[^"]*/i)?.[0] ?? res.body)}.`,
+      ];
     }
-    return ['error', `${what}: the API server answered HTTP ${res.status} ${excerpt(res.body)} without naming the certificate; the probe cannot tell.`];
+    return [
+      'error',
+      `${what}: the API server answered HTTP ${res.status} ${excerpt(res.body)} without naming the certificate; the probe cannot tell.`,
+    ];
   } finally {
     if (created) await api(`/api/v1/nodes/${name}`, 'DELETE');
     if (child && child.exitCode === null) child.kill('SIGKILL');
@@ -156,15 +239,29 @@ async function impostor(opts: KubeletPathProbeOptions, netns: string, api: (p: s
   }
 }
 
-function requestMergePatch(opts: KubeletPathProbeOptions, p: string, body: string): Promise<{ status: number; body: string }> {
+function requestMergePatch(
+  opts: KubeletPathProbeOptions,
+  p: string,
+  body: string,
+): Promise<{ status: number; body: string }> {
   // control-plane's request() sends bodies as application/json; a status patch needs a patch content type.
   return new Promise((resolve) => {
-    const req = https.request(new URL(`${opts.server}${p}`), { agent: false, ...opts.adminTls, method: 'PATCH', timeout: 10_000, headers: { 'content-type': 'application/merge-patch+json' } }, (res) => {
-      let data = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (data += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
-    });
+    const req = https.request(
+      new URL(`${opts.server}${p}`),
+      {
+        agent: false,
+        ...opts.adminTls,
+        method: 'PATCH',
+        timeout: 10_000,
+        headers: { 'content-type': 'application/merge-patch+json' },
+      },
+      (res) => {
+        let data = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (data += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', (e) => resolve({ status: -1, body: e.message }));
     req.end(body);
@@ -183,7 +280,9 @@ async function waitFor<T>(fn: () => T | undefined, ms: number): Promise<T | unde
 
 function readNetns(stateDir: string): string | undefined {
   try {
-    return (JSON.parse(fs.readFileSync(path.join(stateDir, 'node', 'run', 'holder.json'), 'utf8')) as { netns?: string }).netns;
+    return (
+      JSON.parse(fs.readFileSync(path.join(stateDir, 'node', 'run', 'holder.json'), 'utf8')) as { netns?: string }
+    ).netns;
   } catch {
     return undefined;
   }

@@ -30,7 +30,12 @@ interface ProviderInputs {
 
 /** Inputs that change what runs; the runner module's location does not. */
 function sameInputs(a: ProviderInputs, b: ProviderInputs): boolean {
-  return a.stateDir === b.stateDir && a.binDir === b.binDir && Boolean(a.node) === Boolean(b.node) && JSON.stringify(a.nodeFiles) === JSON.stringify(b.nodeFiles);
+  return (
+    a.stateDir === b.stateDir &&
+    a.binDir === b.binDir &&
+    Boolean(a.node) === Boolean(b.node) &&
+    JSON.stringify(a.nodeFiles) === JSON.stringify(b.nodeFiles)
+  );
 }
 
 function loadRunner(runnerModule: string): typeof import('./control-plane') {
@@ -44,7 +49,12 @@ function loadRunner(runnerModule: string): typeof import('./control-plane') {
 
 function runner(inputs: ProviderInputs) {
   const { LocalControlPlane } = loadRunner(inputs.runnerModule);
-  return new LocalControlPlane({ stateDir: inputs.stateDir, binDir: inputs.binDir, nodeFiles: inputs.nodeFiles, node: Boolean(inputs.node) });
+  return new LocalControlPlane({
+    stateDir: inputs.stateDir,
+    binDir: inputs.binDir,
+    nodeFiles: inputs.nodeFiles,
+    node: Boolean(inputs.node),
+  });
 }
 
 async function start(inputs: ProviderInputs): Promise<Record<string, unknown>> {

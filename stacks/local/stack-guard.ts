@@ -72,10 +72,20 @@ export function stackLocks(backendDir: string, project: string, stack: string): 
     for (const e of entries) {
       const p = path.join(dir, e.name);
       if (e.isDirectory() && depth < 4) walk(p, depth + 1);
-      else if (e.isFile() && e.name.endsWith('.json') && path.basename(dir) === stack && path.basename(path.dirname(dir)) === project) {
+      else if (
+        e.isFile() &&
+        e.name.endsWith('.json') &&
+        path.basename(dir) === stack &&
+        path.basename(path.dirname(dir)) === project
+      ) {
         try {
           const c = JSON.parse(fs.readFileSync(p, 'utf8')) as { pid?: number; hostname?: string; timestamp?: string };
-          out.push({ file: p, pid: Number(c.pid), hostname: String(c.hostname ?? ''), timestamp: String(c.timestamp ?? '') });
+          out.push({
+            file: p,
+            pid: Number(c.pid),
+            hostname: String(c.hostname ?? ''),
+            timestamp: String(c.timestamp ?? ''),
+          });
         } catch {
           out.push({ file: p, pid: NaN, hostname: '', timestamp: '' });
         }
@@ -102,7 +112,8 @@ function whyStale(l: StackLock): string | undefined {
   if (exe !== 'pulumi') return `pid ${l.pid} is now another program (${exe})`;
   const locked = Date.parse(l.timestamp);
   // (start times have a granularity of one clock tick; allow a few seconds)
-  if (Number.isFinite(locked) && started > locked + 5_000) return `pid ${l.pid} is a pulumi started after the lock was written`;
+  if (Number.isFinite(locked) && started > locked + 5_000)
+    return `pid ${l.pid} is a pulumi started after the lock was written`;
   return undefined;
 }
 
@@ -167,7 +178,9 @@ export function pulumiOrphans(cwd: string): Array<{ pid: number; what: string }>
     .filter((p): p is ProcInfo => p !== undefined);
   const byPid = new Map(all.map((p) => [p.pid, p]));
   const dirs = new Set([cwd, realpathOr(cwd)]);
-  const main = /^main:\s*(\S+)/m.exec(fs.readFileSync(path.join(cwd, 'Pulumi.yaml'), 'utf8'))?.[1]?.replace(/^["']|["']$/g, '');
+  const main = /^main:\s*(\S+)/m
+    .exec(fs.readFileSync(path.join(cwd, 'Pulumi.yaml'), 'utf8'))?.[1]
+    ?.replace(/^["']|["']$/g, '');
   if (main) {
     const m = path.join(cwd, main);
     for (const d of [m, path.dirname(m)]) dirs.add(realpathOr(d));
@@ -179,8 +192,11 @@ export function pulumiOrphans(cwd: string): Array<{ pid: number; what: string }>
   };
   const roots = new Set(parts.filter((p) => !pulumiParent(p)).map((p) => p.pid));
   // descendants of an orphan root that are Pulumi parts too
-  const orphan = (p: ProcInfo): boolean => roots.has(p.pid) || (byPid.has(p.ppid) && isPulumiPart(byPid.get(p.ppid)!) && orphan(byPid.get(p.ppid)!));
-  return all.filter((p) => isPulumiPart(p) && orphan(p)).map((p) => ({ pid: p.pid, what: /^pulumi-/.test(p.exe) ? p.exe : `${p.exe} ${p.cmdline.slice(1, 2).join(' ')}` }));
+  const orphan = (p: ProcInfo): boolean =>
+    roots.has(p.pid) || (byPid.has(p.ppid) && isPulumiPart(byPid.get(p.ppid)!) && orphan(byPid.get(p.ppid)!));
+  return all
+    .filter((p) => isPulumiPart(p) && orphan(p))
+    .map((p) => ({ pid: p.pid, what: /^pulumi-/.test(p.exe) ? p.exe : `${p.exe} ${p.cmdline.slice(1, 2).join(' ')}` }));
 }
 
 function realpathOr(p: string): string {
@@ -226,16 +242,24 @@ function backendDir(env: NodeJS.ProcessEnv): string | undefined {
 }
 
 function pulumi(ctx: GuardContext, args: string[]) {
-  return spawnSync('pulumi', [...args, '--non-interactive'], { cwd: ctx.cwd, env: ctx.env, encoding: 'utf8', timeout: 120_000, maxBuffer: 256 * 1024 * 1024 });
+  return spawnSync('pulumi', [...args, '--non-interactive'], {
+    cwd: ctx.cwd,
+    env: ctx.env,
+    encoding: 'utf8',
+    timeout: 120_000,
+    maxBuffer: 256 * 1024 * 1024,
+  });
 }
 
 /** A pending operation whose repetition is safe (see the file comment). */
 export function idempotent(op: PendingOperation, kubernetesSsa: boolean): boolean {
   // The local control plane (stacks/local/resource.ts): its create and update run `up`, a no-op for what runs.
-  if (op.resourceType === 'pulumi-nodejs:dynamic/hcb:LocalControlPlane' && /::local-control-plane$/.test(op.urn)) return true;
+  if (op.resourceType === 'pulumi-nodejs:dynamic/hcb:LocalControlPlane' && /::local-control-plane$/.test(op.urn))
+    return true;
   // Kubernetes objects (not the provider itself) created and updated by server-side apply.
   // (Helm releases are installs, not applies: not repeated automatically.)
-  if (op.resourceType.startsWith('kubernetes:') && !op.resourceType.startsWith('kubernetes:helm.sh/') && kubernetesSsa) return true;
+  if (op.resourceType.startsWith('kubernetes:') && !op.resourceType.startsWith('kubernetes:helm.sh/') && kubernetesSsa)
+    return true;
   return false;
 }
 
@@ -258,7 +282,10 @@ export function prepare(stack: string, ctx: GuardContext): PrepareResult {
       }
       continue;
     }
-    const who = l.hostname === os.hostname() ? `pulumi (pid ${l.pid}) since ${l.timestamp}` : `a pulumi on host ${l.hostname} (pid ${l.pid}) since ${l.timestamp}`;
+    const who =
+      l.hostname === os.hostname()
+        ? `pulumi (pid ${l.pid}) since ${l.timestamp}`
+        : `a pulumi on host ${l.hostname} (pid ${l.pid}) since ${l.timestamp}`;
     return {
       ...result,
       ok: false,
@@ -274,12 +301,26 @@ export function prepare(stack: string, ctx: GuardContext): PrepareResult {
     if (/no stack named|could not find|does not exist/i.test(exported.stderr)) return result;
     return { ...result, ok: false, message: `pulumi stack export --stack ${stack} failed: ${exported.stderr.trim()}` };
   }
-  const deployment = (JSON.parse(exported.stdout || '{}') as { deployment?: { resources?: Array<{ type: string; inputs?: Record<string, unknown> }>; pending_operations?: Array<{ type: string; resource: { urn: string; type: string } }> } }).deployment ?? {};
-  const pending: PendingOperation[] = (deployment.pending_operations ?? []).map((o) => ({ type: o.type, urn: o.resource.urn, resourceType: o.resource.type }));
+  const deployment =
+    (
+      JSON.parse(exported.stdout || '{}') as {
+        deployment?: {
+          resources?: Array<{ type: string; inputs?: Record<string, unknown> }>;
+          pending_operations?: Array<{ type: string; resource: { urn: string; type: string } }>;
+        };
+      }
+    ).deployment ?? {};
+  const pending: PendingOperation[] = (deployment.pending_operations ?? []).map((o) => ({
+    type: o.type,
+    urn: o.resource.urn,
+    resourceType: o.resource.type,
+  }));
   if (!pending.length) return result;
   const list = pending.map((o) => `  ${o.type} ${o.urn}`).join('\n');
   // Server-side apply is the Kubernetes provider's default; a provider that turned it off creates with POST (not idempotent).
-  const ssa = !(deployment.resources ?? []).some((r) => r.type === 'pulumi:providers:kubernetes' && String(r.inputs?.enableServerSideApply) === 'false');
+  const ssa = !(deployment.resources ?? []).some(
+    (r) => r.type === 'pulumi:providers:kubernetes' && String(r.inputs?.enableServerSideApply) === 'false',
+  );
   const unsafe = pending.filter((o) => !idempotent(o, ssa));
   if (unsafe.length) {
     return {
@@ -290,14 +331,20 @@ export function prepare(stack: string, ctx: GuardContext): PrepareResult {
         `Some are not safe to repeat automatically. Check them, then run: pulumi refresh --stack ${stack} (interactive: it asks about each pending create).`,
     };
   }
-  ctx.log(`an interrupted run left ${pending.length} pending operation(s) on stack ${stack}; each is safe to repeat (server-side apply, local control plane up), clearing them:\n${list}`);
+  ctx.log(
+    `an interrupted run left ${pending.length} pending operation(s) on stack ${stack}; each is safe to repeat (server-side apply, local control plane up), clearing them:\n${list}`,
+  );
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hcb-stack-'));
   try {
     const file = path.join(dir, 'deployment.json');
     fs.writeFileSync(file, exported.stdout, { mode: 0o600 });
     const imported = pulumi(ctx, ['stack', 'import', '--stack', stack, '--file', file]);
     if (imported.status !== 0) {
-      return { ...result, ok: false, message: `clearing the pending operations failed (pulumi stack import): ${imported.stderr.trim()}` };
+      return {
+        ...result,
+        ok: false,
+        message: `clearing the pending operations failed (pulumi stack import): ${imported.stderr.trim()}`,
+      };
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -316,7 +363,9 @@ export async function explain(stateDir: string, log: (line: string) => void): Pr
   const cp = new LocalControlPlane({ stateDir, binDir: '', nodeFiles: [], log: () => undefined });
   const bad = (await cp.status()).components.filter((c) => !c.healthy);
   if (!bad.length) {
-    log(`the local control plane (${COMPONENTS.join(', ')}) runs and is healthy: the failure is elsewhere (see the Pulumi output above)`);
+    log(
+      `the local control plane (${COMPONENTS.join(', ')}) runs and is healthy: the failure is elsewhere (see the Pulumi output above)`,
+    );
     return true;
   }
   for (const c of bad) {

@@ -39,7 +39,12 @@ import {
   parseKubeletCommandLine,
   walkOrder,
 } from '../../policies/flags';
-import { KUBE_PROXY_CONFIG_GROUP, KUBE_PROXY_PROCESS_KIND, kubeProxySubjects, parseKubeProxyCommandLine } from '../../policies/flags/kube-proxy';
+import {
+  KUBE_PROXY_CONFIG_GROUP,
+  KUBE_PROXY_PROCESS_KIND,
+  kubeProxySubjects,
+  parseKubeProxyCommandLine,
+} from '../../policies/flags/kube-proxy';
 import type { Document, Finding, KubeObject, NodeFile, Status } from '../../policies/model';
 import { LOCAL_NODE_NETWORK } from './node/network';
 import { probeFinding } from './probe-finding';
@@ -79,7 +84,9 @@ export function runningKubelet(stateDir: string): KubeletRecord | undefined {
 /** A running process of the node recorded as `<stateDir>/node/run/<name>.json` (pid and exe checked against the record). */
 export function runningNodeProcess(stateDir: string, name: 'kubelet' | 'kube-proxy'): KubeletRecord | undefined {
   try {
-    const rec = JSON.parse(fs.readFileSync(path.join(stateDir, 'node', 'run', `${name}.json`), 'utf8')) as KubeletRecord;
+    const rec = JSON.parse(
+      fs.readFileSync(path.join(stateDir, 'node', 'run', `${name}.json`), 'utf8'),
+    ) as KubeletRecord;
     const stat = fs.readFileSync(`/proc/${rec.pid}/stat`, 'utf8');
     if (/\) Z /.test(stat)) return undefined;
     if (fs.readlinkSync(`/proc/${rec.pid}/exe`).replace(/ \(deleted\)$/, '') !== rec.exe) return undefined;
@@ -121,7 +128,12 @@ export function resolveInRoot(root: string, p: string, hops = 0): string | undef
 }
 
 /** What the node's kubelet and kube-proxy run with and the files they use. */
-export function observeNode(opts: { stateDir: string; rootfs: string; nodeFiles: NodeFile[]; expectNode?: boolean }): NodeObservation {
+export function observeNode(opts: {
+  stateDir: string;
+  rootfs: string;
+  nodeFiles: NodeFile[];
+  expectNode?: boolean;
+}): NodeObservation {
   const out = observeKubelet(opts);
   const proxy = observeKubeProxy(opts.stateDir, out.present);
   for (const d of proxy.documents) out.documents.push(d);
@@ -143,7 +155,10 @@ function nodeHostname(root: string, fallback: string): string {
  * The running kube-proxy: its command line (KubeProxyProcess), the KubeProxyConfiguration file its
  * --config names and the files it uses, read in its own mount namespace (/proc/<pid>/root).
  */
-export function observeKubeProxy(stateDir: string, expected: boolean): Pick<NodeObservation, 'documents' | 'files' | 'missing'> {
+export function observeKubeProxy(
+  stateDir: string,
+  expected: boolean,
+): Pick<NodeObservation, 'documents' | 'files' | 'missing'> {
   const out: Pick<NodeObservation, 'documents' | 'files' | 'missing'> = { documents: [], files: [], missing: [] };
   const rec = runningNodeProcess(stateDir, 'kube-proxy');
   if (!rec) {
@@ -185,13 +200,22 @@ export function observeKubeProxy(stateDir: string, expected: boolean): Pick<Node
     if (!file) out.missing.push(`${config} (kube-proxy's --config) cannot be read`);
     else {
       const st = fs.statSync(file);
-      out.files.push({ path: inNode(config), ...ownerMode(st), role: 'kube-proxy-config', sensitive: false, createdBy: 'kubeadm' });
+      out.files.push({
+        path: inNode(config),
+        ...ownerMode(st),
+        role: 'kube-proxy-config',
+        sensitive: false,
+        createdBy: 'kubeadm',
+      });
       for (const d of parseAllDocuments(fs.readFileSync(file, 'utf8'))) {
         const o = d.toJS() as KubeObject | null;
         if (!o || typeof o !== 'object') continue;
         // source: the path as kube-proxy names it, so the KubeProxyProcess pairs with this file.
         out.documents.push({ object: o, source: { file: `${SOURCE}:${config}` } });
-        if (o.kind === 'KubeProxyConfiguration' && String(o.apiVersion ?? '').startsWith(`${KUBE_PROXY_CONFIG_GROUP}/`)) {
+        if (
+          o.kind === 'KubeProxyConfiguration' &&
+          String(o.apiVersion ?? '').startsWith(`${KUBE_PROXY_CONFIG_GROUP}/`)
+        ) {
           const k = (o as { clientConnection?: { kubeconfig?: unknown } }).clientConnection?.kubeconfig;
           if (typeof k === 'string') kubeconfig = k;
         }
@@ -201,14 +225,26 @@ export function observeKubeProxy(stateDir: string, expected: boolean): Pick<Node
   if (kubeconfig) {
     const st = statInRoot(root, inNode(kubeconfig));
     // It carries kube-proxy's credentials (a client key or token), so it counts as sensitive.
-    if (st) out.files.push({ path: inNode(kubeconfig), ...ownerMode(st), role: 'kube-proxy-kubeconfig', sensitive: true, createdBy: 'kubeadm' });
+    if (st)
+      out.files.push({
+        path: inNode(kubeconfig),
+        ...ownerMode(st),
+        role: 'kube-proxy-kubeconfig',
+        sensitive: true,
+        createdBy: 'kubeadm',
+      });
     else out.missing.push(`${kubeconfig} (kube-proxy's kubeconfig) does not exist in the node`);
   }
   return out;
 }
 
 /** What the node's kubelet runs with and the files it uses. */
-function observeKubelet(opts: { stateDir: string; rootfs: string; nodeFiles: NodeFile[]; expectNode?: boolean }): NodeObservation {
+function observeKubelet(opts: {
+  stateDir: string;
+  rootfs: string;
+  nodeFiles: NodeFile[];
+  expectNode?: boolean;
+}): NodeObservation {
   const expect = opts.expectNode ?? nodeExpected(opts.stateDir);
   const out: NodeObservation = { documents: [], files: [], missing: [], present: expect };
   const rec = runningKubelet(opts.stateDir);
@@ -237,7 +273,10 @@ function observeKubelet(opts: { stateDir: string; rootfs: string; nodeFiles: Nod
     kind: KUBELET_PROCESS_KIND,
     // The local node's kubelet is set up by `kubeadm init phase kubelet-start`: the kubeadm init
     // node, a control-plane node (HCB-KUBELET-STATIC-POD-PATH reads the role; policies/checks/node-role.ts).
-    metadata: { name: hostname, annotations: { 'hcb.dev/observed-pid': String(rec.pid), 'hcb.dev/node-role': 'control-plane' } },
+    metadata: {
+      name: hostname,
+      annotations: { 'hcb.dev/observed-pid': String(rec.pid), 'hcb.dev/node-role': 'control-plane' },
+    },
     command: ['kubelet', ...argv.slice(1)],
   };
   out.documents.push({ object: processDoc, source: { file: `${SOURCE}:/proc/${rec.pid}/cmdline` } });
@@ -269,7 +308,13 @@ function observeKubelet(opts: { stateDir: string; rootfs: string; nodeFiles: Nod
     if ('missing' in listing) out.missing.push(`${configDir} (the kubelet's --config-dir) ${listing.missing}`);
     else {
       out.documents.push({
-        object: { apiVersion: KUBELET_PROCESS_API_VERSION, kind: KUBELET_CONFIG_DIRECTORY_KIND, metadata: { name: hostname }, path: configDir, files: listing.files },
+        object: {
+          apiVersion: KUBELET_PROCESS_API_VERSION,
+          kind: KUBELET_CONFIG_DIRECTORY_KIND,
+          metadata: { name: hostname },
+          path: configDir,
+          files: listing.files,
+        },
         source: { file: `${SOURCE}:${configDir}` },
       });
     }
@@ -282,7 +327,8 @@ function observeKubelet(opts: { stateDir: string; rootfs: string; nodeFiles: Nod
   for (const f of wanted) {
     const st = statInRoot(root, f.path);
     if (!st) {
-      if (f.createdBy !== 'blueprint' && f.path.startsWith('/var/lib/kubelet/pki/')) out.missing.push(`${f.path} (the kubelet's certificate) does not exist in the node`);
+      if (f.createdBy !== 'blueprint' && f.path.startsWith('/var/lib/kubelet/pki/'))
+        out.missing.push(`${f.path} (the kubelet's certificate) does not exist in the node`);
       continue;
     }
     out.files.push({ path: f.path, ...ownerMode(st), role: f.role, sensitive: f.sensitive, createdBy: f.createdBy });
@@ -301,7 +347,13 @@ function observeKubelet(opts: { stateDir: string; rootfs: string; nodeFiles: Nod
     if (!st || !st.isFile()) continue;
     // The kubelet's *.pem files hold the private key with the certificate; *.crt are certificates only.
     const key = /\.(pem|key)$/.test(name);
-    out.files.push({ path: p, ...ownerMode(st), role: key ? 'pki-key' : 'pki-cert', sensitive: key, createdBy: 'kubelet' });
+    out.files.push({
+      path: p,
+      ...ownerMode(st),
+      role: key ? 'pki-key' : 'pki-cert',
+      sensitive: key,
+      createdBy: 'kubelet',
+    });
   }
   return out;
 }
@@ -340,7 +392,17 @@ export function readDropinDirectory(root: string, dirInNode: string): { files: D
     // WalkDir does not descend a root that is a link or a file: it hands it to the callback as a
     // file, which the kubelet reads only when its own name ends in .conf (not modelled here).
     const base = path.posix.basename(trimmed);
-    return isDropinName(base) ? { files: [{ name: base, unreadable: 'the --config-dir is itself a file or link named .conf, which the kubelet would read as a drop-in; not modelled' }] } : { files: [] };
+    return isDropinName(base)
+      ? {
+          files: [
+            {
+              name: base,
+              unreadable:
+                'the --config-dir is itself a file or link named .conf, which the kubelet would read as a drop-in; not modelled',
+            },
+          ],
+        }
+      : { files: [] };
   }
   const files: DropinEntry[] = [];
   const walk = (real: string, rel: string, depth: number): void => {
@@ -397,7 +459,13 @@ export function readDropinDirectory(root: string, dirInNode: string): { files: D
       const docs = parseAllDocuments(text);
       const parsed = Array.isArray(docs) ? docs : [docs];
       if (parsed.length !== 1 || parsed[0].errors.length > 0) {
-        files.push({ name, unreadable: parsed.length !== 1 ? `${parsed.length} YAML documents` : `YAML: ${parsed[0].errors[0].message.split('\n')[0]}` });
+        files.push({
+          name,
+          unreadable:
+            parsed.length !== 1
+              ? `${parsed.length} YAML documents`
+              : `YAML: ${parsed[0].errors[0].message.split('\n')[0]}`,
+        });
         continue;
       }
       files.push({ name, config: parsed[0].toJS() as unknown });
@@ -418,7 +486,11 @@ function statInRoot(root: string, p: string): fs.Stats | undefined {
 }
 
 function ownerMode(st: fs.Stats): { owner: string; group: string; mode: string } {
-  return { owner: lookup('/etc/passwd', st.uid), group: lookup('/etc/group', st.gid), mode: `0${(st.mode & 0o7777).toString(8)}` };
+  return {
+    owner: lookup('/etc/passwd', st.uid),
+    group: lookup('/etc/group', st.gid),
+    mode: `0${(st.mode & 0o7777).toString(8)}`,
+  };
 }
 
 function lookup(file: string, id: number): string {
@@ -468,7 +540,8 @@ const NODE_PROBES: Array<[string, string]> = [
 function effectiveObservedConfig(opts: { stateDir: string; rootfs: string }): Record<string, unknown> | undefined {
   try {
     const obs = observeNode({ stateDir: opts.stateDir, rootfs: opts.rootfs, nodeFiles: [], expectNode: true });
-    const isKind = (d: Document, kind: string, group: string) => d.object.kind === kind && String(d.object.apiVersion ?? '').startsWith(`${group}/`);
+    const isKind = (d: Document, kind: string, group: string) =>
+      d.object.kind === kind && String(d.object.apiVersion ?? '').startsWith(`${group}/`);
     const sub = kubeletSubjects(obs.documents, isKind).find((s) => s.flagsFrom?.object.kind === KUBELET_PROCESS_KIND);
     return sub && !sub.problem ? sub.config : undefined;
   } catch {
@@ -482,62 +555,158 @@ function effectiveObservedConfig(opts: { stateDir: string; rootfs: string }): Re
  */
 export function probeNode(opts: { stateDir: string; rootfs: string; config?: Record<string, unknown> }): Finding[] {
   const out: Finding[] = [];
-  const add = (control: string, name: string, status: Status, message: string) => out.push(probeFinding(control, name, status, message));
+  const add = (control: string, name: string, status: Status, message: string) =>
+    out.push(probeFinding(control, name, status, message));
   let netns: string | undefined;
   try {
-    netns = (JSON.parse(fs.readFileSync(path.join(opts.stateDir, 'node', 'run', 'holder.json'), 'utf8')) as { netns?: string }).netns;
+    netns = (
+      JSON.parse(fs.readFileSync(path.join(opts.stateDir, 'node', 'run', 'holder.json'), 'utf8')) as { netns?: string }
+    ).netns;
   } catch {
     netns = undefined;
   }
   if (!runningKubelet(opts.stateDir) || !netns || !fs.existsSync(`/run/netns/${netns}`)) {
-    for (const [control, name] of NODE_PROBES) add(control, name, 'not-evaluated', 'Not evaluated: the local node (its kubelet and network namespace) is not running.');
+    for (const [control, name] of NODE_PROBES)
+      add(
+        control,
+        name,
+        'not-evaluated',
+        'Not evaluated: the local node (its kubelet and network namespace) is not running.',
+      );
     return out;
   }
   const host = LOCAL_NODE_NETWORK.nodeAddress;
   // The ports the kubelet really uses: its file, drop-ins and flags together (observed again here).
   const config = effectiveObservedConfig(opts) ?? opts.config;
   const port = typeof config?.port === 'number' && config.port > 0 ? config.port : 10250;
-  const readOnlyPorts = [...new Set([10255, ...(typeof config?.readOnlyPort === 'number' && config.readOnlyPort > 0 ? [config.readOnlyPort] : [])])];
+  const readOnlyPorts = [
+    ...new Set([
+      10255,
+      ...(typeof config?.readOnlyPort === 'number' && config.readOnlyPort > 0 ? [config.readOnlyPort] : []),
+    ]),
+  ];
   // kube-proxy's metrics port as it runs (command line and --config file); asked on the node address, where pods reach the node.
-  const proxy = kubeProxySubjects(observeKubeProxy(opts.stateDir, false).documents).find((x) => x.document.object.kind === KUBE_PROXY_PROCESS_KIND);
+  const proxy = kubeProxySubjects(observeKubeProxy(opts.stateDir, false).documents).find(
+    (x) => x.document.object.kind === KUBE_PROXY_PROCESS_KIND,
+  );
   const proxyMetricsPort = proxy?.metrics?.address ? Number(/:(\d+)$/.exec(proxy.metrics.address)?.[1]) : undefined;
   const args = { host, port, ca: path.join(opts.rootfs, 'etc/kubernetes/pki/ca.crt'), readOnlyPorts, proxyMetricsPort };
-  const res = spawnSync('nsenter', [`--net=/run/netns/${netns}`, '--', process.execPath, '-e', PROBE_SCRIPT, JSON.stringify(args)], { encoding: 'utf8', timeout: 30_000 });
-  let r: { verified: { status?: number; error?: string }; unverified?: { status?: number; error?: string }; readOnly: Record<string, string>; proxyMetrics?: string };
+  const res = spawnSync(
+    'nsenter',
+    [`--net=/run/netns/${netns}`, '--', process.execPath, '-e', PROBE_SCRIPT, JSON.stringify(args)],
+    { encoding: 'utf8', timeout: 30_000 },
+  );
+  let r: {
+    verified: { status?: number; error?: string };
+    unverified?: { status?: number; error?: string };
+    readOnly: Record<string, string>;
+    proxyMetrics?: string;
+  };
   try {
     r = JSON.parse(res.stdout);
   } catch {
-    for (const [control, name] of NODE_PROBES) add(control, name, 'error', `The probe in the node's network namespace failed: ${(res.stderr || res.error?.message || `exit ${res.status}`).trim().slice(-300)}`);
+    for (const [control, name] of NODE_PROBES)
+      add(
+        control,
+        name,
+        'error',
+        `The probe in the node's network namespace failed: ${(res.stderr || res.error?.message || `exit ${res.status}`).trim().slice(-300)}`,
+      );
     return out;
   }
   const url = `https://${host}:${port}/pods`;
   const anon = r.verified.status !== undefined ? r.verified : r.unverified;
   if (anon?.status !== undefined) {
-    add('HCB-KUBELET-ANONYMOUS-AUTH', 'kubelet-anonymous-request', anon.status === 401 ? 'pass' : 'fail', `An anonymous GET ${url} got HTTP ${anon.status} (401 expected).`);
+    add(
+      'HCB-KUBELET-ANONYMOUS-AUTH',
+      'kubelet-anonymous-request',
+      anon.status === 401 ? 'pass' : 'fail',
+      `An anonymous GET ${url} got HTTP ${anon.status} (401 expected).`,
+    );
   } else {
-    add('HCB-KUBELET-ANONYMOUS-AUTH', 'kubelet-anonymous-request', 'error', `An anonymous GET ${url} failed: ${anon?.error ?? r.verified.error}.`);
+    add(
+      'HCB-KUBELET-ANONYMOUS-AUTH',
+      'kubelet-anonymous-request',
+      'error',
+      `An anonymous GET ${url} failed: ${anon?.error ?? r.verified.error}.`,
+    );
   }
   if (r.verified.status !== undefined) {
-    add('HCB-KUBELET-SERVING-CERT', 'kubelet-serving-certificate', 'pass', `The kubelet at ${host}:${port} serves a certificate that verifies against the cluster CA for its address.`);
+    add(
+      'HCB-KUBELET-SERVING-CERT',
+      'kubelet-serving-certificate',
+      'pass',
+      `The kubelet at ${host}:${port} serves a certificate that verifies against the cluster CA for its address.`,
+    );
   } else if (r.unverified?.status !== undefined) {
-    add('HCB-KUBELET-SERVING-CERT', 'kubelet-serving-certificate', 'fail', `The kubelet at ${host}:${port} serves a certificate that does not verify against the cluster CA for its address (${r.verified.error}).`);
+    add(
+      'HCB-KUBELET-SERVING-CERT',
+      'kubelet-serving-certificate',
+      'fail',
+      `The kubelet at ${host}:${port} serves a certificate that does not verify against the cluster CA for its address (${r.verified.error}).`,
+    );
   } else {
-    add('HCB-KUBELET-SERVING-CERT', 'kubelet-serving-certificate', 'error', `No TLS connection to ${host}:${port}: ${r.verified.error}.`);
+    add(
+      'HCB-KUBELET-SERVING-CERT',
+      'kubelet-serving-certificate',
+      'error',
+      `No TLS connection to ${host}:${port}: ${r.verified.error}.`,
+    );
   }
   const open = Object.entries(r.readOnly).filter(([, v]) => v === 'open');
   const unclear = Object.entries(r.readOnly).filter(([, v]) => v !== 'open' && v !== 'ECONNREFUSED');
-  if (open.length) add('HCB-KUBELET-READ-ONLY-PORT', 'kubelet-read-only-port', 'fail', `The read-only port accepts connections: ${open.map(([p]) => `${host}:${p}`).join(', ')}.`);
-  else if (unclear.length) add('HCB-KUBELET-READ-ONLY-PORT', 'kubelet-read-only-port', 'error', `Connecting to ${unclear.map(([p, v]) => `${host}:${p} gave ${v}`).join(', ')} (a refused connection expected).`);
-  else add('HCB-KUBELET-READ-ONLY-PORT', 'kubelet-read-only-port', 'pass', `A connection to ${Object.keys(r.readOnly).map((p) => `${host}:${p}`).join(', ')} was refused: the read-only port is closed.`);
+  if (open.length)
+    add(
+      'HCB-KUBELET-READ-ONLY-PORT',
+      'kubelet-read-only-port',
+      'fail',
+      `The read-only port accepts connections: ${open.map(([p]) => `${host}:${p}`).join(', ')}.`,
+    );
+  else if (unclear.length)
+    add(
+      'HCB-KUBELET-READ-ONLY-PORT',
+      'kubelet-read-only-port',
+      'error',
+      `Connecting to ${unclear.map(([p, v]) => `${host}:${p} gave ${v}`).join(', ')} (a refused connection expected).`,
+    );
+  else
+    add(
+      'HCB-KUBELET-READ-ONLY-PORT',
+      'kubelet-read-only-port',
+      'pass',
+      `A connection to ${Object.keys(r.readOnly)
+        .map((p) => `${host}:${p}`)
+        .join(', ')} was refused: the read-only port is closed.`,
+    );
   const metricsAt = `${host}:${proxyMetricsPort}`;
   if (proxyMetricsPort === undefined) {
-    add('HCB-KUBE-PROXY-METRICS-LOOPBACK', 'kube-proxy-metrics-port', 'not-evaluated', `Not evaluated: ${proxy ? `kube-proxy's metrics address cannot be read (${proxy.notEvaluated ?? proxy.metrics?.invalid ?? proxy.metrics?.unreadable ?? 'unknown'})` : 'kube-proxy of the local node is not running'}.`);
+    add(
+      'HCB-KUBE-PROXY-METRICS-LOOPBACK',
+      'kube-proxy-metrics-port',
+      'not-evaluated',
+      `Not evaluated: ${proxy ? `kube-proxy's metrics address cannot be read (${proxy.notEvaluated ?? proxy.metrics?.invalid ?? proxy.metrics?.unreadable ?? 'unknown'})` : 'kube-proxy of the local node is not running'}.`,
+    );
   } else if (r.proxyMetrics === 'open') {
-    add('HCB-KUBE-PROXY-METRICS-LOOPBACK', 'kube-proxy-metrics-port', 'fail', `kube-proxy's metrics port accepts connections on the node address ${metricsAt}, where pods reach the node.`);
+    add(
+      'HCB-KUBE-PROXY-METRICS-LOOPBACK',
+      'kube-proxy-metrics-port',
+      'fail',
+      `kube-proxy's metrics port accepts connections on the node address ${metricsAt}, where pods reach the node.`,
+    );
   } else if (r.proxyMetrics === 'ECONNREFUSED') {
-    add('HCB-KUBE-PROXY-METRICS-LOOPBACK', 'kube-proxy-metrics-port', 'pass', `A connection to kube-proxy's metrics port on the node address ${metricsAt} was refused: it is not served there.`);
+    add(
+      'HCB-KUBE-PROXY-METRICS-LOOPBACK',
+      'kube-proxy-metrics-port',
+      'pass',
+      `A connection to kube-proxy's metrics port on the node address ${metricsAt} was refused: it is not served there.`,
+    );
   } else {
-    add('HCB-KUBE-PROXY-METRICS-LOOPBACK', 'kube-proxy-metrics-port', 'error', `Connecting to ${metricsAt} gave ${r.proxyMetrics ?? 'no answer'} (a refused connection expected).`);
+    add(
+      'HCB-KUBE-PROXY-METRICS-LOOPBACK',
+      'kube-proxy-metrics-port',
+      'error',
+      `Connecting to ${metricsAt} gave ${r.proxyMetrics ?? 'no answer'} (a refused connection expected).`,
+    );
   }
   return out;
 }

@@ -72,15 +72,27 @@ export async function observe(opts: VerifyOptions): Promise<{ documents: Documen
         apiVersion: 'v1',
         kind: 'Pod',
         // Observed as what it is: a control-plane process on the host network (the shape kubeadm's static pods have).
-        metadata: { name: `${name}-observed`, namespace: 'kube-system', labels: { component: name, tier: 'control-plane' }, annotations: { 'hcb.dev/observed-pid': String(rec!.pid) } },
+        metadata: {
+          name: `${name}-observed`,
+          namespace: 'kube-system',
+          labels: { component: name, tier: 'control-plane' },
+          annotations: { 'hcb.dev/observed-pid': String(rec!.pid) },
+        },
         spec: { hostNetwork: true, containers: [{ name, command: [name, ...args] }] },
       },
       source: { file: `${SOURCE}:/proc/${rec!.pid}/cmdline` },
     });
     if (name === 'kube-apiserver') {
-      for (const f of ['audit-policy-file', 'admission-control-config-file', 'authentication-config', 'encryption-provider-config']) {
+      for (const f of [
+        'audit-policy-file',
+        'admission-control-config-file',
+        'authentication-config',
+        'encryption-provider-config',
+      ]) {
         // The value the API server uses: the last occurrence, in any spelling pflag accepts.
-        const value = parseComponentCommandLine('kube-apiserver', args).flags.filter(([n]) => n.replace(/_/g, '-') === f).pop()?.[1];
+        const value = parseComponentCommandLine('kube-apiserver', args)
+          .flags.filter(([n]) => n.replace(/_/g, '-') === f)
+          .pop()?.[1];
         if (!value) continue;
         const file = path.join(rootfs, value);
         if (!fs.existsSync(file)) {
@@ -109,7 +121,8 @@ export async function observe(opts: VerifyOptions): Promise<{ documents: Documen
       createdBy: f.createdBy,
     }));
   // What is inside the etcd data directory (STIG V-242445/V-242459 check its files, not only the directory).
-  for (const f of opts.nodeFiles.filter((x) => x.role === 'etcd-data')) for (const x of listTree(rootfs, f.path, f.sensitive, f.createdBy)) files.push(x);
+  for (const f of opts.nodeFiles.filter((x) => x.role === 'etcd-data'))
+    for (const x of listTree(rootfs, f.path, f.sensitive, f.createdBy)) files.push(x);
   // The node: the kubelet's command line, the file it reads, its files as it sees them (verify-node.ts).
   const node = observeNode({ stateDir: opts.stateDir, rootfs, nodeFiles: opts.nodeFiles, expectNode: opts.node });
   // One at a time: push(...array) overflows the call stack for very large arrays.
@@ -118,7 +131,12 @@ export async function observe(opts: VerifyOptions): Promise<{ documents: Documen
   const seenInNode = new Set(node.files.map((f) => f.path));
   const nodeFiles = [...files.filter((f) => !seenInNode.has(f.path)), ...node.files];
   documents.push({
-    object: { apiVersion: NODE_FILE_MANIFEST_API_VERSION, kind: NODE_FILE_MANIFEST_KIND, metadata: { name: 'observed' }, files: nodeFiles },
+    object: {
+      apiVersion: NODE_FILE_MANIFEST_API_VERSION,
+      kind: NODE_FILE_MANIFEST_KIND,
+      metadata: { name: 'observed' },
+      files: nodeFiles,
+    },
     source: { file: `${SOURCE}:stat` },
   });
 
@@ -135,7 +153,10 @@ export async function observe(opts: VerifyOptions): Promise<{ documents: Documen
       if (o && typeof o === 'object') documents.push({ object: o, source: { file: `${SOURCE}:${f.path}` } });
     }
   }
-  documents.push({ object: observeBackups(opts.stateDir, opts.now ?? new Date()), source: { file: `${SOURCE}:backups` } });
+  documents.push({
+    object: observeBackups(opts.stateDir, opts.now ?? new Date()),
+    source: { file: `${SOURCE}:backups` },
+  });
 
   // The blueprint's namespaces, read back.
   if (fs.existsSync(cp.adminKubeconfigPath())) {
@@ -164,7 +185,8 @@ export async function observe(opts: VerifyOptions): Promise<{ documents: Documen
         ];
         for (const [p, apiVersion, kind] of lists) {
           const list = await get(p).catch(() => undefined);
-          for (const item of list?.items ?? []) documents.push({ object: withKind(item, apiVersion, kind), source: { file: `${SOURCE}:api` } });
+          for (const item of list?.items ?? [])
+            documents.push({ object: withKind(item, apiVersion, kind), source: { file: `${SOURCE}:api` } });
         }
       }
     }
@@ -177,8 +199,17 @@ export async function verifyLocalCluster(opts: VerifyOptions): Promise<{ finding
   const { documents, missing } = await observe(opts);
   const findings = evaluate(documents, { exceptions: opts.exceptions, now: opts.now, includeManual: false });
   const probes = await probe(opts.stateDir, opts.nodeFiles, opts.node ?? nodeExpected(opts.stateDir));
-  const kubelet = documents.find((d) => d.object.kind === 'KubeletConfiguration' && d.source?.file?.startsWith(`${SOURCE}:`));
-  const nodeProbes = (opts.node ?? nodeExpected(opts.stateDir)) ? probeNode({ stateDir: opts.stateDir, rootfs: new LocalControlPlane({ stateDir: opts.stateDir, binDir: '', nodeFiles: opts.nodeFiles }).rootfs, config: kubelet?.object as Record<string, unknown> | undefined }) : [];
+  const kubelet = documents.find(
+    (d) => d.object.kind === 'KubeletConfiguration' && d.source?.file?.startsWith(`${SOURCE}:`),
+  );
+  const nodeProbes =
+    (opts.node ?? nodeExpected(opts.stateDir))
+      ? probeNode({
+          stateDir: opts.stateDir,
+          rootfs: new LocalControlPlane({ stateDir: opts.stateDir, binDir: '', nodeFiles: opts.nodeFiles }).rootfs,
+          config: kubelet?.object as Record<string, unknown> | undefined,
+        })
+      : [];
   return { findings: [...findings, ...probes, ...nodeProbes], missing };
 }
 
@@ -192,17 +223,33 @@ export async function probe(stateDir: string, nodeFiles: NodeFile[], node = fals
   const add = (control: string, name: string, status: Status, message: string) => {
     // Every probe is in PROBES (what is reported when the API server is down), and the control's record names it (control-records.test.ts).
     const listed = PROBES.some(([c, n]) => c === control && n === name);
-    out.push(probeFinding(control, name, listed ? status : 'error', listed ? message : `Probe ${name} is not listed in PROBES (stacks/local/verify.ts): ${message}`));
+    out.push(
+      probeFinding(
+        control,
+        name,
+        listed ? status : 'error',
+        listed ? message : `Probe ${name} is not listed in PROBES (stacks/local/verify.ts): ${message}`,
+      ),
+    );
   };
   if (!server || !api?.healthy) {
-    for (const [control, name] of PROBES) add(control, name, 'not-evaluated', 'Not evaluated: the API server is not running.');
+    for (const [control, name] of PROBES)
+      add(control, name, 'not-evaluated', 'Not evaluated: the API server is not running.');
     return out;
   }
   const ca = fs.readFileSync(path.join(cp.rootfs, 'etc/kubernetes/pki/ca.crt'));
   const u = new URL(server);
 
-  const anon = await request(`${server}/api/v1/namespaces`, { ca }).catch((e: Error) => ({ status: -1, body: e.message }));
-  add('HCB-APISERVER-ANONYMOUS-AUTH', 'anonymous-request', anon.status === 401 ? 'pass' : anon.status === -1 ? 'error' : 'fail', `An anonymous GET /api/v1/namespaces got ${anon.status === -1 ? anon.body : `HTTP ${anon.status}`} (401 expected).`);
+  const anon = await request(`${server}/api/v1/namespaces`, { ca }).catch((e: Error) => ({
+    status: -1,
+    body: e.message,
+  }));
+  add(
+    'HCB-APISERVER-ANONYMOUS-AUTH',
+    'anonymous-request',
+    anon.status === 401 ? 'pass' : anon.status === -1 ? 'error' : 'fail',
+    `An anonymous GET /api/v1/namespaces got ${anon.status === -1 ? anon.body : `HTTP ${anon.status}`} (401 expected).`,
+  );
 
   const handshake = (o: tls.ConnectionOptions) =>
     new Promise<string>((resolve, reject) => {
@@ -216,15 +263,40 @@ export async function probe(stateDir: string, nodeFiles: NodeFile[], node = fals
     (v) => `accepted (${v})`,
     (e: Error) => `refused (${e.message})`,
   );
-  add('HCB-APISERVER-TLS-MIN-VERSION', 'tls-1.1-handshake', tls11.startsWith('refused') ? 'pass' : 'fail', `A TLS 1.1 handshake was ${tls11}.`);
+  add(
+    'HCB-APISERVER-TLS-MIN-VERSION',
+    'tls-1.1-handshake',
+    tls11.startsWith('refused') ? 'pass' : 'fail',
+    `A TLS 1.1 handshake was ${tls11}.`,
+  );
   const weak = await handshake({ maxVersion: 'TLSv1.2', ciphers: 'AES128-SHA' }).then(
     () => 'accepted',
     (e: Error) => `refused (${e.message})`,
   );
-  add('HCB-APISERVER-TLS-CIPHER-SUITES', 'weak-cipher-handshake', weak.startsWith('refused') ? 'pass' : 'fail', `A TLS 1.2 handshake offering only TLS_RSA_WITH_AES_128_CBC_SHA was ${weak}.`);
-  const pprof = await request(`${server}/debug/pprof/`, cp.adminTls()).catch((e: Error) => ({ status: -1, body: e.message }));
-  add('HCB-APISERVER-PROFILING', 'pprof-endpoint', pprof.status === 404 ? 'pass' : pprof.status === -1 ? 'error' : 'fail', `GET /debug/pprof/ as cluster admin got HTTP ${pprof.status} (404 expected).`);
-  for (const f of await probeKubeletPath({ stateDir, server, adminTls: cp.adminTls(), nodeName: cp.nodeNameOrUndefined(), node })) add(f.control, f.object!.name!, f.status, f.message);
+  add(
+    'HCB-APISERVER-TLS-CIPHER-SUITES',
+    'weak-cipher-handshake',
+    weak.startsWith('refused') ? 'pass' : 'fail',
+    `A TLS 1.2 handshake offering only TLS_RSA_WITH_AES_128_CBC_SHA was ${weak}.`,
+  );
+  const pprof = await request(`${server}/debug/pprof/`, cp.adminTls()).catch((e: Error) => ({
+    status: -1,
+    body: e.message,
+  }));
+  add(
+    'HCB-APISERVER-PROFILING',
+    'pprof-endpoint',
+    pprof.status === 404 ? 'pass' : pprof.status === -1 ? 'error' : 'fail',
+    `GET /debug/pprof/ as cluster admin got HTTP ${pprof.status} (404 expected).`,
+  );
+  for (const f of await probeKubeletPath({
+    stateDir,
+    server,
+    adminTls: cp.adminTls(),
+    nodeName: cp.nodeNameOrUndefined(),
+    node,
+  }))
+    add(f.control, f.object!.name!, f.status, f.message);
   return out;
 }
 
@@ -239,7 +311,11 @@ const PROBES: ReadonlyArray<readonly [string, string]> = [
 
 /** Secret values in an EncryptionConfiguration replaced by a marker (never evaluated or printed). */
 export function redactSecrets(text: string): string {
-  return text.replace(/^([ \t]*secret:[ \t]*)(\S+)[ \t]*$/gm, (_m, prefix: string, value: string) => `${prefix}"${value.startsWith('"{{hcb-secret:') ? value.replace(/"/g, '') : '{{hcb-secret:observed-key-redacted}}'}"`);
+  return text.replace(
+    /^([ \t]*secret:[ \t]*)(\S+)[ \t]*$/gm,
+    (_m, prefix: string, value: string) =>
+      `${prefix}"${value.startsWith('"{{hcb-secret:') ? value.replace(/"/g, '') : '{{hcb-secret:observed-key-redacted}}'}"`,
+  );
 }
 
 function withKind(o: KubeObject, apiVersion: string, kind: string): KubeObject {
@@ -267,8 +343,22 @@ function cmdline(pid: number): string[] | undefined {
  * Every directory and file under a node directory (not following symlinks), as node file
  * entries with role etcd-data-dir / etcd-data-file; at most `limit` entries.
  */
-type ObservedFile = { path: string; owner: string; group: string; mode: string; role: string; sensitive: boolean; createdBy: NodeFile['createdBy'] };
-function listTree(rootfs: string, dir: string, sensitive: boolean, createdBy: NodeFile['createdBy'], limit = 5000): ObservedFile[] {
+type ObservedFile = {
+  path: string;
+  owner: string;
+  group: string;
+  mode: string;
+  role: string;
+  sensitive: boolean;
+  createdBy: NodeFile['createdBy'];
+};
+function listTree(
+  rootfs: string,
+  dir: string,
+  sensitive: boolean,
+  createdBy: NodeFile['createdBy'],
+  limit = 5000,
+): ObservedFile[] {
   const out: ObservedFile[] = [];
   const walk = (nodeDir: string): void => {
     let names: string[];
@@ -331,7 +421,12 @@ export function observeBackups(stateDir: string, now: Date): KubeObject {
   const dir = defaultBackupDir(stateDir);
   const keyPath = defaultKeyFile(stateDir);
   const keySt = statOrUndefined(keyPath);
-  const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(BACKUP_SUFFIX)).sort() : [];
+  const files = fs.existsSync(dir)
+    ? fs
+        .readdirSync(dir)
+        .filter((f) => f.endsWith(BACKUP_SUFFIX))
+        .sort()
+    : [];
   const manifests = new Map(listBackups(dir).map((m) => [m.file, m]));
   const backups = files.map((f) => {
     let encrypted = false;
@@ -346,14 +441,24 @@ export function observeBackups(stateDir: string, now: Date): KubeObject {
     }
     const m = manifests.get(f);
     const time = m?.time ?? statOrUndefined(path.join(dir, f))?.mtime.toISOString();
-    return { file: f, encrypted, time, revision: m?.revision, ageSeconds: time ? Math.max(0, Math.round((now.getTime() - Date.parse(time)) / 1000)) : undefined };
+    return {
+      file: f,
+      encrypted,
+      time,
+      revision: m?.revision,
+      ageSeconds: time ? Math.max(0, Math.round((now.getTime() - Date.parse(time)) / 1000)) : undefined,
+    };
   });
   return {
     apiVersion: 'hcb.dev/v1alpha1',
     kind: 'BackupStatus',
     metadata: { name: 'observed' },
     backupDir: dir,
-    keyFile: { path: keyPath, exists: keySt !== undefined, mode: keySt ? `0${(keySt.mode & 0o777).toString(8)}` : undefined },
+    keyFile: {
+      path: keyPath,
+      exists: keySt !== undefined,
+      mode: keySt ? `0${(keySt.mode & 0o777).toString(8)}` : undefined,
+    },
     backups,
   };
 }

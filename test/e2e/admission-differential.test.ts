@@ -24,7 +24,11 @@
  * Ports 47043-47048.
  */
 import * as fs from 'fs';
-import { ADMISSION_POLICY_CONTROLS, admissionPolicyName, admissionRuleTarget } from '../../constructs/admission/catalogue-admission-policies';
+import {
+  ADMISSION_POLICY_CONTROLS,
+  admissionPolicyName,
+  admissionRuleTarget,
+} from '../../constructs/admission/catalogue-admission-policies';
 import { CATALOGUE } from '../../policies/catalogue';
 import { BOOTSTRAP_CLUSTER_ROLES, BOOTSTRAP_ROLES } from '../../policies/checks/rbac-builtins';
 import { evaluate } from '../../policies/engine';
@@ -61,7 +65,16 @@ const TARGET_KINDS: Record<string, string[]> = {
   bindings: ['RoleBinding', 'ClusterRoleBinding'],
 };
 /** Namespaced kinds the fixtures may carry (anything else without a namespace is cluster-scoped). */
-const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'PersistentVolume', 'StorageClass', 'PriorityClass', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
+const CLUSTER_SCOPED = new Set([
+  'Namespace',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'PersistentVolume',
+  'StorageClass',
+  'PriorityClass',
+  'ValidatingAdmissionPolicy',
+  'ValidatingAdmissionPolicyBinding',
+]);
 
 function collection(o: KubeObject, ns: string | undefined): string {
   const r = RESOURCES[o.kind!];
@@ -81,16 +94,35 @@ function notDecided(control: string, o: Obj, docs: readonly Document[]): string 
   if ((control === 'HCB-WORKLOAD-RESOURCE-LIMITS' || control === 'HCB-WORKLOAD-EPHEMERAL-STORAGE') && kind !== 'Pod') {
     return 'resources of a template are decided on its Pods (LimitRange defaults are filled into Pods only)';
   }
-  if (control === 'HCB-WORKLOAD-SA-TOKEN-AUTOMOUNT' && kind !== 'Pod' && podSpecOf(o).automountServiceAccountToken === undefined) {
+  if (
+    control === 'HCB-WORKLOAD-SA-TOKEN-AUTOMOUNT' &&
+    kind !== 'Pod' &&
+    podSpecOf(o).automountServiceAccountToken === undefined
+  ) {
     return 'whether a template mounts a token depends on its ServiceAccount; decided on its Pods';
   }
-  if (control === 'HCB-WORKLOAD-PROBES' && kind === 'Pod' && (o.metadata?.ownerReferences ?? []).some((r: Obj) => r.kind === 'Job')) return 'a Job\'s pod';
+  if (
+    control === 'HCB-WORKLOAD-PROBES' &&
+    kind === 'Pod' &&
+    (o.metadata?.ownerReferences ?? []).some((r: Obj) => r.kind === 'Job')
+  )
+    return "a Job's pod";
   if (control === 'HCB-RBAC-BROAD-GROUP-BINDINGS') {
     const ref = o.roleRef ?? {};
-    const builtIn = ref.kind === 'ClusterRole' ? BOOTSTRAP_CLUSTER_ROLES.has(ref.name) : (BOOTSTRAP_ROLES[o.metadata?.namespace ?? '']?.has(ref.name) ?? false);
+    const builtIn =
+      ref.kind === 'ClusterRole'
+        ? BOOTSTRAP_CLUSTER_ROLES.has(ref.name)
+        : (BOOTSTRAP_ROLES[o.metadata?.namespace ?? '']?.has(ref.name) ?? false);
     const defined = docs.some((d) => d.object.kind === ref.kind && d.object.metadata?.name === ref.name);
-    const aggregating = docs.some((d) => d.object.kind === 'ClusterRole' && Object.keys(d.object.metadata?.labels ?? {}).some((l) => l.startsWith('rbac.authorization.k8s.io/aggregate-to-')));
-    if (!builtIn || defined || aggregating) return 'admission cannot read the bound role; only bindings of built-in roles the input leaves alone are compared';
+    const aggregating = docs.some(
+      (d) =>
+        d.object.kind === 'ClusterRole' &&
+        Object.keys(d.object.metadata?.labels ?? {}).some((l) =>
+          l.startsWith('rbac.authorization.k8s.io/aggregate-to-'),
+        ),
+    );
+    if (!builtIn || defined || aggregating)
+      return 'admission cannot read the bound role; only bindings of built-in roles the input leaves alone are compared';
   }
   return undefined;
 }
@@ -104,18 +136,31 @@ async function ok(res: { status: number; body: string }, what: string): Promise<
 
 async function createNamespace(name: string): Promise<void> {
   await ok(
-    await cluster.api.post('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'pod-security.kubernetes.io/enforce': 'privileged' } } }),
+    await cluster.api.post('/api/v1/namespaces', {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name, labels: { 'pod-security.kubernetes.io/enforce': 'privileged' } },
+    }),
     `namespace ${name}`,
   );
-  await eventually(`the default service account of ${name}`, async () => ((await cluster.api.get(`/api/v1/namespaces/${name}/serviceaccounts/default`)).status === 200 ? true : undefined));
+  await eventually(`the default service account of ${name}`, async () =>
+    (await cluster.api.get(`/api/v1/namespaces/${name}/serviceaccounts/default`)).status === 200 ? true : undefined,
+  );
 }
 
 beforeAll(async () => {
   cluster = await startCluster('vapdiff', 47043);
   const policies = cluster.blueprint.clusterObjects.filter((o: KubeObject) => o.kind === 'ValidatingAdmissionPolicy');
-  expect(policies.map((p) => p.metadata!.name).sort()).toEqual(ADMISSION_POLICY_CONTROLS.map(admissionPolicyName).sort());
+  expect(policies.map((p) => p.metadata!.name).sort()).toEqual(
+    ADMISSION_POLICY_CONTROLS.map(admissionPolicyName).sort(),
+  );
   for (const p of policies) {
-    const r = await cluster.api.request('PATCH', `/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/${p.metadata!.name}?fieldManager=hcb-test&force=true`, p, 'application/apply-patch+yaml');
+    const r = await cluster.api.request(
+      'PATCH',
+      `/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/${p.metadata!.name}?fieldManager=hcb-test&force=true`,
+      p,
+      'application/apply-patch+yaml',
+    );
     await ok(r, `apply policy ${p.metadata!.name}`);
   }
   // One Deny binding per policy, for the objects labelled with its control only.
@@ -130,21 +175,38 @@ beforeAll(async () => {
         validationActions: ['Deny'],
         matchResources: {
           objectSelector: { matchLabels: { [LABEL]: id } },
-          namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [...SYSTEM_NAMESPACES] }] },
+          namespaceSelector: {
+            matchExpressions: [
+              { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [...SYSTEM_NAMESPACES] },
+            ],
+          },
         },
       },
     };
-    await ok(await cluster.api.post('/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings', binding), `binding ${name}`);
+    await ok(
+      await cluster.api.post('/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings', binding),
+      `binding ${name}`,
+    );
   }
   // Pod Security admission must not answer before the policies in default either.
   await ok(
-    await cluster.api.request('PATCH', '/api/v1/namespaces/default', { metadata: { labels: { 'pod-security.kubernetes.io/enforce': 'privileged' } } }, 'application/merge-patch+json'),
+    await cluster.api.request(
+      'PATCH',
+      '/api/v1/namespaces/default',
+      { metadata: { labels: { 'pod-security.kubernetes.io/enforce': 'privileged' } } },
+      'application/merge-patch+json',
+    ),
     'label default',
   );
   await eventually(
     'the test bindings to take effect',
     async () => {
-      const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'probe', namespace: 'default', labels: { [LABEL]: 'HCB-WORKLOAD-PRIVILEGED' } }, spec: { containers: [{ name: 'c', image: 'x', securityContext: { privileged: true } }] } };
+      const pod = {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'probe', namespace: 'default', labels: { [LABEL]: 'HCB-WORKLOAD-PRIVILEGED' } },
+        spec: { containers: [{ name: 'c', image: 'x', securityContext: { privileged: true } }] },
+      };
       const r = await cluster.api.post('/api/v1/namespaces/default/pods?dryRun=All', pod);
       return r.status === 403 && r.body.includes(admissionPolicyName('HCB-WORKLOAD-PRIVILEGED')) ? true : undefined;
     },
@@ -152,10 +214,16 @@ beforeAll(async () => {
   );
   // The type checker reports on every policy: no expression may have a warning.
   const list = await eventually('type checking of every policy', async () => {
-    const l = await cluster.api.json<{ items: Obj[] }>('/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies?labelSelector=hcb.dev%2Fcontrol');
-    return l.items.length === ADMISSION_POLICY_CONTROLS.length && l.items.every((p) => p.status?.typeChecking !== undefined) ? l : undefined;
+    const l = await cluster.api.json<{ items: Obj[] }>(
+      '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies?labelSelector=hcb.dev%2Fcontrol',
+    );
+    return l.items.length === ADMISSION_POLICY_CONTROLS.length &&
+      l.items.every((p) => p.status?.typeChecking !== undefined)
+      ? l
+      : undefined;
   });
-  for (const p of list.items) expect([p.metadata.name, p.status.typeChecking.expressionWarnings ?? []]).toEqual([p.metadata.name, []]);
+  for (const p of list.items)
+    expect([p.metadata.name, p.status.typeChecking.expressionWarnings ?? []]).toEqual([p.metadata.name, []]);
 });
 
 afterAll(async () => {
@@ -175,8 +243,14 @@ interface Outcome {
  * pass when the control reported nothing it could not evaluate.
  */
 function synthStatus(findings: Finding[], o: KubeObject): string | undefined {
-  const mine = findings.filter((f) => f.object?.kind === o.kind && f.object?.name === o.metadata?.name && (f.object?.namespace ?? undefined) === (o.metadata?.namespace ?? undefined));
-  for (const s of ['error', 'fail', 'not-evaluated', 'not-applicable', 'pass', 'accepted']) if (mine.some((f) => f.status === s)) return s;
+  const mine = findings.filter(
+    (f) =>
+      f.object?.kind === o.kind &&
+      f.object?.name === o.metadata?.name &&
+      (f.object?.namespace ?? undefined) === (o.metadata?.namespace ?? undefined),
+  );
+  for (const s of ['error', 'fail', 'not-evaluated', 'not-applicable', 'pass', 'accepted'])
+    if (mine.some((f) => f.status === s)) return s;
   if (findings.some((f) => f.status === 'not-evaluated' || f.status === 'error')) return undefined;
   return 'pass';
 }
@@ -190,7 +264,13 @@ function podOf(o: Obj): Obj | undefined {
   const template = o.kind === 'CronJob' ? o.spec?.jobTemplate?.spec?.template : o.spec?.template;
   if (!template?.spec) return undefined;
   const owner = { Deployment: 'ReplicaSet', CronJob: 'Job' }[o.kind as string] ?? o.kind;
-  const ownerApi = { ReplicaSet: 'apps/v1', StatefulSet: 'apps/v1', DaemonSet: 'apps/v1', Job: 'batch/v1', ReplicationController: 'v1' }[owner as string];
+  const ownerApi = {
+    ReplicaSet: 'apps/v1',
+    StatefulSet: 'apps/v1',
+    DaemonSet: 'apps/v1',
+    Job: 'batch/v1',
+    ReplicationController: 'v1',
+  }[owner as string];
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -199,7 +279,15 @@ function podOf(o: Obj): Obj | undefined {
       namespace: o.metadata?.namespace,
       labels: { ...(template.metadata?.labels ?? {}) },
       ...(template.metadata?.annotations ? { annotations: template.metadata.annotations } : {}),
-      ownerReferences: [{ apiVersion: ownerApi, kind: owner, name: o.metadata?.name ?? 'owner', uid: '00000000-0000-0000-0000-000000000001', controller: true }],
+      ownerReferences: [
+        {
+          apiVersion: ownerApi,
+          kind: owner,
+          name: o.metadata?.name ?? 'owner',
+          uid: '00000000-0000-0000-0000-000000000001',
+          controller: true,
+        },
+      ],
     },
     spec: JSON.parse(JSON.stringify(template.spec)),
   };
@@ -215,7 +303,10 @@ async function dryRun(o: Obj): Promise<{ status: number; body: string }> {
   return cluster.api.request('PUT', `${coll}/${o.metadata.name}?dryRun=All`, body);
 }
 
-async function runFixture(control: string, file: string): Promise<{ compared: Outcome[]; disagree: Outcome[]; skipped: string[]; other: string[] }> {
+async function runFixture(
+  control: string,
+  file: string,
+): Promise<{ compared: Outcome[]; disagree: Outcome[]; skipped: string[]; other: string[] }> {
   const target = admissionRuleTarget(control)!;
   const raw = loadFixture(file);
   const fixtureNo = ++nsCounter;
@@ -234,9 +325,12 @@ async function runFixture(control: string, file: string): Promise<{ compared: Ou
       if (o.metadata.name !== undefined) o.metadata.name = map(o.metadata.name);
     } else if (!CLUSTER_SCOPED.has(o.kind)) {
       o.metadata.namespace = map(o.metadata.namespace);
-      for (const s of o.subjects ?? []) if (s.kind === 'ServiceAccount' && s.namespace !== undefined) s.namespace = map(s.namespace);
+      for (const s of o.subjects ?? [])
+        if (s.kind === 'ServiceAccount' && s.namespace !== undefined) s.namespace = map(s.namespace);
     }
-    if (o.kind === 'ClusterRoleBinding') for (const s of o.subjects ?? []) if (s.kind === 'ServiceAccount' && s.namespace !== undefined) s.namespace = map(s.namespace);
+    if (o.kind === 'ClusterRoleBinding')
+      for (const s of o.subjects ?? [])
+        if (s.kind === 'ServiceAccount' && s.namespace !== undefined) s.namespace = map(s.namespace);
     return { ...d, object: o as KubeObject };
   });
   const controlDef = CATALOGUE.find((c) => c.id === control)!;
@@ -267,7 +361,11 @@ async function runFixture(control: string, file: string): Promise<{ compared: Ou
       const spec = podSpecOf(o);
       const sa = spec.serviceAccountName || spec.serviceAccount;
       if (sa && sa !== 'default' && !sas.has(`${ns}/${sa}`)) {
-        const r = await cluster.api.post(`/api/v1/namespaces/${ns}/serviceaccounts`, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa } });
+        const r = await cluster.api.post(`/api/v1/namespaces/${ns}/serviceaccounts`, {
+          apiVersion: 'v1',
+          kind: 'ServiceAccount',
+          metadata: { name: sa },
+        });
         await ok(r, `ServiceAccount ${ns}/${sa}`);
         if (r.status === 201) created.push(`/api/v1/namespaces/${ns}/serviceaccounts/${sa}`);
         sas.add(`${ns}/${sa}`);
@@ -307,11 +405,15 @@ async function runFixture(control: string, file: string): Promise<{ compared: Ou
       let admission: string;
       if (res.status >= 200 && res.status < 300) admission = 'admitted';
       else if (res.status === 422) {
-        out.skipped.push(`${name}: the API server refuses the object as invalid: ${String((JSON.parse(res.body) as { message?: string }).message).slice(0, 200)}`);
+        out.skipped.push(
+          `${name}: the API server refuses the object as invalid: ${String((JSON.parse(res.body) as { message?: string }).message).slice(0, 200)}`,
+        );
         continue;
       } else if (res.status === 403 && res.body.includes(`ValidatingAdmissionPolicy '${policy}'`)) admission = 'denied';
       else {
-        out.other.push(`${file.split('/').slice(-3).join('/')} ${name}: HTTP ${res.status} ${String((JSON.parse(res.body) as { message?: string }).message ?? res.body).slice(0, 300)}`);
+        out.other.push(
+          `${file.split('/').slice(-3).join('/')} ${name}: HTTP ${res.status} ${String((JSON.parse(res.body) as { message?: string }).message ?? res.body).slice(0, 300)}`,
+        );
         continue;
       }
       const outcome: Outcome = { fixture: file.split('/').slice(-2).join('/'), object: name, synth, admission };
@@ -343,11 +445,19 @@ describe('admission verdict = synth verdict on every fixture of every control wi
         other.push(...r.other);
         for (const s of r.skipped) report.push(`${control} ${file.split('/').slice(-2).join('/')} not compared: ${s}`);
       }
-      report.push(`${control}: ${compared.length} objects compared (${compared.filter((c) => c.admission === 'denied').length} denied)`);
+      report.push(
+        `${control}: ${compared.length} objects compared (${compared.filter((c) => c.admission === 'denied').length} denied)`,
+      );
       for (const o of other) report.push(`${control} OTHER: ${o}`);
       for (const d of disagree) report.push(`${control} DISAGREE: ${JSON.stringify(d)}`);
       // A rule that never denies (or never admits) anything among its fixtures is not being tested.
-      expect({ control, disagree, other, denied: compared.some((c) => c.admission === 'denied'), admitted: compared.some((c) => c.admission === 'admitted') }).toEqual({
+      expect({
+        control,
+        disagree,
+        other,
+        denied: compared.some((c) => c.admission === 'denied'),
+        admitted: compared.some((c) => c.admission === 'admitted'),
+      }).toEqual({
         control,
         disagree: [],
         other: [],

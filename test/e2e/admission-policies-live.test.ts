@@ -18,7 +18,8 @@ const RELAXED = 'vap-psa-privileged';
 const SECRET_ENV_EXCEPTION: ControlException = {
   control: 'HCB-WORKLOAD-SECRETS-IN-ENV',
   scope: { namespace: EXCEPTED },
-  justification: 'e2e: a legacy application that reads its database password from the environment until it is migrated.',
+  justification:
+    'e2e: a legacy application that reads its database password from the environment until it is migrated.',
   owner: 'e2e',
   expires: '2999-12-31',
 };
@@ -45,8 +46,15 @@ function deployment(name: string, namespace: string, container: Obj = {}, pod: O
             {
               name: 'app',
               image: 'registry.example/app:1',
-              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true },
-              resources: { requests: { 'ephemeral-storage': '16Mi' }, limits: { cpu: '100m', memory: '64Mi', 'ephemeral-storage': '64Mi' } },
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                capabilities: { drop: ['ALL'] },
+                readOnlyRootFilesystem: true,
+              },
+              resources: {
+                requests: { 'ephemeral-storage': '16Mi' },
+                limits: { cpu: '100m', memory: '64Mi', 'ephemeral-storage': '64Mi' },
+              },
               livenessProbe: { tcpSocket: { port: 8080 } },
               readinessProbe: { tcpSocket: { port: 8080 } },
               ...container,
@@ -63,9 +71,17 @@ const SECRET_ENV = { env: [{ name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { n
 
 async function create(o: Obj, dryRun = false) {
   const ns = o.metadata.namespace;
-  const base = o.kind === 'Pod' ? `/api/v1/namespaces/${ns}/pods` : o.kind === 'CronJob' ? `/apis/batch/v1/namespaces/${ns}/cronjobs` : `/apis/apps/v1/namespaces/${ns}/deployments`;
+  const base =
+    o.kind === 'Pod'
+      ? `/api/v1/namespaces/${ns}/pods`
+      : o.kind === 'CronJob'
+        ? `/apis/batch/v1/namespaces/${ns}/cronjobs`
+        : `/apis/apps/v1/namespaces/${ns}/deployments`;
   const res = await cluster.api.post(`${base}${dryRun ? '?dryRun=All' : ''}`, o);
-  return { status: res.status, message: res.status >= 400 ? String((JSON.parse(res.body) as { message?: string }).message) : '' };
+  return {
+    status: res.status,
+    message: res.status >= 400 ? String((JSON.parse(res.body) as { message?: string }).message) : '',
+  };
 }
 
 beforeAll(async () => {
@@ -75,12 +91,23 @@ beforeAll(async () => {
     [EXCEPTED, {}],
     [RELAXED, { 'pod-security.kubernetes.io/enforce': 'privileged' }],
   ] as const) {
-    const r = await cluster.api.post('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
+    const r = await cluster.api.post('/api/v1/namespaces', {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name, labels },
+    });
     expect([201, 409]).toContain(r.status);
     // Pods are only admitted once the controller manager has created the default ServiceAccount.
-    await eventually(`the default service account of ${name}`, async () => ((await cluster.api.get(`/api/v1/namespaces/${name}/serviceaccounts/default`)).status === 200 ? true : undefined));
+    await eventually(`the default service account of ${name}`, async () =>
+      (await cluster.api.get(`/api/v1/namespaces/${name}/serviceaccounts/default`)).status === 200 ? true : undefined,
+    );
     // The workloads below run as their own ServiceAccount (HCB-WORKLOAD-DEDICATED-SERVICE-ACCOUNT).
-    const sa = await cluster.api.post(`/api/v1/namespaces/${name}/serviceaccounts`, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'app' }, automountServiceAccountToken: false });
+    const sa = await cluster.api.post(`/api/v1/namespaces/${name}/serviceaccounts`, {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: 'app' },
+      automountServiceAccountToken: false,
+    });
     expect([201, 409]).toContain(sa.status);
   }
   // Apply the blueprint's own admission objects the way the stack does (server-side apply).
@@ -91,8 +118,14 @@ beforeAll(async () => {
   const objects = cluster.blueprint.clusterObjects.filter((o: KubeObject) => path[o.kind ?? '']);
   expect(objects.length).toBeGreaterThanOrEqual(8);
   for (const o of objects) {
-    const r = await cluster.api.request('PATCH', `${path[o.kind!]}/${o.metadata!.name}?fieldManager=hcb-test&force=true`, o, 'application/apply-patch+yaml');
-    if (![200, 201].includes(r.status)) throw new Error(`apply ${o.kind} ${o.metadata!.name}: HTTP ${r.status} ${r.body}`);
+    const r = await cluster.api.request(
+      'PATCH',
+      `${path[o.kind!]}/${o.metadata!.name}?fieldManager=hcb-test&force=true`,
+      o,
+      'application/apply-patch+yaml',
+    );
+    if (![200, 201].includes(r.status))
+      throw new Error(`apply ${o.kind} ${o.metadata!.name}: HTTP ${r.status} ${r.body}`);
   }
   // Bindings take effect asynchronously: poll with a dry-run violating object until it is rejected.
   await eventually(
@@ -113,7 +146,9 @@ afterAll(async () => {
 test('the applied policies type-check without warnings on the server', async () => {
   // The type checker reports asynchronously in status.typeChecking.
   const list = await eventually('type-checking results of every policy', async () => {
-    const l = await cluster.api.json<{ items: Obj[] }>('/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies?labelSelector=hcb.dev%2Fcontrol');
+    const l = await cluster.api.json<{ items: Obj[] }>(
+      '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies?labelSelector=hcb.dev%2Fcontrol',
+    );
     return l.items.every((p) => p.status?.typeChecking !== undefined) ? l : undefined;
   });
   expect(list.items.length).toBeGreaterThanOrEqual(4);
@@ -138,7 +173,9 @@ test('a Deployment in the default namespace is rejected with the control id', as
   const r = await create(deployment('in-default', 'default'));
   expect([403, 422]).toContain(r.status);
   // Two controls forbid it; the API server names the first policy that denies.
-  expect(r.message).toMatch(/HCB-NAMESPACE-NO-DEFAULT-OBJECTS \(STIG V-242383|HCB-WORKLOAD-USER-NAMESPACE \(STIG V-242417/);
+  expect(r.message).toMatch(
+    /HCB-NAMESPACE-NO-DEFAULT-OBJECTS \(STIG V-242383|HCB-WORKLOAD-USER-NAMESPACE \(STIG V-242417/,
+  );
 });
 
 test('a hostPort below 1024 is rejected at the Deployment; a privileged Pod is rejected even where Pod Security is relaxed', async () => {
@@ -146,12 +183,19 @@ test('a hostPort below 1024 is rejected at the Deployment; a privileged Pod is r
   expect(r.status).toBe(403);
   // Any host port fails HCB-WORKLOAD-HOST-PORTS too; the API server names the first policy that denies.
   // (test/e2e/admission-differential.test.ts judges each policy on its own.)
-  expect(r.message).toMatch(/HCB-WORKLOAD-PRIVILEGED-HOST-PORTS \(STIG V-242414|HCB-WORKLOAD-HOST-PORTS \(CIS 5\.2\.13/);
+  expect(r.message).toMatch(
+    /HCB-WORKLOAD-PRIVILEGED-HOST-PORTS \(STIG V-242414|HCB-WORKLOAD-HOST-PORTS \(CIS 5\.2\.13/,
+  );
 
   const pod = (name: string, privileged: boolean) => {
     const spec = deployment(name, RELAXED).spec.template.spec;
     // privileged: true is valid only with allowPrivilegeEscalation left unset (or true)
-    if (privileged) spec.containers[0].securityContext = { capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true, privileged: true };
+    if (privileged)
+      spec.containers[0].securityContext = {
+        capabilities: { drop: ['ALL'] },
+        readOnlyRootFilesystem: true,
+        privileged: true,
+      };
     return { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: RELAXED }, spec };
   };
   const denied = await create(pod('privileged', true));
@@ -169,7 +213,10 @@ test('a CronJob is read through its job template; the Dashboard image is rejecte
       apiVersion: 'batch/v1',
       kind: 'CronJob',
       metadata: { name, namespace: APPS },
-      spec: { schedule: '0 3 * * *', jobTemplate: { spec: { template: { spec: { ...d.spec.template.spec, restartPolicy: 'OnFailure' } } } } },
+      spec: {
+        schedule: '0 3 * * *',
+        jobTemplate: { spec: { template: { spec: { ...d.spec.template.spec, restartPolicy: 'OnFailure' } } } },
+      },
     };
   };
   const bad = await create(cronJob('nightly-leaky', SECRET_ENV));
@@ -208,7 +255,9 @@ test("a compliant workload (HardenedWorkload's output) is admitted", async () =>
 });
 
 test('a namespace excluded by an exception admits the otherwise rejected object, for that control only', async () => {
-  const binding = await cluster.api.json<Obj>('/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/hcb-workload-secrets-in-env');
+  const binding = await cluster.api.json<Obj>(
+    '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/hcb-workload-secrets-in-env',
+  );
   expect(binding.spec.matchResources.namespaceSelector.matchExpressions[0].values).toContain(EXCEPTED);
   const r = await create(deployment('legacy', EXCEPTED, SECRET_ENV));
   expect([r.status, r.message]).toEqual([201, '']);

@@ -7,7 +7,14 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { backupNow, BackupManifest, defaultKeyFile, listBackups, restoreBackup, verifyBackup } from '../../stacks/local/backup';
+import {
+  backupNow,
+  BackupManifest,
+  defaultKeyFile,
+  listBackups,
+  restoreBackup,
+  verifyBackup,
+} from '../../stacks/local/backup';
 import { request } from '../../stacks/local/control-plane';
 import { eventually, startCluster, TestCluster } from './support/cluster';
 import { toolchainBin } from './support/env';
@@ -20,11 +27,20 @@ const SECRET = 'restore-me-0123456789-abcdef';
 
 function etcdTls() {
   const pki = path.join(cluster.rootfs, 'etc/kubernetes/pki');
-  return { ca: fs.readFileSync(path.join(pki, 'etcd/ca.crt')), cert: fs.readFileSync(path.join(pki, 'apiserver-etcd-client.crt')), key: fs.readFileSync(path.join(pki, 'apiserver-etcd-client.key')) };
+  return {
+    ca: fs.readFileSync(path.join(pki, 'etcd/ca.crt')),
+    cert: fs.readFileSync(path.join(pki, 'apiserver-etcd-client.crt')),
+    key: fs.readFileSync(path.join(pki, 'apiserver-etcd-client.key')),
+  };
 }
 
 async function rawEtcd(key: string): Promise<string | undefined> {
-  const r = await request(`https://127.0.0.1:${cluster.ports.etcdClientPort}/v3/kv/range`, etcdTls(), 'POST', JSON.stringify({ key: Buffer.from(key).toString('base64') }));
+  const r = await request(
+    `https://127.0.0.1:${cluster.ports.etcdClientPort}/v3/kv/range`,
+    etcdTls(),
+    'POST',
+    JSON.stringify({ key: Buffer.from(key).toString('base64') }),
+  );
   const kvs = (JSON.parse(r.body) as { kvs?: Array<{ value: string }> }).kvs;
   return kvs && kvs.length > 0 ? Buffer.from(kvs[0].value, 'base64').toString('latin1') : undefined;
 }
@@ -41,7 +57,11 @@ async function names(p: string): Promise<string[]> {
 
 async function restart(): Promise<void> {
   await cluster.cp.up();
-  await eventually('API server after restore', async () => ((await cluster.api.get('/readyz')).status === 200 ? true : undefined), 120_000);
+  await eventually(
+    'API server after restore',
+    async () => ((await cluster.api.get('/readyz')).status === 200 ? true : undefined),
+    120_000,
+  );
 }
 
 function tree(dir: string): string[] {
@@ -54,8 +74,18 @@ let first: BackupManifest;
 beforeAll(async () => {
   cluster = await startCluster('backup', 47343);
   await create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
-  await create(`/api/v1/namespaces/${NS}/secrets`, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db' }, stringData: { password: SECRET } });
-  await create(`/api/v1/namespaces/${NS}/configmaps`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings' }, data: { a: '1' } });
+  await create(`/api/v1/namespaces/${NS}/secrets`, {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'db' },
+    stringData: { password: SECRET },
+  });
+  await create(`/api/v1/namespaces/${NS}/configmaps`, {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'settings' },
+    data: { a: '1' },
+  });
   await create(`/apis/apps/v1/namespaces/${NS}/deployments`, {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -68,7 +98,17 @@ beforeAll(async () => {
         spec: {
           automountServiceAccountToken: false,
           securityContext: { runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: 'RuntimeDefault' } },
-          containers: [{ name: 'web', image: 'registry.example/web@sha256:' + 'a'.repeat(64), securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true } }],
+          containers: [
+            {
+              name: 'web',
+              image: 'registry.example/web@sha256:' + 'a'.repeat(64),
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                capabilities: { drop: ['ALL'] },
+                readOnlyRootFilesystem: true,
+              },
+            },
+          ],
         },
       },
     },
@@ -80,13 +120,24 @@ afterAll(async () => {
 });
 
 test('a backup is an encrypted file with a manifest; the key is 0600 and created once', async () => {
-  first = await backupNow({ stateDir: cluster.stateDir, cluster: 'backup-e2e', hcbVersion: 'test', binDir: toolchainBin() });
+  first = await backupNow({
+    stateDir: cluster.stateDir,
+    cluster: 'backup-e2e',
+    hcbVersion: 'test',
+    binDir: toolchainBin(),
+  });
   const dir = path.join(cluster.stateDir, 'backups');
   const file = path.join(dir, first.file);
   expect(fs.statSync(file).mode & 0o777).toBe(0o600);
   expect(fs.statSync(defaultKeyFile(cluster.stateDir)).mode & 0o777).toBe(0o600);
   expect(first.revision).toBeGreaterThan(0);
-  expect(first.files.map((f) => f.name)).toEqual(expect.arrayContaining(['etcd/snapshot.db', 'config/rootfs/etc/kubernetes/pki/ca.key', 'config/rootfs/etc/kubernetes/encryption/encryption-config.yaml']));
+  expect(first.files.map((f) => f.name)).toEqual(
+    expect.arrayContaining([
+      'etcd/snapshot.db',
+      'config/rootfs/etc/kubernetes/pki/ca.key',
+      'config/rootfs/etc/kubernetes/encryption/encryption-config.yaml',
+    ]),
+  );
   // Neither the Secret's value nor a private key is readable in the file.
   const bytes = fs.readFileSync(file);
   expect(bytes.includes(Buffer.from(SECRET))).toBe(false);
@@ -103,7 +154,12 @@ test('objects deleted and etcd wiped: the restore brings them back, Secrets encr
   await cluster.cp.down();
   const dataDir = path.join(cluster.rootfs, 'var/lib/etcd');
   fs.rmSync(dataDir, { recursive: true, force: true });
-  const r = restoreBackup({ stateDir: cluster.stateDir, file: path.join(cluster.stateDir, 'backups', first.file), binDir: toolchainBin(), running: false });
+  const r = restoreBackup({
+    stateDir: cluster.stateDir,
+    file: path.join(cluster.stateDir, 'backups', first.file),
+    binDir: toolchainBin(),
+    running: false,
+  });
   expect(r.manifest.revision).toBe(first.revision);
   expect(r.previousDataDir).toBeUndefined();
   expect(fs.statSync(dataDir).mode & 0o777).toBe(0o700);
@@ -120,7 +176,14 @@ test('objects deleted and etcd wiped: the restore brings them back, Secrets encr
 });
 
 test('a restore refuses a running control plane', () => {
-  expect(() => restoreBackup({ stateDir: cluster.stateDir, file: path.join(cluster.stateDir, 'backups', first.file), binDir: toolchainBin(), running: true })).toThrow(/running: stop it first/);
+  expect(() =>
+    restoreBackup({
+      stateDir: cluster.stateDir,
+      file: path.join(cluster.stateDir, 'backups', first.file),
+      binDir: toolchainBin(),
+      running: true,
+    }),
+  ).toThrow(/running: stop it first/);
 });
 
 test('a tampered backup and a wrong key are refused, and nothing is changed', async () => {
@@ -143,7 +206,9 @@ test('a tampered backup and a wrong key are refused, and nothing is changed', as
   const opts = { stateDir: cluster.stateDir, binDir: toolchainBin(), running: false };
   expect(() => restoreBackup({ ...opts, file: tampered })).toThrow(/failed authentication/);
   expect(() => restoreBackup({ ...opts, file: good, keyFile: wrongKey })).toThrow(/failed authentication/);
-  expect(() => restoreBackup({ ...opts, file: good, keyFile: openKey })).toThrow(/must not be readable by group or others/);
+  expect(() => restoreBackup({ ...opts, file: good, keyFile: openKey })).toThrow(
+    /must not be readable by group or others/,
+  );
   expect(() => verifyBackup(tampered, defaultKeyFile(cluster.stateDir))).toThrow(/failed authentication/);
   expect(tree(cluster.rootfs)).toEqual(before);
   expect(crypto.createHash('sha256').update(fs.readFileSync(etcdDb)).digest('hex')).toBe(dbHash);
@@ -158,18 +223,33 @@ test('a backup taken while objects are being written restores a consistent revis
   const writer = (async () => {
     // Bounded: at most 400 writes or until the backup is done.
     for (let i = 0; i < 400 && !stop; i++) {
-      const r = await cluster.api.post(`/api/v1/namespaces/${NS}/configmaps`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `load-${i}` }, data: { i: String(i) } });
+      const r = await cluster.api.post(`/api/v1/namespaces/${NS}/configmaps`, {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: `load-${i}` },
+        data: { i: String(i) },
+      });
       if (r.status === 201) written++;
     }
   })();
   await new Promise((r) => setTimeout(r, 300));
-  const m = await backupNow({ stateDir: cluster.stateDir, cluster: 'backup-e2e', hcbVersion: 'test', binDir: toolchainBin() });
+  const m = await backupNow({
+    stateDir: cluster.stateDir,
+    cluster: 'backup-e2e',
+    hcbVersion: 'test',
+    binDir: toolchainBin(),
+  });
   stop = true;
   await writer;
   expect(written).toBeGreaterThan(0);
 
   await cluster.cp.down();
-  const r = restoreBackup({ stateDir: cluster.stateDir, file: path.join(cluster.stateDir, 'backups', m.file), binDir: toolchainBin(), running: false });
+  const r = restoreBackup({
+    stateDir: cluster.stateDir,
+    file: path.join(cluster.stateDir, 'backups', m.file),
+    binDir: toolchainBin(),
+    running: false,
+  });
   expect(r.previousDataDir).toBeDefined();
   expect(fs.existsSync(r.previousDataDir!)).toBe(true);
   await restart();
@@ -186,12 +266,25 @@ test('the backup timer takes backups on its interval and stops without leaving a
   const { processAlive, startTimer, stopTimer, timerStatus } = await import('../../stacks/local/backup-timer');
   const dir = path.join(cluster.stateDir, 'backups');
   const before = listBackups(dir).length;
-  const entry = [process.execPath, '-r', 'ts-node/register/transpile-only', path.resolve(__dirname, '../../cli/main.ts')];
-  const t = startTimer(cluster.stateDir, entry, { intervalSeconds: 2, cwd: path.resolve(__dirname, '../..'), env: { ...process.env, HCB_TOOLCHAIN_BIN: toolchainBin() } });
+  const entry = [
+    process.execPath,
+    '-r',
+    'ts-node/register/transpile-only',
+    path.resolve(__dirname, '../../cli/main.ts'),
+  ];
+  const t = startTimer(cluster.stateDir, entry, {
+    intervalSeconds: 2,
+    cwd: path.resolve(__dirname, '../..'),
+    env: { ...process.env, HCB_TOOLCHAIN_BIN: toolchainBin() },
+  });
   expect(t.started).toBe(true);
   expect(startTimer(cluster.stateDir, entry, { intervalSeconds: 2 }).started).toBe(false); // a second start is a no-op
   try {
-    await eventually('two scheduled backups', async () => (listBackups(dir).length >= before + 2 ? true : undefined), 90_000);
+    await eventually(
+      'two scheduled backups',
+      async () => (listBackups(dir).length >= before + 2 ? true : undefined),
+      90_000,
+    );
   } finally {
     expect(await stopTimer(cluster.stateDir)).toBe(true);
   }

@@ -13,16 +13,23 @@ const stateDir = tempDir('cluster-cli');
 const ports = ['--api-server-port', '56443', '--etcd-port', '52379', '--controller-manager-port', '50257'];
 
 function hcb(args: string[]) {
-  return spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(REPO, 'cli/main.ts'), 'cluster', ...args], {
-    cwd: REPO,
-    encoding: 'utf8',
-    env: { ...process.env, HCB_TOOLCHAIN_BIN: toolchainBin() },
-  });
+  return spawnSync(
+    process.execPath,
+    ['-r', 'ts-node/register/transpile-only', path.join(REPO, 'cli/main.ts'), 'cluster', ...args],
+    {
+      cwd: REPO,
+      encoding: 'utf8',
+      env: { ...process.env, HCB_TOOLCHAIN_BIN: toolchainBin() },
+    },
+  );
 }
 
 function pids(): number[] {
   const run = path.join(stateDir, 'run');
-  return fs.readdirSync(run).map((f) => (JSON.parse(fs.readFileSync(path.join(run, f), 'utf8')) as { pid: number }).pid).sort();
+  return fs
+    .readdirSync(run)
+    .map((f) => (JSON.parse(fs.readFileSync(path.join(run, f), 'utf8')) as { pid: number }).pid)
+    .sort();
 }
 
 afterAll(() => {
@@ -34,7 +41,9 @@ test('up starts healthy processes; up again is a no-op; status reports them; dow
   const up = hcb(['up', '--state-dir', stateDir, ...ports]);
   expect(up.status).toBe(0);
   expect(up.stdout).toContain('API server https://127.0.0.1:56443 (v1.36.3)');
-  expect(up.stderr).toMatch(/etcd: healthy[\s\S]*kube-apiserver: healthy[\s\S]*kube-controller-manager: healthy[\s\S]*kube-scheduler: healthy/);
+  expect(up.stderr).toMatch(
+    /etcd: healthy[\s\S]*kube-apiserver: healthy[\s\S]*kube-controller-manager: healthy[\s\S]*kube-scheduler: healthy/,
+  );
   const first = pids();
   expect(first).toHaveLength(4);
   for (const c of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) {

@@ -20,7 +20,11 @@ beforeAll(async () => {
   // A small audit log (1 MiB, 2 backups) so that rotation can be observed in a test.
   cluster = await startCluster('live', 36443, { controlPlane: { audit: { log: { maxSizeMb: 1, maxBackups: 2 } } } });
   ca = fs.readFileSync(path.join(cluster.rootfs, 'etc/kubernetes/pki/ca.crt'));
-  const created = await cluster.api.post('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
+  const created = await cluster.api.post('/api/v1/namespaces', {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: NS },
+  });
   expect(created.status).toBe(201);
 });
 
@@ -43,11 +47,14 @@ describe('authentication', () => {
 describe('TLS', () => {
   function handshake(opts: tls.ConnectionOptions): Promise<string> {
     return new Promise((resolve, reject) => {
-      const socket = tls.connect({ host: '127.0.0.1', port: cluster.ports.apiServerPort, ca, servername: 'kubernetes', ...opts }, () => {
-        const v = socket.getProtocol() ?? '';
-        socket.end();
-        resolve(v);
-      });
+      const socket = tls.connect(
+        { host: '127.0.0.1', port: cluster.ports.apiServerPort, ca, servername: 'kubernetes', ...opts },
+        () => {
+          const v = socket.getProtocol() ?? '';
+          socket.end();
+          resolve(v);
+        },
+      );
       socket.on('error', reject);
     });
   }
@@ -57,7 +64,9 @@ describe('TLS', () => {
     // control: a local server that allows TLS 1.1 completes the handshake with this client
     const key = fs.readFileSync(path.join(cluster.rootfs, 'etc/kubernetes/pki/apiserver.key'));
     const cert = fs.readFileSync(path.join(cluster.rootfs, 'etc/kubernetes/pki/apiserver.crt'));
-    const server = tls.createServer({ key, cert, minVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }, (s) => s.end());
+    const server = tls.createServer({ key, cert, minVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }, (s) =>
+      s.end(),
+    );
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
     const version = await new Promise<string>((resolve, reject) => {
@@ -77,7 +86,9 @@ describe('TLS', () => {
   test('a cipher suite outside the approved list is refused; an approved one is accepted', async () => {
     // TLS_RSA_WITH_AES_128_CBC_SHA (no forward secrecy, CBC) is not in the approved list
     await expect(handshake({ maxVersion: 'TLSv1.2', ciphers: 'AES128-SHA' })).rejects.toThrow(/handshake failure/i);
-    await expect(handshake({ maxVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256' })).resolves.toBe('TLSv1.2');
+    await expect(
+      handshake({ maxVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256' }),
+    ).resolves.toBe('TLSv1.2');
   });
 });
 
@@ -100,7 +111,12 @@ describe('encryption at rest', () => {
     };
     const etcd = `https://127.0.0.1:${cluster.ports.etcdClientPort}`;
     const read = async (key: string) => {
-      const r = await request(`${etcd}/v3/kv/range`, etcdTls, 'POST', JSON.stringify({ key: Buffer.from(key).toString('base64') }));
+      const r = await request(
+        `${etcd}/v3/kv/range`,
+        etcdTls,
+        'POST',
+        JSON.stringify({ key: Buffer.from(key).toString('base64') }),
+      );
       expect(r.status).toBe(200);
       const kvs = (JSON.parse(r.body) as { kvs?: Array<{ value: string }> }).kvs ?? [];
       expect(kvs).toHaveLength(1);
@@ -111,17 +127,33 @@ describe('encryption at rest', () => {
     expect(raw.toString('latin1')).not.toContain(plaintext);
     expect(raw.toString('latin1')).not.toContain(Buffer.from(plaintext).toString('base64'));
     // control: a ConfigMap (not encrypted) is readable in plain text the same way
-    await cluster.api.post(`/api/v1/namespaces/${NS}/configmaps`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'plain' }, data: { k: plaintext } });
+    await cluster.api.post(`/api/v1/namespaces/${NS}/configmaps`, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'plain' },
+      data: { k: plaintext },
+    });
     expect((await read(`/registry/configmaps/${NS}/plain`)).toString('latin1')).toContain(plaintext);
   });
 });
 
 describe('audit log', () => {
   test('a Secret read is recorded at Metadata without its data', async () => {
-    await cluster.api.post(`/api/v1/namespaces/${NS}/secrets`, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'audited' }, stringData: { token: 'audit-me-not' } });
+    await cluster.api.post(`/api/v1/namespaces/${NS}/secrets`, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'audited' },
+      stringData: { token: 'audit-me-not' },
+    });
     expect((await cluster.api.get(`/api/v1/namespaces/${NS}/secrets/audited`)).status).toBe(200);
     const event = await eventually('the audit event of the Secret read', async () =>
-      auditEvents(cluster.rootfs, AUDIT_LOG).find((e) => e.verb === 'get' && e.objectRef?.resource === 'secrets' && e.objectRef?.name === 'audited' && e.stage === 'ResponseComplete'),
+      auditEvents(cluster.rootfs, AUDIT_LOG).find(
+        (e) =>
+          e.verb === 'get' &&
+          e.objectRef?.resource === 'secrets' &&
+          e.objectRef?.name === 'audited' &&
+          e.stage === 'ResponseComplete',
+      ),
     );
     expect(event.level).toBe('Metadata');
     expect(event.requestObject).toBeUndefined();
@@ -130,10 +162,23 @@ describe('audit log', () => {
   });
 
   test('an RBAC change is recorded with its request and response', async () => {
-    const role = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'audited-role' }, rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get'] }] };
-    expect((await cluster.api.post(`/apis/rbac.authorization.k8s.io/v1/namespaces/${NS}/roles`, role)).status).toBe(201);
+    const role = {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: 'audited-role' },
+      rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get'] }],
+    };
+    expect((await cluster.api.post(`/apis/rbac.authorization.k8s.io/v1/namespaces/${NS}/roles`, role)).status).toBe(
+      201,
+    );
     const event = await eventually('the audit event of the Role creation', async () =>
-      auditEvents(cluster.rootfs, AUDIT_LOG).find((e) => e.verb === 'create' && e.objectRef?.resource === 'roles' && e.objectRef?.name === 'audited-role' && e.stage === 'ResponseComplete'),
+      auditEvents(cluster.rootfs, AUDIT_LOG).find(
+        (e) =>
+          e.verb === 'create' &&
+          e.objectRef?.resource === 'roles' &&
+          e.objectRef?.name === 'audited-role' &&
+          e.stage === 'ResponseComplete',
+      ),
     );
     expect(event.level).toBe('RequestResponse');
     expect(event.requestObject?.rules?.[0]?.resources).toEqual(['configmaps']);
@@ -164,20 +209,38 @@ describe('audit log', () => {
 describe('Pod Security admission defaults', () => {
   test('a privileged pod in a namespace without labels is rejected; a restricted pod is admitted', async () => {
     const ns = 'no-labels';
-    expect((await cluster.api.post('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } })).status).toBe(201);
-    await eventually('the default service account', async () => ((await cluster.api.get(`/api/v1/namespaces/${ns}/serviceaccounts/default`)).status === 200 ? true : undefined));
-    const pod = (name: string, securityContext: Record<string, unknown>, podSecurityContext: Record<string, unknown> = {}) => ({
+    expect(
+      (await cluster.api.post('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }))
+        .status,
+    ).toBe(201);
+    await eventually('the default service account', async () =>
+      (await cluster.api.get(`/api/v1/namespaces/${ns}/serviceaccounts/default`)).status === 200 ? true : undefined,
+    );
+    const pod = (
+      name: string,
+      securityContext: Record<string, unknown>,
+      podSecurityContext: Record<string, unknown> = {},
+    ) => ({
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name },
-      spec: { securityContext: podSecurityContext, containers: [{ name: 'c', image: 'registry.example/app:1', securityContext }] },
+      spec: {
+        securityContext: podSecurityContext,
+        containers: [{ name: 'c', image: 'registry.example/app:1', securityContext }],
+      },
     });
     const privileged = await cluster.api.post(`/api/v1/namespaces/${ns}/pods`, pod('privileged', { privileged: true }));
     expect(privileged.status).toBe(403);
-    expect((JSON.parse(privileged.body) as { message: string }).message).toMatch(/violates PodSecurity "restricted:v1\.\d+": privileged/);
+    expect((JSON.parse(privileged.body) as { message: string }).message).toMatch(
+      /violates PodSecurity "restricted:v1\.\d+": privileged/,
+    );
     const restricted = await cluster.api.post(
       `/api/v1/namespaces/${ns}/pods`,
-      pod('restricted', { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true }, { seccompProfile: { type: 'RuntimeDefault' } }),
+      pod(
+        'restricted',
+        { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true },
+        { seccompProfile: { type: 'RuntimeDefault' } },
+      ),
     );
     expect(restricted.status).toBe(201);
   });
@@ -187,10 +250,22 @@ describe('profiling and debug endpoints', () => {
   test('the API server and controller manager serve no pprof endpoints', async () => {
     expect((await cluster.api.get('/debug/pprof/')).status).toBe(404);
     const adminTls = cluster.cp.adminTls();
-    const kcm = await request(`https://127.0.0.1:${cluster.ports.controllerManagerPort}/debug/pprof/`, { ...adminTls, ca: undefined, rejectUnauthorized: false });
+    const kcm = await request(`https://127.0.0.1:${cluster.ports.controllerManagerPort}/debug/pprof/`, {
+      ...adminTls,
+      ca: undefined,
+      rejectUnauthorized: false,
+    });
     expect(kcm.status).toBe(404);
     // control: an authorized endpoint that exists answers to the same client (so 404 is not an auth failure)
-    expect((await request(`https://127.0.0.1:${cluster.ports.controllerManagerPort}/metrics`, { ...adminTls, ca: undefined, rejectUnauthorized: false })).status).toBe(200);
+    expect(
+      (
+        await request(`https://127.0.0.1:${cluster.ports.controllerManagerPort}/metrics`, {
+          ...adminTls,
+          ca: undefined,
+          rejectUnauthorized: false,
+        })
+      ).status,
+    ).toBe(200);
     expect((await cluster.api.get('/metrics')).status).toBe(200);
   });
 });

@@ -59,13 +59,25 @@ beforeAll(async () => {
   // (1.2.2 --token-auth-file): not this cluster's, so kube-bench must not see it.
   decoyDir = tempDir('kube-bench-decoy');
   fs.symlinkSync('/bin/sh', path.join(decoyDir, 'kube-apiserver'));
-  decoy = spawn(path.join(decoyDir, 'kube-apiserver'), ['-c', 'sleep 900; :', 'decoy', '--token-auth-file=/decoy/tokens.csv', '--authorization-mode=AlwaysAllow'], { stdio: 'ignore' });
+  decoy = spawn(
+    path.join(decoyDir, 'kube-apiserver'),
+    ['-c', 'sleep 900; :', 'decoy', '--token-auth-file=/decoy/tokens.csv', '--authorization-mode=AlwaysAllow'],
+    { stdio: 'ignore' },
+  );
   kubectl = path.join(toolchainBin(), 'kubectl');
   // What `npm run up` applies of the blueprint's cluster objects for the system namespaces: their
   // default ServiceAccounts locked (SystemServiceAccountLockdown, CIS 5.1.5).
-  const lockdown = cluster.blueprint.clusterObjects.filter((o) => o.kind === 'ServiceAccount' && o.metadata?.name === 'default' && ['default', 'kube-node-lease', 'kube-public', 'kube-system'].includes(o.metadata?.namespace ?? ''));
+  const lockdown = cluster.blueprint.clusterObjects.filter(
+    (o) =>
+      o.kind === 'ServiceAccount' &&
+      o.metadata?.name === 'default' &&
+      ['default', 'kube-node-lease', 'kube-public', 'kube-system'].includes(o.metadata?.namespace ?? ''),
+  );
   expect(lockdown).toHaveLength(4);
-  const applied = admin(['apply', '--server-side', '--force-conflicts', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: lockdown }));
+  const applied = admin(
+    ['apply', '--server-side', '--force-conflicts', '-f', '-'],
+    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: lockdown }),
+  );
   if (applied.status !== 0) throw new Error(`applying the system ServiceAccount lockdown failed: ${applied.out}`);
   t = Date.now();
   result = runKubeBench({ stateDir: cluster.stateDir, binDir: toolchainBin() });
@@ -76,13 +88,28 @@ beforeAll(async () => {
 /** kubectl with the cluster's admin kubeconfig (set-up of the negative controls, and look-ups). */
 function admin(args: string[], input?: string): { status: number | null; out: string } {
   const cache = path.join(cluster.stateDir, 'kubectl-cache');
-  const r = spawnSync(kubectl, ['--kubeconfig', path.join(cluster.rootfs, 'etc/kubernetes/admin.conf'), ...args], { encoding: 'utf8', input, env: { PATH: process.env.PATH, KUBECACHEDIR: cache, HOME: cache } });
+  const r = spawnSync(kubectl, ['--kubeconfig', path.join(cluster.rootfs, 'etc/kubernetes/admin.conf'), ...args], {
+    encoding: 'utf8',
+    input,
+    env: { PATH: process.env.PATH, KUBECACHEDIR: cache, HOME: cache },
+  });
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
 /** Our statuses for a control, from hcb verify or from the cluster's objects. */
 async function oursFor(control: string, from: 'verify' | 'live-objects' | undefined): Promise<string[]> {
-  const findings = from === 'live-objects' ? live : (await verifyLocalCluster({ stateDir: cluster.stateDir, nodeFiles: cluster.blueprint.nodeFiles, namespaces: [], exceptions: cluster.blueprint.exceptions, node: true })).findings;
+  const findings =
+    from === 'live-objects'
+      ? live
+      : (
+          await verifyLocalCluster({
+            stateDir: cluster.stateDir,
+            nodeFiles: cluster.blueprint.nodeFiles,
+            namespaces: [],
+            exceptions: cluster.blueprint.exceptions,
+            node: true,
+          })
+        ).findings;
   return [...new Set(findings.filter((f) => f.control === control).map((f) => f.status))].sort();
 }
 
@@ -91,7 +118,9 @@ afterAll(async () => {
   if (decoyDir) fs.rmSync(decoyDir, { recursive: true, force: true });
   await cluster?.stop();
   const s = (k: string) => ((timing[k] ?? 0) / 1000).toFixed(1);
-  process.stderr.write(`[external-kube-bench] cluster up ${s('clusterUp')} s, kube-bench run ${s('kubeBench')} s, negative controls ${s('negative')} s (files), ${s('negativePolicies')} s (RBAC), restart ${s('restart')} s\n`);
+  process.stderr.write(
+    `[external-kube-bench] cluster up ${s('clusterUp')} s, kube-bench run ${s('kubeBench')} s, negative controls ${s('negative')} s (files), ${s('negativePolicies')} s (RBAC), restart ${s('restart')} s\n`,
+  );
 });
 
 test('the review file is well-formed and names only real controls', () => {
@@ -100,14 +129,27 @@ test('the review file is well-formed and names only real controls', () => {
   for (const [check, e] of Object.entries(review)) {
     if (e.control) expect([check, ids.has(e.control)]).toEqual([check, true]);
     // Our control must map the same CIS recommendation.
-    if (e.control) expect([check, CATALOGUE.find((c) => c.id === e.control)?.frameworks.cis?.includes(check)]).toEqual([check, true]);
+    if (e.control)
+      expect([check, CATALOGUE.find((c) => c.id === e.control)?.frameworks.cis?.includes(check)]).toEqual([
+        check,
+        true,
+      ]);
   }
 });
 
 test('kube-bench ran every target on this cluster, and saw only its processes', () => {
   expect(result.benchmark).toBe('cis-1.10');
   expect(result.sections.map((s) => s.target).sort()).toEqual([...KUBE_BENCH_TARGETS].sort());
-  expect(Object.keys(result.processes)).toEqual(expect.arrayContaining(['containerd', 'etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet']));
+  expect(Object.keys(result.processes)).toEqual(
+    expect.arrayContaining([
+      'containerd',
+      'etcd',
+      'kube-apiserver',
+      'kube-controller-manager',
+      'kube-scheduler',
+      'kubelet',
+    ]),
+  );
   // The API server checks read exactly one process line: ours, not the decoy.
   const ps = result.checks.find((c) => c.id === '1.2.2')!;
   const lines = (ps.actual ?? '').split('\n').filter((l) => l.trim());
@@ -128,7 +170,8 @@ test('every automated check is PASS or reviewed with the same status, and no rev
   const { unreviewed, wrongStatus, stale } = compareWithReview(result, review);
   expect({ unreviewed, wrongStatus, stale }).toEqual({ unreviewed: [], wrongStatus: [], stale: [] });
   // Checks whose audit needs kubectl are only reviewed as detection limitations.
-  for (const c of notPassing(result).filter((x) => x.needsKubectl)) expect([c.id, review[c.id].kind]).toEqual([c.id, 'detection-limitation']);
+  for (const c of notPassing(result).filter((x) => x.needsKubectl))
+    expect([c.id, review[c.id].kind]).toEqual([c.id, 'detection-limitation']);
 });
 
 test('where the review names our control for the same CIS id, hcb verify or our engine on the live objects gives the result it states', async () => {
@@ -142,20 +185,34 @@ test('where the review names our control for the same CIS id, hcb verify or our 
 });
 
 test('where kube-bench passes an automated check, our controls for the same CIS id do not fail', async () => {
-  const verified = await verifyLocalCluster({ stateDir: cluster.stateDir, nodeFiles: cluster.blueprint.nodeFiles, namespaces: [], exceptions: cluster.blueprint.exceptions, node: true });
+  const verified = await verifyLocalCluster({
+    stateDir: cluster.stateDir,
+    nodeFiles: cluster.blueprint.nodeFiles,
+    namespaces: [],
+    exceptions: cluster.blueprint.exceptions,
+    node: true,
+  });
   const findings = [...verified.findings, ...live];
   // One control can map several CIS ids (HCB-NODEFILE-ETCD-DATA: 1.1.11 mode and 1.1.12 owner); its
   // verdict is explained when the review file states it for a sibling id kube-bench does not pass.
   const review = loadKubeBenchReview(REVIEW_FILE);
-  const explained = new Set(Object.values(review).flatMap((e) => (e.control ? reviewedStatuses(e).map((o) => `${e.control} ${o}`) : [])));
+  const explained = new Set(
+    Object.values(review).flatMap((e) => (e.control ? reviewedStatuses(e).map((o) => `${e.control} ${o}`) : [])),
+  );
   const disagreements: string[] = [];
   let compared = 0;
   for (const c of result.checks.filter((x) => x.automated && x.status === 'PASS')) {
     const controls = CATALOGUE.filter((k) => k.frameworks.cis?.includes(c.id)).map((k) => k.id);
     const ours = findings.filter((f) => controls.includes(f.control));
     if (ours.length) compared++;
-    for (const f of ours.filter((x) => (x.status === 'fail' || x.status === 'error' || x.status === 'accepted') && !explained.has(`${x.control} ${x.status}`))) {
-      disagreements.push(`${c.id} PASS, ${f.control} ${f.status}: ${f.object?.path ?? f.object?.name ?? ''} ${f.message.slice(0, 200)}`);
+    for (const f of ours.filter(
+      (x) =>
+        (x.status === 'fail' || x.status === 'error' || x.status === 'accepted') &&
+        !explained.has(`${x.control} ${x.status}`),
+    )) {
+      disagreements.push(
+        `${c.id} PASS, ${f.control} ${f.status}: ${f.object?.path ?? f.object?.name ?? ''} ${f.message.slice(0, 200)}`,
+      );
     }
   }
   expect(compared).toBeGreaterThan(30);
@@ -164,14 +221,25 @@ test('where kube-bench passes an automated check, our controls for the same CIS 
 
 test('negative control: a world-readable API server manifest and a group-readable kubelet kubeconfig fail 1.1.1 and 4.1.5', () => {
   const before = result.checks.filter((c) => c.id === '1.1.1' || c.id === '4.1.5').map((c) => [c.id, c.status]);
-  expect(before).toEqual([['1.1.1', 'PASS'], ['4.1.5', 'PASS']]);
-  const files = [path.join(cluster.rootfs, 'etc/kubernetes/manifests/kube-apiserver.yaml'), path.join(cluster.rootfs, 'etc/kubernetes/kubelet.conf')];
+  expect(before).toEqual([
+    ['1.1.1', 'PASS'],
+    ['4.1.5', 'PASS'],
+  ]);
+  const files = [
+    path.join(cluster.rootfs, 'etc/kubernetes/manifests/kube-apiserver.yaml'),
+    path.join(cluster.rootfs, 'etc/kubernetes/kubelet.conf'),
+  ];
   const modes = files.map((f) => fs.statSync(f).mode & 0o7777);
   const t = Date.now();
   try {
     fs.chmodSync(files[0], 0o644);
     fs.chmodSync(files[1], 0o640);
-    const broken = runKubeBench({ stateDir: cluster.stateDir, binDir: toolchainBin(), targets: ['master', 'node'], checks: ['1.1.1', '4.1.5'] });
+    const broken = runKubeBench({
+      stateDir: cluster.stateDir,
+      binDir: toolchainBin(),
+      targets: ['master', 'node'],
+      checks: ['1.1.1', '4.1.5'],
+    });
     expect(broken.checks.map((c) => [c.id, c.status, c.actual])).toEqual([
       ['1.1.1', 'FAIL', 'permissions=644'],
       ['4.1.5', 'FAIL', 'permissions=640'],
@@ -179,8 +247,16 @@ test('negative control: a world-readable API server manifest and a group-readabl
   } finally {
     files.forEach((f, i) => fs.chmodSync(f, modes[i]));
   }
-  const restored = runKubeBench({ stateDir: cluster.stateDir, binDir: toolchainBin(), targets: ['master', 'node'], checks: ['1.1.1', '4.1.5'] });
-  expect(restored.checks.map((c) => [c.id, c.status])).toEqual([['1.1.1', 'PASS'], ['4.1.5', 'PASS']]);
+  const restored = runKubeBench({
+    stateDir: cluster.stateDir,
+    binDir: toolchainBin(),
+    targets: ['master', 'node'],
+    checks: ['1.1.1', '4.1.5'],
+  });
+  expect(restored.checks.map((c) => [c.id, c.status])).toEqual([
+    ['1.1.1', 'PASS'],
+    ['4.1.5', 'PASS'],
+  ]);
   timing.negative = Date.now() - t;
 });
 
@@ -193,14 +269,27 @@ describe('kubectl for the policies checks (5.1.x)', () => {
     for (const c of policies) {
       expect([c.id, c.needsKubectl]).toEqual([c.id, false]);
       // Every audit got an answer from the API (none was refused or failed to connect).
-      expect([c.id, /forbidden|unauthorized|error|unable to connect|not found/i.test(c.actual ?? '')]).toEqual([c.id, false]);
+      expect([c.id, /forbidden|unauthorized|error|unable to connect|not found/i.test(c.actual ?? '')]).toEqual([
+        c.id,
+        false,
+      ]);
     }
     expect(result.checks.find((c) => c.id === '5.1.2')?.actual).toBe('canGetListWatchSecretsAsSystemAuthenticated: no');
     expect(result.checks.find((c) => c.id === '5.1.4')?.actual).toBe('canCreatePodsAsSystemAuthenticated: no');
     // 5.1.1 runs under a shell with [[ ]] (under dash every binding would be compliant): kubeadm's binding is not.
-    expect(result.checks.find((c) => c.id === '5.1.1')?.actual).toMatch(/role_name: kubeadm:cluster-admins role_binding: cluster-admin subject: kubeadm:cluster-admins is_compliant: false/);
+    expect(result.checks.find((c) => c.id === '5.1.1')?.actual).toMatch(
+      /role_name: kubeadm:cluster-admins role_binding: cluster-admin subject: kubeadm:cluster-admins is_compliant: false/,
+    );
     // Nothing of the reader is left: no object with its label, no kubeconfig in the run directory.
-    const left = admin(['get', 'serviceaccounts,clusterroles,clusterrolebindings', '-A', '-l', KUBE_BENCH_READER_LABEL, '-o', 'json']);
+    const left = admin([
+      'get',
+      'serviceaccounts,clusterroles,clusterrolebindings',
+      '-A',
+      '-l',
+      KUBE_BENCH_READER_LABEL,
+      '-o',
+      'json',
+    ]);
     expect(left.status).toBe(0);
     expect(JSON.parse(left.out).items).toEqual([]);
     expect(fs.existsSync(path.join(result.dir, 'kubeconfig'))).toBe(false);
@@ -210,7 +299,10 @@ describe('kubectl for the policies checks (5.1.x)', () => {
     let token = '';
     let server = '';
     const asReader = (kubeconfig: string, args: string[], stdoutOnly = false) => {
-      const r = spawnSync(kubectl, ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH, KUBECACHEDIR: path.join(cluster.stateDir, 'kubectl-cache') } });
+      const r = spawnSync(kubectl, ['--kubeconfig', kubeconfig, ...args], {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH, KUBECACHEDIR: path.join(cluster.stateDir, 'kubectl-cache') },
+      });
       return (stdoutOnly ? r.stdout : `${r.stdout}${r.stderr}`).trim();
     };
     const kubeconfigFile = path.join(tempDir('kube-bench-reader'), 'kubeconfig');
@@ -221,15 +313,35 @@ describe('kubectl for the policies checks (5.1.x)', () => {
       server = /server: (\S+)/.exec(kc)![1];
       // The answer is on stdout (kubectl warns on stderr, e.g. about cluster-scoped resources).
       const can = (...a: string[]) => asReader(reader.kubeconfig, ['auth', 'can-i', ...a], true);
-      expect(asReader(reader.kubeconfig, ['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}'])).toBe(`system:serviceaccount:${reader.serviceAccount.replace('/', ':')}`);
-      for (const a of [['list', 'clusterrolebindings'], ['list', 'clusterroles'], ['get', 'roles', '-A'], ['list', 'serviceaccounts', '-A'], ['list', 'pods', '-A']]) expect([a, can(...a)]).toEqual([a, 'yes']);
-      for (const a of [['get', 'secrets', '-A'], ['list', 'secrets', '-A'], ['watch', 'secrets', '-A'], ['create', 'pods', '-A'], ['delete', 'clusterroles'], ['list', 'rolebindings', '-A'], ['get', 'configmaps', '-A'], ['impersonate', 'users']]) {
+      expect(asReader(reader.kubeconfig, ['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}'])).toBe(
+        `system:serviceaccount:${reader.serviceAccount.replace('/', ':')}`,
+      );
+      for (const a of [
+        ['list', 'clusterrolebindings'],
+        ['list', 'clusterroles'],
+        ['get', 'roles', '-A'],
+        ['list', 'serviceaccounts', '-A'],
+        ['list', 'pods', '-A'],
+      ])
+        expect([a, can(...a)]).toEqual([a, 'yes']);
+      for (const a of [
+        ['get', 'secrets', '-A'],
+        ['list', 'secrets', '-A'],
+        ['watch', 'secrets', '-A'],
+        ['create', 'pods', '-A'],
+        ['delete', 'clusterroles'],
+        ['list', 'rolebindings', '-A'],
+        ['get', 'configmaps', '-A'],
+        ['impersonate', 'users'],
+      ]) {
         expect([a, can(...a)]).toEqual([a, 'no']);
       }
       // Impersonating system:authenticated works for the question 5.1.2/5.1.4 ask, for nothing else.
       expect(can('create', 'pods', '-A', '--as=system:authenticated')).toBe('no');
       expect(asReader(reader.kubeconfig, ['get', 'pods', '-A', '--as=system:authenticated'])).toMatch(/forbidden/i);
-      expect(asReader(reader.kubeconfig, ['auth', 'can-i', 'get', 'secrets', '--as=kubernetes-admin'])).toMatch(/forbidden/i);
+      expect(asReader(reader.kubeconfig, ['auth', 'can-i', 'get', 'secrets', '--as=kubernetes-admin'])).toMatch(
+        /forbidden/i,
+      );
       expect(asReader(reader.kubeconfig, ['get', 'secrets', '-n', 'kube-system'])).toMatch(/forbidden/i);
       return reader.serviceAccount;
     });
@@ -242,20 +354,28 @@ describe('kubectl for the policies checks (5.1.x)', () => {
     const ca = fs.readFileSync(path.join(cluster.rootfs, 'etc/kubernetes/pki/ca.crt'));
     const status = () =>
       new Promise<number | string>((resolve) => {
-        const req = https.request(`${server}/api`, { headers: { Authorization: `Bearer ${token}` }, ca, servername: 'kubernetes' }, (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 'none');
-        });
+        const req = https.request(
+          `${server}/api`,
+          { headers: { Authorization: `Bearer ${token}` }, ca, servername: 'kubernetes' },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 'none');
+          },
+        );
         req.on('error', (e) => resolve(e.message));
         req.end();
       });
     const deleted = Date.now();
     const seen: Array<number | string> = [];
-    await eventually('the deleted reader token to be refused', async () => {
-      const s = await status();
-      seen.push(s);
-      return s === 401 ? s : undefined;
-    }, 20_000);
+    await eventually(
+      'the deleted reader token to be refused',
+      async () => {
+        const s = await status();
+        seen.push(s);
+        return s === 401 ? s : undefined;
+      },
+      20_000,
+    );
     // Within the cache's 10 s (plus polling slack); before that it may still be accepted.
     expect(Date.now() - deleted).toBeLessThan(15_000);
     expect(seen.every((x) => x === 200 || x === 401)).toBe(true);
@@ -267,20 +387,41 @@ describe('kubectl for the policies checks (5.1.x)', () => {
       apiVersion: 'v1',
       kind: 'List',
       items: [
-        { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['create'] }, { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] }] },
-        { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name }, subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'system:authenticated' }] },
+        {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'ClusterRole',
+          metadata: { name },
+          rules: [
+            { apiGroups: [''], resources: ['pods'], verbs: ['create'] },
+            { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] },
+          ],
+        },
+        {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'ClusterRoleBinding',
+          metadata: { name },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+          subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'system:authenticated' }],
+        },
       ],
     });
     const t = Date.now();
     expect(admin(['create', '-f', '-'], objects).status).toBe(0);
     try {
-      const broken = runKubeBench({ stateDir: cluster.stateDir, binDir: toolchainBin(), targets: ['policies'], checks: ['5.1.2', '5.1.4'] });
+      const broken = runKubeBench({
+        stateDir: cluster.stateDir,
+        binDir: toolchainBin(),
+        targets: ['policies'],
+        checks: ['5.1.2', '5.1.4'],
+      });
       expect(broken.checks.map((c) => [c.id, c.status, c.actual])).toEqual([
         // kubectl sends "get,list,watch" as one verb, which only a rule with verb "*" matches.
         ['5.1.2', 'PASS', 'canGetListWatchSecretsAsSystemAuthenticated: no'],
         ['5.1.4', 'FAIL', 'canCreatePodsAsSystemAuthenticated: yes'],
       ]);
-      const ours = liveObjectFindings({ stateDir: cluster.stateDir, kubectl, exceptions: cluster.blueprint.exceptions }).filter((f) => f.object?.name === name && f.status === 'fail').map((f) => f.control);
+      const ours = liveObjectFindings({ stateDir: cluster.stateDir, kubectl, exceptions: cluster.blueprint.exceptions })
+        .filter((f) => f.object?.name === name && f.status === 'fail')
+        .map((f) => f.control);
       expect(ours).toEqual(expect.arrayContaining(['HCB-RBAC-SECRETS-READ']));
     } finally {
       admin(['delete', '--ignore-not-found', '-f', '-'], objects);
@@ -298,9 +439,20 @@ test('4.1.9: the kubelet configuration is 0600 on disk and stays 0600 across a r
   await cluster.cp.up();
   timing.restart = Date.now() - t;
   expect(fs.statSync(file).mode & 0o7777).toBe(0o600);
-  const again = runKubeBench({ stateDir: cluster.stateDir, binDir: toolchainBin(), targets: ['node'], checks: ['4.1.9'] });
+  const again = runKubeBench({
+    stateDir: cluster.stateDir,
+    binDir: toolchainBin(),
+    targets: ['node'],
+    checks: ['4.1.9'],
+  });
   expect(again.checks.map((c) => [c.id, c.status, c.actual])).toEqual([['4.1.9', 'PASS', 'permissions=600']]);
-  const { findings } = await verifyLocalCluster({ stateDir: cluster.stateDir, nodeFiles: cluster.blueprint.nodeFiles, namespaces: [], exceptions: cluster.blueprint.exceptions, node: true });
+  const { findings } = await verifyLocalCluster({
+    stateDir: cluster.stateDir,
+    nodeFiles: cluster.blueprint.nodeFiles,
+    namespaces: [],
+    exceptions: cluster.blueprint.exceptions,
+    node: true,
+  });
   const ours = findings.filter((f) => f.control === 'HCB-NODEFILE-KUBELET-CONFIG');
   expect(ours.length).toBeGreaterThan(0);
   expect([...new Set(ours.map((f) => f.status))]).toEqual(['pass']);

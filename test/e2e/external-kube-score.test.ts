@@ -21,7 +21,10 @@ interface Review {
   reason?: string;
   note?: string;
 }
-const REVIEW = parseYaml(fs.readFileSync(path.join(REPO, 'test/external/kube-score-review.yaml'), 'utf8')) as Record<string, Review>;
+const REVIEW = parseYaml(fs.readFileSync(path.join(REPO, 'test/external/kube-score-review.yaml'), 'utf8')) as Record<
+  string,
+  Review
+>;
 
 interface KubeScoreObject {
   type_meta: { kind: string };
@@ -32,17 +35,29 @@ interface KubeScoreObject {
 function kubeScore(files: string[]): Array<{ kind: string; name: string; namespace?: string; check: string }> {
   let out: string;
   try {
-    out = execFileSync(path.join(toolchainBin(), 'kube-score'), ['score', '--output-format', 'json', ...files], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    out = execFileSync(path.join(toolchainBin(), 'kube-score'), ['score', '--output-format', 'json', ...files], {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
   } catch (e: any) {
     out = e.stdout; // kube-score exits non-zero when something is critical
   }
   const objects = JSON.parse(out) as KubeScoreObject[];
   return objects.flatMap((o) =>
-    o.checks.filter((c) => !c.skipped && c.grade < 10).map((c) => ({ kind: o.type_meta.kind, name: o.object_meta.name, namespace: o.object_meta.namespace, check: c.check.id })),
+    o.checks
+      .filter((c) => !c.skipped && c.grade < 10)
+      .map((c) => ({
+        kind: o.type_meta.kind,
+        name: o.object_meta.name,
+        namespace: o.object_meta.namespace,
+        check: c.check.id,
+      })),
   );
 }
 
-async function ourFailures(files: string[]): Promise<Array<{ control: string; kind?: string; name?: string; namespace?: string }>> {
+async function ourFailures(
+  files: string[],
+): Promise<Array<{ control: string; kind?: string; name?: string; namespace?: string }>> {
   const loaded = await loadInputs(files);
   return evaluate(loaded.documents, { now: new Date('2026-06-01T00:00:00Z') })
     .filter((f) => f.status === 'fail')
@@ -58,12 +73,33 @@ test('the review file names only real controls, and every entry has a control or
 });
 
 for (const [label, inputs] of [
-  ['the insecure manifests', () => fs.readdirSync(path.join(REPO, 'test/fixtures/insecure/apps')).map((f) => path.join(REPO, 'test/fixtures/insecure/apps', f))],
+  [
+    'the insecure manifests',
+    () =>
+      fs
+        .readdirSync(path.join(REPO, 'test/fixtures/insecure/apps'))
+        .map((f) => path.join(REPO, 'test/fixtures/insecure/apps', f)),
+  ],
   [
     "the blueprint's own output",
     () => {
       const out = path.join(tempDir('kube-score'), 'synth');
-      execFileSync(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(REPO, 'cli/main.ts'), 'synth', '--out', out, '--namespace', 'team-a', '--namespace', 'team-b'], { cwd: REPO, stdio: 'ignore' });
+      execFileSync(
+        process.execPath,
+        [
+          '-r',
+          'ts-node/register/transpile-only',
+          path.join(REPO, 'cli/main.ts'),
+          'synth',
+          '--out',
+          out,
+          '--namespace',
+          'team-a',
+          '--namespace',
+          'team-b',
+        ],
+        { cwd: REPO, stdio: 'ignore' },
+      );
       return [path.join(out, 'cluster.yaml')];
     },
   ],
@@ -77,12 +113,23 @@ for (const [label, inputs] of [
     for (const t of theirs) {
       const r = REVIEW[t.check];
       if (!r) {
-        unexplained.push(`${t.check} on ${t.kind} ${t.namespace ?? ''}/${t.name}: not in test/external/kube-score-review.yaml`);
+        unexplained.push(
+          `${t.check} on ${t.kind} ${t.namespace ?? ''}/${t.name}: not in test/external/kube-score-review.yaml`,
+        );
         continue;
       }
       if (r.reason) continue;
-      const hit = ours.some((o) => o.control === r.control && (r.scope === 'namespace' ? o.namespace === t.namespace || (o.kind === 'Namespace' && o.name === t.namespace) : o.name === t.name && o.namespace === t.namespace));
-      if (!hit) unexplained.push(`${t.check} on ${t.kind} ${t.namespace ?? ''}/${t.name}: kube-score fails it, ${r.control} does not`);
+      const hit = ours.some(
+        (o) =>
+          o.control === r.control &&
+          (r.scope === 'namespace'
+            ? o.namespace === t.namespace || (o.kind === 'Namespace' && o.name === t.namespace)
+            : o.name === t.name && o.namespace === t.namespace),
+      );
+      if (!hit)
+        unexplained.push(
+          `${t.check} on ${t.kind} ${t.namespace ?? ''}/${t.name}: kube-score fails it, ${r.control} does not`,
+        );
     }
     expect(unexplained).toEqual([]);
   });

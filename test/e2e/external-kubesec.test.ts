@@ -61,15 +61,25 @@ interface Reported {
 /** The workloads our constructs render (the shape of examples/app), as plain objects. */
 function blueprintWorkloads(): KubeObject[] {
   const chart: Chart = Testing.chart();
-  const ns = new HardenedNamespace(chart, 'shop', { app: 'shop', team: 'shop-team', environment: 'prod', protectionNeed: 'high', size: 'small' });
-  for (const [id, protectionNeed] of [['web', 'high'], ['worker', 'normal']] as const) {
+  const ns = new HardenedNamespace(chart, 'shop', {
+    app: 'shop',
+    team: 'shop-team',
+    environment: 'prod',
+    protectionNeed: 'high',
+    size: 'small',
+  });
+  for (const [id, protectionNeed] of [
+    ['web', 'high'],
+    ['worker', 'normal'],
+  ] as const) {
     new HardenedWorkload(chart, id, {
       namespace: ns.namespaceName,
       protectionNeed,
       containers: [
         {
           name: id,
-          image: 'registry.example.com/shop/web@sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0',
+          image:
+            'registry.example.com/shop/web@sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0',
           ports: [{ number: 8080, name: 'http' }],
           liveness: Probe.fromHttpGet('/healthz'),
           readiness: Probe.fromHttpGet('/ready'),
@@ -87,10 +97,15 @@ function kubesec(objects: readonly KubeObject[]): Reported[] {
   const dir = tempDir('kubesec');
   const schemas = path.join(dir, 'schemas');
   fs.mkdirSync(schemas);
-  for (const kind of new Set(objects.map((o) => String(o.kind).toLowerCase()))) fs.writeFileSync(path.join(schemas, `${kind}.json`), '{"type": "object"}\n');
+  for (const kind of new Set(objects.map((o) => String(o.kind).toLowerCase())))
+    fs.writeFileSync(path.join(schemas, `${kind}.json`), '{"type": "object"}\n');
   const input = path.join(dir, 'input.yaml');
   fs.writeFileSync(input, objects.map((o) => stringify(o)).join('---\n'));
-  const res = spawnSync(path.join(toolchainBin(), 'kubesec'), ['scan', '--schema-location', `${schemas}/{{ .ResourceKind }}.json`, input], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const res = spawnSync(
+    path.join(toolchainBin(), 'kubesec'),
+    ['scan', '--schema-location', `${schemas}/{{ .ResourceKind }}.json`, input],
+    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+  );
   // kubesec exits 2 when an object scores 0 or less; anything else is a failure to run.
   if (res.status !== 0 && res.status !== 2) throw new Error(`kubesec exited ${res.status}: ${res.stderr}`);
   const reports = JSON.parse(res.stdout) as KubesecReport[];
@@ -111,10 +126,18 @@ function kubesec(objects: readonly KubeObject[]): Reported[] {
   return out;
 }
 
-function ourVerdicts(docs: readonly Document[]): Array<{ control: string; status: string; kind?: string; name?: string; namespace: string }> {
+function ourVerdicts(
+  docs: readonly Document[],
+): Array<{ control: string; status: string; kind?: string; name?: string; namespace: string }> {
   return evaluate(docs, { now: new Date('2026-06-01T00:00:00Z') })
     .filter((f) => f.status === 'fail' || f.status === 'not-applicable')
-    .map((f) => ({ control: f.control, status: f.status, kind: f.object?.kind, name: f.object?.name, namespace: f.object?.namespace ?? 'default' }));
+    .map((f) => ({
+      control: f.control,
+      status: f.status,
+      kind: f.object?.kind,
+      name: f.object?.name,
+      namespace: f.object?.namespace ?? 'default',
+    }));
 }
 
 const used = new Set<string>();
@@ -125,7 +148,8 @@ test('the review file names only real controls, and every entry has a control or
     expect([rule, Boolean(r.control) !== Boolean(r.reason)]).toEqual([rule, true]);
     if (r.control) expect([rule, ids.has(r.control)]).toEqual([rule, true]);
     if (r.covers) expect([rule, Boolean(r.reason), ids.has(r.covers)]).toEqual([rule, true, true]);
-    if (r.notApplicable !== undefined) expect([rule, Boolean(r.control), r.notApplicable.length > 20]).toEqual([rule, true, true]);
+    if (r.notApplicable !== undefined)
+      expect([rule, Boolean(r.control), r.notApplicable.length > 20]).toEqual([rule, true, true]);
   }
 });
 
@@ -139,7 +163,10 @@ const INPUTS: Array<[string, () => Promise<Document[]>]> = [
       return loaded.documents;
     },
   ],
-  ["the workloads the blueprint's constructs render", async () => blueprintWorkloads().map((object) => ({ object, source: { file: 'blueprint' } }))],
+  [
+    "the workloads the blueprint's constructs render",
+    async () => blueprintWorkloads().map((object) => ({ object, source: { file: 'blueprint' } })),
+  ],
 ];
 
 for (const [label, load] of INPUTS) {
@@ -158,8 +185,12 @@ for (const [label, load] of INPUTS) {
       }
       used.add(t.rule);
       if (r.reason) continue;
-      const same = ours.filter((o) => o.control === r.control && o.kind === t.kind && o.name === t.name && o.namespace === t.namespace);
-      const hit = same.some((o) => o.status === 'fail') || (r.notApplicable !== undefined && same.some((o) => o.status === 'not-applicable'));
+      const same = ours.filter(
+        (o) => o.control === r.control && o.kind === t.kind && o.name === t.name && o.namespace === t.namespace,
+      );
+      const hit =
+        same.some((o) => o.status === 'fail') ||
+        (r.notApplicable !== undefined && same.some((o) => o.status === 'not-applicable'));
       if (!hit) unexplained.push(`${what}: kubesec reports it, ${r.control} does not fail there`);
     }
     expect(unexplained).toEqual([]);

@@ -14,12 +14,32 @@ import * as os from 'os';
 import * as path from 'path';
 import { COMPONENTS } from '../../stacks/local/control-plane';
 import { startCluster, TestCluster } from './support/cluster';
-import { ApiClient, installProvider, mustRun, processAlive, pulumiEnv, REPO, run, tempDir, tempProject, toolchainBin } from './support/env';
+import {
+  ApiClient,
+  installProvider,
+  mustRun,
+  processAlive,
+  pulumiEnv,
+  REPO,
+  run,
+  tempDir,
+  tempProject,
+  toolchainBin,
+} from './support/env';
 
 jest.setTimeout(1_800_000);
 
 const BASE = 47643;
-const CLI_PORTS = ['--api-server-port', String(BASE), '--etcd-port', String(BASE + 1), '--controller-manager-port', String(BASE + 4), '--scheduler-port', String(BASE + 5)];
+const CLI_PORTS = [
+  '--api-server-port',
+  String(BASE),
+  '--etcd-port',
+  String(BASE + 1),
+  '--controller-manager-port',
+  String(BASE + 4),
+  '--scheduler-port',
+  String(BASE + 5),
+];
 const bin = toolchainBin();
 
 interface Run {
@@ -31,9 +51,17 @@ interface Run {
 }
 
 /** Starts a command; `done` resolves when it exits, killed after `timeoutMs` (a hang fails the test). */
-function start(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): { child: ChildProcess; done: Promise<Run> } {
+function start(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): { child: ChildProcess; done: Promise<Run> } {
   const t0 = Date.now();
-  const child = spawn(cmd, args, { cwd: opts.cwd ?? REPO, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, args, {
+    cwd: opts.cwd ?? REPO,
+    env: opts.env ?? process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -49,9 +77,23 @@ function start(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.P
 }
 
 function hcbCluster(stateDir: string, action: string, extra: string[] = []) {
-  return start(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(REPO, 'cli/main.ts'), 'cluster', action, '--state-dir', stateDir, ...CLI_PORTS, ...extra], {
-    env: { ...process.env, HCB_TOOLCHAIN_BIN: bin },
-  });
+  return start(
+    process.execPath,
+    [
+      '-r',
+      'ts-node/register/transpile-only',
+      path.join(REPO, 'cli/main.ts'),
+      'cluster',
+      action,
+      '--state-dir',
+      stateDir,
+      ...CLI_PORTS,
+      ...extra,
+    ],
+    {
+      env: { ...process.env, HCB_TOOLCHAIN_BIN: bin },
+    },
+  );
 }
 
 async function until<T>(what: string, fn: () => T | undefined, timeoutMs: number): Promise<T> {
@@ -80,7 +122,8 @@ function processesOf(stateDir: string): Array<{ pid: number; name: string }> {
     try {
       if (fs.readlinkSync(`/proc/${e}/cwd`) !== stateDir) continue;
       const name = path.basename(fs.readlinkSync(`/proc/${e}/exe`));
-      if ((COMPONENTS as readonly string[]).includes(name) && processAlive(Number(e))) found.push({ pid: Number(e), name });
+      if ((COMPONENTS as readonly string[]).includes(name) && processAlive(Number(e)))
+        found.push({ pid: Number(e), name });
     } catch {
       /* gone */
     }
@@ -108,7 +151,11 @@ async function killAndWait(pid: number): Promise<void> {
 /** Every *.json under a directory (Pulumi's lock files); [] when it does not exist. */
 function lockFiles(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? lockFiles(path.join(dir, e.name)) : e.name.endsWith('.json') ? [path.join(dir, e.name)] : []));
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) =>
+      e.isDirectory() ? lockFiles(path.join(dir, e.name)) : e.name.endsWith('.json') ? [path.join(dir, e.name)] : [],
+    );
 }
 
 const timings: string[] = [];
@@ -145,7 +192,8 @@ describe('hcb cluster up on stale and contended state', () => {
     unrelated.push(a, b);
     const sleepExe = fs.readlinkSync(`/proc/${b.pid}/exe`);
     const rec = (n: string) => record(stateDir, n)!;
-    const write = (n: string, r: unknown) => fs.writeFileSync(path.join(stateDir, 'run', `${n}.json`), JSON.stringify(r));
+    const write = (n: string, r: unknown) =>
+      fs.writeFileSync(path.join(stateDir, 'run', `${n}.json`), JSON.stringify(r));
     // etcd: still running, its record lost (it holds its ports).
     const etcd = rec('etcd');
     fs.rmSync(path.join(stateDir, 'run', 'etcd.json'));
@@ -166,7 +214,10 @@ describe('hcb cluster up on stale and contended state', () => {
     const again = await hcbCluster(stateDir, 'up').done;
     timings.push(`hcb cluster up (recovering stale state): ${again.ms} ms`);
     expect(again.stderr).toContain(`etcd: pid ${etcd.pid} runs from this state directory without a record`);
-    for (const n of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) expect(again.stderr).toMatch(new RegExp(`${n}: not running \\(pid \\d+ .* is gone or another program\\), starting it`));
+    for (const n of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'])
+      expect(again.stderr).toMatch(
+        new RegExp(`${n}: not running \\(pid \\d+ .* is gone or another program\\), starting it`),
+      );
     expect(again.stderr).not.toContain('waiting for');
     expect(`${again.status}\n${again.stderr}`).toMatch(/^0\n/);
     expect(processAlive(a.pid!)).toBe(true);
@@ -208,7 +259,9 @@ describe('hcb cluster up on stale and contended state', () => {
     const r = await up.done;
     timings.push(`hcb cluster up with etcd killed: failed after ${r.ms} ms`);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/hcb: local control plane: etcd is not running any more \(while kube-apiserver was starting\)/);
+    expect(r.stderr).toMatch(
+      /hcb: local control plane: etcd is not running any more \(while kube-apiserver was starting\)/,
+    );
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
     const again = await hcbCluster(stateDir, 'up').done;
     expectOk(again);
@@ -224,8 +277,14 @@ describe('pulumi up of the local stack with etcd, kube-apiserver and the Pulumi 
   let env: NodeJS.ProcessEnv = {};
   const pulumiBin = path.join(bin, 'pulumi');
   const pulumi = (args: string[]) => mustRun(pulumiBin, [...args, '--non-interactive'], { cwd: project, env });
-  const up = () => start(pulumiBin, ['up', '--yes', '--skip-preview', '--non-interactive'], { cwd: project, env, timeoutMs: 900_000 });
-  const guard = (action: string, arg: string) => start(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(REPO, 'stacks/local/stack-guard.ts'), action, arg], { cwd: project, env, timeoutMs: 300_000 }).done;
+  const up = () =>
+    start(pulumiBin, ['up', '--yes', '--skip-preview', '--non-interactive'], { cwd: project, env, timeoutMs: 900_000 });
+  const guard = (action: string, arg: string) =>
+    start(
+      process.execPath,
+      ['-r', 'ts-node/register/transpile-only', path.join(REPO, 'stacks/local/stack-guard.ts'), action, arg],
+      { cwd: project, env, timeoutMs: 300_000 },
+    ).done;
   const ns = (x: string) => `hcb-e2e-faults-${x}`;
   const api = () => new ApiClient(fs.readFileSync(path.join(stateDir, 'rootfs/etc/kubernetes/admin.conf'), 'utf8'));
   /** Object identities per namespace, the namespace's name replaced: every hardened namespace gets the same set. */
@@ -241,14 +300,25 @@ describe('pulumi up of the local stack with etcd, kube-apiserver and the Pulumi 
     pulumi(['config', 'set', 'stateDir', stateDir]);
     pulumi(['config', 'set', 'node', 'false']);
     pulumi(['config', 'set', '--path', 'namespaces[0]', ns('a')]);
-    const ports = { apiServerPort: BASE, etcdClientPort: BASE + 1, etcdPeerPort: BASE + 2, etcdMetricsPort: BASE + 3, controllerManagerPort: BASE + 4, schedulerPort: BASE + 5 };
+    const ports = {
+      apiServerPort: BASE,
+      etcdClientPort: BASE + 1,
+      etcdPeerPort: BASE + 2,
+      etcdMetricsPort: BASE + 3,
+      controllerManagerPort: BASE + 4,
+      schedulerPort: BASE + 5,
+    };
     for (const [k, v] of Object.entries(ports)) pulumi(['config', 'set', k, String(v)]);
   });
 
   afterAll(async () => {
     if (!home) return;
     run(pulumiBin, ['cancel', '--yes', '--non-interactive'], { cwd: project, env });
-    run(pulumiBin, ['destroy', '--yes', '--skip-preview', '--non-interactive'], { cwd: project, env, timeoutMs: 600_000 });
+    run(pulumiBin, ['destroy', '--yes', '--skip-preview', '--non-interactive'], {
+      cwd: project,
+      env,
+      timeoutMs: 600_000,
+    });
     for (const p of processesOf(stateDir)) process.kill(p.pid, 'SIGKILL');
     for (const p of pulumiProcesses()) process.kill(p, 'SIGKILL');
     fs.rmSync(home, { recursive: true, force: true });
@@ -271,7 +341,10 @@ describe('pulumi up of the local stack with etcd, kube-apiserver and the Pulumi 
     return found;
   }
 
-  function exported(): { resources: Array<{ urn: string; type: string; outputs?: Record<string, any> }>; pending_operations?: unknown[] } {
+  function exported(): {
+    resources: Array<{ urn: string; type: string; outputs?: Record<string, any> }>;
+    pending_operations?: unknown[];
+  } {
     return (JSON.parse(pulumi(['stack', 'export'])) as { deployment: any }).deployment;
   }
 
@@ -299,7 +372,12 @@ describe('pulumi up of the local stack with etcd, kube-apiserver and the Pulumi 
       expect((await client.get(`/api/v1/namespaces/${n}`)).status).toBe(200);
       expect(identities(n)).toEqual(baseline);
       // Each object the state names is on the cluster (read back through the API).
-      for (const np of (await client.json<{ items: Array<{ metadata: { name: string } }> }>(`/apis/networking.k8s.io/v1/namespaces/${n}/networkpolicies`)).items) expect(np.metadata.name).toBeTruthy();
+      for (const np of (
+        await client.json<{ items: Array<{ metadata: { name: string } }> }>(
+          `/apis/networking.k8s.io/v1/namespaces/${n}/networkpolicies`,
+        )
+      ).items)
+        expect(np.metadata.name).toBeTruthy();
     }
     // Nothing of Pulumi's is left running once the run is over.
     expect(pulumiProcesses()).toEqual([]);
@@ -313,7 +391,13 @@ describe('pulumi up of the local stack with etcd, kube-apiserver and the Pulumi 
     const r = await u.done;
     timings.push(`pulumi up, etcd killed: failed after ${r.ms} ms`);
     const out = r.stdout + r.stderr;
-    process.stderr.write(`--- pulumi up output with etcd killed (errors) ---\n${out.split('\n').filter((l) => /error|etcd/i.test(l)).slice(0, 20).join('\n')}\n`);
+    process.stderr.write(
+      `--- pulumi up output with etcd killed (errors) ---\n${out
+        .split('\n')
+        .filter((l) => /error|etcd/i.test(l))
+        .slice(0, 20)
+        .join('\n')}\n`,
+    );
     expect(r.status).not.toBe(0);
     expect(out).toMatch(/local control plane: etcd is not running any more \(while kube-apiserver was starting\)/);
     const explained = await guard('explain', stateDir);
@@ -341,7 +425,9 @@ describe('pulumi up of the local stack with etcd, kube-apiserver and the Pulumi 
     const r = await u.done;
     timings.push(`pulumi up, kube-apiserver killed: failed after ${r.ms} ms`);
     const out = r.stdout + r.stderr;
-    process.stderr.write(`--- pulumi up output with kube-apiserver killed (tail) ---\n${out.split('\n').slice(-40).join('\n')}\n`);
+    process.stderr.write(
+      `--- pulumi up output with kube-apiserver killed (tail) ---\n${out.split('\n').slice(-40).join('\n')}\n`,
+    );
     expect(r.status).not.toBe(0);
     const explained = await guard('explain', stateDir);
     expect(explained.stderr).toMatch(/\[up\] kube-apiserver is not running; last lines of/);
@@ -378,11 +464,19 @@ describe('pulumi up of the local stack with etcd, kube-apiserver and the Pulumi 
         return 'gone';
       }
     };
-    process.stderr.write(`--- left running by the killed pulumi CLI after 10 s ---\n${orphansLater.map((p) => `${p} ${what(p)}`).join('\n')}\n`);
-    timings.push(`pulumi CLI killed: ${locks.length} lock file(s), ${pendingAfterKill} pending operation(s), ${orphansAtKill.length} plugin process(es) at the kill, ${orphansLater.length} after 10 s`);
+    process.stderr.write(
+      `--- left running by the killed pulumi CLI after 10 s ---\n${orphansLater.map((p) => `${p} ${what(p)}`).join('\n')}\n`,
+    );
+    timings.push(
+      `pulumi CLI killed: ${locks.length} lock file(s), ${pendingAfterKill} pending operation(s), ${orphansAtKill.length} plugin process(es) at the kill, ${orphansLater.length} after 10 s`,
+    );
     expect(locks.length).toBe(1);
     // A plain pulumi up refuses the stack (locked)...
-    const plain = run(pulumiBin, ['up', '--yes', '--skip-preview', '--non-interactive'], { cwd: project, env, timeoutMs: 120_000 });
+    const plain = run(pulumiBin, ['up', '--yes', '--skip-preview', '--non-interactive'], {
+      cwd: project,
+      env,
+      timeoutMs: 120_000,
+    });
     expect(plain.status).not.toBe(0);
     expect(plain.stderr).toContain('the stack is currently locked');
     // ...the guard removes the dead CLI's lock and clears the (idempotent) pending operations...
@@ -410,7 +504,15 @@ describe('pulumi up of the local stack with etcd, kube-apiserver and the Pulumi 
     fs.mkdirSync(stackDir, { recursive: true });
     const lock = path.join(stackDir, 'e2e-live.json');
     await new Promise((r) => setTimeout(r, 50));
-    fs.writeFileSync(lock, JSON.stringify({ pid: holder.pid, username: 'root', hostname: os.hostname(), timestamp: new Date(Date.now() + 1000).toISOString() }));
+    fs.writeFileSync(
+      lock,
+      JSON.stringify({
+        pid: holder.pid,
+        username: 'root',
+        hostname: os.hostname(),
+        timestamp: new Date(Date.now() + 1000).toISOString(),
+      }),
+    );
     try {
       const prep = await guard('prepare', 'local');
       expect(processAlive(holder.pid!)).toBe(true);
@@ -432,9 +534,18 @@ describe('npm run up: one at a time per state directory', () => {
     fs.writeFileSync(lock, 'pid 4242 (npm run up) since 2026-01-01T00:00:00Z\n');
     const holder = spawn('flock', [lock, 'sleep', '60'], { stdio: 'ignore' });
     try {
-      await until('the holder to take the lock', () => (spawnSync('flock', ['-n', lock, 'true']).status === 1 ? true : undefined), 10_000);
-      const r = await start('bash', [path.join(REPO, 'scripts/up.sh')], { env: { ...process.env, HCB_STATE_DIR: state, HCB_UP_LOCK_WAIT: '2' }, timeoutMs: 30_000 }).done;
-      expect(r.stderr).toContain('[up] another npm run up is running (pid 4242 (npm run up) since 2026-01-01T00:00:00Z); waiting up to 2s');
+      await until(
+        'the holder to take the lock',
+        () => (spawnSync('flock', ['-n', lock, 'true']).status === 1 ? true : undefined),
+        10_000,
+      );
+      const r = await start('bash', [path.join(REPO, 'scripts/up.sh')], {
+        env: { ...process.env, HCB_STATE_DIR: state, HCB_UP_LOCK_WAIT: '2' },
+        timeoutMs: 30_000,
+      }).done;
+      expect(r.stderr).toContain(
+        '[up] another npm run up is running (pid 4242 (npm run up) since 2026-01-01T00:00:00Z); waiting up to 2s',
+      );
       expect(r.stderr).toContain('[up] gave up waiting for the other npm run up');
       expect(r.status).toBe(75);
       expect(r.ms).toBeLessThan(15_000);
@@ -456,7 +567,11 @@ describe('the node: containerd and the kubelet killed', () => {
     await cluster?.stop();
   });
 
-  const nodeRecord = (name: string) => JSON.parse(fs.readFileSync(path.join(cluster!.stateDir, 'node', 'run', `${name}.json`), 'utf8')) as { pid: number; exe: string };
+  const nodeRecord = (name: string) =>
+    JSON.parse(fs.readFileSync(path.join(cluster!.stateDir, 'node', 'run', `${name}.json`), 'utf8')) as {
+      pid: number;
+      exe: string;
+    };
   /** Processes running a binary inside the node's network namespace (the holder's). */
   const inNode = (exe: string): number[] => {
     const netns = fs.readlinkSync(`/proc/${nodeRecord('holder').pid}/ns/net`);
@@ -465,7 +580,11 @@ describe('the node: containerd and the kubelet killed', () => {
       .filter((e) => /^\d+$/.test(e))
       .filter((e) => {
         try {
-          return fs.readlinkSync(`/proc/${e}/exe`) === exe && fs.readlinkSync(`/proc/${e}/ns/net`) === netns && processAlive(Number(e));
+          return (
+            fs.readlinkSync(`/proc/${e}/exe`) === exe &&
+            fs.readlinkSync(`/proc/${e}/ns/net`) === netns &&
+            processAlive(Number(e))
+          );
         } catch {
           return false;
         }

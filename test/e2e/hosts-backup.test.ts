@@ -63,7 +63,8 @@ function blueprint() {
         podSecurity: {
           exemptions: [
             PodSecurityExemption.namespace('kube-system', {
-              justification: 'kubeadm static control-plane pods (etcd, kube-apiserver, kube-controller-manager, kube-scheduler) need the host network and run as root; their mirror pods live in kube-system',
+              justification:
+                'kubeadm static control-plane pods (etcd, kube-apiserver, kube-controller-manager, kube-scheduler) need the host network and run as root; their mirror pods live in kube-system',
               owner: 'hcb hosts backup e2e',
               expires: '2027-11-29',
             }),
@@ -78,7 +79,11 @@ function target() {
   const h = lab!.host(NAME);
   return {
     host: { name: h.name, address: h.address, port: 22, user: 'root', hostKey: h.hostKey },
-    ssh: { privateKey: lab!.clientPrivateKey, dial: { host: '127.0.0.1', port: h.loopbackPort }, connectTimeoutMs: 20_000 },
+    ssh: {
+      privateKey: lab!.clientPrivateKey,
+      dial: { host: '127.0.0.1', port: h.loopbackPort },
+      connectTimeoutMs: 20_000,
+    },
     binDir: toolchainBin(),
     log: (l: string) => logs.push(l),
   };
@@ -92,7 +97,21 @@ function options(): ControlPlaneHostOptions {
 async function forwardApi(): Promise<void> {
   const h = lab!.host(NAME);
   const sock = path.join(work, 'api.sock');
-  const child = spawn('nsenter', [`--target=${h.holderPid}`, '--net', '--', fs.realpathSync(process.execPath), '-e', FORWARDER_SCRIPT, 'unix-to-tcp', sock, `${h.address}:6443`], { detached: true, stdio: 'ignore' });
+  const child = spawn(
+    'nsenter',
+    [
+      `--target=${h.holderPid}`,
+      '--net',
+      '--',
+      fs.realpathSync(process.execPath),
+      '-e',
+      FORWARDER_SCRIPT,
+      'unix-to-tcp',
+      sock,
+      `${h.address}:6443`,
+    ],
+    { detached: true, stdio: 'ignore' },
+  );
   child.unref();
   forwarderPid = child.pid;
   for (let i = 0; i < 100 && !fs.existsSync(sock); i++) await sleep(100);
@@ -109,7 +128,9 @@ async function forwardApi(): Promise<void> {
     c.pipe(u);
     u.pipe(c);
   });
-  await new Promise<void>((resolve, reject) => apiServer!.once('error', reject).listen(API_PORT, '127.0.0.1', () => resolve()));
+  await new Promise<void>((resolve, reject) =>
+    apiServer!.once('error', reject).listen(API_PORT, '127.0.0.1', () => resolve()),
+  );
 }
 
 async function stopForward(): Promise<void> {
@@ -125,7 +146,14 @@ async function stopForward(): Promise<void> {
 
 function api(): ApiClient {
   const address = lab!.host(NAME).address;
-  return new ApiClient({ server: `https://127.0.0.1:${API_PORT}`, tls: { ...kubeconfigTls(admin), servername: undefined, checkServerIdentity: (_h: string, cert: tls.PeerCertificate) => tls.checkServerIdentity(address, cert) } });
+  return new ApiClient({
+    server: `https://127.0.0.1:${API_PORT}`,
+    tls: {
+      ...kubeconfigTls(admin),
+      servername: undefined,
+      checkServerIdentity: (_h: string, cert: tls.PeerCertificate) => tls.checkServerIdentity(address, cert),
+    },
+  });
 }
 
 async function until<T>(what: string, timeoutMs: number, f: () => Promise<T | undefined>): Promise<T> {
@@ -200,7 +228,20 @@ function cliHost(): string[] {
   const h = lab!.host(NAME);
   fs.writeFileSync(path.join(work, 'host-key.pub'), `${h.hostKey}\n`);
   fs.writeFileSync(path.join(work, 'ssh-key'), lab!.clientPrivateKey, { mode: 0o600 });
-  return ['--host', `root@127.0.0.1:${h.loopbackPort}`, '--host-name', NAME, '--host-key', path.join(work, 'host-key.pub'), '--ssh-key', path.join(work, 'ssh-key'), '--dir', backupDir, '--key', keyFile];
+  return [
+    '--host',
+    `root@127.0.0.1:${h.loopbackPort}`,
+    '--host-name',
+    NAME,
+    '--host-key',
+    path.join(work, 'host-key.pub'),
+    '--ssh-key',
+    path.join(work, 'ssh-key'),
+    '--dir',
+    backupDir,
+    '--key',
+    keyFile,
+  ];
 }
 
 beforeAll(async () => {
@@ -211,7 +252,11 @@ beforeAll(async () => {
   lab = await HostsLab.start({ hosts: [NAME], ports: [SSH_PORT], subnet: SUBNET });
   // containerd's overlayfs snapshots cannot stack on the lab's /var overlay (see hosts-bringup).
   fs.mkdirSync(path.join(lab.dir, 'hosts', NAME, 'containerd-disk'), { mode: 0o700 });
-  lab.exec(NAME, ['sh', '-c', 'mkdir -p /var/lib/containerd && mount --bind /run/hcb-lab/containerd-disk /var/lib/containerd']);
+  lab.exec(NAME, [
+    'sh',
+    '-c',
+    'mkdir -p /var/lib/containerd && mount --bind /run/hcb-lab/containerd-disk /var/lib/containerd',
+  ]);
   host = await ControlPlaneHost.open(options());
   try {
     admin = (await host.up()).adminKubeconfig;
@@ -220,7 +265,9 @@ beforeAll(async () => {
   }
   timings.push(`bring-up ${Math.round((Date.now() - t) / 1000)} s`);
   await forwardApi();
-  await until('the default namespace', 180_000, async () => ((await status('/api/v1/namespaces/default')) === 200 ? true : undefined));
+  await until('the default namespace', 180_000, async () =>
+    (await status('/api/v1/namespaces/default')) === 200 ? true : undefined,
+  );
 });
 
 afterAll(async () => {
@@ -237,9 +284,29 @@ afterAll(async () => {
 
 test('a backup over SSH: etcd snapshot, PKI, encryption configuration and keys in one encrypted file', async () => {
   const a = api();
-  expect((await a.post('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } })).status).toBe(201);
-  expect((await a.post(`/api/v1/namespaces/${NS}/secrets`, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db' }, stringData: { password: SECRET } })).status).toBe(201);
-  expect((await a.post(`/api/v1/namespaces/${NS}/configmaps`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings' }, data: { a: '1' } })).status).toBe(201);
+  expect(
+    (await a.post('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } })).status,
+  ).toBe(201);
+  expect(
+    (
+      await a.post(`/api/v1/namespaces/${NS}/secrets`, {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'db' },
+        stringData: { password: SECRET },
+      })
+    ).status,
+  ).toBe(201);
+  expect(
+    (
+      await a.post(`/api/v1/namespaces/${NS}/configmaps`, {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'settings' },
+        data: { a: '1' },
+      })
+    ).status,
+  ).toBe(201);
   expect(rawEtcd(`/registry/secrets/${NS}/db`)?.startsWith('k8s:enc:')).toBe(true);
 
   const t = Date.now();
@@ -251,7 +318,14 @@ test('a backup over SSH: etcd snapshot, PKI, encryption configuration and keys i
   expect(first.revision).toBeGreaterThan(0);
   expect(first.source).toEqual({ target: 'hosts', host: NAME, address: lab!.host(NAME).address });
   const names = first.files.map((f) => f.name);
-  expect(names).toEqual(expect.arrayContaining(['etcd/snapshot.db', 'config/etc/kubernetes/pki/ca.key', 'config/etc/kubernetes/pki/etcd/ca.key', 'config/etc/kubernetes/encryption/encryption-config.yaml']));
+  expect(names).toEqual(
+    expect.arrayContaining([
+      'etcd/snapshot.db',
+      'config/etc/kubernetes/pki/ca.key',
+      'config/etc/kubernetes/pki/etcd/ca.key',
+      'config/etc/kubernetes/encryption/encryption-config.yaml',
+    ]),
+  );
   expect(names.some((n) => n.startsWith('config/var/lib/hcb/secrets/'))).toBe(true);
   expect(first.files.find((f) => f.name === 'config/etc/kubernetes/pki/ca.key')!.mode & 0o077).toBe(0);
   const bytes = fs.readFileSync(file);
@@ -290,7 +364,7 @@ test('a tampered or wrongly keyed backup is refused before anything reaches the 
   expect(await status(`/api/v1/namespaces/${NS}/secrets/db`)).toBe(200);
 });
 
-test('a host whose encryption key differs from the backup\'s is refused before the control plane is stopped', async () => {
+test("a host whose encryption key differs from the backup's is refused before the control plane is stopped", async () => {
   const secrets = lab!.exec(NAME, ['sh', '-c', 'ls /var/lib/hcb/secrets']).trim().split('\n').filter(Boolean);
   expect(secrets.length).toBeGreaterThan(0);
   const f = `/var/lib/hcb/secrets/${secrets[0]}`;
@@ -300,7 +374,9 @@ test('a host whose encryption key differs from the backup\'s is refused before t
     const before = hostState();
     const r = await cli(['restore', path.join(backupDir, first.file), ...cliHost()]);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/encryption configuration or key differs from the backup's .*\/var\/lib\/hcb\/secrets\/.*nothing was changed/);
+    expect(r.err).toMatch(
+      /encryption configuration or key differs from the backup's .*\/var\/lib\/hcb\/secrets\/.*nothing was changed/,
+    );
     // Refused after comparing files on the host, before anything is sent there (etcdutl included).
     expect(hostState()).toBe(before);
     expect(await status(`/api/v1/namespaces/${NS}/secrets/db`)).toBe(200);
@@ -313,7 +389,9 @@ test('a host whose encryption key differs from the backup\'s is refused before t
 test('deleted objects come back from the restore; the Secret is encrypted in etcd and readable', async () => {
   const a = api();
   expect((await a.delete(`/api/v1/namespaces/${NS}`)).status).toBe(200);
-  await until('namespace deleted', 240_000, async () => ((await status(`/api/v1/namespaces/${NS}`)) === 404 ? true : undefined));
+  await until('namespace deleted', 240_000, async () =>
+    (await status(`/api/v1/namespaces/${NS}`)) === 404 ? true : undefined,
+  );
   expect(rawEtcd(`/registry/secrets/${NS}/db`)).toBeUndefined();
 
   const t = Date.now();
@@ -322,7 +400,9 @@ test('deleted objects come back from the restore; the Secret is encrypted in etc
   if (r.code !== 0) throw new Error(`restore failed (${r.code}): ${r.err}\n--- log\n${logs.slice(-30).join('\n')}`);
   expect(r.out).toMatch(new RegExp(`restored revision ${first.revision}`));
 
-  const ns = await until('the namespace back', 240_000, async () => ((await status(`/api/v1/namespaces/${NS}`)) === 200 ? true : undefined));
+  const ns = await until('the namespace back', 240_000, async () =>
+    (await status(`/api/v1/namespaces/${NS}`)) === 200 ? true : undefined,
+  );
   expect(ns).toBe(true);
   const s = await a.json<{ data: { password: string } }>(`/api/v1/namespaces/${NS}/secrets/db`);
   expect(Buffer.from(s.data.password, 'base64').toString()).toBe(SECRET);
@@ -333,7 +413,8 @@ test('deleted objects come back from the restore; the Secret is encrypted in etc
   // The replaced data directory is kept; the manifests are back; nothing is left in the work directory.
   const state = hostState();
   expect(state).toMatch(/\/var\/lib\/etcd\.before-restore-\d{8}T\d{6}Z/);
-  for (const c of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) expect(state).toContain(`${c}.yaml`);
+  for (const c of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'])
+    expect(state).toContain(`${c}.yaml`);
   expect(lab!.exec(NAME, ['sh', '-c', `ls -A ${HOST_BACKUP_WORK_DIR}`]).trim()).toBe('');
   expect(lab!.exec(NAME, ['stat', '-c', '%a %U', '/var/lib/etcd']).trim()).toBe('700 etcd');
 });

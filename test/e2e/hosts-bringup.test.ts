@@ -56,7 +56,8 @@ function blueprint() {
         podSecurity: {
           exemptions: [
             PodSecurityExemption.namespace('kube-system', {
-              justification: 'kubeadm static control-plane pods (etcd, kube-apiserver, kube-controller-manager, kube-scheduler) need the host network and run as root; their mirror pods live in kube-system',
+              justification:
+                'kubeadm static control-plane pods (etcd, kube-apiserver, kube-controller-manager, kube-scheduler) need the host network and run as root; their mirror pods live in kube-system',
               owner: 'hcb hosts target e2e',
               expires: '2027-11-29',
             }),
@@ -71,7 +72,11 @@ function options(): ControlPlaneHostOptions {
   const h = lab!.host(NAME);
   return {
     host: { name: h.name, address: h.address, port: 22, user: 'root', hostKey: h.hostKey },
-    ssh: { privateKey: lab!.clientPrivateKey, dial: { host: '127.0.0.1', port: h.loopbackPort }, connectTimeoutMs: 15_000 },
+    ssh: {
+      privateKey: lab!.clientPrivateKey,
+      dial: { host: '127.0.0.1', port: h.loopbackPort },
+      connectTimeoutMs: 15_000,
+    },
     binDir: toolchainBin(),
     nodeFiles: blueprint().nodeFiles,
     podNetwork: POD_NETWORK,
@@ -84,7 +89,21 @@ function options(): ControlPlaneHostOptions {
 async function forwardApi(): Promise<void> {
   const h = lab!.host(NAME);
   const sock = path.join(work, 'api.sock');
-  const child = spawn('nsenter', [`--target=${h.holderPid}`, '--net', '--', fs.realpathSync(process.execPath), '-e', FORWARDER_SCRIPT, 'unix-to-tcp', sock, `${h.address}:6443`], { detached: true, stdio: 'ignore' });
+  const child = spawn(
+    'nsenter',
+    [
+      `--target=${h.holderPid}`,
+      '--net',
+      '--',
+      fs.realpathSync(process.execPath),
+      '-e',
+      FORWARDER_SCRIPT,
+      'unix-to-tcp',
+      sock,
+      `${h.address}:6443`,
+    ],
+    { detached: true, stdio: 'ignore' },
+  );
   child.unref();
   forwarderPid = child.pid;
   for (let i = 0; i < 100 && !fs.existsSync(sock); i++) await sleep(100);
@@ -101,7 +120,9 @@ async function forwardApi(): Promise<void> {
     c.pipe(u);
     u.pipe(c);
   });
-  await new Promise<void>((resolve, reject) => apiServer!.once('error', reject).listen(API_PORT, '127.0.0.1', () => resolve()));
+  await new Promise<void>((resolve, reject) =>
+    apiServer!.once('error', reject).listen(API_PORT, '127.0.0.1', () => resolve()),
+  );
 }
 
 async function stopForward(): Promise<void> {
@@ -118,7 +139,14 @@ async function stopForward(): Promise<void> {
 /** The API as admin.conf's user, through the forwarded port, the serving certificate checked for the host's address. */
 function apiClient(): ApiClient {
   const address = lab!.host(NAME).address;
-  return new ApiClient({ server: `https://127.0.0.1:${API_PORT}`, tls: { ...kubeconfigTls(admin), servername: undefined, checkServerIdentity: (_h: string, cert: tls.PeerCertificate) => tls.checkServerIdentity(address, cert) } });
+  return new ApiClient({
+    server: `https://127.0.0.1:${API_PORT}`,
+    tls: {
+      ...kubeconfigTls(admin),
+      servername: undefined,
+      checkServerIdentity: (_h: string, cert: tls.PeerCertificate) => tls.checkServerIdentity(address, cert),
+    },
+  });
 }
 
 async function until<T>(what: string, timeoutMs: number, f: () => Promise<T | undefined>): Promise<T> {
@@ -144,7 +172,11 @@ beforeAll(async () => {
   // snapshotter cannot stack on it, so the lab gives the host a plain directory there, as a real
   // host's disk would be.
   fs.mkdirSync(path.join(lab.dir, 'hosts', NAME, 'containerd-disk'), { mode: 0o700 });
-  lab.exec(NAME, ['sh', '-c', 'mkdir -p /var/lib/containerd && mount --bind /run/hcb-lab/containerd-disk /var/lib/containerd']);
+  lab.exec(NAME, [
+    'sh',
+    '-c',
+    'mkdir -p /var/lib/containerd && mount --bind /run/hcb-lab/containerd-disk /var/lib/containerd',
+  ]);
   timings.push(`lab ${Date.now() - t} ms`);
 });
 
@@ -187,24 +219,37 @@ test('kubeadm init over SSH brings up the control plane; the API answers with th
   // The node registers (Ready needs the kubelet's CNI and is reported, not required here).
   const node = await until('the node object', 180_000, async () => {
     const r = await api.get(`/api/v1/nodes/${NAME}`);
-    return r.status === 200 ? (JSON.parse(r.body) as { status?: { conditions?: Array<{ type: string; status: string; message?: string }> } }) : undefined;
+    return r.status === 200
+      ? (JSON.parse(r.body) as { status?: { conditions?: Array<{ type: string; status: string; message?: string }> } })
+      : undefined;
   });
   const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
   timings.push(`node Ready=${ready?.status ?? 'none'} (${ready?.message ?? ''})`);
   // The control plane runs as static pods from our images.
   const pods = await until('the static pods', 180_000, async () => {
-    const kubeletLog = () => lab!.exec(NAME, ['sh', '-c', 'grep -i "mirror" /var/lib/hcb/log/kubelet.log | tail -n 5 | cut -c1-600; true']);
+    const kubeletLog = () =>
+      lab!.exec(NAME, ['sh', '-c', 'grep -i "mirror" /var/lib/hcb/log/kubelet.log | tail -n 5 | cut -c1-600; true']);
     void kubeletLog;
     const r = await api.get('/api/v1/namespaces/kube-system/pods');
     if (r.status !== 200) return undefined;
-    const items = (JSON.parse(r.body) as { items: Array<{ metadata: { name: string }; spec: { containers: Array<{ image: string }> } }> }).items;
-    if (['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'].every((c) => items.some((p) => p.metadata.name === `${c}-${NAME}`))) return items;
+    const items = (
+      JSON.parse(r.body) as {
+        items: Array<{ metadata: { name: string }; spec: { containers: Array<{ image: string }> } }>;
+      }
+    ).items;
+    if (
+      ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'].every((c) =>
+        items.some((p) => p.metadata.name === `${c}-${NAME}`),
+      )
+    )
+      return items;
     throw new Error(`pods: ${items.map((p) => p.metadata.name).join(', ') || 'none'}; kubelet log:\n${kubeletLog()}`);
   });
-  for (const p of pods.filter((x) => x.metadata.name.endsWith(`-${NAME}`))) expect(p.spec.containers[0].image).toMatch(/^hcb\.local\/hcb\//);
+  for (const p of pods.filter((x) => x.metadata.name.endsWith(`-${NAME}`)))
+    expect(p.spec.containers[0].image).toMatch(/^hcb\.local\/hcb\//);
 });
 
-test('the node files have the manifest\'s owner and mode on the host', async () => {
+test("the node files have the manifest's owner and mode on the host", async () => {
   expect(host).toBeDefined();
   const stats = await host!.statNodeFiles();
   const files = blueprint().nodeFiles;
@@ -217,7 +262,13 @@ test('the node files have the manifest\'s owner and mode on the host', async () 
     if (f.path === '/var/lib/kubelet/pki/kubelet-server-current.pem') continue;
     if (got === undefined) {
       // Files the kubelet writes later (serving certificate) or that this version does not create.
-      if (f.createdBy === 'blueprint' || f.role === 'kubeadm-config' || f.role === 'static-pod-manifest' || f.role === 'pki-key') wrong.push(`${f.path}: missing`);
+      if (
+        f.createdBy === 'blueprint' ||
+        f.role === 'kubeadm-config' ||
+        f.role === 'static-pod-manifest' ||
+        f.role === 'pki-key'
+      )
+        wrong.push(`${f.path}: missing`);
       continue;
     }
     checked++;

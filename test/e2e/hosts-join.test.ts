@@ -16,13 +16,40 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App, Chart } from 'cdk8s';
 import { parseAllDocuments, stringify } from 'yaml';
-import { HardenedWorkload, NetworkAllowPolicy, NetworkPeer, NetworkPort, PodSelection, Probe, Tenant } from '../../constructs';
+import {
+  HardenedWorkload,
+  NetworkAllowPolicy,
+  NetworkPeer,
+  NetworkPort,
+  PodSelection,
+  Probe,
+  Tenant,
+} from '../../constructs';
 import { PodSecurityExemption } from '../../constructs/admission/pod-security-exemption';
 import { synthesizeBlueprint } from '../../constructs/blueprint';
-import { cachedImage, ControlPlaneHost, HOST_BIN_DIR, HOST_STATE_DIR, RESET_SCRIPT, HOST_CNI_BIN_DIR } from '../../stacks/hosts/bringup';
+import {
+  cachedImage,
+  ControlPlaneHost,
+  HOST_BIN_DIR,
+  HOST_STATE_DIR,
+  RESET_SCRIPT,
+  HOST_CNI_BIN_DIR,
+} from '../../stacks/hosts/bringup';
 import { HostShell } from '../../stacks/hosts/host-shell';
-import { approveKubeletServingCsrs, ClusterAdmin, HostAccess, joinWorker, nodeReady, removeWorker } from '../../stacks/hosts/join';
-import { ensureClusterNetwork, POD_ROUTE_PROTO, resetHostNetworkOver, sweepKubeChains } from '../../stacks/hosts/network';
+import {
+  approveKubeletServingCsrs,
+  ClusterAdmin,
+  HostAccess,
+  joinWorker,
+  nodeReady,
+  removeWorker,
+} from '../../stacks/hosts/join';
+import {
+  ensureClusterNetwork,
+  POD_ROUTE_PROTO,
+  resetHostNetworkOver,
+  sweepKubeChains,
+} from '../../stacks/hosts/network';
 import { buildImagePrograms, BuiltImage, defaultCacheRoot } from '../../stacks/local/node/images';
 import { sleep } from '../../stacks/local/node/sandbox';
 import { tempDir, toolchainBin } from './support/env';
@@ -75,7 +102,8 @@ function blueprint() {
         podSecurity: {
           exemptions: [
             PodSecurityExemption.namespace('kube-system', {
-              justification: 'kubeadm static control-plane pods (etcd, kube-apiserver, kube-controller-manager, kube-scheduler) need the host network and run as root; their mirror pods live in kube-system',
+              justification:
+                'kubeadm static control-plane pods (etcd, kube-apiserver, kube-controller-manager, kube-scheduler) need the host network and run as root; their mirror pods live in kube-system',
               owner: 'hcb hosts target e2e',
               expires: '2027-11-29',
             }),
@@ -90,7 +118,11 @@ function access(name: string): HostAccess {
   const h = lab!.host(name);
   return {
     host: { name: h.name, address: h.address, port: 22, user: 'root', hostKey: h.hostKey },
-    ssh: { privateKey: lab!.clientPrivateKey, dial: { host: '127.0.0.1', port: h.loopbackPort }, connectTimeoutMs: 20_000 },
+    ssh: {
+      privateKey: lab!.clientPrivateKey,
+      dial: { host: '127.0.0.1', port: h.loopbackPort },
+      connectTimeoutMs: 20_000,
+    },
   };
 }
 
@@ -149,7 +181,9 @@ type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespa
 function synth(build: (chart: Chart) => void): Obj[] {
   const app = new App();
   build(new Chart(app, 'hosts-join'));
-  return parseAllDocuments(app.synthYaml()).map((d) => d.toJS() as Obj).filter((o) => o !== null);
+  return parseAllDocuments(app.synthYaml())
+    .map((d) => d.toJS() as Obj)
+    .filter((o) => o !== null);
 }
 
 const workloads: Record<string, HardenedWorkload> = {};
@@ -160,15 +194,17 @@ function probeOn(chart: Chart, name: string, node: string): HardenedWorkload {
     name,
     app: name,
     dedicatedNodes: { nodeSelector: { 'kubernetes.io/hostname': node } },
-    containers: [{
-      name: 'probe',
-      image: probeImage.ref,
-      args: ['serve', ':8080'],
-      ports: [{ number: 8080, name: 'http' }],
-      liveness: Probe.fromHttpGet('/healthz', { port: 8080 }),
-      readiness: Probe.fromHttpGet('/ready', { port: 8080 }),
-      resources: { cpuRequest: '10m', cpuLimit: '200m', memoryRequest: '16Mi', memoryLimit: '64Mi' },
-    }],
+    containers: [
+      {
+        name: 'probe',
+        image: probeImage.ref,
+        args: ['serve', ':8080'],
+        ports: [{ number: 8080, name: 'http' }],
+        liveness: Probe.fromHttpGet('/healthz', { port: 8080 }),
+        readiness: Probe.fromHttpGet('/ready', { port: 8080 }),
+        resources: { cpuRequest: '10m', cpuLimit: '200m', memoryRequest: '16Mi', memoryLimit: '64Mi' },
+      },
+    ],
   });
 }
 
@@ -186,24 +222,51 @@ function allowPolicies(chart: Chart): void {
 }
 
 async function apply(objs: Obj[]): Promise<void> {
-  const order = ['Namespace', 'ResourceQuota', 'LimitRange', 'ServiceAccount', 'Role', 'RoleBinding', 'NetworkPolicy', 'Service', 'PodDisruptionBudget', 'Deployment'];
+  const order = [
+    'Namespace',
+    'ResourceQuota',
+    'LimitRange',
+    'ServiceAccount',
+    'Role',
+    'RoleBinding',
+    'NetworkPolicy',
+    'Service',
+    'PodDisruptionBudget',
+    'Deployment',
+  ];
   const sorted = [...objs].sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
-  await until('apply', 120_000, async () => ((await admin!.apply(sorted.map((o) => stringify(o)).join('---\n'))) ? true : undefined));
+  await until('apply', 120_000, async () =>
+    (await admin!.apply(sorted.map((o) => stringify(o)).join('---\n'))) ? true : undefined,
+  );
 }
 
 async function runningPod(app: string): Promise<{ name: string; ip: string; node: string }> {
   return until(`a Running, Ready pod ${NS}/${app}`, 300_000, async () => {
     const list = await admin!.json<{ items: any[] }>(['get', 'pods', '-n', NS]);
-    const pod = list.items.find((p) => p.metadata.name.startsWith(`${app}-`) && !p.metadata.deletionTimestamp && p.status?.phase === 'Running'
-      && p.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'));
-    if (!pod) throw new Error(`pods: ${list.items.map((p) => `${p.metadata.name} ${p.status?.phase} ${JSON.stringify(p.status?.conditions?.filter((c: any) => c.status !== 'True') ?? [])}`).join('; ')}`);
+    const pod = list.items.find(
+      (p) =>
+        p.metadata.name.startsWith(`${app}-`) &&
+        !p.metadata.deletionTimestamp &&
+        p.status?.phase === 'Running' &&
+        p.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'),
+    );
+    if (!pod)
+      throw new Error(
+        `pods: ${list.items.map((p) => `${p.metadata.name} ${p.status?.phase} ${JSON.stringify(p.status?.conditions?.filter((c: any) => c.status !== 'True') ?? [])}`).join('; ')}`,
+      );
     return { name: pod.metadata.name, ip: pod.status.podIP, node: pod.spec.nodeName };
   });
 }
 
 /** From inside the pod at `fromIP` (on host `host`), one GET of `url` (the probe's 2 s timeout). */
 function fetchFrom(host: string, fromIP: string, url: string): { ok: boolean; detail: string } {
-  const out = lab!.exec(host, ['curl', '-sS', '--max-time', '8', `http://${fromIP}:8080/fetch?url=${encodeURIComponent(url)}`]);
+  const out = lab!.exec(host, [
+    'curl',
+    '-sS',
+    '--max-time',
+    '8',
+    `http://${fromIP}:8080/fetch?url=${encodeURIComponent(url)}`,
+  ]);
   const r = JSON.parse(out) as { status: number; body: string; error?: string };
   return { ok: r.status === 200 && !r.error, detail: r.error ?? `HTTP ${r.status} ${r.body.trim()}` };
 }
@@ -221,7 +284,9 @@ async function expectFlows(host: string, fromIP: string, url: string): Promise<v
 
 /** Blocked: waits (bounded) for the first failure, then every one of `attempts` more fails. */
 async function expectBlocked(host: string, fromIP: string, url: string, attempts = 2): Promise<string[]> {
-  await until(`${fromIP} -> ${url} to be blocked`, 90_000, async () => (fetchFrom(host, fromIP, url).ok ? undefined : true));
+  await until(`${fromIP} -> ${url} to be blocked`, 90_000, async () =>
+    fetchFrom(host, fromIP, url).ok ? undefined : true,
+  );
   const details: string[] = [];
   for (let i = 0; i < attempts; i++) {
     const a = fetchFrom(host, fromIP, url);
@@ -236,12 +301,20 @@ async function expectBlocked(host: string, fromIP: string, url: string, attempts
 async function resetEverything(): Promise<string[]> {
   const problems: string[] = [];
   for (const name of [...WORKERS, CP]) {
-    await resetHostNetworkOver(access(name)).catch((e) => problems.push(`${name} network reset: ${(e as Error).message}`));
+    await resetHostNetworkOver(access(name)).catch((e) =>
+      problems.push(`${name} network reset: ${(e as Error).message}`),
+    );
   }
   for (const name of WORKERS) {
     const shell = await HostShell.open(access(name)).catch(() => undefined);
     if (!shell) continue;
-    const out = await shell.sh(RESET_SCRIPT, [HOST_BIN_DIR, HOST_STATE_DIR, HOST_CNI_BIN_DIR], { label: 'reset', timeoutMs: 300_000, check: false }).catch((e: Error) => e.message);
+    const out = await shell
+      .sh(RESET_SCRIPT, [HOST_BIN_DIR, HOST_STATE_DIR, HOST_CNI_BIN_DIR], {
+        label: 'reset',
+        timeoutMs: 300_000,
+        check: false,
+      })
+      .catch((e: Error) => e.message);
     if (!/^hcb-reset done$/m.test(out)) problems.push(`${name} reset: ${out.slice(-500)}`);
     await shell.close().catch(() => undefined);
   }
@@ -273,10 +346,11 @@ function leftovers(name: string): string[] {
 }
 
 function rawLeftovers(name: string): string[] {
-  return lab!.exec(name, [
-    'sh',
-    '-c',
-    `for p in /etc/kubernetes /var/lib/kubelet /var/lib/kube-proxy /var/lib/etcd /etc/containerd /etc/cni/net.d /opt/cni/bin ${HOST_BIN_DIR} ${HOST_STATE_DIR} /run/containerd /var/log/pods; do [ -e "$p" ] && echo "file $p"; done
+  return lab!
+    .exec(name, [
+      'sh',
+      '-c',
+      `for p in /etc/kubernetes /var/lib/kubelet /var/lib/kube-proxy /var/lib/etcd /etc/containerd /etc/cni/net.d /opt/cni/bin ${HOST_BIN_DIR} ${HOST_STATE_DIR} /run/containerd /var/log/pods; do [ -e "$p" ] && echo "file $p"; done
      me=$(readlink /proc/self/ns/net)
      for p in /proc/[0-9]*; do [ "$(readlink $p/ns/net 2>/dev/null)" = "$me" ] || continue; e=$(readlink $p/exe 2>/dev/null); case "$e" in */sshd|*/sleep|*/sh|*/dash|*/bash|*/nsenter|*/readlink|*/cat) ;; *) echo "process \${p#/proc/} $e";; esac; done
      awk '{print $5}' /proc/self/mountinfo | grep -E '^(/var/lib/kubelet|/var/lib/containerd/.|/run/containerd|/run/netns)' | sed 's/^/mount /'
@@ -287,7 +361,9 @@ function rawLeftovers(name: string): string[] {
      ipset list -n 2>/dev/null | sed 's/^/ipset /'
      for d in /sys/fs/cgroup/*/hcb-h3-${name}-47670; do [ -d "$d" ] && echo "cgroup $d"; done
      true`,
-  ]).split('\n').filter(Boolean);
+    ])
+    .split('\n')
+    .filter(Boolean);
 }
 
 beforeAll(async () => {
@@ -297,10 +373,24 @@ beforeAll(async () => {
   for (const name of [CP, ...WORKERS]) {
     fs.mkdirSync(path.join(lab.dir, 'hosts', name, 'containerd-disk'), { mode: 0o700 });
     baselineMounts.set(name, new Set(rawLeftovers(name).filter((l) => l.startsWith('mount '))));
-    lab.exec(name, ['sh', '-c', 'mkdir -p /var/lib/containerd && mount --bind /run/hcb-lab/containerd-disk /var/lib/containerd']);
+    lab.exec(name, [
+      'sh',
+      '-c',
+      'mkdir -p /var/lib/containerd && mount --bind /run/hcb-lab/containerd-disk /var/lib/containerd',
+    ]);
   }
   const programs = buildImagePrograms(undefined, log);
-  probeImage = cachedImage({ repository: 'hcb/probe', tag: 'e2e', binary: programs.probe, entrypoint: ['/probe'], user: '65532:65532', exposedPorts: ['8080/tcp'] }, path.join(imageCache, 'images'));
+  probeImage = cachedImage(
+    {
+      repository: 'hcb/probe',
+      tag: 'e2e',
+      binary: programs.probe,
+      entrypoint: ['/probe'],
+      user: '65532:65532',
+      exposedPorts: ['8080/tcp'],
+    },
+    path.join(imageCache, 'images'),
+  );
   mark('lab');
 });
 
@@ -317,7 +407,14 @@ afterAll(async () => {
 });
 
 test('a control plane and two workers that joined with kubeadm join are Ready', async () => {
-  cp = await ControlPlaneHost.open({ ...access(CP), binDir: toolchainBin(), nodeFiles: blueprint().nodeFiles, podNetwork: POD_NETS[CP], workDir: imageCache, log });
+  cp = await ControlPlaneHost.open({
+    ...access(CP),
+    binDir: toolchainBin(),
+    nodeFiles: blueprint().nodeFiles,
+    podNetwork: POD_NETS[CP],
+    workDir: imageCache,
+    log,
+  });
   await withLog(cp.up());
   mark('control plane up');
   admin = await ClusterAdmin.open(access(CP), toolchainBin(), log);
@@ -329,17 +426,26 @@ test('a control plane and two workers that joined with kubeadm join are Ready', 
     mark(`${w} joined`);
   }
   // The bootstrap tokens are gone once the joins are done, and never reached the log.
-  expect((await admin.kubeadm(['token', 'list', '--kubeconfig=/etc/kubernetes/admin.conf'], { label: 'token list' })).stdout).not.toMatch(/hcb join of/);
+  expect(
+    (await admin.kubeadm(['token', 'list', '--kubeconfig=/etc/kubernetes/admin.conf'], { label: 'token list' })).stdout,
+  ).not.toMatch(/hcb join of/);
   expect(logs.join('\n')).not.toMatch(/\b[a-z0-9]{6}\.[a-z0-9]{16}\b/);
 
   const net = await withLog(network([CP, ...WORKERS]));
-  expect(net.changed).toEqual(expect.arrayContaining(['w1: kube-router started', 'w2: kube-proxy started', `w1: route ${POD_NETS.w2.podCidr} via ${lab!.host('w2').address}`]));
+  expect(net.changed).toEqual(
+    expect.arrayContaining([
+      'w1: kube-router started',
+      'w2: kube-proxy started',
+      `w1: route ${POD_NETS.w2.podCidr} via ${lab!.host('w2').address}`,
+    ]),
+  );
   mark('network');
   await until('cp1 serving certificate', 120_000, async () => {
     for (const l of await approveKubeletServingCsrs(admin!, [{ name: CP, address: lab!.host(CP).address }])) log(l);
     return (await nodeReady(admin!, CP)).ready ? true : undefined;
   });
-  for (const n of [CP, ...WORKERS]) expect(await nodeReady(admin, n)).toEqual({ ready: true, message: expect.stringMatching(/^Ready=True/) });
+  for (const n of [CP, ...WORKERS])
+    expect(await nodeReady(admin, n)).toEqual({ ready: true, message: expect.stringMatching(/^Ready=True/) });
   // Workers run no static pods (the join's kubelet patch) and each kubelet has its own cgroup parent.
   for (const w of WORKERS) {
     const cfg = lab!.exec(w, ['cat', '/var/lib/kubelet/config.yaml']);
@@ -362,7 +468,10 @@ let pods: Record<string, { name: string; ip: string; node: string }> = {};
 test('HardenedWorkloads placed on the workers run there', async () => {
   expect(joined.size).toBe(2);
   const objs = synth((chart) => {
-    new Tenant(chart, 'web', { environments: [{ name: 'test', namespace: { size: 'small' } }], protectionNeed: 'normal' });
+    new Tenant(chart, 'web', {
+      environments: [{ name: 'test', namespace: { size: 'small' } }],
+      protectionNeed: 'normal',
+    });
     workloads.web = probeOn(chart, 'web', 'w2');
     workloads.client = probeOn(chart, 'client', 'w1');
     workloads.other = probeOn(chart, 'other', 'w1');
@@ -396,13 +505,25 @@ test('NetworkPolicy is enforced across nodes: default deny blocks, a NetworkAllo
 
 test('removing a worker drains it, deletes its Node and resets the host', async () => {
   expect(joined.size).toBe(2);
-  const res = await withLog(removeWorker({ controlPlane: admin!, worker: access('w2'), binDir: toolchainBin(), force: true, drainTimeoutMs: 180_000, log }));
+  const res = await withLog(
+    removeWorker({
+      controlPlane: admin!,
+      worker: access('w2'),
+      binDir: toolchainBin(),
+      force: true,
+      drainTimeoutMs: 180_000,
+      log,
+    }),
+  );
   joined.delete('w2');
   expect(res.steps).toEqual(expect.arrayContaining(['drained w2', 'deleted node w2', 'reset w2']));
   expect((await admin!.kubectl(['get', 'node', 'w2', '--ignore-not-found', '-o', 'name'])).stdout.trim()).toBe('');
   // The web pod's Deployment moves nowhere (it is pinned to w2): it stays Pending, not on w1.
   const net = await withLog(network([CP, 'w1']));
-  expect(net.changed).toEqual([`cp1: route ${POD_NETS.w2.podCidr} removed`, `w1: route ${POD_NETS.w2.podCidr} removed`]);
+  expect(net.changed).toEqual([
+    `cp1: route ${POD_NETS.w2.podCidr} removed`,
+    `w1: route ${POD_NETS.w2.podCidr} removed`,
+  ]);
   expect(leftovers('w2')).toEqual([]);
   mark('w2 removed');
 });
@@ -417,12 +538,18 @@ test('teardown leaves no process, namespace or mount behind', async () => {
   const dir = lab!.dir;
   await lab!.destroy();
   lab = undefined;
-  const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(dir));
+  const mounts = fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes(dir));
   expect(mounts).toEqual([]);
   expect(fs.existsSync(dir)).toBe(false);
   const cgroups = fs.readdirSync('/sys/fs/cgroup').flatMap((h) => {
     try {
-      return fs.readdirSync(path.join('/sys/fs/cgroup', h)).filter((d) => d.startsWith('hcb-h3-')).map((d) => `${h}/${d}`);
+      return fs
+        .readdirSync(path.join('/sys/fs/cgroup', h))
+        .filter((d) => d.startsWith('hcb-h3-'))
+        .map((d) => `${h}/${d}`);
     } catch {
       return [];
     }

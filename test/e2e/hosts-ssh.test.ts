@@ -28,7 +28,10 @@ const opened: SshConnection[] = [];
  * and mounts meanwhile, so only the lab's are looked for.
  */
 function labTraces(dir: string): string[] {
-  const links = execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).split('\n').map((l) => l.split(': ')[1]?.split('@')[0]).filter(Boolean);
+  const links = execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.split(': ')[1]?.split('@')[0])
+    .filter(Boolean);
   const addrs = execFileSync('ip', ['-o', '-4', 'addr', 'show'], { encoding: 'utf8' });
   const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n');
   return [
@@ -44,10 +47,19 @@ function target(name: string, over: Partial<SshHost> = {}): SshHost {
 }
 
 function options(name: string, over: Partial<SshOptions> = {}): SshOptions {
-  return { privateKey: lab.clientPrivateKey, dial: { host: '127.0.0.1', port: lab.host(name).loopbackPort }, connectTimeoutMs: 15_000, ...over };
+  return {
+    privateKey: lab.clientPrivateKey,
+    dial: { host: '127.0.0.1', port: lab.host(name).loopbackPort },
+    connectTimeoutMs: 15_000,
+    ...over,
+  };
 }
 
-async function connect(name: string, host: Partial<SshHost> = {}, opts: Partial<SshOptions> = {}): Promise<SshConnection> {
+async function connect(
+  name: string,
+  host: Partial<SshHost> = {},
+  opts: Partial<SshOptions> = {},
+): Promise<SshConnection> {
   const c = await SshConnection.connect(target(name, host), options(name, opts));
   opened.push(c);
   return c;
@@ -80,7 +92,8 @@ test('the lab: each host has its own namespaces, name and 198.18.2.0/24 address;
     expect(lab.exec(name, ['hostname']).trim()).toBe(name);
     const addrs = lab.exec(name, ['ip', '-o', '-4', 'addr', 'show']);
     expect(addrs).toContain(`${h.address}/24`);
-    for (const m of addrs.matchAll(/inet ([0-9.]+)\//g)) expect(m[1] === '127.0.0.1' || m[1].startsWith('198.18.2.')).toBe(true);
+    for (const m of addrs.matchAll(/inet ([0-9.]+)\//g))
+      expect(m[1] === '127.0.0.1' || m[1].startsWith('198.18.2.')).toBe(true);
     expect(fs.readlinkSync(`/proc/${h.holderPid}/ns/net`)).not.toBe(fs.readlinkSync('/proc/self/ns/net'));
   }
   expect(labTraces(lab.dir)).toEqual([]);
@@ -113,7 +126,10 @@ test('connect with the pinned key and run: exit code, stdout, stderr, stdin', as
 
 test('output is bounded per stream and marked truncated', async () => {
   const c = await connect('cp1');
-  const r = await c.run(['sh', '-c', 'head -c 300000 /dev/zero | tr "\\0" x; head -c 5000 /dev/zero | tr "\\0" y >&2'], { maxOutputBytes: 1000 });
+  const r = await c.run(
+    ['sh', '-c', 'head -c 300000 /dev/zero | tr "\\0" x; head -c 5000 /dev/zero | tr "\\0" y >&2'],
+    { maxOutputBytes: 1000 },
+  );
   expect(r.stdout).toBe('x'.repeat(1000));
   expect(r.stdoutTruncated).toBe(true);
   expect(r.stderr).toBe('y'.repeat(1000));
@@ -127,45 +143,83 @@ test('upload: atomic, sha256-verified, owner and mode as asked, checked on the h
   const res = await c.upload(content, '/etc/hcb-upload-test/admin.conf', { mode: '0640', owner: 'root:nogroup' });
   expect(res).toMatchObject({ size: Buffer.byteLength(content), mode: '640', owner: 'root:nogroup' });
   // The host's own view (not over SSH).
-  expect(lab.exec('cp1', ['stat', '-c', '%a %U:%G %s', '/etc/hcb-upload-test/admin.conf']).trim()).toBe(`640 root:nogroup ${Buffer.byteLength(content)}`);
+  expect(lab.exec('cp1', ['stat', '-c', '%a %U:%G %s', '/etc/hcb-upload-test/admin.conf']).trim()).toBe(
+    `640 root:nogroup ${Buffer.byteLength(content)}`,
+  );
   expect(lab.exec('cp1', ['cat', '/etc/hcb-upload-test/admin.conf'])).toBe(content);
   expect(lab.exec('cp1', ['sha256sum', '/etc/hcb-upload-test/admin.conf']).split(' ')[0]).toBe(res.sha256);
   // Replacing it: another owner and mode, and no temporary file left behind.
   const bin = Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 7) % 256));
   await c.upload(bin, '/etc/hcb-upload-test/admin.conf', { mode: '600', owner: 'nobody:nogroup' });
-  expect(lab.exec('cp1', ['stat', '-c', '%a %U:%G %s', '/etc/hcb-upload-test/admin.conf']).trim()).toBe('600 nobody:nogroup 70000');
+  expect(lab.exec('cp1', ['stat', '-c', '%a %U:%G %s', '/etc/hcb-upload-test/admin.conf']).trim()).toBe(
+    '600 nobody:nogroup 70000',
+  );
   expect(lab.exec('cp1', ['ls', '-A', '/etc/hcb-upload-test']).trim()).toBe('admin.conf');
   // Only in that host: not on w1, not on this machine.
   expect(fs.existsSync('/etc/hcb-upload-test')).toBe(false);
-  expect(spawnSync('nsenter', [`--target=${lab.host('w1').holderPid}`, '--mount', '--', 'test', '-e', '/etc/hcb-upload-test']).status).not.toBe(0);
+  expect(
+    spawnSync('nsenter', [
+      `--target=${lab.host('w1').holderPid}`,
+      '--mount',
+      '--',
+      'test',
+      '-e',
+      '/etc/hcb-upload-test',
+    ]).status,
+  ).not.toBe(0);
   // A failing upload (the owner does not exist) leaves the old file and no temporary file.
-  const bad = await refusal(c.upload('new', '/etc/hcb-upload-test/admin.conf', { mode: '0600', owner: 'nosuchuser:root' }));
+  const bad = await refusal(
+    c.upload('new', '/etc/hcb-upload-test/admin.conf', { mode: '0600', owner: 'nosuchuser:root' }),
+  );
   expect(bad.kind).toBe('upload');
   expect(bad.message).toMatch(/previous file, if any, is unchanged/);
   expect(lab.exec('cp1', ['stat', '-c', '%s', '/etc/hcb-upload-test/admin.conf']).trim()).toBe('70000');
   expect(lab.exec('cp1', ['ls', '-A', '/etc/hcb-upload-test']).trim()).toBe('admin.conf');
   // A missing directory and bad modes are refused.
-  expect((await refusal(c.upload('x', '/nonexistent-dir/f', { mode: '0600', owner: 'root:root' }))).message).toMatch(/directory \/nonexistent-dir does not exist/);
-  expect((await refusal(c.upload('x', '/etc/hcb-upload-test/f', { mode: '4755', owner: 'root:root' }))).kind).toBe('usage');
+  expect((await refusal(c.upload('x', '/nonexistent-dir/f', { mode: '0600', owner: 'root:root' }))).message).toMatch(
+    /directory \/nonexistent-dir does not exist/,
+  );
+  expect((await refusal(c.upload('x', '/etc/hcb-upload-test/f', { mode: '4755', owner: 'root:root' }))).kind).toBe(
+    'usage',
+  );
   expect((await refusal(c.upload('x', 'relative/f', { mode: '0600', owner: 'root:root' }))).kind).toBe('usage');
 });
 
 test('a host without a pinned key is refused before anything is dialled (no trust on first use)', async () => {
-  const e = await refusal(SshConnection.connect(target('cp1', { hostKey: undefined }), options('cp1', { dial: { host: '127.0.0.1', port: 1 } })));
+  const e = await refusal(
+    SshConnection.connect(
+      target('cp1', { hostKey: undefined }),
+      options('cp1', { dial: { host: '127.0.0.1', port: 1 } }),
+    ),
+  );
   expect(e.kind).toBe('host-key-unknown');
-  expect(e.message).toMatch(/ssh root@cp1 \(198\.18\.2\.11:22\): refused: no host key is pinned for "cp1" and keys are never trusted on first use/);
+  expect(e.message).toMatch(
+    /ssh root@cp1 \(198\.18\.2\.11:22\): refused: no host key is pinned for "cp1" and keys are never trusted on first use/,
+  );
 });
 
 test("a host presenting another key than the pinned one is refused, naming both SHA256 fingerprints (another host's key, then a rotated key)", async () => {
-  const cp1 = parseHostsConfig([{ name: 'cp1', address: '198.18.2.11', user: 'root', role: 'control-plane', hostKey: lab.host('cp1').hostKey }]).hosts[0];
-  const w1Fp = parseHostsConfig([{ name: 'w1', address: '198.18.2.12', user: 'root', role: 'control-plane', hostKey: lab.host('w1').hostKey }]).hosts[0].hostKeyFingerprint;
+  const cp1 = parseHostsConfig([
+    { name: 'cp1', address: '198.18.2.11', user: 'root', role: 'control-plane', hostKey: lab.host('cp1').hostKey },
+  ]).hosts[0];
+  const w1Fp = parseHostsConfig([
+    { name: 'w1', address: '198.18.2.12', user: 'root', role: 'control-plane', hostKey: lab.host('w1').hostKey },
+  ]).hosts[0].hostKeyFingerprint;
   // cp1's key pinned, but w1 answers (e.g. an address taken over).
   const w1Log = path.join(lab.dir, 'hosts', 'w1', 'sshd.log');
-  const authLines = () => fs.readFileSync(w1Log, 'utf8').split('\n').filter((l) => /publickey|Accepted|Postponed|userauth/i.test(l)).length;
+  const authLines = () =>
+    fs
+      .readFileSync(w1Log, 'utf8')
+      .split('\n')
+      .filter((l) => /publickey|Accepted|Postponed|userauth/i.test(l)).length;
   const authBefore = authLines();
-  const wrong = await refusal(SshConnection.connect(target('w1', { name: 'cp1', address: '198.18.2.11', hostKey: cp1.hostKey }), options('w1')));
+  const wrong = await refusal(
+    SshConnection.connect(target('w1', { name: 'cp1', address: '198.18.2.11', hostKey: cp1.hostKey }), options('w1')),
+  );
   expect(wrong.kind).toBe('host-key-changed');
-  expect(wrong.message).toContain(`presented key ssh-ed25519 ${w1Fp}, but ssh-ed25519 ${cp1.hostKeyFingerprint} is pinned for "cp1"`);
+  expect(wrong.message).toContain(
+    `presented key ssh-ed25519 ${w1Fp}, but ssh-ed25519 ${cp1.hostKeyFingerprint} is pinned for "cp1"`,
+  );
   expect(wrong.message).toMatch(/Nothing was sent/);
   // w1's sshd saw no login attempt: the client stopped at the key exchange.
   expect(authLines()).toBe(authBefore);
@@ -187,11 +241,14 @@ test('a key the host does not authorise is refused as an authentication error, n
   try {
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'stranger', '-f', path.join(dir, 'k')]);
     const strangerKey = fs.readFileSync(path.join(dir, 'k'), 'utf8');
-    const fp = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', path.join(dir, 'k.pub')], { encoding: 'utf8' }).split(' ')[1];
+    const fp = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', path.join(dir, 'k.pub')], {
+      encoding: 'utf8',
+    }).split(' ')[1];
     const e = await refusal(SshConnection.connect(target('cp1'), options('cp1', { privateKey: strangerKey })));
     expect(e.kind).toBe('auth');
     expect(e.message).toContain(`the host refused our key (${fp}) for user "root"`);
-    for (const line of strangerKey.split('\n').filter((l) => l.length > 20)) expect(errors.join('\n')).not.toContain(line);
+    for (const line of strangerKey.split('\n').filter((l) => l.length > 20))
+      expect(errors.join('\n')).not.toContain(line);
     // Another user with the authorised key: refused as well.
     expect((await refusal(SshConnection.connect(target('cp1', { user: 'nobody' }), options('cp1')))).kind).toBe('auth');
   } finally {
@@ -211,25 +268,46 @@ test('a command that does not finish is stopped at its bound and killed on the h
   expect((await c.run(['true'])).code).toBe(0);
   let left = '';
   for (let i = 0; i < 50; i++) {
-    left = lab.exec('cp1', ['sh', '-c', 'for p in /proc/[0-9]*; do tr "\\0" " " < $p/cmdline 2>/dev/null; echo; done | grep "^sleep 4711" || true']).trim();
+    left = lab
+      .exec('cp1', [
+        'sh',
+        '-c',
+        'for p in /proc/[0-9]*; do tr "\\0" " " < $p/cmdline 2>/dev/null; echo; done | grep "^sleep 4711" || true',
+      ])
+      .trim();
     if (!left) break;
     await new Promise((r) => setTimeout(r, 100));
   }
   expect(left).toBe('');
   // A command that ignores TERM and starts a child in a session of its own: all of it is killed.
   const t2 = Date.now();
-  const e3 = await refusal(c.run(['sh', '-c', 'trap "" TERM HUP; setsid sleep 4712 & sleep 4712'], { timeoutMs: 1_000 }));
+  const e3 = await refusal(
+    c.run(['sh', '-c', 'trap "" TERM HUP; setsid sleep 4712 & sleep 4712'], { timeoutMs: 1_000 }),
+  );
   expect(e3.kind).toBe('timeout');
   expect(e3.message).toMatch(/were killed \([2-9]\)/);
   expect(Date.now() - t2).toBeLessThan(5_000);
-  expect(lab.exec('cp1', ['sh', '-c', 'for p in /proc/[0-9]*; do tr "\\0" " " < $p/cmdline 2>/dev/null; echo; done | grep "^sleep 4712" || true']).trim()).toBe('');
+  expect(
+    lab
+      .exec('cp1', [
+        'sh',
+        '-c',
+        'for p in /proc/[0-9]*; do tr "\\0" " " < $p/cmdline 2>/dev/null; echo; done | grep "^sleep 4712" || true',
+      ])
+      .trim(),
+  ).toBe('');
   // A connect that gets no answer is bounded too (a listener that never speaks).
   const net = await import('net');
   const silent = net.createServer(() => undefined);
   await new Promise<void>((r) => silent.listen(PORTS[6], '127.0.0.1', () => r()));
   try {
     const t1 = Date.now();
-    const e2 = await refusal(SshConnection.connect(target('cp1'), options('cp1', { dial: { host: '127.0.0.1', port: PORTS[6] }, connectTimeoutMs: 1_500 })));
+    const e2 = await refusal(
+      SshConnection.connect(
+        target('cp1'),
+        options('cp1', { dial: { host: '127.0.0.1', port: PORTS[6] }, connectTimeoutMs: 1_500 }),
+      ),
+    );
     expect(e2.kind).toBe('timeout');
     expect(Date.now() - t1).toBeLessThan(5_000);
   } finally {
@@ -240,13 +318,17 @@ test('a command that does not finish is stopped at its bound and killed on the h
 test('secrets never appear in errors: the private key, tokens in commands, secret uploads', async () => {
   const c = await connect('cp1', {}, { secrets: ['s3cr3t-encryption-key-value'] });
   const token = 'abcdef.0123456789abcdef';
-  const e1 = await refusal(c.run(['sh', '-c', `echo "join failed for token ${token} key s3cr3t-encryption-key-value" >&2; exit 1`, token]));
+  const e1 = await refusal(
+    c.run(['sh', '-c', `echo "join failed for token ${token} key s3cr3t-encryption-key-value" >&2; exit 1`, token]),
+  );
   expect(e1.message).toContain('[redacted');
   // Output that echoes the private key (e.g. a failing tool printing its input) is redacted too.
   const e2 = await refusal(c.run(['sh', '-c', 'cat >&2; exit 1'], { input: lab.clientPrivateKey }));
   expect(e2.message).toMatch(/\[redacted private key\]/);
   const secretContent = '-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIB4yPzE0b3Nl\n-----END EC PRIVATE KEY-----\n';
-  await refusal(c.upload(secretContent, '/etc/hcb-upload-test/key.pem', { mode: '0600', owner: 'nosuchuser:root', secret: true }));
+  await refusal(
+    c.upload(secretContent, '/etc/hcb-upload-test/key.pem', { mode: '0600', owner: 'nosuchuser:root', secret: true }),
+  );
   const all = errors.join('\n');
   expect(all).not.toContain(token);
   expect(all).not.toContain('s3cr3t-encryption-key-value');
@@ -262,7 +344,9 @@ test('teardown leaves no process, namespace, interface or mount', async () => {
   const dir = lab.dir;
   await lab.destroy();
   expect(lab.processes()).toEqual([]);
-  expect(pids.filter((p) => fs.existsSync(`/proc/${p}`) && !/\) Z /.test(fs.readFileSync(`/proc/${p}/stat`, 'utf8')))).toEqual([]);
+  expect(
+    pids.filter((p) => fs.existsSync(`/proc/${p}`) && !/\) Z /.test(fs.readFileSync(`/proc/${p}/stat`, 'utf8'))),
+  ).toEqual([]);
   expect(fs.existsSync(dir)).toBe(false);
   expect(labTraces(dir)).toEqual([]);
   for (const p of PORTS) {

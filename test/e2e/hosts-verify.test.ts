@@ -57,7 +57,8 @@ function blueprint() {
         podSecurity: {
           exemptions: [
             PodSecurityExemption.namespace('kube-system', {
-              justification: 'kubeadm static control-plane pods need the host network and run as root; their mirror pods live in kube-system',
+              justification:
+                'kubeadm static control-plane pods need the host network and run as root; their mirror pods live in kube-system',
               owner: 'hcb hosts verify e2e',
               expires: '2027-11-29',
             }),
@@ -72,19 +73,44 @@ function access() {
   const h = lab!.host(NAME);
   return {
     host: { name: h.name, address: h.address, port: 22, user: 'root', hostKey: h.hostKey },
-    ssh: { privateKey: lab!.clientPrivateKey, dial: { host: '127.0.0.1', port: h.loopbackPort }, connectTimeoutMs: 20_000 },
+    ssh: {
+      privateKey: lab!.clientPrivateKey,
+      dial: { host: '127.0.0.1', port: h.loopbackPort },
+      connectTimeoutMs: 20_000,
+    },
   };
 }
 
 function options(): ControlPlaneHostOptions {
-  return { ...access(), binDir: toolchainBin(), log: (l: string) => logs.push(l), nodeFiles: blueprint().nodeFiles, podNetwork: POD_NETWORK, workDir: work };
+  return {
+    ...access(),
+    binDir: toolchainBin(),
+    log: (l: string) => logs.push(l),
+    nodeFiles: blueprint().nodeFiles,
+    podNetwork: POD_NETWORK,
+    workDir: work,
+  };
 }
 
 /** 127.0.0.1:API_PORT → unix socket → a forwarder in the host's network namespace → <address>:6443. */
 async function forwardApi(): Promise<void> {
   const h = lab!.host(NAME);
   const sock = path.join(work, 'api.sock');
-  const child = spawn('nsenter', [`--target=${h.holderPid}`, '--net', '--', fs.realpathSync(process.execPath), '-e', FORWARDER_SCRIPT, 'unix-to-tcp', sock, `${h.address}:6443`], { detached: true, stdio: 'ignore' });
+  const child = spawn(
+    'nsenter',
+    [
+      `--target=${h.holderPid}`,
+      '--net',
+      '--',
+      fs.realpathSync(process.execPath),
+      '-e',
+      FORWARDER_SCRIPT,
+      'unix-to-tcp',
+      sock,
+      `${h.address}:6443`,
+    ],
+    { detached: true, stdio: 'ignore' },
+  );
   child.unref();
   forwarderPid = child.pid;
   for (let i = 0; i < 100 && !fs.existsSync(sock); i++) await sleep(100);
@@ -101,7 +127,9 @@ async function forwardApi(): Promise<void> {
     c.pipe(u);
     u.pipe(c);
   });
-  await new Promise<void>((resolve, reject) => apiServer!.once('error', reject).listen(API_PORT, '127.0.0.1', () => resolve()));
+  await new Promise<void>((resolve, reject) =>
+    apiServer!.once('error', reject).listen(API_PORT, '127.0.0.1', () => resolve()),
+  );
 }
 
 async function stopForward(): Promise<void> {
@@ -118,10 +146,18 @@ async function stopForward(): Promise<void> {
 async function verify(): Promise<VerifyHostsResult> {
   const a = access();
   const h = sshVerifyHost({ ...a.host, role: 'control-plane' }, a.ssh, blueprint().nodeFiles);
-  return verifyHosts({ hosts: [h], api: async () => apiAccessFromKubeconfig(admin, { host: '127.0.0.1', port: API_PORT }), namespaces: [], exceptions: blueprint().exceptions });
+  return verifyHosts({
+    hosts: [h],
+    api: async () => apiAccessFromKubeconfig(admin, { host: '127.0.0.1', port: API_PORT }),
+    namespaces: [],
+    exceptions: blueprint().exceptions,
+  });
 }
 
-const nonPass = (fs_: Finding[]) => fs_.filter((f) => f.status !== 'pass' && f.status !== 'accepted').map((f) => `${f.status} ${f.control} ${f.object?.path ?? f.object?.name ?? ''} ${f.object?.file ?? ''}`);
+const nonPass = (fs_: Finding[]) =>
+  fs_
+    .filter((f) => f.status !== 'pass' && f.status !== 'accepted')
+    .map((f) => `${f.status} ${f.control} ${f.object?.path ?? f.object?.name ?? ''} ${f.object?.file ?? ''}`);
 
 /**
  * Reviewed non-pass results of a control-plane host brought up by bringup.ts alone (no pod network):
@@ -147,7 +183,11 @@ beforeAll(async () => {
   lab = await HostsLab.start({ hosts: [NAME], ports: [SSH_PORT], subnet: SUBNET });
   // containerd's overlayfs snapshots cannot stack on the lab's /var overlay (see hosts-bringup).
   fs.mkdirSync(path.join(lab.dir, 'hosts', NAME, 'containerd-disk'), { mode: 0o700 });
-  lab.exec(NAME, ['sh', '-c', 'mkdir -p /var/lib/containerd && mount --bind /run/hcb-lab/containerd-disk /var/lib/containerd']);
+  lab.exec(NAME, [
+    'sh',
+    '-c',
+    'mkdir -p /var/lib/containerd && mount --bind /run/hcb-lab/containerd-disk /var/lib/containerd',
+  ]);
   host = await ControlPlaneHost.open(options());
   try {
     admin = (await host.up()).adminKubeconfig;
@@ -177,28 +217,59 @@ test('the host as brought up: no fail; every non-pass is the reviewed list', asy
   expect(r.unreachable).toEqual([]);
   expect(r.missing.map((m) => m.message)).toEqual(REVIEWED_MISSING);
   const failing = r.findings.filter((f) => f.status === 'fail' || f.status === 'error');
-  process.stderr.write(`hosts-verify failing findings:\n${failing.map((f) => `${f.control} ${f.object?.path ?? ''}: ${f.message}`).join('\n')}\n`);
+  process.stderr.write(
+    `hosts-verify failing findings:\n${failing.map((f) => `${f.control} ${f.object?.path ?? ''}: ${f.message}`).join('\n')}\n`,
+  );
   expect([...new Set(failing.map((f) => `${f.status} ${f.control}`))].sort()).toEqual(REVIEWED_FAILS);
-  expect(nonPass(r.findings).filter((l) => !l.startsWith('not-evaluated ') && !l.startsWith('not-applicable ') && !REVIEWED_FAILS.some((x) => l.startsWith(x)))).toEqual([]);
+  expect(
+    nonPass(r.findings).filter(
+      (l) =>
+        !l.startsWith('not-evaluated ') &&
+        !l.startsWith('not-applicable ') &&
+        !REVIEWED_FAILS.some((x) => l.startsWith(x)),
+    ),
+  ).toEqual([]);
   // Observed, not assumed: the node files, the kubelet and the components' flags were checked on the host.
   expect(r.findings.some((f) => f.object?.path === '/etc/kubernetes/pki/ca.key' && f.status === 'pass')).toBe(true);
-  expect(r.findings.some((f) => f.control === 'HCB-KUBELET-READ-ONLY-PORT' && f.status === 'pass' && f.object?.file?.startsWith(`host:${NAME}:`))).toBe(true);
-  expect(r.findings.filter((f) => f.object?.kind === 'Probe').map((f) => f.status)).toEqual(['pass', 'pass', 'pass', 'pass']);
+  expect(
+    r.findings.some(
+      (f) =>
+        f.control === 'HCB-KUBELET-READ-ONLY-PORT' &&
+        f.status === 'pass' &&
+        f.object?.file?.startsWith(`host:${NAME}:`),
+    ),
+  ).toBe(true);
+  expect(r.findings.filter((f) => f.object?.kind === 'Probe').map((f) => f.status)).toEqual([
+    'pass',
+    'pass',
+    'pass',
+    'pass',
+  ]);
 });
 
 test('a world-writable node file and a kubelet configuration opening the read-only port fail their controls', async () => {
-  lab!.exec(NAME, ['sh', '-c', 'cp -p /var/lib/kubelet/config.yaml /root/config.yaml.orig && stat -c %a /etc/kubernetes/pki/ca.crt > /root/ca.mode && chmod 0666 /etc/kubernetes/pki/ca.crt && printf "readOnlyPort: 10255\\n" >> /var/lib/kubelet/config.yaml']);
+  lab!.exec(NAME, [
+    'sh',
+    '-c',
+    'cp -p /var/lib/kubelet/config.yaml /root/config.yaml.orig && stat -c %a /etc/kubernetes/pki/ca.crt > /root/ca.mode && chmod 0666 /etc/kubernetes/pki/ca.crt && printf "readOnlyPort: 10255\\n" >> /var/lib/kubelet/config.yaml',
+  ]);
   try {
     const r = await verify();
     const fails = r.findings.filter((f) => f.status === 'fail');
     expect(fails.some((f) => f.object?.path === '/etc/kubernetes/pki/ca.crt')).toBe(true);
-    expect(fails.some((f) => f.control === 'HCB-KUBELET-READ-ONLY-PORT' && f.object?.file?.startsWith(`host:${NAME}:`))).toBe(true);
+    expect(
+      fails.some((f) => f.control === 'HCB-KUBELET-READ-ONLY-PORT' && f.object?.file?.startsWith(`host:${NAME}:`)),
+    ).toBe(true);
   } finally {
-    lab!.exec(NAME, ['sh', '-c', 'cp -p /root/config.yaml.orig /var/lib/kubelet/config.yaml && chmod "$(cat /root/ca.mode)" /etc/kubernetes/pki/ca.crt']);
+    lab!.exec(NAME, [
+      'sh',
+      '-c',
+      'cp -p /root/config.yaml.orig /var/lib/kubelet/config.yaml && chmod "$(cat /root/ca.mode)" /etc/kubernetes/pki/ca.crt',
+    ]);
   }
 });
 
-test('hcb verify --host with the host\'s sshd blocked: an error finding for that host, exit 1, bounded time', async () => {
+test("hcb verify --host with the host's sshd blocked: an error finding for that host, exit 1, bounded time", async () => {
   const h = lab!.host(NAME);
   fs.writeFileSync(path.join(work, 'host-key.pub'), `${h.hostKey}\n`);
   fs.writeFileSync(path.join(work, 'ssh-key'), lab!.clientPrivateKey, { mode: 0o600 });
@@ -212,7 +283,18 @@ test('hcb verify --host with the host\'s sshd blocked: an error finding for that
   const t = Date.now();
   let code: number;
   try {
-    code = await verifyCommand.run(['--host', `root@127.0.0.1:${h.loopbackPort}`, '--host-name', NAME, '--host-key', path.join(work, 'host-key.pub'), '--ssh-key', path.join(work, 'ssh-key'), '--format', 'json']);
+    code = await verifyCommand.run([
+      '--host',
+      `root@127.0.0.1:${h.loopbackPort}`,
+      '--host-name',
+      NAME,
+      '--host-key',
+      path.join(work, 'host-key.pub'),
+      '--ssh-key',
+      path.join(work, 'ssh-key'),
+      '--format',
+      'json',
+    ]);
   } finally {
     process.stdout.write = w1;
     process.stderr.write = w2;
@@ -221,7 +303,9 @@ test('hcb verify --host with the host\'s sshd blocked: an error finding for that
   timings.push(`verify blocked ${Math.round((Date.now() - t) / 1000)} s`);
   expect(Date.now() - t).toBeLessThan(300_000);
   expect(code).toBe(1);
-  const report = JSON.parse(out) as { results: Array<{ control: string; status: string; message: string; object: { file: string | null } }> };
+  const report = JSON.parse(out) as {
+    results: Array<{ control: string; status: string; message: string; object: { file: string | null } }>;
+  };
   const forHost = report.results.filter((f) => f.object.file === `host:${NAME}`);
   expect(forHost.length).toBeGreaterThan(0);
   expect(forHost.every((f) => f.control === 'HCB-VERIFY-OBSERVED' && f.status === 'error')).toBe(true);

@@ -27,7 +27,12 @@ import { mintUserCertificate } from './support/user-cert';
 
 jest.setTimeout(600_000);
 
-type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; [k: string]: any }; [k: string]: any };
+type Obj = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; [k: string]: any };
+  [k: string]: any;
+};
 
 const NS = 'probe-team';
 const BASE_PORT = 47143;
@@ -38,9 +43,17 @@ let node: LocalNode;
 let images: Record<string, string>;
 
 const PLURALS: Record<string, string> = {
-  Namespace: 'namespaces', ResourceQuota: 'resourcequotas', LimitRange: 'limitranges', ServiceAccount: 'serviceaccounts',
-  Role: 'roles', RoleBinding: 'rolebindings', NetworkPolicy: 'networkpolicies', Service: 'services',
-  PodDisruptionBudget: 'poddisruptionbudgets', Deployment: 'deployments', ValidatingAdmissionPolicy: 'validatingadmissionpolicies',
+  Namespace: 'namespaces',
+  ResourceQuota: 'resourcequotas',
+  LimitRange: 'limitranges',
+  ServiceAccount: 'serviceaccounts',
+  Role: 'roles',
+  RoleBinding: 'rolebindings',
+  NetworkPolicy: 'networkpolicies',
+  Service: 'services',
+  PodDisruptionBudget: 'poddisruptionbudgets',
+  Deployment: 'deployments',
+  ValidatingAdmissionPolicy: 'validatingadmissionpolicies',
   ValidatingAdmissionPolicyBinding: 'validatingadmissionpolicybindings',
 };
 
@@ -55,50 +68,87 @@ async function apply(objs: Obj[]): Promise<void> {
   const order = Object.keys(PLURALS);
   for (const o of [...objs].sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind))) {
     if (o.kind === 'ServiceAccount' && o.metadata.name === 'default') {
-      await eventually(`ServiceAccount ${o.metadata.namespace}/default`, async () => ((await admin.get(objectPath(o))).status === 200 ? true : undefined));
+      await eventually(`ServiceAccount ${o.metadata.namespace}/default`, async () =>
+        (await admin.get(objectPath(o))).status === 200 ? true : undefined,
+      );
     }
-    if (o.metadata.namespace && o.kind !== 'ResourceQuota' && objs.some((q) => q.kind === 'ResourceQuota' && q.metadata.namespace === o.metadata.namespace)) {
+    if (
+      o.metadata.namespace &&
+      o.kind !== 'ResourceQuota' &&
+      objs.some((q) => q.kind === 'ResourceQuota' && q.metadata.namespace === o.metadata.namespace)
+    ) {
       await eventually(`quota status in ${o.metadata.namespace}`, async () => {
-        const list = await admin.json<{ items: Array<{ status?: { hard?: object } }> }>(`/api/v1/namespaces/${o.metadata.namespace}/resourcequotas`);
+        const list = await admin.json<{ items: Array<{ status?: { hard?: object } }> }>(
+          `/api/v1/namespaces/${o.metadata.namespace}/resourcequotas`,
+        );
         return list.items.every((q) => q.status?.hard) ? true : undefined;
       });
     }
-    const res = await admin.request('PATCH', `${objectPath(o)}?fieldManager=hcb&fieldValidation=Strict`, o, 'application/apply-patch+yaml');
-    if (res.status !== 200 && res.status !== 201) throw new Error(`apply ${o.kind} ${o.metadata.name}: HTTP ${res.status} ${res.body}`);
+    const res = await admin.request(
+      'PATCH',
+      `${objectPath(o)}?fieldManager=hcb&fieldValidation=Strict`,
+      o,
+      'application/apply-patch+yaml',
+    );
+    if (res.status !== 200 && res.status !== 201)
+      throw new Error(`apply ${o.kind} ${o.metadata.name}: HTTP ${res.status} ${res.body}`);
   }
 }
 
 /** Runs a command in the node's network namespace (the test's way onto the node network). */
 function inNodeNetwork(args: string[], timeoutMs = 20_000): { status: number | null; stdout: string; stderr: string } {
-  const res = spawnSync('nsenter', [`--net=/run/netns/${node.sandbox.netnsName}`, '--', ...args], { encoding: 'utf8', timeout: timeoutMs });
+  const res = spawnSync('nsenter', [`--net=/run/netns/${node.sandbox.netnsName}`, '--', ...args], {
+    encoding: 'utf8',
+    timeout: timeoutMs,
+  });
   return { status: res.status, stdout: res.stdout ?? '', stderr: res.stderr ?? '' };
 }
 
 function probeChart(image: string, opts: { name: string; apiAccess?: boolean }): Obj[] {
   const app = new App();
   const chart = new Chart(app, 'node-live');
-  const ns = new HardenedNamespace(chart, NS, { app: 'probe', team: 'probe-team', environment: 'test', protectionNeed: 'normal', size: 'small', name: NS } as any);
+  const ns = new HardenedNamespace(chart, NS, {
+    app: 'probe',
+    team: 'probe-team',
+    environment: 'test',
+    protectionNeed: 'normal',
+    size: 'small',
+    name: NS,
+  } as any);
   new HardenedWorkload(chart, opts.name, {
     namespace: ns.namespaceName,
-    containers: [{
-      name: 'probe',
-      image,
-      args: ['serve', ':8080'],
-      ports: [{ number: 8080, name: 'http' }],
-      liveness: Probe.fromHttpGet('/healthz', { port: 8080 }),
-      readiness: Probe.fromHttpGet('/ready', { port: 8080 }),
-      resources: { cpuRequest: '10m', cpuLimit: '200m', memoryRequest: '16Mi', memoryLimit: '64Mi' },
-    }],
+    containers: [
+      {
+        name: 'probe',
+        image,
+        args: ['serve', ':8080'],
+        ports: [{ number: 8080, name: 'http' }],
+        liveness: Probe.fromHttpGet('/healthz', { port: 8080 }),
+        readiness: Probe.fromHttpGet('/ready', { port: 8080 }),
+        resources: { cpuRequest: '10m', cpuLimit: '200m', memoryRequest: '16Mi', memoryLimit: '64Mi' },
+      },
+    ],
   });
-  return parseAllDocuments(app.synthYaml()).map((d) => d.toJS() as Obj).filter((o) => o !== null);
+  return parseAllDocuments(app.synthYaml())
+    .map((d) => d.toJS() as Obj)
+    .filter((o) => o !== null);
 }
 
 async function runningPod(app: string): Promise<{ name: string; podIP: string; spec: any }> {
-  return eventually(`a Running, Ready pod of ${app}`, async () => {
-    const list = await admin.json<{ items: any[] }>(`/api/v1/namespaces/${NS}/pods`);
-    const pod = list.items.find((p) => p.metadata.name.startsWith(app) && p.status?.phase === 'Running' && p.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'));
-    return pod ? { name: pod.metadata.name, podIP: pod.status.podIP, spec: pod.spec } : undefined;
-  }, 180_000);
+  return eventually(
+    `a Running, Ready pod of ${app}`,
+    async () => {
+      const list = await admin.json<{ items: any[] }>(`/api/v1/namespaces/${NS}/pods`);
+      const pod = list.items.find(
+        (p) =>
+          p.metadata.name.startsWith(app) &&
+          p.status?.phase === 'Running' &&
+          p.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'),
+      );
+      return pod ? { name: pod.metadata.name, podIP: pod.status.podIP, spec: pod.spec } : undefined;
+    },
+    180_000,
+  );
 }
 
 beforeAll(async () => {
@@ -116,14 +166,24 @@ describe('the node', () => {
   test('registers and is Ready, with its address from 198.18.0.0/15 and the pod range from the node network', async () => {
     const n = await admin.json<any>('/api/v1/nodes/hcb-local');
     expect(n.status.conditions.find((c: any) => c.type === 'Ready').status).toBe('True');
-    expect(n.status.addresses).toEqual(expect.arrayContaining([{ type: 'InternalIP', address: '198.18.0.2' }, { type: 'Hostname', address: 'hcb-local' }]));
+    expect(n.status.addresses).toEqual(
+      expect.arrayContaining([
+        { type: 'InternalIP', address: '198.18.0.2' },
+        { type: 'Hostname', address: 'hcb-local' },
+      ]),
+    );
     expect(n.status.nodeInfo.containerRuntimeVersion).toMatch(/^containerd:\/\/v?2\./);
     expect(n.status.nodeInfo.kubeletVersion).toBe('v1.36.3');
   });
 
-  test('the kubelet runs with the blueprint KubeletConfiguration, unchanged, and kubeadm\'s command line', () => {
-    const rendered = cluster.blueprint.configDocuments.find((d) => d.kind === 'KubeletConfiguration') as Record<string, unknown>;
-    const onDisk = parseYaml(fs.readFileSync(path.join(cluster.rootfs, 'var/lib/kubelet/config.yaml'), 'utf8')) as Record<string, unknown>;
+  test("the kubelet runs with the blueprint KubeletConfiguration, unchanged, and kubeadm's command line", () => {
+    const rendered = cluster.blueprint.configDocuments.find((d) => d.kind === 'KubeletConfiguration') as Record<
+      string,
+      unknown
+    >;
+    const onDisk = parseYaml(
+      fs.readFileSync(path.join(cluster.rootfs, 'var/lib/kubelet/config.yaml'), 'utf8'),
+    ) as Record<string, unknown>;
     const norm = (v: unknown) => (typeof v === 'string' && /^[0-9]+m$/.test(v) ? `${v}0s` : v);
     for (const [k, v] of Object.entries(rendered)) {
       if (k === 'streamingConnectionIdleTimeout') expect(onDisk[k]).toBe(norm(v));
@@ -189,7 +249,17 @@ describe("the kubelet's API", () => {
 
   test('serves a certificate signed by the cluster CA for the node address, and an anonymous request gets 401', () => {
     // --cacert with only the cluster CA: curl fails (exit 60) unless the chain and the IP SAN verify.
-    const res = inNodeNetwork(['curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}', '--cacert', caFile, url('/pods')]);
+    const res = inNodeNetwork([
+      'curl',
+      '-sS',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
+      '--cacert',
+      caFile,
+      url('/pods'),
+    ]);
     expect(res.stderr).toBe('');
     expect(res.stdout).toBe('401');
   });
@@ -198,11 +268,38 @@ describe("the kubelet's API", () => {
     const user = mintUserCertificate(cluster.rootfs, { user: 'kubelet-prober', groups: ['nobody-special'] });
     fs.writeFileSync(path.join(dir, 'u.crt'), user.cert);
     fs.writeFileSync(path.join(dir, 'u.key'), user.key, { mode: 0o600 });
-    const asUser = inNodeNetwork(['curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}', '--cacert', caFile, '--cert', path.join(dir, 'u.crt'), '--key', path.join(dir, 'u.key'), url('/pods')]);
+    const asUser = inNodeNetwork([
+      'curl',
+      '-sS',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
+      '--cacert',
+      caFile,
+      '--cert',
+      path.join(dir, 'u.crt'),
+      '--key',
+      path.join(dir, 'u.key'),
+      url('/pods'),
+    ]);
     expect(asUser.stdout).toBe('403');
     const pki = path.join(cluster.rootfs, 'etc/kubernetes/pki');
-    const asApiServer = inNodeNetwork(['curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}', '--cacert', caFile,
-      '--cert', path.join(pki, 'apiserver-kubelet-client.crt'), '--key', path.join(pki, 'apiserver-kubelet-client.key'), url('/pods')]);
+    const asApiServer = inNodeNetwork([
+      'curl',
+      '-sS',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
+      '--cacert',
+      caFile,
+      '--cert',
+      path.join(pki, 'apiserver-kubelet-client.crt'),
+      '--key',
+      path.join(pki, 'apiserver-kubelet-client.key'),
+      url('/pods'),
+    ]);
     expect(asApiServer.stdout).toBe('200');
   });
 
@@ -212,7 +309,7 @@ describe("the kubelet's API", () => {
   });
 });
 
-describe('the API server reaches the kubelet (logs, exec, port-forward) through the node\'s egress proxy', () => {
+describe("the API server reaches the kubelet (logs, exec, port-forward) through the node's egress proxy", () => {
   // The API server stays on the host's loopback; its `cluster` egress (EgressSelectorConfiguration,
   // HTTPConnect over a unix socket) goes through the connect-proxy in the node's network namespace.
   // TLS runs end to end: the API server presents apiserver-kubelet-client and verifies the kubelet's
@@ -226,7 +323,11 @@ describe('the API server reaches the kubelet (logs, exec, port-forward) through 
   let asUser: ApiClient;
 
   const kubectl = (kubeconfig: string, args: string[], timeoutMs = 60_000) => {
-    const res = spawnSync(path.join(toolchainBin(), 'kubectl'), ['--kubeconfig', kubeconfig, '--cache-dir', path.join(dir, 'cache'), '--request-timeout', '30s', ...args], { encoding: 'utf8', timeout: timeoutMs });
+    const res = spawnSync(
+      path.join(toolchainBin(), 'kubectl'),
+      ['--kubeconfig', kubeconfig, '--cache-dir', path.join(dir, 'cache'), '--request-timeout', '30s', ...args],
+      { encoding: 'utf8', timeout: timeoutMs },
+    );
     return { status: res.status, stdout: res.stdout ?? '', stderr: res.stderr ?? '' };
   };
   const proxyLog = () => fs.readFileSync(path.join(cluster.stateDir, 'logs', 'node-egress-proxy.log'), 'utf8');
@@ -240,15 +341,44 @@ describe('the API server reaches the kubelet (logs, exec, port-forward) through 
     const server = admin.serverUrl;
     asUser = new ApiClient({ server, tls: { cert: user.cert, key: user.key, ca: user.ca } });
     userKubeconfig = path.join(dir, 'user.conf');
-    fs.writeFileSync(userKubeconfig, [
-      'apiVersion: v1', 'kind: Config', 'current-context: u',
-      'clusters: [{name: c, cluster: {server: ' + JSON.stringify(server) + ', certificate-authority-data: ' + user.ca.toString('base64') + '}}]',
-      'users: [{name: u, user: {client-certificate-data: ' + user.cert.toString('base64') + ', client-key-data: ' + user.key.toString('base64') + '}}]',
-      'contexts: [{name: u, context: {cluster: c, user: u}}]', '',
-    ].join('\n'), { mode: 0o600 });
-    const role = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'pod-reader', namespace: NS }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] }] };
-    const binding = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'pod-reader', namespace: NS }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'pod-reader' }, subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'pod-reader' }] };
-    for (const [o, plural] of [[role, 'roles'], [binding, 'rolebindings']] as const) {
+    fs.writeFileSync(
+      userKubeconfig,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'current-context: u',
+        'clusters: [{name: c, cluster: {server: ' +
+          JSON.stringify(server) +
+          ', certificate-authority-data: ' +
+          user.ca.toString('base64') +
+          '}}]',
+        'users: [{name: u, user: {client-certificate-data: ' +
+          user.cert.toString('base64') +
+          ', client-key-data: ' +
+          user.key.toString('base64') +
+          '}}]',
+        'contexts: [{name: u, context: {cluster: c, user: u}}]',
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
+    const role = {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: 'pod-reader', namespace: NS },
+      rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] }],
+    };
+    const binding = {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'pod-reader', namespace: NS },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'pod-reader' },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'pod-reader' }],
+    };
+    for (const [o, plural] of [
+      [role, 'roles'],
+      [binding, 'rolebindings'],
+    ] as const) {
       const res = await admin.post(`/apis/rbac.authorization.k8s.io/v1/namespaces/${NS}/${plural}`, o);
       expect([201, 409]).toContain(res.status);
     }
@@ -260,21 +390,32 @@ describe('the API server reaches the kubelet (logs, exec, port-forward) through 
     // allowed decision for 5 minutes, a refused one for 30 s (the blueprint's KubeletConfiguration).
     const path_ = '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/kubeadm:apiserver-kubelet-client';
     const saved = await admin.json<any>(path_);
-    expect(saved.subjects).toEqual([{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'kube-apiserver-kubelet-client' }]);
+    expect(saved.subjects).toEqual([
+      { apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'kube-apiserver-kubelet-client' },
+    ]);
     expect(saved.roleRef.name).toBe('system:kubelet-api-admin');
     expect((await admin.delete(path_)).status).toBe(200);
     try {
       const refused = kubectl(adminKubeconfig, ['-n', NS, 'logs', pod.name]);
       expect(refused.status).not.toBe(0);
       // The kubelet's own answer (webhook authorisation of the API server's certificate identity), passed on by the API server.
-      expect(refused.stderr).toMatch(/Forbidden \(user=kube-apiserver-kubelet-client, verb=get, resource=nodes, subresource\(s\)=\[proxy\]\)/);
+      expect(refused.stderr).toMatch(
+        /Forbidden \(user=kube-apiserver-kubelet-client, verb=get, resource=nodes, subresource\(s\)=\[proxy\]\)/,
+      );
     } finally {
       const { metadata, ...rest } = saved;
-      const res = await admin.post('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', { ...rest, metadata: { name: metadata.name, labels: metadata.labels } });
+      const res = await admin.post('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
+        ...rest,
+        metadata: { name: metadata.name, labels: metadata.labels },
+      });
       expect(res.status).toBe(201);
     }
     // The kubelet forgets the refusal after 30 s.
-    await eventually('kubectl logs once the binding is back', async () => (kubectl(adminKubeconfig, ['-n', NS, 'logs', pod.name]).status === 0 ? true : undefined), 120_000);
+    await eventually(
+      'kubectl logs once the binding is back',
+      async () => (kubectl(adminKubeconfig, ['-n', NS, 'logs', pod.name]).status === 0 ? true : undefined),
+      120_000,
+    );
   });
 
   test('kubectl logs and kubectl exec of the hardened pod work for the admin, through the proxy to 198.18.0.2:10250', () => {
@@ -293,18 +434,40 @@ describe('the API server reaches the kubelet (logs, exec, port-forward) through 
   });
 
   test(`kubectl port-forward to the pod works for the admin (127.0.0.1:${PORT_FORWARD_PORT})`, async () => {
-    const pf = spawn(path.join(toolchainBin(), 'kubectl'), ['--kubeconfig', adminKubeconfig, '--cache-dir', path.join(dir, 'cache'), '-n', NS, 'port-forward', '--address', '127.0.0.1', `pod/${pod.name}`, `${PORT_FORWARD_PORT}:8080`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const pf = spawn(
+      path.join(toolchainBin(), 'kubectl'),
+      [
+        '--kubeconfig',
+        adminKubeconfig,
+        '--cache-dir',
+        path.join(dir, 'cache'),
+        '-n',
+        NS,
+        'port-forward',
+        '--address',
+        '127.0.0.1',
+        `pod/${pod.name}`,
+        `${PORT_FORWARD_PORT}:8080`,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     pf.stdout.on('data', (d) => (out += d.toString()));
     pf.stderr.on('data', (d) => (out += d.toString()));
     try {
-      await eventually('port-forward listening', async () => (/Forwarding from 127\.0\.0\.1:/.test(out) ? true : undefined), 60_000);
+      await eventually(
+        'port-forward listening',
+        async () => (/Forwarding from 127\.0\.0\.1:/.test(out) ? true : undefined),
+        60_000,
+      );
       const body = await new Promise<string>((resolve, reject) => {
-        http.get({ host: '127.0.0.1', port: PORT_FORWARD_PORT, path: '/healthz', timeout: 20_000 }, (res) => {
-          let d = '';
-          res.on('data', (c) => (d += c));
-          res.on('end', () => resolve(`${res.statusCode} ${d.trim()}`));
-        }).on('error', reject);
+        http
+          .get({ host: '127.0.0.1', port: PORT_FORWARD_PORT, path: '/healthz', timeout: 20_000 }, (res) => {
+            let d = '';
+            res.on('data', (c) => (d += c));
+            res.on('end', () => resolve(`${res.statusCode} ${d.trim()}`));
+          })
+          .on('error', reject);
       });
       expect(body).toBe('200 ok');
     } finally {
@@ -314,7 +477,9 @@ describe('the API server reaches the kubelet (logs, exec, port-forward) through 
   });
 
   test('a user who may only read pods is refused logs, exec, port-forward and the node proxy (403)', async () => {
-    expect(kubectl(userKubeconfig, ['-n', NS, 'get', 'pod', pod.name, '-o', 'name']).stdout.trim()).toBe(`pod/${pod.name}`);
+    expect(kubectl(userKubeconfig, ['-n', NS, 'get', 'pod', pod.name, '-o', 'name']).stdout.trim()).toBe(
+      `pod/${pod.name}`,
+    );
     const logs = kubectl(userKubeconfig, ['-n', NS, 'logs', pod.name]);
     expect(logs.status).not.toBe(0);
     expect(logs.stderr).toMatch(/\(Forbidden\).*cannot get resource "pods\/log"/);
@@ -350,10 +515,57 @@ describe('the API server reaches the kubelet (logs, exec, port-forward) through 
       if (!opts.clusterCa) {
         ca = `${base}-ca.crt`;
         caKey = `${base}-ca.key`;
-        run(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', caKey, '-subj', '/CN=kubernetes', '-days', '1', '-out', ca]);
+        run([
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-keyout',
+          caKey,
+          '-subj',
+          '/CN=kubernetes',
+          '-days',
+          '1',
+          '-out',
+          ca,
+        ]);
       }
-      run(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${base}.key`, '-subj', `/CN=system:node:${NODE}`, '-out', `${base}.csr`]);
-      run(['x509', '-req', '-in', `${base}.csr`, '-CA', ca, '-CAkey', caKey, '-CAcreateserial', '-days', '1', '-sha256', '-extfile', ext, '-out', `${base}.crt`]);
+      run([
+        'req',
+        '-new',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        `${base}.key`,
+        '-subj',
+        `/CN=system:node:${NODE}`,
+        '-out',
+        `${base}.csr`,
+      ]);
+      run([
+        'x509',
+        '-req',
+        '-in',
+        `${base}.csr`,
+        '-CA',
+        ca,
+        '-CAkey',
+        caKey,
+        '-CAcreateserial',
+        '-days',
+        '1',
+        '-sha256',
+        '-extfile',
+        ext,
+        '-out',
+        `${base}.crt`,
+      ]);
       return { cert: `${base}.crt`, key: `${base}.key` };
     };
 
@@ -373,7 +585,21 @@ srv.listen(Number(port), host, () => say({ event: 'listening' }));
 
     const startImpostor = async (c: { cert: string; key: string }) => {
       events = [];
-      impostor = spawn('nsenter', [`--net=/run/netns/${node.sandbox.netnsName}`, '--', process.execPath, '-e', IMPOSTOR, c.cert, c.key, '198.18.0.2', String(IMPOSTOR_PORT)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      impostor = spawn(
+        'nsenter',
+        [
+          `--net=/run/netns/${node.sandbox.netnsName}`,
+          '--',
+          process.execPath,
+          '-e',
+          IMPOSTOR,
+          c.cert,
+          c.key,
+          '198.18.0.2',
+          String(IMPOSTOR_PORT),
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       let buf = '';
       impostor.stdout!.on('data', (d) => {
         buf += d.toString();
@@ -381,7 +607,11 @@ srv.listen(Number(port), host, () => say({ event: 'listening' }));
         buf = lines.pop() ?? '';
         for (const l of lines) if (l.trim()) events.push(JSON.parse(l));
       });
-      await eventually('the impostor listening', async () => (events.some((e) => e.event === 'listening') ? true : undefined), 20_000);
+      await eventually(
+        'the impostor listening',
+        async () => (events.some((e) => e.event === 'listening') ? true : undefined),
+        20_000,
+      );
     };
     const stopImpostor = async () => {
       if (!impostor) return;
@@ -393,13 +623,32 @@ srv.listen(Number(port), host, () => say({ event: 'listening' }));
 
     beforeAll(async () => {
       const res = await admin.post('/api/v1/nodes', {
-        apiVersion: 'v1', kind: 'Node', metadata: { name: NODE },
-        spec: { unschedulable: true, taints: [{ key: 'hcb.dev/impostor', effect: 'NoExecute' }, { key: 'hcb.dev/impostor', effect: 'NoSchedule' }] },
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: { name: NODE },
+        spec: {
+          unschedulable: true,
+          taints: [
+            { key: 'hcb.dev/impostor', effect: 'NoExecute' },
+            { key: 'hcb.dev/impostor', effect: 'NoSchedule' },
+          ],
+        },
       });
       expect(res.status).toBe(201);
-      const status = await admin.request('PATCH', `/api/v1/nodes/${NODE}/status`, {
-        status: { addresses: [{ type: 'InternalIP', address: '198.18.0.2' }, { type: 'Hostname', address: NODE }], daemonEndpoints: { kubeletEndpoint: { Port: IMPOSTOR_PORT } } },
-      }, 'application/merge-patch+json');
+      const status = await admin.request(
+        'PATCH',
+        `/api/v1/nodes/${NODE}/status`,
+        {
+          status: {
+            addresses: [
+              { type: 'InternalIP', address: '198.18.0.2' },
+              { type: 'Hostname', address: NODE },
+            ],
+            daemonEndpoints: { kubeletEndpoint: { Port: IMPOSTOR_PORT } },
+          },
+        },
+        'application/merge-patch+json',
+      );
       expect(status.status).toBe(200);
     });
     afterEach(stopImpostor);
@@ -439,15 +688,42 @@ srv.listen(Number(port), host, () => say({ event: 'listening' }));
   test('the proxy refuses destinations outside the node network (403), whoever asks', () => {
     const socket = path.join(cluster.rootfs, 'etc/kubernetes/egress-proxy/cluster.sock');
     expect(fs.statSync(socket).mode & 0o777).toBe(0o600);
-    const res = spawnSync('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '10', '--unix-socket', socket, '-X', 'CONNECT', '--request-target', '127.0.0.1:22', 'http://x/'], { encoding: 'utf8' });
+    const res = spawnSync(
+      'curl',
+      [
+        '-sS',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        '--max-time',
+        '10',
+        '--unix-socket',
+        socket,
+        '-X',
+        'CONNECT',
+        '--request-target',
+        '127.0.0.1:22',
+        'http://x/',
+      ],
+      { encoding: 'utf8' },
+    );
     expect(res.stdout).toBe('403');
   });
 });
 
 describe('hcb verify on the node', () => {
-  const opts = () => ({ stateDir: cluster.stateDir, nodeFiles: cluster.blueprint.nodeFiles, namespaces: [NS], exceptions: cluster.blueprint.exceptions, node: true });
+  const opts = () => ({
+    stateDir: cluster.stateDir,
+    nodeFiles: cluster.blueprint.nodeFiles,
+    namespaces: [NS],
+    exceptions: cluster.blueprint.exceptions,
+    node: true,
+  });
   const failing = (findings: Awaited<ReturnType<typeof verifyLocalCluster>>['findings']) =>
-    findings.filter((f) => f.status === 'fail' || f.status === 'error').map((f) => `${f.control} ${f.object?.path ?? f.object?.name ?? ''}: ${f.message}`);
+    findings
+      .filter((f) => f.status === 'fail' || f.status === 'error')
+      .map((f) => `${f.control} ${f.object?.path ?? f.object?.name ?? ''}: ${f.message}`);
 
   beforeAll(async () => {
     await backupNow({ stateDir: cluster.stateDir, binDir: toolchainBin(), hcbVersion: 'test' });
@@ -458,11 +734,15 @@ describe('hcb verify on the node', () => {
     expect(missing).toEqual([]);
     expect(failing(findings)).toEqual([]);
     // The kubelet controls were evaluated on the observed kubelet (its command line over the file from disk).
-    const readOnly = findings.filter((f) => f.control === 'HCB-KUBELET-READ-ONLY-PORT' && f.object?.kind === 'KubeletConfiguration');
+    const readOnly = findings.filter(
+      (f) => f.control === 'HCB-KUBELET-READ-ONLY-PORT' && f.object?.kind === 'KubeletConfiguration',
+    );
     expect(readOnly.map((f) => [f.status, f.object?.file])).toEqual([['pass', 'live:/var/lib/kubelet/config.yaml']]);
     expect(readOnly[0].message).toContain("with the flags of the running kubelet's command line");
     // The local target's cgroup v1 setting is accepted through its reviewed exception, not passed.
-    expect(findings.filter((f) => f.control === 'HCB-KUBELET-FAIL-CGROUP-V1').map((f) => f.status)).toEqual(['accepted']);
+    expect(findings.filter((f) => f.control === 'HCB-KUBELET-FAIL-CGROUP-V1').map((f) => f.status)).toEqual([
+      'accepted',
+    ]);
     const probes = findings.filter((f) => f.object?.kind === 'Probe' && f.control.startsWith('HCB-KUBELET-'));
     expect(probes.map((p) => [p.control, p.status]).sort()).toEqual([
       ['HCB-KUBELET-ANONYMOUS-AUTH', 'pass'],
@@ -475,17 +755,35 @@ describe('hcb verify on the node', () => {
       ['HCB-APISERVER-KUBELET-CA', 'kubelet-impostor', 'pass'],
       ['HCB-APISERVER-KUBELET-CLIENT-CERT', 'kubelet-through-apiserver', 'pass'],
     ]);
-    expect(path_.find((p) => p.control === 'HCB-APISERVER-KUBELET-CA')!.message).toMatch(/certificate signed by unknown authority/);
-    expect((await admin.json<{ items: Array<{ metadata: { name: string } }> }>('/api/v1/nodes')).items.map((n) => n.metadata.name)).toEqual(['hcb-local']);
+    expect(path_.find((p) => p.control === 'HCB-APISERVER-KUBELET-CA')!.message).toMatch(
+      /certificate signed by unknown authority/,
+    );
+    expect(
+      (await admin.json<{ items: Array<{ metadata: { name: string } }> }>('/api/v1/nodes')).items.map(
+        (n) => n.metadata.name,
+      ),
+    ).toEqual(['hcb-local']);
     // The kubelet's PKI (symlinks resolved inside the node) is in the observed file list.
-    const keyModes = findings.filter((f) => f.control === 'HCB-NODEFILE-PKI-KEY-MODE' && f.object?.path?.startsWith('/var/lib/kubelet/pki/'));
-    expect(keyModes.map((f) => f.object?.path)).toEqual(expect.arrayContaining(['/var/lib/kubelet/pki/kubelet-client-current.pem', '/var/lib/kubelet/pki/kubelet-server-current.pem']));
+    const keyModes = findings.filter(
+      (f) => f.control === 'HCB-NODEFILE-PKI-KEY-MODE' && f.object?.path?.startsWith('/var/lib/kubelet/pki/'),
+    );
+    expect(keyModes.map((f) => f.object?.path)).toEqual(
+      expect.arrayContaining([
+        '/var/lib/kubelet/pki/kubelet-client-current.pem',
+        '/var/lib/kubelet/pki/kubelet-server-current.pem',
+      ]),
+    );
   });
 
   test('the kubelet configuration changed on disk is caught (what the kubelet reads at its next start)', async () => {
     const file = path.join(cluster.rootfs, 'var/lib/kubelet/config.yaml');
     const original = fs.readFileSync(file, 'utf8');
-    fs.writeFileSync(file, original.replace(/^readOnlyPort:.*$/m, '').replace(/^kind: KubeletConfiguration$/m, 'kind: KubeletConfiguration\nreadOnlyPort: 10255'));
+    fs.writeFileSync(
+      file,
+      original
+        .replace(/^readOnlyPort:.*$/m, '')
+        .replace(/^kind: KubeletConfiguration$/m, 'kind: KubeletConfiguration\nreadOnlyPort: 10255'),
+    );
     try {
       const { findings } = await verifyLocalCluster(opts());
       const bad = findings.filter((f) => f.control === 'HCB-KUBELET-READ-ONLY-PORT' && f.status === 'fail');
@@ -504,7 +802,9 @@ describe('hcb verify on the node', () => {
     fs.chmodSync(real, 0o644);
     try {
       const { findings } = await verifyLocalCluster(opts());
-      const bad = findings.filter((f) => f.control === 'HCB-NODEFILE-PKI-KEY-MODE' && f.status === 'fail').map((f) => f.object?.path);
+      const bad = findings
+        .filter((f) => f.control === 'HCB-NODEFILE-PKI-KEY-MODE' && f.status === 'fail')
+        .map((f) => f.object?.path);
       expect(bad).toContain(link);
     } finally {
       fs.chmodSync(real, mode);
@@ -514,7 +814,10 @@ describe('hcb verify on the node', () => {
 
 describe('teardown', () => {
   test('down leaves no process, namespace, mount, cgroup or interface behind; a second down is harmless', async () => {
-    const hostLinksBefore = spawnSync('ip', ['-o', 'link'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split(':')[1]?.trim()).sort();
+    const hostLinksBefore = spawnSync('ip', ['-o', 'link'], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .map((l) => l.split(':')[1]?.trim())
+      .sort();
     const netns = node.sandbox.netnsName;
     const holder = node.sandbox.holderPid();
     expect(holder).toBeDefined();
@@ -526,11 +829,16 @@ describe('teardown', () => {
     await cluster.cp.down({ purge: true });
     await cluster.cp.down({ purge: true });
 
-    expect(pids.filter((p) => fs.existsSync(`/proc/${p}`) && !/\) Z /.test(fs.readFileSync(`/proc/${p}/stat`, 'utf8')))).toEqual([]);
+    expect(
+      pids.filter((p) => fs.existsSync(`/proc/${p}`) && !/\) Z /.test(fs.readFileSync(`/proc/${p}/stat`, 'utf8'))),
+    ).toEqual([]);
     expect(fs.existsSync(`/run/netns/${netns}`)).toBe(false);
     expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(cluster.stateDir);
     expect(cgroupDirs(cgroupRoot)).toEqual([]);
-    const hostLinksAfter = spawnSync('ip', ['-o', 'link'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split(':')[1]?.trim()).sort();
+    const hostLinksAfter = spawnSync('ip', ['-o', 'link'], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .map((l) => l.split(':')[1]?.trim())
+      .sort();
     expect(hostLinksAfter).toEqual(hostLinksBefore);
   });
 });

@@ -20,7 +20,15 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import { App, Chart } from 'cdk8s';
 import { parseAllDocuments } from 'yaml';
-import { HardenedWorkload, NetworkAllowPolicy, NetworkPeer, NetworkPort, PodSelection, Probe, Tenant } from '../../constructs';
+import {
+  HardenedWorkload,
+  NetworkAllowPolicy,
+  NetworkPeer,
+  NetworkPort,
+  PodSelection,
+  Probe,
+  Tenant,
+} from '../../constructs';
 import { buildImagePrograms } from '../../stacks/local/node/images';
 import { enforcerState, NETPOL_ENFORCER_USER } from '../../stacks/local/node/netpol';
 import { nodeSummary } from '../../stacks/local/node/summary';
@@ -30,7 +38,12 @@ import { ApiClient } from './support/env';
 
 jest.setTimeout(600_000);
 
-type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; [k: string]: any }; [k: string]: any };
+type Obj = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; [k: string]: any };
+  [k: string]: any;
+};
 
 const BASE_PORT = 47443;
 const ALPHA = 'alpha-test';
@@ -51,9 +64,16 @@ const mark = (what: string) => timings.push([what, Math.round((Date.now() - t0) 
 const blockedSeen = new Set<string>();
 
 const PLURALS: Record<string, string> = {
-  Namespace: 'namespaces', ResourceQuota: 'resourcequotas', LimitRange: 'limitranges', ServiceAccount: 'serviceaccounts',
-  Role: 'roles', RoleBinding: 'rolebindings', NetworkPolicy: 'networkpolicies', Service: 'services',
-  PodDisruptionBudget: 'poddisruptionbudgets', Deployment: 'deployments',
+  Namespace: 'namespaces',
+  ResourceQuota: 'resourcequotas',
+  LimitRange: 'limitranges',
+  ServiceAccount: 'serviceaccounts',
+  Role: 'roles',
+  RoleBinding: 'rolebindings',
+  NetworkPolicy: 'networkpolicies',
+  Service: 'services',
+  PodDisruptionBudget: 'poddisruptionbudgets',
+  Deployment: 'deployments',
 };
 
 function objectPath(o: Obj): string {
@@ -67,23 +87,39 @@ async function apply(objs: Obj[]): Promise<void> {
   const order = Object.keys(PLURALS);
   for (const o of [...objs].sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind))) {
     if (o.kind === 'ServiceAccount' && o.metadata.name === 'default') {
-      await eventually(`ServiceAccount ${o.metadata.namespace}/default`, async () => ((await admin.get(objectPath(o))).status === 200 ? true : undefined));
+      await eventually(`ServiceAccount ${o.metadata.namespace}/default`, async () =>
+        (await admin.get(objectPath(o))).status === 200 ? true : undefined,
+      );
     }
-    if (o.metadata.namespace && o.kind !== 'ResourceQuota' && objs.some((q) => q.kind === 'ResourceQuota' && q.metadata.namespace === o.metadata.namespace)) {
+    if (
+      o.metadata.namespace &&
+      o.kind !== 'ResourceQuota' &&
+      objs.some((q) => q.kind === 'ResourceQuota' && q.metadata.namespace === o.metadata.namespace)
+    ) {
       await eventually(`quota status in ${o.metadata.namespace}`, async () => {
-        const list = await admin.json<{ items: Array<{ status?: { hard?: object } }> }>(`/api/v1/namespaces/${o.metadata.namespace}/resourcequotas`);
+        const list = await admin.json<{ items: Array<{ status?: { hard?: object } }> }>(
+          `/api/v1/namespaces/${o.metadata.namespace}/resourcequotas`,
+        );
         return list.items.every((q) => q.status?.hard) ? true : undefined;
       });
     }
-    const res = await admin.request('PATCH', `${objectPath(o)}?fieldManager=hcb&fieldValidation=Strict`, o, 'application/apply-patch+yaml');
-    if (res.status !== 200 && res.status !== 201) throw new Error(`apply ${o.kind} ${o.metadata.name}: HTTP ${res.status} ${res.body}`);
+    const res = await admin.request(
+      'PATCH',
+      `${objectPath(o)}?fieldManager=hcb&fieldValidation=Strict`,
+      o,
+      'application/apply-patch+yaml',
+    );
+    if (res.status !== 200 && res.status !== 201)
+      throw new Error(`apply ${o.kind} ${o.metadata.name}: HTTP ${res.status} ${res.body}`);
   }
 }
 
 function synth(build: (chart: Chart) => void): Obj[] {
   const app = new App();
   build(new Chart(app, 'netpol-live'));
-  return parseAllDocuments(app.synthYaml()).map((d) => d.toJS() as Obj).filter((o) => o !== null);
+  return parseAllDocuments(app.synthYaml())
+    .map((d) => d.toJS() as Obj)
+    .filter((o) => o !== null);
 }
 
 function probeWorkload(chart: Chart, namespace: string, name: string): HardenedWorkload {
@@ -91,15 +127,17 @@ function probeWorkload(chart: Chart, namespace: string, name: string): HardenedW
     namespace,
     name,
     app: name,
-    containers: [{
-      name: 'probe',
-      image: images.probe,
-      args: ['serve', ':8080'],
-      ports: [{ number: 8080, name: 'http' }],
-      liveness: Probe.fromHttpGet('/healthz', { port: 8080 }),
-      readiness: Probe.fromHttpGet('/ready', { port: 8080 }),
-      resources: { cpuRequest: '10m', cpuLimit: '200m', memoryRequest: '16Mi', memoryLimit: '64Mi' },
-    }],
+    containers: [
+      {
+        name: 'probe',
+        image: images.probe,
+        args: ['serve', ':8080'],
+        ports: [{ number: 8080, name: 'http' }],
+        liveness: Probe.fromHttpGet('/healthz', { port: 8080 }),
+        readiness: Probe.fromHttpGet('/ready', { port: 8080 }),
+        resources: { cpuRequest: '10m', cpuLimit: '200m', memoryRequest: '16Mi', memoryLimit: '64Mi' },
+      },
+    ],
   });
 }
 
@@ -132,16 +170,26 @@ function allowPolicies(chart: Chart, w: Record<string, HardenedWorkload>, opts: 
 }
 
 function inNodeNetwork(args: string[], timeoutMs = 20_000): { status: number | null; stdout: string; stderr: string } {
-  const res = spawnSync('nsenter', [`--net=/run/netns/${node.sandbox.netnsName}`, '--', ...args], { encoding: 'utf8', timeout: timeoutMs });
+  const res = spawnSync('nsenter', [`--net=/run/netns/${node.sandbox.netnsName}`, '--', ...args], {
+    encoding: 'utf8',
+    timeout: timeoutMs,
+  });
   return { status: res.status, stdout: res.stdout ?? '', stderr: res.stderr ?? '' };
 }
 
-interface Attempt { ok: boolean; detail: string }
+interface Attempt {
+  ok: boolean;
+  detail: string;
+}
 
 /** From inside pod `fromIP`, one HTTP GET of `url` (the probe's own 2 s timeout). */
 function fetchFrom(fromIP: string, url: string): Attempt {
-  const res = inNodeNetwork(['curl', '-sS', '--max-time', '8', `http://${fromIP}:8080/fetch?url=${encodeURIComponent(url)}`], 15_000);
-  if (res.status !== 0) throw new Error(`the test could not reach the probe pod ${fromIP}: curl exit ${res.status}: ${res.stderr}`);
+  const res = inNodeNetwork(
+    ['curl', '-sS', '--max-time', '8', `http://${fromIP}:8080/fetch?url=${encodeURIComponent(url)}`],
+    15_000,
+  );
+  if (res.status !== 0)
+    throw new Error(`the test could not reach the probe pod ${fromIP}: curl exit ${res.status}: ${res.stderr}`);
   const r = JSON.parse(res.stdout) as { status: number; body: string; error?: string };
   return { ok: r.status === 200 && !r.error, detail: r.error ?? `HTTP ${r.status} ${r.body.trim()}` };
 }
@@ -149,11 +197,15 @@ function fetchFrom(fromIP: string, url: string): Attempt {
 /** Allowed traffic: flows within the bound (policy updates are asynchronous). */
 async function expectFlows(fromIP: string, url: string, timeoutMs = 60_000): Promise<void> {
   let last = '';
-  await eventually(`${fromIP} -> ${url} to flow`, async () => {
-    const a = fetchFrom(fromIP, url);
-    last = a.detail;
-    return a.ok ? true : undefined;
-  }, timeoutMs).catch((e) => {
+  await eventually(
+    `${fromIP} -> ${url} to flow`,
+    async () => {
+      const a = fetchFrom(fromIP, url);
+      last = a.detail;
+      return a.ok ? true : undefined;
+    },
+    timeoutMs,
+  ).catch((e) => {
     throw new Error(`${(e as Error).message} (last: ${last})`);
   });
 }
@@ -171,20 +223,33 @@ function expectBlocked(fromIP: string, url: string, attempts = 2): string[] {
 }
 
 async function runningPod(namespace: string, app: string): Promise<{ name: string; ip: string }> {
-  return eventually(`a Running, Ready pod ${namespace}/${app}`, async () => {
-    const list = await admin.json<{ items: any[] }>(`/api/v1/namespaces/${namespace}/pods`);
-    const pod = list.items.find((p) => p.metadata.name.startsWith(`${app}-`) && !p.metadata.deletionTimestamp && p.status?.phase === 'Running'
-      && p.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'));
-    return pod ? { name: pod.metadata.name, ip: pod.status.podIP } : undefined;
-  }, 180_000);
+  return eventually(
+    `a Running, Ready pod ${namespace}/${app}`,
+    async () => {
+      const list = await admin.json<{ items: any[] }>(`/api/v1/namespaces/${namespace}/pods`);
+      const pod = list.items.find(
+        (p) =>
+          p.metadata.name.startsWith(`${app}-`) &&
+          !p.metadata.deletionTimestamp &&
+          p.status?.phase === 'Running' &&
+          p.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'),
+      );
+      return pod ? { name: pod.metadata.name, ip: pod.status.podIP } : undefined;
+    },
+    180_000,
+  );
 }
 
 /** The enforcer's rules in the node mention every pod address (it has synced the pods). */
 async function enforcerKnows(ips: string[]): Promise<void> {
-  await eventually(`kube-router rules for ${ips.join(', ')}`, async () => {
-    const rules = inNodeNetwork(['iptables-save', '-t', 'filter']).stdout;
-    return ips.every((ip) => rules.includes(`${ip}/32`) || rules.includes(` ${ip} `)) ? true : undefined;
-  }, 60_000);
+  await eventually(
+    `kube-router rules for ${ips.join(', ')}`,
+    async () => {
+      const rules = inNodeNetwork(['iptables-save', '-t', 'filter']).stdout;
+      return ips.every((ip) => rules.includes(`${ip}/32`) || rules.includes(` ${ip} `)) ? true : undefined;
+    },
+    60_000,
+  );
 }
 
 const hostIp = (args: string[]) => {
@@ -207,9 +272,18 @@ async function startExternalServer(): Promise<void> {
   // Back to the pods through the node (no masquerading on the node: pods keep their addresses).
   hostIp(['-n', extNetns, 'route', 'add', node.network.podCidr, 'via', EXT.node]);
   const probe = buildImagePrograms().probe;
-  extServer = spawn('ip', ['netns', 'exec', extNetns, probe, 'serve', `${EXT.server}:${EXT.port}`], { stdio: 'ignore' });
-  await eventually('the external server to answer from the node', async () =>
-    (inNodeNetwork(['curl', '-sS', '--max-time', '2', `http://${EXT.server}:${EXT.port}/healthz`]).stdout.trim() === 'ok' ? true : undefined), 20_000);
+  extServer = spawn('ip', ['netns', 'exec', extNetns, probe, 'serve', `${EXT.server}:${EXT.port}`], {
+    stdio: 'ignore',
+  });
+  await eventually(
+    'the external server to answer from the node',
+    async () =>
+      inNodeNetwork(['curl', '-sS', '--max-time', '2', `http://${EXT.server}:${EXT.port}/healthz`]).stdout.trim() ===
+      'ok'
+        ? true
+        : undefined,
+    20_000,
+  );
 }
 
 function stopExternalServer(): void {
@@ -246,8 +320,14 @@ beforeAll(async () => {
   node = cluster.cp.localNode();
   images = (await cluster.cp.up()).node!.images;
   const objs = synth((chart) => {
-    new Tenant(chart, 'alpha', { environments: [{ name: 'test', namespace: { size: 'small' } }], protectionNeed: 'normal' });
-    new Tenant(chart, 'beta', { environments: [{ name: 'test', namespace: { size: 'small' } }], protectionNeed: 'normal' });
+    new Tenant(chart, 'alpha', {
+      environments: [{ name: 'test', namespace: { size: 'small' } }],
+      protectionNeed: 'normal',
+    });
+    new Tenant(chart, 'beta', {
+      environments: [{ name: 'test', namespace: { size: 'small' } }],
+      protectionNeed: 'normal',
+    });
     workloads.web = probeWorkload(chart, ALPHA, 'web');
     workloads.client = probeWorkload(chart, ALPHA, 'client');
     workloads.other = probeWorkload(chart, ALPHA, 'other');
@@ -255,7 +335,13 @@ beforeAll(async () => {
     allowPolicies(chart, workloads, { external: false });
   });
   await apply(objs);
-  for (const [ns, app] of [[ALPHA, 'web'], [ALPHA, 'client'], [ALPHA, 'other'], [BETA, 'intruder']]) pods[app] = await runningPod(ns, app);
+  for (const [ns, app] of [
+    [ALPHA, 'web'],
+    [ALPHA, 'client'],
+    [ALPHA, 'other'],
+    [BETA, 'intruder'],
+  ])
+    pods[app] = await runningPod(ns, app);
   mark('tenants, policies and four probe pods running');
   await startExternalServer();
   await enforcerKnows(Object.values(pods).map((p) => p.ip));
@@ -266,7 +352,9 @@ afterAll(async () => {
   stopExternalServer();
   await cluster?.stop();
   mark('torn down');
-  process.stderr.write(`[node-netpol-live] timings (s since start): ${timings.map(([w, s]) => `${w} ${s}`).join('; ')}; blocked connections failed with: ${[...blockedSeen].join(' | ')}\n`);
+  process.stderr.write(
+    `[node-netpol-live] timings (s since start): ${timings.map(([w, s]) => `${w} ${s}`).join('; ')}; blocked connections failed with: ${[...blockedSeen].join(' | ')}\n`,
+  );
 });
 
 describe('the enforcer', () => {
@@ -274,13 +362,22 @@ describe('the enforcer', () => {
     const pid = node.netpol.pid();
     expect(pid).toBeDefined();
     const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-    expect(cmdline).toEqual(expect.arrayContaining(['--run-firewall=true', '--run-router=false', '--run-service-proxy=false', '--health-port=0', '--metrics-port=0']));
+    expect(cmdline).toEqual(
+      expect.arrayContaining([
+        '--run-firewall=true',
+        '--run-router=false',
+        '--run-service-proxy=false',
+        '--health-port=0',
+        '--metrics-port=0',
+      ]),
+    );
     expect(cmdline.join(' ')).not.toMatch(/admin\.conf|super-admin/);
     expect(fs.readlinkSync(`/proc/${pid}/ns/net`)).toBe(fs.readlinkSync(`/proc/${node.sandbox.holderPid()}/ns/net`));
     // Its user may read policies but not change anything (SubjectAccessReview as the admin).
     const can = async (verb: string, resource: string, group = '') => {
       const res = await admin.post('/apis/authorization.k8s.io/v1/subjectaccessreviews', {
-        apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview',
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SubjectAccessReview',
         spec: { user: NETPOL_ENFORCER_USER, resourceAttributes: { verb, resource, group } },
       });
       return (JSON.parse(res.body) as { status: { allowed: boolean } }).status.allowed;
@@ -297,7 +394,9 @@ describe('the enforcer', () => {
     // npm run up's report says so.
     const summary = await nodeSummary(cluster.stateDir);
     expect(summary.ready).toBe(true);
-    expect(summary.lines).toContainEqual(expect.stringMatching(/^NetworkPolicy: kube-router \(firewall only\) enforces NetworkPolicies/));
+    expect(summary.lines).toContainEqual(
+      expect.stringMatching(/^NetworkPolicy: kube-router \(firewall only\) enforces NetworkPolicies/),
+    );
   });
 });
 
@@ -317,7 +416,9 @@ describe('NetworkPolicies bite', () => {
     // The path exists (the node reaches the server), the policy blocks it.
     expect(inNodeNetwork(['curl', '-sS', '--max-time', '2', extUrl]).stdout.trim()).toBe('ok');
     expectBlocked(pods.client.ip, extUrl);
-    await apply(synth((chart) => allowPolicies(chart, workloads, { external: true })).filter((o) => o.kind === 'NetworkPolicy'));
+    await apply(
+      synth((chart) => allowPolicies(chart, workloads, { external: true })).filter((o) => o.kind === 'NetworkPolicy'),
+    );
     await expectFlows(pods.client.ip, extUrl);
     // Only the pods the rule names: `other` in the same namespace stays blocked.
     expectBlocked(pods.other.ip, extUrl);
@@ -327,7 +428,10 @@ describe('NetworkPolicies bite', () => {
     for (const ns of [ALPHA, BETA]) {
       const list = await admin.json<{ items: Obj[] }>(`/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies`);
       expect(list.items.length).toBeGreaterThan(0);
-      for (const p of list.items) expect((await admin.delete(`/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies/${p.metadata.name}`)).status).toBe(200);
+      for (const p of list.items)
+        expect(
+          (await admin.delete(`/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies/${p.metadata.name}`)).status,
+        ).toBe(200);
     }
     await expectFlows(pods.other.ip, webUrl());
     await expectFlows(pods.intruder.ip, webUrl());
@@ -345,8 +449,15 @@ describe('a stopped enforcer', () => {
   test('is reported (not enforced, node not ready) and the next up starts it again', async () => {
     const pid = node.netpol.pid()!;
     process.kill(pid, 'SIGKILL');
-    await eventually('kube-router to be gone', async () => (node.netpol.pid() === undefined ? true : undefined), 10_000);
-    expect(enforcerState(cluster.stateDir)).toEqual({ enforcing: false, message: expect.stringContaining('not running') });
+    await eventually(
+      'kube-router to be gone',
+      async () => (node.netpol.pid() === undefined ? true : undefined),
+      10_000,
+    );
+    expect(enforcerState(cluster.stateDir)).toEqual({
+      enforcing: false,
+      message: expect.stringContaining('not running'),
+    });
     expect((await nodeSummary(cluster.stateDir)).ready).toBe(false);
     expect(await node.ready()).toMatchObject({ ready: false, message: expect.stringContaining('kube-router') });
     const started = Date.now();

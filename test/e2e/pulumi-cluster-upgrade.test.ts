@@ -9,11 +9,28 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { installProvider, mustRun, processAlive, pulumiEnv, REPO, run, tempDir, tempProject, toolchainBin } from './support/env';
+import {
+  installProvider,
+  mustRun,
+  processAlive,
+  pulumiEnv,
+  REPO,
+  run,
+  tempDir,
+  tempProject,
+  toolchainBin,
+} from './support/env';
 
 jest.setTimeout(1_200_000);
 
-const PORTS = { apiServerPort: 47700, etcdClientPort: 47701, etcdPeerPort: 47702, etcdMetricsPort: 47703, controllerManagerPort: 47704, schedulerPort: 47705 };
+const PORTS = {
+  apiServerPort: 47700,
+  etcdClientPort: 47701,
+  etcdPeerPort: 47702,
+  etcdMetricsPort: 47703,
+  controllerManagerPort: 47704,
+  schedulerPort: 47705,
+};
 const NAMESPACE = 'hcb-e2e-upgrade';
 
 const bin = toolchainBin();
@@ -21,7 +38,8 @@ const home = tempDir('pulumi-upgrade');
 const project = tempProject();
 const stateDir = path.join(home, 'cluster');
 const env = pulumiEnv(home, bin);
-const pulumi = (args: string[]) => mustRun(path.join(bin, 'pulumi'), ['--non-interactive', ...args], { cwd: project, env });
+const pulumi = (args: string[]) =>
+  mustRun(path.join(bin, 'pulumi'), ['--non-interactive', ...args], { cwd: project, env });
 let destroyed = false;
 
 /** Points the project's Pulumi.yaml at a program. */
@@ -33,12 +51,18 @@ function useProgram(main: string): void {
 
 function pids(): number[] {
   const dir = path.join(stateDir, 'run');
-  return fs.readdirSync(dir).map((f) => (JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as { pid: number }).pid).sort((a, b) => a - b);
+  return fs
+    .readdirSync(dir)
+    .map((f) => (JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as { pid: number }).pid)
+    .sort((a, b) => a - b);
 }
 
 beforeAll(() => {
   fs.mkdirSync(path.join(project, 'legacy'));
-  fs.copyFileSync(path.join(REPO, 'test/e2e/fixtures/pre-component-program.ts.txt'), path.join(project, 'legacy', 'index.ts'));
+  fs.copyFileSync(
+    path.join(REPO, 'test/e2e/fixtures/pre-component-program.ts.txt'),
+    path.join(project, 'legacy', 'index.ts'),
+  );
   installProvider(bin, project, env);
   pulumi(['stack', 'init', 'local']);
   pulumi(['config', 'set', 'stateDir', stateDir]);
@@ -50,7 +74,10 @@ beforeAll(() => {
 afterAll(() => {
   if (!destroyed) {
     useProgram('stacks/index.ts');
-    const r = run(path.join(bin, 'pulumi'), ['--non-interactive', 'destroy', '--yes', '--skip-preview'], { cwd: project, env });
+    const r = run(path.join(bin, 'pulumi'), ['--non-interactive', 'destroy', '--yes', '--skip-preview'], {
+      cwd: project,
+      env,
+    });
     if (r.status !== 0) process.stderr.write(`pulumi-cluster-upgrade: destroy failed:\n${r.stdout}\n${r.stderr}\n`);
   }
   fs.rmSync(project, { recursive: true, force: true });
@@ -62,7 +89,9 @@ test('a stack made before the Cluster component upgrades in place: nothing repla
   const first = pulumi(['up', '--yes', '--skip-preview']);
   expect(first).toMatch(/\+ \d+ created/);
   const before = JSON.parse(pulumi(['stack', 'export'])) as { deployment: { resources: Array<{ urn: string }> } };
-  expect(before.deployment.resources.map((r) => r.urn)).toContain('urn:pulumi:local::hcb::pulumi-nodejs:dynamic/hcb:LocalControlPlane::local-control-plane');
+  expect(before.deployment.resources.map((r) => r.urn)).toContain(
+    'urn:pulumi:local::hcb::pulumi-nodejs:dynamic/hcb:LocalControlPlane::local-control-plane',
+  );
   const running = pids();
   expect(running.length).toBeGreaterThan(2);
 
@@ -73,11 +102,19 @@ test('a stack made before the Cluster component upgrades in place: nothing repla
   expect(out).not.toMatch(/\d+ (replaced|deleted)/);
   // Only the component itself is new; every other resource keeps its state under a new URN.
   expect(out).toMatch(/\+ 1 created/);
-  const after = JSON.parse(pulumi(['stack', 'export'])) as { deployment: { resources: Array<{ urn: string; parent?: string }> } };
+  const after = JSON.parse(pulumi(['stack', 'export'])) as {
+    deployment: { resources: Array<{ urn: string; parent?: string }> };
+  };
   const urns = after.deployment.resources.map((r) => r.urn);
-  expect(urns).toContain('urn:pulumi:local::hcb::hcb:index:Cluster$pulumi-nodejs:dynamic/hcb:LocalControlPlane::local-control-plane');
+  expect(urns).toContain(
+    'urn:pulumi:local::hcb::hcb:index:Cluster$pulumi-nodejs:dynamic/hcb:LocalControlPlane::local-control-plane',
+  );
   expect(urns).not.toContain('urn:pulumi:local::hcb::pulumi-nodejs:dynamic/hcb:LocalControlPlane::local-control-plane');
-  expect(urns.filter((u) => u.includes('kubernetes:core/v1:Namespace::')).every((u) => u.includes('hcb:index:Cluster$kubernetes:yaml:ConfigGroup$'))).toBe(true);
+  expect(
+    urns
+      .filter((u) => u.includes('kubernetes:core/v1:Namespace::'))
+      .every((u) => u.includes('hcb:index:Cluster$kubernetes:yaml:ConfigGroup$')),
+  ).toBe(true);
   expect(pids()).toEqual(running);
   for (const pid of running) expect(processAlive(pid)).toBe(true);
 

@@ -17,7 +17,8 @@ const home = tempDir('pulumi-existing');
 const project = tempProject();
 const kubeconfig = path.join(home, 'kubeconfig');
 const env = { ...pulumiEnv(home, bin), KUBECONFIG: kubeconfig };
-const pulumi = (args: string[]) => mustRun(path.join(bin, 'pulumi'), [...args, '--non-interactive'], { cwd: project, env });
+const pulumi = (args: string[]) =>
+  mustRun(path.join(bin, 'pulumi'), [...args, '--non-interactive'], { cwd: project, env });
 
 beforeAll(async () => {
   cluster = await startCluster('existing', 46543);
@@ -36,9 +37,13 @@ test('up applies the hardened namespace to the kubeconfig cluster; destroy remov
   const up = pulumi(['up', '--yes', '--skip-preview']);
   expect(up).toMatch(/\+ \d+ created/);
   expect(up).not.toContain('local-control-plane');
-  const ns = await cluster.api.json<{ metadata: { labels: Record<string, string> } }>(`/api/v1/namespaces/${NAMESPACE}`);
+  const ns = await cluster.api.json<{ metadata: { labels: Record<string, string> } }>(
+    `/api/v1/namespaces/${NAMESPACE}`,
+  );
   expect(ns.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
-  expect((await cluster.api.get(`/apis/networking.k8s.io/v1/namespaces/${NAMESPACE}/networkpolicies`)).body).toContain('hcb-default-deny');
+  expect((await cluster.api.get(`/apis/networking.k8s.io/v1/namespaces/${NAMESPACE}/networkpolicies`)).body).toContain(
+    'hcb-default-deny',
+  );
 
   pulumi(['destroy', '--yes', '--skip-preview']);
   expect((await cluster.api.get(`/api/v1/namespaces/${NAMESPACE}`)).status).toBe(404);

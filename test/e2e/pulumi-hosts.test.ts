@@ -71,7 +71,11 @@ function pulumiSync(args: string[]): string {
  */
 function pulumi(args: string[], timeoutMs = 3_000_000): Promise<{ status: number | null; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn(path.join(bin, 'pulumi'), ['--non-interactive', ...args], { cwd: project, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(path.join(bin, 'pulumi'), ['--non-interactive', ...args], {
+      cwd: project,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -93,7 +97,10 @@ async function mustPulumi(args: string[]): Promise<string> {
   const t = Date.now();
   const r = await pulumi(args);
   timings.push(`pulumi ${args[0]} ${Math.round((Date.now() - t) / 1000)} s`);
-  if (r.status !== 0) throw new Error(`pulumi ${args.join(' ')} failed (exit ${r.status}):\n${r.out.slice(-8000)}\n--- bring-up log\n${bringupLog()}`);
+  if (r.status !== 0)
+    throw new Error(
+      `pulumi ${args.join(' ')} failed (exit ${r.status}):\n${r.out.slice(-8000)}\n--- bring-up log\n${bringupLog()}`,
+    );
   return r.out;
 }
 
@@ -106,7 +113,21 @@ function bringupLog(): string {
 async function forwardApi(): Promise<void> {
   const h = lab!.host(NAME);
   const sock = path.join(home, 'api.sock');
-  const child = spawn('nsenter', [`--target=${h.holderPid}`, '--net', '--', fs.realpathSync(process.execPath), '-e', FORWARDER_SCRIPT, 'unix-to-tcp', sock, `${h.address}:6443`], { detached: true, stdio: 'ignore' });
+  const child = spawn(
+    'nsenter',
+    [
+      `--target=${h.holderPid}`,
+      '--net',
+      '--',
+      fs.realpathSync(process.execPath),
+      '-e',
+      FORWARDER_SCRIPT,
+      'unix-to-tcp',
+      sock,
+      `${h.address}:6443`,
+    ],
+    { detached: true, stdio: 'ignore' },
+  );
   child.unref();
   forwarderPid = child.pid;
   for (let i = 0; i < 100 && !fs.existsSync(sock); i++) await sleep(100);
@@ -125,7 +146,9 @@ async function forwardApi(): Promise<void> {
     c.pipe(u);
     u.pipe(c);
   });
-  await new Promise<void>((resolve, reject) => apiServer!.once('error', reject).listen(API_PORT, '127.0.0.1', () => resolve()));
+  await new Promise<void>((resolve, reject) =>
+    apiServer!.once('error', reject).listen(API_PORT, '127.0.0.1', () => resolve()),
+  );
 }
 
 async function stopForward(): Promise<void> {
@@ -142,7 +165,14 @@ async function stopForward(): Promise<void> {
 /** The API as the stack's kubeconfig user, through the forwarded port, the certificate checked for the host's address. */
 function apiClient(kubeconfig: string): ApiClient {
   const address = lab!.host(NAME).address;
-  return new ApiClient({ server: `https://127.0.0.1:${API_PORT}`, tls: { ...kubeconfigTls(kubeconfig), servername: undefined, checkServerIdentity: (_h: string, cert: tls.PeerCertificate) => tls.checkServerIdentity(address, cert) } });
+  return new ApiClient({
+    server: `https://127.0.0.1:${API_PORT}`,
+    tls: {
+      ...kubeconfigTls(kubeconfig),
+      servername: undefined,
+      checkServerIdentity: (_h: string, cert: tls.PeerCertificate) => tls.checkServerIdentity(address, cert),
+    },
+  });
 }
 
 async function until<T>(what: string, timeoutMs: number, f: () => Promise<T | undefined>): Promise<T> {
@@ -167,14 +197,21 @@ beforeAll(async () => {
   // so each host's /var/lib/containerd is a plain directory, as on a real disk.
   for (const n of [NAME, WORKER]) {
     fs.mkdirSync(path.join(lab.dir, 'hosts', n, 'containerd-disk'), { mode: 0o700 });
-    lab.exec(n, ['sh', '-c', 'mkdir -p /var/lib/containerd && mount --bind /run/hcb-lab/containerd-disk /var/lib/containerd']);
+    lab.exec(n, [
+      'sh',
+      '-c',
+      'mkdir -p /var/lib/containerd && mount --bind /run/hcb-lab/containerd-disk /var/lib/containerd',
+    ]);
   }
   await forwardApi();
   timings.push(`lab ${Date.now() - t} ms`);
 
   env = {
     ...pulumiEnv(home, bin),
-    HCB_HOSTS_DIAL: JSON.stringify({ [NAME]: { ssh: `127.0.0.1:${SSH_PORT}`, api: `127.0.0.1:${API_PORT}` }, [WORKER]: { ssh: `127.0.0.1:${WORKER_SSH_PORT}` } }),
+    HCB_HOSTS_DIAL: JSON.stringify({
+      [NAME]: { ssh: `127.0.0.1:${SSH_PORT}`, api: `127.0.0.1:${API_PORT}` },
+      [WORKER]: { ssh: `127.0.0.1:${WORKER_SSH_PORT}` },
+    }),
     // This machine may be cgroup v1 (the lab hosts share its kernel).
     ...(cgroupV2 ? {} : { HCB_HOSTS_CGROUP_V1: 'true' }),
   };
@@ -214,7 +251,9 @@ test('pulumi up brings the control-plane host up over SSH and applies the baseli
   // Outputs: the endpoint as the cluster names it, the node list, the catalogue's counts.
   const address = lab!.host(NAME).address;
   expect(pulumiSync(['stack', 'output', 'apiEndpoint']).trim()).toBe(`https://${address}:6443`);
-  expect(JSON.parse(pulumiSync(['stack', 'output', 'nodes', '--json']))).toEqual([{ name: NAME, address, role: 'control-plane' }]);
+  expect(JSON.parse(pulumiSync(['stack', 'output', 'nodes', '--json']))).toEqual([
+    { name: NAME, address, role: 'control-plane' },
+  ]);
   const compliance = JSON.parse(pulumiSync(['stack', 'output', 'compliance', '--json'])) as Record<string, number>;
   expect(compliance.total).toBeGreaterThan(100);
   expect(compliance.pass).toBeGreaterThan(0);
@@ -225,7 +264,12 @@ test('pulumi up brings the control-plane host up over SSH and applies the baseli
   const node = await until('the node Ready', 600_000, async () => {
     const r = await api.get(`/api/v1/nodes/${NAME}`);
     if (r.status !== 200) return undefined;
-    const n = JSON.parse(r.body) as { status?: { conditions?: Array<{ type: string; status: string; message?: string }>; nodeInfo?: { kubeletVersion: string } } };
+    const n = JSON.parse(r.body) as {
+      status?: {
+        conditions?: Array<{ type: string; status: string; message?: string }>;
+        nodeInfo?: { kubeletVersion: string };
+      };
+    };
     const ready = n.status?.conditions?.find((c) => c.type === 'Ready');
     if (ready?.status !== 'True') throw new Error(`Ready=${ready?.status ?? 'none'} ${ready?.message ?? ''}`);
     return n;
@@ -234,14 +278,22 @@ test('pulumi up brings the control-plane host up over SSH and applies the baseli
 
   const ns = await api.json<{ metadata: { labels: Record<string, string> } }>(`/api/v1/namespaces/${NAMESPACE}`);
   expect(ns.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
-  expect((await api.get(`/apis/networking.k8s.io/v1/namespaces/${NAMESPACE}/networkpolicies`)).body).toContain('hcb-default-deny');
-  const vaps = await api.json<{ items: Array<{ metadata: { name: string } }> }>('/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies?labelSelector=hcb.dev%2Fcontrol');
+  expect((await api.get(`/apis/networking.k8s.io/v1/namespaces/${NAMESPACE}/networkpolicies`)).body).toContain(
+    'hcb-default-deny',
+  );
+  const vaps = await api.json<{ items: Array<{ metadata: { name: string } }> }>(
+    '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies?labelSelector=hcb.dev%2Fcontrol',
+  );
   expect(vaps.items.map((i) => i.metadata.name)).toContain('hcb-workload-secrets-in-env');
 });
 
 test('the state holds no plaintext private key, admin key, encryption key or bootstrap token', () => {
   expect(upOk).toBe(true);
-  const stateFiles = spawnSync('find', [path.join(home, 'backend'), '-type', 'f', '-name', `${STACK}.json*`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  const stateFiles = spawnSync('find', [path.join(home, 'backend'), '-type', 'f', '-name', `${STACK}.json*`], {
+    encoding: 'utf8',
+  })
+    .stdout.split('\n')
+    .filter(Boolean);
   expect(stateFiles.length).toBeGreaterThan(0);
   const state = stateFiles.map((f) => fs.readFileSync(f, 'utf8')).join('\n') + pulumiSync(['stack', 'export']);
   // The stack really records the host resource (and so had the chance to leak).
@@ -254,11 +306,21 @@ test('the state holds no plaintext private key, admin key, encryption key or boo
   const admin = pulumiSync(['stack', 'output', 'kubeconfig', '--show-secrets']);
   expect(state).not.toContain(/client-key-data: (\S+)/.exec(admin)![1]);
   // Keys the bring-up generated on the host ({{hcb-secret:NAME}}) never leave it.
-  const hostKeys = lab!.exec(NAME, ['sh', '-c', `cat ${HOST_STATE_DIR}/secrets/* 2>/dev/null; true`]).split('\n').filter(Boolean);
+  const hostKeys = lab!
+    .exec(NAME, ['sh', '-c', `cat ${HOST_STATE_DIR}/secrets/* 2>/dev/null; true`])
+    .split('\n')
+    .filter(Boolean);
   expect(hostKeys.length).toBeGreaterThan(0);
   for (const k of hostKeys) expect(state).not.toContain(k);
   // Bootstrap tokens of the cluster (kubeadm init's own), read on the host.
-  const tokens = lab!.exec(NAME, ['sh', '-c', `${HOST_BIN_DIR}/kubeadm token list --kubeconfig /etc/kubernetes/admin.conf 2>/dev/null | awk 'NR>1 {print $1}'; true`]).split('\n').filter((t) => /^[a-z0-9]{6}\.[a-z0-9]{16}$/.test(t));
+  const tokens = lab!
+    .exec(NAME, [
+      'sh',
+      '-c',
+      `${HOST_BIN_DIR}/kubeadm token list --kubeconfig /etc/kubernetes/admin.conf 2>/dev/null | awk 'NR>1 {print $1}'; true`,
+    ])
+    .split('\n')
+    .filter((t) => /^[a-z0-9]{6}\.[a-z0-9]{16}$/.test(t));
   timings.push(`bootstrap tokens on the host: ${tokens.length}`);
   for (const t of tokens) {
     expect(state).not.toContain(t);
@@ -275,10 +337,11 @@ test('a second pulumi up changes nothing', async () => {
 
 /** What is left on a lab host of the cluster (files, processes, mounts, interfaces, the etcd user, cgroups, pod routes). */
 function leftovers(name: string, cgroup: string): string[] {
-  return lab!.exec(name, [
-    'sh',
-    '-c',
-    `for p in /etc/kubernetes /var/lib/kubelet /var/lib/etcd /etc/containerd /etc/cni/net.d /opt/cni/bin ${HOST_BIN_DIR} ${HOST_STATE_DIR} /run/containerd /var/log/pods; do [ -e "$p" ] && echo "file $p"; done
+  return lab!
+    .exec(name, [
+      'sh',
+      '-c',
+      `for p in /etc/kubernetes /var/lib/kubelet /var/lib/etcd /etc/containerd /etc/cni/net.d /opt/cni/bin ${HOST_BIN_DIR} ${HOST_STATE_DIR} /run/containerd /var/log/pods; do [ -e "$p" ] && echo "file $p"; done
      me=$(readlink /proc/self/ns/net)
      for p in /proc/[0-9]*; do [ "$(readlink $p/ns/net 2>/dev/null)" = "$me" ] || continue; e=$(readlink $p/exe 2>/dev/null); case "$e" in */sshd|*/sleep|*/sh|*/dash|*/bash|*/nsenter|*/readlink|*/cat) ;; *) echo "process \${p#/proc/} $e";; esac; done
      awk '{print $5}' /proc/self/mountinfo | grep -E '^(/var/lib/kubelet|/var/lib/containerd|/run/containerd)' | sed 's/^/mount /'
@@ -287,7 +350,9 @@ function leftovers(name: string, cgroup: string): string[] {
      for d in /sys/fs/cgroup/*/${cgroup} /sys/fs/cgroup/${cgroup}; do [ -d "$d" ] && echo "cgroup $d"; done
      ip route show proto 186 | sed 's/^/route /'
      true`,
-  ]).split('\n').filter(Boolean);
+    ])
+    .split('\n')
+    .filter(Boolean);
 }
 
 test('a worker added to hcb:hosts joins; removed again, it is drained, deleted and reset', async () => {
@@ -301,7 +366,9 @@ test('a worker added to hcb:hosts joins; removed again, it is drained, deleted a
   const out = await mustPulumi(['up', '--yes', '--skip-preview']);
   expect(out).toMatch(/\+ 1 created/);
   const api = apiClient(pulumiSync(['stack', 'output', 'kubeconfig', '--show-secrets']).trim());
-  const node = await api.json<{ status: { conditions: Array<{ type: string; status: string }> } }>(`/api/v1/nodes/${WORKER}`);
+  const node = await api.json<{ status: { conditions: Array<{ type: string; status: string }> } }>(
+    `/api/v1/nodes/${WORKER}`,
+  );
   // joinWorker returns when the node is Ready.
   expect(node.status.conditions.find((c) => c.type === 'Ready')?.status).toBe('True');
   expect(JSON.parse(pulumiSync(['stack', 'output', 'nodes', '--json']))).toEqual([
@@ -309,7 +376,16 @@ test('a worker added to hcb:hosts joins; removed again, it is drained, deleted a
     { name: WORKER, address: w.address, role: 'worker' },
   ]);
   // kube-proxy and the enforcer run on the worker; the control plane routes to its pod range.
-  expect(lab!.exec(WORKER, ['sh', '-c', `for n in kube-proxy kube-router kubelet; do p=$(cat ${HOST_STATE_DIR}/run/$n.pid); readlink /proc/$p/exe; done`]).trim().split('\n')).toEqual(['kube-proxy', 'kube-router', 'kubelet'].map((n) => `${HOST_BIN_DIR}/${n}`));
+  expect(
+    lab!
+      .exec(WORKER, [
+        'sh',
+        '-c',
+        `for n in kube-proxy kube-router kubelet; do p=$(cat ${HOST_STATE_DIR}/run/$n.pid); readlink /proc/$p/exe; done`,
+      ])
+      .trim()
+      .split('\n'),
+  ).toEqual(['kube-proxy', 'kube-router', 'kubelet'].map((n) => `${HOST_BIN_DIR}/${n}`));
   expect(lab!.exec(NAME, ['ip', 'route', 'show', 'proto', '186'])).toContain(`via ${w.address}`);
 
   pulumiSync(['config', 'rm', '--path', 'hosts[1]']);

@@ -13,7 +13,11 @@ import { pins, REPO, tempDir, toolchainBin } from './support/env';
 const pinned = pins();
 const script = path.join(REPO, 'tools/build-toolchain.sh');
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): { status: number | null; out: string; stdout: string; stderr: string } {
+function run(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): { status: number | null; out: string; stdout: string; stderr: string } {
   const r = spawnSync(cmd, args, { encoding: 'utf8', env });
   return { status: r.status, out: `${r.stdout}${r.stderr}`, stdout: r.stdout, stderr: r.stderr };
 }
@@ -30,24 +34,53 @@ describe('toolchain: node binaries and test checkers', () => {
     }
     const all = run('bash', [script, '--check']);
     expect(all.status).toBe(0);
-    for (const b of ['kube-proxy', 'ptp', 'coredns', 'kube-router', 'crane', 'kube-bench', 'kube-score', 'kubesec', 'kubectl']) {
+    for (const b of [
+      'kube-proxy',
+      'ptp',
+      'coredns',
+      'kube-router',
+      'crane',
+      'kube-bench',
+      'kube-score',
+      'kubesec',
+      'kubectl',
+    ]) {
       expect(all.stderr).toMatch(new RegExp(`ok ${b} `));
     }
   });
 
   test('the binaries report the pinned versions themselves', () => {
-    expect(run(path.join(bin, 'kube-proxy'), ['--version']).out.trim()).toBe(`Kubernetes v${pinned.KUBERNETES_VERSION}`);
-    expect(run(path.join(bin, 'coredns'), ['-version']).out).toMatch(new RegExp(`^CoreDNS-${pinned.COREDNS_VERSION.replace(/\./g, '\\.')}\\n`));
+    expect(run(path.join(bin, 'kube-proxy'), ['--version']).out.trim()).toBe(
+      `Kubernetes v${pinned.KUBERNETES_VERSION}`,
+    );
+    expect(run(path.join(bin, 'coredns'), ['-version']).out).toMatch(
+      new RegExp(`^CoreDNS-${pinned.COREDNS_VERSION.replace(/\./g, '\\.')}\\n`),
+    );
     expect(run(path.join(bin, 'crane'), ['version']).out.trim()).toBe(`v${pinned.CRANE_VERSION}`);
     expect(run(path.join(bin, 'kube-bench'), ['version']).out.trim()).toBe(`v${pinned.KUBE_BENCH_VERSION}`);
-    expect(run(path.join(bin, 'kube-score'), ['version']).out).toContain(`kube-score version: ${pinned.KUBE_SCORE_VERSION},`);
+    expect(run(path.join(bin, 'kube-score'), ['version']).out).toContain(
+      `kube-score version: ${pinned.KUBE_SCORE_VERSION},`,
+    );
     expect(run(path.join(bin, 'kubesec'), ['version']).out).toContain(`version v${pinned.KUBESEC_VERSION}\n`);
     // kubectl (for kube-bench's policies checks): k8s.io/kubernetes at the cluster's version, stamped like the components.
-    expect(run(path.join(bin, 'kubectl'), ['version', '--client']).out).toMatch(new RegExp(`^Client Version: v${pinned.KUBERNETES_VERSION.replace(/\./g, '\\.')}\n`));
-    expect(run(path.join(bin, 'kube-router'), ['--version']).out).toMatch(new RegExp(`^Running \\S*kube-router version v${pinned.KUBE_ROUTER_VERSION.replace(/\./g, '\\.')}, built on `));
+    expect(run(path.join(bin, 'kubectl'), ['version', '--client']).out).toMatch(
+      new RegExp(`^Client Version: v${pinned.KUBERNETES_VERSION.replace(/\./g, '\\.')}\n`),
+    );
+    expect(run(path.join(bin, 'kube-router'), ['--version']).out).toMatch(
+      new RegExp(`^Running \\S*kube-router version v${pinned.KUBE_ROUTER_VERSION.replace(/\./g, '\\.')}, built on `),
+    );
     // The flags the local node runs it with exist in this build (stacks/local/node/netpol.ts).
     const help = run(path.join(bin, 'kube-router'), ['--help']).out;
-    for (const f of ['--run-firewall', '--run-router', '--run-service-proxy', '--health-port', '--metrics-port', '--service-cluster-ip-range', '--hostname-override']) expect(help).toContain(f);
+    for (const f of [
+      '--run-firewall',
+      '--run-router',
+      '--run-service-proxy',
+      '--health-port',
+      '--metrics-port',
+      '--service-cluster-ip-range',
+      '--hostname-override',
+    ])
+      expect(help).toContain(f);
   });
 
   test('CoreDNS has the plugins a cluster DNS needs compiled in', () => {

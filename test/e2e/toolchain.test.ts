@@ -21,7 +21,26 @@ describe('toolchain', () => {
   test('--check verifies every binary against its pin', () => {
     const r = spawnSync('bash', [path.join(REPO, 'tools/build-toolchain.sh'), '--check'], { encoding: 'utf8' });
     expect(r.status).toBe(0);
-    for (const b of ['pulumi', 'pulumi-language-nodejs', 'pulumi-resource-kubernetes', 'etcd', 'etcdutl', 'kube-apiserver', 'kube-controller-manager', 'kubeadm', 'kube-scheduler', 'kubelet', 'containerd', 'containerd-shim-runc-v2', 'ctr', 'runc', 'bridge', 'host-local', 'loopback', 'portmap']) {
+    for (const b of [
+      'pulumi',
+      'pulumi-language-nodejs',
+      'pulumi-resource-kubernetes',
+      'etcd',
+      'etcdutl',
+      'kube-apiserver',
+      'kube-controller-manager',
+      'kubeadm',
+      'kube-scheduler',
+      'kubelet',
+      'containerd',
+      'containerd-shim-runc-v2',
+      'ctr',
+      'runc',
+      'bridge',
+      'host-local',
+      'loopback',
+      'portmap',
+    ]) {
       expect(r.stderr).toMatch(new RegExp(`ok ${b} `));
     }
     expect(r.stdout.trim()).toBe(bin);
@@ -29,15 +48,21 @@ describe('toolchain', () => {
 
   test('binaries report the pinned versions themselves', () => {
     expect(out(path.join(bin, 'pulumi'), ['version']).trim()).toBe(`v${pinned.PULUMI_VERSION}`);
-    expect(out(path.join(bin, 'kube-apiserver'), ['--version']).trim()).toBe(`Kubernetes v${pinned.KUBERNETES_VERSION}`);
-    expect(out(path.join(bin, 'kube-controller-manager'), ['--version']).trim()).toBe(`Kubernetes v${pinned.KUBERNETES_VERSION}`);
+    expect(out(path.join(bin, 'kube-apiserver'), ['--version']).trim()).toBe(
+      `Kubernetes v${pinned.KUBERNETES_VERSION}`,
+    );
+    expect(out(path.join(bin, 'kube-controller-manager'), ['--version']).trim()).toBe(
+      `Kubernetes v${pinned.KUBERNETES_VERSION}`,
+    );
     expect(out(path.join(bin, 'kubeadm'), ['version', '-o', 'short']).trim()).toBe(`v${pinned.KUBERNETES_VERSION}`);
     expect(out(path.join(bin, 'etcd'), ['--version'])).toContain(`etcd Version: ${pinned.ETCD_VERSION}`);
     expect(out(path.join(bin, 'etcdutl'), ['version'])).toContain(`etcdutl version: ${pinned.ETCD_VERSION}`);
     expect(out(path.join(bin, 'kubelet'), ['--version']).trim()).toBe(`Kubernetes v${pinned.KUBERNETES_VERSION}`);
     expect(out(path.join(bin, 'containerd'), ['--version'])).toContain(`v${pinned.CONTAINERD_VERSION}`);
     // runc is built with seccomp: it names the libseccomp it links.
-    expect(out(path.join(bin, 'runc'), ['--version'])).toMatch(new RegExp(`runc version ${pinned.RUNC_VERSION.replace(/\./g, '\\.')}[\\s\\S]*libseccomp: \\d`));
+    expect(out(path.join(bin, 'runc'), ['--version'])).toMatch(
+      new RegExp(`runc version ${pinned.RUNC_VERSION.replace(/\./g, '\\.')}[\\s\\S]*libseccomp: \\d`),
+    );
   });
 
   test('the cache lives outside the repository', () => {

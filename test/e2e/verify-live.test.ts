@@ -26,7 +26,9 @@ beforeAll(async () => {
     ValidatingAdmissionPolicy: '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies',
     ValidatingAdmissionPolicyBinding: '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings',
   };
-  const objects = [...cluster.blueprint.clusterObjects].sort((a, b) => Number(b.kind === 'Namespace') - Number(a.kind === 'Namespace'));
+  const objects = [...cluster.blueprint.clusterObjects].sort(
+    (a, b) => Number(b.kind === 'Namespace') - Number(a.kind === 'Namespace'),
+  );
   for (const o of objects) {
     const base = resource[o.kind!];
     expect(base).toBeDefined();
@@ -40,16 +42,30 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-const opts = () => ({ stateDir: cluster.stateDir, nodeFiles: cluster.blueprint.nodeFiles, namespaces: [NS], exceptions: cluster.blueprint.exceptions });
+const opts = () => ({
+  stateDir: cluster.stateDir,
+  nodeFiles: cluster.blueprint.nodeFiles,
+  namespaces: [NS],
+  exceptions: cluster.blueprint.exceptions,
+});
 
 test('what runs is observed from the processes, the files and the API', async () => {
   const { documents, missing } = await observe(opts());
   expect(missing).toEqual([]);
-  const apiserver = documents.find((d) => d.object.kind === 'Pod' && d.object.metadata?.name === 'kube-apiserver-observed');
+  const apiserver = documents.find(
+    (d) => d.object.kind === 'Pod' && d.object.metadata?.name === 'kube-apiserver-observed',
+  );
   const command = (apiserver!.object.spec as { containers: Array<{ command: string[] }> }).containers[0].command;
-  expect(command).toContain('--anonymous-auth=false'.replace('--anonymous-auth=false', command.find((a) => a.startsWith('--authentication-config=')) ?? '--anonymous-auth=false'));
+  expect(command).toContain(
+    '--anonymous-auth=false'.replace(
+      '--anonymous-auth=false',
+      command.find((a) => a.startsWith('--authentication-config=')) ?? '--anonymous-auth=false',
+    ),
+  );
   // host paths are mapped back to node paths
-  expect(command.find((a) => a.startsWith('--audit-policy-file='))).toBe('--audit-policy-file=/etc/kubernetes/audit/policy.yaml');
+  expect(command.find((a) => a.startsWith('--audit-policy-file='))).toBe(
+    '--audit-policy-file=/etc/kubernetes/audit/policy.yaml',
+  );
   const encryption = documents.find((d) => d.object.kind === 'EncryptionConfiguration');
   expect(encryption).toBeDefined();
   const key = fs.readFileSync(path.join(cluster.stateDir, 'secrets', 'encryption-key-1'), 'utf8').trim();
@@ -69,7 +85,9 @@ test('the running cluster passes: no failures, probes pass', async () => {
   await backupNow({ stateDir: cluster.stateDir, binDir: toolchainBin(), hcbVersion: 'test' });
   const { findings, missing } = await verifyLocalCluster(opts());
   expect(missing).toEqual([]);
-  expect(findings.filter((f) => f.status === 'fail' || f.status === 'error').map((f) => `${f.control}: ${f.message}`)).toEqual([]);
+  expect(
+    findings.filter((f) => f.status === 'fail' || f.status === 'error').map((f) => `${f.control}: ${f.message}`),
+  ).toEqual([]);
   const probes = findings.filter((f) => f.object?.kind === 'Probe');
   expect(probes.map((p) => [p.control, p.status])).toEqual(
     expect.arrayContaining([
@@ -89,12 +107,16 @@ test('a key file opened up on disk is caught', async () => {
     const { findings } = await verifyLocalCluster(opts());
     const bad = findings.filter((f) => f.status === 'fail');
     expect(bad.map((f) => f.control)).toContain('HCB-NODEFILE-PKI-KEY-MODE');
-    expect(bad.find((f) => f.control === 'HCB-NODEFILE-PKI-KEY-MODE')!.message).toContain('/etc/kubernetes/pki/apiserver.key');
+    expect(bad.find((f) => f.control === 'HCB-NODEFILE-PKI-KEY-MODE')!.message).toContain(
+      '/etc/kubernetes/pki/apiserver.key',
+    );
   } finally {
     fs.chmodSync(keyFile, 0o600);
   }
 });
 
 test('secret values are redacted before evaluation', () => {
-  expect(redactSecrets('      - name: k\n        secret: c2VjcmV0LWtleQ==\n')).toBe('      - name: k\n        secret: "{{hcb-secret:observed-key-redacted}}"\n');
+  expect(redactSecrets('      - name: k\n        secret: c2VjcmV0LWtleQ==\n')).toBe(
+    '      - name: k\n        secret: "{{hcb-secret:observed-key-redacted}}"\n',
+  );
 });

@@ -11,5 +11,9 @@ test('ClusterDns: CoreDNS add-on objects', () => {
     apiServerPort: 6443,
     probeSources: ['198.18.16.1/32'],
   });
-  expect(Testing.synth(chart).map((doc) => stringify(doc)).join('---\n')).toMatchSnapshot();
+  expect(
+    Testing.synth(chart)
+      .map((doc) => stringify(doc))
+      .join('---\n'),
+  ).toMatchSnapshot();
 });

@@ -3,7 +3,12 @@
  * local (loopback) target. Key material never appears: keys are `{{hcb-secret:NAME}}` tokens.
  */
 import { App } from 'cdk8s';
-import { HardenedControlPlane, HardenedControlPlaneProps, KubeadmJoinConfiguration, ProtectionProfile } from '../../constructs/control-plane';
+import {
+  HardenedControlPlane,
+  HardenedControlPlaneProps,
+  KubeadmJoinConfiguration,
+  ProtectionProfile,
+} from '../../constructs/control-plane';
 import { PodSecurityExemption } from '../../constructs/admission';
 
 function build(props: HardenedControlPlaneProps): HardenedControlPlane {
@@ -17,7 +22,9 @@ const KEY_MATERIAL = /[A-Za-z0-9+/]{43}=/;
 function snapshotAll(cp: HardenedControlPlane): void {
   for (const f of cp.nodeFiles.filter((x) => x.content !== undefined)) {
     expect(f.content).not.toMatch(KEY_MATERIAL);
-    expect(f.content).toMatchSnapshot(`${f.path} (mode ${f.mode.toString(8)}, ${f.role}${f.sensitive ? ', sensitive' : ''})`);
+    expect(f.content).toMatchSnapshot(
+      `${f.path} (mode ${f.mode.toString(8)}, ${f.role}${f.sensitive ? ', sensitive' : ''})`,
+    );
   }
   expect(cp.manifest.render()).toMatchSnapshot('node file manifest');
 }
@@ -61,8 +68,10 @@ test('local target (loopback, non-default ports) with key rotation and a reviewe
 
 test('join configurations', () => {
   const app = new App({ outdir: '/nonexistent-hcb-test' });
-  for (const f of new KubeadmJoinConfiguration(app, 'worker').nodeFiles) expect(f.content).toMatchSnapshot(`worker ${f.path}`);
-  for (const f of new KubeadmJoinConfiguration(app, 'cp2', { controlPlane: true, advertiseAddress: '192.0.2.11' }).nodeFiles) {
+  for (const f of new KubeadmJoinConfiguration(app, 'worker').nodeFiles)
+    expect(f.content).toMatchSnapshot(`worker ${f.path}`);
+  for (const f of new KubeadmJoinConfiguration(app, 'cp2', { controlPlane: true, advertiseAddress: '192.0.2.11' })
+    .nodeFiles) {
     expect(f.content).toMatchSnapshot(`control plane ${f.path}`);
   }
 });

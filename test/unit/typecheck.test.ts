@@ -9,7 +9,9 @@ jest.setTimeout(180_000);
 
 test('the project type-checks (tsc --noEmit, strict)', () => {
   const root = path.resolve(__dirname, '../..');
-  const r = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', root], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', root], {
+    encoding: 'utf8',
+  });
   expect(`${r.stdout}${r.stderr}`.trim()).toBe('');
   expect(r.status).toBe(0);
 });

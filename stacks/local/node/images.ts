@@ -87,7 +87,9 @@ export function ociArchive(spec: ImageSpec, binaryContent: Buffer): { archive: B
         Entrypoint: spec.entrypoint,
         User: spec.user,
         WorkingDir: '/',
-        ...(spec.exposedPorts?.length ? { ExposedPorts: Object.fromEntries(spec.exposedPorts.map((p) => [p, {}])) } : {}),
+        ...(spec.exposedPorts?.length
+          ? { ExposedPorts: Object.fromEntries(spec.exposedPorts.map((p) => [p, {}])) }
+          : {}),
       },
       rootfs: { type: 'layers', diff_ids: [`sha256:${sha256(layerTar)}`] },
       history: [{ created_by: `hardened-cluster-blueprint: ${path.basename(spec.binary)} as /${target}` }],
@@ -97,8 +99,18 @@ export function ociArchive(spec: ImageSpec, binaryContent: Buffer): { archive: B
     JSON.stringify({
       schemaVersion: 2,
       mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${sha256(config)}`, size: config.length },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: `sha256:${sha256(layerGz)}`, size: layerGz.length }],
+      config: {
+        mediaType: 'application/vnd.oci.image.config.v1+json',
+        digest: `sha256:${sha256(config)}`,
+        size: config.length,
+      },
+      layers: [
+        {
+          mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+          digest: `sha256:${sha256(layerGz)}`,
+          size: layerGz.length,
+        },
+      ],
     }),
   );
   const digest = `sha256:${sha256(manifest)}`;
@@ -111,7 +123,10 @@ export function ociArchive(spec: ImageSpec, binaryContent: Buffer): { archive: B
           mediaType: 'application/vnd.oci.image.manifest.v1+json',
           digest,
           size: manifest.length,
-          annotations: { 'io.containerd.image.name': `${LOCAL_IMAGE_HOST}/${spec.repository}:${spec.tag}`, 'org.opencontainers.image.ref.name': spec.tag },
+          annotations: {
+            'io.containerd.image.name': `${LOCAL_IMAGE_HOST}/${spec.repository}:${spec.tag}`,
+            'org.opencontainers.image.ref.name': spec.tag,
+          },
         },
       ],
     }),
@@ -138,28 +153,52 @@ const REPO = path.resolve(__dirname, '../../..');
  * Builds tools/images' programs (static, reproducible: -trimpath, no build id, no VCS stamp)
  * into a cache keyed by their sources and the Go version, and returns the binaries' paths.
  */
-export function buildImagePrograms(cacheRoot = defaultCacheRoot(), log: (l: string) => void = () => undefined): Record<keyof typeof IMAGE_PROGRAMS, string> {
+export function buildImagePrograms(
+  cacheRoot = defaultCacheRoot(),
+  log: (l: string) => void = () => undefined,
+): Record<keyof typeof IMAGE_PROGRAMS, string> {
   const src = path.join(REPO, 'tools/images');
   if (!fs.existsSync(path.join(src, 'go.mod'))) throw new Error(`image programs not found in ${src}`);
   const goVersion = spawnSync('go', ['env', 'GOVERSION'], { encoding: 'utf8' }).stdout?.trim();
   if (!goVersion) throw new Error('go is not on PATH: it builds the node images (tools/images)');
   const files = listFiles(src).sort();
-  const key = sha256(JSON.stringify([goVersion, ...files.map((f) => [path.relative(src, f), sha256(fs.readFileSync(f))])])).slice(0, 16);
+  const key = sha256(
+    JSON.stringify([goVersion, ...files.map((f) => [path.relative(src, f), sha256(fs.readFileSync(f))])]),
+  ).slice(0, 16);
   const out = path.join(cacheRoot, 'image-programs', key);
-  const result = Object.fromEntries(Object.keys(IMAGE_PROGRAMS).map((k) => [k, path.join(out, k)])) as Record<keyof typeof IMAGE_PROGRAMS, string>;
+  const result = Object.fromEntries(Object.keys(IMAGE_PROGRAMS).map((k) => [k, path.join(out, k)])) as Record<
+    keyof typeof IMAGE_PROGRAMS,
+    string
+  >;
   if (Object.values(result).every((f) => fs.existsSync(f))) return result;
   log(`building image programs (${Object.keys(IMAGE_PROGRAMS).join(', ')}) with ${goVersion}`);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hcb-image-programs-'));
   try {
-    const res = spawnSync('go', ['build', '-trimpath', '-buildvcs=false', '-ldflags=-s -w -buildid=', '-o', `${tmp}/`, ...Object.values(IMAGE_PROGRAMS).map((p) => `./${p}`)], {
-      cwd: src,
-      encoding: 'utf8',
-      env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod', GOOS: 'linux', GOARCH: 'amd64' },
-      timeout: 600_000,
-    });
+    const res = spawnSync(
+      'go',
+      [
+        'build',
+        '-trimpath',
+        '-buildvcs=false',
+        '-ldflags=-s -w -buildid=',
+        '-o',
+        `${tmp}/`,
+        ...Object.values(IMAGE_PROGRAMS).map((p) => `./${p}`),
+      ],
+      {
+        cwd: src,
+        encoding: 'utf8',
+        env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod', GOOS: 'linux', GOARCH: 'amd64' },
+        timeout: 600_000,
+      },
+    );
     if (res.status !== 0) throw new Error(`building tools/images failed:\n${res.stderr}`);
     fs.mkdirSync(out, { recursive: true });
-    for (const k of Object.keys(IMAGE_PROGRAMS)) fs.renameSync(path.join(tmp, IMAGE_PROGRAMS[k as keyof typeof IMAGE_PROGRAMS]), result[k as keyof typeof IMAGE_PROGRAMS]);
+    for (const k of Object.keys(IMAGE_PROGRAMS))
+      fs.renameSync(
+        path.join(tmp, IMAGE_PROGRAMS[k as keyof typeof IMAGE_PROGRAMS]),
+        result[k as keyof typeof IMAGE_PROGRAMS],
+      );
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
@@ -175,7 +214,12 @@ export function buildImage(spec: ImageSpec, dir: string): BuiltImage {
     fs.writeFileSync(`${file}.tmp`, archive, { mode: 0o600 });
     fs.renameSync(`${file}.tmp`, file);
   }
-  return { name: `${LOCAL_IMAGE_HOST}/${spec.repository}:${spec.tag}`, ref: `${LOCAL_IMAGE_HOST}/${spec.repository}@${digest}`, digest, archive: file };
+  return {
+    name: `${LOCAL_IMAGE_HOST}/${spec.repository}:${spec.tag}`,
+    ref: `${LOCAL_IMAGE_HOST}/${spec.repository}@${digest}`,
+    digest,
+    archive: file,
+  };
 }
 
 export function defaultCacheRoot(): string {
@@ -183,5 +227,7 @@ export function defaultCacheRoot(): string {
 }
 
 function listFiles(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? listFiles(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? listFiles(path.join(dir, e.name)) : [path.join(dir, e.name)]));
 }

@@ -37,7 +37,11 @@ export const NETPOL_ENFORCER_ROLE = 'hcb:netpol-enforcer';
 
 /** What the enforcer may do: read the objects its informers watch; no write of any kind. */
 export const NETPOL_ENFORCER_RULES = [
-  { apiGroups: [''], resources: ['pods', 'namespaces', 'nodes', 'services', 'endpoints'], verbs: ['get', 'list', 'watch'] },
+  {
+    apiGroups: [''],
+    resources: ['pods', 'namespaces', 'nodes', 'services', 'endpoints'],
+    verbs: ['get', 'list', 'watch'],
+  },
   { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
 ];
@@ -104,20 +108,32 @@ export class NodeNetworkPolicy {
   }
 
   args(): string[] {
-    return kubeRouterArgs({ kubeconfig: this.kubeconfigInside(), nodeName: this.opts.nodeName, serviceCidr: this.opts.network.serviceCidr });
+    return kubeRouterArgs({
+      kubeconfig: this.kubeconfigInside(),
+      nodeName: this.opts.nodeName,
+      serviceCidr: this.opts.network.serviceCidr,
+    });
   }
 
   /** Starts the enforcer (or keeps it when it runs with the same configuration) and waits for its rules. */
   async up(): Promise<void> {
-    if (!fs.existsSync(this.binary())) throw new Error(`the local node's NetworkPolicy enforcer needs ${this.binary()}. Run: npm run toolchain`);
+    if (!fs.existsSync(this.binary()))
+      throw new Error(`the local node's NetworkPolicy enforcer needs ${this.binary()}. Run: npm run toolchain`);
     await this.ensureRbac();
     const kubeconfig = this.ensureIdentity();
     // br_netfilter: bridged pod-to-pod traffic passes iptables (kube-router's routing
     // controller would set this; it is off). Per network namespace on this kernel.
-    this.opts.sandbox.exec(['sh', '-c', 'echo 1 > /proc/sys/net/bridge/bridge-nf-call-iptables && cat /proc/sys/net/bridge/bridge-nf-call-iptables']);
+    this.opts.sandbox.exec([
+      'sh',
+      '-c',
+      'echo 1 > /proc/sys/net/bridge/bridge-nf-call-iptables && cat /proc/sys/net/bridge/bridge-nf-call-iptables',
+    ]);
     const args = this.args();
     const exe = fs.realpathSync(this.binary());
-    const fingerprint = crypto.createHash('sha256').update(JSON.stringify([exe, args, kubeconfig])).digest('hex');
+    const fingerprint = crypto
+      .createHash('sha256')
+      .update(JSON.stringify([exe, args, kubeconfig]))
+      .digest('hex');
     const rec = this.record();
     if (rec && this.isAlive(rec) && rec.fingerprint === fingerprint) return;
     if (rec && this.isAlive(rec)) {
@@ -141,7 +157,8 @@ export class NodeNetworkPolicy {
     // nsenter replaces itself with the program.
     const deadline = Date.now() + 10_000;
     while (readExe(pid) !== exe) {
-      if (!alive(pid) || Date.now() > deadline) throw new Error(`kube-router exited at once; last lines of ${this.logFile}:\n${tail(this.logFile, 20)}`);
+      if (!alive(pid) || Date.now() > deadline)
+        throw new Error(`kube-router exited at once; last lines of ${this.logFile}:\n${tail(this.logFile, 20)}`);
       await sleep(20);
     }
     writeJson(this.recordPath(), { pid, exe, fingerprint, args } satisfies EnforcerRecord);
@@ -173,7 +190,9 @@ export class NodeNetworkPolicy {
   enforcing(): boolean {
     if (!this.pid()) return false;
     try {
-      return new RegExp(`-j ${NETPOL_READY_CHAIN}\\b`).test(this.opts.sandbox.exec(['iptables', '-w', '5', '-S', 'FORWARD'], { timeoutMs: 15_000 }));
+      return new RegExp(`-j ${NETPOL_READY_CHAIN}\\b`).test(
+        this.opts.sandbox.exec(['iptables', '-w', '5', '-S', 'FORWARD'], { timeoutMs: 15_000 }),
+      );
     } catch {
       return false;
     }
@@ -189,7 +208,9 @@ export class NodeNetworkPolicy {
       }
       await sleep(500);
     }
-    throw new Error(`kube-router did not install its rules within ${timeoutMs / 1000}s; see ${this.logFile}:\n${tail(this.logFile, 25)}`);
+    throw new Error(
+      `kube-router did not install its rules within ${timeoutMs / 1000}s; see ${this.logFile}:\n${tail(this.logFile, 25)}`,
+    );
   }
 
   /**
@@ -214,10 +235,39 @@ export class NodeNetworkPolicy {
     }
     if (!valid) {
       const csrFile = path.join(this.dir, 'client.csr');
-      openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-subj', `/CN=${NETPOL_ENFORCER_USER}`, '-out', csrFile]);
+      openssl([
+        'req',
+        '-new',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        keyFile,
+        '-subj',
+        `/CN=${NETPOL_ENFORCER_USER}`,
+        '-out',
+        csrFile,
+      ]);
       fs.chmodSync(keyFile, 0o600);
-      openssl(['x509', '-req', '-in', csrFile, '-CA', path.join(pki, 'ca.crt'), '-CAkey', path.join(pki, 'ca.key'),
-        '-set_serial', `0x${crypto.randomBytes(16).toString('hex')}`, '-days', '365', '-sha256', '-out', crtFile]);
+      openssl([
+        'x509',
+        '-req',
+        '-in',
+        csrFile,
+        '-CA',
+        path.join(pki, 'ca.crt'),
+        '-CAkey',
+        path.join(pki, 'ca.key'),
+        '-set_serial',
+        `0x${crypto.randomBytes(16).toString('hex')}`,
+        '-days',
+        '365',
+        '-sha256',
+        '-out',
+        crtFile,
+      ]);
       fs.rmSync(csrFile, { force: true });
       this.opts.log(`kube-router: client certificate for ${NETPOL_ENFORCER_USER} issued by the cluster CA`);
     }
@@ -267,10 +317,20 @@ export class NodeNetworkPolicy {
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: NETPOL_ENFORCER_ROLE },
       subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: NETPOL_ENFORCER_USER }],
     };
-    for (const [plural, obj] of [['clusterroles', role], ['clusterrolebindings', binding]] as const) {
-      const res = await request(this.opts.apiServerUrl, `/apis/rbac.authorization.k8s.io/v1/${plural}/${obj.metadata.name}?fieldManager=hcb-node&force=true`,
-        this.opts.adminTls, 'PATCH', JSON.stringify(obj), 'application/apply-patch+yaml');
-      if (res.status !== 200 && res.status !== 201) throw new Error(`applying ${obj.kind} ${obj.metadata.name} failed: HTTP ${res.status} ${res.body}`);
+    for (const [plural, obj] of [
+      ['clusterroles', role],
+      ['clusterrolebindings', binding],
+    ] as const) {
+      const res = await request(
+        this.opts.apiServerUrl,
+        `/apis/rbac.authorization.k8s.io/v1/${plural}/${obj.metadata.name}?fieldManager=hcb-node&force=true`,
+        this.opts.adminTls,
+        'PATCH',
+        JSON.stringify(obj),
+        'application/apply-patch+yaml',
+      );
+      if (res.status !== 200 && res.status !== 201)
+        throw new Error(`applying ${obj.kind} ${obj.metadata.name} failed: HTTP ${res.status} ${res.body}`);
     }
   }
 
@@ -310,12 +370,28 @@ export function enforcerState(stateDir: string): { enforcing: boolean; message: 
   } catch {
     netns = undefined;
   }
-  if (!rec || !alive(rec.pid) || readExe(rec.pid) !== rec.exe) return { enforcing: false, message: 'kube-router is not running: NetworkPolicies are not enforced' };
-  if (!netns || !fs.existsSync(`/run/netns/${netns}`)) return { enforcing: false, message: `kube-router runs (pid ${rec.pid}) but the node network namespace is gone` };
-  const res = spawnSync('nsenter', [`--net=/run/netns/${netns}`, '--', 'iptables', '-w', '5', '-S', 'FORWARD'], { encoding: 'utf8', timeout: 15_000 });
-  if (res.status !== 0) return { enforcing: false, message: `kube-router runs (pid ${rec.pid}); reading its rules failed: ${(res.stderr || res.error?.message || '').trim()}` };
-  if (!new RegExp(`-j ${NETPOL_READY_CHAIN}\\b`).test(res.stdout)) return { enforcing: false, message: `kube-router runs (pid ${rec.pid}) but ${NETPOL_READY_CHAIN} is not hooked into FORWARD` };
-  return { enforcing: true, message: `kube-router (firewall only) enforces NetworkPolicies (pid ${rec.pid}, ${NETPOL_READY_CHAIN} hooked into FORWARD)` };
+  if (!rec || !alive(rec.pid) || readExe(rec.pid) !== rec.exe)
+    return { enforcing: false, message: 'kube-router is not running: NetworkPolicies are not enforced' };
+  if (!netns || !fs.existsSync(`/run/netns/${netns}`))
+    return { enforcing: false, message: `kube-router runs (pid ${rec.pid}) but the node network namespace is gone` };
+  const res = spawnSync('nsenter', [`--net=/run/netns/${netns}`, '--', 'iptables', '-w', '5', '-S', 'FORWARD'], {
+    encoding: 'utf8',
+    timeout: 15_000,
+  });
+  if (res.status !== 0)
+    return {
+      enforcing: false,
+      message: `kube-router runs (pid ${rec.pid}); reading its rules failed: ${(res.stderr || res.error?.message || '').trim()}`,
+    };
+  if (!new RegExp(`-j ${NETPOL_READY_CHAIN}\\b`).test(res.stdout))
+    return {
+      enforcing: false,
+      message: `kube-router runs (pid ${rec.pid}) but ${NETPOL_READY_CHAIN} is not hooked into FORWARD`,
+    };
+  return {
+    enforcing: true,
+    message: `kube-router (firewall only) enforces NetworkPolicies (pid ${rec.pid}, ${NETPOL_READY_CHAIN} hooked into FORWARD)`,
+  };
 }
 
 function readExe(pid: number): string {
@@ -326,14 +402,25 @@ function readExe(pid: number): string {
   }
 }
 
-function request(base: string, p: string, tls: https.RequestOptions, method: string, body: string, contentType: string): Promise<{ status: number; body: string }> {
+function request(
+  base: string,
+  p: string,
+  tls: https.RequestOptions,
+  method: string,
+  body: string,
+  contentType: string,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = https.request(new URL(base + p), { ...tls, agent: false, method, timeout: 10_000, headers: { 'content-type': contentType } }, (res) => {
-      let data = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (data += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
-    });
+    const req = https.request(
+      new URL(base + p),
+      { ...tls, agent: false, method, timeout: 10_000, headers: { 'content-type': contentType } },
+      (res) => {
+        let data = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (data += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`timeout: ${p}`)));
     req.on('error', reject);
     req.end(body);

@@ -51,7 +51,9 @@ export function cidrRange(cidr: string): [number, number] {
 /** True when the address or CIDR lies entirely inside 198.18.0.0/15. */
 export function insideReservedRange(addressOrCidr: string): boolean {
   const [lo, hi] = RESERVED_RANGE_NUM;
-  const [a, b] = addressOrCidr.includes('/') ? cidrRange(addressOrCidr) : [ipv4ToInt(addressOrCidr), ipv4ToInt(addressOrCidr)];
+  const [a, b] = addressOrCidr.includes('/')
+    ? cidrRange(addressOrCidr)
+    : [ipv4ToInt(addressOrCidr), ipv4ToInt(addressOrCidr)];
   return a >= lo && b <= hi;
 }
 
@@ -89,7 +91,8 @@ export function checkNodeNetwork(n: NodeNetwork): void {
   }
   const [plo, phi] = cidrRange(n.podCidr);
   const gw = ipv4ToInt(n.podGateway);
-  if (gw <= plo || gw >= phi) throw new Error(`local node network: pod gateway ${n.podGateway} is not a host address of ${n.podCidr}`);
+  if (gw <= plo || gw >= phi)
+    throw new Error(`local node network: pod gateway ${n.podGateway} is not a host address of ${n.podCidr}`);
 }
 
 /** The node's own network (its address with the host bits cleared), e.g. 198.18.0.0/24. */

@@ -30,10 +30,26 @@ import { clusterEgressDestinations, LOCAL_NODE_NETWORK, NodeNetwork } from './ne
 import { NETPOL_ENFORCER_BINARY, NodeNetworkPolicy } from './netpol';
 import { ProcessSupervisor, ProcRecord } from './processes';
 import { NodeServices } from './services';
-import { CNI_PLUGINS, CONTAINERD_SOCKET, lacksSysResource, renderCniConfig, renderContainerdConfig } from './runtime-config';
+import {
+  CNI_PLUGINS,
+  CONTAINERD_SOCKET,
+  lacksSysResource,
+  renderCniConfig,
+  renderContainerdConfig,
+} from './runtime-config';
 import { NodeSandbox, SANDBOX_BIND_PATHS, SANDBOX_STATE_MOUNT, signal, sleep, tail, writeJson } from './sandbox';
 
-export const NODE_BINARIES = ['kubelet', 'containerd', 'containerd-shim-runc-v2', 'ctr', 'runc', ...CNI_PLUGINS, NETPOL_ENFORCER_BINARY, 'kube-proxy', 'coredns'] as const;
+export const NODE_BINARIES = [
+  'kubelet',
+  'containerd',
+  'containerd-shim-runc-v2',
+  'ctr',
+  'runc',
+  ...CNI_PLUGINS,
+  NETPOL_ENFORCER_BINARY,
+  'kube-proxy',
+  'coredns',
+] as const;
 
 export interface LocalNodeOptions {
   stateDir: string;
@@ -103,14 +119,33 @@ export class LocalNode {
     this.logDir = path.join(this.stateDir, 'logs');
     this.network = opts.network ?? LOCAL_NODE_NETWORK;
     this.log = opts.log ?? ((line) => process.stderr.write(`[local-node] ${line}\n`));
-    this.sandbox = new NodeSandbox({ stateDir: this.stateDir, nodeName: opts.nodeName, network: this.network, log: this.log });
-    this.netpol = new NodeNetworkPolicy({ ...opts, stateDir: this.stateDir, rootfs: this.rootfs, network: this.network, sandbox: this.sandbox, log: this.log });
-    this.services = new NodeServices({ ...opts, stateDir: this.stateDir, sandbox: this.sandbox, network: this.network, log: this.log });
+    this.sandbox = new NodeSandbox({
+      stateDir: this.stateDir,
+      nodeName: opts.nodeName,
+      network: this.network,
+      log: this.log,
+    });
+    this.netpol = new NodeNetworkPolicy({
+      ...opts,
+      stateDir: this.stateDir,
+      rootfs: this.rootfs,
+      network: this.network,
+      sandbox: this.sandbox,
+      log: this.log,
+    });
+    this.services = new NodeServices({
+      ...opts,
+      stateDir: this.stateDir,
+      sandbox: this.sandbox,
+      network: this.network,
+      log: this.log,
+    });
   }
 
   checkBinaries(): void {
     const missing = NODE_BINARIES.filter((b) => !fs.existsSync(path.join(this.opts.binDir, b)));
-    if (missing.length) throw new Error(`the local node needs ${missing.join(', ')} in ${this.opts.binDir}. Run: npm run toolchain`);
+    if (missing.length)
+      throw new Error(`the local node needs ${missing.join(', ')} in ${this.opts.binDir}. Run: npm run toolchain`);
   }
 
   /** Starts (or keeps) the node; resolves when the Node object is Ready. */
@@ -125,29 +160,60 @@ export class LocalNode {
     const images = this.buildImages();
     const capBnd = /^CapBnd:\s*([0-9a-f]+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 'ffffffffff';
     const restrictOomScoreAdj = lacksSysResource(capBnd);
-    if (restrictOomScoreAdj) this.log('this host withholds CAP_SYS_RESOURCE: containerd keeps pods\' oom_score_adj at or above its own (restrict_oom_score_adj)');
-    const containerdConfig = renderContainerdConfig({ runcPath: fs.realpathSync(path.join(this.opts.binDir, 'runc')), sandboxImage: images.pause.ref, restrictOomScoreAdj });
+    if (restrictOomScoreAdj)
+      this.log(
+        "this host withholds CAP_SYS_RESOURCE: containerd keeps pods' oom_score_adj at or above its own (restrict_oom_score_adj)",
+      );
+    const containerdConfig = renderContainerdConfig({
+      runcPath: fs.realpathSync(path.join(this.opts.binDir, 'runc')),
+      sandboxImage: images.pause.ref,
+      restrictOomScoreAdj,
+    });
     writeFile(path.join(this.rootfs, 'etc/containerd/config.toml'), containerdConfig, 0o600);
     writeFile(path.join(this.rootfs, 'etc/cni/net.d/10-hcb-pods.conflist'), renderCniConfig(this.network), 0o644);
 
-    await this.ensure('containerd', path.join(this.opts.binDir, 'containerd'), ['--config', '/etc/containerd/config.toml'], containerdConfig, true);
+    await this.ensure(
+      'containerd',
+      path.join(this.opts.binDir, 'containerd'),
+      ['--config', '/etc/containerd/config.toml'],
+      containerdConfig,
+      true,
+    );
     await this.waitFor('containerd', () => this.ctrOk(), 60_000);
     this.importImages(Object.values(images));
 
     const sock = path.join(this.dir, 'run', 'apiserver.sock');
-    if (Buffer.byteLength(path.join(SANDBOX_STATE_MOUNT, 'node/run/apiserver.sock')) > 100 || Buffer.byteLength(sock) > 100) {
+    if (
+      Buffer.byteLength(path.join(SANDBOX_STATE_MOUNT, 'node/run/apiserver.sock')) > 100 ||
+      Buffer.byteLength(sock) > 100
+    ) {
       throw new Error(`local node: the state directory path is too long for a unix socket (${sock})`);
     }
     const api = new URL(this.opts.apiServerUrl);
     const apiHostPort = `${api.hostname}:${api.port || '443'}`;
-    await this.ensure('api-forwarder-host', fs.realpathSync(process.execPath), ['-e', FORWARDER_SCRIPT, 'unix-to-tcp', sock, apiHostPort], '', false);
+    await this.ensure(
+      'api-forwarder-host',
+      fs.realpathSync(process.execPath),
+      ['-e', FORWARDER_SCRIPT, 'unix-to-tcp', sock, apiHostPort],
+      '',
+      false,
+    );
     await this.waitFor('the API forwarder socket', async () => fs.existsSync(sock), 10_000);
-    await this.ensure('api-forwarder-node', fs.realpathSync(process.execPath), ['-e', FORWARDER_SCRIPT, 'tcp-to-unix', apiHostPort, path.join(SANDBOX_STATE_MOUNT, 'node/run/apiserver.sock')], '', true);
+    await this.ensure(
+      'api-forwarder-node',
+      fs.realpathSync(process.execPath),
+      ['-e', FORWARDER_SCRIPT, 'tcp-to-unix', apiHostPort, path.join(SANDBOX_STATE_MOUNT, 'node/run/apiserver.sock')],
+      '',
+      true,
+    );
     await this.ensureEgressProxy();
 
     await this.ensureKubeadmNodeBindings();
     const kubeletArgs = this.kubeletArgs();
-    const kubeletFingerprint = JSON.stringify([fs.readFileSync(path.join(this.rootfs, 'var/lib/kubelet/config.yaml'), 'utf8'), containerdConfig]);
+    const kubeletFingerprint = JSON.stringify([
+      fs.readFileSync(path.join(this.rootfs, 'var/lib/kubelet/config.yaml'), 'utf8'),
+      containerdConfig,
+    ]);
     await this.ensure('kubelet', path.join(this.opts.binDir, 'kubelet'), kubeletArgs, kubeletFingerprint, true);
     await this.waitReady();
     await this.netpol.up();
@@ -174,11 +240,20 @@ export class LocalNode {
     if (root) await this.killCgroup(root, true);
     await this.stop('api-forwarder-host');
     fs.rmSync(path.join(this.dir, 'run', 'apiserver.sock'), { force: true });
-    if (this.opts.clusterEgressSocket) fs.rmSync(path.join(this.rootfs, this.opts.clusterEgressSocket), { force: true });
+    if (this.opts.clusterEgressSocket)
+      fs.rmSync(path.join(this.rootfs, this.opts.clusterEgressSocket), { force: true });
     this.restoreKernelTunables();
     if (options.purge) {
       fs.rmSync(this.dir, { recursive: true, force: true });
-      for (const p of ['var/lib/kubelet', 'var/lib/containerd', 'var/log/pods', 'var/log/containers', 'etc/cni', 'opt/cni', 'etc/containerd']) {
+      for (const p of [
+        'var/lib/kubelet',
+        'var/lib/containerd',
+        'var/log/pods',
+        'var/log/containers',
+        'etc/cni',
+        'opt/cni',
+        'etc/containerd',
+      ]) {
         fs.rmSync(path.join(this.rootfs, p), { recursive: true, force: true });
       }
     }
@@ -186,7 +261,13 @@ export class LocalNode {
 
   /** What runs (for status output). */
   status(): Array<{ name: NodeProcess; pid?: number; running: boolean; log: string }> {
-    const names: NodeProcess[] = ['containerd', 'api-forwarder-host', 'api-forwarder-node', ...(this.opts.clusterEgressSocket ? (['egress-proxy'] as const) : []), 'kubelet'];
+    const names: NodeProcess[] = [
+      'containerd',
+      'api-forwarder-host',
+      'api-forwarder-node',
+      ...(this.opts.clusterEgressSocket ? (['egress-proxy'] as const) : []),
+      'kubelet',
+    ];
     return names.map((name) => {
       const rec = this.readRecord(name);
       const running = rec !== undefined && this.isAlive(rec);
@@ -200,15 +281,23 @@ export class LocalNode {
     const down = this.status().filter((p) => !p.running);
     if (down.length) return { name, ready: false, message: `${down.map((p) => p.name).join(', ')} not running` };
     if (!this.sandbox.holderPid()) return { name, ready: false, message: 'the node namespaces do not exist' };
-    if (!this.netpol.pid()) return { name, ready: false, message: 'kube-router (the NetworkPolicy enforcer) not running' };
+    if (!this.netpol.pid())
+      return { name, ready: false, message: 'kube-router (the NetworkPolicy enforcer) not running' };
     const servicesDown = this.services.status().filter((p) => !p.running);
-    if (servicesDown.length) return { name, ready: false, message: `${servicesDown.map((p) => p.name).join(', ')} not running` };
+    if (servicesDown.length)
+      return { name, ready: false, message: `${servicesDown.map((p) => p.name).join(', ')} not running` };
     try {
       const res = await api(this.opts.apiServerUrl, `/api/v1/nodes/${name}`, this.opts.adminTls);
       if (res.status !== 200) return { name, ready: false, message: `GET node: HTTP ${res.status}` };
-      const node = JSON.parse(res.body) as { status?: { conditions?: Array<{ type: string; status: string; message?: string }> } };
+      const node = JSON.parse(res.body) as {
+        status?: { conditions?: Array<{ type: string; status: string; message?: string }> };
+      };
       const cond = node.status?.conditions?.find((c) => c.type === 'Ready');
-      return { name, ready: cond?.status === 'True', message: cond ? `Ready=${cond.status}: ${cond.message ?? ''}` : 'no Ready condition yet' };
+      return {
+        name,
+        ready: cond?.status === 'True',
+        message: cond ? `Ready=${cond.status}: ${cond.message ?? ''}` : 'no Ready condition yet',
+      };
     } catch (e) {
       return { name, ready: false, message: (e as Error).message };
     }
@@ -227,11 +316,19 @@ export class LocalNode {
       return;
     }
     if (!SANDBOX_BIND_PATHS.some((p) => socket.startsWith(`${p}/`))) {
-      throw new Error(`local node: the cluster egress socket ${socket} must lie under a path the node shares with the control plane (${SANDBOX_BIND_PATHS.join(', ')})`);
+      throw new Error(
+        `local node: the cluster egress socket ${socket} must lie under a path the node shares with the control plane (${SANDBOX_BIND_PATHS.join(', ')})`,
+      );
     }
     const hostSocket = path.join(this.rootfs, socket);
     fs.mkdirSync(path.dirname(hostSocket), { recursive: true, mode: 0o700 });
-    await this.ensure('egress-proxy', fs.realpathSync(process.execPath), ['-e', FORWARDER_SCRIPT, 'connect-proxy', socket, clusterEgressDestinations(this.network).join(',')], '', true);
+    await this.ensure(
+      'egress-proxy',
+      fs.realpathSync(process.execPath),
+      ['-e', FORWARDER_SCRIPT, 'connect-proxy', socket, clusterEgressDestinations(this.network).join(',')],
+      '',
+      true,
+    );
     await this.waitFor('the cluster egress proxy socket', async () => fs.existsSync(hostSocket), 10_000);
   }
 
@@ -249,7 +346,10 @@ export class LocalNode {
       this.log('kubeadm: writing the kubelet configuration (init phase kubelet-start)');
       // In a UTS namespace of its own whose host name is the node name: kubeadm then gives the
       // kubelet no --hostname-override (STIG V-242404).
-      this.opts.kubeadm(['init', 'phase', 'kubelet-start'], ['unshare', '--uts', '--', '/bin/sh', '-c', 'hostname "$0" && exec "$@"', this.opts.nodeName]);
+      this.opts.kubeadm(
+        ['init', 'phase', 'kubelet-start'],
+        ['unshare', '--uts', '--', '/bin/sh', '-c', 'hostname "$0" && exec "$@"', this.opts.nodeName],
+      );
       fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
       fs.writeFileSync(stamp, want, { mode: 0o600 });
     }
@@ -264,15 +364,25 @@ export class LocalNode {
     const env = fs.readFileSync(path.join(this.rootfs, 'var/lib/kubelet/kubeadm-flags.env'), 'utf8');
     const m = /^KUBELET_KUBEADM_ARGS="(.*)"$/m.exec(env);
     const extra = m && m[1].trim() ? m[1].trim().split(/\s+/) : [];
-    return ['--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf', '--kubeconfig=/etc/kubernetes/kubelet.conf', '--config=/var/lib/kubelet/config.yaml', ...extra];
+    return [
+      '--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf',
+      '--kubeconfig=/etc/kubernetes/kubelet.conf',
+      '--config=/var/lib/kubelet/config.yaml',
+      ...extra,
+    ];
   }
 
   private cgroupRoot(config: Record<string, unknown>): string {
     const root = config.cgroupRoot;
     if (typeof root !== 'string' || !/^\/[A-Za-z0-9._-]+$/.test(root)) {
-      throw new Error('local node: the KubeletConfiguration must set cgroupRoot to a cgroup of its own (the local target renders /hcb-local-<port>)');
+      throw new Error(
+        'local node: the KubeletConfiguration must set cgroupRoot to a cgroup of its own (the local target renders /hcb-local-<port>)',
+      );
     }
-    if (config.cgroupDriver !== 'cgroupfs') throw new Error(`local node: no systemd here, the kubelet's cgroupDriver must be cgroupfs (is ${String(config.cgroupDriver)})`);
+    if (config.cgroupDriver !== 'cgroupfs')
+      throw new Error(
+        `local node: no systemd here, the kubelet's cgroupDriver must be cgroupfs (is ${String(config.cgroupDriver)})`,
+      );
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     fs.writeFileSync(path.join(this.dir, 'cgroup-root'), root, { mode: 0o600 });
     createCgroup(root);
@@ -302,7 +412,9 @@ export class LocalNode {
       if (!(key in original)) original[key] = current;
       fs.writeFileSync(file, value);
       changed = true;
-      this.log(`kernel: ${key.replace(/\//g, '.')} ${current} -> ${value} (the kubelet's protectKernelDefaults requires it; restored by down)`);
+      this.log(
+        `kernel: ${key.replace(/\//g, '.')} ${current} -> ${value} (the kubelet's protectKernelDefaults requires it; restored by down)`,
+      );
     }
     if (changed || Object.keys(original).length) writeJson(saved, original);
   }
@@ -345,13 +457,29 @@ export class LocalNode {
     const programs = buildImagePrograms(undefined, this.log);
     const dir = path.join(this.dir, 'images');
     return {
-      pause: buildImage({ repository: 'hcb/pause', tag: 'local', binary: programs.pause, entrypoint: ['/pause'], user: '65535:65535' }, dir),
-      probe: buildImage({ repository: 'hcb/probe', tag: 'local', binary: programs.probe, entrypoint: ['/probe'], user: '65532:65532', exposedPorts: ['8080/tcp'] }, dir),
+      pause: buildImage(
+        { repository: 'hcb/pause', tag: 'local', binary: programs.pause, entrypoint: ['/pause'], user: '65535:65535' },
+        dir,
+      ),
+      probe: buildImage(
+        {
+          repository: 'hcb/probe',
+          tag: 'local',
+          binary: programs.probe,
+          entrypoint: ['/probe'],
+          user: '65532:65532',
+          exposedPorts: ['8080/tcp'],
+        },
+        dir,
+      ),
     };
   }
 
   private ctr(args: string[], timeoutMs = 60_000): string {
-    return this.sandbox.exec([path.join(this.opts.binDir, 'ctr'), '--address', CONTAINERD_SOCKET, '--namespace', 'k8s.io', ...args], { timeoutMs });
+    return this.sandbox.exec(
+      [path.join(this.opts.binDir, 'ctr'), '--address', CONTAINERD_SOCKET, '--namespace', 'k8s.io', ...args],
+      { timeoutMs },
+    );
   }
 
   private async ctrOk(): Promise<boolean> {
@@ -387,13 +515,17 @@ export class LocalNode {
     while (Date.now() < deadline) {
       const kubelet = this.readRecord('kubelet');
       if (!kubelet || !this.isAlive(kubelet)) {
-        throw new Error(`the kubelet exited; last lines of ${this.logFile('kubelet')}:\n${tail(this.logFile('kubelet'), 25)}`);
+        throw new Error(
+          `the kubelet exited; last lines of ${this.logFile('kubelet')}:\n${tail(this.logFile('kubelet'), 25)}`,
+        );
       }
       await this.approveServingCsrs();
       try {
         const res = await api(this.opts.apiServerUrl, `/api/v1/nodes/${this.opts.nodeName}`, this.opts.adminTls);
         if (res.status === 200) {
-          const node = JSON.parse(res.body) as { status?: { conditions?: Array<{ type: string; status: string; message?: string }> } };
+          const node = JSON.parse(res.body) as {
+            status?: { conditions?: Array<{ type: string; status: string; message?: string }> };
+          };
           const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
           if (ready?.status === 'True' && this.servingCertIssued()) {
             this.log(`node ${this.opts.nodeName}: Ready`);
@@ -408,7 +540,9 @@ export class LocalNode {
       }
       await sleep(1000);
     }
-    throw new Error(`node ${this.opts.nodeName} not Ready within ${timeout / 1000}s (${last}); see ${this.logFile('kubelet')}:\n${tail(this.logFile('kubelet'), 25)}`);
+    throw new Error(
+      `node ${this.opts.nodeName} not Ready within ${timeout / 1000}s (${last}); see ${this.logFile('kubelet')}:\n${tail(this.logFile('kubelet'), 25)}`,
+    );
   }
 
   /**
@@ -419,8 +553,16 @@ export class LocalNode {
    */
   private async ensureKubeadmNodeBindings(): Promise<void> {
     const bindings = [
-      { name: 'kubeadm:apiserver-kubelet-client', role: 'system:kubelet-api-admin', subject: { apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'kube-apiserver-kubelet-client' } },
-      { name: 'kubeadm:node-autoapprove-certificate-rotation', role: 'system:certificates.k8s.io:certificatesigningrequests:selfnodeclient', subject: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'system:nodes' } },
+      {
+        name: 'kubeadm:apiserver-kubelet-client',
+        role: 'system:kubelet-api-admin',
+        subject: { apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'kube-apiserver-kubelet-client' },
+      },
+      {
+        name: 'kubeadm:node-autoapprove-certificate-rotation',
+        role: 'system:certificates.k8s.io:certificatesigningrequests:selfnodeclient',
+        subject: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'system:nodes' },
+      },
     ];
     for (const b of bindings) {
       const body = {
@@ -430,8 +572,15 @@ export class LocalNode {
         roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: b.role },
         subjects: [b.subject],
       };
-      const res = await api(this.opts.apiServerUrl, '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', this.opts.adminTls, 'POST', JSON.stringify(body));
-      if (res.status !== 201 && res.status !== 409) throw new Error(`creating ClusterRoleBinding ${b.name} failed: HTTP ${res.status} ${res.body}`);
+      const res = await api(
+        this.opts.apiServerUrl,
+        '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings',
+        this.opts.adminTls,
+        'POST',
+        JSON.stringify(body),
+      );
+      if (res.status !== 201 && res.status !== 409)
+        throw new Error(`creating ClusterRoleBinding ${b.name} failed: HTTP ${res.status} ${res.body}`);
     }
   }
 
@@ -450,14 +599,22 @@ export class LocalNode {
    * name and the node address only. Anything else stays pending.
    */
   private async approveServingCsrs(): Promise<void> {
-    const res = await api(this.opts.apiServerUrl, '/apis/certificates.k8s.io/v1/certificatesigningrequests', this.opts.adminTls);
+    const res = await api(
+      this.opts.apiServerUrl,
+      '/apis/certificates.k8s.io/v1/certificatesigningrequests',
+      this.opts.adminTls,
+    );
     if (res.status !== 200) return;
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- CSRs as the API returns them, each field checked where it is read
     const list = JSON.parse(res.body) as { items: Array<Record<string, any>> };
     for (const csr of list.items) {
       const conditions = (csr.status?.conditions ?? []) as Array<{ type: string }>;
       if (conditions.length) continue;
-      if (csr.spec?.signerName !== 'kubernetes.io/kubelet-serving' || csr.spec?.username !== `system:node:${this.opts.nodeName}`) continue;
+      if (
+        csr.spec?.signerName !== 'kubernetes.io/kubelet-serving' ||
+        csr.spec?.username !== `system:node:${this.opts.nodeName}`
+      )
+        continue;
       const sans = csrSubjectAltNames(Buffer.from(csr.spec.request, 'base64').toString('utf8'));
       const expected = [`DNS:${this.opts.nodeName}`, `IP Address:${this.network.nodeAddress}`].sort();
       if (JSON.stringify(sans.sort()) !== JSON.stringify(expected)) {
@@ -466,10 +623,26 @@ export class LocalNode {
       }
       const body = {
         ...csr,
-        status: { conditions: [{ type: 'Approved', status: 'True', reason: 'HcbLocalNode', message: `serving certificate of the local node ${this.opts.nodeName} (${this.network.nodeAddress})` }] },
+        status: {
+          conditions: [
+            {
+              type: 'Approved',
+              status: 'True',
+              reason: 'HcbLocalNode',
+              message: `serving certificate of the local node ${this.opts.nodeName} (${this.network.nodeAddress})`,
+            },
+          ],
+        },
       };
-      const put = await api(this.opts.apiServerUrl, `/apis/certificates.k8s.io/v1/certificatesigningrequests/${csr.metadata.name}/approval`, this.opts.adminTls, 'PUT', JSON.stringify(body));
-      if (put.status === 200) this.log(`CSR ${csr.metadata.name}: approved (kubelet serving certificate for ${expected.join(', ')})`);
+      const put = await api(
+        this.opts.apiServerUrl,
+        `/apis/certificates.k8s.io/v1/certificatesigningrequests/${csr.metadata.name}/approval`,
+        this.opts.adminTls,
+        'PUT',
+        JSON.stringify(body),
+      );
+      if (put.status === 200)
+        this.log(`CSR ${csr.metadata.name}: approved (kubelet serving certificate for ${expected.join(', ')})`);
     }
   }
 
@@ -479,7 +652,12 @@ export class LocalNode {
   private procsCache?: ProcessSupervisor;
 
   private get procs(): ProcessSupervisor {
-    return (this.procsCache ??= new ProcessSupervisor({ runDir: path.join(this.dir, 'run'), logDir: this.logDir, binDir: this.opts.binDir, log: (l) => this.log(l) }));
+    return (this.procsCache ??= new ProcessSupervisor({
+      runDir: path.join(this.dir, 'run'),
+      logDir: this.logDir,
+      binDir: this.opts.binDir,
+      log: (l) => this.log(l),
+    }));
   }
 
   private logFile(name: NodeProcess): string {
@@ -497,7 +675,13 @@ export class LocalNode {
   /** Starts the process unless it runs with the same fingerprint (then a no-op). */
   private ensure(name: NodeProcess, binary: string, args: string[], config: string, inSandbox: boolean): Promise<void> {
     const shown = args[0] === '-e' ? args.slice(2) : args;
-    return this.procs.ensure(name, { binary, args, config, shown, argv: inSandbox ? this.sandbox.enter([binary, ...args]) : undefined });
+    return this.procs.ensure(name, {
+      binary,
+      args,
+      config,
+      shown,
+      argv: inSandbox ? this.sandbox.enter([binary, ...args]) : undefined,
+    });
   }
 
   private stop(name: NodeProcess): Promise<void> {
@@ -575,7 +759,8 @@ export function createCgroup(root: string, base = '/sys/fs/cgroup'): void {
     if (!fs.existsSync(d)) fs.mkdirSync(d);
     for (const f of ['cpuset.cpus', 'cpuset.mems']) {
       const own = path.join(d, f);
-      if (fs.existsSync(own) && !fs.readFileSync(own, 'utf8').trim()) fs.writeFileSync(own, fs.readFileSync(path.join(parent, f), 'utf8').trim());
+      if (fs.existsSync(own) && !fs.readFileSync(own, 'utf8').trim())
+        fs.writeFileSync(own, fs.readFileSync(path.join(parent, f), 'utf8').trim());
     }
   }
 }
@@ -583,11 +768,7 @@ export function createCgroup(root: string, base = '/sys/fs/cgroup'): void {
 function readPids(dir: string): number[] {
   for (const f of ['cgroup.procs', 'tasks']) {
     try {
-      return fs
-        .readFileSync(path.join(dir, f), 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map(Number);
+      return fs.readFileSync(path.join(dir, f), 'utf8').split('\n').filter(Boolean).map(Number);
     } catch {
       /* next */
     }
@@ -623,14 +804,24 @@ function writeFile(file: string, content: string, mode: number): void {
   fs.renameSync(`${file}.tmp`, file);
 }
 
-function api(base: string, p: string, tls: https.RequestOptions, method = 'GET', body?: string): Promise<{ status: number; body: string }> {
+function api(
+  base: string,
+  p: string,
+  tls: https.RequestOptions,
+  method = 'GET',
+  body?: string,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = https.request(new URL(base + p), { ...tls, method, timeout: 10_000, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
-      let data = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (data += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
-    });
+    const req = https.request(
+      new URL(base + p),
+      { ...tls, method, timeout: 10_000, headers: body ? { 'content-type': 'application/json' } : {} },
+      (res) => {
+        let data = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (data += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`timeout: ${p}`)));
     req.on('error', reject);
     if (body) req.write(body);

@@ -72,7 +72,10 @@ export class ProcessSupervisor {
   async ensure(name: string, spec: StartSpec): Promise<void> {
     const { binary, args, config } = spec;
     const exe = fs.realpathSync(binary);
-    const fingerprint = crypto.createHash('sha256').update(JSON.stringify([exe, args, config])).digest('hex');
+    const fingerprint = crypto
+      .createHash('sha256')
+      .update(JSON.stringify([exe, args, config]))
+      .digest('hex');
     const rec = this.readRecord(name);
     if (rec && this.isAlive(rec)) {
       if (rec.fingerprint === fingerprint) return;
@@ -88,7 +91,11 @@ export class ProcessSupervisor {
       detached: true,
       stdio: ['ignore', fd, fd],
       cwd: '/',
-      env: { PATH: `${this.opts.binDir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`, HOME: '/root', LANG: 'C.UTF-8' },
+      env: {
+        PATH: `${this.opts.binDir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+        HOME: '/root',
+        LANG: 'C.UTF-8',
+      },
     });
     fs.closeSync(fd);
     if (child.pid === undefined) throw new Error(`${name}: could not start ${binary}`);

@@ -46,7 +46,16 @@ interface HolderRecord {
 export const SANDBOX_STATE_MOUNT = '/run/hcb-state';
 
 /** Paths of the cluster's private root bound to the same path inside the sandbox. */
-export const SANDBOX_BIND_PATHS = ['/etc/kubernetes', '/etc/containerd', '/var/lib/kubelet', '/var/lib/containerd', '/var/log/pods', '/var/log/containers', '/etc/cni/net.d', '/opt/cni/bin'];
+export const SANDBOX_BIND_PATHS = [
+  '/etc/kubernetes',
+  '/etc/containerd',
+  '/var/lib/kubelet',
+  '/var/lib/containerd',
+  '/var/log/pods',
+  '/var/log/containers',
+  '/etc/cni/net.d',
+  '/opt/cni/bin',
+];
 
 export class NodeSandbox {
   readonly stateDir: string;
@@ -64,7 +73,9 @@ export class NodeSandbox {
     this.log = opts.log ?? ((line) => process.stderr.write(`[local-node] ${line}\n`));
     checkNodeNetwork(opts.network);
     if (this.stateDir === '/run' || this.stateDir.startsWith('/run/')) {
-      throw new Error(`local node: the state directory ${this.stateDir} must not be under /run (the node gets its own /run)`);
+      throw new Error(
+        `local node: the state directory ${this.stateDir} must not be under /run (the node gets its own /run)`,
+      );
     }
   }
 
@@ -79,7 +90,15 @@ export class NodeSandbox {
     const existing = this.readRecord();
     if (existing && this.holderAlive(existing)) return;
     if (existing) await this.destroy();
-    for (const d of ['run', 'overlay/etc/upper', 'overlay/etc/work', 'overlay/var/upper', 'overlay/var/work', 'overlay/opt/upper', 'overlay/opt/work']) {
+    for (const d of [
+      'run',
+      'overlay/etc/upper',
+      'overlay/etc/work',
+      'overlay/var/upper',
+      'overlay/var/work',
+      'overlay/opt/upper',
+      'overlay/opt/work',
+    ]) {
       fs.mkdirSync(path.join(this.dir, d), { recursive: true, mode: 0o700 });
     }
     for (const p of SANDBOX_BIND_PATHS) fs.mkdirSync(path.join(this.rootfs, p), { recursive: true, mode: 0o755 });
@@ -91,8 +110,24 @@ export class NodeSandbox {
     const n = this.opts.network;
     const child = spawn(
       'unshare',
-      ['--net', '--mount', '--uts', '--propagation', 'private', '--', '/bin/sh', '-c', HOLDER_SCRIPT, 'hcb-node-holder',
-        this.stateDir, this.opts.nodeName, n.nodeAddress, String(n.nodePrefix), SANDBOX_STATE_MOUNT, SANDBOX_BIND_PATHS.join(' ')],
+      [
+        '--net',
+        '--mount',
+        '--uts',
+        '--propagation',
+        'private',
+        '--',
+        '/bin/sh',
+        '-c',
+        HOLDER_SCRIPT,
+        'hcb-node-holder',
+        this.stateDir,
+        this.opts.nodeName,
+        n.nodeAddress,
+        String(n.nodePrefix),
+        SANDBOX_STATE_MOUNT,
+        SANDBOX_BIND_PATHS.join(' '),
+      ],
       { detached: true, stdio: ['ignore', fd, fd] },
     );
     fs.closeSync(fd);
@@ -113,7 +148,13 @@ export class NodeSandbox {
       exe = readExe(pid);
       if (!/sleep$/.test(exe)) await sleep(20);
     }
-    const rec: HolderRecord = { pid, exe, netns: this.netnsName, netIno: nsInode(pid, 'net'), mntIno: nsInode(pid, 'mnt') };
+    const rec: HolderRecord = {
+      pid,
+      exe,
+      netns: this.netnsName,
+      netIno: nsInode(pid, 'net'),
+      mntIno: nsInode(pid, 'mnt'),
+    };
     writeJson(this.recordPath(), rec);
     fs.mkdirSync('/run/netns', { recursive: true, mode: 0o755 });
     run('ip', ['netns', 'attach', this.netnsName, String(pid)]);
@@ -130,9 +171,16 @@ export class NodeSandbox {
   /** Runs a command inside the sandbox and returns its output (throws on failure). */
   exec(args: string[], opts: { timeoutMs?: number; input?: string } = {}): string {
     const [cmd, ...rest] = this.enter(args);
-    const res = spawnSync(cmd, rest, { encoding: 'utf8', timeout: opts.timeoutMs ?? 60_000, input: opts.input, maxBuffer: 64 * 1024 * 1024 });
+    const res = spawnSync(cmd, rest, {
+      encoding: 'utf8',
+      timeout: opts.timeoutMs ?? 60_000,
+      input: opts.input,
+      maxBuffer: 64 * 1024 * 1024,
+    });
     if (res.status !== 0) {
-      throw new Error(`in the node: ${args.join(' ')} failed (exit ${res.status ?? res.signal}): ${(res.stderr || res.stdout || '').trim().slice(-2000)}`);
+      throw new Error(
+        `in the node: ${args.join(' ')} failed (exit ${res.status ?? res.signal}): ${(res.stderr || res.stdout || '').trim().slice(-2000)}`,
+      );
     }
     return res.stdout;
   }
@@ -175,7 +223,8 @@ export class NodeSandbox {
         for (const p of pids) signal(p, 'SIGKILL');
         await sleep(100);
       }
-      if (this.processes().length) throw new Error(`local node: processes survive in the node namespaces: ${this.processes().join(', ')}`);
+      if (this.processes().length)
+        throw new Error(`local node: processes survive in the node namespaces: ${this.processes().join(', ')}`);
     }
     const name = rec?.netns ?? this.netnsName;
     if (fs.existsSync(`/run/netns/${name}`)) run('ip', ['netns', 'delete', name]);
@@ -280,7 +329,8 @@ export function signal(pid: number, sig: NodeJS.Signals): void {
 
 function run(cmd: string, args: string[]): string {
   const res = spawnSync(cmd, args, { encoding: 'utf8', timeout: 30_000 });
-  if (res.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${res.status ?? res.signal}): ${(res.stderr || '').trim()}`);
+  if (res.status !== 0)
+    throw new Error(`${cmd} ${args.join(' ')} failed (exit ${res.status ?? res.signal}): ${(res.stderr || '').trim()}`);
   return res.stdout;
 }
 

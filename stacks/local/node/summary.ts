@@ -45,9 +45,17 @@ export async function nodeSummary(stateDir: string): Promise<{ lines: string[]; 
   lines.push(`NetworkPolicy: ${netpol.message}`);
   // Services (kube-proxy, services.ts) and the cluster DNS add-on when the stack deployed it.
   const proxy = kubeProxyState(stateDir);
-  const dnsRes = await request(`${server}/apis/apps/v1/namespaces/kube-system/deployments/coredns`, kubeconfigTls(text));
-  const dns = dnsRes.status === 200 ? (JSON.parse(dnsRes.body) as { spec?: { replicas?: number }; status?: { readyReplicas?: number } }) : undefined;
-  lines.push(`Services: ${proxy.message}; DNS: ${dns ? `CoreDNS ${dns.status?.readyReplicas ?? 0}/${dns.spec?.replicas ?? '?'} ready` : dnsRes.status === 404 ? 'no CoreDNS deployed' : `GET coredns: HTTP ${dnsRes.status}`}`);
+  const dnsRes = await request(
+    `${server}/apis/apps/v1/namespaces/kube-system/deployments/coredns`,
+    kubeconfigTls(text),
+  );
+  const dns =
+    dnsRes.status === 200
+      ? (JSON.parse(dnsRes.body) as { spec?: { replicas?: number }; status?: { readyReplicas?: number } })
+      : undefined;
+  lines.push(
+    `Services: ${proxy.message}; DNS: ${dns ? `CoreDNS ${dns.status?.readyReplicas ?? 0}/${dns.spec?.replicas ?? '?'} ready` : dnsRes.status === 404 ? 'no CoreDNS deployed' : `GET coredns: HTTP ${dnsRes.status}`}`,
+  );
   return { lines, ready: ready && netpol.enforcing && proxy.running };
 }
 

@@ -4,7 +4,12 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { synthesizeBlueprint, BlueprintSpec, LocalEndpoints, SynthesizedBlueprint } from '../../../constructs/blueprint';
+import {
+  synthesizeBlueprint,
+  BlueprintSpec,
+  LocalEndpoints,
+  SynthesizedBlueprint,
+} from '../../../constructs/blueprint';
 import { LocalControlPlane } from '../../../stacks/local/control-plane';
 import { ApiClient, tempDir, toolchainBin } from './env';
 
@@ -32,12 +37,23 @@ export function portsFrom(base: number): LocalEndpoints {
 }
 
 /** `node: true` also starts the node (containerd, kubelet, CNI) and waits until it is Ready. */
-export async function startCluster(name: string, basePort: number, spec: Omit<BlueprintSpec, 'local'> = {}, options: { node?: boolean } = {}): Promise<TestCluster> {
+export async function startCluster(
+  name: string,
+  basePort: number,
+  spec: Omit<BlueprintSpec, 'local'> = {},
+  options: { node?: boolean } = {},
+): Promise<TestCluster> {
   const ports = portsFrom(basePort);
   const blueprint = synthesizeBlueprint({ ...spec, local: ports });
   const stateDir = tempDir(`cluster-${name}`);
   const logs: string[] = [];
-  const cp = new LocalControlPlane({ stateDir, binDir: toolchainBin(), nodeFiles: blueprint.nodeFiles, log: (l) => logs.push(l), node: options.node });
+  const cp = new LocalControlPlane({
+    stateDir,
+    binDir: toolchainBin(),
+    nodeFiles: blueprint.nodeFiles,
+    log: (l) => logs.push(l),
+    node: options.node,
+  });
   try {
     const info = await cp.up();
     return {
@@ -77,7 +93,10 @@ export async function eventually<T>(what: string, fn: () => Promise<T | undefine
 
 export function auditEvents(rootfs: string, auditPath: string): Array<Record<string, any>> {
   const dir = path.dirname(path.join(rootfs, auditPath));
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.log')).map((f) => path.join(dir, f));
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.log'))
+    .map((f) => path.join(dir, f));
   return files.flatMap((f) =>
     fs
       .readFileSync(f, 'utf8')

@@ -24,7 +24,19 @@ export function pins(): Record<string, string> {
 
 /** Installs the built Kubernetes provider into a Pulumi home's plugin cache, under its exact version. */
 export function installProvider(bin: string, cwd: string, env: NodeJS.ProcessEnv): void {
-  mustRun(path.join(bin, 'pulumi'), ['plugin', 'install', 'resource', 'kubernetes', pins().K8S_PROVIDER_VERSION, '--file', path.join(bin, 'pulumi-resource-kubernetes')], { cwd, env });
+  mustRun(
+    path.join(bin, 'pulumi'),
+    [
+      'plugin',
+      'install',
+      'resource',
+      'kubernetes',
+      pins().K8S_PROVIDER_VERSION,
+      '--file',
+      path.join(bin, 'pulumi-resource-kubernetes'),
+    ],
+    { cwd, env },
+  );
 }
 
 /** The toolchain's bin directory (HCB_TOOLCHAIN_BIN, or asked of the build script). */
@@ -82,7 +94,13 @@ export class ApiClient {
    * `request('PATCH', path + '?fieldManager=hcb', obj, 'application/apply-patch+yaml')`.
    * A body that is not a string is sent as JSON; `headers` are added (e.g. Impersonate-User).
    */
-  request(method: string, p: string, body?: unknown, contentType = 'application/json', headers: Record<string, string> = {}): Promise<HttpResult> {
+  request(
+    method: string,
+    p: string,
+    body?: unknown,
+    contentType = 'application/json',
+    headers: Record<string, string> = {},
+  ): Promise<HttpResult> {
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const req = https.request(
@@ -91,7 +109,13 @@ export class ApiClient {
           ...this.tls,
           method,
           timeout: 10_000,
-          headers: { accept: 'application/json', ...headers, ...(payload !== undefined ? { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) } : {}) },
+          headers: {
+            accept: 'application/json',
+            ...headers,
+            ...(payload !== undefined
+              ? { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) }
+              : {}),
+          },
         },
         (res) => {
           let data = '';
@@ -130,7 +154,12 @@ export function pulumiEnv(home: string, bin: string): NodeJS.ProcessEnv {
   fs.mkdirSync(backend, { recursive: true });
   return {
     ...process.env,
-    PATH: [bin, path.join(REPO, 'node_modules/@pulumi/pulumi'), path.join(REPO, 'node_modules/.bin'), process.env.PATH].join(':'),
+    PATH: [
+      bin,
+      path.join(REPO, 'node_modules/@pulumi/pulumi'),
+      path.join(REPO, 'node_modules/.bin'),
+      process.env.PATH,
+    ].join(':'),
     HCB_TOOLCHAIN_BIN: bin,
     PULUMI_HOME: path.join(home, 'pulumi-home'),
     PULUMI_BACKEND_URL: `file://${backend}`,
@@ -159,21 +188,39 @@ export const PROJECT_LINKED_DIRS: readonly string[] = ['node_modules', 'tools'];
  */
 export function tempProject(repo: string = REPO): string {
   const dir = tempDir('project');
-  for (const f of ['Pulumi.yaml', 'tsconfig.json', 'package.json']) fs.copyFileSync(path.join(repo, f), path.join(dir, f));
-  for (const d of PROJECT_SOURCE_DIRS) fs.cpSync(path.join(repo, d), path.join(dir, d), { recursive: true, dereference: true });
+  for (const f of ['Pulumi.yaml', 'tsconfig.json', 'package.json'])
+    fs.copyFileSync(path.join(repo, f), path.join(dir, f));
+  for (const d of PROJECT_SOURCE_DIRS)
+    fs.cpSync(path.join(repo, d), path.join(dir, d), { recursive: true, dereference: true });
   for (const d of PROJECT_LINKED_DIRS) fs.symlinkSync(path.join(repo, d), path.join(dir, d));
   return dir;
 }
 
-export function run(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number }): SpawnSyncReturns<string> {
-  const res = spawnSync(cmd, args, { cwd: opts.cwd, env: opts.env, encoding: 'utf8', timeout: opts.timeoutMs ?? 600_000, maxBuffer: 64 * 1024 * 1024 });
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number },
+): SpawnSyncReturns<string> {
+  const res = spawnSync(cmd, args, {
+    cwd: opts.cwd,
+    env: opts.env,
+    encoding: 'utf8',
+    timeout: opts.timeoutMs ?? 600_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
   return res;
 }
 
-export function mustRun(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number }): string {
+export function mustRun(
+  cmd: string,
+  args: string[],
+  opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number },
+): string {
   const res = run(cmd, args, opts);
   if (res.status !== 0) {
-    throw new Error(`${cmd} ${args.join(' ')} failed (exit ${res.status ?? res.signal}):\n${res.stdout}\n${res.stderr}`);
+    throw new Error(
+      `${cmd} ${args.join(' ')} failed (exit ${res.status ?? res.signal}):\n${res.stdout}\n${res.stderr}`,
+    );
   }
   return res.stdout;
 }

@@ -87,12 +87,17 @@ export class HostsLab {
   static async start(opts: HostsLabOptions): Promise<HostsLab> {
     if (opts.hosts.length === 0 || opts.hosts.length > 200) throw new Error('hosts lab: 1-200 hosts');
     if (opts.ports.length < opts.hosts.length) throw new Error('hosts lab: a loopback port per host is needed');
-    if (new Set(opts.hosts).size !== opts.hosts.length || opts.hosts.some((n) => !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(n))) {
+    if (
+      new Set(opts.hosts).size !== opts.hosts.length ||
+      opts.hosts.some((n) => !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(n))
+    ) {
       throw new Error('hosts lab: host names must be unique DNS labels');
     }
     for (const tool of ['/usr/sbin/sshd', 'ssh-keygen', 'unshare', 'nsenter', 'ip']) {
       if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) {
-        throw new Error(`hosts lab: ${tool} is missing; run scripts/ensure-node-packages.sh (it installs openssh-server, iproute2, util-linux)`);
+        throw new Error(
+          `hosts lab: ${tool} is missing; run scripts/ensure-node-packages.sh (it installs openssh-server, iproute2, util-linux)`,
+        );
       }
     }
     const lab = new HostsLab(opts);
@@ -112,7 +117,12 @@ export class HostsLab {
 
     const net24 = labNet(this.opts.subnet ?? LAB_SUBNET);
     const gateway = `${net24}.1`;
-    this.lab = await this.holder(['--net'], LAB_SCRIPT, [path.join(this.dir, 'lab.ready'), `${gateway}/${LAB_PREFIX}`], path.join(this.dir, 'lab.ready'));
+    this.lab = await this.holder(
+      ['--net'],
+      LAB_SCRIPT,
+      [path.join(this.dir, 'lab.ready'), `${gateway}/${LAB_PREFIX}`],
+      path.join(this.dir, 'lab.ready'),
+    );
     this.log(`lab namespace: holder ${this.lab.pid}, bridge hcblab0 ${gateway}/${LAB_PREFIX}`);
 
     for (const [i, name] of this.opts.hosts.entries()) {
@@ -129,18 +139,65 @@ export class HostsLab {
       fs.writeFileSync(path.join(hdir, 'authorized_keys'), `${this.clientPublicKey}\n`, { mode: 0o600 });
       fs.writeFileSync(path.join(hdir, 'sshd_config'), sshdConfig(address), { mode: 0o600 });
 
-      const ns = await this.holder(['--net', '--mount', '--uts', '--propagation', 'private'], HOST_SCRIPT, [hdir, name, address], path.join(hdir, 'ready'));
+      const ns = await this.holder(
+        ['--net', '--mount', '--uts', '--propagation', 'private'],
+        HOST_SCRIPT,
+        [hdir, name, address],
+        path.join(hdir, 'ready'),
+      );
       this.hostNs.set(name, ns);
       // The host's end is created inside the host and its peer moved straight into the lab: no
       // interface ever exists in this process's namespace.
-      run('nsenter', [`--target=${ns.pid}`, '--net', '--', 'ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', `h${i}`, 'netns', String(this.lab.pid)]);
-      run('nsenter', [`--target=${ns.pid}`, '--net', '--', 'ip', 'addr', 'add', `${address}/${LAB_PREFIX}`, 'dev', 'eth0']);
+      run('nsenter', [
+        `--target=${ns.pid}`,
+        '--net',
+        '--',
+        'ip',
+        'link',
+        'add',
+        'eth0',
+        'type',
+        'veth',
+        'peer',
+        'name',
+        `h${i}`,
+        'netns',
+        String(this.lab.pid),
+      ]);
+      run('nsenter', [
+        `--target=${ns.pid}`,
+        '--net',
+        '--',
+        'ip',
+        'addr',
+        'add',
+        `${address}/${LAB_PREFIX}`,
+        'dev',
+        'eth0',
+      ]);
       run('nsenter', [`--target=${ns.pid}`, '--net', '--', 'ip', 'link', 'set', 'eth0', 'up']);
-      run('nsenter', [`--target=${this.lab.pid}`, '--net', '--', 'ip', 'link', 'set', `h${i}`, 'master', 'hcblab0', 'up']);
+      run('nsenter', [
+        `--target=${this.lab.pid}`,
+        '--net',
+        '--',
+        'ip',
+        'link',
+        'set',
+        `h${i}`,
+        'master',
+        'hcblab0',
+        'up',
+      ]);
 
       this.startSshd(name);
       const sock = path.join(hdir, 'ssh.sock');
-      this.detached('lab', this.lab.pid, ['--net'], [fs.realpathSync(process.execPath), '-e', FORWARDER_SCRIPT, 'unix-to-tcp', sock, `${address}:22`], path.join(hdir, 'forwarder.log'));
+      this.detached(
+        'lab',
+        this.lab.pid,
+        ['--net'],
+        [fs.realpathSync(process.execPath), '-e', FORWARDER_SCRIPT, 'unix-to-tcp', sock, `${address}:22`],
+        path.join(hdir, 'forwarder.log'),
+      );
       const loopbackPort = this.opts.ports[i];
       await this.listen(loopbackPort, sock);
       this.hosts.push({ name, address, loopbackPort, hostKey: this.hostKeyOf(name), holderPid: ns.pid });
@@ -162,7 +219,8 @@ export class HostsLab {
       signal(old, 'SIGTERM');
       for (let i = 0; i < 100 && alive(old); i++) await sleep(50);
     }
-    for (const f of ['ssh_host_ed25519_key', 'ssh_host_ed25519_key.pub']) fs.rmSync(path.join(hdir, f), { force: true });
+    for (const f of ['ssh_host_ed25519_key', 'ssh_host_ed25519_key.pub'])
+      fs.rmSync(path.join(hdir, f), { force: true });
     keygen(path.join(hdir, 'ssh_host_ed25519_key'), `root@${name}`);
     this.startSshd(name);
     host.hostKey = this.hostKeyOf(name);
@@ -196,7 +254,8 @@ export class HostsLab {
     for (const entry of fs.readdirSync('/proc')) {
       if (!/^[0-9]+$/.test(entry) || Number(entry) === process.pid) continue;
       try {
-        if (nets.has(nsInode(Number(entry), 'net')) || mnts.has(nsInode(Number(entry), 'mnt'))) found.push(Number(entry));
+        if (nets.has(nsInode(Number(entry), 'net')) || mnts.has(nsInode(Number(entry), 'mnt')))
+          found.push(Number(entry));
       } catch {
         /* gone, or not readable */
       }
@@ -233,7 +292,10 @@ export class HostsLab {
   private async holder(unshareArgs: string[], script: string, args: string[], readyFile: string): Promise<NsRecord> {
     const logFile = `${readyFile}.log`;
     const fd = fs.openSync(logFile, 'a', 0o600);
-    const child = spawn('unshare', [...unshareArgs, '--', '/bin/sh', '-c', script, 'hcb-lab-holder', ...args], { detached: true, stdio: ['ignore', fd, fd] });
+    const child = spawn('unshare', [...unshareArgs, '--', '/bin/sh', '-c', script, 'hcb-lab-holder', ...args], {
+      detached: true,
+      stdio: ['ignore', fd, fd],
+    });
     fs.closeSync(fd);
     if (child.pid === undefined) throw new Error('hosts lab: could not start unshare');
     child.unref();
@@ -250,20 +312,30 @@ export class HostsLab {
     }
     rec.net = nsInode(pid, 'net');
     if (unshareArgs.includes('--mount')) rec.mnt = nsInode(pid, 'mnt');
-    if (rec.net === nsInode(process.pid, 'net')) throw new Error('hosts lab: the holder is in this process\'s network namespace');
+    if (rec.net === nsInode(process.pid, 'net'))
+      throw new Error("hosts lab: the holder is in this process's network namespace");
     return rec;
   }
 
   private startSshd(name: string): void {
     const ns = this.hostNs.get(name)!;
     const hdir = path.join(this.dir, 'hosts', name);
-    const pid = this.detached(name, ns.pid, ['--net', '--mount', '--uts'], ['/usr/sbin/sshd', '-D', '-e', '-f', '/run/hcb-lab/sshd_config'], path.join(hdir, 'sshd.log'));
+    const pid = this.detached(
+      name,
+      ns.pid,
+      ['--net', '--mount', '--uts'],
+      ['/usr/sbin/sshd', '-D', '-e', '-f', '/run/hcb-lab/sshd_config'],
+      path.join(hdir, 'sshd.log'),
+    );
     this.sshd.set(name, pid);
   }
 
   private detached(what: string, target: number, nsArgs: string[], argv: string[], logFile: string): number {
     const fd = fs.openSync(logFile, 'a', 0o600);
-    const child = spawn('nsenter', [`--target=${target}`, ...nsArgs, '--', ...argv], { detached: true, stdio: ['ignore', fd, fd] });
+    const child = spawn('nsenter', [`--target=${target}`, ...nsArgs, '--', ...argv], {
+      detached: true,
+      stdio: ['ignore', fd, fd],
+    });
     fs.closeSync(fd);
     if (child.pid === undefined) throw new Error(`hosts lab: could not start ${argv[0]} in ${what}`);
     child.unref();
@@ -323,7 +395,9 @@ export class HostsLab {
       await sleep(100);
     }
     const log = fs.readFileSync(path.join(this.dir, 'hosts', h.name, 'sshd.log'), 'utf8').slice(-1500);
-    throw new Error(`hosts lab: sshd of ${h.name} does not answer on 127.0.0.1:${h.loopbackPort} (got ${JSON.stringify(last.slice(0, 80))}); sshd log:\n${log}`);
+    throw new Error(
+      `hosts lab: sshd of ${h.name} does not answer on 127.0.0.1:${h.loopbackPort} (got ${JSON.stringify(last.slice(0, 80))}); sshd log:\n${log}`,
+    );
   }
 }
 
@@ -385,17 +459,23 @@ function sshdConfig(address: string): string {
 /** "198.18.x" of a "198.18.x.0/24" inside 198.18.0.0/15. */
 function labNet(subnet: string): string {
   const m = /^(198\.1[89]\.([0-9]{1,3}))\.0\/24$/.exec(subnet);
-  if (!m || Number(m[2]) > 255 || !insideReservedRange(`${m[1]}.1`)) throw new Error(`hosts lab: subnet ${subnet} is not a /24 inside 198.18.0.0/15 (e.g. 198.18.4.0/24)`);
+  if (!m || Number(m[2]) > 255 || !insideReservedRange(`${m[1]}.1`))
+    throw new Error(`hosts lab: subnet ${subnet} is not a /24 inside 198.18.0.0/15 (e.g. 198.18.4.0/24)`);
   return m[1];
 }
 
 function keygen(file: string, comment: string): void {
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
 }
 
 function run(cmd: string, args: string[]): string {
   const res = spawnSync(cmd, args, { encoding: 'utf8', timeout: 30_000 });
-  if (res.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${res.status ?? res.signal}): ${(res.stderr || res.stdout || '').trim().slice(-1000)}`);
+  if (res.status !== 0)
+    throw new Error(
+      `${cmd} ${args.join(' ')} failed (exit ${res.status ?? res.signal}): ${(res.stderr || res.stdout || '').trim().slice(-1000)}`,
+    );
   return res.stdout;
 }
 

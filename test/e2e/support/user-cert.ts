@@ -27,12 +27,43 @@ export function mintUserCertificate(rootfs: string, id: UserIdentity): { cert: B
     const crtFile = path.join(dir, 'user.crt');
     const subject = `/CN=${escapeRdn(id.user)}${(id.groups ?? []).map((g) => `/O=${escapeRdn(g)}`).join('')}`;
     const openssl = (args: string[]) => execFileSync('openssl', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-subj', subject, '-out', csrFile]);
     openssl([
-      'x509', '-req', '-in', csrFile, '-CA', path.join(pki, 'ca.crt'), '-CAkey', path.join(pki, 'ca.key'),
-      '-set_serial', `0x${crypto.randomBytes(16).toString('hex')}`, '-days', '1', '-sha256', '-out', crtFile,
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-subj',
+      subject,
+      '-out',
+      csrFile,
     ]);
-    return { cert: fs.readFileSync(crtFile), key: fs.readFileSync(keyFile), ca: fs.readFileSync(path.join(pki, 'ca.crt')) };
+    openssl([
+      'x509',
+      '-req',
+      '-in',
+      csrFile,
+      '-CA',
+      path.join(pki, 'ca.crt'),
+      '-CAkey',
+      path.join(pki, 'ca.key'),
+      '-set_serial',
+      `0x${crypto.randomBytes(16).toString('hex')}`,
+      '-days',
+      '1',
+      '-sha256',
+      '-out',
+      crtFile,
+    ]);
+    return {
+      cert: fs.readFileSync(crtFile),
+      key: fs.readFileSync(keyFile),
+      ca: fs.readFileSync(path.join(pki, 'ca.crt')),
+    };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -8,9 +8,15 @@ import * as path from 'path';
 import * as ts from 'typescript';
 
 const REPO = path.resolve(__dirname, '../../..');
-export const ENTRY_POINTS = { 'hardened-cluster-blueprint': 'constructs/index.ts', 'hardened-cluster-blueprint/policies': 'policies/index.ts' } as const;
+export const ENTRY_POINTS = {
+  'hardened-cluster-blueprint': 'constructs/index.ts',
+  'hardened-cluster-blueprint/policies': 'policies/index.ts',
+} as const;
 
-const FORMAT = ts.TypeFormatFlags.NoTruncation | ts.TypeFormatFlags.UseAliasDefinedOutsideCurrentScope | ts.TypeFormatFlags.WriteArrayAsGenericType;
+const FORMAT =
+  ts.TypeFormatFlags.NoTruncation |
+  ts.TypeFormatFlags.UseAliasDefinedOutsideCurrentScope |
+  ts.TypeFormatFlags.WriteArrayAsGenericType;
 
 function kindOf(s: ts.Symbol): string {
   const f = s.flags;
@@ -28,11 +34,18 @@ function members(checker: ts.TypeChecker, type: ts.Type, location: ts.Node, inde
   const out: string[] = [];
   for (const m of checker.getPropertiesOfType(type)) {
     const decl = m.valueDeclaration ?? m.declarations?.[0];
-    if (decl && ts.getCombinedModifierFlags(decl as ts.Declaration) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected)) continue;
+    if (
+      decl &&
+      ts.getCombinedModifierFlags(decl as ts.Declaration) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected)
+    )
+      continue;
     if (m.name.startsWith('_') || m.name === 'prototype') continue;
     const optional = m.flags & ts.SymbolFlags.Optional ? '?' : '';
-    const readonly = decl && ts.getCombinedModifierFlags(decl as ts.Declaration) & ts.ModifierFlags.Readonly ? 'readonly ' : '';
-    out.push(`${indent}${statics ? 'static ' : ''}${readonly}${m.name}${optional}: ${checker.typeToString(checker.getTypeOfSymbolAtLocation(m, location), undefined, FORMAT)}`);
+    const readonly =
+      decl && ts.getCombinedModifierFlags(decl as ts.Declaration) & ts.ModifierFlags.Readonly ? 'readonly ' : '';
+    out.push(
+      `${indent}${statics ? 'static ' : ''}${readonly}${m.name}${optional}: ${checker.typeToString(checker.getTypeOfSymbolAtLocation(m, location), undefined, FORMAT)}`,
+    );
   }
   return out;
 }
@@ -40,14 +53,25 @@ function members(checker: ts.TypeChecker, type: ts.Type, location: ts.Node, inde
 /** One entry point's exports, sorted by name, one block per export. */
 export function describeEntryPoint(file: string): string {
   const abs = path.join(REPO, file);
-  const program = ts.createProgram([abs], { strict: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, moduleResolution: ts.ModuleResolutionKind.Node10, esModuleInterop: true, skipLibCheck: true, resolveJsonModule: true, types: ['node'] });
+  const program = ts.createProgram([abs], {
+    strict: true,
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.CommonJS,
+    moduleResolution: ts.ModuleResolutionKind.Node10,
+    esModuleInterop: true,
+    skipLibCheck: true,
+    resolveJsonModule: true,
+    types: ['node'],
+  });
   const checker = program.getTypeChecker();
   const source = program.getSourceFile(abs);
   if (!source) throw new Error(`public-api: cannot read ${file}`);
   const moduleSymbol = checker.getSymbolAtLocation(source);
   if (!moduleSymbol) throw new Error(`public-api: ${file} is not a module`);
   const blocks: string[] = [];
-  for (const exported of [...checker.getExportsOfModule(moduleSymbol)].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+  for (const exported of [...checker.getExportsOfModule(moduleSymbol)].sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+  )) {
     const s = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
     const kind = kindOf(s);
     const decl = s.valueDeclaration ?? s.declarations?.[0] ?? source;
@@ -55,12 +79,22 @@ export function describeEntryPoint(file: string): string {
     const lines = [`${kind} ${exported.name}  (${origin})`];
     if (kind === 'interface' || kind === 'type') {
       const type = checker.getDeclaredTypeOfSymbol(s);
-      if (kind === 'type') lines.push(`  = ${checker.typeToString(type, undefined, FORMAT | ts.TypeFormatFlags.InTypeAlias)}`);
+      if (kind === 'type')
+        lines.push(`  = ${checker.typeToString(type, undefined, FORMAT | ts.TypeFormatFlags.InTypeAlias)}`);
       else lines.push(...members(checker, type, decl, '  '));
     } else if (kind === 'class') {
       const instance = checker.getDeclaredTypeOfSymbol(s);
       const ctorType = checker.getTypeOfSymbolAtLocation(s, decl);
-      for (const sig of ctorType.getConstructSignatures()) lines.push(`  constructor(${sig.getParameters().map((p) => `${p.name}: ${checker.typeToString(checker.getTypeOfSymbolAtLocation(p, decl), undefined, FORMAT)}`).join(', ')})`);
+      for (const sig of ctorType.getConstructSignatures())
+        lines.push(
+          `  constructor(${sig
+            .getParameters()
+            .map(
+              (p) =>
+                `${p.name}: ${checker.typeToString(checker.getTypeOfSymbolAtLocation(p, decl), undefined, FORMAT)}`,
+            )
+            .join(', ')})`,
+        );
       lines.push(...members(checker, ctorType, decl, '  ', true), ...members(checker, instance, decl, '  '));
     } else if (kind !== 'namespace' && kind !== 'other') {
       lines.push(`  : ${checker.typeToString(checker.getTypeOfSymbolAtLocation(s, decl), undefined, FORMAT)}`);

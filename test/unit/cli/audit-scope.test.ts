@@ -3,9 +3,7 @@
 import { Testing } from 'cdk8s';
 import { stringify } from 'yaml';
 import { AUDIT_SCOPES, runAudit, scopeOfControl } from '../../../cli/commands/audit';
-import {
-  AutomationIdentity, HardenedNamespace, HardenedWorkload, NetworkPeer, Probe,
-} from '../../../constructs';
+import { AutomationIdentity, HardenedNamespace, HardenedWorkload, NetworkPeer, Probe } from '../../../constructs';
 import { CATALOGUE } from '../../../policies/catalogue';
 import { JsonReport } from '../../../policies/report';
 import { fakeIo, tempTree } from './io';
@@ -14,14 +12,30 @@ const IMAGE = `registry.example.com/shop/web@sha256:${'0123456789abcdef'.repeat(
 
 function appManifests(): string {
   const chart = Testing.chart();
-  const ns = new HardenedNamespace(chart, 'shop', { app: 'shop', team: 'shop-team', environment: 'prod', protectionNeed: 'normal', size: 'small' });
+  const ns = new HardenedNamespace(chart, 'shop', {
+    app: 'shop',
+    team: 'shop-team',
+    environment: 'prod',
+    protectionNeed: 'normal',
+    size: 'small',
+  });
   new AutomationIdentity(chart, 'shop-deployer', { namespace: ns.namespaceName, programs: ['main'] });
   new HardenedWorkload(chart, 'web', {
     namespace: ns.namespaceName,
     expose: [{ port: 'http', from: [NetworkPeer.namespace('ingress-nginx')] }],
-    containers: [{ name: 'web', image: IMAGE, ports: [{ number: 8080, name: 'http' }], liveness: Probe.fromHttpGet('/healthz'), readiness: Probe.fromHttpGet('/ready') }],
+    containers: [
+      {
+        name: 'web',
+        image: IMAGE,
+        ports: [{ number: 8080, name: 'http' }],
+        liveness: Probe.fromHttpGet('/healthz'),
+        readiness: Probe.fromHttpGet('/ready'),
+      },
+    ],
   });
-  return Testing.synth(chart).map((o) => stringify(o)).join('---\n');
+  return Testing.synth(chart)
+    .map((o) => stringify(o))
+    .join('---\n');
 }
 
 async function audit(args: string[], files: Record<string, string>) {
@@ -52,7 +66,10 @@ describe('hcb audit --scope', () => {
     expect(controlPlaneRows.length).toBeGreaterThan(50);
     expect(controlPlaneRows.every((r) => r.status === 'not-evaluated')).toBe(true);
 
-    const app = await audit(['app.k8s.yaml', '--format', 'json', '--scope', 'workloads,namespaces', '--scope', 'rbac'], files);
+    const app = await audit(
+      ['app.k8s.yaml', '--format', 'json', '--scope', 'workloads,namespaces', '--scope', 'rbac'],
+      files,
+    );
     expect(app.code).toBe(0);
     const report = JSON.parse(app.out) as JsonReport;
     const scopes = new Set(report.results.map((r) => scopeOfControl(r.control)));
@@ -60,26 +77,40 @@ describe('hcb audit --scope', () => {
     expect(report.results.filter((r) => r.status === 'fail' || r.status === 'error')).toEqual([]);
     // Exactly the app-scoped rows of the full audit, nothing lost.
     expect(report.results.length).toBe(allReport.results.length - controlPlaneRows.length);
-    expect(report.results.some((r) => r.control === 'HCB-WORKLOAD-PRIVILEGED' && r.status === 'pass' && r.object.name === 'web')).toBe(true);
+    expect(
+      report.results.some(
+        (r) => r.control === 'HCB-WORKLOAD-PRIVILEGED' && r.status === 'pass' && r.object.name === 'web',
+      ),
+    ).toBe(true);
     expect(report.results.some((r) => r.control === 'HCB-RBAC-SECRETS-READ' && r.status === 'pass')).toBe(true);
   });
 
   test('one scope only; control-plane only', async () => {
-    const rbac = JSON.parse((await audit(['app.k8s.yaml', '--format', 'json', '--scope', 'rbac'], files)).out) as JsonReport;
+    const rbac = JSON.parse(
+      (await audit(['app.k8s.yaml', '--format', 'json', '--scope', 'rbac'], files)).out,
+    ) as JsonReport;
     expect(new Set(rbac.results.map((r) => scopeOfControl(r.control)))).toEqual(new Set(['rbac']));
-    const cp = JSON.parse((await audit(['app.k8s.yaml', '--format', 'json', '--scope=control-plane'], files)).out) as JsonReport;
+    const cp = JSON.parse(
+      (await audit(['app.k8s.yaml', '--format', 'json', '--scope=control-plane'], files)).out,
+    ) as JsonReport;
     expect(new Set(cp.results.map((r) => scopeOfControl(r.control)))).toEqual(new Set(['control-plane']));
   });
 
   test('a failure in scope fails the run; input that cannot be parsed is reported whatever the scope', async () => {
-    const bad = 'apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec:\n  containers: [{name: c, image: x, securityContext: {privileged: true}}]\n';
-    const r = await audit(['.', '--format', 'json', '--scope', 'workloads'], { 'pod.yaml': bad, 'broken.yaml': 'a: [\n' });
+    const bad =
+      'apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec:\n  containers: [{name: c, image: x, securityContext: {privileged: true}}]\n';
+    const r = await audit(['.', '--format', 'json', '--scope', 'workloads'], {
+      'pod.yaml': bad,
+      'broken.yaml': 'a: [\n',
+    });
     expect(r.code).toBe(1);
     const report = JSON.parse(r.out) as JsonReport;
     expect(report.results.some((x) => x.control === 'HCB-WORKLOAD-PRIVILEGED' && x.status === 'fail')).toBe(true);
     expect(report.results.some((x) => x.control === 'HCB-INPUT-PARSE' && x.status === 'error')).toBe(true);
     // The same failure is not in the rbac scope.
-    const rb = JSON.parse((await audit(['pod.yaml', '--format', 'json', '--scope', 'rbac'], { 'pod.yaml': bad })).out) as JsonReport;
+    const rb = JSON.parse(
+      (await audit(['pod.yaml', '--format', 'json', '--scope', 'rbac'], { 'pod.yaml': bad })).out,
+    ) as JsonReport;
     expect(rb.results.some((x) => x.status === 'fail')).toBe(false);
   });
 

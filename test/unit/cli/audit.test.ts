@@ -17,7 +17,10 @@ const fakeEngine: AuditEngine = {
     { id: 'T-HIGH', title: 'High thing', severity: 'high', frameworks: { cis: ['1.1'] } },
     { id: 'T-LOW', title: 'Low thing', severity: 'low', frameworks: { bsi: ['APP.4.4.A1'] } },
   ],
-  evaluate(docs: Document[], opts: { exceptions?: ControlException[]; now?: Date; frameworks?: Framework[] }): Finding[] {
+  evaluate(
+    docs: Document[],
+    opts: { exceptions?: ControlException[]; now?: Date; frameworks?: Framework[] },
+  ): Finding[] {
     return docs.map((d) => {
       const spec = (d.object.spec ?? {}) as { control?: string; result?: Finding['status']; severity?: Severity };
       const control = spec.control ?? 'T-HIGH';
@@ -29,7 +32,9 @@ const fakeEngine: AuditEngine = {
         object: { kind: d.object.kind, name: d.object.metadata?.name, file: d.source.file, line: d.source.line },
         message: `${control} says ${spec.result ?? 'pass'}`,
       };
-      const e = opts.exceptions?.find((x) => x.control === control && (!x.scope.name || x.scope.name === f.object?.name));
+      const e = opts.exceptions?.find(
+        (x) => x.control === control && (!x.scope.name || x.scope.name === f.object?.name),
+      );
       if (f.status === 'fail' && e && opts.now && new Date(`${e.expires}T23:59:59Z`) >= opts.now) {
         f.status = 'accepted';
         f.exception = { justification: e.justification, owner: e.owner, expires: e.expires };
@@ -42,7 +47,12 @@ const fakeEngine: AuditEngine = {
 const doc = (name: string, control: string, result: Finding['status'], severity: Severity): string =>
   `apiVersion: test/v1\nkind: Thing\nmetadata: {name: ${name}}\nspec: {control: ${control}, result: ${result}, severity: ${severity}}\n`;
 
-async function audit(args: string[], files: Record<string, string>, opts: Parameters<typeof fakeIo>[1] = {}, engine: AuditEngine | 'real' = fakeEngine) {
+async function audit(
+  args: string[],
+  files: Record<string, string>,
+  opts: Parameters<typeof fakeIo>[1] = {},
+  engine: AuditEngine | 'real' = fakeEngine,
+) {
   const dir = await tempTree(files);
   const io = fakeIo(dir, opts);
   const code = await runAudit(args, io, engine === 'real' ? undefined : engine);
@@ -59,7 +69,10 @@ describe('hcb audit: usage', () => {
 
   it.each([
     [[], /no input/],
-    [['x.yaml', '--format', 'pdf'], /--format must be one of terminal, markdown, json, sarif, junit, html, oscal, got "pdf"/],
+    [
+      ['x.yaml', '--format', 'pdf'],
+      /--format must be one of terminal, markdown, json, sarif, junit, html, oscal, got "pdf"/,
+    ],
     [['x.yaml', '--fail-on', 'info'], /--fail-on must be one of critical, high, medium, low/],
     [['x.yaml', '--framework', 'nist'], /--framework must be one of stig, cis, bsi, ccn, scs, got "nist"/],
     [['x.yaml', '--bogus'], /unknown option --bogus/],
@@ -97,13 +110,20 @@ describe('hcb audit: exit codes', () => {
 
   it('never fails the run on info findings, accepted or not-evaluated ones', async () => {
     const files = {
-      'm.yaml': [doc('a', 'T-LOW', 'fail', 'info'), doc('b', 'T-HIGH', 'accepted', 'high'), doc('c', 'T-HIGH', 'not-evaluated', 'high')].join('---\n'),
+      'm.yaml': [
+        doc('a', 'T-LOW', 'fail', 'info'),
+        doc('b', 'T-HIGH', 'accepted', 'high'),
+        doc('c', 'T-HIGH', 'not-evaluated', 'high'),
+      ].join('---\n'),
     };
     expect((await audit(['m.yaml'], files)).code).toBe(0);
   });
 
   it('counts error findings whatever --fail-on says: malformed input is an error with file and line', async () => {
-    const files = { 'ok.yaml': doc('a', 'T-HIGH', 'pass', 'high'), 'bad.yaml': 'kind: Thing\nmetadata:\n\tname: tab\n' };
+    const files = {
+      'ok.yaml': doc('a', 'T-HIGH', 'pass', 'high'),
+      'bad.yaml': 'kind: Thing\nmetadata:\n\tname: tab\n',
+    };
     const r = await audit(['.', '--fail-on', 'critical', '--format', 'json'], files);
     expect(r.code).toBe(1);
     const report = JSON.parse(r.out) as JsonReport;
@@ -113,14 +133,31 @@ describe('hcb audit: exit codes', () => {
   });
 
   it('turns an engine crash into an error finding, not a crash', async () => {
-    const broken: AuditEngine = { controls: [], evaluate: () => { throw new Error('boom'); } };
+    const broken: AuditEngine = {
+      controls: [],
+      evaluate: () => {
+        throw new Error('boom');
+      },
+    };
     const r = await audit(['m.yaml', '--format', 'json'], { 'm.yaml': doc('a', 'T-HIGH', 'pass', 'high') }, {}, broken);
     expect(r.code).toBe(1);
-    expect(JSON.parse(r.out).results).toEqual([expect.objectContaining({ control: ENGINE_ERROR_CONTROL, status: 'error', message: expect.stringContaining('boom') })]);
+    expect(JSON.parse(r.out).results).toEqual([
+      expect.objectContaining({
+        control: ENGINE_ERROR_CONTROL,
+        status: 'error',
+        message: expect.stringContaining('boom'),
+      }),
+    ]);
   });
 
   it('failsRun agrees with the documented rule', () => {
-    const f = (status: Finding['status'], severity: Severity): Finding => ({ control: 'x', status, severity, frameworks: {}, message: '' });
+    const f = (status: Finding['status'], severity: Severity): Finding => ({
+      control: 'x',
+      status,
+      severity,
+      frameworks: {},
+      message: '',
+    });
     expect(failsRun([f('error', 'info')], 'critical')).toBe(true);
     expect(failsRun([f('fail', 'medium')], 'medium')).toBe(true);
     expect(failsRun([f('fail', 'medium')], 'high')).toBe(false);
@@ -132,28 +169,49 @@ describe('hcb audit: exit codes', () => {
 describe('hcb audit: exceptions', () => {
   const exceptions = (expires: string) =>
     `- control: T-HIGH\n  scope: {name: a}\n  justification: legacy\n  owner: team-x\n  expires: ${expires}\n`;
-  const files = (expires: string) => ({ 'm.yaml': doc('a', 'T-HIGH', 'fail', 'high'), 'exc.yaml': exceptions(expires) });
+  const files = (expires: string) => ({
+    'm.yaml': doc('a', 'T-HIGH', 'fail', 'high'),
+    'exc.yaml': exceptions(expires),
+  });
 
   it('accepts a covered failure until the exception expires', async () => {
-    const ok = await audit(['m.yaml', '--exceptions', 'exc.yaml', '--now', '2026-01-01T00:00:00Z'], files('2026-06-30'));
+    const ok = await audit(
+      ['m.yaml', '--exceptions', 'exc.yaml', '--now', '2026-01-01T00:00:00Z'],
+      files('2026-06-30'),
+    );
     expect(ok.code).toBe(0);
     expect(ok.out).toContain('accepted until 2026-06-30 (owner team-x): legacy');
-    const expired = await audit(['m.yaml', '--exceptions', 'exc.yaml', '--now', '2026-07-01T00:00:00Z'], files('2026-06-30'));
+    const expired = await audit(
+      ['m.yaml', '--exceptions', 'exc.yaml', '--now', '2026-07-01T00:00:00Z'],
+      files('2026-06-30'),
+    );
     expect(expired.code).toBe(1);
   });
 
   it('stops with exit 2 on an invalid exceptions file, naming file and line', async () => {
-    const r = await audit(['m.yaml', '--exceptions', 'exc.yaml'], { 'm.yaml': doc('a', 'T-HIGH', 'pass', 'high'), 'exc.yaml': '- control: T-HIGH\n  scope: {nam: a}\n' });
+    const r = await audit(['m.yaml', '--exceptions', 'exc.yaml'], {
+      'm.yaml': doc('a', 'T-HIGH', 'pass', 'high'),
+      'exc.yaml': '- control: T-HIGH\n  scope: {nam: a}\n',
+    });
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/exc\.yaml:1: exception 1: unknown scope field "nam"/);
-    const missing = await audit(['m.yaml', '--exceptions', 'nope.yaml'], { 'm.yaml': doc('a', 'T-HIGH', 'pass', 'high') });
+    const missing = await audit(['m.yaml', '--exceptions', 'nope.yaml'], {
+      'm.yaml': doc('a', 'T-HIGH', 'pass', 'high'),
+    });
     expect(missing.code).toBe(2);
     expect(missing.err).toMatch(/cannot read exceptions file nope\.yaml/);
   });
 });
 
 describe('hcb audit: output', () => {
-  const files = { 'm.yaml': doc('a', 'T-HIGH', 'fail', 'high') + '---\n' + doc('b', 'T-CRIT', 'pass', 'critical') + '---\n' + doc('c', 'T-LOW', 'fail', 'low') };
+  const files = {
+    'm.yaml':
+      doc('a', 'T-HIGH', 'fail', 'high') +
+      '---\n' +
+      doc('b', 'T-CRIT', 'pass', 'critical') +
+      '---\n' +
+      doc('c', 'T-LOW', 'fail', 'low'),
+  };
 
   it('writes --output atomically and leaves no temporary file', async () => {
     const dir = await tempTree({ ...files, 'out/report.json': 'old content' });
@@ -166,7 +224,7 @@ describe('hcb audit: output', () => {
   });
 
   it('exits 2 when the output cannot be written, and leaves nothing behind', async () => {
-    const dir = await tempTree({ ...files, 'blocker': 'a file where a directory should be' });
+    const dir = await tempTree({ ...files, blocker: 'a file where a directory should be' });
     const io = fakeIo(dir);
     expect(await runAudit(['m.yaml', '--output', 'blocker/report.txt'], io, fakeEngine)).toBe(2);
     expect(io.errText()).toMatch(/cannot write blocker\/report\.txt/);
@@ -193,8 +251,12 @@ describe('hcb audit: output', () => {
 
   it('stamps reports only with a given time; OSCAL always has one', async () => {
     expect((await audit(['m.yaml', '--format', 'markdown'], files)).out).not.toMatch(/\d{4}-\d\d-\d\dT/);
-    expect((await audit(['m.yaml', '--format', 'markdown'], files, { env: { SOURCE_DATE_EPOCH: '1700000000' } })).out).toContain('2023-11-14T22:13:20.000Z');
-    expect((await audit(['m.yaml', '--format', 'markdown', '--now', '2025-01-02T03:04:05Z'], files)).out).toContain('2025-01-02T03:04:05.000Z');
+    expect(
+      (await audit(['m.yaml', '--format', 'markdown'], files, { env: { SOURCE_DATE_EPOCH: '1700000000' } })).out,
+    ).toContain('2023-11-14T22:13:20.000Z');
+    expect((await audit(['m.yaml', '--format', 'markdown', '--now', '2025-01-02T03:04:05Z'], files)).out).toContain(
+      '2025-01-02T03:04:05.000Z',
+    );
     const oscal = JSON.parse((await audit(['m.yaml', '--format', 'oscal'], files)).out);
     expect(oscal['assessment-results'].metadata['last-modified']).toBe('2025-06-30T12:00:00.000Z'); // the clock
   });
@@ -231,21 +293,40 @@ describe('hcb audit with the real catalogue', () => {
       '      value: "true"',
       '',
     ].join('\n');
-    const r = await audit(['kubeadm.yaml', '--format', 'json', '--framework', 'stig'], { 'kubeadm.yaml': kubeadm }, {}, 'real');
+    const r = await audit(
+      ['kubeadm.yaml', '--format', 'json', '--framework', 'stig'],
+      { 'kubeadm.yaml': kubeadm },
+      {},
+      'real',
+    );
     expect(r.code).toBe(1);
     const results = (JSON.parse(r.out) as JsonReport).results;
-    expect(results.find((x) => x.control === anonymous!.id)).toMatchObject({ status: 'fail', object: { kind: 'ClusterConfiguration', file: 'kubeadm.yaml', line: 1 } });
+    expect(results.find((x) => x.control === anonymous!.id)).toMatchObject({
+      status: 'fail',
+      object: { kind: 'ClusterConfiguration', file: 'kubeadm.yaml', line: 1 },
+    });
     for (const x of results) expect(x.frameworks.stig.length).toBeGreaterThan(0);
 
     const exc = `- control: ${anonymous!.id}\n  scope: {kind: ClusterConfiguration}\n  justification: lab cluster\n  owner: me\n  expires: 2099-12-31\n`;
-    const accepted = await audit(['kubeadm.yaml', '--format', 'json', '--exceptions', 'exc.yaml'], { 'kubeadm.yaml': kubeadm, 'exc.yaml': exc }, {}, 'real');
+    const accepted = await audit(
+      ['kubeadm.yaml', '--format', 'json', '--exceptions', 'exc.yaml'],
+      { 'kubeadm.yaml': kubeadm, 'exc.yaml': exc },
+      {},
+      'real',
+    );
     const again = (JSON.parse(accepted.out) as JsonReport).results.find((x) => x.control === anonymous!.id);
     expect(again?.status).toBe('accepted');
   });
 
   it('keeps run-wide errors (an exception for an unknown control) under a --framework filter', async () => {
-    const exc = '- control: HCB-NO-SUCH-CONTROL\n  scope: {}\n  justification: typo in the id\n  owner: me\n  expires: 2099-12-31\n';
-    const r = await audit(['m.yaml', '--framework', 'scs', '--format', 'json', '--exceptions', 'exc.yaml'], { 'm.yaml': 'apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n', 'exc.yaml': exc }, {}, 'real');
+    const exc =
+      '- control: HCB-NO-SUCH-CONTROL\n  scope: {}\n  justification: typo in the id\n  owner: me\n  expires: 2099-12-31\n';
+    const r = await audit(
+      ['m.yaml', '--framework', 'scs', '--format', 'json', '--exceptions', 'exc.yaml'],
+      { 'm.yaml': 'apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n', 'exc.yaml': exc },
+      {},
+      'real',
+    );
     expect(r.code).toBe(1);
     const errors = (JSON.parse(r.out) as JsonReport).results.filter((x) => x.status === 'error');
     expect(errors).toEqual([expect.objectContaining({ message: expect.stringContaining('HCB-NO-SUCH-CONTROL') })]);

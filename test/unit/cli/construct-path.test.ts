@@ -22,7 +22,10 @@ beforeAll(async () => {
   // A drifted copy: someone lowered the namespace's Pod Security level by hand.
   const cluster = await fs.readFile(path.join(dir, 'out', 'cluster.yaml'), 'utf8');
   expect(cluster).toContain(`hcb.dev/construct-path: ${NAMESPACE_PATH}\n`);
-  const drifted = cluster.replace('pod-security.kubernetes.io/enforce: restricted', 'pod-security.kubernetes.io/enforce: privileged');
+  const drifted = cluster.replace(
+    'pod-security.kubernetes.io/enforce: restricted',
+    'pod-security.kubernetes.io/enforce: privileged',
+  );
   expect(drifted).not.toBe(cluster);
   await fs.mkdir(path.join(dir, 'drifted'));
   await fs.writeFile(path.join(dir, 'drifted', 'cluster.yaml'), drifted);
@@ -42,17 +45,31 @@ describe('construct paths in audit output', () => {
     const results = (JSON.parse(out) as JsonReport).results;
     const cluster = results.filter((r) => r.object.file === 'out/cluster.yaml');
     expect(cluster.length).toBeGreaterThan(5);
-    for (const r of cluster) expect([r.control, r.object.kind, r.object.constructPath]).toEqual([r.control, r.object.kind, expect.stringMatching(/^hcb\/cluster\/(payments|system-service-accounts)\//)]);
+    for (const r of cluster)
+      expect([r.control, r.object.kind, r.object.constructPath]).toEqual([
+        r.control,
+        r.object.kind,
+        expect.stringMatching(/^hcb\/cluster\/(payments|system-service-accounts)\//),
+      ]);
     expect(cluster.find((r) => r.object.kind === 'Namespace')?.object.constructPath).toBe(NAMESPACE_PATH);
-    for (const r of results.filter((x) => x.object.file === 'out/control-plane.yaml')) expect(r.object.constructPath).toBeNull();
+    for (const r of results.filter((x) => x.object.file === 'out/control-plane.yaml'))
+      expect(r.object.constructPath).toBeNull();
   });
 
   it('JSON: the failure on a drifted object names the construct', async () => {
     const { code, out } = await audit(['drifted', '--format', 'json']);
     expect(code).toBe(1);
-    const failed = (JSON.parse(out) as JsonReport).results.filter((r) => r.status === 'fail' && r.control === 'HCB-NAMESPACE-POD-SECURITY-LABELS');
+    const failed = (JSON.parse(out) as JsonReport).results.filter(
+      (r) => r.status === 'fail' && r.control === 'HCB-NAMESPACE-POD-SECURITY-LABELS',
+    );
     expect(failed.map((r) => r.object)).toEqual([
-      expect.objectContaining({ kind: 'Namespace', name: 'payments', file: 'drifted/cluster.yaml', line: 1, constructPath: NAMESPACE_PATH }),
+      expect.objectContaining({
+        kind: 'Namespace',
+        name: 'payments',
+        file: 'drifted/cluster.yaml',
+        line: 1,
+        constructPath: NAMESPACE_PATH,
+      }),
     ]);
   });
 

@@ -95,7 +95,8 @@ beforeAll(async () => {
   report = JSON.parse(stdout) as JsonReport;
 });
 
-const failuresIn = (file: string): JsonResult[] => report.results.filter((r) => r.status === 'fail' && r.object.file === file);
+const failuresIn = (file: string): JsonResult[] =>
+  report.results.filter((r) => r.status === 'fail' && r.object.file === file);
 
 describe('hcb audit on insecure manifests', () => {
   const files = planted();
@@ -108,7 +109,9 @@ describe('hcb audit on insecure manifests', () => {
   it('exits 1, with no error findings and no failure outside the planted files', () => {
     expect(exitCode).toBe(1);
     expect(report.results.filter((r) => r.status === 'error')).toEqual([]);
-    expect(report.results.filter((r) => r.status === 'fail' && !files.has(r.object.file ?? '')).map((r) => r.control)).toEqual([]);
+    expect(
+      report.results.filter((r) => r.status === 'fail' && !files.has(r.object.file ?? '')).map((r) => r.control),
+    ).toEqual([]);
   });
 
   describe.each([...files.keys()])('%s', (file) => {
@@ -131,24 +134,36 @@ describe('hcb audit on insecure manifests', () => {
     const known = (fw: 'stig' | 'cis' | 'bsi') => new Set(FRAMEWORK_DEFINITIONS[fw].requirements.map((r) => r.id));
     const unknown: string[] = [];
     for (const [control, r] of Object.entries(EXPECTED)) {
-      for (const fw of ['stig', 'cis', 'bsi'] as const) for (const id of r[fw]) if (!known(fw).has(id)) unknown.push(`${control} ${fw} ${id}`);
+      for (const fw of ['stig', 'cis', 'bsi'] as const)
+        for (const id of r[fw]) if (!known(fw).has(id)) unknown.push(`${control} ${fw} ${id}`);
     }
     expect(unknown).toEqual([]);
   });
 
-  (fs.existsSync(GARDENER_STIG) ? it : it.skip)('every expected STIG ID is a rule of the published STIG list (skipped when ../shared is absent)', () => {
-    const text = fs.readFileSync(GARDENER_STIG, 'utf8');
-    const rules = new Set([...text.matchAll(/^(\d{6})/gm)].map((m) => `V-${m[1]}`));
-    expect(Object.values(EXPECTED).flatMap((r) => r.stig).filter((id) => !rules.has(id))).toEqual([]);
-  });
+  (fs.existsSync(GARDENER_STIG) ? it : it.skip)(
+    'every expected STIG ID is a rule of the published STIG list (skipped when ../shared is absent)',
+    () => {
+      const text = fs.readFileSync(GARDENER_STIG, 'utf8');
+      const rules = new Set([...text.matchAll(/^(\d{6})/gm)].map((m) => `V-${m[1]}`));
+      expect(
+        Object.values(EXPECTED)
+          .flatMap((r) => r.stig)
+          .filter((id) => !rules.has(id)),
+      ).toEqual([]);
+    },
+  );
 
   it('the real CLI (a subprocess) gives exit status 1 and the same JSON', async () => {
     const run = promisify(execFile);
-    const err = await run(process.execPath, ['-r', 'ts-node/register/transpile-only', 'cli/main.ts', 'audit', DIR, '--format', 'json', '--now', NOW], {
-      cwd: REPO,
-      env: { ...process.env, NO_COLOR: '1' },
-      maxBuffer: 64 * 1024 * 1024,
-    }).then(
+    const err = await run(
+      process.execPath,
+      ['-r', 'ts-node/register/transpile-only', 'cli/main.ts', 'audit', DIR, '--format', 'json', '--now', NOW],
+      {
+        cwd: REPO,
+        env: { ...process.env, NO_COLOR: '1' },
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    ).then(
       () => undefined,
       (e: { code?: number; stdout?: string }) => e,
     );

@@ -9,7 +9,10 @@ export interface FakeIo extends CliIo {
 }
 
 /** In-memory standard streams, a fixed clock and a working directory of our own. */
-export function fakeIo(cwd: string, opts: { tty?: boolean; env?: Record<string, string>; stdin?: string } = {}): FakeIo {
+export function fakeIo(
+  cwd: string,
+  opts: { tty?: boolean; env?: Record<string, string>; stdin?: string } = {},
+): FakeIo {
   let out = '';
   let err = '';
   return {

@@ -10,8 +10,12 @@ jest.setTimeout(120_000);
 async function hcb(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const o = jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-  const e = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
+  const o = jest
+    .spyOn(process.stdout, 'write')
+    .mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
+  const e = jest
+    .spyOn(process.stderr, 'write')
+    .mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
   try {
     return { code: await main(argv), out, err };
   } finally {
@@ -21,7 +25,12 @@ async function hcb(...argv: string[]): Promise<{ code: number; out: string; err:
 }
 
 describe('parseOptions', () => {
-  const spec = { values: ['out', 'namespace'], flags: ['help', 'local'], short: { h: 'help' }, repeatable: ['namespace'] };
+  const spec = {
+    values: ['out', 'namespace'],
+    flags: ['help', 'local'],
+    short: { h: 'help' },
+    repeatable: ['namespace'],
+  };
   const message = (args: string[]) => {
     try {
       parseOptions(args, spec);
@@ -33,7 +42,12 @@ describe('parseOptions', () => {
   };
   test('values, --name=value, repeatable options, flags and -- ', () => {
     const p = parseOptions(['--out', 'a', '--namespace=x', '--namespace', 'y', '--local', '--', '--out'], spec);
-    expect([p.value('out'), p.options.get('namespace'), p.flags.has('local'), p.positional]).toEqual(['a', ['x', 'y'], true, ['--out']]);
+    expect([p.value('out'), p.options.get('namespace'), p.flags.has('local'), p.positional]).toEqual([
+      'a',
+      ['x', 'y'],
+      true,
+      ['--out'],
+    ]);
   });
   test('the errors', () => {
     expect(message(['--bogus'])).toBe('unknown option --bogus');

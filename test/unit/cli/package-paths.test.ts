@@ -25,9 +25,15 @@ describe('package paths', () => {
     const app = path.join(tmp, 'app');
     const pkg = path.join(app, 'node_modules', 'hardened-cluster-blueprint');
     fs.mkdirSync(path.join(pkg, 'dist', 'cli', 'commands'), { recursive: true });
-    fs.writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: 'hardened-cluster-blueprint', version: '9.8.7' }));
+    fs.writeFileSync(
+      path.join(pkg, 'package.json'),
+      JSON.stringify({ name: 'hardened-cluster-blueprint', version: '9.8.7' }),
+    );
     // A package.json of another package on the way up is passed over.
-    fs.writeFileSync(path.join(pkg, 'dist', 'package.json'), JSON.stringify({ name: 'something-else', version: '1.0.0' }));
+    fs.writeFileSync(
+      path.join(pkg, 'dist', 'package.json'),
+      JSON.stringify({ name: 'something-else', version: '1.0.0' }),
+    );
     fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app' }));
     const root = packageRoot(path.join(pkg, 'dist', 'cli', 'commands'));
     expect(root).toBe(pkg);
@@ -39,7 +45,10 @@ describe('package paths', () => {
   test('installed where no project owns node_modules (global, npx cache): the working directory', () => {
     const pkg = path.join(tmp, 'global', 'lib', 'node_modules', 'hardened-cluster-blueprint');
     fs.mkdirSync(pkg, { recursive: true });
-    fs.writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: 'hardened-cluster-blueprint', version: '1.2.3' }));
+    fs.writeFileSync(
+      path.join(pkg, 'package.json'),
+      JSON.stringify({ name: 'hardened-cluster-blueprint', version: '1.2.3' }),
+    );
     expect(projectDir(pkg, '/work/some-repo')).toBe('/work/some-repo');
   });
 

@@ -53,7 +53,10 @@ describe('hcb report', () => {
 
   it.each([
     [['--head', 'head.json'], /--base is required/],
-    [['--base', 'base.json', '--head', 'head.json', '--format', 'sarif'], /--format must be one of terminal, markdown, json/],
+    [
+      ['--base', 'base.json', '--head', 'head.json', '--format', 'sarif'],
+      /--format must be one of terminal, markdown, json/,
+    ],
     [['--base', 'base.json', '--head', 'head.json', 'extra'], /unexpected argument "extra"/],
     [['--base', 'nope.json', '--head', 'head.json'], /cannot read nope\.json: no such file/],
     [['--base', 'bad.json', '--head', 'head.json'], /bad\.json: not JSON/],

@@ -71,8 +71,11 @@ describe('hcb synth --out never deletes what it did not write', () => {
     } finally {
       process.umask(old);
     }
-    expect(fs.readdirSync(out).sort()).toEqual([SYNTH_MARKER, 'README.md', 'cluster.yaml', 'control-plane.yaml', 'exceptions.yaml'].sort());
-    for (const f of ['cluster.yaml', 'control-plane.yaml', 'exceptions.yaml']) expect(fs.statSync(path.join(out, f)).mode & 0o777).toBe(0o644);
+    expect(fs.readdirSync(out).sort()).toEqual(
+      [SYNTH_MARKER, 'README.md', 'cluster.yaml', 'control-plane.yaml', 'exceptions.yaml'].sort(),
+    );
+    for (const f of ['cluster.yaml', 'control-plane.yaml', 'exceptions.yaml'])
+      expect(fs.statSync(path.join(out, f)).mode & 0o777).toBe(0o644);
     expect(fs.readdirSync(tmp).filter((f) => f.includes('.tmp'))).toEqual([]);
   });
 
@@ -124,7 +127,8 @@ describe('hcb audit: input kubectl reads differently or refuses is an error', ()
     const code = await runAudit([...args, '--format', 'json'], io);
     return { code, report: JSON.parse(io.out()), err: io.errText() };
   };
-  const failing = (report: any, control: string) => report.results.filter((r: any) => r.control === control && (r.status === 'fail' || r.status === 'error'));
+  const failing = (report: any, control: string) =>
+    report.results.filter((r: any) => r.control === control && (r.status === 'fail' || r.status === 'error'));
 
   test('empty input fails unless --allow-empty: empty file, /dev/null, empty stdin, empty directory', async () => {
     expect((await audit({ 'empty.yaml': '' }, ['empty.yaml'])).code).toBe(1);
@@ -138,13 +142,25 @@ describe('hcb audit: input kubectl reads differently or refuses is an error', ()
   });
 
   test('a BOM at the start of a later document does not hide the object', async () => {
-    const r = await audit({ 'bom.yaml': 'apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n\ufeffapiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: a}\nspec:\n  containers:\n  - {name: c, image: x, securityContext: {privileged: true}}\n' }, ['bom.yaml']);
+    const r = await audit(
+      {
+        'bom.yaml':
+          'apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n\ufeffapiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: a}\nspec:\n  containers:\n  - {name: c, image: x, securityContext: {privileged: true}}\n',
+      },
+      ['bom.yaml'],
+    );
     expect(r.code).toBe(1);
     expect(failing(r.report, 'HCB-WORKLOAD-PRIVILEGED')).toHaveLength(1);
   });
 
   test('a merge key after an explicit key is rejected (Go decoders let the merged value win)', async () => {
-    const r = await audit({ 'm.yaml': 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: x\n    securityContext:\n      privileged: false\n      <<: {privileged: true}\n' }, ['m.yaml']);
+    const r = await audit(
+      {
+        'm.yaml':
+          'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: x\n    securityContext:\n      privileged: false\n      <<: {privileged: true}\n',
+      },
+      ['m.yaml'],
+    );
     expect(r.code).toBe(1);
     const errs = failing(r.report, 'HCB-INPUT-PARSE');
     expect(errs).toHaveLength(1);
@@ -152,7 +168,14 @@ describe('hcb audit: input kubectl reads differently or refuses is an error', ()
   });
 
   test('NUL bytes, invalid UTF-8 and a %YAML directive are errors that name the file, never quote it', async () => {
-    const r = await audit({ 'nul.yaml': 'kind: Secret\u0000\nstringData: {password: hunter2}\n', 'latin1.yaml': Buffer.from([0x6b, 0x69, 0x6e, 0x64, 0x3a, 0x20, 0xff, 0x0a]), 'dir.yaml': '%YAML 1.2\n---\nkind: Namespace\n' }, ['nul.yaml', 'latin1.yaml', 'dir.yaml']);
+    const r = await audit(
+      {
+        'nul.yaml': 'kind: Secret\u0000\nstringData: {password: hunter2}\n',
+        'latin1.yaml': Buffer.from([0x6b, 0x69, 0x6e, 0x64, 0x3a, 0x20, 0xff, 0x0a]),
+        'dir.yaml': '%YAML 1.2\n---\nkind: Namespace\n',
+      },
+      ['nul.yaml', 'latin1.yaml', 'dir.yaml'],
+    );
     expect(r.code).toBe(1);
     const errs = failing(r.report, 'HCB-INPUT-PARSE');
     expect(errs.map((e: any) => e.object?.file ?? e.message).join(' ')).toMatch(/nul\.yaml/);
@@ -206,8 +229,14 @@ describe('issue 15, continued: links to descriptors, bounded reads, strict stack
   });
 
   test('a reader that closes early (| head -1): no stack trace, the exit code is the audit result', async () => {
-    fs.writeFileSync(path.join(tmp, 'ns.yaml'), Array.from({ length: 300 }, (_, i) => NS.replace('name: a', `name: a${i}`)).join('---\n'));
-    const child = spawn(process.execPath, ['-r', TS_NODE, MAIN, 'audit', 'ns.yaml', '--format', 'json'], { cwd: tmp, env: ENV });
+    fs.writeFileSync(
+      path.join(tmp, 'ns.yaml'),
+      Array.from({ length: 300 }, (_, i) => NS.replace('name: a', `name: a${i}`)).join('---\n'),
+    );
+    const child = spawn(process.execPath, ['-r', TS_NODE, MAIN, 'audit', 'ns.yaml', '--format', 'json'], {
+      cwd: tmp,
+      env: ENV,
+    });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
     child.stdout.once('data', () => child.stdout.destroy());
@@ -282,7 +311,9 @@ describe('issue 15, continued: links to descriptors, bounded reads, strict stack
 
   test('a configuration file above the size limit is refused with the limit named', async () => {
     fs.writeFileSync(path.join(tmp, 'big.json'), ' '.repeat(2048));
-    await expect(readBoundedFile(path.join(tmp, 'big.json'), 'big.json', 1024)).rejects.toThrow(/2048 bytes, larger than the 1024-byte limit/);
+    await expect(readBoundedFile(path.join(tmp, 'big.json'), 'big.json', 1024)).rejects.toThrow(
+      /2048 bytes, larger than the 1024-byte limit/,
+    );
   });
 
   test.each([
@@ -304,7 +335,10 @@ describe('issue 15, continued: links to descriptors, bounded reads, strict stack
   });
 
   test('stack config as pulumi config --json writes it is accepted; other namespaces are left alone', async () => {
-    fs.writeFileSync(path.join(tmp, 'stack.json'), JSON.stringify({ 'hcb:profile': { value: 'high', secret: false }, 'kubernetes:context': { value: 'x' } }));
+    fs.writeFileSync(
+      path.join(tmp, 'stack.json'),
+      JSON.stringify({ 'hcb:profile': { value: 'high', secret: false }, 'kubernetes:context': { value: 'x' } }),
+    );
     const r = await inProcess(['synth', '--out', 'o', '--stack-config', 'stack.json']);
     expect(r.status).toBe(0);
     expect(fs.readFileSync(path.join(tmp, 'o', 'control-plane.yaml'), 'utf8').length).toBeGreaterThan(0);
@@ -322,8 +356,10 @@ describe('issue 15, continued: input read the way kubectl reads it', () => {
     const r = await audit(files, ['--format', 'json']);
     return { ...r, report: JSON.parse(r.out) };
   };
-  const POD = (sc: string) => `apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: a}\nspec:\n  containers:\n  - name: c\n    image: x\n    securityContext:\n${sc}`;
-  const parseErrors = (report: any) => report.results.filter((r: any) => r.control === 'HCB-INPUT-PARSE' && r.status === 'error');
+  const POD = (sc: string) =>
+    `apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: a}\nspec:\n  containers:\n  - name: c\n    image: x\n    securityContext:\n${sc}`;
+  const parseErrors = (report: any) =>
+    report.results.filter((r: any) => r.control === 'HCB-INPUT-PARSE' && r.status === 'error');
 
   test('two merge keys setting the same key are rejected (go-yaml: the later wins; YAML merge rules: the earlier)', async () => {
     const r = await json({ 'm.yaml': POD('      <<: {privileged: false}\n      <<: {privileged: true}\n') });
@@ -332,44 +368,62 @@ describe('issue 15, continued: input read the way kubectl reads it', () => {
   });
 
   test('a merge through an anchor whose map itself merges is checked too', async () => {
-    const r = await json({ 'm.yaml': `x-base: &b\n  <<: {privileged: true}\n${POD('      privileged: false\n      <<: *b\n')}` });
+    const r = await json({
+      'm.yaml': `x-base: &b\n  <<: {privileged: true}\n${POD('      privileged: false\n      <<: *b\n')}`,
+    });
     expect(parseErrors(r.report).some((e: any) => /merge key << sets "privileged"/.test(e.message))).toBe(true);
   });
 
   test('a quoted "<<" is an ordinary key (as in go-yaml), not a merge', async () => {
     const r = await json({ 'q.yaml': POD('      privileged: true\n      "<<": {privileged: false}\n') });
     expect(parseErrors(r.report)).toEqual([]);
-    expect(r.report.results.some((x: any) => x.control === 'HCB-WORKLOAD-PRIVILEGED' && x.status === 'fail')).toBe(true);
+    expect(r.report.results.some((x: any) => x.control === 'HCB-WORKLOAD-PRIVILEGED' && x.status === 'fail')).toBe(
+      true,
+    );
   });
 
   test('a BOM at the start of a line inside a document does not hide the key (go-yaml skips it)', async () => {
     const r = await json({ 'b.yaml': POD('      privileged: true\n').replace('\nspec:', '\n\ufeffspec:') });
-    expect(r.report.results.some((x: any) => x.control === 'HCB-WORKLOAD-PRIVILEGED' && x.status === 'fail')).toBe(true);
+    expect(r.report.results.some((x: any) => x.control === 'HCB-WORKLOAD-PRIVILEGED' && x.status === 'fail')).toBe(
+      true,
+    );
   });
 
   test('a List whose items is a map is an error; a Pod carrying an items list is read as a list, as kubectl does', async () => {
     const r1 = await json({ 'l.yaml': 'apiVersion: v1\nkind: List\nitems: {a: 1}\n' });
     expect(r1.code).toBe(1);
     expect(parseErrors(r1.report)[0].message).toMatch(/"items" that is not a list/);
-    const r2 = await json({ 'p.yaml': `apiVersion: v1\nkind: Pod\nmetadata: {name: outer}\nitems:\n- ${POD('      privileged: true\n').split('\n').join('\n  ')}` });
-    expect(r2.report.results.some((x: any) => x.control === 'HCB-WORKLOAD-PRIVILEGED' && x.status === 'fail')).toBe(true);
+    const r2 = await json({
+      'p.yaml': `apiVersion: v1\nkind: Pod\nmetadata: {name: outer}\nitems:\n- ${POD('      privileged: true\n').split('\n').join('\n  ')}`,
+    });
+    expect(r2.report.results.some((x: any) => x.control === 'HCB-WORKLOAD-PRIVILEGED' && x.status === 'fail')).toBe(
+      true,
+    );
   });
 
   test('one over-deep document fails alone with its line; the other documents are still checked', async () => {
     const deep = `kind: ConfigMap\nmetadata: {name: d}\ndata: ${'['.repeat(5000)}${']'.repeat(5000)}\n`;
     const r = await json({ 'd.yaml': `${deep}---\n${POD('      privileged: true\n')}` });
-    expect(parseErrors(r.report).map((e: any) => e.message)).toEqual([expect.stringMatching(/^d\.yaml:3: nested more than 200 levels deep/)]);
-    expect(r.report.results.some((x: any) => x.control === 'HCB-WORKLOAD-PRIVILEGED' && x.status === 'fail')).toBe(true);
+    expect(parseErrors(r.report).map((e: any) => e.message)).toEqual([
+      expect.stringMatching(/^d\.yaml:3: nested more than 200 levels deep/),
+    ]);
+    expect(r.report.results.some((x: any) => x.control === 'HCB-WORKLOAD-PRIVILEGED' && x.status === 'fail')).toBe(
+      true,
+    );
   });
 
-  test.each(['sarif', 'markdown', 'html', 'junit', 'json', 'terminal', 'oscal'])('parse errors quote the position, never the content (%s)', async (format) => {
-    const secret = 'apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData:\n  password: "hunter2\\q"\n  token: !!binary |notbase64hunter3\n';
-    const r = await audit({ 's.yaml': secret, 't.yaml': 'hunter4-as-a-plain-document\n' }, ['--format', format]);
-    expect(r.code).toBe(1);
-    for (const leak of ['hunter2', 'hunter3', 'hunter4']) {
-      expect(r.out).not.toContain(leak);
-      expect(r.err).not.toContain(leak);
-    }
-    expect(r.out).toContain('s.yaml');
-  });
+  test.each(['sarif', 'markdown', 'html', 'junit', 'json', 'terminal', 'oscal'])(
+    'parse errors quote the position, never the content (%s)',
+    async (format) => {
+      const secret =
+        'apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData:\n  password: "hunter2\\q"\n  token: !!binary |notbase64hunter3\n';
+      const r = await audit({ 's.yaml': secret, 't.yaml': 'hunter4-as-a-plain-document\n' }, ['--format', format]);
+      expect(r.code).toBe(1);
+      for (const leak of ['hunter2', 'hunter3', 'hunter4']) {
+        expect(r.out).not.toContain(leak);
+        expect(r.err).not.toContain(leak);
+      }
+      expect(r.out).toContain('s.yaml');
+    },
+  );
 });

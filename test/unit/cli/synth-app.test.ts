@@ -13,11 +13,19 @@ test('cdk8s.yaml names an app that synthesizes the hardened namespace', () => {
   expect(app).toContain('cli/synth-app.ts');
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'hcb-cdk8s-app-'));
   try {
-    execFileSync(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(root, 'cli/synth-app.ts')], { cwd: root, env: { ...process.env, CDK8S_OUTDIR: out }, stdio: 'pipe' });
+    execFileSync(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(root, 'cli/synth-app.ts')], {
+      cwd: root,
+      env: { ...process.env, CDK8S_OUTDIR: out },
+      stdio: 'pipe',
+    });
     const files = fs.readdirSync(out).filter((f) => f.endsWith('.k8s.yaml'));
     expect(files.length).toBe(1);
-    const kinds = parseAllDocuments(fs.readFileSync(path.join(out, files[0]), 'utf8')).map((d) => (d.toJS() as { kind: string }).kind);
-    expect(kinds).toEqual(expect.arrayContaining(['Namespace', 'NetworkPolicy', 'ResourceQuota', 'LimitRange', 'ServiceAccount']));
+    const kinds = parseAllDocuments(fs.readFileSync(path.join(out, files[0]), 'utf8')).map(
+      (d) => (d.toJS() as { kind: string }).kind,
+    );
+    expect(kinds).toEqual(
+      expect.arrayContaining(['Namespace', 'NetworkPolicy', 'ResourceQuota', 'LimitRange', 'ServiceAccount']),
+    );
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }

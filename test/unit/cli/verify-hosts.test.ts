@@ -13,8 +13,12 @@ jest.setTimeout(180_000);
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const o = jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-  const e = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
+  const o = jest
+    .spyOn(process.stdout, 'write')
+    .mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
+  const e = jest
+    .spyOn(process.stderr, 'write')
+    .mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
   try {
     return { code: await command.run(args), out, err };
   } finally {
@@ -33,11 +37,26 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe('hcb verify on hosts', () => {
   test('usage errors: --host needs --host-key and --ssh-key; --state-dir and --stack together; --ssh-key alone', async () => {
-    expect(await run(['--host', '127.0.0.1:47401', '--ssh-key', path.join(dir, 'user')])).toMatchObject({ code: 2, err: expect.stringMatching(/--host needs --host-key/) });
-    expect(await run(['--host', '127.0.0.1:47401', '--host-key', path.join(dir, 'host.pub')])).toMatchObject({ code: 2, err: expect.stringMatching(/--host needs --ssh-key/) });
-    expect(await run(['--stack', 'x', '--state-dir', dir])).toMatchObject({ code: 2, err: expect.stringMatching(/--state-dir names a local cluster/) });
-    expect(await run(['--stack', 'x', '--host', '127.0.0.1'])).toMatchObject({ code: 2, err: expect.stringMatching(/exactly one of/) });
-    expect(await run(['--ssh-key', path.join(dir, 'user')])).toMatchObject({ code: 2, err: expect.stringMatching(/--ssh-key goes with/) });
+    expect(await run(['--host', '127.0.0.1:47401', '--ssh-key', path.join(dir, 'user')])).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/--host needs --host-key/),
+    });
+    expect(await run(['--host', '127.0.0.1:47401', '--host-key', path.join(dir, 'host.pub')])).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/--host needs --ssh-key/),
+    });
+    expect(await run(['--stack', 'x', '--state-dir', dir])).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/--state-dir names a local cluster/),
+    });
+    expect(await run(['--stack', 'x', '--host', '127.0.0.1'])).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/exactly one of/),
+    });
+    expect(await run(['--ssh-key', path.join(dir, 'user')])).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/--ssh-key goes with/),
+    });
   });
 
   test('a stack whose host refuses SSH: an error finding for that host, API probes not evaluated, exit 1', async () => {
@@ -45,12 +64,21 @@ describe('hcb verify on hosts', () => {
     // Loopback, a port of this test's range where nothing listens: the connection is refused.
     const hosts = [{ name: 'cp1', address: '127.0.0.1', port: 47401, user: 'root', role: 'control-plane', hostKey }];
     const cfg = path.join(dir, 'stack.json');
-    fs.writeFileSync(cfg, JSON.stringify({ 'hcb:target': { value: 'hosts' }, 'hcb:hosts': { value: JSON.stringify(hosts), objectValue: hosts }, 'hcb:sshPrivateKey': { secret: true } }));
+    fs.writeFileSync(
+      cfg,
+      JSON.stringify({
+        'hcb:target': { value: 'hosts' },
+        'hcb:hosts': { value: JSON.stringify(hosts), objectValue: hosts },
+        'hcb:sshPrivateKey': { secret: true },
+      }),
+    );
     const started = Date.now();
     const r = await run(['--stack-config', cfg, '--ssh-key', path.join(dir, 'user'), '--format', 'json']);
     expect(Date.now() - started).toBeLessThan(150_000);
     expect(r.code).toBe(1);
-    const report = JSON.parse(r.out) as { results: Array<{ control: string; status: string; message: string; object?: { file?: string; kind?: string } }> };
+    const report = JSON.parse(r.out) as {
+      results: Array<{ control: string; status: string; message: string; object?: { file?: string; kind?: string } }>;
+    };
     const hostErrors = report.results.filter((f) => f.object?.file === 'host:cp1');
     expect(hostErrors).toHaveLength(1);
     expect(hostErrors[0]).toMatchObject({ control: 'HCB-VERIFY-OBSERVED', status: 'error' });

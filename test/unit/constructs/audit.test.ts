@@ -18,31 +18,53 @@ describe('auditApp', () => {
     const result = auditApp(app);
     expect(result.failures).toEqual([]);
     expect(result.findings.filter((f) => f.status === 'pass').length).toBeGreaterThan(20);
-    expect(result.documents.map((d) => d.object.kind)).toEqual(expect.arrayContaining(['Namespace', 'Deployment', 'NetworkPolicy']));
+    expect(result.documents.map((d) => d.object.kind)).toEqual(
+      expect.arrayContaining(['Namespace', 'Deployment', 'NetworkPolicy']),
+    );
     expect(result.findings.every((f) => /^HCB-(WORKLOAD|NAMESPACE|RBAC|NETWORK)/.test(f.control))).toBe(true);
     expect(auditApp(chart).findings).toEqual(result.findings);
     expect(auditApp([chart]).findings).toEqual(result.findings);
   });
 
   test('a bad object is a failure naming the object and its chart file', () => {
-    const { app } = shopApp((chart) => new ApiObject(chart, 'debug', {
-      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'debug', namespace: 'shop' },
-      spec: { containers: [{ name: 'c', image: 'busybox', securityContext: { privileged: true } }] },
-    }));
+    const { app } = shopApp(
+      (chart) =>
+        new ApiObject(chart, 'debug', {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: 'debug', namespace: 'shop' },
+          spec: { containers: [{ name: 'c', image: 'busybox', securityContext: { privileged: true } }] },
+        }),
+    );
     const bad = auditApp(app).failures.find((f) => f.control === 'HCB-WORKLOAD-PRIVILEGED');
-    expect(bad).toMatchObject({ status: 'fail', object: { kind: 'Pod', name: 'debug', namespace: 'shop', file: 'shop.k8s.yaml' } });
+    expect(bad).toMatchObject({
+      status: 'fail',
+      object: { kind: 'Pod', name: 'debug', namespace: 'shop', file: 'shop.k8s.yaml' },
+    });
   });
 
   test('an exception accepts a failure; scope all runs the whole catalogue', () => {
-    const { app } = shopApp((chart) => new ApiObject(chart, 'debug', {
-      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'debug', namespace: 'shop' },
-      spec: { containers: [{ name: 'c', image: 'busybox', securityContext: { privileged: true } }] },
-    }));
-    const exceptions = [{
-      control: 'HCB-WORKLOAD-PRIVILEGED', scope: { kind: 'Pod', namespace: 'shop', name: 'debug' },
-      justification: 'debug pod, reviewed', owner: 'platform-team', expires: '2026-12-31',
-    }];
-    const accepted = auditApp(app, { exceptions, now: new Date('2026-11-29T00:00:00Z') }).findings.filter((f) => f.control === 'HCB-WORKLOAD-PRIVILEGED' && f.object?.name === 'debug');
+    const { app } = shopApp(
+      (chart) =>
+        new ApiObject(chart, 'debug', {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: 'debug', namespace: 'shop' },
+          spec: { containers: [{ name: 'c', image: 'busybox', securityContext: { privileged: true } }] },
+        }),
+    );
+    const exceptions = [
+      {
+        control: 'HCB-WORKLOAD-PRIVILEGED',
+        scope: { kind: 'Pod', namespace: 'shop', name: 'debug' },
+        justification: 'debug pod, reviewed',
+        owner: 'platform-team',
+        expires: '2026-12-31',
+      },
+    ];
+    const accepted = auditApp(app, { exceptions, now: new Date('2026-11-29T00:00:00Z') }).findings.filter(
+      (f) => f.control === 'HCB-WORKLOAD-PRIVILEGED' && f.object?.name === 'debug',
+    );
     expect(accepted.map((f) => f.status)).toEqual(['accepted']);
     const all = auditApp(app, { scope: 'all' }).findings;
     expect(all.some((f) => f.control.startsWith('HCB-APISERVER-'))).toBe(true);

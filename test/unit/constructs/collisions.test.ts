@@ -3,23 +3,55 @@
 // namespace no HardenedNamespace of the app creates, a container outside the LimitRange bounds.
 import { App, Chart, Testing } from 'cdk8s';
 import {
-  AllowInNamespaceTraffic, AutomationIdentity, BlueprintPropError, HardenedNamespace, HardenedWorkload, HardenedWorkloadProps, NamespaceAccess,
-  NamespaceLimitRange, NetworkAllowPolicy, NetworkPeer, NetworkPort, PlatformAccess, PodSelection, Probe, Subject, Tenant, WorkloadIdentity,
+  AllowInNamespaceTraffic,
+  AutomationIdentity,
+  BlueprintPropError,
+  HardenedNamespace,
+  HardenedWorkload,
+  HardenedWorkloadProps,
+  NamespaceAccess,
+  NamespaceLimitRange,
+  NetworkAllowPolicy,
+  NetworkPeer,
+  NetworkPort,
+  PlatformAccess,
+  PodSelection,
+  Probe,
+  Subject,
+  Tenant,
+  WorkloadIdentity,
 } from '../../../constructs';
 import { propError } from './helpers';
 
 const IMAGE = 'registry.example.com/shop/web@sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0';
 
-function workload(chart: Chart, id: string, props: Partial<HardenedWorkloadProps> & { namespace: string }, resources = {}): HardenedWorkload {
+function workload(
+  chart: Chart,
+  id: string,
+  props: Partial<HardenedWorkloadProps> & { namespace: string },
+  resources = {},
+): HardenedWorkload {
   return new HardenedWorkload(chart, id, {
-    containers: [{ name: 'web', image: IMAGE, ports: [{ number: 8080 }], liveness: Probe.fromHttpGet('/healthz'), readiness: Probe.fromHttpGet('/ready'), resources }],
+    containers: [
+      {
+        name: 'web',
+        image: IMAGE,
+        ports: [{ number: 8080 }],
+        liveness: Probe.fromHttpGet('/healthz'),
+        readiness: Probe.fromHttpGet('/ready'),
+        resources,
+      },
+    ],
     ...props,
   });
 }
 
-const allow = (chart: Chart, id: string, name?: string) => new NetworkAllowPolicy(chart, id, {
-  namespace: 'shop', name, ingress: [{ peers: [NetworkPeer.namespace('ingress-nginx')], ports: [NetworkPort.tcp(8080)] }],
-});
+const allow = (chart: Chart, id: string, name?: string) =>
+  new NetworkAllowPolicy(chart, id, {
+    namespace: 'shop',
+    name,
+    ingress: [{ peers: [NetworkPeer.namespace('ingress-nginx')], ports: [NetworkPort.tcp(8080)] }],
+  });
 
 /** Runs the app's synth (where cdk8s runs construct validation) and returns its error. */
 function synthError(app: App): Error {
@@ -32,17 +64,20 @@ function synthError(app: App): Error {
 }
 
 describe('NetworkPolicy names', () => {
-  test.each(['hcb-default-deny', 'hcb-allow-dns'])('a NetworkAllowPolicy named %s after the HardenedNamespace fails, naming path, prop, value and fix', (name) => {
-    const chart = Testing.chart();
-    new HardenedNamespace(chart, 'shop');
-    const e = propError(() => allow(chart, 'allow-web', name));
-    expect(e.constructPath).toBe('test/allow-web');
-    expect(e.prop).toBe('name');
-    expect(e.value).toBe(name);
-    expect(e.message).toContain(`NetworkPolicy "shop/${name}" is already rendered by`);
-    expect(e.message).toContain('test/shop/');
-    expect(e.fix).toMatch(/another name \(props\.name\)/);
-  });
+  test.each(['hcb-default-deny', 'hcb-allow-dns'])(
+    'a NetworkAllowPolicy named %s after the HardenedNamespace fails, naming path, prop, value and fix',
+    (name) => {
+      const chart = Testing.chart();
+      new HardenedNamespace(chart, 'shop');
+      const e = propError(() => allow(chart, 'allow-web', name));
+      expect(e.constructPath).toBe('test/allow-web');
+      expect(e.prop).toBe('name');
+      expect(e.value).toBe(name);
+      expect(e.message).toContain(`NetworkPolicy "shop/${name}" is already rendered by`);
+      expect(e.message).toContain('test/shop/');
+      expect(e.fix).toMatch(/another name \(props\.name\)/);
+    },
+  );
 
   test('the other order fails too: the HardenedNamespace names the policy to rename', () => {
     const chart = Testing.chart();
@@ -57,7 +92,11 @@ describe('NetworkPolicy names', () => {
     const chart = Testing.chart();
     allow(chart, 'a', 'allow-web');
     expect(propError(() => allow(chart, 'b', 'allow-web')).message).toContain('test/a');
-    new NetworkAllowPolicy(chart, 'c', { namespace: 'billing', name: 'allow-web', ingress: [{ peers: [NetworkPeer.namespace('x')], ports: [NetworkPort.tcp(1)] }] });
+    new NetworkAllowPolicy(chart, 'c', {
+      namespace: 'billing',
+      name: 'allow-web',
+      ingress: [{ peers: [NetworkPeer.namespace('x')], ports: [NetworkPort.tcp(1)] }],
+    });
     const other = Testing.chart();
     new HardenedNamespace(other, 'shop');
     allow(other, 'allow-web');
@@ -66,9 +105,15 @@ describe('NetworkPolicy names', () => {
   test('AllowInNamespaceTraffic policies collide like any other', () => {
     const chart = Testing.chart();
     allow(chart, 'x', 'web-to-db-egress');
-    const e = propError(() => new AllowInNamespaceTraffic(chart, 'web-to-db', {
-      namespace: 'shop', from: PodSelection.serviceAccount('web'), to: PodSelection.labels({ app: 'db' }), ports: [NetworkPort.tcp(5432)],
-    }));
+    const e = propError(
+      () =>
+        new AllowInNamespaceTraffic(chart, 'web-to-db', {
+          namespace: 'shop',
+          from: PodSelection.serviceAccount('web'),
+          to: PodSelection.labels({ app: 'db' }),
+          ports: [NetworkPort.tcp(5432)],
+        }),
+    );
     expect(e.constructPath).toBe('test/web-to-db/Egress');
   });
 
@@ -110,12 +155,14 @@ describe('a workload in a namespace no HardenedNamespace of the app creates', ()
       workload(chart, 'web', { namespace: 'shpo' });
       if (order === 'workload-first') new HardenedNamespace(chart, 'shop');
       const e = synthError(app);
-      expect(e.message).toContain('hcb: c/web: prop "namespace" = "shpo" is invalid: no HardenedNamespace of this app creates it (the app\'s: shop)');
+      expect(e.message).toContain(
+        'hcb: c/web: prop "namespace" = "shpo" is invalid: no HardenedNamespace of this app creates it (the app\'s: shop)',
+      );
       expect(e.message).toContain('externalNamespace: true');
     }
   });
 
-  test('passes when the namespace is the HardenedNamespace\'s, when externalNamespace is set, and in an app without HardenedNamespaces', () => {
+  test("passes when the namespace is the HardenedNamespace's, when externalNamespace is set, and in an app without HardenedNamespaces", () => {
     const app = Testing.app();
     const chart = new Chart(app, 'c');
     new HardenedNamespace(chart, 'shop');
@@ -143,24 +190,33 @@ describe('containers outside the namespace LimitRange', () => {
     const e = propError(() => workload(chart, 'web', { namespace: 'shop' }, { cpuRequest: '500m', cpuLimit: '2' }));
     expect([e.constructPath, e.prop, e.value]).toEqual(['test/web', 'containers[0].resources.cpuLimit', '2']);
     expect(e.message).toContain('is above the cpu max 1 of LimitRange "shop/hcb-limits" (test/shop/Limits)');
-    expect(e.fix).toMatch(/lower containers\[0\]\.resources\.cpuLimit to at most 1, or raise the namespace's containerLimits\.maxCpu/);
+    expect(e.fix).toMatch(
+      /lower containers\[0\]\.resources\.cpuLimit to at most 1, or raise the namespace's containerLimits\.maxCpu/,
+    );
   });
 
   test('the sized defaults count: small namespaces allow 4Gi memory per container', () => {
     const chart = Testing.chart();
     new HardenedNamespace(chart, 'shop');
-    expect(propError(() => workload(chart, 'web', { namespace: 'shop' }, { memoryLimit: '5Gi' })).prop).toBe('containers[0].resources.memoryLimit');
+    expect(propError(() => workload(chart, 'web', { namespace: 'shop' }, { memoryLimit: '5Gi' })).prop).toBe(
+      'containers[0].resources.memoryLimit',
+    );
     workload(chart, 'ok', { namespace: 'shop' }, { memoryLimit: '4Gi' });
   });
 
   test('init containers are checked too', () => {
     const chart = Testing.chart();
     new HardenedNamespace(chart, 'shop', { containerLimits: { maxEphemeralStorage: '2Gi' } });
-    const e = propError(() => new HardenedWorkload(chart, 'web', {
-      namespace: 'shop',
-      initContainers: [{ name: 'init', image: IMAGE, resources: { ephemeralStorageLimit: '3Gi' } }],
-      containers: [{ name: 'web', image: IMAGE, liveness: Probe.fromHttpGet('/h'), readiness: Probe.fromHttpGet('/r') }],
-    }));
+    const e = propError(
+      () =>
+        new HardenedWorkload(chart, 'web', {
+          namespace: 'shop',
+          initContainers: [{ name: 'init', image: IMAGE, resources: { ephemeralStorageLimit: '3Gi' } }],
+          containers: [
+            { name: 'web', image: IMAGE, liveness: Probe.fromHttpGet('/h'), readiness: Probe.fromHttpGet('/r') },
+          ],
+        }),
+    );
     expect(e.prop).toBe('initContainers[0].resources.ephemeralStorageLimit');
   });
 
@@ -188,7 +244,9 @@ describe('containers outside the namespace LimitRange', () => {
     new NamespaceLimitRange(chart, 'limits', { namespace: 'shop', maxCpu: '2' });
     const e = synthError(app);
     expect(e).not.toBeInstanceOf(BlueprintPropError); // cdk8s collects validation errors into one
-    expect(e.message).toContain('hcb: c/web: prop "containers[0].resources.cpuLimit" = "3" is invalid: is above the cpu max 2 of LimitRange "shop/hcb-limits" (c/limits)');
+    expect(e.message).toContain(
+      'hcb: c/web: prop "containers[0].resources.cpuLimit" = "3" is invalid: is above the cpu max 2 of LimitRange "shop/hcb-limits" (c/limits)',
+    );
   });
 
   test('no LimitRange in the app: nothing to compare, nothing refused', () => {
@@ -202,11 +260,23 @@ describe('RBAC names', () => {
   test('a second NamespaceAccess of a preset the Tenant already binds in the namespace fails instead of replacing its subjects', () => {
     const chart = Testing.chart();
     new Tenant(chart, 'pay', { environments: [{ name: 'prod' }], access: { developers: [Subject.group('devs')] } });
-    const e = propError(() => new NamespaceAccess(chart, 'more-devs', { namespace: 'pay-prod', preset: 'developer', subjects: [Subject.user('eve')] }));
+    const e = propError(
+      () =>
+        new NamespaceAccess(chart, 'more-devs', {
+          namespace: 'pay-prod',
+          preset: 'developer',
+          subjects: [Subject.user('eve')],
+        }),
+    );
     expect([e.constructPath, e.prop, e.value]).toEqual(['test/more-devs', 'name', 'hcb-developer']);
     expect(e.message).toContain('Role "pay-prod/hcb-developer" is already rendered by');
     // another name is fine
-    new NamespaceAccess(chart, 'more-devs-2', { namespace: 'pay-prod', preset: 'developer', name: 'extra-developers', subjects: [Subject.user('eve')] });
+    new NamespaceAccess(chart, 'more-devs-2', {
+      namespace: 'pay-prod',
+      preset: 'developer',
+      name: 'extra-developers',
+      subjects: [Subject.user('eve')],
+    });
   });
 
   test('a workload that would create a ServiceAccount a WorkloadIdentity already renders fails, and says to pass the identity', () => {
@@ -223,9 +293,19 @@ describe('RBAC names', () => {
   test('two AutomationIdentities of one name, and a PlatformAccess role granted twice, fail', () => {
     const chart = Testing.chart();
     new AutomationIdentity(chart, 'ci', { namespace: 'shop', programs: ['build'] });
-    expect(propError(() => new AutomationIdentity(chart, 'ci2', { namespace: 'shop', name: 'ci', programs: ['release'] })).prop).toBe('name');
+    expect(
+      propError(() => new AutomationIdentity(chart, 'ci2', { namespace: 'shop', name: 'ci', programs: ['release'] }))
+        .prop,
+    ).toBe('name');
     new PlatformAccess(chart, 'net', { role: 'network-admin', subjects: [Subject.group('net')] });
-    const e = propError(() => new PlatformAccess(chart, 'net2', { role: 'network-admin', subjects: [Subject.group('net2')], namespaces: ['shop'] }));
+    const e = propError(
+      () =>
+        new PlatformAccess(chart, 'net2', {
+          role: 'network-admin',
+          subjects: [Subject.group('net2')],
+          namespaces: ['shop'],
+        }),
+    );
     expect([e.prop, e.value]).toEqual(['role', 'hcb:platform:network-admin']);
   });
 });

@@ -17,7 +17,8 @@ export function ofKind(objs: Obj[], kind: string): Obj[] {
 
 export function one(objs: Obj[], kind: string, name?: string): Obj {
   const found = objs.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
-  if (found.length !== 1) throw new Error(`expected exactly one ${kind}${name ? `/${name}` : ''}, found ${found.length}`);
+  if (found.length !== 1)
+    throw new Error(`expected exactly one ${kind}${name ? `/${name}` : ''}, found ${found.length}`);
   return found[0];
 }
 

@@ -41,7 +41,9 @@ describe('docs/coverage.md', () => {
     const heading = readme.indexOf('# Controls and framework coverage\n');
     expect(heading).toBeGreaterThanOrEqual(0);
     expect(readme.indexOf(START)).toBeGreaterThan(heading);
-    expect(section(readme)).toMatch(/^## Framework coverage\n\n\| Framework \| Requirements \| Automated \| Manual \| Organisational \| Not covered \|/);
+    expect(section(readme)).toMatch(
+      /^## Framework coverage\n\n\| Framework \| Requirements \| Automated \| Manual \| Organisational \| Not covered \|/,
+    );
   });
 
   it('scripts/update-coverage-doc.sh (and its old name) rewrites a stale section and leaves the rest alone', async () => {

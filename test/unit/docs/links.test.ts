@@ -12,7 +12,10 @@ const README_LIMIT = 20_000;
 
 /** The documents checked: README.md and every Markdown file in docs/. */
 function documents(): string[] {
-  const docs = fs.readdirSync(path.join(REPO, 'docs')).filter((f) => f.endsWith('.md')).map((f) => path.join('docs', f));
+  const docs = fs
+    .readdirSync(path.join(REPO, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => path.join('docs', f));
   return ['README.md', ...docs.sort()];
 }
 
@@ -64,7 +67,8 @@ function brokenLinks(doc: string, root = REPO): string[] {
   const problems: string[] = [];
   for (const { target, line } of relativeLinks(text)) {
     const [file, anchor] = target.split('#', 2) as [string, string | undefined];
-    const resolved = file === '' ? path.join(root, doc) : path.resolve(root, path.dirname(doc), decodeURIComponent(file));
+    const resolved =
+      file === '' ? path.join(root, doc) : path.resolve(root, path.dirname(doc), decodeURIComponent(file));
     const where = `${doc}:${line}: ${target}`;
     if (!resolved.startsWith(root + path.sep)) {
       problems.push(`${where} (outside the repository)`);
@@ -75,8 +79,10 @@ function brokenLinks(doc: string, root = REPO): string[] {
       continue;
     }
     if (anchor !== undefined) {
-      if (!resolved.endsWith('.md') || !fs.statSync(resolved).isFile()) problems.push(`${where} (anchor into a file that is not Markdown)`);
-      else if (!anchors(fs.readFileSync(resolved, 'utf8')).has(anchor)) problems.push(`${where} (no heading with this anchor)`);
+      if (!resolved.endsWith('.md') || !fs.statSync(resolved).isFile())
+        problems.push(`${where} (anchor into a file that is not Markdown)`);
+      else if (!anchors(fs.readFileSync(resolved, 'utf8')).has(anchor))
+        problems.push(`${where} (no heading with this anchor)`);
     }
   }
   return problems;
@@ -84,15 +90,24 @@ function brokenLinks(doc: string, root = REPO): string[] {
 
 describe('the link checker itself', () => {
   test('anchors follow GitHub: punctuation and code marks dropped, spaces to hyphens, repeats numbered', () => {
-    const text = '# The CLI\n## The local control plane (`stacks/local/control-plane.ts`)\n## Give a pipeline access: platform chart and app chart\n## Notes\n## Notes\n```\n# not a heading\n```\n';
+    const text =
+      '# The CLI\n## The local control plane (`stacks/local/control-plane.ts`)\n## Give a pipeline access: platform chart and app chart\n## Notes\n## Notes\n```\n# not a heading\n```\n';
     expect([...anchors(text)]).toEqual([
-      'the-cli', 'the-local-control-plane-stackslocalcontrol-planets', 'give-a-pipeline-access-platform-chart-and-app-chart', 'notes', 'notes-1',
+      'the-cli',
+      'the-local-control-plane-stackslocalcontrol-planets',
+      'give-a-pipeline-access-platform-chart-and-app-chart',
+      'notes',
+      'notes-1',
     ]);
   });
 
   test('links in code are not links; external links are not checked', () => {
-    const text = 'see [a](docs/a.md#x) and [b](https://example.com)\n`[c](nope.md)`\n```\n[d](nope.md)\n```\n[e](#top)\n';
-    expect(relativeLinks(text)).toEqual([{ target: 'docs/a.md#x', line: 1 }, { target: '#top', line: 6 }]);
+    const text =
+      'see [a](docs/a.md#x) and [b](https://example.com)\n`[c](nope.md)`\n```\n[d](nope.md)\n```\n[e](#top)\n';
+    expect(relativeLinks(text)).toEqual([
+      { target: 'docs/a.md#x', line: 1 },
+      { target: '#top', line: 6 },
+    ]);
   });
 
   test('a missing file, a missing heading and a path outside the tree are reported', () => {
@@ -100,9 +115,14 @@ describe('the link checker itself', () => {
     try {
       fs.mkdirSync(path.join(root, 'docs'));
       fs.writeFileSync(path.join(root, 'docs/a.md'), '# A\n## Known part\n');
-      fs.writeFileSync(path.join(root, 'README.md'), '# R\n[ok](docs/a.md#known-part) [gone](docs/b.md) [bad](docs/a.md#unknown) [up](../x.md) [self](#r)\n');
+      fs.writeFileSync(
+        path.join(root, 'README.md'),
+        '# R\n[ok](docs/a.md#known-part) [gone](docs/b.md) [bad](docs/a.md#unknown) [up](../x.md) [self](#r)\n',
+      );
       expect(brokenLinks('README.md', root)).toEqual([
-        'README.md:2: docs/b.md (no such file)', 'README.md:2: docs/a.md#unknown (no heading with this anchor)', 'README.md:2: ../x.md (outside the repository)',
+        'README.md:2: docs/b.md (no such file)',
+        'README.md:2: docs/a.md#unknown (no heading with this anchor)',
+        'README.md:2: ../x.md (outside the repository)',
       ]);
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
@@ -118,7 +138,14 @@ describe('README.md and docs/*.md', () => {
   test('the README links each task-oriented document', () => {
     const readme = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
     const linked = new Set(relativeLinks(readme).map((l) => l.target.split('#')[0]));
-    for (const doc of ['docs/constructs.md', 'docs/cli.md', 'docs/operations.md', 'docs/controls.md', 'docs/coverage.md', 'docs/ARCHITECTURE.md']) {
+    for (const doc of [
+      'docs/constructs.md',
+      'docs/cli.md',
+      'docs/operations.md',
+      'docs/controls.md',
+      'docs/coverage.md',
+      'docs/ARCHITECTURE.md',
+    ]) {
       expect([doc, linked.has(doc)]).toEqual([doc, true]);
     }
   });

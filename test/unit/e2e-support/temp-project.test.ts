@@ -27,8 +27,10 @@ test('the program sources are copied; node_modules and tools are links', () => {
     expect(fs.lstatSync(path.join(project, d)).isSymbolicLink()).toBe(false);
     expect(fs.readFileSync(path.join(project, d, 'sub', 'file.ts'), 'utf8')).toBe(`export const v = '${d} v1';\n`);
   }
-  for (const d of PROJECT_LINKED_DIRS) expect(fs.realpathSync(path.join(project, d))).toBe(fs.realpathSync(path.join(repo, d)));
-  for (const f of ['Pulumi.yaml', 'tsconfig.json', 'package.json']) expect(fs.readFileSync(path.join(project, f), 'utf8')).toBe(`${f}\n`);
+  for (const d of PROJECT_LINKED_DIRS)
+    expect(fs.realpathSync(path.join(project, d))).toBe(fs.realpathSync(path.join(repo, d)));
+  for (const f of ['Pulumi.yaml', 'tsconfig.json', 'package.json'])
+    expect(fs.readFileSync(path.join(project, f), 'utf8')).toBe(`${f}\n`);
 });
 
 test('an edit of the repository after the project was made does not reach the project', () => {

@@ -23,8 +23,15 @@ describe('examples/app: platform chart and app chart', () => {
   test('type-checks; every object belongs to one of the two charts', () => {
     expect(typeCheckReadmeExample(SOURCE)).toEqual([]);
     expect(platform.length + appChart.length).toBe(objs.length);
-    expect(appChart.map((o) => o.kind).sort()).toEqual(['Deployment', 'PodDisruptionBudget', 'Service', 'ServiceAccount']);
-    expect(new Set(platform.map((o) => o.kind))).toEqual(new Set(['Namespace', 'ResourceQuota', 'LimitRange', 'NetworkPolicy', 'ServiceAccount', 'Role', 'RoleBinding']));
+    expect(appChart.map((o) => o.kind).sort()).toEqual([
+      'Deployment',
+      'PodDisruptionBudget',
+      'Service',
+      'ServiceAccount',
+    ]);
+    expect(new Set(platform.map((o) => o.kind))).toEqual(
+      new Set(['Namespace', 'ResourceQuota', 'LimitRange', 'NetworkPolicy', 'ServiceAccount', 'Role', 'RoleBinding']),
+    );
   });
 
   test('the pipeline identity holds the deployer preset, reads no Secret, and only the platform team may request its tokens', () => {
@@ -33,9 +40,15 @@ describe('examples/app: platform chart and app chart', () => {
     expect(rules.map((r) => secretsReadProblem(r)).filter(Boolean)).toEqual([]);
     expect(allowed(rules, 'ServiceAccount', 'create')).toBe(true);
     const issuer = platform.find((o) => o.kind === 'Role' && o.metadata.name === 'shop-deployer-token-issuer');
-    expect(issuer?.rules).toEqual([{ apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'], resourceNames: ['shop-deployer'] }]);
-    const issuerBinding = platform.find((o) => o.kind === 'RoleBinding' && o.roleRef.name === 'shop-deployer-token-issuer');
-    expect(issuerBinding?.subjects).toEqual([{ kind: 'Group', name: 'platform-team', apiGroup: 'rbac.authorization.k8s.io' }]);
+    expect(issuer?.rules).toEqual([
+      { apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'], resourceNames: ['shop-deployer'] },
+    ]);
+    const issuerBinding = platform.find(
+      (o) => o.kind === 'RoleBinding' && o.roleRef.name === 'shop-deployer-token-issuer',
+    );
+    expect(issuerBinding?.subjects).toEqual([
+      { kind: 'Group', name: 'platform-team', apiGroup: 'rbac.authorization.k8s.io' },
+    ]);
   });
 
   test.each(APPLY_VERBS)('the deployer may %s every object of the app chart', (verb) => {
@@ -44,7 +57,8 @@ describe('examples/app: platform chart and app chart', () => {
 
   test("the deployer may not change the platform chart's namespace-level objects", () => {
     for (const kind of ['ResourceQuota', 'LimitRange', 'NetworkPolicy', 'Role', 'RoleBinding']) {
-      for (const verb of ['create', 'update', 'patch', 'delete']) expect([kind, verb, allowed(rules, kind, verb)]).toEqual([kind, verb, false]);
+      for (const verb of ['create', 'update', 'patch', 'delete'])
+        expect([kind, verb, allowed(rules, kind, verb)]).toEqual([kind, verb, false]);
     }
   });
 

@@ -13,7 +13,12 @@ const ROOT = path.resolve(__dirname, '../../..');
 
 function run(cmd: string, args: string[], cwd: string): string {
   try {
-    return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_update_notifier: 'false' } });
+    return execFileSync(cmd, args, {
+      cwd,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, npm_config_update_notifier: 'false' },
+    });
   } catch (e: any) {
     throw new Error(`${cmd} ${args.join(' ')} failed in ${cwd}:\n${e.stdout ?? ''}\n${e.stderr ?? ''}`, { cause: e });
   }
@@ -39,7 +44,9 @@ describe('examples/app consumes the packed package', () => {
     // The example names the tarball of its version; point it at what was just packed.
     const pkgPath = path.join(appDir, 'package.json');
     const pkg = JSON.parse(fs.readFileSync(pkgPath, 'utf8'));
-    expect(pkg.dependencies['hardened-cluster-blueprint']).toMatch(/^file:\.\.\/\.\.\/hardened-cluster-blueprint-.*\.tgz$/);
+    expect(pkg.dependencies['hardened-cluster-blueprint']).toMatch(
+      /^file:\.\.\/\.\.\/hardened-cluster-blueprint-.*\.tgz$/,
+    );
     pkg.dependencies['hardened-cluster-blueprint'] = `file:../../${tarball}`;
     fs.writeFileSync(pkgPath, JSON.stringify(pkg, null, 2));
 
@@ -50,9 +57,15 @@ describe('examples/app consumes the packed package', () => {
     }
     run('npm', ['run', 'synth'], appDir);
     // Two charts: the platform's (namespace, RBAC, NetworkPolicies) and the pipeline's (workload).
-    expect(fs.readdirSync(path.join(appDir, 'cdk8s.out')).sort()).toEqual(['shop-app.k8s.yaml', 'shop-platform.k8s.yaml']);
-    docs = ['shop-platform', 'shop-app'].flatMap((chart) => parseAllDocuments(fs.readFileSync(path.join(appDir, 'cdk8s.out', `${chart}.k8s.yaml`), 'utf8'))
-      .map((d) => ({ ...(d.toJSON() as object), chart }) as any).filter((d) => d.kind));
+    expect(fs.readdirSync(path.join(appDir, 'cdk8s.out')).sort()).toEqual([
+      'shop-app.k8s.yaml',
+      'shop-platform.k8s.yaml',
+    ]);
+    docs = ['shop-platform', 'shop-app'].flatMap((chart) =>
+      parseAllDocuments(fs.readFileSync(path.join(appDir, 'cdk8s.out', `${chart}.k8s.yaml`), 'utf8'))
+        .map((d) => ({ ...(d.toJSON() as object), chart }) as any)
+        .filter((d) => d.kind),
+    );
   });
 
   afterAll(() => {
@@ -94,7 +107,9 @@ describe('examples/app consumes the packed package', () => {
     // constructs' internal pod checks are not part of the public API).
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the package as installed in the scratch app, resolved at run time
     const policies = require(require.resolve('hardened-cluster-blueprint/policies', { paths: [appDir] }));
-    const findings: Array<{ control: string; status: string; object?: { name?: string } }> = policies.evaluate(docs.map(({ chart: _chart, ...object }) => ({ object, source: {} })));
+    const findings: Array<{ control: string; status: string; object?: { name?: string } }> = policies.evaluate(
+      docs.map(({ chart: _chart, ...object }) => ({ object, source: {} })),
+    );
     const workload = findings.filter((f) => f.control.startsWith('HCB-WORKLOAD-') && f.object?.name === 'web');
     expect(workload.filter((f) => f.status === 'pass').length).toBeGreaterThan(5);
     expect(workload.filter((f) => f.status === 'fail' || f.status === 'error')).toEqual([]);
@@ -104,7 +119,9 @@ describe('examples/app consumes the packed package', () => {
     expect(find('NetworkPolicy', 'allow-web-to-db').chart).toBe('shop-platform');
     for (const doc of docs) expect(doc.metadata.annotations['hcb.dev/construct-path'].split('/')[0]).toBe(doc.chart);
     // The whole audit (every control) of both charts as installed: no fail, no error.
-    const all: Array<{ status: string; control: string }> = policies.evaluate(docs.map(({ chart: _chart, ...object }) => ({ object, source: {} })));
+    const all: Array<{ status: string; control: string }> = policies.evaluate(
+      docs.map(({ chart: _chart, ...object }) => ({ object, source: {} })),
+    );
     expect(all.filter((f) => f.status === 'fail' || f.status === 'error')).toEqual([]);
   });
 });

@@ -31,16 +31,29 @@ export const RESOURCES: Record<string, [string, string]> = {
 export const APPLY_VERBS = ['get', 'create', 'update', 'patch', 'delete'];
 
 /** The RoleBindings of `platform` that bind ServiceAccount `account` in `namespace`, and the rules of the Role they name. */
-export function rulesOfServiceAccount(platform: Obj[], namespace: string, account: string): { bindings: Obj[]; role: Obj | undefined; rules: Obj[] } {
-  const bindings = platform.filter((o) => o.kind === 'RoleBinding' && o.metadata.namespace === namespace
-    && (o.subjects ?? []).some((s: Obj) => s.kind === 'ServiceAccount' && s.name === account && s.namespace === namespace));
-  const role = platform.find((o) => o.kind === 'Role' && o.metadata.namespace === namespace && o.metadata.name === bindings[0]?.roleRef?.name);
+export function rulesOfServiceAccount(
+  platform: Obj[],
+  namespace: string,
+  account: string,
+): { bindings: Obj[]; role: Obj | undefined; rules: Obj[] } {
+  const bindings = platform.filter(
+    (o) =>
+      o.kind === 'RoleBinding' &&
+      o.metadata.namespace === namespace &&
+      (o.subjects ?? []).some(
+        (s: Obj) => s.kind === 'ServiceAccount' && s.name === account && s.namespace === namespace,
+      ),
+  );
+  const role = platform.find(
+    (o) => o.kind === 'Role' && o.metadata.namespace === namespace && o.metadata.name === bindings[0]?.roleRef?.name,
+  );
   return { bindings, role, rules: role?.rules ?? [] };
 }
 
 /** True when the rules allow `verb` on objects of `kind`. */
 export function allowed(rules: Obj[], kind: string, verb: string): boolean {
-  if (!(kind in RESOURCES)) throw new Error(`no API resource known for ${kind}: add it to RESOURCES so the deployer's rights are checked`);
+  if (!(kind in RESOURCES))
+    throw new Error(`no API resource known for ${kind}: add it to RESOURCES so the deployer's rights are checked`);
   const [group, resource] = RESOURCES[kind];
   return rules.some((r) => grantsOn(r, group, resource, [verb]).length > 0);
 }

@@ -22,21 +22,36 @@ const TYPESCRIPT = '~5.9.0';
  * (ssh2, the hosts target's SSH transport, is an optional peer dependency: declared.)
  */
 const UNDECLARED_ON_PURPOSE: Record<string, string> = {
-  'dist/stacks/local/resource.js ts-node': 'loaded only when the runner module is a .ts file (this repository run from source)',
-  'dist/stacks/hosts/target.js ts-node': 'loaded only when the bring-up/join module is a .ts file (this repository run from source)',
+  'dist/stacks/local/resource.js ts-node':
+    'loaded only when the runner module is a .ts file (this repository run from source)',
+  'dist/stacks/hosts/target.js ts-node':
+    'loaded only when the bring-up/join module is a .ts file (this repository run from source)',
 };
 
 function run(cmd: string, args: string[], cwd: string): string {
   try {
-    return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' } });
+    return execFileSync(cmd, args, {
+      cwd,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' },
+    });
   } catch (e: any) {
     throw new Error(`${cmd} ${args.join(' ')} failed in ${cwd}:\n${e.stdout ?? ''}\n${e.stderr ?? ''}`, { cause: e });
   }
 }
 
 /** A command that may exit non-zero: its exit status and output. */
-function runStatus(cmd: string, args: string[], cwd: string): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, npm_config_update_notifier: 'false' } });
+function runStatus(
+  cmd: string,
+  args: string[],
+  cwd: string,
+): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(cmd, args, {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, npm_config_update_notifier: 'false' },
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -71,12 +86,25 @@ describe('a new app repo following the README', () => {
     // The README's line with the package name replaced by the tarball just packed.
     const [npm, ...args] = readmeInstallLine();
     expect(npm).toBe('npm');
-    run(npm, args.map((a) => (a === 'hardened-cluster-blueprint' ? tarball : a)), app);
+    run(
+      npm,
+      args.map((a) => (a === 'hardened-cluster-blueprint' ? tarball : a)),
+      app,
+    );
     run('npm', ['install', '--save-dev', `typescript@${TYPESCRIPT}`, '@types/node@20'], app);
     fs.writeFileSync(path.join(app, 'main.ts'), readmeExampleSource());
     fs.writeFileSync(
       path.join(app, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'commonjs', strict: true, outDir: 'out', skipLibCheck: false, esModuleInterop: true } }),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'commonjs',
+          strict: true,
+          outDir: 'out',
+          skipLibCheck: false,
+          esModuleInterop: true,
+        },
+      }),
     );
   });
 
@@ -103,15 +131,27 @@ describe('a new app repo following the README', () => {
         "const f = evaluate([{ object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'x' }, spec: { containers: [{ name: 'c', image: 'i', securityContext: { privileged: true } }] } }, source: {} }]);\n" +
         "if (!f.some((x) => x.control === 'HCB-WORKLOAD-PRIVILEGED' && x.status === 'fail')) throw new Error('privileged pod not failed');\n",
     );
-    run(path.join(app, 'node_modules', '.bin', 'tsc'), ['--strict', '--module', 'commonjs', '--moduleResolution', 'node10', '--outDir', 'out-audit', 'audit.ts'], app);
+    run(
+      path.join(app, 'node_modules', '.bin', 'tsc'),
+      ['--strict', '--module', 'commonjs', '--moduleResolution', 'node10', '--outDir', 'out-audit', 'audit.ts'],
+      app,
+    );
     run('node', ['out-audit/audit.js'], app);
   });
 
   test('hardened-cluster-blueprint/policies resolves under node16 (exports, compiled and run) and bundler (type-checked)', () => {
     // audit.ts from the test above: the same import, now through package.json "exports".
-    run(path.join(app, 'node_modules', '.bin', 'tsc'), ['--strict', '--module', 'node16', '--moduleResolution', 'node16', '--outDir', 'out-audit16', 'audit.ts'], app);
+    run(
+      path.join(app, 'node_modules', '.bin', 'tsc'),
+      ['--strict', '--module', 'node16', '--moduleResolution', 'node16', '--outDir', 'out-audit16', 'audit.ts'],
+      app,
+    );
     run('node', ['out-audit16/audit.js'], app);
-    run(path.join(app, 'node_modules', '.bin', 'tsc'), ['--strict', '--module', 'esnext', '--moduleResolution', 'bundler', '--noEmit', 'audit.ts'], app);
+    run(
+      path.join(app, 'node_modules', '.bin', 'tsc'),
+      ['--strict', '--module', 'esnext', '--moduleResolution', 'bundler', '--noEmit', 'audit.ts'],
+      app,
+    );
   });
 
   test('every module the package ships loads: relative requires and source maps resolve inside the package, bare requires are declared', () => {
@@ -133,33 +173,58 @@ describe('a new app repo following the README', () => {
       for (const [, spec] of src.matchAll(/require\(["']([^"']+)["']\)/g)) {
         if (spec.startsWith('.')) {
           const base = path.normalize(path.join(path.dirname(file), spec));
-          if (![base, `${base}.js`, `${base}.json`, path.join(base, 'index.js')].some((c) => shipped.has(c))) problems.push(`${file}: require('${spec}') is not in the package`);
+          if (![base, `${base}.js`, `${base}.json`, path.join(base, 'index.js')].some((c) => shipped.has(c)))
+            problems.push(`${file}: require('${spec}') is not in the package`);
           continue;
         }
-        const name = spec.replace(/^node:/, '').split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
+        const name = spec
+          .replace(/^node:/, '')
+          .split('/')
+          .slice(0, spec.startsWith('@') ? 2 : 1)
+          .join('/');
         if (builtinModules.includes(name) || declared.has(name) || UNDECLARED_ON_PURPOSE[`${file} ${name}`]) continue;
         problems.push(`${file}: require('${spec}') is neither a Node.js module nor a dependency or peer dependency`);
       }
       const map = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(src)?.[1];
-      if (map && !map.startsWith('data:') && !shipped.has(path.normalize(path.join(path.dirname(file), map)))) problems.push(`${file}: its source map ${map} is not in the package`);
+      if (map && !map.startsWith('data:') && !shipped.has(path.normalize(path.join(path.dirname(file), map))))
+        problems.push(`${file}: its source map ${map} is not in the package`);
     }
     // ssh2 is declared as an optional peer (only the hosts target loads it).
-    expect([pkg.peerDependencies?.ssh2, pkg.peerDependenciesMeta?.ssh2?.optional]).toEqual([expect.stringMatching(/^\^1\./), true]);
+    expect([pkg.peerDependencies?.ssh2, pkg.peerDependenciesMeta?.ssh2?.optional]).toEqual([
+      expect.stringMatching(/^\^1\./),
+      true,
+    ]);
     // The hosts backup builds its host program from tools/hosts (standard library only, so no
     // module download): its Go sources are in the package.
-    for (const f of ['tools/hosts/go.mod', 'tools/hosts/host-backup/main.go']) if (!fs.existsSync(path.join(pkgDir, f))) problems.push(`${f} is not in the package`);
-    if (fs.existsSync(path.join(pkgDir, 'tools/hosts/go.mod')) && /^\s*require\b/m.test(fs.readFileSync(path.join(pkgDir, 'tools/hosts/go.mod'), 'utf8'))) {
+    for (const f of ['tools/hosts/go.mod', 'tools/hosts/host-backup/main.go'])
+      if (!fs.existsSync(path.join(pkgDir, f))) problems.push(`${f} is not in the package`);
+    if (
+      fs.existsSync(path.join(pkgDir, 'tools/hosts/go.mod')) &&
+      /^\s*require\b/m.test(fs.readFileSync(path.join(pkgDir, 'tools/hosts/go.mod'), 'utf8'))
+    ) {
       problems.push('tools/hosts/go.mod requires modules: an installed package would have to download them');
     }
     // Every entry point package.json names exists.
-    const targets = [pkg.main, pkg.types, ...Object.values(pkg.bin ?? {}),
-      ...Object.values(pkg.exports ?? {}).flatMap((e) => (typeof e === 'string' ? [e] : Object.values(e as Record<string, string>)))];
-    for (const t of targets as string[]) if (!fs.existsSync(path.join(pkgDir, t))) problems.push(`package.json names ${t}, which is not in the package`);
+    const targets = [
+      pkg.main,
+      pkg.types,
+      ...Object.values(pkg.bin ?? {}),
+      ...Object.values(pkg.exports ?? {}).flatMap((e) =>
+        typeof e === 'string' ? [e] : Object.values(e as Record<string, string>),
+      ),
+    ];
+    for (const t of targets as string[])
+      if (!fs.existsSync(path.join(pkgDir, t))) problems.push(`package.json names ${t}, which is not in the package`);
     expect(problems).toEqual([]);
   });
 
   test('shipped source maps carry their sources', () => {
-    const map = JSON.parse(fs.readFileSync(path.join(app, 'node_modules', 'hardened-cluster-blueprint', 'dist', 'constructs', 'blueprint.js.map'), 'utf8'));
+    const map = JSON.parse(
+      fs.readFileSync(
+        path.join(app, 'node_modules', 'hardened-cluster-blueprint', 'dist', 'constructs', 'blueprint.js.map'),
+        'utf8',
+      ),
+    );
     expect(map.sourcesContent?.[0]).toContain('class Blueprint');
     expect(fs.existsSync(path.join(app, 'node_modules', 'hardened-cluster-blueprint', 'LICENSE'))).toBe(true);
   });
@@ -170,7 +235,9 @@ describe('a new app repo following the README', () => {
     const out = path.join(app, 'dist');
     const files = fs.readdirSync(out).filter((f) => f.endsWith('.yaml'));
     expect(files.length).toBeGreaterThan(0);
-    const kinds = files.flatMap((f) => parseAllDocuments(fs.readFileSync(path.join(out, f), 'utf8')).map((d) => (d.toJSON() as any)?.kind));
+    const kinds = files.flatMap((f) =>
+      parseAllDocuments(fs.readFileSync(path.join(out, f), 'utf8')).map((d) => (d.toJSON() as any)?.kind),
+    );
     expect(kinds).toEqual(expect.arrayContaining(['Namespace', 'Deployment', 'NetworkPolicy', 'RoleBinding']));
   });
 
@@ -197,9 +264,20 @@ describe('a new app repo following the README', () => {
       const s = hcb(['synth', '--out', out, '--namespace', 'shop']);
       expect(s.stderr).toContain('hcb synth: wrote');
       expect(s.status).toBe(0);
-      expect(fs.readdirSync(out).sort()).toEqual(expect.arrayContaining(['cluster.yaml', 'control-plane.yaml', 'exceptions.yaml']));
+      expect(fs.readdirSync(out).sort()).toEqual(
+        expect.arrayContaining(['cluster.yaml', 'control-plane.yaml', 'exceptions.yaml']),
+      );
       // SARIF names the tool's version (the JSON report leaves it out on purpose: it changes only with the findings).
-      const a = hcb(['audit', path.join(out, 'cluster.yaml'), '--exceptions', path.join(out, 'exceptions.yaml'), '--format', 'sarif', '--scope', 'workloads,namespaces,rbac']);
+      const a = hcb([
+        'audit',
+        path.join(out, 'cluster.yaml'),
+        '--exceptions',
+        path.join(out, 'exceptions.yaml'),
+        '--format',
+        'sarif',
+        '--scope',
+        'workloads,namespaces,rbac',
+      ]);
       expect(a.stderr).toContain('→ exit 0');
       expect(a.status).toBe(0);
       const sarif = JSON.parse(a.stdout);
@@ -209,16 +287,25 @@ describe('a new app repo following the README', () => {
     });
 
     test('audit of a file fails a privileged pod (exit 1)', () => {
-      fs.writeFileSync(path.join(app, 'pod.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: x}\nspec:\n  containers: [{name: c, image: i, securityContext: {privileged: true}}]\n');
+      fs.writeFileSync(
+        path.join(app, 'pod.yaml'),
+        'apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: x}\nspec:\n  containers: [{name: c, image: i, securityContext: {privileged: true}}]\n',
+      );
       const a = hcb(['audit', 'pod.yaml', '--format', 'json']);
       expect(a.status).toBe(1);
-      expect(JSON.parse(a.stdout).results).toEqual(expect.arrayContaining([expect.objectContaining({ control: 'HCB-WORKLOAD-PRIVILEGED', status: 'fail' })]));
+      expect(JSON.parse(a.stdout).results).toEqual(
+        expect.arrayContaining([expect.objectContaining({ control: 'HCB-WORKLOAD-PRIVILEGED', status: 'fail' })]),
+      );
     });
 
     test("verify's default state directory is the app repo's .hcb/clusters/local, not inside node_modules", () => {
       const v = hcb(['verify', '--format', 'json']);
       expect(v.status).toBe(1);
-      const files = new Set((JSON.parse(v.stdout).results as Array<{ object?: { file?: string | null } }>).map((r) => r.object?.file).filter((f) => f?.startsWith('live:/')));
+      const files = new Set(
+        (JSON.parse(v.stdout).results as Array<{ object?: { file?: string | null } }>)
+          .map((r) => r.object?.file)
+          .filter((f) => f?.startsWith('live:/')),
+      );
       expect([...files]).toEqual([`live:${path.join(fs.realpathSync(app), '.hcb', 'clusters', 'local')}`]);
     });
   });
@@ -240,23 +327,39 @@ describe('an app repo on cdk8s-plus-33 uses its own cdk8s-plus types with our co
     fs.writeFileSync(path.join(app, 'main.ts'), PLUS33_APP);
     fs.writeFileSync(
       path.join(app, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'commonjs', strict: true, outDir: 'out', skipLibCheck: false, esModuleInterop: true } }),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'commonjs',
+          strict: true,
+          outDir: 'out',
+          skipLibCheck: false,
+          esModuleInterop: true,
+        },
+      }),
     );
   });
 
   test('one copy of constructs and cdk8s beside both cdk8s-plus majors', () => {
     const nested = path.join(app, 'node_modules', 'hardened-cluster-blueprint', 'node_modules');
-    for (const p of ['constructs', 'cdk8s', 'cdk8s-plus-28', 'cdk8s-plus-33']) expect(fs.existsSync(path.join(nested, p))).toBe(false);
-    for (const p of ['cdk8s-plus-28', 'cdk8s-plus-33']) expect(fs.existsSync(path.join(app, 'node_modules', p, 'package.json'))).toBe(true);
+    for (const p of ['constructs', 'cdk8s', 'cdk8s-plus-28', 'cdk8s-plus-33'])
+      expect(fs.existsSync(path.join(nested, p))).toBe(false);
+    for (const p of ['cdk8s-plus-28', 'cdk8s-plus-33'])
+      expect(fs.existsSync(path.join(app, 'node_modules', p, 'package.json'))).toBe(true);
   });
 
   test('compiles with strict tsc, synthesizes, renders the cdk8s-plus-33 probes and env values, audits clean', () => {
     run(path.join(app, 'node_modules', '.bin', 'tsc'), ['-p', '.'], app);
     run('node', ['out/main.js'], app);
-    const docs = parseAllDocuments(fs.readFileSync(path.join(app, 'dist', 'shop.k8s.yaml'), 'utf8')).map((d) => d.toJSON() as any).filter(Boolean);
+    const docs = parseAllDocuments(fs.readFileSync(path.join(app, 'dist', 'shop.k8s.yaml'), 'utf8'))
+      .map((d) => d.toJSON() as any)
+      .filter(Boolean);
     const deployment = (name: string) => docs.find((d) => d.kind === 'Deployment' && d.metadata.name === name);
     const web = deployment('web').spec.template.spec.containers[0];
-    expect(web.livenessProbe).toEqual({ failureThreshold: 3, httpGet: { path: '/healthz', port: 8080, scheme: 'HTTP' } });
+    expect(web.livenessProbe).toEqual({
+      failureThreshold: 3,
+      httpGet: { path: '/healthz', port: 8080, scheme: 'HTTP' },
+    });
     expect(web.readinessProbe).toEqual({ failureThreshold: 3, tcpSocket: { port: 8080 } });
     expect(web.startupProbe).toEqual({ failureThreshold: 30, grpc: { port: 8080 }, periodSeconds: 2 });
     expect(web.env).toEqual([

@@ -48,8 +48,14 @@ describe('docs/constructs.md platform/app split', () => {
     expect(role?.metadata.labels['hcb.dev/access-preset']).toBe('deployer');
   });
 
-  test('the app chart holds the workloads, Services and autoscalers, all in the deployer\'s namespace', () => {
-    expect(appChart.map((o) => o.kind).sort()).toEqual(['Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Service', 'ServiceAccount']);
+  test("the app chart holds the workloads, Services and autoscalers, all in the deployer's namespace", () => {
+    expect(appChart.map((o) => o.kind).sort()).toEqual([
+      'Deployment',
+      'HorizontalPodAutoscaler',
+      'PodDisruptionBudget',
+      'Service',
+      'ServiceAccount',
+    ]);
     for (const o of appChart) expect(o.metadata.namespace).toBe('payments-prod');
   });
 
@@ -57,18 +63,24 @@ describe('docs/constructs.md platform/app split', () => {
     expect(refused(appChart, rules, verb)).toEqual([]);
   });
 
-  test('the platform chart holds what the deployer cannot apply, including the exposed workload\'s allow rule', () => {
+  test("the platform chart holds what the deployer cannot apply, including the exposed workload's allow rule", () => {
     const kinds = new Set(platform.map((o) => o.kind));
-    for (const kind of ['Namespace', 'ResourceQuota', 'LimitRange', 'NetworkPolicy', 'Role', 'RoleBinding']) expect(kinds).toContain(kind);
+    for (const kind of ['Namespace', 'ResourceQuota', 'LimitRange', 'NetworkPolicy', 'Role', 'RoleBinding'])
+      expect(kinds).toContain(kind);
     for (const kind of ['ResourceQuota', 'LimitRange', 'NetworkPolicy', 'Role', 'RoleBinding']) {
-      for (const verb of ['create', 'update', 'patch']) expect([kind, verb, allowed(kind, verb)]).toEqual([kind, verb, false]);
+      for (const verb of ['create', 'update', 'patch'])
+        expect([kind, verb, allowed(kind, verb)]).toEqual([kind, verb, false]);
     }
     const expose = platform.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'api-expose');
     expect(expose?.spec.podSelector).toEqual({ matchLabels: { 'hcb.dev/workload': 'api' } });
-    expect(expose?.spec.ingress).toEqual([{
-      from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } }, podSelector: {} }],
-      ports: [{ port: 8080, protocol: 'TCP' }],
-    }]);
+    expect(expose?.spec.ingress).toEqual([
+      {
+        from: [
+          { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } }, podSelector: {} },
+        ],
+        ports: [{ port: 8080, protocol: 'TCP' }],
+      },
+    ]);
   });
 
   test('the deployer reads no Secret and mints no token', () => {
@@ -78,6 +90,10 @@ describe('docs/constructs.md platform/app split', () => {
   });
 
   test('each chart audits clean on its own (no fail, no error)', () => {
-    for (const [name, chart] of [['platform', platform], ['app', appChart]] as const) expect(auditProblems(name, chart)).toEqual([]);
+    for (const [name, chart] of [
+      ['platform', platform],
+      ['app', appChart],
+    ] as const)
+      expect(auditProblems(name, chart)).toEqual([]);
   });
 });

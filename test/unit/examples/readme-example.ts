@@ -32,23 +32,37 @@ export function readmeExampleSource(readme = fs.readFileSync(path.join(ROOT, 'RE
  */
 export function typeCheckReadmeExample(source = readmeExampleSource()): string[] {
   const file = path.join(ROOT, 'test/unit/examples/__readme_example__.ts'); // virtual: never written
-  const config = ts.getParsedCommandLineOfConfigFile(path.join(ROOT, 'tsconfig.json'), {}, {
-    ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => { throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n')); },
-  });
+  const config = ts.getParsedCommandLineOfConfigFile(
+    path.join(ROOT, 'tsconfig.json'),
+    {},
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (d) => {
+        throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+      },
+    },
+  );
   if (!config) throw new Error('cannot read tsconfig.json');
   const options: ts.CompilerOptions = {
-    ...config.options, noEmit: true, declaration: false, isolatedModules: false,
-    baseUrl: ROOT, paths: { [PACKAGE]: ['constructs/index.ts'] },
+    ...config.options,
+    noEmit: true,
+    declaration: false,
+    isolatedModules: false,
+    baseUrl: ROOT,
+    paths: { [PACKAGE]: ['constructs/index.ts'] },
   };
   const host = ts.createCompilerHost(options);
   const { getSourceFile, fileExists, readFile } = host;
   host.getSourceFile = (name, lang, ...rest) =>
-    (path.resolve(name) === file ? ts.createSourceFile(name, source, lang) : getSourceFile.call(host, name, lang, ...rest));
+    path.resolve(name) === file
+      ? ts.createSourceFile(name, source, lang)
+      : getSourceFile.call(host, name, lang, ...rest);
   host.fileExists = (name) => path.resolve(name) === file || fileExists.call(host, name);
   host.readFile = (name) => (path.resolve(name) === file ? source : readFile.call(host, name));
   const program = ts.createProgram([file], options, host);
-  const diagnostics = [...program.getSyntacticDiagnostics(), ...program.getSemanticDiagnostics()]
-    .filter((d) => d.file && path.resolve(d.file.fileName) === file);
+  const diagnostics = [...program.getSyntacticDiagnostics(), ...program.getSemanticDiagnostics()].filter(
+    (d) => d.file && path.resolve(d.file.fileName) === file,
+  );
   return diagnostics.map((d) => {
     const { line } = d.file!.getLineAndCharacterOfPosition(d.start ?? 0);
     return `README example line ${line + 1}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
@@ -66,16 +80,24 @@ export function runReadmeExample(source = readmeExampleSource()): Array<Record<s
       }
     }
     const modules: Record<string, unknown> = { cdk8s: { ...cdk8s, App }, [PACKAGE]: blueprint };
-    const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } }).outputText;
+    const js = ts.transpileModule(source, {
+      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+    }).outputText;
     const fakeRequire = (name: string) => {
       if (!(name in modules)) throw new Error(`the README example imports "${name}", which this test does not provide`);
       return modules[name];
     };
     const module = { exports: {} };
     new Function('require', 'module', 'exports', js)(fakeRequire, module, module.exports);
-    const files = fs.readdirSync(outdir).filter((f) => f.endsWith('.yaml')).sort();
+    const files = fs
+      .readdirSync(outdir)
+      .filter((f) => f.endsWith('.yaml'))
+      .sort();
     if (files.length === 0) throw new Error('the README example wrote no manifests (does it call app.synth()?)');
-    return files.flatMap((f) => parseAllDocuments(fs.readFileSync(path.join(outdir, f), 'utf8')).map((d) => d.toJS() as Record<string, any>))
+    return files
+      .flatMap((f) =>
+        parseAllDocuments(fs.readFileSync(path.join(outdir, f), 'utf8')).map((d) => d.toJS() as Record<string, any>),
+      )
       .filter((o) => o !== null);
   } finally {
     fs.rmSync(outdir, { recursive: true, force: true });

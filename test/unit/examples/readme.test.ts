@@ -16,14 +16,21 @@ describe('README example', () => {
   });
 
   test('the type check can fail (a misspelt prop is reported)', () => {
-    const broken = readmeExampleSource().replace('protectionNeed: prod.protectionNeed', 'protectionNeeds: prod.protectionNeed');
+    const broken = readmeExampleSource().replace(
+      'protectionNeed: prod.protectionNeed',
+      'protectionNeeds: prod.protectionNeed',
+    );
     expect(broken).not.toEqual(readmeExampleSource());
     expect(typeCheckReadmeExample(broken).join('\n')).toMatch(/protectionNeeds/);
   });
 
   test('synthesizes hardened namespaces, presets and a workload whose pods meet Pod Security restricted', () => {
     const objs = runReadmeExample();
-    const names = (kind: string) => objs.filter((o) => o.kind === kind).map((o) => `${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`).sort();
+    const names = (kind: string) =>
+      objs
+        .filter((o) => o.kind === kind)
+        .map((o) => `${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`)
+        .sort();
     expect(names('Namespace')).toEqual(['payments-dev', 'payments-prod']);
     for (const ns of objs.filter((o) => o.kind === 'Namespace')) {
       expect(ns.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
@@ -31,14 +38,24 @@ describe('README example', () => {
     expect(names('Deployment')).toEqual(['payments-prod/api']);
     expect(names('PodDisruptionBudget')).toEqual(['payments-prod/api']);
     expect(names('NetworkPolicy')).toContain('payments-prod/allow-api-from-ingress');
-    expect(names('RoleBinding')).toEqual(expect.arrayContaining(['payments-prod/hcb-viewer', 'payments-prod/hcb-developer', 'payments-prod/hcb-namespace-admin']));
+    expect(names('RoleBinding')).toEqual(
+      expect.arrayContaining([
+        'payments-prod/hcb-viewer',
+        'payments-prod/hcb-developer',
+        'payments-prod/hcb-namespace-admin',
+      ]),
+    );
 
     const pod = objs.find((o) => o.kind === 'Deployment')!.spec.template.spec;
     expect(checkPodSpec(pod)).toEqual([]);
     // The fields Pod Security "restricted" looks at.
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
     for (const c of pod.containers) {
-      expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, privileged: false, capabilities: { drop: ['ALL'] } });
+      expect(c.securityContext).toMatchObject({
+        allowPrivilegeEscalation: false,
+        privileged: false,
+        capabilities: { drop: ['ALL'] },
+      });
       expect(c.securityContext.runAsUser).not.toBe(0);
       expect((c.ports ?? []).some((p: { hostPort?: number }) => p.hostPort)).toBe(false);
     }

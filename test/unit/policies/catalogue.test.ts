@@ -24,7 +24,8 @@ describe('catalogue invariants', () => {
    * something the blueprint relies on. Each with the reason; none may claim a framework.
    */
   const UNMAPPED: Record<string, string> = {
-    'HCB-KUBELET-FAIL-CGROUP-V1': 'no requirement asks for cgroup v2; BSI APP.4.4 asks for namespaces and cgroups, which v1 has too',
+    'HCB-KUBELET-FAIL-CGROUP-V1':
+      'no requirement asks for cgroup v2; BSI APP.4.4 asks for namespaces and cgroups, which v1 has too',
   };
 
   it('gives every control a framework reference (except the listed unmapped ones), a title, a rationale and a remediation', () => {
@@ -41,7 +42,8 @@ describe('catalogue invariants', () => {
 
   it('has a check exactly on automated controls and evidence on the others', () => {
     for (const c of CATALOGUE) {
-      if (c.automation === 'automated') expect({ id: c.id, check: typeof c.check }).toEqual({ id: c.id, check: 'function' });
+      if (c.automation === 'automated')
+        expect({ id: c.id, check: typeof c.check }).toEqual({ id: c.id, check: 'function' });
       else {
         expect({ id: c.id, check: c.check }).toEqual({ id: c.id, check: undefined });
         expect({ id: c.id, evidence: (c.evidence ?? '').length > 20 }).toEqual({ id: c.id, evidence: true });
@@ -73,7 +75,11 @@ describe('catalogue invariants', () => {
 describe('framework coverage', () => {
   it('covers every canonical ID of every framework and references no unknown ID', () => {
     for (const c of coverage()) {
-      expect({ framework: c.framework, uncovered: c.uncovered, unknown: c.unknown }).toEqual({ framework: c.framework, uncovered: [], unknown: [] });
+      expect({ framework: c.framework, uncovered: c.uncovered, unknown: c.unknown }).toEqual({
+        framework: c.framework,
+        uncovered: [],
+        unknown: [],
+      });
       expect(c.automated.length + c.partial.length + c.manual.length + c.organisational.length).toBe(c.total);
     }
   });
@@ -90,29 +96,40 @@ describe('framework coverage', () => {
   });
 
   it('sorts IDs naturally', () => {
-    expect(['APP.4.4.A10', 'APP.4.4.A2', 'APP.4.4.A1'].sort(compareIds)).toEqual(['APP.4.4.A1', 'APP.4.4.A2', 'APP.4.4.A10']);
+    expect(['APP.4.4.A10', 'APP.4.4.A2', 'APP.4.4.A1'].sort(compareIds)).toEqual([
+      'APP.4.4.A1',
+      'APP.4.4.A2',
+      'APP.4.4.A10',
+    ]);
     expect(['1.2.10', '1.2.2', '1.1.21'].sort(compareIds)).toEqual(['1.1.21', '1.2.2', '1.2.10']);
   });
 
   const shared = fs.existsSync(SHARED_IDS);
   if (!shared) {
     // eslint-disable-next-line no-console
-    console.warn(`Skipping the shared ID cross-check: ${SHARED_IDS} does not exist (it lives beside the repository, not in it).`);
+    console.warn(
+      `Skipping the shared ID cross-check: ${SHARED_IDS} does not exist (it lives beside the repository, not in it).`,
+    );
   }
-  (shared ? it : it.skip)(`matches the shared canonical ID list (${path.relative(REPO, SHARED_IDS)}) — skipped only when that file is absent`, () => {
-    const data = JSON.parse(fs.readFileSync(SHARED_IDS, 'utf8')) as Record<string, Array<Record<string, string>>>;
-    const referenced = new Map(FRAMEWORKS.map((f) => [f, new Set(CATALOGUE.flatMap((c) => c.frameworks[f] ?? []))]));
-    const missing: string[] = [];
-    for (const f of ['stig', 'bsi', 'ccn', 'scs'] as const) {
-      for (const entry of data[f] ?? []) if (!referenced.get(f)!.has(entry.id)) missing.push(`${f}:${entry.id}`);
-    }
-    expect(missing).toEqual([]);
-    // and our own lists carry the same IDs and facts
-    expect(STIG.requirements.map((r) => [r.id, r.responsibility]).sort()).toEqual(data.stig.map((e) => [e.id, e.responsibility]).sort());
-    expect(BSI.requirements.map((r) => [r.id, r.level])).toEqual(data.bsi.map((e) => [e.id, e.level]));
-    expect(CCN.requirements.map((r) => [r.id, r.criticality])).toEqual(data.ccn.map((e) => [e.id, e.criticality]));
-    expect(SCS.requirements.map((r) => [r.id, r.strength])).toEqual(data.scs.map((e) => [e.id, e.strength]));
-  });
+  (shared ? it : it.skip)(
+    `matches the shared canonical ID list (${path.relative(REPO, SHARED_IDS)}) — skipped only when that file is absent`,
+    () => {
+      const data = JSON.parse(fs.readFileSync(SHARED_IDS, 'utf8')) as Record<string, Array<Record<string, string>>>;
+      const referenced = new Map(FRAMEWORKS.map((f) => [f, new Set(CATALOGUE.flatMap((c) => c.frameworks[f] ?? []))]));
+      const missing: string[] = [];
+      for (const f of ['stig', 'bsi', 'ccn', 'scs'] as const) {
+        for (const entry of data[f] ?? []) if (!referenced.get(f)!.has(entry.id)) missing.push(`${f}:${entry.id}`);
+      }
+      expect(missing).toEqual([]);
+      // and our own lists carry the same IDs and facts
+      expect(STIG.requirements.map((r) => [r.id, r.responsibility]).sort()).toEqual(
+        data.stig.map((e) => [e.id, e.responsibility]).sort(),
+      );
+      expect(BSI.requirements.map((r) => [r.id, r.level])).toEqual(data.bsi.map((e) => [e.id, e.level]));
+      expect(CCN.requirements.map((r) => [r.id, r.criticality])).toEqual(data.ccn.map((e) => [e.id, e.criticality]));
+      expect(SCS.requirements.map((r) => [r.id, r.strength])).toEqual(data.scs.map((e) => [e.id, e.strength]));
+    },
+  );
 });
 
 describe('coverage claims (policies/frameworks/coverage-claims.ts)', () => {
@@ -123,30 +140,46 @@ describe('coverage claims (policies/frameworks/coverage-claims.ts)', () => {
     return c;
   };
   const claims = Object.entries(COVERAGE_CLAIMS).flatMap(([ctl, fws]) =>
-    Object.entries(fws ?? {}).flatMap(([fw, ids]) => Object.entries(ids ?? {}).map(([id, claim]) => ({ ctl, fw: fw as Framework, id, claim }))),
+    Object.entries(fws ?? {}).flatMap(([fw, ids]) =>
+      Object.entries(ids ?? {}).map(([id, claim]) => ({ ctl, fw: fw as Framework, id, claim })),
+    ),
   );
 
   it('has a claim for every automated BSI, CCN and SCS mapping of the catalogue', () => {
     const missing = CATALOGUE.filter((c) => c.automation === 'automated').flatMap((c) =>
-      CLAIMED_FRAMEWORKS.flatMap((f) => (c.frameworks[f] ?? []).filter((id) => COVERAGE_CLAIMS[c.id]?.[f]?.[id] === undefined).map((id) => `${c.id} ${f}:${id}`)),
+      CLAIMED_FRAMEWORKS.flatMap((f) =>
+        (c.frameworks[f] ?? [])
+          .filter((id) => COVERAGE_CLAIMS[c.id]?.[f]?.[id] === undefined)
+          .map((id) => `${c.id} ${f}:${id}`),
+      ),
     );
     expect(missing).toEqual([]);
-    for (const c of coverage()) expect({ framework: c.framework, unclaimed: c.unclaimed }).toEqual({ framework: c.framework, unclaimed: [] });
+    for (const c of coverage())
+      expect({ framework: c.framework, unclaimed: c.unclaimed }).toEqual({ framework: c.framework, unclaimed: [] });
   });
 
   it('names, in every claim, an existing automated control and a framework ID that control maps', () => {
     expect(claims.length).toBeGreaterThan(100);
     const wrong = claims
-      .filter(({ ctl, fw, id }) => byId.get(ctl)?.automation !== 'automated' || !(byId.get(ctl)?.frameworks[fw] ?? []).includes(id))
+      .filter(
+        ({ ctl, fw, id }) =>
+          byId.get(ctl)?.automation !== 'automated' || !(byId.get(ctl)?.frameworks[fw] ?? []).includes(id),
+      )
       .map(({ ctl, fw, id }) => `${ctl} ${fw}:${id}`);
     expect(wrong).toEqual([]);
   });
 
   it('gives every claim a one-line reason, and every partial claim says what it leaves out', () => {
     for (const { ctl, fw, id, claim } of claims) {
-      expect({ ctl, fw, id, reason: claim.reason.length >= 20 && !claim.reason.includes('\n') }).toEqual({ ctl, fw, id, reason: true });
+      expect({ ctl, fw, id, reason: claim.reason.length >= 20 && !claim.reason.includes('\n') }).toEqual({
+        ctl,
+        fw,
+        id,
+        reason: true,
+      });
       expect(['full', 'partial']).toContain(claim.coverage);
-      if (claim.coverage === 'partial') expect({ ctl, id, together: claim.together }).toEqual({ ctl, id, together: undefined });
+      if (claim.coverage === 'partial')
+        expect({ ctl, id, together: claim.together }).toEqual({ ctl, id, together: undefined });
     }
   });
 
@@ -155,7 +188,13 @@ describe('coverage claims (policies/frameworks/coverage-claims.ts)', () => {
       const group = [ctl, ...claim.together!].sort();
       for (const other of claim.together!) {
         const back = COVERAGE_CLAIMS[other]?.[fw as 'bsi']?.[id];
-        expect({ ctl, other, id, coverage: back?.coverage, group: [other, ...(back?.together ?? [])].sort() }).toEqual({ ctl, other, id, coverage: 'full', group });
+        expect({ ctl, other, id, coverage: back?.coverage, group: [other, ...(back?.together ?? [])].sort() }).toEqual({
+          ctl,
+          other,
+          id,
+          coverage: 'full',
+          group,
+        });
       }
     }
   });
@@ -164,11 +203,17 @@ describe('coverage claims (policies/frameworks/coverage-claims.ts)', () => {
     const bsi = frameworkCoverage('bsi');
     const ccn = frameworkCoverage('ccn');
     for (const id of ['APP.4.4.A2', 'APP.4.4.A12', 'APP.4.4.A14', 'APP.4.4.A20']) {
-      expect({ id, automated: bsi.automated.includes(id), partial: bsi.partial.includes(id) }).toEqual({ id, automated: false, partial: true });
+      expect({ id, automated: bsi.automated.includes(id), partial: bsi.partial.includes(id) }).toEqual({
+        id,
+        automated: false,
+        partial: true,
+      });
     }
     expect(ccn.automated).not.toContain('CCN-CL-02');
     expect(ccn.partial).toContain('CCN-CL-02');
-    expect(bsi.mappings['APP.4.4.A2'].find((m) => m.control === 'HCB-WORKLOAD-SECRETS-IN-ENV')).toMatchObject({ coverage: 'partial' });
+    expect(bsi.mappings['APP.4.4.A2'].find((m) => m.control === 'HCB-WORKLOAD-SECRETS-IN-ENV')).toMatchObject({
+      coverage: 'partial',
+    });
   });
 
   it('does not count a requirement that only partial mappings check as automated', () => {
@@ -184,7 +229,12 @@ describe('coverage claims (policies/frameworks/coverage-claims.ts)', () => {
   });
 
   it('counts a joint claim only when every control of the group is present and automated', () => {
-    const group = ['HCB-NODEFILE-KUBE-PROXY-KUBECONFIG', 'HCB-NODEFILE-KUBEADM-DROPIN', 'HCB-NODEFILE-KUBELET-CONFIG', 'HCB-NODEFILE-KUBELET-KUBECONFIG'];
+    const group = [
+      'HCB-NODEFILE-KUBE-PROXY-KUBECONFIG',
+      'HCB-NODEFILE-KUBEADM-DROPIN',
+      'HCB-NODEFILE-KUBELET-CONFIG',
+      'HCB-NODEFILE-KUBELET-KUBECONFIG',
+    ];
     const some = frameworkCoverage('ccn', group.slice(0, 3).map(control));
     expect(some.automated).not.toContain('CCN-CL-08');
     expect(some.partial).toContain('CCN-CL-08');
@@ -192,12 +242,19 @@ describe('coverage claims (policies/frameworks/coverage-claims.ts)', () => {
     const all = frameworkCoverage('ccn', group.map(control));
     expect(all.automated).toContain('CCN-CL-08');
     // the same group demoted to manual no longer counts
-    const demoted = frameworkCoverage('ccn', [...group.slice(0, 3).map(control), { ...control(group[3]), automation: 'manual', check: undefined }]);
+    const demoted = frameworkCoverage('ccn', [
+      ...group.slice(0, 3).map(control),
+      { ...control(group[3]), automation: 'manual', check: undefined },
+    ]);
     expect(demoted.automated).not.toContain('CCN-CL-08');
   });
 
   it('counts an automated mapping without a claim as partial and reports it', () => {
-    const fake: Control = { ...control('HCB-WORKLOAD-PRIVILEGED'), id: 'HCB-TEST-UNCLAIMED', frameworks: { bsi: ['APP.4.4.A19'], stig: ['V-242390'] } };
+    const fake: Control = {
+      ...control('HCB-WORKLOAD-PRIVILEGED'),
+      id: 'HCB-TEST-UNCLAIMED',
+      frameworks: { bsi: ['APP.4.4.A19'], stig: ['V-242390'] },
+    };
     const bsi = frameworkCoverage('bsi', [fake]);
     expect(bsi.partial).toEqual(['APP.4.4.A19']);
     expect(bsi.unclaimed).toEqual(['HCB-TEST-UNCLAIMED bsi:APP.4.4.A19']);
@@ -213,12 +270,21 @@ describe('hcb controls shows partial coverage', () => {
     expect(md).toContain(
       `| ${bsi.name} (${bsi.edition}) | ${bsi.total} | ${bsi.automated.length} | ${bsi.manual.length} | ${bsi.organisational.length} | ${bsi.uncovered.length} | ${bsi.partial.length} |`,
     );
-    expect(md).toMatch(/\| APP\.4\.4\.A2 \| [^|]+ \| partly automated, rest organisational \| [^|]*HCB-WORKLOAD-SECRETS-IN-ENV \(partial\)/);
+    expect(md).toMatch(
+      /\| APP\.4\.4\.A2 \| [^|]+ \| partly automated, rest organisational \| [^|]*HCB-WORKLOAD-SECRETS-IN-ENV \(partial\)/,
+    );
     expect(md).toMatch(/\| CCN-CL-02 \| [^|]+ \| partly automated, rest manual \|/);
     expect(md).toMatch(/\| HCB-WORKLOAD-SINGLE-IMAGE-VERSION \|.*CCN-CL-02 \(partial\)/);
-    const json = JSON.parse(renderControls('json', 'ccn')) as { coverage: Array<{ partial: string[]; mappings: Record<string, Array<{ control: string; coverage?: string; reason?: string }>> }> };
+    const json = JSON.parse(renderControls('json', 'ccn')) as {
+      coverage: Array<{
+        partial: string[];
+        mappings: Record<string, Array<{ control: string; coverage?: string; reason?: string }>>;
+      }>;
+    };
     expect(json.coverage[0].partial).toContain('CCN-CL-02');
-    expect(json.coverage[0].mappings['CCN-CL-02'].find((m) => m.control === 'HCB-WORKLOAD-SINGLE-IMAGE-VERSION')).toMatchObject({ coverage: 'partial', reason: expect.stringMatching(/supported/) });
+    expect(
+      json.coverage[0].mappings['CCN-CL-02'].find((m) => m.control === 'HCB-WORKLOAD-SINGLE-IMAGE-VERSION'),
+    ).toMatchObject({ coverage: 'partial', reason: expect.stringMatching(/supported/) });
     expect(renderControls('text', 'bsi')).toMatch(/partly automated: .*APP\.4\.4\.A2/);
   });
 });

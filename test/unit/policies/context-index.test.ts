@@ -39,30 +39,46 @@ const documentArb = fc
     for (const [k, v] of Object.entries(o)) if (v !== undefined) object[k] = v;
     return { object, source: { file: 'f.yaml', line: 1 } } as unknown as Document;
   });
-const lookup = fc.tuple(fc.constantFrom(...KINDS, 'Other', 'Absent'), fc.constantFrom<string | undefined>(...NAMESPACES, undefined, 'zz', 'A', ' a'));
+const lookup = fc.tuple(
+  fc.constantFrom(...KINDS, 'Other', 'Absent'),
+  fc.constantFrom<string | undefined>(...NAMESPACES, undefined, 'zz', 'A', ' a'),
+);
 
 describe('kindInNamespace', () => {
   it('gives the same documents in the same order as a scan, for any documents and any order of lookups', () => {
     fc.assert(
-      fc.property(fc.array(documentArb, { maxLength: 60 }), fc.array(lookup, { minLength: 1, maxLength: 30 }), (docs, lookups) => {
-        const ctx = buildContext(docs);
-        for (const [kind, ns] of lookups) {
-          const indexed = kindInNamespace(ctx, kind, ns);
-          const scanned = naive(ctx, kind, ns);
-          if (!sameDocuments(indexed, scanned)) return false;
-          // Built once: the second lookup answers from the same index.
-          if (kindInNamespace(ctx, kind, ns) !== indexed) return false;
-        }
-        return true;
-      }),
+      fc.property(
+        fc.array(documentArb, { maxLength: 60 }),
+        fc.array(lookup, { minLength: 1, maxLength: 30 }),
+        (docs, lookups) => {
+          const ctx = buildContext(docs);
+          for (const [kind, ns] of lookups) {
+            const indexed = kindInNamespace(ctx, kind, ns);
+            const scanned = naive(ctx, kind, ns);
+            if (!sameDocuments(indexed, scanned)) return false;
+            // Built once: the second lookup answers from the same index.
+            if (kindInNamespace(ctx, kind, ns) !== indexed) return false;
+          }
+          return true;
+        },
+      ),
       { numRuns: 300 },
     );
   });
 
   it('keeps the input order within a namespace and answers an absent namespace or kind with nothing', () => {
     const doc = (kind: string, name: string, namespace?: string): Document =>
-      ({ object: { apiVersion: 'v1', kind, metadata: namespace === undefined ? { name } : { name, namespace } }, source: { file: 'x.yaml', line: 1 } }) as Document;
-    const docs = [doc('ServiceAccount', 's1', 'a'), doc('ServiceAccount', 's2', 'b'), doc('ServiceAccount', 's3', 'a'), doc('ServiceAccount', 's4'), doc('LimitRange', 'l1', 'a')];
+      ({
+        object: { apiVersion: 'v1', kind, metadata: namespace === undefined ? { name } : { name, namespace } },
+        source: { file: 'x.yaml', line: 1 },
+      }) as Document;
+    const docs = [
+      doc('ServiceAccount', 's1', 'a'),
+      doc('ServiceAccount', 's2', 'b'),
+      doc('ServiceAccount', 's3', 'a'),
+      doc('ServiceAccount', 's4'),
+      doc('LimitRange', 'l1', 'a'),
+    ];
     const ctx = buildContext(docs);
     expect(kindInNamespace(ctx, 'ServiceAccount', 'a').map((d) => d.object.metadata?.name)).toEqual(['s1', 's3']);
     expect(kindInNamespace(ctx, 'ServiceAccount', undefined).map((d) => d.object.metadata?.name)).toEqual(['s4']);
@@ -75,9 +91,17 @@ describe('kindInNamespace', () => {
   });
 
   it('works on any CheckContext, reading it through byKind', () => {
-    const d1 = { object: { kind: 'LimitRange', metadata: { name: 'l', namespace: 'n' } }, source: { file: 'y', line: 1 } } as Document;
+    const d1 = {
+      object: { kind: 'LimitRange', metadata: { name: 'l', namespace: 'n' } },
+      source: { file: 'y', line: 1 },
+    } as Document;
     const calls: string[] = [];
-    const ctx = { byKind: (kind: string) => { calls.push(kind); return kind === 'LimitRange' ? [d1] : []; } } as unknown as CheckContext;
+    const ctx = {
+      byKind: (kind: string) => {
+        calls.push(kind);
+        return kind === 'LimitRange' ? [d1] : [];
+      },
+    } as unknown as CheckContext;
     expect(kindInNamespace(ctx, 'LimitRange', 'n')).toEqual([d1]);
     expect(kindInNamespace(ctx, 'LimitRange', 'm')).toEqual([]);
     expect(calls).toEqual(['LimitRange']);

@@ -15,7 +15,10 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { App, Chart } from 'cdk8s';
-import { ADMISSION_POLICY_CONTROLS, CatalogueAdmissionPolicies } from '../../../constructs/admission/catalogue-admission-policies';
+import {
+  ADMISSION_POLICY_CONTROLS,
+  CatalogueAdmissionPolicies,
+} from '../../../constructs/admission/catalogue-admission-policies';
 import { CATALOGUE } from '../../../policies/catalogue';
 import { AutomatedControlRecord, checkpointsOf, toControl } from '../../../policies/control';
 import { evaluate } from '../../../policies/engine';
@@ -31,7 +34,10 @@ const OBSERVED_ONLY_KINDS = new Set(['BackupStatus', 'KubeletProcess', 'KubeletC
 async function implementedProbes(): Promise<Map<string, string[]>> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hcb-records-'));
   try {
-    const findings = [...(await probe(stateDir, [])), ...probeNode({ stateDir, rootfs: path.join(stateDir, 'rootfs') })];
+    const findings = [
+      ...(await probe(stateDir, [])),
+      ...probeNode({ stateDir, rootfs: path.join(stateDir, 'rootfs') }),
+    ];
     const out = new Map<string, string[]>();
     for (const f of findings) {
       expect(f.status).toBe('not-evaluated');
@@ -65,13 +71,22 @@ describe('control records: declared checkpoints are what runs', () => {
       .map((o: { metadata: { labels: Record<string, string> } }) => o.metadata.labels['hcb.dev/control'])
       .sort();
     expect(rendered.length).toBeGreaterThan(20);
-    const declared = automated.filter((c) => c.checkpoints.includes('admission')).map((c) => c.id).sort();
+    const declared = automated
+      .filter((c) => c.checkpoints.includes('admission'))
+      .map((c) => c.id)
+      .sort();
     expect(declared).toEqual(rendered);
     expect([...ADMISSION_POLICY_CONTROLS].sort()).toEqual(rendered);
     // The policy carries the record's CEL, unchanged.
-    const json = chart.toJson() as Array<{ kind: string; metadata: { labels: Record<string, string> }; spec: { validations?: Array<{ expression: string }> } }>;
+    const json = chart.toJson() as Array<{
+      kind: string;
+      metadata: { labels: Record<string, string> };
+      spec: { validations?: Array<{ expression: string }> };
+    }>;
     for (const c of automated.filter((x) => x.admission)) {
-      const p = json.find((o) => o.kind === 'ValidatingAdmissionPolicy' && o.metadata.labels['hcb.dev/control'] === c.id)!;
+      const p = json.find(
+        (o) => o.kind === 'ValidatingAdmissionPolicy' && o.metadata.labels['hcb.dev/control'] === c.id,
+      )!;
       expect(p.spec.validations![0].expression).toBe(c.admission!.expression);
     }
   });
@@ -79,16 +94,24 @@ describe('control records: declared checkpoints are what runs', () => {
   it('names every probe hcb verify runs in the record of its control, and no other', async () => {
     const probes = await implementedProbes();
     expect(probes.size).toBeGreaterThan(0);
-    const named = new Map(automated.filter((c) => (c.probes ?? []).length > 0).map((c) => [c.id, [...c.probes!].sort()]));
+    const named = new Map(
+      automated.filter((c) => (c.probes ?? []).length > 0).map((c) => [c.id, [...c.probes!].sort()]),
+    );
     expect(Object.fromEntries(named)).toEqual(Object.fromEntries(probes));
-    const declared = automated.filter((c) => c.checkpoints.includes('probe')).map((c) => c.id).sort();
+    const declared = automated
+      .filter((c) => c.checkpoints.includes('probe'))
+      .map((c) => c.id)
+      .sort();
     expect(declared).toEqual([...probes.keys()].sort());
   });
 
   it('declares live for every automated control and synth exactly where the check decides on manifests', () => {
     for (const c of automated) {
       expect({ id: c.id, live: c.checkpoints.includes('live') }).toEqual({ id: c.id, live: true });
-      expect({ id: c.id, synth: c.checkpoints.includes('synth') }).toEqual({ id: c.id, synth: decidesOnManifests(c.id) });
+      expect({ id: c.id, synth: c.checkpoints.includes('synth') }).toEqual({
+        id: c.id,
+        synth: decidesOnManifests(c.id),
+      });
     }
     // The one control today whose input only a running cluster has.
     expect(automated.filter((c) => !c.checkpoints.includes('synth')).map((c) => c.id)).toEqual(['HCB-BACKUP-RECENT']);
@@ -96,11 +119,21 @@ describe('control records: declared checkpoints are what runs', () => {
 
   it('derives the checkpoints of an automated record from its parts', () => {
     const base: AutomatedControlRecord = {
-      id: 'HCB-TEST-X', title: 't', rationale: 'r', severity: 'low', frameworks: {}, responsibility: 'cluster-admin', automation: 'automated', remediation: { text: 'x' }, check: () => [],
+      id: 'HCB-TEST-X',
+      title: 't',
+      rationale: 'r',
+      severity: 'low',
+      frameworks: {},
+      responsibility: 'cluster-admin',
+      automation: 'automated',
+      remediation: { text: 'x' },
+      check: () => [],
     };
     expect(checkpointsOf(base)).toEqual(['synth', 'live']);
     expect(checkpointsOf({ ...base, liveOnly: 'observed only' })).toEqual(['live']);
-    expect(checkpointsOf({ ...base, admission: { target: 'workloads', expression: 'true', detail: 'd' }, probes: ['p'] })).toEqual(['synth', 'admission', 'live', 'probe']);
+    expect(
+      checkpointsOf({ ...base, admission: { target: 'workloads', expression: 'true', detail: 'd' }, probes: ['p'] }),
+    ).toEqual(['synth', 'admission', 'live', 'probe']);
     expect(checkpointsOf({ ...base, probes: [] })).toEqual(['synth', 'live']);
     expect(toControl(base).checkpoints).toEqual(['synth', 'live']);
     // A record cannot declare its own checkpoints, nor be automated without a check.

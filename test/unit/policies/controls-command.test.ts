@@ -3,7 +3,9 @@ import { command, renderControls } from '../../../cli/commands/controls';
 describe('hcb controls', () => {
   it('renders the coverage table in Markdown with every framework and no uncovered ID', () => {
     const md = renderControls('markdown');
-    expect(md).toMatch(/^## Framework coverage\n\n\| Framework \| Requirements \| Automated \| Manual \| Organisational \| Not covered \|/);
+    expect(md).toMatch(
+      /^## Framework coverage\n\n\| Framework \| Requirements \| Automated \| Manual \| Organisational \| Not covered \|/,
+    );
     expect(md).toMatch(/\| DISA Kubernetes STIG \(V1R11\) \| 91 \| \d+ \| \d+ \| \d+ \| 0 \|/);
     expect(md).toMatch(/\| BSI IT-Grundschutz APP\.4\.4 Kubernetes \(Edition 2023\) \| 21 \|/);
     expect(md).not.toMatch(/not covered\*\*/);
@@ -11,7 +13,10 @@ describe('hcb controls', () => {
   });
 
   it('filters by framework and emits JSON without check functions', () => {
-    const data = JSON.parse(renderControls('json', 'scs')) as { controls: Array<{ id: string; frameworks: Record<string, string[]> }>; coverage: Array<{ framework: string }> };
+    const data = JSON.parse(renderControls('json', 'scs')) as {
+      controls: Array<{ id: string; frameworks: Record<string, string[]> }>;
+      coverage: Array<{ framework: string }>;
+    };
     expect(data.coverage.map((c) => c.framework)).toEqual(['scs']);
     expect(data.controls.length).toBeGreaterThan(5);
     for (const c of data.controls) expect(c.frameworks.scs.length).toBeGreaterThan(0);

@@ -26,8 +26,15 @@ function typeToken(apiVersion: string, kind: string): string {
 function resources(docs: readonly Document[]): StackResource[] {
   return docs.map((d, i) => {
     const o = d.object;
-    const type = typeof o.apiVersion === 'string' && typeof o.kind === 'string' ? typeToken(o.apiVersion, o.kind) : 'hcb:test:Unknown';
-    return { type, urn: `urn:pulumi:test::fixtures::${type}::doc-${i}`, props: JSON.parse(JSON.stringify(o)) as Record<string, unknown> };
+    const type =
+      typeof o.apiVersion === 'string' && typeof o.kind === 'string'
+        ? typeToken(o.apiVersion, o.kind)
+        : 'hcb:test:Unknown';
+    return {
+      type,
+      urn: `urn:pulumi:test::fixtures::${type}::doc-${i}`,
+      props: JSON.parse(JSON.stringify(o)) as Record<string, unknown>,
+    };
   });
 }
 
@@ -51,14 +58,24 @@ function synthVerdict(docs: Document[], controlId: string): string[] {
 }
 
 function packVerdict(docs: Document[], controlId: string): string[] {
-  return [...new Set(packViolations(resources(docs), { now: NOW }).filter((v) => v.finding.control === controlId).map((v) => subject(v.finding)))].sort();
+  return [
+    ...new Set(
+      packViolations(resources(docs), { now: NOW })
+        .filter((v) => v.finding.control === controlId)
+        .map((v) => subject(v.finding)),
+    ),
+  ].sort();
 }
 
 describe('synth verdict = policy pack verdict on the fixtures of every control with an admission rule', () => {
   it('covers every admission control with pass and fail fixtures', () => {
     expect(ADMISSION_POLICY_CONTROLS.length).toBeGreaterThanOrEqual(5);
     for (const id of ADMISSION_POLICY_CONTROLS) {
-      expect({ id, pass: fixtureFiles(id, 'pass').length > 0, fail: fixtureFiles(id, 'fail').length > 0 }).toEqual({ id, pass: true, fail: true });
+      expect({ id, pass: fixtureFiles(id, 'pass').length > 0, fail: fixtureFiles(id, 'fail').length > 0 }).toEqual({
+        id,
+        pass: true,
+        fail: true,
+      });
     }
   });
 

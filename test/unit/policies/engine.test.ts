@@ -15,7 +15,19 @@ function deployment(name: string, namespace: string): KubeObject {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name, namespace },
-    spec: { template: { spec: { containers: [{ name: 'app', image: 'example/app:1', env: [{ name: 'PW', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] }] } } },
+    spec: {
+      template: {
+        spec: {
+          containers: [
+            {
+              name: 'app',
+              image: 'example/app:1',
+              env: [{ name: 'PW', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }],
+            },
+          ],
+        },
+      },
+    },
   };
 }
 
@@ -40,15 +52,27 @@ describe('exceptions', () => {
     const f = evaluate(docs, { controls: only(SECRETS_IN_ENV), exceptions: [exception()], now: NOW });
     const legacy = f.find((x) => x.object?.name === 'legacy')!;
     expect(legacy.status).toBe('accepted');
-    expect(legacy.exception).toEqual({ justification: exception().justification, owner: 'team-a', expires: '2026-03-10' });
+    expect(legacy.exception).toEqual({
+      justification: exception().justification,
+      owner: 'team-a',
+      expires: '2026-03-10',
+    });
     // the exception's scope names one object: the other failure stays
     expect(f.find((x) => x.object?.name === 'other')!.status).toBe('fail');
   });
 
   it('is valid through the whole expiry day (UTC) and expired the day after', () => {
     const lastMoment = new Date('2026-03-10T23:59:59.999Z');
-    expect(evaluate(docs, { controls: only(SECRETS_IN_ENV), exceptions: [exception()], now: lastMoment }).find((x) => x.object?.name === 'legacy')!.status).toBe('accepted');
-    const f = evaluate(docs, { controls: only(SECRETS_IN_ENV), exceptions: [exception()], now: new Date('2026-03-11T00:00:00Z') });
+    expect(
+      evaluate(docs, { controls: only(SECRETS_IN_ENV), exceptions: [exception()], now: lastMoment }).find(
+        (x) => x.object?.name === 'legacy',
+      )!.status,
+    ).toBe('accepted');
+    const f = evaluate(docs, {
+      controls: only(SECRETS_IN_ENV),
+      exceptions: [exception()],
+      now: new Date('2026-03-11T00:00:00Z'),
+    });
     const legacy = f.find((x) => x.object?.name === 'legacy')!;
     expect(legacy.status).toBe('fail');
     expect(legacy.message).toMatch(/expired on 2026-03-10/);
@@ -56,7 +80,11 @@ describe('exceptions', () => {
   });
 
   it('never touches passing findings or other controls', () => {
-    const f = evaluate(docs, { controls: only('HCB-WORKLOAD-HOST-PATH'), exceptions: [exception({ control: 'HCB-WORKLOAD-HOST-PATH', scope: {} })], now: NOW });
+    const f = evaluate(docs, {
+      controls: only('HCB-WORKLOAD-HOST-PATH'),
+      exceptions: [exception({ control: 'HCB-WORKLOAD-HOST-PATH', scope: {} })],
+      now: NOW,
+    });
     expect(f.every((x) => x.status === 'pass')).toBe(true);
   });
 
@@ -71,7 +99,11 @@ describe('exceptions', () => {
   });
 
   it('reports an exception for an unknown control under HCB-EXCEPTION', () => {
-    const f = evaluate([], { controls: only(SECRETS_IN_ENV), exceptions: [exception({ control: 'HCB-NO-SUCH-CONTROL' })], now: NOW });
+    const f = evaluate([], {
+      controls: only(SECRETS_IN_ENV),
+      exceptions: [exception({ control: 'HCB-NO-SUCH-CONTROL' })],
+      now: NOW,
+    });
     const e = f.find((x) => x.control === EXCEPTION_CONTROL)!;
     expect(e.status).toBe('error');
     expect(e.message).toMatch(/not a control of the catalogue/);
@@ -111,21 +143,41 @@ describe('not-evaluated semantics', () => {
     const ssh = f.find((x) => x.control === 'HCB-NODE-SSHD-DISABLED')!;
     expect(ssh.status).toBe('not-evaluated');
     expect(ssh.message).toMatch(/^Manual control: not checked automatically\. Evidence: /);
-    expect(evaluate([], { now: NOW, includeManual: false }).some((x) => x.control === 'HCB-NODE-SSHD-DISABLED')).toBe(false);
+    expect(evaluate([], { now: NOW, includeManual: false }).some((x) => x.control === 'HCB-NODE-SSHD-DISABLED')).toBe(
+      false,
+    );
   });
 
   it('says which input is missing', () => {
-    const f = evaluate([doc({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'a' } })], { controls: only('HCB-KUBELET-READ-ONLY-PORT'), now: NOW });
+    const f = evaluate([doc({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'a' } })], {
+      controls: only('HCB-KUBELET-READ-ONLY-PORT'),
+      now: NOW,
+    });
     expect(f).toHaveLength(1);
     expect(f[0].status).toBe('not-evaluated');
     expect(f[0].message).toMatch(/no KubeletConfiguration/);
   });
 
   it('turns a check that returns nothing into not-evaluated and a throwing check into error', () => {
-    const base: Omit<Control, 'id'> = { title: 't', rationale: 'r', severity: 'low', frameworks: {}, checkpoints: ['synth'], responsibility: 'cluster-admin', automation: 'automated', remediation: 'x' };
+    const base: Omit<Control, 'id'> = {
+      title: 't',
+      rationale: 'r',
+      severity: 'low',
+      frameworks: {},
+      checkpoints: ['synth'],
+      responsibility: 'cluster-admin',
+      automation: 'automated',
+      remediation: 'x',
+    };
     const controls: Control[] = [
       { ...base, id: 'T-EMPTY', check: () => [] },
-      { ...base, id: 'T-THROWS', check: () => { throw new Error('boom'); } },
+      {
+        ...base,
+        id: 'T-THROWS',
+        check: () => {
+          throw new Error('boom');
+        },
+      },
       { ...base, id: 'T-BAD-STATUS', check: () => [{ status: 'passed' as never, message: 'x' }] },
       { ...base, id: 'T-NO-CHECK' },
     ];
@@ -144,7 +196,10 @@ describe('not-evaluated semantics', () => {
       apiVersion: 'batch/v1',
       kind: 'CronJob',
       metadata: { name: 'nightly', namespace: 'team-a' },
-      spec: { schedule: '0 1 * * *', jobTemplate: { spec: { template: { spec: { containers: [{ name: 'job', image: 'x:1' }] } } } } },
+      spec: {
+        schedule: '0 1 * * *',
+        jobTemplate: { spec: { template: { spec: { containers: [{ name: 'job', image: 'x:1' }] } } } },
+      },
     };
     const f = evaluate([doc(cron)], { controls: only('HCB-WORKLOAD-PROBES'), now: NOW });
     expect(f.map((x) => x.status)).toEqual(['not-applicable']);
@@ -154,24 +209,76 @@ describe('not-evaluated semantics', () => {
 describe('robustness and ordering', () => {
   it('never throws on malformed documents', () => {
     const json = fc.jsonValue({ maxDepth: 4 });
-    const kinds = fc.constantFrom('Pod', 'Deployment', 'CronJob', 'ClusterConfiguration', 'KubeletConfiguration', 'Policy', 'EncryptionConfiguration', 'AdmissionConfiguration', 'NodeFileManifest', 'Namespace', 'Role', 'RoleBinding', 'NetworkPolicy', 'AuthenticationConfiguration');
-    const apiVersions = fc.constantFrom('v1', 'apps/v1', 'batch/v1', 'kubeadm.k8s.io/v1beta4', 'kubeadm.k8s.io/v1beta3', 'kubelet.config.k8s.io/v1beta1', 'audit.k8s.io/v1', 'apiserver.config.k8s.io/v1', 'hcb.dev/v1alpha1', 'rbac.authorization.k8s.io/v1', 'networking.k8s.io/v1');
-    const object = fc.record({ apiVersion: apiVersions, kind: kinds, metadata: fc.oneof(fc.constant(undefined), json, fc.record({ name: fc.string(), namespace: fc.constantFrom('default', 'kube-system', 'team-a'), labels: json })), spec: json, rules: json, files: json, resources: json, plugins: json, authentication: json, apiServer: json, anonymous: json });
+    const kinds = fc.constantFrom(
+      'Pod',
+      'Deployment',
+      'CronJob',
+      'ClusterConfiguration',
+      'KubeletConfiguration',
+      'Policy',
+      'EncryptionConfiguration',
+      'AdmissionConfiguration',
+      'NodeFileManifest',
+      'Namespace',
+      'Role',
+      'RoleBinding',
+      'NetworkPolicy',
+      'AuthenticationConfiguration',
+    );
+    const apiVersions = fc.constantFrom(
+      'v1',
+      'apps/v1',
+      'batch/v1',
+      'kubeadm.k8s.io/v1beta4',
+      'kubeadm.k8s.io/v1beta3',
+      'kubelet.config.k8s.io/v1beta1',
+      'audit.k8s.io/v1',
+      'apiserver.config.k8s.io/v1',
+      'hcb.dev/v1alpha1',
+      'rbac.authorization.k8s.io/v1',
+      'networking.k8s.io/v1',
+    );
+    const object = fc.record({
+      apiVersion: apiVersions,
+      kind: kinds,
+      metadata: fc.oneof(
+        fc.constant(undefined),
+        json,
+        fc.record({ name: fc.string(), namespace: fc.constantFrom('default', 'kube-system', 'team-a'), labels: json }),
+      ),
+      spec: json,
+      rules: json,
+      files: json,
+      resources: json,
+      plugins: json,
+      authentication: json,
+      apiServer: json,
+      anonymous: json,
+    });
     fc.assert(
       fc.property(fc.array(object, { maxLength: 6 }), (objects) => {
-        const docs = objects.map((o, i) => (i % 3 === 2 ? ({ object: o } as unknown as Document) : doc(o as unknown as KubeObject)));
+        const docs = objects.map((o, i) =>
+          i % 3 === 2 ? ({ object: o } as unknown as Document) : doc(o as unknown as KubeObject),
+        );
         const f = evaluate(docs, { now: NOW });
-        for (const x of f) expect(['pass', 'fail', 'accepted', 'not-applicable', 'not-evaluated', 'error']).toContain(x.status);
+        for (const x of f)
+          expect(['pass', 'fail', 'accepted', 'not-applicable', 'not-evaluated', 'error']).toContain(x.status);
       }),
       { numRuns: 60, seed: 20260310 },
     );
   });
 
   it('is deterministic and sorted by control, then subject', () => {
-    const docs = [doc(deployment('b', 'team-b'), 'b.yaml'), doc(deployment('a', 'team-a'), 'a.yaml'), doc(deployment('c', 'default'), 'c.yaml')];
+    const docs = [
+      doc(deployment('b', 'team-b'), 'b.yaml'),
+      doc(deployment('a', 'team-a'), 'a.yaml'),
+      doc(deployment('c', 'default'), 'c.yaml'),
+    ];
     const one = evaluate(docs, { now: NOW });
     const two = evaluate([...docs].reverse(), { now: NOW });
-    expect(JSON.stringify(one.map(({ control, status, object }) => [control, status, object?.namespace, object?.name]))).toBe(
+    expect(
+      JSON.stringify(one.map(({ control, status, object }) => [control, status, object?.namespace, object?.name])),
+    ).toBe(
       JSON.stringify(two.map(({ control, status, object }) => [control, status, object?.namespace, object?.name])),
     );
     for (let i = 1; i < one.length; i++) expect(compareFindings(one[i - 1], one[i])).toBeLessThanOrEqual(0);

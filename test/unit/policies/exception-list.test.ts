@@ -41,7 +41,10 @@ describe('parseExceptions: the ControlExceptionList document', () => {
   });
 
   it('an empty list accepts nothing and is no error', () => {
-    expect(parseExceptions('apiVersion: hcb.dev/v1alpha1\nkind: ControlExceptionList\nitems: []\n', 'e.yaml')).toEqual({ exceptions: [], errors: [] });
+    expect(parseExceptions('apiVersion: hcb.dev/v1alpha1\nkind: ControlExceptionList\nitems: []\n', 'e.yaml')).toEqual({
+      exceptions: [],
+      errors: [],
+    });
   });
 
   it.each([
@@ -49,7 +52,10 @@ describe('parseExceptions: the ControlExceptionList document', () => {
     ['apiVersion: hcb.dev/v1alpha1\nkind: NodeFileManifest\nfiles: []\n', /expected kind ControlExceptionList/],
     ['apiVersion: hcb.dev/v1alpha1\nkind: ControlExceptionList\nitem: []\n', /unknown field "item"/],
     ['apiVersion: hcb.dev/v1alpha1\nkind: ControlExceptionList\nitems: {a: 1}\n', /expected a list of exceptions/],
-    ['apiVersion: hcb.dev/v1alpha1\nkind: ControlExceptionList\nitems:\n  - control: X\n    scope: {nam: a}\n', /unknown scope field "nam"/],
+    [
+      'apiVersion: hcb.dev/v1alpha1\nkind: ControlExceptionList\nitems:\n  - control: X\n    scope: {nam: a}\n',
+      /unknown scope field "nam"/,
+    ],
   ])('rejects %j', (text, message) => {
     const r = parseExceptions(text, 'e.yaml');
     expect(r.exceptions).toEqual([]);
@@ -67,7 +73,10 @@ describe('a ControlExceptionList among the audited input', () => {
   });
 
   it('is neither applied nor a subject: the failure it names stays a failure', () => {
-    const docs: Document[] = [...parseText(KUBELET, 'kubelet.yaml').documents, ...parseText(LIST, 'exceptions.yaml').documents];
+    const docs: Document[] = [
+      ...parseText(KUBELET, 'kubelet.yaml').documents,
+      ...parseText(LIST, 'exceptions.yaml').documents,
+    ];
     const findings = evaluate(docs, { now: new Date('2026-11-22T00:00:00Z') });
     expect(findings.find((f) => f.control === 'HCB-KUBELET-READ-ONLY-PORT')?.status).toBe('fail');
     expect(findings.filter((f) => f.object?.file === 'exceptions.yaml')).toEqual([]);
@@ -79,15 +88,26 @@ describe('a ControlExceptionList among the audited input', () => {
   it('hcb audit names it, does not apply it, and applies it when passed with --exceptions', async () => {
     const dir = await tempTree({ 'in/kubelet.yaml': KUBELET, 'in/exceptions.yaml': LIST });
     const plain = fakeIo(dir);
-    expect(await runAudit(['in', '--format', 'json', '--framework', 'stig', '--now', '2026-11-22T00:00:00Z'], plain)).toBe(1);
-    expect(plain.errText()).toMatch(/note: in\/exceptions\.yaml:1: ControlExceptionList in the input is not applied; pass it with --exceptions/);
-    const failed = JSON.parse(plain.out()).results.filter((r: { status: string }) => r.status === 'fail').map((r: { control: string }) => r.control);
+    expect(
+      await runAudit(['in', '--format', 'json', '--framework', 'stig', '--now', '2026-11-22T00:00:00Z'], plain),
+    ).toBe(1);
+    expect(plain.errText()).toMatch(
+      /note: in\/exceptions\.yaml:1: ControlExceptionList in the input is not applied; pass it with --exceptions/,
+    );
+    const failed = JSON.parse(plain.out())
+      .results.filter((r: { status: string }) => r.status === 'fail')
+      .map((r: { control: string }) => r.control);
     expect(failed).toContain('HCB-KUBELET-READ-ONLY-PORT');
 
     const withFile = fakeIo(dir);
-    await runAudit(['in', '--format', 'json', '--exceptions', 'in/exceptions.yaml', '--now', '2026-11-22T00:00:00Z'], withFile);
+    await runAudit(
+      ['in', '--format', 'json', '--exceptions', 'in/exceptions.yaml', '--now', '2026-11-22T00:00:00Z'],
+      withFile,
+    );
     expect(withFile.errText()).not.toMatch(/note:/);
-    const ro = JSON.parse(withFile.out()).results.filter((r: { control: string }) => r.control === 'HCB-KUBELET-READ-ONLY-PORT');
+    const ro = JSON.parse(withFile.out()).results.filter(
+      (r: { control: string }) => r.control === 'HCB-KUBELET-READ-ONLY-PORT',
+    );
     expect(ro.map((r: { status: string }) => r.status)).toEqual(['accepted']);
   });
 });

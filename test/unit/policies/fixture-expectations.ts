@@ -33,7 +33,9 @@ export function parseExpectations(text: string, file: string): Expectation[] {
     const body = m[1].trim();
     const em = /^(\S+)\s+(\S+)\s*(?:~\s?(.*))?$/.exec(body);
     if (!em || !STATUSES.has(em[1])) {
-      throw new Error(`${file}:${i + 1}: malformed expect line (want "# expect: <status> <subject> ~ <fragment>"): ${raw}`);
+      throw new Error(
+        `${file}:${i + 1}: malformed expect line (want "# expect: <status> <subject> ~ <fragment>"): ${raw}`,
+      );
     }
     out.push({ status: em[1], subject: em[2], fragment: (em[3] ?? '').trimEnd(), line: i + 1, text: body });
   });

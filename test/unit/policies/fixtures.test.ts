@@ -13,7 +13,9 @@ const NOW = new Date('2026-01-15T12:00:00Z');
 
 describe('per-control fixtures', () => {
   it('has a fixture folder for every automated control and none for unknown controls', () => {
-    const missing = automated.filter((c) => fixtureFiles(c.id, 'pass').length === 0 || fixtureFiles(c.id, 'fail').length === 0).map((c) => c.id);
+    const missing = automated
+      .filter((c) => fixtureFiles(c.id, 'pass').length === 0 || fixtureFiles(c.id, 'fail').length === 0)
+      .map((c) => c.id);
     expect(missing).toEqual([]);
     const known = new Set(CATALOGUE.map((c) => c.id));
     const stray = fs.readdirSync(FIXTURES).filter((d) => !known.has(d));

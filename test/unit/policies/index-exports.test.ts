@@ -4,13 +4,36 @@
  */
 import * as path from 'path';
 import * as policies from '../../../policies';
-import { evaluate, loadInputs, loadProblemsToFindings, parseExceptions, RENDERERS, REPORT_FORMATS, summarizeFindings, JsonReport } from '../../../policies';
+import {
+  evaluate,
+  loadInputs,
+  loadProblemsToFindings,
+  parseExceptions,
+  RENDERERS,
+  REPORT_FORMATS,
+  summarizeFindings,
+  JsonReport,
+} from '../../../policies';
 
 const REPO = path.resolve(__dirname, '../../..');
 
 describe('policies/index', () => {
   it('exports the loader, the exceptions parser, the engine and every renderer', () => {
-    for (const name of ['loadInputs', 'parseText', 'parseExceptions', 'loadProblemsToFindings', 'evaluate', 'summarizeFindings', 'renderJson', 'renderMarkdown', 'renderTerminal', 'renderSarif', 'diffResults', 'exceptionListDocument', 'isExceptionDocument']) {
+    for (const name of [
+      'loadInputs',
+      'parseText',
+      'parseExceptions',
+      'loadProblemsToFindings',
+      'evaluate',
+      'summarizeFindings',
+      'renderJson',
+      'renderMarkdown',
+      'renderTerminal',
+      'renderSarif',
+      'diffResults',
+      'exceptionListDocument',
+      'isExceptionDocument',
+    ]) {
       expect([name, typeof (policies as Record<string, unknown>)[name]]).toEqual([name, 'function']);
     }
     expect(Object.keys(RENDERERS).sort()).toEqual([...REPORT_FORMATS].sort());
@@ -23,7 +46,10 @@ describe('policies/index', () => {
     const findings = [...loadProblemsToFindings(loaded.errors), ...evaluate(loaded.documents, { now })];
     const json = JSON.parse(RENDERERS.json(findings, summarizeFindings(findings))) as JsonReport;
     const readOnly = json.results.find((r) => r.control === 'HCB-KUBELET-READ-ONLY-PORT');
-    expect(readOnly).toMatchObject({ status: 'fail', object: { kind: 'KubeletConfiguration', file: 'test/fixtures/insecure/node/kubelet-config.yaml' } });
+    expect(readOnly).toMatchObject({
+      status: 'fail',
+      object: { kind: 'KubeletConfiguration', file: 'test/fixtures/insecure/node/kubelet-config.yaml' },
+    });
 
     const { exceptions, errors } = parseExceptions(
       'apiVersion: hcb.dev/v1alpha1\nkind: ControlExceptionList\nitems:\n- {control: HCB-KUBELET-READ-ONLY-PORT, scope: {kind: KubeletConfiguration}, justification: scraper, owner: ops, expires: 2027-01-31}\n',

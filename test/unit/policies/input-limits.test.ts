@@ -64,7 +64,11 @@ describe('the document limit', () => {
     try {
       const code = await runAudit(['a.yaml', '--format', 'json'], io);
       expect(code).toBe(1);
-      const results = (JSON.parse(io.out()) as { results: { control: string; status: string; message: string; object: { name: string | null } }[] }).results;
+      const results = (
+        JSON.parse(io.out()) as {
+          results: { control: string; status: string; message: string; object: { name: string | null } }[];
+        }
+      ).results;
       expect(results.find((x) => x.control === 'HCB-INPUT-PARSE')?.message).toContain('HCB_MAX_DOCUMENTS');
       expect(new Set(results.map((x) => x.status))).toEqual(new Set(['error', 'not-evaluated']));
       expect(results.filter((x) => x.object.name !== null)).toEqual([]);
@@ -86,7 +90,9 @@ describe('the heap guard', () => {
     expect(r.documents).toEqual([]);
     expect(r.errors).toHaveLength(1);
     expect(r.errors[0].file).toBe('b.yaml');
-    expect(r.errors[0].message).toMatch(/not read, nor anything after it: the 2 documents read before it fill 0 MiB of the 0 MiB heap/);
+    expect(r.errors[0].message).toMatch(
+      /not read, nor anything after it: the 2 documents read before it fill 0 MiB of the 0 MiB heap/,
+    );
     expect(r.errors[0].message).toContain('--max-old-space-size');
   });
 
@@ -106,16 +112,28 @@ describe('the engine stops before memory runs out', () => {
     const v8 = require('v8') as typeof import('v8');
     const real = v8.getHeapStatistics();
     let calls = 0;
-    jest.spyOn(v8, 'getHeapStatistics').mockImplementation(() => ({ ...real, heap_size_limit: 1000 * 2 ** 20, used_heap_size: (++calls >= 3 ? 800 : 100) * 2 ** 20 }));
-    const docs = [{ object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'a' } }, source: { file: 'a.yaml', line: 1 } }];
+    jest.spyOn(v8, 'getHeapStatistics').mockImplementation(() => ({
+      ...real,
+      heap_size_limit: 1000 * 2 ** 20,
+      used_heap_size: (++calls >= 3 ? 800 : 100) * 2 ** 20,
+    }));
+    const docs = [
+      { object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'a' } }, source: { file: 'a.yaml', line: 1 } },
+    ];
     const findings = evaluate(docs, { now: new Date('2026-01-15T00:00:00Z') });
     expect(findings).toHaveLength(1);
     expect(findings[0]).toMatchObject({ control: 'HCB-ENGINE-ERROR', status: 'error' });
-    expect(findings[0].message).toMatch(/^The engine stopped after 3 of \d+ controls .*fill 800 MiB of the 1000 MiB heap.*--max-old-space-size/);
+    expect(findings[0].message).toMatch(
+      /^The engine stopped after 3 of \d+ controls .*fill 800 MiB of the 1000 MiB heap.*--max-old-space-size/,
+    );
   });
 
   it('with room on the heap it runs every control', () => {
-    const docs = [{ object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'a' } }, source: { file: 'a.yaml', line: 1 } }];
-    expect(evaluate(docs, { now: new Date('2026-01-15T00:00:00Z') }).some((f) => f.control === 'HCB-ENGINE-ERROR')).toBe(false);
+    const docs = [
+      { object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'a' } }, source: { file: 'a.yaml', line: 1 } },
+    ];
+    expect(
+      evaluate(docs, { now: new Date('2026-01-15T00:00:00Z') }).some((f) => f.control === 'HCB-ENGINE-ERROR'),
+    ).toBe(false);
   });
 });

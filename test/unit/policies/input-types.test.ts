@@ -16,7 +16,10 @@ import { compareExpectations, parseExpectations, subjectOf } from './fixture-exp
 
 const DIR = path.resolve(__dirname, '../../fixtures/input-types');
 const NOW = new Date('2026-01-15T12:00:00Z');
-const FIXTURES = fs.readdirSync(DIR).filter((f) => /\.ya?ml$/.test(f)).sort();
+const FIXTURES = fs
+  .readdirSync(DIR)
+  .filter((f) => /\.ya?ml$/.test(f))
+  .sort();
 
 async function audit(file: string): Promise<Finding[]> {
   const loaded = await loadInputs([file], { cwd: DIR });
@@ -37,7 +40,9 @@ describe('input-types fixtures: wrongly typed fields are errors, never passes', 
       expect(compareExpectations(expectations, selected)).toEqual([]);
       // No control passes (or finds not applicable) an object that could not be decoded.
       const refused = new Set(findings.filter((f) => f.control === INPUT_PARSE_CONTROL).map(subjectOf));
-      const judged = findings.filter((f) => f.control !== INPUT_PARSE_CONTROL && f.object !== undefined && refused.has(subjectOf(f)));
+      const judged = findings.filter(
+        (f) => f.control !== INPUT_PARSE_CONTROL && f.object !== undefined && refused.has(subjectOf(f)),
+      );
       expect(judged.map((f) => `${f.control} ${f.status} ${subjectOf(f)}`)).toEqual([]);
     });
   }
@@ -53,24 +58,125 @@ const doc = (object: KubeObject, line = 1): Document => ({ object, source: { fil
 
 describe('the engine refuses wrongly typed documents from any caller', () => {
   const cases: [string, KubeObject, string, string][] = [
-    ['privileged "true"', pod({ privileged: 'true' }), 'HCB-WORKLOAD-PRIVILEGED', 'spec.containers[0].securityContext.privileged is a string'],
+    [
+      'privileged "true"',
+      pod({ privileged: 'true' }),
+      'HCB-WORKLOAD-PRIVILEGED',
+      'spec.containers[0].securityContext.privileged is a string',
+    ],
     ['privileged {}', pod({ privileged: {} }), 'HCB-WORKLOAD-PRIVILEGED', 'privileged is a mapping'],
-    ['allowPrivilegeEscalation "false"', pod({ allowPrivilegeEscalation: 'false' }), 'HCB-WORKLOAD-PRIVILEGE-ESCALATION', 'allowPrivilegeEscalation is a string'],
-    ['runAsNonRoot "true"', pod({ runAsNonRoot: 'true', runAsUser: 1000 }), 'HCB-WORKLOAD-RUN-AS-NON-ROOT', 'runAsNonRoot is a string'],
-    ['runAsUser "1000"', pod({ runAsNonRoot: true, runAsUser: '1000' }), 'HCB-WORKLOAD-RUN-AS-NON-ROOT', 'runAsUser is a string where Kubernetes expects an integer (int64)'],
-    ['readOnlyRootFilesystem "true"', pod({ readOnlyRootFilesystem: 'true' }), 'HCB-WORKLOAD-READ-ONLY-ROOT-FS', 'readOnlyRootFilesystem is a string'],
-    ['drop as a map', pod({ capabilities: { drop: { ALL: true } } }), 'HCB-WORKLOAD-CAPABILITIES', 'capabilities.drop is a mapping where Kubernetes expects a list'],
-    ['hostNetwork "true"', pod({}, { hostNetwork: 'true' }), 'HCB-WORKLOAD-HOST-NAMESPACES', 'spec.hostNetwork is a string'],
+    [
+      'allowPrivilegeEscalation "false"',
+      pod({ allowPrivilegeEscalation: 'false' }),
+      'HCB-WORKLOAD-PRIVILEGE-ESCALATION',
+      'allowPrivilegeEscalation is a string',
+    ],
+    [
+      'runAsNonRoot "true"',
+      pod({ runAsNonRoot: 'true', runAsUser: 1000 }),
+      'HCB-WORKLOAD-RUN-AS-NON-ROOT',
+      'runAsNonRoot is a string',
+    ],
+    [
+      'runAsUser "1000"',
+      pod({ runAsNonRoot: true, runAsUser: '1000' }),
+      'HCB-WORKLOAD-RUN-AS-NON-ROOT',
+      'runAsUser is a string where Kubernetes expects an integer (int64)',
+    ],
+    [
+      'readOnlyRootFilesystem "true"',
+      pod({ readOnlyRootFilesystem: 'true' }),
+      'HCB-WORKLOAD-READ-ONLY-ROOT-FS',
+      'readOnlyRootFilesystem is a string',
+    ],
+    [
+      'drop as a map',
+      pod({ capabilities: { drop: { ALL: true } } }),
+      'HCB-WORKLOAD-CAPABILITIES',
+      'capabilities.drop is a mapping where Kubernetes expects a list',
+    ],
+    [
+      'hostNetwork "true"',
+      pod({}, { hostNetwork: 'true' }),
+      'HCB-WORKLOAD-HOST-NAMESPACES',
+      'spec.hostNetwork is a string',
+    ],
     ['hostPID {}', pod({}, { hostPID: { on: true } }), 'HCB-WORKLOAD-HOST-NAMESPACES', 'spec.hostPID is a mapping'],
     ['hostIPC "yes"', pod({}, { hostIPC: 'yes' }), 'HCB-WORKLOAD-HOST-NAMESPACES', 'spec.hostIPC is a string'],
-    ['automount "false"', pod({}, { automountServiceAccountToken: 'false' }), 'HCB-WORKLOAD-SA-TOKEN-AUTOMOUNT', 'spec.automountServiceAccountToken is a string'],
-    ['containers as a map', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'team-a' }, spec: { containers: { c: { image: 'x' } } } }, 'HCB-WORKLOAD-PRIVILEGED', 'spec.containers is a mapping'],
-    ['hostPort "22"', pod({}, { containers: [{ name: 'c', image: 'x', ports: [{ containerPort: 22, hostPort: '22' }] }] }), 'HCB-WORKLOAD-HOST-PORTS', 'ports[0].hostPort is a string'],
-    ['containerPort 80.5', pod({}, { containers: [{ name: 'c', image: 'x', ports: [{ containerPort: 80.5 }] }] }), 'HCB-WORKLOAD-HOST-PORTS', 'containerPort is a number with a fraction'],
-    ['rules as a map', { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'r' }, rules: { verbs: ['*'], resources: ['*'], apiGroups: ['*'] } }, 'HCB-RBAC-NO-WILDCARDS', 'rules is a mapping'],
-    ['subjects as a map', { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'b' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' }, subjects: { kind: 'Group', name: 'system:authenticated' } }, 'HCB-RBAC-CLUSTER-ADMIN-BINDINGS', 'subjects is a mapping'],
-    ['SA automount "false"', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: 'team-a' }, automountServiceAccountToken: 'false' }, 'HCB-NAMESPACE-DEFAULT-SA-LOCKED', 'automountServiceAccountToken is a string'],
-    ['NetworkPolicy ports as a map', { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'n', namespace: 'team-a' }, spec: { podSelector: {}, ingress: [{ ports: { port: 80 } }] } }, 'HCB-NAMESPACE-DEFAULT-DENY-INGRESS', 'spec.ingress[0].ports is a mapping'],
+    [
+      'automount "false"',
+      pod({}, { automountServiceAccountToken: 'false' }),
+      'HCB-WORKLOAD-SA-TOKEN-AUTOMOUNT',
+      'spec.automountServiceAccountToken is a string',
+    ],
+    [
+      'containers as a map',
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'p', namespace: 'team-a' },
+        spec: { containers: { c: { image: 'x' } } },
+      },
+      'HCB-WORKLOAD-PRIVILEGED',
+      'spec.containers is a mapping',
+    ],
+    [
+      'hostPort "22"',
+      pod({}, { containers: [{ name: 'c', image: 'x', ports: [{ containerPort: 22, hostPort: '22' }] }] }),
+      'HCB-WORKLOAD-HOST-PORTS',
+      'ports[0].hostPort is a string',
+    ],
+    [
+      'containerPort 80.5',
+      pod({}, { containers: [{ name: 'c', image: 'x', ports: [{ containerPort: 80.5 }] }] }),
+      'HCB-WORKLOAD-HOST-PORTS',
+      'containerPort is a number with a fraction',
+    ],
+    [
+      'rules as a map',
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRole',
+        metadata: { name: 'r' },
+        rules: { verbs: ['*'], resources: ['*'], apiGroups: ['*'] },
+      },
+      'HCB-RBAC-NO-WILDCARDS',
+      'rules is a mapping',
+    ],
+    [
+      'subjects as a map',
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name: 'b' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+        subjects: { kind: 'Group', name: 'system:authenticated' },
+      },
+      'HCB-RBAC-CLUSTER-ADMIN-BINDINGS',
+      'subjects is a mapping',
+    ],
+    [
+      'SA automount "false"',
+      {
+        apiVersion: 'v1',
+        kind: 'ServiceAccount',
+        metadata: { name: 'default', namespace: 'team-a' },
+        automountServiceAccountToken: 'false',
+      },
+      'HCB-NAMESPACE-DEFAULT-SA-LOCKED',
+      'automountServiceAccountToken is a string',
+    ],
+    [
+      'NetworkPolicy ports as a map',
+      {
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'NetworkPolicy',
+        metadata: { name: 'n', namespace: 'team-a' },
+        spec: { podSelector: {}, ingress: [{ ports: { port: 80 } }] },
+      },
+      'HCB-NAMESPACE-DEFAULT-DENY-INGRESS',
+      'spec.ingress[0].ports is a mapping',
+    ],
   ];
   for (const [name, object, control, fragment] of cases) {
     it(name, () => {
@@ -90,22 +196,43 @@ describe('the engine refuses wrongly typed documents from any caller', () => {
 
   it('the same objects with their proper types are judged (the cases matter to the controls)', () => {
     const judged = (o: KubeObject, control: string): string[] =>
-      evaluate([doc(o)], { now: NOW }).filter((f) => f.control === control).map((f) => f.status);
+      evaluate([doc(o)], { now: NOW })
+        .filter((f) => f.control === control)
+        .map((f) => f.status);
     expect(judged(pod({ privileged: true }), 'HCB-WORKLOAD-PRIVILEGED')).toEqual(['fail']);
     expect(judged(pod({}, { hostNetwork: true }), 'HCB-WORKLOAD-HOST-NAMESPACES')).toEqual(['fail']);
-    expect(judged({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'r' }, rules: [{ verbs: ['*'], resources: ['*'], apiGroups: ['*'] }] }, 'HCB-RBAC-NO-WILDCARDS')).toEqual(['fail']);
+    expect(
+      judged(
+        {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'ClusterRole',
+          metadata: { name: 'r' },
+          rules: [{ verbs: ['*'], resources: ['*'], apiGroups: ['*'] }],
+        },
+        'HCB-RBAC-NO-WILDCARDS',
+      ),
+    ).toEqual(['fail']);
   });
 });
 
 describe('typeProblems: what the API server decodes', () => {
   it('null is absent, integral floats are integers, IntOrString takes both, quantities take numbers', () => {
     expect(typeProblems(pod({ privileged: null, runAsUser: 1000.0, capabilities: { drop: null } }))).toEqual([]);
-    expect(typeProblems(pod({}, { containers: [{ name: 'c', resources: { limits: { cpu: 1, memory: '1Gi' } } }] }))).toEqual([]);
-    const np = (port: unknown): KubeObject => ({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'n' }, spec: { ingress: [{ ports: [{ port }] }] } });
+    expect(
+      typeProblems(pod({}, { containers: [{ name: 'c', resources: { limits: { cpu: 1, memory: '1Gi' } } }] })),
+    ).toEqual([]);
+    const np = (port: unknown): KubeObject => ({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'n' },
+      spec: { ingress: [{ ports: [{ port }] }] },
+    });
     expect(typeProblems(np('http'))).toEqual([]);
     expect(typeProblems(np(8080))).toEqual([]);
     expect(typeProblems(np(true)).map((p) => p.field)).toEqual(['spec.ingress[0].ports[0].port']);
-    expect(typeProblems(pod({}, { containers: [{ name: 'c', resources: { limits: { cpu: true } } }] })).map((p) => p.field)).toEqual(['spec.containers[0].resources.limits.cpu']);
+    expect(
+      typeProblems(pod({}, { containers: [{ name: 'c', resources: { limits: { cpu: true } } }] })).map((p) => p.field),
+    ).toEqual(['spec.containers[0].resources.limits.cpu']);
   });
 
   it('int32 and int64 bounds as Go ParseInt and OverflowInt check them', () => {
@@ -118,7 +245,12 @@ describe('typeProblems: what the API server decodes', () => {
   });
 
   it('only built-in kinds of their own group (or without apiVersion) are validated', () => {
-    const calico = { apiVersion: 'projectcalico.org/v3', kind: 'NetworkPolicy', metadata: { name: 'n' }, spec: { ingress: { action: 'Allow' } } };
+    const calico = {
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'n' },
+      spec: { ingress: { action: 'Allow' } },
+    };
     expect(typeProblems(calico)).toEqual([]);
     expect(typeProblems({ ...calico, apiVersion: 'networking.k8s.io/v1' })).toHaveLength(1);
     expect(typeProblems({ ...calico, apiVersion: undefined })).toHaveLength(1);
@@ -132,32 +264,57 @@ describe('typeProblems: what the API server decodes', () => {
   });
 
   it('stops after a bounded number of problems', () => {
-    const many = pod({}, { containers: Array.from({ length: 5000 }, (_, i) => ({ name: `c${i}`, securityContext: { privileged: 'true' } })) });
+    const many = pod(
+      {},
+      {
+        containers: Array.from({ length: 5000 }, (_, i) => ({
+          name: `c${i}`,
+          securityContext: { privileged: 'true' },
+        })),
+      },
+    );
     const problems = typeProblems(many);
     expect(problems.length).toBeLessThanOrEqual(11);
-    expect(evaluate([doc(many)], { now: NOW }).find((f) => f.control === INPUT_PARSE_CONTROL)?.message).toContain('and more');
+    expect(evaluate([doc(many)], { now: NOW }).find((f) => f.control === INPUT_PARSE_CONTROL)?.message).toContain(
+      'and more',
+    );
   });
 });
 
 describe('the loader names the line of the wrongly typed field', () => {
   it('YAML: the field line, the document stays out, the others load', () => {
-    const text = 'apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: a}\nspec:\n  containers:\n  - name: c\n    image: x\n    securityContext:\n      privileged: "true"\n';
+    const text =
+      'apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: a}\nspec:\n  containers:\n  - name: c\n    image: x\n    securityContext:\n      privileged: "true"\n';
     const r = parseText(text, 'in.yaml');
     expect(r.documents.map((d) => d.object.kind)).toEqual(['Namespace']);
     expect(r.errors).toHaveLength(1);
-    expect(r.errors[0]).toMatchObject({ file: 'in.yaml', line: 13, subject: { kind: 'Pod', namespace: 'a', name: 'p' } });
+    expect(r.errors[0]).toMatchObject({
+      file: 'in.yaml',
+      line: 13,
+      subject: { kind: 'Pod', namespace: 'a', name: 'p' },
+    });
     expect(r.errors[0].message).toContain('Pod a/p: spec.containers[0].securityContext.privileged is a string');
   });
 
   it('JSON: a JSON string for a bool field is refused', () => {
-    const text = JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', securityContext: { privileged: 'true' } }] } }, null, 2);
+    const text = JSON.stringify(
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'p' },
+        spec: { containers: [{ name: 'c', securityContext: { privileged: 'true' } }] },
+      },
+      null,
+      2,
+    );
     const r = parseText(text, 'in.json');
     expect(r.documents).toEqual([]);
     expect(r.errors[0].line).toBe(text.split('\n').findIndex((l) => l.includes('"privileged"')) + 1);
   });
 
   it('a value merged in through << is reported at the mapping it was merged into', () => {
-    const text = 'x: &sc {privileged: "true"}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    securityContext:\n      <<: {privileged: "true"}\n';
+    const text =
+      'x: &sc {privileged: "true"}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    securityContext:\n      <<: {privileged: "true"}\n';
     const r = parseText(text, 'in.yaml');
     const e = r.errors.find((x) => x.subject?.kind === 'Pod');
     expect(e?.line).toBe(10);
@@ -165,7 +322,8 @@ describe('the loader names the line of the wrongly typed field', () => {
   });
 
   it('a List item is checked like a document of its own', () => {
-    const text = 'apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ServiceAccount\n  metadata: {name: s, namespace: a}\n  automountServiceAccountToken: "false"\n';
+    const text =
+      'apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ServiceAccount\n  metadata: {name: s, namespace: a}\n  automountServiceAccountToken: "false"\n';
     const r = parseText(text, 'in.yaml');
     expect(r.documents).toEqual([]);
     expect(r.errors).toMatchObject([{ line: 7, subject: { kind: 'ServiceAccount', name: 's' } }]);

@@ -14,7 +14,10 @@ const GATE_CONTROLS = ['HCB-APISERVER-ALPHA-APIS', 'HCB-FEATURE-DYNAMIC-KUBELET-
 function kubeletResults(text: string) {
   const parsed = parseText(text, 'kubelet.yaml');
   expect(parsed.errors).toEqual([]);
-  return evaluate(parsed.documents, { controls: CATALOGUE.filter((c) => GATE_CONTROLS.includes(c.id)), now: NOW }).filter((f) => f.object?.kind === 'KubeletConfiguration');
+  return evaluate(parsed.documents, {
+    controls: CATALOGUE.filter((c) => GATE_CONTROLS.includes(c.id)),
+    now: NOW,
+  }).filter((f) => f.object?.kind === 'KubeletConfiguration');
 }
 
 const FILE_GATES_OFF = `apiVersion: kubelet.config.k8s.io/v1beta1
@@ -31,7 +34,9 @@ nodeRegistration:
   kubeletExtraArgs:
   - {name: config-dir, value: /etc/kubernetes/kubelet.conf.d}
 `);
-    expect(results.map((f) => [f.control, f.status]).sort()).toEqual(GATE_CONTROLS.map((c) => [c, 'not-evaluated']).sort());
+    expect(results.map((f) => [f.control, f.status]).sort()).toEqual(
+      GATE_CONTROLS.map((c) => [c, 'not-evaluated']).sort(),
+    );
     for (const f of results) expect(f.message).toMatch(/--config-dir=\/etc\/kubernetes\/kubelet\.conf\.d/);
   });
 

@@ -14,7 +14,10 @@ import { parseAllDocuments } from 'yaml';
 import { loadInputs, parseText } from '../../../policies/input';
 
 const RUNS = Number(process.env.HCB_FUZZ_RUNS) > 0 ? Number(process.env.HCB_FUZZ_RUNS) : 300;
-const SEED = Number.isInteger(Number(process.env.HCB_FUZZ_SEED)) && process.env.HCB_FUZZ_SEED ? Number(process.env.HCB_FUZZ_SEED) : 15;
+const SEED =
+  Number.isInteger(Number(process.env.HCB_FUZZ_SEED)) && process.env.HCB_FUZZ_SEED
+    ? Number(process.env.HCB_FUZZ_SEED)
+    : 15;
 /** Per input: far above what any input of this size needs, far below "hangs". */
 const TIME_LIMIT_MS = 3000;
 
@@ -22,16 +25,86 @@ jest.setTimeout(Math.max(120_000, RUNS * 200));
 
 /** Pieces of YAML and JSON that hostile input is made of. */
 const FRAGMENTS = [
-  'apiVersion: v1\n', 'kind: Pod\n', 'kind: List\n', 'kind: ControlExceptionList\n', 'metadata:\n', '  name: p\n', 'spec:\n',
-  '  containers:\n', '  - name: c\n', '    securityContext: {privileged: true}\n', 'items:\n', 'items: {}\n', '- ', '  ', '\t',
-  '---\n', '--- ', '...\n', '<<: ', '"<<": ', '!!merge <<: ', '&a ', '*a', '&b ', '*b', '{', '}', '[', ']', ',', ': ', '? ',
-  '"', "'", '\\', '#', '|', '>', '|-\n', '!!str ', '!!binary ', '!custom ', '%YAML 1.1\n', '%TAG ! tag:x,2000:\n', '\ufeff',
-  '\u0000', '\u202e', '\r\n', '\n', 'yes', 'on', '0600', '0x1F', '~', 'null', '1e400', '-.inf', '2001-12-14t21:59:43.10-05:00',
-  'x'.repeat(1100), 'true', 'privileged: false\n', '<<: {privileged: true}\n',
+  'apiVersion: v1\n',
+  'kind: Pod\n',
+  'kind: List\n',
+  'kind: ControlExceptionList\n',
+  'metadata:\n',
+  '  name: p\n',
+  'spec:\n',
+  '  containers:\n',
+  '  - name: c\n',
+  '    securityContext: {privileged: true}\n',
+  'items:\n',
+  'items: {}\n',
+  '- ',
+  '  ',
+  '\t',
+  '---\n',
+  '--- ',
+  '...\n',
+  '<<: ',
+  '"<<": ',
+  '!!merge <<: ',
+  '&a ',
+  '*a',
+  '&b ',
+  '*b',
+  '{',
+  '}',
+  '[',
+  ']',
+  ',',
+  ': ',
+  '? ',
+  '"',
+  "'",
+  '\\',
+  '#',
+  '|',
+  '>',
+  '|-\n',
+  '!!str ',
+  '!!binary ',
+  '!custom ',
+  '%YAML 1.1\n',
+  '%TAG ! tag:x,2000:\n',
+  '\ufeff',
+  '\u0000',
+  '\u202e',
+  '\r\n',
+  '\n',
+  'yes',
+  'on',
+  '0600',
+  '0x1F',
+  '~',
+  'null',
+  '1e400',
+  '-.inf',
+  '2001-12-14t21:59:43.10-05:00',
+  'x'.repeat(1100),
+  'true',
+  'privileged: false\n',
+  '<<: {privileged: true}\n',
 ];
 
-const yamlish = fc.array(fc.oneof(fc.constantFrom(...FRAGMENTS), fc.string({ maxLength: 8 }), fc.nat({ max: 40 }).map((n) => ' '.repeat(n))), { maxLength: 60 }).map((parts) => parts.join(''));
-const anyText = fc.oneof(yamlish, fc.string({ maxLength: 300 }), fc.fullUnicodeString({ maxLength: 200 }), fc.json({ maxDepth: 6 }));
+const yamlish = fc
+  .array(
+    fc.oneof(
+      fc.constantFrom(...FRAGMENTS),
+      fc.string({ maxLength: 8 }),
+      fc.nat({ max: 40 }).map((n) => ' '.repeat(n)),
+    ),
+    { maxLength: 60 },
+  )
+  .map((parts) => parts.join(''));
+const anyText = fc.oneof(
+  yamlish,
+  fc.string({ maxLength: 300 }),
+  fc.fullUnicodeString({ maxLength: 200 }),
+  fc.json({ maxDepth: 6 }),
+);
 
 /** Blank as YAML: every document is empty, null or an empty list, as the yaml package sees it. */
 function blankAsYaml(text: string): boolean {
@@ -43,7 +116,10 @@ function blankAsYaml(text: string): boolean {
       const v = d.toJS({ maxAliasCount: 100, mapAsMap: true }) as unknown;
       if (v === null || v === undefined) return true;
       if (Array.isArray(v)) return v.every((x) => x === null);
-      if (v instanceof Map) { const items = v.get('items') as unknown; return Array.isArray(items) && items.length === 0; }
+      if (v instanceof Map) {
+        const items = v.get('items') as unknown;
+        return Array.isArray(items) && items.length === 0;
+      }
       return false;
     });
   } catch {
@@ -76,14 +152,17 @@ test('parseText never throws, never hangs, and yields documents or errors for ev
 });
 
 test('documents built from Kubernetes fragments: a privileged container is never dropped silently', () => {
-  const pod = 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: x\n    securityContext: {privileged: true}\n';
+  const pod =
+    'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: x\n    securityContext: {privileged: true}\n';
   const noise = fc.array(fc.constantFrom(...FRAGMENTS), { maxLength: 12 }).map((p) => p.join(''));
   fc.assert(
     fc.property(noise, fc.constantFrom('', '\ufeff'), (before, bom) => {
       // The pod as its own document in a stream after arbitrary noise: it is read, or the stream
       // is reported as broken; the pod is never silently lost.
       const r = parseText(`${before}\n---\n${bom}${pod}`, 'fuzz.yaml');
-      const found = r.documents.some((d) => d.object.kind === 'Pod' && JSON.stringify(d.object).includes('"privileged":true'));
+      const found = r.documents.some(
+        (d) => d.object.kind === 'Pod' && JSON.stringify(d.object).includes('"privileged":true'),
+      );
       expect(found || r.errors.length > 0).toBe(true);
     }),
     { seed: SEED, numRuns: Math.ceil(RUNS / 2) },

@@ -5,7 +5,16 @@
  */
 import { runReport } from '../../../cli/commands/report';
 import { Finding } from '../../../policies/model';
-import { diffResults, RENDERERS, REPORT_FORMATS, renderDiffMarkdown, renderDiffTerminal, renderJson, summarizeFindings, toJsonResult } from '../../../policies/report';
+import {
+  diffResults,
+  RENDERERS,
+  REPORT_FORMATS,
+  renderDiffMarkdown,
+  renderDiffTerminal,
+  renderJson,
+  summarizeFindings,
+  toJsonResult,
+} from '../../../policies/report';
 import { fakeIo, tempTree } from '../cli/io';
 
 jest.setTimeout(240_000);
@@ -35,10 +44,16 @@ describe('reports at scale', () => {
   it('a report longer than a string can be stops with a message, not an unexplained RangeError', () => {
     // Stands in for a ~512 MiB report: reading the message fails as V8 fails to build the string.
     const huge = { ...finding(0) } as Finding;
-    Object.defineProperty(huge, 'message', { get: () => { throw new RangeError('Invalid string length'); } });
+    Object.defineProperty(huge, 'message', {
+      get: () => {
+        throw new RangeError('Invalid string length');
+      },
+    });
     for (const format of REPORT_FORMATS) {
       expect(() => RENDERERS[format]([huge], summarizeFindings([finding(0)]), {})).toThrow(
-        new RegExp(`the ${format} report of 1 findings is longer than the longest string Node.js can hold .*audit the input in parts`),
+        new RegExp(
+          `the ${format} report of 1 findings is longer than the longest string Node.js can hold .*audit the input in parts`,
+        ),
       );
     }
   });
@@ -60,10 +75,15 @@ describe('hcb report at scale', () => {
     expect(head.length).toBeGreaterThan(64 * 1024 * 1024);
     const refused = fakeIo(dir);
     expect(await runReport(['--base', 'base.json', '--head', 'head.json'], refused)).toBe(2);
-    expect(refused.errText()).toMatch(/head\.json is \d+ bytes, larger than the 67108864-byte limit \(HCB_MAX_CONFIG_BYTES\)/);
+    expect(refused.errText()).toMatch(
+      /head\.json is \d+ bytes, larger than the 67108864-byte limit \(HCB_MAX_CONFIG_BYTES\)/,
+    );
     for (const format of ['terminal', 'markdown', 'json']) {
       const io = fakeIo(dir, { env: { HCB_MAX_CONFIG_BYTES: String(256 * 1024 * 1024) } });
-      const code = await runReport(['--base', 'base.json', '--head', 'head.json', '--format', format, '--fail-on-new'], io);
+      const code = await runReport(
+        ['--base', 'base.json', '--head', 'head.json', '--format', format, '--fail-on-new'],
+        io,
+      );
       expect(io.errText()).toContain(`${N} new, 0 fixed, 0 unchanged failures`);
       expect(code).toBe(1);
       expect(io.out()).toContain('p139999');
@@ -73,7 +93,14 @@ describe('hcb report at scale', () => {
   it('140k failures of one subject pair in linear time, the same way as before', () => {
     // One file, no object names: every parse error has the same subject key.
     const err = (i: number, message: string): ReturnType<typeof toJsonResult> =>
-      toJsonResult({ control: 'HCB-INPUT-PARSE', status: 'error', severity: 'high', frameworks: {}, object: { file: 'big.yaml', line: i }, message });
+      toJsonResult({
+        control: 'HCB-INPUT-PARSE',
+        status: 'error',
+        severity: 'high',
+        frameworks: {},
+        object: { file: 'big.yaml', line: i },
+        message,
+      });
     const base = { results: Array.from({ length: N }, (_, i) => err(i, `m${i % 1000}`)) };
     const head = { results: Array.from({ length: N + 10 }, (_, i) => err(i, i < 5 ? 'new' : `m${(i + 7) % 1000}`)) };
     const t0 = Date.now();
@@ -87,8 +114,19 @@ describe('hcb report at scale', () => {
   });
 
   it('pairs same-message failures first, then the rest in order (small case, exact)', () => {
-    const r = (message: string, line: number) => toJsonResult({ control: 'C', status: 'fail', severity: 'low', frameworks: {}, object: { file: 'f.yaml', line }, message });
-    const d = diffResults({ results: [r('a', 1), r('b', 2), r('a', 3), r('c', 4)] }, { results: [r('a', 5), r('d', 6)] });
+    const r = (message: string, line: number) =>
+      toJsonResult({
+        control: 'C',
+        status: 'fail',
+        severity: 'low',
+        frameworks: {},
+        object: { file: 'f.yaml', line },
+        message,
+      });
+    const d = diffResults(
+      { results: [r('a', 1), r('b', 2), r('a', 3), r('c', 4)] },
+      { results: [r('a', 5), r('d', 6)] },
+    );
     expect(d.unchanged.map((x) => `${x.message}${x.object.line}`).sort()).toEqual(['a5', 'd6']);
     expect(d.fixed.map((x) => `${x.result.message}${x.result.object.line}`)).toEqual(['a3', 'c4']);
     expect(d.newFailures).toEqual([]);

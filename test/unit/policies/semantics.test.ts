@@ -11,30 +11,71 @@ const d = (object: KubeObject): Document => ({ object, source: { file: 'x.yaml',
 
 describe('component flags', () => {
   it('reads kubeadm v1beta4 list extraArgs (last one wins) and v1beta3 map extraArgs', () => {
-    expect(readExtraArgs([{ name: 'a', value: '1' }, { name: 'a', value: '2' }, { value: 'x' }])).toEqual([['a', '1'], ['a', '2']]);
-    expect(readExtraArgs({ a: 'true', b: false })).toEqual([['a', 'true'], ['b', 'false']]);
-    const [api] = findComponents([d({ apiVersion: 'kubeadm.k8s.io/v1beta4', kind: 'ClusterConfiguration', apiServer: { extraArgs: [{ name: 'profiling', value: 'true' }, { name: 'profiling', value: 'false' }] } })])['kube-apiserver'];
+    expect(readExtraArgs([{ name: 'a', value: '1' }, { name: 'a', value: '2' }, { value: 'x' }])).toEqual([
+      ['a', '1'],
+      ['a', '2'],
+    ]);
+    expect(readExtraArgs({ a: 'true', b: false })).toEqual([
+      ['a', 'true'],
+      ['b', 'false'],
+    ]);
+    const [api] = findComponents([
+      d({
+        apiVersion: 'kubeadm.k8s.io/v1beta4',
+        kind: 'ClusterConfiguration',
+        apiServer: {
+          extraArgs: [
+            { name: 'profiling', value: 'true' },
+            { name: 'profiling', value: 'false' },
+          ],
+        },
+      }),
+    ])['kube-apiserver'];
     expect(api.flag('profiling')).toBe('false');
     expect(api.flags.get('profiling')?.origin).toBe('extraArgs');
   });
 
   it('adds the flags kubeadm always renders, and its Node,RBAC default unless a structured config is given', () => {
-    const plain = findComponents([d({ apiVersion: 'kubeadm.k8s.io/v1beta3', kind: 'ClusterConfiguration', certificatesDir: '/pki' })]);
+    const plain = findComponents([
+      d({ apiVersion: 'kubeadm.k8s.io/v1beta3', kind: 'ClusterConfiguration', certificatesDir: '/pki' }),
+    ]);
     expect(plain['kube-apiserver'][0].flag('authorization-mode')).toBe('Node,RBAC');
     expect(plain['kube-apiserver'][0].flag('client-ca-file')).toBe('/pki/ca.crt');
     expect(plain['kube-apiserver'][0].flags.get('client-ca-file')?.origin).toBe('kubeadm-default');
     expect(plain.etcd[0].flag('client-cert-auth')).toBe('true');
     expect(plain['kube-scheduler'][0].flag('bind-address')).toBe('127.0.0.1');
-    const structured = findComponents([d({ apiVersion: 'kubeadm.k8s.io/v1beta4', kind: 'ClusterConfiguration', apiServer: { extraArgs: [{ name: 'authorization-config', value: '/etc/authz.yaml' }] } })]);
+    const structured = findComponents([
+      d({
+        apiVersion: 'kubeadm.k8s.io/v1beta4',
+        kind: 'ClusterConfiguration',
+        apiServer: { extraArgs: [{ name: 'authorization-config', value: '/etc/authz.yaml' }] },
+      }),
+    ]);
     expect(structured['kube-apiserver'][0].flag('authorization-mode')).toBeUndefined();
-    const external = findComponents([d({ apiVersion: 'kubeadm.k8s.io/v1beta4', kind: 'ClusterConfiguration', etcd: { external: { endpoints: ['https://etcd:2379'], caFile: '/ca', certFile: '/c', keyFile: '/k' } } })]);
+    const external = findComponents([
+      d({
+        apiVersion: 'kubeadm.k8s.io/v1beta4',
+        kind: 'ClusterConfiguration',
+        etcd: { external: { endpoints: ['https://etcd:2379'], caFile: '/ca', certFile: '/c', keyFile: '/k' } },
+      }),
+    ]);
     expect(external.etcd).toEqual([]);
     expect(external['kube-apiserver'][0].flag('etcd-servers')).toBe('https://etcd:2379');
   });
 
   it('reads static pod command lines in either flag form, and ignores pods outside kube-system', () => {
-    expect(parseCommandFlags(['--a=1', '--b', '2', '--anonymous-auth', '--c=x=y'])).toEqual([['a', '1'], ['b', '2'], ['anonymous-auth', 'true'], ['c', 'x=y']]);
-    const pod = (ns: string): KubeObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'kube-apiserver', namespace: ns }, spec: { containers: [{ name: 'c', command: ['/usr/local/bin/kube-apiserver'], args: ['--secure-port=6443'] }] } });
+    expect(parseCommandFlags(['--a=1', '--b', '2', '--anonymous-auth', '--c=x=y'])).toEqual([
+      ['a', '1'],
+      ['b', '2'],
+      ['anonymous-auth', 'true'],
+      ['c', 'x=y'],
+    ]);
+    const pod = (ns: string): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'kube-apiserver', namespace: ns },
+      spec: { containers: [{ name: 'c', command: ['/usr/local/bin/kube-apiserver'], args: ['--secure-port=6443'] }] },
+    });
     expect(findComponents([d(pod('kube-system'))])['kube-apiserver'][0].flag('secure-port')).toBe('6443');
     expect(findComponents([d(pod('team-a'))])['kube-apiserver']).toEqual([]);
   });
@@ -45,9 +86,14 @@ describe('audit policy first-match evaluation', () => {
   const secrets = { ...user, verb: 'get', resource: { group: '', resource: 'secrets' }, namespace: 'a' };
 
   it('applies the first matching rule', () => {
-    const policy = { rules: [{ level: 'Metadata', resources: [{ group: '', resources: ['secrets'] }] }, { level: 'None' }] };
+    const policy = {
+      rules: [{ level: 'Metadata', resources: [{ group: '', resources: ['secrets'] }] }, { level: 'None' }],
+    };
     expect(auditLevelFor(policy, secrets)).toMatchObject({ level: 'Metadata', rule: 1 });
-    expect(auditLevelFor({ rules: [{ level: 'None' }, ...policy.rules] }, secrets)).toMatchObject({ level: 'None', rule: 1 });
+    expect(auditLevelFor({ rules: [{ level: 'None' }, ...policy.rules] }, secrets)).toMatchObject({
+      level: 'None',
+      rule: 1,
+    });
     expect(auditLevelFor({ rules: [] }, secrets)).toMatchObject({ level: 'None', rule: 0 });
   });
 
@@ -55,9 +101,21 @@ describe('audit policy first-match evaluation', () => {
     expect(ruleMatches({ resources: [{ group: '' }] }, secrets)).toBe(true); // whole core group
     expect(ruleMatches({ resources: [{ group: 'apps' }] }, secrets)).toBe(false);
     expect(ruleMatches({ resources: [{ resources: ['secrets'] }] }, secrets)).toBe(true); // omitted group = core
-    expect(ruleMatches({ resources: [{ group: '', resources: ['pods'] }] }, { ...user, verb: 'create', resource: { group: '', resource: 'pods', subresource: 'exec' }, namespace: 'a' })).toBe(false);
-    expect(ruleMatches({ resources: [{ group: '', resources: ['pods/*'] }] }, { ...user, verb: 'create', resource: { group: '', resource: 'pods', subresource: 'exec' }, namespace: 'a' })).toBe(true);
-    expect(ruleMatches({ resources: [{ group: '', resources: ['secrets'], resourceNames: ['one'] }] }, secrets)).toBe(false);
+    expect(
+      ruleMatches(
+        { resources: [{ group: '', resources: ['pods'] }] },
+        { ...user, verb: 'create', resource: { group: '', resource: 'pods', subresource: 'exec' }, namespace: 'a' },
+      ),
+    ).toBe(false);
+    expect(
+      ruleMatches(
+        { resources: [{ group: '', resources: ['pods/*'] }] },
+        { ...user, verb: 'create', resource: { group: '', resource: 'pods', subresource: 'exec' }, namespace: 'a' },
+      ),
+    ).toBe(true);
+    expect(ruleMatches({ resources: [{ group: '', resources: ['secrets'], resourceNames: ['one'] }] }, secrets)).toBe(
+      false,
+    );
     expect(ruleMatches({ namespaces: ['kube-system'] }, secrets)).toBe(false);
     expect(ruleMatches({ users: ['system:kube-proxy'] }, secrets)).toBe(false);
     expect(ruleMatches({ nonResourceURLs: ['/healthz*'] }, secrets)).toBe(false);
@@ -103,7 +161,10 @@ describe('TLS, encryption and durations', () => {
     const verdict = secretsEncryptionVerdict({
       resources: [
         { resources: ['secrets'], providers: [{ identity: {} }] },
-        { resources: ['*.*'], providers: [{ aesgcm: { keys: [{ name: 'k', secret: 'c2VjcmV0IGlzIHNlY3VyZSwgaSB0aGluayBzbyEhISE=' }] } }] },
+        {
+          resources: ['*.*'],
+          providers: [{ aesgcm: { keys: [{ name: 'k', secret: 'c2VjcmV0IGlzIHNlY3VyZSwgaSB0aGluayBzbyEhISE=' }] } }],
+        },
       ],
     });
     expect(verdict.status).toBe('fail'); // the first entry naming secrets wins

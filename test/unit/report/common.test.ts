@@ -18,9 +18,15 @@ describe('summary', () => {
     expect(s.findings).toBe(9);
     expect(s.byStatus).toEqual({ error: 1, fail: 4, accepted: 1, 'not-evaluated': 1, pass: 1, 'not-applicable': 1 });
     // 6 controls: run-as-non-root (fail, accepted, n/a, fail) rolls up to fail.
-    expect(s.controls).toEqual({ total: 6, byStatus: { error: 1, fail: 3, accepted: 0, 'not-evaluated': 1, pass: 1, 'not-applicable': 0 } });
+    expect(s.controls).toEqual({
+      total: 6,
+      byStatus: { error: 1, fail: 3, accepted: 0, 'not-evaluated': 1, pass: 1, 'not-applicable': 0 },
+    });
     expect(s.failuresBySeverity).toEqual({ critical: 0, high: 2, medium: 2, low: 1, info: 0 });
-    expect(s.frameworks.scs).toEqual({ controls: 2, byStatus: { error: 0, fail: 1, accepted: 0, 'not-evaluated': 1, pass: 0, 'not-applicable': 0 } });
+    expect(s.frameworks.scs).toEqual({
+      controls: 2,
+      byStatus: { error: 0, fail: 1, accepted: 0, 'not-evaluated': 1, pass: 0, 'not-applicable': 0 },
+    });
     expect(s.frameworks.ccn.controls).toBe(2);
   });
 
@@ -50,7 +56,11 @@ describe('framework references', () => {
   });
 
   it('orders IDs naturally', () => {
-    expect(['APP.4.4.A10', 'APP.4.4.A2', 'APP.4.4.A1'].sort(compareNatural)).toEqual(['APP.4.4.A1', 'APP.4.4.A2', 'APP.4.4.A10']);
+    expect(['APP.4.4.A10', 'APP.4.4.A2', 'APP.4.4.A1'].sort(compareNatural)).toEqual([
+      'APP.4.4.A1',
+      'APP.4.4.A2',
+      'APP.4.4.A10',
+    ]);
   });
 
   it('labels subjects', () => {
@@ -65,9 +75,12 @@ describe('every format', () => {
   it.each(REPORT_FORMATS)('%s is deterministic: same findings in any order give the same bytes', (format) => {
     const expected = RENDERERS[format](FINDINGS, summarizeFindings(FINDINGS), META);
     fc.assert(
-      fc.property(fc.shuffledSubarray(FINDINGS, { minLength: FINDINGS.length, maxLength: FINDINGS.length }), (shuffled) => {
-        expect(RENDERERS[format](shuffled, summarizeFindings(shuffled), META)).toBe(expected);
-      }),
+      fc.property(
+        fc.shuffledSubarray(FINDINGS, { minLength: FINDINGS.length, maxLength: FINDINGS.length }),
+        (shuffled) => {
+          expect(RENDERERS[format](shuffled, summarizeFindings(shuffled), META)).toBe(expected);
+        },
+      ),
       { numRuns: 25 },
     );
   });
@@ -76,9 +89,12 @@ describe('every format', () => {
     const noTime = { ...META, generatedAt: undefined };
     const out = RENDERERS[format](FINDINGS, summarizeFindings(FINDINGS), noTime);
     // The only date-times allowed: OSCAL's placeholder and the exception's expiry (a risk deadline).
-    const times = (out.match(/\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?/g) ?? []).filter((t) => !t.startsWith('1970-01-01T00:00') && !t.startsWith('2026-12-31T23:59'));
+    const times = (out.match(/\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?/g) ?? []).filter(
+      (t) => !t.startsWith('1970-01-01T00:00') && !t.startsWith('2026-12-31T23:59'),
+    );
     expect(times).toEqual([]);
-    if (format !== 'json') expect(RENDERERS[format](FINDINGS, summarizeFindings(FINDINGS), META)).toMatch(/2025-06-30T12:00/);
+    if (format !== 'json')
+      expect(RENDERERS[format](FINDINGS, summarizeFindings(FINDINGS), META)).toMatch(/2025-06-30T12:00/);
   });
 
   it.each(REPORT_FORMATS)('%s renders an empty run', (format) => {
@@ -92,9 +108,20 @@ describe('every format', () => {
     const finding = fc.record({
       control: fc.string({ minLength: 1, maxLength: 12 }),
       status: fc.constantFrom(...statuses),
-      severity: fc.constantFrom('critical' as const, 'high' as const, 'medium' as const, 'low' as const, 'info' as const),
+      severity: fc.constantFrom(
+        'critical' as const,
+        'high' as const,
+        'medium' as const,
+        'low' as const,
+        'info' as const,
+      ),
       frameworks: fc.record({ stig: fc.array(fc.string({ maxLength: 8 }), { maxLength: 2 }) }),
-      object: fc.record({ kind: fc.string({ maxLength: 10 }), name: fc.string({ maxLength: 10 }), file: fc.string({ maxLength: 10 }), line: fc.nat(1000) }),
+      object: fc.record({
+        kind: fc.string({ maxLength: 10 }),
+        name: fc.string({ maxLength: 10 }),
+        file: fc.string({ maxLength: 10 }),
+        line: fc.nat(1000),
+      }),
       message: fc.string({ maxLength: 40 }),
     });
     fc.assert(

@@ -6,7 +6,8 @@ export const CONTROLS: ControlInfo[] = [
   {
     id: 'HCB-APISERVER-ANONYMOUS',
     title: 'API server rejects anonymous requests',
-    rationale: 'Anonymous requests reach authorizers with the system:anonymous identity; refusing them removes that path.',
+    rationale:
+      'Anonymous requests reach authorizers with the system:anonymous identity; refusing them removes that path.',
     severity: 'high',
     frameworks: { stig: ['V-242390'], cis: ['1.2.1'], bsi: ['APP.4.4.A3'], ccn: [], scs: [] },
     remediation: 'Set HardenedControlPlane props.apiServer.anonymousAuth to false.',
@@ -53,7 +54,15 @@ export const FINDINGS: Finding[] = [
     status: 'fail',
     severity: 'medium',
     frameworks: { stig: ['V-242415'], cis: ['5.2.6'], bsi: ['APP.4.4.A9'], scs: ['scs-0217-sbs-5'] },
-    object: { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'team-a', name: 'web', file: 'manifests/app.yaml', line: 12, constructPath: 'blueprint/team-a/web' },
+    object: {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      namespace: 'team-a',
+      name: 'web',
+      file: 'manifests/app.yaml',
+      line: 12,
+      constructPath: 'blueprint/team-a/web',
+    },
     message: 'container "app" may run as root: runAsNonRoot is not set',
     remediation: 'Use HardenedWorkload; do not set props.securityContext.runAsUser to 0.',
   },
@@ -62,7 +71,13 @@ export const FINDINGS: Finding[] = [
     status: 'fail',
     severity: 'high',
     frameworks: { stig: ['V-242390'], cis: ['1.2.1'], bsi: ['APP.4.4.A3'] },
-    object: { apiVersion: 'kubeadm.k8s.io/v1beta4', kind: 'ClusterConfiguration', name: 'kubeadm', file: 'control-plane/kubeadm.yaml', line: 1 },
+    object: {
+      apiVersion: 'kubeadm.k8s.io/v1beta4',
+      kind: 'ClusterConfiguration',
+      name: 'kubeadm',
+      file: 'control-plane/kubeadm.yaml',
+      line: 1,
+    },
     message: 'apiServer.extraArgs anonymous-auth is "true" & no AuthenticationConfiguration limits anonymous access',
     remediation: 'Set HardenedControlPlane props.apiServer.anonymousAuth to false.',
   },
@@ -79,9 +94,20 @@ export const FINDINGS: Finding[] = [
     status: 'accepted',
     severity: 'medium',
     frameworks: { stig: ['V-242415'], cis: ['5.2.6'], bsi: ['APP.4.4.A9'], scs: ['scs-0217-sbs-5'] },
-    object: { apiVersion: 'apps/v1', kind: 'DaemonSet', namespace: 'kube-system', name: 'node-agent', file: 'manifests/agent.yaml', line: 40 },
+    object: {
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      namespace: 'kube-system',
+      name: 'node-agent',
+      file: 'manifests/agent.yaml',
+      line: 40,
+    },
     message: 'container "agent" runs as root',
-    exception: { justification: 'Needs root to read /var/log on nodes | reviewed <2025-01>', owner: 'platform-team', expires: '2026-12-31' },
+    exception: {
+      justification: 'Needs root to read /var/log on nodes | reviewed <2025-01>',
+      owner: 'platform-team',
+      expires: '2026-12-31',
+    },
   },
   {
     control: 'HCB-NETPOL-DEFAULT-DENY',
@@ -95,7 +121,12 @@ export const FINDINGS: Finding[] = [
     status: 'error',
     severity: 'high',
     frameworks: { stig: ['V-242467'], cis: ['1.2.27'], ccn: ['mp.info.3'] },
-    object: { apiVersion: 'apiserver.config.k8s.io/v1', kind: 'EncryptionConfiguration', file: 'control-plane/encryption.yaml', line: 2 },
+    object: {
+      apiVersion: 'apiserver.config.k8s.io/v1',
+      kind: 'EncryptionConfiguration',
+      file: 'control-plane/encryption.yaml',
+      line: 2,
+    },
     message: 'resources[0].providers is not a list',
   },
   {
@@ -103,7 +134,12 @@ export const FINDINGS: Finding[] = [
     status: 'fail',
     severity: 'low',
     frameworks: { stig: ['V-242445'], cis: ['1.1.1'] },
-    object: { kind: 'NodeFileManifest', path: '/etc/kubernetes/manifests/kube-apiserver.yaml', file: 'nodes/files.yaml', line: 7 },
+    object: {
+      kind: 'NodeFileManifest',
+      path: '/etc/kubernetes/manifests/kube-apiserver.yaml',
+      file: 'nodes/files.yaml',
+      line: 7,
+    },
     message: 'mode 0644 is wider than 0600',
   },
   {
@@ -111,7 +147,14 @@ export const FINDINGS: Finding[] = [
     status: 'not-applicable',
     severity: 'medium',
     frameworks: { stig: ['V-242415'], cis: ['5.2.6'], bsi: ['APP.4.4.A9'], scs: ['scs-0217-sbs-5'] },
-    object: { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'team-a', name: 'settings', file: 'manifests/app.yaml', line: 60 },
+    object: {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      namespace: 'team-a',
+      name: 'settings',
+      file: 'manifests/app.yaml',
+      line: 60,
+    },
     message: 'not a workload',
   },
   {
@@ -119,8 +162,16 @@ export const FINDINGS: Finding[] = [
     status: 'fail',
     severity: 'medium',
     frameworks: { stig: ['V-242415'], cis: ['5.2.6'], bsi: ['APP.4.4.A9'], scs: ['scs-0217-sbs-5'] },
-    object: { apiVersion: 'v1', kind: 'Pod', namespace: 'team-b', name: '<script>alert(1)</script>', file: 'manifests/evil "quoted" & <b>.yaml', line: 5 },
-    message: 'name has markup <img src=x onerror=alert(1)> | pipes | `ticks` *stars* and\na second line \u0001\u001b[31m',
+    object: {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      namespace: 'team-b',
+      name: '<script>alert(1)</script>',
+      file: 'manifests/evil "quoted" & <b>.yaml',
+      line: 5,
+    },
+    message:
+      'name has markup <img src=x onerror=alert(1)> | pipes | `ticks` *stars* and\na second line \u0001\u001b[31m',
   },
 ];
 

@@ -16,7 +16,9 @@ const CHROMIUM = process.env.HCB_CHROMIUM ?? '/usr/bin/chromium';
 
 function requireChromium(): void {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} not found: run scripts/ensure-chromium.sh (installs Debian's chromium) before the tests`);
+    throw new Error(
+      `${CHROMIUM} not found: run scripts/ensure-chromium.sh (installs Debian's chromium) before the tests`,
+    );
   }
 }
 
@@ -67,7 +69,9 @@ describe('HTML dashboard', () => {
     expect(html).toContain('Pod team-b/&lt;script&gt;alert(1)&lt;/script&gt;');
     expect(html).not.toContain('<img');
     expect(html.match(/<script>/g)).toHaveLength(1);
-    expect(html).toMatch(/<meta http-equiv="Content-Security-Policy" content="default-src &#39;none&#39;; style-src &#39;sha256-[A-Za-z0-9+/=]+&#39;; script-src &#39;sha256-/);
+    expect(html).toMatch(
+      /<meta http-equiv="Content-Security-Policy" content="default-src &#39;none&#39;; style-src &#39;sha256-[A-Za-z0-9+/=]+&#39;; script-src &#39;sha256-/,
+    );
   });
 
   it('renders in Chromium: an SVG chart per framework, every finding a row, the filter works', async () => {
@@ -86,7 +90,11 @@ describe('HTML dashboard', () => {
     expect(dom).toContain('data-filter="fail" aria-pressed="true"');
     // Bar segments carry the counts of the summary: STIG has 1 pass, 3 fail, 1 error.
     const stig = /<svg id="coverage-stig"[\s\S]*?<\/svg>/.exec(dom)?.[0] ?? '';
-    expect([...stig.matchAll(/data-status="([a-z-]+)" data-count="(\d+)"/g)].map((m) => `${m[1]}=${m[2]}`)).toEqual(['pass=1', 'fail=3', 'error=1']);
+    expect([...stig.matchAll(/data-status="([a-z-]+)" data-count="(\d+)"/g)].map((m) => `${m[1]}=${m[2]}`)).toEqual([
+      'pass=1',
+      'fail=3',
+      'error=1',
+    ]);
     // Escaped input stays text: no element was created from it.
     expect(dom).not.toMatch(/<script>alert|<img src=x/);
   }, 120_000);

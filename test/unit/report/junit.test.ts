@@ -42,21 +42,38 @@ describe('JUnit report', () => {
     expect(evil?.attrs.name).toBe('Pod team-b/<script>alert(1)</script>');
     expect(evil?.attrs.file).toBe('manifests/evil "quoted" & <b>.yaml');
     const failure = findAll(evil!, 'failure')[0];
-    expect(failure.attrs.message).toBe('name has markup <img src=x onerror=alert(1)> | pipes | `ticks` *stars* and\na second line \ufffd\ufffd[31m');
+    expect(failure.attrs.message).toBe(
+      'name has markup <img src=x onerror=alert(1)> | pipes | `ticks` *stars* and\na second line \ufffd\ufffd[31m',
+    );
     expect(failure.text).toContain('at manifests/evil "quoted" & <b>.yaml:5');
   });
 
   it('stays well-formed for any text, and reads back what XML can carry', () => {
     const xmlSafe = (t: string) =>
-      t.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+      t.replace(
+        /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g,
+        '\ufffd',
+      );
     fc.assert(
-      fc.property(fc.string({ unit: 'binary', maxLength: 30 }), fc.string({ unit: 'binary', maxLength: 30 }), fc.string({ unit: 'grapheme', maxLength: 30 }), (name, message, file) => {
-        const f: Finding = { control: 'C', status: 'fail', severity: 'high', frameworks: {}, object: { kind: 'Pod', name, file, line: 1 }, message };
-        const root = parseXml(renderJunit([f], summarizeFindings([f])));
-        const failure = findAll(root, 'failure')[0];
-        expect(failure.attrs.message).toBe(xmlSafe(message));
-        expect(findAll(root, 'testcase')[0].attrs.file).toBe(xmlSafe(file));
-      }),
+      fc.property(
+        fc.string({ unit: 'binary', maxLength: 30 }),
+        fc.string({ unit: 'binary', maxLength: 30 }),
+        fc.string({ unit: 'grapheme', maxLength: 30 }),
+        (name, message, file) => {
+          const f: Finding = {
+            control: 'C',
+            status: 'fail',
+            severity: 'high',
+            frameworks: {},
+            object: { kind: 'Pod', name, file, line: 1 },
+            message,
+          };
+          const root = parseXml(renderJunit([f], summarizeFindings([f])));
+          const failure = findAll(root, 'failure')[0];
+          expect(failure.attrs.message).toBe(xmlSafe(message));
+          expect(findAll(root, 'testcase')[0].attrs.file).toBe(xmlSafe(file));
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -83,7 +83,8 @@ describe('parseText', () => {
   });
 
   it('reads kustomize build output (no leading separator)', () => {
-    const text = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a-7f8d\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: b\n';
+    const text =
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a-7f8d\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: b\n';
     expect(parseText(text, 'k.yaml').documents.map((d) => [d.object.metadata?.name, d.source.line])).toEqual([
       ['a-7f8d', 1],
       ['b', 6],
@@ -141,20 +142,36 @@ describe('parseText', () => {
       'Pod',
     ]);
     expect(r.documents.map((d) => d.source.line)).toEqual([1, 9, 16, 23, 31]);
-    const pod = r.documents[4].object as { metadata: { creationTimestamp: unknown }; spec: { volumes: { secret: { defaultMode: number } }[] } };
+    const pod = r.documents[4].object as {
+      metadata: { creationTimestamp: unknown };
+      spec: { volumes: { secret: { defaultMode: number } }[] };
+    };
     expect(pod.metadata.creationTimestamp).toBe('2024-05-01T10:00:00Z'); // a string, as in the API's JSON
     expect(pod.spec.volumes[0].secret.defaultMode).toBe(0o600); // octal, as Kubernetes reads YAML
   });
 
   it('reads JSON: one object, an array, a kind: List and typed lists, with item lines', () => {
-    expect(parseText('{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"x"}}', 'one.json').documents).toHaveLength(1);
+    expect(
+      parseText('{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"x"}}', 'one.json').documents,
+    ).toHaveLength(1);
     const arr = parseText('[\n  {"kind": "A"},\n  {"kind": "B"}\n]\n', 'arr.json');
     expect(arr.documents.map((d) => [d.object.kind, d.source.line])).toEqual([
       ['A', 2],
       ['B', 3],
     ]);
     const list = parseText(
-      JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [{ kind: 'Pod', metadata: { name: 'a' } }, { kind: 'Pod', metadata: { name: 'b' } }] }, null, 2),
+      JSON.stringify(
+        {
+          apiVersion: 'v1',
+          kind: 'List',
+          items: [
+            { kind: 'Pod', metadata: { name: 'a' } },
+            { kind: 'Pod', metadata: { name: 'b' } },
+          ],
+        },
+        null,
+        2,
+      ),
       'list.json',
     );
     expect(list.documents.map((d) => [d.object.metadata?.name, d.source.line])).toEqual([
@@ -174,7 +191,8 @@ describe('parseText', () => {
   });
 
   it('expands kind: List in YAML (kubectl get -o yaml) with the line of each item', () => {
-    const text = 'apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Namespace\n  metadata: {name: a}\n- apiVersion: v1\n  kind: Namespace\n  metadata: {name: b}\nmetadata: {}\n';
+    const text =
+      'apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Namespace\n  metadata: {name: a}\n- apiVersion: v1\n  kind: Namespace\n  metadata: {name: b}\nmetadata: {}\n';
     expect(parseText(text, 'l.yaml').documents.map((d) => [d.object.metadata?.name, d.source.line])).toEqual([
       ['a', 4],
       ['b', 7],
@@ -182,7 +200,17 @@ describe('parseText', () => {
   });
 
   it('reports malformed YAML with file and line, and still loads the other documents', () => {
-    const text = ['kind: ConfigMap', 'metadata: {name: ok}', '---', 'kind: Pod', 'metadata:', '  name: [unclosed', '  namespace: x', '---', 'kind: Secret'].join('\n');
+    const text = [
+      'kind: ConfigMap',
+      'metadata: {name: ok}',
+      '---',
+      'kind: Pod',
+      'metadata:',
+      '  name: [unclosed',
+      '  namespace: x',
+      '---',
+      'kind: Secret',
+    ].join('\n');
     const r = parseText(text, 'bad.yaml');
     expect(r.documents.map((d) => d.object.kind)).toEqual(['ConfigMap', 'Secret']);
     expect(r.errors.length).toBeGreaterThan(0);
@@ -220,7 +248,10 @@ describe('parseText', () => {
 
   it('stops alias bombs instead of expanding them', () => {
     const lines = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
-    for (let i = 1; i < 12; i++) lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [*${String.fromCharCode(96 + i)}, *${String.fromCharCode(96 + i)}, *${String.fromCharCode(96 + i)}, *${String.fromCharCode(96 + i)}]`);
+    for (let i = 1; i < 12; i++)
+      lines.push(
+        `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [*${String.fromCharCode(96 + i)}, *${String.fromCharCode(96 + i)}, *${String.fromCharCode(96 + i)}, *${String.fromCharCode(96 + i)}]`,
+      );
     const r = parseText(lines.join('\n'), 'bomb.yaml');
     expect(r.documents).toEqual([]);
     expect(r.errors).toHaveLength(1);
@@ -228,7 +259,10 @@ describe('parseText', () => {
   });
 
   it('sets the construct path from the hcb.dev/construct-path annotation', () => {
-    const r = parseText('kind: NetworkPolicy\nmetadata:\n  name: deny\n  annotations:\n    hcb.dev/construct-path: blueprint/team-a/default-deny\n', 'np.yaml');
+    const r = parseText(
+      'kind: NetworkPolicy\nmetadata:\n  name: deny\n  annotations:\n    hcb.dev/construct-path: blueprint/team-a/default-deny\n',
+      'np.yaml',
+    );
     expect(r.documents[0].source).toEqual({ file: 'np.yaml', line: 1, constructPath: 'blueprint/team-a/default-deny' });
     expect(parseText('kind: A\n', 'a.yaml').documents[0].source).toEqual({ file: 'a.yaml', line: 1 });
   });
@@ -254,7 +288,9 @@ describe('parseText', () => {
       apiVersion: fc.constantFrom('v1', 'apps/v1'),
       kind: fc.constantFrom('Pod', 'Service', 'ConfigMap'),
       metadata: fc.record({ name: fc.stringMatching(/^[a-z][a-z0-9-]{0,12}$/) }),
-      data: fc.dictionary(fc.stringMatching(/^[a-z]{1,6}$/), fc.oneof(fc.string(), fc.integer(), fc.boolean()), { maxKeys: 4 }),
+      data: fc.dictionary(fc.stringMatching(/^[a-z]{1,6}$/), fc.oneof(fc.string(), fc.integer(), fc.boolean()), {
+        maxKeys: 4,
+      }),
     });
     fc.assert(
       fc.property(fc.array(object, { minLength: 1, maxLength: 6 }), fc.boolean(), (objects, leading) => {

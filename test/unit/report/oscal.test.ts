@@ -1,9 +1,17 @@
-import { HCB_PROP_NS, OSCAL_VERSION, renderOscal, summarizeFindings, URL_NAMESPACE, uuidV5 } from '../../../policies/report';
+import {
+  HCB_PROP_NS,
+  OSCAL_VERSION,
+  renderOscal,
+  summarizeFindings,
+  URL_NAMESPACE,
+  uuidV5,
+} from '../../../policies/report';
 import { Finding } from '../../../policies/model';
 import { FINDINGS, META } from './fixtures';
 
 const UUID_V5 = /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-const render = (findings: Finding[] = FINDINGS, meta = META): any => JSON.parse(renderOscal(findings, summarizeFindings(findings), meta));
+const render = (findings: Finding[] = FINDINGS, meta = META): any =>
+  JSON.parse(renderOscal(findings, summarizeFindings(findings), meta));
 
 function allUuids(v: unknown, out: string[] = []): string[] {
   if (Array.isArray(v)) v.forEach((x) => allUuids(x, out));
@@ -34,14 +42,21 @@ describe('OSCAL assessment-results', () => {
     expect(Object.keys(doc)).toEqual(['assessment-results']);
     const ar = doc['assessment-results'];
     expect(ar.uuid).toMatch(UUID_V5);
-    expect(ar.metadata).toMatchObject({ title: expect.any(String), 'last-modified': META.generatedAt, version: '0.1.0', 'oscal-version': OSCAL_VERSION });
+    expect(ar.metadata).toMatchObject({
+      title: expect.any(String),
+      'last-modified': META.generatedAt,
+      version: '0.1.0',
+      'oscal-version': OSCAL_VERSION,
+    });
     expect(ar['import-ap'].href).toMatch(/^#/);
     expect(ar['back-matter'].resources.map((r: { uuid: string }) => `#${r.uuid}`)).toContain(ar['import-ap'].href);
     expect(ar.results).toHaveLength(1);
     const result = ar.results[0];
     for (const key of ['uuid', 'title', 'description', 'start', 'reviewed-controls']) expect(result[key]).toBeDefined();
     expect(result.start).toBe(META.generatedAt);
-    const included = result['reviewed-controls']['control-selections'][0]['include-controls'].map((c: { 'control-id': string }) => c['control-id']);
+    const included = result['reviewed-controls']['control-selections'][0]['include-controls'].map(
+      (c: { 'control-id': string }) => c['control-id'],
+    );
     expect(included).toEqual([...new Set(META.controls!.map((c) => c.id))].sort());
   });
 
@@ -68,7 +83,8 @@ describe('OSCAL assessment-results', () => {
       for (const r of f['related-observations']) expect(observationIds.has(r['observation-uuid'])).toBe(true);
       for (const r of f['related-risks'] ?? []) expect(riskIds.has(r['risk-uuid'])).toBe(true);
     }
-    const state = (id: string) => result.findings.find((f: { target: { 'target-id': string } }) => f.target['target-id'] === id).target.status;
+    const state = (id: string) =>
+      result.findings.find((f: { target: { 'target-id': string } }) => f.target['target-id'] === id).target.status;
     expect(state('HCB-AUDIT-POLICY-SECRETS')).toEqual({ state: 'satisfied', reason: 'pass' });
     expect(state('HCB-APISERVER-ANONYMOUS')).toEqual({ state: 'not-satisfied', reason: 'fail' });
     expect(state('HCB-NETPOL-DEFAULT-DENY')).toEqual({ state: 'not-satisfied', reason: 'other' }); // not evaluated is not satisfied
@@ -102,7 +118,9 @@ describe('OSCAL assessment-results', () => {
     walk(render(), '$');
     const empty = render([], {});
     walk(empty, '$');
-    expect(empty['assessment-results'].results[0]['reviewed-controls']['control-selections']).toEqual([{ 'include-all': {} }]);
+    expect(empty['assessment-results'].results[0]['reviewed-controls']['control-selections']).toEqual([
+      { 'include-all': {} },
+    ]);
     expect(empty['assessment-results'].results[0].findings).toBeUndefined();
   });
 });

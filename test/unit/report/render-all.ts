@@ -7,4 +7,7 @@ const dir = process.argv[2] ?? '.';
 for (const f of REPORT_FORMATS) {
   writeFileSync(`${dir}/report.${f}`, RENDERERS[f](FINDINGS, summarizeFindings(FINDINGS), META));
 }
-writeFileSync(`${dir}/report.color`, RENDERERS.terminal(FINDINGS, summarizeFindings(FINDINGS), { ...META, color: true }));
+writeFileSync(
+  `${dir}/report.color`,
+  RENDERERS.terminal(FINDINGS, summarizeFindings(FINDINGS), { ...META, color: true }),
+);

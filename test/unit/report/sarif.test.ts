@@ -6,7 +6,18 @@ type Sarif = {
   $schema: string;
   version: string;
   runs: {
-    tool: { driver: { name: string; rules: { id: string; shortDescription: { text: string }; fullDescription: { text: string }; defaultConfiguration: { level: string }; properties: { tags: string[] } }[] } };
+    tool: {
+      driver: {
+        name: string;
+        rules: {
+          id: string;
+          shortDescription: { text: string };
+          fullDescription: { text: string };
+          defaultConfiguration: { level: string };
+          properties: { tags: string[] };
+        }[];
+      };
+    };
     results: {
       ruleId: string;
       ruleIndex: number;
@@ -19,7 +30,8 @@ type Sarif = {
   }[];
 };
 
-const render = (findings: Finding[] = FINDINGS): Sarif => JSON.parse(renderSarif(findings, summarizeFindings(findings), META));
+const render = (findings: Finding[] = FINDINGS): Sarif =>
+  JSON.parse(renderSarif(findings, summarizeFindings(findings), META));
 
 describe('SARIF report', () => {
   it('matches the snapshot', () => {
@@ -48,7 +60,9 @@ describe('SARIF report', () => {
     const suppressed = results.filter((r) => r.suppressions);
     expect(suppressed).toHaveLength(1);
     expect(suppressed[0].suppressions?.[0]).toMatchObject({ kind: 'external', status: 'accepted' });
-    expect(suppressed[0].suppressions?.[0].justification).toMatch(/Needs root to read \/var\/log.*platform-team.*2026-12-31/);
+    expect(suppressed[0].suppressions?.[0].justification).toMatch(
+      /Needs root to read \/var\/log.*platform-team.*2026-12-31/,
+    );
   });
 
   it('points each result at its rule, with a level from severity and a relative location', () => {
@@ -73,11 +87,15 @@ describe('SARIF report', () => {
     expect(byRule('HCB-NODEFILE-MODE')[0].level).toBe('note');
     expect(byRule('HCB-ENCRYPTION-PROVIDER')[0].level).toBe('error');
     const evil = byRule('HCB-POD-RUN-AS-NON-ROOT').find((r) => r.message.text.includes('markup'));
-    expect(evil?.locations[0].physicalLocation?.artifactLocation.uri).toBe('manifests/evil%20%22quoted%22%20%26%20%3Cb%3E.yaml');
+    expect(evil?.locations[0].physicalLocation?.artifactLocation.uri).toBe(
+      'manifests/evil%20%22quoted%22%20%26%20%3Cb%3E.yaml',
+    );
   });
 
   it('keeps a fingerprint when the object moves to another line', () => {
-    const moved = FINDINGS.map((f) => (f.object?.line ? { ...f, object: { ...f.object, line: f.object.line + 10 } } : f));
+    const moved = FINDINGS.map((f) =>
+      f.object?.line ? { ...f, object: { ...f.object, line: f.object.line + 10 } } : f,
+    );
     const a = render().runs[0].results.map((r) => r.partialFingerprints);
     const b = render(moved).runs[0].results.map((r) => r.partialFingerprints);
     expect(b).toEqual(a);
@@ -87,11 +105,28 @@ describe('SARIF report', () => {
 
 describe('structured remediation in SARIF rules', () => {
   test('rule help is the rendered text; properties.fix lists the construct steps', () => {
-    const controls = [{ ...CONTROLS[0], remediation: [{ construct: 'HardenedControlPlane', prop: 'apiServer.anonymousAuth', text: "'disabled'." }, { text: 'Restart the API server.' }] }];
-    const findings = FINDINGS.filter((f) => f.control === CONTROLS[0].id).map((f) => ({ ...f, remediation: undefined }));
-    const sarif = JSON.parse(renderSarif(findings, summarizeFindings(findings), { ...META, controls })) as { runs: Array<{ tool: { driver: { rules: Array<{ help: { text: string }; properties: { fix?: unknown } }> } } }> };
+    const controls = [
+      {
+        ...CONTROLS[0],
+        remediation: [
+          { construct: 'HardenedControlPlane', prop: 'apiServer.anonymousAuth', text: "'disabled'." },
+          { text: 'Restart the API server.' },
+        ],
+      },
+    ];
+    const findings = FINDINGS.filter((f) => f.control === CONTROLS[0].id).map((f) => ({
+      ...f,
+      remediation: undefined,
+    }));
+    const sarif = JSON.parse(renderSarif(findings, summarizeFindings(findings), { ...META, controls })) as {
+      runs: Array<{ tool: { driver: { rules: Array<{ help: { text: string }; properties: { fix?: unknown } }> } } }>;
+    };
     const rule = sarif.runs[0].tool.driver.rules[0];
-    expect(rule.help.text).toBe("HardenedControlPlane prop apiServer.anonymousAuth: 'disabled'. Restart the API server.");
-    expect(rule.properties.fix).toEqual([{ construct: 'HardenedControlPlane', props: ['apiServer.anonymousAuth'], text: "'disabled'." }]);
+    expect(rule.help.text).toBe(
+      "HardenedControlPlane prop apiServer.anonymousAuth: 'disabled'. Restart the API server.",
+    );
+    expect(rule.properties.fix).toEqual([
+      { construct: 'HardenedControlPlane', props: ['apiServer.anonymousAuth'], text: "'disabled'." },
+    ]);
   });
 });

@@ -12,7 +12,9 @@ describe('terminal report', () => {
 
   it('lists failures first, with control, severity, object, location, construct path and remediation', () => {
     const out = renderTerminal(FINDINGS, summary, META);
-    const order = ['FAIL (4)', 'ERROR (1)', 'ACCEPTED (1)', 'NOT EVALUATED (1)', 'PASS (1)', 'NOT APPLICABLE (1)'].map((h) => out.indexOf(h));
+    const order = ['FAIL (4)', 'ERROR (1)', 'ACCEPTED (1)', 'NOT EVALUATED (1)', 'PASS (1)', 'NOT APPLICABLE (1)'].map(
+      (h) => out.indexOf(h),
+    );
     expect(order.every((i) => i >= 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
     expect(out).toContain('HCB-APISERVER-ANONYMOUS  [high]  ClusterConfiguration kubeadm');
@@ -51,7 +53,9 @@ describe('Markdown report', () => {
     expect(md).toContain('### Failures (5)');
     expect(md).toMatch(/### Accepted exceptions \(1\)\n\n\| Control \| Object \| Justification \| Owner \| Expires \|/);
     expect(md).toContain('| platform-team | 2026-12-31 |');
-    expect(md).toContain('### Not evaluated (1)\n\n- `HCB-NETPOL-DEFAULT-DENY`: no Namespace in the input: nothing to check');
+    expect(md).toContain(
+      '### Not evaluated (1)\n\n- `HCB-NETPOL-DEFAULT-DENY`: no Namespace in the input: nothing to check',
+    );
   });
 
   it('keeps every table row to its column count and lets no HTML through from input', () => {
@@ -69,18 +73,40 @@ describe('Markdown report', () => {
 
   it('keeps table shapes and lets no tag through for any text', () => {
     fc.assert(
-      fc.property(fc.string({ unit: 'binary', maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 20 }), (message, name) => {
-        const findings: Finding[] = [
-          { control: 'C-1', status: 'fail', severity: 'high', frameworks: {}, object: { kind: 'Pod', name, file: 'a.yaml', line: 1 }, message, remediation: message },
-          { control: 'C-2', status: 'accepted', severity: 'low', frameworks: {}, object: { kind: 'Pod', name }, message, exception: { justification: message, owner: name, expires: '2030-01-01' } },
-        ];
-        const out = renderMarkdown(findings, summarizeFindings(findings), {});
-        for (const t of out.split('\n\n').filter((b) => b.startsWith('|'))) {
-          const widths = t.split('\n').map((row) => row.replace(/\\\\/g, '').replace(/\\\|/g, '').split('|').length);
-          expect(new Set(widths).size).toBe(1);
-        }
-        expect(out.replace(/<\/?(br|sub|details|summary)>/g, '').replace(/`[^`\n]*`/g, '')).not.toMatch(/<[a-zA-Z/!?]/);
-      }),
+      fc.property(
+        fc.string({ unit: 'binary', maxLength: 40 }),
+        fc.string({ unit: 'binary', maxLength: 20 }),
+        (message, name) => {
+          const findings: Finding[] = [
+            {
+              control: 'C-1',
+              status: 'fail',
+              severity: 'high',
+              frameworks: {},
+              object: { kind: 'Pod', name, file: 'a.yaml', line: 1 },
+              message,
+              remediation: message,
+            },
+            {
+              control: 'C-2',
+              status: 'accepted',
+              severity: 'low',
+              frameworks: {},
+              object: { kind: 'Pod', name },
+              message,
+              exception: { justification: message, owner: name, expires: '2030-01-01' },
+            },
+          ];
+          const out = renderMarkdown(findings, summarizeFindings(findings), {});
+          for (const t of out.split('\n\n').filter((b) => b.startsWith('|'))) {
+            const widths = t.split('\n').map((row) => row.replace(/\\\\/g, '').replace(/\\\|/g, '').split('|').length);
+            expect(new Set(widths).size).toBe(1);
+          }
+          expect(out.replace(/<\/?(br|sub|details|summary)>/g, '').replace(/`[^`\n]*`/g, '')).not.toMatch(
+            /<[a-zA-Z/!?]/,
+          );
+        },
+      ),
       { numRuns: 300 },
     );
   });

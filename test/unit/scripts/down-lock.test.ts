@@ -16,8 +16,13 @@ test('down refuses while the up lock is held, naming the holder', async () => {
   const holder = spawn('flock', [path.join(state, 'up.lock'), 'sleep', '20'], { stdio: 'ignore' });
   try {
     // Wait until the holder has the lock.
-    for (let i = 0; i < 100 && spawnSync('flock', ['-n', path.join(state, 'up.lock'), 'true']).status === 0; i++) await new Promise((r) => setTimeout(r, 50));
-    const r = spawnSync('bash', [path.join(REPO, 'scripts/down.sh')], { encoding: 'utf8', env: { ...process.env, HCB_STATE_DIR: state, HCB_UP_LOCK_WAIT: '1', HCB_UP_LOCKED: '' }, timeout: 30_000 });
+    for (let i = 0; i < 100 && spawnSync('flock', ['-n', path.join(state, 'up.lock'), 'true']).status === 0; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    const r = spawnSync('bash', [path.join(REPO, 'scripts/down.sh')], {
+      encoding: 'utf8',
+      env: { ...process.env, HCB_STATE_DIR: state, HCB_UP_LOCK_WAIT: '1', HCB_UP_LOCKED: '' },
+      timeout: 30_000,
+    });
     expect(r.status).toBe(75);
     expect(r.stderr).toContain('[down] npm run up or down is running (pid 4242 (npm run up)');
     expect(r.stderr).toContain('gave up waiting');

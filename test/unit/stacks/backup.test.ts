@@ -62,8 +62,14 @@ describe('hcb backup', () => {
     }
   };
   test('usage errors exit 2 with the reason', async () => {
-    expect(await run(['now', '--retain', '0'])).toMatchObject({ code: 2, err: expect.stringMatching(/--retain must be a whole number/) });
-    expect(await run(['now', '--dir', 'a', '--dir', 'b'])).toMatchObject({ code: 2, err: expect.stringMatching(/--dir given more than once/) });
+    expect(await run(['now', '--retain', '0'])).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/--retain must be a whole number/),
+    });
+    expect(await run(['now', '--dir', 'a', '--dir', 'b'])).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/--dir given more than once/),
+    });
     expect(await run(['verify'])).toMatchObject({ code: 2, err: expect.stringMatching(/exactly one backup file/) });
     expect(await run(['frobnicate'])).toMatchObject({ code: 2, err: expect.stringMatching(/unknown action/) });
     expect(await run(['list', '--bogus'])).toMatchObject({ code: 2, err: expect.stringMatching(/unknown option/) });

@@ -26,7 +26,9 @@ beforeAll(async () => {
   echo = net.createServer((c) => c.on('data', (d) => c.write(`echo:${d.toString()}`)));
   await new Promise<void>((r) => echo.listen(0, '127.0.0.1', () => r()));
   echoPort = (echo.address() as net.AddressInfo).port;
-  proxy = spawn(process.execPath, ['-e', FORWARDER_SCRIPT, 'connect-proxy', sock, '127.0.0.0/8,198.18.0.0/15'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  proxy = spawn(process.execPath, ['-e', FORWARDER_SCRIPT, 'connect-proxy', sock, '127.0.0.0/8,198.18.0.0/15'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   proxy.stderr!.on('data', (d) => (log += d.toString()));
   const deadline = Date.now() + 10_000;
   while (!/listening/.test(log) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -110,13 +112,25 @@ test('an endless header is cut off with 400', async () => {
 describe('what the local target gives the proxy', () => {
   test('destinations: the node network, pods and services, all inside 198.18.0.0/15', () => {
     expect(clusterEgressDestinations(LOCAL_NODE_NETWORK)).toEqual(['198.18.0.0/24', '198.18.16.0/20', '198.19.0.0/16']);
-    expect(() => clusterEgressDestinations({ ...LOCAL_NODE_NETWORK, serviceCidr: '10.96.0.0/12' })).toThrow(/outside 198\.18\.0\.0\/15/);
+    expect(() => clusterEgressDestinations({ ...LOCAL_NODE_NETWORK, serviceCidr: '10.96.0.0/12' })).toThrow(
+      /outside 198\.18\.0\.0\/15/,
+    );
   });
 
   test("the socket: the blueprint's EgressSelectorConfiguration names it on the local target, on no other", () => {
-    const ports = { apiServerPort: 6443, etcdClientPort: 2379, etcdPeerPort: 2380, etcdMetricsPort: 2381, controllerManagerPort: 10257, schedulerPort: 10259 };
-    const cp = (nodeFiles: ReturnType<typeof synthesizeBlueprint>['nodeFiles']) => new LocalControlPlane({ stateDir: dir, binDir: '', nodeFiles, log: () => undefined });
-    expect(cp(synthesizeBlueprint({ local: ports }).nodeFiles).clusterEgressSocket()).toBe('/etc/kubernetes/egress-proxy/cluster.sock');
+    const ports = {
+      apiServerPort: 6443,
+      etcdClientPort: 2379,
+      etcdPeerPort: 2380,
+      etcdMetricsPort: 2381,
+      controllerManagerPort: 10257,
+      schedulerPort: 10259,
+    };
+    const cp = (nodeFiles: ReturnType<typeof synthesizeBlueprint>['nodeFiles']) =>
+      new LocalControlPlane({ stateDir: dir, binDir: '', nodeFiles, log: () => undefined });
+    expect(cp(synthesizeBlueprint({ local: ports }).nodeFiles).clusterEgressSocket()).toBe(
+      '/etc/kubernetes/egress-proxy/cluster.sock',
+    );
     expect(cp(synthesizeBlueprint({}).nodeFiles).clusterEgressSocket()).toBeUndefined();
   });
 });

@@ -10,7 +10,19 @@ import type { HostsTargetSpec } from '../../../stacks/hosts/config';
 import { hostsBlueprintSpec } from '../../../stacks/hosts/program';
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICbGp5dTJf0264nGwUsMHwpYo4AXTWkv49Ea4R/aqWjq';
-const hosts: HostsTargetSpec = { hosts: [{ name: 'h4cp1', address: '198.18.4.2', port: 22, user: 'root', role: 'control-plane', hostKey: KEY, hostKeyFingerprint: 'SHA256:x' }] };
+const hosts: HostsTargetSpec = {
+  hosts: [
+    {
+      name: 'h4cp1',
+      address: '198.18.4.2',
+      port: 22,
+      user: 'root',
+      role: 'control-plane',
+      hostKey: KEY,
+      hostKeyFingerprint: 'SHA256:x',
+    },
+  ],
+};
 const ADMISSION_KINDS = new Set(['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
 
 function render(spec: Parameters<typeof synthesizeBlueprint>[0]): string[] {
@@ -20,7 +32,8 @@ function render(spec: Parameters<typeof synthesizeBlueprint>[0]): string[] {
 afterEach(() => jest.useRealTimers());
 
 test('the hosts blueprint renders the same cluster objects on every synthesis and on another day', () => {
-  const spec = () => hostsBlueprintSpec({ namespaces: [{ name: 'hcb-e2e-hosts' }] }, hosts, { stack: 'hosts-e2e-47690' });
+  const spec = () =>
+    hostsBlueprintSpec({ namespaces: [{ name: 'hcb-e2e-hosts' }] }, hosts, { stack: 'hosts-e2e-47690' });
   const first = render(spec());
   expect(first.length).toBeGreaterThan(50);
   expect(render(spec())).toEqual(first);
@@ -31,7 +44,8 @@ test('the hosts blueprint renders the same cluster objects on every synthesis an
 
 test('the admission policies of a hosts cluster are those of the same spec on another target', () => {
   const base = { namespaces: [{ name: 'hcb-e2e-hosts' }] };
-  const admission = (objects: string[]) => objects.filter((o) => ADMISSION_KINDS.has((JSON.parse(o) as { kind: string }).kind));
+  const admission = (objects: string[]) =>
+    objects.filter((o) => ADMISSION_KINDS.has((JSON.parse(o) as { kind: string }).kind));
   const onHosts = admission(render(hostsBlueprintSpec(base, hosts, { stack: 'hosts-e2e-47690' })));
   expect(onHosts.filter((o) => o.includes('"ValidatingAdmissionPolicy"')).length).toBeGreaterThanOrEqual(28);
   expect(onHosts).toEqual(admission(render(base)));

@@ -28,25 +28,79 @@ beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hcb-hosts-backup-unit-'));
   program = buildHostBackupProgram(path.join(dir, 'cache'));
   // A CA, a serving certificate for 127.0.0.1 and a client certificate, as kubeadm's etcd PKI has.
-  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=etcd-ca']);
+  openssl([
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=etcd-ca',
+  ]);
   for (const [name, ext] of [
     ['server', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth'],
     ['client', 'extendedKeyUsage=clientAuth'],
   ]) {
     fs.writeFileSync(path.join(dir, `${name}.ext`), `${ext}\n`);
-    openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`]);
-    openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '1', '-extfile', `${name}.ext`]);
+    openssl([
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.csr`,
+      '-subj',
+      `/CN=${name}`,
+    ]);
+    openssl([
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      `${name}.crt`,
+      '-days',
+      '1',
+      '-extfile',
+      `${name}.ext`,
+    ]);
   }
   const read = (f: string) => fs.readFileSync(path.join(dir, f));
-  server = https.createServer({ key: read('server.key'), cert: read('server.crt'), ca: read('ca.crt'), requestCert: true, rejectUnauthorized: true }, (req, res) => {
-    if (req.method !== 'POST' || req.url !== '/v3/maintenance/snapshot') {
-      res.writeHead(404).end('not found');
-      return;
-    }
-    res.writeHead(200, { 'content-type': 'application/json' });
-    for (const l of respond()) res.write(`${l}\n`);
-    res.end();
-  });
+  server = https.createServer(
+    {
+      key: read('server.key'),
+      cert: read('server.crt'),
+      ca: read('ca.crt'),
+      requestCert: true,
+      rejectUnauthorized: true,
+    },
+    (req, res) => {
+      if (req.method !== 'POST' || req.url !== '/v3/maintenance/snapshot') {
+        res.writeHead(404).end('not found');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      for (const l of respond()) res.write(`${l}\n`);
+      res.end();
+    },
+  );
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   port = (server.address() as { port: number }).port;
 });
@@ -61,7 +115,16 @@ function stream(db: Buffer, chunk: number, digest = crypto.createHash('sha256').
   const lines: string[] = [];
   for (let i = 0; i < db.length; i += chunk) {
     const part = db.subarray(i, i + chunk);
-    lines.push(JSON.stringify({ result: { header: {}, remaining_bytes: String(db.length - i - part.length), blob: part.toString('base64'), version: '3.6.0' } }));
+    lines.push(
+      JSON.stringify({
+        result: {
+          header: {},
+          remaining_bytes: String(db.length - i - part.length),
+          blob: part.toString('base64'),
+          version: '3.6.0',
+        },
+      }),
+    );
   }
   lines.push(JSON.stringify({ result: { header: {}, blob: digest.toString('base64'), version: '3.6.0' } }));
   return lines;
@@ -69,7 +132,22 @@ function stream(db: Buffer, chunk: number, digest = crypto.createHash('sha256').
 
 function snapshot(out: string, extra: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(program, ['snapshot', '--endpoint', `https://127.0.0.1:${port}`, '--cacert', path.join(dir, 'ca.crt'), '--cert', path.join(dir, 'client.crt'), '--key', path.join(dir, 'client.key'), '--out', out, '--timeout', '30s', ...extra]);
+    const child = spawn(program, [
+      'snapshot',
+      '--endpoint',
+      `https://127.0.0.1:${port}`,
+      '--cacert',
+      path.join(dir, 'ca.crt'),
+      '--cert',
+      path.join(dir, 'client.crt'),
+      '--key',
+      path.join(dir, 'client.key'),
+      '--out',
+      out,
+      '--timeout',
+      '30s',
+      ...extra,
+    ]);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -89,7 +167,11 @@ describe('hcb-host-backup snapshot (tools/hosts)', () => {
     expect(file.length).toBe(db.length + 32);
     expect(file.subarray(0, db.length).equals(db)).toBe(true);
     expect(fs.statSync(out).mode & 0o777).toBe(0o600);
-    expect(JSON.parse(r.stdout)).toEqual({ bytes: file.length, sha256: crypto.createHash('sha256').update(file).digest('hex'), version: '3.6.0' });
+    expect(JSON.parse(r.stdout)).toEqual({
+      bytes: file.length,
+      sha256: crypto.createHash('sha256').update(file).digest('hex'),
+      version: '3.6.0',
+    });
   });
 
   test('a digest that does not match, a stream cut short and an error message are failures; no file is left', async () => {
@@ -116,7 +198,19 @@ describe('hcb-host-backup snapshot (tools/hosts)', () => {
     expect((await snapshot(existing)).code).toBe(1);
     expect(fs.readFileSync(existing, 'utf8')).toBe('keep');
     const other = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn(program, ['snapshot', '--endpoint', `https://127.0.0.1:${port}`, '--cacert', path.join(dir, 'client.crt'), '--cert', path.join(dir, 'client.crt'), '--key', path.join(dir, 'client.key'), '--out', path.join(dir, 'x.db')]);
+      const child = spawn(program, [
+        'snapshot',
+        '--endpoint',
+        `https://127.0.0.1:${port}`,
+        '--cacert',
+        path.join(dir, 'client.crt'),
+        '--cert',
+        path.join(dir, 'client.crt'),
+        '--key',
+        path.join(dir, 'client.key'),
+        '--out',
+        path.join(dir, 'x.db'),
+      ]);
       let stderr = '';
       child.stderr.on('data', (d) => (stderr += d));
       child.on('close', (code) => resolve({ code, stderr }));
@@ -138,12 +232,30 @@ describe('hcb backup: hosts options', () => {
     }
   };
   test('usage errors exit 2 with the reason', async () => {
-    expect(await run(['now', '--host', '198.18.5.11'])).toMatchObject({ code: 2, err: expect.stringMatching(/--host needs --host-key/) });
-    expect(await run(['now', '--host', '198.18.5.11', '--host-key', 'k.pub'])).toMatchObject({ code: 2, err: expect.stringMatching(/--host needs --ssh-key/) });
-    expect(await run(['now', '--host', 'a', '--stack', 'dev'])).toMatchObject({ code: 2, err: expect.stringMatching(/exactly one of --stack/) });
-    expect(await run(['now', '--stack', 'dev', '--host-key', 'k.pub'])).toMatchObject({ code: 2, err: expect.stringMatching(/go with --host/) });
-    expect(await run(['now', '--stack', 'dev', '--state-dir', dir])).toMatchObject({ code: 2, err: expect.stringMatching(/--state-dir names a local cluster/) });
-    expect(await run(['timer', 'start', '--stack', 'dev', '--cluster', 'dev'])).toMatchObject({ code: 2, err: expect.stringMatching(/local target only/) });
+    expect(await run(['now', '--host', '198.18.5.11'])).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/--host needs --host-key/),
+    });
+    expect(await run(['now', '--host', '198.18.5.11', '--host-key', 'k.pub'])).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/--host needs --ssh-key/),
+    });
+    expect(await run(['now', '--host', 'a', '--stack', 'dev'])).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/exactly one of --stack/),
+    });
+    expect(await run(['now', '--stack', 'dev', '--host-key', 'k.pub'])).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/go with --host/),
+    });
+    expect(await run(['now', '--stack', 'dev', '--state-dir', dir])).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/--state-dir names a local cluster/),
+    });
+    expect(await run(['timer', 'start', '--stack', 'dev', '--cluster', 'dev'])).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/local target only/),
+    });
   });
   test('a malformed host key and a private key others can read are refused before any connection (exit 1)', async () => {
     const key = path.join(dir, 'ssh-key');
@@ -152,18 +264,28 @@ describe('hcb backup: hosts options', () => {
     const bad = path.join(dir, 'bad.pub');
     fs.writeFileSync(bad, 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGdvb2Q= x\n');
     const common = ['--ssh-key', key, '--dir', dir, '--key', path.join(dir, 'bk')];
-    expect(await run(['now', '--host', '198.18.5.11', '--host-key', bad, ...common])).toMatchObject({ code: 1, err: expect.stringMatching(/--host-key .* ed25519 key that is not 32 bytes/) });
+    expect(await run(['now', '--host', '198.18.5.11', '--host-key', bad, ...common])).toMatchObject({
+      code: 1,
+      err: expect.stringMatching(/--host-key .* ed25519 key that is not 32 bytes/),
+    });
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'unit', '-f', path.join(dir, 'host')]);
-    expect(await run(['now', '--host', '198.18.5.11', '--host-key', path.join(dir, 'host.pub'), ...common])).toMatchObject({ code: 1, err: expect.stringMatching(/may be read by group or others/) });
+    expect(
+      await run(['now', '--host', '198.18.5.11', '--host-key', path.join(dir, 'host.pub'), ...common]),
+    ).toMatchObject({ code: 1, err: expect.stringMatching(/may be read by group or others/) });
   });
   test('--stack-config: the first control-plane host of hcb:hosts; the SSH key must be shown or given; a local stack is refused', async () => {
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'cp', '-f', path.join(dir, 'cp')]);
     const hostKey = fs.readFileSync(path.join(dir, 'cp.pub'), 'utf8').trim();
-    const hosts = [
-      { name: 'cp1', address: '198.18.5.11', port: 22, user: 'root', role: 'control-plane', hostKey },
-    ];
+    const hosts = [{ name: 'cp1', address: '198.18.5.11', port: 22, user: 'root', role: 'control-plane', hostKey }];
     const cfg = path.join(dir, 'prod.json');
-    fs.writeFileSync(cfg, JSON.stringify({ 'hcb:target': { value: 'hosts' }, 'hcb:hosts': { value: JSON.stringify(hosts), objectValue: hosts }, 'hcb:sshPrivateKey': { secret: true } }));
+    fs.writeFileSync(
+      cfg,
+      JSON.stringify({
+        'hcb:target': { value: 'hosts' },
+        'hcb:hosts': { value: JSON.stringify(hosts), objectValue: hosts },
+        'hcb:sshPrivateKey': { secret: true },
+      }),
+    );
     const hidden = await run(['list', '--stack-config', cfg]);
     expect(hidden).toMatchObject({ code: 1, err: expect.stringMatching(/does not show hcb:sshPrivateKey/) });
     const key = path.join(dir, 'cp');
@@ -171,14 +293,19 @@ describe('hcb backup: hosts options', () => {
     const write = process.stdout.write;
     (process.stdout as unknown as { write: (s: string) => boolean }).write = (s: string) => ((out += s), true);
     try {
-      expect(await run(['list', '--stack-config', cfg, '--ssh-key', key, '--dir', path.join(dir, 'none')])).toMatchObject({ code: 0 });
+      expect(
+        await run(['list', '--stack-config', cfg, '--ssh-key', key, '--dir', path.join(dir, 'none')]),
+      ).toMatchObject({ code: 0 });
     } finally {
       process.stdout.write = write;
     }
     expect(out).toMatch(/no backups in .*none/);
     const local = path.join(dir, 'local.json');
     fs.writeFileSync(local, JSON.stringify({ 'hcb:target': { value: 'local' } }));
-    expect(await run(['list', '--stack-config', local])).toMatchObject({ code: 1, err: expect.stringMatching(/hcb:target is local, not hosts/) });
+    expect(await run(['list', '--stack-config', local])).toMatchObject({
+      code: 1,
+      err: expect.stringMatching(/hcb:target is local, not hosts/),
+    });
   });
 });
 

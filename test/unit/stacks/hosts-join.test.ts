@@ -35,7 +35,9 @@ test('a worker gets the blueprint-rendered JoinConfiguration with its own node n
   expect(patch.path).toMatch(new RegExp(`^${doc.patches.directory}/kubeletconfiguration`));
   expect(patch.content).toMatch(/^staticPodPath: ""$/m);
   // Another worker's configuration differs only in its name.
-  expect(joinNodeFiles('w2').find((f) => f.role === 'kubeadm-join-config')!.content).toBe(join.content!.replace('name: w1', 'name: w2'));
+  expect(joinNodeFiles('w2').find((f) => f.role === 'kubeadm-join-config')!.content).toBe(
+    join.content!.replace('name: w1', 'name: w2'),
+  );
 });
 
 test('the cluster settings a worker needs come from the blueprint, and a systemd cgroup driver is refused (no init system is assumed)', () => {
@@ -44,20 +46,30 @@ test('the cluster settings a worker needs come from the blueprint, and a systemd
   expect(c.serviceSubnet).toBe('198.19.208.0/20');
   expect(c.podSubnet).toBe('198.18.96.0/19');
   expect(c.kubeletConfig.cgroupRoot).toBe('/hcb-unit');
-  expect((c.kubeProxyConfig.clientConnection as { kubeconfig: string }).kubeconfig).toBe('/var/lib/kube-proxy/kubeconfig.conf');
-  expect(() => readClusterConfig(synthesizeBlueprint(spec('systemd') as any).nodeFiles)).toThrow(/cgroupDriver must be cgroupfs/);
+  expect((c.kubeProxyConfig.clientConnection as { kubeconfig: string }).kubeconfig).toBe(
+    '/var/lib/kube-proxy/kubeconfig.conf',
+  );
+  expect(() => readClusterConfig(synthesizeBlueprint(spec('systemd') as any).nodeFiles)).toThrow(
+    /cgroupDriver must be cgroupfs/,
+  );
   expect(() => readClusterConfig([])).toThrow(/exactly one kubeadm configuration/);
 });
 
-test('every host routes the other hosts\' pod ranges via their addresses, and nothing of its own', () => {
+test("every host routes the other hosts' pod ranges via their addresses, and nothing of its own", () => {
   const hosts = [
     { host: { name: 'cp1', address: '198.18.3.11' }, podCidr: '198.18.96.0/24' },
     { host: { name: 'w1', address: '198.18.3.12' }, podCidr: '198.18.97.0/24' },
     { host: { name: 'w2', address: '198.18.3.13' }, podCidr: '198.18.98.0/24' },
   ];
   const r = podRoutes(hosts);
-  expect(r.get('w1')).toEqual([{ dst: '198.18.96.0/24', via: '198.18.3.11' }, { dst: '198.18.98.0/24', via: '198.18.3.13' }]);
-  expect(r.get('cp1')).toEqual([{ dst: '198.18.97.0/24', via: '198.18.3.12' }, { dst: '198.18.98.0/24', via: '198.18.3.13' }]);
+  expect(r.get('w1')).toEqual([
+    { dst: '198.18.96.0/24', via: '198.18.3.11' },
+    { dst: '198.18.98.0/24', via: '198.18.3.13' },
+  ]);
+  expect(r.get('cp1')).toEqual([
+    { dst: '198.18.97.0/24', via: '198.18.3.12' },
+    { dst: '198.18.98.0/24', via: '198.18.3.13' },
+  ]);
   // w2 removed: the others no longer route its range.
   const after = podRoutes(hosts.slice(0, 2));
   expect([...after.values()].flat().map((x) => x.dst)).not.toContain('198.18.98.0/24');

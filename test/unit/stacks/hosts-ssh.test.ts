@@ -13,7 +13,8 @@ test('shellQuote: words reach the remote command unchanged, whatever they contai
 });
 
 test('redact: PEM private keys, bootstrap tokens, named secrets and each line of a multi-line secret', () => {
-  const key = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\nAAAAMwAAAAtzc2gtZWQyNTUxOQ\n-----END OPENSSH PRIVATE KEY-----\n';
+  const key =
+    '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\nAAAAMwAAAAtzc2gtZWQyNTUxOQ\n-----END OPENSSH PRIVATE KEY-----\n';
   expect(redact(`before ${key} after`)).toBe('before [redacted private key]\n after');
   expect(redact('kubeadm join --token abcdef.0123456789abcdef x')).toBe('kubeadm join --token [redacted token] x');
   expect(redact('value s3cret-value here', ['s3cret-value'])).toBe('value [redacted] here');
@@ -30,6 +31,10 @@ test('no pinned host key: refused before dialling, naming the host and the fix',
   // Port 1 on loopback: nothing would answer, but nothing is dialled at all.
   const p = SshConnection.connect(host, { privateKey: 'unused', dial: { host: '127.0.0.1', port: 1 } });
   await expect(p).rejects.toMatchObject({ kind: 'host-key-unknown' });
-  await expect(p).rejects.toThrow(/ssh root@cp1 \(192\.0\.2\.10:22\): refused: no host key is pinned for "cp1" and keys are never trusted on first use\. Fix: read \/etc\/ssh\/ssh_host_ed25519_key\.pub/);
-  await expect(SshConnection.connect({ ...host, hostKey: 'ssh-ed25519 notbase64!' }, { privateKey: 'unused' })).rejects.toMatchObject({ kind: 'usage' });
+  await expect(p).rejects.toThrow(
+    /ssh root@cp1 \(192\.0\.2\.10:22\): refused: no host key is pinned for "cp1" and keys are never trusted on first use\. Fix: read \/etc\/ssh\/ssh_host_ed25519_key\.pub/,
+  );
+  await expect(
+    SshConnection.connect({ ...host, hostKey: 'ssh-ed25519 notbase64!' }, { privateKey: 'unused' }),
+  ).rejects.toMatchObject({ kind: 'usage' });
 });

@@ -28,29 +28,79 @@ const REPO = path.resolve(__dirname, '../../..');
 const raw = (results: Array<Record<string, unknown>>, node_type = 'node') => ({
   Controls: [
     {
-      id: '4', version: 'cis-1.10', text: 'Worker Node Security Configuration', node_type,
+      id: '4',
+      version: 'cis-1.10',
+      text: 'Worker Node Security Configuration',
+      node_type,
       tests: [{ section: '4.1', desc: 'files', results }],
-      total_pass: results.filter((r) => r.status === 'PASS').length, total_fail: results.filter((r) => r.status === 'FAIL').length, total_warn: 0, total_info: 0,
+      total_pass: results.filter((r) => r.status === 'PASS').length,
+      total_fail: results.filter((r) => r.status === 'FAIL').length,
+      total_warn: 0,
+      total_info: 0,
     },
   ],
   Totals: {},
 });
 
 describe('parseKubeBenchJson', () => {
-  const json = JSON.stringify(raw([
-    { test_number: '4.1.5', test_desc: 'kubeconfig mode (Automated)', audit: "stat -c permissions=%a /etc/kubernetes/kubelet.conf", type: '', status: 'PASS', scored: true },
-    { test_number: '4.1.9', test_desc: 'config mode (Automated)', audit: 'stat', type: '', status: 'FAIL', scored: true, actual_value: 'permissions=644' },
-    { test_number: '4.2.4', test_desc: 'read-only port (Manual)', audit: 'ps', type: '', status: 'WARN', scored: false },
-    { test_number: '5.1.7', test_desc: 'system:masters (Manual)', audit: '', type: 'manual', status: 'WARN', scored: false },
-    { test_number: '5.1.1', test_desc: 'cluster-admin (Automated)', audit: 'kubectl get clusterrolebindings', type: '', status: 'FAIL', scored: true },
-  ]));
+  const json = JSON.stringify(
+    raw([
+      {
+        test_number: '4.1.5',
+        test_desc: 'kubeconfig mode (Automated)',
+        audit: 'stat -c permissions=%a /etc/kubernetes/kubelet.conf',
+        type: '',
+        status: 'PASS',
+        scored: true,
+      },
+      {
+        test_number: '4.1.9',
+        test_desc: 'config mode (Automated)',
+        audit: 'stat',
+        type: '',
+        status: 'FAIL',
+        scored: true,
+        actual_value: 'permissions=644',
+      },
+      {
+        test_number: '4.2.4',
+        test_desc: 'read-only port (Manual)',
+        audit: 'ps',
+        type: '',
+        status: 'WARN',
+        scored: false,
+      },
+      {
+        test_number: '5.1.7',
+        test_desc: 'system:masters (Manual)',
+        audit: '',
+        type: 'manual',
+        status: 'WARN',
+        scored: false,
+      },
+      {
+        test_number: '5.1.1',
+        test_desc: 'cluster-admin (Automated)',
+        audit: 'kubectl get clusterrolebindings',
+        type: '',
+        status: 'FAIL',
+        scored: true,
+      },
+    ]),
+  );
 
   test('automated = scored and not manual; kubectl audits are marked when no kubectl was given', () => {
     const r = parseKubeBenchJson(json, { kubectlGiven: false });
     expect(r.benchmark).toBe('cis-1.10');
-    expect(r.sections).toEqual([{ target: 'node', id: '4', text: 'Worker Node Security Configuration', pass: 1, fail: 2, warn: 0, info: 0 }]);
+    expect(r.sections).toEqual([
+      { target: 'node', id: '4', text: 'Worker Node Security Configuration', pass: 1, fail: 2, warn: 0, info: 0 },
+    ]);
     expect(r.checks.map((c) => [c.id, c.automated, c.needsKubectl])).toEqual([
-      ['4.1.5', true, false], ['4.1.9', true, false], ['4.2.4', false, false], ['5.1.7', false, false], ['5.1.1', true, true],
+      ['4.1.5', true, false],
+      ['4.1.9', true, false],
+      ['4.2.4', false, false],
+      ['5.1.7', false, false],
+      ['5.1.1', true, true],
     ]);
     expect(notPassing(r).map((c) => c.id)).toEqual(['4.1.9', '5.1.1']);
     expect(parseKubeBenchJson(json, { kubectlGiven: true }).checks.some((c) => c.needsKubectl)).toBe(false);
@@ -58,12 +108,25 @@ describe('parseKubeBenchJson', () => {
 
   test('refuses output it does not understand instead of reading it as passing', () => {
     expect(() => parseKubeBenchJson(JSON.stringify({ Controls: [] }), { kubectlGiven: false })).toThrow(/no controls/);
-    expect(() => parseKubeBenchJson(JSON.stringify(raw([{ test_number: '1', test_desc: '', status: 'OK', scored: true }])), { kubectlGiven: false })).toThrow(/unknown status/);
-    expect(() => parseKubeBenchJson(JSON.stringify(raw([], 'managedservices')), { kubectlGiven: false })).toThrow(/unknown target/);
+    expect(() =>
+      parseKubeBenchJson(JSON.stringify(raw([{ test_number: '1', test_desc: '', status: 'OK', scored: true }])), {
+        kubectlGiven: false,
+      }),
+    ).toThrow(/unknown status/);
+    expect(() => parseKubeBenchJson(JSON.stringify(raw([], 'managedservices')), { kubectlGiven: false })).toThrow(
+      /unknown target/,
+    );
   });
 
   test('review comparison: unreviewed, wrong status and stale entries; the summary names each', () => {
-    const r = { ...parseKubeBenchJson(json, { kubectlGiven: false }), kubectl: undefined, processes: {}, dir: '', durationMs: 1000, version: 'v0.12.0' };
+    const r = {
+      ...parseKubeBenchJson(json, { kubectlGiven: false }),
+      kubectl: undefined,
+      processes: {},
+      dir: '',
+      durationMs: 1000,
+      version: 'v0.12.0',
+    };
     const review = {
       '5.1.1': { status: 'WARN' as const, kind: 'detection-limitation' as const, reason: 'needs kubectl.' },
       '1.1.12': { status: 'FAIL' as const, kind: 'local-target' as const, reason: 'root.' },
@@ -86,16 +149,29 @@ test('the review file in the repository is well-formed (status, kind, reason; ou
   const bad = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'hcb-kb-')), 'review.yaml');
   fs.writeFileSync(bad, 'checks:\n  "4.1.9":\n    status: FAIL\n    kind: because\n    reason: x\n');
   expect(() => loadKubeBenchReview(bad)).toThrow(/kind/);
-  fs.writeFileSync(bad, 'checks:\n  "4.1.9":\n    status: FAIL\n    kind: local-target\n    reason: x\n    ours: pass\n');
+  fs.writeFileSync(
+    bad,
+    'checks:\n  "4.1.9":\n    status: FAIL\n    kind: local-target\n    reason: x\n    ours: pass\n',
+  );
   expect(() => loadKubeBenchReview(bad)).toThrow(/ours/);
-  fs.writeFileSync(bad, 'checks:\n  "5.1.3":\n    status: FAIL\n    kind: open-finding\n    reason: x\n    control: C\n    ours: [pass, passed]\n');
+  fs.writeFileSync(
+    bad,
+    'checks:\n  "5.1.3":\n    status: FAIL\n    kind: open-finding\n    reason: x\n    control: C\n    ours: [pass, passed]\n',
+  );
   expect(() => loadKubeBenchReview(bad)).toThrow(/ours/);
-  fs.writeFileSync(bad, 'checks:\n  "5.1.3":\n    status: FAIL\n    kind: open-finding\n    reason: x\n    control: C\n    ours: pass\n    oursFrom: audit\n');
+  fs.writeFileSync(
+    bad,
+    'checks:\n  "5.1.3":\n    status: FAIL\n    kind: open-finding\n    reason: x\n    control: C\n    ours: pass\n    oursFrom: audit\n',
+  );
   expect(() => loadKubeBenchReview(bad)).toThrow(/oursFrom/);
-  fs.writeFileSync(bad, 'checks:\n  "5.1.3":\n    status: FAIL\n    kind: open-finding\n    reason: x\n    control: C\n    ours: [pass, not-applicable, pass]\n    oursFrom: live-objects\n');
+  fs.writeFileSync(
+    bad,
+    'checks:\n  "5.1.3":\n    status: FAIL\n    kind: open-finding\n    reason: x\n    control: C\n    ours: [pass, not-applicable, pass]\n    oursFrom: live-objects\n',
+  );
   expect(reviewedStatuses(loadKubeBenchReview(bad)['5.1.3'])).toEqual(['not-applicable', 'pass']);
   // The policies checks are evaluated with kubectl now: none is excused as needing it.
-  for (const [id, e] of Object.entries(review)) if (id.startsWith('5.1.')) expect([id, /toolchain builds none|needs kubectl/i.test(e.reason)]).toEqual([id, false]);
+  for (const [id, e] of Object.entries(review))
+    if (id.startsWith('5.1.')) expect([id, /toolchain builds none|needs kubectl/i.test(e.reason)]).toEqual([id, false]);
   expect(review['4.1.9']).toBeUndefined();
 });
 
@@ -108,14 +184,25 @@ describe("kubectl's read-only identity", () => {
       'ClusterRole /hcb-kube-bench-0123abcd',
       'ClusterRoleBinding /hcb-kube-bench-0123abcd',
     ]);
-    for (const o of objects) expect((o.metadata as any).labels).toEqual({ [KUBE_BENCH_READER_LABEL]: 'hcb-kube-bench-0123abcd' });
+    for (const o of objects)
+      expect((o.metadata as any).labels).toEqual({ [KUBE_BENCH_READER_LABEL]: 'hcb-kube-bench-0123abcd' });
     expect(objects[0].automountServiceAccountToken).toBe(false);
-    expect(objects[2]).toMatchObject({ roleRef: { kind: 'ClusterRole', name: 'hcb-kube-bench-0123abcd' }, subjects: [{ kind: 'ServiceAccount', name: 'hcb-kube-bench-0123abcd', namespace: 'kube-system' }] });
+    expect(objects[2]).toMatchObject({
+      roleRef: { kind: 'ClusterRole', name: 'hcb-kube-bench-0123abcd' },
+      subjects: [{ kind: 'ServiceAccount', name: 'hcb-kube-bench-0123abcd', namespace: 'kube-system' }],
+    });
   });
 
   test('the role reads what the policies audits read: no Secret, no write, no wildcard, impersonation only of system:authenticated for access reviews', () => {
     const rules = objects[1].rules as typeof KUBE_BENCH_READER_RULES;
-    const grants = rules.flatMap((r) => r.resources.flatMap((res) => r.verbs.map((v) => `${r.apiGroups.join('|') || 'core'}/${res}${r.resourceNames ? `[${r.resourceNames.join(',')}]` : ''} ${v}`)));
+    const grants = rules.flatMap((r) =>
+      r.resources.flatMap((res) =>
+        r.verbs.map(
+          (v) =>
+            `${r.apiGroups.join('|') || 'core'}/${res}${r.resourceNames ? `[${r.resourceNames.join(',')}]` : ''} ${v}`,
+        ),
+      ),
+    );
     expect(grants.sort()).toEqual([
       'authentication.k8s.io/users[system:authenticated] impersonate:user-info',
       'authorization.k8s.io/selfsubjectaccessreviews impersonate-on:user-info:create',
@@ -132,9 +219,12 @@ describe("kubectl's read-only identity", () => {
   });
 
   test("its kubeconfig carries the admin kubeconfig's server and CA and only the token", () => {
-    const admin = 'apiVersion: v1\nkind: Config\nclusters:\n- name: hcb-local\n  cluster:\n    server: https://127.0.0.1:47543\n    certificate-authority-data: Q0E=\nusers:\n- name: kubernetes-admin\n  user:\n    client-certificate-data: Q0VSVA==\n    client-key-data: S0VZ\n';
+    const admin =
+      'apiVersion: v1\nkind: Config\nclusters:\n- name: hcb-local\n  cluster:\n    server: https://127.0.0.1:47543\n    certificate-authority-data: Q0E=\nusers:\n- name: kubernetes-admin\n  user:\n    client-certificate-data: Q0VSVA==\n    client-key-data: S0VZ\n';
     const kc = parseYaml(readerKubeconfig(admin, 'tok.en', 'hcb-kube-bench-0123abcd'));
-    expect(kc.clusters).toEqual([{ name: 'local', cluster: { server: 'https://127.0.0.1:47543', 'certificate-authority-data': 'Q0E=' } }]);
+    expect(kc.clusters).toEqual([
+      { name: 'local', cluster: { server: 'https://127.0.0.1:47543', 'certificate-authority-data': 'Q0E=' } },
+    ]);
     expect(kc.users).toEqual([{ name: 'hcb-kube-bench-0123abcd', user: { token: 'tok.en' } }]);
     expect(kc['current-context']).toBe('hcb-kube-bench-0123abcd');
     expect(JSON.stringify(kc)).not.toMatch(/S0VZ|Q0VSVA==/);
@@ -142,20 +232,52 @@ describe("kubectl's read-only identity", () => {
   });
 
   test('the summary names the kubectl and the identity it ran as', () => {
-    const r = { ...parseKubeBenchJson(JSON.stringify(raw([{ test_number: '5.1.1', test_desc: 'x (Automated)', audit: 'kubectl get clusterrolebindings', type: '', status: 'PASS', scored: true }], 'policies')), { kubectlGiven: true }), kubectl: '/bin/kubectl', reader: 'kube-system/hcb-kube-bench-0123abcd', processes: {}, dir: '', durationMs: 1000, version: 'v0.12.0' };
-    expect(kubeBenchSummary(r, {})[0]).toContain('kubectl: /bin/kubectl as kube-system/hcb-kube-bench-0123abcd (read-only, removed after the run)');
+    const r = {
+      ...parseKubeBenchJson(
+        JSON.stringify(
+          raw(
+            [
+              {
+                test_number: '5.1.1',
+                test_desc: 'x (Automated)',
+                audit: 'kubectl get clusterrolebindings',
+                type: '',
+                status: 'PASS',
+                scored: true,
+              },
+            ],
+            'policies',
+          ),
+        ),
+        { kubectlGiven: true },
+      ),
+      kubectl: '/bin/kubectl',
+      reader: 'kube-system/hcb-kube-bench-0123abcd',
+      processes: {},
+      dir: '',
+      durationMs: 1000,
+      version: 'v0.12.0',
+    };
+    expect(kubeBenchSummary(r, {})[0]).toContain(
+      'kubectl: /bin/kubectl as kube-system/hcb-kube-bench-0123abcd (read-only, removed after the run)',
+    );
   });
 });
 
 test('the generated config names exactly one binary and one file per component', () => {
   const c = kubeBenchConfig({ etcdDataDir: '/run/hcb-state/rootfs/var/lib/etcd' }) as any;
-  expect(c.master.apiserver).toEqual({ bins: ['kube-apiserver'], confs: ['/etc/kubernetes/manifests/kube-apiserver.yaml'], defaultconf: '/etc/kubernetes/manifests/kube-apiserver.yaml' });
+  expect(c.master.apiserver).toEqual({
+    bins: ['kube-apiserver'],
+    confs: ['/etc/kubernetes/manifests/kube-apiserver.yaml'],
+    defaultconf: '/etc/kubernetes/manifests/kube-apiserver.yaml',
+  });
   expect(c.master.etcd.datadirs).toEqual(['/run/hcb-state/rootfs/var/lib/etcd']);
   expect(c.node.kubelet.confs).toEqual(['/var/lib/kubelet/config.yaml']);
   expect(c.node.kubelet.kubeconfig).toEqual(['/etc/kubernetes/kubelet.conf']);
   for (const section of ['master', 'etcd', 'controlplane', 'node']) {
     for (const comp of Object.values(c[section]) as any[]) {
-      for (const key of ['bins', 'confs', 'kubeconfig', 'cafile', 'datadirs']) if (comp[key]) expect(comp[key]).toHaveLength(1);
+      for (const key of ['bins', 'confs', 'kubeconfig', 'cafile', 'datadirs'])
+        if (comp[key]) expect(comp[key]).toHaveLength(1);
     }
   }
 });
@@ -176,7 +298,11 @@ describe('the ps view', () => {
   const ps = (...args: string[]) => spawnSync(script, args, { encoding: 'utf8' });
 
   test('-C selects only allowed pids with that name; -ef and -fC list only them', () => {
-    expect(spawnSync('ps', ['-C', 'sleep', '-o', 'pid='], { encoding: 'utf8' }).stdout.split('\n').map((s) => s.trim())).toContain(String(other.pid));
+    expect(
+      spawnSync('ps', ['-C', 'sleep', '-o', 'pid='], { encoding: 'utf8' })
+        .stdout.split('\n')
+        .map((s) => s.trim()),
+    ).toContain(String(other.pid));
     expect(ps('-C', 'sleep', '-o', 'pid=').stdout.trim()).toBe(String(mine.pid));
     expect(ps('-C', 'sleep', '-o', 'cmd', '--no-headers').stdout.trim()).toBe('sleep 61');
     const ef = ps('-ef').stdout.trim().split('\n');

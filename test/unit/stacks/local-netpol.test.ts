@@ -6,16 +6,26 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { enforcerState, kubeRouterArgs, NETPOL_ENFORCER_RULES, NETPOL_ENFORCER_USER } from '../../../stacks/local/node/netpol';
+import {
+  enforcerState,
+  kubeRouterArgs,
+  NETPOL_ENFORCER_RULES,
+  NETPOL_ENFORCER_USER,
+} from '../../../stacks/local/node/netpol';
 import { LOCAL_NODE_NETWORK } from '../../../stacks/local/node/network';
 
-const args = kubeRouterArgs({ kubeconfig: '/run/hcb-state/node/netpol/kubeconfig', nodeName: 'hcb-local', serviceCidr: LOCAL_NODE_NETWORK.serviceCidr });
+const args = kubeRouterArgs({
+  kubeconfig: '/run/hcb-state/node/netpol/kubeconfig',
+  nodeName: 'hcb-local',
+  serviceCidr: LOCAL_NODE_NETWORK.serviceCidr,
+});
 const flag = (name: string) => args.filter((a) => a.startsWith(`--${name}=`)).map((a) => a.slice(name.length + 3));
 
 describe('kube-router command line', () => {
   test('firewall only: router (BGP), service proxy, load balancer allocator and CNI configuration off', () => {
     expect(flag('run-firewall')).toEqual(['true']);
-    for (const off of ['run-router', 'run-service-proxy', 'run-loadbalancer', 'enable-cni', 'enable-pprof']) expect(flag(off)).toEqual(['false']);
+    for (const off of ['run-router', 'run-service-proxy', 'run-loadbalancer', 'enable-cni', 'enable-pprof'])
+      expect(flag(off)).toEqual(['false']);
   });
 
   test('no listener: health and metrics ports 0', () => {
@@ -63,13 +73,22 @@ describe('enforcerState', () => {
   });
 
   test('a record whose pid runs another program: not enforced (pid reuse is not trusted)', () => {
-    fs.writeFileSync(path.join(dir, 'node', 'run', 'kube-router.json'), JSON.stringify({ pid: process.pid, exe: '/nonexistent/kube-router', fingerprint: '', args: [] }));
+    fs.writeFileSync(
+      path.join(dir, 'node', 'run', 'kube-router.json'),
+      JSON.stringify({ pid: process.pid, exe: '/nonexistent/kube-router', fingerprint: '', args: [] }),
+    );
     expect(enforcerState(dir).enforcing).toBe(false);
   });
 
   test('the process runs but the node network namespace is gone: not enforced', () => {
-    fs.writeFileSync(path.join(dir, 'node', 'run', 'kube-router.json'), JSON.stringify({ pid: process.pid, exe: fs.readlinkSync('/proc/self/exe'), fingerprint: '', args: [] }));
-    fs.writeFileSync(path.join(dir, 'node', 'run', 'holder.json'), JSON.stringify({ netns: 'hcb-unit-test-no-such-netns' }));
+    fs.writeFileSync(
+      path.join(dir, 'node', 'run', 'kube-router.json'),
+      JSON.stringify({ pid: process.pid, exe: fs.readlinkSync('/proc/self/exe'), fingerprint: '', args: [] }),
+    );
+    fs.writeFileSync(
+      path.join(dir, 'node', 'run', 'holder.json'),
+      JSON.stringify({ netns: 'hcb-unit-test-no-such-netns' }),
+    );
     expect(enforcerState(dir)).toEqual({ enforcing: false, message: expect.stringContaining('namespace is gone') });
   });
 });

@@ -10,7 +10,12 @@ import * as path from 'path';
 import { synthesizeBlueprint } from '../../../constructs/blueprint';
 import { HardenedControlPlane } from '../../../constructs/control-plane';
 import { App } from 'cdk8s';
-import { checkNodeNetwork, insideReservedRange, LOCAL_NODE_NETWORK, overlaps } from '../../../stacks/local/node/network';
+import {
+  checkNodeNetwork,
+  insideReservedRange,
+  LOCAL_NODE_NETWORK,
+  overlaps,
+} from '../../../stacks/local/node/network';
 import { ociArchive, tarArchive } from '../../../stacks/local/node/images';
 import { lacksSysResource, renderCniConfig, renderContainerdConfig } from '../../../stacks/local/node/runtime-config';
 import { cgroupDirs } from '../../../stacks/local/node/node';
@@ -64,13 +69,17 @@ describe('containerd configuration', () => {
 
   test('oom_score_adj is restricted only where the host withholds CAP_SYS_RESOURCE', () => {
     expect(toml).toMatch(/restrict_oom_score_adj = false/);
-    expect(renderContainerdConfig({ runcPath: '/r', sandboxImage: `x@${DIGEST}`, restrictOomScoreAdj: true })).toMatch(/restrict_oom_score_adj = true/);
+    expect(renderContainerdConfig({ runcPath: '/r', sandboxImage: `x@${DIGEST}`, restrictOomScoreAdj: true })).toMatch(
+      /restrict_oom_score_adj = true/,
+    );
     expect(lacksSysResource('000001fffeffffff')).toBe(true);
     expect(lacksSysResource('000001ffffffffff')).toBe(false);
   });
 
   test('refuses a sandbox image by tag and a relative runc', () => {
-    expect(() => renderContainerdConfig({ runcPath: '/r', sandboxImage: 'registry.k8s.io/pause:3.10' })).toThrow(/by digest/);
+    expect(() => renderContainerdConfig({ runcPath: '/r', sandboxImage: 'registry.k8s.io/pause:3.10' })).toThrow(
+      /by digest/,
+    );
     expect(() => renderContainerdConfig({ runcPath: 'runc', sandboxImage: `x@${DIGEST}` })).toThrow(/absolute/);
   });
 
@@ -105,7 +114,9 @@ describe('images', () => {
       const index = JSON.parse(fs.readFileSync(path.join(dir, 'index.json'), 'utf8'));
       expect(index.manifests[0].digest).toBe(a.digest);
       const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'blobs/sha256', a.digest.slice(7)), 'utf8'));
-      const config = JSON.parse(fs.readFileSync(path.join(dir, 'blobs/sha256', manifest.config.digest.slice(7)), 'utf8'));
+      const config = JSON.parse(
+        fs.readFileSync(path.join(dir, 'blobs/sha256', manifest.config.digest.slice(7)), 'utf8'),
+      );
       expect(config.config.User).toBe('65532:65532');
       expect(config.config.Entrypoint).toEqual(['/true']);
       const layer = path.join(dir, 'blobs/sha256', manifest.layers[0].digest.slice(7));
@@ -122,18 +133,27 @@ describe('images', () => {
 });
 
 describe('KubeletConfiguration for the local node', () => {
-  const ports = { apiServerPort: 47143, etcdClientPort: 47144, etcdPeerPort: 47145, etcdMetricsPort: 47146, controllerManagerPort: 47147, schedulerPort: 47148 };
+  const ports = {
+    apiServerPort: 47143,
+    etcdClientPort: 47144,
+    etcdPeerPort: 47145,
+    etcdMetricsPort: 47146,
+    controllerManagerPort: 47147,
+    schedulerPort: 47148,
+  };
   const kubelet = (spec: Parameters<typeof synthesizeBlueprint>[0]) =>
     synthesizeBlueprint(spec).configDocuments.find((d) => d.kind === 'KubeletConfiguration') as Record<string, unknown>;
 
   test('the local target: cgroupfs, its own cgroup parent, cgroup v1 allowed, services in 198.19.0.0/16', () => {
     const k = kubelet({ local: ports });
     expect(k).toMatchObject({ cgroupDriver: 'cgroupfs', cgroupRoot: '/hcb-local-47143', failCgroupV1: false });
-    const cluster = synthesizeBlueprint({ local: ports }).configDocuments.find((d) => d.kind === 'ClusterConfiguration') as any;
+    const cluster = synthesizeBlueprint({ local: ports }).configDocuments.find(
+      (d) => d.kind === 'ClusterConfiguration',
+    ) as any;
     expect(cluster.networking.serviceSubnet).toBe('198.19.0.0/16');
   });
 
-  test('the local settings merge with the spec\'s kubelet props instead of being replaced', () => {
+  test("the local settings merge with the spec's kubelet props instead of being replaced", () => {
     const k = kubelet({ local: ports, controlPlane: { kubelet: { maxPods: 50 } } });
     expect(k).toMatchObject({ cgroupDriver: 'cgroupfs', cgroupRoot: '/hcb-local-47143', maxPods: 50 });
   });
@@ -146,7 +166,8 @@ describe('KubeletConfiguration for the local node', () => {
   });
 
   test('prop validation', () => {
-    const make = (kubeletProps: object) => () => new HardenedControlPlane(new App(), 'cp', { kubelet: kubeletProps as any });
+    const make = (kubeletProps: object) => () =>
+      new HardenedControlPlane(new App(), 'cp', { kubelet: kubeletProps as any });
     expect(make({ cgroupDriver: 'other' })).toThrow(/unknown cgroup driver/);
     expect(make({ cgroupDriver: 'cgroupfs', cgroupRoot: 'relative' })).toThrow(/absolute cgroup path/);
     expect(make({ cgroupRoot: '/hcb' })).toThrow(/slice/);
@@ -160,8 +181,19 @@ describe('cgroup walk', () => {
     try {
       for (const h of ['cpu', 'memory']) fs.mkdirSync(path.join(base, h, 'hcb-x/kubepods/pod1'), { recursive: true });
       fs.mkdirSync(path.join(base, 'pids'));
-      expect(cgroupDirs('/hcb-x', base).map((d) => path.relative(base, d)).sort()).toEqual(
-        ['cpu/hcb-x', 'cpu/hcb-x/kubepods', 'cpu/hcb-x/kubepods/pod1', 'memory/hcb-x', 'memory/hcb-x/kubepods', 'memory/hcb-x/kubepods/pod1'].sort(),
+      expect(
+        cgroupDirs('/hcb-x', base)
+          .map((d) => path.relative(base, d))
+          .sort(),
+      ).toEqual(
+        [
+          'cpu/hcb-x',
+          'cpu/hcb-x/kubepods',
+          'cpu/hcb-x/kubepods/pod1',
+          'memory/hcb-x',
+          'memory/hcb-x/kubepods',
+          'memory/hcb-x/kubepods/pod1',
+        ].sort(),
       );
       expect(cgroupDirs('/other', base)).toEqual([]);
     } finally {

@@ -11,7 +11,14 @@ test('defaults: local target, standard profile, one demo namespace, kubeadm port
   expect(s.target).toBe('local');
   expect(s.spec.profile).toBe('standard');
   expect(s.spec.namespaces).toEqual([{ name: 'hcb-demo' }]);
-  expect(s.spec.local).toEqual({ apiServerPort: 6443, etcdClientPort: 2379, etcdPeerPort: 2380, etcdMetricsPort: 2381, controllerManagerPort: 10257, schedulerPort: 10259 });
+  expect(s.spec.local).toEqual({
+    apiServerPort: 6443,
+    etcdClientPort: 2379,
+    etcdPeerPort: 2380,
+    etcdMetricsPort: 2381,
+    controllerManagerPort: 10257,
+    schedulerPort: 10259,
+  });
   expect(s.manifests).toEqual([]);
 });
 
@@ -35,7 +42,9 @@ test.each([
   ['apiServerPort', '70000', /hcb:apiServerPort.*not a port/],
   ['namespaces', '"x"', /hcb:namespaces.*list of strings/],
 ])('bad %s = %s is refused with the fix', (key, value, message) => {
-  expect(() => stackSpec((k) => (k === key ? (value.startsWith('"') ? JSON.parse(value) : value) : undefined))).toThrow(message);
+  expect(() => stackSpec((k) => (k === key ? (value.startsWith('"') ? JSON.parse(value) : value) : undefined))).toThrow(
+    message,
+  );
 });
 
 test('local target without a node: workloads are not awaited, other objects untouched', () => {
@@ -57,7 +66,8 @@ test('local target with a node: workloads are awaited; claims, Ingresses and Loa
     { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'c' } },
     { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'i' } },
   ];
-  const skipped = (list: KubeObject[]) => list.filter((o) => o.metadata?.annotations?.['pulumi.com/skipAwait'] === 'true').map((o) => o.metadata?.name);
+  const skipped = (list: KubeObject[]) =>
+    list.filter((o) => o.metadata?.annotations?.['pulumi.com/skipAwait'] === 'true').map((o) => o.metadata?.name);
   expect(skipped(prepareObjects(objs, true, true))).toEqual(['lb', 'c', 'i']);
   expect(skipped(prepareObjects(objs, true, false))).toEqual(['d', 's', 'lb', 'c', 'i']);
   expect(skipped(prepareObjects(objs, false, true))).toEqual([]);
@@ -68,18 +78,30 @@ test('hcb:node: true by default on the local target, never on the existing targe
   expect(stackSpec((k) => (k === 'node' ? 'false' : undefined)).node).toBe(false);
   expect(stackSpec((k) => (k === 'node' ? true : undefined)).node).toBe(true);
   expect(stackSpec(readerFromPulumiConfigJson({ 'hcb:node': { value: 'false' } })).node).toBe(false);
-  expect(stackSpec((k) => ({ target: 'existing', node: 'true' } as Record<string, string>)[k]).node).toBe(false);
+  expect(stackSpec((k) => (({ target: 'existing', node: 'true' }) as Record<string, string>)[k]).node).toBe(false);
   for (const bad of ['yes', '1', 'True', ' true', 1]) {
-    expect(() => stackSpec((k) => (k === 'node' ? bad : undefined))).toThrow(/hcb:node.*not true or false.*pulumi config set hcb:node true\|false/);
+    expect(() => stackSpec((k) => (k === 'node' ? bad : undefined))).toThrow(
+      /hcb:node.*not true or false.*pulumi config set hcb:node true\|false/,
+    );
   }
 });
 
 test('hcb:admissionModes: per control or default, enforce or dry-run; anything else refused', () => {
   expect(stackSpec(() => undefined).spec.admissionModes).toBeUndefined();
-  const s = stackSpec(readerFromPulumiConfigJson({ 'hcb:admissionModes': { value: '{"default":"dry-run","HCB-WORKLOAD-PRIVILEGED":"enforce"}', objectValue: { default: 'dry-run', 'HCB-WORKLOAD-PRIVILEGED': 'enforce' } } }));
+  const s = stackSpec(
+    readerFromPulumiConfigJson({
+      'hcb:admissionModes': {
+        value: '{"default":"dry-run","HCB-WORKLOAD-PRIVILEGED":"enforce"}',
+        objectValue: { default: 'dry-run', 'HCB-WORKLOAD-PRIVILEGED': 'enforce' },
+      },
+    }),
+  );
   expect(s.spec.admissionModes).toEqual({ mode: 'dry-run', modes: { 'HCB-WORKLOAD-PRIVILEGED': 'enforce' } });
   // As text (pulumi config set hcb:admissionModes '{...}').
-  expect(stackSpec((k) => (k === 'admissionModes' ? '{"HCB-WORKLOAD-IMAGE-DIGEST":"enforce"}' : undefined)).spec.admissionModes).toEqual({ modes: { 'HCB-WORKLOAD-IMAGE-DIGEST': 'enforce' } });
+  expect(
+    stackSpec((k) => (k === 'admissionModes' ? '{"HCB-WORKLOAD-IMAGE-DIGEST":"enforce"}' : undefined)).spec
+      .admissionModes,
+  ).toEqual({ modes: { 'HCB-WORKLOAD-IMAGE-DIGEST': 'enforce' } });
   for (const [bad, message] of [
     ['dry-run', /must be an object/],
     [['x'], /must be an object/],
@@ -93,10 +115,25 @@ test('hcb:admissionModes: per control or default, enforce or dry-run; anything e
 });
 
 test('hcb:admissionModes reaches the rendered bindings', () => {
-  const { synthesizeBlueprint } = jest.requireActual('../../../constructs/blueprint') as typeof import('../../../constructs/blueprint');
-  const s = stackSpec((k) => (k === 'admissionModes' ? { default: 'dry-run', 'HCB-WORKLOAD-PRIVILEGED': 'enforce' } : k === 'target' ? 'existing' : undefined));
-  const bindings = synthesizeBlueprint(s.spec).clusterObjects.filter((o) => o.kind === 'ValidatingAdmissionPolicyBinding');
-  const actions = new Map(bindings.map((b) => [String((b.metadata?.labels ?? {})['hcb.dev/control']), (b as { spec: { validationActions: string[] } }).spec.validationActions]));
+  const { synthesizeBlueprint } = jest.requireActual(
+    '../../../constructs/blueprint',
+  ) as typeof import('../../../constructs/blueprint');
+  const s = stackSpec((k) =>
+    k === 'admissionModes'
+      ? { default: 'dry-run', 'HCB-WORKLOAD-PRIVILEGED': 'enforce' }
+      : k === 'target'
+        ? 'existing'
+        : undefined,
+  );
+  const bindings = synthesizeBlueprint(s.spec).clusterObjects.filter(
+    (o) => o.kind === 'ValidatingAdmissionPolicyBinding',
+  );
+  const actions = new Map(
+    bindings.map((b) => [
+      String((b.metadata?.labels ?? {})['hcb.dev/control']),
+      (b as { spec: { validationActions: string[] } }).spec.validationActions,
+    ]),
+  );
   expect(actions.get('HCB-WORKLOAD-PRIVILEGED')).toEqual(['Deny', 'Audit']);
   expect(actions.get('HCB-WORKLOAD-HOST-PATH')).toEqual(['Warn', 'Audit']);
   expect(actions.size).toBeGreaterThan(10);

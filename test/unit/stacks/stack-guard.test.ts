@@ -13,10 +13,14 @@ function backendWith(locks: Record<string, unknown>): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hcb-guard-'));
   const stackDir = path.join(dir, '.pulumi/locks/organization/hcb/local');
   fs.mkdirSync(stackDir, { recursive: true });
-  for (const [name, content] of Object.entries(locks)) fs.writeFileSync(path.join(stackDir, `${name}.json`), JSON.stringify(content));
+  for (const [name, content] of Object.entries(locks))
+    fs.writeFileSync(path.join(stackDir, `${name}.json`), JSON.stringify(content));
   // another stack's lock is not ours
   fs.mkdirSync(path.join(dir, '.pulumi/locks/organization/hcb/other'), { recursive: true });
-  fs.writeFileSync(path.join(dir, '.pulumi/locks/organization/hcb/other/x.json'), JSON.stringify({ pid: 1, hostname: os.hostname(), timestamp: new Date().toISOString() }));
+  fs.writeFileSync(
+    path.join(dir, '.pulumi/locks/organization/hcb/other/x.json'),
+    JSON.stringify({ pid: 1, hostname: os.hostname(), timestamp: new Date().toISOString() }),
+  );
   return dir;
 }
 
@@ -42,7 +46,9 @@ describe('stackLocks', () => {
       remote: { pid: dead, hostname: 'elsewhere.example', timestamp: now },
     });
     try {
-      const byName = Object.fromEntries(stackLocks(dir, 'hcb', 'local').map((l) => [path.basename(l.file, '.json'), l.stale]));
+      const byName = Object.fromEntries(
+        stackLocks(dir, 'hcb', 'local').map((l) => [path.basename(l.file, '.json'), l.stale]),
+      );
       expect(Object.keys(byName).sort()).toEqual(['dead', 'live', 'newer', 'other', 'remote']);
       expect(byName.dead).toBe(`pid ${dead} is not running`);
       expect(byName.other).toBe(`pid ${sleeper.pid} is now another program (sleep)`);
@@ -59,7 +65,11 @@ describe('stackLocks', () => {
 });
 
 describe('idempotent', () => {
-  const op = (resourceType: string, name: string) => ({ type: 'creating', resourceType, urn: `urn:pulumi:local::hcb::${resourceType}::${name}` });
+  const op = (resourceType: string, name: string) => ({
+    type: 'creating',
+    resourceType,
+    urn: `urn:pulumi:local::hcb::${resourceType}::${name}`,
+  });
   test('server-side applied Kubernetes objects and the local control plane are safe to repeat', () => {
     expect(idempotent(op('kubernetes:core/v1:Namespace', 'a'), true)).toBe(true);
     expect(idempotent(op('pulumi-nodejs:dynamic/hcb:LocalControlPlane', 'local-control-plane'), true)).toBe(true);

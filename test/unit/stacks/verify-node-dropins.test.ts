@@ -22,7 +22,10 @@ describe('readDropinDirectory', () => {
     fs.writeFileSync(path.join(d, '20-extra/05-open.conf'), `${KC}readOnlyPort: 10255\n`);
     fs.writeFileSync(path.join(d, '20-extra.conf.bak'), `${KC}readOnlyPort: 0\n`);
     fs.writeFileSync(path.join(d, 'README'), 'notes\n');
-    fs.writeFileSync(path.join(root, 'etc/kubernetes/shared.yaml'), `${KC}authentication: {anonymous: {enabled: true}}\n`);
+    fs.writeFileSync(
+      path.join(root, 'etc/kubernetes/shared.yaml'),
+      `${KC}authentication: {anonymous: {enabled: true}}\n`,
+    );
     // An absolute link is resolved inside the kubelet's root, as the kubelet sees it.
     fs.symlinkSync('/etc/kubernetes/shared.yaml', path.join(d, '30-shared.conf'));
   });
@@ -32,7 +35,13 @@ describe('readDropinDirectory', () => {
     const r = readDropinDirectory(root, '/etc/kubernetes/kubelet.conf.d');
     expect('files' in r).toBe(true);
     const files = 'files' in r ? r.files : [];
-    expect(files.map((f) => f.name)).toEqual(['10-webhook.conf', '20-extra/05-open.conf', '20-extra.conf.bak', '30-shared.conf', 'README']);
+    expect(files.map((f) => f.name)).toEqual([
+      '10-webhook.conf',
+      '20-extra/05-open.conf',
+      '20-extra.conf.bak',
+      '30-shared.conf',
+      'README',
+    ]);
     expect(files[1].config).toMatchObject({ readOnlyPort: 10255 });
     expect(files[2].config).toBeUndefined();
     expect(files[3].config).toMatchObject({ authentication: { anonymous: { enabled: true } } });
@@ -55,25 +64,54 @@ describe('readDropinDirectory', () => {
     fs.symlinkSync('/etc/kubernetes/kubelet.conf.d', path.join(root, 'etc/kubernetes/linked.d'));
     expect(readDropinDirectory(root, '/etc/kubernetes/linked.d')).toEqual({ files: [] });
     const r = readDropinDirectory(root, '/etc/kubernetes/linked.d/');
-    expect('files' in r ? r.files.map((f) => f.name) : r).toEqual(['10-webhook.conf', '20-extra/05-open.conf', '20-extra.conf.bak', '30-shared.conf', 'README']);
+    expect('files' in r ? r.files.map((f) => f.name) : r).toEqual([
+      '10-webhook.conf',
+      '20-extra/05-open.conf',
+      '20-extra.conf.bak',
+      '30-shared.conf',
+      'README',
+    ]);
   });
 
   it('feeds the catalogue: the listing merges over the file the process reads', () => {
     const r = readDropinDirectory(root, '/etc/kubernetes/kubelet.conf.d');
     const docs: Document[] = [
       {
-        object: { apiVersion: 'hcb.dev/v1alpha1', kind: 'KubeletProcess', metadata: { name: 'n' }, command: ['kubelet', '--config=/var/lib/kubelet/config.yaml', '--config-dir=/etc/kubernetes/kubelet.conf.d'] },
+        object: {
+          apiVersion: 'hcb.dev/v1alpha1',
+          kind: 'KubeletProcess',
+          metadata: { name: 'n' },
+          command: ['kubelet', '--config=/var/lib/kubelet/config.yaml', '--config-dir=/etc/kubernetes/kubelet.conf.d'],
+        },
         source: { file: 'live:/proc/1/cmdline' },
       },
-      { object: { apiVersion: 'kubelet.config.k8s.io/v1beta1', kind: 'KubeletConfiguration', readOnlyPort: 0 }, source: { file: 'live:/var/lib/kubelet/config.yaml' } },
-      { object: { apiVersion: 'hcb.dev/v1alpha1', kind: 'KubeletConfigDirectory', metadata: { name: 'n' }, path: '/etc/kubernetes/kubelet.conf.d', files: 'files' in r ? r.files : [] }, source: { file: 'live:/etc/kubernetes/kubelet.conf.d' } },
+      {
+        object: { apiVersion: 'kubelet.config.k8s.io/v1beta1', kind: 'KubeletConfiguration', readOnlyPort: 0 },
+        source: { file: 'live:/var/lib/kubelet/config.yaml' },
+      },
+      {
+        object: {
+          apiVersion: 'hcb.dev/v1alpha1',
+          kind: 'KubeletConfigDirectory',
+          metadata: { name: 'n' },
+          path: '/etc/kubernetes/kubelet.conf.d',
+          files: 'files' in r ? r.files : [],
+        },
+        source: { file: 'live:/etc/kubernetes/kubelet.conf.d' },
+      },
     ];
-    const f = evaluate(docs, { controls: CATALOGUE.filter((c) => ['HCB-KUBELET-READ-ONLY-PORT', 'HCB-KUBELET-ANONYMOUS-AUTH', 'HCB-KUBELET-AUTHORIZATION-MODE'].includes(c.id)) });
+    const f = evaluate(docs, {
+      controls: CATALOGUE.filter((c) =>
+        ['HCB-KUBELET-READ-ONLY-PORT', 'HCB-KUBELET-ANONYMOUS-AUTH', 'HCB-KUBELET-AUTHORIZATION-MODE'].includes(c.id),
+      ),
+    });
     expect(f.map((x) => [x.control, x.status])).toEqual([
       ['HCB-KUBELET-ANONYMOUS-AUTH', 'fail'],
       ['HCB-KUBELET-AUTHORIZATION-MODE', 'pass'],
       ['HCB-KUBELET-READ-ONLY-PORT', 'fail'],
     ]);
-    expect(f.find((x) => x.control === 'HCB-KUBELET-READ-ONLY-PORT')?.message).toMatch(/readOnlyPort from \/etc\/kubernetes\/kubelet\.conf\.d\/20-extra\/05-open\.conf/);
+    expect(f.find((x) => x.control === 'HCB-KUBELET-READ-ONLY-PORT')?.message).toMatch(
+      /readOnlyPort from \/etc\/kubernetes\/kubelet\.conf\.d\/20-extra\/05-open\.conf/,
+    );
   });
 });

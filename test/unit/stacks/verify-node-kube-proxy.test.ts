@@ -25,13 +25,20 @@ const procs: ChildProcess[] = [];
 
 /** A process whose /proc cmdline is `kube-proxy -c <script> <flags...>`, recorded as the node's kube-proxy. */
 async function startFakeKubeProxy(flags: string[]): Promise<number> {
-  const p = spawn('/bin/sh', ['-c', 'read line', ...flags], { argv0: 'kube-proxy', stdio: ['pipe', 'ignore', 'ignore'] });
+  const p = spawn('/bin/sh', ['-c', 'read line', ...flags], {
+    argv0: 'kube-proxy',
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
   procs.push(p);
   const pid = p.pid!;
   // Wait until the shell runs (exe is the shell, the cmdline carries the flags).
-  for (let i = 0; i < 100 && !fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('read line'); i++) await new Promise((r) => setTimeout(r, 20));
+  for (let i = 0; i < 100 && !fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('read line'); i++)
+    await new Promise((r) => setTimeout(r, 20));
   fs.mkdirSync(path.join(stateDir, 'node', 'run'), { recursive: true });
-  fs.writeFileSync(path.join(stateDir, 'node', 'run', 'kube-proxy.json'), JSON.stringify({ pid, exe: fs.readlinkSync(`/proc/${pid}/exe`) }));
+  fs.writeFileSync(
+    path.join(stateDir, 'node', 'run', 'kube-proxy.json'),
+    JSON.stringify({ pid, exe: fs.readlinkSync(`/proc/${pid}/exe`) }),
+  );
   return pid;
 }
 
@@ -49,7 +56,15 @@ const proxyConfig = (metrics: string, kubeconfig: string) =>
 function judge(obs: ReturnType<typeof observeKubeProxy>): Finding[] {
   const docs: Document[] = [
     ...obs.documents,
-    { object: { apiVersion: NODE_FILE_MANIFEST_API_VERSION, kind: NODE_FILE_MANIFEST_KIND, metadata: { name: 'observed' }, files: obs.files }, source: { file: 'live:stat' } },
+    {
+      object: {
+        apiVersion: NODE_FILE_MANIFEST_API_VERSION,
+        kind: NODE_FILE_MANIFEST_KIND,
+        metadata: { name: 'observed' },
+        files: obs.files,
+      },
+      source: { file: 'live:stat' },
+    },
   ];
   return evaluate(docs, { controls });
 }
@@ -71,28 +86,59 @@ describe('observeKubeProxy', () => {
     const kubeconfig = write('kubeconfig.conf', 'apiVersion: v1\nkind: Config\n', 0o666);
     const decoy = write('decoy.conf', 'apiVersion: v1\nkind: Config\n', 0o600);
     const config = write('config.conf', proxyConfig('0.0.0.0:10249', kubeconfig), 0o644);
-    const pid = await startFakeKubeProxy([`--config=${config}`, '--metrics-bind-address=127.0.0.1:10249', '--kubeconfig', decoy]);
+    const pid = await startFakeKubeProxy([
+      `--config=${config}`,
+      '--metrics-bind-address=127.0.0.1:10249',
+      '--kubeconfig',
+      decoy,
+    ]);
     const obs = observeKubeProxy(stateDir, true);
     expect(obs.missing).toEqual([]);
     const proc = obs.documents.find((d) => d.object.kind === 'KubeProxyProcess')!;
-    expect(proc.object).toMatchObject({ apiVersion: 'hcb.dev/v1alpha1', metadata: { annotations: { 'hcb.dev/observed-pid': String(pid) } } });
-    expect((proc.object as { command: string[] }).command).toEqual(['kube-proxy', '-c', 'read line', `--config=${config}`, '--metrics-bind-address=127.0.0.1:10249', '--kubeconfig', decoy]);
+    expect(proc.object).toMatchObject({
+      apiVersion: 'hcb.dev/v1alpha1',
+      metadata: { annotations: { 'hcb.dev/observed-pid': String(pid) } },
+    });
+    expect((proc.object as { command: string[] }).command).toEqual([
+      'kube-proxy',
+      '-c',
+      'read line',
+      `--config=${config}`,
+      '--metrics-bind-address=127.0.0.1:10249',
+      '--kubeconfig',
+      decoy,
+    ]);
     expect(obs.documents.find((d) => d.object.kind === 'KubeProxyConfiguration')?.source?.file).toBe(`live:${config}`);
     // The kubeconfig it uses is the file's (--kubeconfig beside --config is ignored, as in kube-proxy).
-    expect(obs.files.map((f) => [f.path, f.role, f.mode])).toEqual([[config, 'kube-proxy-config', '0644'], [kubeconfig, 'kube-proxy-kubeconfig', '0666']]);
+    expect(obs.files.map((f) => [f.path, f.role, f.mode])).toEqual([
+      [config, 'kube-proxy-config', '0644'],
+      [kubeconfig, 'kube-proxy-kubeconfig', '0666'],
+    ]);
 
     const findings = judge(obs);
     expect(of(findings, METRICS).map((f) => [f.status, f.object?.kind])).toEqual([['fail', 'KubeProxyProcess']]);
-    expect(of(findings, METRICS)[0].message).toMatch(/serves metrics on 0\.0\.0\.0:10249, reachable beyond the node's loopback/);
-    expect(of(findings, METRICS)[0].message).toMatch(/--metrics-bind-address=127\.0\.0\.1:10249, --kubeconfig=.* are ignored/);
+    expect(of(findings, METRICS)[0].message).toMatch(
+      /serves metrics on 0\.0\.0\.0:10249, reachable beyond the node's loopback/,
+    );
+    expect(of(findings, METRICS)[0].message).toMatch(
+      /--metrics-bind-address=127\.0\.0\.1:10249, --kubeconfig=.* are ignored/,
+    );
     const files = of(findings, FILES);
     expect(files.map((f) => f.status).sort()).toEqual(['fail', 'pass']);
-    expect(files.find((f) => f.status === 'fail')!.message).toMatch(/kubeconfig\.conf: mode 0666 allows more than 0644/);
+    expect(files.find((f) => f.status === 'fail')!.message).toMatch(
+      /kubeconfig\.conf: mode 0666 allows more than 0644/,
+    );
   });
 
   it('without --config the flags decide: repeated --metrics-bind-address (the last wins, 0.0.0.0) and --kubeconfig', async () => {
     const kubeconfig = write('kubeconfig.conf', 'apiVersion: v1\nkind: Config\n', 0o600);
-    await startFakeKubeProxy(['--kubeconfig', kubeconfig, '--metrics-bind-address=127.0.0.1', '--metrics-bind-address', '0.0.0.0:10249']);
+    await startFakeKubeProxy([
+      '--kubeconfig',
+      kubeconfig,
+      '--metrics-bind-address=127.0.0.1',
+      '--metrics-bind-address',
+      '0.0.0.0:10249',
+    ]);
     const obs = observeKubeProxy(stateDir, true);
     expect(obs.files.map((f) => [f.path, f.role])).toEqual([[kubeconfig, 'kube-proxy-kubeconfig']]);
     const findings = judge(obs);
@@ -107,7 +153,9 @@ describe('observeKubeProxy', () => {
     await startFakeKubeProxy(['--metrics-bind-address=0.0.0.0:10249', '--metrics-port=9999', '--config', config]);
     const findings = judge(observeKubeProxy(stateDir, true));
     expect(of(findings, METRICS).map((f) => f.status)).toEqual(['pass']);
-    expect(of(findings, METRICS)[0].message).toMatch(/127\.0\.0\.1:10249, loopback only.*--metrics-bind-address=0\.0\.0\.0:10249, --metrics-port=9999 are ignored/);
+    expect(of(findings, METRICS)[0].message).toMatch(
+      /127\.0\.0\.1:10249, loopback only.*--metrics-bind-address=0\.0\.0\.0:10249, --metrics-port=9999 are ignored/,
+    );
     expect(of(findings, FILES).map((f) => f.status)).toEqual(['pass', 'pass']);
   });
 
@@ -116,15 +164,22 @@ describe('observeKubeProxy', () => {
     let obs = observeKubeProxy(stateDir, true);
     expect(obs.missing).toEqual([`${path.join(dir, 'absent.conf')} (kube-proxy's --config) cannot be read`]);
     // The process alone: its --config is not in the input, so the metrics control says so.
-    expect(of(judge(obs), METRICS).map((f) => [f.status, f.message])).toEqual([['not-evaluated', expect.stringMatching(/reads --config=.*absent\.conf, which is not in the input/)]]);
+    expect(of(judge(obs), METRICS).map((f) => [f.status, f.message])).toEqual([
+      ['not-evaluated', expect.stringMatching(/reads --config=.*absent\.conf, which is not in the input/)],
+    ]);
 
     await startFakeKubeProxy([`--kubeconfig=${path.join(dir, 'absent-kubeconfig')}`]);
     obs = observeKubeProxy(stateDir, true);
-    expect(obs.missing).toEqual([`${path.join(dir, 'absent-kubeconfig')} (kube-proxy's kubeconfig) does not exist in the node`]);
+    expect(obs.missing).toEqual([
+      `${path.join(dir, 'absent-kubeconfig')} (kube-proxy's kubeconfig) does not exist in the node`,
+    ]);
 
     // A record whose pid runs another program (pid reuse) is not kube-proxy.
     const rec = JSON.parse(fs.readFileSync(path.join(stateDir, 'node/run/kube-proxy.json'), 'utf8'));
-    fs.writeFileSync(path.join(stateDir, 'node/run/kube-proxy.json'), JSON.stringify({ ...rec, exe: '/usr/local/bin/kube-proxy' }));
+    fs.writeFileSync(
+      path.join(stateDir, 'node/run/kube-proxy.json'),
+      JSON.stringify({ ...rec, exe: '/usr/local/bin/kube-proxy' }),
+    );
     obs = observeKubeProxy(stateDir, true);
     expect(obs).toEqual({ documents: [], files: [], missing: ['kube-proxy of the local node is not running'] });
     expect(of(judge(obs), METRICS).map((f) => f.status)).toEqual(['not-evaluated']);

@@ -14,7 +14,14 @@ import { evaluate } from '../../../../policies/engine';
 import { loadInputs, parseExceptions } from '../../../../policies/input';
 
 const IMAGE = `hcb.local/hcb/coredns@sha256:${'0123456789abcdef'.repeat(4)}`;
-const LOCAL: LocalEndpoints = { apiServerPort: 6443, etcdClientPort: 2379, etcdPeerPort: 2380, etcdMetricsPort: 2381, controllerManagerPort: 10257, schedulerPort: 10259 };
+const LOCAL: LocalEndpoints = {
+  apiServerPort: 6443,
+  etcdClientPort: 2379,
+  etcdPeerPort: 2380,
+  etcdMetricsPort: 2381,
+  controllerManagerPort: 10257,
+  schedulerPort: 10259,
+};
 const BASE: ClusterDnsProps = { image: IMAGE, clusterIP: '10.96.0.10', apiServerEndpoints: ['192.0.2.10/32'] };
 
 function render(props: Partial<ClusterDnsProps> = {}): Array<Record<string, any>> {
@@ -31,14 +38,24 @@ describe('ClusterDns', () => {
       { apiGroups: [''], resources: ['services', 'namespaces'], verbs: ['list', 'watch'] },
       { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] },
     ]);
-    expect(byKind(render(), 'ClusterRoleBinding').subjects).toEqual([{ kind: 'ServiceAccount', name: 'coredns', namespace: 'kube-system' }]);
+    expect(byKind(render(), 'ClusterRoleBinding').subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'coredns', namespace: 'kube-system' },
+    ]);
   });
 
   test('the pod: non-root, read-only root, no capabilities, seccomp, port 53 through its own sysctl, digest-pinned image', () => {
     const spec = byKind(render(), 'Deployment').spec.template.spec;
     const c = spec.containers[0];
     expect(c.image).toBe(IMAGE);
-    expect(c.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, privileged: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(c.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      privileged: false,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
     expect(c.securityContext.capabilities.add).toBeUndefined();
     expect(spec.securityContext.sysctls).toEqual([{ name: 'net.ipv4.ip_unprivileged_port_start', value: '53' }]);
     expect(c.ports.map((p: any) => `${p.containerPort}/${p.protocol}`)).toEqual(['53/UDP', '53/TCP']);
@@ -53,9 +70,20 @@ describe('ClusterDns', () => {
     expect(svc.spec.clusterIP).toBe('10.96.0.10');
     const np = byKind(objs, 'NetworkPolicy').spec;
     expect(np.policyTypes).toEqual(['Ingress', 'Egress']);
-    expect(np.egress).toEqual([{ to: [{ ipBlock: { cidr: '192.0.2.10/32' } }], ports: [{ protocol: 'TCP', port: 16443 }] }]);
-    expect(np.ingress[0].ports).toEqual([{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }]);
-    expect(np.ingress[1]).toEqual({ from: [{ ipBlock: { cidr: '198.18.16.1/32' } }], ports: [{ protocol: 'TCP', port: 8080 }, { protocol: 'TCP', port: 8181 }] });
+    expect(np.egress).toEqual([
+      { to: [{ ipBlock: { cidr: '192.0.2.10/32' } }], ports: [{ protocol: 'TCP', port: 16443 }] },
+    ]);
+    expect(np.ingress[0].ports).toEqual([
+      { protocol: 'UDP', port: 53 },
+      { protocol: 'TCP', port: 53 },
+    ]);
+    expect(np.ingress[1]).toEqual({
+      from: [{ ipBlock: { cidr: '198.18.16.1/32' } }],
+      ports: [
+        { protocol: 'TCP', port: 8080 },
+        { protocol: 'TCP', port: 8181 },
+      ],
+    });
     const corefile = byKind(objs, 'ConfigMap').data.Corefile as string;
     expect(corefile).toMatch(/^\.:53 \{/);
     expect(corefile).toContain('pods disabled');
@@ -89,15 +117,28 @@ describe('the blueprint with the DNS add-on', () => {
     const svc = bp.clusterObjects.find((o) => o.kind === 'Service' && o.metadata?.name === 'kube-dns') as any;
     expect(svc.spec.clusterIP).toBe('198.19.0.10');
     const np = bp.clusterObjects.find((o) => o.kind === 'NetworkPolicy' && o.metadata?.name === 'coredns') as any;
-    expect(np.spec.egress[0]).toEqual({ to: [{ ipBlock: { cidr: '198.18.0.2/32' } }], ports: [{ protocol: 'TCP', port: 6443 }] });
+    expect(np.spec.egress[0]).toEqual({
+      to: [{ ipBlock: { cidr: '198.18.0.2/32' } }],
+      ports: [{ protocol: 'TCP', port: 6443 }],
+    });
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'hcb-dns-'));
     dirs.push(dir);
     writeSynthOutput(path.join(dir, 'out'), bp);
     const loaded = await loadInputs(['out'], { cwd: dir });
     expect(loaded.errors).toEqual([]);
-    const parsed = parseExceptions(await fs.readFile(path.join(dir, 'out', 'exceptions.yaml'), 'utf8'), 'out/exceptions.yaml');
-    const findings = evaluate(loaded.documents, { exceptions: parsed.exceptions, now: new Date('2026-11-22T00:00:00Z') });
-    expect(findings.filter((f) => f.status === 'fail' || f.status === 'error').map((f) => `${f.control} ${f.object?.name}: ${f.message}`)).toEqual([]);
+    const parsed = parseExceptions(
+      await fs.readFile(path.join(dir, 'out', 'exceptions.yaml'), 'utf8'),
+      'out/exceptions.yaml',
+    );
+    const findings = evaluate(loaded.documents, {
+      exceptions: parsed.exceptions,
+      now: new Date('2026-11-22T00:00:00Z'),
+    });
+    expect(
+      findings
+        .filter((f) => f.status === 'fail' || f.status === 'error')
+        .map((f) => `${f.control} ${f.object?.name}: ${f.message}`),
+    ).toEqual([]);
     // The two kube-system exceptions accept CoreDNS's Deployment and nothing else.
     const accepted = findings.filter((f) => f.status === 'accepted' && f.object?.namespace === 'kube-system');
     expect(accepted.map((f) => `${f.control} ${f.object?.kind}/${f.object?.name}`).sort()).toEqual([
@@ -109,8 +150,23 @@ describe('the blueprint with the DNS add-on', () => {
   test('without a known API server address the add-on needs apiServerEndpoints', () => {
     expect(() => synthesizeBlueprint({ clusterDns: { image: IMAGE } })).toThrow(/clusterDns.apiServerEndpoints/);
     const bp = synthesizeBlueprint({ clusterDns: { image: IMAGE, apiServerEndpoints: ['192.0.2.10/32'] } });
-    expect(bp.clusterObjects.filter((o) => o.metadata?.namespace === 'kube-system').map((o) => o.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'NetworkPolicy', 'PodDisruptionBudget', 'Service', 'ServiceAccount', 'ServiceAccount']); // coredns, and kube-system's locked default
-    expect(bp.exceptions.map((e) => e.control)).toEqual(expect.arrayContaining(['HCB-WORKLOAD-USER-NAMESPACE', 'HCB-WORKLOAD-SA-TOKEN-AUTOMOUNT']));
+    expect(
+      bp.clusterObjects
+        .filter((o) => o.metadata?.namespace === 'kube-system')
+        .map((o) => o.kind)
+        .sort(),
+    ).toEqual([
+      'ConfigMap',
+      'Deployment',
+      'NetworkPolicy',
+      'PodDisruptionBudget',
+      'Service',
+      'ServiceAccount',
+      'ServiceAccount',
+    ]); // coredns, and kube-system's locked default
+    expect(bp.exceptions.map((e) => e.control)).toEqual(
+      expect.arrayContaining(['HCB-WORKLOAD-USER-NAMESPACE', 'HCB-WORKLOAD-SA-TOKEN-AUTOMOUNT']),
+    );
     expect(synthesizeBlueprint({}).exceptions.map((e) => e.control)).not.toContain('HCB-WORKLOAD-USER-NAMESPACE');
   });
 });

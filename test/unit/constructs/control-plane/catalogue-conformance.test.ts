@@ -13,7 +13,10 @@ const STATIC_POD_PATH = 'HCB-KUBELET-STATIC-POD-PATH';
 
 function findings(props: HardenedControlPlaneProps) {
   const cp = build(props);
-  const docs: Document[] = [...cp.documents, cp.nodeFileManifest()].map((object) => ({ object, source: { constructPath: cp.node.path } }));
+  const docs: Document[] = [...cp.documents, cp.nodeFileManifest()].map((object) => ({
+    object,
+    source: { constructPath: cp.node.path },
+  }));
   return evaluate(docs, { now: new Date('2026-01-15T00:00:00Z') });
 }
 
@@ -29,12 +32,22 @@ describe('catalogue over the rendered control plane', () => {
   });
 
   test('local target: no failures, no errors', () => {
-    const f = findings({ loopbackOnly: true, nodeName: 'hcb-local', etcdClientPort: 12379, etcdPeerPort: 12380, etcdMetricsPort: 12381, apiServerPort: 16443 });
+    const f = findings({
+      loopbackOnly: true,
+      nodeName: 'hcb-local',
+      etcdClientPort: 12379,
+      etcdPeerPort: 12380,
+      etcdMetricsPort: 12381,
+      apiServerPort: 16443,
+    });
     expect(f.filter((x) => x.status === 'fail' || x.status === 'error').map((x) => x.control)).toEqual([]);
   });
 
   test('the catalogue notices a weakened configuration', () => {
-    const f = findings({ apiServer: { anonymousAuth: 'health-endpoints', requestTimeout: '60s' }, kubelet: { protectKernelDefaults: false, seccompDefault: false } });
+    const f = findings({
+      apiServer: { anonymousAuth: 'health-endpoints', requestTimeout: '60s' },
+      kubelet: { protectKernelDefaults: false, seccompDefault: false },
+    });
     const failed = new Set(f.filter((x) => x.status === 'fail').map((x) => x.control));
     expect(failed.size).toBeGreaterThan(0);
   });

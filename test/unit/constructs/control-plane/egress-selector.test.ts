@@ -14,12 +14,20 @@ describe('clusterEgressProxySocket', () => {
   test('renders the EgressSelectorConfiguration file: cluster egress over HTTPConnect on the socket, nothing else', () => {
     const cp = build({ clusterEgressProxySocket: SOCKET });
     const f = file(cp, CONFIG);
-    expect([f.mode, f.owner, f.role, f.sensitive, f.createdBy]).toEqual([0o600, 'root', 'egress-selector-config', false, 'blueprint']);
+    expect([f.mode, f.owner, f.role, f.sensitive, f.createdBy]).toEqual([
+      0o600,
+      'root',
+      'egress-selector-config',
+      false,
+      'blueprint',
+    ]);
     expect(docs(f.content!)).toEqual([
       {
         apiVersion: 'apiserver.k8s.io/v1beta1',
         kind: 'EgressSelectorConfiguration',
-        egressSelections: [{ name: 'cluster', connection: { proxyProtocol: 'HTTPConnect', transport: { uds: { udsName: SOCKET } } } }],
+        egressSelections: [
+          { name: 'cluster', connection: { proxyProtocol: 'HTTPConnect', transport: { uds: { udsName: SOCKET } } } },
+        ],
       },
     ]);
     expect(cp.documents.map((d) => d.kind)).toContain('EgressSelectorConfiguration');
@@ -29,7 +37,9 @@ describe('clusterEgressProxySocket', () => {
 
   test('the API server gets the flag, the file mounted read-only and the socket directory mounted; the kubelet TLS flags stay', () => {
     const cluster = kind(kubeadmDocs(build({ clusterEgressProxySocket: SOCKET })), 'ClusterConfiguration');
-    const args = Object.fromEntries((cluster.apiServer.extraArgs as Array<{ name: string; value: string }>).map((a) => [a.name, a.value]));
+    const args = Object.fromEntries(
+      (cluster.apiServer.extraArgs as Array<{ name: string; value: string }>).map((a) => [a.name, a.value]),
+    );
     expect(args['egress-selector-config-file']).toBe(CONFIG);
     expect(args['kubelet-certificate-authority']).toBe('/etc/kubernetes/pki/ca.crt');
     expect(args['kubelet-client-certificate']).toBe('/etc/kubernetes/pki/apiserver-kubelet-client.crt');
@@ -39,7 +49,13 @@ describe('clusterEgressProxySocket', () => {
     expect(vols).toEqual(
       expect.arrayContaining([
         { name: 'hcb-egress-selector-config', hostPath: CONFIG, mountPath: CONFIG, readOnly: true, pathType: 'File' },
-        { name: 'hcb-egress-proxy', hostPath: '/etc/kubernetes/egress-proxy', mountPath: '/etc/kubernetes/egress-proxy', readOnly: false, pathType: 'DirectoryOrCreate' },
+        {
+          name: 'hcb-egress-proxy',
+          hostPath: '/etc/kubernetes/egress-proxy',
+          mountPath: '/etc/kubernetes/egress-proxy',
+          readOnly: false,
+          pathType: 'DirectoryOrCreate',
+        },
       ]),
     );
   });
@@ -53,7 +69,16 @@ describe('clusterEgressProxySocket', () => {
   });
 
   test('the local target sets it (its node lives in a network namespace the API server cannot route to)', () => {
-    const local = synthesizeBlueprint({ local: { apiServerPort: 6443, etcdClientPort: 2379, etcdPeerPort: 2380, etcdMetricsPort: 2381, controllerManagerPort: 10257, schedulerPort: 10259 } });
+    const local = synthesizeBlueprint({
+      local: {
+        apiServerPort: 6443,
+        etcdClientPort: 2379,
+        etcdPeerPort: 2380,
+        etcdMetricsPort: 2381,
+        controllerManagerPort: 10257,
+        schedulerPort: 10259,
+      },
+    });
     expect(local.nodeFiles.find((f) => f.role === 'egress-selector-config')?.content).toContain(`udsName: ${SOCKET}`);
     const plain = synthesizeBlueprint({});
     expect(plain.nodeFiles.some((f) => f.role === 'egress-selector-config')).toBe(false);
@@ -79,7 +104,10 @@ describe('clusterEgressProxySocket', () => {
   });
 
   test('refuses the flag through apiServer.extraArgs when the prop sets it', () => {
-    const e = buildError({ clusterEgressProxySocket: SOCKET, apiServer: { extraArgs: { 'egress-selector-config-file': '/x.yaml' } } });
+    const e = buildError({
+      clusterEgressProxySocket: SOCKET,
+      apiServer: { extraArgs: { 'egress-selector-config-file': '/x.yaml' } },
+    });
     expect((e as BlueprintPropError).prop).toBe('apiServer.extraArgs.egress-selector-config-file');
   });
 });

@@ -1,6 +1,10 @@
 import { App } from 'cdk8s';
 import { BlueprintPropError } from '../../../../constructs/common/errors';
-import { EncryptionConfiguration, EncryptionConfigurationProps, secretToken } from '../../../../constructs/control-plane/encryption-configuration';
+import {
+  EncryptionConfiguration,
+  EncryptionConfigurationProps,
+  secretToken,
+} from '../../../../constructs/control-plane/encryption-configuration';
 
 function enc(props?: EncryptionConfigurationProps): EncryptionConfiguration {
   return new EncryptionConfiguration(new App(), 'enc', props);
@@ -17,14 +21,25 @@ describe('EncryptionConfiguration', () => {
     expect(o.resources).toEqual([
       {
         resources: ['secrets'],
-        providers: [{ secretbox: { keys: [{ name: 'encryption-key-1', secret: '{{hcb-secret:encryption-key-1}}' }] } }, { identity: {} }],
+        providers: [
+          { secretbox: { keys: [{ name: 'encryption-key-1', secret: '{{hcb-secret:encryption-key-1}}' }] } },
+          { identity: {} },
+        ],
       },
     ]);
   });
 
   test('the node file is sensitive, root-owned and 0600, and carries no key material', () => {
     const f = enc().nodeFile;
-    expect(f).toMatchObject({ path: '/etc/kubernetes/encryption/encryption-config.yaml', owner: 'root', group: 'root', mode: 0o600, sensitive: true, createdBy: 'blueprint', role: 'encryption-config' });
+    expect(f).toMatchObject({
+      path: '/etc/kubernetes/encryption/encryption-config.yaml',
+      owner: 'root',
+      group: 'root',
+      mode: 0o600,
+      sensitive: true,
+      createdBy: 'blueprint',
+      role: 'encryption-config',
+    });
     expect(f.content).toContain(secretToken('encryption-key-1'));
     expect(f.content).not.toMatch(/[A-Za-z0-9+/]{43}=/);
   });
@@ -37,15 +52,23 @@ describe('EncryptionConfiguration', () => {
   });
 
   test('aescbc and aesgcm providers, extra resources, no identity fallback', () => {
-    const o = obj({ provider: 'aesgcm', extraResources: ['configmaps', 'widgets.example.org'], readUnencrypted: false });
+    const o = obj({
+      provider: 'aesgcm',
+      extraResources: ['configmaps', 'widgets.example.org'],
+      readUnencrypted: false,
+    });
     expect(o.resources[0].resources).toEqual(['secrets', 'configmaps', 'widgets.example.org']);
-    expect(o.resources[0].providers).toEqual([{ aesgcm: { keys: [{ name: 'encryption-key-1', secret: '{{hcb-secret:encryption-key-1}}' }] } }]);
+    expect(o.resources[0].providers).toEqual([
+      { aesgcm: { keys: [{ name: 'encryption-key-1', secret: '{{hcb-secret:encryption-key-1}}' }] } },
+    ]);
     expect(Object.keys(obj({ provider: 'aescbc' }).resources[0].providers[0])).toEqual(['aescbc']);
   });
 
   test('KMS v2 for real clusters', () => {
     const o = obj({ kms: { name: 'vault', endpoint: 'unix:///var/run/kms/socket.sock' } });
-    expect(o.resources[0].providers[0]).toEqual({ kms: { apiVersion: 'v2', name: 'vault', endpoint: 'unix:///var/run/kms/socket.sock', timeout: '3s' } });
+    expect(o.resources[0].providers[0]).toEqual({
+      kms: { apiVersion: 'v2', name: 'vault', endpoint: 'unix:///var/run/kms/socket.sock', timeout: '3s' },
+    });
     expect(o.resources[0].providers[1]).toEqual({ identity: {} });
   });
 

@@ -39,7 +39,12 @@ describe('HardenedControlPlane: kubeadm configuration', () => {
 
   test('extraArgs are lists of {name, value}, sorted by name, without duplicates', () => {
     const cc = kind(kubeadmDocs(cp), 'ClusterConfiguration');
-    for (const list of [cc.apiServer.extraArgs, cc.controllerManager.extraArgs, cc.scheduler.extraArgs, cc.etcd.local.extraArgs]) {
+    for (const list of [
+      cc.apiServer.extraArgs,
+      cc.controllerManager.extraArgs,
+      cc.scheduler.extraArgs,
+      cc.etcd.local.extraArgs,
+    ]) {
       const names = list.map((a: { name: string }) => a.name);
       expect(names).toEqual([...names].sort());
       expect(new Set(names).size).toBe(names.length);
@@ -52,7 +57,10 @@ describe('HardenedControlPlane: kubeadm configuration', () => {
     expect(api['anonymous-auth']).toBeUndefined();
     const authn = kind(docs(file(cp, AUTHENTICATION_CONFIG_PATH).content!), 'AuthenticationConfiguration');
     expect(authn.apiVersion).toBe('apiserver.config.k8s.io/v1');
-    expect(authn.anonymous).toEqual({ enabled: true, conditions: [{ path: '/livez' }, { path: '/readyz' }, { path: '/healthz' }] });
+    expect(authn.anonymous).toEqual({
+      enabled: true,
+      conditions: [{ path: '/livez' }, { path: '/readyz' }, { path: '/healthz' }],
+    });
   });
 
   test("API server: anonymousAuth 'disabled' sets --anonymous-auth=false and drops the authentication file", () => {
@@ -65,7 +73,14 @@ describe('HardenedControlPlane: kubeadm configuration', () => {
   test('API server: Node,RBAC authorization and the required admission plugins', () => {
     expect(api['authorization-mode']).toBe('Node,RBAC');
     const plugins = api['enable-admission-plugins'].split(',');
-    for (const p of ['NodeRestriction', 'PodSecurity', 'ServiceAccount', 'NamespaceLifecycle', 'ValidatingAdmissionWebhook', 'EventRateLimit']) {
+    for (const p of [
+      'NodeRestriction',
+      'PodSecurity',
+      'ServiceAccount',
+      'NamespaceLifecycle',
+      'ValidatingAdmissionWebhook',
+      'EventRateLimit',
+    ]) {
       expect(plugins).toContain(p);
     }
     expect(plugins).not.toContain('AlwaysAdmit');
@@ -74,7 +89,14 @@ describe('HardenedControlPlane: kubeadm configuration', () => {
   });
 
   test('API server: no alpha APIs, no insecure or token flags', () => {
-    for (const flag of ['feature-gates', 'runtime-config', 'insecure-port', 'insecure-bind-address', 'token-auth-file', 'basic-auth-file']) {
+    for (const flag of [
+      'feature-gates',
+      'runtime-config',
+      'insecure-port',
+      'insecure-bind-address',
+      'token-auth-file',
+      'basic-auth-file',
+    ]) {
       expect(api[flag]).toBeUndefined();
     }
   });
@@ -130,7 +152,11 @@ describe('HardenedControlPlane: kubeadm configuration', () => {
       // the file the flag names is also a node file the blueprint writes
       expect(file(cp, p).createdBy).toBe('blueprint');
     }
-    expect(byPath.get('/var/log/kubernetes/audit')).toMatchObject({ mountPath: '/var/log/kubernetes/audit', readOnly: false, pathType: 'DirectoryOrCreate' });
+    expect(byPath.get('/var/log/kubernetes/audit')).toMatchObject({
+      mountPath: '/var/log/kubernetes/audit',
+      readOnly: false,
+      pathType: 'DirectoryOrCreate',
+    });
     expect(vols).toHaveLength(5);
   });
 
@@ -241,7 +267,12 @@ describe('HardenedControlPlane: KubeletConfiguration', () => {
   });
 
   test('props override the defaults', () => {
-    const o = kind(kubeadmDocs(build({ kubelet: { streamingConnectionIdleTimeout: '30m', podPidsLimit: 2048, seccompDefault: false } })), 'KubeletConfiguration');
+    const o = kind(
+      kubeadmDocs(
+        build({ kubelet: { streamingConnectionIdleTimeout: '30m', podPidsLimit: 2048, seccompDefault: false } }),
+      ),
+      'KubeletConfiguration',
+    );
     expect(o.streamingConnectionIdleTimeout).toBe('30m');
     expect(o.podPidsLimit).toBe(2048);
     expect(o.seccompDefault).toBe(false);
@@ -276,7 +307,13 @@ describe('HardenedControlPlane: profiles', () => {
   });
 
   test('every profile setting can be overridden by props', () => {
-    const cp = build({ profile: 'high', tls: { minVersion: 'VersionTLS12' }, apiServer: { alwaysPullImages: false }, audit: { defaultLevel: 'Metadata' }, pki: { keyAlgorithm: 'RSA-4096' } });
+    const cp = build({
+      profile: 'high',
+      tls: { minVersion: 'VersionTLS12' },
+      apiServer: { alwaysPullImages: false },
+      audit: { defaultLevel: 'Metadata' },
+      pki: { keyAlgorithm: 'RSA-4096' },
+    });
     expect(args(cp, 'apiServer')['tls-min-version']).toBe('VersionTLS12');
     expect(args(cp, 'apiServer')['enable-admission-plugins']).not.toContain('AlwaysPullImages');
     expect(kind(kubeadmDocs(cp), 'ClusterConfiguration').encryptionAlgorithm).toBe('RSA-4096');
@@ -322,13 +359,25 @@ describe('HardenedControlPlane: ports and the local (loopback) target', () => {
   });
 
   test('loopback: serviceAdvertiseAddress becomes the API server advertise address (the kubernetes Service endpoint), binding stays on loopback', () => {
-    const viaNode = build({ loopbackOnly: true, serviceAdvertiseAddress: '198.18.0.2', nodeName: 'hcb-local', etcdClientPort: 12379, etcdPeerPort: 12380 });
+    const viaNode = build({
+      loopbackOnly: true,
+      serviceAdvertiseAddress: '198.18.0.2',
+      nodeName: 'hcb-local',
+      etcdClientPort: 12379,
+      etcdPeerPort: 12380,
+    });
     expect(args(viaNode, 'apiServer')['advertise-address']).toBe('198.18.0.2');
     expect(args(viaNode, 'apiServer')['bind-address']).toBe('127.0.0.1');
     expect(kind(kubeadmDocs(viaNode), 'InitConfiguration').localAPIEndpoint.advertiseAddress).toBeUndefined();
-    expect(() => build({ loopbackOnly: true, serviceAdvertiseAddress: '127.0.0.2' })).toThrow(/serviceAdvertiseAddress.*may not be loopback/);
-    expect(() => build({ advertiseAddress: '192.0.2.10', serviceAdvertiseAddress: '198.18.0.2' })).toThrow(/serviceAdvertiseAddress.*only a loopback-only control plane/);
-    expect(() => build({ loopbackOnly: true, serviceAdvertiseAddress: 'node' })).toThrow(/serviceAdvertiseAddress.*not an IPv4 or IPv6 address/);
+    expect(() => build({ loopbackOnly: true, serviceAdvertiseAddress: '127.0.0.2' })).toThrow(
+      /serviceAdvertiseAddress.*may not be loopback/,
+    );
+    expect(() => build({ advertiseAddress: '192.0.2.10', serviceAdvertiseAddress: '198.18.0.2' })).toThrow(
+      /serviceAdvertiseAddress.*only a loopback-only control plane/,
+    );
+    expect(() => build({ loopbackOnly: true, serviceAdvertiseAddress: 'node' })).toThrow(
+      /serviceAdvertiseAddress.*not an IPv4 or IPv6 address/,
+    );
   });
 
   test('kube-proxy: hardened KubeProxyConfiguration (metrics and health on loopback, no profiling, no localhost NodePorts)', () => {
@@ -345,20 +394,31 @@ describe('HardenedControlPlane: ports and the local (loopback) target', () => {
       iptables: { localhostNodePorts: false, masqueradeAll: false },
     });
     const tuned = build({ podSubnet: '10.244.0.0/16', kubeProxy: { conntrackMaxPerCore: 0 } });
-    expect(kind(kubeadmDocs(tuned), 'KubeProxyConfiguration')).toMatchObject({ clusterCIDR: '10.244.0.0/16', conntrack: { maxPerCore: 0 } });
+    expect(kind(kubeadmDocs(tuned), 'KubeProxyConfiguration')).toMatchObject({
+      clusterCIDR: '10.244.0.0/16',
+      conntrack: { maxPerCore: 0 },
+    });
     expect(() => build({ kubeProxy: { conntrackMaxPerCore: -1 } })).toThrow(/kubeProxy.conntrackMaxPerCore/);
     expect(() => build({ kubeProxy: { nodePortAddresses: ['127.0.0.0/8'] } })).toThrow(/route_localnet/);
   });
 
   test("advertiseAddress '127.0.0.1' selects the same loopback mode", () => {
-    const viaAddress = build({ advertiseAddress: '127.0.0.1', nodeName: 'hcb-local', etcdClientPort: 12379, etcdPeerPort: 12380 });
+    const viaAddress = build({
+      advertiseAddress: '127.0.0.1',
+      nodeName: 'hcb-local',
+      etcdClientPort: 12379,
+      etcdPeerPort: 12380,
+    });
     expect(args(viaAddress, 'apiServer')['advertise-address']).toBe('127.0.0.1');
     expect(kind(kubeadmDocs(viaAddress), 'InitConfiguration').localAPIEndpoint.advertiseAddress).toBeUndefined();
   });
 
   test('a routable advertise address is written to InitConfiguration and etcd URLs use it', () => {
     const cp = build({ advertiseAddress: '192.0.2.10', nodeName: 'cp-1', etcdClientPort: 12379, etcdPeerPort: 12380 });
-    expect(kind(kubeadmDocs(cp), 'InitConfiguration').localAPIEndpoint).toEqual({ advertiseAddress: '192.0.2.10', bindPort: 6443 });
+    expect(kind(kubeadmDocs(cp), 'InitConfiguration').localAPIEndpoint).toEqual({
+      advertiseAddress: '192.0.2.10',
+      bindPort: 6443,
+    });
     const etcd = args(cp, 'etcd');
     expect(etcd['listen-client-urls']).toBe('https://127.0.0.1:12379,https://192.0.2.10:12379');
     expect(etcd['initial-cluster']).toBe('cp-1=https://192.0.2.10:12380');

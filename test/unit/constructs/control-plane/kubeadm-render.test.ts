@@ -17,19 +17,28 @@ function kubeadmBinary(): string {
   let dir = env;
   if (!dir) {
     const root = path.resolve(__dirname, '../../../..');
-    const res = spawnSync('bash', [path.join(root, 'tools/build-toolchain.sh'), '--bin-dir'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    const res = spawnSync('bash', [path.join(root, 'tools/build-toolchain.sh'), '--bin-dir'], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     dir = res.status === 0 ? res.stdout.trim().split('\n').pop() : undefined;
   }
   const k = dir ? path.join(dir, 'kubeadm') : '';
   if (!k || !fs.existsSync(k)) {
-    throw new Error('kubeadm from the pinned toolchain was not found. Run `npm run toolchain`, or set HCB_TOOLCHAIN_BIN to its bin directory.');
+    throw new Error(
+      'kubeadm from the pinned toolchain was not found. Run `npm run toolchain`, or set HCB_TOOLCHAIN_BIN to its bin directory.',
+    );
   }
   return k;
 }
 
 interface Pod {
   spec: {
-    containers: Array<{ command: string[]; volumeMounts?: Array<{ name: string; mountPath: string; readOnly?: boolean }> }>;
+    containers: Array<{
+      command: string[];
+      volumeMounts?: Array<{ name: string; mountPath: string; readOnly?: boolean }>;
+    }>;
     volumes?: Array<{ name: string; hostPath?: { path: string; type?: string } }>;
   };
 }
@@ -43,9 +52,17 @@ function render(cp: HardenedControlPlane): Record<string, Pod> {
       fs.writeFileSync(path.join(rootfs, f.path), f.content!, { mode: f.mode });
     }
     const config = cp.nodeFiles.find((f) => f.role === 'kubeadm-config')!.path;
-    for (const phase of [['control-plane', 'all'], ['etcd', 'local']]) {
-      const res = spawnSync(kubeadm, ['init', 'phase', ...phase, '--config', config, '--rootfs', rootfs], { encoding: 'utf8', env: { ...process.env, KUBECONFIG: '' }, timeout: 60_000 });
-      if (res.status !== 0) throw new Error(`kubeadm init phase ${phase.join(' ')} failed:\n${res.stdout}${res.stderr}`);
+    for (const phase of [
+      ['control-plane', 'all'],
+      ['etcd', 'local'],
+    ]) {
+      const res = spawnSync(kubeadm, ['init', 'phase', ...phase, '--config', config, '--rootfs', rootfs], {
+        encoding: 'utf8',
+        env: { ...process.env, KUBECONFIG: '' },
+        timeout: 60_000,
+      });
+      if (res.status !== 0)
+        throw new Error(`kubeadm init phase ${phase.join(' ')} failed:\n${res.stdout}${res.stderr}`);
     }
     const out: Record<string, Pod> = {};
     for (const name of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd']) {

@@ -8,7 +8,12 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { App } from 'cdk8s';
-import { HardenedControlPlane, HardenedControlPlaneProps, KubeadmJoinConfiguration, ProtectionProfile } from '../../../../constructs/control-plane';
+import {
+  HardenedControlPlane,
+  HardenedControlPlaneProps,
+  KubeadmJoinConfiguration,
+  ProtectionProfile,
+} from '../../../../constructs/control-plane';
 import { build } from './support';
 
 function findKubeadm(): { kubeadm?: string; why: string } {
@@ -18,10 +23,17 @@ function findKubeadm(): { kubeadm?: string; why: string } {
     return fs.existsSync(k) ? { kubeadm: k, why: '' } : { why: `HCB_TOOLCHAIN_BIN=${fromEnv} has no kubeadm` };
   }
   const root = path.resolve(__dirname, '../../../..');
-  const res = spawnSync('bash', [path.join(root, 'tools/build-toolchain.sh'), '--bin-dir'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  const res = spawnSync('bash', [path.join(root, 'tools/build-toolchain.sh'), '--bin-dir'], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   const dir = (res.stdout ?? '').trim().split('\n').pop() ?? '';
-  if (res.status === 0 && dir && fs.existsSync(path.join(dir, 'kubeadm'))) return { kubeadm: path.join(dir, 'kubeadm'), why: '' };
-  return { why: `tools/build-toolchain.sh --bin-dir exited ${res.status}: ${(res.stderr || res.stdout || '').trim().slice(0, 300)}` };
+  if (res.status === 0 && dir && fs.existsSync(path.join(dir, 'kubeadm')))
+    return { kubeadm: path.join(dir, 'kubeadm'), why: '' };
+  return {
+    why: `tools/build-toolchain.sh --bin-dir exited ${res.status}: ${(res.stderr || res.stdout || '').trim().slice(0, 300)}`,
+  };
 }
 
 const found = findKubeadm();
@@ -36,7 +48,9 @@ afterAll(() => {
 
 function kubeadm(): string {
   if (!found.kubeadm) {
-    throw new Error(`kubeadm from the pinned toolchain is required for this test and was not found (${found.why}). Run \`npm run toolchain\`, or set HCB_TOOLCHAIN_BIN to its bin directory.`);
+    throw new Error(
+      `kubeadm from the pinned toolchain is required for this test and was not found (${found.why}). Run \`npm run toolchain\`, or set HCB_TOOLCHAIN_BIN to its bin directory.`,
+    );
   }
   return found.kubeadm;
 }
@@ -143,13 +157,20 @@ describe('kubeadm config validate accepts every rendered configuration', () => {
       fs.mkdirSync(path.dirname(discovery), { recursive: true });
       fs.writeFileSync(discovery, 'apiVersion: v1\nkind: Config\nclusters: []\n');
       const cfg = join.nodeFiles.find((f) => f.role === 'kubeadm-join-config')!;
-      const res = spawnSync(kubeadm(), ['config', 'validate', '--config', cfg.path, '--rootfs', rootfs], { encoding: 'utf8', env: { ...process.env, KUBECONFIG: '' } });
-      if (res.status !== 0) throw new Error(`kubeadm rejected the ${id} join configuration:\n${res.stdout}${res.stderr}`);
+      const res = spawnSync(kubeadm(), ['config', 'validate', '--config', cfg.path, '--rootfs', rootfs], {
+        encoding: 'utf8',
+        env: { ...process.env, KUBECONFIG: '' },
+      });
+      if (res.status !== 0)
+        throw new Error(`kubeadm rejected the ${id} join configuration:\n${res.stdout}${res.stderr}`);
     }
   });
 
   test('the check can fail: kubeadm rejects a broken configuration', () => {
-    const broken = kubeadmConfig(build({ advertiseAddress: ADDRESS })).replace('encryptionAlgorithm: RSA-3072', 'encryptionAlgorithm: DSA-512');
+    const broken = kubeadmConfig(build({ advertiseAddress: ADDRESS })).replace(
+      'encryptionAlgorithm: RSA-3072',
+      'encryptionAlgorithm: DSA-512',
+    );
     expect(broken).toContain('DSA-512');
     const r = validate('broken', broken);
     expect(r.status).not.toBe(0);

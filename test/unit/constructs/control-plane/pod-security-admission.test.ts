@@ -1,5 +1,9 @@
 import { App } from 'cdk8s';
-import { AdmissionConfiguration, AdmissionConfigurationProps, PodSecurityExemption } from '../../../../constructs/admission';
+import {
+  AdmissionConfiguration,
+  AdmissionConfigurationProps,
+  PodSecurityExemption,
+} from '../../../../constructs/admission';
 import { BlueprintPropError } from '../../../../constructs/common/errors';
 import type { ControlException } from '../../../../policies/model';
 
@@ -59,28 +63,69 @@ describe('AdmissionConfiguration with PodSecurity', () => {
         ],
       },
     });
-    expect(c.exemptions).toEqual({ usernames: ['system:serviceaccount:ci:builder'], runtimeClasses: ['gvisor'], namespaces: ['cilium', 'kube-system'] });
+    expect(c.exemptions).toEqual({
+      usernames: ['system:serviceaccount:ci:builder'],
+      runtimeClasses: ['gvisor'],
+      namespaces: ['cilium', 'kube-system'],
+    });
   });
 
   test('exemptions from ControlException objects', () => {
-    const base: Omit<ControlException, 'scope'> = { control: 'psa-restricted', justification: 'j', owner: 'o', expires: '2026-06-30' };
-    expect(PodSecurityExemption.fromControlException({ ...base, scope: { namespace: 'monitoring' } })).toMatchObject({ kind: 'namespace', name: 'monitoring' });
-    expect(PodSecurityExemption.fromControlException({ ...base, scope: { kind: 'User', name: 'bob' } })).toMatchObject({ kind: 'username', name: 'bob' });
-    expect(PodSecurityExemption.fromControlException({ ...base, scope: { kind: 'RuntimeClass', name: 'kata' } })).toMatchObject({ kind: 'runtimeClass', name: 'kata' });
-    expect(() => PodSecurityExemption.fromControlException({ ...base, scope: { kind: 'Deployment', name: 'x', namespace: 'y' } })).toThrow(BlueprintPropError);
+    const base: Omit<ControlException, 'scope'> = {
+      control: 'psa-restricted',
+      justification: 'j',
+      owner: 'o',
+      expires: '2026-06-30',
+    };
+    expect(PodSecurityExemption.fromControlException({ ...base, scope: { namespace: 'monitoring' } })).toMatchObject({
+      kind: 'namespace',
+      name: 'monitoring',
+    });
+    expect(PodSecurityExemption.fromControlException({ ...base, scope: { kind: 'User', name: 'bob' } })).toMatchObject({
+      kind: 'username',
+      name: 'bob',
+    });
+    expect(
+      PodSecurityExemption.fromControlException({ ...base, scope: { kind: 'RuntimeClass', name: 'kata' } }),
+    ).toMatchObject({ kind: 'runtimeClass', name: 'kata' });
+    expect(() =>
+      PodSecurityExemption.fromControlException({ ...base, scope: { kind: 'Deployment', name: 'x', namespace: 'y' } }),
+    ).toThrow(BlueprintPropError);
   });
 
   test('expired, unjustified, ownerless or duplicate exemptions fail', () => {
-    const exp = error({ podSecurity: { evaluationDate: '2026-07-01', exemptions: [PodSecurityExemption.namespace('kube-system', record)] } });
+    const exp = error({
+      podSecurity: {
+        evaluationDate: '2026-07-01',
+        exemptions: [PodSecurityExemption.namespace('kube-system', record)],
+      },
+    });
     expect(exp.prop).toBe('exemptions[0].expires');
     expect(exp.message).toMatch(/expired/);
-    expect(error({ podSecurity: { exemptions: [PodSecurityExemption.namespace('a', { ...record, justification: ' ' })] } }).prop).toBe('exemptions[0].justification');
-    expect(error({ podSecurity: { exemptions: [PodSecurityExemption.namespace('a', { ...record, owner: '' })] } }).prop).toBe('exemptions[0].owner');
-    expect(error({ podSecurity: { exemptions: [PodSecurityExemption.namespace('a', { ...record, expires: 'next year' })] } }).prop).toBe('exemptions[0].expires');
     expect(
-      error({ podSecurity: { evaluationDate: '2026-01-15', exemptions: [PodSecurityExemption.namespace('a', record), PodSecurityExemption.namespace('a', record)] } }).prop,
+      error({ podSecurity: { exemptions: [PodSecurityExemption.namespace('a', { ...record, justification: ' ' })] } })
+        .prop,
+    ).toBe('exemptions[0].justification');
+    expect(
+      error({ podSecurity: { exemptions: [PodSecurityExemption.namespace('a', { ...record, owner: '' })] } }).prop,
+    ).toBe('exemptions[0].owner');
+    expect(
+      error({ podSecurity: { exemptions: [PodSecurityExemption.namespace('a', { ...record, expires: 'next year' })] } })
+        .prop,
+    ).toBe('exemptions[0].expires');
+    expect(
+      error({
+        podSecurity: {
+          evaluationDate: '2026-01-15',
+          exemptions: [PodSecurityExemption.namespace('a', record), PodSecurityExemption.namespace('a', record)],
+        },
+      }).prop,
     ).toBe('exemptions[1]');
-    expect(error({ podSecurity: { exemptions: [{ kind: 'namespace', name: 'x', record } as unknown as PodSecurityExemption] } }).message).toMatch(/not a PodSecurityExemption/);
+    expect(
+      error({
+        podSecurity: { exemptions: [{ kind: 'namespace', name: 'x', record } as unknown as PodSecurityExemption] },
+      }).message,
+    ).toMatch(/not a PodSecurityExemption/);
   });
 
   test('privileged defaults, latest and future versions are refused', () => {

@@ -17,14 +17,26 @@ function expectPropError(props: HardenedControlPlaneProps, prop: string, problem
 
 describe('bad props fail at construction with a clear error', () => {
   test('an unknown cipher suite', () => {
-    const e = expectPropError({ tls: { cipherSuites: ['TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256', 'TLS_MADE_UP_SUITE'] } }, 'tls.cipherSuites', /unknown cipher suite/);
+    const e = expectPropError(
+      { tls: { cipherSuites: ['TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256', 'TLS_MADE_UP_SUITE'] } },
+      'tls.cipherSuites',
+      /unknown cipher suite/,
+    );
     expect(e.value).toBe('TLS_MADE_UP_SUITE');
     expect(e.fix).toContain('TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384');
   });
 
   test('a known but weak cipher suite (CBC, static RSA)', () => {
-    expectPropError({ tls: { cipherSuites: ['TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA'] } }, 'tls.cipherSuites', /not approved: CBC/);
-    expectPropError({ tls: { cipherSuites: ['TLS_RSA_WITH_AES_128_GCM_SHA256'] } }, 'tls.cipherSuites', /no forward secrecy/);
+    expectPropError(
+      { tls: { cipherSuites: ['TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA'] } },
+      'tls.cipherSuites',
+      /not approved: CBC/,
+    );
+    expectPropError(
+      { tls: { cipherSuites: ['TLS_RSA_WITH_AES_128_GCM_SHA256'] } },
+      'tls.cipherSuites',
+      /no forward secrecy/,
+    );
   });
 
   test('an empty cipher suite list', () => {
@@ -52,26 +64,54 @@ describe('bad props fail at construction with a clear error', () => {
   });
 
   test('a catch-all None audit rule before the required ones', () => {
-    const e = expectPropError({ audit: { precedingRules: [{ level: 'None' }] } }, 'precedingRules[0]', /required rule "credentials-metadata-only"/);
+    const e = expectPropError(
+      { audit: { precedingRules: [{ level: 'None' }] } },
+      'precedingRules[0]',
+      /required rule "credentials-metadata-only"/,
+    );
     expect(e.constructPath).toBe('cp/AuditPolicy');
   });
 
   test('a None rule for some users only still may not hide the required events', () => {
-    expectPropError({ audit: { precedingRules: [{ level: 'None', users: ['system:serviceaccount:ci:deployer'] }] } }, 'precedingRules[0]', /comes first/);
+    expectPropError(
+      { audit: { precedingRules: [{ level: 'None', users: ['system:serviceaccount:ci:deployer'] }] } },
+      'precedingRules[0]',
+      /comes first/,
+    );
   });
 
   test('a preceding rule that would log Secret bodies', () => {
-    expectPropError({ audit: { precedingRules: [{ level: 'RequestResponse', resources: [{ group: '', resources: ['secrets'] }] }] } }, 'precedingRules[0]', /credentials-metadata-only/);
+    expectPropError(
+      { audit: { precedingRules: [{ level: 'RequestResponse', resources: [{ group: '', resources: ['secrets'] }] }] } },
+      'precedingRules[0]',
+      /credentials-metadata-only/,
+    );
   });
 
   test('a preceding None rule for pods/* hides exec', () => {
-    expectPropError({ audit: { precedingRules: [{ level: 'None', resources: [{ group: '', resources: ['pods/*'] }] }] } }, 'precedingRules[0]', /pod-access/);
+    expectPropError(
+      { audit: { precedingRules: [{ level: 'None', resources: [{ group: '', resources: ['pods/*'] }] }] } },
+      'precedingRules[0]',
+      /pod-access/,
+    );
   });
 
   test('narrow preceding exclusions are accepted', () => {
-    expect(() => build({ audit: { precedingRules: [{ level: 'None', nonResourceURLs: ['/openapi*'] }] } })).not.toThrow();
-    expect(() => build({ audit: { precedingRules: [{ level: 'None', verbs: ['get', 'list'], resources: [{ group: 'apps', resources: ['deployments'] }] }] } })).not.toThrow();
-    expect(() => build({ audit: { additionalRules: [{ level: 'None', users: ['system:kube-proxy'] }] } })).not.toThrow();
+    expect(() =>
+      build({ audit: { precedingRules: [{ level: 'None', nonResourceURLs: ['/openapi*'] }] } }),
+    ).not.toThrow();
+    expect(() =>
+      build({
+        audit: {
+          precedingRules: [
+            { level: 'None', verbs: ['get', 'list'], resources: [{ group: 'apps', resources: ['deployments'] }] },
+          ],
+        },
+      }),
+    ).not.toThrow();
+    expect(() =>
+      build({ audit: { additionalRules: [{ level: 'None', users: ['system:kube-proxy'] }] } }),
+    ).not.toThrow();
   });
 
   test('None as the catch-all audit level', () => {
@@ -100,7 +140,11 @@ describe('bad props fail at construction with a clear error', () => {
 
   test('bad addresses, names, subnets and versions', () => {
     expectPropError({ advertiseAddress: 'localhost' }, 'advertiseAddress', /not an IPv4 or IPv6 address/);
-    expectPropError({ loopbackOnly: true, advertiseAddress: '192.0.2.10' }, 'advertiseAddress', /not a loopback address/);
+    expectPropError(
+      { loopbackOnly: true, advertiseAddress: '192.0.2.10' },
+      'advertiseAddress',
+      /not a loopback address/,
+    );
     expectPropError({ nodeName: 'Node_1' }, 'nodeName', /RFC 1123/);
     expectPropError({ serviceSubnet: '10.96.0.0' }, 'serviceSubnet', /not a CIDR/);
     expectPropError({ kubernetesVersion: 'stable' }, 'kubernetesVersion', /not an exact Kubernetes version/);
@@ -109,20 +153,56 @@ describe('bad props fail at construction with a clear error', () => {
   });
 
   test('API server props that would weaken it', () => {
-    expectPropError({ apiServer: { extraAdmissionPlugins: ['AlwaysAdmit'] } }, 'apiServer.extraAdmissionPlugins[0]', /defeats admission control/);
-    expectPropError({ apiServer: { extraAdmissionPlugins: ['NoSuchPlugin'] } }, 'apiServer.extraAdmissionPlugins[0]', /unknown admission plugin/);
-    expectPropError({ apiServer: { disableAdmissionPlugins: ['NodeRestriction'] } }, 'apiServer.disableAdmissionPlugins[0]', /requires this plugin/);
-    expectPropError({ apiServer: { featureGates: { AllAlpha: true } } }, 'apiServer.featureGates.AllAlpha', /alpha features/);
+    expectPropError(
+      { apiServer: { extraAdmissionPlugins: ['AlwaysAdmit'] } },
+      'apiServer.extraAdmissionPlugins[0]',
+      /defeats admission control/,
+    );
+    expectPropError(
+      { apiServer: { extraAdmissionPlugins: ['NoSuchPlugin'] } },
+      'apiServer.extraAdmissionPlugins[0]',
+      /unknown admission plugin/,
+    );
+    expectPropError(
+      { apiServer: { disableAdmissionPlugins: ['NodeRestriction'] } },
+      'apiServer.disableAdmissionPlugins[0]',
+      /requires this plugin/,
+    );
+    expectPropError(
+      { apiServer: { featureGates: { AllAlpha: true } } },
+      'apiServer.featureGates.AllAlpha',
+      /alpha features/,
+    );
     expectPropError({ apiServer: { requestTimeout: '0s' } }, 'apiServer.requestTimeout', /between 1s and 5m/);
-    expectPropError({ apiServer: { extraArgs: { profiling: 'true' } } }, 'apiServer.extraArgs.profiling', /sets or forbids/);
-    expectPropError({ apiServer: { extraArgs: { 'anonymous-auth': 'true' } } }, 'apiServer.extraArgs.anonymous-auth', /sets or forbids/);
-    expectPropError({ apiServer: { extraArgs: { 'runtime-config': 'api/alpha=true' } } }, 'apiServer.extraArgs.runtime-config', /sets or forbids/);
+    expectPropError(
+      { apiServer: { extraArgs: { profiling: 'true' } } },
+      'apiServer.extraArgs.profiling',
+      /sets or forbids/,
+    );
+    expectPropError(
+      { apiServer: { extraArgs: { 'anonymous-auth': 'true' } } },
+      'apiServer.extraArgs.anonymous-auth',
+      /sets or forbids/,
+    );
+    expectPropError(
+      { apiServer: { extraArgs: { 'runtime-config': 'api/alpha=true' } } },
+      'apiServer.extraArgs.runtime-config',
+      /sets or forbids/,
+    );
     expectPropError({ apiServer: { anonymousPaths: ['/api'] } }, 'anonymousPaths[0]', /only allowed to health/);
   });
 
   test('kubelet props that would weaken it', () => {
-    expectPropError({ kubelet: { streamingConnectionIdleTimeout: '0s' } }, 'streamingConnectionIdleTimeout', /at least 5m/);
-    expectPropError({ kubelet: { streamingConnectionIdleTimeout: 'forever' } }, 'streamingConnectionIdleTimeout', /not a Go duration/);
+    expectPropError(
+      { kubelet: { streamingConnectionIdleTimeout: '0s' } },
+      'streamingConnectionIdleTimeout',
+      /at least 5m/,
+    );
+    expectPropError(
+      { kubelet: { streamingConnectionIdleTimeout: 'forever' } },
+      'streamingConnectionIdleTimeout',
+      /not a Go duration/,
+    );
     expectPropError({ kubelet: { eventRecordQPS: 0 } }, 'eventRecordQPS', /integer from 1/);
     expectPropError({ kubelet: { featureGates: { AllAlpha: true } } }, 'featureGates.AllAlpha', /alpha features/);
   });

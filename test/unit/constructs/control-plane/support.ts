@@ -6,7 +6,10 @@ import type { KubeObject, NodeFile } from '../../../../policies/model';
 
 export function build(props: HardenedControlPlaneProps = {}): HardenedControlPlane {
   const app = new App({ outdir: '/nonexistent-hcb-test' });
-  return new HardenedControlPlane(app, 'cp', { admission: { podSecurity: { evaluationDate: '2026-01-15' } }, ...props });
+  return new HardenedControlPlane(app, 'cp', {
+    admission: { podSecurity: { evaluationDate: '2026-01-15' } },
+    ...props,
+  });
 }
 
 /** Builds and returns the thrown error (fails the test when nothing is thrown). */
@@ -46,7 +49,8 @@ type Component = 'apiServer' | 'controllerManager' | 'scheduler' | 'etcd';
 /** All extraArgs of a component in the rendered ClusterConfiguration, as a map. */
 export function args(cp: HardenedControlPlane, component: Component): Record<string, string> {
   const cc = kind(kubeadmDocs(cp), 'ClusterConfiguration');
-  const list: Array<{ name: string; value: string }> = component === 'etcd' ? cc.etcd.local.extraArgs : cc[component].extraArgs;
+  const list: Array<{ name: string; value: string }> =
+    component === 'etcd' ? cc.etcd.local.extraArgs : cc[component].extraArgs;
   const out: Record<string, string> = {};
   for (const a of list) {
     if (a.name in out) throw new Error(`duplicate flag ${a.name}`);

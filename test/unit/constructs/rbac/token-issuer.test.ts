@@ -16,13 +16,25 @@ function issuerObjects(out: Obj[]) {
 describe('AutomationIdentity tokenIssuers', () => {
   test('renders one Role that may only create tokens for this account, bound to the issuers', () => {
     let id!: AutomationIdentity;
-    const out = synth((chart) => { id = new AutomationIdentity(chart, 'ci', { namespace: 'shop', programs: ['main'], tokenIssuers: [vault, Subject.group('platform-team')] }); });
+    const out = synth((chart) => {
+      id = new AutomationIdentity(chart, 'ci', {
+        namespace: 'shop',
+        programs: ['main'],
+        tokenIssuers: [vault, Subject.group('platform-team')],
+      });
+    });
     const { role, binding } = issuerObjects(out);
     expect(role).toHaveLength(1);
     expect(role[0].metadata).toMatchObject({ name: 'ci-token-issuer', namespace: 'shop' });
-    expect(role[0].rules).toEqual([{ apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'], resourceNames: ['ci'] }]);
+    expect(role[0].rules).toEqual([
+      { apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'], resourceNames: ['ci'] },
+    ]);
     expect(binding).toHaveLength(1);
-    expect(binding[0].roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'ci-token-issuer' });
+    expect(binding[0].roleRef).toEqual({
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'Role',
+      name: 'ci-token-issuer',
+    });
     expect(binding[0].subjects).toEqual([
       { kind: 'ServiceAccount', name: 'vault', namespace: 'vault' },
       { kind: 'Group', name: 'platform-team', apiGroup: 'rbac.authorization.k8s.io' },
@@ -39,7 +51,9 @@ describe('AutomationIdentity tokenIssuers', () => {
   });
 
   test('the output passes every RBAC control of the catalogue', () => {
-    const out = synth((chart) => new AutomationIdentity(chart, 'ci', { namespace: 'shop', programs: ['main'], tokenIssuers: [vault] }));
+    const out = synth(
+      (chart) => new AutomationIdentity(chart, 'ci', { namespace: 'shop', programs: ['main'], tokenIssuers: [vault] }),
+    );
     const parsed = parseText(out.map((o) => stringify(o)).join('---\n'), 'ci.k8s.yaml');
     expect(parsed.errors).toEqual([]);
     const rbac = evaluate(parsed.documents).filter((f) => f.control.startsWith('HCB-RBAC-'));
@@ -48,7 +62,10 @@ describe('AutomationIdentity tokenIssuers', () => {
   });
 
   test('refuses the account itself, secret mode, an empty list and groups meaning everybody', () => {
-    const make = (props: object) => propError(() => synth((chart) => new AutomationIdentity(chart, 'ci', { namespace: 'shop', programs: ['main'], ...props })));
+    const make = (props: object) =>
+      propError(() =>
+        synth((chart) => new AutomationIdentity(chart, 'ci', { namespace: 'shop', programs: ['main'], ...props })),
+      );
     const self = make({ tokenIssuers: [Subject.serviceAccount('shop', 'ci')] });
     expect([self.prop, self.message]).toEqual(['tokenIssuers[0]', expect.stringMatching(/renews its own token/)]);
     expect(make({ tokens: 'secret', tokenIssuers: [vault] }).prop).toBe('tokenIssuers');
@@ -57,13 +74,17 @@ describe('AutomationIdentity tokenIssuers', () => {
   });
 
   test('Tenant passes automation.tokenIssuers to the deployer of every environment', () => {
-    const out = synth((chart) => new Tenant(chart, 'payments', {
-      environments: [{ name: 'dev' }, { name: 'prod' }],
-      automation: { programs: ['gitlab-main'], tokenIssuers: [vault] },
-    }));
+    const out = synth(
+      (chart) =>
+        new Tenant(chart, 'payments', {
+          environments: [{ name: 'dev' }, { name: 'prod' }],
+          automation: { programs: ['gitlab-main'], tokenIssuers: [vault] },
+        }),
+    );
     const { role } = issuerObjects(out);
     expect(role.map((r) => [r.metadata.namespace, r.rules[0].resourceNames])).toEqual([
-      ['payments-dev', ['payments-deployer']], ['payments-prod', ['payments-deployer']],
+      ['payments-dev', ['payments-deployer']],
+      ['payments-prod', ['payments-deployer']],
     ]);
   });
 });

@@ -12,7 +12,14 @@ describe('HardenedNamespace', () => {
       expect(o.metadata.annotations[CONSTRUCT_PATH_ANNOTATION]).toMatch(/^test\/payments\//);
       if (o.kind !== 'Namespace') expect(o.metadata.namespace).toBe('payments');
     }
-    expect(objs.map((o) => o.kind)).toEqual(['Namespace', 'NetworkPolicy', 'NetworkPolicy', 'ResourceQuota', 'LimitRange', 'ServiceAccount']);
+    expect(objs.map((o) => o.kind)).toEqual([
+      'Namespace',
+      'NetworkPolicy',
+      'NetworkPolicy',
+      'ResourceQuota',
+      'LimitRange',
+      'ServiceAccount',
+    ]);
   });
 
   test('enforces, audits and warns restricted with a pinned version', () => {
@@ -34,18 +41,26 @@ describe('HardenedNamespace', () => {
     const dns = one(objs, 'NetworkPolicy', 'hcb-allow-dns');
     expect(dns.spec.policyTypes).toEqual(['Egress']);
     expect(dns.spec.ingress).toBeUndefined();
-    expect(dns.spec.egress).toEqual([{
-      to: [{
-        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
-        podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
-      }],
-      ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }],
-    }]);
+    expect(dns.spec.egress).toEqual([
+      {
+        to: [
+          {
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+            podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+          },
+        ],
+        ports: [
+          { protocol: 'UDP', port: 53 },
+          { protocol: 'TCP', port: 53 },
+        ],
+      },
+    ]);
   });
 
   test('caps resources and keeps LoadBalancer and NodePort services at zero', () => {
     const hard = one(objs, 'ResourceQuota').spec.hard;
-    for (const key of ['requests.cpu', 'requests.memory', 'limits.cpu', 'limits.memory', 'pods']) expect(hard[key]).toBeDefined();
+    for (const key of ['requests.cpu', 'requests.memory', 'limits.cpu', 'limits.memory', 'pods'])
+      expect(hard[key]).toBeDefined();
     expect(hard['services.loadbalancers']).toBe('0');
     expect(hard['services.nodeports']).toBe('0');
     const [limit] = one(objs, 'LimitRange').spec.limits;
@@ -57,8 +72,19 @@ describe('HardenedNamespace', () => {
     const hard = one(objs, 'ResourceQuota').spec.hard;
     expect([hard['requests.ephemeral-storage'], hard['limits.ephemeral-storage']]).toEqual(['4Gi', '20Gi']);
     const [limit] = one(objs, 'LimitRange').spec.limits;
-    expect([limit.defaultRequest['ephemeral-storage'], limit.default['ephemeral-storage'], limit.max['ephemeral-storage']]).toEqual(['64Mi', '1Gi', '4Gi']);
-    const large = synth((chart) => new HardenedNamespace(chart, 'big', { size: 'large', containerLimits: { defaultLimitEphemeralStorage: '3Gi' }, quota: { limitsEphemeralStorage: '300Gi' } }));
+    expect([
+      limit.defaultRequest['ephemeral-storage'],
+      limit.default['ephemeral-storage'],
+      limit.max['ephemeral-storage'],
+    ]).toEqual(['64Mi', '1Gi', '4Gi']);
+    const large = synth(
+      (chart) =>
+        new HardenedNamespace(chart, 'big', {
+          size: 'large',
+          containerLimits: { defaultLimitEphemeralStorage: '3Gi' },
+          quota: { limitsEphemeralStorage: '300Gi' },
+        }),
+    );
     expect(one(large, 'LimitRange').spec.limits[0].default['ephemeral-storage']).toBe('3Gi');
     expect(one(large, 'LimitRange').spec.limits[0].max['ephemeral-storage']).toBe('16Gi');
     expect(one(large, 'ResourceQuota').spec.hard['limits.ephemeral-storage']).toBe('300Gi');
@@ -72,7 +98,9 @@ describe('HardenedNamespace', () => {
 
   test('exposes the generated names', () => {
     let ns!: HardenedNamespace;
-    const out = synth((chart) => { ns = new HardenedNamespace(chart, 'x', { name: 'shop' }); });
+    const out = synth((chart) => {
+      ns = new HardenedNamespace(chart, 'x', { name: 'shop' });
+    });
     const names = (kind: string) => out.filter((o: Obj) => o.kind === kind).map((o: Obj) => o.metadata.name);
     expect(names('Namespace')).toEqual([ns.namespaceName]);
     expect(names('NetworkPolicy')).toEqual([ns.defaultDenyPolicyName, ns.dnsPolicyName]);
@@ -83,9 +111,17 @@ describe('HardenedNamespace', () => {
   });
 
   test('baseline only with an exception; audit and warn stay restricted', () => {
-    const out = synth((chart) => new HardenedNamespace(chart, 'legacy', {
-      podSecurityException: { level: 'baseline', justification: 'vendor image', owner: 'team-b', expires: '2999-01-01' },
-    }));
+    const out = synth(
+      (chart) =>
+        new HardenedNamespace(chart, 'legacy', {
+          podSecurityException: {
+            level: 'baseline',
+            justification: 'vendor image',
+            owner: 'team-b',
+            expires: '2999-01-01',
+          },
+        }),
+    );
     const ns = one(out, 'Namespace');
     expect(ns.metadata.labels[`${PSA}enforce`]).toBe('baseline');
     expect(ns.metadata.labels[`${PSA}audit`]).toBe('restricted');
@@ -94,12 +130,20 @@ describe('HardenedNamespace', () => {
   });
 
   test('configurable version, DNS and sizes', () => {
-    const out = synth((chart) => new HardenedNamespace(chart, 'big', {
-      podSecurityVersion: 'latest', size: 'large', dnsNamespace: 'dns', dnsPodLabels: { app: 'coredns' },
-    }));
+    const out = synth(
+      (chart) =>
+        new HardenedNamespace(chart, 'big', {
+          podSecurityVersion: 'latest',
+          size: 'large',
+          dnsNamespace: 'dns',
+          dnsPodLabels: { app: 'coredns' },
+        }),
+    );
     expect(one(out, 'Namespace').metadata.labels[`${PSA}enforce-version`]).toBe('latest');
     expect(one(out, 'ResourceQuota').spec.hard['limits.cpu']).toBe('64');
-    expect(one(out, 'NetworkPolicy', 'hcb-allow-dns').spec.egress[0].to[0].podSelector.matchLabels).toEqual({ app: 'coredns' });
+    expect(one(out, 'NetworkPolicy', 'hcb-allow-dns').spec.egress[0].to[0].podSelector.matchLabels).toEqual({
+      app: 'coredns',
+    });
     const noDns = synth((chart) => new HardenedNamespace(chart, 'quiet', { allowDns: false }));
     expect(noDns.filter((o) => o.kind === 'NetworkPolicy').map((o) => o.metadata.name)).toEqual(['hcb-default-deny']);
   });
@@ -130,7 +174,10 @@ describe('HardenedNamespace', () => {
       [{ quota: { pods: -1 } }, 'quota.pods'],
       [{ containerLimits: { maxMemory: '64Gi' } }, 'containerLimits.maxMemory'],
       [{ containerLimits: { defaultLimitCpu: '3' } }, 'containerLimits.defaultLimitCpu'],
-      [{ containerLimits: { defaultRequestEphemeralStorage: '2Gi' } }, 'containerLimits.defaultRequestEphemeralStorage'],
+      [
+        { containerLimits: { defaultRequestEphemeralStorage: '2Gi' } },
+        'containerLimits.defaultRequestEphemeralStorage',
+      ],
       [{ containerLimits: { defaultLimitEphemeralStorage: '8Gi' } }, 'containerLimits.defaultLimitEphemeralStorage'],
       [{ containerLimits: { maxEphemeralStorage: 'big' } }, 'containerLimits.maxEphemeralStorage'],
       [{ containerLimits: { maxEphemeralStorage: '32Gi' } }, 'containerLimits.maxEphemeralStorage'],
@@ -138,11 +185,29 @@ describe('HardenedNamespace', () => {
       [{ quota: { limitsEphemeralStorage: '1e' } }, 'quota.limitsEphemeralStorage'],
       [{ quota: { requestsEphemeralStorage: '32Mi' } }, 'containerLimits.defaultRequestEphemeralStorage'],
       [{ allowDns: false, dnsNamespace: 'dns' }, 'allowDns'],
-      [{ podSecurityException: { level: 'privileged' as any, justification: 'j', owner: 'o', expires: '2999-01-01' } }, 'podSecurityException.level'],
-      [{ podSecurityException: { level: 'baseline' as const, justification: ' ', owner: 'o', expires: '2999-01-01' } }, 'podSecurityException.justification'],
-      [{ podSecurityException: { level: 'baseline' as const, justification: 'j', owner: 'o', expires: '2020-01-01' } }, 'podSecurityException.expires'],
-      [{ podSecurityException: { level: 'baseline' as const, justification: 'j', owner: 'o', expires: '2999-02-30' } }, 'podSecurityException.expires'],
-      [{ protectionNeed: 'very-high' as const, podSecurityException: { level: 'baseline' as const, justification: 'j', owner: 'o', expires: '2999-01-01' } }, 'podSecurityException'],
+      [
+        { podSecurityException: { level: 'privileged' as any, justification: 'j', owner: 'o', expires: '2999-01-01' } },
+        'podSecurityException.level',
+      ],
+      [
+        { podSecurityException: { level: 'baseline' as const, justification: ' ', owner: 'o', expires: '2999-01-01' } },
+        'podSecurityException.justification',
+      ],
+      [
+        { podSecurityException: { level: 'baseline' as const, justification: 'j', owner: 'o', expires: '2020-01-01' } },
+        'podSecurityException.expires',
+      ],
+      [
+        { podSecurityException: { level: 'baseline' as const, justification: 'j', owner: 'o', expires: '2999-02-30' } },
+        'podSecurityException.expires',
+      ],
+      [
+        {
+          protectionNeed: 'very-high' as const,
+          podSecurityException: { level: 'baseline' as const, justification: 'j', owner: 'o', expires: '2999-01-01' },
+        },
+        'podSecurityException',
+      ],
     ])('%j -> %s', (props, prop) => {
       const e = propError(() => synth((chart) => new HardenedNamespace(chart, 'ns', props)));
       expect(e.prop).toBe(prop);

@@ -7,7 +7,10 @@ describe('Tenant', () => {
     const out = synth((chart) => {
       t = new Tenant(chart, 'payments', {
         protectionNeed: 'high',
-        environments: [{ name: 'dev', protectionNeed: 'normal' }, { name: 'prod', access: { viewers: [Subject.group('payments-devs')] } }],
+        environments: [
+          { name: 'dev', protectionNeed: 'normal' },
+          { name: 'prod', access: { viewers: [Subject.group('payments-devs')] } },
+        ],
         access: { developers: [Subject.group('payments-devs')], viewers: [Subject.group('auditors')] },
         automation: { programs: ['gitlab'] },
       });
@@ -19,8 +22,11 @@ describe('Tenant', () => {
     expect(t.namespace('prod').namespaceName).toBe('payments-prod');
     const bindings = ofKind(out, 'RoleBinding').map((b) => `${b.metadata.namespace}/${b.metadata.name}`);
     expect(bindings).toEqual([
-      'payments-dev/hcb-viewer', 'payments-dev/hcb-developer', 'payments-dev/payments-deployer-deployer',
-      'payments-prod/hcb-viewer', 'payments-prod/payments-deployer-deployer',
+      'payments-dev/hcb-viewer',
+      'payments-dev/hcb-developer',
+      'payments-dev/payments-deployer-deployer',
+      'payments-prod/hcb-viewer',
+      'payments-prod/payments-deployer-deployer',
     ]);
     expect(ofKind(out, 'ServiceAccount').filter((s) => s.metadata.name === 'payments-deployer')).toHaveLength(2);
     expect(ofKind(out, 'NetworkPolicy').filter((p) => p.metadata.name === 'hcb-default-deny')).toHaveLength(2);

@@ -5,7 +5,11 @@
 import { CATALOGUE } from '../../../../policies/catalogue';
 import { remediationText } from '../../../../policies/control';
 import { evaluate } from '../../../../policies/engine';
-import { CONSTRUCT_TIME_WORKLOAD_CONTROLS, checkPodSpec, PodSpecKind } from '../../../../constructs/workload/pod-template-checks';
+import {
+  CONSTRUCT_TIME_WORKLOAD_CONTROLS,
+  checkPodSpec,
+  PodSpecKind,
+} from '../../../../constructs/workload/pod-template-checks';
 import { fixtureFiles, loadFixture } from '../../policies/fixture-loader';
 
 /** A pod spec every construct-time control passes. */
@@ -17,7 +21,12 @@ function good(over: Record<string, unknown> = {}, container: Record<string, unkn
       {
         name: 'web',
         image: 'registry.example/web@sha256:' + 'a'.repeat(64),
-        securityContext: { allowPrivilegeEscalation: false, privileged: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+        securityContext: {
+          allowPrivilegeEscalation: false,
+          privileged: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ['ALL'] },
+        },
         resources: {
           requests: { cpu: '100m', memory: '64Mi', 'ephemeral-storage': '64Mi' },
           limits: { cpu: '500m', memory: '512Mi', 'ephemeral-storage': '1Gi' },
@@ -33,7 +42,8 @@ function good(over: Record<string, unknown> = {}, container: Record<string, unkn
 
 const caps = (capabilities: Record<string, unknown>) =>
   good({}, { securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities } });
-const capabilityProblems = (spec: Record<string, unknown>) => checkPodSpec(spec).filter((p) => p.startsWith('HCB-WORKLOAD-CAPABILITIES '));
+const capabilityProblems = (spec: Record<string, unknown>) =>
+  checkPodSpec(spec).filter((p) => p.startsWith('HCB-WORKLOAD-CAPABILITIES '));
 
 describe('checkPodSpec', () => {
   it('passes a hardened spec', () => {
@@ -51,9 +61,23 @@ describe('checkPodSpec', () => {
   });
 
   it('writes the control, its framework IDs and title, what was found, and the fix', () => {
-    const [p] = checkPodSpec(good({}, { securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] }, privileged: true } }));
+    const [p] = checkPodSpec(
+      good(
+        {},
+        {
+          securityContext: {
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: ['ALL'] },
+            privileged: true,
+          },
+        },
+      ),
+    );
     const c = CATALOGUE.find((x) => x.id === 'HCB-WORKLOAD-PRIVILEGED')!;
-    expect(p).toBe(`HCB-WORKLOAD-PRIVILEGED (CIS 5.2.2, BSI APP.4.4.A4, CCN CCN-CL-16): ${c.title}: web: privileged: true. Fix: ${remediationText(c.remediation)}`);
+    expect(p).toBe(
+      `HCB-WORKLOAD-PRIVILEGED (CIS 5.2.2, BSI APP.4.4.A4, CCN CCN-CL-16): ${c.title}: web: privileged: true. Fix: ${remediationText(c.remediation)}`,
+    );
   });
 
   it('decides by the kind that carries the spec: a Job or CronJob needs no probes', () => {
@@ -65,7 +89,11 @@ describe('checkPodSpec', () => {
   });
 
   it('only the probe control mentions probes (PodRestartSchedule leaves those out for its job)', () => {
-    const bad = checkPodSpec({ hostPID: true, containers: [{ name: 'x', securityContext: { privileged: true } }], volumes: [{ name: 'h', hostPath: { path: '/' } }] });
+    const bad = checkPodSpec({
+      hostPID: true,
+      containers: [{ name: 'x', securityContext: { privileged: true } }],
+      volumes: [{ name: 'h', hostPath: { path: '/' } }],
+    });
     expect(bad.length).toBeGreaterThan(10);
     expect(bad.filter((p) => p.includes('probe')).map((p) => p.split(' ')[0])).toEqual(['HCB-WORKLOAD-PROBES']);
   });
@@ -83,13 +111,24 @@ describe('checkPodSpec', () => {
       for (const file of [...fixtureFiles(control.id, 'pass'), ...fixtureFiles(control.id, 'fail')]) {
         const docs = loadFixture(file);
         // Fixtures of one pod template and nothing it could be decided with (LimitRanges, namespaces).
-        const workloads = docs.filter((d) => ['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob'].includes(String(d.object.kind)));
+        const workloads = docs.filter((d) =>
+          ['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob'].includes(
+            String(d.object.kind),
+          ),
+        );
         if (workloads.length !== 1 || docs.length !== 1) continue;
         const o = workloads[0].object as Record<string, any>;
         const kind = o.kind as PodSpecKind;
-        const spec = kind === 'Pod' ? o.spec : kind === 'CronJob' ? o.spec?.jobTemplate?.spec?.template?.spec : o.spec?.template?.spec;
+        const spec =
+          kind === 'Pod'
+            ? o.spec
+            : kind === 'CronJob'
+              ? o.spec?.jobTemplate?.spec?.template?.spec
+              : o.spec?.template?.spec;
         if (!spec?.containers?.length || o.metadata?.namespace === 'kube-system') continue;
-        const engine = evaluate(docs, { controls: [control] }).some((f) => f.status !== 'pass' && f.status !== 'not-applicable');
+        const engine = evaluate(docs, { controls: [control] }).some(
+          (f) => f.status !== 'pass' && f.status !== 'not-applicable',
+        );
         const construct = checkPodSpec(spec, kind).some((p) => p.startsWith(`${control.id} `));
         expect({ file, fails: construct }).toEqual({ file, fails: engine });
         compared++;
