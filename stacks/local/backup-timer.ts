@@ -123,6 +123,10 @@ export async function stopTimer(stateDir: string, timeoutMs = 15_000): Promise<b
     } catch {
       /* gone */
     }
+    // kill() returns before the process is gone: wait (bounded) until it is, so callers that check
+    // processAlive right after stopTimer do not race the kernel.
+    const killDeadline = Date.now() + 10_000;
+    while (processAlive(st.pid) && Date.now() < killDeadline) await new Promise((r) => setTimeout(r, 50));
   }
   return true;
 }
