@@ -57,6 +57,11 @@ export function stackInputs(resources: readonly StackResource[]): {
 } {
   const out: Array<{ doc: Document; urn: string }> = [];
   const problems: Array<{ problem: LoadProblem; urn: string }> = [];
+  // On a hosts stack the control-plane host, each worker and the cluster network carry the same
+  // blueprint node files (each of them needs them). Identical sets are one input, read from the
+  // first resource that carries them (the control-plane host, created first); otherwise every
+  // node-file finding would be reported once per resource.
+  const nodeFileSets = new Set<string>();
   for (const r of resources) {
     // @pulumi/policy hands props over as proxies; copy them into plain data first.
     const props = plain(r.props ?? {}) as Record<string, unknown>;
@@ -67,6 +72,9 @@ export function stackInputs(resources: readonly StackResource[]): {
     }
     const nodeFiles = props.nodeFiles;
     if (Array.isArray(nodeFiles) && nodeFiles.every(isNodeFile)) {
+      const key = JSON.stringify(nodeFiles);
+      if (nodeFileSets.has(key)) continue;
+      nodeFileSets.add(key);
       for (const f of nodeFiles) {
         if (!f.content || !/\.ya?ml$/.test(f.path)) continue;
         const parsed = parseText(f.content, f.path);

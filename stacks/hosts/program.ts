@@ -137,15 +137,3 @@ export function firstControlPlane(hosts: HostsTargetSpec): HostSpec {
     );
   return first;
 }
-
-/**
- * @deprecated The hosts target is built (stacks/hosts/target.ts); kept for callers that still
- * stop a program here.
- */
-export function hostsTargetNotBuilt(spec: HostsTargetSpec): never {
-  const names = spec.hosts.map((h) => `${h.name} (${h.role})`).join(', ');
-  throw new Error(
-    `hcb: hcb:target hosts is not built yet: the stack config is valid (${spec.hosts.length} host(s): ${names}), but bringing the cluster up over SSH ` +
-      '(binaries, node files, kubeadm init/join) does not exist yet. Nothing was changed on the hosts. Use hcb:target local or existing for now.',
-  );
-}
