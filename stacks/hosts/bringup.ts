@@ -285,6 +285,14 @@ export class ControlPlaneHost {
     if (await this.ensureProcess('kubelet', [`${HOST_BIN_DIR}/kubelet`, ...(await this.kubeletArgs())], kubeletFp))
       changed.push('kubelet started');
     changed.push(...(await this.applyKubeadmFileModes()));
+    // etcd runs as root (kubeadm's static pod): what it writes under its data directory is root's
+    // until handed to the data directory's owner here, on every up (CIS 1.1.12's remediation).
+    if (etcdData && etcdData.owner !== 'root') {
+      const out = await this.sh(ETCD_DATA_OWNER_SCRIPT, [etcdData.path, `${etcdData.owner}:${etcdData.group}`], {
+        label: 'etcd data owner',
+      });
+      if (out.trim()) changed.push(out.trim());
+    }
 
     const admin = await this.conn.run(['cat', '/etc/kubernetes/admin.conf'], {
       label: 'read admin.conf',
@@ -645,6 +653,20 @@ umask 077
 f="$1/$2"
 [ -s "$f" ] || { head -c 32 /dev/urandom | base64 > "$f.tmp" && mv "$f.tmp" "$f"; }
 cat "$f"
+`;
+
+/**
+ * $1 etcd data directory, $2 owner:group: hands every entry under it that is not theirs to them
+ * (links themselves, never their targets); prints how many it changed, nothing when none.
+ */
+const ETCD_DATA_OWNER_SCRIPT = `set -eu
+[ -d "$1" ] || exit 0
+u=\${2%%:*} g=\${2#*:}
+n=$(find "$1" -mindepth 1 \\( ! -user "$u" -o ! -group "$g" \\) -print | wc -l)
+if [ "$n" -gt 0 ]; then
+  find "$1" -mindepth 1 \\( ! -user "$u" -o ! -group "$g" \\) -exec chown -h -- "$2" {} +
+  echo "etcd data: $n entries given to $2"
+fi
 `;
 
 /** $1 user name, $2 state dir: creates the system user once and records that we did. */
