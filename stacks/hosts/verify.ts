@@ -32,12 +32,14 @@ import {
   KUBELET_CONFIG_DIRECTORY_KIND,
   KUBELET_PROCESS_API_VERSION,
   KUBELET_PROCESS_KIND,
+  kubeletSubjects,
   parseComponentCommandLine,
   parseKubeletCommandLine,
 } from '../../policies/flags';
 import {
   KUBE_PROXY_CONFIG_GROUP,
   KUBE_PROXY_PROCESS_KIND,
+  kubeProxySubjects,
   parseKubeProxyCommandLine,
 } from '../../policies/flags/kube-proxy';
 import type { ControlException, Document, Finding, KubeObject, NodeFile, Status } from '../../policies/model';
@@ -77,7 +79,34 @@ export interface HostReader {
   stat(paths: readonly string[]): Promise<Map<string, HostStat>>;
   /** Every entry under a directory (not following links), relative to it, with its stat; undefined when the directory cannot be read. */
   tree(dir: string, limit: number): Promise<Array<{ rel: string } & HostStat> | undefined>;
+  /** The node probes, run on the host itself (its network namespace); undefined: this reader cannot probe. */
+  probe?(req: NodeProbeRequest): Promise<NodeProbeAnswer>;
 }
+
+/** What the node probes ask on a host: its kubelet (TLS, anonymous), read-only ports, kube-proxy's metrics port. */
+export interface NodeProbeRequest {
+  /** The node's address (where pods and other hosts reach it). */
+  address: string;
+  kubeletPort: number;
+  /** The cluster CA on the host, the kubelet's serving certificate is verified against it. */
+  caFile: string;
+  readOnlyPorts: number[];
+  proxyMetricsPort?: number;
+}
+
+/** A connection's outcome: open, refused, or what else happened. */
+export type ConnectOutcome = 'open' | 'refused' | { other: string };
+
+export type NodeProbeAnswer =
+  | { unavailable: string }
+  | {
+      /** The anonymous GET /pods with the CA verified: HTTP status, or the error. */
+      verified: { status?: number; error?: string };
+      /** The same without verification, only when the verified request failed. */
+      unverified?: { status?: number; error?: string };
+      readOnly: Record<string, ConnectOutcome>;
+      proxyMetrics?: ConnectOutcome;
+    };
 
 /** The largest file read (a configuration file is a few KiB). */
 export const MAX_READ_BYTES = 1024 * 1024;
@@ -114,7 +143,67 @@ const TREE_SCRIPT = `[ -d "$1" ] || { echo nodir; exit 0; }
 find "$1" -mindepth 1 -printf '%m\\t%u\\t%g\\t%y\\t%P\\n' 2>/dev/null | head -n "$2"; true
 `;
 
+// The node probes with curl on the host: $1 address (URL form), $2 kubelet port, $3 CA file, $4 kube-proxy
+// metrics port (or -), then the read-only ports. One line per answer: name, curl's exit code, HTTP code, and
+// curl's connect and error lines (base64; -v names "Connection refused", its exit 7 alone does not).
+const PROBE_SCRIPT = `a=$1 port=$2 ca=$3 mp=$4; shift 4
+command -v curl >/dev/null 2>&1 || { echo nocurl; exit 0; }
+ask() { # name, curl arguments
+  n=$1; shift
+  code=$(curl -v -sS -o /dev/null -w '%{http_code}' --max-time 10 "$@" 2>"$t") && rc=0 || rc=$?
+  printf '%s %s %s %s\\n' "$n" "$rc" "\${code:-000}" "$(grep -E '^[*] connect to|^curl: [(]' "$t" | head -c 300 | base64 -w0)"
+}
+t=$(mktemp)
+ask verified --cacert "$ca" "https://$a:$port/pods"
+ask unverified -k "https://$a:$port/pods"
+for p; do ask "ro:$p" "http://$a:$p/"; done
+[ "$mp" = - ] || ask metrics "http://$a:$mp/metrics"
+rm -f "$t"; true
+`;
+
 const b64 = (s: string) => Buffer.from(s, 'base64').toString('utf8');
+
+/** A curl answer as a connection outcome: exit 7 with "refused" is refused; an HTTP answer (or an empty reply) is open. */
+function connectOutcome(rc: number, code: string, err: string): ConnectOutcome {
+  if (rc === 7 && /refused/i.test(err)) return 'refused';
+  if (rc === 0 || rc === 52 || (code !== '000' && code !== '')) return 'open';
+  return { other: `curl exit ${rc}${err.trim() ? `: ${err.trim()}` : ''}` };
+}
+
+/** PROBE_SCRIPT's lines → the answer. */
+export function parseProbeOutput(out: string, req: NodeProbeRequest): NodeProbeAnswer {
+  if (/^nocurl$/m.test(out)) return { unavailable: 'curl is not installed on the host' };
+  const lines = new Map<string, { rc: number; code: string; err: string }>();
+  for (const l of out.split('\n')) {
+    const m = /^(\S+) (\d+) (\d+) (\S*)$/.exec(l);
+    if (m) lines.set(m[1], { rc: Number(m[2]), code: m[3], err: b64(m[4]) });
+  }
+  const http = (x: { rc: number; code: string; err: string } | undefined) =>
+    !x
+      ? { error: 'no answer from the probe' }
+      : x.rc === 0 && x.code !== '000'
+        ? { status: Number(x.code) }
+        : { error: `curl exit ${x.rc}${x.err.trim() ? `: ${x.err.trim()}` : ''}` };
+  const verified = http(lines.get('verified'));
+  const readOnly: Record<string, ConnectOutcome> = {};
+  for (const p of req.readOnlyPorts) {
+    const x = lines.get(`ro:${p}`);
+    readOnly[String(p)] = x ? connectOutcome(x.rc, x.code, x.err) : { other: 'no answer from the probe' };
+  }
+  const metrics = lines.get('metrics');
+  return {
+    verified,
+    ...('error' in verified ? { unverified: http(lines.get('unverified')) } : {}),
+    readOnly,
+    ...(req.proxyMetricsPort !== undefined
+      ? {
+          proxyMetrics: metrics
+            ? connectOutcome(metrics.rc, metrics.code, metrics.err)
+            : { other: 'no answer from the probe' },
+        }
+      : {}),
+  };
+}
 const fileType = (t: string): HostStat['type'] =>
   /^regular/.test(t) || t === 'f'
     ? 'f'
@@ -185,6 +274,22 @@ export class SshHostReader implements HostReader {
     return out;
   }
 
+  async probe(req: NodeProbeRequest): Promise<NodeProbeAnswer> {
+    const a = req.address.includes(':') ? `[${req.address}]` : req.address;
+    const out = await this.sh(
+      PROBE_SCRIPT,
+      [
+        a,
+        String(req.kubeletPort),
+        req.caFile,
+        req.proxyMetricsPort === undefined ? '-' : String(req.proxyMetricsPort),
+        ...req.readOnlyPorts.map(String),
+      ],
+      'node probes',
+    );
+    return parseProbeOutput(out, req);
+  }
+
   async tree(dir: string, limit: number): Promise<Array<{ rel: string } & HostStat> | undefined> {
     const out = await this.sh(TREE_SCRIPT, [dir, String(limit)], `list ${dir}`);
     if (out.startsWith('nodir')) return undefined;
@@ -202,6 +307,8 @@ export interface HostRecording {
   files: Record<string, string>;
   stats: Record<string, HostStat>;
   trees?: Record<string, Array<{ rel: string } & HostStat>>;
+  /** The node probes' answer; absent: the recording cannot probe (the probes are not evaluated). */
+  probe?: NodeProbeAnswer;
 }
 
 export class RecordedHostReader implements HostReader {
@@ -219,6 +326,9 @@ export class RecordedHostReader implements HostReader {
   }
   async tree(dir: string, limit: number): Promise<Array<{ rel: string } & HostStat> | undefined> {
     return this.rec.trees?.[dir]?.slice(0, limit);
+  }
+  async probe(): Promise<NodeProbeAnswer> {
+    return this.rec.probe ?? { unavailable: 'the recording has no probe answers' };
   }
 }
 
@@ -512,6 +622,8 @@ function onHost(host: string, f: Finding): Finding {
 export interface VerifyHost {
   name: string;
   role: HostRole;
+  /** The node's address, where the node probes ask its kubelet and kube-proxy; absent: the probes are not evaluated. */
+  address?: string;
   /** Opens a reader for the host (SSH); its close is called when the host is done. */
   open(): Promise<{ reader: HostReader; close(): Promise<void> }>;
   nodeFiles: NodeFile[];
@@ -566,13 +678,20 @@ export async function verifyHosts(o: VerifyHostsOptions): Promise<VerifyHostsRes
       const obs = await bounded(
         (async () => {
           session = await h.open();
-          return observeHost({ name: h.name, role: h.role, reader: session.reader, nodeFiles: h.nodeFiles });
+          const observed = await observeHost({
+            name: h.name,
+            role: h.role,
+            reader: session.reader,
+            nodeFiles: h.nodeFiles,
+          });
+          return { ...observed, probes: await probeHostNode(session.reader, h.address, observed.documents) };
         })(),
         o.hostTimeoutMs ?? 300_000,
         `observing ${h.name}`,
       );
       for (const f of evaluate(obs.documents, { exceptions: o.exceptions, now: o.now, includeManual: false }))
         out.findings.push(onHost(h.name, f));
+      for (const f of obs.probes) out.findings.push(onHost(h.name, f));
       for (const m of obs.missing) out.missing.push({ host: h.name, message: m });
     } catch (e) {
       out.unreachable.push({ host: h.name, message: (e as Error).message });
@@ -593,6 +712,160 @@ export async function verifyHosts(o: VerifyHostsOptions): Promise<VerifyHostsRes
       out.findings.push(f);
     for (const m of missing) out.missing.push({ host: '-', message: m });
   }
+  return out;
+}
+
+/** The node probes of stacks/local/verify-node.ts, asked on a host (same controls and probe names). */
+export const NODE_PROBES: ReadonlyArray<readonly [string, string]> = [
+  ['HCB-KUBELET-ANONYMOUS-AUTH', 'kubelet-anonymous-request'],
+  ['HCB-KUBELET-SERVING-CERT', 'kubelet-serving-certificate'],
+  ['HCB-KUBELET-READ-ONLY-PORT', 'kubelet-read-only-port'],
+  ['HCB-KUBE-PROXY-METRICS-LOOPBACK', 'kube-proxy-metrics-port'],
+];
+
+const outcomeText = (o: ConnectOutcome | undefined) =>
+  o === undefined ? 'no answer' : typeof o === 'string' ? o : o.other;
+
+/**
+ * The kubelet and kube-proxy of one host asked from the host's own network namespace, at the node
+ * address, the way a pod or another host would: anonymously (401 expected), with the cluster CA
+ * (the serving certificate must verify for the address), on the read-only ports and on kube-proxy's
+ * metrics port (both refused). The ports are the ones the host's documents say the components use.
+ */
+export async function probeHostNode(
+  reader: HostReader,
+  address: string | undefined,
+  documents: readonly Document[],
+): Promise<Finding[]> {
+  const out: Finding[] = [];
+  const add = (control: string, name: string, status: Status, message: string) =>
+    out.push(probeFinding(control, name, status, message));
+  const isKind = (d: Document, kind: string, group: string) =>
+    d.object.kind === kind && String(d.object.apiVersion ?? '').startsWith(`${group}/`);
+  const kubelet = kubeletSubjects(documents, isKind).find((x) => x.flagsFrom?.object.kind === KUBELET_PROCESS_KIND);
+  const proxy = kubeProxySubjects(documents).find((x) => x.document.object.kind === KUBE_PROXY_PROCESS_KIND);
+  const notEvaluated = (why: string, only?: string) => {
+    for (const [c, n] of NODE_PROBES) if (!only || only === c) add(c, n, 'not-evaluated', `Not evaluated: ${why}.`);
+  };
+  if (!reader.probe) return (notEvaluated('this host reader cannot run probes'), out);
+  if (!address) return (notEvaluated('the host has no address to probe'), out);
+  if (!kubelet || kubelet.problem) {
+    notEvaluated(
+      `the kubelet's effective configuration was not observed${kubelet?.problem ? ` (${kubelet.problem.message})` : ''}`,
+    );
+    return out;
+  }
+  const c = kubelet.config;
+  const port = typeof c.port === 'number' && c.port > 0 ? c.port : 10250;
+  const readOnlyPorts = [
+    ...new Set([10255, ...(typeof c.readOnlyPort === 'number' && c.readOnlyPort > 0 ? [c.readOnlyPort] : [])]),
+  ];
+  const proxyMetricsPort = proxy?.metrics?.address ? Number(/:(\d+)$/.exec(proxy.metrics.address)?.[1]) : undefined;
+  let r: NodeProbeAnswer;
+  try {
+    r = await reader.probe({
+      address,
+      kubeletPort: port,
+      caFile: '/etc/kubernetes/pki/ca.crt',
+      readOnlyPorts,
+      proxyMetricsPort,
+    });
+  } catch (e) {
+    for (const [ctl, n] of NODE_PROBES) add(ctl, n, 'error', `The probe on the host failed: ${(e as Error).message}`);
+    return out;
+  }
+  if ('unavailable' in r) return (notEvaluated(r.unavailable), out);
+  const host = address.includes(':') ? `[${address}]` : address;
+  const url = `https://${host}:${port}/pods`;
+  const anon = r.verified.status !== undefined ? r.verified : r.unverified;
+  if (anon?.status !== undefined)
+    add(
+      'HCB-KUBELET-ANONYMOUS-AUTH',
+      'kubelet-anonymous-request',
+      anon.status === 401 ? 'pass' : 'fail',
+      `An anonymous GET ${url} got HTTP ${anon.status} (401 expected).`,
+    );
+  else
+    add(
+      'HCB-KUBELET-ANONYMOUS-AUTH',
+      'kubelet-anonymous-request',
+      'error',
+      `An anonymous GET ${url} failed: ${anon?.error ?? r.verified.error}.`,
+    );
+  if (r.verified.status !== undefined)
+    add(
+      'HCB-KUBELET-SERVING-CERT',
+      'kubelet-serving-certificate',
+      'pass',
+      `The kubelet at ${host}:${port} serves a certificate that verifies against the cluster CA for its address.`,
+    );
+  else if (r.unverified?.status !== undefined)
+    add(
+      'HCB-KUBELET-SERVING-CERT',
+      'kubelet-serving-certificate',
+      'fail',
+      `The kubelet at ${host}:${port} serves a certificate that does not verify against the cluster CA for its address (${r.verified.error}).`,
+    );
+  else
+    add(
+      'HCB-KUBELET-SERVING-CERT',
+      'kubelet-serving-certificate',
+      'error',
+      `No TLS connection to ${host}:${port}: ${r.verified.error}.`,
+    );
+  const ro = Object.entries(r.readOnly);
+  const open = ro.filter(([, v]) => v === 'open');
+  const unclear = ro.filter(([, v]) => v !== 'open' && v !== 'refused');
+  if (open.length)
+    add(
+      'HCB-KUBELET-READ-ONLY-PORT',
+      'kubelet-read-only-port',
+      'fail',
+      `The read-only port accepts connections: ${open.map(([p]) => `${host}:${p}`).join(', ')}.`,
+    );
+  else if (unclear.length)
+    add(
+      'HCB-KUBELET-READ-ONLY-PORT',
+      'kubelet-read-only-port',
+      'error',
+      `Connecting to ${unclear.map(([p, v]) => `${host}:${p} gave ${outcomeText(v)}`).join(', ')} (a refused connection expected).`,
+    );
+  else
+    add(
+      'HCB-KUBELET-READ-ONLY-PORT',
+      'kubelet-read-only-port',
+      'pass',
+      `A connection to ${ro.map(([p]) => `${host}:${p}`).join(', ')} was refused: the read-only port is closed.`,
+    );
+  const metricsAt = `${host}:${proxyMetricsPort}`;
+  if (proxyMetricsPort === undefined || Number.isNaN(proxyMetricsPort))
+    add(
+      'HCB-KUBE-PROXY-METRICS-LOOPBACK',
+      'kube-proxy-metrics-port',
+      'not-evaluated',
+      `Not evaluated: ${proxy ? `kube-proxy's metrics address cannot be read (${proxy.notEvaluated ?? proxy.metrics?.invalid ?? proxy.metrics?.unreadable ?? 'unknown'})` : 'kube-proxy is not running on the host'}.`,
+    );
+  else if (r.proxyMetrics === 'open')
+    add(
+      'HCB-KUBE-PROXY-METRICS-LOOPBACK',
+      'kube-proxy-metrics-port',
+      'fail',
+      `kube-proxy's metrics port accepts connections on the node address ${metricsAt}, where pods and other hosts reach the node.`,
+    );
+  else if (r.proxyMetrics === 'refused')
+    add(
+      'HCB-KUBE-PROXY-METRICS-LOOPBACK',
+      'kube-proxy-metrics-port',
+      'pass',
+      `A connection to kube-proxy's metrics port on the node address ${metricsAt} was refused: it is not served there.`,
+    );
+  else
+    add(
+      'HCB-KUBE-PROXY-METRICS-LOOPBACK',
+      'kube-proxy-metrics-port',
+      'error',
+      `Connecting to ${metricsAt} gave ${outcomeText(r.proxyMetrics)} (a refused connection expected).`,
+    );
   return out;
 }
 
@@ -752,6 +1025,7 @@ export function sshVerifyHost(
   return {
     name: host.name,
     role: host.role,
+    address: host.address,
     nodeFiles,
     async open() {
       const conn = await SshConnection.connect(host, ssh);
