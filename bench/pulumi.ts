@@ -10,13 +10,22 @@
  * RSS of the largest). Time per resource = wall / Kubernetes resources in the stack. The same
  * steps run `repetitions` times per N, each from an empty stack.
  *
+ * Hand-offs (stacks/apply.ts `handOff`, chosen in the program by HCB_PULUMI_HANDOFF): for each N
+ * and repetition every hand-off runs back to back (same load): `configgroup` (k8s.yaml.ConfigGroup,
+ * the product) and `yaml-v2` (k8s.yaml.v2.ConfigGroup, constructed by the provider). Both give one
+ * Pulumi resource per object; the run records how many Kubernetes resources each stack holds.
+ *
  *   npx ts-node --transpile-only bench/pulumi.ts [N...]   (prints JSON; default 50 200)
+ *   HCB_BENCH_PULUMI_HANDOFFS=configgroup,yaml-v2 (default both), HCB_BENCH_PULUMI_REPS=2
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { LocalControlPlane } from '../stacks/local/control-plane';
+import type { Handoff } from '../stacks/apply';
+
+export const HANDOFFS: Handoff[] = ['configgroup', 'yaml-v2'];
 
 const REPO = path.resolve(__dirname, '..');
 const TIME = '/usr/bin/time';
@@ -34,6 +43,8 @@ export interface PulumiStep {
 
 export interface PulumiRun {
   namespaces: number;
+  /** How the program handed the objects to Pulumi (absent in runs before the switch: configgroup). */
+  handoff?: Handoff;
   repetition: number;
   /** Kubernetes resources in the stack after `up` (objects applied). */
   kubernetesResources: number;
@@ -49,6 +60,16 @@ export interface PulumiResult {
   runs: PulumiRun[];
   loadAtStart: number[];
   loadAtEnd: number[];
+}
+
+/** HCB_BENCH_PULUMI_HANDOFFS=configgroup,yaml-v2 (default: both). */
+export function handoffsFromEnv(env: NodeJS.ProcessEnv = process.env): Handoff[] {
+  const v = env.HCB_BENCH_PULUMI_HANDOFFS;
+  if (!v) return [...HANDOFFS];
+  const list = v.split(',').map((x) => x.trim()) as Handoff[];
+  for (const h of list)
+    if (!HANDOFFS.includes(h)) throw new Error(`HCB_BENCH_PULUMI_HANDOFFS: ${h} is not one of ${HANDOFFS.join(', ')}`);
+  return list;
 }
 
 function toolchainBin(): string {
@@ -75,13 +96,16 @@ interface Env {
   env: NodeJS.ProcessEnv;
 }
 
-function setUp(home: string, bin: string): Env {
+function setUp(home: string, bin: string, handoff: Handoff): Env {
   const project = path.join(home, 'project');
   fs.mkdirSync(project);
   for (const f of ['Pulumi.yaml', 'tsconfig.json', 'package.json'])
     fs.copyFileSync(path.join(REPO, f), path.join(project, f));
-  for (const d of ['node_modules', 'constructs', 'stacks', 'policies', 'cli'])
-    fs.symlinkSync(path.join(REPO, d), path.join(project, d));
+  // The program's sources are copied (as the e2e projects do), so an edit of the shared working
+  // tree during a run cannot change the program between two steps; node_modules stays a link.
+  fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(project, 'node_modules'));
+  for (const d of ['constructs', 'stacks', 'policies', 'cli'])
+    fs.cpSync(path.join(REPO, d), path.join(project, d), { recursive: true });
   const backend = path.join(home, 'backend');
   fs.mkdirSync(backend);
   const env: NodeJS.ProcessEnv = {
@@ -102,6 +126,7 @@ function setUp(home: string, bin: string): Env {
     PULUMI_DISABLE_REGISTRY_RESOLVE: 'true',
     PULUMI_NODEJS_TRANSPILE_ONLY: 'true',
     PULUMI_SKIP_CONFIRMATIONS: 'true',
+    HCB_PULUMI_HANDOFF: handoff,
   };
   return { bin, project, env };
 }
@@ -184,11 +209,18 @@ function countResources(e: Env): { all: number; kubernetes: number } {
   };
 }
 
-async function oneRun(bin: string, n: number, rep: number, log: (l: string) => void): Promise<PulumiRun> {
+async function oneRun(
+  bin: string,
+  n: number,
+  rep: number,
+  handoff: Handoff,
+  log: (l: string) => void,
+): Promise<PulumiRun> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), `hcb-bench-pulumi-${n}-`));
   const stateDir = path.join(home, 'cluster');
-  const e = setUp(home, bin);
-  const run: PulumiRun = { namespaces: n, repetition: rep, kubernetesResources: 0, resources: 0, steps: [] };
+  const e = setUp(home, bin, handoff);
+  const run: PulumiRun = { namespaces: n, handoff, repetition: rep, kubernetesResources: 0, resources: 0, steps: [] };
+  const tag = `${n} namespaces, ${handoff}, rep ${rep + 1}`;
   let destroyed = false;
   // Killed mid-run (a timeout, Ctrl-C): the control plane the stack started is stopped and purged
   // here, since the stack's own destroy will never run. (spawnSync blocks the event loop, so the
@@ -238,7 +270,7 @@ async function oneRun(bin: string, n: number, rep: number, log: (l: string) => v
       ['preview-unchanged', ['preview', '--expect-no-changes']],
       ['up-unchanged', ['up', '--yes', '--skip-preview', '--expect-no-changes']],
     ] as const) {
-      log(`${n} namespaces, rep ${rep + 1}: ${step}`);
+      log(`${tag}: ${step}`);
       const s = timedStep(e, step, [...args]);
       run.steps.push(s);
       log(`  ${(s.wallMs / 1000).toFixed(1)} s wall, ${((s.cpuMs ?? NaN) / 1000).toFixed(1)} s CPU: ${s.summary}`);
@@ -248,14 +280,14 @@ async function oneRun(bin: string, n: number, rep: number, log: (l: string) => v
         run.kubernetesResources = c.kubernetes;
       }
     }
-    log(`${n} namespaces, rep ${rep + 1}: destroy`);
+    log(`${tag}: destroy`);
     run.steps.push(timedStep(e, 'destroy', ['destroy', '--yes', '--skip-preview']));
     destroyed = true;
   } catch (err) {
     const step = (err as { step?: PulumiStep }).step;
     if (step) run.steps.push(step);
     run.error = (err as Error).message.slice(0, 2000);
-    log(`${n} namespaces, rep ${rep + 1}: ${run.error.split('\n')[0]}`);
+    log(`${tag}: ${run.error.split('\n')[0]}`);
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
@@ -271,17 +303,22 @@ async function oneRun(bin: string, n: number, rep: number, log: (l: string) => v
 }
 
 export async function runPulumiBench(
-  opts: { sizes?: number[]; repetitions?: number; log?: (l: string) => void } = {},
+  opts: { sizes?: number[]; repetitions?: number; handoffs?: Handoff[]; log?: (l: string) => void } = {},
 ): Promise<PulumiResult> {
   const sizes = opts.sizes ?? [50, 200];
   const reps = opts.repetitions ?? 2;
+  const handoffs = opts.handoffs ?? handoffsFromEnv();
   const log = opts.log ?? ((l: string) => process.stderr.write(`pulumi: ${l}\n`));
   const bin = toolchainBin();
   const loadAtStart = os.loadavg();
   const version = spawnSync(path.join(bin, 'pulumi'), ['version'], { encoding: 'utf8' }).stdout.trim();
   const runs: PulumiRun[] = [];
   for (let rep = 0; rep < reps; rep++) {
-    for (const n of sizes) runs.push(await oneRun(bin, n, rep, log));
+    for (const n of sizes) {
+      // Alternate which hand-off goes first, so neither always meets the same point of the load.
+      const order = rep % 2 === 0 ? handoffs : [...handoffs].reverse();
+      for (const h of order) runs.push(await oneRun(bin, n, rep, h, log));
+    }
   }
   return {
     pulumiVersion: version,

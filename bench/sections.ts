@@ -160,48 +160,71 @@ export function pulumiSection(r: PulumiResult, date: string): string[] {
       `**Loaded machine**: load average ${r.loadAtStart.map((x) => x.toFixed(1)).join(', ')} at the start, ${r.loadAtEnd.map((x) => x.toFixed(1)).join(', ')} at the end, on 2 CPUs.`,
       '',
     );
+  L.push(
+    'Hand-offs (stacks/apply.ts `handOff`; the program reads the internal switch HCB_PULUMI_HANDOFF): `configgroup` = `k8s.yaml.ConfigGroup`, the product, where the program registers each object; ' +
+      '`yaml-v2` = `k8s.yaml.v2.ConfigGroup`, a component the provider constructs and which registers each object. Both give one Pulumi resource per Kubernetes object. ' +
+      'For each size and repetition the hand-offs run back to back (first one alternating), so their ratio is taken under the same load.',
+    '',
+  );
+  const handoffs = [...new Set(r.runs.map((x) => x.handoff ?? 'configgroup'))];
   const rows: string[][] = [];
-  for (const n of sizes) {
-    const runs = r.runs.filter((x) => x.namespaces === n);
-    const k8s = med(runs.map((x) => (x.kubernetesResources > 0 ? x.kubernetesResources : undefined)));
-    for (const step of Object.keys(STEP_NAMES) as Array<PulumiStep['step']>) {
-      const steps = runs.map((x) => x.steps.find((s) => s.step === step));
-      if (steps.every((s) => s === undefined)) continue;
-      rows.push([
-        rows.length && rows[rows.length - 1][0] === String(n) ? '' : String(n),
-        Number.isFinite(k8s) ? String(k8s) : 'n/a',
-        STEP_NAMES[step],
-        stat(
-          steps.map((s) => (s && s.status === 0 ? s.wallMs / 1000 : undefined)),
-          1,
-        ),
-        stat(
-          steps.map((s) => (s && s.status === 0 && s.cpuMs !== undefined ? s.cpuMs / 1000 : undefined)),
-          1,
-        ),
-        stat(
-          steps.map((s, i) =>
-            s && s.status === 0 && runs[i].kubernetesResources > 0 ? s.wallMs / runs[i].kubernetesResources : undefined,
+  for (const n of sizes)
+    for (const h of handoffs) {
+      const runs = r.runs.filter((x) => x.namespaces === n && (x.handoff ?? 'configgroup') === h);
+      if (runs.length === 0) continue;
+      const k8s = med(runs.map((x) => (x.kubernetesResources > 0 ? x.kubernetesResources : undefined)));
+      for (const step of Object.keys(STEP_NAMES) as Array<PulumiStep['step']>) {
+        const steps = runs.map((x) => x.steps.find((s) => s.step === step));
+        if (steps.every((s) => s === undefined)) continue;
+        const lead = rows.findIndex((row) => row[0] === String(n) && row[1] === h) >= 0;
+        rows.push([
+          lead ? '' : String(n),
+          lead ? '' : h,
+          Number.isFinite(k8s) ? String(k8s) : 'n/a',
+          STEP_NAMES[step],
+          stat(
+            steps.map((s) => (s && s.status === 0 ? s.wallMs / 1000 : undefined)),
+            1,
           ),
-          0,
-        ),
-        stat(
-          steps.map((s) => (s && s.status === 0 ? s.rssMiB : undefined)),
-          0,
-        ),
-        [...new Set(steps.map((s) => s?.summary).filter(Boolean))][0] ?? '',
-      ]);
+          stat(
+            steps.map((s) => (s && s.status === 0 && s.cpuMs !== undefined ? s.cpuMs / 1000 : undefined)),
+            1,
+          ),
+          stat(
+            steps.map((s, i) =>
+              s && s.status === 0 && runs[i].kubernetesResources > 0
+                ? s.wallMs / runs[i].kubernetesResources
+                : undefined,
+            ),
+            0,
+          ),
+          stat(
+            steps.map((s, i) =>
+              s && s.status === 0 && s.cpuMs !== undefined && runs[i].kubernetesResources > 0
+                ? s.cpuMs / runs[i].kubernetesResources
+                : undefined,
+            ),
+            0,
+          ),
+          stat(
+            steps.map((s) => (s && s.status === 0 ? s.rssMiB : undefined)),
+            0,
+          ),
+          [...new Set(steps.map((s) => s?.summary).filter(Boolean))][0] ?? '',
+        ]);
+      }
     }
-  }
   L.push(
     table(
       [
         'namespaces',
+        'hand-off',
         'Kubernetes objects',
         'step',
         'wall s',
         'CPU s',
         'ms/object (wall)',
+        'CPU ms/object',
         'peak RSS MiB',
         'pulumi says',
       ],
@@ -209,12 +232,52 @@ export function pulumiSection(r: PulumiResult, date: string): string[] {
     ),
     '',
   );
+  if (handoffs.includes('yaml-v2') && handoffs.includes('configgroup')) {
+    // yaml-v2 / configgroup per step, within one size and repetition (same load).
+    const ratioRows: string[][] = [];
+    for (const n of sizes)
+      for (const step of Object.keys(STEP_NAMES) as Array<PulumiStep['step']>) {
+        const reps2 = [...new Set(r.runs.filter((x) => x.namespaces === n).map((x) => x.repetition))];
+        const pairs = reps2.map((rep) => {
+          const get = (h: string) =>
+            r.runs
+              .find((x) => x.namespaces === n && x.repetition === rep && (x.handoff ?? 'configgroup') === h)
+              ?.steps.find((s) => s.step === step && s.status === 0);
+          return [get('yaml-v2'), get('configgroup')] as const;
+        });
+        const ok = pairs.filter(([a, b]) => a && b);
+        if (ok.length === 0) continue;
+        ratioRows.push([
+          ratioRows.some((x) => x[0] === String(n)) ? '' : String(n),
+          STEP_NAMES[step],
+          stat(
+            ok.map(([a, b]) => a!.wallMs / b!.wallMs),
+            2,
+          ),
+          stat(
+            ok.map(([a, b]) => (a!.cpuMs ?? NaN) / (b!.cpuMs ?? NaN)),
+            2,
+          ),
+          String(ok.length),
+        ]);
+      }
+    if (ratioRows.length)
+      L.push(
+        'yaml-v2 / configgroup within each repetition (< 1: yaml-v2 is faster):',
+        '',
+        table(['namespaces', 'step', 'wall ratio', 'CPU ratio', 'pairs'], ratioRows),
+        '',
+      );
+  }
   const failed = r.runs.filter((x) => x.error);
   if (failed.length)
     L.push(
       'Runs that failed:',
       '',
-      ...failed.map((x) => `- ${x.namespaces} namespaces, repetition ${x.repetition + 1}: ${x.error!.split('\n')[0]}`),
+      ...failed.map(
+        (x) =>
+          `- ${x.namespaces} namespaces, ${x.handoff ?? 'configgroup'}, repetition ${x.repetition + 1}: ${x.error!.split('\n')[0]}`,
+      ),
       '',
     );
   return L;
@@ -222,19 +285,26 @@ export function pulumiSection(r: PulumiResult, date: string): string[] {
 
 export function pulumiTarget(r: PulumiResult): string[] {
   const sizes = [...new Set(r.runs.filter((x) => !x.error).map((x) => x.namespaces))].sort((a, b) => a - b);
-  const per = (n: number, step: PulumiStep['step']): number =>
+  const handoffs = [...new Set(r.runs.map((x) => x.handoff ?? 'configgroup'))];
+  const per = (n: number, step: PulumiStep['step'], h: string): number =>
     med(
       r.runs
-        .filter((x) => x.namespaces === n && !x.error)
+        .filter((x) => x.namespaces === n && !x.error && (x.handoff ?? 'configgroup') === h)
         .map((x) => {
           const s = x.steps.find((y) => y.step === step);
-          return s && x.kubernetesResources ? s.wallMs / x.kubernetesResources : undefined;
+          return s && s.cpuMs !== undefined && x.kubernetesResources ? s.cpuMs / x.kubernetesResources : undefined;
         }),
     );
   const done = sizes.includes(50) && sizes.includes(500);
   const text = sizes
-    .map((n) => `${n} namespaces: up ${fmt(per(n, 'up'), 0)} ms/object, preview ${fmt(per(n, 'preview'), 0)} ms/object`)
-    .join('; ');
+    .map(
+      (n) =>
+        `${n} namespaces: ` +
+        handoffs
+          .map((h) => `${h} up ${fmt(per(n, 'up', h), 0)}, preview ${fmt(per(n, 'preview', h), 0)} CPU ms/object`)
+          .join('; '),
+    )
+    .join('. ');
   return [
     PULUMI_TARGET,
     done ? '**measured**' : sizes.length ? '**partly measured**' : '**not done**',

@@ -68,21 +68,81 @@ function retainControllerOwned(o: KubeObject, resourceOpts: pulumi.CustomResourc
   if (isControllerOwned(o)) resourceOpts.retainOnDelete = true;
 }
 
-export function applyClusterObjects(name: string, objects: KubeObject[], opts: ApplyOptions): pulumi.Resource[] {
-  const prepared = prepareObjects(objects, opts.local, opts.runsPods ?? true);
-  const namespaces = prepared.filter((o) => o.kind === 'Namespace');
-  const rest = prepared.filter((o) => o.kind !== 'Namespace');
+/**
+ * How objects are handed to Pulumi. Both give one Pulumi resource per Kubernetes object (so
+ * per-object diffs and the policy pack's view of each object):
+ *   configgroup  `k8s.yaml.ConfigGroup` (the product): the program registers every object itself.
+ *   yaml-v2      `k8s.yaml.v2.ConfigGroup`: a component the provider constructs, which registers
+ *                the objects; other resource types and names than configgroup's, so switching an
+ *                existing stack replaces every object. Internal: only bench/pulumi.ts sets it, to
+ *                compare the two.
+ */
+export type Handoff = 'configgroup' | 'yaml-v2';
+
+/** The hand-off chosen by HCB_PULUMI_HANDOFF (internal switch of bench/pulumi.ts); unset = configgroup. */
+export function handoffFromEnv(env: NodeJS.ProcessEnv = process.env): Handoff {
+  const v = env.HCB_PULUMI_HANDOFF;
+  if (v === undefined || v === '' || v === 'configgroup') return 'configgroup';
+  if (v === 'yaml-v2') return 'yaml-v2';
+  throw new Error(
+    `hcb: HCB_PULUMI_HANDOFF=${v} is not a hand-off: use configgroup or yaml-v2 (an internal switch of bench/pulumi.ts)`,
+  );
+}
+
+export interface HandOffOptions {
+  provider: k8s.Provider;
+  parent?: pulumi.Resource;
+  dependsOn?: pulumi.Input<pulumi.Input<pulumi.Resource>[]>;
+  aliases?: pulumi.Input<string | pulumi.Alias>[];
+  handoff?: Handoff;
+}
+
+/** yaml/v2: controller-owned objects are retained on delete through a transform of the child's options. */
+export const retainControllerOwnedV2: pulumi.ResourceTransform = (a) => {
+  if (!a.custom || a.type !== 'kubernetes:core/v1:ServiceAccount') return undefined;
+  const props = a.props as { metadata?: { name?: string } };
+  if (!isControllerOwned({ kind: 'ServiceAccount', metadata: { name: props.metadata?.name } } as KubeObject))
+    return undefined;
+  return { props: a.props, opts: { ...a.opts, retainOnDelete: true } };
+};
+
+/**
+ * Prepared objects to Pulumi: the Namespaces in one group, everything else in a second group
+ * that depends on the first. Returns the two groups.
+ */
+export function handOff(name: string, prepared: KubeObject[], o: HandOffOptions): pulumi.Resource[] {
+  const namespaces = prepared.filter((x) => x.kind === 'Namespace');
+  const rest = prepared.filter((x) => x.kind !== 'Namespace');
+  const base = { parent: o.parent, provider: o.provider, ...(o.aliases ? { aliases: o.aliases } : {}) };
+  if ((o.handoff ?? 'configgroup') === 'yaml-v2') {
+    const nsGroup = new k8s.yaml.v2.ConfigGroup(
+      `${name}-namespaces`,
+      { objs: namespaces },
+      { ...base, dependsOn: o.dependsOn },
+    );
+    const group = new k8s.yaml.v2.ConfigGroup(
+      `${name}-objects`,
+      { objs: rest },
+      { ...base, dependsOn: [nsGroup], transforms: [retainControllerOwnedV2] },
+    );
+    return [nsGroup, group];
+  }
   const nsGroup = new k8s.yaml.ConfigGroup(
     `${name}-namespaces`,
     { objs: namespaces as unknown as pulumi.Input<Record<string, unknown>>[] },
-    { provider: opts.provider, dependsOn: opts.dependsOn },
+    { ...base, dependsOn: o.dependsOn },
   );
   const group = new k8s.yaml.ConfigGroup(
     `${name}-objects`,
     { objs: rest as unknown as pulumi.Input<Record<string, unknown>>[], transformations: [retainControllerOwned] },
-    { provider: opts.provider, dependsOn: [nsGroup] },
+    { ...base, dependsOn: [nsGroup] },
   );
   return [nsGroup, group];
+}
+
+export function applyClusterObjects(name: string, objects: KubeObject[], opts: ApplyOptions): pulumi.Resource[] {
+  const prepared = prepareObjects(objects, opts.local, opts.runsPods ?? true);
+  return handOff(name, prepared, { provider: opts.provider, dependsOn: opts.dependsOn, handoff: handoffFromEnv() });
 }
 
 /**
