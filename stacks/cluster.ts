@@ -32,8 +32,7 @@ import { evaluate, summarize } from '../policies/engine';
 import type { Document, KubeObject } from '../policies/model';
 import { handOff, handoffFromEnv, prepareObjects } from './apply';
 import type { HostsTargetSpec, HostSpec } from './hosts/config';
-import { hostPodNetwork as podNetworkIn } from './hosts/program';
-import { blueprintRanges, hostsInPodSubnet } from './hosts/ranges';
+import { hostPodNetwork } from './hosts/program';
 import {
   HostControlPlaneResource,
   HostDial,
@@ -68,8 +67,8 @@ export type ClusterTargetArgs =
       /** HCB_HOSTS_DIAL entries (forwarders, bastions), by host name. */
       dial?: Record<string, HostDial>;
       /**
-       * A worker's (and a further control plane's) kubelet settings over the cluster's (a kubeadm
-       * patch), e.g. its own cgroupRoot where hosts share one kernel (the test lab). @default none
+       * A worker's kubelet settings over the cluster's (a kubeadm patch), e.g. its own cgroupRoot
+       * where hosts share one kernel (the test lab). @default none
        */
       workerKubelet?: (host: HostSpec) => Record<string, unknown> | undefined;
     };
@@ -139,11 +138,11 @@ export function validateClusterArgs(args: ClusterArgs, opts: { workersSupported?
     throw new Error(
       `hcb: config "hcb:hosts" has no host with role control-plane (kubeadm init needs one). Fix: pulumi config set --path 'hosts[0].role' control-plane`,
     );
-  if (cps.length > 1 && !t.hosts.controlPlaneEndpoint) {
+  if (cps.length > 1) {
     const { h, i } = cps[1];
     throw new Error(
-      `hcb: config "hcb:hosts[${i}]" (host "${h.name}") is a further control plane, but "hcb:controlPlaneEndpoint" is not set (kubeadm joins control planes only to a cluster with a stable endpoint). ` +
-        'Fix: pulumi config set hcb:controlPlaneEndpoint <load balancer>:6443',
+      `hcb: config "hcb:hosts[${i}]" (host "${h.name}") is a second control plane; joining further control planes is not built yet, the hosts target brings up one. ` +
+        `Fix: pulumi config set --path 'hosts[${i}].role' worker, or remove the entry (pulumi config rm --path 'hosts[${i}]')`,
     );
   }
   const workersSupported = opts.workersSupported ?? true;
@@ -155,6 +154,10 @@ export function validateClusterArgs(args: ClusterArgs, opts: { workersSupported?
       );
     }
   });
+  if (hosts.length > 128)
+    throw new Error(
+      `hcb: config "hcb:hosts" lists ${hosts.length} hosts; the hosts target gives each a /24 pod range and supports at most 128`,
+    );
   const kubeadm = b.nodeFiles.find((f) => f.role === 'kubeadm-config');
   const first = cps[0].h;
   if (!kubeadm?.content || !new RegExp(`^\\s*name: ${first.name}\\s*$`, 'm').test(kubeadm.content)) {
@@ -162,11 +165,6 @@ export function validateClusterArgs(args: ClusterArgs, opts: { workersSupported?
       `hcb: the blueprint's kubeadm configuration does not name the node "${first.name}" (hcb:hosts[${cps[0].i}]); synthesize it with hostsBlueprintSpec (stacks/hosts/program.ts)`,
     );
   }
-  const { podSubnet } = blueprintRanges(b.nodeFiles);
-  if (hosts.length > hostsInPodSubnet(podSubnet))
-    throw new Error(
-      `hcb: config "hcb:hosts" lists ${hosts.length} hosts; the pod range ${podSubnet} (hcb:podSubnet) gives each a /24 and has room for ${hostsInPodSubnet(podSubnet)}. Fix: pulumi config set hcb:podSubnet <a larger range>`,
-    );
   // HCB_HOSTS_DIAL may name more hosts than hcb:hosts lists (e.g. a host about to be added); those entries are unused.
 }
 
@@ -211,8 +209,6 @@ export class Cluster extends pulumi.ComponentResource {
   public readonly local?: LocalControlPlaneResource;
   /** The hosts target's control-plane host resource. */
   public readonly controlPlaneHost?: HostControlPlaneResource;
-  /** The hosts target's further control planes (kubeadm join with the controlPlane section). */
-  public readonly controlPlaneJoins: HostControlPlaneResource[] = [];
   /** The hosts target's workers. */
   public readonly workers: HostWorkerResource[] = [];
   /** The hosts target's pod network and node services (kube-proxy, NetworkPolicy enforcer). */
@@ -251,9 +247,6 @@ export class Cluster extends pulumi.ComponentResource {
       nodes = pulumi.output([]);
     } else {
       const hosts = t.hosts.hosts;
-      // Each host's /24 of the pod range the blueprint's ClusterConfiguration names (hcb:podSubnet).
-      const { podSubnet } = blueprintRanges(args.blueprint.nodeFiles);
-      const hostPodNetwork = (i: number) => podNetworkIn(i, podSubnet);
       const cpIndex = hosts.findIndex((h) => h.role === 'control-plane');
       const cp: HostSpec = hosts[cpIndex];
       const endpoint = (h: HostSpec) => ({
@@ -275,29 +268,6 @@ export class Cluster extends pulumi.ComponentResource {
         },
         { parent: this },
       );
-      // Further control planes (stacked etcd) join one after the other (etcd adds one member at a
-      // time); removing one from hcb:hosts checks quorum, drains and deletes its Node, removes its
-      // etcd member and resets it. They use the same kubelet patch as workers (own cgroup parent).
-      let previous: HostControlPlaneResource = this.controlPlaneHost;
-      hosts.forEach((h, i) => {
-        if (h.role !== 'control-plane' || i === cpIndex) return;
-        const patch = t.workerKubelet?.(h);
-        previous = new HostControlPlaneResource(
-          `host-${h.name}`,
-          {
-            host: endpoint(h),
-            joinTo: endpoint(cp),
-            sshPrivateKey: pulumi.secret(t.sshPrivateKey),
-            binDir: t.binDir,
-            workDir: t.workDir,
-            nodeFiles: args.blueprint.nodeFiles,
-            podNetwork: hostPodNetwork(i),
-            ...(patch ? { kubeletConfigPatch: patch } : {}),
-          },
-          { parent: this, dependsOn: [previous] },
-        );
-        this.controlPlaneJoins.push(previous);
-      });
       // Workers join once the control plane is up; removing one from hcb:hosts drains, deletes and resets it.
       hosts.forEach((h, i) => {
         if (h.role !== 'worker') return;
@@ -330,7 +300,7 @@ export class Cluster extends pulumi.ComponentResource {
           workDir: t.workDir,
           nodeFiles: args.blueprint.nodeFiles,
         },
-        { parent: this, dependsOn: [this.controlPlaneHost, ...this.controlPlaneJoins, ...this.workers] },
+        { parent: this, dependsOn: [this.controlPlaneHost, ...this.workers] },
       );
       // The baseline's NetworkPolicies are enforced when `up` has applied them.
       applyAfter = [this.network];
