@@ -65,6 +65,13 @@ export interface ControlPlaneHostOptions {
   log?: (line: string) => void;
   /** Bound of `kubeadm init` (default 8 min). */
   initTimeoutMs?: number;
+  /**
+   * A further control plane (control-plane-join.ts): `run` replaces `kubeadm init` (it runs
+   * `kubeadm join` with the control-plane section) when the host has no admin.conf yet; the
+   * InitConfiguration then names the first control plane, not this host. `kubeletCgroupRoot`
+   * overrides the cluster's cgroupRoot for this host's kubelet (its join patch sets the same).
+   */
+  bootstrap?: { run: (host: ControlPlaneHost) => Promise<void>; kubeletCgroupRoot?: string };
 }
 
 export interface ControlPlaneHostResult {
@@ -223,7 +230,9 @@ export class ControlPlaneHost {
       const out = await this.sh(TUNABLES_SCRIPT, [HOST_STATE_DIR, ...pairs], { label: 'kernel settings' });
       if (out.trim()) changed.push(...out.trim().split('\n'));
     }
-    const cgroupRoot = typeof kubeletConfig.cgroupRoot === 'string' ? kubeletConfig.cgroupRoot : '';
+    const cgroupRoot =
+      this.opts.bootstrap?.kubeletCgroupRoot ??
+      (typeof kubeletConfig.cgroupRoot === 'string' ? kubeletConfig.cgroupRoot : '');
     if (cgroupRoot) {
       if (!/^\/[A-Za-z0-9._-]+$/.test(cgroupRoot))
         throw new Error(
@@ -259,7 +268,10 @@ export class ControlPlaneHost {
     const initialised = (
       await this.sh('[ -s /etc/kubernetes/admin.conf ] && echo yes || true', [], { label: 'admin.conf present' })
     ).includes('yes');
-    if (!initialised) {
+    if (!initialised && this.opts.bootstrap) {
+      await this.opts.bootstrap.run(this);
+      changed.push('kubeadm join (control plane)');
+    } else if (!initialised) {
       this.log(`${this.where()}: kubeadm init`);
       const started = Date.now();
       const out = await this.sh(
@@ -385,7 +397,7 @@ export class ControlPlaneHost {
     const init = docs.find((d) => d?.kind === 'InitConfiguration');
     const cluster = docs.find((d) => d?.kind === 'ClusterConfiguration');
     const kubelet = docs.find((d) => d?.kind === 'KubeletConfiguration') ?? {};
-    const nodeName = init?.nodeRegistration?.name;
+    const nodeName = this.opts.bootstrap ? this.opts.host.name : init?.nodeRegistration?.name;
     if (typeof nodeName !== 'string' || nodeName !== this.opts.host.name) {
       throw new Error(
         `${this.where()}: the InitConfiguration's nodeRegistration.name (${String(nodeName)}) must be the host's name; set controlPlane.nodeName`,

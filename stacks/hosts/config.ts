@@ -4,6 +4,8 @@
  *   hcb:target         hosts
  *   hcb:hosts          a list of { name, address, port, user, role, hostKey }
  *   hcb:sshPrivateKey  the private key the hosts authorise (a Pulumi secret: `--secret`)
+ *   hcb:controlPlaneEndpoint  host:port of the load balancer in front of the control planes
+ *                      (required with more than one control-plane host)
  *
  * Each host's SSH host key is pinned as one OpenSSH public key line (`ssh-ed25519 AAAA... comment`,
  * as in /etc/ssh/ssh_host_ed25519_key.pub on the host). A host without a pinned key is refused:
@@ -34,6 +36,21 @@ export interface HostSpec {
 
 export interface HostsTargetSpec {
   hosts: HostSpec[];
+  /**
+   * `hcb:controlPlaneEndpoint`: the stable API address every node and client uses (`host:port`,
+   * IPv6 in brackets), normally a load balancer forwarding TCP to port 6443 of each control plane.
+   * kubeadm writes it into the ClusterConfiguration (controlPlaneEndpoint) and the API server's
+   * certificate; joining a second control plane needs it.
+   */
+  controlPlaneEndpoint?: ControlPlaneEndpoint;
+}
+
+export interface ControlPlaneEndpoint {
+  /** DNS name or IP literal (IPv6 without brackets). */
+  host: string;
+  port: number;
+  /** `host:port` as kubeadm's controlPlaneEndpoint takes it (IPv6 in brackets). */
+  text: string;
 }
 
 /** Host key types accepted for pinning (what OpenSSH 8+ servers offer). */
@@ -125,7 +142,7 @@ const MAX_HOSTS = 500;
  * Validates `hcb:hosts` (a list, or its JSON text as `config.get` returns it). Every error names
  * the key, the host (index and name) and the field, and says how to fix it.
  */
-export function parseHostsConfig(value: unknown): HostsTargetSpec {
+export function parseHostsConfig(value: unknown, endpointValue?: unknown): HostsTargetSpec {
   let v = value;
   if (typeof v === 'string') {
     try {
@@ -231,7 +248,61 @@ export function parseHostsConfig(value: unknown): HostsTargetSpec {
       `hcb: config "hcb:hosts" has no host with role control-plane (kubeadm init needs one). Fix: pulumi config set --path 'hosts[0].role' control-plane`,
     );
   }
-  return { hosts };
+  const cps = hosts.filter((h) => h.role === 'control-plane');
+  const controlPlaneEndpoint = parseControlPlaneEndpoint(endpointValue, hosts);
+  if (cps.length > 1 && !controlPlaneEndpoint) {
+    throw new Error(
+      `hcb: config "hcb:hosts" lists ${cps.length} control-plane hosts (${cps.map((h) => h.name).join(', ')}) but "hcb:controlPlaneEndpoint" is not set. ` +
+        'Several control planes need one stable API address that is not any single host (kubeadm joins a control plane only to a cluster with a controlPlaneEndpoint): ' +
+        'put a TCP load balancer in front of port 6443 of every control-plane host. ' +
+        'Fix: pulumi config set hcb:controlPlaneEndpoint <load balancer host or IP>:6443 (set it before the first pulumi up: kubeadm fixes it at init)',
+    );
+  }
+  return controlPlaneEndpoint ? { hosts, controlPlaneEndpoint } : { hosts };
+}
+
+const ENDPOINT_FIX = 'Fix: pulumi config set hcb:controlPlaneEndpoint <load balancer host or IP>:6443';
+
+/**
+ * Validates `hcb:controlPlaneEndpoint` (`host:port`; host a DNS name or an IP literal, IPv6 in
+ * brackets). It may not be one control-plane host's own address: that host going down would take
+ * the API with it, which is what the endpoint is there to avoid. Undefined when not set.
+ */
+export function parseControlPlaneEndpoint(value: unknown, hosts: HostSpec[] = []): ControlPlaneEndpoint | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const at = 'hcb: config "hcb:controlPlaneEndpoint"';
+  if (typeof value !== 'string')
+    throw new Error(`${at} must be a string "host:port", got ${describe(value)}. ${ENDPOINT_FIX}`);
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:[\]]+)):([0-9]{1,5})$/.exec(value);
+  if (!m)
+    throw new Error(
+      `${at} = ${describe(value)} is not "host:port" (a DNS name or IP address, IPv6 in brackets, and the port: e.g. api.example.org:6443 or [2001:db8::10]:6443). ${ENDPOINT_FIX}`,
+    );
+  const host = (m[1] ?? m[2]).toLowerCase();
+  const port = Number(m[3]);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new Error(`${at} = ${describe(value)}: ${m[3]} is not a port (1-65535). ${ENDPOINT_FIX}`);
+  if (m[1] !== undefined && !net.isIPv6(host))
+    throw new Error(`${at} = ${describe(value)}: "${m[1]}" in brackets is not an IPv6 address. ${ENDPOINT_FIX}`);
+  if (m[2] !== undefined && net.isIP(host) === 0) {
+    if (net.isIPv6(host) || /^[0-9.]+$/.test(host))
+      throw new Error(`${at} = ${describe(value)}: "${m[2]}" is not a valid IPv4 address. ${ENDPOINT_FIX}`);
+    if (host.length > 253 || !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/.test(host))
+      throw new Error(
+        `${at} = ${describe(value)}: "${m[2]}" is not a DNS name (lowercase labels of letters, digits and '-', dot-separated) or IP address. ${ENDPOINT_FIX}`,
+      );
+  }
+  if (net.isIP(host) !== 0) {
+    const same = hosts.find(
+      (h) => h.role === 'control-plane' && canonicalAddress(h.address) === canonicalAddress(host),
+    );
+    if (same)
+      throw new Error(
+        `${at} = ${describe(value)} is the address of control-plane host "${same.name}"; the endpoint must stay reachable when any one control plane is down, so it cannot be one of them. ${ENDPOINT_FIX}`,
+      );
+  }
+  const text = net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+  return { host, port, text };
 }
 
 /** One spelling per address, so "::1" and "0:0::1" are seen as the same host. */

@@ -501,92 +501,17 @@ class WorkerJoin {
 
   /** Token on the control plane, discovery file on the worker, kubeadm join, kubelet; token and file removed afterwards. */
   private async kubeadmJoin(): Promise<void> {
-    const ca = (
-      await this.admin.shell.sh('cat /etc/kubernetes/pki/ca.crt', [], { label: 'read the cluster CA' })
-    ).trim();
-    const adminConf = (
-      await this.admin.shell.conn.run(['cat', ADMIN_CONF], { label: 'read admin.conf', timeoutMs: 30_000 })
-    ).stdout;
-    const server = /^\s*server:\s*(https:\/\/\S+)\s*$/m.exec(adminConf)?.[1];
-    if (!server || !ca.startsWith('-----BEGIN CERTIFICATE-----'))
-      throw new Error(`${this.where()}: cannot read the cluster's CA and API address on ${this.admin.hostName}`);
-    const created = await this.admin.kubeadm(
-      [
-        'token',
-        'create',
-        `--kubeconfig=${ADMIN_CONF}`,
-        `--ttl=${this.ttl}m`,
-        `--description=hcb join of ${this.name}`,
-        '--usages=signing,authentication',
-      ],
-      { label: 'kubeadm token create' },
-    );
-    const token = created.stdout.trim();
-    if (!/^[a-z0-9]{6}\.[a-z0-9]{16}$/.test(token))
-      throw new Error(`${this.where()}: kubeadm token create gave no token`);
-    const tokenId = token.split('.')[0];
-    this.log(`${this.where()}: bootstrap token ${tokenId} created (TTL ${this.ttl} min)`);
-    try {
-      const discovery = stringify({
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [
-          {
-            name: 'kubernetes',
-            cluster: { server, 'certificate-authority-data': Buffer.from(`${ca}\n`).toString('base64') },
-          },
-        ],
-        users: [{ name: 'tls-bootstrap-token-user', user: { token } }],
-        contexts: [{ name: 'join', context: { cluster: 'kubernetes', user: 'tls-bootstrap-token-user' } }],
-        'current-context': 'join',
-      });
-      const discoveryPath = this.o.join?.discoveryKubeconfigPath ?? DISCOVERY_KUBECONFIG_PATH;
-      await this.w.sh('mkdir -p -m 0700 -- "$(dirname -- "$1")"', [discoveryPath], { label: 'discovery directory' });
-      await this.w.conn.upload(Buffer.from(discovery), discoveryPath, {
-        mode: '0600',
-        owner: 'root:root',
-        secret: true,
-      });
-      // Leftovers of an interrupted join would stop kubeadm's preflight (FileAvailable) or start a stale kubelet.
-      await this.w.stopProcess('kubelet');
-      await this.w.sh(
-        'rm -f /etc/kubernetes/bootstrap-kubelet.conf /var/lib/kubelet/config.yaml /var/lib/kubelet/kubeadm-flags.env',
-        [],
-        { label: 'remove leftovers of a join' },
-      );
-      this.log(`${this.where()}: kubeadm join`);
-      const started = Date.now();
-      const out = await this.w.sh(
-        JOIN_SCRIPT,
-        [HOST_BIN_DIR, HOST_STATE_DIR, JOIN_CONFIG_PATH(), KUBELET_ARGS_PREFIX.join(' ')],
-        { label: 'kubeadm join', timeoutMs: this.o.joinTimeoutMs ?? 480_000, check: false, secrets: [token] },
-      );
-      const status = /^hcb-join-status (\d+)$/m.exec(out)?.[1];
-      if (status !== '0') {
-        const logs = await this.w.sh(
-          'tail -n 40 "$1/log/kubeadm-join.log"; echo ---; tail -n 30 "$1/log/kubelet.log" 2>/dev/null',
-          [HOST_STATE_DIR],
-          { label: 'kubeadm logs', check: false, secrets: [token] },
-        );
-        throw new Error(
-          `${this.where()}: kubeadm join failed (status ${status ?? 'unknown'}):\n${logs.split(token).join('[redacted]')}`,
-        );
-      }
-      this.log(`${this.where()}: kubeadm join done in ${Math.round((Date.now() - started) / 1000)} s`);
-    } finally {
-      await this.admin
-        .kubeadm(['token', 'delete', `--kubeconfig=${ADMIN_CONF}`, tokenId], { label: 'kubeadm token delete' })
-        .catch((e: Error) =>
-          this.log(
-            `${this.where()}: deleting bootstrap token ${tokenId} failed (it expires after ${this.ttl} min): ${e.message}`,
-          ),
-        );
-      await this.w
-        .sh('rm -f -- "$1"', [this.o.join?.discoveryKubeconfigPath ?? DISCOVERY_KUBECONFIG_PATH], {
-          label: 'remove the discovery file',
-        })
-        .catch(() => undefined);
-    }
+    await kubeadmJoinWithToken({
+      admin: this.admin,
+      node: this.w,
+      nodeName: this.name,
+      configPath: JOIN_CONFIG_PATH(),
+      discoveryPath: this.o.join?.discoveryKubeconfigPath ?? DISCOVERY_KUBECONFIG_PATH,
+      ttlMinutes: this.ttl,
+      timeoutMs: this.o.joinTimeoutMs ?? 480_000,
+      what: this.where(),
+      log: this.log,
+    });
   }
 
   private async waitReady(): Promise<void> {
@@ -627,6 +552,109 @@ class WorkerJoin {
       .flatMap((f) => [f.path, modeString(f.mode), `${f.owner}:${f.group}`]);
     const out = await this.w.sh(MODES_SCRIPT, args, { label: 'apply node file modes' });
     return out.split('\n').filter((l) => l.startsWith('mode '));
+  }
+}
+
+/**
+ * `kubeadm join` of a worker or a further control plane (the configuration at `configPath` on the
+ * node says which): a bootstrap token made on the first control plane (TTL `ttlMinutes`), written
+ * into the discovery kubeconfig (0600) with the cluster's CA and the API address admin.conf names
+ * (the controlPlaneEndpoint when there is one), `kubeadm join`, and the kubelet started once kubeadm
+ * has written its flags. The token is deleted and the discovery file removed afterwards, also on
+ * failure; it is never returned or logged.
+ */
+export async function kubeadmJoinWithToken(o: {
+  admin: ClusterAdmin;
+  node: HostShell;
+  nodeName: string;
+  configPath: string;
+  discoveryPath: string;
+  ttlMinutes: number;
+  timeoutMs: number;
+  what: string;
+  log: (line: string) => void;
+}): Promise<void> {
+  const ca = (await o.admin.shell.sh('cat /etc/kubernetes/pki/ca.crt', [], { label: 'read the cluster CA' })).trim();
+  const adminConf = (await o.admin.shell.conn.run(['cat', ADMIN_CONF], { label: 'read admin.conf', timeoutMs: 30_000 }))
+    .stdout;
+  const server = /^\s*server:\s*(https:\/\/\S+)\s*$/m.exec(adminConf)?.[1];
+  if (!server || !ca.startsWith('-----BEGIN CERTIFICATE-----'))
+    throw new Error(`${o.what}: cannot read the cluster's CA and API address on ${o.admin.hostName}`);
+  const created = await o.admin.kubeadm(
+    [
+      'token',
+      'create',
+      `--kubeconfig=${ADMIN_CONF}`,
+      `--ttl=${o.ttlMinutes}m`,
+      `--description=hcb join of ${o.nodeName}`,
+      '--usages=signing,authentication',
+    ],
+    { label: 'kubeadm token create' },
+  );
+  const token = created.stdout.trim();
+  if (!/^[a-z0-9]{6}\.[a-z0-9]{16}$/.test(token)) throw new Error(`${o.what}: kubeadm token create gave no token`);
+  const tokenId = token.split('.')[0];
+  o.log(`${o.what}: bootstrap token ${tokenId} created (TTL ${o.ttlMinutes} min)`);
+  try {
+    const discovery = stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [
+        {
+          name: 'kubernetes',
+          cluster: { server, 'certificate-authority-data': Buffer.from(`${ca}\n`).toString('base64') },
+        },
+      ],
+      users: [{ name: 'tls-bootstrap-token-user', user: { token } }],
+      contexts: [{ name: 'join', context: { cluster: 'kubernetes', user: 'tls-bootstrap-token-user' } }],
+      'current-context': 'join',
+    });
+    const discoveryPath = o.discoveryPath;
+    await o.node.sh('mkdir -p -m 0700 -- "$(dirname -- "$1")"', [discoveryPath], { label: 'discovery directory' });
+    await o.node.conn.upload(Buffer.from(discovery), discoveryPath, {
+      mode: '0600',
+      owner: 'root:root',
+      secret: true,
+    });
+    // Leftovers of an interrupted join would stop kubeadm's preflight (FileAvailable) or start a stale kubelet.
+    await o.node.stopProcess('kubelet');
+    await o.node.sh(
+      'rm -f /etc/kubernetes/bootstrap-kubelet.conf /var/lib/kubelet/config.yaml /var/lib/kubelet/kubeadm-flags.env',
+      [],
+      { label: 'remove leftovers of a join' },
+    );
+    o.log(`${o.what}: kubeadm join`);
+    const started = Date.now();
+    const out = await o.node.sh(
+      JOIN_SCRIPT,
+      [HOST_BIN_DIR, HOST_STATE_DIR, o.configPath, KUBELET_ARGS_PREFIX.join(' ')],
+      { label: 'kubeadm join', timeoutMs: o.timeoutMs, check: false, secrets: [token] },
+    );
+    const status = /^hcb-join-status (\d+)$/m.exec(out)?.[1];
+    if (status !== '0') {
+      const logs = await o.node.sh(
+        'tail -n 40 "$1/log/kubeadm-join.log"; echo ---; tail -n 30 "$1/log/kubelet.log" 2>/dev/null',
+        [HOST_STATE_DIR],
+        { label: 'kubeadm logs', check: false, secrets: [token] },
+      );
+      throw new Error(
+        `${o.what}: kubeadm join failed (status ${status ?? 'unknown'}):\n${logs.split(token).join('[redacted]')}`,
+      );
+    }
+    o.log(`${o.what}: kubeadm join done in ${Math.round((Date.now() - started) / 1000)} s`);
+  } finally {
+    await o.admin
+      .kubeadm(['token', 'delete', `--kubeconfig=${ADMIN_CONF}`, tokenId], { label: 'kubeadm token delete' })
+      .catch((e: Error) =>
+        o.log(
+          `${o.what}: deleting bootstrap token ${tokenId} failed (it expires after ${o.ttlMinutes} min): ${e.message}`,
+        ),
+      );
+    await o.node
+      .sh('rm -f -- "$1"', [o.discoveryPath], {
+        label: 'remove the discovery file',
+      })
+      .catch(() => undefined);
   }
 }
 

@@ -45,6 +45,14 @@ export interface HostControlPlaneArgs {
   nodeFiles: pulumi.Input<NodeFile[]>;
   /** This host's pod range on its CNI bridge. */
   podNetwork: pulumi.Input<{ podCidr: string; podGateway: string }>;
+  /**
+   * A further control plane: the first control plane (kubeadm init ran there). The host then joins
+   * with `kubeadm join` and the JoinConfiguration's controlPlane section (./control-plane-join.ts);
+   * deleting it removes its etcd member and Node before the reset.
+   */
+  joinTo?: pulumi.Input<HostEndpoint>;
+  /** A further control plane's kubelet settings over the cluster's (a kubeadm patch). */
+  kubeletConfigPatch?: pulumi.Input<Record<string, unknown>>;
 }
 
 interface HostInputs {
@@ -55,6 +63,9 @@ interface HostInputs {
   nodeFiles: NodeFile[];
   podNetwork: { podCidr: string; podGateway: string };
   bringupModule: string;
+  joinTo?: HostEndpoint;
+  kubeletConfigPatch?: Record<string, unknown>;
+  controlPlaneJoinModule?: string;
 }
 
 /** Where to reach a host: `HCB_HOSTS_DIAL` entries, else its address and port. */
@@ -133,6 +144,8 @@ function sameInputs(a: HostInputs, b: HostInputs): boolean {
     a.workDir === b.workDir &&
     JSON.stringify(a.podNetwork) === JSON.stringify(b.podNetwork) &&
     JSON.stringify(a.nodeFiles) === JSON.stringify(b.nodeFiles) &&
+    JSON.stringify(a.joinTo ?? null) === JSON.stringify(b.joinTo ?? null) &&
+    JSON.stringify(a.kubeletConfigPatch ?? null) === JSON.stringify(b.kubeletConfigPatch ?? null) &&
     a.sshPrivateKey === b.sshPrivateKey
   );
 }
@@ -172,6 +185,27 @@ async function openHost(inputs: HostInputs) {
 }
 
 async function bringUp(inputs: HostInputs): Promise<Record<string, unknown>> {
+  if (inputs.joinTo) {
+    const { joinControlPlane } = loadModule<typeof import('./control-plane-join')>(
+      inputs.controlPlaneJoinModule ?? inputs.bringupModule.replace(/bringup(\.[jt]s)$/, 'control-plane-join$1'),
+    );
+    const res = await joinControlPlane({
+      first: hostAccess(inputs.joinTo, inputs),
+      host: hostAccess(inputs.host, inputs),
+      binDir: inputs.binDir,
+      nodeFiles: inputs.nodeFiles,
+      podNetwork: inputs.podNetwork,
+      workDir: inputs.workDir,
+      ...(inputs.kubeletConfigPatch ? { kubeletConfigPatch: inputs.kubeletConfigPatch } : {}),
+      log: fileLog(inputs.workDir, inputs.host.name),
+    });
+    return {
+      ...inputs,
+      adminKubeconfig: res.adminKubeconfig,
+      nodeName: res.nodeName,
+      apiServerUrl: kubeconfigServer(res.adminKubeconfig),
+    };
+  }
   const host = await openHost(inputs);
   try {
     const res = await host.up();
@@ -241,16 +275,35 @@ const provider: pulumi.dynamic.ResourceProvider = {
     return { outs: await bringUp(news) };
   },
   async delete(_id: string, olds: HostInputs) {
+    if (olds.joinTo) {
+      // A further control plane: quorum checked, Node drained and deleted, etcd member removed, host reset.
+      const { removeControlPlane } = loadModule<typeof import('./control-plane-join')>(
+        olds.controlPlaneJoinModule ?? olds.bringupModule.replace(/bringup(\.[jt]s)$/, 'control-plane-join$1'),
+      );
+      await removeControlPlane({
+        first: hostAccess(olds.joinTo, olds),
+        host: hostAccess(olds.host, olds),
+        binDir: olds.binDir,
+        log: fileLog(olds.workDir, olds.host.name),
+      });
+      return;
+    }
     const host = await openHost(olds);
     try {
       await host.reset();
     } finally {
       await host.close().catch(() => undefined);
     }
+    // kubeadm reset leaves iptables chains: the kubelet's (KUBE-FIREWALL, the canaries) and any of
+    // kube-proxy's its --cleanup missed. With the kubelet gone they are removed for good.
+    const { sweepKubeChainsOver } = loadModule<typeof import('./network')>(
+      olds.bringupModule.replace(/bringup(\.[jt]s)$/, 'network$1'),
+    );
+    await sweepKubeChainsOver(hostAccess(olds.host, olds), fileLog(olds.workDir, olds.host.name));
   },
 };
 
-/** One control-plane host of a hosts cluster (kubeadm init on it). */
+/** One control-plane host of a hosts cluster (kubeadm init on the first, kubeadm join on further ones). */
 export class HostControlPlaneResource extends pulumi.dynamic.Resource {
   /** admin.conf (a secret in the state). */
   public readonly adminKubeconfig!: pulumi.Output<string>;
@@ -266,6 +319,7 @@ export class HostControlPlaneResource extends pulumi.dynamic.Resource {
         ...args,
         sshPrivateKey: pulumi.secret(args.sshPrivateKey),
         bringupModule: require.resolve('./bringup'),
+        ...(args.joinTo ? { controlPlaneJoinModule: require.resolve('./control-plane-join') } : {}),
         adminKubeconfig: undefined,
         apiServerUrl: undefined,
         nodeName: undefined,
