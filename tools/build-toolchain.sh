@@ -7,6 +7,8 @@
 #             CNI plugins, CoreDNS, kube-router (NetworkPolicy enforcer, firewall only), crane (OCI images)
 #   checkers  test-only: kube-bench (+ its cfg/ directory), kube-score, kubesec, and kubectl (the
 #             client kube-bench's policies checks run; k8s.io/kubernetes at the pinned version)
+#   bench     benchmark-only peers, built only when asked for (--only bench), never by the default
+#             build or npm test: Trivy (its misconfiguration scan with the checks compiled into it)
 #
 # Binaries land in a cache outside the repository, keyed by the pinned versions, so every clone
 # on the same machine reuses them:
@@ -21,9 +23,10 @@
 # lanes), HCB_BUILD_JOBS (go build -p, default 2), HCB_BUILD_MEM_MIB (memory budget for the
 # concurrent lanes' estimated peaks; default 80% of MemAvailable).
 #
-# Usage: tools/build-toolchain.sh [--only core|node|checkers]            build what is missing, verify
-#        tools/build-toolchain.sh [--only core|node|checkers] --check    verify only (exit 3 when incomplete)
-#        tools/build-toolchain.sh [--only core|node|checkers] --bin-dir  print the bin directory (exit 3 when not built)
+# Usage: tools/build-toolchain.sh [--only core|node|checkers|bench]            build what is missing, verify
+#        tools/build-toolchain.sh [--only core|node|checkers|bench] --check    verify only (exit 3 when incomplete)
+#        tools/build-toolchain.sh [--only core|node|checkers|bench] --bin-dir  print the bin directory (exit 3 when not built)
+# Without --only: core, node and checkers (not bench).
 set -euo pipefail
 
 # Everything runs inside main so bash parses the whole file before it starts.
@@ -42,7 +45,7 @@ prefix="$cache_root/toolchain/$key"
 bin="$prefix/bin"
 benchcfg="$prefix/share/kube-bench/cfg"
 
-usage() { echo "usage: $0 [--only core|node|checkers] [--bin-dir|--check]"; }
+usage() { echo "usage: $0 [--only core|node|checkers|bench] [--bin-dir|--check]"; }
 mode=build
 only=""
 while [ $# -gt 0 ]; do
@@ -64,11 +67,13 @@ core=(pulumi pulumi-language-nodejs pulumi-resource-kubernetes etcd etcdutl kube
 node=(kube-scheduler kubelet kube-proxy containerd containerd-shim-runc-v2 ctr runc bridge host-local loopback portmap ptp
   coredns kube-router crane)
 checkers=(kube-bench kube-score kubesec kubectl)
+bench=(trivy)
 case "$only" in
   "") binaries=("${core[@]}" "${node[@]}" "${checkers[@]}") ;;
   core) binaries=("${core[@]}") ;;
   node) binaries=("${node[@]}") ;;
   checkers) binaries=("${checkers[@]}") ;;
+  bench) binaries=("${bench[@]}") ;;
   *) usage >&2; exit 2 ;;
 esac
 
@@ -84,7 +89,7 @@ wrapper_of() {
     coredns) echo coredns ;;
     kube-router) echo kube-router ;;
     crane) echo crane ;;
-    kube-bench|kube-score|kubesec) echo "$1" ;;
+    kube-bench|kube-score|kubesec|trivy) echo "$1" ;;
     # Its own wrapper (same k8s.io/kubernetes and replaces as kube): adding it to kube would change
     # kube's go.mod and so rebuild every kube binary; as a lane of its own it builds beside them.
     kubectl) echo kubectl ;;
@@ -108,6 +113,7 @@ expected_version() {
     kube-bench) echo "v$KUBE_BENCH_VERSION" ;;
     kube-score) echo "$KUBE_SCORE_VERSION" ;;
     kubesec) echo "v$KUBESEC_VERSION" ;;
+    trivy) echo "$TRIVY_VERSION" ;;
     *) echo "v$KUBERNETES_VERSION" ;;
   esac
 }
@@ -138,6 +144,8 @@ reported_version() {
       if [ -f "$benchcfg/config.yaml" ]; then "$bin/kube-bench" version 2>/dev/null | head -n 1; fi ;;
     kube-score) "$bin/kube-score" version 2>/dev/null | sed -n 's/^kube-score version: \([^,]*\),.*/\1/p' ;;
     kubesec) "$bin/kubesec" version 2>/dev/null | sed -n 's/^version //p' ;;
+    # An empty cache directory: the version command also describes a cached DB or check bundle.
+    trivy) "$bin/trivy" version --cache-dir /nonexistent/hcb-trivy-cache 2>/dev/null | sed -n 's/^Version: //p' ;;
     *)
       # No version flag (language host, containerd's shim and ctr, CNI plugins): the module
       # version recorded in the binary's build info.
@@ -162,6 +170,7 @@ origin_of() {
     kube-bench) echo "github.com/aquasecurity/kube-bench v$KUBE_BENCH_VERSION" ;;
     kube-score) echo "github.com/zegl/kube-score v$KUBE_SCORE_VERSION" ;;
     kubesec) echo "github.com/controlplaneio/kubesec/v2 v$KUBESEC_VERSION" ;;
+    trivy) echo "github.com/aquasecurity/trivy v$TRIVY_VERSION" ;;
     *) echo "k8s.io/kubernetes v$KUBERNETES_VERSION" ;;
   esac
 }
@@ -185,6 +194,7 @@ pkg_of() {
     kube-bench) echo github.com/aquasecurity/kube-bench ;;
     kube-score) echo github.com/zegl/kube-score/cmd/kube-score ;;
     kubesec) echo github.com/controlplaneio/kubesec/v2 ;;
+    trivy) echo github.com/aquasecurity/trivy/cmd/trivy ;;
     *) echo "k8s.io/kubernetes/cmd/$1" ;;
   esac
 }
@@ -372,6 +382,11 @@ lane_kube-score() {
 lane_kubesec() {
   build kubesec "$here/go/kubesec" "$(pkg_of kubesec)" "-s -w -X github.com/controlplaneio/kubesec/v2/cmd.version=v$KUBESEC_VERSION"
 }
+lane_trivy() {
+  # Trivy's JSON code needs encoding/json/v2, an experiment in this Go (its release build sets it too).
+  GOEXPERIMENT=jsonv2 build trivy "$here/go/trivy" "$(pkg_of trivy)" \
+    "-s -w -X github.com/aquasecurity/trivy/pkg/version/app.ver=$TRIVY_VERSION"
+}
 lane_pulumi() {
   local c pld="-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION"
   for c in "$@"; do
@@ -407,7 +422,7 @@ lane_k8sprovider() {
 # Lanes, longest cold build first, with each lane's estimated peak memory in MiB (measured on
 # 2 cores, see docs/ARCHITECTURE.md).
 lane_order=(k8sprovider:4400 kube:2100 pulumi:1100 coredns:1200 kube-bench:1000 etcd:500 kube-router:900 containerd:700
-  kubectl:1200 kubesec:600 kube-score:700 crane:500 runc:300 cni:200)
+  kubectl:1200 kubesec:600 kube-score:700 crane:500 runc:300 cni:200 trivy:3000)
 
 # Which lanes have work: a binary of the selection that is not verified.
 declare -A todo=()
@@ -471,7 +486,7 @@ for b in "${binaries[@]}"; do verified "$b" || die "$b is not verified after the
 
 {
   echo "{"
-  for b in "${core[@]}" "${node[@]}" "${checkers[@]}"; do
+  for b in "${core[@]}" "${node[@]}" "${checkers[@]}" "${bench[@]}"; do
     [ -x "$bin/$b" ] && printf '  "%s": "%s",\n' "$b" "$(reported_version "$b")"
   done
   printf '  "key": "%s"\n}\n' "$key"
