@@ -67,8 +67,8 @@ export type ClusterTargetArgs =
       /** HCB_HOSTS_DIAL entries (forwarders, bastions), by host name. */
       dial?: Record<string, HostDial>;
       /**
-       * A worker's kubelet settings over the cluster's (a kubeadm patch), e.g. its own cgroupRoot
-       * where hosts share one kernel (the test lab). @default none
+       * A worker's (and a further control plane's) kubelet settings over the cluster's (a kubeadm
+       * patch), e.g. its own cgroupRoot where hosts share one kernel (the test lab). @default none
        */
       workerKubelet?: (host: HostSpec) => Record<string, unknown> | undefined;
     };
@@ -138,11 +138,11 @@ export function validateClusterArgs(args: ClusterArgs, opts: { workersSupported?
     throw new Error(
       `hcb: config "hcb:hosts" has no host with role control-plane (kubeadm init needs one). Fix: pulumi config set --path 'hosts[0].role' control-plane`,
     );
-  if (cps.length > 1) {
+  if (cps.length > 1 && !t.hosts.controlPlaneEndpoint) {
     const { h, i } = cps[1];
     throw new Error(
-      `hcb: config "hcb:hosts[${i}]" (host "${h.name}") is a second control plane; joining further control planes is not built yet, the hosts target brings up one. ` +
-        `Fix: pulumi config set --path 'hosts[${i}].role' worker, or remove the entry (pulumi config rm --path 'hosts[${i}]')`,
+      `hcb: config "hcb:hosts[${i}]" (host "${h.name}") is a further control plane, but "hcb:controlPlaneEndpoint" is not set (kubeadm joins control planes only to a cluster with a stable endpoint). ` +
+        'Fix: pulumi config set hcb:controlPlaneEndpoint <load balancer>:6443',
     );
   }
   const workersSupported = opts.workersSupported ?? true;
@@ -211,6 +211,8 @@ export class Cluster extends pulumi.ComponentResource {
   public readonly controlPlaneHost?: HostControlPlaneResource;
   /** The hosts target's workers. */
   public readonly workers: HostWorkerResource[] = [];
+  /** The hosts target's further control planes (kubeadm join with the controlPlane section). */
+  public readonly controlPlaneJoins: HostControlPlaneResource[] = [];
   /** The hosts target's pod network and node services (kube-proxy, NetworkPolicy enforcer). */
   public readonly network?: HostsNetworkResource;
 
@@ -273,6 +275,29 @@ export class Cluster extends pulumi.ComponentResource {
         if (h.role !== 'worker') return;
         const patch = t.workerKubelet?.(h);
         this.workers.push(
+      // Further control planes (stacked etcd) join one after the other (etcd adds one member at a
+      // time); removing one from hcb:hosts checks quorum, drains and deletes its Node, removes its
+      // etcd member and resets it. They use the same kubelet patch as workers (own cgroup parent).
+      let previous: HostControlPlaneResource = this.controlPlaneHost;
+      hosts.forEach((h, i) => {
+        if (h.role !== 'control-plane' || i === cpIndex) return;
+        const patch = t.workerKubelet?.(h);
+        previous = new HostControlPlaneResource(
+          `host-${h.name}`,
+          {
+            host: endpoint(h),
+            joinTo: endpoint(cp),
+            sshPrivateKey: pulumi.secret(t.sshPrivateKey),
+            binDir: t.binDir,
+            workDir: t.workDir,
+            nodeFiles: args.blueprint.nodeFiles,
+            podNetwork: hostPodNetwork(i),
+            ...(patch ? { kubeletConfigPatch: patch } : {}),
+          },
+          { parent: this, dependsOn: [previous] },
+        );
+        this.controlPlaneJoins.push(previous);
+      });
           new HostWorkerResource(
             `worker-${h.name}`,
             {
@@ -300,7 +325,7 @@ export class Cluster extends pulumi.ComponentResource {
           workDir: t.workDir,
           nodeFiles: args.blueprint.nodeFiles,
         },
-        { parent: this, dependsOn: [this.controlPlaneHost, ...this.workers] },
+        { parent: this, dependsOn: [this.controlPlaneHost, ...this.controlPlaneJoins, ...this.workers] },
       );
       // The baseline's NetworkPolicies are enforced when `up` has applied them.
       applyAfter = [this.network];

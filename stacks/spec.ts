@@ -62,6 +62,7 @@ export const STACK_CONFIG_KEYS = [
   'admissionModes',
 ] as const;
 
+  'controlPlaneEndpoint',
 const ADMISSION_MODES: readonly AdmissionPolicyMode[] = ['enforce', 'dry-run'];
 
 /**
@@ -184,7 +185,7 @@ export function stackSpec(get: ConfigReader): StackSpec {
   const stateDir = str('stateDir', '');
   const hosts = target === 'hosts' ? hostsTarget(get) : undefined;
   if (target !== 'hosts') {
-    for (const key of ['hosts', 'sshPrivateKey']) {
+    for (const key of ['hosts', 'sshPrivateKey', 'controlPlaneEndpoint']) {
       if (get(key) !== undefined)
         throw new Error(
           `hcb: config "hcb:${key}" is set but hcb:target is ${target}, which does not read it. Fix: pulumi config rm hcb:${key} (or pulumi config set hcb:target hosts)`,
@@ -203,7 +204,7 @@ export function stackSpec(get: ConfigReader): StackSpec {
 
 /** The hosts target's keys: the host list, and the private key (present, a secret, well-formed). */
 function hostsTarget(get: ConfigReader): HostsTargetSpec {
-  const hosts = parseHostsConfig(get('hosts'));
+  const hosts = parseHostsConfig(get('hosts'), get('controlPlaneEndpoint'));
   const key = get('sshPrivateKey');
   const fix = 'Fix: pulumi config set --secret hcb:sshPrivateKey < ~/.ssh/<key>';
   if (key === undefined)

@@ -103,6 +103,17 @@ export function hostsBlueprintSpec(
         cgroupDriver: 'cgroupfs',
         cgroupRoot: `/hcb-hosts-${opts.stack}`,
         ...(opts.cgroupV1 ? { failCgroupV1: false } : {}),
+      // hcb:controlPlaneEndpoint (the load balancer of several control planes): kubeadm's
+      // controlPlaneEndpoint and a SAN of the API server's certificate.
+      ...(hosts.controlPlaneEndpoint
+        ? {
+            controlPlaneEndpoint: hosts.controlPlaneEndpoint.text,
+            certSANs: [
+              ...(cp.certSANs ?? []).filter((s) => s !== hosts.controlPlaneEndpoint!.host),
+              hosts.controlPlaneEndpoint.host,
+            ],
+          }
+        : {}),
         ...cp.kubelet,
       },
       // kube-proxy leaves the host's conntrack table size (nf_conntrack_max, one value for the whole

@@ -62,8 +62,13 @@ describe('validateClusterArgs', () => {
       hosts: [host('cp1', '198.18.4.11', 'control-plane'), host('cp2', '198.18.4.12', 'control-plane')],
     };
     expect(() => validateClusterArgs(hostsArgs(two))).toThrow(
-      /hcb:hosts\[1\]" \(host "cp2"\) is a second control plane.*Fix: pulumi config set --path 'hosts\[1\]\.role' worker/,
+      /hcb:hosts\[1\]" \(host "cp2"\) is a further control plane, but "hcb:controlPlaneEndpoint" is not set.*Fix: pulumi config set hcb:controlPlaneEndpoint/,
     );
+    expect(() =>
+      validateClusterArgs(
+        hostsArgs({ ...two, controlPlaneEndpoint: { host: '198.18.4.2', port: 6443, text: '198.18.4.2:6443' } }),
+      ),
+    ).not.toThrow();
     const worker: HostsTargetSpec = {
       hosts: [host('cp1', '198.18.4.11', 'control-plane'), host('w1', '198.18.4.12', 'worker')],
     };
