@@ -71,6 +71,7 @@ export type {
   NormalFrameworks,
   JsonReport,
   JsonResult,
+  FixStep,
   ReportDiff,
   ResultsFile,
   DiffMeta,

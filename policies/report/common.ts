@@ -3,7 +3,7 @@
  * order of findings, framework references in one normal form and a per-control roll-up.
  * Everything here is pure: the same findings give the same output, byte for byte.
  */
-import { type Remediation, remediationText } from '../control';
+import { type Remediation, type RemediationStep, remediationText, stepProps } from '../control';
 import { Finding, Framework, FRAMEWORKS, FrameworkRefs, ObjectRef, Severity, SEVERITIES, Status } from '../model';
 
 /** What a report needs to know about a control (a subset of the catalogue's Control). */
@@ -238,6 +238,17 @@ export function remediationOf(f: Finding, controls: Map<string, ControlInfo>): s
   if (f.remediation !== undefined) return f.remediation;
   const r = controls.get(f.control)?.remediation;
   return r === undefined ? undefined : remediationText(r);
+}
+
+/** One remediation step as machine-readable reports write it: construct and props to change (null and [] outside the constructs) and what to do. */
+export interface FixStep {
+  construct: string | null;
+  props: string[];
+  text: string;
+}
+
+export function toFixStep(s: RemediationStep): FixStep {
+  return { construct: s.construct ?? null, props: stepProps(s), text: s.text };
 }
 
 /** `manifests/app.yaml:12`, or '' when the finding has no file. */

@@ -5,7 +5,7 @@
  * moving an object in its file does not turn one failure into a new one plus a fixed one.
  */
 import { Severity, Status, SEVERITIES } from '../model';
-import { compareByUrgency, compareText, isFailing, STATUS_LABELS } from './common';
+import { compareByUrgency, compareText, FixStep, isFailing, STATUS_LABELS } from './common';
 import { JsonResult } from './json';
 
 export interface ResultsFile {
@@ -55,8 +55,23 @@ export function parseResultsFile(text: string, name: string): ResultsFile {
         constructPath: typeof r.object?.constructPath === 'string' ? r.object.constructPath : null,
       },
       message: typeof r.message === 'string' ? r.message : '',
+      // Older result files have no remediation; a malformed one is dropped rather than trusted.
+      remediation: typeof r.remediation === 'string' ? r.remediation : null,
+      fix: Array.isArray(r.fix) ? r.fix.filter(isFixStep) : [],
     })),
   };
+}
+
+function isFixStep(s: unknown): s is FixStep {
+  const x = s as Partial<FixStep> | null;
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    (x.construct === null || typeof x.construct === 'string') &&
+    Array.isArray(x.props) &&
+    x.props.every((p) => typeof p === 'string') &&
+    typeof x.text === 'string'
+  );
 }
 
 export function subjectKey(r: JsonResult): string {

@@ -2,10 +2,23 @@
  * The machine-readable result: `{ results: [...], summary: {...} }`. Every result has the same
  * keys (unknown values are null, all five framework keys are present), STIG IDs are V-nnnnnn,
  * and results are sorted, so two runs over the same input are byte-identical and diffable
- * with `hcb report`.
+ * with `hcb report`. Results that need action (fail, error, accepted) carry the remediation as
+ * text and as structured steps (`fix`: construct, props, text), as `hcb controls --format json`
+ * and the SARIF rules do; other results carry `null` and `[]`.
  */
+import { type RemediationStep, remediationSteps, remediationText } from '../control';
 import { Finding, Framework, Severity, Status } from '../model';
-import { normalizeFrameworks, ReportMeta, ReportSummary, sortFindings } from './common';
+import {
+  ControlInfo,
+  controlIndex,
+  FixStep,
+  isFailing,
+  normalizeFrameworks,
+  ReportMeta,
+  ReportSummary,
+  sortFindings,
+  toFixStep,
+} from './common';
 
 export interface JsonResult {
   control: string;
@@ -23,6 +36,10 @@ export interface JsonResult {
     constructPath: string | null;
   };
   message: string;
+  /** What to do, as one text; null for results that need no action (pass, not-applicable, not-evaluated). */
+  remediation: string | null;
+  /** The same remediation as steps; [] when `remediation` is null. */
+  fix: FixStep[];
 }
 
 export interface JsonReport {
@@ -30,8 +47,29 @@ export interface JsonReport {
   summary: ReportSummary;
 }
 
-export function toJsonResult(f: Finding): JsonResult {
+/** A result needs action when it fails, errs, or is accepted only until its exception expires. */
+function needsAction(f: Finding): boolean {
+  return isFailing(f.status) || f.status === 'accepted';
+}
+
+/**
+ * The finding's remediation as steps: the catalogue's structured steps when the finding carries
+ * the catalogue's text (or none), otherwise the finding's own text as one step without construct.
+ */
+function findingRemediation(f: Finding, controls: ReadonlyMap<string, ControlInfo>): RemediationStep[] {
+  const fromCatalogue = controls.get(f.control)?.remediation;
+  const own = f.remediation;
+  const useCatalogue = fromCatalogue !== undefined && (own === undefined || own === remediationText(fromCatalogue));
+  return remediationSteps(useCatalogue ? fromCatalogue : own);
+}
+
+/**
+ * One finding as a JSON result. `controls` (the catalogue, as reports receive it in
+ * `ReportMeta.controls`) gives the remediation its structure; without it the finding's text is one step.
+ */
+export function toJsonResult(f: Finding, controls: ReadonlyMap<string, ControlInfo> = new Map()): JsonResult {
   const o = f.object ?? {};
+  const steps = needsAction(f) ? findingRemediation(f, controls) : [];
   return {
     control: f.control,
     status: f.status,
@@ -47,12 +85,15 @@ export function toJsonResult(f: Finding): JsonResult {
       constructPath: o.constructPath ?? null,
     },
     message: f.message,
+    remediation: steps.length > 0 ? remediationText(steps) : null,
+    fix: steps.map(toFixStep),
   };
 }
 
-// meta is part of every renderer's signature; the JSON result deliberately carries none of it
-// (no time, no tool version) so that it only changes when the findings do.
-export function renderJson(findings: readonly Finding[], summary: ReportSummary, _meta: ReportMeta = {}): string {
-  const report: JsonReport = { results: sortFindings(findings).map(toJsonResult), summary };
+// The JSON result carries no metadata of the run (no time, no tool version), so that it only
+// changes when the findings do; meta's catalogue only gives remediations their structure.
+export function renderJson(findings: readonly Finding[], summary: ReportSummary, meta: ReportMeta = {}): string {
+  const controls = controlIndex(meta);
+  const report: JsonReport = { results: sortFindings(findings).map((f) => toJsonResult(f, controls)), summary };
   return `${JSON.stringify(report, null, 2)}\n`;
 }

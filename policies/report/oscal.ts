@@ -58,9 +58,11 @@ export function renderOscal(findings: readonly Finding[], summary: ReportSummary
     const observationIds: string[] = [];
     const riskIds: string[] = [];
     r.findings.forEach((f, index) => {
-      // The observation's identity predates constructPath in the JSON result: keep it out of the key.
-      const { constructPath: _constructPath, ...object } = toJsonResult(f).object;
-      const key = JSON.stringify({ ...toJsonResult(f), object });
+      // The observation's identity predates constructPath, remediation and fix in the JSON result:
+      // keep them out of the key, so the UUIDs stay what earlier versions wrote.
+      const { remediation: _remediation, fix: _fix, ...result } = toJsonResult(f);
+      const { constructPath: _constructPath, ...object } = result.object;
+      const key = JSON.stringify({ ...result, object });
       const obsId = id('observation', key, String(index));
       observationIds.push(obsId);
       const subject = objectLabel(f.object);

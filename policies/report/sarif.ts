@@ -5,7 +5,7 @@
  * not-evaluated findings produce no result: SARIF results are problems.
  */
 import { createHash } from 'crypto';
-import { remediationSteps, remediationText, stepProps } from '../control';
+import { remediationSteps, remediationText } from '../control';
 import { Finding, Framework, FRAMEWORKS, Severity } from '../model';
 import {
   compareText,
@@ -20,6 +20,7 @@ import {
   ReportSummary,
   rollUpControls,
   sortFindings,
+  toFixStep,
   toolName,
 } from './common';
 import { STDIN_NAME } from '../input/types';
@@ -85,11 +86,7 @@ export function renderSarif(findings: readonly Finding[], _summary: ReportSummar
       // The structured form for tools: which construct and prop to change (steps without a construct are left out).
       const fix = remediationSteps(remediation).filter((s) => s.construct !== undefined);
       if (fix.length > 0) {
-        (rule.properties as Record<string, unknown>).fix = fix.map((s) => ({
-          construct: s.construct,
-          props: stepProps(s),
-          text: s.text,
-        }));
+        (rule.properties as Record<string, unknown>).fix = fix.map(toFixStep);
       }
     }
     return rule;
