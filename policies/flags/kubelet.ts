@@ -374,11 +374,38 @@ function sourcePath(d: Document): string | undefined {
  * --config names (its source path), or else the one written in the same input file as the process
  * document (an input that describes one kubelet as a process and its file together).
  */
-function processConfigFile(p: Document, config: string, files: readonly Document[]): Document | undefined {
-  return (
-    files.find((d) => sourcePath(d) === config) ??
-    (p.source?.file !== undefined ? files.find((d) => d.source?.file === p.source?.file) : undefined)
-  );
+function processConfigFile(p: Document, config: string, files: FileIndex): Document | undefined {
+  return files.byPath.get(config) ?? (p.source?.file !== undefined ? files.byFile.get(p.source.file) : undefined);
+}
+
+/** KubeletConfiguration documents by source path and by input file (the first in input order of each). */
+interface FileIndex {
+  byPath: Map<string, Document>;
+  byFile: Map<string, Document>;
+}
+
+function indexFiles(files: readonly Document[]): FileIndex {
+  const index: FileIndex = { byPath: new Map(), byFile: new Map() };
+  for (const d of files) {
+    const p = sourcePath(d);
+    if (p !== undefined && !index.byPath.has(p)) index.byPath.set(p, d);
+    const f = d.source?.file;
+    if (f !== undefined && !index.byFile.has(f)) index.byFile.set(f, d);
+  }
+  return index;
+}
+
+/** Documents grouped by the input file they were read from, in input order. */
+function byInputFile(docs: readonly Document[]): Map<string, Document[]> {
+  const out = new Map<string, Document[]>();
+  for (const d of docs) {
+    const f = d.source?.file;
+    if (f === undefined) continue;
+    const list = out.get(f);
+    if (list) list.push(d);
+    else out.set(f, [d]);
+  }
+  return out;
 }
 
 /** A listing of a kubelet's drop-in directory (`hcb verify` writes it; an audit input may carry it). */
@@ -438,20 +465,9 @@ function dropinRefusal(config: unknown): string | undefined {
  * here), or else KubeletConfiguration documents read from files under that (absolute) directory.
  * With neither, the result is not-evaluated.
  */
-function resolveDropins(
-  dir: string,
-  owner: Document | undefined,
-  docs: readonly Document[],
-  isKind: IsKind,
-  mainFiles: ReadonlySet<Document>,
-): DropinResolution {
+function resolveDropins(dir: string, owner: Document | undefined, src: DropinSource): DropinResolution {
   const want = cleanPath(dir);
-  const listings = docs.filter(
-    (d) =>
-      isKind(d, KUBELET_CONFIG_DIRECTORY_KIND, 'hcb.dev') &&
-      typeof (d.object as Dict).path === 'string' &&
-      cleanPath((d.object as Dict).path as string) === want,
-  );
+  const listings = src.listings.get(want) ?? [];
   const listing =
     listings.find((d) => owner?.source?.file !== undefined && d.source?.file === owner.source.file) ?? listings[0];
   if (listing) {
@@ -485,36 +501,73 @@ function resolveDropins(
     return out;
   }
   if (want.startsWith('/')) {
-    const byPath = new Map<string, { name: string; docs: Document[] }>();
-    for (const d of docs) {
-      if (!isKind(d, DROPIN_KIND, 'kubelet.config.k8s.io') || mainFiles.has(d)) continue;
-      const p = sourcePath(d);
-      const name = p === undefined ? undefined : nameUnder(want, p);
-      if (name === undefined) continue;
-      const e = byPath.get(p as string) ?? { name, docs: [] };
-      e.docs.push(d);
-      byPath.set(p as string, e);
-    }
-    if (byPath.size > 0) {
-      const out: DropinResolution = { dropins: [], skipped: [], used: [...byPath.values()].flatMap((e) => e.docs) };
-      for (const [p, e] of [...byPath].sort(([, a], [, b]) => walkOrder(a.name, b.name))) {
-        if (!isDropinName(e.name)) {
-          out.skipped.push(p);
-          continue;
-        }
-        // The kubelet decodes one object per file.
-        if (e.docs.length > 1) {
-          out.problem ??= {
-            status: 'not-evaluated',
-            message: `Not evaluated: the drop-in ${p} holds ${e.docs.length} documents`,
-          };
-          continue;
-        }
-        out.dropins.push({ path: p, config: e.docs[0].object as Dict });
-      }
-      return out;
-    }
+    // The same directory gives the same drop-ins whoever reads it: computed once per directory.
+    const cached = src.byDirectory.get(dir);
+    if (cached) return cached;
+    const found = dropinsFromFiles(dir, want, src.candidates);
+    src.byDirectory.set(dir, found);
+    return found;
   }
+  return noDropins(dir);
+}
+
+/**
+ * The documents drop-ins are looked up in, indexed once per kubeletSubjects call: listings by
+ * their directory, and the KubeletConfiguration documents that are no kubelet's main file.
+ */
+interface DropinSource {
+  listings: Map<string, Document[]>;
+  candidates: Document[];
+  byDirectory: Map<string, DropinResolution>;
+}
+
+function dropinSource(docs: readonly Document[], isKind: IsKind, mainFiles: ReadonlySet<Document>): DropinSource {
+  const src: DropinSource = { listings: new Map(), candidates: [], byDirectory: new Map() };
+  for (const d of docs) {
+    if (isKind(d, KUBELET_CONFIG_DIRECTORY_KIND, 'hcb.dev') && typeof (d.object as Dict).path === 'string') {
+      const key = cleanPath((d.object as Dict).path as string);
+      const list = src.listings.get(key);
+      if (list) list.push(d);
+      else src.listings.set(key, [d]);
+    } else if (isKind(d, DROPIN_KIND, 'kubelet.config.k8s.io') && !mainFiles.has(d)) src.candidates.push(d);
+  }
+  return src;
+}
+
+/** Drop-ins from KubeletConfiguration documents read from files under the absolute directory `want`. */
+function dropinsFromFiles(dir: string, want: string, candidates: readonly Document[]): DropinResolution {
+  const byPath = new Map<string, { name: string; docs: Document[] }>();
+  for (const d of candidates) {
+    const p = sourcePath(d);
+    const name = p === undefined ? undefined : nameUnder(want, p);
+    if (name === undefined) continue;
+    const e = byPath.get(p as string) ?? { name, docs: [] };
+    e.docs.push(d);
+    byPath.set(p as string, e);
+  }
+  if (byPath.size > 0) {
+    const out: DropinResolution = { dropins: [], skipped: [], used: [...byPath.values()].flatMap((e) => e.docs) };
+    for (const [p, e] of [...byPath].sort(([, a], [, b]) => walkOrder(a.name, b.name))) {
+      if (!isDropinName(e.name)) {
+        out.skipped.push(p);
+        continue;
+      }
+      // The kubelet decodes one object per file.
+      if (e.docs.length > 1) {
+        out.problem ??= {
+          status: 'not-evaluated',
+          message: `Not evaluated: the drop-in ${p} holds ${e.docs.length} documents`,
+        };
+        continue;
+      }
+      out.dropins.push({ path: p, config: e.docs[0].object as Dict });
+    }
+    return out;
+  }
+  return noDropins(dir);
+}
+
+function noDropins(dir: string): DropinResolution {
   return {
     dropins: [],
     skipped: [],
@@ -534,7 +587,7 @@ export function unevaluableKubeletProcesses(
   docs: readonly Document[],
   isKind: IsKind,
 ): Array<{ document: Document; reason: string }> {
-  const files = docs.filter((d) => isKind(d, 'KubeletConfiguration', 'kubelet.config.k8s.io'));
+  const files = indexFiles(docs.filter((d) => isKind(d, 'KubeletConfiguration', 'kubelet.config.k8s.io')));
   const out: Array<{ document: Document; reason: string }> = [];
   for (const p of docs.filter((d) => isKind(d, KUBELET_PROCESS_KIND, 'hcb.dev'))) {
     const flags = parseKubeletCommandLine(processArgs(p));
@@ -555,17 +608,15 @@ function processArgs(p: Document): string[] {
 function withDropins(
   inputs: KubeletInputs,
   owner: Document | undefined,
-  docs: readonly Document[],
-  isKind: IsKind,
-  mainFiles: ReadonlySet<Document>,
+  src: () => DropinSource,
   used: Set<Document>,
 ): Omit<KubeletSubject, 'document' | 'flagsFrom'> {
   const first = effectiveKubeletConfig(inputs);
   if (first.dropinDir === undefined) return first;
-  const r = resolveDropins(first.dropinDir, owner, docs, isKind, mainFiles);
+  const r = resolveDropins(first.dropinDir, owner, src());
   for (const d of r.used) used.add(d);
   const eff = r.dropins.length > 0 ? effectiveKubeletConfig({ ...inputs, dropins: r.dropins }) : first;
-  const out: Omit<KubeletSubject, 'document' | 'flagsFrom'> = { ...eff, skippedDropins: r.skipped };
+  const out: Omit<KubeletSubject, 'document' | 'flagsFrom'> = { ...eff, skippedDropins: [...r.skipped] };
   if (r.dropins.length === 0) out.dropins = [];
   if (r.problem) out.problem = r.problem;
   return out;
@@ -573,8 +624,9 @@ function withDropins(
 
 /**
  * Every kubelet the input describes: each KubeletConfiguration with the kubeletExtraArgs of each
- * InitConfiguration/JoinConfiguration in the input (kubeadm gives the same file to every node and
- * the registration's flags to that node), or alone when there is none. A KubeletConfiguration
+ * InitConfiguration/JoinConfiguration of its own input file (kubeadm's --config file) and of each
+ * one in an input file that holds no KubeletConfiguration (kubeadm gives the cluster's file to
+ * every node that joins, and the registration's flags to that node), or alone when there is none. A KubeletConfiguration
  * that an observed KubeletProcess reads (its --config names the file the document was read
  * from) is that process's kubelet: the process's flags apply, and no registration's. A process
  * without --config is a kubelet of its own (command-line defaults). Drop-ins of --config-dir are
@@ -582,6 +634,7 @@ function withDropins(
  */
 export function kubeletSubjects(docs: readonly Document[], isKind: IsKind): KubeletSubject[] {
   const allFiles = docs.filter((d) => isKind(d, 'KubeletConfiguration', 'kubelet.config.k8s.io'));
+  const fileIndex = indexFiles(allFiles);
   const out: KubeletSubject[] = [];
   const observed = new Set<Document>();
   const processes: Array<{ p: Document; flags: Array<[string, string]>; file?: Document }> = [];
@@ -592,33 +645,51 @@ export function kubeletSubjects(docs: readonly Document[], isKind: IsKind): Kube
       processes.push({ p, flags });
       continue;
     }
-    const f = processConfigFile(p, config, allFiles);
+    const f = processConfigFile(p, config, fileIndex);
     if (!f) continue; // unevaluableKubeletProcesses reports it
     observed.add(f);
     processes.push({ p, flags, file: f });
   }
   const used = new Set<Document>();
+  let dropins: DropinSource | undefined;
+  const src = (): DropinSource => (dropins ??= dropinSource(docs, isKind, observed));
   for (const { p, flags, file } of processes) {
     const inputs: KubeletInputs = file
       ? { file: file.object as Dict, flags }
       : { file: {}, flags, commandLineDefaults: true };
-    out.push({ document: file ?? p, flagsFrom: p, ...withDropins(inputs, p, docs, isKind, observed, used) });
+    out.push({ document: file ?? p, flagsFrom: p, ...withDropins(inputs, p, src, used) });
   }
   const registrations = docs.filter(
     (d) => isKind(d, 'InitConfiguration', 'kubeadm.k8s.io') || isKind(d, 'JoinConfiguration', 'kubeadm.k8s.io'),
   );
   const clusterConfigs = docs.filter((d) => isKind(d, 'ClusterConfiguration', 'kubeadm.k8s.io'));
+  const candidates = allFiles.filter((d) => !observed.has(d));
+  // Everything below is indexed by input file once, so the subjects cost what the input holds
+  // (each configuration paired with the whole input's registrations grew with its square).
+  const regsByFile = byInputFile(registrations);
+  const clusterByFile = byInputFile(clusterConfigs);
+  const configFiles = new Set(candidates.map((d) => d.source?.file));
+  const regIndex = new Map(registrations.map((r, i) => [r, i]));
+  const unplaced = registrations.filter((r) => r.source?.file === undefined || !configFiles.has(r.source.file));
   const regSubjects: Array<{ f: Document; r?: Document; inputs: KubeletInputs }> = [];
-  for (const f of allFiles.filter((d) => !observed.has(d))) {
+  for (const f of candidates) {
     // kubeadm reads a KubeletConfiguration from the same --config file as its own documents.
     const file = f.source?.file;
-    const sameFile = (d: Document) => file !== undefined && d.source?.file === file;
-    const viaKubeadm = [...registrations, ...clusterConfigs].some(sameFile);
-    const cluster = clusterConfigs.find(sameFile) ?? clusterConfigs[0];
+    const sameRegs = file !== undefined ? (regsByFile.get(file) ?? []) : [];
+    const sameCluster = file !== undefined ? clusterByFile.get(file) : undefined;
+    const viaKubeadm = sameRegs.length > 0 || sameCluster !== undefined;
+    const cluster = sameCluster?.[0] ?? clusterConfigs[0];
     const kubeadmCertificatesDir = viaKubeadm
       ? (asString(cluster?.object.certificatesDir) ?? '/etc/kubernetes/pki')
       : undefined;
-    const regs = registrations.length === 0 ? [undefined] : registrations;
+    // The registrations of its own kubeadm --config file, and those in files that hold no
+    // KubeletConfiguration (a join's node gets the configuration its cluster's init uploaded),
+    // in input order; with none, the file is a kubelet of its own.
+    const mine =
+      sameRegs.length === 0
+        ? unplaced
+        : [...new Set([...sameRegs, ...unplaced])].sort((a, b) => (regIndex.get(a) ?? 0) - (regIndex.get(b) ?? 0));
+    const regs = mine.length === 0 ? [undefined] : mine;
     for (const r of regs) {
       const args = r ? readExtraArgs(get(r.object, 'nodeRegistration.kubeletExtraArgs')) : [];
       const inputs: KubeletInputs = { file: f.object as Dict, flags: args };
@@ -627,7 +698,7 @@ export function kubeletSubjects(docs: readonly Document[], isKind: IsKind): Kube
     }
   }
   // Drop-ins first, so that documents used as drop-ins are not taken for kubelets of their own.
-  const resolved = regSubjects.map((s) => ({ s, eff: withDropins(s.inputs, s.r, docs, isKind, observed, used) }));
+  const resolved = regSubjects.map((s) => ({ s, eff: withDropins(s.inputs, s.r, src, used) }));
   for (const { s, eff } of resolved) {
     if (used.has(s.f)) continue;
     const sub: KubeletSubject = s.r ? { document: s.f, flagsFrom: s.r, ...eff } : { document: s.f, ...eff };
