@@ -2,6 +2,7 @@ import { promises as fs } from 'fs';
 import * as path from 'path';
 import { AuditEngine, DEFAULT_FAIL_ON, ENGINE_ERROR_CONTROL, failsRun, runAudit } from '../../../cli/commands/audit';
 import { CATALOGUE } from '../../../policies/catalogue';
+import { remediationSteps, remediationText, stepProps } from '../../../policies/control';
 import { ControlException, Document, Finding, Framework, Severity } from '../../../policies/model';
 import { JsonReport } from '../../../policies/report';
 import { parseXml } from '../report/xml-parse';
@@ -306,6 +307,18 @@ describe('hcb audit with the real catalogue', () => {
       object: { kind: 'ClusterConfiguration', file: 'kubeadm.yaml', line: 1 },
     });
     for (const x of results) expect(x.frameworks.stig.length).toBeGreaterThan(0);
+    // The failure carries the catalogue's structured remediation: the same steps, a construct and its props.
+    const failed = results.find((x) => x.control === anonymous!.id)!;
+    expect(failed.fix).toEqual(
+      remediationSteps(anonymous!.remediation).map((s) => ({
+        construct: s.construct ?? null,
+        props: stepProps(s),
+        text: s.text,
+      })),
+    );
+    expect(failed.fix.some((s) => s.construct !== null && s.props.length > 0)).toBe(true);
+    expect(failed.remediation).toBe(remediationText(anonymous!.remediation));
+    for (const x of results.filter((y) => y.status === 'pass')) expect([x.remediation, x.fix]).toEqual([null, []]);
 
     const exc = `- control: ${anonymous!.id}\n  scope: {kind: ClusterConfiguration}\n  justification: lab cluster\n  owner: me\n  expires: 2099-12-31\n`;
     const accepted = await audit(
