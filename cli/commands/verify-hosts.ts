@@ -11,7 +11,10 @@
  * `--host-key FILE` and `--ssh-key FILE` names one control-plane host without Pulumi.
  * `HCB_HOSTS_DIAL` (stacks/hosts/target.ts) overrides where SSH and the API are dialled.
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import type { Finding, NodeFile } from '../../policies/model';
+import { type ParsedOptions, UsageError } from '../options';
 import { readerFromPulumiConfigJson, stackSpec } from '../../stacks/spec';
 import type { HostSpec } from '../../stacks/hosts/config';
 import { parseHostKey } from '../../stacks/hosts/config';
@@ -25,6 +28,66 @@ export interface HostsVerifyArgs {
   hostName?: string;
   hostKey?: string;
   sshKey?: string;
+}
+
+/** The value options of hcb verify that choose and reach the hosts target (parsed by cli/options.ts parseOptions in verify.ts). */
+export const HOSTS_VERIFY_VALUES = ['stack', 'host', 'host-key', 'ssh-key', 'host-name'] as const;
+
+/**
+ * The hosts target from hcb verify's parsed options: when --stack or --host is given or the
+ * --stack-config names hcb:target hosts; undefined for the local target. Mixed or incomplete
+ * choices, and a --host that is not [USER@]ADDRESS[:PORT], are UsageErrors (exit 2 with the usage).
+ */
+export function hostsVerifyChoice(
+  o: Pick<ParsedOptions, 'value'>,
+  stateDirGiven: boolean,
+): HostsVerifyArgs | undefined {
+  const value = (n: string) => o.value(n);
+  const stackConfig = value('stack-config');
+  let configIsHosts = false;
+  if (stackConfig !== undefined && value('stack') === undefined && value('host') === undefined) {
+    try {
+      configIsHosts = stackConfigIsHosts(JSON.parse(fs.readFileSync(stackConfig, 'utf8')) as unknown);
+    } catch {
+      configIsHosts = false; // the local path reads it and reports what is wrong
+    }
+  }
+  const chosen = [value('stack'), value('host'), configIsHosts ? stackConfig : undefined].filter(
+    (x) => x !== undefined,
+  ).length;
+  if (chosen === 0) {
+    for (const n of ['host-key', 'ssh-key', 'host-name'])
+      if (value(n) !== undefined)
+        throw new UsageError(`--${n} goes with --stack, --stack-config of a hosts stack, or --host`);
+    return undefined;
+  }
+  if (chosen > 1 || (stackConfig !== undefined && !configIsHosts))
+    throw new UsageError('give exactly one of --stack NAME, --stack-config FILE or --host [USER@]ADDRESS[:PORT]');
+  if (stateDirGiven)
+    throw new UsageError('--state-dir names a local cluster; the hosts target takes --stack, --stack-config or --host');
+  if (value('host') === undefined && (value('host-key') !== undefined || value('host-name') !== undefined))
+    throw new UsageError('--host-key and --host-name go with --host (a stack names its hosts and their keys)');
+  if (value('host') !== undefined && !value('host-key'))
+    throw new UsageError('--host needs --host-key FILE: host keys are pinned, never trusted on first use');
+  if (value('host') !== undefined && !value('ssh-key'))
+    throw new UsageError('--host needs --ssh-key FILE (the private key the host authorises)');
+  const host = value('host');
+  if (host !== undefined) {
+    try {
+      parseHostArg(host);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
+  const abs = (v: string | undefined) => (v === undefined ? undefined : path.resolve(v));
+  return {
+    stack: value('stack'),
+    stackConfig: configIsHosts ? abs(stackConfig) : undefined,
+    host,
+    hostName: value('host-name'),
+    hostKey: abs(value('host-key')),
+    sshKey: abs(value('ssh-key')),
+  };
 }
 
 /** A stack config file that names the hosts target (read leniently: anything else is the local path's to judge). */
@@ -90,7 +153,6 @@ export async function runHostsVerify(
   let input: string;
   if (a.host !== undefined) {
     const h = parseHostArg(a.host);
-    const fs = await import('fs');
     const keyLine = fs.readFileSync(a.hostKey!, 'utf8').trim().split('\n')[0];
     parseHostKey(keyLine);
     hosts = [

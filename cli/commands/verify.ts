@@ -4,7 +4,6 @@
  * blueprint's namespaces read back through the API — plus behavioural probes (anonymous
  * request, TLS 1.1 and weak-cipher handshakes, pprof). Same formats and exit codes as audit.
  */
-import * as fs from 'fs';
 import * as path from 'path';
 import { Command } from '../command';
 import { noPositional, oneOf, parseOptions, UsageError, usageFailure } from '../options';
@@ -18,7 +17,7 @@ import { ioError, printable } from '../fs-safe';
 import { loadStackConfig } from '../stack-config';
 import { verifyLocalCluster } from '../../stacks/local/verify';
 import { DEFAULT_FAIL_ON, FAIL_ON_LEVELS, FailOn, failsRun, writeFileAtomic } from './audit';
-import { stackConfigIsHosts, type HostsVerifyArgs } from './verify-hosts';
+import { HOSTS_VERIFY_VALUES, hostsVerifyChoice, type HostsVerifyArgs } from './verify-hosts';
 
 /**
  * Control id of the findings for what verify expected and did not observe (a component not
@@ -39,50 +38,6 @@ export function notObservedFindings(missing: readonly string[], stateDir: string
     remediation:
       'Start the local cluster (`npm run up`, or `hcb cluster up` for the control plane alone) with this state directory, or pass the --state-dir and --stack-config of the cluster to verify.',
   }));
-}
-
-/** The hosts options of hcb verify (cli/commands/verify-hosts.ts). */
-const HOSTS_VALUES = ['stack', 'host', 'host-key', 'ssh-key', 'host-name'];
-
-/** The hosts target when --stack or --host is given or the --stack-config names hcb:target hosts; usage errors for mixed choices. */
-function hostsChoice(value: (n: string) => string | undefined, stateDirGiven: boolean): HostsVerifyArgs | undefined {
-  const stackConfig = value('stack-config');
-  let configIsHosts = false;
-  if (stackConfig !== undefined && value('stack') === undefined && value('host') === undefined) {
-    try {
-      configIsHosts = stackConfigIsHosts(JSON.parse(fs.readFileSync(stackConfig, 'utf8')) as unknown);
-    } catch {
-      configIsHosts = false; // the local path reads it and reports what is wrong
-    }
-  }
-  const chosen = [value('stack'), value('host'), configIsHosts ? stackConfig : undefined].filter(
-    (x) => x !== undefined,
-  ).length;
-  if (chosen === 0) {
-    for (const n of ['host-key', 'ssh-key', 'host-name'])
-      if (value(n) !== undefined)
-        throw new UsageError(`--${n} goes with --stack, --stack-config of a hosts stack, or --host`);
-    return undefined;
-  }
-  if (chosen > 1 || (stackConfig !== undefined && !configIsHosts))
-    throw new UsageError('give exactly one of --stack NAME, --stack-config FILE or --host [USER@]ADDRESS[:PORT]');
-  if (stateDirGiven)
-    throw new UsageError('--state-dir names a local cluster; the hosts target takes --stack, --stack-config or --host');
-  if (value('host') === undefined && (value('host-key') !== undefined || value('host-name') !== undefined))
-    throw new UsageError('--host-key and --host-name go with --host (a stack names its hosts and their keys)');
-  if (value('host') !== undefined && !value('host-key'))
-    throw new UsageError('--host needs --host-key FILE: host keys are pinned, never trusted on first use');
-  if (value('host') !== undefined && !value('ssh-key'))
-    throw new UsageError('--host needs --ssh-key FILE (the private key the host authorises)');
-  const abs = (v: string | undefined) => (v === undefined ? undefined : path.resolve(v));
-  return {
-    stack: value('stack'),
-    stackConfig: configIsHosts ? abs(stackConfig) : undefined,
-    host: value('host'),
-    hostName: value('host-name'),
-    hostKey: abs(value('host-key')),
-    sshKey: abs(value('ssh-key')),
-  };
 }
 
 const USAGE = `usage: hcb verify [--state-dir DIR] [--stack-config FILE] [--format F] [--output FILE] [--fail-on S]
@@ -121,7 +76,7 @@ export const command: Command = {
     let hosts: HostsVerifyArgs | undefined;
     try {
       const o = parseOptions(args, {
-        values: ['state-dir', 'stack-config', 'output', 'format', 'fail-on', ...HOSTS_VALUES],
+        values: ['state-dir', 'stack-config', 'output', 'format', 'fail-on', ...HOSTS_VERIFY_VALUES],
         flags: ['help'],
         short: { h: 'help' },
       });
@@ -136,7 +91,7 @@ export const command: Command = {
       output = o.value('output');
       format = oneOf(o.options, 'format', REPORT_FORMATS, 'terminal');
       failOn = oneOf(o.options, 'fail-on', FAIL_ON_LEVELS, DEFAULT_FAIL_ON);
-      hosts = hostsChoice(o.value, dir !== undefined);
+      hosts = hostsVerifyChoice(o, dir !== undefined);
     } catch (e) {
       if (e instanceof UsageError) return usageFailure(process.stderr, 'verify', USAGE, e.message);
       throw e;

@@ -1,6 +1,6 @@
 /**
- * `hcb verify` for the hosts target (cli/commands/verify-hosts.ts): option choices as usage
- * errors, and a host that refuses SSH gives an error finding naming it (exit 1), never a pass.
+ * `hcb verify` for the hosts target (cli/commands/verify-hosts.ts hostsVerifyChoice, on the shared
+ * parser cli/options.ts): option choices as usage errors, and a host that refuses SSH gives an error finding naming it (exit 1), never a pass.
  */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
@@ -57,6 +57,26 @@ describe('hcb verify on hosts', () => {
       code: 2,
       err: expect.stringMatching(/--ssh-key goes with/),
     });
+    // A --host that is not [USER@]ADDRESS[:PORT] is a usage error too (before any connection).
+    const bad = await run([
+      '--host',
+      'root@127.0.0.1:99999',
+      '--host-key',
+      path.join(dir, 'host.pub'),
+      '--ssh-key',
+      path.join(dir, 'user'),
+    ]);
+    expect(bad).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/^hcb verify: --host "root@127.0.0.1:99999" is not/),
+    });
+    expect(bad.err).toMatch(/usage: hcb verify/);
+    // The shared parser's messages: a repeated option, an option without its value.
+    expect(await run(['--stack', 'a', '--stack', 'b'])).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/--stack given more than once/),
+    });
+    expect(await run(['--host'])).toMatchObject({ code: 2, err: expect.stringMatching(/option --host needs a value/) });
   });
 
   test('a stack whose host refuses SSH: an error finding for that host, API probes not evaluated, exit 1', async () => {
