@@ -17,15 +17,19 @@ import { parseHostKey } from '../../stacks/hosts/config';
 import type { HostsBackupTarget } from '../../stacks/hosts/backup';
 import { BackupError, listBackups, verifyBackup } from '../../stacks/local/backup';
 import { readerFromPulumiConfigJson, stackSpec } from '../../stacks/spec';
+import { intOption, parseOptions, UsageError, usageFailure } from '../options';
 
 export const HOSTS_OPTIONS = ['--stack', '--stack-config', '--host'] as const;
 
-/** True when the arguments choose the hosts target. */
+/** True when the arguments choose the hosts target (`--stack NAME` or `--stack=NAME`, likewise the others). */
 export function wantsHostsTarget(args: readonly string[]): boolean {
-  return args.some((a) => (HOSTS_OPTIONS as readonly string[]).includes(a));
+  const end = args.indexOf('--');
+  return (end < 0 ? args : args.slice(0, end)).some((a) =>
+    (HOSTS_OPTIONS as readonly string[]).some((o) => a === o || a.startsWith(`${o}=`)),
+  );
 }
 
-interface HostsOptions {
+export interface HostsOptions {
   stack?: string;
   stackConfig?: string;
   host?: string;
@@ -38,51 +42,62 @@ interface HostsOptions {
   retain: number;
   replaceConfig: boolean;
   json: boolean;
+  help: boolean;
   positional: string[];
 }
 
-const VALUED = [
-  '--stack',
-  '--stack-config',
-  '--host',
-  '--host-name',
-  '--host-key',
-  '--ssh-key',
-  '--cluster',
-  '--dir',
-  '--key',
-  '--retain',
-];
+/** The hosts options on the shared parser (cli/options.ts): same messages for unknown, repeated and valueless options. */
+const SPEC = {
+  values: [
+    'stack',
+    'stack-config',
+    'host',
+    'host-name',
+    'host-key',
+    'ssh-key',
+    'cluster',
+    'dir',
+    'key',
+    'retain',
+    'state-dir',
+  ],
+  flags: ['replace-config', 'json', 'help'],
+  short: { h: 'help' },
+} as const;
 
-function parse(args: string[]): HostsOptions | string {
-  const o: HostsOptions = { retain: 7, replaceConfig: false, json: false, positional: [] };
-  const seen = new Set<string>();
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (VALUED.includes(a)) {
-      if (seen.has(a)) return `${a} is given twice`;
-      seen.add(a);
-      const v = args[++i];
-      if (v === undefined || v === '') return `${a} needs a value`;
-      if (a === '--retain') {
-        if (!/^\d+$/.test(v) || Number(v) < 1) return `--retain must be a whole number of at least 1, got "${v}"`;
-        o.retain = Number(v);
-      } else if (a === '--stack') o.stack = v;
-      else if (a === '--stack-config') o.stackConfig = path.resolve(v);
-      else if (a === '--host') o.host = v;
-      else if (a === '--host-name') o.hostName = v;
-      else if (a === '--host-key') o.hostKey = path.resolve(v);
-      else if (a === '--ssh-key') o.sshKey = path.resolve(v);
-      else if (a === '--cluster') o.cluster = v;
-      else if (a === '--dir') o.dir = path.resolve(v);
-      else o.key = path.resolve(v);
-    } else if (a === '--replace-config') o.replaceConfig = true;
-    else if (a === '--json') o.json = true;
-    else if (a === '--state-dir')
-      return '--state-dir names a local cluster; the hosts target takes --stack, --stack-config or --host';
-    else if (a.startsWith('-')) return `unknown option "${a}"`;
-    else o.positional.push(a);
+/** The parsed options, or the usage error's message. */
+export function parseHostsOptions(args: string[]): HostsOptions | string {
+  let o: HostsOptions;
+  try {
+    const p = parseOptions(args, SPEC);
+    const file = (name: string) => (p.value(name) === undefined ? undefined : path.resolve(p.value(name)!));
+    for (const [name, values] of p.options)
+      if (values.some((v) => v === '')) throw new UsageError(`option --${name} needs a value`);
+    if (p.value('state-dir') !== undefined)
+      throw new UsageError(
+        '--state-dir names a local cluster; the hosts target takes --stack, --stack-config or --host',
+      );
+    o = {
+      stack: p.value('stack'),
+      stackConfig: file('stack-config'),
+      host: p.value('host'),
+      hostName: p.value('host-name'),
+      hostKey: file('host-key'),
+      sshKey: file('ssh-key'),
+      cluster: p.value('cluster'),
+      dir: file('dir'),
+      key: file('key'),
+      retain: intOption(p, 'retain', 7, 1, Number.MAX_SAFE_INTEGER, 'a whole number of at least 1'),
+      replaceConfig: p.flags.has('replace-config'),
+      json: p.flags.has('json'),
+      help: p.flags.has('help'),
+      positional: p.positional,
+    };
+  } catch (e) {
+    if (e instanceof UsageError) return e.message;
+    throw e;
   }
+  if (o.help) return o;
   const sources = [o.stack, o.stackConfig, o.host].filter((x) => x !== undefined).length;
   if (sources !== 1) return 'give exactly one of --stack NAME, --stack-config FILE or --host [USER@]ADDRESS[:PORT]';
   if (o.host === undefined && (o.hostName || o.hostKey))
@@ -112,17 +127,43 @@ export function parseHostArg(v: string): { user: string; address: string; port: 
   return { user: m[1] ?? 'root', address: m[2].replace(/^\[|\]$/g, ''), port };
 }
 
+/**
+ * Where `pulumi config --stack NAME` runs: the nearest directory from the working directory upwards
+ * that holds a Pulumi.yaml (where Pulumi itself looks for the project), else the package's project.
+ */
+export function pulumiProjectDir(cwd: string = process.cwd()): string {
+  for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'Pulumi.yaml'))) return dir;
+    if (path.dirname(dir) === dir) return projectDir();
+  }
+}
+
+/** The toolchain's pulumi (HCB_TOOLCHAIN_BIN, else the checkout's built toolchain), else `pulumi` on PATH. */
+function pulumiBinary(): string {
+  try {
+    const bin = path.join(
+      toolchainBinDir('pulumi', (m) => new Error(m)),
+      'pulumi',
+    );
+    if (fs.existsSync(bin)) return bin;
+  } catch {
+    /* no toolchain here: PATH */
+  }
+  return 'pulumi';
+}
+
 /** The stack's config JSON: from a file, or from `pulumi config --json --show-secrets --stack NAME`. */
-export function stackConfigJson(o: { stack?: string; stackConfig?: string }): unknown {
+export function stackConfigJson(
+  o: { stack?: string; stackConfig?: string },
+  cwd: string = pulumiProjectDir(),
+): unknown {
   let text: string;
   if (o.stackConfig) text = fs.readFileSync(o.stackConfig, 'utf8');
   else {
-    const pulumi =
-      process.env.HCB_TOOLCHAIN_BIN && fs.existsSync(path.join(process.env.HCB_TOOLCHAIN_BIN, 'pulumi'))
-        ? path.join(process.env.HCB_TOOLCHAIN_BIN, 'pulumi')
-        : 'pulumi';
+    const pulumi = pulumiBinary();
     const r = spawnSync(pulumi, ['config', '--json', '--show-secrets', '--stack', o.stack!], {
-      cwd: projectDir(),
+      cwd,
+      env: process.env,
       encoding: 'utf8',
       timeout: 120_000,
       maxBuffer: 16 * 1024 * 1024,
@@ -143,11 +184,12 @@ export function stackConfigJson(o: { stack?: string; stackConfig?: string }): un
 }
 
 /** The control-plane host, its SSH options and the cluster name the backups carry. */
-function resolveTarget(
+export async function resolveTarget(
   o: HostsOptions,
   binDir: () => string,
   log: (l: string) => void,
-): { target: HostsBackupTarget; cluster: string } {
+  pulumiDir: string = pulumiProjectDir(),
+): Promise<{ target: HostsBackupTarget; cluster: string }> {
   if (o.host !== undefined) {
     const h = parseHostArg(o.host);
     const keyLine = fs.readFileSync(o.hostKey!, 'utf8').trim().split('\n')[0];
@@ -167,11 +209,17 @@ function resolveTarget(
       cluster: o.cluster ?? name.toLowerCase().replace(/[^a-z0-9.-]/g, '-'),
     };
   }
-  const get = readerFromPulumiConfigJson(stackConfigJson(o));
+  // target.ts loads @pulumi/pulumi: only when a stack is read.
+  const { parseHostsDial } = await import('../../stacks/hosts/target');
+  let get;
   let spec;
+  let dialAll;
   try {
+    get = readerFromPulumiConfigJson(stackConfigJson(o, pulumiDir));
     spec = stackSpec(get);
+    dialAll = parseHostsDial(process.env.HCB_HOSTS_DIAL);
   } catch (e) {
+    if (e instanceof BackupError) throw e;
     throw new BackupError((e as Error).message);
   }
   if (spec.target !== 'hosts' || !spec.hosts)
@@ -182,11 +230,16 @@ function resolveTarget(
     throw new BackupError(
       'the stack config does not show hcb:sshPrivateKey (use pulumi config --json --show-secrets, or pass --ssh-key FILE)',
     );
+  // `pulumi config set --secret` from a file or standard input drops the final newline; OpenSSH's
+  // key format ends with one.
+  const privateKey = key.endsWith('\n') ? key : `${key}\n`;
   const name = o.stack ?? path.basename(o.stackConfig!).replace(/\.json$/, '');
+  // A host behind a forwarder or bastion: the same HCB_HOSTS_DIAL the Pulumi program and hcb verify use.
+  const dial = dialAll[cp.name]?.ssh;
   return {
     target: {
       host: { name: cp.name, address: cp.address, port: cp.port, user: cp.user, hostKey: cp.hostKey },
-      ssh: { privateKey: key, connectTimeoutMs: 30_000 },
+      ssh: { privateKey, connectTimeoutMs: 30_000, ...(dial ? { dial } : {}) },
       binDir: binDir(),
       log,
     },
@@ -217,22 +270,20 @@ function loadHostsBackup(): typeof import('../../stacks/hosts/backup') {
 
 /** Runs one action for the hosts target; exit status as `hcb backup` documents it. */
 export async function runHostsBackup(action: string, args: string[], usage: string): Promise<number> {
-  const o = parse(args);
-  if (typeof o === 'string') {
-    process.stderr.write(`hcb backup ${action}: ${o}\n\n${usage}`);
-    return 2;
+  const o = parseHostsOptions(args);
+  if (typeof o === 'string') return usageFailure(process.stderr, `backup ${action}`, usage, o);
+  if (o.help) {
+    process.stdout.write(usage);
+    return 0;
   }
   const log = (l: string) => process.stderr.write(`[backup] ${l}\n`);
   const binDir = () => toolchainBinDir('etcdutl', (message) => new BackupError(message));
-  const usageError = (msg: string) => {
-    process.stderr.write(`hcb backup ${action}: ${msg}\n\n${usage}`);
-    return 2;
-  };
+  const usageError = (msg: string) => usageFailure(process.stderr, `backup ${action}`, usage, msg);
   try {
     // list and verify need no connection: only the cluster name for the default directories.
     const needsHost = action === 'now' || action === 'restore';
     const { target, cluster } =
-      needsHost || !o.cluster ? resolveTarget(o, binDir, log) : { target: undefined, cluster: o.cluster };
+      needsHost || !o.cluster ? await resolveTarget(o, binDir, log) : { target: undefined, cluster: o.cluster };
     const { backupDir, keyFile } = clusterDirs(o, cluster);
     const wantFile = (): string | undefined => {
       if (o.positional.length !== 1) return undefined;
