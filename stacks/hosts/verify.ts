@@ -12,7 +12,10 @@
  *   of its --config-dir, kube-proxy's --config file; owner and mode of kube-proxy's kubeconfig;
  * - owner, group and mode of every node file in the manifest of the host's role (the blueprint's
  *   node files on control planes, joinNodeFiles on workers), the kubelet's PKI directory, and the
- *   files under the etcd data directory.
+ *   files under the etcd data directory;
+ * - the backup configuration node file (control planes), as the local verify reads it;
+ * - the node probes (probeHostNode): the kubelet and kube-proxy asked at the node address from the
+ *   host itself, with curl over SSH.
  * Each host's documents are evaluated on their own (a host's kubelet pairs with its own
  * configuration file), and every finding's object.file names the host: `host:<name>:<source>`.
  *
@@ -572,6 +575,20 @@ export async function observeHost(o: {
         });
       else missing.push(`${kubeconfig} (kube-proxy's kubeconfig) does not exist`);
     }
+  }
+
+  // The backup configuration as it is on the host (BSI APP.4.4.A5; as the local verify reads it). The
+  // backups themselves are not on the host (hcb backup --host writes them where it runs): no BackupStatus,
+  // so HCB-BACKUP-RECENT stays not-evaluated.
+  const backupConfigs = o.nodeFiles.filter((f) => f.role === 'backup-config');
+  const backupReads = await reader.read(backupConfigs.map((f) => f.path));
+  for (const f of backupConfigs) {
+    const r = backupReads.get(f.path);
+    if (!r || 'error' in r) {
+      missing.push(`${f.path} (the backup configuration) ${r && 'error' in r ? r.error : 'was not read'}`);
+      continue;
+    }
+    for (const obj of yamlDocs(r.text)) documents.push({ object: obj, source: { file: src(f.path) } });
   }
 
   // Owner and mode of the node files of this host's role, as they are on disk.
