@@ -316,21 +316,50 @@ export interface RemoveControlPlaneOptions {
 }
 
 /**
- * Whether removing the member `name` keeps etcd's quorum: the members left must be at least 2
- * (one member left is a cluster again, but only when the removed one was the second of two, which
- * the caller decides) and more than half of them started (with client URLs).
+ * Whether removing the member `name` keeps etcd's quorum: more than half of the members left must
+ * be healthy (`healthy`: names whose /health answered; a member that never started has no client
+ * URL and is not healthy). Learners do not vote and are not counted as healthy.
  */
-export function removalKeepsQuorum(members: EtcdMember[], name: string): { ok: boolean; reason: string } {
+export function removalKeepsQuorum(
+  members: EtcdMember[],
+  name: string,
+  healthy: ReadonlySet<string>,
+): { ok: boolean; reason: string } {
   const left = members.filter((m) => m.name !== name);
-  const started = left.filter((m) => m.clientURLs.length > 0 && !m.isLearner);
   if (left.length === members.length) return { ok: true, reason: `${name} is not an etcd member` };
-  if (started.length === 0) return { ok: false, reason: `no started etcd member would be left` };
-  if (started.length * 2 <= left.length)
+  const good = left.filter((m) => healthy.has(m.name) && m.clientURLs.length > 0 && !m.isLearner);
+  if (good.length === 0) return { ok: false, reason: `no healthy etcd member would be left` };
+  if (good.length * 2 <= left.length)
     return {
       ok: false,
-      reason: `only ${started.length} of the ${left.length} members left have started; removing ${name} would leave etcd without quorum`,
+      reason: `only ${good.length} of the ${left.length} members left are healthy; removing ${name} would leave etcd without quorum`,
     };
-  return { ok: true, reason: `${left.length} members left, ${started.length} started` };
+  return { ok: true, reason: `${left.length} members left, ${good.length} healthy` };
+}
+
+/** $1 client URL, $2 PKI dir: etcd's /health of one member with the API server's etcd client certificate. */
+const ETCD_HEALTH_SCRIPT = `pki=$2
+curl -sS --max-time 10 --cacert "$pki/etcd/ca.crt" --cert "$pki/apiserver-etcd-client.crt" \\
+  --key "$pki/apiserver-etcd-client.key" "$1/health" 2>/dev/null || true
+`;
+
+/** Names of the members whose /health reports healthy (asked from the first control plane). */
+export async function healthyEtcdMembers(admin: ClusterAdmin, members: EtcdMember[]): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const m of members) {
+    const url = m.clientURLs.find((u) => /^https:\/\/[0-9A-Za-z.:[\]-]+$/.test(u));
+    if (!url) continue;
+    const r = await admin.shell.sh(ETCD_HEALTH_SCRIPT, [url, PKI_DIR], {
+      label: `etcd health ${m.name}`,
+      check: false,
+    });
+    try {
+      if ((JSON.parse(r) as { health?: string }).health === 'true') out.add(m.name);
+    } catch {
+      /* not healthy */
+    }
+  }
+  return out;
 }
 
 export async function removeControlPlane(o: RemoveControlPlaneOptions): Promise<{ steps: string[] }> {
@@ -341,7 +370,7 @@ export async function removeControlPlane(o: RemoveControlPlaneOptions): Promise<
   const admin = await ClusterAdmin.open(o.first, o.binDir, log);
   try {
     const members = await etcdMembers(admin);
-    const q = removalKeepsQuorum(members, name);
+    const q = removalKeepsQuorum(members, name, await healthyEtcdMembers(admin, members));
     if (!q.ok)
       throw new Error(
         `${where}: not removed (${q.reason}); nothing was changed. Bring the other control planes back first.`,

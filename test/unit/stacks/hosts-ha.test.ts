@@ -174,21 +174,33 @@ describe('removing a control plane keeps etcd quorum or is refused', () => {
     isLearner: false,
   });
 
-  test('three started members: removing one leaves two', () => {
-    expect(removalKeepsQuorum([m('cp1'), m('cp2'), m('cp3')], 'cp3')).toEqual({
+  const all = new Set(['cp1', 'cp2', 'cp3']);
+  test('three healthy members: removing one leaves two', () => {
+    expect(removalKeepsQuorum([m('cp1'), m('cp2'), m('cp3')], 'cp3', all)).toEqual({
       ok: true,
-      reason: '2 members left, 2 started',
+      reason: '2 members left, 2 healthy',
     });
   });
 
-  test('a member that never started among the rest: refused', () => {
-    const r = removalKeepsQuorum([m('cp1'), m('cp2', false), m('cp3')], 'cp3');
-    expect(r.ok).toBe(false);
-    expect(r.reason).toMatch(/only 1 of the 2 members left have started; removing cp3 would leave etcd without quorum/);
+  test('another member down (or never started): removing a third is refused', () => {
+    const down = removalKeepsQuorum([m('cp1'), m('cp2'), m('cp3')], 'cp3', new Set(['cp2', 'cp3']));
+    expect(down.ok).toBe(false);
+    expect(down.reason).toMatch(
+      /only 1 of the 2 members left are healthy; removing cp3 would leave etcd without quorum/,
+    );
+    // A member that never started has no client URL: not counted even if named healthy.
+    expect(removalKeepsQuorum([m('cp1'), m('cp2', false), m('cp3')], 'cp3', all).ok).toBe(false);
+    expect(removalKeepsQuorum([m('cp1'), m('cp2')], 'cp2', new Set()).reason).toBe(
+      'no healthy etcd member would be left',
+    );
+  });
+
+  test('the last two: removing one leaves a healthy single member', () => {
+    expect(removalKeepsQuorum([m('cp1'), m('cp2')], 'cp2', all).ok).toBe(true);
   });
 
   test('not a member: nothing to guard', () => {
-    expect(removalKeepsQuorum([m('cp1')], 'cp9').ok).toBe(true);
+    expect(removalKeepsQuorum([m('cp1')], 'cp9', new Set()).ok).toBe(true);
   });
 });
 
