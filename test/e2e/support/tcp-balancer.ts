@@ -5,9 +5,13 @@
  * it listens on a lab address and reaches the lab hosts; nothing is opened in this machine's
  * own network namespace.
  *
- * Each connection goes to the next backend in turn; a backend that refuses or does not answer
- * within the connect timeout is skipped (and avoided for a few seconds), so a stopped control
- * plane drops out by itself. No TLS termination: bytes are passed through.
+ * Each connection goes to the next healthy backend in turn. Health, as kubeadm's HA guide has its
+ * load balancer check it: every 2 s an HTTPS GET /readyz per backend (the certificate is not
+ * checked: this is a liveness probe, the clients verify the API server themselves); any HTTP answer
+ * below 500 counts as serving (an API server that refuses anonymous requests still serves). A
+ * backend that refuses a connection or does not answer within the connect timeout is skipped and
+ * marked down until its next good check; when no backend is healthy, each is tried in turn. No TLS
+ * termination: bytes are passed through.
  */
 import { spawn } from 'child_process';
 import * as fs from 'fs';
@@ -15,19 +19,35 @@ import * as fs from 'fs';
 /** Run with `node -e SCRIPT <listenHost> <listenPort> <backend host:port>...`; prints "listening" when ready. */
 export const TCP_BALANCER_SCRIPT = String.raw`
 const net = require('net');
+const https = require('https');
 const [host, port, ...backends] = process.argv.slice(1);
-const list = backends.map((b) => { const i = b.lastIndexOf(':'); return { host: b.slice(0, i), port: Number(b.slice(i + 1)), downUntil: 0 }; });
+const list = backends.map((b) => { const i = b.lastIndexOf(':'); return { host: b.slice(0, i), port: Number(b.slice(i + 1)), healthy: false, downUntil: 0 }; });
+function check(b) {
+  const req = https.get({ host: b.host, port: b.port, path: '/readyz', rejectUnauthorized: false, timeout: 3000 }, (res) => {
+    const ok = res.statusCode < 500;
+    if (ok !== b.healthy) console.log(new Date().toISOString() + ' backend ' + b.host + ':' + b.port + (ok ? ' healthy' : ' not ready (' + res.statusCode + ')'));
+    b.healthy = ok;
+    res.resume();
+  });
+  req.on('timeout', () => req.destroy(new Error('timeout')));
+  req.on('error', () => {
+    if (b.healthy) console.log(new Date().toISOString() + ' backend ' + b.host + ':' + b.port + ' unreachable');
+    b.healthy = false;
+  });
+}
+setInterval(() => list.forEach(check), 2000).unref();
+list.forEach(check);
 let next = 0;
 const CONNECT_TIMEOUT_MS = 3000;
 function attempt(client, tried) {
   if (client.destroyed) return;
   const now = Date.now();
   let pick;
-  for (let k = 0; k < list.length; k++) {
+  for (let k = 0; k < list.length && !pick; k++) {
     const b = list[(next + k) % list.length];
-    if (!tried.has(b) && b.downUntil <= now) { pick = b; next = (next + k + 1) % list.length; break; }
+    if (!tried.has(b) && b.healthy && b.downUntil <= now) { pick = b; next = (next + k + 1) % list.length; }
   }
-  if (!pick) pick = list.find((b) => !tried.has(b));
+  if (!pick) pick = list.find((b) => !tried.has(b) && b.downUntil <= now) || list.find((b) => !tried.has(b));
   if (!pick) { client.destroy(); return; }
   tried.add(pick);
   const up = net.connect({ host: pick.host, port: pick.port });
@@ -43,6 +63,7 @@ function attempt(client, tried) {
     clearTimeout(timer);
     if (!connected) {
       pick.downUntil = Date.now() + 5000;
+      pick.healthy = false;
       console.log(new Date().toISOString() + ' backend ' + pick.host + ':' + pick.port + ' down: ' + e.message);
       attempt(client, tried);
     } else client.destroy();
