@@ -14,6 +14,14 @@
  * waiting until a dry-run violating Deployment is refused; removing deletes them and waits until
  * that dry-run is admitted again.
  *
+ * Where the time goes: before and after each run the API server's own /metrics are read (as the
+ * admin), and the run records the differences: the API server's CPU seconds
+ * (process_cpu_seconds_total), the time of each admission plugin (apiserver_admission_controller_
+ * admission_duration_seconds, by plugin and type) and, per ValidatingAdmissionPolicy, the time of its
+ * validation expressions (apiserver_validating_admission_policy_check_duration_seconds). The
+ * controller manager's own writes (ReplicaSets of the Deployments, Deployment updates) fall into
+ * the same window and pass through the same policies.
+ *
  *   npx ts-node --transpile-only bench/admission.ts   (prints JSON; bench/run.ts writes the section)
  */
 import * as fs from 'fs';
@@ -46,6 +54,62 @@ export interface AdmissionRun {
   p99Ms: number;
   maxMs: number;
   wallMs: number;
+  /** What the API server's /metrics say happened during the run (differences); absent when unreadable. */
+  profile?: AdmissionProfile;
+}
+
+export interface AdmissionProfile {
+  /** CPU seconds the API server process used. */
+  apiserverCpuS: number;
+  /** Admission plugin time by `plugin/type` (e.g. ValidatingAdmissionPolicy/validate): calls and total ms. */
+  plugins: Record<string, { count: number; sumMs: number }>;
+  /** Per ValidatingAdmissionPolicy: evaluations and total ms of its validation expressions. */
+  policies: Record<string, { count: number; sumMs: number }>;
+}
+
+/** Prometheus text: `name{labels} value` lines into a map from the whole series to its value. */
+export function parseMetrics(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    const v = Number(line.slice(i + 1));
+    if (Number.isFinite(v)) out.set(line.slice(0, i), v);
+  }
+  return out;
+}
+
+function label(series: string, name: string): string {
+  return new RegExp(`[{,]${name}="([^"]*)"`).exec(series)?.[1] ?? '';
+}
+
+/** The differences between two /metrics readings that make up an AdmissionProfile. */
+export function profileOf(before: Map<string, number>, after: Map<string, number>): AdmissionProfile {
+  const d = (k: string): number => (after.get(k) ?? 0) - (before.get(k) ?? 0);
+  const profile: AdmissionProfile = { apiserverCpuS: d('process_cpu_seconds_total'), plugins: {}, policies: {} };
+  const add = (
+    into: Record<string, { count: number; sumMs: number }>,
+    key: string,
+    field: 'count' | 'sumMs',
+    v: number,
+  ) => {
+    into[key] ??= { count: 0, sumMs: 0 };
+    into[key][field] += v;
+  };
+  for (const k of after.keys()) {
+    const base = k.split('{')[0];
+    if (base === 'apiserver_admission_controller_admission_duration_seconds_sum')
+      add(profile.plugins, `${label(k, 'name')}/${label(k, 'type')}`, 'sumMs', d(k) * 1000);
+    else if (base === 'apiserver_admission_controller_admission_duration_seconds_count')
+      add(profile.plugins, `${label(k, 'name')}/${label(k, 'type')}`, 'count', d(k));
+    else if (base === 'apiserver_validating_admission_policy_check_duration_seconds_sum')
+      add(profile.policies, label(k, 'policy'), 'sumMs', d(k) * 1000);
+    else if (base === 'apiserver_validating_admission_policy_check_duration_seconds_count')
+      add(profile.policies, label(k, 'policy'), 'count', d(k));
+  }
+  for (const m of [profile.plugins, profile.policies])
+    for (const [k, v] of Object.entries(m)) if (v.count === 0) delete m[k];
+  return profile;
 }
 
 export interface AdmissionResult {
@@ -336,6 +400,16 @@ export async function runAdmissionBench(opts: AdmissionOptions = {}): Promise<Ad
       }
       await until('the privileged Deployment to be admitted again', async () => (await probe()) === 201, 120_000);
     };
+    const metrics = async (): Promise<Map<string, number> | undefined> => {
+      try {
+        const r = await c.request('GET', '/metrics');
+        if (r.status === 200) return parseMetrics(r.body);
+        log(`/metrics: HTTP ${r.status}`);
+      } catch (e) {
+        log(`/metrics: ${(e as Error).message}`);
+      }
+      return undefined;
+    };
     // Warm-up (not measured): the API server's caches, etcd, this process's JIT and connections.
     await ns('bench-warmup');
     log('warm-up: 200 objects');
@@ -354,11 +428,22 @@ export async function runAdmissionBench(opts: AdmissionOptions = {}): Promise<Ad
         }
         const name = `bench-${mode}-${rep}`;
         await ns(name);
+        const before = await metrics();
         const r = await createAll(c, name, n, concurrency);
+        const after = await metrics();
+        const profile = before && after ? profileOf(before, after) : undefined;
         log(
           `rep ${rep + 1} ${mode} policies: p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, ${r.errors} errors, ${(r.wallMs / 1000).toFixed(1)} s`,
         );
-        runs.push({ mode, repetition: rep, ...r });
+        if (profile)
+          log(
+            `  API server CPU ${profile.apiserverCpuS.toFixed(1)} s; ValidatingAdmissionPolicy plugin ${(profile.plugins['ValidatingAdmissionPolicy/validate']?.sumMs ?? 0).toFixed(0)} ms over ${profile.plugins['ValidatingAdmissionPolicy/validate']?.count ?? 0} calls; policy expressions ${Object.values(
+              profile.policies,
+            )
+              .reduce((t, x) => t + x.sumMs, 0)
+              .toFixed(0)} ms`,
+          );
+        runs.push({ mode, repetition: rep, ...r, ...(profile ? { profile } : {}) });
       }
     }
     return {

@@ -3,11 +3,15 @@
  * read their findings, and which of our controls answers each of their checks (or why none does).
  * The binaries are built outside the repository (never committed): kube-score v1.20.0 with
  * `go install`, kubesec v2.14.2's rule engine through a throwaway wrapper that disables its
- * kubeconform schema download (this machine is offline), see BENCHMARKS.md.
+ * kubeconform schema download (this machine is offline), see BENCHMARKS.md. Trivy v0.74.0 comes
+ * from the toolchain's bench lane (`tools/build-toolchain.sh --only bench`): `trivy config` with
+ * only its Kubernetes scanner and the checks compiled into it (trivy-checks), offline.
  */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
+import { parseAllDocuments } from 'yaml';
 
 export interface PeerFinding {
   object: string; // Kind/namespace/name
@@ -20,8 +24,54 @@ export interface Peer {
   bin: string;
   /** argv for one run over these files (one process for all of them). */
   args(files: string[]): string[];
-  /** Findings (problems, not passes) from its standard output. */
-  findings(stdout: string): PeerFinding[];
+  /** Findings (problems, not passes) from its standard output for a run over `files`. */
+  findings(stdout: string, files: string[]): PeerFinding[];
+}
+
+/** The deepest directory holding every one of `files` (trivy config scans one directory). */
+export function commonDir(files: string[]): string {
+  if (files.length === 0) throw new Error('no files');
+  let dir = path.dirname(path.resolve(files[0]));
+  for (const f of files.map((x) => path.resolve(x)))
+    while (!f.startsWith(dir + path.sep)) {
+      const up = path.dirname(dir);
+      if (up === dir) break;
+      dir = up;
+    }
+  return dir;
+}
+
+interface TrivyReport {
+  Results?: Array<{
+    Target: string;
+    Class?: string;
+    Type?: string;
+    Misconfigurations?: Array<{ ID: string; Status: string; CauseMetadata?: { StartLine?: number; EndLine?: number } }>;
+  }>;
+}
+
+/**
+ * The object a finding's lines fall in: trivy reports the file (relative to the scanned
+ * directory) and the lines of the cause, not the object, so the file's documents are read and the
+ * one whose range holds the start line is taken.
+ */
+function objectAtLine(file: string, line: number | undefined): string {
+  const text = fs.readFileSync(file, 'utf8');
+  const docs = parseAllDocuments(text);
+  const list = Array.isArray(docs) ? docs : [docs];
+  const lineOf = (offset: number): number => text.slice(0, offset).split('\n').length;
+  const withObject = list
+    .map((d) => ({ d, o: d.toJS() as { kind?: string; metadata?: { name?: string; namespace?: string } } | null }))
+    .filter((x) => x.o && typeof x.o === 'object' && x.o.kind);
+  const hit =
+    withObject.length === 1
+      ? withObject[0]
+      : withObject.find((x) => {
+          const [start, , end] = x.d.range;
+          return line !== undefined && line >= lineOf(start) && line <= lineOf(end);
+        });
+  if (!hit) return `?/${path.basename(file)}:${line ?? '?'}`;
+  return objectKey(hit.o!.kind!, hit.o!.metadata?.namespace, hit.o!.metadata?.name);
 }
 
 const NAMESPACED_DEFAULT = new Set([
@@ -134,6 +184,42 @@ export function findPeers(repo: string): Peer[] {
             check: c.id,
           }));
         }),
+    });
+  }
+  const trivy = find('trivy', dirs);
+  if (trivy) {
+    // An empty cache of its own: with --skip-check-update and no downloaded bundle, trivy falls back
+    // to the checks compiled into it (pkg/commands/artifact/run.go initMisconfScannerOption).
+    const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'hcb-bench-trivy-cache-'));
+    peers.push({
+      name: 'trivy',
+      version: 'v0.74.0 (`trivy config`, Kubernetes scanner, checks compiled in: trivy-checks v1.12.2-0.20251219190323-79d27547baf5)',
+      bin: trivy,
+      args: (files) => [
+        'config',
+        '--quiet',
+        '--format',
+        'json',
+        '--cache-dir',
+        cache,
+        '--skip-check-update',
+        '--skip-version-check',
+        '--disable-telemetry',
+        '--misconfig-scanners',
+        'kubernetes',
+        commonDir(files),
+      ],
+      findings: (stdout, files) => {
+        const base = commonDir(files);
+        return ((JSON.parse(stdout) as TrivyReport).Results ?? []).flatMap((r) =>
+          (r.Misconfigurations ?? [])
+            .filter((m) => m.Status === 'FAIL')
+            .map((m) => ({
+              object: objectAtLine(path.join(base, r.Target), m.CauseMetadata?.StartLine),
+              check: m.ID,
+            })),
+        );
+      },
     });
   }
   return peers;

@@ -19,7 +19,9 @@
  * the targets table) in the existing output file; `--skip admission,pulumi` leaves those parts out
  * of a full run, which then keeps their sections from the existing file as they are.
  * `--only pulumi --from-json FILE` writes the section from what `bench/pulumi.ts` printed (likewise
- * admission), for measurements taken on their own.
+ * admission), for measurements taken on their own. `--only peers` measures our audit and the peers
+ * (kube-score, kubesec, Trivy) on the corpora again (HCB_BENCH_PEER_SIZES, default the run's sizes)
+ * and replaces the peers section and the peers' target rows.
  * Medians with min–max over the repetitions; ratios are taken within one repetition, then the median.
  */
 import { execFileSync, spawnSync } from 'child_process';
@@ -67,8 +69,8 @@ const listArg = (name: string): string[] => {
 const ONLY = listArg('--only');
 const SKIP = listArg('--skip');
 for (const part of [...ONLY, ...SKIP]) {
-  if (part !== 'admission' && part !== 'pulumi')
-    throw new Error(`bench: --only/--skip take admission and/or pulumi, not ${part}`);
+  if (part !== 'admission' && part !== 'pulumi' && !(part === 'peers' && !SKIP.includes(part)))
+    throw new Error(`bench: --only takes admission, pulumi and/or peers, --skip admission and/or pulumi, not ${part}`);
 }
 const ADMISSION_REPS = Number(process.env.HCB_BENCH_ADMISSION_REPS ?? (QUICK ? 2 : 5));
 const PULUMI_SIZES = QUICK ? [10, 50] : (process.env.HCB_BENCH_PULUMI_SIZES ?? '50,200').split(',').map(Number);
@@ -76,6 +78,8 @@ const PULUMI_REPS = Number(process.env.HCB_BENCH_PULUMI_REPS ?? (QUICK ? 1 : 2))
 /** With --only and one part: the JSON that bench/admission.ts or bench/pulumi.ts printed, instead of measuring again. */
 const FROM_JSON = listArg('--from-json')[0];
 const TARGETS_HEADING = '## Targets (issue 13)';
+const PEERS_HEADING = '## Peers on the same corpus, same run';
+const TRIVY_TARGET = 'Trivy misconfiguration scan as a peer';
 
 const log = (s: string): void => void process.stderr.write(`bench: ${s}\n`);
 
@@ -250,7 +254,103 @@ async function onlyParts(): Promise<void> {
     fs.writeFileSync(path.join(os.tmpdir(), 'hcb-bench-pulumi.json'), JSON.stringify(r));
     spliceSection(OUT, PULUMI_HEADING, pulumiSection(r, date), TARGETS_HEADING, pulumiTarget(r));
   }
+  if (ONLY.includes('peers')) await onlyPeers();
   log(`updated ${OUT}`);
+}
+
+/**
+ * `--only peers`: our audit and each peer on the same corpora, interleaved per repetition (as the
+ * full run does, without the parse floors), and the insecure-corpus comparison; replaces the peers
+ * section and the peers' target rows. HCB_BENCH_PEER_SIZES (e.g. 1000,10000) sets the generated
+ * corpora, default the run's sizes.
+ */
+async function onlyPeers(): Promise<void> {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'hcb-bench-'));
+  const build = path.join(work, 'build');
+  try {
+    log(`transpiling into ${build}`);
+    buildForBench(REPO, build);
+    const cli = path.join(build, 'cli/main.js');
+    const bp = path.join(work, 'blueprint');
+    execFileSync(process.execPath, [cli, 'synth', '--out', bp], { cwd: work, stdio: ['ignore', 'ignore', 'inherit'] });
+    const cpText = fs.readFileSync(path.join(bp, 'control-plane.yaml'), 'utf8');
+    const sizes = process.env.HCB_BENCH_PEER_SIZES ? process.env.HCB_BENCH_PEER_SIZES.split(',').map(Number) : SIZES;
+    const corpora: Corpus[] = [];
+    for (const n of sizes) {
+      const dir = path.join(work, `corpus-${n}`);
+      const info = writeCorpus(n, dir, cpText, REPO);
+      corpora.push({
+        name: `generated ${n.toLocaleString('en')}`,
+        dir,
+        objects: info.objects,
+        bytes: info.bytes,
+        files: yamlFilesOf(dir),
+        info,
+      });
+    }
+    const bpAudit = path.join(work, 'blueprint-audit');
+    fs.mkdirSync(bpAudit);
+    for (const f of ['cluster.yaml', 'control-plane.yaml']) fs.copyFileSync(path.join(bp, f), path.join(bpAudit, f));
+    const insecure = path.join(REPO, 'test/fixtures/insecure');
+    for (const [name, dir, exceptions] of [
+      ['blueprint (hcb synth)', bpAudit, path.join(bp, 'exceptions.yaml')],
+      ['test/fixtures/insecure', insecure, undefined],
+    ] as const) {
+      const files = yamlFilesOf(dir);
+      corpora.push({
+        name,
+        dir,
+        objects: 0,
+        bytes: files.reduce((t, f) => t + fs.statSync(f).size, 0),
+        files,
+        exceptions,
+      });
+    }
+    const peers = findPeers(REPO);
+    log(`peers: ${peers.map((p) => `${p.name} (${p.bin})`).join(', ') || 'none found'}`);
+    const samples = new Map<string, Sample[]>();
+    for (const c of corpora) samples.set(c.name, []);
+    const maxReps = Math.max(...corpora.map((c) => REPS(c.objects)));
+    for (let rep = 0; rep < maxReps; rep++)
+      for (const c of corpora) {
+        if (rep >= REPS(c.objects)) continue;
+        log(`rep ${rep + 1}: ${c.name}`);
+        const a = child<AuditChild>(build, ['audit', c.dir, ...(c.exceptions ? [c.exceptions] : [])]);
+        const pr: Record<string, Run> = {};
+        for (const peer of peers) pr[peer.name] = timed(peer.bin, peer.args(c.files), work);
+        if (c.objects === 0) c.objects = a.value.documents;
+        samples.get(c.name)!.push({
+          audit: a.value,
+          auditProc: a.run,
+          parse: { parseMs: NaN, cpuMs: NaN, documents: 0, errors: 0 },
+          parseProc: a.run,
+          peers: pr,
+        });
+      }
+    const { ours, peerFindings } = insecureFindings(cli, work, peers);
+    const part = peersSection({ corpora, samples, peers, ours, peerFindings });
+    const [first, ...rest] = part.targets;
+    spliceSection(OUT, PEERS_HEADING, part.lines, '## Synth', first ?? [TRIVY_TARGET, '**not done**', 'no peers']);
+    for (const row of rest) setTargetRow(OUT, row);
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Replaces the targets row whose first cell is row[0], or adds it at the end of the targets table. */
+function setTargetRow(file: string, row: string[]): void {
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  const text = `| ${row.join(' | ')} |`;
+  const i = lines.findIndex((l) => l.startsWith(`| ${row[0]} |`));
+  if (i >= 0) lines[i] = text;
+  else {
+    const h = lines.indexOf(TARGETS_HEADING);
+    if (h < 0) return;
+    let end = lines.findIndex((l, j) => j > h + 2 && !l.startsWith('|'));
+    if (end < 0) end = lines.length;
+    lines.splice(end, 0, text);
+  }
+  fs.writeFileSync(file, lines.join('\n'));
 }
 
 async function main(): Promise<void> {
@@ -350,34 +450,7 @@ async function main(): Promise<void> {
     }
 
     // Insecure corpus: findings side by side.
-    log('insecure corpus: findings of each tool');
-    const oursReport = path.join(work, 'insecure.json');
-    spawnSync(process.execPath, [cli, 'audit', insecure, '--format', 'json', '--output', oursReport], {
-      cwd: REPO,
-      stdio: 'ignore',
-    });
-    const ours = (
-      JSON.parse(fs.readFileSync(oursReport, 'utf8')) as {
-        results: Array<{
-          control: string;
-          status: string;
-          object?: { kind?: string; namespace?: string | null; name?: string | null };
-        }>;
-      }
-    ).results;
-    const peerFindings = new Map<string, ReturnType<Peer['findings']>>();
-    for (const peer of peers) {
-      const r = spawnSync(peer.bin, peer.args(yamlFilesOf(insecure)), {
-        cwd: REPO,
-        encoding: 'utf8',
-        maxBuffer: 256 * 1024 * 1024,
-      });
-      try {
-        peerFindings.set(peer.name, peer.findings(r.stdout));
-      } catch (e) {
-        log(`${peer.name}: cannot read its output: ${(e as Error).message}`);
-      }
-    }
+    const { ours, peerFindings } = insecureFindings(cli, work, peers);
 
     let admission: AdmissionResult | undefined;
     if (!SKIP.includes('admission')) {
@@ -639,17 +712,181 @@ function writeReport(x: ReportInput): void {
     );
   }
 
-  // Peers.
-  L.push('## Peers on the same corpus, same run', '');
+  const peerPart = peersSection(x);
+  L.push(...peerPart.lines);
+
+  // Synth.
+  L.push('## Synth', '');
+  L.push(
+    'N tenants = N HardenedNamespaces with one HardenedWorkload each, synthesized and written like `hcb synth` (construct tree, toJson, YAML, files with fsync). Floor = the same plain objects serialized with the same YAML settings and written, in the same process.',
+    '',
+  );
+  L.push(
+    table(
+      [
+        'tenants',
+        'objects',
+        'construct ms',
+        'toJson ms',
+        'write ms',
+        'synth ms',
+        'synth CPU ms',
+        'floor ms',
+        'synth/floor (wall)',
+        'synth/floor (CPU)',
+        'objects/s',
+        'peak RSS MiB',
+      ],
+      x.synth.map(({ n, runs }) => [
+        String(n),
+        String(runs[0].objects),
+        stat(runs.map((r) => r.constructMs)),
+        stat(runs.map((r) => r.toJsonMs)),
+        stat(runs.map((r) => r.writeMs)),
+        stat(runs.map((r) => r.synthMs)),
+        stat(runs.map((r) => r.synthCpuMs)),
+        stat(runs.map((r) => r.floorMs)),
+        stat(
+          runs.map((r) => r.synthMs / r.floorMs),
+          2,
+        ),
+        stat(
+          runs.map((r) => r.synthCpuMs / r.floorCpuMs),
+          2,
+        ),
+        stat(runs.map((r) => r.objects / (r.synthMs / 1000))),
+        stat(runs.map((r) => r.proc.rssMiB)),
+      ]),
+    ),
+    '',
+  );
+
+  // Admission and Pulumi: measured in this run, or kept from the existing file (--skip).
+  const previous = path.join(REPO, 'BENCHMARKS.md');
+  const date = x.started.toISOString().slice(0, 10);
+  const keptRow = (first: string): string[] | undefined => {
+    if (!fs.existsSync(previous)) return undefined;
+    const line = fs
+      .readFileSync(previous, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith(`| ${first} |`));
+    return line ? line.slice(2, -2).split(' | ') : undefined;
+  };
+  if (x.admission) L.push(...admissionSection(x.admission, date));
+  else {
+    const kept = preservedSection(previous, ADMISSION_HEADING);
+    if (kept) L.push(kept, '');
+  }
+  if (x.pulumi) L.push(...pulumiSection(x.pulumi, date));
+  else {
+    const kept = preservedSection(previous, PULUMI_HEADING);
+    if (kept) L.push(kept, '');
+  }
+
+  // Targets.
+  L.push(TARGETS_HEADING, '');
+  const big = gen[gen.length - 1];
+  const bigS = big ? x.samples.get(big.name)! : [];
+  const ratioCpu = med(bigS.map((r) => r.audit.cpuMs / r.parse.cpuMs));
+  const ratioWall = med(bigS.map((r) => r.audit.auditMs / r.parse.parseMs));
+  const mbs = big ? med(bigS.map((r) => big.bytes / 1e6 / (r.audit.auditMs / 1000))) : NaN;
+  const mbsCpu = big ? med(bigS.map((r) => big.bytes / 1e6 / (r.audit.cpuMs / 1000))) : NaN;
+  const rss = med(bigS.map((r) => r.auditProc.rssMiB));
+  const lin = perObj.length >= 2 ? perObj[perObj.length - 1].cpu / perObj[0].cpu : NaN;
+  const linMid = perObj.length >= 3 ? perObj[perObj.length - 1].cpu / perObj[1].cpu : NaN;
+  const yes = (b: boolean): string => (b ? '**met**' : '**not met**');
+  const T: string[][] = [];
+  T.push([
+    'audit within 2x of parse-only',
+    yes(ratioCpu <= 2),
+    `${fmt(ratioCpu, 2)}x CPU, ${fmt(ratioWall, 2)}x wall at ${big?.objects ?? '?'} objects (same process type, same repetition)`,
+  ]);
+  T.push([
+    'at least 10 MB/s',
+    yes(mbs >= 10),
+    `${fmt(mbs, 2)} MB/s wall, ${fmt(mbsCpu, 2)} MB/s per CPU-second at ${big?.objects ?? '?'} objects; the parse floor alone runs at ${fmt(big ? med(bigS.map((r) => big.bytes / 1e6 / (r.parse.cpuMs / 1000))) : NaN, 2)} MB/s per CPU-second, so this target needs a faster parser than the yaml package (see "A faster parser?")`,
+  ]);
+  T.push([`under 1 GiB at ${big?.objects ?? '?'} objects`, yes(rss < 1024), `peak RSS ${fmt(rss)} MiB`]);
+  // The smallest size carries JIT warm-up, so the step from the middle to the largest size counts too.
+  const linWorst = Number.isFinite(linMid) ? Math.max(lin, linMid) : lin;
+  const evalGrowth = perObj.length >= 2 ? perObj[perObj.length - 1].evalWall / perObj[perObj.length - 2].evalWall : NaN;
+  T.push([
+    'cost linear in input size',
+    yes(linWorst <= 1.3),
+    `CPU per object at the largest size is ${fmt(lin, 2)}x that at the smallest${Number.isFinite(linMid) ? ` and ${fmt(linMid, 2)}x that at the middle size` : ''} (met when both ≤ 1.3x); evaluate time per object grows ${fmt(evalGrowth, 2)}x between the two largest sizes (wall)`,
+  ]);
+  T.push(...peerPart.targets);
+  const sy = x.synth.map(({ n, runs }) => ({
+    n,
+    perObj: med(runs.map((r) => r.synthCpuMs / r.objects)),
+    ratio: med(runs.map((r) => r.synthMs / r.floorMs)),
+    ratioCpu: med(runs.map((r) => r.synthCpuMs / r.floorCpuMs)),
+  }));
+  const last = sy[sy.length - 1];
+  T.push([
+    'synth within 1.5x of plain serialisation',
+    yes(last.ratioCpu <= 1.5),
+    `${fmt(last.ratioCpu, 2)}x CPU, ${fmt(last.ratio, 2)}x wall at ${last.n} tenants: writing the YAML (write ms) costs about what the floor does; building the construct tree and cdk8s's toJson (construct ms, toJson ms) come on top`,
+  ]);
+  T.push([
+    'synth growth close to linear',
+    yes(last.perObj / sy[0].perObj <= 1.3),
+    `CPU per object at ${last.n} tenants is ${fmt(last.perObj / sy[0].perObj, 2)}x that at ${sy[0].n}`,
+  ]);
+  T.push(
+    x.pulumi
+      ? pulumiTarget(x.pulumi)
+      : (keptRow(PULUMI_TARGET) ?? [PULUMI_TARGET, '**not done**', 'left out of this run (--skip pulumi)']),
+  );
+  T.push(
+    x.admission
+      ? admissionTarget(x.admission)
+      : (keptRow(ADMISSION_TARGET) ?? [ADMISSION_TARGET, '**not done**', 'left out of this run (--skip admission)']),
+  );
+  L.push(table(['target', 'result', 'measured / reason'], T), '');
+
+  // "Large inputs" comes from bench/large.ts (runs of many minutes, not repeated here): kept as it is.
+  const large = preservedSection(path.join(REPO, 'BENCHMARKS.md'), '## Large inputs');
+  if (large) L.push(large, '');
+
+  L.push('## How to reproduce', '');
+  L.push(
+    '```',
+    'npm run bench                 # full run, writes BENCHMARKS.md',
+    'npm run bench -- --quick      # 1,000 and 5,000 objects, 100 and 500 tenants, 2 repetitions; writes $TMPDIR/BENCHMARKS.quick.md',
+    'npm run bench -- --only admission   # only "Admission" (and its target row), replaced in BENCHMARKS.md; likewise --only pulumi, --only peers',
+    'npm run bench -- --skip admission,pulumi   # everything else; those sections are kept from BENCHMARKS.md',
+    'npx ts-node --transpile-only bench/large.ts   # "Large inputs": 100,000 to 1,250,000 documents, one run each (long)',
+    '```',
+    '',
+    'Peers are optional and never committed. kube-score: `GOBIN=/tmp/hcb-peers/bin go install github.com/zegl/kube-score/cmd/kube-score@v1.20.0`. ' +
+      "kubesec: its CLI validates every object against schemas it downloads (kubeconform), which fails offline and then skips the rules, so the benchmark runs kubesec's own rule engine (`ruler.NewRuleset(...).Run` with `DisableValidation: true`, one process over all files) from a throwaway Go module in /tmp that requires github.com/controlplaneio/kubesec/v2 v2.14.2, built as `/tmp/hcb-peers/bin/kubesec-offline`. " +
+      'Trivy v0.74.0: `bash tools/build-toolchain.sh --only bench` (its own lane, never built by `npm test`; the binary lands in the toolchain bin directory, where bench/peers.ts finds it). ' +
+      `The alternative parser: \`npm install --prefix ${ALT} js-yaml@5\`. Peak RSS needs GNU time at ${TIME}.`,
+    '',
+  );
+  fs.writeFileSync(OUT, `${L.join('\n')}\n`);
+}
+
+type PeersInput = Pick<ReportInput, 'corpora' | 'samples' | 'peers' | 'ours' | 'peerFindings'>;
+
+/**
+ * "## Peers on the same corpus, same run" (timings and ratios per corpus, the insecure-corpus
+ * comparison both ways) and the peers' rows of the targets table.
+ */
+function peersSection(x: PeersInput): { lines: string[]; targets: string[][] } {
+  const L: string[] = [];
+  L.push(PEERS_HEADING, '');
   if (x.peers.length === 0) {
     L.push(
-      'No peer binary was found (kube-score, kubesec-offline) in $HCB_BENCH_PEER_BIN, the toolchain bin dir, /tmp/hcb-peers/bin or PATH; see "How to reproduce".',
+      'No peer binary was found (kube-score, kubesec-offline, trivy) in $HCB_BENCH_PEER_BIN, the toolchain bin dir, /tmp/hcb-peers/bin or PATH; see "How to reproduce".',
       '',
     );
   } else {
     L.push(
       'Each tool gets the same files in one process. Process figures (wall, CPU, peak RSS) include start-up for every tool. Ratio = ours / theirs within the same repetition (< 1: we are faster). ' +
-        'kube-score and kubesec read only Kubernetes API objects and skip the control-plane files; we check those too.',
+        'kube-score and kubesec read only Kubernetes API objects and skip the control-plane files; we check those too. ' +
+        "Trivy (`trivy config`, its Kubernetes scanner only) reads the API objects too, and its KCV checks look at the flags of kubeadm's control-plane static pods, not at the kubeadm, kubelet or audit configuration files.",
       '',
     );
     const prow: string[][] = [];
@@ -791,106 +1028,8 @@ function writeReport(x: ReportInput): void {
   L.push('Our failing controls → how many of the same objects each peer flags:', '');
   L.push(table(['our control', 'objects we flag', ...[...x.peerFindings.keys()]], back), '');
 
-  // Synth.
-  L.push('## Synth', '');
-  L.push(
-    'N tenants = N HardenedNamespaces with one HardenedWorkload each, synthesized and written like `hcb synth` (construct tree, toJson, YAML, files with fsync). Floor = the same plain objects serialized with the same YAML settings and written, in the same process.',
-    '',
-  );
-  L.push(
-    table(
-      [
-        'tenants',
-        'objects',
-        'construct ms',
-        'toJson ms',
-        'write ms',
-        'synth ms',
-        'synth CPU ms',
-        'floor ms',
-        'synth/floor (wall)',
-        'synth/floor (CPU)',
-        'objects/s',
-        'peak RSS MiB',
-      ],
-      x.synth.map(({ n, runs }) => [
-        String(n),
-        String(runs[0].objects),
-        stat(runs.map((r) => r.constructMs)),
-        stat(runs.map((r) => r.toJsonMs)),
-        stat(runs.map((r) => r.writeMs)),
-        stat(runs.map((r) => r.synthMs)),
-        stat(runs.map((r) => r.synthCpuMs)),
-        stat(runs.map((r) => r.floorMs)),
-        stat(
-          runs.map((r) => r.synthMs / r.floorMs),
-          2,
-        ),
-        stat(
-          runs.map((r) => r.synthCpuMs / r.floorCpuMs),
-          2,
-        ),
-        stat(runs.map((r) => r.objects / (r.synthMs / 1000))),
-        stat(runs.map((r) => r.proc.rssMiB)),
-      ]),
-    ),
-    '',
-  );
-
-  // Admission and Pulumi: measured in this run, or kept from the existing file (--skip).
-  const previous = path.join(REPO, 'BENCHMARKS.md');
-  const date = x.started.toISOString().slice(0, 10);
-  const keptRow = (first: string): string[] | undefined => {
-    if (!fs.existsSync(previous)) return undefined;
-    const line = fs
-      .readFileSync(previous, 'utf8')
-      .split('\n')
-      .find((l) => l.startsWith(`| ${first} |`));
-    return line ? line.slice(2, -2).split(' | ') : undefined;
-  };
-  if (x.admission) L.push(...admissionSection(x.admission, date));
-  else {
-    const kept = preservedSection(previous, ADMISSION_HEADING);
-    if (kept) L.push(kept, '');
-  }
-  if (x.pulumi) L.push(...pulumiSection(x.pulumi, date));
-  else {
-    const kept = preservedSection(previous, PULUMI_HEADING);
-    if (kept) L.push(kept, '');
-  }
-
-  // Targets.
-  L.push(TARGETS_HEADING, '');
-  const big = gen[gen.length - 1];
-  const bigS = big ? x.samples.get(big.name)! : [];
-  const ratioCpu = med(bigS.map((r) => r.audit.cpuMs / r.parse.cpuMs));
-  const ratioWall = med(bigS.map((r) => r.audit.auditMs / r.parse.parseMs));
-  const mbs = big ? med(bigS.map((r) => big.bytes / 1e6 / (r.audit.auditMs / 1000))) : NaN;
-  const mbsCpu = big ? med(bigS.map((r) => big.bytes / 1e6 / (r.audit.cpuMs / 1000))) : NaN;
-  const rss = med(bigS.map((r) => r.auditProc.rssMiB));
-  const lin = perObj.length >= 2 ? perObj[perObj.length - 1].cpu / perObj[0].cpu : NaN;
-  const linMid = perObj.length >= 3 ? perObj[perObj.length - 1].cpu / perObj[1].cpu : NaN;
   const yes = (b: boolean): string => (b ? '**met**' : '**not met**');
   const T: string[][] = [];
-  T.push([
-    'audit within 2x of parse-only',
-    yes(ratioCpu <= 2),
-    `${fmt(ratioCpu, 2)}x CPU, ${fmt(ratioWall, 2)}x wall at ${big?.objects ?? '?'} objects (same process type, same repetition)`,
-  ]);
-  T.push([
-    'at least 10 MB/s',
-    yes(mbs >= 10),
-    `${fmt(mbs, 2)} MB/s wall, ${fmt(mbsCpu, 2)} MB/s per CPU-second at ${big?.objects ?? '?'} objects; the parse floor alone runs at ${fmt(big ? med(bigS.map((r) => big.bytes / 1e6 / (r.parse.cpuMs / 1000))) : NaN, 2)} MB/s per CPU-second, so this target needs a faster parser than the yaml package (see "A faster parser?")`,
-  ]);
-  T.push([`under 1 GiB at ${big?.objects ?? '?'} objects`, yes(rss < 1024), `peak RSS ${fmt(rss)} MiB`]);
-  // The smallest size carries JIT warm-up, so the step from the middle to the largest size counts too.
-  const linWorst = Number.isFinite(linMid) ? Math.max(lin, linMid) : lin;
-  const evalGrowth = perObj.length >= 2 ? perObj[perObj.length - 1].evalWall / perObj[perObj.length - 2].evalWall : NaN;
-  T.push([
-    'cost linear in input size',
-    yes(linWorst <= 1.3),
-    `CPU per object at the largest size is ${fmt(lin, 2)}x that at the smallest${Number.isFinite(linMid) ? ` and ${fmt(linMid, 2)}x that at the middle size` : ''} (met when both ≤ 1.3x); evaluate time per object grows ${fmt(evalGrowth, 2)}x between the two largest sizes (wall)`,
-  ]);
   for (const p of x.peers) {
     const worst = x.corpora.map((c) =>
       med(x.samples.get(c.name)!.map((r) => (r.auditProc.cpuMs ?? NaN) / (r.peers[p.name].cpuMs ?? NaN))),
@@ -914,60 +1053,54 @@ function writeReport(x: ReportInput): void {
         ? `unexplained: ${unexplained.map((r) => `${r[0]} ${r[1]}`).join(', ')}`
         : 'every peer finding we do not share has a reason in the table above',
     ]);
-  const sy = x.synth.map(({ n, runs }) => ({
-    n,
-    perObj: med(runs.map((r) => r.synthCpuMs / r.objects)),
-    ratio: med(runs.map((r) => r.synthMs / r.floorMs)),
-    ratioCpu: med(runs.map((r) => r.synthCpuMs / r.floorCpuMs)),
-  }));
-  const last = sy[sy.length - 1];
+  const trivy = x.peers.find((p) => p.name === 'trivy');
   T.push([
-    'synth within 1.5x of plain serialisation',
-    yes(last.ratioCpu <= 1.5),
-    `${fmt(last.ratioCpu, 2)}x CPU, ${fmt(last.ratio, 2)}x wall at ${last.n} tenants: writing the YAML (write ms) costs about what the floor does; building the construct tree and cdk8s's toJson (construct ms, toJson ms) come on top`,
+    TRIVY_TARGET,
+    trivy ? '**done**' : '**not done**',
+    trivy
+      ? `built from its Go module in the toolchain's bench lane (tools/build-toolchain.sh --only bench), offline with its compiled-in checks; compared above`
+      : 'no trivy binary found: build it with `bash tools/build-toolchain.sh --only bench`',
   ]);
-  T.push([
-    'synth growth close to linear',
-    yes(last.perObj / sy[0].perObj <= 1.3),
-    `CPU per object at ${last.n} tenants is ${fmt(last.perObj / sy[0].perObj, 2)}x that at ${sy[0].n}`,
-  ]);
-  T.push(
-    x.pulumi
-      ? pulumiTarget(x.pulumi)
-      : (keptRow(PULUMI_TARGET) ?? [PULUMI_TARGET, '**not done**', 'left out of this run (--skip pulumi)']),
-  );
-  T.push(
-    x.admission
-      ? admissionTarget(x.admission)
-      : (keptRow(ADMISSION_TARGET) ?? [ADMISSION_TARGET, '**not done**', 'left out of this run (--skip admission)']),
-  );
-  T.push([
-    'Trivy misconfiguration scan as a peer',
-    '**not done**',
-    'not attempted in this change (time budget); kube-score and kubesec were built and compared',
-  ]);
-  L.push(table(['target', 'result', 'measured / reason'], T), '');
+  return { lines: L, targets: T };
+}
 
-  // "Large inputs" comes from bench/large.ts (runs of many minutes, not repeated here): kept as it is.
-  const large = preservedSection(path.join(REPO, 'BENCHMARKS.md'), '## Large inputs');
-  if (large) L.push(large, '');
+/** Our JSON report and each peer's findings on test/fixtures/insecure. */
+function insecureFindings(
+  cli: string,
+  work: string,
+  peers: Peer[],
+): { ours: ReportInput['ours']; peerFindings: ReportInput['peerFindings'] } {
+  const insecure = path.join(REPO, 'test/fixtures/insecure');
+  log('insecure corpus: findings of each tool');
+  const oursReport = path.join(work, 'insecure.json');
+  spawnSync(process.execPath, [cli, 'audit', insecure, '--format', 'json', '--output', oursReport], {
+    cwd: REPO,
+    stdio: 'ignore',
+  });
+  const ours = (
+    JSON.parse(fs.readFileSync(oursReport, 'utf8')) as {
+      results: Array<{
+        control: string;
+        status: string;
+        object?: { kind?: string; namespace?: string | null; name?: string | null };
+      }>;
+    }
+  ).results;
+  const peerFindings = new Map<string, ReturnType<Peer['findings']>>();
+  for (const peer of peers) {
+    const r = spawnSync(peer.bin, peer.args(yamlFilesOf(insecure)), {
+      cwd: REPO,
+      encoding: 'utf8',
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    try {
+      peerFindings.set(peer.name, peer.findings(r.stdout, yamlFilesOf(insecure)));
+    } catch (e) {
+      log(`${peer.name}: cannot read its output: ${(e as Error).message}`);
+    }
+  }
 
-  L.push('## How to reproduce', '');
-  L.push(
-    '```',
-    'npm run bench                 # full run, writes BENCHMARKS.md',
-    'npm run bench -- --quick      # 1,000 and 5,000 objects, 100 and 500 tenants, 2 repetitions; writes $TMPDIR/BENCHMARKS.quick.md',
-    'npm run bench -- --only admission   # only "Admission" (and its target row), replaced in BENCHMARKS.md; likewise --only pulumi',
-    'npm run bench -- --skip admission,pulumi   # everything else; those sections are kept from BENCHMARKS.md',
-    'npx ts-node --transpile-only bench/large.ts   # "Large inputs": 100,000 to 1,250,000 documents, one run each (long)',
-    '```',
-    '',
-    'Peers are optional and never committed. kube-score: `GOBIN=/tmp/hcb-peers/bin go install github.com/zegl/kube-score/cmd/kube-score@v1.20.0`. ' +
-      "kubesec: its CLI validates every object against schemas it downloads (kubeconform), which fails offline and then skips the rules, so the benchmark runs kubesec's own rule engine (`ruler.NewRuleset(...).Run` with `DisableValidation: true`, one process over all files) from a throwaway Go module in /tmp that requires github.com/controlplaneio/kubesec/v2 v2.14.2, built as `/tmp/hcb-peers/bin/kubesec-offline`. " +
-      `The alternative parser: \`npm install --prefix ${ALT} js-yaml@5\`. Peak RSS needs GNU time at ${TIME}.`,
-    '',
-  );
-  fs.writeFileSync(OUT, `${L.join('\n')}\n`);
+  return { ours, peerFindings };
 }
 
 /** A `## ` section of an existing file, up to the next `## ` heading (without trailing blank lines). */

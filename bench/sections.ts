@@ -4,7 +4,7 @@
  * one section (and its row of the targets table) in an existing BENCHMARKS.md.
  */
 import * as fs from 'fs';
-import type { AdmissionResult } from './admission';
+import type { AdmissionProfile, AdmissionResult } from './admission';
 import type { PulumiResult, PulumiStep } from './pulumi';
 
 const median = (xs: number[]): number => {
@@ -105,6 +105,79 @@ export function admissionSection(r: AdmissionResult, date: string): string[] {
     '',
   ]);
   L.push(table(['policies', 'runs', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'objects/s', 'errors'], rows), '');
+  const prof = (mode: 'with' | 'without') => r.runs.filter((x) => x.mode === mode && x.profile).map((x) => x.profile!);
+  if (prof('with').length && prof('without').length) {
+    L.push(
+      "Where the time goes, from the API server's own /metrics read before and after each run (differences; the controller manager's writes in the same window, e.g. the Deployments' ReplicaSets, are included): " +
+        'API server CPU seconds (process_cpu_seconds_total), per created object; time inside each admission plugin per call (apiserver_admission_controller_admission_duration_seconds); ' +
+        "time in the policies' validation expressions (apiserver_validating_admission_policy_check_duration_seconds, summed over policies).",
+      '',
+    );
+    const vap = (p: AdmissionProfile) => p.plugins['ValidatingAdmissionPolicy/validate'];
+    const cel = (p: AdmissionProfile) => Object.values(p.policies).reduce((t, x) => t + x.sumMs, 0);
+    const prow: string[][] = (['without', 'with'] as const).map((mode) => [
+      mode === 'with' ? 'with the policies' : 'without',
+      stat(
+        prof(mode).map((p) => p.apiserverCpuS),
+        1,
+      ),
+      stat(
+        prof(mode).map((p) => (p.apiserverCpuS * 1000) / r.objects),
+        2,
+      ),
+      stat(
+        prof(mode).map((p) => vap(p)?.count),
+        0,
+      ),
+      stat(
+        prof(mode).map((p) => (vap(p) ? vap(p)!.sumMs / vap(p)!.count : undefined)),
+        3,
+      ),
+      stat(
+        prof(mode).map((p) => cel(p)),
+        0,
+      ),
+      stat(
+        prof(mode).map((p) => Object.values(p.policies).reduce((t, x) => t + x.count, 0)),
+        0,
+      ),
+    ]);
+    L.push(
+      table(
+        [
+          'policies',
+          'API server CPU s',
+          'CPU ms per created object',
+          'ValidatingAdmissionPolicy plugin calls',
+          'plugin ms per call',
+          'validation expressions ms (all policies)',
+          'policy evaluations',
+        ],
+        prow,
+      ),
+      '',
+    );
+    const names = [...new Set(prof('with').flatMap((p) => Object.keys(p.policies)))];
+    const per = names
+      .map((n) => ({
+        n,
+        ms: med(prof('with').map((p) => p.policies[n]?.sumMs)),
+        count: med(prof('with').map((p) => p.policies[n]?.count)),
+      }))
+      .sort((a, b) => b.ms - a.ms);
+    if (per.length)
+      L.push(
+        'Validation-expression time per policy with the policies installed (median per run; top 10 of ' +
+          per.length +
+          '):',
+        '',
+        table(
+          ['policy', 'evaluations', 'total ms', 'µs per evaluation'],
+          per.slice(0, 10).map((x) => [x.n, fmt(x.count, 0), fmt(x.ms, 1), fmt((x.ms * 1000) / x.count, 1)]),
+        ),
+        '',
+      );
+  }
   const samples = r.runs.flatMap((x) => x.errorSamples.map((s) => `${x.mode}: ${s}`)).slice(0, 3);
   if (samples.length) L.push('Errors seen (first three):', '', ...samples.map((s) => `- ${s.replace(/\n/g, ' ')}`), '');
   return L;
