@@ -465,7 +465,10 @@ export async function runAdmissionBench(opts: AdmissionOptions = {}): Promise<Ad
 }
 
 if (require.main === module) {
-  runAdmissionBench({ repetitions: Number(process.env.HCB_BENCH_ADMISSION_REPS ?? 5) })
+  runAdmissionBench({
+    repetitions: Number(process.env.HCB_BENCH_ADMISSION_REPS ?? 5),
+    objects: Number(process.env.HCB_BENCH_ADMISSION_OBJECTS ?? 1000),
+  })
     .then((r) => process.stdout.write(`${JSON.stringify(r)}\n`))
     .catch((e: unknown) => {
       process.stderr.write(`admission: ${e instanceof Error ? e.stack : String(e)}\n`);
