@@ -264,6 +264,16 @@ const provider: pulumi.dynamic.ResourceProvider = {
     return { id: `host:${inputs.host.name}`, outs: await bringUp(inputs) };
   },
   async diff(_id: string, olds: HostInputs, news: HostInputs) {
+    // The first control plane (kubeadm init ran there; joins are made from it) stays the first: a
+    // host turning from first into joined or back, or joining another first, would re-init or orphan
+    // the etcd cluster. Refused before anything changes.
+    if ((olds.joinTo?.name ?? '') !== (news.joinTo?.name ?? '')) {
+      const first = olds.joinTo?.name ?? olds.host.name;
+      throw new Error(
+        `hcb: control plane ${news.host.name}: hcb:hosts now makes ${news.joinTo?.name ?? news.host.name} the first control plane, but kubeadm init ran on ${first}; the first control plane cannot be removed or moved behind another while further control planes depend on it. ` +
+          `Fix: keep ${first} as the first control-plane entry of hcb:hosts (remove the further control planes first, or pulumi destroy and up again)`,
+      );
+    }
     // Another machine (name or address) is a new host: the old one is reset first.
     if (olds.host.name !== news.host.name || olds.host.address !== news.host.address) {
       return { changes: true, replaces: ['host'], deleteBeforeReplace: true };
