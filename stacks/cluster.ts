@@ -32,7 +32,8 @@ import { evaluate, summarize } from '../policies/engine';
 import type { Document, KubeObject } from '../policies/model';
 import { handOff, handoffFromEnv, prepareObjects } from './apply';
 import type { HostsTargetSpec, HostSpec } from './hosts/config';
-import { hostPodNetwork } from './hosts/program';
+import { hostPodNetwork as podNetworkIn } from './hosts/program';
+import { blueprintRanges, hostsInPodSubnet } from './hosts/ranges';
 import {
   HostControlPlaneResource,
   HostDial,
@@ -154,10 +155,6 @@ export function validateClusterArgs(args: ClusterArgs, opts: { workersSupported?
       );
     }
   });
-  if (hosts.length > 128)
-    throw new Error(
-      `hcb: config "hcb:hosts" lists ${hosts.length} hosts; the hosts target gives each a /24 pod range and supports at most 128`,
-    );
   const kubeadm = b.nodeFiles.find((f) => f.role === 'kubeadm-config');
   const first = cps[0].h;
   if (!kubeadm?.content || !new RegExp(`^\\s*name: ${first.name}\\s*$`, 'm').test(kubeadm.content)) {
@@ -165,6 +162,11 @@ export function validateClusterArgs(args: ClusterArgs, opts: { workersSupported?
       `hcb: the blueprint's kubeadm configuration does not name the node "${first.name}" (hcb:hosts[${cps[0].i}]); synthesize it with hostsBlueprintSpec (stacks/hosts/program.ts)`,
     );
   }
+  const { podSubnet } = blueprintRanges(b.nodeFiles);
+  if (hosts.length > hostsInPodSubnet(podSubnet))
+    throw new Error(
+      `hcb: config "hcb:hosts" lists ${hosts.length} hosts; the pod range ${podSubnet} (hcb:podSubnet) gives each a /24 and has room for ${hostsInPodSubnet(podSubnet)}. Fix: pulumi config set hcb:podSubnet <a larger range>`,
+    );
   // HCB_HOSTS_DIAL may name more hosts than hcb:hosts lists (e.g. a host about to be added); those entries are unused.
 }
 
@@ -209,10 +211,10 @@ export class Cluster extends pulumi.ComponentResource {
   public readonly local?: LocalControlPlaneResource;
   /** The hosts target's control-plane host resource. */
   public readonly controlPlaneHost?: HostControlPlaneResource;
-  /** The hosts target's workers. */
-  public readonly workers: HostWorkerResource[] = [];
   /** The hosts target's further control planes (kubeadm join with the controlPlane section). */
   public readonly controlPlaneJoins: HostControlPlaneResource[] = [];
+  /** The hosts target's workers. */
+  public readonly workers: HostWorkerResource[] = [];
   /** The hosts target's pod network and node services (kube-proxy, NetworkPolicy enforcer). */
   public readonly network?: HostsNetworkResource;
 
@@ -249,6 +251,9 @@ export class Cluster extends pulumi.ComponentResource {
       nodes = pulumi.output([]);
     } else {
       const hosts = t.hosts.hosts;
+      // Each host's /24 of the pod range the blueprint's ClusterConfiguration names (hcb:podSubnet).
+      const { podSubnet } = blueprintRanges(args.blueprint.nodeFiles);
+      const hostPodNetwork = (i: number) => podNetworkIn(i, podSubnet);
       const cpIndex = hosts.findIndex((h) => h.role === 'control-plane');
       const cp: HostSpec = hosts[cpIndex];
       const endpoint = (h: HostSpec) => ({
@@ -270,11 +275,6 @@ export class Cluster extends pulumi.ComponentResource {
         },
         { parent: this },
       );
-      // Workers join once the control plane is up; removing one from hcb:hosts drains, deletes and resets it.
-      hosts.forEach((h, i) => {
-        if (h.role !== 'worker') return;
-        const patch = t.workerKubelet?.(h);
-        this.workers.push(
       // Further control planes (stacked etcd) join one after the other (etcd adds one member at a
       // time); removing one from hcb:hosts checks quorum, drains and deletes its Node, removes its
       // etcd member and resets it. They use the same kubelet patch as workers (own cgroup parent).
@@ -298,6 +298,11 @@ export class Cluster extends pulumi.ComponentResource {
         );
         this.controlPlaneJoins.push(previous);
       });
+      // Workers join once the control plane is up; removing one from hcb:hosts drains, deletes and resets it.
+      hosts.forEach((h, i) => {
+        if (h.role !== 'worker') return;
+        const patch = t.workerKubelet?.(h);
+        this.workers.push(
           new HostWorkerResource(
             `worker-${h.name}`,
             {

@@ -5,6 +5,7 @@
 import { ADMISSION_POLICY_CONTROLS, AdmissionPolicyMode } from '../constructs/admission/catalogue-admission-policies';
 import type { BlueprintSpec, ProtectionProfile } from '../constructs/blueprint';
 import { checkSshPrivateKey, HostsTargetSpec, parseHostsConfig } from './hosts/config';
+import { checkHostsRanges, HOSTS_NETWORK } from './hosts/ranges';
 
 export type Target = 'local' | 'existing' | 'hosts';
 
@@ -47,6 +48,8 @@ const PROFILES: readonly ProtectionProfile[] = ['basic', 'standard', 'high'];
 export const STACK_CONFIG_KEYS = [
   'target',
   'profile',
+  'podSubnet',
+  'serviceSubnet',
   'namespaces',
   'apiServerPort',
   'etcdClientPort',
@@ -59,10 +62,10 @@ export const STACK_CONFIG_KEYS = [
   'node',
   'hosts',
   'sshPrivateKey',
+  'controlPlaneEndpoint',
   'admissionModes',
 ] as const;
 
-  'controlPlaneEndpoint',
 const ADMISSION_MODES: readonly AdmissionPolicyMode[] = ['enforce', 'dry-run'];
 
 /**
@@ -192,14 +195,52 @@ export function stackSpec(get: ConfigReader): StackSpec {
         );
     }
   }
+  const ranges = hostsRanges(get, target, hosts);
   return {
     target,
-    spec,
+    spec: ranges ? { ...spec, controlPlane: { ...spec.controlPlane, ...ranges } } : spec,
     manifests: list('manifests', []),
     stateDir: stateDir || undefined,
     node: target === 'local' && node,
     hosts,
   };
+}
+
+/**
+ * `hcb:serviceSubnet` and `hcb:podSubnet` (hosts target; unset or empty: HOSTS_NETWORK's ranges),
+ * checked against each other and the hosts' addresses (stacks/hosts/ranges.ts). Other targets have
+ * fixed ranges and refuse the settings.
+ */
+function hostsRanges(
+  get: ConfigReader,
+  target: Target,
+  hosts: HostsTargetSpec | undefined,
+): { serviceSubnet: string; podSubnet: string } | undefined {
+  const read = (key: 'serviceSubnet' | 'podSubnet'): string | undefined => {
+    const v = get(key);
+    if (v === undefined || v === '') return undefined;
+    if (typeof v !== 'string')
+      throw new Error(
+        `hcb: config "hcb:${key}" must be a CIDR block as text, got ${describe(v)}. Fix: pulumi config set hcb:${key} ${HOSTS_NETWORK[key]}`,
+      );
+    return v;
+  };
+  const serviceSubnet = read('serviceSubnet');
+  const podSubnet = read('podSubnet');
+  if (target !== 'hosts' || !hosts) {
+    const set = serviceSubnet !== undefined ? 'serviceSubnet' : podSubnet !== undefined ? 'podSubnet' : undefined;
+    if (set)
+      throw new Error(
+        `hcb: config "hcb:${set}" is set but hcb:target is ${target}, which does not read it (its ranges are fixed). Fix: pulumi config rm hcb:${set} (or pulumi config set hcb:target hosts)`,
+      );
+    return undefined;
+  }
+  const ranges = {
+    serviceSubnet: serviceSubnet ?? HOSTS_NETWORK.serviceSubnet,
+    podSubnet: podSubnet ?? HOSTS_NETWORK.podSubnet,
+  };
+  checkHostsRanges(ranges, hosts.hosts);
+  return ranges;
 }
 
 /** The hosts target's keys: the host list, and the private key (present, a secret, well-formed). */

@@ -22,11 +22,16 @@
  * kubeconfig while the certificate is signed by the current CA and valid for more than 30 days.
  * The key material is never logged or returned.
  *
+ * - The Service range: a route on every host to the interface holding its address (ROUTES_SCRIPT
+ *   says why), so host processes (the API server's webhooks and aggregated APIs, a kubelet's
+ *   probes, an operator's curl) reach ClusterIPs as on a kubeadm node with a default route.
+ *
  * API (stable):
  *   ensureClusterNetwork(o: ClusterNetworkOptions): Promise<{ changed: string[] }>
  *   resetHostNetwork(shell: HostShell): Promise<string[]>      (join.ts's removeWorker calls it)
  *   resetHostNetworkOver(access: HostAccess): Promise<string[]> (before ControlPlaneHost.reset())
  *   sweepKubeChains(shell: HostShell): Promise<string[]>        (after the kubelet is gone)
+ *   sweepKubeChainsOver(access: HostAccess): Promise<string[]>  (target.ts, after ControlPlaneHost.reset())
  *   podRoutes(hosts): Map<hostName, Array<{ dst; via }>>
  */
 import * as crypto from 'crypto';
@@ -104,15 +109,20 @@ export async function ensureClusterNetwork(o: ClusterNetworkOptions): Promise<{ 
   for (const h of o.hosts) {
     const shell = await HostShell.open(h, log);
     try {
-      const c = await ensureHostServices(shell, {
-        admin: o.admin,
-        ca,
-        binDir: o.binDir,
-        routes: routes.get(h.host.name)!,
-        serviceSubnet,
-        proxyConfig,
-        readyTimeoutMs: o.readyTimeoutMs ?? 90_000,
-      });
+      const c = await ensureHostServices(
+        shell,
+        {
+          admin: o.admin,
+          address: h.host.address,
+          ca,
+          binDir: o.binDir,
+          routes: routes.get(h.host.name)!,
+          serviceSubnet,
+          proxyConfig,
+          readyTimeoutMs: o.readyTimeoutMs ?? 90_000,
+        },
+        log,
+      );
       changed.push(...c.map((x) => `${h.host.name}: ${x}`));
     } finally {
       await shell.close().catch(() => undefined);
@@ -143,6 +153,8 @@ async function ensureEnforcerRbac(admin: ClusterAdmin): Promise<void> {
 
 interface HostServicesInput {
   admin: ClusterAdmin;
+  /** This host's address (hcb:hosts): the source of its traffic to ClusterIPs. */
+  address: string;
   ca: string;
   binDir: string;
   routes: Array<{ dst: string; via: string }>;
@@ -151,7 +163,11 @@ interface HostServicesInput {
   readyTimeoutMs: number;
 }
 
-async function ensureHostServices(shell: HostShell, i: HostServicesInput): Promise<string[]> {
+async function ensureHostServices(
+  shell: HostShell,
+  i: HostServicesInput,
+  log: (line: string) => void,
+): Promise<string[]> {
   const changed: string[] = [];
   const name = shell.name;
   // binaries (a control-plane host has none of these from its bring-up)
@@ -174,10 +190,13 @@ async function ensureHostServices(shell: HostShell, i: HostServicesInput): Promi
   );
 
   // routes and bridged traffic through iptables
-  const out = await shell.sh(ROUTES_SCRIPT, [String(POD_ROUTE_PROTO), ...i.routes.flatMap((r) => [r.dst, r.via])], {
-    label: 'pod routes',
-  });
+  const out = await shell.sh(
+    ROUTES_SCRIPT,
+    [String(POD_ROUTE_PROTO), i.serviceSubnet, i.address, ...i.routes.flatMap((r) => [r.dst, r.via])],
+    { label: 'pod and Service routes' },
+  );
   changed.push(...out.split('\n').filter((l) => l.startsWith('route ')));
+  for (const l of out.split('\n')) if (l.startsWith('left ')) log(`${name}: ${l}`);
   changed.push(
     ...(await shell.sh(BRIDGE_NF_SCRIPT, [HOST_STATE_DIR], { label: 'bridge-nf-call-iptables' }))
       .split('\n')
@@ -355,6 +374,16 @@ export async function sweepKubeChains(shell: HostShell): Promise<string[]> {
   return out.split('\n').filter((l) => l.startsWith('removed ') || l.startsWith('left '));
 }
 
+/** sweepKubeChains over its own SSH connection (the hosts target's destroy, after bringup's reset). */
+export async function sweepKubeChainsOver(access: HostAccess, log?: (l: string) => void): Promise<string[]> {
+  const shell = await HostShell.open(access, log);
+  try {
+    return await sweepKubeChains(shell);
+  } finally {
+    await shell.close().catch(() => undefined);
+  }
+}
+
 export async function resetHostNetworkOver(access: HostAccess, log?: (l: string) => void): Promise<string[]> {
   const shell = await HostShell.open(access, log);
   try {
@@ -367,15 +396,36 @@ export async function resetHostNetworkOver(access: HostAccess, log?: (l: string)
 // ---------------------------------------------------------------------------------------------
 // host scripts
 
-/** $1 protocol, then dst via pairs: sets those routes, removes other routes of the protocol. */
-const ROUTES_SCRIPT = `set -eu
-proto=$1; shift
+/**
+ * $1 protocol, $2 the Service range, $3 this host's address, then dst via pairs: sets those
+ * routes and the Service route, removes other routes of the protocol.
+ *
+ * The Service route: kube-proxy (iptables mode) rewrites a ClusterIP to a pod in the nat OUTPUT
+ * chain, but a host process's packet needs a route before it gets there (connect() fails with
+ * "network unreachable" first). A host with a default route has one; one without (an isolated
+ * network, the test lab) does not, so the Service range goes to the interface holding the host's
+ * address, with that address as source. Packets to a ClusterIP kube-proxy does not serve go
+ * nowhere either way.
+ */
+export const ROUTES_SCRIPT = `set -eu
+proto=$1 svc=$2 addr=$3; shift 3
 have=$(ip -o route show proto "$proto" | awk '{print $1" "$3}')
 want=
 while [ $# -ge 2 ]; do
   if ! printf '%s\\n' "$have" | grep -qx "$1 $2"; then ip route replace "$1" via "$2" proto "$proto"; echo "route $1 via $2"; fi
   want="$want $1"; shift 2
 done
+dev=$(ip -o addr show | awk -v a="$addr" '{ split($4, p, "/"); if (p[1] == a) { print $2; exit } }')
+if [ -n "$dev" ]; then
+  cur=$(ip -o route show proto "$proto" exact "$svc")
+  case "$cur" in
+    *" dev $dev "*" src $addr"*) ;;
+    *) ip route replace "$svc" dev "$dev" src "$addr" proto "$proto"; echo "route $svc dev $dev src $addr (Services)" ;;
+  esac
+  want="$want $svc"
+else
+  echo "left: no interface holds $addr; no route to the Service range $svc"
+fi
 for d in $(ip -o route show proto "$proto" | awk '{print $1}'); do
   case " $want " in *" $d "*) ;; *) ip route del "$d" proto "$proto"; echo "route $d removed" ;; esac
 done

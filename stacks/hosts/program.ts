@@ -13,6 +13,13 @@ import { PodSecurityExemption } from '../../constructs/admission/pod-security-ex
 import type { BlueprintSpec } from '../../constructs/blueprint';
 import type { ConfigReader } from '../spec';
 import type { HostSpec, HostsTargetSpec } from './config';
+import { checkHostsRanges, HOSTS_NETWORK, RangeNames } from './ranges';
+
+/** Errors of a spec given in code name its props (the stack settings have stackSpec's errors first). */
+const SPEC_RANGE_NAMES: RangeNames = {
+  serviceSubnet: { name: 'controlPlane.serviceSubnet', fix: (v) => `Fix: set controlPlane.serviceSubnet to ${v}` },
+  podSubnet: { name: 'controlPlane.podSubnet', fix: (v) => `Fix: set controlPlane.podSubnet to ${v}` },
+};
 
 /**
  * A stack config reader over `pulumi.Config` that can tell secrets apart: JSON lists and objects
@@ -48,18 +55,9 @@ function runtimeIsConfigSecret(fullKey: string): boolean {
 /**
  * The hosts target's cluster network: ClusterIPs from `serviceSubnet`, pods from `podSubnet`, in
  * which each host gets its own /24 (the n-th host in hcb:hosts order the n-th /24; host-local IPAM
- * on the CNI bridge). Fixed today (no stack setting yet; see docs/operations.md).
+ * on the CNI bridge). Stack settings hcb:serviceSubnet and hcb:podSubnet; ./ranges.ts.
  */
-export const HOSTS_NETWORK = { serviceSubnet: '198.19.128.0/17', podSubnet: '198.18.128.0/17' } as const;
-
-/** The /24 pod range and bridge gateway of the host at `index` in hcb:hosts. */
-export function hostPodNetwork(index: number): { podCidr: string; podGateway: string } {
-  if (!Number.isInteger(index) || index < 0 || index > 127)
-    throw new Error(
-      `hcb: the hosts target gives each host a /24 of ${HOSTS_NETWORK.podSubnet}; host index ${index} is out of range (at most 128 hosts)`,
-    );
-  return { podCidr: `198.18.${128 + index}.0/24`, podGateway: `198.18.${128 + index}.1` };
-}
+export { HOSTS_NETWORK, hostPodNetwork } from './ranges';
 
 /** Host settings of the hosts target that are not in hcb:hosts. */
 export interface HostsBlueprintOptions {
@@ -90,6 +88,14 @@ export function hostsBlueprintSpec(
       `hcb: the stack name "${opts.stack.slice(0, 60)}" cannot name a cgroup (letters, digits, '.', '_', '-', at most 40)`,
     );
   const cp = spec.controlPlane ?? {};
+  checkHostsRanges(
+    {
+      serviceSubnet: cp.serviceSubnet ?? HOSTS_NETWORK.serviceSubnet,
+      podSubnet: cp.podSubnet ?? HOSTS_NETWORK.podSubnet,
+    },
+    hosts.hosts,
+    SPEC_RANGE_NAMES,
+  );
   return {
     ...spec,
     controlPlane: {
@@ -97,12 +103,6 @@ export function hostsBlueprintSpec(
       nodeName: first.name,
       advertiseAddress: first.address,
       clusterName: cp.clusterName ?? opts.stack,
-      serviceSubnet: cp.serviceSubnet ?? HOSTS_NETWORK.serviceSubnet,
-      podSubnet: cp.podSubnet ?? HOSTS_NETWORK.podSubnet,
-      kubelet: {
-        cgroupDriver: 'cgroupfs',
-        cgroupRoot: `/hcb-hosts-${opts.stack}`,
-        ...(opts.cgroupV1 ? { failCgroupV1: false } : {}),
       // hcb:controlPlaneEndpoint (the load balancer of several control planes): kubeadm's
       // controlPlaneEndpoint and a SAN of the API server's certificate.
       ...(hosts.controlPlaneEndpoint
@@ -114,6 +114,12 @@ export function hostsBlueprintSpec(
             ],
           }
         : {}),
+      serviceSubnet: cp.serviceSubnet ?? HOSTS_NETWORK.serviceSubnet,
+      podSubnet: cp.podSubnet ?? HOSTS_NETWORK.podSubnet,
+      kubelet: {
+        cgroupDriver: 'cgroupfs',
+        cgroupRoot: `/hcb-hosts-${opts.stack}`,
+        ...(opts.cgroupV1 ? { failCgroupV1: false } : {}),
         ...cp.kubelet,
       },
       // kube-proxy leaves the host's conntrack table size (nf_conntrack_max, one value for the whole

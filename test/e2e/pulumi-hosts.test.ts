@@ -12,7 +12,13 @@
  *   up again  no changes
  *   worker    a worker added to hcb:hosts joins (kubeadm join, Node Ready, kube-proxy and the
  *             enforcer there); removed again, it is drained, deleted and its host reset
- *   destroy   the hosts reset: no file, process, mount, interface, user or cgroup left
+ *   destroy   the hosts reset: no file, process, mount, interface, user, cgroup, route or KUBE-*
+ *             iptables chain left
+ *
+ * The stack sets its own ranges (hcb:serviceSubnet, hcb:podSubnet; not the defaults), so the
+ * test sees them reach kubeadm (the kubernetes Service's ClusterIP), the API server's certificate
+ * (curl checks it for that IP), the hosts' pod ranges and routes, and the route from a host to
+ * the Service range (a host process reaches a ClusterIP; the lab hosts have no default route).
  *
  * The test process reaches the hosts only through loopback ports (HCB_HOSTS_DIAL): 47690 the control
  * plane's sshd, 47691 its API server (a forwarder in the host's network namespace), 47692 the
@@ -45,6 +51,10 @@ const STACK = 'hosts-e2e-47690';
 /** The worker's kubelet cgroup parent (stacks/index.ts gives each worker its own). */
 const WORKER_CGROUP = `hcb-node-${STACK}-${WORKER}`;
 const NAMESPACE = 'hcb-e2e-hosts';
+/** The stack's ranges (inside 198.18.0.0/15, apart from the lab's 198.18.4.0/24 and the defaults). */
+const SERVICE_SUBNET = '198.19.96.0/20';
+const SERVICE_IP = '198.19.96.1';
+const POD_SUBNET = '198.19.0.0/18';
 
 const bin = toolchainBin();
 const home = tempDir('pulumi-hosts');
@@ -221,6 +231,8 @@ beforeAll(async () => {
   pulumiSync(['config', 'set', 'target', 'hosts']);
   pulumiSync(['config', 'set', 'stateDir', stateDir]);
   pulumiSync(['config', 'set', '--path', 'namespaces[0]', NAMESPACE]);
+  pulumiSync(['config', 'set', 'serviceSubnet', SERVICE_SUBNET]);
+  pulumiSync(['config', 'set', 'podSubnet', POD_SUBNET]);
   pulumiSync(['config', 'set', '--path', 'hosts[0].name', NAME]);
   pulumiSync(['config', 'set', '--path', 'hosts[0].address', h.address]);
   pulumiSync(['config', 'set', '--path', 'hosts[0].user', 'root']);
@@ -285,7 +297,24 @@ test('pulumi up brings the control-plane host up over SSH and applies the baseli
     '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies?labelSelector=hcb.dev%2Fcontrol',
   );
   expect(vaps.items.map((i) => i.metadata.name)).toContain('hcb-workload-secrets-in-env');
+
+  // hcb:serviceSubnet: the kubernetes Service has its first address; a process on the host reaches
+  // it (the Service route, kube-proxy's DNAT) and the API server's certificate names it.
+  const svc = await api.json<{ spec: { clusterIP: string } }>('/api/v1/namespaces/default/services/kubernetes');
+  expect(svc.spec.clusterIP).toBe(SERVICE_IP);
+  expect(reachClusterIp(NAME)).toBe('https 200');
 });
+
+/** From a lab host: HTTPS to the kubernetes Service's ClusterIP, the certificate checked against the cluster CA for that IP. */
+function reachClusterIp(host: string): string {
+  return lab!
+    .exec(host, [
+      'sh',
+      '-c',
+      `code=$(curl -sS --max-time 20 --cacert /etc/kubernetes/pki/ca.crt -o /dev/null -w '%{http_code}' https://${SERVICE_IP}/readyz 2>&1) && echo "https $code" || echo "failed: $code"`,
+    ])
+    .trim();
+}
 
 test('the state holds no plaintext private key, admin key, encryption key or bootstrap token', () => {
   expect(upOk).toBe(true);
@@ -349,6 +378,7 @@ function leftovers(name: string, cgroup: string): string[] {
      id etcd >/dev/null 2>&1 && echo "user etcd"
      for d in /sys/fs/cgroup/*/${cgroup} /sys/fs/cgroup/${cgroup}; do [ -d "$d" ] && echo "cgroup $d"; done
      ip route show proto 186 | sed 's/^/route /'
+     { iptables-save; ip6tables-save; } 2>/dev/null | grep -E '^:KUBE-' | sed 's/^/chain /'
      true`,
     ])
     .split('\n')
@@ -386,13 +416,18 @@ test('a worker added to hcb:hosts joins; removed again, it is drained, deleted a
       .trim()
       .split('\n'),
   ).toEqual(['kube-proxy', 'kube-router', 'kubelet'].map((n) => `${HOST_BIN_DIR}/${n}`));
-  expect(lab!.exec(NAME, ['ip', 'route', 'show', 'proto', '186'])).toContain(`via ${w.address}`);
+  // hcb:podSubnet: the worker (hosts[1]) has the second /24 of the range; the control plane routes to it.
+  expect(lab!.exec(NAME, ['ip', 'route', 'show', 'proto', '186'])).toContain(`198.19.1.0/24 via ${w.address}`);
+  expect(reachClusterIp(WORKER)).toBe('https 200');
 
   pulumiSync(['config', 'rm', '--path', 'hosts[1]']);
   await mustPulumi(['up', '--yes', '--skip-preview']);
   expect((await api.get(`/api/v1/nodes/${WORKER}`)).status).toBe(404);
   expect(leftovers(WORKER, WORKER_CGROUP)).toEqual([]);
-  expect(lab!.exec(NAME, ['ip', 'route', 'show', 'proto', '186']).trim()).toBe('');
+  // Only the control plane's own route to the Service range is left.
+  expect(lab!.exec(NAME, ['ip', 'route', 'show', 'proto', '186']).trim()).toMatch(
+    /^198\.19\.96\.0\/20 dev \S+ scope link src 198\.18\.4\.\d+\s*$/,
+  );
 });
 
 test('pulumi destroy resets the host and leaves nothing running', async () => {
