@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import { KubeNetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort } from 'cdk8s-plus-28/lib/imports/k8s';
 import { claimObjectName } from '../common/collisions';
 import { BlueprintPropError } from '../common/errors';
-import { isDnsSubdomain, requireDnsSubdomain, requireUserNamespace } from '../tenant/names';
+import { objectNameFrom, requireUserNamespace } from '../tenant/names';
 import { stampProvenance } from '../tenant/provenance';
 import { NetworkPeer } from './network-peer';
 import { NetworkPort } from './network-port';
@@ -61,16 +61,7 @@ export class NetworkAllowPolicy extends Construct {
   constructor(scope: Construct, id: string, props: NetworkAllowPolicyProps) {
     super(scope, id);
     const namespace = requireUserNamespace(this, 'namespace', props.namespace);
-    if (props.name === undefined && !isDnsSubdomain(id)) {
-      throw new BlueprintPropError(
-        this,
-        'name',
-        undefined,
-        `no name given and the construct id "${id}" is not an object name`,
-        'pass props.name, e.g. "allow-web-from-ingress"',
-      );
-    }
-    this.policyName = requireDnsSubdomain(this, 'name', props.name ?? id);
+    this.policyName = objectNameFrom(this, id, props.name, 'allow-web-from-ingress');
     claimObjectName(
       this,
       'name',

@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import { KubeRole, KubeRoleBinding, KubeSecret, KubeServiceAccount } from 'cdk8s-plus-28/lib/imports/k8s';
 import { BlueprintPropError } from '../common/errors';
 import { claimObjectName } from '../common/collisions';
-import { isDnsSubdomain, requireDnsLabel, requireDnsSubdomain, requireUserNamespace } from '../tenant/names';
+import { objectNameFrom, requireDnsLabel, requireDnsSubdomain, requireUserNamespace } from '../tenant/names';
 import { stampProvenance } from '../tenant/provenance';
 import { AccessPreset } from './access-presets';
 import { NamespaceAccess } from './namespace-access';
@@ -64,16 +64,7 @@ export class AutomationIdentity extends Construct {
   constructor(scope: Construct, id: string, props: AutomationIdentityProps) {
     super(scope, id);
     const namespace = requireUserNamespace(this, 'namespace', props.namespace);
-    if (props.name === undefined && !isDnsSubdomain(id)) {
-      throw new BlueprintPropError(
-        this,
-        'name',
-        undefined,
-        `no name given and the construct id "${id}" is not an object name`,
-        'pass props.name, e.g. "ci-deployer"',
-      );
-    }
-    const name = (this.serviceAccountName = requireDnsSubdomain(this, 'name', props.name ?? id));
+    const name = (this.serviceAccountName = objectNameFrom(this, id, props.name, 'ci-deployer'));
     claimObjectName(
       this,
       'name',

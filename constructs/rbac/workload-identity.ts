@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import { KubeRole, KubeRoleBinding, KubeServiceAccount } from 'cdk8s-plus-28/lib/imports/k8s';
 import { claimObjectName } from '../common/collisions';
 import { BlueprintPropError } from '../common/errors';
-import { isDnsSubdomain, requireDnsSubdomain, requireUserNamespace } from '../tenant/names';
+import { objectNameFrom, requireUserNamespace } from '../tenant/names';
 import { stampProvenance } from '../tenant/provenance';
 import { AccessRule, renderLeastPrivilegeRules } from './access-rule';
 
@@ -42,16 +42,7 @@ export class WorkloadIdentity extends Construct {
   constructor(scope: Construct, id: string, props: WorkloadIdentityProps) {
     super(scope, id);
     this.namespace = requireUserNamespace(this, 'namespace', props.namespace);
-    if (props.name === undefined && !isDnsSubdomain(id)) {
-      throw new BlueprintPropError(
-        this,
-        'name',
-        undefined,
-        `no name given and the construct id "${id}" is not an object name`,
-        'pass props.name, e.g. "payments-api"',
-      );
-    }
-    const name = (this.serviceAccountName = requireDnsSubdomain(this, 'name', props.name ?? id));
+    const name = (this.serviceAccountName = objectNameFrom(this, id, props.name, 'payments-api'));
     if (name === 'default') {
       throw new BlueprintPropError(
         this,

@@ -63,6 +63,24 @@ export function requireDnsSubdomain(scope: Construct, prop: string, value: unkno
   return value;
 }
 
+/**
+ * The object name of a construct that renders one named object: `props.name`, or the construct id
+ * when no name is given. Throws when the chosen one is not an RFC 1123 subdomain; an id that is
+ * not a name gets its own message, with `example` as the name to pass.
+ */
+export function objectNameFrom(scope: Construct, id: string, name: string | undefined, example: string): string {
+  if (name === undefined && !isDnsSubdomain(id)) {
+    throw new BlueprintPropError(
+      scope,
+      'name',
+      undefined,
+      `no name given and the construct id "${id}" is not an object name`,
+      `pass props.name, e.g. "${example}"`,
+    );
+  }
+  return requireDnsSubdomain(scope, 'name', name ?? id);
+}
+
 /** Throws unless `value` names a namespace users may use. */
 export function requireUserNamespace(scope: Construct, prop: string, value: unknown): string {
   const name = requireDnsLabel(scope, prop, value);

@@ -22,7 +22,7 @@ import { NetworkPort } from '../network/network-port';
 import { PodSelection } from '../network/pod-selection';
 import { WorkloadIdentity } from '../rbac/workload-identity';
 import type { HardenedNamespace } from '../tenant/hardened-namespace';
-import { isDnsLabel, isDnsSubdomain, requireDnsSubdomain, requireUserNamespace } from '../tenant/names';
+import { isDnsLabel, isDnsSubdomain, objectNameFrom, requireDnsSubdomain, requireUserNamespace } from '../tenant/names';
 import { APP_LABEL, PROTECTION_NEED_LABEL, ProtectionNeed, requireProtectionNeed } from '../tenant/protection-need';
 import { parseQuantity, requireQuantity } from '../tenant/quantity';
 import { stampProvenance } from '../tenant/provenance';
@@ -342,16 +342,7 @@ export class HardenedWorkload extends Construct {
       'namespace',
       nsObject ? nsObject.namespaceName : props.namespace,
     ));
-    if (props.name === undefined && !isDnsSubdomain(id)) {
-      throw new BlueprintPropError(
-        this,
-        'name',
-        undefined,
-        `no name given and the construct id "${id}" is not an object name`,
-        'pass props.name, e.g. "web"',
-      );
-    }
-    const name = (this.workloadName = requireDnsSubdomain(this, 'name', props.name ?? id));
+    const name = (this.workloadName = objectNameFrom(this, id, props.name, 'web'));
     claimObjectName(
       this,
       'name',
