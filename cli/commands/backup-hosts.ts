@@ -281,7 +281,7 @@ export async function runHostsBackup(action: string, args: string[], usage: stri
   const usageError = (msg: string) => usageFailure(process.stderr, `backup ${action}`, usage, msg);
   try {
     // list and verify need no connection: only the cluster name for the default directories.
-    const needsHost = action === 'now' || action === 'restore';
+    const needsHost = action === 'now' || action === 'restore' || action === 'schedule';
     const { target, cluster } =
       needsHost || !o.cluster ? await resolveTarget(o, binDir, log) : { target: undefined, cluster: o.cluster };
     const { backupDir, keyFile } = clusterDirs(o, cluster);
@@ -341,10 +341,28 @@ export async function runHostsBackup(action: string, args: string[], usage: stri
         );
         return 0;
       }
+      case 'schedule': {
+        if (o.positional.length > 0) return usageError(`unexpected argument "${o.positional[0]}"`);
+        const r = await loadHostsBackup().installHostsSchedule({
+          ...target!,
+          keyFile,
+          cluster,
+          hcbVersion: packageVersion() ?? 'unknown',
+        });
+        if (o.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+        else
+          process.stdout.write(
+            `scheduled backup installed on host ${target!.host.name}: every ${r.intervalSeconds}s, the newest ${r.retain} kept in ${r.backupDir} (key ${r.hostKeyFile}, a copy of ${keyFile}); ` +
+              (r.timerEnabled
+                ? 'hcb-backup.timer is enabled\n'
+                : `the host has no systemd: run ${r.command.join(' ')} every ${r.intervalSeconds}s from cron or its init system\n`),
+          );
+        return 0;
+      }
       default:
         return usageError(
           action === 'timer'
-            ? 'the backup timer runs for the local target only; schedule `hcb backup now --stack NAME` with cron or a systemd timer'
+            ? 'the backup timer runs for the local target only; on hosts, `hcb backup schedule` installs a timer on the control-plane host'
             : `unknown action "${action}"`,
         );
     }

@@ -21,7 +21,7 @@ import { startTimer, stopTimer, timerStatus } from '../../stacks/local/backup-ti
 import { runHostsBackup, wantsHostsTarget } from './backup-hosts';
 import { intOption, parseOptions as parseSharedOptions, UsageError, usageFailure } from '../options';
 
-const USAGE = `usage: hcb backup now|list|verify|restore [options]
+const USAGE = `usage: hcb backup now|list|verify|restore|timer|schedule [options]
 
   now                take an encrypted backup of the running cluster (etcd snapshot through the
                      etcd API, plus the PKI and encryption configuration a restore needs)
@@ -43,7 +43,12 @@ options:
                      (the current ones are kept as *.before-restore-<time>)
   --json             list: JSON
 
-hosts target (a control plane made by kubeadm on a host, reached over SSH; no timer):
+  schedule           hosts target: install the scheduled backup on the control-plane host (a
+                     systemd timer and service running the host program every interval of the
+                     host's BackupConfiguration; the key is a copy of --key; backups stay on the
+                     host in /var/lib/hcb/backups); without systemd it prints the command to run
+
+hosts target (a control plane made by kubeadm on a host, reached over SSH):
   --stack NAME       the stack's hcb:hosts and hcb:sshPrivateKey (\`pulumi config --json --show-secrets\`);
                      its first control-plane host
   --stack-config FILE
@@ -222,7 +227,12 @@ export const command: Command = {
           return usageError(action, 'timer needs start, stop or status');
         }
         default:
-          return usageError(action, `unknown action "${action}"`);
+          return usageError(
+            action,
+            action === 'schedule'
+              ? 'schedule installs a timer on a hosts control plane (--stack, --stack-config or --host); the local target uses hcb backup timer start'
+              : `unknown action "${action}"`,
+          );
       }
     } catch (e) {
       if (e instanceof BackupError) {

@@ -33,7 +33,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import {
   BackupError,
   BackupManifest,
@@ -419,6 +419,131 @@ export async function hostsBackupNow(opts: HostsBackupOptions): Promise<BackupMa
       .catch(() => undefined);
     await s.conn.close();
     fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// the schedule on the host
+
+export interface HostsScheduleOptions extends HostsBackupTarget {
+  /** The local key file (32 bytes, 0600; created when missing): the host gets a copy, so `hcb backup verify|restore` read its backups. */
+  keyFile: string;
+  /** Name in the backups (the stack or host name). */
+  cluster: string;
+  hcbVersion?: string;
+  /** Enable the timer when the host runs systemd. @default true */
+  enable?: boolean;
+}
+
+export interface HostsScheduleResult {
+  /** Seconds between runs and backups kept, from the host's BackupConfiguration. */
+  intervalSeconds: number;
+  retain: number;
+  /** What a scheduled run executes (the service's ExecStart), for cron or an init script without systemd. */
+  command: string[];
+  /** Where the backups and the key are on the host. */
+  backupDir: string;
+  hostKeyFile: string;
+  /** Files written on the host. */
+  files: string[];
+  /** True when the host runs systemd and hcb-backup.timer was enabled and started. */
+  timerEnabled: boolean;
+}
+
+/**
+ * Installs the scheduled backup on the control-plane host: the host program and etcdutl (by
+ * sha256), the HostBackupSchedule construct's files (program configuration, service, timer) with
+ * interval and retention from the BackupConfiguration the blueprint put on the host
+ * (/etc/kubernetes/backup/backup-config.yaml, i.e. what the stack deployed), etcd's endpoint and
+ * client certificate from the API server's manifest, and a copy of the local backup key (0600,
+ * root). With systemd the timer is enabled; without, nothing runs until cron or the init system
+ * runs `command`.
+ */
+export async function installHostsSchedule(opts: HostsScheduleOptions): Promise<HostsScheduleResult> {
+  const log = opts.log ?? (() => undefined);
+  const etcdutl = path.join(opts.binDir, 'etcdutl');
+  if (!fs.existsSync(etcdutl))
+    throw new BackupError(`etcdutl not found in ${opts.binDir}: build the toolchain (npm run toolchain)`);
+  const program = buildHostBackupProgram(undefined, log);
+  const key = loadKey(opts.keyFile, true);
+  // Loaded here: the construct library is not needed by the other backup paths.
+  const { App } = await import('cdk8s');
+  const { HostBackupSchedule } = await import('../../constructs/control-plane/host-backup-schedule');
+  const { BACKUP_CONFIG_PATH } = await import('../../constructs/control-plane/paths');
+  const s = await open(opts);
+  try {
+    const apiserver = await s.staticPodFlags('kube-apiserver');
+    await s.staticPodFlags('etcd');
+    const endpoint = requireFlag(apiserver, 'kube-apiserver', 'etcd-servers')
+      .split(',')
+      .find((u) => u.startsWith('https://'));
+    if (!endpoint) throw new BackupError('the API server reaches etcd over no https URL (--etcd-servers)');
+    const cfgText = await s.sh('cat -- "$1"', [BACKUP_CONFIG_PATH], { label: `read ${BACKUP_CONFIG_PATH}` });
+    const doc = parseAllDocuments(cfgText)
+      .map((d) => d.toJS() as { kind?: string; spec?: { interval?: unknown; retain?: unknown } })
+      .find((d) => d?.kind === 'BackupConfiguration');
+    if (!doc?.spec || typeof doc.spec.interval !== 'string' || typeof doc.spec.retain !== 'number')
+      throw new BackupError(
+        `${s.where()}: ${BACKUP_CONFIG_PATH} holds no BackupConfiguration with spec.interval and spec.retain (set the control plane's backup prop and bring the host up again)`,
+      );
+    const enc = apiserver.get('encryption-provider-config');
+    const schedule = new HostBackupSchedule(new App({ outdir: '/nonexistent-hcb-synth' }), 'schedule', {
+      backup: { interval: doc.spec.interval, retain: doc.spec.retain },
+      cluster: opts.cluster,
+      hostName: opts.host.name,
+      address: opts.host.address,
+      etcd: {
+        endpoint,
+        caFile: requireFlag(apiserver, 'kube-apiserver', 'etcd-cafile'),
+        certFile: requireFlag(apiserver, 'kube-apiserver', 'etcd-certfile'),
+        keyFile: requireFlag(apiserver, 'kube-apiserver', 'etcd-keyfile'),
+      },
+      ...(enc ? { encryptionConfigDir: path.posix.dirname(enc) } : {}),
+      secretsDir: HOST_SECRETS_DIR,
+      hcbVersion: opts.hcbVersion,
+      binDir: HOST_BACKUP_BIN_DIR,
+    });
+    await s.deliver(program, schedule.programPath);
+    await s.deliver(etcdutl, schedule.etcdutlPath);
+    await s.sh(
+      'umask 077; for d; do mkdir -p -- "$d"; chmod 0700 -- "$d"; done',
+      [schedule.workDir, schedule.backupDir, path.posix.dirname(schedule.keyFile)],
+      { label: 'backup directories' },
+    );
+    await s.conn.upload(key, schedule.keyFile, { mode: '0600', owner: 'root:root', secret: true });
+    const files: string[] = [schedule.keyFile];
+    for (const f of schedule.nodeFiles) {
+      await s.sh('mkdir -p -- "$(dirname -- "$1")"', [f.path], { label: `directory of ${f.path}` });
+      await s.conn.upload(f.content!, f.path, {
+        mode: `0${f.mode.toString(8)}`,
+        owner: `${f.owner}:${f.group}`,
+      });
+      files.push(f.path);
+    }
+    let timerEnabled = false;
+    const systemd = (await s.sh('[ -d /run/systemd/system ] && echo yes || echo no', [], { label: 'systemd?' })).trim();
+    if (systemd === 'yes' && opts.enable !== false) {
+      await s.sh('systemctl daemon-reload && systemctl enable --now hcb-backup.timer', [], {
+        label: 'enable hcb-backup.timer',
+      });
+      timerEnabled = true;
+      log(`${s.where()}: hcb-backup.timer enabled (every ${schedule.intervalSeconds}s, keeps ${schedule.retain})`);
+    } else {
+      log(
+        `${s.where()}: ${systemd === 'yes' ? 'timer not enabled (enable: false)' : 'no systemd'}: run \`${schedule.command.join(' ')}\` every ${schedule.intervalSeconds}s from cron or the init system`,
+      );
+    }
+    return {
+      intervalSeconds: schedule.intervalSeconds,
+      retain: schedule.retain,
+      command: [...schedule.command],
+      backupDir: schedule.backupDir,
+      hostKeyFile: schedule.keyFile,
+      files,
+      timerEnabled,
+    };
+  } finally {
+    await s.conn.close();
   }
 }
 

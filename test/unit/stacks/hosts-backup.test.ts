@@ -10,6 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { command } from '../../../cli/commands/backup';
 import { buildHostBackupProgram, hostToolsRoot } from '../../../stacks/hosts/backup';
+import { decryptBackup, listBackups } from '../../../stacks/local/backup-archive';
 
 jest.setTimeout(180_000);
 
@@ -217,6 +218,139 @@ describe('hcb-host-backup snapshot (tools/hosts)', () => {
     });
     expect(other.code).toBe(1);
     expect(other.stderr).toMatch(/certificate/);
+  });
+});
+
+describe('hcb-host-backup scheduled (the backup a host timer runs)', () => {
+  let sched: string;
+  let key: Buffer;
+  const run = (config: string) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(program, ['scheduled', '--config', config]);
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+  const config = (over: Record<string, unknown> = {}) => {
+    const f = path.join(sched, `schedule-${crypto.randomBytes(4).toString('hex')}.json`);
+    fs.writeFileSync(
+      f,
+      JSON.stringify({
+        cluster: 'unit',
+        host: 'cp1',
+        address: '198.18.5.11',
+        backupDir: path.join(sched, 'backups'),
+        workDir: path.join(sched, 'work'),
+        keyFile: path.join(sched, 'backup-key'),
+        retain: 2,
+        etcdutl: path.join(sched, 'etcdutl'),
+        hcbVersion: 'unit',
+        timeout: '30s',
+        etcd: {
+          endpoint: `https://127.0.0.1:${port}`,
+          caFile: path.join(dir, 'ca.crt'),
+          certFile: path.join(dir, 'client.crt'),
+          keyFile: path.join(dir, 'client.key'),
+        },
+        include: [path.join(sched, 'pki'), path.join(sched, 'encryption'), path.join(sched, 'missing')],
+        ...over,
+      }),
+      { mode: 0o600 },
+    );
+    return f;
+  };
+
+  beforeAll(() => {
+    sched = path.join(dir, 'sched');
+    fs.mkdirSync(path.join(sched, 'pki', 'etcd'), { recursive: true });
+    fs.mkdirSync(path.join(sched, 'encryption'));
+    fs.writeFileSync(path.join(sched, 'pki', 'ca.key'), 'ca key material', { mode: 0o600 });
+    fs.writeFileSync(path.join(sched, 'pki', 'etcd', 'ca.crt'), 'etcd ca', { mode: 0o644 });
+    fs.writeFileSync(path.join(sched, 'encryption', 'encryption-config.yaml'), 'kind: EncryptionConfiguration\n', {
+      mode: 0o600,
+    });
+    // etcdutl stands in with the revision it would read (the real one reads the bbolt file).
+    fs.writeFileSync(path.join(sched, 'etcdutl'), '#!/bin/sh\necho \'{"hash":1,"revision":4242,"totalKey":9}\'\n', {
+      mode: 0o755,
+    });
+    key = crypto.randomBytes(32);
+    fs.writeFileSync(path.join(sched, 'backup-key'), key, { mode: 0o600 });
+  });
+
+  test('writes the backup file hcb reads with the same key (AES-256-GCM), manifest beside it; retention keeps the newest', async () => {
+    const db = crypto.randomBytes(50_000);
+    respond = () => stream(db, 16 * 1024);
+    const cfg = config();
+    const backups = path.join(sched, 'backups');
+    // Another cluster's backup in the same directory is never pruned.
+    fs.mkdirSync(backups, { recursive: true, mode: 0o700 });
+    fs.writeFileSync(path.join(backups, 'other-20260101T000000Z-r1.hcbbak'), 'x');
+    fs.writeFileSync(
+      path.join(backups, 'other-20260101T000000Z-r1.hcbbak.json'),
+      JSON.stringify({ cluster: 'other', file: 'other-20260101T000000Z-r1.hcbbak', time: '2026-01-01T00:00:00.000Z' }),
+    );
+    const outputs: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 1100)); // names carry the second
+      const r = await run(cfg);
+      expect(r).toMatchObject({ code: 0, stderr: '' });
+      expect(r.stdout).toMatch(/^wrote .*\/unit-\d{8}T\d{6}Z-r4242\.hcbbak \(revision 4242, /);
+      outputs.push(r.stdout + r.stderr);
+    }
+    expect(outputs[2]).toMatch(/removed unit-.*\.hcbbak \(retention keeps the newest 2\)/);
+    const mine = listBackups(backups).filter((m) => m.cluster === 'unit');
+    expect(mine).toHaveLength(2);
+    expect(listBackups(backups).filter((m) => m.cluster === 'other')).toHaveLength(1);
+    expect(fs.statSync(backups).mode & 0o777).toBe(0o700);
+    const file = path.join(backups, mine[0].file);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    const out = path.join(sched, 'decrypted');
+    const { manifest, files } = decryptBackup(file, key, out);
+    expect(manifest).toMatchObject({
+      format: 1,
+      cluster: 'unit',
+      revision: 4242,
+      source: { target: 'hosts', host: 'cp1', address: '198.18.5.11' },
+      versions: { etcd: '3.6.0', hcb: 'unit' },
+    });
+    expect(manifest.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    const byName = new Map(files.map((f) => [f.name, f]));
+    expect(fs.readFileSync(byName.get('etcd/snapshot.db')!.path).subarray(0, db.length).equals(db)).toBe(true);
+    expect(fs.readFileSync(byName.get(`config${sched}/pki/ca.key`)!.path, 'utf8')).toBe('ca key material');
+    expect(byName.get(`config${sched}/pki/ca.key`)!.mode).toBe(0o600);
+    expect(byName.get(`config${sched}/pki/etcd/ca.crt`)!.mode).toBe(0o644);
+    expect(byName.has(`config${sched}/encryption/encryption-config.yaml`)).toBe(true);
+    // Encrypted at rest; the key never in the program's output; a wrong key fails authentication.
+    expect(fs.readFileSync(file).includes(Buffer.from('ca key material'))).toBe(false);
+    for (const o of outputs)
+      for (const form of [key.toString('hex'), key.toString('base64'), key.toString('latin1')])
+        expect(o.includes(form)).toBe(false);
+    expect(() => decryptBackup(file, crypto.randomBytes(32), path.join(sched, 'wrong'))).toThrow(
+      /failed authentication/,
+    );
+    expect(fs.readdirSync(path.join(sched, 'work')).filter((f) => f.endsWith('.db'))).toEqual([]);
+  });
+
+  test('a key others may read, a missing PKI and a failing snapshot are refused; nothing is written', async () => {
+    const before = fs.readdirSync(path.join(sched, 'backups')).sort();
+    const openKey = path.join(sched, 'open-key');
+    fs.writeFileSync(openKey, crypto.randomBytes(32));
+    fs.chmodSync(openKey, 0o644);
+    const r1 = await run(config({ keyFile: openKey }));
+    expect(r1.code).toBe(1);
+    expect(r1.stderr).toMatch(/must not be readable by group or others/);
+    respond = () => stream(Buffer.alloc(100, 1), 1024);
+    const r2 = await run(config({ include: [path.join(sched, 'missing')] }));
+    expect(r2.code).toBe(1);
+    expect(r2.stderr).toMatch(/missing holds no files/);
+    respond = () => [JSON.stringify({ error: { code: 14, message: 'etcdserver: no leader' } })];
+    const r3 = await run(config());
+    expect(r3.code).toBe(1);
+    expect(r3.stderr).toMatch(/no leader/);
+    expect(fs.readdirSync(path.join(sched, 'backups')).sort()).toEqual(before);
+    expect(fs.readdirSync(path.join(sched, 'work')).filter((f) => f.endsWith('.db'))).toEqual([]);
   });
 });
 

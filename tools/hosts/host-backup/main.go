@@ -9,6 +9,11 @@
 //	    checks. The appended digest is checked here too. Prints one JSON line
 //	    {"bytes","sha256","version"}; on any failure FILE is removed and the exit status is 1.
 //
+//	hcb-host-backup scheduled --config FILE
+//	    The scheduled backup on the host (scheduled.go): snapshot, revision (etcdutl), PKI,
+//	    encryption configuration and keys sealed with AES-256-GCM into the backup file format of
+//	    stacks/local/backup-archive.ts, written to the configured directory; retention applied.
+//
 //	hcb-host-backup wait-ready --kubeconfig F [--path /readyz] [--timeout D]
 //	    Polls the API server named in a kubeadm kubeconfig (embedded CA, client certificate and
 //	    key) until PATH answers 200, at most D. Exit 0 when ready, 1 otherwise.
@@ -39,7 +44,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fail(errors.New("usage: hcb-host-backup snapshot|wait-ready [flags]"))
+		fail(errors.New("usage: hcb-host-backup snapshot|wait-ready|scheduled [flags]"))
 	}
 	var err error
 	switch os.Args[1] {
@@ -47,6 +52,8 @@ func main() {
 		err = snapshot(os.Args[2:])
 	case "wait-ready":
 		err = waitReady(os.Args[2:])
+	case "scheduled":
+		err = scheduled(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
