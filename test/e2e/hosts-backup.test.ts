@@ -7,9 +7,14 @@
  * A tampered or wrongly keyed backup is refused before anything reaches the host. The CLI runs
  * with an explicit host, host key and SSH key (no Pulumi).
  *
+ * Also: a backup taken while a writer creates objects restores a prefix of the writes (in etcd
+ * revision order), and `hcb backup schedule` installs the scheduled backup on the host (no systemd
+ * in the lab: the installed service's ExecStart is run as the timer would run it): a new encrypted
+ * backup appears on the host, retention prunes, the key never appears in any output.
+ *
  * Port range: 47710-47739 (47710 the lab host's sshd, 47711 the forwarded API endpoint).
  */
-import { spawn } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
@@ -59,6 +64,8 @@ function blueprint() {
       podSubnet: POD_NETWORK.podCidr,
       serviceSubnet: '198.19.208.0/20',
       kubelet: { cgroupDriver: 'cgroupfs', cgroupRoot: `/hcb-hosts-${NAME}-${SSH_PORT}`, failCgroupV1: false },
+      // What the scheduled backup reads from the host's BackupConfiguration (retain 2: pruning shows after 3 runs).
+      backup: { interval: '1h', retain: 2, maxAge: '2h' },
       admission: {
         podSecurity: {
           exemptions: [
@@ -417,4 +424,143 @@ test('deleted objects come back from the restore; the Secret is encrypted in etc
     expect(state).toContain(`${c}.yaml`);
   expect(lab!.exec(NAME, ['sh', '-c', `ls -A ${HOST_BACKUP_WORK_DIR}`]).trim()).toBe('');
   expect(lab!.exec(NAME, ['stat', '-c', '%a %U', '/var/lib/etcd']).trim()).toBe('700 etcd');
+});
+
+test('a backup taken while objects are written restores a prefix of the writes, and the API serves', async () => {
+  const a = api();
+  // A bounded writer: one ConfigMap at a time, each after the previous one was acknowledged, so
+  // the sequence label follows etcd's revision order.
+  let stop = false;
+  let attempted = 0;
+  let acked = 0;
+  const writer = (async () => {
+    const deadline = Date.now() + 300_000;
+    for (let i = 0; i < 400 && !stop && Date.now() < deadline; i++) {
+      attempted = i + 1;
+      const r = await a.post(`/api/v1/namespaces/${NS}/configmaps`, {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: `seq-${i}`, labels: { 'hcb.dev/seq': String(i) } },
+        data: { i: String(i) },
+      });
+      if (r.status !== 201) throw new Error(`write ${i}: HTTP ${r.status} ${r.body}`);
+      acked = i + 1;
+    }
+  })();
+  await until('the writer under way', 120_000, async () => (acked >= 5 ? true : undefined));
+  const ackedBefore = acked;
+  const m = await hostsBackupNow({ ...target(), backupDir, keyFile, cluster: 'hosts-e2e', hcbVersion: 'test' });
+  const ackedAfter = acked;
+  stop = true;
+  await writer;
+  expect(ackedAfter).toBeGreaterThan(ackedBefore); // the backup really ran during writes
+
+  const r = await cli(['restore', path.join(backupDir, m.file), ...cliHost()]);
+  if (r.code !== 0) throw new Error(`restore failed (${r.code}): ${r.err}\n--- log\n${logs.slice(-30).join('\n')}`);
+  await until('the API server after the restore', 240_000, async () =>
+    (await status('/readyz')) === 200 ? true : undefined,
+  );
+  const list = await until('the ConfigMaps', 120_000, async () =>
+    a.json<{ items: Array<{ metadata: { labels: Record<string, string>; resourceVersion: string } }> }>(
+      `/api/v1/namespaces/${NS}/configmaps?labelSelector=hcb.dev%2Fseq`,
+    ),
+  );
+  const restored = list.items
+    .map((i) => ({ seq: Number(i.metadata.labels['hcb.dev/seq']), rv: Number(i.metadata.resourceVersion) }))
+    .sort((x, y) => x.seq - y.seq);
+  // A prefix: no later write without every earlier one.
+  expect(restored.map((x) => x.seq)).toEqual(restored.map((_, i) => i));
+  // Everything acknowledged before the snapshot started is in it; nothing beyond what was attempted.
+  expect(restored.length).toBeGreaterThanOrEqual(ackedBefore);
+  expect(restored.length).toBeLessThanOrEqual(attempted);
+  // Revision order equals write order, and every object is from at or before the snapshot's revision.
+  for (let i = 1; i < restored.length; i++) expect(restored[i].rv).toBeGreaterThan(restored[i - 1].rv);
+  expect(restored[restored.length - 1].rv).toBeLessThanOrEqual(m.revision);
+  // The API serves writes again (revisions continue past the bump).
+  const after = await a.post(`/api/v1/namespaces/${NS}/configmaps`, {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'after-restore' },
+    data: { ok: 'yes' },
+  });
+  expect(after.status).toBe(201);
+  timings.push(`under writes: ${ackedBefore}..${ackedAfter} acked around the backup, ${restored.length} restored`);
+});
+
+test('hcb backup schedule: the scheduled run on the host writes an encrypted backup, retention prunes, the key is never shown', async () => {
+  const key = fs.readFileSync(keyFile);
+  const secretForms = [key.toString('hex'), key.toString('base64'), key.toString('base64url')];
+  const r = await cli(['schedule', ...cliHost(), '--cluster', 'hosts-e2e']);
+  if (r.code !== 0) throw new Error(`schedule failed (${r.code}): ${r.err}`);
+  // The lab host has no systemd: the CLI says what to run instead.
+  expect(r.out).toMatch(/every 3600s, the newest 2 kept in \/var\/lib\/hcb\/backups/);
+  expect(r.out).toMatch(
+    /no systemd: run \/opt\/hcb\/bin\/hcb-host-backup scheduled --config \/etc\/hcb\/backup\/schedule\.json/,
+  );
+  expect(lab!.exec(NAME, ['stat', '-c', '%a %U', '/etc/hcb/backup/backup-key']).trim()).toBe('600 root');
+  expect(lab!.exec(NAME, ['stat', '-c', '%a %U', '/etc/hcb/backup/schedule.json']).trim()).toBe('600 root');
+  const unit = lab!.exec(NAME, ['cat', '/etc/systemd/system/hcb-backup.service']);
+  expect(lab!.exec(NAME, ['cat', '/etc/systemd/system/hcb-backup.timer'])).toMatch(/^OnUnitActiveSec=3600s$/m);
+  const execStart = /^ExecStart=(.+)$/m.exec(unit)?.[1];
+  expect(execStart).toBeDefined();
+
+  // Run the installed service's command three times, as the timer would (in the host, as root).
+  const h = lab!.host(NAME);
+  const outputs: string[] = [r.out, r.err, ...logs];
+  for (let i = 0; i < 3; i++) {
+    if (i > 0) await sleep(1_100); // backup names carry the second
+    const run = spawnSync(
+      'nsenter',
+      [`--target=${h.holderPid}`, '--net', '--mount', '--uts', '--', 'sh', '-c', `${execStart} 2>&1`],
+      {
+        encoding: 'utf8',
+        timeout: 600_000,
+      },
+    );
+    outputs.push(run.stdout ?? '', run.stderr ?? '');
+    if (run.status !== 0)
+      throw new Error(`scheduled run ${i + 1} failed (${run.status ?? run.signal}): ${run.stdout}${run.stderr}`);
+    expect(run.stdout).toMatch(/^wrote \/var\/lib\/hcb\/backups\/hosts-e2e-\d{8}T\d{6}Z-r\d+\.hcbbak/);
+  }
+  expect(outputs.join('\n')).toMatch(/removed hosts-e2e-.*retention keeps the newest 2/);
+  const onHost = lab!
+    .exec(NAME, ['sh', '-c', 'ls /var/lib/hcb/backups'])
+    .trim()
+    .split('\n')
+    .filter((f) => f.endsWith('.hcbbak'));
+  expect(onHost).toHaveLength(2);
+  expect(lab!.exec(NAME, ['stat', '-c', '%a', '/var/lib/hcb/backups']).trim()).toBe('700');
+
+  // The newest comes back here and is read with the operator's key: same format, same key.
+  const newest = onHost.sort().pop()!;
+  const local = path.join(work, 'from-host', newest);
+  fs.mkdirSync(path.dirname(local), { recursive: true, mode: 0o700 });
+  fs.writeFileSync(
+    local,
+    Buffer.from(lab!.exec(NAME, ['base64', '-w', '0', `/var/lib/hcb/backups/${newest}`]).trim(), 'base64'),
+    {
+      mode: 0o600,
+    },
+  );
+  const m = verifyBackup(local, keyFile);
+  expect(m.source).toEqual({ target: 'hosts', host: NAME, address: h.address });
+  expect(m.revision).toBeGreaterThan(0);
+  expect(m.files.map((f) => f.name)).toEqual(
+    expect.arrayContaining([
+      'etcd/snapshot.db',
+      'config/etc/kubernetes/pki/ca.key',
+      'config/etc/kubernetes/encryption/encryption-config.yaml',
+    ]),
+  );
+  const bytes = fs.readFileSync(local);
+  expect(bytes.includes(Buffer.from(SECRET))).toBe(false);
+  expect(bytes.includes(Buffer.from('PRIVATE KEY'))).toBe(false);
+  // The key never appears in the CLI's output, the log, or the scheduled runs' output.
+  const all = outputs.join('\n');
+  for (const form of secretForms) expect(all.includes(form)).toBe(false);
+  // Nothing of the snapshot stays in the work directory.
+  expect(
+    lab!.exec(NAME, ['sh', '-c', `ls -A ${HOST_BACKUP_WORK_DIR} | grep -v '^scheduled.lock$' || true`]).trim(),
+  ).toBe('');
+  timings.push(`scheduled backups on the host: ${onHost.join(', ')}`);
 });
