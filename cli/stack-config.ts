@@ -2,12 +2,16 @@
  * `--stack-config FILE` of hcb synth and hcb verify: the output of `pulumi config --json`, read
  * with a size bound (regular files only) and validated strictly by stacks/spec.ts.
  */
-import { withLocalClusterDns } from '../stacks/local/cluster-dns';
+import { programStackSpec } from '../stacks/program-spec';
 import { readerFromPulumiConfigJson, stackSpec, StackSpec } from '../stacks/spec';
 import { FileRefused, readBoundedFile } from './fs-safe';
 
-/** Reads and validates a stack config file; every problem is a FileRefused naming the file. */
-export async function loadStackConfig(file: string): Promise<StackSpec> {
+/**
+ * Reads and validates a stack config file; every problem is a FileRefused naming the file. The
+ * spec is the one the stack's program applies (stacks/program-spec.ts); a hosts stack needs its
+ * name (`stack`), as the program gets it from Pulumi.
+ */
+export async function loadStackConfig(file: string, opts: { stack?: string } = {}): Promise<StackSpec> {
   const text = await readBoundedFile(file, `--stack-config ${file}`);
   let json: unknown;
   try {
@@ -20,8 +24,11 @@ export async function loadStackConfig(file: string): Promise<StackSpec> {
     );
   }
   try {
-    // What the stack program applies: with the local node, also the DNS add-on.
-    return withLocalClusterDns(stackSpec(readerFromPulumiConfigJson(json)), process.env.HCB_TOOLCHAIN_BIN);
+    // What the stack program applies: with the local node, also the DNS add-on; on hosts, hostsBlueprintSpec.
+    return programStackSpec(stackSpec(readerFromPulumiConfigJson(json)), {
+      stack: opts.stack,
+      binDir: process.env.HCB_TOOLCHAIN_BIN,
+    });
   } catch (e) {
     throw new FileRefused(`--stack-config ${file}: ${(e as Error).message}`);
   }

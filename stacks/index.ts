@@ -16,31 +16,28 @@ import * as path from 'path';
 import * as pulumi from '@pulumi/pulumi';
 import { synthesizeBlueprint } from '../constructs/blueprint';
 import { stackSpec } from './spec';
-import { withLocalClusterDns } from './local/cluster-dns';
+import { programStackSpec } from './program-spec';
 import { loadManifests } from './apply';
 import { Cluster, ClusterTargetArgs } from './cluster';
-import { hostsBlueprintSpec, pulumiConfigReader } from './hosts/program';
+import { pulumiConfigReader } from './hosts/program';
 import { parseHostsDial } from './hosts/target';
 
 const config = new pulumi.Config();
 const stack = pulumi.getStack();
 const binDir = process.env.HCB_TOOLCHAIN_BIN;
-// With the node, the cluster gets its DNS add-on (CoreDNS from the toolchain; local/cluster-dns.ts).
+// The spec this stack applies (stacks/program-spec.ts, shared with `hcb synth --stack-config`): with
+// the local node, the DNS add-on (CoreDNS from the toolchain); on hosts, the first control plane's
+// name and address, the ranges, the kubelet without systemd (HCB_HOSTS_CGROUP_V1=true for hosts on
+// cgroup v1, reported by the catalogue).
 const {
   target,
-  spec: stackBlueprintSpec,
+  spec,
   manifests,
   stateDir: configuredStateDir,
   node,
   hosts,
-} = withLocalClusterDns(stackSpec(pulumiConfigReader(config)), binDir);
+} = programStackSpec(stackSpec(pulumiConfigReader(config)), { stack, binDir });
 const stateDir = configuredStateDir ?? path.join(__dirname, '..', '.hcb', 'clusters', stack);
-// The hosts target: the first control plane's name and address, the cluster's ranges, the kubelet
-// without systemd (HCB_HOSTS_CGROUP_V1=true for hosts on cgroup v1, reported by the catalogue).
-const spec =
-  target === 'hosts'
-    ? hostsBlueprintSpec(stackBlueprintSpec, hosts!, { stack, cgroupV1: process.env.HCB_HOSTS_CGROUP_V1 === 'true' })
-    : stackBlueprintSpec;
 const blueprint = synthesizeBlueprint(spec);
 // Your own manifests (files or directories of YAML), applied after the blueprint's objects and
 // checked by the same catalogue when the policy pack runs.

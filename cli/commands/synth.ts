@@ -26,12 +26,15 @@ import { loadStackConfig } from '../stack-config';
 const PROFILES: readonly ProtectionProfile[] = ['basic', 'standard', 'high'];
 
 const USAGE = `usage: hcb synth [--out DIR] [--profile basic|standard|high] [--namespace NAME ...] [--local]
+       hcb synth [--out DIR] --stack-config FILE [--stack NAME]
 
 Synthesizes the blueprint into DIR (default ./cdk8s.out/hcb): cluster.yaml, control-plane.yaml
 and exceptions.yaml (audit with: hcb audit DIR --exceptions DIR/exceptions.yaml).
   --local    the embedded local control plane's settings (loopback ports) instead of a real node's
   --stack-config FILE  build exactly what a Pulumi stack applies, from \`pulumi config --json\` output
                        (replaces --profile, --namespace and --local)
+  --stack NAME         the stack's name, needed with a hosts stack's config (the program names the
+                       cluster and the kubelet's cgroup parent after it)
 `;
 
 export const command: Command = {
@@ -43,9 +46,10 @@ export const command: Command = {
     let namespaces: string[];
     let local: boolean;
     let stackConfig: string | undefined;
+    let stack: string | undefined;
     try {
       const o = parseOptions(args, {
-        values: ['out', 'profile', 'namespace', 'stack-config'],
+        values: ['out', 'profile', 'namespace', 'stack-config', 'stack'],
         flags: ['help', 'local'],
         short: { h: 'help' },
         repeatable: ['namespace'],
@@ -60,6 +64,8 @@ export const command: Command = {
       namespaces = o.options.get('namespace') ?? [];
       local = o.flags.has('local');
       stackConfig = o.value('stack-config');
+      stack = o.value('stack');
+      if (stack !== undefined && !stackConfig) throw new UsageError('--stack names the stack of --stack-config FILE');
     } catch (e) {
       if (e instanceof UsageError) return usageFailure(process.stderr, 'synth', USAGE, e.message);
       throw e;
@@ -67,7 +73,7 @@ export const command: Command = {
     if (stackConfig) {
       let spec: BlueprintSpec;
       try {
-        spec = (await loadStackConfig(stackConfig)).spec;
+        spec = (await loadStackConfig(stackConfig, { stack })).spec;
       } catch (e) {
         process.stderr.write(`hcb synth: ${printable((e as Error).message)}\n`);
         return 2;

@@ -316,10 +316,10 @@ const provider: pulumi.dynamic.ResourceProvider = {
 /** One control-plane host of a hosts cluster (kubeadm init on the first, kubeadm join on further ones). */
 export class HostControlPlaneResource extends pulumi.dynamic.Resource {
   /** admin.conf (a secret in the state). */
-  public readonly adminKubeconfig!: pulumi.Output<string>;
+  declare public readonly adminKubeconfig: pulumi.Output<string>;
   /** The API server URL admin.conf names (https://<address>:6443). */
-  public readonly apiServerUrl!: pulumi.Output<string>;
-  public readonly nodeName!: pulumi.Output<string>;
+  declare public readonly apiServerUrl: pulumi.Output<string>;
+  declare public readonly nodeName: pulumi.Output<string>;
 
   constructor(name: string, args: HostControlPlaneArgs, opts: pulumi.CustomResourceOptions = {}) {
     super(
@@ -478,7 +478,7 @@ const workerProvider: pulumi.dynamic.ResourceProvider = {
 
 /** A worker of a hosts cluster: `kubeadm join` over SSH; deleting it drains, deletes the Node and resets the host. */
 export class HostWorkerResource extends pulumi.dynamic.Resource {
-  public readonly nodeName!: pulumi.Output<string>;
+  declare public readonly nodeName: pulumi.Output<string>;
 
   constructor(name: string, args: HostWorkerArgs, opts: pulumi.CustomResourceOptions = {}) {
     super(
