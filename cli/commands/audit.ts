@@ -143,33 +143,29 @@ function parseTime(value: string, what: string): Date {
   return d;
 }
 
-function parseFrameworks(values: readonly string[] | undefined): Framework[] {
-  if (!values) return [];
-  const out: Framework[] = [];
-  for (const v of values
-    .flatMap((x) => x.split(','))
-    .map((x) => x.trim().toLowerCase())
-    .filter((x) => x)) {
-    if (!(FRAMEWORKS as readonly string[]).includes(v))
-      throw new UsageError(`--framework must be one of ${FRAMEWORKS.join(', ')}, got "${v}"`);
-    if (!out.includes(v as Framework)) out.push(v as Framework);
+/**
+ * The values of a repeatable option that also takes comma-separated lists, each one of `allowed`
+ * (case-insensitive): the chosen ones in `allowed`'s order, each once; [] when none is given.
+ */
+function someOf<T extends string>(values: readonly string[] | undefined, name: string, allowed: readonly T[]): T[] {
+  const chosen = new Set<string>();
+  for (const v of (values ?? []).flatMap((x) => x.split(',')).map((x) => x.trim().toLowerCase())) {
+    if (v === '') continue;
+    if (!(allowed as readonly string[]).includes(v))
+      throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got "${v}"`);
+    chosen.add(v);
   }
-  return FRAMEWORKS.filter((f) => out.includes(f));
+  return allowed.filter((a) => chosen.has(a));
+}
+
+function parseFrameworks(values: readonly string[] | undefined): Framework[] {
+  return someOf(values, 'framework', FRAMEWORKS);
 }
 
 function parseScopes(values: readonly string[] | undefined): AuditScope[] {
-  if (!values) return [];
-  const out = new Set<AuditScope>();
-  for (const v of values
-    .flatMap((x) => x.split(','))
-    .map((x) => x.trim().toLowerCase())
-    .filter((x) => x)) {
-    if (!(AUDIT_SCOPES as readonly string[]).includes(v))
-      throw new UsageError(`--scope must be one of ${AUDIT_SCOPES.join(', ')}, got "${v}"`);
-    out.add(v as AuditScope);
-  }
-  if (out.size === 0) throw new UsageError(`--scope needs a value: ${AUDIT_SCOPES.join(', ')}`);
-  return AUDIT_SCOPES.filter((s) => out.has(s));
+  const scopes = someOf(values, 'scope', AUDIT_SCOPES);
+  if (values && scopes.length === 0) throw new UsageError(`--scope needs a value: ${AUDIT_SCOPES.join(', ')}`);
+  return scopes;
 }
 
 /** The catalogue and the engine of policies/. */

@@ -121,4 +121,26 @@ describe('hcb audit --scope', () => {
     const h = await audit(['--help'], {});
     expect(h.out).toMatch(/--scope SCOPE/);
   });
+
+  test('--scope and --framework: repeatable, comma lists, any case, each once; an empty --scope is a usage error, an empty --framework means all', async () => {
+    const run = async (args: string[]) => {
+      const r = await audit(['app.k8s.yaml', '--format', 'json', ...args], files);
+      expect(r.code).not.toBe(2);
+      return r.out;
+    };
+    const scopesOf = async (args: string[]) => {
+      const ids = (JSON.parse(await run(args)) as JsonReport).results.map((x) => x.control);
+      return [...new Set(ids.map((id) => scopeOfControl(id)).filter((x) => x))].sort();
+    };
+    expect(await scopesOf(['--scope', ' RBAC , rbac,', '--scope', 'Workloads'])).toEqual(['rbac', 'workloads']);
+    const empty = await audit(['app.k8s.yaml', '--scope', ' , '], files);
+    expect(empty.code).toBe(2);
+    expect(empty.err).toMatch(/--scope needs a value: workloads, namespaces, rbac, control-plane/);
+
+    const both = await run(['--scope', 'workloads', '--framework', 'bsi,scs']);
+    expect(await run(['--scope', 'workloads', '--framework', 'SCS,scs', '--framework', ' bsi'])).toBe(both);
+    expect(await run(['--scope', 'workloads', '--framework', 'scs'])).not.toBe(both);
+    // ' , ' chooses no framework, which is the whole catalogue.
+    expect(await run(['--scope', 'workloads', '--framework', ' , '])).toBe(await run(['--scope', 'workloads']));
+  });
 });
