@@ -192,7 +192,7 @@ func scheduled(args []string) error {
 			return err
 		}
 	}
-	// One run at a time: a run that outlasts the interval makes the next one wait, never overlap.
+	// One run at a time: a run started while another still runs exits with an error (no overlap).
 	lock, err := os.OpenFile(filepath.Join(c.WorkDir, "scheduled.lock"), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return err
