@@ -2,13 +2,12 @@
  * `--stack-config FILE` of hcb synth and hcb verify: the output of `pulumi config --json`, read
  * with a size bound (regular files only) and validated strictly by stacks/spec.ts.
  */
-import { programStackSpec } from '../stacks/program-spec';
-import { readerFromPulumiConfigJson, stackSpec, StackSpec } from '../stacks/spec';
+import { programStackSpec, readerFromPulumiConfigJson, stackSpec, StackSpec } from '../stacks/spec';
 import { FileRefused, readBoundedFile } from './fs-safe';
 
 /**
  * Reads and validates a stack config file; every problem is a FileRefused naming the file. The
- * spec is the one the stack's program applies (stacks/program-spec.ts); a hosts stack needs its
+ * spec is the one the stack's program applies (stacks/spec.ts programStackSpec); a hosts stack needs its
  * name (`stack`), as the program gets it from Pulumi.
  */
 export async function loadStackConfig(file: string, opts: { stack?: string } = {}): Promise<StackSpec> {

@@ -15,8 +15,7 @@
 import * as path from 'path';
 import * as pulumi from '@pulumi/pulumi';
 import { synthesizeBlueprint } from '../constructs/blueprint';
-import { stackSpec } from './spec';
-import { programStackSpec } from './program-spec';
+import { programStackSpec, stackSpec } from './spec';
 import { loadManifests } from './apply';
 import { Cluster, ClusterTargetArgs } from './cluster';
 import { pulumiConfigReader } from './hosts/program';
@@ -25,7 +24,7 @@ import { parseHostsDial } from './hosts/target';
 const config = new pulumi.Config();
 const stack = pulumi.getStack();
 const binDir = process.env.HCB_TOOLCHAIN_BIN;
-// The spec this stack applies (stacks/program-spec.ts, shared with `hcb synth --stack-config`): with
+// The spec this stack applies (stacks/spec.ts programStackSpec, shared with `hcb synth --stack-config`): with
 // the local node, the DNS add-on (CoreDNS from the toolchain); on hosts, the first control plane's
 // name and address, the ranges, the kubelet without systemd (HCB_HOSTS_CGROUP_V1=true for hosts on
 // cgroup v1, reported by the catalogue).
