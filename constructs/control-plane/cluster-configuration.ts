@@ -6,7 +6,15 @@ import { AuditLogSettings } from './audit-log';
 import { ETCD_DATA_DIR, PKI_DIR } from './paths';
 import { ProtectionProfile } from './profile';
 import { TlsPolicy } from './tls-policy';
-import { checkAbsolutePath, checkDuration, checkIp, checkPositiveInt, hostPort, isLoopback } from './validation';
+import {
+  checkAbsolutePath,
+  checkDuration,
+  checkFeatureGates,
+  checkIp,
+  checkPositiveInt,
+  hostPort,
+  isLoopback,
+} from './validation';
 
 /** How the API server treats requests without credentials. */
 export type AnonymousAuthMode = 'health-endpoints' | 'disabled';
@@ -352,27 +360,7 @@ export class KubeadmClusterConfiguration extends Construct {
   }
 
   private featureGates(prop: string, gates: Record<string, boolean>): string | undefined {
-    const entries = Object.entries(gates).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    for (const [gate, on] of entries) {
-      if (gate === 'AllAlpha' && on) {
-        throw new BlueprintPropError(
-          this,
-          `${prop}.AllAlpha`,
-          on,
-          'alpha features must not be enabled (STIG V-242400)',
-          'remove AllAlpha',
-        );
-      }
-      if (typeof on !== 'boolean' || !/^[A-Z][A-Za-z0-9]+$/.test(gate)) {
-        throw new BlueprintPropError(
-          this,
-          `${prop}.${gate}`,
-          on,
-          'not a feature gate setting',
-          'use { GateName: true|false }',
-        );
-      }
-    }
+    const entries = checkFeatureGates(this, prop, gates);
     return entries.length ? entries.map(([g, on]) => `${g}=${on}`).join(',') : undefined;
   }
 

@@ -4,7 +4,7 @@ import { BlueprintPropError } from '../common/errors';
 import { MANIFESTS_DIR, PKI_DIR } from './paths';
 import { ProtectionProfile } from './profile';
 import { TlsPolicy } from './tls-policy';
-import { checkDuration, checkPositiveInt } from './validation';
+import { checkDuration, checkFeatureGates, checkPositiveInt } from './validation';
 
 export interface KubeletHardeningProps {
   /**
@@ -153,26 +153,7 @@ export class KubeletConfiguration extends Construct {
       },
     );
     const featureGates = props.featureGates ?? {};
-    for (const [gate, on] of Object.entries(featureGates)) {
-      if (gate === 'AllAlpha' && on) {
-        throw new BlueprintPropError(
-          this,
-          'featureGates.AllAlpha',
-          on,
-          'alpha features must not be enabled (STIG V-242400)',
-          'remove AllAlpha',
-        );
-      }
-      if (typeof on !== 'boolean' || !/^[A-Z][A-Za-z0-9]+$/.test(gate)) {
-        throw new BlueprintPropError(
-          this,
-          `featureGates.${gate}`,
-          on,
-          'not a feature gate setting',
-          'use { GateName: true|false }',
-        );
-      }
-    }
+    checkFeatureGates(this, 'featureGates', featureGates);
     const cgroupDriver = props.cgroupDriver ?? 'systemd';
     if (cgroupDriver !== 'systemd' && cgroupDriver !== 'cgroupfs') {
       throw new BlueprintPropError(

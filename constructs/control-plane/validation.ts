@@ -180,3 +180,37 @@ export function checkAbsolutePath(scope: Construct, prop: string, value: string)
 export function hostPort(host: string, port: number): string {
   return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
 }
+
+/**
+ * Checks a component's feature gates (`{ GateName: true|false }`) and returns them sorted by name.
+ * AllAlpha=true is refused (STIG V-242400), and so is anything that is not a gate name with a boolean.
+ * Used for the API server, controller manager, scheduler and kubelet gates alike.
+ */
+export function checkFeatureGates(
+  scope: Construct,
+  prop: string,
+  gates: Record<string, boolean>,
+): Array<[string, boolean]> {
+  const entries = Object.entries(gates).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const [gate, on] of entries) {
+    if (gate === 'AllAlpha' && on) {
+      throw new BlueprintPropError(
+        scope,
+        `${prop}.AllAlpha`,
+        on,
+        'alpha features must not be enabled (STIG V-242400)',
+        'remove AllAlpha',
+      );
+    }
+    if (typeof on !== 'boolean' || !/^[A-Z][A-Za-z0-9]+$/.test(gate)) {
+      throw new BlueprintPropError(
+        scope,
+        `${prop}.${gate}`,
+        on,
+        'not a feature gate setting',
+        'use { GateName: true|false }',
+      );
+    }
+  }
+  return entries;
+}
