@@ -7,6 +7,7 @@
 import { Severity, Status, SEVERITIES } from '../model';
 import { compareByUrgency, compareText, FixStep, isFailing, STATUS_LABELS } from './common';
 import { JsonResult } from './json';
+import { cell } from './markdown';
 
 export interface ResultsFile {
   results: JsonResult[];
@@ -198,14 +199,6 @@ export function renderDiffTerminal(diff: ReportDiff, meta: DiffMeta): string {
 }
 
 export function renderDiffMarkdown(diff: ReportDiff, meta: DiffMeta): string {
-  const esc = (s: string): string =>
-    s
-      .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\ufffd')
-      .replace(/&/g, '&amp;')
-      .replace(/</g, '&lt;')
-      .replace(/>/g, '&gt;')
-      .replace(/([\\`*_[\]|#~])/g, '\\$1')
-      .replace(/\r?\n/g, '<br>');
   const table = (rows: string[][]): string[] =>
     rows.length === 0
       ? ['None.']
@@ -217,13 +210,13 @@ export function renderDiffMarkdown(diff: ReportDiff, meta: DiffMeta): string {
   const row = (r: JsonResult, extra = ''): string[] => [
     `\`${r.control.replace(/[`|]/g, "'")}\``,
     r.severity,
-    esc(subject(r)) || '—',
-    esc(r.message) + extra,
+    cell(subject(r)) || '—',
+    cell(r.message) + extra,
   ];
   const out: string[] = [
     '## Compliance changes',
     '',
-    `Base \`${meta.base.replace(/[`|]/g, "'")}\` → head \`${meta.head.replace(/[`|]/g, "'")}\`: ${esc(controlsLine(diff))}`,
+    `Base \`${meta.base.replace(/[`|]/g, "'")}\` → head \`${meta.head.replace(/[`|]/g, "'")}\`: ${cell(controlsLine(diff))}`,
     '',
   ];
   // Row by row: push(...rows) overflows the call stack for ~100k new failures.

@@ -119,8 +119,8 @@ export function renderMarkdown(findings: readonly Finding[], summary: ReportSumm
   return `${out.join('\n').replace(/\n+$/, '')}\n`;
 }
 
-/** Text inside a table cell: no pipes, no HTML, no Markdown emphasis or links from input. */
-function cell(s: string): string {
+/** Text inside a table cell: no pipes, no HTML, no Markdown emphasis or links from input (also `hcb report`'s tables). */
+export function cell(s: string): string {
   return s
     .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\ufffd')
     .replace(/&/g, '&amp;')
