@@ -5,7 +5,7 @@
  * moving an object in its file does not turn one failure into a new one plus a fixed one.
  */
 import { Severity, Status, SEVERITIES } from '../model';
-import { compareByUrgency, compareText, FixStep, isFailing, STATUS_LABELS } from './common';
+import { compareByUrgency, compareText, FixStep, isFailing, STATUS_LABELS, STATUS_ORDER } from './common';
 import { JsonResult } from './json';
 import { cell } from './markdown';
 
@@ -21,8 +21,6 @@ export interface ReportDiff {
   controls: { newlyFailing: string[]; fixed: string[]; stillFailing: string[] };
 }
 
-const STATUSES: readonly Status[] = ['pass', 'fail', 'accepted', 'not-applicable', 'not-evaluated', 'error'];
-
 /** Read a JSON result; throws an Error whose message says what is wrong, for the CLI to print. */
 export function parseResultsFile(text: string, name: string): ResultsFile {
   let data: unknown;
@@ -36,8 +34,8 @@ export function parseResultsFile(text: string, name: string): ResultsFile {
     throw new Error(`${name}: expected an object with a "results" list, as written by hcb audit --format json`);
   results.forEach((r, i) => {
     const x = r as Partial<JsonResult> | null;
-    if (!x || typeof x.control !== 'string' || !STATUSES.includes(x.status as Status)) {
-      throw new Error(`${name}: results[${i}] needs a "control" and a "status" (one of ${STATUSES.join(', ')})`);
+    if (!x || typeof x.control !== 'string' || !STATUS_ORDER.includes(x.status as Status)) {
+      throw new Error(`${name}: results[${i}] needs a "control" and a "status" (one of ${STATUS_ORDER.join(', ')})`);
     }
   });
   return {
