@@ -12,6 +12,7 @@ export {
 } from './audit-policy';
 export { AuthenticationConfiguration, type AuthenticationConfigurationProps } from './authentication-configuration';
 export { BackupConfiguration, type BackupConfigurationProps } from './backup-configuration';
+export { HostBackupSchedule, type HostBackupScheduleProps } from './host-backup-schedule';
 export {
   type AnonymousAuthMode,
   type ApiServerHardeningProps,
