@@ -15,6 +15,7 @@ import {
   visit,
 } from 'yaml';
 import { isExceptionDocument } from '../exceptions';
+import { fastParse } from './fast-parse';
 import { Document, KubeObject } from '../model';
 import { typeProblems, typeProblemsText } from './schema';
 import { CONSTRUCT_PATH_ANNOTATION, LoadProblem } from './types';
@@ -43,15 +44,20 @@ const YAML_OPTIONS = {
  * Parse the text of one file (or stdin). `file` is the name written into each SourceRef. Never
  * throws: what cannot be read becomes an error with the file (and line when known).
  */
-export function parseText(text: string, file: string): ParseResult {
+export function parseText(text: string, file: string, options: ParseOptions = {}): ParseResult {
   try {
-    return parseTextOrThrow(text, file);
+    return parseTextOrThrow(text, file, options);
   } catch (err) {
     return { documents: [], errors: [{ file, message: `cannot parse: ${errorText(err)}` }], warnings: [] };
   }
 }
 
-function parseTextOrThrow(text: string, file: string): ParseResult {
+export interface ParseOptions {
+  /** Try the fast path (fast-parse.ts) first. False reads with the yaml package only (tests compare the two). @default true */
+  fast?: boolean;
+}
+
+function parseTextOrThrow(text: string, file: string, options: ParseOptions): ParseResult {
   const out: ParseResult = { documents: [], errors: [], warnings: [] };
   // Input kubectl would refuse is an error, never silently skipped (position only: no content).
   const nul = text.indexOf('\u0000');
@@ -84,6 +90,10 @@ function parseTextOrThrow(text: string, file: string): ParseResult {
       message: `nested more than ${MAX_NESTING} levels deep: not read (no Kubernetes object or configuration needs that; flatten the document)`,
     });
   }
+  if (deep.lines.length === 0 && options.fast !== false) {
+    const fast = readFast(deep.text, file);
+    if (fast) return fast;
+  }
   const lineCounter = new LineCounter();
   let docs: YamlDocument.Parsed[];
   try {
@@ -102,7 +112,7 @@ function parseTextOrThrow(text: string, file: string): ParseResult {
   if (deep.lines.length === 0 && docs.some((d) => d.errors.length > 0) && looksLikeJson(source)) {
     const json = tryJson(source);
     if (json.ok) {
-      addValue(json.value, undefined, file, 1, out);
+      addValue(json.value, undefined, file, 1, out, NO_TREE);
       return out;
     }
   }
@@ -148,9 +158,13 @@ function parseTextOrThrow(text: string, file: string): ParseResult {
         continue;
       }
       const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
-      const locate = (node: Node | undefined, path: readonly (string | number)[]): number | undefined =>
-        lineOf(nodeAt(doc, node, path)?.range?.[0]);
-      addValue(value, contents, file, docLine, one, lineOf, 0, locate);
+      const tree: Tree<Node> = {
+        seqItem: (n, i) => (isSeq(n) ? (n.items[i] as Node | undefined) : undefined),
+        mapItems: (n) => (isMap(n) ? (n.get('items', true) as Node | undefined) : undefined),
+        line: (n) => lineOf(n?.range?.[0]),
+        locate: (n, path) => lineOf(nodeAt(doc, n, path)?.range?.[0]),
+      };
+      addValue(value, contents, file, docLine, one, tree);
     } catch (err) {
       out.errors.push({ file, line: docLine, message: errorText(err) });
       continue;
@@ -314,23 +328,90 @@ function ambiguousMerge(doc: YamlDocument.Parsed): { key: string; offset: number
   return found;
 }
 
+/**
+ * Where the parts of a parsed value are in the source: the yaml package's nodes, the fast path's
+ * values (fast-parse.ts), or nothing (JSON read by JSON.parse).
+ */
+interface Tree<N> {
+  /** Item i of a sequence node (undefined when `seq` is not one). */
+  seqItem(seq: N | undefined, i: number): N | undefined;
+  /** The value node of a mapping's `items` field (undefined when `map` is not a mapping). */
+  mapItems(map: N | undefined): N | undefined;
+  /** 1-based line where a node starts, when known. */
+  line(node: N | undefined): number | undefined;
+  /** 1-based line of the field at `path` below a node, when known. */
+  locate(node: N | undefined, path: readonly (string | number)[]): number | undefined;
+}
+
+const NO_TREE: Tree<undefined> = {
+  seqItem: () => undefined,
+  mapItems: () => undefined,
+  line: () => undefined,
+  locate: () => undefined,
+};
+
+/**
+ * The fast path (fast-parse.ts): js-yaml's events made into the values the yaml path would give,
+ * for text both parsers read alike. Undefined where the yaml path must read the text: whatever
+ * the fast path gives up on, and any document that would report an error (the yaml path reports
+ * it with its positions and messages).
+ */
+function readFast(text: string, file: string): ParseResult | undefined {
+  // The yaml package breaks lines at \n (and \r\n) only, and refuses tabs in places js-yaml
+  // takes them (indentation, a line of only a tab): text with either goes to the yaml path.
+  // Likewise a document marker that is indented (the yaml package reads it as a scalar) and a
+  // line starting with % (a directive to the yaml package, which warns about unknown ones).
+  if (text.includes('\t') || /\r(?!\n)/.test(text) || /^([ ]+(---|\.\.\.)|%)/m.test(text)) return undefined;
+  const fast = fastParse(text, YAML_OPTIONS);
+  if (!fast) return undefined;
+  let newlines: number[] | undefined;
+  const lineOf = (offset: number | undefined): number | undefined => {
+    if (offset === undefined) return undefined;
+    if (!newlines) {
+      newlines = [];
+      for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) newlines.push(i);
+    }
+    let lo = 0;
+    let hi = newlines.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (newlines[mid] < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo + 1;
+  };
+  const tree: Tree<unknown> = {
+    seqItem: (n, i) => (Array.isArray(n) ? (n[i] as unknown) : undefined),
+    mapItems: (n) =>
+      n !== null && typeof n === 'object' && !Array.isArray(n) ? (n as { items?: unknown }).items : undefined,
+    line: (n) => (n !== null && typeof n === 'object' ? lineOf(fast.startOf.get(n)) : undefined),
+    locate: () => undefined,
+  };
+  const out: ParseResult = { documents: [], errors: [], warnings: [] };
+  try {
+    for (const d of fast.documents) {
+      if (d.value === null || d.value === undefined) continue; // empty
+      addValue(d.value, d.value, file, lineOf(d.start) ?? 1, out, tree);
+      if (out.errors.length > 0) return undefined;
+    }
+  } catch {
+    return undefined;
+  }
+  return out;
+}
+
 /** Add one parsed value: an object, a `kind: List`, or a top-level array of objects. */
-function addValue(
+function addValue<N>(
   value: unknown,
-  node: Node | undefined,
+  node: N | undefined,
   file: string,
   line: number,
   out: ParseResult,
-  lineOf?: (offset: number | undefined) => number | undefined,
+  tree: Tree<N>,
   depth = 0,
-  locate?: (node: Node | undefined, path: readonly (string | number)[]) => number | undefined,
 ): void {
   if (value === null || value === undefined) return;
-  const itemLine = (seq: Node | undefined, i: number): number => {
-    if (!seq || !isSeq(seq) || !lineOf) return line;
-    const item = seq.items[i] as Node | undefined;
-    return lineOf(item?.range?.[0]) ?? line;
-  };
+  const itemLine = (seq: N | undefined, i: number): number => tree.line(tree.seqItem(seq, i)) ?? line;
   if (Array.isArray(value)) {
     if (depth > 0) {
       out.errors.push({
@@ -340,18 +421,7 @@ function addValue(
       });
       return;
     }
-    value.forEach((item, i) =>
-      addValue(
-        item,
-        isSeq(node) ? (node.items[i] as Node) : undefined,
-        file,
-        itemLine(node, i),
-        out,
-        lineOf,
-        depth + 1,
-        locate,
-      ),
-    );
+    value.forEach((item, i) => addValue(item, tree.seqItem(node, i), file, itemLine(node, i), out, tree, depth + 1));
     return;
   }
   if (typeof value !== 'object') {
@@ -383,9 +453,9 @@ function addValue(
       });
       return;
     }
-    const itemsNode = isMap(node) ? (node.get('items', true) as Node | undefined) : undefined;
+    const itemsNode = tree.mapItems(node);
     (object.items as unknown[]).forEach((item, i) => {
-      const itemNode = isSeq(itemsNode) ? (itemsNode.items[i] as Node) : undefined;
+      const itemNode = tree.seqItem(itemsNode, i);
       if (item === null || typeof item !== 'object' || Array.isArray(item)) {
         out.errors.push({
           file,
@@ -394,7 +464,7 @@ function addValue(
         });
         return;
       }
-      addValue(item, itemNode, file, itemLine(itemsNode, i), out, lineOf, depth + 1, locate);
+      addValue(item, itemNode, file, itemLine(itemsNode, i), out, tree, depth + 1);
     });
     return;
   }
@@ -408,7 +478,7 @@ function addValue(
     const subject = subjectOf(object);
     out.errors.push({
       file,
-      line: locate?.(node, wrong[0].path) ?? line,
+      line: tree.locate(node, wrong[0].path) ?? line,
       ...(subject ? { subject } : {}),
       message: `${describeObject(subject)}${typeProblemsText(wrong)}`,
       remediation: TYPE_REMEDIATION,
