@@ -1,10 +1,12 @@
 import { ApiObject } from 'cdk8s';
+import { CONSTRUCT_PATH_ANNOTATION } from '../../policies/input/types';
 
 /**
  * Annotation that records which construct produced an object, so that a finding on the object
- * can point back to the construct (and the prop) that shaped it.
+ * can point back to the construct (and the prop) that shaped it. Defined once, where the audit
+ * reads it (policies/ imports nothing from constructs/).
  */
-export const CONSTRUCT_PATH_ANNOTATION = 'hcb.dev/construct-path';
+export { CONSTRUCT_PATH_ANNOTATION };
 
 /** Label put on every object the blueprint generates. */
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
