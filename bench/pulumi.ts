@@ -264,12 +264,15 @@ async function oneRun(
       ...Array.from({ length: n }, (_, i) => `namespaces[${i}]=bench-ns-${String(i).padStart(3, '0')}`),
     ];
     must(e, ['config', 'set-all', '--path', ...settings.flatMap((s) => ['--plaintext', s])]);
-    for (const [step, args] of [
-      ['preview', ['preview']],
-      ['up', ['up', '--yes', '--skip-preview']],
-      ['preview-unchanged', ['preview', '--expect-no-changes']],
-      ['up-unchanged', ['up', '--yes', '--skip-preview', '--expect-no-changes']],
-    ] as const) {
+    const previewOnly = process.env.HCB_BENCH_PULUMI_PREVIEW_ONLY === 'true';
+    for (const [step, args] of (
+      [
+        ['preview', ['preview']],
+        ['up', ['up', '--yes', '--skip-preview']],
+        ['preview-unchanged', ['preview', '--expect-no-changes']],
+        ['up-unchanged', ['up', '--yes', '--skip-preview', '--expect-no-changes']],
+      ] as const
+    ).slice(0, previewOnly ? 1 : 4)) {
       log(`${tag}: ${step}`);
       const s = timedStep(e, step, [...args]);
       run.steps.push(s);
@@ -279,9 +282,14 @@ async function oneRun(
         run.resources = c.all;
         run.kubernetesResources = c.kubernetes;
       }
+      // Preview only (HCB_BENCH_PULUMI_PREVIEW_ONLY=true; nothing is created, no port is used): the
+      // resources the preview would create, every type included.
+      if (previewOnly) run.resources = Number(/\+ (\d+) to create/.exec(s.summary)?.[1] ?? 0);
     }
-    log(`${tag}: destroy`);
-    run.steps.push(timedStep(e, 'destroy', ['destroy', '--yes', '--skip-preview']));
+    if (!previewOnly) {
+      log(`${tag}: destroy`);
+      run.steps.push(timedStep(e, 'destroy', ['destroy', '--yes', '--skip-preview']));
+    }
     destroyed = true;
   } catch (err) {
     const step = (err as { step?: PulumiStep }).step;
