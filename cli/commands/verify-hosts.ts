@@ -97,7 +97,11 @@ export function stackConfigIsHosts(json: unknown): boolean {
   return t?.value === 'hosts';
 }
 
-/** The node files to stat on a host of this role: the blueprint's on control planes; on workers the join files and the kubelet's. */
+/**
+ * The node files to stat on a host of this role: the blueprint's on control planes; on workers the
+ * join files and the kubelet's (its configuration, kubeconfig, flags, PKI, and the client CA file
+ * its KubeletConfiguration names, /etc/kubernetes/pki/ca.crt, which kubeadm join writes there too).
+ */
 export function nodeFilesFor(
   role: HostSpec['role'],
   hostName: string,
@@ -105,7 +109,12 @@ export function nodeFilesFor(
   joinFiles: (name: string) => NodeFile[],
 ): NodeFile[] {
   if (role === 'control-plane') return blueprintFiles;
-  const kubelet = blueprintFiles.filter((f) => f.role.startsWith('kubelet-') || f.path.startsWith('/var/lib/kubelet/'));
+  const kubelet = blueprintFiles.filter(
+    (f) =>
+      f.role.startsWith('kubelet-') ||
+      f.path.startsWith('/var/lib/kubelet/') ||
+      f.path === '/etc/kubernetes/pki/ca.crt',
+  );
   const join = joinFiles(hostName);
   return [...join, ...kubelet.filter((k) => !join.some((j) => j.path === k.path))];
 }

@@ -69,7 +69,7 @@ const byControl = (fs: Array<{ control: string; status: string }>) =>
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 describe('node probes on hosts', () => {
-  it('reads curl: an HTTP answer is open, "Connection refused" is refused, anything else is named', () => {
+  it('reads curl: a connection accepted (then reset) is open, "Connection refused" is refused, anything else is named', () => {
     const req = {
       address: '198.18.6.11',
       kubeletPort: 10250,
@@ -81,7 +81,7 @@ describe('node probes on hosts', () => {
     const out = [
       'verified 0 401 ',
       `ro:10255 7 000 ${refused}`,
-      'ro:10266 0 404 ',
+      `ro:10266 56 000 ${b64('* Connected to 198.18.6.11 (198.18.6.11) port 10266 (#0)\ncurl: (56) Recv failure: Connection reset by peer')}`,
       `metrics 28 000 ${b64('curl: (28) Connection timed out after 10001 milliseconds')}`,
     ].join('\n');
     expect(parseProbeOutput(out, req)).toEqual({
