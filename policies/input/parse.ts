@@ -249,6 +249,8 @@ function blankOverDeepDocuments(text: string): { text: string; lines: number[] }
     if (overAt !== undefined) continue;
     const lead = /^[ \-?]*/.exec(l)?.[0].length ?? 0;
     if (flow === 0 && lead > MAX_NESTING * 4) overAt = i;
+    // Outside a flow collection only an opening bracket changes the depth: most lines have none.
+    if (flow === 0 && l.indexOf('[') < 0 && l.indexOf('{') < 0) continue;
     let quote: string | undefined;
     for (let k = 0; k < l.length && overAt === undefined; k++) {
       const c = l[k];
@@ -259,12 +261,12 @@ function blankOverDeepDocuments(text: string): { text: string; lines: number[] }
       }
       if (c === '#' && (k === 0 || l[k - 1] === ' ' || l[k - 1] === '\t')) break;
       if (c === '"' || c === "'") {
-        if (flow > 0 || /(^|[\s:,[{-])$/.test(l.slice(0, k))) quote = c;
+        if (flow > 0 || k === 0 || /[\s:,[{-]/.test(l[k - 1])) quote = c;
         continue;
       }
       if (c === '[' || c === '{') {
         // Outside a flow collection a bracket opens one only where a value can start.
-        if (flow > 0 || /(^|[\s:-])$/.test(l.slice(Math.max(0, k - 1), k))) flow++;
+        if (flow > 0 || k === 0 || /[\s:-]/.test(l[k - 1])) flow++;
         if (flow > MAX_NESTING) overAt = i;
       } else if ((c === ']' || c === '}') && flow > 0) flow--;
     }
