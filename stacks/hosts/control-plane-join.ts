@@ -98,6 +98,10 @@ export function controlPlaneJoinConfig(nodeName: string, address: string, withPa
   });
   const obj = join.toObject() as Record<string, unknown>;
   if (withPatches) obj.patches = { directory: KUBEADM_PATCHES_DIR };
+  // kubeadm's defaults (API calls 1 min, etcd calls 2 min) are short for a host whose new API
+  // server and etcd member start while the others serve: in the e2e on a loaded machine the third
+  // control plane's Node was not registered within the minute mark-control-plane waits for it.
+  obj.timeouts = { kubernetesAPICall: '5m0s', etcdAPICall: '5m0s', tlsBootstrap: '10m0s' };
   return `# kubeadm join of a further control plane (hardened-cluster-blueprint hosts target)\n${stringify(obj)}`;
 }
 

@@ -140,6 +140,7 @@ describe('joining a further control plane', () => {
     expect((doc.nodeRegistration as { name: string }).name).toBe('cp2');
     expect(doc.discovery).toEqual({ file: { kubeConfigPath: '/etc/kubernetes/discovery/cluster-info.conf' } });
     expect(doc.patches).toEqual({ directory: expect.any(String) });
+    expect(doc.timeouts).toEqual({ kubernetesAPICall: '5m0s', etcdAPICall: '5m0s', tlsBootstrap: '10m0s' });
     // No certificate key: the shared keys are copied over SSH, nothing is uploaded to the cluster.
     expect(JSON.stringify(doc)).not.toMatch(/certificateKey/);
     const plain = parseAllDocuments(controlPlaneJoinConfig('cp2', '198.18.7.12', false))[0].toJS() as Record<
