@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import type { AdmissionProfile, AdmissionResult } from './admission';
-import type { PulumiResult, PulumiStep } from './pulumi';
+import type { PulumiResult, PulumiRun, PulumiStep } from './pulumi';
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -157,6 +157,12 @@ export function admissionSection(r: AdmissionResult, date: string): string[] {
       ),
       '',
     );
+    if (prof('with').every((p) => cel(p) === 0))
+      L.push(
+        'The validation-expression column stays 0: kube-apiserver records apiserver_validating_admission_policy_check_duration_seconds only for denials and evaluation errors, not for admitted requests (k8s.io/apiserver pkg/admission/plugin/policy/validating/dispatcher.go), and every create here is admitted. ' +
+          "So the plugin's time per call is the figure here; it is wall time inside the plugin (waiting for CPU included), the API server's CPU seconds are the load-independent one.",
+        '',
+      );
     const names = [...new Set(prof('with').flatMap((p) => Object.keys(p.policies)))];
     const per = names
       .map((n) => ({
@@ -246,6 +252,9 @@ export function pulumiSection(r: PulumiResult, date: string): string[] {
       const runs = r.runs.filter((x) => x.namespaces === n && (x.handoff ?? 'configgroup') === h);
       if (runs.length === 0) continue;
       const k8s = med(runs.map((x) => (x.kubernetesResources > 0 ? x.kubernetesResources : undefined)));
+      // Preview-only runs count what the preview would create (every type), not Kubernetes objects.
+      const previewed = med(runs.map((x) => (x.kubernetesResources > 0 ? undefined : x.resources || undefined)));
+      const per = (x: PulumiRun): number => x.kubernetesResources || x.resources;
       for (const step of Object.keys(STEP_NAMES) as Array<PulumiStep['step']>) {
         const steps = runs.map((x) => x.steps.find((s) => s.step === step));
         if (steps.every((s) => s === undefined)) continue;
@@ -253,7 +262,11 @@ export function pulumiSection(r: PulumiResult, date: string): string[] {
         rows.push([
           lead ? '' : String(n),
           lead ? '' : h,
-          Number.isFinite(k8s) ? String(k8s) : 'n/a',
+          Number.isFinite(k8s)
+            ? String(k8s)
+            : Number.isFinite(previewed)
+              ? `${previewed} (previewed, all types)`
+              : 'n/a',
           STEP_NAMES[step],
           stat(
             steps.map((s) => (s && s.status === 0 ? s.wallMs / 1000 : undefined)),
@@ -264,18 +277,12 @@ export function pulumiSection(r: PulumiResult, date: string): string[] {
             1,
           ),
           stat(
-            steps.map((s, i) =>
-              s && s.status === 0 && runs[i].kubernetesResources > 0
-                ? s.wallMs / runs[i].kubernetesResources
-                : undefined,
-            ),
+            steps.map((s, i) => (s && s.status === 0 && per(runs[i]) > 0 ? s.wallMs / per(runs[i]) : undefined)),
             0,
           ),
           stat(
             steps.map((s, i) =>
-              s && s.status === 0 && s.cpuMs !== undefined && runs[i].kubernetesResources > 0
-                ? s.cpuMs / runs[i].kubernetesResources
-                : undefined,
+              s && s.status === 0 && s.cpuMs !== undefined && per(runs[i]) > 0 ? s.cpuMs / per(runs[i]) : undefined,
             ),
             0,
           ),
