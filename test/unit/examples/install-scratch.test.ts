@@ -313,18 +313,28 @@ describe('a new app repo following the README', () => {
 
 // An app that already uses a newer cdk8s-plus (issue 11): its own Probe and EnvValue types go into
 // our constructs without a cast, under strict tsc with the libraries' types checked, and the
-// synthesized chart (our workload beside the app's own cdk8s-plus-33 objects) audits clean.
-describe('an app repo on cdk8s-plus-33 uses its own cdk8s-plus types with our constructs', () => {
+// synthesized chart (our workload beside the app's own cdk8s-plus objects) audits clean. One app
+// holds both newer majors (cdk8s-plus-33 and cdk8s-plus-34, one install) with one program each.
+const NEWER_PLUS_MAJORS = [33, 34] as const;
+
+describe('an app repo on cdk8s-plus-33 or cdk8s-plus-34 uses its own cdk8s-plus types with our constructs', () => {
   let app: string;
 
   beforeAll(() => {
-    app = path.join(tmp, 'app-plus33');
+    app = path.join(tmp, 'app-plus-newer');
     fs.mkdirSync(app);
     run('npm', ['init', '-y'], app);
     const [npm, ...args] = readmeInstallLine();
-    run(npm, [...args.map((a) => (a === 'hardened-cluster-blueprint' ? tarball : a)), 'cdk8s-plus-33'], app);
+    run(
+      npm,
+      [
+        ...args.map((a) => (a === 'hardened-cluster-blueprint' ? tarball : a)),
+        ...NEWER_PLUS_MAJORS.map((m) => `cdk8s-plus-${m}`),
+      ],
+      app,
+    );
     run('npm', ['install', '--save-dev', `typescript@${TYPESCRIPT}`, '@types/node@20'], app);
-    fs.writeFileSync(path.join(app, 'main.ts'), PLUS33_APP);
+    for (const major of NEWER_PLUS_MAJORS) fs.writeFileSync(path.join(app, `plus${major}.ts`), newerPlusApp(major));
     fs.writeFileSync(
       path.join(app, 'tsconfig.json'),
       JSON.stringify({
@@ -338,56 +348,63 @@ describe('an app repo on cdk8s-plus-33 uses its own cdk8s-plus types with our co
         },
       }),
     );
-  });
-
-  test('one copy of constructs and cdk8s beside both cdk8s-plus majors', () => {
-    const nested = path.join(app, 'node_modules', 'hardened-cluster-blueprint', 'node_modules');
-    for (const p of ['constructs', 'cdk8s', 'cdk8s-plus-28', 'cdk8s-plus-33'])
-      expect(fs.existsSync(path.join(nested, p))).toBe(false);
-    for (const p of ['cdk8s-plus-28', 'cdk8s-plus-33'])
-      expect(fs.existsSync(path.join(app, 'node_modules', p, 'package.json'))).toBe(true);
-  });
-
-  test('compiles with strict tsc, synthesizes, renders the cdk8s-plus-33 probes and env values, audits clean', () => {
+    // Both programs in one strict compile, the libraries' own .d.ts included.
     run(path.join(app, 'node_modules', '.bin', 'tsc'), ['-p', '.'], app);
-    run('node', ['out/main.js'], app);
-    const docs = parseAllDocuments(fs.readFileSync(path.join(app, 'dist', 'shop.k8s.yaml'), 'utf8'))
-      .map((d) => d.toJSON() as any)
-      .filter(Boolean);
-    const deployment = (name: string) => docs.find((d) => d.kind === 'Deployment' && d.metadata.name === name);
-    const web = deployment('web').spec.template.spec.containers[0];
-    expect(web.livenessProbe).toEqual({
-      failureThreshold: 3,
-      httpGet: { path: '/healthz', port: 8080, scheme: 'HTTP' },
-    });
-    expect(web.readinessProbe).toEqual({ failureThreshold: 3, tcpSocket: { port: 8080 } });
-    expect(web.startupProbe).toEqual({ failureThreshold: 30, grpc: { port: 8080 }, periodSeconds: 2 });
-    expect(web.env).toEqual([
-      { name: 'MODE', valueFrom: { configMapKeyRef: { name: 'shop-settings', key: 'mode' } } },
-      { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-      { name: 'REGION', value: 'eu-central' },
-    ]);
-    const worker = deployment('worker').spec.template.spec.containers[0];
-    expect(worker.livenessProbe).toEqual({ exec: { command: ['/bin/alive'] }, periodSeconds: 30 });
-    expect(worker.readinessProbe).toEqual({ httpGet: { path: '/ready', port: 9090, scheme: 'HTTP' } });
-    expect(docs.find((d) => d.kind === 'ConfigMap')?.metadata.name).toBe('shop-settings');
-    // The programmatic audit from the installed package, app scope (workloads, namespaces, RBAC).
-    const audit = JSON.parse(fs.readFileSync(path.join(app, 'dist', 'audit.json'), 'utf8'));
-    expect(audit.failures).toEqual([]);
-    expect(audit.passed).toBeGreaterThan(20);
   });
+
+  test('one copy of constructs and cdk8s beside every cdk8s-plus major', () => {
+    const nested = path.join(app, 'node_modules', 'hardened-cluster-blueprint', 'node_modules');
+    const plusMajors = ['cdk8s-plus-28', ...NEWER_PLUS_MAJORS.map((m) => `cdk8s-plus-${m}`)];
+    for (const p of ['constructs', 'cdk8s', ...plusMajors]) expect(fs.existsSync(path.join(nested, p))).toBe(false);
+    for (const p of plusMajors) expect(fs.existsSync(path.join(app, 'node_modules', p, 'package.json'))).toBe(true);
+  });
+
+  test.each(NEWER_PLUS_MAJORS)(
+    'cdk8s-plus-%i: compiles with strict tsc, synthesizes, renders its probes and env values, audits clean',
+    (major) => {
+      run('node', [`out/plus${major}.js`], app);
+      const outdir = path.join(app, `dist-plus${major}`);
+      const docs = parseAllDocuments(fs.readFileSync(path.join(outdir, 'shop.k8s.yaml'), 'utf8'))
+        .map((d) => d.toJSON() as any)
+        .filter(Boolean);
+      const deployment = (name: string) => docs.find((d) => d.kind === 'Deployment' && d.metadata.name === name);
+      const web = deployment('web').spec.template.spec.containers[0];
+      expect(web.livenessProbe).toEqual({
+        failureThreshold: 3,
+        httpGet: { path: '/healthz', port: 8080, scheme: 'HTTP' },
+      });
+      expect(web.readinessProbe).toEqual({ failureThreshold: 3, tcpSocket: { port: 8080 } });
+      expect(web.startupProbe).toEqual({ failureThreshold: 30, grpc: { port: 8080 }, periodSeconds: 2 });
+      expect(web.env).toEqual([
+        { name: 'MODE', valueFrom: { configMapKeyRef: { name: 'shop-settings', key: 'mode' } } },
+        { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+        { name: 'REGION', value: 'eu-central' },
+      ]);
+      const worker = deployment('worker').spec.template.spec.containers[0];
+      expect(worker.livenessProbe).toEqual({ exec: { command: ['/bin/alive'] }, periodSeconds: 30 });
+      expect(worker.readinessProbe).toEqual({ httpGet: { path: '/ready', port: 9090, scheme: 'HTTP' } });
+      expect(docs.find((d) => d.kind === 'ConfigMap')?.metadata.name).toBe('shop-settings');
+      // The programmatic audit from the installed package, app scope (workloads, namespaces, RBAC).
+      const audit = JSON.parse(fs.readFileSync(path.join(outdir, 'audit.json'), 'utf8'));
+      expect(audit.failures).toEqual([]);
+      expect(audit.passed).toBeGreaterThan(20);
+    },
+  );
 });
 
-const PLUS33_APP = `import * as fs from 'fs';
+/** The app program on cdk8s-plus-<major>, synthesizing into dist-plus<major>/. */
+function newerPlusApp(major: number): string {
+  const outdir = `dist-plus${major}`;
+  return `import * as fs from 'fs';
 import { App, Chart, Duration } from 'cdk8s';
-import * as plus from 'cdk8s-plus-33';
+import * as plus from 'cdk8s-plus-${major}';
 import { auditApp, HardenedNamespace, HardenedWorkload } from 'hardened-cluster-blueprint';
 
-const app = new App({ outdir: 'dist' });
+const app = new App({ outdir: '${outdir}' });
 const chart = new Chart(app, 'shop');
 const ns = new HardenedNamespace(chart, 'shop', { app: 'shop', team: 'shop-team', environment: 'prod', protectionNeed: 'normal' });
 
-// The app's own cdk8s-plus-33 objects beside ours.
+// The app's own cdk8s-plus-${major} objects beside ours.
 const settings = new plus.ConfigMap(chart, 'settings', { metadata: { name: 'shop-settings', namespace: ns.namespaceName }, data: { mode: 'live' } });
 
 new HardenedWorkload(chart, 'web', {
@@ -422,8 +439,9 @@ new HardenedWorkload(chart, 'worker', {
 
 app.synth();
 const result = auditApp(app);
-fs.writeFileSync('dist/audit.json', JSON.stringify({
+fs.writeFileSync('${outdir}/audit.json', JSON.stringify({
   failures: result.failures.map((f) => \`\${f.control} \${f.object?.kind}/\${f.object?.name}: \${f.message}\`),
   passed: result.findings.filter((f) => f.status === 'pass').length,
 }));
 `;
+}
