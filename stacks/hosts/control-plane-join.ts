@@ -151,6 +151,12 @@ export async function joinControlPlane(o: JoinControlPlaneOptions): Promise<Join
     throw new Error(
       `${where}: the kubelet patch's cgroupRoot must be one level below the root (is ${String(cgroupRoot)})`,
     );
+  // A join that stopped half-way (kubeadm writes admin.conf before the etcd member and the Node
+  // exist) would look done to the bring-up: such a host is removed cleanly and joined again.
+  if (await halfJoined(o, name, log)) {
+    log(`${where}: an earlier join did not finish; removing it (etcd member, Node, host reset) before joining again`);
+    await removeControlPlane({ first: o.first, host: o.host, binDir: o.binDir, log });
+  }
   const admin = await ClusterAdmin.open(o.first, o.binDir, log);
   let host: ControlPlaneHost | undefined;
   try {
@@ -264,6 +270,38 @@ export async function joinControlPlane(o: JoinControlPlaneOptions): Promise<Join
   }
 }
 
+/** admin.conf on the host, but no etcd member or no control-plane Node of that name. */
+async function halfJoined(o: JoinControlPlaneOptions, name: string, log: (l: string) => void): Promise<boolean> {
+  const shell = await HostShell.open(o.host, log);
+  let hasAdmin: boolean;
+  try {
+    hasAdmin = (
+      await shell.sh('[ -s /etc/kubernetes/admin.conf ] && echo yes || true', [], { label: 'admin.conf present' })
+    ).includes('yes');
+  } finally {
+    await shell.close().catch(() => undefined);
+  }
+  if (!hasAdmin) return false;
+  const admin = await ClusterAdmin.open(o.first, o.binDir, log);
+  try {
+    const address = o.host.host.address;
+    const peer = `//${address.includes(':') ? `[${address}]` : address}:`;
+    const member = (await etcdMembers(admin)).some(
+      (m) => m.name === name && m.clientURLs.length > 0 && m.peerURLs.some((u) => u.includes(peer)),
+    );
+    const controlPlanes = (
+      await admin.kubectl(['get', 'nodes', '-l', 'node-role.kubernetes.io/control-plane', '-o', 'name'], {
+        label: 'control-plane nodes',
+      })
+    ).stdout
+      .split('\n')
+      .map((l) => l.trim());
+    return !member || !controlPlanes.includes(`node/${name}`);
+  } finally {
+    await admin.close().catch(() => undefined);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // etcd members (through etcd's own API on the first control plane)
 
@@ -373,7 +411,12 @@ export async function removeControlPlane(o: RemoveControlPlaneOptions): Promise<
   const steps: string[] = [];
   const admin = await ClusterAdmin.open(o.first, o.binDir, log);
   try {
-    const members = await etcdMembers(admin);
+    // A member added by a join that never started has no name yet: it is found by its peer URL.
+    const address = o.host.host.address;
+    const peer = `//${address.includes(':') ? `[${address}]` : address}:`;
+    const raw = await etcdMembers(admin);
+    const target = raw.find((m) => m.name === name || m.peerURLs.some((u) => u.includes(peer)));
+    const members = raw.map((m) => (m === target ? { ...m, name } : m));
     const q = removalKeepsQuorum(members, name, await healthyEtcdMembers(admin, members));
     if (!q.ok)
       throw new Error(
@@ -400,11 +443,11 @@ export async function removeControlPlane(o: RemoveControlPlaneOptions): Promise<
       });
       steps.push(`deleted node ${name}`);
     } else steps.push(`node ${name} not in the cluster`);
-    const member = members.find((m) => m.name === name);
+    const member = target;
     if (member) {
       await etcdApi(admin, '/v3/cluster/member/remove', { ID: member.id });
       const after = await etcdMembers(admin);
-      if (after.some((m) => m.name === name))
+      if (after.some((m) => m.id === member.id))
         throw new Error(`${where}: etcd still lists member ${name} after its removal`);
       steps.push(`removed etcd member ${name} (${after.length} left)`);
       log(`${where}: etcd member removed; ${after.length} members left`);
