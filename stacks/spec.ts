@@ -4,6 +4,7 @@
  */
 import { ADMISSION_POLICY_CONTROLS, AdmissionPolicyMode } from '../constructs/admission/catalogue-admission-policies';
 import type { BlueprintSpec, ProtectionProfile } from '../constructs/blueprint';
+import { PROTECTION_PROFILES } from '../constructs/control-plane/profile';
 import { checkSshPrivateKey, HostsTargetSpec, parseHostsConfig } from './hosts/config';
 import { hostsBlueprintSpec } from './hosts/program';
 import { checkHostsRanges, HOSTS_NETWORK } from './hosts/ranges';
@@ -44,7 +45,7 @@ export interface StackSpec {
   hosts?: HostsTargetSpec;
 }
 
-const PROFILES: readonly ProtectionProfile[] = ['basic', 'standard', 'high'];
+const PROFILES = PROTECTION_PROFILES;
 
 /** Every key of the `hcb` namespace that a stack reads (Pulumi.yaml declares the same). */
 export const STACK_CONFIG_KEYS = [

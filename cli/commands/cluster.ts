@@ -6,10 +6,11 @@ import * as path from 'path';
 import { Command } from '../command';
 import { defaultStateDir, toolchainBinDir } from '../package-paths';
 import { synthesizeBlueprint, LocalEndpoints, ProtectionProfile } from '../../constructs/blueprint';
+import { PROTECTION_PROFILES } from '../../constructs/control-plane/profile';
 import { LocalControlPlane } from '../../stacks/local/control-plane';
 import { intOption, noPositional, oneOf, parseOptions, UsageError, usageFailure } from '../options';
 
-const PROFILES: readonly ProtectionProfile[] = ['basic', 'standard', 'high'];
+const PROFILES = PROTECTION_PROFILES;
 const ACTIONS: readonly string[] = ['up', 'down', 'status'];
 
 const DEFAULT_PORTS: LocalEndpoints = {

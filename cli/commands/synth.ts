@@ -19,11 +19,12 @@ import {
   ProtectionProfile,
   SynthesizedBlueprint,
 } from '../../constructs/blueprint';
+import { PROTECTION_PROFILES } from '../../constructs/control-plane/profile';
 import { exceptionListDocument } from '../../policies/exceptions';
 import { ioError, printable } from '../fs-safe';
 import { loadStackConfig } from '../stack-config';
 
-const PROFILES: readonly ProtectionProfile[] = ['basic', 'standard', 'high'];
+const PROFILES = PROTECTION_PROFILES;
 
 const USAGE = `usage: hcb synth [--out DIR] [--profile basic|standard|high] [--namespace NAME ...] [--local]
        hcb synth [--out DIR] --stack-config FILE [--stack NAME]
