@@ -193,7 +193,8 @@ export function findPeers(repo: string): Peer[] {
     const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'hcb-bench-trivy-cache-'));
     peers.push({
       name: 'trivy',
-      version: 'v0.74.0 (`trivy config`, Kubernetes scanner, checks compiled in: trivy-checks v1.12.2-0.20251219190323-79d27547baf5)',
+      version:
+        'v0.74.0 (`trivy config`, Kubernetes scanner, checks compiled in: trivy-checks v1.12.2-0.20251219190323-79d27547baf5)',
       bin: trivy,
       args: (files) => [
         'config',

@@ -23,12 +23,16 @@ import {
   Status,
 } from './model';
 import { compareStrings } from './util/values';
+import { compareFindings, STATUS_ORDER } from './order';
 import { typeProblems, typeProblemsText } from './input/schema';
 import { INPUT_PARSE_CONTROL } from './input/types';
 
 export { validateExceptions, validateException } from './exceptions';
 export type { ExceptionProblem } from './exceptions';
 
+export { compareFindings };
+
+/** Every status (a set; the order findings and roll-ups use is STATUS_ORDER in policies/order.ts). */
 export const STATUSES: readonly Status[] = ['pass', 'fail', 'accepted', 'not-applicable', 'not-evaluated', 'error'];
 
 /** Control id of the finding made when the engine cannot complete (the audit's own id for it). */
@@ -133,35 +137,6 @@ function applyExceptions(findings: Finding[], exceptions: readonly ControlExcept
       f.message = `${f.message} (the exception of ${e.owner} expired on ${e.expires}; it no longer accepts this failure)`;
     }
   }
-}
-
-function objectKey(o: ObjectRef | undefined): string[] {
-  if (!o) return [];
-  return [
-    o.namespace ?? '',
-    o.kind ?? '',
-    o.name ?? '',
-    o.path ?? '',
-    o.file ?? '',
-    String(o.line ?? 0).padStart(9, '0'),
-    o.apiVersion ?? '',
-  ];
-}
-
-/** The order of findings: control id, then subject (namespace, kind, name, path, file, line), then status and message. */
-export function compareFindings(a: Finding, b: Finding): number {
-  const c = compareStrings(a.control, b.control);
-  if (c !== 0) return c;
-  const ka = objectKey(a.object);
-  const kb = objectKey(b.object);
-  if (ka.length !== kb.length) return ka.length - kb.length; // findings without a subject first
-  for (let i = 0; i < ka.length; i++) {
-    const d = compareStrings(ka[i], kb[i]);
-    if (d !== 0) return d;
-  }
-  const s = STATUSES.indexOf(a.status) - STATUSES.indexOf(b.status);
-  if (s !== 0) return s;
-  return compareStrings(a.message, b.message);
 }
 
 function typeErrorFinding(d: Document, wrong: ReturnType<typeof typeProblems>): Finding {
@@ -279,15 +254,8 @@ export interface Summary {
   byFramework: Record<Framework, FrameworkSummary>;
 }
 
-/** Worst first: the status a requirement rolls up to when its findings differ. */
-export const ROLL_UP_ORDER: readonly Status[] = [
-  'error',
-  'fail',
-  'not-evaluated',
-  'accepted',
-  'pass',
-  'not-applicable',
-];
+/** The status a requirement rolls up to when its findings differ: the one STATUS_ORDER (policies/order.ts). */
+export const ROLL_UP_ORDER: readonly Status[] = STATUS_ORDER;
 
 function zeroCounts(): Record<Status, number> {
   return { pass: 0, fail: 0, accepted: 0, 'not-applicable': 0, 'not-evaluated': 0, error: 0 };

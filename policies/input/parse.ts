@@ -44,7 +44,12 @@ const YAML_OPTIONS = {
  * Parse the text of one file (or stdin). `file` is the name written into each SourceRef. Never
  * throws: what cannot be read becomes an error with the file (and line when known).
  */
-export function parseText(text: string, file: string, options: ParseOptions = {}): ParseResult {
+export function parseText(text: string, file: string): ParseResult {
+  return parseTextWith(text, file, {});
+}
+
+/** parseText with the loader's internal switches (tests compare the fast path with the yaml path). */
+export function parseTextWith(text: string, file: string, options: ParseOptions): ParseResult {
   try {
     return parseTextOrThrow(text, file, options);
   } catch (err) {

@@ -4,6 +4,7 @@
  * Everything here is pure: the same findings give the same output, byte for byte.
  */
 import { type Remediation, type RemediationStep, remediationText, stepProps } from '../control';
+import { STATUS_ORDER, compareStatus, compareFindings } from '../order';
 import { Finding, Framework, FRAMEWORKS, FrameworkRefs, ObjectRef, Severity, SEVERITIES, Status } from '../model';
 
 /** What a report needs to know about a control (a subset of the catalogue's Control). */
@@ -34,8 +35,8 @@ export interface ReportMeta {
   color?: boolean;
 }
 
-/** Every status, in the order reports list them: what needs action first. */
-export const STATUS_ORDER: readonly Status[] = ['error', 'fail', 'accepted', 'not-evaluated', 'pass', 'not-applicable'];
+/** Every status, in the order reports list them: what needs action first (the one order, policies/order.ts). */
+export { STATUS_ORDER, compareStatus, compareFindings };
 
 export const FRAMEWORK_LABELS: Record<Framework, string> = {
   stig: 'DISA Kubernetes STIG',
@@ -108,8 +109,8 @@ export interface ControlRollup {
 }
 
 /**
- * A control's status is its most pressing finding's: error, fail, accepted, not-evaluated,
- * pass, not-applicable in that order, so one unevaluated subject keeps it from "pass".
+ * A control's status is its most pressing finding's: error, fail, not-evaluated, accepted,
+ * pass, not-applicable in that order (STATUS_ORDER), so one unevaluated subject keeps it from "pass".
  */
 export function rollUpStatus(statuses: Iterable<Status>): Status {
   let best: Status = 'not-applicable';
@@ -186,34 +187,6 @@ export function compareNatural(a: string, b: string): number {
 
 export function compareSeverity(a: Severity, b: Severity): number {
   return SEVERITIES.indexOf(a) - SEVERITIES.indexOf(b);
-}
-
-export function compareStatus(a: Status, b: Status): number {
-  return STATUS_ORDER.indexOf(a) - STATUS_ORDER.indexOf(b);
-}
-
-function compareObjects(a: ObjectRef | undefined, b: ObjectRef | undefined): number {
-  const x = a ?? {};
-  const y = b ?? {};
-  return (
-    compareText(x.file ?? '', y.file ?? '') ||
-    (x.line ?? 0) - (y.line ?? 0) ||
-    compareText(x.path ?? '', y.path ?? '') ||
-    compareText(x.kind ?? '', y.kind ?? '') ||
-    compareText(x.namespace ?? '', y.namespace ?? '') ||
-    compareText(x.name ?? '', y.name ?? '') ||
-    compareText(x.apiVersion ?? '', y.apiVersion ?? '')
-  );
-}
-
-/** By control, then subject, then status and message: independent of the engine's order. */
-export function compareFindings(a: Finding, b: Finding): number {
-  return (
-    compareText(a.control, b.control) ||
-    compareObjects(a.object, b.object) ||
-    compareStatus(a.status, b.status) ||
-    compareText(a.message, b.message)
-  );
 }
 
 /** Most pressing first: status, then severity, then the stable order above. */

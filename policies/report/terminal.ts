@@ -19,9 +19,11 @@ import {
   reportTitle,
   sortFindings,
   STATUS_LABELS,
+  STATUS_ORDER,
 } from './common';
 
-const GROUPS: readonly Status[] = ['fail', 'error', 'accepted', 'not-evaluated', 'pass', 'not-applicable'];
+/** Groups in the one status order (policies/order.ts): what needs action first. */
+const GROUPS: readonly Status[] = STATUS_ORDER;
 /** Statuses listed one finding per entry; the rest are counted per control. */
 const DETAILED: ReadonlySet<Status> = new Set<Status>(['fail', 'error', 'accepted', 'not-evaluated']);
 

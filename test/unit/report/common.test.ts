@@ -133,3 +133,24 @@ describe('every format', () => {
     );
   });
 });
+
+describe('one status order and one finding order (policies/order.ts)', () => {
+  it('the engine, the framework roll-up and every report use the same status order and finding order', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const policies = require('../../../policies');
+    expect(policies.ROLL_UP_ORDER).toBe(policies.STATUS_ORDER);
+    expect(policies.compareReportFindings).toBe(policies.compareFindings);
+    expect(policies.STATUS_ORDER).toEqual(['error', 'fail', 'not-evaluated', 'accepted', 'pass', 'not-applicable']);
+  });
+
+  it('a requirement and its control roll up to the same status when one subject is accepted and one not evaluated', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { summarize, rollUpStatus } = require('../../../policies');
+    const base = { control: 'HCB-X', severity: 'medium', title: 't', frameworks: { bsi: ['APP.4.4.A1'] } };
+    const fs = [
+      { ...base, status: 'accepted', message: 'a', object: { kind: 'Pod', name: 'a' } },
+      { ...base, status: 'not-evaluated', message: 'b', object: { kind: 'Pod', name: 'b' } },
+    ];
+    expect(summarize(fs).byFramework.bsi.requirements['APP.4.4.A1']).toBe(rollUpStatus(fs.map((f) => f.status)));
+  });
+});

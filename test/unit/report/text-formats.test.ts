@@ -10,9 +10,9 @@ describe('terminal report', () => {
     expect(renderTerminal(FINDINGS, summary, META)).toMatchSnapshot();
   });
 
-  it('lists failures first, with control, severity, object, location, construct path and remediation', () => {
+  it('lists in the one status order (errors, failures, not evaluated, accepted, ...), with control, severity, object, location, construct path and remediation', () => {
     const out = renderTerminal(FINDINGS, summary, META);
-    const order = ['FAIL (4)', 'ERROR (1)', 'ACCEPTED (1)', 'NOT EVALUATED (1)', 'PASS (1)', 'NOT APPLICABLE (1)'].map(
+    const order = ['ERROR (1)', 'FAIL (4)', 'NOT EVALUATED (1)', 'ACCEPTED (1)', 'PASS (1)', 'NOT APPLICABLE (1)'].map(
       (h) => out.indexOf(h),
     );
     expect(order.every((i) => i >= 0)).toBe(true);
