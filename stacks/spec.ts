@@ -5,6 +5,7 @@
 import { ADMISSION_POLICY_CONTROLS, AdmissionPolicyMode } from '../constructs/admission/catalogue-admission-policies';
 import type { BlueprintSpec, ProtectionProfile } from '../constructs/blueprint';
 import { PROTECTION_PROFILES } from '../constructs/control-plane/profile';
+import { DEFAULT_LOCAL_ENDPOINTS } from '../constructs/local-endpoints';
 import { checkSshPrivateKey, HostsTargetSpec, parseHostsConfig } from './hosts/config';
 import { hostsBlueprintSpec } from './hosts/program';
 import { checkHostsRanges, HOSTS_NETWORK } from './hosts/ranges';
@@ -168,12 +169,12 @@ export function stackSpec(get: ConfigReader): StackSpec {
     local:
       target === 'local'
         ? {
-            apiServerPort: num('apiServerPort', 6443),
-            etcdClientPort: num('etcdClientPort', 2379),
-            etcdPeerPort: num('etcdPeerPort', 2380),
-            etcdMetricsPort: num('etcdMetricsPort', 2381),
-            controllerManagerPort: num('controllerManagerPort', 10257),
-            schedulerPort: num('schedulerPort', 10259),
+            apiServerPort: num('apiServerPort', DEFAULT_LOCAL_ENDPOINTS.apiServerPort),
+            etcdClientPort: num('etcdClientPort', DEFAULT_LOCAL_ENDPOINTS.etcdClientPort),
+            etcdPeerPort: num('etcdPeerPort', DEFAULT_LOCAL_ENDPOINTS.etcdPeerPort),
+            etcdMetricsPort: num('etcdMetricsPort', DEFAULT_LOCAL_ENDPOINTS.etcdMetricsPort),
+            controllerManagerPort: num('controllerManagerPort', DEFAULT_LOCAL_ENDPOINTS.controllerManagerPort),
+            schedulerPort: num('schedulerPort', DEFAULT_LOCAL_ENDPOINTS.schedulerPort),
           }
         : undefined,
   };

@@ -7,20 +7,14 @@ import { Command } from '../command';
 import { defaultStateDir, toolchainBinDir } from '../package-paths';
 import { synthesizeBlueprint, LocalEndpoints, ProtectionProfile } from '../../constructs/blueprint';
 import { PROTECTION_PROFILES } from '../../constructs/control-plane/profile';
+import { DEFAULT_LOCAL_ENDPOINTS } from '../../constructs/local-endpoints';
 import { LocalControlPlane } from '../../stacks/local/control-plane';
 import { intOption, noPositional, oneOf, parseOptions, UsageError, usageFailure } from '../options';
 
 const PROFILES = PROTECTION_PROFILES;
 const ACTIONS: readonly string[] = ['up', 'down', 'status'];
 
-const DEFAULT_PORTS: LocalEndpoints = {
-  apiServerPort: 6443,
-  etcdClientPort: 2379,
-  etcdPeerPort: 2380,
-  etcdMetricsPort: 2381,
-  controllerManagerPort: 10257,
-  schedulerPort: 10259,
-};
+const DEFAULT_PORTS: LocalEndpoints = DEFAULT_LOCAL_ENDPOINTS;
 
 const USAGE = `usage: hcb cluster up|down|status [options]
 

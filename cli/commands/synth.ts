@@ -20,6 +20,7 @@ import {
   SynthesizedBlueprint,
 } from '../../constructs/blueprint';
 import { PROTECTION_PROFILES } from '../../constructs/control-plane/profile';
+import { DEFAULT_LOCAL_ENDPOINTS } from '../../constructs/local-endpoints';
 import { exceptionListDocument } from '../../policies/exceptions';
 import { ioError, printable } from '../fs-safe';
 import { loadStackConfig } from '../stack-config';
@@ -84,16 +85,7 @@ export const command: Command = {
     const spec: BlueprintSpec = {
       profile,
       namespaces: (namespaces.length ? namespaces : ['hcb-demo']).map((name) => ({ name })),
-      local: local
-        ? {
-            apiServerPort: 6443,
-            etcdClientPort: 2379,
-            etcdPeerPort: 2380,
-            etcdMetricsPort: 2381,
-            controllerManagerPort: 10257,
-            schedulerPort: 10259,
-          }
-        : undefined,
+      local: local ? { ...DEFAULT_LOCAL_ENDPOINTS } : undefined,
     };
     return write(out, spec);
   },
