@@ -211,8 +211,10 @@ export function buildImage(spec: ImageSpec, dir: string): BuiltImage {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = path.join(dir, `${spec.repository.replace(/\//g, '_')}-${digest.slice(7, 19)}.oci.tar`);
   if (!fs.existsSync(file)) {
-    fs.writeFileSync(`${file}.tmp`, archive, { mode: 0o600 });
-    fs.renameSync(`${file}.tmp`, file);
+    // Per-process temporary name: test files running side by side may write the same archive.
+    const tmp = `${file}.tmp-${process.pid}`;
+    fs.writeFileSync(tmp, archive, { mode: 0o600 });
+    fs.renameSync(tmp, file);
   }
   return {
     name: `${LOCAL_IMAGE_HOST}/${spec.repository}:${spec.tag}`,
