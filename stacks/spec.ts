@@ -6,7 +6,14 @@ import { ADMISSION_POLICY_CONTROLS, AdmissionPolicyMode } from '../constructs/ad
 import type { BlueprintSpec, ProtectionProfile } from '../constructs/blueprint';
 import { PROTECTION_PROFILES } from '../constructs/control-plane/profile';
 import { DEFAULT_LOCAL_ENDPOINTS } from '../constructs/local-endpoints';
-import { checkSshPrivateKey, HostsTargetSpec, parseHostsConfig } from './hosts/config';
+import {
+  checkSshPrivateKey,
+  HostsBackupSpec,
+  HostsTargetSpec,
+  parseBackupConfig,
+  parseBackupKey,
+  parseHostsConfig,
+} from './hosts/config';
 import { hostsBlueprintSpec } from './hosts/program';
 import { checkHostsRanges, HOSTS_NETWORK } from './hosts/ranges';
 import { withLocalClusterDns } from './local/cluster-dns';
@@ -27,7 +34,7 @@ export type ConfigReader = ((key: string) => unknown) & { isSecret?: (key: strin
 export const SECRET_NOT_SHOWN: unique symbol = Symbol('secret value not shown');
 
 /** Secret keys a stack config file may carry without their values. */
-const SECRET_KEYS_VALUE_OPTIONAL = ['sshPrivateKey'];
+const SECRET_KEYS_VALUE_OPTIONAL = ['sshPrivateKey', 'backupKey'];
 
 export interface StackSpec {
   target: Target;
@@ -44,7 +51,16 @@ export interface StackSpec {
    * private key is never part of the spec; the runner reads `hcb:sshPrivateKey` as a secret.
    */
   hosts?: HostsTargetSpec;
+  /**
+   * Hosts target, `hcb:backup`: the scheduled backup installed on every control-plane host
+   * (stacks/hosts/backup-resource.ts). Its key is the secret `hcb:backupKey`, never part of the
+   * spec: the program reads it with `config.requireSecret`.
+   */
+  backup?: HostsBackupSpec;
 }
+
+/** Where the scheduled backup keeps its key on a control-plane host (HostBackupSchedule's default). */
+export const HOST_BACKUP_KEY_PATH = '/etc/hcb/backup/backup-key';
 
 const PROFILES = PROTECTION_PROFILES;
 
@@ -68,6 +84,8 @@ export const STACK_CONFIG_KEYS = [
   'sshPrivateKey',
   'controlPlaneEndpoint',
   'admissionModes',
+  'backup',
+  'backupKey',
 ] as const;
 
 const ADMISSION_MODES: readonly AdmissionPolicyMode[] = ['enforce', 'dry-run'];
@@ -191,8 +209,9 @@ export function stackSpec(get: ConfigReader): StackSpec {
   const node = bool('node', true);
   const stateDir = str('stateDir', '');
   const hosts = target === 'hosts' ? hostsTarget(get) : undefined;
+  const backup = target === 'hosts' ? hostsBackup(get) : undefined;
   if (target !== 'hosts') {
-    for (const key of ['hosts', 'sshPrivateKey', 'controlPlaneEndpoint']) {
+    for (const key of ['hosts', 'sshPrivateKey', 'controlPlaneEndpoint', 'backup', 'backupKey']) {
       if (get(key) !== undefined)
         throw new Error(
           `hcb: config "hcb:${key}" is set but hcb:target is ${target}, which does not read it. Fix: pulumi config rm hcb:${key} (or pulumi config set hcb:target hosts)`,
@@ -200,13 +219,25 @@ export function stackSpec(get: ConfigReader): StackSpec {
     }
   }
   const ranges = hostsRanges(get, target, hosts);
+  // hcb:backup: the control plane's BackupConfiguration says what the schedule does (HCB-BACKUP-* check it).
+  const backupProps = backup
+    ? {
+        backup: {
+          interval: backup.interval,
+          retain: backup.retain,
+          maxAge: backup.maxAge,
+          keyFile: HOST_BACKUP_KEY_PATH,
+        },
+      }
+    : {};
   return {
     target,
-    spec: ranges ? { ...spec, controlPlane: { ...spec.controlPlane, ...ranges } } : spec,
+    spec: ranges || backup ? { ...spec, controlPlane: { ...spec.controlPlane, ...ranges, ...backupProps } } : spec,
     manifests: list('manifests', []),
     stateDir: stateDir || undefined,
     node: target === 'local' && node,
     hosts,
+    ...(backup ? { backup } : {}),
   };
 }
 
@@ -264,6 +295,33 @@ function hostsTarget(get: ConfigReader): HostsTargetSpec {
     );
   if (key !== SECRET_NOT_SHOWN) checkSshPrivateKey(key);
   return hosts;
+}
+
+/**
+ * `hcb:backup` and `hcb:backupKey` (hosts target). The key, when set, must be a secret and 32 bytes
+ * in base64; `hcb:backup` needs it (the hosts get a copy to seal their backups with). The key alone
+ * is allowed: `hcb backup --stack` then uses it instead of the local key file.
+ */
+function hostsBackup(get: ConfigReader): HostsBackupSpec | undefined {
+  const backup = parseBackupConfig(get('backup'));
+  const key = get('backupKey');
+  const fix = 'Fix: openssl rand -base64 32 | pulumi config set --secret hcb:backupKey';
+  if (key !== undefined) {
+    if (!get.isSecret)
+      throw new Error(
+        'hcb: cannot tell whether config "hcb:backupKey" is a secret (this config reader does not say); a backup key that might be stored in plain text is refused',
+      );
+    if (!get.isSecret('backupKey'))
+      throw new Error(
+        `hcb: config "hcb:backupKey" is stored in plain text in the stack file; it must be a secret. Fix: pulumi config rm hcb:backupKey, then openssl rand -base64 32 | pulumi config set --secret hcb:backupKey (a new key: the old one was on disk unencrypted; backups made with it stay readable only with it)`,
+      );
+    if (key !== SECRET_NOT_SHOWN) parseBackupKey(key);
+  } else if (backup) {
+    throw new Error(
+      `hcb: config "hcb:backup" is set but "hcb:backupKey" is not; the control-plane hosts seal their backups with it. ${fix}`,
+    );
+  }
+  return backup;
 }
 
 function describe(v: unknown): string {

@@ -6,6 +6,8 @@
  *   hcb:sshPrivateKey  the private key the hosts authorise (a Pulumi secret: `--secret`)
  *   hcb:controlPlaneEndpoint  host:port of the load balancer in front of the control planes
  *                      (required with more than one control-plane host)
+ *   hcb:backup         the scheduled backup on every control-plane host: { interval, retain, maxAge }
+ *   hcb:backupKey      the backups' AES-256 key, 32 bytes in base64 (a Pulumi secret: `--secret`)
  *
  * Each host's SSH host key is pinned as one OpenSSH public key line (`ssh-ed25519 AAAA... comment`,
  * as in /etc/ssh/ssh_host_ed25519_key.pub on the host). A host without a pinned key is refused:
@@ -346,6 +348,113 @@ export function checkSshPrivateKey(value: unknown): void {
     if (cipher !== 'none')
       throw new Error(`${at} is encrypted with a passphrase; a run has no one to type it. ${PRIVATE_KEY_FIX}`);
   }
+}
+
+/** `hcb:backup` as the stack carries it: the schedule on every control-plane host (issue 14). */
+export interface HostsBackupSpec {
+  /** Go duration between two scheduled backups (at least 1m). */
+  interval: string;
+  /** Backups kept on each host. */
+  retain: number;
+  /** Age of the newest backup past which HCB-BACKUP-RECENT fails (at least the interval). */
+  maxAge: string;
+}
+
+const BACKUP_FIELDS = ['interval', 'retain', 'maxAge'] as const;
+const BACKUP_DURATION = /^(\d+(\.\d+)?(h|m|s))+$/;
+const BACKUP_FIX =
+  "Fix: pulumi config set --path 'backup.interval' 24h; pulumi config set --path 'backup.retain' 7 (and the key: openssl rand -base64 32 | pulumi config set --secret hcb:backupKey)";
+
+function durationSeconds(d: string): number {
+  let total = 0;
+  for (const m of d.matchAll(/(\d+(?:\.\d+)?)(h|m|s)/g))
+    total += Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1);
+  return total;
+}
+
+/**
+ * Validates `hcb:backup` (an object, or its JSON text): `interval` a Go duration of at least 1m
+ * (default 24h), `retain` a whole number of at least 1 (default 7), `maxAge` at least the interval
+ * (default interval + 2h, written in hours, minutes or seconds). Undefined when unset. The key is
+ * not here: it is `hcb:backupKey`, a secret of its own, so that interval and retention stay plain
+ * values a reader may see.
+ */
+export function parseBackupConfig(value: unknown): HostsBackupSpec | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const at = 'hcb: config "hcb:backup"';
+  let v = value;
+  if (typeof v === 'string') {
+    try {
+      v = JSON.parse(v) as unknown;
+    } catch {
+      v = undefined;
+    }
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v))
+    throw new Error(`${at} must be an object {interval, retain, maxAge}, got ${describe(value)}. ${BACKUP_FIX}`);
+  const e = v as Record<string, unknown>;
+  for (const field of Object.keys(e)) {
+    if (!(BACKUP_FIELDS as readonly string[]).includes(field)) {
+      const hint =
+        field === 'key'
+          ? ' (the key is the secret hcb:backupKey: openssl rand -base64 32 | pulumi config set --secret hcb:backupKey)'
+          : '';
+      throw new Error(
+        `${at} has an unknown field "${field.slice(0, 40)}" (known: ${BACKUP_FIELDS.join(', ')})${hint}. Fix: pulumi config rm --path 'backup.${field.slice(0, 40)}'`,
+      );
+    }
+  }
+  const duration = (field: 'interval' | 'maxAge', dflt: string, min: number): string => {
+    const x = e[field];
+    if (x === undefined) return dflt;
+    if (typeof x !== 'string' || !BACKUP_DURATION.test(x) || durationSeconds(x) < min)
+      throw new Error(
+        `${at}: "${field}" = ${describe(x)} is not a duration of at least ${min >= 3600 ? `${min / 3600}h` : `${min / 60}m`} (Go form: 24h, 90m, 1h30m). Fix: pulumi config set --path 'backup.${field}' ${field === 'interval' ? '24h' : '26h'}`,
+      );
+    return x;
+  };
+  const interval = duration('interval', '24h', 60);
+  let retain = 7;
+  if (e.retain !== undefined) {
+    const r = e.retain;
+    const n = typeof r === 'number' ? r : typeof r === 'string' && /^[0-9]{1,6}$/.test(r) ? Number(r) : NaN;
+    if (!Number.isInteger(n) || n < 1 || n > 100_000)
+      throw new Error(
+        `${at}: "retain" = ${describe(r)} is not a whole number of backups to keep (1 or more). Fix: pulumi config set --path 'backup.retain' 7`,
+      );
+    retain = n;
+  }
+  const iv = durationSeconds(interval);
+  const maxAge = duration('maxAge', goDuration(Math.ceil(iv + 7200)), iv);
+  return { interval, retain, maxAge };
+}
+
+function goDuration(secs: number): string {
+  if (secs % 3600 === 0) return `${secs / 3600}h`;
+  if (secs % 60 === 0) return `${secs / 60}m`;
+  return `${secs}s`;
+}
+
+/** Bytes of the backup key (AES-256). */
+export const BACKUP_KEY_BYTES = 32;
+const BACKUP_KEY_FIX = 'Fix: openssl rand -base64 32 | pulumi config set --secret hcb:backupKey';
+
+/**
+ * Decodes `hcb:backupKey` (32 bytes in standard base64) without ever quoting it. The caller checks
+ * that the stack stores it as a secret.
+ */
+export function parseBackupKey(value: unknown): Buffer {
+  const at = 'hcb: config "hcb:backupKey"';
+  if (typeof value !== 'string') throw new Error(`${at} must be text (32 bytes in base64). ${BACKUP_KEY_FIX}`);
+  const text = value.trim();
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text) || text.length % 4 !== 0)
+    throw new Error(`${at} is not base64 (the value is not shown). ${BACKUP_KEY_FIX}`);
+  const key = Buffer.from(text, 'base64');
+  if (key.length !== BACKUP_KEY_BYTES)
+    throw new Error(
+      `${at} decodes to ${key.length} bytes; an AES-256 key has ${BACKUP_KEY_BYTES} (the value is not shown). ${BACKUP_KEY_FIX}`,
+    );
+  return key;
 }
 
 function describe(v: unknown): string {
