@@ -418,6 +418,7 @@ export async function removeControlPlane(o: RemoveControlPlaneOptions): Promise<
     const target = raw.find((m) => m.name === name || m.peerURLs.some((u) => u.includes(peer)));
     const members = raw.map((m) => (m === target ? { ...m, name } : m));
     const q = removalKeepsQuorum(members, name, await healthyEtcdMembers(admin, members));
+    log(`${where}: etcd quorum check before the removal: ${q.ok ? 'ok' : 'refused'} (${q.reason})`);
     if (!q.ok)
       throw new Error(
         `${where}: not removed (${q.reason}); nothing was changed. Bring the other control planes back first.`,

@@ -16,7 +16,9 @@
  * Pulumi reaches a host through a forwarder or bastion instead, `HCB_HOSTS_DIAL` (JSON, read at run
  * time) names the endpoint per host: `{"cp1": {"ssh": "127.0.0.1:2201", "api": "127.0.0.1:6443"}}`.
  * The pinned host key is checked either way, and the API server's certificate is still verified
- * for the host's address (`tls-server-name`).
+ * for the host admin.conf names (`tls-server-name`). With hcb:controlPlaneEndpoint admin.conf names
+ * the endpoint: the first control plane's `api` entry then says where this machine reaches the
+ * endpoint (the load balancer), and the certificate is checked for the endpoint's host.
  *
  * The provider runs in Pulumi's dynamic-provider host, a separate Node.js process: it loads the
  * bring-up module by absolute path at run time instead of capturing it in the closure.
@@ -110,7 +112,10 @@ export function parseHostsDial(text: string | undefined): Record<string, HostDia
 
 /**
  * admin.conf as the machine running Pulumi uses it: with an `api` dial entry the server becomes
- * that endpoint and `tls-server-name` keeps the certificate check on the host's address.
+ * that endpoint and `tls-server-name` keeps the certificate check on the host admin.conf names:
+ * the control plane's address, or with several control planes the hcb:controlPlaneEndpoint's host
+ * (each API server's certificate names the endpoint, none names another control plane's address).
+ * `address` (the first control plane's) names the host in errors.
  */
 export function kubeconfigForDial(adminConf: string, address: string, dial: HostDial | undefined): string {
   if (!dial?.api) return adminConf;
@@ -120,8 +125,14 @@ export function kubeconfigForDial(adminConf: string, address: string, dial: Host
     const m = /^(\s*)server:\s*(\S+)\s*$/.exec(line);
     if (!m) return [line];
     replaced++;
+    let serverName: string;
+    try {
+      serverName = new URL(m[2]).hostname.replace(/^\[|\]$/g, '');
+    } catch {
+      throw new Error(`hcb: admin.conf of ${address} names the server ${JSON.stringify(m[2])}, which is not a URL`);
+    }
     const host = dial.api!.host.includes(':') ? `[${dial.api!.host}]` : dial.api!.host;
-    return [`${m[1]}server: https://${host}:${dial.api!.port}`, `${m[1]}tls-server-name: ${address}`];
+    return [`${m[1]}server: https://${host}:${dial.api!.port}`, `${m[1]}tls-server-name: ${serverName}`];
   });
   if (replaced !== 1)
     throw new Error(

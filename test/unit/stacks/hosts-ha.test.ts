@@ -14,6 +14,7 @@ import {
   SHARED_PKI_FILES,
 } from '../../../stacks/hosts/control-plane-join';
 import { hostsBlueprintSpec } from '../../../stacks/hosts/program';
+import { kubeconfigForDial } from '../../../stacks/hosts/target';
 import { readerFromPulumiConfigJson, stackSpec } from '../../../stacks/spec';
 
 const KEYS = [
@@ -223,6 +224,33 @@ describe('the stack config reader', () => {
     expect(s.hosts?.controlPlaneEndpoint?.text).toBe('198.18.7.2:6443');
     expect(() => stackSpec(cfg('local', { controlPlaneEndpoint: { value: '198.18.7.2:6443' } }))).toThrow(
       /"hcb:controlPlaneEndpoint" is set but hcb:target is local.*Fix: pulumi config rm hcb:controlPlaneEndpoint/,
+    );
+  });
+});
+
+describe('reaching the endpoint through HCB_HOSTS_DIAL', () => {
+  const conf = (server: string) =>
+    `apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: QQ==\n    server: ${server}\n  name: k\n`;
+
+  test("the certificate is checked for the host admin.conf names: the endpoint's, not the first control plane's", () => {
+    // With several control planes admin.conf names the balancer; the connection may land on any API
+    // server, and only the endpoint is a SAN of every one of them.
+    const d = kubeconfigForDial(conf('https://198.18.7.1:6443'), '198.18.7.11', {
+      api: { host: '127.0.0.1', port: 47423 },
+    });
+    expect(d).toContain('    server: https://127.0.0.1:47423\n    tls-server-name: 198.18.7.1\n');
+    expect(d).not.toContain('198.18.7.11');
+    expect(
+      kubeconfigForDial(conf('https://api.prod.example.org:6443'), '198.18.7.11', { api: { host: '::1', port: 6443 } }),
+    ).toContain('    server: https://[::1]:6443\n    tls-server-name: api.prod.example.org\n');
+    expect(
+      kubeconfigForDial(conf('https://[2001:db8::10]:6443'), '2001:db8::11', { api: { host: '127.0.0.1', port: 1 } }),
+    ).toContain('tls-server-name: 2001:db8::10\n');
+  });
+
+  test('a server line that is not a URL is an error naming the host', () => {
+    expect(() => kubeconfigForDial(conf('not a url'), '198.18.7.11', { api: { host: '127.0.0.1', port: 1 } })).toThrow(
+      /admin\.conf of 198\.18\.7\.11/,
     );
   });
 });
