@@ -21,11 +21,12 @@
  * this module sets it in the node's namespace (per network namespace on this kernel) before the
  * enforcer starts.
  */
-import { execFileSync, spawn, spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as https from 'https';
 import * as path from 'path';
+import { ensureClientKubeconfig } from './client-cert';
 import type { NodeNetwork } from './network';
 import { alive, NodeSandbox, SANDBOX_STATE_MOUNT, signal, sleep, tail, writeJson } from './sandbox';
 
@@ -220,86 +221,19 @@ export class NodeNetworkPolicy {
    */
   private ensureIdentity(): string {
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    const pki = path.join(this.opts.rootfs, 'etc/kubernetes/pki');
-    const keyFile = path.join(this.dir, 'client.key');
-    const crtFile = path.join(this.dir, 'client.crt');
-    const openssl = (args: string[]) => execFileSync('openssl', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let valid = fs.existsSync(keyFile) && fs.existsSync(crtFile);
-    if (valid) {
-      try {
-        openssl(['x509', '-in', crtFile, '-noout', '-checkend', String(30 * 24 * 3600)]);
-        openssl(['verify', '-CAfile', path.join(pki, 'ca.crt'), crtFile]);
-      } catch {
-        valid = false;
-      }
-    }
-    if (!valid) {
-      const csrFile = path.join(this.dir, 'client.csr');
-      openssl([
-        'req',
-        '-new',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        keyFile,
-        '-subj',
-        `/CN=${NETPOL_ENFORCER_USER}`,
-        '-out',
-        csrFile,
-      ]);
-      fs.chmodSync(keyFile, 0o600);
-      openssl([
-        'x509',
-        '-req',
-        '-in',
-        csrFile,
-        '-CA',
-        path.join(pki, 'ca.crt'),
-        '-CAkey',
-        path.join(pki, 'ca.key'),
-        '-set_serial',
-        `0x${crypto.randomBytes(16).toString('hex')}`,
-        '-days',
-        '365',
-        '-sha256',
-        '-out',
-        crtFile,
-      ]);
-      fs.rmSync(csrFile, { force: true });
-      this.opts.log(`kube-router: client certificate for ${NETPOL_ENFORCER_USER} issued by the cluster CA`);
-    }
+    // Key and certificate files of earlier versions: the kubeconfig is the only copy now.
+    for (const f of ['client.key', 'client.crt']) fs.rmSync(path.join(this.dir, f), { force: true });
     const api = new URL(this.opts.apiServerUrl);
-    const b64 = (f: string) => fs.readFileSync(f).toString('base64');
-    const kubeconfig = [
-      'apiVersion: v1',
-      'kind: Config',
-      'clusters:',
-      '- name: local',
-      '  cluster:',
-      `    server: https://127.0.0.1:${api.port || '443'}`,
-      `    certificate-authority-data: ${b64(path.join(pki, 'ca.crt'))}`,
-      'users:',
-      `- name: ${NETPOL_ENFORCER_USER}`,
-      '  user:',
-      `    client-certificate-data: ${b64(crtFile)}`,
-      `    client-key-data: ${b64(keyFile)}`,
-      'contexts:',
-      '- name: netpol',
-      '  context:',
-      '    cluster: local',
-      `    user: ${NETPOL_ENFORCER_USER}`,
-      'current-context: netpol',
-      '',
-    ].join('\n');
-    const file = path.join(this.dir, 'kubeconfig');
-    if (!fs.existsSync(file) || fs.readFileSync(file, 'utf8') !== kubeconfig) {
-      fs.writeFileSync(`${file}.tmp`, kubeconfig, { mode: 0o600 });
-      fs.renameSync(`${file}.tmp`, file);
-    }
-    return kubeconfig;
+    const { text, issued } = ensureClientKubeconfig({
+      file: path.join(this.dir, 'kubeconfig'),
+      pkiDir: path.join(this.opts.rootfs, 'etc/kubernetes/pki'),
+      id: { user: NETPOL_ENFORCER_USER },
+      server: `https://127.0.0.1:${api.port || '443'}`,
+      context: 'netpol',
+      workDir: this.dir,
+    });
+    if (issued) this.opts.log(`kube-router: client certificate for ${NETPOL_ENFORCER_USER} issued by the cluster CA`);
+    return text;
   }
 
   /** The read-only ClusterRole and its binding to the enforcer's user (server-side apply as the admin). */
