@@ -26,17 +26,23 @@
  * 198.18.4.0/24. Pulumi runs as a child process while this process keeps forwarding.
  * Ports 47690-47709.
  */
-import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as path from 'path';
-import * as tls from 'tls';
 import { HOST_BIN_DIR, HOST_STATE_DIR } from '../../stacks/hosts/bringup';
-import { kubeconfigTls } from '../../stacks/local/control-plane';
-import { FORWARDER_SCRIPT } from '../../stacks/local/node/forwarder';
-import { alive, signal, sleep } from '../../stacks/local/node/sandbox';
-import { ApiClient, installProvider, mustRun, pulumiEnv, tempDir, tempProject, toolchainBin } from './support/env';
+import { ApiClient, installProvider, pulumiEnv, tempDir, tempProject, toolchainBin } from './support/env';
 import { HostsLab } from './support/hosts-lab';
+import {
+  bootstrapTokens,
+  bringupLogs,
+  forwardedApiClient,
+  hostLeftovers,
+  hostSecretValues,
+  LoopbackForward,
+  pemBodyLines,
+  PulumiCli,
+  stackStateText,
+  until,
+} from './support/pulumi-cli';
 
 // Generous: under a load average of ~40 on 2 cores the first up took 17 min (kubeadm init 14 min).
 jest.setTimeout(3_600_000);
@@ -61,143 +67,36 @@ const home = tempDir('pulumi-hosts');
 const project = tempProject();
 const stateDir = path.join(home, 'cluster');
 let lab: HostsLab | undefined;
-let env: NodeJS.ProcessEnv;
-let forwarderPid: number | undefined;
-let apiServer: net.Server | undefined;
-const sockets = new Set<net.Socket>();
+let cli: PulumiCli;
+let apiForward: LoopbackForward | undefined;
 let destroyed = false;
 let upOk = false;
 const timings: string[] = [];
 
 const cgroupV2 = fs.existsSync('/sys/fs/cgroup/cgroup.controllers');
 
-function pulumiSync(args: string[]): string {
-  return mustRun(path.join(bin, 'pulumi'), ['--non-interactive', ...args], { cwd: project, env });
-}
+const pulumiSync = (args: string[]): string => cli.sync(args);
+const mustPulumi = (args: string[]): Promise<string> => cli.must(args, () => bringupLogs(stateDir, [NAME]));
 
-/**
- * The CLI as a child process (not spawnSync: the lab's loopback listeners live in this process's
- * event loop), bounded: SIGINT at the deadline, SIGKILL 60 s later.
- */
-function pulumi(args: string[], timeoutMs = 3_000_000): Promise<{ status: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(path.join(bin, 'pulumi'), ['--non-interactive', ...args], {
-      cwd: project,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    let kill: NodeJS.Timeout | undefined;
-    const t = setTimeout(() => {
-      out += `\n[test] pulumi ${args[0]} overran ${timeoutMs / 1000} s: interrupted\n`;
-      child.kill('SIGINT');
-      kill = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    }, timeoutMs);
-    child.on('close', (status) => {
-      clearTimeout(t);
-      if (kill) clearTimeout(kill);
-      resolve({ status, out });
-    });
-  });
-}
-
-async function mustPulumi(args: string[]): Promise<string> {
-  const t = Date.now();
-  const r = await pulumi(args);
-  timings.push(`pulumi ${args[0]} ${Math.round((Date.now() - t) / 1000)} s`);
-  if (r.status !== 0)
-    throw new Error(
-      `pulumi ${args.join(' ')} failed (exit ${r.status}):\n${r.out.slice(-8000)}\n--- bring-up log\n${bringupLog()}`,
-    );
-  return r.out;
-}
-
-function bringupLog(): string {
-  const f = path.join(stateDir, 'hosts', 'logs', `${NAME}.log`);
-  return fs.existsSync(f) ? fs.readFileSync(f, 'utf8').split('\n').slice(-40).join('\n') : '(none)';
+/** The API as the stack's kubeconfig user, through the forwarded port, the certificate checked for the host's address. */
+function apiClient(kubeconfig: string): ApiClient {
+  return forwardedApiClient(kubeconfig, API_PORT, lab!.host(NAME).address);
 }
 
 /** 127.0.0.1:API_PORT → unix socket → a forwarder in the host's network namespace → <address>:6443. */
 async function forwardApi(): Promise<void> {
   const h = lab!.host(NAME);
-  const sock = path.join(home, 'api.sock');
-  const child = spawn(
-    'nsenter',
-    [
-      `--target=${h.holderPid}`,
-      '--net',
-      '--',
-      fs.realpathSync(process.execPath),
-      '-e',
-      FORWARDER_SCRIPT,
-      'unix-to-tcp',
-      sock,
-      `${h.address}:6443`,
-    ],
-    { detached: true, stdio: 'ignore' },
-  );
-  child.unref();
-  forwarderPid = child.pid;
-  for (let i = 0; i < 100 && !fs.existsSync(sock); i++) await sleep(100);
-  if (!fs.existsSync(sock)) throw new Error('the API forwarder did not create its socket');
-  apiServer = net.createServer((c) => {
-    const u = net.connect(sock);
-    sockets.add(c).add(u);
-    const drop = () => {
-      c.destroy();
-      u.destroy();
-      sockets.delete(c);
-      sockets.delete(u);
-    };
-    c.on('error', drop).on('close', drop);
-    u.on('error', drop).on('close', drop);
-    c.pipe(u);
-    u.pipe(c);
+  apiForward = await LoopbackForward.start({
+    netnsPid: h.holderPid,
+    target: `${h.address}:6443`,
+    socket: path.join(home, 'api.sock'),
+    port: API_PORT,
   });
-  await new Promise<void>((resolve, reject) =>
-    apiServer!.once('error', reject).listen(API_PORT, '127.0.0.1', () => resolve()),
-  );
 }
 
 async function stopForward(): Promise<void> {
-  for (const s of sockets) s.destroy();
-  if (apiServer) await new Promise<void>((r) => apiServer!.close(() => r()));
-  apiServer = undefined;
-  if (forwarderPid && alive(forwarderPid)) {
-    signal(forwarderPid, 'SIGKILL');
-    for (let i = 0; i < 50 && alive(forwarderPid); i++) await sleep(100);
-  }
-  forwarderPid = undefined;
-}
-
-/** The API as the stack's kubeconfig user, through the forwarded port, the certificate checked for the host's address. */
-function apiClient(kubeconfig: string): ApiClient {
-  const address = lab!.host(NAME).address;
-  return new ApiClient({
-    server: `https://127.0.0.1:${API_PORT}`,
-    tls: {
-      ...kubeconfigTls(kubeconfig),
-      servername: undefined,
-      checkServerIdentity: (_h: string, cert: tls.PeerCertificate) => tls.checkServerIdentity(address, cert),
-    },
-  });
-}
-
-async function until<T>(what: string, timeoutMs: number, f: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline) {
-    try {
-      const v = await f();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = (e as Error).message;
-    }
-    await sleep(2_000);
-  }
-  throw new Error(`${what}: not within ${timeoutMs / 1000} s ${last}`);
+  await apiForward?.stop();
+  apiForward = undefined;
 }
 
 beforeAll(async () => {
@@ -216,7 +115,7 @@ beforeAll(async () => {
   await forwardApi();
   timings.push(`lab ${Date.now() - t} ms`);
 
-  env = {
+  const env = {
     ...pulumiEnv(home, bin),
     HCB_HOSTS_DIAL: JSON.stringify({
       [NAME]: { ssh: `127.0.0.1:${SSH_PORT}`, api: `127.0.0.1:${API_PORT}` },
@@ -225,6 +124,7 @@ beforeAll(async () => {
     // This machine may be cgroup v1 (the lab hosts share its kernel).
     ...(cgroupV2 ? {} : { HCB_HOSTS_CGROUP_V1: 'true' }),
   };
+  cli = new PulumiCli(bin, project, env);
   installProvider(bin, project, env);
   pulumiSync(['stack', 'init', STACK]);
   const h = lab.host(NAME);
@@ -243,14 +143,14 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (!destroyed && lab) {
-    const r = await pulumi(['destroy', '--yes', '--skip-preview'], 900_000);
+    const r = await cli.run(['destroy', '--yes', '--skip-preview'], 900_000);
     if (r.status !== 0) process.stderr.write(`pulumi-hosts: destroy in afterAll failed:\n${r.out.slice(-3000)}\n`);
   }
   await stopForward().catch(() => undefined);
   if (lab) await lab.destroy();
   fs.rmSync(home, { recursive: true, force: true });
   fs.rmSync(project, { recursive: true, force: true });
-  process.stderr.write(`pulumi-hosts timings: ${timings.join(', ')}\n`);
+  process.stderr.write(`pulumi-hosts timings: ${[...timings, ...(cli?.timings ?? [])].join(', ')}\n`);
 });
 
 test('pulumi up brings the control-plane host up over SSH and applies the baseline; the node is Ready', async () => {
@@ -318,16 +218,11 @@ function reachClusterIp(host: string): string {
 
 test('the state holds no plaintext private key, admin key, encryption key or bootstrap token', () => {
   expect(upOk).toBe(true);
-  const stateFiles = spawnSync('find', [path.join(home, 'backend'), '-type', 'f', '-name', `${STACK}.json*`], {
-    encoding: 'utf8',
-  })
-    .stdout.split('\n')
-    .filter(Boolean);
+  const { files: stateFiles, text: state } = stackStateText(cli, home, STACK);
   expect(stateFiles.length).toBeGreaterThan(0);
-  const state = stateFiles.map((f) => fs.readFileSync(f, 'utf8')).join('\n') + pulumiSync(['stack', 'export']);
   // The stack really records the host resource (and so had the chance to leak).
   expect(state).toContain('hcb:HostControlPlane');
-  const pemBody = lab!.clientPrivateKey.split('\n').filter((l) => l && !l.startsWith('-----'));
+  const pemBody = pemBodyLines(lab!.clientPrivateKey);
   expect(pemBody.length).toBeGreaterThan(2);
   expect(state).not.toContain(pemBody.join(''));
   for (const line of pemBody) expect(state).not.toContain(line);
@@ -335,21 +230,11 @@ test('the state holds no plaintext private key, admin key, encryption key or boo
   const admin = pulumiSync(['stack', 'output', 'kubeconfig', '--show-secrets']);
   expect(state).not.toContain(/client-key-data: (\S+)/.exec(admin)![1]);
   // Keys the bring-up generated on the host ({{hcb-secret:NAME}}) never leave it.
-  const hostKeys = lab!
-    .exec(NAME, ['sh', '-c', `cat ${HOST_STATE_DIR}/secrets/* 2>/dev/null; true`])
-    .split('\n')
-    .filter(Boolean);
+  const hostKeys = hostSecretValues(lab!, NAME);
   expect(hostKeys.length).toBeGreaterThan(0);
   for (const k of hostKeys) expect(state).not.toContain(k);
   // Bootstrap tokens of the cluster (kubeadm init's own), read on the host.
-  const tokens = lab!
-    .exec(NAME, [
-      'sh',
-      '-c',
-      `${HOST_BIN_DIR}/kubeadm token list --kubeconfig /etc/kubernetes/admin.conf 2>/dev/null | awk 'NR>1 {print $1}'; true`,
-    ])
-    .split('\n')
-    .filter((t) => /^[a-z0-9]{6}\.[a-z0-9]{16}$/.test(t));
+  const tokens = bootstrapTokens(lab!, NAME);
   timings.push(`bootstrap tokens on the host: ${tokens.length}`);
   for (const t of tokens) {
     expect(state).not.toContain(t);
@@ -364,26 +249,7 @@ test('a second pulumi up changes nothing', async () => {
   expect(out).toMatch(/\d+ unchanged/);
 });
 
-/** What is left on a lab host of the cluster (files, processes, mounts, interfaces, the etcd user, cgroups, pod routes). */
-function leftovers(name: string, cgroup: string): string[] {
-  return lab!
-    .exec(name, [
-      'sh',
-      '-c',
-      `for p in /etc/kubernetes /var/lib/kubelet /var/lib/etcd /etc/containerd /etc/cni/net.d /opt/cni/bin ${HOST_BIN_DIR} ${HOST_STATE_DIR} /run/containerd /var/log/pods; do [ -e "$p" ] && echo "file $p"; done
-     me=$(readlink /proc/self/ns/net)
-     for p in /proc/[0-9]*; do [ "$(readlink $p/ns/net 2>/dev/null)" = "$me" ] || continue; e=$(readlink $p/exe 2>/dev/null); case "$e" in */sshd|*/sleep|*/sh|*/dash|*/bash|*/nsenter|*/readlink|*/cat) ;; *) echo "process \${p#/proc/} $e";; esac; done
-     awk '{print $5}' /proc/self/mountinfo | grep -E '^(/var/lib/kubelet|/var/lib/containerd|/run/containerd)' | sed 's/^/mount /'
-     ip -o link show | awk -F': ' '{print $2}' | grep -E '^(cni0|veth)' | sed 's/^/interface /'
-     id etcd >/dev/null 2>&1 && echo "user etcd"
-     for d in /sys/fs/cgroup/*/${cgroup} /sys/fs/cgroup/${cgroup}; do [ -d "$d" ] && echo "cgroup $d"; done
-     ip route show proto 186 | sed 's/^/route /'
-     { iptables-save; ip6tables-save; } 2>/dev/null | grep -E '^:KUBE-' | sed 's/^/chain /'
-     true`,
-    ])
-    .split('\n')
-    .filter(Boolean);
-}
+const leftovers = (name: string, cgroup: string): string[] => hostLeftovers(lab!, name, cgroup);
 
 test('a worker added to hcb:hosts joins; removed again, it is drained, deleted and reset', async () => {
   expect(upOk).toBe(true);

@@ -228,6 +228,12 @@ export class HostsLab {
     return host.hostKey;
   }
 
+  /** The holder of the lab's own network namespace (the bridge's side), e.g. for a balancer or forwarder there. */
+  get labNetnsPid(): number {
+    if (!this.lab) throw new Error('hosts lab: not started or already destroyed');
+    return this.lab.pid;
+  }
+
   host(name: string): LabHost {
     const h = this.hosts.find((x) => x.name === name);
     if (!h) throw new Error(`hosts lab: no host ${name}`);
