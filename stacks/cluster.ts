@@ -42,6 +42,7 @@ import {
   kubeconfigForDial,
   kubeconfigServer,
 } from './hosts/target';
+import { HostBackupScheduleResource } from './hosts/backup-resource';
 import { LocalControlPlaneResource } from './local/resource';
 
 export type ClusterTargetArgs =
@@ -72,6 +73,8 @@ export type ClusterTargetArgs =
        * patch), e.g. its own cgroupRoot where hosts share one kernel (the test lab). @default none
        */
       workerKubelet?: (host: HostSpec) => Record<string, unknown> | undefined;
+      /** hcb:backup with hcb:backupKey (a secret, base64): the scheduled backup on every control plane. */
+      backup?: { interval: string; retain: number; key: pulumi.Input<string>; cluster: string };
     };
 
 export interface ClusterArgs {
@@ -217,6 +220,8 @@ export class Cluster extends pulumi.ComponentResource {
   public readonly workers: HostWorkerResource[] = [];
   /** The hosts target's pod network and node services (kube-proxy, NetworkPolicy enforcer). */
   public readonly network?: HostsNetworkResource;
+  /** hcb:backup: the scheduled backup on each control-plane host (stacks/hosts/backup-resource.ts). */
+  public readonly backupSchedules: HostBackupScheduleResource[] = [];
 
   constructor(name: string, args: ClusterArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super('hcb:index:Cluster', name, {}, opts);
@@ -332,6 +337,28 @@ export class Cluster extends pulumi.ComponentResource {
         },
         { parent: this, dependsOn: [this.controlPlaneHost, ...this.controlPlaneJoins, ...this.workers] },
       );
+      // hcb:backup: the schedule on every control plane, after its bring-up (removed before its reset).
+      const backup = t.backup;
+      const cpHosts = [cp, ...hosts.filter((h, i) => h.role === 'control-plane' && i !== cpIndex)];
+      [this.controlPlaneHost, ...this.controlPlaneJoins].forEach((r, j) => {
+        if (!backup) return;
+        const schedule = { interval: backup.interval, retain: backup.retain };
+        this.backupSchedules.push(
+          new HostBackupScheduleResource(
+            `backup-${cpHosts[j].name}`,
+            {
+              host: endpoint(cpHosts[j]),
+              sshPrivateKey: pulumi.secret(t.sshPrivateKey),
+              backupKey: pulumi.secret(backup.key),
+              binDir: t.binDir,
+              workDir: t.workDir,
+              cluster: backup.cluster,
+              backup: schedule,
+            },
+            { parent: this, dependsOn: [r] },
+          ),
+        );
+      });
       // The baseline's NetworkPolicies are enforced when `up` has applied them.
       applyAfter = [this.network];
       const dial = t.dial?.[cp.name];

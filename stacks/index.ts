@@ -35,6 +35,7 @@ const {
   stateDir: configuredStateDir,
   node,
   hosts,
+  backup,
 } = programStackSpec(stackSpec(pulumiConfigReader(config)), { stack, binDir });
 const stateDir = configuredStateDir ?? path.join(__dirname, '..', '.hcb', 'clusters', stack);
 const blueprint = synthesizeBlueprint(spec);
@@ -59,6 +60,17 @@ if (target === 'local') {
     // Each worker's kubelet under a cgroup parent of its own: harmless on separate machines, and
     // needed where hosts share one kernel (the test lab), so no two kubelets manage one cgroup.
     workerKubelet: (h) => ({ cgroupRoot: `/hcb-node-${stack}-${h.name}` }),
+    // hcb:backup: the scheduled backup on every control plane, sealed with the secret hcb:backupKey;
+    // backups are named after the stack, as `hcb backup --stack` names its own.
+    ...(backup
+      ? {
+          backup: {
+            ...backup,
+            key: config.requireSecret('backupKey'),
+            cluster: stack.toLowerCase().replace(/[^a-z0-9.-]/g, '-'),
+          },
+        }
+      : {}),
   };
 }
 const cluster = new Cluster('cluster', { blueprint, manifests: extraObjects, target: clusterTarget });

@@ -36,7 +36,9 @@ import * as path from 'path';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import {
   BackupError,
+  BackupKeySource,
   BackupManifest,
+  BACKUP_SUFFIX,
   decryptBackup,
   loadKey,
   sha256File,
@@ -80,8 +82,8 @@ export interface HostsBackupTarget {
 
 export interface HostsBackupOptions extends HostsBackupTarget {
   backupDir: string;
-  /** 32-byte key file, mode 0600; created on the first backup. */
-  keyFile: string;
+  /** 32-byte key file, mode 0600 (created on the first backup), or the key itself (hcb:backupKey). */
+  keyFile: BackupKeySource;
   /** Name in the manifest and the file names (the stack or host name). */
   cluster: string;
   /** @default 7 */
@@ -93,7 +95,7 @@ export interface HostsBackupOptions extends HostsBackupTarget {
 
 export interface HostsRestoreOptions extends HostsBackupTarget {
   file: string;
-  keyFile: string;
+  keyFile: BackupKeySource;
   /** Put the backup's PKI, encryption configuration and keys back where they differ (the current ones kept as *.before-restore-<time>). */
   replaceConfig?: boolean;
   /** Bound of the wait for the static pods' containers to stop. @default 4 min */
@@ -229,6 +231,22 @@ class HostSession {
       if (m) flags.set(m[1], m[2]);
     }
     return flags;
+  }
+
+  /** The images of the static pods' containers (init containers too), as their manifests name them. */
+  async staticPodImages(): Promise<string[]> {
+    const images = new Set<string>();
+    for (const name of STATIC_PODS) {
+      const file = `${MANIFESTS_DIR}/${name}.yaml`;
+      const out = await this.sh('[ -f "$1" ] && cat -- "$1" || true', [file], { label: `read ${file}` });
+      if (!out.trim()) continue;
+      const pod = parseYaml(out) as {
+        spec?: { containers?: Array<{ image?: string }>; initContainers?: Array<{ image?: string }> };
+      };
+      for (const c of [...(pod?.spec?.initContainers ?? []), ...(pod?.spec?.containers ?? [])])
+        if (typeof c.image === 'string' && /^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$/.test(c.image)) images.add(c.image);
+    }
+    return [...images];
   }
 
   /** Puts `local` at `remote` (mode 0755, root) unless the host has the same sha256 there. */
@@ -426,8 +444,16 @@ export async function hostsBackupNow(opts: HostsBackupOptions): Promise<BackupMa
 // the schedule on the host
 
 export interface HostsScheduleOptions extends HostsBackupTarget {
-  /** The local key file (32 bytes, 0600; created when missing): the host gets a copy, so `hcb backup verify|restore` read its backups. */
-  keyFile: string;
+  /**
+   * The local key file (32 bytes, 0600; created when missing) or the key itself (hcb:backupKey):
+   * the host gets a copy, so `hcb backup verify|restore` read its backups.
+   */
+  keyFile: BackupKeySource;
+  /**
+   * Interval and retention (the stack's hcb:backup). Unset: read from the BackupConfiguration the
+   * blueprint put on the host.
+   */
+  backup?: { interval: string; retain: number };
   /** Name in the backups (the stack or host name). */
   cluster: string;
   hcbVersion?: string;
@@ -478,17 +504,21 @@ export async function installHostsSchedule(opts: HostsScheduleOptions): Promise<
       .split(',')
       .find((u) => u.startsWith('https://'));
     if (!endpoint) throw new BackupError('the API server reaches etcd over no https URL (--etcd-servers)');
-    const cfgText = await s.sh('cat -- "$1"', [BACKUP_CONFIG_PATH], { label: `read ${BACKUP_CONFIG_PATH}` });
-    const doc = parseAllDocuments(cfgText)
-      .map((d) => d.toJS() as { kind?: string; spec?: { interval?: unknown; retain?: unknown } })
-      .find((d) => d?.kind === 'BackupConfiguration');
-    if (!doc?.spec || typeof doc.spec.interval !== 'string' || typeof doc.spec.retain !== 'number')
-      throw new BackupError(
-        `${s.where()}: ${BACKUP_CONFIG_PATH} holds no BackupConfiguration with spec.interval and spec.retain (set the control plane's backup prop and bring the host up again)`,
-      );
+    let backup = opts.backup;
+    if (!backup) {
+      const cfgText = await s.sh('cat -- "$1"', [BACKUP_CONFIG_PATH], { label: `read ${BACKUP_CONFIG_PATH}` });
+      const doc = parseAllDocuments(cfgText)
+        .map((d) => d.toJS() as { kind?: string; spec?: { interval?: unknown; retain?: unknown } })
+        .find((d) => d?.kind === 'BackupConfiguration');
+      if (!doc?.spec || typeof doc.spec.interval !== 'string' || typeof doc.spec.retain !== 'number')
+        throw new BackupError(
+          `${s.where()}: ${BACKUP_CONFIG_PATH} holds no BackupConfiguration with spec.interval and spec.retain (set the control plane's backup prop and bring the host up again)`,
+        );
+      backup = { interval: doc.spec.interval, retain: doc.spec.retain };
+    }
     const enc = apiserver.get('encryption-provider-config');
     const schedule = new HostBackupSchedule(new App({ outdir: '/nonexistent-hcb-synth' }), 'schedule', {
-      backup: { interval: doc.spec.interval, retain: doc.spec.retain },
+      backup,
       cluster: opts.cluster,
       hostName: opts.host.name,
       address: opts.host.address,
@@ -545,6 +575,152 @@ export async function installHostsSchedule(opts: HostsScheduleOptions): Promise<
   } finally {
     await s.conn.close();
   }
+}
+
+/** What `removeHostsSchedule` takes off a host; backups already taken stay (/var/lib/hcb/backups). */
+export const HOST_SCHEDULE_FILES = [
+  '/etc/systemd/system/hcb-backup.timer',
+  '/etc/systemd/system/hcb-backup.service',
+  '/etc/hcb/backup/schedule.json',
+  '/etc/hcb/backup/backup-key',
+] as const;
+
+/**
+ * $@ the schedule's files. With systemd the timer is stopped and disabled first (a run under way
+ * finishes: the service is oneshot and holds the run lock); then the files go. Prints "removed".
+ */
+const REMOVE_SCHEDULE_SCRIPT = `set -u
+if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+  systemctl disable --now hcb-backup.timer >/dev/null 2>&1 || true
+fi
+rm -f -- "$@"
+rmdir -- /etc/hcb/backup 2>/dev/null || true
+if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then systemctl daemon-reload || true; fi
+for f; do if [ -e "$f" ]; then echo "left $f"; exit 1; fi; done
+echo removed
+`;
+
+/**
+ * Takes the scheduled backup off the control-plane host: the timer is disabled, the unit, timer,
+ * program configuration and the host's copy of the key are removed. Backups already written stay
+ * in /var/lib/hcb/backups (they are the operator's; the stack's key still reads them); the host
+ * reset of `pulumi destroy` removes /var/lib/hcb with the rest.
+ */
+export async function removeHostsSchedule(t: HostsBackupTarget): Promise<void> {
+  const s = await open(t);
+  try {
+    const out = await s.sh(REMOVE_SCHEDULE_SCRIPT, [...HOST_SCHEDULE_FILES], { label: 'remove the scheduled backup' });
+    if (!/^removed$/m.test(out))
+      throw new BackupError(`${s.where()}: the scheduled backup was not removed: ${out.trim()}`);
+    (t.log ?? (() => undefined))(
+      `${s.where()}: scheduled backup removed (backups taken so far stay in /var/lib/hcb/backups)`,
+    );
+  } finally {
+    await s.conn.close();
+  }
+}
+
+/** The schedule's files missing on the host, or with another mode or owner than installed (empty: all there). */
+export async function hostsScheduleProblems(t: HostsBackupTarget): Promise<string[]> {
+  const want: Record<string, string> = {
+    '/etc/systemd/system/hcb-backup.timer': '644 root',
+    '/etc/systemd/system/hcb-backup.service': '644 root',
+    '/etc/hcb/backup/schedule.json': '600 root',
+    '/etc/hcb/backup/backup-key': '600 root',
+    [`${HOST_BACKUP_BIN_DIR}/hcb-host-backup`]: '755 root',
+    [`${HOST_BACKUP_BIN_DIR}/etcdutl`]: '755 root',
+  };
+  const s = await open(t);
+  try {
+    const out = await s.sh(
+      'for f; do if [ -f "$f" ]; then echo "$(stat -c \'%a %U\' -- "$f") $f"; else echo "missing $f"; fi; done',
+      Object.keys(want),
+      { label: "the scheduled backup's files" },
+    );
+    const problems: string[] = [];
+    for (const line of out.trim().split('\n')) {
+      const m = /^(\S+ \S+|missing) (\/.+)$/.exec(line);
+      if (m && m[1] !== want[m[2]])
+        problems.push(`${m[2]}: ${m[1] === 'missing' ? 'missing' : `${m[1]}, want ${want[m[2]]}`}`);
+    }
+    return problems;
+  } finally {
+    await s.conn.close();
+  }
+}
+
+/** The manifests of the backups on the host (the scheduled ones), newest first. */
+export async function hostsListBackups(t: HostsBackupTarget, dir = '/var/lib/hcb/backups'): Promise<BackupManifest[]> {
+  const s = await open(t);
+  try {
+    const out = await s.sh(
+      'for f in "$1"/*"$2"; do [ -f "$f.json" ] || continue; printf "manifest "; tr -d "\\n" < "$f.json"; echo; done; true',
+      [dir, BACKUP_SUFFIX],
+      { label: `list ${dir}`, maxOutputBytes: 8 * 1024 * 1024 },
+    );
+    const all: BackupManifest[] = [];
+    for (const line of out.split('\n')) {
+      if (!line.startsWith('manifest ')) continue;
+      try {
+        all.push(JSON.parse(line.slice('manifest '.length)) as BackupManifest);
+      } catch {
+        throw new BackupError(`${s.where()}: a manifest in ${dir} is not JSON`);
+      }
+    }
+    return all.sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : b.revision - a.revision));
+  } finally {
+    await s.conn.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// control-plane images kept from the kubelet's image GC
+
+/** containerd's CRI label that marks an image pinned (containerd internal/cri/labels: PinnedImageLabelKey/Value). */
+export const CRI_PINNED_LABEL = 'io.cri-containerd.pinned=pinned';
+/** The bring-up's ctr and containerd socket (stacks/hosts/bringup.ts HOST_BIN_DIR, CONTAINERD_SOCKET). */
+const HOST_CTR = `${HOST_BACKUP_BIN_DIR}/ctr`;
+const HOST_CONTAINERD_SOCKET = '/run/containerd/containerd.sock';
+
+/**
+ * $1 ctr, $2 containerd socket, then image references: labels each image pinned in containerd's
+ * k8s.io namespace. Prints "pinned <ref>" per image, "absent <ref>" for one containerd does not
+ * have, and exits non-zero when ctr fails.
+ */
+export const PIN_IMAGES_SCRIPT = `set -u
+ctr=$1 sock=$2; shift 2
+have=$("$ctr" --address "$sock" --namespace k8s.io images list --quiet) || { echo "ctr images list failed"; exit 1; }
+for ref; do
+  if ! printf '%s\\n' "$have" | grep -qxF -- "$ref"; then echo "absent $ref"; continue; fi
+  "$ctr" --address "$sock" --namespace k8s.io images label "$ref" ${CRI_PINNED_LABEL} >/dev/null || { echo "label failed $ref"; exit 1; }
+  echo "pinned $ref"
+done
+`;
+
+/**
+ * Labels the images of the static pods pinned before a restore stops them. containerd's CRI reports
+ * an image with `io.cri-containerd.pinned=pinned` as pinned (internal/cri/store/image getImage, and
+ * its ImageUpdate event refreshes that), and the kubelet's image GC and disk-pressure eviction skip
+ * pinned images (pkg/kubelet/images image_gc_manager.go imagesInEvictionOrder). With the static pods
+ * stopped their images are unused, and the lab (like any host without a registry) cannot pull them
+ * again. The label stays: these images are never to be collected while the host is a control plane.
+ */
+async function pinStaticPodImages(s: HostSession, log: (l: string) => void): Promise<string[]> {
+  const images = await s.staticPodImages();
+  if (images.length === 0) return [];
+  const out = await s.sh(PIN_IMAGES_SCRIPT, [HOST_CTR, HOST_CONTAINERD_SOCKET, ...images], {
+    label: 'pin the control-plane images',
+    check: false,
+  });
+  const pinned = [...out.matchAll(/^pinned (.+)$/gm)].map((m) => m[1]);
+  const absent = [...out.matchAll(/^absent (.+)$/gm)].map((m) => m[1]);
+  if (pinned.length + absent.length !== images.length)
+    throw new BackupError(
+      `${s.where()}: could not pin the control-plane images against the kubelet's image GC (nothing was changed): ${out.trim().split('\n').slice(-2).join(' | ')}`,
+    );
+  if (absent.length > 0)
+    log(`${s.where()}: not in containerd, so not pinned (the kubelet pulls them): ${absent.join(', ')}`);
+  return pinned;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -689,6 +865,9 @@ async function restoreOnHost(
       );
     }
 
+    // The images stay while the pods are stopped (the kubelet's image GC skips pinned images).
+    const pinned = await pinStaticPodImages(s, log);
+    if (pinned.length) log(`${s.where()}: pinned ${pinned.join(', ')}`);
     // Kubernetes' procedure for kubeadm's static pods: stop them by moving their manifests out.
     const moved = `${HOST_BACKUP_WORK_DIR}/manifests-${stamp}`;
     log(`${s.where()}: stopping the control plane (manifests moved to ${moved})`);

@@ -55,11 +55,20 @@ export class BackupError extends Error {}
 // ---------------------------------------------------------------------------------------------
 // keys
 
+/** A key file's path, or the key's 32 bytes themselves (the hosts stack's secret hcb:backupKey). */
+export type BackupKeySource = string | Buffer;
+
 /**
- * The backup key: 32 random bytes in a file of mode 0600 (or stricter). Created on first use when
+ * The backup key: 32 random bytes in a file of mode 0600 (or stricter), or given as bytes. Created on first use when
  * `create` is true; an existing key file that others may read is refused.
  */
-export function loadKey(keyFile: string, create: boolean): Buffer {
+export function loadKey(keyFile: BackupKeySource, create: boolean): Buffer {
+  if (Buffer.isBuffer(keyFile)) {
+    // The key itself (a stack secret, hcb:backupKey): never quoted.
+    if (keyFile.length !== KEY_LENGTH)
+      throw new BackupError(`the backup key must hold exactly ${KEY_LENGTH} bytes, it has ${keyFile.length}`);
+    return keyFile;
+  }
   if (!fs.existsSync(keyFile)) {
     if (!create)
       throw new BackupError(
@@ -409,7 +418,7 @@ export function prune(backupDir: string, cluster: string, retain: number, log: (
 }
 
 /** Decrypts and checks a backup completely; nothing is written outside a temporary directory. */
-export function verifyBackup(file: string, keyFile: string): BackupManifest {
+export function verifyBackup(file: string, keyFile: BackupKeySource): BackupManifest {
   const key = loadKey(keyFile, false);
   const tmp = fs.mkdtempSync(path.join(path.dirname(path.resolve(file)), '.verify-'));
   try {
