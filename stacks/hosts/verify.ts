@@ -29,6 +29,7 @@
  */
 import * as tls from 'tls';
 import { parseAllDocuments } from 'yaml';
+import { readLiveNamespaces } from '../local/live-namespaces';
 import { evaluate } from '../../policies/engine';
 import {
   isDropinName,
@@ -982,42 +983,12 @@ async function readNamespaces(
   api: ApiAccess,
   namespaces: string[],
 ): Promise<{ documents: Document[]; missing: string[] }> {
-  const documents: Document[] = [];
-  const missing: string[] = [];
   const opts = { ca: api.ca, cert: api.cert, key: api.key, servername: api.servername };
   const get = async (p: string) => {
     const r = await request(`${api.server}${p}`, opts);
     return r.status === 200 ? (JSON.parse(r.body) as { items?: KubeObject[] } & KubeObject) : undefined;
   };
-  const withKind = (x: KubeObject, apiVersion: string, kind: string): KubeObject => ({
-    ...x,
-    apiVersion: x.apiVersion ?? apiVersion,
-    kind: x.kind ?? kind,
-  });
-  for (const ns of namespaces) {
-    const nsObj = await get(`/api/v1/namespaces/${ns}`).catch(() => undefined);
-    if (!nsObj) {
-      missing.push(`namespace ${ns} does not exist or cannot be read`);
-      continue;
-    }
-    documents.push({ object: withKind(nsObj, 'v1', 'Namespace'), source: { file: 'live:api' } });
-    const lists: Array<[string, string, string]> = [
-      [`/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies`, 'networking.k8s.io/v1', 'NetworkPolicy'],
-      [`/api/v1/namespaces/${ns}/resourcequotas`, 'v1', 'ResourceQuota'],
-      [`/api/v1/namespaces/${ns}/limitranges`, 'v1', 'LimitRange'],
-      [`/api/v1/namespaces/${ns}/serviceaccounts`, 'v1', 'ServiceAccount'],
-      [`/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles`, 'rbac.authorization.k8s.io/v1', 'Role'],
-      [`/apis/apps/v1/namespaces/${ns}/deployments`, 'apps/v1', 'Deployment'],
-      [`/apis/apps/v1/namespaces/${ns}/statefulsets`, 'apps/v1', 'StatefulSet'],
-    ];
-    for (const [p, apiVersion, kind] of lists) {
-      const list = await get(p).catch(() => undefined);
-      if (!list) missing.push(`${p} cannot be read`);
-      for (const item of list?.items ?? [])
-        documents.push({ object: withKind(item, apiVersion, kind), source: { file: 'live:api' } });
-    }
-  }
-  return { documents, missing };
+  return readLiveNamespaces(get, namespaces, 'live:api');
 }
 
 /** The admin endpoint and credentials from admin.conf's text (embedded data only, as kubeadm writes it). */

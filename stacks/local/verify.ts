@@ -21,6 +21,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tls from 'tls';
 import { parseAllDocuments } from 'yaml';
+import { readLiveNamespaces } from './live-namespaces';
 import { evaluate } from '../../policies/engine';
 import { parseComponentCommandLine } from '../../policies/flags';
 import type { ControlException, Document, Finding, KubeObject, NodeFile, Status } from '../../policies/model';
@@ -167,30 +168,12 @@ export async function observe(opts: VerifyOptions): Promise<{ documents: Documen
         const r = await request(`${server}${p}`, adminTls);
         return r.status === 200 ? (JSON.parse(r.body) as { items?: KubeObject[] } & KubeObject) : undefined;
       };
-      for (const ns of opts.namespaces) {
-        const nsObj = await get(`/api/v1/namespaces/${ns}`).catch(() => undefined);
-        if (!nsObj) {
-          missing.push(`namespace ${ns} does not exist`);
-          continue;
-        }
-        documents.push({ object: withKind(nsObj, 'v1', 'Namespace'), source: { file: `${SOURCE}:api` } });
-        const lists: Array<[string, string, string]> = [
-          [`/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies`, 'networking.k8s.io/v1', 'NetworkPolicy'],
-          [`/api/v1/namespaces/${ns}/resourcequotas`, 'v1', 'ResourceQuota'],
-          [`/api/v1/namespaces/${ns}/limitranges`, 'v1', 'LimitRange'],
-          [`/api/v1/namespaces/${ns}/serviceaccounts`, 'v1', 'ServiceAccount'],
-          [`/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles`, 'rbac.authorization.k8s.io/v1', 'Role'],
-          [`/apis/apps/v1/namespaces/${ns}/deployments`, 'apps/v1', 'Deployment'],
-          [`/apis/apps/v1/namespaces/${ns}/statefulsets`, 'apps/v1', 'StatefulSet'],
-        ];
-        for (const [p, apiVersion, kind] of lists) {
-          const list = await get(p).catch(() => undefined);
-          for (const item of list?.items ?? [])
-            documents.push({ object: withKind(item, apiVersion, kind), source: { file: `${SOURCE}:api` } });
-        }
-      }
-    }
-  }
+      const live = await readLiveNamespaces(get, opts.namespaces, `${SOURCE}:api`);
+      for (const d of live.documents) documents.push(d);
+      for (const m of live.missing) missing.push(m);
+    } else if (opts.namespaces.length) missing.push('the API server is not running: the namespaces were not read');
+  } else if (opts.namespaces.length)
+    missing.push(`${cp.adminKubeconfigPath()} does not exist: the namespaces were not read`);
   return { documents, missing };
 }
 
@@ -316,10 +299,6 @@ export function redactSecrets(text: string): string {
     (_m, prefix: string, value: string) =>
       `${prefix}"${value.startsWith('"{{hcb-secret:') ? value.replace(/"/g, '') : '{{hcb-secret:observed-key-redacted}}'}"`,
   );
-}
-
-function withKind(o: KubeObject, apiVersion: string, kind: string): KubeObject {
-  return { ...o, apiVersion: o.apiVersion ?? apiVersion, kind: o.kind ?? kind };
 }
 
 function readRecord(stateDir: string, name: string): { pid: number } | undefined {
