@@ -49,6 +49,13 @@ import {
 import type { ControlException, Document, Finding, KubeObject, NodeFile, Status } from '../../policies/model';
 import { NODE_FILE_MANIFEST_API_VERSION, NODE_FILE_MANIFEST_KIND } from '../../policies/model';
 import { request } from '../local/control-plane';
+import {
+  ConnectOutcome,
+  kubeletProbePorts,
+  NodeProbeResult,
+  nodeProbeFindings,
+  nodeProbesAll,
+} from '../local/node-probes';
 import { probeFinding } from '../local/probe-finding';
 import { redactSecrets } from '../local/verify';
 import type { HostRole } from './config';
@@ -98,19 +105,10 @@ export interface NodeProbeRequest {
   proxyMetricsPort?: number;
 }
 
-/** A connection's outcome: open, refused, or what else happened. */
-export type ConnectOutcome = 'open' | 'refused' | { other: string };
+export type { ConnectOutcome } from '../local/node-probes';
+export { NODE_PROBES } from '../local/node-probes';
 
-export type NodeProbeAnswer =
-  | { unavailable: string }
-  | {
-      /** The anonymous GET /pods with the CA verified: HTTP status, or the error. */
-      verified: { status?: number; error?: string };
-      /** The same without verification, only when the verified request failed. */
-      unverified?: { status?: number; error?: string };
-      readOnly: Record<string, ConnectOutcome>;
-      proxyMetrics?: ConnectOutcome;
-    };
+export type NodeProbeAnswer = { unavailable: string } | NodeProbeResult;
 
 /** The largest file read (a configuration file is a few KiB). */
 export const MAX_READ_BYTES = 1024 * 1024;
@@ -740,17 +738,6 @@ export async function verifyHosts(o: VerifyHostsOptions): Promise<VerifyHostsRes
   return out;
 }
 
-/** The node probes of stacks/local/verify-node.ts, asked on a host (same controls and probe names). */
-export const NODE_PROBES: ReadonlyArray<readonly [string, string]> = [
-  ['HCB-KUBELET-ANONYMOUS-AUTH', 'kubelet-anonymous-request'],
-  ['HCB-KUBELET-SERVING-CERT', 'kubelet-serving-certificate'],
-  ['HCB-KUBELET-READ-ONLY-PORT', 'kubelet-read-only-port'],
-  ['HCB-KUBE-PROXY-METRICS-LOOPBACK', 'kube-proxy-metrics-port'],
-];
-
-const outcomeText = (o: ConnectOutcome | undefined) =>
-  o === undefined ? 'no answer' : typeof o === 'string' ? o : o.other;
-
 /**
  * The kubelet and kube-proxy of one host asked from the host's own network namespace, at the node
  * address, the way a pod or another host would: anonymously (401 expected), with the cluster CA
@@ -762,29 +749,18 @@ export async function probeHostNode(
   address: string | undefined,
   documents: readonly Document[],
 ): Promise<Finding[]> {
-  const out: Finding[] = [];
-  const add = (control: string, name: string, status: Status, message: string) =>
-    out.push(probeFinding(control, name, status, message));
   const isKind = (d: Document, kind: string, group: string) =>
     d.object.kind === kind && String(d.object.apiVersion ?? '').startsWith(`${group}/`);
   const kubelet = kubeletSubjects(documents, isKind).find((x) => x.flagsFrom?.object.kind === KUBELET_PROCESS_KIND);
   const proxy = kubeProxySubjects(documents).find((x) => x.document.object.kind === KUBE_PROXY_PROCESS_KIND);
-  const notEvaluated = (why: string, only?: string) => {
-    for (const [c, n] of NODE_PROBES) if (!only || only === c) add(c, n, 'not-evaluated', `Not evaluated: ${why}.`);
-  };
-  if (!reader.probe) return (notEvaluated('this host reader cannot run probes'), out);
-  if (!address) return (notEvaluated('the host has no address to probe'), out);
-  if (!kubelet || kubelet.problem) {
-    notEvaluated(
+  const notEvaluated = (why: string) => nodeProbesAll('not-evaluated', `Not evaluated: ${why}.`);
+  if (!reader.probe) return notEvaluated('this host reader cannot run probes');
+  if (!address) return notEvaluated('the host has no address to probe');
+  if (!kubelet || kubelet.problem)
+    return notEvaluated(
       `the kubelet's effective configuration was not observed${kubelet?.problem ? ` (${kubelet.problem.message})` : ''}`,
     );
-    return out;
-  }
-  const c = kubelet.config;
-  const port = typeof c.port === 'number' && c.port > 0 ? c.port : 10250;
-  const readOnlyPorts = [
-    ...new Set([10255, ...(typeof c.readOnlyPort === 'number' && c.readOnlyPort > 0 ? [c.readOnlyPort] : [])]),
-  ];
+  const { port, readOnlyPorts } = kubeletProbePorts(kubelet.config);
   const proxyMetricsPort = proxy?.metrics?.address ? Number(/:(\d+)$/.exec(proxy.metrics.address)?.[1]) : undefined;
   let r: NodeProbeAnswer;
   try {
@@ -796,102 +772,18 @@ export async function probeHostNode(
       proxyMetricsPort,
     });
   } catch (e) {
-    for (const [ctl, n] of NODE_PROBES) add(ctl, n, 'error', `The probe on the host failed: ${(e as Error).message}`);
-    return out;
+    return nodeProbesAll('error', `The probe on the host failed: ${(e as Error).message}`);
   }
-  if ('unavailable' in r) return (notEvaluated(r.unavailable), out);
-  const host = address.includes(':') ? `[${address}]` : address;
-  const url = `https://${host}:${port}/pods`;
-  const anon = r.verified.status !== undefined ? r.verified : r.unverified;
-  if (anon?.status !== undefined)
-    add(
-      'HCB-KUBELET-ANONYMOUS-AUTH',
-      'kubelet-anonymous-request',
-      anon.status === 401 ? 'pass' : 'fail',
-      `An anonymous GET ${url} got HTTP ${anon.status} (401 expected).`,
-    );
-  else
-    add(
-      'HCB-KUBELET-ANONYMOUS-AUTH',
-      'kubelet-anonymous-request',
-      'error',
-      `An anonymous GET ${url} failed: ${anon?.error ?? r.verified.error}.`,
-    );
-  if (r.verified.status !== undefined)
-    add(
-      'HCB-KUBELET-SERVING-CERT',
-      'kubelet-serving-certificate',
-      'pass',
-      `The kubelet at ${host}:${port} serves a certificate that verifies against the cluster CA for its address.`,
-    );
-  else if (r.unverified?.status !== undefined)
-    add(
-      'HCB-KUBELET-SERVING-CERT',
-      'kubelet-serving-certificate',
-      'fail',
-      `The kubelet at ${host}:${port} serves a certificate that does not verify against the cluster CA for its address (${r.verified.error}).`,
-    );
-  else
-    add(
-      'HCB-KUBELET-SERVING-CERT',
-      'kubelet-serving-certificate',
-      'error',
-      `No TLS connection to ${host}:${port}: ${r.verified.error}.`,
-    );
-  const ro = Object.entries(r.readOnly);
-  const open = ro.filter(([, v]) => v === 'open');
-  const unclear = ro.filter(([, v]) => v !== 'open' && v !== 'refused');
-  if (open.length)
-    add(
-      'HCB-KUBELET-READ-ONLY-PORT',
-      'kubelet-read-only-port',
-      'fail',
-      `The read-only port accepts connections: ${open.map(([p]) => `${host}:${p}`).join(', ')}.`,
-    );
-  else if (unclear.length)
-    add(
-      'HCB-KUBELET-READ-ONLY-PORT',
-      'kubelet-read-only-port',
-      'error',
-      `Connecting to ${unclear.map(([p, v]) => `${host}:${p} gave ${outcomeText(v)}`).join(', ')} (a refused connection expected).`,
-    );
-  else
-    add(
-      'HCB-KUBELET-READ-ONLY-PORT',
-      'kubelet-read-only-port',
-      'pass',
-      `A connection to ${ro.map(([p]) => `${host}:${p}`).join(', ')} was refused: the read-only port is closed.`,
-    );
-  const metricsAt = `${host}:${proxyMetricsPort}`;
-  if (proxyMetricsPort === undefined || Number.isNaN(proxyMetricsPort))
-    add(
-      'HCB-KUBE-PROXY-METRICS-LOOPBACK',
-      'kube-proxy-metrics-port',
-      'not-evaluated',
-      `Not evaluated: ${proxy ? `kube-proxy's metrics address cannot be read (${proxy.notEvaluated ?? proxy.metrics?.invalid ?? proxy.metrics?.unreadable ?? 'unknown'})` : 'kube-proxy is not running on the host'}.`,
-    );
-  else if (r.proxyMetrics === 'open')
-    add(
-      'HCB-KUBE-PROXY-METRICS-LOOPBACK',
-      'kube-proxy-metrics-port',
-      'fail',
-      `kube-proxy's metrics port accepts connections on the node address ${metricsAt}, where pods and other hosts reach the node.`,
-    );
-  else if (r.proxyMetrics === 'refused')
-    add(
-      'HCB-KUBE-PROXY-METRICS-LOOPBACK',
-      'kube-proxy-metrics-port',
-      'pass',
-      `A connection to kube-proxy's metrics port on the node address ${metricsAt} was refused: it is not served there.`,
-    );
-  else
-    add(
-      'HCB-KUBE-PROXY-METRICS-LOOPBACK',
-      'kube-proxy-metrics-port',
-      'error',
-      `Connecting to ${metricsAt} gave ${outcomeText(r.proxyMetrics)} (a refused connection expected).`,
-    );
-  return out;
+  if ('unavailable' in r) return notEvaluated(r.unavailable);
+  return nodeProbeFindings(r, {
+    host: address.includes(':') ? `[${address}]` : address,
+    port,
+    proxyMetricsPort,
+    proxyMetricsUnknown: proxy
+      ? `kube-proxy's metrics address cannot be read (${proxy.notEvaluated ?? proxy.metrics?.invalid ?? proxy.metrics?.unreadable ?? 'unknown'})`
+      : 'kube-proxy is not running on the host',
+    reachedBy: 'pods and other hosts',
+  });
 }
 
 const API_PROBES: ReadonlyArray<readonly [string, string]> = [

@@ -45,9 +45,9 @@ import {
   kubeProxySubjects,
   parseKubeProxyCommandLine,
 } from '../../policies/flags/kube-proxy';
-import type { Document, Finding, KubeObject, NodeFile, Status } from '../../policies/model';
+import type { Document, Finding, KubeObject, NodeFile } from '../../policies/model';
 import { LOCAL_NODE_NETWORK } from './node/network';
-import { probeFinding } from './probe-finding';
+import { ConnectOutcome, kubeletProbePorts, nodeProbeFindings, nodeProbesAll } from './node-probes';
 
 const SOURCE = 'live';
 
@@ -529,13 +529,6 @@ const connect = (port) => new Promise((r) => {
 })();
 `;
 
-const NODE_PROBES: Array<[string, string]> = [
-  ['HCB-KUBELET-ANONYMOUS-AUTH', 'kubelet-anonymous-request'],
-  ['HCB-KUBELET-SERVING-CERT', 'kubelet-serving-certificate'],
-  ['HCB-KUBELET-READ-ONLY-PORT', 'kubelet-read-only-port'],
-  ['HCB-KUBE-PROXY-METRICS-LOOPBACK', 'kube-proxy-metrics-port'],
-];
-
 /** The running kubelet's effective configuration (file, drop-ins, flags), if it can be read whole. */
 function effectiveObservedConfig(opts: { stateDir: string; rootfs: string }): Record<string, unknown> | undefined {
   try {
@@ -554,9 +547,6 @@ function effectiveObservedConfig(opts: { stateDir: string; rootfs: string }): Re
  * the read-only port. `config` is the observed KubeletConfiguration (port, readOnlyPort).
  */
 export function probeNode(opts: { stateDir: string; rootfs: string; config?: Record<string, unknown> }): Finding[] {
-  const out: Finding[] = [];
-  const add = (control: string, name: string, status: Status, message: string) =>
-    out.push(probeFinding(control, name, status, message));
   let netns: string | undefined;
   try {
     netns = (
@@ -565,26 +555,17 @@ export function probeNode(opts: { stateDir: string; rootfs: string; config?: Rec
   } catch {
     netns = undefined;
   }
-  if (!runningKubelet(opts.stateDir) || !netns || !fs.existsSync(`/run/netns/${netns}`)) {
-    for (const [control, name] of NODE_PROBES)
-      add(
-        control,
-        name,
-        'not-evaluated',
-        'Not evaluated: the local node (its kubelet and network namespace) is not running.',
-      );
-    return out;
-  }
+  if (!runningKubelet(opts.stateDir) || !netns || !fs.existsSync(`/run/netns/${netns}`))
+    return nodeProbesAll(
+      'not-evaluated',
+      'Not evaluated: the local node (its kubelet and network namespace) is not running.',
+    );
   const host = LOCAL_NODE_NETWORK.nodeAddress;
   // The ports the kubelet really uses: its file, drop-ins and flags together (observed again here).
   const config = effectiveObservedConfig(opts) ?? opts.config;
-  const port = typeof config?.port === 'number' && config.port > 0 ? config.port : 10250;
-  const readOnlyPorts = [
-    ...new Set([
-      10255,
-      ...(typeof config?.readOnlyPort === 'number' && config.readOnlyPort > 0 ? [config.readOnlyPort] : []),
-    ]),
-  ];
+  if (!config)
+    return nodeProbesAll('not-evaluated', "Not evaluated: the kubelet's effective configuration was not observed.");
+  const { port, readOnlyPorts } = kubeletProbePorts(config);
   // kube-proxy's metrics port as it runs (command line and --config file); asked on the node address, where pods reach the node.
   const proxy = kubeProxySubjects(observeKubeProxy(opts.stateDir, false).documents).find(
     (x) => x.document.object.kind === KUBE_PROXY_PROCESS_KIND,
@@ -596,117 +577,38 @@ export function probeNode(opts: { stateDir: string; rootfs: string; config?: Rec
     [`--net=/run/netns/${netns}`, '--', process.execPath, '-e', PROBE_SCRIPT, JSON.stringify(args)],
     { encoding: 'utf8', timeout: 30_000 },
   );
-  let r: {
+  let raw: {
     verified: { status?: number; error?: string };
     unverified?: { status?: number; error?: string };
     readOnly: Record<string, string>;
     proxyMetrics?: string;
   };
   try {
-    r = JSON.parse(res.stdout);
+    raw = JSON.parse(res.stdout);
   } catch {
-    for (const [control, name] of NODE_PROBES)
-      add(
-        control,
-        name,
-        'error',
-        `The probe in the node's network namespace failed: ${(res.stderr || res.error?.message || `exit ${res.status}`).trim().slice(-300)}`,
-      );
-    return out;
-  }
-  const url = `https://${host}:${port}/pods`;
-  const anon = r.verified.status !== undefined ? r.verified : r.unverified;
-  if (anon?.status !== undefined) {
-    add(
-      'HCB-KUBELET-ANONYMOUS-AUTH',
-      'kubelet-anonymous-request',
-      anon.status === 401 ? 'pass' : 'fail',
-      `An anonymous GET ${url} got HTTP ${anon.status} (401 expected).`,
-    );
-  } else {
-    add(
-      'HCB-KUBELET-ANONYMOUS-AUTH',
-      'kubelet-anonymous-request',
+    return nodeProbesAll(
       'error',
-      `An anonymous GET ${url} failed: ${anon?.error ?? r.verified.error}.`,
+      `The probe in the node's network namespace failed: ${(res.stderr || res.error?.message || `exit ${res.status}`).trim().slice(-300)}`,
     );
   }
-  if (r.verified.status !== undefined) {
-    add(
-      'HCB-KUBELET-SERVING-CERT',
-      'kubelet-serving-certificate',
-      'pass',
-      `The kubelet at ${host}:${port} serves a certificate that verifies against the cluster CA for its address.`,
-    );
-  } else if (r.unverified?.status !== undefined) {
-    add(
-      'HCB-KUBELET-SERVING-CERT',
-      'kubelet-serving-certificate',
-      'fail',
-      `The kubelet at ${host}:${port} serves a certificate that does not verify against the cluster CA for its address (${r.verified.error}).`,
-    );
-  } else {
-    add(
-      'HCB-KUBELET-SERVING-CERT',
-      'kubelet-serving-certificate',
-      'error',
-      `No TLS connection to ${host}:${port}: ${r.verified.error}.`,
-    );
-  }
-  const open = Object.entries(r.readOnly).filter(([, v]) => v === 'open');
-  const unclear = Object.entries(r.readOnly).filter(([, v]) => v !== 'open' && v !== 'ECONNREFUSED');
-  if (open.length)
-    add(
-      'HCB-KUBELET-READ-ONLY-PORT',
-      'kubelet-read-only-port',
-      'fail',
-      `The read-only port accepts connections: ${open.map(([p]) => `${host}:${p}`).join(', ')}.`,
-    );
-  else if (unclear.length)
-    add(
-      'HCB-KUBELET-READ-ONLY-PORT',
-      'kubelet-read-only-port',
-      'error',
-      `Connecting to ${unclear.map(([p, v]) => `${host}:${p} gave ${v}`).join(', ')} (a refused connection expected).`,
-    );
-  else
-    add(
-      'HCB-KUBELET-READ-ONLY-PORT',
-      'kubelet-read-only-port',
-      'pass',
-      `A connection to ${Object.keys(r.readOnly)
-        .map((p) => `${host}:${p}`)
-        .join(', ')} was refused: the read-only port is closed.`,
-    );
-  const metricsAt = `${host}:${proxyMetricsPort}`;
-  if (proxyMetricsPort === undefined) {
-    add(
-      'HCB-KUBE-PROXY-METRICS-LOOPBACK',
-      'kube-proxy-metrics-port',
-      'not-evaluated',
-      `Not evaluated: ${proxy ? `kube-proxy's metrics address cannot be read (${proxy.notEvaluated ?? proxy.metrics?.invalid ?? proxy.metrics?.unreadable ?? 'unknown'})` : 'kube-proxy of the local node is not running'}.`,
-    );
-  } else if (r.proxyMetrics === 'open') {
-    add(
-      'HCB-KUBE-PROXY-METRICS-LOOPBACK',
-      'kube-proxy-metrics-port',
-      'fail',
-      `kube-proxy's metrics port accepts connections on the node address ${metricsAt}, where pods reach the node.`,
-    );
-  } else if (r.proxyMetrics === 'ECONNREFUSED') {
-    add(
-      'HCB-KUBE-PROXY-METRICS-LOOPBACK',
-      'kube-proxy-metrics-port',
-      'pass',
-      `A connection to kube-proxy's metrics port on the node address ${metricsAt} was refused: it is not served there.`,
-    );
-  } else {
-    add(
-      'HCB-KUBE-PROXY-METRICS-LOOPBACK',
-      'kube-proxy-metrics-port',
-      'error',
-      `Connecting to ${metricsAt} gave ${r.proxyMetrics ?? 'no answer'} (a refused connection expected).`,
-    );
-  }
-  return out;
+  // The probe script's connect results: 'open', an error code ('ECONNREFUSED' is a refusal) or a message.
+  const outcome = (v: string | undefined): ConnectOutcome | undefined =>
+    v === undefined ? undefined : v === 'open' ? 'open' : v === 'ECONNREFUSED' ? 'refused' : { other: v };
+  return nodeProbeFindings(
+    {
+      verified: raw.verified,
+      unverified: raw.unverified,
+      readOnly: Object.fromEntries(Object.entries(raw.readOnly).map(([p, v]) => [p, outcome(v)!])),
+      proxyMetrics: outcome(raw.proxyMetrics),
+    },
+    {
+      host,
+      port,
+      proxyMetricsPort,
+      proxyMetricsUnknown: proxy
+        ? `kube-proxy's metrics address cannot be read (${proxy.notEvaluated ?? proxy.metrics?.invalid ?? proxy.metrics?.unreadable ?? 'unknown'})`
+        : 'kube-proxy of the local node is not running',
+      reachedBy: 'pods',
+    },
+  );
 }
