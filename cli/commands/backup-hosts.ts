@@ -13,9 +13,9 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { packageVersion, projectDir, toolchainBinDir } from '../package-paths';
-import { parseHostKey } from '../../stacks/hosts/config';
+import { parseBackupKey, parseHostKey } from '../../stacks/hosts/config';
 import type { HostsBackupTarget } from '../../stacks/hosts/backup';
-import { BackupError, listBackups, verifyBackup } from '../../stacks/local/backup';
+import { BackupError, BackupManifest, listBackups, verifyBackup } from '../../stacks/local/backup';
 import { readerFromPulumiConfigJson, stackSpec } from '../../stacks/spec';
 import { intOption, parseOptions, UsageError, usageFailure } from '../options';
 
@@ -183,13 +183,25 @@ export function stackConfigJson(
   }
 }
 
+export interface ResolvedTarget {
+  /** The first control-plane host (backups are taken there). */
+  target: HostsBackupTarget;
+  cluster: string;
+  /** Every control-plane host of the stack, the first one first (a restore of several members). */
+  members: HostsBackupTarget[];
+  /** The stack's secret hcb:backupKey, when it is set (it then replaces the local key file). */
+  stackKey?: Buffer;
+  /** The stack sets hcb:backup: every control plane keeps scheduled backups. */
+  scheduled: boolean;
+}
+
 /** The control-plane host, its SSH options and the cluster name the backups carry. */
 export async function resolveTarget(
   o: HostsOptions,
   binDir: () => string,
   log: (l: string) => void,
   pulumiDir: string = pulumiProjectDir(),
-): Promise<{ target: HostsBackupTarget; cluster: string }> {
+): Promise<ResolvedTarget> {
   if (o.host !== undefined) {
     const h = parseHostArg(o.host);
     const keyLine = fs.readFileSync(o.hostKey!, 'utf8').trim().split('\n')[0];
@@ -199,13 +211,16 @@ export async function resolveTarget(
       throw new BackupError(`--host-key ${o.hostKey} ${(e as Error).message}`);
     }
     const name = o.hostName ?? h.address;
+    const target: HostsBackupTarget = {
+      host: { name, address: h.address, port: h.port, user: h.user, hostKey: keyLine },
+      ssh: { privateKey: readPrivateKey(o.sshKey!), connectTimeoutMs: 30_000 },
+      binDir: binDir(),
+      log,
+    };
     return {
-      target: {
-        host: { name, address: h.address, port: h.port, user: h.user, hostKey: keyLine },
-        ssh: { privateKey: readPrivateKey(o.sshKey!), connectTimeoutMs: 30_000 },
-        binDir: binDir(),
-        log,
-      },
+      target,
+      members: [target],
+      scheduled: false,
       cluster: o.cluster ?? name.toLowerCase().replace(/[^a-z0-9.-]/g, '-'),
     };
   }
@@ -224,7 +239,7 @@ export async function resolveTarget(
   }
   if (spec.target !== 'hosts' || !spec.hosts)
     throw new BackupError(`the stack's hcb:target is ${spec.target}, not hosts; for the local target use --state-dir`);
-  const cp = spec.hosts.hosts.find((h) => h.role === 'control-plane')!;
+  const cps = spec.hosts.hosts.filter((h) => h.role === 'control-plane');
   const key = o.sshKey ? readPrivateKey(o.sshKey) : get('sshPrivateKey');
   if (typeof key !== 'string')
     throw new BackupError(
@@ -235,21 +250,52 @@ export async function resolveTarget(
   const privateKey = key.endsWith('\n') ? key : `${key}\n`;
   const name = o.stack ?? path.basename(o.stackConfig!).replace(/\.json$/, '');
   // A host behind a forwarder or bastion: the same HCB_HOSTS_DIAL the Pulumi program and hcb verify use.
-  const dial = dialAll[cp.name]?.ssh;
-  return {
-    target: {
-      host: { name: cp.name, address: cp.address, port: cp.port, user: cp.user, hostKey: cp.hostKey },
+  let bins: string | undefined;
+  const members = cps.map((h): HostsBackupTarget => {
+    const dial = dialAll[h.name]?.ssh;
+    return {
+      host: { name: h.name, address: h.address, port: h.port, user: h.user, hostKey: h.hostKey },
       ssh: { privateKey, connectTimeoutMs: 30_000, ...(dial ? { dial } : {}) },
-      binDir: binDir(),
+      get binDir() {
+        return (bins ??= binDir());
+      },
       log,
-    },
+    };
+  });
+  // hcb:backupKey (checked by stackSpec as a secret of 32 bytes): the key of this stack's backups.
+  const secretKey = get('backupKey');
+  let stackKey: Buffer | undefined;
+  if (typeof secretKey === 'string') {
+    try {
+      stackKey = parseBackupKey(secretKey);
+    } catch (e) {
+      throw new BackupError((e as Error).message);
+    }
+  }
+  return {
+    target: members[0],
+    members,
+    scheduled: spec.backup !== undefined,
+    ...(stackKey ? { stackKey } : {}),
+    // The same name the Pulumi program gives the scheduled backups (stacks/index.ts).
     cluster: o.cluster ?? name.toLowerCase().replace(/[^a-z0-9.-]/g, '-'),
   };
 }
 
-function clusterDirs(o: HostsOptions, cluster: string): { backupDir: string; keyFile: string } {
+/** Where backups live here and their key: --key, else the stack's hcb:backupKey, else the cluster's key file. */
+function clusterDirs(
+  o: HostsOptions,
+  cluster: string,
+  stackKey?: Buffer,
+): { backupDir: string; keyFile: string | Buffer; keyName: string } {
   const base = path.join(projectDir(), '.hcb', 'hosts', cluster);
-  return { backupDir: o.dir ?? path.join(base, 'backups'), keyFile: o.key ?? path.join(base, 'secrets', 'backup-key') };
+  const file = o.key ?? path.join(base, 'secrets', 'backup-key');
+  const keyFile = o.key === undefined && stackKey ? stackKey : file;
+  return {
+    backupDir: o.dir ?? path.join(base, 'backups'),
+    keyFile,
+    keyName: Buffer.isBuffer(keyFile) ? "the stack's hcb:backupKey" : file,
+  };
 }
 
 /**
@@ -282,9 +328,10 @@ export async function runHostsBackup(action: string, args: string[], usage: stri
   try {
     // list and verify need no connection: only the cluster name for the default directories.
     const needsHost = action === 'now' || action === 'restore' || action === 'schedule';
-    const { target, cluster } =
-      needsHost || !o.cluster ? await resolveTarget(o, binDir, log) : { target: undefined, cluster: o.cluster };
-    const { backupDir, keyFile } = clusterDirs(o, cluster);
+    const resolved: Partial<ResolvedTarget> & { cluster: string } =
+      needsHost || !o.cluster ? await resolveTarget(o, binDir, log) : { cluster: o.cluster };
+    const { target, cluster } = resolved;
+    const { backupDir, keyFile, keyName } = clusterDirs(o, cluster, resolved.stackKey);
     const wantFile = (): string | undefined => {
       if (o.positional.length !== 1) return undefined;
       const f = o.positional[0];
@@ -306,13 +353,20 @@ export async function runHostsBackup(action: string, args: string[], usage: stri
       }
       case 'list': {
         if (o.positional.length > 0) return usageError(`unexpected argument "${o.positional[0]}"`);
-        const all = listBackups(backupDir);
+        const all: Array<BackupManifest & { location?: string }> = listBackups(backupDir);
+        // A stack with hcb:backup: each control plane's scheduled backups too (they stay on the host).
+        if (resolved.scheduled && resolved.members) {
+          const { hostsListBackups } = loadHostsBackup();
+          for (const m of resolved.members)
+            for (const b of await hostsListBackups(m))
+              all.push({ ...b, location: `${m.host.name}:/var/lib/hcb/backups/${b.file}` });
+        }
         if (o.json) process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
         else if (all.length === 0) process.stdout.write(`no backups in ${backupDir}\n`);
         else
           for (const m of all)
             process.stdout.write(
-              `${m.time}  revision ${String(m.revision).padEnd(8)} ${(m.snapshotBytes / 1024 / 1024).toFixed(1).padStart(7)} MiB  ${m.source?.host ?? '-'}  ${m.file}\n`,
+              `${m.time}  revision ${String(m.revision).padEnd(8)} ${(m.snapshotBytes / 1024 / 1024).toFixed(1).padStart(7)} MiB  ${m.source?.host ?? '-'}  ${m.location ?? m.file}\n`,
             );
         return 0;
       }
@@ -328,6 +382,23 @@ export async function runHostsBackup(action: string, args: string[], usage: stri
       case 'restore': {
         const f = wantFile();
         if (!f) return usageError('give exactly one backup file');
+        // Several control planes: every etcd member from the same snapshot (Kubernetes' procedure).
+        const members = resolved.members ?? [];
+        if (members.length > 1) {
+          const r = await loadHostsBackup().hostsRestoreCluster({
+            members,
+            file: f,
+            keyFile,
+            replaceConfig: o.replaceConfig,
+            log,
+          });
+          if (r.differingConfig.length > 0)
+            log(`left as they are (differ from the backup): ${r.differingConfig.join(', ')}`);
+          process.stdout.write(
+            `restored revision ${r.manifest.revision} (${r.manifest.time}) into the etcd members on ${members.map((m) => m.host.name).join(', ')}; every API server is ready\n`,
+          );
+          return 0;
+        }
         const r = await loadHostsBackup().hostsRestore({
           ...target!,
           file: f,
@@ -352,7 +423,7 @@ export async function runHostsBackup(action: string, args: string[], usage: stri
         if (o.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
         else
           process.stdout.write(
-            `scheduled backup installed on host ${target!.host.name}: every ${r.intervalSeconds}s, the newest ${r.retain} kept in ${r.backupDir} (key ${r.hostKeyFile}, a copy of ${keyFile}); ` +
+            `scheduled backup installed on host ${target!.host.name}: every ${r.intervalSeconds}s, the newest ${r.retain} kept in ${r.backupDir} (key ${r.hostKeyFile}, a copy of ${keyName}); ` +
               (r.timerEnabled
                 ? 'hcb-backup.timer is enabled\n'
                 : `the host has no systemd: run ${r.command.join(' ')} every ${r.intervalSeconds}s from cron or its init system\n`),

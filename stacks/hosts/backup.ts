@@ -954,6 +954,396 @@ async function restoreOnHost(
 }
 
 // ---------------------------------------------------------------------------------------------
+// restore of several control planes (kubeadm's stacked etcd: one member on each control plane)
+//
+// Kubernetes' documented procedure for a cluster of several etcd members ("Operating etcd clusters
+// for Kubernetes", restoring an etcd cluster; etcd's disaster-recovery guide): stop every API server
+// first, restore every member from the SAME snapshot, each with its own --name and
+// --initial-advertise-peer-urls and one --initial-cluster naming all of them, then start etcd and
+// the API servers again. A snapshot restores a new cluster (new cluster ID, the membership given at
+// restore), so no member may keep its old data: a member left out would not be let back in.
+
+/** One etcd member as kubeadm's etcd manifest on its control-plane host configures it. */
+export interface EtcdMember {
+  /** The control-plane host (hcb:hosts name). */
+  host: string;
+  /** etcd's --name (kubeadm: the node name). */
+  name: string;
+  /** --initial-advertise-peer-urls (kubeadm: https://<address>:2380). */
+  peerUrls: string[];
+  /** --data-dir */
+  dataDir: string;
+  /** --initial-cluster-token, when kubeadm's manifest sets one. */
+  token?: string;
+}
+
+/** The member's settings from its etcd manifest's flags; refused when a restore could not rely on them. */
+export function etcdMemberFromFlags(host: string, flags: Map<string, string>): EtcdMember {
+  const at = `host ${host}: etcd`;
+  const name = flags.get('name');
+  if (!name || !/^[A-Za-z0-9._-]{1,253}$/.test(name))
+    throw new BackupError(
+      `${at} runs without a plain --name (${JSON.stringify(name ?? null)}); cannot restore it as a member`,
+    );
+  const peer = flags.get('initial-advertise-peer-urls');
+  if (!peer) throw new BackupError(`${at} runs without --initial-advertise-peer-urls; cannot restore it as a member`);
+  const peerUrls = peer.split(',').map((u) => u.trim());
+  for (const u of peerUrls)
+    if (!/^https?:\/\/[^\s,=/]+$/.test(u))
+      throw new BackupError(
+        `${at}: --initial-advertise-peer-urls has ${JSON.stringify(u)}, not a URL like https://<address>:2380`,
+      );
+  const dataDir = flags.get('data-dir');
+  if (!dataDir || !/^\/[A-Za-z0-9._/-]+$/.test(dataDir) || dataDir.split('/').includes('..') || dataDir === '/')
+    throw new BackupError(`${at}'s --data-dir ${JSON.stringify(dataDir ?? null)} is not a plain absolute path`);
+  const token = flags.get('initial-cluster-token');
+  return { host, name, peerUrls, dataDir, ...(token ? { token } : {}) };
+}
+
+export interface MemberRestorePlan {
+  host: string;
+  name: string;
+  dataDir: string;
+  /** The new data directory, written beside the old one while the control plane still runs. */
+  fresh: string;
+  /** Arguments of `etcdutl` on that host. */
+  etcdutlArgs: string[];
+}
+
+/**
+ * One `etcdutl snapshot restore` per member, all from the same snapshot: each with its own --name
+ * and --initial-advertise-peer-urls, and the same --initial-cluster naming every member (built from
+ * the members, not copied from a manifest: kubeadm writes into each joining member's manifest only
+ * the members that existed when it joined, so the first member's names only itself).
+ */
+export function planMemberRestores(members: EtcdMember[], o: { snapshot: string; stamp: string }): MemberRestorePlan[] {
+  if (members.length === 0) throw new BackupError('no etcd member to restore');
+  const seen = new Map<string, string>();
+  for (const m of members) {
+    for (const k of [`name ${m.name}`, ...m.peerUrls.map((u) => `peer URL ${u}`), `host ${m.host}`]) {
+      const other = seen.get(k);
+      if (other !== undefined)
+        throw new BackupError(`hosts ${other} and ${m.host} both have etcd ${k}; each member needs its own`);
+      seen.set(k, m.host);
+    }
+  }
+  const tokens = new Set(members.map((m) => m.token ?? ''));
+  if (tokens.size > 1)
+    throw new BackupError(
+      `the etcd members disagree on --initial-cluster-token (${members.map((m) => `${m.host}: ${m.token ?? 'none'}`).join(', ')}); a restored cluster needs one`,
+    );
+  const initialCluster = members.flatMap((m) => m.peerUrls.map((u) => `${m.name}=${u}`)).join(',');
+  return members.map((m) => {
+    const fresh = `${m.dataDir}.restore-${o.stamp}`;
+    return {
+      host: m.host,
+      name: m.name,
+      dataDir: m.dataDir,
+      fresh,
+      etcdutlArgs: [
+        'snapshot',
+        'restore',
+        o.snapshot,
+        '--data-dir',
+        fresh,
+        '--name',
+        m.name,
+        '--initial-cluster',
+        initialCluster,
+        '--initial-advertise-peer-urls',
+        m.peerUrls.join(','),
+        ...(m.token ? ['--initial-cluster-token', m.token] : []),
+        '--bump-revision',
+        String(RESTORE_REVISION_BUMP),
+        '--mark-compacted',
+      ],
+    };
+  });
+}
+
+/** What the cluster restore does on one member's host; the real steps run over SSH (hostsRestoreCluster). */
+export interface MemberRestoreSteps {
+  host: string;
+  /** The snapshot uploaded and restored into the fresh data directory (the control plane still runs). */
+  prepare(): Promise<void>;
+  /** The static pods' images pinned against the kubelet's image GC. */
+  pin(): Promise<void>;
+  /** These static pods stopped (their manifests moved out) and their containers gone. */
+  stop(components: readonly string[]): Promise<void>;
+  /** Configuration files written (replaceConfig or missing ones), the data directory swapped. */
+  swap(): Promise<void>;
+  /** The swap taken back (the old data directory in place again). */
+  unswap(): Promise<void>;
+  /** Every moved manifest back (etcd first). */
+  start(): Promise<void>;
+  /** The API server on this host answers /readyz. */
+  waitReady(): Promise<void>;
+  /** The fresh directory (unless swapped) and the uploaded snapshot removed. */
+  discard(): Promise<void>;
+}
+
+/** The API side first: no API server may run while any member's data changes. */
+export const API_STATIC_PODS = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const;
+
+/**
+ * The order of Kubernetes' procedure over every member: everything that can refuse runs while the
+ * cluster still serves (prepare); then the API servers stop on every host, then etcd on every host;
+ * the data directories are swapped on all of them, and all start again. A failure before the swap
+ * puts every stopped host back as it was; a failure during the swap takes back the swaps done.
+ */
+export async function runClusterRestore(members: MemberRestoreSteps[], log: (l: string) => void): Promise<void> {
+  const discardAll = async () => {
+    for (const m of members) await m.discard().catch(() => undefined);
+  };
+  try {
+    for (const m of members) await m.prepare();
+  } catch (e) {
+    await discardAll();
+    throw new BackupError(`${(e as Error).message}; nothing was changed on any host`, { cause: e });
+  }
+  const stopped: MemberRestoreSteps[] = [];
+  const swapped: MemberRestoreSteps[] = [];
+  try {
+    for (const m of members) await m.pin();
+    log(`stopping the API servers on ${members.map((m) => m.host).join(', ')}`);
+    for (const m of members) {
+      if (!stopped.includes(m)) stopped.push(m);
+      await m.stop(API_STATIC_PODS);
+    }
+    log(`stopping etcd on ${members.map((m) => m.host).join(', ')}`);
+    for (const m of members) await m.stop(['etcd']);
+    for (const m of members) {
+      await m.swap();
+      swapped.push(m);
+    }
+  } catch (e) {
+    const notes: string[] = [];
+    for (const m of [...swapped].reverse())
+      await m.unswap().catch((x: Error) => notes.push(`${m.host}: the swap could not be taken back: ${x.message}`));
+    for (const m of stopped) await m.start().catch((x: Error) => notes.push(`${m.host}: ${x.message}`));
+    await discardAll();
+    throw new BackupError(
+      `${(e as Error).message}\n(every host put back as it was${notes.length ? `, except: ${notes.join('; ')}` : ''})`,
+      { cause: e },
+    );
+  }
+  log(`starting etcd and the control plane on ${members.map((m) => m.host).join(', ')}`);
+  for (const m of members) await m.start();
+  for (const m of members) await m.waitReady();
+  await discardAll();
+}
+
+/** Certificates and keys every kubeadm control plane shares (the ones a further control plane is given). */
+const SHARED_PKI = [
+  'ca.crt',
+  'ca.key',
+  'sa.key',
+  'sa.pub',
+  'front-proxy-ca.crt',
+  'front-proxy-ca.key',
+  'etcd/ca.crt',
+  'etcd/ca.key',
+].map((f) => `/etc/kubernetes/pki/${f}`);
+
+export interface HostsClusterRestoreOptions {
+  /** Every control-plane host of the cluster (each runs one etcd member). */
+  members: HostsBackupTarget[];
+  file: string;
+  keyFile: BackupKeySource;
+  /** Put the backup's shared configuration back where it differs (kept as *.before-restore-<time>). */
+  replaceConfig?: boolean;
+  stopTimeoutMs?: number;
+  readyTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+/**
+ * Restores a backup into every etcd member of a cluster of several control planes (runClusterRestore's
+ * order, planMemberRestores' arguments). The backup must come from one of these hosts; that host
+ * gets its configuration files compared as in a single restore, the others the files all control
+ * planes share (the cluster CAs, the service-account key, the encryption configuration and keys);
+ * per-host certificates are theirs and left alone.
+ */
+export async function hostsRestoreCluster(opts: HostsClusterRestoreOptions): Promise<HostsRestoreResult> {
+  const log = opts.log ?? (() => undefined);
+  if (opts.members.length === 0) throw new BackupError('no control-plane host to restore');
+  const binDir = opts.members[0].binDir;
+  const etcdutl = path.join(binDir, 'etcdutl');
+  if (!fs.existsSync(etcdutl))
+    throw new BackupError(`etcdutl not found in ${binDir}: build the toolchain (npm run toolchain)`);
+  const key = loadKey(opts.keyFile, false);
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'hcb-hosts-restore-'));
+  const sessions: HostSession[] = [];
+  try {
+    log(`authenticating ${path.basename(opts.file)}`);
+    const { manifest, files } = decryptBackup(opts.file, key, work);
+    if (manifest.source?.target !== 'hosts')
+      throw new BackupError(`${path.basename(opts.file)} is a backup of a local cluster, not of hosts control planes`);
+    const source = manifest.source.host;
+    if (!opts.members.some((m) => m.host.name === source))
+      throw new BackupError(
+        `${path.basename(opts.file)} was taken on host ${source}, which is not one of this cluster's control planes (${opts.members.map((m) => m.host.name).join(', ')})`,
+      );
+    const program = buildHostBackupProgram(undefined, log);
+    const snap = files.find((f) => f.name === 'etcd/snapshot.db')!;
+    const config = files
+      .filter((f) => f.name.startsWith('config/'))
+      .map((f) => ({ ...f, remote: f.name.slice('config'.length) }));
+    for (const m of opts.members) sessions.push(await open(m));
+    const stamp = new Date()
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z');
+    const members: EtcdMember[] = [];
+    const apiservers: Array<Map<string, string>> = [];
+    for (const s of sessions) {
+      members.push(etcdMemberFromFlags(s.host.name, await s.staticPodFlags('etcd')));
+      apiservers.push(await s.staticPodFlags('kube-apiserver'));
+    }
+    const remoteSnap = `${HOST_BACKUP_WORK_DIR}/restore-${stamp}.db`;
+    const plans = planMemberRestores(members, { snapshot: remoteSnap, stamp });
+
+    // The configuration each host gets: refused before anything changes when it differs (unless replaceConfig).
+    const restoredConfig: string[] = [];
+    const differingConfig: string[] = [];
+    const writesByHost: Array<typeof config> = [];
+    for (const [i, s] of sessions.entries()) {
+      const own = s.host.name === source;
+      const encDirs = configDirs(apiservers[i]).filter((d) => d !== '/etc/kubernetes/pki');
+      const relevant = config.filter(
+        (c) => own || SHARED_PKI.includes(c.remote) || encDirs.some((d) => c.remote.startsWith(`${d}/`)),
+      );
+      const have = new Map<string, string>();
+      for (const line of (
+        await s.sh(
+          SHA_SCRIPT,
+          relevant.map((c) => c.remote),
+          { label: 'sha256 of the configuration files' },
+        )
+      ).split('\n')) {
+        const m = /^([0-9a-f]{64}|-) (.+)$/.exec(line);
+        if (m) have.set(m[2], m[1]);
+      }
+      const writes: typeof config = [];
+      const differs: string[] = [];
+      for (const c of relevant) {
+        const current = have.get(c.remote);
+        if (current === sha256File(c.path)) continue;
+        if (current !== undefined && current !== '-' && !opts.replaceConfig) {
+          differs.push(c.remote);
+          continue;
+        }
+        writes.push(c);
+        restoredConfig.push(`${s.host.name}:${c.remote}`);
+      }
+      const refuse = differs.filter((p) => SHARED_PKI.includes(p) || encDirs.some((d) => p.startsWith(`${d}/`)));
+      if (refuse.length > 0)
+        throw new BackupError(
+          `${s.where()}: ${refuse.join(', ')} differ from the backup's (the cluster's CAs, service-account key or encryption configuration): the restored data would not fit them. ` +
+            "Restore with --replace-config to put the backup's back (the current files are kept beside them); nothing was changed",
+        );
+      differingConfig.push(...differs.map((p) => `${s.host.name}:${p}`));
+      writesByHost.push(writes);
+    }
+
+    const steps = sessions.map((s, i): MemberRestoreSteps => {
+      const plan = plans[i];
+      const moved = `${HOST_BACKUP_WORK_DIR}/manifests-${stamp}`;
+      let isSwapped = false;
+      let previous: string | undefined;
+      return {
+        host: s.host.name,
+        async prepare() {
+          await s.deliver(etcdutl, `${HOST_BACKUP_BIN_DIR}/etcdutl`);
+          await s.deliver(program, `${HOST_BACKUP_BIN_DIR}/hcb-host-backup`);
+          await s.sh('umask 077; mkdir -p -- "$1"; chmod 0700 -- "$1"', [HOST_BACKUP_WORK_DIR], {
+            label: 'backup work directory',
+          });
+          await s.conn.upload(fs.readFileSync(snap.path), remoteSnap, {
+            mode: '0600',
+            owner: 'root:root',
+            timeoutMs: 600_000,
+          });
+          log(`${s.where()}: etcdutl snapshot restore as member ${plan.name} into ${plan.fresh}`);
+          const r = await s.conn.run([`${HOST_BACKUP_BIN_DIR}/etcdutl`, ...plan.etcdutlArgs], {
+            label: 'etcdutl snapshot restore',
+            timeoutMs: 600_000,
+            check: false,
+          });
+          if (r.code !== 0)
+            throw new BackupError(
+              `${s.where()}: etcdutl snapshot restore failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`,
+            );
+        },
+        async pin() {
+          const pinned = await pinStaticPodImages(s, log);
+          if (pinned.length) log(`${s.where()}: pinned ${pinned.join(', ')}`);
+        },
+        async stop(components) {
+          const secs = Math.round((opts.stopTimeoutMs ?? 240_000) / 1000);
+          const out = await s.sh(STOP_SCRIPT, [MANIFESTS_DIR, moved, IN_PROGRESS, String(secs), ...components], {
+            label: `stop ${components.join(', ')}`,
+            timeoutMs: (opts.stopTimeoutMs ?? 240_000) + 30_000,
+            check: false,
+          });
+          if (!/^hcb-stopped$/m.test(out))
+            throw new BackupError(
+              `${s.where()}: ${components.join(', ')} did not stop: ${out.trim().split('\n').slice(-3).join(' | ')}`,
+            );
+        },
+        async swap() {
+          for (const w of writesByHost[i]) {
+            await s.sh(
+              'mkdir -p -m 0700 -- "$(dirname -- "$1")"; [ -f "$1" ] && cp -p -- "$1" "$1.before-restore-$2"; true',
+              [w.remote, stamp],
+              { label: `keep ${w.remote}` },
+            );
+            await s.conn.upload(fs.readFileSync(w.path), w.remote, {
+              mode: `0${(w.mode & 0o777).toString(8).padStart(3, '0')}`,
+              owner: 'root:root',
+              secret: true,
+            });
+          }
+          const out = await s.sh(SWAP_SCRIPT, [plan.dataDir, plan.fresh, stamp], { label: 'swap the data directory' });
+          isSwapped = true;
+          previous = /^previous (.+)$/m.exec(out)?.[1];
+        },
+        async unswap() {
+          if (!isSwapped) return;
+          await s.sh(UNSWAP_SCRIPT, [plan.dataDir, plan.fresh, previous ?? ''], { label: 'take the swap back' });
+          isSwapped = false;
+        },
+        async start() {
+          await s.sh(START_SCRIPT, [MANIFESTS_DIR, moved, IN_PROGRESS], { label: 'start the static pods' });
+        },
+        async waitReady() {
+          const ready = await s.sh(
+            '"$1" wait-ready --kubeconfig /etc/kubernetes/admin.conf --path /readyz --timeout "$2"',
+            [`${HOST_BACKUP_BIN_DIR}/hcb-host-backup`, `${Math.round((opts.readyTimeoutMs ?? 360_000) / 1000)}s`],
+            { label: 'wait for the API server', timeoutMs: (opts.readyTimeoutMs ?? 360_000) + 30_000, check: false },
+          );
+          if (!/^ready after/m.test(ready))
+            throw new BackupError(
+              `${s.where()}: the API server did not become ready after the restore${previous ? `; the previous data directory is kept in ${previous}` : ''}: ${ready.trim().slice(-300)}`,
+            );
+          log(`${s.where()}: API ${ready.trim()}`);
+        },
+        async discard() {
+          const dirs = isSwapped ? [remoteSnap] : [remoteSnap, plan.fresh];
+          await s.sh('rm -rf -- "$@"', dirs, { label: 'remove the restore files', check: false });
+        },
+      };
+    });
+    await runClusterRestore(steps, log);
+    log(`restored revision ${manifest.revision} from ${manifest.time} into ${plans.map((p) => p.name).join(', ')}`);
+    return { manifest, restoredConfig, differingConfig };
+  } finally {
+    for (const s of sessions) await s.conn.close().catch(() => undefined);
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // host scripts (POSIX sh; arguments as $1...; nothing secret in them)
 
 /** Per directory argument: "file <mode> <size> <sha256> <path>" then the content in base64 on one line. */
@@ -1013,6 +1403,13 @@ mv -- "$fresh" "$data"
 chown -R -- "$owner" "$data"
 chmod 0700 -- "$data"
 sync
+`;
+
+/** $1 data dir, $2 the restored dir, $3 the kept previous dir (may be empty): takes a swap back. */
+const UNSWAP_SCRIPT = `set -eu
+data=$1 fresh=$2 prev=$3
+[ -d "$data" ] && mv -- "$data" "$fresh"
+if [ -n "$prev" ] && [ -d "$prev" ]; then mv -- "$prev" "$data"; fi
 `;
 
 /** $1 manifests dir, $2 where they were moved, $3 in-progress marker: moves them back (etcd first). */
