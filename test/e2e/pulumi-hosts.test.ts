@@ -12,6 +12,11 @@
  *   up again  no changes
  *   worker    a worker added to hcb:hosts joins (kubeadm join, Node Ready, kube-proxy and the
  *             enforcer there); removed again, it is drained, deleted and its host reset
+ *   backup    in the same two ups: hcb:backup and the secret hcb:backupKey install the scheduled
+ *             backup on the control plane (files, modes, the key's copy; the unit's ExecStart run
+ *             once, as the lab has no systemd; `hcb backup list --stack` sees it, `hcb backup
+ *             verify --stack` reads it with the stack's key; the key nowhere in the state); unset,
+ *             the schedule's files are gone
  *   destroy   the hosts reset: no file, process, mount, interface, user, cgroup, route or KUBE-*
  *             iptables chain left
  *
@@ -26,6 +31,8 @@
  * 198.18.4.0/24. Pulumi runs as a child process while this process keeps forwarding.
  * Ports 47690-47709.
  */
+import { spawn, spawnSync } from 'child_process';
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { HOST_BIN_DIR, HOST_STATE_DIR } from '../../stacks/hosts/bringup';
@@ -259,8 +266,11 @@ test('a worker added to hcb:hosts joins; removed again, it is drained, deleted a
   pulumiSync(['config', 'set', '--path', 'hosts[1].user', 'root']);
   pulumiSync(['config', 'set', '--path', 'hosts[1].role', 'worker']);
   pulumiSync(['config', 'set', '--path', 'hosts[1].hostKey', '--', w.hostKey]);
+  // The same up installs the scheduled backup (hcb:backup, hcb:backupKey): no bring-up of its own.
+  setBackup();
   const out = await mustPulumi(['up', '--yes', '--skip-preview']);
-  expect(out).toMatch(/\+ 1 created/);
+  expect(out).toMatch(/\+ 2 created/); // the worker and the control plane's backup schedule
+  await expectScheduledBackup();
   const api = apiClient(pulumiSync(['stack', 'output', 'kubeconfig', '--show-secrets']).trim());
   const node = await api.json<{ status: { conditions: Array<{ type: string; status: string }> } }>(
     `/api/v1/nodes/${WORKER}`,
@@ -287,7 +297,10 @@ test('a worker added to hcb:hosts joins; removed again, it is drained, deleted a
   expect(reachClusterIp(WORKER)).toBe('https 200');
 
   pulumiSync(['config', 'rm', '--path', 'hosts[1]']);
+  // hcb:backup unset in the same up: the schedule comes off the control plane.
+  pulumiSync(['config', 'rm', 'backup']);
   await mustPulumi(['up', '--yes', '--skip-preview']);
+  expectScheduleGone();
   expect((await api.get(`/api/v1/nodes/${WORKER}`)).status).toBe(404);
   expect(leftovers(WORKER, WORKER_CGROUP)).toEqual([]);
   // Only the control plane's own route to the Service range is left.
@@ -295,6 +308,124 @@ test('a worker added to hcb:hosts joins; removed again, it is drained, deleted a
     /^198\.19\.96\.0\/20 dev \S+ scope link src 198\.18\.4\.\d+\s*$/,
   );
 });
+
+// ---------------------------------------------------------------------------------------------
+// hcb:backup through pulumi up (issue 14): set with the worker's up, unset with its removal
+
+/** hcb:backupKey: 32 random bytes in base64, set as a secret. */
+const BACKUP_KEY = crypto.randomBytes(32);
+const SCHEDULE_FILES: Record<string, string> = {
+  '/etc/systemd/system/hcb-backup.timer': '644 root',
+  '/etc/systemd/system/hcb-backup.service': '644 root',
+  '/etc/hcb/backup/schedule.json': '600 root',
+  '/etc/hcb/backup/backup-key': '600 root',
+};
+
+function setBackup(): void {
+  pulumiSync(['config', 'set', '--path', 'backup.interval', '1h']);
+  pulumiSync(['config', 'set', '--path', 'backup.retain', '2']);
+  pulumiSync(['config', 'set', '--secret', 'backupKey', '--', BACKUP_KEY.toString('base64')]);
+}
+
+/** `hcb backup ...` as an operator runs it in the project (a child process: this one keeps the lab's forwards). */
+function hcb(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      ['-r', 'ts-node/register/transpile-only', path.join(project, 'cli/main.ts'), 'backup', ...args],
+      { cwd: project, env: cli.env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const t = setTimeout(() => child.kill('SIGKILL'), 600_000);
+    child.on('close', (code) => {
+      clearTimeout(t);
+      resolve({ code, out, err });
+    });
+  });
+}
+
+async function expectScheduledBackup(): Promise<void> {
+  // The files of HostBackupSchedule with their modes, and the stack's key as the host's copy.
+  const stat = lab!
+    .exec(NAME, [
+      'sh',
+      '-c',
+      'for f; do echo "$(stat -c \'%a %U\' -- "$f") $f"; done',
+      'sh',
+      ...Object.keys(SCHEDULE_FILES),
+    ])
+    .trim()
+    .split('\n');
+  expect(stat).toEqual(Object.entries(SCHEDULE_FILES).map(([f, m]) => `${m} ${f}`));
+  expect(lab!.exec(NAME, ['base64', '-w', '0', '/etc/hcb/backup/backup-key']).trim()).toBe(
+    BACKUP_KEY.toString('base64'),
+  );
+  expect(lab!.exec(NAME, ['cat', '/etc/systemd/system/hcb-backup.timer'])).toMatch(/^OnUnitActiveSec=3600s$/m);
+  const unit = lab!.exec(NAME, ['cat', '/etc/systemd/system/hcb-backup.service']);
+  const execStart = /^ExecStart=(.+)$/m.exec(unit)?.[1];
+  expect(execStart).toBeDefined();
+
+  // The lab has no systemd: run the installed unit's command once, as the timer would.
+  const h = lab!.host(NAME);
+  const t = Date.now();
+  const run = spawnSync(
+    'nsenter',
+    [`--target=${h.holderPid}`, '--net', '--mount', '--uts', '--', 'sh', '-c', `${execStart} 2>&1`],
+    { encoding: 'utf8', timeout: 600_000 },
+  );
+  if (run.status !== 0) throw new Error(`the scheduled run failed (${run.status ?? run.signal}): ${run.stdout}`);
+  const cluster = STACK.toLowerCase();
+  const file = new RegExp(`^wrote /var/lib/hcb/backups/(${cluster}-\\d{8}T\\d{6}Z-r\\d+\\.hcbbak)`, 'm').exec(
+    run.stdout,
+  )?.[1];
+  expect(file).toBeDefined();
+  timings.push(`scheduled backup run ${Math.round((Date.now() - t) / 1000)} s`);
+
+  // hcb backup list --stack sees it on the control plane.
+  const list = await hcb(['list', '--stack', STACK]);
+  if (list.code !== 0) throw new Error(`hcb backup list --stack failed (${list.code}): ${list.err}`);
+  expect(list.out).toContain(`${NAME}:/var/lib/hcb/backups/${file}`);
+
+  // Copied here, it is read with the stack's key (no local key file exists).
+  const local = path.join(home, 'from-host', file!);
+  fs.mkdirSync(path.dirname(local), { recursive: true, mode: 0o700 });
+  const copy = spawnSync(
+    'nsenter',
+    [`--target=${h.holderPid}`, '--mount', '--', 'cat', `/var/lib/hcb/backups/${file}`],
+    {
+      timeout: 120_000,
+      maxBuffer: 1024 * 1024 * 1024,
+    },
+  );
+  if (copy.status !== 0) throw new Error(`copying ${file} from the host failed: ${String(copy.stderr)}`);
+  fs.writeFileSync(local, copy.stdout, { mode: 0o600 });
+  const verify = await hcb(['verify', '--stack', STACK, local]);
+  if (verify.code !== 0) throw new Error(`hcb backup verify --stack failed (${verify.code}): ${verify.err}`);
+  expect(verify.out).toMatch(
+    new RegExp(`^ok: ${file!.replace(/\./g, '\\.')} \\(cluster ${cluster}, host ${NAME}, revision \\d+`),
+  );
+  expect(fs.existsSync(path.join(project, '.hcb', 'hosts', cluster, 'secrets', 'backup-key'))).toBe(false);
+  const all = list.out + list.err + verify.out + verify.err + run.stdout;
+  for (const form of [BACKUP_KEY.toString('base64'), BACKUP_KEY.toString('hex')]) expect(all).not.toContain(form);
+
+  // The key is a secret input: nowhere in the state in plain text (the resource is recorded).
+  const state = stackStateText(cli, home, STACK).text;
+  expect(state).toContain('hcb:HostBackupSchedule');
+  for (const form of [BACKUP_KEY.toString('base64'), BACKUP_KEY.toString('hex'), BACKUP_KEY.toString('base64url')])
+    expect(state).not.toContain(form);
+}
+
+function expectScheduleGone(): void {
+  const left = lab!
+    .exec(NAME, ['sh', '-c', 'for f; do [ -e "$f" ] && echo "$f"; done; true', 'sh', ...Object.keys(SCHEDULE_FILES)])
+    .trim();
+  expect(left).toBe('');
+  // Backups already taken stay on the host (pulumi destroy's reset removes them with /var/lib/hcb).
+  expect(lab!.exec(NAME, ['sh', '-c', 'ls /var/lib/hcb/backups | grep -c "\\.hcbbak$" || true']).trim()).toBe('1');
+}
 
 test('pulumi destroy resets the host and leaves nothing running', async () => {
   expect(upOk).toBe(true);
