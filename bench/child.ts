@@ -2,6 +2,7 @@
  * One measurement in a fresh process (run by bench/run.ts, so that peak RSS is this step's own).
  * Prints one JSON line. Modes:
  *   audit DIR [EXCEPTIONS]  load (read + parse) + evaluate (whole catalogue) + JSON report, in process
+ *                           (with HCB_BENCH_REPORT=FILE the JSON report is also written to FILE)
  *   parse DIR               the floor: read + parse with the loader's parser and options (yaml, YAML 1.1,
  *                           unique keys, merge keys, line counter) + toJS, nothing else
  *   parse-alt DIR ALT       the same with js-yaml 5 from ALT/node_modules (event parser + YAML 1.1
@@ -160,15 +161,20 @@ async function audit(dir: string, exceptionsFile?: string): Promise<Record<strin
   let t = process.hrtime.bigint();
   const loaded = await loadInputs([dir], { cwd: process.cwd() });
   const loadMs = ms(t);
+  const c1 = cpuMs();
   t = process.hrtime.bigint();
   const findings = [
     ...loadProblemsToFindings(loaded.errors),
     ...evaluate(loaded.documents, { exceptions, now: new Date('2026-11-22T00:00:00Z') }),
   ];
   const evaluateMs = ms(t);
+  const c2 = cpuMs();
   t = process.hrtime.bigint();
   const json = RENDERERS.json(findings, summarizeFindings(findings), {});
   const renderMs = ms(t);
+  const c3 = cpuMs();
+  // bench/same-findings.ts: the report itself, to compare two builds byte for byte (outside the timing).
+  if (process.env.HCB_BENCH_REPORT) fs.writeFileSync(process.env.HCB_BENCH_REPORT, json);
   let bytes = 0;
   for (const f of yamlFiles(dir)) bytes += fs.statSync(f).size;
   return {
@@ -176,7 +182,10 @@ async function audit(dir: string, exceptionsFile?: string): Promise<Record<strin
     evaluateMs,
     renderMs,
     auditMs: loadMs + evaluateMs + renderMs,
-    cpuMs: cpuMs() - c0,
+    cpuMs: c3 - c0,
+    loadCpuMs: c1 - c0,
+    evaluateCpuMs: c2 - c1,
+    renderCpuMs: c3 - c2,
     documents: loaded.documents.length,
     loadErrors: loaded.errors.length,
     findings: findings.length,

@@ -83,14 +83,20 @@ function errorText(err: unknown): string {
   }
 }
 
-function finding(control: Control, status: Status, message: string, object?: ObjectRef): Finding {
+function finding(
+  control: Control,
+  status: Status,
+  message: string,
+  object?: ObjectRef,
+  remediation = remediationText(control.remediation),
+): Finding {
   const f: Finding = {
     control: control.id,
     status,
     severity: control.severity,
     frameworks: copyRefs(control.frameworks),
     message,
-    remediation: remediationText(control.remediation),
+    remediation,
   };
   if (object !== undefined) f.object = { ...object };
   return f;
@@ -114,11 +120,13 @@ function runCheck(control: Control, ctx: ReturnType<typeof buildContext>): Findi
       ),
     ];
   }
+  // The control's remediation text, once for all its findings.
+  const remediation = remediationText(control.remediation);
   return results.map((r) => {
     if (!r || typeof r !== 'object' || !VALID_STATUSES.has(r.status)) {
       return finding(control, 'error', `The check returned an invalid result: ${JSON.stringify(r)}`);
     }
-    return finding(control, r.status, String(r.message ?? ''), r.object);
+    return finding(control, r.status, String(r.message ?? ''), r.object, remediation);
   });
 }
 

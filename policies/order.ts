@@ -18,34 +18,34 @@ export function compareStatus(a: Status, b: Status): number {
   return STATUS_ORDER.indexOf(a) - STATUS_ORDER.indexOf(b);
 }
 
-/** A subject's sort key: namespace, kind, name, node path, file, line, apiVersion. */
-function objectKey(o: ObjectRef | undefined): string[] {
-  if (!o) return [];
-  return [
-    o.namespace ?? '',
-    o.kind ?? '',
-    o.name ?? '',
-    o.path ?? '',
-    o.file ?? '',
-    String(o.line ?? 0).padStart(9, '0'),
-    o.apiVersion ?? '',
-  ];
-}
-
 /**
  * The order of findings: control id, then subject (findings without one first; then namespace,
  * kind, name, path, file, line, apiVersion), then status (STATUS_ORDER) and message. Code-unit
- * string comparison, so it is the same on every machine and locale.
+ * string comparison, so it is the same on every machine and locale. Lines compare as their
+ * decimal text padded to 9 digits.
  */
 export function compareFindings(a: Finding, b: Finding): number {
   const c = compareStrings(a.control, b.control);
   if (c !== 0) return c;
-  const ka = objectKey(a.object);
-  const kb = objectKey(b.object);
-  if (ka.length !== kb.length) return ka.length - kb.length;
-  for (let i = 0; i < ka.length; i++) {
-    const d = compareStrings(ka[i], kb[i]);
+  const oa = a.object;
+  const ob = b.object;
+  if (!oa || !ob) {
+    if (oa || ob) return oa ? 1 : -1;
+  } else {
+    const d =
+      compareStrings(oa.namespace ?? '', ob.namespace ?? '') ||
+      compareStrings(oa.kind ?? '', ob.kind ?? '') ||
+      compareStrings(oa.name ?? '', ob.name ?? '') ||
+      compareStrings(oa.path ?? '', ob.path ?? '') ||
+      compareStrings(oa.file ?? '', ob.file ?? '') ||
+      compareLines(oa, ob) ||
+      compareStrings(oa.apiVersion ?? '', ob.apiVersion ?? '');
     if (d !== 0) return d;
   }
   return compareStatus(a.status, b.status) || compareStrings(a.message, b.message);
+}
+
+function compareLines(a: ObjectRef, b: ObjectRef): number {
+  if (a.line === b.line) return 0;
+  return compareStrings(String(a.line ?? 0).padStart(9, '0'), String(b.line ?? 0).padStart(9, '0'));
 }

@@ -478,8 +478,29 @@ const NAMED_VERBS = new Set(['get', 'update', 'patch', 'delete']);
  * rules mention), without the reads exempted above, the reads of control-plane components and
  * the non-credential reads of nodes. `select` narrows the resources (for controls about some of
  * them); non-resource paths are only included when `paths` is true.
+ *
+ * The list depends only on the policy's content, `select` and `paths`, so it is built once per
+ * distinct policy text and shared (read-only) by every control and every copy of the same policy
+ * in the input (a cluster's control planes usually carry the same one).
  */
-export function* probes(policy: Dict, select?: (r: ProbeResource) => boolean, paths = true): Generator<Probe> {
+export function probes(policy: Dict, select?: (r: ProbeResource) => boolean, paths = true): readonly Probe[] {
+  const entry = contentEntry(policy);
+  let bySelect = entry.probes.get(select);
+  if (!bySelect) {
+    bySelect = [undefined, undefined];
+    entry.probes.set(select, bySelect);
+  }
+  const i = paths ? 1 : 0;
+  let list = bySelect[i];
+  if (!list) {
+    list = Object.freeze(buildProbes(entry.policy, select, paths));
+    bySelect[i] = list;
+  }
+  return list;
+}
+
+function buildProbes(policy: Dict, select: ((r: ProbeResource) => boolean) | undefined, paths: boolean): Probe[] {
+  const out: Probe[] = [];
   const extra = named(policy);
   const identities = identitiesFor(policy);
   const namespaces = [...new Set([...PROBE_NAMESPACES, ...extra.namespaces])];
@@ -514,7 +535,7 @@ export function* probes(policy: Dict, select?: (r: ProbeResource) => boolean, pa
                 ...(name !== undefined ? { name } : {}),
               },
             };
-            if (!isExemptNoise(request)) yield { identity, request };
+            if (!isExemptNoise(request)) out.push({ identity, request });
           }
         }
       }
@@ -524,10 +545,55 @@ export function* probes(policy: Dict, select?: (r: ProbeResource) => boolean, pa
       for (const verb of ['get', 'post']) {
         if (verb === 'get' && identity.class !== 'actor') continue;
         const request: AuditRequest = { user: identity.user, groups: identity.groups, verb, path };
-        if (!isExemptNoise(request)) yield { identity, request };
+        if (!isExemptNoise(request)) out.push({ identity, request });
       }
     }
   }
+  return out;
+}
+
+/**
+ * Per distinct policy content: the first policy object seen with it (the one probes and
+ * decisions are computed on), its probe lists and the decisions already made. Keyed by a
+ * serialisation that keeps every value apart (non-finite numbers and undefined included), so two
+ * policies share an entry only when every check would read them alike.
+ */
+interface ContentEntry {
+  policy: Dict;
+  probes: Map<
+    ((r: ProbeResource) => boolean) | undefined,
+    [readonly Probe[] | undefined, readonly Probe[] | undefined]
+  >;
+  decisions: WeakMap<Probe, AuditDecision>;
+}
+
+const byContent = new Map<string, ContentEntry>();
+const entryOf = new WeakMap<Dict, ContentEntry>();
+/** Distinct policies remembered; past this the memory is dropped and built again. */
+const MAX_POLICIES = 64;
+
+function contentKey(policy: Dict): string {
+  return JSON.stringify(policy, (_k, v: unknown) => {
+    if (typeof v === 'number' && !Number.isFinite(v)) return `\u0000n${String(v)}`;
+    if (typeof v === 'string' && v.startsWith('\u0000')) return `\u0000s${v}`;
+    if (v === undefined) return '\u0000u';
+    if (typeof v === 'bigint') return `\u0000b${v.toString()}`;
+    return v;
+  });
+}
+
+function contentEntry(policy: Dict): ContentEntry {
+  const known = entryOf.get(policy);
+  if (known) return known;
+  const key = contentKey(policy);
+  let entry = byContent.get(key);
+  if (!entry) {
+    if (byContent.size >= MAX_POLICIES) byContent.clear();
+    entry = { policy, probes: new Map(), decisions: new WeakMap() };
+    byContent.set(key, entry);
+  }
+  entryOf.set(policy, entry);
+  return entry;
 }
 
 /** "get on secrets \"hcb-probe\" in namespace default by a user (alice)". */
@@ -549,9 +615,16 @@ export function firstRefused(
   accept: (d: AuditDecision, p: Probe) => boolean,
 ): { probe: Probe; decision: AuditDecision; checked: number } | undefined {
   let checked = 0;
+  // A probe's decision depends only on the policy's content and the probe: remembered per
+  // content, so each copy of a policy and each control reuses it.
+  const entry = contentEntry(policy);
   for (const p of all) {
     checked++;
-    const d = auditLevelFor(policy, p.request);
+    let d = entry.decisions.get(p);
+    if (d === undefined) {
+      d = auditLevelFor(entry.policy, p.request);
+      entry.decisions.set(p, d);
+    }
     if (!accept(d, p)) return { probe: p, decision: d, checked };
   }
   return undefined;
@@ -559,6 +632,7 @@ export function firstRefused(
 
 /** How many probes `probes` yields (for pass messages). */
 export function countProbes(all: Iterable<Probe>): number {
+  if (Array.isArray(all)) return all.length;
   let n = 0;
   for (const _p of all) n++;
   return n;

@@ -10,8 +10,8 @@
  * else: a parse error of js-yaml (the yaml path then reports it with its own message and
  * position), anchors, aliases, tags, directives, merge keys, mapping keys that are collections or
  * plain scalars that are not plainly strings, duplicate keys, `__proto__`, and flow collections
- * inside block ones that span lines (the yaml package warns about their indentation). Lines are
- * only computed for the collections whose line a document or a list item reports.
+ * inside block ones that span lines (the yaml package warns about their indentation). Offsets are
+ * only kept for the collections whose line the loader reports (a document, a list item).
  */
 import {
   COLLECTION_STYLE,
@@ -35,7 +35,11 @@ export interface FastDocument {
 
 export interface FastResult {
   documents: FastDocument[];
-  /** Source offset of each collection value (object or array) built, for line numbers. */
+  /**
+   * Source offset of the collections whose line the loader reports: the items of a document's
+   * root sequence, of any sequence under an `items` key (kind: List and its kin) and of anchored
+   * sequences (an alias may bring one under `items`).
+   */
   startOf: Map<object, number>;
 }
 
@@ -95,6 +99,8 @@ interface Frame {
   key?: string;
   /** The anchor this collection defines. */
   anchor?: string;
+  /** A sequence whose items' lines are reported (a document's root, or the value of `items`). */
+  itemLines?: boolean;
 }
 
 /** An anchored node: its value (an alias gives the same object, as the yaml package's toJS does). */
@@ -191,9 +197,13 @@ function build(text: string, events: Event[], yamlOptions: object): FastResult {
         if (!block && parent.kind !== 'doc' && parent.block && !flowEndsOnLine(text, e.start)) giveUp();
         const value = ev.type === EVENT_ID.MAPPING ? {} : [];
         if (parent.kind === 'doc') docStart = e.start;
-        out.startOf.set(value, e.start);
+        else if (parent.itemLines === true) out.startOf.set(value, e.start);
+        // An anchored sequence may be aliased as some `items` later: its items keep their offsets too.
+        const itemLines =
+          ev.type === EVENT_ID.SEQUENCE &&
+          (parent.kind === 'doc' || (parent.kind === 'map' && parent.key === 'items') || anchor !== undefined);
         attach(value);
-        stack.push({ kind: ev.type === EVENT_ID.MAPPING ? 'map' : 'seq', value, block, anchor });
+        stack.push({ kind: ev.type === EVENT_ID.MAPPING ? 'map' : 'seq', value, block, anchor, itemLines });
         if (anchor !== undefined) openAnchored++;
         break;
       }

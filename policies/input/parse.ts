@@ -368,7 +368,7 @@ function readFast(text: string, file: string): ParseResult | undefined {
   // takes them (indentation, a line of only a tab): text with either goes to the yaml path.
   // Likewise a document marker that is indented (the yaml package reads it as a scalar) and a
   // line starting with % (a directive to the yaml package, which warns about unknown ones).
-  if (text.includes('\t') || /\r(?!\n)/.test(text) || /^([ ]+(---|\.\.\.)|%)/m.test(text)) return undefined;
+  if (text.includes('\t') || /\r(?!\n)/.test(text) || markerOrDirectiveLine(text)) return undefined;
   const fast = fastParse(text, YAML_OPTIONS);
   if (!fast) return undefined;
   let newlines: number[] | undefined;
@@ -405,6 +405,29 @@ function readFast(text: string, file: string): ParseResult | undefined {
     return undefined;
   }
   return out;
+}
+
+/** Where a multiline regular expression's `^` matches: the start, and after a line terminator. */
+function atLineStart(text: string, i: number): boolean {
+  if (i === 0) return true;
+  const c = text.charCodeAt(i - 1);
+  return c === 10 || c === 13 || c === 0x2028 || c === 0x2029;
+}
+
+/**
+ * The same test as /^([ ]+(---|\.\.\.)|%)/m (a line that is an indented document marker or starts
+ * with %), by searching for the rare characters instead of trying the pattern at every offset.
+ */
+function markerOrDirectiveLine(text: string): boolean {
+  for (let i = text.indexOf('%'); i >= 0; i = text.indexOf('%', i + 1)) if (atLineStart(text, i)) return true;
+  for (const marker of [' ---', ' ...']) {
+    for (let i = text.indexOf(marker); i >= 0; i = text.indexOf(marker, i + 1)) {
+      let j = i;
+      while (j > 0 && text.charCodeAt(j - 1) === 32) j--;
+      if (atLineStart(text, j)) return true;
+    }
+  }
+  return false;
 }
 
 /** Add one parsed value: an object, a `kind: List`, or a top-level array of objects. */

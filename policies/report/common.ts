@@ -145,15 +145,53 @@ export function rollUpControls(findings: readonly Finding[]): ControlRollup[] {
 export type NormalFrameworks = Record<Framework, string[]>;
 
 export function normalizeFrameworks(refs: FrameworkRefs | undefined): NormalFrameworks {
-  return mergeFrameworks([refs ?? {}]);
+  // Findings of one control carry equal references and reports list them one after another: the
+  // last input (string lists only) and its result are remembered; a fresh copy is returned.
+  if (refs === undefined || !stringRefs(refs)) return mergeFrameworks([refs ?? {}]);
+  if (lastNormalized === undefined || !sameRefs(refs, lastNormalized.refs)) {
+    const copy: FrameworkRefs = {};
+    for (const fw of FRAMEWORKS) if (refs[fw] !== undefined) copy[fw] = [...refs[fw]];
+    lastNormalized = { refs: copy, result: mergeFrameworks([refs]) };
+  }
+  const out = {} as NormalFrameworks;
+  for (const fw of FRAMEWORKS) out[fw] = [...lastNormalized.result[fw]];
+  return out;
+}
+
+let lastNormalized: { refs: FrameworkRefs; result: NormalFrameworks } | undefined;
+
+function stringRefs(refs: FrameworkRefs): boolean {
+  for (const fw of FRAMEWORKS) {
+    const ids: unknown = refs[fw];
+    if (ids === undefined) continue;
+    if (!Array.isArray(ids)) return false;
+    for (const id of ids) if (typeof id !== 'string') return false;
+  }
+  return true;
+}
+
+function sameRefs(a: FrameworkRefs, b: FrameworkRefs): boolean {
+  for (const fw of FRAMEWORKS) {
+    const x = a[fw];
+    const y = b[fw];
+    if (x === undefined || y === undefined) {
+      if (x !== y) return false;
+      continue;
+    }
+    if (x.length !== y.length) return false;
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  }
+  return true;
 }
 
 function mergeFrameworks(all: readonly (FrameworkRefs | undefined)[]): NormalFrameworks {
   const out = {} as NormalFrameworks;
   for (const fw of FRAMEWORKS) {
+    // Normalising is a function of the written id: each distinct one is normalised once.
+    const raw = new Set<string>();
+    for (const refs of all) for (const id of refs?.[fw] ?? []) raw.add(id);
     const ids = new Set<string>();
-    for (const refs of all)
-      for (const id of refs?.[fw] ?? []) ids.add(fw === 'stig' ? normalizeStigId(id) : String(id).trim());
+    for (const id of raw) ids.add(fw === 'stig' ? normalizeStigId(id) : String(id).trim());
     out[fw] = [...ids].filter((id) => id !== '').sort(compareNatural);
   }
   return out;
