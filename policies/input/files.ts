@@ -162,6 +162,8 @@ export async function loadInputs(paths: readonly string[], options: LoadOptions 
     add(parseText(text, name), name);
   };
 
+  // What a directory walk passes over, named once per walked path so nothing is skipped unseen.
+  let skipped: { hidden: string[]; other: string[] } = { hidden: [], other: [] };
   const walk = async (dir: string, ancestors: Set<string>): Promise<number> => {
     const real = await realpathOr(dir);
     if (ancestors.has(real)) {
@@ -180,8 +182,12 @@ export async function loadInputs(paths: readonly string[], options: LoadOptions 
     // Code-unit order, not locale order: the same tree reads the same way on every machine.
     for (const entry of entries.sort(compareCodeUnits)) {
       if (stopped) break;
-      if (entry.startsWith('.')) continue; // .git, .github workflows, editor files: not manifests
       const abs = path.join(dir, entry);
+      if (entry.startsWith('.')) {
+        // .git, .github workflows, editor files: not manifests (not entered; named in one warning)
+        skipped.hidden.push(displayName(cwd, abs));
+        continue;
+      }
       let stat;
       try {
         stat = await fs.stat(abs);
@@ -194,6 +200,8 @@ export async function loadInputs(paths: readonly string[], options: LoadOptions 
       } else if (stat.isFile() && MANIFEST_FILE.test(entry)) {
         await readFile(abs);
         count += 1;
+      } else {
+        skipped.other.push(displayName(cwd, abs));
       }
     }
     return count;
@@ -229,9 +237,20 @@ export async function loadInputs(paths: readonly string[], options: LoadOptions 
       continue;
     }
     if (stat.isDirectory()) {
+      skipped = { hidden: [], other: [] };
       const n = await walk(abs, new Set());
       if (n === 0)
         result.warnings.push({ file: displayName(cwd, abs), message: 'directory holds no .yaml, .yml or .json file' });
+      const named = (l: string[]) => `${l.slice(0, 5).join(', ')}${l.length > 5 ? `, and ${l.length - 5} more` : ''}`;
+      const parts = [
+        ...(skipped.hidden.length ? [`${skipped.hidden.length} hidden (${named(skipped.hidden)})`] : []),
+        ...(skipped.other.length ? [`${skipped.other.length} not .yaml, .yml or .json (${named(skipped.other)})`] : []),
+      ];
+      if (parts.length)
+        result.warnings.push({
+          file: displayName(cwd, abs),
+          message: `not read: ${parts.join('; ')}. Name a file or hidden directory as an argument to read it.`,
+        });
     } else {
       await readFile(abs);
     }

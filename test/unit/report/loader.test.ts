@@ -327,6 +327,14 @@ describe('loadInputs', () => {
     expect(r.documents.map((d) => d.object.kind)).toEqual(['UpperA', 'C', 'Z', 'B']);
     expect(r.errors).toEqual([]);
     expect(r.missing).toEqual([]);
+    // What was passed over is named, not skipped unseen.
+    expect(r.warnings).toEqual([
+      {
+        file: path.basename(dir),
+        message:
+          'not read: 2 hidden (.github, .hidden.yaml); 1 not .yaml, .yml or .json (notes.txt). Name a file or hidden directory as an argument to read it.',
+      },
+    ]);
   });
 
   it('reads a file named explicitly whatever its extension, once', async () => {
