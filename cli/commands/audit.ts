@@ -103,7 +103,8 @@ export const AUDIT_USAGE = `usage: hcb audit PATH... [options]
 
 Checks Kubernetes manifests and control-plane configuration files (files, directories
 searched recursively for *.yaml, *.yml and *.json, or - for standard input) against the
-control catalogue, and reports the findings.
+control catalogue, and reports the findings. A directory walk does not enter hidden
+entries or node_modules; it names what it passed over in a warning.
 
 options:
   --format FORMAT      terminal (default), markdown, json, sarif, junit, html, oscal

@@ -183,8 +183,9 @@ export async function loadInputs(paths: readonly string[], options: LoadOptions 
     for (const entry of entries.sort(compareCodeUnits)) {
       if (stopped) break;
       const abs = path.join(dir, entry);
-      if (entry.startsWith('.')) {
-        // .git, .github workflows, editor files: not manifests (not entered; named in one warning)
+      if (entry.startsWith('.') || entry === 'node_modules') {
+        // .git, .github workflows, editor files, an app's installed packages: not its manifests
+        // (not entered; named in one warning)
         skipped.hidden.push(displayName(cwd, abs));
         continue;
       }
@@ -243,13 +244,15 @@ export async function loadInputs(paths: readonly string[], options: LoadOptions 
         result.warnings.push({ file: displayName(cwd, abs), message: 'directory holds no .yaml, .yml or .json file' });
       const named = (l: string[]) => `${l.slice(0, 5).join(', ')}${l.length > 5 ? `, and ${l.length - 5} more` : ''}`;
       const parts = [
-        ...(skipped.hidden.length ? [`${skipped.hidden.length} hidden (${named(skipped.hidden)})`] : []),
+        ...(skipped.hidden.length
+          ? [`${skipped.hidden.length} hidden or node_modules (${named(skipped.hidden)})`]
+          : []),
         ...(skipped.other.length ? [`${skipped.other.length} not .yaml, .yml or .json (${named(skipped.other)})`] : []),
       ];
       if (parts.length)
         result.warnings.push({
           file: displayName(cwd, abs),
-          message: `not read: ${parts.join('; ')}. Name a file or hidden directory as an argument to read it.`,
+          message: `not read: ${parts.join('; ')}. Name a file or directory as an argument to read it.`,
         });
     } else {
       await readFile(abs);

@@ -321,6 +321,7 @@ describe('loadInputs', () => {
       'notes.txt': 'kind: Ignored\n',
       '.github/workflows/ci.yaml': 'on: push\n',
       '.hidden.yaml': 'kind: Hidden\n',
+      'node_modules/pkg/package.json': '{"name": "pkg"}',
     });
     const r = await loadInputs([dir], { cwd: dir });
     expect(r.files).toEqual(['A.yaml', 'a/c.json', 'a/z.yml', 'b.yaml']);
@@ -332,7 +333,7 @@ describe('loadInputs', () => {
       {
         file: path.basename(dir),
         message:
-          'not read: 2 hidden (.github, .hidden.yaml); 1 not .yaml, .yml or .json (notes.txt). Name a file or hidden directory as an argument to read it.',
+          'not read: 3 hidden or node_modules (.github, .hidden.yaml, node_modules); 1 not .yaml, .yml or .json (notes.txt). Name a file or directory as an argument to read it.',
       },
     ]);
   });
