@@ -50,7 +50,10 @@ options:
 
 hosts target (a control plane made by kubeadm on a host, reached over SSH):
   --stack NAME       the stack's hcb:hosts and hcb:sshPrivateKey (\`pulumi config --json --show-secrets\`);
-                     its first control-plane host
+                     its first control-plane host; the secret hcb:backupKey, when set, is the key
+                     (unless --key); with hcb:backup, list also shows each control plane's
+                     scheduled backups; restore with several control planes restores every etcd
+                     member from the same snapshot (all API servers stopped first)
   --stack-config FILE
                      the same from that command's output in a file
   --host [USER@]ADDRESS[:PORT]
