@@ -424,6 +424,28 @@ test('deleted objects come back from the restore; the Secret is encrypted in etc
     expect(state).toContain(`${c}.yaml`);
   expect(lab!.exec(NAME, ['sh', '-c', `ls -A ${HOST_BACKUP_WORK_DIR}`]).trim()).toBe('');
   expect(lab!.exec(NAME, ['stat', '-c', '%a %U', '/var/lib/etcd']).trim()).toBe('700 etcd');
+  // The static pods' images were pinned before they stopped (containerd's CRI label, which the
+  // kubelet's image GC respects), and stay pinned.
+  const images = lab!
+    .exec(NAME, ['sh', '-c', "grep -h '^ *image: ' /etc/kubernetes/manifests/*.yaml | awk '{print $2}' | sort -u"])
+    .trim()
+    .split('\n');
+  expect(images.length).toBeGreaterThanOrEqual(2);
+  const listed = lab!
+    .exec(NAME, [
+      '/opt/hcb/bin/ctr',
+      '--address',
+      '/run/containerd/containerd.sock',
+      '--namespace',
+      'k8s.io',
+      'images',
+      'ls',
+    ])
+    .split('\n');
+  for (const img of images)
+    expect(listed.find((l) => l.startsWith(`${img} `)) ?? `${img} not listed`).toContain(
+      'io.cri-containerd.pinned=pinned',
+    );
 });
 
 test('a backup taken while objects are written restores a prefix of the writes, and the API serves', async () => {
