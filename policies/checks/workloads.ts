@@ -18,6 +18,31 @@ export function containersOf(spec: Dict, opts: { init?: boolean; ephemeral?: boo
   return out;
 }
 
+/**
+ * containersOf for the checks of one evaluation: the lists are read-only there and every
+ * container control asks for them, so they are made once per context, pod spec and options.
+ */
+const containerLists = new WeakMap<CheckContext, WeakMap<Dict, Array<ContainerSubject[] | undefined>>>();
+
+function containersIn(
+  ctx: CheckContext,
+  spec: Dict,
+  opts: { init?: boolean; ephemeral?: boolean },
+): ContainerSubject[] {
+  let bySpec = containerLists.get(ctx);
+  if (!bySpec) {
+    bySpec = new WeakMap();
+    containerLists.set(ctx, bySpec);
+  }
+  let lists = bySpec.get(spec);
+  if (!lists) {
+    lists = [];
+    bySpec.set(spec, lists);
+  }
+  const i = (opts.init !== false ? 1 : 0) + (opts.ephemeral !== false ? 2 : 0);
+  return (lists[i] ??= containersOf(spec, opts));
+}
+
 export function label(c: ContainerSubject): string {
   return c.type === 'container' ? c.name : `${c.name} (${c.type === 'initContainer' ? 'init' : 'ephemeral'})`;
 }
@@ -93,7 +118,7 @@ export function containerCheck(
   return podCheck((p, ctx) => {
     if (opts.skipKinds?.includes(p.kind))
       return { status: 'not-applicable', message: opts.skipReason ?? `Does not apply to ${p.kind}.` };
-    const containers = containersOf(p.spec, opts);
+    const containers = containersIn(ctx, p.spec, opts);
     if (containers.length === 0)
       return { status: 'not-evaluated', message: 'Not evaluated: the pod template has no containers.' };
     const problems = containers.map((c) => ({ c, text: problem(c, p, ctx) })).filter((x) => x.text !== undefined);
