@@ -553,10 +553,11 @@ function buildProbes(policy: Dict, select: ((r: ProbeResource) => boolean) | und
 }
 
 /**
- * Per distinct policy content: the first policy object seen with it (the one probes and
- * decisions are computed on), its probe lists and the decisions already made. Keyed by a
- * serialisation that keeps every value apart (non-finite numbers and undefined included), so two
- * policies share an entry only when every check would read them alike.
+ * Per distinct policy content: a private deep copy of the policy (the one probes and decisions
+ * are computed on, so nothing a caller later changes in its own object reaches them), its probe
+ * lists and the decisions already made. Keyed by a serialisation that keeps every value apart
+ * (non-finite numbers and undefined included), computed on every call, so two policies share an
+ * entry only when every check would read them alike.
  */
 interface ContentEntry {
   policy: Dict;
@@ -568,7 +569,6 @@ interface ContentEntry {
 }
 
 const byContent = new Map<string, ContentEntry>();
-const entryOf = new WeakMap<Dict, ContentEntry>();
 /** Distinct policies remembered; past this the memory is dropped and built again. */
 const MAX_POLICIES = 64;
 
@@ -583,16 +583,13 @@ function contentKey(policy: Dict): string {
 }
 
 function contentEntry(policy: Dict): ContentEntry {
-  const known = entryOf.get(policy);
-  if (known) return known;
   const key = contentKey(policy);
   let entry = byContent.get(key);
   if (!entry) {
     if (byContent.size >= MAX_POLICIES) byContent.clear();
-    entry = { policy, probes: new Map(), decisions: new WeakMap() };
+    entry = { policy: structuredClone(policy), probes: new Map(), decisions: new WeakMap() };
     byContent.set(key, entry);
   }
-  entryOf.set(policy, entry);
   return entry;
 }
 

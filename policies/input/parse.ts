@@ -418,7 +418,7 @@ function atLineStart(text: string, i: number): boolean {
  * The same test as /^([ ]+(---|\.\.\.)|%)/m (a line that is an indented document marker or starts
  * with %), by searching for the rare characters instead of trying the pattern at every offset.
  */
-function markerOrDirectiveLine(text: string): boolean {
+export function markerOrDirectiveLine(text: string): boolean {
   for (let i = text.indexOf('%'); i >= 0; i = text.indexOf('%', i + 1)) if (atLineStart(text, i)) return true;
   for (const marker of [' ---', ' ...']) {
     for (let i = text.indexOf(marker); i >= 0; i = text.indexOf(marker, i + 1)) {
