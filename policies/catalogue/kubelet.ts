@@ -33,8 +33,17 @@ const isKind = (d: Document, kind: string, group: string) =>
   d.object.kind === kind && apiVersionMatches(d.object.apiVersion, group);
 
 export function kubelets(ctx: CheckContext): KubeletSubject[] {
-  return kubeletSubjects(ctx.documents, isKind);
+  // The same for every kubelet control of one evaluation (they only read it): made once per context.
+  let subjects = subjectsOf.get(ctx);
+  if (!subjects) {
+    subjects = kubeletSubjects(ctx.documents, isKind);
+    subjectsOf.set(ctx, subjects);
+  }
+  return subjects;
 }
+
+const subjectsOf = new WeakMap<CheckContext, KubeletSubject[]>();
+const unevaluableOf = new WeakMap<CheckContext, ReturnType<typeof unevaluableKubeletProcesses>>();
 
 /** Where a subject's flags come from, for messages. */
 function flagsFromText(sub: KubeletSubject): string {
@@ -84,9 +93,12 @@ export interface KubeletView {
  */
 /** Kubelet command lines in the input that cannot be evaluated at all, as not-evaluated results. */
 export function unevaluableKubelets(ctx: CheckContext): CheckResult[] {
-  return unevaluableKubeletProcesses(ctx.documents, isKind).map((u) =>
-    result('not-evaluated', `Not evaluated: ${u.reason}.`, ctx.ref(u.document)),
-  );
+  let found = unevaluableOf.get(ctx);
+  if (!found) {
+    found = unevaluableKubeletProcesses(ctx.documents, isKind);
+    unevaluableOf.set(ctx, found);
+  }
+  return found.map((u) => result('not-evaluated', `Not evaluated: ${u.reason}.`, ctx.ref(u.document)));
 }
 
 /**
