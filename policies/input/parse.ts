@@ -246,13 +246,15 @@ function blankOverDeepDocuments(text: string): { text: string; lines: number[] }
   };
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i];
-    if (/^(---|\.\.\.)(\s|$)/.test(l)) {
+    const c0 = l.charCodeAt(0);
+    if ((c0 === 45 || c0 === 46) && /^(---|\.\.\.)(\s|$)/.test(l)) {
       finish(i);
       docStart = i + 1;
       if (l.startsWith('...')) continue;
     }
     if (overAt !== undefined) continue;
-    const lead = /^[ \-?]*/.exec(l)?.[0].length ?? 0;
+    let lead = 0; // leading spaces, '-' and '?'
+    for (let c = l.charCodeAt(0); c === 32 || c === 45 || c === 63; c = l.charCodeAt(++lead));
     if (flow === 0 && lead > MAX_NESTING * 4) overAt = i;
     // Outside a flow collection only an opening bracket changes the depth: most lines have none.
     if (flow === 0 && l.indexOf('[') < 0 && l.indexOf('{') < 0) continue;
