@@ -61,9 +61,14 @@ interface ScalarTags {
 
 let cachedTags: ScalarTags | undefined;
 
+/** Plain scalars already resolved by the tags of `cachedTags` (primitive values only). */
+let resolved = new Map<string, unknown>();
+const MAX_RESOLVED = 50_000;
+
 /** The yaml package's plain-scalar tags for the options parse.ts reads with (in its order). */
 function scalarTags(yamlOptions: object): ScalarTags {
   if (cachedTags?.for === yamlOptions) return cachedTags;
+  resolved = new Map();
   const doc = new YamlDocument(null, yamlOptions);
   const tags = (doc.schema.tags as Array<{ default?: unknown; test?: RegExp; collection?: string } & ResolveTag>)
     .filter((t) => t.default === true && t.test !== undefined && t.collection === undefined)
@@ -142,12 +147,23 @@ function build(text: string, events: Event[], yamlOptions: object): FastResult {
   };
   const resolvePlain = (s: string): unknown => {
     if (plainIsString(s)) return s;
+    // The same few numbers and words recur (ports, replicas, true): each resolved once by the tags.
+    if (resolved.has(s)) return resolved.get(s);
     for (const t of tags) {
       if (!t.test.test(s)) continue;
       const res = t.resolve(s, giveUp, options);
-      return isScalar(res) ? res.value : res;
+      const value = isScalar(res) ? res.value : res;
+      remember(s, value);
+      return value;
     }
+    remember(s, s);
     return s;
+  };
+  const remember = (s: string, value: unknown): void => {
+    // Only primitives: a shared object could be changed through one document and seen in another.
+    if (value !== null && (typeof value === 'object' || typeof value === 'function')) return;
+    if (resolved.size >= MAX_RESOLVED) resolved.clear();
+    resolved.set(s, value);
   };
   const out: FastResult = { documents: [], startOf: new Map() };
   const stack: Frame[] = [];
