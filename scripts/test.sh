@@ -7,6 +7,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+t0=$SECONDS
+took() { echo "[test] $1 done, $((SECONDS - t0)) s since the start" >&2; }
 
 bash scripts/ensure-node-modules.sh || { echo "0 passed, 1 failed"; exit 1; }
 
@@ -27,6 +29,7 @@ if ! bash tools/build-toolchain.sh >/dev/null; then
   echo "0 passed, 1 failed"; exit 1
 fi
 if [ -f scripts/ensure-chromium.sh ]; then bash scripts/ensure-chromium.sh || true; fi
+took "setup, static checks and toolchain"
 
 # shellcheck source=env.sh
 HCB_STATE_DIR=$(mktemp -d /tmp/hcb-test-state.XXXXXX)
@@ -50,6 +53,7 @@ export TMPDIR
 status=0
 echo "[test] unit, snapshot and fixture tests" >&2
 npx jest --ci --selectProjects unit -w 2 --json --outputFile="$out/unit.json" "$@" || status=1
+took "unit tests"
 # e2e files run two at a time by default (HCB_E2E_WORKERS): most of an e2e's wall time is waiting
 # on clusters starting, and every file keeps to its own ports, lab subnet, state directory, cgroup
 # parent and namespaces (docs/ARCHITECTURE.md "Tests"), so two side by side do not meet.
@@ -58,6 +62,7 @@ case "$e2e_workers" in ''|*[!0-9]*|0) echo "[test] HCB_E2E_WORKERS must be a pos
 echo "[test] end-to-end tests (real control plane, real Pulumi CLI; $e2e_workers at a time)" >&2
 if [ "$e2e_workers" = 1 ]; then e2e_par=(--runInBand); else e2e_par=(-w "$e2e_workers"); fi
 npx jest --ci --selectProjects e2e "${e2e_par[@]}" --json --outputFile="$out/e2e.json" "$@" || status=1
+took "end-to-end tests"
 
 STATIC_PASSED=$static_passed STATIC_FAILED=$static_failed node -e '
   const fs = require("fs");
