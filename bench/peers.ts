@@ -335,4 +335,89 @@ export const PEER_MAP: Record<string, Record<string, { controls: string[]; names
     AllowPrivilegeEscalation: { controls: ['HCB-WORKLOAD-PRIVILEGE-ESCALATION'] },
     AutomountServiceAccountToken: { controls: ['HCB-WORKLOAD-SA-TOKEN-AUTOMOUNT'] },
   },
+  // Trivy's Kubernetes checks (trivy-checks checks/kubernetes/*.rego, read for what each flags).
+  trivy: {
+    'KSV-0001': { controls: ['HCB-WORKLOAD-PRIVILEGE-ESCALATION'] },
+    'KSV-0002': {
+      controls: [],
+      reason: 'AppArmor is a node choice we do not require; seccomp RuntimeDefault is required instead',
+    },
+    'KSV-0003': { controls: ['HCB-WORKLOAD-CAPABILITIES'] },
+    'KSV-0004': { controls: ['HCB-WORKLOAD-CAPABILITIES'] },
+    'KSV-0005': { controls: ['HCB-WORKLOAD-CAPABILITIES'] },
+    'KSV-0006': { controls: ['HCB-WORKLOAD-HOST-PATH'] },
+    'KSV-0007': { controls: [], reason: 'no control for hostAliases' },
+    'KSV-0008': { controls: ['HCB-WORKLOAD-HOST-NAMESPACES'] },
+    'KSV-0009': { controls: ['HCB-WORKLOAD-HOST-NAMESPACES'] },
+    'KSV-0010': { controls: ['HCB-WORKLOAD-HOST-NAMESPACES'] },
+    'KSV-0011': { controls: ['HCB-WORKLOAD-RESOURCE-LIMITS'] },
+    'KSV-0012': { controls: ['HCB-WORKLOAD-RUN-AS-NON-ROOT'] },
+    'KSV-0013': { controls: ['HCB-WORKLOAD-IMAGE-DIGEST'] },
+    'KSV-0014': { controls: ['HCB-WORKLOAD-READ-ONLY-ROOT-FS'] },
+    'KSV-0015': { controls: ['HCB-WORKLOAD-RESOURCE-LIMITS'] },
+    'KSV-0016': { controls: ['HCB-WORKLOAD-RESOURCE-LIMITS'] },
+    'KSV-0017': { controls: ['HCB-WORKLOAD-PRIVILEGED'] },
+    'KSV-0018': { controls: ['HCB-WORKLOAD-RESOURCE-LIMITS'] },
+    'KSV-0020': {
+      controls: ['HCB-WORKLOAD-RUN-AS-NON-ROOT'],
+      reason:
+        'Trivy wants a UID above 10000 (to avoid host users); we require non-root, as the STIG and Pod Security "restricted" do',
+    },
+    'KSV-0021': { controls: [], reason: 'we set no GID requirement (no framework we map asks for one)' },
+    'KSV-0022': { controls: ['HCB-WORKLOAD-CAPABILITIES'] },
+    'KSV-0023': { controls: ['HCB-WORKLOAD-HOST-PATH'] },
+    'KSV-0024': { controls: ['HCB-WORKLOAD-HOST-PORTS'] },
+    'KSV-0030': { controls: ['HCB-WORKLOAD-SECCOMP'] },
+    'KSV-0036': { controls: ['HCB-WORKLOAD-SA-TOKEN-AUTOMOUNT'] },
+    'KSV-0037': {
+      controls: [],
+      reason:
+        'placement advice (user objects in kube-system); our workload controls check those objects like any other',
+    },
+    'KSV-0038': {
+      controls: [],
+      reason:
+        'a NetworkPolicy without any pod or namespace selector: the API server requires podSelector (an empty one selects every pod, as a default-deny policy must); we check that each Namespace is denied by default instead',
+    },
+    'KSV-0039': { controls: ['HCB-NAMESPACE-LIMIT-RANGE'], namespace: true },
+    'KSV-0040': { controls: ['HCB-NAMESPACE-RESOURCE-QUOTA'], namespace: true },
+    'KSV-0041': { controls: ['HCB-RBAC-SECRETS-READ'] },
+    'KSV-0044': { controls: ['HCB-RBAC-NO-WILDCARDS'] },
+    'KSV-0045': { controls: ['HCB-RBAC-NO-WILDCARDS'] },
+    'KSV-0046': { controls: ['HCB-RBAC-NO-WILDCARDS'] },
+    'KSV-0048': {
+      controls: [],
+      reason: 'write access to workloads is what most roles are for; we flag only escalation verbs and wildcards',
+    },
+    'KSV-0049': {
+      controls: [],
+      reason: 'ConfigMaps hold no credentials in our model (Secrets do: HCB-RBAC-SECRETS-READ)',
+    },
+    'KSV-0050': { controls: ['HCB-RBAC-NO-ESCALATION-VERBS'] },
+    'KSV-0053': { controls: ['HCB-RBAC-NO-ESCALATION-VERBS'] },
+    'KSV-0056': { controls: ['HCB-RBAC-NETWORK-POLICY-WRITE'] },
+    'KSV-0104': { controls: ['HCB-WORKLOAD-SECCOMP'] },
+    'KSV-0105': { controls: ['HCB-WORKLOAD-RUN-AS-NON-ROOT'] },
+    'KSV-0106': { controls: ['HCB-WORKLOAD-CAPABILITIES'] },
+    'KSV-0110': {
+      controls: ['HCB-NAMESPACE-NO-DEFAULT-OBJECTS'],
+      reason:
+        'we flag objects in the default Namespace when the input holds it; Trivy flags every object without a namespace',
+    },
+    'KSV-0111': { controls: ['HCB-RBAC-CLUSTER-ADMIN-BINDINGS'] },
+    'KSV-0116': { controls: [], reason: 'we set no GID requirement (no framework we map asks for one)' },
+    'KSV-0117': { controls: ['HCB-WORKLOAD-PRIVILEGED-HOST-PORTS'] },
+    'KSV-0118': {
+      controls: ['HCB-WORKLOAD-RUN-AS-NON-ROOT', 'HCB-WORKLOAD-SECCOMP'],
+      reason:
+        'Trivy wants a securityContext on every pod and container; we check the fields that matter (non-root, seccomp, escalation, capabilities, read-only root) wherever they are set',
+    },
+    'KSV-0119': { controls: ['HCB-WORKLOAD-CAPABILITIES'] },
+    'KSV-0121': { controls: ['HCB-WORKLOAD-HOST-PATH'] },
+    'KSV-0123': { controls: ['HCB-RBAC-CLUSTER-ADMIN-BINDINGS'] },
+    'KSV-0125': {
+      controls: ['HCB-WORKLOAD-IMAGE-DIGEST'],
+      reason: 'Trivy keeps a list of trusted registries; we require images pinned by digest, whatever the registry',
+    },
+  },
 };
