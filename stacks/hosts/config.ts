@@ -382,7 +382,7 @@ function durationSeconds(d: string): number {
 export function parseBackupConfig(value: unknown): HostsBackupSpec | undefined {
   if (value === undefined || value === null || value === '') return undefined;
   const at = 'hcb: config "hcb:backup"';
-  let v = value;
+  let v: unknown = value;
   if (typeof v === 'string') {
     try {
       v = JSON.parse(v) as unknown;
