@@ -22,6 +22,7 @@ import {
 import { PROTECTION_PROFILES } from '../../constructs/control-plane/profile';
 import { DEFAULT_LOCAL_ENDPOINTS } from '../../constructs/local-endpoints';
 import { exceptionListDocument } from '../../policies/exceptions';
+import { SYNTH_MARKER } from '../../policies/input/files';
 import { ioError, printable } from '../fs-safe';
 import { loadStackConfig } from '../stack-config';
 
@@ -127,7 +128,7 @@ export function toYaml(docs: unknown[]): string {
 
 /** The files `hcb synth` writes; the marker lists them so a later synth replaces only those. */
 const SYNTH_FILES = ['cluster.yaml', 'control-plane.yaml', 'exceptions.yaml'] as const;
-export const SYNTH_MARKER = '.hcb-synth.json';
+export { SYNTH_MARKER };
 
 /** A refusal to write where writing could lose someone's files (exit code 2). */
 export class SynthOutputError extends Error {}

@@ -52,6 +52,9 @@ const MIB = 1024 * 1024;
 /** File names picked up inside directories (a file named explicitly is read whatever its name). */
 export const MANIFEST_FILE = /\.(ya?ml|json)$/i;
 
+/** The file `hcb synth` writes into its output directory to mark it as its own (not a manifest). */
+export const SYNTH_MARKER = '.hcb-synth.json';
+
 /**
  * The largest input file (and standard input) read, in bytes: larger input is an error, not a
  * read that grows until memory runs out. HCB_MAX_INPUT_BYTES overrides it. @default 64 MiB
@@ -162,7 +165,8 @@ export async function loadInputs(paths: readonly string[], options: LoadOptions 
     add(parseText(text, name), name);
   };
 
-  // What a directory walk passes over, named once per walked path so nothing is skipped unseen.
+  // What a directory walk passes over, named once per walked path so nothing is skipped unseen
+  // (except `hcb synth`'s own marker file in its output directory).
   let skipped: { hidden: string[]; other: string[] } = { hidden: [], other: [] };
   const walk = async (dir: string, ancestors: Set<string>): Promise<number> => {
     const real = await realpathOr(dir);
@@ -186,7 +190,7 @@ export async function loadInputs(paths: readonly string[], options: LoadOptions 
       if (entry.startsWith('.') || entry === 'node_modules') {
         // .git, .github workflows, editor files, an app's installed packages: not its manifests
         // (not entered; named in one warning)
-        skipped.hidden.push(displayName(cwd, abs));
+        if (entry !== SYNTH_MARKER) skipped.hidden.push(displayName(cwd, abs));
         continue;
       }
       let stat;
