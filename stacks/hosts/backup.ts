@@ -783,30 +783,8 @@ async function restoreOnHost(
     throw new BackupError(`etcd's --data-dir ${dataDir} is not a plain absolute path`);
 
   // Plan the configuration files: nothing changes unless the whole restore can go ahead.
-  const have = new Map<string, string>();
-  for (const line of (
-    await s.sh(
-      SHA_SCRIPT,
-      config.map((c) => c.remote),
-      { label: 'sha256 of the configuration files' },
-    )
-  ).split('\n')) {
-    const m = /^([0-9a-f]{64}|-) (.+)$/.exec(line);
-    if (m) have.set(m[2], m[1]);
-  }
-  const writes: typeof config = [];
-  const restoredConfig: string[] = [];
-  const differingConfig: string[] = [];
-  for (const c of config) {
-    const current = have.get(c.remote);
-    if (current === sha256File(c.path)) continue;
-    if (current !== undefined && current !== '-' && !opts.replaceConfig) {
-      differingConfig.push(c.remote);
-      continue;
-    }
-    writes.push(c);
-    restoredConfig.push(c.remote);
-  }
+  const { writes, differs: differingConfig } = await planConfigWrites(s, config, !!opts.replaceConfig);
+  const restoredConfig = writes.map((c) => c.remote);
   const encDirs = configDirs(apiserver).filter((d) => d !== '/etc/kubernetes/pki');
   const encryptionDiffers = differingConfig.filter((p) => encDirs.some((d) => p.startsWith(`${d}/`)));
   if (encryptionDiffers.length > 0) {
@@ -1213,29 +1191,8 @@ export async function hostsRestoreCluster(opts: HostsClusterRestoreOptions): Pro
       const relevant = config.filter(
         (c) => own || SHARED_PKI.includes(c.remote) || encDirs.some((d) => c.remote.startsWith(`${d}/`)),
       );
-      const have = new Map<string, string>();
-      for (const line of (
-        await s.sh(
-          SHA_SCRIPT,
-          relevant.map((c) => c.remote),
-          { label: 'sha256 of the configuration files' },
-        )
-      ).split('\n')) {
-        const m = /^([0-9a-f]{64}|-) (.+)$/.exec(line);
-        if (m) have.set(m[2], m[1]);
-      }
-      const writes: typeof config = [];
-      const differs: string[] = [];
-      for (const c of relevant) {
-        const current = have.get(c.remote);
-        if (current === sha256File(c.path)) continue;
-        if (current !== undefined && current !== '-' && !opts.replaceConfig) {
-          differs.push(c.remote);
-          continue;
-        }
-        writes.push(c);
-        restoredConfig.push(`${s.host.name}:${c.remote}`);
-      }
+      const { writes, differs } = await planConfigWrites(s, relevant, !!opts.replaceConfig);
+      for (const c of writes) restoredConfig.push(`${s.host.name}:${c.remote}`);
       const refuse = differs.filter((p) => SHARED_PKI.includes(p) || encDirs.some((d) => p.startsWith(`${d}/`)));
       if (refuse.length > 0)
         throw new BackupError(
@@ -1356,6 +1313,36 @@ for d; do
   done
 done
 `;
+
+/**
+ * Which of a backup's configuration files a host needs written: those it lacks, and (with
+ * `replaceConfig`) those that differ; the differing ones otherwise come back in `differs`.
+ */
+async function planConfigWrites<C extends { path: string; remote: string }>(
+  s: HostSession,
+  files: C[],
+  replaceConfig: boolean,
+): Promise<{ writes: C[]; differs: string[] }> {
+  const have = new Map<string, string>();
+  const out = await s.sh(
+    SHA_SCRIPT,
+    files.map((c) => c.remote),
+    { label: 'sha256 of the configuration files' },
+  );
+  for (const line of out.split('\n')) {
+    const m = /^([0-9a-f]{64}|-) (.+)$/.exec(line);
+    if (m) have.set(m[2], m[1]);
+  }
+  const writes: C[] = [];
+  const differs: string[] = [];
+  for (const c of files) {
+    const current = have.get(c.remote);
+    if (current === sha256File(c.path)) continue;
+    if (current !== undefined && current !== '-' && !replaceConfig) differs.push(c.remote);
+    else writes.push(c);
+  }
+  return { writes, differs };
+}
 
 /** Prints "<sha256|-> <path>" per argument. */
 const SHA_SCRIPT = `for f; do
