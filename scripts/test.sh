@@ -54,10 +54,11 @@ status=0
 echo "[test] unit, snapshot and fixture tests" >&2
 npx jest --ci --selectProjects unit -w 2 --json --outputFile="$out/unit.json" "$@" || status=1
 took "unit tests"
-# e2e files run two at a time by default (HCB_E2E_WORKERS): most of an e2e's wall time is waiting
-# on clusters starting, and every file keeps to its own ports, lab subnet, state directory, cgroup
-# parent and namespaces (docs/ARCHITECTURE.md "Tests"), so two side by side do not meet.
-e2e_workers=${HCB_E2E_WORKERS:-2}
+# e2e files run three at a time by default (HCB_E2E_WORKERS): two at a time left a fifth of the two
+# cores idle (waits on clusters starting and on timers), and every file keeps to its own ports, lab
+# subnet, state directory, cgroup parent and namespaces (docs/ARCHITECTURE.md "Tests"), so files side
+# by side do not meet. The longest files start first (test/support/sequencer.js).
+e2e_workers=${HCB_E2E_WORKERS:-3}
 case "$e2e_workers" in ''|*[!0-9]*|0) echo "[test] HCB_E2E_WORKERS must be a positive number (is '$e2e_workers')" >&2; echo "0 passed, 1 failed"; exit 1 ;; esac
 echo "[test] end-to-end tests (real control plane, real Pulumi CLI; $e2e_workers at a time)" >&2
 if [ "$e2e_workers" = 1 ]; then e2e_par=(--runInBand); else e2e_par=(-w "$e2e_workers"); fi

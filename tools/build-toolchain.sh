@@ -188,7 +188,7 @@ pkg_of() {
     host-local) echo github.com/containernetworking/plugins/plugins/ipam/host-local ;;
     portmap) echo github.com/containernetworking/plugins/plugins/meta/portmap ;;
     bridge|loopback|ptp) echo "github.com/containernetworking/plugins/plugins/main/$1" ;;
-    coredns) echo github.com/coredns/coredns ;;
+    coredns) echo hcb.local/tools/coredns ;;
     kube-router) echo github.com/cloudnativelabs/kube-router/v2/cmd/kube-router ;;
     crane) echo github.com/google/go-containerregistry/cmd/crane ;;
     kube-bench) echo github.com/aquasecurity/kube-bench ;;
