@@ -10,7 +10,22 @@ import { processAlive, REPO, tempDir, toolchainBin } from './support/env';
 jest.setTimeout(300_000);
 
 const stateDir = tempDir('cluster-cli');
-const ports = ['--api-server-port', '56443', '--etcd-port', '52379', '--controller-manager-port', '50257'];
+// Every port inside 56443-56460, which npm test reserves (ip_local_reserved_ports): etcd's client port
+// 56445 (its peer and metrics ports follow), the controller manager 56448, the scheduler 56449.
+// Ports outside it in the ephemeral range can be taken by any outgoing connection of a test
+// running beside this one: etcd was on 52379 and the controller manager on 50257 when, in a run of
+// three files at a time, `up` exited 1 here (its output was not kept; those ports are the likely
+// cause, and the status check below now prints hcb's errors).
+const ports = [
+  '--api-server-port',
+  '56443',
+  '--etcd-port',
+  '56445',
+  '--controller-manager-port',
+  '56448',
+  '--scheduler-port',
+  '56449',
+];
 
 function hcb(args: string[]) {
   return spawnSync(
@@ -39,7 +54,8 @@ afterAll(() => {
 
 test('up starts healthy processes; up again is a no-op; status reports them; down stops them all', () => {
   const up = hcb(['up', '--state-dir', stateDir, ...ports]);
-  expect(up.status).toBe(0);
+  // The exit status with what hcb printed, so a failed start shows why.
+  expect(`exit ${up.status}\n${up.stderr}`).toMatch(/^exit 0\n/);
   expect(up.stdout).toContain('API server https://127.0.0.1:56443 (v1.36.3)');
   expect(up.stderr).toMatch(
     /etcd: healthy[\s\S]*kube-apiserver: healthy[\s\S]*kube-controller-manager: healthy[\s\S]*kube-scheduler: healthy/,
