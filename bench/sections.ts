@@ -31,6 +31,11 @@ function table(head: string[], rows: string[][]): string {
   ].join('\n');
 }
 
+/** A load-average triple as printed in the sections. */
+function fmtLoad(l: readonly number[]): string {
+  return l.map((x) => x.toFixed(1)).join(', ');
+}
+
 export const ADMISSION_HEADING = '## Admission';
 export const PULUMI_HEADING = '## Pulumi';
 export const ADMISSION_TARGET = 'admission latency with the generated ValidatingAdmissionPolicies';
@@ -49,7 +54,8 @@ function overheads(r: AdmissionResult, key: 'p50Ms' | 'p99Ms'): number[] {
 
 export function admissionSection(r: AdmissionResult, date: string): string[] {
   const L: string[] = [ADMISSION_HEADING, ''];
-  const loaded = Math.max(r.loadAtStart[0], r.loadAtEnd[0]);
+  // The 1-minute average before the bench's own processes start: the end includes them.
+  const loaded = r.loadAtStart[0];
   L.push(
     `bench/admission.ts on ${date}: the local control plane (kube-apiserver ${r.serverVersion}, etcd, controller manager, scheduler from the toolchain; no node) on loopback ports 47600-47605, ` +
       `the blueprint's ${r.policies} ValidatingAdmissionPolicies and ${r.bindings} bindings applied by server-side apply as the stack applies them. ` +
@@ -59,12 +65,12 @@ export function admissionSection(r: AdmissionResult, date: string): string[] {
       `a policy change is awaited by a dry-run privileged Deployment being refused (installed) or admitted (removed). Medians with min–max over the runs; overhead is with − without within a repetition.`,
     '',
   );
-  if (loaded > 2) {
-    L.push(
-      `**Loaded machine**: load average ${r.loadAtStart.map((x) => x.toFixed(1)).join(', ')} at the start and ${r.loadAtEnd.map((x) => x.toFixed(1)).join(', ')} at the end on 2 CPUs (other sessions' builds and clusters), so the API server competes for CPU and the tail latencies (p99, max) mostly measure that; the alternating order spreads it over both modes.`,
-      '',
-    );
-  }
+  L.push(
+    loaded > 2
+      ? `**Loaded machine**: load average ${fmtLoad(r.loadAtStart)} at the start (before the bench's own processes) and ${fmtLoad(r.loadAtEnd)} at the end on 2 CPUs (other builds and clusters were running), so the API server competes for CPU and the tail latencies (p99, max) mostly measure that; the alternating order spreads it over both modes.`
+      : `Load average ${fmtLoad(r.loadAtStart)} (1, 5, 15 min) at the start, before the bench's own processes (the longer averages still hold what ran before), and ${fmtLoad(r.loadAtEnd)} at the end, its own control plane and client included, on 2 CPUs: nothing else ran.`,
+    '',
+  );
   const rows: string[][] = [];
   for (const mode of ['without', 'with'] as const) {
     const runs = r.runs.filter((x) => x.mode === mode);
@@ -201,6 +207,9 @@ export function admissionTarget(r: AdmissionResult): string[] {
     Math.min(...by('without').map((x) => x.p99Ms)) <= Math.max(...by('with').map((x) => x.p99Ms));
   const rate = (mode: 'with' | 'without'): number => med(by(mode).map((x) => x.objects / (x.wallMs / 1000)));
   const slowdown = rate('without') / rate('with');
+  // The API server's CPU per created object (its /metrics, read around each run), median over the runs.
+  const cpuPerObject = (mode: 'with' | 'without'): number =>
+    med(by(mode).flatMap((x) => (x.profile ? [(x.profile.apiserverCpuS * 1000) / r.objects] : [])));
   return [
     ADMISSION_TARGET,
     met ? '**met**' : '**not met**',
@@ -209,7 +218,7 @@ export function admissionTarget(r: AdmissionResult): string[] {
         ? ''
         : overlap
           ? '; the p99 ranges of the two modes overlap, so the difference is within the run-to-run spread on this machine'
-          : `; the ranges do not overlap: with the policies the same creates take ${fmt(slowdown, 1)}x as long (objects/s), so the policies' evaluation is a real cost; absolute milliseconds are inflated by the machine's load (see "Admission")`),
+          : `; the ranges do not overlap: with the policies the same creates take ${fmt(slowdown, 1)}x as long (objects/s), so the policies' evaluation is a real cost${r.loadAtStart[0] > 2 ? `; absolute milliseconds are inflated by the machine's load (see "Admission")` : `: the API server's CPU per created object goes from ${fmt(cpuPerObject('without'), 1)} to ${fmt(cpuPerObject('with'), 1)} ms on an otherwise idle machine (see "Admission")`}`),
   ];
 }
 
@@ -233,12 +242,13 @@ export function pulumiSection(r: PulumiResult, date: string): string[] {
       'The up times include starting the control plane (a few seconds of each, the same for every N).',
     '',
   );
-  const loaded = Math.max(r.loadAtStart[0], r.loadAtEnd[0]);
-  if (loaded > 2)
-    L.push(
-      `**Loaded machine**: load average ${r.loadAtStart.map((x) => x.toFixed(1)).join(', ')} at the start, ${r.loadAtEnd.map((x) => x.toFixed(1)).join(', ')} at the end, on 2 CPUs.`,
-      '',
-    );
+  const loaded = r.loadAtStart[0];
+  L.push(
+    loaded > 2
+      ? `**Loaded machine**: load average ${fmtLoad(r.loadAtStart)} at the start (before the bench's own processes), ${fmtLoad(r.loadAtEnd)} at the end, on 2 CPUs.`
+      : `Load average ${fmtLoad(r.loadAtStart)} (1, 5, 15 min) at the start, before the bench's own processes, and ${fmtLoad(r.loadAtEnd)} at the end, its own included, on 2 CPUs: nothing else ran.`,
+    '',
+  );
   L.push(
     'Hand-offs (stacks/apply.ts `handOff`; the program reads the internal switch HCB_PULUMI_HANDOFF): `configgroup` = `k8s.yaml.ConfigGroup`, the product, where the program registers each object; ' +
       '`yaml-v2` = `k8s.yaml.v2.ConfigGroup`, a component the provider constructs and which registers each object. Both give one Pulumi resource per Kubernetes object. ' +
