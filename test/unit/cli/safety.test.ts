@@ -109,11 +109,18 @@ describe('--output never replaces what is not a regular file', () => {
     const reader = spawn('cat', [fifo]);
     let got = '';
     reader.stdout.on('data', (d) => (got += d));
+    // Listen before writing: cat exits as soon as the write end closes, and its 'close' can come
+    // before the write's own completion is handled (once, under load, this test waited 300 s for
+    // an event that had already passed).
+    const closed = new Promise((resolve, reject) => {
+      reader.on('close', resolve);
+      reader.on('error', reject);
+    });
     await writeFileAtomic(fifo, 'through the pipe');
-    await new Promise((r) => reader.on('close', r));
+    await closed;
     expect(got).toBe('through the pipe');
     expect(fs.statSync(fifo).isFIFO()).toBe(true);
-  });
+  }, 60_000);
 
   test('a directory is refused', async () => {
     await expect(writeFileAtomic(tmp, 'x')).rejects.toThrow(/is a directory/);
