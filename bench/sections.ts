@@ -31,6 +31,11 @@ function table(head: string[], rows: string[][]): string {
   ].join('\n');
 }
 
+/** The API server's CPU milliseconds per created object in one admission run (its /metrics). */
+function cpuMsPerObject(p: AdmissionProfile, objects: number): number {
+  return (p.apiserverCpuS * 1000) / objects;
+}
+
 /** A load-average triple as printed in the sections. */
 function fmtLoad(l: readonly number[]): string {
   return l.map((x) => x.toFixed(1)).join(', ');
@@ -128,7 +133,7 @@ export function admissionSection(r: AdmissionResult, date: string): string[] {
         1,
       ),
       stat(
-        prof(mode).map((p) => (p.apiserverCpuS * 1000) / r.objects),
+        prof(mode).map((p) => cpuMsPerObject(p, r.objects)),
         2,
       ),
       stat(
@@ -209,7 +214,7 @@ export function admissionTarget(r: AdmissionResult): string[] {
   const slowdown = rate('without') / rate('with');
   // The API server's CPU per created object (its /metrics, read around each run), median over the runs.
   const cpuPerObject = (mode: 'with' | 'without'): number =>
-    med(by(mode).flatMap((x) => (x.profile ? [(x.profile.apiserverCpuS * 1000) / r.objects] : [])));
+    med(by(mode).flatMap((x) => (x.profile ? [cpuMsPerObject(x.profile, r.objects)] : [])));
   return [
     ADMISSION_TARGET,
     met ? '**met**' : '**not met**',
