@@ -5,7 +5,11 @@
 import { App, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import type { ControlException, KubeObject, NodeFile } from '../policies/model';
-import { AdmissionPolicyMode, CatalogueAdmissionPolicies } from './admission/catalogue-admission-policies';
+import {
+  AdmissionPolicyLayout,
+  AdmissionPolicyMode,
+  CatalogueAdmissionPolicies,
+} from './admission/catalogue-admission-policies';
 import { ClusterDns, clusterDnsAddress } from './addons/cluster-dns';
 import { blueprintExceptions } from './blueprint-exceptions';
 import { BlueprintPropError } from './common/errors';
@@ -60,6 +64,12 @@ export interface BlueprintSpec {
     readonly mode?: AdmissionPolicyMode;
     readonly modes?: Readonly<Record<string, AdmissionPolicyMode>>;
   };
+  /**
+   * How the admission policies are laid out (CatalogueAdmissionPolicies `layout`): 'grouped', one
+   * policy per target and mode with one validation per control, or 'per-control'.
+   * @default 'grouped'
+   */
+  readonly admissionLayout?: AdmissionPolicyLayout;
   /**
    * The cluster's DNS add-on (CoreDNS, constructs/addons/cluster-dns.ts) in the cluster objects.
    * The local stack sets it with the CoreDNS image it builds from the toolchain.
@@ -141,6 +151,7 @@ export class Blueprint extends Construct {
     if (spec.admissionPolicies ?? true) {
       this.admissionPolicies = new CatalogueAdmissionPolicies(this.cluster, 'admission-policies', {
         ...spec.admissionModes,
+        ...(spec.admissionLayout ? { layout: spec.admissionLayout } : {}),
         exceptions: this.exceptions,
       });
     }

@@ -19,6 +19,10 @@ import { stampProvenance } from '../tenant/provenance';
 
 /** Label and annotation that carry the catalogue control id on every rendered object. */
 export const ADMISSION_CONTROL_LABEL = 'hcb.dev/control';
+/** Label of a grouped policy and its binding: its target and mode, e.g. "workloads-enforce". */
+export const ADMISSION_GROUP_LABEL = 'hcb.dev/control-group';
+/** Annotation of a grouped policy and its binding: the ids of its controls, space-separated, in catalogue order. */
+export const ADMISSION_CONTROLS_ANNOTATION = 'hcb.dev/controls';
 /** Annotation with the control's framework IDs, e.g. "stig:V-242415 cis:5.4.1 bsi:APP.4.4.A2". */
 export const ADMISSION_FRAMEWORKS_ANNOTATION = 'hcb.dev/frameworks';
 
@@ -98,7 +102,24 @@ const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 /** 'enforce': reject and audit (validationActions Deny, Audit); 'dry-run': warn the client and audit only. */
 export type AdmissionPolicyMode = CatalogueAdmissionPolicyMode;
 
+/**
+ * 'grouped': one policy and binding for all controls of the same target (workloads, roles,
+ * bindings) and mode, one validation per control; 'per-control': one policy and binding per
+ * control. The verdicts are the same: every validation keeps its control's expression and message.
+ */
+export type AdmissionPolicyLayout = 'grouped' | 'per-control';
+
 export interface CatalogueAdmissionPoliciesProps {
+  /**
+   * 'grouped' renders one ValidatingAdmissionPolicy per target and mode (at most six, four by
+   * default) holding one validation per control; 'per-control' one policy per control (28),
+   * which lets the API server's per-policy metrics count each control apart. The API server turns
+   * the object into its CEL form once per policy that matches it, so grouping costs it about a
+   * tenth of the CPU per request (BENCHMARKS.md "Admission"). A control with a namespace exception
+   * gets its own policy in either layout, since its binding leaves those namespaces out.
+   * @default 'grouped'
+   */
+  readonly layout?: AdmissionPolicyLayout;
   /**
    * Which controls to enforce (ids from ADMISSION_POLICY_CONTROLS).
    * @default - all of ADMISSION_POLICY_CONTROLS
@@ -144,6 +165,7 @@ export interface CatalogueAdmissionPoliciesProps {
 /** What was rendered for one control. */
 export interface RenderedAdmissionPolicy {
   readonly control: string;
+  /** The policy (and binding) holding the control's validation: its group's, or its own in 'per-control' or with an exception. */
   readonly policyName: string;
   /** Namespaces excluded by exceptions (sorted); empty when none. */
   readonly exceptedNamespaces: readonly string[];
@@ -162,6 +184,14 @@ function frameworkAnnotation(control: Control): string {
   return FRAMEWORKS.flatMap((f) => (control.frameworks[f] ?? []).map((id) => `${f}:${id}`)).join(' ');
 }
 
+/**
+ * Policy (and binding) name of a group of controls in the 'grouped' layout: 'hcb-', the target's
+ * plural and the mode, e.g. hcb-workloads-enforce, hcb-workloads-dry-run, hcb-roles-enforce.
+ */
+export function admissionGroupPolicyName(target: AdmissionTarget, mode: AdmissionPolicyMode): string {
+  return `hcb-${target}-${mode}`;
+}
+
 /** Policy (and binding) name of a control: 'hcb-' and the id in lower case without its 'HCB-' prefix. */
 export function admissionPolicyName(controlId: string): string {
   return `hcb-${controlId.replace(/^HCB-/, '').toLowerCase()}`;
@@ -169,13 +199,15 @@ export function admissionPolicyName(controlId: string): string {
 
 /**
  * ValidatingAdmissionPolicies (admissionregistration.k8s.io/v1) rendered from the control
- * catalogue: for each enforced control one policy (CEL over the pod spec of Pods and the pod
- * template of Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs and CronJobs;
- * failurePolicy Fail; messages naming the control id and its framework IDs) and one binding
- * that leaves out the system namespaces and the namespaces reviewed exceptions name.
+ * catalogue: for each enforced control one validation (CEL over the pod spec of Pods and the pod
+ * template of Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs and CronJobs; messages
+ * naming the control id and its framework IDs), held by one policy per target and mode
+ * ('grouped', the default) or per control ('per-control'), failurePolicy Fail, each with one
+ * binding that leaves out the system namespaces and the namespaces reviewed exceptions name.
  */
 export class CatalogueAdmissionPolicies extends Construct {
   public readonly mode: AdmissionPolicyMode;
+  public readonly layout: AdmissionPolicyLayout;
   /** The mode each rendered control is bound in. */
   public readonly modes: Readonly<Record<string, AdmissionPolicyMode>>;
   public readonly policies: readonly RenderedAdmissionPolicy[];
@@ -190,6 +222,16 @@ export class CatalogueAdmissionPolicies extends Construct {
         this.mode,
         'not an admission policy mode',
         "use 'enforce' or 'dry-run'",
+      );
+    }
+    this.layout = props.layout ?? 'grouped';
+    if (this.layout !== 'grouped' && this.layout !== 'per-control') {
+      throw new BlueprintPropError(
+        this,
+        'layout',
+        this.layout,
+        'not an admission policy layout',
+        "use 'grouped' (one policy per target and mode) or 'per-control'",
       );
     }
     const today = props.evaluationDate ?? new Date().toISOString().slice(0, 10);
@@ -323,53 +365,91 @@ export class CatalogueAdmissionPolicies extends Construct {
       excepted.set(e.control, set);
     });
 
+    // One entry per bound control, in catalogue order; then the policies, one per group.
+    interface Entry {
+      readonly controlId: string;
+      readonly control: Control;
+      readonly rule: AdmissionCel;
+      readonly mode: AdmissionPolicyMode;
+      readonly exceptedNamespaces: readonly string[];
+    }
     const rendered: RenderedAdmissionPolicy[] = [];
+    const groups = new Map<string, Entry[]>();
     for (const controlId of ADMISSION_POLICY_CONTROLS.filter((c) => seenControls.has(c))) {
       const control = CATALOGUE.find((c) => c.id === controlId);
       if (!control) throw new Error(`hcb: control ${controlId} is not in the catalogue`);
-      const name = admissionPolicyName(controlId);
       const exceptedNamespaces = [...(excepted.get(controlId) ?? [])].sort();
       if (unbound.has(controlId)) {
-        rendered.push({ control: controlId, policyName: name, exceptedNamespaces, bound: false });
+        rendered.push({
+          control: controlId,
+          policyName: admissionPolicyName(controlId),
+          exceptedNamespaces,
+          bound: false,
+        });
         continue;
       }
       const rule = ADMISSION_RECORDS.get(controlId)!;
-      const labels = { [ADMISSION_CONTROL_LABEL]: controlId };
-      const annotations = {
-        [ADMISSION_CONTROL_LABEL]: controlId,
-        [ADMISSION_FRAMEWORKS_ANNOTATION]: frameworkAnnotation(control),
-      };
-      const message = `${controlId} (${frameworkText(control)}): ${control.title}: ${rule.detail}. Fix: ${remediationText(control.remediation)}`;
+      const mode = modes[controlId];
+      // A control whose binding leaves out namespaces of its own needs a binding of its own.
+      const key =
+        this.layout === 'per-control' || exceptedNamespaces.length > 0
+          ? `control ${controlId}`
+          : `group ${rule.target} ${mode}`;
+      groups.set(key, [...(groups.get(key) ?? []), { controlId, control, rule, mode, exceptedNamespaces }]);
+    }
+
+    for (const [key, entries] of groups) {
+      const first = entries[0];
+      const single = key.startsWith('control ');
+      const name = single
+        ? admissionPolicyName(first.controlId)
+        : admissionGroupPolicyName(first.rule.target, first.mode);
+      const ids = entries.map((e) => e.controlId);
+      const labels: Record<string, string> = single
+        ? { [ADMISSION_CONTROL_LABEL]: first.controlId }
+        : { [ADMISSION_GROUP_LABEL]: `${first.rule.target}-${first.mode}` };
+      const annotations: Record<string, string> = single
+        ? { [ADMISSION_CONTROL_LABEL]: first.controlId }
+        : { [ADMISSION_CONTROLS_ANNOTATION]: ids.join(' ') };
+      annotations[ADMISSION_FRAMEWORKS_ANNOTATION] = [
+        ...new Set(entries.flatMap((e) => frameworkAnnotation(e.control).split(' ').filter(Boolean))),
+      ].join(' ');
+      const usesVariables =
+        first.rule.target === 'workloads' && entries.some((e) => e.rule.expression.includes('variables.'));
+      const validations = entries.map((e) => ({
+        expression: e.rule.expression,
+        message: `${e.controlId} (${frameworkText(e.control)}): ${e.control.title}: ${e.rule.detail}. Fix: ${remediationText(e.control.remediation)}`,
+        reason: 'Forbidden',
+      }));
+      const idBase = single ? first.controlId : `${first.rule.target}-${first.mode}`;
       stampProvenance(
-        new ApiObject(this, `${controlId}-policy`, {
+        new ApiObject(this, `${idBase}-policy`, {
           apiVersion: 'admissionregistration.k8s.io/v1',
           kind: 'ValidatingAdmissionPolicy',
           metadata: { name, labels, annotations },
           spec: {
             failurePolicy: 'Fail',
-            matchConstraints: { resourceRules: MATCH_RESOURCE_RULES[rule.target].map((r) => ({ ...r })) },
-            ...(rule.target === 'workloads' && rule.expression.includes('variables.')
-              ? { variables: POD_SPEC_VARIABLES.map((v) => ({ ...v })) }
-              : {}),
-            validations: [{ expression: rule.expression, message, reason: 'Forbidden' }],
+            matchConstraints: { resourceRules: MATCH_RESOURCE_RULES[first.rule.target].map((r) => ({ ...r })) },
+            ...(usesVariables ? { variables: POD_SPEC_VARIABLES.map((v) => ({ ...v })) } : {}),
+            validations,
           },
         }),
       );
       stampProvenance(
-        new ApiObject(this, `${controlId}-binding`, {
+        new ApiObject(this, `${idBase}-binding`, {
           apiVersion: 'admissionregistration.k8s.io/v1',
           kind: 'ValidatingAdmissionPolicyBinding',
           metadata: { name, labels, annotations },
           spec: {
             policyName: name,
-            validationActions: modes[controlId] === 'enforce' ? ['Deny', 'Audit'] : ['Warn', 'Audit'],
+            validationActions: first.mode === 'enforce' ? ['Deny', 'Audit'] : ['Warn', 'Audit'],
             matchResources: {
               namespaceSelector: {
                 matchExpressions: [
                   {
                     key: 'kubernetes.io/metadata.name',
                     operator: 'NotIn',
-                    values: [...new Set([...system, ...exceptedNamespaces])].sort(),
+                    values: [...new Set([...system, ...first.exceptedNamespaces])].sort(),
                   },
                 ],
               },
@@ -377,8 +457,17 @@ export class CatalogueAdmissionPolicies extends Construct {
           },
         }),
       );
-      rendered.push({ control: controlId, policyName: name, exceptedNamespaces, bound: true });
+      for (const e of entries)
+        rendered.push({
+          control: e.controlId,
+          policyName: name,
+          exceptedNamespaces: e.exceptedNamespaces,
+          bound: true,
+        });
     }
+    // Report in catalogue order, whatever the grouping.
+    const order = new Map(ADMISSION_POLICY_CONTROLS.map((c, i) => [c, i]));
+    rendered.sort((a, b) => order.get(a.control)! - order.get(b.control)!);
     this.policies = rendered;
   }
 }

@@ -6,6 +6,7 @@ export { PodSecurityAdmission, type PodSecurityAdmissionProps, type PodSecurityL
 export { type ExemptionRecord, PodSecurityExemption, type PodSecurityExemptionKind } from './pod-security-exemption';
 export {
   ADMISSION_POLICY_CONTROLS,
+  type AdmissionPolicyLayout,
   type AdmissionPolicyMode,
   CatalogueAdmissionPolicies,
   type CatalogueAdmissionPoliciesProps,

@@ -6,7 +6,9 @@
  *
  *     admission denies the object by the control's policy  ⇔  the synth verdict is fail.
  *
- * Isolation: each policy is bound (validationActions Deny) by a test binding that selects only
+ * Isolation: the blueprint is rendered with one policy per control (admissionLayout 'per-control';
+ * the default layout holds the same validations in one policy per target and mode), and each
+ * policy is bound (validationActions Deny) by a test binding that selects only
  * objects labelled with that control, so a fixture written for one control is judged by that
  * control's policy alone. The objects keep their own namespace when it is `default` (the rules
  * about the default namespace), each other namespace is mapped to a fresh one per fixture
@@ -149,7 +151,10 @@ async function createNamespace(name: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  cluster = await startCluster('vapdiff', 47043);
+  // One policy per control, so that each control's validation can be bound alone. The default
+  // layout groups the same validations (unchanged: the unit test of the construct compares them
+  // one by one) into one policy per target and mode.
+  cluster = await startCluster('vapdiff', 47043, { admissionLayout: 'per-control' });
   const policies = cluster.blueprint.clusterObjects.filter((o: KubeObject) => o.kind === 'ValidatingAdmissionPolicy');
   expect(policies.map((p) => p.metadata!.name).sort()).toEqual(
     ADMISSION_POLICY_CONTROLS.map(admissionPolicyName).sort(),

@@ -6,7 +6,7 @@
  * otherwise be rejected.
  */
 import { Testing } from 'cdk8s';
-import { HardenedWorkload, Probe } from '../../constructs';
+import { ADMISSION_POLICY_CONTROLS, HardenedWorkload, Probe } from '../../constructs';
 import type { ControlException, KubeObject } from '../../policies/model';
 import { eventually, startCluster, TestCluster } from './support/cluster';
 
@@ -147,11 +147,20 @@ test('the applied policies type-check without warnings on the server', async () 
   // The type checker reports asynchronously in status.typeChecking.
   const list = await eventually('type-checking results of every policy', async () => {
     const l = await cluster.api.json<{ items: Obj[] }>(
-      '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies?labelSelector=hcb.dev%2Fcontrol',
+      '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies',
     );
     return l.items.every((p) => p.status?.typeChecking !== undefined) ? l : undefined;
   });
-  expect(list.items.length).toBeGreaterThanOrEqual(4);
+  // The default layout: one policy per target and mode, and its own for the control with a
+  // namespace exception; every admission control's validation exactly once.
+  expect(list.items.map((p) => p.metadata.name).sort()).toEqual([
+    'hcb-bindings-enforce',
+    'hcb-roles-enforce',
+    'hcb-workload-secrets-in-env',
+    'hcb-workloads-dry-run',
+    'hcb-workloads-enforce',
+  ]);
+  expect(list.items.flatMap((p) => p.spec.validations).length).toBe(ADMISSION_POLICY_CONTROLS.length);
   for (const p of list.items) {
     const warnings = (p.status?.typeChecking?.expressionWarnings ?? []) as Obj[];
     expect([p.metadata.name, warnings]).toEqual([p.metadata.name, []]);
@@ -267,4 +276,30 @@ test('a namespace excluded by an exception admits the otherwise rejected object,
   const port = await create(deployment('legacy-port', EXCEPTED, { ports: [{ containerPort: 8080, hostPort: 443 }] }));
   expect(port.status).toBe(403);
   expect(port.message).toMatch(/HCB-WORKLOAD-PRIVILEGED-HOST-PORTS|HCB-WORKLOAD-HOST-PORTS/);
+});
+
+test("a large compliant workload stays within the grouped policy's CEL cost budget", async () => {
+  // The API server gives each binding's evaluation one runtime cost budget (RuntimeCELCostBudget,
+  // k8s.io/apiserver pkg/apis/cel/config.go), which the validations of a grouped policy share.
+  // 100 containers with 100 environment variables and a port each must still be judged by the
+  // expressions, not refused for running out of budget.
+  const big = deployment('big', APPS);
+  const template = big.spec.template.spec;
+  const first = template.containers[0];
+  template.containers = Array.from({ length: 100 }, (_, i) => ({
+    ...first,
+    name: `c${i}`,
+    ports: [{ containerPort: 8080 + i }],
+    env: Array.from({ length: 100 }, (_, j) => ({ name: `V${j}`, value: `value-${i}-${j}` })),
+  }));
+  const ok = await create(big, true);
+  expect([ok.status, ok.message]).toEqual([201, '']);
+  // the same object with one violation in its last container is still refused by its control,
+  // one of the grouped policy's validations
+  template.containers[99] = { ...template.containers[99], ports: [{ containerPort: 8179, hostPort: 8179 }] };
+  const bad = await create(big, true);
+  expect(bad.status).toBe(403);
+  expect(bad.message).toContain('HCB-WORKLOAD-HOST-PORTS');
+  expect(bad.message).toContain('hcb-workloads-enforce');
+  expect(bad.message).not.toMatch(/cost|budget/i);
 });

@@ -201,9 +201,9 @@ test('pulumi up brings the control-plane host up over SSH and applies the baseli
     'hcb-default-deny',
   );
   const vaps = await api.json<{ items: Array<{ metadata: { name: string } }> }>(
-    '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies?labelSelector=hcb.dev%2Fcontrol',
+    '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies?labelSelector=hcb.dev%2Fcontrol-group',
   );
-  expect(vaps.items.map((i) => i.metadata.name)).toContain('hcb-workload-secrets-in-env');
+  expect(vaps.items.map((i) => i.metadata.name)).toContain('hcb-workloads-enforce');
 
   // hcb:serviceSubnet: the kubernetes Service has its first address; a process on the host reaches
   // it (the Service route, kube-proxy's DNAT) and the API server's certificate names it.

@@ -112,9 +112,9 @@ describe('pulumi up on the local stack', () => {
     // The catalogue's admission policies and their bindings were applied through the provider.
     for (const kind of ['validatingadmissionpolicies', 'validatingadmissionpolicybindings']) {
       const list = await api.json<{ items: Array<{ metadata: { name: string } }> }>(
-        `/apis/admissionregistration.k8s.io/v1/${kind}?labelSelector=hcb.dev%2Fcontrol`,
+        `/apis/admissionregistration.k8s.io/v1/${kind}?labelSelector=hcb.dev%2Fcontrol-group`,
       );
-      expect(list.items.map((i) => i.metadata.name)).toContain('hcb-workload-secrets-in-env');
+      expect(list.items.map((i) => i.metadata.name)).toContain('hcb-workloads-enforce');
     }
 
     // The state never holds the encryption key: only the token the stack materializes on the node.

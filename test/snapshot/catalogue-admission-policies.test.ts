@@ -38,4 +38,17 @@ describe('CatalogueAdmissionPolicies snapshot', () => {
       ),
     ).toMatchSnapshot();
   });
+
+  test('per-control layout, two controls', () => {
+    expect(
+      synthYaml(
+        (chart) =>
+          new CatalogueAdmissionPolicies(chart, 'admission', {
+            layout: 'per-control',
+            controls: ['HCB-WORKLOAD-PRIVILEGED', 'HCB-RBAC-NO-WILDCARDS'],
+            evaluationDate: '2026-06-01',
+          }),
+      ),
+    ).toMatchSnapshot();
+  });
 });

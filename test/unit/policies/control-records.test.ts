@@ -64,7 +64,9 @@ describe('control records: declared checkpoints are what runs', () => {
 
   it('declares admission exactly for the controls CatalogueAdmissionPolicies renders a policy for', () => {
     const chart = new Chart(new App(), 'c');
-    new CatalogueAdmissionPolicies(chart, 'admission', { evaluationDate: '2026-06-01' });
+    // One policy per control, so each is found by its label (the default layout holds the same
+    // validations grouped; test/unit/constructs/admission compares the two).
+    new CatalogueAdmissionPolicies(chart, 'admission', { evaluationDate: '2026-06-01', layout: 'per-control' });
     const rendered = chart
       .toJson()
       .filter((o: { kind: string }) => o.kind === 'ValidatingAdmissionPolicy')

@@ -16,7 +16,16 @@ import { Obj, ofKind, one, propError, synth } from '../helpers';
 
 const DATE = '2026-06-01';
 
+/** The per-control layout (one policy per control): the tests below that name policies by control. */
 function render(props: CatalogueAdmissionPoliciesProps = {}): Obj[] {
+  return synth(
+    (chart) =>
+      new CatalogueAdmissionPolicies(chart, 'admission', { evaluationDate: DATE, layout: 'per-control', ...props }),
+  );
+}
+
+/** The default layout (one policy per target and mode). */
+function renderGrouped(props: CatalogueAdmissionPoliciesProps = {}): Obj[] {
   return synth((chart) => new CatalogueAdmissionPolicies(chart, 'admission', { evaluationDate: DATE, ...props }));
 }
 
@@ -32,7 +41,7 @@ function excluded(objs: Obj[], control: string): string[] {
   return expr[0].values;
 }
 
-describe('CatalogueAdmissionPolicies', () => {
+describe('CatalogueAdmissionPolicies, per-control layout', () => {
   test('one policy and one binding per control, named, labelled and worded from the catalogue', () => {
     const objs = render();
     expect(ofKind(objs, 'ValidatingAdmissionPolicy')).toHaveLength(ADMISSION_POLICY_CONTROLS.length);
@@ -243,6 +252,7 @@ describe('CatalogueAdmissionPolicies', () => {
     );
     expect(propError(() => render({ controls: [] })).prop).toBe('controls');
     expect(propError(() => render({ mode: 'audit' as never })).prop).toBe('mode');
+    expect(propError(() => render({ layout: 'one' as never })).prop).toBe('layout');
     expect(propError(() => render({ evaluationDate: '1/6/2026' })).prop).toBe('evaluationDate');
     expect(propError(() => render({ systemNamespaces: ['kube-system', 'default'] })).prop).toBe('systemNamespaces[1]');
     expect(propError(() => render({ systemNamespaces: ['Kube System'] })).prop).toBe('systemNamespaces[0]');
@@ -253,6 +263,129 @@ describe('CatalogueAdmissionPolicies', () => {
     );
     expect(bad.prop).toBe('exceptions[0]');
     expect(bad.message).toMatch(/not a control of the catalogue/);
+  });
+});
+
+describe('CatalogueAdmissionPolicies, grouped layout (the default)', () => {
+  const GROUPS = ['hcb-workloads-enforce', 'hcb-workloads-dry-run', 'hcb-roles-enforce', 'hcb-bindings-enforce'];
+
+  test('one policy and binding per target and mode, listing its controls in catalogue order', () => {
+    const objs = renderGrouped();
+    expect(ofKind(objs, 'ValidatingAdmissionPolicy').map((p) => p.metadata.name)).toEqual(GROUPS);
+    expect(ofKind(objs, 'ValidatingAdmissionPolicyBinding').map((p) => p.metadata.name)).toEqual(GROUPS);
+    const listed = GROUPS.flatMap((name) => {
+      const p = one(objs, 'ValidatingAdmissionPolicy', name);
+      const b = one(objs, 'ValidatingAdmissionPolicyBinding', name);
+      const ids: string[] = p.metadata.annotations['hcb.dev/controls'].split(' ');
+      expect(b.metadata.annotations['hcb.dev/controls']).toBe(ids.join(' '));
+      expect(p.metadata.labels['hcb.dev/control-group']).toBe(name.replace(/^hcb-/, ''));
+      expect(p.metadata.labels['hcb.dev/control']).toBeUndefined();
+      expect(b.spec.policyName).toBe(name);
+      expect(b.spec.validationActions).toEqual(name.endsWith('-dry-run') ? ['Warn', 'Audit'] : ['Deny', 'Audit']);
+      // one validation per control, each message naming its control
+      expect(p.spec.validations.map((v: Obj) => v.message.split(' ')[0])).toEqual(ids);
+      const frameworks: string[] = p.metadata.annotations['hcb.dev/frameworks'].split(' ');
+      for (const id of ids)
+        for (const f of CATALOGUE.find((c) => c.id === id)!.frameworks.stig ?? [])
+          expect(frameworks).toContain(`stig:${f}`);
+      return ids;
+    });
+    // every control exactly once, in catalogue order within each group
+    expect([...listed].sort()).toEqual([...ADMISSION_POLICY_CONTROLS].sort());
+    expect(
+      one(objs, 'ValidatingAdmissionPolicy', 'hcb-workloads-dry-run').metadata.annotations['hcb.dev/controls'],
+    ).toBe('HCB-WORKLOAD-IMAGE-DIGEST');
+  });
+
+  test("each control's validation, match, variables, failure policy, actions and namespaces are those of its own policy", () => {
+    const check = (props: CatalogueAdmissionPoliciesProps): void => {
+      const grouped = renderGrouped(props);
+      const single = render(props);
+      const c = new CatalogueAdmissionPolicies(new Chart(new App(), 'c'), 'a', { evaluationDate: DATE, ...props });
+      for (const r of c.policies.filter((x) => x.bound)) {
+        const own = one(single, 'ValidatingAdmissionPolicy', admissionPolicyName(r.control));
+        const ownBinding = one(single, 'ValidatingAdmissionPolicyBinding', admissionPolicyName(r.control));
+        const p = one(grouped, 'ValidatingAdmissionPolicy', r.policyName);
+        const b = one(grouped, 'ValidatingAdmissionPolicyBinding', r.policyName);
+        const v = (p.spec.validations as Obj[]).filter((x) => x.message.startsWith(`${r.control} (`));
+        expect([r.control, v]).toEqual([r.control, own.spec.validations]);
+        expect(p.spec.matchConstraints).toEqual(own.spec.matchConstraints);
+        expect(p.spec.failurePolicy).toBe('Fail');
+        if (own.spec.variables) expect(p.spec.variables).toEqual(own.spec.variables);
+        expect([r.control, b.spec.validationActions]).toEqual([r.control, ownBinding.spec.validationActions]);
+        expect(b.spec.matchResources).toEqual(ownBinding.spec.matchResources);
+      }
+    };
+    check({});
+    check({
+      mode: 'dry-run',
+      modes: { 'HCB-WORKLOAD-PRIVILEGED': 'enforce', 'HCB-RBAC-BROAD-GROUP-BINDINGS': 'enforce' },
+    });
+    check({
+      exceptions: [
+        exception('HCB-WORKLOAD-SECRETS-IN-ENV', { namespace: 'legacy' }),
+        exception('HCB-WORKLOAD-PRIVILEGED', { namespace: 'legacy' }),
+        exception('HCB-WORKLOAD-NO-DASHBOARD', {}),
+      ],
+    });
+  });
+
+  test('a control with a namespace exception keeps a policy of its own; an unbound one is in no group', () => {
+    const props: CatalogueAdmissionPoliciesProps = {
+      exceptions: [
+        exception('HCB-WORKLOAD-SECRETS-IN-ENV', { namespace: 'legacy' }),
+        exception('HCB-WORKLOAD-NO-DASHBOARD', {}),
+      ],
+    };
+    const objs = renderGrouped(props);
+    expect(ofKind(objs, 'ValidatingAdmissionPolicy').map((p) => p.metadata.name)).toEqual([
+      'hcb-workloads-enforce',
+      'hcb-workloads-dry-run',
+      'hcb-workload-secrets-in-env',
+      'hcb-roles-enforce',
+      'hcb-bindings-enforce',
+    ]);
+    const own = one(objs, 'ValidatingAdmissionPolicy', 'hcb-workload-secrets-in-env');
+    expect(own.metadata.labels['hcb.dev/control']).toBe('HCB-WORKLOAD-SECRETS-IN-ENV');
+    expect(own.spec.validations).toHaveLength(1);
+    const b = one(objs, 'ValidatingAdmissionPolicyBinding', 'hcb-workload-secrets-in-env');
+    expect(b.spec.matchResources.namespaceSelector.matchExpressions[0].values).toContain('legacy');
+    const group = one(objs, 'ValidatingAdmissionPolicy', 'hcb-workloads-enforce');
+    const ids: string[] = group.metadata.annotations['hcb.dev/controls'].split(' ');
+    expect(ids).not.toContain('HCB-WORKLOAD-SECRETS-IN-ENV');
+    expect(ids).not.toContain('HCB-WORKLOAD-NO-DASHBOARD');
+    expect(
+      one(objs, 'ValidatingAdmissionPolicyBinding', 'hcb-workloads-enforce').spec.matchResources.namespaceSelector
+        .matchExpressions[0].values,
+    ).toEqual([...ADMISSION_SYSTEM_NAMESPACES]);
+    const c = new CatalogueAdmissionPolicies(new Chart(new App(), 'c'), 'a', { evaluationDate: DATE, ...props });
+    expect(c.layout).toBe('grouped');
+    expect(c.policies.map((p) => p.control)).toEqual([...ADMISSION_POLICY_CONTROLS]);
+    expect(c.policies.find((p) => p.control === 'HCB-WORKLOAD-SECRETS-IN-ENV')?.policyName).toBe(
+      'hcb-workload-secrets-in-env',
+    );
+    expect(c.policies.find((p) => p.control === 'HCB-WORKLOAD-PRIVILEGED')?.policyName).toBe('hcb-workloads-enforce');
+    expect(c.policies.find((p) => p.control === 'HCB-WORKLOAD-NO-DASHBOARD')?.bound).toBe(false);
+  });
+
+  test("a control switched to dry-run moves to its target's dry-run group; a subset renders only its groups", () => {
+    const objs = renderGrouped({
+      modes: { 'HCB-WORKLOAD-PROBES': 'dry-run', 'HCB-RBAC-BROAD-GROUP-BINDINGS': 'dry-run' },
+    });
+    expect(ofKind(objs, 'ValidatingAdmissionPolicy').map((p) => p.metadata.name)).toEqual([
+      'hcb-workloads-enforce',
+      'hcb-workloads-dry-run',
+      'hcb-roles-enforce',
+      'hcb-bindings-enforce',
+      'hcb-bindings-dry-run',
+    ]);
+    const dry = one(objs, 'ValidatingAdmissionPolicy', 'hcb-workloads-dry-run').metadata.annotations[
+      'hcb.dev/controls'
+    ];
+    expect(dry.split(' ').sort()).toEqual(['HCB-WORKLOAD-IMAGE-DIGEST', 'HCB-WORKLOAD-PROBES']);
+    expect(renderGrouped({ controls: ['HCB-WORKLOAD-PRIVILEGED'] }).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(
+      ['ValidatingAdmissionPolicy/hcb-workloads-enforce', 'ValidatingAdmissionPolicyBinding/hcb-workloads-enforce'],
+    );
   });
 });
 
@@ -273,7 +406,17 @@ describe('in the blueprint', () => {
       exceptions: [exception('HCB-WORKLOAD-SECRETS-IN-ENV', { namespace: 'team-a' }, '2999-12-31')],
     });
     const policies = b.clusterObjects.filter((o) => o.kind === 'ValidatingAdmissionPolicy');
-    expect(policies.map((o) => o.metadata?.name)).toEqual(ADMISSION_POLICY_CONTROLS.map(admissionPolicyName));
+    expect(policies.map((o) => o.metadata?.name)).toEqual([
+      'hcb-workloads-enforce',
+      'hcb-workloads-dry-run',
+      'hcb-workload-secrets-in-env',
+      'hcb-roles-enforce',
+      'hcb-bindings-enforce',
+    ]);
+    const perControl = synthesizeBlueprint({ local, admissionLayout: 'per-control' });
+    expect(
+      perControl.clusterObjects.filter((o) => o.kind === 'ValidatingAdmissionPolicy').map((o) => o.metadata?.name),
+    ).toEqual(ADMISSION_POLICY_CONTROLS.map(admissionPolicyName));
     const binding = b.clusterObjects.find(
       (o) => o.kind === 'ValidatingAdmissionPolicyBinding' && o.metadata?.name === 'hcb-workload-secrets-in-env',
     ) as Obj;
