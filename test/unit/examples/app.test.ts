@@ -5,6 +5,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parseAllDocuments } from 'yaml';
+import { buildAndPack } from './pack';
 
 // Build, pack and an npm install: minutes on a loaded 2-core machine; bounded.
 jest.setTimeout(900_000);
@@ -31,9 +32,7 @@ describe('examples/app consumes the packed package', () => {
 
   beforeAll(() => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hcb-example-'));
-    run('npm', ['run', 'build'], ROOT);
-    const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', tmp], ROOT));
-    const tarball: string = packed[0].filename;
+    const tarball = path.basename(buildAndPack(ROOT, tmp));
     expect(fs.existsSync(path.join(tmp, tarball))).toBe(true);
 
     appDir = path.join(tmp, 'examples', 'app');

@@ -8,6 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { builtinModules } from 'module';
 import { parseAllDocuments } from 'yaml';
+import { buildAndPack } from './pack';
 import { readmeExampleSource } from './readme-example';
 
 // Build, pack and three npm installs: minutes on a loaded 2-core machine; bounded.
@@ -67,9 +68,7 @@ let tarball: string;
 
 beforeAll(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hcb-scratch-'));
-  run('npm', ['run', 'build'], ROOT);
-  const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', tmp], ROOT));
-  tarball = path.join(tmp, packed[0].filename as string);
+  tarball = buildAndPack(ROOT, tmp);
 });
 
 afterAll(() => {
