@@ -4,8 +4,12 @@
  * stacks/local/control-plane.ts, on loopback ports 47600-47605), 1,000 objects created per run with
  * bounded concurrency, with and without the policies installed.
  *
- * Per repetition one run without and one with the policies, in alternating order (ABBA) so that a
- * drift of the machine's load or of etcd's size hits both alike. Each run creates its objects in
+ * Per repetition one run without the policies, one with them as the blueprint renders them (the
+ * grouped layout: one policy per target and mode) and one with one policy per control
+ * (admissionLayout 'per-control', the layout before grouping), in an order reversed every other
+ * repetition so that a drift of the machine's load or of etcd's size hits all alike. Then, per
+ * repetition, a sequential pair (one request in flight; without and with the grouped policies) that
+ * measures the latency a request gains without queueing behind others. Each run creates its objects in
  * a namespace of its own: half Deployments with 0 replicas, half suspended CronJobs, all compliant
  * with every policy (so each request passes through every matching policy's CEL and is admitted).
  * Latency is the client's view of one POST (request written to response read) over a keep-alive
@@ -40,11 +44,20 @@ export interface AdmissionOptions {
   objects?: number;
   concurrency?: number;
   repetitions?: number;
+  /** Also measure one policy per control (admissionLayout 'per-control'). @default true */
+  perControl?: boolean;
+  /** Objects per sequential run (one request in flight), 0 for none. @default 500 */
+  sequentialObjects?: number;
   log?: (line: string) => void;
 }
 
+/** 'with': the blueprint's policies (grouped layout); 'per-control': one policy per control. */
+export type AdmissionMode = 'without' | 'with' | 'per-control';
+
 export interface AdmissionRun {
-  mode: 'without' | 'with';
+  mode: AdmissionMode;
+  /** Requests in flight (absent in older results: the result's concurrency). */
+  concurrency?: number;
   repetition: number;
   objects: number;
   errors: number;
@@ -116,7 +129,11 @@ export interface AdmissionResult {
   serverVersion: string;
   policies: number;
   bindings: number;
+  /** Policies in the per-control layout (absent when that mode was not measured). */
+  perControlPolicies?: number;
   objects: number;
+  /** Objects per sequential run (one request in flight); absent when none ran. */
+  sequentialObjects?: number;
   concurrency: number;
   repetitions: number;
   runs: AdmissionRun[];
@@ -318,20 +335,30 @@ export async function runAdmissionBench(opts: AdmissionOptions = {}): Promise<Ad
   const log = opts.log ?? ((l: string) => process.stderr.write(`admission: ${l}\n`));
   const loadAtStart = os.loadavg();
   const p = ADMISSION_BASE_PORT;
-  const blueprint = synthesizeBlueprint({
-    local: {
-      apiServerPort: p,
-      etcdClientPort: p + 1,
-      etcdPeerPort: p + 2,
-      etcdMetricsPort: p + 3,
-      controllerManagerPort: p + 4,
-      schedulerPort: p + 5,
-    },
-  });
-  const admission = blueprint.clusterObjects.filter((o: KubeObject) => ADMISSION_PATH[o.kind ?? '']);
-  const policies = admission.filter((o) => o.kind === 'ValidatingAdmissionPolicy');
-  const bindings = admission.filter((o) => o.kind === 'ValidatingAdmissionPolicyBinding');
+  const local = {
+    apiServerPort: p,
+    etcdClientPort: p + 1,
+    etcdPeerPort: p + 2,
+    etcdMetricsPort: p + 3,
+    controllerManagerPort: p + 4,
+    schedulerPort: p + 5,
+  };
+  const blueprint = synthesizeBlueprint({ local });
+  const admissionOf = (objects: KubeObject[]) => {
+    const a = objects.filter((o: KubeObject) => ADMISSION_PATH[o.kind ?? '']);
+    return {
+      policies: a.filter((o) => o.kind === 'ValidatingAdmissionPolicy'),
+      bindings: a.filter((o) => o.kind === 'ValidatingAdmissionPolicyBinding'),
+    };
+  };
+  const sets: Record<'with' | 'per-control', { policies: KubeObject[]; bindings: KubeObject[] }> = {
+    with: admissionOf(blueprint.clusterObjects),
+    'per-control': admissionOf(synthesizeBlueprint({ local, admissionLayout: 'per-control' }).clusterObjects),
+  };
+  const { policies, bindings } = sets.with;
   if (policies.length === 0) throw new Error('the blueprint renders no ValidatingAdmissionPolicy');
+  const modes: AdmissionMode[] = opts.perControl === false ? ['without', 'with'] : ['without', 'with', 'per-control'];
+  const sequential = opts.sequentialObjects ?? 500;
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hcb-bench-admission-'));
   const cpLog: string[] = [];
   const cp = new LocalControlPlane({
@@ -379,8 +406,8 @@ export async function runAdmissionBench(opts: AdmissionOptions = {}): Promise<Ad
     violating.spec.template.spec.containers[0].securityContext = { privileged: true };
     const probe = async (): Promise<number> =>
       (await c.request('POST', `/apis/apps/v1/namespaces/${probeNs}/deployments?dryRun=All`, violating)).status;
-    const install = async (): Promise<void> => {
-      for (const o of [...policies, ...bindings]) {
+    const install = async (set: 'with' | 'per-control'): Promise<void> => {
+      for (const o of [...sets[set].policies, ...sets[set].bindings]) {
         const r = await c.request(
           'PATCH',
           `${ADMISSION_PATH[o.kind!]}/${o.metadata!.name}?fieldManager=hcb-bench&force=true`,
@@ -392,8 +419,8 @@ export async function runAdmissionBench(opts: AdmissionOptions = {}): Promise<Ad
       }
       await until('the policies to refuse a privileged Deployment', async () => (await probe()) === 403, 120_000);
     };
-    const remove = async (): Promise<void> => {
-      for (const o of [...bindings, ...policies]) {
+    const remove = async (set: 'with' | 'per-control'): Promise<void> => {
+      for (const o of [...sets[set].bindings, ...sets[set].policies]) {
         const r = await c.request('DELETE', `${ADMISSION_PATH[o.kind!]}/${o.metadata!.name}`);
         if (r.status !== 200 && r.status !== 202 && r.status !== 404)
           throw new Error(`delete ${o.kind} ${o.metadata!.name}: HTTP ${r.status}`);
@@ -415,42 +442,48 @@ export async function runAdmissionBench(opts: AdmissionOptions = {}): Promise<Ad
     log('warm-up: 200 objects');
     await createAll(c, 'bench-warmup', 200, concurrency);
     const runs: AdmissionRun[] = [];
-    let installed = false;
-    for (let rep = 0; rep < reps; rep++) {
-      const order: Array<'without' | 'with'> = rep % 2 === 0 ? ['without', 'with'] : ['with', 'without'];
-      for (const mode of order) {
-        if (mode === 'with' && !installed) {
-          await install();
-          installed = true;
-        } else if (mode === 'without' && installed) {
-          await remove();
-          installed = false;
-        }
-        const name = `bench-${mode}-${rep}`;
-        await ns(name);
-        const before = await metrics();
-        const r = await createAll(c, name, n, concurrency);
-        const after = await metrics();
-        const profile = before && after ? profileOf(before, after) : undefined;
+    let installed: 'without' | 'with' | 'per-control' = 'without';
+    const switchTo = async (mode: AdmissionMode): Promise<void> => {
+      if (installed === mode) return;
+      if (installed !== 'without') await remove(installed);
+      if (mode !== 'without') await install(mode);
+      installed = mode;
+    };
+    const measure = async (mode: AdmissionMode, rep: number, objects: number, inFlight: number): Promise<void> => {
+      await switchTo(mode);
+      const name = `bench-${mode}-${inFlight}-${rep}`;
+      await ns(name);
+      const before = await metrics();
+      const r = await createAll(c, name, objects, inFlight);
+      const after = await metrics();
+      const profile = before && after ? profileOf(before, after) : undefined;
+      log(
+        `rep ${rep + 1} ${mode} policies, ${inFlight} in flight: p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, ${r.errors} errors, ${(r.wallMs / 1000).toFixed(1)} s`,
+      );
+      if (profile)
         log(
-          `rep ${rep + 1} ${mode} policies: p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, ${r.errors} errors, ${(r.wallMs / 1000).toFixed(1)} s`,
+          `  API server CPU ${profile.apiserverCpuS.toFixed(1)} s; ValidatingAdmissionPolicy plugin ${(profile.plugins['ValidatingAdmissionPolicy/validate']?.sumMs ?? 0).toFixed(0)} ms over ${profile.plugins['ValidatingAdmissionPolicy/validate']?.count ?? 0} calls; policy expressions ${Object.values(
+            profile.policies,
+          )
+            .reduce((t, x) => t + x.sumMs, 0)
+            .toFixed(0)} ms`,
         );
-        if (profile)
-          log(
-            `  API server CPU ${profile.apiserverCpuS.toFixed(1)} s; ValidatingAdmissionPolicy plugin ${(profile.plugins['ValidatingAdmissionPolicy/validate']?.sumMs ?? 0).toFixed(0)} ms over ${profile.plugins['ValidatingAdmissionPolicy/validate']?.count ?? 0} calls; policy expressions ${Object.values(
-              profile.policies,
-            )
-              .reduce((t, x) => t + x.sumMs, 0)
-              .toFixed(0)} ms`,
-          );
-        runs.push({ mode, repetition: rep, ...r, ...(profile ? { profile } : {}) });
-      }
+      runs.push({ mode, concurrency: inFlight, repetition: rep, ...r, ...(profile ? { profile } : {}) });
+    };
+    for (let rep = 0; rep < reps; rep++) {
+      const order = rep % 2 === 0 ? modes : [...modes].reverse();
+      for (const mode of order) await measure(mode, rep, n, concurrency);
+      if (sequential > 0)
+        for (const mode of rep % 2 === 0 ? (['with', 'without'] as const) : (['without', 'with'] as const))
+          await measure(mode, rep, sequential, 1);
     }
     return {
       serverVersion: info.serverVersion,
       policies: policies.length,
       bindings: bindings.length,
+      ...(modes.includes('per-control') ? { perControlPolicies: sets['per-control'].policies.length } : {}),
       objects: n,
+      ...(sequential > 0 ? { sequentialObjects: sequential } : {}),
       concurrency,
       repetitions: reps,
       runs,
@@ -468,6 +501,8 @@ if (require.main === module) {
   runAdmissionBench({
     repetitions: Number(process.env.HCB_BENCH_ADMISSION_REPS ?? 5),
     objects: Number(process.env.HCB_BENCH_ADMISSION_OBJECTS ?? 1000),
+    perControl: process.env.HCB_BENCH_ADMISSION_PER_CONTROL !== '0',
+    sequentialObjects: Number(process.env.HCB_BENCH_ADMISSION_SEQUENTIAL ?? 500),
   })
     .then((r) => process.stdout.write(`${JSON.stringify(r)}\n`))
     .catch((e: unknown) => {

@@ -337,6 +337,93 @@ export const PEER_MAP: Record<string, Record<string, { controls: string[]; names
   },
   // Trivy's Kubernetes checks (trivy-checks checks/kubernetes/*.rego, read for what each flags).
   trivy: {
+    // Control-plane flags of the static pod manifests (trivy-checks checks/kubernetes/cisbenchmarks).
+    'KCV-0001': { controls: ['HCB-APISERVER-ANONYMOUS-AUTH'] },
+    'KCV-0002': { controls: ['HCB-APISERVER-STATIC-TOKEN-FILE'] },
+    'KCV-0003': {
+      controls: [],
+      reason:
+        'CIS 1.2.3 is Manual (kube-bench cis-1.10 master.yaml) and none of the four requirement documents this product answers to asks for DenyServiceExternalIPs',
+    },
+    'KCV-0004': {
+      controls: [],
+      reason:
+        'kube-apiserver 1.36 has no --kubelet-https flag (k8s.io/kubernetes pkg/kubeapiserver/options): it reaches kubelets over HTTPS only',
+    },
+    'KCV-0005': { controls: ['HCB-APISERVER-KUBELET-CLIENT-CERT'] },
+    'KCV-0006': { controls: ['HCB-APISERVER-KUBELET-CA'] },
+    'KCV-0007': { controls: ['HCB-APISERVER-AUTHORIZATION-MODE'] },
+    'KCV-0008': { controls: ['HCB-APISERVER-AUTHORIZATION-MODE'] },
+    'KCV-0009': { controls: ['HCB-APISERVER-AUTHORIZATION-MODE'] },
+    'KCV-0010': {
+      controls: [],
+      reason:
+        'CIS 1.2.9 is Manual (kube-bench cis-1.10 master.yaml) and none of the four requirement documents this product answers to asks for EventRateLimit; the blueprint enables it in its standard and high profiles',
+    },
+    'KCV-0011': { controls: ['HCB-APISERVER-NO-ALWAYS-ADMIT'] },
+    'KCV-0012': {
+      controls: [],
+      reason:
+        'CIS 1.2.11 is Manual (kube-bench cis-1.10 master.yaml) and none of the four requirement documents this product answers to asks for AlwaysPullImages; the blueprint enables it in its high profile',
+    },
+    'KCV-0013': {
+      controls: ['HCB-POD-SECURITY-ADMISSION-ENABLED'],
+      reason: 'SecurityContextDeny no longer exists in kube-apiserver 1.36; Pod Security admission replaces it',
+    },
+    'KCV-0014': {
+      controls: [],
+      reason:
+        'on by default in kube-apiserver; the plugins the requirements name (NodeRestriction, PodSecurity, ValidatingAdmissionWebhook) are checked not to be disabled, ServiceAccount is not',
+    },
+    'KCV-0015': {
+      controls: [],
+      reason:
+        'on by default in kube-apiserver; the plugins the requirements name (NodeRestriction, PodSecurity, ValidatingAdmissionWebhook) are checked not to be disabled, NamespaceLifecycle is not',
+    },
+    'KCV-0016': { controls: ['HCB-APISERVER-NODE-RESTRICTION'] },
+    'KCV-0017': { controls: ['HCB-APISERVER-SECURE-PORT'] },
+    'KCV-0018': { controls: ['HCB-APISERVER-PROFILING'] },
+    'KCV-0019': { controls: ['HCB-APISERVER-AUDIT-LOG-DESTINATION'] },
+    'KCV-0020': { controls: ['HCB-APISERVER-AUDIT-LOG-MAXAGE'] },
+    'KCV-0021': { controls: ['HCB-APISERVER-AUDIT-LOG-MAXBACKUP'] },
+    'KCV-0022': { controls: ['HCB-APISERVER-AUDIT-LOG-MAXSIZE'] },
+    'KCV-0024': {
+      controls: [],
+      reason:
+        'true by default (pkg/kubeapiserver/options/authentication.go); no control of ours refuses an explicit --service-account-lookup=false, which no requirement document names',
+    },
+    'KCV-0025': {
+      controls: [],
+      reason:
+        "no control of ours (no requirement document names the API server's --service-account-key-file; kubeadm sets it)",
+    },
+    'KCV-0026': { controls: ['HCB-APISERVER-ETCD-TLS'] },
+    'KCV-0027': { controls: ['HCB-APISERVER-SERVING-CERT'] },
+    'KCV-0028': { controls: ['HCB-APISERVER-CLIENT-CA'] },
+    'KCV-0029': { controls: ['HCB-APISERVER-ETCD-TLS'] },
+    'KCV-0030': { controls: ['HCB-APISERVER-ENCRYPTION-CONFIG'] },
+    'KCV-0033': {
+      controls: [],
+      reason:
+        'CIS 1.3.1 is Manual (kube-bench cis-1.10 master.yaml) and none of the four requirement documents this product answers to asks for a terminated-pod GC threshold',
+    },
+    'KCV-0034': { controls: ['HCB-CONTROLLER-MANAGER-PROFILING'] },
+    'KCV-0035': { controls: ['HCB-CONTROLLER-MANAGER-SA-CREDENTIALS'] },
+    'KCV-0036': { controls: ['HCB-CONTROLLER-MANAGER-SA-KEY'] },
+    'KCV-0037': { controls: ['HCB-CONTROLLER-MANAGER-ROOT-CA'] },
+    'KCV-0038': {
+      controls: ['HCB-KUBELET-CERT-ROTATION'],
+      reason: 'we check serving-certificate rotation at the kubelet, where it takes effect',
+    },
+    'KCV-0039': { controls: ['HCB-CONTROLLER-MANAGER-BIND-ADDRESS'] },
+    'KCV-0040': { controls: ['HCB-SCHEDULER-PROFILING'] },
+    'KCV-0041': { controls: ['HCB-SCHEDULER-BIND-ADDRESS'] },
+    'KCV-0042': { controls: ['HCB-ETCD-SERVER-TLS'] },
+    'KCV-0043': { controls: ['HCB-ETCD-CLIENT-CERT-AUTH'] },
+    'KCV-0044': { controls: ['HCB-ETCD-AUTO-TLS'] },
+    'KCV-0045': { controls: ['HCB-ETCD-PEER-TLS'] },
+    'KCV-0046': { controls: ['HCB-ETCD-PEER-CLIENT-CERT-AUTH'] },
+    'KCV-0047': { controls: ['HCB-ETCD-PEER-AUTO-TLS'] },
     'KSV-0001': { controls: ['HCB-WORKLOAD-PRIVILEGE-ESCALATION'] },
     'KSV-0002': {
       controls: [],
