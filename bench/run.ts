@@ -80,8 +80,10 @@ for (const part of [...ONLY, ...SKIP]) {
     );
 }
 const ADMISSION_REPS = Number(process.env.HCB_BENCH_ADMISSION_REPS ?? (QUICK ? 2 : 5));
-const PULUMI_SIZES = QUICK ? [10, 50] : (process.env.HCB_BENCH_PULUMI_SIZES ?? '50,200').split(',').map(Number);
+const PULUMI_SIZES = QUICK ? [10, 50] : (process.env.HCB_BENCH_PULUMI_SIZES ?? '50,500').split(',').map(Number);
 const PULUMI_REPS = Number(process.env.HCB_BENCH_PULUMI_REPS ?? (QUICK ? 1 : 2));
+/** Repetitions at 500 namespaces and more (of ConfigGroup only): most of an hour each on 2 cores. */
+const PULUMI_LARGE_REPS = Number(process.env.HCB_BENCH_PULUMI_LARGE_REPS ?? 1);
 /** With --only and one part: the JSON that bench/admission.ts or bench/pulumi.ts printed, instead of measuring again. */
 const FROM_JSON = listArg('--from-json')[0];
 const TARGETS_HEADING = '## Targets (issue 13)';
@@ -260,7 +262,12 @@ async function onlyParts(): Promise<void> {
     log(`pulumi at ${PULUMI_SIZES.join(', ')} namespaces`);
     const r = FROM_JSON
       ? (JSON.parse(fs.readFileSync(FROM_JSON, 'utf8')) as PulumiResult)
-      : await runPulumiBench({ sizes: PULUMI_SIZES, repetitions: PULUMI_REPS, log: (l) => log(`pulumi: ${l}`) });
+      : await runPulumiBench({
+          sizes: PULUMI_SIZES,
+          repetitions: PULUMI_REPS,
+          largeRepetitions: PULUMI_LARGE_REPS,
+          log: (l) => log(`pulumi: ${l}`),
+        });
     fs.writeFileSync(path.join(os.tmpdir(), 'hcb-bench-pulumi.json'), JSON.stringify(r));
     spliceSection(OUT, PULUMI_HEADING, pulumiSection(r, date), TARGETS_HEADING, pulumiTarget(r));
   }
@@ -586,6 +593,7 @@ async function main(): Promise<void> {
       pulumiRuns = await runPulumiBench({
         sizes: PULUMI_SIZES,
         repetitions: PULUMI_REPS,
+        largeRepetitions: PULUMI_LARGE_REPS,
         log: (l) => log(`pulumi: ${l}`),
       });
     }

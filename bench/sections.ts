@@ -277,11 +277,13 @@ const STEP_NAMES: Record<PulumiStep['step'], string> = {
 export function pulumiSection(r: PulumiResult, date: string): string[] {
   const L: string[] = [PULUMI_HEADING, ''];
   const sizes = [...new Set(r.runs.map((x) => x.namespaces))].sort((a, b) => a - b);
-  const reps = Math.max(...r.runs.map((x) => x.repetition + 1));
+  const repsAt = (n: number): number =>
+    Math.max(...r.runs.filter((x) => x.namespaces === n).map((x) => x.repetition + 1));
+  const repText = sizes.map((n) => `${repsAt(n)} at ${n}`).join(', ');
   L.push(
     `bench/pulumi.ts on ${date}: the project's own program (stacks/index.ts, Pulumi ${r.pulumiVersion}, Kubernetes provider ${r.providerVersion}) on the local target with hcb:node false ` +
       '(control plane only, on loopback ports 47620-47625), N hardened namespaces in hcb:namespaces, in a throwaway copy of the project with its own Pulumi home and file backend. ' +
-      `Each run starts from an empty stack: preview, up, preview and up with nothing to change, destroy (which also stops and purges the control plane). ${reps} repetition${reps > 1 ? 's' : ''} per size; ` +
+      `Each run starts from an empty stack: preview, up, preview and up with nothing to change, destroy (which also stops and purges the control plane). repetitions per size: ${repText} (a run at 500 namespaces and more takes most of an hour on 2 cores, so it runs once and with the product's hand-off only); ` +
       'wall and CPU (pulumi and every process it waits for: the Node.js program, the provider) from /usr/bin/time. ms/resource = wall / Kubernetes objects in the stack. ' +
       'The up times include starting the control plane (a few seconds of each, the same for every N).',
     '',
