@@ -283,7 +283,7 @@ export function pulumiSection(r: PulumiResult, date: string): string[] {
   L.push(
     `bench/pulumi.ts on ${date}: the project's own program (stacks/index.ts, Pulumi ${r.pulumiVersion}, Kubernetes provider ${r.providerVersion}) on the local target with hcb:node false ` +
       '(control plane only, on loopback ports 47620-47625), N hardened namespaces in hcb:namespaces, in a throwaway copy of the project with its own Pulumi home and file backend. ' +
-      `Each run starts from an empty stack: preview, up, preview and up with nothing to change, destroy (which also stops and purges the control plane). repetitions per size: ${repText} (a run at 500 namespaces and more takes most of an hour on 2 cores, so it runs once and with the product's hand-off only); ` +
+      `Each run starts from an empty stack: preview, up, preview and up with nothing to change, destroy (which also stops and purges the control plane). repetitions per size: ${repText} (a run at 500 namespaces and more takes most of an hour on 2 cores, so it runs once, with the product's hand-off only, and stops after the no-change preview: the no-change up and destroy, each about as long as up at 50 namespaces, are left out there); ` +
       'wall and CPU (pulumi and every process it waits for: the Node.js program, the provider) from /usr/bin/time. ms/resource = wall / Kubernetes objects in the stack. ' +
       'The up times include starting the control plane (a few seconds of each, the same for every N).',
     '',
