@@ -67,6 +67,8 @@ const SYNTH_REPS = (n: number): number => (QUICK ? 1 : n >= 5000 ? 3 : 5);
 const ALT_DIR = process.env.HCB_BENCH_ALT;
 const TIME = '/usr/bin/time';
 const PEER_TIMEOUT_MS = 15 * 60 * 1000;
+/** Whether a peer runs on a corpus of this many objects (0: not yet known, a small fixed corpus). */
+const peerRuns = (peer: Peer, objects: number): boolean => peer.maxObjects === undefined || objects <= peer.maxObjects;
 const listArg = (name: string): string[] => {
   const i = args.indexOf(name);
   return i >= 0 ? (args[i + 1] ?? '').split(',').filter(Boolean) : [];
@@ -335,7 +337,8 @@ async function onlyPeers(): Promise<void> {
         log(`rep ${rep + 1}: ${c.name}`);
         const a = child<AuditChild>(build, ['audit', c.dir, ...(c.exceptions ? [c.exceptions] : [])]);
         const pr: Record<string, Run> = {};
-        for (const peer of peers) pr[peer.name] = timed(peer.bin, peer.args(c.files), work);
+        for (const peer of peers)
+          if (peerRuns(peer, c.objects)) pr[peer.name] = timed(peer.bin, peer.args(c.files), work);
         if (c.objects === 0) c.objects = a.value.documents;
         samples.get(c.name)!.push({
           audit: a.value,
@@ -543,7 +546,8 @@ async function main(): Promise<void> {
         const p = child<ParseChild>(build, ['parse', c.dir]);
         const j = haveAlt ? child<ParseChild>(build, ['parse-alt', c.dir, alt]) : undefined;
         const pr: Record<string, Run> = {};
-        for (const peer of peers) pr[peer.name] = timed(peer.bin, peer.args(c.files), work);
+        for (const peer of peers)
+          if (peerRuns(peer, c.objects)) pr[peer.name] = timed(peer.bin, peer.args(c.files), work);
         if (c.objects === 0) c.objects = a.value.documents;
         samples.get(c.name)!.push({
           audit: a.value,
@@ -1068,19 +1072,23 @@ function peersSection(x: PeersInput): { lines: string[]; targets: string[][] } {
         '',
       ]);
       for (const p of x.peers) {
-        const to = s.some((r) => r.peers[p.name].timedOut);
+        if (s.every((r) => r.peers[p.name] === undefined)) {
+          prow.push(['', p.name, `not run (above ${p.maxObjects?.toLocaleString('en')} objects)`, '', '', '', '']);
+          continue;
+        }
+        const to = s.some((r) => r.peers[p.name]?.timedOut);
         prow.push([
           '',
           p.name + (to ? ' (timed out)' : ''),
-          stat(s.map((r) => r.peers[p.name].wallMs)),
-          stat(s.map((r) => r.peers[p.name].cpuMs)),
-          stat(s.map((r) => r.peers[p.name].rssMiB)),
+          stat(s.map((r) => r.peers[p.name]?.wallMs)),
+          stat(s.map((r) => r.peers[p.name]?.cpuMs)),
+          stat(s.map((r) => r.peers[p.name]?.rssMiB)),
           stat(
-            s.map((r) => r.auditProc.wallMs / r.peers[p.name].wallMs),
+            s.map((r) => r.auditProc.wallMs / (r.peers[p.name]?.wallMs ?? NaN)),
             2,
           ),
           stat(
-            s.map((r) => (r.auditProc.cpuMs ?? NaN) / (r.peers[p.name].cpuMs ?? NaN)),
+            s.map((r) => (r.auditProc.cpuMs ?? NaN) / (r.peers[p.name]?.cpuMs ?? NaN)),
             2,
           ),
         ]);
@@ -1198,12 +1206,16 @@ function peersSection(x: PeersInput): { lines: string[]; targets: string[][] } {
   const T: string[][] = [];
   for (const p of x.peers) {
     const worst = x.corpora.map((c) =>
-      med(x.samples.get(c.name)!.map((r) => (r.auditProc.cpuMs ?? NaN) / (r.peers[p.name].cpuMs ?? NaN))),
+      med(x.samples.get(c.name)!.map((r) => (r.auditProc.cpuMs ?? NaN) / (r.peers[p.name]?.cpuMs ?? NaN))),
     );
     const worstWall = x.corpora.map((c) =>
-      med(x.samples.get(c.name)!.map((r) => r.auditProc.wallMs / r.peers[p.name].wallMs)),
+      med(x.samples.get(c.name)!.map((r) => r.auditProc.wallMs / (r.peers[p.name]?.wallMs ?? NaN))),
     );
-    const ok = worst.every((v) => v < 1) && worstWall.every((v) => v < 1);
+    // Corpora the peer did not run on (above its maxObjects) are left out of the judgement.
+    const ok =
+      worst.some(Number.isFinite) &&
+      worst.every((v) => !Number.isFinite(v) || v < 1) &&
+      worstWall.every((v) => !Number.isFinite(v) || v < 1);
     T.push([
       `faster than ${p.name} on equal input`,
       yes(ok),
