@@ -165,13 +165,32 @@ export function findPeers(repo: string): Peer[] {
         ),
     });
   }
-  const kso = find('kubesec-offline', dirs);
-  if (kso) {
+  const ksec = find('kubesec', dirs);
+  if (ksec) {
     peers.push({
       name: 'kubesec',
-      version: 'v2.14.2 rule engine (pkg/ruler) without schema validation',
-      bin: kso,
-      args: (files) => files,
+      version:
+        'v2.14.2 (`kubesec scan`, built from its Go module by the toolchain; offline: a permissive local schema per kind, so its scoring is compared, not its schema validation)',
+      bin: '/bin/sh',
+      // kubesec scan reads one file: the files go in as one stream (each followed by ---), and
+      // --schema-location points at a permissive schema for every kind they hold (as
+      // test/e2e/external-kubesec.test.ts runs it; its default schemas are on the internet).
+      args: (files) => {
+        const schemas = fs.mkdtempSync(path.join(os.tmpdir(), 'hcb-bench-kubesec-schemas-'));
+        const kinds = new Set<string>();
+        for (const f of files)
+          for (const m of fs.readFileSync(f, 'utf8').matchAll(/^kind:\s*["']?([A-Za-z0-9]+)/gm))
+            kinds.add(m[1].toLowerCase());
+        for (const k of kinds) fs.writeFileSync(path.join(schemas, `${k}.json`), '{"type": "object"}\n');
+        return [
+          '-c',
+          'bin=$1; schemas=$2; shift 2; for f in "$@"; do cat "$f"; printf "\\n---\\n"; done | "$bin" scan --schema-location "$schemas/{{ .ResourceKind }}.json" /dev/stdin',
+          'sh',
+          ksec,
+          schemas,
+          ...files,
+        ];
+      },
       findings: (stdout) =>
         ((JSON.parse(stdout) as KubesecReport[] | null) ?? []).flatMap((r) => {
           // A comment-only document before the first --- comes back as "Unknown" with advice for an empty pod.

@@ -802,8 +802,7 @@ function writeReport(x: ReportInput): void {
     'npx ts-node --transpile-only bench/large.ts   # "Large inputs": 100,000 to 1,250,000 documents, one run each (long)',
     '```',
     '',
-    'Peers are optional and never committed. kube-score: `GOBIN=/tmp/hcb-peers/bin go install github.com/zegl/kube-score/cmd/kube-score@v1.20.0`. ' +
-      "kubesec: its CLI validates every object against schemas it downloads (kubeconform), which fails offline and then skips the rules, so the benchmark runs kubesec's own rule engine (`ruler.NewRuleset(...).Run` with `DisableValidation: true`, one process over all files) from a throwaway Go module in /tmp that requires github.com/controlplaneio/kubesec/v2 v2.14.2, built as `/tmp/hcb-peers/bin/kubesec-offline`. " +
+    'Peers come from the toolchain, built from their Go modules by the project (never committed): kube-score v1.20.0 and kubesec v2.14.2 with the test checkers (`npm run toolchain`; kubesec runs as `kubesec scan` over one stream of the files, offline with a permissive local schema per kind, as test/e2e/external-kubesec.test.ts runs it). ' +
       'Trivy v0.74.0: `bash tools/build-toolchain.sh --only bench` (its own lane, never built by `npm test`; the binary lands in the toolchain bin directory, where bench/peers.ts finds it). ' +
       `The js-yaml floor uses the project's own js-yaml (HCB_BENCH_ALT=DIR takes DIR/node_modules/js-yaml instead). Peak RSS needs GNU time at ${TIME}.`,
     '',
@@ -1049,12 +1048,12 @@ function peersSection(x: PeersInput): { lines: string[]; targets: string[][] } {
   L.push(PEERS_HEADING, '');
   if (x.peers.length === 0) {
     L.push(
-      'No peer binary was found (kube-score, kubesec-offline, trivy) in $HCB_BENCH_PEER_BIN, the toolchain bin dir, /tmp/hcb-peers/bin or PATH; see "How to reproduce".',
+      'No peer binary was found (kube-score, kubesec, trivy) in $HCB_BENCH_PEER_BIN, the toolchain bin dir, /tmp/hcb-peers/bin or PATH; see "How to reproduce".',
       '',
     );
   } else {
     L.push(
-      'Each tool gets the same files in one process. Process figures (wall, CPU, peak RSS) include start-up for every tool. Ratio = ours / theirs within the same repetition (< 1: we are faster). ' +
+      'Each tool gets the same files in one process (kubesec, which scans one file, gets them as one stream through `sh` and `cat`, counted in its figures). Process figures (wall, CPU, peak RSS) include start-up for every tool. Ratio = ours / theirs within the same repetition (< 1: we are faster). ' +
         'kube-score and kubesec read only Kubernetes API objects and skip the control-plane files; we check those too. ' +
         "Trivy (`trivy config`, its Kubernetes scanner only) reads the API objects too, and its KCV checks look at the flags of kubeadm's control-plane static pods, not at the kubeadm, kubelet or audit configuration files.",
       '',
