@@ -317,6 +317,31 @@ async function oneRun(
   return run;
 }
 
+/**
+ * Several measurements as one (e.g. a second repetition taken later): the runs together, each
+ * (size, hand-off) renumbered 0, 1, ... in the given order; the load at the start of the first and
+ * at the end of the last. The versions must be the same.
+ */
+export function mergePulumiResults(results: PulumiResult[]): PulumiResult {
+  if (results.length === 0) throw new Error('bench: no Pulumi results to merge');
+  const [first] = results;
+  for (const r of results)
+    if (r.pulumiVersion !== first.pulumiVersion || r.providerVersion !== first.providerVersion)
+      throw new Error(
+        `bench: cannot merge Pulumi results of different versions (${r.pulumiVersion}/${r.providerVersion} and ${first.pulumiVersion}/${first.providerVersion})`,
+      );
+  const seen = new Map<string, number>();
+  const runs = results.flatMap((r) =>
+    r.runs.map((x) => {
+      const key = `${x.namespaces} ${x.handoff ?? 'configgroup'}`;
+      const rep = seen.get(key) ?? 0;
+      seen.set(key, rep + 1);
+      return { ...x, repetition: rep };
+    }),
+  );
+  return { ...first, runs, loadAtEnd: results[results.length - 1].loadAtEnd };
+}
+
 export async function runPulumiBench(
   opts: {
     sizes?: number[];

@@ -32,7 +32,7 @@ import { buildForBench } from './build';
 import { writeCorpus, CorpusInfo, SEED } from './corpus';
 import { findPeers, objectKey, Peer, PEER_MAP } from './peers';
 import { AdmissionResult, runAdmissionBench } from './admission';
-import { PulumiResult, runPulumiBench } from './pulumi';
+import { mergePulumiResults, PulumiResult, runPulumiBench } from './pulumi';
 import {
   ADMISSION_HEADING,
   ADMISSION_TARGET,
@@ -262,8 +262,9 @@ async function onlyParts(): Promise<void> {
   }
   if (ONLY.includes('pulumi')) {
     log(`pulumi at ${PULUMI_SIZES.join(', ')} namespaces`);
+    // --from-json a.json,b.json: the runs of several measurements together (repetitions renumbered).
     const r = FROM_JSON
-      ? (JSON.parse(fs.readFileSync(FROM_JSON, 'utf8')) as PulumiResult)
+      ? mergePulumiResults(FROM_JSON.split(',').map((f) => JSON.parse(fs.readFileSync(f, 'utf8')) as PulumiResult))
       : await runPulumiBench({
           sizes: PULUMI_SIZES,
           repetitions: PULUMI_REPS,
@@ -601,6 +602,16 @@ async function main(): Promise<void> {
         log: (l) => log(`pulumi: ${l}`),
       });
     }
+    // Kept for --from-json (e.g. merging a later measurement's repetitions with these).
+    for (const [name, r] of [
+      ['admission', admission],
+      ['pulumi', pulumiRuns],
+    ] as const)
+      if (r) {
+        const f = path.join(os.tmpdir(), `hcb-bench-${name}.json`);
+        fs.writeFileSync(f, JSON.stringify(r));
+        log(`${name} results: ${f}`);
+      }
 
     writeReport({
       started,
