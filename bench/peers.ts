@@ -144,6 +144,9 @@ interface KubesecReport {
   scoring?: { critical?: Array<{ id: string }>; advise?: Array<{ id: string }> };
 }
 
+/** The permissive schemas kubesec scan validates against (one directory per bench process). */
+let kubesecSchemas: string | undefined;
+
 export function findPeers(repo: string): Peer[] {
   const dirs = binDirs(repo);
   const peers: Peer[] = [];
@@ -176,7 +179,13 @@ export function findPeers(repo: string): Peer[] {
       // --schema-location points at a permissive schema for every kind they hold (as
       // test/e2e/external-kubesec.test.ts runs it; its default schemas are on the internet).
       args: (files) => {
-        const schemas = fs.mkdtempSync(path.join(os.tmpdir(), 'hcb-bench-kubesec-schemas-'));
+        // One directory for the whole run, removed when the process exits.
+        if (!kubesecSchemas) {
+          const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hcb-bench-kubesec-schemas-'));
+          process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+          kubesecSchemas = dir;
+        }
+        const schemas = kubesecSchemas;
         const kinds = new Set<string>();
         for (const f of files)
           for (const m of fs.readFileSync(f, 'utf8').matchAll(/^kind:\s*["']?([A-Za-z0-9]+)/gm))
