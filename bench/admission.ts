@@ -35,7 +35,7 @@ import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { synthesizeBlueprint } from '../constructs/blueprint';
 import type { KubeObject } from '../policies/model';
-import { kubeconfigTls, LocalControlPlane } from '../stacks/local/control-plane';
+import { kubeconfigTls, LocalControlPlane, localEndpointsFrom } from '../stacks/local/control-plane';
 
 const REPO = path.resolve(__dirname, '..');
 export const ADMISSION_BASE_PORT = 47600;
@@ -335,14 +335,7 @@ export async function runAdmissionBench(opts: AdmissionOptions = {}): Promise<Ad
   const log = opts.log ?? ((l: string) => process.stderr.write(`admission: ${l}\n`));
   const loadAtStart = os.loadavg();
   const p = ADMISSION_BASE_PORT;
-  const local = {
-    apiServerPort: p,
-    etcdClientPort: p + 1,
-    etcdPeerPort: p + 2,
-    etcdMetricsPort: p + 3,
-    controllerManagerPort: p + 4,
-    schedulerPort: p + 5,
-  };
+  const local = localEndpointsFrom(p);
   const blueprint = synthesizeBlueprint({ local });
   const admissionOf = (objects: KubeObject[]) => {
     const a = objects.filter((o: KubeObject) => ADMISSION_PATH[o.kind ?? '']);

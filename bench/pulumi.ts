@@ -22,7 +22,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { LocalControlPlane } from '../stacks/local/control-plane';
+import { LocalControlPlane, localEndpointsFrom } from '../stacks/local/control-plane';
 import type { Handoff } from '../stacks/apply';
 
 export const HANDOFFS: Handoff[] = ['configgroup', 'yaml-v2'];
@@ -250,15 +250,7 @@ async function oneRun(
       path.join(bin, 'pulumi-resource-kubernetes'),
     ]);
     must(e, ['stack', 'init', 'local']);
-    const p = PULUMI_BASE_PORT;
-    const ports = {
-      apiServerPort: p,
-      etcdClientPort: p + 1,
-      etcdPeerPort: p + 2,
-      etcdMetricsPort: p + 3,
-      controllerManagerPort: p + 4,
-      schedulerPort: p + 5,
-    };
+    const ports = localEndpointsFrom(PULUMI_BASE_PORT);
     const settings = [
       `stateDir=${stateDir}`,
       'node=false',

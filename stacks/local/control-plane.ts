@@ -17,6 +17,7 @@ import * as https from 'https';
 import * as http from 'http';
 import * as path from 'path';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
+import type { LocalEndpoints } from '../../constructs/blueprint';
 import type { NodeFile } from '../../policies/model';
 import type { LocalNode, NodeInfo } from './node/node';
 
@@ -901,6 +902,18 @@ function hostDirectories(pod: StaticPod): string[] {
 }
 
 /** TLS client options (CA, client certificate and key) from a kubeconfig with embedded data. */
+/** The six loopback ports of a local control plane, from a base port up (base .. base + 5). */
+export function localEndpointsFrom(base: number): LocalEndpoints {
+  return {
+    apiServerPort: base,
+    etcdClientPort: base + 1,
+    etcdPeerPort: base + 2,
+    etcdMetricsPort: base + 3,
+    controllerManagerPort: base + 4,
+    schedulerPort: base + 5,
+  };
+}
+
 export function kubeconfigTls(kubeconfig: string): https.RequestOptions {
   const kc = parseYaml(kubeconfig) as Kubeconfig;
   const user = kc.users[0].user;

@@ -10,7 +10,7 @@ import {
   LocalEndpoints,
   SynthesizedBlueprint,
 } from '../../../constructs/blueprint';
-import { LocalControlPlane } from '../../../stacks/local/control-plane';
+import { LocalControlPlane, localEndpointsFrom } from '../../../stacks/local/control-plane';
 import { ApiClient, tempDir, toolchainBin } from './env';
 
 export interface TestCluster {
@@ -26,14 +26,7 @@ export interface TestCluster {
 
 /** Ports from a base number, so each test file gets its own range. */
 export function portsFrom(base: number): LocalEndpoints {
-  return {
-    apiServerPort: base,
-    etcdClientPort: base + 1,
-    etcdPeerPort: base + 2,
-    etcdMetricsPort: base + 3,
-    controllerManagerPort: base + 4,
-    schedulerPort: base + 5,
-  };
+  return localEndpointsFrom(base);
 }
 
 /** `node: true` also starts the node (containerd, kubelet, CNI) and waits until it is Ready. */
