@@ -23,6 +23,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { LocalControlPlane, localEndpointsFrom } from '../stacks/local/control-plane';
+import { runBounded } from './bounded';
 import type { Handoff } from '../stacks/apply';
 
 export const HANDOFFS: Handoff[] = ['configgroup', 'yaml-v2'];
@@ -134,12 +135,12 @@ function setUp(home: string, bin: string, handoff: Handoff): Env {
 }
 
 function pulumi(e: Env, args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(path.join(e.bin, 'pulumi'), [...args, '--non-interactive'], {
+  // Bounded as a process group: at the bound the CLI's plugins (language host, Node.js, provider)
+  // are stopped with it.
+  const r = runBounded(path.join(e.bin, 'pulumi'), [...args, '--non-interactive'], {
     cwd: e.project,
     env: e.env,
-    encoding: 'utf8',
-    timeout: STEP_TIMEOUT_MS,
-    maxBuffer: 256 * 1024 * 1024,
+    timeoutMs: STEP_TIMEOUT_MS,
   });
   return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
@@ -156,12 +157,11 @@ function must(e: Env, args: string[]): string {
 function timedStep(e: Env, step: PulumiStep['step'], args: string[]): PulumiStep {
   const tf = path.join(os.tmpdir(), `hcb-bench-pulumi-time-${process.pid}`);
   const t = process.hrtime.bigint();
-  const r = spawnSync(TIME, ['-o', tf, '-f', '%U %S %M', path.join(e.bin, 'pulumi'), ...args, '--non-interactive'], {
+  const r = runBounded(path.join(e.bin, 'pulumi'), [...args, '--non-interactive'], {
     cwd: e.project,
     env: e.env,
-    encoding: 'utf8',
-    timeout: STEP_TIMEOUT_MS,
-    maxBuffer: 256 * 1024 * 1024,
+    timeoutMs: STEP_TIMEOUT_MS,
+    time: { bin: TIME, file: tf, format: '%U %S %M' },
   });
   const wallMs = Number(process.hrtime.bigint() - t) / 1e6;
   let cpuMs: number | undefined;
@@ -189,7 +189,9 @@ function timedStep(e: Env, step: PulumiStep['step'], args: string[]): PulumiStep
   if (r.status !== 0) {
     throw Object.assign(
       new Error(
-        `pulumi ${step} failed (exit ${r.status ?? r.signal}):\n${out.slice(-3000)}\n${(r.stderr ?? '').slice(-3000)}`,
+        r.timedOut
+          ? `pulumi ${step} stopped at the bench's bound of ${STEP_TIMEOUT_MS / 60_000} minutes (the CLI and its plugins):\n${out.slice(-3000)}`
+          : `pulumi ${step} failed (exit ${r.status ?? r.signal}):\n${out.slice(-3000)}\n${(r.stderr ?? '').slice(-3000)}`,
       ),
       { step: { step, wallMs, cpuMs, rssMiB, status: r.status, summary } },
     );
