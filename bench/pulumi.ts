@@ -10,13 +10,19 @@
  * RSS of the largest). Time per resource = wall / Kubernetes resources in the stack. The same
  * steps run `repetitions` times per N, each from an empty stack.
  *
- * Hand-offs (stacks/apply.ts `handOff`, chosen in the program by HCB_PULUMI_HANDOFF): for each N
- * and repetition every hand-off runs back to back (same load): `configgroup` (k8s.yaml.ConfigGroup,
- * the product) and `yaml-v2` (k8s.yaml.v2.ConfigGroup, constructed by the provider). Both give one
- * Pulumi resource per object; the run records how many Kubernetes resources each stack holds.
+ * Variants, for each N and repetition back to back (same load, which goes first rotating):
+ * - hand-offs (stacks/apply.ts `handOff`, chosen in the program by HCB_PULUMI_HANDOFF):
+ *   `configgroup` (k8s.yaml.ConfigGroup, the product) and `yaml-v2` (k8s.yaml.v2.ConfigGroup,
+ *   constructed by the provider). Both give one Pulumi resource per object;
+ * - checkpointing: `configgroup` again with PULUMI_SKIP_CHECKPOINTS=true (the state written once at
+ *   the end, not after every resource operation), to measure what checkpointing costs.
+ * At LARGE_SIZE and above only `configgroup` runs, with the final checkpoint only unless
+ * HCB_BENCH_PULUMI_LARGE_CHECKPOINTS=every-step. Every step is bounded (STEP_TIMEOUT_MS) as a
+ * process group (bench/bounded.ts), so the CLI's plugins stop with it.
  *
- *   npx ts-node --transpile-only bench/pulumi.ts [N...]   (prints JSON; default 50 200)
- *   HCB_BENCH_PULUMI_HANDOFFS=configgroup,yaml-v2 (default both), HCB_BENCH_PULUMI_REPS=2
+ *   npx ts-node --transpile-only bench/pulumi.ts [N...]   (prints JSON; default 50 500)
+ *   HCB_BENCH_PULUMI_HANDOFFS=configgroup,yaml-v2 (default both), HCB_BENCH_PULUMI_REPS=3,
+ *   HCB_BENCH_PULUMI_CHECKPOINT_COMPARE=false (no final-checkpoint-only variant below LARGE_SIZE)
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -27,6 +33,14 @@ import { runBounded } from './bounded';
 import type { Handoff } from '../stacks/apply';
 
 export const HANDOFFS: Handoff[] = ['configgroup', 'yaml-v2'];
+/**
+ * How often the Pulumi CLI writes the stack's state: after every resource operation (its default),
+ * or once at the end (PULUMI_SKIP_CHECKPOINTS=true; read in pkg/backend/snapshot.go of v3.215.0: the
+ * state is then saved when the update ends, also when it fails or is interrupted, but not if the
+ * CLI itself is killed). With the file backend every write is the whole state, so the default
+ * costs O(resources) per operation.
+ */
+export type Checkpoints = 'every-step' | 'final';
 /** From this many namespaces on, one run of the product's hand-off (HCB_BENCH_PULUMI_LARGE_REPS). */
 export const LARGE_SIZE = 500;
 
@@ -48,6 +62,8 @@ export interface PulumiRun {
   namespaces: number;
   /** How the program handed the objects to Pulumi (absent in runs before the switch: configgroup). */
   handoff?: Handoff;
+  /** Absent in runs before the switch: every-step. */
+  checkpoints?: Checkpoints;
   repetition: number;
   /** Kubernetes resources in the stack after `up` (objects applied). */
   kubernetesResources: number;
@@ -75,6 +91,19 @@ export function handoffsFromEnv(env: NodeJS.ProcessEnv = process.env): Handoff[]
   return list;
 }
 
+/** What a run measured, as the report names it: the hand-off, and the checkpointing when not the default. */
+export function variantOf(x: Pick<PulumiRun, 'handoff' | 'checkpoints'>): string {
+  return `${x.handoff ?? 'configgroup'}${x.checkpoints === 'final' ? ' (final checkpoint only)' : ''}`;
+}
+
+/** HCB_BENCH_PULUMI_LARGE_CHECKPOINTS=every-step|final (default final): the checkpointing at LARGE_SIZE and above. */
+export function largeCheckpointsFromEnv(env: NodeJS.ProcessEnv = process.env): Checkpoints {
+  const v = env.HCB_BENCH_PULUMI_LARGE_CHECKPOINTS ?? 'final';
+  if (v !== 'final' && v !== 'every-step')
+    throw new Error(`HCB_BENCH_PULUMI_LARGE_CHECKPOINTS: ${v} is not every-step or final`);
+  return v;
+}
+
 function toolchainBin(): string {
   const fromEnv = process.env.HCB_TOOLCHAIN_BIN;
   if (fromEnv && fs.existsSync(path.join(fromEnv, 'pulumi'))) return fromEnv;
@@ -99,7 +128,7 @@ interface Env {
   env: NodeJS.ProcessEnv;
 }
 
-function setUp(home: string, bin: string, handoff: Handoff): Env {
+function setUp(home: string, bin: string, handoff: Handoff, checkpoints: Checkpoints): Env {
   const project = path.join(home, 'project');
   fs.mkdirSync(project);
   for (const f of ['Pulumi.yaml', 'tsconfig.json', 'package.json'])
@@ -130,6 +159,8 @@ function setUp(home: string, bin: string, handoff: Handoff): Env {
     PULUMI_NODEJS_TRANSPILE_ONLY: 'true',
     PULUMI_SKIP_CONFIRMATIONS: 'true',
     HCB_PULUMI_HANDOFF: handoff,
+    // Set either way, so a value in the caller's environment cannot change what is measured.
+    PULUMI_SKIP_CHECKPOINTS: checkpoints === 'final' ? 'true' : 'false',
   };
   return { bin, project, env };
 }
@@ -218,13 +249,22 @@ async function oneRun(
   n: number,
   rep: number,
   handoff: Handoff,
+  checkpoints: Checkpoints,
   log: (l: string) => void,
 ): Promise<PulumiRun> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), `hcb-bench-pulumi-${n}-`));
   const stateDir = path.join(home, 'cluster');
-  const e = setUp(home, bin, handoff);
-  const run: PulumiRun = { namespaces: n, handoff, repetition: rep, kubernetesResources: 0, resources: 0, steps: [] };
-  const tag = `${n} namespaces, ${handoff}, rep ${rep + 1}`;
+  const e = setUp(home, bin, handoff, checkpoints);
+  const run: PulumiRun = {
+    namespaces: n,
+    handoff,
+    checkpoints,
+    repetition: rep,
+    kubernetesResources: 0,
+    resources: 0,
+    steps: [],
+  };
+  const tag = `${n} namespaces, ${variantOf(run)}, rep ${rep + 1}`;
   let destroyed = false;
   // Killed mid-run (a timeout, Ctrl-C): the control plane the stack started is stopped and purged
   // here, since the stack's own destroy will never run. (spawnSync blocks the event loop, so the
@@ -327,7 +367,7 @@ export function mergePulumiResults(results: PulumiResult[]): PulumiResult {
   const seen = new Map<string, number>();
   const runs = results.flatMap((r) =>
     r.runs.map((x) => {
-      const key = `${x.namespaces} ${x.handoff ?? 'configgroup'}`;
+      const key = `${x.namespaces} ${variantOf(x)}`;
       const rep = seen.get(key) ?? 0;
       seen.set(key, rep + 1);
       return { ...x, repetition: rep };
@@ -343,13 +383,22 @@ export async function runPulumiBench(
     /** Repetitions at LARGE_SIZE namespaces and above, of the product's hand-off only. @default 1 */
     largeRepetitions?: number;
     handoffs?: Handoff[];
+    /**
+     * Below LARGE_SIZE, also run the product's hand-off with the final checkpoint only, to measure
+     * what checkpointing costs. @default true (HCB_BENCH_PULUMI_CHECKPOINT_COMPARE=false: not)
+     */
+    compareCheckpoints?: boolean;
+    /** At LARGE_SIZE and above. @default largeCheckpointsFromEnv() (final) */
+    largeCheckpoints?: Checkpoints;
     log?: (l: string) => void;
   } = {},
 ): Promise<PulumiResult> {
   const sizes = opts.sizes ?? [50, 500];
-  const reps = opts.repetitions ?? 2;
+  const reps = opts.repetitions ?? 3;
   const largeReps = opts.largeRepetitions ?? 1;
   const handoffs = opts.handoffs ?? handoffsFromEnv();
+  const compare = opts.compareCheckpoints ?? process.env.HCB_BENCH_PULUMI_CHECKPOINT_COMPARE !== 'false';
+  const largeCheckpoints = opts.largeCheckpoints ?? largeCheckpointsFromEnv();
   const log = opts.log ?? ((l: string) => process.stderr.write(`pulumi: ${l}\n`));
   const bin = toolchainBin();
   const loadAtStart = os.loadavg();
@@ -357,17 +406,24 @@ export async function runPulumiBench(
   const runs: PulumiRun[] = [];
   for (let rep = 0; rep < reps; rep++) {
     for (const n of sizes) {
-      // A large stack takes most of an hour per run on 2 cores: only the product's hand-off
-      // (ConfigGroup; the comparison of hand-offs is made at the smaller sizes), largeReps times.
+      // A large stack takes a long time per run on 2 cores: only the product's hand-off (ConfigGroup;
+      // the comparisons are made at the smaller sizes), largeReps times, checkpointed as
+      // largeCheckpoints says (with every step checkpointed, up at 500 namespaces did not end
+      // inside an hour: the whole state file is rewritten after each of 3,000 resources).
       if (n >= LARGE_SIZE && rep >= largeReps) continue;
-      // Alternate which hand-off goes first, so neither always meets the same point of the load.
-      const order =
+      const variants: Array<[Handoff, Checkpoints]> =
         n >= LARGE_SIZE
-          ? handoffs.filter((h) => h === 'configgroup')
-          : rep % 2 === 0
-            ? handoffs
-            : [...handoffs].reverse();
-      for (const h of order) runs.push(await oneRun(bin, n, rep, h, log));
+          ? [['configgroup', largeCheckpoints]]
+          : [
+              ...handoffs.map((h): [Handoff, Checkpoints] => [h, 'every-step']),
+              ...(compare && handoffs.includes('configgroup')
+                ? [['configgroup', 'final'] as [Handoff, Checkpoints]]
+                : []),
+            ];
+      // Rotate which variant goes first, so none always meets the same point of the load.
+      const k = rep % variants.length;
+      const order = [...variants.slice(k), ...variants.slice(0, k)];
+      for (const [h, c] of order) runs.push(await oneRun(bin, n, rep, h, c, log));
     }
   }
   return {
@@ -386,7 +442,7 @@ if (require.main === module) {
     .filter((x) => x > 0);
   runPulumiBench({
     sizes: sizes.length ? sizes : undefined,
-    repetitions: Number(process.env.HCB_BENCH_PULUMI_REPS ?? 2),
+    repetitions: Number(process.env.HCB_BENCH_PULUMI_REPS ?? 3),
   })
     .then((r) => process.stdout.write(`${JSON.stringify(r)}\n`))
     .catch((e: unknown) => {

@@ -84,7 +84,7 @@ for (const part of [...ONLY, ...SKIP]) {
 }
 const ADMISSION_REPS = Number(process.env.HCB_BENCH_ADMISSION_REPS ?? (QUICK ? 2 : 5));
 const PULUMI_SIZES = QUICK ? [10, 50] : (process.env.HCB_BENCH_PULUMI_SIZES ?? '50,500').split(',').map(Number);
-const PULUMI_REPS = Number(process.env.HCB_BENCH_PULUMI_REPS ?? (QUICK ? 1 : 2));
+const PULUMI_REPS = Number(process.env.HCB_BENCH_PULUMI_REPS ?? (QUICK ? 1 : 3));
 /** Repetitions at 500 namespaces and more (of ConfigGroup only): most of an hour each on 2 cores. */
 const PULUMI_LARGE_REPS = Number(process.env.HCB_BENCH_PULUMI_LARGE_REPS ?? 1);
 /** With --only and one part: the JSON that bench/admission.ts or bench/pulumi.ts printed, instead of measuring again. */

@@ -5,6 +5,7 @@
  */
 import * as fs from 'fs';
 import type { AdmissionProfile, AdmissionResult, AdmissionRun } from './admission';
+import { variantOf } from './pulumi';
 import type { PulumiResult, PulumiRun, PulumiStep } from './pulumi';
 
 const median = (xs: number[]): number => {
@@ -280,10 +281,12 @@ export function pulumiSection(r: PulumiResult, date: string): string[] {
   const repsAt = (n: number): number =>
     Math.max(...r.runs.filter((x) => x.namespaces === n).map((x) => x.repetition + 1));
   const repText = sizes.map((n) => `${repsAt(n)} at ${n}`).join(', ');
+  const large = r.runs.filter((x) => x.namespaces >= 500);
+  const largeFinal = large.length > 0 && large.every((x) => x.checkpoints === 'final');
   L.push(
     `bench/pulumi.ts on ${date}: the project's own program (stacks/index.ts, Pulumi ${r.pulumiVersion}, Kubernetes provider ${r.providerVersion}) on the local target with hcb:node false ` +
       '(control plane only, on loopback ports 47620-47625), N hardened namespaces in hcb:namespaces, in a throwaway copy of the project with its own Pulumi home and file backend. ' +
-      `Each run starts from an empty stack: preview, up, preview and up with nothing to change, destroy (which also stops and purges the control plane). repetitions per size: ${repText} (a run at 500 namespaces and more takes most of an hour on 2 cores, so it runs once, with the product's hand-off only, and stops after the no-change preview: the no-change up and destroy, each about as long as up at 50 namespaces, are left out there); ` +
+      `Each run starts from an empty stack: preview, up, preview and up with nothing to change, destroy (which also stops and purges the control plane). repetitions per size: ${repText} (at 500 namespaces and more a run is long on 2 cores, so it runs with the product's hand-off only and stops after the no-change preview: the no-change up and destroy are left out there${largeFinal ? "; and it runs with the final checkpoint only (PULUMI_SKIP_CHECKPOINTS=true), since with every step checkpointed up did not end inside the bench's one-hour bound (the Pulumi CLI rewrites the whole state file, 15-20 MB at that size, after each of 3,000 resources; measured 2026-11-29). The comparison at 50 namespaces shows what checkpointing costs" : ''}); ` +
       'wall and CPU (pulumi and every process it waits for: the Node.js program, the provider) from /usr/bin/time. ms/resource = wall / Kubernetes objects in the stack. ' +
       'The up times include starting the control plane (a few seconds of each, the same for every N).',
     '',
@@ -298,14 +301,15 @@ export function pulumiSection(r: PulumiResult, date: string): string[] {
   L.push(
     'Hand-offs (stacks/apply.ts `handOff`; the program reads the internal switch HCB_PULUMI_HANDOFF): `configgroup` = `k8s.yaml.ConfigGroup`, the product, where the program registers each object; ' +
       '`yaml-v2` = `k8s.yaml.v2.ConfigGroup`, a component the provider constructs and which registers each object. Both give one Pulumi resource per Kubernetes object. ' +
-      'For each size and repetition the hand-offs run back to back (first one alternating), so their ratio is taken under the same load.',
+      '`(final checkpoint only)` = the same with PULUMI_SKIP_CHECKPOINTS=true: the Pulumi CLI writes the state once when the update ends (also when it fails or is interrupted; not if the CLI itself is killed) instead of after every resource operation. ' +
+      'For each size and repetition the variants run back to back (which goes first rotating), so their ratios are taken under the same load.',
     '',
   );
-  const handoffs = [...new Set(r.runs.map((x) => x.handoff ?? 'configgroup'))];
+  const handoffs = [...new Set(r.runs.map((x) => variantOf(x)))];
   const rows: string[][] = [];
   for (const n of sizes)
     for (const h of handoffs) {
-      const runs = r.runs.filter((x) => x.namespaces === n && (x.handoff ?? 'configgroup') === h);
+      const runs = r.runs.filter((x) => x.namespaces === n && variantOf(x) === h);
       if (runs.length === 0) continue;
       const k8s = med(runs.map((x) => (x.kubernetesResources > 0 ? x.kubernetesResources : undefined)));
       // Preview-only runs count what the preview would create (every type), not Kubernetes objects.
@@ -368,8 +372,17 @@ export function pulumiSection(r: PulumiResult, date: string): string[] {
     ),
     '',
   );
-  if (handoffs.includes('yaml-v2') && handoffs.includes('configgroup')) {
-    // yaml-v2 / configgroup per step, within one size and repetition (same load).
+  // Variant / the product's default per step, within one size and repetition (same load).
+  const comparisons: Array<[string, string, string]> = [
+    ['yaml-v2', 'configgroup', 'yaml-v2 / configgroup within each repetition (< 1: yaml-v2 is faster):'],
+    [
+      'configgroup (final checkpoint only)',
+      'configgroup',
+      'configgroup with the final checkpoint only / with every step checkpointed, within each repetition (< 1: skipping the checkpoints is faster; the difference is what writing the state file after every resource costs):',
+    ],
+  ];
+  for (const [va, vb, caption] of comparisons) {
+    if (!handoffs.includes(va) || !handoffs.includes(vb)) continue;
     const ratioRows: string[][] = [];
     for (const n of sizes)
       for (const step of Object.keys(STEP_NAMES) as Array<PulumiStep['step']>) {
@@ -377,9 +390,9 @@ export function pulumiSection(r: PulumiResult, date: string): string[] {
         const pairs = reps2.map((rep) => {
           const get = (h: string) =>
             r.runs
-              .find((x) => x.namespaces === n && x.repetition === rep && (x.handoff ?? 'configgroup') === h)
+              .find((x) => x.namespaces === n && x.repetition === rep && variantOf(x) === h)
               ?.steps.find((s) => s.step === step && s.status === 0);
-          return [get('yaml-v2'), get('configgroup')] as const;
+          return [get(va), get(vb)] as const;
         });
         const ok = pairs.filter(([a, b]) => a && b);
         if (ok.length === 0) continue;
@@ -398,12 +411,7 @@ export function pulumiSection(r: PulumiResult, date: string): string[] {
         ]);
       }
     if (ratioRows.length)
-      L.push(
-        'yaml-v2 / configgroup within each repetition (< 1: yaml-v2 is faster):',
-        '',
-        table(['namespaces', 'step', 'wall ratio', 'CPU ratio', 'pairs'], ratioRows),
-        '',
-      );
+      L.push(caption, '', table(['namespaces', 'step', 'wall ratio', 'CPU ratio', 'pairs'], ratioRows), '');
   }
   const failed = r.runs.filter((x) => x.error);
   if (failed.length)
@@ -412,7 +420,7 @@ export function pulumiSection(r: PulumiResult, date: string): string[] {
       '',
       ...failed.map(
         (x) =>
-          `- ${x.namespaces} namespaces, ${x.handoff ?? 'configgroup'}, repetition ${x.repetition + 1}: ${x.error!.split('\n')[0]}`,
+          `- ${x.namespaces} namespaces, ${variantOf(x)}, repetition ${x.repetition + 1}: ${x.error!.split('\n')[0]}`,
       ),
       '',
     );
@@ -421,11 +429,11 @@ export function pulumiSection(r: PulumiResult, date: string): string[] {
 
 export function pulumiTarget(r: PulumiResult): string[] {
   const sizes = [...new Set(r.runs.filter((x) => !x.error).map((x) => x.namespaces))].sort((a, b) => a - b);
-  const handoffs = [...new Set(r.runs.map((x) => x.handoff ?? 'configgroup'))];
+  const handoffs = [...new Set(r.runs.map((x) => variantOf(x)))];
   const per = (n: number, step: PulumiStep['step'], h: string): number =>
     med(
       r.runs
-        .filter((x) => x.namespaces === n && !x.error && (x.handoff ?? 'configgroup') === h)
+        .filter((x) => x.namespaces === n && !x.error && variantOf(x) === h)
         .map((x) => {
           const s = x.steps.find((y) => y.step === step);
           return s && s.cpuMs !== undefined && x.kubernetesResources ? s.cpuMs / x.kubernetesResources : undefined;
