@@ -246,6 +246,39 @@ function machine(): string[] {
   ];
 }
 
+/** The checked-out commit (short), marked when the working tree has uncommitted changes. */
+function headCommit(): string {
+  try {
+    const c = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+      cwd: REPO,
+      encoding: 'utf8',
+    }).trim();
+    return dirty ? `${c} (with uncommitted changes)` : c;
+  } catch {
+    return 'unknown (not a git checkout)';
+  }
+}
+
+/** A section measured on its own: where it came from, under its heading. */
+function withProvenance(section: string[], part: string, settings: string[], fromJson?: string): string[] {
+  const [heading, blank, ...rest] = section;
+  const how = fromJson
+    ? `Written by \`npm run bench -- --only ${part} --from-json\` from ${fromJson.split(',').length} saved measurement${fromJson.includes(',') ? 's' : ''}`
+    : `Measured by \`npm run bench -- --only ${part}\``;
+  // The settings describe a measurement made now; a section written from saved JSON has its own.
+  const shown = fromJson ? [] : settings;
+  const note = `${how} on ${new Date().toISOString().slice(0, 10)} at commit ${headCommit()}${shown.length ? `, with ${shown.join(', ')}` : ''}; the other sections come from the run named at the top.`;
+  return [heading, blank, note, '', ...rest];
+}
+
+/** The HCB_BENCH_* settings in the environment whose names start with prefix, as NAME=value. */
+const benchSettings = (prefix: string): string[] =>
+  Object.keys(process.env)
+    .filter((k) => k.startsWith(prefix))
+    .sort()
+    .map((k) => `${k}=${process.env[k]}`);
+
 /** `--only`: run the named parts and replace their sections in the existing file. */
 async function onlyParts(): Promise<void> {
   if (FROM_JSON && ONLY.length !== 1) throw new Error('bench: --from-json goes with exactly one --only part');
@@ -257,7 +290,13 @@ async function onlyParts(): Promise<void> {
       ? (JSON.parse(fs.readFileSync(FROM_JSON, 'utf8')) as AdmissionResult)
       : await runAdmissionBench({ repetitions: ADMISSION_REPS, log: (l) => log(`admission: ${l}`) });
     fs.writeFileSync(path.join(os.tmpdir(), 'hcb-bench-admission.json'), JSON.stringify(r));
-    spliceSection(OUT, ADMISSION_HEADING, admissionSection(r, date), TARGETS_HEADING, admissionTarget(r));
+    spliceSection(
+      OUT,
+      ADMISSION_HEADING,
+      withProvenance(admissionSection(r, date), 'admission', benchSettings('HCB_BENCH_ADMISSION'), FROM_JSON),
+      TARGETS_HEADING,
+      admissionTarget(r),
+    );
   }
   if (ONLY.includes('pulumi')) {
     log(`pulumi at ${PULUMI_SIZES.join(', ')} namespaces`);
@@ -271,7 +310,13 @@ async function onlyParts(): Promise<void> {
           log: (l) => log(`pulumi: ${l}`),
         });
     fs.writeFileSync(path.join(os.tmpdir(), 'hcb-bench-pulumi.json'), JSON.stringify(r));
-    spliceSection(OUT, PULUMI_HEADING, pulumiSection(r, date), TARGETS_HEADING, pulumiTarget(r));
+    spliceSection(
+      OUT,
+      PULUMI_HEADING,
+      withProvenance(pulumiSection(r, date), 'pulumi', benchSettings('HCB_BENCH_PULUMI'), FROM_JSON),
+      TARGETS_HEADING,
+      pulumiTarget(r),
+    );
   }
   if (ONLY.includes('audit')) await onlyAudit();
   if (ONLY.includes('peers')) await onlyPeers();
@@ -445,12 +490,7 @@ async function onlyAudit(): Promise<void> {
       ? child<Record<string, unknown>>(build, ['alt-check', corpora[corpora.length > 2 ? 1 : 0].dir, alt]).value
       : undefined;
     const part = auditSections({ corpora, samples, haveAlt, altCheck });
-    let commit = 'unknown';
-    try {
-      commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO, encoding: 'utf8' }).trim();
-    } catch {
-      /* not a checkout */
-    }
+    const commit = headCommit();
     const load = [...loadAtStart, ...os.loadavg()];
     const [heading, blank, ...rest] = part.audit;
     const reps =
@@ -657,12 +697,7 @@ function writeReport(x: ReportInput): void {
     version: string;
     dependencies: Record<string, string>;
   };
-  let commit = 'unknown';
-  try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO, encoding: 'utf8' }).trim();
-  } catch {
-    /* not a checkout */
-  }
+  const commit = headCommit();
   const loaded = Math.max(x.loadAtStart[0], os.loadavg()[0]) > os.cpus().length;
   L.push('# Benchmarks', '');
   L.push(
