@@ -35,7 +35,7 @@ import type { Handoff } from '../stacks/apply';
 export const HANDOFFS: Handoff[] = ['configgroup', 'yaml-v2'];
 /**
  * How often the Pulumi CLI writes the stack's state: after every resource operation (its default),
- * or once at the end (PULUMI_SKIP_CHECKPOINTS=true; read in pkg/backend/snapshot.go of v3.215.0: the
+ * or once at the end (PULUMI_SKIP_CHECKPOINTS=true; read in pkg/backend/snapshot.go of v3.184.0, the CLI built here: the
  * state is then saved when the update ends, also when it fails or is interrupted, but not if the
  * CLI itself is killed). With the file backend every write is the whole state, so the default
  * costs O(resources) per operation.
