@@ -85,8 +85,9 @@ for (const part of [...ONLY, ...SKIP]) {
 const ADMISSION_REPS = Number(process.env.HCB_BENCH_ADMISSION_REPS ?? (QUICK ? 2 : 5));
 const PULUMI_SIZES = QUICK ? [10, 50] : (process.env.HCB_BENCH_PULUMI_SIZES ?? '50,500').split(',').map(Number);
 const PULUMI_REPS = Number(process.env.HCB_BENCH_PULUMI_REPS ?? (QUICK ? 1 : 3));
-/** Repetitions at 500 namespaces and more (of ConfigGroup only): most of an hour each on 2 cores. */
-const PULUMI_LARGE_REPS = Number(process.env.HCB_BENCH_PULUMI_LARGE_REPS ?? 1);
+/** Repetitions at 500 namespaces and more (of ConfigGroup only); unset: bench/pulumi.ts decides (see largeRepetitions). */
+const PULUMI_LARGE_REPS =
+  process.env.HCB_BENCH_PULUMI_LARGE_REPS === undefined ? undefined : Number(process.env.HCB_BENCH_PULUMI_LARGE_REPS);
 /** With --only and one part: the JSON that bench/admission.ts or bench/pulumi.ts printed, instead of measuring again. */
 const FROM_JSON = listArg('--from-json')[0];
 const TARGETS_HEADING = '## Targets (issue 13)';
