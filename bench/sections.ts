@@ -445,6 +445,8 @@ export function pulumiTarget(r: PulumiResult): string[] {
       (n) =>
         `${n} namespaces: ` +
         handoffs
+          // Only the variants that ran at this size (at 500 namespaces: ConfigGroup only).
+          .filter((h) => r.runs.some((x) => x.namespaces === n && variantOf(x) === h))
           .map((h) => `${h} up ${fmt(per(n, 'up', h), 0)}, preview ${fmt(per(n, 'preview', h), 0)} CPU ms/object`)
           .join('; '),
     )

@@ -71,6 +71,15 @@ describe('bench: Pulumi variants (hand-off and checkpointing)', () => {
     expect(pulumiTarget(r)[2]).toMatch(/configgroup \(final checkpoint only\) up/);
   });
 
+  it('names in the target row only the variants that ran at each size', () => {
+    const r = result([run({}, 90_000), run({ namespaces: 500, checkpoints: 'final' }, 600_000)]);
+    const text = pulumiTarget(r)[2];
+    expect(text).toMatch(
+      /^50 namespaces: configgroup up 300, preview 40 CPU ms\/object\. 500 namespaces: configgroup \(final checkpoint only\) up 2000, preview 40 CPU ms\/object$/,
+    );
+    expect(text).not.toMatch(/n\/a/);
+  });
+
   it('says the 500-namespace runs skipped checkpoints when they did', () => {
     const r = result([run({ namespaces: 500, checkpoints: 'final' }, 600_000)]);
     expect(pulumiSection(r, '2026-11-30').join('\n')).toMatch(
