@@ -89,7 +89,8 @@ const PULUMI_REPS = Number(process.env.HCB_BENCH_PULUMI_REPS ?? (QUICK ? 1 : 3))
 const PULUMI_LARGE_REPS =
   process.env.HCB_BENCH_PULUMI_LARGE_REPS === undefined ? undefined : Number(process.env.HCB_BENCH_PULUMI_LARGE_REPS);
 /** With --only and one part: the JSON that bench/admission.ts or bench/pulumi.ts printed, instead of measuring again. */
-const FROM_JSON = listArg('--from-json')[0];
+// Comma-separated (several measurements merged): listArg splits on commas, so join them again.
+const FROM_JSON = listArg('--from-json').join(',') || undefined;
 const TARGETS_HEADING = '## Targets (issue 13)';
 const PEERS_HEADING = '## Peers on the same corpus, same run';
 const TRIVY_TARGET = 'Trivy misconfiguration scan as a peer';
