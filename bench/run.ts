@@ -248,14 +248,29 @@ function machine(): string[] {
   ];
 }
 
-/** The checked-out commit (short), marked when the working tree has uncommitted changes. */
+/** The checked-out commit (short), marked when what the bench runs has uncommitted changes. */
 function headCommit(): string {
   try {
     const c = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
-      cwd: REPO,
-      encoding: 'utf8',
-    }).trim();
+    // Only what the measurement runs counts (not BENCHMARKS.md itself, nor docs).
+    const dirty = execFileSync(
+      'git',
+      [
+        'status',
+        '--porcelain',
+        '--untracked-files=no',
+        '--',
+        'bench',
+        'constructs',
+        'stacks',
+        'policies',
+        'cli',
+        'tools',
+        'package.json',
+        'package-lock.json',
+      ],
+      { cwd: REPO, encoding: 'utf8' },
+    ).trim();
     return dirty ? `${c} (with uncommitted changes)` : c;
   } catch {
     return 'unknown (not a git checkout)';
