@@ -29,6 +29,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { runBounded } from './bounded';
+import { calibrationMs, CALIBRATION_TEXT } from './calibrate';
 import { buildForBench } from './build';
 import { writeCorpus, CorpusInfo, SEED } from './corpus';
 import { findPeers, objectKey, Peer, PEER_MAP } from './peers';
@@ -244,6 +245,7 @@ function machine(): string[] {
   return [
     `- CPU: ${cpus[0]?.model ?? 'unknown'}, ${os.availableParallelism?.() ?? cpus.length} logical CPUs (nproc)`,
     `- memory: ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB; kernel ${kernel}; Node.js ${process.version}`,
+    `- calibration: ${calibrationMs().toFixed(0)} ms for ${CALIBRATION_TEXT}; a section measured on its own names its own`,
     `- load average at the end of the run: ${load}`,
   ];
 }
@@ -277,15 +279,26 @@ function headCommit(): string {
   }
 }
 
+/** A measurement saved as JSON, with the machine's calibration taken when it was measured. */
+type Calibrated = { calibrationMs?: number };
+
 /** A section measured on its own: where it came from, under its heading. */
-function withProvenance(section: string[], part: string, settings: string[], fromJson?: string): string[] {
+function withProvenance(
+  section: string[],
+  part: string,
+  settings: string[],
+  fromJson: string | undefined,
+  calibrations: Array<number | undefined>,
+): string[] {
   const [heading, blank, ...rest] = section;
   const how = fromJson
     ? `Written by \`npm run bench -- --only ${part} --from-json\` from ${fromJson.split(',').length} saved measurement${fromJson.includes(',') ? 's' : ''}`
     : `Measured by \`npm run bench -- --only ${part}\``;
   // The settings describe a measurement made now; a section written from saved JSON has its own.
   const shown = fromJson ? [] : settings;
-  const note = `${how} on ${new Date().toISOString().slice(0, 10)} at commit ${headCommit()}${shown.length ? `, with ${shown.join(', ')}` : ''}; the other sections come from the run named at the top.`;
+  // The machine each measurement ran on, by its calibration (saved in the JSON when measured).
+  const where = `calibration ${calibrations.map((c) => (c === undefined ? 'not recorded' : `${c.toFixed(0)} ms`)).join(', ')} (${CALIBRATION_TEXT}; compare with "Machine")`;
+  const note = `${how} on ${new Date().toISOString().slice(0, 10)} at commit ${headCommit()}${shown.length ? `, with ${shown.join(', ')}` : ''}, ${where}; the other sections come from the run named at the top.`;
   return [heading, blank, note, '', ...rest];
 }
 
@@ -303,14 +316,19 @@ async function onlyParts(): Promise<void> {
   const date = new Date().toISOString().slice(0, 10);
   if (ONLY.includes('admission')) {
     log('admission latency');
-    const r = FROM_JSON
-      ? (JSON.parse(fs.readFileSync(FROM_JSON, 'utf8')) as AdmissionResult)
-      : await runAdmissionBench({ repetitions: ADMISSION_REPS, log: (l) => log(`admission: ${l}`) });
+    const r: AdmissionResult & Calibrated = FROM_JSON
+      ? (JSON.parse(fs.readFileSync(FROM_JSON, 'utf8')) as AdmissionResult & Calibrated)
+      : {
+          ...(await runAdmissionBench({ repetitions: ADMISSION_REPS, log: (l) => log(`admission: ${l}`) })),
+          calibrationMs: calibrationMs(),
+        };
     fs.writeFileSync(path.join(os.tmpdir(), 'hcb-bench-admission.json'), JSON.stringify(r));
     spliceSection(
       OUT,
       ADMISSION_HEADING,
-      withProvenance(admissionSection(r, date), 'admission', benchSettings('HCB_BENCH_ADMISSION'), FROM_JSON),
+      withProvenance(admissionSection(r, date), 'admission', benchSettings('HCB_BENCH_ADMISSION'), FROM_JSON, [
+        r.calibrationMs,
+      ]),
       TARGETS_HEADING,
       admissionTarget(r),
     );
@@ -318,19 +336,31 @@ async function onlyParts(): Promise<void> {
   if (ONLY.includes('pulumi')) {
     log(`pulumi at ${PULUMI_SIZES.join(', ')} namespaces`);
     // --from-json a.json,b.json: the runs of several measurements together (repetitions renumbered).
-    const r = FROM_JSON
-      ? mergePulumiResults(FROM_JSON.split(',').map((f) => JSON.parse(fs.readFileSync(f, 'utf8')) as PulumiResult))
-      : await runPulumiBench({
-          sizes: PULUMI_SIZES,
-          repetitions: PULUMI_REPS,
-          largeRepetitions: PULUMI_LARGE_REPS,
-          log: (l) => log(`pulumi: ${l}`),
-        });
+    const saved = FROM_JSON
+      ? FROM_JSON.split(',').map((f) => JSON.parse(fs.readFileSync(f, 'utf8')) as PulumiResult & Calibrated)
+      : undefined;
+    const r: PulumiResult & Calibrated = saved
+      ? mergePulumiResults(saved)
+      : {
+          ...(await runPulumiBench({
+            sizes: PULUMI_SIZES,
+            repetitions: PULUMI_REPS,
+            largeRepetitions: PULUMI_LARGE_REPS,
+            log: (l) => log(`pulumi: ${l}`),
+          })),
+          calibrationMs: calibrationMs(),
+        };
     fs.writeFileSync(path.join(os.tmpdir(), 'hcb-bench-pulumi.json'), JSON.stringify(r));
     spliceSection(
       OUT,
       PULUMI_HEADING,
-      withProvenance(pulumiSection(r, date), 'pulumi', benchSettings('HCB_BENCH_PULUMI'), FROM_JSON),
+      withProvenance(
+        pulumiSection(r, date),
+        'pulumi',
+        benchSettings('HCB_BENCH_PULUMI'),
+        FROM_JSON,
+        saved ? saved.map((x) => x.calibrationMs) : [r.calibrationMs],
+      ),
       TARGETS_HEADING,
       pulumiTarget(r),
     );
@@ -665,7 +695,7 @@ async function main(): Promise<void> {
     ] as const)
       if (r) {
         const f = path.join(os.tmpdir(), `hcb-bench-${name}.json`);
-        fs.writeFileSync(f, JSON.stringify(r));
+        fs.writeFileSync(f, JSON.stringify({ ...r, calibrationMs: calibrationMs() }));
         log(`${name} results: ${f}`);
       }
 
