@@ -18,6 +18,17 @@
  *   local control plane (its `up` is a no-op for what already runs). Anything else: the run stops
  *   with the exact command to resolve it.
  *
+ * - a checkpoint's attribute file emptied by the kill. The file backend stores each checkpoint
+ *   through gocloud's fileblob (v0.37.0, the version the Pulumi CLI here is built with): the
+ *   checkpoint itself is written to a temporary file and renamed (atomic), but its sidecar
+ *   `<checkpoint>.attrs` is truncated and rewritten in place (attrs.go `setAttrs`: os.Create, then
+ *   a JSON encode). A CLI killed between the two leaves an empty or partial `.attrs`, and every
+ *   later command on the stack fails with "failed to load checkpoint: EOF" (fileblob decodes the
+ *   sidecar on each read). The checkpoint next to it is whole (the old one: the rename comes after
+ *   the sidecar), and a missing sidecar is read as default attributes, so the broken sidecar is
+ *   removed, with the checkpoint's temporary files the kill left; a checkpoint that does not parse
+ *   stops the run with the backup to restore instead.
+ *
  * `explain` names the control-plane components that are not running or not healthy, with the
  * end of their logs, so a failed run says what died and that the next run restarts it.
  */
@@ -25,6 +36,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import * as zlib from 'zlib';
 
 export interface GuardContext {
   /** The project directory (Pulumi.yaml). */
@@ -50,6 +62,8 @@ export interface PrepareResult {
   clearedOperations: PendingOperation[];
   /** Plugin processes a dead Pulumi CLI left running (stopped). */
   stoppedOrphans: Array<{ pid: number; what: string }>;
+  /** Checkpoint attribute files a killed save left empty or partial (removed). */
+  repairedSidecars?: string[];
 }
 
 export interface PendingOperation {
@@ -94,6 +108,85 @@ export function stackLocks(backendDir: string, project: string, stack: string): 
   };
   walk(root, 0);
   for (const l of out) l.stale = whyStale(l);
+  return out;
+}
+
+/**
+ * The checkpoint files of one stack in a file backend (project-scoped layout, and the older one
+ * without the project directory), plain or gzipped, with their `.bak` copies.
+ */
+function checkpointFiles(backendDir: string, project: string, stack: string): string[] {
+  const dirs = [path.join(backendDir, '.pulumi', 'stacks', project), path.join(backendDir, '.pulumi', 'stacks')];
+  const names = [`${stack}.json`, `${stack}.json.gz`, `${stack}.json.bak`, `${stack}.json.gz.bak`];
+  return dirs.flatMap((d) => names.map((n) => path.join(d, n))).filter((f) => fs.existsSync(f));
+}
+
+/** A checkpoint that parses (JSON, or gzip whose content is JSON). */
+function checkpointReadable(file: string): boolean {
+  try {
+    const raw = fs.readFileSync(file);
+    const text = raw[0] === 0x1f && raw[1] === 0x8b ? zlib.gunzipSync(raw).toString('utf8') : raw.toString('utf8');
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface SidecarRepair {
+  /** Sidecars removed (empty or not JSON), next to a readable checkpoint. */
+  removedSidecars: string[];
+  /** Temporary checkpoint files a killed write left (`<checkpoint>.<hex>.tmp`), removed. */
+  removedTemporaries: string[];
+  /** Set when a checkpoint itself does not parse: what to do (nothing was changed for it). */
+  problem?: string;
+}
+
+/**
+ * Repairs what a Pulumi CLI killed while saving a checkpoint leaves in a file backend (see the
+ * file comment). Call it only when no Pulumi process holds the stack's lock.
+ */
+export function repairCheckpointSidecars(
+  backendDir: string,
+  project: string,
+  stack: string,
+  log: (line: string) => void,
+): SidecarRepair {
+  const out: SidecarRepair = { removedSidecars: [], removedTemporaries: [] };
+  for (const file of checkpointFiles(backendDir, project, stack)) {
+    // Temporaries of this checkpoint: fileblob names them <file>.<nanoseconds in hex>.tmp.
+    const dir = path.dirname(file);
+    const tmp = new RegExp(`^${path.basename(file).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.[0-9a-f]+\\.tmp$`);
+    for (const n of fs.readdirSync(dir).filter((x) => tmp.test(x))) {
+      const t = path.join(dir, n);
+      log(`removing ${t}: a checkpoint write the killed pulumi did not finish (never renamed into place)`);
+      fs.rmSync(t, { force: true });
+      out.removedTemporaries.push(t);
+    }
+    const sidecar = `${file}.attrs`;
+    if (!fs.existsSync(sidecar)) continue;
+    let sound = true;
+    try {
+      JSON.parse(fs.readFileSync(sidecar, 'utf8'));
+    } catch {
+      sound = false;
+    }
+    if (sound) continue;
+    if (!checkpointReadable(file)) {
+      out.problem =
+        `the checkpoint ${file} and its attribute file ${sidecar} are both damaged (a pulumi killed while writing them). ` +
+        `Nothing was changed. Restore the previous checkpoint: copy ${file.endsWith('.bak') ? file : `${file}.bak`} over ${file.replace(/\.bak$/, '')} ` +
+        `and remove ${sidecar}, then run again.`;
+      continue;
+    }
+    const size = fs.statSync(sidecar).size;
+    log(
+      `removing ${sidecar} (${size === 0 ? 'empty' : `${size} bytes, not JSON`}): a pulumi killed while saving left it so, and every ` +
+        `command on stack ${stack} would fail with "failed to load checkpoint: EOF"; the checkpoint beside it is whole`,
+    );
+    fs.rmSync(sidecar, { force: true });
+    out.removedSidecars.push(sidecar);
+  }
   return out;
 }
 
@@ -294,6 +387,11 @@ export function prepare(stack: string, ctx: GuardContext): PrepareResult {
         `If that process is stuck, stop it first (kill ${l.pid}), then run this again; only when it is gone: pulumi cancel --stack ${stack} --yes`,
     };
   }
+
+  // No live holder of the lock from here on: nothing writes the checkpoint while it is repaired.
+  const repaired = repairCheckpointSidecars(backend, project, stack, ctx.log);
+  result.repairedSidecars = repaired.removedSidecars;
+  if (repaired.problem) return { ...result, ok: false, message: repaired.problem };
 
   const exported = pulumi(ctx, ['stack', 'export', '--stack', stack]);
   if (exported.status !== 0) {

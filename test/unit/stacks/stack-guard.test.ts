@@ -7,7 +7,8 @@ import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { idempotent, stackLocks } from '../../../stacks/local/stack-guard';
+import * as zlib from 'zlib';
+import { idempotent, repairCheckpointSidecars, stackLocks } from '../../../stacks/local/stack-guard';
 
 function backendWith(locks: Record<string, unknown>): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hcb-guard-'));
@@ -79,5 +80,71 @@ describe('idempotent', () => {
     expect(idempotent(op('kubernetes:helm.sh/v3:Release', 'r'), true)).toBe(false);
     expect(idempotent(op('pulumi-nodejs:dynamic:Resource', 'x'), true)).toBe(false);
     expect(idempotent(op('aws:s3/bucket:Bucket', 'b'), true)).toBe(false);
+  });
+});
+
+describe('repairCheckpointSidecars (a pulumi killed while saving its checkpoint)', () => {
+  function stackDir(): { dir: string; stacks: string } {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hcb-guard-'));
+    const stacks = path.join(dir, '.pulumi/stacks/hcb');
+    fs.mkdirSync(stacks, { recursive: true });
+    return { dir, stacks };
+  }
+  const checkpoint = JSON.stringify({ version: 3, checkpoint: { latest: { resources: [] } } });
+
+  test('an empty or partial attribute file beside a whole checkpoint is removed, and the temporaries of the killed write', () => {
+    const { dir, stacks } = stackDir();
+    fs.writeFileSync(path.join(stacks, 'local.json'), checkpoint);
+    fs.writeFileSync(path.join(stacks, 'local.json.attrs'), '');
+    fs.writeFileSync(path.join(stacks, 'local.json.bak'), checkpoint);
+    fs.writeFileSync(path.join(stacks, 'local.json.bak.attrs'), '{"user.content_type":"appl');
+    fs.writeFileSync(path.join(stacks, 'local.json.18c2f3a9d0e1b2c3.tmp'), '{"version":3,"chec');
+    // Other stacks' files are not touched.
+    fs.writeFileSync(path.join(stacks, 'other.json'), checkpoint);
+    fs.writeFileSync(path.join(stacks, 'other.json.attrs'), '');
+    fs.writeFileSync(path.join(stacks, 'other.json.18c2f3a9d0e1b2c3.tmp'), 'x');
+    const lines: string[] = [];
+    const r = repairCheckpointSidecars(dir, 'hcb', 'local', (l) => lines.push(l));
+    expect(r.problem).toBeUndefined();
+    expect(r.removedSidecars.map((f) => path.basename(f)).sort()).toEqual(['local.json.attrs', 'local.json.bak.attrs']);
+    expect(r.removedTemporaries.map((f) => path.basename(f))).toEqual(['local.json.18c2f3a9d0e1b2c3.tmp']);
+    expect(fs.readdirSync(stacks).sort()).toEqual([
+      'local.json',
+      'local.json.bak',
+      'other.json',
+      'other.json.18c2f3a9d0e1b2c3.tmp',
+      'other.json.attrs',
+    ]);
+    expect(fs.readFileSync(path.join(stacks, 'local.json'), 'utf8')).toBe(checkpoint);
+    expect(lines.join('\n')).toMatch(/local\.json\.attrs \(empty\).*failed to load checkpoint: EOF/);
+  });
+
+  test('a sound attribute file stays, also beside a gzipped checkpoint', () => {
+    const { dir, stacks } = stackDir();
+    fs.writeFileSync(path.join(stacks, 'local.json.gz'), zlib.gzipSync(checkpoint));
+    fs.writeFileSync(path.join(stacks, 'local.json.gz.attrs'), '{"user.content_type":"application/octet-stream"}\n');
+    const r = repairCheckpointSidecars(dir, 'hcb', 'local', () => undefined);
+    expect(r).toEqual({ removedSidecars: [], removedTemporaries: [] });
+    fs.writeFileSync(path.join(stacks, 'local.json.gz.attrs'), '');
+    expect(repairCheckpointSidecars(dir, 'hcb', 'local', () => undefined).removedSidecars).toHaveLength(1);
+  });
+
+  test('a damaged checkpoint is not touched: the run stops and names the backup to restore', () => {
+    const { dir, stacks } = stackDir();
+    fs.writeFileSync(path.join(stacks, 'local.json'), '{"version":3,"check');
+    fs.writeFileSync(path.join(stacks, 'local.json.attrs'), '');
+    const r = repairCheckpointSidecars(dir, 'hcb', 'local', () => undefined);
+    expect(r.removedSidecars).toEqual([]);
+    expect(r.problem).toMatch(/local\.json and its attribute file .*local\.json\.attrs are both damaged/);
+    expect(r.problem).toMatch(/copy .*local\.json\.bak over .*local\.json and remove .*local\.json\.attrs/);
+    expect(fs.readFileSync(path.join(stacks, 'local.json.attrs'), 'utf8')).toBe('');
+  });
+
+  test('the older layout without the project directory is handled too', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hcb-guard-'));
+    fs.mkdirSync(path.join(dir, '.pulumi/stacks'), { recursive: true });
+    fs.writeFileSync(path.join(dir, '.pulumi/stacks/local.json'), checkpoint);
+    fs.writeFileSync(path.join(dir, '.pulumi/stacks/local.json.attrs'), '');
+    expect(repairCheckpointSidecars(dir, 'hcb', 'local', () => undefined).removedSidecars).toHaveLength(1);
   });
 });
