@@ -173,9 +173,14 @@ export function repairCheckpointSidecars(
     }
     if (sound) continue;
     if (!checkpointReadable(file)) {
+      // A damaged backup is not read by pulumi: left as it is (never offered as the thing to restore).
+      if (file.endsWith('.bak')) {
+        log(`leaving ${file} and ${sidecar} as they are: this backup is damaged too, and pulumi does not read it`);
+        continue;
+      }
       out.problem =
         `the checkpoint ${file} and its attribute file ${sidecar} are both damaged (a pulumi killed while writing them). ` +
-        `Nothing was changed. Restore the previous checkpoint: copy ${file.endsWith('.bak') ? file : `${file}.bak`} over ${file.replace(/\.bak$/, '')} ` +
+        `Nothing was changed. Restore the previous checkpoint: copy ${file}.bak over ${file} ` +
         `and remove ${sidecar}, then run again.`;
       continue;
     }

@@ -140,6 +140,17 @@ describe('repairCheckpointSidecars (a pulumi killed while saving its checkpoint)
     expect(fs.readFileSync(path.join(stacks, 'local.json.attrs'), 'utf8')).toBe('');
   });
 
+  test('a damaged backup beside a whole checkpoint does not stop the run and is never offered for restoring', () => {
+    const { dir, stacks } = stackDir();
+    fs.writeFileSync(path.join(stacks, 'local.json'), checkpoint);
+    fs.writeFileSync(path.join(stacks, 'local.json.bak'), '{"version":3,"check');
+    fs.writeFileSync(path.join(stacks, 'local.json.bak.attrs'), '');
+    const r = repairCheckpointSidecars(dir, 'hcb', 'local', () => undefined);
+    expect(r.problem).toBeUndefined();
+    expect(r.removedSidecars).toEqual([]);
+    expect(fs.readFileSync(path.join(stacks, 'local.json.bak.attrs'), 'utf8')).toBe('');
+  });
+
   test('the older layout without the project directory is handled too', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hcb-guard-'));
     fs.mkdirSync(path.join(dir, '.pulumi/stacks'), { recursive: true });
